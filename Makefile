@@ -1,0 +1,49 @@
+# Thin wrapper over CMake: the commands the README promises.
+BUILD    ?= build
+ASAN     ?= build-asan
+FUZZDIR  ?= build-fuzz
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 20
+VERITEE_VECTORS ?= $(abspath ../shared/vectors)
+export VERITEE_VECTORS
+
+.PHONY: all deps build check test asan bench fuzz demo clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+$(BUILD)/build.ninja $(BUILD)/Makefile:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan:
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DVT_SANITIZE=ON
+	cmake --build $(ASAN) -j $(JOBS)
+	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+check: deps
+	$(MAKE) test
+	$(MAKE) asan
+	$(MAKE) fuzz FUZZ_SECONDS=10
+
+bench: build
+	@$(BUILD)/bench/vt-bench
+
+fuzz:
+	cmake -S . -B $(FUZZDIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DVT_FUZZ=ON -DVT_TESTS=OFF
+	cmake --build $(FUZZDIR) -j $(JOBS)
+	scripts/run-fuzz $(FUZZDIR) $(FUZZ_SECONDS)
+
+demo: build
+	@scripts/demo
+
+clean:
+	rm -rf $(BUILD) $(ASAN) $(FUZZDIR)

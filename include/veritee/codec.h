@@ -1,0 +1,36 @@
+/* Owned byte buffers and text codecs: hex, base64 (RFC 4648 standard and URL alphabets). */
+#ifndef VERITEE_CODEC_H
+#define VERITEE_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "veritee/err.h"
+
+/* An owned, heap-allocated byte buffer. Free with vt_buf_free (wipes when asked). */
+typedef struct vt_buf {
+    uint8_t *ptr;
+    size_t len;
+} vt_buf;
+
+void vt_buf_free(vt_buf *b);
+/* Wipe with OPENSSL_cleanse-equivalent before freeing (for secrets). */
+void vt_buf_free_secret(vt_buf *b);
+vt_err vt_buf_set(vt_buf *b, const void *p, size_t n, vt_error *err);
+
+/* Lower-case hex of n bytes into out (needs 2n+1 bytes). */
+void vt_hex_encode(const uint8_t *p, size_t n, char *out);
+/* Allocating form; returns NULL on allocation failure. Caller frees. */
+char *vt_hex_dup(const uint8_t *p, size_t n);
+/* Decode hex (either case) of exactly 2*n chars into out[n]. */
+vt_err vt_hex_decode_fixed(const char *hex, uint8_t *out, size_t n, vt_error *err);
+/* Decode hex of any even length into an owned buffer. */
+vt_err vt_hex_decode(const char *hex, size_t hexlen, vt_buf *out, vt_error *err);
+
+/* base64: url=true uses the URL alphabet without padding (JOSE); false: standard, padded. */
+char *vt_b64_encode(const uint8_t *p, size_t n, bool url);
+/* Decodes either alphabet, padding optional; rejects other characters. */
+vt_err vt_b64_decode(const char *s, size_t slen, vt_buf *out, vt_error *err);
+
+#endif

@@ -1,0 +1,21 @@
+/* Whole-file reads with a size bound (the io layer: used by collateral and trust loaders). */
+#ifndef VERITEE_FILEIO_H
+#define VERITEE_FILEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "veritee/codec.h"
+#include "veritee/err.h"
+
+#define VT_FILE_MAX (64u << 20)
+
+/* Read a whole file (at most max bytes) into an owned, NUL-terminated buffer (len excludes
+ * the NUL). A missing file is VT_E_MISSING; other failures VT_E_IO. */
+vt_err vt_file_read(const char *path, size_t max, vt_buf *out, vt_error *err);
+vt_err vt_file_write(const char *path, const void *p, size_t n, vt_error *err);
+bool vt_file_exists(const char *path);
+/* path = dir + "/" + name into out (needs size cap); fails when too long. */
+vt_err vt_path_join(char *out, size_t cap, const char *dir, const char *name, vt_error *err);
+
+#endif

@@ -1,0 +1,48 @@
+/* Byte views and the bounds-checked reader that every binary parser uses.
+ * A read that would overrun fails with VT_E_INVALID naming the field, its offset and
+ * how many bytes remained; it never touches memory outside the buffer. */
+#ifndef VERITEE_READER_H
+#define VERITEE_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "veritee/err.h"
+
+/* A borrowed view of bytes (never owns). */
+typedef struct vt_bytes {
+    const uint8_t *ptr;
+    size_t len;
+} vt_bytes;
+
+typedef struct vt_reader {
+    const uint8_t *buf;
+    size_t len;
+    size_t off;
+    const char *what; /* name of the structure being read, for messages ("TDX quote") */
+    vt_error *err;    /* where failures are reported (may be NULL) */
+} vt_reader;
+
+void vt_reader_init(vt_reader *r, const uint8_t *buf, size_t len, const char *what, vt_error *err);
+size_t vt_reader_remaining(const vt_reader *r);
+
+vt_err vt_read_u8(vt_reader *r, const char *field, uint8_t *out);
+vt_err vt_read_u16le(vt_reader *r, const char *field, uint16_t *out);
+vt_err vt_read_u32le(vt_reader *r, const char *field, uint32_t *out);
+vt_err vt_read_u64le(vt_reader *r, const char *field, uint64_t *out);
+vt_err vt_read_u16be(vt_reader *r, const char *field, uint16_t *out);
+vt_err vt_read_u32be(vt_reader *r, const char *field, uint32_t *out);
+/* Copy exactly n bytes into dst. */
+vt_err vt_read_copy(vt_reader *r, const char *field, void *dst, size_t n);
+/* Borrow a view of the next n bytes. */
+vt_err vt_read_view(vt_reader *r, const char *field, size_t n, vt_bytes *out);
+vt_err vt_read_skip(vt_reader *r, const char *field, size_t n);
+/* Fail unless the next n bytes are all zero (reserved fields the spec requires zero). */
+vt_err vt_read_zero(vt_reader *r, const char *field, size_t n);
+/* A sub-reader over the next n bytes; the parent advances past them. */
+vt_err vt_read_sub(vt_reader *r, const char *field, size_t n, vt_reader *sub);
+
+bool vt_bytes_is_zero(const uint8_t *p, size_t n);
+
+#endif

@@ -1,0 +1,51 @@
+/* X.509 over OpenSSL 3: PEM/DER loading, chain verification at an explicit instant with
+ * CRLs, fingerprints and extension lookup. */
+#ifndef VERITEE_X509_H
+#define VERITEE_X509_H
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "veritee/err.h"
+#include "veritee/vtime.h"
+
+/* Every CERTIFICATE block of a PEM text (len bytes, need not be NUL-terminated; text
+ * outside blocks is ignored). Fails when there is none or one does not decode.
+ * Caller frees with sk_X509_pop_free(*out, X509_free). */
+vt_err vt_pem_certs(const void *pem, size_t len, STACK_OF(X509) **out, vt_error *err);
+/* One certificate from DER, or from PEM when the bytes start with "-----BEGIN". */
+vt_err vt_cert_parse(const void *p, size_t len, X509 **out, vt_error *err);
+/* A CRL from DER or PEM. */
+vt_err vt_crl_parse(const void *p, size_t len, X509_CRL **out, vt_error *err);
+
+/* SHA-256 of the DER encoding. */
+vt_err vt_x509_sha256(X509 *c, uint8_t out[32], vt_error *err);
+/* Validity window of a certificate in Unix seconds. */
+vt_err vt_x509_validity(const X509 *c, vt_time *not_before, vt_time *not_after, vt_error *err);
+vt_err vt_crl_times(const X509_CRL *crl, vt_time *this_update, vt_time *next_update, vt_error *err);
+/* Subject common name into out (empty when absent). */
+void vt_x509_subject_cn(const X509 *c, char *out, size_t cap);
+void vt_x509_issuer_cn(const X509 *c, char *out, size_t cap);
+
+typedef struct vt_chain_opts {
+    vt_time at;                   /* verification instant */
+    STACK_OF(X509_CRL) *crls;     /* CRLs to consult (may be NULL) */
+    bool crl_required;            /* every non-root certificate needs a CRL from its issuer */
+} vt_chain_opts;
+
+/* Verify leaf -> untrusted intermediates -> one of the trusted roots at opts->at, with
+ * revocation through the CRLs when given (CRL signatures and validity are checked too).
+ * Errors: VT_E_EXPIRED (certificate or CRL outside its window), VT_E_REVOKED, VT_E_MISSING
+ * (required CRL absent), VT_E_VERIFY (no path to a trusted root, bad signature).
+ * `what` names the chain in messages ("PCK certificate chain"). */
+vt_err vt_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *roots,
+                       const vt_chain_opts *opts, const char *what, vt_error *err);
+
+/* The DER contents (after tag/length) of the extension with dotted OID `oid`; *out points
+ * into the certificate. VT_E_MISSING when absent. */
+vt_err vt_x509_ext_der(const X509 *c, const char *oid, const uint8_t **out, size_t *len,
+                       vt_error *err);
+
+#endif

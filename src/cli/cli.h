@@ -1,0 +1,53 @@
+/* The veritee command line: shared definitions of the subcommands (thin: parse arguments,
+ * call the library, print). Exit codes follow ARCHITECTURE.md. */
+#ifndef VT_CLI_H
+#define VT_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "veritee/checks.h"
+#include "veritee/codec.h"
+#include "veritee/err.h"
+#include "veritee/vtime.h"
+
+enum {
+    VT_EXIT_OK = 0,       /* verified */
+    VT_EXIT_REJECTED = 1, /* a check failed */
+    VT_EXIT_USAGE = 2,    /* unusable input or arguments */
+    VT_EXIT_MISSING = 3,  /* collateral or trust anchors missing */
+};
+
+typedef struct cli_verify_args {
+    const char *tee;            /* auto, tdx, sgx, snp, cca */
+    const char *file;           /* evidence path */
+    vt_buf evidence;            /* its bytes */
+    const char *collateral_dir; /* --collateral */
+    const char *trust_dir;      /* --trust */
+    const char *certs_dir;      /* --certs (SNP) */
+    const char *cpak_file;      /* --cpak (CCA) */
+    const char *nonce_hex;      /* --nonce (CCA, SNP report data) */
+    const char *product;        /* --product (SNP: milan, genoa, turin) */
+    const char *pcs_url;        /* --pcs-url (TDX online collateral) */
+    const char *cache_dir;      /* --cache */
+    bool allow_missing_crl;     /* --allow-missing-crl: revocation unknown is accepted, and said */
+    vt_time at;                 /* --at, default: now */
+    bool json;
+} cli_verify_args;
+
+/* vt_err code -> exit code. */
+int cli_exit_for(int code);
+/* Print a failure the same way everywhere (text or JSON). */
+int cli_report_error(const cli_verify_args *a, const char *tee, const vt_error *e,
+                     const vt_checks *checks);
+/* Print checks as text lines. */
+void cli_print_checks(FILE *f, const vt_checks *c);
+
+int cli_verify_tdx(cli_verify_args *a); /* tdx and sgx */
+int cli_verify_snp(cli_verify_args *a);
+int cli_verify_cca(cli_verify_args *a);
+
+int cmd_verify(int argc, char **argv);
+int cmd_tdx(int argc, char **argv);
+
+#endif

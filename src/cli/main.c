@@ -1,0 +1,40 @@
+/* veritee: one binary, subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: veritee <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  verify     verify TEE evidence (TDX/SGX quote, SNP report, CCA token)\n"
+            "  tdx        TDX tools (replay-rtmr: replay a CCEL event log into RTMRs)\n"
+            "  version    print the version\n"
+            "\n"
+            "Run 'veritee <command> --help' for the options of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return VT_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "verify") == 0) return cmd_verify(argc - 1, argv + 1);
+    if (strcmp(cmd, "tdx") == 0) return cmd_tdx(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("veritee 0.1.0\n");
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "veritee: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return VT_EXIT_USAGE;
+}

@@ -1,0 +1,166 @@
+/* veritee verify: argument parsing, TEE detection, dispatch to the per-TEE printers. */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "veritee/fileio.h"
+
+static void verify_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: veritee verify [--tee auto|tdx|sgx|snp|cca] [--collateral DIR] [--trust DIR]\n"
+            "                      [--at RFC3339] [--json] FILE\n"
+            "\n"
+            "  --tee T              evidence kind; auto detects it from the bytes (default)\n"
+            "  --collateral DIR     TDX/SGX: PCS collateral (tcbinfo_<fmspc>.json, qe_identity.json,\n"
+            "                       tcb_signing_chain.pem, pck_crl.der, root_ca_crl.der, ...);\n"
+            "                       SNP: certificates and CRL (vcek.der|vcek.pem, ask/ark, crl)\n"
+            "  --trust DIR          trust anchors (TDX: intel_sgx_root_ca.pem|.der; SNP: ARK PEMs;\n"
+            "                       CCA: CPAK PEM/JWK files); default: built-in vendor roots\n"
+            "  --certs DIR          SNP: VCEK/VLEK and ASK/ARK certificates (same as --collateral)\n"
+            "  --cpak FILE          CCA: the platform attestation key (PEM or JWK)\n"
+            "  --nonce HEX          expected nonce / challenge (CCA realm challenge; SNP report data)\n"
+            "  --product NAME       SNP: milan, genoa or turin when the report does not say\n"
+            "  --pcs-url URL        TDX: fetch missing collateral from Intel PCS (v4 API)\n"
+            "  --cache DIR          TDX: on-disk cache for fetched collateral\n"
+            "  --allow-missing-crl  accept evidence whose PCK CRL is unavailable; the revocation\n"
+            "                       check is then reported as skipped (fail-closed otherwise)\n"
+            "  --at T               verify as of this RFC 3339 instant (default: now)\n"
+            "  --json               print one JSON object (claims and checks)\n"
+            "\n"
+            "exit: 0 verified, 1 rejected, 2 unusable input or arguments, 3 collateral or trust missing\n");
+}
+
+int cli_exit_for(int code)
+{
+    switch (code) {
+    case VT_OK: return VT_EXIT_OK;
+    case VT_E_MISSING: return VT_EXIT_MISSING;
+    case VT_E_VERIFY:
+    case VT_E_EXPIRED:
+    case VT_E_REVOKED:
+    case VT_E_NO_TCB: return VT_EXIT_REJECTED;
+    default: return VT_EXIT_USAGE;
+    }
+}
+
+void cli_print_checks(FILE *f, const vt_checks *c)
+{
+    for (size_t i = 0; c != NULL && i < c->n; i++)
+        fprintf(f, "  [%s] %-28s %s\n", vt_check_status_name(c->items[i].status), c->items[i].name,
+                c->items[i].detail);
+}
+
+int cli_report_error(const cli_verify_args *a, const char *tee, const vt_error *e,
+                     const vt_checks *checks)
+{
+    int ex = cli_exit_for(e->code);
+    if (a->json) {
+        json_t *o = json_pack("{s:s, s:s, s:b, s:{s:s, s:s, s:s}}", "file", a->file, "tee", tee,
+                              "verified", 0, "error", "code", vt_code_name(e->code), "check",
+                              e->check, "message", e->msg);
+        if (o != NULL && checks != NULL) json_object_set_new(o, "checks", vt_checks_json(checks));
+        char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        if (s != NULL) printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    } else {
+        if (checks != NULL && checks->n > 0) {
+            printf("%s: %s evidence REJECTED\n", a->file, tee);
+            cli_print_checks(stdout, checks);
+        }
+    }
+    fprintf(stderr, "veritee: %s%s%s: %s\n", tee, e->check[0] ? " " : "", e->check, e->msg);
+    return ex;
+}
+
+static const char *detect(const vt_buf *b)
+{
+    const uint8_t *p = b->ptr;
+    if (b->len >= 3 && p[0] == 0xd9 && ((p[1] == 0x01 && p[2] == 0x8f) || (p[1] == 0x03 && p[2] == 0x8b)))
+        return "cca";
+    if (b->len == 1184 || (b->len >= 1184 && p[0] >= 2 && p[0] <= 5 && p[1] == 0 && p[2] == 0 &&
+                           p[3] == 0 && p[4] <= 3)) {
+        uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        if (v >= 2 && v <= 5) return "snp";
+    }
+    if (b->len >= 8 && p[2] == 2 && p[3] == 0) { /* attestation key type 2 = ECDSA-256 */
+        if (p[0] == 3 && p[1] == 0) return "sgx";
+        if ((p[0] == 4 || p[0] == 5) && p[1] == 0) return p[4] == 0x81 ? "tdx" : "sgx";
+    }
+    return NULL;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    cli_verify_args a = {.tee = "auto", .at = (vt_time)time(NULL)};
+    enum { O_COLL = 256, O_TRUST, O_CERTS, O_CPAK, O_NONCE, O_PRODUCT, O_PCS, O_CACHE, O_AT, O_JSON,
+           O_TEE, O_ALLOW_CRL };
+    static const struct option opts[] = {
+        {"tee", required_argument, 0, O_TEE},          {"collateral", required_argument, 0, O_COLL},
+        {"trust", required_argument, 0, O_TRUST},      {"certs", required_argument, 0, O_CERTS},
+        {"cpak", required_argument, 0, O_CPAK},        {"nonce", required_argument, 0, O_NONCE},
+        {"product", required_argument, 0, O_PRODUCT},  {"pcs-url", required_argument, 0, O_PCS},
+        {"cache", required_argument, 0, O_CACHE},      {"at", required_argument, 0, O_AT},
+        {"json", no_argument, 0, O_JSON},              {"allow-missing-crl", no_argument, 0, O_ALLOW_CRL},
+        {"help", no_argument, 0, 'h'},                 {0, 0, 0, 0}};
+    optind = 1;
+    int c;
+    vt_error e;
+    vt_error_clear(&e);
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_TEE: a.tee = optarg; break;
+        case O_COLL: a.collateral_dir = optarg; break;
+        case O_TRUST: a.trust_dir = optarg; break;
+        case O_CERTS: a.certs_dir = optarg; break;
+        case O_CPAK: a.cpak_file = optarg; break;
+        case O_NONCE: a.nonce_hex = optarg; break;
+        case O_PRODUCT: a.product = optarg; break;
+        case O_PCS: a.pcs_url = optarg; break;
+        case O_CACHE: a.cache_dir = optarg; break;
+        case O_JSON: a.json = true; break;
+        case O_ALLOW_CRL: a.allow_missing_crl = true; break;
+        case O_AT:
+            if (vt_time_parse_rfc3339(optarg, &a.at, &e) != VT_OK) {
+                fprintf(stderr, "veritee verify: --at: %s\n", e.msg);
+                return VT_EXIT_USAGE;
+            }
+            break;
+        case 'h': verify_usage(stdout); return 0;
+        default: verify_usage(stderr); return VT_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        verify_usage(stderr);
+        return VT_EXIT_USAGE;
+    }
+    a.file = argv[optind];
+    if (vt_file_read(a.file, VT_FILE_MAX, &a.evidence, &e) != VT_OK) {
+        fprintf(stderr, "veritee verify: %s\n", e.msg);
+        return VT_EXIT_USAGE;
+    }
+    const char *tee = a.tee;
+    if (strcmp(tee, "auto") == 0) {
+        tee = detect(&a.evidence);
+        if (tee == NULL) {
+            fprintf(stderr, "veritee verify: %s: cannot tell the evidence kind; use --tee\n", a.file);
+            vt_buf_free(&a.evidence);
+            return VT_EXIT_USAGE;
+        }
+        a.tee = tee;
+    }
+    int rc;
+    if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) rc = cli_verify_tdx(&a);
+    else if (strcmp(tee, "snp") == 0) rc = cli_verify_snp(&a);
+    else if (strcmp(tee, "cca") == 0) rc = cli_verify_cca(&a);
+    else {
+        fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca)\n", tee);
+        rc = VT_EXIT_USAGE;
+    }
+    vt_buf_free(&a.evidence);
+    return rc;
+}

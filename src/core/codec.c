@@ -1,0 +1,168 @@
+/* Hex and base64 codecs (RFC 4648 sections 4 and 5) and owned buffers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "veritee/codec.h"
+
+void vt_buf_free(vt_buf *b)
+{
+    if (b == NULL) return;
+    free(b->ptr);
+    b->ptr = NULL;
+    b->len = 0;
+}
+
+void vt_buf_free_secret(vt_buf *b)
+{
+    if (b == NULL) return;
+    if (b->ptr != NULL) {
+        volatile uint8_t *v = b->ptr;
+        for (size_t i = 0; i < b->len; i++) v[i] = 0;
+    }
+    vt_buf_free(b);
+}
+
+vt_err vt_buf_set(vt_buf *b, const void *p, size_t n, vt_error *err)
+{
+    uint8_t *q = malloc(n ? n : 1);
+    if (q == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory (%zu bytes)", n);
+    if (n) memcpy(q, p, n);
+    vt_buf_free(b);
+    b->ptr = q;
+    b->len = n;
+    return VT_OK;
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+void vt_hex_encode(const uint8_t *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = HEX[p[i] >> 4];
+        out[2 * i + 1] = HEX[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+char *vt_hex_dup(const uint8_t *p, size_t n)
+{
+    char *s = malloc(2 * n + 1);
+    if (s != NULL) vt_hex_encode(p, n, s);
+    return s;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static vt_err hex_into(const char *hex, size_t n, uint8_t *out, vt_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return vt_error_set(err, VT_E_INVALID, "parse", "invalid hex character at position %zu",
+                                hi < 0 ? 2 * i : 2 * i + 1);
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return VT_OK;
+}
+
+vt_err vt_hex_decode_fixed(const char *hex, uint8_t *out, size_t n, vt_error *err)
+{
+    size_t l = strnlen(hex, 2 * n + 1);
+    if (l != 2 * n)
+        return vt_error_set(err, VT_E_INVALID, "parse", "hex value has %zu characters, expected %zu",
+                            strlen(hex), 2 * n);
+    return hex_into(hex, n, out, err);
+}
+
+vt_err vt_hex_decode(const char *hex, size_t hexlen, vt_buf *out, vt_error *err)
+{
+    if (hexlen % 2 != 0)
+        return vt_error_set(err, VT_E_INVALID, "parse", "hex value has odd length %zu", hexlen);
+    uint8_t *p = malloc(hexlen / 2 ? hexlen / 2 : 1);
+    if (p == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    vt_err rc = hex_into(hex, hexlen / 2, p, err);
+    if (rc != VT_OK) {
+        free(p);
+        return rc;
+    }
+    vt_buf_free(out);
+    out->ptr = p;
+    out->len = hexlen / 2;
+    return VT_OK;
+}
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+char *vt_b64_encode(const uint8_t *p, size_t n, bool url)
+{
+    const char *a = url ? B64URL : B64;
+    size_t outlen = 4 * ((n + 2) / 3) + 1;
+    char *s = malloc(outlen);
+    if (s == NULL) return NULL;
+    size_t j = 0, i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        s[j++] = a[v >> 18 & 63];
+        s[j++] = a[v >> 12 & 63];
+        s[j++] = a[v >> 6 & 63];
+        s[j++] = a[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+        s[j++] = a[v >> 18 & 63];
+        s[j++] = a[v >> 12 & 63];
+        if (i + 1 < n) s[j++] = a[v >> 6 & 63];
+        else if (!url) s[j++] = '=';
+        if (!url) s[j++] = '=';
+    }
+    s[j] = '\0';
+    return s;
+}
+
+static int b64val(char c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+vt_err vt_b64_decode(const char *s, size_t slen, vt_buf *out, vt_error *err)
+{
+    while (slen > 0 && s[slen - 1] == '=') slen--;
+    if (slen % 4 == 1)
+        return vt_error_set(err, VT_E_INVALID, "parse", "base64 value has impossible length");
+    uint8_t *p = malloc(slen * 3 / 4 + 1);
+    if (p == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    size_t j = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < slen; i++) {
+        int v = b64val(s[i]);
+        if (v < 0) {
+            free(p);
+            return vt_error_set(err, VT_E_INVALID, "parse",
+                                "invalid base64 character at position %zu", i);
+        }
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            p[j++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    vt_buf_free(out);
+    out->ptr = p;
+    out->len = j;
+    return VT_OK;
+}

@@ -1,0 +1,126 @@
+/* Bounds-checked reader over untrusted bytes (include/veritee/reader.h). */
+#include <string.h>
+
+#include "veritee/reader.h"
+
+void vt_reader_init(vt_reader *r, const uint8_t *buf, size_t len, const char *what, vt_error *err)
+{
+    r->buf = buf;
+    r->len = buf == NULL ? 0 : len;
+    r->off = 0;
+    r->what = what ? what : "input";
+    r->err = err;
+}
+
+size_t vt_reader_remaining(const vt_reader *r) { return r->len - r->off; }
+
+static vt_err need(vt_reader *r, const char *field, size_t n)
+{
+    if (n <= vt_reader_remaining(r)) return VT_OK;
+    return vt_error_set(r->err, VT_E_INVALID, "parse",
+                        "%s truncated: %s needs %zu bytes at offset %zu, %zu remain", r->what, field,
+                        n, r->off, vt_reader_remaining(r));
+}
+
+vt_err vt_read_u8(vt_reader *r, const char *field, uint8_t *out)
+{
+    VT_GUARD(need(r, field, 1));
+    *out = r->buf[r->off++];
+    return VT_OK;
+}
+
+vt_err vt_read_u16le(vt_reader *r, const char *field, uint16_t *out)
+{
+    VT_GUARD(need(r, field, 2));
+    const uint8_t *p = r->buf + r->off;
+    *out = (uint16_t)(p[0] | (p[1] << 8));
+    r->off += 2;
+    return VT_OK;
+}
+
+vt_err vt_read_u32le(vt_reader *r, const char *field, uint32_t *out)
+{
+    VT_GUARD(need(r, field, 4));
+    const uint8_t *p = r->buf + r->off;
+    *out = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    r->off += 4;
+    return VT_OK;
+}
+
+vt_err vt_read_u64le(vt_reader *r, const char *field, uint64_t *out)
+{
+    VT_GUARD(need(r, field, 8));
+    const uint8_t *p = r->buf + r->off;
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    *out = v;
+    r->off += 8;
+    return VT_OK;
+}
+
+vt_err vt_read_u16be(vt_reader *r, const char *field, uint16_t *out)
+{
+    VT_GUARD(need(r, field, 2));
+    const uint8_t *p = r->buf + r->off;
+    *out = (uint16_t)(p[0] << 8 | p[1]);
+    r->off += 2;
+    return VT_OK;
+}
+
+vt_err vt_read_u32be(vt_reader *r, const char *field, uint32_t *out)
+{
+    VT_GUARD(need(r, field, 4));
+    const uint8_t *p = r->buf + r->off;
+    *out = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+    r->off += 4;
+    return VT_OK;
+}
+
+vt_err vt_read_copy(vt_reader *r, const char *field, void *dst, size_t n)
+{
+    VT_GUARD(need(r, field, n));
+    if (n > 0) memcpy(dst, r->buf + r->off, n);
+    r->off += n;
+    return VT_OK;
+}
+
+vt_err vt_read_view(vt_reader *r, const char *field, size_t n, vt_bytes *out)
+{
+    VT_GUARD(need(r, field, n));
+    out->ptr = r->buf + r->off;
+    out->len = n;
+    r->off += n;
+    return VT_OK;
+}
+
+vt_err vt_read_skip(vt_reader *r, const char *field, size_t n)
+{
+    VT_GUARD(need(r, field, n));
+    r->off += n;
+    return VT_OK;
+}
+
+bool vt_bytes_is_zero(const uint8_t *p, size_t n)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++) acc |= p[i];
+    return acc == 0;
+}
+
+vt_err vt_read_zero(vt_reader *r, const char *field, size_t n)
+{
+    VT_GUARD(need(r, field, n));
+    if (!vt_bytes_is_zero(r->buf + r->off, n))
+        return vt_error_set(r->err, VT_E_INVALID, "parse",
+                            "%s: reserved field %s at offset %zu is not zero", r->what, field, r->off);
+    r->off += n;
+    return VT_OK;
+}
+
+vt_err vt_read_sub(vt_reader *r, const char *field, size_t n, vt_reader *sub)
+{
+    VT_GUARD(need(r, field, n));
+    vt_reader_init(sub, r->buf + r->off, n, r->what, r->err);
+    r->off += n;
+    return VT_OK;
+}

@@ -1,0 +1,157 @@
+/* ECDSA verification over OpenSSL 3 EVP (SEC 1 keys, raw r||s or DER signatures). */
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/param_build.h>
+#include <string.h>
+
+#include "veritee/crypto.h"
+
+size_t vt_curve_len(vt_curve c)
+{
+    switch (c) {
+    case VT_P256: return 32;
+    case VT_P384: return 48;
+    case VT_P521: return 66;
+    }
+    return 0;
+}
+
+static const char *curve_group(vt_curve c)
+{
+    switch (c) {
+    case VT_P256: return "prime256v1";
+    case VT_P384: return "secp384r1";
+    case VT_P521: return "secp521r1";
+    }
+    return NULL;
+}
+
+vt_err vt_ec_pub_from_xy(vt_curve c, const uint8_t *xy, size_t len, EVP_PKEY **out, vt_error *err)
+{
+    size_t fl = vt_curve_len(c);
+    if (fl == 0 || len != 2 * fl)
+        return vt_error_set(err, VT_E_INVALID, "public_key",
+                            "EC public key has %zu bytes, expected %zu", len, 2 * fl);
+    uint8_t pt[1 + 2 * 66];
+    pt[0] = 0x04;
+    memcpy(pt + 1, xy, len);
+    OSSL_PARAM params[3];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                 (char *)curve_group(c), 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, len + 1);
+    params[2] = OSSL_PARAM_construct_end();
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY *k = NULL;
+    int ok = ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
+             EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    if (!ok) {
+        ERR_clear_error();
+        EVP_PKEY_free(k);
+        return vt_error_set(err, VT_E_INVALID, "public_key", "EC public key is not a point on %s",
+                            curve_group(c));
+    }
+    *out = k;
+    return VT_OK;
+}
+
+vt_err vt_ec_curve_of(const EVP_PKEY *key, vt_curve *out, vt_error *err)
+{
+    char name[64];
+    size_t nl = 0;
+    if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC ||
+        EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &nl) != 1)
+        return vt_error_set(err, VT_E_UNSUPPORTED, "public_key", "key is not an EC key");
+    if (strcmp(name, "prime256v1") == 0) *out = VT_P256;
+    else if (strcmp(name, "secp384r1") == 0) *out = VT_P384;
+    else if (strcmp(name, "secp521r1") == 0) *out = VT_P521;
+    else return vt_error_set(err, VT_E_UNSUPPORTED, "public_key", "unsupported EC curve %s", name);
+    return VT_OK;
+}
+
+vt_err vt_ec_pub_xy(const EVP_PKEY *key, uint8_t *out, size_t cap, size_t *len, vt_error *err)
+{
+    uint8_t pt[1 + 2 * 66];
+    size_t n = 0;
+    if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof pt,
+                                        &n) != 1 ||
+        n < 3 || pt[0] != 0x04 || n - 1 > cap) {
+        ERR_clear_error();
+        return vt_error_set(err, VT_E_INVALID, "public_key", "cannot encode EC public key");
+    }
+    memcpy(out, pt + 1, n - 1);
+    *len = n - 1;
+    return VT_OK;
+}
+
+vt_err vt_ecdsa_raw_to_der(const uint8_t *sig, size_t siglen, uint8_t **der, size_t *derlen,
+                           vt_error *err)
+{
+    if (siglen == 0 || siglen % 2 != 0 || siglen > 132)
+        return vt_error_set(err, VT_E_INVALID, "signature", "raw ECDSA signature has %zu bytes",
+                            siglen);
+    ECDSA_SIG *s = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, (int)(siglen / 2), NULL);
+    BIGNUM *ss = BN_bin2bn(sig + siglen / 2, (int)(siglen / 2), NULL);
+    if (s == NULL || r == NULL || ss == NULL || ECDSA_SIG_set0(s, r, ss) != 1) {
+        BN_free(r);
+        BN_free(ss);
+        ECDSA_SIG_free(s);
+        return vt_error_set(err, VT_E_INTERNAL, "signature", "cannot allocate ECDSA signature");
+    }
+    unsigned char *p = NULL;
+    int n = i2d_ECDSA_SIG(s, &p);
+    ECDSA_SIG_free(s);
+    if (n <= 0) return vt_error_set(err, VT_E_INTERNAL, "signature", "cannot encode signature");
+    *der = p;
+    *derlen = (size_t)n;
+    return VT_OK;
+}
+
+static vt_err verify_digest_der(EVP_PKEY *key, const uint8_t *dgst, size_t dlen, const uint8_t *der,
+                                size_t derlen, const char *what, vt_error *err)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
+    int r = -1;
+    if (ctx != NULL && EVP_PKEY_verify_init(ctx) == 1)
+        r = EVP_PKEY_verify(ctx, der, derlen, dgst, dlen);
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    if (r != 1)
+        return vt_error_set(err, VT_E_VERIFY, NULL, "%s: ECDSA signature does not verify", what);
+    return VT_OK;
+}
+
+vt_err vt_ecdsa_verify_digest_raw(EVP_PKEY *key, const uint8_t *dgst, size_t dlen,
+                                  const uint8_t *sig, size_t siglen, const char *what,
+                                  vt_error *err)
+{
+    vt_curve c;
+    VT_GUARD(vt_ec_curve_of(key, &c, err));
+    if (siglen != 2 * vt_curve_len(c))
+        return vt_error_set(err, VT_E_INVALID, NULL, "%s: signature has %zu bytes, expected %zu",
+                            what, siglen, 2 * vt_curve_len(c));
+    uint8_t *der = NULL;
+    size_t derlen = 0;
+    VT_GUARD(vt_ecdsa_raw_to_der(sig, siglen, &der, &derlen, err));
+    vt_err rc = verify_digest_der(key, dgst, dlen, der, derlen, what, err);
+    OPENSSL_free(der);
+    return rc;
+}
+
+vt_err vt_ecdsa_verify_raw(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n,
+                           const uint8_t *sig, size_t siglen, const char *what, vt_error *err)
+{
+    uint8_t d[64];
+    VT_GUARD(vt_hash(alg, msg, n, d, err));
+    return vt_ecdsa_verify_digest_raw(key, d, vt_hash_len(alg), sig, siglen, what, err);
+}
+
+vt_err vt_ecdsa_verify_der(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n,
+                           const uint8_t *der, size_t derlen, const char *what, vt_error *err)
+{
+    uint8_t d[64];
+    VT_GUARD(vt_hash(alg, msg, n, d, err));
+    return verify_digest_der(key, d, vt_hash_len(alg), der, derlen, what, err);
+}

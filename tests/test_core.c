@@ -1,0 +1,123 @@
+/* Core layer: reader, codecs, time, DER. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "veritee/der.h"
+#include "veritee/reader.h"
+#include "veritee/vtime.h"
+
+static void test_reader_bounds(void **state)
+{
+    (void)state;
+    const uint8_t buf[] = {1, 2, 3, 4, 5, 6, 7};
+    vt_error e;
+    vt_reader r;
+    vt_reader_init(&r, buf, sizeof buf, "blob", &e);
+    uint32_t v32;
+    uint16_t v16;
+    assert_int_equal(vt_read_u32le(&r, "a", &v32), VT_OK);
+    assert_int_equal(v32, 0x04030201);
+    assert_int_equal(vt_read_u16le(&r, "b", &v16), VT_OK);
+    assert_int_equal(v16, 0x0605);
+    assert_int_equal(vt_read_u16le(&r, "c", &v16), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "c needs 2 bytes at offset 6, 1 remain"));
+    assert_int_equal(vt_reader_remaining(&r), 1);
+    uint8_t big[16];
+    assert_int_equal(vt_read_copy(&r, "d", big, SIZE_MAX), VT_E_INVALID);
+}
+
+static void test_reader_zero(void **state)
+{
+    (void)state;
+    const uint8_t buf[] = {0, 0, 1};
+    vt_error e;
+    vt_reader r;
+    vt_reader_init(&r, buf, sizeof buf, "blob", &e);
+    assert_int_equal(vt_read_zero(&r, "rsvd", 2), VT_OK);
+    assert_int_equal(vt_read_zero(&r, "rsvd2", 1), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "rsvd2"));
+}
+
+static void test_hex_b64(void **state)
+{
+    (void)state;
+    vt_error e;
+    uint8_t out[3];
+    assert_int_equal(vt_hex_decode_fixed("0aFf10", out, 3, &e), VT_OK);
+    assert_memory_equal(out, "\x0a\xff\x10", 3);
+    assert_int_equal(vt_hex_decode_fixed("0aFf1", out, 3, &e), VT_E_INVALID);
+    assert_int_equal(vt_hex_decode_fixed("0aFg10", out, 3, &e), VT_E_INVALID);
+    char *s = vt_b64_encode((const uint8_t *)"foob", 4, false);
+    assert_string_equal(s, "Zm9vYg==");
+    free(s);
+    s = vt_b64_encode((const uint8_t *)"\xfb\xff", 2, true);
+    assert_string_equal(s, "-_8");
+    free(s);
+    vt_buf b = {0};
+    assert_int_equal(vt_b64_decode("Zm9vYg==", 8, &b, &e), VT_OK);
+    assert_int_equal(b.len, 4);
+    assert_memory_equal(b.ptr, "foob", 4);
+    assert_int_equal(vt_b64_decode("-_8", 3, &b, &e), VT_OK);
+    assert_memory_equal(b.ptr, "\xfb\xff", 2);
+    assert_int_equal(vt_b64_decode("Zm9v*g", 6, &b, &e), VT_E_INVALID);
+    vt_buf_free(&b);
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    vt_error e;
+    vt_time t;
+    assert_int_equal(vt_time_parse_rfc3339("1970-01-01T00:00:00Z", &t, &e), VT_OK);
+    assert_int_equal(t, 0);
+    assert_int_equal(vt_time_parse_rfc3339("2025-07-19T10:00:34Z", &t, &e), VT_OK);
+    assert_int_equal(t, 1752919234);
+    assert_int_equal(vt_time_parse_rfc3339("2025-07-19T12:00:34.123+02:00", &t, &e), VT_OK);
+    assert_int_equal(t, 1752919234);
+    char buf[21];
+    vt_time_format(1752919234, buf);
+    assert_string_equal(buf, "2025-07-19T10:00:34Z");
+    assert_int_equal(vt_time_parse_rfc3339("2025-02-29T00:00:00Z", &t, &e), VT_E_INVALID);
+    assert_int_equal(vt_time_parse_rfc3339("2024-02-29T00:00:00Z", &t, &e), VT_OK);
+    assert_int_equal(vt_time_parse_rfc3339("2025-07-19 10:00:34", &t, &e), VT_E_INVALID);
+    assert_int_equal(vt_time_parse_rfc3339("2025-07-19T10:00:34Zjunk", &t, &e), VT_E_INVALID);
+}
+
+static void test_der(void **state)
+{
+    (void)state;
+    /* SEQUENCE { OID 1.2.840.113741.1.13.1.4, OCTET STRING 6 bytes } */
+    const uint8_t der[] = {0x30, 0x14, 0x06, 0x0a, 0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d,
+                           0x01, 0x0d, 0x01, 0x04, 0x04, 0x06, 0xb0, 0xc0, 0x6f, 0, 0, 0};
+    vt_error e;
+    vt_reader r, s;
+    vt_bytes seq, oid, os;
+    vt_reader_init(&r, der, sizeof der, "ext", &e);
+    assert_int_equal(vt_der_expect(&r, VT_DER_SEQUENCE, "seq", &seq), VT_OK);
+    vt_reader_init(&s, seq.ptr, seq.len, "seq", &e);
+    assert_int_equal(vt_der_expect(&s, VT_DER_OID, "oid", &oid), VT_OK);
+    char txt[64];
+    assert_int_equal(vt_der_oid_text(oid, txt, sizeof txt, &e), VT_OK);
+    assert_string_equal(txt, "1.2.840.113741.1.13.1.4");
+    assert_int_equal(vt_der_expect(&s, VT_DER_OCTET_STRING, "fmspc", &os), VT_OK);
+    assert_int_equal(os.len, 6);
+    /* a length claiming more than remains */
+    const uint8_t bad[] = {0x30, 0x82, 0x10, 0x00, 0x01};
+    vt_reader_init(&r, bad, sizeof bad, "ext", &e);
+    assert_int_equal(vt_der_read(&r, &(uint8_t){0}, &seq), VT_E_INVALID);
+    uint64_t v;
+    assert_int_equal(vt_der_uint((vt_bytes){(const uint8_t *)"\x00\xff", 2}, "x", &v, &e), VT_OK);
+    assert_int_equal(v, 255);
+    assert_int_equal(vt_der_uint((vt_bytes){(const uint8_t *)"\xff", 1}, "x", &v, &e), VT_E_INVALID);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reader_bounds), cmocka_unit_test(test_reader_zero),
+        cmocka_unit_test(test_hex_b64),       cmocka_unit_test(test_time),
+        cmocka_unit_test(test_der),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
