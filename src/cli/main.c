@@ -12,6 +12,9 @@ static void usage(FILE *f)
             "commands:\n"
             "  verify     verify TEE evidence (TDX/SGX quote, SNP report, CCA token)\n"
             "  tdx        TDX tools (replay-rtmr: replay a CCEL event log into RTMRs)\n"
+            "  measure    precompute launch measurements (snp, tdx, cca)\n"
+            "  vm         confidential VM lifecycle (plan, create, start, stop, destroy, list)\n"
+            "  platform   what this machine is: TEE host, TEE guest, or neither\n"
             "  version    print the version\n"
             "\n"
             "Run 'veritee <command> --help' for the options of a command.\n");
@@ -26,6 +29,9 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "verify") == 0) return cmd_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "tdx") == 0) return cmd_tdx(argc - 1, argv + 1);
+    if (strcmp(cmd, "measure") == 0) return cmd_measure(argc - 1, argv + 1);
+    if (strcmp(cmd, "vm") == 0) return cmd_vm(argc - 1, argv + 1);
+    if (strcmp(cmd, "platform") == 0) return cmd_platform(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("veritee 0.1.0\n");
         return 0;
