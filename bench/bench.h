@@ -1,0 +1,22 @@
+/* Benchmark sections. Each prints lines "name value unit". A section that is not linked in
+ * (weak symbol left NULL) is skipped. */
+#ifndef VT_BENCH_H
+#define VT_BENCH_H
+
+/* OpenSSL bounds measured in this run, filled by bench_openssl. */
+typedef struct bench_bounds {
+    double p256_verify_per_sec;
+    double p384_verify_per_sec;
+    double rsa4096_verify_per_sec;
+} bench_bounds;
+
+/* Seconds each timed loop runs (from VT_BENCH_SECONDS, default 2). */
+double bench_seconds(void);
+double bench_now(void);
+
+void bench_openssl(bench_bounds *b);
+__attribute__((weak)) void bench_tdx(const char *vectors, const bench_bounds *b);
+__attribute__((weak)) void bench_snp(const char *vectors, const bench_bounds *b);
+__attribute__((weak)) void bench_cca(const char *vectors, const bench_bounds *b);
+
+#endif
