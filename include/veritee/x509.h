@@ -33,6 +33,7 @@ typedef struct vt_chain_opts {
     vt_time at;                   /* verification instant */
     STACK_OF(X509_CRL) *crls;     /* CRLs to consult (may be NULL) */
     bool crl_required;            /* every non-root certificate needs a CRL from its issuer */
+    bool allow_missing_leaf_crl;  /* with CRLs given: the leaf's own CRL may be absent */
 } vt_chain_opts;
 
 /* Verify leaf -> untrusted intermediates -> one of the trusted roots at opts->at, with

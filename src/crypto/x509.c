@@ -170,8 +170,39 @@ static vt_err map_verify_error(X509_STORE_CTX *ctx, const char *what, vt_error *
         break;
     default: break;
     }
+    char when[21] = "";
+    X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
+    if ((e == X509_V_ERR_CRL_HAS_EXPIRED || e == X509_V_ERR_CRL_NOT_YET_VALID) && crl != NULL) {
+        vt_time tu, nu;
+        char icn[128] = "";
+        X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, icn, sizeof icn);
+        if (vt_crl_times(crl, &tu, &nu, NULL) == VT_OK) {
+            vt_time_format(e == X509_V_ERR_CRL_HAS_EXPIRED ? nu : tu, when);
+            return vt_error_set(err, code, NULL, "%s: CRL of \"%s\" %s %s", what, icn,
+                                e == X509_V_ERR_CRL_HAS_EXPIRED ? "expired on" : "is not valid before",
+                                when);
+        }
+    }
+    if ((e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID) && bad != NULL) {
+        vt_time nb, na;
+        if (vt_x509_validity(bad, &nb, &na, NULL) == VT_OK) {
+            vt_time_format(e == X509_V_ERR_CERT_HAS_EXPIRED ? na : nb, when);
+            return vt_error_set(err, code, NULL, "%s: certificate \"%s\" %s %s", what, cn,
+                                e == X509_V_ERR_CERT_HAS_EXPIRED ? "expired on" : "is not valid before",
+                                when);
+        }
+    }
     return vt_error_set(err, code, NULL, "%s %s (certificate \"%s\", depth %d)", what, reason, cn,
                         depth);
+}
+
+/* Tolerates exactly one failure: no CRL for the leaf certificate (the caller opted in). */
+static int allow_leaf_crl_cb(int ok, X509_STORE_CTX *ctx)
+{
+    if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL &&
+        X509_STORE_CTX_get_error_depth(ctx) == 0)
+        return 1;
+    return ok;
 }
 
 vt_err vt_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *roots,
@@ -205,6 +236,7 @@ vt_err vt_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *ro
     X509_VERIFY_PARAM_set_flags(param, flags);
     X509_VERIFY_PARAM_set_time(param, (time_t)opts->at);
     X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
+    if (opts->allow_missing_leaf_crl) X509_STORE_CTX_set_verify_cb(ctx, allow_leaf_crl_cb);
     if (X509_verify_cert(ctx) != 1) rc = map_verify_error(ctx, what, err);
 out:
     ERR_clear_error();

@@ -1,0 +1,236 @@
+/* DCAP quote verification: every step of Intel's QVL as a named check, in the order the
+ * quote is trusted (header, signatures, PCK chain, QE identity, TCB Info, freshness). */
+#include <stdio.h>
+#include <string.h>
+
+#include "tdx_internal.h"
+#include "veritee/crypto.h"
+
+static const uint8_t INTEL_QE_VENDOR_ID[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
+                                               0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
+
+/* Record a check's outcome: pass with detail, or fail with the error message. */
+static vt_err step(vt_checks *ck, const char *name, vt_err rc, vt_error *err, const char *detail)
+{
+    if (rc == VT_OK) {
+        vt_checks_add(ck, name, VT_CHECK_PASS, "%s", detail);
+        return VT_OK;
+    }
+    if (err != NULL) {
+        snprintf(err->check, sizeof err->check, "%s", name);
+        vt_checks_add(ck, name, VT_CHECK_FAIL, "%s", err->msg);
+    } else {
+        vt_checks_add(ck, name, VT_CHECK_FAIL, "failed");
+    }
+    return rc;
+}
+
+static vt_err check_header(const vt_tdx_quote *q, vt_error *err)
+{
+    if (q->att_key_type != VT_TDX_ATT_KEY_ECDSA_P256)
+        return vt_error_set(err, VT_E_UNSUPPORTED, NULL, "attestation key type %u is not ECDSA-256-with-P-256 (2)",
+                            q->att_key_type);
+    if (memcmp(q->qe_vendor_id, INTEL_QE_VENDOR_ID, 16) != 0)
+        return vt_error_set(err, VT_E_VERIFY, NULL, "QE vendor id is not Intel's");
+    return VT_OK;
+}
+
+static vt_err check_binding(const vt_tdx_quote *q, vt_error *err)
+{
+    uint8_t h[32];
+    VT_GUARD(vt_hash2(VT_SHA256, q->attest_key, 64, q->qe_auth_data.ptr, q->qe_auth_data.len, h, err));
+    if (!vt_ct_eq(h, q->qe_report.report_data, 32) || !vt_bytes_is_zero(q->qe_report.report_data + 32, 32))
+        return vt_error_set(err, VT_E_VERIFY, NULL,
+                            "QE report data does not bind the attestation key (SHA-256(key || auth data))");
+    return VT_OK;
+}
+
+static const vt_qe_identity *find_qe_identity(const vt_tdx_verifier *v, bool td)
+{
+    const char *want = td ? "TD_QE" : "QE";
+    for (size_t i = 0; i < v->coll.n_qe_identities; i++)
+        if (strcmp(v->coll.qe_identities[i].id, want) == 0) return &v->coll.qe_identities[i];
+    return NULL;
+}
+
+static const vt_tcb_info *find_tcb_info(const vt_tdx_verifier *v, const uint8_t fmspc[6], bool td)
+{
+    for (size_t i = 0; i < v->coll.n_tcb_infos; i++) {
+        const vt_tcb_info *t = &v->coll.tcb_infos[i];
+        if (memcmp(t->fmspc, fmspc, 6) == 0 && strcmp(t->id, td ? "TDX" : "SGX") == 0) return t;
+    }
+    return NULL;
+}
+
+static vt_err signed_item(bool ok, bool have_key, const char *what, vt_error *err)
+{
+    if (ok) return VT_OK;
+    if (!have_key)
+        return vt_error_set(err, VT_E_MISSING, NULL, "%s cannot be checked: TCB signing chain missing", what);
+    return vt_error_set(err, VT_E_VERIFY, NULL, "%s signature does not verify with the TCB Signing certificate", what);
+}
+
+static vt_err fresh(const char *what, vt_time issue, vt_time next, vt_time at, vt_error *err)
+{
+    char a[21], b[21];
+    if (at > next) {
+        vt_time_format(next, a);
+        return vt_error_set(err, VT_E_EXPIRED, NULL, "%s expired on %s", what, a);
+    }
+    if (at < issue) {
+        vt_time_format(issue, a);
+        vt_time_format(at, b);
+        return vt_error_set(err, VT_E_EXPIRED, NULL, "%s issued %s, after the verification time %s", what, a, b);
+    }
+    return VT_OK;
+}
+
+static void add_advisories(vt_tdx_result *r, const json_t *adv)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(adv, i, x)
+    {
+        const char *s = json_string_value(x);
+        bool dup = false;
+        for (size_t k = 0; k < r->n_advisory_ids && !dup; k++) dup = strcmp(r->advisory_ids[k], s) == 0;
+        if (!dup && r->n_advisory_ids < VT_TDX_MAX_ADVISORIES)
+            snprintf(r->advisory_ids[r->n_advisory_ids++], sizeof r->advisory_ids[0], "%s", s);
+    }
+}
+
+static void hex6(const uint8_t *p, char out[13])
+{
+    snprintf(out, 13, "%02x%02x%02x%02x%02x%02x", p[0], p[1], p[2], p[3], p[4], p[5]);
+}
+
+/* Steps after the quote's own signatures: collateral and TCB evaluation. */
+static vt_err evaluate_tcb(vt_tdx_verifier *v, vt_tdx_result *r, vt_time at, vt_error *err)
+{
+    vt_checks *ck = &r->checks;
+    const vt_tdx_quote *q = &r->quote;
+    bool td = vt_tdx_quote_is_td(q);
+    char d[200], fm[13];
+    hex6(r->pck.fmspc, fm);
+
+    const vt_qe_identity *qi = find_qe_identity(v, td);
+    const vt_tcb_info *ti = find_tcb_info(v, r->pck.fmspc, td);
+    VT_GUARD(step(ck, "tcb_signing_chain", tdx_tcb_signing_chain(v, at, err), err,
+                  "TCB Signing certificate chains to the trusted root; root CA CRL consulted"));
+    if (qi == NULL)
+        return step(ck, "qe_identity_signature",
+                    vt_error_set(err, VT_E_MISSING, NULL, "%s Identity missing from the collateral (qe_identity.json)",
+                                 td ? "TD_QE" : "QE"), err, "");
+    VT_GUARD(step(ck, "qe_identity_signature", signed_item(qi->signature_ok, v->tcb_signing_key != NULL, "QE Identity", err),
+                  err, "QE Identity signed by Intel SGX TCB Signing"));
+    if (ti == NULL)
+        return step(ck, "tcb_info_signature",
+                    vt_error_set(err, VT_E_MISSING, NULL, "%s TCB Info for FMSPC %s missing from the collateral (tcbinfo_%s.json)",
+                                 td ? "TDX" : "SGX", fm, fm), err, "");
+    VT_GUARD(step(ck, "tcb_info_signature", signed_item(ti->signature_ok, v->tcb_signing_key != NULL, "TCB Info", err),
+                  err, "TCB Info signed by Intel SGX TCB Signing"));
+    vt_err rc = fresh("TCB Info", ti->issue_date, ti->next_update, at, err);
+    if (rc == VT_OK) rc = fresh("QE Identity", qi->issue_date, qi->next_update, at, err);
+    char nu[21];
+    vt_time_format(tmin_time(ti->next_update, qi->next_update), nu);
+    snprintf(d, sizeof d, "TCB Info and QE Identity valid until %s", nu);
+    VT_GUARD(step(ck, "collateral_freshness", rc, err, d));
+    r->collateral_expiry = tmin_time(r->collateral_expiry, tmin_time(ti->next_update, qi->next_update));
+    r->collateral_expiry = tmin_time(r->collateral_expiry, v->tcb_hi);
+
+    const vt_isv_level *ql = NULL;
+    rc = tdx_match_qe_identity(qi, &q->qe_report, &ql, err);
+    if (rc == VT_OK) {
+        r->qe_status = ql->status;
+        snprintf(d, sizeof d, "%s MRSIGNER/ISVPRODID/MISCSELECT/ATTRIBUTES match; ISVSVN %u -> %s", qi->id,
+                 q->qe_report.isv_svn, vt_tcb_status_name(ql->status));
+    }
+    VT_GUARD(step(ck, "qe_identity", rc, err, d));
+
+    rc = memcmp(ti->pce_id, r->pck.pce_id, 2) == 0
+             ? VT_OK
+             : vt_error_set(err, VT_E_VERIFY, NULL, "TCB Info PCE ID %02x%02x differs from the PCK certificate's %02x%02x",
+                            ti->pce_id[0], ti->pce_id[1], r->pck.pce_id[0], r->pck.pce_id[1]);
+    snprintf(d, sizeof d, "%s TCB Info v%d for FMSPC %s, PCE ID %02x%02x, evaluation data number %lld", ti->id,
+             ti->version, fm, ti->pce_id[0], ti->pce_id[1], (long long)ti->tcb_eval_num);
+    VT_GUARD(step(ck, "tcb_info", rc, err, d));
+
+    const vt_tcb_level *lv = NULL;
+    rc = tdx_match_tcb_level(ti, &r->pck, q, &lv, err);
+    if (rc == VT_OK) {
+        char date[21];
+        vt_time_format(lv->tcb_date, date);
+        r->platform_status = lv->status;
+        r->tcb_date = lv->tcb_date;
+        snprintf(d, sizeof d, "level of %s matches: %s", date, vt_tcb_status_name(lv->status));
+    }
+    VT_GUARD(step(ck, "tcb_level", rc, err, d));
+    add_advisories(r, lv->advisory_ids);
+
+    vt_tcb_status st = tdx_converge(lv->status, r->qe_status);
+    if (td) {
+        const vt_isv_level *ml = NULL;
+        rc = tdx_match_module(ti, &q->td, &r->has_module_status, &ml, err);
+        if (rc == VT_OK && r->has_module_status) {
+            r->module_status = ml->status;
+            snprintf(d, sizeof d, "module TDX_%02X SVN %u -> %s", q->td.tee_tcb_svn[1], q->td.tee_tcb_svn[0],
+                     vt_tcb_status_name(ml->status));
+            add_advisories(r, ml->advisory_ids);
+            st = tdx_converge(st, ml->status);
+        } else if (rc == VT_OK) {
+            snprintf(d, sizeof d, "MRSIGNERSEAM and SEAMATTRIBUTES match tcbInfo.tdxModule");
+        }
+        VT_GUARD(step(ck, "tdx_module", rc, err, d));
+    }
+    add_advisories(r, ql->advisory_ids);
+    r->tcb_status = st;
+    snprintf(d, sizeof d, "%s (platform %s, QE %s%s%s)", vt_tcb_status_name(st), vt_tcb_status_name(r->platform_status),
+             vt_tcb_status_name(r->qe_status), r->has_module_status ? ", module " : "",
+             r->has_module_status ? vt_tcb_status_name(r->module_status) : "");
+    rc = st == VT_TCB_REVOKED ? vt_error_set(err, VT_E_REVOKED, NULL, "TCB status is Revoked") : VT_OK;
+    return step(ck, "tcb_status", rc, err, d);
+}
+
+vt_err vt_tdx_verify(vt_tdx_verifier *v, const uint8_t *quote, size_t len, vt_time at,
+                     vt_tdx_result *r, vt_error *err)
+{
+    memset(r, 0, sizeof *r);
+    r->collateral_expiry = INT64_MAX;
+    vt_checks *ck = &r->checks;
+    vt_tdx_quote *q = &r->quote;
+    char d[200];
+    VT_GUARD(step(ck, "parse", vt_tdx_quote_parse(quote, len, q, err), err, "quote structure well-formed"));
+    snprintf(d, sizeof d, "quote v%u, %s, ECDSA-256 attestation key, Intel QE", q->version,
+             vt_tdx_quote_is_td(q) ? "TDX" : "SGX");
+    VT_GUARD(step(ck, "header", check_header(q, err), err, d));
+
+    EVP_PKEY *ak = NULL;
+    vt_err rc = vt_ec_pub_from_xy(VT_P256, q->attest_key, 64, &ak, err);
+    if (rc == VT_OK)
+        rc = vt_ecdsa_verify_raw(ak, VT_SHA256, q->signed_region.ptr, q->signed_region.len, q->signature, 64,
+                                 "quote signature", err);
+    EVP_PKEY_free(ak);
+    VT_GUARD(step(ck, "quote_signature", rc, err, "signed header and body verify with the attestation key"));
+
+    const chain_entry *e = NULL;
+    rc = tdx_pck_chain(v, q, at, &e, err);
+    if (rc == VT_OK) {
+        snprintf(d, sizeof d, "PCK certificate (issuer \"%s\") chains to the Intel SGX Root CA; %s", e->issuer,
+                 e->revocation_checked ? "PCK CRL and root CA CRL consulted" : "root CA CRL consulted");
+        r->pck = e->ext;
+        snprintf(r->pck_issuer, sizeof r->pck_issuer, "%s", e->issuer);
+        r->revocation_checked = e->revocation_checked;
+        r->collateral_expiry = e->hi;
+    }
+    VT_GUARD(step(ck, "pck_chain", rc, err, d));
+    if (!e->revocation_checked)
+        vt_checks_add(ck, "pck_revocation", VT_CHECK_SKIP,
+                      "no PCK CRL for \"%s\": revocation of the PCK certificate unknown (allowed by caller)", e->issuer);
+
+    rc = vt_ecdsa_verify_raw(e->leaf_key, VT_SHA256, q->qe_report_raw.ptr, q->qe_report_raw.len, q->qe_report_sig,
+                             64, "QE report signature", err);
+    VT_GUARD(step(ck, "qe_report_signature", rc, err, "QE report verifies with the PCK certificate key"));
+    VT_GUARD(step(ck, "qe_report_binding", check_binding(q, err), err,
+                  "QE report data = SHA-256(attestation key || QE auth data)"));
+    return evaluate_tcb(v, r, at, err);
+}

@@ -1,0 +1,55 @@
+/* Internal TCB evaluation helpers shared by the TDX verifier and its tests. */
+#ifndef VT_TDX_INTERNAL_H
+#define VT_TDX_INTERNAL_H
+
+#include <openssl/evp.h>
+
+#include "veritee/tdx.h"
+
+/* First TCB Info level the platform meets (SGX components + PCESVN from the PCK
+ * certificate; TDX components from TEE_TCB_SVN). VT_E_NO_TCB when none. */
+vt_err tdx_match_tcb_level(const vt_tcb_info *ti, const vt_sgx_pck_ext *pck, const vt_tdx_quote *q,
+                           const vt_tcb_level **out, vt_error *err);
+/* TDX module identity and its level (only when TEE_TCB_SVN[1] > 0 and the TCB Info lists
+ * module identities); otherwise checks tcbInfo.tdxModule and sets *has = false. */
+vt_err tdx_match_module(const vt_tcb_info *ti, const vt_td_report *td, bool *has,
+                        const vt_isv_level **out, vt_error *err);
+/* QE report against the QE Identity: MRSIGNER, ISVPRODID, masked MISCSELECT/ATTRIBUTES, and
+ * the level for its ISVSVN. */
+vt_err tdx_match_qe_identity(const vt_qe_identity *qi, const vt_sgx_report *qe,
+                             const vt_isv_level **out, vt_error *err);
+/* Intel QVL: merge a QE or TDX module status into the platform status. */
+vt_tcb_status tdx_converge(vt_tcb_status platform, vt_tcb_status other);
+vt_time tmin_time(vt_time a, vt_time b);
+
+#define PCK_CACHE 16
+
+typedef struct chain_entry {
+    bool used;
+    uint8_t key[32];
+    vt_time lo, hi; /* the verification result holds for any instant in [lo, hi] */
+    EVP_PKEY *leaf_key;
+    vt_sgx_pck_ext ext;
+    char issuer[64];
+    bool revocation_checked;
+} chain_entry;
+
+struct vt_tdx_verifier {
+    STACK_OF(X509) *roots;
+    bool pinned;
+    bool allow_missing_pck_crl;
+    vt_tdx_collateral coll;
+    EVP_PKEY *tcb_signing_key;
+    bool tcb_chain_ok;
+    vt_time tcb_lo, tcb_hi;
+    chain_entry pck[PCK_CACHE];
+    size_t next_slot;
+};
+
+/* The cached verification of this quote's PCK chain valid at `at`, or a fresh one. */
+vt_err tdx_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_time at, const chain_entry **out,
+                     vt_error *err);
+/* The TCB signing chain (issuer of TCB Info and QE Identity) at `at`. */
+vt_err tdx_tcb_signing_chain(vt_tdx_verifier *v, vt_time at, vt_error *err);
+
+#endif

@@ -1,0 +1,229 @@
+/* The TDX/SGX verifier context: trust anchors, collateral and chain caches (docs/tdx.md).
+ * Collateral signatures are checked once when the verifier is built; certificate chains are
+ * verified with OpenSSL at the requested instant and cached with the window in which that
+ * result holds, so a warm verification costs two ECDSA verifies. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tdx_internal.h"
+#include "veritee/crypto.h"
+#include "veritee/x509.h"
+
+/* SHA-256 of the DER of the Intel SGX Root CA (subject CN=Intel SGX Root CA, serial
+ * 22650cd6...; valid 2018-05-21 .. 2049-12-31). */
+const uint8_t VT_TDX_INTEL_ROOT_SHA256[32] = {
+    0x44, 0xa0, 0x19, 0x6b, 0x2b, 0x99, 0xf8, 0x89, 0xb8, 0xe1, 0x49, 0xe9, 0x5b, 0x80, 0x7a, 0x35,
+    0x0e, 0x74, 0x24, 0x96, 0x43, 0x99, 0xe8, 0x85, 0xa7, 0xcb, 0xb8, 0xcc, 0xfa, 0xb6, 0x74, 0xd3};
+
+static void entry_clear(chain_entry *e)
+{
+    EVP_PKEY_free(e->leaf_key);
+    memset(e, 0, sizeof *e);
+}
+
+void vt_tdx_verifier_free(vt_tdx_verifier *v)
+{
+    if (v == NULL) return;
+    for (size_t i = 0; i < PCK_CACHE; i++) entry_clear(&v->pck[i]);
+    EVP_PKEY_free(v->tcb_signing_key);
+    sk_X509_pop_free(v->roots, X509_free);
+    vt_tdx_collateral_clear(&v->coll);
+    free(v);
+}
+
+/* With the built-in pin: adopt the self-signed certificate of `chain` whose fingerprint is
+ * Intel's root, once. */
+static void adopt_pinned_root(vt_tdx_verifier *v, STACK_OF(X509) *chain)
+{
+    if (!v->pinned || chain == NULL || sk_X509_num(v->roots) > 0) return;
+    for (int i = 0; i < sk_X509_num(chain); i++) {
+        X509 *c = sk_X509_value(chain, i);
+        uint8_t fp[32];
+        if (vt_x509_sha256(c, fp, NULL) == VT_OK && vt_ct_eq(fp, VT_TDX_INTEL_ROOT_SHA256, 32) &&
+            X509_up_ref(c) == 1 && sk_X509_push(v->roots, c) <= 0)
+            X509_free(c);
+    }
+}
+
+static void check_collateral_signatures(vt_tdx_verifier *v)
+{
+    if (v->tcb_signing_key == NULL) return;
+    for (size_t i = 0; i < v->coll.n_tcb_infos; i++) {
+        vt_tcb_info *t = &v->coll.tcb_infos[i];
+        t->signature_ok = vt_ecdsa_verify_raw(v->tcb_signing_key, VT_SHA256, t->signed_body.ptr,
+                                              t->signed_body.len, t->signature, 64, "TCB Info", NULL) == VT_OK;
+    }
+    for (size_t i = 0; i < v->coll.n_qe_identities; i++) {
+        vt_qe_identity *q = &v->coll.qe_identities[i];
+        q->signature_ok = vt_ecdsa_verify_raw(v->tcb_signing_key, VT_SHA256, q->signed_body.ptr,
+                                              q->signed_body.len, q->signature, 64, "QE Identity", NULL) == VT_OK;
+    }
+}
+
+vt_err vt_tdx_verifier_new(const vt_tdx_verifier_opts *opts, vt_tdx_collateral *coll,
+                           vt_tdx_verifier **out, vt_error *err)
+{
+    vt_tdx_verifier *v = calloc(1, sizeof *v);
+    if (v == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    v->roots = sk_X509_new_null();
+    if (v->roots == NULL) {
+        free(v);
+        return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    }
+    v->allow_missing_pck_crl = opts != NULL && opts->allow_missing_pck_crl;
+    if (opts != NULL && opts->roots != NULL && sk_X509_num(opts->roots) > 0) {
+        for (int i = 0; i < sk_X509_num(opts->roots); i++) {
+            X509 *c = sk_X509_value(opts->roots, i);
+            if (X509_up_ref(c) == 1 && sk_X509_push(v->roots, c) <= 0) X509_free(c);
+        }
+    } else {
+        v->pinned = true;
+    }
+    if (coll != NULL) {
+        v->coll = *coll;
+        memset(coll, 0, sizeof *coll);
+    }
+    if (v->coll.tcb_signing_chain != NULL && sk_X509_num(v->coll.tcb_signing_chain) > 0) {
+        adopt_pinned_root(v, v->coll.tcb_signing_chain);
+        X509 *leaf = sk_X509_value(v->coll.tcb_signing_chain, 0);
+        v->tcb_signing_key = X509_get_pubkey(leaf);
+        check_collateral_signatures(v);
+    }
+    *out = v;
+    return VT_OK;
+}
+
+vt_time tmin_time(vt_time a, vt_time b);
+static vt_time tmin(vt_time a, vt_time b) { return a < b ? a : b; }
+static vt_time tmax(vt_time a, vt_time b) { return a > b ? a : b; }
+
+/* The window in which a successful chain verification stays valid: certificate validity and
+ * the thisUpdate/nextUpdate of every CRL consulted. */
+static vt_err chain_window(STACK_OF(X509) *chain, STACK_OF(X509) *roots, STACK_OF(X509_CRL) *crls,
+                           vt_time *lo, vt_time *hi, vt_error *err)
+{
+    *lo = INT64_MIN;
+    *hi = INT64_MAX;
+    STACK_OF(X509) *sets[2] = {chain, roots};
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; sets[s] != NULL && i < sk_X509_num(sets[s]); i++) {
+            vt_time nb, na;
+            VT_GUARD(vt_x509_validity(sk_X509_value(sets[s], i), &nb, &na, err));
+            *lo = tmax(*lo, nb);
+            *hi = tmin(*hi, na);
+        }
+    for (int i = 0; crls != NULL && i < sk_X509_CRL_num(crls); i++) {
+        vt_time tu, nu;
+        VT_GUARD(vt_crl_times(sk_X509_CRL_value(crls, i), &tu, &nu, err));
+        *lo = tmax(*lo, tu);
+        *hi = tmin(*hi, nu);
+    }
+    return VT_OK;
+}
+
+static X509_CRL *pck_crl_for(const vt_tdx_verifier *v, const X509 *pck)
+{
+    for (int i = 0; v->coll.pck_crls != NULL && i < sk_X509_CRL_num(v->coll.pck_crls); i++) {
+        X509_CRL *c = sk_X509_CRL_value(v->coll.pck_crls, i);
+        if (X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_issuer_name(pck)) == 0) return c;
+    }
+    return NULL;
+}
+
+static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, const uint8_t key[32],
+                               vt_time at, chain_entry *e, vt_error *err)
+{
+    STACK_OF(X509) *chain = NULL;
+    STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+    vt_err rc = VT_OK;
+    if (crls == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    VT_GUARD_GOTO(vt_pem_certs(q->pck_chain.ptr, q->pck_chain.len, &chain, err));
+    X509 *leaf = sk_X509_value(chain, 0);
+    adopt_pinned_root(v, chain);
+    if (sk_X509_num(v->roots) == 0) {
+        rc = vt_error_set(err, VT_E_VERIFY, NULL, "PCK certificate chain does not lead to a trusted root "
+                                                  "(no Intel SGX Root CA with the pinned fingerprint)");
+        goto out;
+    }
+    vt_x509_issuer_cn(leaf, e->issuer, sizeof e->issuer);
+    X509_CRL *pck_crl = pck_crl_for(v, leaf);
+    if (v->coll.root_ca_crl == NULL) {
+        rc = vt_error_set(err, VT_E_MISSING, NULL, "Intel SGX Root CA CRL missing from the collateral (root_ca_crl.der)");
+        goto out;
+    }
+    if (pck_crl == NULL && !v->allow_missing_pck_crl) {
+        rc = vt_error_set(err, VT_E_MISSING, NULL, "PCK CRL of \"%s\" missing from the collateral (pck_crl.der)",
+                          e->issuer);
+        goto out;
+    }
+    sk_X509_CRL_push(crls, v->coll.root_ca_crl);
+    if (pck_crl != NULL) sk_X509_CRL_push(crls, pck_crl);
+    vt_chain_opts co = {.at = at, .crls = crls, .crl_required = true, .allow_missing_leaf_crl = pck_crl == NULL};
+    VT_GUARD_GOTO(vt_chain_verify(leaf, chain, v->roots, &co, "PCK certificate chain", err));
+    VT_GUARD_GOTO(vt_sgx_pck_ext_parse(leaf, &e->ext, err));
+    VT_GUARD_GOTO(chain_window(chain, v->roots, crls, &e->lo, &e->hi, err));
+    e->leaf_key = X509_get_pubkey(leaf);
+    if (e->leaf_key == NULL) {
+        rc = vt_error_set(err, VT_E_INVALID, NULL, "PCK certificate public key does not decode");
+        goto out;
+    }
+    memcpy(e->key, key, 32);
+    e->revocation_checked = pck_crl != NULL;
+    e->used = true;
+out:
+    sk_X509_CRL_free(crls); /* the CRLs are owned by the collateral */
+    sk_X509_pop_free(chain, X509_free);
+    return rc;
+}
+
+/* The cached verification of this quote's PCK chain valid at `at`, or a fresh one. */
+vt_err tdx_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_time at, const chain_entry **out,
+                        vt_error *err)
+{
+    uint8_t key[32];
+    VT_GUARD(vt_hash(VT_SHA256, q->pck_chain.ptr, q->pck_chain.len, key, err));
+    for (size_t i = 0; i < PCK_CACHE; i++) {
+        chain_entry *e = &v->pck[i];
+        if (e->used && memcmp(e->key, key, 32) == 0 && at >= e->lo && at <= e->hi) {
+            *out = e;
+            return VT_OK;
+        }
+    }
+    chain_entry fresh = {0};
+    vt_err rc = verify_pck_chain(v, q, key, at, &fresh, err);
+    if (rc != VT_OK) {
+        entry_clear(&fresh);
+        return rc;
+    }
+    chain_entry *slot = &v->pck[v->next_slot];
+    v->next_slot = (v->next_slot + 1) % PCK_CACHE;
+    entry_clear(slot);
+    *slot = fresh;
+    *out = slot;
+    return VT_OK;
+}
+
+vt_err tdx_tcb_signing_chain(vt_tdx_verifier *v, vt_time at, vt_error *err)
+{
+    if (v->tcb_chain_ok && at >= v->tcb_lo && at <= v->tcb_hi) return VT_OK;
+    STACK_OF(X509) *chain = v->coll.tcb_signing_chain;
+    if (chain == NULL || sk_X509_num(chain) == 0)
+        return vt_error_set(err, VT_E_MISSING, NULL, "TCB signing chain missing from the collateral (tcb_signing_chain.pem)");
+    if (v->coll.root_ca_crl == NULL)
+        return vt_error_set(err, VT_E_MISSING, NULL, "Intel SGX Root CA CRL missing from the collateral (root_ca_crl.der)");
+    if (sk_X509_num(v->roots) == 0)
+        return vt_error_set(err, VT_E_VERIFY, NULL, "TCB signing chain does not lead to a trusted root");
+    STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+    if (crls == NULL || sk_X509_CRL_push(crls, v->coll.root_ca_crl) <= 0) {
+        sk_X509_CRL_free(crls);
+        return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    }
+    vt_chain_opts co = {.at = at, .crls = crls, .crl_required = true};
+    vt_err rc = vt_chain_verify(sk_X509_value(chain, 0), chain, v->roots, &co, "TCB signing chain", err);
+    if (rc == VT_OK) rc = chain_window(chain, v->roots, crls, &v->tcb_lo, &v->tcb_hi, err);
+    sk_X509_CRL_free(crls);
+    v->tcb_chain_ok = rc == VT_OK;
+    return rc;
+}
+
+vt_time tmin_time(vt_time a, vt_time b) { return a < b ? a : b; }
