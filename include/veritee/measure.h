@@ -232,6 +232,7 @@ typedef struct vt_cca_realm_params {
 typedef struct vt_cca_rim {
     vt_cca_rmm_version rmm;
     vt_hash_alg alg;
+    uint32_t ipa_bits;
     uint64_t block_sizes; /* RTT block sizes (bit mask) for INIT_RIPAS walks */
     uint8_t rim[64];      /* digest, zero-padded to 64 bytes */
 } vt_cca_rim;
