@@ -146,7 +146,8 @@ void vt_x509_issuer_cn(const X509 *c, char *out, size_t cap)
     name_cn(X509_get_issuer_name(c), out, cap);
 }
 
-static vt_err map_verify_error(X509_STORE_CTX *ctx, const char *what, vt_error *err)
+static vt_err map_verify_error(X509_STORE_CTX *ctx, const vt_chain_opts *opts, const char *what,
+                               vt_error *err)
 {
     int e = X509_STORE_CTX_get_error(ctx);
     int depth = X509_STORE_CTX_get_error_depth(ctx);
@@ -172,6 +173,10 @@ static vt_err map_verify_error(X509_STORE_CTX *ctx, const char *what, vt_error *
     }
     char when[21] = "";
     X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
+    for (int i = 0; crl == NULL && bad != NULL && opts->crls != NULL && i < sk_X509_CRL_num(opts->crls); i++) {
+        X509_CRL *c = sk_X509_CRL_value(opts->crls, i);
+        if (X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_issuer_name(bad)) == 0) crl = c;
+    }
     if ((e == X509_V_ERR_CRL_HAS_EXPIRED || e == X509_V_ERR_CRL_NOT_YET_VALID) && crl != NULL) {
         vt_time tu, nu;
         char icn[128] = "";
@@ -237,7 +242,7 @@ vt_err vt_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *ro
     X509_VERIFY_PARAM_set_time(param, (time_t)opts->at);
     X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
     if (opts->allow_missing_leaf_crl) X509_STORE_CTX_set_verify_cb(ctx, allow_leaf_crl_cb);
-    if (X509_verify_cert(ctx) != 1) rc = map_verify_error(ctx, what, err);
+    if (X509_verify_cert(ctx) != 1) rc = map_verify_error(ctx, opts, what, err);
 out:
     ERR_clear_error();
     X509_STORE_CTX_free(ctx);
