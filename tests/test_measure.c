@@ -6,6 +6,7 @@
 
 #include "testutil.h"
 #include "veritee/codec.h"
+#include "veritee/crypto.h"
 #include "veritee/measure.h"
 
 #define AMDSEV "snp_measure/ovmf_AmdSev_suffix.bin"
@@ -198,6 +199,294 @@ static void test_guid_and_sig(void **state)
     assert_int_equal(vt_snp_vcpu_sig("Skylake", &s, &e), VT_E_ARG);
 }
 
+/* ---------------- TDX: MRTD of a synthetic TDVF image ----------------
+ * A 64 KiB image laid out like OVMF's TDX build: CFV (variable store) at file offset 0 mapped
+ * at 0xFFFF0000 (not MR.EXTENDed), BFV at file offset 0x8000 mapped at 0xFFFF8000 and
+ * MR.EXTENDed, a TD_HOB and TEMP_MEM (added, contents not measured) and a PAGE_AUG TEMP_MEM
+ * section (neither added nor extended before MRTD is final). The TDVF descriptor sits at
+ * 0xF000 inside the BFV; the footer table ends 32 bytes before the end with the TDVF
+ * metadata-offset entry. */
+#define TDVF_LEN 0x10000u
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static const uint32_t tdvf_secs[5][6] = {
+    /* data_offset, raw_size, gpa (low 32), mem_size, type, attributes */
+    {0x8000, 0x8000, 0xFFFF8000u, 0x8000, 0, 1},
+    {0x0000, 0x4000, 0xFFFF0000u, 0x4000, 1, 0},
+    {0, 0, 0x809000, 0x2000, 2, 0},
+    {0, 0, 0x80B000, 0x3000, 3, 0},
+    {0, 0, 0x900000, 0x1000, 3, 2},
+};
+
+static uint8_t *build_tdvf(void)
+{
+    uint8_t *img = malloc(TDVF_LEN);
+    assert_non_null(img);
+    for (size_t i = 0; i < TDVF_LEN; i++) img[i] = (uint8_t)(i * 31 + 7 + (i >> 8));
+    uint8_t *d = img + 0xF000;
+    memcpy(d, "TDVF", 4);
+    put32(d + 4, 16 + 5 * 32);
+    put32(d + 8, 1);
+    put32(d + 12, 5);
+    for (int i = 0; i < 5; i++) {
+        uint8_t *s = d + 16 + 32 * i;
+        put32(s, tdvf_secs[i][0]);
+        put32(s + 4, tdvf_secs[i][1]);
+        put64(s + 8, tdvf_secs[i][2]);
+        put64(s + 16, tdvf_secs[i][3]);
+        put32(s + 24, tdvf_secs[i][4]);
+        put32(s + 28, tdvf_secs[i][5]);
+    }
+    vt_error e;
+    uint8_t *f = img + TDVF_LEN - 32 - 18; /* footer entry: u16 total length, GUID */
+    put32(f - 18 - 4, TDVF_LEN - 0xF000); /* TDVF entry data: descriptor offset from the end */
+    f[-18] = 22;
+    f[-17] = 0;
+    assert_int_equal(vt_guid_parse("e47a6535-984a-4798-865e-4685a7bf8ec2", f - 16, &e), VT_OK);
+    f[0] = 18 + 22;
+    f[1] = 0;
+    assert_int_equal(vt_guid_parse("96b582de-1fb2-45f7-baea-a366c55a082d", f + 2, &e), VT_OK);
+    return img;
+}
+
+/* The MRTD stream written out in full, then hashed once (the library streams it). */
+static void mrtd_reference(const uint8_t *img, bool two_pass, uint8_t out[48])
+{
+    size_t cap = 1u << 20, n = 0;
+    uint8_t *st = calloc(1, cap);
+    assert_non_null(st);
+    for (int i = 0; i < 5; i++) {
+        uint64_t gpa = tdvf_secs[i][2], pages = tdvf_secs[i][3] / 4096;
+        bool add = !(tdvf_secs[i][5] & 2), ext = tdvf_secs[i][5] & 1;
+        for (int pass = 0; pass < (two_pass ? 2 : 1); pass++)
+            for (uint64_t p = 0; p < pages; p++) {
+                if (add && (!two_pass || pass == 0)) {
+                    memcpy(st + n, "MEM.PAGE.ADD", 12);
+                    put64(st + n + 16, gpa + p * 4096);
+                    n += 128;
+                }
+                for (int c = 0; ext && (!two_pass || pass == 1) && c < 16; c++) {
+                    memcpy(st + n, "MR.EXTEND", 9);
+                    put64(st + n + 16, gpa + p * 4096 + c * 256u);
+                    memcpy(st + n + 128, img + tdvf_secs[i][0] + p * 4096 + c * 256u, 256);
+                    n += 384;
+                }
+            }
+    }
+    assert_true(n < cap);
+    vt_error e;
+    assert_int_equal(vt_hash(VT_SHA384, st, n, out, &e), VT_OK);
+    free(st);
+}
+
+static void test_tdx_mrtd_synthetic(void **state)
+{
+    (void)state;
+    uint8_t *img = build_tdvf();
+    vt_tdvf t;
+    vt_error e;
+    if (vt_tdvf_parse(img, TDVF_LEN, &t, &e) != VT_OK) fail_msg("%s", e.msg);
+    assert_int_equal(t.n_sections, 5);
+    assert_int_equal(t.sections[0].gpa, 0xFFFF8000u);
+    assert_int_equal(t.sections[4].attributes, VT_TDVF_ATTR_PAGE_AUG);
+    uint8_t got[48], want[48], two[48];
+    assert_int_equal(vt_measure_tdx_mrtd(img, TDVF_LEN, &t, VT_TDX_ORDER_SINGLE, got, &e), VT_OK);
+    mrtd_reference(img, false, want);
+    assert_memory_equal(got, want, 48);
+    assert_int_equal(vt_measure_tdx_mrtd(img, TDVF_LEN, &t, VT_TDX_ORDER_TWO_PASS, two, &e), VT_OK);
+    mrtd_reference(img, true, want);
+    assert_memory_equal(two, want, 48);
+    assert_memory_not_equal(got, two, 48);
+    /* MRTD depends on the BFV bytes, not on the CFV bytes (CFV is added, not extended). */
+    img[0x9000] ^= 1;
+    assert_int_equal(vt_measure_tdx_mrtd(img, TDVF_LEN, &t, VT_TDX_ORDER_SINGLE, two, &e), VT_OK);
+    assert_memory_not_equal(got, two, 48);
+    img[0x9000] ^= 1;
+    img[0x100] ^= 1;
+    assert_int_equal(vt_measure_tdx_mrtd(img, TDVF_LEN, &t, VT_TDX_ORDER_SINGLE, two, &e), VT_OK);
+    assert_memory_equal(got, two, 48);
+    free(img);
+}
+
+static void test_tdx_tdvf_rejects(void **state)
+{
+    (void)state;
+    uint8_t *img = build_tdvf();
+    vt_tdvf t;
+    vt_error e;
+    struct { size_t off; uint32_t val; int code; const char *msg; } cases[] = {
+        {0xF000, 0x46564454 ^ 1, VT_E_INVALID, "signature"},       /* "TDVF" */
+        {0xF008, 2, VT_E_UNSUPPORTED, "version 2"},
+        {0xF00C, 0, VT_E_INVALID, "0 sections"},
+        {0xF00C, 6, VT_E_INVALID, "cannot hold 6"},
+        {0xF010 + 24, 5, VT_E_UNSUPPORTED, "type 5"},                /* BFV type -> PAYLOAD */
+        {0xF010 + 0, 0x9000, VT_E_INVALID, "outside"},               /* BFV data past the end */
+        {0xF010 + 32 * 2 + 28, 1, VT_E_INVALID, "MR_EXTEND"},        /* TD_HOB extended */
+        {0xF010 + 8, 0xFFFF8010u, VT_E_INVALID, "aligned"},
+        {0xF010 + 4, 0x9000, VT_E_INVALID, "raw size"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t *m = build_tdvf();
+        put32(m + cases[i].off, cases[i].val);
+        vt_error_clear(&e);
+        assert_int_equal(vt_tdvf_parse(m, TDVF_LEN, &t, &e), cases[i].code);
+        if (strstr(e.msg, cases[i].msg) == NULL) fail_msg("case %zu: %s", i, e.msg);
+        free(m);
+    }
+    /* No TDVF entry in the footer table. */
+    img[TDVF_LEN - 32 - 18 - 16] ^= 0xFF;
+    assert_int_equal(vt_tdvf_parse(img, TDVF_LEN, &t, &e), VT_E_INVALID);
+    free(img);
+    /* Mutation sweep over descriptor and footer. */
+    img = build_tdvf();
+    for (size_t i = 0; i < TDVF_LEN; i++) {
+        if (!(i >= 0xF000 && i < 0xF0C0) && i < TDVF_LEN - 96) continue;
+        uint8_t saved = img[i];
+        img[i] ^= 0x80;
+        vt_error_clear(&e);
+        vt_err rc = vt_tdvf_parse(img, TDVF_LEN, &t, &e);
+        if (rc != VT_OK) assert_true(rc == VT_E_INVALID || rc == VT_E_UNSUPPORTED);
+        img[i] = saved;
+    }
+    free(img);
+}
+
+/* ---------------- CCA RIM on synthetic inputs ----------------
+ * Expected values come from the independent Python derivation in docs/measure.md
+ * ("Cross-check"), written from the RMM descriptor tables with struct.pack. */
+static void rim_blobs(uint8_t *kernel, uint8_t *dtb)
+{
+    for (size_t i = 0; i < 10000; i++) kernel[i] = (uint8_t)((i * 7 + 3) % 256);
+    for (size_t i = 0; i < 300; i++) dtb[i] = (uint8_t)((i * 13 + 1) % 256);
+}
+
+static void test_cca_rim_synthetic(void **state)
+{
+    (void)state;
+    static uint8_t kernel[10000], dtb[300];
+    rim_blobs(kernel, dtb);
+    const uint64_t gprs[8] = {0x8FE00010};
+    vt_cca_rim st;
+    vt_error e;
+    /* Case 1: RMM 1.0, SHA-256, 40-bit IPA, 6 breakpoints / 6 watchpoints. */
+    vt_cca_realm_params p = {.alg = VT_SHA256, .ipa_bits = 40, .num_bps = 6, .num_wps = 6};
+    assert_int_equal(vt_cca_rim_init(&st, VT_CCA_RMM_1_0, &p, &e), VT_OK);
+    assert_hex(st.rim, 32, "df8c2fc7f035ba1f9f78747e99b95d419a657d2b70e126efa4441a455ab73dfd");
+    assert_int_equal(vt_cca_block_sizes(40), 0x40201000ull);
+    assert_int_equal(vt_cca_rim_init_ripas(&st, 0x80000000, 0xC0201000, &e), VT_OK);
+    assert_hex(st.rim, 32, "29fcf6f64f3d74b6798ef561da42a31864711765d68f6644d61ada972e3ef31e");
+    assert_int_equal(vt_cca_rim_data(&st, 0x80080000, kernel, sizeof kernel, true, &e), VT_OK);
+    assert_int_equal(vt_cca_rim_data(&st, 0x8FE00010, dtb, sizeof dtb, true, &e), VT_OK);
+    assert_int_equal(vt_cca_rim_rec(&st, true, 0x80080000, gprs, &e), VT_OK);
+    assert_int_equal(vt_cca_rim_len(&st), 32);
+    assert_hex(st.rim, 32, "71e33d03fb4591f4dfbcca873cc119f7191b66b52fe958b04e6a95325df929e3");
+    assert_true(vt_bytes_is_zero(st.rim + 32, 32));
+    /* Case 2: INIT_RIPAS from an unaligned start: 511 pages, then one 2 MiB block. */
+    assert_int_equal(vt_cca_rim_init(&st, VT_CCA_RMM_1_0, &p, &e), VT_OK);
+    assert_int_equal(vt_cca_rim_init_ripas(&st, 0x1000, 0x400000, &e), VT_OK);
+    assert_hex(st.rim, 32, "14ea826ee2f24a65e6596db2f87a0360cbe767da2456c31cb21e69164a71400b");
+    /* Case 3: RMM 2.0, SHA-512, LPA2, SVE 512, PMU with 6 counters, 16 bps / 4 wps, 52 bits;
+     * INIT_RIPAS is not measured under RMM 2.0. */
+    vt_cca_realm_params p3 = {.alg = VT_SHA512, .ipa_bits = 52, .lpa2 = true, .sve_vl = 512,
+                              .pmu = true, .pmu_num_ctrs = 6, .num_bps = 16, .num_wps = 4};
+    assert_int_equal(vt_cca_rim_init(&st, VT_CCA_RMM_2_0, &p3, &e), VT_OK);
+    assert_int_equal(vt_cca_rim_init_ripas(&st, 0x80000000, 0xC0000000, &e), VT_OK);
+    assert_int_equal(vt_cca_rim_data(&st, 0x80080000, kernel, sizeof kernel, true, &e), VT_OK);
+    assert_int_equal(vt_cca_rim_data(&st, 0x8FE00010, dtb, sizeof dtb, true, &e), VT_OK);
+    assert_int_equal(vt_cca_rim_rec(&st, true, 0x80080000, gprs, &e), VT_OK);
+    assert_hex(st.rim, 64,
+               "ad3ad6844b5a1428e0d8fa8a8c5552bcccc69e9b2f963230f37225585060d592"
+               "94ce931e848dbcbe4222000a2c336aa403bf43c8a7d5f9ccb27ba8a9ecbd3b65");
+    /* Case 4: RMM 2.0, SHA-384, 48-bit IPA. */
+    vt_cca_realm_params p4 = {.alg = VT_SHA384, .ipa_bits = 48, .num_bps = 2, .num_wps = 2};
+    const uint64_t g4[8] = {0x48000000};
+    assert_int_equal(vt_cca_rim_init(&st, VT_CCA_RMM_2_0, &p4, &e), VT_OK);
+    assert_int_equal(vt_cca_rim_data(&st, 0x40000000, kernel, sizeof kernel, true, &e), VT_OK);
+    assert_int_equal(vt_cca_rim_rec(&st, true, 0x40000000, g4, &e), VT_OK);
+    assert_hex(st.rim, 48,
+               "79af77cf56de9ec0a508ee5fdc0e74ee30f80b5834b8dc84a35eda5b2c480637"
+               "c3165d3a9eabaf212f750305c9d4c7b5");
+    /* Rejections: SHA-384 under RMM 1.0, 1 breakpoint, IPA beyond the realm, empty blob. */
+    assert_int_equal(vt_cca_rim_init(&st, VT_CCA_RMM_1_0, &p4, &e), VT_E_ARG);
+    vt_cca_realm_params bad = p;
+    bad.num_bps = 1;
+    assert_int_equal(vt_cca_rim_init(&st, VT_CCA_RMM_1_0, &bad, &e), VT_E_ARG);
+    assert_int_equal(vt_cca_rim_init(&st, VT_CCA_RMM_1_0, &p, &e), VT_OK);
+    assert_int_equal(vt_cca_rim_data(&st, 1ull << 40, dtb, sizeof dtb, true, &e), VT_E_ARG);
+    assert_int_equal(vt_cca_rim_data(&st, 0x1000, dtb, 0, true, &e), VT_E_ARG);
+    assert_int_equal(vt_cca_rim_init_ripas(&st, 0x1800, 0x4000, &e), VT_E_ARG);
+    assert_int_equal(vt_cca_block_sizes(48), 0x8040201000ull);
+    assert_int_equal(vt_cca_block_sizes(33), 0x201000ull);
+}
+
+/* ---------------- SNP ID block ---------------- */
+static void be_from_le(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = src[n - 1 - i];
+}
+
+static void check_snp_sig(EVP_PKEY *k, const uint8_t *msg, size_t n, const uint8_t *sig)
+{
+    uint8_t raw[96];
+    vt_error e;
+    assert_true(vt_bytes_is_zero(sig + 48, 72 - 48)); /* R padded to 72 bytes */
+    be_from_le(raw, sig, 48);
+    be_from_le(raw + 48, sig + 72, 48);
+    if (vt_ecdsa_verify_raw(k, VT_SHA384, msg, n, raw, 96, "id block", &e) != VT_OK)
+        fail_msg("%s", e.msg);
+}
+
+static void test_snp_id_block(void **state)
+{
+    (void)state;
+    EVP_PKEY *id = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    EVP_PKEY *author = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    EVP_PKEY *p256 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(id);
+    assert_non_null(author);
+    assert_non_null(p256);
+    vt_snp_id_block_in in = {.guest_svn = 7, .policy = 0x30000};
+    memset(in.ld, 0xAB, 48);
+    memset(in.family_id, 0x01, 16);
+    memset(in.image_id, 0x02, 16);
+    vt_snp_id_block_out *out = malloc(sizeof *out);
+    assert_non_null(out);
+    vt_error e;
+    assert_int_equal(vt_snp_id_block_build(&in, id, author, out, &e), VT_OK);
+    assert_memory_equal(out->id_block, in.ld, 48);
+    assert_int_equal(out->id_block[0x50], 1);   /* VERSION */
+    assert_int_equal(out->id_block[0x54], 7);   /* GUEST_SVN */
+    assert_int_equal(out->id_block[0x5A], 3);   /* POLICY 0x30000 */
+    assert_int_equal(out->id_auth[0], 1);       /* ID_KEY_ALGO */
+    assert_int_equal(out->id_auth[4], 1);       /* AUTH_KEY_ALGO */
+    check_snp_sig(id, out->id_block, VT_SNP_ID_BLOCK_LEN, out->id_auth + 0x40);
+    check_snp_sig(author, out->id_auth + 0x240, VT_SNP_PUBKEY_LEN, out->id_auth + 0x680);
+    uint8_t pub[VT_SNP_PUBKEY_LEN], d[48];
+    assert_int_equal(vt_snp_pubkey_encode(id, pub, &e), VT_OK);
+    assert_memory_equal(pub, out->id_auth + 0x240, VT_SNP_PUBKEY_LEN);
+    assert_int_equal(pub[0], 2); /* curve P-384 */
+    assert_int_equal(vt_hash(VT_SHA384, pub, sizeof pub, d, &e), VT_OK);
+    assert_memory_equal(d, out->id_key_digest, 48);
+    assert_true(out->has_author_key);
+    /* Without an author key the author fields stay zero. */
+    assert_int_equal(vt_snp_id_block_build(&in, id, NULL, out, &e), VT_OK);
+    assert_int_equal(out->id_auth[4], 0);
+    assert_true(vt_bytes_is_zero(out->id_auth + 0x680, 0x1000 - 0x680));
+    assert_int_equal(vt_snp_id_block_build(&in, p256, NULL, out, &e), VT_E_ARG);
+    free(out);
+    EVP_PKEY_free(id);
+    EVP_PKEY_free(author);
+    EVP_PKEY_free(p256);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +494,10 @@ int main(void)
         cmocka_unit_test(test_snp_ovmf_hash_seed),
         cmocka_unit_test(test_ovmf_parse_facts),
         cmocka_unit_test(test_guid_and_sig),
+        cmocka_unit_test(test_tdx_mrtd_synthetic),
+        cmocka_unit_test(test_tdx_tdvf_rejects),
+        cmocka_unit_test(test_cca_rim_synthetic),
+        cmocka_unit_test(test_snp_id_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
