@@ -73,7 +73,7 @@ static vt_err signed_item(bool ok, bool have_key, const char *what, vt_error *er
 static vt_err fresh(const char *what, vt_time issue, vt_time next, vt_time at, vt_error *err)
 {
     char a[21], b[21];
-    if (at > next) {
+    if (at >= next) { /* as OpenSSL treats nextUpdate / notAfter: the instant itself is past */
         vt_time_format(next, a);
         return vt_error_set(err, VT_E_EXPIRED, NULL, "%s expired on %s", what, a);
     }

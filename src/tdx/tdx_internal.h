@@ -27,7 +27,7 @@ vt_time tmin_time(vt_time a, vt_time b);
 typedef struct chain_entry {
     bool used;
     uint8_t key[32];
-    vt_time lo, hi; /* the verification result holds for any instant in [lo, hi] */
+    vt_time lo, hi; /* the verification result holds for any instant in (lo, hi) */
     EVP_PKEY *leaf_key;
     vt_sgx_pck_ext ext;
     char issuer[64];

@@ -145,6 +145,20 @@ static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, const 
                                                   "(no Intel SGX Root CA with the pinned fingerprint)");
         goto out;
     }
+    /* The quote carries the whole chain; its last certificate must be byte-identical to a
+     * trusted root (QVL compares it too). OpenSSL alone would use the trusted copy and ignore
+     * a tampered one. */
+    X509 *last = sk_X509_value(chain, sk_X509_num(chain) - 1);
+    if (sk_X509_num(chain) > 1) {
+        bool known = false;
+        for (int i = 0; i < sk_X509_num(v->roots) && !known; i++) known = X509_cmp(last, sk_X509_value(v->roots, i)) == 0;
+        if (!known) {
+            rc = vt_error_set(err, VT_E_VERIFY, NULL,
+                              "PCK certificate chain does not lead to a trusted root: its root certificate differs "
+                              "from the trusted Intel SGX Root CA");
+            goto out;
+        }
+    }
     vt_x509_issuer_cn(leaf, e->issuer, sizeof e->issuer);
     X509_CRL *pck_crl = pck_crl_for(v, leaf);
     if (v->coll.root_ca_crl == NULL) {
@@ -184,7 +198,7 @@ vt_err tdx_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_time at, cons
     VT_GUARD(vt_hash(VT_SHA256, q->pck_chain.ptr, q->pck_chain.len, key, err));
     for (size_t i = 0; i < PCK_CACHE; i++) {
         chain_entry *e = &v->pck[i];
-        if (e->used && memcmp(e->key, key, 32) == 0 && at >= e->lo && at <= e->hi) {
+        if (e->used && memcmp(e->key, key, 32) == 0 && at > e->lo && at < e->hi) {
             *out = e;
             return VT_OK;
         }
@@ -205,7 +219,7 @@ vt_err tdx_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_time at, cons
 
 vt_err tdx_tcb_signing_chain(vt_tdx_verifier *v, vt_time at, vt_error *err)
 {
-    if (v->tcb_chain_ok && at >= v->tcb_lo && at <= v->tcb_hi) return VT_OK;
+    if (v->tcb_chain_ok && at > v->tcb_lo && at < v->tcb_hi) return VT_OK;
     STACK_OF(X509) *chain = v->coll.tcb_signing_chain;
     if (chain == NULL || sk_X509_num(chain) == 0)
         return vt_error_set(err, VT_E_MISSING, NULL, "TCB signing chain missing from the collateral (tcb_signing_chain.pem)");
