@@ -320,7 +320,8 @@ vt_err vt_host_check_snp_cpu(const char *root, vt_host_fact *f, vt_error *err);
 vt_err vt_host_check_snp_kvm(const char *root, vt_host_fact *f, vt_error *err);
 vt_err vt_host_check_sev_dev(const char *root, vt_host_fact *f, vt_error *err);
 vt_err vt_host_check_cca(const char *root, vt_host_fact *f, vt_error *err);
-vt_err vt_host_check_firmware(const char *root, vt_host_fact *f, vt_error *err);
+/* Firmware for one kind of guest at the usual distribution paths (fact "firmware.<tee>"). */
+vt_err vt_host_check_firmware(const char *root, vt_vm_tee tee, vt_host_fact *f, vt_error *err);
 vt_err vt_host_check_qemu(const char *root, vt_host_fact *f, vt_error *err);
 vt_err vt_host_check_guest_tsm(const char *root, vt_host_fact *f, vt_error *err);
 vt_err vt_host_check_guest_tdx(const char *root, vt_host_fact *f, vt_error *err);
