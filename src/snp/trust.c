@@ -109,9 +109,17 @@ vt_err vt_snp_verifier_add_crl(vt_snp_verifier *v, X509_CRL *crl, vt_error *err)
     return VT_OK;
 }
 
+static bool signed_by(X509 *child, X509 *issuer)
+{
+    EVP_PKEY *k = X509_get0_pubkey(issuer);
+    bool ok = k != NULL && X509_verify(child, k) == 1;
+    ERR_clear_error();
+    return ok;
+}
+
 static bool self_signed(X509 *c)
 {
-    bool ok = X509_check_issued(c, c) == X509_V_OK && X509_verify(c, X509_get0_pubkey(c)) == 1;
+    bool ok = X509_check_issued(c, c) == X509_V_OK && signed_by(c, c);
     ERR_clear_error();
     return ok;
 }
@@ -179,8 +187,7 @@ static vt_err find_issuer(const vt_snp_verifier *v, STACK_OF(X509) *extra, X509 
         snp_cert_classify(c, &k);
         if (k.role != role || k.product != p || X509_check_issued(c, child) != X509_V_OK) continue;
         name_match = true;
-        if (X509_verify(child, X509_get0_pubkey(c)) == 1) {
-            ERR_clear_error();
+        if (signed_by(child, c)) {
             *out = c;
             return VT_OK;
         }
@@ -240,8 +247,10 @@ static vt_err build(const vt_snp_verifier *v, X509 *leaf, STACK_OF(X509) *extra,
     vt_x509_subject_cn(leaf, cn, sizeof cn);
     vt_curve curve;
     vt_error e2;
-    if ((k.role != SNP_ROLE_VCEK && k.role != SNP_ROLE_VLEK) || !is_pss(leaf) ||
-        vt_ec_curve_of(X509_get0_pubkey(leaf), &curve, &e2) != VT_OK || curve != VT_P384) {
+    EVP_PKEY *key = X509_get0_pubkey(leaf); /* NULL when the key does not decode */
+    ERR_clear_error();
+    if ((k.role != SNP_ROLE_VCEK && k.role != SNP_ROLE_VLEK) || !is_pss(leaf) || key == NULL ||
+        vt_ec_curve_of(key, &curve, &e2) != VT_OK || curve != VT_P384) {
         vt_checks_add(checks, "leaf_signed_by_ask", VT_CHECK_FAIL,
                       "\"%s\" is not an AMD VCEK/VLEK (P-384 key, RSA-PSS signature)", cn);
         return vt_error_set(err, VT_E_VERIFY, "leaf_signed_by_ask",

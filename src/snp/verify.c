@@ -325,7 +325,8 @@ vt_err vt_snp_verify(vt_snp_verifier *v, const uint8_t *evidence, size_t len,
     vt_err rc = vt_snp_evidence_split(evidence, len, &rep, &table, err);
     if (rc == VT_OK) rc = vt_snp_report_parse(rep.ptr, rep.len, &r, err);
     if (rc != VT_OK) {
-        vt_checks_add(checks, "report_parse", VT_CHECK_FAIL, "%s", err ? err->msg : "malformed");
+        vt_checks_add(checks, err && err->check[0] ? err->check : "report_parse", VT_CHECK_FAIL,
+                      "%s", err ? err->msg : "malformed");
         return rc;
     }
     vt_checks_add(checks, "report_parse", VT_CHECK_PASS, "%u-byte ATTESTATION_REPORT", VT_SNP_REPORT_SIZE);
