@@ -156,6 +156,8 @@ static vt_err read_line(vt_qmp *q, int64_t deadline, char **line, size_t *n, vt_
         if (r == 0) return vt_error_set(err, VT_E_IO, CHECK, "QMP connection closed by QEMU");
         if (r < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+            if (errno == ECONNRESET)
+                return vt_error_set(err, VT_E_IO, CHECK, "QMP connection closed by QEMU");
             return vt_error_set(err, VT_E_IO, CHECK, "QMP read: %s", strerror(errno));
         }
         q->len += (size_t)r;
@@ -186,6 +188,8 @@ static vt_err write_all(vt_qmp *q, const char *s, size_t n, int64_t deadline, vt
         ssize_t w = send(q->fd, s, n, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+            if (errno == EPIPE || errno == ECONNRESET)
+                return vt_error_set(err, VT_E_IO, CHECK, "QMP connection closed by QEMU");
             return vt_error_set(err, VT_E_IO, CHECK, "QMP write: %s", strerror(errno));
         }
         s += w;
