@@ -236,6 +236,9 @@ void vt_snp_verifier_free(vt_snp_verifier *v);
  * ASVK) join the candidate pool. Errors: VT_E_INVALID (no certificate, or one does not decode). */
 vt_err vt_snp_verifier_add_trust_pem(vt_snp_verifier *v, const void *pem, size_t len,
                                      vt_error *err);
+/* The same for one certificate: a self-signed ARK becomes an anchor, anything else joins the
+ * pool. Up-references cert. */
+vt_err vt_snp_verifier_add_trust_cert(vt_snp_verifier *v, X509 *cert, vt_error *err);
 /* Add an untrusted candidate (ASK, ASVK, ARK) to the pool; up-references it. */
 vt_err vt_snp_verifier_add_cert(vt_snp_verifier *v, X509 *cert, vt_error *err);
 /* Add an AMD KDS CRL (issued by an ARK; its signature and validity are checked on use). */

@@ -124,32 +124,34 @@ static bool self_signed(X509 *c)
     return ok;
 }
 
+vt_err vt_snp_verifier_add_trust_cert(vt_snp_verifier *v, X509 *c, vt_error *err)
+{
+    if (v == NULL || c == NULL) return vt_error_set(err, VT_E_ARG, "trust", "no certificate");
+    if (!v->explicit_trust) {
+        v->explicit_trust = true;
+        v->npins = 0;
+    }
+    snp_class k;
+    snp_cert_classify(c, &k);
+    if (k.role == SNP_ROLE_ARK && self_signed(c)) {
+        if (v->npins == PINS_MAX)
+            return vt_error_set(err, VT_E_INVALID, "trust", "more than %d trusted ARKs", PINS_MAX);
+        VT_GUARD(vt_x509_sha256(c, v->pins[v->npins].sha256, err));
+        v->pins[v->npins++].product = k.product;
+    }
+    VT_GUARD(vt_snp_verifier_add_cert(v, c, err));
+    vt_snp_verifier_flush(v);
+    return VT_OK;
+}
+
 vt_err vt_snp_verifier_add_trust_pem(vt_snp_verifier *v, const void *pem, size_t len, vt_error *err)
 {
     if (v == NULL) return vt_error_set(err, VT_E_ARG, "trust", "no verifier");
     STACK_OF(X509) *sk = NULL;
     VT_GUARD(vt_pem_certs(pem, len, &sk, err));
     vt_err rc = VT_OK;
-    if (!v->explicit_trust) {
-        v->explicit_trust = true;
-        v->npins = 0;
-    }
-    for (int i = 0; i < sk_X509_num(sk); i++) {
-        X509 *c = sk_X509_value(sk, i);
-        snp_class k;
-        snp_cert_classify(c, &k);
-        if (k.role == SNP_ROLE_ARK && self_signed(c)) {
-            if (v->npins == PINS_MAX) {
-                rc = vt_error_set(err, VT_E_INVALID, "trust", "more than %d trusted ARKs", PINS_MAX);
-                goto out;
-            }
-            VT_GUARD_GOTO(vt_x509_sha256(c, v->pins[v->npins].sha256, err));
-            v->pins[v->npins++].product = k.product;
-        }
-        VT_GUARD_GOTO(vt_snp_verifier_add_cert(v, c, err));
-    }
-    vt_snp_verifier_flush(v);
-out:
+    for (int i = 0; i < sk_X509_num(sk) && rc == VT_OK; i++)
+        rc = vt_snp_verifier_add_trust_cert(v, sk_X509_value(sk, i), err);
     sk_X509_pop_free(sk, X509_free);
     return rc;
 }

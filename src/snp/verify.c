@@ -2,6 +2,7 @@
  * "Signature Format"; AMD VCEK spec 57230): sanity, leaf selection by SIGNING_KEY, product, the
  * chain to a trusted ARK, validity, revocation, VCEK extensions = report, report signature. */
 #include <openssl/x509v3.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "snp_internal.h"
@@ -186,10 +187,12 @@ static vt_err reported_tcb(const vt_snp_report *r, const snp_chain *c, vt_snp_pr
     VT_GUARD(tcb_field("teeSPL", x->has_tee, x->tee_spl, t.tee, checks, err));
     VT_GUARD(tcb_field("snpSPL", x->has_snp, x->snp_spl, t.snp, checks, err));
     VT_GUARD(tcb_field("ucodeSPL", x->has_ucode, x->ucode_spl, t.microcode, checks, err));
+    char fmc[16] = "";
+    if (t.has_fmc) snprintf(fmc, sizeof fmc, "fmc %u ", t.fmc);
     vt_checks_add(checks, "reported_tcb", VT_CHECK_PASS,
-                  "REPORTED_TCB %016llx = certificate SPLs (%s%u bl %u tee %u snp %u ucode %u)",
-                  (unsigned long long)r->reported_tcb, t.has_fmc ? "fmc " : "",
-                  t.has_fmc ? t.fmc : 0, t.boot_loader, t.tee, t.snp, t.microcode);
+                  "REPORTED_TCB %016llx = certificate SPLs (%sbl %u tee %u snp %u ucode %u)",
+                  (unsigned long long)r->reported_tcb, fmc, t.boot_loader, t.tee, t.snp,
+                  t.microcode);
     return VT_OK;
 }
 
