@@ -97,7 +97,7 @@ typedef struct vt_cca_realm_claims {
 /* A parsed token. Every view borrows the caller's buffer, which must outlive the struct. */
 typedef struct vt_cca_token {
     uint64_t tag;                  /* 399 or 907 */
-    int64_t platform_content_type; /* 907 only: the CMW type (263 in current tokens) */
+    int64_t platform_content_type; /* 907 only: the CMW type, 263 (other types are refused) */
     int64_t realm_content_type;
     vt_bytes platform_sign1;       /* encoded COSE_Sign1 of each half */
     vt_bytes realm_sign1;

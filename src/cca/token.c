@@ -4,23 +4,42 @@
 
 #include "veritee/cca.h"
 
+/* CMW type of a collection entry: CoAP content-format 263 (application/eat+cwt), or the
+ * same media type as text. Not covered by any signature, so anything else is refused. */
+static vt_err cmw_type(vt_cbor *c, const char *name, int64_t *ctype, vt_error *err)
+{
+    static const char media[] = "application/eat+cwt";
+    vt_cbor_head h;
+    VT_GUARD(vt_cbor_peek(c, &h));
+    if (h.major == VT_CBOR_TSTR) {
+        vt_bytes t;
+        VT_GUARD(vt_cbor_read_tstr(c, name, &t));
+        if (t.len < sizeof media - 1 || memcmp(t.ptr, media, sizeof media - 1) != 0 ||
+            (t.len > sizeof media - 1 && t.ptr[sizeof media - 1] != ';'))
+            return vt_error_set(err, VT_E_UNSUPPORTED, "cca_token",
+                                "%s: CMW media type '%.*s' is not application/eat+cwt", name,
+                                (int)(t.len > 80 ? 80 : t.len), t.len ? (const char *)t.ptr : "");
+        *ctype = 263;
+        return VT_OK;
+    }
+    VT_GUARD(vt_cbor_read_int(c, name, ctype));
+    if (*ctype != 263)
+        return vt_error_set(err, VT_E_UNSUPPORTED, "cca_token",
+                            "%s: CMW content format %lld is not 263 (application/eat+cwt)", name,
+                            (long long)*ctype);
+    return VT_OK;
+}
+
 static vt_err entry(vt_cbor *c, uint64_t tag, const char *name, int64_t *ctype, vt_bytes *out,
                     vt_error *err)
 {
     if (tag == VT_CCA_TAG_COLLECTION) return vt_cbor_read_bstr(c, name, out);
     size_t n;
-    vt_cbor_head h;
     VT_GUARD(vt_cbor_read_array(c, name, &n));
     if (n != 2)
         return vt_error_set(err, VT_E_INVALID, "cca_token",
                             "%s: CMW entry is an array of %zu items, expected [type, bstr]", name, n);
-    VT_GUARD(vt_cbor_peek(c, &h));
-    if (h.major == VT_CBOR_TSTR) { /* media-type form of the CMW type */
-        VT_GUARD(vt_cbor_skip(c, name, NULL));
-        *ctype = -1;
-    } else {
-        VT_GUARD(vt_cbor_read_int(c, name, ctype));
-    }
+    VT_GUARD(cmw_type(c, name, ctype, err));
     return vt_cbor_read_bstr(c, name, out);
 }
 
