@@ -246,6 +246,7 @@ typedef struct vt_tdx_result {
     size_t n_advisory_ids;
     vt_time collateral_expiry; /* earliest nextUpdate / notAfter of everything used */
     bool revocation_checked;
+    bool emulated; /* verified against veritee's emulated TEE, not Intel: test evidence */
     vt_checks checks;
 } vt_tdx_result;
 

@@ -25,6 +25,11 @@ vt_err vt_x509_sha256(X509 *c, uint8_t out[32], vt_error *err);
 /* Validity window of a certificate in Unix seconds. */
 vt_err vt_x509_validity(const X509 *c, vt_time *not_before, vt_time *not_after, vt_error *err);
 vt_err vt_crl_times(const X509_CRL *crl, vt_time *this_update, vt_time *next_update, vt_error *err);
+/* Subject organisation of every root and CA of veritee's emulated TEE: certificates under
+ * such a root are test evidence, and verifiers say so (`emulated` in the claims). */
+#define VT_EMULATED_ORGANIZATION "veritee emulated TEE (not a vendor root)"
+bool vt_x509_is_emulated(const X509 *c);
+
 /* Subject common name into out (empty when absent). */
 void vt_x509_subject_cn(const X509 *c, char *out, size_t cap);
 void vt_x509_issuer_cn(const X509 *c, char *out, size_t cap);

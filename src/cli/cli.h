@@ -52,5 +52,7 @@ int cmd_tdx(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
 int cmd_platform(int argc, char **argv);
+int cmd_emulate(int argc, char **argv);
+int cmd_evidence(int argc, char **argv);
 
 #endif

@@ -22,7 +22,8 @@ static void print_text(const cli_verify_args *a, const vt_tdx_result *r)
 {
     const vt_tdx_quote *q = &r->quote;
     bool td = vt_tdx_quote_is_td(q);
-    printf("%s: %s quote v%u VERIFIED\n", a->file, td ? "TDX" : "SGX", q->version);
+    printf("%s: %s quote v%u VERIFIED%s\n", a->file, td ? "TDX" : "SGX", q->version,
+           r->emulated ? " (EMULATED TEE: test evidence)" : "");
     printf("  %-18s %s\n", "tcb_status", vt_tcb_status_name(r->tcb_status));
     printf("  %-18s", "advisory_ids");
     for (size_t i = 0; i < r->n_advisory_ids; i++) printf(" %s", r->advisory_ids[i]);

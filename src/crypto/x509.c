@@ -136,6 +136,13 @@ static void name_cn(const X509_NAME *n, char *out, size_t cap)
     if (len < 0) out[0] = '\0';
 }
 
+bool vt_x509_is_emulated(const X509 *c)
+{
+    char o[128] = "";
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(c), NID_organizationName, o, sizeof o) < 0) return false;
+    return strcmp(o, VT_EMULATED_ORGANIZATION) == 0;
+}
+
 void vt_x509_subject_cn(const X509 *c, char *out, size_t cap)
 {
     name_cn(X509_get_subject_name(c), out, cap);

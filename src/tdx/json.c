@@ -75,6 +75,7 @@ json_t *vt_tdx_result_json(const vt_tdx_result *r)
     if (o == NULL) return NULL;
     json_object_set_new(o, "tee", json_string(vt_tdx_quote_is_td(q) ? "tdx" : "sgx"));
     json_object_set_new(o, "verified", json_true());
+    json_object_set_new(o, "emulated", json_boolean(r->emulated));
     json_object_set_new(o, "quote_version", json_integer(q->version));
     if (q->version == 5) json_object_set_new(o, "body_type", json_integer(q->body_type));
     json_object_set_new(o, "tcb_status", json_string(vt_tcb_status_name(r->tcb_status)));

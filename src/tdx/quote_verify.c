@@ -215,11 +215,13 @@ vt_err vt_tdx_verify(vt_tdx_verifier *v, const uint8_t *quote, size_t len, vt_ti
     const chain_entry *e = NULL;
     rc = tdx_pck_chain(v, q, at, &e, err);
     if (rc == VT_OK) {
-        snprintf(d, sizeof d, "PCK certificate (issuer \"%s\") chains to the Intel SGX Root CA; %s", e->issuer,
+        snprintf(d, sizeof d, "PCK certificate (issuer \"%s\") chains to the %s; %s", e->issuer,
+                 e->emulated ? "EMULATED root (test evidence)" : "Intel SGX Root CA",
                  e->revocation_checked ? "PCK CRL and root CA CRL consulted" : "root CA CRL consulted");
         r->pck = e->ext;
         snprintf(r->pck_issuer, sizeof r->pck_issuer, "%s", e->issuer);
         r->revocation_checked = e->revocation_checked;
+        r->emulated = e->emulated;
         r->collateral_expiry = e->hi;
     }
     VT_GUARD(step(ck, "pck_chain", rc, err, d));

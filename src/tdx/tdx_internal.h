@@ -32,6 +32,7 @@ typedef struct chain_entry {
     vt_sgx_pck_ext ext;
     char issuer[64];
     bool revocation_checked;
+    bool emulated; /* the trusted root is veritee's emulated TEE */
 } chain_entry;
 
 struct vt_tdx_verifier {

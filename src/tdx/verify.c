@@ -183,6 +183,7 @@ static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, const 
     }
     memcpy(e->key, key, 32);
     e->revocation_checked = pck_crl != NULL;
+    e->emulated = vt_x509_is_emulated(last);
     e->used = true;
 out:
     sk_X509_CRL_free(crls); /* the CRLs are owned by the collateral */

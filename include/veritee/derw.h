@@ -1,0 +1,31 @@
+/* A small DER (X.690) writer for building certificate extension values (emulated TEE, tests). */
+#ifndef VERITEE_DERW_H
+#define VERITEE_DERW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "veritee/codec.h"
+#include "veritee/err.h"
+
+typedef struct vt_derw {
+    uint8_t *p;
+    size_t len, cap;
+    bool failed; /* allocation failed: every later call is a no-op */
+} vt_derw;
+
+void vt_derw_init(vt_derw *w);
+void vt_derw_free(vt_derw *w);
+/* Append one TLV with contents v[n]. */
+void vt_derw_tlv(vt_derw *w, uint8_t tag, const uint8_t *v, size_t n);
+/* Non-negative INTEGER (or ENUMERATED with tag 0x0a) of value x, minimally encoded. */
+void vt_derw_uint(vt_derw *w, uint8_t tag, uint64_t x);
+/* OID from dotted text; sets failed on a malformed OID. */
+void vt_derw_oid(vt_derw *w, const char *dotted);
+/* Wrap everything written since `mark` (a previous w->len) into a constructed TLV. */
+void vt_derw_wrap(vt_derw *w, size_t mark, uint8_t tag);
+/* Move the result into an owned buffer (or fail with VT_E_NOMEM). */
+vt_err vt_derw_finish(vt_derw *w, vt_buf *out, vt_error *err);
+
+#endif

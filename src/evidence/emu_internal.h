@@ -1,0 +1,37 @@
+/* Internal pieces of the emulated TEE shared by its per-TEE files. */
+#ifndef VT_EMU_INTERNAL_H
+#define VT_EMU_INTERNAL_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "veritee/emulate.h"
+#include "veritee/pki.h"
+
+struct vt_emu {
+    char dir[1024];
+    json_t *platform;
+};
+
+/* Paths and files under the emulator directory. */
+vt_err emu_path(const char *dir, const char *sub, const char *name, char *out, size_t cap, vt_error *err);
+vt_err emu_write(const char *dir, const char *sub, const char *name, const void *p, size_t n, bool secret,
+                 vt_error *err);
+vt_err emu_read(const char *dir, const char *sub, const char *name, vt_buf *out, vt_error *err);
+vt_err emu_save_key(const char *dir, const char *name, EVP_PKEY *k, vt_error *err);
+vt_err emu_load_key(const char *dir, const char *name, EVP_PKEY **out, vt_error *err);
+
+/* Typed reads of the platform description with defaults, errors naming the key. */
+vt_err emu_hex(const json_t *o, const char *key, const char *path, uint8_t *out, size_t n, vt_error *err);
+int64_t emu_int(const json_t *o, const char *key, int64_t dflt);
+bool emu_bool(const json_t *o, const char *key, bool dflt);
+const char *emu_str(const json_t *o, const char *key, const char *dflt);
+
+/* MRSIGNER of the emulated TD quoting enclave. */
+extern const uint8_t EMU_QE_MRSIGNER[32];
+
+/* Per-TEE parts. */
+json_t *emu_tdx_default(void);
+vt_err emu_tdx_init(const char *dir, const json_t *tdx, vt_time at, vt_error *err);
+
+#endif

@@ -1,0 +1,167 @@
+/* The emulated TEE: directory layout, platform description, shared helpers (docs/emulate.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "emu_internal.h"
+#include "veritee/fileio.h"
+#include "veritee/json.h"
+
+vt_err emu_path(const char *dir, const char *sub, const char *name, char *out, size_t cap, vt_error *err)
+{
+    int n = sub ? snprintf(out, cap, "%s/%s/%s", dir, sub, name) : snprintf(out, cap, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= cap) return vt_error_set(err, VT_E_ARG, "emulate", "path too long under %s", dir);
+    return VT_OK;
+}
+
+vt_err emu_write(const char *dir, const char *sub, const char *name, const void *p, size_t n, bool secret,
+                 vt_error *err)
+{
+    char path[1200];
+    VT_GUARD(emu_path(dir, sub, name, path, sizeof path, err));
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, secret ? 0600 : 0644);
+    if (fd < 0) return vt_error_set(err, VT_E_IO, "emulate", "%s: %s", path, strerror(errno));
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = write(fd, (const uint8_t *)p + off, n - off);
+        if (w <= 0) {
+            close(fd);
+            return vt_error_set(err, VT_E_IO, "emulate", "%s: write failed", path);
+        }
+        off += (size_t)w;
+    }
+    if (close(fd) != 0) return vt_error_set(err, VT_E_IO, "emulate", "%s: close failed", path);
+    return VT_OK;
+}
+
+vt_err emu_read(const char *dir, const char *sub, const char *name, vt_buf *out, vt_error *err)
+{
+    char path[1200];
+    VT_GUARD(emu_path(dir, sub, name, path, sizeof path, err));
+    return vt_file_read(path, 16u << 20, out, err);
+}
+
+vt_err emu_save_key(const char *dir, const char *name, EVP_PKEY *k, vt_error *err)
+{
+    vt_buf b = {0};
+    VT_GUARD(vt_pki_key_pem(k, true, &b, err));
+    vt_err rc = emu_write(dir, "keys", name, b.ptr, b.len, true, err);
+    vt_buf_free_secret(&b);
+    return rc;
+}
+
+vt_err emu_load_key(const char *dir, const char *name, EVP_PKEY **out, vt_error *err)
+{
+    vt_buf b = {0};
+    VT_GUARD(emu_read(dir, "keys", name, &b, err));
+    vt_err rc = vt_pki_key_load_pem(b.ptr, b.len, true, out, err);
+    vt_buf_free_secret(&b);
+    return rc;
+}
+
+vt_err emu_hex(const json_t *o, const char *key, const char *path, uint8_t *out, size_t n, vt_error *err)
+{
+    if (json_object_get(o, key) == NULL) return VT_OK; /* keep the caller's default */
+    return vt_json_hex(o, key, path, out, n, err);
+}
+
+int64_t emu_int(const json_t *o, const char *key, int64_t dflt)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+bool emu_bool(const json_t *o, const char *key, bool dflt)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_boolean(v) ? json_is_true(v) : dflt;
+}
+
+const char *emu_str(const json_t *o, const char *key, const char *dflt)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+json_t *vt_emu_default_platform(void)
+{
+    json_t *p = json_object();
+    json_object_set_new(p, "name", json_string("veritee-emulated-platform"));
+    json_object_set_new(p, "tdx", emu_tdx_default());
+    return p;
+}
+
+static vt_err mkdir_p(const char *dir, const char *sub, mode_t mode, vt_error *err)
+{
+    char path[1200];
+    VT_GUARD(emu_path(dir, sub, "", path, sizeof path, err));
+    if (mkdir(path, mode) != 0 && errno != EEXIST)
+        return vt_error_set(err, VT_E_IO, "emulate", "cannot create %s: %s", path, strerror(errno));
+    return VT_OK;
+}
+
+vt_err vt_emu_init(const char *dir, const char *platform_json, vt_time at, vt_error *err)
+{
+    json_t *p = NULL;
+    vt_err rc = VT_OK;
+    if (platform_json != NULL) {
+        VT_GUARD(vt_json_parse(platform_json, strlen(platform_json), &p, err));
+        if (!json_is_object(p)) {
+            json_decref(p);
+            return vt_error_set(err, VT_E_INVALID, "emulate", "platform description must be a JSON object");
+        }
+    } else {
+        p = vt_emu_default_platform();
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        rc = vt_error_set(err, VT_E_IO, "emulate", "cannot create %s: %s", dir, strerror(errno));
+        goto out;
+    }
+    VT_GUARD_GOTO(mkdir_p(dir, "keys", 0700, err));
+    VT_GUARD_GOTO(mkdir_p(dir, "trust", 0755, err));
+    VT_GUARD_GOTO(mkdir_p(dir, "collateral", 0755, err));
+    json_t *tdx = json_object_get(p, "tdx");
+    if (tdx != NULL) VT_GUARD_GOTO(emu_tdx_init(dir, tdx, at, err));
+    char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text == NULL) {
+        rc = vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");
+        goto out;
+    }
+    rc = emu_write(dir, NULL, "platform.json", text, strlen(text), false, err);
+    free(text);
+out:
+    json_decref(p);
+    return rc;
+}
+
+vt_err vt_emu_open(const char *dir, vt_emu **out, vt_error *err)
+{
+    vt_emu *e = calloc(1, sizeof *e);
+    if (e == NULL) return vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");
+    snprintf(e->dir, sizeof e->dir, "%s", dir);
+    vt_buf b = {0};
+    vt_err rc = emu_read(dir, NULL, "platform.json", &b, err);
+    if (rc == VT_E_MISSING) vt_error_wrap(err, "not an emulator directory (run `veritee emulate init %s`)", dir);
+    if (rc == VT_OK) rc = vt_json_parse((const char *)b.ptr, b.len, &e->platform, err);
+    vt_buf_free(&b);
+    if (rc != VT_OK) {
+        free(e);
+        return rc;
+    }
+    *out = e;
+    return VT_OK;
+}
+
+void vt_emu_free(vt_emu *e)
+{
+    if (e == NULL) return;
+    json_decref(e->platform);
+    free(e);
+}
+
+const json_t *vt_emu_platform(const vt_emu *e) { return e->platform; }
+const char *vt_emu_dir(const vt_emu *e) { return e->dir; }

@@ -1,0 +1,220 @@
+/* Emulated TDX round trips: every configured property comes out of the real verifier, and
+ * emulated evidence is only ever accepted against its own emulator's trust directory. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "veritee/codec.h"
+#include "veritee/emulate.h"
+#include "veritee/fileio.h"
+#include "veritee/tdx.h"
+
+#define T0 "2026-06-01T12:00:00Z"
+
+static vt_time at(const char *s)
+{
+    vt_time t = 0;
+    assert_int_equal(vt_time_parse_rfc3339(s, &t, NULL), VT_OK);
+    return t;
+}
+
+/* Make an emulator from a TDX section (JSON text) merged over the defaults. */
+static void make_emu(char *dir, size_t cap, const char *tdx_overrides)
+{
+    vt_test_tmpdir(dir, cap);
+    json_t *p = vt_emu_default_platform();
+    if (tdx_overrides != NULL) {
+        json_t *o = json_loads(tdx_overrides, 0, NULL);
+        assert_non_null(o);
+        json_object_update(json_object_get(p, "tdx"), o);
+        json_decref(o);
+    }
+    char *text = json_dumps(p, 0);
+    vt_error e;
+    vt_err rc = vt_emu_init(dir, text, at(T0), &e);
+    if (rc != VT_OK) fail_msg("emu init: %s", e.msg);
+    free(text);
+    json_decref(p);
+}
+
+static vt_err verify_with(const char *trust_emu, const char *coll_emu, const vt_buf *q, const char *when,
+                          vt_tdx_result *r, vt_error *e)
+{
+    char trust[1100], coll[1100];
+    snprintf(trust, sizeof trust, "%s/trust/tdx_sgx_root_ca.pem", trust_emu);
+    snprintf(coll, sizeof coll, "%s/collateral", coll_emu);
+    vt_tdx_collateral c;
+    assert_int_equal(vt_tdx_collateral_load_dir(coll, &c, e), VT_OK);
+    vt_buf pem = {0};
+    assert_int_equal(vt_file_read(trust, 1 << 20, &pem, e), VT_OK);
+    STACK_OF(X509) *roots = NULL;
+    assert_int_equal(vt_pem_certs(pem.ptr, pem.len, &roots, e), VT_OK);
+    vt_buf_free(&pem);
+    vt_tdx_verifier_opts o = {.roots = roots};
+    vt_tdx_verifier *v;
+    assert_int_equal(vt_tdx_verifier_new(&o, &c, &v, e), VT_OK);
+    vt_err rc = vt_tdx_verify(v, q->ptr, q->len, at(when), r, e);
+    vt_tdx_verifier_free(v);
+    sk_X509_pop_free(roots, X509_free);
+    return rc;
+}
+
+static void quote(const char *dir, int version, uint8_t rd[64], vt_buf *out)
+{
+    vt_emu *emu;
+    vt_error e;
+    assert_int_equal(vt_emu_open(dir, &emu, &e), VT_OK);
+    vt_err rc = vt_emu_tdx_quote(emu, rd, version, out, &e);
+    if (rc != VT_OK) fail_msg("quote: %s", e.msg);
+    vt_emu_free(emu);
+}
+
+static void test_roundtrip_v4_v5(void **state)
+{
+    (void)state;
+    char dir[256];
+    make_emu(dir, sizeof dir, "{\"mr_td\": \"aa00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000bb\"}");
+    uint8_t rd[64];
+    for (int i = 0; i < 64; i++) rd[i] = (uint8_t)(i * 3);
+    for (int version = 4; version <= 5; version++) {
+        vt_buf q = {0};
+        quote(dir, version, rd, &q);
+        vt_tdx_result *r = calloc(1, sizeof *r);
+        vt_error e;
+        vt_err rc = verify_with(dir, dir, &q, "2026-06-02T00:00:00Z", r, &e);
+        if (rc != VT_OK) fail_msg("v%d: %s", version, e.msg);
+        assert_int_equal(r->quote.version, version);
+        assert_true(r->emulated);
+        assert_int_equal(r->tcb_status, VT_TCB_UP_TO_DATE);
+        assert_memory_equal(r->quote.td.report_data, rd, 64);
+        assert_int_equal(r->quote.td.mr_td[0], 0xaa);
+        assert_int_equal(r->quote.td.mr_td[47], 0xbb);
+        assert_false(r->quote.td.td_attributes[0] & 1);
+        assert_true(r->has_module_status);
+        /* the real layout: signed region and PEM termination as Intel's quotes */
+        assert_int_equal(r->quote.signed_region.len, version == 4 ? 632 : 702);
+        assert_int_equal(r->quote.td.tdx15, version == 5);
+        assert_int_equal(r->quote.pck_chain.ptr[r->quote.pck_chain.len - 1], 0);
+        assert_int_equal(r->quote.trailing, 0);
+        assert_int_equal(r->quote.qe_auth_data.len, 32);
+        json_t *j = vt_tdx_result_json(r);
+        assert_true(json_is_true(json_object_get(j, "emulated")));
+        json_decref(j);
+        free(r);
+        vt_buf_free(&q);
+    }
+}
+
+typedef struct status_case {
+    const char *overrides;
+    vt_err want_rc;
+    vt_tcb_status want_status;
+    const char *want_check; /* on failure */
+} status_case;
+
+static void test_tcb_variants(void **state)
+{
+    (void)state;
+    static const status_case cases[] = {
+        {"{\"tcb_status\": \"OutOfDate\", \"advisory_ids\": [\"INTEL-SA-00837\"]}", VT_OK, VT_TCB_OUT_OF_DATE, NULL},
+        {"{\"tcb_status\": \"SWHardeningNeeded\"}", VT_OK, VT_TCB_SW_HARDENING_NEEDED, NULL},
+        {"{\"tcb_status\": \"ConfigurationNeeded\", \"qe_tcb_status\": \"OutOfDate\"}", VT_OK,
+         VT_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED, NULL},
+        {"{\"qe_tcb_status\": \"OutOfDate\"}", VT_OK, VT_TCB_OUT_OF_DATE, NULL},
+        {"{\"tcb_status\": \"Revoked\"}", VT_E_REVOKED, 0, "tcb_status"},
+        {"{\"pck_revoked\": true}", VT_E_REVOKED, 0, "pck_chain"},
+        {"{\"debug\": true}", VT_OK, VT_TCB_UP_TO_DATE, NULL},
+    };
+    uint8_t rd[64] = {1};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[256];
+        make_emu(dir, sizeof dir, cases[i].overrides);
+        vt_buf q = {0};
+        quote(dir, 0, rd, &q);
+        vt_tdx_result *r = calloc(1, sizeof *r);
+        vt_error e;
+        vt_error_clear(&e);
+        vt_err rc = verify_with(dir, dir, &q, "2026-06-02T00:00:00Z", r, &e);
+        if (rc != cases[i].want_rc) fail_msg("case %zu (%s): rc %d (%s)", i, cases[i].overrides, rc, e.msg);
+        if (rc == VT_OK) assert_int_equal(r->tcb_status, cases[i].want_status);
+        else assert_string_equal(e.check, cases[i].want_check);
+        if (i == 0) {
+            assert_int_equal(r->n_advisory_ids, 1);
+            assert_string_equal(r->advisory_ids[0], "INTEL-SA-00837");
+        }
+        if (i == 6) assert_true(r->quote.td.td_attributes[0] & 1);
+        free(r);
+        vt_buf_free(&q);
+    }
+}
+
+static void test_cross_platform_rejected(void **state)
+{
+    (void)state;
+    char a[256], b[256];
+    make_emu(a, sizeof a, NULL);
+    make_emu(b, sizeof b, NULL);
+    uint8_t rd[64] = {0};
+    vt_buf q = {0};
+    quote(a, 4, rd, &q);
+    vt_tdx_result *r = calloc(1, sizeof *r);
+    vt_error e;
+    assert_int_equal(verify_with(a, a, &q, "2026-06-02T00:00:00Z", r, &e), VT_OK);
+    assert_int_equal(verify_with(b, b, &q, "2026-06-02T00:00:00Z", r, &e), VT_E_VERIFY);
+    assert_string_equal(e.check, "pck_chain");
+    /* its own trust, the other platform's collateral: the collateral does not verify */
+    vt_err rc = verify_with(a, b, &q, "2026-06-02T00:00:00Z", r, &e);
+    assert_int_not_equal(rc, VT_OK);
+    /* the built-in (Intel) trust never accepts it */
+    vt_tdx_collateral c;
+    char coll[300];
+    snprintf(coll, sizeof coll, "%s/collateral", a);
+    assert_int_equal(vt_tdx_collateral_load_dir(coll, &c, &e), VT_OK);
+    vt_tdx_verifier *v;
+    assert_int_equal(vt_tdx_verifier_new(NULL, &c, &v, &e), VT_OK);
+    assert_int_equal(vt_tdx_verify(v, q.ptr, q.len, at("2026-06-02T00:00:00Z"), r, &e), VT_E_VERIFY);
+    vt_tdx_verifier_free(v);
+    free(r);
+    vt_buf_free(&q);
+}
+
+static void test_collateral_window(void **state)
+{
+    (void)state;
+    char dir[256];
+    make_emu(dir, sizeof dir, "{\"collateral_days\": 10}");
+    uint8_t rd[64] = {0};
+    vt_buf q = {0};
+    quote(dir, 4, rd, &q);
+    vt_tdx_result *r = calloc(1, sizeof *r);
+    vt_error e;
+    assert_int_equal(verify_with(dir, dir, &q, "2026-06-11T11:59:59Z", r, &e), VT_OK);
+    assert_int_equal(verify_with(dir, dir, &q, "2026-06-11T12:00:01Z", r, &e), VT_E_EXPIRED);
+    free(r);
+    vt_buf_free(&q);
+}
+
+static void test_bad_platform(void **state)
+{
+    (void)state;
+    char dir[256];
+    vt_test_tmpdir(dir, sizeof dir);
+    vt_error e;
+    assert_int_equal(vt_emu_init(dir, "[1,2]", at(T0), &e), VT_E_INVALID);
+    assert_int_equal(vt_emu_init(dir, "{\"tdx\": {\"fmspc\": \"zz\"}}", at(T0), &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "fmspc"));
+    assert_int_equal(vt_emu_init(dir, "{\"tdx\": {\"tcb_status\": \"Fine\"}}", at(T0), &e), VT_E_INVALID);
+    vt_emu *emu;
+    assert_int_equal(vt_emu_open("/nonexistent/emu", &emu, &e), VT_E_MISSING);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_v4_v5),  cmocka_unit_test(test_tcb_variants),
+        cmocka_unit_test(test_cross_platform_rejected), cmocka_unit_test(test_collateral_window),
+        cmocka_unit_test(test_bad_platform),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
