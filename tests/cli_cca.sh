@@ -4,7 +4,7 @@
 set -eu
 BIN=${VERITEE_BIN:?VERITEE_BIN not set}
 V=${VERITEE_VECTORS:-../shared/vectors}/cca
-[ -d "$V/tokens" ] || { echo "SKIP: cca vectors absent"; exit 0; }
+[ -d "$V/tokens" ] || { echo "SKIP: cca vectors absent"; exit 77; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }

@@ -3,7 +3,7 @@
 set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
 V=${VERITEE_VECTORS:-../shared/vectors}/tdx
-if [ ! -d "$V" ]; then echo "SKIP: $V not found (set VERITEE_VECTORS)"; exit 0; fi
+if [ ! -d "$V" ]; then echo "SKIP: $V not found (set VERITEE_VECTORS)"; exit 77; fi
 fail=0
 expect() { # expected-exit description command...
   want=$1; shift; what=$1; shift

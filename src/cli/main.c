@@ -12,6 +12,7 @@ static void usage(FILE *f)
             "commands:\n"
             "  verify     verify TEE evidence (TDX/SGX quote, SNP report, CCA token)\n"
             "  tdx        TDX tools (replay-rtmr: replay a CCEL event log into RTMRs)\n"
+            "  cca        CCA tools (show: print every claim of a token)\n"
             "  measure    precompute launch measurements (snp, tdx, cca)\n"
             "  vm         confidential VM lifecycle (plan, create, start, stop, destroy, list)\n"
             "  platform   what this machine is: TEE host, TEE guest, or neither\n"
@@ -31,6 +32,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "verify") == 0) return cmd_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "tdx") == 0) return cmd_tdx(argc - 1, argv + 1);
+    if (strcmp(cmd, "cca") == 0) return cmd_cca(argc - 1, argv + 1);
     if (strcmp(cmd, "measure") == 0) return cmd_measure(argc - 1, argv + 1);
     if (strcmp(cmd, "vm") == 0) return cmd_vm(argc - 1, argv + 1);
     if (strcmp(cmd, "platform") == 0) return cmd_platform(argc - 1, argv + 1);

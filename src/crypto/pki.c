@@ -139,7 +139,7 @@ vt_err vt_pki_cert(const vt_pki_cert_spec *s, EVP_PKEY *pub, X509 *issuer, EVP_P
         goto out;
     }
     if (s->ca) {
-        char bc[32];
+        char bc[48];
         if (s->path_len >= 0) snprintf(bc, sizeof bc, "critical,CA:TRUE,pathlen:%d", s->path_len);
         else snprintf(bc, sizeof bc, "critical,CA:TRUE");
         VT_GUARD_GOTO(add_std_ext(c, issuer, NID_basic_constraints, bc, err));

@@ -90,7 +90,7 @@ static vt_err curl_load(curl_api *a, vt_error *err)
 
 static vt_err get(const vt_tdx_pcs_opts *o, const char *url, fetch *f, vt_error *err)
 {
-    curl_api api;
+    curl_api api = {0};
     VT_GUARD(curl_load(&api, err));
     vt_err rc = VT_OK;
     CURL *c = api.init();
