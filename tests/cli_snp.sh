@@ -4,7 +4,7 @@
 set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
 V=${VERITEE_VECTORS:-../shared/vectors}/snp
-if [ ! -d "$V" ]; then echo "SKIP: $V not found (set VERITEE_VECTORS)"; exit 0; fi
+if [ ! -d "$V" ]; then echo "SKIP: $V not found (set VERITEE_VECTORS)"; exit 77; fi
 T=2025-12-08T00:00:00Z
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
