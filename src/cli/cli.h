@@ -50,6 +50,7 @@ int cli_verify_cca(cli_verify_args *a);
 int cmd_verify(int argc, char **argv);
 int cmd_tdx(int argc, char **argv);
 int cmd_cca(int argc, char **argv);
+int cmd_snp(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
 int cmd_platform(int argc, char **argv);

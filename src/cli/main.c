@@ -12,6 +12,7 @@ static void usage(FILE *f)
             "commands:\n"
             "  verify     verify TEE evidence (TDX/SGX quote, SNP report, CCA token)\n"
             "  tdx        TDX tools (replay-rtmr: replay a CCEL event log into RTMRs)\n"
+            "  snp        SEV-SNP tools (show: print every decoded field of a report)\n"
             "  cca        CCA tools (show: print every claim of a token)\n"
             "  measure    precompute launch measurements (snp, tdx, cca)\n"
             "  vm         confidential VM lifecycle (plan, create, start, stop, destroy, list)\n"
@@ -32,6 +33,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "verify") == 0) return cmd_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "tdx") == 0) return cmd_tdx(argc - 1, argv + 1);
+    if (strcmp(cmd, "snp") == 0) return cmd_snp(argc - 1, argv + 1);
     if (strcmp(cmd, "cca") == 0) return cmd_cca(argc - 1, argv + 1);
     if (strcmp(cmd, "measure") == 0) return cmd_measure(argc - 1, argv + 1);
     if (strcmp(cmd, "vm") == 0) return cmd_vm(argc - 1, argv + 1);
