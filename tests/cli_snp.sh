@@ -49,16 +49,12 @@ head -c 1000 "$V/milan_v2_trustee/report.bin" >"$tmp/short.bin"
 expect 2 "truncated report" "$B" verify --tee snp --certs "$V/milan_v2_trustee" --at $T "$tmp/short.bin"
 expect 3 "missing --certs directory" "$B" verify --tee snp --certs "$tmp/nope" --at $T "$V/milan_v2_trustee/report.bin"
 
-# veritee snp show (once the command is wired into main.c)
-if "$B" snp show --help >/dev/null 2>&1; then
-  expect 0 "snp show" "$B" snp show "$V/turin_v5_routex/report.bin"
-  has "fmc"
-  has "3b42092f69c656d3"
-  expect 0 "snp show --json" "$B" snp show --json "$V/milan_v2_trustee/report.bin"
-  has '"guest_svn": 4'
-  expect 2 "snp show truncated" "$B" snp show "$tmp/short.bin"
-else
-  echo "SKIP: 'veritee snp show' is not wired into the CLI yet"
-fi
+# veritee snp show
+expect 0 "snp show" "$B" snp show "$V/turin_v5_routex/report.bin"
+has "fmc"
+has "3b42092f69c656d3"
+expect 0 "snp show --json" "$B" snp show --json "$V/milan_v2_trustee/report.bin"
+has '"guest_svn": 4'
+expect 2 "snp show truncated" "$B" snp show "$tmp/short.bin"
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "all cli_snp checks passed"
