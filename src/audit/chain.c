@@ -1,0 +1,220 @@
+/* Audit chain: canonical record encoding, SHA-256 chaining, append and verification
+ * (include/veritee/audit.h documents the encoding). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_internal.h"
+#include "veritee/audit.h"
+#include "veritee/crypto.h"
+
+#define AUDIT_LABEL "veritee-audit-v1"
+#define VERIFY_PAGE 512
+
+void vt_audit_record_clear(vt_audit_record *r)
+{
+    if (r == NULL) return;
+    free(r->actor);
+    free(r->action);
+    free(r->subject);
+    free(r->outcome);
+    free(r->details);
+    r->actor = r->action = r->subject = r->outcome = r->details = NULL;
+}
+
+void vt_audit_records_free(vt_audit_record *r, size_t n)
+{
+    if (r == NULL) return;
+    for (size_t i = 0; i < n; i++) vt_audit_record_clear(&r[i]);
+    free(r);
+}
+
+static void put_be(uint8_t *q, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) q[n - 1 - i] = (uint8_t)(v >> (8 * i));
+}
+
+vt_err vt_audit_encode(const vt_audit_record *r, vt_buf *out, vt_error *err)
+{
+    const char *f[5] = {r->actor, r->action, r->subject, r->outcome, r->details};
+    size_t fl[5], total = sizeof AUDIT_LABEL - 1 + 8 + 8 + VT_AUDIT_HASH_LEN;
+    for (int i = 0; i < 5; i++) {
+        if (f[i] == NULL) return vt_error_set(err, VT_E_ARG, "audit_record", "record field %d is missing", i);
+        fl[i] = strlen(f[i]);
+        if (fl[i] > VT_AUDIT_DETAILS_MAX)
+            return vt_error_set(err, VT_E_ARG, "audit_record", "record field %d is too long", i);
+        total += 4 + fl[i];
+    }
+    uint8_t *q = malloc(total);
+    if (q == NULL) return vt_error_set(err, VT_E_NOMEM, "audit", "out of memory");
+    out->ptr = q;
+    out->len = total;
+    memcpy(q, AUDIT_LABEL, sizeof AUDIT_LABEL - 1);
+    q += sizeof AUDIT_LABEL - 1;
+    put_be(q, (uint64_t)r->seq, 8);
+    q += 8;
+    put_be(q, (uint64_t)r->time, 8);
+    q += 8;
+    for (int i = 0; i < 5; i++) {
+        put_be(q, fl[i], 4);
+        q += 4;
+        memcpy(q, f[i], fl[i]);
+        q += fl[i];
+    }
+    memcpy(q, r->prev_hash, VT_AUDIT_HASH_LEN);
+    return VT_OK;
+}
+
+vt_err vt_audit_compute_hash(const vt_audit_record *r, uint8_t out[VT_AUDIT_HASH_LEN], vt_error *err)
+{
+    vt_buf b = {0};
+    VT_GUARD(vt_audit_encode(r, &b, err));
+    vt_err rc = vt_hash(VT_SHA256, b.ptr, b.len, out, err);
+    vt_buf_free(&b);
+    return rc;
+}
+
+static vt_err seal_record(vt_audit_record *r, vt_error *err)
+{
+    return vt_audit_compute_hash(r, r->hash, err);
+}
+
+/* UTF-8 text without NUL or other C0 controls except tab (they would make logs ambiguous). */
+static vt_err field_ok(const char *v, const char *name, vt_error *err)
+{
+    if (v == NULL || *v == 0) return vt_error_set(err, VT_E_ARG, "audit_record", "%s is empty", name);
+    size_t n = strnlen(v, VT_AUDIT_FIELD_MAX + 1);
+    if (n > VT_AUDIT_FIELD_MAX)
+        return vt_error_set(err, VT_E_ARG, "audit_record", "%s longer than %d bytes", name, VT_AUDIT_FIELD_MAX);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 && v[i] != '\t')
+            return vt_error_set(err, VT_E_ARG, "audit_record", "%s contains a control character", name);
+    json_t *s = json_stringn(v, n); /* jansson validates UTF-8 */
+    if (s == NULL) return vt_error_set(err, VT_E_ARG, "audit_record", "%s is not valid UTF-8", name);
+    json_decref(s);
+    return VT_OK;
+}
+
+vt_err vt_audit_append(vt_store *s, vt_time time, const char *actor, const char *action,
+                       const char *subject, const char *outcome, const json_t *details,
+                       int64_t *seq, vt_error *err)
+{
+    VT_GUARD(field_ok(actor, "actor", err));
+    VT_GUARD(field_ok(action, "action", err));
+    VT_GUARD(field_ok(subject, "subject", err));
+    VT_GUARD(field_ok(outcome, "outcome", err));
+    if (details != NULL && !json_is_object(details))
+        return vt_error_set(err, VT_E_ARG, "audit_record", "details must be a JSON object");
+    char *d = details ? json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
+                      : strdup("{}");
+    if (d == NULL) return vt_error_set(err, VT_E_NOMEM, "audit", "out of memory");
+    if (strlen(d) > VT_AUDIT_DETAILS_MAX) {
+        free(d);
+        return vt_error_set(err, VT_E_ARG, "audit_record", "details longer than %d bytes", VT_AUDIT_DETAILS_MAX);
+    }
+    vt_audit_record r = {.time = time,
+                         .actor = (char *)actor,
+                         .action = (char *)action,
+                         .subject = (char *)subject,
+                         .outcome = (char *)outcome,
+                         .details = d};
+    vt_err rc = store_audit_append(s, &r, seal_record, err);
+    free(d);
+    if (rc == VT_OK && seq) *seq = r.seq;
+    return rc;
+}
+
+static vt_err bad(vt_audit_report *rep, int64_t seq, vt_error *err, const char *what)
+{
+    rep->bad_seq = seq;
+    return vt_error_set(err, VT_E_VERIFY, "audit_chain", "record %lld %s", (long long)seq, what);
+}
+
+vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_report *rep,
+                       vt_error *err)
+{
+    memset(rep, 0, sizeof *rep);
+    VT_GUARD(store_audit_head(s, &rep->head_seq, rep->head_hash, err));
+    uint8_t prev[VT_AUDIT_HASH_LEN] = {0};
+    int64_t expect = 1;
+    bool anchor_seen = anchor == NULL || anchor->seq == 0;
+    vt_err rc = VT_OK;
+    for (;;) {
+        vt_audit_record *page = NULL;
+        size_t n = 0;
+        VT_GUARD(store_audit_page(s, expect - 1, VERIFY_PAGE, &page, &n, err));
+        for (size_t i = 0; i < n && rc == VT_OK; i++) {
+            vt_audit_record *r = &page[i];
+            uint8_t h[VT_AUDIT_HASH_LEN];
+            if (r->seq != expect) {
+                rc = bad(rep, expect, err, "is missing (deleted, or the log was reordered)");
+                break;
+            }
+            if (!vt_ct_eq(r->prev_hash, prev, VT_AUDIT_HASH_LEN)) {
+                rc = bad(rep, r->seq, err,
+                         "does not chain to the record before it (deleted, inserted or reordered records)");
+                break;
+            }
+            rc = vt_audit_compute_hash(r, h, err);
+            if (rc == VT_OK && !vt_ct_eq(h, r->hash, VT_AUDIT_HASH_LEN))
+                rc = bad(rep, r->seq, err, "does not match its hash (edited)");
+            if (rc == VT_OK && anchor && anchor->seq == r->seq) {
+                anchor_seen = true;
+                if (!vt_ct_eq(anchor->hash, r->hash, VT_AUDIT_HASH_LEN))
+                    rc = bad(rep, r->seq, err,
+                             "differs from the anchor kept outside the database (history rewritten)");
+            }
+            memcpy(prev, r->hash, VT_AUDIT_HASH_LEN);
+            expect++;
+            rep->records++;
+        }
+        vt_audit_records_free(page, n);
+        if (rc != VT_OK || n < VERIFY_PAGE) break;
+    }
+    if (rc != VT_OK) return rc;
+    if (rep->head_seq != expect - 1 || !vt_ct_eq(rep->head_hash, prev, VT_AUDIT_HASH_LEN)) {
+        if (rep->head_seq >= expect) rep->bad_seq = expect;
+        return vt_error_set(err, VT_E_VERIFY, "audit_chain",
+                            "the log ends at record %lld but its head names record %lld%s (records removed from the end, or the head was altered)",
+                            (long long)(expect - 1), (long long)rep->head_seq,
+                            rep->head_seq == expect - 1 ? " with another hash" : "");
+    }
+    if (!anchor_seen) {
+        rep->bad_seq = anchor->seq;
+        return vt_error_set(err, VT_E_VERIFY, "audit_chain",
+                            "anchor record %lld is not in the log (it ends at %lld: truncated)",
+                            (long long)anchor->seq, (long long)(expect - 1));
+    }
+    return VT_OK;
+}
+
+vt_err vt_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err)
+{
+    return store_audit_tail(s, n, out, got, err);
+}
+
+json_t *vt_audit_record_json(const vt_audit_record *r)
+{
+    char t[21], ph[2 * VT_AUDIT_HASH_LEN + 1], h[2 * VT_AUDIT_HASH_LEN + 1];
+    vt_time_format(r->time, t);
+    vt_hex_encode(r->prev_hash, VT_AUDIT_HASH_LEN, ph);
+    vt_hex_encode(r->hash, VT_AUDIT_HASH_LEN, h);
+    json_t *d = json_loads(r->details, JSON_REJECT_DUPLICATES, NULL);
+    if (d == NULL) d = json_string(r->details);
+    return json_pack("{sI ss ss ss ss ss so ss ss}", "seq", (json_int_t)r->seq, "time", t, "actor",
+                     r->actor, "action", r->action, "subject", r->subject, "outcome", r->outcome,
+                     "details", d, "prev_hash", ph, "hash", h);
+}
+
+vt_err vt_audit_anchor_parse(const char *s, vt_audit_anchor *out, vt_error *err)
+{
+    const char *colon = s ? strchr(s, ':') : NULL;
+    char *end = NULL;
+    long long seq = s ? strtoll(s, &end, 10) : 0;
+    if (colon == NULL || end != colon || seq < 1 || strlen(colon + 1) != 2 * VT_AUDIT_HASH_LEN ||
+        vt_hex_decode_fixed(colon + 1, out->hash, VT_AUDIT_HASH_LEN, err) != VT_OK)
+        return vt_error_set(err, VT_E_ARG, "audit_anchor", "anchor must be SEQ:HEX (64 hex digits), got '%s'",
+                            s ? s : "");
+    out->seq = seq;
+    return VT_OK;
+}

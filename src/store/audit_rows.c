@@ -1,0 +1,125 @@
+/* Audit rows in the store: the append transaction serializes on the chain head row
+ * (SELECT ... FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite). Hashing is src/audit. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+static vt_err hash_from_hex(const char *hex, uint8_t out[VT_AUDIT_HASH_LEN], int64_t seq, vt_error *err)
+{
+    if (hex == NULL || strlen(hex) != 2 * VT_AUDIT_HASH_LEN ||
+        vt_hex_decode_fixed(hex, out, VT_AUDIT_HASH_LEN, err) != VT_OK)
+        return vt_error_set(err, VT_E_VERIFY, "audit_chain", "record %lld: stored hash is not 64 hex digits",
+                            (long long)seq);
+    return VT_OK;
+}
+
+vt_err store_audit_append(vt_store *s, vt_audit_record *r, store_audit_seal_fn seal, vt_error *err)
+{
+    const char *head_sql = s->drv->dialect == DIALECT_PG
+                               ? "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
+                               : "SELECT seq, hash FROM audit_head WHERE id = 1";
+    sqlres h = {0};
+    char prev[2 * VT_AUDIT_HASH_LEN + 1], cur[2 * VT_AUDIT_HASH_LEN + 1];
+    VT_GUARD(store_begin(s, err));
+    vt_err rc = store_tx(s, head_sql, NULL, 0, &h, err);
+    if (rc == VT_OK && h.rows != 1)
+        rc = vt_error_set(err, VT_E_INTERNAL, "audit_chain", "audit head row is missing");
+    if (rc == VT_OK) {
+        r->seq = sqlres_int(&h, 0, 0) + 1;
+        rc = hash_from_hex(sqlres_get(&h, 0, 1), r->prev_hash, r->seq - 1, err);
+    }
+    if (rc == VT_OK) rc = seal(r, err);
+    if (rc == VT_OK) {
+        vt_hex_encode(r->prev_hash, VT_AUDIT_HASH_LEN, prev);
+        vt_hex_encode(r->hash, VT_AUDIT_HASH_LEN, cur);
+        sqlval p[] = {P_INT(r->seq),        P_INT(r->time),       P_TEXT(r->actor),
+                      P_TEXT(r->action),    P_TEXT(r->subject),   P_TEXT(r->outcome),
+                      P_TEXT(r->details),   P_TEXT(prev),         P_TEXT(cur)};
+        rc = store_tx(s,
+                      "INSERT INTO audit(seq, time, actor, action, subject, outcome, details, prev_hash, hash)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                      p, 9, NULL, err);
+    }
+    if (rc == VT_OK) {
+        sqlval p[] = {P_INT(r->seq), P_TEXT(cur)};
+        rc = store_tx(s, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", p, 2, NULL, err);
+    }
+    sqlres_free(&h);
+    return store_end(s, rc, err);
+}
+
+vt_err store_audit_head(vt_store *s, int64_t *seq, uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err)
+{
+    sqlres h = {0};
+    VT_GUARD(store_exec(s, "SELECT seq, hash FROM audit_head WHERE id = 1", NULL, 0, &h, err));
+    vt_err rc = VT_OK;
+    if (h.rows != 1) rc = vt_error_set(err, VT_E_VERIFY, "audit_chain", "audit head row is missing");
+    else {
+        *seq = sqlres_int(&h, 0, 0);
+        rc = hash_from_hex(sqlres_get(&h, 0, 1), hash, *seq, err);
+    }
+    sqlres_free(&h);
+    return rc;
+}
+
+static char *dup_or_empty(const char *v)
+{
+    return strdup(v ? v : "");
+}
+
+static vt_err rows_to_records(const sqlres *r, vt_audit_record **out, size_t *n, vt_error *err)
+{
+    *out = calloc(r->rows ? r->rows : 1, sizeof **out);
+    if (*out == NULL) return vt_error_set(err, VT_E_NOMEM, "audit", "out of memory");
+    *n = r->rows;
+    for (size_t i = 0; i < r->rows; i++) {
+        vt_audit_record *a = &(*out)[i];
+        a->seq = sqlres_int(r, i, 0);
+        a->time = sqlres_int(r, i, 1);
+        a->actor = dup_or_empty(sqlres_get(r, i, 2));
+        a->action = dup_or_empty(sqlres_get(r, i, 3));
+        a->subject = dup_or_empty(sqlres_get(r, i, 4));
+        a->outcome = dup_or_empty(sqlres_get(r, i, 5));
+        a->details = dup_or_empty(sqlres_get(r, i, 6));
+        if (!a->actor || !a->action || !a->subject || !a->outcome || !a->details) {
+            vt_audit_records_free(*out, r->rows);
+            *out = NULL;
+            return vt_error_set(err, VT_E_NOMEM, "audit", "out of memory");
+        }
+        /* A malformed stored hash is reported by the verifier as a bad record: keep zeros. */
+        vt_error ignore;
+        if (hash_from_hex(sqlres_get(r, i, 7), a->prev_hash, a->seq, &ignore) != VT_OK)
+            memset(a->prev_hash, 0xff, VT_AUDIT_HASH_LEN);
+        if (hash_from_hex(sqlres_get(r, i, 8), a->hash, a->seq, &ignore) != VT_OK)
+            memset(a->hash, 0xff, VT_AUDIT_HASH_LEN);
+    }
+    return VT_OK;
+}
+
+#define AUDIT_COLS "seq, time, actor, action, subject, outcome, details, prev_hash, hash"
+
+vt_err store_audit_page(vt_store *s, int64_t after, size_t max, vt_audit_record **out, size_t *n,
+                        vt_error *err)
+{
+    sqlval p[] = {P_INT(after), P_INT(max)};
+    sqlres r = {0};
+    VT_GUARD(store_exec(s, "SELECT " AUDIT_COLS " FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2", p, 2,
+                        &r, err));
+    vt_err rc = rows_to_records(&r, out, n, err);
+    sqlres_free(&r);
+    return rc;
+}
+
+vt_err store_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err)
+{
+    sqlval p[] = {P_INT(n)};
+    sqlres r = {0};
+    VT_GUARD(store_exec(s,
+                        "SELECT " AUDIT_COLS " FROM (SELECT " AUDIT_COLS
+                        " FROM audit ORDER BY seq DESC LIMIT $1) AS t ORDER BY seq",
+                        p, 1, &r, err));
+    vt_err rc = rows_to_records(&r, out, got, err);
+    sqlres_free(&r);
+    return rc;
+}

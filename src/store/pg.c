@@ -1,0 +1,286 @@
+/* PostgreSQL backend driver over libpq, loaded with dlopen() only when a postgres:// URL is
+ * opened: linking libpq would make every `veritee` process load ~20 libraries (GSSAPI,
+ * LDAP, GnuTLS...) at start. Writers of one thing serialize on advisory transaction locks. */
+#include <dlfcn.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+#define BYTEAOID 17
+#define INT8OID 20
+
+typedef struct pg_api {
+    void *lib;
+    PGconn *(*connectdb)(const char *);
+    ConnStatusType (*status)(const PGconn *);
+    char *(*error_message)(const PGconn *);
+    void (*finish)(PGconn *);
+    void (*reset)(PGconn *);
+    PGresult *(*exec)(PGconn *, const char *);
+    PGresult *(*exec_params)(PGconn *, const char *, int, const Oid *, const char *const *,
+                             const int *, const int *, int);
+    ExecStatusType (*result_status)(const PGresult *);
+    char *(*result_error_field)(const PGresult *, int);
+    void (*clear)(PGresult *);
+    int (*ntuples)(const PGresult *);
+    int (*nfields)(const PGresult *);
+    char *(*getvalue)(const PGresult *, int, int);
+    int (*getlength)(const PGresult *, int, int);
+    int (*getisnull)(const PGresult *, int, int);
+    Oid (*ftype)(const PGresult *, int);
+    char *(*cmd_tuples)(PGresult *);
+    PQnoticeProcessor (*set_notice_processor)(PGconn *, PQnoticeProcessor, void *);
+} pg_api;
+
+typedef struct pg_conn {
+    pg_api api;
+    PGconn *c;
+    char settings[128]; /* session settings, re-applied after a reconnect */
+    bool in_txn;        /* never reconnect inside a transaction: its statements would be lost */
+} pg_conn;
+
+static vt_err pg_load(pg_api *a, vt_error *err)
+{
+    a->lib = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
+    if (a->lib == NULL)
+        return vt_error_set(err, VT_E_MISSING, "store",
+                            "libpq.so.5 not available (install libpq5): cannot open a postgres:// store");
+    struct { void **fn; const char *name; } t[] = {
+        {(void **)&a->connectdb, "PQconnectdb"},
+        {(void **)&a->status, "PQstatus"},
+        {(void **)&a->error_message, "PQerrorMessage"},
+        {(void **)&a->finish, "PQfinish"},
+        {(void **)&a->reset, "PQreset"},
+        {(void **)&a->exec, "PQexec"},
+        {(void **)&a->exec_params, "PQexecParams"},
+        {(void **)&a->result_status, "PQresultStatus"},
+        {(void **)&a->result_error_field, "PQresultErrorField"},
+        {(void **)&a->clear, "PQclear"},
+        {(void **)&a->ntuples, "PQntuples"},
+        {(void **)&a->nfields, "PQnfields"},
+        {(void **)&a->getvalue, "PQgetvalue"},
+        {(void **)&a->getlength, "PQgetlength"},
+        {(void **)&a->getisnull, "PQgetisnull"},
+        {(void **)&a->ftype, "PQftype"},
+        {(void **)&a->cmd_tuples, "PQcmdTuples"},
+        {(void **)&a->set_notice_processor, "PQsetNoticeProcessor"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        *t[i].fn = dlsym(a->lib, t[i].name);
+        if (*t[i].fn == NULL) {
+            dlclose(a->lib);
+            return vt_error_set(err, VT_E_MISSING, "store", "libpq.so.5 lacks %s", t[i].name);
+        }
+    }
+    return VT_OK;
+}
+
+/* libpq messages end with a newline; keep the first line. */
+static vt_err pg_fail(pg_conn *pc, const PGresult *r, const char *what, vt_error *err)
+{
+    const char *m = r ? pc->api.result_error_field(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *state = r ? pc->api.result_error_field(r, PG_DIAG_SQLSTATE) : NULL;
+    if (m == NULL) m = pc->api.error_message(pc->c);
+    size_t n = strcspn(m, "\n");
+    bool down = pc->api.status(pc->c) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0) ||
+                (state && strncmp(state, "57P", 3) == 0);
+    return vt_error_set(err, down ? VT_E_IO : VT_E_INTERNAL, "store", "postgres %s: %.*s%s%s%s", what,
+                        (int)n, m, state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
+}
+
+/* A dropped connection (server restart) is re-established before the next statement
+ * outside a transaction; the statement that saw the drop has already failed cleanly. */
+static void pg_revive(pg_conn *pc)
+{
+    if (pc->api.status(pc->c) == CONNECTION_OK) return;
+    pc->api.reset(pc->c);
+    if (pc->api.status(pc->c) == CONNECTION_OK) pc->api.clear(pc->api.exec(pc->c, pc->settings));
+}
+
+static void pg_close(void *conn)
+{
+    pg_conn *pc = conn;
+    if (pc == NULL) return;
+    pc->api.finish(pc->c);
+    dlclose(pc->api.lib);
+    free(pc);
+}
+
+static vt_err pg_script(void *conn, const char *sql, vt_error *err)
+{
+    pg_conn *pc = conn;
+    PGresult *r = pc->api.exec(pc->c, sql);
+    ExecStatusType st = r ? pc->api.result_status(r) : PGRES_FATAL_ERROR;
+    vt_err rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? VT_OK : pg_fail(pc, r, "script", err);
+    pc->api.clear(r);
+    return rc;
+}
+
+/* bytea arrives in text form as "\x" + hex. */
+static vt_err unhex_cell(const char *v, size_t n, char **out, size_t *len, vt_error *err)
+{
+    if (n < 2 || v[0] != '\\' || v[1] != 'x' || (n - 2) % 2)
+        return vt_error_set(err, VT_E_INTERNAL, "store", "postgres returned an unexpected bytea form");
+    vt_buf b = {0};
+    VT_GUARD(vt_hex_decode(v + 2, n - 2, &b, err));
+    char *x = malloc(b.len + 1);
+    if (x == NULL) {
+        vt_buf_free_secret(&b);
+        return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    }
+    if (b.len) memcpy(x, b.ptr, b.len);
+    x[b.len] = 0;
+    *len = b.len;
+    *out = x;
+    vt_buf_free_secret(&b);
+    return VT_OK;
+}
+
+static vt_err copy_result(pg_conn *pc, PGresult *r, sqlres *res, vt_error *err)
+{
+    int rows = pc->api.ntuples(r), cols = pc->api.nfields(r);
+    res->rows = (size_t)rows;
+    res->cols = (size_t)cols;
+    size_t cells = (size_t)rows * (size_t)cols;
+    res->cell = calloc(cells ? cells : 1, sizeof *res->cell);
+    res->len = calloc(cells ? cells : 1, sizeof *res->len);
+    if (res->cell == NULL || res->len == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    for (int i = 0; i < rows; i++)
+        for (int c = 0; c < cols; c++) {
+            if (pc->api.getisnull(r, i, c)) continue;
+            const char *v = pc->api.getvalue(r, i, c);
+            size_t n = (size_t)pc->api.getlength(r, i, c), k = (size_t)i * (size_t)cols + (size_t)c;
+            if (pc->api.ftype(r, c) == BYTEAOID) {
+                VT_GUARD(unhex_cell(v, n, &res->cell[k], &res->len[k], err));
+                continue;
+            }
+            res->cell[k] = strndup(v, n);
+            if (res->cell[k] == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+            res->len[k] = n;
+        }
+    const char *ct = pc->api.cmd_tuples(r);
+    res->changes = ct && *ct ? strtoull(ct, NULL, 10) : 0;
+    return VT_OK;
+}
+
+#define PG_MAX_PARAMS 16
+
+static vt_err pg_exec(void *conn, const char *sql, const sqlval *p, size_t np, sqlres *res,
+                      vt_error *err)
+{
+    pg_conn *pc = conn;
+    if (np > PG_MAX_PARAMS) return vt_error_set(err, VT_E_INTERNAL, "store", "too many parameters");
+    const char *vals[PG_MAX_PARAMS];
+    int lens[PG_MAX_PARAMS], fmts[PG_MAX_PARAMS];
+    Oid types[PG_MAX_PARAMS];
+    char ints[PG_MAX_PARAMS][24];
+    if (!pc->in_txn) pg_revive(pc);
+    for (size_t i = 0; i < np; i++) {
+        lens[i] = 0;
+        fmts[i] = 0;
+        types[i] = 0;
+        switch (p[i].type) {
+        case SQL_TEXT: vals[i] = p[i].s; break;
+        case SQL_INT:
+            snprintf(ints[i], sizeof ints[i], "%lld", (long long)p[i].i);
+            vals[i] = ints[i];
+            types[i] = INT8OID;
+            break;
+        case SQL_BLOB:
+            vals[i] = p[i].b ? (const char *)p[i].b : "";
+            lens[i] = (int)p[i].n;
+            fmts[i] = 1;
+            types[i] = BYTEAOID;
+            break;
+        default: vals[i] = NULL; break;
+        }
+    }
+    PGresult *r = pc->api.exec_params(pc->c, sql, (int)np, types, vals, lens, fmts, 0);
+    ExecStatusType st = r ? pc->api.result_status(r) : PGRES_FATAL_ERROR;
+    vt_err rc = VT_OK;
+    sqlres tmp = {0};
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = pg_fail(pc, r, "statement", err);
+    else rc = copy_result(pc, r, &tmp, err);
+    pc->api.clear(r);
+    if (rc == VT_OK && res) *res = tmp;
+    else sqlres_free(&tmp);
+    return rc;
+}
+
+static vt_err pg_begin(void *conn, vt_error *err)
+{
+    pg_conn *pc = conn;
+    pg_revive(pc);
+    VT_GUARD(pg_script(pc, "BEGIN", err));
+    pc->in_txn = true;
+    return VT_OK;
+}
+
+static vt_err pg_commit(void *conn, vt_error *err)
+{
+    pg_conn *pc = conn;
+    pc->in_txn = false;
+    return pg_script(pc, "COMMIT", err);
+}
+
+static void pg_rollback(void *conn)
+{
+    pg_conn *pc = conn;
+    pc->in_txn = false;
+    if (pc->api.status(pc->c) == CONNECTION_OK) pc->api.clear(pc->api.exec(pc->c, "ROLLBACK"));
+}
+
+static vt_err pg_lock(void *conn, const char *what, vt_error *err)
+{
+    sqlval p[] = {P_TEXT(what)};
+    return pg_exec(conn, "SELECT pg_advisory_xact_lock(7007, hashtext($1))", p, 1, NULL, err);
+}
+
+static void quiet_notices(void *arg, const char *message)
+{
+}
+
+static const sqldrv pg_drv = {
+    .name = "postgres",
+    .dialect = DIALECT_PG,
+    .close = pg_close,
+    .script = pg_script,
+    .exec = pg_exec,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .lock = pg_lock,
+};
+
+vt_err store_pg_connect(const char *url, int busy_ms, const sqldrv **drv, void **conn,
+                        vt_error *err)
+{
+    pg_conn *pc = calloc(1, sizeof *pc);
+    if (pc == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    vt_err rc = pg_load(&pc->api, err);
+    if (rc != VT_OK) {
+        free(pc);
+        return rc;
+    }
+    pc->c = pc->api.connectdb(url);
+    if (pc->c == NULL || pc->api.status(pc->c) != CONNECTION_OK) {
+        const char *m = pc->c ? pc->api.error_message(pc->c) : "out of memory";
+        vt_error_set(err, VT_E_IO, "store", "cannot connect to postgres: %.*s", (int)strcspn(m, "\n"), m);
+        pg_close(pc);
+        return VT_E_IO;
+    }
+    pc->api.set_notice_processor(pc->c, quiet_notices, NULL);
+    snprintf(pc->settings, sizeof pc->settings, "SET lock_timeout = %d; SET statement_timeout = %d",
+             busy_ms, busy_ms * 6);
+    rc = pg_script(pc, pc->settings, err);
+    if (rc != VT_OK) {
+        pg_close(pc);
+        return rc;
+    }
+    *drv = &pg_drv;
+    *conn = pc;
+    return VT_OK;
+}

@@ -1,0 +1,99 @@
+/* Versioned schema migrations, applied in order inside one locked write transaction, so
+ * several nodes starting at once on one PostgreSQL database migrate exactly once. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+typedef struct migration {
+    int version;
+    const char *sqlite;
+    const char *pg;
+} migration;
+
+#define COMMON_TABLES(BLOB)                                                                         \
+    "CREATE TABLE sessions(id TEXT PRIMARY KEY, tee TEXT NOT NULL, nonce TEXT NOT NULL,"            \
+    " request TEXT NOT NULL, token TEXT, created BIGINT NOT NULL, expires BIGINT NOT NULL);"        \
+    "CREATE INDEX sessions_expires ON sessions(expires);"                                           \
+    "CREATE TABLE nonces(nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL);"                         \
+    "CREATE TABLE resources(path TEXT NOT NULL, version BIGINT NOT NULL, value " BLOB " NOT NULL,"  \
+    " created BIGINT NOT NULL, revoked BIGINT NOT NULL DEFAULT 0, PRIMARY KEY(path, version));"    \
+    "CREATE TABLE docs(kind INTEGER NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,"              \
+    " updated BIGINT NOT NULL, PRIMARY KEY(kind, name));"                                           \
+    "CREATE TABLE admin_jti(jti TEXT PRIMARY KEY, expires BIGINT NOT NULL);"                        \
+    "CREATE TABLE audit(seq BIGINT PRIMARY KEY, time BIGINT NOT NULL, actor TEXT NOT NULL,"         \
+    " action TEXT NOT NULL, subject TEXT NOT NULL, outcome TEXT NOT NULL, details TEXT NOT NULL,"   \
+    " prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"                                                \
+    "CREATE TABLE audit_head(id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL,"           \
+    " hash TEXT NOT NULL);"                                                                         \
+    "INSERT INTO audit_head VALUES (1, 0, "                                                         \
+    "'0000000000000000000000000000000000000000000000000000000000000000');"                         \
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+
+/* The audit table refuses UPDATE and DELETE (defence in depth: the hash chain is what
+ * proves integrity, since whoever owns the database can drop these triggers). */
+static const migration migrations[] = {
+    {1,
+     COMMON_TABLES("BLOB")
+     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;",
+     COMMON_TABLES("BYTEA")
+     "CREATE FUNCTION veritee_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+     " $f$ BEGIN RAISE EXCEPTION 'audit log is append-only'; END $f$;"
+     "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit"
+     " FOR EACH ROW EXECUTE FUNCTION veritee_audit_append_only();"
+     "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
+     " FOR EACH STATEMENT EXECUTE FUNCTION veritee_audit_append_only();"},
+};
+
+#define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
+
+static vt_err read_version(vt_store *s, int *out, vt_error *err)
+{
+    sqlres r = {0};
+    VT_GUARD(s->drv->exec(s->conn, "SELECT max(version) FROM schema_version", NULL, 0, &r, err));
+    *out = r.rows == 1 && sqlres_get(&r, 0, 0) ? (int)sqlres_int(&r, 0, 0) : 0;
+    sqlres_free(&r);
+    return VT_OK;
+}
+
+static vt_err migrate_locked(vt_store *s, vt_error *err)
+{
+    VT_GUARD(s->drv->lock(s->conn, "schema", err));
+    VT_GUARD(s->drv->script(s->conn,
+                            "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL, applied BIGINT NOT NULL)",
+                            err));
+    int have = 0;
+    VT_GUARD(read_version(s, &have, err));
+    int newest = migrations[N_MIGRATIONS - 1].version;
+    if (have > newest)
+        return vt_error_set(err, VT_E_UNSUPPORTED, "store_schema",
+                            "store schema version %d is newer than this veritee supports (%d)", have, newest);
+    for (size_t i = 0; i < N_MIGRATIONS; i++) {
+        const migration *m = &migrations[i];
+        if (m->version <= have) continue;
+        vt_err rc = s->drv->script(s->conn, s->drv->dialect == DIALECT_PG ? m->pg : m->sqlite, err);
+        if (rc != VT_OK) return vt_error_wrap(err, "schema migration to version %d", m->version);
+        sqlval p[] = {P_INT(m->version)};
+        VT_GUARD(s->drv->exec(s->conn,
+                              "INSERT INTO schema_version(version, applied) VALUES ($1, 0)", p, 1,
+                              NULL, err));
+    }
+    return VT_OK;
+}
+
+vt_err store_migrate(vt_store *s, vt_error *err)
+{
+    VT_GUARD(store_begin(s, err));
+    return store_end(s, migrate_locked(s, err), err);
+}
+
+vt_err vt_store_schema_version(vt_store *s, int *out, vt_error *err)
+{
+    pthread_mutex_lock(&s->mu);
+    vt_err rc = read_version(s, out, err);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}

@@ -1,0 +1,179 @@
+/* SQLite backend driver: one file, WAL journal, busy timeout; writers serialized by
+ * BEGIN IMMEDIATE. Placeholders $N are rewritten to SQLite's positional ?N. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+static vt_err lite_fail(sqlite3 *db, int rc, const char *what, vt_error *err)
+{
+    int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_IOERR ||
+                rc == SQLITE_CANTOPEN || rc == SQLITE_FULL || rc == SQLITE_READONLY)
+                   ? VT_E_IO
+                   : VT_E_INTERNAL;
+    return vt_error_set(err, code, "store", "sqlite %s: %s", what,
+                        db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+static void lite_close(void *conn)
+{
+    sqlite3_close_v2(conn);
+}
+
+static vt_err lite_script(void *conn, const char *sql, vt_error *err)
+{
+    int rc = sqlite3_exec(conn, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? VT_OK : lite_fail(conn, rc, "script", err);
+}
+
+/* "$12" -> "?12". Only outside quoted literals; our statements are fixed text. */
+static char *rewrite_params(const char *sql)
+{
+    char *o = strdup(sql);
+    if (o == NULL) return NULL;
+    bool q = false;
+    for (char *p = o; *p; p++) {
+        if (*p == '\'') q = !q;
+        else if (!q && *p == '$' && p[1] >= '0' && p[1] <= '9') *p = '?';
+    }
+    return o;
+}
+
+static vt_err bind_all(sqlite3 *db, sqlite3_stmt *st, const sqlval *p, size_t np, vt_error *err)
+{
+    for (size_t i = 0; i < np; i++) {
+        int k = (int)i + 1, rc;
+        switch (p[i].type) {
+        case SQL_TEXT: rc = sqlite3_bind_text(st, k, p[i].s, -1, SQLITE_STATIC); break;
+        case SQL_INT: rc = sqlite3_bind_int64(st, k, p[i].i); break;
+        case SQL_BLOB:
+            rc = sqlite3_bind_blob64(st, k, p[i].b ? (const void *)p[i].b : (const void *)"",
+                                     p[i].n, SQLITE_STATIC);
+            break;
+        default: rc = sqlite3_bind_null(st, k); break;
+        }
+        if (rc != SQLITE_OK) return lite_fail(db, rc, "bind", err);
+    }
+    return VT_OK;
+}
+
+static vt_err add_row(sqlres *r, sqlite3_stmt *st, vt_error *err)
+{
+    size_t cols = r->cols, base = r->rows * cols;
+    char **cell = realloc(r->cell, (base + cols) * sizeof *cell);
+    if (cell == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    r->cell = cell;
+    size_t *len = realloc(r->len, (base + cols) * sizeof *len);
+    if (len == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    r->len = len;
+    for (size_t c = 0; c < cols; c++) {
+        r->cell[base + c] = NULL;
+        r->len[base + c] = 0;
+    }
+    r->rows++;
+    for (size_t c = 0; c < cols; c++) {
+        int t = sqlite3_column_type(st, (int)c);
+        if (t == SQLITE_NULL) continue;
+        const void *v = t == SQLITE_BLOB ? sqlite3_column_blob(st, (int)c)
+                                         : (const void *)sqlite3_column_text(st, (int)c);
+        size_t n = (size_t)sqlite3_column_bytes(st, (int)c);
+        char *x = malloc(n + 1);
+        if (x == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+        if (n) memcpy(x, v, n);
+        x[n] = 0;
+        r->cell[base + c] = x;
+        r->len[base + c] = n;
+    }
+    return VT_OK;
+}
+
+static vt_err lite_exec(void *conn, const char *sql, const sqlval *p, size_t np, sqlres *res,
+                        vt_error *err)
+{
+    sqlite3 *db = conn;
+    char *q = rewrite_params(sql);
+    if (q == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    sqlite3_stmt *st = NULL;
+    vt_err rc = VT_OK;
+    sqlres tmp = {0};
+    int src = sqlite3_prepare_v2(db, q, -1, &st, NULL);
+    free(q);
+    if (src != SQLITE_OK) return lite_fail(db, src, "prepare", err);
+    VT_GUARD_GOTO(bind_all(db, st, p, np, err));
+    tmp.cols = (size_t)sqlite3_column_count(st);
+    for (;;) {
+        src = sqlite3_step(st);
+        if (src == SQLITE_DONE) break;
+        if (src != SQLITE_ROW) {
+            rc = lite_fail(db, src, "step", err);
+            goto out;
+        }
+        if (res) VT_GUARD_GOTO(add_row(&tmp, st, err));
+    }
+    tmp.changes = (uint64_t)sqlite3_changes64(db);
+out:
+    sqlite3_finalize(st);
+    if (rc == VT_OK && res) *res = tmp;
+    else sqlres_free(&tmp);
+    return rc;
+}
+
+static vt_err lite_begin(void *conn, vt_error *err)
+{
+    return lite_script(conn, "BEGIN IMMEDIATE", err);
+}
+
+static vt_err lite_commit(void *conn, vt_error *err)
+{
+    return lite_script(conn, "COMMIT", err);
+}
+
+static void lite_rollback(void *conn)
+{
+    if (!sqlite3_get_autocommit(conn)) sqlite3_exec(conn, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static vt_err lite_lock(void *conn, const char *what, vt_error *err)
+{
+    return VT_OK;
+}
+
+static const sqldrv lite_drv = {
+    .name = "sqlite",
+    .dialect = DIALECT_SQLITE,
+    .close = lite_close,
+    .script = lite_script,
+    .exec = lite_exec,
+    .begin = lite_begin,
+    .commit = lite_commit,
+    .rollback = lite_rollback,
+    .lock = lite_lock,
+};
+
+vt_err store_sqlite_connect(const char *path, int busy_ms, const sqldrv **drv, void **conn,
+                            vt_error *err)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        vt_error_set(err, VT_E_IO, "store", "cannot open sqlite database %s: %s", path,
+                     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close_v2(db);
+        return err ? err->code : VT_E_IO;
+    }
+    sqlite3_busy_timeout(db, busy_ms);
+    sqlite3_extended_result_codes(db, 0);
+    /* WAL: readers never block the writer; synchronous=FULL so a commit survives power loss. */
+    vt_err vr = lite_script(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                                "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;", err);
+    if (vr != VT_OK) {
+        vt_error_wrap(err, "%s", path);
+        sqlite3_close_v2(db);
+        return vr;
+    }
+    *drv = &lite_drv;
+    *conn = db;
+    return VT_OK;
+}

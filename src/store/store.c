@@ -1,0 +1,320 @@
+/* Store front: URL dispatch, handle locking and transactions, sessions (kbs-protocol.md §9),
+ * single-use nonces and admin token replay ids. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+#include "veritee/crypto.h"
+
+void sqlres_free(sqlres *r)
+{
+    if (r == NULL) return;
+    for (size_t i = 0; i < r->rows * r->cols; i++) {
+        if (r->cell[i]) {
+            vt_wipe(r->cell[i], r->len[i]); /* cells may hold sealed values or tokens */
+            free(r->cell[i]);
+        }
+    }
+    free(r->cell);
+    free(r->len);
+    memset(r, 0, sizeof *r);
+}
+
+const char *sqlres_get(const sqlres *r, size_t row, size_t col)
+{
+    return row < r->rows && col < r->cols ? r->cell[row * r->cols + col] : NULL;
+}
+
+int64_t sqlres_int(const sqlres *r, size_t row, size_t col)
+{
+    const char *v = sqlres_get(r, row, col);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+vt_err store_exec(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res,
+                  vt_error *err)
+{
+    pthread_mutex_lock(&s->mu);
+    vt_err rc = s->drv->exec(s->conn, sql, p, np, res, err);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+vt_err store_begin(vt_store *s, vt_error *err)
+{
+    pthread_mutex_lock(&s->mu);
+    vt_err rc = s->drv->begin(s->conn, err);
+    if (rc != VT_OK) {
+        s->drv->rollback(s->conn);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return rc;
+}
+
+vt_err store_tx(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res, vt_error *err)
+{
+    return s->drv->exec(s->conn, sql, p, np, res, err);
+}
+
+vt_err store_end(vt_store *s, vt_err rc, vt_error *err)
+{
+    if (rc == VT_OK) rc = s->drv->commit(s->conn, err);
+    if (rc != VT_OK) s->drv->rollback(s->conn);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static vt_err check_kek(vt_store *s, vt_error *err)
+{
+    if (s->kek == NULL) return VT_OK;
+    char id[2 * VT_KEK_ID_LEN + 1];
+    vt_kek_id_hex(s->kek, id);
+    sqlval p[] = {P_TEXT(id)};
+    VT_GUARD(store_begin(s, err));
+    sqlres r = {0};
+    vt_err rc = store_tx(s, "SELECT value FROM meta WHERE key = 'kek_id'", NULL, 0, &r, err);
+    if (rc == VT_OK && r.rows == 0)
+        rc = store_tx(s, "INSERT INTO meta(key, value) VALUES ('kek_id', $1)", p, 1, NULL, err);
+    else if (rc == VT_OK && strcmp(sqlres_get(&r, 0, 0), id) != 0)
+        rc = vt_error_set(err, VT_E_VERIFY, "kek",
+                          "wrong key-encryption key: this store was sealed under KEK id %s, loaded KEK id is %s",
+                          sqlres_get(&r, 0, 0), id);
+    sqlres_free(&r);
+    return store_end(s, rc, err);
+}
+
+vt_err vt_store_open(const char *url, const vt_store_opts *opts, vt_store **out, vt_error *err)
+{
+    *out = NULL;
+    if (url == NULL) return vt_error_set(err, VT_E_ARG, "store", "no store URL");
+    int busy = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
+    vt_store *s = calloc(1, sizeof *s);
+    if (s == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    pthread_mutex_init(&s->mu, NULL);
+    s->kek = opts ? opts->kek : NULL;
+    vt_err rc;
+    if (strncmp(url, "sqlite:", 7) == 0 && url[7] != 0)
+        rc = store_sqlite_connect(url + 7, busy, &s->drv, &s->conn, err);
+    else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        rc = store_pg_connect(url, busy, &s->drv, &s->conn, err);
+    else
+        rc = vt_error_set(err, VT_E_ARG, "store",
+                          "store URL must be sqlite:PATH or postgres://user@host:port/db");
+    if (rc == VT_OK) rc = store_migrate(s, err);
+    if (rc == VT_OK) rc = check_kek(s, err);
+    if (rc != VT_OK) {
+        vt_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return VT_OK;
+}
+
+void vt_store_close(vt_store *s)
+{
+    if (s == NULL) return;
+    if (s->drv) s->drv->close(s->conn);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+const char *vt_store_backend(const vt_store *s)
+{
+    return s->drv->name;
+}
+
+vt_err vt_store_ping(vt_store *s, vt_error *err)
+{
+    return store_exec(s, "SELECT 1", NULL, 0, NULL, err);
+}
+
+void vt_store_strv_free(char **v, size_t n)
+{
+    if (v == NULL) return;
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+}
+
+/* Keys and names are printable text of bounded length (they end up in logs and URLs). */
+vt_err store_text_ok(const char *t, size_t max, const char *what, vt_error *err)
+{
+    if (t == NULL || *t == 0) return vt_error_set(err, VT_E_ARG, "store", "%s is empty", what);
+    size_t n = strnlen(t, max + 1);
+    if (n > max) return vt_error_set(err, VT_E_ARG, "store", "%s longer than %zu bytes", what, max);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f)
+            return vt_error_set(err, VT_E_ARG, "store", "%s contains a control character", what);
+    return VT_OK;
+}
+
+/* ---- sessions ---- */
+
+void vt_session_clear(vt_session *s)
+{
+    if (s == NULL) return;
+    free(s->tee);
+    free(s->nonce);
+    free(s->request);
+    if (s->token) vt_wipe(s->token, strlen(s->token));
+    free(s->token);
+    s->tee = s->nonce = s->request = s->token = NULL;
+}
+
+vt_err vt_store_session_put(vt_store *s, const vt_session *x, vt_error *err)
+{
+    VT_GUARD(store_text_ok(x->id, VT_SESSION_ID_MAX, "session id", err));
+    VT_GUARD(store_text_ok(x->tee, 64, "session tee", err));
+    VT_GUARD(store_text_ok(x->nonce, VT_NONCE_MAX, "session nonce", err));
+    sqlval p[] = {P_TEXT(x->id), P_TEXT(x->tee), P_TEXT(x->nonce),
+                  P_TEXT(x->request ? x->request : "{}"), x->token ? P_TEXT(x->token) : P_NULL,
+                  P_INT(x->created), P_INT(x->expires)};
+    sqlres r = {0};
+    VT_GUARD(store_exec(s,
+                        "INSERT INTO sessions(id, tee, nonce, request, token, created, expires)"
+                        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+                        p, 7, &r, err));
+    uint64_t changed = r.changes;
+    sqlres_free(&r);
+    if (changed != 1) return vt_error_set(err, VT_E_ARG, "session", "session %s exists already", x->id);
+    return VT_OK;
+}
+
+static char *dup_cell(const sqlres *r, size_t col)
+{
+    const char *v = sqlres_get(r, 0, col);
+    return v ? strdup(v) : NULL;
+}
+
+vt_err vt_store_session_get(vt_store *s, const char *id, vt_time now, vt_session *out, vt_error *err)
+{
+    memset(out, 0, sizeof *out);
+    VT_GUARD(store_text_ok(id, VT_SESSION_ID_MAX, "session id", err));
+    sqlval p[] = {P_TEXT(id)};
+    sqlres r = {0};
+    VT_GUARD(store_exec(s, "SELECT tee, nonce, request, token, created, expires FROM sessions WHERE id = $1",
+                        p, 1, &r, err));
+    vt_err rc = VT_OK;
+    if (r.rows == 0) {
+        rc = vt_error_set(err, VT_E_MISSING, "session", "no session %s", id);
+    } else if (sqlres_int(&r, 0, 5) <= now) {
+        /* Lazy expiry (§9): an expired session is removed when touched. */
+        store_exec(s, "DELETE FROM sessions WHERE id = $1", p, 1, NULL, NULL);
+        rc = vt_error_set(err, VT_E_EXPIRED, "session", "session %s expired", id);
+    } else {
+        strcpy(out->id, id);
+        out->tee = dup_cell(&r, 0);
+        out->nonce = dup_cell(&r, 1);
+        out->request = dup_cell(&r, 2);
+        out->token = dup_cell(&r, 3);
+        out->created = sqlres_int(&r, 0, 4);
+        out->expires = sqlres_int(&r, 0, 5);
+        if (!out->tee || !out->nonce || !out->request || (sqlres_get(&r, 0, 3) && !out->token)) {
+            vt_session_clear(out);
+            rc = vt_error_set(err, VT_E_NOMEM, "session", "out of memory");
+        }
+    }
+    sqlres_free(&r);
+    return rc;
+}
+
+vt_err vt_store_session_set_token(vt_store *s, const char *id, const char *token, vt_time now,
+                                  vt_error *err)
+{
+    VT_GUARD(store_text_ok(id, VT_SESSION_ID_MAX, "session id", err));
+    sqlval p[] = {P_TEXT(token), P_TEXT(id), P_INT(now)};
+    sqlres r = {0};
+    VT_GUARD(store_exec(s, "UPDATE sessions SET token = $1 WHERE id = $2 AND expires > $3", p, 3, &r, err));
+    uint64_t changed = r.changes;
+    sqlres_free(&r);
+    if (changed != 1) return vt_error_set(err, VT_E_MISSING, "session", "no live session %s", id);
+    return VT_OK;
+}
+
+vt_err vt_store_session_delete(vt_store *s, const char *id, vt_error *err)
+{
+    VT_GUARD(store_text_ok(id, VT_SESSION_ID_MAX, "session id", err));
+    sqlval p[] = {P_TEXT(id)};
+    return store_exec(s, "DELETE FROM sessions WHERE id = $1", p, 1, NULL, err);
+}
+
+vt_err vt_store_session_count(vt_store *s, vt_time now, uint64_t *out, vt_error *err)
+{
+    sqlval p[] = {P_INT(now)};
+    sqlres r = {0};
+    VT_GUARD(store_exec(s, "SELECT count(*) FROM sessions WHERE expires > $1", p, 1, &r, err));
+    *out = (uint64_t)sqlres_int(&r, 0, 0);
+    sqlres_free(&r);
+    return VT_OK;
+}
+
+vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err)
+{
+    static const char *const sql[] = {
+        "DELETE FROM sessions WHERE expires <= $1",
+        "DELETE FROM nonces WHERE expires <= $1",
+        "DELETE FROM admin_jti WHERE expires <= $1",
+    };
+    sqlval p[] = {P_INT(now)};
+    uint64_t total = 0;
+    VT_GUARD(store_begin(s, err));
+    vt_err rc = VT_OK;
+    for (size_t i = 0; i < 3 && rc == VT_OK; i++) {
+        sqlres r = {0};
+        rc = store_tx(s, sql[i], p, 1, &r, err);
+        total += r.changes;
+        sqlres_free(&r);
+    }
+    rc = store_end(s, rc, err);
+    if (rc == VT_OK && removed) *removed = total;
+    return rc;
+}
+
+/* ---- nonces ---- */
+
+vt_err vt_store_nonce_put(vt_store *s, const char *nonce, vt_time expires, vt_error *err)
+{
+    VT_GUARD(store_text_ok(nonce, VT_NONCE_MAX, "nonce", err));
+    sqlval p[] = {P_TEXT(nonce), P_INT(expires)};
+    sqlres r = {0};
+    VT_GUARD(store_exec(s, "INSERT INTO nonces(nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
+                        p, 2, &r, err));
+    uint64_t changed = r.changes;
+    sqlres_free(&r);
+    if (changed != 1) return vt_error_set(err, VT_E_ARG, "nonce", "nonce exists already");
+    return VT_OK;
+}
+
+vt_err vt_store_nonce_consume(vt_store *s, const char *nonce, vt_time now, vt_error *err)
+{
+    VT_GUARD(store_text_ok(nonce, VT_NONCE_MAX, "nonce", err));
+    sqlval p[] = {P_TEXT(nonce)};
+    sqlres r = {0};
+    /* One DELETE ... RETURNING: the row goes to exactly one caller on every backend. */
+    VT_GUARD(store_exec(s, "DELETE FROM nonces WHERE nonce = $1 RETURNING expires", p, 1, &r, err));
+    vt_err rc = VT_OK;
+    if (r.rows != 1)
+        rc = vt_error_set(err, VT_E_VERIFY, "nonce", "nonce unknown or already used (replay)");
+    else if (sqlres_int(&r, 0, 0) <= now)
+        rc = vt_error_set(err, VT_E_EXPIRED, "nonce", "nonce expired");
+    sqlres_free(&r);
+    return rc;
+}
+
+/* ---- admin token ids ---- */
+
+vt_err vt_store_jti_use(vt_store *s, const char *jti, vt_time expires, vt_time now, vt_error *err)
+{
+    VT_GUARD(store_text_ok(jti, VT_NONCE_MAX, "token id", err));
+    sqlval p[] = {P_TEXT(jti), P_INT(expires)}, q[] = {P_TEXT(jti), P_INT(now)};
+    VT_GUARD(store_begin(s, err));
+    /* A stale record of the same id may be replaced; a live one means a replay. */
+    vt_err rc = store_tx(s, "DELETE FROM admin_jti WHERE jti = $1 AND expires <= $2", q, 2, NULL, err);
+    sqlres r = {0};
+    if (rc == VT_OK)
+        rc = store_tx(s, "INSERT INTO admin_jti(jti, expires) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+                      p, 2, &r, err);
+    if (rc == VT_OK && r.changes != 1)
+        rc = vt_error_set(err, VT_E_VERIFY, "admin_token", "admin token id %s was already used (replay)", jti);
+    sqlres_free(&r);
+    return store_end(s, rc, err);
+}

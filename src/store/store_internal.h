@@ -1,0 +1,103 @@
+/* Store internals: the storage logic is written once over a small SQL driver vtable (one
+ * per backend: SQLite, PostgreSQL via dlopen()ed libpq). Not a public header. */
+#ifndef VT_STORE_INTERNAL_H
+#define VT_STORE_INTERNAL_H
+
+#include <pthread.h>
+
+#include "veritee/audit.h"
+#include "veritee/store.h"
+
+typedef enum sql_type { SQL_NULL = 0, SQL_TEXT, SQL_INT, SQL_BLOB } sql_type;
+
+/* A bound parameter. Placeholders are written $1, $2, ... for both backends. */
+typedef struct sqlval {
+    sql_type type;
+    int64_t i;
+    const char *s;    /* SQL_TEXT, NUL-terminated */
+    const uint8_t *b; /* SQL_BLOB */
+    size_t n;
+} sqlval;
+
+#define P_TEXT(x) ((sqlval){.type = SQL_TEXT, .s = (x)})
+#define P_INT(x) ((sqlval){.type = SQL_INT, .i = (int64_t)(x)})
+#define P_BLOB(p, len) ((sqlval){.type = SQL_BLOB, .b = (p), .n = (len)})
+#define P_NULL ((sqlval){.type = SQL_NULL})
+
+/* A result set copied out of the driver: rows*cols cells, NULL cell = SQL NULL; each cell
+ * is NUL-terminated (blobs too, the NUL not counted in len). */
+typedef struct sqlres {
+    size_t rows, cols;
+    char **cell;
+    size_t *len;
+    uint64_t changes; /* rows changed by an INSERT/UPDATE/DELETE */
+} sqlres;
+
+void sqlres_free(sqlres *r);
+const char *sqlres_get(const sqlres *r, size_t row, size_t col);
+int64_t sqlres_int(const sqlres *r, size_t row, size_t col);
+
+typedef enum sql_dialect { DIALECT_SQLITE = 1, DIALECT_PG = 2 } sql_dialect;
+
+typedef struct sqldrv {
+    const char *name;
+    sql_dialect dialect;
+    void (*close)(void *conn);
+    /* Runs a script of statements without parameters (migrations). */
+    vt_err (*script)(void *conn, const char *sql, vt_error *err);
+    /* Runs one statement; res may be NULL when no rows are wanted. */
+    vt_err (*exec)(void *conn, const char *sql, const sqlval *p, size_t np, sqlres *res,
+                   vt_error *err);
+    /* Write transaction: SQLite BEGIN IMMEDIATE (serializes writers), PostgreSQL BEGIN. */
+    vt_err (*begin)(void *conn, vt_error *err);
+    vt_err (*commit)(void *conn, vt_error *err);
+    void (*rollback)(void *conn);
+    /* Serializes writers of one named thing until the transaction ends (PostgreSQL: an
+     * advisory transaction lock; SQLite: nothing, BEGIN IMMEDIATE already did it). */
+    vt_err (*lock)(void *conn, const char *what, vt_error *err);
+} sqldrv;
+
+struct vt_store {
+    const sqldrv *drv;
+    void *conn;
+    const vt_kek *kek;
+    pthread_mutex_t mu; /* one connection per handle: operations on it are serialized */
+};
+
+vt_err store_sqlite_connect(const char *path, int busy_ms, const sqldrv **drv, void **conn,
+                            vt_error *err);
+vt_err store_pg_connect(const char *url, int busy_ms, const sqldrv **drv, void **conn,
+                        vt_error *err);
+vt_err store_migrate(vt_store *s, vt_error *err);
+
+/* One statement outside a transaction, under the handle lock. */
+vt_err store_exec(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res,
+                  vt_error *err);
+/* A write transaction: store_begin takes the handle lock and begins; statements inside run
+ * with store_tx; store_end commits when rc == VT_OK (else rolls back), unlocks, returns the
+ * first failure. */
+vt_err store_begin(vt_store *s, vt_error *err);
+vt_err store_tx(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res, vt_error *err);
+vt_err store_end(vt_store *s, vt_err rc, vt_error *err);
+
+/* Non-empty printable text of at most max bytes (no control characters). */
+vt_err store_text_ok(const char *t, size_t max, const char *what, vt_error *err);
+
+/* Sealing of resource values under the KEK (kek.c). AAD binds path and version. */
+vt_err store_seal(const vt_kek *k, const char *path, int64_t version, const uint8_t *p, size_t n,
+                  vt_buf *out, vt_error *err);
+vt_err store_open_sealed(const vt_kek *k, const char *path, int64_t version, const uint8_t *blob,
+                         size_t n, vt_buf *out, vt_error *err);
+
+/* Audit rows (audit_rows.c), used by src/audit. seal computes r->hash from r (with seq,
+ * prev_hash filled in) inside the appending transaction. */
+typedef vt_err (*store_audit_seal_fn)(vt_audit_record *r, vt_error *err);
+vt_err store_audit_append(vt_store *s, vt_audit_record *r, store_audit_seal_fn seal, vt_error *err);
+vt_err store_audit_head(vt_store *s, int64_t *seq, uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err);
+/* Up to max records with seq > after, in seq order; caller frees with vt_audit_records_free. */
+vt_err store_audit_page(vt_store *s, int64_t after, size_t max, vt_audit_record **out, size_t *n,
+                        vt_error *err);
+/* Last n records in seq order. */
+vt_err store_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err);
+
+#endif
