@@ -1,0 +1,280 @@
+/* JWE flattened JSON serialisation (RFC 7516 section 7.2.2): ECDH-ES+A256KW (RFC 7518 section
+ * 4.6: Concat KDF = OpenSSL's SSKDF with SHA-256, AES key wrap) or RSA-OAEP-256, and A256GCM.
+ * The protected header is written in the order CoCo guests re-serialise it (kbs-protocol.md
+ * section 11.2): alg, enc, then epk with crv, kty, x, y. */
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <string.h>
+
+#include "veritee/crypto.h"
+#include "veritee/jose.h"
+
+#define ALG_ECDH "ECDH-ES+A256KW"
+#define ALG_RSA "RSA-OAEP-256"
+
+static vt_err fail(vt_error *err, int code, const char *what)
+{
+    char buf[160];
+    vt_openssl_reason(buf, sizeof buf);
+    return vt_error_set(err, code, "jwe", "%s%s%s", what, buf[0] ? ": " : "", buf);
+}
+
+static vt_err ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t *z, size_t *zlen, vt_error *err)
+{
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(priv, NULL);
+    int ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, peer) == 1 &&
+             EVP_PKEY_derive(c, z, zlen) == 1;
+    EVP_PKEY_CTX_free(c);
+    return ok ? VT_OK : fail(err, VT_E_INVALID, "ECDH key agreement failed");
+}
+
+/* Concat KDF (NIST SP 800-56A single-step, SHA-256) as RFC 7518 section 4.6.2 fills it. */
+static vt_err concat_kdf(const uint8_t *z, size_t zlen, uint8_t kek[32], vt_error *err)
+{
+    uint8_t info[4 + sizeof ALG_ECDH - 1 + 4 + 4 + 4];
+    size_t o = 0, al = sizeof ALG_ECDH - 1;
+    info[o++] = 0, info[o++] = 0, info[o++] = 0, info[o++] = (uint8_t)al;
+    memcpy(info + o, ALG_ECDH, al);
+    o += al;
+    memset(info + o, 0, 8); /* apu, apv: empty */
+    o += 8;
+    info[o++] = 0, info[o++] = 0, info[o++] = 1, info[o++] = 0; /* keydatalen = 256 bits */
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SSKDF", NULL);
+    EVP_KDF_CTX *kc = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM ps[4];
+    ps[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    ps[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)z, zlen);
+    ps[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, o);
+    ps[3] = OSSL_PARAM_construct_end();
+    int ok = kc && EVP_KDF_derive(kc, kek, 32, ps) == 1;
+    EVP_KDF_CTX_free(kc);
+    EVP_KDF_free(kdf);
+    return ok ? VT_OK : fail(err, VT_E_INTERNAL, "Concat KDF failed");
+}
+
+static vt_err aes_kw(bool wrap, const uint8_t kek[32], const uint8_t *in, size_t inlen, uint8_t *out,
+                     size_t *outlen, vt_error *err)
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int l1 = 0, l2 = 0;
+    int ok = c != NULL;
+    if (ok) EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+    ok = ok && EVP_CipherInit_ex(c, EVP_aes_256_wrap(), NULL, kek, NULL, wrap ? 1 : 0) == 1 &&
+         EVP_CipherUpdate(c, out, &l1, in, (int)inlen) == 1 && EVP_CipherFinal_ex(c, out + l1, &l2) == 1;
+    EVP_CIPHER_CTX_free(c);
+    if (!ok) return fail(err, wrap ? VT_E_INTERNAL : VT_E_VERIFY, wrap ? "AES key wrap failed" : "AES key unwrap failed");
+    *outlen = (size_t)(l1 + l2);
+    return VT_OK;
+}
+
+static vt_err gcm(bool enc, const uint8_t key[32], const uint8_t iv[12], const char *aad, const uint8_t *in,
+                  size_t inlen, uint8_t *out, uint8_t tag[16], vt_error *err)
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int l = 0, lf = 0;
+    int ok = c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc ? 1 : 0) == 1 &&
+             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
+             EVP_CipherInit_ex(c, NULL, NULL, key, iv, enc ? 1 : 0) == 1 &&
+             EVP_CipherUpdate(c, NULL, &l, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
+             EVP_CipherUpdate(c, out, &l, in, (int)inlen) == 1;
+    if (ok && !enc) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, tag) == 1;
+    ok = ok && EVP_CipherFinal_ex(c, out + l, &lf) == 1;
+    if (ok && enc) ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
+    EVP_CIPHER_CTX_free(c);
+    if (!ok) return fail(err, enc ? VT_E_INTERNAL : VT_E_VERIFY, enc ? "AES-GCM encryption failed"
+                                                                   : "AES-GCM authentication failed");
+    return VT_OK;
+}
+
+static vt_err rsa_oaep(bool enc, EVP_PKEY *k, const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen,
+                       vt_error *err)
+{
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(k, NULL);
+    int ok = c && (enc ? EVP_PKEY_encrypt_init(c) : EVP_PKEY_decrypt_init(c)) == 1 &&
+             EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) == 1 &&
+             EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) == 1 && EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) == 1 &&
+             (enc ? EVP_PKEY_encrypt(c, out, outlen, in, inlen) : EVP_PKEY_decrypt(c, out, outlen, in, inlen)) == 1;
+    EVP_PKEY_CTX_free(c);
+    return ok ? VT_OK : fail(err, enc ? VT_E_INTERNAL : VT_E_VERIFY, enc ? "RSA-OAEP-256 failed" : "RSA-OAEP-256 decryption failed");
+}
+
+static json_t *b64(const uint8_t *p, size_t n)
+{
+    char *s = vt_b64_encode(p, n, true);
+    json_t *j = s ? json_string(s) : NULL;
+    free(s);
+    return j;
+}
+
+static const char *recipient_alg(const json_t *jwk)
+{
+    const char *alg = json_string_value(json_object_get(jwk, "alg"));
+    if (alg != NULL) return alg;
+    const char *kty = json_string_value(json_object_get(jwk, "kty"));
+    return kty && strcmp(kty, "RSA") == 0 ? ALG_RSA : ALG_ECDH;
+}
+
+vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ephemeral, const uint8_t cek[32],
+                           const uint8_t iv[12], const uint8_t *plaintext, size_t len, json_t **out,
+                           vt_error *err)
+{
+    const char *alg = recipient_alg(recipient_jwk);
+    bool ec = strcmp(alg, ALG_ECDH) == 0;
+    if (!ec && strcmp(alg, ALG_RSA) != 0)
+        return vt_error_set(err, VT_E_UNSUPPORTED, "jwe", "key management algorithm \"%.24s\" is not supported "
+                                                          "(ECDH-ES+A256KW, RSA-OAEP-256)", alg);
+    EVP_PKEY *rcpt = NULL, *eph = NULL;
+    json_t *epk = NULL;
+    char *hdr = NULL, *prot = NULL;
+    uint8_t *ct = NULL, ek[1100], z[132], kek[32], tag[16];
+    size_t eklen = sizeof ek, zlen = sizeof z;
+    vt_err rc = VT_OK;
+    VT_GUARD_GOTO(vt_jwk_to_pkey(recipient_jwk, false, &rcpt, err));
+    if (ec) {
+        if (ephemeral != NULL) {
+            eph = ephemeral;
+            EVP_PKEY_up_ref(eph);
+        } else {
+            char group[64];
+            size_t gl;
+            if (EVP_PKEY_get_utf8_string_param(rcpt, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &gl) != 1 ||
+                (eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", group)) == NULL) {
+                rc = fail(err, VT_E_INTERNAL, "ephemeral key generation failed");
+                goto out;
+            }
+        }
+        VT_GUARD_GOTO(ecdh(eph, rcpt, z, &zlen, err));
+        VT_GUARD_GOTO(concat_kdf(z, zlen, kek, err));
+        VT_GUARD_GOTO(aes_kw(true, kek, cek, 32, ek, &eklen, err));
+        VT_GUARD_GOTO(vt_jwk_from_pkey(eph, NULL, &epk, err));
+        const char *crv = json_string_value(json_object_get(epk, "crv"));
+        const char *x = json_string_value(json_object_get(epk, "x"));
+        const char *y = json_string_value(json_object_get(epk, "y"));
+        size_t n = strlen(x) + strlen(y) + 160;
+        hdr = malloc(n);
+        if (hdr) snprintf(hdr, n, "{\"alg\":\"" ALG_ECDH "\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}}", crv, x, y);
+    } else {
+        VT_GUARD_GOTO(rsa_oaep(true, rcpt, cek, 32, ek, &eklen, err));
+        hdr = strdup("{\"alg\":\"" ALG_RSA "\",\"enc\":\"A256GCM\"}");
+    }
+    prot = hdr ? vt_b64_encode((const uint8_t *)hdr, strlen(hdr), true) : NULL;
+    ct = malloc(len ? len : 1);
+    if (prot == NULL || ct == NULL) {
+        rc = vt_error_set(err, VT_E_NOMEM, "jwe", "out of memory");
+        goto out;
+    }
+    VT_GUARD_GOTO(gcm(true, cek, iv, prot, plaintext, len, ct, tag, err));
+    json_t *j = json_object();
+    json_object_set_new(j, "protected", json_string(prot));
+    json_object_set_new(j, "encrypted_key", b64(ek, eklen));
+    json_object_set_new(j, "iv", b64(iv, 12));
+    json_object_set_new(j, "ciphertext", b64(ct, len));
+    json_object_set_new(j, "tag", b64(tag, 16));
+    *out = j;
+out:
+    vt_wipe(z, sizeof z);
+    vt_wipe(kek, sizeof kek);
+    free(ct);
+    free(prot);
+    free(hdr);
+    json_decref(epk);
+    EVP_PKEY_free(rcpt);
+    EVP_PKEY_free(eph);
+    return rc;
+}
+
+vt_err vt_jwe_encrypt(const json_t *recipient_jwk, const uint8_t *plaintext, size_t len, json_t **out,
+                      vt_error *err)
+{
+    uint8_t cek[32], iv[12];
+    if (RAND_bytes(cek, sizeof cek) != 1 || RAND_bytes(iv, sizeof iv) != 1)
+        return fail(err, VT_E_INTERNAL, "no randomness");
+    vt_err rc = vt_jwe_encrypt_with(recipient_jwk, NULL, cek, iv, plaintext, len, out, err);
+    vt_wipe(cek, sizeof cek);
+    return rc;
+}
+
+static vt_err member(const json_t *jwe, const char *k, vt_buf *out, vt_error *err)
+{
+    const char *s = json_string_value(json_object_get(jwe, k));
+    if (s == NULL) return vt_error_set(err, VT_E_INVALID, "jwe", "JWE member \"%s\" missing", k);
+    vt_err rc = vt_b64_decode(s, strlen(s), out, err);
+    if (rc != VT_OK) vt_error_wrap(err, "JWE member \"%s\"", k);
+    return rc;
+}
+
+vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_error *err)
+{
+    const char *prot = json_string_value(json_object_get(jwe, "protected"));
+    if (!json_is_object(jwe) || prot == NULL)
+        return vt_error_set(err, VT_E_INVALID, "jwe", "not a flattened JWE (no \"protected\")");
+    vt_buf hb = {0}, ek = {0}, iv = {0}, ct = {0}, tag = {0}, pt = {0};
+    json_t *hdr = NULL;
+    EVP_PKEY *epk = NULL;
+    uint8_t cek[1100], z[132], kek[32];
+    size_t ceklen = sizeof cek, zlen = sizeof z;
+    vt_err rc = VT_OK;
+    VT_GUARD_GOTO(vt_b64_decode(prot, strlen(prot), &hb, err));
+    json_error_t je;
+    hdr = json_loadb((const char *)hb.ptr, hb.len, JSON_REJECT_DUPLICATES, &je);
+    const char *alg = json_string_value(json_object_get(hdr, "alg"));
+    const char *enc = json_string_value(json_object_get(hdr, "enc"));
+    if (alg == NULL || enc == NULL || strcmp(enc, "A256GCM") != 0) {
+        rc = vt_error_set(err, VT_E_UNSUPPORTED, "jwe", "JWE header must name alg and enc A256GCM");
+        goto out;
+    }
+    VT_GUARD_GOTO(member(jwe, "encrypted_key", &ek, err));
+    VT_GUARD_GOTO(member(jwe, "iv", &iv, err));
+    VT_GUARD_GOTO(member(jwe, "ciphertext", &ct, err));
+    VT_GUARD_GOTO(member(jwe, "tag", &tag, err));
+    if (iv.len != 12 || tag.len != 16) {
+        rc = vt_error_set(err, VT_E_INVALID, "jwe", "JWE iv must be 12 bytes and tag 16");
+        goto out;
+    }
+    if (strcmp(alg, ALG_ECDH) == 0) {
+        VT_GUARD_GOTO(vt_jwk_to_pkey(json_object_get(hdr, "epk"), false, &epk, err));
+        VT_GUARD_GOTO(ecdh(priv, epk, z, &zlen, err));
+        VT_GUARD_GOTO(concat_kdf(z, zlen, kek, err));
+        if (ek.len != 40) {
+            rc = vt_error_set(err, VT_E_INVALID, "jwe", "wrapped key must be 40 bytes");
+            goto out;
+        }
+        VT_GUARD_GOTO(aes_kw(false, kek, ek.ptr, ek.len, cek, &ceklen, err));
+    } else if (strcmp(alg, ALG_RSA) == 0) {
+        VT_GUARD_GOTO(rsa_oaep(false, priv, ek.ptr, ek.len, cek, &ceklen, err));
+    } else {
+        rc = vt_error_set(err, VT_E_UNSUPPORTED, "jwe", "JWE alg \"%.24s\" is not supported", alg);
+        goto out;
+    }
+    if (ceklen != 32) {
+        rc = vt_error_set(err, VT_E_VERIFY, "jwe", "content key is not 32 bytes");
+        goto out;
+    }
+    VT_GUARD_GOTO(vt_buf_set(&pt, "", 0, err));
+    free(pt.ptr);
+    pt.ptr = malloc(ct.len ? ct.len : 1);
+    pt.len = ct.len;
+    if (pt.ptr == NULL) {
+        rc = vt_error_set(err, VT_E_NOMEM, "jwe", "out of memory");
+        goto out;
+    }
+    VT_GUARD_GOTO(gcm(false, cek, iv.ptr, prot, ct.ptr, ct.len, pt.ptr, tag.ptr, err));
+    *plaintext = pt;
+    pt.ptr = NULL;
+out:
+    vt_wipe(cek, sizeof cek);
+    vt_wipe(z, sizeof z);
+    vt_wipe(kek, sizeof kek);
+    vt_buf_free_secret(&pt);
+    vt_buf_free(&hb);
+    vt_buf_free(&ek);
+    vt_buf_free(&iv);
+    vt_buf_free(&ct);
+    vt_buf_free(&tag);
+    json_decref(hdr);
+    EVP_PKEY_free(epk);
+    return rc;
+}

@@ -1,0 +1,166 @@
+/* JWK <-> EVP_PKEY (RFC 7517, RFC 7518 section 6) for EC and RSA keys. */
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/param_build.h>
+#include <string.h>
+
+#include "veritee/crypto.h"
+#include "veritee/jose.h"
+
+static vt_err b64member(const json_t *jwk, const char *k, vt_buf *out, vt_error *err)
+{
+    const char *s = json_string_value(json_object_get(jwk, k));
+    if (s == NULL) return vt_error_set(err, VT_E_INVALID, "jwk", "JWK member \"%s\" missing or not a string", k);
+    vt_err rc = vt_b64_decode(s, strlen(s), out, err);
+    if (rc != VT_OK) vt_error_wrap(err, "JWK member \"%s\"", k);
+    return rc;
+}
+
+static vt_err ec_from_jwk(const json_t *jwk, bool priv, EVP_PKEY **out, vt_error *err)
+{
+    const char *crv = json_string_value(json_object_get(jwk, "crv"));
+    vt_curve c;
+    const char *group;
+    if (crv != NULL && strcmp(crv, "P-256") == 0) c = VT_P256, group = "prime256v1";
+    else if (crv != NULL && strcmp(crv, "P-384") == 0) c = VT_P384, group = "secp384r1";
+    else if (crv != NULL && strcmp(crv, "P-521") == 0) c = VT_P521, group = "secp521r1";
+    else return vt_error_set(err, VT_E_UNSUPPORTED, "jwk", "EC JWK curve \"%.16s\" is not P-256, P-384 or P-521",
+                             crv ? crv : "(missing)");
+    size_t fl = vt_curve_len(c);
+    vt_buf x = {0}, y = {0}, d = {0};
+    vt_err rc = VT_OK;
+    VT_GUARD_GOTO(b64member(jwk, "x", &x, err));
+    VT_GUARD_GOTO(b64member(jwk, "y", &y, err));
+    if (x.len != fl || y.len != fl) {
+        rc = vt_error_set(err, VT_E_INVALID, "jwk", "EC JWK coordinates must be %zu bytes", fl);
+        goto out;
+    }
+    if (!priv) {
+        uint8_t xy[132];
+        memcpy(xy, x.ptr, fl);
+        memcpy(xy + fl, y.ptr, fl);
+        rc = vt_ec_pub_from_xy(c, xy, 2 * fl, out, err);
+        goto out;
+    }
+    VT_GUARD_GOTO(b64member(jwk, "d", &d, err));
+    uint8_t pt[1 + 132];
+    pt[0] = 4;
+    memcpy(pt + 1, x.ptr, fl);
+    memcpy(pt + 1 + fl, y.ptr, fl);
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    BIGNUM *bd = BN_bin2bn(d.ptr, (int)d.len, NULL);
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    int ok = bld && bd && ctx && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) &&
+             OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * fl) &&
+             OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bd) && (params = OSSL_PARAM_BLD_to_param(bld)) &&
+             EVP_PKEY_fromdata_init(ctx) == 1 && EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) == 1;
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_clear_free(bd);
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    if (!ok) rc = vt_error_set(err, VT_E_INVALID, "jwk", "EC JWK private key does not load");
+out:
+    vt_buf_free(&x);
+    vt_buf_free(&y);
+    vt_buf_free_secret(&d);
+    return rc;
+}
+
+static vt_err rsa_from_jwk(const json_t *jwk, bool priv, EVP_PKEY **out, vt_error *err)
+{
+    if (priv) return vt_error_set(err, VT_E_UNSUPPORTED, "jwk", "RSA private JWKs are not supported");
+    vt_buf n = {0}, e = {0};
+    vt_err rc = VT_OK;
+    VT_GUARD_GOTO(b64member(jwk, "n", &n, err));
+    VT_GUARD_GOTO(b64member(jwk, "e", &e, err));
+    if (n.len < 256 || n.len > 1024 || e.len == 0 || e.len > 8) {
+        rc = vt_error_set(err, VT_E_INVALID, "jwk", "RSA JWK modulus of %zu bits is outside 2048..8192", n.len * 8);
+        goto out;
+    }
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    BIGNUM *bn = BN_bin2bn(n.ptr, (int)n.len, NULL), *be = BN_bin2bn(e.ptr, (int)e.len, NULL);
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    int ok = bld && bn && be && ctx && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) &&
+             OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) && (params = OSSL_PARAM_BLD_to_param(bld)) &&
+             EVP_PKEY_fromdata_init(ctx) == 1 && EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1;
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bn);
+    BN_free(be);
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    if (!ok) rc = vt_error_set(err, VT_E_INVALID, "jwk", "RSA JWK does not load");
+out:
+    vt_buf_free(&n);
+    vt_buf_free(&e);
+    return rc;
+}
+
+vt_err vt_jwk_to_pkey(const json_t *jwk, bool private_key, EVP_PKEY **out, vt_error *err)
+{
+    const char *kty = json_string_value(json_object_get(jwk, "kty"));
+    if (!json_is_object(jwk) || kty == NULL)
+        return vt_error_set(err, VT_E_INVALID, "jwk", "a JWK must be an object with a \"kty\" string");
+    if (strcmp(kty, "EC") == 0) return ec_from_jwk(jwk, private_key, out, err);
+    if (strcmp(kty, "RSA") == 0) return rsa_from_jwk(jwk, private_key, out, err);
+    return vt_error_set(err, VT_E_UNSUPPORTED, "jwk", "JWK kty \"%.16s\" is not EC or RSA", kty);
+}
+
+static json_t *b64(const uint8_t *p, size_t n)
+{
+    char *s = vt_b64_encode(p, n, true);
+    json_t *j = s ? json_string(s) : NULL;
+    free(s);
+    return j;
+}
+
+vt_err vt_jwk_from_pkey(EVP_PKEY *key, const char *alg, json_t **out, vt_error *err)
+{
+    json_t *j = json_object();
+    if (j == NULL) return vt_error_set(err, VT_E_NOMEM, "jwk", "out of memory");
+    vt_curve c;
+    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_EC && vt_ec_curve_of(key, &c, NULL) == VT_OK) {
+        uint8_t xy[132];
+        size_t n;
+        vt_err rc = vt_ec_pub_xy(key, xy, sizeof xy, &n, err);
+        if (rc != VT_OK) {
+            json_decref(j);
+            return rc;
+        }
+        json_object_set_new(j, "kty", json_string("EC"));
+        json_object_set_new(j, "crv", json_string(c == VT_P256 ? "P-256" : c == VT_P384 ? "P-384" : "P-521"));
+        if (alg) json_object_set_new(j, "alg", json_string(alg));
+        json_object_set_new(j, "x", b64(xy, n / 2));
+        json_object_set_new(j, "y", b64(xy + n / 2, n / 2));
+    } else if (EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA) {
+        BIGNUM *bn = NULL, *be = NULL;
+        if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &bn) != 1 ||
+            EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &be) != 1) {
+            BN_free(bn);
+            json_decref(j);
+            return vt_error_set(err, VT_E_INTERNAL, "jwk", "cannot read RSA key");
+        }
+        uint8_t nb[1024], eb[16];
+        if (BN_num_bytes(bn) > (int)sizeof nb || BN_num_bytes(be) > (int)sizeof eb) {
+            BN_free(bn);
+            BN_free(be);
+            json_decref(j);
+            return vt_error_set(err, VT_E_UNSUPPORTED, "jwk", "RSA key larger than 8192 bits");
+        }
+        int nl = BN_bn2bin(bn, nb), el = BN_bn2bin(be, eb);
+        BN_free(bn);
+        BN_free(be);
+        json_object_set_new(j, "kty", json_string("RSA"));
+        if (alg) json_object_set_new(j, "alg", json_string(alg));
+        json_object_set_new(j, "n", b64(nb, (size_t)nl));
+        json_object_set_new(j, "e", b64(eb, (size_t)el));
+    } else {
+        json_decref(j);
+        return vt_error_set(err, VT_E_UNSUPPORTED, "jwk", "only EC and RSA keys have a JWK form here");
+    }
+    *out = j;
+    return VT_OK;
+}

@@ -1,0 +1,198 @@
+/* JCS (RFC 8785) and JWE against the known answers of kbs-protocol.md sections 7.1 and 14,
+ * round trips for every key kind, and tampering. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "veritee/codec.h"
+#include "veritee/crypto.h"
+#include "veritee/jcs.h"
+#include "veritee/jose.h"
+#include "veritee/pki.h"
+
+static char *jcs_of(const char *text)
+{
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    assert_non_null(v);
+    vt_buf b = {0};
+    vt_error e;
+    assert_int_equal(vt_jcs(v, &b, &e), VT_OK);
+    json_decref(v);
+    return (char *)b.ptr;
+}
+
+static void test_jcs(void **state)
+{
+    (void)state;
+    char *s = jcs_of("{\"b\":1,\"a\":\"test\",\"c\":{\"d\":\"e\"}}");
+    assert_string_equal(s, "{\"a\":\"test\",\"b\":1,\"c\":{\"d\":\"e\"}}");
+    uint8_t h[48];
+    vt_hash(VT_SHA384, s, strlen(s), h, NULL);
+    char hex[97];
+    vt_hex_encode(h, 48, hex);
+    assert_string_equal(hex, "e71ce8e70d814ba6639c3612ebee0ff1f76f650f8dbb5e47157e0f3f525cd22c4597480a186427c813ca941da78870c3");
+    free(s);
+    /* RFC 8785 section 3.2.2: numbers and string escapes */
+    s = jcs_of("[1E30, 4.50, 2e-3, 0.000001, 1e-7, -0, 333333333.33333329, 1e21, 1e20, 0.1]");
+    assert_string_equal(s, "[1e+30,4.5,0.002,0.000001,1e-7,0,333333333.3333333,1e+21,100000000000000000000,0.1]");
+    free(s);
+    s = jcs_of("\"\\u20ac$\\u000F\\u000aA'B\\\"\\\\\\\\\\\"/\"");
+    assert_string_equal(s, "\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"");
+    free(s);
+    /* keys sort by UTF-16 code units: U+1F600 (surrogates D83D..) sorts before U+FB33 */
+    s = jcs_of("{\"\\ufb33\":1,\"\\ud83d\\ude00\":2,\"\\r\":3,\"1\":4,\"\\u00f6\":5}");
+    assert_string_equal(s, "{\"\\r\":3,\"1\":4,\"\xc3\xb6\":5,\"\xf0\x9f\x98\x80\":2,\"\xef\xac\xb3\":1}");
+    free(s);
+}
+
+static const char *TEE_JWK = "{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\","
+                             "\"x\":\"WYMOXNevQa3ZlT1uox9fL-EFPsmSLqGGx-lAAQC-5UQ\","
+                             "\"y\":\"Wt4eJSsVG8OlJGN3kfsUOLSiBbrdaA8i3DHrr2RKOuU\","
+                             "\"d\":\"CXPoVpNhQhDI7j6GuMs7lMaXKQw_o3OdQXGQt0WMhhg\"}";
+
+static void test_kbs_binding_example(void **state)
+{
+    (void)state;
+    /* kbs-protocol.md 7.1/14: the runtime data of the worked example hashes to its report data */
+    json_t *jwk = json_loads(TEE_JWK, 0, NULL);
+    json_object_del(jwk, "d");
+    json_t *rd = json_pack("{s:s, s:s, s:O}", "additional-evidence", "", "nonce",
+                           "MvONa2AUPbiMZk8gi80Kw6DL3TTZqWuY2hJat2qbQdc=", "tee-pubkey", jwk);
+    vt_buf b = {0};
+    vt_error e;
+    assert_int_equal(vt_jcs(rd, &b, &e), VT_OK);
+    uint8_t h[48];
+    vt_hash(VT_SHA384, b.ptr, b.len, h, NULL);
+    char hex[97];
+    vt_hex_encode(h, 48, hex);
+    assert_string_equal(hex, "4bd5a5b1c4de20ee9b67a636a6c57feb0130711d022142635ed236b2f981ed9105021a9730bdfa9af51c458a93d0434a");
+    vt_buf_free(&b);
+    json_decref(rd);
+    json_decref(jwk);
+}
+
+static void test_jwe_known_answer(void **state)
+{
+    (void)state;
+    vt_error e;
+    json_t *rcpt = json_loads(TEE_JWK, 0, NULL);
+    /* the ephemeral key of the example: public part from its protected header, d given */
+    json_t *eph_jwk = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x",
+                                "AURDQHVKfqonQAXLz01uRNsdWEEwKjIYfkava1WCBoc", "y",
+                                "UgORJuEWlhOLSOM5ooTpX-7-zSS1pJo6qWWYKsKUzGU", "d",
+                                "uhJ_bzffWWRUMGgSSSBBXw7LddIqz7qwN-sq4Lr2Yy4");
+    EVP_PKEY *eph = NULL;
+    assert_int_equal(vt_jwk_to_pkey(eph_jwk, true, &eph, &e), VT_OK);
+    uint8_t cek[32], iv[12];
+    vt_hex_decode_fixed("fd622d149fb7ef57ced02ad76866b35a448524ebbc6006cd9009ae4e67a0f570", cek, 32, NULL);
+    vt_hex_decode_fixed("266554d7cd2ef3a71d2bddc6", iv, 12, NULL);
+    json_t *jwe = NULL;
+    const char *pt = "0123456789abcdef0123456789abcdef";
+    assert_int_equal(vt_jwe_encrypt_with(rcpt, eph, cek, iv, (const uint8_t *)pt, 32, &jwe, &e), VT_OK);
+    assert_string_equal(json_string_value(json_object_get(jwe, "protected")),
+                        "eyJhbGciOiJFQ0RILUVTK0EyNTZLVyIsImVuYyI6IkEyNTZHQ00iLCJlcGsiOnsiY3J2IjoiUC0yNTYiLCJrdHkiOiJFQyIsIngiOiJBVVJEUUhWS2Zxb25RQVhMejAxdVJOc2RXRUV3S2pJWWZrYXZhMVdDQm9jIiwieSI6IlVnT1JKdUVXbGhPTFNPTTVvb1RwWC03LXpTUzFwSm82cVdXWUtzS1V6R1UifX0");
+    assert_string_equal(json_string_value(json_object_get(jwe, "encrypted_key")),
+                        "GdJXA7zvrG9UaggRNIl5d3HyNdFOUN2idb3B-G9IeXlFJFf-d4jmjQ");
+    assert_string_equal(json_string_value(json_object_get(jwe, "iv")), "JmVU180u86cdK93G");
+    assert_string_equal(json_string_value(json_object_get(jwe, "ciphertext")),
+                        "eNX-LImNO2OKb5qwOqF2MFTYnerPPzdw3swLtb5bBoc");
+    assert_string_equal(json_string_value(json_object_get(jwe, "tag")), "GG2APsCLva_tcEn9poBLew");
+    /* and it decrypts with the TEE key */
+    EVP_PKEY *priv = NULL;
+    assert_int_equal(vt_jwk_to_pkey(rcpt, true, &priv, &e), VT_OK);
+    vt_buf out = {0};
+    assert_int_equal(vt_jwe_decrypt(jwe, priv, &out, &e), VT_OK);
+    assert_int_equal(out.len, 32);
+    assert_memory_equal(out.ptr, pt, 32);
+    vt_buf_free_secret(&out);
+    /* a flipped ciphertext or header fails authentication */
+    json_t *bad = json_deep_copy(jwe);
+    json_object_set_new(bad, "ciphertext", json_string("fNX-LImNO2OKb5qwOqF2MFTYnerPPzdw3swLtb5bBoc"));
+    assert_int_equal(vt_jwe_decrypt(bad, priv, &out, &e), VT_E_VERIFY);
+    json_decref(bad);
+    bad = json_deep_copy(jwe);
+    json_object_set_new(bad, "tag", json_string("GG2APsCLva_tcEn9poBLeA"));
+    assert_int_equal(vt_jwe_decrypt(bad, priv, &out, &e), VT_E_VERIFY);
+    json_decref(bad);
+    EVP_PKEY_free(priv);
+    EVP_PKEY_free(eph);
+    json_decref(jwe);
+    json_decref(eph_jwk);
+    json_decref(rcpt);
+}
+
+static void roundtrip(EVP_PKEY *k, const char *alg)
+{
+    vt_error e;
+    json_t *jwk = NULL;
+    assert_int_equal(vt_jwk_from_pkey(k, alg, &jwk, &e), VT_OK);
+    json_t *jwe = NULL;
+    uint8_t secret[100];
+    for (int i = 0; i < 100; i++) secret[i] = (uint8_t)(i * 7);
+    assert_int_equal(vt_jwe_encrypt(jwk, secret, sizeof secret, &jwe, &e), VT_OK);
+    vt_buf out = {0};
+    vt_err rc = vt_jwe_decrypt(jwe, k, &out, &e);
+    if (rc != VT_OK) fail_msg("%s: %s", alg, e.msg);
+    assert_int_equal(out.len, sizeof secret);
+    assert_memory_equal(out.ptr, secret, sizeof secret);
+    vt_buf_free_secret(&out);
+    /* another recipient's key cannot decrypt */
+    EVP_PKEY *other = NULL;
+    if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA) vt_pki_rsa_key(2048, &other, &e);
+    else {
+        vt_curve c;
+        vt_ec_curve_of(k, &c, NULL);
+        vt_pki_ec_key(c, &other, &e);
+    }
+    assert_int_not_equal(vt_jwe_decrypt(jwe, other, &out, &e), VT_OK);
+    EVP_PKEY_free(other);
+    json_decref(jwe);
+    json_decref(jwk);
+}
+
+static void test_jwe_roundtrips(void **state)
+{
+    (void)state;
+    vt_error e;
+    EVP_PKEY *k = NULL;
+    vt_curve curves[] = {VT_P256, VT_P384, VT_P521};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(vt_pki_ec_key(curves[i], &k, &e), VT_OK);
+        roundtrip(k, "ECDH-ES+A256KW");
+        EVP_PKEY_free(k);
+    }
+    assert_int_equal(vt_pki_rsa_key(2048, &k, &e), VT_OK);
+    roundtrip(k, "RSA-OAEP-256");
+    EVP_PKEY_free(k);
+}
+
+static void test_jwk_hostile(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "[]", "{}", "{\"kty\":\"oct\",\"k\":\"AAAA\"}", "{\"kty\":\"EC\",\"crv\":\"P-192\",\"x\":\"AA\",\"y\":\"AA\"}",
+        "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\",\"y\":\"AAAA\"}",
+        /* right lengths, not on the curve */
+        "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"}",
+        "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":1,\"y\":2}", "{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}",
+        "{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"RSA1_5\",\"x\":\"WYMOXNevQa3ZlT1uox9fL-EFPsmSLqGGx-lAAQC-5UQ\",\"y\":\"Wt4eJSsVG8OlJGN3kfsUOLSiBbrdaA8i3DHrr2RKOuU\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *j = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+        json_t *jwe = NULL;
+        vt_error e;
+        vt_err rc = vt_jwe_encrypt(j, (const uint8_t *)"x", 1, &jwe, &e);
+        if (rc == VT_OK) fail_msg("hostile JWK %zu accepted", i);
+        json_decref(j);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_jcs), cmocka_unit_test(test_kbs_binding_example),
+        cmocka_unit_test(test_jwe_known_answer), cmocka_unit_test(test_jwe_roundtrips),
+        cmocka_unit_test(test_jwk_hostile),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
