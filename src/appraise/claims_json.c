@@ -1,0 +1,158 @@
+/* Normalized claims as JSON: the annotated evidence an EAR appraisal carries (ear.md §3,
+ * Trustee shapes the same facts under the TEE name). Bytes as lower-case hex. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "veritee/claims.h"
+#include "veritee/codec.h"
+
+static void put(json_t *o, const char *k, json_t *v)
+{
+    if (o != NULL && v != NULL) json_object_set_new(o, k, v);
+    else json_decref(v);
+}
+
+static json_t *hex(const uint8_t *p, size_t n)
+{
+    char *s = vt_hex_dup(p, n);
+    json_t *v = s ? json_string(s) : NULL;
+    free(s);
+    return v;
+}
+
+static json_t *hex_u64(uint64_t v)
+{
+    char b[24];
+    snprintf(b, sizeof b, "0x%016llx", (unsigned long long)v);
+    return json_string(b);
+}
+
+static json_t *time_json(vt_time t)
+{
+    char b[21];
+    vt_time_format(t, b);
+    return json_string(b);
+}
+
+static json_t *snp_tcb(const vt_snp_tcb *t)
+{
+    json_t *o = json_pack("{s:i, s:i, s:i, s:i}", "bootloader", t->boot_loader, "tee", t->tee,
+                          "snp", t->snp, "microcode", t->microcode);
+    if (t->has_fmc) put(o, "fmc", json_integer(t->fmc));
+    put(o, "raw", hex_u64(t->raw));
+    return o;
+}
+
+static json_t *tdx_json(const vt_claims_tdx *x)
+{
+    json_t *o = json_object();
+    put(o, "td_attributes", hex_u64(x->td_attributes));
+    put(o, "xfam", hex_u64(x->xfam));
+    put(o, "seam_attributes", hex_u64(x->seam_attributes));
+    put(o, "tee_tcb_svn", hex(x->tee_tcb_svn, 16));
+    if (x->tdx15) put(o, "tee_tcb_svn2", hex(x->tee_tcb_svn2, 16));
+    put(o, "fmspc", hex(x->fmspc, 6));
+    put(o, "qe_svn", json_integer(x->qe_svn));
+    put(o, "pce_svn", json_integer(x->pce_svn));
+    put(o, "platform_tcb_status", json_string(vt_tcb_status_name(x->platform_status)));
+    put(o, "qe_tcb_status", json_string(vt_tcb_status_name(x->qe_status)));
+    if (x->has_module_status)
+        put(o, "module_tcb_status", json_string(vt_tcb_status_name(x->module_status)));
+    return o;
+}
+
+static json_t *sgx_json(const vt_claims_sgx *x)
+{
+    json_t *o = json_object();
+    put(o, "attributes", hex(x->attributes, 16));
+    put(o, "misc_select", json_integer(x->misc_select));
+    put(o, "isv_prod_id", json_integer(x->isv_prod_id));
+    put(o, "isv_svn", json_integer(x->isv_svn));
+    put(o, "config_svn", json_integer(x->config_svn));
+    put(o, "fmspc", hex(x->fmspc, 6));
+    return o;
+}
+
+static json_t *snp_json(const vt_claims_snp *x)
+{
+    char fw[16];
+    json_t *o = json_object();
+    put(o, "product", json_string(vt_snp_product_name(x->product)));
+    put(o, "signing_key", json_string(vt_snp_signing_key_name(x->signer)));
+    put(o, "policy", hex_u64(x->policy));
+    put(o, "vmpl", json_integer(x->vmpl));
+    put(o, "guest_svn", json_integer(x->guest_svn));
+    put(o, "platform_info", hex_u64(x->platform_info));
+    put(o, "reported_tcb", snp_tcb(&x->reported_tcb));
+    put(o, "committed_tcb", snp_tcb(&x->committed_tcb));
+    put(o, "current_tcb", snp_tcb(&x->current_tcb));
+    put(o, "launch_tcb", snp_tcb(&x->launch_tcb));
+    snprintf(fw, sizeof fw, "%u.%u.%u", x->current_version.major, x->current_version.minor,
+             x->current_version.build);
+    put(o, "firmware", json_string(fw));
+    snprintf(fw, sizeof fw, "%u.%u.%u", x->committed_version.major, x->committed_version.minor,
+             x->committed_version.build);
+    put(o, "committed_firmware", json_string(fw));
+    put(o, "chip_id", hex(x->chip_id, 64));
+    return o;
+}
+
+static json_t *cca_json(const vt_claims_cca *x)
+{
+    json_t *o = json_object();
+    put(o, "profile", json_string(vt_cca_profile_name(x->profile)));
+    put(o, "lifecycle", json_integer((json_int_t)x->lifecycle));
+    put(o, "lifecycle_name", json_string(vt_cca_lifecycle_name(x->lifecycle)));
+    put(o, "implementation_id", hex(x->implementation_id, x->implementation_id_len));
+    put(o, "instance_id", hex(x->instance_id, x->instance_id_len));
+    if (x->platform_config_len) put(o, "platform_config", hex(x->platform_config, x->platform_config_len));
+    put(o, "platform_config_sha256", hex(x->platform_config_sha256, 32));
+    put(o, "realm_hash_algorithm", json_string(x->realm_hash_alg));
+    put(o, "platform_hash_algorithm", json_string(x->platform_hash_alg));
+    json_t *sw = json_array();
+    for (size_t i = 0; sw != NULL && i < x->n_sw; i++) {
+        const vt_claims_cca_sw *s = &x->sw[i];
+        json_t *c = json_object();
+        if (s->type[0]) put(c, "component_type", json_string(s->type));
+        put(c, "measurement_value", hex(s->measurement, s->measurement_len));
+        if (s->version[0]) put(c, "version", json_string(s->version));
+        put(c, "signer_id", hex(s->signer_id, s->signer_id_len));
+        if (c != NULL) json_array_append_new(sw, c);
+    }
+    put(o, "software_components", sw);
+    return o;
+}
+
+json_t *vt_claims_json(const vt_claims *c)
+{
+    json_t *o = json_object();
+    if (o == NULL) return NULL;
+    put(o, "tee", json_string(vt_tee_name(c->tee)));
+    put(o, "emulated", json_boolean(c->emulated));
+    if (c->has_tcb_status) {
+        put(o, "tcb_status", json_string(vt_tcb_status_name(c->tcb_status)));
+        if (c->tcb_date) put(o, "tcb_date", time_json(c->tcb_date));
+        json_t *adv = json_array();
+        for (size_t i = 0; adv != NULL && i < c->n_advisories; i++)
+            json_array_append_new(adv, json_string(c->advisories[i]));
+        put(o, "advisory_ids", adv);
+    }
+    put(o, "debug", json_boolean(c->debug));
+    json_t *m = json_object();
+    for (size_t i = 0; m != NULL && i < c->n_meas; i++)
+        put(m, c->meas[i].name, hex(c->meas[i].value, c->meas[i].len));
+    put(o, "measurements", m);
+    put(o, "report_data", hex(c->report_data, c->report_data_len));
+    if (c->init_data_name[0])
+        put(o, "init_data", json_pack("{s:o}", c->init_data_name, hex(c->init_data, c->init_data_len)));
+    if (c->has_collateral_expiry) put(o, "collateral_expiry", time_json(c->collateral_expiry));
+    if (c->has_collateral_issued) put(o, "collateral_issued", time_json(c->collateral_issued));
+    switch (c->tee) {
+    case VT_TEE_TDX: put(o, "tdx", tdx_json(&c->u.tdx)); break;
+    case VT_TEE_SGX: put(o, "sgx", sgx_json(&c->u.sgx)); break;
+    case VT_TEE_SNP: put(o, "snp", snp_json(&c->u.snp)); break;
+    case VT_TEE_CCA: put(o, "cca", cca_json(&c->u.cca)); break;
+    default: break;
+    }
+    return o;
+}
