@@ -156,7 +156,7 @@ const vt_measurement *vt_claims_meas(const vt_claims *c, const char *name);
 
 /* The claims as JSON for the annotated evidence (snake_case, bytes as lower-case hex):
  * {"tee", "emulated", "tcb_status", "advisory_ids", "debug", "measurements": {name: hex},
- *  "report_data", "init_data": {name: hex}, "collateral_expiry", "<tee>": {specifics}}.
+ *  "report_data", "init_data": {name: hex}, "collateral_expiry", "tee_claims": {per-TEE fields}}.
  * NULL on allocation failure. */
 json_t *vt_claims_json(const vt_claims *c);
 

@@ -132,6 +132,7 @@ vt_err vt_claims_from_tdx(const vt_tdx_result *r, vt_claims *out, vt_error *err)
 {
     memset(out, 0, sizeof *out);
     out->verified = true;
+    out->emulated = r->emulated;
     out->has_tcb_status = true;
     out->tcb_status = r->tcb_status;
     out->tcb_date = r->tcb_date;

@@ -148,10 +148,10 @@ json_t *vt_claims_json(const vt_claims *c)
     if (c->has_collateral_expiry) put(o, "collateral_expiry", time_json(c->collateral_expiry));
     if (c->has_collateral_issued) put(o, "collateral_issued", time_json(c->collateral_issued));
     switch (c->tee) {
-    case VT_TEE_TDX: put(o, "tdx", tdx_json(&c->u.tdx)); break;
-    case VT_TEE_SGX: put(o, "sgx", sgx_json(&c->u.sgx)); break;
-    case VT_TEE_SNP: put(o, "snp", snp_json(&c->u.snp)); break;
-    case VT_TEE_CCA: put(o, "cca", cca_json(&c->u.cca)); break;
+    case VT_TEE_TDX: put(o, "tee_claims", tdx_json(&c->u.tdx)); break;
+    case VT_TEE_SGX: put(o, "tee_claims", sgx_json(&c->u.sgx)); break;
+    case VT_TEE_SNP: put(o, "tee_claims", snp_json(&c->u.snp)); break;
+    case VT_TEE_CCA: put(o, "tee_claims", cca_json(&c->u.cca)); break;
     default: break;
     }
     return o;

@@ -29,6 +29,7 @@ typedef struct cli_verify_args {
     const char *nonce_hex;      /* --nonce (CCA, SNP report data) */
     const char *product;        /* --product (SNP: milan, genoa, turin) */
     const char *pcs_url;        /* --pcs-url (TDX online collateral) */
+    const char *kds_url;        /* --kds-url (SNP online collateral from AMD KDS) */
     const char *cache_dir;      /* --cache */
     bool allow_missing_crl;     /* --allow-missing-crl: revocation unknown is accepted, and said */
     vt_time at;                 /* --at, default: now */
@@ -56,5 +57,7 @@ int cmd_vm(int argc, char **argv);
 int cmd_platform(int argc, char **argv);
 int cmd_emulate(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
+int cmd_appraise(int argc, char **argv); /* veritee appraise (src/cli/appraise.c) */
+int cmd_ear(int argc, char **argv);      /* veritee ear verify|key|show (src/cli/ear.c) */
 
 #endif

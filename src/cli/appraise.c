@@ -1,0 +1,273 @@
+/* veritee appraise: verify evidence, appraise it against a policy and reference values, print
+ * the result and write a signed EAR (docs/policy.md, docs/ear.md). Exit 0 only when every
+ * appraisal is affirming. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "appraise_cli.h"
+#include "veritee/ear.h"
+#include "veritee/fileio.h"
+#include "veritee/refvals.h"
+
+#define APPRAISE_MAX_EVIDENCE 8
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: veritee appraise --policy FILE [--refvals PATH]... [--trust DIR] [--collateral DIR]\n"
+            "                        [--certs DIR] [--cpak FILE] [--tee auto|tdx|sgx|snp|cca] [--at T]\n"
+            "                        [--nonce HEX] [--init-data HEX] [--ear-key FILE] [--ear-alg ES256|ES384]\n"
+            "                        [--ear-out FILE|-] [--ttl SECONDS] [--naming dotted|draft03]\n"
+            "                        [--ear-checks] [--allow-missing-crl] [--json] EVIDENCE...\n"
+            "\n"
+            "Verifies each piece of evidence (as 'veritee verify'), appraises its claims against the\n"
+            "policy and prints the result; with --ear-out, writes the EAR attestation result as a JWT\n"
+            "signed with --ear-key (generated with mode 0600 when the file does not exist).\n"
+            "\n"
+            "  --policy FILE      JSON appraisal policy (docs/policy.md)\n"
+            "  --refvals PATH     reference values: a file or a directory of *.json (repeatable)\n"
+            "  --nonce HEX        expected report data (TDX/SGX/SNP REPORTDATA, CCA realm challenge):\n"
+            "                     a prefix followed by zeros unless the policy says \"exact\"\n"
+            "  --init-data HEX    expected init-data digest (MRCONFIGID, HOST_DATA, CONFIGID, RPV)\n"
+            "  --ttl SECONDS      EAR lifetime (exp = iat + ttl; default 300, 0 = no exp)\n"
+            "  --naming N         dotted (default: Trustee/Veraison names) or draft03\n"
+            "  --ear-checks       include every appraisal check in the EAR (ear.veritee.appraisal-checks)\n"
+            "  other options      as for 'veritee verify'\n"
+            "\n"
+            "exit: 0 affirming, 1 otherwise (warning, contraindicated, none, or rejected evidence),\n"
+            "      2 unusable input or arguments, 3 collateral or trust anchors missing\n");
+}
+
+static int bad(const char *what, const vt_error *e)
+{
+    fprintf(stderr, "veritee appraise: %s%s%s\n", what, e ? ": " : "", e ? e->msg : "");
+    return VT_EXIT_USAGE;
+}
+
+static int parse(int argc, char **argv, appraise_args *a)
+{
+    enum { O_POL = 256, O_RV, O_TRUST, O_COLL, O_CERTS, O_CPAK, O_PROD, O_TEE, O_AT, O_NONCE, O_INIT,
+           O_KEY, O_OUT, O_ALG, O_TTL, O_NAMING, O_JSON, O_CRL, O_CHECKS };
+    static const struct option opts[] = {
+        {"policy", 1, 0, O_POL}, {"refvals", 1, 0, O_RV}, {"trust", 1, 0, O_TRUST},
+        {"collateral", 1, 0, O_COLL}, {"certs", 1, 0, O_CERTS}, {"cpak", 1, 0, O_CPAK},
+        {"product", 1, 0, O_PROD}, {"tee", 1, 0, O_TEE}, {"at", 1, 0, O_AT}, {"nonce", 1, 0, O_NONCE},
+        {"init-data", 1, 0, O_INIT}, {"ear-key", 1, 0, O_KEY}, {"ear-out", 1, 0, O_OUT},
+        {"ear-alg", 1, 0, O_ALG}, {"ttl", 1, 0, O_TTL}, {"naming", 1, 0, O_NAMING},
+        {"json", 0, 0, O_JSON}, {"allow-missing-crl", 0, 0, O_CRL}, {"ear-checks", 0, 0, O_CHECKS},
+        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    vt_error e;
+    vt_error_clear(&e);
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_POL: a->policy_file = optarg; break;
+        case O_RV:
+            if (a->n_refvals == sizeof a->refvals / sizeof a->refvals[0]) return bad("too many --refvals", NULL);
+            a->refvals[a->n_refvals++] = optarg;
+            break;
+        case O_TRUST: a->trust_dir = optarg; break;
+        case O_COLL: a->collateral_dir = optarg; break;
+        case O_CERTS: a->certs_dir = optarg; break;
+        case O_CPAK: a->cpak_file = optarg; break;
+        case O_PROD: a->product = optarg; break;
+        case O_TEE: a->tee = optarg; break;
+        case O_AT:
+            if (vt_time_parse_rfc3339(optarg, &a->at, &e) != VT_OK) return bad("--at", &e);
+            break;
+        case O_NONCE: a->nonce_hex = optarg; break;
+        case O_INIT: a->init_data_hex = optarg; break;
+        case O_KEY: a->ear_key = optarg; break;
+        case O_OUT: a->ear_out = optarg; break;
+        case O_ALG: a->ear_alg = optarg; break;
+        case O_TTL: {
+            char *end = NULL;
+            long long v = strtoll(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || v < 0 || v > 366LL * 86400) return bad("--ttl: 0..31622400 seconds", NULL);
+            a->ttl = v;
+            break;
+        }
+        case O_NAMING: a->naming = optarg; break;
+        case O_JSON: a->json = true; break;
+        case O_CRL: a->allow_missing_crl = true; break;
+        case O_CHECKS: a->checks_in_ear = true; break;
+        case 'h': usage(stdout); return -1;
+        default: usage(stderr); return VT_EXIT_USAGE;
+        }
+    }
+    if (a->policy_file == NULL || optind >= argc) {
+        usage(stderr);
+        return VT_EXIT_USAGE;
+    }
+    if (argc - optind > APPRAISE_MAX_EVIDENCE) return bad("at most 8 pieces of evidence", NULL);
+    if (a->ear_out != NULL && a->ear_key == NULL) return bad("--ear-out needs --ear-key (the signing key file)", NULL);
+    if (a->ear_alg && strcmp(a->ear_alg, "ES256") != 0 && strcmp(a->ear_alg, "ES384") != 0)
+        return bad("--ear-alg must be ES256 or ES384", NULL);
+    if (a->naming && strcmp(a->naming, "dotted") != 0 && strcmp(a->naming, "draft03") != 0)
+        return bad("--naming must be dotted or draft03", NULL);
+    return VT_EXIT_OK;
+}
+
+static bool hex_arg(const char *what, const char *hex, vt_buf *out)
+{
+    vt_error e;
+    if (hex == NULL) return true;
+    if (vt_hex_decode(hex, strlen(hex), out, &e) != VT_OK || out->len == 0 || out->len > 64) {
+        fprintf(stderr, "veritee appraise: %s must be 1..64 bytes of hex\n", what);
+        return false;
+    }
+    return true;
+}
+
+static void print_text(const char *file, const vt_claims *c, const vt_appraisal *ap, bool verified)
+{
+    printf("%s: %s %s, policy %s\n", file, verified ? vt_tee_name(c->tee) : "evidence",
+           vt_ear_status_name(ap->status), ap->policy_id);
+    printf("  vector:");
+    for (int i = 0; i < VT_AR4SI_COUNT; i++)
+        if (ap->vector.v[i]) printf(" %s=%d", vt_ar4si_name((vt_ar4si_claim)i), ap->vector.v[i]);
+    printf("\n");
+    for (size_t i = 0; i < ap->n_checks; i++) {
+        const vt_appraisal_check *k = &ap->checks[i];
+        const char *st = k->status == VT_CHECK_SKIP ? "skip"
+                       : vt_ar4si_tier(k->value) == VT_EAR_WARNING ? "warn"
+                       : k->status == VT_CHECK_PASS ? "pass" : "fail";
+        printf("  [%s] %-26s %s\n", st, k->name, k->detail);
+    }
+}
+
+static int sign_out(const appraise_args *a, const json_t *claims)
+{
+    vt_error e;
+    vt_error_clear(&e);
+    EVP_PKEY *key = NULL;
+    bool created = false;
+    vt_ear_key_alg alg = a->ear_alg && strcmp(a->ear_alg, "ES384") == 0 ? VT_EAR_ES384 : VT_EAR_ES256;
+    if (vt_ear_key_load_or_create(a->ear_key, alg, &key, &created, &e) != VT_OK) return bad("--ear-key", &e);
+    if (created) fprintf(stderr, "veritee appraise: generated a new EAR signing key %s (mode 0600)\n", a->ear_key);
+    char *jwt = NULL;
+    int ex = VT_EXIT_OK;
+    if (vt_ear_sign(claims, key, &jwt, &e) != VT_OK) ex = bad("signing the EAR", &e);
+    else if (strcmp(a->ear_out, "-") == 0) printf("%s\n", jwt);
+    else if (vt_file_write(a->ear_out, jwt, strlen(jwt), &e) != VT_OK) ex = bad("--ear-out", &e);
+    free(jwt);
+    EVP_PKEY_free(key);
+    return ex;
+}
+
+typedef struct one {
+    vt_claims claims;
+    vt_appraisal ap;
+    bool verified;
+    char label[16];
+} one;
+
+static int run(const appraise_args *a, const vt_policy *p, const vt_refvals *rv, char **files, int n)
+{
+    vt_buf nonce = {0}, init = {0};
+    one *all = calloc((size_t)n, sizeof *all);
+    vt_ear_submod subs[APPRAISE_MAX_EVIDENCE];
+    int ex = VT_EXIT_OK;
+    if (all == NULL) return VT_EXIT_USAGE;
+    if (!hex_arg("--nonce", a->nonce_hex, &nonce) || !hex_arg("--init-data", a->init_data_hex, &init)) {
+        ex = VT_EXIT_USAGE;
+        goto out;
+    }
+    vt_appraise_ctx ctx = {.at = a->at, .refvals = rv, .report_data = nonce.ptr, .report_data_len = nonce.len,
+                           .init_data = init.ptr, .init_data_len = init.len};
+    bool missing = false;
+    for (int i = 0; i < n; i++) {
+        vt_error e;
+        vt_error_clear(&e);
+        vt_buf ev = {0};
+        one *o = &all[i];
+        snprintf(o->label, sizeof o->label, "cpu%d", i);
+        if (vt_file_read(files[i], VT_FILE_MAX, &ev, &e) != VT_OK) {
+            ex = bad(files[i], &e);
+            goto out;
+        }
+        vt_err rc = appraise_verify(a, p, files[i], &ev, &o->claims, NULL, &e);
+        vt_buf_free(&ev);
+        if (rc == VT_E_ARG || rc == VT_E_INVALID || rc == VT_E_UNSUPPORTED || rc == VT_E_IO || rc == VT_E_NOMEM ||
+            rc == VT_E_INTERNAL) {
+            fprintf(stderr, "veritee appraise: %s: %s%s%s\n", files[i], e.check, e.check[0] ? ": " : "", e.msg);
+            ex = VT_EXIT_USAGE;
+            goto out;
+        }
+        if (rc != VT_OK) {
+            fprintf(stderr, "veritee appraise: %s: verification failed: %s%s%s\n", files[i], e.check,
+                    e.check[0] ? ": " : "", e.msg);
+            missing = missing || rc == VT_E_MISSING;
+            vt_appraisal_rejected(p->id, &e, &o->ap);
+        } else {
+            o->verified = true;
+            vt_policy_appraise(p, &o->claims, &ctx, &o->ap, &e);
+        }
+        subs[i] = (vt_ear_submod){.label = o->label, .appraisal = &o->ap, .claims = o->verified ? &o->claims : NULL};
+        if (o->ap.status != VT_EAR_AFFIRMING) ex = VT_EXIT_REJECTED;
+    }
+    vt_ear_opts eo = {.naming = a->naming && strcmp(a->naming, "draft03") == 0 ? VT_EAR_NAMING_DRAFT03 : VT_EAR_NAMING_DOTTED,
+                      .iat = a->at, .ttl = a->ttl, .include_checks = a->checks_in_ear,
+                      .nonce = nonce.len >= 8 ? nonce.ptr : NULL, .nonce_len = nonce.len};
+    json_t *claims = NULL;
+    vt_error e;
+    if (vt_ear_build(subs, (size_t)n, &eo, &claims, &e) != VT_OK) {
+        ex = bad("building the EAR", &e);
+        goto out;
+    }
+    if (a->json) {
+        json_t *o = json_pack("{s:s, s:O}", "status", vt_ear_status_name(vt_ear_overall(claims)), "ear", claims);
+        json_t *cks = json_object();
+        for (int i = 0; o && cks && i < n; i++) json_object_set_new(cks, all[i].label, vt_appraisal_checks_json(&all[i].ap));
+        if (o) json_object_set_new(o, "checks", cks);
+        else json_decref(cks);
+        char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        if (s) printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    } else {
+        for (int i = 0; i < n; i++) print_text(files[i], &all[i].claims, &all[i].ap, all[i].verified);
+    }
+    if (a->ear_out != NULL) {
+        int sx = sign_out(a, claims);
+        if (sx != VT_EXIT_OK) ex = sx;
+    }
+    json_decref(claims);
+    if (missing && ex == VT_EXIT_REJECTED) ex = VT_EXIT_MISSING;
+out:
+    vt_buf_free(&nonce);
+    vt_buf_free(&init);
+    free(all);
+    return ex;
+}
+
+int cmd_appraise(int argc, char **argv)
+{
+    appraise_args a = {.at = (vt_time)time(NULL), .ttl = 300, .tee = "auto"};
+    int ex = parse(argc, argv, &a);
+    if (ex != VT_EXIT_OK) return ex < 0 ? VT_EXIT_OK : ex;
+    vt_error e;
+    vt_error_clear(&e);
+    vt_policy p;
+    vt_refvals rv;
+    vt_refvals_init(&rv);
+    if (vt_policy_load_file(a.policy_file, &p, &e) != VT_OK) {
+        ex = bad("--policy", &e);
+        vt_refvals_free(&rv);
+        return e.code == VT_E_MISSING ? VT_EXIT_USAGE : ex;
+    }
+    for (size_t i = 0; i < a.n_refvals; i++) {
+        if (vt_refvals_load_path(&rv, a.refvals[i], &e) != VT_OK) {
+            ex = bad("--refvals", &e);
+            goto out;
+        }
+    }
+    ex = run(&a, &p, &rv, argv + optind, argc - optind);
+out:
+    vt_policy_free(&p);
+    vt_refvals_free(&rv);
+    return ex;
+}

@@ -1,0 +1,26 @@
+/* veritee appraise: internal interface between argument handling (appraise.c) and the
+ * per-TEE verification that yields normalized claims (appraise_tee.c). */
+#ifndef VT_CLI_APPRAISE_H
+#define VT_CLI_APPRAISE_H
+
+#include "cli.h"
+#include "veritee/claims.h"
+#include "veritee/policy.h"
+
+typedef struct appraise_args {
+    const char *policy_file;
+    const char *refvals[16];
+    size_t n_refvals;
+    const char *trust_dir, *collateral_dir, *certs_dir, *cpak_file, *product, *tee;
+    const char *nonce_hex, *init_data_hex;
+    const char *ear_key, *ear_out, *ear_alg, *naming;
+    int64_t ttl;
+    bool json, allow_missing_crl, checks_in_ear;
+    vt_time at;
+} appraise_args;
+
+/* Verify one evidence file into claims. tee may be "auto". Fills checks (may be NULL). */
+vt_err appraise_verify(const appraise_args *a, const vt_policy *p, const char *file, const vt_buf *ev,
+                       vt_claims *out, vt_checks *checks, vt_error *err);
+
+#endif
