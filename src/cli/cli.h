@@ -55,6 +55,7 @@ int cmd_snp(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
 int cmd_platform(int argc, char **argv);
+int cmd_audit(int argc, char **argv); /* audit.c: veritee audit verify|show */
 int cmd_emulate(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_appraise(int argc, char **argv); /* veritee appraise (src/cli/appraise.c) */
