@@ -1,0 +1,36 @@
+/* A small HTTP(S) GET client for collateral services (Intel PCS/PCCS, AMD KDS). libcurl is
+ * loaded with dlopen() on the first request of each call, never linked: verification never
+ * needs it, and linking it costs every veritee process ~2 ms of dynamic loading. */
+#ifndef VERITEE_HTTP_GET_H
+#define VERITEE_HTTP_GET_H
+
+#include <stddef.h>
+
+#include "veritee/codec.h"
+#include "veritee/err.h"
+
+#define VT_HTTP_BODY_MAX (8u << 20)
+
+typedef struct vt_http_get_opts {
+    const char *check;       /* names the failing step in errors; NULL = "http" */
+    long timeout_seconds;    /* whole transfer; 0 = 20 s */
+    size_t max_body;         /* larger bodies fail the transfer; 0 = VT_HTTP_BODY_MAX */
+    const char *want_header; /* capture this response header's value (first one), or NULL */
+} vt_http_get_opts;
+
+typedef struct vt_http_response {
+    long status;             /* HTTP status code */
+    vt_buf body;             /* NUL-terminated (len excludes the NUL) */
+    char *header_value;      /* the want_header value (malloc'd), NULL when absent */
+    long retry_after;        /* Retry-After in seconds (delta-seconds form), -1 when absent */
+} vt_http_response;
+
+/* GET url over http or https (no redirects followed). VT_OK when a response arrived, whatever
+ * its status: the caller judges out->status. Errors: VT_E_MISSING (libcurl.so.4 cannot be
+ * loaded; the transfer failed, timed out, or the body exceeded max_body; the message names the
+ * URL), VT_E_INTERNAL. out is always initialised; free it with vt_http_response_free. */
+vt_err vt_http_get(const char *url, const vt_http_get_opts *o, vt_http_response *out,
+                   vt_error *err);
+void vt_http_response_free(vt_http_response *r);
+
+#endif
