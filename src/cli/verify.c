@@ -25,7 +25,10 @@ static void verify_usage(FILE *f)
             "  --nonce HEX          expected nonce / challenge (CCA realm challenge; SNP report data)\n"
             "  --product NAME       SNP: milan, genoa or turin when the report does not say\n"
             "  --pcs-url URL        TDX: fetch missing collateral from Intel PCS (v4 API)\n"
-            "  --cache DIR          TDX: on-disk cache for fetched collateral\n"
+            "  --kds-url URL        SNP: fetch the VCEK, ASK/ARK chain and CRL from AMD KDS\n"
+            "                       (https://kdsintf.amd.com) into --cache\n"
+            "  --cache DIR          on-disk cache for fetched collateral (SNP: read even\n"
+            "                       without --kds-url)\n"
             "  --allow-missing-crl  accept evidence whose PCK CRL is unavailable; the revocation\n"
             "                       check is then reported as skipped (fail-closed otherwise)\n"
             "  --at T               verify as of this RFC 3339 instant (default: now)\n"
@@ -98,7 +101,7 @@ int cmd_verify(int argc, char **argv)
 {
     cli_verify_args a = {.tee = "auto", .at = (vt_time)time(NULL)};
     enum { O_COLL = 256, O_TRUST, O_CERTS, O_CPAK, O_NONCE, O_PRODUCT, O_PCS, O_CACHE, O_AT, O_JSON,
-           O_TEE, O_ALLOW_CRL };
+           O_TEE, O_ALLOW_CRL, O_KDS };
     static const struct option opts[] = {
         {"tee", required_argument, 0, O_TEE},          {"collateral", required_argument, 0, O_COLL},
         {"trust", required_argument, 0, O_TRUST},      {"certs", required_argument, 0, O_CERTS},
@@ -106,7 +109,8 @@ int cmd_verify(int argc, char **argv)
         {"product", required_argument, 0, O_PRODUCT},  {"pcs-url", required_argument, 0, O_PCS},
         {"cache", required_argument, 0, O_CACHE},      {"at", required_argument, 0, O_AT},
         {"json", no_argument, 0, O_JSON},              {"allow-missing-crl", no_argument, 0, O_ALLOW_CRL},
-        {"help", no_argument, 0, 'h'},                 {0, 0, 0, 0}};
+        {"kds-url", required_argument, 0, O_KDS},      {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     optind = 1;
     int c;
     vt_error e;
@@ -121,6 +125,7 @@ int cmd_verify(int argc, char **argv)
         case O_NONCE: a.nonce_hex = optarg; break;
         case O_PRODUCT: a.product = optarg; break;
         case O_PCS: a.pcs_url = optarg; break;
+        case O_KDS: a.kds_url = optarg; break;
         case O_CACHE: a.cache_dir = optarg; break;
         case O_JSON: a.json = true; break;
         case O_ALLOW_CRL: a.allow_missing_crl = true; break;
