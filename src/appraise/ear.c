@@ -50,10 +50,9 @@ int vt_ear_status_rank(vt_ear_status s)
 
 vt_ear_status vt_ar4si_tier(int v)
 {
-    int a = v < 0 ? -v : v;
-    if (a <= 1) return VT_EAR_NONE;
-    if (a <= 31) return VT_EAR_AFFIRMING;
-    if (a <= 95) return VT_EAR_WARNING;
+    if (v >= -1 && v <= 1) return VT_EAR_NONE;
+    if ((v >= 2 && v <= 31) || (v >= -32 && v <= -2)) return VT_EAR_AFFIRMING;
+    if ((v >= 32 && v <= 95) || (v >= -96 && v <= -33)) return VT_EAR_WARNING;
     return VT_EAR_CONTRAINDICATED;
 }
 
