@@ -65,8 +65,9 @@ static void bench_peer_sample(const char *vectors, const char *name)
     if (vt_snp_verifier_new(&v, &e) != VT_OK) goto out;
     double hot = rate_cached(v, &b[0], &b[1], &b[2]);
     double cold = rate_from_bytes(v, &b[0], &b[1], &b[2]);
-    printf("snp_peer_%s_verify_per_sec %.1f 1/s\n", name, hot);
-    printf("snp_peer_%s_from_bytes_per_sec %.1f 1/s\n", name, cold);
+    const char *label = strncmp(name, "snp_", 4) == 0 ? name + 4 : name;
+    printf("snp_peer_%s_verify_per_sec %.1f 1/s\n", label, hot);
+    printf("snp_peer_%s_from_bytes_per_sec %.1f 1/s\n", label, cold);
     fflush(stdout);
 out:
     vt_snp_verifier_free(v);
