@@ -32,6 +32,37 @@ const char *vt_emu_dir(const vt_emu *e);
 /* A TDX quote (version 4 or 5; 0 = the platform's "quote_version") over report_data. */
 vt_err vt_emu_tdx_quote(vt_emu *e, const uint8_t report_data[64], int version, vt_buf *out, vt_error *err);
 
+/* SEV-SNP evidence options (zero = the platform description's values). */
+typedef struct vt_emu_snp_opts {
+    int version;          /* report version 2, 3 or 5; 0: "report_version" (default 5) */
+    bool has_vmpl;        /* request this VMPL instead of the platform's "vmpl" */
+    uint32_t vmpl;
+    bool with_certtable;  /* append the extended-report certificate table (VCEK, ASK, ARK) */
+    bool with_crl;        /* ... with the ARK's CRL as a fourth entry */
+} vt_emu_snp_opts;
+
+/* An SNP ATTESTATION_REPORT (1184 bytes) over report_data, signed by the emulated VCEK;
+ * followed by the certificate table when o->with_certtable (the form `snpguest report
+ * --extended` writes and vt_snp_evidence_split reads). o may be NULL. */
+vt_err vt_emu_snp_report(vt_emu *e, const uint8_t report_data[64], const vt_emu_snp_opts *o, vt_buf *out,
+                         vt_error *err);
+/* The certificate table alone, as SNP_GET_EXT_REPORT and the configfs-tsm auxblob give it:
+ * 24-byte {GUID, offset, length} entries (VCEK, ASK, ARK[, CRL]), an all-zero entry, the DER blobs. */
+vt_err vt_emu_snp_certtable(vt_emu *e, bool with_crl, vt_buf *out, vt_error *err);
+
+/* Arm CCA evidence options (zero = the platform description's values). */
+typedef struct vt_emu_cca_opts {
+    int tag;              /* 399 (legacy collection) or 907 (CMW); 0: "token_tag" (default 399) */
+    const char *realm;    /* realm name: selects the RAK and "realms".<name> overrides; NULL: "realm0" */
+} vt_emu_cca_opts;
+
+/* A CCA attestation token: platform token (signed by the CPAK) and realm token (signed by the
+ * realm's RAK, generated on first use), both COSE_Sign1 ES384, in a tag-399 or tag-907
+ * collection. The realm challenge is `challenge`; the platform challenge is the hash of the
+ * RAK claim. o may be NULL. */
+vt_err vt_emu_cca_token(vt_emu *e, const uint8_t challenge[64], const vt_emu_cca_opts *o, vt_buf *out,
+                        vt_error *err);
+
 /* The default platform description (owned JSON). */
 json_t *vt_emu_default_platform(void);
 

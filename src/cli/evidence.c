@@ -1,125 +1,258 @@
-/* veritee evidence get: produce attestation evidence from a provider (docs/evidence.md). */
+/* veritee evidence get: produce attestation evidence from a provider — configfs-tsm, the legacy
+ * guest ioctls or the emulated TEE (docs/evidence.md). `evidence extend`: evidence_extend.c. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "evidence_cli.h"
 #include "veritee/crypto.h"
 #include "veritee/emulate.h"
+#include "veritee/evidence.h"
 #include "veritee/fileio.h"
 
 static void evidence_usage(FILE *f)
 {
-    fprintf(f, "usage: veritee evidence get --tee tdx|snp|cca (--report-data HEX | --nonce STR)\n"
-               "                            [--provider emulated|tsm|ioctl] [--emulator DIR]\n"
-               "                            [--quote-version 4|5] [-o FILE]\n"
+    fprintf(f, "usage: veritee evidence get [--tee tdx|snp|cca] (--report-data HEX | --nonce STR)\n"
+               "                            [--provider auto|tsm|ioctl|emulated] [-o FILE]\n"
+               "                            [--emulator DIR] [--tsm-root DIR] [--tsm-entry NAME] [--device PATH]\n"
+               "                            [--vmpl N] [--extended] [--aux-out FILE]\n"
+               "                            [--quote-version 4|5] [--report-version 2|3|5]\n"
+               "                            [--token-tag 399|907] [--realm NAME]\n"
+               "       veritee evidence extend --rtmr N (--digest HEX | --data-file FILE) [--event TEXT]\n"
+               "                            [--log FILE] [--mr-dir DIR]\n"
                "\n"
-               "  --report-data HEX  up to 64 bytes bound into the evidence (zero-padded)\n"
+               "  --report-data HEX  up to 64 bytes bound into the evidence (zero-padded to 64)\n"
                "  --nonce STR        report data = SHA-512(STR)\n"
-               "  --provider P       emulated (needs --emulator DIR made by `veritee emulate init`)\n"
+               "  --provider P       auto (default): emulated with --emulator, else configfs-tsm when\n"
+               "                     present, else the legacy device ioctl\n"
+               "  --emulator DIR     the emulated TEE made by `veritee emulate init`\n"
+               "  --tsm-root DIR     configfs-tsm report root (default " VT_TSM_ROOT_DEFAULT ")\n"
+               "  --tsm-entry NAME   use this report instance (default: a private one, removed after)\n"
+               "  --device PATH      ioctl device (default /dev/tdx_guest, /dev/sev-guest)\n"
+               "  --vmpl N           SNP: VMPL / configfs privlevel of the request\n"
+               "  --extended         SNP: append the certificate table (VCEK, ASK, ARK) to the report\n"
+               "  --aux-out FILE     SNP: write the certificate table (the configfs auxblob) to FILE\n"
+               "  --quote-version V  TDX emulated: quote v4 or v5\n"
+               "  --report-version V SNP emulated: report version 2, 3 or 5\n"
+               "  --token-tag T      CCA emulated: 399 (legacy collection) or 907 (CMW collection)\n"
+               "  --realm NAME       CCA emulated: the realm (its RAK and claim overrides)\n"
                "  -o FILE            write the evidence there (default: stdout, binary)\n");
 }
 
 typedef struct ev_args {
-    const char *tee, *provider, *emulator, *out;
+    const char *tee_name, *provider, *emulator, *out, *aux_out, *tsm_root, *tsm_entry, *device, *realm;
+    vt_ev_tee tee;
     uint8_t report_data[64];
-    bool have_rd;
-    int quote_version;
+    bool have_rd, extended, has_vmpl;
+    unsigned vmpl;
+    int quote_version, report_version, token_tag;
 } ev_args;
+
+static int bad(const char *msg)
+{
+    fprintf(stderr, "veritee evidence get: %s\n", msg);
+    return VT_EXIT_USAGE;
+}
+
+static int parse_rd(const char *hex, ev_args *a)
+{
+    size_t l = strlen(hex);
+    vt_buf b = {0};
+    vt_error e;
+    if (l > 128 || vt_hex_decode(hex, l, &b, &e) != VT_OK) {
+        vt_buf_free(&b);
+        return bad("--report-data: at most 64 bytes of hex");
+    }
+    memcpy(a->report_data, b.ptr, b.len);
+    vt_buf_free(&b);
+    a->have_rd = true;
+    return 0;
+}
+
+static int parse_int(const char *s, int lo, int hi, const char *what, int *out)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end != '\0' || v < lo || v > hi) {
+        fprintf(stderr, "veritee evidence get: %s must be %d..%d\n", what, lo, hi);
+        return VT_EXIT_USAGE;
+    }
+    *out = (int)v;
+    return 0;
+}
 
 static int parse(int argc, char **argv, ev_args *a)
 {
+    enum { O_TSM_ROOT = 256, O_TSM_ENTRY, O_DEVICE, O_VMPL, O_EXTENDED, O_AUX, O_RV, O_TAG, O_REALM };
     static const struct option opts[] = {
-        {"tee", required_argument, 0, 't'},      {"report-data", required_argument, 0, 'r'},
-        {"nonce", required_argument, 0, 'n'},    {"provider", required_argument, 0, 'p'},
-        {"emulator", required_argument, 0, 'e'}, {"quote-version", required_argument, 0, 'v'},
-        {"output", required_argument, 0, 'o'},   {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    vt_error e;
-    int c;
+        {"tee", required_argument, 0, 't'},       {"report-data", required_argument, 0, 'r'},
+        {"nonce", required_argument, 0, 'n'},     {"provider", required_argument, 0, 'p'},
+        {"emulator", required_argument, 0, 'e'},  {"quote-version", required_argument, 0, 'v'},
+        {"output", required_argument, 0, 'o'},    {"help", no_argument, 0, 'h'},
+        {"tsm-root", required_argument, 0, O_TSM_ROOT}, {"tsm-entry", required_argument, 0, O_TSM_ENTRY},
+        {"device", required_argument, 0, O_DEVICE}, {"vmpl", required_argument, 0, O_VMPL},
+        {"extended", no_argument, 0, O_EXTENDED}, {"aux-out", required_argument, 0, O_AUX},
+        {"report-version", required_argument, 0, O_RV}, {"token-tag", required_argument, 0, O_TAG},
+        {"realm", required_argument, 0, O_REALM}, {0, 0, 0, 0}};
+    int c, rc = 0, v;
     optind = 1;
     memset(a, 0, sizeof *a);
-    a->provider = "emulated";
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+    a->provider = "auto";
+    while (rc == 0 && (c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
-        case 't': a->tee = optarg; break;
+        case 't': a->tee_name = optarg; break;
         case 'p': a->provider = optarg; break;
         case 'e': a->emulator = optarg; break;
         case 'o': a->out = optarg; break;
-        case 'v': a->quote_version = atoi(optarg); break;
+        case 'v': rc = parse_int(optarg, 4, 5, "--quote-version", &a->quote_version); break;
+        case O_RV: rc = parse_int(optarg, 2, 5, "--report-version", &a->report_version); break;
+        case O_TAG: rc = parse_int(optarg, 399, 907, "--token-tag", &a->token_tag); break;
+        case O_VMPL:
+            rc = parse_int(optarg, 0, 3, "--vmpl", &v);
+            a->vmpl = (unsigned)v;
+            a->has_vmpl = true;
+            break;
+        case O_TSM_ROOT: a->tsm_root = optarg; break;
+        case O_TSM_ENTRY: a->tsm_entry = optarg; break;
+        case O_DEVICE: a->device = optarg; break;
+        case O_EXTENDED: a->extended = true; break;
+        case O_AUX: a->aux_out = optarg; break;
+        case O_REALM: a->realm = optarg; break;
         case 'n':
             vt_hash(VT_SHA512, optarg, strlen(optarg), a->report_data, NULL);
             a->have_rd = true;
             break;
-        case 'r': {
-            size_t l = strlen(optarg);
-            vt_buf b = {0};
-            if (l > 128 || vt_hex_decode(optarg, l, &b, &e) != VT_OK) {
-                fprintf(stderr, "veritee evidence get: --report-data: at most 64 bytes of hex\n");
-                vt_buf_free(&b);
-                return VT_EXIT_USAGE;
-            }
-            memcpy(a->report_data, b.ptr, b.len);
-            vt_buf_free(&b);
-            a->have_rd = true;
-            break;
-        }
+        case 'r': rc = parse_rd(optarg, a); break;
         case 'h': evidence_usage(stdout); return -1;
         default: evidence_usage(stderr); return VT_EXIT_USAGE;
         }
     }
-    if (a->tee == NULL || !a->have_rd || optind != argc) {
+    if (rc != 0) return rc;
+    if (!a->have_rd || optind != argc) {
         evidence_usage(stderr);
         return VT_EXIT_USAGE;
     }
+    vt_error e;
+    if (a->tee_name != NULL && vt_ev_tee_parse(a->tee_name, &a->tee, &e) != VT_OK) return bad(e.msg);
+    if (strcmp(a->provider, "auto") == 0)
+        a->provider = a->emulator ? "emulated" : vt_tsm_present(a->tsm_root) ? "tsm" : "ioctl";
     return 0;
 }
 
-static int emit(const ev_args *a, const vt_buf *b)
+static int write_out(const char *path, const vt_buf *b)
 {
     vt_error e;
-    if (a->out != NULL) {
-        if (vt_file_write(a->out, b->ptr, b->len, &e) != VT_OK) {
-            fprintf(stderr, "veritee evidence get: %s\n", e.msg);
-            return VT_EXIT_USAGE;
-        }
+    if (path != NULL) {
+        if (vt_file_write(path, b->ptr, b->len, &e) != VT_OK) return bad(e.msg);
         return 0;
     }
     return fwrite(b->ptr, 1, b->len, stdout) == b->len ? 0 : VT_EXIT_USAGE;
 }
 
-int cmd_evidence(int argc, char **argv)
+static vt_err from_emulator(const ev_args *a, vt_buf *out, vt_buf *aux, vt_error *e)
 {
-    if (argc < 2 || strcmp(argv[1], "get") != 0) {
-        bool help = argc >= 2 && strcmp(argv[1], "--help") == 0;
-        evidence_usage(help ? stdout : stderr);
-        return help ? 0 : VT_EXIT_USAGE;
-    }
-    ev_args a;
-    int rc = parse(argc - 1, argv + 1, &a);
-    if (rc != 0) return rc < 0 ? 0 : rc;
-    if (strcmp(a.provider, "emulated") != 0) {
-        fprintf(stderr, "veritee evidence get: provider '%s' is not available in this build\n", a.provider);
-        return VT_EXIT_USAGE;
-    }
-    if (a.emulator == NULL) {
-        fprintf(stderr, "veritee evidence get: --provider emulated needs --emulator DIR\n");
-        return VT_EXIT_USAGE;
-    }
-    vt_error e;
+    if (a->emulator == NULL) return vt_error_set(e, VT_E_ARG, "evidence", "--provider emulated needs --emulator DIR");
+    if (a->tee == VT_EV_TEE_UNKNOWN) return vt_error_set(e, VT_E_ARG, "evidence", "--provider emulated needs --tee");
     vt_emu *emu = NULL;
-    vt_buf out = {0};
-    vt_err r = vt_emu_open(a.emulator, &emu, &e);
-    if (r == VT_OK) {
-        if (strcmp(a.tee, "tdx") == 0) r = vt_emu_tdx_quote(emu, a.report_data, a.quote_version, &out, &e);
-        else r = vt_error_set(&e, VT_E_ARG, "evidence", "--tee %s: not emulated in this build", a.tee);
+    VT_GUARD(vt_emu_open(a->emulator, &emu, e));
+    vt_err r;
+    if (a->tee == VT_EV_TEE_TDX) {
+        r = vt_emu_tdx_quote(emu, a->report_data, a->quote_version, out, e);
+    } else if (a->tee == VT_EV_TEE_SNP) {
+        vt_emu_snp_opts o = {.version = a->report_version, .has_vmpl = a->has_vmpl, .vmpl = a->vmpl,
+                             .with_certtable = a->extended};
+        r = vt_emu_snp_report(emu, a->report_data, &o, out, e);
+        if (r == VT_OK && a->aux_out != NULL) r = vt_emu_snp_certtable(emu, false, aux, e);
+    } else {
+        vt_emu_cca_opts o = {.tag = a->token_tag, .realm = a->realm};
+        r = vt_emu_cca_token(emu, a->report_data, &o, out, e);
     }
     vt_emu_free(emu);
+    return r;
+}
+
+static vt_err from_tsm(const ev_args *a, vt_buf *out, vt_buf *aux, vt_error *e)
+{
+    vt_tsm_opts o = {.root = a->tsm_root, .entry = a->tsm_entry, .inblob = a->report_data, .inblob_len = 64,
+                     .has_privlevel = a->has_vmpl, .privlevel = a->vmpl};
+    vt_tsm_report r;
+    VT_GUARD(vt_tsm_get_report(&o, &r, e));
+    if (a->tee != VT_EV_TEE_UNKNOWN && a->tee != r.tee) {
+        vt_err rc = vt_error_set(e, VT_E_ARG, "evidence", "--tee %s, but this guest's configfs-tsm provider is %s",
+                                 vt_ev_tee_name(a->tee), r.provider);
+        vt_tsm_report_free(&r);
+        return rc;
+    }
+    *out = r.outblob;
+    *aux = r.auxblob;
+    if (a->extended && aux->len > 0) { /* report followed by its table, as --extended promises */
+        uint8_t *q = realloc(out->ptr, out->len + aux->len);
+        if (q == NULL) return vt_error_set(e, VT_E_NOMEM, "evidence", "out of memory");
+        memcpy(q + out->len, aux->ptr, aux->len);
+        out->ptr = q;
+        out->len += aux->len;
+    }
+    return VT_OK;
+}
+
+static vt_err from_ioctl(const ev_args *a, vt_buf *out, vt_buf *aux, vt_error *e)
+{
+    if (a->tee == VT_EV_TEE_TDX) {
+        uint8_t rep[VT_TDREPORT_SIZE];
+        VT_GUARD(vt_ioctl_tdx_report(a->device, a->report_data, rep, e));
+        fprintf(stderr, "veritee evidence get: wrote a TDREPORT (local, MAC-protected): a quote needs the host's "
+                        "quote generation service, reached through configfs-tsm (--provider tsm)\n");
+        return vt_buf_set(out, rep, sizeof rep, e);
+    }
+    if (a->tee != VT_EV_TEE_SNP)
+        return vt_error_set(e, VT_E_ARG, "evidence", "--provider ioctl serves --tee tdx and --tee snp (CCA "
+                            "evidence comes through configfs-tsm)");
+    vt_snp_ioctl_result r;
+    VT_GUARD(vt_ioctl_snp_report(a->device, a->report_data, a->has_vmpl ? a->vmpl : 0,
+                                 a->extended || a->aux_out != NULL, &r, e));
+    *out = r.report;
+    *aux = r.certs;
+    if (a->extended && aux->len > 0) {
+        uint8_t *q = realloc(out->ptr, out->len + aux->len);
+        if (q == NULL) return vt_error_set(e, VT_E_NOMEM, "evidence", "out of memory");
+        memcpy(q + out->len, aux->ptr, aux->len);
+        out->ptr = q;
+        out->len += aux->len;
+    }
+    return VT_OK;
+}
+
+static int get(int argc, char **argv)
+{
+    ev_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc != 0) return rc < 0 ? 0 : rc;
+    vt_error e;
+    vt_error_clear(&e);
+    vt_buf out = {0}, aux = {0};
+    vt_err r;
+    if (strcmp(a.provider, "emulated") == 0) r = from_emulator(&a, &out, &aux, &e);
+    else if (strcmp(a.provider, "tsm") == 0) r = from_tsm(&a, &out, &aux, &e);
+    else if (strcmp(a.provider, "ioctl") == 0) r = from_ioctl(&a, &out, &aux, &e);
+    else r = vt_error_set(&e, VT_E_ARG, "evidence", "--provider %s (auto, tsm, ioctl, emulated)", a.provider);
     if (r != VT_OK) {
         fprintf(stderr, "veritee evidence get: %s\n", e.msg);
-        return VT_EXIT_USAGE;
+        rc = cli_exit_for(r) == VT_EXIT_MISSING ? VT_EXIT_MISSING : VT_EXIT_USAGE;
+    } else {
+        rc = write_out(a.out, &out);
+        if (rc == 0 && a.aux_out != NULL) rc = write_out(a.aux_out, &aux);
     }
-    rc = emit(&a, &out);
     vt_buf_free(&out);
+    vt_buf_free(&aux);
     return rc;
+}
+
+int cmd_evidence(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "get") == 0) return get(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "extend") == 0) return cli_evidence_extend(argc - 1, argv + 1);
+    bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    evidence_usage(help ? stdout : stderr);
+    return help ? 0 : VT_EXIT_USAGE;
 }

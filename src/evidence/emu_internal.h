@@ -7,6 +7,7 @@
 
 #include "veritee/emulate.h"
 #include "veritee/pki.h"
+#include "veritee/snp.h"
 
 struct vt_emu {
     char dir[1024];
@@ -33,5 +34,28 @@ extern const uint8_t EMU_QE_MRSIGNER[32];
 /* Per-TEE parts. */
 json_t *emu_tdx_default(void);
 vt_err emu_tdx_init(const char *dir, const json_t *tdx, vt_time at, vt_error *err);
+
+/* An unsigned integer given as a JSON integer or a "0x..." / decimal string. */
+vt_err emu_u64(const json_t *o, const char *key, const char *path, uint64_t dflt, uint64_t *out, vt_error *err);
+
+/* The SEV-SNP platform as the emulator uses it (the "snp" section, defaults applied). */
+typedef struct emu_snp_plat {
+    vt_snp_product product;
+    uint8_t cpuid[3];            /* family, model, stepping */
+    vt_snp_tcb current, reported, committed, launch;
+    uint8_t chip_id[64];         /* Turin: 8 bytes, then zeros */
+    size_t hwid_len;             /* 64, or 8 on Turin */
+    bool ask_revoked;
+    int64_t crl_days;
+} emu_snp_plat;
+json_t *emu_snp_default(void);
+vt_err emu_snp_plat_read(const json_t *snp, emu_snp_plat *p, vt_error *err);
+vt_err emu_snp_init(const char *dir, const json_t *snp, vt_time at, vt_error *err);
+
+/* The Arm CCA platform (the "cca" section). */
+json_t *emu_cca_default(void);
+vt_err emu_cca_init(const char *dir, const json_t *cca, vt_time at, vt_error *err);
+/* The platform instance id: 0x01 || SHA-256(CPAK public point). */
+vt_err emu_cca_instance_id(EVP_PKEY *cpak, uint8_t out[33], vt_error *err);
 
 #endif

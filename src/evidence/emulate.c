@@ -92,6 +92,8 @@ json_t *vt_emu_default_platform(void)
     json_t *p = json_object();
     json_object_set_new(p, "name", json_string("veritee-emulated-platform"));
     json_object_set_new(p, "tdx", emu_tdx_default());
+    json_object_set_new(p, "snp", emu_snp_default());
+    json_object_set_new(p, "cca", emu_cca_default());
     return p;
 }
 
@@ -126,6 +128,10 @@ vt_err vt_emu_init(const char *dir, const char *platform_json, vt_time at, vt_er
     VT_GUARD_GOTO(mkdir_p(dir, "collateral", 0755, err));
     json_t *tdx = json_object_get(p, "tdx");
     if (tdx != NULL) VT_GUARD_GOTO(emu_tdx_init(dir, tdx, at, err));
+    json_t *snp = json_object_get(p, "snp");
+    if (snp != NULL) VT_GUARD_GOTO(emu_snp_init(dir, snp, at, err));
+    json_t *cca = json_object_get(p, "cca");
+    if (cca != NULL) VT_GUARD_GOTO(emu_cca_init(dir, cca, at, err));
     char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text == NULL) {
         rc = vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");

@@ -1,0 +1,275 @@
+/* Emulated AMD SEV-SNP platform: a test PKI shaped like AMD's (ARK -> ASK, RSA-4096 with
+ * RSA-PSS/SHA-384 -> VCEK, ECDSA P-384 with the VCEK extensions of AMD spec 57230: structVersion,
+ * productName, SPLs in the product's TCB layout, hwID = CHIP_ID), and the ARK's CRL, written in
+ * the layout vt_snp_dir_collateral_load reads (docs/emulate.md). Reports: emu_snp_report.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu_internal.h"
+#include "veritee/derw.h"
+#include "veritee/json.h"
+#include "veritee/snp.h"
+#include "veritee/x509.h"
+
+#define AMD_OID "1.3.6.1.4.1.3704.1."
+#define YEAR (365 * 86400LL)
+
+static json_t *tcb_json(int fmc, int bl, int tee, int snp, int ucode)
+{
+    json_t *t = json_pack("{s:i, s:i, s:i, s:i}", "bl", bl, "tee", tee, "snp", snp, "microcode", ucode);
+    if (fmc >= 0) json_object_set_new(t, "fmc", json_integer(fmc));
+    return t;
+}
+
+static json_t *hex_pattern(uint8_t seed, size_t n)
+{
+    uint8_t b[64];
+    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(seed + 13 * i);
+    char *h = vt_hex_dup(b, n);
+    json_t *s = json_string(h);
+    free(h);
+    return s;
+}
+
+json_t *emu_snp_default(void)
+{
+    json_t *s = json_object();
+    json_object_set_new(s, "product", json_string("Milan"));
+    json_object_set_new(s, "report_version", json_integer(5));
+    json_object_set_new(s, "policy", json_string("0x30000"));
+    json_object_set_new(s, "debug", json_false());
+    json_object_set_new(s, "vmpl", json_integer(0));
+    json_object_set_new(s, "guest_svn", json_integer(0));
+    json_object_set_new(s, "measurement", hex_pattern(0x6d, 48));
+    json_object_set_new(s, "host_data", hex_pattern(0x48, 32));
+    json_object_set_new(s, "chip_id", hex_pattern(0xc1, 64));
+    json_object_set_new(s, "tcb", tcb_json(-1, 4, 0, 24, 219));
+    json_object_set_new(s, "firmware", json_string("1.55.21"));
+    json_object_set_new(s, "ask_revoked", json_false());
+    json_object_set_new(s, "crl_days", json_integer(30));
+    return s;
+}
+
+vt_err emu_u64(const json_t *o, const char *key, const char *path, uint64_t dflt, uint64_t *out, vt_error *err)
+{
+    const json_t *v = json_object_get(o, key);
+    *out = dflt;
+    if (v == NULL) return VT_OK;
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *out = (uint64_t)json_integer_value(v);
+        return VT_OK;
+    }
+    const char *s = json_string_value(v);
+    char *end = NULL;
+    if (s != NULL && s[0] != '\0') {
+        unsigned long long x = strtoull(s, &end, 0);
+        if (*end == '\0' && s[0] != '-') {
+            *out = x;
+            return VT_OK;
+        }
+    }
+    return vt_error_set(err, VT_E_INVALID, "emulate", "%s.%s: expected a non-negative integer or \"0x...\"", path,
+                        key);
+}
+
+static vt_err tcb_read(const json_t *o, const char *key, vt_snp_product p, const vt_snp_tcb *dflt, vt_snp_tcb *out,
+                       vt_error *err)
+{
+    const json_t *t = json_object_get(o, key);
+    *out = *dflt;
+    if (t == NULL) return VT_OK;
+    if (!json_is_object(t))
+        return vt_error_set(err, VT_E_INVALID, "emulate", "snp.%s: expected {\"bl\", \"tee\", \"snp\", \"microcode\"%s}",
+                            key, p == VT_SNP_TURIN ? ", \"fmc\"" : "");
+    static const char *const names[] = {"fmc", "bl", "tee", "snp", "microcode"};
+    uint8_t *dst[] = {&out->fmc, &out->boot_loader, &out->tee, &out->snp, &out->microcode};
+    for (size_t i = 0; i < 5; i++) {
+        uint64_t v;
+        char path[32];
+        snprintf(path, sizeof path, "snp.%s", key);
+        VT_GUARD(emu_u64(t, names[i], path, *dst[i], &v, err));
+        if (v > 255) return vt_error_set(err, VT_E_INVALID, "emulate", "snp.%s.%s: %llu is above 255", key, names[i],
+                                         (unsigned long long)v);
+        *dst[i] = (uint8_t)v;
+    }
+    out->has_fmc = p == VT_SNP_TURIN;
+    if (p != VT_SNP_TURIN) out->fmc = 0;
+    out->raw = vt_snp_tcb_encode(out, p);
+    return VT_OK;
+}
+
+vt_err emu_snp_plat_read(const json_t *s, emu_snp_plat *p, vt_error *err)
+{
+    memset(p, 0, sizeof *p);
+    VT_GUARD(vt_snp_product_parse(emu_str(s, "product", "Milan"), &p->product, err));
+    /* CPUID family/model/stepping of each generation (SEV-SNP ABI spec, CPUID_FAM_ID etc.) */
+    static const uint8_t cpuid[4][3] = {{0}, {0x19, 0x01, 0x01}, {0x19, 0x11, 0x01}, {0x1a, 0x02, 0x00}};
+    uint64_t v;
+    for (int i = 0; i < 3; i++) {
+        static const char *const k[] = {"cpuid_family", "cpuid_model", "cpuid_stepping"};
+        VT_GUARD(emu_u64(s, k[i], "snp", cpuid[p->product][i], &v, err));
+        p->cpuid[i] = (uint8_t)v;
+    }
+    /* Default TCBs: Milan/Genoa as current firmware reports them, Turin with its FMC byte. */
+    vt_snp_tcb d = {.boot_loader = 4, .tee = 0, .snp = 24, .microcode = 219};
+    if (p->product == VT_SNP_GENOA) d = (vt_snp_tcb){.boot_loader = 9, .tee = 0, .snp = 23, .microcode = 72};
+    if (p->product == VT_SNP_TURIN)
+        d = (vt_snp_tcb){.has_fmc = true, .fmc = 1, .boot_loader = 1, .tee = 1, .snp = 3, .microcode = 0x4c};
+    VT_GUARD(tcb_read(s, "tcb", p->product, &d, &p->current, err));
+    VT_GUARD(tcb_read(s, "reported_tcb", p->product, &p->current, &p->reported, err));
+    VT_GUARD(tcb_read(s, "committed_tcb", p->product, &p->current, &p->committed, err));
+    VT_GUARD(tcb_read(s, "launch_tcb", p->product, &p->committed, &p->launch, err));
+    p->hwid_len = p->product == VT_SNP_TURIN ? 8 : 64;
+    for (size_t i = 0; i < 64; i++) p->chip_id[i] = (uint8_t)(0xc1 + 13 * i);
+    if (json_object_get(s, "chip_id") != NULL) {
+        uint8_t c[64] = {0};
+        const char *h = json_string_value(json_object_get(s, "chip_id"));
+        size_t hl = h ? strlen(h) : 0;
+        if (hl != 2 * p->hwid_len && hl != 128)
+            return vt_error_set(err, VT_E_INVALID, "emulate", "snp.chip_id: expected %zu (or 64) bytes of hex",
+                                p->hwid_len);
+        VT_GUARD(vt_hex_decode_fixed(h, c, hl / 2, err));
+        memcpy(p->chip_id, c, 64);
+    }
+    if (p->hwid_len == 8) memset(p->chip_id + 8, 0, 56); /* Turin: 8-byte hwID, rest zero */
+    p->ask_revoked = emu_bool(s, "ask_revoked", false);
+    p->crl_days = emu_int(s, "crl_days", 30);
+    return VT_OK;
+}
+
+/* DER INTEGER extension value of an SPL / structVersion. */
+static vt_err der_uint(uint64_t v, vt_buf *out, vt_error *err)
+{
+    vt_derw w;
+    vt_derw_init(&w);
+    vt_derw_uint(&w, 0x02, v);
+    return vt_derw_finish(&w, out, err);
+}
+
+static const char *product_name(vt_snp_product p)
+{
+    return p == VT_SNP_MILAN ? "Milan-B0" : p == VT_SNP_GENOA ? "Genoa-B1" : "Turin-C1";
+}
+
+/* The VCEK's AMD extensions (AMD spec 57230 table "VCEK Certificate Extensions"). */
+static vt_err vcek_extensions(const emu_snp_plat *p, vt_buf b[8], vt_pki_ext x[8], size_t *n, vt_error *err)
+{
+    const vt_snp_tcb *t = &p->reported;
+    size_t k = 0;
+    VT_GUARD(der_uint(p->product == VT_SNP_TURIN ? 1 : 0, &b[k], err));
+    x[k++] = (vt_pki_ext){.oid = AMD_OID "1"};
+    const char *pn = product_name(p->product);
+    vt_derw w;
+    vt_derw_init(&w);
+    vt_derw_tlv(&w, 0x16, (const uint8_t *)pn, strlen(pn)); /* IA5String */
+    VT_GUARD(vt_derw_finish(&w, &b[k], err));
+    x[k++] = (vt_pki_ext){.oid = AMD_OID "2"};
+    static const char *const arcs[] = {AMD_OID "3.1", AMD_OID "3.2", AMD_OID "3.3", AMD_OID "3.8", AMD_OID "3.9"};
+    const uint8_t spl[] = {t->boot_loader, t->tee, t->snp, t->microcode, t->fmc};
+    for (size_t i = 0; i < (p->product == VT_SNP_TURIN ? 5u : 4u); i++) {
+        VT_GUARD(der_uint(spl[i], &b[k], err));
+        x[k++] = (vt_pki_ext){.oid = arcs[i]};
+    }
+    VT_GUARD(vt_buf_set(&b[k], p->chip_id, p->hwid_len, err)); /* raw bytes, as AMD KDS issues */
+    x[k++] = (vt_pki_ext){.oid = AMD_OID "4"};
+    for (size_t i = 0; i < k; i++) {
+        x[i].der = b[i].ptr;
+        x[i].der_len = b[i].len;
+    }
+    *n = k;
+    return VT_OK;
+}
+
+static vt_err append(vt_buf *all, const vt_buf *b, vt_error *err)
+{
+    uint8_t *q = realloc(all->ptr, all->len + b->len);
+    if (q == NULL) return vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");
+    memcpy(q + all->len, b->ptr, b->len);
+    all->ptr = q;
+    all->len += b->len;
+    return VT_OK;
+}
+
+static vt_err save_pem(const char *dir, const char *sub, const char *name, X509 *const *c, size_t n, vt_error *err)
+{
+    vt_buf all = {0};
+    vt_err rc = VT_OK;
+    for (size_t i = 0; i < n && rc == VT_OK; i++) {
+        vt_buf b = {0};
+        rc = vt_pki_cert_pem(c[i], &b, err);
+        if (rc == VT_OK) rc = append(&all, &b, err);
+        vt_buf_free(&b);
+    }
+    if (rc == VT_OK) rc = emu_write(dir, sub, name, all.ptr, all.len, false, err);
+    vt_buf_free(&all);
+    return rc;
+}
+
+static vt_err save_der(const char *dir, const char *name, X509 *c, X509_CRL *crl, vt_error *err)
+{
+    vt_buf b = {0};
+    VT_GUARD(c ? vt_pki_cert_der(c, &b, err) : vt_pki_crl_der(crl, &b, err));
+    vt_err rc = emu_write(dir, "collateral", name, b.ptr, b.len, false, err);
+    vt_buf_free(&b);
+    return rc;
+}
+
+vt_err emu_snp_init(const char *dir, const json_t *s, vt_time at, vt_error *err)
+{
+    emu_snp_plat p;
+    VT_GUARD(emu_snp_plat_read(s, &p, err));
+    int64_t bits = emu_int(s, "rsa_bits", 4096);
+    if (bits != 2048 && bits != 3072 && bits != 4096)
+        return vt_error_set(err, VT_E_INVALID, "emulate", "snp.rsa_bits: 2048, 3072 or 4096 (AMD uses 4096)");
+    EVP_PKEY *ark_k = NULL, *ask_k = NULL, *vcek_k = NULL;
+    X509 *ark = NULL, *ask = NULL, *vcek = NULL;
+    X509_CRL *crl = NULL;
+    vt_buf eb[8] = {{0}};
+    vt_pki_ext ex[8];
+    size_t nex = 0;
+    vt_err rc = VT_OK;
+    char ark_cn[32], ask_cn[32];
+    snprintf(ark_cn, sizeof ark_cn, "ARK-%s", vt_snp_product_name(p.product));
+    snprintf(ask_cn, sizeof ask_cn, "SEV-%s", vt_snp_product_name(p.product));
+    const char *subj = "OU=Engineering,L=Santa Clara,ST=CA,C=US";
+    VT_GUARD_GOTO(vt_pki_rsa_key((int)bits, &ark_k, err));
+    VT_GUARD_GOTO(vt_pki_rsa_key((int)bits, &ask_k, err));
+    VT_GUARD_GOTO(vt_pki_ec_key(VT_P384, &vcek_k, err));
+    vt_pki_cert_spec rs = {.subject_cn = ark_cn, .subject_o = VT_EMU_ORGANIZATION, .subject_extra = subj,
+                           .not_before = at - 86400, .not_after = at + 25 * YEAR, .ca = true, .path_len = 1,
+                           .rsa_pss = true, .md = VT_SHA384};
+    VT_GUARD_GOTO(vt_pki_cert(&rs, ark_k, NULL, ark_k, &ark, err));
+    vt_pki_cert_spec as = rs;
+    as.subject_cn = ask_cn;
+    as.path_len = 0;
+    VT_GUARD_GOTO(vt_pki_cert(&as, ask_k, ark, ark_k, &ask, err));
+    VT_GUARD_GOTO(vcek_extensions(&p, eb, ex, &nex, err));
+    vt_pki_cert_spec vs = {.subject_cn = "SEV-VCEK", .subject_o = VT_EMU_ORGANIZATION, .subject_extra = subj,
+                           .not_before = at - 86400, .not_after = at + 7 * YEAR, .path_len = -1, .exts = ex,
+                           .n_exts = nex, .rsa_pss = true, .md = VT_SHA384};
+    VT_GUARD_GOTO(vt_pki_cert(&vs, vcek_k, ask, ask_k, &vcek, err));
+    const ASN1_INTEGER *sn = X509_get0_serialNumber(ask);
+    const uint8_t *snp = ASN1_STRING_get0_data(sn);
+    size_t snl = (size_t)ASN1_STRING_length(sn);
+    VT_GUARD_GOTO(vt_pki_crl(ark, ark_k, at - 3600, at + p.crl_days * 86400, &snp, &snl, p.ask_revoked ? 1 : 0,
+                             &crl, err));
+    VT_GUARD_GOTO(emu_save_key(dir, "snp_ark.key.pem", ark_k, err));
+    VT_GUARD_GOTO(emu_save_key(dir, "snp_ask.key.pem", ask_k, err));
+    VT_GUARD_GOTO(emu_save_key(dir, "snp_vcek.key.pem", vcek_k, err));
+    VT_GUARD_GOTO(save_pem(dir, "trust", "snp_ark.pem", &ark, 1, err));
+    /* AMD KDS shapes: vcek.der, cert_chain (ASK then ARK, PEM), the ARK's CRL (DER) */
+    VT_GUARD_GOTO(save_der(dir, "snp_vcek.der", vcek, NULL, err));
+    VT_GUARD_GOTO(save_pem(dir, "collateral", "snp_cert_chain.pem", (X509 *[]){ask, ark}, 2, err));
+    VT_GUARD_GOTO(save_der(dir, "snp_ark.crl", NULL, crl, err));
+out:
+    for (size_t i = 0; i < 8; i++) vt_buf_free(&eb[i]);
+    EVP_PKEY_free(ark_k);
+    EVP_PKEY_free(ask_k);
+    EVP_PKEY_free(vcek_k);
+    X509_free(ark);
+    X509_free(ask);
+    X509_free(vcek);
+    X509_CRL_free(crl);
+    return rc;
+}
