@@ -130,6 +130,7 @@ typedef struct vt_cca_cpak {
     uint8_t implementation_id[64];
     size_t implementation_id_len; /* 0: not bound to an implementation */
     char label[128];              /* where it came from: "ta-tfa.json[0]", "cpak.pem" */
+    bool emulated;                /* store entry marked "emulated": true (veritee's emulated TEE) */
 } vt_cca_cpak;
 
 typedef struct vt_cca_trust {
@@ -151,7 +152,9 @@ vt_err vt_cca_trust_add(vt_cca_trust *t, EVP_PKEY *key, const uint8_t *instance_
 vt_err vt_cca_trust_load_mem(vt_cca_trust *t, const uint8_t *buf, size_t len, const char *label,
                              vt_error *err);
 vt_err vt_cca_trust_load_file(vt_cca_trust *t, const char *path, vt_error *err);
-/* Every *.pem, *.jwk, *.json and *.bin file of dir, in name order. */
+/* Every *.pem, *.jwk, *.json and *.bin file of dir, in name order. PEM files holding only
+ * X.509 certificates are skipped: in a trust directory shared by several TEEs they are the TDX
+ * and SNP roots. A store entry with "emulated": true marks a CPAK of veritee's emulated TEE. */
 vt_err vt_cca_trust_load_dir(vt_cca_trust *t, const char *dir, vt_error *err);
 /* Candidates for a platform, best first: entries bound to this instance id, then entries
  * bound to this implementation id only, then unbound entries. Entries bound to other ids

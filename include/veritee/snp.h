@@ -278,6 +278,8 @@ typedef struct vt_snp_claims {
     uint8_t ark_sha256[32];      /* the anchor the chain ended at */
     vt_time chain_not_before;    /* intersection of the chain's validity windows */
     vt_time chain_not_after;
+    bool emulated;               /* the ARK is veritee's emulated TEE root (vt_x509_is_emulated):
+                                    test evidence, not AMD hardware */
 } vt_snp_claims;
 
 /* Verify SNP evidence: a report, optionally followed by a certificate table whose certificates

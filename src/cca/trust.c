@@ -137,6 +137,7 @@ static vt_err load_json_entry(vt_cca_trust *t, const json_t *o, const char *labe
     VT_GUARD(jwk_to_pkey(jwk, label, &k, err));
     vt_err rc = vt_cca_trust_add(t, k, inst, il, impl, ml, label, err);
     EVP_PKEY_free(k);
+    if (rc == VT_OK) t->items[t->n - 1].emulated = json_is_true(json_object_get(o, "emulated"));
     return rc;
 }
 
@@ -230,6 +231,28 @@ static bool wanted(const char *name)
     return false;
 }
 
+static bool contains(const uint8_t *p, size_t n, const char *s)
+{
+    size_t l = strlen(s);
+    for (size_t i = 0; i + l <= n; i++)
+        if (memcmp(p + i, s, l) == 0) return true;
+    return false;
+}
+
+/* A PEM file with certificates and no PUBLIC KEY block: another TEE's root in a shared dir. */
+static bool certificates_only(const char *dir, const char *name)
+{
+    char path[4096];
+    vt_buf b = {0};
+    vt_error e;
+    bool skip = false;
+    if (vt_path_join(path, sizeof path, dir, name, &e) == VT_OK && vt_file_read(path, TRUST_FILE_MAX, &b, &e) == VT_OK)
+        skip = contains(b.ptr, b.len, "-----BEGIN CERTIFICATE-----") &&
+               !contains(b.ptr, b.len, "-----BEGIN PUBLIC KEY-----");
+    vt_buf_free(&b);
+    return skip;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -245,7 +268,7 @@ vt_err vt_cca_trust_load_dir(vt_cca_trust *t, const char *dir, vt_error *err)
     struct dirent *de;
     vt_err rc = VT_OK;
     while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.' || !wanted(de->d_name)) continue;
+        if (de->d_name[0] == '.' || !wanted(de->d_name) || certificates_only(dir, de->d_name)) continue;
         if (n == sizeof names / sizeof names[0]) {
             rc = vt_error_set(err, VT_E_UNSUPPORTED, "trust_store", "%s: more than %zu key files",
                               dir, n);

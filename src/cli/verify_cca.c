@@ -115,8 +115,8 @@ int cli_verify_cca(cli_verify_args *a)
         goto out;
     }
     if (a->json) {
-        json_t *o = json_pack("{s:s, s:s, s:b, s:s}", "file", a->file, "tee", "cca", "verified", 1,
-                              "cpak", used ? used->label : "");
+        json_t *o = json_pack("{s:s, s:s, s:b, s:s, s:b}", "file", a->file, "tee", "cca", "verified", 1,
+                              "cpak", used ? used->label : "", "emulated", used && used->emulated);
         json_t *claims = vt_cca_claims_json(t);
         if (o != NULL && claims != NULL) json_object_update(o, claims);
         if (o != NULL) json_object_set_new(o, "checks", vt_checks_json(checks));
@@ -125,6 +125,8 @@ int cli_verify_cca(cli_verify_args *a)
         json_decref(o);
     } else {
         print_text(a, t, checks);
+        if (used != NULL && used->emulated)
+            printf("EMULATED TEE: test evidence, not hardware (CPAK %s)\n", used->label);
     }
     ex = VT_EXIT_OK;
 out:

@@ -68,8 +68,9 @@ static void print_text(const cli_verify_args *a, const vt_snp_claims *c, const v
 {
     const vt_snp_report *r = &c->report;
     char hex[129];
-    printf("%s: snp evidence VERIFIED (%s, report v%u, %s, VMPL %u)\n", a->file,
-           vt_snp_product_name(c->product), r->version, vt_snp_signing_key_name(c->signer), r->vmpl);
+    printf("%s: snp evidence VERIFIED (%s, report v%u, %s, VMPL %u)%s\n", a->file,
+           vt_snp_product_name(c->product), r->version, vt_snp_signing_key_name(c->signer), r->vmpl,
+           c->emulated ? " (EMULATED TEE: test evidence)" : "");
     cli_print_checks(stdout, ck);
     printf("claims:\n");
     vt_hex_encode(r->measurement, 48, hex);

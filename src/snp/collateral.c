@@ -24,9 +24,11 @@ static bool has_pem(const uint8_t *p, size_t n)
     return false;
 }
 
+/* "crl.der", and "<x>_crl.der" as a shared collateral directory also names other TEEs' CRLs
+ * (TDX pck_crl.der, root_ca_crl.der): they load as CRLs and only an ARK's CRL is ever used. */
 static bool is_crl_name(const char *n)
 {
-    return ends_with(n, ".crl") || strcmp(n, "crl.der") == 0 || strcmp(n, "crl.pem") == 0;
+    return ends_with(n, ".crl") || ends_with(n, "crl.der") || ends_with(n, "crl.pem");
 }
 
 static bool is_cert_name(const char *n)

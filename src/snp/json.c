@@ -127,5 +127,6 @@ json_t *vt_snp_claims_json(const vt_snp_claims *c)
         set(cert, "chain_not_after", json_string(t2));
     }
     set(o, "certificate", cert);
+    set(o, "emulated", json_boolean(c->emulated));
     return o;
 }

@@ -243,6 +243,7 @@ static void fill_claims(vt_snp_claims *cl, const vt_snp_report *r, const snp_cha
     memcpy(cl->ark_sha256, c->ark_sha256, 32);
     cl->chain_not_before = c->not_before;
     cl->chain_not_after = c->not_after;
+    cl->emulated = vt_x509_is_emulated(c->ark);
 }
 
 /* Certificates and CRLs of the call: collateral plus the evidence's certificate table. */
