@@ -164,6 +164,7 @@ vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_repo
                     rc = bad(rep, r->seq, err,
                              "differs from the anchor kept outside the database (history rewritten)");
             }
+            if (rc != VT_OK) break;
             memcpy(prev, r->hash, VT_AUDIT_HASH_LEN);
             expect++;
             rep->records++;

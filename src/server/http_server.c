@@ -51,7 +51,8 @@ struct vt_http_server {
 
 static vt_err mhd_load(mhd_api *a, vt_error *err)
 {
-    a->lib = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
+    /* NODELETE: GnuTLS (loaded with it) keeps global state that is not freed on unload. */
+    a->lib = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (a->lib == NULL)
         return vt_error_set(err, VT_E_MISSING, "http", "libmicrohttpd.so.12 not available (install libmicrohttpd12)");
     struct { void **fn; const char *name; } t[] = {
@@ -107,7 +108,7 @@ void vt_http_log(vt_http_server *s, const char *level, const char *msg, const js
     free(line);
 }
 
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
     char buf[512];
     vsnprintf(buf, sizeof buf, fmt, ap);
@@ -414,7 +415,7 @@ static vt_err load_pem(const char *path, char **out, vt_error *err)
         vt_buf_free_secret(&b);
         return vt_error_set(err, VT_E_NOMEM, "http", "out of memory");
     }
-    memcpy(*out, b.ptr, b.len);
+    if (b.len) memcpy(*out, b.ptr, b.len);
     vt_buf_free_secret(&b);
     return VT_OK;
 }
@@ -451,7 +452,7 @@ vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, 
         rc = vt_error_set(err, VT_E_NOMEM, "http", "out of memory");
         goto out;
     }
-    memcpy(s->routes, routes, n * sizeof *routes);
+    if (n) memcpy(s->routes, routes, n * sizeof *routes);
     s->nroutes = n;
     s->routes[s->nroutes++] = (vt_http_route){"GET", "/healthz", builtin_healthz, s};
     if (o->metrics) {

@@ -252,6 +252,14 @@ static void emit(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 
 static void emit(out *o, const char *fmt, ...)
 {
     if (o->oom) return;
+    if (o->p == NULL) {
+        o->p = malloc(4096);
+        if (o->p == NULL) {
+            o->oom = true;
+            return;
+        }
+        o->cap = 4096;
+    }
     for (;;) {
         va_list ap;
         va_start(ap, fmt);

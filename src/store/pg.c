@@ -44,7 +44,9 @@ typedef struct pg_conn {
 
 static vt_err pg_load(pg_api *a, vt_error *err)
 {
-    a->lib = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
+    /* NODELETE: libpq and its GSSAPI/TLS dependencies keep global state that is not freed on
+     * unload; staying mapped after the last handle closes avoids that (and reloading). */
+    a->lib = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (a->lib == NULL)
         return vt_error_set(err, VT_E_MISSING, "store",
                             "libpq.so.5 not available (install libpq5): cannot open a postgres:// store");
