@@ -106,9 +106,10 @@ vt_err pol_parse_binding(pctx *c, const json_t *root, vt_policy *p)
         VT_GUARD(pol_keys(c, i, "init_data", keys));
         VT_GUARD(pol_bool(c, i, "required", "init_data", &p->init_data_required));
         if (json_object_get(i, "values") != NULL || json_object_get(i, "refs") != NULL) {
-            json_t *sub = json_pack("{s:O?, s:O?}", "values", json_object_get(i, "values"), "refs",
-                                    json_object_get(i, "refs"));
+            json_t *sub = json_object();
             if (sub == NULL) return vt_error_set(c->err, VT_E_NOMEM, "policy", "out of memory");
+            if (json_object_get(i, "values")) json_object_set(sub, "values", json_object_get(i, "values"));
+            if (json_object_get(i, "refs")) json_object_set(sub, "refs", json_object_get(i, "refs"));
             vt_err rc = pol_set(c, sub, "init_data", &p->init_data);
             json_decref(sub);
             VT_GUARD(rc);
