@@ -15,13 +15,6 @@
 #define AMD_OID "1.3.6.1.4.1.3704.1."
 #define YEAR (365 * 86400LL)
 
-static json_t *tcb_json(int fmc, int bl, int tee, int snp, int ucode)
-{
-    json_t *t = json_pack("{s:i, s:i, s:i, s:i}", "bl", bl, "tee", tee, "snp", snp, "microcode", ucode);
-    if (fmc >= 0) json_object_set_new(t, "fmc", json_integer(fmc));
-    return t;
-}
-
 static json_t *hex_pattern(uint8_t seed, size_t n)
 {
     uint8_t b[64];
@@ -44,7 +37,6 @@ json_t *emu_snp_default(void)
     json_object_set_new(s, "measurement", hex_pattern(0x6d, 48));
     json_object_set_new(s, "host_data", hex_pattern(0x48, 32));
     json_object_set_new(s, "chip_id", hex_pattern(0xc1, 64));
-    json_object_set_new(s, "tcb", tcb_json(-1, 4, 0, 24, 219));
     json_object_set_new(s, "firmware", json_string("1.55.21"));
     json_object_set_new(s, "ask_revoked", json_false());
     json_object_set_new(s, "crl_days", json_integer(30));
@@ -78,13 +70,12 @@ static vt_err tcb_read(const json_t *o, const char *key, vt_snp_product p, const
 {
     const json_t *t = json_object_get(o, key);
     *out = *dflt;
-    if (t == NULL) return VT_OK;
-    if (!json_is_object(t))
+    if (t != NULL && !json_is_object(t))
         return vt_error_set(err, VT_E_INVALID, "emulate", "snp.%s: expected {\"bl\", \"tee\", \"snp\", \"microcode\"%s}",
                             key, p == VT_SNP_TURIN ? ", \"fmc\"" : "");
     static const char *const names[] = {"fmc", "bl", "tee", "snp", "microcode"};
     uint8_t *dst[] = {&out->fmc, &out->boot_loader, &out->tee, &out->snp, &out->microcode};
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; t != NULL && i < 5; i++) {
         uint64_t v;
         char path[32];
         snprintf(path, sizeof path, "snp.%s", key);
