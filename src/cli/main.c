@@ -17,6 +17,7 @@ static void usage(FILE *f)
             "  measure    precompute launch measurements (snp, tdx, cca)\n"
             "  vm         confidential VM lifecycle (plan, create, start, stop, destroy, list)\n"
             "  platform   what this machine is: TEE host, TEE guest, or neither\n"
+            "  audit      verify or show the audit log (hash chain) of a store\n"
             "  emulate    create an emulated TEE (test PKI, collateral) for machines without one\n"
             "  evidence   collect attestation evidence (emulated, configfs-tsm, ioctl)\n"
             "  version    print the version\n"
@@ -38,6 +39,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "measure") == 0) return cmd_measure(argc - 1, argv + 1);
     if (strcmp(cmd, "vm") == 0) return cmd_vm(argc - 1, argv + 1);
     if (strcmp(cmd, "platform") == 0) return cmd_platform(argc - 1, argv + 1);
+    if (strcmp(cmd, "audit") == 0) return cmd_audit(argc - 1, argv + 1);
     if (strcmp(cmd, "emulate") == 0) return cmd_emulate(argc - 1, argv + 1);
     if (strcmp(cmd, "evidence") == 0) return cmd_evidence(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
