@@ -136,7 +136,7 @@ static EVP_PKEY *keygen(const char *crv)
     return k;
 }
 
-static char *sign(const json_t *claims, EVP_PKEY *k)
+__attribute__((noinline)) static char *sign(const json_t *claims, EVP_PKEY *k)
 {
     char *jwt = NULL;
     vt_error e;
