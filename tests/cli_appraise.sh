@@ -114,5 +114,22 @@ chmod 644 "$KEY"
 expect 2 "world-readable key refused" "$B" appraise --policy "$POL/default.json" $TDXARGS --ear-key "$KEY" \
   --ear-out "$tmp/x.jwt" "$TDX/quote.bin"
 
+# emulated TEE (docs/emulate.md): the flag reaches the EAR; policies reject it by default
+if "$B" emulate --help >/dev/null 2>&1 && "$B" evidence --help >/dev/null 2>&1 &&
+   "$B" emulate init "$tmp/emu" >/dev/null 2>&1 &&
+   "$B" evidence get --tee tdx --nonce hello --emulator "$tmp/emu" -o "$tmp/emu.bin" >/dev/null 2>&1; then
+  EMU="--trust $tmp/emu/trust --collateral $tmp/emu/collateral"
+  # shellcheck disable=SC2086
+  expect 1 "emulated TDX under the default policy" "$B" appraise --policy "$POL/default.json" $EMU "$tmp/emu.bin"
+  has "$tmp/out" "emulated TEE rejected" "emulated named"
+  printf '{"id":"emu","emulated":"accept"}' >"$tmp/emu.json"
+  # shellcheck disable=SC2086
+  expect 0 "emulated TDX accepted by an emulated-accept policy" "$B" appraise --policy "$tmp/emu.json" $EMU \
+    --json "$tmp/emu.bin"
+  has "$tmp/out" '"emulated": true' "emulated flag in the EAR"
+else
+  echo "skip: emulated TEE not available in $B (veritee emulate / evidence)"
+fi
+
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "all passed"

@@ -98,7 +98,9 @@ static int cca(const char *token, const char *key, vt_claims *out)
         vt_cca_trust_load_file(&trust, kp, &e))
         fail_msg("%s: %s", token, e.msg);
     vt_cca_verify_opts o = {.trust = &trust};
-    if (vt_cca_verify(t, &o, NULL, NULL, &e) || vt_claims_from_cca(t, out, &e)) fail_msg("%s: %s", token, e.msg);
+    const vt_cca_cpak *used = NULL;
+    if (vt_cca_verify(t, &o, NULL, &used, &e) || vt_claims_from_cca(t, used, out, &e)) fail_msg("%s: %s", token, e.msg);
+    assert_false(out->emulated); /* a published test key, not veritee's emulated TEE */
     vt_cca_trust_free(&trust);
     vt_buf_free(&b);
     free(t);

@@ -145,8 +145,10 @@ typedef struct vt_claims {
 /* Builders. Each resets *out and fills it from a verifier's successful result. */
 vt_err vt_claims_from_tdx(const vt_tdx_result *r, vt_claims *out, vt_error *err);
 vt_err vt_claims_from_snp(const vt_snp_claims *c, vt_claims *out, vt_error *err);
-/* t must have passed vt_cca_verify. */
-vt_err vt_claims_from_cca(const vt_cca_token *t, vt_claims *out, vt_error *err);
+/* t must have passed vt_cca_verify; cpak is the key that verified it (vt_cca_verify's
+ * cpak_used; may be NULL), whose `emulated` mark makes the claims emulated. */
+vt_err vt_claims_from_cca(const vt_cca_token *t, const vt_cca_cpak *cpak, vt_claims *out,
+                          vt_error *err);
 
 /* Add or replace a named measurement (len <= 64). VT_E_ARG when full or too long. */
 vt_err vt_claims_set_meas(vt_claims *c, const char *name, const uint8_t *v, size_t len,

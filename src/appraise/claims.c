@@ -151,6 +151,7 @@ vt_err vt_claims_from_snp(const vt_snp_claims *c, vt_claims *out, vt_error *err)
     memset(out, 0, sizeof *out);
     out->tee = VT_TEE_SNP;
     out->verified = true;
+    out->emulated = c->emulated;
     x->product = c->product;
     x->signer = c->signer;
     x->policy = r->policy.raw;
@@ -221,7 +222,8 @@ static vt_err cca_sw(const vt_cca_platform_claims *p, vt_claims_cca *x, vt_error
     return VT_OK;
 }
 
-vt_err vt_claims_from_cca(const vt_cca_token *t, vt_claims *out, vt_error *err)
+vt_err vt_claims_from_cca(const vt_cca_token *t, const vt_cca_cpak *cpak, vt_claims *out,
+                          vt_error *err)
 {
     const vt_cca_realm_claims *r = &t->realm;
     const vt_cca_platform_claims *p = &t->platform;
@@ -229,6 +231,7 @@ vt_err vt_claims_from_cca(const vt_cca_token *t, vt_claims *out, vt_error *err)
     memset(out, 0, sizeof *out);
     out->tee = VT_TEE_CCA;
     out->verified = true;
+    out->emulated = cpak != NULL && cpak->emulated;
     x->profile = p->profile_id;
     x->lifecycle = p->lifecycle;
     if (p->implementation_id.len > 64 || p->instance_id.len > 64 || r->challenge.len > 64 ||

@@ -128,8 +128,9 @@ static vt_err verify_cca(const appraise_args *a, const vt_buf *ev, vt_claims *ou
     if (a->cpak_file) VT_GUARD_GOTO(vt_cca_trust_load_file(&trust, a->cpak_file, err));
     if (a->trust_dir) VT_GUARD_GOTO(vt_cca_trust_load_dir(&trust, a->trust_dir, err));
     vt_cca_verify_opts vo = {.trust = &trust};
-    VT_GUARD_GOTO(vt_cca_verify(t, &vo, checks, NULL, err));
-    VT_GUARD_GOTO(vt_claims_from_cca(t, out, err));
+    const vt_cca_cpak *used = NULL;
+    VT_GUARD_GOTO(vt_cca_verify(t, &vo, checks, &used, err));
+    VT_GUARD_GOTO(vt_claims_from_cca(t, used, out, err));
 out:
     vt_cca_trust_free(&trust);
     free(t);
