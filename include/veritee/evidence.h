@@ -94,6 +94,13 @@ typedef struct vt_snp_ioctl_result {
 vt_err vt_ioctl_snp_report(const char *dev, const uint8_t report_data[64], uint32_t vmpl, bool extended,
                            vt_snp_ioctl_result *out, vt_error *err);
 void vt_snp_ioctl_result_free(vt_snp_ioctl_result *r);
+/* The firmware MSG_REPORT_RSP the ioctls return (status u32, report_size u32, reserved, report at
+ * 0x20): the 1184-byte report into out. VT_E_IO for a non-zero status, VT_E_INVALID otherwise. */
+vt_err vt_snp_report_resp_parse(const uint8_t *resp, size_t len, vt_buf *out, vt_error *err);
+/* A certificate buffer as the extended request fills it (zero-padded to a page multiple):
+ * validated with vt_snp_certtable_parse and trimmed to the end of its last blob (the auxblob
+ * shape); empty when the host supplied none (an all-zero first entry). */
+vt_err vt_snp_certs_trim(const uint8_t *buf, size_t len, vt_buf *out, vt_error *err);
 
 /* ---- TDX RTMR extension (tsm-mr, Linux >= 6.16) ------------------------------------------ */
 

@@ -49,11 +49,12 @@ vt_err vt_ioctl_tdx_report(const char *dev, const uint8_t report_data[64], uint8
 }
 
 /* MSG_REPORT_RSP: status u32 @0, report_size u32 @4, reserved, report @0x20. */
-static vt_err response(const struct vt_snp_report_resp *r, vt_buf *out, vt_error *err)
+vt_err vt_snp_report_resp_parse(const uint8_t *p, size_t len, vt_buf *out, vt_error *err)
 {
     vt_reader rd;
     uint32_t status, size;
-    vt_reader_init(&rd, r->data, sizeof r->data, "MSG_REPORT_RSP", err);
+    vt_bytes rep;
+    vt_reader_init(&rd, p, len, "MSG_REPORT_RSP", err);
     VT_GUARD(vt_read_u32le(&rd, "status", &status));
     VT_GUARD(vt_read_u32le(&rd, "report_size", &size));
     if (status != 0)
@@ -61,12 +62,16 @@ static vt_err response(const struct vt_snp_report_resp *r, vt_buf *out, vt_error
     if (size != SNP_REPORT_SIZE)
         return vt_error_set(err, VT_E_INVALID, "ioctl", "firmware report is %u bytes, expected %u", size,
                             SNP_REPORT_SIZE);
-    return vt_buf_set(out, r->data + VT_SNP_RESP_REPORT_OFFSET, SNP_REPORT_SIZE, err);
+    VT_GUARD(vt_read_skip(&rd, "reserved", VT_SNP_RESP_REPORT_OFFSET - 8));
+    VT_GUARD(vt_read_view(&rd, "report", SNP_REPORT_SIZE, &rep));
+    return vt_buf_set(out, rep.ptr, rep.len, err);
 }
 
 /* The certificate table trimmed to the highest offset+length, as the configfs auxblob is. */
-static vt_err trim_certs(const uint8_t *p, size_t cap, vt_buf *out, vt_error *err)
+vt_err vt_snp_certs_trim(const uint8_t *p, size_t cap, vt_buf *out, vt_error *err)
 {
+    out->ptr = NULL;
+    out->len = 0;
     size_t end = 0;
     vt_snp_certtable t;
     bool zero = true;
@@ -119,7 +124,7 @@ vt_err vt_ioctl_snp_report(const char *dev, const uint8_t report_data[64], uint3
     }
     if (!extended) {
         VT_GUARD_GOTO(snp_request(fd, dev, VT_SNP_GET_REPORT, &req.data, resp, out, err));
-        VT_GUARD_GOTO(response(resp, &out->report, err));
+        VT_GUARD_GOTO(vt_snp_report_resp_parse(resp->data, sizeof resp->data, &out->report, err));
         goto out;
     }
     uint32_t len = CERTS_FIRST;
@@ -142,8 +147,8 @@ vt_err vt_ioctl_snp_report(const char *dev, const uint8_t report_data[64], uint3
         break;
     }
     VT_GUARD_GOTO(rc);
-    VT_GUARD_GOTO(response(resp, &out->report, err));
-    VT_GUARD_GOTO(trim_certs(certs, len, &out->certs, err));
+    VT_GUARD_GOTO(vt_snp_report_resp_parse(resp->data, sizeof resp->data, &out->report, err));
+    VT_GUARD_GOTO(vt_snp_certs_trim(certs, len, &out->certs, err));
 out:
     close(fd);
     free(resp);
