@@ -11,6 +11,8 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  verify     verify TEE evidence (TDX/SGX quote, SNP report, CCA token)\n"
+            "  appraise   verify evidence and appraise it against a policy; write a signed EAR\n"
+            "  ear        verify an EAR attestation result; create/export its signing key\n"
             "  tdx        TDX tools (replay-rtmr: replay a CCEL event log into RTMRs)\n"
             "  snp        SEV-SNP tools (show: print every decoded field of a report)\n"
             "  cca        CCA tools (show: print every claim of a token)\n"
@@ -33,6 +35,8 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "verify") == 0) return cmd_verify(argc - 1, argv + 1);
+    if (strcmp(cmd, "appraise") == 0) return cmd_appraise(argc - 1, argv + 1);
+    if (strcmp(cmd, "ear") == 0) return cmd_ear(argc - 1, argv + 1);
     if (strcmp(cmd, "tdx") == 0) return cmd_tdx(argc - 1, argv + 1);
     if (strcmp(cmd, "snp") == 0) return cmd_snp(argc - 1, argv + 1);
     if (strcmp(cmd, "cca") == 0) return cmd_cca(argc - 1, argv + 1);
