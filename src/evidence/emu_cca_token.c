@@ -273,7 +273,7 @@ vt_err vt_emu_cca_token(vt_emu *e, const uint8_t challenge[64], const vt_emu_cca
 {
     cca_ctx c;
     memset(&c, 0, sizeof c);
-    int tag;
+    int tag = 0;
     c.dflt = emu_cca_default();
     EVP_PKEY *cpak = NULL, *rak = NULL;
     vt_buf rakc = {0}, pc = {0}, rc_ = {0}, ps = {0}, rs = {0};
