@@ -16,6 +16,8 @@
 #define EV_NO_ACTION 0x00000003u
 #define ALG_SHA384 0x000cu
 #define EVENT_MAX 4096u
+#define SPEC_ID_LEN (32u + 33u) /* SHA-1-format header + the Spec ID Event03 data */
+#define RECORD_LEN 66u          /* TCG_PCR_EVENT2 with one SHA-384 digest, before the data */
 
 static vt_err mr_path(const char *mr_dir, unsigned index, char *out, size_t cap, vt_error *err)
 {
@@ -79,7 +81,7 @@ static size_t spec_id_event(uint8_t *p)
     d[31] = 0;
     d[32] = 0;                     /* vendor info size */
     le32(p + 28, 33);              /* event size */
-    return 32 + 33;
+    return SPEC_ID_LEN;
 }
 
 static vt_err append_log(const char *log, unsigned index, const uint8_t digest[48], const void *ev, size_t n,
@@ -89,7 +91,7 @@ static vt_err append_log(const char *log, unsigned index, const uint8_t digest[4
     if (fd < 0) return vt_error_set(err, VT_E_IO, "rtmr_log", "cannot open %s: %s", log, strerror(errno));
     struct stat st;
     size_t hl = 0, len;
-    uint8_t *rec = malloc(64 + 12 + 2 + 48 + 4 + n);
+    uint8_t *rec = malloc(SPEC_ID_LEN + RECORD_LEN + n);
     vt_err rc = VT_OK;
     if (rec == NULL || fstat(fd, &st) != 0) {
         rc = vt_error_set(err, VT_E_IO, "rtmr_log", "%s: cannot append", log);
@@ -104,8 +106,8 @@ static vt_err append_log(const char *log, unsigned index, const uint8_t digest[4
     r[13] = ALG_SHA384 >> 8;
     memcpy(r + 14, digest, 48);
     le32(r + 62, (uint32_t)n);
-    if (n) memcpy(r + 66, ev, n);
-    len = hl + 66 + n;
+    if (n) memcpy(r + RECORD_LEN, ev, n);
+    len = hl + RECORD_LEN + n;
     if (write(fd, rec, len) != (ssize_t)len) rc = vt_error_set(err, VT_E_IO, "rtmr_log", "%s: short write", log);
 out:
     free(rec);
