@@ -152,6 +152,32 @@ static void test_tcb_variants(void **state)
     }
 }
 
+/* A v5 quote with body type 2 (the TDX 1.0 body) verifies and has no TDX 1.5 fields. */
+static void test_v5_body_type_2(void **state)
+{
+    (void)state;
+    char dir[256];
+    make_emu(dir, sizeof dir, "{\"quote_version\": 5, \"v5_body_type\": 2}");
+    uint8_t rd[64] = {7};
+    vt_buf q = {0};
+    quote(dir, 0, rd, &q);
+    vt_tdx_result *r = calloc(1, sizeof *r);
+    vt_error e;
+    vt_err rc = verify_with(dir, dir, &q, "2026-06-02T00:00:00Z", r, &e);
+    if (rc != VT_OK) fail_msg("%s", e.msg);
+    assert_int_equal(r->quote.version, 5);
+    assert_int_equal(r->quote.body_type, VT_TDX_BODY_TD10);
+    assert_int_equal(r->quote.body_size, 584);
+    assert_false(r->quote.td.tdx15);
+    assert_int_equal(r->quote.signed_region.len, 48 + 6 + 584);
+    json_t *j = vt_tdx_result_json(r);
+    assert_null(json_object_get(j, "mr_service_td"));
+    assert_int_equal(json_integer_value(json_object_get(j, "body_type")), 2);
+    json_decref(j);
+    free(r);
+    vt_buf_free(&q);
+}
+
 static void test_cross_platform_rejected(void **state)
 {
     (void)state;
@@ -216,6 +242,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_v4_v5),  cmocka_unit_test(test_tcb_variants),
+        cmocka_unit_test(test_v5_body_type_2),
         cmocka_unit_test(test_cross_platform_rejected), cmocka_unit_test(test_collateral_window),
         cmocka_unit_test(test_bad_platform),
     };

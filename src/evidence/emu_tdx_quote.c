@@ -153,11 +153,17 @@ vt_err vt_emu_tdx_quote(vt_emu *e, const uint8_t report_data[64], int version, v
     put_le(&w, pce_svn, 2);
     put(&w, INTEL_QE_VENDOR_ID, 16);
     put(&w, "veritee-emu-qe-id\0\0\0", 20);
-    if (version == 5) {
-        put_le(&w, VT_TDX_BODY_TD15, 2);
-        put_le(&w, 648, 4);
+    /* v5 carries a body type: 3 (TDX 1.5, default) or 2 (TDX 1.0 body in a v5 quote) */
+    int body_type = version == 5 ? (int)emu_int(t, "v5_body_type", VT_TDX_BODY_TD15) : VT_TDX_BODY_TD10;
+    if (body_type != VT_TDX_BODY_TD10 && body_type != VT_TDX_BODY_TD15) {
+        rc = vt_error_set(err, VT_E_ARG, "emulate", "tdx.v5_body_type %d (2 or 3)", body_type);
+        goto out;
     }
-    VT_GUARD_GOTO(td_body(&w, t, version == 5, report_data, err));
+    if (version == 5) {
+        put_le(&w, (uint64_t)body_type, 2);
+        put_le(&w, body_type == VT_TDX_BODY_TD15 ? 648 : 584, 4);
+    }
+    VT_GUARD_GOTO(td_body(&w, t, body_type == VT_TDX_BODY_TD15, report_data, err));
     if (w.failed) goto nomem;
     size_t signed_len = w.len;
 
