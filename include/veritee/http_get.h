@@ -1,6 +1,7 @@
-/* A small HTTP(S) GET client for collateral services (Intel PCS/PCCS, AMD KDS). libcurl is
- * loaded with dlopen() on the first request of each call, never linked: verification never
- * needs it, and linking it costs every veritee process ~2 ms of dynamic loading. */
+/* A small HTTP(S) client: GET for collateral services (Intel PCS/PCCS, AMD KDS), and requests
+ * with a method, a body and headers for the KBS guest client (RCAR over HTTP). libcurl is
+ * loaded with dlopen() when a request is made, never linked: verification never needs it, and
+ * linking it costs every veritee process ~2 ms of dynamic loading. */
 #ifndef VERITEE_HTTP_GET_H
 #define VERITEE_HTTP_GET_H
 
@@ -16,6 +17,7 @@ typedef struct vt_http_get_opts {
     long timeout_seconds;    /* whole transfer; 0 = 20 s */
     size_t max_body;         /* larger bodies fail the transfer; 0 = VT_HTTP_BODY_MAX */
     const char *want_header; /* capture this response header's value (first one), or NULL */
+    int fail_code;           /* code of transport failures; 0 = VT_E_MISSING (collateral) */
 } vt_http_get_opts;
 
 typedef struct vt_http_response {
@@ -32,5 +34,28 @@ typedef struct vt_http_response {
 vt_err vt_http_get(const char *url, const vt_http_get_opts *o, vt_http_response *out,
                    vt_error *err);
 void vt_http_response_free(vt_http_response *r);
+
+/* A request other than a bare GET. */
+typedef struct vt_http_request {
+    const char *method;          /* NULL or "GET", "POST", "PUT", "DELETE" */
+    const char *content_type;    /* Content-Type of the body, or NULL */
+    const uint8_t *body;         /* request body (POST/PUT), body_len bytes; may be NULL */
+    size_t body_len;
+    const char *const *headers;  /* extra "Name: value" lines, NULL-terminated; or NULL */
+} vt_http_request;
+
+/* One request (req NULL = GET), with the same response handling and errors as vt_http_get
+ * (transport failures carry o->fail_code). libcurl is loaded and unloaded around the call. */
+vt_err vt_http_do(const char *url, const vt_http_request *req, const vt_http_get_opts *o,
+                  vt_http_response *out, vt_error *err);
+
+/* A client that keeps libcurl loaded and one connection cache across requests (the KBS guest
+ * client, load tests). Not thread-safe: one per thread. */
+typedef struct vt_http_client vt_http_client;
+/* Errors: VT_E_MISSING (libcurl.so.4 cannot be loaded), VT_E_INTERNAL. */
+vt_err vt_http_client_new(vt_http_client **out, vt_error *err);
+void vt_http_client_free(vt_http_client *c); /* accepts NULL */
+vt_err vt_http_client_do(vt_http_client *c, const char *url, const vt_http_request *req,
+                         const vt_http_get_opts *o, vt_http_response *out, vt_error *err);
 
 #endif

@@ -1,0 +1,123 @@
+/* The guest side of the CoCo KBS protocol RCAR 0.4.0 (specs/kbs-protocol.md §§4-11): an
+ * ephemeral TEE key as a JWK, /auth, the runtime-data binding (JCS + SHA-384 into 64 bytes of
+ * report data), evidence in the per-TEE JSON shapes CoCo guests send, /attest, and resource
+ * fetches decrypted from the JWE. Written from the protocol note, not from the server code. */
+#ifndef VERITEE_KBS_CLIENT_H
+#define VERITEE_KBS_CLIENT_H
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "veritee/codec.h"
+#include "veritee/err.h"
+#include "veritee/evidence.h"
+
+#define VT_KBS_CLIENT_VERSION "0.4.0"
+#define VT_KBS_CLIENT_COOKIE "kbs-session-id"
+#define VT_KBS_CLIENT_COOKIE_MAX 128
+#define VT_KBS_CLIENT_TOKEN_MAX (256u << 10)
+
+/* ---- the TEE key (§6: runtime-data.tee-pubkey) -------------------------------------------- */
+
+typedef enum vt_kbs_key_type {
+    VT_KBS_KEY_EC = 0,  /* P-256, alg ECDH-ES+A256KW (what current guests send) */
+    VT_KBS_KEY_RSA = 1, /* RSA-2048, alg RSA-OAEP-256 */
+} vt_kbs_key_type;
+
+typedef struct vt_kbs_tee_key {
+    EVP_PKEY *pkey; /* the private key: never leaves the guest */
+    json_t *jwk;    /* public JWK: EC {kty, crv, alg, x, y} or RSA {kty, alg, n, e} */
+} vt_kbs_tee_key;
+
+/* A fresh key pair. Errors: VT_E_ARG, VT_E_INTERNAL. */
+vt_err vt_kbs_tee_key_new(vt_kbs_key_type type, vt_kbs_tee_key *out, vt_error *err);
+/* Frees (OpenSSL wipes the private key on free); accepts NULL. */
+void vt_kbs_tee_key_free(vt_kbs_tee_key *k);
+
+/* ---- runtime-data binding (§7) ------------------------------------------------------------ */
+
+/* report_data = H(JCS({"additional-evidence": additional, "nonce": nonce, "tee-pubkey": jwk}))
+ * zero-padded (or truncated) to 64 bytes. hash_alg: "sha256", "sha384" (NULL: the default),
+ * "sha512" (case-insensitive). canonical (may be NULL) receives the hashed text. */
+vt_err vt_kbs_binding(const char *nonce, const json_t *jwk, const char *additional, const char *hash_alg,
+                      uint8_t report_data[64], vt_buf *canonical, vt_error *err);
+
+/* ---- evidence (§8) ------------------------------------------------------------------------ */
+
+/* {"quote": base64 std, "cc_eventlog": base64 std | null}. */
+vt_err vt_kbs_tdx_evidence_json(const uint8_t *quote, size_t len, const uint8_t *ccel, size_t ccel_len,
+                                json_t **out, vt_error *err);
+/* {"attestation_report": {serde form of the sev crate}, "cert_chain": [{cert_type, data}] | null}
+ * from a 1184-byte report and a certificate table (may be empty: cert_chain null). */
+vt_err vt_kbs_snp_evidence_json(const uint8_t *report, size_t len, const uint8_t *certtable, size_t ct_len,
+                                json_t **out, vt_error *err);
+/* {"token": [numbers]} of a CBOR CCA token. */
+vt_err vt_kbs_cca_evidence_json(const uint8_t *token, size_t len, json_t **out, vt_error *err);
+
+/* Where evidence comes from. */
+typedef enum vt_kbs_provider {
+    VT_KBS_PROVIDER_AUTO = 0, /* emulated with an emulator, else configfs-tsm when present, else ioctl */
+    VT_KBS_PROVIDER_EMULATED,
+    VT_KBS_PROVIDER_TSM,
+    VT_KBS_PROVIDER_IOCTL,
+} vt_kbs_provider;
+
+/* "auto", "emulated", "tsm", "ioctl"; VT_E_ARG otherwise. */
+vt_err vt_kbs_provider_parse(const char *s, vt_kbs_provider *out, vt_error *err);
+
+typedef struct vt_kbs_evidence_src {
+    vt_ev_tee tee;             /* required for the emulated TEE and ioctls; tsm: checked */
+    vt_kbs_provider provider;
+    const char *emulator_dir;  /* the emulated TEE (`veritee emulate init`) */
+    const char *tsm_root;      /* NULL: VT_TSM_ROOT_DEFAULT */
+    const char *device;        /* ioctl device, NULL: the default */
+    const char *realm;         /* CCA emulated: realm name (NULL: realm0) */
+} vt_kbs_evidence_src;
+
+/* Evidence over report_data in the TEE's JSON shape (primary_evidence). *tee_out (may be NULL)
+ * receives the TEE name the evidence is for. TDX through ioctl is refused (a TDREPORT cannot be
+ * verified remotely: use configfs-tsm). Errors: VT_E_ARG, VT_E_MISSING (no provider), VT_E_IO. */
+vt_err vt_kbs_evidence_get(const vt_kbs_evidence_src *src, const uint8_t report_data[64], json_t **out,
+                           vt_ev_tee *tee_out, vt_error *err);
+
+/* ---- the exchange ------------------------------------------------------------------------- */
+
+/* Produces primary evidence for report_data; *out owned by the caller. */
+typedef vt_err (*vt_kbs_evidence_fn)(void *ud, const uint8_t report_data[64], json_t **out, vt_error *err);
+
+typedef struct vt_kbs_client_opts {
+    const char *url;               /* KBS base URL, e.g. http://127.0.0.1:8080 (no trailing /kbs/v0) */
+    const char *tee;               /* RCAR tee name: "tdx", "snp", "cca", ... */
+    vt_kbs_key_type key_type;
+    vt_kbs_evidence_fn evidence;   /* required */
+    void *evidence_ud;
+    long timeout_seconds;          /* per request; 0: 20 */
+} vt_kbs_client_opts;
+
+typedef struct vt_kbs_client vt_kbs_client;
+
+/* A client (keeps one HTTP connection). Borrowed strings in o must outlive it. Errors:
+ * VT_E_ARG, VT_E_MISSING (libcurl missing). */
+vt_err vt_kbs_client_new(const vt_kbs_client_opts *o, vt_kbs_client **out, vt_error *err);
+void vt_kbs_client_free(vt_kbs_client *c); /* wipes the TEE key and the token; accepts NULL */
+
+/* One RCAR handshake with a fresh TEE key: /auth, binding, evidence, /attest. Errors:
+ * VT_E_VERIFY (the KBS refused: 401, its detail in the message), VT_E_UNSUPPORTED (version
+ * refused), VT_E_INVALID (malformed answer), VT_E_IO (transport, timeout). */
+vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err);
+/* The attestation token (EAR JWT) of the last handshake, NULL before one (borrowed). */
+const char *vt_kbs_client_token(const vt_kbs_client *c);
+/* The JSON sent as the last /attest body (borrowed; tests), NULL before one. */
+const json_t *vt_kbs_client_last_attestation(const vt_kbs_client *c);
+
+/* GET /kbs/v0/resource/<path> (path = repo/type/tag), with the session cookie or, when bearer,
+ * Authorization: Bearer <token> and no cookie; decrypts the JWE with the TEE key. secret owned
+ * (wipe with vt_buf_free_secret). Errors: VT_E_VERIFY (401: policy denied, token invalid or
+ * expired: re-attest), VT_E_MISSING (404), VT_E_ARG (bad path), VT_E_INVALID (bad JWE), VT_E_IO. */
+vt_err vt_kbs_client_get_resource(vt_kbs_client *c, const char *path, bool bearer, vt_buf *secret,
+                                  vt_error *err);
+
+#endif

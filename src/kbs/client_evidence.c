@@ -1,0 +1,323 @@
+/* KBS guest client: the runtime-data binding (kbs-protocol.md §7.1-7.3) and the evidence JSON
+ * shapes CoCo attesters send (§8: tdx quote + cc_eventlog, the `sev` crate's serde form of the
+ * SNP report with cert_chain, the CCA token as a number array), from the evidence providers. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "veritee/crypto.h"
+#include "veritee/emulate.h"
+#include "veritee/jcs.h"
+#include "veritee/kbs_client.h"
+#include "veritee/snp.h"
+
+vt_err vt_kbs_binding(const char *nonce, const json_t *jwk, const char *additional, const char *hash_alg,
+                      uint8_t report_data[64], vt_buf *canonical, vt_error *err)
+{
+    vt_hash_alg alg = VT_SHA384;
+    size_t dlen = 48;
+    if (hash_alg == NULL || strcasecmp(hash_alg, "sha384") == 0) {
+    } else if (strcasecmp(hash_alg, "sha256") == 0) {
+        alg = VT_SHA256, dlen = 32;
+    } else if (strcasecmp(hash_alg, "sha512") == 0) {
+        alg = VT_SHA512, dlen = 64;
+    } else {
+        return vt_error_set(err, VT_E_UNSUPPORTED, "kbs_binding", "hash algorithm \"%.32s\" not supported",
+                            hash_alg);
+    }
+    if (nonce == NULL || !json_is_object(jwk))
+        return vt_error_set(err, VT_E_ARG, "kbs_binding", "the binding needs a nonce and a JWK object");
+    json_t *rd = json_object();
+    if (rd == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_binding", "out of memory");
+    json_object_set_new(rd, "additional-evidence", json_string(additional ? additional : ""));
+    json_object_set_new(rd, "nonce", json_string(nonce));
+    json_object_set(rd, "tee-pubkey", (json_t *)jwk);
+    vt_buf text = {0};
+    vt_err rc = vt_jcs(rd, &text, err);
+    json_decref(rd);
+    if (rc != VT_OK) return rc;
+    uint8_t d[64] = {0};
+    rc = vt_hash(alg, text.ptr, text.len, d, err);
+    if (rc == VT_OK) {
+        memset(report_data, 0, 64);
+        memcpy(report_data, d, dlen);
+        if (canonical != NULL) *canonical = text, text = (vt_buf){0};
+    }
+    vt_buf_free(&text);
+    return rc;
+}
+
+static json_t *b64std(const uint8_t *p, size_t n)
+{
+    char *s = vt_b64_encode(p, n, false);
+    json_t *j = s ? json_string(s) : NULL;
+    free(s);
+    return j;
+}
+
+static json_t *numbers(const uint8_t *p, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < n; i++)
+        if (json_array_append_new(a, json_integer(p[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+static vt_err done(json_t *o, bool ok, json_t **out, const char *check, vt_error *err)
+{
+    if (o == NULL || !ok) {
+        json_decref(o);
+        return vt_error_set(err, VT_E_NOMEM, check, "out of memory");
+    }
+    *out = o;
+    return VT_OK;
+}
+
+vt_err vt_kbs_tdx_evidence_json(const uint8_t *quote, size_t len, const uint8_t *ccel, size_t ccel_len,
+                                json_t **out, vt_error *err)
+{
+    *out = NULL;
+    if (quote == NULL || len == 0) return vt_error_set(err, VT_E_ARG, "kbs_tdx_evidence", "empty quote");
+    json_t *o = json_object();
+    bool ok = o && json_object_set_new(o, "quote", b64std(quote, len)) == 0 &&
+              json_object_set_new(o, "cc_eventlog", ccel && ccel_len ? b64std(ccel, ccel_len) : json_null()) == 0;
+    return done(o, ok, out, "kbs_tdx_evidence", err);
+}
+
+vt_err vt_kbs_cca_evidence_json(const uint8_t *token, size_t len, json_t **out, vt_error *err)
+{
+    *out = NULL;
+    if (token == NULL || len == 0) return vt_error_set(err, VT_E_ARG, "kbs_cca_evidence", "empty token");
+    json_t *o = json_object();
+    bool ok = o && json_object_set_new(o, "token", numbers(token, len)) == 0;
+    return done(o, ok, out, "kbs_cca_evidence", err);
+}
+
+/* TcbVersion as the sev crate serialises it: {fmc (Turin only, else null), bootloader, tee, snp,
+ * microcode}. */
+static json_t *tcb_json(uint64_t raw, vt_snp_product p)
+{
+    vt_snp_tcb t;
+    vt_snp_tcb_decode(raw, p, &t);
+    return json_pack("{s:o, s:i, s:i, s:i, s:i}", "fmc", t.has_fmc ? json_integer(t.fmc) : json_null(),
+                     "bootloader", t.boot_loader, "tee", t.tee, "snp", t.snp, "microcode", t.microcode);
+}
+
+static json_t *version_json(const vt_snp_fw_version *v)
+{
+    return json_pack("{s:i, s:i, s:i}", "major", v->major, "minor", v->minor, "build", v->build);
+}
+
+static json_t *opt_u8(bool has, uint8_t v)
+{
+    return has ? json_integer(v) : json_null();
+}
+
+static json_t *opt_u64(bool has, uint64_t v)
+{
+    /* jansson integers are signed 64-bit: a mitigation vector with bit 63 set cannot be carried */
+    return has && v <= INT64_MAX ? json_integer((json_int_t)v) : json_null();
+}
+
+/* The report's serde form (kbs-protocol.md §8, snp). Byte arrays are number arrays in report
+ * order; the signature's r and s keep their 72-byte little-endian layout. */
+static json_t *snp_report_json(const uint8_t *p, const vt_snp_report *r)
+{
+    vt_snp_product prod = r->has_cpuid ? vt_snp_product_from_cpuid(r->cpuid_fam_id, r->cpuid_mod_id)
+                                       : VT_SNP_MILAN;
+    if (prod == VT_SNP_PRODUCT_UNKNOWN) prod = VT_SNP_MILAN;
+    json_t *o = json_object();
+    if (o == NULL) return NULL;
+    int bad = 0;
+#define SET(k, v) bad |= json_object_set_new(o, k, v)
+    SET("version", json_integer(r->version));
+    SET("guest_svn", json_integer(r->guest_svn));
+    SET("policy", json_integer((json_int_t)r->policy.raw));
+    SET("family_id", numbers(r->family_id, 16));
+    SET("image_id", numbers(r->image_id, 16));
+    SET("vmpl", json_integer(r->vmpl));
+    SET("sig_algo", json_integer(r->signature_algo));
+    SET("current_tcb", tcb_json(r->current_tcb, prod));
+    SET("plat_info", json_integer((json_int_t)r->platform_info.raw));
+    SET("key_info", json_integer(r->key_info));
+    SET("report_data", numbers(r->report_data, 64));
+    SET("measurement", numbers(r->measurement, 48));
+    SET("host_data", numbers(r->host_data, 32));
+    SET("id_key_digest", numbers(r->id_key_digest, 48));
+    SET("author_key_digest", numbers(r->author_key_digest, 48));
+    SET("report_id", numbers(r->report_id, 32));
+    SET("report_id_ma", numbers(r->report_id_ma, 32));
+    SET("reported_tcb", tcb_json(r->reported_tcb, prod));
+    SET("cpuid_fam_id", opt_u8(r->has_cpuid, r->cpuid_fam_id));
+    SET("cpuid_mod_id", opt_u8(r->has_cpuid, r->cpuid_mod_id));
+    SET("cpuid_step", opt_u8(r->has_cpuid, r->cpuid_step));
+    SET("chip_id", numbers(r->chip_id, 64));
+    SET("committed_tcb", tcb_json(r->committed_tcb, prod));
+    SET("current", version_json(&r->current_version));
+    SET("committed", version_json(&r->committed_version));
+    SET("launch_tcb", tcb_json(r->launch_tcb, prod));
+    SET("launch_mit_vector", opt_u64(r->has_mit_vectors, r->launch_mit_vector));
+    SET("current_mit_vector", opt_u64(r->has_mit_vectors, r->current_mit_vector));
+    SET("signature", json_pack("{s:o, s:o}", "r", numbers(p + 0x2A0, 72), "s", numbers(p + 0x2E8, 72)));
+#undef SET
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* cert_chain entries {cert_type: "VCEK"|"VLEK"|"ASK"|"ARK"|"CRL"|"OTHER", data: [bytes]}; null
+ * when the table is empty. */
+static vt_err cert_chain_json(const uint8_t *ct, size_t len, json_t **out, vt_error *err)
+{
+    static const char *const names[] = {"OTHER", "VCEK", "VLEK", "ASK", "ARK", "CRL"};
+    vt_snp_certtable t;
+    *out = NULL;
+    if (ct == NULL || len == 0) {
+        *out = json_null();
+        return VT_OK;
+    }
+    VT_GUARD(vt_snp_certtable_parse(ct, len, &t, err));
+    if (t.n == 0) {
+        *out = json_null();
+        return VT_OK;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < t.n; i++) {
+        const vt_snp_cert_entry *e = &t.entries[i];
+        json_t *d = numbers(e->data.ptr, e->data.len);
+        json_t *x = d ? json_pack("{s:s, s:o}", "cert_type", names[e->kind], "data", d) : NULL;
+        if (x == NULL || json_array_append_new(a, x) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    if (a == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_snp_evidence", "out of memory");
+    *out = a;
+    return VT_OK;
+}
+
+vt_err vt_kbs_snp_evidence_json(const uint8_t *report, size_t len, const uint8_t *certtable, size_t ct_len,
+                                json_t **out, vt_error *err)
+{
+    *out = NULL;
+    vt_snp_report r;
+    VT_GUARD(vt_snp_report_parse(report, len, &r, err));
+    json_t *chain = NULL;
+    VT_GUARD(cert_chain_json(certtable, ct_len, &chain, err));
+    json_t *rep = snp_report_json(report, &r);
+    json_t *o = json_object();
+    bool ok = rep != NULL && o != NULL;
+    if (ok) {
+        ok = json_object_set_new(o, "attestation_report", rep) == 0;
+        rep = NULL;
+        ok = json_object_set_new(o, "cert_chain", chain) == 0 && ok;
+        chain = NULL;
+    }
+    json_decref(rep);
+    json_decref(chain);
+    return done(o, ok, out, "kbs_snp_evidence", err);
+}
+
+/* ---- providers ----------------------------------------------------------------------------- */
+
+vt_err vt_kbs_provider_parse(const char *s, vt_kbs_provider *out, vt_error *err)
+{
+    static const char *const names[] = {"auto", "emulated", "tsm", "ioctl"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (s != NULL && strcmp(s, names[i]) == 0) {
+            *out = (vt_kbs_provider)i;
+            return VT_OK;
+        }
+    return vt_error_set(err, VT_E_ARG, "kbs_provider", "provider \"%.32s\": auto, emulated, tsm or ioctl",
+                        s ? s : "");
+}
+
+/* Raw evidence bytes -> the TEE's JSON shape. */
+static vt_err shape(vt_ev_tee tee, const vt_buf *ev, const vt_buf *aux, json_t **out, vt_error *err)
+{
+    if (tee == VT_EV_TEE_TDX) return vt_kbs_tdx_evidence_json(ev->ptr, ev->len, NULL, 0, out, err);
+    if (tee == VT_EV_TEE_CCA) return vt_kbs_cca_evidence_json(ev->ptr, ev->len, out, err);
+    if (tee == VT_EV_TEE_SNP) return vt_kbs_snp_evidence_json(ev->ptr, ev->len, aux->ptr, aux->len, out, err);
+    return vt_error_set(err, VT_E_ARG, "kbs_evidence", "unknown TEE");
+}
+
+static vt_err from_emulator(const vt_kbs_evidence_src *s, const uint8_t rd[64], vt_buf *ev, vt_buf *aux,
+                            vt_error *err)
+{
+    if (s->emulator_dir == NULL)
+        return vt_error_set(err, VT_E_ARG, "kbs_evidence", "the emulated provider needs an emulator directory");
+    vt_emu *emu = NULL;
+    VT_GUARD(vt_emu_open(s->emulator_dir, &emu, err));
+    vt_err rc;
+    if (s->tee == VT_EV_TEE_TDX) {
+        rc = vt_emu_tdx_quote(emu, rd, 0, ev, err);
+    } else if (s->tee == VT_EV_TEE_SNP) {
+        rc = vt_emu_snp_report(emu, rd, NULL, ev, err);
+        if (rc == VT_OK) rc = vt_emu_snp_certtable(emu, false, aux, err);
+    } else if (s->tee == VT_EV_TEE_CCA) {
+        vt_emu_cca_opts o = {.realm = s->realm};
+        rc = vt_emu_cca_token(emu, rd, &o, ev, err);
+    } else {
+        rc = vt_error_set(err, VT_E_ARG, "kbs_evidence", "the emulated provider needs the TEE (tdx, snp, cca)");
+    }
+    vt_emu_free(emu);
+    return rc;
+}
+
+static vt_err from_tsm(const vt_kbs_evidence_src *s, const uint8_t rd[64], vt_buf *ev, vt_buf *aux,
+                       vt_ev_tee *tee, vt_error *err)
+{
+    vt_tsm_opts o = {.root = s->tsm_root, .inblob = rd, .inblob_len = 64};
+    vt_tsm_report r;
+    VT_GUARD(vt_tsm_get_report(&o, &r, err));
+    if (s->tee != VT_EV_TEE_UNKNOWN && s->tee != r.tee) {
+        vt_err rc = vt_error_set(err, VT_E_ARG, "kbs_evidence", "TEE %s asked, but the configfs-tsm provider is %s",
+                                 vt_ev_tee_name(s->tee), r.provider);
+        vt_tsm_report_free(&r);
+        return rc;
+    }
+    *tee = r.tee;
+    *ev = r.outblob;
+    *aux = r.auxblob;
+    return VT_OK;
+}
+
+static vt_err from_ioctl(const vt_kbs_evidence_src *s, const uint8_t rd[64], vt_buf *ev, vt_buf *aux,
+                         vt_error *err)
+{
+    if (s->tee != VT_EV_TEE_SNP)
+        return vt_error_set(err, VT_E_UNSUPPORTED, "kbs_evidence",
+                            "the ioctl provider serves SNP only here: a TDX TDREPORT cannot be verified "
+                            "remotely and CCA has no ioctl; use configfs-tsm (--provider tsm)");
+    vt_snp_ioctl_result r;
+    VT_GUARD(vt_ioctl_snp_report(s->device, rd, 0, true, &r, err));
+    *ev = r.report;
+    *aux = r.certs;
+    return VT_OK;
+}
+
+vt_err vt_kbs_evidence_get(const vt_kbs_evidence_src *src, const uint8_t report_data[64], json_t **out,
+                           vt_ev_tee *tee_out, vt_error *err)
+{
+    *out = NULL;
+    vt_kbs_provider p = src->provider;
+    if (p == VT_KBS_PROVIDER_AUTO)
+        p = src->emulator_dir ? VT_KBS_PROVIDER_EMULATED
+            : vt_tsm_present(src->tsm_root) ? VT_KBS_PROVIDER_TSM : VT_KBS_PROVIDER_IOCTL;
+    vt_buf ev = {0}, aux = {0};
+    vt_ev_tee tee = src->tee;
+    vt_err rc;
+    if (p == VT_KBS_PROVIDER_EMULATED) rc = from_emulator(src, report_data, &ev, &aux, err);
+    else if (p == VT_KBS_PROVIDER_TSM) rc = from_tsm(src, report_data, &ev, &aux, &tee, err);
+    else rc = from_ioctl(src, report_data, &ev, &aux, err);
+    if (rc == VT_OK) rc = shape(tee, &ev, &aux, out, err);
+    if (rc == VT_OK && tee_out != NULL) *tee_out = tee;
+    vt_buf_free(&ev);
+    vt_buf_free(&aux);
+    return rc;
+}
