@@ -1,0 +1,221 @@
+/* veritee attest: the guest side of the CoCo KBS protocol (RCAR 0.4.0, docs/attest.md): attest to
+ * a KBS with evidence from a provider and fetch a secret, decrypted with the ephemeral TEE key. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "veritee/crypto.h"
+#include "veritee/kbs_client.h"
+
+enum { VT_EXIT_TRANSPORT = 4 };
+
+static void attest_usage(FILE *f)
+{
+    fprintf(f, "usage: veritee attest --kbs URL [--resource REPO/TYPE/TAG]... [--tee tdx|snp|cca]\n"
+               "                      [--provider auto|emulated|tsm|ioctl] [--emulator DIR] [--key-type ec|rsa]\n"
+               "                      [-o FILE] [--bearer] [--token-out FILE] [--timeout S] [--realm NAME]\n"
+               "                      [--tsm-root DIR] [--device PATH] [-v]\n"
+               "\n"
+               "  --kbs URL          the KBS (veritee serve or Trustee), e.g. http://127.0.0.1:8080\n"
+               "  --resource PATH    fetch this secret after attesting (repeatable; none: attest only)\n"
+               "  --tee T            TEE of this guest (default: the configfs-tsm provider's)\n"
+               "  --provider P       auto (default): emulated with --emulator, else configfs-tsm when\n"
+               "                     present, else the SNP guest ioctl\n"
+               "  --emulator DIR     the emulated TEE made by `veritee emulate init` (test only)\n"
+               "  --key-type K       ephemeral TEE key: ec (P-256, ECDH-ES+A256KW; default) or rsa\n"
+               "                     (RSA-2048, RSA-OAEP-256)\n"
+               "  -o FILE            write the secret to FILE (mode 0600; one --resource); default stdout\n"
+               "  --bearer           fetch with Authorization: Bearer <token> instead of the session cookie\n"
+               "  --token-out FILE   write the attestation token (EAR JWT) to FILE\n"
+               "  --timeout S        per-request timeout in seconds (default 20)\n"
+               "  --realm NAME       CCA emulated: the realm\n"
+               "  -v                 say what happens on stderr\n"
+               "\n"
+               "exit 0 secret(s) received, 1 refused by the KBS (attestation or resource policy),\n"
+               "2 bad arguments or a malformed answer, 3 resource or evidence provider missing,\n"
+               "4 KBS unreachable or timed out\n");
+}
+
+#define MAX_RES 16
+
+typedef struct attest_args {
+    const char *kbs, *tee, *out, *token_out;
+    const char *res[MAX_RES];
+    size_t nres;
+    vt_kbs_evidence_src src;
+    vt_kbs_key_type key_type;
+    long timeout;
+    bool bearer, verbose;
+} attest_args;
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "veritee attest: %s\n", msg);
+    return VT_EXIT_USAGE;
+}
+
+static int parse(int argc, char **argv, attest_args *a)
+{
+    enum { O_KBS = 256, O_RES, O_TEE, O_PROV, O_EMU, O_KEY, O_BEARER, O_TOKEN, O_TIMEOUT, O_REALM, O_TSM, O_DEV };
+    static const struct option opts[] = {
+        {"kbs", required_argument, 0, O_KBS},        {"resource", required_argument, 0, O_RES},
+        {"tee", required_argument, 0, O_TEE},        {"provider", required_argument, 0, O_PROV},
+        {"emulator", required_argument, 0, O_EMU},   {"key-type", required_argument, 0, O_KEY},
+        {"bearer", no_argument, 0, O_BEARER},        {"token-out", required_argument, 0, O_TOKEN},
+        {"timeout", required_argument, 0, O_TIMEOUT}, {"realm", required_argument, 0, O_REALM},
+        {"tsm-root", required_argument, 0, O_TSM},   {"device", required_argument, 0, O_DEV},
+        {"output", required_argument, 0, 'o'},       {"verbose", no_argument, 0, 'v'},
+        {"help", no_argument, 0, 'h'},               {0, 0, 0, 0}};
+    int c;
+    char *end;
+    vt_error e;
+    memset(a, 0, sizeof *a);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "ho:v", opts, NULL)) != -1) {
+        switch (c) {
+        case O_KBS: a->kbs = optarg; break;
+        case O_RES:
+            if (a->nres == MAX_RES) return usage_error("at most 16 --resource");
+            a->res[a->nres++] = optarg;
+            break;
+        case O_TEE:
+            if (vt_ev_tee_parse(optarg, &a->src.tee, &e) != VT_OK) return usage_error(e.msg);
+            break;
+        case O_PROV:
+            if (vt_kbs_provider_parse(optarg, &a->src.provider, &e) != VT_OK) return usage_error(e.msg);
+            break;
+        case O_EMU: a->src.emulator_dir = optarg; break;
+        case O_KEY:
+            if (strcmp(optarg, "ec") == 0) a->key_type = VT_KBS_KEY_EC;
+            else if (strcmp(optarg, "rsa") == 0) a->key_type = VT_KBS_KEY_RSA;
+            else return usage_error("--key-type must be ec or rsa");
+            break;
+        case O_BEARER: a->bearer = true; break;
+        case O_TOKEN: a->token_out = optarg; break;
+        case O_TIMEOUT:
+            a->timeout = strtol(optarg, &end, 10);
+            if (end == optarg || *end || a->timeout < 1 || a->timeout > 3600) return usage_error("--timeout: 1..3600");
+            break;
+        case O_REALM: a->src.realm = optarg; break;
+        case O_TSM: a->src.tsm_root = optarg; break;
+        case O_DEV: a->src.device = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'v': a->verbose = true; break;
+        case 'h': attest_usage(stdout); return -1;
+        default: attest_usage(stderr); return VT_EXIT_USAGE;
+        }
+    }
+    if (optind != argc || a->kbs == NULL) {
+        attest_usage(stderr);
+        return VT_EXIT_USAGE;
+    }
+    if (a->out != NULL && a->nres != 1) return usage_error("-o needs exactly one --resource");
+    if (a->nres == 0 && a->token_out == NULL) return usage_error("nothing to do: give --resource or --token-out");
+    return 0;
+}
+
+/* The evidence callback: providers through the library; remembers the TEE the evidence is for. */
+typedef struct ev_ctx {
+    const vt_kbs_evidence_src *src;
+    bool verbose;
+} ev_ctx;
+
+static vt_err evidence(void *ud, const uint8_t rd[64], json_t **out, vt_error *err)
+{
+    ev_ctx *x = ud;
+    if (x->verbose) {
+        char h[129];
+        vt_hex_encode(rd, 64, h);
+        fprintf(stderr, "veritee attest: report data %s\n", h);
+    }
+    return vt_kbs_evidence_get(x->src, rd, out, NULL, err);
+}
+
+static int fail(const char *step, const vt_error *e)
+{
+    fprintf(stderr, "veritee attest: %s: %s\n", step, e->msg);
+    if (e->code == VT_E_IO) return VT_EXIT_TRANSPORT;
+    return cli_exit_for(e->code);
+}
+
+static int write_secret(const char *path, const vt_buf *s)
+{
+    if (path == NULL) return fwrite(s->ptr, 1, s->len, stdout) == s->len && fflush(stdout) == 0 ? 0 : VT_EXIT_USAGE;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "veritee attest: %s: %s\n", path, strerror(errno));
+        return VT_EXIT_USAGE;
+    }
+    size_t off = 0;
+    while (off < s->len) {
+        ssize_t w = write(fd, s->ptr + off, s->len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
+    int ok = off == s->len && close(fd) == 0;
+    if (!ok) fprintf(stderr, "veritee attest: writing %s failed\n", path);
+    return ok ? 0 : VT_EXIT_USAGE;
+}
+
+/* The TEE name for /auth: --tee, else what configfs-tsm reports. */
+static int resolve_tee(attest_args *a)
+{
+    if (a->src.tee != VT_EV_TEE_UNKNOWN) return 0;
+    vt_kbs_provider p = a->src.provider;
+    if (p == VT_KBS_PROVIDER_EMULATED || (p == VT_KBS_PROVIDER_AUTO && a->src.emulator_dir != NULL))
+        return usage_error("the emulated TEE needs --tee tdx|snp|cca");
+    uint8_t rd[64] = {0};
+    json_t *ev = NULL;
+    vt_error e;
+    if (vt_kbs_evidence_get(&a->src, rd, &ev, &a->src.tee, &e) != VT_OK) return fail("evidence", &e);
+    json_decref(ev);
+    return 0;
+}
+
+int cmd_attest(int argc, char **argv)
+{
+    attest_args a;
+    int rc = parse(argc, argv, &a);
+    if (rc != 0) return rc < 0 ? 0 : rc;
+    if ((rc = resolve_tee(&a)) != 0) return rc;
+    ev_ctx x = {.src = &a.src, .verbose = a.verbose};
+    vt_kbs_client_opts o = {.url = a.kbs, .tee = vt_ev_tee_name(a.src.tee), .key_type = a.key_type,
+                            .evidence = evidence, .evidence_ud = &x, .timeout_seconds = a.timeout};
+    vt_kbs_client *c = NULL;
+    vt_error e;
+    vt_error_clear(&e);
+    if (vt_kbs_client_new(&o, &c, &e) != VT_OK) return fail("client", &e);
+    if (vt_kbs_client_attest(c, &e) != VT_OK) {
+        rc = fail("attestation", &e);
+        goto out;
+    }
+    const char *tok = vt_kbs_client_token(c);
+    if (a.verbose)
+        fprintf(stderr, "veritee attest: %s guest attested to %s (%s key); token %zu bytes\n", o.tee, a.kbs,
+                a.key_type == VT_KBS_KEY_RSA ? "RSA-OAEP-256" : "EC P-256", strlen(tok));
+    if (a.token_out != NULL) {
+        vt_buf t = {.ptr = (uint8_t *)tok, .len = strlen(tok)};
+        if ((rc = write_secret(a.token_out, &t)) != 0) goto out;
+    }
+    for (size_t i = 0; i < a.nres; i++) {
+        vt_buf s = {0};
+        if (vt_kbs_client_get_resource(c, a.res[i], a.bearer, &s, &e) != VT_OK) {
+            rc = fail(a.res[i], &e);
+            goto out;
+        }
+        if (a.verbose)
+            fprintf(stderr, "veritee attest: %s: %zu bytes (JWE decrypted, %s)\n", a.res[i], s.len,
+                    a.bearer ? "bearer token" : "session cookie");
+        rc = write_secret(a.out, &s);
+        vt_buf_free_secret(&s);
+        if (rc != 0) goto out;
+    }
+out:
+    vt_kbs_client_free(c);
+    return rc;
+}
