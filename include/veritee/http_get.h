@@ -36,17 +36,17 @@ vt_err vt_http_get(const char *url, const vt_http_get_opts *o, vt_http_response 
 void vt_http_response_free(vt_http_response *r);
 
 /* A request other than a bare GET. */
-typedef struct vt_http_request {
+typedef struct vt_http_client_req {
     const char *method;          /* NULL or "GET", "POST", "PUT", "DELETE" */
     const char *content_type;    /* Content-Type of the body, or NULL */
     const uint8_t *body;         /* request body (POST/PUT), body_len bytes; may be NULL */
     size_t body_len;
     const char *const *headers;  /* extra "Name: value" lines, NULL-terminated; or NULL */
-} vt_http_request;
+} vt_http_client_req;
 
 /* One request (req NULL = GET), with the same response handling and errors as vt_http_get
  * (transport failures carry o->fail_code). libcurl is loaded and unloaded around the call. */
-vt_err vt_http_do(const char *url, const vt_http_request *req, const vt_http_get_opts *o,
+vt_err vt_http_do(const char *url, const vt_http_client_req *req, const vt_http_get_opts *o,
                   vt_http_response *out, vt_error *err);
 
 /* A client that keeps libcurl loaded and one connection cache across requests (the KBS guest
@@ -55,7 +55,7 @@ typedef struct vt_http_client vt_http_client;
 /* Errors: VT_E_MISSING (libcurl.so.4 cannot be loaded), VT_E_INTERNAL. */
 vt_err vt_http_client_new(vt_http_client **out, vt_error *err);
 void vt_http_client_free(vt_http_client *c); /* accepts NULL */
-vt_err vt_http_client_do(vt_http_client *c, const char *url, const vt_http_request *req,
+vt_err vt_http_client_do(vt_http_client *c, const char *url, const vt_http_client_req *req,
                          const vt_http_get_opts *o, vt_http_response *out, vt_error *err);
 
 #endif

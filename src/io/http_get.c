@@ -144,7 +144,7 @@ static bool method_ok(const char *m)
 
 /* Request headers: Content-Type, the caller's lines, and an empty Expect (no 100-continue
  * round trip for bodies over 1 KiB). */
-static vt_err build_headers(const curl_api *a, const vt_http_request *req, struct curl_slist **out,
+static vt_err build_headers(const curl_api *a, const vt_http_client_req *req, struct curl_slist **out,
                             const char *check, vt_error *err)
 {
     char ct[160];
@@ -173,11 +173,11 @@ nomem:
     return vt_error_set(err, VT_E_NOMEM, check, "out of memory");
 }
 
-vt_err vt_http_client_do(vt_http_client *h, const char *url, const vt_http_request *req,
+vt_err vt_http_client_do(vt_http_client *h, const char *url, const vt_http_client_req *req,
                          const vt_http_get_opts *o, vt_http_response *out, vt_error *err)
 {
     static const vt_http_get_opts none = {0};
-    static const vt_http_request get = {0};
+    static const vt_http_client_req get = {0};
     if (o == NULL) o = &none;
     if (req == NULL) req = &get;
     const char *check = o->check ? o->check : "http";
@@ -223,7 +223,7 @@ vt_err vt_http_client_do(vt_http_client *h, const char *url, const vt_http_reque
     return VT_OK;
 }
 
-vt_err vt_http_do(const char *url, const vt_http_request *req, const vt_http_get_opts *o,
+vt_err vt_http_do(const char *url, const vt_http_client_req *req, const vt_http_get_opts *o,
                   vt_http_response *out, vt_error *err)
 {
     memset(out, 0, sizeof *out);

@@ -160,7 +160,7 @@ static vt_err request(vt_kbs_client *c, const char *method, const char *path, co
     }
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     if (body != NULL && text == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
-    vt_http_request req = {.method = method, .headers = hdrs,
+    vt_http_client_req req = {.method = method, .headers = hdrs,
                            .content_type = body ? "application/json" : NULL,
                            .body = (const uint8_t *)text, .body_len = text ? strlen(text) : 0};
     vt_http_get_opts ho = {.check = "kbs_http", .timeout_seconds = c->o.timeout_seconds, .max_body = BODY_MAX,
