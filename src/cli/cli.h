@@ -60,6 +60,8 @@ int cmd_emulate(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_appraise(int argc, char **argv); /* veritee appraise (src/cli/appraise.c) */
 int cmd_ear(int argc, char **argv);      /* veritee ear verify|key|show (src/cli/ear.c) */
+int cmd_serve(int argc, char **argv);    /* veritee serve: Key Broker Service (src/cli/serve.c) */
+int cmd_admin(int argc, char **argv);    /* veritee admin: KBS admin client (src/cli/admin.c) */
 int cmd_attest(int argc, char **argv);   /* veritee attest: KBS guest client (src/cli/attest.c) */
 
 #endif

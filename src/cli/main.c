@@ -22,6 +22,8 @@ static void usage(FILE *f)
             "  audit      verify or show the audit log (hash chain) of a store\n"
             "  emulate    create an emulated TEE (test PKI, collateral) for machines without one\n"
             "  evidence   collect attestation evidence (emulated, configfs-tsm, ioctl)\n"
+            "  serve      Key Broker Service + attestation service (CoCo KBS protocol)\n"
+            "  admin      KBS admin client: resources, policies, reference values\n"
             "  attest     attest to a KBS (CoCo RCAR) and fetch a secret (guest side)\n"
             "  version    print the version\n"
             "\n"
@@ -47,6 +49,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "audit") == 0) return cmd_audit(argc - 1, argv + 1);
     if (strcmp(cmd, "emulate") == 0) return cmd_emulate(argc - 1, argv + 1);
     if (strcmp(cmd, "evidence") == 0) return cmd_evidence(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "admin") == 0) return cmd_admin(argc - 1, argv + 1);
     if (strcmp(cmd, "attest") == 0) return cmd_attest(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("veritee 0.1.0\n");

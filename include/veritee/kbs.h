@@ -1,0 +1,174 @@
+/* Key Broker Service: the CoCo KBS protocol RCAR 0.4.0 (specs/kbs-protocol.md) as transport-free
+ * handlers: /auth, /attest, resource release (JWE to the TEE key), the admin API, resource
+ * policies. The HTTP wiring is in kbs_http.h (src/kbs/serve.c); tests call the handlers directly. */
+#ifndef VERITEE_KBS_H
+#define VERITEE_KBS_H
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "veritee/claims.h"
+#include "veritee/codec.h"
+#include "veritee/ear.h"
+#include "veritee/err.h"
+#include "veritee/metrics.h"
+#include "veritee/policy.h"
+#include "veritee/store.h"
+#include "veritee/vtime.h"
+
+#define VT_KBS_PROTOCOL_VERSION "0.4.0"
+#define VT_KBS_COOKIE "kbs-session-id"
+#define VT_KBS_SESSION_ID_LEN 32          /* UUIDv4 simple form: 32 lower-case hex */
+#define VT_KBS_NONCE_LEN 32               /* random bytes; sent as standard base64 (44 chars) */
+#define VT_KBS_DEFAULT_TOKEN_LIFETIME 300 /* seconds (Trustee: exp = iat + 300) */
+#define VT_KBS_DEFAULT_SESSION_LIFETIME 300
+#define VT_KBS_ADMIN_MAX_LIFETIME 300     /* admin JWT: exp - iat at most this */
+#define VT_KBS_ERROR_NS "https://github.com/confidential-containers/kbs/errors/"
+
+/* Randomness is a parameter: fill out[n], return 0 on success. */
+typedef int (*vt_kbs_rng)(void *ud, uint8_t *out, size_t n);
+
+typedef struct vt_kbs_config {
+    vt_store *store;                /* borrowed: sessions, nonces, resources, documents, audit */
+    vt_metrics *metrics;            /* borrowed, may be NULL */
+    EVP_PKEY *ear_key;              /* borrowed P-256 private key signing EARs (required) */
+    EVP_PKEY *admin_key;            /* borrowed admin public key (EC P-256 or Ed25519);
+                                       NULL: every admin request is refused */
+    const char *trust_dir;          /* trust anchors for the verifiers (as `veritee verify --trust`) */
+    const char *collateral_dir;     /* collateral (as `veritee verify --collateral`) */
+    const char *policy_text;        /* attestation policy used when the store holds none;
+                                       NULL: the built-in default ({"id":"default"}) */
+    int64_t token_lifetime;         /* seconds; 0: VT_KBS_DEFAULT_TOKEN_LIFETIME */
+    int64_t session_lifetime;       /* seconds; 0: VT_KBS_DEFAULT_SESSION_LIFETIME */
+    bool allow_missing_crl;         /* TDX: accept a PCK chain without CRL (said in the checks) */
+    bool insecure_sample_tee;       /* accept the `sample` TEE (test only; never by default) */
+    const char *issuer;             /* EAR "iss"; NULL: "veritee-attestation-service" */
+    vt_kbs_rng rng;                 /* NULL: OpenSSL RAND_bytes */
+    void *rng_ud;
+} vt_kbs_config;
+
+typedef struct vt_kbs vt_kbs;
+
+/* Creates the broker (copies the configuration; the borrowed objects must outlive it). */
+vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err);
+void vt_kbs_free(vt_kbs *k); /* accepts NULL */
+
+/* A transport-free call. Everything borrowed. */
+typedef struct vt_kbs_call {
+    vt_time now;
+    const char *session_id;  /* value of the kbs-session-id cookie, NULL when absent */
+    const char *bearer;      /* Authorization: Bearer token, NULL when absent */
+    size_t bearer_len;
+    const uint8_t *body;
+    size_t body_len;
+    const char *method;      /* admin API: "GET", "POST", "DELETE" */
+    const char *path;        /* admin API: full request path ("/kbs/v0/resource/a/b/c") */
+    const char *query_version; /* ?version=N (resource GET, admin revoke), NULL when absent */
+    const char *client;      /* client address, for the audit log; may be NULL */
+} vt_kbs_call;
+
+/* What a handler answers. status 200 with json (or raw body) or an RFC 7807-style problem
+ * {"type": VT_KBS_ERROR_NS<Variant>, "detail"} with 401/404/... (kbs-protocol.md §13). */
+typedef struct vt_kbs_reply {
+    int status;
+    json_t *json;             /* owned body, NULL: empty body */
+    char problem[40];         /* error variant ("AttestationError", "PolicyDeny", ...) or "" */
+    char detail[VT_ERR_MSG_MAX + 64];
+    bool set_cookie;          /* send Set-Cookie: kbs-session-id=<session_id>; Expires=... */
+    char session_id[VT_KBS_SESSION_ID_LEN + 1];
+    vt_time session_expires;
+} vt_kbs_reply;
+
+void vt_kbs_reply_clear(vt_kbs_reply *r); /* frees the JSON; accepts NULL */
+
+/* POST /kbs/v0/auth: Request {version, tee, extra-params} -> Challenge {nonce, extra-params: ""}
+ * and a new session. */
+void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r);
+/* POST /kbs/v0/attest: Attestation {init-data, runtime-data, tee-evidence} -> {"token": EAR}.
+ * A second call on an attested session returns the same token. */
+void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r);
+/* GET /kbs/v0/resource/<repo>/<type>/<tag> (path = "repo/type/tag"): token from the attested
+ * session or the bearer, verified with the broker's EAR key, resource policy, flattened JWE. */
+void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_reply *r);
+/* Admin API (docs/kbs.md): c->method + c->path, authenticated by an admin JWT in c->bearer. */
+void vt_kbs_admin(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r);
+/* Deletes expired sessions, nonces and admin token ids; updates the active-sessions gauge. */
+vt_err vt_kbs_sweep(vt_kbs *k, vt_time now, vt_error *err);
+
+/* ---- parsers (exposed for tests and fuzzing) ---- */
+
+typedef struct vt_kbs_request {
+    char tee[24];
+} vt_kbs_request;
+
+/* The /auth Request. VT_E_UNSUPPORTED for a version other than 0.4.0 (message as Trustee's),
+ * VT_E_INVALID for shape errors, unknown extra-params "id". */
+vt_err vt_kbs_request_parse(const uint8_t *body, size_t len, vt_kbs_request *out, vt_error *err);
+
+typedef struct vt_kbs_attestation {
+    json_t *root;               /* owned parse */
+    const char *nonce;          /* runtime-data.nonce */
+    const json_t *tee_pubkey;   /* runtime-data.tee-pubkey (as received) */
+    const json_t *primary;      /* tee-evidence.primary_evidence */
+    const char *additional;     /* tee-evidence.additional_evidence ("" when none) */
+    bool has_init_data;
+    const char *init_data_body; /* init-data.body (TOML text) */
+    size_t init_data_len;
+} vt_kbs_attestation;
+
+vt_err vt_kbs_attestation_parse(const uint8_t *body, size_t len, vt_kbs_attestation *out, vt_error *err);
+void vt_kbs_attestation_clear(vt_kbs_attestation *a);
+
+/* Runtime-data binding (§7.1): SHA-384 of JCS({"additional-evidence","nonce","tee-pubkey"}),
+ * written zero-padded into out[64]. */
+vt_err vt_kbs_runtime_digest(const char *nonce, const json_t *tee_pubkey, const char *additional,
+                             uint8_t out[64], vt_error *err);
+
+/* Init-data (§7.4): the TOML's `algorithm` (sha256/sha384/sha512) hashes the raw text into
+ * digest (its length in *len); *data (may be NULL) receives the [data] table as a JSON object
+ * of strings. */
+vt_err vt_kbs_initdata_digest(const char *toml, size_t len, uint8_t digest[64], size_t *dlen,
+                              json_t **data, vt_error *err);
+
+/* SNP evidence in the serde form of the `sev` crate (§8): rebuilds the 1184-byte report;
+ * cert_chain DER blobs (VCEK/VLEK/ASK/ARK) appended to *certs (owned X509, may be NULL). */
+vt_err vt_kbs_snp_from_json(const json_t *ev, uint8_t report[VT_SNP_REPORT_SIZE],
+                            STACK_OF(X509) *certs, vt_error *err);
+
+/* The reverse, for guests: a report (exactly 1184 bytes) and its certificate table (may be
+ * NULL) as the serde JSON {"attestation_report": {...}, "cert_chain": [...] | null}. */
+vt_err vt_kbs_snp_to_json(const uint8_t *report, size_t len, const vt_snp_certtable *ct, json_t **out,
+                          vt_error *err);
+/* Raw evidence as the per-TEE JSON shape of §8: tdx/sgx {"quote": base64} (tdx also
+ * "cc_eventlog": null), snp serde form (a trailing certificate table becomes cert_chain),
+ * cca {"token": [bytes]}. */
+vt_err vt_kbs_evidence_json(const char *tee, const uint8_t *ev, size_t len, json_t **out, vt_error *err);
+
+/* Resource path rule (§3): three segments, each [A-Za-z0-9_-][A-Za-z0-9_.-]*. */
+bool vt_kbs_resource_path_ok(const char *path);
+
+/* ---- resource policy (docs/kbs.md) ---- */
+
+/* Evaluates the resource policy JSON text (NULL: the default, affirming only) on verified EAR
+ * claims for path. VT_OK: allowed; VT_E_VERIFY: denied (err says why); VT_E_INVALID: bad policy. */
+vt_err vt_kbs_rpolicy_eval(const char *policy, const json_t *ear, const char *path, vt_error *err);
+/* Validates a resource policy document. */
+vt_err vt_kbs_rpolicy_check(const char *policy, size_t len, vt_error *err);
+
+/* ---- admin tokens ---- */
+
+/* Signs an admin JWT (ES256 for P-256 keys, EdDSA for Ed25519) binding method, path and the
+ * body's SHA-256, with a random jti, iat = now, exp = now + ttl (<= 300). *jwt owned. */
+vt_err vt_kbs_admin_token(EVP_PKEY *priv, const char *method, const char *path, const uint8_t *body,
+                          size_t body_len, vt_time now, int64_t ttl, const char *sub, char **jwt,
+                          vt_error *err);
+/* Verifies one (signature, iat/exp, lifetime, method/path/body binding); *claims owned. The
+ * replay (jti) check is the caller's (vt_store_jti_use). */
+vt_err vt_kbs_admin_token_verify(EVP_PKEY *pub, const char *jwt, size_t len, const char *method,
+                                 const char *path, const uint8_t *body, size_t body_len, vt_time now,
+                                 json_t **claims, vt_error *err);
+
+#endif

@@ -1,0 +1,295 @@
+/* veritee serve: the Key Broker Service (CoCo KBS protocol RCAR 0.4.0) and attestation service
+ * over HTTP(S), on SQLite or PostgreSQL (docs/kbs.md). Thin: options and config file, keys,
+ * store, the routes of src/kbs/serve.c, a periodic session sweep, graceful stop on SIGTERM. */
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "veritee/ear.h"
+#include "veritee/fileio.h"
+#include "veritee/json.h"
+#include "veritee/jws.h"
+#include "veritee/crypto.h"
+#include "veritee/kbs.h"
+#include "veritee/kbs_http.h"
+
+typedef struct serve_opts {
+    const char *listen, *db, *trust, *collateral, *admin_key, *kek_file, *ear_key, *policy, *tls_cert, *tls_key,
+        *log;
+    int64_t token_lifetime, session_lifetime, max_body, sweep;
+    double rate;
+    int64_t burst;
+    bool insecure_sample, allow_missing_crl;
+} serve_opts;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: veritee serve --listen ADDR:PORT --db sqlite:PATH|postgres://... [options]\n"
+               "  --trust DIR             trust anchors for the verifiers (as verify --trust)\n"
+               "  --collateral DIR        collateral for the verifiers (as verify --collateral)\n"
+               "  --admin-key PUB.pem     admin public key (EC P-256 or Ed25519); without it the admin API is refused\n"
+               "  --kek-file PATH         key-encryption key for stored secrets (or VERITEE_KEK; else ephemeral)\n"
+               "  --ear-key FILE          EAR signing key (P-256 PEM; created when absent; else ephemeral)\n"
+               "  --policy FILE           attestation policy used until the admin stores one\n"
+               "  --config FILE           JSON config file (keys as the long options, '-' as '_'); flags win\n"
+               "  --tls-cert F --tls-key F  serve HTTPS\n"
+               "  --token-lifetime S      EAR token lifetime (default 300)\n"
+               "  --session-lifetime S    RCAR session lifetime (default 300)\n"
+               "  --max-body BYTES        request body limit (default 2 MiB)\n"
+               "  --rate R --burst N      per-client requests per second (default: no limit)\n"
+               "  --sweep S               expired-session sweep period (default 60)\n"
+               "  --log FILE|-            JSON-lines request log (- = stderr)\n"
+               "  --allow-missing-crl     TDX: accept PCK chains without a CRL (said in the checks)\n"
+               "  --insecure-sample-tee   accept the 'sample' TEE (tests only; never in production)\n");
+}
+
+static char *opt_dup_json(const json_t *c, const char *k)
+{
+    const char *s = json_string_value(json_object_get(c, k));
+    return s ? strdup(s) : NULL;
+}
+
+/* Config file keys fill the options not given as flags. Strings are leaked on purpose (process lifetime). */
+static int apply_config(const char *path, serve_opts *o)
+{
+    vt_buf b = {0};
+    vt_error e = {0};
+    json_t *c = NULL;
+    if (vt_file_read(path, 1u << 20, &b, &e) != VT_OK || vt_json_parse((const char *)b.ptr, b.len, &c, &e) != VT_OK ||
+        !json_is_object(c)) {
+        fprintf(stderr, "veritee serve: config %s: %s\n", path, e.msg[0] ? e.msg : "not a JSON object");
+        vt_buf_free(&b);
+        json_decref(c);
+        return -1;
+    }
+    vt_buf_free(&b);
+    static const char *const known[] = {"listen", "db", "trust", "collateral", "admin_key", "kek_file", "ear_key",
+                                        "policy", "tls_cert", "tls_key", "log", "token_lifetime", "session_lifetime",
+                                        "max_body", "rate", "burst", "sweep", "allow_missing_crl"};
+    const char *k;
+    json_t *v;
+    json_object_foreach(c, k, v) {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(k, known[i]) == 0;
+        if (!ok) {
+            fprintf(stderr, "veritee serve: config %s: unknown key '%s'\n", path, k);
+            json_decref(c);
+            return -1;
+        }
+    }
+#define S(field, key) if (o->field == NULL) o->field = opt_dup_json(c, key)
+#define I(field, key) if (o->field == 0 && json_is_integer(json_object_get(c, key))) o->field = json_integer_value(json_object_get(c, key))
+    S(listen, "listen"); S(db, "db"); S(trust, "trust"); S(collateral, "collateral"); S(admin_key, "admin_key");
+    S(kek_file, "kek_file"); S(ear_key, "ear_key"); S(policy, "policy"); S(tls_cert, "tls_cert"); S(tls_key, "tls_key");
+    S(log, "log");
+    I(token_lifetime, "token_lifetime"); I(session_lifetime, "session_lifetime"); I(max_body, "max_body");
+    I(burst, "burst"); I(sweep, "sweep");
+#undef S
+#undef I
+    if (o->rate == 0 && json_is_number(json_object_get(c, "rate"))) o->rate = json_number_value(json_object_get(c, "rate"));
+    if (json_is_true(json_object_get(c, "allow_missing_crl"))) o->allow_missing_crl = true;
+    json_decref(c);
+    return 0;
+}
+
+static EVP_PKEY *load_admin_key(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return NULL;
+    EVP_PKEY *k = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+    if (k == NULL) {
+        rewind(f);
+        k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    }
+    fclose(f);
+    if (k != NULL && !EVP_PKEY_is_a(k, "ED25519") &&
+        !(EVP_PKEY_is_a(k, "EC") && vt_jws_alg_for_key(k) && strcmp(vt_jws_alg_for_key(k), "ES256") == 0)) {
+        EVP_PKEY_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+typedef struct sweeper {
+    vt_kbs *kbs;
+    int64_t period;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+} sweeper;
+
+static void *sweep_main(void *arg)
+{
+    sweeper *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stop) {
+        pthread_mutex_unlock(&s->mu);
+        vt_error e = {0};
+        vt_kbs_sweep(s->kbs, (vt_time)time(NULL), &e);
+        pthread_mutex_lock(&s->mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += s->period;
+        while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu, &ts) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define STR(flag, field) if (strcmp(a, flag) == 0 && v) { o->field = v; i++; continue; }
+#define NUM(flag, field) if (strcmp(a, flag) == 0 && v) { o->field = strtoll(v, NULL, 10); i++; continue; }
+        STR("--listen", listen) STR("--db", db) STR("--trust", trust) STR("--collateral", collateral)
+        STR("--admin-key", admin_key) STR("--kek-file", kek_file) STR("--ear-key", ear_key) STR("--policy", policy)
+        STR("--tls-cert", tls_cert) STR("--tls-key", tls_key) STR("--log", log)
+        NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
+        NUM("--max-body", max_body) NUM("--burst", burst) NUM("--sweep", sweep)
+#undef STR
+#undef NUM
+        if (strcmp(a, "--config") == 0 && v) { *config = v; i++; continue; }
+        if (strcmp(a, "--rate") == 0 && v) { o->rate = strtod(v, NULL); i++; continue; }
+        if (strcmp(a, "--insecure-sample-tee") == 0) { o->insecure_sample = true; continue; }
+        if (strcmp(a, "--allow-missing-crl") == 0) { o->allow_missing_crl = true; continue; }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); return 1; }
+        fprintf(stderr, "veritee serve: unknown or incomplete option '%s'\n", a);
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static int fail(const char *what, const vt_error *e)
+{
+    fprintf(stderr, "veritee serve: %s: %s\n", what, e->msg);
+    return e->code == VT_E_MISSING ? VT_EXIT_MISSING : VT_EXIT_USAGE;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    serve_opts o;
+    memset(&o, 0, sizeof o);
+    const char *config = NULL;
+    int pr = parse_args(argc, argv, &o, &config);
+    if (pr != 0) return pr > 0 ? VT_EXIT_OK : VT_EXIT_USAGE;
+    if (config && apply_config(config, &o) != 0) return VT_EXIT_USAGE;
+    if (o.listen == NULL) o.listen = "127.0.0.1:8080";
+    if (o.db == NULL) {
+        fprintf(stderr, "veritee serve: --db sqlite:PATH or postgres://... is required\n");
+        return VT_EXIT_USAGE;
+    }
+    if (o.sweep <= 0) o.sweep = 60;
+    int rc = VT_EXIT_USAGE;
+    vt_error e = {0};
+    vt_kek *kek = NULL;
+    vt_store *store = NULL;
+    EVP_PKEY *ear = NULL, *admin = NULL;
+    vt_metrics *metrics = vt_metrics_new();
+    vt_kbs *kbs = NULL;
+    vt_http_server *srv = NULL;
+    vt_buf policy = {0};
+    FILE *log = NULL;
+    if (o.kek_file) {
+        if (vt_kek_load_file(o.kek_file, &kek, &e) != VT_OK) { rc = fail("--kek-file", &e); goto out; }
+    } else if (getenv(VT_KEK_ENV)) {
+        if (vt_kek_load_env(NULL, &kek, &e) != VT_OK) { rc = fail(VT_KEK_ENV, &e); goto out; }
+    } else {
+        uint8_t k[VT_KEK_LEN];
+        if (RAND_bytes(k, sizeof k) != 1 || vt_kek_from_bytes(k, sizeof k, &kek, &e) != VT_OK) { rc = fail("kek", &e); goto out; }
+        vt_wipe(k, sizeof k);
+        fprintf(stderr, "veritee serve: no --kek-file or %s: secrets are sealed with an ephemeral key (lost at exit)\n", VT_KEK_ENV);
+    }
+    vt_store_opts so = {.kek = kek};
+    if (vt_store_open(o.db, &so, &store, &e) != VT_OK) { rc = fail("--db", &e); goto out; }
+    if (o.ear_key) {
+        bool created = false;
+        if (vt_ear_key_load_or_create(o.ear_key, VT_EAR_ES256, &ear, &created, &e) != VT_OK) { rc = fail("--ear-key", &e); goto out; }
+        if (created) fprintf(stderr, "veritee serve: generated a new EAR signing key in %s\n", o.ear_key);
+    } else {
+        ear = EVP_EC_gen("P-256");
+        if (ear == NULL) { vt_error_set(&e, VT_E_INTERNAL, "ear", "cannot generate a key"); rc = fail("ear key", &e); goto out; }
+        fprintf(stderr, "veritee serve: no --ear-key: tokens are signed with an ephemeral key\n");
+    }
+    if (vt_jws_alg_for_key(ear) == NULL || strcmp(vt_jws_alg_for_key(ear), "ES256") != 0) {
+        fprintf(stderr, "veritee serve: --ear-key must be a P-256 key (ES256)\n");
+        goto out;
+    }
+    if (o.admin_key) {
+        admin = load_admin_key(o.admin_key);
+        if (admin == NULL) {
+            fprintf(stderr, "veritee serve: --admin-key %s: not a PEM EC P-256 or Ed25519 key\n", o.admin_key);
+            goto out;
+        }
+    } else {
+        fprintf(stderr, "veritee serve: no --admin-key: the admin API refuses every request\n");
+    }
+    if (o.policy) {
+        vt_policy p;
+        if (vt_file_read(o.policy, VT_POLICY_MAX_BYTES, &policy, &e) != VT_OK) { rc = fail("--policy", &e); goto out; }
+        uint8_t *z = realloc(policy.ptr, policy.len + 1);
+        if (z == NULL) goto out;
+        z[policy.len] = 0;
+        policy.ptr = z;
+        if (vt_policy_parse((const char *)policy.ptr, policy.len, &p, &e) != VT_OK) { rc = fail("--policy", &e); goto out; }
+        vt_policy_free(&p);
+    }
+    vt_kbs_config kc = {.store = store, .metrics = metrics, .ear_key = ear, .admin_key = admin,
+                        .trust_dir = o.trust, .collateral_dir = o.collateral,
+                        .policy_text = policy.ptr ? (const char *)policy.ptr : NULL,
+                        .token_lifetime = o.token_lifetime, .session_lifetime = o.session_lifetime,
+                        .allow_missing_crl = o.allow_missing_crl, .insecure_sample_tee = o.insecure_sample};
+    if (vt_kbs_new(&kc, &kbs, &e) != VT_OK) { rc = fail("kbs", &e); goto out; }
+    if (o.insecure_sample) fprintf(stderr, "veritee serve: WARNING: --insecure-sample-tee accepts unverifiable evidence\n");
+    if (o.log) log = strcmp(o.log, "-") == 0 ? stderr : fopen(o.log, "a");
+    vt_http_route routes[VT_KBS_ROUTES];
+    size_t nr = 0;
+    vt_kbs_routes(kbs, routes, &nr);
+    vt_http_opts ho = {.listen = o.listen, .tls_cert_file = o.tls_cert, .tls_key_file = o.tls_key,
+                       .max_body = o.max_body > 0 ? (size_t)o.max_body : (2u << 20), .rate_per_sec = o.rate,
+                       .rate_burst = (unsigned)o.burst, .metrics = metrics, .log = log};
+    if (vt_http_signals_block(&e) != VT_OK || vt_http_server_start(&ho, routes, nr, &srv, &e) != VT_OK) {
+        rc = fail("listen", &e);
+        goto out;
+    }
+    sweeper sw = {.kbs = kbs, .period = o.sweep};
+    pthread_mutex_init(&sw.mu, NULL);
+    pthread_cond_init(&sw.cv, NULL);
+    pthread_t th;
+    bool th_ok = pthread_create(&th, NULL, sweep_main, &sw) == 0;
+    char host[256];
+    snprintf(host, sizeof host, "%s", o.listen);
+    char *colon = strrchr(host, ':');
+    if (colon) *colon = 0;
+    printf("listening on %s://%s:%d\n", o.tls_cert ? "https" : "http", host, vt_http_server_port(srv));
+    fflush(stdout);
+    int sig = vt_http_wait_signal();
+    fprintf(stderr, "veritee serve: signal %d, stopping\n", sig);
+    pthread_mutex_lock(&sw.mu);
+    sw.stop = true;
+    pthread_cond_signal(&sw.cv);
+    pthread_mutex_unlock(&sw.mu);
+    if (th_ok) pthread_join(th, NULL);
+    vt_http_server_stop(srv);
+    pthread_cond_destroy(&sw.cv);
+    pthread_mutex_destroy(&sw.mu);
+    rc = VT_EXIT_OK;
+out:
+    if (log && log != stderr) fclose(log);
+    vt_kbs_free(kbs);
+    vt_buf_free(&policy);
+    EVP_PKEY_free(admin);
+    EVP_PKEY_free(ear);
+    vt_store_close(store);
+    vt_kek_free(kek);
+    vt_metrics_free(metrics);
+    return rc;
+}

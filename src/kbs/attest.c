@@ -1,0 +1,305 @@
+/* RCAR handshake handlers (kbs-protocol.md §4-§7, §9, §10): /auth opens a session with a fresh
+ * single-use nonce; /attest checks the nonce, verifies the evidence, the runtime-data and
+ * init-data bindings, appraises the claims and returns a signed EAR. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kbs_internal.h"
+#include "veritee/crypto.h"
+#include "veritee/json.h"
+
+static const char *const TEES[] = {"tdx", "sgx", "snp", "cca"};
+
+static bool tee_supported(const vt_kbs *k, const char *tee)
+{
+    for (size_t i = 0; i < sizeof TEES / sizeof TEES[0]; i++)
+        if (strcmp(tee, TEES[i]) == 0) return true;
+    return k->cfg.insecure_sample_tee && strcmp(tee, "sample") == 0;
+}
+
+static void set_cookie(vt_kbs_reply *r, const vt_session *s)
+{
+    r->set_cookie = true;
+    snprintf(r->session_id, sizeof r->session_id, "%.32s", s->id);
+    r->session_expires = s->expires;
+}
+
+void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    vt_error e = {0};
+    vt_kbs_request req;
+    if (vt_kbs_request_parse(c->body, c->body_len, &req, &e) != VT_OK) {
+        kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Auth failed: %s", e.msg);
+        return;
+    }
+    if (!tee_supported(k, req.tee)) {
+        kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Auth failed: TEE '%s' is not supported", req.tee);
+        return;
+    }
+    uint8_t rnd[16 + VT_KBS_NONCE_LEN];
+    if (kbs_random(k, rnd, sizeof rnd, &e) != VT_OK) {
+        kbs_fail(r, 401, "AttestationError", "%s", e.msg);
+        return;
+    }
+    rnd[6] = (uint8_t)((rnd[6] & 0x0f) | 0x40); /* UUIDv4, simple form (§9) */
+    rnd[8] = (uint8_t)((rnd[8] & 0x3f) | 0x80);
+    vt_session s;
+    memset(&s, 0, sizeof s);
+    vt_hex_encode(rnd, 16, s.id);
+    s.nonce = vt_b64_encode(rnd + 16, VT_KBS_NONCE_LEN, false);
+    s.tee = req.tee;
+    s.request = strndup((const char *)c->body, c->body_len);
+    s.created = c->now;
+    s.expires = c->now + k->cfg.session_lifetime;
+    vt_wipe(rnd, sizeof rnd);
+    if (s.nonce == NULL || s.request == NULL) {
+        kbs_fail(r, 401, "AttestationError", "out of memory");
+        goto out;
+    }
+    if (vt_store_session_put(k->cfg.store, &s, &e) != VT_OK ||
+        vt_store_nonce_put(k->cfg.store, s.nonce, s.expires, &e) != VT_OK) {
+        kbs_fail(r, 401, "AttestationError", "Attestation error: cannot store the session: %s", e.msg);
+        goto out;
+    }
+    r->status = 200;
+    r->json = json_pack("{ss ss}", "nonce", s.nonce, "extra-params", "");
+    set_cookie(r, &s);
+    if (k->has_metrics) vt_metric_inc(k->m.active_sessions, NULL, 1);
+out:
+    free(s.nonce);
+    free(s.request);
+}
+
+/* The attestation policy: stored default_<tee>, default_cpu, default; else the configured
+ * text; else the built-in default. */
+static vt_err load_policy(vt_kbs *k, const char *tee, vt_policy *p, vt_error *err)
+{
+    char name[64], *text = NULL;
+    const char *names[3] = {name, "default_cpu", "default"};
+    snprintf(name, sizeof name, "default_%s", tee);
+    for (size_t i = 0; i < 3 && text == NULL; i++) {
+        vt_error e2 = {0};
+        vt_err rc = vt_store_doc_get(k->cfg.store, VT_DOC_ATTESTATION_POLICY, names[i], &text, &e2);
+        if (rc != VT_OK && rc != VT_E_MISSING) return vt_error_set(err, rc, "policy", "%s", e2.msg);
+    }
+    const char *t = text ? text : k->cfg.policy_text ? k->cfg.policy_text : "{\"id\":\"default\",\"version\":1}";
+    vt_err rc = vt_policy_parse(t, strlen(t), p, err);
+    free(text);
+    return rc;
+}
+
+static vt_err load_refvals(vt_kbs *k, vt_refvals *rv, vt_error *err)
+{
+    char **names = NULL;
+    size_t n = 0;
+    VT_GUARD(vt_store_doc_list(k->cfg.store, VT_DOC_REFERENCE_VALUE, &names, &n, err));
+    vt_err rc = VT_OK;
+    for (size_t i = 0; i < n && rc == VT_OK; i++) {
+        char *text = NULL;
+        rc = vt_store_doc_get(k->cfg.store, VT_DOC_REFERENCE_VALUE, names[i], &text, err);
+        if (rc == VT_OK) rc = vt_refvals_load_mem(rv, text, strlen(text), names[i], err);
+        free(text);
+    }
+    vt_store_strv_free(names, n);
+    return rc;
+}
+
+typedef struct attest_ctx {
+    vt_kbs *k;
+    const vt_kbs_call *c;
+    vt_session *s;
+    vt_kbs_attestation a;
+    vt_policy pol;
+    bool has_pol;
+    vt_refvals rv;
+    vt_claims claims;
+    uint8_t rd[64];
+    uint8_t init[64];
+    size_t init_len;
+    json_t *init_claims;
+    vt_appraisal ap;
+    json_t *ear;
+} attest_ctx;
+
+/* Init-data digest into the TEE's field (§7.4): pad/trunc to the field size; CCA exact. */
+static vt_err check_init_data(attest_ctx *x, vt_error *err)
+{
+    const vt_claims *c = &x->claims;
+    uint8_t want[64] = {0};
+    size_t fl = c->init_data_len;
+    if (fl == 0) return vt_error_set(err, VT_E_VERIFY, "init_data", "the evidence has no init-data field");
+    if (c->tee == VT_TEE_CCA && x->init_len != fl)
+        return vt_error_set(err, VT_E_VERIFY, "init_data", "CCA init-data must be hashed with sha512 (RPV is 64 bytes)");
+    memcpy(want, x->init, x->init_len < fl ? x->init_len : fl);
+    if (!vt_ct_eq(want, c->init_data, fl))
+        return vt_error_set(err, VT_E_VERIFY, "init_data", "init-data digest does not match %s", c->init_data_name);
+    return VT_OK;
+}
+
+static json_t *runtime_claims(const attest_ctx *x)
+{
+    return json_pack("{ss ss sO}", "additional-evidence", x->a.additional, "nonce", x->a.nonce, "tee-pubkey",
+                     (json_t *)x->a.tee_pubkey);
+}
+
+/* The `sample` TEE (test only, behind insecure_sample_tee): report_data must be the raw digest. */
+static vt_err sample_ear(attest_ctx *x, vt_error *err)
+{
+    const char *rd;
+    vt_buf b = {0};
+    if (!json_is_object(x->a.primary)) return vt_error_set(err, VT_E_INVALID, "evidence", "sample evidence must be an object");
+    VT_GUARD(vt_json_str(x->a.primary, "report_data", "primary_evidence.report_data", &rd, err));
+    VT_GUARD(vt_b64_decode(rd, strlen(rd), &b, err));
+    bool ok = b.len == 48 && vt_ct_eq(b.ptr, x->rd, 48);
+    vt_buf_free(&b);
+    if (!ok) return vt_error_set(err, VT_E_VERIFY, "report_data", "runtime data binding mismatch (sample report_data)");
+    memset(&x->ap, 0, sizeof x->ap);
+    snprintf(x->ap.policy_id, sizeof x->ap.policy_id, "default");
+    x->ap.vector.v[VT_AR4SI_CONFIGURATION] = 2;
+    x->ap.vector.v[VT_AR4SI_EXECUTABLES] = 3;
+    x->ap.vector.v[VT_AR4SI_HARDWARE] = 2;
+    x->ap.status = vt_ar4si_status(&x->ap.vector);
+    vt_ear_submod sub = {.label = "cpu0", .appraisal = &x->ap};
+    vt_ear_opts o = {.iat = x->c->now, .ttl = x->k->cfg.token_lifetime, .issuer = x->k->cfg.issuer};
+    VT_GUARD(vt_ear_build(&sub, 1, &o, &x->ear, err));
+    json_t *ae = json_object_get(json_object_get(json_object_get(x->ear, "submods"), "cpu0"),
+                                 "ear.veraison.annotated-evidence");
+    json_object_set(ae, "sample", (json_t *)x->a.primary);
+    json_object_set_new(ae, "report_data", json_string(rd));
+    json_object_set_new(ae, "runtime_data_claims", runtime_claims(x));
+    return VT_OK;
+}
+
+static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
+{
+    VT_GUARD(load_policy(x->k, tee, &x->pol, err));
+    x->has_pol = true;
+    VT_GUARD(load_refvals(x->k, &x->rv, err));
+    VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, &x->pol, &x->claims, err));
+    if (x->claims.report_data_len != 64 || !vt_ct_eq(x->claims.report_data, x->rd, 64))
+        return vt_error_set(err, VT_E_VERIFY, "report_data",
+                            "runtime data binding mismatch: report data is not SHA-384(JCS(nonce, tee-pubkey, additional-evidence))");
+    if (x->a.has_init_data) VT_GUARD(check_init_data(x, err));
+    uint8_t want_init[64] = {0};
+    vt_appraise_ctx ctx = {.at = x->c->now, .refvals = &x->rv, .report_data = x->rd, .report_data_len = 64};
+    if (x->a.has_init_data) {
+        memcpy(want_init, x->init, x->init_len);
+        ctx.init_data = want_init;
+        ctx.init_data_len = x->claims.init_data_len < x->init_len ? x->claims.init_data_len : x->init_len;
+    }
+    VT_GUARD(vt_policy_appraise(&x->pol, &x->claims, &ctx, &x->ap, err));
+    json_t *rt = runtime_claims(x);
+    vt_ear_submod sub = {.label = "cpu0", .appraisal = &x->ap, .claims = &x->claims, .runtime_data_claims = rt};
+    vt_ear_opts o = {.iat = x->c->now, .ttl = x->k->cfg.token_lifetime, .issuer = x->k->cfg.issuer};
+    vt_err rc = vt_ear_build(&sub, 1, &o, &x->ear, err);
+    json_decref(rt);
+    if (rc == VT_OK && x->init_claims != NULL) {
+        json_t *ae = json_object_get(json_object_get(json_object_get(x->ear, "submods"), "cpu0"),
+                                     "ear.veraison.annotated-evidence");
+        json_object_set(ae, "init_data_claims", x->init_claims);
+    }
+    return rc;
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void finish(attest_ctx *x, const char *result, const vt_error *e)
+{
+    vt_kbs *k = x->k;
+    const char *tee = x->s->tee;
+    if (k->has_metrics) {
+        const char *l[2] = {tee, result};
+        vt_metric_inc(k->m.attestation_total, l, 1);
+    }
+    char actor[80];
+    snprintf(actor, sizeof actor, "guest:%s", x->s->id);
+    json_t *d = json_object();
+    if (x->c->client) json_object_set_new(d, "client", json_string(x->c->client));
+    if (e != NULL) json_object_set_new(d, "error", json_string(e->msg));
+    else {
+        json_object_set_new(d, "policy", json_string(x->ap.policy_id));
+        json_object_set_new(d, "emulated", json_boolean(x->claims.emulated));
+    }
+    kbs_audit(k, x->c->now, actor, "attest", tee, result, d);
+}
+
+void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    vt_error e = {0};
+    vt_session s;
+    memset(&s, 0, sizeof s);
+    if (c->session_id == NULL) {
+        kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Attest failed: no kbs-session-id cookie");
+        return;
+    }
+    vt_err rc = vt_store_session_get(k->cfg.store, c->session_id, c->now, &s, &e);
+    if (rc != VT_OK) {
+        kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Attest failed: %s",
+                 rc == VT_E_EXPIRED ? "session expired" : rc == VT_E_MISSING ? "unknown session" : e.msg);
+        return;
+    }
+    if (s.token != NULL) { /* idempotent: an attested session returns its token (§6.1) */
+        r->status = 200;
+        r->json = json_pack("{ss}", "token", s.token);
+        set_cookie(r, &s);
+        vt_session_clear(&s);
+        return;
+    }
+    double t0 = mono();
+    attest_ctx x;
+    memset(&x, 0, sizeof x);
+    x.k = k;
+    x.c = c;
+    x.s = &s;
+    vt_refvals_init(&x.rv);
+    const char *result = "rejected";
+    char *jwt = NULL;
+    if (vt_kbs_attestation_parse(c->body, c->body_len, &x.a, &e) != VT_OK) goto fail;
+    size_t nl = strlen(x.a.nonce);
+    if (nl != strlen(s.nonce) || !vt_ct_eq(x.a.nonce, s.nonce, nl)) {
+        vt_error_set(&e, VT_E_VERIFY, "nonce", "runtime-data.nonce is not this session's challenge");
+        goto fail;
+    }
+    if (vt_store_nonce_consume(k->cfg.store, s.nonce, c->now, &e) != VT_OK) {
+        vt_error_set(&e, VT_E_VERIFY, "nonce", "the challenge nonce was already used or has expired");
+        goto fail;
+    }
+    if (vt_kbs_runtime_digest(x.a.nonce, x.a.tee_pubkey, x.a.additional, x.rd, &e) != VT_OK) goto fail;
+    if (x.a.has_init_data &&
+        vt_kbs_initdata_digest(x.a.init_data_body, x.a.init_data_len, x.init, &x.init_len, &x.init_claims, &e) != VT_OK)
+        goto fail;
+    rc = strcmp(s.tee, "sample") == 0 ? sample_ear(&x, &e) : appraise(&x, s.tee, &e);
+    if (rc != VT_OK) goto fail;
+    if (vt_ear_sign(x.ear, k->cfg.ear_key, &jwt, &e) != VT_OK) goto fail;
+    if (vt_store_session_set_token(k->cfg.store, s.id, jwt, c->now, &e) != VT_OK) goto fail;
+    result = vt_ear_status_name(x.ap.status);
+    r->status = 200;
+    r->json = json_pack("{ss}", "token", jwt);
+    set_cookie(r, &s);
+    finish(&x, result, NULL);
+    goto out;
+fail:
+    kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Attest failed: %s%s%s", e.check,
+             e.check[0] ? ": " : "", e.msg);
+    finish(&x, result, &e);
+out:
+    if (k->has_metrics) {
+        const char *l[1] = {s.tee};
+        vt_metric_observe(k->m.attestation_duration, l, mono() - t0);
+    }
+    free(jwt);
+    json_decref(x.ear);
+    json_decref(x.init_claims);
+    if (x.has_pol) vt_policy_free(&x.pol);
+    vt_refvals_free(&x.rv);
+    vt_kbs_attestation_clear(&x.a);
+    vt_session_clear(&s);
+}

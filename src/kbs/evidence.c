@@ -1,0 +1,195 @@
+/* Evidence per TEE (kbs-protocol.md §8): decode the JSON shape a CoCo guest sends, verify it
+ * with the broker's trust anchors and collateral (as `veritee verify --trust --collateral`), and
+ * turn the verifier's result into normalized claims. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kbs_internal.h"
+#include "veritee/cca.h"
+#include "veritee/certdir.h"
+#include "veritee/json.h"
+#include "veritee/snp.h"
+#include "veritee/tdx.h"
+
+#define EVIDENCE_MAX (1u << 20)
+
+static vt_err b64_member(const json_t *ev, const char *key, vt_buf *out, vt_error *err)
+{
+    const char *s;
+    if (!json_is_object(ev)) return vt_error_set(err, VT_E_INVALID, "evidence", "evidence must be a JSON object");
+    VT_GUARD(vt_json_str(ev, key, "primary_evidence", &s, err));
+    size_t n = json_string_length(json_object_get(ev, key));
+    if (n == 0 || n > EVIDENCE_MAX * 4 / 3 + 4)
+        return vt_error_set(err, VT_E_INVALID, "evidence", "primary_evidence.%s: empty or too large", key);
+    return vt_b64_decode(s, n, out, err);
+}
+
+static vt_err number_array(const json_t *a, vt_buf *out, vt_error *err)
+{
+    if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > EVIDENCE_MAX)
+        return vt_error_set(err, VT_E_INVALID, "evidence", "primary_evidence.token: expected a non-empty array of bytes");
+    size_t n = json_array_size(a);
+    out->ptr = malloc(n);
+    if (out->ptr == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+    out->len = n;
+    for (size_t i = 0; i < n; i++) {
+        json_t *b = json_array_get(a, i);
+        if (!json_is_integer(b) || json_integer_value(b) < 0 || json_integer_value(b) > 255) {
+            vt_buf_free(out);
+            return vt_error_set(err, VT_E_INVALID, "evidence", "primary_evidence.token[%zu]: expected a byte", i);
+        }
+        out->ptr[i] = (uint8_t)json_integer_value(b);
+    }
+    return VT_OK;
+}
+
+vt_err vt_kbs_evidence_json(const char *tee, const uint8_t *ev, size_t len, json_t **out, vt_error *err)
+{
+    *out = NULL;
+    if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) {
+        char *b = vt_b64_encode(ev, len, false);
+        if (b == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+        *out = strcmp(tee, "tdx") == 0 ? json_pack("{ss so}", "quote", b, "cc_eventlog", json_null())
+                                       : json_pack("{ss}", "quote", b);
+        free(b);
+    } else if (strcmp(tee, "snp") == 0) {
+        vt_bytes rep, table;
+        vt_snp_certtable ct;
+        memset(&ct, 0, sizeof ct);
+        VT_GUARD(vt_snp_evidence_split(ev, len, &rep, &table, err));
+        if (table.len) VT_GUARD(vt_snp_certtable_parse(table.ptr, table.len, &ct, err));
+        return vt_kbs_snp_to_json(rep.ptr, rep.len, &ct, out, err);
+    } else if (strcmp(tee, "cca") == 0) {
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < len; i++) json_array_append_new(a, json_integer(ev[i]));
+        *out = json_pack("{so}", "token", a);
+    } else {
+        return vt_error_set(err, VT_E_UNSUPPORTED, "tee", "no evidence shape for TEE '%.16s'", tee);
+    }
+    return *out ? VT_OK : vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+}
+
+static vt_err verify_tdx(vt_kbs *k, const vt_buf *q, vt_time now, vt_claims *out, vt_error *err)
+{
+    vt_tdx_collateral coll;
+    memset(&coll, 0, sizeof coll);
+    STACK_OF(X509) *roots = NULL;
+    vt_tdx_verifier *v = NULL;
+    vt_tdx_result *r = calloc(1, sizeof *r);
+    vt_err rc;
+    if (r == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+    if (k->cfg.trust_dir != NULL) VT_GUARD_GOTO(vt_certs_load_path(k->cfg.trust_dir, &roots, err));
+    if (k->cfg.collateral_dir != NULL) VT_GUARD_GOTO(vt_tdx_collateral_load_dir(k->cfg.collateral_dir, &coll, err));
+    vt_time issued = 0;
+    for (size_t i = 0; i < coll.n_tcb_infos; i++)
+        if (issued == 0 || coll.tcb_infos[i].issue_date < issued) issued = coll.tcb_infos[i].issue_date;
+    for (size_t i = 0; i < coll.n_qe_identities; i++)
+        if (issued == 0 || coll.qe_identities[i].issue_date < issued) issued = coll.qe_identities[i].issue_date;
+    vt_tdx_verifier_opts vo = {.roots = roots, .allow_missing_pck_crl = k->cfg.allow_missing_crl};
+    VT_GUARD_GOTO(vt_tdx_verifier_new(&vo, &coll, &v, err));
+    VT_GUARD_GOTO(vt_tdx_verify(v, q->ptr, q->len, now, r, err));
+    VT_GUARD_GOTO(vt_claims_from_tdx(r, out, err));
+    out->has_collateral_issued = issued != 0;
+    out->collateral_issued = issued;
+out:
+    vt_tdx_verifier_free(v);
+    vt_tdx_collateral_clear(&coll);
+    sk_X509_pop_free(roots, X509_free);
+    free(r);
+    return rc;
+}
+
+static vt_err snp_dir(vt_snp_verifier *v, const char *dir, bool trust, vt_snp_dir_collateral *keep,
+                      STACK_OF(X509) *pool, vt_error *err)
+{
+    VT_GUARD(vt_snp_dir_collateral_load(dir, keep, err));
+    for (int i = 0; i < sk_X509_CRL_num(keep->crls); i++)
+        VT_GUARD(vt_snp_verifier_add_crl(v, sk_X509_CRL_value(keep->crls, i), err));
+    for (int i = 0; i < sk_X509_num(keep->certs); i++) {
+        X509 *x = sk_X509_value(keep->certs, i);
+        if (trust) VT_GUARD(vt_snp_verifier_add_trust_cert(v, x, err));
+        else if (X509_up_ref(x) != 1 || sk_X509_push(pool, x) <= 0)
+            return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+    }
+    return VT_OK;
+}
+
+static vt_err verify_snp(vt_kbs *k, const json_t *ev, vt_time now, const vt_policy *pol, vt_claims *out,
+                         vt_error *err)
+{
+    vt_snp_dir_collateral trust = {0}, coll = {0};
+    vt_snp_verifier *v = NULL;
+    vt_snp_claims *c = calloc(1, sizeof *c);
+    STACK_OF(X509) *pool = sk_X509_new_null();
+    uint8_t report[VT_SNP_REPORT_SIZE];
+    vt_snp_verify_opts o = {.at = now, .crl_required = pol->require_revocation};
+    vt_err rc;
+    if (c == NULL || pool == NULL) {
+        rc = vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+        goto out;
+    }
+    VT_GUARD_GOTO(vt_kbs_snp_from_json(ev, report, pool, err));
+    VT_GUARD_GOTO(vt_snp_verifier_new(&v, err));
+    if (k->cfg.trust_dir) VT_GUARD_GOTO(snp_dir(v, k->cfg.trust_dir, true, &trust, pool, err));
+    if (k->cfg.collateral_dir) VT_GUARD_GOTO(snp_dir(v, k->cfg.collateral_dir, false, &coll, pool, err));
+    vt_snp_collateral sc = {.certs = pool};
+    VT_GUARD_GOTO(vt_snp_verify(v, report, sizeof report, &sc, &o, c, NULL, err));
+    VT_GUARD_GOTO(vt_claims_from_snp(c, out, err));
+    out->revocation_checked = o.crl_required;
+out:
+    sk_X509_pop_free(pool, X509_free);
+    vt_snp_verifier_free(v);
+    vt_snp_dir_collateral_free(&trust);
+    vt_snp_dir_collateral_free(&coll);
+    free(c);
+    return rc;
+}
+
+static vt_err verify_cca(vt_kbs *k, const vt_buf *tok, vt_claims *out, vt_error *err)
+{
+    vt_cca_trust trust;
+    vt_cca_trust_init(&trust);
+    vt_cca_token *t = calloc(1, sizeof *t);
+    vt_err rc;
+    if (t == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+    VT_GUARD_GOTO(vt_cca_token_parse(tok->ptr, tok->len, t, err));
+    if (k->cfg.trust_dir) VT_GUARD_GOTO(vt_cca_trust_load_dir(&trust, k->cfg.trust_dir, err));
+    vt_cca_verify_opts vo = {.trust = &trust};
+    const vt_cca_cpak *used = NULL;
+    VT_GUARD_GOTO(vt_cca_verify(t, &vo, NULL, &used, err));
+    VT_GUARD_GOTO(vt_claims_from_cca(t, used, out, err));
+out:
+    vt_cca_trust_free(&trust);
+    free(t);
+    return rc;
+}
+
+vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time now, const vt_policy *pol,
+                           vt_claims *claims, vt_error *err)
+{
+    vt_buf b = {0};
+    vt_err rc;
+    memset(claims, 0, sizeof *claims);
+    if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) {
+        VT_GUARD(b64_member(ev, "quote", &b, err));
+        json_t *el = json_object_get(ev, "cc_eventlog");
+        if (el != NULL && !json_is_null(el) && !json_is_string(el)) {
+            vt_buf_free(&b);
+            return vt_error_set(err, VT_E_INVALID, "evidence", "primary_evidence.cc_eventlog must be a string or null");
+        }
+        rc = verify_tdx(k, &b, now, claims, err);
+    } else if (strcmp(tee, "snp") == 0) {
+        rc = verify_snp(k, ev, now, pol, claims, err);
+    } else if (strcmp(tee, "cca") == 0) {
+        if (!json_is_object(ev)) return vt_error_set(err, VT_E_INVALID, "evidence", "evidence must be a JSON object");
+        VT_GUARD(number_array(json_object_get(ev, "token"), &b, err));
+        rc = verify_cca(k, &b, claims, err);
+    } else {
+        return vt_error_set(err, VT_E_UNSUPPORTED, "tee", "TEE '%.16s' is not supported", tee);
+    }
+    vt_buf_free(&b);
+    if (rc == VT_OK && strcmp(tee, vt_tee_name(claims->tee)) != 0)
+        return vt_error_set(err, VT_E_VERIFY, "tee", "the session is for %s but the evidence is %s", tee,
+                            vt_tee_name(claims->tee));
+    return rc;
+}

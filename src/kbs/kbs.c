@@ -1,0 +1,103 @@
+/* Key Broker Service context: configuration, replies (kbs-protocol.md §13 problem bodies),
+ * randomness, audit records and the periodic session sweep (§9). */
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kbs_internal.h"
+
+vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
+{
+    *out = NULL;
+    if (cfg == NULL || cfg->store == NULL || cfg->ear_key == NULL)
+        return vt_error_set(err, VT_E_ARG, "kbs", "a store and an EAR signing key are required");
+    vt_kbs *k = calloc(1, sizeof *k);
+    if (k == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs", "out of memory");
+    k->cfg = *cfg;
+    if (k->cfg.token_lifetime <= 0) k->cfg.token_lifetime = VT_KBS_DEFAULT_TOKEN_LIFETIME;
+    if (k->cfg.session_lifetime <= 0) k->cfg.session_lifetime = VT_KBS_DEFAULT_SESSION_LIFETIME;
+    if (k->cfg.issuer == NULL) k->cfg.issuer = "veritee-attestation-service";
+    if (cfg->metrics != NULL) {
+        vt_err rc = vt_metrics_std(cfg->metrics, &k->m, err);
+        if (rc != VT_OK) {
+            free(k);
+            return rc;
+        }
+        k->has_metrics = true;
+    }
+    *out = k;
+    return VT_OK;
+}
+
+void vt_kbs_free(vt_kbs *k)
+{
+    free(k);
+}
+
+void vt_kbs_reply_clear(vt_kbs_reply *r)
+{
+    if (r == NULL) return;
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+void kbs_fail(vt_kbs_reply *r, int status, const char *variant, const char *fmt, ...)
+{
+    json_decref(r->json);
+    r->json = NULL;
+    r->status = status;
+    snprintf(r->problem, sizeof r->problem, "%s", variant);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->detail, sizeof r->detail, fmt, ap);
+    va_end(ap);
+}
+
+vt_err kbs_random(vt_kbs *k, uint8_t *out, size_t n, vt_error *err)
+{
+    int ok = k->cfg.rng != NULL ? k->cfg.rng(k->cfg.rng_ud, out, n) == 0 : RAND_bytes(out, (int)n) == 1;
+    return ok ? VT_OK : vt_error_set(err, VT_E_INTERNAL, "random", "random source failed");
+}
+
+void kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, const char *subject,
+               const char *outcome, json_t *details)
+{
+    vt_error e = {0};
+    if (vt_audit_append(k->cfg.store, now, actor, action, subject, outcome, details, NULL, &e) != VT_OK &&
+        k->has_metrics)
+        vt_metric_inc(k->m.audit_failures, NULL, 1);
+    json_decref(details);
+}
+
+vt_err vt_kbs_sweep(vt_kbs *k, vt_time now, vt_error *err)
+{
+    VT_GUARD(vt_store_sweep(k->cfg.store, now, NULL, err));
+    uint64_t n = 0;
+    VT_GUARD(vt_store_session_count(k->cfg.store, now, &n, err));
+    if (k->has_metrics) vt_metric_set(k->m.active_sessions, NULL, (double)n);
+    return VT_OK;
+}
+
+bool vt_kbs_resource_path_ok(const char *path)
+{
+    if (path == NULL) return false;
+    int segs = 0;
+    const char *p = path;
+    for (;;) {
+        const char *s = p;
+        if (!(*p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9')))
+            return false;
+        while (*p == '_' || *p == '-' || *p == '.' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+               (*p >= '0' && *p <= '9'))
+            p++;
+        if (p - s > 128) return false;
+        segs++;
+        if (*p == 0) break;
+        if (*p != '/') return false;
+        p++;
+    }
+    return segs == 3;
+}

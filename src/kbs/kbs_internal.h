@@ -1,0 +1,29 @@
+/* Key Broker Service internals shared by the handler files of src/kbs. */
+#ifndef VT_KBS_INTERNAL_H
+#define VT_KBS_INTERNAL_H
+
+#include "veritee/audit.h"
+#include "veritee/kbs.h"
+#include "veritee/metrics.h"
+
+struct vt_kbs {
+    vt_kbs_config cfg;
+    vt_std_metrics m;
+    bool has_metrics;
+};
+
+/* Fills a problem reply (status, variant, formatted detail). */
+void kbs_fail(vt_kbs_reply *r, int status, const char *variant, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Random bytes from the configured source. */
+vt_err kbs_random(vt_kbs *k, uint8_t *out, size_t n, vt_error *err);
+/* Audit record; a failure is counted in veritee_audit_append_failures_total. */
+void kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, const char *subject,
+               const char *outcome, json_t *details /* stolen, may be NULL */);
+
+/* Evidence: decode the TEE's JSON shape, verify with the broker's trust/collateral, fill
+ * claims. report_data (64 bytes) is the expected binding. */
+vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time now,
+                           const vt_policy *pol, vt_claims *claims, vt_error *err);
+
+#endif
