@@ -70,8 +70,8 @@ static json_t *versions_json(const vt_resource_version *v, size_t n)
         char c[21], r[21];
         vt_time_format(v[i].created, c);
         vt_time_format(v[i].revoked, r);
-        json_array_append_new(a, json_pack("{sI ss s?}", "version", (json_int_t)v[i].version, "created", c, "revoked",
-                                           v[i].revoked ? json_string(r) : NULL));
+        json_array_append_new(a, json_pack("{sI ss so}", "version", (json_int_t)v[i].version, "created", c, "revoked",
+                                           v[i].revoked ? json_string(r) : json_null()));
     }
     return a;
 }
