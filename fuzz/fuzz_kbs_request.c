@@ -1,0 +1,76 @@
+/* libFuzzer target: the KBS request parsers (kbs-protocol.md §4, §6, §7.4, §8): the /auth
+ * Request, the /attest Attestation with its runtime-data binding and init-data TOML, the SNP
+ * serde-struct decoder, the resource policy checker and the resource path rule. The first byte
+ * selects the parser; the rest is the input. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "veritee/json.h"
+#include "veritee/kbs.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1) return 0;
+    vt_error e;
+    const uint8_t *p = data + 1;
+    size_t n = size - 1;
+    switch (data[0] % 6) {
+    case 0: {
+        vt_kbs_request r;
+        vt_kbs_request_parse(p, n, &r, &e);
+        break;
+    }
+    case 1: {
+        vt_kbs_attestation a;
+        if (vt_kbs_attestation_parse(p, n, &a, &e) == VT_OK) {
+            uint8_t rd[64], d[64];
+            size_t dl;
+            json_t *claims = NULL;
+            vt_kbs_runtime_digest(a.nonce, a.tee_pubkey, a.additional, rd, &e);
+            if (a.has_init_data && vt_kbs_initdata_digest(a.init_data_body, a.init_data_len, d, &dl, &claims, &e) == VT_OK)
+                json_decref(claims);
+            vt_kbs_attestation_clear(&a);
+        }
+        break;
+    }
+    case 2: {
+        uint8_t d[64];
+        size_t dl;
+        json_t *claims = NULL;
+        if (vt_kbs_initdata_digest((const char *)p, n, d, &dl, &claims, &e) == VT_OK) json_decref(claims);
+        break;
+    }
+    case 3: {
+        json_t *j = NULL;
+        if (vt_json_parse((const char *)p, n, &j, &e) == VT_OK) {
+            static uint8_t rep[VT_SNP_REPORT_SIZE];
+            STACK_OF(X509) *certs = sk_X509_new_null();
+            vt_kbs_snp_from_json(j, rep, certs, &e);
+            sk_X509_pop_free(certs, X509_free);
+            json_decref(j);
+        }
+        break;
+    }
+    case 4: {
+        if (vt_kbs_rpolicy_check((const char *)p, n, &e) == VT_OK) {
+            char *t = strndup((const char *)p, n);
+            json_t *ear = json_pack("{s{s{ss s{s{s{ss}} sb}}}}", "submods", "cpu0", "ear.status", "affirming",
+                                    "ear.veraison.annotated-evidence", "tdx", "measurements", "mr_td", "00", "emulated", 1);
+            if (t && ear) vt_kbs_rpolicy_eval(t, ear, "a/b/c", &e);
+            json_decref(ear);
+            free(t);
+        }
+        break;
+    }
+    default: {
+        char *t = strndup((const char *)p, n);
+        if (t) vt_kbs_resource_path_ok(t);
+        free(t);
+        break;
+    }
+    }
+    return 0;
+}
