@@ -2,14 +2,28 @@
 #ifndef VT_KBS_INTERNAL_H
 #define VT_KBS_INTERNAL_H
 
+#include <pthread.h>
+
+#include "veritee/tdx.h"
 #include "veritee/audit.h"
 #include "veritee/kbs.h"
 #include "veritee/metrics.h"
+
+/* The TDX verifier, built once from the trust and collateral directories and rebuilt when a
+ * file in them changes; collateral signatures and PCK chains are then checked once, not on
+ * every /attest. A verifier is not thread-safe: `mu` serialises its use. */
+typedef struct kbs_tdx_cache {
+    pthread_mutex_t mu;
+    vt_tdx_verifier *v;
+    vt_time issued;      /* earliest issueDate of the collateral */
+    int64_t stamp;       /* newest mtime (ns) of the files it was built from */
+} kbs_tdx_cache;
 
 struct vt_kbs {
     vt_kbs_config cfg;
     vt_std_metrics m;
     bool has_metrics;
+    kbs_tdx_cache tdx;
 };
 
 /* Fills a problem reply (status, variant, formatted detail). */
@@ -25,5 +39,8 @@ void kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, co
  * claims. report_data (64 bytes) is the expected binding. */
 vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time now,
                            const vt_policy *pol, vt_claims *claims, vt_error *err);
+
+/* Drop the cached verifiers (vt_kbs_free). */
+void kbs_evidence_cache_free(vt_kbs *k);
 
 #endif
