@@ -44,7 +44,7 @@ kbs_start() {
   done
   echo "kbs_start: no 'listening on' line within 15 s:" >&2
   cat "$_log" >&2
-  kill -9 "$KBS_PID" 2>/dev/null
+  kill -9 "$KBS_PID" 2>/dev/null || true
   KBS_PID=""
   return 1
 }
@@ -57,8 +57,8 @@ kbs_stop() {
     sleep 0.1
     _i=$((_i + 1))
   done
-  kill -9 "$1" 2>/dev/null
-  wait "$1" 2>/dev/null
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
   return 0
 }
 
