@@ -90,6 +90,9 @@ typedef vt_err (*vt_kbs_evidence_fn)(void *ud, const uint8_t report_data[64], js
 
 typedef struct vt_kbs_client_opts {
     const char *url;               /* KBS base URL, e.g. http://127.0.0.1:8080 (no trailing /kbs/v0) */
+    const char *const *more_urls;  /* further nodes sharing one store (NULL-terminated, may be NULL):
+                                      successive requests rotate over url and these, as a
+                                      round-robin load balancer would (at most 7) */
     const char *tee;               /* RCAR tee name: "tdx", "snp", "cca", ... */
     vt_kbs_key_type key_type;
     vt_kbs_evidence_fn evidence;   /* required */

@@ -20,7 +20,8 @@ static void attest_usage(FILE *f)
                "                      [-o FILE] [--bearer] [--token-out FILE] [--timeout S] [--realm NAME]\n"
                "                      [--tsm-root DIR] [--device PATH] [-v]\n"
                "\n"
-               "  --kbs URL          the KBS (veritee serve or Trustee), e.g. http://127.0.0.1:8080\n"
+               "  --kbs URL          the KBS (veritee serve or Trustee), e.g. http://127.0.0.1:8080;\n"
+               "                     repeated: nodes sharing one store, requests rotate over them\n"
                "  --resource PATH    fetch this secret after attesting (repeatable; none: attest only)\n"
                "  --tee T            TEE of this guest (default: the configfs-tsm provider's)\n"
                "  --provider P       auto (default): emulated with --emulator, else configfs-tsm when\n"
@@ -44,6 +45,8 @@ static void attest_usage(FILE *f)
 
 typedef struct attest_args {
     const char *kbs, *tee, *out, *token_out;
+    const char *more_kbs[8]; /* NULL-terminated */
+    size_t nkbs;
     const char *res[MAX_RES];
     size_t nres;
     vt_kbs_evidence_src src;
@@ -77,7 +80,11 @@ static int parse(int argc, char **argv, attest_args *a)
     optind = 1;
     while ((c = getopt_long(argc, argv, "ho:v", opts, NULL)) != -1) {
         switch (c) {
-        case O_KBS: a->kbs = optarg; break;
+        case O_KBS:
+            if (a->kbs == NULL) a->kbs = optarg;
+            else if (a->nkbs < 7) a->more_kbs[a->nkbs++] = optarg;
+            else return usage_error("at most 8 --kbs");
+            break;
         case O_RES:
             if (a->nres == MAX_RES) return usage_error("at most 16 --resource");
             a->res[a->nres++] = optarg;
@@ -184,7 +191,7 @@ int cmd_attest(int argc, char **argv)
     if (rc != 0) return rc < 0 ? 0 : rc;
     if ((rc = resolve_tee(&a)) != 0) return rc;
     ev_ctx x = {.src = &a.src, .verbose = a.verbose};
-    vt_kbs_client_opts o = {.url = a.kbs, .tee = vt_ev_tee_name(a.src.tee), .key_type = a.key_type,
+    vt_kbs_client_opts o = {.url = a.kbs, .more_urls = a.more_kbs, .tee = vt_ev_tee_name(a.src.tee), .key_type = a.key_type,
                             .evidence = evidence, .evidence_ud = &x, .timeout_seconds = a.timeout};
     vt_kbs_client *c = NULL;
     vt_error e;

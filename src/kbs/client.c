@@ -16,8 +16,12 @@
 #define NONCE_MAX 4096 /* Trustee's nonces are 44 characters; SE ones are a JSON request */
 #define BODY_MAX (4u << 20)
 
+#define URLS_MAX 8
+
 struct vt_kbs_client {
     vt_kbs_client_opts o;
+    const char *urls[URLS_MAX];
+    size_t n_urls, next_url;
     vt_http_client *http;
     vt_kbs_tee_key key;
     char cookie[VT_KBS_CLIENT_COOKIE_MAX + 1];
@@ -67,11 +71,21 @@ vt_err vt_kbs_client_new(const vt_kbs_client_opts *o, vt_kbs_client **out, vt_er
     *out = NULL;
     if (o == NULL || o->url == NULL || o->tee == NULL || o->evidence == NULL)
         return vt_error_set(err, VT_E_ARG, "kbs_client", "the client needs a KBS URL, a TEE and an evidence source");
-    if (strncmp(o->url, "http://", 7) != 0 && strncmp(o->url, "https://", 8) != 0)
-        return vt_error_set(err, VT_E_ARG, "kbs_client", "KBS URL %.200s: must start with http:// or https://", o->url);
+    const char *urls[URLS_MAX] = {o->url};
+    size_t n = 1;
+    for (const char *const *u = o->more_urls; u != NULL && *u != NULL; u++) {
+        if (n == URLS_MAX) return vt_error_set(err, VT_E_ARG, "kbs_client", "at most %d KBS URLs", URLS_MAX);
+        urls[n++] = *u;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(urls[i], "http://", 7) != 0 && strncmp(urls[i], "https://", 8) != 0)
+            return vt_error_set(err, VT_E_ARG, "kbs_client", "KBS URL %.200s: must start with http:// or https://",
+                                urls[i]);
     vt_kbs_client *c = calloc(1, sizeof *c);
     if (c == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
     c->o = *o;
+    memcpy(c->urls, urls, sizeof urls);
+    c->n_urls = n;
     vt_err rc = vt_http_client_new(&c->http, err);
     if (rc != VT_OK) {
         free(c);
@@ -148,7 +162,8 @@ static vt_err request(vt_kbs_client *c, const char *method, const char *path, co
                       const char *auth_header, const char *what, vt_http_response *resp, vt_error *err)
 {
     char url[1024], cookie[sizeof c->cookie + 32];
-    if ((size_t)snprintf(url, sizeof url, "%s%s", c->o.url, path) >= sizeof url)
+    const char *base = c->urls[c->next_url++ % c->n_urls];
+    if ((size_t)snprintf(url, sizeof url, "%s%s", base, path) >= sizeof url)
         return vt_error_set(err, VT_E_ARG, "kbs_client", "KBS URL too long");
     const char *hdrs[3] = {0};
     size_t nh = 0;
