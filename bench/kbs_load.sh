@@ -1,0 +1,36 @@
+#!/bin/sh
+# Server side of the KBS load test (bench/kbs_load.c, `make bench`): an emulated TEE, a
+# `veritee serve` on SQLite (loopback, random port, temp dir) with a policy accepting the
+# emulated TEE (TEST ONLY) and one resource. Prints KBS_URL=, EMU=, PID=, DIR= and leaves the
+# server running; `kbs_load.sh stop PID DIR` stops it and removes DIR.
+#   kbs_load.sh start VERITEE_BIN     |     kbs_load.sh stop PID DIR
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+case "${1:-}" in
+start)
+  VT=$2
+  . "$HERE/../scripts/kbs-env.sh"
+  dir=$(mktemp -d /tmp/vt-kbs-bench.XXXXXX)
+  json='{"tdx": {}}' # TDX only: quick to create
+  echo "$json" >"$dir/platform.json"
+  kbs_emulate "$dir/emu" "$dir/platform.json"
+  kbs_keys "$dir"
+  echo '{"id": "bench-emulated-test-only", "version": 1, "emulated": "accept"}' >"$dir/policy.json"
+  kbs_start "$dir/serve.log" --db "sqlite:$dir/kbs.db" --trust "$dir/emu/trust" --collateral "$dir/emu/collateral" \
+    --admin-key "$dir/admin.pub.pem" --kek-file "$dir/kek.hex" --policy "$dir/policy.json" --ear-key "$dir/ear.pem"
+  printf 'bench-secret-0123456789abcdef' >"$dir/secret.bin"
+  kbs_admin "$dir" resource put bench/key/one "$dir/secret.bin" >/dev/null
+  echo "KBS_URL=$KBS_URL"
+  echo "EMU=$dir/emu"
+  echo "PID=$KBS_PID"
+  echo "DIR=$dir"
+  ;;
+stop)
+  kill -TERM "$2" 2>/dev/null || true
+  i=0
+  while kill -0 "$2" 2>/dev/null && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -9 "$2" 2>/dev/null || true
+  case "$3" in /tmp/vt-kbs-bench.*) rm -rf "$3" ;; esac
+  ;;
+*) echo "usage: kbs_load.sh start VERITEE_BIN | stop PID DIR" >&2; exit 2 ;;
+esac
