@@ -122,13 +122,42 @@ static json_t *opt_u64(bool has, uint64_t v)
     return has && v <= INT64_MAX ? json_integer((json_int_t)v) : json_null();
 }
 
+/* Whether every TCB and the mitigation vectors fit the serde form (named TCB components only; u64
+ * through jansson's signed integers): otherwise the server could not rebuild the signed bytes. */
+static vt_err snp_representable(const uint8_t *raw, const vt_snp_report *r, vt_snp_product p, vt_error *err)
+{
+    for (size_t i = 0x2A0 + 144; i < VT_SNP_REPORT_SIZE; i++) /* past r and s: only r, s are carried */
+        if (raw[i] != 0)
+            return vt_error_set(err, VT_E_UNSUPPORTED, "kbs_snp_evidence",
+                                "signature bytes past r and s (offset 0x%zx) are not zero: not representable "
+                                "in the serde evidence form", i);
+    const uint64_t tcbs[] = {r->current_tcb, r->reported_tcb, r->committed_tcb, r->launch_tcb};
+    static const char *const names[] = {"current_tcb", "reported_tcb", "committed_tcb", "launch_tcb"};
+    for (size_t i = 0; i < 4; i++) {
+        vt_snp_tcb t;
+        vt_snp_tcb_decode(tcbs[i], p, &t);
+        if (vt_snp_tcb_encode(&t, p) != tcbs[i])
+            return vt_error_set(err, VT_E_UNSUPPORTED, "kbs_snp_evidence",
+                                "%s 0x%016llx has non-zero reserved bytes for %s: not representable in the "
+                                "serde evidence form", names[i], (unsigned long long)tcbs[i], vt_snp_product_name(p));
+    }
+    if (r->has_mit_vectors && (r->launch_mit_vector > INT64_MAX || r->current_mit_vector > INT64_MAX))
+        return vt_error_set(err, VT_E_UNSUPPORTED, "kbs_snp_evidence",
+                            "mitigation vector with bit 63 set: not representable in JSON integers here");
+    return VT_OK;
+}
+
+static vt_snp_product snp_product(const vt_snp_report *r)
+{
+    vt_snp_product p = r->has_cpuid ? vt_snp_product_from_cpuid(r->cpuid_fam_id, r->cpuid_mod_id) : VT_SNP_MILAN;
+    return p == VT_SNP_PRODUCT_UNKNOWN ? VT_SNP_MILAN : p;
+}
+
 /* The report's serde form (kbs-protocol.md §8, snp). Byte arrays are number arrays in report
  * order; the signature's r and s keep their 72-byte little-endian layout. */
 static json_t *snp_report_json(const uint8_t *p, const vt_snp_report *r)
 {
-    vt_snp_product prod = r->has_cpuid ? vt_snp_product_from_cpuid(r->cpuid_fam_id, r->cpuid_mod_id)
-                                       : VT_SNP_MILAN;
-    if (prod == VT_SNP_PRODUCT_UNKNOWN) prod = VT_SNP_MILAN;
+    vt_snp_product prod = snp_product(r);
     json_t *o = json_object();
     if (o == NULL) return NULL;
     int bad = 0;
@@ -207,6 +236,7 @@ vt_err vt_kbs_snp_evidence_json(const uint8_t *report, size_t len, const uint8_t
     *out = NULL;
     vt_snp_report r;
     VT_GUARD(vt_snp_report_parse(report, len, &r, err));
+    VT_GUARD(snp_representable(report, &r, snp_product(&r), err));
     json_t *chain = NULL;
     VT_GUARD(cert_chain_json(certtable, ct_len, &chain, err));
     json_t *rep = snp_report_json(report, &r);
