@@ -53,6 +53,11 @@ vt_err vt_ecdsa_verify_digest_raw(EVP_PKEY *key, const uint8_t *dgst, size_t dle
 /* ECDSA verify with a DER-encoded signature. */
 vt_err vt_ecdsa_verify_der(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n,
                            const uint8_t *der, size_t derlen, const char *what, vt_error *err);
+/* ECDSA signature of msg (hashed with alg) by an EC private key, as raw r||s, each big-endian
+ * and the curve's field size (2 * field size bytes written into sig, cap bytes available). */
+vt_err vt_ecdsa_sign_raw(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n, uint8_t *sig,
+                         size_t cap, size_t *siglen, vt_error *err);
+
 /* Convert raw r||s (big-endian halves) to DER. Caller frees *der with OPENSSL_free. */
 vt_err vt_ecdsa_raw_to_der(const uint8_t *sig, size_t siglen, uint8_t **der, size_t *derlen,
                            vt_error *err);

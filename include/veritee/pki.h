@@ -59,8 +59,5 @@ vt_err vt_pki_key_pem(EVP_PKEY *k, bool private_key, vt_buf *out, vt_error *err)
 /* Load a PEM private key (or public key when private_key is false). */
 vt_err vt_pki_key_load_pem(const void *pem, size_t len, bool private_key, EVP_PKEY **out, vt_error *err);
 
-/* ECDSA signature of msg (hashed with alg) as raw r||s (2 * field size bytes). */
-vt_err vt_ecdsa_sign_raw(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n, uint8_t *sig,
-                         size_t cap, size_t *siglen, vt_error *err);
 
 #endif

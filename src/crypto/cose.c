@@ -304,37 +304,15 @@ vt_err vt_cose_sign1_verify(const vt_cose_sign1 *m, EVP_PKEY *key, const uint8_t
 
 /* ---- sign ---- */
 
-static vt_err der_to_raw(const uint8_t *der, size_t derlen, size_t flen, uint8_t *out,
-                         vt_error *err)
-{
-    const unsigned char *p = der;
-    ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
-    const BIGNUM *r = NULL, *ss = NULL;
-    if (s != NULL) ECDSA_SIG_get0(s, &r, &ss);
-    int ok = s != NULL && BN_bn2binpad(r, out, (int)flen) == (int)flen &&
-             BN_bn2binpad(ss, out + flen, (int)flen) == (int)flen;
-    ECDSA_SIG_free(s);
-    if (!ok) {
-        ERR_clear_error();
-        return vt_error_set(err, VT_E_INTERNAL, "cose_sign", "cannot convert the ECDSA signature");
-    }
-    return VT_OK;
-}
-
 static vt_err ecdsa_sign(EVP_PKEY *priv, vt_hash_alg hash, const vt_buf *tbs, uint8_t *sig,
                          size_t flen, vt_error *err)
 {
-    uint8_t der[160];
-    size_t derlen = sizeof der;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx != NULL && EVP_DigestSignInit(ctx, NULL, md_of(hash), NULL, priv) == 1 &&
-             EVP_DigestSign(ctx, der, &derlen, tbs->ptr, tbs->len) == 1;
-    EVP_MD_CTX_free(ctx);
-    if (!ok) {
-        ERR_clear_error();
-        return vt_error_set(err, VT_E_INTERNAL, "cose_sign", "ECDSA signing failed");
-    }
-    return der_to_raw(der, derlen, flen, sig, err);
+    size_t n = 0;
+    vt_err rc = vt_ecdsa_sign_raw(priv, hash, tbs->ptr, tbs->len, sig, 2 * flen, &n, err);
+    if (rc == VT_OK && n != 2 * flen)
+        rc = vt_error_set(err, VT_E_INTERNAL, "cose_sign", "signature length %zu, expected %zu", n, 2 * flen);
+    if (rc != VT_OK && err != NULL) snprintf(err->check, sizeof err->check, "cose_sign");
+    return rc;
 }
 
 vt_err vt_cose_sign1_sign(EVP_PKEY *priv, const vt_cose_sign_opts *opts, const uint8_t *payload,

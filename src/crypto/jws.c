@@ -29,32 +29,15 @@ const char *vt_jws_alg_for_key(const EVP_PKEY *key)
     return alg_info(key, &alg, &h, &fl, NULL) == VT_OK ? alg : NULL;
 }
 
-static const EVP_MD *md_of(vt_hash_alg h)
-{
-    return h == VT_SHA256 ? EVP_sha256() : h == VT_SHA384 ? EVP_sha384() : EVP_sha512();
-}
-
 static vt_err sign_raw(EVP_PKEY *priv, vt_hash_alg h, size_t flen, const char *msg, size_t n,
                        uint8_t *sig, vt_error *err)
 {
-    uint8_t der[160];
-    size_t derlen = sizeof der;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx != NULL && EVP_DigestSignInit(ctx, NULL, md_of(h), NULL, priv) == 1 &&
-             EVP_DigestSign(ctx, der, &derlen, (const unsigned char *)msg, n) == 1;
-    EVP_MD_CTX_free(ctx);
-    const unsigned char *p = der;
-    ECDSA_SIG *s = ok ? d2i_ECDSA_SIG(NULL, &p, (long)derlen) : NULL;
-    const BIGNUM *r = NULL, *ss = NULL;
-    if (s != NULL) ECDSA_SIG_get0(s, &r, &ss);
-    ok = s != NULL && BN_bn2binpad(r, sig, (int)flen) == (int)flen &&
-         BN_bn2binpad(ss, sig + flen, (int)flen) == (int)flen;
-    ECDSA_SIG_free(s);
-    if (!ok) {
-        ERR_clear_error();
-        return vt_error_set(err, VT_E_INTERNAL, "jws_sign", "ECDSA signing failed (is the key private?)");
-    }
-    return VT_OK;
+    size_t got = 0;
+    vt_err rc = vt_ecdsa_sign_raw(priv, h, msg, n, sig, 2 * flen, &got, err);
+    if (rc == VT_OK && got != 2 * flen)
+        rc = vt_error_set(err, VT_E_INTERNAL, "jws_sign", "signature length %zu, expected %zu", got, 2 * flen);
+    if (rc != VT_OK && err != NULL) snprintf(err->check, sizeof err->check, "jws_sign");
+    return rc;
 }
 
 vt_err vt_jws_sign(EVP_PKEY *priv, const char *typ, const json_t *extra, const uint8_t *payload,

@@ -269,31 +269,3 @@ vt_err vt_pki_key_load_pem(const void *pem, size_t len, bool private_key, EVP_PK
     *out = k;
     return VT_OK;
 }
-
-vt_err vt_ecdsa_sign_raw(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n, uint8_t *sig,
-                         size_t cap, size_t *siglen, vt_error *err)
-{
-    vt_curve cv;
-    VT_GUARD(vt_ec_curve_of(key, &cv, err));
-    size_t fl = vt_curve_len(cv);
-    if (cap < 2 * fl) return vt_error_set(err, VT_E_ARG, "sign", "signature buffer too small");
-    uint8_t d[64];
-    VT_GUARD(vt_hash(alg, msg, n, d, err));
-    uint8_t der[160];
-    size_t dl = sizeof der;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
-    int ok = ctx != NULL && EVP_PKEY_sign_init(ctx) == 1 && EVP_PKEY_sign(ctx, der, &dl, d, vt_hash_len(alg)) == 1;
-    EVP_PKEY_CTX_free(ctx);
-    vt_wipe(d, sizeof d);
-    if (!ok) return ossl_fail(err, "ECDSA signature");
-    const unsigned char *p = der;
-    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)dl);
-    if (es == NULL) return ossl_fail(err, "ECDSA signature decode");
-    const BIGNUM *r, *s;
-    ECDSA_SIG_get0(es, &r, &s);
-    ok = BN_bn2binpad(r, sig, (int)fl) == (int)fl && BN_bn2binpad(s, sig + fl, (int)fl) == (int)fl;
-    ECDSA_SIG_free(es);
-    if (!ok) return ossl_fail(err, "ECDSA signature encode");
-    *siglen = 2 * fl;
-    return VT_OK;
-}

@@ -43,30 +43,19 @@ vt_err vt_snp_pubkey_encode(EVP_PKEY *key, uint8_t out[VT_SNP_PUBKEY_LEN], vt_er
 static vt_err sign_snp(EVP_PKEY *key, const uint8_t *msg, size_t n, uint8_t out[SIG_LEN],
                        vt_error *err)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    uint8_t der[160];
-    size_t derlen = sizeof der;
-    ECDSA_SIG *sig = NULL;
-    vt_err rc = VT_OK;
-    if (ctx == NULL || EVP_DigestSignInit(ctx, NULL, EVP_sha384(), NULL, key) != 1 ||
-        EVP_DigestSign(ctx, der, &derlen, msg, n) != 1) {
-        char why[160];
-        rc = vt_error_set(err, VT_E_INTERNAL, "id_block_sign", "ECDSA signing failed: %s",
-                          vt_openssl_reason(why, sizeof why));
-        goto out;
+    uint8_t rs[96];
+    size_t len = 0;
+    vt_err rc = vt_ecdsa_sign_raw(key, VT_SHA384, msg, n, rs, sizeof rs, &len, err);
+    if (rc == VT_OK && len != sizeof rs)
+        rc = vt_error_set(err, VT_E_INTERNAL, "id_block_sign", "ID key is not P-384");
+    if (rc != VT_OK) {
+        if (err != NULL) snprintf(err->check, sizeof err->check, "id_block_sign");
+        return rc;
     }
-    const unsigned char *p = der;
-    sig = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
-    const BIGNUM *r = NULL, *s = NULL;
-    if (sig != NULL) ECDSA_SIG_get0(sig, &r, &s);
     memset(out, 0, SIG_LEN);
-    if (r == NULL || s == NULL || BN_bn2lebinpad(r, out, COMPONENT) != (int)COMPONENT ||
-        BN_bn2lebinpad(s, out + COMPONENT, COMPONENT) != (int)COMPONENT)
-        rc = vt_error_set(err, VT_E_INTERNAL, "id_block_sign", "could not decode the signature");
-out:
-    ECDSA_SIG_free(sig);
-    EVP_MD_CTX_free(ctx);
-    return rc;
+    reverse_into(out, rs, 48); /* big-endian r, s -> little-endian, zero-padded to COMPONENT */
+    reverse_into(out + COMPONENT, rs + 48, 48);
+    return VT_OK;
 }
 
 vt_err vt_snp_id_block_build(const vt_snp_id_block_in *in, EVP_PKEY *id_key,
