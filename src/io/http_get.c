@@ -89,7 +89,9 @@ struct vt_http_client {
 
 static vt_err curl_load(curl_api *a, const char *check, vt_error *err)
 {
-    a->lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    /* NODELETE: libcurl's TLS stack keeps thread-local state and exit handlers; unloading it
+     * mid-process crashes the exit-time leak checker and gains nothing */
+    a->lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (a->lib == NULL)
         return vt_error_set(err, VT_E_MISSING, check, "libcurl.so.4 not available: cannot make HTTP requests");
     *(void **)&a->init = dlsym(a->lib, "curl_easy_init");

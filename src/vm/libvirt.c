@@ -55,7 +55,7 @@ static void quiet(void *ud, virErrorPtr e)
 
 static vt_err lv_load(lv_api *a, vt_error *err)
 {
-    a->lib = dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL);
+    a->lib = dlopen("libvirt.so.0", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (a->lib == NULL)
         return vt_error_set(err, VT_E_UNSUPPORTED, CHECK, "libvirt.so.0 is not installed (Debian: libvirt0)");
     static const char *const names[] = {"virConnectOpen",     "virConnectClose",   "virDomainLookupByName",
