@@ -42,7 +42,8 @@ fuzz:
 	cmake --build $(FUZZDIR) -j $(JOBS)
 	scripts/run-fuzz $(FUZZDIR) $(FUZZ_SECONDS)
 
-demo: build
+demo: deps
+	$(MAKE) build
 	@scripts/demo
 
 clean:
