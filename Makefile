@@ -34,7 +34,8 @@ check: deps
 	$(MAKE) asan
 	$(MAKE) fuzz FUZZ_SECONDS=10
 
-bench: build
+bench: $(BUILD)/Makefile
+	@cmake --build $(BUILD) -j $(JOBS) >/dev/null
 	@$(BUILD)/bench/vt-bench
 
 fuzz:
