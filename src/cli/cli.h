@@ -54,6 +54,12 @@ int cmd_cca(int argc, char **argv);
 int cmd_snp(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
+/* vm plan --measure: the launch measurement hook (vm_measure.c) */
+struct vt_vm_config;
+struct vt_vm_plan;
+struct vt_vm_measurement;
+vt_err cli_vm_measure(const struct vt_vm_config *c, const struct vt_vm_plan *plan, void *ctx,
+                      struct vt_vm_measurement *out, vt_error *err);
 int cmd_platform(int argc, char **argv);
 int cmd_audit(int argc, char **argv); /* audit.c: veritee audit verify|show */
 int cmd_emulate(int argc, char **argv);

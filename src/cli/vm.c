@@ -12,7 +12,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: veritee vm <command> [options]\n"
             "\n"
-            "  plan CONFIG [--libvirt] [--json] [--no-check-files]\n"
+            "  plan CONFIG [--libvirt] [--json] [--no-check-files] [--measure]\n"
             "                     print the QEMU command line (or libvirt domain XML) the config\n"
             "                     becomes, without running anything\n"
             "  create CONFIG [--libvirt [--connect URI]]\n"
@@ -35,7 +35,7 @@ typedef struct vm_args {
     const char *cmd;
     const char *pos[2];
     int npos;
-    bool libvirt, json, force, no_check_files;
+    bool libvirt, json, force, no_check_files, measure;
     const char *connect;
     int timeout_ms;
 } vm_args;
@@ -69,6 +69,7 @@ static int parse(int argc, char **argv, vm_args *a)
         else if (strcmp(s, "--json") == 0) a->json = true;
         else if (strcmp(s, "--force") == 0) a->force = true;
         else if (strcmp(s, "--no-check-files") == 0) a->no_check_files = true;
+        else if (strcmp(s, "--measure") == 0) a->measure = true;
         else if (strcmp(s, "--connect") == 0 && i + 1 < argc) a->connect = argv[++i];
         else if (strcmp(s, "--timeout") == 0 && i + 1 < argc) {
             char *end;
@@ -126,8 +127,8 @@ static int cmd_plan(const vm_args *a)
     if (rc == VT_OK && !a->no_check_files) rc = vt_vm_config_check_files(c, &e);
     if (rc == VT_OK) rc = state_dir(sd, sizeof sd, &e);
     if (rc == VT_OK) rc = vt_vm_run_dir(run, sizeof run, sd, c->name, &e);
-    /* veritee measure plugs its precompute in through plan_opts.measure */
-    vt_vm_plan_opts po = {.run_dir = run};
+    /* --measure: veritee measure computes the launch measurement (src/cli/vm_measure.c) */
+    vt_vm_plan_opts po = {.run_dir = run, .measure = a->measure ? cli_vm_measure : NULL};
     if (rc == VT_OK)
         rc = a->libvirt ? vt_vm_plan_libvirt(c, &po, &plan, &e) : vt_vm_plan_qemu(c, &po, &plan, &e);
     free(c);
@@ -158,6 +159,9 @@ static int cmd_plan(const vm_args *a)
     } else {
         print_argv_pretty(&plan.argv);
     }
+    if (!a->json && plan.measurement.present)
+        fprintf(a->libvirt ? stderr : stdout, "# expected %s (%s): %s\n", plan.measurement.register_name,
+                plan.measurement.algorithm, plan.measurement.value_hex);
     vt_vm_plan_free(&plan);
     return VT_EXIT_OK;
 }
