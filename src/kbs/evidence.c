@@ -13,6 +13,7 @@
 #include "veritee/json.h"
 #include "veritee/snp.h"
 #include "veritee/tdx.h"
+#include "veritee/tdx_ccel.h"
 
 #define EVIDENCE_MAX (1u << 20)
 
@@ -70,6 +71,53 @@ vt_err vt_kbs_evidence_json(const char *tee, const uint8_t *ev, size_t len, json
         return vt_error_set(err, VT_E_UNSUPPORTED, "tee", "no evidence shape for TEE '%.16s'", tee);
     }
     return *out ? VT_OK : vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+}
+
+/* The TDX event log a guest sends (cc_eventlog, kbs-protocol.md section 8): replayed into
+ * RTMR0..3; every register the log extends must equal the quote's. Registers the log does
+ * not cover are left to policy (their values are in the claims). */
+typedef struct replay {
+    uint8_t rtmr[4][48];
+    size_t events[4];
+} replay;
+
+static vt_err replay_event(const vt_tdx_ccel_event *ev, void *ctx, vt_error *err)
+{
+    replay *r = ctx;
+    if (ev->index == 0 || ev->event_type == VT_TCG_EV_NO_ACTION || ev->mr_index == 0) return VT_OK;
+    if (ev->mr_index > 4 || !ev->has_sha384)
+        return vt_error_set(err, VT_E_INVALID, "event_log", "event %zu: MR index %u or no SHA-384 digest",
+                            ev->index, ev->mr_index);
+    r->events[ev->mr_index - 1]++;
+    return vt_hash2(VT_SHA384, r->rtmr[ev->mr_index - 1], 48, ev->sha384, 48, r->rtmr[ev->mr_index - 1], err);
+}
+
+vt_err kbs_check_event_log(const json_t *el, const vt_claims *claims, vt_error *err)
+{
+    const char *s = json_string_value(el);
+    if (s == NULL || s[0] == '\0') return VT_OK;
+    vt_buf log = {0};
+    replay r;
+    memset(&r, 0, sizeof r);
+    vt_err rc = vt_b64_decode(s, strlen(s), &log, err);
+    if (rc == VT_OK) rc = vt_tdx_ccel_iterate(log.ptr, log.len, replay_event, &r, err);
+    vt_buf_free(&log);
+    if (rc != VT_OK) {
+        char why[VT_ERR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        return vt_error_set(err, VT_E_VERIFY, "event_log", "cc_eventlog does not parse: %s", why);
+    }
+    for (int i = 0; i < 4; i++) {
+        if (r.events[i] == 0) continue;
+        char name[8];
+        snprintf(name, sizeof name, "rtmr%d", i);
+        const vt_measurement *m = vt_claims_meas(claims, name);
+        if (m == NULL || m->len != 48 || memcmp(m->value, r.rtmr[i], 48) != 0)
+            return vt_error_set(err, VT_E_VERIFY, "event_log",
+                                "cc_eventlog replays %zu events into RTMR%d to a value the quote does not show",
+                                r.events[i], i);
+    }
+    return VT_OK;
 }
 
 /* Newest modification time (ns) of a directory and the files in it (or of one file). */
@@ -229,6 +277,7 @@ vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time
             return vt_error_set(err, VT_E_INVALID, "evidence", "primary_evidence.cc_eventlog must be a string or null");
         }
         rc = verify_tdx(k, &b, now, claims, err);
+        if (rc == VT_OK && strcmp(tee, "tdx") == 0) rc = kbs_check_event_log(el, claims, err);
     } else if (strcmp(tee, "snp") == 0) {
         rc = verify_snp(k, ev, now, pol, claims, err);
     } else if (strcmp(tee, "cca") == 0) {

@@ -6,6 +6,7 @@
 
 #include "veritee/tdx.h"
 #include "veritee/audit.h"
+#include "veritee/claims.h"
 #include "veritee/kbs.h"
 #include "veritee/metrics.h"
 
@@ -39,6 +40,10 @@ void kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, co
  * claims. report_data (64 bytes) is the expected binding. */
 vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time now,
                            const vt_policy *pol, vt_claims *claims, vt_error *err);
+
+/* TDX cc_eventlog (base64 string or null): replayed into RTMR0..3; each register it extends
+ * must equal the claims' rtmrN. VT_E_VERIFY (check "event_log") otherwise. */
+vt_err kbs_check_event_log(const json_t *el, const vt_claims *claims, vt_error *err);
 
 /* Drop the cached verifiers (vt_kbs_free). */
 void kbs_evidence_cache_free(vt_kbs *k);
