@@ -36,7 +36,7 @@ static void test_http_request_shape(void **st)
     vt_http_client_req rq = {.method = "POST", .content_type = "application/json", .body = (const uint8_t *)big,
                           .body_len = strlen(big), .headers = h};
     vt_http_get_opts o = {.want_header = "set-cookie", .timeout_seconds = 10};
-    vt_http_response r;
+    vt_http_reply r;
     vt_error e;
     assert_int_equal(vt_http_do(url, &rq, &o, &r, &e), VT_OK);
     assert_int_equal(r.status, 201);
@@ -49,7 +49,7 @@ static void test_http_request_shape(void **st)
     assert_string_equal(json_string_value(json_object_get(j, "expect")), "");
     assert_string_equal(json_string_value(json_object_get(j, "body")), big);
     json_decref(j);
-    vt_http_response_free(&r);
+    vt_http_reply_free(&r);
     /* a client reused across requests; DELETE; GET through vt_http_get */
     vt_http_client *hc = NULL;
     assert_int_equal(vt_http_client_new(&hc, &e), VT_OK);
@@ -60,12 +60,12 @@ static void test_http_request_shape(void **st)
         assert_string_equal(json_string_value(json_object_get(j, "method")), i == 1 ? "DELETE" : "GET");
         assert_string_equal(json_string_value(json_object_get(j, "auth")), "");
         json_decref(j);
-        vt_http_response_free(&r);
+        vt_http_reply_free(&r);
     }
     vt_http_client_free(hc);
     vt_http_client_free(NULL);
     assert_int_equal(vt_http_get(url, NULL, &r, &e), VT_OK);
-    vt_http_response_free(&r);
+    vt_http_reply_free(&r);
     /* refused request shapes */
     const char *badh[] = {"X-Evil: a\r\nInjected: b", NULL};
     vt_http_client_req bad = {.method = "POST", .headers = badh};

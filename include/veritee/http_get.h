@@ -20,20 +20,20 @@ typedef struct vt_http_get_opts {
     int fail_code;           /* code of transport failures; 0 = VT_E_MISSING (collateral) */
 } vt_http_get_opts;
 
-typedef struct vt_http_response {
+typedef struct vt_http_reply {
     long status;             /* HTTP status code */
     vt_buf body;             /* NUL-terminated (len excludes the NUL) */
     char *header_value;      /* the want_header value (malloc'd), NULL when absent */
     long retry_after;        /* Retry-After in seconds (delta-seconds form), -1 when absent */
-} vt_http_response;
+} vt_http_reply;
 
 /* GET url over http or https (no redirects followed). VT_OK when a response arrived, whatever
  * its status: the caller judges out->status. Errors: VT_E_MISSING (libcurl.so.4 cannot be
  * loaded; the transfer failed, timed out, or the body exceeded max_body; the message names the
- * URL), VT_E_INTERNAL. out is always initialised; free it with vt_http_response_free. */
-vt_err vt_http_get(const char *url, const vt_http_get_opts *o, vt_http_response *out,
+ * URL), VT_E_INTERNAL. out is always initialised; free it with vt_http_reply_free. */
+vt_err vt_http_get(const char *url, const vt_http_get_opts *o, vt_http_reply *out,
                    vt_error *err);
-void vt_http_response_free(vt_http_response *r);
+void vt_http_reply_free(vt_http_reply *r);
 
 /* A request other than a bare GET. */
 typedef struct vt_http_client_req {
@@ -47,7 +47,7 @@ typedef struct vt_http_client_req {
 /* One request (req NULL = GET), with the same response handling and errors as vt_http_get
  * (transport failures carry o->fail_code). libcurl is loaded and unloaded around the call. */
 vt_err vt_http_do(const char *url, const vt_http_client_req *req, const vt_http_get_opts *o,
-                  vt_http_response *out, vt_error *err);
+                  vt_http_reply *out, vt_error *err);
 
 /* A client that keeps libcurl loaded and one connection cache across requests (the KBS guest
  * client, load tests). Not thread-safe: one per thread. */
@@ -56,6 +56,6 @@ typedef struct vt_http_client vt_http_client;
 vt_err vt_http_client_new(vt_http_client **out, vt_error *err);
 void vt_http_client_free(vt_http_client *c); /* accepts NULL */
 vt_err vt_http_client_do(vt_http_client *c, const char *url, const vt_http_client_req *req,
-                         const vt_http_get_opts *o, vt_http_response *out, vt_error *err);
+                         const vt_http_get_opts *o, vt_http_reply *out, vt_error *err);
 
 #endif

@@ -51,7 +51,7 @@ static int request(admin_cli *a, const char *method, const char *path, const cha
     const char *hdrs[] = {auth, NULL};
     vt_http_client_req req = {.method = method, .content_type = ctype, .body = body, .body_len = len, .headers = hdrs};
     vt_http_get_opts o = {.check = "kbs", .fail_code = VT_E_IO};
-    vt_http_response r;
+    vt_http_reply r;
     vt_err rc = vt_http_do(url, &req, &o, &r, &e);
     int ret;
     if (rc != VT_OK) {
@@ -64,7 +64,7 @@ static int request(admin_cli *a, const char *method, const char *path, const cha
         fprintf(stderr, "veritee admin: HTTP %ld: %s\n", r.status, r.body.len ? (const char *)r.body.ptr : "");
         ret = VT_EXIT_REJECTED;
     }
-    vt_http_response_free(&r);
+    vt_http_reply_free(&r);
     free(url);
     free(auth);
     free(jwt);

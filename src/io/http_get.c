@@ -10,7 +10,7 @@
 #include "veritee/http_get.h"
 
 typedef struct fetch {
-    vt_http_response *r;
+    vt_http_reply *r;
     size_t cap;
     size_t max;
     const char *want_header;
@@ -176,7 +176,7 @@ nomem:
 }
 
 vt_err vt_http_client_do(vt_http_client *h, const char *url, const vt_http_client_req *req,
-                         const vt_http_get_opts *o, vt_http_response *out, vt_error *err)
+                         const vt_http_get_opts *o, vt_http_reply *out, vt_error *err)
 {
     static const vt_http_get_opts none = {0};
     static const vt_http_client_req get = {0};
@@ -219,14 +219,14 @@ vt_err vt_http_client_do(vt_http_client *h, const char *url, const vt_http_clien
         vt_err rc = vt_error_set(err, o->fail_code ? o->fail_code : VT_E_MISSING, check, "%s %s failed: %s%s",
                                  strcmp(method, "GET") == 0 ? "fetching" : method, url, a->strerror(cc),
                                  f.too_big ? " (response too large)" : "");
-        vt_http_response_free(out);
+        vt_http_reply_free(out);
         return rc;
     }
     return VT_OK;
 }
 
 vt_err vt_http_do(const char *url, const vt_http_client_req *req, const vt_http_get_opts *o,
-                  vt_http_response *out, vt_error *err)
+                  vt_http_reply *out, vt_error *err)
 {
     memset(out, 0, sizeof *out);
     out->retry_after = -1;
@@ -244,13 +244,13 @@ vt_err vt_http_do(const char *url, const vt_http_client_req *req, const vt_http_
     return rc;
 }
 
-vt_err vt_http_get(const char *url, const vt_http_get_opts *o, vt_http_response *out,
+vt_err vt_http_get(const char *url, const vt_http_get_opts *o, vt_http_reply *out,
                    vt_error *err)
 {
     return vt_http_do(url, NULL, o, out, err);
 }
 
-void vt_http_response_free(vt_http_response *r)
+void vt_http_reply_free(vt_http_reply *r)
 {
     if (r == NULL) return;
     vt_buf_free(&r->body);

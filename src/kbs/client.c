@@ -142,7 +142,7 @@ static void take_cookie(vt_kbs_client *c, const char *set_cookie)
 
 /* A non-200 answer as an error: 401 -> VT_E_VERIFY, 404 -> VT_E_MISSING, with the problem's
  * variant and detail (§13). */
-static vt_err http_failure(const char *what, const vt_http_response *r, vt_error *err)
+static vt_err http_failure(const char *what, const vt_http_reply *r, vt_error *err)
 {
     const char *variant = "", *detail = "";
     json_t *j = NULL;
@@ -159,7 +159,7 @@ static vt_err http_failure(const char *what, const vt_http_response *r, vt_error
 }
 
 static vt_err request(vt_kbs_client *c, const char *method, const char *path, const json_t *body,
-                      const char *auth_header, const char *what, vt_http_response *resp, vt_error *err)
+                      const char *auth_header, const char *what, vt_http_reply *resp, vt_error *err)
 {
     char url[1024], cookie[sizeof c->cookie + 32];
     const char *base = c->urls[c->next_url++ % c->n_urls];
@@ -186,12 +186,12 @@ static vt_err request(vt_kbs_client *c, const char *method, const char *path, co
     take_cookie(c, resp->header_value);
     if (resp->status != 200) {
         rc = http_failure(what, resp, err);
-        vt_http_response_free(resp);
+        vt_http_reply_free(resp);
     }
     return rc;
 }
 
-static vt_err parse_body(const vt_http_response *r, const char *what, json_t **out, vt_error *err)
+static vt_err parse_body(const vt_http_reply *r, const char *what, json_t **out, vt_error *err)
 {
     vt_err rc = vt_json_parse((const char *)r->body.ptr, r->body.len, out, err);
     if (rc != VT_OK) return vt_error_wrap(err, "%s answer", what);
@@ -229,7 +229,7 @@ static vt_err attest_body(vt_kbs_client *c, const char *nonce, const char *hash_
 vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)
 {
     vt_err rc;
-    vt_http_response r = {0};
+    vt_http_reply r = {0};
     json_t *req = NULL, *ch = NULL, *att = NULL, *ans = NULL;
     forget_session(c);
     VT_GUARD_GOTO(vt_kbs_tee_key_new(c->o.key_type, &c->key, err));
@@ -241,7 +241,7 @@ vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)
     }
     VT_GUARD_GOTO(request(c, "POST", "/kbs/v0/auth", req, NULL, "KBS /auth", &r, err));
     VT_GUARD_GOTO(parse_body(&r, "KBS /auth", &ch, err));
-    vt_http_response_free(&r);
+    vt_http_reply_free(&r);
     if (c->cookie[0] == 0) {
         rc = vt_error_set(err, VT_E_INVALID, "kbs_challenge", "KBS /auth set no " VT_KBS_CLIENT_COOKIE " cookie");
         goto out;
@@ -263,7 +263,7 @@ vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)
     c->last_attestation = att;
     att = NULL;
 out:
-    vt_http_response_free(&r);
+    vt_http_reply_free(&r);
     json_decref(req);
     json_decref(ch);
     json_decref(att);
@@ -308,7 +308,7 @@ vt_err vt_kbs_client_get_resource(vt_kbs_client *c, const char *path, bool beare
         if ((auth = malloc(n)) == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
         snprintf(auth, n, "Authorization: Bearer %s", c->token);
     }
-    vt_http_response r = {0};
+    vt_http_reply r = {0};
     json_t *jwe = NULL;
     vt_err rc;
     VT_GUARD_GOTO(request(c, "GET", upath, NULL, auth, "KBS resource", &r, err));
@@ -320,7 +320,7 @@ out:
         vt_wipe(auth, strlen(auth));
         free(auth);
     }
-    vt_http_response_free(&r);
+    vt_http_reply_free(&r);
     json_decref(jwe);
     return rc;
 }

@@ -133,7 +133,7 @@ static void default_sleep(void *ctx, long ms)
 }
 
 /* GET base+query until 200, waiting out 429/503 within the attempt and time bounds. */
-static vt_err get(session *s, const char *query, const char *what, vt_http_response *resp, vt_error *err)
+static vt_err get(session *s, const char *query, const char *what, vt_http_reply *resp, vt_error *err)
 {
     const vt_snp_kds_opts *o = s->o;
     char url[VT_SNP_KDS_PATH_MAX + 512];
@@ -147,7 +147,7 @@ static vt_err get(session *s, const char *query, const char *what, vt_http_respo
         s->res->requests++;
         long st = resp->status, ra = resp->retry_after;
         if (st == 200) return VT_OK;
-        vt_http_response_free(resp);
+        vt_http_reply_free(resp);
         if (st != 429 && st != 503)
             return vt_error_set(err, VT_E_MISSING, "kds", "AMD KDS answered HTTP %ld to %s", st, url);
         s->res->rate_limited++;
@@ -235,13 +235,13 @@ static vt_err fetch_item(session *s, item_kind k, vt_error *err)
     const char *query = k == ITEM_VCEK ? p->vcek_query : k == ITEM_CHAIN ? p->chain_query : p->crl_query;
     if (k == ITEM_CRL ? crl_fresh(s, dir) : cached(s, dir, name)) return VT_OK;
     VT_GUARD(mkdirs(dir, err));
-    vt_http_response resp;
+    vt_http_reply resp;
     VT_GUARD(get(s, query, k == ITEM_VCEK ? "VCEK" : k == ITEM_CHAIN ? "cert_chain" : "CRL", &resp, err));
     vt_err rc = k == ITEM_VCEK ? check_vcek(s, &resp.body, err)
                 : k == ITEM_CHAIN ? check_chain(&resp.body, err) : check_crl(&resp.body, err);
     if (rc != VT_OK) vt_error_wrap(err, "%s", query);
     else rc = store(dir, name, &resp.body, err);
-    vt_http_response_free(&resp);
+    vt_http_reply_free(&resp);
     return rc;
 }
 

@@ -14,13 +14,13 @@
 
 /* One GET; anything but 200 is collateral missing. */
 static vt_err get(const vt_tdx_pcs_opts *o, const char *url, const char *want_header,
-                  vt_http_response *r, vt_error *err)
+                  vt_http_reply *r, vt_error *err)
 {
     vt_http_get_opts h = {.check = "pcs", .timeout_seconds = o->timeout_seconds, .want_header = want_header};
     VT_GUARD(vt_http_get(url, &h, r, err));
     if (r->status == 200) return VT_OK;
     vt_err rc = vt_error_set(err, VT_E_MISSING, "pcs", "fetching %s: HTTP status %ld", url, r->status);
-    vt_http_response_free(r);
+    vt_http_reply_free(r);
     return rc;
 }
 
@@ -63,7 +63,7 @@ static vt_err fetch_item(const vt_tdx_pcs_opts *o, const char *url, const char *
                          const char *chain_name, vt_error *err)
 {
     if (cached(o, name)) return VT_OK;
-    vt_http_response r;
+    vt_http_reply r;
     VT_GUARD(get(o, url, chain_header, &r, err));
     vt_err rc = save(o, name, r.body.ptr, r.body.len, err);
     if (rc == VT_OK && chain_header != NULL) {
@@ -72,7 +72,7 @@ static vt_err fetch_item(const vt_tdx_pcs_opts *o, const char *url, const char *
         else if (chain_name != NULL) rc = save(o, chain_name, pem, strlen(pem), err);
         free(pem);
     }
-    vt_http_response_free(&r);
+    vt_http_reply_free(&r);
     return rc;
 }
 
