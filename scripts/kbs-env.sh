@@ -31,7 +31,7 @@ kbs_start() {
   KBS_PID=$!
   _i=0
   while [ "$_i" -lt 150 ]; do
-    KBS_URL=$(sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$_log" | head -n 1)
+    KBS_URL=$(sed -n 's/.*listening on \(https\{0,1\}:\/\/[0-9.:]*\).*/\1/p' "$_log" | head -n 1)
     [ -n "$KBS_URL" ] && return 0
     if ! kill -0 "$KBS_PID" 2>/dev/null; then
       echo "kbs_start: veritee serve exited:" >&2

@@ -18,6 +18,8 @@ typedef struct vt_http_get_opts {
     size_t max_body;         /* larger bodies fail the transfer; 0 = VT_HTTP_BODY_MAX */
     const char *want_header; /* capture this response header's value (first one), or NULL */
     int fail_code;           /* code of transport failures; 0 = VT_E_MISSING (collateral) */
+    const char *ca_file;     /* HTTPS: trust only the CA certificate(s) in this PEM file; NULL =
+                                the system's trust store. Peers are always verified. */
 } vt_http_get_opts;
 
 typedef struct vt_http_reply {

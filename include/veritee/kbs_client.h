@@ -98,6 +98,7 @@ typedef struct vt_kbs_client_opts {
     vt_kbs_evidence_fn evidence;   /* required */
     void *evidence_ud;
     long timeout_seconds;          /* per request; 0: 20 */
+    const char *ca_file;           /* HTTPS: CA certificate(s) of the KBS (PEM); NULL: system store */
 } vt_kbs_client_opts;
 
 typedef struct vt_kbs_client vt_kbs_client;

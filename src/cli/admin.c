@@ -13,7 +13,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: veritee admin --kbs URL --key PRIV.pem [--sub NAME] COMMAND\n"
+    fprintf(f, "usage: veritee admin --kbs URL --key PRIV.pem [--sub NAME] [--cacert FILE] COMMAND\n"
                "  resource put REPO/TYPE/TAG FILE       store FILE as a new version\n"
                "  resource rotate REPO/TYPE/TAG FILE    new version, older versions revoked\n"
                "  resource list | versions PATH | revoke PATH VERSION | delete PATH\n"
@@ -25,7 +25,7 @@ static void usage(FILE *f)
 }
 
 typedef struct admin_cli {
-    const char *kbs, *sub;
+    const char *kbs, *sub, *cacert;
     EVP_PKEY *key;
 } admin_cli;
 
@@ -50,7 +50,7 @@ static int request(admin_cli *a, const char *method, const char *path, const cha
     sprintf(auth, "Authorization: Bearer %s", jwt);
     const char *hdrs[] = {auth, NULL};
     vt_http_client_req req = {.method = method, .content_type = ctype, .body = body, .body_len = len, .headers = hdrs};
-    vt_http_get_opts o = {.check = "kbs", .fail_code = VT_E_IO};
+    vt_http_get_opts o = {.check = "kbs", .fail_code = VT_E_IO, .ca_file = a->cacert};
     vt_http_reply r;
     vt_err rc = vt_http_do(url, &req, &o, &r, &e);
     int ret;
@@ -169,6 +169,7 @@ int cmd_admin(int argc, char **argv)
         if (strcmp(argv[i], "--kbs") == 0 && i + 1 < argc) a.kbs = argv[++i];
         else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) keyfile = argv[++i];
         else if (strcmp(argv[i], "--sub") == 0 && i + 1 < argc) a.sub = argv[++i];
+        else if (strcmp(argv[i], "--cacert") == 0 && i + 1 < argc) a.cacert = argv[++i];
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { usage(stdout); return VT_EXIT_OK; }
         else break;
     }

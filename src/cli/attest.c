@@ -33,6 +33,7 @@ static void attest_usage(FILE *f)
                "  --bearer           fetch with Authorization: Bearer <token> instead of the session cookie\n"
                "  --token-out FILE   write the attestation token (EAR JWT) to FILE\n"
                "  --timeout S        per-request timeout in seconds (default 20)\n"
+               "  --cacert FILE      HTTPS: trust the KBS certificate's CA from this PEM file\n"
                "  --realm NAME       CCA emulated: the realm\n"
                "  -v                 say what happens on stderr\n"
                "\n"
@@ -44,7 +45,7 @@ static void attest_usage(FILE *f)
 #define MAX_RES 16
 
 typedef struct attest_args {
-    const char *kbs, *tee, *out, *token_out;
+    const char *kbs, *tee, *out, *token_out, *cacert;
     const char *more_kbs[8]; /* NULL-terminated */
     size_t nkbs;
     const char *res[MAX_RES];
@@ -63,7 +64,7 @@ static int usage_error(const char *msg)
 
 static int parse(int argc, char **argv, attest_args *a)
 {
-    enum { O_KBS = 256, O_RES, O_TEE, O_PROV, O_EMU, O_KEY, O_BEARER, O_TOKEN, O_TIMEOUT, O_REALM, O_TSM, O_DEV };
+    enum { O_KBS = 256, O_RES, O_TEE, O_PROV, O_EMU, O_KEY, O_BEARER, O_TOKEN, O_TIMEOUT, O_REALM, O_TSM, O_DEV, O_CACERT };
     static const struct option opts[] = {
         {"kbs", required_argument, 0, O_KBS},        {"resource", required_argument, 0, O_RES},
         {"tee", required_argument, 0, O_TEE},        {"provider", required_argument, 0, O_PROV},
@@ -71,6 +72,7 @@ static int parse(int argc, char **argv, attest_args *a)
         {"bearer", no_argument, 0, O_BEARER},        {"token-out", required_argument, 0, O_TOKEN},
         {"timeout", required_argument, 0, O_TIMEOUT}, {"realm", required_argument, 0, O_REALM},
         {"tsm-root", required_argument, 0, O_TSM},   {"device", required_argument, 0, O_DEV},
+        {"cacert", required_argument, 0, O_CACERT},
         {"output", required_argument, 0, 'o'},       {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},               {0, 0, 0, 0}};
     int c;
@@ -103,6 +105,7 @@ static int parse(int argc, char **argv, attest_args *a)
             break;
         case O_BEARER: a->bearer = true; break;
         case O_TOKEN: a->token_out = optarg; break;
+        case O_CACERT: a->cacert = optarg; break;
         case O_TIMEOUT:
             a->timeout = strtol(optarg, &end, 10);
             if (end == optarg || *end || a->timeout < 1 || a->timeout > 3600) return usage_error("--timeout: 1..3600");
@@ -192,7 +195,8 @@ int cmd_attest(int argc, char **argv)
     if ((rc = resolve_tee(&a)) != 0) return rc;
     ev_ctx x = {.src = &a.src, .verbose = a.verbose};
     vt_kbs_client_opts o = {.url = a.kbs, .more_urls = a.more_kbs, .tee = vt_ev_tee_name(a.src.tee), .key_type = a.key_type,
-                            .evidence = evidence, .evidence_ud = &x, .timeout_seconds = a.timeout};
+                            .evidence = evidence, .evidence_ud = &x, .timeout_seconds = a.timeout,
+                            .ca_file = a.cacert};
     vt_kbs_client *c = NULL;
     vt_error e;
     vt_error_clear(&e);

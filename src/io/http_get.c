@@ -202,6 +202,9 @@ vt_err vt_http_client_do(vt_http_client *h, const char *url, const vt_http_clien
     a->setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     a->setopt(c, CURLOPT_NOSIGNAL, 1L);
     a->setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    a->setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    a->setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (o->ca_file != NULL) a->setopt(c, CURLOPT_CAINFO, o->ca_file);
     a->setopt(c, CURLOPT_HTTPHEADER, hdrs);
     if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
         a->setopt(c, CURLOPT_POST, 1L);

@@ -179,6 +179,7 @@ static vt_err request(vt_kbs_client *c, const char *method, const char *path, co
                            .content_type = body ? "application/json" : NULL,
                            .body = (const uint8_t *)text, .body_len = text ? strlen(text) : 0};
     vt_http_get_opts ho = {.check = "kbs_http", .timeout_seconds = c->o.timeout_seconds, .max_body = BODY_MAX,
+                           .ca_file = c->o.ca_file,
                            .want_header = "Set-Cookie", .fail_code = VT_E_IO};
     vt_err rc = vt_http_client_do(c->http, url, &req, &ho, resp, err);
     free(text);
