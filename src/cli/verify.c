@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "veritee/fileio.h"
+#include "veritee/verify_any.h"
 
 static void verify_usage(FILE *f)
 {
@@ -80,23 +81,6 @@ int cli_report_error(const cli_verify_args *a, const char *tee, const vt_error *
     return ex;
 }
 
-static const char *detect(const vt_buf *b)
-{
-    const uint8_t *p = b->ptr;
-    if (b->len >= 3 && p[0] == 0xd9 && ((p[1] == 0x01 && p[2] == 0x8f) || (p[1] == 0x03 && p[2] == 0x8b)))
-        return "cca";
-    if (b->len == 1184 || (b->len >= 1184 && p[0] >= 2 && p[0] <= 5 && p[1] == 0 && p[2] == 0 &&
-                           p[3] == 0 && p[4] <= 3)) {
-        uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-        if (v >= 2 && v <= 5) return "snp";
-    }
-    if (b->len >= 8 && p[2] == 2 && p[3] == 0) { /* attestation key type 2 = ECDSA-256 */
-        if (p[0] == 3 && p[1] == 0) return "sgx";
-        if ((p[0] == 4 || p[0] == 5) && p[1] == 0) return p[4] == 0x81 ? "tdx" : "sgx";
-    }
-    return NULL;
-}
-
 int cmd_verify(int argc, char **argv)
 {
     cli_verify_args a = {.tee = "auto", .at = (vt_time)time(NULL)};
@@ -150,7 +134,7 @@ int cmd_verify(int argc, char **argv)
     }
     const char *tee = a.tee;
     if (strcmp(tee, "auto") == 0) {
-        tee = detect(&a.evidence);
+        tee = vt_evidence_detect(a.evidence.ptr, a.evidence.len);
         if (tee == NULL) {
             fprintf(stderr, "veritee verify: %s: cannot tell the evidence kind; use --tee\n", a.file);
             vt_buf_free(&a.evidence);

@@ -14,6 +14,7 @@
 #include "veritee/snp.h"
 #include "veritee/tdx.h"
 #include "veritee/tdx_ccel.h"
+#include "veritee/verify_any.h"
 
 #define EVIDENCE_MAX (1u << 20)
 
@@ -156,11 +157,7 @@ static vt_err tdx_verifier(vt_kbs *k, vt_error *err)
     vt_err rc;
     if (k->cfg.trust_dir != NULL) VT_GUARD_GOTO(vt_certs_load_path(k->cfg.trust_dir, &roots, err));
     if (k->cfg.collateral_dir != NULL) VT_GUARD_GOTO(vt_tdx_collateral_load_dir(k->cfg.collateral_dir, &coll, err));
-    vt_time issued = 0;
-    for (size_t i = 0; i < coll.n_tcb_infos; i++)
-        if (issued == 0 || coll.tcb_infos[i].issue_date < issued) issued = coll.tcb_infos[i].issue_date;
-    for (size_t i = 0; i < coll.n_qe_identities; i++)
-        if (issued == 0 || coll.qe_identities[i].issue_date < issued) issued = coll.qe_identities[i].issue_date;
+    vt_time issued = vt_tdx_collateral_issued(&coll);
     vt_tdx_verifier_opts vo = {.roots = roots, .allow_missing_pck_crl = k->cfg.allow_missing_crl};
     VT_GUARD_GOTO(vt_tdx_verifier_new(&vo, &coll, &v, err));
     vt_tdx_verifier_free(k->tdx.v);
@@ -198,69 +195,24 @@ static vt_err verify_tdx(vt_kbs *k, const vt_buf *q, vt_time now, vt_claims *out
     return rc;
 }
 
-static vt_err snp_dir(vt_snp_verifier *v, const char *dir, bool trust, vt_snp_dir_collateral *keep,
-                      STACK_OF(X509) *pool, vt_error *err)
-{
-    VT_GUARD(vt_snp_dir_collateral_load(dir, keep, err));
-    for (int i = 0; i < sk_X509_CRL_num(keep->crls); i++)
-        VT_GUARD(vt_snp_verifier_add_crl(v, sk_X509_CRL_value(keep->crls, i), err));
-    for (int i = 0; i < sk_X509_num(keep->certs); i++) {
-        X509 *x = sk_X509_value(keep->certs, i);
-        if (trust) VT_GUARD(vt_snp_verifier_add_trust_cert(v, x, err));
-        else if (X509_up_ref(x) != 1 || sk_X509_push(pool, x) <= 0)
-            return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
-    }
-    return VT_OK;
-}
-
 static vt_err verify_snp(vt_kbs *k, const json_t *ev, vt_time now, const vt_policy *pol, vt_claims *out,
                          vt_error *err)
 {
-    vt_snp_dir_collateral trust = {0}, coll = {0};
-    vt_snp_verifier *v = NULL;
-    vt_snp_claims *c = calloc(1, sizeof *c);
-    STACK_OF(X509) *pool = sk_X509_new_null();
     uint8_t report[VT_SNP_REPORT_SIZE];
-    vt_snp_verify_opts o = {.at = now, .crl_required = pol->require_revocation};
-    vt_err rc;
-    if (c == NULL || pool == NULL) {
-        rc = vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
-        goto out;
-    }
-    VT_GUARD_GOTO(vt_kbs_snp_from_json(ev, report, pool, err));
-    VT_GUARD_GOTO(vt_snp_verifier_new(&v, err));
-    if (k->cfg.trust_dir) VT_GUARD_GOTO(snp_dir(v, k->cfg.trust_dir, true, &trust, pool, err));
-    if (k->cfg.collateral_dir) VT_GUARD_GOTO(snp_dir(v, k->cfg.collateral_dir, false, &coll, pool, err));
-    vt_snp_collateral sc = {.certs = pool};
-    VT_GUARD_GOTO(vt_snp_verify(v, report, sizeof report, &sc, &o, c, NULL, err));
-    VT_GUARD_GOTO(vt_claims_from_snp(c, out, err));
-    out->revocation_checked = o.crl_required;
-out:
-    sk_X509_pop_free(pool, X509_free);
-    vt_snp_verifier_free(v);
-    vt_snp_dir_collateral_free(&trust);
-    vt_snp_dir_collateral_free(&coll);
-    free(c);
+    STACK_OF(X509) *certs = sk_X509_new_null();
+    if (certs == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+    vt_err rc = vt_kbs_snp_from_json(ev, report, certs, err);
+    vt_verify_sources s = {.trust_dir = k->cfg.trust_dir, .collateral_dir = k->cfg.collateral_dir,
+                           .snp_certs = certs, .snp_crl_required = pol->require_revocation};
+    if (rc == VT_OK) rc = vt_verify_to_claims(&s, "snp", report, sizeof report, now, out, NULL, err);
+    sk_X509_pop_free(certs, X509_free);
     return rc;
 }
 
-static vt_err verify_cca(vt_kbs *k, const vt_buf *tok, vt_claims *out, vt_error *err)
+static vt_err verify_cca(vt_kbs *k, const vt_buf *tok, vt_time now, vt_claims *out, vt_error *err)
 {
-    vt_cca_trust trust;
-    vt_cca_trust_init(&trust);
-    vt_cca_token *t = calloc(1, sizeof *t);
-    vt_err rc;
-    if (t == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
-    VT_GUARD_GOTO(vt_cca_token_parse(tok->ptr, tok->len, t, err));
-    if (k->cfg.trust_dir) VT_GUARD_GOTO(vt_cca_trust_load_dir(&trust, k->cfg.trust_dir, err));
-    vt_cca_verify_opts vo = {.trust = &trust};
-    const vt_cca_cpak *used = NULL;
-    VT_GUARD_GOTO(vt_cca_verify(t, &vo, NULL, &used, err));
-    VT_GUARD_GOTO(vt_claims_from_cca(t, used, out, err));
-out:
-    vt_cca_trust_free(&trust);
-    free(t);
-    return rc;
+    vt_verify_sources s = {.trust_dir = k->cfg.trust_dir};
+    return vt_verify_to_claims(&s, "cca", tok->ptr, tok->len, now, out, NULL, err);
 }
 
 vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time now, const vt_policy *pol,
@@ -283,7 +235,7 @@ vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time
     } else if (strcmp(tee, "cca") == 0) {
         if (!json_is_object(ev)) return vt_error_set(err, VT_E_INVALID, "evidence", "evidence must be a JSON object");
         VT_GUARD(number_array(json_object_get(ev, "token"), &b, err));
-        rc = verify_cca(k, &b, claims, err);
+        rc = verify_cca(k, &b, now, claims, err);
     } else {
         return vt_error_set(err, VT_E_UNSUPPORTED, "tee", "TEE '%.16s' is not supported", tee);
     }
