@@ -3,6 +3,7 @@
 #ifndef VERITEE_MEASURE_H
 #define VERITEE_MEASURE_H
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -256,6 +257,21 @@ vt_err vt_cca_rim_data(vt_cca_rim *st, uint64_t ipa, const uint8_t *data, size_t
  * the veraison realm-VM convention creates only the boot REC before activation. */
 vt_err vt_cca_rim_rec(vt_cca_rim *st, bool runnable, uint64_t pc, const uint64_t gprs[8],
                       vt_error *err);
+/* A blob the VMM loads into the realm; its IPA comes from the realm config's "<name>_ipa". */
+typedef struct vt_cca_blob {
+    const char *name; /* "kernel", "initrd", "dtb" */
+    const char *path; /* for the inputs description only (may be NULL) */
+    const uint8_t *data;
+    size_t len;
+    uint64_t ipa;     /* filled from the config */
+} vt_cca_blob;
+
+/* The RIM of a realm config (JSON object, keys in docs/measure.md) and its blobs, in the
+ * veraison realm-VM order; inputs (may be NULL) receives a description of what was measured.
+ * Unknown keys, bad numbers and overlapping blobs fail with VT_E_INVALID naming them. */
+vt_err vt_cca_rim_from_config(const json_t *cfg, vt_cca_blob *blobs, size_t nb, vt_cca_rim *st, json_t *inputs,
+                              vt_error *err);
+
 /* Digest length of the realm's algorithm (32, 48 or 64). */
 size_t vt_cca_rim_len(const vt_cca_rim *st);
 /* RTT block sizes available for an IPA width (4 KiB granule, concatenated start level when
