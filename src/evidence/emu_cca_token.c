@@ -13,6 +13,7 @@
 #include "veritee/cose.h"
 #include "veritee/crypto.h"
 #include "veritee/fileio.h"
+#include "veritee/measure.h"
 
 typedef struct cca_ctx {
     const json_t *cca, *realm, *dflt;
@@ -150,6 +151,34 @@ static vt_err platform_claims(const cca_ctx *c, EVP_PKEY *cpak, const uint8_t *p
     return vt_cbor_writer_finish(&w, out, err);
 }
 
+/* A realm "launch" description: the RIM computed from the realm config and the blobs, exactly
+ * as `veritee measure cca` does, instead of a configured "rim" value. */
+static vt_err launch_rim(const json_t *launch, vt_hash_alg ha, uint8_t rim[64], vt_error *err)
+{
+    static const char *const names[3] = {"kernel", "initrd", "dtb"};
+    vt_buf data[3] = {{0}, {0}, {0}};
+    vt_cca_blob blobs[3];
+    size_t nb = 0;
+    vt_err rc = VT_OK;
+    const json_t *cfg = json_object_get(launch, "realm_config");
+    if (!json_is_object(cfg)) return vt_error_set(err, VT_E_INVALID, "emulate", "cca.launch.realm_config: expected an object");
+    for (int i = 0; i < 3 && rc == VT_OK; i++) {
+        const char *path = json_string_value(json_object_get(launch, names[i]));
+        if (path == NULL) continue;
+        rc = vt_file_read(path, 256u << 20, &data[i], err);
+        if (rc == VT_OK) blobs[nb++] = (vt_cca_blob){.name = names[i], .path = path, .data = data[i].ptr, .len = data[i].len};
+    }
+    vt_cca_rim st;
+    if (rc == VT_OK) rc = vt_cca_rim_from_config(cfg, blobs, nb, &st, NULL, err);
+    if (rc == VT_OK && st.alg != ha)
+        rc = vt_error_set(err, VT_E_INVALID, "emulate", "cca.launch: realm config hash_algo %s differs from realm_hash_alg",
+                          vt_hash_name(st.alg));
+    if (rc == VT_OK) memcpy(rim, st.rim, 64);
+    else vt_error_wrap(err, "cca.launch");
+    for (int i = 0; i < 3; i++) vt_buf_free(&data[i]);
+    return rc;
+}
+
 static vt_err realm_claims(const cca_ctx *c, const uint8_t challenge[64], const vt_buf *rak, vt_buf *out,
                            vt_error *err)
 {
@@ -179,7 +208,15 @@ static vt_err realm_claims(const cca_ctx *c, const uint8_t challenge[64], const 
     vt_cbor_put_uint(&w, 44237);
     vt_cbor_put_bstr(&w, rak->ptr, rak->len);
     vt_cbor_put_uint(&w, 44238);
-    vt_err rc = measurement(c, get(c, "rim"), "rim", vt_hash_len(ha), &w, err);
+    vt_err rc = VT_OK;
+    const json_t *launch = get(c, "launch");
+    if (launch != NULL) {
+        uint8_t rim[64];
+        rc = launch_rim(launch, ha, rim, err);
+        vt_cbor_put_bstr(&w, rim, vt_hash_len(ha));
+    } else {
+        rc = measurement(c, get(c, "rim"), "rim", vt_hash_len(ha), &w, err);
+    }
     vt_cbor_put_uint(&w, 44239);
     vt_cbor_put_array(&w, 4);
     for (size_t i = 0; i < 4 && rc == VT_OK; i++) rc = measurement(c, json_array_get(rem, i), "rem", vt_hash_len(ha), &w, err);
