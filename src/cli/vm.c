@@ -132,7 +132,10 @@ static int cmd_plan(const vm_args *a)
     if (rc == VT_OK)
         rc = a->libvirt ? vt_vm_plan_libvirt(c, &po, &plan, &e) : vt_vm_plan_qemu(c, &po, &plan, &e);
     free(c);
-    if (rc != VT_OK) return fail(a, &e);
+    if (rc != VT_OK) {
+        vt_vm_plan_free(&plan); /* a failing measure hook leaves a built argv/XML behind */
+        return fail(a, &e);
+    }
     if (a->json) {
         json_t *o = json_object(), *arr = json_array();
         json_object_set_new(o, "backend", json_string(a->libvirt ? "libvirt" : "qemu"));
