@@ -24,5 +24,10 @@ echo tdx_guest > "$R/sys/kernel/config/tsm/report/r0/provider"
 out=$("$B" platform --root "$R")
 check "guest: tdx yes" "TD guest recognised"
 check "provider tdx_guest" "configfs-tsm provider read"
+check "no tsm-mr measurement registers" "no tsm-mr without the measurements group"
+mkdir -p "$R/sys/class/misc/tdx_guest/measurements"
+for i in 0 1 2 3; do : > "$R/sys/class/misc/tdx_guest/measurements/rtmr$i:sha384"; done
+out=$("$B" platform --root "$R")
+check "RTMR0-3 extendable through tsm-mr" "tsm-mr RTMRs recognised"
 "$B" platform --bogus >/dev/null 2>&1; [ $? -eq 2 ] && echo "ok: bad option exit 2" || { echo "FAIL: bad option"; fails=$((fails + 1)); }
 [ "$fails" -eq 0 ] || exit 1

@@ -324,6 +324,8 @@ vt_err vt_host_check_cca(const char *root, vt_host_fact *f, vt_error *err);
 vt_err vt_host_check_firmware(const char *root, vt_vm_tee tee, vt_host_fact *f, vt_error *err);
 vt_err vt_host_check_qemu(const char *root, vt_host_fact *f, vt_error *err);
 vt_err vt_host_check_guest_tsm(const char *root, vt_host_fact *f, vt_error *err);
+/* tsm-mr measurement registers (TDX RTMR0-3 extendable from the guest). */
+vt_err vt_host_check_guest_tsm_mr(const char *root, vt_host_fact *f, vt_error *err);
 vt_err vt_host_check_guest_tdx(const char *root, vt_host_fact *f, vt_error *err);
 vt_err vt_host_check_guest_snp(const char *root, vt_host_fact *f, vt_error *err);
 /* All of the above, plus the per-TEE verdicts. */

@@ -346,6 +346,27 @@ vt_err vt_host_check_guest_snp(const char *root, vt_host_fact *f, vt_error *err)
     return VT_OK;
 }
 
+/* Runtime measurement registers through tsm-mr sysfs (Linux >= 6.16; guest-evidence.md
+ * section 2): TDX exposes rtmrN:sha384 under the tdx_guest device's measurements group. */
+vt_err vt_host_check_guest_tsm_mr(const char *root, vt_host_fact *f, vt_error *err)
+{
+    static const char *const dir = "/sys/class/misc/tdx_guest/measurements";
+    char rel[128];
+    int n = 0;
+    for (int i = 0; i < 4; i++) {
+        snprintf(rel, sizeof rel, "%s/rtmr%d:sha384", dir, i);
+        n += exists(root, rel);
+    }
+    if (n == 4)
+        fact(f, "guest.tsm_mr", VT_HOST_YES, "RTMR0-3 extendable through tsm-mr sysfs (veritee evidence extend)", "");
+    else if (exists(root, dir))
+        fact(f, "guest.tsm_mr", VT_HOST_NO, "tsm-mr measurements directory without rtmr0..3:sha384", "");
+    else
+        fact(f, "guest.tsm_mr", VT_HOST_NO, "no tsm-mr measurement registers (Linux >= 6.16 TD guests have them)", "");
+    (void)err;
+    return VT_OK;
+}
+
 typedef vt_err (*check_fn)(const char *, vt_host_fact *, vt_error *);
 
 vt_err vt_host_report_build(const char *root, vt_host_report *r, vt_error *err)
@@ -356,6 +377,7 @@ vt_err vt_host_report_build(const char *root, vt_host_report *r, vt_error *err)
         vt_host_check_tdx_kvm, vt_host_check_tdx_module,    vt_host_check_snp_cpu,
         vt_host_check_snp_kvm, vt_host_check_sev_dev,       vt_host_check_cca,
         vt_host_check_guest_tsm, vt_host_check_guest_tdx,   vt_host_check_guest_snp,
+        vt_host_check_guest_tsm_mr, /* appended: the indices below stay valid */
     };
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
         VT_GUARD(checks[i](root, &r->facts[r->n++], err));
