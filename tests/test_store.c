@@ -457,6 +457,37 @@ static void test_kek_binding(void **state)
     vt_kek_free(kb);
 }
 
+/* Rotating the KEK: every value re-sealed under the new key in one transaction; the old key
+ * no longer opens the store, the new one reads every value back. */
+static void test_kek_rekey(void **state)
+{
+    char url[300]; /* SQLite only: the PostgreSQL database is shared by the other tests' KEK */
+    store_url(state, url, sizeof url);
+    vt_kek *ka = kek(KEY_A), *kb = kek(KEY_B);
+    vt_error e = {0};
+    vt_store *s = open_store(url, ka);
+    assert_int_equal(vt_store_resource_put(s, "r/t/a", (const uint8_t *)"secret-a1", 9, 1, NULL, &e), VT_OK);
+    assert_int_equal(vt_store_resource_put(s, "r/t/a", (const uint8_t *)"secret-a2", 9, 1, NULL, &e), VT_OK);
+    assert_int_equal(vt_store_resource_put(s, "r/t/b", (const uint8_t *)"secret-b", 8, 1, NULL, &e), VT_OK);
+    size_t n = 0;
+    assert_int_equal(vt_store_rekey(s, kb, &n, &e), VT_OK);
+    assert_int_equal(n, 3);
+    expect_res(s, "r/t/a", 0, "secret-a2", 2); /* the handle now uses the new KEK */
+    vt_store_close(s);
+    vt_store *w = NULL;
+    vt_store_opts o = {.kek = ka};
+    assert_int_equal(vt_store_open(url, &o, &w, &e), VT_E_VERIFY);
+    assert_non_null(strstr(e.msg, "wrong key-encryption key"));
+    s = open_store(url, kb);
+    expect_res(s, "r/t/a", 1, "secret-a1", 1);
+    expect_res(s, "r/t/a", 2, "secret-a2", 2);
+    expect_res(s, "r/t/b", 0, "secret-b", 1);
+    assert_int_equal(vt_store_rekey(s, NULL, &n, &e), VT_E_ARG);
+    vt_store_close(s);
+    vt_kek_free(ka);
+    vt_kek_free(kb);
+}
+
 static void test_kek_loading(void **state)
 {
     char dir[128], path[256];
@@ -570,6 +601,7 @@ int main(void)
         BOTH(test_resource_concurrent_versions),
         BOTH(test_kek_at_rest),
         cmocka_unit_test_prestate(test_kek_binding, &be_sqlite),
+        cmocka_unit_test_prestate(test_kek_rekey, &be_sqlite),
         cmocka_unit_test(test_kek_loading),
         BOTH(test_docs),
         BOTH(test_admin_jti),

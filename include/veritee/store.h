@@ -58,6 +58,12 @@ vt_err vt_store_schema_version(vt_store *s, int *out, vt_error *err);
 /* Cheap liveness check (SELECT 1), for /healthz. */
 vt_err vt_store_ping(vt_store *s, vt_error *err);
 
+/* Re-seal every resource value under new_kek in one transaction and record its id: the way to
+ * rotate the key-encryption key. The store must have been opened with the current KEK; on
+ * success it uses new_kek (borrowed, must outlive the store) and *count (may be NULL) is the
+ * number of values re-sealed. Other nodes must be restarted with the new KEK. */
+vt_err vt_store_rekey(vt_store *s, const vt_kek *new_kek, size_t *count, vt_error *err);
+
 /* ---- Sessions (kbs-protocol.md §9) ----------------------------------------------------- */
 
 #define VT_SESSION_ID_MAX 64

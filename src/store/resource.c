@@ -263,3 +263,43 @@ vt_err vt_store_doc_list(vt_store *s, vt_doc_kind kind, char ***out, size_t *n, 
     sqlres_free(&r);
     return rc;
 }
+
+vt_err vt_store_rekey(vt_store *s, const vt_kek *new_kek, size_t *count, vt_error *err)
+{
+    if (s->kek == NULL || new_kek == NULL)
+        return vt_error_set(err, VT_E_ARG, "kek", "rekey needs the current and the new key-encryption key");
+    char id[2 * VT_KEK_ID_LEN + 1];
+    vt_kek_id_hex(new_kek, id);
+    sqlres r = {0};
+    size_t n = 0;
+    VT_GUARD(store_begin(s, err));
+    vt_err rc = s->drv->lock(s->conn, "rekey", err);
+    if (rc == VT_OK) rc = store_tx(s, "SELECT path, version, value FROM resources ORDER BY path, version", NULL, 0, &r, err);
+    for (size_t i = 0; rc == VT_OK && i < r.rows; i++) {
+        const char *path = sqlres_get(&r, i, 0);
+        int64_t v = sqlres_int(&r, i, 1);
+        vt_buf plain = {0}, sealed = {0};
+        rc = store_open_sealed(s->kek, path, v, (const uint8_t *)sqlres_get(&r, i, 2), r.len[i * r.cols + 2],
+                               &plain, err);
+        if (rc == VT_OK) rc = store_seal(new_kek, path, v, plain.ptr, plain.len, &sealed, err);
+        if (rc == VT_OK) {
+            sqlval p[] = {P_BLOB(sealed.ptr, sealed.len), P_TEXT(path), P_INT(v)};
+            rc = store_tx(s, "UPDATE resources SET value = $1 WHERE path = $2 AND version = $3", p, 3, NULL, err);
+        }
+        vt_buf_free_secret(&plain);
+        vt_buf_free(&sealed);
+        n++;
+    }
+    if (rc == VT_OK) {
+        sqlval p[] = {P_TEXT(id)};
+        rc = store_tx(s, "DELETE FROM meta WHERE key = 'kek_id'", NULL, 0, NULL, err);
+        if (rc == VT_OK) rc = store_tx(s, "INSERT INTO meta(key, value) VALUES ('kek_id', $1)", p, 1, NULL, err);
+    }
+    sqlres_free(&r);
+    rc = store_end(s, rc, err);
+    if (rc == VT_OK) {
+        s->kek = new_kek; /* every value is now sealed under it */
+        if (count != NULL) *count = n;
+    }
+    return rc;
+}
