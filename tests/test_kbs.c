@@ -697,6 +697,32 @@ static void test_worked_example(void **state)
     F.script = NULL;
 }
 
+/* --max-sessions: /auth answers 503 while the live sessions are at the limit, and works again
+ * once they have expired. */
+static void test_session_limit(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    uint64_t live = 0;
+    vt_time t = F.now + 1000; /* sessions of the other tests have expired by then */
+    assert_int_equal(vt_store_session_count(F.store, t, &live, &e), VT_OK);
+    vt_kbs_config c = {.store = F.store, .ear_key = F.ear, .policy_text = POLICY, .max_sessions = live + 2};
+    vt_kbs *k = NULL;
+    assert_int_equal(vt_kbs_new(&c, &k, &e), VT_OK);
+    sess s;
+    auth(k, "tdx", t, &s);
+    auth(k, "snp", t, &s);
+    vt_kbs_reply r;
+    vt_kbs_call call3 = call(t, NULL, "{\"version\":\"0.4.0\",\"tee\":\"tdx\",\"extra-params\":\"\"}");
+    vt_kbs_auth(k, &call3, &r);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(r.problem, "TooManySessions");
+    assert_false(r.set_cookie);
+    vt_kbs_reply_clear(&r);
+    auth(k, "cca", t + 2 * VT_KBS_DEFAULT_SESSION_LIFETIME, &s); /* the two have expired */
+    vt_kbs_free(k);
+}
+
 static void test_sweep(void **state)
 {
     (void)state;
@@ -722,6 +748,7 @@ int main(void)
         cmocka_unit_test(test_admin_auth),
         cmocka_unit_test(test_initdata_and_snp_serde),
         cmocka_unit_test(test_worked_example),
+        cmocka_unit_test(test_session_limit),
         cmocka_unit_test(test_sweep),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

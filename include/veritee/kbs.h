@@ -43,6 +43,8 @@ typedef struct vt_kbs_config {
                                        NULL: the built-in default ({"id":"default"}) */
     int64_t token_lifetime;         /* seconds; 0: VT_KBS_DEFAULT_TOKEN_LIFETIME */
     int64_t session_lifetime;       /* seconds; 0: VT_KBS_DEFAULT_SESSION_LIFETIME */
+    uint64_t max_sessions;          /* live (unexpired) sessions at most; 0: no limit. Over it,
+                                       /auth answers 503 so guests retry later */
     bool allow_missing_crl;         /* TDX: accept a PCK chain without CRL (said in the checks) */
     bool insecure_sample_tee;       /* accept the `sample` TEE (test only; never by default) */
     const char *issuer;             /* EAR "iss"; NULL: "veritee-attestation-service" */

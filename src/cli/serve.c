@@ -21,7 +21,7 @@
 typedef struct serve_opts {
     const char *listen, *db, *trust, *collateral, *admin_key, *kek_file, *ear_key, *policy, *tls_cert, *tls_key,
         *log;
-    int64_t token_lifetime, session_lifetime, max_body, sweep;
+    int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions;
     double rate;
     int64_t burst;
     bool insecure_sample, allow_missing_crl;
@@ -43,6 +43,7 @@ static void usage(FILE *f)
                "  --max-body BYTES        request body limit (default 2 MiB)\n"
                "  --rate R --burst N      per-client requests per second (default: no limit)\n"
                "  --sweep S               expired-session sweep period (default 60)\n"
+               "  --max-sessions N        live RCAR sessions at most; /auth answers 503 over it (default: no limit)\n"
                "  --log FILE|-            JSON-lines request log (- = stderr)\n"
                "  --allow-missing-crl     TDX: accept PCK chains without a CRL (said in the checks)\n"
                "  --insecure-sample-tee   accept the 'sample' TEE (tests only; never in production)\n");
@@ -70,7 +71,7 @@ static int apply_config(const char *path, serve_opts *o)
     vt_buf_free(&b);
     static const char *const known[] = {"listen", "db", "trust", "collateral", "admin_key", "kek_file", "ear_key",
                                         "policy", "tls_cert", "tls_key", "log", "token_lifetime", "session_lifetime",
-                                        "max_body", "rate", "burst", "sweep", "allow_missing_crl"};
+                                        "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions"};
     const char *k;
     json_t *v;
     json_object_foreach(c, k, v) {
@@ -88,7 +89,7 @@ static int apply_config(const char *path, serve_opts *o)
     S(kek_file, "kek_file"); S(ear_key, "ear_key"); S(policy, "policy"); S(tls_cert, "tls_cert"); S(tls_key, "tls_key");
     S(log, "log");
     I(token_lifetime, "token_lifetime"); I(session_lifetime, "session_lifetime"); I(max_body, "max_body");
-    I(burst, "burst"); I(sweep, "sweep");
+    I(burst, "burst"); I(sweep, "sweep"); I(max_sessions, "max_sessions");
 #undef S
 #undef I
     if (o->rate == 0 && json_is_number(json_object_get(c, "rate"))) o->rate = json_number_value(json_object_get(c, "rate"));
@@ -153,7 +154,7 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         STR("--admin-key", admin_key) STR("--kek-file", kek_file) STR("--ear-key", ear_key) STR("--policy", policy)
         STR("--tls-cert", tls_cert) STR("--tls-key", tls_key) STR("--log", log)
         NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
-        NUM("--max-body", max_body) NUM("--burst", burst) NUM("--sweep", sweep)
+        NUM("--max-body", max_body) NUM("--burst", burst) NUM("--sweep", sweep) NUM("--max-sessions", max_sessions)
 #undef STR
 #undef NUM
         if (strcmp(a, "--config") == 0 && v) { *config = v; i++; continue; }
@@ -246,7 +247,8 @@ int cmd_serve(int argc, char **argv)
                         .trust_dir = o.trust, .collateral_dir = o.collateral,
                         .policy_text = policy.ptr ? (const char *)policy.ptr : NULL,
                         .token_lifetime = o.token_lifetime, .session_lifetime = o.session_lifetime,
-                        .allow_missing_crl = o.allow_missing_crl, .insecure_sample_tee = o.insecure_sample};
+                        .allow_missing_crl = o.allow_missing_crl, .insecure_sample_tee = o.insecure_sample,
+                        .max_sessions = o.max_sessions > 0 ? (uint64_t)o.max_sessions : 0};
     if (vt_kbs_new(&kc, &kbs, &e) != VT_OK) { rc = fail("kbs", &e); goto out; }
     if (o.insecure_sample) fprintf(stderr, "veritee serve: WARNING: --insecure-sample-tee accepts unverifiable evidence\n");
     if (o.log) log = strcmp(o.log, "-") == 0 ? stderr : fopen(o.log, "a");

@@ -38,6 +38,18 @@ void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Auth failed: TEE '%s' is not supported", req.tee);
         return;
     }
+    if (k->cfg.max_sessions > 0) {
+        uint64_t live = 0;
+        if (vt_store_session_count(k->cfg.store, c->now, &live, &e) != VT_OK) {
+            kbs_fail(r, 401, "AttestationError", "Attestation error: %s", e.msg);
+            return;
+        }
+        if (live >= k->cfg.max_sessions) {
+            kbs_fail(r, 503, "TooManySessions", "%llu live sessions, the limit is %llu: retry later",
+                     (unsigned long long)live, (unsigned long long)k->cfg.max_sessions);
+            return;
+        }
+    }
     uint8_t rnd[16 + VT_KBS_NONCE_LEN];
     if (kbs_random(k, rnd, sizeof rnd, &e) != VT_OK) {
         kbs_fail(r, 401, "AttestationError", "%s", e.msg);
