@@ -67,6 +67,19 @@ expect 0 "cca 907 verifies with the nonce" "$B" verify --tee cca --trust "$E/tru
 has '"emulated": true'
 expect 0 "cca with --cpak" "$B" verify --tee cca --cpak "$E/trust/cca_cpak.json" "$tmp/cca.bin"
 
+# SNP with a VLEK (ARK -> ASVK -> VLEK, SIGNING_KEY 1), from the collateral dir and from the
+# extended report's certificate table
+printf '{"snp": {"signing_key": "vlek", "rsa_bits": 2048}}' >"$tmp/vlek.json"
+expect 0 "emulate init (VLEK)" "$B" emulate init "$tmp/vl" --platform "$tmp/vlek.json"
+expect 0 "evidence get snp (VLEK)" "$B" evidence get --tee snp --nonce v --emulator "$tmp/vl" -o "$tmp/vl.bin"
+expect 0 "verify VLEK report" "$B" verify --tee snp --trust "$tmp/vl/trust" --collateral "$tmp/vl/collateral" --json "$tmp/vl.bin"
+has '"signing_key": "vlek"'
+expect 0 "evidence get snp --extended (VLEK)" "$B" evidence get --tee snp --nonce v --emulator "$tmp/vl" --extended -o "$tmp/vle.bin"
+expect 0 "verify VLEK from its certificate table" "$B" verify --tee snp --trust "$tmp/vl/trust" "$tmp/vle.bin"
+expect 1 "VLEK report against the VCEK emulator's trust" "$B" verify --tee snp --trust "$E/trust" --collateral "$tmp/vl/collateral" "$tmp/vl.bin"
+printf '{"snp": {"signing_key": "vlex"}}' >"$tmp/bad.json"
+expect 2 "unknown signing_key" "$B" emulate init "$tmp/bad" --platform "$tmp/bad.json"
+
 # arguments and providers
 expect 2 "no report data" "$B" evidence get --tee snp --emulator "$E"
 expect 2 "report data too long" "$B" evidence get --tee snp --report-data "${RD}00" --emulator "$E"

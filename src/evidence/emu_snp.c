@@ -143,8 +143,10 @@ static const char *product_name(vt_snp_product p)
     return p == VT_SNP_MILAN ? "Milan-B0" : p == VT_SNP_GENOA ? "Genoa-B1" : "Turin-C1";
 }
 
-/* The VCEK's AMD extensions (AMD spec 57230 table "VCEK Certificate Extensions"). */
-static vt_err vcek_extensions(const emu_snp_plat *p, vt_buf b[8], vt_pki_ext x[8], size_t *n, vt_error *err)
+/* The VCEK's AMD extensions (AMD spec 57230 table "VCEK Certificate Extensions"); a VLEK has
+ * the same but no hwID (it is not bound to one chip) and a cspId naming the cloud provider. */
+static vt_err vcek_extensions(const emu_snp_plat *p, bool vlek, vt_buf b[8], vt_pki_ext x[8], size_t *n,
+                              vt_error *err)
 {
     const vt_snp_tcb *t = &p->reported;
     size_t k = 0;
@@ -162,8 +164,16 @@ static vt_err vcek_extensions(const emu_snp_plat *p, vt_buf b[8], vt_pki_ext x[8
         VT_GUARD(der_uint(spl[i], &b[k], err));
         x[k++] = (vt_pki_ext){.oid = arcs[i]};
     }
-    VT_GUARD(vt_buf_set(&b[k], p->chip_id, p->hwid_len, err)); /* raw bytes, as AMD KDS issues */
-    x[k++] = (vt_pki_ext){.oid = AMD_OID "4"};
+    if (vlek) {
+        static const char csp[] = "veritee-emulated-csp";
+        vt_derw_init(&w);
+        vt_derw_tlv(&w, 0x16, (const uint8_t *)csp, sizeof csp - 1); /* IA5String */
+        VT_GUARD(vt_derw_finish(&w, &b[k], err));
+        x[k++] = (vt_pki_ext){.oid = AMD_OID "5"};
+    } else {
+        VT_GUARD(vt_buf_set(&b[k], p->chip_id, p->hwid_len, err)); /* raw bytes, as AMD KDS issues */
+        x[k++] = (vt_pki_ext){.oid = AMD_OID "4"};
+    }
     for (size_t i = 0; i < k; i++) {
         x[i].der = b[i].ptr;
         x[i].der_len = b[i].len;
@@ -220,9 +230,14 @@ vt_err emu_snp_init(const char *dir, const json_t *s, vt_time at, vt_error *err)
     vt_pki_ext ex[8];
     size_t nex = 0;
     vt_err rc = VT_OK;
+    const char *key = emu_str(s, "signing_key", "vcek");
+    bool vlek = strcmp(key, "vlek") == 0;
+    if (!vlek && strcmp(key, "vcek") != 0)
+        return vt_error_set(err, VT_E_INVALID, "emulate", "snp.signing_key: \"vcek\" or \"vlek\"");
     char ark_cn[32], ask_cn[32];
     snprintf(ark_cn, sizeof ark_cn, "ARK-%s", vt_snp_product_name(p.product));
-    snprintf(ask_cn, sizeof ask_cn, "SEV-%s", vt_snp_product_name(p.product));
+    /* a VLEK is issued by the ASVK ("SEV-VLEK-<product>"), a VCEK by the ASK ("SEV-<product>") */
+    snprintf(ask_cn, sizeof ask_cn, "%s%s", vlek ? "SEV-VLEK-" : "SEV-", vt_snp_product_name(p.product));
     const char *subj = "OU=Engineering,L=Santa Clara,ST=CA,C=US";
     VT_GUARD_GOTO(vt_pki_rsa_key((int)bits, &ark_k, err));
     VT_GUARD_GOTO(vt_pki_rsa_key((int)bits, &ask_k, err));
@@ -235,8 +250,8 @@ vt_err emu_snp_init(const char *dir, const json_t *s, vt_time at, vt_error *err)
     as.subject_cn = ask_cn;
     as.path_len = 0;
     VT_GUARD_GOTO(vt_pki_cert(&as, ask_k, ark, ark_k, &ask, err));
-    VT_GUARD_GOTO(vcek_extensions(&p, eb, ex, &nex, err));
-    vt_pki_cert_spec vs = {.subject_cn = "SEV-VCEK", .subject_o = VT_EMU_ORGANIZATION, .subject_extra = subj,
+    VT_GUARD_GOTO(vcek_extensions(&p, vlek, eb, ex, &nex, err));
+    vt_pki_cert_spec vs = {.subject_cn = vlek ? "SEV-VLEK" : "SEV-VCEK", .subject_o = VT_EMU_ORGANIZATION, .subject_extra = subj,
                            .not_before = at - 86400, .not_after = at + 7 * YEAR, .path_len = -1, .exts = ex,
                            .n_exts = nex, .rsa_pss = true, .md = VT_SHA384};
     VT_GUARD_GOTO(vt_pki_cert(&vs, vcek_k, ask, ask_k, &vcek, err));
@@ -250,7 +265,7 @@ vt_err emu_snp_init(const char *dir, const json_t *s, vt_time at, vt_error *err)
     VT_GUARD_GOTO(emu_save_key(dir, "snp_vcek.key.pem", vcek_k, err));
     VT_GUARD_GOTO(save_pem(dir, "trust", "snp_ark.pem", &ark, 1, err));
     /* AMD KDS shapes: vcek.der, cert_chain (ASK then ARK, PEM), the ARK's CRL (DER) */
-    VT_GUARD_GOTO(save_der(dir, "snp_vcek.der", vcek, NULL, err));
+    VT_GUARD_GOTO(save_der(dir, vlek ? "snp_vlek.der" : "snp_vcek.der", vcek, NULL, err));
     VT_GUARD_GOTO(save_pem(dir, "collateral", "snp_cert_chain.pem", (X509 *[]){ask, ark}, 2, err));
     VT_GUARD_GOTO(save_der(dir, "snp_ark.crl", NULL, crl, err));
 out:

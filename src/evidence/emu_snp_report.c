@@ -14,6 +14,8 @@
 /* Certificate table GUIDs, RFC 4122 byte order (GHCB spec, MSG_REPORT_REQ). */
 static const uint8_t GUID_VCEK[16] = {0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
                                       0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd};
+static const uint8_t GUID_VLEK[16] = {0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e,
+                                      0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1};
 static const uint8_t GUID_ASK[16] = {0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4,
                                      0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82};
 static const uint8_t GUID_ARK[16] = {0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52,
@@ -65,7 +67,9 @@ static vt_err fill(const json_t *s, const emu_snp_plat *p, int version, uint32_t
     put64(rep + 0x038, p->current.raw);
     VT_GUARD(emu_u64(s, "platform_info", "snp", 0x25, &v, err)); /* SMT_EN, ECC_EN, ALIAS_CHECK_COMPLETE */
     put64(rep + 0x040, v);
-    rep[0x048] = emu_bool(s, "author_key_en", false) ? 1 : 0; /* SIGNING_KEY 0: VCEK */
+    /* KEY_INFO: bit 0 AUTHOR_KEY_EN, bits 4:2 SIGNING_KEY (0 VCEK, 1 VLEK) */
+    bool vlek = strcmp(emu_str(s, "signing_key", "vcek"), "vlek") == 0;
+    rep[0x048] = (uint8_t)((emu_bool(s, "author_key_en", false) ? 1 : 0) | (vlek ? 1 << 2 : 0));
     memcpy(rep + 0x050, rd, 64);
     VT_GUARD(emu_hex(s, "measurement", "snp", rep + 0x090, 48, err));
     VT_GUARD(emu_hex(s, "host_data", "snp", rep + 0x0c0, 32, err));
@@ -109,14 +113,18 @@ static vt_err sign(EVP_PKEY *k, uint8_t *rep, vt_error *err)
     return VT_OK;
 }
 
-/* DER of the certificates the table carries: VCEK, ASK, ARK (and the CRL when asked). */
-static vt_err table_blobs(const char *dir, bool crl, vt_buf blobs[4], size_t *n, vt_error *err)
+/* DER of the certificates the table carries: VCEK (or VLEK), ASK (or ASVK), ARK, and the CRL
+ * when asked. *vlek tells which leaf the emulator issued. */
+static vt_err table_blobs(const char *dir, bool crl, vt_buf blobs[4], size_t *n, bool *vlek, vt_error *err)
 {
     vt_buf pem = {0};
     STACK_OF(X509) *chain = NULL;
     vt_err rc = VT_OK;
     *n = 0;
-    VT_GUARD(emu_read(dir, "collateral", "snp_vcek.der", &blobs[(*n)++], err));
+    vt_err lr = emu_read(dir, "collateral", "snp_vcek.der", &blobs[*n], err);
+    *vlek = lr == VT_E_MISSING && emu_read(dir, "collateral", "snp_vlek.der", &blobs[*n], err) == VT_OK;
+    if (lr != VT_OK && !*vlek) return lr;
+    (*n)++;
     VT_GUARD_GOTO(emu_read(dir, "collateral", "snp_cert_chain.pem", &pem, err));
     VT_GUARD_GOTO(vt_pem_certs(pem.ptr, pem.len, &chain, err));
     if (sk_X509_num(chain) != 2) {
@@ -133,10 +141,12 @@ out:
 
 vt_err vt_emu_snp_certtable(vt_emu *e, bool with_crl, vt_buf *out, vt_error *err)
 {
-    static const uint8_t *const guids[4] = {GUID_VCEK, GUID_ASK, GUID_ARK, GUID_CRL};
+    const uint8_t *guids[4] = {GUID_VCEK, GUID_ASK, GUID_ARK, GUID_CRL};
     vt_buf blobs[4] = {{0}};
     size_t n = 0;
-    vt_err rc = table_blobs(e->dir, with_crl, blobs, &n, err);
+    bool vlek = false;
+    vt_err rc = table_blobs(e->dir, with_crl, blobs, &n, &vlek, err);
+    if (vlek) guids[0] = GUID_VLEK;
     size_t total = (n + 1) * 24;
     for (size_t i = 0; rc == VT_OK && i < n; i++) total += blobs[i].len;
     uint8_t *t = rc == VT_OK ? calloc(1, total) : NULL;
