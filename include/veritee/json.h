@@ -27,4 +27,9 @@ vt_err vt_json_time(const json_t *o, const char *key, const char *path, vt_time 
 vt_err vt_json_hex(const json_t *o, const char *key, const char *path, uint8_t *out, size_t n,
                    vt_error *err);
 
+/* A JSON string holding the lower-case hex of n bytes (NULL on allocation failure). */
+json_t *vt_json_hex_string(const uint8_t *p, size_t n);
+/* The same for a vt_time: "YYYY-MM-DDThh:mm:ssZ". */
+json_t *vt_json_time_string(vt_time t);
+
 #endif

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "veritee/json.h"
 #include "veritee/claims.h"
 #include "veritee/codec.h"
 
@@ -10,14 +11,6 @@ static void put(json_t *o, const char *k, json_t *v)
 {
     if (o != NULL && v != NULL) json_object_set_new(o, k, v);
     else json_decref(v);
-}
-
-static json_t *hex(const uint8_t *p, size_t n)
-{
-    char *s = vt_hex_dup(p, n);
-    json_t *v = s ? json_string(s) : NULL;
-    free(s);
-    return v;
 }
 
 static json_t *hex_u64(uint64_t v)
@@ -49,9 +42,9 @@ static json_t *tdx_json(const vt_claims_tdx *x)
     put(o, "td_attributes", hex_u64(x->td_attributes));
     put(o, "xfam", hex_u64(x->xfam));
     put(o, "seam_attributes", hex_u64(x->seam_attributes));
-    put(o, "tee_tcb_svn", hex(x->tee_tcb_svn, 16));
-    if (x->tdx15) put(o, "tee_tcb_svn2", hex(x->tee_tcb_svn2, 16));
-    put(o, "fmspc", hex(x->fmspc, 6));
+    put(o, "tee_tcb_svn", vt_json_hex_string(x->tee_tcb_svn, 16));
+    if (x->tdx15) put(o, "tee_tcb_svn2", vt_json_hex_string(x->tee_tcb_svn2, 16));
+    put(o, "fmspc", vt_json_hex_string(x->fmspc, 6));
     put(o, "qe_svn", json_integer(x->qe_svn));
     put(o, "pce_svn", json_integer(x->pce_svn));
     put(o, "platform_tcb_status", json_string(vt_tcb_status_name(x->platform_status)));
@@ -64,12 +57,12 @@ static json_t *tdx_json(const vt_claims_tdx *x)
 static json_t *sgx_json(const vt_claims_sgx *x)
 {
     json_t *o = json_object();
-    put(o, "attributes", hex(x->attributes, 16));
+    put(o, "attributes", vt_json_hex_string(x->attributes, 16));
     put(o, "misc_select", json_integer(x->misc_select));
     put(o, "isv_prod_id", json_integer(x->isv_prod_id));
     put(o, "isv_svn", json_integer(x->isv_svn));
     put(o, "config_svn", json_integer(x->config_svn));
-    put(o, "fmspc", hex(x->fmspc, 6));
+    put(o, "fmspc", vt_json_hex_string(x->fmspc, 6));
     return o;
 }
 
@@ -93,7 +86,7 @@ static json_t *snp_json(const vt_claims_snp *x)
     snprintf(fw, sizeof fw, "%u.%u.%u", x->committed_version.major, x->committed_version.minor,
              x->committed_version.build);
     put(o, "committed_firmware", json_string(fw));
-    put(o, "chip_id", hex(x->chip_id, 64));
+    put(o, "chip_id", vt_json_hex_string(x->chip_id, 64));
     return o;
 }
 
@@ -103,10 +96,10 @@ static json_t *cca_json(const vt_claims_cca *x)
     put(o, "profile", json_string(vt_cca_profile_name(x->profile)));
     put(o, "lifecycle", json_integer((json_int_t)x->lifecycle));
     put(o, "lifecycle_name", json_string(vt_cca_lifecycle_name(x->lifecycle)));
-    put(o, "implementation_id", hex(x->implementation_id, x->implementation_id_len));
-    put(o, "instance_id", hex(x->instance_id, x->instance_id_len));
-    if (x->platform_config_len) put(o, "platform_config", hex(x->platform_config, x->platform_config_len));
-    put(o, "platform_config_sha256", hex(x->platform_config_sha256, 32));
+    put(o, "implementation_id", vt_json_hex_string(x->implementation_id, x->implementation_id_len));
+    put(o, "instance_id", vt_json_hex_string(x->instance_id, x->instance_id_len));
+    if (x->platform_config_len) put(o, "platform_config", vt_json_hex_string(x->platform_config, x->platform_config_len));
+    put(o, "platform_config_sha256", vt_json_hex_string(x->platform_config_sha256, 32));
     put(o, "realm_hash_algorithm", json_string(x->realm_hash_alg));
     put(o, "platform_hash_algorithm", json_string(x->platform_hash_alg));
     json_t *sw = json_array();
@@ -114,9 +107,9 @@ static json_t *cca_json(const vt_claims_cca *x)
         const vt_claims_cca_sw *s = &x->sw[i];
         json_t *c = json_object();
         if (s->type[0]) put(c, "component_type", json_string(s->type));
-        put(c, "measurement_value", hex(s->measurement, s->measurement_len));
+        put(c, "measurement_value", vt_json_hex_string(s->measurement, s->measurement_len));
         if (s->version[0]) put(c, "version", json_string(s->version));
-        put(c, "signer_id", hex(s->signer_id, s->signer_id_len));
+        put(c, "signer_id", vt_json_hex_string(s->signer_id, s->signer_id_len));
         if (c != NULL) json_array_append_new(sw, c);
     }
     put(o, "software_components", sw);
@@ -140,11 +133,11 @@ json_t *vt_claims_json(const vt_claims *c)
     put(o, "debug", json_boolean(c->debug));
     json_t *m = json_object();
     for (size_t i = 0; m != NULL && i < c->n_meas; i++)
-        put(m, c->meas[i].name, hex(c->meas[i].value, c->meas[i].len));
+        put(m, c->meas[i].name, vt_json_hex_string(c->meas[i].value, c->meas[i].len));
     put(o, "measurements", m);
-    put(o, "report_data", hex(c->report_data, c->report_data_len));
+    put(o, "report_data", vt_json_hex_string(c->report_data, c->report_data_len));
     if (c->init_data_name[0])
-        put(o, "init_data", json_pack("{s:o}", c->init_data_name, hex(c->init_data, c->init_data_len)));
+        put(o, "init_data", json_pack("{s:o}", c->init_data_name, vt_json_hex_string(c->init_data, c->init_data_len)));
     if (c->has_collateral_expiry) put(o, "collateral_expiry", time_json(c->collateral_expiry));
     if (c->has_collateral_issued) put(o, "collateral_issued", time_json(c->collateral_issued));
     switch (c->tee) {

@@ -2,16 +2,11 @@
  * of `veritee verify --tee cca --json` and of `veritee cca show`. */
 #include <stdlib.h>
 
+#include "veritee/json.h"
 #include "veritee/cca.h"
 #include "veritee/codec.h"
 
-static json_t *hexj(vt_bytes b)
-{
-    char *s = vt_hex_dup(b.ptr, b.len);
-    json_t *j = s ? json_string(s) : NULL;
-    free(s);
-    return j;
-}
+static json_t *hexj(vt_bytes b) { return vt_json_hex_string(b.ptr, b.len); }
 
 /* Text claims are checked UTF-8 by the parser; jansson refuses NULs, so fall back to hex. */
 static json_t *textj(vt_bytes b)

@@ -1,4 +1,6 @@
 /* Typed JSON accessors with precise errors (include/veritee/json.h). */
+#include <stdlib.h>
+
 #include "veritee/json.h"
 
 vt_err vt_json_parse(const char *text, size_t len, json_t **out, vt_error *err)
@@ -83,4 +85,19 @@ vt_err vt_json_hex(const json_t *o, const char *key, const char *path, uint8_t *
     vt_err rc = vt_hex_decode_fixed(s, out, n, err);
     if (rc != VT_OK) vt_error_wrap(err, "%s.%s", path, key);
     return rc;
+}
+
+json_t *vt_json_hex_string(const uint8_t *p, size_t n)
+{
+    char *h = vt_hex_dup(p, n);
+    json_t *j = h ? json_string(h) : NULL;
+    free(h);
+    return j;
+}
+
+json_t *vt_json_time_string(vt_time t)
+{
+    char b[21];
+    vt_time_format(t, b);
+    return json_string(b);
 }

@@ -9,20 +9,7 @@
 #include "veritee/crypto.h"
 #include "veritee/json.h"
 
-static json_t *hexstr(const uint8_t *p, size_t n)
-{
-    char *h = vt_hex_dup(p, n);
-    json_t *s = json_string(h);
-    free(h);
-    return s;
-}
-
-static json_t *pattern(uint8_t seed, size_t n)
-{
-    uint8_t b[64];
-    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(seed + 11 * i);
-    return hexstr(b, n);
-}
+static json_t *pattern(uint8_t seed, size_t n) { return emu_pattern_json(seed, 11, n); }
 
 static json_t *sw(const char *type, uint8_t seed, const char *version)
 {
@@ -102,8 +89,8 @@ vt_err emu_cca_init(const char *dir, const json_t *c, vt_time at, vt_error *err)
         goto out;
     }
     /* "emulated": the verifier flags tokens endorsed by this entry as test evidence */
-    store = json_pack("[{s:o, s:o, s:o, s:b}]", "implementation-id", hexstr(impl, 32), "instance-id",
-                      hexstr(inst, 33), "pkey", pkey, "emulated", 1);
+    store = json_pack("[{s:o, s:o, s:o, s:b}]", "implementation-id", vt_json_hex_string(impl, 32), "instance-id",
+                      vt_json_hex_string(inst, 33), "pkey", pkey, "emulated", 1);
     text = store ? json_dumps(store, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     if (text == NULL) {
         rc = vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");

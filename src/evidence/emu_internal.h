@@ -24,6 +24,9 @@ vt_err emu_load_key(const char *dir, const char *name, EVP_PKEY **out, vt_error 
 
 /* Typed reads of the platform description with defaults, errors naming the key. */
 vt_err emu_hex(const json_t *o, const char *key, const char *path, uint8_t *out, size_t n, vt_error *err);
+/* Hex JSON string of n (<= 64) bytes seed, seed + step, seed + 2 step, ...: the recognisable
+ * default measurements of the emulated platforms. */
+json_t *emu_pattern_json(uint8_t seed, uint8_t step, size_t n);
 int64_t emu_int(const json_t *o, const char *key, int64_t dflt);
 bool emu_bool(const json_t *o, const char *key, bool dflt);
 const char *emu_str(const json_t *o, const char *key, const char *dflt);

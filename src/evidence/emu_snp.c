@@ -15,15 +15,7 @@
 #define AMD_OID "1.3.6.1.4.1.3704.1."
 #define YEAR (365 * 86400LL)
 
-static json_t *hex_pattern(uint8_t seed, size_t n)
-{
-    uint8_t b[64];
-    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(seed + 13 * i);
-    char *h = vt_hex_dup(b, n);
-    json_t *s = json_string(h);
-    free(h);
-    return s;
-}
+static json_t *hex_pattern(uint8_t seed, size_t n) { return emu_pattern_json(seed, 13, n); }
 
 json_t *emu_snp_default(void)
 {

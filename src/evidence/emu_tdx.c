@@ -21,20 +21,7 @@ const uint8_t EMU_QE_MRSIGNER[32] = {0xee, 0x5e, 0x7e, 0x1e, 0x0e, 0xe0, 0x01, 0
                                             0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10,
                                             0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a};
 
-static json_t *hexstr(const uint8_t *p, size_t n)
-{
-    char *h = vt_hex_dup(p, n);
-    json_t *s = json_string(h);
-    free(h);
-    return s;
-}
-
-static json_t *pattern(uint8_t seed, size_t n)
-{
-    uint8_t b[64];
-    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(seed + 7 * i);
-    return hexstr(b, n);
-}
+static json_t *pattern(uint8_t seed, size_t n) { return emu_pattern_json(seed, 7, n); }
 
 json_t *emu_tdx_default(void)
 {
@@ -50,18 +37,18 @@ json_t *emu_tdx_default(void)
     json_object_set_new(t, "tee_tcb_svn", json_string("06010300000000000000000000000000"));
     json_object_set_new(t, "tee_tcb_svn2", json_string("06010300000000000000000000000000"));
     json_object_set_new(t, "mr_seam", pattern(0x5b, 48));
-    json_object_set_new(t, "mr_signer_seam", hexstr((const uint8_t[48]){0}, 48));
+    json_object_set_new(t, "mr_signer_seam", vt_json_hex_string((const uint8_t[48]){0}, 48));
     json_object_set_new(t, "td_attributes", json_string("0000001000000000"));
     json_object_set_new(t, "debug", json_false());
     json_object_set_new(t, "xfam", json_string("e702060000000000"));
     json_object_set_new(t, "mr_td", pattern(0x91, 48));
-    json_object_set_new(t, "mr_config_id", hexstr((const uint8_t[48]){0}, 48));
-    json_object_set_new(t, "mr_owner", hexstr((const uint8_t[48]){0}, 48));
-    json_object_set_new(t, "mr_owner_config", hexstr((const uint8_t[48]){0}, 48));
+    json_object_set_new(t, "mr_config_id", vt_json_hex_string((const uint8_t[48]){0}, 48));
+    json_object_set_new(t, "mr_owner", vt_json_hex_string((const uint8_t[48]){0}, 48));
+    json_object_set_new(t, "mr_owner_config", vt_json_hex_string((const uint8_t[48]){0}, 48));
     json_t *r = json_array();
-    for (int i = 0; i < 4; i++) json_array_append_new(r, i < 3 ? pattern((uint8_t)(0x40 + 16 * i), 48) : hexstr((const uint8_t[48]){0}, 48));
+    for (int i = 0; i < 4; i++) json_array_append_new(r, i < 3 ? pattern((uint8_t)(0x40 + 16 * i), 48) : vt_json_hex_string((const uint8_t[48]){0}, 48));
     json_object_set_new(t, "rtmr", r);
-    json_object_set_new(t, "mr_service_td", hexstr((const uint8_t[48]){0}, 48));
+    json_object_set_new(t, "mr_service_td", vt_json_hex_string((const uint8_t[48]){0}, 48));
     json_object_set_new(t, "qe_svn", json_integer(7));
     json_object_set_new(t, "tcb_status", json_string("UpToDate"));
     json_object_set_new(t, "advisory_ids", json_array());
@@ -176,19 +163,12 @@ static json_t *svn_array(const uint8_t *v)
     return a;
 }
 
-static json_t *time_str(vt_time t)
-{
-    char b[21];
-    vt_time_format(t, b);
-    return json_string(b);
-}
-
 /* One TCB level for the given SVNs. */
 static json_t *tcb_level(const uint8_t *sgx, uint16_t pcesvn, const uint8_t *tdx, const char *status, vt_time date,
                          const json_t *adv)
 {
     json_t *lv = json_pack("{s:{s:o, s:i, s:o}, s:o, s:s}", "tcb", "sgxtcbcomponents", svn_array(sgx), "pcesvn",
-                           (int)pcesvn, "tdxtcbcomponents", svn_array(tdx), "tcbDate", time_str(date),
+                           (int)pcesvn, "tdxtcbcomponents", svn_array(tdx), "tcbDate", vt_json_time_string(date),
                            "tcbStatus", status);
     if (adv != NULL && json_array_size(adv) > 0) json_object_set(lv, "advisoryIDs", (json_t *)adv);
     return lv;
@@ -238,17 +218,17 @@ static vt_err write_tcb_info(const char *dir, const json_t *t, const tdx_plat *p
     json_array_append_new(levels, tcb_level(p->comps, p->pce_svn, tdxc, p->status, date, p->advisories));
     char mod_id[16];
     snprintf(mod_id, sizeof mod_id, "TDX_%02X", p->tee_tcb_svn[1]);
-    json_t *module = json_pack("{s:o, s:s, s:s}", "mrsigner", hexstr(mr_signer_seam, 48), "attributes",
+    json_t *module = json_pack("{s:o, s:s, s:s}", "mrsigner", vt_json_hex_string(mr_signer_seam, 48), "attributes",
                                "0000000000000000", "attributesMask", "FFFFFFFFFFFFFFFF");
     json_t *ids = json_pack("[{s:s, s:o, s:s, s:s, s:[{s:{s:i}, s:o, s:s}]}]", "id", mod_id, "mrsigner",
-                            hexstr(mr_signer_seam, 48), "attributes", "0000000000000000", "attributesMask",
+                            vt_json_hex_string(mr_signer_seam, 48), "attributes", "0000000000000000", "attributesMask",
                             "FFFFFFFFFFFFFFFF", "tcbLevels", "tcb", "isvsvn", p->tee_tcb_svn[0], "tcbDate",
-                            time_str(date), "tcbStatus", "UpToDate");
+                            vt_json_time_string(date), "tcbStatus", "UpToDate");
     char fm[13], pce[5];
     vt_hex_encode(p->fmspc, 6, fm);
     vt_hex_encode(p->pce_id, 2, pce);
     json_t *ti = json_pack("{s:s, s:i, s:o, s:o, s:s, s:s, s:i, s:i, s:o, s:o, s:o}", "id", "TDX", "version", 3,
-                           "issueDate", time_str(at - 3600), "nextUpdate", time_str(at + p->days * 86400), "fmspc",
+                           "issueDate", vt_json_time_string(at - 3600), "nextUpdate", vt_json_time_string(at + p->days * 86400), "fmspc",
                            fm, "pceId", pce, "tcbType", 0, "tcbEvaluationDataNumber", 17, "tdxModule", module,
                            "tdxModuleIdentities", ids, "tcbLevels", levels);
     vt_buf out = {0};
@@ -264,12 +244,12 @@ static vt_err write_tcb_info(const char *dir, const json_t *t, const tdx_plat *p
 static vt_err write_qe_identity(const char *dir, const tdx_plat *p, EVP_PKEY *k, vt_time at, vt_error *err)
 {
     json_t *qi = json_pack("{s:s, s:i, s:o, s:o, s:i, s:s, s:s, s:s, s:s, s:o, s:i, s:[{s:{s:i}, s:o, s:s}]}", "id",
-                           "TD_QE", "version", 2, "issueDate", time_str(at - 3600), "nextUpdate",
-                           time_str(at + p->days * 86400), "tcbEvaluationDataNumber", 17, "miscselect", "00000000",
+                           "TD_QE", "version", 2, "issueDate", vt_json_time_string(at - 3600), "nextUpdate",
+                           vt_json_time_string(at + p->days * 86400), "tcbEvaluationDataNumber", 17, "miscselect", "00000000",
                            "miscselectMask", "FFFFFFFF", "attributes", "11000000000000000000000000000000",
                            "attributesMask", "FBFFFFFFFFFFFFFF0000000000000000", "mrsigner",
-                           hexstr(EMU_QE_MRSIGNER, 32), "isvprodid", 2, "tcbLevels", "tcb", "isvsvn",
-                           (int)p->qe_svn, "tcbDate", time_str(at - 30 * 86400), "tcbStatus", p->qe_status);
+                           vt_json_hex_string(EMU_QE_MRSIGNER, 32), "isvprodid", 2, "tcbLevels", "tcb", "isvsvn",
+                           (int)p->qe_svn, "tcbDate", vt_json_time_string(at - 30 * 86400), "tcbStatus", p->qe_status);
     vt_buf out = {0};
     vt_err rc = signed_json("enclaveIdentity", qi, k, &out, err);
     json_decref(qi);

@@ -69,6 +69,14 @@ vt_err emu_hex(const json_t *o, const char *key, const char *path, uint8_t *out,
     return vt_json_hex(o, key, path, out, n, err);
 }
 
+json_t *emu_pattern_json(uint8_t seed, uint8_t step, size_t n)
+{
+    uint8_t b[64];
+    if (n > sizeof b) return NULL;
+    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(seed + step * i);
+    return vt_json_hex_string(b, n);
+}
+
 int64_t emu_int(const json_t *o, const char *key, int64_t dflt)
 {
     json_t *v = json_object_get(o, key);

@@ -1,14 +1,8 @@
 /* SEV-SNP report and claims as JSON (snake_case keys, hex byte strings), shared by the CLI
  * (`veritee verify --json`, `veritee snp show`) and the server. */
+#include "veritee/json.h"
 #include "veritee/codec.h"
 #include "veritee/snp.h"
-
-static json_t *hex(const uint8_t *p, size_t n)
-{
-    char buf[129];
-    vt_hex_encode(p, n, buf);
-    return json_string(buf);
-}
 
 static json_t *u64hex(uint64_t v)
 {
@@ -68,8 +62,8 @@ json_t *vt_snp_report_json(const vt_snp_report *r, vt_snp_product p)
     set(o, "version", json_integer(r->version));
     set(o, "guest_svn", json_integer(r->guest_svn));
     set(o, "policy", policy_json(&r->policy));
-    set(o, "family_id", hex(r->family_id, 16));
-    set(o, "image_id", hex(r->image_id, 16));
+    set(o, "family_id", vt_json_hex_string(r->family_id, 16));
+    set(o, "image_id", vt_json_hex_string(r->image_id, 16));
     set(o, "vmpl", json_integer(r->vmpl));
     set(o, "signature_algo", json_integer(r->signature_algo));
     set(o, "current_tcb", tcb_json(r->current_tcb, p));
@@ -77,20 +71,20 @@ json_t *vt_snp_report_json(const vt_snp_report *r, vt_snp_product p)
     set(o, "author_key_en", json_boolean(r->author_key_en));
     set(o, "mask_chip_key", json_boolean(r->mask_chip_key));
     set(o, "signing_key", json_string(vt_snp_signing_key_name(r->signing_key)));
-    set(o, "report_data", hex(r->report_data, 64));
-    set(o, "measurement", hex(r->measurement, 48));
-    set(o, "host_data", hex(r->host_data, 32));
-    set(o, "id_key_digest", hex(r->id_key_digest, 48));
-    set(o, "author_key_digest", hex(r->author_key_digest, 48));
-    set(o, "report_id", hex(r->report_id, 32));
-    set(o, "report_id_ma", hex(r->report_id_ma, 32));
+    set(o, "report_data", vt_json_hex_string(r->report_data, 64));
+    set(o, "measurement", vt_json_hex_string(r->measurement, 48));
+    set(o, "host_data", vt_json_hex_string(r->host_data, 32));
+    set(o, "id_key_digest", vt_json_hex_string(r->id_key_digest, 48));
+    set(o, "author_key_digest", vt_json_hex_string(r->author_key_digest, 48));
+    set(o, "report_id", vt_json_hex_string(r->report_id, 32));
+    set(o, "report_id_ma", vt_json_hex_string(r->report_id_ma, 32));
     set(o, "reported_tcb", tcb_json(r->reported_tcb, p));
     if (r->has_cpuid) {
         set(o, "cpuid_fam_id", json_integer(r->cpuid_fam_id));
         set(o, "cpuid_mod_id", json_integer(r->cpuid_mod_id));
         set(o, "cpuid_step", json_integer(r->cpuid_step));
     }
-    set(o, "chip_id", hex(r->chip_id, 64));
+    set(o, "chip_id", vt_json_hex_string(r->chip_id, 64));
     set(o, "committed_tcb", tcb_json(r->committed_tcb, p));
     set(o, "current_version", version_json(&r->current_version));
     set(o, "committed_version", version_json(&r->committed_version));
@@ -101,8 +95,8 @@ json_t *vt_snp_report_json(const vt_snp_report *r, vt_snp_product p)
     }
     json_t *sig = json_object();
     if (sig != NULL) {
-        set(sig, "r", hex(r->sig_r, 48));
-        set(sig, "s", hex(r->sig_s, 48));
+        set(sig, "r", vt_json_hex_string(r->sig_r, 48));
+        set(sig, "s", vt_json_hex_string(r->sig_s, 48));
     }
     set(o, "signature", sig);
     return o;
@@ -120,9 +114,9 @@ json_t *vt_snp_claims_json(const vt_snp_claims *c)
     json_t *cert = json_object();
     if (cert != NULL) {
         set(cert, "product_name", json_string(c->leaf_ext.product_name));
-        if (c->leaf_ext.hwid_len > 0) set(cert, "hwid", hex(c->leaf_ext.hwid, c->leaf_ext.hwid_len));
+        if (c->leaf_ext.hwid_len > 0) set(cert, "hwid", vt_json_hex_string(c->leaf_ext.hwid, c->leaf_ext.hwid_len));
         if (c->leaf_ext.csp_id[0]) set(cert, "csp_id", json_string(c->leaf_ext.csp_id));
-        set(cert, "ark_sha256", hex(c->ark_sha256, 32));
+        set(cert, "ark_sha256", vt_json_hex_string(c->ark_sha256, 32));
         set(cert, "chain_not_before", json_string(t1));
         set(cert, "chain_not_after", json_string(t2));
     }

@@ -1,22 +1,18 @@
 /* TDX/SGX verification result as JSON: snake_case claims and the checks (docs/tdx.md). */
 #include <stdio.h>
 
+#include "veritee/json.h"
 #include "veritee/codec.h"
 #include "veritee/tdx.h"
 
 static int set_hex(json_t *o, const char *k, const uint8_t *p, size_t n)
 {
-    char buf[2 * 64 + 1];
-    if (n > 64) return -1;
-    vt_hex_encode(p, n, buf);
-    return json_object_set_new(o, k, json_string(buf));
+    return json_object_set_new(o, k, vt_json_hex_string(p, n));
 }
 
 static int set_time(json_t *o, const char *k, vt_time t)
 {
-    char buf[21];
-    vt_time_format(t, buf);
-    return json_object_set_new(o, k, json_string(buf));
+    return json_object_set_new(o, k, vt_json_time_string(t));
 }
 
 static void td_claims(json_t *o, const vt_td_report *t)
