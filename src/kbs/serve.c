@@ -62,46 +62,51 @@ static void make_call(const vt_http_request *req, call_buf *b)
     if (au != NULL && vt_http_bearer(au, &b->c.bearer, &b->c.bearer_len, &e) != VT_OK) b->c.bearer = NULL;
 }
 
-static void on_auth(void *ud, const vt_http_request *req, vt_http_response *resp)
+/* Every route: HTTP request -> transport-free call -> handler -> HTTP reply. */
+typedef void (*kbs_handler)(vt_kbs *k, const vt_http_request *req, const vt_kbs_call *c, vt_kbs_reply *r);
+
+static void serve_with(kbs_handler h, void *ud, const vt_http_request *req, vt_http_response *resp)
 {
     call_buf b;
     vt_kbs_reply r;
     make_call(req, &b);
-    vt_kbs_auth(ud, &b.c, &r);
+    h(ud, req, &b.c, &r);
     vt_kbs_reply_to_http(&r, resp);
     vt_kbs_reply_clear(&r);
 }
 
-static void on_attest(void *ud, const vt_http_request *req, vt_http_response *resp)
+static void h_auth(vt_kbs *k, const vt_http_request *req, const vt_kbs_call *c, vt_kbs_reply *r)
 {
-    call_buf b;
-    vt_kbs_reply r;
-    make_call(req, &b);
-    vt_kbs_attest(ud, &b.c, &r);
-    vt_kbs_reply_to_http(&r, resp);
-    vt_kbs_reply_clear(&r);
+    (void)req;
+    vt_kbs_auth(k, c, r);
 }
 
+static void h_attest(vt_kbs *k, const vt_http_request *req, const vt_kbs_call *c, vt_kbs_reply *r)
+{
+    (void)req;
+    vt_kbs_attest(k, c, r);
+}
+
+/* GET reads a resource as a guest; other methods on /resource/... are admin writes. */
+static void h_resource(vt_kbs *k, const vt_http_request *req, const vt_kbs_call *c, vt_kbs_reply *r)
+{
+    if (strcmp(req->method, "GET") == 0) vt_kbs_resource(k, req->tail, c, r);
+    else vt_kbs_admin(k, c, r);
+}
+
+static void h_admin(vt_kbs *k, const vt_http_request *req, const vt_kbs_call *c, vt_kbs_reply *r)
+{
+    (void)req;
+    vt_kbs_admin(k, c, r);
+}
+
+static void on_auth(void *ud, const vt_http_request *req, vt_http_response *resp) { serve_with(h_auth, ud, req, resp); }
+static void on_attest(void *ud, const vt_http_request *req, vt_http_response *resp) { serve_with(h_attest, ud, req, resp); }
 static void on_resource(void *ud, const vt_http_request *req, vt_http_response *resp)
 {
-    call_buf b;
-    vt_kbs_reply r;
-    make_call(req, &b);
-    if (strcmp(req->method, "GET") == 0) vt_kbs_resource(ud, req->tail, &b.c, &r);
-    else vt_kbs_admin(ud, &b.c, &r);
-    vt_kbs_reply_to_http(&r, resp);
-    vt_kbs_reply_clear(&r);
+    serve_with(h_resource, ud, req, resp);
 }
-
-static void on_admin(void *ud, const vt_http_request *req, vt_http_response *resp)
-{
-    call_buf b;
-    vt_kbs_reply r;
-    make_call(req, &b);
-    vt_kbs_admin(ud, &b.c, &r);
-    vt_kbs_reply_to_http(&r, resp);
-    vt_kbs_reply_clear(&r);
-}
+static void on_admin(void *ud, const vt_http_request *req, vt_http_response *resp) { serve_with(h_admin, ud, req, resp); }
 
 void vt_kbs_routes(vt_kbs *k, vt_http_route *routes, size_t *n)
 {
