@@ -33,6 +33,20 @@ const char *vt_evidence_detect(const uint8_t *p, size_t len);
 vt_err vt_verify_to_claims(const vt_verify_sources *s, const char *tee, const uint8_t *ev, size_t len,
                            vt_time at, vt_claims *out, vt_checks *checks, vt_error *err);
 
+/* A long-lived form for servers: the verifiers of every TEE built once from the sources'
+ * directories (collateral signatures, trust stores and verified chains kept) and rebuilt when
+ * a file in trust_dir, collateral_dir or certs_dir changes. Thread-safe (one lock). The
+ * sources' strings are copied; snp_certs and the per-call options are given per call. */
+typedef struct vt_verify_cache vt_verify_cache;
+
+vt_err vt_verify_cache_new(const vt_verify_sources *s, vt_verify_cache **out, vt_error *err);
+void vt_verify_cache_free(vt_verify_cache *c); /* accepts NULL */
+/* As vt_verify_to_claims, with the cached verifiers. snp_certs (may be NULL) are certificates
+ * that came with this evidence; snp_crl_required as in vt_verify_sources. */
+vt_err vt_verify_cache_claims(vt_verify_cache *c, const char *tee, const uint8_t *ev, size_t len,
+                              STACK_OF(X509) *snp_certs, bool snp_crl_required, vt_time at, vt_claims *out,
+                              vt_checks *checks, vt_error *err);
+
 /* Earliest issueDate of TCB Infos and QE Identities in a TDX collateral set (0 when none). */
 struct vt_tdx_collateral;
 vt_time vt_tdx_collateral_issued(const struct vt_tdx_collateral *c);

@@ -1,15 +1,12 @@
 /* Evidence per TEE (kbs-protocol.md §8): decode the JSON shape a CoCo guest sends, verify it
  * with the broker's trust anchors and collateral (as `veritee verify --trust --collateral`), and
  * turn the verifier's result into normalized claims. */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "kbs_internal.h"
 #include "veritee/cca.h"
-#include "veritee/certdir.h"
 #include "veritee/json.h"
 #include "veritee/snp.h"
 #include "veritee/tdx.h"
@@ -121,78 +118,9 @@ vt_err kbs_check_event_log(const json_t *el, const vt_claims *claims, vt_error *
     return VT_OK;
 }
 
-/* Newest modification time (ns) of a directory and the files in it (or of one file). */
-static int64_t newest_mtime(const char *path)
+static vt_err verify_tdx(vt_kbs *k, const char *tee, const vt_buf *q, vt_time now, vt_claims *out, vt_error *err)
 {
-    struct stat st;
-    if (path == NULL || stat(path, &st) != 0) return 0;
-    int64_t m = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    if (!S_ISDIR(st.st_mode)) return m;
-    DIR *d = opendir(path);
-    struct dirent *de;
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        char p[4096];
-        if (de->d_name[0] == '.' || snprintf(p, sizeof p, "%s/%s", path, de->d_name) >= (int)sizeof p) continue;
-        if (stat(p, &st) == 0) {
-            int64_t f = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-            if (f > m) m = f;
-        }
-    }
-    if (d != NULL) closedir(d);
-    return m;
-}
-
-/* (Re)build the cached TDX verifier when the trust or collateral files changed. Called with
- * k->tdx.mu held. */
-static vt_err tdx_verifier(vt_kbs *k, vt_error *err)
-{
-    int64_t stamp = newest_mtime(k->cfg.trust_dir);
-    int64_t cs = newest_mtime(k->cfg.collateral_dir);
-    if (cs > stamp) stamp = cs;
-    if (k->tdx.v != NULL && k->tdx.stamp == stamp) return VT_OK;
-    vt_tdx_collateral coll;
-    memset(&coll, 0, sizeof coll);
-    STACK_OF(X509) *roots = NULL;
-    vt_tdx_verifier *v = NULL;
-    vt_err rc;
-    if (k->cfg.trust_dir != NULL) VT_GUARD_GOTO(vt_certs_load_path(k->cfg.trust_dir, &roots, err));
-    if (k->cfg.collateral_dir != NULL) VT_GUARD_GOTO(vt_tdx_collateral_load_dir(k->cfg.collateral_dir, &coll, err));
-    vt_time issued = vt_tdx_collateral_issued(&coll);
-    vt_tdx_verifier_opts vo = {.roots = roots, .allow_missing_pck_crl = k->cfg.allow_missing_crl};
-    VT_GUARD_GOTO(vt_tdx_verifier_new(&vo, &coll, &v, err));
-    vt_tdx_verifier_free(k->tdx.v);
-    k->tdx.v = v;
-    k->tdx.issued = issued;
-    k->tdx.stamp = stamp;
-out:
-    vt_tdx_collateral_clear(&coll);
-    sk_X509_pop_free(roots, X509_free);
-    return rc;
-}
-
-void kbs_evidence_cache_free(vt_kbs *k)
-{
-    vt_tdx_verifier_free(k->tdx.v);
-    k->tdx.v = NULL;
-}
-
-static vt_err verify_tdx(vt_kbs *k, const vt_buf *q, vt_time now, vt_claims *out, vt_error *err)
-{
-    vt_tdx_result *r = calloc(1, sizeof *r);
-    vt_err rc;
-    if (r == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
-    pthread_mutex_lock(&k->tdx.mu);
-    rc = tdx_verifier(k, err);
-    if (rc == VT_OK) rc = vt_tdx_verify(k->tdx.v, q->ptr, q->len, now, r, err);
-    vt_time issued = k->tdx.issued;
-    pthread_mutex_unlock(&k->tdx.mu);
-    if (rc == VT_OK) rc = vt_claims_from_tdx(r, out, err);
-    if (rc == VT_OK) {
-        out->has_collateral_issued = issued != 0;
-        out->collateral_issued = issued;
-    }
-    free(r);
-    return rc;
+    return vt_verify_cache_claims(k->verifiers, tee, q->ptr, q->len, NULL, false, now, out, NULL, err);
 }
 
 static vt_err verify_snp(vt_kbs *k, const json_t *ev, vt_time now, const vt_policy *pol, vt_claims *out,
@@ -202,17 +130,16 @@ static vt_err verify_snp(vt_kbs *k, const json_t *ev, vt_time now, const vt_poli
     STACK_OF(X509) *certs = sk_X509_new_null();
     if (certs == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
     vt_err rc = vt_kbs_snp_from_json(ev, report, certs, err);
-    vt_verify_sources s = {.trust_dir = k->cfg.trust_dir, .collateral_dir = k->cfg.collateral_dir,
-                           .snp_certs = certs, .snp_crl_required = pol->require_revocation};
-    if (rc == VT_OK) rc = vt_verify_to_claims(&s, "snp", report, sizeof report, now, out, NULL, err);
+    if (rc == VT_OK)
+        rc = vt_verify_cache_claims(k->verifiers, "snp", report, sizeof report, certs, pol->require_revocation, now,
+                                    out, NULL, err);
     sk_X509_pop_free(certs, X509_free);
     return rc;
 }
 
 static vt_err verify_cca(vt_kbs *k, const vt_buf *tok, vt_time now, vt_claims *out, vt_error *err)
 {
-    vt_verify_sources s = {.trust_dir = k->cfg.trust_dir};
-    return vt_verify_to_claims(&s, "cca", tok->ptr, tok->len, now, out, NULL, err);
+    return vt_verify_cache_claims(k->verifiers, "cca", tok->ptr, tok->len, NULL, false, now, out, NULL, err);
 }
 
 vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time now, const vt_policy *pol,
@@ -228,7 +155,7 @@ vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time
             vt_buf_free(&b);
             return vt_error_set(err, VT_E_INVALID, "evidence", "primary_evidence.cc_eventlog must be a string or null");
         }
-        rc = verify_tdx(k, &b, now, claims, err);
+        rc = verify_tdx(k, tee, &b, now, claims, err);
         if (rc == VT_OK && strcmp(tee, "tdx") == 0) rc = kbs_check_event_log(el, claims, err);
     } else if (strcmp(tee, "snp") == 0) {
         rc = verify_snp(k, ev, now, pol, claims, err);

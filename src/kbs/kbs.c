@@ -16,7 +16,13 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
     vt_kbs *k = calloc(1, sizeof *k);
     if (k == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs", "out of memory");
     k->cfg = *cfg;
-    pthread_mutex_init(&k->tdx.mu, NULL);
+    vt_verify_sources vs = {.trust_dir = cfg->trust_dir, .collateral_dir = cfg->collateral_dir,
+                            .allow_missing_crl = cfg->allow_missing_crl};
+    vt_err vrc = vt_verify_cache_new(&vs, &k->verifiers, err);
+    if (vrc != VT_OK) {
+        free(k);
+        return vrc;
+    }
     if (k->cfg.token_lifetime <= 0) k->cfg.token_lifetime = VT_KBS_DEFAULT_TOKEN_LIFETIME;
     if (k->cfg.session_lifetime <= 0) k->cfg.session_lifetime = VT_KBS_DEFAULT_SESSION_LIFETIME;
     if (k->cfg.issuer == NULL) k->cfg.issuer = "veritee-attestation-service";
@@ -35,8 +41,7 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
 void vt_kbs_free(vt_kbs *k)
 {
     if (k == NULL) return;
-    kbs_evidence_cache_free(k);
-    pthread_mutex_destroy(&k->tdx.mu);
+    vt_verify_cache_free(k->verifiers);
     free(k);
 }
 

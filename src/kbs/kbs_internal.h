@@ -2,29 +2,17 @@
 #ifndef VT_KBS_INTERNAL_H
 #define VT_KBS_INTERNAL_H
 
-#include <pthread.h>
-
-#include "veritee/tdx.h"
 #include "veritee/audit.h"
 #include "veritee/claims.h"
 #include "veritee/kbs.h"
 #include "veritee/metrics.h"
-
-/* The TDX verifier, built once from the trust and collateral directories and rebuilt when a
- * file in them changes; collateral signatures and PCK chains are then checked once, not on
- * every /attest. A verifier is not thread-safe: `mu` serialises its use. */
-typedef struct kbs_tdx_cache {
-    pthread_mutex_t mu;
-    vt_tdx_verifier *v;
-    vt_time issued;      /* earliest issueDate of the collateral */
-    int64_t stamp;       /* newest mtime (ns) of the files it was built from */
-} kbs_tdx_cache;
+#include "veritee/verify_any.h"
 
 struct vt_kbs {
     vt_kbs_config cfg;
     vt_std_metrics m;
     bool has_metrics;
-    kbs_tdx_cache tdx;
+    vt_verify_cache *verifiers; /* every TEE's verifier, rebuilt when trust/collateral change */
 };
 
 /* Fills a problem reply (status, variant, formatted detail). */
@@ -44,8 +32,5 @@ vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time
 /* TDX cc_eventlog (base64 string or null): replayed into RTMR0..3; each register it extends
  * must equal the claims' rtmrN. VT_E_VERIFY (check "event_log") otherwise. */
 vt_err kbs_check_event_log(const json_t *el, const vt_claims *claims, vt_error *err);
-
-/* Drop the cached verifiers (vt_kbs_free). */
-void kbs_evidence_cache_free(vt_kbs *k);
 
 #endif
