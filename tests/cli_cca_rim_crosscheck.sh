@@ -28,7 +28,7 @@ json.dump({"name": "rim-crosscheck", "cca": {"realm_hash_alg": sys.argv[2], "rem
           open(d + "/platform.json", "w"))' "$tmp" "$3"
   rm -rf "$tmp/emu"
   "$B" emulate init "$tmp/emu" --platform "$tmp/platform.json" >/dev/null || { bad "emulate init $1/$2"; return; }
-  "$B" evidence get --tee cca --nonce crosscheck --emulator "$tmp/emu" -o "$tmp/token.cbor" ||
+  "$B" evidence get --tee cca --nonce-text crosscheck --emulator "$tmp/emu" -o "$tmp/token.cbor" ||
     { bad "evidence get $1/$2"; return; }
   "$B" verify --tee cca --trust "$tmp/emu/trust" --json "$tmp/token.cbor" >"$tmp/v.json" ||
     { bad "verify $1/$2: $(cat "$tmp/v.json")"; return; }

@@ -49,7 +49,7 @@ expect 3 "cca against another emulator" "$B" verify --tee cca --trust "$tmp/othe
 has "no trusted CPAK"
 
 # variants
-expect 0 "tdx quote v5" "$B" evidence get --tee tdx --nonce n --quote-version 5 --emulator "$E" -o "$tmp/q5.bin"
+expect 0 "tdx quote v5" "$B" evidence get --tee tdx --nonce-text n --quote-version 5 --emulator "$E" -o "$tmp/q5.bin"
 expect 0 "tdx v5 verifies" "$B" verify --trust "$E/trust" --collateral "$E/collateral" --json "$tmp/q5.bin"
 has '"emulated": true'
 expect 0 "snp v3, VMPL 2, with certificate table and auxblob" "$B" evidence get --tee snp --report-data "$RD" \
@@ -61,8 +61,22 @@ has '"version": 3'
 expect 1 "snp wrong nonce" "$B" verify --tee snp --trust "$E/trust" --nonce 0102 "$tmp/snpx.bin"
 cat "$tmp/snp.bin" "$tmp/aux.bin" >"$tmp/snp_aux.bin"
 expect 0 "report + auxblob verifies" "$B" verify --tee snp --trust "$E/trust" "$tmp/snp_aux.bin"
-expect 0 "cca tag 907, realm db" "$B" evidence get --tee cca --report-data "$RD" --token-tag 907 --realm db \
-  --emulator "$E" -o "$tmp/cca907.bin"
+# a realm that does not exist (a typo) is refused, not silently created
+expect 3 "cca unknown realm refused" "$B" evidence get --tee cca --report-data "$RD" --realm dbb --emulator "$E" \
+  -o "$tmp/typo.bin"
+has "realm 'dbb' does not exist"
+has "create-realm"
+[ ! -e "$E/keys/cca_rak_dbb.key.pem" ] && echo "ok: no RAK made for the typo" || { echo "FAIL: RAK made for a typo"; fails=$((fails + 1)); }
+expect 0 "cca tag 907, realm db (created explicitly)" "$B" evidence get --tee cca --report-data "$RD" --token-tag 907 \
+  --realm db --create-realm --emulator "$E" -o "$tmp/cca907.bin"
+expect 0 "realm db exists now: no --create-realm needed" "$B" evidence get --tee cca --report-data "$RD" --realm db \
+  --emulator "$E" -o "$tmp/cca_db2.bin"
+# --nonce is hex everywhere (= --report-data); --nonce-text is the hashed string
+expect 0 "--nonce HEX" "$B" evidence get --tee snp --nonce "$RD" --emulator "$E" -o "$tmp/nh.bin"
+expect 0 "... verifies with verify --nonce of the same hex" "$B" verify --tee snp --trust "$E/trust" \
+  --collateral "$E/collateral" --nonce "$RD" "$tmp/nh.bin"
+expect 2 "--nonce is not text" "$B" evidence get --tee snp --nonce hello --emulator "$E" -o "$tmp/nt.bin"
+has "hex"
 expect 0 "cca 907 verifies with the nonce" "$B" verify --tee cca --trust "$E/trust" --nonce "$RD" --json "$tmp/cca907.bin"
 has '"emulated": true'
 expect 0 "cca with --cpak" "$B" verify --tee cca --cpak "$E/trust/cca_cpak.json" "$tmp/cca.bin"
@@ -71,10 +85,10 @@ expect 0 "cca with --cpak" "$B" verify --tee cca --cpak "$E/trust/cca_cpak.json"
 # extended report's certificate table
 printf '{"snp": {"signing_key": "vlek", "rsa_bits": 2048}}' >"$tmp/vlek.json"
 expect 0 "emulate init (VLEK)" "$B" emulate init "$tmp/vl" --platform "$tmp/vlek.json"
-expect 0 "evidence get snp (VLEK)" "$B" evidence get --tee snp --nonce v --emulator "$tmp/vl" -o "$tmp/vl.bin"
+expect 0 "evidence get snp (VLEK)" "$B" evidence get --tee snp --nonce-text v --emulator "$tmp/vl" -o "$tmp/vl.bin"
 expect 0 "verify VLEK report" "$B" verify --tee snp --trust "$tmp/vl/trust" --collateral "$tmp/vl/collateral" --json "$tmp/vl.bin"
 has '"signing_key": "vlek"'
-expect 0 "evidence get snp --extended (VLEK)" "$B" evidence get --tee snp --nonce v --emulator "$tmp/vl" --extended -o "$tmp/vle.bin"
+expect 0 "evidence get snp --extended (VLEK)" "$B" evidence get --tee snp --nonce-text v --emulator "$tmp/vl" --extended -o "$tmp/vle.bin"
 expect 0 "verify VLEK from its certificate table" "$B" verify --tee snp --trust "$tmp/vl/trust" "$tmp/vle.bin"
 expect 1 "VLEK report against the VCEK emulator's trust" "$B" verify --tee snp --trust "$E/trust" --collateral "$tmp/vl/collateral" "$tmp/vl.bin"
 printf '{"snp": {"signing_key": "vlex"}}' >"$tmp/bad.json"
@@ -83,12 +97,12 @@ expect 2 "unknown signing_key" "$B" emulate init "$tmp/bad" --platform "$tmp/bad
 # arguments and providers
 expect 2 "no report data" "$B" evidence get --tee snp --emulator "$E"
 expect 2 "report data too long" "$B" evidence get --tee snp --report-data "${RD}00" --emulator "$E"
-expect 2 "unknown tee" "$B" evidence get --tee sgx --nonce x --emulator "$E"
-expect 2 "emulated without --tee" "$B" evidence get --nonce x --provider emulated --emulator "$E"
-expect 3 "configfs-tsm absent" "$B" evidence get --nonce x --provider tsm --tsm-root "$tmp/no/tsm"
-expect 3 "no guest device" "$B" evidence get --tee snp --nonce x --provider ioctl --device "$tmp/no-sev-guest"
-expect 2 "ioctl has no CCA path" "$B" evidence get --tee cca --nonce x --provider ioctl
-expect 0 "evidence --help" "$B" evidence --help
+expect 2 "unknown tee" "$B" evidence get --tee sgx --nonce-text x --emulator "$E"
+expect 2 "emulated without --tee" "$B" evidence get --nonce-text x --provider emulated --emulator "$E"
+expect 3 "configfs-tsm absent" "$B" evidence get --nonce-text x --provider tsm --tsm-root "$tmp/no/tsm"
+expect 3 "no guest device" "$B" evidence get --tee snp --nonce-text x --provider ioctl --device "$tmp/no-sev-guest"
+expect 2 "ioctl has no CCA path" "$B" evidence get --tee cca --nonce-text x --provider ioctl
+expect 0 "evidence get --help" "$B" evidence get --help
 has "--tsm-root"
 
 # RTMR extension through a tsm-mr directory, with the runtime log

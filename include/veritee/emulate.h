@@ -54,6 +54,8 @@ vt_err vt_emu_snp_certtable(vt_emu *e, bool with_crl, vt_buf *out, vt_error *err
 typedef struct vt_emu_cca_opts {
     int tag;              /* 399 (legacy collection) or 907 (CMW); 0: "token_tag" (default 399) */
     const char *realm;    /* realm name: selects the RAK and "realms".<name> overrides; NULL: "realm0" */
+    bool create_realm;    /* a realm that is neither "realm0", nor in "realms", nor has a RAK yet is
+                           * refused (VT_E_MISSING: a mistyped name) unless this asks to create it */
 } vt_emu_cca_opts;
 
 /* A CCA attestation token: platform token (signed by the CPAK) and realm token (signed by the

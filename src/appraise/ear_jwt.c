@@ -88,11 +88,11 @@ static vt_err check_claims(const json_t *c, const vt_ear_verify_opts *o, vt_erro
     const json_t *iat = json_object_get(c, "iat"), *exp = json_object_get(c, "exp");
     if (!json_is_integer(iat)) return vt_error_set(err, VT_E_INVALID, "ear_shape", "iat missing or not an integer");
     if (exp != NULL && !json_is_integer(exp)) return vt_error_set(err, VT_E_INVALID, "ear_shape", "exp is not an integer");
-    if (exp == NULL && o->require_exp) return vt_error_set(err, VT_E_INVALID, "ear_exp", "the token has no exp");
+    if (exp == NULL && o->require_exp) return vt_error_set(err, VT_E_VERIFY, "ear_exp", "the token has no exp");
     char t1[21], t2[21];
     if (json_integer_value(iat) > o->now + o->skew) {
         vt_time_format(json_integer_value(iat), t1);
-        return vt_error_set(err, VT_E_INVALID, "ear_iat", "issued in the future (%s)", t1);
+        return vt_error_set(err, VT_E_VERIFY, "ear_iat", "issued in the future (%s)", t1);
     }
     if (exp != NULL && o->now - o->skew >= json_integer_value(exp)) {
         vt_time_format(json_integer_value(exp), t1);

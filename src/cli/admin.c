@@ -13,15 +13,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: veritee admin --kbs URL --key PRIV.pem [--sub NAME] [--cacert FILE] COMMAND\n"
-               "  resource put REPO/TYPE/TAG FILE       store FILE as a new version\n"
-               "  resource rotate REPO/TYPE/TAG FILE    new version, older versions revoked\n"
-               "  resource list | versions PATH | revoke PATH VERSION | delete PATH\n"
-               "  policy set-attestation FILE [ID]      attestation policy (docs/policy.md; ID default 'default')\n"
-               "  policy set-resource PATH|default FILE resource policy (docs/kbs.md)\n"
-               "  policy list-attestation | list-resource\n"
-               "  refvals put FILE [ID] | get ID | list reference values (docs/policy.md)\n"
-               "exit: 0 ok, 1 refused by the server, 2 usage, 3 server unreachable\n");
+    cli_usage(f, "admin");
 }
 
 typedef struct admin_cli {
@@ -56,7 +48,7 @@ static int request(admin_cli *a, const char *method, const char *path, const cha
     int ret;
     if (rc != VT_OK) {
         fprintf(stderr, "veritee admin: %s\n", e.msg);
-        ret = VT_EXIT_MISSING;
+        ret = cli_exit_for(rc);
     } else if (r.status == 200) {
         if (r.body.len) printf("%s\n", (const char *)r.body.ptr);
         ret = VT_EXIT_OK;

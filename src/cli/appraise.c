@@ -15,35 +15,13 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: veritee appraise --policy FILE [--refvals PATH]... [--trust DIR] [--collateral DIR]\n"
-            "                        [--certs DIR] [--cpak FILE] [--tee auto|tdx|sgx|snp|cca] [--at T]\n"
-            "                        [--nonce HEX] [--init-data HEX] [--ear-key FILE] [--ear-alg ES256|ES384]\n"
-            "                        [--ear-out FILE|-] [--ttl SECONDS] [--naming dotted|draft03]\n"
-            "                        [--ear-checks] [--allow-missing-crl] [--json] EVIDENCE...\n"
-            "\n"
-            "Verifies each piece of evidence (as 'veritee verify'), appraises its claims against the\n"
-            "policy and prints the result; with --ear-out, writes the EAR attestation result as a JWT\n"
-            "signed with --ear-key (generated with mode 0600 when the file does not exist).\n"
-            "\n"
-            "  --policy FILE      JSON appraisal policy (docs/policy.md)\n"
-            "  --refvals PATH     reference values: a file or a directory of *.json (repeatable)\n"
-            "  --nonce HEX        expected report data (TDX/SGX/SNP REPORTDATA, CCA realm challenge):\n"
-            "                     a prefix followed by zeros unless the policy says \"exact\"\n"
-            "  --init-data HEX    expected init-data digest (MRCONFIGID, HOST_DATA, CONFIGID, RPV)\n"
-            "  --ttl SECONDS      EAR lifetime (exp = iat + ttl; default 300, 0 = no exp)\n"
-            "  --naming N         dotted (default: Trustee/Veraison names) or draft03\n"
-            "  --ear-checks       include every appraisal check in the EAR (ear.veritee.appraisal-checks)\n"
-            "  other options      as for 'veritee verify'\n"
-            "\n"
-            "exit: 0 affirming, 1 otherwise (warning, contraindicated, none, or rejected evidence),\n"
-            "      2 unusable input or arguments, 3 collateral or trust anchors missing\n");
+    cli_usage(f, "appraise");
 }
 
 static int bad(const char *what, const vt_error *e)
 {
     fprintf(stderr, "veritee appraise: %s%s%s\n", what, e ? ": " : "", e ? e->msg : "");
-    return VT_EXIT_USAGE;
+    return e ? cli_exit_for(e->code) : VT_EXIT_USAGE;
 }
 
 static int parse(int argc, char **argv, appraise_args *a)
@@ -95,7 +73,7 @@ static int parse(int argc, char **argv, appraise_args *a)
         case O_CRL: a->allow_missing_crl = true; break;
         case O_CHECKS: a->checks_in_ear = true; break;
         case 'h': usage(stdout); return -1;
-        default: usage(stderr); return VT_EXIT_USAGE;
+        default: return cli_bad_option("appraise", argv);
         }
     }
     if (a->policy_file == NULL || optind >= argc) {
@@ -257,7 +235,7 @@ int cmd_appraise(int argc, char **argv)
     if (vt_policy_load_file(a.policy_file, &p, &e) != VT_OK) {
         ex = bad("--policy", &e);
         vt_refvals_free(&rv);
-        return e.code == VT_E_MISSING ? VT_EXIT_USAGE : ex;
+        return cli_exit_for(e.code);
     }
     for (size_t i = 0; i < a.n_refvals; i++) {
         if (vt_refvals_load_path(&rv, a.refvals[i], &e) != VT_OK) {

@@ -11,35 +11,9 @@
 #include "veritee/crypto.h"
 #include "veritee/kbs_client.h"
 
-enum { VT_EXIT_TRANSPORT = 4 };
-
 static void attest_usage(FILE *f)
 {
-    fprintf(f, "usage: veritee attest --kbs URL [--resource REPO/TYPE/TAG]... [--tee tdx|snp|cca]\n"
-               "                      [--provider auto|emulated|tsm|ioctl] [--emulator DIR] [--key-type ec|rsa]\n"
-               "                      [-o FILE] [--bearer] [--token-out FILE] [--timeout S] [--realm NAME]\n"
-               "                      [--tsm-root DIR] [--device PATH] [-v]\n"
-               "\n"
-               "  --kbs URL          the KBS (veritee serve or Trustee), e.g. http://127.0.0.1:8080;\n"
-               "                     repeated: nodes sharing one store, requests rotate over them\n"
-               "  --resource PATH    fetch this secret after attesting (repeatable; none: attest only)\n"
-               "  --tee T            TEE of this guest (default: the configfs-tsm provider's)\n"
-               "  --provider P       auto (default): emulated with --emulator, else configfs-tsm when\n"
-               "                     present, else the SNP guest ioctl\n"
-               "  --emulator DIR     the emulated TEE made by `veritee emulate init` (test only)\n"
-               "  --key-type K       ephemeral TEE key: ec (P-256, ECDH-ES+A256KW; default) or rsa\n"
-               "                     (RSA-2048, RSA-OAEP-256)\n"
-               "  -o FILE            write the secret to FILE (mode 0600; one --resource); default stdout\n"
-               "  --bearer           fetch with Authorization: Bearer <token> instead of the session cookie\n"
-               "  --token-out FILE   write the attestation token (EAR JWT) to FILE\n"
-               "  --timeout S        per-request timeout in seconds (default 20)\n"
-               "  --cacert FILE      HTTPS: trust the KBS certificate's CA from this PEM file\n"
-               "  --realm NAME       CCA emulated: the realm\n"
-               "  -v                 say what happens on stderr\n"
-               "\n"
-               "exit 0 secret(s) received, 1 refused by the KBS (attestation or resource policy),\n"
-               "2 bad arguments or a malformed answer, 3 resource or evidence provider missing,\n"
-               "4 KBS unreachable or timed out\n");
+    cli_usage(f, "attest");
 }
 
 #define MAX_RES 16
@@ -116,7 +90,7 @@ static int parse(int argc, char **argv, attest_args *a)
         case 'o': a->out = optarg; break;
         case 'v': a->verbose = true; break;
         case 'h': attest_usage(stdout); return -1;
-        default: attest_usage(stderr); return VT_EXIT_USAGE;
+        default: return cli_bad_option("attest", argv);
         }
     }
     if (optind != argc || a->kbs == NULL) {
@@ -148,7 +122,6 @@ static vt_err evidence(void *ud, const uint8_t rd[64], json_t **out, vt_error *e
 static int fail(const char *step, const vt_error *e)
 {
     fprintf(stderr, "veritee attest: %s: %s\n", step, e->msg);
-    if (e->code == VT_E_IO) return VT_EXIT_TRANSPORT;
     return cli_exit_for(e->code);
 }
 

@@ -9,18 +9,7 @@
 
 static void audit_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: veritee audit verify --db URL [--anchor SEQ:HASH] [--json]\n"
-            "       veritee audit show --db URL [--tail N] [--json]\n"
-            "\n"
-            "  --db URL         sqlite:PATH or postgres://user@host:port/db\n"
-            "  --anchor SEQ:HASH  a head printed by an earlier 'audit verify', kept off the host:\n"
-            "                   proves the log was not truncated and rewritten since\n"
-            "  --tail N         the last N records (default 20)\n"
-            "  --json           JSON output\n"
-            "\n"
-            "verify exits 0 when the chain is intact, 1 when it is broken (naming the first bad\n"
-            "record), 2 for bad arguments, 3 when the store cannot be opened.\n");
+    cli_usage(f, "audit");
 }
 
 static int open_db(const char *url, vt_store **s)
@@ -29,7 +18,7 @@ static int open_db(const char *url, vt_store **s)
     vt_store_opts o = {0}; /* no KEK: the audit log holds no sealed values */
     if (vt_store_open(url, &o, s, &e) != VT_OK) {
         fprintf(stderr, "veritee audit: %s\n", e.msg);
-        return e.code == VT_E_ARG ? VT_EXIT_USAGE : VT_EXIT_MISSING;
+        return cli_exit_for(e.code);
     }
     return VT_EXIT_OK;
 }
@@ -67,7 +56,7 @@ static int do_verify(vt_store *s, const char *anchor_s, bool json)
         fprintf(stderr, "audit chain BROKEN: %s\n", e.msg);
     }
     if (rc == VT_OK) return VT_EXIT_OK;
-    return e.code == VT_E_VERIFY ? VT_EXIT_REJECTED : VT_EXIT_MISSING;
+    return cli_exit_for(e.code);
 }
 
 static int do_show(vt_store *s, long tail, bool json)
@@ -122,9 +111,7 @@ int cmd_audit(int argc, char **argv)
             audit_usage(stdout);
             return VT_EXIT_OK;
         } else {
-            fprintf(stderr, "veritee audit: unknown or incomplete option '%s'\n", a);
-            audit_usage(stderr);
-            return VT_EXIT_USAGE;
+            return cli_bad_arg(strcmp(sub, "show") == 0 ? "audit show" : "audit verify", a);
         }
     }
     bool verify = strcmp(sub, "verify") == 0, show = strcmp(sub, "show") == 0;

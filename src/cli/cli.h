@@ -11,12 +11,48 @@
 #include "veritee/err.h"
 #include "veritee/vtime.h"
 
+/* The exit codes of every command (README and docs). */
 enum {
-    VT_EXIT_OK = 0,       /* verified */
-    VT_EXIT_REJECTED = 1, /* a check failed */
+    VT_EXIT_OK = 0,       /* verified / done */
+    VT_EXIT_REJECTED = 1, /* rejected: a verification or policy check failed, the server refused */
     VT_EXIT_USAGE = 2,    /* unusable input or arguments */
-    VT_EXIT_MISSING = 3,  /* collateral or trust anchors missing */
+    VT_EXIT_MISSING = 3,  /* something needed is missing or unreachable (collateral, trust anchor,
+                           * store, file, server): provide or fetch it and retry */
 };
+
+/* The command table (commands.c): one entry per command and subcommand ("vm plan"); usage,
+ * `veritee help`, `CMD --help`, error hints and dispatch read it. Each option once, with its
+ * value name and help, so man pages and shell completion can be generated from it. */
+typedef struct cli_opt {
+    const char *lng;  /* long name without "--"; NULL ends a list */
+    char shrt;        /* short letter or 0 */
+    const char *arg;  /* value name ("HEX"), NULL for a flag */
+    const char *help; /* lines joined with '\n' */
+} cli_opt;
+
+typedef struct cli_cmd {
+    const char *name;        /* "verify", or "parent sub" */
+    const char *summary;     /* one line */
+    const char *synopsis;    /* after "veritee NAME " */
+    const char *description; /* optional paragraph(s) */
+    const cli_opt *opts;     /* NULL or an END-terminated list */
+    const char *exits;       /* exit codes, when the command documents its own */
+    int (*run)(int argc, char **argv); /* top-level commands: argv[0] is the command name */
+} cli_cmd;
+
+extern const cli_cmd cli_commands[];
+extern const size_t cli_ncommands;
+const cli_cmd *cli_find(const char *path);
+void cli_help(FILE *f, const char *path); /* full help of a command */
+void cli_help_top(FILE *f);               /* the command list */
+/* stdout: the full help; stderr: one line (synopsis and where to read more). */
+void cli_usage(FILE *f, const char *path);
+/* One line for a bad argument ("unknown option --x; see 'veritee help CMD'"); returns VT_EXIT_USAGE. */
+int cli_bad_arg(const char *path, const char *arg);
+/* The same after getopt_long returned '?' or ':' (main sets opterr = 0). */
+int cli_bad_option(const char *path, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_help(int argc, char **argv);
 
 typedef struct cli_verify_args {
     const char *tee;            /* auto, tdx, sgx, snp, cca */
@@ -36,7 +72,7 @@ typedef struct cli_verify_args {
     bool json;
 } cli_verify_args;
 
-/* vt_err code -> exit code. */
+/* The one mapping from a library error (vt_err) to an exit code, used by every command. */
 int cli_exit_for(int code);
 /* Print a failure the same way everywhere (text or JSON). */
 int cli_report_error(const cli_verify_args *a, const char *tee, const vt_error *e,

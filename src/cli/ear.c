@@ -13,21 +13,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: veritee ear verify --key PUB [--at T] [--max-age S] [--require-exp]\n"
-            "                          [--require-affirming] [--json] TOKEN\n"
-            "       veritee ear key --key FILE [--alg ES256|ES384] [--pub OUT]\n"
-            "       veritee ear show TOKEN\n"
-            "\n"
-            "  verify  check the JWS signature with PUB (PEM public or private key, certificate, JWK\n"
-            "          or JWKS; never the token's own header key), the eat_profile, iat/exp (60 s\n"
-            "          skew) and every submod's status and trustworthiness vector; print the claims.\n"
-            "          TOKEN is a file holding the compact JWT, or - for standard input.\n"
-            "          exit 0 valid (and affirming with --require-affirming), 1 invalid, expired or\n"
-            "          not affirming, 2 usage\n"
-            "  key     load the signing key, creating it (mode 0600) when absent; --pub writes its\n"
-            "          public half as PEM for relying parties\n"
-            "  show    print header and claims WITHOUT verifying anything\n");
+    cli_usage(f, "ear");
 }
 
 static int read_token(const char *path, vt_buf *out)
@@ -92,7 +78,7 @@ static int ear_verify(int argc, char **argv)
         case O_AFF: affirming = true; break;
         case O_JSON: json = true; break;
         case 'h': usage(stdout); return VT_EXIT_OK;
-        default: usage(stderr); return VT_EXIT_USAGE;
+        default: return cli_bad_option("ear verify", argv);
         }
     }
     if (key == NULL || optind != argc - 1) {
@@ -110,7 +96,7 @@ static int ear_verify(int argc, char **argv)
     if (ex == VT_EXIT_OK) {
         if (vt_ear_verify((const char *)tok.ptr, tok.len, pub, &vo, &claims, &e) != VT_OK) {
             fprintf(stderr, "veritee ear verify: REJECTED: %s%s%s\n", e.check, e.check[0] ? ": " : "", e.msg);
-            ex = e.code == VT_E_ARG ? VT_EXIT_USAGE : VT_EXIT_REJECTED;
+            ex = cli_exit_for(e.code);
         } else {
             vt_ear_status st = vt_ear_overall(claims);
             if (json) {
@@ -139,9 +125,11 @@ static int ear_key(int argc, char **argv)
         if (c == 'k') key = optarg;
         else if (c == 'a') alg = optarg;
         else if (c == 'p') pub = optarg;
-        else {
-            usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? VT_EXIT_OK : VT_EXIT_USAGE;
+        else if (c == 'h') {
+            cli_usage(stdout, "ear key");
+            return VT_EXIT_OK;
+        } else {
+            return cli_bad_option("ear key", argv);
         }
     }
     if (key == NULL || optind != argc || (strcmp(alg, "ES256") != 0 && strcmp(alg, "ES384") != 0)) {

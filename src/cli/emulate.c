@@ -10,15 +10,7 @@
 
 static void emulate_usage(FILE *f)
 {
-    fprintf(f, "usage: veritee emulate init DIR [--platform FILE] [--at RFC3339]\n"
-               "       veritee emulate show DIR\n"
-               "\n"
-               "  init  creates DIR/platform.json, DIR/keys (private, 0600), DIR/trust and\n"
-               "        DIR/collateral: a test PKI per TEE shaped like the vendor's, and its collateral.\n"
-               "        Verify emulated evidence with --trust DIR/trust --collateral DIR/collateral.\n"
-               "  --platform FILE  platform description (JSON); default: `veritee emulate show` of a\n"
-               "                   fresh directory shows the built-in one\n"
-               "  --at T           instant the certificates and collateral are valid around (default now)\n");
+    cli_usage(f, "emulate");
 }
 
 static int emulate_init(int argc, char **argv)
@@ -38,9 +30,11 @@ static int emulate_init(int argc, char **argv)
                 fprintf(stderr, "veritee emulate init: --at: %s\n", e.msg);
                 return VT_EXIT_USAGE;
             }
+        } else if (c == 'h') {
+            cli_usage(stdout, "emulate init");
+            return VT_EXIT_OK;
         } else {
-            emulate_usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? 0 : VT_EXIT_USAGE;
+            return cli_bad_option("emulate init", argv);
         }
     }
     if (optind != argc - 1) {
@@ -56,7 +50,7 @@ static int emulate_init(int argc, char **argv)
     vt_buf_free(&text);
     if (rc != VT_OK) {
         fprintf(stderr, "veritee emulate init: %s\n", e.msg);
-        return cli_exit_for(rc) == VT_EXIT_OK ? VT_EXIT_USAGE : VT_EXIT_USAGE;
+        return cli_exit_for(rc);
     }
     printf("emulated TEE created in %s\n  trust anchors: %s/trust\n  collateral:    %s/collateral\n", argv[optind],
            argv[optind], argv[optind]);

@@ -13,38 +13,14 @@
 
 static void evidence_usage(FILE *f)
 {
-    fprintf(f, "usage: veritee evidence get [--tee tdx|snp|cca] (--report-data HEX | --nonce STR)\n"
-               "                            [--provider auto|tsm|ioctl|emulated] [-o FILE]\n"
-               "                            [--emulator DIR] [--tsm-root DIR] [--tsm-entry NAME] [--device PATH]\n"
-               "                            [--vmpl N] [--extended] [--aux-out FILE]\n"
-               "                            [--quote-version 4|5] [--report-version 2|3|5]\n"
-               "                            [--token-tag 399|907] [--realm NAME]\n"
-               "       veritee evidence extend --rtmr N (--digest HEX | --data-file FILE) [--event TEXT]\n"
-               "                            [--log FILE] [--mr-dir DIR]\n"
-               "\n"
-               "  --report-data HEX  up to 64 bytes bound into the evidence (zero-padded to 64)\n"
-               "  --nonce STR        report data = SHA-512(STR)\n"
-               "  --provider P       auto (default): emulated with --emulator, else configfs-tsm when\n"
-               "                     present, else the legacy device ioctl\n"
-               "  --emulator DIR     the emulated TEE made by `veritee emulate init`\n"
-               "  --tsm-root DIR     configfs-tsm report root (default " VT_TSM_ROOT_DEFAULT ")\n"
-               "  --tsm-entry NAME   use this report instance (default: a private one, removed after)\n"
-               "  --device PATH      ioctl device (default /dev/tdx_guest, /dev/sev-guest)\n"
-               "  --vmpl N           SNP: VMPL / configfs privlevel of the request\n"
-               "  --extended         SNP: append the certificate table (VCEK, ASK, ARK) to the report\n"
-               "  --aux-out FILE     SNP: write the certificate table (the configfs auxblob) to FILE\n"
-               "  --quote-version V  TDX emulated: quote v4 or v5\n"
-               "  --report-version V SNP emulated: report version 2, 3 or 5\n"
-               "  --token-tag T      CCA emulated: 399 (legacy collection) or 907 (CMW collection)\n"
-               "  --realm NAME       CCA emulated: the realm (its RAK and claim overrides)\n"
-               "  -o FILE            write the evidence there (default: stdout, binary)\n");
+    cli_usage(f, "evidence get");
 }
 
 typedef struct ev_args {
     const char *tee_name, *provider, *emulator, *out, *aux_out, *tsm_root, *tsm_entry, *device, *realm;
     vt_ev_tee tee;
     uint8_t report_data[64];
-    bool have_rd, extended, has_vmpl;
+    bool have_rd, extended, has_vmpl, create_realm;
     unsigned vmpl;
     int quote_version, report_version, token_tag;
 } ev_args;
@@ -62,7 +38,7 @@ static int parse_rd(const char *hex, ev_args *a)
     vt_error e;
     if (l > 128 || vt_hex_decode(hex, l, &b, &e) != VT_OK) {
         vt_buf_free(&b);
-        return bad("--report-data: at most 64 bytes of hex");
+        return bad("--report-data/--nonce: at most 64 bytes of hex (--nonce-text takes a string)");
     }
     memcpy(a->report_data, b.ptr, b.len);
     vt_buf_free(&b);
@@ -84,7 +60,8 @@ static int parse_int(const char *s, int lo, int hi, const char *what, int *out)
 
 static int parse(int argc, char **argv, ev_args *a)
 {
-    enum { O_TSM_ROOT = 256, O_TSM_ENTRY, O_DEVICE, O_VMPL, O_EXTENDED, O_AUX, O_RV, O_TAG, O_REALM };
+    enum { O_TSM_ROOT = 256, O_TSM_ENTRY, O_DEVICE, O_VMPL, O_EXTENDED, O_AUX, O_RV, O_TAG, O_REALM, O_NONCE_TEXT,
+           O_CREATE_REALM };
     static const struct option opts[] = {
         {"tee", required_argument, 0, 't'},       {"report-data", required_argument, 0, 'r'},
         {"nonce", required_argument, 0, 'n'},     {"provider", required_argument, 0, 'p'},
@@ -94,7 +71,8 @@ static int parse(int argc, char **argv, ev_args *a)
         {"device", required_argument, 0, O_DEVICE}, {"vmpl", required_argument, 0, O_VMPL},
         {"extended", no_argument, 0, O_EXTENDED}, {"aux-out", required_argument, 0, O_AUX},
         {"report-version", required_argument, 0, O_RV}, {"token-tag", required_argument, 0, O_TAG},
-        {"realm", required_argument, 0, O_REALM}, {0, 0, 0, 0}};
+        {"realm", required_argument, 0, O_REALM}, {"nonce-text", required_argument, 0, O_NONCE_TEXT},
+        {"create-realm", no_argument, 0, O_CREATE_REALM}, {0, 0, 0, 0}};
     int c, rc = 0, v;
     optind = 1;
     memset(a, 0, sizeof *a);
@@ -119,20 +97,24 @@ static int parse(int argc, char **argv, ev_args *a)
         case O_EXTENDED: a->extended = true; break;
         case O_AUX: a->aux_out = optarg; break;
         case O_REALM: a->realm = optarg; break;
-        case 'n':
+        case O_CREATE_REALM: a->create_realm = true; break;
+        case O_NONCE_TEXT: /* a text nonce: report data = SHA-512(text) */
+            if (a->have_rd) return bad("give one of --report-data, --nonce, --nonce-text");
             vt_hash(VT_SHA512, optarg, strlen(optarg), a->report_data, NULL);
             a->have_rd = true;
             break;
-        case 'r': rc = parse_rd(optarg, a); break;
+        case 'n': /* hex, as --nonce of verify and appraise */
+        case 'r':
+            if (a->have_rd) return bad("give one of --report-data, --nonce, --nonce-text");
+            rc = parse_rd(optarg, a);
+            break;
         case 'h': evidence_usage(stdout); return -1;
-        default: evidence_usage(stderr); return VT_EXIT_USAGE;
+        default: return cli_bad_option("evidence get", argv);
         }
     }
     if (rc != 0) return rc;
-    if (!a->have_rd || optind != argc) {
-        evidence_usage(stderr);
-        return VT_EXIT_USAGE;
-    }
+    if (optind != argc) return cli_bad_arg("evidence get", argv[optind]);
+    if (!a->have_rd) return bad("give the report data: --report-data HEX, --nonce HEX or --nonce-text STR");
     vt_error e;
     if (a->tee_name != NULL && vt_ev_tee_parse(a->tee_name, &a->tee, &e) != VT_OK) return bad(e.msg);
     if (strcmp(a->provider, "auto") == 0)
@@ -165,7 +147,7 @@ static vt_err from_emulator(const ev_args *a, vt_buf *out, vt_buf *aux, vt_error
         r = vt_emu_snp_report(emu, a->report_data, &o, out, e);
         if (r == VT_OK && a->aux_out != NULL) r = vt_emu_snp_certtable(emu, false, aux, e);
     } else {
-        vt_emu_cca_opts o = {.tag = a->token_tag, .realm = a->realm};
+        vt_emu_cca_opts o = {.tag = a->token_tag, .realm = a->realm, .create_realm = a->create_realm};
         r = vt_emu_cca_token(emu, a->report_data, &o, out, e);
     }
     vt_emu_free(emu);
@@ -237,8 +219,9 @@ static int get(int argc, char **argv)
     else if (strcmp(a.provider, "ioctl") == 0) r = from_ioctl(&a, &out, &aux, &e);
     else r = vt_error_set(&e, VT_E_ARG, "evidence", "--provider %s (auto, tsm, ioctl, emulated)", a.provider);
     if (r != VT_OK) {
-        fprintf(stderr, "veritee evidence get: %s\n", e.msg);
-        rc = cli_exit_for(r) == VT_EXIT_MISSING ? VT_EXIT_MISSING : VT_EXIT_USAGE;
+        fprintf(stderr, "veritee evidence get: %s%s\n", e.msg,
+                r == VT_E_MISSING && a.realm != NULL && strstr(e.msg, "realm") ? " (--create-realm)" : "");
+        rc = cli_exit_for(r);
     } else {
         rc = write_out(a.out, &out);
         if (rc == 0 && a.aux_out != NULL) rc = write_out(a.aux_out, &aux);
@@ -252,7 +235,9 @@ int cmd_evidence(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "get") == 0) return get(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "extend") == 0) return cli_evidence_extend(argc - 1, argv + 1);
-    bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
-    evidence_usage(help ? stdout : stderr);
-    return help ? 0 : VT_EXIT_USAGE;
+    if (argc < 2) {
+        cli_usage(stderr, "evidence");
+        return VT_EXIT_USAGE;
+    }
+    return cli_bad_arg("evidence", argv[1]);
 }

@@ -12,15 +12,7 @@
 
 static int usage(FILE *f)
 {
-    fprintf(f, "usage: veritee evidence extend --rtmr N (--digest HEX | --data-file FILE) [--event TEXT]\n"
-               "                               [--log FILE] [--mr-dir DIR]\n"
-               "\n"
-               "  --rtmr N          RTMR 0..3 (firmware and boot own 0-2; applications use 3)\n"
-               "  --digest HEX      the 48-byte SHA-384 digest to extend with\n"
-               "  --data-file FILE  extend with SHA-384 of this file instead\n"
-               "  --event TEXT      event data recorded in the log (default: the file name or empty)\n"
-               "  --log FILE        runtime event log (TCG crypto-agile, replayable like the CCEL)\n"
-               "  --mr-dir DIR      tsm-mr directory (default " VT_TDX_MR_DIR_DEFAULT ")\n");
+    cli_usage(f, "evidence extend");
     return f == stdout ? 0 : VT_EXIT_USAGE;
 }
 
@@ -48,7 +40,7 @@ int cli_evidence_extend(int argc, char **argv)
         case 'l': log = optarg; break;
         case 'm': mr_dir = optarg; break;
         case 'h': return usage(stdout);
-        default: return usage(stderr);
+        default: return cli_bad_option("evidence extend", argv);
         }
     }
     if (idx < 0 || optind != argc || (digest_hex == NULL) == (file == NULL)) return usage(stderr);
@@ -72,7 +64,7 @@ int cli_evidence_extend(int argc, char **argv)
         rc = vt_rtmr_extend(mr_dir, (unsigned)idx, d, log, event, event ? strlen(event) : 0, &e);
     if (rc != VT_OK) {
         fprintf(stderr, "veritee evidence extend: %s\n", e.msg);
-        return cli_exit_for(rc) == VT_EXIT_MISSING ? VT_EXIT_MISSING : VT_EXIT_USAGE;
+        return cli_exit_for(rc);
     }
     char hex[97];
     vt_hex_encode(d, 48, hex);

@@ -1,68 +1,114 @@
-/* veritee: one binary, subcommands. */
+/* veritee: one binary, subcommands, dispatched through the command table (commands.c). */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 
-static void usage(FILE *f)
+#define VT_VERSION "0.1.0"
+
+int cli_exit_for(int code)
 {
-    fprintf(f,
-            "usage: veritee <command> [options]\n"
-            "\n"
-            "commands:\n"
-            "  verify     verify TEE evidence (TDX/SGX quote, SNP report, CCA token)\n"
-            "  appraise   verify evidence and appraise it against a policy; write a signed EAR\n"
-            "  ear        verify an EAR attestation result; create/export its signing key\n"
-            "  tdx        TDX tools (replay-rtmr: replay a CCEL event log into RTMRs)\n"
-            "  snp        SEV-SNP tools (show: print every decoded field of a report)\n"
-            "  cca        CCA tools (show: print every claim of a token)\n"
-            "  measure    precompute launch measurements (snp, tdx, cca)\n"
-            "  vm         confidential VM lifecycle (plan, create, start, stop, destroy, list)\n"
-            "  platform   what this machine is: TEE host, TEE guest, or neither\n"
-            "  audit      verify or show the audit log (hash chain) of a store\n"
-            "  store      store maintenance (rekey: rotate the key-encryption key)\n"
-            "  emulate    create an emulated TEE (test PKI, collateral) for machines without one\n"
-            "  evidence   collect attestation evidence (emulated, configfs-tsm, ioctl)\n"
-            "  serve      Key Broker Service + attestation service (CoCo KBS protocol)\n"
-            "  admin      KBS admin client: resources, policies, reference values\n"
-            "  attest     attest to a KBS (CoCo RCAR) and fetch a secret (guest side)\n"
-            "  version    print the version\n"
-            "\n"
-            "Run 'veritee <command> --help' for the options of a command.\n");
+    switch (code) {
+    case VT_OK: return VT_EXIT_OK;
+    case VT_E_VERIFY:
+    case VT_E_EXPIRED:
+    case VT_E_REVOKED:
+    case VT_E_NO_TCB: return VT_EXIT_REJECTED;
+    case VT_E_MISSING:
+    case VT_E_IO: return VT_EXIT_MISSING; /* not there or not reachable: provide/fetch and retry */
+    default: return VT_EXIT_USAGE;        /* VT_E_INVALID, VT_E_UNSUPPORTED, VT_E_ARG, ... */
+    }
+}
+
+int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("veritee " VT_VERSION "\n");
+    return VT_EXIT_OK;
+}
+
+/* The longest "cmd sub" path the arguments name. */
+static const cli_cmd *resolve(int argc, char **argv, char *path, size_t cap)
+{
+    const cli_cmd *c = cli_find(argv[0]);
+    snprintf(path, cap, "%s", argv[0]);
+    if (c != NULL && argc > 1 && argv[1][0] != '-') {
+        char sub[96];
+        snprintf(sub, sizeof sub, "%s %s", argv[0], argv[1]);
+        const cli_cmd *s = cli_find(sub);
+        if (s != NULL) {
+            snprintf(path, cap, "%s", sub);
+            return s;
+        }
+    }
+    return c;
+}
+
+/* Machine-readable views of the table, for completion scripts and tests (not in the help):
+ * `veritee help --commands` lists every command path, `veritee help --options PATH` its options. */
+static int help_list(int argc, char **argv)
+{
+    if (strcmp(argv[1], "--commands") == 0 && argc == 2) {
+        for (size_t i = 0; i < cli_ncommands; i++) printf("%s\n", cli_commands[i].name);
+        return VT_EXIT_OK;
+    }
+    char path[96] = "";
+    if (argc == 3) snprintf(path, sizeof path, "%s", argv[2]);
+    else if (argc == 4) snprintf(path, sizeof path, "%s %s", argv[2], argv[3]);
+    const cli_cmd *c = path[0] ? cli_find(path) : NULL;
+    if (c == NULL) return cli_bad_arg("help", argv[argc - 1]);
+    for (const cli_opt *o = c->opts; o != NULL && o->lng != NULL; o++)
+        printf("--%s%s%s\n", o->lng, o->arg ? " " : "", o->arg ? o->arg : "");
+    return VT_EXIT_OK;
+}
+
+int cmd_help(int argc, char **argv)
+{
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        cli_help(stdout, "help");
+        return VT_EXIT_OK;
+    }
+    if (argc >= 2 && (strcmp(argv[1], "--commands") == 0 || strcmp(argv[1], "--options") == 0))
+        return help_list(argc, argv);
+    if (argc < 2) {
+        cli_help_top(stdout);
+        return VT_EXIT_OK;
+    }
+    char path[96];
+    const cli_cmd *c = resolve(argc - 1, argv + 1, path, sizeof path);
+    if (c == NULL) {
+        fprintf(stderr, "veritee help: unknown command '%s'; see 'veritee help'\n", argv[1]);
+        return VT_EXIT_USAGE;
+    }
+    cli_help(stdout, path);
+    return VT_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
+    opterr = 0; /* the commands report a bad option in one line (cli_bad_option) */
     if (argc < 2) {
-        usage(stderr);
+        fprintf(stderr, "usage: veritee <command> [options]; see 'veritee help'\n");
         return VT_EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "verify") == 0) return cmd_verify(argc - 1, argv + 1);
-    if (strcmp(cmd, "appraise") == 0) return cmd_appraise(argc - 1, argv + 1);
-    if (strcmp(cmd, "ear") == 0) return cmd_ear(argc - 1, argv + 1);
-    if (strcmp(cmd, "tdx") == 0) return cmd_tdx(argc - 1, argv + 1);
-    if (strcmp(cmd, "snp") == 0) return cmd_snp(argc - 1, argv + 1);
-    if (strcmp(cmd, "cca") == 0) return cmd_cca(argc - 1, argv + 1);
-    if (strcmp(cmd, "measure") == 0) return cmd_measure(argc - 1, argv + 1);
-    if (strcmp(cmd, "vm") == 0) return cmd_vm(argc - 1, argv + 1);
-    if (strcmp(cmd, "platform") == 0) return cmd_platform(argc - 1, argv + 1);
-    if (strcmp(cmd, "audit") == 0) return cmd_audit(argc - 1, argv + 1);
-    if (strcmp(cmd, "store") == 0) return cmd_store(argc - 1, argv + 1);
-    if (strcmp(cmd, "emulate") == 0) return cmd_emulate(argc - 1, argv + 1);
-    if (strcmp(cmd, "evidence") == 0) return cmd_evidence(argc - 1, argv + 1);
-    if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
-    if (strcmp(cmd, "admin") == 0) return cmd_admin(argc - 1, argv + 1);
-    if (strcmp(cmd, "attest") == 0) return cmd_attest(argc - 1, argv + 1);
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("veritee 0.1.0\n");
-        return 0;
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) return cmd_version(0, NULL);
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) return cmd_help(1, argv + 1);
+    char path[96];
+    const cli_cmd *c = resolve(argc - 1, argv + 1, path, sizeof path);
+    if (c == NULL || strchr(cmd, ' ') != NULL) {
+        fprintf(stderr, "veritee: unknown command '%s'; see 'veritee help'\n", cmd);
+        return VT_EXIT_USAGE;
     }
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    fprintf(stderr, "veritee: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return VT_EXIT_USAGE;
+    /* CMD [SUB] ... --help anywhere before "--": the table's help, the same as 'veritee help CMD [SUB]'. */
+    if (strcmp(cmd, "help") != 0)
+        for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+            if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+                cli_help(stdout, path);
+                return VT_EXIT_OK;
+            }
+    const cli_cmd *top = cli_find(cmd);
+    return top->run(argc - 1, argv + 1);
 }

@@ -14,13 +14,7 @@
 
 static void measure_usage(FILE *f)
 {
-    fprintf(f, "usage: veritee measure snp|tdx|cca [options]   (--help after the TEE for its options)\n"
-               "\n"
-               "Compute the launch measurement a correct VM must show, from the launch inputs:\n"
-               "  snp   SEV-SNP MEASUREMENT (and SEV / SEV-ES digests), optional ID block\n"
-               "  tdx   TDX MRTD from the TDVF image; RTMR0-3 replayed from a CCEL event log\n"
-               "  cca   Arm CCA Realm Initial Measurement (RMM 1.0 or 2.0 rules)\n"
-               "Output: JSON reference values (default) or --hex, one line per value.\n");
+    cli_usage(f, "measure");
 }
 
 int cmd_measure(int argc, char **argv)
@@ -115,24 +109,7 @@ int measure_fail(const char *tee, const vt_error *e)
 
 static void snp_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: veritee measure snp --firmware OVMF.fd [--vcpus N] [--vcpu-type MODEL | --vcpu-sig HEX]\n"
-            "                           [--vmm qemu|ec2|gce] [--guest-features HEX] [--mode snp|seves|sev|ovmf-hash]\n"
-            "                           [--ovmf-hash HEX] [--kernel K [--initrd I] [--append STR]]\n"
-            "                           [--id-key PEM [--author-key PEM] [--family-id HEX] [--image-id HEX]\n"
-            "                            [--guest-svn N] [--policy HEX]] [--hex]\n"
-            "\n"
-            "  --firmware F        the OVMF image exactly as given to QEMU -bios (its tables drive the rest)\n"
-            "  --vcpus N           number of vCPUs (default 1); one VMSA page each\n"
-            "  --vcpu-type M       QEMU -cpu model: EPYC, EPYC-v4, EPYC-Rome, EPYC-Milan, EPYC-Genoa, EPYC-Turin\n"
-            "  --vcpu-sig HEX      CPUID(1).EAX instead of a model (e.g. for -cpu host)\n"
-            "  --vmm V             qemu (default), ec2 or gce: their VMSA defaults and page types differ\n"
-            "  --guest-features H  SEV_FEATURES (default 0x1: QEMU >= 9.1; Linux 6.6-era KVM gives 0x21)\n"
-            "  --mode M            snp (default), seves or sev (SHA-256 GCTX digests), ovmf-hash (firmware pages only)\n"
-            "  --ovmf-hash HEX     precomputed firmware-pages digest (48 bytes) to start from\n"
-            "  --kernel/--initrd/--append   QEMU kernel-hashes=on inputs (firmware needs SNP_KERNEL_HASHES)\n"
-            "  --id-key PEM        also build the ID block / ID auth signed with this P-384 key\n"
-            "  --hex               print only the digest, one line\n");
+    cli_usage(f, "measure snp");
 }
 
 typedef struct snp_opts {
@@ -227,7 +204,7 @@ static int snp_parse(int argc, char **argv, snp_opts *o)
         case O_POL: ok = measure_parse_u64("--policy", optarg, UINT64_MAX, &o->policy); break;
         case O_HEX: o->hex = true; break;
         case 'h': snp_usage(stdout); return -1;
-        default: snp_usage(stderr); return VT_EXIT_USAGE;
+        default: return cli_bad_option("measure snp", argv);
         }
         if (!ok) return VT_EXIT_USAGE;
     }

@@ -10,17 +10,7 @@
 
 static void cca_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: veritee measure cca --realm-config FILE.json --kernel K [--initrd I] [--dtb D] [--hex]\n"
-            "\n"
-            "FILE.json (numbers may be JSON integers or \"0x..\" strings; unknown keys are rejected):\n"
-            "  rmm_version \"1.0\" | \"2.0\"   hash_algo \"sha256\" | \"sha512\" | \"sha384\" (2.0 only)\n"
-            "  ipa_bits, lpa2, sve_vl (bits, 0 = off), pmu, pmu_num_ctrs, num_bps, num_wps\n"
-            "  ram: [{base, size}]           RMI_RTT_INIT_RIPAS ranges (measured under RMM 1.0)\n"
-            "  kernel_ipa, initrd_ipa, dtb_ipa  where the VMM loads each blob\n"
-            "  rec: {pc, gprs: [x0..x7]}     boot REC (default pc = kernel_ipa, x0 = dtb_ipa)\n"
-            "  unmeasured: [{ipa, size}]     DATA_CREATE without content measurement, after the REC\n"
-            "Order: REALM_CREATE, INIT_RIPAS, DATA_CREATE (ascending IPA), REC_CREATE, unmeasured.\n");
+    cli_usage(f, "measure cca");
 }
 
 int cmd_measure_cca(int argc, char **argv)
@@ -45,7 +35,7 @@ int cmd_measure_cca(int argc, char **argv)
         case O_D: paths[2] = optarg; break;
         case O_HEX: hex = true; break;
         case 'h': cca_usage(stdout); return VT_EXIT_OK;
-        default: cca_usage(stderr); return VT_EXIT_USAGE;
+        default: return cli_bad_option("measure cca", argv);
         }
     }
     if (optind != argc || cfg_path == NULL) {

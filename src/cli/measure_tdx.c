@@ -9,18 +9,7 @@
 
 static void tdx_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: veritee measure tdx [--firmware TDVF.fd [--page-order single|two-pass]]\n"
-            "                           [--event-log CCEL_DATA] [--hex]\n"
-            "\n"
-            "  --firmware F      TDVF (OVMF built for TDX) exactly as given to QEMU: MRTD from its\n"
-            "                    TDVF metadata (TDH.MEM.PAGE.ADD + TDH.MR.EXTEND records, SHA-384)\n"
-            "  --page-order O    single (default: per page, add then extend; upstream KVM) or\n"
-            "                    two-pass (per section, all adds then all extends; older TDX KVM)\n"
-            "  --event-log FILE  CCEL event log (e.g. /sys/firmware/acpi/tables/data/CCEL):\n"
-            "                    RTMR0-3 replayed from it\n"
-            "  --hex             one line per value (MRTD, then RTMR0-3)\n"
-            "Precomputing RTMR1/RTMR2 from a kernel is not implemented: replay a reference boot's log.\n");
+    cli_usage(f, "measure tdx");
 }
 
 static json_t *rtmr_values(const vt_buf *log, const char *path, size_t events, uint8_t r[4][48])
@@ -56,7 +45,7 @@ int cmd_measure_tdx(int argc, char **argv)
         case O_LOG: log_path = optarg; break;
         case O_HEX: hex = true; break;
         case 'h': tdx_usage(stdout); return VT_EXIT_OK;
-        default: tdx_usage(stderr); return VT_EXIT_USAGE;
+        default: return cli_bad_option("measure tdx", argv);
         }
     }
     vt_tdx_page_order order;

@@ -7,9 +7,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: veritee platform [--json] [--root DIR]\n"
-               "  Host checks (KVM, TDX, SEV-SNP, CCA, firmware, QEMU) and guest-side interfaces\n"
-               "  (configfs-tsm, /dev/tdx_guest, /dev/sev-guest). --root reads a fake tree.\n");
+    cli_usage(f, "platform");
 }
 
 static void print_json(const vt_host_report *r)
@@ -57,8 +55,7 @@ int cmd_platform(int argc, char **argv)
             usage(stdout);
             return VT_EXIT_OK;
         } else {
-            usage(stderr);
-            return VT_EXIT_USAGE;
+            return cli_bad_arg("platform", argv[i]);
         }
     }
     vt_host_report *r = calloc(1, sizeof *r);

@@ -29,24 +29,7 @@ typedef struct serve_opts {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: veritee serve --listen ADDR:PORT --db sqlite:PATH|postgres://... [options]\n"
-               "  --trust DIR             trust anchors for the verifiers (as verify --trust)\n"
-               "  --collateral DIR        collateral for the verifiers (as verify --collateral)\n"
-               "  --admin-key PUB.pem     admin public key (EC P-256 or Ed25519); without it the admin API is refused\n"
-               "  --kek-file PATH         key-encryption key for stored secrets (or VERITEE_KEK; else ephemeral)\n"
-               "  --ear-key FILE          EAR signing key (P-256 PEM; created when absent; else ephemeral)\n"
-               "  --policy FILE           attestation policy used until the admin stores one\n"
-               "  --config FILE           JSON config file (keys as the long options, '-' as '_'); flags win\n"
-               "  --tls-cert F --tls-key F  serve HTTPS\n"
-               "  --token-lifetime S      EAR token lifetime (default 300)\n"
-               "  --session-lifetime S    RCAR session lifetime (default 300)\n"
-               "  --max-body BYTES        request body limit (default 2 MiB)\n"
-               "  --rate R --burst N      per-client requests per second (default: no limit)\n"
-               "  --sweep S               expired-session sweep period (default 60)\n"
-               "  --max-sessions N        live RCAR sessions at most; /auth answers 503 over it (default: no limit)\n"
-               "  --log FILE|-            JSON-lines request log (- = stderr)\n"
-               "  --allow-missing-crl     TDX: accept PCK chains without a CRL (said in the checks)\n"
-               "  --insecure-sample-tee   accept the 'sample' TEE (tests only; never in production)\n");
+    cli_usage(f, "serve");
 }
 
 static char *opt_dup_json(const json_t *c, const char *k)
@@ -162,8 +145,7 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         if (strcmp(a, "--insecure-sample-tee") == 0) { o->insecure_sample = true; continue; }
         if (strcmp(a, "--allow-missing-crl") == 0) { o->allow_missing_crl = true; continue; }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); return 1; }
-        fprintf(stderr, "veritee serve: unknown or incomplete option '%s'\n", a);
-        usage(stderr);
+        cli_bad_arg("serve", a);
         return -1;
     }
     return 0;
@@ -172,7 +154,7 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
 static int fail(const char *what, const vt_error *e)
 {
     fprintf(stderr, "veritee serve: %s: %s\n", what, e->msg);
-    return e->code == VT_E_MISSING ? VT_EXIT_MISSING : VT_EXIT_USAGE;
+    return cli_exit_for(e->code);
 }
 
 int cmd_serve(int argc, char **argv)

@@ -11,9 +11,7 @@
 
 static void show_usage(FILE *f)
 {
-    fprintf(f, "usage: veritee snp show [--product milan|genoa|turin] [--json] REPORT\n"
-               "  prints every field of an SEV-SNP attestation report (not verified);\n"
-               "  TCB values are decoded for the product of the report's CPUID fields, or --product\n");
+    cli_usage(f, "snp show");
 }
 
 static void print_value(const char *indent, const char *key, json_t *v)
@@ -55,8 +53,7 @@ static int show(int argc, char **argv)
             show_usage(stdout);
             return VT_EXIT_OK;
         } else if (c != 'p') {
-            show_usage(stderr);
-            return VT_EXIT_USAGE;
+            return cli_bad_option("snp show", argv);
         }
     }
     if (optind != argc - 1) {

@@ -9,12 +9,7 @@
 
 static void store_usage(FILE *f)
 {
-    fprintf(f, "usage: veritee store rekey --db URL --kek-file CURRENT --new-kek-file NEW\n"
-               "\n"
-               "  Re-seals every resource value under the new key-encryption key in one transaction,\n"
-               "  records the new key's id and appends an audit record. Stop (or restart) every\n"
-               "  `veritee serve` node with --kek-file NEW afterwards: the old key no longer opens it.\n"
-               "exit: 0 done, 1 refused (wrong current key, sealed value altered), 2 usage, 3 store unusable\n");
+    cli_usage(f, "store rekey");
 }
 
 int cmd_store(int argc, char **argv)
@@ -34,9 +29,11 @@ int cmd_store(int argc, char **argv)
         if (c == 'd') db = optarg;
         else if (c == 'k') old_path = optarg;
         else if (c == 'n') new_path = optarg;
-        else {
-            store_usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? 0 : VT_EXIT_USAGE;
+        else if (c == 'h') {
+            store_usage(stdout);
+            return VT_EXIT_OK;
+        } else {
+            return cli_bad_option("store rekey", argv + 1);
         }
     }
     if (db == NULL || old_path == NULL || new_path == NULL || optind != argc - 1) {
@@ -69,8 +66,7 @@ int cmd_store(int argc, char **argv)
     goto out;
 fail:
     fprintf(stderr, "veritee store rekey: %s\n", e.msg);
-    ex = e.code == VT_E_VERIFY ? VT_EXIT_REJECTED : e.code == VT_E_IO || e.code == VT_E_MISSING ? VT_EXIT_MISSING
-                                                                                                 : VT_EXIT_USAGE;
+    ex = cli_exit_for(e.code);
 out:
     vt_store_close(s);
     vt_kek_free(oldk);

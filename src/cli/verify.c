@@ -11,44 +11,7 @@
 
 static void verify_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: veritee verify [--tee auto|tdx|sgx|snp|cca] [--collateral DIR] [--trust DIR]\n"
-            "                      [--at RFC3339] [--json] FILE\n"
-            "\n"
-            "  --tee T              evidence kind; auto detects it from the bytes (default)\n"
-            "  --collateral DIR     TDX/SGX: PCS collateral (tcbinfo_<fmspc>.json, qe_identity.json,\n"
-            "                       tcb_signing_chain.pem, pck_crl.der, root_ca_crl.der, ...);\n"
-            "                       SNP: certificates and CRL (vcek.der|vcek.pem, ask/ark, crl)\n"
-            "  --trust DIR          trust anchors (TDX: intel_sgx_root_ca.pem|.der; SNP: ARK PEMs;\n"
-            "                       CCA: CPAK PEM/JWK files); default: built-in vendor roots\n"
-            "  --certs DIR          SNP: VCEK/VLEK and ASK/ARK certificates (same as --collateral)\n"
-            "  --cpak FILE          CCA: the platform attestation key (PEM or JWK)\n"
-            "  --nonce HEX          expected nonce / challenge (CCA realm challenge; SNP report data)\n"
-            "  --product NAME       SNP: milan, genoa or turin when the report does not say\n"
-            "  --pcs-url URL        TDX: fetch missing collateral from Intel PCS (v4 API)\n"
-            "  --kds-url URL        SNP: fetch the VCEK, ASK/ARK chain and CRL from AMD KDS\n"
-            "                       (https://kdsintf.amd.com) into --cache\n"
-            "  --cache DIR          on-disk cache for fetched collateral (SNP: read even\n"
-            "                       without --kds-url)\n"
-            "  --allow-missing-crl  accept evidence whose PCK CRL is unavailable; the revocation\n"
-            "                       check is then reported as skipped (fail-closed otherwise)\n"
-            "  --at T               verify as of this RFC 3339 instant (default: now)\n"
-            "  --json               print one JSON object (claims and checks)\n"
-            "\n"
-            "exit: 0 verified, 1 rejected, 2 unusable input or arguments, 3 collateral or trust missing\n");
-}
-
-int cli_exit_for(int code)
-{
-    switch (code) {
-    case VT_OK: return VT_EXIT_OK;
-    case VT_E_MISSING: return VT_EXIT_MISSING;
-    case VT_E_VERIFY:
-    case VT_E_EXPIRED:
-    case VT_E_REVOKED:
-    case VT_E_NO_TCB: return VT_EXIT_REJECTED;
-    default: return VT_EXIT_USAGE;
-    }
+    cli_usage(f, "verify");
 }
 
 void cli_print_checks(FILE *f, const vt_checks *c)
@@ -120,7 +83,7 @@ int cmd_verify(int argc, char **argv)
             }
             break;
         case 'h': verify_usage(stdout); return 0;
-        default: verify_usage(stderr); return VT_EXIT_USAGE;
+        default: return cli_bad_option("verify", argv);
         }
     }
     if (optind != argc - 1) {

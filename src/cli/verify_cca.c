@@ -139,10 +139,7 @@ out:
 
 static void cca_usage(FILE *f)
 {
-    fprintf(f, "usage: veritee cca show [--json] TOKEN\n"
-               "\n"
-               "  show    print every claim of a CCA attestation token (platform and realm),\n"
-               "          parsed but NOT verified; use 'veritee verify --tee cca' to verify\n");
+    cli_usage(f, "cca show");
 }
 
 int cmd_cca(int argc, char **argv)
@@ -162,8 +159,7 @@ int cmd_cca(int argc, char **argv)
         if (strcmp(argv[i], "--json") == 0) json = true;
         else if (file == NULL && argv[i][0] != '-') file = argv[i];
         else {
-            cca_usage(stderr);
-            return VT_EXIT_USAGE;
+            return cli_bad_arg("cca show", argv[i]);
         }
     }
     if (file == NULL) {
@@ -179,7 +175,7 @@ int cmd_cca(int argc, char **argv)
     if (vt_file_read(file, VT_FILE_MAX, &b, &e) != VT_OK ||
         vt_cca_token_parse(b.ptr, b.len, t, &e) != VT_OK) {
         fprintf(stderr, "veritee cca show: %s: %s\n", file, e.msg);
-        ex = cli_exit_for(e.code) == VT_EXIT_MISSING ? VT_EXIT_USAGE : VT_EXIT_USAGE;
+        ex = cli_exit_for(e.code);
         goto out;
     }
     json_t *o = vt_cca_claims_json(t);

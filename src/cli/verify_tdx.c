@@ -127,11 +127,7 @@ out:
 
 static void tdx_usage(FILE *f)
 {
-    fprintf(f, "usage: veritee tdx replay-rtmr [--quote QUOTE] [--json] [CCEL_TABLE] EVENT_LOG\n"
-               "\n"
-               "  Replays a TDX CC event log (CCEL) into RTMR0..3 and prints them. With --quote,\n"
-               "  compares them with the quote's RTMRs (exit 0 when all four match, 1 otherwise).\n"
-               "  CCEL_TABLE, the ACPI CCEL table, bounds the log to its declared length.\n");
+    cli_usage(f, "tdx replay-rtmr");
 }
 
 static int replay_rtmr(int argc, char **argv)
@@ -145,9 +141,11 @@ static int replay_rtmr(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'q') quote = optarg;
         else if (c == 'j') json = true;
-        else {
-            tdx_usage(c == 'h' ? stdout : stderr);
-            return c == 'h' ? 0 : VT_EXIT_USAGE;
+        else if (c == 'h') {
+            tdx_usage(stdout);
+            return VT_EXIT_OK;
+        } else {
+            return cli_bad_option("tdx replay-rtmr", argv);
         }
     }
     int npos = argc - optind;

@@ -9,26 +9,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: veritee vm <command> [options]\n"
-            "\n"
-            "  plan CONFIG [--libvirt] [--json] [--no-check-files] [--measure]\n"
-            "                     print the QEMU command line (or libvirt domain XML) the config\n"
-            "                     becomes, without running anything\n"
-            "  create CONFIG [--libvirt [--connect URI]]\n"
-            "                     validate the config and record the VM (libvirt: define it)\n"
-            "  start NAME         launch it (QEMU daemonized, QMP socket in the state directory)\n"
-            "  stop NAME [--force]\n"
-            "                     ACPI powerdown, then QMP quit, then signals (--force: quit now)\n"
-            "  destroy NAME       stop forcibly and remove the VM's state\n"
-            "  list [--json]      all VMs and their state\n"
-            "  status NAME [--json]\n"
-            "  query NAME COMMAND run a read-only QMP query-* command (e.g. query-sev-capabilities)\n"
-            "\n"
-            "options: --timeout SEC bounds QEMU start, QMP and stop (default 30)\n"
-            "State directory: $VERITEE_STATE_DIR, else /var/lib/veritee as root, else\n"
-            "$XDG_STATE_HOME/veritee (~/.local/state/veritee).\n"
-            "Exit: 0 ok, 1 operation failed, 2 bad config or arguments, 3 missing file or VM.\n");
+    cli_usage(f, "vm");
 }
 
 typedef struct vm_args {
@@ -40,22 +21,10 @@ typedef struct vm_args {
     int timeout_ms;
 } vm_args;
 
-static int exit_for(int code)
-{
-    switch (code) {
-    case VT_OK: return VT_EXIT_OK;
-    case VT_E_MISSING: return VT_EXIT_MISSING;
-    case VT_E_ARG:
-    case VT_E_INVALID:
-    case VT_E_UNSUPPORTED: return VT_EXIT_USAGE;
-    default: return VT_EXIT_REJECTED;
-    }
-}
-
 static int fail(const vm_args *a, const vt_error *e)
 {
     fprintf(stderr, "veritee vm %s: %s\n", a->cmd, e->msg);
-    return exit_for(e->code);
+    return cli_exit_for(e->code);
 }
 
 static int parse(int argc, char **argv, vm_args *a)
@@ -80,8 +49,9 @@ static int parse(int argc, char **argv, vm_args *a)
             }
             a->timeout_ms = (int)t * 1000;
         } else if (s[0] == '-' && s[1] != 0) {
-            fprintf(stderr, "veritee vm %s: unknown option %s\n", a->cmd, s);
-            return VT_EXIT_USAGE;
+            char path[64];
+            snprintf(path, sizeof path, "vm %s", a->cmd);
+            return cli_bad_arg(cli_find(path) ? path : "vm", s);
         } else if (a->npos < 2) {
             a->pos[a->npos++] = s;
         } else {

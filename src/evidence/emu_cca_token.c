@@ -276,6 +276,15 @@ static vt_err setup(vt_emu *e, const vt_emu_cca_opts *o, cca_ctx *c, int *tag, v
         return vt_error_set(err, VT_E_ARG, "emulate", "realm name: 1..32 letters, digits, '-' or '_'");
     snprintf(c->realm_name, sizeof c->realm_name, "%s", realm);
     c->realm = json_object_get(json_object_get(c->cca, "realms"), realm);
+    if (c->realm == NULL && strcmp(realm, "realm0") != 0 && !(o && o->create_realm)) {
+        char name[64], path[1200];
+        snprintf(name, sizeof name, "cca_rak_%s.key.pem", realm);
+        VT_GUARD(emu_path(e->dir, "keys", name, path, sizeof path, err));
+        if (!vt_file_exists(path))
+            return vt_error_set(err, VT_E_MISSING, "emulate",
+                                "realm '%s' does not exist in this emulator (not in cca.realms, no RAK yet); "
+                                "create it explicitly", realm);
+    }
     const char *p = emu_str(c->cca, "profile", "1.0");
     if (strcmp(p, "1.0") == 0) c->profile = VT_CCA_PROFILE_1_0;
     else if (strcmp(p, "2.0") == 0) c->profile = VT_CCA_PROFILE_2_0;
