@@ -278,7 +278,9 @@ const cli_cmd cli_commands[] = {
      "--key PUB [options] TOKEN|-",
      "Checks the JWS signature with PUB, the eat_profile, iat/exp (60 s skew) and every\n"
      "submod's status and trustworthiness vector; prints the claims.",
-     ear_verify_opts, "0 valid (and affirming with --require-affirming), 1 invalid, expired or not affirming, 2 usage",
+     ear_verify_opts,
+     "0 valid (and affirming with --require-affirming), 1 a check failed (signature, times, status),\n"
+     "2 usage or a malformed token, 3 the key or token file is missing",
      NULL},
     {"ear key", "load the EAR signing key, creating it when absent; export its public half",
      "--key FILE [--alg ES256|ES384] [--pub OUT]", NULL, ear_key_opts, NULL, NULL},
