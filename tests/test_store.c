@@ -82,6 +82,38 @@ static void test_open_migrate(void **state)
     vt_store_close(s);
 }
 
+/* A read-only open (audit verify) never creates anything: a missing file or an empty database is
+ * VT_E_MISSING and stays missing/empty; an existing store opens. */
+static void test_open_existing(void **state)
+{
+    char dir[128], path[256], url[300];
+    vt_test_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/mistyped.db", dir);
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    vt_error e = {0};
+    vt_store *s = NULL;
+    vt_store_opts ro = {.existing = true};
+    assert_int_equal(vt_store_open(url, &ro, &s, &e), VT_E_MISSING);
+    assert_null(s);
+    assert_non_null(strstr(e.msg, "does not exist"));
+    assert_false(vt_file_exists(path));
+    /* an empty SQLite file: no schema, none created */
+    assert_int_equal(vt_file_write(path, "", 0, &e), VT_OK);
+    assert_int_equal(vt_store_open(url, &ro, &s, &e), VT_E_MISSING);
+    assert_non_null(strstr(e.msg, "not a veritee store"));
+    assert_int_equal(vt_store_open(url, &ro, &s, &e), VT_E_MISSING); /* still no schema */
+    /* created by a normal open, then the read-only open works */
+    s = open_store(url, NULL);
+    vt_store_close(s);
+    s = NULL;
+    assert_int_equal(vt_store_open(url, &ro, &s, &e), VT_OK);
+    int v = 0;
+    assert_int_equal(vt_store_schema_version(s, &v, &e), VT_OK);
+    assert_int_equal(v, VT_STORE_SCHEMA_VERSION);
+    vt_store_close(s);
+    (void)state;
+}
+
 static void test_bad_urls(void **state)
 {
     vt_error e = {0};
@@ -593,6 +625,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         BOTH(test_open_migrate),
         cmocka_unit_test(test_bad_urls),
+        cmocka_unit_test(test_open_existing),
         BOTH(test_sessions),
         BOTH(test_session_two_handles),
         BOTH(test_nonces),

@@ -41,9 +41,12 @@ void vt_kek_free(vt_kek *k);
 typedef struct vt_store_opts {
     const vt_kek *kek;   /* borrowed, must outlive the store; NULL: resource values unavailable */
     int busy_timeout_ms; /* SQLite busy timeout, PostgreSQL lock_timeout; 0: 5000 */
+    bool existing;       /* the store must already exist: never create the SQLite file nor the
+                          * schema (read-only commands such as audit verify); a missing file or an
+                          * empty database is VT_E_MISSING */
 } vt_store_opts;
 
-/* Opens (and migrates) a store. url: "sqlite:PATH" (file created if absent, WAL mode) or
+/* Opens (and migrates) a store. url: "sqlite:PATH" (file created if absent unless opts->existing, WAL mode) or
  * "postgres://user@host:port/db" / "postgresql://..." (libpq is dlopen()ed only here).
  * When a KEK is given and the store already has sealed values, its id must match the id
  * recorded in the store, else VT_E_VERIFY ("wrong key-encryption key"). */

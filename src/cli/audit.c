@@ -15,7 +15,7 @@ static void audit_usage(FILE *f)
 static int open_db(const char *url, vt_store **s)
 {
     vt_error e = {0};
-    vt_store_opts o = {0}; /* no KEK: the audit log holds no sealed values */
+    vt_store_opts o = {.existing = true}; /* read-only use: never create; no KEK (the log holds no sealed values) */
     if (vt_store_open(url, &o, s, &e) != VT_OK) {
         fprintf(stderr, "veritee audit: %s\n", e.msg);
         return cli_exit_for(e.code);

@@ -54,7 +54,7 @@ int cmd_store(int argc, char **argv)
         vt_error_set(&e, VT_E_ARG, "kek", "the new key is the current key");
         goto fail;
     }
-    vt_store_opts o = {.kek = oldk};
+    vt_store_opts o = {.kek = oldk, .existing = true}; /* rekeying a store that does not exist is a typo */
     if (vt_store_open(db, &o, &s, &e) != VT_OK) goto fail;
     if (vt_store_rekey(s, newk, &n, &e) != VT_OK) goto fail;
     json_t *d = json_pack("{s:s, s:s, s:I}", "from_kek_id", oid, "to_kek_id", nid, "values", (json_int_t)n);

@@ -90,6 +90,20 @@ vt_err store_migrate(vt_store *s, vt_error *err)
     return store_end(s, migrate_locked(s, err), err);
 }
 
+vt_err store_check_schema(vt_store *s, const char *url, vt_error *err)
+{
+    int have = 0;
+    vt_error ignored;
+    if (read_version(s, &have, &ignored) != VT_OK || have == 0)
+        return vt_error_set(err, VT_E_MISSING, "store_schema", "%s is not a veritee store (no schema)", url);
+    int newest = migrations[N_MIGRATIONS - 1].version;
+    if (have != newest)
+        return vt_error_set(err, VT_E_UNSUPPORTED, "store_schema",
+                            "store schema version %d, this veritee reads %d (a read-only open does not migrate)",
+                            have, newest);
+    return VT_OK;
+}
+
 vt_err vt_store_schema_version(vt_store *s, int *out, vt_error *err)
 {
     pthread_mutex_lock(&s->mu);

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store_internal.h"
 
@@ -151,12 +152,14 @@ static const sqldrv lite_drv = {
     .lock = lite_lock,
 };
 
-vt_err store_sqlite_connect(const char *path, int busy_ms, const sqldrv **drv, void **conn,
+vt_err store_sqlite_connect(const char *path, int busy_ms, bool create, const sqldrv **drv, void **conn,
                             vt_error *err)
 {
     sqlite3 *db = NULL;
+    if (!create && access(path, F_OK) != 0)
+        return vt_error_set(err, VT_E_MISSING, "store", "sqlite store %s does not exist", path);
     int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+                             SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         vt_error_set(err, VT_E_IO, "store", "cannot open sqlite database %s: %s", path,
                      db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

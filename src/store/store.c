@@ -94,13 +94,13 @@ vt_err vt_store_open(const char *url, const vt_store_opts *opts, vt_store **out,
     s->kek = opts ? opts->kek : NULL;
     vt_err rc;
     if (strncmp(url, "sqlite:", 7) == 0 && url[7] != 0)
-        rc = store_sqlite_connect(url + 7, busy, &s->drv, &s->conn, err);
+        rc = store_sqlite_connect(url + 7, busy, !(opts && opts->existing), &s->drv, &s->conn, err);
     else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
         rc = store_pg_connect(url, busy, &s->drv, &s->conn, err);
     else
         rc = vt_error_set(err, VT_E_ARG, "store",
                           "store URL must be sqlite:PATH or postgres://user@host:port/db");
-    if (rc == VT_OK) rc = store_migrate(s, err);
+    if (rc == VT_OK) rc = opts && opts->existing ? store_check_schema(s, url, err) : store_migrate(s, err);
     if (rc == VT_OK) rc = check_kek(s, err);
     if (rc != VT_OK) {
         vt_store_close(s);

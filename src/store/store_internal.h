@@ -64,11 +64,13 @@ struct vt_store {
     pthread_mutex_t mu; /* one connection per handle: operations on it are serialized */
 };
 
-vt_err store_sqlite_connect(const char *path, int busy_ms, const sqldrv **drv, void **conn,
+vt_err store_sqlite_connect(const char *path, int busy_ms, bool create, const sqldrv **drv, void **conn,
                             vt_error *err);
 vt_err store_pg_connect(const char *url, int busy_ms, const sqldrv **drv, void **conn,
                         vt_error *err);
 vt_err store_migrate(vt_store *s, vt_error *err);
+/* An existing store's schema is there and current (no migration, nothing created). */
+vt_err store_check_schema(vt_store *s, const char *url, vt_error *err);
 
 /* One statement outside a transaction, under the handle lock. */
 vt_err store_exec(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res,
