@@ -32,5 +32,30 @@ head -c 32 /dev/urandom >"$tmp/k1"; head -c 32 /dev/urandom >"$tmp/k2"; chmod 60
 expect 3 "store rekey on a missing store" "$B" store rekey --db "sqlite:$tmp/typo.db" --kek-file "$tmp/k1" --new-kek-file "$tmp/k2"
 [ ! -e "$tmp/typo.db" ] && ok "rekey created nothing" || bad "store rekey created the file"
 
+# 5. one meaning of --nonce (hex), verify reads - as stdin, --trust/--certs take a file or a dir,
+#    one bad file in a CCA trust dir is skipped with a warning
+E=$tmp/emu
+expect 0 "emulate init" "$B" emulate init "$E"
+expect 0 "evidence get tdx --nonce-text" "$B" evidence get --tee tdx --nonce-text hello --emulator "$E" -o "$tmp/q.bin"
+"$B" verify --trust "$E/trust" --collateral "$E/collateral" - <"$tmp/q.bin" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 0 ] && ok "verify - reads stdin" || { bad "verify - (exit $rc)"; cat "$tmp/err"; }
+has "$tmp/out" "EMULATED" "TDX banner"
+expect 0 "evidence get snp" "$B" evidence get --tee snp --nonce-text hello --emulator "$E" -o "$tmp/s.bin"
+(openssl x509 -inform der -in "$E/collateral/snp_vcek.der"; cat "$E/collateral/snp_cert_chain.pem") >"$tmp/chain.pem"
+expect 0 "snp: --certs FILE (one PEM chain) and --trust FILE" "$B" verify --tee snp --trust "$E/trust/snp_ark.pem" \
+  --certs "$tmp/chain.pem" "$tmp/s.bin"
+expect 0 "tdx: --trust FILE" "$B" verify --trust "$E/trust/tdx_sgx_root_ca.pem" --collateral "$E/collateral" "$tmp/q.bin"
+expect 0 "evidence get cca" "$B" evidence get --tee cca --nonce-text hello --emulator "$E" -o "$tmp/c.bin"
+expect 0 "cca: --trust FILE.json" "$B" verify --trust "$E/trust/cca_cpak.json" "$tmp/c.bin"
+head -1 "$tmp/out" | grep -q "VERIFIED (EMULATED TEE" && ok "CCA banner on the first line" || bad "CCA banner: $(head -1 "$tmp/out")"
+mkdir "$tmp/t2" "$tmp/t3"
+cp "$E/trust/"* "$tmp/t2/"
+echo '{broken' >"$tmp/t2/zz-broken.json"
+cp "$tmp/t2/zz-broken.json" "$tmp/t3/"
+expect 0 "cca: a bad file in the trust dir is skipped" "$B" verify --trust "$tmp/t2" "$tmp/c.bin"
+has "$tmp/err" "skipped 1 unusable file: zz-broken.json" "the skipped file is named"
+expect 3 "cca: nothing usable in the trust dir" "$B" verify --trust "$tmp/t3" "$tmp/c.bin"
+has "$tmp/err" "no usable CPAK" "says nothing was usable"
+
 [ "$fails" -eq 0 ] && echo "all first-hour checks passed" || echo "$fails FAILED"
 exit $((fails > 0))

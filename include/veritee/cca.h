@@ -136,6 +136,8 @@ typedef struct vt_cca_cpak {
 typedef struct vt_cca_trust {
     vt_cca_cpak *items;
     size_t n, cap;
+    size_t nskipped;     /* files of a trust directory that could not be loaded ... */
+    char skipped[1024];  /* ... "name: reason; ..." (truncated), for the caller to report */
 } vt_cca_trust;
 
 #define VT_CCA_TRUST_MAX 1024
@@ -154,7 +156,10 @@ vt_err vt_cca_trust_load_mem(vt_cca_trust *t, const uint8_t *buf, size_t len, co
 vt_err vt_cca_trust_load_file(vt_cca_trust *t, const char *path, vt_error *err);
 /* Every *.pem, *.jwk, *.json and *.bin file of dir, in name order. PEM files holding only
  * X.509 certificates are skipped: in a trust directory shared by several TEEs they are the TDX
- * and SNP roots. A store entry with "emulated": true marks a CPAK of veritee's emulated TEE. */
+ * and SNP roots. A store entry with "emulated": true marks a CPAK of veritee's emulated TEE.
+ * A file that does not load is skipped and listed in t->skipped / t->nskipped; the load fails
+ * (VT_E_MISSING, naming the skipped files) only when no file of dir was usable. dir may also
+ * be a single file (as vt_cca_trust_load_file). */
 vt_err vt_cca_trust_load_dir(vt_cca_trust *t, const char *dir, vt_error *err);
 /* Candidates for a platform, best first: entries bound to this instance id, then entries
  * bound to this implementation id only, then unbound entries. Entries bound to other ids

@@ -304,7 +304,7 @@ typedef struct vt_snp_dir_collateral {
  * file (or crl.der/crl.pem) of dir, as laid out in the vector sets (vcek.der, vcek.pem,
  * vlek.der, vcek_chain.pem, ask.pem, ark.pem, cert_chain.pem ...). VT_E_MISSING when dir does not
  * exist or holds no certificate; VT_E_INVALID when a file does not decode. Free with
- * vt_snp_dir_collateral_free. */
+ * vt_snp_dir_collateral_free. dir may also be one file: a PEM chain, a certificate or a CRL. */
 vt_err vt_snp_dir_collateral_load(const char *dir, vt_snp_dir_collateral *out, vt_error *err);
 void vt_snp_dir_collateral_free(vt_snp_dir_collateral *c);
 

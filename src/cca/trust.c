@@ -2,6 +2,7 @@
  * (RFC 7518 6.2), the rust-ccatoken trust-anchor store ({instance-id, implementation-id,
  * pkey}) or a raw SEC1 point; looked up by instance id, then implementation id. */
 #include <dirent.h>
+#include <sys/stat.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <stdio.h>
@@ -258,8 +259,18 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void note_skipped(vt_cca_trust *t, const char *name, const vt_error *why)
+{
+    size_t l = strlen(t->skipped);
+    if (l < sizeof t->skipped - 1)
+        snprintf(t->skipped + l, sizeof t->skipped - l, "%s%s: %s", l ? "; " : "", name, why->msg);
+    t->nskipped++;
+}
+
 vt_err vt_cca_trust_load_dir(vt_cca_trust *t, const char *dir, vt_error *err)
 {
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISREG(st.st_mode)) return vt_cca_trust_load_file(t, dir, err);
     DIR *d = opendir(dir);
     if (d == NULL)
         return vt_error_set(err, VT_E_MISSING, "trust_store", "cannot open trust directory %s", dir);
@@ -286,12 +297,22 @@ vt_err vt_cca_trust_load_dir(vt_cca_trust *t, const char *dir, vt_error *err)
         rc = vt_error_set(err, VT_E_MISSING, "trust_store",
                           "no CPAK files (*.pem, *.jwk, *.json, *.bin) in %s", dir);
     qsort(names, n, sizeof names[0], cmp_str);
+    size_t before = t->n, skipped_before = t->nskipped;
     for (size_t i = 0; i < n; i++) {
         char path[4096];
         if (rc == VT_OK) rc = vt_path_join(path, sizeof path, dir, names[i], err);
-        if (rc == VT_OK) rc = vt_cca_trust_load_file(t, path, err);
+        if (rc == VT_OK) {
+            vt_error why;
+            vt_error_clear(&why);
+            vt_err fr = vt_cca_trust_load_file(t, path, &why);
+            if (fr == VT_E_NOMEM || fr == VT_E_INTERNAL) rc = vt_error_set(err, fr, why.check, "%s", why.msg);
+            else if (fr != VT_OK) note_skipped(t, names[i], &why);
+        }
         free(names[i]);
     }
+    if (rc == VT_OK && n > 0 && t->n == before)
+        rc = vt_error_set(err, VT_E_MISSING, "trust_store", "no usable CPAK in %s (%zu file%s skipped: %s)", dir,
+                          t->nskipped - skipped_before, t->nskipped - skipped_before == 1 ? "" : "s", t->skipped);
     return rc;
 }
 

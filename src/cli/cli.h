@@ -72,6 +72,9 @@ typedef struct cli_verify_args {
     bool json;
 } cli_verify_args;
 
+/* Read an input file; "-" reads standard input (at most max bytes). */
+vt_err cli_read_input(const char *path, size_t max, vt_buf *out, vt_error *err);
+
 /* The one mapping from a library error (vt_err) to an exit code, used by every command. */
 int cli_exit_for(int code);
 /* Print a failure the same way everywhere (text or JSON). */

@@ -91,7 +91,7 @@ int cmd_verify(int argc, char **argv)
         return VT_EXIT_USAGE;
     }
     a.file = argv[optind];
-    if (vt_file_read(a.file, VT_FILE_MAX, &a.evidence, &e) != VT_OK) {
+    if (cli_read_input(a.file, VT_FILE_MAX, &a.evidence, &e) != VT_OK) {
         fprintf(stderr, "veritee verify: %s\n", e.msg);
         return VT_EXIT_USAGE;
     }

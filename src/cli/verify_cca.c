@@ -15,6 +15,9 @@ static vt_err load_trust(const cli_verify_args *a, vt_cca_trust *trust, vt_error
 {
     if (a->cpak_file != NULL) VT_GUARD(vt_cca_trust_load_file(trust, a->cpak_file, e));
     if (a->trust_dir != NULL) VT_GUARD(vt_cca_trust_load_dir(trust, a->trust_dir, e));
+    if (trust->nskipped > 0)
+        fprintf(stderr, "veritee verify: warning: --trust %s: skipped %zu unusable file%s: %s\n", a->trust_dir,
+                trust->nskipped, trust->nskipped == 1 ? "" : "s", trust->skipped);
     return VT_OK;
 }
 
@@ -51,12 +54,12 @@ static void print_flat(const char *path, json_t *v)
     }
 }
 
-static void print_text(const cli_verify_args *a, const vt_cca_token *t, const vt_checks *c)
+static void print_text(const cli_verify_args *a, const vt_cca_token *t, const vt_checks *c, bool emulated)
 {
     const vt_cca_realm_claims *r = &t->realm;
     char hex[2 * 64 + 1];
-    printf("%s: CCA token (tag %llu, profile %s) VERIFIED\n", a->file, (unsigned long long)t->tag,
-           vt_cca_profile_name(t->platform.profile_id));
+    printf("%s: CCA token (tag %llu, profile %s) VERIFIED%s\n", a->file, (unsigned long long)t->tag,
+           vt_cca_profile_name(t->platform.profile_id), emulated ? " (EMULATED TEE: test evidence)" : "");
     vt_hex_encode(r->challenge.ptr, r->challenge.len, hex);
     printf("  %-22s %s\n", "realm_challenge", hex);
     vt_hex_encode(r->rim.ptr, r->rim.len, hex);
@@ -124,7 +127,7 @@ int cli_verify_cca(cli_verify_args *a)
         json_decref(claims);
         json_decref(o);
     } else {
-        print_text(a, t, checks);
+        print_text(a, t, checks, used != NULL && used->emulated);
         if (used != NULL && used->emulated)
             printf("EMULATED TEE: test evidence, not hardware (CPAK %s)\n", used->label);
     }

@@ -1,6 +1,7 @@
 /* SEV-SNP collateral from a directory: VCEK/VLEK, ASK/ASVK/ARK certificates (DER or PEM, several
  * per PEM file) and AMD KDS CRLs, laid out as in the vector sets or as `snpguest fetch` writes. */
 #include <dirent.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "veritee/fileio.h"
@@ -76,6 +77,19 @@ static vt_err add_file(const char *path, const char *name, vt_snp_dir_collateral
 vt_err vt_snp_dir_collateral_load(const char *dir, vt_snp_dir_collateral *out, vt_error *err)
 {
     memset(out, 0, sizeof *out);
+    struct stat st;
+    if (dir != NULL && stat(dir, &st) == 0 && S_ISREG(st.st_mode)) {
+        /* one file: a PEM chain (VCEK/VLEK, ASK, ARK) or a single certificate or CRL */
+        const char *base = strrchr(dir, '/');
+        out->certs = sk_X509_new_null();
+        out->crls = sk_X509_CRL_new_null();
+        vt_err rc = out->certs && out->crls ? add_file(dir, base ? base + 1 : dir, out, err)
+                                            : vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+        if (rc == VT_OK && sk_X509_num(out->certs) == 0 && sk_X509_CRL_num(out->crls) == 0)
+            rc = vt_error_set(err, VT_E_MISSING, "collateral", "no certificate in %s", dir);
+        if (rc != VT_OK) vt_snp_dir_collateral_free(out);
+        return rc;
+    }
     DIR *d = dir ? opendir(dir) : NULL;
     if (d == NULL)
         return vt_error_set(err, VT_E_MISSING, "collateral", "cannot open directory %s",

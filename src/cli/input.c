@@ -1,0 +1,37 @@
+/* Reading a command's input file, where "-" means standard input. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "veritee/fileio.h"
+
+vt_err cli_read_input(const char *path, size_t max, vt_buf *out, vt_error *err)
+{
+    if (strcmp(path, "-") != 0) return vt_file_read(path, max, out, err);
+    size_t cap = 65536, len = 0;
+    uint8_t *p = malloc(cap);
+    if (p == NULL) return vt_error_set(err, VT_E_NOMEM, "io", "out of memory");
+    for (;;) {
+        if (len == cap) {
+            if (cap > max) break;
+            uint8_t *q = realloc(p, cap * 2);
+            if (q == NULL) {
+                free(p);
+                return vt_error_set(err, VT_E_NOMEM, "io", "out of memory");
+            }
+            p = q;
+            cap *= 2;
+        }
+        size_t n = fread(p + len, 1, cap - len, stdin);
+        len += n;
+        if (n == 0) break;
+    }
+    if (ferror(stdin) || len > max) {
+        free(p);
+        return vt_error_set(err, len > max ? VT_E_INVALID : VT_E_IO, "io", "standard input: %s",
+                            len > max ? "too large" : "read error");
+    }
+    out->ptr = p;
+    out->len = len;
+    return VT_OK;
+}
