@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -151,9 +152,31 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
     return 0;
 }
 
-static int fail(const char *what, const vt_error *e)
+/* A server message: with --log - (stderr) a JSON-lines record like the request log, so the stream
+ * stays one JSON object per line; otherwise a plain line on stderr. */
+__attribute__((format(printf, 3, 4))) static void say(const serve_opts *o, const char *level, const char *fmt, ...)
 {
-    fprintf(stderr, "veritee serve: %s: %s\n", what, e->msg);
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (o->log == NULL || strcmp(o->log, "-") != 0) {
+        fprintf(stderr, "veritee serve: %s\n", msg);
+        return;
+    }
+    char ts[21];
+    vt_time_format((vt_time)time(NULL), ts);
+    json_t *j = json_pack("{ss ss ss ss}", "ts", ts, "level", level, "msg", "serve", "detail", msg);
+    char *line = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII) : NULL;
+    if (line) fprintf(stderr, "%s\n", line);
+    free(line);
+    json_decref(j);
+}
+
+static int fail(const serve_opts *o, const char *what, const vt_error *e)
+{
+    say(o, "error", "%s: %s", what, e->msg);
     return cli_exit_for(e->code);
 }
 
@@ -182,47 +205,47 @@ int cmd_serve(int argc, char **argv)
     vt_buf policy = {0};
     FILE *log = NULL;
     if (o.kek_file) {
-        if (vt_kek_load_file(o.kek_file, &kek, &e) != VT_OK) { rc = fail("--kek-file", &e); goto out; }
+        if (vt_kek_load_file(o.kek_file, &kek, &e) != VT_OK) { rc = fail(&o, "--kek-file", &e); goto out; }
     } else if (getenv(VT_KEK_ENV)) {
-        if (vt_kek_load_env(NULL, &kek, &e) != VT_OK) { rc = fail(VT_KEK_ENV, &e); goto out; }
+        if (vt_kek_load_env(NULL, &kek, &e) != VT_OK) { rc = fail(&o, VT_KEK_ENV, &e); goto out; }
     } else {
         uint8_t k[VT_KEK_LEN];
-        if (RAND_bytes(k, sizeof k) != 1 || vt_kek_from_bytes(k, sizeof k, &kek, &e) != VT_OK) { rc = fail("kek", &e); goto out; }
+        if (RAND_bytes(k, sizeof k) != 1 || vt_kek_from_bytes(k, sizeof k, &kek, &e) != VT_OK) { rc = fail(&o, "kek", &e); goto out; }
         vt_wipe(k, sizeof k);
-        fprintf(stderr, "veritee serve: no --kek-file or %s: secrets are sealed with an ephemeral key (lost at exit)\n", VT_KEK_ENV);
+        say(&o, "warn", "no --kek-file or %s: secrets are sealed with an ephemeral key (lost at exit)", VT_KEK_ENV);
     }
     vt_store_opts so = {.kek = kek};
-    if (vt_store_open(o.db, &so, &store, &e) != VT_OK) { rc = fail("--db", &e); goto out; }
+    if (vt_store_open(o.db, &so, &store, &e) != VT_OK) { rc = fail(&o, "--db", &e); goto out; }
     if (o.ear_key) {
         bool created = false;
-        if (vt_ear_key_load_or_create(o.ear_key, VT_EAR_ES256, &ear, &created, &e) != VT_OK) { rc = fail("--ear-key", &e); goto out; }
-        if (created) fprintf(stderr, "veritee serve: generated a new EAR signing key in %s\n", o.ear_key);
+        if (vt_ear_key_load_or_create(o.ear_key, VT_EAR_ES256, &ear, &created, &e) != VT_OK) { rc = fail(&o, "--ear-key", &e); goto out; }
+        if (created) say(&o, "info", "generated a new EAR signing key in %s", o.ear_key);
     } else {
         ear = EVP_EC_gen("P-256");
-        if (ear == NULL) { vt_error_set(&e, VT_E_INTERNAL, "ear", "cannot generate a key"); rc = fail("ear key", &e); goto out; }
-        fprintf(stderr, "veritee serve: no --ear-key: tokens are signed with an ephemeral key\n");
+        if (ear == NULL) { vt_error_set(&e, VT_E_INTERNAL, "ear", "cannot generate a key"); rc = fail(&o, "ear key", &e); goto out; }
+        say(&o, "warn", "no --ear-key: tokens are signed with an ephemeral key");
     }
     if (vt_jws_alg_for_key(ear) == NULL || strcmp(vt_jws_alg_for_key(ear), "ES256") != 0) {
-        fprintf(stderr, "veritee serve: --ear-key must be a P-256 key (ES256)\n");
+        say(&o, "error", "--ear-key must be a P-256 key (ES256)");
         goto out;
     }
     if (o.admin_key) {
         admin = load_admin_key(o.admin_key);
         if (admin == NULL) {
-            fprintf(stderr, "veritee serve: --admin-key %s: not a PEM EC P-256 or Ed25519 key\n", o.admin_key);
+            say(&o, "error", "--admin-key %s: not a PEM EC P-256 or Ed25519 key", o.admin_key);
             goto out;
         }
     } else {
-        fprintf(stderr, "veritee serve: no --admin-key: the admin API refuses every request\n");
+        say(&o, "warn", "no --admin-key: the admin API refuses every request");
     }
     if (o.policy) {
         vt_policy p;
-        if (vt_file_read(o.policy, VT_POLICY_MAX_BYTES, &policy, &e) != VT_OK) { rc = fail("--policy", &e); goto out; }
+        if (vt_file_read(o.policy, VT_POLICY_MAX_BYTES, &policy, &e) != VT_OK) { rc = fail(&o, "--policy", &e); goto out; }
         uint8_t *z = realloc(policy.ptr, policy.len + 1);
         if (z == NULL) goto out;
         z[policy.len] = 0;
         policy.ptr = z;
-        if (vt_policy_parse((const char *)policy.ptr, policy.len, &p, &e) != VT_OK) { rc = fail("--policy", &e); goto out; }
+        if (vt_policy_parse((const char *)policy.ptr, policy.len, &p, &e) != VT_OK) { rc = fail(&o, "--policy", &e); goto out; }
         vt_policy_free(&p);
     }
     vt_kbs_config kc = {.store = store, .metrics = metrics, .ear_key = ear, .admin_key = admin,
@@ -231,9 +254,14 @@ int cmd_serve(int argc, char **argv)
                         .token_lifetime = o.token_lifetime, .session_lifetime = o.session_lifetime,
                         .allow_missing_crl = o.allow_missing_crl, .insecure_sample_tee = o.insecure_sample,
                         .max_sessions = o.max_sessions > 0 ? (uint64_t)o.max_sessions : 0};
-    if (vt_kbs_new(&kc, &kbs, &e) != VT_OK) { rc = fail("kbs", &e); goto out; }
-    if (o.insecure_sample) fprintf(stderr, "veritee serve: WARNING: --insecure-sample-tee accepts unverifiable evidence\n");
+    if (vt_kbs_new(&kc, &kbs, &e) != VT_OK) { rc = fail(&o, "kbs", &e); goto out; }
+    if (o.insecure_sample) say(&o, "warn", "WARNING: --insecure-sample-tee accepts unverifiable evidence");
     if (o.log) log = strcmp(o.log, "-") == 0 ? stderr : fopen(o.log, "a");
+    if (o.log && log == NULL) {
+        vt_error_set(&e, VT_E_IO, "log", "cannot open %s for appending", o.log);
+        rc = fail(&o, "--log", &e);
+        goto out;
+    }
     vt_http_route routes[VT_KBS_ROUTES];
     size_t nr = 0;
     vt_kbs_routes(kbs, routes, &nr);
@@ -241,7 +269,7 @@ int cmd_serve(int argc, char **argv)
                        .max_body = o.max_body > 0 ? (size_t)o.max_body : (2u << 20), .rate_per_sec = o.rate,
                        .rate_burst = (unsigned)o.burst, .metrics = metrics, .log = log};
     if (vt_http_signals_block(&e) != VT_OK || vt_http_server_start(&ho, routes, nr, &srv, &e) != VT_OK) {
-        rc = fail("listen", &e);
+        rc = fail(&o, "listen", &e);
         goto out;
     }
     sweeper sw = {.kbs = kbs, .period = o.sweep};
@@ -256,7 +284,7 @@ int cmd_serve(int argc, char **argv)
     printf("listening on %s://%s:%d\n", o.tls_cert ? "https" : "http", host, vt_http_server_port(srv));
     fflush(stdout);
     int sig = vt_http_wait_signal();
-    fprintf(stderr, "veritee serve: signal %d, stopping\n", sig);
+    say(&o, "info", "signal %d, stopping", sig);
     pthread_mutex_lock(&sw.mu);
     sw.stop = true;
     pthread_cond_signal(&sw.cv);

@@ -1,0 +1,105 @@
+#!/bin/sh
+# The shipped Prometheus alert rules (packaging/prometheus/veritee-alerts.yml) against the labels
+# a live `veritee serve` emits: promtool checks the file, then unit-tests each alert with input
+# series whose names and labels are taken from a real /metrics scrape after real denials and a
+# rejected attestation. An alert whose matcher cannot match what the server emits fails here.
+# Also: with --log -, every stderr line of the server is one JSON object.
+set -u
+B=${VERITEE_BIN:?VERITEE_BIN not set}
+HERE=$(cd "$(dirname "$0")" && pwd)
+RULES=$HERE/../packaging/prometheus/veritee-alerts.yml
+for t in promtool curl python3; do
+  command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed (Debian: prometheus, curl, python3)"; exit 77; }
+done
+tmp=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+fails=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+cd "$tmp" || exit 1
+
+promtool check rules "$RULES" >check.txt 2>&1 && ok "promtool check rules" || { bad "promtool check rules"; cat check.txt; }
+
+# a live server; no --trust: the emulated guest below is rejected
+"$B" emulate init "$tmp/emu" >/dev/null || { bad "emulate init"; exit 1; }
+"$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs.db" --log - >out.txt 2>err.txt &
+pid=$!
+i=0
+while ! grep -q '^listening on ' out.txt 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 100 ] && { bad "server did not start"; cat err.txt; exit 1; }; sleep 0.1
+done
+U=$(sed -n 's/^listening on //p' out.txt)
+ok "serve listening on $U"
+curl -s -o /dev/null "$U/kbs/v0/resource/default/key/x"                                      # no token
+curl -s -o /dev/null -H "Authorization: Bearer a.b.c" "$U/kbs/v0/resource/default/key/x"     # bad token
+timeout 30 "$B" attest --kbs "$U" --tee tdx --emulator "$tmp/emu" --resource default/key/x --timeout 10 \
+  >/dev/null 2>attest.err
+rc=$?
+[ "$rc" -eq 1 ] && ok "emulated guest rejected by a server without trust (exit 1)" || bad "attest exit $rc: $(cat attest.err)"
+curl -s "$U/metrics" >metrics.txt || bad "scrape /metrics"
+
+# the series the alerts read, exactly as scraped (name{labels}), one per line
+python3 - "$RULES" <<'EOF' >tests.yml || bad "building the promtool test from the scrape"
+import re, sys
+rules = sys.argv[1]
+series = {}
+for line in open("metrics.txt"):
+    m = re.match(r'^(tee_key_denied_total|tee_attestation_total)\{([^}]*)\} ', line)
+    if m:
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+        series.setdefault(m.group(1), []).append(labels)
+denied = series.get("tee_key_denied_total", [])
+attest = series.get("tee_attestation_total", [])
+reasons = sorted(l["reason"] for l in denied)
+results = sorted(l["result"] for l in attest)
+sys.stderr.write("scraped denial reasons %s, attestation results %s\n" % (reasons, results))
+if not {"no_token", "token_invalid"} <= set(reasons) or "rejected" not in results:
+    sys.exit("the scrape lacks the expected label values")
+def sel(name, labels):
+    l = dict(labels, instance="kbs1", job="veritee")
+    return "%s{%s}" % (name, ", ".join('%s="%s"' % kv for kv in sorted(l.items())))
+out = ["rule_files: [%s]" % rules, "evaluation_interval: 1m", "tests:"]
+# denials: one per minute for every scraped reason
+out += ["  - interval: 1m", "    input_series:"]
+for l in denied:
+    out += ["      - series: '%s'" % sel("tee_key_denied_total", l), "        values: '0+1x10'"]
+out += ["    alert_rule_test:", "      - eval_time: 5m", "        alertname: VeriteeUnauthorizedKeyAccess",
+        "        exp_alerts:"]
+for r in reasons:
+    if r in ("no_token", "token_invalid", "token_expired", "policy", "revoked"):
+        out += ["          - exp_labels: {severity: critical, instance: kbs1, reason: %s}" % r,
+                "            exp_annotations:",
+                "              summary: 'Unauthorized key access attempts (%s) on kbs1'" % r,
+                "              description: 'A client asked for a secret it may not have. Every denial is in the audit log.'"]
+# failed attestations: 10 per minute with the scraped labels
+out += ["  - interval: 1m", "    input_series:"]
+for l in attest:
+    out += ["      - series: '%s'" % sel("tee_attestation_total", l), "        values: '0+10x10'"]
+out += ["    promql_expr_test:",
+        "      - expr: count(ALERTS{alertname=\"VeriteeAttestationFailures\", alertstate=\"firing\"})",
+        "        eval_time: 5m",
+        "        exp_samples:",
+        "          - labels: '{}'",
+        "            value: 1"]
+print("\n".join(out))
+EOF
+promtool test rules tests.yml >test.txt 2>&1 && ok "promtool test rules: alerts fire for the scraped labels" ||
+  { bad "promtool test rules"; cat test.txt tests.yml; }
+
+# --log -: the server's stderr is JSON lines only (its own messages and libmicrohttpd's included)
+kill "$pid" && wait "$pid" 2>/dev/null
+pid=
+n=$(wc -l <err.txt)
+if python3 -c 'import json,sys
+for l in open("err.txt"):
+    json.loads(l)' 2>/dev/null && [ "$n" -ge 3 ]; then
+  ok "$n stderr lines, every one a JSON object"
+else
+  bad "stderr is not JSON lines only:"; cat err.txt
+fi
+grep -q '"msg":"serve"' err.txt && ok "startup warnings are JSON records" || bad "no serve message record"
+
+[ "$fails" -eq 0 ] && echo "all prometheus checks passed" || echo "$fails FAILED"
+exit $((fails > 0))
