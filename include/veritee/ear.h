@@ -84,6 +84,8 @@ typedef struct vt_ear_opts {
     const uint8_t *nonce;      /* eat_nonce (8..64 bytes), base64url; NULL: none */
     size_t nonce_len;
     bool include_checks;       /* add "ear.veritee.appraisal-checks" per submod */
+    bool include_failed_checks; /* ... only the checks that did not pass (fail, warn): why a result
+                                 * is not affirming, without listing every reference value */
 } vt_ear_opts;
 
 typedef struct vt_ear_submod {

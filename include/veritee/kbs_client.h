@@ -114,6 +114,11 @@ void vt_kbs_client_free(vt_kbs_client *c); /* wipes the TEE key and the token; a
 vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err);
 /* The attestation token (EAR JWT) of the last handshake, NULL before one (borrowed). */
 const char *vt_kbs_client_token(const vt_kbs_client *c);
+/* What the last token says, for a person (NOT verified: the client has no EAR key): one line per
+ * submod, "cpu0: contraindicated (policy P)", then one line per check that did not pass,
+ * "  [fail] measurements: executables 33: mr_td ... not in the reference values". Owned string in
+ * *out (free()); VT_E_MISSING before a handshake, VT_E_INVALID for an unreadable token. */
+vt_err vt_kbs_client_token_summary(const vt_kbs_client *c, char **out, vt_error *err);
 /* The JSON sent as the last /attest body (borrowed; tests), NULL before one. */
 const json_t *vt_kbs_client_last_attestation(const vt_kbs_client *c);
 

@@ -136,7 +136,16 @@ static json_t *submod(const vt_ear_submod *s, const vt_ear_opts *o)
     if (g) json_object_set_new(m, KEYS[K_POLICY][g], json_pack("[s]", a->policy_id));
     else json_object_set_new(m, KEYS[K_POLICY][g], json_string(a->policy_id));
     json_object_set_new(m, KEYS[K_ANNOTATED][g], annotated(s));
-    if (o->include_checks) json_object_set_new(m, KEYS[K_CHECKS][g], vt_appraisal_checks_json(a));
+    if (o->include_checks || o->include_failed_checks) {
+        json_t *all = vt_appraisal_checks_json(a);
+        if (all != NULL && !o->include_checks) {
+            for (size_t i = json_array_size(all); i-- > 0;) {
+                const char *st = json_string_value(json_object_get(json_array_get(all, i), "status"));
+                if (st != NULL && (strcmp(st, "pass") == 0 || strcmp(st, "skip") == 0)) json_array_remove(all, i);
+            }
+        }
+        json_object_set_new(m, KEYS[K_CHECKS][g], all);
+    }
     return m;
 }
 

@@ -286,7 +286,7 @@ vt_err vt_policy_appraise(const vt_policy *p, const vt_claims *c, const vt_appra
                "emulated TEE: genuine hardware not shown (\"emulated\": \"warn\")");
     else
         ev_add(&e, "emulated", VT_CHECK_FAIL, VT_AR4SI_HARDWARE, VT_AR4SI_UNRECOGNISED,
-               "emulated TEE rejected by the policy");
+               "emulated TEE rejected by the policy (test setups: \"emulated\": \"accept\" admits it)");
     tcb_rules(&e);
     collateral_rules(&e);
     int ro = c->emulated ? -1 : VT_AR4SI_RUNTIME_OPAQUE;

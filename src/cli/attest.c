@@ -145,6 +145,16 @@ static int write_secret(const char *path, const vt_buf *s)
     return ok ? 0 : VT_EXIT_USAGE;
 }
 
+/* What the KBS's attestation result says (status, the checks that did not pass), on stderr. */
+static void print_result(const vt_kbs_client *c, const char *why)
+{
+    char *sum = NULL;
+    vt_error e;
+    if (vt_kbs_client_token_summary(c, &sum, &e) == VT_OK)
+        fprintf(stderr, "veritee attest: %s (attestation result, as the KBS sent it):\n%s", why, sum);
+    free(sum);
+}
+
 /* The TEE name for /auth: --tee, else what configfs-tsm reports. */
 static int resolve_tee(attest_args *a)
 {
@@ -179,9 +189,11 @@ int cmd_attest(int argc, char **argv)
         goto out;
     }
     const char *tok = vt_kbs_client_token(c);
-    if (a.verbose)
+    if (a.verbose) {
         fprintf(stderr, "veritee attest: %s guest attested to %s (%s key); token %zu bytes\n", o.tee, a.kbs,
                 a.key_type == VT_KBS_KEY_RSA ? "RSA-OAEP-256" : "EC P-256", strlen(tok));
+        print_result(c, "appraisal");
+    }
     if (a.token_out != NULL) {
         vt_buf t = {.ptr = (uint8_t *)tok, .len = strlen(tok)};
         if ((rc = write_secret(a.token_out, &t)) != 0) goto out;
@@ -190,6 +202,8 @@ int cmd_attest(int argc, char **argv)
         vt_buf s = {0};
         if (vt_kbs_client_get_resource(c, a.res[i], a.bearer, &s, &e) != VT_OK) {
             rc = fail(a.res[i], &e);
+            if (e.code == VT_E_VERIFY && !a.verbose) /* with -v the result was printed after attesting */
+                fprintf(stderr, "veritee attest: -v prints the attestation status and the checks that failed\n");
             goto out;
         }
         if (a.verbose)

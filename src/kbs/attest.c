@@ -204,7 +204,9 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
     VT_GUARD(vt_policy_appraise(&x->pol, &x->claims, &ctx, &x->ap, err));
     json_t *rt = runtime_claims(x);
     vt_ear_submod sub = {.label = "cpu0", .appraisal = &x->ap, .claims = &x->claims, .runtime_data_claims = rt};
-    vt_ear_opts o = {.iat = x->c->now, .ttl = x->k->cfg.token_lifetime, .issuer = x->k->cfg.issuer};
+    /* the checks that did not pass travel in the EAR: a refused guest can say why */
+    vt_ear_opts o = {.iat = x->c->now, .ttl = x->k->cfg.token_lifetime, .issuer = x->k->cfg.issuer,
+                     .include_failed_checks = true};
     vt_err rc = vt_ear_build(&sub, 1, &o, &x->ear, err);
     json_decref(rt);
     if (rc == VT_OK && x->init_claims != NULL) {

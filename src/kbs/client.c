@@ -4,6 +4,8 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,7 @@
 #include "veritee/http_get.h"
 #include "veritee/jose.h"
 #include "veritee/json.h"
+#include "veritee/jws.h"
 #include "veritee/kbs_client.h"
 
 #define NONCE_MAX 4096 /* Trustee's nonces are 44 characters; SE ones are a JSON request */
@@ -119,6 +122,84 @@ void vt_kbs_client_free(vt_kbs_client *c)
 const char *vt_kbs_client_token(const vt_kbs_client *c)
 {
     return c->token;
+}
+
+/* A member by its dotted name or its draft-03 name. */
+static const json_t *ear_get(const json_t *o, const char *dotted, const char *draft)
+{
+    const json_t *v = json_object_get(o, dotted);
+    return v ? v : json_object_get(o, draft);
+}
+
+static const char *str_or(const char *s, const char *dflt)
+{
+    return s ? s : dflt;
+}
+
+static void summary_add(char **s, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void summary_add(char **s, size_t *len, const char *fmt, ...)
+{
+    if (*s == NULL) return;
+    char line[600];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n >= sizeof line) n = sizeof line - 1;
+    char *t = realloc(*s, *len + (size_t)n + 1);
+    if (t == NULL) {
+        free(*s);
+        *s = NULL;
+        return;
+    }
+    memcpy(t + *len, line, (size_t)n + 1);
+    *s = t;
+    *len += (size_t)n;
+}
+
+vt_err vt_kbs_client_token_summary(const vt_kbs_client *c, char **out, vt_error *err)
+{
+    *out = NULL;
+    if (c->token == NULL) return vt_error_set(err, VT_E_MISSING, "token", "no attestation token yet");
+    json_t *hdr = NULL, *claims = NULL;
+    vt_buf pl = {0};
+    vt_err rc = vt_jws_peek(c->token, strlen(c->token), &hdr, &pl, err);
+    if (rc == VT_OK) rc = vt_json_parse((const char *)pl.ptr, pl.len, &claims, err);
+    const json_t *subs = rc == VT_OK ? json_object_get(claims, "submods") : NULL;
+    if (rc == VT_OK && !json_is_object(subs)) rc = vt_error_set(err, VT_E_INVALID, "token", "the token has no submods");
+    size_t len = 0;
+    char *s = rc == VT_OK ? calloc(1, 1) : NULL;
+    if (rc == VT_OK && s == NULL) rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    const char *label;
+    const json_t *m;
+    if (rc == VT_OK) {
+        json_object_foreach((json_t *)subs, label, m) {
+            const json_t *pol = ear_get(m, "ear.appraisal-policy-id", "ear_appraisal_policy_ids");
+            if (json_is_array(pol)) pol = json_array_get(pol, 0);
+            summary_add(&s, &len, "%.64s: %.40s (policy %.64s)\n", label,
+                        str_or(json_string_value(ear_get(m, "ear.status", "ear_status")), "?"),
+                        str_or(json_string_value(pol), "?"));
+            const json_t *checks = ear_get(m, "ear.veritee.appraisal-checks", "ear_veritee_appraisal_checks");
+            size_t i;
+            const json_t *k;
+            json_array_foreach(checks, i, k) {
+                const char *st = json_string_value(json_object_get(k, "status"));
+                if (st == NULL || strcmp(st, "pass") == 0 || strcmp(st, "skip") == 0) continue;
+                const char *claim = json_string_value(json_object_get(k, "claim"));
+                summary_add(&s, &len, "  [%.8s] %.40s%s%.40s%s %lld: %.300s\n", st,
+                            str_or(json_string_value(json_object_get(k, "name")), "?"), claim ? " (" : "",
+                            claim ? claim : "", claim ? ")" : "", (long long)json_integer_value(json_object_get(k, "value")),
+                            str_or(json_string_value(json_object_get(k, "detail")), ""));
+            }
+        }
+        if (s == NULL) rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    }
+    json_decref(hdr);
+    json_decref(claims);
+    vt_buf_free(&pl);
+    *out = s;
+    return rc;
 }
 
 const json_t *vt_kbs_client_last_attestation(const vt_kbs_client *c)
