@@ -32,6 +32,21 @@ head -c 32 /dev/urandom >"$tmp/k1"; head -c 32 /dev/urandom >"$tmp/k2"; chmod 60
 expect 3 "store rekey on a missing store" "$B" store rekey --db "sqlite:$tmp/typo.db" --kek-file "$tmp/k1" --new-kek-file "$tmp/k2"
 [ ! -e "$tmp/typo.db" ] && ok "rekey created nothing" || bad "store rekey created the file"
 
+# 4. README: "veritee vm plan examples/vms/snp.json ... nothing runs": every example plans on a
+#    host without its firmware/kernel/disks (a warning names them), exit 0
+for ex in "$ROOT"/examples/vms/*.json; do
+  VERITEE_STATE_DIR=$tmp/state "$B" vm plan "$ex" >"$tmp/out" 2>"$tmp/err"; rc=$?
+  [ "$rc" -eq 0 ] && grep -q "qemu-system" "$tmp/out" && ok "vm plan $(basename "$ex"): argv printed" ||
+    { bad "vm plan $(basename "$ex"): exit $rc"; cat "$tmp/err"; }
+done
+VERITEE_STATE_DIR=$tmp/state "$B" vm plan "$ROOT/examples/vms/snp.json" >"$tmp/out" 2>"$tmp/err"
+if [ -e /usr/share/ovmf/OVMF.amdsev.fd ]; then echo "skip: this host has OVMF.amdsev.fd"; else
+  has "$tmp/err" "warning: firmware /usr/share/ovmf/OVMF.amdsev.fd does not exist" "missing firmware is a warning"
+  has "$tmp/err" "no-check-files" "the warning says how to silence it"
+fi
+VERITEE_STATE_DIR=$tmp/state "$B" vm plan --no-check-files "$ROOT/examples/vms/snp.json" >"$tmp/out" 2>"$tmp/err"
+[ ! -s "$tmp/err" ] && ok "--no-check-files: no warning" || bad "--no-check-files still warns: $(cat "$tmp/err")"
+
 # 5. one meaning of --nonce (hex), verify reads - as stdin, --trust/--certs take a file or a dir,
 #    one bad file in a CCA trust dir is skipped with a warning
 E=$tmp/emu

@@ -125,13 +125,12 @@ static const cli_opt measure_cca_opts[] = {
 static const cli_opt vm_plan_opts[] = {
     {"libvirt", 0, NULL, "print libvirt domain XML instead of the QEMU argv"},
     {"json", 0, NULL, "JSON output"},
-    {"no-check-files", 0, NULL, "do not check that firmware/kernel/disk files exist"},
+    {"no-check-files", 0, NULL, "do not warn about firmware/kernel/disk files missing on this host"},
     {"measure", 0, NULL, "also compute the launch measurement the VM must show (reads the firmware)"},
     END};
 static const cli_opt vm_create_opts[] = {
     {"libvirt", 0, NULL, "define the VM in libvirt"},
     {"connect", 0, "URI", "libvirt connection URI"},
-    {"no-check-files", 0, NULL, "do not check that the files the config names exist"},
     END};
 static const cli_opt vm_timeout_opts[] = {
     {"timeout", 0, "SEC", "bound on QEMU start, QMP and stop (default 30)"},
@@ -324,8 +323,8 @@ const cli_cmd cli_commands[] = {
      NULL, "0 ok, 1 operation failed, 2 bad config or arguments, 3 missing file or VM", cmd_vm},
     {"vm plan", "print the QEMU command line (or libvirt domain XML) a config becomes; nothing runs",
      "CONFIG [--libvirt] [--json] [--no-check-files] [--measure]",
-     "Files the plan names but does not read (firmware, kernel, disks) are checked to exist on\n"
-     "this host; a missing one is a warning (the plan is still printed) unless --measure reads it.",
+     "Files the plan names but does not read (firmware, kernel, disks) need not exist on this\n"
+     "host: a missing one is a warning and the plan is printed (--measure reads the firmware).",
      vm_plan_opts, NULL, NULL},
     {"vm create", "validate a config and record the VM (libvirt: define it)",
      "CONFIG [--libvirt [--connect URI]]", NULL, vm_create_opts, NULL, NULL},
