@@ -3,7 +3,7 @@
 # the `jose` npm package, its own JCS + SHA-384 binding and evidence shapes) against a real
 # `veritee serve` on loopback: emulated TDX, SNP and CCA; EC P-256 (ECDH-ES+A256KW) and RSA
 # (RSA-OAEP-256) TEE keys; cookie and bearer; a wrong binding refused. Then `veritee attest`
-# against the same server. jose comes from a copy of /work/shared/bench/peers with node_modules
+# against the same server. jose comes from a copy of ../shared/bench/peers with node_modules
 # (npm ci in the copy): $VERITEE_PEERS or /tmp/peers. Exits 77 (skip) when unavailable.
 set -u
 VT=${VERITEE_BIN:?VERITEE_BIN not set}
@@ -18,7 +18,7 @@ for d in "${VERITEE_PEERS:-}" /tmp/peers; do
   if [ -n "$d" ] && [ -d "$d/node_modules/jose" ]; then PEERS=$d; break; fi
 done
 if [ -z "$PEERS" ]; then
-  echo "SKIP: the jose npm package is not available: copy /work/shared/bench/peers to /tmp/peers and run"
+  echo "SKIP: the jose npm package is not available: copy ../shared/bench/peers (beside the checkout) to /tmp/peers and run"
   echo "      'npm ci' there (or set VERITEE_PEERS to such a copy)"
   exit 77
 fi

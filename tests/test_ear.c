@@ -85,6 +85,9 @@ static void claims_shape(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "iss")), "veritee-test");
     json_t *vid = json_object_get(j, "ear.verifier-id");
     assert_true(json_is_string(json_object_get(vid, "developer")) && json_is_string(json_object_get(vid, "build")));
+    /* the project's identifier, not a placeholder URL (docs/ear.md) */
+    assert_string_equal(json_string_value(json_object_get(vid, "developer")), VT_EAR_DEVELOPER);
+    assert_null(strstr(json_string_value(json_object_get(vid, "developer")), "github.com"));
     const char *n = json_string_value(json_object_get(j, "eat_nonce"));
     assert_non_null(n);
     assert_int_equal(strlen(n), 43); /* 32 bytes, base64url unpadded */

@@ -73,13 +73,16 @@ typedef enum vt_ear_naming {
     VT_EAR_NAMING_DRAFT03 = 1, /* ear_status, ear_trustworthiness_vector ... (draft -03) */
 } vt_ear_naming;
 
+/* The verifier's ear.verifier-id developer: the project's name (docs/ear.md). */
+#define VT_EAR_DEVELOPER "veritee"
+
 typedef struct vt_ear_opts {
     vt_ear_naming naming;
     const char *profile;       /* NULL: Trustee profile (dotted) or the -03 tag (draft03) */
     vt_time iat;
     int64_t ttl;               /* > 0: exp = iat + ttl */
     const char *issuer;        /* "iss" extension; NULL: none */
-    const char *developer;     /* ear.verifier-id; NULL: "https://github.com/veritee" */
+    const char *developer;     /* ear.verifier-id; NULL: VT_EAR_DEVELOPER */
     const char *build;         /* NULL: "veritee 0.1.0" */
     const uint8_t *nonce;      /* eat_nonce (8..64 bytes), base64url; NULL: none */
     size_t nonce_len;

@@ -160,7 +160,7 @@ vt_err vt_ear_build(const vt_ear_submod *subs, size_t n, const vt_ear_opts *opts
     const char *profile = opts->profile ? opts->profile : g ? VT_EAR_PROFILE_DRAFT03 : VT_EAR_PROFILE_TRUSTEE;
     json_t *c = json_pack("{s:s, s:I, s:{s:s, s:s}}", "eat_profile", profile, "iat", (json_int_t)opts->iat,
                           KEYS[K_VERIFIER][g], "developer",
-                          opts->developer ? opts->developer : "https://github.com/veritee", "build",
+                          opts->developer ? opts->developer : VT_EAR_DEVELOPER, "build",
                           opts->build ? opts->build : "veritee 0.1.0");
     json_t *sm = json_object();
     if (c == NULL || sm == NULL) goto nomem;
