@@ -72,6 +72,11 @@ has "$tmp/err" "skipped 1 unusable file: zz-broken.json" "the skipped file is na
 expect 3 "cca: nothing usable in the trust dir" "$B" verify --trust "$tmp/t3" "$tmp/c.bin"
 has "$tmp/err" "no usable CPAK" "says nothing was usable"
 
+# 6. a TDX quote without collateral: the missing file is named and how to fetch it is said
+expect 3 "tdx without collateral" "$B" verify --trust "$E/trust" "$tmp/q.bin"
+has "$tmp/err" "missing" "the missing collateral is named"
+has "$tmp/err" "hint: .*--pcs-url https://api.trustedservices.intel.com --cache DIR" "the PCS hint is given"
+
 # 3. docs/kbs.md's first run, literally (its port replaced by a free one): the emulated guest
 #    gets the secret; with the default policy it is refused and -v says why
 if command -v python3 >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then
