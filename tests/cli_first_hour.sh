@@ -77,6 +77,29 @@ expect 3 "tdx without collateral" "$B" verify --trust "$E/trust" "$tmp/q.bin"
 has "$tmp/err" "missing" "the missing collateral is named"
 has "$tmp/err" "hint: .*--pcs-url https://api.trustedservices.intel.com --cache DIR" "the PCS hint is given"
 
+# 6. AMD KDS rate-limiting (429): the back-off is announced on stderr while it waits
+if command -v python3 >/dev/null 2>&1; then
+  cat >"$tmp/kds429.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(429); self.send_header("Retry-After", "1"); self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+PY
+  python3 "$tmp/kds429.py" >"$tmp/kds.port" &
+  kpid=$!
+  i=0; while [ ! -s "$tmp/kds.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  timeout 60 "$B" verify --tee snp --trust "$E/trust" --kds-url "http://127.0.0.1:$(cat "$tmp/kds.port")" \
+    --cache "$tmp/kdscache" "$tmp/s.bin" >"$tmp/out" 2>"$tmp/err"; rc=$?
+  kill "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null
+  [ "$rc" -eq 3 ] && ok "KDS always 429: collateral missing (exit 3)" || bad "KDS 429: exit $rc"
+  has "$tmp/err" "AMD KDS is rate-limiting (429/503): retrying in 1.0 s" "the back-off is announced"
+fi
+
 # 3. docs/kbs.md's first run, literally (its port replaced by a free one): the emulated guest
 #    gets the secret; with the default policy it is refused and -v says why
 if command -v python3 >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then

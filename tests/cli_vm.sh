@@ -74,6 +74,9 @@ v list | grep -q "^plain1 .*running" && ok "list shows plain1 running" || bad "l
 grep -q "qemu-system-x86_64" "$STATE/vms/plain1/argv" && ok "argv recorded" || bad "argv file"
 
 expect_rc 0 "stop plain1 (no OS: powerdown ignored, then quit)" v stop plain1 --timeout 3
+# the stop waited: it said so while waiting (stderr), step by step
+echo "$out" | grep -q "ACPI powerdown sent; waiting up to 3 s" && echo "$out" | grep -q "QMP quit" \
+    && ok "stop prints its progress" || bad "stop progress: $out"
 alive "$pid" && bad "QEMU $pid still alive after stop" || ok "QEMU gone after stop"
 [ ! -e "$STATE/vms/plain1/qemu.pid" ] && [ ! -e "$STATE/vms/plain1/qmp.sock" ] \
     && ok "pid file and socket removed" || bad "stale files after stop"
@@ -106,6 +109,7 @@ if [ -n "$OVMF" ]; then
     expect_rc 0 "start fw1" v start fw1 --timeout 60
     v query fw1 query-status | grep -q '"running": true' && ok "fw1 running" || bad "fw1 query-status"
     expect_rc 0 "stop fw1 --force" v stop fw1 --force
+    echo "$out" | grep -q "veritee vm stop: QMP quit" && ok "stop --force says what it does" || bad "stop progress: $out"
     expect_rc 0 "destroy fw1" v destroy fw1
 else
     echo "SKIP: no OVMF.fd (apt install ovmf): firmware boot not exercised"

@@ -250,6 +250,10 @@ typedef struct vt_vm_lifecycle_opts {
     int timeout_ms;         /* bound for QEMU start, QMP and stop (default 30 s when 0) */
     bool force;             /* stop: no graceful powerdown, quit at once */
     const char *libvirt_uri;/* create: use libvirt instead of direct QEMU (NULL: direct) */
+    /* stop: called before each step that may wait (powerdown, quit, signals), so a caller can
+     * show progress; NULL: silent */
+    void (*progress)(void *ctx, const char *msg);
+    void *progress_ctx;
 } vt_vm_lifecycle_opts;
 
 /* Validate config (files too) and record it under the state dir; fails if the name exists.

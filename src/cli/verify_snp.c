@@ -2,8 +2,10 @@
  * verified down to the AMD root with certificates from --certs/--collateral and the AMD KDS
  * cache (--cache, filled by --kds-url), ARKs from --trust (default: the built-in pinned ARK
  * fingerprints), at --at. Exit codes per cli.h. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "veritee/codec.h"
@@ -24,6 +26,16 @@ static vt_err load_dir(vt_snp_verifier *v, const char *dir, bool trust, vt_snp_d
     return VT_OK;
 }
 
+/* AMD KDS asked us to wait (429/503): say so on stderr, then wait; the library stays silent. */
+static void kds_wait(void *ctx, long ms)
+{
+    (void)ctx;
+    fprintf(stderr, "veritee verify: AMD KDS is rate-limiting (429/503): retrying in %.1f s\n", (double)ms / 1000);
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
 /* --kds-url URL --cache DIR: fetch what the report lacks into the cache; --cache DIR alone:
  * read what the cache holds for this report. Loads the chain and leaf directories into keep. */
 static vt_err load_kds(const cli_verify_args *a, vt_snp_product product, vt_snp_verifier *v,
@@ -37,7 +49,8 @@ static vt_err load_kds(const cli_verify_args *a, vt_snp_product product, vt_snp_
     if (a->kds_url != NULL) {
         if (a->cache_dir == NULL)
             return vt_error_set(e, VT_E_ARG, "kds", "--kds-url needs --cache DIR");
-        vt_snp_kds_opts o = {.base_url = a->kds_url, .cache_dir = a->cache_dir, .product = product, .at = a->at};
+        vt_snp_kds_opts o = {.base_url = a->kds_url, .cache_dir = a->cache_dir, .product = product, .at = a->at,
+                             .sleep_ms = kds_wait};
         vt_snp_kds_result res;
         VT_GUARD(vt_snp_kds_fetch(&o, &r, &res, e));
         plan = res.plan;

@@ -100,6 +100,14 @@ static void warn_missing(const vt_vm_config *c)
                         "--no-check-files silences this)\n");
 }
 
+/* Progress of a stop that may wait (up to --timeout): on stderr, so the user knows why. */
+static void stop_progress(void *ctx, const char *msg)
+{
+    const vm_args *a = ctx;
+    fprintf(stderr, "veritee vm %s: %s%s\n", a->cmd, msg,
+            strncmp(msg, "ACPI", 4) == 0 && !a->force ? " (--force quits at once)" : "");
+}
+
 static int cmd_plan(const vm_args *a)
 {
     vt_error e;
@@ -252,7 +260,8 @@ int cmd_vm(int argc, char **argv)
     vt_error_clear(&e);
     char sd[VT_VM_PATH_MAX];
     if (state_dir(sd, sizeof sd, &e) != VT_OK) return fail(&a, &e);
-    vt_vm_lifecycle_opts o = {.state_dir = sd, .timeout_ms = a.timeout_ms, .force = a.force};
+    vt_vm_lifecycle_opts o = {.state_dir = sd, .timeout_ms = a.timeout_ms, .force = a.force,
+                              .progress = stop_progress, .progress_ctx = &a};
     if (a.libvirt) o.libvirt_uri = a.connect ? a.connect : "qemu:///system";
     vt_vm_status st;
     memset(&st, 0, sizeof st);

@@ -118,9 +118,18 @@ static void qmp_quit(const char *qmp_path, int timeout_ms)
     vt_qmp_close(q);
 }
 
-vt_err vm_stop_qemu(int pid, const char *run_dir, int timeout_ms, bool force, char *how,
+vt_err vm_stop_qemu(int pid, const char *run_dir, int timeout_ms, bool force,
+                    void (*progress)(void *ctx, const char *msg), void *progress_ctx, char *how,
                     size_t how_cap, vt_error *err)
 {
+    char msg[128];
+#define PROGRESS(...)                                  \
+    do {                                               \
+        if (progress != NULL) {                        \
+            snprintf(msg, sizeof msg, __VA_ARGS__);    \
+            progress(progress_ctx, msg);               \
+        }                                              \
+    } while (0)
     char qmp[VT_VM_PATH_MAX];
     VT_GUARD(vm_path(qmp, sizeof qmp, run_dir, VM_F_QMP, err));
     int step = timeout_ms < 5000 ? timeout_ms : 5000;
@@ -129,22 +138,26 @@ vt_err vm_stop_qemu(int pid, const char *run_dir, int timeout_ms, bool force, ch
         if (vt_qmp_connect(qmp, step, &q, NULL) == VT_OK) {
             vt_err rc = vt_qmp_execute(q, "system_powerdown", NULL, NULL, NULL);
             vt_qmp_close(q);
+            if (rc == VT_OK) PROGRESS("ACPI powerdown sent; waiting up to %d s for the guest", timeout_ms / 1000);
             if (rc == VT_OK && vm_wait_gone(pid, run_dir, timeout_ms)) {
                 snprintf(how, how_cap, "guest powered down");
                 goto gone;
             }
         }
     }
+    PROGRESS("QMP quit%s", force ? "" : " (the guest did not power down)");
     qmp_quit(qmp, step);
     if (vm_wait_gone(pid, run_dir, step)) {
         snprintf(how, how_cap, force ? "QEMU quit" : "guest ignored powerdown; QEMU quit");
         goto gone;
     }
+    PROGRESS("QEMU still running: SIGTERM");
     if (vm_pid_is_ours(pid, run_dir)) kill(pid, SIGTERM);
     if (vm_wait_gone(pid, run_dir, 2000)) {
         snprintf(how, how_cap, "QEMU terminated (SIGTERM)");
         goto gone;
     }
+    PROGRESS("QEMU still running: SIGKILL");
     if (vm_pid_is_ours(pid, run_dir)) kill(pid, SIGKILL);
     if (!vm_wait_gone(pid, run_dir, 2000))
         return vt_error_set(err, VT_E_IO, "qemu_stop", "QEMU pid %d survived SIGKILL", pid);
@@ -153,4 +166,5 @@ gone:
     vm_unlink(run_dir, VM_F_PID);
     vm_unlink(run_dir, VM_F_QMP);
     return VT_OK;
+#undef PROGRESS
 }

@@ -301,7 +301,7 @@ vt_err vt_vm_stop(const vt_vm_lifecycle_opts *o, const char *name, vt_vm_status 
         return VT_OK;
     }
     char how[96];
-    VT_GUARD(vm_stop_qemu(st->pid, r.run, timeout_of(o), o->force, how, sizeof how, err));
+    VT_GUARD(vm_stop_qemu(st->pid, r.run, timeout_of(o), o->force, o->progress, o->progress_ctx, how, sizeof how, err));
     st->state = VT_VM_DEFINED;
     st->pid = 0;
     st->qemu_status[0] = 0;

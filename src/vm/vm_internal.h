@@ -41,7 +41,8 @@ bool vm_wait_gone(int pid, const char *run_dir, int ms);
 vt_err vm_spawn_qemu(const vt_vm_argv *a, const char *run_dir, int timeout_ms, int *pid_out,
                      vt_error *err);
 /* Powerdown (unless force), quit, SIGTERM, SIGKILL; removes pid file and socket. */
-vt_err vm_stop_qemu(int pid, const char *run_dir, int timeout_ms, bool force, char *how,
+vt_err vm_stop_qemu(int pid, const char *run_dir, int timeout_ms, bool force,
+                    void (*progress)(void *ctx, const char *msg), void *progress_ctx, char *how,
                     size_t how_cap, vt_error *err);
 
 #endif
