@@ -59,8 +59,12 @@ v create "$STATE/bad4.json" 2>&1 | grep -q "snp.policy: reserved bits 63:26" \
     && ok "nothing recorded for rejected configs" || bad "state left for a rejected config"
 
 # --- lifecycle of examples/vms/none.json ---
-expect_rc 0 "create plain1" v create "$EX/none.json"
-expect_rc 2 "create twice refused" v create "$EX/none.json"
+# Run under TCG: on some hosts (nested KVM) QEMU 7.2 aborts setting MSR 0x10a at vCPU start;
+# this test is about veritee's lifecycle, not about the host's KVM.
+sed 's/"tee": "none",/"tee": "none", "accel": "tcg",/' "$EX/none.json" > "$STATE/none.json"
+grep -q '"accel": "tcg"' "$STATE/none.json" || bad "could not derive the TCG copy of none.json"
+expect_rc 0 "create plain1" v create "$STATE/none.json"
+expect_rc 2 "create twice refused" v create "$STATE/none.json"
 expect_rc 0 "start plain1" v start plain1 --timeout 60
 pid=$(running_pid plain1)
 alive "$pid" && ok "QEMU pid $pid running" || bad "no QEMU after start"
