@@ -154,9 +154,9 @@ static char *tdx_body(const char *nonce, const json_t *jwk, const uint8_t *rd_ov
     vt_buf q = {0};
     json_t *ev = NULL;
     if (rd_override) memcpy(rd, rd_override, 64);
-    else assert_int_equal(vt_kbs_runtime_digest(nonce, jwk, "", rd, &e), VT_OK);
+    else assert_int_equal(vt_rcar_binding(nonce, jwk, "", NULL, rd, NULL, &e), VT_OK);
     assert_int_equal(vt_emu_tdx_quote(F.e, rd, 0, &q, &e), VT_OK);
-    assert_int_equal(vt_kbs_evidence_json("tdx", q.ptr, q.len, &ev, &e), VT_OK);
+    assert_int_equal(vt_rcar_evidence_json("tdx", q.ptr, q.len, &ev, &e), VT_OK);
     vt_buf_free(&q);
     json_t *b = json_pack("{so s{ss sO} s{so ss}}", "init-data",
                           init ? json_pack("{ss ss}", "format", "toml", "body", init) : json_null(), "runtime-data",
@@ -368,7 +368,7 @@ static void test_attest_rules(void **state)
     /* wrong binding: the evidence commits to another key */
     uint8_t rd[64];
     vt_error e;
-    assert_int_equal(vt_kbs_runtime_digest(s2.nonce, F.jwk_rsa, "", rd, &e), VT_OK);
+    assert_int_equal(vt_rcar_binding(s2.nonce, F.jwk_rsa, "", NULL, rd, NULL, &e), VT_OK);
     body = tdx_body(s2.nonce, F.jwk_ec, rd, NULL);
     attest(F.kbs, &s2, F.now, body, 401, "binding", NULL);
     free(body);
@@ -573,19 +573,19 @@ static void test_initdata_and_snp_serde(void **state)
     uint8_t d[64], want[48];
     size_t dl;
     json_t *data = NULL;
-    assert_int_equal(vt_kbs_initdata_digest(INIT_TOML, strlen(INIT_TOML), d, &dl, &data, &e), VT_OK);
+    assert_int_equal(vt_rcar_initdata_digest(INIT_TOML, strlen(INIT_TOML), d, &dl, &data, &e), VT_OK);
     assert_int_equal(dl, 48);
     vt_hash(VT_SHA384, INIT_TOML, strlen(INIT_TOML), want, &e);
     assert_memory_equal(d, want, 48);
     assert_string_equal(json_string_value(json_object_get(data, "aa.toml")), "[token_configs]\n");
     json_decref(data);
     const char *t512 = "algorithm = 'sha512'\nversion = \"0.1.0\" # comment\n[data]\nk = \"a\\tb\"\n";
-    assert_int_equal(vt_kbs_initdata_digest(t512, strlen(t512), d, &dl, &data, &e), VT_OK);
+    assert_int_equal(vt_rcar_initdata_digest(t512, strlen(t512), d, &dl, &data, &e), VT_OK);
     assert_int_equal(dl, 64);
     assert_string_equal(json_string_value(json_object_get(data, "k")), "a\tb");
     json_decref(data);
-    assert_int_equal(vt_kbs_initdata_digest("algorithm = \"md5\"\n", 18, d, &dl, NULL, &e), VT_E_UNSUPPORTED);
-    assert_int_equal(vt_kbs_initdata_digest("algorithm = \"sha256", 19, d, &dl, NULL, &e), VT_E_INVALID);
+    assert_int_equal(vt_rcar_initdata_digest("algorithm = \"md5\"\n", 18, d, &dl, NULL, &e), VT_E_UNSUPPORTED);
+    assert_int_equal(vt_rcar_initdata_digest("algorithm = \"sha256", 19, d, &dl, NULL, &e), VT_E_INVALID);
     /* SNP: binary -> serde JSON -> binary is the identity; the verifier accepts the rebuilt report */
     uint8_t rd[64] = {1, 2, 3};
     vt_buf rep = {0};
@@ -593,14 +593,14 @@ static void test_initdata_and_snp_serde(void **state)
     uint8_t back[VT_SNP_REPORT_SIZE];
     vt_emu_snp_opts o = {.with_certtable = true};
     assert_int_equal(vt_emu_snp_report(F.e, rd, &o, &rep, &e), VT_OK);
-    assert_int_equal(vt_kbs_evidence_json("snp", rep.ptr, rep.len, &j, &e), VT_OK);
+    assert_int_equal(vt_rcar_evidence_json("snp", rep.ptr, rep.len, &j, &e), VT_OK);
     STACK_OF(X509) *certs = sk_X509_new_null();
-    assert_int_equal(vt_kbs_snp_from_json(j, back, certs, &e), VT_OK);
+    assert_int_equal(vt_rcar_snp_from_json(j, back, certs, &e), VT_OK);
     assert_memory_equal(back, rep.ptr, VT_SNP_REPORT_SIZE);
     assert_int_equal(sk_X509_num(certs), 3);
     sk_X509_pop_free(certs, X509_free);
     json_object_set_new(json_object_get(j, "attestation_report"), "vmpl", json_string("0"));
-    assert_int_equal(vt_kbs_snp_from_json(j, back, NULL, &e), VT_E_INVALID);
+    assert_int_equal(vt_rcar_snp_from_json(j, back, NULL, &e), VT_E_INVALID);
     json_decref(j);
     vt_buf_free(&rep);
 }
@@ -617,7 +617,7 @@ static void test_worked_example(void **state)
     vt_error e = {0};
     json_t *jwk = json_loads(EX_JWK, 0, NULL);
     uint8_t rd[64], want[48];
-    assert_int_equal(vt_kbs_runtime_digest(EX_NONCE, jwk, "", rd, &e), VT_OK);
+    assert_int_equal(vt_rcar_binding(EX_NONCE, jwk, "", NULL, rd, NULL, &e), VT_OK);
     vt_buf w = {0};
     vt_hex_decode("4bd5a5b1c4de20ee9b67a636a6c57feb0130711d022142635ed236b2f981ed9105021a9730bdfa9af51c458a93d0434a", 96, &w, &e);
     memcpy(want, w.ptr, 48);

@@ -129,7 +129,7 @@ const json_t *vt_kbs_client_last_attestation(const vt_kbs_client *c)
 /* "kbs-session-id=<value>[; attrs]" -> value (§9). */
 static void take_cookie(vt_kbs_client *c, const char *set_cookie)
 {
-    static const char name[] = VT_KBS_CLIENT_COOKIE "=";
+    static const char name[] = VT_RCAR_COOKIE "=";
     if (set_cookie == NULL || strncmp(set_cookie, name, sizeof name - 1) != 0) return;
     const char *v = set_cookie + sizeof name - 1;
     size_t n = strcspn(v, "; \t");
@@ -170,7 +170,7 @@ static vt_err request(vt_kbs_client *c, const char *method, const char *path, co
     if (auth_header != NULL) {
         hdrs[nh++] = auth_header;
     } else if (c->cookie[0] != 0) {
-        snprintf(cookie, sizeof cookie, "Cookie: " VT_KBS_CLIENT_COOKIE "=%s", c->cookie);
+        snprintf(cookie, sizeof cookie, "Cookie: " VT_RCAR_COOKIE "=%s", c->cookie);
         hdrs[nh++] = cookie;
     }
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -219,7 +219,7 @@ static vt_err attest_body(vt_kbs_client *c, const char *nonce, const char *hash_
 {
     uint8_t rd[64];
     json_t *ev = NULL;
-    VT_GUARD(vt_kbs_binding(nonce, c->key.jwk, "", hash_alg, rd, NULL, err));
+    VT_GUARD(vt_rcar_binding(nonce, c->key.jwk, "", hash_alg, rd, NULL, err));
     VT_GUARD(c->o.evidence(c->o.evidence_ud, rd, &ev, err));
     *out = json_pack("{s:n, s:{s:s, s:O}, s:{s:o, s:s}}", "init-data", "runtime-data", "nonce", nonce, "tee-pubkey",
                      c->key.jwk, "tee-evidence", "primary_evidence", ev, "additional_evidence", "");
@@ -234,7 +234,7 @@ vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)
     json_t *req = NULL, *ch = NULL, *att = NULL, *ans = NULL;
     forget_session(c);
     VT_GUARD_GOTO(vt_kbs_tee_key_new(c->o.key_type, &c->key, err));
-    req = json_pack("{s:s, s:s, s:{s:[s,s,s]}}", "version", VT_KBS_CLIENT_VERSION, "tee", c->o.tee, "extra-params",
+    req = json_pack("{s:s, s:s, s:{s:[s,s,s]}}", "version", VT_RCAR_VERSION, "tee", c->o.tee, "extra-params",
                     "supported-hash-algorithms", "sha256", "sha384", "sha512");
     if (req == NULL) {
         rc = vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
@@ -244,7 +244,7 @@ vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)
     VT_GUARD_GOTO(parse_body(&r, "KBS /auth", &ch, err));
     vt_http_reply_free(&r);
     if (c->cookie[0] == 0) {
-        rc = vt_error_set(err, VT_E_INVALID, "kbs_challenge", "KBS /auth set no " VT_KBS_CLIENT_COOKIE " cookie");
+        rc = vt_error_set(err, VT_E_INVALID, "kbs_challenge", "KBS /auth set no " VT_RCAR_COOKIE " cookie");
         goto out;
     }
     const char *nonce = NULL, *hash_alg = NULL;
@@ -272,31 +272,10 @@ out:
     return rc;
 }
 
-/* kbs-protocol.md §3: three segments, each [A-Za-z0-9_-][A-Za-z0-9_.-]*. */
-static bool path_ok(const char *p)
-{
-    int seg = 0;
-    size_t len = 0;
-    for (;; p++) {
-        char ch = *p;
-        if (ch == '/' || ch == 0) {
-            if (len == 0) return false;
-            seg++;
-            len = 0;
-            if (ch == 0) return seg == 3;
-            continue;
-        }
-        bool alnum = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-                     ch == '-';
-        if (!alnum && !(ch == '.' && len > 0)) return false;
-        if (++len > 128) return false;
-    }
-}
-
 vt_err vt_kbs_client_get_resource(vt_kbs_client *c, const char *path, bool bearer, vt_buf *secret, vt_error *err)
 {
     *secret = (vt_buf){0};
-    if (path == NULL || !path_ok(path))
+    if (path == NULL || !vt_rcar_resource_path_ok(path))
         return vt_error_set(err, VT_E_ARG, "kbs_resource", "resource path must be REPO/TYPE/TAG, each segment "
                                                            "[A-Za-z0-9_-][A-Za-z0-9_.-]*");
     if (c->token == NULL || c->key.pkey == NULL)

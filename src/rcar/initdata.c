@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "veritee/crypto.h"
-#include "veritee/kbs.h"
+#include "veritee/rcar.h"
 
 #define INITDATA_MAX (256u << 10)
 
@@ -167,7 +167,7 @@ static vt_err parse(const char *toml, size_t len, char *alg, size_t algcap, json
     return VT_OK;
 }
 
-vt_err vt_kbs_initdata_digest(const char *toml, size_t len, uint8_t digest[64], size_t *dlen,
+vt_err vt_rcar_initdata_digest(const char *toml, size_t len, uint8_t digest[64], size_t *dlen,
                               json_t **data, vt_error *err)
 {
     if (data) *data = NULL;

@@ -7,12 +7,12 @@
 #include "veritee/crypto.h"
 #include "veritee/jcs.h"
 #include "veritee/json.h"
-#include "veritee/kbs.h"
+#include "veritee/rcar.h"
 
 /* Accepted protocol versions (table-driven, §2/§16). */
-static const char *const VERSIONS[] = {VT_KBS_PROTOCOL_VERSION};
+static const char *const VERSIONS[] = {VT_RCAR_VERSION};
 
-vt_err vt_kbs_request_parse(const uint8_t *body, size_t len, vt_kbs_request *out, vt_error *err)
+vt_err vt_rcar_request_parse(const uint8_t *body, size_t len, vt_rcar_request *out, vt_error *err)
 {
     memset(out, 0, sizeof *out);
     json_t *j = NULL;
@@ -30,7 +30,7 @@ vt_err vt_kbs_request_parse(const uint8_t *body, size_t len, vt_kbs_request *out
     if (!ok) {
         rc = vt_error_set(err, VT_E_UNSUPPORTED, "version",
                           "KBS Client Protocol Version Mismatch: expect =%s while the request is %.32s",
-                          VT_KBS_PROTOCOL_VERSION, version);
+                          VT_RCAR_VERSION, version);
         goto out;
     }
     VT_GUARD_GOTO(vt_json_str(j, "tee", "request.tee", &tee, err));
@@ -62,7 +62,7 @@ out:
     return rc;
 }
 
-void vt_kbs_attestation_clear(vt_kbs_attestation *a)
+void vt_rcar_attestation_clear(vt_rcar_attestation *a)
 {
     if (a == NULL) return;
     json_decref(a->root);
@@ -79,7 +79,7 @@ static vt_err check_jwk(const json_t *k, vt_error *err)
     return VT_OK;
 }
 
-vt_err vt_kbs_attestation_parse(const uint8_t *body, size_t len, vt_kbs_attestation *out, vt_error *err)
+vt_err vt_rcar_attestation_parse(const uint8_t *body, size_t len, vt_rcar_attestation *out, vt_error *err)
 {
     memset(out, 0, sizeof *out);
     vt_err rc;
@@ -131,25 +131,6 @@ vt_err vt_kbs_attestation_parse(const uint8_t *body, size_t len, vt_kbs_attestat
     }
     return VT_OK;
 out:
-    vt_kbs_attestation_clear(out);
-    return rc;
-}
-
-vt_err vt_kbs_runtime_digest(const char *nonce, const json_t *tee_pubkey, const char *additional,
-                             uint8_t out[64], vt_error *err)
-{
-    json_t *o = json_object();
-    vt_buf canon = {0};
-    vt_err rc;
-    if (o == NULL) return vt_error_set(err, VT_E_NOMEM, "binding", "out of memory");
-    json_object_set_new(o, "additional-evidence", json_string(additional ? additional : ""));
-    json_object_set_new(o, "nonce", json_string(nonce));
-    json_object_set(o, "tee-pubkey", (json_t *)tee_pubkey);
-    VT_GUARD_GOTO(vt_jcs(o, &canon, err));
-    memset(out, 0, 64);
-    VT_GUARD_GOTO(vt_hash(VT_SHA384, canon.ptr, canon.len, out, err));
-out:
-    vt_buf_free(&canon);
-    json_decref(o);
+    vt_rcar_attestation_clear(out);
     return rc;
 }

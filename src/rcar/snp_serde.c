@@ -1,24 +1,18 @@
 /* SEV-SNP evidence in the JSON shape CoCo guests send (kbs-protocol.md §8): the serde form of
  * the `sev` crate's AttestationReport (named fields, byte arrays as number arrays) rebuilt into
  * the 1184-byte ATTESTATION_REPORT (SNP ABI spec 56860, Table 23 offsets), and cert_chain
- * entries {cert_type, data: [bytes]} decoded as DER certificates. And the reverse (for guests). */
+ * entries {cert_type, data: [bytes]} decoded as DER certificates. The forward direction is
+ * evidence_json.c. */
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "veritee/json.h"
-#include "veritee/kbs.h"
+#include "veritee/rcar.h"
 
 static void put_le(uint8_t *p, uint64_t v, size_t n)
 {
     for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
 }
 
 static vt_err u64_field(const json_t *o, const char *key, uint64_t max, uint64_t *out, vt_error *err)
@@ -151,6 +145,11 @@ static vt_err cert_chain(const json_t *cc, STACK_OF(X509) *certs, vt_error *err)
             }
             der[j] = (uint8_t)json_integer_value(b);
         }
+        const char *ty = json_string_value(json_object_get(e, "cert_type"));
+        if (strcmp(ty, "VCEK") != 0 && strcmp(ty, "VLEK") != 0 && strcmp(ty, "ASK") != 0 && strcmp(ty, "ARK") != 0) {
+            free(der); /* CRL and OTHER entries carry no certificate of the chain */
+            continue;
+        }
         const uint8_t *q = der;
         X509 *x = d2i_X509(NULL, &q, (long)n);
         bool whole = q == der + n;
@@ -164,7 +163,7 @@ static vt_err cert_chain(const json_t *cc, STACK_OF(X509) *certs, vt_error *err)
     return VT_OK;
 }
 
-vt_err vt_kbs_snp_from_json(const json_t *ev, uint8_t report[VT_SNP_REPORT_SIZE], STACK_OF(X509) *certs,
+vt_err vt_rcar_snp_from_json(const json_t *ev, uint8_t report[VT_SNP_REPORT_SIZE], STACK_OF(X509) *certs,
                             vt_error *err)
 {
     if (!json_is_object(ev)) return vt_error_set(err, VT_E_INVALID, "snp_evidence", "SNP evidence must be an object");
@@ -172,89 +171,4 @@ vt_err vt_kbs_snp_from_json(const json_t *ev, uint8_t report[VT_SNP_REPORT_SIZE]
     if (!json_is_object(r)) return vt_error_set(err, VT_E_INVALID, "snp_evidence", "attestation_report: expected an object");
     VT_GUARD(rebuild(r, report, err));
     return cert_chain(json_object_get(ev, "cert_chain"), certs, err);
-}
-
-/* ---- the reverse: a report as the serde JSON ---- */
-
-static json_t *arr(const uint8_t *p, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < n; i++) json_array_append_new(a, json_integer(p[i]));
-    return a;
-}
-
-static json_t *tcb_json(const uint8_t *p, vt_snp_product prod)
-{
-    vt_snp_tcb t;
-    vt_snp_tcb_decode(get_le(p, 8), prod, &t);
-    json_t *o = json_object();
-    json_object_set_new(o, "fmc", t.has_fmc ? json_integer(t.fmc) : json_null());
-    json_object_set_new(o, "bootloader", json_integer(t.boot_loader));
-    json_object_set_new(o, "tee", json_integer(t.tee));
-    json_object_set_new(o, "snp", json_integer(t.snp));
-    json_object_set_new(o, "microcode", json_integer(t.microcode));
-    return o;
-}
-
-static json_t *ver_json(const uint8_t *p)
-{
-    return json_pack("{sI sI sI}", "major", (json_int_t)p[2], "minor", (json_int_t)p[1], "build", (json_int_t)p[0]);
-}
-
-vt_err vt_kbs_snp_to_json(const uint8_t *report, size_t len, const vt_snp_certtable *ct, json_t **out, vt_error *err)
-{
-    vt_snp_report rep;
-    *out = NULL;
-    VT_GUARD(vt_snp_report_parse(report, len, &rep, err));
-    const uint8_t *p = report;
-    vt_snp_product prod = rep.has_cpuid ? vt_snp_product_from_cpuid(rep.cpuid_fam_id, rep.cpuid_mod_id) : VT_SNP_MILAN;
-    if (prod == VT_SNP_PRODUCT_UNKNOWN) prod = VT_SNP_MILAN;
-    json_t *r = json_object();
-    if (r == NULL) return vt_error_set(err, VT_E_NOMEM, "snp_evidence", "out of memory");
-    json_object_set_new(r, "version", json_integer(rep.version));
-    json_object_set_new(r, "guest_svn", json_integer(rep.guest_svn));
-    json_object_set_new(r, "policy", json_integer((json_int_t)get_le(p + 0x008, 8)));
-    json_object_set_new(r, "family_id", arr(p + 0x010, 16));
-    json_object_set_new(r, "image_id", arr(p + 0x020, 16));
-    json_object_set_new(r, "vmpl", json_integer(rep.vmpl));
-    json_object_set_new(r, "sig_algo", json_integer(rep.signature_algo));
-    json_object_set_new(r, "current_tcb", tcb_json(p + 0x038, prod));
-    json_object_set_new(r, "plat_info", json_integer((json_int_t)get_le(p + 0x040, 8)));
-    json_object_set_new(r, "key_info", json_integer(rep.key_info));
-    json_object_set_new(r, "report_data", arr(p + 0x050, 64));
-    json_object_set_new(r, "measurement", arr(p + 0x090, 48));
-    json_object_set_new(r, "host_data", arr(p + 0x0C0, 32));
-    json_object_set_new(r, "id_key_digest", arr(p + 0x0E0, 48));
-    json_object_set_new(r, "author_key_digest", arr(p + 0x110, 48));
-    json_object_set_new(r, "report_id", arr(p + 0x140, 32));
-    json_object_set_new(r, "report_id_ma", arr(p + 0x160, 32));
-    json_object_set_new(r, "reported_tcb", tcb_json(p + 0x180, prod));
-    json_object_set_new(r, "cpuid_fam_id", rep.has_cpuid ? json_integer(p[0x188]) : json_null());
-    json_object_set_new(r, "cpuid_mod_id", rep.has_cpuid ? json_integer(p[0x189]) : json_null());
-    json_object_set_new(r, "cpuid_step", rep.has_cpuid ? json_integer(p[0x18A]) : json_null());
-    json_object_set_new(r, "chip_id", arr(p + 0x1A0, 64));
-    json_object_set_new(r, "committed_tcb", tcb_json(p + 0x1E0, prod));
-    json_object_set_new(r, "current", ver_json(p + 0x1E8));
-    json_object_set_new(r, "committed", ver_json(p + 0x1EC));
-    json_object_set_new(r, "launch_tcb", tcb_json(p + 0x1F0, prod));
-    json_object_set_new(r, "launch_mit_vector", rep.has_mit_vectors ? json_integer((json_int_t)get_le(p + 0x1F8, 8)) : json_null());
-    json_object_set_new(r, "current_mit_vector", rep.has_mit_vectors ? json_integer((json_int_t)get_le(p + 0x200, 8)) : json_null());
-    json_object_set_new(r, "signature", json_pack("{so so}", "r", arr(p + 0x2A0, 72), "s", arr(p + 0x2E8, 72)));
-    json_t *chain = json_null();
-    if (ct != NULL && ct->n > 0) {
-        chain = json_array();
-        for (size_t i = 0; i < ct->n; i++) {
-            const char *ty = ct->entries[i].kind == VT_SNP_CERT_VCEK   ? "VCEK"
-                             : ct->entries[i].kind == VT_SNP_CERT_VLEK ? "VLEK"
-                             : ct->entries[i].kind == VT_SNP_CERT_ASK  ? "ASK"
-                             : ct->entries[i].kind == VT_SNP_CERT_ARK  ? "ARK"
-                                                                       : NULL;
-            if (ty == NULL) continue; /* CRLs and unknown GUIDs are not certificates */
-            json_array_append_new(chain, json_pack("{ss so}", "cert_type", ty, "data",
-                                                   arr(ct->entries[i].data.ptr, ct->entries[i].data.len)));
-        }
-    }
-    *out = json_pack("{so so}", "attestation_report", r, "cert_chain", chain);
-    if (*out == NULL) return vt_error_set(err, VT_E_NOMEM, "snp_evidence", "out of memory");
-    return VT_OK;
 }

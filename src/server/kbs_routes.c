@@ -1,11 +1,11 @@
 /* HTTP wiring of the Key Broker Service (kbs-protocol.md §3, §9, §13): routes to the
  * transport-free handlers, cookie and bearer extraction, Set-Cookie with Expires only, problem
- * bodies with the Trustee error namespace. */
+ * bodies with the Trustee error namespace. The wall clock is read here, once per request, and
+ * handed to the broker in the call. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "kbs_internal.h"
 #include "veritee/kbs_http.h"
 
 static void http_date(vt_time t, char out[40])
@@ -24,7 +24,7 @@ void vt_kbs_reply_to_http(const vt_kbs_reply *r, vt_http_response *resp)
 {
     if (r->status != 200 && r->problem[0]) {
         char type[128];
-        snprintf(type, sizeof type, "%s%s", VT_KBS_ERROR_NS, r->problem);
+        snprintf(type, sizeof type, "%s%s", VT_RCAR_ERROR_NS, r->problem);
         vt_http_respond_problem(resp, r->status, type, r->detail);
     } else if (r->json != NULL) {
         vt_http_respond_json(resp, r->status ? r->status : 200, r->json);
@@ -34,7 +34,7 @@ void vt_kbs_reply_to_http(const vt_kbs_reply *r, vt_http_response *resp)
     if (r->set_cookie) {
         char date[40], v[160];
         http_date(r->session_expires, date);
-        snprintf(v, sizeof v, "%s=%s; Expires=%s", VT_KBS_COOKIE, r->session_id, date);
+        snprintf(v, sizeof v, "%s=%s; Expires=%s", VT_RCAR_COOKIE, r->session_id, date);
         vt_http_response_header(resp, "Set-Cookie", v);
     }
 }
@@ -56,7 +56,7 @@ static void make_call(const vt_http_request *req, call_buf *b)
     b->c.query_version = vt_http_query(req, "version");
     const char *ck = vt_http_header(req, "Cookie");
     vt_error e;
-    if (ck != NULL && vt_http_cookie(ck, strlen(ck), VT_KBS_COOKIE, b->sid, sizeof b->sid, &e) == VT_OK)
+    if (ck != NULL && vt_http_cookie(ck, strlen(ck), VT_RCAR_COOKIE, b->sid, sizeof b->sid, &e) == VT_OK)
         b->c.session_id = b->sid;
     const char *au = vt_http_header(req, "Authorization");
     if (au != NULL && vt_http_bearer(au, &b->c.bearer, &b->c.bearer_len, &e) != VT_OK) b->c.bearer = NULL;
@@ -107,6 +107,13 @@ static void on_resource(void *ud, const vt_http_request *req, vt_http_response *
     serve_with(h_resource, ud, req, resp);
 }
 static void on_admin(void *ud, const vt_http_request *req, vt_http_response *resp) { serve_with(h_admin, ud, req, resp); }
+
+double vt_kbs_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 void vt_kbs_routes(vt_kbs *k, vt_http_route *routes, size_t *n)
 {
