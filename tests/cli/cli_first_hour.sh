@@ -6,7 +6,7 @@ set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
 V=${VERITEE_VECTORS:-../shared/vectors}
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$HERE/..
+ROOT=$HERE/../..
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0

@@ -12,7 +12,7 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 ok() { echo "ok: $1"; }
 bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-VERITEE_BIN=$B timeout 120 sh "$HERE/../scripts/demo" >"$tmp/demo.txt" 2>&1; rc=$?
+VERITEE_BIN=$B timeout 120 sh "$HERE/../../scripts/demo" >"$tmp/demo.txt" 2>&1; rc=$?
 [ "$rc" -eq 0 ] && ok "demo exits 0" || { bad "demo exit $rc"; cat "$tmp/demo.txt"; }
 if grep -q "$(printf '\033')" "$tmp/demo.txt"; then bad "escape codes in piped output"; else ok "no colour codes in a pipe"; fi
 sed -n '/^== 6\./,/^== 7\./p' "$tmp/demo.txt" | sed '1d;$d' >"$tmp/ear.json"

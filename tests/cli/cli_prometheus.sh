@@ -7,7 +7,7 @@
 set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
-RULES=$HERE/../packaging/prometheus/veritee-alerts.yml
+RULES=$HERE/../../packaging/prometheus/veritee-alerts.yml
 for t in promtool curl python3; do
   command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed (Debian: prometheus, curl, python3)"; exit 77; }
 done
