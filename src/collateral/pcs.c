@@ -3,12 +3,15 @@
  * Certification Service for ECDSA Attestation" v4 (/{sgx,tdx}/certification/v4/tcb,
  * /qe/identity, /sgx/certification/v4/pckcrl, PCCS /rootcacrl); issuer chains arrive
  * percent-encoded in response headers. */
+#include <errno.h>
+#include <fcntl.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "collateral_internal.h"
@@ -222,23 +225,28 @@ static vt_err check_crl(X509_CRL *crl, X509 *issuer, const char *url, vt_time no
     return VT_OK;
 }
 
-static vt_err install(const char *dir, const char *name, const void *p, size_t n, vt_coll_report *rep, vt_error *err)
+static vt_err install(const char *dir, const char *name, const void *p, size_t n, vt_time now, vt_coll_report *rep,
+                      vt_error *err)
 {
     char path[4096];
     VT_GUARD(vt_path_join(path, sizeof path, dir, name, err));
     VT_GUARD(vt_file_write_atomic(path, p, n, 0644, err));
+    /* the item's fetch time is the caller's instant (time is a parameter), not the file system's */
+    struct timespec ts[2] = {{.tv_sec = (time_t)now}, {.tv_sec = (time_t)now}};
+    if (utimensat(AT_FDCWD, path, ts, 0) != 0)
+        return vt_error_set(err, VT_E_IO, CHECK, "%s: cannot set its time: %s", path, strerror(errno));
     rep->installed++;
     return VT_OK;
 }
 
-static vt_err install_chain(const char *dir, STACK_OF(X509) *chain, vt_coll_report *rep, vt_error *err)
+static vt_err install_chain(const char *dir, STACK_OF(X509) *chain, vt_time now, vt_coll_report *rep, vt_error *err)
 {
     BIO *m = BIO_new(BIO_s_mem());
     bool ok = m != NULL;
     for (int i = 0; ok && i < sk_X509_num(chain); i++) ok = PEM_write_bio_X509(m, sk_X509_value(chain, i)) == 1;
     char *p = NULL;
     long n = ok ? BIO_get_mem_data(m, &p) : 0;
-    vt_err rc = ok && n > 0 ? install(dir, "tcb_signing_chain.pem", p, (size_t)n, rep, err)
+    vt_err rc = ok && n > 0 ? install(dir, "tcb_signing_chain.pem", p, (size_t)n, now, rep, err)
                             : vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     BIO_free(m);
     return rc;
@@ -284,8 +292,8 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
         snprintf(url, sizeof url, "%s/%s/certification/v4/tcb?fmspc=%s", base, w->tee, fm);
         VT_GUARD(get(o, url, "TCB-Info-Issuer-Chain", "SGX-TCB-Info-Issuer-Chain", &r, rep, err));
         rc = check_signed_json(o, w, url, true, &r, now, &chain, err);
-        if (rc == VT_OK) rc = install(dir, name, r.body.ptr, r.body.len, rep, err);
-        if (rc == VT_OK) rc = install_chain(dir, chain, rep, err);
+        if (rc == VT_OK) rc = install(dir, name, r.body.ptr, r.body.len, now, rep, err);
+        if (rc == VT_OK) rc = install_chain(dir, chain, now, rep, err);
         sk_X509_pop_free(chain, X509_free);
         chain = NULL;
         vt_http_reply_free(&r);
@@ -300,7 +308,7 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
         snprintf(url, sizeof url, "%s/%s/certification/v4/qe/identity", base, w->tee);
         VT_GUARD(get(o, url, "SGX-Enclave-Identity-Issuer-Chain", "Enclave-Identity-Issuer-Chain", &r, rep, err));
         rc = check_signed_json(o, w, url, false, &r, now, &chain, err);
-        if (rc == VT_OK) rc = install(dir, name, r.body.ptr, r.body.len, rep, err);
+        if (rc == VT_OK) rc = install(dir, name, r.body.ptr, r.body.len, now, rep, err);
         sk_X509_pop_free(chain, X509_free);
         chain = NULL;
         vt_http_reply_free(&r);
@@ -326,7 +334,7 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
                 rc = vt_error_set(err, VT_E_VERIFY, CHECK, "%s: the CRL issuer is \"%s\", not the %s CA", url, cn, w->ca);
         }
         if (rc == VT_OK) rc = check_crl(crl, sk_X509_value(chain, 0), url, now, err);
-        if (rc == VT_OK) rc = install(dir, name, der.ptr, der.len, rep, err);
+        if (rc == VT_OK) rc = install(dir, name, der.ptr, der.len, now, rep, err);
         X509_CRL_free(crl);
         vt_buf_free(&der);
         sk_X509_pop_free(chain, X509_free);
@@ -362,7 +370,7 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
         vt_buf der = {0};
         rc = crl_from_body(&r.body, &crl, &der, err);
         if (rc == VT_OK) rc = check_crl(crl, sk_X509_value(signing, 1), url, now, err);
-        if (rc == VT_OK) rc = install(dir, name, der.ptr, der.len, rep, err);
+        if (rc == VT_OK) rc = install(dir, name, der.ptr, der.len, now, rep, err);
         X509_CRL_free(crl);
         vt_buf_free(&der);
         vt_http_reply_free(&r);
