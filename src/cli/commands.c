@@ -247,6 +247,45 @@ static const cli_opt attest_opts[] = {
     {"verbose", 'v', NULL, "say what happens on stderr; on refusal, the EAR status and failing checks"},
     END};
 
+#define COLL_UPSTREAM                                                                              \
+    {"pcs-url", 0, "URL", "Intel PCS v4 (https://api.trustedservices.intel.com)"},                   \
+    {"pccs-url", 0, "URL", "a PCCS (its /sgx/certification/v4/... API)"},                             \
+    {"pccs-cacert", 0, "FILE", "trust only this CA for the PCCS's HTTPS certificate"},                \
+    {"pccs-insecure", 0, NULL, "accept any HTTPS certificate of the PCCS (self-signed); the\n"        \
+                               "collateral itself is still verified against the Intel root"},         \
+    {"api-key", 0, "KEY", "Intel PCS subscription key (Ocp-Apim-Subscription-Key)"},                 \
+    {"trust", 0, "FILE", "the Intel SGX Root CA (PEM); default: the pinned Intel root"}
+static const cli_opt coll_fetch_opts[] = {
+    COLL_UPSTREAM,
+    {"cache", 0, "DIR", "the collateral cache"},
+    {"platform", 0, "T:F:C", "a platform by TEE (tdx, sgx), FMSPC (12 hex) and PCK CA\n"
+                             "(platform, processor), e.g. tdx:B0C06F000000:platform"},
+    {"force", 0, NULL, "fetch even items that are fresh"},
+    {"at", 0, "T", "the instant (RFC 3339) for validity checks (default: now)"},
+    {"json", 0, NULL, "JSON output"},
+    END};
+static const cli_opt coll_refresh_opts[] = {
+    COLL_UPSTREAM,
+    {"cache", 0, "DIR", "the collateral cache"},
+    {"force", 0, NULL, "fetch even items that are fresh"},
+    {"margin", 0, "SECONDS", "refresh items expiring within this (default 7 days)"},
+    {"at", 0, "T", "the instant (RFC 3339) for validity checks (default: now)"},
+    {"json", 0, NULL, "JSON output"},
+    END};
+static const cli_opt coll_show_opts[] = {
+    {"cache", 0, "DIR", "the collateral cache"},
+    {"at", 0, "T", "the instant (RFC 3339) for validity checks (default: now)"},
+    {"json", 0, NULL, "JSON output"},
+    END};
+static const cli_opt coll_prune_opts[] = {
+    {"cache", 0, "DIR", "the collateral cache"},
+    {"grace", 0, "SECONDS", "remove items expired for longer than this (default 30 days)"},
+    {"at", 0, "T", "the instant (RFC 3339) for validity checks (default: now)"},
+    END};
+#define COLL_EXITS                                                                          \
+    "0 done, 1 an answer failed its check (the cache keeps the previous item),\n"           \
+    "2 usage, 3 upstream unreachable or no such collateral"
+
 static const cli_opt platform_opts[] = {
     {"json", 0, NULL, "JSON output"},
     {"root", 0, "DIR", "read this directory tree instead of / (tests)"},
@@ -358,6 +397,23 @@ const cli_cmd cli_commands[] = {
      "node with --kek-file NEW afterwards: the old key no longer opens it.",
      store_rekey_opts, "0 done, 1 refused (wrong current key, sealed value altered), 2 usage, 3 store unusable",
      NULL},
+    {"collateral", "fetch, refresh, show and prune the Intel PCS/PCCS collateral cache",
+     "fetch|refresh|show|prune [options]",
+     "Keeps a cache of Intel PCS/PCCS collateral (TCB Info, QE Identity, PCK and root CA\n"
+     "CRLs) that 'veritee verify --collateral DIR/tdx' and 'veritee serve --cache DIR' read.\n"
+     "Every answer is checked against the Intel root before it is written (atomically).",
+     NULL, COLL_EXITS, cmd_collateral},
+    {"collateral fetch", "what the quotes (or platforms) need and the cache lacks or holds stale",
+     "UPSTREAM --cache DIR [--force] [--at T] [--json] (QUOTE | --platform TEE:FMSPC:CA)...",
+     "UPSTREAM is --pcs-url URL or --pccs-url URL (with --pccs-cacert, --pccs-insecure, --api-key).",
+     coll_fetch_opts, COLL_EXITS, NULL},
+    {"collateral refresh", "every platform the cache holds, for items due (see show)",
+     "UPSTREAM --cache DIR [--force] [--margin SECONDS] [--at T] [--json]", NULL, coll_refresh_opts, COLL_EXITS,
+     NULL},
+    {"collateral show", "each item: for whom, valid until when, state (valid, refresh, expired)",
+     "--cache DIR [--at T] [--json]", NULL, coll_show_opts, COLL_EXITS, NULL},
+    {"collateral prune", "remove items expired for longer than --grace (default 30 days)",
+     "--cache DIR [--grace SECONDS] [--at T]", NULL, coll_prune_opts, COLL_EXITS, NULL},
     {"emulate", "create an emulated TEE (test PKI, collateral) for machines without one", "init|show DIR", NULL,
      NULL, NULL, cmd_emulate},
     {"emulate init", "create an emulated TEE in DIR", "DIR [--platform FILE] [--at RFC3339]",

@@ -43,9 +43,10 @@ int cli_report_error(const cli_verify_args *a, const char *tee, const vt_error *
     fprintf(stderr, "veritee: %s%s%s: %s\n", tee, e->check[0] ? " " : "", e->check, e->msg);
     /* the library names the missing file; how to get it is the CLI's to say */
     if (e->code == VT_E_MISSING && (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) && a->pcs_url == NULL)
-        fprintf(stderr, "veritee: hint: TDX/SGX collateral comes from Intel PCS: add --pcs-url "
-                        "https://api.trustedservices.intel.com --cache DIR to fetch it (then offline from DIR), "
-                        "or put the files in --collateral DIR (docs/tdx.md)\n");
+        fprintf(stderr, "veritee: hint: TDX/SGX collateral comes from Intel PCS (https://api.trustedservices.intel.com): "
+                        "add --pcs-url https://api.trustedservices.intel.com --cache DIR to fetch it, or fetch it once "
+                        "with 'veritee collateral fetch --pcs-url URL --cache DIR QUOTE' and verify with "
+                        "--collateral DIR/tdx (docs/collateral.md)\n");
     return ex;
 }
 
