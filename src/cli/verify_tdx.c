@@ -85,6 +85,7 @@ int cli_verify_tdx(cli_verify_args *a)
     vt_tdx_collateral coll;
     STACK_OF(X509) *roots = NULL;
     vt_tdx_verifier *v = NULL;
+    vt_buf nonce = {0};
     vt_tdx_result *r = calloc(1, sizeof *r);
     int ex;
     if (r == NULL) return VT_EXIT_USAGE;
@@ -92,12 +93,22 @@ int cli_verify_tdx(cli_verify_args *a)
         ex = cli_report_error(a, a->tee, &e, NULL);
         goto out;
     }
+    vt_tdx_verify_opts opt = {.at = a->at};
+    if (a->nonce_hex != NULL) {
+        if (vt_hex_decode(a->nonce_hex, strlen(a->nonce_hex), &nonce, &e) != VT_OK || nonce.len == 0 || nonce.len > 64) {
+            vt_error_set(&e, VT_E_ARG, "report_data", "--nonce must be 1..64 bytes of hex");
+            ex = cli_report_error(a, a->tee, &e, NULL);
+            goto out;
+        }
+        opt.report_data = nonce.ptr;
+        opt.report_data_len = nonce.len;
+    }
     vt_tdx_verifier_opts vo = {.roots = roots, .allow_missing_pck_crl = a->allow_missing_crl};
     if (vt_tdx_verifier_new(&vo, &coll, &v, &e) != VT_OK) {
         ex = cli_report_error(a, a->tee, &e, NULL);
         goto out;
     }
-    if (vt_tdx_verify(v, a->evidence.ptr, a->evidence.len, a->at, r, &e) != VT_OK) {
+    if (vt_tdx_verify_with(v, a->evidence.ptr, a->evidence.len, &opt, r, &e) != VT_OK) {
         ex = cli_report_error(a, a->tee, &e, &r->checks);
         goto out;
     }
@@ -121,6 +132,7 @@ out:
     vt_tdx_verifier_free(v);
     vt_tdx_collateral_clear(&coll);
     sk_X509_pop_free(roots, X509_free);
+    vt_buf_free(&nonce);
     free(r);
     return ex;
 }
