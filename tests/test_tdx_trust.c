@@ -14,6 +14,7 @@
 #include "veritee/crypto.h"
 #include "veritee/emulate.h"
 #include "veritee/fileio.h"
+#include "veritee/json.h"
 #include "veritee/pki.h"
 #include "veritee/tdx.h"
 
@@ -386,6 +387,47 @@ static void test_inconsistent_is_rejected(void **state)
     free(r);
 }
 
+static vt_time g_t0; /* the emulator's instant, for the edit callbacks below */
+static void tcb_info_next_update(json_t *b)
+{
+    json_object_set_new(b, "nextUpdate", vt_json_time_string(g_t0 + 1000));
+}
+static void qe_identity_issue_date(json_t *b)
+{
+    json_object_set_new(b, "issueDate", vt_json_time_string(g_t0 - 1000));
+}
+
+/* Item 4: the collateral boundaries (vt_valid_at, inclusive) of each signed item on its own. */
+static void test_collateral_boundaries(void **state)
+{
+    (void)state;
+    char dir[256];
+    make_emu(dir, sizeof dir);
+    g_t0 = at(T0);
+    uint8_t rd[64] = {4};
+    vt_buf q = {0};
+    quote(dir, rd, &q);
+    run_result *r = calloc(1, sizeof *r);
+    char *ti = only_file(dir, "tcbinfo_");
+    resign(dir, ti, "tcbInfo", "tdx_tcb_signing.key.pem", tcb_info_next_update);
+    resign(dir, "qe_identity.json", "enclaveIdentity", "tdx_tcb_signing.key.pem", qe_identity_issue_date);
+    vt_tdx_verify_opts o = {.at = g_t0 + 1000};
+    verify(dir, &q, &o, r);
+    expect(r, VT_OK, NULL, NULL);
+    o.at = g_t0 + 1001;
+    verify(dir, &q, &o, r);
+    expect(r, VT_E_EXPIRED, "collateral_freshness", "TCB Info expired on");
+    o.at = g_t0 - 1000;
+    verify(dir, &q, &o, r);
+    expect(r, VT_OK, NULL, NULL);
+    o.at = g_t0 - 1001;
+    verify(dir, &q, &o, r);
+    expect(r, VT_E_EXPIRED, "collateral_freshness", "QE Identity is not valid before");
+    free(ti);
+    free(r);
+    vt_buf_free(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_module_identity_absent),
         cmocka_unit_test(test_module_svn_real_tcb_info),
         cmocka_unit_test(test_inconsistent_is_rejected),
+        cmocka_unit_test(test_collateral_boundaries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
