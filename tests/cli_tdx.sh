@@ -34,6 +34,15 @@ expect 1 "tdx --nonce differs" "$B" verify --collateral "$S" --at 2025-07-19T10:
 has "\[fail\] report_data" "report_data check failed"
 expect 2 "tdx --nonce not hex" "$B" verify --collateral "$S" --at 2025-07-19T10:00:34Z --nonce xyz "$S/quote.bin"
 expect 0 "validity is inclusive: at the PCK CRL's nextUpdate second" "$B" verify --collateral "$S" --at 2025-07-19T10:00:35Z "$S/quote.bin"
+# every option applies or is refused (exit 2), never silently ignored
+expect 2 "--product is SNP's" "$B" verify --collateral "$S" --product milan --at 2025-07-19T10:00:34Z "$S/quote.bin"
+grep -q "applies to SNP evidence only" /tmp/vt-cli-err.$$ && echo "ok: refusal names the kind" || { echo "FAIL: refusal message"; fail=1; }
+expect 2 "--kds-url is SNP's" "$B" verify --collateral "$S" --kds-url http://127.0.0.1:1 --cache /tmp "$S/quote.bin"
+expect 2 "--cpak is CCA's" "$B" verify --collateral "$S" --cpak "$S/quote.bin" "$S/quote.bin"
+expect 2 "--pcs-url needs --cache" "$B" verify --pcs-url http://127.0.0.1:1 "$S/quote.bin"
+expect 0 "--cache alone is the collateral directory" "$B" verify --cache "$S" --at 2025-07-19T10:00:34Z "$S/quote.bin"
+expect 3 "missing collateral names where it comes from" "$B" verify --at 2025-07-19T10:00:34Z "$S/quote.bin"
+grep -q -- "--pcs-url" /tmp/vt-cli-err.$$ && echo "ok: CLI hint" || { echo "FAIL: CLI hint"; fail=1; }
 expect 0 "auto-detected tdx" "$B" verify --tee tdx --trust "$V/common" --collateral "$S" --at 2025-07-19T10:00:34Z "$S/quote.bin"
 expect 1 "one second after the PCK CRL expired" "$B" verify --collateral "$S" --at 2025-07-19T10:00:36Z "$S/quote.bin"
 grep -q "expired on 2025-07-19T10:00:35Z" /tmp/vt-cli-err.$$ && echo "ok: expiry message" || { echo "FAIL: expiry message"; fail=1; }

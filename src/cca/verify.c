@@ -45,7 +45,7 @@ static vt_err platform_signature(const vt_cca_token *t, const vt_cca_trust *trus
     vt_hex_encode(p->implementation_id.ptr, p->implementation_id.len, impl);
     if (trust == NULL || trust->n == 0)
         return vt_error_set(e, VT_E_MISSING, NULL,
-                            "no CPAK trust anchors given (use --trust DIR or --cpak FILE)");
+                            "no CPAK trust anchors given");
     const vt_cca_cpak *cand[CANDIDATES_MAX];
     size_t n = vt_cca_trust_find(trust, p->instance_id, p->implementation_id, cand, CANDIDATES_MAX);
     if (n == 0)

@@ -20,7 +20,8 @@ static void usage(FILE *f)
             "                        [--certs DIR] [--cpak FILE] [--tee auto|tdx|sgx|snp|cca] [--at T]\n"
             "                        [--nonce HEX] [--init-data HEX] [--ear-key FILE] [--ear-alg ES256|ES384]\n"
             "                        [--ear-out FILE|-] [--ttl SECONDS] [--naming dotted|draft03]\n"
-            "                        [--ear-checks] [--allow-missing-crl] [--json] EVIDENCE...\n"
+            "                        [--ear-checks] [--allow-missing-crl] [--pcs-url URL] [--kds-url URL]\n"
+            "                        [--cache DIR] [--json] EVIDENCE...\n"
             "\n"
             "Verifies each piece of evidence (as 'veritee verify'), appraises its claims against the\n"
             "policy and prints the result; with --ear-out, writes the EAR attestation result as a JWT\n"
@@ -49,7 +50,7 @@ static int bad(const char *what, const vt_error *e)
 static int parse(int argc, char **argv, appraise_args *a)
 {
     enum { O_POL = 256, O_RV, O_TRUST, O_COLL, O_CERTS, O_CPAK, O_PROD, O_TEE, O_AT, O_NONCE, O_INIT,
-           O_KEY, O_OUT, O_ALG, O_TTL, O_NAMING, O_JSON, O_CRL, O_CHECKS };
+           O_KEY, O_OUT, O_ALG, O_TTL, O_NAMING, O_JSON, O_CRL, O_CHECKS, O_PCS, O_KDS, O_CACHE };
     static const struct option opts[] = {
         {"policy", 1, 0, O_POL}, {"refvals", 1, 0, O_RV}, {"trust", 1, 0, O_TRUST},
         {"collateral", 1, 0, O_COLL}, {"certs", 1, 0, O_CERTS}, {"cpak", 1, 0, O_CPAK},
@@ -57,6 +58,7 @@ static int parse(int argc, char **argv, appraise_args *a)
         {"init-data", 1, 0, O_INIT}, {"ear-key", 1, 0, O_KEY}, {"ear-out", 1, 0, O_OUT},
         {"ear-alg", 1, 0, O_ALG}, {"ttl", 1, 0, O_TTL}, {"naming", 1, 0, O_NAMING},
         {"json", 0, 0, O_JSON}, {"allow-missing-crl", 0, 0, O_CRL}, {"ear-checks", 0, 0, O_CHECKS},
+        {"pcs-url", 1, 0, O_PCS}, {"kds-url", 1, 0, O_KDS}, {"cache", 1, 0, O_CACHE},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     vt_error e;
     vt_error_clear(&e);
@@ -94,6 +96,9 @@ static int parse(int argc, char **argv, appraise_args *a)
         case O_JSON: a->json = true; break;
         case O_CRL: a->allow_missing_crl = true; break;
         case O_CHECKS: a->checks_in_ear = true; break;
+        case O_PCS: a->pcs_url = optarg; break;
+        case O_KDS: a->kds_url = optarg; break;
+        case O_CACHE: a->cache_dir = optarg; break;
         case 'h': usage(stdout); return -1;
         default: usage(stderr); return VT_EXIT_USAGE;
         }
@@ -103,6 +108,8 @@ static int parse(int argc, char **argv, appraise_args *a)
         return VT_EXIT_USAGE;
     }
     if (argc - optind > APPRAISE_MAX_EVIDENCE) return bad("at most 8 pieces of evidence", NULL);
+    if ((a->pcs_url != NULL || a->kds_url != NULL) && a->cache_dir == NULL)
+        return bad(a->pcs_url ? "--pcs-url needs --cache DIR" : "--kds-url needs --cache DIR", NULL);
     if (a->ear_out != NULL && a->ear_key == NULL) return bad("--ear-out needs --ear-key (the signing key file)", NULL);
     if (a->ear_alg && strcmp(a->ear_alg, "ES256") != 0 && strcmp(a->ear_alg, "ES384") != 0)
         return bad("--ear-alg must be ES256 or ES384", NULL);

@@ -209,8 +209,8 @@ static vt_err find_issuer(const vt_snp_verifier *v, STACK_OF(X509) *extra, X509 
     vt_checks_add(checks, check, VT_CHECK_FAIL, "no %s certificate \"%s\" supplied",
                   snp_role_name(role), cn);
     return vt_error_set(err, VT_E_MISSING, check,
-                        "no %s certificate \"%s\" to verify \"%s\" (give the %s chain with --certs "
-                        "or --trust)", snp_role_name(role), cn, sub, vt_snp_product_name(p));
+                        "no %s certificate \"%s\" to verify \"%s\" (the %s chain is needed)", snp_role_name(role),
+                        cn, sub, vt_snp_product_name(p));
 }
 
 static vt_err window(X509 *c, vt_time *nb, vt_time *na, vt_error *err)
@@ -239,7 +239,7 @@ static vt_err check_ark(const vt_snp_verifier *v, X509 *ark, snp_chain *ch, vt_c
         return vt_error_set(err, VT_E_VERIFY, "ark_trusted",
                             "certificate chain does not lead to a trusted root: \"%s\" (sha256 %s) "
                             "is not %s", cn, hex,
-                            v->explicit_trust ? "among the --trust anchors" : "a pinned AMD ARK");
+                            v->explicit_trust ? "among the given trust anchors" : "a pinned AMD ARK");
     }
     return VT_OK;
 }

@@ -61,7 +61,7 @@ static vt_err pick_leaf(const vt_snp_report *r, const vt_snp_collateral *coll,
         FAIL("signing_key", VT_E_VERIFY,
              "report is signed by the %s (SIGNING_KEY %u) but only a %s certificate was supplied",
              snp_role_name(want), (unsigned)r->signing_key, snp_role_name(other));
-    FAIL("signing_key", VT_E_MISSING, "no %s certificate supplied (give it with --certs)",
+    FAIL("signing_key", VT_E_MISSING, "no %s certificate supplied",
          snp_role_name(want));
 }
 
