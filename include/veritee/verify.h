@@ -30,8 +30,9 @@ typedef struct vt_verify_sources {
     const char *certs_dir;      /* SNP: more certificates (VCEK/VLEK, ASK/ARK) */
     const char *cpak_file;      /* CCA: one CPAK (PEM, JWK or store) */
     const char *snp_product;    /* SNP: milan, genoa, turin when the report does not say */
-    const char *pcs_url;        /* TDX/SGX: fetch what collateral_dir lacks from Intel PCS or a PCCS
-                                   (v4 API) into cache_dir, which is then the collateral source */
+    const char *pcs_url;        /* TDX/SGX, when collateral_dir is not given: fetch the quote's
+                                   collateral from Intel PCS or a PCCS (v4 API) into cache_dir, the
+                                   collateral source then (items already cached are not fetched) */
     const char *kds_url;        /* SNP: fetch the VCEK, ASK/ARK chain and CRL from AMD KDS into
                                    cache_dir */
     const char *cache_dir;      /* on-disk cache of fetched collateral; read even without a URL
