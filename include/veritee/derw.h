@@ -6,8 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 typedef struct vt_derw {
     uint8_t *p;
@@ -27,5 +30,7 @@ void vt_derw_oid(vt_derw *w, const char *dotted);
 void vt_derw_wrap(vt_derw *w, size_t mark, uint8_t tag);
 /* Move the result into an owned buffer (or fail with VT_E_NOMEM). */
 vt_err vt_derw_finish(vt_derw *w, vt_buf *out, vt_error *err);
+
+VT_END_DECLS
 
 #endif

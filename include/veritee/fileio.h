@@ -5,8 +5,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 #define VT_FILE_MAX (64u << 20)
 
@@ -17,5 +20,7 @@ vt_err vt_file_write(const char *path, const void *p, size_t n, vt_error *err);
 bool vt_file_exists(const char *path);
 /* path = dir + "/" + name into out (needs size cap); fails when too long. */
 vt_err vt_path_join(char *out, size_t cap, const char *dir, const char *name, vt_error *err);
+
+VT_END_DECLS
 
 #endif

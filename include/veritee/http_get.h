@@ -7,8 +7,11 @@
 
 #include <stddef.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 #define VT_HTTP_BODY_MAX (8u << 20)
 
@@ -59,5 +62,7 @@ vt_err vt_http_client_new(vt_http_client **out, vt_error *err);
 void vt_http_client_free(vt_http_client *c); /* accepts NULL */
 vt_err vt_http_client_do(vt_http_client *c, const char *url, const vt_http_client_req *req,
                          const vt_http_get_opts *o, vt_http_reply *out, vt_error *err);
+
+VT_END_DECLS
 
 #endif

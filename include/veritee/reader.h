@@ -8,7 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 /* A borrowed view of bytes (never owns). */
 typedef struct vt_bytes {
@@ -44,5 +47,7 @@ vt_err vt_read_zero(vt_reader *r, const char *field, size_t n);
 vt_err vt_read_sub(vt_reader *r, const char *field, size_t n, vt_reader *sub);
 
 bool vt_bytes_is_zero(const uint8_t *p, size_t n);
+
+VT_END_DECLS
 
 #endif

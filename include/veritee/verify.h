@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 #include <stdbool.h>
 
+#include "veritee/api.h"
 #include "veritee/cca.h"
 #include "veritee/checks.h"
 #include "veritee/claims.h"
@@ -22,6 +23,8 @@
 #include "veritee/snp.h"
 #include "veritee/tdx.h"
 #include "veritee/vtime.h"
+
+VT_BEGIN_DECLS
 
 /* Where trust and collateral come from. Strings are copied by vt_verifier_new. */
 typedef struct vt_verify_sources {
@@ -96,5 +99,7 @@ json_t *vt_verify_result_json(const vt_verify_result *r);
 /* Earliest issueDate of TCB Infos and QE Identities in a TDX collateral set (0 when none). */
 struct vt_tdx_collateral;
 vt_time vt_tdx_collateral_issued(const struct vt_tdx_collateral *c);
+
+VT_END_DECLS
 
 #endif

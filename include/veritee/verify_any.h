@@ -4,7 +4,10 @@
 #ifndef VERITEE_VERIFY_ANY_H
 #define VERITEE_VERIFY_ANY_H
 
+#include "veritee/api.h"
 #include "veritee/verify.h"
+
+VT_BEGIN_DECLS
 
 /* Verify evidence of kind tee (NULL = detect) at `at` with a verifier built from s for this
  * call, and fill claims; checks (may be NULL) receives the named checks. As vt_verify. */
@@ -19,5 +22,7 @@ void vt_verify_cache_free(vt_verify_cache *c); /* accepts NULL */
 vt_err vt_verify_cache_claims(vt_verify_cache *c, const char *tee, const uint8_t *ev, size_t len,
                               STACK_OF(X509) *snp_certs, bool snp_crl_required, vt_time at, vt_claims *out,
                               vt_checks *checks, vt_error *err);
+
+VT_END_DECLS
 
 #endif

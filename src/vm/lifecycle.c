@@ -10,7 +10,7 @@
 
 #include "veritee/fileio.h"
 #include "veritee/vm.h"
-#include "vm/vm_internal.h"
+#include "vm_internal.h"
 
 #define CHECK "vm"
 #define DEFAULT_TIMEOUT_MS 30000
