@@ -245,6 +245,14 @@ static vt_err tcb_signer_role(const vt_tdx_verifier *v, STACK_OF(X509) *chain, v
     if (strcmp(cn, "Intel SGX TCB Signing") != 0)
         return vt_error_set(err, VT_E_VERIFY, NULL,
                             "collateral signer \"%s\" is not the Intel SGX TCB Signing certificate", cn);
+    /* Intel's subject is CN=Intel SGX TCB Signing, O=Intel Corporation; under veritee's
+     * emulated root the organisation says it is emulated (and the claims will say so too) */
+    char org[128] = "";
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(signer), NID_organizationName, org, sizeof org) < 0) org[0] = '\0';
+    const char *want_org = vt_x509_is_emulated(root) ? VT_EMULATED_ORGANIZATION : "Intel Corporation";
+    if (strcmp(org, want_org) != 0)
+        return vt_error_set(err, VT_E_VERIFY, NULL,
+                            "collateral signer \"%s\" is of organisation \"%s\", not \"%s\"", cn, org, want_org);
     uint32_t ku = X509_get_key_usage(signer);
     if (X509_check_ca(signer) != 0 || ku == UINT32_MAX || !(ku & KU_DIGITAL_SIGNATURE) ||
         (ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN)))

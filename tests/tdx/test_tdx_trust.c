@@ -198,6 +198,44 @@ static void test_report_data(void **state)
     vt_buf_free(&q);
 }
 
+/* A signer named "Intel SGX TCB Signing" under the emulator's root, with organisation `org`
+ * and, when ca, CA key usage; written as keys/fake_signer.key.pem and the collateral's
+ * tcb_signing_chain.pem [signer, root]. */
+static void fake_signer(const char *dir, const char *org, bool ca)
+{
+    char p[1200];
+    EVP_PKEY *root_k = load_key(dir, "tdx_root.key.pem"), *k = NULL;
+    path(p, sizeof p, dir, "trust/tdx_sgx_root_ca.pem");
+    vt_buf b = {0};
+    assert_int_equal(vt_file_read(p, 1 << 20, &b, NULL), VT_OK);
+    X509 *root = NULL, *signer = NULL;
+    assert_int_equal(vt_cert_parse(b.ptr, b.len, &root, NULL), VT_OK);
+    vt_buf_free(&b);
+    assert_int_equal(vt_pki_ec_key(VT_P256, &k, NULL), VT_OK);
+    vt_pki_cert_spec ss = {.subject_cn = "Intel SGX TCB Signing", .subject_o = org, .not_before = at(T0) - 86400,
+                           .not_after = at(T0) + 86400 * 365, .ca = ca, .path_len = ca ? 0 : -1};
+    assert_int_equal(vt_pki_cert(&ss, k, root, root_k, &signer, NULL), VT_OK);
+    vt_buf kp = {0}, c1 = {0}, c2 = {0};
+    assert_int_equal(vt_pki_key_pem(k, true, &kp, NULL), VT_OK);
+    path(p, sizeof p, dir, "keys/fake_signer.key.pem");
+    assert_int_equal(vt_file_write(p, kp.ptr, kp.len, NULL), VT_OK);
+    assert_int_equal(vt_pki_cert_pem(signer, &c1, NULL), VT_OK);
+    assert_int_equal(vt_pki_cert_pem(root, &c2, NULL), VT_OK);
+    uint8_t *both = malloc(c1.len + c2.len);
+    memcpy(both, c1.ptr, c1.len);
+    memcpy(both + c1.len, c2.ptr, c2.len);
+    path(p, sizeof p, dir, "collateral/tcb_signing_chain.pem");
+    assert_int_equal(vt_file_write(p, both, c1.len + c2.len, NULL), VT_OK);
+    free(both);
+    vt_buf_free(&kp);
+    vt_buf_free(&c1);
+    vt_buf_free(&c2);
+    X509_free(root);
+    X509_free(signer);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(root_k);
+}
+
 /* Item 2: collateral signed by anyone but the TCB Signing certificate is rejected, even when
  * its signature verifies. */
 static void test_signer_role(void **state)
@@ -235,6 +273,24 @@ static void test_signer_role(void **state)
     signing_chain_from_pck_chain(dir, (const int[]){0, 1, 2}, 3);
     verify(dir, &q, NULL, r);
     expect(r, VT_E_VERIFY, "tcb_signing_chain", "3 certificates");
+    /* the right name under the root, but another organisation; then a CA named like the signer */
+    fake_signer(dir, "Not Intel", false);
+    resign(dir, ti, "tcbInfo", "fake_signer.key.pem", NULL);
+    resign(dir, "qe_identity.json", "enclaveIdentity", "fake_signer.key.pem", NULL);
+    verify(dir, &q, NULL, r);
+    expect(r, VT_E_VERIFY, "tcb_signing_chain", "is of organisation \"Not Intel\"");
+    fake_signer(dir, VT_EMU_ORGANIZATION, true);
+    resign(dir, ti, "tcbInfo", "fake_signer.key.pem", NULL);
+    resign(dir, "qe_identity.json", "enclaveIdentity", "fake_signer.key.pem", NULL);
+    verify(dir, &q, NULL, r);
+    expect(r, VT_E_VERIFY, "tcb_signing_chain", "not an end-entity signing certificate");
+    /* and a proper end-entity signer of that name and organisation passes: the checks above
+     * reject the role, not the test's own PKI */
+    fake_signer(dir, VT_EMU_ORGANIZATION, false);
+    resign(dir, ti, "tcbInfo", "fake_signer.key.pem", NULL);
+    resign(dir, "qe_identity.json", "enclaveIdentity", "fake_signer.key.pem", NULL);
+    verify(dir, &q, NULL, r);
+    expect(r, VT_OK, NULL, NULL);
     free(ti);
     free(r);
     vt_buf_free(&q);
