@@ -10,6 +10,7 @@
 #include "veritee/ear.h"
 #include "veritee/fileio.h"
 #include "veritee/refvals.h"
+#include "veritee/verify.h"
 
 #define APPRAISE_MAX_EVIDENCE 8
 
@@ -35,7 +36,8 @@ static void usage(FILE *f)
             "  --ttl SECONDS      EAR lifetime (exp = iat + ttl; default 300, 0 = no exp)\n"
             "  --naming N         dotted (default: Trustee/Veraison names) or draft03\n"
             "  --ear-checks       include every appraisal check in the EAR (ear.veritee.appraisal-checks)\n"
-            "  other options      as for 'veritee verify'\n"
+            "  other options      as for 'veritee verify' (one verification entry); an option none of\n"
+            "                     the evidence can use is refused (exit 2)\n"
             "\n"
             "exit: 0 affirming, 1 otherwise (warning, contraindicated, none, or rejected evidence),\n"
             "      2 unusable input or arguments, 3 collateral or trust anchors missing\n");
@@ -172,8 +174,44 @@ typedef struct one {
     char label[16];
 } one;
 
+/* Like veritee verify: an option none of the evidence can use is refused, never ignored. */
+static int options_apply(const appraise_args *a, char **files, int n)
+{
+    bool tdx = false, snp = false, cca = false;
+    for (int i = 0; i < n; i++) {
+        vt_buf ev = {0};
+        vt_error e;
+        vt_error_clear(&e);
+        if (vt_file_read(files[i], VT_FILE_MAX, &ev, &e) != VT_OK) return bad(files[i], &e);
+        const char *t = a->tee && strcmp(a->tee, "auto") != 0 ? a->tee : vt_evidence_detect(ev.ptr, ev.len);
+        vt_buf_free(&ev);
+        if (t == NULL) continue; /* reported when verified */
+        tdx |= strcmp(t, "tdx") == 0 || strcmp(t, "sgx") == 0;
+        snp |= strcmp(t, "snp") == 0;
+        cca |= strcmp(t, "cca") == 0;
+    }
+    const struct {
+        bool given, applies;
+        const char *flag, *to;
+    } rules[] = {
+        {a->product != NULL, snp, "--product", "SNP"},      {a->kds_url != NULL, snp, "--kds-url", "SNP"},
+        {a->certs_dir != NULL, snp, "--certs", "SNP"},      {a->pcs_url != NULL, tdx, "--pcs-url", "TDX and SGX"},
+        {a->cpak_file != NULL, cca, "--cpak", "CCA"},       {a->allow_missing_crl, tdx || snp, "--allow-missing-crl", "TDX, SGX and SNP"},
+        {a->cache_dir != NULL, tdx || snp, "--cache", "TDX, SGX and SNP"},
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i].given && !rules[i].applies) {
+            fprintf(stderr, "veritee appraise: %s applies to %s evidence only, and none is given\n", rules[i].flag,
+                    rules[i].to);
+            return VT_EXIT_USAGE;
+        }
+    return VT_EXIT_OK;
+}
+
 static int run(const appraise_args *a, const vt_policy *p, const vt_refvals *rv, char **files, int n)
 {
+    int refused = options_apply(a, files, n);
+    if (refused != VT_EXIT_OK) return refused;
     vt_buf nonce = {0}, init = {0};
     one *all = calloc((size_t)n, sizeof *all);
     vt_ear_submod subs[APPRAISE_MAX_EVIDENCE];

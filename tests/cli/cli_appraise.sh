@@ -88,6 +88,8 @@ expect 3 "TDX without collateral: missing" "$B" appraise --policy "$POL/default.
 # the options of 'veritee verify' work here too (one verification entry): --cache as the TDX collateral source
 expect 0 "TDX with --cache as the collateral source" "$B" appraise --policy "$POL/default.json" --trust "$V/tdx/common" \
   --cache "$TDX" --at "$AT" "$TDX/quote.bin"
+expect 2 "--product with TDX evidence only: refused, not ignored" "$B" appraise --policy "$POL/default.json" \
+  --trust "$V/tdx/common" --collateral "$TDX" --product milan --at "$AT" "$TDX/quote.bin"
 expect 2 "--pcs-url without --cache" "$B" appraise --policy "$POL/default.json" --pcs-url http://127.0.0.1:1 "$TDX/quote.bin"
 expect 1 "nonce mismatch" "$B" appraise --policy "$POL/default.json" $TDXARGS --nonce 0011 "$TDX/quote.bin"
 has "$tmp/out" "does not bind" "report-data message"
