@@ -22,13 +22,15 @@ static const cli_opt verify_opts[] = {
     {"certs", 0, "FILE|DIR", "SNP: VCEK/VLEK and ASK/ARK certificates: a directory (as --collateral)\n"
                              "or one PEM file holding the chain"},
     {"cpak", 0, "FILE", "CCA: the platform attestation key (PEM or JWK)"},
-    {"nonce", 0, "HEX", "expected nonce / challenge (CCA realm challenge; SNP report data)"},
+    {"nonce", 0, "HEX", "expected nonce, 1..64 bytes, zero-padded to 64: the REPORTDATA of\n"
+                        "TDX/SGX/SNP evidence, the realm challenge of a CCA token"},
     {"product", 0, "NAME", "SNP: milan, genoa or turin when the report does not say"},
-    {"pcs-url", 0, "URL", "TDX: fetch missing collateral from Intel PCS (v4 API),\n"
-                          "e.g. https://api.trustedservices.intel.com"},
+    {"pcs-url", 0, "URL", "TDX/SGX: without --collateral, fetch the collateral from Intel PCS\n"
+                          "(https://api.trustedservices.intel.com) or a PCCS (v4 API) into --cache"},
     {"kds-url", 0, "URL", "SNP: fetch the VCEK, ASK/ARK chain and CRL from AMD KDS\n"
                           "(https://kdsintf.amd.com) into --cache"},
-    {"cache", 0, "DIR", "on-disk cache for fetched collateral (SNP: read even without --kds-url)"},
+    {"cache", 0, "DIR", "on-disk cache for fetched collateral (read even without a URL;\n"
+                        "TDX/SGX: the collateral directory when --collateral is absent)"},
     {"allow-missing-crl", 0, NULL, "accept evidence whose PCK CRL is unavailable; the revocation\n"
                                    "check is then reported as skipped (fail-closed otherwise)"},
     {"at", 0, "T", "verify as of this RFC 3339 instant (default: now)"},
@@ -55,6 +57,9 @@ static const cli_opt appraise_opts[] = {
     {"product", 0, "NAME", "as for 'veritee verify'"},
     {"at", 0, "T", "as for 'veritee verify'"},
     {"allow-missing-crl", 0, NULL, "as for 'veritee verify'"},
+    {"pcs-url", 0, "URL", "as for 'veritee verify'"},
+    {"kds-url", 0, "URL", "as for 'veritee verify'"},
+    {"cache", 0, "DIR", "as for 'veritee verify'"},
     {"json", 0, NULL, "JSON output"},
     END};
 
@@ -200,6 +205,9 @@ static const cli_opt serve_opts[] = {
     {"db", 0, "URL", "sqlite:PATH or postgres://... (created when absent)"},
     {"trust", 0, "DIR", "trust anchors for the verifiers (as verify --trust)"},
     {"collateral", 0, "DIR", "collateral for the verifiers (as verify --collateral)"},
+    {"pcs-url", 0, "URL", "online collateral from Intel PCS/PCCS into --cache, as for verify"},
+    {"kds-url", 0, "URL", "online collateral from AMD KDS into --cache, as for verify"},
+    {"cache", 0, "DIR", "the cache for fetched collateral, as for verify"},
     {"admin-key", 0, "PUB.pem", "admin public key (EC P-256 or Ed25519); without it the admin API is refused"},
     {"kek-file", 0, "PATH", "key-encryption key for stored secrets (or VERITEE_KEK; else ephemeral)"},
     {"ear-key", 0, "FILE", "EAR signing key (P-256 PEM; created when absent; else ephemeral)"},
@@ -300,12 +308,18 @@ static const char exit_all[] =
 
 const cli_cmd cli_commands[] = {
     {"verify", "verify TEE evidence (TDX/SGX quote, SNP report, CCA token)", "[options] FILE|-",
-     "FILE is the evidence; - reads it from standard input.", verify_opts, exit_verify, cmd_verify},
+     "FILE is the evidence; - reads it from standard input. Every option is enforced for every\n"
+     "kind of evidence it applies to; one that cannot apply to the evidence given (--product,\n"
+     "--kds-url for TDX; --pcs-url for SNP; --cpak, --allow-missing-crl for CCA ...) is refused\n"
+     "(exit 2), never ignored.",
+     verify_opts, exit_verify, cmd_verify},
     {"appraise", "verify evidence and appraise it against a policy; write a signed EAR",
      "--policy FILE [options] EVIDENCE...",
      "Verifies each piece of evidence (as 'veritee verify'), appraises its claims against the\n"
      "policy and prints the result; with --ear-out, writes the EAR attestation result as a JWT\n"
-     "signed with --ear-key (generated with mode 0600 when the file does not exist).",
+     "signed with --ear-key (generated with mode 0600 when the file does not exist). The other\n"
+     "options are those of 'veritee verify' (one verification entry); an option none of the\n"
+     "evidence can use is refused (exit 2).",
      appraise_opts,
      "0 affirming, 1 otherwise (warning, contraindicated, none, or rejected evidence),\n"
      "2 unusable input or arguments, 3 collateral or trust anchors missing",

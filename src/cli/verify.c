@@ -1,4 +1,5 @@
 /* veritee verify: argument parsing, TEE detection, dispatch to the per-TEE printers. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -7,7 +8,7 @@
 
 #include "cli.h"
 #include "veritee/fileio.h"
-#include "veritee/verify_any.h"
+#include "veritee/verify.h"
 
 static void verify_usage(FILE *f)
 {
@@ -19,6 +20,20 @@ void cli_print_checks(FILE *f, const vt_checks *c)
     for (size_t i = 0; c != NULL && i < c->n; i++)
         fprintf(f, "  [%s] %-28s %s\n", vt_check_status_name(c->items[i].status), c->items[i].name,
                 c->items[i].detail);
+}
+
+/* Where a missing item comes from, in the command's words (the library speaks of inputs). */
+static const char *missing_hint(const char *tee)
+{
+    if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0)
+        return "give the PCS collateral with --collateral DIR, or fetch it from Intel PCS with --pcs-url "
+               "https://api.trustedservices.intel.com --cache DIR (or once, with 'veritee collateral fetch', "
+               "docs/collateral.md)";
+    if (strcmp(tee, "snp") == 0)
+        return "give certificates with --certs/--collateral DIR and trust anchors with --trust DIR, or fetch them "
+               "with --kds-url URL --cache DIR";
+    if (strcmp(tee, "cca") == 0) return "give CPAK trust anchors with --trust DIR or --cpak FILE";
+    return NULL;
 }
 
 int cli_report_error(const cli_verify_args *a, const char *tee, const vt_error *e,
@@ -41,12 +56,92 @@ int cli_report_error(const cli_verify_args *a, const char *tee, const vt_error *
         }
     }
     fprintf(stderr, "veritee: %s%s%s: %s\n", tee, e->check[0] ? " " : "", e->check, e->msg);
-    /* the library names the missing file; how to get it is the CLI's to say */
-    if (e->code == VT_E_MISSING && (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) && a->pcs_url == NULL)
-        fprintf(stderr, "veritee: hint: TDX/SGX collateral comes from Intel PCS (https://api.trustedservices.intel.com): "
-                        "add --pcs-url https://api.trustedservices.intel.com --cache DIR to fetch it, or fetch it once "
-                        "with 'veritee collateral fetch --pcs-url URL --cache DIR QUOTE' and verify with "
-                        "--collateral DIR/tdx (docs/collateral.md)\n");
+    const char *hint = e->code == VT_E_MISSING ? missing_hint(tee) : NULL;
+    if (hint != NULL) fprintf(stderr, "veritee: %s\n", hint);
+    return ex;
+}
+
+/* AMD KDS asked us to wait (429/503): say so on stderr, then wait; the library stays silent. */
+static void kds_wait(void *ctx, long ms)
+{
+    (void)ctx;
+    fprintf(stderr, "veritee verify: AMD KDS is rate-limiting (429/503): retrying in %.1f s\n", (double)ms / 1000);
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Options that cannot apply to this kind of evidence are refused, never ignored. */
+static bool options_apply(const cli_verify_args *a, const char *tee)
+{
+    bool tdx = strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0, snp = strcmp(tee, "snp") == 0,
+         cca = strcmp(tee, "cca") == 0;
+    const struct {
+        bool given, applies;
+        const char *flag, *to;
+    } rules[] = {
+        {a->product != NULL, snp, "--product", "SNP"},
+        {a->kds_url != NULL, snp, "--kds-url", "SNP"},
+        {a->pcs_url != NULL, tdx, "--pcs-url", "TDX and SGX"},
+        {a->cpak_file != NULL, cca, "--cpak", "CCA"},
+        {a->allow_missing_crl, !cca, "--allow-missing-crl", "TDX, SGX and SNP"},
+        {a->certs_dir != NULL, snp, "--certs", "SNP"},
+        {a->cache_dir != NULL, !cca, "--cache", "TDX, SGX and SNP"},
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i].given && !rules[i].applies) {
+            fprintf(stderr, "veritee verify: %s applies to %s evidence only; %s is %s\n", rules[i].flag,
+                    rules[i].to, a->file, tee);
+            return false;
+        }
+    if ((a->pcs_url != NULL || a->kds_url != NULL) && a->cache_dir == NULL) {
+        fprintf(stderr, "veritee verify: %s needs --cache DIR\n", a->pcs_url ? "--pcs-url" : "--kds-url");
+        return false;
+    }
+    return true;
+}
+
+/* The one verification entry (include/veritee/verify.h), then the TEE's printer. */
+static int verify_and_print(cli_verify_args *a)
+{
+    vt_error e;
+    vt_error_clear(&e);
+    vt_buf nonce = {0};
+    vt_verifier *v = NULL;
+    vt_verify_result r;
+    memset(&r, 0, sizeof r);
+    int ex;
+    if (a->nonce_hex != NULL &&
+        (vt_hex_decode(a->nonce_hex, strlen(a->nonce_hex), &nonce, &e) != VT_OK || nonce.len == 0 || nonce.len > 64)) {
+        vt_error_set(&e, VT_E_ARG, "nonce", "--nonce must be 1..64 bytes of hex");
+        ex = cli_report_error(a, a->tee, &e, NULL);
+        goto out;
+    }
+    vt_verify_sources s = {.trust_dir = a->trust_dir, .collateral_dir = a->collateral_dir, .certs_dir = a->certs_dir,
+                           .cpak_file = a->cpak_file, .pcs_url = a->pcs_url, .kds_url = a->kds_url,
+                           .cache_dir = a->cache_dir, .allow_missing_crl = a->allow_missing_crl,
+                           .kds_wait = kds_wait};
+    vt_verify_opts o = {.tee = a->tee, .at = a->at, .nonce = a->nonce_hex ? nonce.ptr : NULL,
+                        .nonce_len = nonce.len, .product = a->product};
+    if (vt_verifier_new(&s, &v, &e) != VT_OK) {
+        ex = cli_report_error(a, a->tee, &e, NULL);
+        goto out;
+    }
+    vt_err vr = vt_verify(v, a->evidence.ptr, a->evidence.len, &o, &r, &e);
+    const char *skipped = strcmp(a->tee, "cca") == 0 ? vt_verifier_cca_skipped(v) : NULL;
+    if (skipped != NULL)
+        fprintf(stderr, "veritee verify: warning: --trust %s: skipped unusable files: %s\n", a->trust_dir, skipped);
+    if (vr != VT_OK) {
+        ex = cli_report_error(a, a->tee, &e, r.checks.n > 0 ? &r.checks : NULL);
+        goto out;
+    }
+    if (r.tdx != NULL) ex = cli_print_tdx(a, &r);
+    else if (r.snp != NULL) ex = cli_print_snp(a, &r);
+    else ex = cli_print_cca(a, &r);
+out:
+    vt_verify_result_clear(&r);
+    vt_verifier_free(v);
+    vt_buf_free(&nonce);
     return ex;
 }
 
@@ -112,12 +207,13 @@ int cmd_verify(int argc, char **argv)
         a.tee = tee;
     }
     int rc;
-    if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) rc = cli_verify_tdx(&a);
-    else if (strcmp(tee, "snp") == 0) rc = cli_verify_snp(&a);
-    else if (strcmp(tee, "cca") == 0) rc = cli_verify_cca(&a);
-    else {
+    if (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0 && strcmp(tee, "snp") != 0 && strcmp(tee, "cca") != 0) {
         fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca)\n", tee);
         rc = VT_EXIT_USAGE;
+    } else if (!options_apply(&a, tee)) {
+        rc = VT_EXIT_USAGE;
+    } else {
+        rc = verify_and_print(&a);
     }
     vt_buf_free(&a.evidence);
     return rc;

@@ -68,14 +68,14 @@ cp "$E/trust/"* "$tmp/t2/"
 echo '{broken' >"$tmp/t2/zz-broken.json"
 cp "$tmp/t2/zz-broken.json" "$tmp/t3/"
 expect 0 "cca: a bad file in the trust dir is skipped" "$B" verify --trust "$tmp/t2" "$tmp/c.bin"
-has "$tmp/err" "skipped 1 unusable file: zz-broken.json" "the skipped file is named"
+has "$tmp/err" "skipped unusable files: zz-broken.json" "the skipped file is named"
 expect 3 "cca: nothing usable in the trust dir" "$B" verify --trust "$tmp/t3" "$tmp/c.bin"
 has "$tmp/err" "no usable CPAK" "says nothing was usable"
 
 # 6. a TDX quote without collateral: the missing file is named and how to fetch it is said
 expect 3 "tdx without collateral" "$B" verify --trust "$E/trust" "$tmp/q.bin"
 has "$tmp/err" "missing" "the missing collateral is named"
-has "$tmp/err" "hint: .*--pcs-url https://api.trustedservices.intel.com --cache DIR" "the PCS hint is given"
+has "$tmp/err" "fetch it from Intel PCS with --pcs-url https://api.trustedservices.intel.com --cache DIR" "the PCS hint is given"
 
 # 6. AMD KDS rate-limiting (429): the back-off is announced on stderr while it waits
 if command -v python3 >/dev/null 2>&1; then
