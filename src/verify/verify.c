@@ -7,7 +7,7 @@
 #include "verify_internal.h"
 #include "veritee/fileio.h"
 #include "veritee/snp_kds.h"
-#include "veritee/tdx_pcs.h"
+#include "veritee/collateral.h"
 
 static vt_err built_or(vt_err rc, const vt_error *saved, vt_error *err)
 {
@@ -31,21 +31,26 @@ static vt_err options_apply(const vt_verify_opts *o, vt_tee tee, vt_error *err)
     return VT_OK;
 }
 
-/* Intel PCS/PCCS: fetch what this quote needs into the cache (items already cached are kept). */
-static vt_err fetch_tdx(const vt_verifier *v, const uint8_t *ev, size_t len, vt_error *err)
+/* Intel PCS/PCCS (docs/collateral.md): make the cache hold what this quote needs at `at`,
+ * through the server's collateral manager (single flight, bounded wait) or, for one-shot
+ * verifications, a direct fetch of the missing or stale items, each checked before it is
+ * cached. Runs before the verifier lock is taken: a fetch never holds up other verifications. */
+static vt_err fetch_tdx(const vt_verifier *v, const char *tee, const uint8_t *ev, size_t len, vt_time at,
+                        vt_error *err)
 {
-    if (v->pcs_url == NULL || v->collateral_dir != NULL) return VT_OK;
-    vt_tdx_quote q;
-    VT_GUARD(vt_tdx_quote_parse(ev, len, &q, err));
-    vt_tdx_pcs_opts po = {.base_url = v->pcs_url, .cache_dir = v->cache_dir};
-    return vt_tdx_pcs_fetch(&po, &q, err);
+    if (v->collateral_dir != NULL) return VT_OK;
+    if (v->collateral != NULL) return vt_coll_manager_need(v->collateral, tee, ev, len, at, err);
+    if (v->pcs_url == NULL) return VT_OK;
+    vt_coll_tdx_want w;
+    VT_GUARD(vt_coll_tdx_want_from_quote(ev, len, &w, err));
+    vt_coll_pcs up = {.base_url = v->pcs_url, .pccs = strstr(v->pcs_url, "api.trustedservices.intel.com") == NULL};
+    return vt_coll_tdx_fetch(&up, v->cache_dir, &w, at, 0, VT_COLL_DEFAULT_INTERVAL, false, NULL, err);
 }
 
 static vt_err verify_tdx(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
                          vt_verify_result *r, vt_error *err)
 {
-    VT_GUARD(fetch_tdx(v, ev, len, err));
-    verifier_refresh(v); /* the fetch may have added files */
+    verifier_refresh(v); /* a fetch may have added files */
     VT_GUARD(built_or(v->tdx_rc, &v->tdx_err, err));
     r->tdx = calloc(1, sizeof *r->tdx);
     if (r->tdx == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
@@ -168,6 +173,7 @@ vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_
     if (detected != NULL && (want == VT_TEE_TDX || want == VT_TEE_SGX)) vt_tee_parse(detected, &kind, NULL);
     VT_GUARD(options_apply(o, kind, err));
     r->tee = kind;
+    if (kind == VT_TEE_TDX || kind == VT_TEE_SGX) VT_GUARD(fetch_tdx(v, vt_tee_name(kind), ev, len, o->at, err));
     pthread_mutex_lock(&v->mu); /* the TDX verifier is not thread-safe; the rebuild must be exclusive */
     vt_err rc = want == VT_TEE_TDX || want == VT_TEE_SGX ? verify_tdx(v, ev, len, o, r, err)
                 : want == VT_TEE_SNP                     ? verify_snp(v, ev, len, o, r, err)

@@ -10,6 +10,8 @@
 struct vt_verifier {
     pthread_mutex_t mu;
     char *trust_dir, *collateral_dir, *certs_dir, *cpak_file, *snp_product, *pcs_url, *kds_url, *cache_dir;
+    char *cache_tdx_dir; /* cache_dir/tdx */
+    struct vt_coll_manager *collateral; /* borrowed */
     bool allow_missing_crl;
     void (*kds_wait)(void *ctx, long ms);
     void *kds_wait_ctx;
@@ -28,7 +30,8 @@ struct vt_verifier {
     vt_error cca_err;
 };
 
-/* The TDX collateral directory: collateral_dir, else the cache (where PCS fetches go). */
+/* The TDX collateral directory: collateral_dir, else the cache's tdx/ directory (where PCS
+ * fetches go), else the cache directory itself (a collateral directory given as a cache). */
 const char *verifier_tdx_dir(const vt_verifier *v);
 /* (Re)build every verifier when the sources changed. Caller holds v->mu. */
 void verifier_refresh(vt_verifier *v);
