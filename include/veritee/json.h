@@ -92,6 +92,9 @@ vt_err vt_json_get_hex(const vt_json_in *in, const char *key, vt_json_need need,
 /* A hex string of min..max bytes into out[max]; *len gets the count. */
 vt_err vt_json_get_hexn(const vt_json_in *in, const char *key, vt_json_need need, uint8_t *out,
                         size_t min, size_t max, size_t *len, bool *given);
+/* A standard base64 string decoding to exactly n bytes. */
+vt_err vt_json_get_b64(const vt_json_in *in, const char *key, vt_json_need need, uint8_t *out,
+                       size_t n, bool *given);
 /* Refuse members outside `allowed` (NULL-terminated): "<path>.<key>: unknown key". A typo
  * must not silently drop an option. */
 vt_err vt_json_keys(const vt_json_in *in, const char *const *allowed);

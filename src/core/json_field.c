@@ -238,6 +238,26 @@ vt_err vt_json_get_hex(const vt_json_in *in, const char *key, vt_json_need need,
     return vt_json_get_hexn(in, key, need, out, n, n, NULL, given);
 }
 
+vt_err vt_json_get_b64(const vt_json_in *in, const char *key, vt_json_need need, uint8_t *out,
+                       size_t n, bool *given)
+{
+    const json_t *v;
+    VT_GUARD(member(in, key, need, &v, given));
+    if (v == NULL) return VT_OK;
+    if (!json_is_string(v) || json_string_length(v) > 4 * (n / 3 + 2))
+        return vt_json_fail(in, key, "expected base64 of %zu bytes", n);
+    vt_buf b = {0};
+    vt_error e2;
+    vt_err rc = vt_b64_decode(json_string_value(v), json_string_length(v), &b, &e2);
+    size_t got = rc == VT_OK ? b.len : 0;
+    if (rc == VT_OK && got == n) memcpy(out, b.ptr, n);
+    vt_buf_free(&b);
+    if (rc != VT_OK || got != n)
+        return vt_json_fail(in, key, "expected base64 of %zu bytes (got %s%zu)", n,
+                            got ? "" : "invalid or ", got);
+    return VT_OK;
+}
+
 vt_err vt_json_keys(const vt_json_in *in, const char *const *allowed)
 {
     const char *key;
