@@ -12,7 +12,6 @@
 #include "veritee/snp.h"
 #include "veritee/x509.h"
 
-#define AMD_OID "1.3.6.1.4.1.3704.1."
 #define YEAR (365 * 86400LL)
 
 static json_t *hex_pattern(uint8_t seed, size_t n) { return emu_pattern_json(seed, 13, n); }
@@ -143,14 +142,14 @@ static vt_err vcek_extensions(const emu_snp_plat *p, bool vlek, vt_buf b[8], vt_
     const vt_snp_tcb *t = &p->reported;
     size_t k = 0;
     VT_GUARD(der_uint(p->product == VT_SNP_TURIN ? 1 : 0, &b[k], err));
-    x[k++] = (vt_pki_ext){.oid = AMD_OID "1"};
+    x[k++] = (vt_pki_ext){.oid = VT_SNP_OID_STRUCT_VERSION};
     const char *pn = product_name(p->product);
     vt_derw w;
     vt_derw_init(&w);
     vt_derw_tlv(&w, 0x16, (const uint8_t *)pn, strlen(pn)); /* IA5String */
     VT_GUARD(vt_derw_finish(&w, &b[k], err));
-    x[k++] = (vt_pki_ext){.oid = AMD_OID "2"};
-    static const char *const arcs[] = {AMD_OID "3.1", AMD_OID "3.2", AMD_OID "3.3", AMD_OID "3.8", AMD_OID "3.9"};
+    x[k++] = (vt_pki_ext){.oid = VT_SNP_OID_PRODUCT_NAME};
+    static const char *const arcs[] = {VT_SNP_OID_BL_SPL, VT_SNP_OID_TEE_SPL, VT_SNP_OID_SNP_SPL, VT_SNP_OID_UCODE_SPL, VT_SNP_OID_FMC_SPL};
     const uint8_t spl[] = {t->boot_loader, t->tee, t->snp, t->microcode, t->fmc};
     for (size_t i = 0; i < (p->product == VT_SNP_TURIN ? 5u : 4u); i++) {
         VT_GUARD(der_uint(spl[i], &b[k], err));
@@ -161,10 +160,10 @@ static vt_err vcek_extensions(const emu_snp_plat *p, bool vlek, vt_buf b[8], vt_
         vt_derw_init(&w);
         vt_derw_tlv(&w, 0x16, (const uint8_t *)csp, sizeof csp - 1); /* IA5String */
         VT_GUARD(vt_derw_finish(&w, &b[k], err));
-        x[k++] = (vt_pki_ext){.oid = AMD_OID "5"};
+        x[k++] = (vt_pki_ext){.oid = VT_SNP_OID_CSP_ID};
     } else {
         VT_GUARD(vt_buf_set(&b[k], p->chip_id, p->hwid_len, err)); /* raw bytes, as AMD KDS issues */
-        x[k++] = (vt_pki_ext){.oid = AMD_OID "4"};
+        x[k++] = (vt_pki_ext){.oid = VT_SNP_OID_HWID};
     }
     for (size_t i = 0; i < k; i++) {
         x[i].der = b[i].ptr;
