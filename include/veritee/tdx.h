@@ -14,6 +14,7 @@
 #include "veritee/err.h"
 #include "veritee/reader.h"
 #include "veritee/vtime.h"
+#include "veritee/writer.h"
 
 #define VT_TDX_TEE_SGX 0x00000000u
 #define VT_TDX_TEE_TDX 0x00000081u
@@ -23,6 +24,13 @@
 #define VT_TDX_BODY_SGX 1
 #define VT_TDX_BODY_TD10 2
 #define VT_TDX_BODY_TD15 3
+/* Sizes of the quote's parts (DCAP Quoting Library API, appendix "Quote format"). */
+#define VT_TDX_QUOTE_HEADER_SIZE 48
+#define VT_SGX_REPORT_SIZE 384  /* SGX REPORT_BODY: v3 body and every QE report */
+#define VT_TDX_TD10_BODY_SIZE 584
+#define VT_TDX_TD15_BODY_SIZE 648
+/* QE vendor ID of Intel's quoting enclaves (header field). */
+extern const uint8_t VT_TDX_INTEL_QE_VENDOR_ID[16];
 
 /* SGX REPORT_BODY (384 bytes): the v3 quote body and every QE report. */
 typedef struct vt_sgx_report {
@@ -86,6 +94,13 @@ typedef struct vt_tdx_quote {
 /* Parse an SGX v3, TDX v4 or TDX v5 ECDSA quote. Pure: no crypto. */
 vt_err vt_tdx_quote_parse(const uint8_t *p, size_t len, vt_tdx_quote *q, vt_error *err);
 bool vt_tdx_quote_is_td(const vt_tdx_quote *q);
+
+/* The inverse of the parser for the parts a quote generator lays out (used by the emulator):
+ * an SGX REPORT_BODY (reserved bytes zero), and the signed region of a quote = header (with
+ * body type and size for v5, from q->body_type) + body (q->enclave or q->td; td->tdx15 must
+ * match the body type). Errors come from the writer (vt_writer_status). */
+vt_err vt_tdx_sgx_report_write(vt_writer *w, const vt_sgx_report *s);
+vt_err vt_tdx_quote_signed_write(vt_writer *w, const vt_tdx_quote *q);
 
 /* SGX PCK certificate extensions (OID 1.2.840.113741.1.13.1). */
 typedef struct vt_sgx_pck_ext {

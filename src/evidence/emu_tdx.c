@@ -68,30 +68,44 @@ typedef struct tdx_plat {
     int64_t days;
 } tdx_plat;
 
-static vt_err read_plat(const json_t *t, tdx_plat *p, vt_error *err)
+#define OPT VT_JSON_OPTIONAL
+
+static vt_err read_plat(const json_t *tj, tdx_plat *p, vt_error *err)
 {
     json_t *d = emu_tdx_default();
     vt_err rc = VT_OK;
+    vt_json_in t;
+    int64_t v;
     memset(p, 0, sizeof *p);
+    VT_GUARD_GOTO(vt_json_in_init(&t, tj, "tdx", "emulate", err));
     VT_GUARD_GOTO(vt_json_hex(d, "fmspc", "tdx", p->fmspc, 6, err));
     VT_GUARD_GOTO(vt_json_hex(d, "tee_tcb_svn", "tdx", p->tee_tcb_svn, 16, err));
-    VT_GUARD_GOTO(emu_hex(t, "fmspc", "tdx", p->fmspc, 6, err));
-    VT_GUARD_GOTO(emu_hex(t, "pce_id", "tdx", p->pce_id, 2, err));
-    VT_GUARD_GOTO(emu_hex(t, "tee_tcb_svn", "tdx", p->tee_tcb_svn, 16, err));
-    const json_t *c = json_object_get(t, "sgx_tcb_components");
-    if (c == NULL) c = json_object_get(d, "sgx_tcb_components");
-    if (!json_is_array(c) || json_array_size(c) != 16) {
-        rc = vt_error_set(err, VT_E_INVALID, "emulate", "tdx.sgx_tcb_components: expected 16 integers");
-        goto out;
+    VT_GUARD_GOTO(vt_json_get_hex(&t, "fmspc", OPT, p->fmspc, 6, NULL));
+    VT_GUARD_GOTO(vt_json_get_hex(&t, "pce_id", OPT, p->pce_id, 2, NULL));
+    VT_GUARD_GOTO(vt_json_get_hex(&t, "tee_tcb_svn", OPT, p->tee_tcb_svn, 16, NULL));
+    const json_t *c = json_object_get(d, "sgx_tcb_components");
+    VT_GUARD_GOTO(vt_json_get_arr(&t, "sgx_tcb_components", OPT, 16, 16, &c, NULL));
+    for (size_t i = 0; i < 16; i++) {
+        uint64_t x;
+        char path[40];
+        snprintf(path, sizeof path, "tdx.sgx_tcb_components[%zu]", i);
+        VT_GUARD_GOTO(vt_json_u64_value(json_array_get(c, i), path, 255, &x, "emulate", err));
+        p->comps[i] = (uint8_t)x;
     }
-    for (size_t i = 0; i < 16; i++) p->comps[i] = (uint8_t)json_integer_value(json_array_get(c, i));
-    p->pce_svn = (uint16_t)emu_int(t, "pce_svn", 13);
-    p->qe_svn = (uint16_t)emu_int(t, "qe_svn", 7);
-    p->status = emu_str(t, "tcb_status", "UpToDate");
-    p->qe_status = emu_str(t, "qe_tcb_status", "UpToDate");
-    p->advisories = json_object_get(t, "advisory_ids");
-    p->pck_revoked = emu_bool(t, "pck_revoked", false);
-    p->days = emu_int(t, "collateral_days", 30);
+    v = 13;
+    VT_GUARD_GOTO(vt_json_get_int(&t, "pce_svn", OPT, 0, UINT16_MAX, &v, NULL));
+    p->pce_svn = (uint16_t)v;
+    v = 7;
+    VT_GUARD_GOTO(vt_json_get_int(&t, "qe_svn", OPT, 0, UINT16_MAX, &v, NULL));
+    p->qe_svn = (uint16_t)v;
+    p->status = p->qe_status = "UpToDate";
+    VT_GUARD_GOTO(vt_json_get_str(&t, "tcb_status", OPT, &p->status, NULL));
+    VT_GUARD_GOTO(vt_json_get_str(&t, "qe_tcb_status", OPT, &p->qe_status, NULL));
+    p->advisories = NULL;
+    VT_GUARD_GOTO(vt_json_get_arr(&t, "advisory_ids", OPT, 0, 64, &p->advisories, NULL));
+    VT_GUARD_GOTO(vt_json_get_bool(&t, "pck_revoked", OPT, &p->pck_revoked, NULL));
+    p->days = 30;
+    VT_GUARD_GOTO(vt_json_get_int(&t, "collateral_days", OPT, -36500, 36500, &p->days, NULL));
     vt_tcb_status st;
     VT_GUARD_GOTO(vt_tcb_status_parse(p->status, &st, err));
     VT_GUARD_GOTO(vt_tcb_status_parse(p->qe_status, &st, err));
@@ -202,7 +216,9 @@ static vt_err write_tcb_info(const char *dir, const json_t *t, const tdx_plat *p
                              vt_error *err)
 {
     uint8_t mr_signer_seam[48] = {0};
-    VT_GUARD(emu_hex(t, "mr_signer_seam", "tdx", mr_signer_seam, 48, err));
+    vt_json_in tin;
+    VT_GUARD(vt_json_in_init(&tin, t, "tdx", "emulate", err));
+    VT_GUARD(vt_json_get_hex(&tin, "mr_signer_seam", OPT, mr_signer_seam, 48, NULL));
     json_t *levels = json_array();
     uint8_t tdxc[16];
     memcpy(tdxc, p->tee_tcb_svn, 16);

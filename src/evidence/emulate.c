@@ -63,36 +63,12 @@ vt_err emu_load_key(const char *dir, const char *name, EVP_PKEY **out, vt_error 
     return rc;
 }
 
-vt_err emu_hex(const json_t *o, const char *key, const char *path, uint8_t *out, size_t n, vt_error *err)
-{
-    if (json_object_get(o, key) == NULL) return VT_OK; /* keep the caller's default */
-    return vt_json_hex(o, key, path, out, n, err);
-}
-
 json_t *emu_pattern_json(uint8_t seed, uint8_t step, size_t n)
 {
     uint8_t b[64];
     if (n > sizeof b) return NULL;
     for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(seed + step * i);
     return vt_json_hex_string(b, n);
-}
-
-int64_t emu_int(const json_t *o, const char *key, int64_t dflt)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
-bool emu_bool(const json_t *o, const char *key, bool dflt)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_boolean(v) ? json_is_true(v) : dflt;
-}
-
-const char *emu_str(const json_t *o, const char *key, const char *dflt)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? json_string_value(v) : dflt;
 }
 
 json_t *vt_emu_default_platform(void)
