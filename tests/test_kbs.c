@@ -601,6 +601,13 @@ static void test_initdata_and_snp_serde(void **state)
     sk_X509_pop_free(certs, X509_free);
     json_object_set_new(json_object_get(j, "attestation_report"), "vmpl", json_string("0"));
     assert_int_equal(vt_kbs_snp_from_json(j, back, NULL, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "attestation_report.vmpl: expected an integer"));
+    json_object_set_new(json_object_get(j, "attestation_report"), "vmpl", json_integer(0));
+    /* r's padding (bytes 48..71) must be zero: the rebuild refuses it rather than carry it */
+    json_t *r = json_object_get(json_object_get(json_object_get(j, "attestation_report"), "signature"), "r");
+    json_array_set_new(r, 60, json_integer(1));
+    assert_int_equal(vt_kbs_snp_from_json(j, back, NULL, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "attestation_report.signature.r: bytes 48..71 must be zero"));
     json_decref(j);
     vt_buf_free(&rep);
 }
