@@ -396,7 +396,7 @@ static void test_description_types(void **state)
         {"{\"rsa_bits\": 2048, \"debug\": \"yes\"}", "snp.debug: expected true or false"},
         {"{\"rsa_bits\": 2048, \"vmpl\": \"1\"}", "snp.vmpl: expected an integer"},
         {"{\"rsa_bits\": 2048, \"report_version\": 5.0}", "snp.report_version: expected an integer"},
-        {"{\"rsa_bits\": 2048, \"measurement\": 7}", "snp.measurement: expected 96 hex digits"},
+        {"{\"rsa_bits\": 2048, \"measurement\": 7}", "snp.measurement: expected a hex string of 48 bytes"},
     };
     uint8_t rd[64] = {0};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

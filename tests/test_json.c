@@ -72,7 +72,7 @@ static void test_json_wrong_types(void **state)
     assert_int_equal(i, 42);
     ASSERT_FAILS(vt_json_get_obj(&in, "o", VT_JSON_OPTIONAL, &child, NULL), "cfg.o: expected an object");
     ASSERT_FAILS(vt_json_get_arr(&in, "a", VT_JSON_OPTIONAL, 0, 9, &a, NULL), "cfg.a: expected an array");
-    ASSERT_FAILS(vt_json_get_hex(&in, "h", VT_JSON_OPTIONAL, h, 4, NULL), "cfg.h: expected 8 hex digits");
+    ASSERT_FAILS(vt_json_get_hex(&in, "h", VT_JSON_OPTIONAL, h, 4, NULL), "cfg.h: expected a hex string of 4 bytes (8 hex digits)");
     ASSERT_FAILS(vt_json_get_text(&in, "t", VT_JSON_OPTIONAL, t, sizeof t, NULL), "cfg.t: expected a string");
     ASSERT_FAILS(vt_json_get_u64(&in, "b", VT_JSON_OPTIONAL, UINT64_MAX, &(uint64_t){0}, NULL),
                  "cfg.b: expected an integer 0..");

@@ -281,7 +281,7 @@ static void test_bad_configs(void **state)
         {"{\"name\":\"x\",\"tee\":\"tdx\"," FW ",\"tdx\":{\"attributes\":1,\"debug\":true}}",
          "give either attributes or debug"},
         {"{\"name\":\"x\",\"tee\":\"tdx\"," FW ",\"tdx\":{\"mrowner\":\"00\"}}",
-         "tdx.mrowner: expected 96 hex digits"},
+         "tdx.mrowner: expected a hex string of 48 bytes (96 hex digits)"},
         {"{\"name\":\"x\",\"tee\":\"tdx\"," FW ",\"tdx\":{\"sept_ve_disabled\":true}}",
          "tdx.sept_ve_disabled: unknown key"},
         {"{\"name\":\"x\",\"tee\":\"none\",\"memroy_mib\":5}", "memroy_mib: unknown key"},

@@ -107,6 +107,9 @@ const char *vt_json_path(char *out, size_t cap, const char *path, const char *ke
  * (an array element); `path` names it in messages. */
 vt_err vt_json_u64_value(const json_t *v, const char *path, uint64_t max, uint64_t *out,
                          const char *check, vt_error *err);
+/* The hex forms of vt_json_get_hexn for a value that is not an object member. */
+vt_err vt_json_hex_value(const json_t *v, const char *path, uint8_t *out, size_t min, size_t max,
+                         size_t *len, const char *check, vt_error *err);
 /* The string forms alone ("0x1f", "31"): VT_E_INVALID without a message on anything else. */
 vt_err vt_json_u64_text(const char *s, uint64_t max, uint64_t *out);
 

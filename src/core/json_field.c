@@ -214,21 +214,39 @@ vt_err vt_json_u64_value(const json_t *v, const char *path, uint64_t max, uint64
     return vt_error_set(err, VT_E_INVALID, check ? check : "parse", "%s: %s", path, why);
 }
 
+static vt_err hexn_of(const json_t *v, uint8_t *out, size_t min, size_t max, size_t *len, char *why,
+                      size_t cap)
+{
+    size_t n = json_is_string(v) ? json_string_length(v) : 0;
+    if (!json_is_string(v) || n % 2 || n / 2 < min || n / 2 > max) {
+        if (min == max) snprintf(why, cap, "expected a hex string of %zu bytes (%zu hex digits)", min, 2 * min);
+        else snprintf(why, cap, "expected a hex string of %zu..%zu bytes", min, max);
+        return VT_E_INVALID;
+    }
+    if (vt_hex_decode_fixed(json_string_value(v), out, n / 2, NULL) != VT_OK) {
+        snprintf(why, cap, "not hex");
+        return VT_E_INVALID;
+    }
+    if (len) *len = n / 2;
+    return VT_OK;
+}
+
+vt_err vt_json_hex_value(const json_t *v, const char *path, uint8_t *out, size_t min, size_t max,
+                         size_t *len, const char *check, vt_error *err)
+{
+    char why[96];
+    if (hexn_of(v, out, min, max, len, why, sizeof why) == VT_OK) return VT_OK;
+    return vt_error_set(err, VT_E_INVALID, check ? check : "parse", "%s: %s", path, why);
+}
+
 vt_err vt_json_get_hexn(const vt_json_in *in, const char *key, vt_json_need need, uint8_t *out,
                         size_t min, size_t max, size_t *len, bool *given)
 {
     const json_t *v;
+    char why[96];
     VT_GUARD(member(in, key, need, &v, given));
     if (v == NULL) return VT_OK;
-    size_t n = json_is_string(v) ? json_string_length(v) : 0;
-    if (!json_is_string(v) || n % 2 || n / 2 < min || n / 2 > max) {
-        if (min == max)
-            return vt_json_fail(in, key, "expected %zu hex digits (%zu bytes)", 2 * min, min);
-        return vt_json_fail(in, key, "expected a hex string of %zu..%zu bytes", min, max);
-    }
-    if (vt_hex_decode_fixed(json_string_value(v), out, n / 2, NULL) != VT_OK)
-        return vt_json_fail(in, key, "not hex");
-    if (len) *len = n / 2;
+    if (hexn_of(v, out, min, max, len, why, sizeof why) != VT_OK) return vt_json_fail(in, key, "%s", why);
     return VT_OK;
 }
 
