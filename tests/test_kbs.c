@@ -743,10 +743,38 @@ static void test_sweep(void **state)
     free(body);
 }
 
+/* Resource policies are read with the core JSON getters: unknown keys and wrong types are
+ * refused naming the key. */
+static void test_rpolicy_check(void **state)
+{
+    (void)state;
+    static const struct { const char *p, *want; } bad[] = {
+        {"{\"tee_types\":[\"tdx\"],\"colour\":1}", "policy.colour: unknown key"},
+        {"{\"deny\":\"yes\"}", "policy.deny: expected true or false"},
+        {"{\"version\":2}", "policy.version: expected an integer 1..1"},
+        {"{\"tee_types\":\"tdx\"}", "policy.tee_types: expected an array"},
+        {"{\"tee_types\":[7]}", "policy.tee_types[0]: expected a string"},
+        {"{\"tee_types\":[\"sev\"]}", "policy.tee_types[0]: unknown TEE"},
+        {"{\"measurements\":{\"mr_td\":\"00\"}}", "policy.measurements.mr_td: expected an array"},
+        {"{\"emulated\":\"maybe\"}", "policy.emulated: expected \"accept\" or \"reject\""},
+        {"[]", "policy: expected an object"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        vt_error e;
+        vt_error_clear(&e);
+        vt_err rc = vt_kbs_rpolicy_check(bad[i].p, strlen(bad[i].p), &e);
+        if (rc != VT_E_INVALID || strstr(e.msg, bad[i].want) == NULL)
+            fail_msg("case %zu: rc %d '%s', wanted '%s'", i, rc, e.msg, bad[i].want);
+    }
+    const char *ok = "{\"id\":\"a\",\"version\":1,\"tee_types\":[\"snp\"],\"measurements\":{\"m\":[\"00\"]},\"deny\":false}";
+    vt_error e;
+    assert_int_equal(vt_kbs_rpolicy_check(ok, strlen(ok), &e), VT_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_auth_rules),
+        cmocka_unit_test(test_auth_rules), cmocka_unit_test(test_rpolicy_check),
         cmocka_unit_test(test_tdx_round_trip),
         cmocka_unit_test(test_rsa_tee_key),
         cmocka_unit_test(test_attest_rules),
