@@ -170,6 +170,31 @@ static void test_writer_text(void **state)
     assert_int_equal(vt_write_fmt(&w, "%s", "d"), VT_E_INTERNAL);
 }
 
+/* Insert: a header placed before contents written first (DER's wrap). */
+static void test_writer_insert(void **state)
+{
+    (void)state;
+    vt_error e;
+    vt_writer w;
+    vt_writer_init(&w, "der", &e);
+    assert_int_equal(vt_write_bytes(&w, "body", "abc", 3), VT_OK);
+    assert_int_equal(vt_write_insert(&w, "hdr", 1, "XY", 2), VT_OK);
+    assert_int_equal(vt_write_insert(&w, "hdr", 5, "!", 1), VT_OK); /* at the end */
+    assert_int_equal(vt_write_insert(&w, "bad", 9, "?", 1), VT_E_INTERNAL);
+    assert_non_null(strstr(e.msg, "bad insert at offset 9, only 6 written"));
+    vt_writer_free(&w);
+    vt_writer_init(&w, "der", &e);
+    assert_int_equal(vt_write_bytes(&w, "body", "abc", 3), VT_OK);
+    assert_int_equal(vt_write_insert(&w, "hdr", 0, "\x30\x03", 2), VT_OK);
+    assert_int_equal(vt_write_u8(&w, "after", 'z'), VT_OK); /* writes go on at the end */
+    uint8_t *p;
+    size_t n;
+    assert_int_equal(vt_writer_take(&w, &p, &n), VT_OK);
+    assert_int_equal(n, 6);
+    assert_memory_equal(p, "\x30\x03" "abcz", 6);
+    free(p);
+}
+
 static void test_put_helpers(void **state)
 {
     (void)state;
@@ -186,6 +211,7 @@ int main(void)
         cmocka_unit_test(test_writer_roundtrip), cmocka_unit_test(test_writer_fixed_bounds),
         cmocka_unit_test(test_writer_overflow),  cmocka_unit_test(test_writer_patch_seek),
         cmocka_unit_test(test_writer_text),      cmocka_unit_test(test_put_helpers),
+        cmocka_unit_test(test_writer_insert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,6 +70,9 @@ size_t vt_writer_tell(const vt_writer *w);
 vt_err vt_write_patch(vt_writer *w, const char *field, size_t off, const void *p, size_t n);
 vt_err vt_write_patch_le(vt_writer *w, const char *field, size_t off, uint64_t v, size_t n);
 vt_err vt_write_patch_be(vt_writer *w, const char *field, size_t off, uint64_t v, size_t n);
+/* Insert n bytes at off (<= len), moving what follows; the position moves to the end. For
+ * headers whose length is known only after the contents (DER). */
+vt_err vt_write_insert(vt_writer *w, const char *field, size_t off, const void *p, size_t n);
 /* Reserve n bytes (zeroed) and return where they start, for a writer that fills them in
  * place (e.g. a signature); the pointer is valid until the next write. */
 vt_err vt_write_reserve(vt_writer *w, const char *field, size_t n, uint8_t **at);

@@ -190,6 +190,23 @@ vt_err vt_write_patch(vt_writer *w, const char *field, size_t off, const void *p
     return VT_OK;
 }
 
+vt_err vt_write_insert(vt_writer *w, const char *field, size_t off, const void *p, size_t n)
+{
+    if (w->failed) return w->failed;
+    if (off > w->len) {
+        w->failed = vt_error_set(w->err, VT_E_INTERNAL, "write", "%s: %s insert at offset %zu, only %zu written",
+                                 w->what, field ? field : "write", off, w->len);
+        return w->failed;
+    }
+    size_t tail = w->len - off;
+    w->pos = w->len;
+    VT_GUARD(vt_write_zeros(w, field, n)); /* room at the end, then shift the tail up */
+    if (n == 0) return VT_OK;
+    memmove(w->buf + off + n, w->buf + off, tail);
+    memcpy(w->buf + off, p, n);
+    return VT_OK;
+}
+
 vt_err vt_write_patch_le(vt_writer *w, const char *field, size_t off, uint64_t v, size_t n)
 {
     uint8_t b[8];

@@ -121,17 +121,17 @@ static vt_err sgx_extension(const tdx_plat *p, vt_buf *out, vt_error *err)
     uint8_t ppid[16], piid[16];
     if (RAND_bytes(ppid, 16) != 1 || RAND_bytes(piid, 16) != 1)
         return vt_error_set(err, VT_E_INTERNAL, "emulate", "no randomness");
-    size_t m = w.len, e;
+    size_t m = vt_derw_mark(&w), e;
     char oid[64];
-#define ENTRY_BEGIN(arc) (e = w.len, snprintf(oid, sizeof oid, SGX_OID ".%s", arc), vt_derw_oid(&w, oid))
+#define ENTRY_BEGIN(arc) (e = vt_derw_mark(&w), snprintf(oid, sizeof oid, SGX_OID ".%s", arc), vt_derw_oid(&w, oid))
 #define ENTRY_END() vt_derw_wrap(&w, e, 0x30)
     ENTRY_BEGIN("1");
     vt_derw_tlv(&w, 0x04, ppid, 16);
     ENTRY_END();
     ENTRY_BEGIN("2");
-    size_t tcb = w.len;
+    size_t tcb = vt_derw_mark(&w);
     for (int i = 1; i <= 18; i++) {
-        size_t s = w.len;
+        size_t s = vt_derw_mark(&w);
         snprintf(oid, sizeof oid, SGX_OID ".2.%d", i);
         vt_derw_oid(&w, oid);
         if (i <= 16) vt_derw_uint(&w, 0x02, p->comps[i - 1]);
@@ -154,9 +154,9 @@ static vt_err sgx_extension(const tdx_plat *p, vt_buf *out, vt_error *err)
     vt_derw_tlv(&w, 0x04, piid, 16);
     ENTRY_END();
     ENTRY_BEGIN("7");
-    size_t cfg = w.len;
+    size_t cfg = vt_derw_mark(&w);
     for (int i = 1; i <= 3; i++) {
-        size_t s = w.len;
+        size_t s = vt_derw_mark(&w);
         snprintf(oid, sizeof oid, SGX_OID ".7.%d", i);
         vt_derw_oid(&w, oid);
         vt_derw_tlv(&w, 0x01, (const uint8_t[]){i == 1 ? 0x00 : 0xff}, 1);
