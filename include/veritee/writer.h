@@ -61,6 +61,7 @@ vt_err vt_write_fill(vt_writer *w, const char *field, uint8_t byte, size_t n);
 /* Text: the bytes of s without its NUL; a printf-formatted string. */
 vt_err vt_write_str(vt_writer *w, const char *s);
 vt_err vt_write_fmt(vt_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+vt_err vt_write_vfmt(vt_writer *w, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Move the write position to `off` (at most the high-water mark: a layout with holes writes
  * zeros first). Later writes overwrite from there; the length stays the high-water mark. */

@@ -152,20 +152,27 @@ vt_err vt_write_reserve(vt_writer *w, const char *field, size_t n, uint8_t **at)
 
 vt_err vt_write_str(vt_writer *w, const char *s) { return vt_write_bytes(w, "text", s, strlen(s)); }
 
+vt_err vt_write_vfmt(vt_writer *w, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) return fail(w, VT_E_INTERNAL, "formatted text", "format", 0);
+    /* room for the text and vsnprintf's NUL */
+    VT_GUARD(room(w, "formatted text", (size_t)n + 1));
+    vsnprintf((char *)w->buf + w->pos, (size_t)n + 1, fmt, ap);
+    advance(w, (size_t)n);
+    return VT_OK;
+}
+
 vt_err vt_write_fmt(vt_writer *w, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    vt_err rc = vt_write_vfmt(w, fmt, ap);
     va_end(ap);
-    if (n < 0) return fail(w, VT_E_INTERNAL, "formatted text", "format", 0);
-    /* room for the text and vsnprintf's NUL */
-    VT_GUARD(room(w, "formatted text", (size_t)n + 1));
-    va_start(ap, fmt);
-    vsnprintf((char *)w->buf + w->pos, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    advance(w, (size_t)n);
-    return VT_OK;
+    return rc;
 }
 
 vt_err vt_writer_seek(vt_writer *w, size_t off)
