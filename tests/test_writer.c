@@ -203,6 +203,11 @@ static void test_put_helpers(void **state)
     assert_memory_equal(b, "\x0c\x0b\x0a", 3);
     vt_put_be(b, 0x0a0b0c, 3);
     assert_memory_equal(b, "\x0a\x0b\x0c", 3);
+    /* and back (veritee/reader.h) */
+    assert_int_equal(vt_get_be(b, 3), 0x0a0b0c);
+    assert_int_equal(vt_get_le(b, 3), 0x0c0b0a);
+    vt_put_le(b, UINT64_C(0x0102030405060708), 8);
+    assert_true(vt_get_le(b, 8) == UINT64_C(0x0102030405060708));
 }
 
 int main(void)

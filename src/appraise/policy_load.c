@@ -7,6 +7,7 @@
 #include "veritee/codec.h"
 #include "veritee/fileio.h"
 #include "veritee/json.h"
+#include "veritee/writer.h"
 
 vt_err pol_fail(pctx *c, const char *path, const char *fmt, ...)
 {
@@ -176,10 +177,8 @@ vt_err pol_mask(pctx *c, const json_t *o, const char *key, const char *path, siz
         VT_GUARD(pol_u64(c, m, q, &mm));
         pol_path(q, sizeof q, p, "value");
         VT_GUARD(pol_u64(c, v, q, &vv));
-        for (size_t i = 0; i < 8; i++) {
-            out->mask[i] = (uint8_t)(mm >> (8 * i));
-            out->value[i] = (uint8_t)(vv >> (8 * i));
-        }
+        vt_put_le(out->mask, mm, 8);
+        vt_put_le(out->value, vv, 8);
     } else {
         vt_policy_bytes b;
         pol_path(q, sizeof q, p, "mask");

@@ -124,3 +124,17 @@ vt_err vt_read_sub(vt_reader *r, const char *field, size_t n, vt_reader *sub)
     r->off += n;
     return VT_OK;
 }
+
+uint64_t vt_get_le(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = n; i > 0; i--) v = v << 8 | p[i - 1];
+    return v;
+}
+
+uint64_t vt_get_be(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
+}
