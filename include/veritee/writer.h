@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/codec.h"
 #include "veritee/err.h"
 
 typedef struct vt_writer {
@@ -77,6 +78,10 @@ vt_err vt_write_insert(vt_writer *w, const char *field, size_t off, const void *
 /* Reserve n bytes (zeroed) and return where they start, for a writer that fills them in
  * place (e.g. a signature); the pointer is valid until the next write. */
 vt_err vt_write_reserve(vt_writer *w, const char *field, size_t n, uint8_t **at);
+
+/* Append n bytes to an owned vt_buf (it grows; the result stays NUL-terminated, len excludes
+ * the NUL). On failure b is unchanged. */
+vt_err vt_buf_append(vt_buf *b, const void *p, size_t n, vt_error *err);
 
 /* Store v as n (1..8) little/big-endian bytes at p: for callers filling a fixed array. */
 void vt_put_le(uint8_t *p, uint64_t v, size_t n);

@@ -252,10 +252,6 @@ int cmd_serve(int argc, char **argv)
     if (o.policy) {
         vt_policy p;
         if (vt_file_read(o.policy, VT_POLICY_MAX_BYTES, &policy, &e) != VT_OK) { rc = fail("--policy", &e); goto out; }
-        uint8_t *z = realloc(policy.ptr, policy.len + 1);
-        if (z == NULL) goto out;
-        z[policy.len] = 0;
-        policy.ptr = z;
         if (vt_policy_parse((const char *)policy.ptr, policy.len, &p, &e) != VT_OK) { rc = fail("--policy", &e); goto out; }
         vt_policy_free(&p);
     }

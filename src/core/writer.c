@@ -250,3 +250,16 @@ vt_err vt_writer_take(vt_writer *w, uint8_t **out, size_t *len)
     w->cap = w->len = w->pos = 0;
     return VT_OK;
 }
+
+vt_err vt_buf_append(vt_buf *b, const void *p, size_t n, vt_error *err)
+{
+    vt_writer w;
+    vt_writer_init(&w, "buffer", err);
+    /* adopt b: no spare capacity known, so the first write grows it */
+    w.buf = b->ptr;
+    w.len = w.pos = w.cap = b->ptr ? b->len : 0;
+    VT_GUARD(vt_write_bytes(&w, "appended bytes", p, n));
+    b->ptr = w.buf;
+    b->len = w.len;
+    return VT_OK;
+}

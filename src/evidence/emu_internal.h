@@ -20,6 +20,9 @@ vt_err emu_path(const char *dir, const char *sub, const char *name, char *out, s
 vt_err emu_write(const char *dir, const char *sub, const char *name, const void *p, size_t n, bool secret,
                  vt_error *err);
 vt_err emu_read(const char *dir, const char *sub, const char *name, vt_buf *out, vt_error *err);
+/* Certificates c[0..n) as one PEM file under dir/sub. */
+vt_err emu_write_pem_chain(const char *dir, const char *sub, const char *name, X509 *const *c, size_t n,
+                           vt_error *err);
 vt_err emu_save_key(const char *dir, const char *name, EVP_PKEY *k, vt_error *err);
 vt_err emu_load_key(const char *dir, const char *name, EVP_PKEY **out, vt_error *err);
 

@@ -150,22 +150,6 @@ static vt_err vcek_extensions(const emu_snp_plat *p, bool vlek, vt_buf b[8], vt_
     return VT_OK;
 }
 
-static vt_err save_pem(const char *dir, const char *sub, const char *name, X509 *const *c, size_t n, vt_error *err)
-{
-    vt_writer all;
-    vt_writer_init(&all, "PEM bundle", err);
-    vt_err rc = VT_OK;
-    for (size_t i = 0; i < n && rc == VT_OK; i++) {
-        vt_buf b = {0};
-        rc = vt_pki_cert_pem(c[i], &b, err);
-        if (rc == VT_OK) rc = vt_write_bytes(&all, "certificate", b.ptr, b.len);
-        vt_buf_free(&b);
-    }
-    if (rc == VT_OK) rc = emu_write(dir, sub, name, all.buf, all.len, false, err);
-    vt_writer_free(&all);
-    return rc;
-}
-
 static vt_err save_der(const char *dir, const char *name, X509 *c, X509_CRL *crl, vt_error *err)
 {
     vt_buf b = {0};
@@ -226,10 +210,10 @@ vt_err emu_snp_init(const char *dir, const json_t *sj, vt_time at, vt_error *err
     VT_GUARD_GOTO(emu_save_key(dir, "snp_ark.key.pem", ark_k, err));
     VT_GUARD_GOTO(emu_save_key(dir, "snp_ask.key.pem", ask_k, err));
     VT_GUARD_GOTO(emu_save_key(dir, "snp_vcek.key.pem", vcek_k, err));
-    VT_GUARD_GOTO(save_pem(dir, "trust", "snp_ark.pem", &ark, 1, err));
+    VT_GUARD_GOTO(emu_write_pem_chain(dir, "trust", "snp_ark.pem", &ark, 1, err));
     /* AMD KDS shapes: vcek.der, cert_chain (ASK then ARK, PEM), the ARK's CRL (DER) */
     VT_GUARD_GOTO(save_der(dir, vlek ? "snp_vlek.der" : "snp_vcek.der", vcek, NULL, err));
-    VT_GUARD_GOTO(save_pem(dir, "collateral", "snp_cert_chain.pem", (X509 *[]){ask, ark}, 2, err));
+    VT_GUARD_GOTO(emu_write_pem_chain(dir, "collateral", "snp_cert_chain.pem", (X509 *[]){ask, ark}, 2, err));
     VT_GUARD_GOTO(save_der(dir, "snp_ark.crl", NULL, crl, err));
 out:
     for (size_t i = 0; i < 8; i++) vt_buf_free(&eb[i]);

@@ -292,30 +292,6 @@ static vt_err write_crl(const char *dir, const char *name, X509_CRL *c, vt_error
     return rc;
 }
 
-static vt_err write_chain(const char *dir, const char *sub, const char *name, X509 *const *certs, size_t n,
-                          vt_error *err)
-{
-    vt_buf all = {0};
-    vt_err rc = VT_OK;
-    for (size_t i = 0; i < n && rc == VT_OK; i++) {
-        vt_buf b = {0};
-        rc = vt_pki_cert_pem(certs[i], &b, err);
-        if (rc == VT_OK) {
-            uint8_t *q = realloc(all.ptr, all.len + b.len);
-            if (q == NULL) rc = vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");
-            else {
-                memcpy(q + all.len, b.ptr, b.len);
-                all.ptr = q;
-                all.len += b.len;
-            }
-        }
-        vt_buf_free(&b);
-    }
-    if (rc == VT_OK) rc = emu_write(dir, sub, name, all.ptr, all.len, false, err);
-    vt_buf_free(&all);
-    return rc;
-}
-
 vt_err emu_tdx_init(const char *dir, const json_t *t, vt_time at, vt_error *err)
 {
     tdx_plat p;
@@ -358,10 +334,10 @@ vt_err emu_tdx_init(const char *dir, const json_t *t, vt_time at, vt_error *err)
     VT_GUARD_GOTO(emu_save_key(dir, "tdx_pck.key.pem", pck_k, err));
     VT_GUARD_GOTO(emu_save_key(dir, "tdx_tcb_signing.key.pem", tcb_k, err));
     VT_GUARD_GOTO(emu_save_key(dir, "tdx_attest.key.pem", ak, err));
-    VT_GUARD_GOTO(write_chain(dir, "keys", "tdx_pck_chain.pem", (X509 *[]){pck, ca, root}, 3, err));
+    VT_GUARD_GOTO(emu_write_pem_chain(dir, "keys", "tdx_pck_chain.pem", (X509 *[]){pck, ca, root}, 3, err));
     VT_GUARD_GOTO(write_cert(dir, "trust", "tdx_sgx_root_ca.pem", root, err));
-    VT_GUARD_GOTO(write_chain(dir, "collateral", "tcb_signing_chain.pem", (X509 *[]){tcb, root}, 2, err));
-    VT_GUARD_GOTO(write_chain(dir, "collateral", "pck_crl_issuer_chain.pem", (X509 *[]){ca, root}, 2, err));
+    VT_GUARD_GOTO(emu_write_pem_chain(dir, "collateral", "tcb_signing_chain.pem", (X509 *[]){tcb, root}, 2, err));
+    VT_GUARD_GOTO(emu_write_pem_chain(dir, "collateral", "pck_crl_issuer_chain.pem", (X509 *[]){ca, root}, 2, err));
     VT_GUARD_GOTO(write_crl(dir, "root_ca_crl.der", root_crl, err));
     VT_GUARD_GOTO(write_crl(dir, "pck_crl.der", pck_crl, err));
     VT_GUARD_GOTO(write_tcb_info(dir, t, &p, tcb_k, at, err));

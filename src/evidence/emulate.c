@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "emu_internal.h"
+#include "veritee/writer.h"
 #include "veritee/fileio.h"
 #include "veritee/json.h"
 
@@ -43,6 +44,23 @@ vt_err emu_read(const char *dir, const char *sub, const char *name, vt_buf *out,
     char path[1200];
     VT_GUARD(emu_path(dir, sub, name, path, sizeof path, err));
     return vt_file_read(path, 16u << 20, out, err);
+}
+
+/* Certificates as one PEM bundle (chains, trust anchors). */
+vt_err emu_write_pem_chain(const char *dir, const char *sub, const char *name, X509 *const *c, size_t n, vt_error *err)
+{
+    vt_writer all;
+    vt_writer_init(&all, "PEM bundle", err);
+    vt_err rc = VT_OK;
+    for (size_t i = 0; i < n && rc == VT_OK; i++) {
+        vt_buf b = {0};
+        rc = vt_pki_cert_pem(c[i], &b, err);
+        if (rc == VT_OK) rc = vt_write_bytes(&all, "certificate", b.ptr, b.len);
+        vt_buf_free(&b);
+    }
+    if (rc == VT_OK) rc = emu_write(dir, sub, name, all.buf, all.len, false, err);
+    vt_writer_free(&all);
+    return rc;
 }
 
 vt_err emu_save_key(const char *dir, const char *name, EVP_PKEY *k, vt_error *err)

@@ -6,6 +6,7 @@
 
 #include "kbs_internal.h"
 #include "veritee/json.h"
+#include "veritee/writer.h"
 
 #define P "/kbs/v0/"
 
@@ -44,11 +45,8 @@ static vt_err body_b64(admin_req *a, const char *member, json_t **obj, vt_buf *t
     if (!json_is_object(*obj)) return vt_error_set(e, VT_E_INVALID, "admin", "body must be a JSON object");
     VT_GUARD(vt_json_str(*obj, member, member, &s, e));
     VT_GUARD(vt_b64_decode(s, strlen(s), text, e));
-    uint8_t *p = realloc(text->ptr, text->len + 1);
-    if (p == NULL) return vt_error_set(e, VT_E_NOMEM, "admin", "out of memory");
-    p[text->len] = 0;
-    text->ptr = p;
-    if (memchr(p, 0, text->len)) return vt_error_set(e, VT_E_INVALID, "admin", "%s holds a NUL byte", member);
+    VT_GUARD(vt_buf_append(text, NULL, 0, e)); /* NUL-terminated from here */
+    if (memchr(text->ptr, 0, text->len)) return vt_error_set(e, VT_E_INVALID, "admin", "%s holds a NUL byte", member);
     return VT_OK;
 }
 
