@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "veritee/evidence.h"
+#include "veritee/writer.h"
 
 const char *vt_ev_tee_name(vt_ev_tee t)
 {
@@ -60,37 +61,30 @@ static vt_err read_attr(const char *dir, const char *name, size_t cap, bool miss
         return vt_error_set(err, errno == ENOENT ? VT_E_INVALID : VT_E_IO, "tsm_read", "%s: %s", path,
                             strerror(errno));
     }
-    size_t len = 0, sz = 4096;
-    uint8_t *p = malloc(sz);
+    vt_writer w;
+    vt_writer_init(&w, path, err);
+    uint8_t chunk[4096];
     vt_err rc = VT_OK;
-    while (p != NULL) {
-        if (len == sz) {
-            if (sz >= cap) {
-                rc = vt_error_set(err, VT_E_INVALID, "tsm_read", "%s: larger than %zu bytes", path, cap);
-                break;
-            }
-            sz = sz * 2 > cap ? cap : sz * 2;
-            uint8_t *q = realloc(p, sz);
-            if (q == NULL) break;
-            p = q;
-        }
-        ssize_t r = read(fd, p + len, sz - len);
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof chunk);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             rc = vt_error_set(err, VT_E_IO, "tsm_read", "%s: %s", path, strerror(errno));
             break;
         }
         if (r == 0) {
-            close(fd);
-            out->ptr = p;
-            out->len = len;
-            return VT_OK;
+            rc = vt_writer_take(&w, &out->ptr, &out->len);
+            break;
         }
-        len += (size_t)r;
+        if ((size_t)r > cap - vt_writer_len(&w)) {
+            rc = vt_error_set(err, VT_E_INVALID, "tsm_read", "%s: larger than %zu bytes", path, cap);
+            break;
+        }
+        if ((rc = vt_write_bytes(&w, "attribute", chunk, (size_t)r)) != VT_OK) break;
     }
     close(fd);
-    free(p);
-    return rc != VT_OK ? rc : vt_error_set(err, VT_E_NOMEM, "tsm_read", "out of memory");
+    vt_writer_free(&w);
+    return rc;
 }
 
 /* One write(2) of the whole value: configfs attributes take a value in one call. */

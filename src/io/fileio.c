@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "veritee/fileio.h"
+#include "veritee/writer.h"
 
 vt_err vt_file_read(const char *path, size_t max, vt_buf *out, vt_error *err)
 {
@@ -13,42 +14,27 @@ vt_err vt_file_read(const char *path, size_t max, vt_buf *out, vt_error *err)
     if (f == NULL)
         return vt_error_set(err, errno == ENOENT ? VT_E_MISSING : VT_E_IO, "io", "%s: %s", path,
                             strerror(errno));
-    size_t cap = 4096, n = 0;
-    uint8_t *p = malloc(cap + 1);
+    vt_writer w;
+    vt_writer_init(&w, path, err);
+    uint8_t chunk[16384];
     vt_err rc = VT_OK;
-    if (p == NULL) {
-        rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
-        goto out;
-    }
     for (;;) {
-        if (n == cap) {
-            if (cap >= max) {
-                rc = vt_error_set(err, VT_E_INVALID, "io", "%s: larger than %zu bytes", path, max);
-                goto out;
-            }
-            cap = cap * 2 > max ? max : cap * 2;
-            uint8_t *q = realloc(p, cap + 1);
-            if (q == NULL) {
-                rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
-                goto out;
-            }
-            p = q;
-        }
-        size_t got = fread(p + n, 1, cap - n, f);
-        n += got;
+        size_t got = fread(chunk, 1, sizeof chunk, f);
         if (got == 0) break;
+        if (got > max - vt_writer_len(&w)) {
+            rc = vt_error_set(err, VT_E_INVALID, "io", "%s: larger than %zu bytes", path, max);
+            goto out;
+        }
+        VT_GUARD_GOTO(vt_write_bytes(&w, "file contents", chunk, got));
     }
     if (ferror(f)) {
         rc = vt_error_set(err, VT_E_IO, "io", "%s: read error", path);
         goto out;
     }
-    p[n] = 0;
     vt_buf_free(out);
-    out->ptr = p;
-    out->len = n;
-    p = NULL;
+    rc = vt_writer_take(&w, &out->ptr, &out->len); /* NUL-terminated */
 out:
-    free(p);
+    vt_writer_free(&w);
     fclose(f);
     return rc;
 }
