@@ -99,23 +99,18 @@ static vt_err check_width(vt_writer *w, const char *field, size_t n)
     return fail(w, VT_E_ARG, field, "integer width", n);
 }
 
-vt_err vt_write_le(vt_writer *w, const char *field, uint64_t v, size_t n)
+static vt_err write_int(vt_writer *w, const char *field, uint64_t v, size_t n, bool big)
 {
     VT_GUARD(check_width(w, field, n));
     VT_GUARD(room(w, field, n));
-    vt_put_le(w->buf + w->pos, v, n);
+    if (big) vt_put_be(w->buf + w->pos, v, n);
+    else vt_put_le(w->buf + w->pos, v, n);
     advance(w, n);
     return VT_OK;
 }
 
-vt_err vt_write_be(vt_writer *w, const char *field, uint64_t v, size_t n)
-{
-    VT_GUARD(check_width(w, field, n));
-    VT_GUARD(room(w, field, n));
-    vt_put_be(w->buf + w->pos, v, n);
-    advance(w, n);
-    return VT_OK;
-}
+vt_err vt_write_le(vt_writer *w, const char *field, uint64_t v, size_t n) { return write_int(w, field, v, n, false); }
+vt_err vt_write_be(vt_writer *w, const char *field, uint64_t v, size_t n) { return write_int(w, field, v, n, true); }
 
 vt_err vt_write_u8(vt_writer *w, const char *field, uint8_t v) { return vt_write_le(w, field, v, 1); }
 vt_err vt_write_u16le(vt_writer *w, const char *field, uint16_t v) { return vt_write_le(w, field, v, 2); }
@@ -214,20 +209,23 @@ vt_err vt_write_insert(vt_writer *w, const char *field, size_t off, const void *
     return VT_OK;
 }
 
-vt_err vt_write_patch_le(vt_writer *w, const char *field, size_t off, uint64_t v, size_t n)
+static vt_err patch_int(vt_writer *w, const char *field, size_t off, uint64_t v, size_t n, bool big)
 {
     uint8_t b[8];
     VT_GUARD(check_width(w, field, n));
-    vt_put_le(b, v, n);
+    if (big) vt_put_be(b, v, n);
+    else vt_put_le(b, v, n);
     return vt_write_patch(w, field, off, b, n);
+}
+
+vt_err vt_write_patch_le(vt_writer *w, const char *field, size_t off, uint64_t v, size_t n)
+{
+    return patch_int(w, field, off, v, n, false);
 }
 
 vt_err vt_write_patch_be(vt_writer *w, const char *field, size_t off, uint64_t v, size_t n)
 {
-    uint8_t b[8];
-    VT_GUARD(check_width(w, field, n));
-    vt_put_be(b, v, n);
-    return vt_write_patch(w, field, off, b, n);
+    return patch_int(w, field, off, v, n, true);
 }
 
 vt_err vt_writer_take(vt_writer *w, uint8_t **out, size_t *len)

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "veritee/evidence.h"
-#include "veritee/writer.h"
+#include "veritee/fileio.h"
 
 const char *vt_ev_tee_name(vt_ev_tee t)
 {
@@ -61,29 +61,8 @@ static vt_err read_attr(const char *dir, const char *name, size_t cap, bool miss
         return vt_error_set(err, errno == ENOENT ? VT_E_INVALID : VT_E_IO, "tsm_read", "%s: %s", path,
                             strerror(errno));
     }
-    vt_writer w;
-    vt_writer_init(&w, path, err);
-    uint8_t chunk[4096];
-    vt_err rc = VT_OK;
-    for (;;) {
-        ssize_t r = read(fd, chunk, sizeof chunk);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            rc = vt_error_set(err, VT_E_IO, "tsm_read", "%s: %s", path, strerror(errno));
-            break;
-        }
-        if (r == 0) {
-            rc = vt_writer_take(&w, &out->ptr, &out->len);
-            break;
-        }
-        if ((size_t)r > cap - vt_writer_len(&w)) {
-            rc = vt_error_set(err, VT_E_INVALID, "tsm_read", "%s: larger than %zu bytes", path, cap);
-            break;
-        }
-        if ((rc = vt_write_bytes(&w, "attribute", chunk, (size_t)r)) != VT_OK) break;
-    }
+    vt_err rc = vt_fd_read(fd, cap, path, "tsm_read", out, err);
     close(fd);
-    vt_writer_free(&w);
     return rc;
 }
 

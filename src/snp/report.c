@@ -1,5 +1,6 @@
 /* SEV-SNP ATTESTATION_REPORT parser (SEV-SNP Firmware ABI spec 56860, "ATTESTATION_REPORT
  * Structure" table; versions 2, 3 (CPUID fields), 4 (same layout as 3) and 5 (mitigation vectors)). */
+#include <stddef.h>
 #include <string.h>
 
 #include "veritee/snp.h"
@@ -121,92 +122,86 @@ vt_err vt_snp_report_parse(const uint8_t *p, size_t len, vt_snp_report *out, vt_
     return VT_OK;
 }
 
-/* ---- the inverse: each field written at its Table 23 offset over an all-zero report ---- */
+/* ---- the inverse: Table 23 as data, each field written at its offset over zeros ---- */
 
-static vt_err put_version(vt_writer *w, size_t off, const vt_snp_fw_version *v)
-{
-    VT_GUARD(vt_writer_seek(w, off));
-    VT_GUARD(vt_write_u8(w, "build", v->build));
-    VT_GUARD(vt_write_u8(w, "minor", v->minor));
-    return vt_write_u8(w, "major", v->major);
-}
+enum field_kind { U8, U32, U64, BYTES, SIG };
+enum field_when { ALWAYS, CPUID, MIT };
 
-/* 48 big-endian bytes as a 72-byte little-endian value (the zero padding is already there). */
-static vt_err put_sig_component(vt_writer *w, size_t off, const uint8_t be[48])
+#define F(off, member, kind, when) \
+    {off, offsetof(vt_snp_report, member), sizeof(((vt_snp_report *)0)->member), kind, when, #off}
+static const struct {
+    size_t off, at, len;
+    enum field_kind kind;
+    enum field_when when;
+    const char *name;
+} TABLE23[] = {
+    F(VT_SNP_OFF_VERSION, version, U32, ALWAYS),
+    F(VT_SNP_OFF_GUEST_SVN, guest_svn, U32, ALWAYS),
+    F(VT_SNP_OFF_POLICY, policy.raw, U64, ALWAYS),
+    F(VT_SNP_OFF_FAMILY_ID, family_id, BYTES, ALWAYS),
+    F(VT_SNP_OFF_IMAGE_ID, image_id, BYTES, ALWAYS),
+    F(VT_SNP_OFF_VMPL, vmpl, U32, ALWAYS),
+    F(VT_SNP_OFF_SIGNATURE_ALGO, signature_algo, U32, ALWAYS),
+    F(VT_SNP_OFF_CURRENT_TCB, current_tcb, U64, ALWAYS),
+    F(VT_SNP_OFF_PLATFORM_INFO, platform_info.raw, U64, ALWAYS),
+    F(VT_SNP_OFF_KEY_INFO, key_info, U32, ALWAYS),
+    F(VT_SNP_OFF_REPORT_DATA, report_data, BYTES, ALWAYS),
+    F(VT_SNP_OFF_MEASUREMENT, measurement, BYTES, ALWAYS),
+    F(VT_SNP_OFF_HOST_DATA, host_data, BYTES, ALWAYS),
+    F(VT_SNP_OFF_ID_KEY_DIGEST, id_key_digest, BYTES, ALWAYS),
+    F(VT_SNP_OFF_AUTHOR_KEY_DIGEST, author_key_digest, BYTES, ALWAYS),
+    F(VT_SNP_OFF_REPORT_ID, report_id, BYTES, ALWAYS),
+    F(VT_SNP_OFF_REPORT_ID_MA, report_id_ma, BYTES, ALWAYS),
+    F(VT_SNP_OFF_REPORTED_TCB, reported_tcb, U64, ALWAYS),
+    F(VT_SNP_OFF_CPUID_FAM_ID, cpuid_fam_id, U8, CPUID),
+    F(VT_SNP_OFF_CPUID_MOD_ID, cpuid_mod_id, U8, CPUID),
+    F(VT_SNP_OFF_CPUID_STEP, cpuid_step, U8, CPUID),
+    F(VT_SNP_OFF_CHIP_ID, chip_id, BYTES, ALWAYS),
+    F(VT_SNP_OFF_COMMITTED_TCB, committed_tcb, U64, ALWAYS),
+    F(VT_SNP_OFF_CURRENT_VERSION + 0, current_version.build, U8, ALWAYS),
+    F(VT_SNP_OFF_CURRENT_VERSION + 1, current_version.minor, U8, ALWAYS),
+    F(VT_SNP_OFF_CURRENT_VERSION + 2, current_version.major, U8, ALWAYS),
+    F(VT_SNP_OFF_COMMITTED_VERSION + 0, committed_version.build, U8, ALWAYS),
+    F(VT_SNP_OFF_COMMITTED_VERSION + 1, committed_version.minor, U8, ALWAYS),
+    F(VT_SNP_OFF_COMMITTED_VERSION + 2, committed_version.major, U8, ALWAYS),
+    F(VT_SNP_OFF_LAUNCH_TCB, launch_tcb, U64, ALWAYS),
+    F(VT_SNP_OFF_LAUNCH_MIT_VECTOR, launch_mit_vector, U64, MIT),
+    F(VT_SNP_OFF_CURRENT_MIT_VECTOR, current_mit_vector, U64, MIT),
+    F(VT_SNP_OFF_SIGNATURE_R, sig_r, SIG, ALWAYS), /* big-endian 48 -> little-endian 72 */
+    F(VT_SNP_OFF_SIGNATURE_S, sig_s, SIG, ALWAYS),
+};
+#undef F
+
+static vt_err put_field(vt_writer *w, const vt_snp_report *r, size_t i)
 {
+    const uint8_t *p = (const uint8_t *)r + TABLE23[i].at;
     uint8_t le[48];
-    for (size_t i = 0; i < 48; i++) le[i] = be[47 - i];
-    VT_GUARD(vt_writer_seek(w, off));
-    return vt_write_bytes(w, "signature component", le, sizeof le);
+    uint32_t u32;
+    uint64_t u64;
+    VT_GUARD(vt_writer_seek(w, TABLE23[i].off));
+    switch (TABLE23[i].kind) {
+    case U8: return vt_write_u8(w, TABLE23[i].name, *p);
+    case U32: memcpy(&u32, p, sizeof u32); return vt_write_u32le(w, TABLE23[i].name, u32);
+    case U64: memcpy(&u64, p, sizeof u64); return vt_write_u64le(w, TABLE23[i].name, u64);
+    case BYTES: return vt_write_bytes(w, TABLE23[i].name, p, TABLE23[i].len);
+    case SIG:
+        for (size_t k = 0; k < 48; k++) le[k] = p[47 - k];
+        return vt_write_bytes(w, TABLE23[i].name, le, sizeof le); /* bytes 48..71 stay zero */
+    }
+    return VT_OK;
 }
-
-#define AT(off) VT_GUARD(vt_writer_seek(&w, (off)))
 
 vt_err vt_snp_report_encode(const vt_snp_report *r, uint8_t out[VT_SNP_REPORT_SIZE], vt_error *err)
 {
     vt_writer w;
     vt_writer_init_fixed(&w, out, VT_SNP_REPORT_SIZE, "SNP report", err);
-    VT_GUARD(vt_write_zeros(&w, "report", VT_SNP_REPORT_SIZE));
-    AT(VT_SNP_OFF_VERSION);
-    VT_GUARD(vt_write_u32le(&w, "VERSION", r->version));
-    AT(VT_SNP_OFF_GUEST_SVN);
-    VT_GUARD(vt_write_u32le(&w, "GUEST_SVN", r->guest_svn));
-    AT(VT_SNP_OFF_POLICY);
-    VT_GUARD(vt_write_u64le(&w, "POLICY", r->policy.raw));
-    AT(VT_SNP_OFF_FAMILY_ID);
-    VT_GUARD(vt_write_bytes(&w, "FAMILY_ID", r->family_id, sizeof r->family_id));
-    AT(VT_SNP_OFF_IMAGE_ID);
-    VT_GUARD(vt_write_bytes(&w, "IMAGE_ID", r->image_id, sizeof r->image_id));
-    AT(VT_SNP_OFF_VMPL);
-    VT_GUARD(vt_write_u32le(&w, "VMPL", r->vmpl));
-    AT(VT_SNP_OFF_SIGNATURE_ALGO);
-    VT_GUARD(vt_write_u32le(&w, "SIGNATURE_ALGO", r->signature_algo));
-    AT(VT_SNP_OFF_CURRENT_TCB);
-    VT_GUARD(vt_write_u64le(&w, "CURRENT_TCB", r->current_tcb));
-    AT(VT_SNP_OFF_PLATFORM_INFO);
-    VT_GUARD(vt_write_u64le(&w, "PLATFORM_INFO", r->platform_info.raw));
-    AT(VT_SNP_OFF_KEY_INFO);
-    VT_GUARD(vt_write_u32le(&w, "KEY_INFO", r->key_info));
-    AT(VT_SNP_OFF_REPORT_DATA);
-    VT_GUARD(vt_write_bytes(&w, "REPORT_DATA", r->report_data, sizeof r->report_data));
-    AT(VT_SNP_OFF_MEASUREMENT);
-    VT_GUARD(vt_write_bytes(&w, "MEASUREMENT", r->measurement, sizeof r->measurement));
-    AT(VT_SNP_OFF_HOST_DATA);
-    VT_GUARD(vt_write_bytes(&w, "HOST_DATA", r->host_data, sizeof r->host_data));
-    AT(VT_SNP_OFF_ID_KEY_DIGEST);
-    VT_GUARD(vt_write_bytes(&w, "ID_KEY_DIGEST", r->id_key_digest, sizeof r->id_key_digest));
-    AT(VT_SNP_OFF_AUTHOR_KEY_DIGEST);
-    VT_GUARD(vt_write_bytes(&w, "AUTHOR_KEY_DIGEST", r->author_key_digest, sizeof r->author_key_digest));
-    AT(VT_SNP_OFF_REPORT_ID);
-    VT_GUARD(vt_write_bytes(&w, "REPORT_ID", r->report_id, sizeof r->report_id));
-    AT(VT_SNP_OFF_REPORT_ID_MA);
-    VT_GUARD(vt_write_bytes(&w, "REPORT_ID_MA", r->report_id_ma, sizeof r->report_id_ma));
-    AT(VT_SNP_OFF_REPORTED_TCB);
-    VT_GUARD(vt_write_u64le(&w, "REPORTED_TCB", r->reported_tcb));
-    if (r->has_cpuid) {
-        AT(VT_SNP_OFF_CPUID_FAM_ID);
-        VT_GUARD(vt_write_u8(&w, "CPUID_FAM_ID", r->cpuid_fam_id));
-        AT(VT_SNP_OFF_CPUID_MOD_ID);
-        VT_GUARD(vt_write_u8(&w, "CPUID_MOD_ID", r->cpuid_mod_id));
-        AT(VT_SNP_OFF_CPUID_STEP);
-        VT_GUARD(vt_write_u8(&w, "CPUID_STEP", r->cpuid_step));
+    VT_GUARD(vt_write_zeros(&w, "report", VT_SNP_REPORT_SIZE)); /* reserved ranges stay zero */
+    for (size_t i = 0; i < sizeof TABLE23 / sizeof TABLE23[0]; i++) {
+        if ((TABLE23[i].when == CPUID && !r->has_cpuid) || (TABLE23[i].when == MIT && !r->has_mit_vectors))
+            continue;
+        VT_GUARD(put_field(&w, r, i));
     }
-    AT(VT_SNP_OFF_CHIP_ID);
-    VT_GUARD(vt_write_bytes(&w, "CHIP_ID", r->chip_id, sizeof r->chip_id));
-    AT(VT_SNP_OFF_COMMITTED_TCB);
-    VT_GUARD(vt_write_u64le(&w, "COMMITTED_TCB", r->committed_tcb));
-    VT_GUARD(put_version(&w, VT_SNP_OFF_CURRENT_VERSION, &r->current_version));
-    VT_GUARD(put_version(&w, VT_SNP_OFF_COMMITTED_VERSION, &r->committed_version));
-    AT(VT_SNP_OFF_LAUNCH_TCB);
-    VT_GUARD(vt_write_u64le(&w, "LAUNCH_TCB", r->launch_tcb));
-    if (r->has_mit_vectors) {
-        AT(VT_SNP_OFF_LAUNCH_MIT_VECTOR);
-        VT_GUARD(vt_write_u64le(&w, "LAUNCH_MIT_VECTOR", r->launch_mit_vector));
-        AT(VT_SNP_OFF_CURRENT_MIT_VECTOR);
-        VT_GUARD(vt_write_u64le(&w, "CURRENT_MIT_VECTOR", r->current_mit_vector));
-    }
-    VT_GUARD(put_sig_component(&w, VT_SNP_OFF_SIGNATURE_R, r->sig_r));
-    return put_sig_component(&w, VT_SNP_OFF_SIGNATURE_S, r->sig_s);
+    return VT_OK;
 }
 
 vt_err vt_snp_evidence_split(const uint8_t *p, size_t len, vt_bytes *report, vt_bytes *certtable,
