@@ -28,7 +28,7 @@ static vt_err tdx_evidence(void *ud, const uint8_t rd[64], json_t **out, vt_erro
 {
     vt_buf q = {0};
     VT_GUARD(vt_emu_tdx_quote(ud, rd, 0, &q, err));
-    vt_err rc = vt_kbs_tdx_evidence_json(q.ptr, q.len, NULL, 0, out, err);
+    vt_err rc = vt_rcar_tdx_evidence_json(q.ptr, q.len, NULL, 0, out, err);
     vt_buf_free(&q);
     return rc;
 }

@@ -17,15 +17,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vt_error e;
     json_t *o = NULL;
     size_t rl = size < VT_SNP_REPORT_SIZE ? size : VT_SNP_REPORT_SIZE;
-    if (vt_kbs_snp_evidence_json(data, rl, data + rl, size - rl, &o, &e) == VT_OK) {
+    if (vt_rcar_snp_evidence_json(data, rl, data + rl, size - rl, &o, &e) == VT_OK) {
         uint8_t back[VT_SNP_REPORT_SIZE];
         STACK_OF(X509) *certs = sk_X509_new_null();
-        if (vt_kbs_snp_from_json(o, back, certs, &e) == VT_OK && memcmp(back, data, VT_SNP_REPORT_SIZE) != 0)
+        if (vt_rcar_snp_from_json(o, back, certs, &e) == VT_OK && memcmp(back, data, VT_SNP_REPORT_SIZE) != 0)
             abort(); /* encoder and decoder disagree */
         sk_X509_pop_free(certs, X509_free);
         json_decref(o);
     }
-    if (vt_kbs_tdx_evidence_json(data, size, data, size / 2, &o, &e) == VT_OK) json_decref(o);
-    if (vt_kbs_cca_evidence_json(data, size, &o, &e) == VT_OK) json_decref(o);
+    if (vt_rcar_tdx_evidence_json(data, size, data, size / 2, &o, &e) == VT_OK) json_decref(o);
+    if (vt_rcar_cca_evidence_json(data, size, &o, &e) == VT_OK) json_decref(o);
     return 0;
 }

@@ -19,20 +19,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = size - 1;
     switch (data[0] % 6) {
     case 0: {
-        vt_kbs_request r;
-        vt_kbs_request_parse(p, n, &r, &e);
+        vt_rcar_request r;
+        vt_rcar_request_parse(p, n, &r, &e);
         break;
     }
     case 1: {
-        vt_kbs_attestation a;
-        if (vt_kbs_attestation_parse(p, n, &a, &e) == VT_OK) {
+        vt_rcar_attestation a;
+        if (vt_rcar_attestation_parse(p, n, &a, &e) == VT_OK) {
             uint8_t rd[64], d[64];
             size_t dl;
             json_t *claims = NULL;
-            vt_kbs_runtime_digest(a.nonce, a.tee_pubkey, a.additional, rd, &e);
-            if (a.has_init_data && vt_kbs_initdata_digest(a.init_data_body, a.init_data_len, d, &dl, &claims, &e) == VT_OK)
+            vt_rcar_binding(a.nonce, a.tee_pubkey, a.additional, NULL, rd, NULL, &e);
+            if (a.has_init_data && vt_rcar_initdata_digest(a.init_data_body, a.init_data_len, d, &dl, &claims, &e) == VT_OK)
                 json_decref(claims);
-            vt_kbs_attestation_clear(&a);
+            vt_rcar_attestation_clear(&a);
         }
         break;
     }
@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t d[64];
         size_t dl;
         json_t *claims = NULL;
-        if (vt_kbs_initdata_digest((const char *)p, n, d, &dl, &claims, &e) == VT_OK) json_decref(claims);
+        if (vt_rcar_initdata_digest((const char *)p, n, d, &dl, &claims, &e) == VT_OK) json_decref(claims);
         break;
     }
     case 3: {
@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (vt_json_parse((const char *)p, n, &j, &e) == VT_OK) {
             static uint8_t rep[VT_SNP_REPORT_SIZE];
             STACK_OF(X509) *certs = sk_X509_new_null();
-            vt_kbs_snp_from_json(j, rep, certs, &e);
+            vt_rcar_snp_from_json(j, rep, certs, &e);
             sk_X509_pop_free(certs, X509_free);
             json_decref(j);
         }
@@ -67,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     default: {
         char *t = strndup((const char *)p, n);
-        if (t) vt_kbs_resource_path_ok(t);
+        if (t) vt_rcar_resource_path_ok(t);
         free(t);
         break;
     }

@@ -7,31 +7,13 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
 #include "veritee/store.h"
 #include "veritee/vtime.h"
 
-#define VT_AUDIT_HASH_LEN 32
-#define VT_AUDIT_FIELD_MAX 4096   /* actor, action, subject, outcome */
-#define VT_AUDIT_DETAILS_MAX 65536 /* details JSON */
-
-typedef struct vt_audit_record {
-    int64_t seq;   /* 1, 2, ... without gaps */
-    vt_time time;
-    char *actor;   /* owned: who ("admin:alice", "guest:<session>", "node:<host>") */
-    char *action;  /* owned: what ("attest", "resource.get", "resource.put", ...) */
-    char *subject; /* owned: on what ("default/key/disk1", "policy:default") */
-    char *outcome; /* owned: "ok", "denied", "error", ... */
-    char *details; /* owned: compact JSON object with sorted keys */
-    uint8_t prev_hash[VT_AUDIT_HASH_LEN]; /* zeros for seq 1 */
-    uint8_t hash[VT_AUDIT_HASH_LEN];
-} vt_audit_record;
-
-/* Frees the owned strings; accepts NULL. */
-void vt_audit_record_clear(vt_audit_record *r);
-/* Clears and frees an array of n records; accepts NULL. */
-void vt_audit_records_free(vt_audit_record *r, size_t n);
+VT_BEGIN_DECLS
 
 /* Canonical encoding hashed into the chain:
  *   "veritee-audit-v1" || u64be(seq) || i64be(time)
@@ -78,5 +60,7 @@ vt_err vt_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, 
 json_t *vt_audit_record_json(const vt_audit_record *r);
 /* Parses "SEQ:HEX" (as printed by `veritee audit verify`). */
 vt_err vt_audit_anchor_parse(const char *s, vt_audit_anchor *out, vt_error *err);
+
+VT_END_DECLS
 
 #endif

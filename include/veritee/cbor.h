@@ -8,10 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
 #include "veritee/reader.h"
 #include "veritee/writer.h"
+
+VT_BEGIN_DECLS
 
 /* Major types (RFC 8949 section 3.1). */
 typedef enum vt_cbor_major {
@@ -129,5 +132,7 @@ void vt_cbor_put_raw(vt_cbor_writer *w, const void *p, size_t n);
  * The writer is reset either way. */
 vt_err vt_cbor_writer_finish(vt_cbor_writer *w, vt_buf *out, vt_error *err);
 void vt_cbor_writer_free(vt_cbor_writer *w);
+
+VT_END_DECLS
 
 #endif

@@ -10,10 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/checks.h"
 #include "veritee/cose.h"
 #include "veritee/err.h"
 #include "veritee/reader.h"
+
+VT_BEGIN_DECLS
 
 #define VT_CCA_TAG_COLLECTION 399 /* legacy collection: key -> bstr(COSE_Sign1) */
 #define VT_CCA_TAG_CMW 907        /* CMW collection: key -> [content-format, bstr] */
@@ -183,5 +186,7 @@ vt_err vt_cca_verify(const vt_cca_token *t, const vt_cca_verify_opts *opts, vt_c
 
 /* Normalized claims as JSON (snake_case; bytes as lower-case hex). NULL on allocation failure. */
 json_t *vt_cca_claims_json(const vt_cca_token *t);
+
+VT_END_DECLS
 
 #endif

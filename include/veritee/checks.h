@@ -3,6 +3,8 @@
 #ifndef VERITEE_CHECKS_H
 #define VERITEE_CHECKS_H
 
+#include "veritee/api.h"
+
 #include <stddef.h>
 
 #define VT_CHECKS_MAX 40
@@ -31,7 +33,11 @@ const vt_check *vt_checks_find(const vt_checks *c, const char *name);
 const char *vt_check_status_name(vt_check_status st);
 
 #include <jansson.h>
+
+VT_BEGIN_DECLS
 /* JSON array of {"name","status","detail"}; NULL on allocation failure. */
 json_t *vt_checks_json(const vt_checks *c);
+
+VT_END_DECLS
 
 #endif

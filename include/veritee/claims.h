@@ -9,11 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/cca.h"
 #include "veritee/err.h"
 #include "veritee/snp.h"
 #include "veritee/tdx.h"
 #include "veritee/vtime.h"
+
+VT_BEGIN_DECLS
 
 typedef enum vt_tee {
     VT_TEE_UNKNOWN = 0,
@@ -161,5 +164,7 @@ const vt_measurement *vt_claims_meas(const vt_claims *c, const char *name);
  *  "report_data", "init_data": {name: hex}, "collateral_expiry", "tee_claims": {per-TEE fields}}.
  * NULL on allocation failure. */
 json_t *vt_claims_json(const vt_claims *c);
+
+VT_END_DECLS
 
 #endif

@@ -9,10 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/cbor.h"
 #include "veritee/codec.h"
 #include "veritee/crypto.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 #define VT_COSE_TAG_SIGN1 18
 #define VT_COSE_ALG_ES256 (-7)
@@ -100,5 +103,7 @@ vt_err vt_cose_key_decode(const uint8_t *buf, size_t len, vt_cose_key *out, vt_e
 vt_err vt_cose_key_to_pkey(const vt_cose_key *k, EVP_PKEY **out, vt_error *err);
 /* Encode the public half of an EC key as {1: 2, -1: crv, -2: x, -3: y}. */
 vt_err vt_cose_key_encode(const EVP_PKEY *key, vt_buf *out, vt_error *err);
+
+VT_END_DECLS
 
 #endif

@@ -8,7 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 typedef enum vt_hash_alg {
     VT_SHA256 = 1,
@@ -69,5 +72,7 @@ void vt_wipe(void *p, size_t n);
 
 /* Describe the newest OpenSSL error on the queue ("" when none); clears the queue. */
 const char *vt_openssl_reason(char *buf, size_t cap);
+
+VT_END_DECLS
 
 #endif

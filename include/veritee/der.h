@@ -6,7 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/reader.h"
+
+VT_BEGIN_DECLS
 
 #define VT_DER_INTEGER 0x02
 #define VT_DER_OCTET_STRING 0x04
@@ -24,5 +27,7 @@ vt_err vt_der_expect(vt_reader *r, uint8_t tag, const char *field, vt_bytes *val
 vt_err vt_der_uint(vt_bytes v, const char *field, uint64_t *out, vt_error *err);
 /* Dotted text of an OID's contents into out ("1.2.840.113741.1.13.1.2"). */
 vt_err vt_der_oid_text(vt_bytes v, char *out, size_t cap, vt_error *err);
+
+VT_END_DECLS
 
 #endif

@@ -6,9 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
 #include "veritee/writer.h"
+
+VT_BEGIN_DECLS
 
 /* Over the core writer: a failure (allocation, malformed OID) is sticky, every later call
  * is a no-op, and vt_derw_finish reports it. */
@@ -31,5 +34,7 @@ size_t vt_derw_mark(const vt_derw *w);
 void vt_derw_wrap(vt_derw *w, size_t mark, uint8_t tag);
 /* Move the result into an owned buffer (or fail with VT_E_NOMEM). */
 vt_err vt_derw_finish(vt_derw *w, vt_buf *out, vt_error *err);
+
+VT_END_DECLS
 
 #endif

@@ -10,9 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/claims.h"
 #include "veritee/err.h"
 #include "veritee/vtime.h"
+
+VT_BEGIN_DECLS
 
 /* Tiers (ear.md §4); the values are the CBOR encodings. */
 typedef enum vt_ear_status {
@@ -138,5 +141,7 @@ vt_err vt_ear_key_load_or_create(const char *path, vt_ear_key_alg alg, EVP_PKEY 
 vt_err vt_ear_key_load_public(const char *path, EVP_PKEY **out, vt_error *err);
 /* Write the public half as PEM (SubjectPublicKeyInfo) to path. */
 vt_err vt_ear_key_write_public(EVP_PKEY *key, const char *path, vt_error *err);
+
+VT_END_DECLS
 
 #endif

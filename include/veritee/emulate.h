@@ -8,10 +8,13 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
 #include "veritee/vtime.h"
 #include "veritee/x509.h"
+
+VT_BEGIN_DECLS
 
 /* Subject organisation of every emulated root and CA: how a verifier recognises it. */
 #define VT_EMU_ORGANIZATION VT_EMULATED_ORGANIZATION
@@ -65,5 +68,7 @@ vt_err vt_emu_cca_token(vt_emu *e, const uint8_t challenge[64], const vt_emu_cca
 
 /* The default platform description (owned JSON). */
 json_t *vt_emu_default_platform(void);
+
+VT_END_DECLS
 
 #endif

@@ -3,8 +3,12 @@
 #ifndef VERITEE_ERR_H
 #define VERITEE_ERR_H
 
+#include "veritee/api.h"
+
 #include <stdarg.h>
 #include <stddef.h>
+
+VT_BEGIN_DECLS
 
 typedef int vt_err;
 
@@ -60,5 +64,7 @@ const char *vt_code_name(int code);
         rc = (x);                                                                        \
         if (rc != VT_OK) goto out;                                                       \
     } while (0)
+
+VT_END_DECLS
 
 #endif

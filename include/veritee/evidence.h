@@ -9,8 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 typedef enum vt_ev_tee {
     VT_EV_TEE_UNKNOWN = 0,
@@ -117,5 +120,7 @@ vt_err vt_rtmr_read(const char *mr_dir, unsigned index, uint8_t out[48], vt_erro
  * TD), VT_E_ARG, VT_E_IO. */
 vt_err vt_rtmr_extend(const char *mr_dir, unsigned index, const uint8_t digest[48], const char *event_log,
                       const void *event, size_t event_len, vt_error *err);
+
+VT_END_DECLS
 
 #endif

@@ -11,9 +11,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
 #include "veritee/metrics.h"
+
+VT_BEGIN_DECLS
 
 #define VT_HTTP_MAX_HEADERS 64
 #define VT_HTTP_MAX_PATH 2048
@@ -129,5 +132,7 @@ void vt_http_log(vt_http_server *s, const char *level, const char *msg, const js
  * returns the signal number when one arrives; then call vt_http_server_stop. */
 vt_err vt_http_signals_block(vt_error *err);
 int vt_http_wait_signal(void);
+
+VT_END_DECLS
 
 #endif

@@ -9,8 +9,11 @@
 #include <openssl/evp.h>
 #include <stdbool.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 /* Public key from a JWK object (kty EC with crv/x/y, or RSA with n/e). Private members are
  * ignored unless private_key is true (then "d" is required: tests and the guest client). */
@@ -31,5 +34,7 @@ vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ephemeral, con
 /* Decrypt a flattened JWE with the recipient's private key. Plaintext is owned by the caller
  * (wipe it with vt_buf_free_secret). */
 vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_error *err);
+
+VT_END_DECLS
 
 #endif

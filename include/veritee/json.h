@@ -8,8 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/err.h"
 #include "veritee/vtime.h"
+
+VT_BEGIN_DECLS
 
 /* Parse JSON text (bounded depth by jansson; rejects duplicate keys and trailing data). */
 vt_err vt_json_parse(const char *text, size_t len, json_t **out, vt_error *err);
@@ -117,5 +120,7 @@ vt_err vt_json_u64_text(const char *s, uint64_t max, uint64_t *out);
 json_t *vt_json_hex_string(const uint8_t *p, size_t n);
 /* The same for a vt_time: "YYYY-MM-DDThh:mm:ssZ". */
 json_t *vt_json_time_string(vt_time t);
+
+VT_END_DECLS
 
 #endif

@@ -8,8 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 #define VT_JWS_MAX (1u << 20) /* largest compact JWS accepted */
 
@@ -36,5 +39,7 @@ vt_err vt_jws_peek(const char *jws, size_t len, json_t **header, vt_buf *payload
 /* RFC 7638 SHA-256 thumbprint of an EC key, base64url (43 characters + NUL). JWK conversion
  * itself is in jose.h (vt_jwk_to_pkey, vt_jwk_from_pkey). */
 vt_err vt_jwk_thumbprint(const EVP_PKEY *key, char out[44], vt_error *err);
+
+VT_END_DECLS
 
 #endif

@@ -1,6 +1,8 @@
 /* Key Broker Service: the CoCo KBS protocol RCAR 0.4.0 (specs/kbs-protocol.md) as transport-free
  * handlers: /auth, /attest, resource release (JWE to the TEE key), the admin API, resource
- * policies. The HTTP wiring is in kbs_http.h (src/kbs/serve.c); tests call the handlers directly. */
+ * policies. The protocol pieces both sides share are rcar.h; the HTTP wiring is the server's
+ * (kbs_http.h, src/server/kbs_routes.c); tests call the handlers directly. No clock: the time of
+ * every call comes in vt_kbs_call.now. */
 #ifndef VERITEE_KBS_H
 #define VERITEE_KBS_H
 
@@ -10,23 +12,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/claims.h"
 #include "veritee/codec.h"
 #include "veritee/ear.h"
 #include "veritee/err.h"
 #include "veritee/metrics.h"
 #include "veritee/policy.h"
+#include "veritee/rcar.h"
 #include "veritee/store.h"
 #include "veritee/vtime.h"
 
-#define VT_KBS_PROTOCOL_VERSION "0.4.0"
-#define VT_KBS_COOKIE "kbs-session-id"
+VT_BEGIN_DECLS
+
 #define VT_KBS_SESSION_ID_LEN 32          /* UUIDv4 simple form: 32 lower-case hex */
 #define VT_KBS_NONCE_LEN 32               /* random bytes; sent as standard base64 (44 chars) */
 #define VT_KBS_DEFAULT_TOKEN_LIFETIME 300 /* seconds (Trustee: exp = iat + 300) */
 #define VT_KBS_DEFAULT_SESSION_LIFETIME 300
 #define VT_KBS_ADMIN_MAX_LIFETIME 300     /* admin JWT: exp - iat at most this */
-#define VT_KBS_ERROR_NS "https://github.com/confidential-containers/kbs/errors/"
 
 /* Randomness is a parameter: fill out[n], return 0 on success. */
 typedef int (*vt_kbs_rng)(void *ud, uint8_t *out, size_t n);
@@ -50,6 +53,9 @@ typedef struct vt_kbs_config {
     const char *issuer;             /* EAR "iss"; NULL: "veritee-attestation-service" */
     vt_kbs_rng rng;                 /* NULL: OpenSSL RAND_bytes */
     void *rng_ud;
+    double (*monotonic)(void);      /* seconds on a monotonic clock, for the attestation latency
+                                       histogram; NULL: latency not observed (the broker reads
+                                       no clock itself) */
 } vt_kbs_config;
 
 typedef struct vt_kbs vt_kbs;
@@ -73,7 +79,7 @@ typedef struct vt_kbs_call {
 } vt_kbs_call;
 
 /* What a handler answers. status 200 with json (or raw body) or an RFC 7807-style problem
- * {"type": VT_KBS_ERROR_NS<Variant>, "detail"} with 401/404/... (kbs-protocol.md §13). */
+ * {"type": VT_RCAR_ERROR_NS<Variant>, "detail"} with 401/404/... (kbs-protocol.md §13). */
 typedef struct vt_kbs_reply {
     int status;
     json_t *json;             /* owned body, NULL: empty body */
@@ -100,58 +106,6 @@ void vt_kbs_admin(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r);
 /* Deletes expired sessions, nonces and admin token ids; updates the active-sessions gauge. */
 vt_err vt_kbs_sweep(vt_kbs *k, vt_time now, vt_error *err);
 
-/* ---- parsers (exposed for tests and fuzzing) ---- */
-
-typedef struct vt_kbs_request {
-    char tee[24];
-} vt_kbs_request;
-
-/* The /auth Request. VT_E_UNSUPPORTED for a version other than 0.4.0 (message as Trustee's),
- * VT_E_INVALID for shape errors, unknown extra-params "id". */
-vt_err vt_kbs_request_parse(const uint8_t *body, size_t len, vt_kbs_request *out, vt_error *err);
-
-typedef struct vt_kbs_attestation {
-    json_t *root;               /* owned parse */
-    const char *nonce;          /* runtime-data.nonce */
-    const json_t *tee_pubkey;   /* runtime-data.tee-pubkey (as received) */
-    const json_t *primary;      /* tee-evidence.primary_evidence */
-    const char *additional;     /* tee-evidence.additional_evidence ("" when none) */
-    bool has_init_data;
-    const char *init_data_body; /* init-data.body (TOML text) */
-    size_t init_data_len;
-} vt_kbs_attestation;
-
-vt_err vt_kbs_attestation_parse(const uint8_t *body, size_t len, vt_kbs_attestation *out, vt_error *err);
-void vt_kbs_attestation_clear(vt_kbs_attestation *a);
-
-/* Runtime-data binding (§7.1): SHA-384 of JCS({"additional-evidence","nonce","tee-pubkey"}),
- * written zero-padded into out[64]. */
-vt_err vt_kbs_runtime_digest(const char *nonce, const json_t *tee_pubkey, const char *additional,
-                             uint8_t out[64], vt_error *err);
-
-/* Init-data (§7.4): the TOML's `algorithm` (sha256/sha384/sha512) hashes the raw text into
- * digest (its length in *len); *data (may be NULL) receives the [data] table as a JSON object
- * of strings. */
-vt_err vt_kbs_initdata_digest(const char *toml, size_t len, uint8_t digest[64], size_t *dlen,
-                              json_t **data, vt_error *err);
-
-/* SNP evidence in the serde form of the `sev` crate (§8): rebuilds the 1184-byte report;
- * cert_chain DER blobs (VCEK/VLEK/ASK/ARK) appended to *certs (owned X509, may be NULL). */
-vt_err vt_kbs_snp_from_json(const json_t *ev, uint8_t report[VT_SNP_REPORT_SIZE],
-                            STACK_OF(X509) *certs, vt_error *err);
-
-/* The reverse, for guests: a report (exactly 1184 bytes) and its certificate table (may be
- * NULL) as the serde JSON {"attestation_report": {...}, "cert_chain": [...] | null}. */
-vt_err vt_kbs_snp_to_json(const uint8_t *report, size_t len, const vt_snp_certtable *ct, json_t **out,
-                          vt_error *err);
-/* Raw evidence as the per-TEE JSON shape of §8: tdx/sgx {"quote": base64} (tdx also
- * "cc_eventlog": null), snp serde form (a trailing certificate table becomes cert_chain),
- * cca {"token": [bytes]}. */
-vt_err vt_kbs_evidence_json(const char *tee, const uint8_t *ev, size_t len, json_t **out, vt_error *err);
-
-/* Resource path rule (§3): three segments, each [A-Za-z0-9_-][A-Za-z0-9_.-]*. */
-bool vt_kbs_resource_path_ok(const char *path);
-
 /* ---- resource policy (docs/kbs.md) ---- */
 
 /* Evaluates the resource policy JSON text (NULL: the default, affirming only) on verified EAR
@@ -172,5 +126,7 @@ vt_err vt_kbs_admin_token(EVP_PKEY *priv, const char *method, const char *path, 
 vt_err vt_kbs_admin_token_verify(EVP_PKEY *pub, const char *jwt, size_t len, const char *method,
                                  const char *path, const uint8_t *body, size_t body_len, vt_time now,
                                  json_t **claims, vt_error *err);
+
+VT_END_DECLS
 
 #endif

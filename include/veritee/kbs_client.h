@@ -11,12 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
 #include "veritee/evidence.h"
+#include "veritee/rcar.h"
 
-#define VT_KBS_CLIENT_VERSION "0.4.0"
-#define VT_KBS_CLIENT_COOKIE "kbs-session-id"
+VT_BEGIN_DECLS
+
 #define VT_KBS_CLIENT_COOKIE_MAX 128
 #define VT_KBS_CLIENT_TOKEN_MAX (256u << 10)
 
@@ -36,26 +38,6 @@ typedef struct vt_kbs_tee_key {
 vt_err vt_kbs_tee_key_new(vt_kbs_key_type type, vt_kbs_tee_key *out, vt_error *err);
 /* Frees (OpenSSL wipes the private key on free); accepts NULL. */
 void vt_kbs_tee_key_free(vt_kbs_tee_key *k);
-
-/* ---- runtime-data binding (§7) ------------------------------------------------------------ */
-
-/* report_data = H(JCS({"additional-evidence": additional, "nonce": nonce, "tee-pubkey": jwk}))
- * zero-padded (or truncated) to 64 bytes. hash_alg: "sha256", "sha384" (NULL: the default),
- * "sha512" (case-insensitive). canonical (may be NULL) receives the hashed text. */
-vt_err vt_kbs_binding(const char *nonce, const json_t *jwk, const char *additional, const char *hash_alg,
-                      uint8_t report_data[64], vt_buf *canonical, vt_error *err);
-
-/* ---- evidence (§8) ------------------------------------------------------------------------ */
-
-/* {"quote": base64 std, "cc_eventlog": base64 std | null}. */
-vt_err vt_kbs_tdx_evidence_json(const uint8_t *quote, size_t len, const uint8_t *ccel, size_t ccel_len,
-                                json_t **out, vt_error *err);
-/* {"attestation_report": {serde form of the sev crate}, "cert_chain": [{cert_type, data}] | null}
- * from a 1184-byte report and a certificate table (may be empty: cert_chain null). */
-vt_err vt_kbs_snp_evidence_json(const uint8_t *report, size_t len, const uint8_t *certtable, size_t ct_len,
-                                json_t **out, vt_error *err);
-/* {"token": [numbers]} of a CBOR CCA token. */
-vt_err vt_kbs_cca_evidence_json(const uint8_t *token, size_t len, json_t **out, vt_error *err);
 
 /* Where evidence comes from. */
 typedef enum vt_kbs_provider {
@@ -123,5 +105,7 @@ const json_t *vt_kbs_client_last_attestation(const vt_kbs_client *c);
  * expired: re-attest), VT_E_MISSING (404), VT_E_ARG (bad path), VT_E_INVALID (bad JWE), VT_E_IO. */
 vt_err vt_kbs_client_get_resource(vt_kbs_client *c, const char *path, bool bearer, vt_buf *secret,
                                   vt_error *err);
+
+VT_END_DECLS
 
 #endif

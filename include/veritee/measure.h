@@ -9,9 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/crypto.h"
 #include "veritee/err.h"
 #include "veritee/reader.h"
+
+VT_BEGIN_DECLS
 
 #define VT_MEASURE_PAGE 4096u
 
@@ -277,5 +280,7 @@ size_t vt_cca_rim_len(const vt_cca_rim *st);
 /* RTT block sizes available for an IPA width (4 KiB granule, concatenated start level when
  * the start table has <= 16 entries, as KVM configures it). */
 uint64_t vt_cca_block_sizes(uint32_t ipa_bits);
+
+VT_END_DECLS
 
 #endif

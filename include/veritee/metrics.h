@@ -6,8 +6,11 @@
 
 #include <stddef.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 typedef struct vt_metrics vt_metrics;
 typedef struct vt_metric vt_metric; /* one metric family */
@@ -53,5 +56,7 @@ typedef struct vt_std_metrics {
 } vt_std_metrics;
 
 vt_err vt_metrics_std(vt_metrics *m, vt_std_metrics *out, vt_error *err);
+
+VT_END_DECLS
 
 #endif

@@ -9,10 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/crypto.h"
 #include "veritee/err.h"
 #include "veritee/vtime.h"
+
+VT_BEGIN_DECLS
 
 /* New EC key on `curve`. Caller frees with EVP_PKEY_free. */
 vt_err vt_pki_ec_key(vt_curve curve, EVP_PKEY **out, vt_error *err);
@@ -59,5 +62,6 @@ vt_err vt_pki_key_pem(EVP_PKEY *k, bool private_key, vt_buf *out, vt_error *err)
 /* Load a PEM private key (or public key when private_key is false). */
 vt_err vt_pki_key_load_pem(const void *pem, size_t len, bool private_key, EVP_PKEY **out, vt_error *err);
 
+VT_END_DECLS
 
 #endif

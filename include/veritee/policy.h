@@ -9,11 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/checks.h"
 #include "veritee/claims.h"
 #include "veritee/ear.h"
 #include "veritee/err.h"
 #include "veritee/refvals.h"
+
+VT_BEGIN_DECLS
 
 #define VT_POLICY_MAX_BYTES (256u << 10) /* policy text */
 #define VT_POLICY_MAX_DEPTH 6            /* nesting of objects/arrays */
@@ -167,5 +170,7 @@ void vt_appraisal_rejected(const char *policy_id, const vt_error *verr, vt_appra
 json_t *vt_appraisal_checks_json(const vt_appraisal *a);
 /* The trustworthiness vector as {"instance-identity": n, ...} (all eight claims). */
 json_t *vt_appraisal_vector_json(const vt_appraisal *a);
+
+VT_END_DECLS
 
 #endif

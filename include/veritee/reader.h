@@ -8,7 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 /* A borrowed view of bytes (never owns). */
 typedef struct vt_bytes {
@@ -48,5 +51,7 @@ bool vt_bytes_is_zero(const uint8_t *p, size_t n);
  * fixed-size struct (the inverse of vt_put_le / vt_put_be in veritee/writer.h). */
 uint64_t vt_get_le(const uint8_t *p, size_t n);
 uint64_t vt_get_be(const uint8_t *p, size_t n);
+
+VT_END_DECLS
 
 #endif

@@ -9,8 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/claims.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 #define VT_REFVALS_MAX 4096        /* entries in one store */
 #define VT_REFVALS_FILE_MAX (4u << 20)
@@ -76,5 +79,7 @@ bool vt_refvals_match_cca_platform(const vt_refvals *s, const vt_claims *c, cons
 
 /* The store as a JSON array (for `veritee appraise --refvals` listings and tests). */
 json_t *vt_refvals_json(const vt_refvals *s);
+
+VT_END_DECLS
 
 #endif

@@ -16,10 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/checks.h"
 #include "veritee/err.h"
 #include "veritee/reader.h"
 #include "veritee/vtime.h"
+
+VT_BEGIN_DECLS
 
 #define VT_SNP_REPORT_SIZE 0x4A0u   /* 1184 bytes */
 #define VT_SNP_SIGNED_SIZE 0x2A0u   /* the signature covers bytes 0x000..0x29F */
@@ -373,5 +376,7 @@ void vt_snp_dir_collateral_free(vt_snp_dir_collateral *c);
 json_t *vt_snp_report_json(const vt_snp_report *r, vt_snp_product p);
 /* The normalized claims: the report fields plus product, signer and chain facts. */
 json_t *vt_snp_claims_json(const vt_snp_claims *c);
+
+VT_END_DECLS
 
 #endif

@@ -6,7 +6,10 @@
 #ifndef VERITEE_SNP_KDS_H
 #define VERITEE_SNP_KDS_H
 
+#include "veritee/api.h"
 #include "veritee/snp.h"
+
+VT_BEGIN_DECLS
 
 #define VT_SNP_KDS_URL "https://kdsintf.amd.com"
 #define VT_SNP_KDS_PATH_MAX 1024
@@ -77,5 +80,7 @@ typedef struct vt_snp_kds_result {
  * cached. */
 vt_err vt_snp_kds_fetch(const vt_snp_kds_opts *o, const vt_snp_report *r, vt_snp_kds_result *out,
                         vt_error *err);
+
+VT_END_DECLS
 
 #endif

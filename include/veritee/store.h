@@ -9,9 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
 #include "veritee/vtime.h"
+
+VT_BEGIN_DECLS
 
 typedef struct vt_store vt_store;
 
@@ -162,5 +165,44 @@ vt_err vt_store_doc_list(vt_store *s, vt_doc_kind kind, char ***out, size_t *n, 
 vt_err vt_store_jti_use(vt_store *s, const char *jti, vt_time expires, vt_time now, vt_error *err);
 
 void vt_store_strv_free(char **v, size_t n);
+
+/* ---- audit rows --------------------------------------------------------------------------
+ * The store owns the rows of the audit chain; hashing and verification are the audit layer's
+ * (audit.h), which seals each record inside the appending transaction. */
+
+#define VT_AUDIT_HASH_LEN 32
+#define VT_AUDIT_FIELD_MAX 4096   /* actor, action, subject, outcome */
+#define VT_AUDIT_DETAILS_MAX 65536 /* details JSON */
+
+typedef struct vt_audit_record {
+    int64_t seq;   /* 1, 2, ... without gaps */
+    vt_time time;
+    char *actor;   /* owned: who ("admin:alice", "guest:<session>", "node:<host>") */
+    char *action;  /* owned: what ("attest", "resource.get", "resource.put", ...) */
+    char *subject; /* owned: on what ("default/key/disk1", "policy:default") */
+    char *outcome; /* owned: "ok", "denied", "error", ... */
+    char *details; /* owned: compact JSON object with sorted keys */
+    uint8_t prev_hash[VT_AUDIT_HASH_LEN]; /* zeros for seq 1 */
+    uint8_t hash[VT_AUDIT_HASH_LEN];
+} vt_audit_record;
+
+/* Frees the owned strings; accepts NULL. */
+void vt_audit_record_clear(vt_audit_record *r);
+/* Clears and frees an array of n records; accepts NULL. */
+void vt_audit_records_free(vt_audit_record *r, size_t n);
+
+/* Computes r->hash from r (seq and prev_hash filled in by the store). */
+typedef vt_err (*vt_store_audit_seal_fn)(vt_audit_record *r, vt_error *err);
+/* Appends r in one transaction serialized on the chain head: reads the head, fills r->seq and
+ * r->prev_hash, calls seal, inserts the row and moves the head. */
+vt_err vt_store_audit_append(vt_store *s, vt_audit_record *r, vt_store_audit_seal_fn seal, vt_error *err);
+vt_err vt_store_audit_head(vt_store *s, int64_t *seq, uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err);
+/* Up to max records with seq > after, in seq order; free with vt_audit_records_free. */
+vt_err vt_store_audit_page(vt_store *s, int64_t after, size_t max, vt_audit_record **out, size_t *n,
+                           vt_error *err);
+/* The last n records in seq order. */
+vt_err vt_store_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err);
+
+VT_END_DECLS
 
 #endif

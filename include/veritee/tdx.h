@@ -10,11 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/checks.h"
 #include "veritee/err.h"
 #include "veritee/reader.h"
 #include "veritee/vtime.h"
 #include "veritee/writer.h"
+
+VT_BEGIN_DECLS
 
 #define VT_TDX_TEE_SGX 0x00000000u
 #define VT_TDX_TEE_TDX 0x00000081u
@@ -277,5 +280,7 @@ json_t *vt_tdx_result_json(const vt_tdx_result *r);
 
 /* Intel SGX Root CA SHA-256 fingerprint built in as the default trust anchor. */
 extern const uint8_t VT_TDX_INTEL_ROOT_SHA256[32];
+
+VT_END_DECLS
 
 #endif

@@ -9,7 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/reader.h"
+
+VT_BEGIN_DECLS
 
 #define VT_TDX_RTMR_COUNT 4
 #define VT_TDX_ALG_SHA384 0x000c
@@ -47,5 +50,7 @@ vt_err vt_tdx_ccel_iterate(const uint8_t *log, size_t len, vt_tdx_ccel_cb cb, vo
  * 1..4 (EV_NO_ACTION events are not extended). *events receives the number of events. */
 vt_err vt_tdx_ccel_replay(const uint8_t *log, size_t len, uint8_t rtmr[VT_TDX_RTMR_COUNT][48],
                           size_t *events, vt_error *err);
+
+VT_END_DECLS
 
 #endif

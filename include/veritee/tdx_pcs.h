@@ -3,7 +3,10 @@
 #ifndef VERITEE_TDX_PCS_H
 #define VERITEE_TDX_PCS_H
 
+#include "veritee/api.h"
 #include "veritee/tdx.h"
+
+VT_BEGIN_DECLS
 
 typedef struct vt_tdx_pcs_opts {
     const char *base_url;  /* e.g. https://api.trustedservices.intel.com */
@@ -15,5 +18,7 @@ typedef struct vt_tdx_pcs_opts {
 /* Fetch what verifying `q` needs: TCB Info for the PCK's FMSPC, QE Identity, the TCB signing
  * chain, the PCK CRL of the PCK's issuing CA, and the root CA CRL. */
 vt_err vt_tdx_pcs_fetch(const vt_tdx_pcs_opts *o, const vt_tdx_quote *q, vt_error *err);
+
+VT_END_DECLS
 
 #endif

@@ -7,10 +7,13 @@
 #include <openssl/x509.h>
 #include <stdbool.h>
 
+#include "veritee/api.h"
 #include "veritee/checks.h"
 #include "veritee/claims.h"
 #include "veritee/err.h"
 #include "veritee/vtime.h"
+
+VT_BEGIN_DECLS
 
 typedef struct vt_verify_sources {
     const char *trust_dir;      /* TDX roots, SNP ARKs, CCA CPAK stores (NULL: built-in vendor roots) */
@@ -50,5 +53,7 @@ vt_err vt_verify_cache_claims(vt_verify_cache *c, const char *tee, const uint8_t
 /* Earliest issueDate of TCB Infos and QE Identities in a TDX collateral set (0 when none). */
 struct vt_tdx_collateral;
 vt_time vt_tdx_collateral_issued(const struct vt_tdx_collateral *c);
+
+VT_END_DECLS
 
 #endif

@@ -8,7 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 #define VT_VM_NAME_MAX 64
 #define VT_VM_PATH_MAX 1024
@@ -331,5 +334,7 @@ vt_err vt_host_check_guest_snp(const char *root, vt_host_fact *f, vt_error *err)
 /* All of the above, plus the per-TEE verdicts. */
 vt_err vt_host_report_build(const char *root, vt_host_report *r, vt_error *err);
 const char *vt_host_answer_name(vt_host_answer a);
+
+VT_END_DECLS
 
 #endif

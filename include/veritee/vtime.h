@@ -5,7 +5,10 @@
 
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 typedef int64_t vt_time;
 
@@ -15,5 +18,7 @@ vt_err vt_time_parse_rfc3339(const char *s, vt_time *out, vt_error *err);
 void vt_time_format(vt_time t, char out[21]);
 /* Days since epoch for a civil date (proleptic Gregorian). */
 int64_t vt_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+VT_END_DECLS
 
 #endif

@@ -11,8 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
+
+VT_BEGIN_DECLS
 
 typedef struct vt_writer {
     uint8_t *buf;
@@ -86,5 +89,7 @@ vt_err vt_buf_append(vt_buf *b, const void *p, size_t n, vt_error *err);
 /* Store v as n (1..8) little/big-endian bytes at p: for callers filling a fixed array. */
 void vt_put_le(uint8_t *p, uint64_t v, size_t n);
 void vt_put_be(uint8_t *p, uint64_t v, size_t n);
+
+VT_END_DECLS
 
 #endif

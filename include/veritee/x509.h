@@ -8,8 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "veritee/api.h"
 #include "veritee/err.h"
 #include "veritee/vtime.h"
+
+VT_BEGIN_DECLS
 
 /* Every CERTIFICATE block of a PEM text (len bytes, need not be NUL-terminated; text
  * outside blocks is ignored). Fails when there is none or one does not decode.
@@ -53,5 +56,7 @@ vt_err vt_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *ro
  * into the certificate. VT_E_MISSING when absent. */
 vt_err vt_x509_ext_der(const X509 *c, const char *oid, const uint8_t **out, size_t *len,
                        vt_error *err);
+
+VT_END_DECLS
 
 #endif

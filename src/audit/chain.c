@@ -4,31 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store_internal.h"
 #include "veritee/audit.h"
 #include "veritee/crypto.h"
 #include "veritee/writer.h"
 
 #define AUDIT_LABEL "veritee-audit-v1"
 #define VERIFY_PAGE 512
-
-void vt_audit_record_clear(vt_audit_record *r)
-{
-    if (r == NULL) return;
-    free(r->actor);
-    free(r->action);
-    free(r->subject);
-    free(r->outcome);
-    free(r->details);
-    r->actor = r->action = r->subject = r->outcome = r->details = NULL;
-}
-
-void vt_audit_records_free(vt_audit_record *r, size_t n)
-{
-    if (r == NULL) return;
-    for (size_t i = 0; i < n; i++) vt_audit_record_clear(&r[i]);
-    free(r);
-}
 
 vt_err vt_audit_encode(const vt_audit_record *r, vt_buf *out, vt_error *err)
 {
@@ -106,7 +87,7 @@ vt_err vt_audit_append(vt_store *s, vt_time time, const char *actor, const char 
                          .subject = (char *)subject,
                          .outcome = (char *)outcome,
                          .details = d};
-    vt_err rc = store_audit_append(s, &r, seal_record, err);
+    vt_err rc = vt_store_audit_append(s, &r, seal_record, err);
     free(d);
     if (rc == VT_OK && seq) *seq = r.seq;
     return rc;
@@ -122,7 +103,7 @@ vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_repo
                        vt_error *err)
 {
     memset(rep, 0, sizeof *rep);
-    VT_GUARD(store_audit_head(s, &rep->head_seq, rep->head_hash, err));
+    VT_GUARD(vt_store_audit_head(s, &rep->head_seq, rep->head_hash, err));
     uint8_t prev[VT_AUDIT_HASH_LEN] = {0};
     int64_t expect = 1;
     bool anchor_seen = anchor == NULL || anchor->seq == 0;
@@ -130,7 +111,7 @@ vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_repo
     for (;;) {
         vt_audit_record *page = NULL;
         size_t n = 0;
-        VT_GUARD(store_audit_page(s, expect - 1, VERIFY_PAGE, &page, &n, err));
+        VT_GUARD(vt_store_audit_page(s, expect - 1, VERIFY_PAGE, &page, &n, err));
         for (size_t i = 0; i < n && rc == VT_OK; i++) {
             vt_audit_record *r = &page[i];
             uint8_t h[VT_AUDIT_HASH_LEN];
@@ -179,7 +160,7 @@ vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_repo
 
 vt_err vt_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err)
 {
-    return store_audit_tail(s, n, out, got, err);
+    return vt_store_audit_tail(s, n, out, got, err);
 }
 
 json_t *vt_audit_record_json(const vt_audit_record *r)

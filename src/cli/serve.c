@@ -1,6 +1,6 @@
 /* veritee serve: the Key Broker Service (CoCo KBS protocol RCAR 0.4.0) and attestation service
  * over HTTP(S), on SQLite or PostgreSQL (docs/kbs.md). Thin: options and config file, keys,
- * store, the routes of src/kbs/serve.c, a periodic session sweep, graceful stop on SIGTERM. */
+ * store, the routes of src/server/kbs_routes.c, a periodic session sweep, graceful stop on SIGTERM. */
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -255,7 +255,7 @@ int cmd_serve(int argc, char **argv)
         if (vt_policy_parse((const char *)policy.ptr, policy.len, &p, &e) != VT_OK) { rc = fail("--policy", &e); goto out; }
         vt_policy_free(&p);
     }
-    vt_kbs_config kc = {.store = store, .metrics = metrics, .ear_key = ear, .admin_key = admin,
+    vt_kbs_config kc = {.store = store, .metrics = metrics, .monotonic = vt_kbs_monotonic, .ear_key = ear, .admin_key = admin,
                         .trust_dir = o.trust, .collateral_dir = o.collateral,
                         .policy_text = policy.ptr ? (const char *)policy.ptr : NULL,
                         .token_lifetime = o.token_lifetime, .session_lifetime = o.session_lifetime,

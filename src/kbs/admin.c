@@ -80,7 +80,7 @@ static void resource_put(admin_req *a, const char *path, bool rotate)
     int64_t v = 0;
     a->action = rotate ? "resource.rotate" : "resource.put";
     snprintf(a->subject, sizeof a->subject, "%s", path);
-    if (!vt_kbs_resource_path_ok(path)) {
+    if (!vt_rcar_resource_path_ok(path)) {
         kbs_fail(a->r, 404, "InvalidRequestPath", "resource path must be <repo>/<type>/<tag>");
         return;
     }
@@ -184,7 +184,7 @@ static void resource_policy_set(admin_req *a)
     const char *path = json_string_value(json_object_get(o, "path"));
     if (path == NULL) path = "default";
     snprintf(a->subject, sizeof a->subject, "resource-policy:%s", path);
-    if (strcmp(path, "default") != 0 && !vt_kbs_resource_path_ok(path)) {
+    if (strcmp(path, "default") != 0 && !vt_rcar_resource_path_ok(path)) {
         vt_error_set(&e, VT_E_INVALID, "admin", "path must be <repo>/<type>/<tag> or absent");
         goto bad;
     }

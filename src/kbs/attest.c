@@ -29,8 +29,8 @@ void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
 {
     memset(r, 0, sizeof *r);
     vt_error e = {0};
-    vt_kbs_request req;
-    if (vt_kbs_request_parse(c->body, c->body_len, &req, &e) != VT_OK) {
+    vt_rcar_request req;
+    if (vt_rcar_request_parse(c->body, c->body_len, &req, &e) != VT_OK) {
         kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Auth failed: %s", e.msg);
         return;
     }
@@ -122,7 +122,7 @@ typedef struct attest_ctx {
     vt_kbs *k;
     const vt_kbs_call *c;
     vt_session *s;
-    vt_kbs_attestation a;
+    vt_rcar_attestation a;
     vt_policy pol;
     bool has_pol;
     vt_refvals rv;
@@ -215,13 +215,6 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
     return rc;
 }
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void finish(attest_ctx *x, const char *result, const vt_error *e)
 {
     vt_kbs *k = x->k;
@@ -265,7 +258,7 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         vt_session_clear(&s);
         return;
     }
-    double t0 = mono();
+    double t0 = k->cfg.monotonic ? k->cfg.monotonic() : 0;
     attest_ctx x;
     memset(&x, 0, sizeof x);
     x.k = k;
@@ -274,7 +267,7 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     vt_refvals_init(&x.rv);
     const char *result = "rejected";
     char *jwt = NULL;
-    if (vt_kbs_attestation_parse(c->body, c->body_len, &x.a, &e) != VT_OK) goto fail;
+    if (vt_rcar_attestation_parse(c->body, c->body_len, &x.a, &e) != VT_OK) goto fail;
     size_t nl = strlen(x.a.nonce);
     if (nl != strlen(s.nonce) || !vt_ct_eq(x.a.nonce, s.nonce, nl)) {
         vt_error_set(&e, VT_E_VERIFY, "nonce", "runtime-data.nonce is not this session's challenge");
@@ -284,9 +277,9 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         vt_error_set(&e, VT_E_VERIFY, "nonce", "the challenge nonce was already used or has expired");
         goto fail;
     }
-    if (vt_kbs_runtime_digest(x.a.nonce, x.a.tee_pubkey, x.a.additional, x.rd, &e) != VT_OK) goto fail;
+    if (vt_rcar_binding(x.a.nonce, x.a.tee_pubkey, x.a.additional, NULL, x.rd, NULL, &e) != VT_OK) goto fail;
     if (x.a.has_init_data &&
-        vt_kbs_initdata_digest(x.a.init_data_body, x.a.init_data_len, x.init, &x.init_len, &x.init_claims, &e) != VT_OK)
+        vt_rcar_initdata_digest(x.a.init_data_body, x.a.init_data_len, x.init, &x.init_len, &x.init_claims, &e) != VT_OK)
         goto fail;
     rc = strcmp(s.tee, "sample") == 0 ? sample_ear(&x, &e) : appraise(&x, s.tee, &e);
     if (rc != VT_OK) goto fail;
@@ -305,13 +298,13 @@ fail:
 out:
     if (k->has_metrics) {
         const char *l[1] = {s.tee};
-        vt_metric_observe(k->m.attestation_duration, l, mono() - t0);
+        if (k->cfg.monotonic) vt_metric_observe(k->m.attestation_duration, l, k->cfg.monotonic() - t0);
     }
     free(jwt);
     json_decref(x.ear);
     json_decref(x.init_claims);
     if (x.has_pol) vt_policy_free(&x.pol);
     vt_refvals_free(&x.rv);
-    vt_kbs_attestation_clear(&x.a);
+    vt_rcar_attestation_clear(&x.a);
     vt_session_clear(&s);
 }

@@ -45,31 +45,6 @@ static vt_err number_array(const json_t *a, vt_buf *out, vt_error *err)
     return VT_OK;
 }
 
-vt_err vt_kbs_evidence_json(const char *tee, const uint8_t *ev, size_t len, json_t **out, vt_error *err)
-{
-    *out = NULL;
-    if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) {
-        char *b = vt_b64_encode(ev, len, false);
-        if (b == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
-        *out = strcmp(tee, "tdx") == 0 ? json_pack("{ss so}", "quote", b, "cc_eventlog", json_null())
-                                       : json_pack("{ss}", "quote", b);
-        free(b);
-    } else if (strcmp(tee, "snp") == 0) {
-        vt_bytes rep, table;
-        vt_snp_certtable ct;
-        memset(&ct, 0, sizeof ct);
-        VT_GUARD(vt_snp_evidence_split(ev, len, &rep, &table, err));
-        if (table.len) VT_GUARD(vt_snp_certtable_parse(table.ptr, table.len, &ct, err));
-        return vt_kbs_snp_to_json(rep.ptr, rep.len, &ct, out, err);
-    } else if (strcmp(tee, "cca") == 0) {
-        json_t *a = json_array();
-        for (size_t i = 0; a && i < len; i++) json_array_append_new(a, json_integer(ev[i]));
-        *out = json_pack("{so}", "token", a);
-    } else {
-        return vt_error_set(err, VT_E_UNSUPPORTED, "tee", "no evidence shape for TEE '%.16s'", tee);
-    }
-    return *out ? VT_OK : vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
-}
 
 /* The TDX event log a guest sends (cc_eventlog, kbs-protocol.md section 8): replayed into
  * RTMR0..3; every register the log extends must equal the quote's. Registers the log does
@@ -129,7 +104,7 @@ static vt_err verify_snp(vt_kbs *k, const json_t *ev, vt_time now, const vt_poli
     uint8_t report[VT_SNP_REPORT_SIZE];
     STACK_OF(X509) *certs = sk_X509_new_null();
     if (certs == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
-    vt_err rc = vt_kbs_snp_from_json(ev, report, certs, err);
+    vt_err rc = vt_rcar_snp_from_json(ev, report, certs, err);
     if (rc == VT_OK)
         rc = vt_verify_cache_claims(k->verifiers, "snp", report, sizeof report, certs, pol->require_revocation, now,
                                     out, NULL, err);

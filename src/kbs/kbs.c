@@ -89,24 +89,3 @@ vt_err vt_kbs_sweep(vt_kbs *k, vt_time now, vt_error *err)
     return VT_OK;
 }
 
-bool vt_kbs_resource_path_ok(const char *path)
-{
-    if (path == NULL) return false;
-    int segs = 0;
-    const char *p = path;
-    for (;;) {
-        const char *s = p;
-        if (!(*p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-              (*p >= '0' && *p <= '9')))
-            return false;
-        while (*p == '_' || *p == '-' || *p == '.' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-               (*p >= '0' && *p <= '9'))
-            p++;
-        if (p - s > 128) return false;
-        segs++;
-        if (*p == 0) break;
-        if (*p != '/') return false;
-        p++;
-    }
-    return segs == 3;
-}

@@ -48,7 +48,7 @@ void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_r
     vt_buf secret = {0};
     const char *token = NULL;
     size_t token_len = 0;
-    if (!vt_kbs_resource_path_ok(path)) {
+    if (!vt_rcar_resource_path_ok(path)) {
         kbs_fail(r, 404, "InvalidRequestPath", "resource path must be <repo>/<type>/<tag>");
         return;
     }

@@ -1,9 +1,28 @@
 /* Audit rows in the store: the append transaction serializes on the chain head row
- * (SELECT ... FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite). Hashing is src/audit. */
+ * (SELECT ... FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite). The store owns these rows and their records;
+ * hashing and verification are src/audit. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_internal.h"
+
+void vt_audit_record_clear(vt_audit_record *r)
+{
+    if (r == NULL) return;
+    free(r->actor);
+    free(r->action);
+    free(r->subject);
+    free(r->outcome);
+    free(r->details);
+    r->actor = r->action = r->subject = r->outcome = r->details = NULL;
+}
+
+void vt_audit_records_free(vt_audit_record *r, size_t n)
+{
+    if (r == NULL) return;
+    for (size_t i = 0; i < n; i++) vt_audit_record_clear(&r[i]);
+    free(r);
+}
 
 static vt_err hash_from_hex(const char *hex, uint8_t out[VT_AUDIT_HASH_LEN], int64_t seq, vt_error *err)
 {
@@ -14,7 +33,7 @@ static vt_err hash_from_hex(const char *hex, uint8_t out[VT_AUDIT_HASH_LEN], int
     return VT_OK;
 }
 
-vt_err store_audit_append(vt_store *s, vt_audit_record *r, store_audit_seal_fn seal, vt_error *err)
+vt_err vt_store_audit_append(vt_store *s, vt_audit_record *r, vt_store_audit_seal_fn seal, vt_error *err)
 {
     const char *head_sql = s->drv->dialect == DIALECT_PG
                                ? "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE"
@@ -49,7 +68,7 @@ vt_err store_audit_append(vt_store *s, vt_audit_record *r, store_audit_seal_fn s
     return store_end(s, rc, err);
 }
 
-vt_err store_audit_head(vt_store *s, int64_t *seq, uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err)
+vt_err vt_store_audit_head(vt_store *s, int64_t *seq, uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err)
 {
     sqlres h = {0};
     VT_GUARD(store_exec(s, "SELECT seq, hash FROM audit_head WHERE id = 1", NULL, 0, &h, err));
@@ -99,7 +118,7 @@ static vt_err rows_to_records(const sqlres *r, vt_audit_record **out, size_t *n,
 
 #define AUDIT_COLS "seq, time, actor, action, subject, outcome, details, prev_hash, hash"
 
-vt_err store_audit_page(vt_store *s, int64_t after, size_t max, vt_audit_record **out, size_t *n,
+vt_err vt_store_audit_page(vt_store *s, int64_t after, size_t max, vt_audit_record **out, size_t *n,
                         vt_error *err)
 {
     sqlval p[] = {P_INT(after), P_INT(max)};
@@ -111,7 +130,7 @@ vt_err store_audit_page(vt_store *s, int64_t after, size_t max, vt_audit_record 
     return rc;
 }
 
-vt_err store_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err)
+vt_err vt_store_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err)
 {
     sqlval p[] = {P_INT(n)};
     sqlres r = {0};

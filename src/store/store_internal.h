@@ -5,7 +5,6 @@
 
 #include <pthread.h>
 
-#include "veritee/audit.h"
 #include "veritee/store.h"
 
 typedef enum sql_type { SQL_NULL = 0, SQL_TEXT, SQL_INT, SQL_BLOB } sql_type;
@@ -88,16 +87,5 @@ vt_err store_seal(const vt_kek *k, const char *path, int64_t version, const uint
                   vt_buf *out, vt_error *err);
 vt_err store_open_sealed(const vt_kek *k, const char *path, int64_t version, const uint8_t *blob,
                          size_t n, vt_buf *out, vt_error *err);
-
-/* Audit rows (audit_rows.c), used by src/audit. seal computes r->hash from r (with seq,
- * prev_hash filled in) inside the appending transaction. */
-typedef vt_err (*store_audit_seal_fn)(vt_audit_record *r, vt_error *err);
-vt_err store_audit_append(vt_store *s, vt_audit_record *r, store_audit_seal_fn seal, vt_error *err);
-vt_err store_audit_head(vt_store *s, int64_t *seq, uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err);
-/* Up to max records with seq > after, in seq order; caller frees with vt_audit_records_free. */
-vt_err store_audit_page(vt_store *s, int64_t after, size_t max, vt_audit_record **out, size_t *n,
-                        vt_error *err);
-/* Last n records in seq order. */
-vt_err store_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err);
 
 #endif

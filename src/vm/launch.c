@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "veritee/vm.h"
-#include "vm/vm_internal.h"
+#include "vm_internal.h"
 
 #define CHECK "vm_launch"
 

@@ -8,7 +8,7 @@
 
 #include "veritee/codec.h"
 #include "veritee/vm.h"
-#include "vm/vm_internal.h"
+#include "vm_internal.h"
 
 #define CHECK "vm_plan"
 

@@ -11,7 +11,7 @@
 
 #include "veritee/fileio.h"
 #include "veritee/vm.h"
-#include "vm/vm_internal.h"
+#include "vm_internal.h"
 
 #define CHECK "vm_state"
 

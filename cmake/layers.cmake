@@ -1,0 +1,65 @@
+# The layer table: the one place that says which layer owns which directory and public header,
+# and which layers it may use. Each layer becomes a static library vt_<name> that links exactly
+# the layers named in USES (PUBLIC) and sees only their public headers and its own internal
+# ones, so an upward include fails to compile; scripts/check-layers checks the include lines and
+# the archives' symbols against the same table (target layer_check, and the ctest `layers`).
+# Order: bottom first. A layer may use only layers listed before it.
+#
+# vt_layer(NAME DIRS dir... HEADERS header... USES layer... SUMMARY "text")
+vt_layer(core     DIRS src/core     USES
+         HEADERS api err reader writer der derw cbor codec vtime json jcs checks
+         SUMMARY "errors, bounds-checked reader and writer, DER/CBOR, hex/base64, RFC 3339 time, JSON member getters, JCS, named checks; no crypto, no I/O")
+vt_layer(crypto   DIRS src/crypto   USES core
+         HEADERS crypto x509 cose jose jws pki
+         SUMMARY "OpenSSL 3 wrappers: ECDSA, X.509 chains at an explicit time, COSE_Sign1, JWS/JWK/JWE, the test-PKI builder")
+vt_layer(io       DIRS src/io       USES core crypto
+         HEADERS fileio certdir http_get
+         SUMMARY "bounded file reads, certificate directories, the HTTP client (libcurl, loaded at run time)")
+vt_layer(metrics  DIRS src/metrics  USES core
+         HEADERS metrics
+         SUMMARY "counters, gauges, histograms and the Prometheus text form; knows no HTTP")
+vt_layer(tdx      DIRS src/tdx      USES core crypto io
+         HEADERS tdx tdx_ccel tdx_pcs
+         SUMMARY "TDX/SGX quotes, PCK, TCB Info/QE Identity, TCB matching, CCEL, Intel PCS fetch")
+vt_layer(snp      DIRS src/snp      USES core crypto io
+         HEADERS snp snp_kds
+         SUMMARY "SEV-SNP report, certificate table, VCEK/VLEK chains, AMD KDS fetch")
+vt_layer(cca      DIRS src/cca      USES core crypto io
+         HEADERS cca
+         SUMMARY "Arm CCA token (CBOR/COSE), platform and realm claims, CPAK trust")
+vt_layer(measure  DIRS src/measure  USES core crypto
+         HEADERS measure
+         SUMMARY "launch measurements: OVMF/TDVF, SNP launch digest, TDX MRTD, CCA RIM; knows no verification")
+vt_layer(collateral DIRS src/collateral USES core crypto io metrics tdx snp
+         HEADERS collateral
+         SUMMARY "live collateral: the cache of Intel PCS/PCCS and AMD KDS items, checked before install, atomic, with validity windows; fetch, refresh, prune")
+vt_layer(verify   DIRS src/verify   USES core crypto io tdx snp cca
+         HEADERS verify_any claims
+         SUMMARY "one entry from evidence bytes to verified, normalized claims for every TEE; the verifier cache")
+vt_layer(appraise DIRS src/appraise USES core crypto io verify
+         HEADERS policy refvals ear
+         SUMMARY "policy language, reference values, EAR")
+vt_layer(evidence DIRS src/evidence USES core crypto io tdx snp cca measure
+         HEADERS evidence emulate
+         SUMMARY "guest-side collection (configfs-tsm, ioctls, RTMR extension) and the emulated TEE")
+vt_layer(rcar     DIRS src/rcar     USES core crypto snp
+         HEADERS rcar
+         SUMMARY "the KBS protocol pieces both sides use: message parsers, bindings, init-data, evidence JSON forms")
+vt_layer(store    DIRS src/store    USES core crypto io
+         HEADERS store
+         SUMMARY "one storage interface over SQLite and PostgreSQL (libpq loaded at run time); owns the audit rows")
+vt_layer(audit    DIRS src/audit    USES core crypto store
+         HEADERS audit
+         SUMMARY "the hash-chained audit log: record encoding, sealing, verification")
+vt_layer(kbs      DIRS src/kbs      USES core crypto io tdx snp cca verify appraise rcar metrics store audit
+         HEADERS kbs
+         SUMMARY "the key broker: transport-free RCAR, resource and admin handlers; no clock, no HTTP")
+vt_layer(agent    DIRS src/agent    USES core crypto io snp evidence rcar
+         HEADERS kbs_client
+         SUMMARY "the guest agent: RCAR client over HTTP, evidence from the providers")
+vt_layer(vm       DIRS src/vm       USES core io
+         HEADERS vm
+         SUMMARY "VM configs, QEMU/libvirt plans, QMP, state, host checks; no attestation logic")
+vt_layer(server   DIRS src/server   USES core crypto io metrics kbs
+         HEADERS http kbs_http
+         SUMMARY "the HTTP server (libmicrohttpd, loaded at run time) and the key broker's routes")

@@ -1,0 +1,306 @@
+/* KBS guest client: RCAR 0.4.0 over HTTP (kbs-protocol.md §§4-6, 9-11, 13): /auth with the
+ * version and TEE, the challenge, /attest with the TEE key, binding and evidence, then resource
+ * GETs by session cookie or Bearer token, each secret decrypted from its JWE with the TEE key. */
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "veritee/crypto.h"
+#include "veritee/http_get.h"
+#include "veritee/jose.h"
+#include "veritee/json.h"
+#include "veritee/kbs_client.h"
+
+#define NONCE_MAX 4096 /* Trustee's nonces are 44 characters; SE ones are a JSON request */
+#define BODY_MAX (4u << 20)
+
+#define URLS_MAX 8
+
+struct vt_kbs_client {
+    vt_kbs_client_opts o;
+    const char *urls[URLS_MAX];
+    size_t n_urls, next_url;
+    vt_http_client *http;
+    vt_kbs_tee_key key;
+    char cookie[VT_KBS_CLIENT_COOKIE_MAX + 1];
+    char *token;
+    json_t *last_attestation;
+};
+
+/* ---- TEE key ------------------------------------------------------------------------------- */
+
+vt_err vt_kbs_tee_key_new(vt_kbs_key_type type, vt_kbs_tee_key *out, vt_error *err)
+{
+    memset(out, 0, sizeof *out);
+    EVP_PKEY *k = NULL;
+    const char *alg;
+    if (type == VT_KBS_KEY_EC) {
+        k = EVP_EC_gen("P-256");
+        alg = "ECDH-ES+A256KW";
+    } else if (type == VT_KBS_KEY_RSA) {
+        k = EVP_RSA_gen(2048);
+        alg = "RSA-OAEP-256";
+    } else {
+        return vt_error_set(err, VT_E_ARG, "kbs_tee_key", "key type must be EC or RSA");
+    }
+    if (k == NULL) return vt_error_set(err, VT_E_INTERNAL, "kbs_tee_key", "OpenSSL could not generate the TEE key");
+    vt_err rc = vt_jwk_from_pkey(k, alg, &out->jwk, err);
+    if (rc != VT_OK) {
+        EVP_PKEY_free(k);
+        return rc;
+    }
+    out->pkey = k;
+    return VT_OK;
+}
+
+void vt_kbs_tee_key_free(vt_kbs_tee_key *k)
+{
+    if (k == NULL) return;
+    EVP_PKEY_free(k->pkey); /* OpenSSL clears private key material on free */
+    json_decref(k->jwk);
+    k->pkey = NULL;
+    k->jwk = NULL;
+}
+
+/* ---- client -------------------------------------------------------------------------------- */
+
+vt_err vt_kbs_client_new(const vt_kbs_client_opts *o, vt_kbs_client **out, vt_error *err)
+{
+    *out = NULL;
+    if (o == NULL || o->url == NULL || o->tee == NULL || o->evidence == NULL)
+        return vt_error_set(err, VT_E_ARG, "kbs_client", "the client needs a KBS URL, a TEE and an evidence source");
+    const char *urls[URLS_MAX] = {o->url};
+    size_t n = 1;
+    for (const char *const *u = o->more_urls; u != NULL && *u != NULL; u++) {
+        if (n == URLS_MAX) return vt_error_set(err, VT_E_ARG, "kbs_client", "at most %d KBS URLs", URLS_MAX);
+        urls[n++] = *u;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(urls[i], "http://", 7) != 0 && strncmp(urls[i], "https://", 8) != 0)
+            return vt_error_set(err, VT_E_ARG, "kbs_client", "KBS URL %.200s: must start with http:// or https://",
+                                urls[i]);
+    vt_kbs_client *c = calloc(1, sizeof *c);
+    if (c == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
+    c->o = *o;
+    memcpy(c->urls, urls, sizeof urls);
+    c->n_urls = n;
+    vt_err rc = vt_http_client_new(&c->http, err);
+    if (rc != VT_OK) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return VT_OK;
+}
+
+static void forget_session(vt_kbs_client *c)
+{
+    vt_kbs_tee_key_free(&c->key);
+    if (c->token != NULL) {
+        vt_wipe(c->token, strlen(c->token));
+        free(c->token);
+        c->token = NULL;
+    }
+    vt_wipe(c->cookie, sizeof c->cookie);
+    json_decref(c->last_attestation);
+    c->last_attestation = NULL;
+}
+
+void vt_kbs_client_free(vt_kbs_client *c)
+{
+    if (c == NULL) return;
+    forget_session(c);
+    vt_http_client_free(c->http);
+    free(c);
+}
+
+const char *vt_kbs_client_token(const vt_kbs_client *c)
+{
+    return c->token;
+}
+
+const json_t *vt_kbs_client_last_attestation(const vt_kbs_client *c)
+{
+    return c->last_attestation;
+}
+
+/* "kbs-session-id=<value>[; attrs]" -> value (§9). */
+static void take_cookie(vt_kbs_client *c, const char *set_cookie)
+{
+    static const char name[] = VT_RCAR_COOKIE "=";
+    if (set_cookie == NULL || strncmp(set_cookie, name, sizeof name - 1) != 0) return;
+    const char *v = set_cookie + sizeof name - 1;
+    size_t n = strcspn(v, "; \t");
+    if (n == 0 || n > VT_KBS_CLIENT_COOKIE_MAX) return;
+    for (size_t i = 0; i < n; i++) /* RFC 6265 cookie-octet, minus quotes */
+        if (v[i] <= 0x20 || v[i] >= 0x7f || v[i] == '"' || v[i] == ',' || v[i] == '\\') return;
+    memcpy(c->cookie, v, n);
+    c->cookie[n] = 0;
+}
+
+/* A non-200 answer as an error: 401 -> VT_E_VERIFY, 404 -> VT_E_MISSING, with the problem's
+ * variant and detail (§13). */
+static vt_err http_failure(const char *what, const vt_http_reply *r, vt_error *err)
+{
+    const char *variant = "", *detail = "";
+    json_t *j = NULL;
+    json_error_t je;
+    if (r->body.len > 0 && r->body.len < 65536) j = json_loadb((const char *)r->body.ptr, r->body.len, 0, &je);
+    const char *type = json_string_value(json_object_get(j, "type"));
+    if (type != NULL) variant = strrchr(type, '/') ? strrchr(type, '/') + 1 : type;
+    if (json_string_value(json_object_get(j, "detail"))) detail = json_string_value(json_object_get(j, "detail"));
+    int code = r->status == 401 || r->status == 403 ? VT_E_VERIFY : r->status == 404 ? VT_E_MISSING : VT_E_IO;
+    vt_err rc = vt_error_set(err, code, "kbs_http", "%s: HTTP %ld%s%.40s%s%.200s", what, r->status, *variant ? " " : "",
+                             variant, *detail ? ": " : "", detail);
+    json_decref(j);
+    return rc;
+}
+
+static vt_err request(vt_kbs_client *c, const char *method, const char *path, const json_t *body,
+                      const char *auth_header, const char *what, vt_http_reply *resp, vt_error *err)
+{
+    char url[1024], cookie[sizeof c->cookie + 32];
+    const char *base = c->urls[c->next_url++ % c->n_urls];
+    if ((size_t)snprintf(url, sizeof url, "%s%s", base, path) >= sizeof url)
+        return vt_error_set(err, VT_E_ARG, "kbs_client", "KBS URL too long");
+    const char *hdrs[3] = {0};
+    size_t nh = 0;
+    if (auth_header != NULL) {
+        hdrs[nh++] = auth_header;
+    } else if (c->cookie[0] != 0) {
+        snprintf(cookie, sizeof cookie, "Cookie: " VT_RCAR_COOKIE "=%s", c->cookie);
+        hdrs[nh++] = cookie;
+    }
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (body != NULL && text == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
+    vt_http_client_req req = {.method = method, .headers = hdrs,
+                           .content_type = body ? "application/json" : NULL,
+                           .body = (const uint8_t *)text, .body_len = text ? strlen(text) : 0};
+    vt_http_get_opts ho = {.check = "kbs_http", .timeout_seconds = c->o.timeout_seconds, .max_body = BODY_MAX,
+                           .ca_file = c->o.ca_file,
+                           .want_header = "Set-Cookie", .fail_code = VT_E_IO};
+    vt_err rc = vt_http_client_do(c->http, url, &req, &ho, resp, err);
+    free(text);
+    if (rc != VT_OK) return vt_error_wrap(err, "%s", what);
+    take_cookie(c, resp->header_value);
+    if (resp->status != 200) {
+        rc = http_failure(what, resp, err);
+        vt_http_reply_free(resp);
+    }
+    return rc;
+}
+
+static vt_err parse_body(const vt_http_reply *r, const char *what, json_t **out, vt_error *err)
+{
+    vt_err rc = vt_json_parse((const char *)r->body.ptr, r->body.len, out, err);
+    if (rc != VT_OK) return vt_error_wrap(err, "%s answer", what);
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return vt_error_set(err, VT_E_INVALID, "kbs_client", "%s answer is not a JSON object", what);
+    }
+    return VT_OK;
+}
+
+/* Challenge {nonce, extra-params: "" | {selected-hash-algorithm}} (§5). */
+static vt_err challenge(const json_t *ch, const char **nonce, const char **hash_alg, vt_error *err)
+{
+    *nonce = json_string_value(json_object_get(ch, "nonce"));
+    if (*nonce == NULL || strlen(*nonce) == 0 || strlen(*nonce) > NONCE_MAX)
+        return vt_error_set(err, VT_E_INVALID, "kbs_challenge", "the challenge has no usable \"nonce\" string");
+    const json_t *xp = json_object_get(ch, "extra-params");
+    *hash_alg = json_string_value(json_object_get(xp, "selected-hash-algorithm"));
+    return VT_OK;
+}
+
+static vt_err attest_body(vt_kbs_client *c, const char *nonce, const char *hash_alg, json_t **out, vt_error *err)
+{
+    uint8_t rd[64];
+    json_t *ev = NULL;
+    VT_GUARD(vt_rcar_binding(nonce, c->key.jwk, "", hash_alg, rd, NULL, err));
+    VT_GUARD(c->o.evidence(c->o.evidence_ud, rd, &ev, err));
+    *out = json_pack("{s:n, s:{s:s, s:O}, s:{s:o, s:s}}", "init-data", "runtime-data", "nonce", nonce, "tee-pubkey",
+                     c->key.jwk, "tee-evidence", "primary_evidence", ev, "additional_evidence", "");
+    if (*out == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_client", "cannot build the attestation");
+    return VT_OK;
+}
+
+vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)
+{
+    vt_err rc;
+    vt_http_reply r = {0};
+    json_t *req = NULL, *ch = NULL, *att = NULL, *ans = NULL;
+    forget_session(c);
+    VT_GUARD_GOTO(vt_kbs_tee_key_new(c->o.key_type, &c->key, err));
+    req = json_pack("{s:s, s:s, s:{s:[s,s,s]}}", "version", VT_RCAR_VERSION, "tee", c->o.tee, "extra-params",
+                    "supported-hash-algorithms", "sha256", "sha384", "sha512");
+    if (req == NULL) {
+        rc = vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
+        goto out;
+    }
+    VT_GUARD_GOTO(request(c, "POST", "/kbs/v0/auth", req, NULL, "KBS /auth", &r, err));
+    VT_GUARD_GOTO(parse_body(&r, "KBS /auth", &ch, err));
+    vt_http_reply_free(&r);
+    if (c->cookie[0] == 0) {
+        rc = vt_error_set(err, VT_E_INVALID, "kbs_challenge", "KBS /auth set no " VT_RCAR_COOKIE " cookie");
+        goto out;
+    }
+    const char *nonce = NULL, *hash_alg = NULL;
+    VT_GUARD_GOTO(challenge(ch, &nonce, &hash_alg, err));
+    VT_GUARD_GOTO(attest_body(c, nonce, hash_alg, &att, err));
+    VT_GUARD_GOTO(request(c, "POST", "/kbs/v0/attest", att, NULL, "KBS /attest", &r, err));
+    VT_GUARD_GOTO(parse_body(&r, "KBS /attest", &ans, err));
+    const char *tok = json_string_value(json_object_get(ans, "token"));
+    if (tok == NULL || *tok == 0 || strlen(tok) > VT_KBS_CLIENT_TOKEN_MAX) {
+        rc = vt_error_set(err, VT_E_INVALID, "kbs_attest", "KBS /attest answer has no usable \"token\"");
+        goto out;
+    }
+    if ((c->token = strdup(tok)) == NULL) {
+        rc = vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
+        goto out;
+    }
+    c->last_attestation = att;
+    att = NULL;
+out:
+    vt_http_reply_free(&r);
+    json_decref(req);
+    json_decref(ch);
+    json_decref(att);
+    json_decref(ans);
+    return rc;
+}
+
+vt_err vt_kbs_client_get_resource(vt_kbs_client *c, const char *path, bool bearer, vt_buf *secret, vt_error *err)
+{
+    *secret = (vt_buf){0};
+    if (path == NULL || !vt_rcar_resource_path_ok(path))
+        return vt_error_set(err, VT_E_ARG, "kbs_resource", "resource path must be REPO/TYPE/TAG, each segment "
+                                                           "[A-Za-z0-9_-][A-Za-z0-9_.-]*");
+    if (c->token == NULL || c->key.pkey == NULL)
+        return vt_error_set(err, VT_E_ARG, "kbs_resource", "no attested session: attest first");
+    char upath[512];
+    snprintf(upath, sizeof upath, "/kbs/v0/resource/%s", path);
+    char *auth = NULL;
+    if (bearer) {
+        size_t n = strlen(c->token) + 32;
+        if ((auth = malloc(n)) == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
+        snprintf(auth, n, "Authorization: Bearer %s", c->token);
+    }
+    vt_http_reply r = {0};
+    json_t *jwe = NULL;
+    vt_err rc;
+    VT_GUARD_GOTO(request(c, "GET", upath, NULL, auth, "KBS resource", &r, err));
+    VT_GUARD_GOTO(parse_body(&r, "KBS resource", &jwe, err));
+    rc = vt_jwe_decrypt(jwe, c->key.pkey, secret, err);
+    if (rc != VT_OK) vt_error_wrap(err, "resource %s", path);
+out:
+    if (auth != NULL) {
+        vt_wipe(auth, strlen(auth));
+        free(auth);
+    }
+    vt_http_reply_free(&r);
+    json_decref(jwe);
+    return rc;
+}

@@ -1,0 +1,161 @@
+#!/bin/sh
+# veritee serve over real HTTP on loopback (SQLite): emulated TDX, SNP and CCA guests run RCAR
+# with curl (the guest side is tests/fixtures/kbs_guest.py, written from kbs-protocol.md) and fetch a
+# secret as JWE (EC and RSA keys, cookie and bearer); version/nonce/binding failures, denied and
+# revoked resources, unauthenticated and replayed admin calls, hostile requests; audit chain.
+set -u
+B=${VERITEE_BIN:?VERITEE_BIN not set}
+HERE=$(cd "$(dirname "$0")" && pwd)
+G="python3 $HERE/../fixtures/kbs_guest.py"
+if ! "$B" serve --help >/dev/null 2>&1; then echo "SKIP: veritee serve not wired"; exit 77; fi
+for t in curl jq python3 openssl; do
+  command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
+done
+python3 -c 'import cryptography' 2>/dev/null || { echo "SKIP: python3-cryptography missing"; exit 77; }
+tmp=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+fails=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+check() { # check WHAT WANT GOT
+  if [ "$2" = "$3" ]; then ok "$1 ($3)"; else bad "$1: got '$3', expected '$2'"; fi
+}
+cd "$tmp" || exit 1
+
+E=$tmp/emu
+"$B" emulate init "$E" >/dev/null || { bad "emulate init"; exit 1; }
+openssl ecparam -name prime256v1 -genkey -noout -out adm.pem 2>/dev/null
+openssl ec -in adm.pem -pubout -out adm.pub 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out other.pem 2>/dev/null
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > kek; chmod 600 kek
+echo '{"id":"emu","version":1,"emulated":"accept"}' > pol.json
+# a config member of the wrong type is refused naming it (it used to be ignored silently)
+echo '{"max_body": "100"}' > badcfg.json
+rc=0; "$B" serve --config badcfg.json --db "sqlite:$tmp/x.db" >/dev/null 2>cfgerr.txt || rc=$?
+[ $rc -eq 2 ] && grep -q 'max_body: expected an integer' cfgerr.txt && ok "config type error refused" \
+  || bad "config type error: exit $rc: $(cat cfgerr.txt)"
+"$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs.db" --trust "$E/trust" --collateral "$E/collateral" \
+  --admin-key adm.pub --kek-file kek --ear-key ear.pem --policy pol.json >out.txt 2>err.txt &
+pid=$!
+i=0
+while ! grep -q '^listening on ' out.txt 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 100 ] && { bad "server did not start"; cat err.txt; exit 1; }; sleep 0.1
+done
+U=$(sed -n 's/^listening on //p' out.txt)
+ok "serve listening on $U"
+ADM="$B admin --kbs $U --key adm.pem"
+
+code() { # code METHOD PATH [curl args...]: prints the HTTP status, body in body.json
+  m=$1; p=$2; shift 2
+  curl -s -o body.json -w '%{http_code}' -X "$m" "$@" "$U$p"
+}
+
+# --- admin: provisioning, authentication
+$ADM resource put default/key/disk1 /dev/stdin >/dev/null <<EOS
+0123456789abcdef0123456789abcdef
+EOS
+check "admin resource put" 0 $?
+printf 'top secret' > s2; $ADM resource put default/key/other s2 >/dev/null; check "second resource" 0 $?
+check "admin call without token" 401 "$(code POST /kbs/v0/resource/default/key/x --data-binary @s2)"
+check "problem type" "https://github.com/confidential-containers/kbs/errors/AdminAuthAccess" "$(jq -r .type body.json)"
+"$B" admin --kbs "$U" --key other.pem resource list >/dev/null 2>&1; check "admin with another key" 1 $?
+$ADM resource list >list.json; check "admin resource list" 0 $?
+grep -q default/key/disk1 list.json && ok "list names the resource" || bad "list"
+
+# --- RCAR for each TEE
+auth() { # auth TEE -> nonce in N, cookie jar jar.TEE
+  rm -f "jar.$1"
+  c=$(curl -s -o ch.json -w '%{http_code}' -c "jar.$1" -H 'Content-Type: application/json' \
+    -d "{\"version\":\"0.4.0\",\"tee\":\"$1\",\"extra-params\":{\"supported-hash-algorithms\":[\"sha384\"]}}" "$U/kbs/v0/auth")
+  N=$(jq -r .nonce ch.json)
+  [ "$c" = 200 ] && [ ${#N} -eq 44 ] && [ "$(jq -r '."extra-params"' ch.json)" = "" ]
+}
+attest() { # attest TEE KEY -> token in T
+  $G keygen "$2" "key.$1.$2"
+  RD=$($G binding "$N" "key.$1.$2.jwk")
+  "$B" evidence get --tee "$1" --report-data "$RD" --emulator "$E" -o "ev.$1" >/dev/null 2>&1 || return 1
+  $G attestation "$1" "$N" "key.$1.$2.jwk" "ev.$1" > att.json
+  c=$(curl -s -o tok.json -w '%{http_code}' -b "jar.$1" -c "jar.$1" -H 'Content-Type: application/json' --data @att.json "$U/kbs/v0/attest")
+  T=$(jq -r .token tok.json 2>/dev/null)
+  [ "$c" = 200 ]
+}
+for tee in tdx snp cca; do
+  auth $tee && ok "$tee auth (cookie set, 44-char nonce)" || bad "$tee auth"
+  grep -q kbs-session-id "jar.$tee" && ok "$tee cookie" || bad "$tee cookie"
+  attest $tee ec && ok "$tee attest" || { bad "$tee attest"; cat tok.json; }
+  check "$tee resource via cookie" 200 "$(code GET /kbs/v0/resource/default/key/disk1 -b "jar.$tee")"
+  check "$tee JWE decrypts (EC)" 0123456789abcdef0123456789abcdef "$($G decrypt key.$tee.ec.pem body.json)"
+  check "$tee resource via bearer" 200 "$(code GET /kbs/v0/resource/default/key/other -H "Authorization: Bearer $T")"
+  check "$tee bearer JWE" "top secret" "$($G decrypt key.$tee.ec.pem body.json)"
+  cp tok.json "tok.$tee.json"
+done
+check "second /attest returns the same token" "$(jq -r .token tok.cca.json)" \
+  "$(curl -s -b jar.cca -H 'Content-Type: application/json' --data @att.json "$U/kbs/v0/attest" | jq -r .token)"
+auth tdx; attest tdx rsa && ok "tdx attest with an RSA key" || bad "rsa attest"
+check "RSA-OAEP-256 resource" 200 "$(code GET /kbs/v0/resource/default/key/disk1 -b jar.tdx)"
+check "RSA JWE decrypts" 0123456789abcdef0123456789abcdef "$($G decrypt key.tdx.rsa.pem body.json)"
+check "RSA header" RSA-OAEP-256 "$(jq -r .protected body.json | tr '_-' '/+' | base64 -d 2>/dev/null | jq -r .alg)"
+
+# --- failures
+check "version 0.2.0 refused" 401 "$(code POST /kbs/v0/auth -d '{"version":"0.2.0","tee":"tdx","extra-params":""}')"
+jq -r .detail body.json | grep -q 'expect =0.4.0' && ok "version detail" || bad "version detail"
+check "unknown TEE refused" 401 "$(code POST /kbs/v0/auth -d '{"version":"0.4.0","tee":"sample","extra-params":""}')"
+auth tdx; NOLD=$N; auth snp
+$G keygen ec k2; RD=$($G binding "$NOLD" k2.jwk)
+"$B" evidence get --tee snp --report-data "$RD" --emulator "$E" -o ev.x >/dev/null 2>&1
+$G attestation snp "$NOLD" k2.jwk ev.x > att.json
+check "nonce of another session" 401 "$(code POST /kbs/v0/attest -b jar.snp --data @att.json)"
+$G attestation snp "$N" k2.jwk ev.x > att.json
+check "evidence bound to another nonce (binding)" 401 "$(code POST /kbs/v0/attest -b jar.snp --data @att.json)"
+jq -r .detail body.json | grep -q 'already used\|binding' && ok "binding detail" || bad "binding detail: $(cat body.json)"
+RD=$($G binding "$N" k2.jwk); "$B" evidence get --tee snp --report-data "$RD" --emulator "$E" -o ev.x >/dev/null 2>&1
+$G attestation snp "$N" k2.jwk ev.x > att.json
+check "replayed nonce after a failed /attest" 401 "$(code POST /kbs/v0/attest -b jar.snp --data @att.json)"
+check "attest without cookie" 401 "$(code POST /kbs/v0/attest --data @att.json)"
+check "resource without token" 401 "$(code GET /kbs/v0/resource/default/key/disk1)"
+check "TokenNotFound" https://github.com/confidential-containers/kbs/errors/TokenNotFound "$(jq -r .type body.json)"
+TT=$(jq -r .token tok.tdx.json)
+check "tampered token" 401 "$(code GET /kbs/v0/resource/default/key/disk1 -H "Authorization: Bearer ${TT%??????}AAAAAA")"
+check "missing resource" 401 "$(code GET /kbs/v0/resource/default/key/nope -H "Authorization: Bearer $TT")"
+check "two-segment path" 404 "$(code GET /kbs/v0/resource/default/key -H "Authorization: Bearer $TT")"
+check "traversal" 400 "$(code GET /kbs/v0/resource/default/../key/disk1 --path-as-is -H "Authorization: Bearer $TT")"
+check "malformed JSON" 401 "$(code POST /kbs/v0/auth -d '{"version":')"
+check "oversized body" 413 "$(head -c 3000000 /dev/zero | tr '\0' a | curl -s -o body.json -w '%{http_code}' -X POST --data-binary @- "$U/kbs/v0/auth")"
+
+# --- resource policy: only TDX with this MRTD; revocation
+printf '{"tee_types":["tdx"],"measurements":{"mr_td":["00"]}}' > rp.json
+$ADM policy set-resource default/key/disk1 rp.json >/dev/null; check "set resource policy" 0 $?
+check "denied by resource policy" 401 "$(code GET /kbs/v0/resource/default/key/disk1 -H "Authorization: Bearer $TT")"
+check "PolicyDeny" https://github.com/confidential-containers/kbs/errors/PolicyDeny "$(jq -r .type body.json)"
+printf '{"tee_types":["snp"]}' > rp.json; $ADM policy set-resource default/key/disk1 rp.json >/dev/null
+ST=$(jq -r .token tok.snp.json)
+check "snp-only resource to the snp guest" 200 "$(code GET /kbs/v0/resource/default/key/disk1 -H "Authorization: Bearer $ST")"
+check "snp-only resource to the tdx guest" 401 "$(code GET /kbs/v0/resource/default/key/disk1 -H "Authorization: Bearer $TT")"
+printf 'v2' > v2; $ADM resource rotate default/key/other v2 >/dev/null; check "rotate" 0 $?
+check "old version revoked" 401 "$(code 'GET' '/kbs/v0/resource/default/key/other?version=1' -H "Authorization: Bearer $TT")"
+check "new version" 200 "$(code GET /kbs/v0/resource/default/key/other -H "Authorization: Bearer $TT")"
+check "new value" v2 "$($G decrypt key.tdx.ec.pem body.json)"
+$ADM resource revoke default/key/other 2 >/dev/null; check "revoke" 0 $?
+check "every version revoked" 401 "$(code GET /kbs/v0/resource/default/key/other -H "Authorization: Bearer $TT")"
+$ADM resource versions default/key/other > vers.json; check "versions listed" 2 "$(jq '.versions | length' vers.json)"
+check "version 1 revoked" true "$(jq '.versions[0].revoked != null' vers.json)"
+# a guest failing the attestation policy gets a token but no secret
+printf '{"id":"strict","version":1}' > strict.json
+$ADM policy set-attestation strict.json default_cca >/dev/null; check "set attestation policy" 0 $?
+auth cca; attest cca ec && ok "cca attest under a strict policy (token issued)" || bad "strict attest"
+check "contraindicated guest refused" 401 "$(code GET /kbs/v0/resource/default/key/disk1 -b jar.cca)"
+check "metrics" 200 "$(code GET /metrics)"
+grep -q 'tee_attestation_total{tee="tdx",result="affirming"}' body.json && ok "attestation counter" || bad "attestation counter"
+grep -q 'tee_key_denied_total' body.json && ok "denial counter" || bad "denial counter"
+check "healthz" 200 "$(code GET /healthz)"
+
+kill "$pid"; wait "$pid"; check "graceful stop on SIGTERM" 0 $?; pid=
+"$B" audit verify --db "sqlite:$tmp/kbs.db" >audit.txt 2>&1; check "audit chain verifies" 0 $?
+"$B" audit show --db "sqlite:$tmp/kbs.db" --tail 200 >audit.txt 2>&1 || "$B" audit show --db "sqlite:$tmp/kbs.db" >audit.txt 2>&1
+for a in attest resource.get resource.put policy.resource; do
+  grep -q "$a" audit.txt && ok "audited: $a" || bad "not audited: $a"
+done
+[ $fails -eq 0 ] && echo "all cli_kbs checks passed" || echo "$fails failure(s)"
+[ $fails -eq 0 ]

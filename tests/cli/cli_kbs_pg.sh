@@ -1,0 +1,148 @@
+#!/bin/sh
+# Two `veritee serve` nodes on one PostgreSQL (Debian's packages, on loopback, started here):
+# a session begun on one node (/auth) completes on the other (/attest, resource GETs), with the
+# cookie and with the bearer token; a resource stored through one node is served by the other.
+# Then PostgreSQL is restarted while guests keep attesting: during the outage clients get clean
+# errors (an exit code, never a hang or a crash; the nodes stay up), and afterwards both nodes
+# serve again. Exits 77 when PostgreSQL or `veritee serve` is not available.
+set -u
+VT=${VERITEE_BIN:?VERITEE_BIN not set}
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../../scripts/kbs-env.sh"
+
+if ! "$VT" serve --help 2>&1 | grep -q -- --listen; then echo "SKIP: '$VT serve' is not available"; exit 77; fi
+out=$(sh "$HERE/../fixtures/pg-start.sh" start 2>&1)
+case $? in
+0) ;;
+77) echo "SKIP: $out"; exit 77 ;;
+*) echo "FAIL: could not start PostgreSQL: $out"; exit 1 ;;
+esac
+PGDIR=$(echo "$out" | sed -n 's/^PGDIR=//p')
+URL=$(echo "$out" | sed -n 's/^URL=//p')
+PORT=$(echo "$URL" | sed -n 's/.*:\([0-9]*\)\/.*/\1/p')
+
+tmp=$(mktemp -d /tmp/vt-kbs-pg.XXXXXX)
+PA="" PB="" LOAD=""
+cleanup() {
+  [ -n "$LOAD" ] && kill "$LOAD" 2>/dev/null
+  kbs_stop "$PA"
+  kbs_stop "$PB"
+  sh "$HERE/../fixtures/pg-start.sh" stop "$PGDIR"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok   $*"; }
+
+# PostgreSQL control, as pg-start.sh runs it (as the postgres user when root)
+bindir=$(dirname "$(ls /usr/lib/postgresql/*/bin/pg_ctl | tail -n 1)")
+pgrun() {
+  if [ "$(id -u)" -eq 0 ]; then
+    if id postgres >/dev/null 2>&1; then runuser -u postgres -- "$@"; else runuser -u nobody -- "$@"; fi
+  else "$@"; fi
+}
+pg_stop() { pgrun "$bindir/pg_ctl" -D "$PGDIR/data" -m fast -w -t 30 stop >/dev/null 2>&1; }
+pg_start() {
+  pgrun "$bindir/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 30 \
+    -o "-h 127.0.0.1 -p $PORT -k $PGDIR -c fsync=off -c max_connections=50" start >/dev/null 2>&1
+}
+
+kbs_emulate "$tmp/emu" || { echo "FAIL: emulate init"; exit 1; }
+kbs_keys "$tmp" || { echo "FAIL: keys"; exit 1; }
+"$VT" ear key --key "$tmp/ear.pem" --alg ES256 --pub "$tmp/ear.pub.pem" >/dev/null
+echo '{"id": "pg-emulated-test-only", "version": 1, "emulated": "accept"}' >"$tmp/policy.json"
+common="--db $URL --trust $tmp/emu/trust --collateral $tmp/emu/collateral --admin-key $tmp/admin.pub.pem
+  --kek-file $tmp/kek.hex --ear-key $tmp/ear.pem --policy $tmp/policy.json"
+# shellcheck disable=SC2086
+kbs_start "$tmp/a.log" $common || exit 1
+PA=$KBS_PID A=$KBS_URL
+# shellcheck disable=SC2086
+kbs_start "$tmp/b.log" $common || exit 1
+PB=$KBS_PID B=$KBS_URL
+ok "two nodes on $URL: $A and $B"
+
+printf 'pg-secret-%s' "$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')" >"$tmp/secret.bin"
+KBS_URL=$A
+kbs_admin "$tmp" resource put pg/key/one "$tmp/secret.bin" >/dev/null || fail "admin put through node A"
+KBS_URL=$B
+kbs_admin "$tmp" resource versions pg/key/one >"$tmp/versions" 2>&1 || fail "admin versions through node B: $(cat "$tmp/versions")"
+
+attest() { # OUT ARGS... : one guest round, requests rotating over the --kbs URLs given in ARGS
+  _o=$1
+  shift
+  timeout 40 "$VT" attest --tee tdx --emulator "$tmp/emu" --resource pg/key/one --resource pg/key/one \
+    --timeout 8 "$@" >/dev/null 2>"$_o.err"
+}
+# /auth on A, /attest on B, resource on A then B (cookie); and the same with the bearer token
+for mode in "" --bearer; do
+  for first in "$A $B" "$B $A"; do
+    set -- $first
+    if timeout 40 "$VT" attest --kbs "$1" --kbs "$2" --tee snp --emulator "$tmp/emu" --resource pg/key/one $mode \
+         --timeout 8 -o "$tmp/got" 2>"$tmp/err" && cmp -s "$tmp/got" "$tmp/secret.bin"; then
+      ok "session begun on $1 completed on $2 ${mode:-(cookie)}"
+    else
+      fail "cross-node session $1 -> $2 $mode: $(cat "$tmp/err")"
+    fi
+    rm -f "$tmp/got"
+  done
+done
+# the cross-node exchange really crossed: each node logged requests of its own
+grep -q "listening" "$tmp/a.log" && grep -q "listening" "$tmp/b.log" || fail "node logs"
+
+# ---- PostgreSQL restarted under load ----
+: >"$tmp/codes"
+(
+  i=0
+  while [ ! -f "$tmp/stop" ] && [ "$i" -lt 3000 ]; do
+    attest "$tmp/load" --kbs "$A" --kbs "$B"
+    rc=$?
+    echo "$(date +%s) $rc" >>"$tmp/codes"
+    [ "$rc" -eq 0 ] || sleep 0.1
+    i=$((i + 1))
+  done
+) &
+LOAD=$!
+sleep 2
+pg_stop || fail "pg stop"
+ok "PostgreSQL stopped under load"
+sleep 3
+before=$(wc -l <"$tmp/codes")
+pg_start || fail "pg start"
+restarted=$(date +%s)
+ok "PostgreSQL started again"
+# recovery: a full round on each node within 30 s
+recovered=0
+i=0
+while [ "$i" -lt 30 ]; do
+  if attest "$tmp/ra" --kbs "$A" && attest "$tmp/rb" --kbs "$B"; then recovered=1; break; fi
+  sleep 1
+  i=$((i + 1))
+done
+[ "$recovered" -eq 1 ] && ok "both nodes serve again $(($(date +%s) - restarted)) s after the restart" ||
+  fail "no recovery within 30 s: $(cat "$tmp/ra.err" "$tmp/rb.err")"
+sleep 3
+touch "$tmp/stop"
+wait "$LOAD" 2>/dev/null
+LOAD=""
+total=$(wc -l <"$tmp/codes")
+good=$(awk '$2 == 0' "$tmp/codes" | wc -l)
+clean=$(awk '$2 >= 1 && $2 <= 4' "$tmp/codes" | wc -l)
+bad=$(awk '$2 > 4' "$tmp/codes" | wc -l)
+echo "     load: $total rounds: $good ok, $clean clean errors (exit 1-4), $bad hung or crashed"
+[ "$clean" -ge 1 ] || fail "the outage produced no client error (was PostgreSQL really down?)"
+[ "$bad" -eq 0 ] && ok "no client hung or crashed during the outage" || fail "$bad rounds hung (124) or crashed"
+awk -v t="$restarted" '$1 > t + 1 && $2 == 0' "$tmp/codes" | grep -q . && ok "the load recovered after the restart" ||
+  fail "no successful round of the load after the restart"
+[ "$before" -ge 1 ] || fail "load did not run"
+kill -0 "$PA" 2>/dev/null && kill -0 "$PB" 2>/dev/null && ok "both nodes stayed up" || fail "a node died during the outage"
+sed -n 's/.*: \(.*\)/\1/p' "$tmp/load.err" 2>/dev/null | tail -n 1 | sed 's/^/     last load error: /'
+"$VT" audit verify --db "$URL" >"$tmp/audit" 2>&1 && ok "audit chain: $(head -n 1 "$tmp/audit")" ||
+  fail "audit verify: $(cat "$tmp/audit")"
+
+if [ "$fails" -ne 0 ]; then
+  echo "--- node A"; tail -n 20 "$tmp/a.log"
+  echo "--- node B"; tail -n 20 "$tmp/b.log"
+  echo "$fails failure(s)"; exit 1
+fi
+echo "kbs on postgresql: all passed"

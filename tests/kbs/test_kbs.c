@@ -1,0 +1,790 @@
+/* Key Broker Service handlers (kbs-protocol.md): every RCAR rule and the admin API, at the
+ * handler level, with the emulated TDX as the guest; the §14 worked example with the sample TEE
+ * behind its explicit insecure switch. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "testutil.h"
+#include "veritee/audit.h"
+#include "veritee/crypto.h"
+#include "veritee/emulate.h"
+#include "veritee/jose.h"
+#include "veritee/kbs.h"
+#include "veritee/kbs_http.h"
+
+#define INIT_TOML "version = \"0.1.0\"\nalgorithm = \"sha384\"\n[data]\n\"aa.toml\" = '''\n[token_configs]\n'''\n"
+#define POLICY "{\"id\":\"emu\",\"version\":1,\"emulated\":\"accept\"}"
+
+typedef struct fx {
+    char dir[256], emu[300], trust[320], coll[320];
+    vt_kek *kek;
+    vt_store *store;
+    EVP_PKEY *ear, *admin, *tee_ec, *tee_rsa;
+    json_t *jwk_ec, *jwk_rsa;
+    vt_metrics *metrics;
+    vt_kbs *kbs;
+    vt_emu *e;
+    vt_time now;
+    /* scripted randomness for the worked example */
+    const uint8_t *script;
+    size_t script_len;
+} fx;
+
+static fx F;
+
+static int scripted(void *ud, uint8_t *out, size_t n)
+{
+    fx *f = ud;
+    if (f->script == NULL || n > f->script_len) return -1;
+    memcpy(out, f->script, n);
+    f->script += n;
+    f->script_len -= n;
+    return 0;
+}
+
+static vt_kbs *make_kbs(bool sample, bool scripted_rng)
+{
+    vt_kbs_config c = {.store = F.store, .metrics = F.metrics, .ear_key = F.ear, .admin_key = F.admin,
+                       .trust_dir = F.trust, .collateral_dir = F.coll, .policy_text = POLICY,
+                       .insecure_sample_tee = sample, .rng = scripted_rng ? scripted : NULL, .rng_ud = &F};
+    vt_kbs *k = NULL;
+    vt_error e;
+    assert_int_equal(vt_kbs_new(&c, &k, &e), VT_OK);
+    return k;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    memset(&F, 0, sizeof F);
+    F.now = (vt_time)time(NULL);
+    vt_test_tmpdir(F.dir, sizeof F.dir);
+    snprintf(F.emu, sizeof F.emu, "%s/emu", F.dir);
+    snprintf(F.trust, sizeof F.trust, "%s/trust", F.emu);
+    snprintf(F.coll, sizeof F.coll, "%s/collateral", F.emu);
+    /* MRCONFIGID = SHA-384(init-data TOML), as a guest launched with that init-data reports */
+    uint8_t d[48];
+    char hex[97], plat[256];
+    assert_int_equal(vt_hash(VT_SHA384, INIT_TOML, strlen(INIT_TOML), d, &e), VT_OK);
+    vt_hex_encode(d, 48, hex);
+    snprintf(plat, sizeof plat, "{\"tdx\":{\"mr_config_id\":\"%s\"},\"snp\":{\"rsa_bits\":2048}}", hex);
+    assert_int_equal(vt_emu_init(F.emu, plat, F.now, &e), VT_OK);
+    assert_int_equal(vt_emu_open(F.emu, &F.e, &e), VT_OK);
+    uint8_t kb[32];
+    memset(kb, 7, sizeof kb);
+    assert_int_equal(vt_kek_from_bytes(kb, 32, &F.kek, &e), VT_OK);
+    char url[400];
+    snprintf(url, sizeof url, "sqlite:%s/kbs.db", F.dir);
+    vt_store_opts so = {.kek = F.kek};
+    assert_int_equal(vt_store_open(url, &so, &F.store, &e), VT_OK);
+    F.ear = EVP_EC_gen("P-256");
+    F.admin = EVP_EC_gen("P-256");
+    F.tee_ec = EVP_EC_gen("P-256");
+    F.tee_rsa = EVP_RSA_gen(2048);
+    assert_non_null(F.tee_rsa);
+    assert_int_equal(vt_jwk_from_pkey(F.tee_ec, "ECDH-ES+A256KW", &F.jwk_ec, &e), VT_OK);
+    assert_int_equal(vt_jwk_from_pkey(F.tee_rsa, "RSA-OAEP-256", &F.jwk_rsa, &e), VT_OK);
+    F.metrics = vt_metrics_new();
+    F.kbs = make_kbs(false, false);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    vt_kbs_free(F.kbs);
+    vt_emu_free(F.e);
+    vt_store_close(F.store);
+    vt_kek_free(F.kek);
+    EVP_PKEY_free(F.ear);
+    EVP_PKEY_free(F.admin);
+    EVP_PKEY_free(F.tee_ec);
+    EVP_PKEY_free(F.tee_rsa);
+    json_decref(F.jwk_ec);
+    json_decref(F.jwk_rsa);
+    vt_metrics_free(F.metrics);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static vt_kbs_call call(vt_time now, const char *sid, const char *body)
+{
+    vt_kbs_call c = {.now = now, .session_id = sid, .body = (const uint8_t *)body, .body_len = body ? strlen(body) : 0};
+    return c;
+}
+
+typedef struct sess {
+    char id[40];
+    char nonce[64];
+} sess;
+
+static void auth(vt_kbs *k, const char *tee, vt_time now, sess *s)
+{
+    char body[160];
+    vt_kbs_reply r;
+    snprintf(body, sizeof body, "{\"version\":\"0.4.0\",\"tee\":\"%s\",\"extra-params\":{\"supported-hash-algorithms\":[\"sha384\"]}}", tee);
+    vt_kbs_call c = call(now, NULL, body);
+    vt_kbs_auth(k, &c, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(r.set_cookie);
+    assert_int_equal(strlen(r.session_id), 32);
+    assert_int_equal(r.session_expires, now + VT_KBS_DEFAULT_SESSION_LIFETIME);
+    assert_string_equal(json_string_value(json_object_get(r.json, "extra-params")), "");
+    const char *n = json_string_value(json_object_get(r.json, "nonce"));
+    assert_int_equal(strlen(n), 44);
+    snprintf(s->id, sizeof s->id, "%s", r.session_id);
+    snprintf(s->nonce, sizeof s->nonce, "%s", n);
+    vt_kbs_reply_clear(&r);
+}
+
+/* An Attestation body with emulated TDX evidence over report data rd (NULL: the right binding). */
+static char *tdx_body(const char *nonce, const json_t *jwk, const uint8_t *rd_override, const char *init)
+{
+    uint8_t rd[64];
+    vt_error e = {0};
+    vt_buf q = {0};
+    json_t *ev = NULL;
+    if (rd_override) memcpy(rd, rd_override, 64);
+    else assert_int_equal(vt_rcar_binding(nonce, jwk, "", NULL, rd, NULL, &e), VT_OK);
+    assert_int_equal(vt_emu_tdx_quote(F.e, rd, 0, &q, &e), VT_OK);
+    assert_int_equal(vt_rcar_evidence_json("tdx", q.ptr, q.len, &ev, &e), VT_OK);
+    vt_buf_free(&q);
+    json_t *b = json_pack("{so s{ss sO} s{so ss}}", "init-data",
+                          init ? json_pack("{ss ss}", "format", "toml", "body", init) : json_null(), "runtime-data",
+                          "nonce", nonce, "tee-pubkey", jwk, "tee-evidence", "primary_evidence", ev,
+                          "additional_evidence", "");
+    char *s = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    return s;
+}
+
+static void attest(vt_kbs *k, const sess *s, vt_time now, const char *body, int want, const char *detail, char **token)
+{
+    vt_kbs_reply r;
+    vt_kbs_call c = call(now, s->id, body);
+    vt_kbs_attest(k, &c, &r);
+    if (r.status != want) fprintf(stderr, "attest: %d %s: %s\n", r.status, r.problem, r.detail);
+    assert_int_equal(r.status, want);
+    if (detail) assert_non_null(strstr(r.detail, detail));
+    if (want == 200) {
+        assert_true(r.set_cookie);
+        assert_string_equal(r.session_id, s->id);
+        if (token) *token = strdup(json_string_value(json_object_get(r.json, "token")));
+    } else {
+        assert_string_equal(r.problem, "AttestationError");
+    }
+    vt_kbs_reply_clear(&r);
+}
+
+static void admin_call(vt_kbs *k, EVP_PKEY *key, const char *method, const char *path, const char *query,
+                       const char *body, int want)
+{
+    vt_error e = {0};
+    char *jwt = NULL;
+    size_t bl = body ? strlen(body) : 0;
+    assert_int_equal(vt_kbs_admin_token(key, method, path, (const uint8_t *)body, bl, F.now, 60, "test", &jwt, &e), VT_OK);
+    vt_kbs_call c = {.now = F.now, .bearer = jwt, .bearer_len = strlen(jwt), .method = method, .path = path,
+                     .body = (const uint8_t *)body, .body_len = bl, .query_version = query};
+    vt_kbs_reply r;
+    vt_kbs_admin(k, &c, &r);
+    if (r.status != want) fprintf(stderr, "admin %s %s: %d %s\n", method, path, r.status, r.detail);
+    assert_int_equal(r.status, want);
+    vt_kbs_reply_clear(&r);
+    free(jwt);
+}
+
+static void put_secret(const char *path, const char *value)
+{
+    char p[300];
+    snprintf(p, sizeof p, "/kbs/v0/resource/%s", path);
+    admin_call(F.kbs, F.admin, "POST", p, NULL, value, 200);
+}
+
+static void set_rpolicy(const char *path, const char *policy)
+{
+    char *b64 = vt_b64_encode((const uint8_t *)policy, strlen(policy), true);
+    json_t *o = path ? json_pack("{ss ss}", "path", path, "policy", b64) : json_pack("{ss}", "policy", b64);
+    char *body = json_dumps(o, JSON_COMPACT);
+    admin_call(F.kbs, F.admin, "POST", "/kbs/v0/resource-policy", NULL, body, 200);
+    free(body);
+    free(b64);
+    json_decref(o);
+}
+
+/* GET a resource; on 200 decrypt the JWE with priv and compare with want. */
+static void get_resource(vt_kbs *k, const char *path, const char *sid, const char *bearer, vt_time now,
+                         const char *version, EVP_PKEY *priv, int status, const char *problem, const char *want)
+{
+    vt_kbs_call c = {.now = now, .session_id = sid, .bearer = bearer, .bearer_len = bearer ? strlen(bearer) : 0,
+                     .query_version = version};
+    vt_kbs_reply r;
+    vt_kbs_resource(k, path, &c, &r);
+    if (r.status != status) fprintf(stderr, "resource %s: %d %s: %s\n", path, r.status, r.problem, r.detail);
+    assert_int_equal(r.status, status);
+    if (problem) assert_string_equal(r.problem, problem);
+    if (status == 200) {
+        vt_buf pt = {0};
+        vt_error e = {0};
+        assert_int_equal(json_object_size(r.json), 5);
+        assert_null(json_object_get(r.json, "aad"));
+        assert_int_equal(vt_jwe_decrypt(r.json, priv, &pt, &e), VT_OK);
+        assert_int_equal(pt.len, strlen(want));
+        assert_memory_equal(pt.ptr, want, pt.len);
+        vt_buf_free_secret(&pt);
+    }
+    vt_kbs_reply_clear(&r);
+}
+
+/* ---- /auth ---- */
+
+static void test_auth_rules(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body, *detail;
+    } bad[] = {
+        {"{\"version\":\"0.2.0\",\"tee\":\"tdx\",\"extra-params\":\"\"}", "expect =0.4.0 while the request is 0.2.0"},
+        {"{\"version\":\"0.4.0\",\"tee\":\"csv\",\"extra-params\":\"\"}", "not supported"},
+        {"{\"version\":\"0.4.0\",\"tee\":\"bogus\"}", "not supported"},
+        {"{\"version\":\"0.4.0\",\"tee\":\"sample\"}", "not supported"}, /* never without the switch */
+        {"{\"version\":\"0.4.0\",\"tee\":\"tdx\",\"extra-params\":{\"id\":\"x\"}}", "policy selector"},
+        {"{\"version\":\"0.4.0\"}", "tee"},
+        {"[1,2]", "object"},
+        {"{\"version\":", ""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        vt_kbs_reply r;
+        vt_kbs_call c = call(F.now, NULL, bad[i].body);
+        vt_kbs_auth(F.kbs, &c, &r);
+        assert_int_equal(r.status, 401);
+        assert_false(r.set_cookie);
+        assert_string_equal(r.problem, "AttestationError");
+        assert_non_null(strstr(r.detail, bad[i].detail));
+        vt_kbs_reply_clear(&r);
+    }
+    /* older clients send extra-params "" : accepted */
+    vt_kbs_reply r;
+    vt_kbs_call c = call(F.now, NULL, "{\"version\":\"0.4.0\",\"tee\":\"snp\",\"extra-params\":\"\"}");
+    vt_kbs_auth(F.kbs, &c, &r);
+    assert_int_equal(r.status, 200);
+    /* the cookie as an HTTP header: Expires only */
+    vt_http_response h;
+    memset(&h, 0, sizeof h);
+    vt_kbs_reply_to_http(&r, &h);
+    assert_int_equal(h.nheaders, 1);
+    assert_string_equal(h.header_names[0], "Set-Cookie");
+    assert_int_equal(strncmp(h.header_values[0], "kbs-session-id=", 15), 0);
+    assert_non_null(strstr(h.header_values[0], "; Expires="));
+    assert_null(strstr(h.header_values[0], "Path"));
+    vt_http_response_clear(&h);
+    vt_kbs_reply_clear(&r);
+}
+
+/* ---- the whole exchange, cookie and bearer, idempotent attest ---- */
+
+static void test_tdx_round_trip(void **state)
+{
+    (void)state;
+    sess s;
+    char *tok = NULL, *tok2 = NULL;
+    auth(F.kbs, "tdx", F.now, &s);
+    char *body = tdx_body(s.nonce, F.jwk_ec, NULL, INIT_TOML);
+    attest(F.kbs, &s, F.now, body, 200, NULL, &tok);
+    attest(F.kbs, &s, F.now + 1, body, 200, NULL, &tok2); /* second /attest: same token */
+    assert_string_equal(tok, tok2);
+    /* the EAR: ES256, cpu0 affirming, tee-pubkey under runtime_data_claims, init-data claims */
+    json_t *claims = NULL;
+    vt_error e = {0};
+    vt_ear_verify_opts vo = {.now = F.now, .require_exp = true};
+    assert_int_equal(vt_ear_verify(tok, strlen(tok), F.ear, &vo, &claims, &e), VT_OK);
+    assert_int_equal(json_integer_value(json_object_get(claims, "exp")) - json_integer_value(json_object_get(claims, "iat")), 300);
+    json_t *cpu0 = json_object_get(json_object_get(claims, "submods"), "cpu0");
+    assert_string_equal(json_string_value(json_object_get(cpu0, "ear.status")), "affirming");
+    json_t *ae = json_object_get(cpu0, "ear.veraison.annotated-evidence");
+    assert_true(json_equal(json_object_get(json_object_get(ae, "runtime_data_claims"), "tee-pubkey"), F.jwk_ec));
+    assert_true(json_is_true(json_object_get(ae, "emulated")));
+    assert_non_null(json_object_get(json_object_get(ae, "init_data_claims"), "aa.toml"));
+    json_decref(claims);
+    put_secret("default/key/disk1", "0123456789abcdef0123456789abcdef");
+    get_resource(F.kbs, "default/key/disk1", s.id, NULL, F.now, NULL, F.tee_ec, 200, NULL, "0123456789abcdef0123456789abcdef");
+    get_resource(F.kbs, "default/key/disk1", NULL, tok, F.now, NULL, F.tee_ec, 200, NULL, "0123456789abcdef0123456789abcdef");
+    /* no token at all; unknown session without bearer */
+    get_resource(F.kbs, "default/key/disk1", NULL, NULL, F.now, NULL, NULL, 401, "TokenNotFound", NULL);
+    get_resource(F.kbs, "default/key/disk1", "00000000000000000000000000000000", NULL, F.now, NULL, NULL, 401, "TokenNotFound", NULL);
+    /* bad paths: 404 */
+    get_resource(F.kbs, "default/key", NULL, tok, F.now, NULL, NULL, 404, "InvalidRequestPath", NULL);
+    get_resource(F.kbs, "default/../disk1", NULL, tok, F.now, NULL, NULL, 404, "InvalidRequestPath", NULL);
+    get_resource(F.kbs, "default/key/.hidden", NULL, tok, F.now, NULL, NULL, 404, "InvalidRequestPath", NULL);
+    /* unknown resource: 401 as the reference */
+    get_resource(F.kbs, "default/key/none", NULL, tok, F.now, NULL, NULL, 401, "PluginInternalError", NULL);
+    /* expired token (bearer) and tampered token */
+    get_resource(F.kbs, "default/key/disk1", NULL, tok, F.now + 300 + 61, NULL, NULL, 401, "TokenVerifierError", NULL);
+    char *bad = strdup(tok);
+    char *dot = strchr(bad, '.');
+    dot[5] = dot[5] == 'A' ? 'B' : 'A';
+    get_resource(F.kbs, "default/key/disk1", NULL, bad, F.now, NULL, NULL, 401, "TokenVerifierError", NULL);
+    free(bad);
+    assert_true(vt_metric_value(vt_metrics_counter(F.metrics, "tee_key_release_total", NULL, "tee"),
+                                (const char *const[]){"tdx"}) >= 2);
+    free(body);
+    free(tok);
+    free(tok2);
+}
+
+static void test_rsa_tee_key(void **state)
+{
+    (void)state;
+    sess s;
+    auth(F.kbs, "tdx", F.now, &s);
+    char *body = tdx_body(s.nonce, F.jwk_rsa, NULL, NULL);
+    attest(F.kbs, &s, F.now, body, 200, NULL, NULL);
+    put_secret("default/key/rsa", "rsa secret");
+    get_resource(F.kbs, "default/key/rsa", s.id, NULL, F.now, NULL, F.tee_rsa, 200, NULL, "rsa secret");
+    free(body);
+}
+
+/* ---- /attest rules ---- */
+
+static void test_attest_rules(void **state)
+{
+    (void)state;
+    sess s, s2;
+    char *body;
+    /* nonce of another session */
+    auth(F.kbs, "tdx", F.now, &s);
+    auth(F.kbs, "tdx", F.now, &s2);
+    body = tdx_body(s2.nonce, F.jwk_ec, NULL, NULL);
+    attest(F.kbs, &s, F.now, body, 401, "challenge", NULL);
+    free(body);
+    /* wrong binding: the evidence commits to another key */
+    uint8_t rd[64];
+    vt_error e;
+    assert_int_equal(vt_rcar_binding(s2.nonce, F.jwk_rsa, "", NULL, rd, NULL, &e), VT_OK);
+    body = tdx_body(s2.nonce, F.jwk_ec, rd, NULL);
+    attest(F.kbs, &s2, F.now, body, 401, "binding", NULL);
+    free(body);
+    /* the nonce was consumed by that attempt: a correct retry on the same session is a replay */
+    body = tdx_body(s2.nonce, F.jwk_ec, NULL, NULL);
+    attest(F.kbs, &s2, F.now, body, 401, "already used", NULL);
+    free(body);
+    /* wrong init-data: MRCONFIGID holds another digest */
+    sess s3;
+    auth(F.kbs, "tdx", F.now, &s3);
+    body = tdx_body(s3.nonce, F.jwk_ec, NULL, "version = \"0.1.0\"\nalgorithm = \"sha384\"\n[data]\n");
+    attest(F.kbs, &s3, F.now, body, 401, "init-data digest does not match", NULL);
+    free(body);
+    /* init-data other than TOML */
+    sess s4;
+    auth(F.kbs, "tdx", F.now, &s4);
+    body = tdx_body(s4.nonce, F.jwk_ec, NULL, NULL);
+    json_t *j = json_loads(body, 0, NULL);
+    json_object_set_new(j, "init-data", json_pack("{ss ss}", "format", "json", "body", "{}"));
+    char *b2 = json_dumps(j, JSON_COMPACT);
+    attest(F.kbs, &s4, F.now, b2, 401, "format", NULL);
+    free(b2);
+    json_decref(j);
+    free(body);
+    /* expired session */
+    sess s5;
+    auth(F.kbs, "tdx", F.now, &s5);
+    body = tdx_body(s5.nonce, F.jwk_ec, NULL, NULL);
+    attest(F.kbs, &s5, F.now + VT_KBS_DEFAULT_SESSION_LIFETIME + 1, body, 401, "expired", NULL);
+    free(body);
+    /* no cookie; unknown cookie; evidence of another TEE than the session's */
+    sess none = {.id = "ffffffffffffffffffffffffffffffff"};
+    attest(F.kbs, &none, F.now, "{}", 401, "unknown session", NULL);
+    vt_kbs_reply r;
+    vt_kbs_call c = call(F.now, NULL, "{}");
+    vt_kbs_attest(F.kbs, &c, &r);
+    assert_int_equal(r.status, 401);
+    vt_kbs_reply_clear(&r);
+    sess s6;
+    auth(F.kbs, "sgx", F.now, &s6);
+    body = tdx_body(s6.nonce, F.jwk_ec, NULL, NULL);
+    attest(F.kbs, &s6, F.now, body, 401, NULL, NULL);
+    free(body);
+    /* malformed bodies */
+    sess s7;
+    auth(F.kbs, "tdx", F.now, &s7);
+    attest(F.kbs, &s7, F.now, "{\"runtime-data\":{\"nonce\":\"x\",\"tee-pubkey\":{\"kty\":\"oct\"}}}", 401, "kty", NULL);
+    attest(F.kbs, &s7, F.now, "not json", 401, NULL, NULL);
+}
+
+/* ---- resource policy, revocation ---- */
+
+static void test_resource_policy_and_revocation(void **state)
+{
+    (void)state;
+    sess s;
+    char *tok = NULL;
+    auth(F.kbs, "tdx", F.now, &s);
+    char *body = tdx_body(s.nonce, F.jwk_ec, NULL, NULL);
+    attest(F.kbs, &s, F.now, body, 200, NULL, &tok);
+    free(body);
+    put_secret("team/key/snp-only", "x");
+    set_rpolicy("team/key/snp-only", "{\"id\":\"snp\",\"version\":1,\"tee_types\":[\"snp\"]}");
+    get_resource(F.kbs, "team/key/snp-only", NULL, tok, F.now, NULL, NULL, 401, "PolicyDeny", NULL);
+    put_secret("team/key/mrtd", "pinned");
+    set_rpolicy("team/key/mrtd", "{\"tee_types\":[\"tdx\"],\"measurements\":{\"mr_td\":[\"00\"]}}");
+    get_resource(F.kbs, "team/key/mrtd", NULL, tok, F.now, NULL, NULL, 401, "PolicyDeny", NULL);
+    set_rpolicy("team/key/noemu", "{\"emulated\":\"reject\"}");
+    put_secret("team/key/noemu", "y");
+    get_resource(F.kbs, "team/key/noemu", NULL, tok, F.now, NULL, NULL, 401, "PolicyDeny", NULL);
+    /* a bad resource policy is refused */
+    char *b64 = vt_b64_encode((const uint8_t *)"{\"tee_typo\":1}", 14, true);
+    char pb[200];
+    snprintf(pb, sizeof pb, "{\"policy\":\"%s\"}", b64);
+    free(b64);
+    admin_call(F.kbs, F.admin, "POST", "/kbs/v0/resource-policy", NULL, pb, 401);
+    /* versions: revoke, rotate, explicit version */
+    put_secret("team/key/rot", "v1");
+    put_secret("team/key/rot", "v2");
+    get_resource(F.kbs, "team/key/rot", NULL, tok, F.now, NULL, F.tee_ec, 200, NULL, "v2");
+    get_resource(F.kbs, "team/key/rot", NULL, tok, F.now, "1", F.tee_ec, 200, NULL, "v1");
+    admin_call(F.kbs, F.admin, "POST", "/kbs/v0/admin/revoke/team/key/rot", "2", NULL, 200);
+    get_resource(F.kbs, "team/key/rot", NULL, tok, F.now, "2", NULL, 401, "PluginInternalError", NULL);
+    get_resource(F.kbs, "team/key/rot", NULL, tok, F.now, NULL, F.tee_ec, 200, NULL, "v1");
+    admin_call(F.kbs, F.admin, "POST", "/kbs/v0/admin/rotate/team/key/rot", NULL, "v3", 200);
+    get_resource(F.kbs, "team/key/rot", NULL, tok, F.now, "1", NULL, 401, "PluginInternalError", NULL);
+    get_resource(F.kbs, "team/key/rot", NULL, tok, F.now, NULL, F.tee_ec, 200, NULL, "v3");
+    admin_call(F.kbs, F.admin, "GET", "/kbs/v0/admin/versions/team/key/rot", NULL, NULL, 200);
+    admin_call(F.kbs, F.admin, "GET", "/kbs/v0/admin/resources", NULL, NULL, 200);
+    admin_call(F.kbs, F.admin, "DELETE", "/kbs/v0/resource/team/key/rot", NULL, NULL, 200);
+    get_resource(F.kbs, "team/key/rot", NULL, tok, F.now, NULL, NULL, 401, "PluginInternalError", NULL);
+    admin_call(F.kbs, F.admin, "DELETE", "/kbs/v0/resource/team/key/rot", NULL, NULL, 404);
+    free(tok);
+}
+
+/* A non-affirming result gets a token but no resource (default resource policy). */
+static void test_contraindicated_denied(void **state)
+{
+    (void)state;
+    /* the stored attestation policy overrides --policy: reject emulated evidence */
+    const char *pol = "{\"id\":\"strict\",\"version\":1}";
+    char *b64 = vt_b64_encode((const uint8_t *)pol, strlen(pol), true);
+    char body[300];
+    snprintf(body, sizeof body, "{\"type\":\"rego\",\"policy_id\":\"default_tdx\",\"policy\":\"%s\"}", b64);
+    free(b64);
+    admin_call(F.kbs, F.admin, "POST", "/kbs/v0/attestation-policy", NULL, body, 200);
+    sess s;
+    char *tok = NULL;
+    auth(F.kbs, "tdx", F.now, &s);
+    char *ab = tdx_body(s.nonce, F.jwk_ec, NULL, NULL);
+    attest(F.kbs, &s, F.now, ab, 200, NULL, &tok);
+    free(ab);
+    put_secret("default/key/strict", "z");
+    get_resource(F.kbs, "default/key/strict", s.id, NULL, F.now, NULL, NULL, 401, "PolicyDeny", NULL);
+    /* a broken attestation policy is refused */
+    admin_call(F.kbs, F.admin, "POST", "/kbs/v0/attestation-policy", NULL, "{\"policy\":\"e30\"}", 401);
+    /* back to the --policy text */
+    vt_error e;
+    assert_int_equal(vt_store_doc_delete(F.store, VT_DOC_ATTESTATION_POLICY, "default_tdx", &e), VT_OK);
+    free(tok);
+}
+
+/* ---- admin authentication ---- */
+
+static void test_admin_auth(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    vt_kbs_reply r;
+    const char *path = "/kbs/v0/admin/resources";
+    /* no token */
+    vt_kbs_call c = {.now = F.now, .method = "GET", .path = path};
+    vt_kbs_admin(F.kbs, &c, &r);
+    assert_int_equal(r.status, 401);
+    assert_string_equal(r.problem, "AdminAuthAccess");
+    vt_kbs_reply_clear(&r);
+    /* another key */
+    EVP_PKEY *other = EVP_EC_gen("P-256");
+    admin_call(F.kbs, other, "GET", path, NULL, NULL, 401);
+    EVP_PKEY_free(other);
+    /* replayed jti */
+    char *jwt = NULL;
+    assert_int_equal(vt_kbs_admin_token(F.admin, "GET", path, NULL, 0, F.now, 60, "t", &jwt, &e), VT_OK);
+    c.bearer = jwt;
+    c.bearer_len = strlen(jwt);
+    vt_kbs_admin(F.kbs, &c, &r);
+    assert_int_equal(r.status, 200);
+    vt_kbs_reply_clear(&r);
+    vt_kbs_admin(F.kbs, &c, &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.detail, "replayed"));
+    vt_kbs_reply_clear(&r);
+    free(jwt);
+    /* bound to another request: path, method, body */
+    assert_int_equal(vt_kbs_admin_token(F.admin, "GET", "/kbs/v0/resource-policy", NULL, 0, F.now, 60, "t", &jwt, &e), VT_OK);
+    c.bearer = jwt;
+    c.bearer_len = strlen(jwt);
+    vt_kbs_admin(F.kbs, &c, &r);
+    assert_int_equal(r.status, 401);
+    vt_kbs_reply_clear(&r);
+    free(jwt);
+    assert_int_equal(vt_kbs_admin_token(F.admin, "POST", "/kbs/v0/resource/a/b/c", (const uint8_t *)"one", 3, F.now, 60, "t", &jwt, &e), VT_OK);
+    vt_kbs_call c2 = {.now = F.now, .method = "POST", .path = "/kbs/v0/resource/a/b/c", .bearer = jwt,
+                      .bearer_len = strlen(jwt), .body = (const uint8_t *)"two", .body_len = 3};
+    vt_kbs_admin(F.kbs, &c2, &r);
+    assert_int_equal(r.status, 401);
+    vt_kbs_reply_clear(&r);
+    /* expired */
+    c2.body = (const uint8_t *)"one";
+    c2.now = F.now + 61;
+    vt_kbs_admin(F.kbs, &c2, &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.detail, "expired"));
+    vt_kbs_reply_clear(&r);
+    free(jwt);
+    /* Ed25519 admin key */
+    EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    vt_kbs_config cfg = {.store = F.store, .ear_key = F.ear, .admin_key = ed};
+    vt_kbs *k2 = NULL;
+    assert_int_equal(vt_kbs_new(&cfg, &k2, &e), VT_OK);
+    admin_call(k2, ed, "GET", path, NULL, NULL, 200);
+    admin_call(k2, F.admin, "GET", path, NULL, NULL, 401);
+    vt_kbs_free(k2);
+    /* no admin key configured: always refused */
+    cfg.admin_key = NULL;
+    assert_int_equal(vt_kbs_new(&cfg, &k2, &e), VT_OK);
+    admin_call(k2, ed, "GET", path, NULL, NULL, 401);
+    vt_kbs_free(k2);
+    EVP_PKEY_free(ed);
+    /* every admin action is audited, and the chain verifies */
+    vt_audit_report rep;
+    assert_int_equal(vt_audit_verify(F.store, NULL, &rep, &e), VT_OK);
+    assert_true(rep.records > 5);
+}
+
+/* ---- parsers ---- */
+
+static void test_initdata_and_snp_serde(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    uint8_t d[64], want[48];
+    size_t dl;
+    json_t *data = NULL;
+    assert_int_equal(vt_rcar_initdata_digest(INIT_TOML, strlen(INIT_TOML), d, &dl, &data, &e), VT_OK);
+    assert_int_equal(dl, 48);
+    vt_hash(VT_SHA384, INIT_TOML, strlen(INIT_TOML), want, &e);
+    assert_memory_equal(d, want, 48);
+    assert_string_equal(json_string_value(json_object_get(data, "aa.toml")), "[token_configs]\n");
+    json_decref(data);
+    const char *t512 = "algorithm = 'sha512'\nversion = \"0.1.0\" # comment\n[data]\nk = \"a\\tb\"\n";
+    assert_int_equal(vt_rcar_initdata_digest(t512, strlen(t512), d, &dl, &data, &e), VT_OK);
+    assert_int_equal(dl, 64);
+    assert_string_equal(json_string_value(json_object_get(data, "k")), "a\tb");
+    json_decref(data);
+    assert_int_equal(vt_rcar_initdata_digest("algorithm = \"md5\"\n", 18, d, &dl, NULL, &e), VT_E_UNSUPPORTED);
+    assert_int_equal(vt_rcar_initdata_digest("algorithm = \"sha256", 19, d, &dl, NULL, &e), VT_E_INVALID);
+    /* SNP: binary -> serde JSON -> binary is the identity; the verifier accepts the rebuilt report */
+    uint8_t rd[64] = {1, 2, 3};
+    vt_buf rep = {0};
+    json_t *j = NULL;
+    uint8_t back[VT_SNP_REPORT_SIZE];
+    vt_emu_snp_opts o = {.with_certtable = true};
+    assert_int_equal(vt_emu_snp_report(F.e, rd, &o, &rep, &e), VT_OK);
+    assert_int_equal(vt_rcar_evidence_json("snp", rep.ptr, rep.len, &j, &e), VT_OK);
+    STACK_OF(X509) *certs = sk_X509_new_null();
+    assert_int_equal(vt_rcar_snp_from_json(j, back, certs, &e), VT_OK);
+    assert_memory_equal(back, rep.ptr, VT_SNP_REPORT_SIZE);
+    assert_int_equal(sk_X509_num(certs), 3);
+    sk_X509_pop_free(certs, X509_free);
+    json_object_set_new(json_object_get(j, "attestation_report"), "vmpl", json_string("0"));
+    assert_int_equal(vt_rcar_snp_from_json(j, back, NULL, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "attestation_report.vmpl: expected an integer"));
+    json_object_set_new(json_object_get(j, "attestation_report"), "vmpl", json_integer(0));
+    /* r's padding (bytes 48..71) must be zero: the rebuild refuses it rather than carry it */
+    json_t *r = json_object_get(json_object_get(json_object_get(j, "attestation_report"), "signature"), "r");
+    json_array_set_new(r, 60, json_integer(1));
+    assert_int_equal(vt_rcar_snp_from_json(j, back, NULL, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "attestation_report.signature.r: bytes 48..71 must be zero"));
+    json_decref(j);
+    vt_buf_free(&rep);
+}
+
+/* ---- kbs-protocol.md §14, the worked example ---- */
+
+#define EX_NONCE "MvONa2AUPbiMZk8gi80Kw6DL3TTZqWuY2hJat2qbQdc="
+#define EX_JWK "{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\",\"x\":\"WYMOXNevQa3ZlT1uox9fL-EFPsmSLqGGx-lAAQC-5UQ\",\"y\":\"Wt4eJSsVG8OlJGN3kfsUOLSiBbrdaA8i3DHrr2RKOuU\"}"
+#define EX_D "CXPoVpNhQhDI7j6GuMs7lMaXKQw_o3OdQXGQt0WMhhg"
+
+static void test_worked_example(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    json_t *jwk = json_loads(EX_JWK, 0, NULL);
+    uint8_t rd[64], want[48];
+    assert_int_equal(vt_rcar_binding(EX_NONCE, jwk, "", NULL, rd, NULL, &e), VT_OK);
+    vt_buf w = {0};
+    vt_hex_decode("4bd5a5b1c4de20ee9b67a636a6c57feb0130711d022142635ed236b2f981ed9105021a9730bdfa9af51c458a93d0434a", 96, &w, &e);
+    memcpy(want, w.ptr, 48);
+    vt_buf_free(&w);
+    assert_memory_equal(rd, want, 48);
+    for (int i = 48; i < 64; i++) assert_int_equal(rd[i], 0);
+    /* the server's randomness scripted to the example's session id and nonce */
+    uint8_t script[48];
+    vt_buf b = {0};
+    vt_hex_decode("6f1c2b9e0d3a4f5b8c7d9e0a1b2c3d4e", 32, &b, &e);
+    memcpy(script, b.ptr, 16);
+    vt_buf_free(&b);
+    vt_b64_decode(EX_NONCE, strlen(EX_NONCE), &b, &e);
+    memcpy(script + 16, b.ptr, 32);
+    vt_buf_free(&b);
+    F.script = script;
+    F.script_len = sizeof script;
+    vt_kbs *k = make_kbs(true, true);
+    vt_time t0 = 1787400000 - 2; /* Expires = Sat, 22 Aug 2026 12:04:58 GMT */
+    vt_kbs_call c = call(t0, NULL, "{\"version\":\"0.4.0\",\"tee\":\"sample\",\"extra-params\":{\"supported-hash-algorithms\":[\"sha256\",\"sha384\",\"sha512\",\"sm3\"]}}");
+    vt_kbs_reply r;
+    vt_kbs_auth(k, &c, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.session_id, "6f1c2b9e0d3a4f5b8c7d9e0a1b2c3d4e");
+    char *ch = json_dumps(r.json, JSON_COMPACT);
+    assert_string_equal(ch, "{\"nonce\":\"" EX_NONCE "\",\"extra-params\":\"\"}");
+    free(ch);
+    vt_http_response h;
+    memset(&h, 0, sizeof h);
+    vt_kbs_reply_to_http(&r, &h);
+    assert_string_equal(h.header_values[0], "kbs-session-id=6f1c2b9e0d3a4f5b8c7d9e0a1b2c3d4e; Expires=Sat, 22 Aug 2026 12:04:58 GMT");
+    vt_http_response_clear(&h);
+    vt_kbs_reply_clear(&r);
+    const char *att =
+        "{\"init-data\":null,\"runtime-data\":{\"nonce\":\"" EX_NONCE "\",\"tee-pubkey\":" EX_JWK "},"
+        "\"tee-evidence\":{\"primary_evidence\":{\"svn\":\"1\",\"report_data\":\"S9WlscTeIO6bZ6Y2psV/6wEwcR0CIUJjXtI2svmB7ZEFAhqXML36mvUcRYqT0ENK\"},\"additional_evidence\":\"\"}}";
+    sess s = {.id = "6f1c2b9e0d3a4f5b8c7d9e0a1b2c3d4e"};
+    char *tok = NULL;
+    attest(k, &s, t0 + 2, att, 200, NULL, &tok);
+    /* default resource policy: a sample token is denied */
+    vt_error e2;
+    assert_int_equal(vt_store_resource_put(F.store, "default/key/disk1", (const uint8_t *)"0123456789abcdef0123456789abcdef", 32, t0, NULL, &e2), VT_OK);
+    get_resource(k, "default/key/disk1", s.id, NULL, t0 + 2, NULL, NULL, 401, "PolicyDeny", NULL);
+    /* with an allow-all policy (as local testing in the example) the JWE decrypts with d */
+    json_t *priv_jwk = json_loads(EX_JWK, 0, NULL);
+    json_object_set_new(priv_jwk, "d", json_string(EX_D));
+    EVP_PKEY *priv = NULL;
+    assert_int_equal(vt_jwk_to_pkey(priv_jwk, true, &priv, &e), VT_OK);
+    assert_int_equal(vt_store_doc_put(F.store, VT_DOC_RESOURCE_POLICY, "default/key/disk1",
+                                      "{\"allow_sample\":true}", t0, &e), VT_OK);
+    get_resource(k, "default/key/disk1", s.id, NULL, t0 + 2, NULL, priv, 200, NULL, "0123456789abcdef0123456789abcdef");
+    get_resource(k, "default/key/disk1", NULL, tok, t0 + 2, NULL, priv, 200, NULL, "0123456789abcdef0123456789abcdef");
+    vt_store_doc_delete(F.store, VT_DOC_RESOURCE_POLICY, "default/key/disk1", &e);
+    /* the JWE known answer (ephemeral key, CEK and IV of the example) */
+    json_t *epk_jwk = json_pack("{ss ss ss ss ss}", "kty", "EC", "crv", "P-256", "x", "AURDQHVKfqonQAXLz01uRNsdWEEwKjIYfkava1WCBoc",
+                                "y", "UgORJuEWlhOLSOM5ooTpX-7-zSS1pJo6qWWYKsKUzGU", "d", "uhJ_bzffWWRUMGgSSSBBXw7LddIqz7qwN-sq4Lr2Yy4");
+    EVP_PKEY *epk = NULL;
+    assert_int_equal(vt_jwk_to_pkey(epk_jwk, true, &epk, &e), VT_OK);
+    vt_buf cek = {0}, iv = {0};
+    vt_hex_decode("fd622d149fb7ef57ced02ad76866b35a448524ebbc6006cd9009ae4e67a0f570", 64, &cek, &e);
+    vt_hex_decode("266554d7cd2ef3a71d2bddc6", 24, &iv, &e);
+    json_t *jwe = NULL;
+    assert_int_equal(vt_jwe_encrypt_with(jwk, epk, cek.ptr, iv.ptr, (const uint8_t *)"0123456789abcdef0123456789abcdef", 32, &jwe, &e), VT_OK);
+    assert_string_equal(json_string_value(json_object_get(jwe, "encrypted_key")), "GdJXA7zvrG9UaggRNIl5d3HyNdFOUN2idb3B-G9IeXlFJFf-d4jmjQ");
+    assert_string_equal(json_string_value(json_object_get(jwe, "ciphertext")), "eNX-LImNO2OKb5qwOqF2MFTYnerPPzdw3swLtb5bBoc");
+    assert_string_equal(json_string_value(json_object_get(jwe, "tag")), "GG2APsCLva_tcEn9poBLew");
+    json_decref(jwe);
+    vt_buf_free(&cek);
+    vt_buf_free(&iv);
+    EVP_PKEY_free(epk);
+    json_decref(epk_jwk);
+    EVP_PKEY_free(priv);
+    json_decref(priv_jwk);
+    json_decref(jwk);
+    free(tok);
+    vt_kbs_free(k);
+    F.script = NULL;
+}
+
+/* --max-sessions: /auth answers 503 while the live sessions are at the limit, and works again
+ * once they have expired. */
+static void test_session_limit(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    uint64_t live = 0;
+    vt_time t = F.now + 1000; /* sessions of the other tests have expired by then */
+    assert_int_equal(vt_store_session_count(F.store, t, &live, &e), VT_OK);
+    vt_kbs_config c = {.store = F.store, .ear_key = F.ear, .policy_text = POLICY, .max_sessions = live + 2};
+    vt_kbs *k = NULL;
+    assert_int_equal(vt_kbs_new(&c, &k, &e), VT_OK);
+    sess s;
+    auth(k, "tdx", t, &s);
+    auth(k, "snp", t, &s);
+    vt_kbs_reply r;
+    vt_kbs_call call3 = call(t, NULL, "{\"version\":\"0.4.0\",\"tee\":\"tdx\",\"extra-params\":\"\"}");
+    vt_kbs_auth(k, &call3, &r);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(r.problem, "TooManySessions");
+    assert_false(r.set_cookie);
+    vt_kbs_reply_clear(&r);
+    auth(k, "cca", t + 2 * VT_KBS_DEFAULT_SESSION_LIFETIME, &s); /* the two have expired */
+    vt_kbs_free(k);
+}
+
+static void test_sweep(void **state)
+{
+    (void)state;
+    sess s;
+    vt_error e = {0};
+    auth(F.kbs, "tdx", F.now, &s);
+    assert_int_equal(vt_kbs_sweep(F.kbs, F.now + 10 * 365 * 86400, &e), VT_OK);
+    assert_int_equal(vt_metric_value(vt_metrics_gauge(F.metrics, "veritee_active_sessions", NULL, NULL), NULL), 0);
+    char *body = tdx_body(s.nonce, F.jwk_ec, NULL, NULL);
+    attest(F.kbs, &s, F.now, body, 401, "unknown session", NULL);
+    free(body);
+}
+
+/* Resource policies are read with the core JSON getters: unknown keys and wrong types are
+ * refused naming the key. */
+static void test_rpolicy_check(void **state)
+{
+    (void)state;
+    static const struct { const char *p, *want; } bad[] = {
+        {"{\"tee_types\":[\"tdx\"],\"colour\":1}", "policy.colour: unknown key"},
+        {"{\"deny\":\"yes\"}", "policy.deny: expected true or false"},
+        {"{\"version\":2}", "policy.version: expected an integer 1..1"},
+        {"{\"tee_types\":\"tdx\"}", "policy.tee_types: expected an array"},
+        {"{\"tee_types\":[7]}", "policy.tee_types[0]: expected a string"},
+        {"{\"tee_types\":[\"sev\"]}", "policy.tee_types[0]: unknown TEE"},
+        {"{\"measurements\":{\"mr_td\":\"00\"}}", "policy.measurements.mr_td: expected an array"},
+        {"{\"emulated\":\"maybe\"}", "policy.emulated: expected \"accept\" or \"reject\""},
+        {"[]", "policy: expected an object"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        vt_error e;
+        vt_error_clear(&e);
+        vt_err rc = vt_kbs_rpolicy_check(bad[i].p, strlen(bad[i].p), &e);
+        if (rc != VT_E_INVALID || strstr(e.msg, bad[i].want) == NULL)
+            fail_msg("case %zu: rc %d '%s', wanted '%s'", i, rc, e.msg, bad[i].want);
+    }
+    const char *ok = "{\"id\":\"a\",\"version\":1,\"tee_types\":[\"snp\"],\"measurements\":{\"m\":[\"00\"]},\"deny\":false}";
+    vt_error e;
+    assert_int_equal(vt_kbs_rpolicy_check(ok, strlen(ok), &e), VT_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auth_rules), cmocka_unit_test(test_rpolicy_check),
+        cmocka_unit_test(test_tdx_round_trip),
+        cmocka_unit_test(test_rsa_tee_key),
+        cmocka_unit_test(test_attest_rules),
+        cmocka_unit_test(test_resource_policy_and_revocation),
+        cmocka_unit_test(test_contraindicated_denied),
+        cmocka_unit_test(test_admin_auth),
+        cmocka_unit_test(test_initdata_and_snp_serde),
+        cmocka_unit_test(test_worked_example),
+        cmocka_unit_test(test_session_limit),
+        cmocka_unit_test(test_sweep),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,612 @@
+/* Store tests, run against SQLite and against a real PostgreSQL (tests/fixtures/pg-start.sh):
+ * schema, sessions shared between handles, single-use nonces under a race, versioned
+ * resources sealed with the KEK, documents, admin token ids. */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pg_fixture.h"
+#include "testutil.h"
+#include "veritee/fileio.h"
+#include "veritee/store.h"
+
+typedef struct backend {
+    const char *name;
+    bool is_pg;
+    pg_fixture *pg;
+} backend;
+
+static pg_fixture g_pg;
+static backend be_sqlite = {"sqlite", false, NULL};
+static backend be_pg = {"postgres", true, &g_pg};
+
+static const uint8_t KEY_A[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                  17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const uint8_t KEY_B[32] = {0xb0};
+
+/* A store URL for one test: a fresh SQLite file, or the shared PostgreSQL database. */
+static void store_url(void **state, char *url, size_t cap)
+{
+    backend *b = *state;
+    if (b->is_pg) {
+        if (!b->pg->up) skip();
+        snprintf(url, cap, "%s", b->pg->url);
+        return;
+    }
+    char dir[128];
+    vt_test_tmpdir(dir, sizeof dir);
+    snprintf(url, cap, "sqlite:%s/store.db", dir);
+}
+
+/* Keys unique across tests (the PostgreSQL database is shared by all of them). */
+static void uniq(char *out, size_t cap, const char *what)
+{
+    static int n;
+    snprintf(out, cap, "%s-%d-%d", what, (int)getpid(), ++n);
+}
+
+static vt_store *open_store(const char *url, const vt_kek *kek)
+{
+    vt_error e = {0};
+    vt_store *s = NULL;
+    vt_store_opts o = {.kek = kek};
+    vt_err rc = vt_store_open(url, &o, &s, &e);
+    if (rc != VT_OK) fail_msg("open %s: %s", url, e.msg);
+    return s;
+}
+
+static vt_kek *kek(const uint8_t *k)
+{
+    vt_kek *x = NULL;
+    vt_error e;
+    assert_int_equal(vt_kek_from_bytes(k, 32, &x, &e), VT_OK);
+    return x;
+}
+
+static void test_open_migrate(void **state)
+{
+    char url[300];
+    store_url(state, url, sizeof url);
+    vt_error e = {0};
+    vt_store *s = open_store(url, NULL);
+    int v = 0;
+    assert_int_equal(vt_store_schema_version(s, &v, &e), VT_OK);
+    assert_int_equal(v, VT_STORE_SCHEMA_VERSION);
+    assert_string_equal(vt_store_backend(s), ((backend *)*state)->name);
+    assert_int_equal(vt_store_ping(s, &e), VT_OK);
+    vt_store_close(s);
+    s = open_store(url, NULL); /* migrations are idempotent */
+    assert_int_equal(vt_store_schema_version(s, &v, &e), VT_OK);
+    assert_int_equal(v, VT_STORE_SCHEMA_VERSION);
+    vt_store_close(s);
+}
+
+static void test_bad_urls(void **state)
+{
+    vt_error e = {0};
+    vt_store *s = NULL;
+    assert_int_equal(vt_store_open("mysql://x", NULL, &s, &e), VT_E_ARG);
+    assert_null(s);
+    assert_int_equal(vt_store_open("sqlite:", NULL, &s, &e), VT_E_ARG);
+    assert_int_equal(vt_store_open("sqlite:/nonexistent-dir/x/y.db", NULL, &s, &e), VT_E_IO);
+    /* Not a database file. */
+    char dir[128], path[256], url[300];
+    vt_test_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/junk.db", dir);
+    assert_int_equal(vt_file_write(path, "this is not sqlite, just text that is long enough....", 52, &e), VT_OK);
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    assert_int_not_equal(vt_store_open(url, NULL, &s, &e), VT_OK);
+    assert_null(s);
+    /* Nothing listens there: a clean I/O error, no hang. */
+    assert_int_equal(vt_store_open("postgres://nobody@127.0.0.1:1/none?connect_timeout=3", NULL, &s, &e), VT_E_IO);
+    assert_non_null(strstr(e.msg, "cannot connect to postgres"));
+}
+
+static void test_sessions(void **state)
+{
+    char url[300], id[64];
+    store_url(state, url, sizeof url);
+    uniq(id, sizeof id, "s");
+    vt_store *s = open_store(url, NULL);
+    vt_error e = {0};
+    vt_session in = {.tee = "tdx", .nonce = "bm9uY2U=", .request = "{\"version\":\"0.4.0\"}",
+                     .created = 1000, .expires = 1300};
+    snprintf(in.id, sizeof in.id, "%s", id);
+    assert_int_equal(vt_store_session_put(s, &in, &e), VT_OK);
+    assert_int_equal(vt_store_session_put(s, &in, &e), VT_E_ARG);
+    vt_session out;
+    assert_int_equal(vt_store_session_get(s, id, 1100, &out, &e), VT_OK);
+    assert_string_equal(out.tee, "tdx");
+    assert_string_equal(out.nonce, "bm9uY2U=");
+    assert_string_equal(out.request, "{\"version\":\"0.4.0\"}");
+    assert_null(out.token);
+    assert_int_equal(out.expires, 1300);
+    vt_session_clear(&out);
+    uint64_t n = 0;
+    assert_int_equal(vt_store_session_count(s, 1100, &n, &e), VT_OK);
+    assert_true(n >= 1);
+    assert_int_equal(vt_store_session_set_token(s, id, "eyJ.token.sig", 1100, &e), VT_OK);
+    assert_int_equal(vt_store_session_get(s, id, 1200, &out, &e), VT_OK);
+    assert_string_equal(out.token, "eyJ.token.sig");
+    vt_session_clear(&out);
+    /* Expired: refused, and deleted on the way. */
+    assert_int_equal(vt_store_session_set_token(s, id, "x", 1300, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_session_get(s, id, 1300, &out, &e), VT_E_EXPIRED);
+    assert_int_equal(vt_store_session_get(s, id, 1000, &out, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_session_get(s, "no-such", 1000, &out, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_session_get(s, "bad\nid", 1000, &out, &e), VT_E_ARG);
+    /* Sweep removes expired sessions, nonces and token ids. */
+    uniq(in.id, sizeof in.id, "s");
+    assert_int_equal(vt_store_session_put(s, &in, &e), VT_OK);
+    uint64_t removed = 0;
+    assert_int_equal(vt_store_sweep(s, 1300, &removed, &e), VT_OK);
+    assert_true(removed >= 1);
+    assert_int_equal(vt_store_session_get(s, in.id, 1000, &out, &e), VT_E_MISSING);
+    vt_store_close(s);
+}
+
+/* kbs-protocol.md §9 across replicas: begun on node A, attested on node B. */
+static void test_session_two_handles(void **state)
+{
+    char url[300], id[64], nonce[64];
+    store_url(state, url, sizeof url);
+    uniq(id, sizeof id, "shared");
+    uniq(nonce, sizeof nonce, "n");
+    vt_store *a = open_store(url, NULL), *b = open_store(url, NULL);
+    vt_error e = {0};
+    vt_session in = {.tee = "snp", .nonce = nonce, .request = "{}", .created = 50, .expires = 350};
+    snprintf(in.id, sizeof in.id, "%s", id);
+    assert_int_equal(vt_store_session_put(a, &in, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_put(a, nonce, 350, &e), VT_OK);
+    vt_session got;
+    assert_int_equal(vt_store_session_get(b, id, 60, &got, &e), VT_OK);
+    assert_string_equal(got.nonce, nonce);
+    assert_int_equal(vt_store_nonce_consume(b, got.nonce, 60, &e), VT_OK);
+    assert_int_equal(vt_store_session_set_token(b, id, "tok-from-b", 60, &e), VT_OK);
+    vt_session_clear(&got);
+    assert_int_equal(vt_store_session_get(a, id, 61, &got, &e), VT_OK);
+    assert_string_equal(got.token, "tok-from-b");
+    vt_session_clear(&got);
+    assert_int_equal(vt_store_nonce_consume(a, nonce, 61, &e), VT_E_VERIFY);
+    vt_store_close(a);
+    vt_store_close(b);
+}
+
+static void test_nonces(void **state)
+{
+    char url[300], n1[64], n2[64];
+    store_url(state, url, sizeof url);
+    uniq(n1, sizeof n1, "n");
+    uniq(n2, sizeof n2, "n");
+    vt_store *s = open_store(url, NULL);
+    vt_error e = {0};
+    assert_int_equal(vt_store_nonce_put(s, n1, 100, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_put(s, n1, 100, &e), VT_E_ARG);
+    assert_int_equal(vt_store_nonce_consume(s, n1, 99, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_consume(s, n1, 99, &e), VT_E_VERIFY);
+    assert_non_null(strstr(e.msg, "replay"));
+    assert_int_equal(vt_store_nonce_put(s, n2, 100, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_consume(s, n2, 100, &e), VT_E_EXPIRED);
+    assert_int_equal(vt_store_nonce_consume(s, n2, 50, &e), VT_E_VERIFY); /* gone */
+    assert_int_equal(vt_store_nonce_consume(s, "never-issued", 50, &e), VT_E_VERIFY);
+    vt_store_close(s);
+}
+
+typedef struct racer {
+    vt_store *s;
+    const char *nonce;
+    pthread_barrier_t *go;
+    vt_err rc;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    vt_error e;
+    pthread_barrier_wait(r->go);
+    r->rc = vt_store_nonce_consume(r->s, r->nonce, 10, &e);
+    return NULL;
+}
+
+/* Two handles (two nodes) race to consume each nonce: exactly one wins every time. */
+static void test_nonce_race(void **state)
+{
+    char url[300];
+    store_url(state, url, sizeof url);
+    vt_store *a = open_store(url, NULL), *b = open_store(url, NULL);
+    vt_error e = {0};
+    for (int i = 0; i < 40; i++) {
+        char nonce[64];
+        uniq(nonce, sizeof nonce, "race");
+        assert_int_equal(vt_store_nonce_put(a, nonce, 1000, &e), VT_OK);
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, 2);
+        racer r1 = {a, nonce, &go, -1}, r2 = {b, nonce, &go, -1};
+        pthread_t t1, t2;
+        pthread_create(&t1, NULL, race, &r1);
+        pthread_create(&t2, NULL, race, &r2);
+        pthread_join(t1, NULL);
+        pthread_join(t2, NULL);
+        pthread_barrier_destroy(&go);
+        assert_true((r1.rc == VT_OK) != (r2.rc == VT_OK));
+        assert_true(r1.rc == VT_E_VERIFY || r2.rc == VT_E_VERIFY);
+    }
+    vt_store_close(a);
+    vt_store_close(b);
+}
+
+static void expect_res(vt_store *s, const char *path, int64_t version, const char *want, int64_t want_v)
+{
+    vt_buf v = {0};
+    vt_error e = {0};
+    int64_t got = 0;
+    vt_err rc = vt_store_resource_get(s, path, version, &v, &got, &e);
+    if (rc != VT_OK) fail_msg("get %s v%lld: %s", path, (long long)version, e.msg);
+    assert_int_equal(v.len, strlen(want));
+    assert_memory_equal(v.ptr, want, v.len);
+    assert_int_equal(got, want_v);
+    vt_buf_free_secret(&v);
+}
+
+static void test_resources(void **state)
+{
+    char url[300], path[128];
+    store_url(state, url, sizeof url);
+    uniq(path, sizeof path, "default/key");
+    vt_kek *k = kek(KEY_A);
+    vt_store *s = open_store(url, k);
+    vt_error e = {0};
+    int64_t v = 0;
+    assert_int_equal(vt_store_resource_put(s, path, (const uint8_t *)"one", 3, 10, &v, &e), VT_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(vt_store_resource_put(s, path, (const uint8_t *)"two", 3, 20, &v, &e), VT_OK);
+    assert_int_equal(v, 2);
+    expect_res(s, path, 0, "two", 2);
+    expect_res(s, path, 1, "one", 1);
+    vt_resource_version *vs = NULL;
+    size_t n = 0;
+    assert_int_equal(vt_store_resource_versions(s, path, &vs, &n, &e), VT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(vs[0].version, 1);
+    assert_int_equal(vs[1].created, 20);
+    assert_int_equal(vs[1].revoked, 0);
+    free(vs);
+    /* Revoking the newest makes the previous one current; the revoked one is refused. */
+    assert_int_equal(vt_store_resource_revoke(s, path, 2, 30, &e), VT_OK);
+    assert_int_equal(vt_store_resource_revoke(s, path, 2, 31, &e), VT_OK);
+    expect_res(s, path, 0, "one", 1);
+    vt_buf x = {0};
+    assert_int_equal(vt_store_resource_get(s, path, 2, &x, NULL, &e), VT_E_REVOKED);
+    assert_int_equal(vt_store_resource_get(s, path, 9, &x, NULL, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_resource_revoke(s, path, 9, 31, &e), VT_E_MISSING);
+    /* Rotation: a new version and every older live one revoked, atomically. */
+    assert_int_equal(vt_store_resource_rotate(s, path, (const uint8_t *)"three", 5, 40, &v, &e), VT_OK);
+    assert_int_equal(v, 3);
+    expect_res(s, path, 0, "three", 3);
+    assert_int_equal(vt_store_resource_get(s, path, 1, &x, NULL, &e), VT_E_REVOKED);
+    assert_int_equal(vt_store_resource_versions(s, path, &vs, &n, &e), VT_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(vs[0].revoked, 40);
+    assert_int_equal(vs[1].revoked, 30);
+    free(vs);
+    /* Fail closed when every version is revoked. */
+    assert_int_equal(vt_store_resource_revoke(s, path, 3, 50, &e), VT_OK);
+    assert_int_equal(vt_store_resource_get(s, path, 0, &x, NULL, &e), VT_E_REVOKED);
+    char **paths = NULL;
+    assert_int_equal(vt_store_resource_paths(s, &paths, &n, &e), VT_OK);
+    bool found = false;
+    for (size_t i = 0; i < n; i++) found |= strcmp(paths[i], path) == 0;
+    assert_true(found);
+    vt_store_strv_free(paths, n);
+    assert_int_equal(vt_store_resource_delete(s, path, &e), VT_OK);
+    assert_int_equal(vt_store_resource_get(s, path, 0, &x, NULL, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_resource_delete(s, path, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_resource_versions(s, path, &vs, &n, &e), VT_E_MISSING);
+    /* Empty value is a value. */
+    assert_int_equal(vt_store_resource_put(s, path, NULL, 0, 60, &v, &e), VT_OK);
+    expect_res(s, path, 0, "", 1);
+    vt_store_close(s);
+    vt_kek_free(k);
+}
+
+typedef struct putter {
+    vt_store *s;
+    const char *path;
+    int64_t versions[10];
+} putter;
+
+static void *put_many(void *arg)
+{
+    putter *p = arg;
+    vt_error e;
+    for (int i = 0; i < 10; i++)
+        if (vt_store_resource_put(p->s, p->path, (const uint8_t *)"v", 1, 1, &p->versions[i], &e) != VT_OK)
+            p->versions[i] = -1;
+    return NULL;
+}
+
+/* Two nodes creating versions of one resource at once get distinct, gapless versions. */
+static void test_resource_concurrent_versions(void **state)
+{
+    char url[300], path[128];
+    store_url(state, url, sizeof url);
+    uniq(path, sizeof path, "conc/key");
+    vt_kek *k = kek(KEY_A);
+    vt_store *a = open_store(url, k), *b = open_store(url, k);
+    putter pa = {a, path, {0}}, pb = {b, path, {0}};
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, put_many, &pa);
+    pthread_create(&t2, NULL, put_many, &pb);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    bool seen[21] = {false};
+    for (int i = 0; i < 10; i++) {
+        assert_in_range(pa.versions[i], 1, 20);
+        assert_in_range(pb.versions[i], 1, 20);
+        assert_false(seen[pa.versions[i]]);
+        seen[pa.versions[i]] = true;
+        assert_false(seen[pb.versions[i]]);
+        seen[pb.versions[i]] = true;
+    }
+    vt_store_close(a);
+    vt_store_close(b);
+    vt_kek_free(k);
+}
+
+/* The raw stored bytes for path/version 1, hex. */
+static void raw_value_hex(void **state, const char *url, const char *path, char *out, size_t cap)
+{
+    backend *b = *state;
+    if (b->is_pg) {
+        char sql[512];
+        snprintf(sql, sizeof sql, "SELECT encode(value, 'hex') FROM resources WHERE path = '%s' AND version = 1", path);
+        assert_true(pg_fixture_query(b->pg, sql, out, cap));
+        return;
+    }
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(url + 7, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT hex(value) FROM resources WHERE path = ?1 AND version = 1",
+                                        -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    for (char *p = out; *p; p++) *p = (char)(*p >= 'A' && *p <= 'F' ? *p + 32 : *p);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_kek_at_rest(void **state)
+{
+    char url[300], path[128], hex[512];
+    store_url(state, url, sizeof url);
+    uniq(path, sizeof path, "rest/key");
+    const char *secret = "0123456789abcdef0123456789abcdef";
+    vt_kek *ka = kek(KEY_A), *kb = kek(KEY_B);
+    vt_store *s = open_store(url, ka);
+    vt_error e = {0};
+    assert_int_equal(vt_store_resource_put(s, path, (const uint8_t *)secret, 32, 1, NULL, &e), VT_OK);
+    vt_store_close(s);
+    raw_value_hex(state, url, path, hex, sizeof hex);
+    char *plain_hex = vt_hex_dup((const uint8_t *)secret, 32);
+    /* "VTK1" || kek id || nonce || ciphertext || tag: 40 bytes more, and no plaintext in it. */
+    assert_int_equal(strlen(hex), 2 * (32 + 40));
+    assert_memory_equal(hex, "56544b31", 8);
+    assert_null(strstr(hex, plain_hex));
+    assert_null(strstr(hex, "30313233343536373839"));
+    free(plain_hex);
+    if (!((backend *)*state)->is_pg) {
+        /* Not in the database file either. */
+        vt_buf file = {0};
+        assert_int_equal(vt_file_read(url + 7, 64u << 20, &file, &e), VT_OK);
+        for (size_t i = 0; i + 32 <= file.len; i++) assert_false(memcmp(file.ptr + i, secret, 32) == 0);
+        vt_buf_free(&file);
+        /* The wrong KEK fails cleanly at open, naming both key ids. */
+        vt_store *w = NULL;
+        vt_store_opts o = {.kek = kb};
+        assert_int_equal(vt_store_open(url, &o, &w, &e), VT_E_VERIFY);
+        assert_null(w);
+        assert_non_null(strstr(e.msg, "wrong key-encryption key"));
+    }
+    /* Without a KEK, values cannot be opened (the rest of the store works). */
+    vt_store *n = open_store(url, NULL);
+    vt_buf v = {0};
+    assert_int_equal(vt_store_resource_get(n, path, 0, &v, NULL, &e), VT_E_MISSING);
+    assert_non_null(strstr(e.msg, "key-encryption key"));
+    assert_int_equal(vt_store_resource_put(n, path, (const uint8_t *)"x", 1, 1, NULL, &e), VT_E_MISSING);
+    vt_store_close(n);
+    vt_kek_free(ka);
+    vt_kek_free(kb);
+}
+
+/* A sealed value moved to another path (or version) no longer authenticates (AAD). */
+static void test_kek_binding(void **state)
+{
+    char url[300]; /* SQLite only: the sealing code is the same for both backends */
+    store_url(state, url, sizeof url);
+    vt_kek *ka = kek(KEY_A), *kb = kek(KEY_B);
+    vt_store *s = open_store(url, ka);
+    vt_error e = {0};
+    assert_int_equal(vt_store_resource_put(s, "r/t/a", (const uint8_t *)"secret-a", 8, 1, NULL, &e), VT_OK);
+    assert_int_equal(vt_store_resource_put(s, "r/t/b", (const uint8_t *)"secret-b", 8, 1, NULL, &e), VT_OK);
+    vt_store_close(s);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(url + 7, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE resources SET value = (SELECT value FROM resources WHERE path = 'r/t/a')"
+                                      " WHERE path = 'r/t/b'", NULL, NULL, NULL), SQLITE_OK);
+    vt_store_close(open_store(url, ka));
+    s = open_store(url, ka);
+    vt_buf v = {0};
+    assert_int_equal(vt_store_resource_get(s, "r/t/b", 0, &v, NULL, &e), VT_E_VERIFY);
+    assert_non_null(strstr(e.msg, "does not authenticate"));
+    expect_res(s, "r/t/a", 0, "secret-a", 1);
+    /* One flipped ciphertext bit. */
+    assert_int_equal(sqlite3_exec(db, "UPDATE resources SET value = (SELECT substr(value, 1, 24) || x'ff' ||"
+                                      " substr(value, 26) FROM resources WHERE path = 'r/t/a') WHERE path = 'r/t/a'",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(vt_store_resource_get(s, "r/t/a", 0, &v, NULL, &e), VT_E_VERIFY);
+    /* A record sealed under another KEK names the ids. */
+    assert_int_equal(sqlite3_exec(db, "UPDATE resources SET value = substr(value, 1, 4) || x'0000000000000000' ||"
+                                      " substr(value, 13) WHERE path = 'r/t/b'", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(vt_store_resource_get(s, "r/t/b", 0, &v, NULL, &e), VT_E_VERIFY);
+    assert_non_null(strstr(e.msg, "KEK id 0000000000000000"));
+    sqlite3_close(db);
+    vt_store_close(s);
+    vt_kek_free(ka);
+    vt_kek_free(kb);
+}
+
+/* Rotating the KEK: every value re-sealed under the new key in one transaction; the old key
+ * no longer opens the store, the new one reads every value back. */
+static void test_kek_rekey(void **state)
+{
+    char url[300]; /* SQLite only: the PostgreSQL database is shared by the other tests' KEK */
+    store_url(state, url, sizeof url);
+    vt_kek *ka = kek(KEY_A), *kb = kek(KEY_B);
+    vt_error e = {0};
+    vt_store *s = open_store(url, ka);
+    assert_int_equal(vt_store_resource_put(s, "r/t/a", (const uint8_t *)"secret-a1", 9, 1, NULL, &e), VT_OK);
+    assert_int_equal(vt_store_resource_put(s, "r/t/a", (const uint8_t *)"secret-a2", 9, 1, NULL, &e), VT_OK);
+    assert_int_equal(vt_store_resource_put(s, "r/t/b", (const uint8_t *)"secret-b", 8, 1, NULL, &e), VT_OK);
+    size_t n = 0;
+    assert_int_equal(vt_store_rekey(s, kb, &n, &e), VT_OK);
+    assert_int_equal(n, 3);
+    expect_res(s, "r/t/a", 0, "secret-a2", 2); /* the handle now uses the new KEK */
+    vt_store_close(s);
+    vt_store *w = NULL;
+    vt_store_opts o = {.kek = ka};
+    assert_int_equal(vt_store_open(url, &o, &w, &e), VT_E_VERIFY);
+    assert_non_null(strstr(e.msg, "wrong key-encryption key"));
+    s = open_store(url, kb);
+    expect_res(s, "r/t/a", 1, "secret-a1", 1);
+    expect_res(s, "r/t/a", 2, "secret-a2", 2);
+    expect_res(s, "r/t/b", 0, "secret-b", 1);
+    assert_int_equal(vt_store_rekey(s, NULL, &n, &e), VT_E_ARG);
+    vt_store_close(s);
+    vt_kek_free(ka);
+    vt_kek_free(kb);
+}
+
+static void test_kek_loading(void **state)
+{
+    char dir[128], path[256];
+    vt_test_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/kek", dir);
+    vt_error e = {0};
+    vt_kek *k = NULL, *ref = kek(KEY_A);
+    char id_ref[17], id[17];
+    vt_kek_id_hex(ref, id_ref);
+    char *hex = vt_hex_dup(KEY_A, 32);
+    char line[80];
+    snprintf(line, sizeof line, "%s\n", hex);
+    assert_int_equal(vt_file_write(path, line, strlen(line), &e), VT_OK);
+    chmod(path, 0644);
+    assert_int_equal(vt_kek_load_file(path, &k, &e), VT_E_ARG);
+    assert_non_null(strstr(e.msg, "chmod 600"));
+    chmod(path, 0600);
+    assert_int_equal(vt_kek_load_file(path, &k, &e), VT_OK);
+    vt_kek_id_hex(k, id);
+    assert_string_equal(id, id_ref);
+    vt_kek_free(k);
+    assert_int_equal(vt_file_write(path, KEY_A, 32, &e), VT_OK);
+    chmod(path, 0600);
+    assert_int_equal(vt_kek_load_file(path, &k, &e), VT_OK);
+    vt_kek_free(k);
+    assert_int_equal(vt_file_write(path, "short", 5, &e), VT_OK);
+    chmod(path, 0600);
+    assert_int_equal(vt_kek_load_file(path, &k, &e), VT_E_ARG);
+    assert_int_equal(vt_kek_load_file("/nonexistent/kek", &k, &e), VT_E_IO);
+    setenv("VT_TEST_KEK", hex, 1);
+    assert_int_equal(vt_kek_load_env("VT_TEST_KEK", &k, &e), VT_OK);
+    vt_kek_id_hex(k, id);
+    assert_string_equal(id, id_ref);
+    vt_kek_free(k);
+    char *b64 = vt_b64_encode(KEY_A, 32, false);
+    setenv("VT_TEST_KEK", b64, 1);
+    assert_int_equal(vt_kek_load_env("VT_TEST_KEK", &k, &e), VT_OK);
+    vt_kek_free(k);
+    free(b64);
+    unsetenv("VT_TEST_KEK");
+    assert_int_equal(vt_kek_load_env("VT_TEST_KEK", &k, &e), VT_E_MISSING);
+    assert_int_equal(vt_kek_from_bytes(KEY_A, 16, &k, &e), VT_E_ARG);
+    free(hex);
+    vt_kek_free(ref);
+    vt_kek_free(NULL);
+}
+
+static void test_docs(void **state)
+{
+    char url[300], name[64];
+    store_url(state, url, sizeof url);
+    uniq(name, sizeof name, "policy");
+    vt_store *s = open_store(url, NULL);
+    vt_error e = {0};
+    assert_int_equal(vt_store_doc_put(s, VT_DOC_RESOURCE_POLICY, name, "{\"allow\":true}", 1, &e), VT_OK);
+    assert_int_equal(vt_store_doc_put(s, VT_DOC_ATTESTATION_POLICY, name, "[1,2]", 1, &e), VT_OK);
+    char *j = NULL;
+    assert_int_equal(vt_store_doc_get(s, VT_DOC_RESOURCE_POLICY, name, &j, &e), VT_OK);
+    assert_string_equal(j, "{\"allow\":true}");
+    free(j);
+    assert_int_equal(vt_store_doc_put(s, VT_DOC_RESOURCE_POLICY, name, "{\"allow\":false}", 2, &e), VT_OK);
+    assert_int_equal(vt_store_doc_get(s, VT_DOC_RESOURCE_POLICY, name, &j, &e), VT_OK);
+    assert_string_equal(j, "{\"allow\":false}");
+    free(j);
+    assert_int_equal(vt_store_doc_get(s, VT_DOC_REFERENCE_VALUE, name, &j, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_doc_put(s, VT_DOC_REFERENCE_VALUE, name, "{not json", 1, &e), VT_E_INVALID);
+    assert_int_equal(vt_store_doc_put(s, VT_DOC_REFERENCE_VALUE, name, "", 1, &e), VT_E_ARG);
+    assert_int_equal(vt_store_doc_put(s, (vt_doc_kind)9, name, "{}", 1, &e), VT_E_ARG);
+    char **names = NULL;
+    size_t n = 0;
+    assert_int_equal(vt_store_doc_list(s, VT_DOC_ATTESTATION_POLICY, &names, &n, &e), VT_OK);
+    bool found = false;
+    for (size_t i = 0; i < n; i++) found |= strcmp(names[i], name) == 0;
+    assert_true(found);
+    vt_store_strv_free(names, n);
+    assert_int_equal(vt_store_doc_delete(s, VT_DOC_ATTESTATION_POLICY, name, &e), VT_OK);
+    assert_int_equal(vt_store_doc_delete(s, VT_DOC_ATTESTATION_POLICY, name, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_doc_get(s, VT_DOC_RESOURCE_POLICY, name, &j, &e), VT_OK); /* other kind kept */
+    free(j);
+    vt_store_close(s);
+}
+
+static void test_admin_jti(void **state)
+{
+    char url[300], jti[64];
+    store_url(state, url, sizeof url);
+    uniq(jti, sizeof jti, "jti");
+    vt_store *s = open_store(url, NULL), *t = open_store(url, NULL);
+    vt_error e = {0};
+    assert_int_equal(vt_store_jti_use(s, jti, 200, 100, &e), VT_OK);
+    assert_int_equal(vt_store_jti_use(t, jti, 200, 150, &e), VT_E_VERIFY); /* replay on another node */
+    assert_non_null(strstr(e.msg, "replay"));
+    assert_int_equal(vt_store_jti_use(s, jti, 400, 200, &e), VT_OK); /* the old record expired */
+    vt_store_close(s);
+    vt_store_close(t);
+}
+
+#define BOTH(fn) cmocka_unit_test_prestate(fn, &be_sqlite), cmocka_unit_test_prestate(fn, &be_pg)
+
+int main(void)
+{
+    pg_fixture_start(&g_pg);
+    const struct CMUnitTest tests[] = {
+        BOTH(test_open_migrate),
+        cmocka_unit_test(test_bad_urls),
+        BOTH(test_sessions),
+        BOTH(test_session_two_handles),
+        BOTH(test_nonces),
+        BOTH(test_nonce_race),
+        BOTH(test_resources),
+        BOTH(test_resource_concurrent_versions),
+        BOTH(test_kek_at_rest),
+        cmocka_unit_test_prestate(test_kek_binding, &be_sqlite),
+        cmocka_unit_test_prestate(test_kek_rekey, &be_sqlite),
+        cmocka_unit_test(test_kek_loading),
+        BOTH(test_docs),
+        BOTH(test_admin_jti),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    pg_fixture_stop(&g_pg);
+    return rc;
+}
