@@ -1,8 +1,10 @@
 /* The bounds-checked writer, the inverse of vt_reader: builds binary layouts (reports, quotes,
  * event logs, DER, CBOR) and text into a growable buffer it owns or into a fixed caller buffer.
- * A write that cannot fit (fixed mode, size overflow) or cannot allocate fails with a vt_err
- * naming the structure, the field and the offset; once a write failed, every later write fails
- * with the same code (sticky), so a sequence may be checked once at the end. */
+ * A write fails with a vt_err naming the structure, the field and the offset: VT_E_INTERNAL
+ * when a fixed buffer is too small or a patch/seek/insert lies past what was written (a layout
+ * bug), VT_E_ARG when a size would overflow size_t or an integer width is not 1..8, VT_E_NOMEM
+ * when growing fails. Once a write failed, every later write fails with the same code (sticky),
+ * so a sequence may be checked once at the end (vt_writer_status, vt_writer_take). */
 #ifndef VERITEE_WRITER_H
 #define VERITEE_WRITER_H
 
@@ -34,8 +36,8 @@ void vt_writer_init(vt_writer *w, const char *what, vt_error *err);
 /* A fixed writer over buf[0..cap): writing past cap fails with VT_E_INTERNAL (a layout
  * that does not fit its buffer is our bug, not the input's). The caller owns buf. */
 void vt_writer_init_fixed(vt_writer *w, uint8_t *buf, size_t cap, const char *what, vt_error *err);
-/* Release a growable writer's buffer (wiped first when `secret`) and reset it to empty.
- * Accepts NULL; a fixed writer's buffer is left alone. */
+/* Release a growable writer's buffer and reset it to empty; the _secret form wipes it first
+ * (OPENSSL_cleanse). Accepts NULL; a fixed writer's buffer is left alone. */
 void vt_writer_free(vt_writer *w);
 void vt_writer_free_secret(vt_writer *w);
 /* Hand the written bytes to the caller (free() them; never NULL on success, even when empty:
@@ -62,7 +64,8 @@ vt_err vt_write_be(vt_writer *w, const char *field, uint64_t v, size_t n);
 vt_err vt_write_bytes(vt_writer *w, const char *field, const void *p, size_t n);
 vt_err vt_write_zeros(vt_writer *w, const char *field, size_t n);
 vt_err vt_write_fill(vt_writer *w, const char *field, uint8_t byte, size_t n);
-/* Text: the bytes of s without its NUL; a printf-formatted string. */
+/* Text: the bytes of s without its NUL; a printf-formatted string (a fixed writer needs room
+ * for the formatter's NUL after it, which is not counted in len). */
 vt_err vt_write_str(vt_writer *w, const char *s);
 vt_err vt_write_fmt(vt_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 vt_err vt_write_vfmt(vt_writer *w, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));

@@ -485,6 +485,11 @@ static void test_contraindicated_denied(void **state)
     get_resource(F.kbs, "default/key/strict", s.id, NULL, F.now, NULL, NULL, 401, "PolicyDeny", NULL);
     /* a broken attestation policy is refused */
     admin_call(F.kbs, F.admin, "POST", "/kbs/v0/attestation-policy", NULL, "{\"policy\":\"e30\"}", 401);
+    /* a policy_id of the wrong type is refused (it used to be taken as "default") */
+    b64 = vt_b64_encode((const uint8_t *)pol, strlen(pol), true);
+    snprintf(body, sizeof body, "{\"type\":\"rego\",\"policy_id\":5,\"policy\":\"%s\"}", b64);
+    free(b64);
+    admin_call(F.kbs, F.admin, "POST", "/kbs/v0/attestation-policy", NULL, body, 401);
     /* back to the --policy text */
     vt_error e;
     assert_int_equal(vt_store_doc_delete(F.store, VT_DOC_ATTESTATION_POLICY, "default_tdx", &e), VT_OK);
