@@ -113,7 +113,7 @@ vt_err vt_cca_rim_from_config(const json_t *cfg_json, vt_cca_blob *blobs, size_t
         if (base + size < base) return vt_error_set(err, VT_E_INVALID, "realm_config", "ram[%zu] wraps", i);
         VT_GUARD(vt_cca_rim_init_ripas(st, base, base + size, err));
     }
-    qsort(blobs, nb, sizeof *blobs, cmp_blob);
+    if (nb > 1) qsort(blobs, nb, sizeof *blobs, cmp_blob); /* (blobs may be NULL when nb is 0) */
     for (i = 0; i < nb; i++) {
         uint64_t end = blobs[i].ipa + blobs[i].len;
         if (i + 1 < nb && ((end + VT_MEASURE_PAGE - 1) & ~(uint64_t)(VT_MEASURE_PAGE - 1)) >
