@@ -585,6 +585,31 @@ static void test_admin_jti(void **state)
     vt_store_close(t);
 }
 
+/* The database holds tokens, nonces and policies: the file and its -wal/-shm are 0600 whatever
+ * the umask (issue 13 item 7). */
+static void test_sqlite_private_mode(void **state)
+{
+    char dir[128], path[256], url[300], side[300];
+    vt_test_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/private.db", dir);
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    mode_t old = umask(022);
+    vt_store *s = open_store(url, NULL);
+    umask(old);
+    vt_error e = {0};
+    assert_int_equal(vt_store_nonce_put(s, "mode-test-nonce", 100, &e), VT_OK); /* a write: -wal, -shm exist */
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    const char *sfx[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(side, sizeof side, "%s%s", path, sfx[i]);
+        assert_int_equal(stat(side, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+    }
+    vt_store_close(s);
+}
+
 #define BOTH(fn) cmocka_unit_test_prestate(fn, &be_sqlite), cmocka_unit_test_prestate(fn, &be_pg)
 
 int main(void)
@@ -605,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_kek_loading),
         BOTH(test_docs),
         BOTH(test_admin_jti),
+        cmocka_unit_test(test_sqlite_private_mode),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pg_fixture_stop(&g_pg);

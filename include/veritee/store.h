@@ -46,7 +46,8 @@ typedef struct vt_store_opts {
     int busy_timeout_ms; /* SQLite busy timeout, PostgreSQL lock_timeout; 0: 5000 */
 } vt_store_opts;
 
-/* Opens (and migrates) a store. url: "sqlite:PATH" (file created if absent, WAL mode) or
+/* Opens (and migrates) a store. url: "sqlite:PATH" (file created 0600 if absent, WAL mode,
+ * incremental auto_vacuum; its -wal/-shm files get the same mode) or
  * "postgres://user@host:port/db" / "postgresql://..." (libpq is dlopen()ed only here).
  * When a KEK is given and the store already has sealed values, its id must match the id
  * recorded in the store, else VT_E_VERIFY ("wrong key-encryption key"). */
@@ -91,7 +92,9 @@ vt_err vt_store_session_get(vt_store *s, const char *id, vt_time now, vt_session
 vt_err vt_store_session_set_token(vt_store *s, const char *id, const char *token, vt_time now,
                                   vt_error *err);
 vt_err vt_store_session_delete(vt_store *s, const char *id, vt_error *err);
-/* Deletes sessions, nonces and admin token ids expired at now; *removed (may be NULL) counts them. */
+/* Deletes sessions, nonces and admin token ids expired at now; *removed (may be NULL) counts them.
+ * SQLite: the freed pages are then returned to the file system (auto_vacuum=INCREMENTAL), so
+ * the file shrinks after a flood of sessions expires. */
 vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err);
 /* Number of sessions live at now (for the active-sessions gauge). */
 vt_err vt_store_session_count(vt_store *s, vt_time now, uint64_t *out, vt_error *err);

@@ -265,6 +265,11 @@ vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err
         sqlres_free(&r);
     }
     rc = store_end(s, rc, err);
+    if (rc == VT_OK && total > 0 && s->drv->reclaim != NULL) {
+        pthread_mutex_lock(&s->mu);
+        rc = s->drv->reclaim(s->conn, err);
+        pthread_mutex_unlock(&s->mu);
+    }
     if (rc == VT_OK && removed) *removed = total;
     return rc;
 }

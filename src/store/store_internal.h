@@ -54,6 +54,9 @@ typedef struct sqldrv {
     /* Serializes writers of one named thing until the transaction ends (PostgreSQL: an
      * advisory transaction lock; SQLite: nothing, BEGIN IMMEDIATE already did it). */
     vt_err (*lock)(void *conn, const char *what, vt_error *err);
+    /* Returns space freed by deleted rows to the file system, outside a transaction (SQLite:
+     * PRAGMA incremental_vacuum; PostgreSQL: NULL, autovacuum does it). */
+    vt_err (*reclaim)(void *conn, vt_error *err);
 } sqldrv;
 
 struct vt_store {
