@@ -363,6 +363,32 @@ static void test_metrics_endpoint(void **state)
     assert_int_equal(requests, 3);
 }
 
+/* Client-chosen methods must not become label values: 600 junk methods used to fill the
+ * series cap (512) and later real series were dropped (issue 13 item 5). */
+static void test_metrics_method_label(void **state)
+{
+    fixture f;
+    start(&f, 0, 0, 0);
+    int port = vt_http_server_port(f.srv);
+    reply r;
+    for (int i = 0; i < 600; i++) {
+        char req[256];
+        int n = snprintf(req, sizeof req, "JUNK%d /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", i);
+        roundtrip(port, req, (size_t)n, &r);
+        assert_int_equal(r.status, 405);
+    }
+    get(port, "/hello", &r);
+    assert_int_equal(r.status, 200);
+    const char *other[] = {"other", "unmatched", "405"}, *real[] = {"GET", "/hello", "200"},
+               *junk[] = {"JUNK7", "unmatched", "405"};
+    assert_true(vt_metric_value(f.std.http_duration, other) == 600.0);
+    assert_true(vt_metric_value(f.std.http_duration, real) == 1.0);
+    assert_true(vt_metric_value(f.std.http_duration, junk) == 0.0);
+    get(port, "/metrics", &r);
+    assert_null(strstr(r.body, "JUNK"));
+    stop(&f);
+}
+
 static vt_err unhealthy(void *ud, vt_error *err)
 {
     return vt_error_set(err, VT_E_IO, "store", "database unreachable");
@@ -552,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_metrics_endpoint),
+        cmocka_unit_test(test_metrics_method_label),
         cmocka_unit_test(test_healthz_failing),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_graceful_stop),

@@ -147,6 +147,16 @@ static enum MHD_Result on_kv(void *cls, enum MHD_ValueKind kind, const char *key
     return MHD_YES;
 }
 
+/* The method as a metrics label: the raw method is client-chosen text, and 512 junk methods
+ * would fill the family's series cap so that later real series are dropped. */
+static const char *method_label(const char *m)
+{
+    static const char *const known[] = {"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (m != NULL && strcmp(m, known[i]) == 0) return known[i];
+    return "other";
+}
+
 static enum MHD_Result send_resp(vt_http_server *s, struct MHD_Connection *c, conn_state *st,
                                  const char *method, const char *path, const char *route,
                                  vt_http_response *r)
@@ -165,7 +175,7 @@ static enum MHD_Result send_resp(vt_http_server *s, struct MHD_Connection *c, co
     double dur = now_s(s) - st->start;
     char code[8];
     snprintf(code, sizeof code, "%d", status);
-    const char *labels[] = {method, route, code};
+    const char *labels[] = {method_label(method), route, code};
     vt_metric_observe(s->http_duration, labels, dur < 0 ? 0 : dur);
     if (s->o.log) {
         json_t *f = json_pack("{ss ss si sf ss sI sI}", "method", method, "path", path, "status", status,
