@@ -18,6 +18,7 @@
 #include "veritee/jose.h"
 #include "veritee/kbs.h"
 #include "veritee/kbs_http.h"
+#include "veritee/pki.h"
 
 #define INIT_TOML "version = \"0.1.0\"\nalgorithm = \"sha384\"\n[data]\n\"aa.toml\" = '''\n[token_configs]\n'''\n"
 #define POLICY "{\"id\":\"emu\",\"version\":1,\"emulated\":\"accept\"}"
@@ -417,6 +418,19 @@ static void test_attest_rules(void **state)
     auth(F.kbs, "tdx", F.now, &s7);
     attest(F.kbs, &s7, F.now, "{\"runtime-data\":{\"nonce\":\"x\",\"tee-pubkey\":{\"kty\":\"oct\"}}}", 401, "kty", NULL);
     attest(F.kbs, &s7, F.now, "not json", 401, NULL, NULL);
+    /* A weak RSA TEE key (e = 1: the JWE would carry the secret in clear) gets no token. */
+    EVP_PKEY *rk = NULL;
+    json_t *weak = NULL;
+    assert_int_equal(vt_pki_rsa_key(2048, &rk, &e), VT_OK);
+    assert_int_equal(vt_jwk_from_pkey(rk, NULL, &weak, &e), VT_OK);
+    EVP_PKEY_free(rk);
+    json_object_set_new(weak, "e", json_string("AQ"));
+    sess s8;
+    auth(F.kbs, "tdx", F.now, &s8);
+    body = tdx_body(s8.nonce, weak, NULL, NULL);
+    attest(F.kbs, &s8, F.now, body, 401, "exponent", NULL);
+    free(body);
+    json_decref(weak);
 }
 
 /* ---- resource policy, revocation ---- */
