@@ -39,18 +39,6 @@ void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Auth failed: TEE '%s' is not supported", req.tee);
         return;
     }
-    if (k->cfg.max_sessions > 0) {
-        uint64_t live = 0;
-        if (vt_store_session_count(k->cfg.store, c->now, &live, &e) != VT_OK) {
-            kbs_fail(r, 401, "AttestationError", "Attestation error: %s", e.msg);
-            return;
-        }
-        if (live >= k->cfg.max_sessions) {
-            kbs_fail(r, 503, "TooManySessions", "%llu live sessions, the limit is %llu: retry later",
-                     (unsigned long long)live, (unsigned long long)k->cfg.max_sessions);
-            return;
-        }
-    }
     uint8_t rnd[16 + VT_KBS_NONCE_LEN];
     if (kbs_random(k, rnd, sizeof rnd, &e) != VT_OK) {
         kbs_fail(r, 401, "AttestationError", "%s", e.msg);
@@ -63,7 +51,12 @@ void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     vt_hex_encode(rnd, 16, s.id);
     s.nonce = vt_b64_encode(rnd + 16, VT_KBS_NONCE_LEN, false);
     s.tee = req.tee;
-    s.request = strndup((const char *)c->body, c->body_len);
+    vt_audit_text(c->client, VT_SESSION_CLIENT_MAX, s.client, sizeof s.client);
+    /* Only what the session needs is kept (the request may be up to the body limit; extra-params
+     * is not used after /auth). */
+    json_t *kept = json_pack("{ss ss}", "tee", req.tee, "version", "0.4.0");
+    s.request = kept ? json_dumps(kept, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(kept);
     s.created = c->now;
     s.expires = c->now + k->cfg.session_lifetime;
     vt_wipe(rnd, sizeof rnd);
@@ -71,8 +64,23 @@ void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         kbs_fail(r, 401, "AttestationError", "out of memory");
         goto out;
     }
-    if (vt_store_session_put(k->cfg.store, &s, &e) != VT_OK ||
-        vt_store_nonce_put(k->cfg.store, s.nonce, s.expires, &e) != VT_OK) {
+    vt_session_limit hit = VT_SESSION_LIMIT_NONE;
+    if (vt_store_session_put_limited(k->cfg.store, &s, k->cfg.max_sessions, k->cfg.max_sessions_per_client, c->now,
+                                     &hit, &e) != VT_OK) {
+        kbs_fail(r, 401, "AttestationError", "Attestation error: cannot store the session: %s", e.msg);
+        goto out;
+    }
+    if (hit == VT_SESSION_LIMIT_TOTAL) {
+        kbs_fail(r, 503, "TooManySessions", "the limit of %llu live sessions is reached: retry later",
+                 (unsigned long long)k->cfg.max_sessions);
+        goto out;
+    }
+    if (hit == VT_SESSION_LIMIT_CLIENT) {
+        kbs_fail(r, 429, "TooManySessions", "this client has %llu live sessions, the limit: retry later",
+                 (unsigned long long)k->cfg.max_sessions_per_client);
+        goto out;
+    }
+    if (vt_store_nonce_put(k->cfg.store, s.nonce, s.expires, &e) != VT_OK) {
         kbs_fail(r, 401, "AttestationError", "Attestation error: cannot store the session: %s", e.msg);
         goto out;
     }
@@ -233,7 +241,7 @@ static void finish(attest_ctx *x, const char *result, const vt_error *e)
         json_object_set_new(d, "policy", json_string(x->ap.policy_id));
         json_object_set_new(d, "emulated", json_boolean(x->claims.emulated));
     }
-    kbs_audit(k, x->c->now, actor, "attest", tee, result, d);
+    kbs_audit(k, x->c->now, actor, "attest", tee, result, d, NULL);
 }
 
 /* The TEE key must be one the JWE can safely encrypt to (RSA >= 2048 bits with e = 65537, EC

@@ -211,7 +211,7 @@ vt_err store_sqlite_connect(const char *path, int busy_ms, const sqldrv **drv, v
     /* auto_vacuum=INCREMENTAL (before WAL and before any table: it is fixed when the first
      * table is created) so that the sweep can shrink the file after deleting expired rows.
      * WAL: readers never block the writer; synchronous=FULL so a commit survives power loss. */
-    vt_err vr = lite_script(db, "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+    vt_err vr = lite_script(db, "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=4194304; PRAGMA synchronous=FULL; "
                                 "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;", err);
     if (vr == VT_OK) vr = lite_convert_vacuum(db, err);
     if (vr != VT_OK) {
