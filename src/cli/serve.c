@@ -22,6 +22,9 @@ typedef struct serve_opts {
     const char *listen, *db, *trust, *collateral, *admin_key, *kek_file, *ear_key, *policy, *tls_cert, *tls_key,
         *log;
     int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions;
+    int64_t max_sessions_per_client, token_skew, max_connections, max_connections_per_ip, idle_timeout,
+        header_timeout, body_timeout, max_body_memory;
+    bool token_skew_set;
     double rate;
     int64_t burst;
     bool insecure_sample, allow_missing_crl;
@@ -43,7 +46,15 @@ static void usage(FILE *f)
                "  --max-body BYTES        request body limit (default 2 MiB)\n"
                "  --rate R --burst N      per-client requests per second (default: no limit)\n"
                "  --sweep S               expired-session sweep period (default 60)\n"
-               "  --max-sessions N        live RCAR sessions at most; /auth answers 503 over it (default: no limit)\n"
+               "  --max-sessions N        live RCAR sessions at most; /auth answers 503 over it (default 10000)\n"
+               "  --max-sessions-per-client N  live sessions from one address; 429 over it (default 256)\n"
+               "  --token-skew S          clock skew allowed on a bearer token's iat/exp (default 5, at most 300)\n"
+               "  --max-connections N     open connections at most (default 256)\n"
+               "  --max-connections-per-ip N  open connections from one address (default 16)\n"
+               "  --idle-timeout S        close a connection idle this long (default 30)\n"
+               "  --header-timeout S      request line and headers must arrive within S (default 10)\n"
+               "  --body-timeout S        the body must arrive within S of the headers (default 30)\n"
+               "  --max-body-memory BYTES request bodies held at once, all clients (default 64 MiB; 503 over it)\n"
                "  --log FILE|-            JSON-lines request log (- = stderr)\n"
                "  --allow-missing-crl     TDX: accept PCK chains without a CRL (said in the checks)\n"
                "  --insecure-sample-tee   accept the 'sample' TEE (tests only; never in production)\n");
@@ -71,7 +82,10 @@ static int apply_config(const char *path, serve_opts *o)
     vt_buf_free(&b);
     static const char *const known[] = {"listen", "db", "trust", "collateral", "admin_key", "kek_file", "ear_key",
                                         "policy", "tls_cert", "tls_key", "log", "token_lifetime", "session_lifetime",
-                                        "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions"};
+                                        "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions",
+                                        "max_sessions_per_client", "token_skew", "max_connections",
+                                        "max_connections_per_ip", "idle_timeout", "header_timeout", "body_timeout",
+                                        "max_body_memory"};
     const char *k;
     json_t *v;
     json_object_foreach(c, k, v) {
@@ -90,6 +104,13 @@ static int apply_config(const char *path, serve_opts *o)
     S(log, "log");
     I(token_lifetime, "token_lifetime"); I(session_lifetime, "session_lifetime"); I(max_body, "max_body");
     I(burst, "burst"); I(sweep, "sweep"); I(max_sessions, "max_sessions");
+    I(max_sessions_per_client, "max_sessions_per_client"); I(max_connections, "max_connections");
+    I(max_connections_per_ip, "max_connections_per_ip"); I(idle_timeout, "idle_timeout");
+    I(header_timeout, "header_timeout"); I(body_timeout, "body_timeout"); I(max_body_memory, "max_body_memory");
+    if (!o->token_skew_set && json_is_integer(json_object_get(c, "token_skew"))) {
+        o->token_skew = json_integer_value(json_object_get(c, "token_skew"));
+        o->token_skew_set = true;
+    }
 #undef S
 #undef I
     if (o->rate == 0 && json_is_number(json_object_get(c, "rate"))) o->rate = json_number_value(json_object_get(c, "rate"));
@@ -155,10 +176,15 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         STR("--tls-cert", tls_cert) STR("--tls-key", tls_key) STR("--log", log)
         NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
         NUM("--max-body", max_body) NUM("--burst", burst) NUM("--sweep", sweep) NUM("--max-sessions", max_sessions)
+        NUM("--max-sessions-per-client", max_sessions_per_client) NUM("--max-connections", max_connections)
+        NUM("--max-connections-per-ip", max_connections_per_ip) NUM("--idle-timeout", idle_timeout)
+        NUM("--header-timeout", header_timeout) NUM("--body-timeout", body_timeout)
+        NUM("--max-body-memory", max_body_memory)
 #undef STR
 #undef NUM
         if (strcmp(a, "--config") == 0 && v) { *config = v; i++; continue; }
         if (strcmp(a, "--rate") == 0 && v) { o->rate = strtod(v, NULL); i++; continue; }
+        if (strcmp(a, "--token-skew") == 0 && v) { o->token_skew = strtoll(v, NULL, 10); o->token_skew_set = true; i++; continue; }
         if (strcmp(a, "--insecure-sample-tee") == 0) { o->insecure_sample = true; continue; }
         if (strcmp(a, "--allow-missing-crl") == 0) { o->allow_missing_crl = true; continue; }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); return 1; }
@@ -189,6 +215,19 @@ int cmd_serve(int argc, char **argv)
         return VT_EXIT_USAGE;
     }
     if (o.sweep <= 0) o.sweep = 60;
+    if (o.max_sessions <= 0) o.max_sessions = 10000;
+    if (o.max_sessions_per_client <= 0) o.max_sessions_per_client = 256;
+    if (!o.token_skew_set) o.token_skew = 5;
+    if (o.token_skew < 0 || o.token_skew > VT_KBS_MAX_TOKEN_SKEW) {
+        fprintf(stderr, "veritee serve: --token-skew must be 0..%d seconds\n", VT_KBS_MAX_TOKEN_SKEW);
+        return VT_EXIT_USAGE;
+    }
+    if (o.max_connections < 0 || o.max_connections > 65536 || o.max_connections_per_ip < 0 ||
+        o.max_connections_per_ip > 65536 || o.idle_timeout < 0 || o.idle_timeout > 86400 || o.header_timeout < 0 ||
+        o.header_timeout > 3600 || o.body_timeout < 0 || o.body_timeout > 3600 || o.max_body_memory < 0) {
+        fprintf(stderr, "veritee serve: connection limits and timeouts out of range\n");
+        return VT_EXIT_USAGE;
+    }
     int rc = VT_EXIT_USAGE;
     vt_error e = {0};
     vt_kek *kek = NULL;
@@ -248,7 +287,8 @@ int cmd_serve(int argc, char **argv)
                         .policy_text = policy.ptr ? (const char *)policy.ptr : NULL,
                         .token_lifetime = o.token_lifetime, .session_lifetime = o.session_lifetime,
                         .allow_missing_crl = o.allow_missing_crl, .insecure_sample_tee = o.insecure_sample,
-                        .max_sessions = o.max_sessions > 0 ? (uint64_t)o.max_sessions : 0};
+                        .max_sessions = (uint64_t)o.max_sessions,
+                        .max_sessions_per_client = (uint64_t)o.max_sessions_per_client, .token_skew = o.token_skew};
     if (vt_kbs_new(&kc, &kbs, &e) != VT_OK) { rc = fail("kbs", &e); goto out; }
     if (o.insecure_sample) fprintf(stderr, "veritee serve: WARNING: --insecure-sample-tee accepts unverifiable evidence\n");
     if (o.log) log = strcmp(o.log, "-") == 0 ? stderr : fopen(o.log, "a");
@@ -257,7 +297,11 @@ int cmd_serve(int argc, char **argv)
     vt_kbs_routes(kbs, routes, &nr);
     vt_http_opts ho = {.listen = o.listen, .tls_cert_file = o.tls_cert, .tls_key_file = o.tls_key,
                        .max_body = o.max_body > 0 ? (size_t)o.max_body : (2u << 20), .rate_per_sec = o.rate,
-                       .rate_burst = (unsigned)o.burst, .metrics = metrics, .log = log};
+                       .rate_burst = (unsigned)o.burst, .metrics = metrics, .log = log,
+                       .max_connections = (unsigned)o.max_connections,
+                       .max_connections_per_ip = (unsigned)o.max_connections_per_ip,
+                       .timeout_seconds = (unsigned)o.idle_timeout, .header_timeout_seconds = (unsigned)o.header_timeout,
+                       .body_timeout_seconds = (unsigned)o.body_timeout, .max_body_memory = (size_t)o.max_body_memory};
     if (vt_http_signals_block(&e) != VT_OK || vt_http_server_start(&ho, routes, nr, &srv, &e) != VT_OK) {
         rc = fail("listen", &e);
         goto out;
