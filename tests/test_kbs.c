@@ -676,8 +676,9 @@ static void test_auth_flood_storage(void **state)
     vt_store_close(st);
 }
 
-/* Token-less admin calls are counted, not written one by one: 500 of them add no record until
- * the summary interval is over, then exactly one summary with the count. */
+/* Token-less admin calls, token-less resource requests and rejected attestations are counted,
+ * not written one by one: they add no record until the summary interval is over, then exactly
+ * one summary with the counts. */
 static void test_unauthenticated_summarized(void **state)
 {
     (void)state;
@@ -698,6 +699,9 @@ static void test_unauthenticated_summarized(void **state)
         assert_int_equal(r.status, 401);
         vt_kbs_reply_clear(&r);
     }
+    sess sa; /* a garbage /attest, again and again on one session */
+    auth(k, "tdx", t, &sa);
+    for (int i = 0; i < 20; i++) attest(k, &sa, t, "{\"runtime-data\":7}", 401, NULL, NULL);
     get_resource(k, "default/key/disk1", NULL, NULL, t, NULL, NULL, 401, "TokenNotFound", NULL);
     get_resource(k, "default/key/disk1", NULL, "e30.e30.AAAA", t, NULL, NULL, 401, "TokenVerifierError", NULL);
     assert_true(vt_metric_value(m.unauthenticated, lab) - before == 500.0);
@@ -714,6 +718,8 @@ static void test_unauthenticated_summarized(void **state)
     json_t *d = json_loads(rec[0].details, 0, NULL);
     assert_int_equal(json_integer_value(json_object_get(d, "admin")), 500);
     assert_int_equal(json_integer_value(json_object_get(d, "resource")), 2);
+    assert_int_equal(json_integer_value(json_object_get(d, "attest")), 20);
+    assert_non_null(strstr(json_string_value(json_object_get(d, "last_error")), "tdx: "));
     assert_string_equal(json_string_value(json_object_get(d, "last_client")), "");
     json_decref(d);
     vt_audit_records_free(rec, got);

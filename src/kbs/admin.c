@@ -329,7 +329,7 @@ void vt_kbs_admin(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
             const char *l[2] = {a.action, "denied"};
             vt_metric_inc(k->m.admin_requests, l, 1);
         }
-        kbs_unauth(k, c->now, "admin", c->client);
+        kbs_unauth(k, c->now, "admin", c->client, r->detail);
         json_decref(claims);
         return;
     }

@@ -224,6 +224,9 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
     return rc;
 }
 
+/* A verified attestation (whatever its status) is an audit record; a rejected one came from a
+ * party that proved nothing: counted, and summarized with the other unauthenticated failures,
+ * so that a stream of garbage /attest calls cannot grow the permanent chain. */
 static void finish(attest_ctx *x, const char *result, const vt_error *e)
 {
     vt_kbs *k = x->k;
@@ -232,15 +235,18 @@ static void finish(attest_ctx *x, const char *result, const vt_error *e)
         const char *l[2] = {tee, result};
         vt_metric_inc(k->m.attestation_total, l, 1);
     }
+    if (e != NULL) {
+        char why[200];
+        snprintf(why, sizeof why, "%.24s: %.40s%s%.120s", tee, e->check, e->check[0] ? ": " : "", e->msg);
+        kbs_unauth(k, x->c->now, "attest", x->c->client, why);
+        return;
+    }
     char actor[80];
     snprintf(actor, sizeof actor, "guest:%s", x->s->id);
     json_t *d = json_object();
     if (x->c->client) json_object_set_new(d, "client", json_string(x->c->client));
-    if (e != NULL) json_object_set_new(d, "error", json_string(e->msg));
-    else {
-        json_object_set_new(d, "policy", json_string(x->ap.policy_id));
-        json_object_set_new(d, "emulated", json_boolean(x->claims.emulated));
-    }
+    json_object_set_new(d, "policy", json_string(x->ap.policy_id));
+    json_object_set_new(d, "emulated", json_boolean(x->claims.emulated));
     kbs_audit(k, x->c->now, actor, "attest", tee, result, d, NULL);
 }
 

@@ -90,32 +90,36 @@ vt_err kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, 
 void kbs_unauth_flush(vt_kbs *k, vt_time now, bool force)
 {
     pthread_mutex_lock(&k->unauth_mu);
-    uint64_t a = k->unauth_admin, r = k->unauth_resource;
+    uint64_t a = k->unauth_admin, r = k->unauth_resource, t = k->unauth_attest;
     vt_time since = k->unauth_since;
-    if (a + r == 0 || (!force && now - since < VT_KBS_UNAUTH_SUMMARY_INTERVAL)) {
+    if (a + r + t == 0 || (!force && now - since < VT_KBS_UNAUTH_SUMMARY_INTERVAL)) {
         pthread_mutex_unlock(&k->unauth_mu);
         return;
     }
     char from[21], to[21];
     vt_time_format(since, from);
     vt_time_format(now, to);
-    json_t *d = json_pack("{sI sI ss ss ss}", "admin", (json_int_t)a, "resource", (json_int_t)r, "from", from, "to", to,
-                          "last_client", k->unauth_last_client);
-    k->unauth_admin = k->unauth_resource = 0;
+    json_t *d = json_pack("{sI sI sI ss ss ss ss}", "admin", (json_int_t)a, "resource", (json_int_t)r, "attest",
+                          (json_int_t)t, "from", from, "to", to, "last_client", k->unauth_last_client, "last_error",
+                          k->unauth_last_error);
+    k->unauth_admin = k->unauth_resource = k->unauth_attest = 0;
+    k->unauth_last_error[0] = 0;
     pthread_mutex_unlock(&k->unauth_mu);
     kbs_audit(k, now, "anonymous", "unauthenticated.summary", "kbs", "denied", d, NULL);
 }
 
-void kbs_unauth(vt_kbs *k, vt_time now, const char *endpoint, const char *client)
+void kbs_unauth(vt_kbs *k, vt_time now, const char *endpoint, const char *client, const char *detail)
 {
     if (k->has_metrics) {
         const char *l[1] = {endpoint};
         vt_metric_inc(k->m.unauthenticated, l, 1);
     }
     pthread_mutex_lock(&k->unauth_mu);
-    if (k->unauth_admin + k->unauth_resource == 0) k->unauth_since = now;
+    if (k->unauth_admin + k->unauth_resource + k->unauth_attest == 0) k->unauth_since = now;
     if (strcmp(endpoint, "admin") == 0) k->unauth_admin++;
+    else if (strcmp(endpoint, "attest") == 0) k->unauth_attest++;
     else k->unauth_resource++;
+    if (detail) vt_audit_text(detail, sizeof k->unauth_last_error - 1, k->unauth_last_error, sizeof k->unauth_last_error);
     vt_audit_text(client ? client : "", sizeof k->unauth_last_client - 1, k->unauth_last_client,
                   sizeof k->unauth_last_client);
     pthread_mutex_unlock(&k->unauth_mu);

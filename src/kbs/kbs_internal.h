@@ -18,9 +18,10 @@ struct vt_kbs {
     /* Unauthenticated failures (admin calls without a valid token, resource requests without a
      * valid token): counted, and written to the audit chain as one summary per interval. */
     pthread_mutex_t unauth_mu;
-    uint64_t unauth_admin, unauth_resource;
+    uint64_t unauth_admin, unauth_resource, unauth_attest;
     vt_time unauth_since;
     char unauth_last_client[48];
+    char unauth_last_error[160];
 };
 
 /* Fills a problem reply (status, variant, formatted detail). */
@@ -31,10 +32,10 @@ vt_err kbs_random(vt_kbs *k, uint8_t *out, size_t n, vt_error *err);
 /* Audit record; a failure is counted in veritee_audit_append_failures_total and returned. */
 vt_err kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, const char *subject,
                  const char *outcome, json_t *details /* stolen, may be NULL */, vt_error *err);
-/* An unauthenticated failure (endpoint "admin" or "resource"): counted in
- * veritee_unauthenticated_total{endpoint}; summarized in the audit chain once per
+/* An unauthenticated failure (endpoint "admin", "resource" or "attest"; detail may be NULL):
+ * counted in veritee_unauthenticated_total{endpoint}; summarized in the audit chain once per
  * VT_KBS_UNAUTH_SUMMARY_INTERVAL rather than one record each. */
-void kbs_unauth(vt_kbs *k, vt_time now, const char *endpoint, const char *client);
+void kbs_unauth(vt_kbs *k, vt_time now, const char *endpoint, const char *client, const char *detail);
 /* Writes the pending summary when its interval is over (force: whenever one is pending). */
 void kbs_unauth_flush(vt_kbs *k, vt_time now, bool force);
 

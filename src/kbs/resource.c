@@ -16,7 +16,7 @@ static void denied(vt_kbs *k, const vt_kbs_call *c, const char *actor, const cha
     }
     if (strcmp(reason, "no_token") == 0 || strcmp(reason, "token_invalid") == 0 ||
         strcmp(reason, "token_expired") == 0) {
-        kbs_unauth(k, c->now, "resource", c->client); /* no valid credentials: counted, summarized */
+        kbs_unauth(k, c->now, "resource", c->client, detail); /* no valid credentials: counted, summarized */
         return;
     }
     json_t *d = json_pack("{ss ss}", "reason", reason, "detail", detail);
