@@ -692,6 +692,8 @@ static void test_unauthenticated_summarized(void **state)
     vt_std_metrics m;
     assert_int_equal(vt_metrics_std(F.metrics, &m, &e), VT_OK);
     double before = vt_metric_value(m.unauthenticated, lab);
+    const char *rej[2] = {"tdx", "rejected"};
+    double rejected = vt_metric_value(m.attestation_total, rej);
     for (int i = 0; i < 500; i++) {
         vt_kbs_call c = {.now = t, .method = "GET", .path = "/kbs/v0/admin/resources", .client = "192.0.2.99"};
         vt_kbs_reply r;
@@ -705,6 +707,7 @@ static void test_unauthenticated_summarized(void **state)
     get_resource(k, "default/key/disk1", NULL, NULL, t, NULL, NULL, 401, "TokenNotFound", NULL);
     get_resource(k, "default/key/disk1", NULL, "e30.e30.AAAA", t, NULL, NULL, 401, "TokenVerifierError", NULL);
     assert_true(vt_metric_value(m.unauthenticated, lab) - before == 500.0);
+    assert_true(vt_metric_value(m.attestation_total, rej) - rejected == 20.0);
     assert_int_equal(vt_store_audit_head(F.store, &seq1, h, &e), VT_OK);
     assert_int_equal(seq1, seq0);
     assert_int_equal(vt_kbs_sweep(k, t + VT_KBS_UNAUTH_SUMMARY_INTERVAL, &e), VT_OK);
@@ -719,7 +722,7 @@ static void test_unauthenticated_summarized(void **state)
     assert_int_equal(json_integer_value(json_object_get(d, "admin")), 500);
     assert_int_equal(json_integer_value(json_object_get(d, "resource")), 2);
     assert_int_equal(json_integer_value(json_object_get(d, "attest")), 20);
-    assert_non_null(strstr(json_string_value(json_object_get(d, "last_error")), "tdx: "));
+    assert_non_null(strstr(json_string_value(json_object_get(d, "last_error")), "token rejected")); /* the last one */
     assert_string_equal(json_string_value(json_object_get(d, "last_client")), "");
     json_decref(d);
     vt_audit_records_free(rec, got);
