@@ -91,7 +91,7 @@ grep -q 'veritee_unauthenticated_total{endpoint="admin"} 50' metrics.txt && ok "
   bad "unauthenticated counter: $(grep unauthenticated metrics.txt)"
 grep -q 'veritee_http_slow_clients_total{reason="header_timeout"}' metrics.txt && ok "slow clients counted" ||
   bad "slow client counter missing"
-kill "$pid"; wait "$pid"; pid=
+kill "$pid"; wait "$pid"; check "graceful stop" 0 $?; pid=
 "$B" audit show --db "sqlite:$tmp/kbs.db" > audit.txt 2>&1
 check "no audit record per token-less admin call" 0 "$(grep -c 'admin.auth' audit.txt)"
 [ $fails -eq 0 ] && echo "all cli_kbs_attack checks passed" || echo "$fails failure(s)"
