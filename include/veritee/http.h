@@ -105,7 +105,9 @@ typedef struct vt_http_opts {
     const char *tls_cert_file; /* PEM; both set: HTTPS */
     const char *tls_key_file;
     size_t max_body;           /* 0: VT_HTTP_DEFAULT_MAX_BODY; larger bodies get 413 */
-    double rate_per_sec;       /* per client IP; 0: no limit; over it: 429 */
+    double rate_per_sec;       /* requests per client IP; 0: no limit; over it: 429. New
+                                  connections are limited per IP too, at twice this rate and
+                                  burst (refused at accept, before any header is read) */
     unsigned rate_burst;       /* bucket size; 0: max(1, rate_per_sec) */
     unsigned threads;          /* worker threads, 0: 2 */
     unsigned max_connections;  /* 0: 256 */

@@ -54,6 +54,7 @@ struct vt_http_server {
     size_t nroutes;
     vt_metric *http_duration, *rate_limited;
     ratelimit *rl;
+    ratelimit *rl_conn; /* new connections per client: twice the request rate and burst */
     pthread_mutex_t log_mu;
     char *cert_pem, *key_pem;
     atomic_int in_flight; /* requests begun and not yet completed */
@@ -245,6 +246,23 @@ static void *reaper_main(void *arg)
     }
     pthread_mutex_unlock(&s->slot_mu);
     return NULL;
+}
+
+/* At accept, before any byte is read: the client's new connections are rate limited too (at
+ * twice its request rate and burst: with keep-alive a client never needs more connections than
+ * requests), so connections that never finish their headers still spend the client's budget. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+    vt_http_server *s = cls;
+    if (s->rl_conn == NULL || sa == NULL) return MHD_YES;
+    char client[INET6_ADDRSTRLEN] = "";
+    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in))
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, client, sizeof client);
+    else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6))
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, client, sizeof client);
+    if (ratelimit_take(s->rl_conn, client, now_s(s))) return MHD_YES;
+    vt_metric_inc(s->rate_limited, NULL, 1);
+    return MHD_NO;
 }
 
 /* Called with the request line's target before it is decoded: becomes the request's state. */
@@ -584,6 +602,7 @@ static void server_free(vt_http_server *s)
     free(s->key_pem);
     free(s->cert_pem);
     ratelimit_free(s->rl);
+    ratelimit_free(s->rl_conn);
     free(s->routes);
     free(s->slots);
     pthread_mutex_destroy(&s->log_mu);
@@ -640,8 +659,10 @@ vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, 
                                             "Connections closed for missing the header or body deadline", "reason");
     }
     if (o->rate_per_sec > 0) {
-        s->rl = ratelimit_new(o->rate_per_sec, o->rate_burst ? o->rate_burst : (o->rate_per_sec < 1 ? 1 : (unsigned)o->rate_per_sec));
-        if (s->rl == NULL) {
+        unsigned burst = o->rate_burst ? o->rate_burst : (o->rate_per_sec < 1 ? 1 : (unsigned)o->rate_per_sec);
+        s->rl = ratelimit_new(o->rate_per_sec, burst);
+        s->rl_conn = ratelimit_new(2 * o->rate_per_sec, 2 * burst);
+        if (s->rl == NULL || s->rl_conn == NULL) {
             rc = vt_error_set(err, VT_E_NOMEM, "http", "out of memory");
             goto out;
         }
@@ -667,10 +688,10 @@ vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, 
         on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK,     \
         on_uri, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL
     if (tls)
-        s->d = s->api.start(flags, 0, NULL, NULL, on_request, s, COMMON_OPTS, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
+        s->d = s->api.start(flags, 0, on_accept, s, on_request, s, COMMON_OPTS, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
                             MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_END);
     else
-        s->d = s->api.start(flags, 0, NULL, NULL, on_request, s, COMMON_OPTS, MHD_OPTION_END);
+        s->d = s->api.start(flags, 0, on_accept, s, on_request, s, COMMON_OPTS, MHD_OPTION_END);
 #undef COMMON_OPTS
     if (s->d == NULL) {
         rc = vt_error_set(err, VT_E_IO, "http", "cannot start the HTTP server on %s%s", o->listen,

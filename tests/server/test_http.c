@@ -531,6 +531,34 @@ static void test_stalled_uploads_bounded(void **state)
     stop(&f);
 }
 
+
+/* New connections spend the client's budget at accept, before any header: with 0.001 req/s and
+ * a burst of 2, a client's fifth idle connection is refused (twice the request burst), without
+ * a header ever being read; another address is not affected. */
+static void test_rate_limit_connections(void **state)
+{
+    fixture f;
+    g_clock = 5000;
+    start(&f, 0, 0.001, 2);
+    int port = vt_http_server_port(f.srv);
+    int fd[5];
+    for (int i = 0; i < 5; i++) fd[i] = connect_from(port, "127.0.0.4");
+    double t0 = mono();
+    bool refused = false;
+    while (!refused && mono() - t0 < 5) {
+        refused = closed_by_server(fd[4]);
+        usleep(50 * 1000);
+    }
+    assert_true(refused);
+    for (int i = 0; i < 4; i++) assert_false(closed_by_server(fd[i]));
+    assert_true(vt_metric_value(f.std.http_rate_limited, NULL) == 1.0);
+    reply r;
+    get(port, "/hello", &r); /* 127.0.0.1 has its own budget */
+    assert_int_equal(r.status, 200);
+    for (int i = 0; i < 5; i++) close(fd[i]);
+    stop(&f);
+}
+
 static vt_err unhealthy(void *ud, vt_error *err)
 {
     return vt_error_set(err, VT_E_IO, "store", "database unreachable");
@@ -723,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_metrics_method_label),
         cmocka_unit_test(test_slowloris_one_address),
         cmocka_unit_test(test_stalled_uploads_bounded),
+        cmocka_unit_test(test_rate_limit_connections),
         cmocka_unit_test(test_healthz_failing),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_graceful_stop),
