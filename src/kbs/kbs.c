@@ -16,10 +16,10 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
     vt_kbs *k = calloc(1, sizeof *k);
     if (k == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs", "out of memory");
     k->cfg = *cfg;
-    pthread_mutex_init(&k->unauth_mu, NULL);
     vt_verify_sources vs = {.trust_dir = cfg->trust_dir, .collateral_dir = cfg->collateral_dir,
+                            .pcs_url = cfg->pcs_url, .kds_url = cfg->kds_url, .cache_dir = cfg->cache_dir,
                             .allow_missing_crl = cfg->allow_missing_crl};
-    vt_err vrc = vt_verify_cache_new(&vs, &k->verifiers, err);
+    vt_err vrc = vt_verifier_new(&vs, &k->verifiers, err);
     if (vrc != VT_OK) {
         free(k);
         return vrc;
@@ -27,7 +27,7 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
     if (k->cfg.token_lifetime <= 0) k->cfg.token_lifetime = VT_KBS_DEFAULT_TOKEN_LIFETIME;
     if (k->cfg.session_lifetime <= 0) k->cfg.session_lifetime = VT_KBS_DEFAULT_SESSION_LIFETIME;
     if (k->cfg.token_skew < 0 || k->cfg.token_skew > VT_KBS_MAX_TOKEN_SKEW) {
-        vt_verify_cache_free(k->verifiers);
+        vt_verifier_free(k->verifiers);
         free(k);
         return vt_error_set(err, VT_E_ARG, "kbs", "token skew must be 0..%d seconds", VT_KBS_MAX_TOKEN_SKEW);
     }
@@ -35,11 +35,13 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
     if (cfg->metrics != NULL) {
         vt_err rc = vt_metrics_std(cfg->metrics, &k->m, err);
         if (rc != VT_OK) {
+            vt_verifier_free(k->verifiers);
             free(k);
             return rc;
         }
         k->has_metrics = true;
     }
+    pthread_mutex_init(&k->unauth_mu, NULL);
     *out = k;
     return VT_OK;
 }
@@ -47,7 +49,7 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
 void vt_kbs_free(vt_kbs *k)
 {
     if (k == NULL) return;
-    vt_verify_cache_free(k->verifiers);
+    vt_verifier_free(k->verifiers);
     pthread_mutex_destroy(&k->unauth_mu);
     free(k);
 }

@@ -8,13 +8,13 @@
 #include "veritee/claims.h"
 #include "veritee/kbs.h"
 #include "veritee/metrics.h"
-#include "veritee/verify_any.h"
+#include "veritee/verify.h"
 
 struct vt_kbs {
     vt_kbs_config cfg;
     vt_std_metrics m;
     bool has_metrics;
-    vt_verify_cache *verifiers; /* every TEE's verifier, rebuilt when trust/collateral change */
+    vt_verifier *verifiers; /* every TEE's verifier (the verify layer), rebuilt when trust/collateral change */
     /* Unauthenticated failures (admin calls without a valid token, resource requests without a
      * valid token): counted, and written to the audit chain as one summary per interval. */
     pthread_mutex_t unauth_mu;
