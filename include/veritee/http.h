@@ -122,7 +122,7 @@ typedef struct vt_http_opts {
     size_t max_body_memory;    /* request bodies held in memory by all connections together,
                                   0: 64 MiB; a request whose body does not fit gets 503 */
     size_t connection_memory;  /* per-connection buffer for the request line and headers,
-                                  0: 32 KiB; larger headers get 431 */
+                                  0: 32 KiB; larger requests are refused by libmicrohttpd */
     vt_metrics *metrics;       /* serves /metrics and records request latency; NULL: neither */
     FILE *log;                 /* JSON-lines access and error log; NULL: none */
     /* /healthz: 200 {"status":"ok"} when health is NULL or returns VT_OK, else 503. */

@@ -75,7 +75,8 @@ vt_err vt_store_rekey(vt_store *s, const vt_kek *new_kek, size_t *count, vt_erro
  * vt_store_* and vt_audit_append call it makes on the handle runs inside the transaction (each
  * as a savepoint: a failing call undoes only its own writes). vt_store_tx_end commits when rc
  * is VT_OK, else rolls everything back, and returns the first failure. SQLite: BEGIN
- * IMMEDIATE; PostgreSQL: BEGIN ... COMMIT on the handle's connection. Must not be nested. */
+ * IMMEDIATE; PostgreSQL: BEGIN ... COMMIT on the handle's connection. A nested
+ * vt_store_tx_begin is a savepoint, ended by its own vt_store_tx_end. */
 vt_err vt_store_tx_begin(vt_store *s, vt_error *err);
 vt_err vt_store_tx_end(vt_store *s, vt_err rc, vt_error *err);
 
