@@ -15,6 +15,9 @@ vt_layer(crypto   DIRS src/crypto   USES core
 vt_layer(io       DIRS src/io       USES core crypto
          HEADERS fileio certdir http_get
          SUMMARY "bounded file reads, certificate directories, the HTTP client (libcurl, loaded at run time)")
+vt_layer(tpm      DIRS src/tpm      USES core crypto
+         HEADERS tpm
+         SUMMARY "TPM 2.0 quotes (TPMS_ATTEST, PCR selection, TPMT_SIGNATURE/PUBLIC), TCG2 event logs and replay, CoCo AAEL, the tpm evidence verifier")
 vt_layer(tdx      DIRS src/tdx      USES core crypto io
          HEADERS tdx tdx_ccel tdx_pcs
          SUMMARY "TDX/SGX quotes, PCK, TCB Info/QE Identity, TCB matching, CCEL, Intel PCS fetch")
