@@ -27,6 +27,9 @@ vt_layer(snp      DIRS src/snp      USES core crypto io
 vt_layer(cca      DIRS src/cca      USES core crypto io
          HEADERS cca
          SUMMARY "Arm CCA token (CBOR/COSE), platform and realm claims, CPAK trust")
+vt_layer(azure    DIRS src/azure    USES core crypto io tdx snp tpm
+         HEADERS azure
+         SUMMARY "Azure confidential VMs with a vTPM: the HCL report and runtime claims, az-snp-vtpm and az-tdx-vtpm evidence and verifiers")
 vt_layer(measure  DIRS src/measure  USES core crypto
          HEADERS measure
          SUMMARY "launch measurements: OVMF/TDVF, SNP launch digest, TDX MRTD, CCA RIM; knows no verification")
