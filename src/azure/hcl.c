@@ -1,6 +1,7 @@
 /* The Azure HCL report ("HCLA" envelope written by the paravisor into vTPM NV index 0x01400001)
  * and its runtime claims (azure-cvm-tooling az-cvm-vtpm/src/hcl; layout re-checked against the
  * vectors, see docs/azure.md). Little-endian. */
+#include <stdio.h>
 #include <string.h>
 
 #include "veritee/azure.h"
@@ -8,7 +9,7 @@
 #include "veritee/jose.h"
 #include "veritee/json.h"
 
-vt_err vt_hcl_report_parse(const uint8_t *p, size_t len, vt_hcl_report *out, vt_error *err)
+static vt_err parse_hcl(const uint8_t *p, size_t len, vt_hcl_report *out, vt_error *err)
 {
     vt_reader r;
     vt_reader_init(&r, p, len, "HCL report", err);
@@ -43,6 +44,13 @@ vt_err vt_hcl_report_parse(const uint8_t *p, size_t len, vt_hcl_report *out, vt_
         return vt_error_set(err, VT_E_INVALID, "hcl_report", "igvm data_size %u is not 20 + variable data size %u",
                             out->igvm_data_size, out->var_size);
     return VT_OK;
+}
+
+vt_err vt_hcl_report_parse(const uint8_t *p, size_t len, vt_hcl_report *out, vt_error *err)
+{
+    vt_err rc = parse_hcl(p, len, out, err);
+    if (rc != VT_OK && err != NULL) snprintf(err->check, sizeof err->check, "hcl_report");
+    return rc;
 }
 
 void vt_hcl_runtime_claims_clear(vt_hcl_runtime_claims *c)

@@ -293,8 +293,12 @@ static vt_err tdx_part(vt_azure_verifier *v, az_ctx *c, vt_tdx_result *r, vt_err
     /* Without Intel collateral the rest still runs on the parsed (signature-checked) quote. */
     bool parsed = vt_checks_find(&r->checks, "quote_signature") != NULL &&
                   vt_checks_find(&r->checks, "quote_signature")->status == VT_CHECK_PASS;
-    if (rc == VT_E_MISSING && parsed) *missing = *c->err;
-    else if (rc != VT_OK) return rc;
+    if (rc == VT_E_MISSING && parsed) {
+        *missing = *c->err;
+        rc = VT_OK;
+    } else if (rc != VT_OK) {
+        return rc;
+    }
     const vt_tdx_quote *q = &r->quote;
     if (q->version != 4 && q->version != 5) rc = vt_error_set(c->err, VT_E_VERIFY, "td_quote", "quote v%u is not a TD quote", q->version);
     else if (!vt_tdx_quote_is_td(q)) rc = vt_error_set(c->err, VT_E_VERIFY, "td_quote", "quote is not a TDX quote");

@@ -96,8 +96,8 @@ static vt_err read_event2(vt_reader *r, const vt_tcg2_spec_id *s, vt_tcg2_event 
     return vt_read_view(r, "Event", dsz, &ev->data);
 }
 
-vt_err vt_tcg2_log_iterate(const uint8_t *log, size_t len, vt_tcg2_spec_id *spec, size_t *end, vt_tcg2_cb cb,
-                           void *ctx, vt_error *err)
+static vt_err iterate(const uint8_t *log, size_t len, vt_tcg2_spec_id *spec, size_t *end, vt_tcg2_cb cb, void *ctx,
+                      vt_error *err)
 {
     vt_reader r;
     vt_reader_init(&r, log, len, "TCG2 event log", err);
@@ -114,6 +114,15 @@ vt_err vt_tcg2_log_iterate(const uint8_t *log, size_t len, vt_tcg2_spec_id *spec
     if (spec != NULL) *spec = s;
     if (end != NULL) *end = r.off;
     return VT_OK;
+}
+
+vt_err vt_tcg2_log_iterate(const uint8_t *log, size_t len, vt_tcg2_spec_id *spec, size_t *end, vt_tcg2_cb cb,
+                           void *ctx, vt_error *err)
+{
+    vt_err rc = iterate(log, len, spec, end, cb, ctx, err);
+    /* the reader's "parse" becomes the log's name; a callback's own check stays */
+    if (rc != VT_OK && err != NULL && strcmp(err->check, "parse") == 0) snprintf(err->check, sizeof err->check, "event_log");
+    return rc;
 }
 
 static const vt_bytes *digest_of(const vt_tcg2_event *ev, uint16_t alg)

@@ -1,5 +1,6 @@
 /* TPM 2.0 structure parsers (TPM 2.0 Library Part 2: TPMS_ATTEST 10.12.12, TPMS_QUOTE_INFO
  * 10.12.1, TPML_PCR_SELECTION 10.9.7, TPMT_SIGNATURE 11.3.4, TPMT_PUBLIC 12.2.4). Big-endian. */
+#include <stdio.h>
 #include <string.h>
 
 #include "veritee/tpm.h"
@@ -110,7 +111,7 @@ size_t vt_tpml_pcr_selection_count(const vt_tpml_pcr_selection *s)
     return n;
 }
 
-vt_err vt_tpms_attest_parse(const uint8_t *p, size_t len, vt_tpms_attest *out, vt_error *err)
+static vt_err parse_attest(const uint8_t *p, size_t len, vt_tpms_attest *out, vt_error *err)
 {
     vt_reader r;
     vt_reader_init(&r, p, len, "TPMS_ATTEST", err);
@@ -140,7 +141,7 @@ vt_err vt_tpms_attest_parse(const uint8_t *p, size_t len, vt_tpms_attest *out, v
     return VT_OK;
 }
 
-vt_err vt_tpmt_signature_parse(const uint8_t *p, size_t len, vt_tpmt_signature *out, vt_error *err)
+static vt_err parse_signature(const uint8_t *p, size_t len, vt_tpmt_signature *out, vt_error *err)
 {
     vt_reader r;
     vt_reader_init(&r, p, len, "TPMT_SIGNATURE", err);
@@ -200,7 +201,7 @@ static vt_err read_public(vt_reader *r, vt_tpmt_public *out, vt_error *err)
     return VT_OK;
 }
 
-vt_err vt_tpmt_public_parse(const uint8_t *p, size_t len, bool sized, vt_tpmt_public *out, vt_error *err)
+static vt_err parse_public(const uint8_t *p, size_t len, bool sized, vt_tpmt_public *out, vt_error *err)
 {
     vt_reader r, body;
     vt_reader_init(&r, p, len, sized ? "TPM2B_PUBLIC" : "TPMT_PUBLIC", err);
@@ -217,4 +218,25 @@ vt_err vt_tpmt_public_parse(const uint8_t *p, size_t len, bool sized, vt_tpmt_pu
     if (vt_reader_remaining(&body) != 0 || vt_reader_remaining(&r) != 0)
         return vt_error_set(err, VT_E_INVALID, "tpm_public", "bytes after TPMT_PUBLIC");
     return VT_OK;
+}
+
+vt_err vt_tpms_attest_parse(const uint8_t *p, size_t len, vt_tpms_attest *out, vt_error *err)
+{
+    vt_err rc = parse_attest(p, len, out, err);
+    if (rc != VT_OK && err != NULL && rc != VT_E_NOMEM) snprintf(err->check, sizeof err->check, "tpm_quote_parse");
+    return rc;
+}
+
+vt_err vt_tpmt_signature_parse(const uint8_t *p, size_t len, vt_tpmt_signature *out, vt_error *err)
+{
+    vt_err rc = parse_signature(p, len, out, err);
+    if (rc != VT_OK && err != NULL && rc != VT_E_NOMEM) snprintf(err->check, sizeof err->check, "tpm_signature");
+    return rc;
+}
+
+vt_err vt_tpmt_public_parse(const uint8_t *p, size_t len, bool sized, vt_tpmt_public *out, vt_error *err)
+{
+    vt_err rc = parse_public(p, len, sized, out, err);
+    if (rc != VT_OK && err != NULL && rc != VT_E_NOMEM) snprintf(err->check, sizeof err->check, "tpm_public");
+    return rc;
 }
