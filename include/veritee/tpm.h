@@ -283,6 +283,8 @@ typedef struct vt_tpm_verifier vt_tpm_verifier;
  * certificates; NULL/0: no key, every verification fails with VT_E_MISSING). Free with
  * vt_tpm_verifier_free. */
 vt_err vt_tpm_verifier_new(const void *pem, size_t len, vt_tpm_verifier **out, vt_error *err);
+/* Trust the keys of more PEM text (PUBLIC KEY or CERTIFICATE blocks; at least one). */
+vt_err vt_tpm_verifier_add_pem(vt_tpm_verifier *v, const void *pem, size_t len, vt_error *err);
 /* Trust one more AK (up-referenced). */
 vt_err vt_tpm_verifier_add_ak(vt_tpm_verifier *v, EVP_PKEY *ak, vt_error *err);
 void vt_tpm_verifier_free(vt_tpm_verifier *v);

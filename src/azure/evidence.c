@@ -130,7 +130,9 @@ const char *vt_az_evidence_detect(const uint8_t *p, size_t len)
 {
     json_t *root = NULL;
     vt_error e;
-    if (len == 0 || p[0] != '{' || vt_json_parse((const char *)p, len, &root, &e) != VT_OK) return NULL;
+    size_t i = 0;
+    while (i < len && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t')) i++;
+    if (i == len || p[i] != '{' || vt_json_parse((const char *)p, len, &root, &e) != VT_OK) return NULL;
     const char *kind = NULL;
     if (json_object_get(root, "vcek") != NULL && (json_object_get(root, "hcl_report") || json_object_get(root, "report")))
         kind = "az-snp-vtpm";

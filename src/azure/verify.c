@@ -82,7 +82,8 @@ static vt_err vtpm_part(az_ctx *c, const uint8_t *p, size_t len)
 {
     const vt_azure_verify_opts *o = c->opts;
     const char *hw = c->kind == VT_AZ_SNP ? "SEV-SNP" : "TDX";
-    VT_GUARD(step(c, "evidence", vt_az_evidence_parse(p, len, c->kind, &c->ev, c->err), "evidence JSON v%d", c->ev.version));
+    vt_err prc = vt_az_evidence_parse(p, len, c->kind, &c->ev, c->err);
+    VT_GUARD(step(c, "evidence", prc, "evidence JSON v%d", c->ev.version));
     vt_err rc = vt_hcl_report_parse(c->ev.hcl_report.ptr, c->ev.hcl_report.len, &c->hcl, c->err);
     uint32_t want = c->kind == VT_AZ_SNP ? VT_HCL_REPORT_TYPE_SNP : VT_HCL_REPORT_TYPE_TDX;
     if (rc == VT_OK && c->hcl.report_type != want)
@@ -215,7 +216,8 @@ static vt_err snp_part(vt_azure_verifier *v, az_ctx *c, vt_snp_claims *sc)
     vt_err rc = load_vcek(&c->ev, &leaf, &more, c->err);
     if (rc != VT_OK) return step(c, "vcek", rc, "%s", "-");
     vt_snp_collateral coll = {.leaf = leaf, .certs = more};
-    vt_snp_verify_opts so = {.at = c->opts->at};
+    /* The SNP verifier checks report_data too: the runtime claims' digest, then zeros. */
+    vt_snp_verify_opts so = {.at = c->opts->at, .report_data = c->var_sha256, .report_data_len = 32};
     rc = vt_snp_verify(v->snp, hw, VT_HCL_HW_REPORT_SIZE, &coll, &so, sc, c->ck, c->err);
     X509_free(leaf);
     sk_X509_pop_free(more, X509_free);

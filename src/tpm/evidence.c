@@ -27,7 +27,7 @@ vt_err vt_tpm_verifier_add_ak(vt_tpm_verifier *v, EVP_PKEY *ak, vt_error *err)
     return VT_OK;
 }
 
-static vt_err load_pem(vt_tpm_verifier *v, const void *pem, size_t len, vt_error *err)
+vt_err vt_tpm_verifier_add_pem(vt_tpm_verifier *v, const void *pem, size_t len, vt_error *err)
 {
     BIO *b = BIO_new_mem_buf(pem, (int)len);
     if (b == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
@@ -67,7 +67,7 @@ vt_err vt_tpm_verifier_new(const void *pem, size_t len, vt_tpm_verifier **out, v
     vt_tpm_verifier *v = calloc(1, sizeof *v);
     if (v == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     if (pem != NULL && len > 0) {
-        vt_err rc = load_pem(v, pem, len, err);
+        vt_err rc = vt_tpm_verifier_add_pem(v, pem, len, err);
         if (rc != VT_OK) {
             vt_tpm_verifier_free(v);
             return rc;
