@@ -483,6 +483,45 @@ static void test_tdx_must_fail(void **state)
     vt_buf_free(&b);
 }
 
+/* cc_eventlog (trustee PR 1565): replayed into the quoted PCRs. No vector has a log that matches
+ * its quote, so: a header-only log passes with nothing replayed; the synthetic PCR23 log does not
+ * match this VM's PCR23 (zero) and is refused. */
+static void test_snp_event_log(void **state)
+{
+    az *a = *state;
+    vt_buf ev = {0}, log = {0};
+    vt_test_load("az_snp_vtpm/evidence-v2.json", &ev);
+    vt_test_load("aael/vtpm-synthetic/aael-pcr23-pull-image.bin", &log);
+    size_t hdr = 32 + (size_t)(log.ptr[28] | log.ptr[29] << 8);
+    uint8_t only[512];
+    memcpy(only, log.ptr, hdr);
+    memset(only + hdr, 0xff, 8);
+    struct { const uint8_t *p; size_t n; vt_err want; } cases[] = {{only, hdr + 8, VT_OK}, {log.ptr, log.len, VT_E_VERIFY}};
+    for (int i = 0; i < 2; i++) {
+        json_t *o = json_loadb((const char *)ev.ptr, ev.len, 0, NULL);
+        char *b = vt_b64_encode(cases[i].p, cases[i].n, false);
+        json_object_set_new(o, "cc_eventlog", json_string(b));
+        free(b);
+        char *s = json_dumps(o, 0);
+        json_decref(o);
+        vt_error e;
+        vt_checks ck = {0};
+        json_t *c = NULL;
+        assert_int_equal(run(a, VT_AZ_SNP, (const uint8_t *)s, strlen(s), NULL, 0, AT_2026, &c, &ck, &e), cases[i].want);
+        if (cases[i].want == VT_OK) {
+            assert_int_equal(json_array_size(json_object_get(c, "event_log")), 0);
+            assert_int_equal(vt_checks_find(&ck, "event_log")->status, VT_CHECK_PASS);
+        } else {
+            assert_string_equal(e.check, "event_log");
+            assert_non_null(strstr(e.msg, "PCR23"));
+        }
+        json_decref(c);
+        free(s);
+    }
+    vt_buf_free(&ev);
+    vt_buf_free(&log);
+}
+
 /* ---- parsers under hostile input ------------------------------------------------------------ */
 
 static void test_hcl_sweeps(void **state)
@@ -546,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_snp_must_fail), cmocka_unit_test(test_snp_v1_hcl_header),
         cmocka_unit_test(test_tdx_sets),    cmocka_unit_test(test_tdx_must_fail),
         cmocka_unit_test(test_hcl_sweeps),  cmocka_unit_test(test_detect),
+        cmocka_unit_test(test_snp_event_log),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
