@@ -33,6 +33,9 @@ vt_layer(azure    DIRS src/azure    USES core crypto io tdx snp tpm
 vt_layer(measure  DIRS src/measure  USES core crypto
          HEADERS measure
          SUMMARY "launch measurements: OVMF/TDVF, SNP launch digest, TDX MRTD, CCA RIM; knows no verification")
+vt_layer(collateral DIRS src/collateral USES core crypto io tdx snp
+         HEADERS collateral
+         SUMMARY "live collateral: the cache of Intel PCS/PCCS and AMD KDS items, checked before install, atomic, with validity windows; fetch, refresh, prune")
 vt_layer(verify   DIRS src/verify   USES core crypto io tdx snp cca
          HEADERS verify_any claims
          SUMMARY "one entry from evidence bytes to verified, normalized claims for every TEE; the verifier cache")
