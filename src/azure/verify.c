@@ -2,6 +2,7 @@
  * runtime claims, the claims carry the vTPM attestation key, the key signs the TPM quote, the
  * quote carries the nonce and the PCRs (docs/azure.md; check order as trustee's verifiers). */
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,17 +12,33 @@
 #include "veritee/json.h"
 #include "veritee/x509.h"
 
+#define VCEK_CACHE 8
+
+/* VCEKs decoded before, by the SHA-256 of their DER: decoding a certificate costs a fifth of a
+ * whole verification (the chain itself is cached by the SNP verifier). */
+typedef struct vcek_slot {
+    uint8_t key[32];
+    X509 *cert;
+} vcek_slot;
+
 struct vt_azure_verifier {
     vt_snp_verifier *snp;
     bool own_snp;
     vt_tdx_verifier *tdx;
     bool own_tdx;
+    pthread_mutex_t lock; /* the VCEK cache */
+    vcek_slot vcek[VCEK_CACHE];
+    size_t next;
 };
 
 vt_err vt_azure_verifier_new(const vt_azure_trust *t, vt_azure_verifier **out, vt_error *err)
 {
     vt_azure_verifier *v = calloc(1, sizeof *v);
     if (v == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    if (pthread_mutex_init(&v->lock, NULL) != 0) {
+        free(v);
+        return vt_error_set(err, VT_E_INTERNAL, "alloc", "mutex");
+    }
     vt_err rc = VT_OK;
     if (t != NULL && t->snp != NULL) v->snp = t->snp;
     else if ((rc = vt_snp_verifier_new(&v->snp, err)) == VT_OK) v->own_snp = true;
@@ -43,6 +60,8 @@ void vt_azure_verifier_free(vt_azure_verifier *v)
     if (v == NULL) return;
     if (v->own_snp) vt_snp_verifier_free(v->snp);
     if (v->own_tdx) vt_tdx_verifier_free(v->tdx);
+    for (size_t i = 0; i < VCEK_CACHE; i++) X509_free(v->vcek[i].cert);
+    pthread_mutex_destroy(&v->lock);
     free(v);
 }
 
@@ -189,13 +208,23 @@ static vt_err check_opts(const vt_azure_verify_opts *o, vt_error *err)
 
 /* ---- SEV-SNP ---------------------------------------------------------------------------- */
 
-static vt_err load_vcek(const vt_az_evidence *ev, X509 **leaf, STACK_OF(X509) **more, vt_error *err)
+static vt_err load_vcek(vt_azure_verifier *v, const vt_az_evidence *ev, X509 **leaf, STACK_OF(X509) **more,
+                        vt_error *err)
 {
     if (ev->vcek_pem) {
         VT_GUARD(vt_pem_certs(ev->vcek.ptr, ev->vcek.len, more, err));
         *leaf = sk_X509_shift(*more);
+        if (*leaf == NULL) return vt_error_set(err, VT_E_INVALID, "vcek", "vcek PEM holds no certificate");
         return VT_OK;
     }
+    uint8_t key[32];
+    VT_GUARD(vt_hash(VT_SHA256, ev->vcek.ptr, ev->vcek.len, key, err));
+    pthread_mutex_lock(&v->lock);
+    for (size_t i = 0; i < VCEK_CACHE && *leaf == NULL; i++)
+        if (v->vcek[i].cert != NULL && memcmp(v->vcek[i].key, key, 32) == 0 && X509_up_ref(v->vcek[i].cert) == 1)
+            *leaf = v->vcek[i].cert;
+    pthread_mutex_unlock(&v->lock);
+    if (*leaf != NULL) return VT_OK;
     const unsigned char *q = ev->vcek.ptr;
     *leaf = d2i_X509(NULL, &q, (long)ev->vcek.len);
     if (*leaf == NULL || q != ev->vcek.ptr + ev->vcek.len) {
@@ -203,6 +232,13 @@ static vt_err load_vcek(const vt_az_evidence *ev, X509 **leaf, STACK_OF(X509) **
         *leaf = NULL;
         return vt_error_set(err, VT_E_INVALID, "vcek", "vcek is not one DER certificate");
     }
+    pthread_mutex_lock(&v->lock);
+    vcek_slot *s = &v->vcek[v->next];
+    v->next = (v->next + 1) % VCEK_CACHE;
+    X509_free(s->cert);
+    s->cert = X509_up_ref(*leaf) == 1 ? *leaf : NULL;
+    memcpy(s->key, key, 32);
+    pthread_mutex_unlock(&v->lock);
     return VT_OK;
 }
 
@@ -213,7 +249,7 @@ static vt_err snp_part(vt_azure_verifier *v, az_ctx *c, vt_snp_claims *sc)
     VT_GUARD(user_data(c));
     X509 *leaf = NULL;
     STACK_OF(X509) *more = NULL;
-    vt_err rc = load_vcek(&c->ev, &leaf, &more, c->err);
+    vt_err rc = load_vcek(v, &c->ev, &leaf, &more, c->err);
     if (rc != VT_OK) return step(c, "vcek", rc, "%s", "-");
     vt_snp_collateral coll = {.leaf = leaf, .certs = more};
     /* The SNP verifier checks report_data too: the runtime claims' digest, then zeros. */

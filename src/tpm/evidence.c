@@ -16,13 +16,23 @@
 
 struct vt_tpm_verifier {
     EVP_PKEY *aks[MAX_AKS];
+    unsigned char *der[MAX_AKS]; /* SubjectPublicKeyInfo DER of each, the fast match */
+    int der_len[MAX_AKS];
     size_t n;
 };
 
 vt_err vt_tpm_verifier_add_ak(vt_tpm_verifier *v, EVP_PKEY *ak, vt_error *err)
 {
     if (v->n == MAX_AKS) return vt_error_set(err, VT_E_ARG, "tpm_trust", "at most %d trusted AKs", MAX_AKS);
-    if (EVP_PKEY_up_ref(ak) != 1) return vt_error_set(err, VT_E_INTERNAL, "tpm_trust", "EVP_PKEY_up_ref");
+    unsigned char *der = NULL;
+    int dl = i2d_PUBKEY(ak, &der);
+    if (dl <= 0) return vt_error_set(err, VT_E_INVALID, "tpm_trust", "the AK does not encode as SubjectPublicKeyInfo");
+    if (EVP_PKEY_up_ref(ak) != 1) {
+        OPENSSL_free(der);
+        return vt_error_set(err, VT_E_INTERNAL, "tpm_trust", "EVP_PKEY_up_ref");
+    }
+    v->der[v->n] = der;
+    v->der_len[v->n] = dl;
     v->aks[v->n++] = ak;
     return VT_OK;
 }
@@ -80,7 +90,10 @@ vt_err vt_tpm_verifier_new(const void *pem, size_t len, vt_tpm_verifier **out, v
 void vt_tpm_verifier_free(vt_tpm_verifier *v)
 {
     if (v == NULL) return;
-    for (size_t i = 0; i < v->n; i++) EVP_PKEY_free(v->aks[i]);
+    for (size_t i = 0; i < v->n; i++) {
+        EVP_PKEY_free(v->aks[i]);
+        OPENSSL_free(v->der[i]);
+    }
     free(v);
 }
 
@@ -132,22 +145,29 @@ static vt_err parse_evidence(const uint8_t *p, size_t len, tpm_evidence *e, vt_e
     return VT_OK;
 }
 
+/* The trusted AK the evidence names. The SPKI bytes are compared first (decoding a key costs more
+ * than the quote's RSA verification under OpenSSL 3); another encoding of a trusted key is still
+ * found by decoding and comparing the keys. */
 static vt_err find_ak(vt_tpm_verifier *v, const vt_buf *der, EVP_PKEY **out, uint8_t fp[32], vt_checks *ck,
                       vt_error *err)
 {
-    const unsigned char *q = der->ptr;
-    EVP_PKEY *k = d2i_PUBKEY(NULL, &q, (long)der->len);
-    vt_err rc = VT_OK;
-    if (k == NULL || q != der->ptr + der->len)
-        rc = vt_error_set(err, VT_E_INVALID, "ak_trusted", "ak_public is not a DER SubjectPublicKeyInfo");
-    if (rc == VT_OK) rc = vt_hash(VT_SHA256, der->ptr, der->len, fp, err);
     size_t i = 0;
-    while (rc == VT_OK && i < v->n && EVP_PKEY_eq(v->aks[i], k) != 1) i++;
+    while (i < v->n && !((size_t)v->der_len[i] == der->len && memcmp(v->der[i], der->ptr, der->len) == 0)) i++;
+    vt_err rc = VT_OK;
+    if (i == v->n) {
+        const unsigned char *q = der->ptr;
+        EVP_PKEY *k = d2i_PUBKEY(NULL, &q, (long)der->len);
+        if (k == NULL || q != der->ptr + der->len)
+            rc = vt_error_set(err, VT_E_INVALID, "ak_trusted", "ak_public is not a DER SubjectPublicKeyInfo");
+        i = 0;
+        while (rc == VT_OK && i < v->n && EVP_PKEY_eq(v->aks[i], k) != 1) i++;
+        EVP_PKEY_free(k);
+    }
+    if (rc == VT_OK) rc = vt_hash(VT_SHA256, der->ptr, der->len, fp, err);
     if (rc == VT_OK && v->n == 0)
         rc = vt_error_set(err, VT_E_MISSING, "ak_trusted", "no trusted attestation key given");
     else if (rc == VT_OK && i == v->n)
         rc = vt_error_set(err, VT_E_VERIFY, "ak_trusted", "the evidence's AK is none of the %zu trusted AKs", v->n);
-    EVP_PKEY_free(k);
     if (rc != VT_OK) {
         vt_checks_add(ck, "ak_trusted", VT_CHECK_FAIL, "%s", err->msg);
         snprintf(err->check, sizeof err->check, "ak_trusted");

@@ -259,6 +259,11 @@ static void test_tpm_must_fail(void **state)
     assert_string_equal(e.check, "ak_trusted");
     EVP_PKEY_free(other);
     vt_tpm_verifier_free(v2);
+    /* An ak_public that is no SPKI. */
+    const char *bad = "{\"ak_public\":\"AAAA\",\"tpm_quote\":{\"message\":\"\",\"signature\":\"\",\"pcrs\":[]}}";
+    vt_buf bj = {(uint8_t *)bad, strlen(bad)};
+    assert_int_equal(run_tpm(v, &bj, NULL, NULL, NULL, &e), VT_E_INVALID);
+    assert_string_equal(e.check, "ak_trusted");
     vt_tpm_verifier_free(v);
     free_tpm(&f);
 }
