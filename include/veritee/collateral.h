@@ -115,6 +115,54 @@ VT_MUST_USE vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir
                                      vt_time now, int64_t margin, int64_t interval, bool force,
                                      vt_coll_report *rep, vt_error *err);
 
+/* ---- the manager: a server's collateral, kept fresh off the hot path --------------------- */
+
+struct vt_metrics;
+typedef struct vt_coll_manager vt_coll_manager;
+
+typedef struct vt_coll_manager_opts {
+    const char *cache_dir;     /* required */
+    vt_coll_pcs pcs;           /* TDX/SGX upstream; base_url NULL: none (the cache is static) */
+    int64_t margin, interval;  /* refresh policy; 0 = VT_COLL_DEFAULT_MARGIN / _INTERVAL */
+    long fetch_wait_ms;        /* how long a caller of vt_coll_manager_need waits for an
+                                  on-demand fetch; 0 = 5000 */
+    long retry_min_s, retry_max_s; /* back-off of a failing platform; 0 = 60 / 3600 */
+    struct vt_metrics *metrics; /* may be NULL: veritee_collateral_* families */
+} vt_coll_manager_opts;
+
+/* Creates the manager and learns the platforms the cache already holds. Copies the strings. */
+VT_MUST_USE vt_err vt_coll_manager_new(const vt_coll_manager_opts *o, vt_time now, vt_coll_manager **out,
+                                       vt_error *err);
+void vt_coll_manager_free(vt_coll_manager *m); /* waits for fetches in flight; accepts NULL */
+
+/* The hot path, before a TDX/SGX quote is verified: returns at once when the cache holds every
+ * item the quote's platform needs and none is expired at now (a refresh being due is the
+ * background's business). Otherwise fetches them: one fetch per platform at a time (callers for
+ * the same platform share it), waiting at most fetch_wait_ms; the fetch goes on for later
+ * callers when the wait ends. Errors: VT_E_MISSING (no upstream, the fetch failed, or it did
+ * not finish in time: the message says which), VT_E_INVALID (not a quote with a PCK chain).
+ * Evidence of another TEE: VT_OK, nothing to do. */
+VT_MUST_USE vt_err vt_coll_manager_need(vt_coll_manager *m, const char *tee, const uint8_t *ev, size_t len,
+                                        vt_time now, vt_error *err);
+
+typedef struct vt_coll_tick_report {
+    unsigned platforms;   /* known */
+    unsigned refreshed;   /* platforms whose fetch ran and succeeded */
+    unsigned failed;      /* platforms whose fetch failed (back-off started) */
+    unsigned deferred;    /* platforms in back-off, not tried */
+    unsigned requests;    /* HTTP requests made */
+} vt_coll_tick_report;
+
+/* One background pass at now: every known platform with an item due (state "refresh",
+ * "expired" or missing) and not in back-off is fetched; a failure keeps the cached items (they
+ * serve until they really expire) and backs the platform off (doubling from retry_min_s to
+ * retry_max_s, at least the upstream's Retry-After); the expiry gauges are updated. */
+VT_MUST_USE vt_err vt_coll_manager_tick(vt_coll_manager *m, vt_time now, vt_coll_tick_report *rep, vt_error *err);
+
+/* Ready: every known platform's items are present and unexpired at now (a server with no
+ * platform yet is ready). */
+bool vt_coll_manager_ready(vt_coll_manager *m, vt_time now);
+
 VT_END_DECLS
 
 #endif
