@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "veritee/azure.h"
@@ -16,32 +17,47 @@
 
 #define AT_2026 ((vt_time)1767225600)
 
-static double rsa2048_rate(void)
+/* This thread's CPU seconds: the figures below are per CPU-second, so that a loaded machine (the
+ * shared 2-core builder) compares the verifier and its bound on the same footing. */
+static double cpu_now(void)
 {
-    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-    uint8_t msg[161] = {1}, sig[256];
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double sig_rate(EVP_PKEY *k)
+{
+    const char *md = EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA ? "SHA256" : "SHA384";
+    uint8_t msg[161] = {1}, sig[512];
     size_t sl = sizeof sig;
     EVP_MD_CTX *c = EVP_MD_CTX_new();
-    if (k == NULL || c == NULL || EVP_DigestSignInit_ex(c, NULL, "SHA256", NULL, NULL, k, NULL) != 1 ||
+    if (c == NULL || EVP_DigestSignInit_ex(c, NULL, md, NULL, NULL, k, NULL) != 1 ||
         EVP_DigestSign(c, sig, &sl, msg, sizeof msg) != 1) {
         EVP_MD_CTX_free(c);
-        EVP_PKEY_free(k);
         return 0;
     }
     EVP_MD_CTX_free(c);
-    double t0 = bench_now(), lim = bench_seconds();
+    double t0 = cpu_now(), lim = bench_seconds();
     long n = 0;
     for (;;) {
         EVP_MD_CTX *v = EVP_MD_CTX_new();
-        int ok = v != NULL && EVP_DigestVerifyInit_ex(v, NULL, "SHA256", NULL, NULL, k, NULL) == 1 &&
+        int ok = v != NULL && EVP_DigestVerifyInit_ex(v, NULL, md, NULL, NULL, k, NULL) == 1 &&
                  EVP_DigestVerify(v, sig, sl, msg, sizeof msg) == 1;
         EVP_MD_CTX_free(v);
         if (!ok) break;
         n++;
-        if ((n & 63) == 0 && bench_now() - t0 >= lim) break;
+        if ((n & 63) == 0 && cpu_now() - t0 >= lim) break;
     }
+    return (double)n / (cpu_now() - t0);
+}
+
+static double bound_rate(int rsa)
+{
+    EVP_PKEY *k = rsa ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048) : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    double r = k != NULL ? sig_rate(k) : 0;
     EVP_PKEY_free(k);
-    return (double)n / (bench_now() - t0);
+    return r;
 }
 
 static double tpm_rate(const char *vectors)
@@ -61,7 +77,7 @@ static double tpm_rate(const char *vectors)
         const unsigned char *d = der.ptr;
         EVP_PKEY *k = d2i_PUBKEY(NULL, &d, (long)der.len);
         if (k != NULL && vt_tpm_verifier_add_ak(v, k, &e) == VT_OK) {
-            double t0 = bench_now(), lim = bench_seconds();
+            double t0 = cpu_now(), lim = bench_seconds();
             long n = 0;
             for (;;) {
                 if (vt_tpm_verify(v, ev.ptr, ev.len, NULL, NULL, NULL, &e) != VT_OK) {
@@ -70,9 +86,9 @@ static double tpm_rate(const char *vectors)
                     break;
                 }
                 n++;
-                if ((n & 15) == 0 && bench_now() - t0 >= lim) break;
+                if ((n & 15) == 0 && cpu_now() - t0 >= lim) break;
             }
-            rate = (double)n / (bench_now() - t0);
+            rate = (double)n / (cpu_now() - t0);
         }
         EVP_PKEY_free(k);
     }
@@ -98,7 +114,7 @@ static double az_snp_rate(const char *vectors)
         vt_snp_verifier_add_trust_pem(snp, anchors.ptr, anchors.len, &e) == VT_OK &&
         vt_azure_verifier_new(&(vt_azure_trust){.snp = snp}, &az, &e) == VT_OK) {
         vt_azure_verify_opts o = {.at = AT_2026, .nonce = (const uint8_t *)"challenge", .nonce_len = 9};
-        double t0 = bench_now(), lim = bench_seconds();
+        double t0 = cpu_now(), lim = bench_seconds();
         long n = 0;
         for (;;) {
             if (vt_az_snp_vtpm_verify(az, ev.ptr, ev.len, &o, NULL, NULL, &e) != VT_OK) {
@@ -107,9 +123,9 @@ static double az_snp_rate(const char *vectors)
                 break;
             }
             n++;
-            if ((n & 15) == 0 && bench_now() - t0 >= lim) break;
+            if ((n & 15) == 0 && cpu_now() - t0 >= lim) break;
         }
-        rate = (double)n / (bench_now() - t0);
+        rate = (double)n / (cpu_now() - t0);
     }
     vt_azure_verifier_free(az);
     vt_snp_verifier_free(snp);
@@ -120,20 +136,22 @@ static double az_snp_rate(const char *vectors)
 
 void bench_azure(const char *vectors, const bench_bounds *b)
 {
-    double rsa = rsa2048_rate();
-    printf("openssl_rsa2048_verify_per_sec %.1f 1/s\n", rsa);
+    (void)b; /* the shared bounds are wall-clock; these are measured here per CPU-second */
+    double rsa = bound_rate(1), p384 = bound_rate(0);
+    printf("openssl_rsa2048_verify_per_cpu_sec %.1f 1/s\n", rsa);
+    printf("openssl_p384_verify_per_cpu_sec %.1f 1/s\n", p384);
     double t = tpm_rate(vectors);
     if (t >= 0) {
-        printf("tpm_quote_verify_per_sec %.1f 1/s\n", t);
+        printf("tpm_quote_verify_per_cpu_sec %.1f 1/s\n", t);
         if (rsa > 0) printf("tpm_quote_vs_rsa2048_bound %.2f ratio\n", t / rsa);
     }
     double a = az_snp_rate(vectors);
     if (a >= 0) {
         /* bound: one RSA-2048 and one P-384 verification per evidence */
-        double bound = rsa > 0 && b->p384_verify_per_sec > 0 ? 1.0 / (1.0 / rsa + 1.0 / b->p384_verify_per_sec) : 0;
-        printf("az_snp_vtpm_verify_per_sec %.1f 1/s\n", a);
+        double bound = rsa > 0 && p384 > 0 ? 1.0 / (1.0 / rsa + 1.0 / p384) : 0;
+        printf("az_snp_vtpm_verify_per_cpu_sec %.1f 1/s\n", a);
         if (bound > 0) {
-            printf("az_snp_vtpm_signature_bound_per_sec %.1f 1/s\n", bound);
+            printf("az_snp_vtpm_signature_bound_per_cpu_sec %.1f 1/s\n", bound);
             printf("az_snp_vtpm_vs_bound %.2f ratio\n", a / bound);
         }
     }
