@@ -21,9 +21,9 @@ vt_layer(tpm      DIRS src/tpm      USES core crypto
 vt_layer(metrics  DIRS src/metrics  USES core
          HEADERS metrics
          SUMMARY "counters, gauges, histograms and the Prometheus text form; knows no HTTP")
-vt_layer(tdx      DIRS src/tdx      USES core crypto io
+vt_layer(tdx      DIRS src/tdx      USES core crypto io tpm
          HEADERS tdx tdx_ccel tdx_pcs
-         SUMMARY "TDX/SGX quotes, PCK, TCB Info/QE Identity, TCB matching, CCEL, Intel PCS fetch")
+         SUMMARY "TDX/SGX quotes, PCK, TCB Info/QE Identity, TCB matching, CCEL (over the tpm layer's TCG2 log parser), Intel PCS fetch")
 vt_layer(snp      DIRS src/snp      USES core crypto io
          HEADERS snp snp_kds
          SUMMARY "SEV-SNP report, certificate table, VCEK/VLEK chains, AMD KDS fetch")

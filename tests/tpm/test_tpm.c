@@ -643,6 +643,63 @@ static void test_vtpm_synthetic(void **state)
     free(r);
 }
 
+/* The attestation agent's own log when there is no firmware CCEL (guest-components EL_HEADER): an
+ * all-zero Spec ID signature, SHA-384 and SM3, AAEL records at CC MR index 4 carrying both digests.
+ * The tdx layer's CCEL replay (which the KBS runs on a TDX guest's cc_eventlog) reads it through
+ * the same parser and lands on RTMR3. */
+static void test_aa_synthetic_header(void **state)
+{
+    (void)state;
+    uint8_t b[512];
+    size_t o = 0;
+    vt_error e;
+    static const uint8_t hdr_fixed[] = {0, 0, 0, 0, 3, 0, 0, 0};
+    memcpy(b, hdr_fixed, 8), o = 8;
+    memset(b + o, 0, 20), o += 20;
+    b[o] = 37, b[o + 1] = b[o + 2] = b[o + 3] = 0, o += 4; /* EventSize */
+    memset(b + o, 0, 16 + 4), o += 20;                      /* zero signature, platformClass */
+    b[o++] = 0, b[o++] = 2, b[o++] = 0, b[o++] = 2;
+    b[o++] = 2, b[o++] = 0, b[o++] = 0, b[o++] = 0;         /* two algorithms */
+    b[o++] = 0x0c, b[o++] = 0, b[o++] = 48, b[o++] = 0;     /* SHA-384 */
+    b[o++] = 0x12, b[o++] = 0, b[o++] = 32, b[o++] = 0;     /* SM3 */
+    b[o++] = 0;
+    const char *text = "github.com/confidential-containers PullImage {\"image\":\"busybox\"}";
+    uint8_t data[128];
+    size_t tl = strlen(text), dl = 8 + tl;
+    memcpy(data, "\x4c\x45\x41\x41", 4);
+    data[4] = (uint8_t)tl, data[5] = data[6] = data[7] = 0;
+    memcpy(data + 8, text, tl);
+    uint8_t d384[48], dsm3[32];
+    assert_int_equal(vt_hash(VT_SHA384, data, dl, d384, &e), VT_OK);
+    bool sm3 = vt_tpm_hash2(VT_TPM_ALG_SM3_256, data, dl, NULL, 0, dsm3, &e) == VT_OK;
+    if (!sm3) memset(dsm3, 0x33, 32);
+    static const uint8_t rec[] = {4, 0, 0, 0, 6, 0, 0, 0, 2, 0, 0, 0, 0x0c, 0};
+    memcpy(b + o, rec, sizeof rec), o += sizeof rec;
+    memcpy(b + o, d384, 48), o += 48;
+    b[o++] = 0x12, b[o++] = 0;
+    memcpy(b + o, dsm3, 32), o += 32;
+    b[o++] = (uint8_t)dl, b[o++] = 0, b[o++] = 0, b[o++] = 0;
+    memcpy(b + o, data, dl), o += dl;
+    memset(b + o, 0xff, 8), o += 8;
+
+    uint8_t rtmr[4][48], want[48], zero[48] = {0};
+    size_t n;
+    assert_int_equal(vt_tdx_ccel_replay(b, o, rtmr, &n, &e), VT_OK);
+    assert_int_equal(vt_hash2(VT_SHA384, zero, 48, d384, 48, want, &e), VT_OK);
+    assert_memory_equal(rtmr[3], want, 48);
+    assert_memory_equal(rtmr[0], zero, 48);
+    vt_tcg2_replay *r = calloc(1, sizeof *r);
+    assert_int_equal(vt_tcg2_replay_log(b, o, VT_TPM_ALG_SHA384, VT_TCG2_SEED_ZERO, r, &e), VT_OK);
+    assert_int_equal(r->aael_events, 1);
+    assert_memory_equal(r->reg[4], want, 48);
+    if (sm3) assert_int_equal(vt_tcg2_replay_log(b, o, VT_TPM_ALG_SM3_256, VT_TCG2_SEED_ZERO, r, &e), VT_OK);
+    /* a header signature that is neither firmware's nor zero is refused by both */
+    b[32] = 'X';
+    assert_int_equal(vt_tdx_ccel_replay(b, o, rtmr, &n, &e), VT_E_UNSUPPORTED);
+    assert_int_equal(vt_tcg2_replay_log(b, o, VT_TPM_ALG_SHA384, VT_TCG2_SEED_ZERO, r, &e), VT_E_UNSUPPORTED);
+    free(r);
+}
+
 static void test_aael_legacy(void **state)
 {
     (void)state;
@@ -708,7 +765,7 @@ int main(void)
         cmocka_unit_test(test_tpmt_public),        cmocka_unit_test(test_tpm_sweeps),
         cmocka_unit_test(test_ccel_aael_alibaba),  cmocka_unit_test(test_ccel_gcp_gke),
         cmocka_unit_test(test_vtpm_synthetic),     cmocka_unit_test(test_aael_legacy),
-        cmocka_unit_test(test_aael_entry),
+        cmocka_unit_test(test_aael_entry),        cmocka_unit_test(test_aa_synthetic_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
