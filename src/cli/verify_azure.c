@@ -13,16 +13,20 @@
 #include "veritee/fileio.h"
 #include "veritee/tpm.h"
 
-/* Certificates of a directory into the SNP verifier; trust=true: self-signed ones become ARKs. */
+/* A directory's certificates and CRLs into the SNP verifier, as --tee snp reads them (a shared
+ * collateral directory's other files are told apart by name); trust=true: self-signed ARKs
+ * become anchors. */
 static vt_err snp_load(vt_snp_verifier *v, const char *path, bool trust, vt_error *e)
 {
-    STACK_OF(X509) *certs = NULL;
-    VT_GUARD(vt_certs_load_path(path, &certs, e));
+    vt_snp_dir_collateral c = {0};
+    VT_GUARD(vt_snp_dir_collateral_load(path, &c, e));
     vt_err rc = VT_OK;
-    for (int i = 0; rc == VT_OK && i < sk_X509_num(certs); i++)
-        rc = trust ? vt_snp_verifier_add_trust_cert(v, sk_X509_value(certs, i), e)
-                   : vt_snp_verifier_add_cert(v, sk_X509_value(certs, i), e);
-    sk_X509_pop_free(certs, X509_free);
+    for (int i = 0; rc == VT_OK && i < sk_X509_CRL_num(c.crls); i++)
+        rc = vt_snp_verifier_add_crl(v, sk_X509_CRL_value(c.crls, i), e);
+    for (int i = 0; rc == VT_OK && i < sk_X509_num(c.certs); i++)
+        rc = trust ? vt_snp_verifier_add_trust_cert(v, sk_X509_value(c.certs, i), e)
+                   : vt_snp_verifier_add_cert(v, sk_X509_value(c.certs, i), e);
+    vt_snp_dir_collateral_free(&c);
     return rc;
 }
 

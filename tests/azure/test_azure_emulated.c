@@ -341,11 +341,45 @@ static void test_emulated_tdx_with_collateral(void **state)
     assert_string_equal(e.check, "hcl_user_data");
 }
 
+/* The library's emulated Azure CVM (vt_emu_az_evidence, what `veritee evidence get --tee
+ * az-snp-vtpm --emulator DIR` prints) verifies, with its AAEL entries in the claims. */
+static void test_emu_az_evidence(void **state)
+{
+    fx *f = *state;
+    vt_error e;
+    static const char *const aael[] = {"github.com/confidential-containers PullImage {\"image\":\"nginx\"}"};
+    vt_emu_az_opts eo = {.init_data_hash = INIT_DATA, .aael = aael, .n_aael = 1};
+    for (int k = VT_EMU_AZ_SNP; k <= VT_EMU_AZ_TDX; k++) {
+        vt_buf ev = {0};
+        assert_int_equal(vt_emu_az_evidence(f->emu, (vt_emu_az_kind)k, NONCE, 48, &eo, &ev, &e), VT_OK);
+        assert_string_equal(vt_az_evidence_detect(ev.ptr, ev.len), k == VT_EMU_AZ_SNP ? "az-snp-vtpm" : "az-tdx-vtpm");
+        vt_azure_verify_opts o = {.at = at(T0) + 3600, .nonce = NONCE, .nonce_len = 48, .init_data_hash = INIT_DATA};
+        json_t *c = NULL;
+        vt_err rc = k == VT_EMU_AZ_SNP ? vt_az_snp_vtpm_verify(f->v, ev.ptr, ev.len, &o, &c, NULL, &e)
+                                       : vt_az_tdx_vtpm_verify(f->v, ev.ptr, ev.len, &o, &c, NULL, &e);
+        if (rc != VT_OK) fail_msg("kind %d: %s: %s", k, e.check, e.msg);
+        json_t *a = json_object_get(json_array_get(json_object_get(c, "event_log"), 0), "aael");
+        assert_string_equal(json_string_value(json_object_get(a, "content")), "{\"image\":\"nginx\"}");
+        json_decref(c);
+        /* another nonce is refused */
+        o.nonce_len = 47;
+        rc = k == VT_EMU_AZ_SNP ? vt_az_snp_vtpm_verify(f->v, ev.ptr, ev.len, &o, NULL, NULL, &e)
+                                : vt_az_tdx_vtpm_verify(f->v, ev.ptr, ev.len, &o, NULL, NULL, &e);
+        assert_int_equal(rc, VT_E_VERIFY);
+        assert_string_equal(e.check, "tpm_quote_nonce");
+        vt_buf_free(&ev);
+    }
+    uint8_t big[64] = {0};
+    vt_buf ev = {0};
+    assert_int_equal(vt_emu_az_evidence(f->emu, VT_EMU_AZ_SNP, big, 64, NULL, &ev, &e), VT_E_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_emulated_snp_with_aael),
         cmocka_unit_test(test_emulated_tdx_with_collateral),
+        cmocka_unit_test(test_emu_az_evidence),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -67,5 +67,23 @@ expect 1 "tpm with another AK" "$B" verify --trust "$V/tpm/azure-cvm-tooling/akp
 has "ak_trusted"
 expect 3 "tpm without a trusted AK" "$B" verify --tee tpm "$V/tpm/tpm_evidence.json"
 
+# emulated Azure CVMs end to end: evidence get -> verify (trust and collateral of the emulator)
+printf '{"snp": {"rsa_bits": 2048}, "tdx": {}}' >"$tmp/platform.json"
+expect 0 "emulate init" "$B" emulate init "$tmp/emu" --platform "$tmp/platform.json" --at 2026-06-01T00:00:00Z
+ID=$(printf '%064d' 7)
+for kind in az-snp-vtpm az-tdx-vtpm; do
+  expect 0 "evidence get --tee $kind (emulated)" "$B" evidence get --tee $kind --emulator "$tmp/emu" --report-data $N2 \
+    --aael 'github.com/confidential-containers PullImage {"image":"busybox"}' --init-data $ID -o "$tmp/$kind.json"
+  expect 0 "$kind emulated evidence verifies" "$B" verify --trust "$tmp/emu/trust" --collateral "$tmp/emu/collateral" \
+    --nonce $N2 --at 2026-06-02T00:00:00Z --json "$tmp/$kind.json"
+  has '"verified": true'
+  has '"operation": "PullImage"'
+  has '"emulated": true'
+  expect 1 "$kind emulated, another nonce" "$B" verify --trust "$tmp/emu/trust" --collateral "$tmp/emu/collateral" \
+    --nonce $CH --at 2026-06-02T00:00:00Z "$tmp/$kind.json"
+done
+expect 2 "Azure evidence from a 64-byte nonce (over the vTPM's 50)" "$B" evidence get --tee az-snp-vtpm --emulator "$tmp/emu" --nonce x
+expect 2 "Azure evidence without the emulator" "$B" evidence get --tee az-tdx-vtpm --provider tsm --report-data 00
+
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "all ok"
