@@ -81,8 +81,30 @@ static void print_text(const cli_verify_args *a, json_t *c, const vt_checks *ck)
     json_object_foreach(pcrs, k, v) printf("  %-16s%s\n", k, json_string_value(v));
 }
 
+/* As for every kind of evidence: an option that cannot apply is refused, never ignored. */
+static bool azure_options_apply(const cli_verify_args *a)
+{
+    bool snp = strcmp(a->tee, "az-snp-vtpm") == 0, tdx = strcmp(a->tee, "az-tdx-vtpm") == 0;
+    const struct {
+        bool given, applies;
+        const char *flag;
+    } rules[] = {
+        {a->product != NULL, false, "--product"},       {a->kds_url != NULL, false, "--kds-url"},
+        {a->pcs_url != NULL, false, "--pcs-url"},       {a->cache_dir != NULL, false, "--cache"},
+        {a->cpak_file != NULL, false, "--cpak"},        {a->certs_dir != NULL, snp, "--certs"},
+        {a->collateral_dir != NULL, snp || tdx, "--collateral"}, {a->allow_missing_crl, tdx, "--allow-missing-crl"},
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i].given && !rules[i].applies) {
+            fprintf(stderr, "veritee verify: %s does not apply to %s evidence (%s)\n", rules[i].flag, a->tee, a->file);
+            return false;
+        }
+    return true;
+}
+
 int cli_verify_azure(cli_verify_args *a)
 {
+    if (!azure_options_apply(a)) return VT_EXIT_USAGE;
     vt_error e;
     vt_error_clear(&e);
     vt_checks ck = {0};
