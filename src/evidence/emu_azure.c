@@ -106,7 +106,7 @@ static void hcl_report(vt_emu_az_kind kind, const uint8_t hw[1184], const char *
 /* The attestation agent's log: zero-signature header (SHA-256), AAEL records at PCR 23. */
 static vt_err aael_log(const vt_emu_az_opts *o, vt_buf *log, uint8_t pcr23[32], vt_error *err)
 {
-    size_t cap = 64 + 8;
+    size_t cap = 32 + 33 + 8; /* header record (32 + a 33-byte Spec ID event), terminator */
     for (size_t i = 0; i < o->n_aael; i++) cap += 12 + 2 + 32 + 4 + 8 + strlen(o->aael[i]);
     uint8_t *b = calloc(1, cap);
     if (b == NULL) return vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");
