@@ -121,6 +121,7 @@ int cli_verify_azure(cli_verify_args *a)
     if (a->nonce_hex != NULL &&
         (vt_hex_decode(a->nonce_hex, strlen(a->nonce_hex), &nonce, &e) != VT_OK || nonce.len == 0 || nonce.len > 64)) {
         fprintf(stderr, "veritee verify: --nonce must be 1..64 bytes of hex\n");
+        vt_buf_free(&nonce);
         return VT_EXIT_USAGE;
     }
     const char *tee = a->tee;
