@@ -49,6 +49,8 @@ struct vt_verify_result;
 int cli_print_tdx(const cli_verify_args *a, const struct vt_verify_result *r); /* tdx and sgx */
 int cli_print_snp(const cli_verify_args *a, const struct vt_verify_result *r);
 int cli_print_cca(const cli_verify_args *a, const struct vt_verify_result *r);
+/* az-snp-vtpm, az-tdx-vtpm, tpm: their own verifiers (src/cli/verify_azure.c). */
+int cli_verify_azure(cli_verify_args *a);
 
 int cmd_verify(int argc, char **argv);
 int cmd_tdx(int argc, char **argv);

@@ -6,13 +6,15 @@
 #include <time.h>
 
 #include "cli.h"
+#include "veritee/azure.h"
 #include "veritee/fileio.h"
 #include "veritee/verify.h"
 
 static void verify_usage(FILE *f)
 {
     fprintf(f,
-            "usage: veritee verify [--tee auto|tdx|sgx|snp|cca] [--collateral DIR] [--trust DIR]\n"
+            "usage: veritee verify [--tee auto|tdx|sgx|snp|cca|az-snp-vtpm|az-tdx-vtpm|tpm]\n"
+            "                      [--collateral DIR] [--trust DIR]\n"
             "                      [--at RFC3339] [--json] FILE\n"
             "\n"
             "  --tee T              evidence kind; auto detects it from the bytes (default)\n"
@@ -20,12 +22,14 @@ static void verify_usage(FILE *f)
             "                       tcb_signing_chain.pem, pck_crl.der, root_ca_crl.der, ...);\n"
             "                       SNP: certificates and CRL (vcek.der|vcek.pem, ask/ark, crl)\n"
             "  --trust DIR          trust anchors (TDX: intel_sgx_root_ca.pem|.der; SNP: ARK PEMs;\n"
-            "                       CCA: CPAK PEM/JWK files); default: built-in vendor roots\n"
+            "                       CCA: CPAK PEM/JWK files; az-snp-vtpm: ASK/ARK PEMs; tpm: the\n"
+            "                       trusted AK public keys, a PEM file or directory); default:\n"
+            "                       built-in vendor roots\n"
             "  --certs DIR          SNP: VCEK/VLEK and ASK/ARK certificates (same as --collateral)\n"
             "  --cpak FILE          CCA: the platform attestation key (PEM or JWK)\n"
             "  --nonce HEX          expected nonce, 1..64 bytes, zero-padded to 64: the REPORTDATA of\n"
-            "                       TDX/SGX/SNP evidence, the realm challenge of a CCA token\n"
-            "  --product NAME       SNP: milan, genoa or turin when the report does not say\n"
+            "                       TDX/SGX/SNP evidence, the realm challenge of a CCA token; for\n"
+            "                       az-*-vtpm and tpm the TPM quote's qualifying data, exactly\n"            "  --product NAME       SNP: milan, genoa or turin when the report does not say\n"
             "  --pcs-url URL        TDX/SGX: without --collateral, fetch the collateral from Intel\n"
             "                       PCS or a PCCS (v4 API) into --cache\n"
             "  --kds-url URL        SNP: fetch the VCEK, ASK/ARK chain and CRL from AMD KDS\n"
@@ -224,6 +228,7 @@ int cmd_verify(int argc, char **argv)
     const char *tee = a.tee;
     if (strcmp(tee, "auto") == 0) {
         tee = vt_evidence_detect(a.evidence.ptr, a.evidence.len);
+        if (tee == NULL) tee = vt_az_evidence_detect(a.evidence.ptr, a.evidence.len);
         if (tee == NULL) {
             fprintf(stderr, "veritee verify: %s: cannot tell the evidence kind; use --tee\n", a.file);
             vt_buf_free(&a.evidence);
@@ -232,8 +237,10 @@ int cmd_verify(int argc, char **argv)
         a.tee = tee;
     }
     int rc;
-    if (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0 && strcmp(tee, "snp") != 0 && strcmp(tee, "cca") != 0) {
-        fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca)\n", tee);
+    if (strcmp(tee, "az-snp-vtpm") == 0 || strcmp(tee, "az-tdx-vtpm") == 0 || strcmp(tee, "tpm") == 0) {
+        rc = cli_verify_azure(&a); /* src/cli/verify_azure.c (refuses options that do not apply) */
+    } else if (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0 && strcmp(tee, "snp") != 0 && strcmp(tee, "cca") != 0) {
+        fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca, az-snp-vtpm, az-tdx-vtpm, tpm)\n", tee);
         rc = VT_EXIT_USAGE;
     } else if (!options_apply(&a, tee)) {
         rc = VT_EXIT_USAGE;
