@@ -24,6 +24,9 @@ vt_layer(snp      DIRS src/snp      USES core crypto io
 vt_layer(cca      DIRS src/cca      USES core crypto io
          HEADERS cca
          SUMMARY "Arm CCA token (CBOR/COSE), platform and realm claims, CPAK trust")
+vt_layer(nvidia   DIRS src/nvidia   USES core crypto io
+         HEADERS nvidia
+         SUMMARY "NVIDIA GPU attestation: SPDM 1.1 measurement reports, opaque-data TLVs, device chain to the pinned NVIDIA root, RIMs (XML-DSig via libxmlsec1)")
 vt_layer(measure  DIRS src/measure  USES core crypto
          HEADERS measure
          SUMMARY "launch measurements: OVMF/TDVF, SNP launch digest, TDX MRTD, CCA RIM; knows no verification")
