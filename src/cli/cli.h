@@ -47,6 +47,7 @@ void cli_print_checks(FILE *f, const vt_checks *c);
 int cli_verify_tdx(cli_verify_args *a); /* tdx and sgx */
 int cli_verify_snp(cli_verify_args *a);
 int cli_verify_cca(cli_verify_args *a);
+int cli_verify_nvidia(cli_verify_args *a); /* verify_nvidia.c */
 
 int cmd_verify(int argc, char **argv);
 int cmd_tdx(int argc, char **argv);

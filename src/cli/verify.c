@@ -12,18 +12,21 @@
 static void verify_usage(FILE *f)
 {
     fprintf(f,
-            "usage: veritee verify [--tee auto|tdx|sgx|snp|cca] [--collateral DIR] [--trust DIR]\n"
+            "usage: veritee verify [--tee auto|tdx|sgx|snp|cca|nvidia] [--collateral DIR] [--trust DIR]\n"
             "                      [--at RFC3339] [--json] FILE\n"
             "\n"
-            "  --tee T              evidence kind; auto detects it from the bytes (default)\n"
+            "  --tee T              evidence kind; auto detects it from the bytes (default);\n"
+            "                       nvidia (GPU evidence list JSON) must be named\n"
             "  --collateral DIR     TDX/SGX: PCS collateral (tcbinfo_<fmspc>.json, qe_identity.json,\n"
             "                       tcb_signing_chain.pem, pck_crl.der, root_ca_crl.der, ...);\n"
             "                       SNP: certificates and CRL (vcek.der|vcek.pem, ask/ark, crl)\n"
             "  --trust DIR          trust anchors (TDX: intel_sgx_root_ca.pem|.der; SNP: ARK PEMs;\n"
-            "                       CCA: CPAK PEM/JWK files); default: built-in vendor roots\n"
+            "                       CCA: CPAK PEM/JWK files; NVIDIA: the device root PEM file or a\n"
+            "                       DIR with nvidia_device_root.pem); default: built-in vendor roots\n"
             "  --certs DIR          SNP: VCEK/VLEK and ASK/ARK certificates (same as --collateral)\n"
             "  --cpak FILE          CCA: the platform attestation key (PEM or JWK)\n"
-            "  --nonce HEX          expected nonce / challenge (CCA realm challenge; SNP report data)\n"
+            "  --nonce HEX          expected nonce / challenge (CCA realm challenge; SNP report data;\n"
+            "                       NVIDIA: the first 32 bytes, zero-padded, are the GPU nonce)\n"
             "  --product NAME       SNP: milan, genoa or turin when the report does not say\n"
             "  --pcs-url URL        TDX: fetch missing collateral from Intel PCS (v4 API)\n"
             "  --kds-url URL        SNP: fetch the VCEK, ASK/ARK chain and CRL from AMD KDS\n"
@@ -146,8 +149,9 @@ int cmd_verify(int argc, char **argv)
     if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) rc = cli_verify_tdx(&a);
     else if (strcmp(tee, "snp") == 0) rc = cli_verify_snp(&a);
     else if (strcmp(tee, "cca") == 0) rc = cli_verify_cca(&a);
+    else if (strcmp(tee, "nvidia") == 0) rc = cli_verify_nvidia(&a);
     else {
-        fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca)\n", tee);
+        fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca, nvidia)\n", tee);
         rc = VT_EXIT_USAGE;
     }
     vt_buf_free(&a.evidence);

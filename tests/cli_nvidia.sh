@@ -1,0 +1,84 @@
+#!/bin/sh
+# veritee verify --tee nvidia: Trustee's device_evidence_list JSON built from the shared Hopper
+# and Blackwell vectors; exit codes of the contract (0 verified, 1 rejected, 2 unusable input,
+# 3 trust missing), --nonce (KBS report_data), --at, --trust FILE|DIR and --json.
+set -eu
+BIN=${VERITEE_BIN:?VERITEE_BIN not set}
+V=${VERITEE_VECTORS:-../shared/vectors}
+H=$V/nvidia_hopper
+B=$V/nvidia_blackwell
+[ -f "$H/hopperAttestationReport.txt" ] && [ -f "$B/blackwellAttestationReport.txt" ] ||
+  { echo "SKIP: nvidia vectors absent"; exit 77; }
+command -v python3 >/dev/null || { echo "SKIP: python3 absent"; exit 77; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+expect() { # expect CODE args...
+  want=$1; shift
+  rc=0; "$BIN" verify --tee nvidia "$@" >"$T/out" 2>"$T/err" || rc=$?
+  [ "$rc" = "$want" ] || fail "verify $* exited $rc, want $want: $(cat "$T/err")"
+}
+# evidence OUT ARCH REPORT CHAIN [ARCH REPORT CHAIN ...]: hex evidence, base64 PEM chain
+evidence() {
+  out=$1; shift
+  python3 - "$out" "$@" <<'PY'
+import base64, json, sys
+out, rest = sys.argv[1], sys.argv[2:]
+devs = []
+for i in range(0, len(rest), 3):
+    arch, rep, chain = rest[i:i + 3]
+    devs.append({"arch": arch, "uuid": "GPU-%d" % (i // 3), "evidence": open(rep).read().strip(),
+                 "certificate": base64.b64encode(open(chain, "rb").read()).decode()})
+open(out, "w").write(json.dumps({"device_evidence_list": devs}))
+PY
+}
+evidence "$T/h.json" HOPPER "$H/hopperAttestationReport.txt" "$H/hopper_cert_chain_case1.txt"
+evidence "$T/coco.json" HOPPER "$H/hopper_coco_report1.txt" "$H/hopper_coco_certs1.txt"
+evidence "$T/b.json" BLACKWELL "$B/blackwellAttestationReport.txt" "$B/blackwell_cert_chain_case1.txt"
+evidence "$T/two.json" HOPPER "$H/hopperAttestationReport.txt" "$H/hopper_cert_chain_case1.txt" \
+  BLACKWELL "$B/coco/blackwell_coco_report.txt" "$B/coco/blackwell_coco_certs.txt"
+evidence "$T/dup.json" BLACKWELL "$B/blackwellAttestationReport.txt" "$B/blackwell_cert_chain_case1.txt" \
+  BLACKWELL "$B/blackwellAttestationReport.txt" "$B/blackwell_cert_chain_case1.txt"
+evidence "$T/case3.json" HOPPER "$H/hopperAttestationReport.txt" "$H/hopper_cert_chain_case3.txt"
+evidence "$T/case4.json" HOPPER "$H/hopperAttestationReport.txt" "$H/hopper_cert_chain_case4.txt"
+HN=931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb
+KBS_RD=87d8e24ab336adafe228d49e83d745f6dba4ae505372b6a5704820856b343fece279b616efefc2aae21da80cf5581250
+
+expect 0 --at 2024-06-01T00:00:00Z --nonce "$HN" "$T/h.json"
+grep -q "VERIFIED" "$T/out" || fail "no VERIFIED line: $(cat "$T/out")"
+grep -q "550.90.07" "$T/out" || fail "driver version missing: $(cat "$T/out")"
+expect 0 --at 2022-03-01T00:00:00Z --trust "$H/anchors/nvidia_device_root.pem" "$T/h.json"
+expect 1 --at 2022-02-28T23:59:59Z "$T/h.json"
+grep -q "cert_chain" "$T/err" || fail "not-yet-valid message: $(cat "$T/err")"
+expect 0 --at 2024-06-01T00:00:00Z --trust "$B/anchors" --nonce "$KBS_RD" "$T/coco.json"
+expect 1 --at 2024-06-01T00:00:00Z --nonce "$HN" "$T/coco.json"
+grep -q "nonce" "$T/err" || fail "nonce message: $(cat "$T/err")"
+expect 0 --at 2023-06-20T00:00:00Z "$T/b.json"
+expect 1 --at 2023-06-19T23:59:59Z "$T/b.json"
+expect 0 --at 2025-01-01T00:00:00Z "$T/two.json"
+grep -q "2 devices" "$T/out" || fail "two devices: $(cat "$T/out")"
+expect 1 --at 2025-01-01T00:00:00Z "$T/dup.json"
+grep -q "ueid_unique" "$T/err" || fail "duplicate UEID message: $(cat "$T/err")"
+expect 1 --at 2025-01-01T00:00:00Z "$T/case3.json"
+expect 1 --at 2025-01-01T00:00:00Z "$T/case4.json"
+grep -q "fwid" "$T/err" || fail "case4 message: $(cat "$T/err")"
+expect 1 --at 2025-01-01T00:00:00Z --trust "$H/anchors/verifier_RIM_root.pem" "$T/h.json"
+grep -q "root_pinned" "$T/err" || fail "pin message: $(cat "$T/err")"
+expect 3 --trust "$T/absent.pem" "$T/h.json"
+expect 2 --nonce xyz "$T/h.json"
+printf '{"device_evidence_list":[{"arch":"HOPPER","evidence":"11e0","certificate":""}]}' >"$T/bad.json"
+expect 2 "$T/bad.json"
+printf 'not json' >"$T/bad2.json"
+expect 2 "$T/bad2.json"
+printf '{"device_evidence_list":[{"arch":"LS10","evidence":"11e0","certificate":""}]}' >"$T/ls10.json"
+expect 2 "$T/ls10.json"
+
+expect 0 --json --at 2024-06-01T00:00:00Z "$T/b.json"
+for k in '"tee": "nvidia"' '"verified": true' '"ueid": "408762037488965241743361667085904172082023387885"' \
+         '"driver_version": "595.58.03"' '"nvdec0_status": "enabled"' '"chip_info": "GB202"' \
+         '"name": "report_signature"'; do
+  grep -q "$k" "$T/out" || fail "json lacks $k: $(cat "$T/out")"
+done
+expect 1 --json --at 2024-06-01T00:00:00Z --nonce 00 "$T/b.json"
+grep -q '"verified": false' "$T/out" || fail "json rejection: $(cat "$T/out")"
+echo "cli_nvidia: ok"
