@@ -167,6 +167,65 @@ vt_err vt_nvidia_verify(vt_nvidia_verifier *v, const uint8_t *evidence, size_t l
                         const vt_nvidia_verify_opts *opts, json_t **claims, vt_checks *checks,
                         vt_error *err);
 
+/* ---- reference integrity manifests (RIMs) ----
+ * A RIM is an ISO/IEC 19770-2 SWID tag with TCG RIM attributes, signed with an enveloped XML
+ * signature (C14N 1.1, ecdsa-sha384, sha384 digest) whose KeyInfo carries the signer chain.
+ * libxmlsec1 (OpenSSL backend, loaded at run time) canonicalises and checks the signature with
+ * the leaf key; the chain to the pinned RIM root at an explicit instant is checked here. */
+
+#define VT_NVIDIA_RIM_MAX_ENTRIES 256
+#define VT_NVIDIA_RIM_MAX_ALT 8
+
+typedef struct vt_nvidia_rim_entry {
+    unsigned index; /* 0-based (SPDM block index - 1) */
+    bool active;
+    size_t n_alt;   /* alternatives: Hash0 .. Hash(n_alt-1) */
+    size_t size;    /* digest size in bytes (48) */
+    uint8_t hash[VT_NVIDIA_RIM_MAX_ALT][VT_NVIDIA_FWID_LEN];
+    char name[64];
+} vt_nvidia_rim_entry;
+
+typedef struct vt_nvidia_rim {
+    char tag_id[160];
+    char name[64];     /* SoftwareIdentity name ("GH100") */
+    char version[64];  /* Meta colloquialVersion ("96.00.74.00.1A") */
+    char product[64];  /* Meta product */
+    char signer[128];  /* subject CN of the signing certificate */
+    vt_time signer_not_after;
+    size_t n;
+    vt_nvidia_rim_entry entries[VT_NVIDIA_RIM_MAX_ENTRIES];
+} vt_nvidia_rim;
+
+typedef struct vt_nvidia_rim_verifier vt_nvidia_rim_verifier;
+
+/* A RIM verifier pinning the given root(s) (PEM text: "NVIDIA CoRIM signing Root CA").
+ * VT_E_MISSING when libxmlsec1-openssl cannot be loaded. */
+vt_err vt_nvidia_rim_verifier_new(const void *roots_pem, size_t len, vt_nvidia_rim_verifier **out,
+                                  vt_error *err);
+void vt_nvidia_rim_verifier_free(vt_nvidia_rim_verifier *v);
+
+/* Verify a RIM's signature and signer chain at `at`, then parse what it signs (only content
+ * outside the signature element). Checks: rim_format, rim_signature, rim_chain. */
+vt_err vt_nvidia_rim_verify(vt_nvidia_rim_verifier *v, const uint8_t *xml, size_t len, vt_time at,
+                            vt_nvidia_rim *out, vt_checks *checks, vt_error *err);
+
+/* The RIM service ids a report needs: "NV_GPU_DRIVER_GH100_<ver>" (Hopper) or
+ * "NV_GPU_CC_DRIVER_<chip_info>_<ver>" (Blackwell+), and
+ * "NV_GPU_VBIOS_<PROJECT>_<PROJECT_SKU>_<CHIP_SKU>_<VBIOS without dots, upper-case>". */
+vt_err vt_nvidia_rim_ids(const vt_nvidia_report *r, vt_nvidia_arch arch, char *driver_id,
+                         size_t dcap, char *vbios_id, size_t vcap, vt_error *err);
+
+/* Match a parsed report's measurements against verified RIMs (either may be NULL: its
+ * measurements are then reported as not covered, and the result is VT_E_MISSING). Each RIM's
+ * colloquialVersion must equal the report's version; the golden set is the active entries of
+ * both (an index active in both is an error); each golden index i needs SPDM block i+1 equal to
+ * one of its alternatives; index 35 is skipped when NVDEC0 is disabled. *result (may be NULL)
+ * receives {"driver_rim","vbios_rim","matched":[...],"mismatched":[...],"skipped":[...],
+ * "not_covered":[...]} also on a mismatch. VT_E_VERIFY when any golden entry does not match. */
+vt_err vt_nvidia_rim_match(const vt_nvidia_report *r, const vt_nvidia_rim *driver,
+                           const vt_nvidia_rim *vbios, json_t **result, vt_checks *checks,
+                           vt_error *err);
+
 VT_END_DECLS
 
 #endif
