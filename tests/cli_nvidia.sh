@@ -81,4 +81,33 @@ for k in '"tee": "nvidia"' '"verified": true' '"ueid": "408762037488965241743361
 done
 expect 1 --json --at 2024-06-01T00:00:00Z --nonce 00 "$T/b.json"
 grep -q '"verified": false' "$T/out" || fail "json rejection: $(cat "$T/out")"
+
+# RIMs: the sample VBIOS RIM verifies at 2024-06-01 and fails at 2026-01-01 (expired signer);
+# matched against the coco report it fails at the known 0-based index 9, and says so
+RR=$H/anchors/verifier_RIM_root.pem
+VB=$H/rim/1010_0200_882_960074001A_PROD.swidtag
+rim() { want=$1; shift; rc=0; "$BIN" rim "$@" >"$T/out" 2>"$T/err" || rc=$?
+  [ "$rc" = "$want" ] || fail "rim $* exited $rc, want $want: $(cat "$T/err")"; }
+rim 0 verify --trust "$RR" --at 2024-06-01T00:00:00Z "$VB" "$H/rim/Driver_RIM_test_no_gpu.swidtag"
+grep -q "96.00.74.00.1A VERIFIED (64 measurements, 12 active)" "$T/out" || fail "rim verify: $(cat "$T/out")"
+rim 1 verify --trust "$RR" --at 2026-01-01T00:00:00Z "$VB"
+grep -q "rim_chain.*expired" "$T/err" || fail "rim expiry message: $(cat "$T/err")"
+rim 1 verify --trust "$H/anchors/nvidia_device_root.pem" --at 2024-06-01T00:00:00Z "$VB"
+rim 3 verify --at 2024-06-01T00:00:00Z "$VB"
+rim 2 verify --trust "$RR" --at 2024-06-01T00:00:00Z "$H/hopperAttestationReport.txt"
+rim 0 verify --json --trust "$RR" --at 2024-06-01T00:00:00Z "$VB"
+grep -q '"signer_not_after": "2025-09-05T08:35:22Z"' "$T/out" || fail "rim json: $(cat "$T/out")"
+rim 1 match --trust "$RR" --at 2024-06-01T00:00:00Z --vbios "$VB" "$T/coco.json"
+grep -q "mismatch: index 9 (vbios RIM): runtime 059b32e7" "$T/out" || fail "rim match: $(cat "$T/out")"
+rim 1 match --json --trust "$RR" --at 2024-06-01T00:00:00Z --vbios "$VB" "$H/hopper_coco_report1.txt"
+python3 - "$T/out" <<'PY' || fail "rim match json: $(cat "$T/out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d["result"]
+assert d["matched"] is False and len(r["matched"]) == 11, r
+assert [m["index"] for m in r["mismatched"]] == [9], r["mismatched"]
+assert r["mismatched"][0]["golden"][0].startswith("7f3e9382"), r["mismatched"]
+PY
+rim 1 match --trust "$RR" --at 2024-06-01T00:00:00Z --vbios "$VB" "$T/h.json"
+grep -q "rim_version" "$T/err" || fail "version mismatch: $(cat "$T/err")"
 echo "cli_nvidia: ok"

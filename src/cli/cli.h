@@ -52,6 +52,7 @@ int cli_verify_nvidia(cli_verify_args *a); /* verify_nvidia.c */
 int cmd_verify(int argc, char **argv);
 int cmd_tdx(int argc, char **argv);
 int cmd_cca(int argc, char **argv);
+int cmd_rim(int argc, char **argv); /* veritee rim verify|match (src/cli/rim.c) */
 int cmd_snp(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
