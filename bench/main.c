@@ -28,6 +28,7 @@ int main(void)
     if (bench_tdx) bench_tdx(vectors, &b);
     if (bench_snp) bench_snp(vectors, &b);
     if (bench_cca) bench_cca(vectors, &b);
+    if (bench_nvidia) bench_nvidia(vectors, &b);
     if (bench_kbs) bench_kbs(vectors, &b);
     return 0;
 }
