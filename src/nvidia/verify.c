@@ -525,10 +525,10 @@ vt_err vt_nvidia_verify(vt_nvidia_verifier *v, const uint8_t *evidence, size_t l
         const char *ueid = json_string_value(json_object_get(dc, "ueid"));
         for (size_t j = 0; j < i; j++)
             if (ueid != NULL && strcmp(ueids[j], ueid) == 0) {
-                json_decref(dc);
                 rc = vt_error_set(err, VT_E_VERIFY, "ueid_unique",
                                   "devices %zu and %zu have the same UEID %s (a replayed report)", j, i, ueid);
                 vt_checks_add(checks, "ueid_unique", VT_CHECK_FAIL, "%s", err->msg);
+                json_decref(dc); /* owns ueid: released after its last use */
                 goto out;
             }
         snprintf(ueids[i], sizeof ueids[i], "%s", ueid != NULL ? ueid : "");
