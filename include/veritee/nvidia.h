@@ -151,6 +151,13 @@ typedef struct vt_nvidia_verify_opts {
                              reported as skipped and the claims carry the report's nonce) */
     size_t nonce_len;     /* 1..64 */
     bool strict_length;   /* reject any byte after the signature (default: docs/nvidia.md) */
+    /* Offline revocation: DER OCSP responses (any order) covering every certificate of the
+     * chain below the root, each signed by the certificate's issuer (or a responder it
+     * delegated), valid at `at`. None given: check "revocation" is reported skipped, or fails
+     * with VT_E_MISSING when require_ocsp. */
+    const vt_bytes *ocsp;
+    size_t n_ocsp;
+    bool require_ocsp;
 } vt_nvidia_verify_opts;
 
 /* One device: arch (from the untrusted evidence; chooses the FWID rule), raw report, PEM chain

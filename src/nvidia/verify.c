@@ -4,7 +4,10 @@
  * chains are cached per verifier with the window in which the result holds, so the warm path
  * is one signature verification. docs/nvidia.md says what is checked and why. */
 #include <openssl/bn.h>
+#include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
+#include <limits.h>
+#include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,7 @@ typedef struct chain_result {
     uint8_t fwid[VT_NVIDIA_FWID_LEN];
     char ueid[64];
     json_t *chain; /* subject CNs, leaf first */
+    STACK_OF(X509) *certs; /* the verified chain, leaf first, root last (for revocation) */
 } chain_result;
 
 struct vt_nvidia_verifier {
@@ -69,6 +73,7 @@ static void cache_clear(chain_result *c)
 {
     EVP_PKEY_free(c->leaf_key);
     json_decref(c->chain);
+    sk_X509_pop_free(c->certs, X509_free);
     memset(c, 0, sizeof *c);
 }
 
@@ -278,6 +283,8 @@ static vt_err check_chain(vt_nvidia_verifier *v, vt_nvidia_arch arch, const void
     VT_GUARD_GOTO(leaf_ueid(leaf, res->ueid, sizeof res->ueid, err));
     res->leaf_key = X509_get_pubkey(leaf);
     if (res->leaf_key == NULL) rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    res->certs = certs; /* kept for the revocation check */
+    certs = NULL;
     goto out;
 fail:
     vt_checks_add(checks, err->check, VT_CHECK_FAIL, "%s%s", dev, err->msg);
@@ -318,6 +325,108 @@ static vt_err chain_for(vt_nvidia_verifier *v, vt_nvidia_arch arch, const void *
     memcpy(slot->key, key, sizeof key);
     *out = slot;
     return VT_OK;
+}
+
+/* Whether a time (ASN1) is at or before `t`. */
+static bool asn1_le(const ASN1_GENERALIZEDTIME *a, vt_time t)
+{
+    return ASN1_TIME_cmp_time_t(a, (time_t)t) <= 0;
+}
+
+/* The status of `cert` (issued by `issuer`) in one basic response, trying the usual CertID
+ * hash algorithms; false when the response does not cover it. */
+static bool ocsp_find(OCSP_BASICRESP *bs, X509 *cert, X509 *issuer, int *status, int *reason,
+                      ASN1_GENERALIZEDTIME **thisupd, ASN1_GENERALIZEDTIME **nextupd)
+{
+    const EVP_MD *mds[] = {EVP_sha1(), EVP_sha256(), EVP_sha384(), EVP_sha512()};
+    for (size_t i = 0; i < sizeof mds / sizeof mds[0]; i++) {
+        OCSP_CERTID *id = OCSP_cert_to_id(mds[i], cert, issuer);
+        ASN1_GENERALIZEDTIME *rev = NULL;
+        int found = id != NULL && OCSP_resp_find_status(bs, id, status, reason, &rev, thisupd, nextupd) == 1;
+        OCSP_CERTID_free(id);
+        if (found) return true;
+    }
+    return false;
+}
+
+/* Offline OCSP for every certificate below the root: a response signed by its issuer (or a
+ * responder the issuer delegated, per OCSP_basic_verify) whose path reaches the pinned root
+ * at `at`, status good, thisUpdate <= at <= nextUpdate (nextUpdate required). */
+static vt_err check_revocation(STACK_OF(X509) *certs, const vt_nvidia_verify_opts *o, const char *dev,
+                               vt_checks *checks, vt_error *err)
+{
+    if (o->n_ocsp == 0) {
+        if (o->require_ocsp) {
+            vt_error_set(err, VT_E_MISSING, "revocation", "no OCSP responses given for the device chain");
+            vt_checks_add(checks, "revocation", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+            return err->code;
+        }
+        vt_checks_add(checks, "revocation", VT_CHECK_SKIP, "%snot checked: no OCSP responses given", dev);
+        return VT_OK;
+    }
+    if (o->ocsp == NULL || o->n_ocsp > 32)
+        return vt_error_set(err, VT_E_ARG, "revocation", "1..32 OCSP responses expected");
+    int n = sk_X509_num(certs);
+    OCSP_BASICRESP *bs[32] = {0};
+    X509_STORE *store = X509_STORE_new();
+    vt_err rc = VT_OK;
+    char cn[128];
+    if (store == NULL || X509_STORE_add_cert(store, sk_X509_value(certs, n - 1)) != 1) {
+        rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+        goto out;
+    }
+    X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), (time_t)o->at);
+    for (size_t i = 0; i < o->n_ocsp; i++) {
+        const unsigned char *p = o->ocsp[i].ptr;
+        OCSP_RESPONSE *r = o->ocsp[i].len <= LONG_MAX ? d2i_OCSP_RESPONSE(NULL, &p, (long)o->ocsp[i].len) : NULL;
+        if (r == NULL || p != o->ocsp[i].ptr + o->ocsp[i].len ||
+            OCSP_response_status(r) != OCSP_RESPONSE_STATUS_SUCCESSFUL || (bs[i] = OCSP_response_get1_basic(r)) == NULL) {
+            OCSP_RESPONSE_free(r);
+            rc = vt_error_set(err, VT_E_INVALID, "revocation",
+                              "OCSP response %zu is not a well-formed successful basic response", i);
+            goto out;
+        }
+        OCSP_RESPONSE_free(r);
+    }
+    for (int c = 0; c < n - 1; c++) {
+        X509 *cert = sk_X509_value(certs, c), *issuer = sk_X509_value(certs, c + 1);
+        vt_x509_subject_cn(cert, cn, sizeof cn);
+        int status = -1, reason = -1;
+        ASN1_GENERALIZEDTIME *thisupd = NULL, *nextupd = NULL;
+        size_t k = 0;
+        while (k < o->n_ocsp && !ocsp_find(bs[k], cert, issuer, &status, &reason, &thisupd, &nextupd)) k++;
+        if (k == o->n_ocsp) {
+            rc = vt_error_set(err, VT_E_MISSING, "revocation", "no OCSP response covers '%s'", cn);
+            goto out;
+        }
+        if (OCSP_basic_verify(bs[k], certs, store, 0) != 1) {
+            char why[160];
+            rc = vt_error_set(err, VT_E_VERIFY, "revocation",
+                              "the OCSP response for '%s' is not signed by its issuer or a delegated responder valid at the instant (%s)",
+                              cn, vt_openssl_reason(why, sizeof why));
+            goto out;
+        }
+        if (thisupd == NULL || !asn1_le(thisupd, o->at) || nextupd == NULL || asn1_le(nextupd, o->at - 1)) {
+            rc = vt_error_set(err, VT_E_EXPIRED, "revocation",
+                              "the OCSP response for '%s' is not current at the instant (thisUpdate..nextUpdate)", cn);
+            goto out;
+        }
+        if (status == V_OCSP_CERTSTATUS_REVOKED) {
+            rc = vt_error_set(err, VT_E_REVOKED, "revocation", "'%s' is revoked (OCSP, reason %d)", cn, reason);
+            goto out;
+        }
+        if (status != V_OCSP_CERTSTATUS_GOOD) {
+            rc = vt_error_set(err, VT_E_VERIFY, "revocation", "OCSP status of '%s' is unknown", cn);
+            goto out;
+        }
+    }
+    vt_checks_add(checks, "revocation", VT_CHECK_PASS, "%sOCSP: %d certificate(s) good at the instant", dev, n - 1);
+out:
+    ERR_clear_error();
+    if (rc != VT_OK) vt_checks_add(checks, "revocation", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+    for (size_t i = 0; i < sizeof bs / sizeof bs[0]; i++) OCSP_BASICRESP_free(bs[i]);
+    X509_STORE_free(store);
+    return rc;
 }
 
 static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const uint8_t *report,
@@ -363,6 +472,7 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
                   dev);
     const chain_result *ch = NULL;
     VT_GUARD_GOTO(chain_for(v, arch, chain_pem, chain_len, opts->at, &ch, dev, checks, err));
+    VT_GUARD_GOTO(check_revocation(ch->certs, opts, dev, checks, err));
     if (!r->has_fwid) {
         rc = vt_error_set(err, VT_E_VERIFY, "fwid", "the report carries no FWID (opaque id 20)");
         vt_checks_add(checks, "fwid", VT_CHECK_FAIL, "%s%s", dev, err->msg);
