@@ -158,6 +158,13 @@ typedef struct vt_nvidia_verify_opts {
     const vt_bytes *ocsp;
     size_t n_ocsp;
     bool require_ocsp;
+    /* Verified RIMs (vt_nvidia_rim_verify) to appraise each device's measurements against: the
+     * driver RIM is the one whose version equals the report's driver version, the VBIOS RIM the
+     * one equal to its VBIOS version; both must be present (VT_E_MISSING) and every golden
+     * measurement must match (VT_E_VERIFY, check rim_measurements). The device claims then
+     * carry "rim" (vt_nvidia_rim_match's result). None: no RIM appraisal. */
+    const struct vt_nvidia_rim *const *rims;
+    size_t n_rims;
 } vt_nvidia_verify_opts;
 
 /* One device: arch (from the untrusted evidence; chooses the FWID rule), raw report, PEM chain

@@ -15,13 +15,16 @@ static void rim_usage(FILE *f)
     fprintf(f,
             "usage: veritee rim verify --trust ROOT.pem [--at RFC3339] [--json] RIM.swidtag...\n"
             "       veritee rim match  --trust ROOT.pem [--at RFC3339] [--json] [--driver RIM]\n"
-            "                          [--vbios RIM] REPORT\n"
+            "                          [--vbios RIM] [--device-trust ROOT.pem] [--nonce HEX] REPORT\n"
             "\n"
             "  verify    check each RIM's enveloped XML signature (ecdsa-sha384, C14N) and its\n"
             "            signer chain to the pinned RIM root (NVIDIA CoRIM signing Root CA) at --at\n"
             "  match     verify the RIMs, then match the report's measurements against them;\n"
-            "            REPORT is Trustee's GPU evidence JSON (first device), hex text or raw\n"
-            "            bytes, and is parsed but NOT verified here (use 'veritee verify --tee nvidia')\n"
+            "            REPORT is Trustee's GPU evidence JSON, verified first as by 'veritee verify\n"
+            "            --tee nvidia' (its first device is matched), or a bare report (hex text or\n"
+            "            raw bytes), which is only parsed, NOT verified\n"
+            "  --device-trust  the NVIDIA device root PEM (default: the built-in pin)\n"
+            "  --nonce HEX     expected GPU nonce of the evidence\n"
             "  --trust   the pinned RIM root (PEM)\n"
             "  --at T    evaluate certificate validity at this instant (default: now)\n"
             "\n"
@@ -114,6 +117,40 @@ static vt_err load_report(const char *file, vt_buf *raw, vt_error *e)
     return rc;
 }
 
+/* Evidence JSON: verified like 'veritee verify --tee nvidia' (checks go to ck); a bare report:
+ * nothing to verify with, *verified stays false. */
+static vt_err verify_evidence(const char *file, const char *dev_trust, const char *nonce_hex, vt_time at,
+                              bool *verified, vt_checks *ck, vt_error *e)
+{
+    vt_buf t = {0}, root = {0}, nonce = {0};
+    vt_nvidia_verifier *v = NULL;
+    json_t *claims = NULL;
+    VT_GUARD(vt_file_read(file, VT_FILE_MAX, &t, e));
+    vt_err rc = VT_OK;
+    if (t.len == 0 || t.ptr[0] != '{') goto out;
+    if (nonce_hex != NULL && (vt_hex_decode(nonce_hex, strlen(nonce_hex), &nonce, e) != VT_OK || nonce.len == 0 ||
+                              nonce.len > 64)) {
+        rc = vt_error_set(e, VT_E_ARG, "nonce", "--nonce must be 1..64 bytes of hex");
+        goto out;
+    }
+    if (dev_trust != NULL && vt_file_read(dev_trust, VT_FILE_MAX, &root, e) != VT_OK) {
+        rc = e->code = VT_E_MISSING;
+        goto out;
+    }
+    vt_nvidia_trust tr = {.device_roots_pem = root.ptr, .device_roots_len = root.len};
+    rc = vt_nvidia_verifier_new(dev_trust != NULL ? &tr : NULL, &v, e);
+    vt_nvidia_verify_opts o = {.at = at, .nonce = nonce.ptr, .nonce_len = nonce.len};
+    if (rc == VT_OK) rc = vt_nvidia_verify(v, t.ptr, t.len, &o, &claims, ck, e);
+    *verified = rc == VT_OK;
+out:
+    json_decref(claims);
+    vt_nvidia_verifier_free(v);
+    vt_buf_free(&t);
+    vt_buf_free(&root);
+    vt_buf_free(&nonce);
+    return rc;
+}
+
 int cmd_rim(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -126,13 +163,14 @@ int cmd_rim(int argc, char **argv)
         rim_usage(stderr);
         return VT_EXIT_USAGE;
     }
-    enum { O_TRUST = 256, O_AT, O_JSON, O_DRIVER, O_VBIOS };
+    enum { O_TRUST = 256, O_AT, O_JSON, O_DRIVER, O_VBIOS, O_DEVTRUST, O_NONCE };
     static const struct option opts[] = {
         {"trust", required_argument, 0, O_TRUST}, {"at", required_argument, 0, O_AT},
         {"json", no_argument, 0, O_JSON},         {"driver", required_argument, 0, O_DRIVER},
         {"vbios", required_argument, 0, O_VBIOS}, {"help", no_argument, 0, 'h'},
+        {"device-trust", required_argument, 0, O_DEVTRUST}, {"nonce", required_argument, 0, O_NONCE},
         {0, 0, 0, 0}};
-    const char *trust = NULL, *driver = NULL, *vbios = NULL;
+    const char *trust = NULL, *driver = NULL, *vbios = NULL, *dev_trust = NULL, *nonce_hex = NULL;
     vt_time at = (vt_time)time(NULL);
     bool json = false;
     vt_error e;
@@ -145,6 +183,8 @@ int cmd_rim(int argc, char **argv)
         case O_JSON: json = true; break;
         case O_DRIVER: driver = optarg; break;
         case O_VBIOS: vbios = optarg; break;
+        case O_DEVTRUST: dev_trust = optarg; break;
+        case O_NONCE: nonce_hex = optarg; break;
         case O_AT:
             if (vt_time_parse_rfc3339(optarg, &at, &e) != VT_OK) {
                 fprintf(stderr, "veritee rim: --at: %s\n", e.msg);
@@ -205,6 +245,17 @@ int cmd_rim(int argc, char **argv)
     vt_nvidia_report *r = malloc(sizeof *r);
     json_t *res = NULL;
     vt_checks ck = {0};
+    bool verified = false;
+    rc = verify_evidence(argv[first], dev_trust, nonce_hex, at, &verified, &ck, &e);
+    if (rc != VT_OK) {
+        ex = cli_exit_for(rc);
+        if (!json) {
+            printf("%s: GPU evidence REJECTED\n", argv[first]);
+            cli_print_checks(stdout, &ck);
+        }
+        fprintf(stderr, "veritee rim match: %s: %s: %s\n", argv[first], e.check, e.msg);
+        goto matched;
+    }
     rc = r == NULL ? VT_E_NOMEM : load_report(argv[first], &raw, &e);
     if (rc == VT_OK) rc = vt_nvidia_report_parse(raw.ptr, raw.len, r, &e);
     if (rc != VT_OK) {
@@ -214,8 +265,8 @@ int cmd_rim(int argc, char **argv)
         rc = vt_nvidia_rim_match(r, driver ? &rims[0] : NULL, vbios ? &rims[1] : NULL, &res, &ck, &e);
         ex = cli_exit_for(rc);
         if (json) {
-            json_t *o = json_pack("{s:s, s:b, s:s, s:o, s:o}", "report", argv[first], "matched", rc == VT_OK,
-                                  "report_verified", "no (parsed only)", "rims", out,
+            json_t *o = json_pack("{s:s, s:b, s:b, s:o, s:o}", "report", argv[first], "matched", rc == VT_OK,
+                                  "report_verified", verified, "rims", out,
                                   "result", res ? res : json_null());
             out = NULL;
             res = NULL;
@@ -223,8 +274,9 @@ int cmd_rim(int argc, char **argv)
             print_json(o);
             json_decref(o);
         } else {
-            printf("%s: report (parsed, NOT verified) driver %s, VBIOS %s: measurements %s\n", argv[first],
-                   r->driver_version, r->vbios_version, rc == VT_OK ? "MATCH" : "DO NOT MATCH");
+            printf("%s: report (%s) driver %s, VBIOS %s: measurements %s\n", argv[first],
+                   verified ? "VERIFIED" : "parsed, NOT verified", r->driver_version, r->vbios_version,
+                   rc == VT_OK ? "MATCH" : "DO NOT MATCH");
             cli_print_checks(stdout, &ck);
             size_t i;
             json_t *m;
@@ -236,6 +288,7 @@ int cmd_rim(int argc, char **argv)
         }
         if (rc != VT_OK) fprintf(stderr, "veritee rim match: %s: %s\n", e.check, e.msg);
     }
+matched:
     json_decref(res);
     free(r);
     vt_buf_free(&raw);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "veritee/codec.h"
 #include "veritee/crypto.h"
@@ -511,9 +512,32 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
         vt_checks_add(checks, "nonce", VT_CHECK_SKIP,
                       "%sno expected nonce given: freshness not checked (the claims carry the nonce)", dev);
     }
+    json_t *rim = NULL;
+    if (opts->n_rims > 0) {
+        const vt_nvidia_rim *drv = NULL, *vb = NULL;
+        for (size_t i = 0; opts->rims != NULL && i < opts->n_rims; i++) {
+            const vt_nvidia_rim *m = opts->rims[i];
+            if (m == NULL) continue;
+            if (drv == NULL && strcasecmp(m->version, r->driver_version) == 0) drv = m;
+            else if (vb == NULL && strcasecmp(m->version, r->vbios_version) == 0) vb = m;
+        }
+        if (drv == NULL || vb == NULL) {
+            rc = vt_error_set(err, VT_E_MISSING, "rim_coverage", "no %s RIM for version %s among the %zu given",
+                              drv == NULL ? "driver" : "VBIOS", drv == NULL ? r->driver_version : r->vbios_version,
+                              opts->n_rims);
+            vt_checks_add(checks, "rim_coverage", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+            goto out;
+        }
+        rc = vt_nvidia_rim_match(r, drv, vb, claims != NULL ? &rim : NULL, checks, err);
+        if (rc != VT_OK) {
+            json_decref(rim);
+            goto out;
+        }
+    }
     if (claims != NULL) {
         json_t *o = json_object();
         if (o == NULL) {
+            json_decref(rim);
             rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
             goto out;
         }
@@ -525,6 +549,7 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
         json_object_set_new(o, "signed_length", json_integer((json_int_t)r->signed_part.len));
         json_object_set_new(o, "trailing_bytes", json_integer((json_int_t)r->trailing.len));
         json_object_set_new(o, "certificate_chain", json_deep_copy(ch->chain));
+        if (rim != NULL) json_object_set_new(o, "rim", rim);
         *claims = o;
     }
 out:

@@ -97,14 +97,19 @@ rim 3 verify --at 2024-06-01T00:00:00Z "$VB"
 rim 2 verify --trust "$RR" --at 2024-06-01T00:00:00Z "$H/hopperAttestationReport.txt"
 rim 0 verify --json --trust "$RR" --at 2024-06-01T00:00:00Z "$VB"
 grep -q '"signer_not_after": "2025-09-05T08:35:22Z"' "$T/out" || fail "rim json: $(cat "$T/out")"
-rim 1 match --trust "$RR" --at 2024-06-01T00:00:00Z --vbios "$VB" "$T/coco.json"
+rim 1 match --trust "$RR" --at 2024-06-01T00:00:00Z --vbios "$VB" --nonce "$KBS_RD" "$T/coco.json"
 grep -q "mismatch: index 9 (vbios RIM): runtime 059b32e7" "$T/out" || fail "rim match: $(cat "$T/out")"
+grep -q "report (VERIFIED)" "$T/out" || fail "rim match did not verify the evidence: $(cat "$T/out")"
+rim 1 match --trust "$RR" --at 2024-06-01T00:00:00Z --vbios "$VB" --nonce "$HN" "$T/coco.json"
+grep -q "GPU evidence REJECTED" "$T/out" || fail "rim match, wrong nonce: $(cat "$T/out")"
+rim 1 match --trust "$RR" --at 2024-06-01T00:00:00Z --vbios "$VB" --device-trust "$RR" "$T/coco.json"
+grep -q "root_pinned" "$T/err" || fail "rim match, wrong device root: $(cat "$T/err")"
 rim 1 match --json --trust "$RR" --at 2024-06-01T00:00:00Z --vbios "$VB" "$H/hopper_coco_report1.txt"
 python3 - "$T/out" <<'PY' || fail "rim match json: $(cat "$T/out")"
 import json, sys
 d = json.load(open(sys.argv[1]))
 r = d["result"]
-assert d["matched"] is False and len(r["matched"]) == 11, r
+assert d["matched"] is False and d["report_verified"] is False and len(r["matched"]) == 11, r
 assert [m["index"] for m in r["mismatched"]] == [9], r["mismatched"]
 assert r["mismatched"][0]["golden"][0].startswith("7f3e9382"), r["mismatched"]
 PY

@@ -278,11 +278,71 @@ static void t_rim_match(void **state)
     vt_nvidia_rim_verifier_free(v);
 }
 
+/* RIM appraisal inside the device verification (opts.rims): the coco report with the real VBIOS
+ * RIM lacks a driver RIM (missing), with a driver RIM of its version fails at index 9, and with
+ * index 9 given its runtime value as an alternative passes, the claims carrying the result. */
+static void t_verify_with_rims(void **state)
+{
+    vt_nvidia_rim_verifier *rv = rim_verifier(H "anchors/verifier_RIM_root.pem");
+    vt_nvidia_rim *vbios = malloc(sizeof *vbios), *drv = malloc(sizeof *drv), *syn = malloc(sizeof *syn);
+    vt_nvidia_report *r = malloc(sizeof *r);
+    vt_buf x = {0}, b = {0}, chain = {0};
+    vt_checks c = {0};
+    vt_error e;
+    vt_test_load(VBIOS_RIM, &x);
+    assert_int_equal(verify_rim(rv, x.ptr, x.len, AT_2024, vbios, &c, &e), VT_OK);
+    load_report(H "hopper_coco_report1.txt", &b, r);
+    vt_test_load(H "hopper_coco_certs1.txt", &chain);
+    *drv = *vbios;
+    snprintf(drv->version, sizeof drv->version, "580.95.05");
+    for (size_t k = 0; k < drv->n; k++) {
+        vt_nvidia_rim_entry *en = &drv->entries[k];
+        en->active = en->index == 7 || (en->index >= 21 && en->index <= 41);
+        en->n_alt = 1;
+        memcpy(en->hash[0], r->blocks[en->index].value.ptr, 48);
+    }
+    *syn = *vbios;
+    for (size_t k = 0; k < syn->n; k++)
+        if (syn->entries[k].index == 9) {
+            syn->entries[k].n_alt = 2;
+            memcpy(syn->entries[k].hash[1], r->blocks[9].value.ptr, 48);
+        }
+    vt_nvidia_verifier *v = NULL;
+    assert_int_equal(vt_nvidia_verifier_new(NULL, &v, &e), VT_OK);
+    const vt_nvidia_rim *only_vbios[] = {vbios}, *real[] = {vbios, drv}, *fixed[] = {syn, drv};
+    vt_nvidia_verify_opts o = {.at = AT_2024, .rims = only_vbios, .n_rims = 1};
+    json_t *claims = NULL;
+    memset(&c, 0, sizeof c);
+    vt_err rc = vt_nvidia_verify_device(v, VT_NVIDIA_HOPPER, b.ptr, b.len, chain.ptr, chain.len, &o, &claims, &c, &e);
+    assert_int_equal(rc, VT_E_MISSING);
+    assert_string_equal(e.check, "rim_coverage");
+    assert_null(claims);
+    o.rims = real, o.n_rims = 2;
+    memset(&c, 0, sizeof c);
+    rc = vt_nvidia_verify_device(v, VT_NVIDIA_HOPPER, b.ptr, b.len, chain.ptr, chain.len, &o, &claims, &c, &e);
+    assert_int_equal(rc, VT_E_VERIFY);
+    assert_string_equal(e.check, "rim_measurements");
+    assert_non_null(strstr(e.msg, "index 9"));
+    o.rims = fixed;
+    memset(&c, 0, sizeof c);
+    rc = vt_nvidia_verify_device(v, VT_NVIDIA_HOPPER, b.ptr, b.len, chain.ptr, chain.len, &o, &claims, &c, &e);
+    if (rc != VT_OK) fail_msg("%s: %s", e.check, e.msg);
+    json_t *rim = json_object_get(claims, "rim");
+    assert_int_equal(json_array_size(json_object_get(rim, "matched")), 12 + 22 - 1); /* 35 skipped */
+    assert_int_equal(json_array_size(json_object_get(rim, "skipped")), 1);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(rim, "driver_rim"), "version")), "580.95.05");
+    json_decref(claims);
+    vt_nvidia_verifier_free(v);
+    vt_buf_free(&x), vt_buf_free(&b), vt_buf_free(&chain);
+    free(vbios), free(drv), free(syn), free(r);
+    vt_nvidia_rim_verifier_free(rv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_rim_verify), cmocka_unit_test(t_rim_tamper),
-        cmocka_unit_test(t_rim_ids), cmocka_unit_test(t_rim_match),
+        cmocka_unit_test(t_rim_ids), cmocka_unit_test(t_rim_match), cmocka_unit_test(t_verify_with_rims),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
