@@ -65,6 +65,7 @@ vt_err cli_vm_measure(const struct vt_vm_config *c, const struct vt_vm_plan *pla
 int cmd_platform(int argc, char **argv);
 int cmd_audit(int argc, char **argv); /* audit.c: veritee audit verify|show */
 int cmd_emulate(int argc, char **argv);
+int cli_emulate_gpu_evidence(int argc, char **argv); /* emulate_nvidia.c */
 int cmd_store(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_appraise(int argc, char **argv); /* veritee appraise (src/cli/appraise.c) */

@@ -52,6 +52,11 @@ static void print_text(const cli_verify_args *a, json_t *claims, const vt_checks
     }
     printf("checks:\n");
     cli_print_checks(stdout, c);
+    json_array_foreach(devs, i, d) {
+        if (json_is_true(json_object_get(d, "emulated"))) {
+            printf("EMULATED GPU: test evidence, not hardware (gpu%zu)\n", i);
+        }
+    }
 }
 
 int cli_verify_nvidia(cli_verify_args *a)

@@ -40,6 +40,7 @@ typedef struct chain_result {
     char ueid[64];
     json_t *chain; /* subject CNs, leaf first */
     STACK_OF(X509) *certs; /* the verified chain, leaf first, root last (for revocation) */
+    bool emulated;         /* the root is veritee's emulated-TEE test root */
 } chain_result;
 
 struct vt_nvidia_verifier {
@@ -284,6 +285,7 @@ static vt_err check_chain(vt_nvidia_verifier *v, vt_nvidia_arch arch, const void
     VT_GUARD_GOTO(leaf_ueid(leaf, res->ueid, sizeof res->ueid, err));
     res->leaf_key = X509_get_pubkey(leaf);
     if (res->leaf_key == NULL) rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    res->emulated = vt_x509_is_emulated(last);
     res->certs = certs; /* kept for the revocation check */
     certs = NULL;
     goto out;
@@ -549,6 +551,7 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
         json_object_set_new(o, "signed_length", json_integer((json_int_t)r->signed_part.len));
         json_object_set_new(o, "trailing_bytes", json_integer((json_int_t)r->trailing.len));
         json_object_set_new(o, "certificate_chain", json_deep_copy(ch->chain));
+        json_object_set_new(o, "emulated", json_boolean(ch->emulated));
         if (rim != NULL) json_object_set_new(o, "rim", rim);
         *claims = o;
     }

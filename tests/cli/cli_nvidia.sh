@@ -115,4 +115,16 @@ assert r["mismatched"][0]["golden"][0].startswith("7f3e9382"), r["mismatched"]
 PY
 rim 1 match --trust "$RR" --at 2024-06-01T00:00:00Z --vbios "$VB" "$T/h.json"
 grep -q "rim_version" "$T/err" || fail "version mismatch: $(cat "$T/err")"
+
+# emulated GPUs: evidence from `veritee emulate gpu-evidence` verifies against the emulator's
+# device root, is flagged EMULATED, and is refused by the built-in NVIDIA pin
+printf '{"nvidia":{"gpus":2,"driver_version":"580.95.05"}}' >"$T/plat.json"
+"$BIN" emulate init "$T/emu" --platform "$T/plat.json" --at 2026-06-01T00:00:00Z >/dev/null || fail "emulate init"
+"$BIN" emulate gpu-evidence "$T/emu" --nonce "$KBS_RD" -o "$T/emu.json" || fail "emulate gpu-evidence"
+expect 0 --at 2026-06-02T00:00:00Z --trust "$T/emu/trust/nvidia" --nonce "$KBS_RD" "$T/emu.json"
+grep -q "EMULATED GPU" "$T/out" || fail "emulated flag: $(cat "$T/out")"
+grep -q "580.95.05" "$T/out" || fail "emulated driver version: $(cat "$T/out")"
+expect 1 --at 2026-06-02T00:00:00Z "$T/emu.json"
+grep -q "root_pinned" "$T/err" || fail "emulated under the NVIDIA pin: $(cat "$T/err")"
+expect 1 --at 2026-06-02T00:00:00Z --trust "$T/emu/trust/nvidia" --nonce "$HN" "$T/emu.json"
 echo "cli_nvidia: ok"
