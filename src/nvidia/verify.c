@@ -614,6 +614,30 @@ static vt_err decode_device(json_t *d, size_t i, vt_nvidia_arch *arch, vt_buf *r
     return VT_OK;
 }
 
+/* Fold one device's checks into the list: one entry per check name whatever the number of
+ * GPUs (an 8-GPU board would overflow vt_checks otherwise); a failure or skip replaces a pass, a
+ * pass over a pass keeps the first detail and counts the devices. */
+static void merge_checks(vt_checks *all, const vt_checks *dev, size_t index)
+{
+    if (all == NULL) return;
+    for (size_t k = 0; k < dev->n; k++) {
+        const vt_check *c = &dev->items[k];
+        vt_check *have = NULL;
+        for (size_t j = 0; j < all->n && have == NULL; j++)
+            if (strcmp(all->items[j].name, c->name) == 0) have = &all->items[j];
+        if (have == NULL) {
+            vt_checks_add(all, c->name, c->status, "%s", c->detail);
+        } else if (c->status != VT_CHECK_PASS && have->status == VT_CHECK_PASS) {
+            *have = *c;
+        } else if (c->status == VT_CHECK_PASS && have->status == VT_CHECK_PASS) {
+            char d[sizeof have->detail];
+            const char *rest = strstr(have->detail, ": ");
+            snprintf(d, sizeof d, "gpu0..%zu: %.200s", index, rest != NULL ? rest + 2 : have->detail);
+            snprintf(have->detail, sizeof have->detail, "%s", d);
+        }
+    }
+}
+
 vt_err vt_nvidia_verify(vt_nvidia_verifier *v, const uint8_t *evidence, size_t len,
                         const vt_nvidia_verify_opts *opts, json_t **claims, vt_checks *checks,
                         vt_error *err)
@@ -654,8 +678,15 @@ vt_err vt_nvidia_verify(vt_nvidia_verifier *v, const uint8_t *evidence, size_t l
             goto out;
         }
         json_t *dc = NULL;
+        vt_checks *mine = calloc(1, sizeof *mine);
+        if (mine == NULL) {
+            rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+            goto out;
+        }
         rc = verify_device(v, arch, report.ptr, report.len, chain.ptr, chain.len, opts, dev, &dc,
-                           checks, err);
+                           mine, err);
+        merge_checks(checks, mine, i);
+        free(mine);
         if (rc != VT_OK) {
             vt_error_wrap(err, "device %zu", i);
             goto out;

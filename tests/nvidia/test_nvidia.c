@@ -524,6 +524,9 @@ static void t_evidence_list(void **state)
     if (rc != VT_OK) fail_msg("%s: %s", e.check, e.msg);
     json_t *devs = json_object_get(claims, "devices");
     assert_int_equal(json_array_size(devs), 3);
+    /* one entry per check, whatever the number of devices */
+    assert_int_equal(c.n, 10);
+    assert_non_null(strstr(vt_checks_find(&c, "report_signature")->detail, "gpu0..2: "));
     assert_string_equal(json_string_value(json_object_get(json_array_get(devs, 1), "uuid")), "GPU-1");
     assert_string_equal(json_string_value(json_object_get(json_array_get(devs, 2), "ueid")), VECS[3].ueid);
     json_decref(claims);
