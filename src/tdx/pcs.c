@@ -58,7 +58,7 @@ static vt_err fetch_item(const vt_tdx_pcs_opts *o, const char *url, const char *
 vt_err vt_tdx_pcs_fetch(const vt_tdx_pcs_opts *o, const vt_tdx_quote *q, vt_error *err)
 {
     if (o->base_url == NULL || o->cache_dir == NULL)
-        return vt_error_set(err, VT_E_ARG, "pcs", "--pcs-url needs --cache DIR");
+        return vt_error_set(err, VT_E_ARG, "pcs", "fetching from Intel PCS needs a cache directory");
     if (mkdir(o->cache_dir, 0700) != 0 && errno != EEXIST)
         return vt_error_set(err, VT_E_IO, "pcs", "cannot create %s: %s", o->cache_dir, strerror(errno));
     STACK_OF(X509) *chain = NULL;
