@@ -72,9 +72,9 @@ static void t_rim_verify(void **state)
     }
     assert_int_equal(active, 12);
     assert_int_equal(vt_checks_find(&c, "rim_signature")->status, VT_CHECK_PASS);
-    /* one second before the signer's notAfter, and at it (OpenSSL: notAfter is exclusive) */
-    assert_int_equal(verify_rim(v, x.ptr, x.len, VBIOS_SIGNER_END - 1, rim, &c, &e), VT_OK);
-    rc = verify_rim(v, x.ptr, x.len, VBIOS_SIGNER_END, rim, &c, &e);
+    /* at the signer's notAfter (inclusive, vt_valid_at), and one second later */
+    assert_int_equal(verify_rim(v, x.ptr, x.len, VBIOS_SIGNER_END, rim, &c, &e), VT_OK);
+    rc = verify_rim(v, x.ptr, x.len, VBIOS_SIGNER_END + 1, rim, &c, &e);
     assert_int_equal(rc, VT_E_EXPIRED);
     assert_string_equal(e.check, "rim_chain");
     rc = verify_rim(v, x.ptr, x.len, AT_2026, rim, &c, &e);
