@@ -34,13 +34,19 @@ typedef struct vt_verify_sources {
     const char *cpak_file;      /* CCA: one CPAK (PEM, JWK or store) */
     const char *snp_product;    /* SNP: milan, genoa, turin when the report does not say */
     const char *pcs_url;        /* TDX/SGX, when collateral_dir is not given: fetch the quote's
-                                   collateral from Intel PCS or a PCCS (v4 API) into cache_dir, the
-                                   collateral source then (items already cached are not fetched) */
+                                   collateral from Intel PCS or a PCCS (v4 API) into cache_dir/tdx,
+                                   each item checked before it is cached (collateral.h); fresh
+                                   items are not fetched again */
     const char *kds_url;        /* SNP: fetch the VCEK, ASK/ARK chain and CRL from AMD KDS into
                                    cache_dir */
-    const char *cache_dir;      /* on-disk cache of fetched collateral; read even without a URL
-                                   (TDX: used as the collateral directory when none is given) */
+    const char *cache_dir;      /* on-disk cache of fetched collateral (docs/collateral.md); read
+                                   even without a URL. TDX: its tdx/ directory, or the directory
+                                   itself when it has none, is the collateral directory when none
+                                   is given */
     bool allow_missing_crl;     /* TDX: PCK CRL may be absent (reported as skipped) */
+    struct vt_coll_manager *collateral; /* servers (borrowed): TDX/SGX collateral comes through this
+                                   manager (collateral.h: single flight, bounded wait, background
+                                   refresh) into cache_dir, instead of a fetch per verification */
     /* Kept for vt_verify_to_claims (verify_any.h): */
     STACK_OF(X509) *snp_certs;  /* SNP: certificates that came with the evidence (borrowed) */
     bool snp_crl_required;      /* SNP: an ARK-issued CRL must be given and consulted */

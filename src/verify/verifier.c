@@ -11,7 +11,12 @@
 
 const char *verifier_tdx_dir(const vt_verifier *v)
 {
-    return v->collateral_dir != NULL ? v->collateral_dir : v->cache_dir;
+    struct stat st;
+    if (v->collateral_dir != NULL) return v->collateral_dir;
+    if (v->cache_tdx_dir != NULL && (v->pcs_url != NULL || v->collateral != NULL ||
+                                     (stat(v->cache_tdx_dir, &st) == 0 && S_ISDIR(st.st_mode))))
+        return v->cache_tdx_dir;
+    return v->cache_dir;
 }
 
 /* Newest modification time (ns) of a file, or of a directory and the files in it. */
@@ -55,7 +60,7 @@ static vt_err build_tdx(vt_verifier *v, vt_error *err)
     const char *dir = verifier_tdx_dir(v);
     if (v->trust_dir != NULL) VT_GUARD_GOTO(vt_certs_load_path(v->trust_dir, &roots, err));
     /* a cache not yet created is empty, not an error: the fetch fills it */
-    if (dir != NULL && (dir != v->cache_dir || newest_mtime(dir) != 0))
+    if (dir != NULL && ((dir != v->cache_dir && dir != v->cache_tdx_dir) || newest_mtime(dir) != 0))
         VT_GUARD_GOTO(vt_tdx_collateral_load_dir(dir, &coll, err));
     v->tdx_issued = vt_tdx_collateral_issued(&coll);
     vt_tdx_verifier_opts vo = {.roots = roots, .allow_missing_pck_crl = v->allow_missing_crl};
@@ -141,6 +146,8 @@ vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *
     vt_verifier *v = calloc(1, sizeof *v);
     if (v == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
     pthread_mutex_init(&v->mu, NULL);
+    pthread_mutex_init(&v->fetch_mu, NULL);
+    pthread_cond_init(&v->fetch_cv, NULL);
     vt_cca_trust_init(&v->cca);
     v->trust_dir = dup_or_null(s->trust_dir);
     v->collateral_dir = dup_or_null(s->collateral_dir);
@@ -150,6 +157,16 @@ vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *
     v->pcs_url = dup_or_null(s->pcs_url);
     v->kds_url = dup_or_null(s->kds_url);
     v->cache_dir = dup_or_null(s->cache_dir);
+    v->collateral = s->collateral;
+    if (s->cache_dir != NULL) {
+        size_t n = strlen(s->cache_dir) + sizeof "/tdx";
+        v->cache_tdx_dir = malloc(n);
+        if (v->cache_tdx_dir == NULL) {
+            vt_verifier_free(v);
+            return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+        }
+        snprintf(v->cache_tdx_dir, n, "%s/tdx", s->cache_dir);
+    }
     v->allow_missing_crl = s->allow_missing_crl;
     if ((s->pcs_url != NULL || s->kds_url != NULL) && s->cache_dir == NULL) {
         vt_verifier_free(v);
@@ -165,6 +182,8 @@ void vt_verifier_free(vt_verifier *v)
     drop(v);
     vt_cca_trust_free(&v->cca);
     pthread_mutex_destroy(&v->mu);
+    pthread_mutex_destroy(&v->fetch_mu);
+    pthread_cond_destroy(&v->fetch_cv);
     free(v->trust_dir);
     free(v->collateral_dir);
     free(v->certs_dir);
@@ -173,5 +192,6 @@ void vt_verifier_free(vt_verifier *v)
     free(v->pcs_url);
     free(v->kds_url);
     free(v->cache_dir);
+    free(v->cache_tdx_dir);
     free(v);
 }
