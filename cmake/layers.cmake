@@ -33,6 +33,9 @@ vt_layer(cca      DIRS src/cca      USES core crypto io
 vt_layer(azure    DIRS src/azure    USES core crypto io tdx snp tpm
          HEADERS azure
          SUMMARY "Azure confidential VMs with a vTPM: the HCL report and runtime claims, az-snp-vtpm and az-tdx-vtpm evidence and verifiers")
+vt_layer(nvidia   DIRS src/nvidia   USES core crypto io
+         HEADERS nvidia
+         SUMMARY "NVIDIA GPU attestation: SPDM 1.1 measurement reports, opaque-data TLVs, device chain to the pinned NVIDIA root, RIMs (XML-DSig via libxmlsec1)")
 vt_layer(measure  DIRS src/measure  USES core crypto
          HEADERS measure
          SUMMARY "launch measurements: OVMF/TDVF, SNP launch digest, TDX MRTD, CCA RIM; knows no verification")

@@ -87,6 +87,12 @@ typedef struct vt_emu_az_opts {
 vt_err vt_emu_az_evidence(vt_emu *e, vt_emu_az_kind kind, const uint8_t *nonce, size_t nonce_len,
                           const vt_emu_az_opts *o, vt_buf *out, vt_error *err);
 
+/* Emulated NVIDIA GPUs (Hopper format; only when the platform description has an "nvidia"
+ * section: {"gpus": 1..8, "driver_version", "vbios_version", "nvdec0_enabled"}): Trustee's
+ * {"device_evidence_list":[...]} JSON with one SPDM report per GPU over `nonce`, signed by the
+ * GPU's emulated FMC leaf; the device root is trust/nvidia/nvidia_device_root.pem. */
+vt_err vt_emu_nvidia_evidence(vt_emu *e, const uint8_t nonce[32], vt_buf *out, vt_error *err);
+
 /* The default platform description (owned JSON). */
 json_t *vt_emu_default_platform(void);
 

@@ -10,12 +10,13 @@ static void usage(FILE *f)
             "usage: veritee <command> [options]\n"
             "\n"
             "commands:\n"
-            "  verify     verify TEE evidence (TDX/SGX quote, SNP report, CCA token)\n"
+            "  verify     verify TEE evidence (TDX/SGX quote, SNP report, CCA token, NVIDIA GPU)\n"
             "  appraise   verify evidence and appraise it against a policy; write a signed EAR\n"
             "  ear        verify an EAR attestation result; create/export its signing key\n"
             "  tdx        TDX tools (replay-rtmr: replay a CCEL event log into RTMRs)\n"
             "  snp        SEV-SNP tools (show: print every decoded field of a report)\n"
             "  cca        CCA tools (show: print every claim of a token)\n"
+            "  rim        NVIDIA GPU reference integrity manifests (verify, match)\n"
             "  measure    precompute launch measurements (snp, tdx, cca)\n"
             "  vm         confidential VM lifecycle (plan, create, start, stop, destroy, list)\n"
             "  platform   what this machine is: TEE host, TEE guest, or neither\n"
@@ -45,6 +46,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "tdx") == 0) return cmd_tdx(argc - 1, argv + 1);
     if (strcmp(cmd, "snp") == 0) return cmd_snp(argc - 1, argv + 1);
     if (strcmp(cmd, "cca") == 0) return cmd_cca(argc - 1, argv + 1);
+    if (strcmp(cmd, "rim") == 0) return cmd_rim(argc - 1, argv + 1);
     if (strcmp(cmd, "measure") == 0) return cmd_measure(argc - 1, argv + 1);
     if (strcmp(cmd, "vm") == 0) return cmd_vm(argc - 1, argv + 1);
     if (strcmp(cmd, "platform") == 0) return cmd_platform(argc - 1, argv + 1);

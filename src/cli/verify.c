@@ -13,23 +13,27 @@
 static void verify_usage(FILE *f)
 {
     fprintf(f,
-            "usage: veritee verify [--tee auto|tdx|sgx|snp|cca|az-snp-vtpm|az-tdx-vtpm|tpm]\n"
+            "usage: veritee verify [--tee auto|tdx|sgx|snp|cca|nvidia|az-snp-vtpm|az-tdx-vtpm|tpm]\n"
             "                      [--collateral DIR] [--trust DIR]\n"
             "                      [--at RFC3339] [--json] FILE\n"
             "\n"
-            "  --tee T              evidence kind; auto detects it from the bytes (default)\n"
+            "  --tee T              evidence kind; auto detects it from the bytes (default);\n"
+            "                       nvidia (GPU evidence list JSON) must be named\n"
             "  --collateral DIR     TDX/SGX: PCS collateral (tcbinfo_<fmspc>.json, qe_identity.json,\n"
             "                       tcb_signing_chain.pem, pck_crl.der, root_ca_crl.der, ...);\n"
             "                       SNP: certificates and CRL (vcek.der|vcek.pem, ask/ark, crl)\n"
             "  --trust DIR          trust anchors (TDX: intel_sgx_root_ca.pem|.der; SNP: ARK PEMs;\n"
             "                       CCA: CPAK PEM/JWK files; az-snp-vtpm: ASK/ARK PEMs; tpm: the\n"
-            "                       trusted AK public keys, a PEM file or directory); default:\n"
+            "                       trusted AK public keys, a PEM file or directory; NVIDIA: the device\n"
+            "                       root PEM file or a DIR with nvidia_device_root.pem); default:\n"
             "                       built-in vendor roots\n"
             "  --certs DIR          SNP: VCEK/VLEK and ASK/ARK certificates (same as --collateral)\n"
             "  --cpak FILE          CCA: the platform attestation key (PEM or JWK)\n"
             "  --nonce HEX          expected nonce, 1..64 bytes, zero-padded to 64: the REPORTDATA of\n"
             "                       TDX/SGX/SNP evidence, the realm challenge of a CCA token; for\n"
-            "                       az-*-vtpm and tpm the TPM quote's qualifying data, exactly\n"            "  --product NAME       SNP: milan, genoa or turin when the report does not say\n"
+            "                       az-*-vtpm and tpm the TPM quote's qualifying data, exactly; NVIDIA:\n"
+            "                       its first 32 bytes (zero-padded) are the GPU nonce\n"
+            "  --product NAME       SNP: milan, genoa or turin when the report does not say\n"
             "  --pcs-url URL        TDX/SGX: without --collateral, fetch the collateral from Intel\n"
             "                       PCS or a PCCS (v4 API) into --cache\n"
             "  --kds-url URL        SNP: fetch the VCEK, ASK/ARK chain and CRL from AMD KDS\n"
@@ -77,6 +81,7 @@ static const char *missing_hint(const char *tee)
         return "give certificates with --certs/--collateral DIR and trust anchors with --trust DIR, or fetch them "
                "with --kds-url URL --cache DIR";
     if (strcmp(tee, "cca") == 0) return "give CPAK trust anchors with --trust DIR or --cpak FILE";
+    if (strcmp(tee, "nvidia") == 0) return "give the NVIDIA device root with --trust FILE|DIR";
     return NULL;
 }
 
@@ -109,7 +114,7 @@ int cli_report_error(const cli_verify_args *a, const char *tee, const vt_error *
 static bool options_apply(const cli_verify_args *a, const char *tee)
 {
     bool tdx = strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0, snp = strcmp(tee, "snp") == 0,
-         cca = strcmp(tee, "cca") == 0;
+         cca = strcmp(tee, "cca") == 0, nv = strcmp(tee, "nvidia") == 0;
     const struct {
         bool given, applies;
         const char *flag, *to;
@@ -118,9 +123,10 @@ static bool options_apply(const cli_verify_args *a, const char *tee)
         {a->kds_url != NULL, snp, "--kds-url", "SNP"},
         {a->pcs_url != NULL, tdx, "--pcs-url", "TDX and SGX"},
         {a->cpak_file != NULL, cca, "--cpak", "CCA"},
-        {a->allow_missing_crl, !cca, "--allow-missing-crl", "TDX, SGX and SNP"},
+        {a->allow_missing_crl, !cca && !nv, "--allow-missing-crl", "TDX, SGX and SNP"},
         {a->certs_dir != NULL, snp, "--certs", "SNP"},
-        {a->cache_dir != NULL, !cca, "--cache", "TDX, SGX and SNP"},
+        {a->cache_dir != NULL, !cca && !nv, "--cache", "TDX, SGX and SNP"},
+        {a->collateral_dir != NULL, !nv, "--collateral", "TDX, SGX, SNP and CCA"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (rules[i].given && !rules[i].applies) {
@@ -239,11 +245,15 @@ int cmd_verify(int argc, char **argv)
     int rc;
     if (strcmp(tee, "az-snp-vtpm") == 0 || strcmp(tee, "az-tdx-vtpm") == 0 || strcmp(tee, "tpm") == 0) {
         rc = cli_verify_azure(&a); /* src/cli/verify_azure.c (refuses options that do not apply) */
-    } else if (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0 && strcmp(tee, "snp") != 0 && strcmp(tee, "cca") != 0) {
-        fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca, az-snp-vtpm, az-tdx-vtpm, tpm)\n", tee);
+    } else if (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0 && strcmp(tee, "snp") != 0 && strcmp(tee, "cca") != 0 &&
+               strcmp(tee, "nvidia") != 0) {
+        fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca, nvidia, az-snp-vtpm, "
+                        "az-tdx-vtpm, tpm)\n", tee);
         rc = VT_EXIT_USAGE;
     } else if (!options_apply(&a, tee)) {
         rc = VT_EXIT_USAGE;
+    } else if (strcmp(tee, "nvidia") == 0) {
+        rc = cli_verify_nvidia(&a);
     } else {
         rc = verify_and_print(&a);
     }
