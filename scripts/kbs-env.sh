@@ -27,9 +27,7 @@ kbs_start() {
   shift
   KBS_URL=""
   KBS_PID=""
-  # truncate here, not only in the background job's redirection: that runs in the forked child,
-  # and a loaded machine can let the loop below read the previous server's "listening on" first
-  : >"$_log"
+  : >"$_log" # empty before the loop reads it: the child's own truncation may come after a first read
   "$VT" serve --listen 127.0.0.1:0 "$@" >"$_log" 2>&1 &
   KBS_PID=$!
   _i=0

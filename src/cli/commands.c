@@ -12,18 +12,22 @@
 
 /* Options every verifier-backed command shares (verify, and as documented for appraise). */
 static const cli_opt verify_opts[] = {
-    {"tee", 0, "T", "evidence kind: auto (default: detected from the bytes), tdx, sgx, snp, cca"},
+    {"tee", 0, "T", "evidence kind: auto (default: detected from the bytes), tdx, sgx, snp, cca,\n"
+                    "nvidia (GPU evidence list JSON: must be named), az-snp-vtpm, az-tdx-vtpm, tpm"},
     {"collateral", 0, "DIR", "TDX/SGX: PCS collateral (tcbinfo_<fmspc>.json, qe_identity.json,\n"
                              "tcb_signing_chain.pem, pck_crl.der, root_ca_crl.der, ...);\n"
                              "SNP: certificates and CRL (vcek.der|vcek.pem, ask/ark, crl)"},
     {"trust", 0, "FILE|DIR", "trust anchors, one file or a directory of them (TDX: intel_sgx_root_ca.pem|.der;\n"
-                             "SNP: ARK PEMs; CCA: CPAK PEM/JWK files or a JSON trust store);\n"
-                             "default: built-in vendor roots"},
+                             "SNP: ARK PEMs; CCA: CPAK PEM/JWK files or a JSON trust store; az-snp-vtpm:\n"
+                             "ASK/ARK PEMs; tpm: the trusted AK public keys; NVIDIA: the device root PEM\n"
+                             "or a DIR with nvidia_device_root.pem); default: built-in vendor roots"},
     {"certs", 0, "FILE|DIR", "SNP: VCEK/VLEK and ASK/ARK certificates: a directory (as --collateral)\n"
                              "or one PEM file holding the chain"},
     {"cpak", 0, "FILE", "CCA: the platform attestation key (PEM or JWK)"},
     {"nonce", 0, "HEX", "expected nonce, 1..64 bytes, zero-padded to 64: the REPORTDATA of\n"
-                        "TDX/SGX/SNP evidence, the realm challenge of a CCA token"},
+                        "TDX/SGX/SNP evidence, the realm challenge of a CCA token; for az-*-vtpm\n"
+                        "and tpm the TPM quote's qualifying data, exactly; NVIDIA: its first 32\n"
+                        "bytes (zero-padded) are the GPU nonce"},
     {"product", 0, "NAME", "SNP: milan, genoa or turin when the report does not say"},
     {"pcs-url", 0, "URL", "TDX/SGX: without --collateral, fetch the collateral from Intel PCS\n"
                           "(https://api.trustedservices.intel.com) or a PCCS (v4 API) into --cache"},
@@ -171,7 +175,8 @@ static const cli_opt emulate_init_opts[] = {
     END};
 
 static const cli_opt evidence_get_opts[] = {
-    {"tee", 0, "T", "tdx, snp or cca (default: the configfs-tsm provider's)"},
+    {"tee", 0, "T", "tdx, snp, cca (default: the configfs-tsm provider's); emulated only:\n"
+                    "az-snp-vtpm, az-tdx-vtpm (an Azure CVM's evidence JSON, docs/azure.md)"},
     {"report-data", 0, "HEX", "up to 64 bytes bound into the evidence (zero-padded to 64)"},
     {"nonce", 0, "HEX", "the same as --report-data: hex, as in verify/appraise --nonce"},
     {"nonce-text", 0, "STR", "report data = SHA-512(STR) (a text nonce)"},
@@ -189,6 +194,9 @@ static const cli_opt evidence_get_opts[] = {
     {"token-tag", 0, "T", "CCA emulated: 399 (legacy collection) or 907 (CMW collection)"},
     {"realm", 0, "NAME", "CCA emulated: an existing realm of the emulator (its RAK and claim overrides)"},
     {"create-realm", 0, NULL, "CCA emulated: create --realm when it does not exist yet"},
+    {"aael", 0, "TEXT", "Azure emulated: an AAEL entry \"<domain> <operation> <content>\" extended\n"
+                        "into PCR 23 and logged in cc_eventlog (repeatable, up to 8)"},
+    {"init-data", 0, "HEX", "Azure emulated: the 32-byte init-data hash bound into PCR8"},
     {"output", 'o', "FILE", "write the evidence there (default: stdout, binary)"},
     END};
 static const cli_opt evidence_extend_opts[] = {
@@ -229,7 +237,15 @@ static const cli_opt serve_opts[] = {
     {"rate", 0, "R", "per-client requests per second (default: no limit)"},
     {"burst", 0, "N", "per-client burst (with --rate)"},
     {"sweep", 0, "S", "expired-session sweep period (default 60)"},
-    {"max-sessions", 0, "N", "live RCAR sessions at most; /auth answers 503 over it (default: no limit)"},
+    {"max-sessions", 0, "N", "live RCAR sessions at most; /auth answers 503 over it (default 10000)"},
+    {"max-sessions-per-client", 0, "N", "live sessions from one address; 429 over it (default 256)"},
+    {"token-skew", 0, "S", "clock skew allowed on a bearer token's iat/exp (default 5, at most 300)"},
+    {"max-connections", 0, "N", "open connections at most (default 256)"},
+    {"max-connections-per-ip", 0, "N", "open connections from one address (default 16)"},
+    {"idle-timeout", 0, "S", "close a connection idle this long (default 30)"},
+    {"header-timeout", 0, "S", "request line and headers must arrive within S (default 10)"},
+    {"body-timeout", 0, "S", "the body must arrive within S of the headers (default 30)"},
+    {"max-body-memory", 0, "BYTES", "request bodies held at once, all clients (default 64 MiB; 503 over it)"},
     {"log", 0, "FILE|-", "JSON-lines log of requests and server messages (- = stderr; default: none)"},
     {"allow-missing-crl", 0, NULL, "TDX: accept PCK chains without a CRL (said in the checks)"},
     {"insecure-sample-tee", 0, NULL, "accept the 'sample' TEE (tests only; never in production)"},
@@ -302,6 +318,25 @@ static const cli_opt coll_prune_opts[] = {
     "0 done, 1 an answer failed its check (the cache keeps the previous item),\n"           \
     "2 usage, 3 upstream unreachable or no such collateral"
 
+static const cli_opt rim_verify_opts[] = {
+    {"trust", 0, "ROOT.pem", "the pinned RIM root (NVIDIA CoRIM signing Root CA, PEM)"},
+    {"at", 0, "T", "evaluate certificate validity at this instant (default: now)"},
+    {"json", 0, NULL, "JSON output"},
+    END};
+static const cli_opt rim_match_opts[] = {
+    {"trust", 0, "ROOT.pem", "the pinned RIM root (PEM)"},
+    {"at", 0, "T", "evaluate certificate validity at this instant (default: now)"},
+    {"json", 0, NULL, "JSON output"},
+    {"driver", 0, "RIM", "the driver RIM"},
+    {"vbios", 0, "RIM", "the VBIOS RIM"},
+    {"device-trust", 0, "ROOT.pem", "the NVIDIA device root PEM (default: the built-in pin)"},
+    {"nonce", 0, "HEX", "expected GPU nonce of the evidence"},
+    END};
+static const cli_opt gpu_evidence_opts[] = {
+    {"nonce", 0, "HEX", "1..64 bytes; the first 32 (zero-padded) are the GPU nonce"},
+    {"output", 'o', "FILE", "write the evidence there (default: stdout)"},
+    END};
+
 static const cli_opt platform_opts[] = {
     {"json", 0, NULL, "JSON output"},
     {"root", 0, "DIR", "read this directory tree instead of / (tests)"},
@@ -315,7 +350,8 @@ static const char exit_all[] =
     "trust anchor, store, file, server): provide or fetch it and retry";
 
 const cli_cmd cli_commands[] = {
-    {"verify", "verify TEE evidence (TDX/SGX quote, SNP report, CCA token)", "[options] FILE|-",
+    {"verify", "verify TEE evidence (TDX/SGX quote, SNP report, CCA token, NVIDIA GPU, Azure vTPM, TPM)",
+     "[options] FILE|-",
      "FILE is the evidence; - reads it from standard input. Every option is enforced for every\n"
      "kind of evidence it applies to; one that cannot apply to the evidence given (--product,\n"
      "--kds-url for TDX; --pcs-url for SNP; --cpak, --allow-missing-crl for CCA ...) is refused\n"
@@ -357,6 +393,19 @@ const cli_cmd cli_commands[] = {
     {"cca", "CCA tools", "show ...", NULL, NULL, NULL, cmd_cca},
     {"cca show", "print every claim of a CCA token, parsed but NOT verified", "[--json] TOKEN",
      "Use 'veritee verify --tee cca' to verify.", json_only, NULL, NULL},
+    {"rim", "NVIDIA GPU reference integrity manifests (verify, match)", "verify|match [options]", NULL, NULL,
+     "0 verified/matched, 1 rejected or mismatched, 2 unusable input, 3 trust or a RIM missing", cmd_rim},
+    {"rim verify", "check each RIM's XML signature and its signer chain to the pinned RIM root",
+     "--trust ROOT.pem [--at RFC3339] [--json] RIM.swidtag...",
+     "Each RIM's enveloped XML signature (ecdsa-sha384, C14N) and its signer chain to the pinned\n"
+     "RIM root (NVIDIA CoRIM signing Root CA) at --at.",
+     rim_verify_opts, "0 verified, 1 rejected, 2 unusable input, 3 trust or a RIM missing", NULL},
+    {"rim match", "verify the RIMs, then match a GPU report's measurements against them",
+     "--trust ROOT.pem [--at RFC3339] [--json] [--driver RIM] [--vbios RIM] [--device-trust ROOT.pem] [--nonce HEX] REPORT",
+     "REPORT is Trustee's GPU evidence JSON, verified first as by 'veritee verify --tee nvidia'\n"
+     "(its first device is matched), or a bare report (hex text or raw bytes), which is only\n"
+     "parsed, NOT verified.",
+     rim_match_opts, "0 matched, 1 rejected or mismatched, 2 unusable input, 3 trust or a RIM missing", NULL},
     {"measure", "precompute launch measurements (snp, tdx, cca)", "snp|tdx|cca [options]",
      "Computes the launch measurement a correct VM must show, from the launch inputs.\n"
      "Output: JSON reference values (default) or --hex, one line per value.",
@@ -444,6 +493,11 @@ const cli_cmd cli_commands[] = {
      "--trust DIR/trust --collateral DIR/collateral.",
      emulate_init_opts, NULL, NULL},
     {"emulate show", "print the platform description of an emulated TEE", "DIR", NULL, NULL, NULL, NULL},
+    {"emulate gpu-evidence", "emulated NVIDIA GPU evidence (Trustee's device_evidence_list JSON)",
+     "DIR --nonce HEX [-o FILE]",
+     "Over the nonce, when the platform has an \"nvidia\" section (docs/nvidia.md); verify it with\n"
+     "veritee verify --tee nvidia --trust DIR/trust/nvidia.",
+     gpu_evidence_opts, NULL, NULL},
     {"evidence", "collect attestation evidence (emulated, configfs-tsm, ioctl)", "get|extend [options]", NULL,
      NULL, NULL, cmd_evidence},
     {"evidence get", "produce evidence bound to report data",

@@ -26,6 +26,9 @@ typedef struct serve_opts {
         *log, *pcs_url, *kds_url, *cache, *pccs_url, *pccs_cacert, *pcs_api_key;
     int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions, collateral_refresh, collateral_retry;
     bool pccs_insecure;
+    int64_t max_sessions_per_client, token_skew, max_connections, max_connections_per_ip, idle_timeout,
+        header_timeout, body_timeout, max_body_memory;
+    bool token_skew_set;
     double rate;
     int64_t burst;
     bool insecure_sample, allow_missing_crl;
@@ -61,7 +64,10 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
                                         "policy", "tls_cert", "tls_key", "log", "token_lifetime", "session_lifetime",
                                         "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions",
                                         "pcs_url", "kds_url", "cache", "pccs_url", "pccs_cacert", "pccs_insecure",
-                                        "pcs_api_key", "collateral_refresh", "collateral_retry", NULL};
+                                        "pcs_api_key", "collateral_refresh", "collateral_retry",
+                                        "max_sessions_per_client", "token_skew", "max_connections",
+                                        "max_connections_per_ip", "idle_timeout", "header_timeout", "body_timeout",
+                                        "max_body_memory", NULL};
     vt_json_in c;
     VT_GUARD(vt_json_in_init(&c, cj, "", "config", e));
     VT_GUARD(vt_json_keys(&c, known));
@@ -82,6 +88,19 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
     VT_GUARD(cfg_int(&c, "burst", &o->burst));
     VT_GUARD(cfg_int(&c, "sweep", &o->sweep));
     VT_GUARD(cfg_int(&c, "max_sessions", &o->max_sessions));
+    VT_GUARD(cfg_int(&c, "max_sessions_per_client", &o->max_sessions_per_client));
+    VT_GUARD(cfg_int(&c, "max_connections", &o->max_connections));
+    VT_GUARD(cfg_int(&c, "max_connections_per_ip", &o->max_connections_per_ip));
+    VT_GUARD(cfg_int(&c, "idle_timeout", &o->idle_timeout));
+    VT_GUARD(cfg_int(&c, "header_timeout", &o->header_timeout));
+    VT_GUARD(cfg_int(&c, "body_timeout", &o->body_timeout));
+    VT_GUARD(cfg_int(&c, "max_body_memory", &o->max_body_memory));
+    if (!o->token_skew_set && json_object_get(cj, "token_skew") != NULL) {
+        int64_t skew = 0;
+        VT_GUARD(vt_json_get_int(&c, "token_skew", VT_JSON_OPTIONAL, 0, 300, &skew, NULL));
+        o->token_skew = skew;
+        o->token_skew_set = true;
+    }
     const json_t *rate = json_object_get(cj, "rate"); /* requests per second: any non-negative number */
     if (rate != NULL && (!json_is_number(rate) || json_number_value(rate) < 0))
         return vt_json_fail(&c, "rate", "expected a non-negative number");
@@ -217,10 +236,15 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         NUM("--collateral-refresh", collateral_refresh) NUM("--collateral-retry", collateral_retry)
         NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
         NUM("--max-body", max_body) NUM("--burst", burst) NUM("--sweep", sweep) NUM("--max-sessions", max_sessions)
+        NUM("--max-sessions-per-client", max_sessions_per_client) NUM("--max-connections", max_connections)
+        NUM("--max-connections-per-ip", max_connections_per_ip) NUM("--idle-timeout", idle_timeout)
+        NUM("--header-timeout", header_timeout) NUM("--body-timeout", body_timeout)
+        NUM("--max-body-memory", max_body_memory)
 #undef STR
 #undef NUM
         if (strcmp(a, "--config") == 0 && v) { *config = v; i++; continue; }
         if (strcmp(a, "--rate") == 0 && v) { o->rate = strtod(v, NULL); i++; continue; }
+        if (strcmp(a, "--token-skew") == 0 && v) { o->token_skew = strtoll(v, NULL, 10); o->token_skew_set = true; i++; continue; }
         if (strcmp(a, "--insecure-sample-tee") == 0) { o->insecure_sample = true; continue; }
         if (strcmp(a, "--allow-missing-crl") == 0) { o->allow_missing_crl = true; continue; }
         if (strcmp(a, "--pccs-insecure") == 0) { o->pccs_insecure = true; continue; }
@@ -273,6 +297,19 @@ int cmd_serve(int argc, char **argv)
         return VT_EXIT_USAGE;
     }
     if (o.sweep <= 0) o.sweep = 60;
+    if (o.max_sessions <= 0) o.max_sessions = 10000;
+    if (o.max_sessions_per_client <= 0) o.max_sessions_per_client = 256;
+    if (!o.token_skew_set) o.token_skew = 5;
+    if (o.token_skew < 0 || o.token_skew > VT_KBS_MAX_TOKEN_SKEW) {
+        fprintf(stderr, "veritee serve: --token-skew must be 0..%d seconds\n", VT_KBS_MAX_TOKEN_SKEW);
+        return VT_EXIT_USAGE;
+    }
+    if (o.max_connections < 0 || o.max_connections > 65536 || o.max_connections_per_ip < 0 ||
+        o.max_connections_per_ip > 65536 || o.idle_timeout < 0 || o.idle_timeout > 86400 || o.header_timeout < 0 ||
+        o.header_timeout > 3600 || o.body_timeout < 0 || o.body_timeout > 3600 || o.max_body_memory < 0) {
+        fprintf(stderr, "veritee serve: connection limits and timeouts out of range\n");
+        return VT_EXIT_USAGE;
+    }
     int rc = VT_EXIT_USAGE;
     vt_error e = {0};
     vt_kek *kek = NULL;
@@ -364,7 +401,10 @@ int cmd_serve(int argc, char **argv)
     vt_http_opts ho = {.listen = o.listen, .tls_cert_file = o.tls_cert, .tls_key_file = o.tls_key,
                        .max_body = o.max_body > 0 ? (size_t)o.max_body : (2u << 20), .rate_per_sec = o.rate,
                        .rate_burst = (unsigned)o.burst, .metrics = metrics, .log = log, .ready = serve_ready,
-                       .ready_ud = coll};
+                       .ready_ud = coll, .max_connections = (unsigned)o.max_connections,
+                       .max_connections_per_ip = (unsigned)o.max_connections_per_ip,
+                       .timeout_seconds = (unsigned)o.idle_timeout, .header_timeout_seconds = (unsigned)o.header_timeout,
+                       .body_timeout_seconds = (unsigned)o.body_timeout, .max_body_memory = (size_t)o.max_body_memory};
     if (vt_http_signals_block(&e) != VT_OK || vt_http_server_start(&ho, routes, nr, &srv, &e) != VT_OK) {
         rc = fail(&o, "listen", &e);
         goto out;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "veritee/azure.h"
 #include "veritee/fileio.h"
 #include "veritee/verify.h"
 
@@ -33,6 +34,7 @@ static const char *missing_hint(const char *tee)
         return "give certificates with --certs/--collateral DIR and trust anchors with --trust DIR, or fetch them "
                "with --kds-url URL --cache DIR";
     if (strcmp(tee, "cca") == 0) return "give CPAK trust anchors with --trust DIR or --cpak FILE";
+    if (strcmp(tee, "nvidia") == 0) return "give the NVIDIA device root with --trust FILE|DIR";
     return NULL;
 }
 
@@ -75,7 +77,7 @@ static void kds_wait(void *ctx, long ms)
 static bool options_apply(const cli_verify_args *a, const char *tee)
 {
     bool tdx = strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0, snp = strcmp(tee, "snp") == 0,
-         cca = strcmp(tee, "cca") == 0;
+         cca = strcmp(tee, "cca") == 0, nv = strcmp(tee, "nvidia") == 0;
     const struct {
         bool given, applies;
         const char *flag, *to;
@@ -84,9 +86,10 @@ static bool options_apply(const cli_verify_args *a, const char *tee)
         {a->kds_url != NULL, snp, "--kds-url", "SNP"},
         {a->pcs_url != NULL, tdx, "--pcs-url", "TDX and SGX"},
         {a->cpak_file != NULL, cca, "--cpak", "CCA"},
-        {a->allow_missing_crl, !cca, "--allow-missing-crl", "TDX, SGX and SNP"},
+        {a->allow_missing_crl, !cca && !nv, "--allow-missing-crl", "TDX, SGX and SNP"},
         {a->certs_dir != NULL, snp, "--certs", "SNP"},
-        {a->cache_dir != NULL, !cca, "--cache", "TDX, SGX and SNP"},
+        {a->cache_dir != NULL, !cca && !nv, "--cache", "TDX, SGX and SNP"},
+        {a->collateral_dir != NULL, !nv, "--collateral", "TDX, SGX, SNP and CCA"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (rules[i].given && !rules[i].applies) {
@@ -199,6 +202,7 @@ int cmd_verify(int argc, char **argv)
     const char *tee = a.tee;
     if (strcmp(tee, "auto") == 0) {
         tee = vt_evidence_detect(a.evidence.ptr, a.evidence.len);
+        if (tee == NULL) tee = vt_az_evidence_detect(a.evidence.ptr, a.evidence.len);
         if (tee == NULL) {
             fprintf(stderr, "veritee verify: %s: cannot tell the evidence kind; use --tee\n", a.file);
             vt_buf_free(&a.evidence);
@@ -207,11 +211,17 @@ int cmd_verify(int argc, char **argv)
         a.tee = tee;
     }
     int rc;
-    if (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0 && strcmp(tee, "snp") != 0 && strcmp(tee, "cca") != 0) {
-        fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca)\n", tee);
+    if (strcmp(tee, "az-snp-vtpm") == 0 || strcmp(tee, "az-tdx-vtpm") == 0 || strcmp(tee, "tpm") == 0) {
+        rc = cli_verify_azure(&a); /* src/cli/verify_azure.c (refuses options that do not apply) */
+    } else if (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0 && strcmp(tee, "snp") != 0 && strcmp(tee, "cca") != 0 &&
+               strcmp(tee, "nvidia") != 0) {
+        fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca, nvidia, az-snp-vtpm, "
+                        "az-tdx-vtpm, tpm)\n", tee);
         rc = VT_EXIT_USAGE;
     } else if (!options_apply(&a, tee)) {
         rc = VT_EXIT_USAGE;
+    } else if (strcmp(tee, "nvidia") == 0) {
+        rc = cli_verify_nvidia(&a);
     } else {
         rc = verify_and_print(&a);
     }

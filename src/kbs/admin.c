@@ -1,6 +1,7 @@
 /* Admin API (kbs-protocol.md §3 admin rows, docs/kbs.md): resources with versions, attestation
  * and resource policies, reference values. Every request carries an admin JWT (never open by
  * default), used once (jti recorded in the store); every action is audited and counted. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -300,39 +301,78 @@ static void dispatch(admin_req *a)
     kbs_fail(a->r, 404, "PluginNotFound", "no admin endpoint %.16s %.200s", m, p);
 }
 
+/* The request target an admin token's htu must equal: as sent, or (transport-free callers) the
+ * path and the version argument. */
+static const char *admin_target(const vt_kbs_call *c, char *buf, size_t cap)
+{
+    if (c->target != NULL) return c->target;
+    snprintf(buf, cap, "%s%s%s", c->path ? c->path : "", c->query_version ? "?version=" : "",
+             c->query_version ? c->query_version : "");
+    return buf;
+}
+
 void vt_kbs_admin(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
 {
     memset(r, 0, sizeof *r);
     admin_req a = {.k = k, .c = c, .r = r, .actor = "admin:anonymous", .action = "admin.auth"};
-    snprintf(a.subject, sizeof a.subject, "%.400s", c->path ? c->path : "");
+    vt_audit_text(c->path, 400, a.subject, sizeof a.subject);
     vt_error e = {0};
     json_t *claims = NULL;
-    const char *result;
+    char tbuf[VT_RESOURCE_PATH_MAX + 128];
+    const char *target = admin_target(c, tbuf, sizeof tbuf);
+    bool authed = false;
     if (k->cfg.admin_key == NULL) {
         kbs_fail(r, 401, "AdminAuthAccess", "the admin API is disabled (no admin key configured)");
     } else if (c->bearer == NULL) {
         kbs_fail(r, 401, "AdminAuthAccess", "admin requests need Authorization: Bearer <admin JWT>");
-    } else if (vt_kbs_admin_token_verify(k->cfg.admin_key, c->bearer, c->bearer_len, c->method, c->path, c->body,
-                                         c->body_len, c->now, &claims, &e) != VT_OK) {
+    } else if (vt_kbs_admin_token_verify(k->cfg.admin_key, c->bearer, c->bearer_len, c->method ? c->method : "", target,
+                                         c->body, c->body_len, c->now, &claims, &e) != VT_OK) {
         kbs_fail(r, 401, "AdminAuthAccess", "admin token rejected: %s", e.msg);
     } else {
-        const char *jti = json_string_value(json_object_get(claims, "jti"));
-        const char *sub = json_string_value(json_object_get(claims, "sub"));
-        snprintf(a.actor, sizeof a.actor, "admin:%.80s", sub ? sub : "admin");
-        json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
+        authed = true;
+    }
+    if (!authed) {
+        /* No valid credentials: counted and summarized, not one permanent record each. */
+        if (k->has_metrics) {
+            const char *l[2] = {a.action, "denied"};
+            vt_metric_inc(k->m.admin_requests, l, 1);
+        }
+        kbs_unauth(k, c->now, "admin", c->client, r->detail);
+        json_decref(claims);
+        return;
+    }
+    const char *jti = json_string_value(json_object_get(claims, "jti"));
+    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    /* The token's sub is signed but free text: escaped and cut on a character boundary, so the
+     * audit record can always be written. */
+    char who[88];
+    vt_audit_text(sub ? sub : "admin", 80, who, sizeof who);
+    snprintf(a.actor, sizeof a.actor, "admin:%s", who[0] ? who : "admin");
+    json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
+    /* The action and its audit record commit together, or neither does: a failing audit append
+     * (or a crash before the commit) leaves the store as it was. */
+    vt_err txrc = vt_store_tx_begin(k->cfg.store, &e);
+    if (txrc != VT_OK) {
+        kbs_fail(r, 503, "PluginInternalError", "store unavailable: %s", e.msg);
+    } else {
         if (vt_store_jti_use(k->cfg.store, jti, (vt_time)exp, c->now, &e) != VT_OK)
             kbs_fail(r, 401, "AdminAuthAccess", "admin token rejected: %s", e.code == VT_E_VERIFY ? "replayed (jti already used)" : e.msg);
         else
             dispatch(&a);
+        const char *result = r->status == 200 ? "ok" : r->status == 401 && strcmp(r->problem, "AdminAuthAccess") == 0 ? "denied" : "error";
+        json_t *d = json_pack("{ss}", "method", c->method ? c->method : "");
+        if (d && r->status != 200) json_object_set_new(d, "error", json_string(r->detail));
+        if (d && c->client) json_object_set_new(d, "client", json_string(c->client));
+        vt_err arc = kbs_audit(k, c->now, a.actor, a.action, a.subject, result, d, &e);
+        txrc = vt_store_tx_end(k->cfg.store, arc, &e);
+        if (txrc != VT_OK)
+            kbs_fail(r, 500, "PluginInternalError", "admin action not carried out: %s %s",
+                     arc != VT_OK ? "its audit record cannot be written:" : "cannot commit:", e.msg);
     }
     json_decref(claims);
-    result = r->status == 200 ? "ok" : r->status == 401 && strcmp(r->problem, "AdminAuthAccess") == 0 ? "denied" : "error";
+    const char *result = r->status == 200 ? "ok" : r->status == 401 && strcmp(r->problem, "AdminAuthAccess") == 0 ? "denied" : "error";
     if (k->has_metrics) {
         const char *l[2] = {a.action, result};
         vt_metric_inc(k->m.admin_requests, l, 1);
     }
-    json_t *d = json_pack("{ss}", "method", c->method ? c->method : "");
-    if (d && r->status != 200) json_object_set_new(d, "error", json_string(r->detail));
-    if (d && c->client) json_object_set_new(d, "client", json_string(c->client));
-    kbs_audit(k, c->now, a.actor, a.action, a.subject, result, d);
 }

@@ -372,9 +372,12 @@ vt_err vt_metrics_std(vt_metrics *m, vt_std_metrics *s, vt_error *err)
                                            "action,result");
     s->audit_failures = vt_metrics_counter(m, "veritee_audit_append_failures_total",
                                            "Audit records that could not be written.", NULL);
+    s->unauthenticated = vt_metrics_counter(m, "veritee_unauthenticated_total",
+                                            "Requests refused for want of valid credentials, by endpoint (admin, resource, attest).",
+                                            "endpoint");
     if (!s->attestation_duration || !s->attestation_total || !s->key_releases || !s->key_denials ||
         !s->active_sessions || !s->http_duration || !s->http_rate_limited || !s->admin_requests ||
-        !s->audit_failures)
+        !s->audit_failures || !s->unauthenticated)
         return vt_error_set(err, VT_E_INTERNAL, "metrics", "cannot register the standard metrics");
     return VT_OK;
 }

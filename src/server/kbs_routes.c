@@ -50,6 +50,7 @@ static void make_call(const vt_http_request *req, call_buf *b)
     b->c.now = (vt_time)time(NULL);
     b->c.method = req->method;
     b->c.path = req->path;
+    b->c.target = req->target;
     b->c.body = req->body;
     b->c.body_len = req->body_len;
     b->c.client = req->client;
