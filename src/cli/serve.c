@@ -386,7 +386,8 @@ int cmd_serve(int argc, char **argv)
                         .policy_text = policy.ptr ? (const char *)policy.ptr : NULL,
                         .token_lifetime = o.token_lifetime, .session_lifetime = o.session_lifetime,
                         .allow_missing_crl = o.allow_missing_crl, .insecure_sample_tee = o.insecure_sample,
-                        .max_sessions = o.max_sessions > 0 ? (uint64_t)o.max_sessions : 0};
+                        .max_sessions = (uint64_t)o.max_sessions,
+                        .max_sessions_per_client = (uint64_t)o.max_sessions_per_client, .token_skew = o.token_skew};
     if (vt_kbs_new(&kc, &kbs, &e) != VT_OK) { rc = fail(&o, "kbs", &e); goto out; }
     if (o.insecure_sample) say(&o, "warn", "WARNING: --insecure-sample-tee accepts unverifiable evidence");
     if (o.log) log = strcmp(o.log, "-") == 0 ? stderr : fopen(o.log, "a");

@@ -123,7 +123,7 @@ expect 2 "world-readable key refused" "$B" appraise --policy "$POL/default.json"
 # emulated TEE (docs/emulate.md): the flag reaches the EAR; policies reject it by default
 if "$B" emulate --help >/dev/null 2>&1 && "$B" evidence --help >/dev/null 2>&1 &&
    "$B" emulate init "$tmp/emu" >/dev/null 2>&1 &&
-   "$B" evidence get --tee tdx --nonce hello --emulator "$tmp/emu" -o "$tmp/emu.bin" >/dev/null 2>&1; then
+   "$B" evidence get --tee tdx --nonce-text hello --emulator "$tmp/emu" -o "$tmp/emu.bin" >/dev/null 2>&1; then
   EMU="--trust $tmp/emu/trust --collateral $tmp/emu/collateral"
   # shellcheck disable=SC2086
   expect 1 "emulated TDX under the default policy" "$B" appraise --policy "$POL/default.json" $EMU "$tmp/emu.bin"

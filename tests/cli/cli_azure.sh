@@ -82,7 +82,7 @@ for kind in az-snp-vtpm az-tdx-vtpm; do
   expect 1 "$kind emulated, another nonce" "$B" verify --trust "$tmp/emu/trust" --collateral "$tmp/emu/collateral" \
     --nonce $CH --at 2026-06-02T00:00:00Z "$tmp/$kind.json"
 done
-expect 2 "Azure evidence from a 64-byte nonce (over the vTPM's 50)" "$B" evidence get --tee az-snp-vtpm --emulator "$tmp/emu" --nonce x
+expect 2 "Azure evidence from a 64-byte nonce (over the vTPM's 50)" "$B" evidence get --tee az-snp-vtpm --emulator "$tmp/emu" --nonce-text x
 expect 2 "Azure evidence without the emulator" "$B" evidence get --tee az-tdx-vtpm --provider tsm --report-data 00
 
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
