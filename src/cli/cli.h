@@ -47,6 +47,8 @@ void cli_print_checks(FILE *f, const vt_checks *c);
 int cli_verify_tdx(cli_verify_args *a); /* tdx and sgx */
 int cli_verify_snp(cli_verify_args *a);
 int cli_verify_cca(cli_verify_args *a);
+/* verify --html FILE: the console's analysis of a->evidence as one HTML file (src/cli/ui.c). */
+int cli_ui_html(const cli_verify_args *a, const char *path);
 
 int cmd_verify(int argc, char **argv);
 int cmd_tdx(int argc, char **argv);
@@ -69,6 +71,7 @@ int cmd_appraise(int argc, char **argv); /* veritee appraise (src/cli/appraise.c
 int cmd_ear(int argc, char **argv);      /* veritee ear verify|key|show (src/cli/ear.c) */
 int cmd_serve(int argc, char **argv);    /* veritee serve: Key Broker Service (src/cli/serve.c) */
 int cmd_admin(int argc, char **argv);    /* veritee admin: KBS admin client (src/cli/admin.c) */
+int cmd_ui(int argc, char **argv);       /* veritee ui: the web console's explorer (src/cli/ui.c) */
 int cmd_attest(int argc, char **argv);   /* veritee attest: KBS guest client (src/cli/attest.c) */
 
 #endif

@@ -13,7 +13,7 @@ static void verify_usage(FILE *f)
 {
     fprintf(f,
             "usage: veritee verify [--tee auto|tdx|sgx|snp|cca] [--collateral DIR] [--trust DIR]\n"
-            "                      [--at RFC3339] [--json] FILE\n"
+            "                      [--at RFC3339] [--json] [--html FILE] FILE\n"
             "\n"
             "  --tee T              evidence kind; auto detects it from the bytes (default)\n"
             "  --collateral DIR     TDX/SGX: PCS collateral (tcbinfo_<fmspc>.json, qe_identity.json,\n"
@@ -34,6 +34,7 @@ static void verify_usage(FILE *f)
             "                       check is then reported as skipped (fail-closed otherwise)\n"
             "  --at T               verify as of this RFC 3339 instant (default: now)\n"
             "  --json               print one JSON object (claims and checks)\n"
+            "  --html FILE          also write the console's analysis view as one self-contained HTML file\n"
             "\n"
             "exit: 0 verified, 1 rejected, 2 unusable input or arguments, 3 collateral or trust missing\n");
 }
@@ -85,7 +86,8 @@ int cmd_verify(int argc, char **argv)
 {
     cli_verify_args a = {.tee = "auto", .at = (vt_time)time(NULL)};
     enum { O_COLL = 256, O_TRUST, O_CERTS, O_CPAK, O_NONCE, O_PRODUCT, O_PCS, O_CACHE, O_AT, O_JSON,
-           O_TEE, O_ALLOW_CRL, O_KDS };
+           O_TEE, O_ALLOW_CRL, O_KDS, O_HTML };
+    const char *html = NULL;
     static const struct option opts[] = {
         {"tee", required_argument, 0, O_TEE},          {"collateral", required_argument, 0, O_COLL},
         {"trust", required_argument, 0, O_TRUST},      {"certs", required_argument, 0, O_CERTS},
@@ -94,6 +96,7 @@ int cmd_verify(int argc, char **argv)
         {"cache", required_argument, 0, O_CACHE},      {"at", required_argument, 0, O_AT},
         {"json", no_argument, 0, O_JSON},              {"allow-missing-crl", no_argument, 0, O_ALLOW_CRL},
         {"kds-url", required_argument, 0, O_KDS},      {"help", no_argument, 0, 'h'},
+        {"html", required_argument, 0, O_HTML},
         {0, 0, 0, 0}};
     optind = 1;
     int c;
@@ -112,6 +115,7 @@ int cmd_verify(int argc, char **argv)
         case O_KDS: a.kds_url = optarg; break;
         case O_CACHE: a.cache_dir = optarg; break;
         case O_JSON: a.json = true; break;
+        case O_HTML: html = optarg; break;
         case O_ALLOW_CRL: a.allow_missing_crl = true; break;
         case O_AT:
             if (vt_time_parse_rfc3339(optarg, &a.at, &e) != VT_OK) {
@@ -143,6 +147,10 @@ int cmd_verify(int argc, char **argv)
         a.tee = tee;
     }
     int rc;
+    if (html && cli_ui_html(&a, html) != 0) {
+        vt_buf_free(&a.evidence);
+        return VT_EXIT_USAGE;
+    }
     if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) rc = cli_verify_tdx(&a);
     else if (strcmp(tee, "snp") == 0) rc = cli_verify_snp(&a);
     else if (strcmp(tee, "cca") == 0) rc = cli_verify_cca(&a);

@@ -227,8 +227,10 @@ static void finish(attest_ctx *x, const char *result, const vt_error *e)
     snprintf(actor, sizeof actor, "guest:%s", x->s->id);
     json_t *d = json_object();
     if (x->c->client) json_object_set_new(d, "client", json_string(x->c->client));
-    if (e != NULL) json_object_set_new(d, "error", json_string(e->msg));
-    else {
+    if (e != NULL) {
+        json_object_set_new(d, "error", json_string(e->msg));
+        if (e->check[0]) json_object_set_new(d, "check", json_string(e->check));
+    } else {
         json_object_set_new(d, "policy", json_string(x->ap.policy_id));
         json_object_set_new(d, "emulated", json_boolean(x->claims.emulated));
     }
