@@ -170,7 +170,7 @@ static void attestation_policy(admin_req *a)
     else ok_json(a, NULL);
     goto out;
 bad:
-    kbs_fail(a->r, 401, "ParsePolicyError", "%s (at %s)", e.msg, e.check[0] ? e.check : "policy");
+    kbs_fail(a->r, 401, "ParsePolicyError", "%s", e.msg);
 out:
     json_decref(o);
     vt_buf_free(&t);
@@ -197,7 +197,7 @@ static void resource_policy_set(admin_req *a)
     else ok_json(a, NULL);
     goto out;
 bad:
-    kbs_fail(a->r, 401, "ParsePolicyError", "%s (at %s)", e.msg, e.check[0] ? e.check : "policy");
+    kbs_fail(a->r, 401, "ParsePolicyError", "%s", e.msg);
 out:
     json_decref(o);
     vt_buf_free(&t);

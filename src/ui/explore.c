@@ -4,11 +4,14 @@
  * verification succeeding: a quote that fails its signature still shows every field. */
 #include <openssl/crypto.h>
 #include <openssl/x509v3.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "veritee/cca.h"
 #include "veritee/codec.h"
+#include "veritee/fileio.h"
 #include "veritee/json.h"
 #include "veritee/policy.h"
 #include "veritee/refvals.h"
@@ -195,6 +198,57 @@ static vt_err decode_cca(const uint8_t *ev, size_t len, json_t *groups, vt_error
 
 /* ---- chain of trust ---- */
 
+/* Certificates from the files of a directory (PEM bundles or DER), added to *all. */
+static void dir_certs(const char *dir, STACK_OF(X509) **all)
+{
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *de;
+    for (int n = 0; d && n < 64 && (de = readdir(d)) != NULL; n++) {
+        if (de->d_name[0] == '.') continue;
+        char p[512];
+        vt_buf b = {0};
+        vt_error e = {0};
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        if (vt_file_read(p, 1u << 20, &b, &e) != VT_OK) continue;
+        STACK_OF(X509) *sk = NULL;
+        X509 *one = NULL;
+        if (*all == NULL) *all = sk_X509_new_null();
+        if (*all && vt_pem_certs(b.ptr, b.len, &sk, &e) == VT_OK) {
+            while (sk_X509_num(sk) > 0) {
+                X509 *c = sk_X509_shift(sk);
+                if (!sk_X509_push(*all, c)) X509_free(c);
+            }
+        } else if (*all && vt_cert_parse(b.ptr, b.len, &one, &e) == VT_OK) {
+            if (!sk_X509_push(*all, one)) X509_free(one);
+        }
+        sk_X509_pop_free(sk, X509_free);
+        vt_buf_free(&b);
+    }
+    if (d) closedir(d);
+}
+
+/* The path from the SNP signing certificate (VCEK/VLEK) up through its issuers, from the pool. */
+static STACK_OF(X509) *snp_path(STACK_OF(X509) *pool)
+{
+    STACK_OF(X509) *out = sk_X509_new_null();
+    X509 *cur = NULL;
+    for (int i = 0; pool && i < sk_X509_num(pool) && cur == NULL; i++) {
+        char cn[128];
+        vt_x509_subject_cn(sk_X509_value(pool, i), cn, sizeof cn);
+        if (strstr(cn, "VCEK") || strstr(cn, "VLEK")) cur = sk_X509_value(pool, i);
+    }
+    for (int depth = 0; out && cur && depth < 6; depth++) {
+        if (X509_up_ref(cur) != 1 || !sk_X509_push(out, cur)) break;
+        if (X509_check_issued(cur, cur) == X509_V_OK) break;
+        X509 *next = NULL;
+        for (int i = 0; i < sk_X509_num(pool) && next == NULL; i++)
+            if (sk_X509_value(pool, i) != cur && X509_check_issued(sk_X509_value(pool, i), cur) == X509_V_OK)
+                next = sk_X509_value(pool, i);
+        cur = next;
+    }
+    return out;
+}
+
 static bool pinned(const uint8_t fp[32], const char *tee)
 {
     if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) return CRYPTO_memcmp(fp, VT_TDX_INTEL_ROOT_SHA256, 32) == 0;
@@ -344,7 +398,24 @@ vt_err vt_ui_analyze(const vt_verify_sources *s, const vt_ui_explore_in *in, con
     json_t *cj = vrc == VT_OK ? vt_claims_json(claims) : NULL;
     json_object_set_new(o, "claims", cj ? cj : json_null());
     json_object_set_new(o, "tcb", tcb_json(cj));
-    json_object_set_new(o, "chain", chain_json(chain, tee, in->at, checks));
+    if (strcmp(tee, "snp") == 0) {
+        /* the certificates that came with the evidence and those the verifier was given */
+        STACK_OF(X509) *pool = NULL;
+        for (int i = 0; chain && i < sk_X509_num(chain); i++) {
+            if (pool == NULL) pool = sk_X509_new_null();
+            if (pool && X509_up_ref(sk_X509_value(chain, i)) == 1 && !sk_X509_push(pool, sk_X509_value(chain, i)))
+                X509_free(sk_X509_value(chain, i));
+        }
+        dir_certs(s->certs_dir, &pool);
+        dir_certs(s->collateral_dir, &pool);
+        dir_certs(s->trust_dir, &pool);
+        STACK_OF(X509) *path = snp_path(pool);
+        sk_X509_pop_free(pool, X509_free);
+        json_object_set_new(o, "chain", chain_json(path, tee, in->at, checks));
+        sk_X509_pop_free(path, X509_free);
+    } else {
+        json_object_set_new(o, "chain", chain_json(chain, tee, in->at, checks));
+    }
     if (in->policy_text) json_object_set_new(o, "appraisal", appraise_json(in, claims, vrc == VT_OK, &ve));
     sk_X509_pop_free(chain, X509_free);
     free(claims);
