@@ -58,7 +58,7 @@ KBS_PORT=$(port_of "$tmp/serve.out") || { cat "$tmp/serve.err"; echo "FAIL: veri
 
 SHOTS=${VERITEE_UI_SHOTS:-$BUILD/ui-shots}
 mkdir -p "$SHOTS"
-NODE_DIR="$NODE_DIR" UI_URL="http://127.0.0.1:$UI_PORT" KBS_URL="http://127.0.0.1:$KBS_PORT" \
+VERITEE_BIN="$B" NODE_DIR="$NODE_DIR" UI_URL="http://127.0.0.1:$UI_PORT" KBS_URL="http://127.0.0.1:$KBS_PORT" \
   ADMIN_KEY="$tmp/admin.pem" VECTORS="$V" SHOTS="$SHOTS" CHROMIUM="$CHROMIUM" TMPDIR="$tmp" \
   timeout 280 node "$HERE/ui/console.test.mjs"
 rc=$?

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import {spawnSync} from 'node:child_process';
 import path from 'node:path';
 import {createRequire} from 'node:module';
 
@@ -97,7 +98,7 @@ function watch(page) {
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('request', (rq) => {
     const u = new URL(rq.url());
-    if (!['127.0.0.1', 'localhost'].includes(u.hostname) && u.protocol !== 'blob:' && u.protocol !== 'data:') external.push(rq.url());
+    if (!['127.0.0.1', 'localhost'].includes(u.hostname) && !['blob:', 'data:', 'file:'].includes(u.protocol)) external.push(rq.url());
   });
 }
 
@@ -178,6 +179,10 @@ await test('TDX with collateral at its instant: verified, chain pinned, TCB UpTo
   assert.match(await page.textContent('#tcb'), /UpToDate/);
   assert.ok(await page.$('#download-claims'));
   await page.screenshot({path: path.join(SHOTS, 'explorer-tdx.png'), fullPage: true});
+  await page.locator('#summary').screenshot({path: path.join(SHOTS, 'doc-tdx-summary.png')});
+  await page.locator('#checks').screenshot({path: path.join(SHOTS, 'doc-tdx-checks.png')});
+  await page.locator('#decoded details').nth(1).screenshot({path: path.join(SHOTS, 'doc-tdx-fields.png')});
+  await page.locator('#chain').screenshot({path: path.join(SHOTS, 'doc-tdx-chain.png')});
   for (let i = 0; i < 4; i++) {
     timings.push(await drop(page, path.join(TDX_OK, 'quote.bin'), {at: '2025-07-19T10:00:34Z',
       collateral: files(TDX_OK, ['quote.bin'])}));
@@ -200,6 +205,7 @@ await test('tampered TDX quote: the failing check is shown', async () => {
   assert.match(await checkStatus(page, 'quote_signature'), /fail/);
   assert.match(await page.textContent('#summary .reason'), /quote_signature/);
   await page.screenshot({path: path.join(SHOTS, 'explorer-tampered.png'), fullPage: false});
+  await page.locator('#summary').screenshot({path: path.join(SHOTS, 'doc-tampered-summary.png')});
 });
 
 await test('TDX with a policy: expected vs actual side by side, difference marked', async () => {
@@ -208,6 +214,7 @@ await test('TDX with a policy: expected vs actual side by side, difference marke
   assert.match(await page.textContent('#appraisal'), /pin-mrtd/);
   assert.ok((await page.$$('#appraisal tr.differs mark')).length > 0, 'differing characters highlighted');
   await page.screenshot({path: path.join(SHOTS, 'explorer-policy.png'), fullPage: false});
+  await page.locator('#appraisal').screenshot({path: path.join(SHOTS, 'doc-policy.png')});
   await page.fill('#policy', '');
 });
 
@@ -321,8 +328,31 @@ await test('dashboard: load the key, put, rotate, revoke; the audit view shows b
   await dp.click('#refresh');
   await dp.waitForSelector('#stats table');
   await dp.screenshot({path: path.join(SHOTS, 'dashboard.png'), fullPage: true});
+  await dp.locator('section[aria-labelledby="res-h"]').screenshot({path: path.join(SHOTS, 'doc-dashboard-resources.png')});
+  await dp.locator('section[aria-labelledby="audit-h"]').screenshot({path: path.join(SHOTS, 'doc-dashboard-audit.png')});
+  await dp.locator('section[aria-labelledby="ready-h"]').screenshot({path: path.join(SHOTS, 'doc-dashboard-counters.png')});
   await axe(dp, 'dashboard with data');
   await dp.close();
+});
+
+await test('verify --html: one self-contained file shows the same analysis offline', async () => {
+  const out = path.join(process.env.TMPDIR || '/tmp', 'report.html');
+  const r = spawnSync(process.env.VERITEE_BIN, ['verify', '--collateral', TDX_OK, '--at', '2025-07-19T10:00:34Z', '--html', out,
+    path.join(TDX_OK, 'quote.bin')]);
+  assert.equal(r.status, 0, String(r.stderr));
+  const html = fs.readFileSync(out, 'utf8');
+  assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!www\.intel\.com)/, 'nothing loaded from elsewhere');
+  const hp = await ctx.newPage();
+  watch(hp);
+  await hp.goto('file://' + out);
+  assert.match(await hp.textContent('#summary-h'), /TDX evidence: verified/);
+  const q = fs.readFileSync(path.join(TDX_OK, 'quote.bin'));
+  assert.equal(await hp.$eval('#decoded tr[data-field="mr_td"] td', (e) => e.textContent), hex(q.subarray(48 + 136, 48 + 184)));
+  assert.match(await hp.$eval('#checks tr[data-check="quote_signature"]', (e) => e.className), /pass/);
+  await hp.close();
+  const bad = spawnSync(process.env.VERITEE_BIN, ['verify', '--at', '2025-07-19T10:00:34Z', '--html', out, path.join(TDX_OK, 'quote.bin')]);
+  assert.equal(bad.status, 3, 'the exit code is the verification\'s (collateral missing), the file is still written');
+  assert.match(fs.readFileSync(out, 'utf8'), /missing_collateral\":true/);
 });
 
 await test('no console errors, no request left the server', async () => {
