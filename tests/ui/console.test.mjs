@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import crypto from 'node:crypto';
 import {spawnSync} from 'node:child_process';
 import path from 'node:path';
 import {createRequire} from 'node:module';
@@ -275,6 +276,24 @@ await test('keyboard only: paste, analyze, jump to a section', async () => {
   await kp.close();
 });
 
+// A guest attests with a real quote the broker cannot verify (it has no collateral): the
+// dashboard's counters and denials must show it, with the failing check.
+await test('a guest attestation the broker denies (RCAR auth + attest)', async () => {
+  const a = await fetch(KBS_URL + '/kbs/v0/auth', {method: 'POST', headers: {'Content-Type': 'application/json'},
+    body: JSON.stringify({version: '0.4.0', tee: 'tdx', 'extra-params': ''})});
+  assert.equal(a.status, 200);
+  const cookie = a.headers.get('set-cookie').split(';')[0];
+  const {nonce} = await a.json();
+  const {publicKey} = crypto.generateKeyPairSync('ec', {namedCurve: 'P-256'});
+  const jwk = publicKey.export({format: 'jwk'});
+  const body = {'init-data': null, 'runtime-data': {nonce, 'tee-pubkey': {...jwk, alg: 'ECDH-ES+A256KW'}},
+    'tee-evidence': {primary_evidence: {quote: fs.readFileSync(path.join(TDX_OK, 'quote.bin')).toString('base64'), cc_eventlog: null},
+      additional_evidence: ''}};
+  const r = await fetch(KBS_URL + '/kbs/v0/attest', {method: 'POST', headers: {'Content-Type': 'application/json', Cookie: cookie},
+    body: JSON.stringify(body)});
+  assert.notEqual(r.status, 200, 'no collateral on the broker: the attestation is refused');
+});
+
 await test('dashboard: load the key, put, rotate, revoke; the audit view shows both, chain verified', async () => {
   const dp = await ctx.newPage();
   watch(dp);
@@ -327,6 +346,12 @@ await test('dashboard: load the key, put, rotate, revoke; the audit view shows b
   assert.match(await dp.inputValue('#pol-text'), /"allow_debug": false/);
   await dp.click('#refresh');
   await dp.waitForSelector('#stats table');
+  await dp.waitForSelector('#denials table');
+  assert.match(await dp.textContent('#stats'), /tdx \/ \w+\s*1/, 'the denied attestation is counted');
+  const den = await dp.textContent('#denials');
+  assert.match(den, /attest/);
+  assert.match(den, /collateral|missing/i, 'the failing check is shown');
+  await dp.locator('section[aria-labelledby="deny-h"]').screenshot({path: path.join(SHOTS, 'doc-dashboard-denials.png')});
   await dp.screenshot({path: path.join(SHOTS, 'dashboard.png'), fullPage: true});
   await dp.locator('section[aria-labelledby="res-h"]').screenshot({path: path.join(SHOTS, 'doc-dashboard-resources.png')});
   await dp.locator('section[aria-labelledby="audit-h"]').screenshot({path: path.join(SHOTS, 'doc-dashboard-audit.png')});
