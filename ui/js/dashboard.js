@@ -7,6 +7,7 @@ const $ = (id) => document.getElementById(id);
 let auditAfter = null;      // null: latest page; else seq the page starts after
 let auditFirst = 0;
 let auditLast = 0;
+let auditPage = 50;
 
 function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
@@ -163,10 +164,11 @@ async function audit() {
     text: c.verified ? 'chain verified' : `chain BROKEN at ${c.bad_seq}: ${c.error}`}),
   ` ${c.records} records; head #${c.head_seq} `, el('code', {class: 'hex', text: c.head_hash}));
   const recs = r.json.records || [];
+  auditPage = r.json.page_size || auditPage;
   auditFirst = recs.length ? recs[0].seq : 0;
   auditLast = recs.length ? recs[recs.length - 1].seq : 0;
   $('audit').replaceChildren(table(`audit records ${auditFirst}–${auditLast}`, ['seq', 'time', 'actor', 'action', 'subject', 'outcome', 'details'],
-    recs.slice().reverse().map((x) => ({attrs: {'data-action': x.action, 'data-outcome': x.outcome},
+    recs.slice().reverse().map((x) => ({attrs: {'data-seq': x.seq, 'data-action': x.action, 'data-outcome': x.outcome},
       cells: [String(x.seq), x.time, x.actor, el('code', {text: x.action}), x.subject, x.outcome,
         el('code', {class: 'small', text: typeof x.details === 'string' ? x.details : JSON.stringify(x.details)})]}))));
   const den = recs.filter((x) => (x.action === 'attest' || x.action === 'resource.get') && x.outcome !== 'ok');
@@ -223,7 +225,7 @@ export function initDashboard(info) {
   });
   $('pol-load').addEventListener('click', loadPolicy);
   $('pol-form').addEventListener('submit', (ev) => { ev.preventDefault(); savePolicy(); });
-  $('audit-older').addEventListener('click', () => { auditAfter = Math.max(0, auditFirst - 51); audit(); });
+  $('audit-older').addEventListener('click', () => { auditAfter = Math.max(0, auditFirst - auditPage - 1); audit(); });
   $('audit-newer').addEventListener('click', () => { auditAfter = auditLast; audit(); });
   $('audit-latest').addEventListener('click', () => { auditAfter = null; audit(); });
 }
