@@ -62,5 +62,12 @@ VERITEE_BIN="$B" NODE_DIR="$NODE_DIR" UI_URL="http://127.0.0.1:$UI_PORT" KBS_URL
   ADMIN_KEY="$tmp/admin.pem" VECTORS="$V" SHOTS="$SHOTS" CHROMIUM="$CHROMIUM" TMPDIR="$tmp" \
   timeout 280 node "$HERE/ui/console.test.mjs"
 rc=$?
-[ $rc -eq 0 ] || { echo "--- ui.err"; tail -5 "$tmp/ui.err"; echo "--- serve.err"; tail -5 "$tmp/serve.err"; }
+# graceful stop: both servers must exit 0 (under ASan, a leak or error found makes it non-zero)
+for p in $pids; do
+  kill -TERM "$p" 2>/dev/null
+  wait "$p"; prc=$?
+  [ $prc -eq 0 ] || { echo "FAIL: server $p exited $prc after SIGTERM"; rc=1; }
+done
+pids=""
+[ $rc -eq 0 ] || { echo "--- ui.err"; tail -20 "$tmp/ui.err"; echo "--- serve.err"; tail -20 "$tmp/serve.err"; }
 exit $rc
