@@ -73,5 +73,6 @@ int cmd_serve(int argc, char **argv);    /* veritee serve: Key Broker Service (s
 int cmd_admin(int argc, char **argv);    /* veritee admin: KBS admin client (src/cli/admin.c) */
 int cmd_ui(int argc, char **argv);       /* veritee ui: the web console's explorer (src/cli/ui.c) */
 int cmd_attest(int argc, char **argv);   /* veritee attest: KBS guest client (src/cli/attest.c) */
+int cmd_collateral(int argc, char **argv); /* veritee collateral: the live collateral cache */
 
 #endif
