@@ -60,7 +60,7 @@ SHOTS=${VERITEE_UI_SHOTS:-$BUILD/ui-shots}
 mkdir -p "$SHOTS"
 VERITEE_BIN="$B" NODE_DIR="$NODE_DIR" UI_URL="http://127.0.0.1:$UI_PORT" KBS_URL="http://127.0.0.1:$KBS_PORT" \
   ADMIN_KEY="$tmp/admin.pem" VECTORS="$V" SHOTS="$SHOTS" CHROMIUM="$CHROMIUM" TMPDIR="$tmp" \
-  timeout 280 node "$HERE/ui/console.test.mjs"
+  timeout 280 node "$HERE/../ui/console.test.mjs"
 rc=$?
 # graceful stop: both servers must exit 0 (under ASan, a leak or error found makes it non-zero)
 for p in $pids; do
