@@ -303,6 +303,33 @@ static void audit_page(admin_req *a, const char *after)
     ok_json(a, json_pack("{so so sI}", "records", arr, "chain", chain, "page_size", (json_int_t)AUDIT_PAGE));
 }
 
+#define DENIAL_SCAN 1000
+
+static bool is_denial(const vt_audit_record *r)
+{
+    if (strcmp(r->action, "attest") == 0)
+        return strcmp(r->outcome, "rejected") == 0 || strcmp(r->outcome, "contraindicated") == 0;
+    return strcmp(r->action, "resource.get") == 0 && strcmp(r->outcome, "ok") != 0;
+}
+
+/* GET /api/v1/audit/denials: refused attestations (rejected, contraindicated) and resource
+ * releases among the last DENIAL_SCAN audit records, newest first, at most AUDIT_PAGE. */
+static void denials(admin_req *a)
+{
+    vt_error e = {0};
+    vt_audit_record *rec = NULL;
+    size_t n = 0;
+    a->action = "audit.denials";
+    snprintf(a->subject, sizeof a->subject, "audit");
+    vt_err rc = vt_audit_tail(a->k->cfg.store, DENIAL_SCAN, &rec, &n, &e);
+    if (rc != VT_OK) return store_fail(a, rc, &e);
+    json_t *arr = json_array();
+    for (size_t i = n; i > 0 && json_array_size(arr) < AUDIT_PAGE; i--)
+        if (is_denial(&rec[i - 1])) json_array_append_new(arr, vt_audit_record_json(&rec[i - 1]));
+    vt_audit_records_free(rec, n);
+    ok_json(a, json_pack("{so sI}", "denials", arr, "scanned", (json_int_t)n));
+}
+
 /* GET /api/v1/stats: the server's own counters as JSON. */
 static void stats(admin_req *a)
 {
@@ -361,6 +388,8 @@ static void dispatch(admin_req *a)
         return stats(a);
     } else if (strcmp(p, "/api/v1/audit") == 0 && get) {
         return audit_page(a, NULL);
+    } else if (strcmp(p, "/api/v1/audit/denials") == 0 && get) {
+        return denials(a);
     } else if ((t = after(p, "/api/v1/audit/after/")) != NULL && get) {
         return audit_page(a, t);
     } else if ((t = after(p, "/api/v1/policies/attestation/")) != NULL && get) {

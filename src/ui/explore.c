@@ -259,7 +259,16 @@ static bool pinned(const uint8_t fp[32], const char *tee)
     return false;
 }
 
-static json_t *chain_json(STACK_OF(X509) *chain, const char *tee, vt_time at, const vt_checks *checks)
+static bool in_stack(STACK_OF(X509) *sk, X509 *c)
+{
+    for (int i = 0; sk && i < sk_X509_num(sk); i++)
+        if (X509_cmp(sk_X509_value(sk, i), c) == 0) return true;
+    return false;
+}
+
+/* trusted: the certificates of the trust directory given (may be NULL). */
+static json_t *chain_json(STACK_OF(X509) *chain, STACK_OF(X509) *trusted, const char *tee, vt_time at,
+                          const vt_checks *checks)
 {
     json_t *a = json_array();
     char crl[260] = "unknown";
@@ -280,11 +289,13 @@ static json_t *chain_json(STACK_OF(X509) *chain, const char *tee, vt_time at, co
         vt_time_format(t2, na);
         if (vt_x509_sha256(c, fp, &e) != VT_OK) memset(fp, 0, sizeof fp);
         bool self = X509_check_issued(c, c) == X509_V_OK;
-        json_array_append_new(a, json_pack("{ss ss ss ss sb ss so sb sb sb ss}", "subject", sub, "issuer", iss,
+        bool pin = self && pinned(fp, tee), given = in_stack(trusted, c);
+        json_array_append_new(a, json_pack("{ss ss ss ss sb ss so sb sb sb ss ss*}", "subject", sub, "issuer", iss,
                                            "not_before", nb, "not_after", na, "valid_at_instant", t1 <= at && at <= t2,
                                            "window", at < t1 ? "not yet valid" : at > t2 ? "expired" : "valid",
-                                           "sha256", hexj(fp, 32), "self_signed", self, "pinned", self && pinned(fp, tee),
-                                           "emulated", vt_x509_is_emulated(c), "crl", crl));
+                                           "sha256", hexj(fp, 32), "self_signed", self, "pinned", pin,
+                                           "emulated", vt_x509_is_emulated(c), "crl", crl, "anchor",
+                                           pin ? "built-in pin" : given ? "trust anchor given" : NULL));
     }
     return a;
 }
@@ -398,6 +409,8 @@ vt_err vt_ui_analyze(const vt_verify_sources *s, const vt_ui_explore_in *in, con
     json_t *cj = vrc == VT_OK ? vt_claims_json(claims) : NULL;
     json_object_set_new(o, "claims", cj ? cj : json_null());
     json_object_set_new(o, "tcb", tcb_json(cj));
+    STACK_OF(X509) *trusted = NULL;
+    dir_certs(s->trust_dir, &trusted);
     if (strcmp(tee, "snp") == 0) {
         /* the certificates that came with the evidence and those the verifier was given */
         STACK_OF(X509) *pool = NULL;
@@ -411,11 +424,12 @@ vt_err vt_ui_analyze(const vt_verify_sources *s, const vt_ui_explore_in *in, con
         dir_certs(s->trust_dir, &pool);
         STACK_OF(X509) *path = snp_path(pool);
         sk_X509_pop_free(pool, X509_free);
-        json_object_set_new(o, "chain", chain_json(path, tee, in->at, checks));
+        json_object_set_new(o, "chain", chain_json(path, trusted, tee, in->at, checks));
         sk_X509_pop_free(path, X509_free);
     } else {
-        json_object_set_new(o, "chain", chain_json(chain, tee, in->at, checks));
+        json_object_set_new(o, "chain", chain_json(chain, trusted, tee, in->at, checks));
     }
+    sk_X509_pop_free(trusted, X509_free);
     if (in->policy_text) json_object_set_new(o, "appraisal", appraise_json(in, claims, vrc == VT_OK, &ve));
     sk_X509_pop_free(chain, X509_free);
     free(claims);

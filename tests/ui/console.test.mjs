@@ -175,7 +175,7 @@ await test('TDX with collateral at its instant: verified, chain pinned, TCB UpTo
   }
   const certs = await page.$$eval('#chain li.cert', (l) => l.map((e) => e.textContent));
   assert.equal(certs.length, 3);
-  assert.match(certs[0], /Intel SGX Root CA[\s\S]*pinned root/);
+  assert.match(certs[0], /Intel SGX Root CA[\s\S]*pinned root \(built in\)/);
   assert.match(certs[2], /Intel SGX PCK Certificate/);
   assert.match(await page.textContent('#tcb'), /UpToDate/);
   assert.ok(await page.$('#download-claims'));
@@ -232,7 +232,10 @@ await test('SNP: every report decodes; MEASUREMENT equals the report bytes; one 
   await drop(page, path.join(S, 'report.bin'), {at: '2025-12-08T00:00:00Z', collateral: files(S, ['report.bin']),
     trust: files(path.join(V, 'snp', 'chains'), [])});
   assert.match(await summary(page), /SNP evidence: verified/);
-  assert.ok((await page.$$('#chain li.cert')).length >= 2);
+  const snpCerts = await page.$$eval('#chain li.cert', (l) => l.map((e) => e.textContent));
+  assert.equal(snpCerts.length, 3, 'ARK, ASK, VCEK');
+  assert.match(snpCerts[0], /ARK-Milan[\s\S]*(pinned root|trust anchor given)/);
+  assert.match(snpCerts[2], /SEV-VCEK/);
   await page.screenshot({path: path.join(SHOTS, 'explorer-snp.png'), fullPage: true});
 });
 

@@ -171,12 +171,18 @@ async function audit() {
     recs.slice().reverse().map((x) => ({attrs: {'data-seq': x.seq, 'data-action': x.action, 'data-outcome': x.outcome},
       cells: [String(x.seq), x.time, x.actor, el('code', {text: x.action}), x.subject, x.outcome,
         el('code', {class: 'small', text: typeof x.details === 'string' ? x.details : JSON.stringify(x.details)})]}))));
-  const den = recs.filter((x) => (x.action === 'attest' || x.action === 'resource.get') && x.outcome !== 'ok');
-  $('denials').replaceChildren(den.length ? table('denials on this audit page', ['time', 'what', 'subject', 'failing check', 'reason'],
-    den.reverse().map((x) => {
+}
+
+async function denials() {
+  const r = await adminFetch('GET', '/api/v1/audit/denials');
+  if (r.status !== 200) { $('denials').textContent = problem(r); return; }
+  const den = r.json.denials || [];
+  $('denials').replaceChildren(den.length ? table(`denials among the last ${r.json.scanned} audit records`,
+    ['time', 'what', 'subject', 'outcome', 'failing check', 'reason'],
+    den.map((x) => {
       const d = typeof x.details === 'string' ? JSON.parse(x.details || '{}') : (x.details || {});
-      return {cells: [x.time, x.action, x.subject, el('code', {text: d.check || '—'}), d.error || x.outcome]};
-    })) : el('p', {class: 'muted', text: 'No denial on this audit page.'}));
+      return {attrs: {'data-seq': x.seq}, cells: [x.time, x.action, x.subject, x.outcome, el('code', {text: d.check || '—'}), d.error || '']};
+    })) : el('p', {class: 'muted', text: `No denial among the last ${r.json.scanned} audit records.`}));
 }
 
 async function refresh() {
@@ -187,6 +193,7 @@ async function refresh() {
     await resources();
     await policies();
     await audit();
+    await denials();
   } catch (e) {
     $('admin-status').textContent = `error: ${e.message}`;
   }

@@ -127,8 +127,9 @@ function chainSection(a) {
   const fig = el('ol', {class: 'chain', 'aria-label': 'certificate chain, root first'});
   [...chain].reverse().forEach((c, i) => {
     const badges = el('p', {class: 'badges'});
-    if (c.pinned) badges.append(el('span', {class: 'badge pinned', text: '📌 pinned root'}));
-    else if (c.self_signed) badges.append(el('span', {class: 'badge warn', text: 'self-signed, not pinned'}));
+    if (c.pinned) badges.append(el('span', {class: 'badge pinned', text: 'pinned root (built in)'}));
+    else if (c.anchor) badges.append(el('span', {class: 'badge pinned', text: c.anchor}));
+    else if (c.self_signed) badges.append(el('span', {class: 'badge warn', text: 'self-signed, not a trust anchor'}));
     if (c.emulated) badges.append(el('span', {class: 'badge warn', text: 'emulated (test PKI)'}));
     badges.append(el('span', {class: `badge ${c.valid_at_instant ? 'pass' : 'fail'}`, text: c.window + ' at ' + a.at}));
     // validity window against the instant: a bar from not_before to not_after, the instant marked
