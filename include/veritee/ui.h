@@ -12,7 +12,7 @@
 #include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
-#include "veritee/verify_any.h"
+#include "veritee/verify.h"
 #include "veritee/vtime.h"
 
 VT_BEGIN_DECLS

@@ -10,7 +10,7 @@
 
 #include "veritee/api.h"
 #include "veritee/http.h"
-#include "veritee/verify_any.h"
+#include "veritee/verify.h"
 
 VT_BEGIN_DECLS
 

@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "cli.h"
+#include "veritee/certdir.h"
+#include "veritee/collateral.h"
 #include "veritee/ear.h"
 #include "veritee/fileio.h"
 #include "veritee/json.h"
@@ -21,8 +23,9 @@
 
 typedef struct serve_opts {
     const char *listen, *db, *trust, *collateral, *admin_key, *kek_file, *ear_key, *policy, *tls_cert, *tls_key,
-        *log;
-    int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions;
+        *log, *pcs_url, *kds_url, *cache, *pccs_url, *pccs_cacert, *pcs_api_key;
+    int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions, collateral_refresh, collateral_retry;
+    bool pccs_insecure;
     double rate;
     int64_t burst;
     bool insecure_sample, allow_missing_crl;
@@ -34,6 +37,16 @@ static void usage(FILE *f)
     fprintf(f, "usage: veritee serve --listen ADDR:PORT --db sqlite:PATH|postgres://... [options]\n"
                "  --trust DIR             trust anchors for the verifiers (as verify --trust)\n"
                "  --collateral DIR        collateral for the verifiers (as verify --collateral)\n"
+               "  --cache DIR             collateral cache (docs/collateral.md): read, and with an upstream\n"
+               "                          kept fresh in the background; an arriving quote whose platform\n"
+               "                          it lacks is fetched once, the guest waiting at most 5 s\n"
+               "  --pcs-url URL | --pccs-url URL  Intel PCS or a PCCS for TDX/SGX collateral\n"
+               "  --pccs-cacert FILE      CA of the PCCS's HTTPS certificate\n"
+               "  --pccs-insecure         accept any PCCS certificate (the collateral is still verified)\n"
+               "  --pcs-api-key KEY       Ocp-Apim-Subscription-Key for Intel PCS\n"
+               "  --collateral-refresh S  seconds between background refresh passes (default 300)\n"
+               "  --collateral-retry S    first back-off after a failed refresh (doubles to 1 h; default 60)\n"
+               "  --kds-url URL           AMD KDS for SNP VCEKs, chains and CRLs (into --cache)\n"
                "  --admin-key PUB.pem     admin public key (EC P-256 or Ed25519); without it the admin API is refused\n"
                "  --kek-file PATH         key-encryption key for stored secrets (or VERITEE_KEK; else ephemeral)\n"
                "  --ear-key FILE          EAR signing key (P-256 PEM; created when absent; else ephemeral)\n"
@@ -75,7 +88,9 @@ static int apply_config(const char *path, serve_opts *o)
     vt_buf_free(&b);
     static const char *const known[] = {"listen", "db", "trust", "collateral", "admin_key", "kek_file", "ear_key",
                                         "policy", "tls_cert", "tls_key", "log", "token_lifetime", "session_lifetime",
-                                        "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions"};
+                                        "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions",
+                                        "pcs_url", "kds_url", "cache", "pccs_url", "pccs_cacert", "pccs_insecure",
+                                        "pcs_api_key", "collateral_refresh", "collateral_retry"};
     const char *k;
     json_t *v;
     json_object_foreach(c, k, v) {
@@ -91,13 +106,16 @@ static int apply_config(const char *path, serve_opts *o)
 #define I(field, key) if (o->field == 0 && json_is_integer(json_object_get(c, key))) o->field = json_integer_value(json_object_get(c, key))
     S(listen, "listen"); S(db, "db"); S(trust, "trust"); S(collateral, "collateral"); S(admin_key, "admin_key");
     S(kek_file, "kek_file"); S(ear_key, "ear_key"); S(policy, "policy"); S(tls_cert, "tls_cert"); S(tls_key, "tls_key");
-    S(log, "log");
+    S(log, "log"); S(pcs_url, "pcs_url"); S(kds_url, "kds_url"); S(cache, "cache"); S(pccs_url, "pccs_url");
+    S(pccs_cacert, "pccs_cacert"); S(pcs_api_key, "pcs_api_key"); I(collateral_refresh, "collateral_refresh");
+    I(collateral_retry, "collateral_retry");
     I(token_lifetime, "token_lifetime"); I(session_lifetime, "session_lifetime"); I(max_body, "max_body");
     I(burst, "burst"); I(sweep, "sweep"); I(max_sessions, "max_sessions");
 #undef S
 #undef I
     if (o->rate == 0 && json_is_number(json_object_get(c, "rate"))) o->rate = json_number_value(json_object_get(c, "rate"));
     if (json_is_true(json_object_get(c, "allow_missing_crl"))) o->allow_missing_crl = true;
+    if (json_is_true(json_object_get(c, "pccs_insecure"))) o->pccs_insecure = true;
     json_decref(c);
     return 0;
 }
@@ -147,6 +165,50 @@ static void *sweep_main(void *arg)
     return NULL;
 }
 
+/* The collateral manager's background pass, every period seconds (docs/collateral.md). */
+typedef struct refresher {
+    vt_coll_manager *mgr;
+    vt_http_server *srv;
+    int64_t period;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+} refresher;
+
+static void *refresh_main(void *arg)
+{
+    refresher *r = arg;
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        pthread_mutex_unlock(&r->mu);
+        vt_error e = {0};
+        vt_coll_tick_report t;
+        if (vt_coll_manager_tick(r->mgr, (vt_time)time(NULL), &t, &e) == VT_OK && (t.refreshed || t.failed)) {
+            json_t *f = json_pack("{si si si si}", "platforms", t.platforms, "refreshed", t.refreshed, "failed",
+                                  t.failed, "requests", t.requests);
+            vt_http_log(r->srv, t.failed ? "warn" : "info", "collateral refresh", f);
+            json_decref(f);
+        }
+        pthread_mutex_lock(&r->mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += r->period;
+        while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* /readyz: the store answers and every known platform's collateral is usable now. */
+static vt_err serve_ready(void *ud, vt_error *err)
+{
+    vt_coll_manager *m = ud;
+    if (m != NULL && !vt_coll_manager_ready(m, (vt_time)time(NULL)))
+        return vt_error_set(err, VT_E_MISSING, "collateral", "the collateral of a known platform is missing or expired");
+    return VT_OK;
+}
+
 static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
 {
     for (int i = 1; i < argc; i++) {
@@ -157,6 +219,9 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         STR("--listen", listen) STR("--db", db) STR("--trust", trust) STR("--collateral", collateral)
         STR("--admin-key", admin_key) STR("--kek-file", kek_file) STR("--ear-key", ear_key) STR("--policy", policy)
         STR("--tls-cert", tls_cert) STR("--tls-key", tls_key) STR("--log", log)
+        STR("--pcs-url", pcs_url) STR("--kds-url", kds_url) STR("--cache", cache) STR("--pccs-url", pccs_url)
+        STR("--pccs-cacert", pccs_cacert) STR("--pcs-api-key", pcs_api_key)
+        NUM("--collateral-refresh", collateral_refresh) NUM("--collateral-retry", collateral_retry)
         NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
         NUM("--max-body", max_body) NUM("--burst", burst) NUM("--sweep", sweep) NUM("--max-sessions", max_sessions)
 #undef STR
@@ -167,6 +232,7 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         if (strcmp(a, "--allow-missing-crl") == 0) { o->allow_missing_crl = true; continue; }
         if (strcmp(a, "--ui") == 0) { o->ui = 1; continue; }
         if (strcmp(a, "--no-ui") == 0) { o->ui = -1; continue; }
+        if (strcmp(a, "--pccs-insecure") == 0) { o->pccs_insecure = true; continue; }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); return 1; }
         fprintf(stderr, "veritee serve: unknown or incomplete option '%s'\n", a);
         usage(stderr);
@@ -206,6 +272,8 @@ int cmd_serve(int argc, char **argv)
     vt_ui_http *ui = NULL;
     vt_buf policy = {0};
     FILE *log = NULL;
+    vt_coll_manager *coll = NULL;
+    STACK_OF(X509) *tdx_roots = NULL;
     if (o.kek_file) {
         if (vt_kek_load_file(o.kek_file, &kek, &e) != VT_OK) { rc = fail("--kek-file", &e); goto out; }
     } else if (getenv(VT_KEK_ENV)) {
@@ -250,8 +318,27 @@ int cmd_serve(int argc, char **argv)
         if (vt_policy_parse((const char *)policy.ptr, policy.len, &p, &e) != VT_OK) { rc = fail("--policy", &e); goto out; }
         vt_policy_free(&p);
     }
+    if (o.pcs_url && o.pccs_url) {
+        fprintf(stderr, "veritee serve: give --pcs-url or --pccs-url, not both\n");
+        goto out;
+    }
+    const char *upstream = o.pccs_url ? o.pccs_url : o.pcs_url;
+    if (o.cache != NULL && o.collateral == NULL) {
+        vt_coll_manager_opts mo = {.cache_dir = o.cache, .metrics = metrics, .retry_min_s = o.collateral_retry,
+                                   .pcs = {.base_url = upstream, .ca_file = o.pccs_cacert, .insecure = o.pccs_insecure,
+                                           .api_key = o.pcs_api_key,
+                                           .pccs = o.pccs_url != NULL ||
+                                                   (o.pcs_url && strstr(o.pcs_url, "api.trustedservices.intel.com") == NULL)}};
+        if (o.trust != NULL && vt_certs_load_path(o.trust, &tdx_roots, &e) != VT_OK) { rc = fail("--trust", &e); goto out; }
+        mo.pcs.roots = tdx_roots;
+        if (vt_coll_manager_new(&mo, (vt_time)time(NULL), &coll, &e) != VT_OK) { rc = fail("--cache", &e); goto out; }
+    } else if (o.pccs_url || o.pccs_cacert || o.pccs_insecure || o.pcs_api_key) {
+        fprintf(stderr, "veritee serve: the PCCS options need --cache DIR (and no --collateral)\n");
+        goto out;
+    }
     vt_kbs_config kc = {.store = store, .metrics = metrics, .monotonic = vt_kbs_monotonic, .ear_key = ear, .admin_key = admin,
-                        .trust_dir = o.trust, .collateral_dir = o.collateral,
+                        .trust_dir = o.trust, .collateral_dir = o.collateral, .collateral = coll,
+                        .pcs_url = upstream, .kds_url = o.kds_url, .cache_dir = o.cache,
                         .policy_text = policy.ptr ? (const char *)policy.ptr : NULL,
                         .token_lifetime = o.token_lifetime, .session_lifetime = o.session_lifetime,
                         .allow_missing_crl = o.allow_missing_crl, .insecure_sample_tee = o.insecure_sample,
@@ -264,7 +351,10 @@ int cmd_serve(int argc, char **argv)
     vt_kbs_routes(kbs, routes, &nr);
     bool loopback = strncmp(o.listen, "127.", 4) == 0 || strncmp(o.listen, "[::1]:", 6) == 0 ||
                     strncmp(o.listen, "localhost:", 10) == 0;
-    vt_verify_sources ui_src = {.trust_dir = o.trust, .collateral_dir = o.collateral, .allow_missing_crl = o.allow_missing_crl};
+    /* the explorer reads the collateral cache but never fetches: an unauthenticated page must not
+     * make the server call Intel or AMD */
+    vt_verify_sources ui_src = {.trust_dir = o.trust, .collateral_dir = o.collateral, .cache_dir = o.cache,
+                                .allow_missing_crl = o.allow_missing_crl};
     if (o.ui > 0 || (o.ui == 0 && loopback)) {
         vt_ui_http_config uc = {.sources = &ui_src, .dashboard = true, .admin_enabled = admin != NULL};
         size_t nu = 0;
@@ -274,7 +364,8 @@ int cmd_serve(int argc, char **argv)
     }
     vt_http_opts ho = {.listen = o.listen, .tls_cert_file = o.tls_cert, .tls_key_file = o.tls_key,
                        .max_body = o.max_body > 0 ? (size_t)o.max_body : (2u << 20), .rate_per_sec = o.rate,
-                       .rate_burst = (unsigned)o.burst, .metrics = metrics, .log = log};
+                       .rate_burst = (unsigned)o.burst, .metrics = metrics, .log = log, .ready = serve_ready,
+                       .ready_ud = coll};
     if (vt_http_signals_block(&e) != VT_OK || vt_http_server_start(&ho, routes, nr, &srv, &e) != VT_OK) {
         rc = fail("listen", &e);
         goto out;
@@ -284,6 +375,11 @@ int cmd_serve(int argc, char **argv)
     pthread_cond_init(&sw.cv, NULL);
     pthread_t th;
     bool th_ok = pthread_create(&th, NULL, sweep_main, &sw) == 0;
+    refresher rf = {.mgr = coll, .srv = srv, .period = o.collateral_refresh > 0 ? o.collateral_refresh : 300};
+    pthread_mutex_init(&rf.mu, NULL);
+    pthread_cond_init(&rf.cv, NULL);
+    pthread_t rth;
+    bool rth_ok = coll != NULL && upstream != NULL && pthread_create(&rth, NULL, refresh_main, &rf) == 0;
     char host[256];
     snprintf(host, sizeof host, "%s", o.listen);
     char *colon = strrchr(host, ':');
@@ -297,6 +393,13 @@ int cmd_serve(int argc, char **argv)
     pthread_cond_signal(&sw.cv);
     pthread_mutex_unlock(&sw.mu);
     if (th_ok) pthread_join(th, NULL);
+    pthread_mutex_lock(&rf.mu);
+    rf.stop = true;
+    pthread_cond_signal(&rf.cv);
+    pthread_mutex_unlock(&rf.mu);
+    if (rth_ok) pthread_join(rth, NULL);
+    pthread_cond_destroy(&rf.cv);
+    pthread_mutex_destroy(&rf.mu);
     vt_http_server_stop(srv);
     pthread_cond_destroy(&sw.cv);
     pthread_mutex_destroy(&sw.mu);
@@ -305,6 +408,8 @@ out:
     if (log && log != stderr) fclose(log);
     vt_ui_http_free(ui);
     vt_kbs_free(kbs);
+    vt_coll_manager_free(coll);
+    sk_X509_pop_free(tdx_roots, X509_free);
     vt_buf_free(&policy);
     EVP_PKEY_free(admin);
     EVP_PKEY_free(ear);

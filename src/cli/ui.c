@@ -13,7 +13,8 @@
 int cli_ui_html(const cli_verify_args *a, const char *path)
 {
     vt_verify_sources s = {.trust_dir = a->trust_dir, .collateral_dir = a->collateral_dir, .certs_dir = a->certs_dir,
-                           .cpak_file = a->cpak_file, .snp_product = a->product,
+                           .cpak_file = a->cpak_file, .snp_product = a->product, .pcs_url = a->pcs_url,
+                           .kds_url = a->kds_url, .cache_dir = a->cache_dir,
                            .allow_missing_crl = a->allow_missing_crl};
     vt_ui_explore_in in = {.tee = a->tee && strcmp(a->tee, "auto") != 0 ? a->tee : NULL, .at = a->at};
     vt_buf nonce = {0}, html = {0};

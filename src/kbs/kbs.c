@@ -17,8 +17,9 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
     if (k == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs", "out of memory");
     k->cfg = *cfg;
     vt_verify_sources vs = {.trust_dir = cfg->trust_dir, .collateral_dir = cfg->collateral_dir,
-                            .allow_missing_crl = cfg->allow_missing_crl};
-    vt_err vrc = vt_verify_cache_new(&vs, &k->verifiers, err);
+                            .pcs_url = cfg->pcs_url, .kds_url = cfg->kds_url, .cache_dir = cfg->cache_dir,
+                            .allow_missing_crl = cfg->allow_missing_crl, .collateral = cfg->collateral};
+    vt_err vrc = vt_verifier_new(&vs, &k->verifiers, err);
     if (vrc != VT_OK) {
         free(k);
         return vrc;
@@ -41,7 +42,7 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
 void vt_kbs_free(vt_kbs *k)
 {
     if (k == NULL) return;
-    vt_verify_cache_free(k->verifiers);
+    vt_verifier_free(k->verifiers);
     free(k);
 }
 

@@ -6,13 +6,13 @@
 #include "veritee/claims.h"
 #include "veritee/kbs.h"
 #include "veritee/metrics.h"
-#include "veritee/verify_any.h"
+#include "veritee/verify.h"
 
 struct vt_kbs {
     vt_kbs_config cfg;
     vt_std_metrics m;
     bool has_metrics;
-    vt_verify_cache *verifiers; /* every TEE's verifier, rebuilt when trust/collateral change */
+    vt_verifier *verifiers; /* every TEE's verifier (the verify layer), rebuilt when trust/collateral change */
 };
 
 /* Fills a problem reply (status, variant, formatted detail). */

@@ -201,6 +201,19 @@ static void builtin_healthz(void *ud, const vt_http_request *req, vt_http_respon
     vt_http_respond_text(resp, 200, "application/json", "{\"status\":\"ok\"}");
 }
 
+static void builtin_readyz(void *ud, const vt_http_request *req, vt_http_response *resp)
+{
+    vt_http_server *s = ud;
+    vt_error e = {0};
+    if ((s->o.health && s->o.health(s->o.health_ud, &e) != VT_OK) || (s->o.ready && s->o.ready(s->o.ready_ud, &e) != VT_OK)) {
+        json_t *j = json_pack("{ss ss}", "status", "not ready", "detail", e.msg);
+        vt_http_respond_json(resp, 503, j);
+        json_decref(j);
+        return;
+    }
+    vt_http_respond_text(resp, 200, "application/json", "{\"status\":\"ready\"}");
+}
+
 static void builtin_metrics(void *ud, const vt_http_request *req, vt_http_response *resp)
 {
     vt_http_server *s = ud;
@@ -447,7 +460,7 @@ vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, 
     if (!s->o.timeout_seconds) s->o.timeout_seconds = 30;
     vt_err rc = VT_OK;
     /* Routes: the caller's, then the built-ins. */
-    s->routes = calloc(n + 2, sizeof *s->routes);
+    s->routes = calloc(n + 3, sizeof *s->routes); /* + /healthz, /readyz, /metrics */
     if (s->routes == NULL) {
         rc = vt_error_set(err, VT_E_NOMEM, "http", "out of memory");
         goto out;
@@ -455,6 +468,7 @@ vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, 
     if (n) memcpy(s->routes, routes, n * sizeof *routes);
     s->nroutes = n;
     s->routes[s->nroutes++] = (vt_http_route){"GET", "/healthz", builtin_healthz, s};
+    s->routes[s->nroutes++] = (vt_http_route){"GET", "/readyz", builtin_readyz, s};
     if (o->metrics) {
         s->routes[s->nroutes++] = (vt_http_route){"GET", "/metrics", builtin_metrics, s};
         vt_std_metrics std;

@@ -301,12 +301,24 @@ static json_t *chain_json(STACK_OF(X509) *chain, STACK_OF(X509) *trusted, const 
 }
 
 /* ---- the verification step, through one adapter ----
- * The library's entry is being reshaped into verify(ctx, evidence, {at, nonce}) -> claims +
- * checks; everything here calls this one function so that change is one edit. */
+ * The library's one entry, vt_verify(verifier, evidence, {tee, at, nonce, certs}) -> claims +
+ * checks, with a verifier built from the request's sources for this call (nothing is kept). */
 static vt_err verify_adapter(const vt_verify_sources *s, const char *tee, const uint8_t *ev, size_t len,
                              const vt_ui_explore_in *in, vt_claims *claims, vt_checks *checks, vt_error *err)
 {
-    return vt_verify_to_claims(s, tee, ev, len, in->at, claims, checks, err);
+    vt_verifier *v = NULL;
+    vt_verify_result *r = calloc(1, sizeof *r);
+    if (r == NULL) return vt_error_set(err, VT_E_NOMEM, "ui", "out of memory");
+    vt_verify_opts o = {.tee = tee, .at = in->at, .nonce = in->nonce, .nonce_len = in->nonce_len,
+                        .certs = strcmp(tee, "snp") == 0 ? s->snp_certs : NULL};
+    vt_err rc = vt_verifier_new(s, &v, err);
+    if (rc == VT_OK) rc = vt_verify(v, ev, len, &o, r, err);
+    *checks = r->checks;
+    if (rc == VT_OK) *claims = r->claims;
+    vt_verify_result_clear(r);
+    free(r);
+    vt_verifier_free(v);
+    return rc;
 }
 
 static json_t *tcb_json(const json_t *claims)
