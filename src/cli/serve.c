@@ -66,57 +66,80 @@ static void usage(FILE *f)
                "                          listening on a loopback address, off otherwise\n");
 }
 
-static char *opt_dup_json(const json_t *c, const char *k)
+/* A config string fills the option when no flag gave it (leaked on purpose: process lifetime). */
+static vt_err cfg_str(const vt_json_in *c, const char *key, const char **field)
 {
-    const char *s = json_string_value(json_object_get(c, k));
-    return s ? strdup(s) : NULL;
+    const char *v = NULL;
+    VT_GUARD(vt_json_get_str(c, key, VT_JSON_OPTIONAL, &v, NULL));
+    if (*field == NULL && v != NULL && (*field = strdup(v)) == NULL)
+        return vt_error_set(c->err, VT_E_NOMEM, "config", "out of memory");
+    return VT_OK;
 }
 
-/* Config file keys fill the options not given as flags. Strings are leaked on purpose (process lifetime). */
+static vt_err cfg_int(const vt_json_in *c, const char *key, int64_t *field)
+{
+    int64_t v = 0;
+    bool given;
+    VT_GUARD(vt_json_get_int(c, key, VT_JSON_OPTIONAL, 0, INT64_MAX, &v, &given));
+    if (*field == 0 && given) *field = v;
+    return VT_OK;
+}
+
+static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
+{
+    static const char *const known[] = {"listen", "db", "trust", "collateral", "admin_key", "kek_file", "ear_key",
+                                        "policy", "tls_cert", "tls_key", "log", "token_lifetime", "session_lifetime",
+                                        "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions",
+                                        "pcs_url", "kds_url", "cache", "pccs_url", "pccs_cacert", "pccs_insecure",
+                                        "pcs_api_key", "collateral_refresh", "collateral_retry", NULL};
+    vt_json_in c;
+    VT_GUARD(vt_json_in_init(&c, cj, "", "config", e));
+    VT_GUARD(vt_json_keys(&c, known));
+    const char **strs[] = {&o->listen, &o->db, &o->trust, &o->collateral, &o->admin_key, &o->kek_file,
+                           &o->ear_key, &o->policy, &o->tls_cert, &o->tls_key, &o->log};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) VT_GUARD(cfg_str(&c, known[i], strs[i]));
+    VT_GUARD(cfg_str(&c, "pcs_url", &o->pcs_url));
+    VT_GUARD(cfg_str(&c, "kds_url", &o->kds_url));
+    VT_GUARD(cfg_str(&c, "cache", &o->cache));
+    VT_GUARD(cfg_str(&c, "pccs_url", &o->pccs_url));
+    VT_GUARD(cfg_str(&c, "pccs_cacert", &o->pccs_cacert));
+    VT_GUARD(cfg_str(&c, "pcs_api_key", &o->pcs_api_key));
+    VT_GUARD(cfg_int(&c, "collateral_refresh", &o->collateral_refresh));
+    VT_GUARD(cfg_int(&c, "collateral_retry", &o->collateral_retry));
+    VT_GUARD(cfg_int(&c, "token_lifetime", &o->token_lifetime));
+    VT_GUARD(cfg_int(&c, "session_lifetime", &o->session_lifetime));
+    VT_GUARD(cfg_int(&c, "max_body", &o->max_body));
+    VT_GUARD(cfg_int(&c, "burst", &o->burst));
+    VT_GUARD(cfg_int(&c, "sweep", &o->sweep));
+    VT_GUARD(cfg_int(&c, "max_sessions", &o->max_sessions));
+    const json_t *rate = json_object_get(cj, "rate"); /* requests per second: any non-negative number */
+    if (rate != NULL && (!json_is_number(rate) || json_number_value(rate) < 0))
+        return vt_json_fail(&c, "rate", "expected a non-negative number");
+    if (o->rate == 0 && rate != NULL) o->rate = json_number_value(rate);
+    bool allow = false;
+    VT_GUARD(vt_json_get_bool(&c, "allow_missing_crl", VT_JSON_OPTIONAL, &allow, NULL));
+    if (allow) o->allow_missing_crl = true;
+    bool insecure = false;
+    VT_GUARD(vt_json_get_bool(&c, "pccs_insecure", VT_JSON_OPTIONAL, &insecure, NULL));
+    if (insecure) o->pccs_insecure = true;
+    return VT_OK;
+}
+
+/* Config file keys fill the options not given as flags. */
 static int apply_config(const char *path, serve_opts *o)
 {
     vt_buf b = {0};
     vt_error e = {0};
     json_t *c = NULL;
-    if (vt_file_read(path, 1u << 20, &b, &e) != VT_OK || vt_json_parse((const char *)b.ptr, b.len, &c, &e) != VT_OK ||
-        !json_is_object(c)) {
-        fprintf(stderr, "veritee serve: config %s: %s\n", path, e.msg[0] ? e.msg : "not a JSON object");
-        vt_buf_free(&b);
-        json_decref(c);
+    vt_err rc = vt_file_read(path, 1u << 20, &b, &e);
+    if (rc == VT_OK) rc = vt_json_parse((const char *)b.ptr, b.len, &c, &e);
+    if (rc == VT_OK) rc = apply_config_json(c, o, &e);
+    vt_buf_free(&b);
+    json_decref(c);
+    if (rc != VT_OK) {
+        fprintf(stderr, "veritee serve: config %s: %s\n", path, e.msg);
         return -1;
     }
-    vt_buf_free(&b);
-    static const char *const known[] = {"listen", "db", "trust", "collateral", "admin_key", "kek_file", "ear_key",
-                                        "policy", "tls_cert", "tls_key", "log", "token_lifetime", "session_lifetime",
-                                        "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions",
-                                        "pcs_url", "kds_url", "cache", "pccs_url", "pccs_cacert", "pccs_insecure",
-                                        "pcs_api_key", "collateral_refresh", "collateral_retry"};
-    const char *k;
-    json_t *v;
-    json_object_foreach(c, k, v) {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(k, known[i]) == 0;
-        if (!ok) {
-            fprintf(stderr, "veritee serve: config %s: unknown key '%s'\n", path, k);
-            json_decref(c);
-            return -1;
-        }
-    }
-#define S(field, key) if (o->field == NULL) o->field = opt_dup_json(c, key)
-#define I(field, key) if (o->field == 0 && json_is_integer(json_object_get(c, key))) o->field = json_integer_value(json_object_get(c, key))
-    S(listen, "listen"); S(db, "db"); S(trust, "trust"); S(collateral, "collateral"); S(admin_key, "admin_key");
-    S(kek_file, "kek_file"); S(ear_key, "ear_key"); S(policy, "policy"); S(tls_cert, "tls_cert"); S(tls_key, "tls_key");
-    S(log, "log"); S(pcs_url, "pcs_url"); S(kds_url, "kds_url"); S(cache, "cache"); S(pccs_url, "pccs_url");
-    S(pccs_cacert, "pccs_cacert"); S(pcs_api_key, "pcs_api_key"); I(collateral_refresh, "collateral_refresh");
-    I(collateral_retry, "collateral_retry");
-    I(token_lifetime, "token_lifetime"); I(session_lifetime, "session_lifetime"); I(max_body, "max_body");
-    I(burst, "burst"); I(sweep, "sweep"); I(max_sessions, "max_sessions");
-#undef S
-#undef I
-    if (o->rate == 0 && json_is_number(json_object_get(c, "rate"))) o->rate = json_number_value(json_object_get(c, "rate"));
-    if (json_is_true(json_object_get(c, "allow_missing_crl"))) o->allow_missing_crl = true;
-    if (json_is_true(json_object_get(c, "pccs_insecure"))) o->pccs_insecure = true;
-    json_decref(c);
     return 0;
 }
 
@@ -311,10 +334,6 @@ int cmd_serve(int argc, char **argv)
     if (o.policy) {
         vt_policy p;
         if (vt_file_read(o.policy, VT_POLICY_MAX_BYTES, &policy, &e) != VT_OK) { rc = fail("--policy", &e); goto out; }
-        uint8_t *z = realloc(policy.ptr, policy.len + 1);
-        if (z == NULL) goto out;
-        z[policy.len] = 0;
-        policy.ptr = z;
         if (vt_policy_parse((const char *)policy.ptr, policy.len, &p, &e) != VT_OK) { rc = fail("--policy", &e); goto out; }
         vt_policy_free(&p);
     }

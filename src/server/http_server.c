@@ -19,6 +19,7 @@
 #include "veritee/crypto.h"
 #include "veritee/fileio.h"
 #include "veritee/vtime.h"
+#include "veritee/writer.h"
 
 typedef struct mhd_api {
     void *lib;
@@ -122,8 +123,7 @@ __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const ch
 
 typedef struct conn_state {
     double start;
-    vt_buf body;
-    size_t cap;
+    vt_writer body; /* the request body as it arrives */
     bool too_big;
     bool answered;
     char client[INET6_ADDRSTRLEN];
@@ -253,7 +253,7 @@ static enum MHD_Result dispatch(vt_http_server *s, struct MHD_Connection *c, con
                            .nheaders = h.n,
                            .query = q.kv,
                            .nquery = q.n,
-                           .body = st->body.ptr ? st->body.ptr : (const uint8_t *)"",
+                           .body = st->body.buf ? st->body.buf : (const uint8_t *)"",
                            .body_len = st->body.len};
     vt_http_response r = {0};
     route->fn(route->ud, &req, &r);
@@ -273,6 +273,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = st;
         atomic_fetch_add(&s->in_flight, 1);
         st->start = now_s(s);
+        vt_writer_init(&st->body, "request body", NULL);
         const union MHD_ConnectionInfo *ci = s->api.conn_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci && ci->client_addr) {
             const struct sockaddr *sa = ci->client_addr;
@@ -311,21 +312,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (st->too_big || st->body.len + n > s->o.max_body) {
             /* Over the limit: drop what came and what comes; 413 once the upload ends. */
             st->too_big = true;
-            vt_buf_free_secret(&st->body);
-            st->cap = 0;
+            vt_writer_free_secret(&st->body);
             return MHD_YES;
         }
-        if (st->body.len + n > st->cap) {
-            size_t cap = st->cap ? st->cap : 4096;
-            while (cap < st->body.len + n) cap *= 2;
-            uint8_t *p = realloc(st->body.ptr, cap);
-            if (p == NULL) return MHD_NO;
-            st->body.ptr = p;
-            st->cap = cap;
-        }
-        memcpy(st->body.ptr + st->body.len, upload, n);
-        st->body.len += n;
-        return MHD_YES;
+        return vt_write_bytes(&st->body, "request body", upload, n) == VT_OK ? MHD_YES : MHD_NO;
     }
     if (st->too_big)
         return send_problem(s, c, st, method, url, 413, "PayloadTooLarge", "request body exceeds the limit");
@@ -338,7 +328,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     conn_state *st = *con_cls;
     if (st == NULL) return;
     atomic_fetch_sub(&s->in_flight, 1);
-    vt_buf_free_secret(&st->body); /* bodies may carry secrets (admin resource uploads) */
+    vt_writer_free_secret(&st->body); /* bodies may carry secrets (admin resource uploads) */
     free(st);
     *con_cls = NULL;
 }
