@@ -28,6 +28,7 @@ static void usage(FILE *f)
             "  serve      Key Broker Service + attestation service (CoCo KBS protocol)\n"
             "  admin      KBS admin client: resources, policies, reference values\n"
             "  attest     attest to a KBS (CoCo RCAR) and fetch a secret (guest side)\n"
+            "  ui         the web console's evidence explorer on a local address (no store)\n"
             "  version    print the version\n"
             "\n"
             "Run 'veritee <command> --help' for the options of a command.\n");
@@ -58,6 +59,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "admin") == 0) return cmd_admin(argc - 1, argv + 1);
     if (strcmp(cmd, "attest") == 0) return cmd_attest(argc - 1, argv + 1);
+    if (strcmp(cmd, "ui") == 0) return cmd_ui(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("veritee 0.1.0\n");
         return 0;
