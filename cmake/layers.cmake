@@ -69,6 +69,9 @@ vt_layer(agent    DIRS src/agent    USES core crypto io snp evidence rcar
 vt_layer(vm       DIRS src/vm       USES core io
          HEADERS vm
          SUMMARY "VM configs, QEMU/libvirt plans, QMP, state, host checks; no attestation logic")
-vt_layer(server   DIRS src/server   USES core crypto io metrics kbs
-         HEADERS http kbs_http
-         SUMMARY "the HTTP server (libmicrohttpd, loaded at run time) and the key broker's routes")
+vt_layer(ui       DIRS src/ui       USES core crypto io tdx snp cca verify appraise
+         HEADERS ui
+         SUMMARY "the web console: ui/ files built into the binary, the explorer's analysis (decoded fields, checks, chain, appraisal) and its /api/v1/explore request, the self-contained HTML report; no HTTP")
+vt_layer(server   DIRS src/server   USES core crypto io metrics kbs ui
+         HEADERS http kbs_http ui_http
+         SUMMARY "the HTTP server (libmicrohttpd, loaded at run time), the key broker's routes and the web console's")

@@ -93,6 +93,8 @@ int cli_verify_azure(cli_verify_args *a);
 /* NVIDIA GPU evidence (Trustee's device_evidence_list JSON), verified by the nvidia layer
  * directly (verify_nvidia.c). */
 int cli_verify_nvidia(cli_verify_args *a);
+/* verify --html FILE: the console's analysis of a->evidence as one HTML file (src/cli/ui.c). */
+int cli_ui_html(const cli_verify_args *a, const char *path);
 
 int cmd_verify(int argc, char **argv);
 int cmd_tdx(int argc, char **argv);
@@ -117,6 +119,7 @@ int cmd_appraise(int argc, char **argv); /* veritee appraise (src/cli/appraise.c
 int cmd_ear(int argc, char **argv);      /* veritee ear verify|key|show (src/cli/ear.c) */
 int cmd_serve(int argc, char **argv);    /* veritee serve: Key Broker Service (src/cli/serve.c) */
 int cmd_admin(int argc, char **argv);    /* veritee admin: KBS admin client (src/cli/admin.c) */
+int cmd_ui(int argc, char **argv);       /* veritee ui: the web console's explorer (src/cli/ui.c) */
 int cmd_attest(int argc, char **argv);   /* veritee attest: KBS guest client (src/cli/attest.c) */
 int cmd_collateral(int argc, char **argv); /* veritee collateral: the live collateral cache */
 

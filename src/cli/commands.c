@@ -39,6 +39,7 @@ static const cli_opt verify_opts[] = {
                                    "check is then reported as skipped (fail-closed otherwise)"},
     {"at", 0, "T", "verify as of this RFC 3339 instant (default: now)"},
     {"json", 0, NULL, "print one JSON object (claims and checks)"},
+    {"html", 0, "FILE", "also write the console's analysis view as one self-contained HTML file"},
     END};
 
 static const cli_opt appraise_opts[] = {
@@ -249,6 +250,9 @@ static const cli_opt serve_opts[] = {
     {"log", 0, "FILE|-", "JSON-lines log of requests and server messages (- = stderr; default: none)"},
     {"allow-missing-crl", 0, NULL, "TDX: accept PCK chains without a CRL (said in the checks)"},
     {"insecure-sample-tee", 0, NULL, "accept the 'sample' TEE (tests only; never in production)"},
+    {"ui", 0, NULL, "serve the web console at / (docs/console.md); default: on when listening\n"
+                    "on a loopback address, off otherwise"},
+    {"no-ui", 0, NULL, "do not serve the web console"},
     END};
 
 static const cli_opt admin_opts[] = {
@@ -335,6 +339,15 @@ static const cli_opt rim_match_opts[] = {
 static const cli_opt gpu_evidence_opts[] = {
     {"nonce", 0, "HEX", "1..64 bytes; the first 32 (zero-padded) are the GPU nonce"},
     {"output", 'o', "FILE", "write the evidence there (default: stdout)"},
+    END};
+
+static const cli_opt ui_opts[] = {
+    {"listen", 0, "ADDR:PORT", "where to listen (default 127.0.0.1:8088; port 0: any free port)"},
+    {"trust", 0, "DIR", "trust anchors (as verify --trust; default: built-in vendor roots)"},
+    {"collateral", 0, "DIR", "collateral used when a request brings none (as verify --collateral)"},
+    {"certs", 0, "DIR", "SNP: more certificates (as verify --certs)"},
+    {"allow-missing-crl", 0, NULL, "TDX: accept PCK chains without a CRL (said in the checks)"},
+    {"log", 0, "FILE|-", "JSON-lines request log (- = stderr)"},
     END};
 
 static const cli_opt platform_opts[] = {
@@ -526,6 +539,10 @@ const cli_cmd cli_commands[] = {
      "2 bad arguments or a malformed answer, 3 resource or evidence provider missing,\n"
      "or the KBS unreachable, timed out or failing (5xx): retry",
      cmd_attest},
+    {"ui", "the web console's evidence explorer (docs/console.md)", "[options]",
+     "Open http://ADDR:PORT/ in a browser and drop a TDX/SGX quote, SNP report or CCA token.\n"
+     "No store, no admin API; evidence is never kept.",
+     ui_opts, NULL, cmd_ui},
     {"version", "print the version (also -V, --version)", "", NULL, NULL, NULL, cmd_version},
     {"help", "help on a command", "[COMMAND [SUBCOMMAND]]", NULL, NULL, NULL, cmd_help},
 };

@@ -20,6 +20,7 @@
 #include "veritee/crypto.h"
 #include "veritee/kbs.h"
 #include "veritee/kbs_http.h"
+#include "veritee/ui_http.h"
 
 typedef struct serve_opts {
     const char *listen, *db, *trust, *collateral, *admin_key, *kek_file, *ear_key, *policy, *tls_cert, *tls_key,
@@ -32,6 +33,7 @@ typedef struct serve_opts {
     double rate;
     int64_t burst;
     bool insecure_sample, allow_missing_crl;
+    int ui; /* --ui / --no-ui; 0: on when listening on loopback */
 } serve_opts;
 
 static void usage(FILE *f)
@@ -247,6 +249,8 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         if (strcmp(a, "--token-skew") == 0 && v) { o->token_skew = strtoll(v, NULL, 10); o->token_skew_set = true; i++; continue; }
         if (strcmp(a, "--insecure-sample-tee") == 0) { o->insecure_sample = true; continue; }
         if (strcmp(a, "--allow-missing-crl") == 0) { o->allow_missing_crl = true; continue; }
+        if (strcmp(a, "--ui") == 0) { o->ui = 1; continue; }
+        if (strcmp(a, "--no-ui") == 0) { o->ui = -1; continue; }
         if (strcmp(a, "--pccs-insecure") == 0) { o->pccs_insecure = true; continue; }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); return 1; }
         cli_bad_arg("serve", a);
@@ -318,6 +322,7 @@ int cmd_serve(int argc, char **argv)
     vt_metrics *metrics = vt_metrics_new();
     vt_kbs *kbs = NULL;
     vt_http_server *srv = NULL;
+    vt_ui_http *ui = NULL;
     vt_buf policy = {0};
     FILE *log = NULL;
     vt_coll_manager *coll = NULL;
@@ -396,9 +401,22 @@ int cmd_serve(int argc, char **argv)
         rc = fail(&o, "--log", &e);
         goto out;
     }
-    vt_http_route routes[VT_KBS_ROUTES];
+    vt_http_route routes[VT_KBS_ROUTES + VT_UI_ROUTES];
     size_t nr = 0;
     vt_kbs_routes(kbs, routes, &nr);
+    bool loopback = strncmp(o.listen, "127.", 4) == 0 || strncmp(o.listen, "[::1]:", 6) == 0 ||
+                    strncmp(o.listen, "localhost:", 10) == 0;
+    /* the explorer reads the collateral cache but never fetches: an unauthenticated page must not
+     * make the server call Intel or AMD */
+    vt_verify_sources ui_src = {.trust_dir = o.trust, .collateral_dir = o.collateral, .cache_dir = o.cache,
+                                .allow_missing_crl = o.allow_missing_crl};
+    if (o.ui > 0 || (o.ui == 0 && loopback)) {
+        vt_ui_http_config uc = {.sources = &ui_src, .dashboard = true, .admin_enabled = admin != NULL};
+        size_t nu = 0;
+        if (vt_ui_http_new(&uc, &ui, &e) != VT_OK) { rc = fail(&o, "ui", &e); goto out; }
+        vt_ui_routes(ui, routes + nr, &nu);
+        nr += nu;
+    }
     vt_http_opts ho = {.listen = o.listen, .tls_cert_file = o.tls_cert, .tls_key_file = o.tls_key,
                        .max_body = o.max_body > 0 ? (size_t)o.max_body : (2u << 20), .rate_per_sec = o.rate,
                        .rate_burst = (unsigned)o.burst, .metrics = metrics, .log = log, .ready = serve_ready,
@@ -446,6 +464,7 @@ int cmd_serve(int argc, char **argv)
     rc = VT_EXIT_OK;
 out:
     if (log && log != stderr) fclose(log);
+    vt_ui_http_free(ui);
     vt_kbs_free(kbs);
     vt_coll_manager_free(coll);
     sk_X509_pop_free(tdx_roots, X509_free);

@@ -152,7 +152,8 @@ int cmd_verify(int argc, char **argv)
 {
     cli_verify_args a = {.tee = "auto", .at = (vt_time)time(NULL)};
     enum { O_COLL = 256, O_TRUST, O_CERTS, O_CPAK, O_NONCE, O_PRODUCT, O_PCS, O_CACHE, O_AT, O_JSON,
-           O_TEE, O_ALLOW_CRL, O_KDS };
+           O_TEE, O_ALLOW_CRL, O_KDS, O_HTML };
+    const char *html = NULL;
     static const struct option opts[] = {
         {"tee", required_argument, 0, O_TEE},          {"collateral", required_argument, 0, O_COLL},
         {"trust", required_argument, 0, O_TRUST},      {"certs", required_argument, 0, O_CERTS},
@@ -161,6 +162,7 @@ int cmd_verify(int argc, char **argv)
         {"cache", required_argument, 0, O_CACHE},      {"at", required_argument, 0, O_AT},
         {"json", no_argument, 0, O_JSON},              {"allow-missing-crl", no_argument, 0, O_ALLOW_CRL},
         {"kds-url", required_argument, 0, O_KDS},      {"help", no_argument, 0, 'h'},
+        {"html", required_argument, 0, O_HTML},
         {0, 0, 0, 0}};
     optind = 1;
     int c;
@@ -179,6 +181,7 @@ int cmd_verify(int argc, char **argv)
         case O_KDS: a.kds_url = optarg; break;
         case O_CACHE: a.cache_dir = optarg; break;
         case O_JSON: a.json = true; break;
+        case O_HTML: html = optarg; break;
         case O_ALLOW_CRL: a.allow_missing_crl = true; break;
         case O_AT:
             if (vt_time_parse_rfc3339(optarg, &a.at, &e) != VT_OK) {
@@ -222,6 +225,8 @@ int cmd_verify(int argc, char **argv)
         rc = VT_EXIT_USAGE;
     } else if (strcmp(tee, "nvidia") == 0) {
         rc = cli_verify_nvidia(&a);
+    } else if (html && cli_ui_html(&a, html) != 0) {
+        rc = VT_EXIT_USAGE;
     } else {
         rc = verify_and_print(&a);
     }

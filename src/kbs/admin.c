@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kbs_internal.h"
+#include "veritee/audit.h"
 #include "veritee/json.h"
 #include "veritee/writer.h"
 
@@ -270,6 +271,102 @@ static void refvals_get(admin_req *a, const char *id)
     free(text);
 }
 
+/* ---- the console's dashboard reads (docs/console.md): GET only, admin-authenticated ---- */
+
+#define AUDIT_PAGE 50
+
+/* GET /api/v1/audit (the last page) or /api/v1/audit/after/<seq>: records, head, chain state. */
+static void audit_page(admin_req *a, const char *after)
+{
+    vt_error e = {0};
+    vt_audit_record *rec = NULL;
+    size_t n = 0;
+    a->action = "audit.read";
+    snprintf(a->subject, sizeof a->subject, "audit");
+    vt_err rc;
+    if (after) {
+        char *end = NULL;
+        long long s = strtoll(after, &end, 10);
+        if (*after == 0 || *end != 0 || s < 0) {
+            kbs_fail(a->r, 404, "InvalidRequestPath", "audit page: /api/v1/audit/after/<seq>");
+            return;
+        }
+        rc = vt_store_audit_page(a->k->cfg.store, s, AUDIT_PAGE, &rec, &n, &e);
+    } else {
+        rc = vt_audit_tail(a->k->cfg.store, AUDIT_PAGE, &rec, &n, &e);
+    }
+    if (rc != VT_OK) return store_fail(a, rc, &e);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, vt_audit_record_json(&rec[i]));
+    vt_audit_records_free(rec, n);
+    vt_audit_report rep;
+    memset(&rep, 0, sizeof rep);
+    vt_error ve = {0};
+    vt_err vrc = vt_audit_verify(a->k->cfg.store, NULL, &rep, &ve);
+    json_t *chain = json_pack("{sb sI sI so}", "verified", vrc == VT_OK, "records", (json_int_t)rep.records, "head_seq",
+                              (json_int_t)rep.head_seq, "head_hash", vt_json_hex_string(rep.head_hash, VT_AUDIT_HASH_LEN));
+    if (vrc != VT_OK) {
+        json_object_set_new(chain, "error", json_string(ve.msg));
+        json_object_set_new(chain, "bad_seq", json_integer((json_int_t)rep.bad_seq));
+    }
+    ok_json(a, json_pack("{so so sI}", "records", arr, "chain", chain, "page_size", (json_int_t)AUDIT_PAGE));
+}
+
+#define DENIAL_SCAN 1000
+
+static bool is_denial(const vt_audit_record *r)
+{
+    if (strcmp(r->action, "attest") == 0)
+        return strcmp(r->outcome, "rejected") == 0 || strcmp(r->outcome, "contraindicated") == 0;
+    return strcmp(r->action, "resource.get") == 0 && strcmp(r->outcome, "ok") != 0;
+}
+
+/* GET /api/v1/audit/denials: refused attestations (rejected, contraindicated) and resource
+ * releases among the last DENIAL_SCAN audit records, newest first, at most AUDIT_PAGE. */
+static void denials(admin_req *a)
+{
+    vt_error e = {0};
+    vt_audit_record *rec = NULL;
+    size_t n = 0;
+    a->action = "audit.denials";
+    snprintf(a->subject, sizeof a->subject, "audit");
+    vt_err rc = vt_audit_tail(a->k->cfg.store, DENIAL_SCAN, &rec, &n, &e);
+    if (rc != VT_OK) return store_fail(a, rc, &e);
+    json_t *arr = json_array();
+    for (size_t i = n; i > 0 && json_array_size(arr) < AUDIT_PAGE; i--)
+        if (is_denial(&rec[i - 1])) json_array_append_new(arr, vt_audit_record_json(&rec[i - 1]));
+    vt_audit_records_free(rec, n);
+    ok_json(a, json_pack("{so sI}", "denials", arr, "scanned", (json_int_t)n));
+}
+
+/* GET /api/v1/stats: the server's own counters as JSON. */
+static void stats(admin_req *a)
+{
+    vt_error e = {0};
+    json_t *j = NULL;
+    a->action = "stats.read";
+    snprintf(a->subject, sizeof a->subject, "stats");
+    if (a->k->cfg.metrics == NULL) {
+        ok_json(a, json_object());
+        return;
+    }
+    if (vt_metrics_json(a->k->cfg.metrics, &j, &e) != VT_OK) return store_fail(a, VT_E_INTERNAL, &e);
+    ok_json(a, j);
+}
+
+/* GET /api/v1/policies/{attestation,resource}/<name>: the stored document's text. */
+static void policy_get(admin_req *a, vt_doc_kind kind, const char *name)
+{
+    vt_error e = {0};
+    char *text = NULL;
+    a->action = kind == VT_DOC_ATTESTATION_POLICY ? "policy.attestation.get" : "policy.resource.get";
+    snprintf(a->subject, sizeof a->subject, "%s:%.200s", kind == VT_DOC_ATTESTATION_POLICY ? "policy" : "resource-policy", name);
+    vt_err rc = vt_store_doc_get(a->k->cfg.store, kind, name, &text, &e);
+    if (rc != VT_OK) return store_fail(a, rc, &e);
+    ok_json(a, json_pack("{ss ss}", "name", name, "text", text));
+    free(text);
+}
+
 static void dispatch(admin_req *a)
 {
     const char *m = a->c->method, *p = a->c->path, *t;
@@ -296,6 +393,18 @@ static void dispatch(admin_req *a)
         if (get) return doc_list(a, VT_DOC_REFERENCE_VALUE, "refvals.list");
     } else if ((t = after(p, P "reference-value/")) != NULL && get) {
         return refvals_get(a, t);
+    } else if (strcmp(p, "/api/v1/stats") == 0 && get) {
+        return stats(a);
+    } else if (strcmp(p, "/api/v1/audit") == 0 && get) {
+        return audit_page(a, NULL);
+    } else if (strcmp(p, "/api/v1/audit/denials") == 0 && get) {
+        return denials(a);
+    } else if ((t = after(p, "/api/v1/audit/after/")) != NULL && get) {
+        return audit_page(a, t);
+    } else if ((t = after(p, "/api/v1/policies/attestation/")) != NULL && get) {
+        return policy_get(a, VT_DOC_ATTESTATION_POLICY, t);
+    } else if ((t = after(p, "/api/v1/policies/resource/")) != NULL && get) {
+        return policy_get(a, VT_DOC_RESOURCE_POLICY, t);
     }
     a->action = "unknown";
     kbs_fail(a->r, 404, "PluginNotFound", "no admin endpoint %.16s %.200s", m, p);

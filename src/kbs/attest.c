@@ -249,6 +249,13 @@ static void finish(attest_ctx *x, const char *result, const vt_error *e)
     if (x->c->client) json_object_set_new(d, "client", json_string(x->c->client));
     json_object_set_new(d, "policy", json_string(x->ap.policy_id));
     json_object_set_new(d, "emulated", json_boolean(x->claims.emulated));
+    /* the first appraisal check that failed: what the console's denials show */
+    for (size_t i = 0; i < x->ap.n_checks; i++)
+        if (x->ap.checks[i].status == VT_CHECK_FAIL) {
+            json_object_set_new(d, "check", json_string(x->ap.checks[i].name));
+            json_object_set_new(d, "error", json_string(x->ap.checks[i].detail));
+            break;
+        }
     kbs_audit(k, x->c->now, actor, "attest", tee, result, d, NULL);
 }
 

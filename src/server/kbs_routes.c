@@ -127,6 +127,11 @@ void vt_kbs_routes(vt_kbs *k, vt_http_route *routes, size_t *n)
         {NULL, "/kbs/v0/reference-value", on_admin, k},
         {NULL, "/kbs/v0/reference-value/*", on_admin, k},
         {NULL, "/kbs/v0/admin/*", on_admin, k},
+        /* the web console's dashboard reads (docs/console.md), admin-authenticated */
+        {"GET", "/api/v1/stats", on_admin, k},
+        {"GET", "/api/v1/audit", on_admin, k},
+        {"GET", "/api/v1/audit/*", on_admin, k},
+        {"GET", "/api/v1/policies/*", on_admin, k},
     };
     size_t m = sizeof r / sizeof r[0];
     memcpy(routes, r, sizeof r);

@@ -1023,6 +1023,94 @@ static void test_sweep(void **state)
     free(body);
 }
 
+/* ---- the console's admin reads (docs/console.md) ---- */
+
+static json_t *admin_get(const char *path, int want)
+{
+    vt_error e = {0};
+    char *jwt = NULL;
+    assert_int_equal(vt_kbs_admin_token(F.admin, "GET", path, NULL, 0, F.now, 60, "console", &jwt, &e), VT_OK);
+    vt_kbs_call c = {.now = F.now, .bearer = jwt, .bearer_len = strlen(jwt), .method = "GET", .path = path};
+    vt_kbs_reply r;
+    vt_kbs_admin(F.kbs, &c, &r);
+    if (r.status != want) fprintf(stderr, "GET %s: %d %s\n", path, r.status, r.detail);
+    assert_int_equal(r.status, want);
+    json_t *j = r.json ? json_incref(r.json) : NULL;
+    vt_kbs_reply_clear(&r);
+    free(jwt);
+    return j;
+}
+
+static void test_console_reads(void **state)
+{
+    (void)state;
+    /* unsigned: refused like every admin call */
+    vt_kbs_call c = {.now = F.now, .method = "GET", .path = "/api/v1/audit"};
+    vt_kbs_reply r;
+    vt_kbs_admin(F.kbs, &c, &r);
+    assert_int_equal(r.status, 401);
+    vt_kbs_reply_clear(&r);
+    /* an attestation that is appraised contraindicated, and a release it is then denied */
+    const char *pol = "{\"id\":\"strict\",\"version\":1}";
+    char *b64 = vt_b64_encode((const uint8_t *)pol, strlen(pol), true);
+    char body[300];
+    snprintf(body, sizeof body, "{\"type\":\"rego\",\"policy_id\":\"default_tdx\",\"policy\":\"%s\"}", b64);
+    free(b64);
+    admin_call(F.kbs, F.admin, "POST", "/kbs/v0/attestation-policy", NULL, body, 200);
+    json_t *p = admin_get("/api/v1/policies/attestation/default_tdx", 200);
+    assert_string_equal(json_string_value(json_object_get(p, "text")), pol);
+    json_decref(p);
+    sess s;
+    auth(F.kbs, "tdx", F.now, &s);
+    char *ab = tdx_body(s.nonce, F.jwk_ec, NULL, NULL);
+    attest(F.kbs, &s, F.now, ab, 200, NULL, NULL);
+    free(ab);
+    put_secret("default/key/console", "z");
+    get_resource(F.kbs, "default/key/console", s.id, NULL, F.now, NULL, NULL, 401, "PolicyDeny", NULL);
+    vt_error e;
+    assert_int_equal(vt_store_doc_delete(F.store, VT_DOC_ATTESTATION_POLICY, "default_tdx", &e), VT_OK);
+    admin_get("/api/v1/policies/attestation/nope", 404);
+
+    /* the audit page: newest records, the whole chain verified, the head named */
+    json_t *a = admin_get("/api/v1/audit", 200);
+    json_t *recs = json_object_get(a, "records"), *ch = json_object_get(a, "chain");
+    assert_true(json_array_size(recs) > 0);
+    assert_true(json_is_true(json_object_get(ch, "verified")));
+    json_int_t last = json_integer_value(json_object_get(json_array_get(recs, json_array_size(recs) - 1), "seq"));
+    assert_true(json_integer_value(json_object_get(ch, "head_seq")) >= last);
+    json_decref(a);
+    a = admin_get("/api/v1/audit/after/1", 200);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(a, "records"), 0), "seq")), 2);
+    json_decref(a);
+    json_decref(admin_get("/api/v1/audit/after/x", 404));
+
+    /* denials: the contraindicated attestation with its failing appraisal check, the denied release */
+    json_t *d = admin_get("/api/v1/audit/denials", 200);
+    bool att = false, rel = false;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(d, "denials"), i, x) {
+        const char *act = json_string_value(json_object_get(x, "action"));
+        const char *out = json_string_value(json_object_get(x, "outcome"));
+        json_t *det = json_object_get(x, "details");
+        json_t *dj = json_is_string(det) ? json_loads(json_string_value(det), 0, NULL) : json_incref(det);
+        if (strcmp(act, "attest") == 0 && strcmp(out, "contraindicated") == 0 && json_string_value(json_object_get(dj, "check")))
+            att = true;
+        if (strcmp(act, "resource.get") == 0 && strcmp(out, "denied") == 0) rel = true;
+        assert_true(strcmp(out, "affirming") != 0 && strcmp(out, "ok") != 0);
+        json_decref(dj);
+    }
+    assert_true(att);
+    assert_true(rel);
+    json_decref(d);
+
+    /* the counters as JSON */
+    json_t *m = admin_get("/api/v1/stats", 200);
+    assert_true(json_array_size(json_object_get(m, "tee_attestation_total")) > 0);
+    assert_non_null(json_object_get(m, "veritee_admin_requests_total"));
+    json_decref(m);
+}
+
 /* Resource policies are read with the core JSON getters: unknown keys and wrong types are
  * refused naming the key. */
 static void test_rpolicy_check(void **state)
@@ -1071,6 +1159,7 @@ int main(void)
         cmocka_unit_test(test_token_skew_boundary),
         cmocka_unit_test(test_admin_token_binds_query),
         cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_console_reads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
