@@ -51,7 +51,7 @@ typedef struct vt_verify_sources {
     struct vt_coll_manager *collateral; /* servers (borrowed): TDX/SGX collateral comes through this
                                    manager (collateral.h: single flight, bounded wait, background
                                    refresh) into cache_dir, instead of a fetch per verification */
-    /* Kept for vt_verify_to_claims (verify_any.h): */
+    /* Per-call inputs some callers carry along with the sources (the explorer, src/ui): */
     STACK_OF(X509) *snp_certs;  /* SNP: certificates that came with the evidence (borrowed) */
     bool snp_crl_required;      /* SNP: an ARK-issued CRL must be given and consulted */
 } vt_verify_sources;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "sql.h"
 
 void vt_audit_record_clear(vt_audit_record *r)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "store_internal.h"
+#include "sql.h"
 #include "veritee/crypto.h"
 #include "veritee/fileio.h"
 #include "veritee/writer.h"

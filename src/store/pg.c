@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "sql.h"
 
 #define BYTEAOID 17
 #define INT8OID 20

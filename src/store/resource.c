@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "sql.h"
 #include "veritee/json.h"
 
 static vt_err put_version(vt_store *s, const char *path, const uint8_t *value, size_t len,

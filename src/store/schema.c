@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "sql.h"
 
 typedef struct migration {
     int version;

@@ -1,10 +1,10 @@
 /* Statements and write transactions under the handle lock, and the result sets copied out of
- * a SQL driver (store_internal.h): what the drivers fill and the store logic reads. */
+ * a SQL driver (sql.h): what the drivers fill and the store logic reads. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "sql.h"
 #include "veritee/crypto.h"
 
 void sqlres_free(sqlres *r)

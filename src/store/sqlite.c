@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "store_internal.h"
+#include "sql.h"
 
 static vt_err lite_fail(sqlite3 *db, int rc, const char *what, vt_error *err)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "sql.h"
 #include "veritee/crypto.h"
 
 static vt_err check_kek(vt_store *s, vt_error *err)

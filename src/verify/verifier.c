@@ -51,6 +51,16 @@ static int64_t sources_stamp(const vt_verifier *v)
     return m;
 }
 
+vt_time vt_tdx_collateral_issued(const struct vt_tdx_collateral *c)
+{
+    vt_time t = 0;
+    for (size_t i = 0; i < c->n_tcb_infos; i++)
+        if (t == 0 || c->tcb_infos[i].issue_date < t) t = c->tcb_infos[i].issue_date;
+    for (size_t i = 0; i < c->n_qe_identities; i++)
+        if (t == 0 || c->qe_identities[i].issue_date < t) t = c->qe_identities[i].issue_date;
+    return t;
+}
+
 static vt_err build_tdx(vt_verifier *v, vt_error *err)
 {
     vt_tdx_collateral coll;

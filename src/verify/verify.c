@@ -242,3 +242,18 @@ json_t *vt_verify_result_json(const vt_verify_result *r)
     if (r->cca != NULL) return vt_cca_claims_json(r->cca);
     return NULL;
 }
+
+/* The evidence kind from its first bytes (verify.h). */
+const char *vt_evidence_detect(const uint8_t *p, size_t len)
+{
+    if (len >= 3 && p[0] == 0xd9 && ((p[1] == 0x01 && p[2] == 0x8f) || (p[1] == 0x03 && p[2] == 0x8b)))
+        return "cca";
+    if (len >= VT_SNP_REPORT_SIZE && p[0] >= 2 && p[0] <= 5 && p[1] == 0 && p[2] == 0 && p[3] == 0)
+        return "snp"; /* u32 version 2..5 */
+    if (len >= 8 && p[2] == 2 && p[3] == 0) { /* attestation key type 2 = ECDSA-256 */
+        if (p[0] == 3 && p[1] == 0) return "sgx";
+        if ((p[0] == 4 || p[0] == 5) && p[1] == 0) return p[4] == 0x81 ? "tdx" : "sgx";
+    }
+    return NULL;
+}
+

@@ -1,4 +1,4 @@
-/* Store internals: the storage logic is written once over a small SQL driver vtable (one
+/* Store internals (sql.h): the storage logic is written once over a small SQL driver vtable (one
  * per backend: SQLite, PostgreSQL via dlopen()ed libpq). Not a public header. */
 #ifndef VT_STORE_INTERNAL_H
 #define VT_STORE_INTERNAL_H
