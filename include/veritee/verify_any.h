@@ -50,6 +50,10 @@ vt_err vt_verify_cache_claims(vt_verify_cache *c, const char *tee, const uint8_t
                               STACK_OF(X509) *snp_certs, bool snp_crl_required, vt_time at, vt_claims *out,
                               vt_checks *checks, vt_error *err);
 
+/* Forces a rebuild of every verifier at the next call, whatever the files' times say (an
+ * operator's reload: SIGHUP to `veritee serve`). */
+void vt_verify_cache_invalidate(vt_verify_cache *c); /* accepts NULL */
+
 /* Earliest issueDate of TCB Infos and QE Identities in a TDX collateral set (0 when none). */
 struct vt_tdx_collateral;
 vt_time vt_tdx_collateral_issued(const struct vt_tdx_collateral *c);

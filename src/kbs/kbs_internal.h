@@ -2,6 +2,8 @@
 #ifndef VT_KBS_INTERNAL_H
 #define VT_KBS_INTERNAL_H
 
+#include <pthread.h>
+
 #include "veritee/audit.h"
 #include "veritee/claims.h"
 #include "veritee/kbs.h"
@@ -13,7 +15,12 @@ struct vt_kbs {
     vt_std_metrics m;
     bool has_metrics;
     vt_verify_cache *verifiers; /* every TEE's verifier, rebuilt when trust/collateral change */
+    pthread_mutex_t policy_mu;  /* guards policy_text (replaced by vt_kbs_reload) */
+    char *policy_text;          /* owned copy of cfg.policy_text; NULL: the built-in default */
 };
+
+/* A copy of the configured attestation policy text (NULL when none is configured). */
+char *kbs_policy_text(vt_kbs *k);
 
 /* Fills a problem reply (status, variant, formatted detail). */
 void kbs_fail(vt_kbs_reply *r, int status, const char *variant, const char *fmt, ...)

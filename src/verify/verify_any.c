@@ -204,6 +204,14 @@ void vt_verify_cache_free(vt_verify_cache *c)
     free(c);
 }
 
+void vt_verify_cache_invalidate(vt_verify_cache *c)
+{
+    if (c == NULL) return;
+    pthread_mutex_lock(&c->mu);
+    c->built = false;
+    pthread_mutex_unlock(&c->mu);
+}
+
 static vt_err built_or(vt_err rc, const vt_error *saved, vt_error *err)
 {
     if (rc != VT_OK && err != NULL) *err = *saved;
