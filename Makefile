@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 20
 VERITEE_VECTORS ?= $(abspath ../shared/vectors)
 export VERITEE_VECTORS
 
-.PHONY: all deps build check test asan bench fuzz demo clean
+.PHONY: all deps build check test asan bench fuzz demo clean deb package-check install
 
 all: build
 
@@ -33,6 +33,21 @@ check: deps
 	$(MAKE) test
 	$(MAKE) asan
 	$(MAKE) fuzz FUZZ_SECONDS=10
+	$(MAKE) package-check
+
+# Debian packages (veritee, libveritee0, libveritee-dev) in $(BUILD)/deb, lintian report beside.
+deb:
+	@scripts/install-deps --packaging
+	scripts/make-deb $(BUILD)/deb
+
+# The .deb alone is enough: installed into a pristine Debian 12 root, verify + serve + attest there.
+package-check: deb
+	scripts/package-check $(BUILD)/deb $(BUILD)/package-check
+
+# cmake --install (PREFIX=/usr/local, DESTDIR honoured).
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: $(BUILD)/Makefile
 	@cmake --build $(BUILD) -j $(JOBS) >/dev/null
