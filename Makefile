@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 20
 VERITEE_VECTORS ?= $(abspath ../shared/vectors)
 export VERITEE_VECTORS
 
-.PHONY: all deps build check test asan bench fuzz demo clean deb package-check install
+.PHONY: all deps build check test asan bench fuzz demo clean deb package-check container-check install
 
 all: build
 
@@ -43,6 +43,11 @@ deb:
 # The .deb alone is enough: installed into a pristine Debian 12 root, verify + serve + attest there.
 package-check: deb
 	scripts/package-check $(BUILD)/deb $(BUILD)/package-check
+
+# The container image (packaging/container/Containerfile) built from the .deb with buildah and
+# run read-only as uid 10001 (needs buildah; uses the Debian 12 root package-check made).
+container-check: package-check
+	scripts/container-check $(BUILD)/deb $(BUILD)/package-check
 
 # cmake --install (PREFIX=/usr/local, DESTDIR honoured).
 PREFIX ?= /usr/local
