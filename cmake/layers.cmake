@@ -15,6 +15,9 @@ vt_layer(crypto   DIRS src/crypto   USES core
 vt_layer(io       DIRS src/io       USES core crypto
          HEADERS fileio certdir http_get
          SUMMARY "bounded file reads, certificate directories, the HTTP client (libcurl, loaded at run time)")
+vt_layer(metrics  DIRS src/metrics  USES core
+         HEADERS metrics
+         SUMMARY "counters, gauges, histograms and the Prometheus text form; knows no HTTP")
 vt_layer(tdx      DIRS src/tdx      USES core crypto io
          HEADERS tdx tdx_ccel tdx_pcs
          SUMMARY "TDX/SGX quotes, PCK, TCB Info/QE Identity, TCB matching, CCEL, Intel PCS fetch")
@@ -27,6 +30,9 @@ vt_layer(cca      DIRS src/cca      USES core crypto io
 vt_layer(measure  DIRS src/measure  USES core crypto
          HEADERS measure
          SUMMARY "launch measurements: OVMF/TDVF, SNP launch digest, TDX MRTD, CCA RIM; knows no verification")
+vt_layer(collateral DIRS src/collateral USES core crypto io metrics tdx snp
+         HEADERS collateral
+         SUMMARY "live collateral: the cache of Intel PCS/PCCS and AMD KDS items, checked before install, atomic, with validity windows; fetch, refresh, prune")
 vt_layer(verify   DIRS src/verify   USES core crypto io tdx snp cca
          HEADERS verify_any claims
          SUMMARY "one entry from evidence bytes to verified, normalized claims for every TEE; the verifier cache")
@@ -39,9 +45,6 @@ vt_layer(evidence DIRS src/evidence USES core crypto io tdx snp cca measure
 vt_layer(rcar     DIRS src/rcar     USES core crypto snp
          HEADERS rcar
          SUMMARY "the KBS protocol pieces both sides use: message parsers, bindings, init-data, evidence JSON forms")
-vt_layer(metrics  DIRS src/metrics  USES core
-         HEADERS metrics
-         SUMMARY "counters, gauges, histograms and the Prometheus text form; knows no HTTP")
 vt_layer(store    DIRS src/store    USES core crypto io
          HEADERS store
          SUMMARY "one storage interface over SQLite and PostgreSQL (libpq loaded at run time); owns the audit rows")

@@ -1,5 +1,5 @@
 # Shell helpers to run a throwaway `veritee serve` on loopback (sourced by scripts/demo,
-# tests/cli_kbs_*.sh, tests/cli_interop.sh and bench/kbs_load.sh). POSIX sh.
+# tests/cli/cli_kbs_*.sh, tests/cli/cli_interop.sh and bench/kbs_load.sh). POSIX sh.
 #   kbs_keys DIR              admin key pair (ES256) and a KEK file (mode 0600) in DIR
 #   kbs_emulate DIR [PLATFORM_JSON_FILE]   an emulated TEE (test PKI)
 #   kbs_start LOG ARGS...     start `veritee serve --listen 127.0.0.1:0 ARGS...`; sets KBS_URL and

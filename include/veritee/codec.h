@@ -35,6 +35,10 @@ vt_err vt_hex_decode(const char *hex, size_t hexlen, vt_buf *out, vt_error *err)
 char *vt_b64_encode(const uint8_t *p, size_t n, bool url);
 /* Decodes either alphabet, padding optional; rejects other characters. */
 vt_err vt_b64_decode(const char *s, size_t slen, vt_buf *out, vt_error *err);
+/* RFC 3986 percent-decoding (Intel PCS sends issuer chains so in HTTP headers) into an owned
+ * NUL-terminated string; a '%' not followed by two hex digits is an error (VT_E_INVALID), and
+ * so is a decoded NUL byte. */
+vt_err vt_percent_decode(const char *s, size_t len, char **out, vt_error *err);
 
 VT_END_DECLS
 

@@ -21,6 +21,14 @@ bool vt_file_exists(const char *path);
 /* path = dir + "/" + name into out (needs size cap); fails when too long. */
 vt_err vt_path_join(char *out, size_t cap, const char *dir, const char *name, vt_error *err);
 
+/* Replaces path with n bytes all at once: written to a temporary file in the same directory,
+ * flushed to disk, renamed over path, and the directory flushed, so a crash (kill -9, power
+ * loss) leaves either the old file or the new one, never a torn one. mode: permission bits of
+ * the new file (e.g. 0644). Errors: VT_E_IO naming the path. */
+vt_err vt_file_write_atomic(const char *path, const void *p, size_t n, unsigned mode, vt_error *err);
+/* mkdir -p with mode for the directories it creates. Errors: VT_E_IO naming the directory. */
+vt_err vt_mkdirs(const char *path, unsigned mode, vt_error *err);
+
 VT_END_DECLS
 
 #endif

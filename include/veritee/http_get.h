@@ -5,6 +5,7 @@
 #ifndef VERITEE_HTTP_GET_H
 #define VERITEE_HTTP_GET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "veritee/api.h"
@@ -22,7 +23,10 @@ typedef struct vt_http_get_opts {
     const char *want_header; /* capture this response header's value (first one), or NULL */
     int fail_code;           /* code of transport failures; 0 = VT_E_MISSING (collateral) */
     const char *ca_file;     /* HTTPS: trust only the CA certificate(s) in this PEM file; NULL =
-                                the system's trust store. Peers are always verified. */
+                                the system's trust store. Peers are verified unless insecure. */
+    const char *want_header_alt; /* a second name for want_header (older/newer API spelling) */
+    bool insecure;           /* HTTPS: accept any peer certificate and name. Only for a
+                                self-signed collateral cache whose answers are verified anyway. */
 } vt_http_get_opts;
 
 typedef struct vt_http_reply {

@@ -70,5 +70,6 @@ int cmd_ear(int argc, char **argv);      /* veritee ear verify|key|show (src/cli
 int cmd_serve(int argc, char **argv);    /* veritee serve: Key Broker Service (src/cli/serve.c) */
 int cmd_admin(int argc, char **argv);    /* veritee admin: KBS admin client (src/cli/admin.c) */
 int cmd_attest(int argc, char **argv);   /* veritee attest: KBS guest client (src/cli/attest.c) */
+int cmd_collateral(int argc, char **argv); /* veritee collateral: the live collateral cache */
 
 #endif

@@ -21,6 +21,7 @@ static void usage(FILE *f)
             "  platform   what this machine is: TEE host, TEE guest, or neither\n"
             "  audit      verify or show the audit log (hash chain) of a store\n"
             "  store      store maintenance (rekey: rotate the key-encryption key)\n"
+            "  collateral fetch, refresh, show and prune the Intel PCS/PCCS collateral cache\n"
             "  emulate    create an emulated TEE (test PKI, collateral) for machines without one\n"
             "  evidence   collect attestation evidence (emulated, configfs-tsm, ioctl)\n"
             "  serve      Key Broker Service + attestation service (CoCo KBS protocol)\n"
@@ -49,6 +50,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "platform") == 0) return cmd_platform(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0) return cmd_audit(argc - 1, argv + 1);
     if (strcmp(cmd, "store") == 0) return cmd_store(argc - 1, argv + 1);
+    if (strcmp(cmd, "collateral") == 0) return cmd_collateral(argc - 1, argv + 1);
     if (strcmp(cmd, "emulate") == 0) return cmd_emulate(argc - 1, argv + 1);
     if (strcmp(cmd, "evidence") == 0) return cmd_evidence(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 1, argv + 1);

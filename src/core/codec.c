@@ -166,3 +166,28 @@ vt_err vt_b64_decode(const char *s, size_t slen, vt_buf *out, vt_error *err)
     out->len = j;
     return VT_OK;
 }
+
+vt_err vt_percent_decode(const char *s, size_t len, char **out, vt_error *err)
+{
+    *out = NULL;
+    char *o = malloc(len + 1), *q = o;
+    if (o == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '%') {
+            if (s[i] == 0) break;
+            *q++ = s[i];
+            continue;
+        }
+        int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
+        int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            free(o);
+            return vt_error_set(err, VT_E_INVALID, "percent_encoding", "bad percent-encoding at offset %zu", i);
+        }
+        *q++ = (char)(hi * 16 + lo);
+        i += 2;
+    }
+    *q = 0;
+    *out = o;
+    return VT_OK;
+}

@@ -1,7 +1,7 @@
 /* Linux guest UAPI structures, laid out here (no kernel headers needed) per
  * include/uapi/linux/tdx-guest.h and include/uapi/linux/sev-guest.h, as summarised in
  * shared/specs/guest-evidence.md sections 3 and 4; sizes and offsets are checked at compile
- * time and in tests/test_ioctl_layout.c. */
+ * time and in tests/evidence/test_ioctl_layout.c. */
 #ifndef VT_EVIDENCE_UAPI_H
 #define VT_EVIDENCE_UAPI_H
 

@@ -13,7 +13,7 @@ typedef struct fetch {
     vt_http_reply *r;
     size_t cap;
     size_t max;
-    const char *want_header;
+    const char *want_header, *want_header_alt;
     bool too_big;
 } fetch;
 
@@ -58,7 +58,9 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
     const char *v;
     /* A new status line (after a 100 Continue) starts a new header block. */
     if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) f->r->retry_after = -1;
-    if (f->want_header && f->r->header_value == NULL && header_is(p, len, f->want_header, &v, &vl))
+    if (f->want_header && f->r->header_value == NULL &&
+        (header_is(p, len, f->want_header, &v, &vl) ||
+         (f->want_header_alt && header_is(p, len, f->want_header_alt, &v, &vl))))
         f->r->header_value = strndup(v, vl);
     if (header_is(p, len, "Retry-After", &v, &vl) && vl > 0 && vl <= 9) {
         long s = 0;
@@ -191,7 +193,7 @@ vt_err vt_http_client_do(vt_http_client *h, const char *url, const vt_http_clien
     CURL *c = h->c;
     struct curl_slist *hdrs = NULL;
     VT_GUARD(build_headers(a, req, &hdrs, check, err));
-    fetch f = {.r = out, .max = o->max_body ? o->max_body : VT_HTTP_BODY_MAX, .want_header = o->want_header};
+    fetch f = {.r = out, .max = o->max_body ? o->max_body : VT_HTTP_BODY_MAX, .want_header = o->want_header, .want_header_alt = o->want_header_alt};
     a->reset(c); /* options from the previous request go; the connection cache stays */
     a->setopt(c, CURLOPT_URL, url);
     a->setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -202,8 +204,8 @@ vt_err vt_http_client_do(vt_http_client *h, const char *url, const vt_http_clien
     a->setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     a->setopt(c, CURLOPT_NOSIGNAL, 1L);
     a->setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    a->setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    a->setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    a->setopt(c, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
+    a->setopt(c, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
     if (o->ca_file != NULL) a->setopt(c, CURLOPT_CAINFO, o->ca_file);
     a->setopt(c, CURLOPT_HTTPHEADER, hdrs);
     if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {

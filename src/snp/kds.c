@@ -87,33 +87,12 @@ vt_err vt_snp_kds_plan_for(const vt_snp_report *r, vt_snp_product product, const
 }
 
 /* mkdir -p for the part of path below (and including) the cache root. */
-static vt_err mkdirs(const char *path, vt_error *err)
-{
-    char p[VT_SNP_KDS_PATH_MAX];
-    VT_GUARD(fmt(p, sizeof p, err, "%s", path));
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0') continue;
-        char c = *s;
-        *s = '\0';
-        if (mkdir(p, 0700) != 0 && errno != EEXIST)
-            return vt_error_set(err, VT_E_IO, "kds", "cannot create %s: %s", p, strerror(errno));
-        if (c == '\0') return VT_OK;
-        *s = c;
-    }
-}
-
-/* Write through a temporary name and rename, so a cache never holds half a file. */
+/* Written atomically (vt_file_write_atomic), so a cache never holds half a file. */
 static vt_err store(const char *dir, const char *name, const vt_buf *b, vt_error *err)
 {
-    char path[VT_SNP_KDS_PATH_MAX + 32], tmp[VT_SNP_KDS_PATH_MAX + 48];
+    char path[VT_SNP_KDS_PATH_MAX + 32];
     VT_GUARD(fmt(path, sizeof path, err, "%s/%s", dir, name));
-    VT_GUARD(fmt(tmp, sizeof tmp, err, "%s/.%s.%ld.tmp", dir, name, (long)getpid()));
-    VT_GUARD(vt_file_write(tmp, b->ptr, b->len, err));
-    if (rename(tmp, path) != 0) {
-        remove(tmp);
-        return vt_error_set(err, VT_E_IO, "kds", "cannot store %s: %s", path, strerror(errno));
-    }
-    return VT_OK;
+    return vt_file_write_atomic(path, b->ptr, b->len, 0644, err);
 }
 
 typedef struct session {
@@ -234,7 +213,7 @@ static vt_err fetch_item(session *s, item_kind k, vt_error *err)
     const char *name = k == ITEM_VCEK ? "vcek.der" : k == ITEM_CHAIN ? "cert_chain.pem" : "crl.der";
     const char *query = k == ITEM_VCEK ? p->vcek_query : k == ITEM_CHAIN ? p->chain_query : p->crl_query;
     if (k == ITEM_CRL ? crl_fresh(s, dir) : cached(s, dir, name)) return VT_OK;
-    VT_GUARD(mkdirs(dir, err));
+    VT_GUARD(vt_mkdirs(dir, 0700, err));
     vt_http_reply resp;
     VT_GUARD(get(s, query, k == ITEM_VCEK ? "VCEK" : k == ITEM_CHAIN ? "cert_chain" : "CRL", &resp, err));
     vt_err rc = k == ITEM_VCEK ? check_vcek(s, &resp.body, err)
@@ -257,7 +236,7 @@ vt_err vt_snp_kds_fetch(const vt_snp_kds_opts *o, const vt_snp_report *r, vt_snp
     if (strncmp(s.base, "https://", 8) != 0 && strncmp(s.base, "http://", 7) != 0)
         return vt_error_set(err, VT_E_ARG, "kds", "--kds-url must be an http:// or https:// URL");
     VT_GUARD(vt_snp_kds_plan_for(r, o->product, o->cache_dir, &res->plan, err));
-    VT_GUARD(mkdirs(o->cache_dir, err));
+    VT_GUARD(vt_mkdirs(o->cache_dir, 0700, err));
     if (res->plan.leaf_dir[0] != '\0') VT_GUARD(fetch_item(&s, ITEM_VCEK, err));
     VT_GUARD(fetch_item(&s, ITEM_CHAIN, err));
     return fetch_item(&s, ITEM_CRL, err);

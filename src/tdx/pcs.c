@@ -24,28 +24,6 @@ static vt_err get(const vt_tdx_pcs_opts *o, const char *url, const char *want_he
     return rc;
 }
 
-/* PCS sends issuer chains URL-encoded (RFC 3986 percent-encoding). */
-static char *url_decode(const char *s)
-{
-    size_t n = strlen(s);
-    char *o = malloc(n + 1), *q = o;
-    if (o == NULL) return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n) {
-            uint8_t b;
-            char hx[3] = {s[i + 1], s[i + 2], 0};
-            if (vt_hex_decode_fixed(hx, &b, 1, NULL) == VT_OK) {
-                *q++ = (char)b;
-                i += 2;
-                continue;
-            }
-        }
-        *q++ = s[i];
-    }
-    *q = 0;
-    return o;
-}
-
 static vt_err save(const vt_tdx_pcs_opts *o, const char *name, const void *p, size_t n, vt_error *err)
 {
     char path[4096];
@@ -67,7 +45,8 @@ static vt_err fetch_item(const vt_tdx_pcs_opts *o, const char *url, const char *
     VT_GUARD(get(o, url, chain_header, &r, err));
     vt_err rc = save(o, name, r.body.ptr, r.body.len, err);
     if (rc == VT_OK && chain_header != NULL) {
-        char *pem = r.header_value ? url_decode(r.header_value) : NULL;
+        char *pem = NULL;
+        if (r.header_value && vt_percent_decode(r.header_value, strlen(r.header_value), &pem, NULL) != VT_OK) pem = NULL;
         if (pem == NULL) rc = vt_error_set(err, VT_E_MISSING, "pcs", "%s: response lacks the %s header", url, chain_header);
         else if (chain_name != NULL) rc = save(o, chain_name, pem, strlen(pem), err);
         free(pem);

@@ -12,11 +12,11 @@
 
 static void example_path(const char *name, char *out, size_t cap)
 {
-    /* tests/test_policy.c -> examples/policies/<name> */
+    /* tests/appraise/test_policy.c -> examples/policies/<name> */
     const char *f = __FILE__;
     const char *slash = strrchr(f, '/');
     int dl = slash ? (int)(slash - f) : 0;
-    snprintf(out, cap, "%.*s%s../examples/policies/%s", dl, f, dl ? "/" : "", name);
+    snprintf(out, cap, "%.*s%s../../examples/policies/%s", dl, f, dl ? "/" : "", name);
 }
 
 static void examples_load(void **state)

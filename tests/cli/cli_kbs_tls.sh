@@ -4,7 +4,7 @@
 set -u
 VT=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../scripts/kbs-env.sh"
+. "$HERE/../../scripts/kbs-env.sh"
 command -v openssl >/dev/null 2>&1 || { echo "SKIP: openssl command absent"; exit 77; }
 tmp=$(mktemp -d)
 KBS_PID=""

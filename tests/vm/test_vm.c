@@ -1,5 +1,5 @@
 /* vm layer: config validation, golden QEMU argv and libvirt XML per TEE and option set
- * (tests/golden/vm/; regenerate with VT_UPDATE_GOLDEN=1), libvirt schema validation,
+ * (tests/vm/golden/vm/; regenerate with VT_UPDATE_GOLDEN=1), libvirt schema validation,
  * QMP client against hostile peers, state dir, host checks on a fake tree, libvirt API. */
 #define _GNU_SOURCE
 #include <fcntl.h>

@@ -5,7 +5,7 @@
 set -u
 B=${VERITEE_BIN:?VERITEE_BIN must name the veritee binary}
 HERE=$(cd "$(dirname "$0")" && pwd)
-EX="$HERE/../examples/vms"
+EX="$HERE/../../examples/vms"
 
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
     echo "SKIP: qemu-system-x86_64 is absent (apt install qemu-system-x86; make deps does it)"

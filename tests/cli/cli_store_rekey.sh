@@ -5,7 +5,7 @@
 set -u
 VT=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../scripts/kbs-env.sh"
+. "$HERE/../../scripts/kbs-env.sh"
 tmp=$(mktemp -d)
 KBS_PID=""
 trap 'kbs_stop "$KBS_PID"; rm -rf "$tmp"' EXIT

@@ -1,12 +1,12 @@
 #!/bin/sh
 # veritee serve over real HTTP on loopback (SQLite): emulated TDX, SNP and CCA guests run RCAR
-# with curl (the guest side is tests/kbs_guest.py, written from kbs-protocol.md) and fetch a
+# with curl (the guest side is tests/fixtures/kbs_guest.py, written from kbs-protocol.md) and fetch a
 # secret as JWE (EC and RSA keys, cookie and bearer); version/nonce/binding failures, denied and
 # revoked resources, unauthenticated and replayed admin calls, hostile requests; audit chain.
 set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
-G="python3 $HERE/kbs_guest.py"
+G="python3 $HERE/../fixtures/kbs_guest.py"
 if ! "$B" serve --help >/dev/null 2>&1; then echo "SKIP: veritee serve not wired"; exit 77; fi
 for t in curl jq python3 openssl; do
   command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }

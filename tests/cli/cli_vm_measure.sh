@@ -13,7 +13,7 @@ fails=0
 ok() { echo "ok: $1"; }
 bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
 printf 'KERNEL' >"$tmp/vmlinuz"
-python3 - "$HERE/../examples/vms/snp.json" "$tmp" "$FW" <<'PY'
+python3 - "$HERE/../../examples/vms/snp.json" "$tmp" "$FW" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1])); d = sys.argv[2]
 c.update(firmware=sys.argv[3], kernel=d + "/vmlinuz", initrd="", disks=[])

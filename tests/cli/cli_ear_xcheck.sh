@@ -61,7 +61,7 @@ xverify() { # TOKEN PUBPEM -> exit status of the independent verifier
 }
 
 for alg in ES256 ES384; do
-  "$B" appraise --policy "$HERE/../examples/policies/default.json" --trust "$V/tdx/common" --collateral "$TDX" \
+  "$B" appraise --policy "$HERE/../../examples/policies/default.json" --trust "$V/tdx/common" --collateral "$TDX" \
     --at 2025-07-19T10:00:34Z --ear-key "$tmp/$alg.pem" --ear-alg "$alg" --ear-out "$tmp/$alg.jwt" "$TDX/quote.bin" \
     >/dev/null 2>&1 || { echo "FAIL: appraise ($alg)"; fails=$((fails + 1)); continue; }
   "$B" ear key --key "$tmp/$alg.pem" --pub "$tmp/$alg.pub" >/dev/null

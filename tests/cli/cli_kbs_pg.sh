@@ -8,10 +8,10 @@
 set -u
 VT=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../scripts/kbs-env.sh"
+. "$HERE/../../scripts/kbs-env.sh"
 
 if ! "$VT" serve --help 2>&1 | grep -q -- --listen; then echo "SKIP: '$VT serve' is not available"; exit 77; fi
-out=$(sh "$HERE/pg-start.sh" start 2>&1)
+out=$(sh "$HERE/../fixtures/pg-start.sh" start 2>&1)
 case $? in
 0) ;;
 77) echo "SKIP: $out"; exit 77 ;;
@@ -27,7 +27,7 @@ cleanup() {
   [ -n "$LOAD" ] && kill "$LOAD" 2>/dev/null
   kbs_stop "$PA"
   kbs_stop "$PB"
-  sh "$HERE/pg-start.sh" stop "$PGDIR"
+  sh "$HERE/../fixtures/pg-start.sh" stop "$PGDIR"
   rm -rf "$tmp"
 }
 trap cleanup EXIT

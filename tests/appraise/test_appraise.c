@@ -355,7 +355,7 @@ static void examples(void **state)
         const vt_claims *c = evidence(rows[i].ev);
         if (c == NULL) continue;
         char path[1024];
-        snprintf(path, sizeof path, "%.*s/../examples/policies/%s", dl, f, rows[i].file);
+        snprintf(path, sizeof path, "%.*s/../../examples/policies/%s", dl, f, rows[i].file);
         vt_policy p;
         vt_error e;
         if (vt_policy_load_file(path, &p, &e) != VT_OK) fail_msg("%s", e.msg);

@@ -7,7 +7,7 @@
 set -u
 VT=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../scripts/kbs-env.sh"
+. "$HERE/../../scripts/kbs-env.sh"
 if ! "$VT" serve --help 2>&1 | grep -q -- --listen; then echo "SKIP: '$VT serve' is not available"; exit 77; fi
 
 tmp=$(mktemp -d /tmp/vt-kbs-faults.XXXXXX)

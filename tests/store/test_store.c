@@ -1,4 +1,4 @@
-/* Store tests, run against SQLite and against a real PostgreSQL (tests/pg-start.sh):
+/* Store tests, run against SQLite and against a real PostgreSQL (tests/fixtures/pg-start.sh):
  * schema, sessions shared between handles, single-use nonces under a race, versioned
  * resources sealed with the KEK, documents, admin token ids. */
 #include <pthread.h>

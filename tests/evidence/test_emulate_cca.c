@@ -54,7 +54,7 @@ static vt_err verify(const char *trust_emu, const vt_buf *tok, const uint8_t *no
     vt_cca_trust trust;
     vt_cca_trust_init(&trust);
     snprintf(dir, sizeof dir, "%s/trust", trust_emu);
-    /* as the CLI does; tests/cli_evidence.sh covers the directory shared with TDX and SNP roots */
+    /* as the CLI does; tests/cli/cli_evidence.sh covers the directory shared with TDX and SNP roots */
     vt_err rc = vt_cca_trust_load_dir(&trust, dir, e);
     if (rc != VT_OK) fail_msg("trust: %s", e->msg);
     assert_int_equal(vt_cca_token_parse(tok->ptr, tok->len, t, e), VT_OK);

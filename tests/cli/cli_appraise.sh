@@ -6,7 +6,7 @@ set -u
 B=${VERITEE_APPRAISE_BIN:-${VERITEE_BIN:?VERITEE_BIN not set}}
 V=${VERITEE_VECTORS:-../shared/vectors}
 HERE=$(cd "$(dirname "$0")" && pwd)
-POL=$HERE/../examples/policies
+POL=$HERE/../../examples/policies
 if ! "$B" appraise --help >/dev/null 2>&1; then
   echo "SKIP: '$B appraise' is not available (not yet wired into src/cli/main.c)"; exit 77
 fi

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Interop: an RCAR guest written independently of veritee (tests/interop/rcar_client.mjs: node,
+# Interop: an RCAR guest written independently of veritee (tests/fixtures/interop/rcar_client.mjs: node,
 # the `jose` npm package, its own JCS + SHA-384 binding and evidence shapes) against a real
 # `veritee serve` on loopback: emulated TDX, SNP and CCA; EC P-256 (ECDH-ES+A256KW) and RSA
 # (RSA-OAEP-256) TEE keys; cookie and bearer; a wrong binding refused. Then `veritee attest`
@@ -8,7 +8,7 @@
 set -u
 VT=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../scripts/kbs-env.sh"
+. "$HERE/../../scripts/kbs-env.sh"
 
 if ! command -v node >/dev/null 2>&1; then
   echo "SKIP: node not installed (apt-get install nodejs)"; exit 77
@@ -43,7 +43,7 @@ printf 'interop-secret-%s' "$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')" >"$tm
 kbs_admin "$tmp" resource put interop/key/one "$tmp/secret.bin" >/dev/null || { echo "FAIL: admin resource put"; exit 1; }
 
 run() { # TEE KEY AUTH [--negative]
-  timeout 60 node "$HERE/interop/rcar_client.mjs" --jose "$PEERS" --kbs "$KBS_URL" --veritee "$VT" \
+  timeout 60 node "$HERE/../fixtures/interop/rcar_client.mjs" --jose "$PEERS" --kbs "$KBS_URL" --veritee "$VT" \
     --emulator "$tmp/emu" --tee "$1" --key "$2" --auth "$3" --resource interop/key/one --expect "$tmp/secret.bin" ${4:-} \
     >"$tmp/out" 2>&1
   rc=$?

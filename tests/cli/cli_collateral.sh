@@ -1,0 +1,129 @@
+#!/bin/sh
+# veritee collateral fetch|show|refresh|prune against a fake PCCS on loopback
+# (tests/fixtures/fake_pcs.py) serving the real Intel collateral of a TDX vector: items are
+# checked before they are cached, a refused answer never replaces a good item, rate limits are
+# waited out, an outage is exit 3, a kill -9 mid-fetch leaves a usable cache, and what was
+# fetched verifies the quote as the vector directory does.
+set -u
+B=${VERITEE_BIN:?}
+HERE=$(cd "$(dirname "$0")" && pwd)
+V=${VERITEE_VECTORS:-../shared/vectors}/tdx
+S=$V/dcapqvl_tdx_v4_b0c06f
+if [ ! -f "$S/quote.bin" ]; then
+    echo "SKIP: no TDX vectors at $V (set VERITEE_VECTORS)"
+    exit 77
+fi
+AT=2025-07-19T10:00:34Z
+T=$(mktemp -d)
+PID=""
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+fails=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+expect() { # rc description command...
+    want=$1 what=$2
+    shift 2
+    "$@" >"$T/out" 2>&1
+    got=$?
+    [ "$got" = "$want" ] && ok "$what (exit $got)" || { bad "$what: exit $got, want $want"; cat "$T/out"; }
+}
+ctl() { curl -s -X POST --data "$1" "http://127.0.0.1:$PORT/control" >/dev/null; }
+requests() { curl -s "http://127.0.0.1:$PORT/control/log" | wc -l; }
+
+python3 "$HERE/../fixtures/fake_pcs.py" --dir "$S" --port-file "$T/port" &
+PID=$!
+for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+PORT=$(cat "$T/port")
+UP="--pccs-url http://127.0.0.1:$PORT"
+C=$T/cache
+
+# --- a first fetch fills the cache with checked items; they verify the quote ---------------
+expect 0 "fetch for a quote" "$B" collateral fetch $UP --cache "$C" --at $AT "$S/quote.bin"
+for f in tcbinfo_tdx_B0C06F000000.json qe_identity_td_qe.json tcb_signing_chain.pem pck_crl_platform.der root_ca_crl.der; do
+    [ -f "$C/tdx/$f" ] && ok "cached $f" || bad "not cached: $f"
+done
+[ "$(stat -c %a "$C")" = 700 ] || [ "$(stat -c %a "$C")" = 755 ] && ok "cache directory created" || bad "cache mode"
+expect 0 "the cached collateral verifies the quote" "$B" verify --collateral "$C/tdx" --at $AT "$S/quote.bin"
+grep -q "UpToDate" "$T/out" && ok "same verdict as the vector directory" || bad "verdict: $(cat "$T/out")"
+
+# --- fresh items are not fetched again ----------------------------------------------------
+n0=$(requests)
+"$B" collateral fetch $UP --cache "$C" --at 2025-07-10T00:00:00Z --json "$S/quote.bin" >"$T/out" 2>&1
+n1=$(requests)
+[ "$n0" = "$n1" ] && ok "fresh cache: no request" || bad "fresh cache made $((n1 - n0)) requests"
+grep -q '"fresh": 4' "$T/out" && ok "four fresh items reported" || bad "report: $(cat "$T/out")"
+
+# --- show: items, windows and states --------------------------------------------------------
+"$B" collateral show --cache "$C" --at 2025-07-10T00:00:00Z --json >"$T/show"
+python3 - "$T/show" <<'EOF' && ok "show lists every item with its window and state" || bad "show output"
+import json, sys
+items = json.load(open(sys.argv[1]))
+kinds = {i["kind"]: i for i in items}
+assert set(kinds) == {"tcb_info", "qe_identity", "tcb_signing_chain", "pck_crl", "root_ca_crl"}, kinds
+t = kinds["tcb_info"]
+assert t["id"] == "B0C06F000000" and t["tee"] == "tdx" and t["next_update"] == "2025-07-19T10:16:03Z", t
+assert t["state"] == "valid", t
+assert kinds["qe_identity"]["id"] == "TD_QE"
+assert kinds["pck_crl"]["id"] == "platform"
+EOF
+"$B" collateral show --cache "$C" --at 2025-07-19T10:16:04Z --json | grep -q '"state": "expired"' \
+    && ok "one second past nextUpdate the TCB Info shows expired" || bad "expiry state"
+"$B" collateral show --cache "$C" --at 2025-07-19T10:16:03Z --json >"$T/show2"
+python3 -c "import json,sys; i=[x for x in json.load(open('$T/show2')) if x['kind']=='tcb_info'][0]; sys.exit(i['state']!='refresh')" \
+    && ok "at nextUpdate itself the TCB Info is still usable (refresh due)" || bad "boundary state"
+
+# --- answers that fail their check are refused and never replace a good item ---------------
+before=$(sha256sum "$C/tdx/tcbinfo_tdx_B0C06F000000.json")
+ctl '{"tamper": true}'
+expect 1 "a TCB Info with a bad signature is refused" "$B" collateral fetch $UP --cache "$C" --at $AT --force "$S/quote.bin"
+grep -q "signature" "$T/out" && ok "the refusal names the signature" || bad "refusal text: $(cat "$T/out")"
+[ "$(sha256sum "$C/tdx/tcbinfo_tdx_B0C06F000000.json")" = "$before" ] && ok "the cached TCB Info is unchanged" \
+    || bad "a refused answer replaced the cached item"
+ctl '{"tamper": false}'
+expect 1 "collateral already expired at the instant is refused" "$B" collateral fetch $UP --cache "$T/c2" --at 2025-08-01T00:00:00Z "$S/quote.bin"
+[ ! -f "$T/c2/tdx/tcbinfo_tdx_B0C06F000000.json" ] && ok "expired answer not cached" || bad "expired answer cached"
+# another FMSPC's TCB Info for this platform
+mkdir -p "$T/wrong"
+cp "$S"/* "$T/wrong/"
+cp "$V/pcs2023_tdx_v4_50806f/tcbinfo_50806f000000.json" "$T/wrong/tcbinfo_b0c06f000000.json"
+ctl "{\"dir\": \"$T/wrong\"}"
+expect 1 "a TCB Info of another FMSPC is refused" "$B" collateral fetch $UP --cache "$T/c3" --at 2023-06-01T00:00:00Z --force "$S/quote.bin"
+grep -q "FMSPC" "$T/out" && ok "the refusal names the FMSPC" || bad "refusal text: $(cat "$T/out")"
+ctl "{\"dir\": \"$S\"}"
+
+# --- rate limits are waited out (Retry-After), outages are exit 3 ---------------------------
+ctl '{"queue": [{"status": 429, "retry_after": 1}, {"status": 503}]}'
+"$B" collateral fetch $UP --cache "$C" --at $AT --force --json "$S/quote.bin" >"$T/out" 2>&1
+rc=$?
+[ $rc = 0 ] && grep -q '"rate_limited": 2' "$T/out" && ok "429 then 503 waited out" || bad "rate limit: rc $rc $(cat "$T/out")"
+ctl '{"down": true}'
+expect 3 "upstream down: collateral missing" "$B" collateral fetch $UP --cache "$T/c4" --at $AT "$S/quote.bin"
+expect 0 "the cache alone still verifies during the outage" "$B" verify --collateral "$C/tdx" --at $AT "$S/quote.bin"
+ctl '{"down": false}'
+expect 3 "no upstream listening: exit 3" "$B" collateral fetch --pccs-url http://127.0.0.1:1 --cache "$T/c5" --at $AT "$S/quote.bin"
+expect 2 "no upstream given: usage" "$B" collateral fetch --cache "$T/c5" "$S/quote.bin"
+expect 2 "a malformed platform: usage" "$B" collateral fetch $UP --cache "$T/c5" --platform tdx:XYZ:platform
+
+# --- kill -9 while an answer is half-received leaves a usable cache -------------------------
+ctl '{"stall": 30}'
+"$B" collateral fetch $UP --cache "$C" --at $AT --force "$S/quote.bin" >/dev/null 2>&1 &
+vp=$!
+sleep 1
+kill -9 $vp 2>/dev/null
+wait $vp 2>/dev/null
+expect 0 "after kill -9 mid-fetch the cache verifies the quote" "$B" verify --collateral "$C/tdx" --at $AT "$S/quote.bin"
+ls "$C/tdx" | grep -q "\.tmp\." && bad "a temporary file was left" || ok "no torn or temporary file"
+
+# --- refresh and prune --------------------------------------------------------------------
+n0=$(requests)
+expect 0 "refresh re-fetches what is due" "$B" collateral refresh $UP --cache "$C" --at 2025-07-18T10:00:00Z
+n1=$(requests)
+[ $((n1 - n0)) -ge 3 ] && ok "refresh asked upstream for the due items ($((n1 - n0)) requests)" || bad "refresh made $((n1 - n0)) requests"
+expect 0 "prune long-expired items" "$B" collateral prune --cache "$C" --at 2026-12-01T00:00:00Z --grace 86400
+grep -q "pruned 4 item" "$T/out" && ok "four expired items pruned, the signing chain kept" || bad "prune: $(cat "$T/out")"
+[ -f "$C/tdx/tcb_signing_chain.pem" ] && [ ! -f "$C/tdx/tcbinfo_tdx_B0C06F000000.json" ] && ok "prune removed the right files" \
+    || bad "prune removed the wrong files"
+
+echo "$fails failure(s)"
+[ "$fails" = 0 ]
