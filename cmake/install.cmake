@@ -84,19 +84,22 @@ file(GLOB VT_DOCS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${VT_DOCS} DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT bin)
 
 # Man pages and shell completion, generated from the built binary's own help (scripts/gen-man).
-find_program(VT_PYTHON3 python3 REQUIRED)
-set(VT_MAN_DIR ${CMAKE_BINARY_DIR}/man)
-add_custom_command(OUTPUT ${VT_MAN_DIR}/stamp
-                   COMMAND ${CMAKE_COMMAND} -E rm -rf ${VT_MAN_DIR}
-                   COMMAND ${VT_PYTHON3} ${PROJECT_SOURCE_DIR}/scripts/gen-man --bin $<TARGET_FILE:veritee-cli>
-                           --out ${VT_MAN_DIR} --version ${PROJECT_VERSION}
-                   COMMAND ${CMAKE_COMMAND} -E touch ${VT_MAN_DIR}/stamp
-                   DEPENDS veritee-cli ${PROJECT_SOURCE_DIR}/scripts/gen-man
-                   COMMENT "Generating man pages and shell completion from veritee's help")
-add_custom_target(veritee-man ALL DEPENDS ${VT_MAN_DIR}/stamp)
-install(DIRECTORY ${VT_MAN_DIR}/man1 ${VT_MAN_DIR}/man8 DESTINATION ${CMAKE_INSTALL_MANDIR} COMPONENT bin
-        FILES_MATCHING PATTERN "*.[18]")
-install(FILES ${VT_MAN_DIR}/completion/veritee.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
-        RENAME veritee COMPONENT bin)
-install(FILES ${VT_MAN_DIR}/completion/_veritee DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions
-        COMPONENT bin)
+# Not in fuzzing builds (the instrumented program is not the one installed).
+if(NOT VT_FUZZ)
+  find_program(VT_PYTHON3 python3 REQUIRED)
+  set(VT_MAN_DIR ${CMAKE_BINARY_DIR}/man)
+  add_custom_command(OUTPUT ${VT_MAN_DIR}/stamp
+                     COMMAND ${CMAKE_COMMAND} -E rm -rf ${VT_MAN_DIR}
+                     COMMAND ${VT_PYTHON3} ${PROJECT_SOURCE_DIR}/scripts/gen-man --bin $<TARGET_FILE:veritee-cli>
+                             --out ${VT_MAN_DIR} --version ${PROJECT_VERSION}
+                     COMMAND ${CMAKE_COMMAND} -E touch ${VT_MAN_DIR}/stamp
+                     DEPENDS veritee-cli ${PROJECT_SOURCE_DIR}/scripts/gen-man
+                     COMMENT "Generating man pages and shell completion from veritee's help")
+  add_custom_target(veritee-man ALL DEPENDS ${VT_MAN_DIR}/stamp)
+  install(DIRECTORY ${VT_MAN_DIR}/man1 ${VT_MAN_DIR}/man8 DESTINATION ${CMAKE_INSTALL_MANDIR} COMPONENT bin
+          FILES_MATCHING PATTERN "*.[18]")
+  install(FILES ${VT_MAN_DIR}/completion/veritee.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+          RENAME veritee COMPONENT bin)
+  install(FILES ${VT_MAN_DIR}/completion/_veritee DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions
+          COMPONENT bin)
+endif()

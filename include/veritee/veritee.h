@@ -27,6 +27,8 @@
 #include "veritee/fileio.h"
 #include "veritee/certdir.h"
 #include "veritee/http_get.h"
+/* metrics */
+#include "veritee/metrics.h"
 /* tdx */
 #include "veritee/tdx.h"
 #include "veritee/tdx_ccel.h"
@@ -38,6 +40,8 @@
 #include "veritee/cca.h"
 /* measure */
 #include "veritee/measure.h"
+/* collateral */
+#include "veritee/collateral.h"
 /* verify */
 #include "veritee/verify_any.h"
 #include "veritee/claims.h"
@@ -50,8 +54,6 @@
 #include "veritee/emulate.h"
 /* rcar */
 #include "veritee/rcar.h"
-/* metrics */
-#include "veritee/metrics.h"
 /* store */
 #include "veritee/store.h"
 /* audit */

@@ -1,10 +1,10 @@
 #!/bin/sh
 # deploy/kubernetes renders (kubectl kustomize) and every object is valid against the Kubernetes
 # API schemas, offline (npm kubernetes-models, installed once into a cache under the build dir);
-# the manifests keep what docs/packaging.md promises (tests/k8s_validate.mjs).
+# the manifests keep what docs/packaging.md promises (tests/fixtures/k8s_validate.mjs).
 set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
-SRC=$(cd "$(dirname "$0")/.." && pwd)
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=$(cd "$(dirname "$B")" && pwd)/k8s-validate
 command -v kubectl >/dev/null || { echo "SKIP: kubectl not installed (apt-get install kubernetes-client)"; exit 77; }
 command -v node >/dev/null && command -v npm >/dev/null || { echo "SKIP: node/npm not installed"; exit 77; }
@@ -21,5 +21,5 @@ if [ ! -f "$CACHE/node_modules/kubernetes-models/package.json" ] || [ ! -f "$CAC
      @kubernetes-models/prometheus-operator@6.0.0 js-yaml@4.1.0) >"$tmp/npm.log" 2>&1 \
     || { cat "$tmp/npm.log"; echo "SKIP: npm install of the schema models failed (registry unreachable?)"; exit 77; }
 fi
-cp "$SRC/tests/k8s_validate.mjs" "$CACHE/"
+cp "$SRC/tests/fixtures/k8s_validate.mjs" "$CACHE/"
 node "$CACHE/k8s_validate.mjs" "$tmp/base.yaml" "$tmp/postgres-ha.yaml" "$SRC/packaging/prometheus/veritee-alerts.yml"

@@ -81,7 +81,7 @@ kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
 wait_note 'STOPPING=1' 1 && ok "STOPPING=1 sent" || bad "no STOPPING=1"
 
 # The unit file as packaged.
-U=$HERE/../packaging/systemd/veritee.service
+U=$HERE/../../packaging/systemd/veritee.service
 if command -v systemd-analyze >/dev/null; then
   mkdir -p unit && printf '#!/bin/sh\n' >unit/veritee && chmod +x unit/veritee
   sed "s|/usr/bin/veritee|$tmp/unit/veritee|g" "$U" >unit/veritee.service
