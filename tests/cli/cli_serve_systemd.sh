@@ -47,9 +47,15 @@ wait_note() { # wait_note PATTERN COUNT: the notes hold COUNT lines matching PAT
 
 E=$tmp/emu
 "$B" emulate init "$E" >/dev/null || { bad "emulate init"; exit 1; }
+# A second emulated platform, for a trust swap the file times do not show (see below).
+"$B" emulate init "$tmp/emu2" >/dev/null || { bad "emulate init (2)"; exit 1; }
+# The server reads copies (the guest keeps using $E).
+S=$tmp/srv; mkdir -p "$S" && cp -r "$E/trust" "$E/collateral" "$S/"
+stamp() { touch -h -d 2026-01-01T00:00:00Z "$S/trust" "$S"/trust/* "$S/collateral" "$S"/collateral/*; }
+stamp
 echo '{"id":"emu","version":1,"emulated":"accept"}' > pol.json
-NOTIFY_SOCKET=$tmp/notify.sock "$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs.db" --trust "$E/trust" \
-  --collateral "$E/collateral" --policy pol.json >out.txt 2>err.txt &
+NOTIFY_SOCKET=$tmp/notify.sock "$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs.db" --trust "$S/trust" \
+  --collateral "$S/collateral" --policy pol.json >out.txt 2>err.txt &
 pid=$!
 wait_note 'READY=1' 1 && ok "READY=1 sent once listening" || { bad "no READY=1"; cat err.txt; exit 1; }
 grep -q "^MAINPID=$pid$" notes && ok "MAINPID=$pid" || bad "MAINPID missing: $(cat notes)"
@@ -75,6 +81,18 @@ wait_note 'READY=1' 3 || bad "no READY=1 after a failed reload"
 grep -q "reload failed" notes && ok "a bad policy file: STATUS says the reload failed" || bad "bad reload not reported"
 grep -q "the running policy stays" err.txt || bad "stderr does not say the running policy stays"
 s=$(att); [ "$s" = contraindicated ] && ok "the running (strict) policy stays after a bad file" || bad "bad file changed the policy: $s"
+
+# Trust replaced in place with the times kept (cp -p, rsync -t, a restored backup): the
+# verifiers' own change detection (newest mtime) cannot see it; SIGHUP rebuilds them, and the
+# guest of the first platform no longer chains to the new trust anchors.
+echo '{"id":"emu","version":1,"emulated":"accept"}' > pol.json
+kill -HUP "$pid"; wait_note 'READY=1' 4 || bad "no READY=1 after the fourth reload"
+s=$(att); [ "$s" = affirming ] && ok "policy accepting again, old trust: $s" || bad "before the swap: $s"
+cp "$tmp/emu2/trust/"* "$S/trust/"; cp "$tmp/emu2/collateral/"* "$S/collateral/"; stamp
+s=$(att); echo "info: after an in-place swap with the times kept, before SIGHUP: $s (cached verifiers)"
+kill -HUP "$pid"; wait_note 'READY=1' 5 || bad "no READY=1 after the fifth reload"
+s=$(att); [ "$s" != affirming ] && ok "after SIGHUP the verifiers use the new trust: the old platform's guest is refused ($s)" \
+  || bad "SIGHUP did not rebuild the verifiers: $s"
 
 kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
 [ $rc = 0 ] && ok "SIGTERM: exit 0" || bad "SIGTERM exit $rc"
