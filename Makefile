@@ -48,6 +48,7 @@ package-check: deb
 # The container image (packaging/container/Containerfile) built from the .deb with buildah and
 # run read-only as uid 10001 (needs buildah; uses the Debian 12 root package-check made).
 container-check: package-check
+	@scripts/install-deps --container
 	scripts/container-check $(BUILD)/deb $(BUILD)/package-check
 
 # cmake --install (PREFIX=/usr/local, DESTDIR honoured).
