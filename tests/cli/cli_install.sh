@@ -49,8 +49,14 @@ grep -q '^vt_snp_report_parse$' "$tmp/syms" || fail "vt_snp_report_parse not exp
 export PKG_CONFIG_PATH="$LIBDIR/pkgconfig"
 cflags=$(pkg-config --cflags veritee) && libs=$(pkg-config --libs veritee) || fail "pkg-config veritee"
 echo "pkg-config: $cflags $libs"
+# A sanitized build's library needs its runtime in the program: build the consumer the same way.
+CC=cc san=
+if grep -q '^VT_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt"; then
+  CC=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
+  san="-fsanitize=address,undefined"
+fi
 # shellcheck disable=SC2086
-if cc -std=c17 -Wall -Wextra -Werror -o "$tmp/consumer" "$SRC/tests/fixtures/install_consumer.c" $cflags $libs; then
+if $CC -std=c17 -Wall -Wextra -Werror $san -o "$tmp/consumer" "$SRC/tests/fixtures/install_consumer.c" $cflags $libs; then
   ok "consumer builds with pkg-config --cflags --libs veritee"
   readelf -d "$tmp/consumer" | grep -q 'NEEDED.*libveritee\.so\.0' || fail "consumer does not link libveritee.so.0"
   if [ -f "$V/milan_v2_trustee/report.bin" ]; then
