@@ -10,7 +10,7 @@ command -v kubectl >/dev/null || { echo "SKIP: kubectl not installed (apt-get in
 command -v node >/dev/null && command -v npm >/dev/null || { echo "SKIP: node/npm not installed"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for o in base overlays/postgres-ha; do
+for o in base overlays/sqlite overlays/postgres-ha; do
   kubectl kustomize "$SRC/deploy/kubernetes/$o" >"$tmp/$(basename $o).yaml" 2>"$tmp/err" || { cat "$tmp/err"; echo "FAIL: kubectl kustomize $o"; exit 1; }
   echo "ok: kubectl kustomize $o ($(grep -c '^kind:' "$tmp/$(basename $o).yaml") objects)"
 done
@@ -22,4 +22,4 @@ if [ ! -f "$CACHE/node_modules/kubernetes-models/package.json" ] || [ ! -f "$CAC
     || { cat "$tmp/npm.log"; echo "SKIP: npm install of the schema models failed (registry unreachable?)"; exit 77; }
 fi
 cp "$SRC/tests/fixtures/k8s_validate.mjs" "$CACHE/"
-node "$CACHE/k8s_validate.mjs" "$tmp/base.yaml" "$tmp/postgres-ha.yaml" "$SRC/packaging/prometheus/veritee-alerts.yml"
+node "$CACHE/k8s_validate.mjs" "$tmp/base.yaml" "$tmp/sqlite.yaml" "$tmp/postgres-ha.yaml" "$SRC/packaging/prometheus/veritee-alerts.yml"
