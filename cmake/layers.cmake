@@ -19,8 +19,8 @@ vt_layer(metrics  DIRS src/metrics  USES core
          HEADERS metrics
          SUMMARY "counters, gauges, histograms and the Prometheus text form; knows no HTTP")
 vt_layer(tdx      DIRS src/tdx      USES core crypto io
-         HEADERS tdx tdx_ccel tdx_pcs
-         SUMMARY "TDX/SGX quotes, PCK, TCB Info/QE Identity, TCB matching, CCEL, Intel PCS fetch")
+         HEADERS tdx tdx_ccel
+         SUMMARY "TDX/SGX quotes, PCK, TCB Info/QE Identity, TCB matching, CCEL")
 vt_layer(snp      DIRS src/snp      USES core crypto io
          HEADERS snp snp_kds
          SUMMARY "SEV-SNP report, certificate table, VCEK/VLEK chains, AMD KDS fetch")
@@ -33,9 +33,9 @@ vt_layer(measure  DIRS src/measure  USES core crypto
 vt_layer(collateral DIRS src/collateral USES core crypto io metrics tdx snp
          HEADERS collateral
          SUMMARY "live collateral: the cache of Intel PCS/PCCS and AMD KDS items, checked before install, atomic, with validity windows; fetch, refresh, prune")
-vt_layer(verify   DIRS src/verify   USES core crypto io tdx snp cca
-         HEADERS verify_any claims
-         SUMMARY "one entry from evidence bytes to verified, normalized claims for every TEE; the verifier cache")
+vt_layer(verify   DIRS src/verify   USES core crypto io tdx snp cca collateral
+         HEADERS verify verify_any claims
+         SUMMARY "the one verification entry for every TEE: verifier from trust + collateral source, evidence -> normalized claims + checks")
 vt_layer(appraise DIRS src/appraise USES core crypto io verify
          HEADERS policy refvals ear
          SUMMARY "policy language, reference values, EAR")

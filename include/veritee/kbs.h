@@ -42,6 +42,8 @@ typedef struct vt_kbs_config {
                                        NULL: every admin request is refused */
     const char *trust_dir;          /* trust anchors for the verifiers (as `veritee verify --trust`) */
     const char *collateral_dir;     /* collateral (as `veritee verify --collateral`) */
+    const char *pcs_url, *kds_url;  /* online collateral (Intel PCS/PCCS, AMD KDS) fetched into... */
+    const char *cache_dir;          /* ... this cache (as `veritee verify --cache`) */
     const char *policy_text;        /* attestation policy used when the store holds none;
                                        NULL: the built-in default ({"id":"default"}) */
     int64_t token_lifetime;         /* seconds; 0: VT_KBS_DEFAULT_TOKEN_LIFETIME */

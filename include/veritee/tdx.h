@@ -260,6 +260,18 @@ typedef struct vt_tdx_result {
 vt_err vt_tdx_verify(vt_tdx_verifier *v, const uint8_t *quote, size_t len, vt_time at,
                      vt_tdx_result *res, vt_error *err);
 
+/* Per-call options of vt_tdx_verify_with. */
+typedef struct vt_tdx_verify_opts {
+    vt_time at;                 /* verification instant */
+    const uint8_t *report_data; /* expected REPORTDATA (nonce); NULL: not checked (a skipped check) */
+    size_t report_data_len;     /* 1..64; the bytes after it must be zero */
+} vt_tdx_verify_opts;
+
+/* vt_tdx_verify with options: with report_data, a quote whose REPORTDATA is not that value
+ * (zero-padded) fails the "report_data" check (VT_E_VERIFY); a length outside 1..64 is VT_E_ARG. */
+vt_err vt_tdx_verify_with(vt_tdx_verifier *v, const uint8_t *quote, size_t len, const vt_tdx_verify_opts *opts,
+                          vt_tdx_result *res, vt_error *err);
+
 /* Claims as JSON (snake_case keys; see docs/tdx.md). NULL on allocation failure. */
 json_t *vt_tdx_result_json(const vt_tdx_result *r);
 

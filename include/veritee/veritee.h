@@ -32,7 +32,6 @@
 /* tdx */
 #include "veritee/tdx.h"
 #include "veritee/tdx_ccel.h"
-#include "veritee/tdx_pcs.h"
 /* snp */
 #include "veritee/snp.h"
 #include "veritee/snp_kds.h"
@@ -43,6 +42,7 @@
 /* collateral */
 #include "veritee/collateral.h"
 /* verify */
+#include "veritee/verify.h"
 #include "veritee/verify_any.h"
 #include "veritee/claims.h"
 /* appraise */

@@ -28,6 +28,22 @@ vt_err vt_x509_sha256(X509 *c, uint8_t out[32], vt_error *err);
 /* Validity window of a certificate in Unix seconds. */
 vt_err vt_x509_validity(const X509 *c, vt_time *not_before, vt_time *not_after, vt_error *err);
 vt_err vt_crl_times(const X509_CRL *crl, vt_time *this_update, vt_time *next_update, vt_error *err);
+
+/* veritee's one validity rule, for every certificate, CRL and signed collateral item of every
+ * TEE (RFC 5280 section 4.1.2.5: "the validity period ... is the period of time from notBefore
+ * through notAfter, inclusive"): an item is valid at `at` when from <= at <= until, the
+ * boundary seconds included. Applies to notBefore/notAfter, CRL thisUpdate/nextUpdate and
+ * collateral issueDate/nextUpdate alike (docs/architecture.md, "Decisions"). */
+static inline bool vt_valid_at(vt_time at, vt_time from, vt_time until)
+{
+    return at >= from && at <= until;
+}
+/* The rule applied to a named item: VT_E_EXPIRED with "<what> expired on <until>" or
+ * "<what> is not valid before <from>" when `at` is outside [from, until]. */
+vt_err vt_window_check(const char *what, vt_time from, vt_time until, vt_time at, vt_error *err);
+/* The rule applied to a certificate ("certificate \"<CN>\" expired on ...") and to a CRL. */
+vt_err vt_x509_check_time(const X509 *c, vt_time at, vt_error *err);
+vt_err vt_crl_check_time(const X509_CRL *crl, vt_time at, vt_error *err);
 /* Subject organisation of every root and CA of veritee's emulated TEE: certificates under
  * such a root are test evidence, and verifiers say so (`emulated` in the claims). */
 #define VT_EMULATED_ORGANIZATION "veritee emulated TEE (not a vendor root)"
@@ -46,6 +62,8 @@ typedef struct vt_chain_opts {
 
 /* Verify leaf -> untrusted intermediates -> one of the trusted roots at opts->at, with
  * revocation through the CRLs when given (CRL signatures and validity are checked too).
+ * Validity follows vt_valid_at: a certificate is still valid at its notAfter second and a CRL
+ * at its nextUpdate second (OpenSSL alone treats both as already past).
  * Errors: VT_E_EXPIRED (certificate or CRL outside its window), VT_E_REVOKED, VT_E_MISSING
  * (required CRL absent), VT_E_VERIFY (no path to a trusted root, bad signature).
  * `what` names the chain in messages ("PCK certificate chain"). */

@@ -81,7 +81,7 @@ static void set_miss(const ev *e, const vt_policy_set *s, char *why, size_t cap)
     size_t have = s->n;
     for (size_t i = 0; i < s->n_refs; i++) have += vt_refvals_count(e->x->refvals, e->c->tee, s->refs[i]);
     if (s->n_refs && have == s->n)
-        snprintf(why, cap, "; reference '%s' has no values in the store (--refvals)", s->refs[0]);
+        snprintf(why, cap, "; reference '%s' has no values in the reference value store", s->refs[0]);
     else
         snprintf(why, cap, " (%zu allowed value%s)", have, have == 1 ? "" : "s");
 }
@@ -196,7 +196,7 @@ static void binding_rules(ev *e)
                     h, x->report_data_len);
     } else if (p->report_data_required) {
         ev_add(e, "report_data", VT_CHECK_FAIL, VT_AR4SI_INSTANCE_IDENTITY, VT_AR4SI_CONTRAINDICATED,
-               "policy requires a report-data binding but no expected value was given (--nonce)");
+               "policy requires a report-data binding but no expected value (nonce) was given");
     }
     if (p->report_data.present) {
         bool ok = false;

@@ -46,8 +46,15 @@ vt_err pol_parse_tcb(pctx *c, const json_t *root, vt_policy *p)
         if (p->tcb_allowed & p->tcb_warn)
             return pol_fail(c, "tcb.warn_statuses", "a status cannot be both allowed and a warning");
         const json_t *a = json_object_get(t, "allowed_advisories");
-        if (a != NULL) {
-            if (!json_is_array(a)) return pol_fail(c, "tcb.allowed_advisories", "expected an array of advisory ids");
+        if (json_is_string(a) && strcmp(json_string_value(a), "*") == 0) {
+            /* "*" alone is the same as ["*"]: every advisory allowed */
+            p->advisories = calloc(1, sizeof *p->advisories);
+            if (p->advisories == NULL) return vt_error_set(c->err, VT_E_NOMEM, "policy", "out of memory");
+            snprintf(p->advisories[p->n_advisories++], 32, "*");
+            p->advisories_restricted = true;
+        } else if (a != NULL) {
+            if (!json_is_array(a))
+                return pol_fail(c, "tcb.allowed_advisories", "expected an array of advisory ids, or \"*\"");
             p->advisories = calloc(json_array_size(a) + 1, sizeof *p->advisories);
             if (p->advisories == NULL) return vt_error_set(c->err, VT_E_NOMEM, "policy", "out of memory");
             size_t i;

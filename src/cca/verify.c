@@ -45,7 +45,7 @@ static vt_err platform_signature(const vt_cca_token *t, const vt_cca_trust *trus
     vt_hex_encode(p->implementation_id.ptr, p->implementation_id.len, impl);
     if (trust == NULL || trust->n == 0)
         return vt_error_set(e, VT_E_MISSING, NULL,
-                            "no CPAK trust anchors given (use --trust DIR or --cpak FILE)");
+                            "no CPAK trust anchors given");
     const vt_cca_cpak *cand[CANDIDATES_MAX];
     size_t n = vt_cca_trust_find(trust, p->instance_id, p->implementation_id, cand, CANDIDATES_MAX);
     if (n == 0)
@@ -136,16 +136,18 @@ static vt_err lifecycle(const vt_cca_token *t, bool allow_debug, char *detail, s
                         "(0x3000-0x30ff)", (unsigned long long)lc, vt_cca_lifecycle_name(lc));
 }
 
+/* A profile veritee does not know is a failed check (VT_E_VERIFY, exit 1 in the CLI), like any
+ * other: the token was read, its claims just cannot be judged under a known profile. */
 static vt_err profile(const vt_cca_token *t, char *detail, size_t dcap, vt_error *e)
 {
     const vt_cca_platform_claims *p = &t->platform;
     const vt_cca_realm_claims *r = &t->realm;
     if (p->profile_id == VT_CCA_PROFILE_UNKNOWN)
-        return vt_error_set(e, VT_E_UNSUPPORTED, NULL, "unknown platform profile '%.*s'",
+        return vt_error_set(e, VT_E_VERIFY, NULL, "unknown platform profile '%.*s'",
                             (int)(p->profile.len > 80 ? 80 : p->profile.len),
                             p->profile.len ? (const char *)p->profile.ptr : "");
     if (r->profile_id == VT_CCA_PROFILE_UNKNOWN)
-        return vt_error_set(e, VT_E_UNSUPPORTED, NULL, "unknown realm profile '%.*s'",
+        return vt_error_set(e, VT_E_VERIFY, NULL, "unknown realm profile '%.*s'",
                             (int)(r->profile.len > 80 ? 80 : r->profile.len),
                             r->profile.len ? (const char *)r->profile.ptr : "");
     snprintf(detail, dcap, "platform profile %s (%.*s), realm profile %s", vt_cca_profile_name(p->profile_id),

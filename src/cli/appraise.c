@@ -10,6 +10,7 @@
 #include "veritee/ear.h"
 #include "veritee/fileio.h"
 #include "veritee/refvals.h"
+#include "veritee/verify.h"
 
 #define APPRAISE_MAX_EVIDENCE 8
 
@@ -20,7 +21,8 @@ static void usage(FILE *f)
             "                        [--certs DIR] [--cpak FILE] [--tee auto|tdx|sgx|snp|cca] [--at T]\n"
             "                        [--nonce HEX] [--init-data HEX] [--ear-key FILE] [--ear-alg ES256|ES384]\n"
             "                        [--ear-out FILE|-] [--ttl SECONDS] [--naming dotted|draft03]\n"
-            "                        [--ear-checks] [--allow-missing-crl] [--json] EVIDENCE...\n"
+            "                        [--ear-checks] [--allow-missing-crl] [--pcs-url URL] [--kds-url URL]\n"
+            "                        [--cache DIR] [--json] EVIDENCE...\n"
             "\n"
             "Verifies each piece of evidence (as 'veritee verify'), appraises its claims against the\n"
             "policy and prints the result; with --ear-out, writes the EAR attestation result as a JWT\n"
@@ -34,7 +36,8 @@ static void usage(FILE *f)
             "  --ttl SECONDS      EAR lifetime (exp = iat + ttl; default 300, 0 = no exp)\n"
             "  --naming N         dotted (default: Trustee/Veraison names) or draft03\n"
             "  --ear-checks       include every appraisal check in the EAR (ear.veritee.appraisal-checks)\n"
-            "  other options      as for 'veritee verify'\n"
+            "  other options      as for 'veritee verify' (one verification entry); an option none of\n"
+            "                     the evidence can use is refused (exit 2)\n"
             "\n"
             "exit: 0 affirming, 1 otherwise (warning, contraindicated, none, or rejected evidence),\n"
             "      2 unusable input or arguments, 3 collateral or trust anchors missing\n");
@@ -49,7 +52,7 @@ static int bad(const char *what, const vt_error *e)
 static int parse(int argc, char **argv, appraise_args *a)
 {
     enum { O_POL = 256, O_RV, O_TRUST, O_COLL, O_CERTS, O_CPAK, O_PROD, O_TEE, O_AT, O_NONCE, O_INIT,
-           O_KEY, O_OUT, O_ALG, O_TTL, O_NAMING, O_JSON, O_CRL, O_CHECKS };
+           O_KEY, O_OUT, O_ALG, O_TTL, O_NAMING, O_JSON, O_CRL, O_CHECKS, O_PCS, O_KDS, O_CACHE };
     static const struct option opts[] = {
         {"policy", 1, 0, O_POL}, {"refvals", 1, 0, O_RV}, {"trust", 1, 0, O_TRUST},
         {"collateral", 1, 0, O_COLL}, {"certs", 1, 0, O_CERTS}, {"cpak", 1, 0, O_CPAK},
@@ -57,6 +60,7 @@ static int parse(int argc, char **argv, appraise_args *a)
         {"init-data", 1, 0, O_INIT}, {"ear-key", 1, 0, O_KEY}, {"ear-out", 1, 0, O_OUT},
         {"ear-alg", 1, 0, O_ALG}, {"ttl", 1, 0, O_TTL}, {"naming", 1, 0, O_NAMING},
         {"json", 0, 0, O_JSON}, {"allow-missing-crl", 0, 0, O_CRL}, {"ear-checks", 0, 0, O_CHECKS},
+        {"pcs-url", 1, 0, O_PCS}, {"kds-url", 1, 0, O_KDS}, {"cache", 1, 0, O_CACHE},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     vt_error e;
     vt_error_clear(&e);
@@ -94,6 +98,9 @@ static int parse(int argc, char **argv, appraise_args *a)
         case O_JSON: a->json = true; break;
         case O_CRL: a->allow_missing_crl = true; break;
         case O_CHECKS: a->checks_in_ear = true; break;
+        case O_PCS: a->pcs_url = optarg; break;
+        case O_KDS: a->kds_url = optarg; break;
+        case O_CACHE: a->cache_dir = optarg; break;
         case 'h': usage(stdout); return -1;
         default: usage(stderr); return VT_EXIT_USAGE;
         }
@@ -103,6 +110,8 @@ static int parse(int argc, char **argv, appraise_args *a)
         return VT_EXIT_USAGE;
     }
     if (argc - optind > APPRAISE_MAX_EVIDENCE) return bad("at most 8 pieces of evidence", NULL);
+    if ((a->pcs_url != NULL || a->kds_url != NULL) && a->cache_dir == NULL)
+        return bad(a->pcs_url ? "--pcs-url needs --cache DIR" : "--kds-url needs --cache DIR", NULL);
     if (a->ear_out != NULL && a->ear_key == NULL) return bad("--ear-out needs --ear-key (the signing key file)", NULL);
     if (a->ear_alg && strcmp(a->ear_alg, "ES256") != 0 && strcmp(a->ear_alg, "ES384") != 0)
         return bad("--ear-alg must be ES256 or ES384", NULL);
@@ -165,8 +174,44 @@ typedef struct one {
     char label[16];
 } one;
 
+/* Like veritee verify: an option none of the evidence can use is refused, never ignored. */
+static int options_apply(const appraise_args *a, char **files, int n)
+{
+    bool tdx = false, snp = false, cca = false;
+    for (int i = 0; i < n; i++) {
+        vt_buf ev = {0};
+        vt_error e;
+        vt_error_clear(&e);
+        if (vt_file_read(files[i], VT_FILE_MAX, &ev, &e) != VT_OK) return bad(files[i], &e);
+        const char *t = a->tee && strcmp(a->tee, "auto") != 0 ? a->tee : vt_evidence_detect(ev.ptr, ev.len);
+        vt_buf_free(&ev);
+        if (t == NULL) continue; /* reported when verified */
+        tdx |= strcmp(t, "tdx") == 0 || strcmp(t, "sgx") == 0;
+        snp |= strcmp(t, "snp") == 0;
+        cca |= strcmp(t, "cca") == 0;
+    }
+    const struct {
+        bool given, applies;
+        const char *flag, *to;
+    } rules[] = {
+        {a->product != NULL, snp, "--product", "SNP"},      {a->kds_url != NULL, snp, "--kds-url", "SNP"},
+        {a->certs_dir != NULL, snp, "--certs", "SNP"},      {a->pcs_url != NULL, tdx, "--pcs-url", "TDX and SGX"},
+        {a->cpak_file != NULL, cca, "--cpak", "CCA"},       {a->allow_missing_crl, tdx || snp, "--allow-missing-crl", "TDX, SGX and SNP"},
+        {a->cache_dir != NULL, tdx || snp, "--cache", "TDX, SGX and SNP"},
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i].given && !rules[i].applies) {
+            fprintf(stderr, "veritee appraise: %s applies to %s evidence only, and none is given\n", rules[i].flag,
+                    rules[i].to);
+            return VT_EXIT_USAGE;
+        }
+    return VT_EXIT_OK;
+}
+
 static int run(const appraise_args *a, const vt_policy *p, const vt_refvals *rv, char **files, int n)
 {
+    int refused = options_apply(a, files, n);
+    if (refused != VT_EXIT_OK) return refused;
     vt_buf nonce = {0}, init = {0};
     one *all = calloc((size_t)n, sizeof *all);
     vt_ear_submod subs[APPRAISE_MAX_EVIDENCE];

@@ -12,6 +12,7 @@ typedef struct appraise_args {
     const char *refvals[16];
     size_t n_refvals;
     const char *trust_dir, *collateral_dir, *certs_dir, *cpak_file, *product, *tee;
+    const char *pcs_url, *kds_url, *cache_dir; /* online collateral, as for veritee verify */
     const char *nonce_hex, *init_data_hex;
     const char *ear_key, *ear_out, *ear_alg, *naming;
     int64_t ttl;

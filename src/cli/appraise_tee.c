@@ -1,11 +1,10 @@
-/* veritee appraise: verify one piece of evidence with its TEE's verifier (as `veritee verify`
- * does) and turn the result into normalized claims (vt_verify_to_claims). Nonce/init-data
- * checks are left to the policy, so a mismatch is an appraisal verdict, not a verification
- * failure. */
+/* veritee appraise: verify one piece of evidence through the verification entry every command
+ * uses (include/veritee/verify.h) into normalized claims. Nonce/init-data checks are left to
+ * the policy, so a mismatch is an appraisal verdict, not a verification failure. */
 #include <string.h>
 
 #include "appraise_cli.h"
-#include "veritee/verify_any.h"
+#include "veritee/verify.h"
 
 vt_err appraise_verify(const appraise_args *a, const vt_policy *p, const char *file, const vt_buf *ev,
                        vt_claims *out, vt_checks *checks, vt_error *err)
@@ -13,8 +12,21 @@ vt_err appraise_verify(const appraise_args *a, const vt_policy *p, const char *f
     const char *tee = a->tee && strcmp(a->tee, "auto") != 0 ? a->tee : vt_evidence_detect(ev->ptr, ev->len);
     if (tee == NULL)
         return vt_error_set(err, VT_E_ARG, "tee", "%s: cannot tell the evidence kind; use --tee", file);
+    bool snp = strcmp(tee, "snp") == 0;
     vt_verify_sources s = {.trust_dir = a->trust_dir, .collateral_dir = a->collateral_dir,
-                           .certs_dir = a->certs_dir, .cpak_file = a->cpak_file, .snp_product = a->product,
-                           .allow_missing_crl = a->allow_missing_crl, .snp_crl_required = p->require_revocation};
-    return vt_verify_to_claims(&s, tee, ev->ptr, ev->len, a->at, out, checks, err);
+                           .certs_dir = a->certs_dir, .cpak_file = a->cpak_file, .pcs_url = a->pcs_url,
+                           .kds_url = a->kds_url, .cache_dir = a->cache_dir,
+                           .allow_missing_crl = a->allow_missing_crl};
+    /* several pieces of evidence of different kinds share the options: the SNP ones go to SNP */
+    vt_verify_opts o = {.tee = tee, .at = a->at, .product = snp ? a->product : NULL,
+                        .crl_required = snp && p->require_revocation};
+    vt_verifier *v = NULL;
+    VT_GUARD(vt_verifier_new(&s, &v, err));
+    vt_verify_result r;
+    vt_err rc = vt_verify(v, ev->ptr, ev->len, &o, &r, err);
+    if (rc == VT_OK) *out = r.claims;
+    if (checks != NULL) *checks = r.checks;
+    vt_verify_result_clear(&r);
+    vt_verifier_free(v);
+    return rc;
 }

@@ -26,7 +26,7 @@ typedef struct cli_verify_args {
     const char *trust_dir;      /* --trust */
     const char *certs_dir;      /* --certs (SNP) */
     const char *cpak_file;      /* --cpak (CCA) */
-    const char *nonce_hex;      /* --nonce (CCA, SNP report data) */
+    const char *nonce_hex;      /* --nonce (TDX/SGX/SNP REPORTDATA, CCA realm challenge) */
     const char *product;        /* --product (SNP: milan, genoa, turin) */
     const char *pcs_url;        /* --pcs-url (TDX online collateral) */
     const char *kds_url;        /* --kds-url (SNP online collateral from AMD KDS) */
@@ -44,9 +44,11 @@ int cli_report_error(const cli_verify_args *a, const char *tee, const vt_error *
 /* Print checks as text lines. */
 void cli_print_checks(FILE *f, const vt_checks *c);
 
-int cli_verify_tdx(cli_verify_args *a); /* tdx and sgx */
-int cli_verify_snp(cli_verify_args *a);
-int cli_verify_cca(cli_verify_args *a);
+/* Print a verified result (text or --json) in the TEE's own words; exit code. */
+struct vt_verify_result;
+int cli_print_tdx(const cli_verify_args *a, const struct vt_verify_result *r); /* tdx and sgx */
+int cli_print_snp(const cli_verify_args *a, const struct vt_verify_result *r);
+int cli_print_cca(const cli_verify_args *a, const struct vt_verify_result *r);
 
 int cmd_verify(int argc, char **argv);
 int cmd_tdx(int argc, char **argv);

@@ -23,7 +23,7 @@
 
 typedef struct serve_opts {
     const char *listen, *db, *trust, *collateral, *admin_key, *kek_file, *ear_key, *policy, *tls_cert, *tls_key,
-        *log;
+        *log, *pcs_url, *kds_url, *cache;
     int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions;
     double rate;
     int64_t burst;
@@ -35,6 +35,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: veritee serve --listen ADDR:PORT --db sqlite:PATH|postgres://... [options]\n"
                "  --trust DIR             trust anchors for the verifiers (as verify --trust)\n"
                "  --collateral DIR        collateral for the verifiers (as verify --collateral)\n"
+               "  --pcs-url URL --kds-url URL --cache DIR  online collateral (Intel PCS/PCCS, AMD KDS)\n"
+               "                          fetched into DIR, as for verify\n"
                "  --admin-key PUB.pem     admin public key (EC P-256 or Ed25519); without it the admin API is refused\n"
                "  --kek-file PATH         key-encryption key for stored secrets (or VERITEE_KEK; else ephemeral)\n"
                "  --ear-key FILE          EAR signing key (P-256 PEM; created when absent; else ephemeral)\n"
@@ -77,7 +79,8 @@ static int apply_config(const char *path, serve_opts *o)
     vt_buf_free(&b);
     static const char *const known[] = {"listen", "db", "trust", "collateral", "admin_key", "kek_file", "ear_key",
                                         "policy", "tls_cert", "tls_key", "log", "token_lifetime", "session_lifetime",
-                                        "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions"};
+                                        "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions",
+                                        "pcs_url", "kds_url", "cache"};
     const char *k;
     json_t *v;
     json_object_foreach(c, k, v) {
@@ -93,7 +96,7 @@ static int apply_config(const char *path, serve_opts *o)
 #define I(field, key) if (o->field == 0 && json_is_integer(json_object_get(c, key))) o->field = json_integer_value(json_object_get(c, key))
     S(listen, "listen"); S(db, "db"); S(trust, "trust"); S(collateral, "collateral"); S(admin_key, "admin_key");
     S(kek_file, "kek_file"); S(ear_key, "ear_key"); S(policy, "policy"); S(tls_cert, "tls_cert"); S(tls_key, "tls_key");
-    S(log, "log");
+    S(log, "log"); S(pcs_url, "pcs_url"); S(kds_url, "kds_url"); S(cache, "cache");
     I(token_lifetime, "token_lifetime"); I(session_lifetime, "session_lifetime"); I(max_body, "max_body");
     I(burst, "burst"); I(sweep, "sweep"); I(max_sessions, "max_sessions");
 #undef S
@@ -159,6 +162,7 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         STR("--listen", listen) STR("--db", db) STR("--trust", trust) STR("--collateral", collateral)
         STR("--admin-key", admin_key) STR("--kek-file", kek_file) STR("--ear-key", ear_key) STR("--policy", policy)
         STR("--tls-cert", tls_cert) STR("--tls-key", tls_key) STR("--log", log)
+        STR("--pcs-url", pcs_url) STR("--kds-url", kds_url) STR("--cache", cache)
         NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
         NUM("--max-body", max_body) NUM("--burst", burst) NUM("--sweep", sweep) NUM("--max-sessions", max_sessions)
 #undef STR
@@ -287,6 +291,7 @@ int cmd_serve(int argc, char **argv)
     if (o.policy && read_policy(o.policy, &policy, &e) != VT_OK) { rc = fail("--policy", &e); goto out; }
     vt_kbs_config kc = {.store = store, .metrics = metrics, .monotonic = vt_kbs_monotonic, .ear_key = ear, .admin_key = admin,
                         .trust_dir = o.trust, .collateral_dir = o.collateral,
+                        .pcs_url = o.pcs_url, .kds_url = o.kds_url, .cache_dir = o.cache,
                         .policy_text = policy.ptr ? (const char *)policy.ptr : NULL,
                         .token_lifetime = o.token_lifetime, .session_lifetime = o.session_lifetime,
                         .allow_missing_crl = o.allow_missing_crl, .insecure_sample_tee = o.insecure_sample,

@@ -7,7 +7,7 @@
 
 #include "cli.h"
 #include "veritee/fileio.h"
-#include "veritee/verify_any.h"
+#include "veritee/verify.h"
 
 static void verify_usage(FILE *f)
 {
@@ -23,17 +23,23 @@ static void verify_usage(FILE *f)
             "                       CCA: CPAK PEM/JWK files); default: built-in vendor roots\n"
             "  --certs DIR          SNP: VCEK/VLEK and ASK/ARK certificates (same as --collateral)\n"
             "  --cpak FILE          CCA: the platform attestation key (PEM or JWK)\n"
-            "  --nonce HEX          expected nonce / challenge (CCA realm challenge; SNP report data)\n"
+            "  --nonce HEX          expected nonce, 1..64 bytes, zero-padded to 64: the REPORTDATA of\n"
+            "                       TDX/SGX/SNP evidence, the realm challenge of a CCA token\n"
             "  --product NAME       SNP: milan, genoa or turin when the report does not say\n"
-            "  --pcs-url URL        TDX: fetch missing collateral from Intel PCS (v4 API)\n"
+            "  --pcs-url URL        TDX/SGX: without --collateral, fetch the collateral from Intel\n"
+            "                       PCS or a PCCS (v4 API) into --cache\n"
             "  --kds-url URL        SNP: fetch the VCEK, ASK/ARK chain and CRL from AMD KDS\n"
             "                       (https://kdsintf.amd.com) into --cache\n"
-            "  --cache DIR          on-disk cache for fetched collateral (SNP: read even\n"
-            "                       without --kds-url)\n"
+            "  --cache DIR          on-disk cache for fetched collateral (read even without a URL;\n"
+            "                       TDX/SGX: the collateral directory when --collateral is absent)\n"
             "  --allow-missing-crl  accept evidence whose PCK CRL is unavailable; the revocation\n"
             "                       check is then reported as skipped (fail-closed otherwise)\n"
             "  --at T               verify as of this RFC 3339 instant (default: now)\n"
             "  --json               print one JSON object (claims and checks)\n"
+            "\n"
+            "  Every option is enforced for every kind of evidence it applies to; one that cannot\n"
+            "  apply to the evidence given (--product, --kds-url for TDX; --pcs-url for SNP; --cpak,\n"
+            "  --allow-missing-crl for CCA ...) is refused (exit 2), never ignored.\n"
             "\n"
             "exit: 0 verified, 1 rejected, 2 unusable input or arguments, 3 collateral or trust missing\n");
 }
@@ -58,6 +64,18 @@ void cli_print_checks(FILE *f, const vt_checks *c)
                 c->items[i].detail);
 }
 
+/* Where a missing item comes from, in the command's words (the library speaks of inputs). */
+static const char *missing_hint(const char *tee)
+{
+    if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0)
+        return "give the PCS collateral with --collateral DIR, or fetch it with --pcs-url URL --cache DIR";
+    if (strcmp(tee, "snp") == 0)
+        return "give certificates with --certs/--collateral DIR and trust anchors with --trust DIR, or fetch them "
+               "with --kds-url URL --cache DIR";
+    if (strcmp(tee, "cca") == 0) return "give CPAK trust anchors with --trust DIR or --cpak FILE";
+    return NULL;
+}
+
 int cli_report_error(const cli_verify_args *a, const char *tee, const vt_error *e,
                      const vt_checks *checks)
 {
@@ -78,6 +96,77 @@ int cli_report_error(const cli_verify_args *a, const char *tee, const vt_error *
         }
     }
     fprintf(stderr, "veritee: %s%s%s: %s\n", tee, e->check[0] ? " " : "", e->check, e->msg);
+    const char *hint = e->code == VT_E_MISSING ? missing_hint(tee) : NULL;
+    if (hint != NULL) fprintf(stderr, "veritee: %s\n", hint);
+    return ex;
+}
+
+/* Options that cannot apply to this kind of evidence are refused, never ignored. */
+static bool options_apply(const cli_verify_args *a, const char *tee)
+{
+    bool tdx = strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0, snp = strcmp(tee, "snp") == 0,
+         cca = strcmp(tee, "cca") == 0;
+    const struct {
+        bool given, applies;
+        const char *flag, *to;
+    } rules[] = {
+        {a->product != NULL, snp, "--product", "SNP"},
+        {a->kds_url != NULL, snp, "--kds-url", "SNP"},
+        {a->pcs_url != NULL, tdx, "--pcs-url", "TDX and SGX"},
+        {a->cpak_file != NULL, cca, "--cpak", "CCA"},
+        {a->allow_missing_crl, !cca, "--allow-missing-crl", "TDX, SGX and SNP"},
+        {a->certs_dir != NULL, snp, "--certs", "SNP"},
+        {a->cache_dir != NULL, !cca, "--cache", "TDX, SGX and SNP"},
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (rules[i].given && !rules[i].applies) {
+            fprintf(stderr, "veritee verify: %s applies to %s evidence only; %s is %s\n", rules[i].flag,
+                    rules[i].to, a->file, tee);
+            return false;
+        }
+    if ((a->pcs_url != NULL || a->kds_url != NULL) && a->cache_dir == NULL) {
+        fprintf(stderr, "veritee verify: %s needs --cache DIR\n", a->pcs_url ? "--pcs-url" : "--kds-url");
+        return false;
+    }
+    return true;
+}
+
+/* The one verification entry (include/veritee/verify.h), then the TEE's printer. */
+static int verify_and_print(cli_verify_args *a)
+{
+    vt_error e;
+    vt_error_clear(&e);
+    vt_buf nonce = {0};
+    vt_verifier *v = NULL;
+    vt_verify_result r;
+    memset(&r, 0, sizeof r);
+    int ex;
+    if (a->nonce_hex != NULL &&
+        (vt_hex_decode(a->nonce_hex, strlen(a->nonce_hex), &nonce, &e) != VT_OK || nonce.len == 0 || nonce.len > 64)) {
+        vt_error_set(&e, VT_E_ARG, "nonce", "--nonce must be 1..64 bytes of hex");
+        ex = cli_report_error(a, a->tee, &e, NULL);
+        goto out;
+    }
+    vt_verify_sources s = {.trust_dir = a->trust_dir, .collateral_dir = a->collateral_dir, .certs_dir = a->certs_dir,
+                           .cpak_file = a->cpak_file, .pcs_url = a->pcs_url, .kds_url = a->kds_url,
+                           .cache_dir = a->cache_dir, .allow_missing_crl = a->allow_missing_crl};
+    vt_verify_opts o = {.tee = a->tee, .at = a->at, .nonce = a->nonce_hex ? nonce.ptr : NULL,
+                        .nonce_len = nonce.len, .product = a->product};
+    if (vt_verifier_new(&s, &v, &e) != VT_OK) {
+        ex = cli_report_error(a, a->tee, &e, NULL);
+        goto out;
+    }
+    if (vt_verify(v, a->evidence.ptr, a->evidence.len, &o, &r, &e) != VT_OK) {
+        ex = cli_report_error(a, a->tee, &e, r.checks.n > 0 ? &r.checks : NULL);
+        goto out;
+    }
+    if (r.tdx != NULL) ex = cli_print_tdx(a, &r);
+    else if (r.snp != NULL) ex = cli_print_snp(a, &r);
+    else ex = cli_print_cca(a, &r);
+out:
+    vt_verify_result_clear(&r);
+    vt_verifier_free(v);
+    vt_buf_free(&nonce);
     return ex;
 }
 
@@ -143,12 +232,13 @@ int cmd_verify(int argc, char **argv)
         a.tee = tee;
     }
     int rc;
-    if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) rc = cli_verify_tdx(&a);
-    else if (strcmp(tee, "snp") == 0) rc = cli_verify_snp(&a);
-    else if (strcmp(tee, "cca") == 0) rc = cli_verify_cca(&a);
-    else {
+    if (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0 && strcmp(tee, "snp") != 0 && strcmp(tee, "cca") != 0) {
         fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca)\n", tee);
         rc = VT_EXIT_USAGE;
+    } else if (!options_apply(&a, tee)) {
+        rc = VT_EXIT_USAGE;
+    } else {
+        rc = verify_and_print(&a);
     }
     vt_buf_free(&a.evidence);
     return rc;

@@ -7,16 +7,10 @@
 #include "veritee/cca.h"
 #include "veritee/codec.h"
 #include "veritee/fileio.h"
+#include "veritee/verify.h"
 
 /* Dispatched from main.c as `veritee cca ...`. */
 int cmd_cca(int argc, char **argv);
-
-static vt_err load_trust(const cli_verify_args *a, vt_cca_trust *trust, vt_error *e)
-{
-    if (a->cpak_file != NULL) VT_GUARD(vt_cca_trust_load_file(trust, a->cpak_file, e));
-    if (a->trust_dir != NULL) VT_GUARD(vt_cca_trust_load_dir(trust, a->trust_dir, e));
-    return VT_OK;
-}
 
 static void print_json(json_t *o)
 {
@@ -81,60 +75,22 @@ static void print_text(const cli_verify_args *a, const vt_cca_token *t, const vt
     cli_print_checks(stdout, c);
 }
 
-int cli_verify_cca(cli_verify_args *a)
+int cli_print_cca(const cli_verify_args *a, const vt_verify_result *r)
 {
-    vt_error e;
-    vt_error_clear(&e);
-    vt_cca_trust trust;
-    vt_cca_trust_init(&trust);
-    vt_buf nonce = {0};
-    vt_checks *checks = calloc(1, sizeof *checks);
-    vt_cca_token *t = calloc(1, sizeof *t);
-    int ex;
-    if (t == NULL || checks == NULL) {
-        ex = VT_EXIT_USAGE;
-        goto out;
-    }
-    if (a->nonce_hex != NULL &&
-        (vt_hex_decode(a->nonce_hex, strlen(a->nonce_hex), &nonce, &e) != VT_OK || nonce.len == 0 ||
-         nonce.len > VT_CCA_CHALLENGE_LEN)) {
-        if (e.code == VT_OK) vt_error_set(&e, VT_E_ARG, "nonce", "--nonce must be 1..64 bytes of hex");
-        e.code = VT_E_ARG;
-        ex = cli_report_error(a, "cca", &e, NULL);
-        goto out;
-    }
-    if (vt_cca_token_parse(a->evidence.ptr, a->evidence.len, t, &e) != VT_OK ||
-        load_trust(a, &trust, &e) != VT_OK) {
-        ex = cli_report_error(a, "cca", &e, NULL);
-        goto out;
-    }
-    vt_cca_verify_opts vo = {.trust = &trust, .nonce = nonce.ptr, .nonce_len = nonce.len};
-    const vt_cca_cpak *used = NULL;
-    if (vt_cca_verify(t, &vo, checks, &used, &e) != VT_OK) {
-        ex = cli_report_error(a, "cca", &e, checks);
-        goto out;
-    }
     if (a->json) {
-        json_t *o = json_pack("{s:s, s:s, s:b, s:s, s:b}", "file", a->file, "tee", "cca", "verified", 1,
-                              "cpak", used ? used->label : "", "emulated", used && used->emulated);
-        json_t *claims = vt_cca_claims_json(t);
+        json_t *o = json_pack("{s:s, s:s, s:b, s:s, s:b}", "file", a->file, "tee", "cca", "verified", 1, "cpak",
+                              r->cca_cpak, "emulated", r->cca_cpak_emulated);
+        json_t *claims = vt_cca_claims_json(r->cca);
         if (o != NULL && claims != NULL) json_object_update(o, claims);
-        if (o != NULL) json_object_set_new(o, "checks", vt_checks_json(checks));
+        if (o != NULL) json_object_set_new(o, "checks", vt_checks_json(&r->checks));
         print_json(o);
         json_decref(claims);
         json_decref(o);
     } else {
-        print_text(a, t, checks);
-        if (used != NULL && used->emulated)
-            printf("EMULATED TEE: test evidence, not hardware (CPAK %s)\n", used->label);
+        print_text(a, r->cca, &r->checks);
+        if (r->cca_cpak_emulated) printf("EMULATED TEE: test evidence, not hardware (CPAK %s)\n", r->cca_cpak);
     }
-    ex = VT_EXIT_OK;
-out:
-    vt_cca_trust_free(&trust);
-    vt_buf_free(&nonce);
-    free(checks);
-    free(t);
-    return ex;
+    return VT_EXIT_OK;
 }
 
 static void cca_usage(FILE *f)

@@ -1,60 +1,13 @@
-/* veritee verify --tee snp: an SEV-SNP report (optionally followed by its certificate table)
- * verified down to the AMD root with certificates from --certs/--collateral and the AMD KDS
- * cache (--cache, filled by --kds-url), ARKs from --trust (default: the built-in pinned ARK
- * fingerprints), at --at. Exit codes per cli.h. */
+/* veritee verify --tee snp: printing a verified SEV-SNP report (text or --json). Verification
+ * (certificates from --certs/--collateral, the AMD KDS cache, ARKs from --trust) is the verify
+ * layer's (include/veritee/verify.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "veritee/codec.h"
-#include "veritee/fileio.h"
 #include "veritee/snp.h"
-#include "veritee/snp_kds.h"
-
-/* Load a directory's certificates (and CRLs) into the verifier; trust=true pins its ARKs. */
-static vt_err load_dir(vt_snp_verifier *v, const char *dir, bool trust, vt_snp_dir_collateral *keep,
-                       vt_error *e)
-{
-    VT_GUARD(vt_snp_dir_collateral_load(dir, keep, e));
-    for (int i = 0; i < sk_X509_CRL_num(keep->crls); i++)
-        VT_GUARD(vt_snp_verifier_add_crl(v, sk_X509_CRL_value(keep->crls, i), e));
-    if (!trust) return VT_OK;
-    for (int i = 0; i < sk_X509_num(keep->certs); i++)
-        VT_GUARD(vt_snp_verifier_add_trust_cert(v, sk_X509_value(keep->certs, i), e));
-    return VT_OK;
-}
-
-/* --kds-url URL --cache DIR: fetch what the report lacks into the cache; --cache DIR alone:
- * read what the cache holds for this report. Loads the chain and leaf directories into keep. */
-static vt_err load_kds(const cli_verify_args *a, vt_snp_product product, vt_snp_verifier *v,
-                       vt_snp_dir_collateral keep[2], vt_error *e)
-{
-    vt_bytes rep, tab;
-    vt_snp_report r;
-    vt_snp_kds_plan plan;
-    VT_GUARD(vt_snp_evidence_split(a->evidence.ptr, a->evidence.len, &rep, &tab, e));
-    VT_GUARD(vt_snp_report_parse(rep.ptr, rep.len, &r, e));
-    if (a->kds_url != NULL) {
-        if (a->cache_dir == NULL)
-            return vt_error_set(e, VT_E_ARG, "kds", "--kds-url needs --cache DIR");
-        vt_snp_kds_opts o = {.base_url = a->kds_url, .cache_dir = a->cache_dir, .product = product, .at = a->at};
-        vt_snp_kds_result res;
-        VT_GUARD(vt_snp_kds_fetch(&o, &r, &res, e));
-        plan = res.plan;
-    } else {
-        VT_GUARD(vt_snp_kds_plan_for(&r, product, a->cache_dir, &plan, e));
-    }
-    const char *dirs[2] = {plan.chain_dir, plan.leaf_dir};
-    for (int i = 0; i < 2; i++)
-        if (dirs[i][0] != '\0' && vt_file_exists(dirs[i])) VT_GUARD(load_dir(v, dirs[i], false, &keep[i], e));
-    return VT_OK;
-}
-
-static int usage_error(const cli_verify_args *a, const vt_error *e)
-{
-    fprintf(stderr, "veritee verify: %s: %s\n", a->file, e->msg);
-    return cli_exit_for(e->code) == VT_EXIT_MISSING ? VT_EXIT_MISSING : VT_EXIT_USAGE;
-}
+#include "veritee/verify.h"
 
 static void print_tcb(const char *name, const vt_snp_tcb *t)
 {
@@ -111,65 +64,9 @@ static int print_json(const cli_verify_args *a, const vt_snp_claims *c, const vt
     return VT_EXIT_OK;
 }
 
-static int parse_opts(const cli_verify_args *a, vt_snp_verify_opts *o, vt_buf *nonce, vt_error *e)
+int cli_print_snp(const cli_verify_args *a, const vt_verify_result *r)
 {
-    o->at = a->at;
-    if (a->product != NULL && vt_snp_product_parse(a->product, &o->product, e) != VT_OK)
-        return usage_error(a, e);
-    if (a->nonce_hex != NULL) {
-        if (vt_hex_decode(a->nonce_hex, strlen(a->nonce_hex), nonce, e) != VT_OK ||
-            nonce->len == 0 || nonce->len > 64) {
-            vt_error_set(e, VT_E_ARG, "report_data", "--nonce must be 1..64 bytes of hex");
-            return usage_error(a, e);
-        }
-        o->report_data = nonce->ptr;
-        o->report_data_len = nonce->len;
-    }
+    if (a->json) return print_json(a, r->snp, &r->checks);
+    print_text(a, r->snp, &r->checks);
     return VT_EXIT_OK;
-}
-
-int cli_verify_snp(cli_verify_args *a)
-{
-    vt_error e;
-    vt_error_clear(&e);
-    vt_checks ck = {0};
-    vt_snp_verify_opts o = {0};
-    vt_buf nonce = {0};
-    vt_snp_dir_collateral trust = {0}, certs = {0}, coll = {0}, kds[2] = {{0}, {0}};
-    vt_snp_verifier *v = NULL;
-    vt_snp_claims claims;
-    int ex = parse_opts(a, &o, &nonce, &e);
-    if (ex != VT_EXIT_OK) goto out;
-    if (vt_snp_verifier_new(&v, &e) != VT_OK ||
-        (a->trust_dir && load_dir(v, a->trust_dir, true, &trust, &e) != VT_OK) ||
-        (a->certs_dir && load_dir(v, a->certs_dir, false, &certs, &e) != VT_OK) ||
-        (a->collateral_dir && load_dir(v, a->collateral_dir, false, &coll, &e) != VT_OK) ||
-        ((a->kds_url || a->cache_dir) && load_kds(a, o.product, v, kds, &e) != VT_OK)) {
-        ex = usage_error(a, &e);
-        goto out;
-    }
-    STACK_OF(X509) *all = sk_X509_new_null();
-    for (int i = 0; certs.certs && i < sk_X509_num(certs.certs); i++) sk_X509_push(all, sk_X509_value(certs.certs, i));
-    for (int i = 0; coll.certs && i < sk_X509_num(coll.certs); i++) sk_X509_push(all, sk_X509_value(coll.certs, i));
-    for (int k = 0; k < 2; k++)
-        for (int i = 0; kds[k].certs && i < sk_X509_num(kds[k].certs); i++)
-            sk_X509_push(all, sk_X509_value(kds[k].certs, i));
-    vt_snp_collateral c = {.certs = all};
-    vt_err rc = vt_snp_verify(v, a->evidence.ptr, a->evidence.len, &c, &o, &claims, &ck, &e);
-    sk_X509_free(all);
-    if (rc != VT_OK) ex = cli_report_error(a, "snp", &e, &ck);
-    else if (a->json) ex = print_json(a, &claims, &ck);
-    else {
-        print_text(a, &claims, &ck);
-        ex = VT_EXIT_OK;
-    }
-out:
-    vt_snp_verifier_free(v);
-    vt_snp_dir_collateral_free(&trust);
-    vt_snp_dir_collateral_free(&certs);
-    vt_snp_dir_collateral_free(&coll);
-    vt_snp_dir_collateral_free(&kds[0]);
-    vt_snp_dir_collateral_free(&kds[1]);
-    vt_buf_free(&nonce);
-    return ex;
 }

@@ -1,15 +1,14 @@
-/* veritee verify --tee tdx|sgx, and veritee tdx replay-rtmr. */
+/* veritee verify --tee tdx|sgx (printing the verified quote), and veritee tdx replay-rtmr. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "veritee/certdir.h"
 #include "veritee/codec.h"
 #include "veritee/fileio.h"
 #include "veritee/tdx.h"
 #include "veritee/tdx_ccel.h"
-#include "veritee/tdx_pcs.h"
+#include "veritee/verify.h"
 
 static void print_hex_line(const char *name, const uint8_t *p, size_t n)
 {
@@ -62,67 +61,19 @@ static void print_text(const cli_verify_args *a, const vt_tdx_result *r)
     cli_print_checks(stdout, &r->checks);
 }
 
-static int load_inputs(const cli_verify_args *a, vt_tdx_collateral *coll, STACK_OF(X509) **roots, vt_error *e)
+int cli_print_tdx(const cli_verify_args *a, const vt_verify_result *vr)
 {
-    memset(coll, 0, sizeof *coll);
-    if (a->trust_dir != NULL && vt_certs_load_path(a->trust_dir, roots, e) != VT_OK) return e->code;
-    const char *dir = a->collateral_dir;
-    if (dir == NULL && a->pcs_url != NULL) {
-        vt_tdx_pcs_opts po = {.base_url = a->pcs_url, .cache_dir = a->cache_dir};
-        vt_tdx_quote q;
-        if (vt_tdx_quote_parse(a->evidence.ptr, a->evidence.len, &q, e) != VT_OK) return e->code;
-        if (vt_tdx_pcs_fetch(&po, &q, e) != VT_OK) return e->code;
-        dir = a->cache_dir;
-    }
-    if (dir == NULL) return VT_OK; /* verification reports precisely what is missing */
-    return vt_tdx_collateral_load_dir(dir, coll, e);
-}
-
-int cli_verify_tdx(cli_verify_args *a)
-{
-    vt_error e;
-    vt_error_clear(&e);
-    vt_tdx_collateral coll;
-    STACK_OF(X509) *roots = NULL;
-    vt_tdx_verifier *v = NULL;
-    vt_tdx_result *r = calloc(1, sizeof *r);
-    int ex;
-    if (r == NULL) return VT_EXIT_USAGE;
-    if (load_inputs(a, &coll, &roots, &e) != VT_OK) {
-        ex = cli_report_error(a, a->tee, &e, NULL);
-        goto out;
-    }
-    vt_tdx_verifier_opts vo = {.roots = roots, .allow_missing_pck_crl = a->allow_missing_crl};
-    if (vt_tdx_verifier_new(&vo, &coll, &v, &e) != VT_OK) {
-        ex = cli_report_error(a, a->tee, &e, NULL);
-        goto out;
-    }
-    if (vt_tdx_verify(v, a->evidence.ptr, a->evidence.len, a->at, r, &e) != VT_OK) {
-        ex = cli_report_error(a, a->tee, &e, &r->checks);
-        goto out;
-    }
-    if (strcmp(a->tee, "auto") != 0 && strcmp(a->tee, vt_tdx_quote_is_td(&r->quote) ? "tdx" : "sgx") != 0) {
-        vt_error_set(&e, VT_E_ARG, "header", "--tee %s given but the quote is %s", a->tee,
-                     vt_tdx_quote_is_td(&r->quote) ? "TDX" : "SGX");
-        ex = cli_report_error(a, a->tee, &e, NULL);
-        goto out;
-    }
-    if (a->json) {
-        json_t *o = vt_tdx_result_json(r);
-        char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-        if (s != NULL) printf("%s\n", s);
-        free(s);
-        json_decref(o);
-    } else {
+    const vt_tdx_result *r = vr->tdx;
+    if (!a->json) {
         print_text(a, r);
+        return VT_EXIT_OK;
     }
-    ex = VT_EXIT_OK;
-out:
-    vt_tdx_verifier_free(v);
-    vt_tdx_collateral_clear(&coll);
-    sk_X509_pop_free(roots, X509_free);
-    free(r);
-    return ex;
+    json_t *o = vt_tdx_result_json(r);
+    char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    if (s != NULL) printf("%s\n", s);
+    free(s);
+    json_decref(o);
+    return s != NULL ? VT_EXIT_OK : VT_EXIT_USAGE;
 }
 
 static void tdx_usage(FILE *f)

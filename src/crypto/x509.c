@@ -2,6 +2,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "veritee/crypto.h"
@@ -128,6 +129,39 @@ vt_err vt_crl_times(const X509_CRL *crl, vt_time *this_update, vt_time *next_upd
     return asn1_time(X509_CRL_get0_nextUpdate(crl), next_update, err);
 }
 
+vt_err vt_window_check(const char *what, vt_time from, vt_time until, vt_time at, vt_error *err)
+{
+    if (vt_valid_at(at, from, until)) return VT_OK;
+    char t[21], a[21];
+    vt_time_format(at, a);
+    if (at > until) {
+        vt_time_format(until, t);
+        return vt_error_set(err, VT_E_EXPIRED, NULL, "%s expired on %s (verification time %s)", what, t, a);
+    }
+    vt_time_format(from, t);
+    return vt_error_set(err, VT_E_EXPIRED, NULL, "%s is not valid before %s (verification time %s)", what, t, a);
+}
+
+vt_err vt_x509_check_time(const X509 *c, vt_time at, vt_error *err)
+{
+    vt_time nb, na;
+    VT_GUARD(vt_x509_validity(c, &nb, &na, err));
+    char cn[128], what[160];
+    vt_x509_subject_cn(c, cn, sizeof cn);
+    snprintf(what, sizeof what, "certificate \"%s\"", cn);
+    return vt_window_check(what, nb, na, at, err);
+}
+
+vt_err vt_crl_check_time(const X509_CRL *crl, vt_time at, vt_error *err)
+{
+    vt_time tu, nu;
+    VT_GUARD(vt_crl_times(crl, &tu, &nu, err));
+    char cn[128] = "", what[160];
+    if (X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, cn, sizeof cn) < 0) cn[0] = '\0';
+    snprintf(what, sizeof what, "CRL of \"%s\"", cn);
+    return vt_window_check(what, tu, nu, at, err);
+}
+
 static void name_cn(const X509_NAME *n, char *out, size_t cap)
 {
     out[0] = '\0';
@@ -208,13 +242,35 @@ static vt_err map_verify_error(X509_STORE_CTX *ctx, const vt_chain_opts *opts, c
                         depth);
 }
 
-/* Tolerates exactly one failure: no CRL for the leaf certificate (the caller opted in). */
-static int allow_leaf_crl_cb(int ok, X509_STORE_CTX *ctx)
+/* OpenSSL counts notAfter and nextUpdate themselves as past (X509_cmp_time: "earlier than or
+ * equal to"); veritee's rule (vt_valid_at) keeps the boundary second valid. The only expiry
+ * errors forgiven are those where the verification instant is exactly that second. */
+static bool at_boundary(X509_STORE_CTX *ctx, int e)
 {
-    if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL &&
-        X509_STORE_CTX_get_error_depth(ctx) == 0)
-        return 1;
-    return ok;
+    vt_time at = (vt_time)X509_VERIFY_PARAM_get_time(X509_STORE_CTX_get0_param(ctx));
+    vt_time from, until;
+    if (e == X509_V_ERR_CERT_HAS_EXPIRED) {
+        X509 *c = X509_STORE_CTX_get_current_cert(ctx);
+        return c != NULL && vt_x509_validity(c, &from, &until, NULL) == VT_OK && vt_valid_at(at, from, until);
+    }
+    if (e == X509_V_ERR_CRL_HAS_EXPIRED) {
+        X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
+        return crl != NULL && vt_crl_times(crl, &from, &until, NULL) == VT_OK && vt_valid_at(at, from, until);
+    }
+    return false;
+}
+
+/* Tolerates the validity boundary second (above). */
+static int chain_cb(int ok, X509_STORE_CTX *ctx)
+{
+    return ok || at_boundary(ctx, X509_STORE_CTX_get_error(ctx));
+}
+
+/* ... and no CRL for the leaf certificate (the caller opted in). */
+static int chain_cb_leaf_crl_optional(int ok, X509_STORE_CTX *ctx)
+{
+    if (ok || chain_cb(ok, ctx)) return 1;
+    return X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL && X509_STORE_CTX_get_error_depth(ctx) == 0;
 }
 
 vt_err vt_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *roots,
@@ -248,7 +304,7 @@ vt_err vt_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *ro
     X509_VERIFY_PARAM_set_flags(param, flags);
     X509_VERIFY_PARAM_set_time(param, (time_t)opts->at);
     X509_VERIFY_PARAM_set_purpose(param, X509_PURPOSE_ANY);
-    if (opts->allow_missing_leaf_crl) X509_STORE_CTX_set_verify_cb(ctx, allow_leaf_crl_cb);
+    X509_STORE_CTX_set_verify_cb(ctx, opts->allow_missing_leaf_crl ? chain_cb_leaf_crl_optional : chain_cb);
     if (X509_verify_cert(ctx) != 1) rc = map_verify_error(ctx, opts, what, err);
 out:
     ERR_clear_error();

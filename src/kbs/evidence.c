@@ -11,7 +11,7 @@
 #include "veritee/snp.h"
 #include "veritee/tdx.h"
 #include "veritee/tdx_ccel.h"
-#include "veritee/verify_any.h"
+#include "veritee/verify.h"
 
 #define EVIDENCE_MAX (1u << 20)
 
@@ -93,9 +93,23 @@ vt_err kbs_check_event_log(const json_t *el, const vt_claims *claims, vt_error *
     return VT_OK;
 }
 
+/* Every kind goes through the one verification entry (include/veritee/verify.h). */
+static vt_err verify_one(vt_kbs *k, const char *tee, const uint8_t *ev, size_t len, STACK_OF(X509) *certs,
+                         bool crl_required, vt_time now, vt_claims *out, vt_error *err)
+{
+    vt_verify_opts o = {.tee = tee, .at = now, .certs = certs, .crl_required = crl_required};
+    vt_verify_result *r = calloc(1, sizeof *r);
+    if (r == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+    vt_err rc = vt_verify(k->verifiers, ev, len, &o, r, err);
+    if (rc == VT_OK) *out = r->claims;
+    vt_verify_result_clear(r);
+    free(r);
+    return rc;
+}
+
 static vt_err verify_tdx(vt_kbs *k, const char *tee, const vt_buf *q, vt_time now, vt_claims *out, vt_error *err)
 {
-    return vt_verify_cache_claims(k->verifiers, tee, q->ptr, q->len, NULL, false, now, out, NULL, err);
+    return verify_one(k, tee, q->ptr, q->len, NULL, false, now, out, err);
 }
 
 static vt_err verify_snp(vt_kbs *k, const json_t *ev, vt_time now, const vt_policy *pol, vt_claims *out,
@@ -105,16 +119,14 @@ static vt_err verify_snp(vt_kbs *k, const json_t *ev, vt_time now, const vt_poli
     STACK_OF(X509) *certs = sk_X509_new_null();
     if (certs == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
     vt_err rc = vt_rcar_snp_from_json(ev, report, certs, err);
-    if (rc == VT_OK)
-        rc = vt_verify_cache_claims(k->verifiers, "snp", report, sizeof report, certs, pol->require_revocation, now,
-                                    out, NULL, err);
+    if (rc == VT_OK) rc = verify_one(k, "snp", report, sizeof report, certs, pol->require_revocation, now, out, err);
     sk_X509_pop_free(certs, X509_free);
     return rc;
 }
 
 static vt_err verify_cca(vt_kbs *k, const vt_buf *tok, vt_time now, vt_claims *out, vt_error *err)
 {
-    return vt_verify_cache_claims(k->verifiers, "cca", tok->ptr, tok->len, NULL, false, now, out, NULL, err);
+    return verify_one(k, "cca", tok->ptr, tok->len, NULL, false, now, out, err);
 }
 
 vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time now, const vt_policy *pol,

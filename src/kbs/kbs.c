@@ -25,8 +25,9 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
     }
     k->cfg.policy_text = NULL; /* read through kbs_policy_text */
     vt_verify_sources vs = {.trust_dir = cfg->trust_dir, .collateral_dir = cfg->collateral_dir,
+                            .pcs_url = cfg->pcs_url, .kds_url = cfg->kds_url, .cache_dir = cfg->cache_dir,
                             .allow_missing_crl = cfg->allow_missing_crl};
-    vt_err vrc = vt_verify_cache_new(&vs, &k->verifiers, err);
+    vt_err vrc = vt_verifier_new(&vs, &k->verifiers, err);
     if (vrc != VT_OK) {
         free(k->policy_text);
         pthread_mutex_destroy(&k->policy_mu);
@@ -39,7 +40,7 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
     if (cfg->metrics != NULL) {
         vt_err rc = vt_metrics_std(cfg->metrics, &k->m, err);
         if (rc != VT_OK) {
-            vt_verify_cache_free(k->verifiers);
+            vt_verifier_free(k->verifiers);
             free(k->policy_text);
             pthread_mutex_destroy(&k->policy_mu);
             free(k);
@@ -54,7 +55,7 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
 void vt_kbs_free(vt_kbs *k)
 {
     if (k == NULL) return;
-    vt_verify_cache_free(k->verifiers);
+    vt_verifier_free(k->verifiers);
     free(k->policy_text);
     pthread_mutex_destroy(&k->policy_mu);
     free(k);
@@ -83,7 +84,7 @@ vt_err vt_kbs_reload(vt_kbs *k, const char *policy_text, vt_error *err)
         pthread_mutex_unlock(&k->policy_mu);
         free(old);
     }
-    vt_verify_cache_invalidate(k->verifiers);
+    vt_verifier_invalidate(k->verifiers);
     return VT_OK;
 }
 

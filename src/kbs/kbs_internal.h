@@ -8,13 +8,13 @@
 #include "veritee/claims.h"
 #include "veritee/kbs.h"
 #include "veritee/metrics.h"
-#include "veritee/verify_any.h"
+#include "veritee/verify.h"
 
 struct vt_kbs {
     vt_kbs_config cfg;
     vt_std_metrics m;
     bool has_metrics;
-    vt_verify_cache *verifiers; /* every TEE's verifier, rebuilt when trust/collateral change */
+    vt_verifier *verifiers; /* every TEE's verifier (the verify layer), rebuilt when trust/collateral change */
     pthread_mutex_t policy_mu;  /* guards policy_text (replaced by vt_kbs_reload) */
     char *policy_text;          /* owned copy of cfg.policy_text; NULL: the built-in default */
 };

@@ -38,12 +38,12 @@ static vt_err plan_product(const vt_snp_report *r, vt_snp_product want, vt_snp_p
     vt_snp_product cpuid = r->has_cpuid ? vt_snp_product_from_cpuid(r->cpuid_fam_id, r->cpuid_mod_id)
                                         : VT_SNP_PRODUCT_UNKNOWN;
     if (want != VT_SNP_PRODUCT_UNKNOWN && cpuid != VT_SNP_PRODUCT_UNKNOWN && want != cpuid)
-        return vt_error_set(err, VT_E_ARG, "kds", "--product %s disagrees with the report's CPUID (%s)",
+        return vt_error_set(err, VT_E_ARG, "kds", "the expected product %s disagrees with the report's CPUID (%s)",
                             vt_snp_product_name(want), vt_snp_product_name(cpuid));
     *out = want != VT_SNP_PRODUCT_UNKNOWN ? want : cpuid;
     if (*out == VT_SNP_PRODUCT_UNKNOWN)
         return vt_error_set(err, VT_E_ARG, "kds",
-                            "the report (version %u) does not name its product: pass --product to fetch from AMD KDS",
+                            "the report (version %u) does not name its product: give the product to fetch from AMD KDS",
                             r->version);
     return VT_OK;
 }
@@ -53,7 +53,7 @@ vt_err vt_snp_kds_plan_for(const vt_snp_report *r, vt_snp_product product, const
 {
     memset(out, 0, sizeof *out);
     if (cache_dir == NULL || *cache_dir == '\0')
-        return vt_error_set(err, VT_E_ARG, "kds", "fetching from AMD KDS needs --cache DIR");
+        return vt_error_set(err, VT_E_ARG, "kds", "fetching from AMD KDS needs a cache directory");
     VT_GUARD(plan_product(r, product, &out->product, err));
     const char *pn = vt_snp_product_name(out->product);
     out->vlek = r->signing_key == VT_SNP_KEY_VLEK;
@@ -234,7 +234,7 @@ vt_err vt_snp_kds_fetch(const vt_snp_kds_opts *o, const vt_snp_report *r, vt_snp
     s.base_len = strlen(s.base);
     while (s.base_len > 0 && s.base[s.base_len - 1] == '/') s.base_len--;
     if (strncmp(s.base, "https://", 8) != 0 && strncmp(s.base, "http://", 7) != 0)
-        return vt_error_set(err, VT_E_ARG, "kds", "--kds-url must be an http:// or https:// URL");
+        return vt_error_set(err, VT_E_ARG, "kds", "the AMD KDS URL must be http:// or https://");
     VT_GUARD(vt_snp_kds_plan_for(r, o->product, o->cache_dir, &res->plan, err));
     VT_GUARD(vt_mkdirs(o->cache_dir, 0700, err));
     if (res->plan.leaf_dir[0] != '\0') VT_GUARD(fetch_item(&s, ITEM_VCEK, err));

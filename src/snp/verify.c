@@ -61,7 +61,7 @@ static vt_err pick_leaf(const vt_snp_report *r, const vt_snp_collateral *coll,
         FAIL("signing_key", VT_E_VERIFY,
              "report is signed by the %s (SIGNING_KEY %u) but only a %s certificate was supplied",
              snp_role_name(want), (unsigned)r->signing_key, snp_role_name(other));
-    FAIL("signing_key", VT_E_MISSING, "no %s certificate supplied (give it with --certs)",
+    FAIL("signing_key", VT_E_MISSING, "no %s certificate supplied",
          snp_role_name(want));
 }
 
@@ -109,7 +109,7 @@ static vt_err validity(const snp_chain *c, vt_time at, vt_checks *checks, vt_err
 {
     char t1[21], t2[21], at_s[21];
     vt_time_format(at, at_s);
-    if (at >= c->not_before && at <= c->not_after) {
+    if (vt_valid_at(at, c->not_before, c->not_after)) {
         vt_time_format(c->not_after, t2);
         vt_checks_add(checks, "cert_validity", VT_CHECK_PASS, "chain valid at %s (until %s)", at_s, t2);
         return VT_OK;
@@ -118,7 +118,7 @@ static vt_err validity(const snp_chain *c, vt_time at, vt_checks *checks, vt_err
     for (int i = 0; i < 3; i++) {
         vt_time nb, na;
         VT_GUARD(vt_x509_validity(certs[i], &nb, &na, err));
-        if (at >= nb && at <= na) continue;
+        if (vt_valid_at(at, nb, na)) continue;
         char cn[96];
         vt_x509_subject_cn(certs[i], cn, sizeof cn);
         vt_time_format(nb, t1);

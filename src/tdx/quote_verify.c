@@ -5,6 +5,7 @@
 
 #include "tdx_internal.h"
 #include "veritee/crypto.h"
+#include "veritee/x509.h"
 
 static const uint8_t INTEL_QE_VENDOR_ID[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
                                                0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
@@ -45,21 +46,57 @@ static vt_err check_binding(const vt_tdx_quote *q, vt_error *err)
     return VT_OK;
 }
 
-static const vt_qe_identity *find_qe_identity(const vt_tdx_verifier *v, bool td)
+static void hex6(const uint8_t *p, char out[13])
+{
+    snprintf(out, 13, "%02x%02x%02x%02x%02x%02x", p[0], p[1], p[2], p[3], p[4], p[5]);
+}
+
+/* The QE Identity for this quote's kind (TD_QE for TDX, QE for SGX). One of the other kind is
+ * an inconsistent input (rejected); none at all is missing collateral. */
+static vt_err find_qe_identity(const vt_tdx_verifier *v, bool td, const vt_qe_identity **out, vt_error *err)
 {
     const char *want = td ? "TD_QE" : "QE";
     for (size_t i = 0; i < v->coll.n_qe_identities; i++)
-        if (strcmp(v->coll.qe_identities[i].id, want) == 0) return &v->coll.qe_identities[i];
-    return NULL;
+        if (strcmp(v->coll.qe_identities[i].id, want) == 0) {
+            *out = &v->coll.qe_identities[i];
+            return VT_OK;
+        }
+    if (v->coll.n_qe_identities > 0)
+        return vt_error_set(err, VT_E_VERIFY, NULL, "QE Identity is for %s, a%s quote needs %s",
+                            v->coll.qe_identities[0].id, td ? " TDX" : "n SGX", want);
+    return vt_error_set(err, VT_E_MISSING, NULL, "%s Identity missing from the collateral (qe_identity.json)", want);
 }
 
-static const vt_tcb_info *find_tcb_info(const vt_tdx_verifier *v, const uint8_t fmspc[6], bool td)
+/* The TCB Info of the PCK certificate's FMSPC and the quote's kind. A TCB Info that exists but
+ * describes another FMSPC or the other kind is an inconsistent input (rejected); only when the
+ * collateral holds no TCB Info at all is it missing. */
+static vt_err find_tcb_info(const vt_tdx_verifier *v, const uint8_t fmspc[6], bool td, const vt_tcb_info **out,
+                            vt_error *err)
 {
+    const char *want = td ? "TDX" : "SGX";
+    const vt_tcb_info *other_kind = NULL;
     for (size_t i = 0; i < v->coll.n_tcb_infos; i++) {
         const vt_tcb_info *t = &v->coll.tcb_infos[i];
-        if (memcmp(t->fmspc, fmspc, 6) == 0 && strcmp(t->id, td ? "TDX" : "SGX") == 0) return t;
+        if (memcmp(t->fmspc, fmspc, 6) != 0) continue;
+        if (strcmp(t->id, want) == 0) {
+            *out = t;
+            return VT_OK;
+        }
+        other_kind = t;
     }
-    return NULL;
+    char fm[13], got[13];
+    hex6(fmspc, fm);
+    if (other_kind != NULL)
+        return vt_error_set(err, VT_E_VERIFY, NULL, "TCB Info for FMSPC %s has id %s, a%s quote needs %s", fm,
+                            other_kind->id, td ? " TDX" : "n SGX", want);
+    if (v->coll.n_tcb_infos > 0) {
+        hex6(v->coll.tcb_infos[0].fmspc, got);
+        return vt_error_set(err, VT_E_VERIFY, NULL,
+                            "TCB Info is for FMSPC %s%s, the PCK certificate's FMSPC is %s", got,
+                            v->coll.n_tcb_infos > 1 ? " (and others)" : "", fm);
+    }
+    return vt_error_set(err, VT_E_MISSING, NULL, "%s TCB Info for FMSPC %s missing from the collateral (tcbinfo_%s.json)",
+                        want, fm, fm);
 }
 
 static vt_err signed_item(bool ok, bool have_key, const char *what, vt_error *err)
@@ -70,19 +107,10 @@ static vt_err signed_item(bool ok, bool have_key, const char *what, vt_error *er
     return vt_error_set(err, VT_E_VERIFY, NULL, "%s signature does not verify with the TCB Signing certificate", what);
 }
 
+/* issueDate..nextUpdate under the library's one validity rule (vt_valid_at: inclusive). */
 static vt_err fresh(const char *what, vt_time issue, vt_time next, vt_time at, vt_error *err)
 {
-    char a[21], b[21];
-    if (at >= next) { /* as OpenSSL treats nextUpdate / notAfter: the instant itself is past */
-        vt_time_format(next, a);
-        return vt_error_set(err, VT_E_EXPIRED, NULL, "%s expired on %s", what, a);
-    }
-    if (at < issue) {
-        vt_time_format(issue, a);
-        vt_time_format(at, b);
-        return vt_error_set(err, VT_E_EXPIRED, NULL, "%s issued %s, after the verification time %s", what, a, b);
-    }
-    return VT_OK;
+    return vt_window_check(what, issue, next, at, err);
 }
 
 static void add_advisories(vt_tdx_result *r, const json_t *adv)
@@ -99,11 +127,6 @@ static void add_advisories(vt_tdx_result *r, const json_t *adv)
     }
 }
 
-static void hex6(const uint8_t *p, char out[13])
-{
-    snprintf(out, 13, "%02x%02x%02x%02x%02x%02x", p[0], p[1], p[2], p[3], p[4], p[5]);
-}
-
 /* Steps after the quote's own signatures: collateral and TCB evaluation. */
 static vt_err evaluate_tcb(vt_tdx_verifier *v, vt_tdx_result *r, vt_time at, vt_error *err)
 {
@@ -113,23 +136,20 @@ static vt_err evaluate_tcb(vt_tdx_verifier *v, vt_tdx_result *r, vt_time at, vt_
     char d[200], fm[13];
     hex6(r->pck.fmspc, fm);
 
-    const vt_qe_identity *qi = find_qe_identity(v, td);
-    const vt_tcb_info *ti = find_tcb_info(v, r->pck.fmspc, td);
+    const vt_qe_identity *qi = NULL;
+    const vt_tcb_info *ti = NULL;
     VT_GUARD(step(ck, "tcb_signing_chain", tdx_tcb_signing_chain(v, at, err), err,
-                  "TCB Signing certificate chains to the trusted root; root CA CRL consulted"));
-    if (qi == NULL)
-        return step(ck, "qe_identity_signature",
-                    vt_error_set(err, VT_E_MISSING, NULL, "%s Identity missing from the collateral (qe_identity.json)",
-                                 td ? "TD_QE" : "QE"), err, "");
+                  "collateral signer is the Intel SGX TCB Signing certificate (chain [TCB Signing, Root]), "
+                  "chains to the trusted root; root CA CRL consulted"));
+    vt_err rc = find_qe_identity(v, td, &qi, err);
+    if (rc != VT_OK) return step(ck, "qe_identity_signature", rc, err, "");
     VT_GUARD(step(ck, "qe_identity_signature", signed_item(qi->signature_ok, v->tcb_signing_key != NULL, "QE Identity", err),
                   err, "QE Identity signed by Intel SGX TCB Signing"));
-    if (ti == NULL)
-        return step(ck, "tcb_info_signature",
-                    vt_error_set(err, VT_E_MISSING, NULL, "%s TCB Info for FMSPC %s missing from the collateral (tcbinfo_%s.json)",
-                                 td ? "TDX" : "SGX", fm, fm), err, "");
+    rc = find_tcb_info(v, r->pck.fmspc, td, &ti, err);
+    if (rc != VT_OK) return step(ck, "tcb_info_signature", rc, err, "");
     VT_GUARD(step(ck, "tcb_info_signature", signed_item(ti->signature_ok, v->tcb_signing_key != NULL, "TCB Info", err),
                   err, "TCB Info signed by Intel SGX TCB Signing"));
-    vt_err rc = fresh("TCB Info", ti->issue_date, ti->next_update, at, err);
+    rc = fresh("TCB Info", ti->issue_date, ti->next_update, at, err);
     if (rc == VT_OK) rc = fresh("QE Identity", qi->issue_date, qi->next_update, at, err);
     char nu[21];
     vt_time_format(tmin_time(ti->next_update, qi->next_update), nu);
@@ -191,9 +211,37 @@ static vt_err evaluate_tcb(vt_tdx_verifier *v, vt_tdx_result *r, vt_time at, vt_
     return step(ck, "tcb_status", rc, err, d);
 }
 
+/* REPORTDATA against the caller's expected value: the value, then zeros to 64 bytes. */
+static vt_err check_report_data(const vt_tdx_quote *q, const vt_tdx_verify_opts *o, vt_checks *ck, vt_error *err)
+{
+    if (o->report_data == NULL) {
+        vt_checks_add(ck, "report_data", VT_CHECK_SKIP, "no expected REPORTDATA given");
+        return VT_OK;
+    }
+    size_t n = o->report_data_len;
+    vt_err rc = VT_OK;
+    const uint8_t *rd = vt_tdx_quote_is_td(q) ? q->td.report_data : q->enclave.report_data;
+    if (n == 0 || n > 64)
+        rc = vt_error_set(err, VT_E_ARG, NULL, "expected REPORTDATA has %zu bytes (1..64 allowed)", n);
+    else if (!vt_ct_eq(rd, o->report_data, n) || !vt_bytes_is_zero(rd + n, 64 - n))
+        rc = vt_error_set(err, VT_E_VERIFY, NULL, "REPORTDATA does not hold the expected %zu-byte value%s", n,
+                          n < 64 ? " (zero-padded to 64 bytes)" : "");
+    char d[80];
+    snprintf(d, sizeof d, "REPORTDATA = expected value (%zu bytes%s)", n, n < 64 ? ", zero-padded" : "");
+    return step(ck, "report_data", rc, err, d);
+}
+
 vt_err vt_tdx_verify(vt_tdx_verifier *v, const uint8_t *quote, size_t len, vt_time at,
                      vt_tdx_result *r, vt_error *err)
 {
+    vt_tdx_verify_opts o = {.at = at};
+    return vt_tdx_verify_with(v, quote, len, &o, r, err);
+}
+
+vt_err vt_tdx_verify_with(vt_tdx_verifier *v, const uint8_t *quote, size_t len, const vt_tdx_verify_opts *o,
+                          vt_tdx_result *r, vt_error *err)
+{
+    vt_time at = o->at;
     memset(r, 0, sizeof *r);
     r->collateral_expiry = INT64_MAX;
     vt_checks *ck = &r->checks;
@@ -234,5 +282,6 @@ vt_err vt_tdx_verify(vt_tdx_verifier *v, const uint8_t *quote, size_t len, vt_ti
     VT_GUARD(step(ck, "qe_report_signature", rc, err, "QE report verifies with the PCK certificate key"));
     VT_GUARD(step(ck, "qe_report_binding", check_binding(q, err), err,
                   "QE report data = SHA-256(attestation key || QE auth data)"));
+    VT_GUARD(check_report_data(q, o, ck, err));
     return evaluate_tcb(v, r, at, err);
 }

@@ -52,7 +52,7 @@ vt_err tdx_match_module(const vt_tcb_info *ti, const vt_td_report *td, bool *has
 {
     *has = false;
     uint8_t version = td->tee_tcb_svn[1];
-    if (version == 0 || ti->n_modules == 0) {
+    if (version == 0) {
         if (!ti->has_tdx_module)
             return vt_error_set(err, VT_E_INVALID, "tdx_module", "TDX TCB Info has no tdxModule entry");
         if (memcmp(td->mr_signer_seam, ti->tdx_module_mr_signer, 48) != 0)
@@ -61,6 +61,9 @@ vt_err tdx_match_module(const vt_tcb_info *ti, const vt_td_report *td, bool *has
             return vt_error_set(err, VT_E_VERIFY, "tdx_module", "SEAMATTRIBUTES do not match tcbInfo.tdxModule");
         return VT_OK;
     }
+    /* Major version > 0: the TCB level match skipped bytes 0-1 of TEE_TCB_SVN, so the module
+     * must be judged here. A TCB Info without an identity for this version cannot describe it:
+     * a TCB Info mismatch (QVL TdxModuleCheck), never a silent pass. */
     char id[16];
     snprintf(id, sizeof id, "TDX_%02X", version);
     for (size_t i = 0; i < ti->n_modules; i++) {
@@ -79,7 +82,9 @@ vt_err tdx_match_module(const vt_tcb_info *ti, const vt_td_report *td, bool *has
         return vt_error_set(err, VT_E_NO_TCB, "tdx_module",
                             "no TCB level of module identity %s for TDX module SVN %u", id, td->tee_tcb_svn[0]);
     }
-    return vt_error_set(err, VT_E_NO_TCB, "tdx_module", "TCB Info has no module identity %s", id);
+    return vt_error_set(err, VT_E_VERIFY, "tdx_module",
+                        "TCB Info mismatch: TDX module major version %u (TEE_TCB_SVN[1]) has no module identity %s in the "
+                        "TCB Info%s", version, id, ti->n_modules == 0 ? " (it lists no tdxModuleIdentities)" : "");
 }
 
 vt_err tdx_match_qe_identity(const vt_qe_identity *qi, const vt_sgx_report *qe,

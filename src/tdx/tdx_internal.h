@@ -10,8 +10,10 @@
  * certificate; TDX components from TEE_TCB_SVN). VT_E_NO_TCB when none. */
 vt_err tdx_match_tcb_level(const vt_tcb_info *ti, const vt_sgx_pck_ext *pck, const vt_tdx_quote *q,
                            const vt_tcb_level **out, vt_error *err);
-/* TDX module identity and its level (only when TEE_TCB_SVN[1] > 0 and the TCB Info lists
- * module identities); otherwise checks tcbInfo.tdxModule and sets *has = false. */
+/* TEE_TCB_SVN[1] = 0: MRSIGNERSEAM/SEAMATTRIBUTES against tcbInfo.tdxModule (*has = false; the
+ * module SVN was compared as tdxtcbcomponents[0]). TEE_TCB_SVN[1] > 0: the module identity
+ * TDX_<nn> and its level for the module SVN (*has = true); no such identity is a TCB Info
+ * mismatch (VT_E_VERIFY). */
 vt_err tdx_match_module(const vt_tcb_info *ti, const vt_td_report *td, bool *has,
                         const vt_isv_level **out, vt_error *err);
 /* QE report against the QE Identity: MRSIGNER, ISVPRODID, masked MISCSELECT/ATTRIBUTES, and

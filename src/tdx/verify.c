@@ -8,6 +8,7 @@
 #include "tdx_internal.h"
 #include "veritee/crypto.h"
 #include "veritee/x509.h"
+#include <openssl/x509v3.h>
 
 /* SHA-256 of the DER of the Intel SGX Root CA (subject CN=Intel SGX Root CA, serial
  * 22650cd6...; valid 2018-05-21 .. 2049-12-31). */
@@ -121,6 +122,13 @@ static vt_err chain_window(STACK_OF(X509) *chain, STACK_OF(X509) *roots, STACK_O
     return VT_OK;
 }
 
+static bool is_trusted_root(const vt_tdx_verifier *v, X509 *c)
+{
+    for (int i = 0; i < sk_X509_num(v->roots); i++)
+        if (X509_cmp(c, sk_X509_value(v->roots, i)) == 0) return true;
+    return false;
+}
+
 static X509_CRL *pck_crl_for(const vt_tdx_verifier *v, const X509 *pck)
 {
     for (int i = 0; v->coll.pck_crls != NULL && i < sk_X509_CRL_num(v->coll.pck_crls); i++) {
@@ -150,9 +158,7 @@ static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, const 
      * a tampered one. */
     X509 *last = sk_X509_value(chain, sk_X509_num(chain) - 1);
     if (sk_X509_num(chain) > 1) {
-        bool known = false;
-        for (int i = 0; i < sk_X509_num(v->roots) && !known; i++) known = X509_cmp(last, sk_X509_value(v->roots, i)) == 0;
-        if (!known) {
+        if (!is_trusted_root(v, last)) {
             rc = vt_error_set(err, VT_E_VERIFY, NULL,
                               "PCK certificate chain does not lead to a trusted root: its root certificate differs "
                               "from the trusted Intel SGX Root CA");
@@ -160,6 +166,10 @@ static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, const 
         }
     }
     vt_x509_issuer_cn(leaf, e->issuer, sizeof e->issuer);
+    /* The evidence's own chain first (signatures, names, validity): a PCK certificate whose
+     * issuer is not in its chain is a rejection, not a CRL to fetch. */
+    vt_chain_opts plain = {.at = at};
+    VT_GUARD_GOTO(vt_chain_verify(leaf, chain, v->roots, &plain, "PCK certificate chain", err));
     X509_CRL *pck_crl = pck_crl_for(v, leaf);
     if (v->coll.root_ca_crl == NULL) {
         rc = vt_error_set(err, VT_E_MISSING, NULL, "Intel SGX Root CA CRL missing from the collateral (root_ca_crl.der)");
@@ -199,7 +209,7 @@ vt_err tdx_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_time at, cons
     VT_GUARD(vt_hash(VT_SHA256, q->pck_chain.ptr, q->pck_chain.len, key, err));
     for (size_t i = 0; i < PCK_CACHE; i++) {
         chain_entry *e = &v->pck[i];
-        if (e->used && memcmp(e->key, key, 32) == 0 && at > e->lo && at < e->hi) {
+        if (e->used && memcmp(e->key, key, 32) == 0 && vt_valid_at(at, e->lo, e->hi)) {
             *out = e;
             return VT_OK;
         }
@@ -218,16 +228,59 @@ vt_err tdx_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_time at, cons
     return VT_OK;
 }
 
+/* The issuer of TCB Info and QE Identity must hold that role, as Intel's QVL requires: the
+ * chain is exactly [Intel SGX TCB Signing, Intel SGX Root CA], the root is a trusted one, and
+ * the signer is an end-entity certificate named "Intel SGX TCB Signing" whose key usage allows
+ * signatures. A PCK Platform/Processor CA, or the root itself, does not sign collateral. */
+static vt_err tcb_signer_role(const vt_tdx_verifier *v, STACK_OF(X509) *chain, vt_error *err)
+{
+    char cn[128];
+    int n = sk_X509_num(chain);
+    if (n != 2)
+        return vt_error_set(err, VT_E_VERIFY, NULL,
+                            "TCB signing chain has %d certificate%s; Intel's is exactly [Intel SGX TCB Signing, "
+                            "Intel SGX Root CA]", n, n == 1 ? "" : "s");
+    X509 *signer = sk_X509_value(chain, 0), *root = sk_X509_value(chain, 1);
+    vt_x509_subject_cn(signer, cn, sizeof cn);
+    if (strcmp(cn, "Intel SGX TCB Signing") != 0)
+        return vt_error_set(err, VT_E_VERIFY, NULL,
+                            "collateral signer \"%s\" is not the Intel SGX TCB Signing certificate", cn);
+    /* Intel's subject is CN=Intel SGX TCB Signing, O=Intel Corporation; under veritee's
+     * emulated root the organisation says it is emulated (and the claims will say so too) */
+    char org[128] = "";
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(signer), NID_organizationName, org, sizeof org) < 0) org[0] = '\0';
+    const char *want_org = vt_x509_is_emulated(root) ? VT_EMULATED_ORGANIZATION : "Intel Corporation";
+    if (strcmp(org, want_org) != 0)
+        return vt_error_set(err, VT_E_VERIFY, NULL,
+                            "collateral signer \"%s\" is of organisation \"%s\", not \"%s\"", cn, org, want_org);
+    uint32_t ku = X509_get_key_usage(signer);
+    if (X509_check_ca(signer) != 0 || ku == UINT32_MAX || !(ku & KU_DIGITAL_SIGNATURE) ||
+        (ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN)))
+        return vt_error_set(err, VT_E_VERIFY, NULL,
+                            "Intel SGX TCB Signing certificate is not an end-entity signing certificate "
+                            "(basic constraints / key usage digitalSignature)");
+    if (!is_trusted_root(v, root))
+        return vt_error_set(err, VT_E_VERIFY, NULL,
+                            "TCB signing chain does not lead to a trusted root: its root certificate differs from "
+                            "the trusted Intel SGX Root CA");
+    return VT_OK;
+}
+
 vt_err tdx_tcb_signing_chain(vt_tdx_verifier *v, vt_time at, vt_error *err)
 {
-    if (v->tcb_chain_ok && at > v->tcb_lo && at < v->tcb_hi) return VT_OK;
+    if (v->tcb_chain_ok && vt_valid_at(at, v->tcb_lo, v->tcb_hi)) return VT_OK;
+    v->tcb_chain_ok = false;
     STACK_OF(X509) *chain = v->coll.tcb_signing_chain;
     if (chain == NULL || sk_X509_num(chain) == 0)
         return vt_error_set(err, VT_E_MISSING, NULL, "TCB signing chain missing from the collateral (tcb_signing_chain.pem)");
-    if (v->coll.root_ca_crl == NULL)
-        return vt_error_set(err, VT_E_MISSING, NULL, "Intel SGX Root CA CRL missing from the collateral (root_ca_crl.der)");
     if (sk_X509_num(v->roots) == 0)
         return vt_error_set(err, VT_E_VERIFY, NULL, "TCB signing chain does not lead to a trusted root");
+    VT_GUARD(tcb_signer_role(v, chain, err));
+    /* the chain itself first: an inconsistent one is rejected before any CRL is asked for */
+    vt_chain_opts plain = {.at = at};
+    VT_GUARD(vt_chain_verify(sk_X509_value(chain, 0), chain, v->roots, &plain, "TCB signing chain", err));
+    if (v->coll.root_ca_crl == NULL)
+        return vt_error_set(err, VT_E_MISSING, NULL, "Intel SGX Root CA CRL missing from the collateral (root_ca_crl.der)");
     STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
     if (crls == NULL || sk_X509_CRL_push(crls, v->coll.root_ca_crl) <= 0) {
         sk_X509_CRL_free(crls);

@@ -274,11 +274,33 @@ static void refvals_cca_stores(void **state)
     vt_refvals_free(&s);
 }
 
+/* docs/policy.md: allowed_advisories takes an array of ids or "*"; both spellings of "any". */
+static void advisories_any(void **state)
+{
+    (void)state;
+    const char *texts[] = {"{\"id\":\"x\",\"tcb\":{\"allowed_advisories\":\"*\"}}",
+                           "{\"id\":\"x\",\"tcb\":{\"allowed_advisories\":[\"*\"]}}"};
+    for (size_t i = 0; i < 2; i++) {
+        vt_policy p;
+        vt_error e;
+        if (parse(texts[i], &p, &e) != VT_OK) fail_msg("%s: %s", texts[i], e.msg);
+        assert_true(p.advisories_restricted);
+        assert_int_equal(p.n_advisories, 1);
+        assert_string_equal(p.advisories[0], "*");
+        vt_policy_free(&p);
+    }
+    vt_policy p;
+    vt_error e;
+    assert_int_equal(parse("{\"id\":\"x\",\"tcb\":{\"allowed_advisories\":\"INTEL-SA-00615\"}}", &p, &e),
+                     VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "policy.tcb.allowed_advisories: expected an array of advisory ids, or \"*\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(examples_load), cmocka_unit_test(fields),           cmocka_unit_test(hostile),
-        cmocka_unit_test(refvals_formats), cmocka_unit_test(refvals_cca_stores),
+        cmocka_unit_test(refvals_formats), cmocka_unit_test(refvals_cca_stores), cmocka_unit_test(advisories_any),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -271,11 +271,11 @@ static void test_profiles(void **state)
     assert_int_equal(run(k, ssd, t, &c, &e, NULL), VT_OK);
     /* unknown profiles are refused by name */
     spec unk = {.pprofile = "tag:arm.com,2026:cca_platform#2.0.0", .rprofile = VT_CCA_PROFILE_REALM_1_0};
-    assert_int_equal(run(k, unk, t, &c, &e, NULL), VT_E_UNSUPPORTED);
+    assert_int_equal(run(k, unk, t, &c, &e, NULL), VT_E_VERIFY); /* a failed check: exit 1 */
     assert_string_equal(e.check, "profile");
     assert_non_null(strstr(e.msg, "unknown platform profile 'tag:arm.com,2026:cca_platform#2.0.0'"));
     spec unkr = {.rprofile = "tag:example,2025:realm"};
-    assert_int_equal(run(k, unkr, t, &c, &e, NULL), VT_E_UNSUPPORTED);
+    assert_int_equal(run(k, unkr, t, &c, &e, NULL), VT_E_VERIFY);
     assert_non_null(strstr(e.msg, "unknown realm profile"));
     free(t);
 }

@@ -85,6 +85,12 @@ expect 1 "debug TD under the default policy" "$B" appraise --policy "$POL/defaul
   --collateral "$V/tdx/pcs2023_tdx_v4_50806f" --at 2023-07-01T01:00:00Z "$V/tdx/pcs2023_tdx_v4_50806f/quote_trustee_4.bin"
 has "$tmp/out" "debug ENABLED" "debug named"
 expect 3 "TDX without collateral: missing" "$B" appraise --policy "$POL/default.json" --at "$AT" "$TDX/quote.bin"
+# the options of 'veritee verify' work here too (one verification entry): --cache as the TDX collateral source
+expect 0 "TDX with --cache as the collateral source" "$B" appraise --policy "$POL/default.json" --trust "$V/tdx/common" \
+  --cache "$TDX" --at "$AT" "$TDX/quote.bin"
+expect 2 "--product with TDX evidence only: refused, not ignored" "$B" appraise --policy "$POL/default.json" \
+  --trust "$V/tdx/common" --collateral "$TDX" --product milan --at "$AT" "$TDX/quote.bin"
+expect 2 "--pcs-url without --cache" "$B" appraise --policy "$POL/default.json" --pcs-url http://127.0.0.1:1 "$TDX/quote.bin"
 expect 1 "nonce mismatch" "$B" appraise --policy "$POL/default.json" $TDXARGS --nonce 0011 "$TDX/quote.bin"
 has "$tmp/out" "does not bind" "report-data message"
 expect 1 "SNP below the firmware floor" "$B" appraise --policy "$POL/snp.json" --certs "$V/snp/genoa_v3_routex" \

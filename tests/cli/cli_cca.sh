@@ -23,6 +23,11 @@ expect 1 --cpak "$V/trust_anchor_stores/ta-tfa.json" "$V/negative/bad_binding_ss
 grep -q "binding verification failed" "$T/err" || fail "binding message: $(cat "$T/err")"
 expect 2 --cpak "$V/trust_anchor_stores/ta-02-bad.json" "$V/tokens/veraison_ssd_399.cbor"
 expect 3 "$V/tokens/tfrmm_ssd_399.cbor"
+grep -q -- "--cpak FILE" "$T/err" || fail "no CLI hint for missing trust: $(cat "$T/err")"
+# options that cannot apply to a CCA token are refused, never ignored
+expect 2 --trust "$V/keys" --allow-missing-crl "$V/tokens/tfrmm_ssd_399.cbor"
+expect 2 --trust "$V/keys" --product milan "$V/tokens/tfrmm_ssd_399.cbor"
+expect 2 --trust "$V/keys" --pcs-url http://127.0.0.1:1 --cache "$T" "$V/tokens/tfrmm_ssd_399.cbor"
 expect 3 --cpak "$V/trust_anchor_stores/ta-tfa.json" "$V/tokens/veraison_2023_907.cbor"
 for n in cmw_unwrapped_sign1_907 empty_collection_907 platform_only_907 untagged_entries_907 bogus_sign1_907; do
   expect 2 --tee cca --trust "$V/keys" "$V/negative/$n.cbor"

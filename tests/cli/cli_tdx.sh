@@ -26,6 +26,23 @@ has '"mr_td": "91eb2b44' "json mr_td"
 has '"advisory_ids": \[\]' "json advisory_ids"
 has '"debug": false' "json debug"
 has '"name": "quote_signature"' "json checks"
+# --nonce is enforced for TDX and SGX quotes (issue 13): REPORTDATA must be the value, zero-padded
+RD=9a9d48e7f6799642d3d1b34e1e5e1742d4bb02dd6ddd551862c1211d35c304f9eca3efdbb481601c163cf52493d6e44aed55d51ec39b7e518fadb92c2b523f20
+expect 0 "tdx --nonce = REPORTDATA" "$B" verify --collateral "$S" --at 2025-07-19T10:00:34Z --nonce "$RD" "$S/quote.bin"
+has "\[pass\] report_data" "report_data check passed"
+expect 1 "tdx --nonce differs" "$B" verify --collateral "$S" --at 2025-07-19T10:00:34Z --nonce 00ff "$S/quote.bin"
+has "\[fail\] report_data" "report_data check failed"
+expect 2 "tdx --nonce not hex" "$B" verify --collateral "$S" --at 2025-07-19T10:00:34Z --nonce xyz "$S/quote.bin"
+expect 0 "validity is inclusive: at the PCK CRL's nextUpdate second" "$B" verify --collateral "$S" --at 2025-07-19T10:00:35Z "$S/quote.bin"
+# every option applies or is refused (exit 2), never silently ignored
+expect 2 "--product is SNP's" "$B" verify --collateral "$S" --product milan --at 2025-07-19T10:00:34Z "$S/quote.bin"
+grep -q "applies to SNP evidence only" /tmp/vt-cli-err.$$ && echo "ok: refusal names the kind" || { echo "FAIL: refusal message"; fail=1; }
+expect 2 "--kds-url is SNP's" "$B" verify --collateral "$S" --kds-url http://127.0.0.1:1 --cache /tmp "$S/quote.bin"
+expect 2 "--cpak is CCA's" "$B" verify --collateral "$S" --cpak "$S/quote.bin" "$S/quote.bin"
+expect 2 "--pcs-url needs --cache" "$B" verify --pcs-url http://127.0.0.1:1 "$S/quote.bin"
+expect 0 "--cache alone is the collateral directory" "$B" verify --cache "$S" --at 2025-07-19T10:00:34Z "$S/quote.bin"
+expect 3 "missing collateral names where it comes from" "$B" verify --at 2025-07-19T10:00:34Z "$S/quote.bin"
+grep -q -- "--pcs-url" /tmp/vt-cli-err.$$ && echo "ok: CLI hint" || { echo "FAIL: CLI hint"; fail=1; }
 expect 0 "auto-detected tdx" "$B" verify --tee tdx --trust "$V/common" --collateral "$S" --at 2025-07-19T10:00:34Z "$S/quote.bin"
 expect 1 "one second after the PCK CRL expired" "$B" verify --collateral "$S" --at 2025-07-19T10:00:36Z "$S/quote.bin"
 grep -q "expired on 2025-07-19T10:00:35Z" /tmp/vt-cli-err.$$ && echo "ok: expiry message" || { echo "FAIL: expiry message"; fail=1; }
@@ -39,6 +56,7 @@ expect 0 "SGX v3" "$B" verify --collateral "$S" --at 2025-07-19T10:01:17Z --json
 has '"tcb_status": "ConfigurationAndSWHardeningNeeded"' "sgx status"
 has 'INTEL-SA-00615' "sgx advisories"
 has '"tee": "sgx"' "json tee sgx"
+expect 1 "sgx --nonce differs" "$B" verify --collateral "$S" --at 2025-07-19T10:01:17Z --nonce 01 "$S/quote.bin"
 S=$V/dcapqvl_tdx_v5_90c06f_no_tcb_level
 expect 1 "no TCB level" "$B" verify --collateral "$S" --at 2026-03-20T10:41:14Z "$S/quote.bin"
 S=$V/trustee_tdx_v4_00a06d_outofdate

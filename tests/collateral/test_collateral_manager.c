@@ -92,9 +92,17 @@ static int teardown(void **st)
     return 0;
 }
 
+/* vt_coll_manager_need at an instant, expecting code want; says why when it differs. */
+static void need_is(vt_coll_manager *m, vt_time at, vt_err want, vt_error *e)
+{
+    vt_err rc = vt_coll_manager_need(m, "tdx", F.quote.ptr, F.quote.len, at, e);
+    if (rc != want) print_message("need at %lld: %d (%s), want %d\n", (long long)at, rc, rc ? e->msg : "ok", want);
+    assert_int_equal(rc, want);
+}
+
 static vt_coll_manager *manager(const char *cache, long wait_ms, vt_metrics *metrics)
 {
-    vt_coll_manager_opts o = {.cache_dir = cache, .pcs = {.base_url = F.url, .pccs = true, .backoff_ms = 10},
+    vt_coll_manager_opts o = {.cache_dir = cache, .pcs = {.base_url = F.url, .pccs = true, .backoff_ms = 10, .timeout_seconds = 5},
                               .fetch_wait_ms = wait_ms, .retry_min_s = 600, .retry_max_s = 7200, .metrics = metrics};
     vt_coll_manager *m = NULL;
     vt_error e;
@@ -119,11 +127,11 @@ static void test_need_fetches_once(void **st)
     vt_error e;
     assert_true(vt_coll_manager_ready(m, F.at)); /* no platform yet */
     int n0 = requests();
-    assert_int_equal(vt_coll_manager_need(m, "tdx", F.quote.ptr, F.quote.len, F.at, &e), VT_OK);
+    need_is(m, F.at, VT_OK, &e);
     int n1 = requests();
     assert_int_equal(n1 - n0, 4); /* TCB Info, QE Identity, PCK CRL, root CA CRL */
     for (int i = 0; i < 50; i++)
-        assert_int_equal(vt_coll_manager_need(m, "tdx", F.quote.ptr, F.quote.len, F.at - i * 3600, &e), VT_OK);
+        need_is(m, F.at - i * 3600, VT_OK, &e);
     assert_int_equal(requests(), n1); /* the hot path made no request */
     assert_true(vt_coll_manager_ready(m, F.at));
     /* other TEEs need nothing from here */
@@ -140,7 +148,7 @@ static void test_need_fetches_once(void **st)
     /* a new manager learns the platform from the cache and is ready without fetching */
     m = manager(cache, 10000, NULL);
     assert_true(vt_coll_manager_ready(m, F.at));
-    assert_int_equal(vt_coll_manager_need(m, "tdx", F.quote.ptr, F.quote.len, F.at, &e), VT_OK);
+    need_is(m, F.at, VT_OK, &e);
     assert_int_equal(requests(), n1);
     assert_true(vt_coll_manager_ready(m, F.usable));       /* usable through the earliest nextUpdate */
     assert_false(vt_coll_manager_ready(m, F.usable + 1)); /* and not one second after */
@@ -179,6 +187,7 @@ static void test_single_flight(void **st)
     }
     for (int i = 0; i < 8; i++) {
         pthread_join(t[i], NULL);
+        if (g[i].rc != VT_OK) print_message("guest %d: %d\n", i, g[i].rc);
         assert_int_equal(g[i].rc, VT_OK);
     }
     /* one fetch for all eight: four requests (TCB Info, QE Identity, PCK CRL, root CA CRL) */
@@ -196,11 +205,11 @@ static void test_bounded_wait(void **st)
     vt_coll_manager *m = manager(cache, 200, NULL);
     vt_error e;
     ctl("{\"stall\": 2}");
-    assert_int_equal(vt_coll_manager_need(m, "tdx", F.quote.ptr, F.quote.len, F.at, &e), VT_E_MISSING);
+    need_is(m, F.at, VT_E_MISSING, &e);
     assert_non_null(strstr(e.msg, "not ready within 200 ms"));
     vt_coll_manager_free(m); /* waits for the fetch in flight */
     m = manager(cache, 200, NULL);
-    assert_int_equal(vt_coll_manager_need(m, "tdx", F.quote.ptr, F.quote.len, F.at, &e), VT_OK);
+    need_is(m, F.at, VT_OK, &e);
     vt_coll_manager_free(m);
 }
 
@@ -216,7 +225,7 @@ static void test_tick_refresh_outage(void **st)
     vt_error e;
     vt_coll_tick_report r;
     vt_time t0 = F.at - 20 * 86400; /* twenty days before the vector's instant */
-    assert_int_equal(vt_coll_manager_need(m, "tdx", F.quote.ptr, F.quote.len, t0, &e), VT_OK);
+    need_is(m, t0, VT_OK, &e);
     int n0 = requests();
     assert_int_equal(vt_coll_manager_tick(m, t0 + 3600, &r, &e), VT_OK);
     assert_int_equal(r.platforms, 1);
@@ -235,8 +244,8 @@ static void test_tick_refresh_outage(void **st)
     assert_int_equal(vt_coll_manager_tick(m, t1 + 60, &r, &e), VT_OK);
     assert_int_equal(r.deferred, 1); /* inside the 600 s back-off: not tried */
     assert_int_equal(requests(), n1);
-    assert_int_equal(vt_coll_manager_need(m, "tdx", F.quote.ptr, F.quote.len, F.usable - 1, &e), VT_OK);
-    assert_int_equal(vt_coll_manager_need(m, "tdx", F.quote.ptr, F.quote.len, F.usable, &e), VT_OK);
+    need_is(m, F.usable - 1, VT_OK, &e);
+    need_is(m, F.usable, VT_OK, &e);
     assert_true(vt_coll_manager_ready(m, F.usable));
     assert_int_equal(requests(), n1); /* never a fetch on the hot path while usable */
     /* recovery: the upstream is back, the next tick after the back-off succeeds */
@@ -245,7 +254,7 @@ static void test_tick_refresh_outage(void **st)
     assert_int_equal(r.refreshed, 1);
     /* a second outage lasting past real expiry: refused (fail closed), and not ready */
     ctl("{\"down\": true}");
-    assert_int_equal(vt_coll_manager_need(m, "tdx", F.quote.ptr, F.quote.len, F.usable + 1, &e), VT_E_MISSING);
+    need_is(m, F.usable + 1, VT_E_MISSING, &e);
     assert_non_null(strstr(e.msg, "could not be fetched"));
     assert_false(vt_coll_manager_ready(m, F.usable + 1));
     ctl("{\"down\": false}");

@@ -333,12 +333,121 @@ static void test_emulated_sanity(void **state)
     pki_free(&k);
 }
 
+/* Re-issue c with the window [nb, na], signed by signer (RSA-PSS). */
+static void rewindow(X509 *c, time_t nb, time_t na, EVP_PKEY *signer)
+{
+    X509_time_adj_ex(X509_getm_notBefore(c), 0, 0, &nb);
+    X509_time_adj_ex(X509_getm_notAfter(c), 0, 0, &na);
+    pss_sign(c, NULL, signer);
+}
+
+static vt_err verify_at(const pki *k, const uint8_t *rep, STACK_OF(X509) *extra, STACK_OF(X509_CRL) *crls,
+                        vt_time at, vt_error *e)
+{
+    vt_snp_verifier *v = trusting(k);
+    vt_snp_collateral c = {.leaf = k->vcek, .certs = extra, .crls = crls};
+    vt_snp_verify_opts o = {.at = at};
+    vt_error_clear(e);
+    vt_err rc = vt_snp_verify(v, rep, VT_SNP_REPORT_SIZE, &c, &o, NULL, NULL, e);
+    vt_snp_verifier_free(v);
+    return rc;
+}
+
+/* The library's one validity rule (vt_valid_at) for every certificate of the SNP chain and the
+ * ARK's CRL: valid at notBefore/thisUpdate and notAfter/nextUpdate, not one second outside. */
+static void test_validity_boundaries(void **state)
+{
+    (void)state;
+    uint8_t chip[64];
+    for (int i = 0; i < 64; i++) chip[i] = (uint8_t)i;
+    pki k;
+    pki_make(&k, "Milan", chip, 64, milan_spl, false);
+    uint8_t rep[VT_SNP_REPORT_SIZE];
+    report_make(rep, k.vcek_key, 0x19, 0x01, MILAN_TCB, chip, 0, 0);
+    const time_t nb = 1700000500, na = 1899999500;
+    vt_error e;
+    for (int i = 0; i < 3; i++) { /* VCEK, ASK, ARK: each in turn the narrowest window */
+        X509 *c = i == 0 ? k.vcek : i == 1 ? k.ask : k.ark;
+        EVP_PKEY *signer = i == 0 ? k.ask_key : k.ark_key;
+        rewindow(c, nb, na, signer);
+        if (i == 2) rewindow(k.ask, 1700000000, 1900000000, k.ark_key); /* re-signed under the new ARK */
+        assert_int_equal(verify_at(&k, rep, NULL, NULL, nb, &e), VT_OK);
+        assert_int_equal(verify_at(&k, rep, NULL, NULL, na, &e), VT_OK);
+        assert_int_equal(verify_at(&k, rep, NULL, NULL, nb - 1, &e), VT_E_EXPIRED);
+        assert_string_equal(e.check, "cert_validity");
+        assert_non_null(strstr(e.msg, "not yet valid"));
+        assert_int_equal(verify_at(&k, rep, NULL, NULL, na + 1, &e), VT_E_EXPIRED);
+        assert_non_null(strstr(e.msg, "expired"));
+        rewindow(c, 1700000000, 1900000000, signer);
+        if (i == 2) rewindow(k.ask, 1700000000, 1900000000, k.ark_key);
+    }
+    STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+    sk_X509_CRL_push(crls, crl_make(k.ark, k.ark_key, 1760000000, 1770000000, -1));
+    assert_int_equal(verify_at(&k, rep, NULL, crls, 1760000000, &e), VT_OK);
+    assert_int_equal(verify_at(&k, rep, NULL, crls, 1770000000, &e), VT_OK);
+    assert_int_equal(verify_at(&k, rep, NULL, crls, 1759999999, &e), VT_E_EXPIRED);
+    assert_string_equal(e.check, "revocation");
+    assert_int_equal(verify_at(&k, rep, NULL, crls, 1770000001, &e), VT_E_EXPIRED);
+    sk_X509_CRL_pop_free(crls, X509_CRL_free);
+    pki_free(&k);
+}
+
+/* Issue 13 item 6: evidence carrying another issue of the trusted ARK (same subject and key,
+ * other validity/signature) verifies against the trusted anchor; item 5: an ASK whose
+ * authority key identifier names another key is an inconsistent chain (VT_E_VERIFY), not a
+ * missing ARK. */
+static void test_ark_reissue_and_ask_aki(void **state)
+{
+    (void)state;
+    uint8_t chip[64];
+    for (int i = 0; i < 64; i++) chip[i] = (uint8_t)(0x40 + i);
+    pki k;
+    pki_make(&k, "Milan", chip, 64, milan_spl, false);
+    uint8_t rep[VT_SNP_REPORT_SIZE];
+    report_make(rep, k.vcek_key, 0x19, 0x01, MILAN_TCB, chip, 0, 0);
+    vt_error e;
+    X509 *reissued = X509_dup(k.ark);
+    rewindow(reissued, 1700000001, 1900000001, k.ark_key);
+    STACK_OF(X509) *extra = sk_X509_new_null();
+    sk_X509_push(extra, reissued);
+    if (verify_at(&k, rep, extra, NULL, SNP_REF_TIME, &e) != VT_OK) fail_msg("reissued ARK: %s", e.msg);
+    sk_X509_pop_free(extra, X509_free);
+
+    /* ARK with a subject key identifier; the ASK's AKI names another key */
+    static const uint8_t ski[22] = {0x04, 0x14, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+                                    0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa};
+    static const uint8_t aki[24] = {0x30, 0x16, 0x80, 0x14, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb,
+                                    0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb};
+    X509 *fresh = X509_dup(k.ark); /* a fresh parse: OpenSSL caches extensions on first use */
+    X509_free(k.ark);
+    k.ark = fresh;
+    add_ext(k.ark, "2.5.29.14", ski, sizeof ski);
+    pss_sign(k.ark, NULL, k.ark_key);
+    fresh = X509_dup(k.ark);
+    X509_free(k.ark);
+    k.ark = fresh;
+    assert_int_equal(verify_at(&k, rep, NULL, NULL, SNP_REF_TIME, &e), VT_OK);
+    fresh = X509_dup(k.ask);
+    X509_free(k.ask);
+    k.ask = fresh;
+    add_ext(k.ask, "2.5.29.35", aki, sizeof aki);
+    pss_sign(k.ask, NULL, k.ark_key);
+    fresh = X509_dup(k.ask);
+    X509_free(k.ask);
+    k.ask = fresh;
+    assert_int_equal(verify_at(&k, rep, NULL, NULL, SNP_REF_TIME, &e), VT_E_VERIFY);
+    assert_string_equal(e.check, "ask_signed_by_ark");
+    pki_free(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_emulated_milan_and_crl),
         cmocka_unit_test(test_emulated_turin_fmc),
         cmocka_unit_test(test_emulated_sanity),
+        cmocka_unit_test(test_validity_boundaries),
+        cmocka_unit_test(test_ark_reissue_and_ask_aki),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

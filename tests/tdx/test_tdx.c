@@ -256,23 +256,27 @@ static void test_outofdate_missing_pck_crl(void **state)
     free_set(&f);
 }
 
-/* The last valid second is nextUpdate - 1 (nextUpdate itself is past, as OpenSSL counts it for
- * CRLs and certificates); one second after the first nextUpdate of the set is rejected. */
+/* The library's one validity rule (vt_valid_at): nextUpdate and notAfter are the last valid
+ * seconds, issueDate/thisUpdate the first; one second outside is rejected. Real collateral. */
 static void test_expiry_boundary(void **state)
 {
     (void)state;
     fixture f;
     load_set(&f, "dcapqvl_sgx_v3_00a067", "quote.bin", false);
     assert_int_equal(run(&f, "2025-07-19T10:01:17Z"), VT_OK);
-    assert_int_equal(run(&f, "2025-07-19T10:01:18Z"), VT_E_EXPIRED);
+    assert_int_equal(run(&f, "2025-07-19T10:01:18Z"), VT_OK); /* QE Identity nextUpdate itself */
     assert_int_equal(run(&f, "2025-07-19T10:01:19Z"), VT_E_EXPIRED);
     assert_string_equal(f.err.check, "collateral_freshness");
     assert_non_null(strstr(f.err.msg, "QE Identity expired on 2025-07-19T10:01:18Z"));
-    /* before the TCB Info was issued */
+    /* TCB Info issueDate 2025-06-19T10:56:11Z: valid from that second */
     assert_int_equal(run(&f, "2025-06-19T10:56:10Z"), VT_E_EXPIRED);
+    assert_non_null(strstr(f.err.msg, "TCB Info is not valid before 2025-06-19T10:56:11Z"));
+    assert_int_equal(run(&f, "2025-06-19T10:56:11Z"), VT_OK);
     free_set(&f);
+    /* PCK CRL nextUpdate 2025-07-19T10:00:35Z */
     load_set(&f, "dcapqvl_tdx_v4_b0c06f", "quote.bin", false);
     assert_int_equal(run(&f, "2025-07-19T10:00:34Z"), VT_OK);
+    assert_int_equal(run(&f, "2025-07-19T10:00:35Z"), VT_OK);
     assert_int_equal(run(&f, "2025-07-19T10:00:36Z"), VT_E_EXPIRED);
     assert_non_null(strstr(f.err.msg, "expired on 2025-07-19T10:00:35Z"));
     free_set(&f);

@@ -1,18 +1,21 @@
-/* PCS collateral fetch against a loopback server that answers like Intel PCS v4 (bodies
- * and URL-encoded issuer-chain headers from a vector set), then verification from the cache. */
+/* Collateral fetch (vt_coll_tdx_fetch) against a loopback server written here in C that answers
+ * like Intel PCS v4 (bodies and URL-encoded issuer-chain headers from a vector set, the root CA
+ * CRL as DER), then verification from the cache. The fake PCCS of the other collateral tests is
+ * an independent implementation in python (tests/fixtures/fake_pcs.py). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "testutil.h"
 #include "veritee/fileio.h"
 #include "veritee/tdx.h"
-#include "veritee/tdx_pcs.h"
+#include "veritee/collateral.h"
 
 #define SET "tdx/dcapqvl_tdx_v4_b0c06f"
 
@@ -46,7 +49,7 @@ static char *urlenc(const vt_buf *b)
 static void respond(int c, const char *path)
 {
     const char *file = NULL, *hdr = NULL, *chain = NULL;
-    if (strncmp(path, "/tdx/certification/v4/tcb?fmspc=b0c06f000000", 45) == 0)
+    if (strncasecmp(path, "/tdx/certification/v4/tcb?fmspc=b0c06f000000", 45) == 0)
         file = "tcbinfo_b0c06f000000.json", hdr = "TCB-Info-Issuer-Chain", chain = "tcb_signing_chain.pem";
     else if (strcmp(path, "/tdx/certification/v4/qe/identity") == 0)
         file = "qe_identity.json", hdr = "SGX-Enclave-Identity-Issuer-Chain", chain = "tcb_signing_chain.pem";
@@ -116,27 +119,33 @@ static void test_fetch_then_verify(void **state)
     char dir[256], url[64];
     vt_test_tmpdir(dir, sizeof dir);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", s.port);
-    vt_tdx_pcs_opts o = {.base_url = url, .cache_dir = dir, .timeout_seconds = 5};
-    vt_tdx_quote q;
+    vt_coll_pcs o = {.base_url = url, .pccs = true, .timeout_seconds = 5};
+    vt_coll_tdx_want w;
     vt_error e;
-    assert_int_equal(vt_tdx_quote_parse(quote.ptr, quote.len, &q, &e), VT_OK);
-    vt_err rc = vt_tdx_pcs_fetch(&o, &q, &e);
+    vt_time at;
+    vt_time_parse_rfc3339("2025-07-19T10:00:34Z", &at, NULL);
+    assert_int_equal(vt_coll_tdx_want_from_quote(quote.ptr, quote.len, &w, &e), VT_OK);
+    assert_string_equal(w.tee, "tdx");
+    assert_string_equal(w.ca, "platform");
+    vt_coll_report rep;
+    vt_err rc = vt_coll_tdx_fetch(&o, dir, &w, at, VT_COLL_DEFAULT_MARGIN, VT_COLL_DEFAULT_INTERVAL, false, &rep, &e);
     if (rc != VT_OK) fail_msg("fetch: %s", e.msg);
     assert_int_equal(s.requests, 4);
-    /* a second fetch is served from the cache: no request */
-    assert_int_equal(vt_tdx_pcs_fetch(&o, &q, &e), VT_OK);
+    assert_int_equal(rep.installed, 5); /* four items and the TCB signing chain */
+    /* a second fetch a minute earlier, no refresh margin: the cache is fresh, no request */
+    assert_int_equal(vt_coll_tdx_fetch(&o, dir, &w, at - 60, 0, VT_COLL_DEFAULT_INTERVAL, false, &rep, &e), VT_OK);
     assert_int_equal(s.requests, 4);
+    assert_int_equal(rep.fresh, 4);
     shutdown(s.fd, SHUT_RDWR);
     close(s.fd);
     pthread_join(th, NULL);
 
     vt_tdx_collateral c;
     vt_tdx_verifier *v;
+    strcat(dir, "/tdx");
     assert_int_equal(vt_tdx_collateral_load_dir(dir, &c, &e), VT_OK);
     assert_int_equal(vt_tdx_verifier_new(NULL, &c, &v, &e), VT_OK);
     vt_tdx_result *r = calloc(1, sizeof *r);
-    vt_time at;
-    vt_time_parse_rfc3339("2025-07-19T10:00:34Z", &at, NULL);
     rc = vt_tdx_verify(v, quote.ptr, quote.len, at, r, &e);
     if (rc != VT_OK) fail_msg("verify from cache: %s", e.msg);
     assert_int_equal(r->tcb_status, VT_TCB_UP_TO_DATE);
@@ -152,11 +161,11 @@ static void test_fetch_unreachable(void **state)
     load("quote.bin", &quote);
     char dir[256];
     vt_test_tmpdir(dir, sizeof dir);
-    vt_tdx_pcs_opts o = {.base_url = "http://127.0.0.1:1", .cache_dir = dir, .timeout_seconds = 2};
-    vt_tdx_quote q;
+    vt_coll_pcs o = {.base_url = "http://127.0.0.1:1", .pccs = true, .timeout_seconds = 2};
+    vt_coll_tdx_want w;
     vt_error e;
-    assert_int_equal(vt_tdx_quote_parse(quote.ptr, quote.len, &q, &e), VT_OK);
-    assert_int_equal(vt_tdx_pcs_fetch(&o, &q, &e), VT_E_MISSING);
+    assert_int_equal(vt_coll_tdx_want_from_quote(quote.ptr, quote.len, &w, &e), VT_OK);
+    assert_int_equal(vt_coll_tdx_fetch(&o, dir, &w, 0, 0, 0, false, NULL, &e), VT_E_MISSING);
     assert_non_null(strstr(e.msg, "127.0.0.1:1"));
     vt_buf_free(&quote);
 }

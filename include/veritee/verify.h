@@ -1,0 +1,115 @@
+/* One verification entry for every TEE (layer `verify`, above tdx/snp/cca, below appraise).
+ *
+ *   vt_verifier_new(sources)            trust anchors + a collateral source: directories, an
+ *                                       on-disk cache, and optionally Intel PCS/PCCS or AMD KDS
+ *   vt_verify(verifier, evidence, opts) -> normalized claims + named checks (+ the TEE's own
+ *                                       result, for printing its native fields)
+ *
+ * The same shape for Intel TDX, SGX, AMD SEV-SNP and Arm CCA; a new kind of evidence (TPM,
+ * NVIDIA GPU) is one more case of vt_tee and one more builder. `veritee verify`,
+ * `veritee appraise` and the key broker all verify through it. Messages speak of the inputs
+ * ("the expected nonce"), never of command-line flags. */
+#ifndef VERITEE_VERIFY_H
+#define VERITEE_VERIFY_H
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+
+#include "veritee/api.h"
+#include "veritee/cca.h"
+#include "veritee/checks.h"
+#include "veritee/claims.h"
+#include "veritee/err.h"
+#include "veritee/snp.h"
+#include "veritee/tdx.h"
+#include "veritee/vtime.h"
+
+VT_BEGIN_DECLS
+
+/* Where trust and collateral come from. Strings are copied by vt_verifier_new. */
+typedef struct vt_verify_sources {
+    const char *trust_dir;      /* TDX roots, SNP ARKs, CCA CPAK stores (NULL: built-in vendor roots) */
+    const char *collateral_dir; /* TDX PCS collateral; SNP certificates and CRLs */
+    const char *certs_dir;      /* SNP: more certificates (VCEK/VLEK, ASK/ARK) */
+    const char *cpak_file;      /* CCA: one CPAK (PEM, JWK or store) */
+    const char *snp_product;    /* SNP: milan, genoa, turin when the report does not say */
+    const char *pcs_url;        /* TDX/SGX, when collateral_dir is not given: fetch the quote's
+                                   collateral from Intel PCS or a PCCS (v4 API) into cache_dir/tdx,
+                                   each item checked before it is cached (collateral.h); fresh
+                                   items are not fetched again */
+    const char *kds_url;        /* SNP: fetch the VCEK, ASK/ARK chain and CRL from AMD KDS into
+                                   cache_dir */
+    const char *cache_dir;      /* on-disk cache of fetched collateral (docs/collateral.md); read
+                                   even without a URL. TDX: its tdx/ directory, or the directory
+                                   itself when it has none, is the collateral directory when none
+                                   is given */
+    bool allow_missing_crl;     /* TDX: PCK CRL may be absent (reported as skipped) */
+    struct vt_coll_manager *collateral; /* servers (borrowed): TDX/SGX collateral comes through this
+                                   manager (collateral.h: single flight, bounded wait, background
+                                   refresh) into cache_dir, instead of a fetch per verification */
+    /* Kept for vt_verify_to_claims (verify_any.h): */
+    STACK_OF(X509) *snp_certs;  /* SNP: certificates that came with the evidence (borrowed) */
+    bool snp_crl_required;      /* SNP: an ARK-issued CRL must be given and consulted */
+} vt_verify_sources;
+
+/* The evidence kind from its first bytes: "tdx", "sgx", "snp", "cca", or NULL. */
+const char *vt_evidence_detect(const uint8_t *p, size_t len);
+
+/* Every TEE's verifier, built lazily from the sources (collateral signatures, trust stores and
+ * verified chains kept) and rebuilt when a file in trust_dir, collateral_dir, certs_dir or the
+ * TDX cache changes. Thread-safe (one lock); one per process is enough. */
+typedef struct vt_verifier vt_verifier;
+
+vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *err);
+void vt_verifier_free(vt_verifier *v); /* accepts NULL */
+/* Forces a rebuild of every TEE's verifier at the next call, whatever the files' times say (an
+ * operator's reload: SIGHUP to `veritee serve`, e.g. after files were replaced with their
+ * times kept). Thread-safe. */
+void vt_verifier_invalidate(vt_verifier *v); /* accepts NULL */
+
+/* Per-call options. Every option is enforced for every kind of evidence it applies to, and an
+ * option that cannot apply to this evidence is refused (VT_E_ARG), never ignored. */
+typedef struct vt_verify_opts {
+    const char *tee;            /* "tdx", "sgx", "snp", "cca"; NULL or "auto": detected */
+    vt_time at;                 /* verification instant */
+    const uint8_t *nonce;       /* expected REPORTDATA (TDX, SGX, SNP) or realm challenge (CCA):
+                                   1..64 bytes, the rest zero; NULL: not checked (said so) */
+    size_t nonce_len;
+    const char *product;        /* SNP product (milan, genoa, turin); overrides the sources' */
+    STACK_OF(X509) *certs;      /* SNP: certificates that came with the evidence (borrowed) */
+    bool crl_required;          /* SNP: an ARK-issued CRL must be consulted (TDX always requires
+                                   its CRLs unless allow_missing_crl) */
+} vt_verify_opts;
+
+/* What a verification yields. The TEE's own result is kept for callers that print its native
+ * fields; exactly the one of `tee` is set. Views in it point into the evidence buffer, which
+ * must outlive the result. Free with vt_verify_result_clear. */
+typedef struct vt_verify_result {
+    vt_tee tee;
+    vt_claims claims;           /* normalized claims (valid when vt_verify returned VT_OK) */
+    vt_checks checks;           /* every check run; on failure the failing one last */
+    vt_tdx_result *tdx;         /* TDX and SGX */
+    vt_snp_claims *snp;
+    vt_cca_token *cca;
+    char cca_cpak[128];         /* label of the CPAK that verified the CCA platform token */
+    bool cca_cpak_emulated;
+} vt_verify_result;
+
+/* Verify evidence. Errors: VT_E_ARG (unknown or mismatched tee, an option that does not apply),
+ * VT_E_INVALID/UNSUPPORTED (not evidence of that kind), VT_E_MISSING (collateral or trust
+ * absent: fetch and retry), VT_E_VERIFY/EXPIRED/REVOKED/NO_TCB (rejected). out is filled as
+ * far as verification got, also on failure (checks). */
+vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_verify_result *out,
+                 vt_error *err);
+void vt_verify_result_clear(vt_verify_result *r);
+/* The TEE's native claims as JSON (what `veritee verify --json` prints besides file/checks):
+ * vt_tdx_result_json, vt_snp_claims_json or vt_cca_claims_json. NULL when none. */
+json_t *vt_verify_result_json(const vt_verify_result *r);
+
+/* Earliest issueDate of TCB Infos and QE Identities in a TDX collateral set (0 when none). */
+struct vt_tdx_collateral;
+vt_time vt_tdx_collateral_issued(const struct vt_tdx_collateral *c);
+
+VT_END_DECLS
+
+#endif

@@ -1,0 +1,201 @@
+/* The verifier context of the verify layer (include/veritee/verify.h): every TEE's verifier
+ * built from the sources' directories and rebuilt when one of their files changes. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "verify_internal.h"
+#include "veritee/certdir.h"
+
+const char *verifier_tdx_dir(const vt_verifier *v)
+{
+    struct stat st;
+    if (v->collateral_dir != NULL) return v->collateral_dir;
+    if (v->cache_tdx_dir != NULL && (v->pcs_url != NULL || v->collateral != NULL ||
+                                     (stat(v->cache_tdx_dir, &st) == 0 && S_ISDIR(st.st_mode))))
+        return v->cache_tdx_dir;
+    return v->cache_dir;
+}
+
+/* Newest modification time (ns) of a file, or of a directory and the files in it. */
+static int64_t newest_mtime(const char *path)
+{
+    struct stat st;
+    if (path == NULL || stat(path, &st) != 0) return 0;
+    int64_t m = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    if (!S_ISDIR(st.st_mode)) return m;
+    DIR *d = opendir(path);
+    struct dirent *de;
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        char p[4096];
+        if (de->d_name[0] == '.' || snprintf(p, sizeof p, "%s/%s", path, de->d_name) >= (int)sizeof p) continue;
+        if (stat(p, &st) == 0) {
+            int64_t f = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+            if (f > m) m = f;
+        }
+    }
+    if (d != NULL) closedir(d);
+    return m;
+}
+
+static int64_t sources_stamp(const vt_verifier *v)
+{
+    const char *all[] = {v->trust_dir, v->collateral_dir, v->certs_dir, v->cpak_file, verifier_tdx_dir(v)};
+    int64_t m = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        int64_t x = newest_mtime(all[i]);
+        if (x > m) m = x;
+    }
+    return m;
+}
+
+static vt_err build_tdx(vt_verifier *v, vt_error *err)
+{
+    vt_tdx_collateral coll;
+    memset(&coll, 0, sizeof coll);
+    STACK_OF(X509) *roots = NULL;
+    vt_err rc;
+    const char *dir = verifier_tdx_dir(v);
+    if (v->trust_dir != NULL) VT_GUARD_GOTO(vt_certs_load_path(v->trust_dir, &roots, err));
+    /* a cache not yet created is empty, not an error: the fetch fills it */
+    if (dir != NULL && ((dir != v->cache_dir && dir != v->cache_tdx_dir) || newest_mtime(dir) != 0))
+        VT_GUARD_GOTO(vt_tdx_collateral_load_dir(dir, &coll, err));
+    v->tdx_issued = vt_tdx_collateral_issued(&coll);
+    vt_tdx_verifier_opts vo = {.roots = roots, .allow_missing_pck_crl = v->allow_missing_crl};
+    rc = vt_tdx_verifier_new(&vo, &coll, &v->tdx, err);
+out:
+    vt_tdx_collateral_clear(&coll);
+    sk_X509_pop_free(roots, X509_free);
+    return rc;
+}
+
+/* SNP certificates and CRLs of a directory: trusted ARKs (trust), else chain candidates kept
+ * in pool (the leaf is looked up there per call). */
+static vt_err snp_dir(vt_snp_verifier *s, const char *dir, bool trust, STACK_OF(X509) *pool, vt_error *err)
+{
+    vt_snp_dir_collateral d = {0};
+    vt_err rc = vt_snp_dir_collateral_load(dir, &d, err);
+    for (int i = 0; rc == VT_OK && i < sk_X509_CRL_num(d.crls); i++)
+        rc = vt_snp_verifier_add_crl(s, sk_X509_CRL_value(d.crls, i), err);
+    for (int i = 0; rc == VT_OK && i < sk_X509_num(d.certs); i++) {
+        X509 *x = sk_X509_value(d.certs, i);
+        if (trust) rc = vt_snp_verifier_add_trust_cert(s, x, err);
+        else if (X509_up_ref(x) != 1 || sk_X509_push(pool, x) <= 0) {
+            X509_free(x);
+            rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+        }
+    }
+    vt_snp_dir_collateral_free(&d);
+    return rc;
+}
+
+static vt_err build_snp(vt_verifier *v, vt_error *err)
+{
+    v->snp_pool = sk_X509_new_null();
+    if (v->snp_pool == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    VT_GUARD(vt_snp_verifier_new(&v->snp, err));
+    if (v->trust_dir) VT_GUARD(snp_dir(v->snp, v->trust_dir, true, v->snp_pool, err));
+    if (v->certs_dir) VT_GUARD(snp_dir(v->snp, v->certs_dir, false, v->snp_pool, err));
+    if (v->collateral_dir) VT_GUARD(snp_dir(v->snp, v->collateral_dir, false, v->snp_pool, err));
+    return VT_OK;
+}
+
+static vt_err build_cca(vt_verifier *v, vt_error *err)
+{
+    if (v->cpak_file) VT_GUARD(vt_cca_trust_load_file(&v->cca, v->cpak_file, err));
+    if (v->trust_dir) VT_GUARD(vt_cca_trust_load_dir(&v->cca, v->trust_dir, err));
+    return VT_OK;
+}
+
+static void drop(vt_verifier *v)
+{
+    vt_tdx_verifier_free(v->tdx);
+    vt_snp_verifier_free(v->snp);
+    sk_X509_pop_free(v->snp_pool, X509_free);
+    vt_cca_trust_free(&v->cca);
+    v->tdx = NULL;
+    v->snp = NULL;
+    v->snp_pool = NULL;
+    vt_cca_trust_init(&v->cca);
+    v->built = false;
+}
+
+/* A TEE whose inputs do not load reports its error when its evidence comes, so one bad
+ * directory does not stop the others. */
+void verifier_refresh(vt_verifier *v)
+{
+    int64_t stamp = sources_stamp(v);
+    if (v->built && stamp == v->stamp) return;
+    drop(v);
+    vt_error_clear(&v->tdx_err);
+    vt_error_clear(&v->snp_err);
+    vt_error_clear(&v->cca_err);
+    v->tdx_rc = build_tdx(v, &v->tdx_err);
+    v->snp_rc = build_snp(v, &v->snp_err);
+    v->cca_rc = build_cca(v, &v->cca_err);
+    v->stamp = stamp;
+    v->built = true;
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *err)
+{
+    vt_verifier *v = calloc(1, sizeof *v);
+    if (v == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    pthread_mutex_init(&v->mu, NULL);
+    vt_cca_trust_init(&v->cca);
+    v->trust_dir = dup_or_null(s->trust_dir);
+    v->collateral_dir = dup_or_null(s->collateral_dir);
+    v->certs_dir = dup_or_null(s->certs_dir);
+    v->cpak_file = dup_or_null(s->cpak_file);
+    v->snp_product = dup_or_null(s->snp_product);
+    v->pcs_url = dup_or_null(s->pcs_url);
+    v->kds_url = dup_or_null(s->kds_url);
+    v->cache_dir = dup_or_null(s->cache_dir);
+    v->collateral = s->collateral;
+    if (s->cache_dir != NULL) {
+        size_t n = strlen(s->cache_dir) + sizeof "/tdx";
+        v->cache_tdx_dir = malloc(n);
+        if (v->cache_tdx_dir == NULL) {
+            vt_verifier_free(v);
+            return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+        }
+        snprintf(v->cache_tdx_dir, n, "%s/tdx", s->cache_dir);
+    }
+    v->allow_missing_crl = s->allow_missing_crl;
+    if ((s->pcs_url != NULL || s->kds_url != NULL) && s->cache_dir == NULL) {
+        vt_verifier_free(v);
+        return vt_error_set(err, VT_E_ARG, "verify", "fetching collateral online needs a cache directory");
+    }
+    *out = v;
+    return VT_OK;
+}
+
+void vt_verifier_invalidate(vt_verifier *v)
+{
+    if (v == NULL) return;
+    pthread_mutex_lock(&v->mu);
+    v->built = false;
+    pthread_mutex_unlock(&v->mu);
+}
+
+void vt_verifier_free(vt_verifier *v)
+{
+    if (v == NULL) return;
+    drop(v);
+    vt_cca_trust_free(&v->cca);
+    pthread_mutex_destroy(&v->mu);
+    free(v->trust_dir);
+    free(v->collateral_dir);
+    free(v->certs_dir);
+    free(v->cpak_file);
+    free(v->snp_product);
+    free(v->pcs_url);
+    free(v->kds_url);
+    free(v->cache_dir);
+    free(v->cache_tdx_dir);
+    free(v);
+}

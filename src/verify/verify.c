@@ -1,0 +1,205 @@
+/* One verification (include/veritee/verify.h): the evidence kind, the options that apply to
+ * it, online collateral when configured, the TEE's verifier, and normalized claims. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "verify_internal.h"
+#include "veritee/fileio.h"
+#include "veritee/snp_kds.h"
+#include "veritee/collateral.h"
+
+static vt_err built_or(vt_err rc, const vt_error *saved, vt_error *err)
+{
+    if (rc != VT_OK && err != NULL) *err = *saved;
+    return rc;
+}
+
+/* Options a kind of evidence cannot use are refused, never ignored. */
+static vt_err options_apply(const vt_verify_opts *o, vt_tee tee, vt_error *err)
+{
+    const char *name = vt_tee_name(tee);
+    if (o->product != NULL && tee != VT_TEE_SNP)
+        return vt_error_set(err, VT_E_ARG, "options", "a product name applies to SNP evidence only; this is %s", name);
+    if (o->certs != NULL && sk_X509_num(o->certs) > 0 && tee != VT_TEE_SNP)
+        return vt_error_set(err, VT_E_ARG, "options", "evidence certificates apply to SNP evidence only; this is %s",
+                            name);
+    if (o->crl_required && tee == VT_TEE_CCA)
+        return vt_error_set(err, VT_E_ARG, "options", "CCA evidence has no revocation list to require");
+    if (o->nonce != NULL && (o->nonce_len == 0 || o->nonce_len > 64))
+        return vt_error_set(err, VT_E_ARG, "nonce", "the expected nonce has %zu bytes (1..64 allowed)", o->nonce_len);
+    return VT_OK;
+}
+
+/* Intel PCS/PCCS (docs/collateral.md): make the cache hold what this quote needs at `at`,
+ * through the server's collateral manager (single flight, bounded wait) or, for one-shot
+ * verifications, a direct fetch of the missing or stale items, each checked before it is
+ * cached. Runs before the verifier lock is taken: a fetch never holds up other verifications. */
+static vt_err fetch_tdx(const vt_verifier *v, const char *tee, const uint8_t *ev, size_t len, vt_time at,
+                        vt_error *err)
+{
+    if (v->collateral_dir != NULL) return VT_OK;
+    if (v->collateral != NULL) return vt_coll_manager_need(v->collateral, tee, ev, len, at, err);
+    if (v->pcs_url == NULL) return VT_OK;
+    vt_coll_tdx_want w;
+    VT_GUARD(vt_coll_tdx_want_from_quote(ev, len, &w, err));
+    vt_coll_pcs up = {.base_url = v->pcs_url, .pccs = strstr(v->pcs_url, "api.trustedservices.intel.com") == NULL};
+    return vt_coll_tdx_fetch(&up, v->cache_dir, &w, at, 0, VT_COLL_DEFAULT_INTERVAL, false, NULL, err);
+}
+
+static vt_err verify_tdx(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
+                         vt_verify_result *r, vt_error *err)
+{
+    verifier_refresh(v); /* a fetch may have added files */
+    VT_GUARD(built_or(v->tdx_rc, &v->tdx_err, err));
+    r->tdx = calloc(1, sizeof *r->tdx);
+    if (r->tdx == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    vt_tdx_verify_opts to = {.at = o->at, .report_data = o->nonce, .report_data_len = o->nonce_len};
+    vt_err rc = vt_tdx_verify_with(v->tdx, ev, len, &to, r->tdx, err);
+    r->checks = r->tdx->checks;
+    if (rc == VT_OK) rc = vt_claims_from_tdx(r->tdx, &r->claims, err);
+    if (rc == VT_OK) {
+        r->claims.has_collateral_issued = v->tdx_issued != 0;
+        r->claims.collateral_issued = v->tdx_issued;
+    }
+    return rc;
+}
+
+static vt_err push_all(STACK_OF(X509) *dst, STACK_OF(X509) *src)
+{
+    for (int i = 0; src != NULL && i < sk_X509_num(src); i++)
+        if (sk_X509_push(dst, sk_X509_value(src, i)) <= 0) return VT_E_NOMEM;
+    return VT_OK;
+}
+
+/* AMD KDS cache (and with kds_url, the fetch into it): the chain, CRL and leaf for this report.
+ * Certificates and CRLs are loaded into kds[0..1] (owned by the caller). */
+static vt_err load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_snp_product product,
+                       vt_time at, vt_snp_dir_collateral kds[2], vt_error *err)
+{
+    if (v->cache_dir == NULL) return VT_OK;
+    vt_bytes rep, tab;
+    vt_snp_report r;
+    vt_snp_kds_plan plan;
+    VT_GUARD(vt_snp_evidence_split(ev, len, &rep, &tab, err));
+    VT_GUARD(vt_snp_report_parse(rep.ptr, rep.len, &r, err));
+    if (v->kds_url != NULL) {
+        vt_snp_kds_opts ko = {.base_url = v->kds_url, .cache_dir = v->cache_dir, .product = product, .at = at};
+        vt_snp_kds_result res;
+        VT_GUARD(vt_snp_kds_fetch(&ko, &r, &res, err));
+        plan = res.plan;
+    } else {
+        VT_GUARD(vt_snp_kds_plan_for(&r, product, v->cache_dir, &plan, err));
+    }
+    const char *dirs[2] = {plan.chain_dir, plan.leaf_dir};
+    for (int i = 0; i < 2; i++)
+        if (dirs[i][0] != '\0' && vt_file_exists(dirs[i])) VT_GUARD(vt_snp_dir_collateral_load(dirs[i], &kds[i], err));
+    return VT_OK;
+}
+
+static vt_err verify_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
+                         vt_verify_result *r, vt_error *err)
+{
+    verifier_refresh(v);
+    VT_GUARD(built_or(v->snp_rc, &v->snp_err, err));
+    vt_snp_verify_opts so = {.at = o->at, .crl_required = o->crl_required, .report_data = o->nonce,
+                             .report_data_len = o->nonce_len};
+    const char *product = o->product != NULL ? o->product : v->snp_product;
+    if (product != NULL) VT_GUARD(vt_snp_product_parse(product, &so.product, err));
+    vt_snp_dir_collateral kds[2] = {{0}, {0}};
+    STACK_OF(X509) *cand = sk_X509_new_null();
+    STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+    vt_err rc = cand != NULL && crls != NULL ? VT_OK : vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    if (rc == VT_OK) rc = load_kds(v, ev, len, so.product, o->at, kds, err);
+    /* this evidence's certificates first, then the cache's, then the directories' (borrowed) */
+    if (rc == VT_OK && (push_all(cand, o->certs) != VT_OK || push_all(cand, kds[1].certs) != VT_OK ||
+                        push_all(cand, kds[0].certs) != VT_OK || push_all(cand, v->snp_pool) != VT_OK))
+        rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    for (int k = 0; rc == VT_OK && k < 2; k++)
+        for (int i = 0; kds[k].crls != NULL && i < sk_X509_CRL_num(kds[k].crls); i++)
+            if (sk_X509_CRL_push(crls, sk_X509_CRL_value(kds[k].crls, i)) <= 0)
+                rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    if (rc == VT_OK) {
+        r->snp = calloc(1, sizeof *r->snp);
+        if (r->snp == NULL) rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    }
+    if (rc == VT_OK) {
+        vt_snp_collateral coll = {.certs = cand, .crls = crls};
+        rc = vt_snp_verify(v->snp, ev, len, &coll, &so, r->snp, &r->checks, err);
+    }
+    if (rc == VT_OK) rc = vt_claims_from_snp(r->snp, &r->claims, err);
+    /* With crl_required the verifier has checked the chain against an ARK-issued CRL. */
+    if (rc == VT_OK) r->claims.revocation_checked = o->crl_required;
+    sk_X509_free(cand);
+    sk_X509_CRL_free(crls);
+    vt_snp_dir_collateral_free(&kds[0]);
+    vt_snp_dir_collateral_free(&kds[1]);
+    return rc;
+}
+
+static vt_err verify_cca(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
+                         vt_verify_result *r, vt_error *err)
+{
+    r->cca = calloc(1, sizeof *r->cca);
+    if (r->cca == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    VT_GUARD(vt_cca_token_parse(ev, len, r->cca, err)); /* a malformed token is reported as such first */
+    verifier_refresh(v);
+    VT_GUARD(built_or(v->cca_rc, &v->cca_err, err));
+    vt_cca_verify_opts co = {.trust = &v->cca, .nonce = o->nonce, .nonce_len = o->nonce_len};
+    const vt_cca_cpak *used = NULL;
+    vt_err rc = vt_cca_verify(r->cca, &co, &r->checks, &used, err);
+    if (used != NULL) {
+        snprintf(r->cca_cpak, sizeof r->cca_cpak, "%s", used->label);
+        r->cca_cpak_emulated = used->emulated;
+    }
+    if (rc == VT_OK) rc = vt_claims_from_cca(r->cca, used, &r->claims, err);
+    return rc;
+}
+
+vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_verify_result *r,
+                 vt_error *err)
+{
+    memset(r, 0, sizeof *r);
+    const char *tee = o->tee;
+    if (tee == NULL || strcmp(tee, "auto") == 0) tee = vt_evidence_detect(ev, len);
+    if (tee == NULL) return vt_error_set(err, VT_E_ARG, "tee", "cannot tell the evidence kind");
+    vt_tee want;
+    if (vt_tee_parse(tee, &want, NULL) != VT_OK)
+        return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.16s' (tdx, sgx, snp, cca)", tee);
+    /* TDX and SGX quotes share a verifier: which one it is shows after parsing */
+    const char *detected = vt_evidence_detect(ev, len);
+    vt_tee kind = want;
+    if (detected != NULL && (want == VT_TEE_TDX || want == VT_TEE_SGX)) vt_tee_parse(detected, &kind, NULL);
+    VT_GUARD(options_apply(o, kind, err));
+    r->tee = kind;
+    if (kind == VT_TEE_TDX || kind == VT_TEE_SGX) VT_GUARD(fetch_tdx(v, vt_tee_name(kind), ev, len, o->at, err));
+    pthread_mutex_lock(&v->mu); /* the TDX verifier is not thread-safe; the rebuild must be exclusive */
+    vt_err rc = want == VT_TEE_TDX || want == VT_TEE_SGX ? verify_tdx(v, ev, len, o, r, err)
+                : want == VT_TEE_SNP                     ? verify_snp(v, ev, len, o, r, err)
+                                                         : verify_cca(v, ev, len, o, r, err);
+    pthread_mutex_unlock(&v->mu);
+    if (rc == VT_OK) {
+        r->tee = r->claims.tee;
+        if (r->claims.tee != want)
+            return vt_error_set(err, VT_E_ARG, "tee", "%s evidence expected but it is %s", tee,
+                                vt_tee_name(r->claims.tee));
+    }
+    return rc;
+}
+
+void vt_verify_result_clear(vt_verify_result *r)
+{
+    if (r == NULL) return;
+    free(r->tdx);
+    free(r->snp);
+    free(r->cca);
+    memset(r, 0, sizeof *r);
+}
+
+json_t *vt_verify_result_json(const vt_verify_result *r)
+{
+    if (r->tdx != NULL) return vt_tdx_result_json(r->tdx);
+    if (r->snp != NULL) return vt_snp_claims_json(r->snp);
+    if (r->cca != NULL) return vt_cca_claims_json(r->cca);
+    return NULL;
+}

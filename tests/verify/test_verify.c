@@ -1,0 +1,209 @@
+/* The one verification entry (include/veritee/verify.h): the same call and result shape for
+ * TDX, SGX, SNP and CCA; every option enforced for every kind it applies to (the expected nonce
+ * above all) and refused for a kind it cannot apply to; the evidence kind checked. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "veritee/emulate.h"
+#include "veritee/verify.h"
+
+#define T0 "2026-06-01T12:00:00Z"
+
+static vt_time at(const char *s)
+{
+    vt_time t = 0;
+    assert_int_equal(vt_time_parse_rfc3339(s, &t, NULL), VT_OK);
+    return t;
+}
+
+typedef struct emu_set {
+    char dir[256];
+    vt_buf tdx, snp, cca;
+    uint8_t rd[64];
+} emu_set;
+
+/* One emulator, one piece of evidence of each kind over the same 64-byte nonce. */
+static void make_set(emu_set *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < 64; i++) s->rd[i] = (uint8_t)(i < 16 ? 0xa0 + i : 0);
+    vt_test_tmpdir(s->dir, sizeof s->dir);
+    vt_error e;
+    if (vt_emu_init(s->dir, NULL, at(T0), &e) != VT_OK) fail_msg("emu init: %s", e.msg);
+    vt_emu *emu;
+    assert_int_equal(vt_emu_open(s->dir, &emu, &e), VT_OK);
+    assert_int_equal(vt_emu_tdx_quote(emu, s->rd, 4, &s->tdx, &e), VT_OK);
+    vt_emu_snp_opts so = {.with_certtable = true};
+    assert_int_equal(vt_emu_snp_report(emu, s->rd, &so, &s->snp, &e), VT_OK);
+    assert_int_equal(vt_emu_cca_token(emu, s->rd, NULL, &s->cca, &e), VT_OK);
+    vt_emu_free(emu);
+}
+
+static void free_set(emu_set *s)
+{
+    vt_buf_free(&s->tdx);
+    vt_buf_free(&s->snp);
+    vt_buf_free(&s->cca);
+}
+
+static vt_verifier *verifier_for(const emu_set *s)
+{
+    char trust[300], coll[300];
+    snprintf(trust, sizeof trust, "%s/trust", s->dir);
+    snprintf(coll, sizeof coll, "%s/collateral", s->dir);
+    vt_verify_sources src = {.trust_dir = trust, .collateral_dir = coll};
+    vt_verifier *v = NULL;
+    vt_error e;
+    assert_int_equal(vt_verifier_new(&src, &v, &e), VT_OK);
+    return v;
+}
+
+static vt_err run(vt_verifier *v, const vt_buf *ev, const vt_verify_opts *o, vt_verify_result *r, vt_error *e)
+{
+    vt_error_clear(e);
+    vt_verify_result_clear(r);
+    return vt_verify(v, ev->ptr, ev->len, o, r, e);
+}
+
+/* The same call for every kind: claims, checks and the TEE's own result. */
+static void test_same_shape(void **state)
+{
+    const emu_set *sp = *state;
+    emu_set s = *sp; /* shallow: the evidence buffers stay the group's */
+    vt_verifier *v = verifier_for(&s);
+    vt_verify_result *r = calloc(1, sizeof *r);
+    vt_error e;
+    const vt_buf *ev[3] = {&s.tdx, &s.snp, &s.cca};
+    const vt_tee kind[3] = {VT_TEE_TDX, VT_TEE_SNP, VT_TEE_CCA};
+    for (int i = 0; i < 3; i++) {
+        vt_verify_opts o = {.at = at(T0)};
+        if (run(v, ev[i], &o, r, &e) != VT_OK) fail_msg("%s: %s", vt_tee_name(kind[i]), e.msg);
+        assert_int_equal(r->tee, kind[i]);
+        assert_int_equal(r->claims.tee, kind[i]);
+        assert_true(r->claims.emulated);
+        assert_true(r->checks.n > 3);
+        assert_true((r->tdx != NULL) + (r->snp != NULL) + (r->cca != NULL) == 1);
+        json_t *j = vt_verify_result_json(r);
+        assert_non_null(j);
+        json_decref(j);
+    }
+    vt_verify_result_clear(r);
+    free(r);
+    vt_verifier_free(v);
+}
+
+/* The expected nonce is enforced for every kind: the right one passes its check, another one
+ * fails it (VT_E_VERIFY), none is a skipped check. */
+static void test_nonce_every_kind(void **state)
+{
+    const emu_set *sp = *state;
+    emu_set s = *sp; /* shallow: the evidence buffers stay the group's */
+    vt_verifier *v = verifier_for(&s);
+    vt_verify_result *r = calloc(1, sizeof *r);
+    vt_error e;
+    const vt_buf *ev[3] = {&s.tdx, &s.snp, &s.cca};
+    const char *check[3] = {"report_data", "report_data", "realm_challenge"};
+    uint8_t other[16];
+    memcpy(other, s.rd, 16);
+    other[15] ^= 1;
+    for (int i = 0; i < 3; i++) {
+        vt_verify_opts o = {.at = at(T0), .nonce = s.rd, .nonce_len = 16};
+        if (run(v, ev[i], &o, r, &e) != VT_OK) fail_msg("kind %d with its nonce: %s", i, e.msg);
+        assert_int_equal(vt_checks_find(&r->checks, check[i])->status, VT_CHECK_PASS);
+        o.nonce = other;
+        assert_int_equal(run(v, ev[i], &o, r, &e), VT_E_VERIFY);
+        assert_string_equal(e.check, check[i]);
+        o.nonce = NULL;
+        assert_int_equal(run(v, ev[i], &o, r, &e), VT_OK);
+        assert_int_equal(vt_checks_find(&r->checks, check[i])->status, VT_CHECK_SKIP);
+        o.nonce = s.rd;
+        o.nonce_len = 65;
+        assert_int_equal(run(v, ev[i], &o, r, &e), VT_E_ARG);
+    }
+    vt_verify_result_clear(r);
+    free(r);
+    vt_verifier_free(v);
+}
+
+/* An option that cannot apply to the evidence is refused, never ignored; the kind is checked. */
+static void test_options_refused(void **state)
+{
+    const emu_set *sp = *state;
+    emu_set s = *sp; /* shallow: the evidence buffers stay the group's */
+    vt_verifier *v = verifier_for(&s);
+    vt_verify_result *r = calloc(1, sizeof *r);
+    vt_error e;
+    vt_verify_opts o = {.at = at(T0), .product = "milan"};
+    assert_int_equal(run(v, &s.tdx, &o, r, &e), VT_E_ARG);
+    assert_non_null(strstr(e.msg, "SNP evidence only"));
+    assert_int_equal(run(v, &s.cca, &o, r, &e), VT_E_ARG);
+    STACK_OF(X509) *certs = sk_X509_new_null();
+    X509 *x = X509_new();
+    sk_X509_push(certs, x);
+    vt_verify_opts oc = {.at = at(T0), .certs = certs};
+    assert_int_equal(run(v, &s.tdx, &oc, r, &e), VT_E_ARG);
+    sk_X509_pop_free(certs, X509_free);
+    vt_verify_opts ocrl = {.at = at(T0), .crl_required = true};
+    assert_int_equal(run(v, &s.cca, &ocrl, r, &e), VT_E_ARG);
+    vt_verify_opts kind = {.at = at(T0), .tee = "sgx"};
+    assert_int_equal(run(v, &s.tdx, &kind, r, &e), VT_E_ARG);
+    assert_non_null(strstr(e.msg, "sgx evidence expected but it is tdx"));
+    kind.tee = "nitro";
+    assert_int_equal(run(v, &s.tdx, &kind, r, &e), VT_E_ARG);
+    vt_verify_sources bad = {.pcs_url = "https://example.invalid"};
+    vt_verifier *w = NULL;
+    assert_int_equal(vt_verifier_new(&bad, &w, &e), VT_E_ARG);
+    assert_null(strstr(e.msg, "--")); /* the library speaks of inputs, not flags */
+    vt_verify_result_clear(r);
+    free(r);
+    vt_verifier_free(v);
+}
+
+/* TDX: a cache directory alone is the collateral source (what a PCS fetch fills). */
+static void test_cache_as_collateral(void **state)
+{
+    const emu_set *sp = *state;
+    emu_set s = *sp; /* shallow: the evidence buffers stay the group's */
+    char trust[300], coll[300];
+    snprintf(trust, sizeof trust, "%s/trust", s.dir);
+    snprintf(coll, sizeof coll, "%s/collateral", s.dir);
+    vt_verify_sources src = {.trust_dir = trust, .cache_dir = coll};
+    vt_verifier *v = NULL;
+    vt_error e;
+    assert_int_equal(vt_verifier_new(&src, &v, &e), VT_OK);
+    vt_verify_result *r = calloc(1, sizeof *r);
+    vt_verify_opts o = {.at = at(T0)};
+    if (run(v, &s.tdx, &o, r, &e) != VT_OK) fail_msg("%s", e.msg);
+    vt_verify_result_clear(r);
+    free(r);
+    vt_verifier_free(v);
+}
+
+static int group_setup(void **state)
+{
+    emu_set *s = calloc(1, sizeof *s);
+    if (s == NULL) return -1;
+    make_set(s); /* one emulator for all: its SNP keys are RSA-4096 */
+    *state = s;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    free_set(*state);
+    free(*state);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_shape),
+        cmocka_unit_test(test_nonce_every_kind),
+        cmocka_unit_test(test_options_refused),
+        cmocka_unit_test(test_cache_as_collateral),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
