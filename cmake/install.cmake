@@ -20,7 +20,7 @@ endforeach()
 list(SORT vt_umbrella_have)
 list(SORT vt_umbrella_want)
 if(NOT vt_umbrella_have STREQUAL vt_umbrella_want)
-  message(FATAL_ERROR "include/veritee/veritee.h must include exactly the layers' public headers\n"
+  message(FATAL_ERROR "include/veritee/veritee.h must include exactly the layers' public headers (scripts/gen-umbrella rewrites it)\n"
                       "  has:  ${vt_umbrella_have}\n  want: ${vt_umbrella_want}")
 endif()
 

@@ -7,8 +7,8 @@
 #
 # vt_layer(NAME DIRS dir... HEADERS header... USES layer... SUMMARY "text")
 vt_layer(core     DIRS src/core     USES
-         HEADERS api err reader der derw cbor codec vtime json jcs checks
-         SUMMARY "errors, bounds-checked reader, DER/CBOR, hex/base64, RFC 3339 time, JSON accessors, JCS, named checks; no crypto, no I/O")
+         HEADERS api err reader writer der derw cbor codec vtime json jcs checks
+         SUMMARY "errors, bounds-checked reader and writer, DER/CBOR, hex/base64, RFC 3339 time, JSON member getters, JCS, named checks; no crypto, no I/O")
 vt_layer(crypto   DIRS src/crypto   USES core
          HEADERS crypto x509 cose jose jws pki
          SUMMARY "OpenSSL 3 wrappers: ECDSA, X.509 chains at an explicit time, COSE_Sign1, JWS/JWK/JWE, the test-PKI builder")

@@ -12,6 +12,7 @@
 #include "veritee/codec.h"
 #include "veritee/err.h"
 #include "veritee/reader.h"
+#include "veritee/writer.h"
 
 VT_BEGIN_DECLS
 
@@ -107,11 +108,10 @@ bool vt_cbor_key_equal(vt_bytes a, vt_bytes b);
 /* Encode a head with the shortest argument form into out (9 bytes suffice); returns size. */
 size_t vt_cbor_encode_head(uint8_t out[9], vt_cbor_major major, uint64_t arg);
 
-/* A growable output buffer. Errors are sticky: check once with vt_cbor_writer_finish. */
+/* A CBOR encoder over the core writer (growable). Errors are sticky: check once with
+ * vt_cbor_writer_finish. */
 typedef struct vt_cbor_writer {
-    uint8_t *ptr;
-    size_t len, cap;
-    bool failed;
+    vt_writer out;
 } vt_cbor_writer;
 
 void vt_cbor_writer_init(vt_cbor_writer *w);

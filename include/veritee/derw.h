@@ -9,13 +9,15 @@
 #include "veritee/api.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
+#include "veritee/writer.h"
 
 VT_BEGIN_DECLS
 
+/* Over the core writer: a failure (allocation, malformed OID) is sticky, every later call
+ * is a no-op, and vt_derw_finish reports it. */
 typedef struct vt_derw {
-    uint8_t *p;
-    size_t len, cap;
-    bool failed; /* allocation failed: every later call is a no-op */
+    vt_writer out;
+    bool bad_oid;
 } vt_derw;
 
 void vt_derw_init(vt_derw *w);
@@ -26,7 +28,9 @@ void vt_derw_tlv(vt_derw *w, uint8_t tag, const uint8_t *v, size_t n);
 void vt_derw_uint(vt_derw *w, uint8_t tag, uint64_t x);
 /* OID from dotted text; sets failed on a malformed OID. */
 void vt_derw_oid(vt_derw *w, const char *dotted);
-/* Wrap everything written since `mark` (a previous w->len) into a constructed TLV. */
+/* Where the next TLV starts, for vt_derw_wrap. */
+size_t vt_derw_mark(const vt_derw *w);
+/* Wrap everything written since `mark` (a previous vt_derw_mark) into a constructed TLV. */
 void vt_derw_wrap(vt_derw *w, size_t mark, uint8_t tag);
 /* Move the result into an owned buffer (or fail with VT_E_NOMEM). */
 vt_err vt_derw_finish(vt_derw *w, vt_buf *out, vt_error *err);

@@ -16,6 +16,10 @@ VT_BEGIN_DECLS
 /* Read a whole file (at most max bytes) into an owned, NUL-terminated buffer (len excludes
  * the NUL). A missing file is VT_E_MISSING; other failures VT_E_IO. */
 vt_err vt_file_read(const char *path, size_t max, vt_buf *out, vt_error *err);
+/* Read fd to EOF (read(2), EINTR retried; at most max bytes) into an owned, NUL-terminated
+ * buffer. `what` names the source and `check` the failed check in messages; more than max
+ * bytes is VT_E_INVALID, a read error VT_E_IO. The caller closes fd. */
+vt_err vt_fd_read(int fd, size_t max, const char *what, const char *check, vt_buf *out, vt_error *err);
 vt_err vt_file_write(const char *path, const void *p, size_t n, vt_error *err);
 bool vt_file_exists(const char *path);
 /* path = dir + "/" + name into out (needs size cap); fails when too long. */

@@ -110,6 +110,11 @@ typedef struct vt_http_opts {
     /* /healthz: 200 {"status":"ok"} when health is NULL or returns VT_OK, else 503. */
     vt_err (*health)(void *ud, vt_error *err);
     void *health_ud;
+    /* /readyz: 200 {"status":"ready"} when ready is NULL or returns VT_OK, else 503 with the
+       reason: liveness (/healthz) says the process works, readiness that it can serve guests
+       (trust and collateral loaded). Load balancers route on /readyz. */
+    vt_err (*ready)(void *ud, vt_error *err);
+    void *ready_ud;
     /* Monotonic seconds for the rate limiter; NULL: CLOCK_MONOTONIC. */
     double (*clock)(void *ud);
     void *clock_ud;

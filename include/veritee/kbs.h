@@ -44,6 +44,9 @@ typedef struct vt_kbs_config {
     const char *collateral_dir;     /* collateral (as `veritee verify --collateral`) */
     const char *pcs_url, *kds_url;  /* online collateral (Intel PCS/PCCS, AMD KDS) fetched into... */
     const char *cache_dir;          /* ... this cache (as `veritee verify --cache`) */
+    struct vt_coll_manager *collateral; /* borrowed, may be NULL: TDX/SGX collateral kept fresh by a
+                                       collateral manager (collateral.h) in cache_dir, fetched on
+                                       demand once per platform, never on the hot path when fresh */
     const char *policy_text;        /* attestation policy used when the store holds none;
                                        NULL: the built-in default ({"id":"default"}) */
     int64_t token_lifetime;         /* seconds; 0: VT_KBS_DEFAULT_TOKEN_LIFETIME */

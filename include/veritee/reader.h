@@ -47,6 +47,10 @@ vt_err vt_read_zero(vt_reader *r, const char *field, size_t n);
 vt_err vt_read_sub(vt_reader *r, const char *field, size_t n, vt_reader *sub);
 
 bool vt_bytes_is_zero(const uint8_t *p, size_t n);
+/* The n (1..8) bytes at p as a little/big-endian integer: for fields already inside a parsed
+ * fixed-size struct (the inverse of vt_put_le / vt_put_be in veritee/writer.h). */
+uint64_t vt_get_le(const uint8_t *p, size_t n);
+uint64_t vt_get_be(const uint8_t *p, size_t n);
 
 VT_END_DECLS
 

@@ -31,6 +31,44 @@ VT_BEGIN_DECLS
 #define VT_SNP_VERSION_MIN 2u
 #define VT_SNP_VERSION_MAX 5u
 
+/* ATTESTATION_REPORT layout (SEV-SNP Firmware ABI spec 56860, Table 23): the byte offset of
+ * every field. The parser and encoder (src/snp/report.c) and the KBS serde (which reads the
+ * signature bytes raw) take offsets from here only. Gaps are reserved, must be zero. */
+enum vt_snp_report_offset {
+    VT_SNP_OFF_VERSION = 0x000,           /* u32 */
+    VT_SNP_OFF_GUEST_SVN = 0x004,         /* u32 */
+    VT_SNP_OFF_POLICY = 0x008,            /* u64 */
+    VT_SNP_OFF_FAMILY_ID = 0x010,         /* 16 bytes */
+    VT_SNP_OFF_IMAGE_ID = 0x020,          /* 16 bytes */
+    VT_SNP_OFF_VMPL = 0x030,              /* u32 */
+    VT_SNP_OFF_SIGNATURE_ALGO = 0x034,    /* u32 */
+    VT_SNP_OFF_CURRENT_TCB = 0x038,       /* u64 */
+    VT_SNP_OFF_PLATFORM_INFO = 0x040,     /* u64 */
+    VT_SNP_OFF_KEY_INFO = 0x048,          /* u32, then 4 reserved */
+    VT_SNP_OFF_REPORT_DATA = 0x050,       /* 64 bytes */
+    VT_SNP_OFF_MEASUREMENT = 0x090,       /* 48 bytes */
+    VT_SNP_OFF_HOST_DATA = 0x0C0,         /* 32 bytes */
+    VT_SNP_OFF_ID_KEY_DIGEST = 0x0E0,     /* 48 bytes */
+    VT_SNP_OFF_AUTHOR_KEY_DIGEST = 0x110, /* 48 bytes */
+    VT_SNP_OFF_REPORT_ID = 0x140,         /* 32 bytes */
+    VT_SNP_OFF_REPORT_ID_MA = 0x160,      /* 32 bytes */
+    VT_SNP_OFF_REPORTED_TCB = 0x180,      /* u64 */
+    VT_SNP_OFF_CPUID_FAM_ID = 0x188,      /* u8, v3+ (reserved in v2) */
+    VT_SNP_OFF_CPUID_MOD_ID = 0x189,      /* u8, v3+ */
+    VT_SNP_OFF_CPUID_STEP = 0x18A,        /* u8, v3+; reserved to 0x19F */
+    VT_SNP_OFF_CHIP_ID = 0x1A0,           /* 64 bytes */
+    VT_SNP_OFF_COMMITTED_TCB = 0x1E0,     /* u64 */
+    VT_SNP_OFF_CURRENT_VERSION = 0x1E8,   /* build, minor, major, reserved */
+    VT_SNP_OFF_COMMITTED_VERSION = 0x1EC, /* build, minor, major, reserved */
+    VT_SNP_OFF_LAUNCH_TCB = 0x1F0,        /* u64 */
+    VT_SNP_OFF_LAUNCH_MIT_VECTOR = 0x1F8, /* u64, v5+ (reserved before) */
+    VT_SNP_OFF_CURRENT_MIT_VECTOR = 0x200, /* u64, v5+; reserved to 0x29F */
+    VT_SNP_OFF_SIGNATURE_R = 0x2A0,       /* 72 bytes little-endian (P-384 uses 48) */
+    VT_SNP_OFF_SIGNATURE_S = 0x2E8,       /* 72 bytes little-endian; reserved 0x330..0x49F */
+    VT_SNP_OFF_SIGNATURE_END = 0x330,
+};
+#define VT_SNP_SIG_COMPONENT_SIZE 72u /* each of r and s in the report */
+
 /* ---- products and field decoders ------------------------------------------------------- */
 
 typedef enum vt_snp_product {
@@ -160,6 +198,11 @@ typedef struct vt_snp_report {
  * KEY_INFO reserved bits and SIGNING_KEY values, and, for ECDSA P-384, that r and s are
  * zero-padded 72-byte values. Errors: VT_E_INVALID, VT_E_UNSUPPORTED (version outside 2..5). */
 vt_err vt_snp_report_parse(const uint8_t *p, size_t len, vt_snp_report *out, vt_error *err);
+/* The inverse of vt_snp_report_parse: lay out r's fields (raw policy, platform info and
+ * KEY_INFO; CPUID bytes when has_cpuid, mitigation vectors when has_mit_vectors; r and s from
+ * their big-endian form into 72-byte little-endian) with every reserved byte zero. Errors:
+ * VT_E_INTERNAL only (the layout does not fit, a bug). */
+vt_err vt_snp_report_encode(const vt_snp_report *r, uint8_t out[VT_SNP_REPORT_SIZE], vt_error *err);
 
 /* ---- extended report certificate table ----------------------------------------------------- */
 
@@ -172,6 +215,9 @@ typedef enum vt_snp_cert_kind {
     VT_SNP_CERT_CRL,
 } vt_snp_cert_kind;
 const char *vt_snp_cert_kind_name(vt_snp_cert_kind k);
+/* The certificate-table GUID of a kind (GHCB spec 56421, MSG_REPORT_REQ), 16 bytes in RFC 4122
+ * byte order as written in the table; NULL for VT_SNP_CERT_OTHER. */
+const uint8_t *vt_snp_cert_guid(vt_snp_cert_kind k);
 
 #define VT_SNP_CERTTABLE_MAX 16
 
@@ -197,6 +243,18 @@ vt_err vt_snp_evidence_split(const uint8_t *p, size_t len, vt_bytes *report, vt_
                              vt_error *err);
 
 /* ---- VCEK / VLEK certificates --------------------------------------------------------------- */
+
+/* AMD VCEK/VLEK certificate extensions (AMD spec 57230, "VCEK Certificate Extensions"). */
+#define VT_SNP_OID_ARC "1.3.6.1.4.1.3704.1."
+#define VT_SNP_OID_STRUCT_VERSION VT_SNP_OID_ARC "1"
+#define VT_SNP_OID_PRODUCT_NAME VT_SNP_OID_ARC "2"
+#define VT_SNP_OID_BL_SPL VT_SNP_OID_ARC "3.1"
+#define VT_SNP_OID_TEE_SPL VT_SNP_OID_ARC "3.2"
+#define VT_SNP_OID_SNP_SPL VT_SNP_OID_ARC "3.3"
+#define VT_SNP_OID_UCODE_SPL VT_SNP_OID_ARC "3.8"
+#define VT_SNP_OID_FMC_SPL VT_SNP_OID_ARC "3.9"
+#define VT_SNP_OID_HWID VT_SNP_OID_ARC "4"
+#define VT_SNP_OID_CSP_ID VT_SNP_OID_ARC "5"
 
 /* AMD VCEK/VLEK extensions (OID arc 1.3.6.1.4.1.3704.1). */
 typedef struct vt_snp_cert_ext {

@@ -15,6 +15,7 @@
 #include "veritee/err.h"
 #include "veritee/reader.h"
 #include "veritee/vtime.h"
+#include "veritee/writer.h"
 
 VT_BEGIN_DECLS
 
@@ -26,6 +27,13 @@ VT_BEGIN_DECLS
 #define VT_TDX_BODY_SGX 1
 #define VT_TDX_BODY_TD10 2
 #define VT_TDX_BODY_TD15 3
+/* Sizes of the quote's parts (DCAP Quoting Library API, appendix "Quote format"). */
+#define VT_TDX_QUOTE_HEADER_SIZE 48
+#define VT_SGX_REPORT_SIZE 384  /* SGX REPORT_BODY: v3 body and every QE report */
+#define VT_TDX_TD10_BODY_SIZE 584
+#define VT_TDX_TD15_BODY_SIZE 648
+/* QE vendor ID of Intel's quoting enclaves (header field). */
+extern const uint8_t VT_TDX_INTEL_QE_VENDOR_ID[16];
 
 /* SGX REPORT_BODY (384 bytes): the v3 quote body and every QE report. */
 typedef struct vt_sgx_report {
@@ -89,6 +97,13 @@ typedef struct vt_tdx_quote {
 /* Parse an SGX v3, TDX v4 or TDX v5 ECDSA quote. Pure: no crypto. */
 vt_err vt_tdx_quote_parse(const uint8_t *p, size_t len, vt_tdx_quote *q, vt_error *err);
 bool vt_tdx_quote_is_td(const vt_tdx_quote *q);
+
+/* The inverse of the parser for the parts a quote generator lays out (used by the emulator):
+ * an SGX REPORT_BODY (reserved bytes zero), and the signed region of a quote = header (with
+ * body type and size for v5, from q->body_type) + body (q->enclave or q->td; td->tdx15 must
+ * match the body type). Errors come from the writer (vt_writer_status). */
+vt_err vt_tdx_sgx_report_write(vt_writer *w, const vt_sgx_report *s);
+vt_err vt_tdx_quote_signed_write(vt_writer *w, const vt_tdx_quote *q);
 
 /* SGX PCK certificate extensions (OID 1.2.840.113741.1.13.1). */
 typedef struct vt_sgx_pck_ext {

@@ -1,5 +1,6 @@
 /* veritee: the whole public API in one include. Each line is a layer of cmake/layers.cmake,
- * bottom first; the build checks that this file includes exactly the layers' public headers.
+ * bottom first; the build checks that this file includes exactly the layers' public headers
+ * (scripts/gen-umbrella rewrites it).
  * Build against the installed library with `pkg-config --cflags --libs veritee`. */
 #ifndef VERITEE_VERITEE_H
 #define VERITEE_VERITEE_H
@@ -8,6 +9,7 @@
 #include "veritee/api.h"
 #include "veritee/err.h"
 #include "veritee/reader.h"
+#include "veritee/writer.h"
 #include "veritee/der.h"
 #include "veritee/derw.h"
 #include "veritee/cbor.h"

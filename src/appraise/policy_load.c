@@ -7,6 +7,7 @@
 #include "veritee/codec.h"
 #include "veritee/fileio.h"
 #include "veritee/json.h"
+#include "veritee/writer.h"
 
 vt_err pol_fail(pctx *c, const char *path, const char *fmt, ...)
 {
@@ -51,59 +52,53 @@ static vt_err bounds(pctx *c, const json_t *j, int depth, const char *path)
     return VT_OK;
 }
 
+/* The policy reads its JSON with the core getters (veritee/json.h); these adapters only turn
+ * a policy path ("snp.min_tcb") into the JSON path the messages name ("policy.snp.min_tcb"). */
+static void in_at(pctx *c, const json_t *o, const char *path, vt_json_in *in)
+{
+    char p[VT_JSON_PATH_MAX];
+    snprintf(p, sizeof p, "policy%s%s", path[0] ? "." : "", path);
+    in->obj = o; /* callers have checked o is an object (pol_keys) or use member lookups only */
+    snprintf(in->path, sizeof in->path, "%s", p);
+    in->check = "policy";
+    in->err = c->err;
+}
+
 vt_err pol_keys(pctx *c, const json_t *o, const char *path, const char *const *allowed)
 {
-    if (!json_is_object(o)) return pol_fail(c, path, "expected an object");
-    const char *k;
-    const json_t *x;
-    json_object_foreach((json_t *)o, k, x) {
-        bool ok = false;
-        for (size_t i = 0; allowed[i] != NULL && !ok; i++) ok = strcmp(allowed[i], k) == 0;
-        if (!ok) {
-            char p[160];
-            pol_path(p, sizeof p, path, k);
-            return pol_fail(c, p, "unknown key");
-        }
-    }
-    return VT_OK;
+    vt_json_in in;
+    char p[VT_JSON_PATH_MAX];
+    snprintf(p, sizeof p, "policy%s%s", path[0] ? "." : "", path);
+    VT_GUARD(vt_json_in_init(&in, o, p, "policy", c->err));
+    return vt_json_keys(&in, allowed);
 }
 
 vt_err pol_bool(pctx *c, const json_t *o, const char *key, const char *path, bool *out)
 {
-    const json_t *j = json_object_get(o, key);
-    if (j == NULL) return VT_OK;
-    char p[160];
-    pol_path(p, sizeof p, path, key);
-    if (!json_is_boolean(j)) return pol_fail(c, p, "expected true or false");
-    *out = json_is_true(j);
-    return VT_OK;
+    vt_json_in in;
+    in_at(c, o, path, &in);
+    return vt_json_get_bool(&in, key, VT_JSON_OPTIONAL, out, NULL);
 }
 
 vt_err pol_int(pctx *c, const json_t *o, const char *key, const char *path, int64_t min,
                int64_t max, int64_t *out)
 {
-    const json_t *j = json_object_get(o, key);
-    if (j == NULL) return VT_OK;
-    char p[160];
-    pol_path(p, sizeof p, path, key);
-    if (!json_is_integer(j) || json_integer_value(j) < min || json_integer_value(j) > max)
-        return pol_fail(c, p, "expected an integer %lld..%lld", (long long)min, (long long)max);
-    *out = json_integer_value(j);
-    return VT_OK;
+    vt_json_in in;
+    in_at(c, o, path, &in);
+    return vt_json_get_int(&in, key, VT_JSON_OPTIONAL, min, max, out, NULL);
+}
+
+static const char *full(char *out, size_t cap, const char *path)
+{
+    snprintf(out, cap, "policy%s%s", path[0] ? "." : "", path);
+    return out;
 }
 
 vt_err pol_hex(pctx *c, const json_t *j, const char *path, size_t exact, vt_policy_bytes *out)
 {
-    const char *h = json_string_value(j);
-    size_t n = h ? strlen(h) : 0;
+    char p[VT_JSON_PATH_MAX + 16];
     size_t lo = exact ? exact : 1, hi = exact ? exact : VT_CLAIMS_VALUE_MAX;
-    if (h == NULL || n % 2 || n / 2 < lo || n / 2 > hi) {
-        if (exact) return pol_fail(c, path, "expected a hex string of %zu bytes", exact);
-        return pol_fail(c, path, "expected a hex string of 1..%d bytes", VT_CLAIMS_VALUE_MAX);
-    }
-    if (vt_hex_decode_fixed(h, out->v, n / 2, NULL) != VT_OK) return pol_fail(c, path, "not hex");
-    out->len = n / 2;
-    return VT_OK;
+    return vt_json_hex_value(j, full(p, sizeof p, path), out->v, lo, hi, &out->len, "policy", c->err);
 }
 
 /* ["hex", ...] or {"values": ["hex"...], "refs": ["name"...]} */
@@ -156,25 +151,11 @@ vt_err pol_set(pctx *c, const json_t *j, const char *path, vt_policy_set *out)
     return VT_OK;
 }
 
-/* "0x..." (up to 16 hex digits) or a non-negative integer, as 8 little-endian bytes. */
+/* An unsigned 64-bit value in the core forms (integer, "0x" hex, decimal string). */
 vt_err pol_u64(pctx *c, const json_t *j, const char *path, uint64_t *out)
 {
-    if (json_is_integer(j) && json_integer_value(j) >= 0) {
-        *out = (uint64_t)json_integer_value(j);
-        return VT_OK;
-    }
-    const char *s = json_string_value(j);
-    if (s == NULL || strncmp(s, "0x", 2) != 0 || strlen(s) < 3 || strlen(s) > 18)
-        return pol_fail(c, path, "expected \"0x\" and 1..16 hex digits, or an integer");
-    uint64_t v = 0;
-    for (const char *q = s + 2; *q; q++) {
-        int d = (*q >= '0' && *q <= '9') ? *q - '0' : (*q >= 'a' && *q <= 'f') ? *q - 'a' + 10
-              : (*q >= 'A' && *q <= 'F') ? *q - 'A' + 10 : -1;
-        if (d < 0) return pol_fail(c, path, "not hex");
-        v = v << 4 | (uint64_t)d;
-    }
-    *out = v;
-    return VT_OK;
+    char p[VT_JSON_PATH_MAX + 16];
+    return vt_json_u64_value(j, full(p, sizeof p, path), UINT64_MAX, out, "policy", c->err);
 }
 
 /* {"mask": X, "value": X}; value must lie inside mask. len 8: u64 forms; 16: hex bytes. */
@@ -196,10 +177,8 @@ vt_err pol_mask(pctx *c, const json_t *o, const char *key, const char *path, siz
         VT_GUARD(pol_u64(c, m, q, &mm));
         pol_path(q, sizeof q, p, "value");
         VT_GUARD(pol_u64(c, v, q, &vv));
-        for (size_t i = 0; i < 8; i++) {
-            out->mask[i] = (uint8_t)(mm >> (8 * i));
-            out->value[i] = (uint8_t)(vv >> (8 * i));
-        }
+        vt_put_le(out->mask, mm, 8);
+        vt_put_le(out->value, vv, 8);
     } else {
         vt_policy_bytes b;
         pol_path(q, sizeof q, p, "mask");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "policy_eval.h"
+#include "veritee/writer.h"
 
 static bool mask_ok(const vt_policy_mask *m, const uint8_t *field)
 {
@@ -13,16 +14,11 @@ static bool mask_ok(const vt_policy_mask *m, const uint8_t *field)
     return true;
 }
 
-static void le_bytes(uint64_t v, uint8_t out[8])
-{
-    for (int i = 0; i < 8; i++) out[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void mask_rule(ev *e, const char *name, const vt_policy_mask *m, uint64_t v)
 {
     if (!m->present) return;
     uint8_t b[8];
-    le_bytes(v, b);
+    vt_put_le(b, v, 8);
     ev_rule(e, name, mask_ok(m, b), VT_AR4SI_CONFIGURATION, VT_AR4SI_AFFIRMING, VT_AR4SI_CONTRAINDICATED,
             "%s 0x%016llx %s the policy mask", name, (unsigned long long)v,
             mask_ok(m, b) ? "satisfies" : "violates");

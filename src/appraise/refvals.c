@@ -43,31 +43,29 @@ static vt_err push(ld *l, const vt_refval *v)
     return VT_OK;
 }
 
+/* Values are read with the core JSON getters; messages are "<file>: <path>: ...". */
 static vt_err hex_value(ld *l, const json_t *j, const char *path, uint8_t *out, size_t *len)
 {
-    const char *h = json_string_value(j);
-    size_t n = h ? strlen(h) : 0;
-    if (h == NULL || n == 0 || n % 2 || n > 2 * VT_CLAIMS_VALUE_MAX)
-        return vt_error_set(l->err, VT_E_INVALID, "refvals",
-                            "%s: %s: expected a hex string of 1..64 bytes", l->label, path);
-    vt_error e;
-    if (vt_hex_decode_fixed(h, out, n / 2, &e) != VT_OK)
-        return vt_error_set(l->err, VT_E_INVALID, "refvals", "%s: %s: not hex", l->label, path);
-    *len = n / 2;
-    return VT_OK;
+    char p[192];
+    snprintf(p, sizeof p, "%s: %s", l->label, path);
+    return vt_json_hex_value(j, p, out, 1, VT_CLAIMS_VALUE_MAX, len, "refvals", l->err);
 }
 
+static void in_at(ld *l, const json_t *o, const char *path, vt_json_in *in)
+{
+    in->obj = o;
+    snprintf(in->path, sizeof in->path, "%s: %s", l->label, path);
+    in->check = "refvals";
+    in->err = l->err;
+}
+
+/* An optional string member of at most cap-1 characters, no control characters. */
 static vt_err text_field(ld *l, const json_t *o, const char *key, const char *path, char *out,
                          size_t cap)
 {
-    const json_t *j = json_object_get(o, key);
-    if (j == NULL) return VT_OK;
-    const char *s = json_string_value(j);
-    if (s == NULL || strlen(s) >= cap)
-        return vt_error_set(l->err, VT_E_INVALID, "refvals", "%s: %s.%s: expected a string under %zu characters",
-                            l->label, path, key, cap);
-    snprintf(out, cap, "%s", s);
-    return VT_OK;
+    vt_json_in in;
+    in_at(l, o, path, &in);
+    return vt_json_get_text(&in, key, VT_JSON_OPTIONAL, out, cap, NULL);
 }
 
 static void base(const ld *l, vt_refval *v, const char *where, const char *group)
@@ -84,9 +82,10 @@ static vt_err load_entry(ld *l, const json_t *e, const char *path)
     base(l, &v, path, NULL);
     if (!json_is_object(e))
         return vt_error_set(l->err, VT_E_INVALID, "refvals", "%s: %s: expected an object", l->label, path);
-    const char *tee = json_string_value(json_object_get(e, "tee"));
-    if (json_object_get(e, "tee") != NULL && tee == NULL)
-        return vt_error_set(l->err, VT_E_INVALID, "refvals", "%s: %s.tee: expected a string", l->label, path);
+    const char *tee = NULL;
+    vt_json_in in;
+    in_at(l, e, path, &in);
+    VT_GUARD(vt_json_get_str(&in, "tee", VT_JSON_OPTIONAL, &tee, NULL));
     /* measure's "sev"/"sev-es" values have no TEE we verify: keep them, unbound. */
     if (tee != NULL && vt_tee_parse(tee, &v.tee, NULL) != VT_OK) v.tee = VT_TEE_UNKNOWN;
     VT_GUARD(text_field(l, e, "name", path, v.name, sizeof v.name));

@@ -6,44 +6,32 @@
 
 #include "veritee/audit.h"
 #include "veritee/crypto.h"
+#include "veritee/writer.h"
 
 #define AUDIT_LABEL "veritee-audit-v1"
 #define VERIFY_PAGE 512
 
-static void put_be(uint8_t *q, uint64_t v, int n)
-{
-    for (int i = n - 1; i >= 0; i--) q[n - 1 - i] = (uint8_t)(v >> (8 * i));
-}
-
 vt_err vt_audit_encode(const vt_audit_record *r, vt_buf *out, vt_error *err)
 {
     const char *f[5] = {r->actor, r->action, r->subject, r->outcome, r->details};
-    size_t fl[5], total = sizeof AUDIT_LABEL - 1 + 8 + 8 + VT_AUDIT_HASH_LEN;
+    size_t fl[5];
     for (int i = 0; i < 5; i++) {
         if (f[i] == NULL) return vt_error_set(err, VT_E_ARG, "audit_record", "record field %d is missing", i);
         fl[i] = strlen(f[i]);
         if (fl[i] > VT_AUDIT_DETAILS_MAX)
             return vt_error_set(err, VT_E_ARG, "audit_record", "record field %d is too long", i);
-        total += 4 + fl[i];
     }
-    uint8_t *q = malloc(total);
-    if (q == NULL) return vt_error_set(err, VT_E_NOMEM, "audit", "out of memory");
-    out->ptr = q;
-    out->len = total;
-    memcpy(q, AUDIT_LABEL, sizeof AUDIT_LABEL - 1);
-    q += sizeof AUDIT_LABEL - 1;
-    put_be(q, (uint64_t)r->seq, 8);
-    q += 8;
-    put_be(q, (uint64_t)r->time, 8);
-    q += 8;
+    vt_writer w;
+    vt_writer_init(&w, "audit record", err);
+    vt_write_bytes(&w, "label", AUDIT_LABEL, sizeof AUDIT_LABEL - 1);
+    vt_write_u64be(&w, "seq", (uint64_t)r->seq);
+    vt_write_u64be(&w, "time", (uint64_t)r->time);
     for (int i = 0; i < 5; i++) {
-        put_be(q, fl[i], 4);
-        q += 4;
-        memcpy(q, f[i], fl[i]);
-        q += fl[i];
+        vt_write_u32be(&w, "field length", (uint32_t)fl[i]);
+        vt_write_bytes(&w, "field", f[i], fl[i]);
     }
-    memcpy(q, r->prev_hash, VT_AUDIT_HASH_LEN);
-    return VT_OK;
+    vt_write_bytes(&w, "prev_hash", r->prev_hash, VT_AUDIT_HASH_LEN);
+    return vt_writer_take(&w, &out->ptr, &out->len);
 }
 
 vt_err vt_audit_compute_hash(const vt_audit_record *r, uint8_t out[VT_AUDIT_HASH_LEN], vt_error *err)

@@ -10,6 +10,7 @@
 #include "veritee/emulate.h"
 #include "veritee/evidence.h"
 #include "veritee/fileio.h"
+#include "veritee/writer.h"
 
 static void evidence_usage(FILE *f)
 {
@@ -187,11 +188,7 @@ static vt_err from_tsm(const ev_args *a, vt_buf *out, vt_buf *aux, vt_error *e)
     *out = r.outblob;
     *aux = r.auxblob;
     if (a->extended && aux->len > 0) { /* report followed by its table, as --extended promises */
-        uint8_t *q = realloc(out->ptr, out->len + aux->len);
-        if (q == NULL) return vt_error_set(e, VT_E_NOMEM, "evidence", "out of memory");
-        memcpy(q + out->len, aux->ptr, aux->len);
-        out->ptr = q;
-        out->len += aux->len;
+        VT_GUARD(vt_buf_append(out, aux->ptr, aux->len, e));
     }
     return VT_OK;
 }
@@ -214,11 +211,7 @@ static vt_err from_ioctl(const ev_args *a, vt_buf *out, vt_buf *aux, vt_error *e
     *out = r.report;
     *aux = r.certs;
     if (a->extended && aux->len > 0) {
-        uint8_t *q = realloc(out->ptr, out->len + aux->len);
-        if (q == NULL) return vt_error_set(e, VT_E_NOMEM, "evidence", "out of memory");
-        memcpy(q + out->len, aux->ptr, aux->len);
-        out->ptr = q;
-        out->len += aux->len;
+        VT_GUARD(vt_buf_append(out, aux->ptr, aux->len, e));
     }
     return VT_OK;
 }

@@ -8,6 +8,7 @@
 #include "measure_cli.h"
 #include "veritee/crypto.h"
 #include "veritee/fileio.h"
+#include "veritee/json.h"
 
 json_t *measure_value(const char *tee, const char *name, const char *alg, const uint8_t *v,
                       size_t n, json_t *inputs, const char *method)
@@ -59,15 +60,12 @@ json_t *measure_sha256_hex(const uint8_t *p, size_t n)
 
 bool measure_parse_u64(const char *what, const char *s, uint64_t max, uint64_t *out)
 {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = s && *s && *s != '-' ? strtoull(s, &end, 0) : 0;
-    if (s == NULL || *s == '\0' || *s == '-' || errno != 0 || end == NULL || *end != '\0' || v > max) {
-        fprintf(stderr, "veritee measure: %s '%s': expected an integer up to %llu\n", what,
+    /* the core's number forms: decimal or "0x" hex; "010" is ten (no octal) */
+    if (vt_json_u64_text(s, max, out) != VT_OK) {
+        fprintf(stderr, "veritee measure: %s '%s': expected an integer up to %llu (decimal or 0x hex)\n", what,
                 s ? s : "", (unsigned long long)max);
         return false;
     }
-    *out = v;
     return true;
 }
 

@@ -13,6 +13,8 @@
 
 #include "cli.h"
 #include "sd_notify.h"
+#include "veritee/certdir.h"
+#include "veritee/collateral.h"
 #include "veritee/ear.h"
 #include "veritee/fileio.h"
 #include "veritee/json.h"
@@ -23,8 +25,9 @@
 
 typedef struct serve_opts {
     const char *listen, *db, *trust, *collateral, *admin_key, *kek_file, *ear_key, *policy, *tls_cert, *tls_key,
-        *log, *pcs_url, *kds_url, *cache;
-    int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions;
+        *log, *pcs_url, *kds_url, *cache, *pccs_url, *pccs_cacert, *pcs_api_key;
+    int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions, collateral_refresh, collateral_retry;
+    bool pccs_insecure;
     double rate;
     int64_t burst;
     bool insecure_sample, allow_missing_crl;
@@ -35,8 +38,16 @@ static void usage(FILE *f)
     fprintf(f, "usage: veritee serve --listen ADDR:PORT --db sqlite:PATH|postgres://... [options]\n"
                "  --trust DIR             trust anchors for the verifiers (as verify --trust)\n"
                "  --collateral DIR        collateral for the verifiers (as verify --collateral)\n"
-               "  --pcs-url URL --kds-url URL --cache DIR  online collateral (Intel PCS/PCCS, AMD KDS)\n"
-               "                          fetched into DIR, as for verify\n"
+               "  --cache DIR             collateral cache (docs/collateral.md): read, and with an upstream\n"
+               "                          kept fresh in the background; an arriving quote whose platform\n"
+               "                          it lacks is fetched once, the guest waiting at most 5 s\n"
+               "  --pcs-url URL | --pccs-url URL  Intel PCS or a PCCS for TDX/SGX collateral\n"
+               "  --pccs-cacert FILE      CA of the PCCS's HTTPS certificate\n"
+               "  --pccs-insecure         accept any PCCS certificate (the collateral is still verified)\n"
+               "  --pcs-api-key KEY       Ocp-Apim-Subscription-Key for Intel PCS\n"
+               "  --collateral-refresh S  seconds between background refresh passes (default 300)\n"
+               "  --collateral-retry S    first back-off after a failed refresh (doubles to 1 h; default 60)\n"
+               "  --kds-url URL           AMD KDS for SNP VCEKs, chains and CRLs (into --cache)\n"
                "  --admin-key PUB.pem     admin public key (EC P-256 or Ed25519); without it the admin API is refused\n"
                "  --kek-file PATH         key-encryption key for stored secrets (or VERITEE_KEK; else ephemeral)\n"
                "  --ear-key FILE          EAR signing key (P-256 PEM; created when absent; else ephemeral)\n"
@@ -57,53 +68,80 @@ static void usage(FILE *f)
                "  SIGTERM/SIGINT stop. Under systemd (Type=notify) readiness is sent to $NOTIFY_SOCKET.\n");
 }
 
-static char *opt_dup_json(const json_t *c, const char *k)
+/* A config string fills the option when no flag gave it (leaked on purpose: process lifetime). */
+static vt_err cfg_str(const vt_json_in *c, const char *key, const char **field)
 {
-    const char *s = json_string_value(json_object_get(c, k));
-    return s ? strdup(s) : NULL;
+    const char *v = NULL;
+    VT_GUARD(vt_json_get_str(c, key, VT_JSON_OPTIONAL, &v, NULL));
+    if (*field == NULL && v != NULL && (*field = strdup(v)) == NULL)
+        return vt_error_set(c->err, VT_E_NOMEM, "config", "out of memory");
+    return VT_OK;
 }
 
-/* Config file keys fill the options not given as flags. Strings are leaked on purpose (process lifetime). */
+static vt_err cfg_int(const vt_json_in *c, const char *key, int64_t *field)
+{
+    int64_t v = 0;
+    bool given;
+    VT_GUARD(vt_json_get_int(c, key, VT_JSON_OPTIONAL, 0, INT64_MAX, &v, &given));
+    if (*field == 0 && given) *field = v;
+    return VT_OK;
+}
+
+static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
+{
+    static const char *const known[] = {"listen", "db", "trust", "collateral", "admin_key", "kek_file", "ear_key",
+                                        "policy", "tls_cert", "tls_key", "log", "token_lifetime", "session_lifetime",
+                                        "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions",
+                                        "pcs_url", "kds_url", "cache", "pccs_url", "pccs_cacert", "pccs_insecure",
+                                        "pcs_api_key", "collateral_refresh", "collateral_retry", NULL};
+    vt_json_in c;
+    VT_GUARD(vt_json_in_init(&c, cj, "", "config", e));
+    VT_GUARD(vt_json_keys(&c, known));
+    const char **strs[] = {&o->listen, &o->db, &o->trust, &o->collateral, &o->admin_key, &o->kek_file,
+                           &o->ear_key, &o->policy, &o->tls_cert, &o->tls_key, &o->log};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) VT_GUARD(cfg_str(&c, known[i], strs[i]));
+    VT_GUARD(cfg_str(&c, "pcs_url", &o->pcs_url));
+    VT_GUARD(cfg_str(&c, "kds_url", &o->kds_url));
+    VT_GUARD(cfg_str(&c, "cache", &o->cache));
+    VT_GUARD(cfg_str(&c, "pccs_url", &o->pccs_url));
+    VT_GUARD(cfg_str(&c, "pccs_cacert", &o->pccs_cacert));
+    VT_GUARD(cfg_str(&c, "pcs_api_key", &o->pcs_api_key));
+    VT_GUARD(cfg_int(&c, "collateral_refresh", &o->collateral_refresh));
+    VT_GUARD(cfg_int(&c, "collateral_retry", &o->collateral_retry));
+    VT_GUARD(cfg_int(&c, "token_lifetime", &o->token_lifetime));
+    VT_GUARD(cfg_int(&c, "session_lifetime", &o->session_lifetime));
+    VT_GUARD(cfg_int(&c, "max_body", &o->max_body));
+    VT_GUARD(cfg_int(&c, "burst", &o->burst));
+    VT_GUARD(cfg_int(&c, "sweep", &o->sweep));
+    VT_GUARD(cfg_int(&c, "max_sessions", &o->max_sessions));
+    const json_t *rate = json_object_get(cj, "rate"); /* requests per second: any non-negative number */
+    if (rate != NULL && (!json_is_number(rate) || json_number_value(rate) < 0))
+        return vt_json_fail(&c, "rate", "expected a non-negative number");
+    if (o->rate == 0 && rate != NULL) o->rate = json_number_value(rate);
+    bool allow = false;
+    VT_GUARD(vt_json_get_bool(&c, "allow_missing_crl", VT_JSON_OPTIONAL, &allow, NULL));
+    if (allow) o->allow_missing_crl = true;
+    bool insecure = false;
+    VT_GUARD(vt_json_get_bool(&c, "pccs_insecure", VT_JSON_OPTIONAL, &insecure, NULL));
+    if (insecure) o->pccs_insecure = true;
+    return VT_OK;
+}
+
+/* Config file keys fill the options not given as flags. */
 static int apply_config(const char *path, serve_opts *o)
 {
     vt_buf b = {0};
     vt_error e = {0};
     json_t *c = NULL;
-    if (vt_file_read(path, 1u << 20, &b, &e) != VT_OK || vt_json_parse((const char *)b.ptr, b.len, &c, &e) != VT_OK ||
-        !json_is_object(c)) {
-        fprintf(stderr, "veritee serve: config %s: %s\n", path, e.msg[0] ? e.msg : "not a JSON object");
-        vt_buf_free(&b);
-        json_decref(c);
+    vt_err rc = vt_file_read(path, 1u << 20, &b, &e);
+    if (rc == VT_OK) rc = vt_json_parse((const char *)b.ptr, b.len, &c, &e);
+    if (rc == VT_OK) rc = apply_config_json(c, o, &e);
+    vt_buf_free(&b);
+    json_decref(c);
+    if (rc != VT_OK) {
+        fprintf(stderr, "veritee serve: config %s: %s\n", path, e.msg);
         return -1;
     }
-    vt_buf_free(&b);
-    static const char *const known[] = {"listen", "db", "trust", "collateral", "admin_key", "kek_file", "ear_key",
-                                        "policy", "tls_cert", "tls_key", "log", "token_lifetime", "session_lifetime",
-                                        "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions",
-                                        "pcs_url", "kds_url", "cache"};
-    const char *k;
-    json_t *v;
-    json_object_foreach(c, k, v) {
-        bool ok = false;
-        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(k, known[i]) == 0;
-        if (!ok) {
-            fprintf(stderr, "veritee serve: config %s: unknown key '%s'\n", path, k);
-            json_decref(c);
-            return -1;
-        }
-    }
-#define S(field, key) if (o->field == NULL) o->field = opt_dup_json(c, key)
-#define I(field, key) if (o->field == 0 && json_is_integer(json_object_get(c, key))) o->field = json_integer_value(json_object_get(c, key))
-    S(listen, "listen"); S(db, "db"); S(trust, "trust"); S(collateral, "collateral"); S(admin_key, "admin_key");
-    S(kek_file, "kek_file"); S(ear_key, "ear_key"); S(policy, "policy"); S(tls_cert, "tls_cert"); S(tls_key, "tls_key");
-    S(log, "log"); S(pcs_url, "pcs_url"); S(kds_url, "kds_url"); S(cache, "cache");
-    I(token_lifetime, "token_lifetime"); I(session_lifetime, "session_lifetime"); I(max_body, "max_body");
-    I(burst, "burst"); I(sweep, "sweep"); I(max_sessions, "max_sessions");
-#undef S
-#undef I
-    if (o->rate == 0 && json_is_number(json_object_get(c, "rate"))) o->rate = json_number_value(json_object_get(c, "rate"));
-    if (json_is_true(json_object_get(c, "allow_missing_crl"))) o->allow_missing_crl = true;
-    json_decref(c);
     return 0;
 }
 
@@ -152,6 +190,50 @@ static void *sweep_main(void *arg)
     return NULL;
 }
 
+/* The collateral manager's background pass, every period seconds (docs/collateral.md). */
+typedef struct refresher {
+    vt_coll_manager *mgr;
+    vt_http_server *srv;
+    int64_t period;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+} refresher;
+
+static void *refresh_main(void *arg)
+{
+    refresher *r = arg;
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        pthread_mutex_unlock(&r->mu);
+        vt_error e = {0};
+        vt_coll_tick_report t;
+        if (vt_coll_manager_tick(r->mgr, (vt_time)time(NULL), &t, &e) == VT_OK && (t.refreshed || t.failed)) {
+            json_t *f = json_pack("{si si si si}", "platforms", t.platforms, "refreshed", t.refreshed, "failed",
+                                  t.failed, "requests", t.requests);
+            vt_http_log(r->srv, t.failed ? "warn" : "info", "collateral refresh", f);
+            json_decref(f);
+        }
+        pthread_mutex_lock(&r->mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += r->period;
+        while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* /readyz: the store answers and every known platform's collateral is usable now. */
+static vt_err serve_ready(void *ud, vt_error *err)
+{
+    vt_coll_manager *m = ud;
+    if (m != NULL && !vt_coll_manager_ready(m, (vt_time)time(NULL)))
+        return vt_error_set(err, VT_E_MISSING, "collateral", "the collateral of a known platform is missing or expired");
+    return VT_OK;
+}
+
 static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
 {
     for (int i = 1; i < argc; i++) {
@@ -162,7 +244,9 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         STR("--listen", listen) STR("--db", db) STR("--trust", trust) STR("--collateral", collateral)
         STR("--admin-key", admin_key) STR("--kek-file", kek_file) STR("--ear-key", ear_key) STR("--policy", policy)
         STR("--tls-cert", tls_cert) STR("--tls-key", tls_key) STR("--log", log)
-        STR("--pcs-url", pcs_url) STR("--kds-url", kds_url) STR("--cache", cache)
+        STR("--pcs-url", pcs_url) STR("--kds-url", kds_url) STR("--cache", cache) STR("--pccs-url", pccs_url)
+        STR("--pccs-cacert", pccs_cacert) STR("--pcs-api-key", pcs_api_key)
+        NUM("--collateral-refresh", collateral_refresh) NUM("--collateral-retry", collateral_retry)
         NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
         NUM("--max-body", max_body) NUM("--burst", burst) NUM("--sweep", sweep) NUM("--max-sessions", max_sessions)
 #undef STR
@@ -171,6 +255,7 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         if (strcmp(a, "--rate") == 0 && v) { o->rate = strtod(v, NULL); i++; continue; }
         if (strcmp(a, "--insecure-sample-tee") == 0) { o->insecure_sample = true; continue; }
         if (strcmp(a, "--allow-missing-crl") == 0) { o->allow_missing_crl = true; continue; }
+        if (strcmp(a, "--pccs-insecure") == 0) { o->pccs_insecure = true; continue; }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); return 1; }
         fprintf(stderr, "veritee serve: unknown or incomplete option '%s'\n", a);
         usage(stderr);
@@ -254,6 +339,8 @@ int cmd_serve(int argc, char **argv)
     vt_http_server *srv = NULL;
     vt_buf policy = {0};
     FILE *log = NULL;
+    vt_coll_manager *coll = NULL;
+    STACK_OF(X509) *tdx_roots = NULL;
     if (o.kek_file) {
         if (vt_kek_load_file(o.kek_file, &kek, &e) != VT_OK) { rc = fail("--kek-file", &e); goto out; }
     } else if (getenv(VT_KEK_ENV)) {
@@ -289,9 +376,27 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "veritee serve: no --admin-key: the admin API refuses every request\n");
     }
     if (o.policy && read_policy(o.policy, &policy, &e) != VT_OK) { rc = fail("--policy", &e); goto out; }
+    if (o.pcs_url && o.pccs_url) {
+        fprintf(stderr, "veritee serve: give --pcs-url or --pccs-url, not both\n");
+        goto out;
+    }
+    const char *upstream = o.pccs_url ? o.pccs_url : o.pcs_url;
+    if (o.cache != NULL && o.collateral == NULL) {
+        vt_coll_manager_opts mo = {.cache_dir = o.cache, .metrics = metrics, .retry_min_s = o.collateral_retry,
+                                   .pcs = {.base_url = upstream, .ca_file = o.pccs_cacert, .insecure = o.pccs_insecure,
+                                           .api_key = o.pcs_api_key,
+                                           .pccs = o.pccs_url != NULL ||
+                                                   (o.pcs_url && strstr(o.pcs_url, "api.trustedservices.intel.com") == NULL)}};
+        if (o.trust != NULL && vt_certs_load_path(o.trust, &tdx_roots, &e) != VT_OK) { rc = fail("--trust", &e); goto out; }
+        mo.pcs.roots = tdx_roots;
+        if (vt_coll_manager_new(&mo, (vt_time)time(NULL), &coll, &e) != VT_OK) { rc = fail("--cache", &e); goto out; }
+    } else if (o.pccs_url || o.pccs_cacert || o.pccs_insecure || o.pcs_api_key) {
+        fprintf(stderr, "veritee serve: the PCCS options need --cache DIR (and no --collateral)\n");
+        goto out;
+    }
     vt_kbs_config kc = {.store = store, .metrics = metrics, .monotonic = vt_kbs_monotonic, .ear_key = ear, .admin_key = admin,
-                        .trust_dir = o.trust, .collateral_dir = o.collateral,
-                        .pcs_url = o.pcs_url, .kds_url = o.kds_url, .cache_dir = o.cache,
+                        .trust_dir = o.trust, .collateral_dir = o.collateral, .collateral = coll,
+                        .pcs_url = upstream, .kds_url = o.kds_url, .cache_dir = o.cache,
                         .policy_text = policy.ptr ? (const char *)policy.ptr : NULL,
                         .token_lifetime = o.token_lifetime, .session_lifetime = o.session_lifetime,
                         .allow_missing_crl = o.allow_missing_crl, .insecure_sample_tee = o.insecure_sample,
@@ -304,7 +409,8 @@ int cmd_serve(int argc, char **argv)
     vt_kbs_routes(kbs, routes, &nr);
     vt_http_opts ho = {.listen = o.listen, .tls_cert_file = o.tls_cert, .tls_key_file = o.tls_key,
                        .max_body = o.max_body > 0 ? (size_t)o.max_body : (2u << 20), .rate_per_sec = o.rate,
-                       .rate_burst = (unsigned)o.burst, .metrics = metrics, .log = log};
+                       .rate_burst = (unsigned)o.burst, .metrics = metrics, .log = log, .ready = serve_ready,
+                       .ready_ud = coll};
     if (vt_http_signals_block(&e) != VT_OK || vt_http_server_start(&ho, routes, nr, &srv, &e) != VT_OK) {
         rc = fail("listen", &e);
         goto out;
@@ -314,6 +420,11 @@ int cmd_serve(int argc, char **argv)
     pthread_cond_init(&sw.cv, NULL);
     pthread_t th;
     bool th_ok = pthread_create(&th, NULL, sweep_main, &sw) == 0;
+    refresher rf = {.mgr = coll, .srv = srv, .period = o.collateral_refresh > 0 ? o.collateral_refresh : 300};
+    pthread_mutex_init(&rf.mu, NULL);
+    pthread_cond_init(&rf.cv, NULL);
+    pthread_t rth;
+    bool rth_ok = coll != NULL && upstream != NULL && pthread_create(&rth, NULL, refresh_main, &rf) == 0;
     char host[256];
     snprintf(host, sizeof host, "%s", o.listen);
     char *colon = strrchr(host, ':');
@@ -333,6 +444,13 @@ int cmd_serve(int argc, char **argv)
     pthread_cond_signal(&sw.cv);
     pthread_mutex_unlock(&sw.mu);
     if (th_ok) pthread_join(th, NULL);
+    pthread_mutex_lock(&rf.mu);
+    rf.stop = true;
+    pthread_cond_signal(&rf.cv);
+    pthread_mutex_unlock(&rf.mu);
+    if (rth_ok) pthread_join(rth, NULL);
+    pthread_cond_destroy(&rf.cv);
+    pthread_mutex_destroy(&rf.mu);
     vt_http_server_stop(srv);
     pthread_cond_destroy(&sw.cv);
     pthread_mutex_destroy(&sw.mu);
@@ -340,6 +458,8 @@ int cmd_serve(int argc, char **argv)
 out:
     if (log && log != stderr) fclose(log);
     vt_kbs_free(kbs);
+    vt_coll_manager_free(coll);
+    sk_X509_pop_free(tdx_roots, X509_free);
     vt_buf_free(&policy);
     EVP_PKEY_free(admin);
     EVP_PKEY_free(ear);

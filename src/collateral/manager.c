@@ -11,6 +11,7 @@
 #include "collateral_internal.h"
 #include "veritee/codec.h"
 #include "veritee/metrics.h"
+#include "veritee/vtime.h"
 
 #define MAX_PLATFORMS 64
 #define CHECK "collateral"
@@ -255,6 +256,15 @@ vt_err vt_coll_manager_need(vt_coll_manager *m, const char *tee, const uint8_t *
     if (m->base_url == NULL) {
         pthread_mutex_unlock(&m->mu);
         return vt_error_set(err, VT_E_MISSING, CHECK, "no collateral for platform %s in the cache, and no upstream to fetch it from", id);
+    }
+    if (!p->in_flight && p->last_rc != VT_OK && now < p->next_try) {
+        /* the upstream failed a moment ago: fail closed at once instead of every guest retrying it */
+        char when[21];
+        vt_time_format(p->next_try, when);
+        vt_err rc = vt_error_set(err, VT_E_MISSING, CHECK, "collateral for platform %s is missing or expired and its "
+                                 "upstream is failing (%s); next attempt at %s", id, p->last_error, when);
+        pthread_mutex_unlock(&m->mu);
+        return rc;
     }
     if (!p->in_flight) {
         job *j = malloc(sizeof *j);

@@ -18,29 +18,9 @@ size_t vt_cbor_encode_head(uint8_t out[9], vt_cbor_major major, uint64_t arg)
     return 1 + n;
 }
 
-void vt_cbor_writer_init(vt_cbor_writer *w) { memset(w, 0, sizeof *w); }
+void vt_cbor_writer_init(vt_cbor_writer *w) { vt_writer_init(&w->out, "CBOR", NULL); }
 
-void vt_cbor_put_raw(vt_cbor_writer *w, const void *p, size_t n)
-{
-    if (w->failed || n == 0) return;
-    if (n > SIZE_MAX / 2 - w->len) {
-        w->failed = true;
-        return;
-    }
-    if (w->len + n > w->cap) {
-        size_t cap = w->cap ? w->cap : 64;
-        while (cap < w->len + n) cap *= 2;
-        uint8_t *np = realloc(w->ptr, cap);
-        if (np == NULL) {
-            w->failed = true;
-            return;
-        }
-        w->ptr = np;
-        w->cap = cap;
-    }
-    memcpy(w->ptr + w->len, p, n);
-    w->len += n;
-}
+void vt_cbor_put_raw(vt_cbor_writer *w, const void *p, size_t n) { vt_write_bytes(&w->out, "CBOR item", p, n); }
 
 void vt_cbor_put_head(vt_cbor_writer *w, vt_cbor_major major, uint64_t arg)
 {
@@ -85,24 +65,12 @@ void vt_cbor_put_null(vt_cbor_writer *w)
     vt_cbor_put_raw(w, &b, 1);
 }
 
-void vt_cbor_writer_free(vt_cbor_writer *w)
-{
-    free(w->ptr);
-    memset(w, 0, sizeof *w);
-}
+void vt_cbor_writer_free(vt_cbor_writer *w) { vt_writer_free(&w->out); }
 
 vt_err vt_cbor_writer_finish(vt_cbor_writer *w, vt_buf *out, vt_error *err)
 {
-    if (w->failed) {
-        vt_cbor_writer_free(w);
-        return vt_error_set(err, VT_E_NOMEM, "cbor", "out of memory encoding CBOR");
-    }
-    out->ptr = w->ptr;
-    out->len = w->len;
-    memset(w, 0, sizeof *w);
-    if (out->ptr == NULL) { /* empty output still gets a valid pointer */
-        out->ptr = malloc(1);
-        if (out->ptr == NULL) return vt_error_set(err, VT_E_NOMEM, "cbor", "out of memory");
-    }
+    vt_err rc = vt_writer_take(&w->out, &out->ptr, &out->len); /* frees on a failed put */
+    vt_writer_init(&w->out, "CBOR", NULL);
+    if (rc != VT_OK) return vt_error_set(err, rc, "cbor", "out of memory encoding CBOR");
     return VT_OK;
 }

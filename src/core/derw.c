@@ -5,28 +5,15 @@
 
 #include "veritee/derw.h"
 
-void vt_derw_init(vt_derw *w) { memset(w, 0, sizeof *w); }
-
-void vt_derw_free(vt_derw *w)
+void vt_derw_init(vt_derw *w)
 {
-    free(w->p);
-    memset(w, 0, sizeof *w);
+    vt_writer_init(&w->out, "DER", NULL);
+    w->bad_oid = false;
 }
 
-static bool reserve(vt_derw *w, size_t extra)
-{
-    if (w->failed) return false;
-    if (w->len + extra <= w->cap) return true;
-    size_t cap = (w->len + extra) * 2 + 64;
-    uint8_t *q = realloc(w->p, cap);
-    if (q == NULL) {
-        w->failed = true;
-        return false;
-    }
-    w->p = q;
-    w->cap = cap;
-    return true;
-}
+void vt_derw_free(vt_derw *w) { vt_writer_free(&w->out); }
+
+size_t vt_derw_mark(const vt_derw *w) { return vt_writer_len(&w->out); }
 
 static size_t len_bytes(size_t n, uint8_t out[9])
 {
@@ -45,12 +32,9 @@ void vt_derw_tlv(vt_derw *w, uint8_t tag, const uint8_t *v, size_t n)
 {
     uint8_t l[9];
     size_t ll = len_bytes(n, l);
-    if (!reserve(w, 1 + ll + n)) return;
-    w->p[w->len++] = tag;
-    memcpy(w->p + w->len, l, ll);
-    w->len += ll;
-    if (n) memcpy(w->p + w->len, v, n);
-    w->len += n;
+    vt_write_u8(&w->out, "tag", tag);
+    vt_write_bytes(&w->out, "length", l, ll);
+    vt_write_bytes(&w->out, "contents", v, n);
 }
 
 void vt_derw_uint(vt_derw *w, uint8_t tag, uint64_t x)
@@ -79,12 +63,12 @@ void vt_derw_oid(vt_derw *w, const char *dotted)
         if (end == p) break;
         p = *end == '.' ? end + 1 : end;
         if (*end != '.' && *end != '\0') {
-            w->failed = true;
+            w->bad_oid = true;
             return;
         }
     }
     if (na < 2 || arcs[0] > 2) {
-        w->failed = true;
+        w->bad_oid = true;
         return;
     }
     uint8_t b[32 * 10];
@@ -107,26 +91,22 @@ void vt_derw_oid(vt_derw *w, const char *dotted)
 
 void vt_derw_wrap(vt_derw *w, size_t mark, uint8_t tag)
 {
-    if (w->failed || mark > w->len) return;
-    size_t n = w->len - mark;
-    uint8_t l[9];
-    size_t ll = len_bytes(n, l);
-    if (!reserve(w, 1 + ll)) return;
-    memmove(w->p + mark + 1 + ll, w->p + mark, n);
-    w->p[mark] = tag;
-    memcpy(w->p + mark + 1, l, ll);
-    w->len += 1 + ll;
+    if (mark > vt_writer_len(&w->out)) return;
+    uint8_t h[10];
+    h[0] = tag;
+    size_t ll = len_bytes(vt_writer_len(&w->out) - mark, h + 1);
+    vt_write_insert(&w->out, "header", mark, h, 1 + ll);
 }
 
 vt_err vt_derw_finish(vt_derw *w, vt_buf *out, vt_error *err)
 {
-    if (w->failed) {
+    vt_buf_free(out);
+    if (w->bad_oid) {
         vt_derw_free(w);
         return vt_error_set(err, VT_E_NOMEM, "der", "DER encoding failed");
     }
-    vt_buf_free(out);
-    out->ptr = w->p;
-    out->len = w->len;
-    memset(w, 0, sizeof *w);
+    vt_err rc = vt_writer_take(&w->out, &out->ptr, &out->len);
+    vt_derw_init(w);
+    if (rc != VT_OK) return vt_error_set(err, VT_E_NOMEM, "der", "DER encoding failed");
     return VT_OK;
 }

@@ -6,32 +6,13 @@
 #include <string.h>
 
 #include "veritee/jcs.h"
+#include "veritee/writer.h"
 
 #define MAX_DEPTH 64
 
-typedef struct sb {
-    char *p;
-    size_t len, cap;
-    bool failed;
-} sb;
+typedef vt_writer sb; /* the output text (vt_writer keeps it NUL-terminated) */
 
-static void put(sb *b, const char *s, size_t n)
-{
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2 + 64;
-        char *q = realloc(b->p, cap);
-        if (q == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
+static void put(sb *b, const char *s, size_t n) { vt_write_bytes(b, "JSON text", s, n); }
 
 static void puts_(sb *b, const char *s) { put(b, s, strlen(s)); }
 
@@ -236,16 +217,15 @@ static bool emit(sb *b, const json_t *v, int depth)
 
 vt_err vt_jcs(const json_t *v, vt_buf *out, vt_error *err)
 {
-    sb b = {0};
+    sb b;
+    vt_writer_init(&b, "canonical JSON", NULL);
     bool ok = emit(&b, v, 0);
-    if (!ok || b.failed) {
-        free(b.p);
-        return vt_error_set(err, b.failed ? VT_E_NOMEM : VT_E_INVALID, "jcs",
+    vt_err failed = vt_writer_status(&b);
+    if (!ok || failed) {
+        vt_writer_free(&b);
+        return vt_error_set(err, failed ? VT_E_NOMEM : VT_E_INVALID, "jcs",
                             "cannot canonicalise JSON (non-finite number, invalid UTF-8 or too deep)");
     }
-    if (b.p == NULL) put(&b, "", 0);
     vt_buf_free(out);
-    out->ptr = (uint8_t *)b.p;
-    out->len = b.len;
-    return VT_OK;
+    return vt_writer_take(&b, &out->ptr, &out->len);
 }

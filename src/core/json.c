@@ -14,55 +14,45 @@ vt_err vt_json_parse(const char *text, size_t len, json_t **out, vt_error *err)
     return VT_OK;
 }
 
-static vt_err get(const json_t *o, const char *key, const char *path, json_t **v, vt_error *err)
+/* The required getters keyed by (object, key, path): the same family as vt_json_get_*. */
+static vt_err in_of(const json_t *o, const char *path, vt_json_in *in, vt_error *err)
 {
-    if (!json_is_object(o))
-        return vt_error_set(err, VT_E_INVALID, "parse", "%s: expected an object", path);
-    *v = json_object_get(o, key);
-    if (*v == NULL)
-        return vt_error_set(err, VT_E_INVALID, "parse", "%s.%s: missing", path, key);
-    return VT_OK;
-}
-
-static vt_err type_err(const char *path, const char *key, const char *want, vt_error *err)
-{
-    return vt_error_set(err, VT_E_INVALID, "parse", "%s.%s: expected %s", path, key, want);
+    return vt_json_in_init(in, o, path, NULL, err);
 }
 
 vt_err vt_json_obj(const json_t *o, const char *key, const char *path, json_t **out, vt_error *err)
 {
-    VT_GUARD(get(o, key, path, out, err));
-    return json_is_object(*out) ? VT_OK : type_err(path, key, "an object", err);
+    vt_json_in in, child;
+    VT_GUARD(in_of(o, path, &in, err));
+    VT_GUARD(vt_json_get_obj(&in, key, VT_JSON_REQUIRED, &child, NULL));
+    *out = (json_t *)child.obj;
+    return VT_OK;
 }
 
 vt_err vt_json_arr(const json_t *o, const char *key, const char *path, json_t **out, vt_error *err)
 {
-    VT_GUARD(get(o, key, path, out, err));
-    return json_is_array(*out) ? VT_OK : type_err(path, key, "an array", err);
+    vt_json_in in;
+    const json_t *a;
+    VT_GUARD(in_of(o, path, &in, err));
+    VT_GUARD(vt_json_get_arr(&in, key, VT_JSON_REQUIRED, 0, (size_t)-1, &a, NULL));
+    *out = (json_t *)a;
+    return VT_OK;
 }
 
 vt_err vt_json_str(const json_t *o, const char *key, const char *path, const char **out,
                    vt_error *err)
 {
-    json_t *v;
-    VT_GUARD(get(o, key, path, &v, err));
-    if (!json_is_string(v)) return type_err(path, key, "a string", err);
-    *out = json_string_value(v);
-    return VT_OK;
+    vt_json_in in;
+    VT_GUARD(in_of(o, path, &in, err));
+    return vt_json_get_str(&in, key, VT_JSON_REQUIRED, out, NULL);
 }
 
 vt_err vt_json_int(const json_t *o, const char *key, const char *path, int64_t min, int64_t max,
                    int64_t *out, vt_error *err)
 {
-    json_t *v;
-    VT_GUARD(get(o, key, path, &v, err));
-    if (!json_is_integer(v)) return type_err(path, key, "an integer", err);
-    json_int_t i = json_integer_value(v);
-    if (i < min || i > max)
-        return vt_error_set(err, VT_E_INVALID, "parse", "%s.%s: %lld outside [%lld, %lld]", path,
-                            key, (long long)i, (long long)min, (long long)max);
-    *out = i;
-    return VT_OK;
+    vt_json_in in;
+    VT_GUARD(in_of(o, path, &in, err));
+    return vt_json_get_int(&in, key, VT_JSON_REQUIRED, min, max, out, NULL);
 }
 
 vt_err vt_json_time(const json_t *o, const char *key, const char *path, vt_time *out,
@@ -80,11 +70,9 @@ vt_err vt_json_time(const json_t *o, const char *key, const char *path, vt_time 
 vt_err vt_json_hex(const json_t *o, const char *key, const char *path, uint8_t *out, size_t n,
                    vt_error *err)
 {
-    const char *s;
-    VT_GUARD(vt_json_str(o, key, path, &s, err));
-    vt_err rc = vt_hex_decode_fixed(s, out, n, err);
-    if (rc != VT_OK) vt_error_wrap(err, "%s.%s", path, key);
-    return rc;
+    vt_json_in in;
+    VT_GUARD(in_of(o, path, &in, err));
+    return vt_json_get_hex(&in, key, VT_JSON_REQUIRED, out, n, NULL);
 }
 
 json_t *vt_json_hex_string(const uint8_t *p, size_t n)

@@ -29,50 +29,46 @@ vt_err vt_read_u8(vt_reader *r, const char *field, uint8_t *out)
     return VT_OK;
 }
 
+/* An n-byte integer at the cursor (the byte order is vt_get_le's or vt_get_be's). */
+static vt_err read_int(vt_reader *r, const char *field, size_t n, bool big, uint64_t *out)
+{
+    VT_GUARD(need(r, field, n));
+    *out = big ? vt_get_be(r->buf + r->off, n) : vt_get_le(r->buf + r->off, n);
+    r->off += n;
+    return VT_OK;
+}
+
 vt_err vt_read_u16le(vt_reader *r, const char *field, uint16_t *out)
 {
-    VT_GUARD(need(r, field, 2));
-    const uint8_t *p = r->buf + r->off;
-    *out = (uint16_t)(p[0] | (p[1] << 8));
-    r->off += 2;
+    uint64_t v;
+    VT_GUARD(read_int(r, field, 2, false, &v));
+    *out = (uint16_t)v;
     return VT_OK;
 }
 
 vt_err vt_read_u32le(vt_reader *r, const char *field, uint32_t *out)
 {
-    VT_GUARD(need(r, field, 4));
-    const uint8_t *p = r->buf + r->off;
-    *out = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    r->off += 4;
+    uint64_t v;
+    VT_GUARD(read_int(r, field, 4, false, &v));
+    *out = (uint32_t)v;
     return VT_OK;
 }
 
-vt_err vt_read_u64le(vt_reader *r, const char *field, uint64_t *out)
-{
-    VT_GUARD(need(r, field, 8));
-    const uint8_t *p = r->buf + r->off;
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-    *out = v;
-    r->off += 8;
-    return VT_OK;
-}
+vt_err vt_read_u64le(vt_reader *r, const char *field, uint64_t *out) { return read_int(r, field, 8, false, out); }
 
 vt_err vt_read_u16be(vt_reader *r, const char *field, uint16_t *out)
 {
-    VT_GUARD(need(r, field, 2));
-    const uint8_t *p = r->buf + r->off;
-    *out = (uint16_t)(p[0] << 8 | p[1]);
-    r->off += 2;
+    uint64_t v;
+    VT_GUARD(read_int(r, field, 2, true, &v));
+    *out = (uint16_t)v;
     return VT_OK;
 }
 
 vt_err vt_read_u32be(vt_reader *r, const char *field, uint32_t *out)
 {
-    VT_GUARD(need(r, field, 4));
-    const uint8_t *p = r->buf + r->off;
-    *out = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-    r->off += 4;
+    uint64_t v;
+    VT_GUARD(read_int(r, field, 4, true, &v));
+    *out = (uint32_t)v;
     return VT_OK;
 }
 
@@ -123,4 +119,18 @@ vt_err vt_read_sub(vt_reader *r, const char *field, size_t n, vt_reader *sub)
     vt_reader_init(sub, r->buf + r->off, n, r->what, r->err);
     r->off += n;
     return VT_OK;
+}
+
+uint64_t vt_get_le(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = n; i > 0; i--) v = v << 8 | p[i - 1];
+    return v;
+}
+
+uint64_t vt_get_be(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v = v << 8 | p[i];
+    return v;
 }

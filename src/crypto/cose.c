@@ -247,7 +247,7 @@ static int emit_sig_structure(sink_fn f, void *ctx, const vt_cose_sign1 *m, cons
 static int sink_writer(void *ctx, const void *p, size_t n)
 {
     vt_cbor_put_raw(ctx, p, n);
-    return !((vt_cbor_writer *)ctx)->failed;
+    return vt_writer_status(&((vt_cbor_writer *)ctx)->out) == VT_OK;
 }
 
 static int sink_md(void *ctx, const void *p, size_t n) { return EVP_DigestUpdate(ctx, p, n) == 1; }
@@ -336,8 +336,8 @@ vt_err vt_cose_sign1_sign(EVP_PKEY *priv, const vt_cose_sign_opts *opts, const u
     vt_cbor_put_map(&w, 1);
     vt_cbor_put_int(&w, VT_COSE_HDR_ALG);
     vt_cbor_put_int(&w, o.alg);
-    size_t plen = w.failed ? 0 : w.len;
-    if (plen > 0 && plen <= sizeof prot) memcpy(prot, w.ptr, plen);
+    size_t plen = vt_writer_status(&w.out) != VT_OK ? 0 : vt_writer_len(&w.out);
+    if (plen > 0 && plen <= sizeof prot) memcpy(prot, w.out.buf, plen);
     vt_cbor_writer_free(&w);
     if (plen == 0 || plen > sizeof prot)
         return vt_error_set(err, VT_E_NOMEM, "cose_sign", "cannot encode the header");

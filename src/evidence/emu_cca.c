@@ -75,7 +75,9 @@ vt_err emu_cca_init(const char *dir, const json_t *c, vt_time at, vt_error *err)
     vt_err rc = vt_json_hex(d, "implementation_id", "cca", impl, 32, err);
     json_decref(d);
     VT_GUARD(rc);
-    VT_GUARD(emu_hex(c, "implementation_id", "cca", impl, 32, err));
+    vt_json_in in;
+    VT_GUARD(vt_json_in_init(&in, c, "cca", "emulate", err));
+    VT_GUARD(vt_json_get_hex(&in, "implementation_id", VT_JSON_OPTIONAL, impl, 32, NULL));
     EVP_PKEY *k = NULL;
     vt_buf pem = {0};
     json_t *store = NULL;

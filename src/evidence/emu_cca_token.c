@@ -17,32 +17,34 @@
 
 typedef struct cca_ctx {
     const json_t *cca, *realm, *dflt;
+    vt_json_in cca_in, realm_in, dflt_in; /* the same objects, with their JSON paths */
     char realm_name[40];
     vt_cca_profile profile;
+    /* strings read once (setup) */
+    const char *platform_hash_alg, *realm_hash_alg, *rak_hash_alg, *verification_service;
 } cca_ctx;
 
-/* A key of the realm's overrides, else of the cca section, else the built-in default. */
-static const json_t *get(const cca_ctx *c, const char *key)
+/* Where a key is read: the realm's overrides, else the cca section, else the built-in default. */
+static const vt_json_in *holder(const cca_ctx *c, const char *key)
 {
-    const json_t *v = c->realm ? json_object_get(c->realm, key) : NULL;
-    if (v == NULL) v = json_object_get(c->cca, key);
-    return v ? v : json_object_get(c->dflt, key);
+    if (c->realm != NULL && json_object_get(c->realm, key) != NULL) return &c->realm_in;
+    if (json_object_get(c->cca, key) != NULL) return &c->cca_in;
+    return &c->dflt_in;
 }
 
-static const char *gstr(const cca_ctx *c, const char *key)
+static const json_t *get(const cca_ctx *c, const char *key) { return json_object_get(holder(c, key)->obj, key); }
+
+/* A string the defaults always carry (so: required), or an optional one ("" when absent). */
+static vt_err gstr(const cca_ctx *c, const char *key, vt_json_need need, const char **out)
 {
-    const char *s = json_string_value(get(c, key));
-    return s ? s : "";
+    *out = "";
+    return vt_json_get_str(holder(c, key), key, need, out, NULL);
 }
 
 static vt_err ghex(const cca_ctx *c, const char *key, uint8_t *out, size_t cap, size_t *len, vt_error *err)
 {
-    const char *h = json_string_value(get(c, key));
-    size_t n = h ? strlen(h) : 0;
-    if (h == NULL || n % 2 != 0 || n / 2 > cap)
-        return vt_error_set(err, VT_E_INVALID, "emulate", "cca.%s: expected up to %zu bytes of hex", key, cap);
-    *len = n / 2;
-    return vt_hex_decode_fixed(h, out, n / 2, err);
+    (void)err; /* the holder's error record is err */
+    return vt_json_get_hexn(holder(c, key), key, VT_JSON_REQUIRED, out, 0, cap, len, NULL);
 }
 
 static vt_err hash_alg(const char *name, const char *key, vt_hash_alg *out, vt_error *err)
@@ -62,7 +64,7 @@ static vt_err measurement(const cca_ctx *c, const json_t *v, const char *what, s
     const char *h = json_string_value(v);
     if (h == NULL || strlen(h) != 2 * want || vt_hex_decode_fixed(h, m, want, err) != VT_OK)
         return vt_error_set(err, VT_E_INVALID, "emulate", "cca.%s: expected %zu bytes of hex (the %s length)", what,
-                            want, gstr(c, "realm_hash_alg"));
+                            want, c->realm_hash_alg);
     vt_cbor_put_bstr(w, m, want);
     return VT_OK;
 }
@@ -83,8 +85,13 @@ static vt_err sw_components(const cca_ctx *c, vt_cbor_writer *w, vt_error *err)
             vt_hex_decode_fixed(sh, sid, sl, err) != VT_OK)
             return vt_error_set(err, VT_E_INVALID, "emulate",
                                 "cca.sw_components[%zu]: measurement and signer_id are 1..64 bytes of hex", i);
-        const char *type = emu_str(o, "type", NULL), *ver = emu_str(o, "version", NULL),
-                   *alg = emu_str(o, "hash_alg", NULL);
+        const char *type = NULL, *ver = NULL, *alg = NULL;
+        vt_json_in in;
+        const vt_json_in *h = holder(c, "sw_components");
+        VT_GUARD(vt_json_elem_obj(h, "sw_components", a, i, &in));
+        VT_GUARD(vt_json_get_str(&in, "type", VT_JSON_OPTIONAL, &type, NULL));
+        VT_GUARD(vt_json_get_str(&in, "version", VT_JSON_OPTIONAL, &ver, NULL));
+        VT_GUARD(vt_json_get_str(&in, "hash_alg", VT_JSON_OPTIONAL, &alg, NULL));
         vt_cbor_put_map(w, 2 + (type != NULL) + (ver != NULL) + (alg != NULL));
         if (type) {
             vt_cbor_put_uint(w, 1);
@@ -116,8 +123,9 @@ static vt_err platform_claims(const cca_ctx *c, EVP_PKEY *cpak, const uint8_t *p
     if (il != 32) return vt_error_set(err, VT_E_INVALID, "emulate", "cca.implementation_id: expected 32 bytes");
     VT_GUARD(ghex(c, "platform_config", cfg, sizeof cfg, &cl, err));
     VT_GUARD(emu_cca_instance_id(cpak, inst, err));
-    VT_GUARD(emu_u64(c->cca, "lifecycle", "cca", 0x3000, &lc, err));
-    const char *vsi = gstr(c, "verification_service");
+    lc = 0x3000;
+    VT_GUARD(vt_json_get_u64(&c->cca_in, "lifecycle", VT_JSON_OPTIONAL, UINT16_MAX, &lc, NULL));
+    const char *vsi = c->verification_service;
     const char *profile = c->profile == VT_CCA_PROFILE_SSD ? VT_CCA_PROFILE_PLATFORM_SSD
                           : c->profile == VT_CCA_PROFILE_2_0 ? VT_CCA_PROFILE_PLATFORM_2_0
                                                              : VT_CCA_PROFILE_PLATFORM_1_0;
@@ -143,7 +151,7 @@ static vt_err platform_claims(const cca_ctx *c, EVP_PKEY *cpak, const uint8_t *p
         vt_cbor_put_tstr(&w, vsi);
     }
     vt_cbor_put_uint(&w, 2402);
-    vt_cbor_put_tstr(&w, gstr(c, "platform_hash_alg"));
+    vt_cbor_put_tstr(&w, c->platform_hash_alg);
     if (rc != VT_OK) {
         vt_cbor_writer_free(&w);
         return rc;
@@ -183,7 +191,7 @@ static vt_err realm_claims(const cca_ctx *c, const uint8_t challenge[64], const 
                            vt_error *err)
 {
     vt_hash_alg ha;
-    VT_GUARD(hash_alg(gstr(c, "realm_hash_alg"), "realm_hash_alg", &ha, err));
+    VT_GUARD(hash_alg(c->realm_hash_alg, "realm_hash_alg", &ha, err));
     uint8_t rpv[64], inst[33];
     size_t rl;
     VT_GUARD(ghex(c, "rpv", rpv, sizeof rpv, &rl, err));
@@ -204,7 +212,7 @@ static vt_err realm_claims(const cca_ctx *c, const uint8_t challenge[64], const 
     vt_cbor_put_uint(&w, 44235);
     vt_cbor_put_bstr(&w, rpv, 64);
     vt_cbor_put_uint(&w, 44236);
-    vt_cbor_put_tstr(&w, gstr(c, "realm_hash_alg"));
+    vt_cbor_put_tstr(&w, c->realm_hash_alg);
     vt_cbor_put_uint(&w, 44237);
     vt_cbor_put_bstr(&w, rak->ptr, rak->len);
     vt_cbor_put_uint(&w, 44238);
@@ -221,7 +229,7 @@ static vt_err realm_claims(const cca_ctx *c, const uint8_t challenge[64], const 
     vt_cbor_put_array(&w, 4);
     for (size_t i = 0; i < 4 && rc == VT_OK; i++) rc = measurement(c, json_array_get(rem, i), "rem", vt_hash_len(ha), &w, err);
     vt_cbor_put_uint(&w, 44240);
-    vt_cbor_put_tstr(&w, gstr(c, "rak_hash_alg"));
+    vt_cbor_put_tstr(&w, c->rak_hash_alg);
     if (rmm2 && rc == VT_OK) {
         inst[0] = 0x01; /* RMM 2.0 realm instance id: a random UEID; here derived from the RAK */
         rc = vt_hash(VT_SHA256, rak->ptr, rak->len, inst + 1, err);
@@ -275,13 +283,27 @@ static vt_err setup(vt_emu *e, const vt_emu_cca_opts *o, cca_ctx *c, int *tag, v
     if (n == 0 || n > 32)
         return vt_error_set(err, VT_E_ARG, "emulate", "realm name: 1..32 letters, digits, '-' or '_'");
     snprintf(c->realm_name, sizeof c->realm_name, "%s", realm);
-    c->realm = json_object_get(json_object_get(c->cca, "realms"), realm);
-    const char *p = emu_str(c->cca, "profile", "1.0");
+    VT_GUARD(vt_json_in_init(&c->cca_in, c->cca, "cca", "emulate", err));
+    VT_GUARD(vt_json_in_init(&c->dflt_in, c->dflt, "cca", "emulate", err));
+    vt_json_in realms;
+    bool given;
+    VT_GUARD(vt_json_get_obj(&c->cca_in, "realms", VT_JSON_OPTIONAL, &realms, &given));
+    if (given) VT_GUARD(vt_json_get_obj(&realms, realm, VT_JSON_OPTIONAL, &c->realm_in, &given));
+    c->realm = given ? c->realm_in.obj : NULL;
+    const char *p = "1.0";
+    VT_GUARD(vt_json_get_str(&c->cca_in, "profile", VT_JSON_OPTIONAL, &p, NULL));
     if (strcmp(p, "1.0") == 0) c->profile = VT_CCA_PROFILE_1_0;
     else if (strcmp(p, "2.0") == 0) c->profile = VT_CCA_PROFILE_2_0;
     else if (strcmp(p, "ssd") == 0) c->profile = VT_CCA_PROFILE_SSD;
     else return vt_error_set(err, VT_E_INVALID, "emulate", "cca.profile: \"1.0\", \"2.0\" or \"ssd\"");
-    *tag = o && o->tag ? o->tag : (int)emu_int(c->cca, "token_tag", VT_CCA_TAG_COLLECTION);
+    int64_t t = VT_CCA_TAG_COLLECTION;
+    if (o && o->tag) t = o->tag;
+    else VT_GUARD(vt_json_get_int(&c->cca_in, "token_tag", VT_JSON_OPTIONAL, INT32_MIN, INT32_MAX, &t, NULL));
+    *tag = (int)t;
+    VT_GUARD(gstr(c, "platform_hash_alg", VT_JSON_REQUIRED, &c->platform_hash_alg));
+    VT_GUARD(gstr(c, "realm_hash_alg", VT_JSON_REQUIRED, &c->realm_hash_alg));
+    VT_GUARD(gstr(c, "rak_hash_alg", VT_JSON_REQUIRED, &c->rak_hash_alg));
+    VT_GUARD(gstr(c, "verification_service", VT_JSON_OPTIONAL, &c->verification_service));
     if (*tag != VT_CCA_TAG_COLLECTION && *tag != VT_CCA_TAG_CMW)
         return vt_error_set(err, VT_E_ARG, "emulate", "CCA token tag %d (399 or 907)", *tag);
     return VT_OK;
@@ -318,7 +340,7 @@ vt_err vt_emu_cca_token(vt_emu *e, const uint8_t challenge[64], const vt_emu_cca
     if (rc != VT_OK) goto out;
     vt_hash_alg rha;
     uint8_t pch[64];
-    VT_GUARD_GOTO(hash_alg(gstr(&c, "rak_hash_alg"), "rak_hash_alg", &rha, err));
+    VT_GUARD_GOTO(hash_alg(c.rak_hash_alg, "rak_hash_alg", &rha, err));
     VT_GUARD_GOTO(emu_load_key(e->dir, "cca_cpak.key.pem", &cpak, err));
     VT_GUARD_GOTO(realm_key(e->dir, c.realm_name, &rak, err));
     VT_GUARD_GOTO(rak_claim(rak, c.profile, &rakc, err));

@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include "veritee/emulate.h"
+#include "veritee/json.h"
 #include "veritee/pki.h"
 #include "veritee/snp.h"
 
@@ -19,17 +20,17 @@ vt_err emu_path(const char *dir, const char *sub, const char *name, char *out, s
 vt_err emu_write(const char *dir, const char *sub, const char *name, const void *p, size_t n, bool secret,
                  vt_error *err);
 vt_err emu_read(const char *dir, const char *sub, const char *name, vt_buf *out, vt_error *err);
+/* Certificates c[0..n) as one PEM file under dir/sub. */
+vt_err emu_write_pem_chain(const char *dir, const char *sub, const char *name, X509 *const *c, size_t n,
+                           vt_error *err);
 vt_err emu_save_key(const char *dir, const char *name, EVP_PKEY *k, vt_error *err);
 vt_err emu_load_key(const char *dir, const char *name, EVP_PKEY **out, vt_error *err);
 
-/* Typed reads of the platform description with defaults, errors naming the key. */
-vt_err emu_hex(const json_t *o, const char *key, const char *path, uint8_t *out, size_t n, vt_error *err);
+/* The platform description is read with the core JSON getters (veritee/json.h): an absent
+ * member keeps the built-in default, a wrong-typed one is an error naming its path. */
 /* Hex JSON string of n (<= 64) bytes seed, seed + step, seed + 2 step, ...: the recognisable
  * default measurements of the emulated platforms. */
 json_t *emu_pattern_json(uint8_t seed, uint8_t step, size_t n);
-int64_t emu_int(const json_t *o, const char *key, int64_t dflt);
-bool emu_bool(const json_t *o, const char *key, bool dflt);
-const char *emu_str(const json_t *o, const char *key, const char *dflt);
 
 /* MRSIGNER of the emulated TD quoting enclave. */
 extern const uint8_t EMU_QE_MRSIGNER[32];
@@ -38,8 +39,6 @@ extern const uint8_t EMU_QE_MRSIGNER[32];
 json_t *emu_tdx_default(void);
 vt_err emu_tdx_init(const char *dir, const json_t *tdx, vt_time at, vt_error *err);
 
-/* An unsigned integer given as a JSON integer or a "0x..." / decimal string. */
-vt_err emu_u64(const json_t *o, const char *key, const char *path, uint64_t dflt, uint64_t *out, vt_error *err);
 
 /* The SEV-SNP platform as the emulator uses it (the "snp" section, defaults applied). */
 typedef struct emu_snp_plat {
@@ -52,7 +51,8 @@ typedef struct emu_snp_plat {
     int64_t crl_days;
 } emu_snp_plat;
 json_t *emu_snp_default(void);
-vt_err emu_snp_plat_read(const json_t *snp, emu_snp_plat *p, vt_error *err);
+/* Errors go to snp->err, naming the path ("snp.tcb.snp: ..."). */
+vt_err emu_snp_plat_read(const vt_json_in *snp, emu_snp_plat *p);
 vt_err emu_snp_init(const char *dir, const json_t *snp, vt_time at, vt_error *err);
 
 /* The Arm CCA platform (the "cca" section). */

@@ -10,9 +10,9 @@
 #include "veritee/derw.h"
 #include "veritee/json.h"
 #include "veritee/snp.h"
+#include "veritee/writer.h"
 #include "veritee/x509.h"
 
-#define AMD_OID "1.3.6.1.4.1.3704.1."
 #define YEAR (365 * 86400LL)
 
 static json_t *hex_pattern(uint8_t seed, size_t n) { return emu_pattern_json(seed, 13, n); }
@@ -35,45 +35,20 @@ json_t *emu_snp_default(void)
     return s;
 }
 
-vt_err emu_u64(const json_t *o, const char *key, const char *path, uint64_t dflt, uint64_t *out, vt_error *err)
-{
-    const json_t *v = json_object_get(o, key);
-    *out = dflt;
-    if (v == NULL) return VT_OK;
-    if (json_is_integer(v) && json_integer_value(v) >= 0) {
-        *out = (uint64_t)json_integer_value(v);
-        return VT_OK;
-    }
-    const char *s = json_string_value(v);
-    char *end = NULL;
-    if (s != NULL && s[0] != '\0') {
-        unsigned long long x = strtoull(s, &end, 0);
-        if (*end == '\0' && s[0] != '-') {
-            *out = x;
-            return VT_OK;
-        }
-    }
-    return vt_error_set(err, VT_E_INVALID, "emulate", "%s.%s: expected a non-negative integer or \"0x...\"", path,
-                        key);
-}
+#define OPT VT_JSON_OPTIONAL
 
-static vt_err tcb_read(const json_t *o, const char *key, vt_snp_product p, const vt_snp_tcb *dflt, vt_snp_tcb *out,
-                       vt_error *err)
+/* TCB {fmc?, bl, tee, snp, microcode}: each member defaults to dflt's. */
+static vt_err tcb_read(const vt_json_in *s, const char *key, vt_snp_product p, const vt_snp_tcb *dflt, vt_snp_tcb *out)
 {
-    const json_t *t = json_object_get(o, key);
+    vt_json_in t;
+    bool given;
     *out = *dflt;
-    if (t != NULL && !json_is_object(t))
-        return vt_error_set(err, VT_E_INVALID, "emulate", "snp.%s: expected {\"bl\", \"tee\", \"snp\", \"microcode\"%s}",
-                            key, p == VT_SNP_TURIN ? ", \"fmc\"" : "");
+    VT_GUARD(vt_json_get_obj(s, key, OPT, &t, &given));
     static const char *const names[] = {"fmc", "bl", "tee", "snp", "microcode"};
     uint8_t *dst[] = {&out->fmc, &out->boot_loader, &out->tee, &out->snp, &out->microcode};
-    for (size_t i = 0; t != NULL && i < 5; i++) {
-        uint64_t v;
-        char path[32];
-        snprintf(path, sizeof path, "snp.%s", key);
-        VT_GUARD(emu_u64(t, names[i], path, *dst[i], &v, err));
-        if (v > 255) return vt_error_set(err, VT_E_INVALID, "emulate", "snp.%s.%s: %llu is above 255", key, names[i],
-                                         (unsigned long long)v);
+    for (size_t i = 0; given && i < 5; i++) {
+        uint64_t v = *dst[i];
+        VT_GUARD(vt_json_get_u64(&t, names[i], OPT, 255, &v, NULL));
         *dst[i] = (uint8_t)v;
     }
     out->has_fmc = p == VT_SNP_TURIN;
@@ -82,16 +57,18 @@ static vt_err tcb_read(const json_t *o, const char *key, vt_snp_product p, const
     return VT_OK;
 }
 
-vt_err emu_snp_plat_read(const json_t *s, emu_snp_plat *p, vt_error *err)
+vt_err emu_snp_plat_read(const vt_json_in *s, emu_snp_plat *p)
 {
+    const char *product = "Milan";
     memset(p, 0, sizeof *p);
-    VT_GUARD(vt_snp_product_parse(emu_str(s, "product", "Milan"), &p->product, err));
+    VT_GUARD(vt_json_get_str(s, "product", OPT, &product, NULL));
+    VT_GUARD(vt_snp_product_parse(product, &p->product, s->err));
     /* CPUID family/model/stepping of each generation (SEV-SNP ABI spec, CPUID_FAM_ID etc.) */
     static const uint8_t cpuid[4][3] = {{0}, {0x19, 0x01, 0x01}, {0x19, 0x11, 0x01}, {0x1a, 0x02, 0x00}};
-    uint64_t v;
     for (int i = 0; i < 3; i++) {
         static const char *const k[] = {"cpuid_family", "cpuid_model", "cpuid_stepping"};
-        VT_GUARD(emu_u64(s, k[i], "snp", cpuid[p->product][i], &v, err));
+        uint64_t v = cpuid[p->product][i];
+        VT_GUARD(vt_json_get_u64(s, k[i], OPT, 255, &v, NULL));
         p->cpuid[i] = (uint8_t)v;
     }
     /* Default TCBs: Milan/Genoa as current firmware reports them, Turin with its FMC byte. */
@@ -99,25 +76,24 @@ vt_err emu_snp_plat_read(const json_t *s, emu_snp_plat *p, vt_error *err)
     if (p->product == VT_SNP_GENOA) d = (vt_snp_tcb){.boot_loader = 9, .tee = 0, .snp = 23, .microcode = 72};
     if (p->product == VT_SNP_TURIN)
         d = (vt_snp_tcb){.has_fmc = true, .fmc = 1, .boot_loader = 1, .tee = 1, .snp = 3, .microcode = 0x4c};
-    VT_GUARD(tcb_read(s, "tcb", p->product, &d, &p->current, err));
-    VT_GUARD(tcb_read(s, "reported_tcb", p->product, &p->current, &p->reported, err));
-    VT_GUARD(tcb_read(s, "committed_tcb", p->product, &p->current, &p->committed, err));
-    VT_GUARD(tcb_read(s, "launch_tcb", p->product, &p->committed, &p->launch, err));
+    VT_GUARD(tcb_read(s, "tcb", p->product, &d, &p->current));
+    VT_GUARD(tcb_read(s, "reported_tcb", p->product, &p->current, &p->reported));
+    VT_GUARD(tcb_read(s, "committed_tcb", p->product, &p->current, &p->committed));
+    VT_GUARD(tcb_read(s, "launch_tcb", p->product, &p->committed, &p->launch));
     p->hwid_len = p->product == VT_SNP_TURIN ? 8 : 64;
     for (size_t i = 0; i < 64; i++) p->chip_id[i] = (uint8_t)(0xc1 + 13 * i);
-    if (json_object_get(s, "chip_id") != NULL) {
-        uint8_t c[64] = {0};
-        const char *h = json_string_value(json_object_get(s, "chip_id"));
-        size_t hl = h ? strlen(h) : 0;
-        if (hl != 2 * p->hwid_len && hl != 128)
-            return vt_error_set(err, VT_E_INVALID, "emulate", "snp.chip_id: expected %zu (or 64) bytes of hex",
-                                p->hwid_len);
-        VT_GUARD(vt_hex_decode_fixed(h, c, hl / 2, err));
-        memcpy(p->chip_id, c, 64);
-    }
+    /* chip_id: the product's hwID length, or a full 64 bytes */
+    size_t n;
+    uint8_t c[64] = {0};
+    bool given;
+    VT_GUARD(vt_json_get_hexn(s, "chip_id", OPT, c, p->hwid_len, 64, &n, &given));
+    if (given && n != p->hwid_len && n != 64)
+        return vt_json_fail(s, "chip_id", "expected %zu (or 64) bytes of hex", p->hwid_len);
+    if (given) memcpy(p->chip_id, c, 64);
     if (p->hwid_len == 8) memset(p->chip_id + 8, 0, 56); /* Turin: 8-byte hwID, rest zero */
-    p->ask_revoked = emu_bool(s, "ask_revoked", false);
-    p->crl_days = emu_int(s, "crl_days", 30);
+    VT_GUARD(vt_json_get_bool(s, "ask_revoked", OPT, &p->ask_revoked, NULL));
+    p->crl_days = 30;
+    VT_GUARD(vt_json_get_int(s, "crl_days", OPT, -36500, 36500, &p->crl_days, NULL));
     return VT_OK;
 }
 
@@ -143,14 +119,14 @@ static vt_err vcek_extensions(const emu_snp_plat *p, bool vlek, vt_buf b[8], vt_
     const vt_snp_tcb *t = &p->reported;
     size_t k = 0;
     VT_GUARD(der_uint(p->product == VT_SNP_TURIN ? 1 : 0, &b[k], err));
-    x[k++] = (vt_pki_ext){.oid = AMD_OID "1"};
+    x[k++] = (vt_pki_ext){.oid = VT_SNP_OID_STRUCT_VERSION};
     const char *pn = product_name(p->product);
     vt_derw w;
     vt_derw_init(&w);
     vt_derw_tlv(&w, 0x16, (const uint8_t *)pn, strlen(pn)); /* IA5String */
     VT_GUARD(vt_derw_finish(&w, &b[k], err));
-    x[k++] = (vt_pki_ext){.oid = AMD_OID "2"};
-    static const char *const arcs[] = {AMD_OID "3.1", AMD_OID "3.2", AMD_OID "3.3", AMD_OID "3.8", AMD_OID "3.9"};
+    x[k++] = (vt_pki_ext){.oid = VT_SNP_OID_PRODUCT_NAME};
+    static const char *const arcs[] = {VT_SNP_OID_BL_SPL, VT_SNP_OID_TEE_SPL, VT_SNP_OID_SNP_SPL, VT_SNP_OID_UCODE_SPL, VT_SNP_OID_FMC_SPL};
     const uint8_t spl[] = {t->boot_loader, t->tee, t->snp, t->microcode, t->fmc};
     for (size_t i = 0; i < (p->product == VT_SNP_TURIN ? 5u : 4u); i++) {
         VT_GUARD(der_uint(spl[i], &b[k], err));
@@ -161,10 +137,10 @@ static vt_err vcek_extensions(const emu_snp_plat *p, bool vlek, vt_buf b[8], vt_
         vt_derw_init(&w);
         vt_derw_tlv(&w, 0x16, (const uint8_t *)csp, sizeof csp - 1); /* IA5String */
         VT_GUARD(vt_derw_finish(&w, &b[k], err));
-        x[k++] = (vt_pki_ext){.oid = AMD_OID "5"};
+        x[k++] = (vt_pki_ext){.oid = VT_SNP_OID_CSP_ID};
     } else {
         VT_GUARD(vt_buf_set(&b[k], p->chip_id, p->hwid_len, err)); /* raw bytes, as AMD KDS issues */
-        x[k++] = (vt_pki_ext){.oid = AMD_OID "4"};
+        x[k++] = (vt_pki_ext){.oid = VT_SNP_OID_HWID};
     }
     for (size_t i = 0; i < k; i++) {
         x[i].der = b[i].ptr;
@@ -172,31 +148,6 @@ static vt_err vcek_extensions(const emu_snp_plat *p, bool vlek, vt_buf b[8], vt_
     }
     *n = k;
     return VT_OK;
-}
-
-static vt_err append(vt_buf *all, const vt_buf *b, vt_error *err)
-{
-    uint8_t *q = realloc(all->ptr, all->len + b->len);
-    if (q == NULL) return vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");
-    memcpy(q + all->len, b->ptr, b->len);
-    all->ptr = q;
-    all->len += b->len;
-    return VT_OK;
-}
-
-static vt_err save_pem(const char *dir, const char *sub, const char *name, X509 *const *c, size_t n, vt_error *err)
-{
-    vt_buf all = {0};
-    vt_err rc = VT_OK;
-    for (size_t i = 0; i < n && rc == VT_OK; i++) {
-        vt_buf b = {0};
-        rc = vt_pki_cert_pem(c[i], &b, err);
-        if (rc == VT_OK) rc = append(&all, &b, err);
-        vt_buf_free(&b);
-    }
-    if (rc == VT_OK) rc = emu_write(dir, sub, name, all.ptr, all.len, false, err);
-    vt_buf_free(&all);
-    return rc;
 }
 
 static vt_err save_der(const char *dir, const char *name, X509 *c, X509_CRL *crl, vt_error *err)
@@ -208,11 +159,16 @@ static vt_err save_der(const char *dir, const char *name, X509 *c, X509_CRL *crl
     return rc;
 }
 
-vt_err emu_snp_init(const char *dir, const json_t *s, vt_time at, vt_error *err)
+vt_err emu_snp_init(const char *dir, const json_t *sj, vt_time at, vt_error *err)
 {
     emu_snp_plat p;
-    VT_GUARD(emu_snp_plat_read(s, &p, err));
-    int64_t bits = emu_int(s, "rsa_bits", 4096);
+    vt_json_in s;
+    VT_GUARD(vt_json_in_init(&s, sj, "snp", "emulate", err));
+    VT_GUARD(emu_snp_plat_read(&s, &p));
+    int64_t bits = 4096;
+    const char *key = "vcek";
+    VT_GUARD(vt_json_get_int(&s, "rsa_bits", OPT, 0, 16384, &bits, NULL));
+    VT_GUARD(vt_json_get_str(&s, "signing_key", OPT, &key, NULL));
     if (bits != 2048 && bits != 3072 && bits != 4096)
         return vt_error_set(err, VT_E_INVALID, "emulate", "snp.rsa_bits: 2048, 3072 or 4096 (AMD uses 4096)");
     EVP_PKEY *ark_k = NULL, *ask_k = NULL, *vcek_k = NULL;
@@ -222,7 +178,6 @@ vt_err emu_snp_init(const char *dir, const json_t *s, vt_time at, vt_error *err)
     vt_pki_ext ex[8];
     size_t nex = 0;
     vt_err rc = VT_OK;
-    const char *key = emu_str(s, "signing_key", "vcek");
     bool vlek = strcmp(key, "vlek") == 0;
     if (!vlek && strcmp(key, "vcek") != 0)
         return vt_error_set(err, VT_E_INVALID, "emulate", "snp.signing_key: \"vcek\" or \"vlek\"");
@@ -255,10 +210,10 @@ vt_err emu_snp_init(const char *dir, const json_t *s, vt_time at, vt_error *err)
     VT_GUARD_GOTO(emu_save_key(dir, "snp_ark.key.pem", ark_k, err));
     VT_GUARD_GOTO(emu_save_key(dir, "snp_ask.key.pem", ask_k, err));
     VT_GUARD_GOTO(emu_save_key(dir, "snp_vcek.key.pem", vcek_k, err));
-    VT_GUARD_GOTO(save_pem(dir, "trust", "snp_ark.pem", &ark, 1, err));
+    VT_GUARD_GOTO(emu_write_pem_chain(dir, "trust", "snp_ark.pem", &ark, 1, err));
     /* AMD KDS shapes: vcek.der, cert_chain (ASK then ARK, PEM), the ARK's CRL (DER) */
     VT_GUARD_GOTO(save_der(dir, vlek ? "snp_vlek.der" : "snp_vcek.der", vcek, NULL, err));
-    VT_GUARD_GOTO(save_pem(dir, "collateral", "snp_cert_chain.pem", (X509 *[]){ask, ark}, 2, err));
+    VT_GUARD_GOTO(emu_write_pem_chain(dir, "collateral", "snp_cert_chain.pem", (X509 *[]){ask, ark}, 2, err));
     VT_GUARD_GOTO(save_der(dir, "snp_ark.crl", NULL, crl, err));
 out:
     for (size_t i = 0; i < 8; i++) vt_buf_free(&eb[i]);

@@ -7,110 +7,94 @@
 
 #include "emu_internal.h"
 #include "veritee/crypto.h"
+#include "veritee/json.h"
+#include "veritee/writer.h"
 #include "veritee/x509.h"
 
 #define POLICY_DEBUG (UINT64_C(1) << 19)
+#define OPT VT_JSON_OPTIONAL
 
-/* Certificate table GUIDs, RFC 4122 byte order (GHCB spec, MSG_REPORT_REQ). */
-static const uint8_t GUID_VCEK[16] = {0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64,
-                                      0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd};
-static const uint8_t GUID_VLEK[16] = {0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e,
-                                      0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1};
-static const uint8_t GUID_ASK[16] = {0x4a, 0xb7, 0xb3, 0x79, 0xbb, 0xac, 0x4f, 0xe4,
-                                     0xa0, 0x2f, 0x05, 0xae, 0xf3, 0x27, 0xc7, 0x82};
-static const uint8_t GUID_ARK[16] = {0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52,
-                                     0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae};
-static const uint8_t GUID_CRL[16] = {0x92, 0xf8, 0x1b, 0xc3, 0x58, 0x11, 0x4d, 0x3d,
-                                     0x97, 0xff, 0xd1, 0x9f, 0x88, 0xdc, 0x67, 0xea};
-
-static void put32(uint8_t *p, uint32_t v)
+/* "major.minor.build" (default dflt). */
+static vt_err firmware(const vt_json_in *s, const char *key, const char *dflt, vt_snp_fw_version *out)
 {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* "major.minor.build" into the report's build, minor, major bytes. */
-static vt_err firmware(const json_t *s, const char *key, const char *dflt, uint8_t out[3], vt_error *err)
-{
-    const char *v = emu_str(s, key, dflt);
+    const char *v = dflt;
     unsigned maj, min, build;
     char tail;
+    VT_GUARD(vt_json_get_str(s, key, OPT, &v, NULL));
     if (sscanf(v, "%u.%u.%u%c", &maj, &min, &build, &tail) != 3 || maj > 255 || min > 255 || build > 255)
-        return vt_error_set(err, VT_E_INVALID, "emulate", "snp.%s: expected \"major.minor.build\"", key);
-    out[0] = (uint8_t)build;
-    out[1] = (uint8_t)min;
-    out[2] = (uint8_t)maj;
+        return vt_json_fail(s, key, "expected \"major.minor.build\"");
+    *out = (vt_snp_fw_version){.major = (uint8_t)maj, .minor = (uint8_t)min, .build = (uint8_t)build};
     return VT_OK;
 }
 
 /* The report fields the platform description gives (everything but the signature). */
-static vt_err fill(const json_t *s, const emu_snp_plat *p, int version, uint32_t vmpl, const uint8_t rd[64],
-                   uint8_t *rep, vt_error *err)
+static vt_err fill(const vt_json_in *s, const emu_snp_plat *p, int version, uint32_t vmpl, const uint8_t rd[64],
+                   vt_snp_report *r)
 {
-    uint64_t v;
-    memset(rep, 0, VT_SNP_REPORT_SIZE);
-    put32(rep + 0x000, (uint32_t)version);
-    VT_GUARD(emu_u64(s, "guest_svn", "snp", 0, &v, err));
-    put32(rep + 0x004, (uint32_t)v);
-    VT_GUARD(emu_u64(s, "policy", "snp", 0x30000, &v, err));
-    if (emu_bool(s, "debug", false)) v |= POLICY_DEBUG;
-    else v &= ~POLICY_DEBUG;
-    put64(rep + 0x008, v);
-    VT_GUARD(emu_hex(s, "family_id", "snp", rep + 0x010, 16, err));
-    VT_GUARD(emu_hex(s, "image_id", "snp", rep + 0x020, 16, err));
-    put32(rep + 0x030, vmpl);
-    put32(rep + 0x034, VT_SNP_SIG_ALGO_ECDSA_P384_SHA384);
-    put64(rep + 0x038, p->current.raw);
-    VT_GUARD(emu_u64(s, "platform_info", "snp", 0x25, &v, err)); /* SMT_EN, ECC_EN, ALIAS_CHECK_COMPLETE */
-    put64(rep + 0x040, v);
+    memset(r, 0, sizeof *r);
+    uint64_t v = 0;
+    bool debug = false, author_key_en = false, mask_chip_id = false;
+    const char *signing_key = "vcek", *fw = "1.55.21";
+    r->version = (uint32_t)version;
+    VT_GUARD(vt_json_get_u64(s, "guest_svn", OPT, UINT32_MAX, &v, NULL));
+    r->guest_svn = (uint32_t)v;
+    v = 0x30000;
+    VT_GUARD(vt_json_get_u64(s, "policy", OPT, UINT64_MAX, &v, NULL));
+    VT_GUARD(vt_json_get_bool(s, "debug", OPT, &debug, NULL));
+    r->policy.raw = debug ? v | POLICY_DEBUG : v & ~POLICY_DEBUG;
+    VT_GUARD(vt_json_get_hex(s, "family_id", OPT, r->family_id, sizeof r->family_id, NULL));
+    VT_GUARD(vt_json_get_hex(s, "image_id", OPT, r->image_id, sizeof r->image_id, NULL));
+    r->vmpl = vmpl;
+    r->signature_algo = VT_SNP_SIG_ALGO_ECDSA_P384_SHA384;
+    r->current_tcb = p->current.raw;
+    r->platform_info.raw = 0x25; /* SMT_EN, ECC_EN, ALIAS_CHECK_COMPLETE */
+    VT_GUARD(vt_json_get_u64(s, "platform_info", OPT, UINT64_MAX, &r->platform_info.raw, NULL));
     /* KEY_INFO: bit 0 AUTHOR_KEY_EN, bits 4:2 SIGNING_KEY (0 VCEK, 1 VLEK) */
-    bool vlek = strcmp(emu_str(s, "signing_key", "vcek"), "vlek") == 0;
-    rep[0x048] = (uint8_t)((emu_bool(s, "author_key_en", false) ? 1 : 0) | (vlek ? 1 << 2 : 0));
-    memcpy(rep + 0x050, rd, 64);
-    VT_GUARD(emu_hex(s, "measurement", "snp", rep + 0x090, 48, err));
-    VT_GUARD(emu_hex(s, "host_data", "snp", rep + 0x0c0, 32, err));
-    VT_GUARD(emu_hex(s, "id_key_digest", "snp", rep + 0x0e0, 48, err));
-    VT_GUARD(emu_hex(s, "author_key_digest", "snp", rep + 0x110, 48, err));
-    for (int i = 0; i < 32; i++) rep[0x140 + i] = (uint8_t)(0x2b * i + 7);
-    VT_GUARD(emu_hex(s, "report_id", "snp", rep + 0x140, 32, err));
-    memset(rep + 0x160, 0xff, 32); /* no migration agent */
-    VT_GUARD(emu_hex(s, "report_id_ma", "snp", rep + 0x160, 32, err));
-    put64(rep + 0x180, p->reported.raw);
-    if (version >= 3) {
-        rep[0x188] = p->cpuid[0];
-        rep[0x189] = p->cpuid[1];
-        rep[0x18a] = p->cpuid[2];
+    VT_GUARD(vt_json_get_str(s, "signing_key", OPT, &signing_key, NULL));
+    VT_GUARD(vt_json_get_bool(s, "author_key_en", OPT, &author_key_en, NULL));
+    r->key_info = (author_key_en ? 1u : 0u) | (strcmp(signing_key, "vlek") == 0 ? 1u << 2 : 0u);
+    memcpy(r->report_data, rd, 64);
+    VT_GUARD(vt_json_get_hex(s, "measurement", OPT, r->measurement, sizeof r->measurement, NULL));
+    VT_GUARD(vt_json_get_hex(s, "host_data", OPT, r->host_data, sizeof r->host_data, NULL));
+    VT_GUARD(vt_json_get_hex(s, "id_key_digest", OPT, r->id_key_digest, sizeof r->id_key_digest, NULL));
+    VT_GUARD(vt_json_get_hex(s, "author_key_digest", OPT, r->author_key_digest, sizeof r->author_key_digest, NULL));
+    for (int i = 0; i < 32; i++) r->report_id[i] = (uint8_t)(0x2b * i + 7);
+    VT_GUARD(vt_json_get_hex(s, "report_id", OPT, r->report_id, sizeof r->report_id, NULL));
+    memset(r->report_id_ma, 0xff, sizeof r->report_id_ma); /* no migration agent */
+    VT_GUARD(vt_json_get_hex(s, "report_id_ma", OPT, r->report_id_ma, sizeof r->report_id_ma, NULL));
+    r->reported_tcb = p->reported.raw;
+    r->has_cpuid = version >= 3;
+    if (r->has_cpuid) {
+        r->cpuid_fam_id = p->cpuid[0];
+        r->cpuid_mod_id = p->cpuid[1];
+        r->cpuid_step = p->cpuid[2];
     }
-    if (!emu_bool(s, "mask_chip_id", false)) memcpy(rep + 0x1a0, p->chip_id, 64);
-    put64(rep + 0x1e0, p->committed.raw);
-    VT_GUARD(firmware(s, "firmware", "1.55.21", rep + 0x1e8, err));
-    VT_GUARD(firmware(s, "committed_firmware", emu_str(s, "firmware", "1.55.21"), rep + 0x1ec, err));
-    put64(rep + 0x1f0, p->launch.raw);
-    if (version >= 5) {
-        VT_GUARD(emu_u64(s, "launch_mit_vector", "snp", 0, &v, err));
-        put64(rep + 0x1f8, v);
-        VT_GUARD(emu_u64(s, "current_mit_vector", "snp", 0, &v, err));
-        put64(rep + 0x200, v);
+    VT_GUARD(vt_json_get_bool(s, "mask_chip_id", OPT, &mask_chip_id, NULL));
+    if (!mask_chip_id) memcpy(r->chip_id, p->chip_id, 64);
+    r->committed_tcb = p->committed.raw;
+    VT_GUARD(vt_json_get_str(s, "firmware", OPT, &fw, NULL));
+    VT_GUARD(firmware(s, "firmware", fw, &r->current_version));
+    VT_GUARD(firmware(s, "committed_firmware", fw, &r->committed_version));
+    r->launch_tcb = p->launch.raw;
+    r->has_mit_vectors = version >= 5;
+    if (r->has_mit_vectors) {
+        VT_GUARD(vt_json_get_u64(s, "launch_mit_vector", OPT, UINT64_MAX, &r->launch_mit_vector, NULL));
+        VT_GUARD(vt_json_get_u64(s, "current_mit_vector", OPT, UINT64_MAX, &r->current_mit_vector, NULL));
     }
     return VT_OK;
 }
 
-/* ECDSA P-384 over 0x000..0x29F; r at 0x2A0 and s at 0x2E8, 72-byte little-endian each. */
-static vt_err sign(EVP_PKEY *k, uint8_t *rep, vt_error *err)
+/* ECDSA P-384 over the signed part (0x000..0x29F); r and s go into the report re-encoded. */
+static vt_err sign(EVP_PKEY *k, vt_snp_report *r, uint8_t rep[VT_SNP_REPORT_SIZE], vt_error *err)
 {
     uint8_t sig[96];
     size_t n;
+    VT_GUARD(vt_snp_report_encode(r, rep, err));
     VT_GUARD(vt_ecdsa_sign_raw(k, VT_SHA384, rep, VT_SNP_SIGNED_SIZE, sig, sizeof sig, &n, err));
     if (n != 96) return vt_error_set(err, VT_E_INTERNAL, "emulate", "VCEK signature is %zu bytes", n);
-    for (size_t i = 0; i < 48; i++) {
-        rep[0x2a0 + i] = sig[47 - i];
-        rep[0x2e8 + i] = sig[95 - i];
-    }
-    return VT_OK;
+    memcpy(r->sig_r, sig, 48);
+    memcpy(r->sig_s, sig + 48, 48);
+    return vt_snp_report_encode(r, rep, err);
 }
 
 /* DER of the certificates the table carries: VCEK (or VLEK), ASK (or ASVK), ARK, and the CRL
@@ -141,28 +125,25 @@ out:
 
 vt_err vt_emu_snp_certtable(vt_emu *e, bool with_crl, vt_buf *out, vt_error *err)
 {
-    const uint8_t *guids[4] = {GUID_VCEK, GUID_ASK, GUID_ARK, GUID_CRL};
+    vt_snp_cert_kind kinds[4] = {VT_SNP_CERT_VCEK, VT_SNP_CERT_ASK, VT_SNP_CERT_ARK, VT_SNP_CERT_CRL};
     vt_buf blobs[4] = {{0}};
     size_t n = 0;
     bool vlek = false;
+    vt_writer w;
+    vt_writer_init(&w, "SNP certificate table", err);
     vt_err rc = table_blobs(e->dir, with_crl, blobs, &n, &vlek, err);
-    if (vlek) guids[0] = GUID_VLEK;
-    size_t total = (n + 1) * 24;
-    for (size_t i = 0; rc == VT_OK && i < n; i++) total += blobs[i].len;
-    uint8_t *t = rc == VT_OK ? calloc(1, total) : NULL;
-    if (rc == VT_OK && t == NULL) rc = vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");
-    if (rc == VT_OK) {
-        size_t off = (n + 1) * 24; /* entries, then the all-zero terminator, then the blobs */
-        for (size_t i = 0; i < n; i++) {
-            memcpy(t + 24 * i, guids[i], 16);
-            put32(t + 24 * i + 16, (uint32_t)off);
-            put32(t + 24 * i + 20, (uint32_t)blobs[i].len);
-            memcpy(t + off, blobs[i].ptr, blobs[i].len);
-            off += blobs[i].len;
-        }
-        out->ptr = t;
-        out->len = total;
+    if (vlek) kinds[0] = VT_SNP_CERT_VLEK;
+    size_t off = (n + 1) * 24; /* entries, then the all-zero terminator, then the blobs */
+    for (size_t i = 0; rc == VT_OK && i < n; i++) {
+        vt_write_bytes(&w, "GUID", vt_snp_cert_guid(kinds[i]), 16);
+        vt_write_u32le(&w, "offset", (uint32_t)off);
+        vt_write_u32le(&w, "length", (uint32_t)blobs[i].len);
+        off += blobs[i].len;
     }
+    vt_write_zeros(&w, "terminator", 24);
+    for (size_t i = 0; rc == VT_OK && i < n; i++) vt_write_bytes(&w, "certificate", blobs[i].ptr, blobs[i].len);
+    if (rc == VT_OK) rc = vt_writer_take(&w, &out->ptr, &out->len); /* reports any failed write */
+    vt_writer_free(&w);
     for (size_t i = 0; i < 4; i++) vt_buf_free(&blobs[i]);
     return rc;
 }
@@ -170,43 +151,38 @@ vt_err vt_emu_snp_certtable(vt_emu *e, bool with_crl, vt_buf *out, vt_error *err
 vt_err vt_emu_snp_report(vt_emu *e, const uint8_t report_data[64], const vt_emu_snp_opts *o, vt_buf *out,
                          vt_error *err)
 {
-    const json_t *s = json_object_get(e->platform, "snp");
-    if (s == NULL) return vt_error_set(err, VT_E_ARG, "emulate", "the emulated platform has no SNP section");
+    const json_t *sj = json_object_get(e->platform, "snp");
+    if (sj == NULL) return vt_error_set(err, VT_E_ARG, "emulate", "the emulated platform has no SNP section");
+    vt_json_in s;
+    VT_GUARD(vt_json_in_init(&s, sj, "snp", "emulate", err));
     emu_snp_plat p;
-    VT_GUARD(emu_snp_plat_read(s, &p, err));
-    int version = o && o->version ? o->version : (int)emu_int(s, "report_version", 5);
+    VT_GUARD(emu_snp_plat_read(&s, &p));
+    int64_t version = 5, vmpl = 0;
+    if (o && o->version) version = o->version;
+    else VT_GUARD(vt_json_get_int(&s, "report_version", OPT, INT32_MIN, INT32_MAX, &version, NULL));
     if (version != 2 && version != 3 && version != 5)
-        return vt_error_set(err, VT_E_ARG, "emulate", "SNP report version %d (emulated: 2, 3 or 5)", version);
-    int64_t vmpl = o && o->has_vmpl ? (int64_t)o->vmpl : emu_int(s, "vmpl", 0);
+        return vt_error_set(err, VT_E_ARG, "emulate", "SNP report version %lld (emulated: 2, 3 or 5)", (long long)version);
+    if (o && o->has_vmpl) vmpl = (int64_t)o->vmpl;
+    else VT_GUARD(vt_json_get_int(&s, "vmpl", OPT, INT32_MIN, INT32_MAX, &vmpl, NULL));
     if (vmpl < 0 || vmpl > VT_SNP_VMPL_MAX)
         return vt_error_set(err, VT_E_ARG, "emulate", "VMPL %lld is outside 0..3", (long long)vmpl);
-    uint8_t *rep = calloc(1, VT_SNP_REPORT_SIZE);
+    vt_snp_report r;
+    uint8_t rep[VT_SNP_REPORT_SIZE];
     EVP_PKEY *k = NULL;
+    vt_buf t = {0};
+    vt_writer w;
+    vt_writer_init(&w, "SNP evidence", err);
     vt_err rc = VT_OK;
-    if (rep == NULL) return vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");
-    VT_GUARD_GOTO(fill(s, &p, version, (uint32_t)vmpl, report_data, rep, err));
+    VT_GUARD_GOTO(fill(&s, &p, (int)version, (uint32_t)vmpl, report_data, &r));
     VT_GUARD_GOTO(emu_load_key(e->dir, "snp_vcek.key.pem", &k, err));
-    VT_GUARD_GOTO(sign(k, rep, err));
-    if (o != NULL && o->with_certtable) {
-        vt_buf t = {0};
-        VT_GUARD_GOTO(vt_emu_snp_certtable(e, o->with_crl, &t, err));
-        uint8_t *q = realloc(rep, VT_SNP_REPORT_SIZE + t.len);
-        if (q == NULL) {
-            vt_buf_free(&t);
-            rc = vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");
-            goto out;
-        }
-        rep = q;
-        memcpy(rep + VT_SNP_REPORT_SIZE, t.ptr, t.len);
-        out->len = VT_SNP_REPORT_SIZE + t.len;
-        vt_buf_free(&t);
-    } else {
-        out->len = VT_SNP_REPORT_SIZE;
-    }
-    out->ptr = rep;
-    rep = NULL;
+    VT_GUARD_GOTO(sign(k, &r, rep, err));
+    if (o != NULL && o->with_certtable) VT_GUARD_GOTO(vt_emu_snp_certtable(e, o->with_crl, &t, err));
+    vt_write_bytes(&w, "report", rep, sizeof rep);
+    vt_write_bytes(&w, "certificate table", t.ptr, t.len);
+    rc = vt_writer_take(&w, &out->ptr, &out->len);
 out:
-    free(rep);
+    vt_writer_free(&w);
+    vt_buf_free(&t);
     EVP_PKEY_free(k);
     return rc;
 }

@@ -68,30 +68,44 @@ typedef struct tdx_plat {
     int64_t days;
 } tdx_plat;
 
-static vt_err read_plat(const json_t *t, tdx_plat *p, vt_error *err)
+#define OPT VT_JSON_OPTIONAL
+
+static vt_err read_plat(const json_t *tj, tdx_plat *p, vt_error *err)
 {
     json_t *d = emu_tdx_default();
     vt_err rc = VT_OK;
+    vt_json_in t;
+    int64_t v;
     memset(p, 0, sizeof *p);
+    VT_GUARD_GOTO(vt_json_in_init(&t, tj, "tdx", "emulate", err));
     VT_GUARD_GOTO(vt_json_hex(d, "fmspc", "tdx", p->fmspc, 6, err));
     VT_GUARD_GOTO(vt_json_hex(d, "tee_tcb_svn", "tdx", p->tee_tcb_svn, 16, err));
-    VT_GUARD_GOTO(emu_hex(t, "fmspc", "tdx", p->fmspc, 6, err));
-    VT_GUARD_GOTO(emu_hex(t, "pce_id", "tdx", p->pce_id, 2, err));
-    VT_GUARD_GOTO(emu_hex(t, "tee_tcb_svn", "tdx", p->tee_tcb_svn, 16, err));
-    const json_t *c = json_object_get(t, "sgx_tcb_components");
-    if (c == NULL) c = json_object_get(d, "sgx_tcb_components");
-    if (!json_is_array(c) || json_array_size(c) != 16) {
-        rc = vt_error_set(err, VT_E_INVALID, "emulate", "tdx.sgx_tcb_components: expected 16 integers");
-        goto out;
+    VT_GUARD_GOTO(vt_json_get_hex(&t, "fmspc", OPT, p->fmspc, 6, NULL));
+    VT_GUARD_GOTO(vt_json_get_hex(&t, "pce_id", OPT, p->pce_id, 2, NULL));
+    VT_GUARD_GOTO(vt_json_get_hex(&t, "tee_tcb_svn", OPT, p->tee_tcb_svn, 16, NULL));
+    const json_t *c = json_object_get(d, "sgx_tcb_components");
+    VT_GUARD_GOTO(vt_json_get_arr(&t, "sgx_tcb_components", OPT, 16, 16, &c, NULL));
+    for (size_t i = 0; i < 16; i++) {
+        uint64_t x;
+        char path[40];
+        snprintf(path, sizeof path, "tdx.sgx_tcb_components[%zu]", i);
+        VT_GUARD_GOTO(vt_json_u64_value(json_array_get(c, i), path, 255, &x, "emulate", err));
+        p->comps[i] = (uint8_t)x;
     }
-    for (size_t i = 0; i < 16; i++) p->comps[i] = (uint8_t)json_integer_value(json_array_get(c, i));
-    p->pce_svn = (uint16_t)emu_int(t, "pce_svn", 13);
-    p->qe_svn = (uint16_t)emu_int(t, "qe_svn", 7);
-    p->status = emu_str(t, "tcb_status", "UpToDate");
-    p->qe_status = emu_str(t, "qe_tcb_status", "UpToDate");
-    p->advisories = json_object_get(t, "advisory_ids");
-    p->pck_revoked = emu_bool(t, "pck_revoked", false);
-    p->days = emu_int(t, "collateral_days", 30);
+    v = 13;
+    VT_GUARD_GOTO(vt_json_get_int(&t, "pce_svn", OPT, 0, UINT16_MAX, &v, NULL));
+    p->pce_svn = (uint16_t)v;
+    v = 7;
+    VT_GUARD_GOTO(vt_json_get_int(&t, "qe_svn", OPT, 0, UINT16_MAX, &v, NULL));
+    p->qe_svn = (uint16_t)v;
+    p->status = p->qe_status = "UpToDate";
+    VT_GUARD_GOTO(vt_json_get_str(&t, "tcb_status", OPT, &p->status, NULL));
+    VT_GUARD_GOTO(vt_json_get_str(&t, "qe_tcb_status", OPT, &p->qe_status, NULL));
+    p->advisories = NULL;
+    VT_GUARD_GOTO(vt_json_get_arr(&t, "advisory_ids", OPT, 0, 64, &p->advisories, NULL));
+    VT_GUARD_GOTO(vt_json_get_bool(&t, "pck_revoked", OPT, &p->pck_revoked, NULL));
+    p->days = 30;
+    VT_GUARD_GOTO(vt_json_get_int(&t, "collateral_days", OPT, -36500, 36500, &p->days, NULL));
     vt_tcb_status st;
     VT_GUARD_GOTO(vt_tcb_status_parse(p->status, &st, err));
     VT_GUARD_GOTO(vt_tcb_status_parse(p->qe_status, &st, err));
@@ -107,17 +121,17 @@ static vt_err sgx_extension(const tdx_plat *p, vt_buf *out, vt_error *err)
     uint8_t ppid[16], piid[16];
     if (RAND_bytes(ppid, 16) != 1 || RAND_bytes(piid, 16) != 1)
         return vt_error_set(err, VT_E_INTERNAL, "emulate", "no randomness");
-    size_t m = w.len, e;
+    size_t m = vt_derw_mark(&w), e;
     char oid[64];
-#define ENTRY_BEGIN(arc) (e = w.len, snprintf(oid, sizeof oid, SGX_OID ".%s", arc), vt_derw_oid(&w, oid))
+#define ENTRY_BEGIN(arc) (e = vt_derw_mark(&w), snprintf(oid, sizeof oid, SGX_OID ".%s", arc), vt_derw_oid(&w, oid))
 #define ENTRY_END() vt_derw_wrap(&w, e, 0x30)
     ENTRY_BEGIN("1");
     vt_derw_tlv(&w, 0x04, ppid, 16);
     ENTRY_END();
     ENTRY_BEGIN("2");
-    size_t tcb = w.len;
+    size_t tcb = vt_derw_mark(&w);
     for (int i = 1; i <= 18; i++) {
-        size_t s = w.len;
+        size_t s = vt_derw_mark(&w);
         snprintf(oid, sizeof oid, SGX_OID ".2.%d", i);
         vt_derw_oid(&w, oid);
         if (i <= 16) vt_derw_uint(&w, 0x02, p->comps[i - 1]);
@@ -140,9 +154,9 @@ static vt_err sgx_extension(const tdx_plat *p, vt_buf *out, vt_error *err)
     vt_derw_tlv(&w, 0x04, piid, 16);
     ENTRY_END();
     ENTRY_BEGIN("7");
-    size_t cfg = w.len;
+    size_t cfg = vt_derw_mark(&w);
     for (int i = 1; i <= 3; i++) {
-        size_t s = w.len;
+        size_t s = vt_derw_mark(&w);
         snprintf(oid, sizeof oid, SGX_OID ".7.%d", i);
         vt_derw_oid(&w, oid);
         vt_derw_tlv(&w, 0x01, (const uint8_t[]){i == 1 ? 0x00 : 0xff}, 1);
@@ -202,7 +216,9 @@ static vt_err write_tcb_info(const char *dir, const json_t *t, const tdx_plat *p
                              vt_error *err)
 {
     uint8_t mr_signer_seam[48] = {0};
-    VT_GUARD(emu_hex(t, "mr_signer_seam", "tdx", mr_signer_seam, 48, err));
+    vt_json_in tin;
+    VT_GUARD(vt_json_in_init(&tin, t, "tdx", "emulate", err));
+    VT_GUARD(vt_json_get_hex(&tin, "mr_signer_seam", OPT, mr_signer_seam, 48, NULL));
     json_t *levels = json_array();
     uint8_t tdxc[16];
     memcpy(tdxc, p->tee_tcb_svn, 16);
@@ -276,30 +292,6 @@ static vt_err write_crl(const char *dir, const char *name, X509_CRL *c, vt_error
     return rc;
 }
 
-static vt_err write_chain(const char *dir, const char *sub, const char *name, X509 *const *certs, size_t n,
-                          vt_error *err)
-{
-    vt_buf all = {0};
-    vt_err rc = VT_OK;
-    for (size_t i = 0; i < n && rc == VT_OK; i++) {
-        vt_buf b = {0};
-        rc = vt_pki_cert_pem(certs[i], &b, err);
-        if (rc == VT_OK) {
-            uint8_t *q = realloc(all.ptr, all.len + b.len);
-            if (q == NULL) rc = vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");
-            else {
-                memcpy(q + all.len, b.ptr, b.len);
-                all.ptr = q;
-                all.len += b.len;
-            }
-        }
-        vt_buf_free(&b);
-    }
-    if (rc == VT_OK) rc = emu_write(dir, sub, name, all.ptr, all.len, false, err);
-    vt_buf_free(&all);
-    return rc;
-}
-
 vt_err emu_tdx_init(const char *dir, const json_t *t, vt_time at, vt_error *err)
 {
     tdx_plat p;
@@ -342,10 +334,10 @@ vt_err emu_tdx_init(const char *dir, const json_t *t, vt_time at, vt_error *err)
     VT_GUARD_GOTO(emu_save_key(dir, "tdx_pck.key.pem", pck_k, err));
     VT_GUARD_GOTO(emu_save_key(dir, "tdx_tcb_signing.key.pem", tcb_k, err));
     VT_GUARD_GOTO(emu_save_key(dir, "tdx_attest.key.pem", ak, err));
-    VT_GUARD_GOTO(write_chain(dir, "keys", "tdx_pck_chain.pem", (X509 *[]){pck, ca, root}, 3, err));
+    VT_GUARD_GOTO(emu_write_pem_chain(dir, "keys", "tdx_pck_chain.pem", (X509 *[]){pck, ca, root}, 3, err));
     VT_GUARD_GOTO(write_cert(dir, "trust", "tdx_sgx_root_ca.pem", root, err));
-    VT_GUARD_GOTO(write_chain(dir, "collateral", "tcb_signing_chain.pem", (X509 *[]){tcb, root}, 2, err));
-    VT_GUARD_GOTO(write_chain(dir, "collateral", "pck_crl_issuer_chain.pem", (X509 *[]){ca, root}, 2, err));
+    VT_GUARD_GOTO(emu_write_pem_chain(dir, "collateral", "tcb_signing_chain.pem", (X509 *[]){tcb, root}, 2, err));
+    VT_GUARD_GOTO(emu_write_pem_chain(dir, "collateral", "pck_crl_issuer_chain.pem", (X509 *[]){ca, root}, 2, err));
     VT_GUARD_GOTO(write_crl(dir, "root_ca_crl.der", root_crl, err));
     VT_GUARD_GOTO(write_crl(dir, "pck_crl.der", pck_crl, err));
     VT_GUARD_GOTO(write_tcb_info(dir, t, &p, tcb_k, at, err));

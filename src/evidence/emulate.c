@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "emu_internal.h"
+#include "veritee/writer.h"
 #include "veritee/fileio.h"
 #include "veritee/json.h"
 
@@ -45,6 +46,23 @@ vt_err emu_read(const char *dir, const char *sub, const char *name, vt_buf *out,
     return vt_file_read(path, 16u << 20, out, err);
 }
 
+/* Certificates as one PEM bundle (chains, trust anchors). */
+vt_err emu_write_pem_chain(const char *dir, const char *sub, const char *name, X509 *const *c, size_t n, vt_error *err)
+{
+    vt_writer all;
+    vt_writer_init(&all, "PEM bundle", err);
+    vt_err rc = VT_OK;
+    for (size_t i = 0; i < n && rc == VT_OK; i++) {
+        vt_buf b = {0};
+        rc = vt_pki_cert_pem(c[i], &b, err);
+        if (rc == VT_OK) rc = vt_write_bytes(&all, "certificate", b.ptr, b.len);
+        vt_buf_free(&b);
+    }
+    if (rc == VT_OK) rc = emu_write(dir, sub, name, all.buf, all.len, false, err);
+    vt_writer_free(&all);
+    return rc;
+}
+
 vt_err emu_save_key(const char *dir, const char *name, EVP_PKEY *k, vt_error *err)
 {
     vt_buf b = {0};
@@ -63,36 +81,12 @@ vt_err emu_load_key(const char *dir, const char *name, EVP_PKEY **out, vt_error 
     return rc;
 }
 
-vt_err emu_hex(const json_t *o, const char *key, const char *path, uint8_t *out, size_t n, vt_error *err)
-{
-    if (json_object_get(o, key) == NULL) return VT_OK; /* keep the caller's default */
-    return vt_json_hex(o, key, path, out, n, err);
-}
-
 json_t *emu_pattern_json(uint8_t seed, uint8_t step, size_t n)
 {
     uint8_t b[64];
     if (n > sizeof b) return NULL;
     for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(seed + step * i);
     return vt_json_hex_string(b, n);
-}
-
-int64_t emu_int(const json_t *o, const char *key, int64_t dflt)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
-bool emu_bool(const json_t *o, const char *key, bool dflt)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_boolean(v) ? json_is_true(v) : dflt;
-}
-
-const char *emu_str(const json_t *o, const char *key, const char *dflt)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? json_string_value(v) : dflt;
 }
 
 json_t *vt_emu_default_platform(void)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "veritee/evidence.h"
+#include "veritee/writer.h"
 
 #define EV_EVENT_TAG 0x00000006u /* TCG PC Client PFP: an event with a tagged payload */
 #define EV_NO_ACTION 0x00000003u
@@ -58,29 +59,24 @@ vt_err vt_rtmr_read(const char *mr_dir, unsigned index, uint8_t out[48], vt_erro
     return VT_OK;
 }
 
-static void le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* The log's first record: SHA-1-format EV_NO_ACTION carrying "Spec ID Event03" (SHA-384 only). */
 static size_t spec_id_event(uint8_t *p)
 {
     uint8_t *d = p + 32;
     memset(p, 0, 64);
-    le32(p + 4, EV_NO_ACTION);
+    vt_put_le(p + 4, EV_NO_ACTION, 4);
     memcpy(d, "Spec ID Event03", 16);
     d[16 + 4] = 0;                 /* spec version minor */
     d[16 + 5] = 2;                 /* major */
     d[16 + 6] = 0;                 /* errata */
     d[16 + 7] = 2;                 /* uintn size: 64-bit */
-    le32(d + 24, 1);               /* one algorithm */
+    vt_put_le(d + 24, 1, 4);       /* one algorithm */
     d[28] = ALG_SHA384 & 0xff;
     d[29] = ALG_SHA384 >> 8;
     d[30] = 48;
     d[31] = 0;
     d[32] = 0;                     /* vendor info size */
-    le32(p + 28, 33);              /* event size */
+    vt_put_le(p + 28, 33, 4);      /* event size */
     return SPEC_ID_LEN;
 }
 
@@ -99,13 +95,13 @@ static vt_err append_log(const char *log, unsigned index, const uint8_t digest[4
     }
     if (st.st_size == 0) hl = spec_id_event(rec);
     uint8_t *r = rec + hl;
-    le32(r, index + 1); /* CC MR index: 1..4 = RTMR0..3 */
-    le32(r + 4, EV_EVENT_TAG);
-    le32(r + 8, 1);
+    vt_put_le(r, index + 1, 4); /* CC MR index: 1..4 = RTMR0..3 */
+    vt_put_le(r + 4, EV_EVENT_TAG, 4);
+    vt_put_le(r + 8, 1, 4);
     r[12] = ALG_SHA384 & 0xff;
     r[13] = ALG_SHA384 >> 8;
     memcpy(r + 14, digest, 48);
-    le32(r + 62, (uint32_t)n);
+    vt_put_le(r + 62, (uint32_t)n, 4);
     if (n) memcpy(r + RECORD_LEN, ev, n);
     len = hl + RECORD_LEN + n;
     if (write(fd, rec, len) != (ssize_t)len) rc = vt_error_set(err, VT_E_IO, "rtmr_log", "%s: short write", log);

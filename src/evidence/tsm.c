@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "veritee/evidence.h"
+#include "veritee/fileio.h"
 
 const char *vt_ev_tee_name(vt_ev_tee t)
 {
@@ -60,37 +61,9 @@ static vt_err read_attr(const char *dir, const char *name, size_t cap, bool miss
         return vt_error_set(err, errno == ENOENT ? VT_E_INVALID : VT_E_IO, "tsm_read", "%s: %s", path,
                             strerror(errno));
     }
-    size_t len = 0, sz = 4096;
-    uint8_t *p = malloc(sz);
-    vt_err rc = VT_OK;
-    while (p != NULL) {
-        if (len == sz) {
-            if (sz >= cap) {
-                rc = vt_error_set(err, VT_E_INVALID, "tsm_read", "%s: larger than %zu bytes", path, cap);
-                break;
-            }
-            sz = sz * 2 > cap ? cap : sz * 2;
-            uint8_t *q = realloc(p, sz);
-            if (q == NULL) break;
-            p = q;
-        }
-        ssize_t r = read(fd, p + len, sz - len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            rc = vt_error_set(err, VT_E_IO, "tsm_read", "%s: %s", path, strerror(errno));
-            break;
-        }
-        if (r == 0) {
-            close(fd);
-            out->ptr = p;
-            out->len = len;
-            return VT_OK;
-        }
-        len += (size_t)r;
-    }
+    vt_err rc = vt_fd_read(fd, cap, path, "tsm_read", out, err);
     close(fd);
-    free(p);
-    return rc != VT_OK ? rc : vt_error_set(err, VT_E_NOMEM, "tsm_read", "out of memory");
+    return rc;
 }
 
 /* One write(2) of the whole value: configfs attributes take a value in one call. */

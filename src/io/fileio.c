@@ -1,5 +1,6 @@
 /* Bounded whole-file I/O (include/veritee/fileio.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,50 +9,44 @@
 #include <unistd.h>
 
 #include "veritee/fileio.h"
+#include "veritee/writer.h"
+
+vt_err vt_fd_read(int fd, size_t max, const char *what, const char *check, vt_buf *out, vt_error *err)
+{
+    vt_writer w;
+    vt_writer_init(&w, what, err);
+    uint8_t chunk[16384];
+    vt_err rc = VT_OK;
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof chunk);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            rc = vt_error_set(err, VT_E_IO, check, "%s: %s", what, strerror(errno));
+            break;
+        }
+        if (r == 0) {
+            vt_buf_free(out);
+            rc = vt_writer_take(&w, &out->ptr, &out->len); /* NUL-terminated */
+            break;
+        }
+        if ((size_t)r > max - vt_writer_len(&w)) {
+            rc = vt_error_set(err, VT_E_INVALID, check, "%s: larger than %zu bytes", what, max);
+            break;
+        }
+        if ((rc = vt_write_bytes(&w, "contents", chunk, (size_t)r)) != VT_OK) break;
+    }
+    vt_writer_free(&w);
+    return rc;
+}
 
 vt_err vt_file_read(const char *path, size_t max, vt_buf *out, vt_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return vt_error_set(err, errno == ENOENT ? VT_E_MISSING : VT_E_IO, "io", "%s: %s", path,
                             strerror(errno));
-    size_t cap = 4096, n = 0;
-    uint8_t *p = malloc(cap + 1);
-    vt_err rc = VT_OK;
-    if (p == NULL) {
-        rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
-        goto out;
-    }
-    for (;;) {
-        if (n == cap) {
-            if (cap >= max) {
-                rc = vt_error_set(err, VT_E_INVALID, "io", "%s: larger than %zu bytes", path, max);
-                goto out;
-            }
-            cap = cap * 2 > max ? max : cap * 2;
-            uint8_t *q = realloc(p, cap + 1);
-            if (q == NULL) {
-                rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
-                goto out;
-            }
-            p = q;
-        }
-        size_t got = fread(p + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    if (ferror(f)) {
-        rc = vt_error_set(err, VT_E_IO, "io", "%s: read error", path);
-        goto out;
-    }
-    p[n] = 0;
-    vt_buf_free(out);
-    out->ptr = p;
-    out->len = n;
-    p = NULL;
-out:
-    free(p);
-    fclose(f);
+    vt_err rc = vt_fd_read(fd, max, path, "io", out, err);
+    close(fd);
     return rc;
 }
 

@@ -8,10 +8,11 @@
 #include <strings.h>
 
 #include "veritee/http_get.h"
+#include "veritee/writer.h"
 
 typedef struct fetch {
     vt_http_reply *r;
-    size_t cap;
+    vt_writer body; /* the response body (NUL-terminated) */
     size_t max;
     const char *want_header, *want_header_alt;
     bool too_big;
@@ -20,23 +21,12 @@ typedef struct fetch {
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
     fetch *f = ud;
-    vt_buf *b = &f->r->body;
     size_t len = sz * n;
-    if (len > f->max || b->len > f->max - len) {
+    if (len > f->max || vt_writer_len(&f->body) > f->max - len) {
         f->too_big = true;
         return 0;
     }
-    if (b->len + len + 1 > f->cap) {
-        size_t cap = (b->len + len + 1) * 2;
-        uint8_t *q = realloc(b->ptr, cap);
-        if (q == NULL) return 0;
-        b->ptr = q;
-        f->cap = cap;
-    }
-    memcpy(b->ptr + b->len, p, len);
-    b->len += len;
-    b->ptr[b->len] = 0;
-    return len;
+    return vt_write_bytes(&f->body, "response body", p, len) == VT_OK ? len : 0;
 }
 
 /* The value of header line p[0..len) when its name is key (case-insensitive), trimmed. */
@@ -194,6 +184,7 @@ vt_err vt_http_client_do(vt_http_client *h, const char *url, const vt_http_clien
     struct curl_slist *hdrs = NULL;
     VT_GUARD(build_headers(a, req, &hdrs, check, err));
     fetch f = {.r = out, .max = o->max_body ? o->max_body : VT_HTTP_BODY_MAX, .want_header = o->want_header, .want_header_alt = o->want_header_alt};
+    vt_writer_init(&f.body, "response body", NULL);
     a->reset(c); /* options from the previous request go; the connection cache stays */
     a->setopt(c, CURLOPT_URL, url);
     a->setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -224,8 +215,14 @@ vt_err vt_http_client_do(vt_http_client *h, const char *url, const vt_http_clien
         vt_err rc = vt_error_set(err, o->fail_code ? o->fail_code : VT_E_MISSING, check, "%s %s failed: %s%s",
                                  strcmp(method, "GET") == 0 ? "fetching" : method, url, a->strerror(cc),
                                  f.too_big ? " (response too large)" : "");
+        vt_writer_free(&f.body);
         vt_http_reply_free(out);
         return rc;
+    }
+    vt_buf_free(&out->body);
+    if (vt_writer_take(&f.body, &out->body.ptr, &out->body.len) != VT_OK) {
+        vt_http_reply_free(out);
+        return vt_error_set(err, VT_E_NOMEM, check, "out of memory for the response body");
     }
     return VT_OK;
 }

@@ -6,6 +6,7 @@
 
 #include "kbs_internal.h"
 #include "veritee/json.h"
+#include "veritee/writer.h"
 
 #define P "/kbs/v0/"
 
@@ -44,12 +45,19 @@ static vt_err body_b64(admin_req *a, const char *member, json_t **obj, vt_buf *t
     if (!json_is_object(*obj)) return vt_error_set(e, VT_E_INVALID, "admin", "body must be a JSON object");
     VT_GUARD(vt_json_str(*obj, member, member, &s, e));
     VT_GUARD(vt_b64_decode(s, strlen(s), text, e));
-    uint8_t *p = realloc(text->ptr, text->len + 1);
-    if (p == NULL) return vt_error_set(e, VT_E_NOMEM, "admin", "out of memory");
-    p[text->len] = 0;
-    text->ptr = p;
-    if (memchr(p, 0, text->len)) return vt_error_set(e, VT_E_INVALID, "admin", "%s holds a NUL byte", member);
+    VT_GUARD(vt_buf_append(text, NULL, 0, e)); /* NUL-terminated from here */
+    if (memchr(text->ptr, 0, text->len)) return vt_error_set(e, VT_E_INVALID, "admin", "%s holds a NUL byte", member);
     return VT_OK;
+}
+
+/* An optional document name: absent is "default"; any other type is refused (it used to
+ * fall back to "default" silently, overwriting the default document). */
+static vt_err opt_name(const json_t *o, const char *key, const char **out, vt_error *e)
+{
+    vt_json_in in;
+    *out = "default";
+    VT_GUARD(vt_json_in_init(&in, o, "", "admin", e));
+    return vt_json_get_str(&in, key, VT_JSON_OPTIONAL, out, NULL);
 }
 
 static bool doc_name_ok(const char *n)
@@ -155,8 +163,8 @@ static void attestation_policy(admin_req *a)
     vt_policy p;
     a->action = "policy.attestation";
     if (body_b64(a, "policy", &o, &t, &e) != VT_OK) goto bad;
-    const char *id = json_string_value(json_object_get(o, "policy_id"));
-    if (id == NULL) id = "default";
+    const char *id;
+    if (opt_name(o, "policy_id", &id, &e) != VT_OK) goto bad;
     snprintf(a->subject, sizeof a->subject, "policy:%s", id);
     if (!doc_name_ok(id)) {
         vt_error_set(&e, VT_E_INVALID, "admin", "bad policy_id");
@@ -183,8 +191,8 @@ static void resource_policy_set(admin_req *a)
     vt_buf t = {0};
     a->action = "policy.resource";
     if (body_b64(a, "policy", &o, &t, &e) != VT_OK) goto bad;
-    const char *path = json_string_value(json_object_get(o, "path"));
-    if (path == NULL) path = "default";
+    const char *path;
+    if (opt_name(o, "path", &path, &e) != VT_OK) goto bad;
     snprintf(a->subject, sizeof a->subject, "resource-policy:%s", path);
     if (strcmp(path, "default") != 0 && !vt_rcar_resource_path_ok(path)) {
         vt_error_set(&e, VT_E_INVALID, "admin", "path must be <repo>/<type>/<tag> or absent");
@@ -227,8 +235,8 @@ static void refvals_put(admin_req *a)
     vt_refvals_init(&rv);
     a->action = "refvals.put";
     if (body_b64(a, "payload", &o, &t, &e) != VT_OK) goto bad;
-    const char *id = json_string_value(json_object_get(o, "id"));
-    if (id == NULL) id = "default";
+    const char *id;
+    if (opt_name(o, "id", &id, &e) != VT_OK) goto bad;
     snprintf(a->subject, sizeof a->subject, "refvals:%s", id);
     if (!doc_name_ok(id)) {
         vt_error_set(&e, VT_E_INVALID, "admin", "bad reference value id");

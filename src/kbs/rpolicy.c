@@ -10,16 +10,20 @@
 #include "veritee/kbs.h"
 
 static const char *const KEYS[] = {"id", "version", "description", "allowed_statuses", "tee_types", "emulated",
-                                   "allow_debug", "measurements", "init_data", "allow_sample", "deny"};
+                                   "allow_debug", "measurements", "init_data", "allow_sample", "deny", NULL};
 static const char *const TEE_NAMES[] = {"tdx", "sgx", "snp", "cca", "sample"};
+#define OPT VT_JSON_OPTIONAL
 
-static vt_err str_array(const json_t *a, const char *key, vt_error *err)
+/* An optional array of at most 256 strings. */
+static vt_err str_array(const vt_json_in *p, const char *key, const json_t **out)
 {
-    if (!json_is_array(a) || json_array_size(a) > 256)
-        return vt_error_set(err, VT_E_INVALID, "resource_policy", "policy.%s: expected an array of strings", key);
-    for (size_t i = 0; i < json_array_size(a); i++)
-        if (!json_is_string(json_array_get(a, i)))
-            return vt_error_set(err, VT_E_INVALID, "resource_policy", "policy.%s[%zu]: expected a string", key, i);
+    char path[VT_JSON_PATH_MAX + 72];
+    *out = NULL;
+    VT_GUARD(vt_json_get_arr(p, key, OPT, 0, 256, out, NULL));
+    vt_json_path(path, sizeof path, p->path, key);
+    for (size_t i = 0; *out != NULL && i < json_array_size(*out); i++)
+        if (!json_is_string(json_array_get(*out, i)))
+            return vt_error_set(p->err, VT_E_INVALID, p->check, "%s[%zu]: expected a string", path, i);
     return VT_OK;
 }
 
@@ -32,40 +36,40 @@ static bool in_array(const json_t *a, const char *s, bool nocase)
     return false;
 }
 
-static vt_err validate(const json_t *p, vt_error *err)
+static vt_err validate(const json_t *pj, vt_error *err)
 {
-    const char *k;
-    json_t *v;
-    if (!json_is_object(p)) return vt_error_set(err, VT_E_INVALID, "resource_policy", "policy: expected an object");
-    json_object_foreach((json_t *)p, k, v) {
-        bool known = false;
-        for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) known |= strcmp(k, KEYS[i]) == 0;
-        if (!known) return vt_error_set(err, VT_E_INVALID, "resource_policy", "policy.%.40s: unknown key", k);
-        if (strcmp(k, "allowed_statuses") == 0 || strcmp(k, "tee_types") == 0 || strcmp(k, "init_data") == 0)
-            VT_GUARD(str_array(v, k, err));
-        if ((strcmp(k, "allow_debug") == 0 || strcmp(k, "allow_sample") == 0 || strcmp(k, "deny") == 0) && !json_is_boolean(v))
-            return vt_error_set(err, VT_E_INVALID, "resource_policy", "policy.%s: expected a boolean", k);
-        if ((strcmp(k, "id") == 0 || strcmp(k, "description") == 0) && !json_is_string(v))
-            return vt_error_set(err, VT_E_INVALID, "resource_policy", "policy.%s: expected a string", k);
-        if (strcmp(k, "version") == 0 && !(json_is_integer(v) && json_integer_value(v) == 1))
-            return vt_error_set(err, VT_E_INVALID, "resource_policy", "policy.version: expected 1");
-        if (strcmp(k, "emulated") == 0 && !(json_is_string(v) && (strcmp(json_string_value(v), "accept") == 0 ||
-                                                                strcmp(json_string_value(v), "reject") == 0)))
-            return vt_error_set(err, VT_E_INVALID, "resource_policy", "policy.emulated: expected \"accept\" or \"reject\"");
-        if (strcmp(k, "measurements") == 0) {
-            const char *mk;
-            json_t *mv;
-            if (!json_is_object(v)) return vt_error_set(err, VT_E_INVALID, "resource_policy", "policy.measurements: expected an object");
-            json_object_foreach(v, mk, mv) VT_GUARD(str_array(mv, "measurements.<name>", err));
-        }
+    vt_json_in p, m;
+    const json_t *st, *tt, *id;
+    const char *str = "";
+    bool b, given;
+    int64_t version;
+    VT_GUARD(vt_json_in_init(&p, pj, "policy", "resource_policy", err));
+    VT_GUARD(vt_json_keys(&p, KEYS));
+    VT_GUARD(str_array(&p, "allowed_statuses", &st));
+    VT_GUARD(str_array(&p, "tee_types", &tt));
+    VT_GUARD(str_array(&p, "init_data", &id));
+    VT_GUARD(vt_json_get_bool(&p, "allow_debug", OPT, &b, NULL));
+    VT_GUARD(vt_json_get_bool(&p, "allow_sample", OPT, &b, NULL));
+    VT_GUARD(vt_json_get_bool(&p, "deny", OPT, &b, NULL));
+    VT_GUARD(vt_json_get_str(&p, "id", OPT, &str, NULL));
+    VT_GUARD(vt_json_get_str(&p, "description", OPT, &str, NULL));
+    VT_GUARD(vt_json_get_int(&p, "version", OPT, 1, 1, &version, NULL));
+    VT_GUARD(vt_json_get_str(&p, "emulated", OPT, &str, &given));
+    if (given && strcmp(str, "accept") != 0 && strcmp(str, "reject") != 0)
+        return vt_json_fail(&p, "emulated", "expected \"accept\" or \"reject\"");
+    VT_GUARD(vt_json_get_obj(&p, "measurements", OPT, &m, &given));
+    const char *mk;
+    json_t *mv;
+    if (given) json_object_foreach((json_t *)m.obj, mk, mv) {
+        const json_t *list;
+        VT_GUARD(str_array(&m, mk, &list));
+        if (list == NULL) return vt_json_fail(&m, mk, "expected an array");
     }
-    json_t *st = json_object_get(p, "allowed_statuses");
     for (size_t i = 0; i < json_array_size(st); i++) {
         vt_ear_status s;
         if (vt_ear_status_parse(json_string_value(json_array_get(st, i)), &s, err) != VT_OK)
             return vt_error_set(err, VT_E_INVALID, "resource_policy", "policy.allowed_statuses[%zu]: unknown status", i);
     }
-    json_t *tt = json_object_get(p, "tee_types");
     for (size_t i = 0; i < json_array_size(tt); i++) {
         bool ok = false;
         for (size_t j = 0; j < sizeof TEE_NAMES / sizeof TEE_NAMES[0]; j++)

@@ -2,73 +2,32 @@
  * the VMM loads, in the veraison realm-VM order: REALM_CREATE, INIT_RIPAS, DATA_CREATE in
  * ascending IPA, REC_CREATE, unmeasured DATA_CREATE (specs/measurements.md section 3.4).
  * Shared by `veritee measure cca` and the emulated realm, so both show the same RIM. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "veritee/codec.h"
+#include "veritee/json.h"
 #include "veritee/measure.h"
 
-static vt_err num(const json_t *o, const char *key, uint64_t max, bool required, uint64_t *out, vt_error *err)
+#define CHECK "realm_config"
+#define OPT VT_JSON_OPTIONAL
+#define REQ VT_JSON_REQUIRED
+
+static vt_err known_keys(const vt_json_in *cfg)
 {
-    const json_t *v = json_object_get(o, key);
-    if (v == NULL) {
-        if (required) return vt_error_set(err, VT_E_INVALID, "realm_config", "realm config: '%s' is required", key);
-        return VT_OK;
-    }
-    if (json_is_integer(v) && json_integer_value(v) >= 0 && (uint64_t)json_integer_value(v) <= max) {
-        *out = (uint64_t)json_integer_value(v);
-        return VT_OK;
-    }
-    const char *s = json_string_value(v);
-    if (s != NULL && *s != '\0' && *s != '-') {
-        char *end;
-        errno = 0;
-        unsigned long long x = strtoull(s, &end, 0);
-        if (errno == 0 && *end == '\0' && x <= max) {
-            *out = x;
-            return VT_OK;
-        }
-    }
-    return vt_error_set(err, VT_E_INVALID, "realm_config",
-                        "realm config: '%s' must be a non-negative integer up to %llu", key, (unsigned long long)max);
+    static const char *const keys[] = {"rmm_version", "hash_algo", "ipa_bits", "lpa2", "sve_vl", "pmu",
+                                       "pmu_num_ctrs", "num_bps", "num_wps", "ram", "kernel_ipa",
+                                       "initrd_ipa", "dtb_ipa", "rec", "unmeasured", "comment", NULL};
+    return vt_json_keys(cfg, keys);
 }
 
-static vt_err flag(const json_t *o, const char *key, bool *out, vt_error *err)
+static vt_err realm_params(const vt_json_in *cfg, vt_cca_rmm_version *rmm, vt_cca_realm_params *p, vt_error *err)
 {
-    const json_t *v = json_object_get(o, key);
-    if (v == NULL) return VT_OK;
-    if (!json_is_boolean(v))
-        return vt_error_set(err, VT_E_INVALID, "realm_config", "realm config: '%s' must be true or false", key);
-    *out = json_is_true(v);
-    return VT_OK;
-}
-
-static vt_err known_keys(const json_t *cfg, vt_error *err)
-{
-    static const char *keys[] = {"rmm_version", "hash_algo", "ipa_bits", "lpa2", "sve_vl", "pmu",
-                                 "pmu_num_ctrs", "num_bps", "num_wps", "ram", "kernel_ipa",
-                                 "initrd_ipa", "dtb_ipa", "rec", "unmeasured", "comment"};
-    const char *k;
-    json_t *v;
-    if (!json_is_object(cfg)) return vt_error_set(err, VT_E_INVALID, "realm_config", "realm config must be an object");
-    json_object_foreach((json_t *)cfg, k, v) {
-        size_t i = 0;
-        while (i < sizeof keys / sizeof keys[0] && strcmp(k, keys[i]) != 0) i++;
-        if (i == sizeof keys / sizeof keys[0])
-            return vt_error_set(err, VT_E_INVALID, "realm_config", "realm config: unknown key '%.40s'", k);
-    }
-    return VT_OK;
-}
-
-static vt_err realm_params(const json_t *cfg, vt_cca_rmm_version *rmm, vt_cca_realm_params *p, vt_error *err)
-{
-    const char *ver = json_string_value(json_object_get(cfg, "rmm_version"));
-    const char *alg = json_string_value(json_object_get(cfg, "hash_algo"));
+    const char *ver = NULL, *alg = NULL;
     uint64_t ipa = 0, sve = 0, ctrs = 0, bps = 2, wps = 2;
-    if (ver == NULL || alg == NULL)
-        return vt_error_set(err, VT_E_INVALID, "realm_config", "realm config needs \"rmm_version\" and \"hash_algo\" strings");
+    VT_GUARD(vt_json_get_str(cfg, "rmm_version", REQ, &ver, NULL));
+    VT_GUARD(vt_json_get_str(cfg, "hash_algo", REQ, &alg, NULL));
     if (strcmp(ver, "1.0") == 0) *rmm = VT_CCA_RMM_1_0;
     else if (strcmp(ver, "2.0") == 0) *rmm = VT_CCA_RMM_2_0;
     else return vt_error_set(err, VT_E_INVALID, "realm_config", "rmm_version '%.16s': 1.0 or 2.0", ver);
@@ -76,13 +35,13 @@ static vt_err realm_params(const json_t *cfg, vt_cca_rmm_version *rmm, vt_cca_re
     else if (strcmp(alg, "sha512") == 0) p->alg = VT_SHA512;
     else if (strcmp(alg, "sha384") == 0) p->alg = VT_SHA384;
     else return vt_error_set(err, VT_E_INVALID, "realm_config", "hash_algo '%.16s': sha256, sha512 or sha384", alg);
-    VT_GUARD(num(cfg, "ipa_bits", 64, true, &ipa, err));
-    VT_GUARD(num(cfg, "sve_vl", 4096, false, &sve, err));
-    VT_GUARD(num(cfg, "pmu_num_ctrs", 64, false, &ctrs, err));
-    VT_GUARD(num(cfg, "num_bps", 64, false, &bps, err));
-    VT_GUARD(num(cfg, "num_wps", 64, false, &wps, err));
-    VT_GUARD(flag(cfg, "lpa2", &p->lpa2, err));
-    VT_GUARD(flag(cfg, "pmu", &p->pmu, err));
+    VT_GUARD(vt_json_get_u64(cfg, "ipa_bits", REQ, 64, &ipa, NULL));
+    VT_GUARD(vt_json_get_u64(cfg, "sve_vl", OPT, 4096, &sve, NULL));
+    VT_GUARD(vt_json_get_u64(cfg, "pmu_num_ctrs", OPT, 64, &ctrs, NULL));
+    VT_GUARD(vt_json_get_u64(cfg, "num_bps", OPT, 64, &bps, NULL));
+    VT_GUARD(vt_json_get_u64(cfg, "num_wps", OPT, 64, &wps, NULL));
+    VT_GUARD(vt_json_get_bool(cfg, "lpa2", OPT, &p->lpa2, NULL));
+    VT_GUARD(vt_json_get_bool(cfg, "pmu", OPT, &p->pmu, NULL));
     p->ipa_bits = (uint32_t)ipa;
     p->sve_vl = (uint32_t)sve;
     p->pmu_num_ctrs = (uint32_t)ctrs;
@@ -106,53 +65,55 @@ static json_t *sha256_hex(const uint8_t *p, size_t n)
     return json_string(h);
 }
 
-static vt_err rec_regs(const json_t *cfg, const vt_cca_blob *blobs, size_t nb, uint64_t *pc, uint64_t gprs[8],
+static vt_err rec_regs(const vt_json_in *cfg, const vt_cca_blob *blobs, size_t nb, uint64_t *pc, uint64_t gprs[8],
                        vt_error *err)
 {
     for (size_t i = 0; i < nb; i++) {
         if (strcmp(blobs[i].name, "kernel") == 0) *pc = blobs[i].ipa;
         if (strcmp(blobs[i].name, "dtb") == 0) gprs[0] = blobs[i].ipa;
     }
-    const json_t *rec = json_object_get(cfg, "rec");
-    if (rec == NULL) return VT_OK;
-    VT_GUARD(num(rec, "pc", UINT64_MAX, false, pc, err));
-    const json_t *g = json_object_get(rec, "gprs");
-    if (g != NULL && (!json_is_array(g) || json_array_size(g) > 8))
-        return vt_error_set(err, VT_E_INVALID, "realm_config", "rec.gprs must be an array of at most 8 values");
+    vt_json_in rec;
+    bool given;
+    const json_t *g = NULL;
+    VT_GUARD(vt_json_get_obj(cfg, "rec", OPT, &rec, &given));
+    if (!given) return VT_OK;
+    VT_GUARD(vt_json_get_u64(&rec, "pc", OPT, UINT64_MAX, pc, NULL));
+    VT_GUARD(vt_json_get_arr(&rec, "gprs", OPT, 0, 8, &g, NULL));
     for (size_t i = 0; g != NULL && i < json_array_size(g); i++) {
-        json_t *wrap = json_pack("{s:O}", "x", json_array_get(g, i));
-        vt_err rc = num(wrap, "x", UINT64_MAX, true, &gprs[i], err);
-        json_decref(wrap);
-        if (rc != VT_OK) return vt_error_wrap(err, "rec.gprs[%zu]", i);
+        char path[32];
+        snprintf(path, sizeof path, "rec.gprs[%zu]", i);
+        VT_GUARD(vt_json_u64_value(json_array_get(g, i), path, UINT64_MAX, &gprs[i], CHECK, err));
     }
     return VT_OK;
 }
 
-vt_err vt_cca_rim_from_config(const json_t *cfg, vt_cca_blob *blobs, size_t nb, vt_cca_rim *st, json_t *inputs,
+vt_err vt_cca_rim_from_config(const json_t *cfg_json, vt_cca_blob *blobs, size_t nb, vt_cca_rim *st, json_t *inputs,
                               vt_error *err)
 {
     vt_cca_rmm_version rmm = VT_CCA_RMM_1_0;
     vt_cca_realm_params p = {0};
-    VT_GUARD(known_keys(cfg, err));
-    VT_GUARD(realm_params(cfg, &rmm, &p, err));
+    vt_json_in cfg, r;
+    VT_GUARD(vt_json_in_init(&cfg, cfg_json, "", CHECK, err));
+    VT_GUARD(known_keys(&cfg));
+    VT_GUARD(realm_params(&cfg, &rmm, &p, err));
     for (size_t i = 0; i < nb; i++) {
         char key[32];
         snprintf(key, sizeof key, "%s_ipa", blobs[i].name);
-        VT_GUARD(num(cfg, key, UINT64_MAX, true, &blobs[i].ipa, err));
+        VT_GUARD(vt_json_get_u64(&cfg, key, REQ, UINT64_MAX, &blobs[i].ipa, NULL));
     }
     VT_GUARD(vt_cca_rim_init(st, rmm, &p, err));
-    const json_t *ram = json_object_get(cfg, "ram"), *r;
+    const json_t *ram = NULL, *um = NULL;
     size_t i;
-    if (ram != NULL && !json_is_array(ram))
-        return vt_error_set(err, VT_E_INVALID, "realm_config", "ram must be an array of {base, size}");
-    json_array_foreach(ram, i, r) {
+    VT_GUARD(vt_json_get_arr(&cfg, "ram", OPT, 0, (size_t)-1, &ram, NULL));
+    for (i = 0; ram != NULL && i < json_array_size(ram); i++) {
         uint64_t base = 0, size = 0;
-        VT_GUARD(num(r, "base", UINT64_MAX, true, &base, err));
-        VT_GUARD(num(r, "size", UINT64_MAX, true, &size, err));
+        VT_GUARD(vt_json_elem_obj(&cfg, "ram", ram, i, &r));
+        VT_GUARD(vt_json_get_u64(&r, "base", REQ, UINT64_MAX, &base, NULL));
+        VT_GUARD(vt_json_get_u64(&r, "size", REQ, UINT64_MAX, &size, NULL));
         if (base + size < base) return vt_error_set(err, VT_E_INVALID, "realm_config", "ram[%zu] wraps", i);
         VT_GUARD(vt_cca_rim_init_ripas(st, base, base + size, err));
     }
-    qsort(blobs, nb, sizeof *blobs, cmp_blob);
+    if (nb > 1) qsort(blobs, nb, sizeof *blobs, cmp_blob); /* (blobs may be NULL when nb is 0) */
     for (i = 0; i < nb; i++) {
         uint64_t end = blobs[i].ipa + blobs[i].len;
         if (i + 1 < nb && ((end + VT_MEASURE_PAGE - 1) & ~(uint64_t)(VT_MEASURE_PAGE - 1)) >
@@ -170,13 +131,14 @@ vt_err vt_cca_rim_from_config(const json_t *cfg, vt_cca_blob *blobs, size_t nb, 
         }
     }
     uint64_t pc = 0, gprs[8] = {0};
-    VT_GUARD(rec_regs(cfg, blobs, nb, &pc, gprs, err));
+    VT_GUARD(rec_regs(&cfg, blobs, nb, &pc, gprs, err));
     VT_GUARD(vt_cca_rim_rec(st, true, pc, gprs, err));
-    const json_t *um = json_object_get(cfg, "unmeasured"), *u;
-    json_array_foreach(um, i, u) {
+    VT_GUARD(vt_json_get_arr(&cfg, "unmeasured", OPT, 0, (size_t)-1, &um, NULL));
+    for (i = 0; um != NULL && i < json_array_size(um); i++) {
         uint64_t ipa = 0, size = 0;
-        VT_GUARD(num(u, "ipa", UINT64_MAX, true, &ipa, err));
-        VT_GUARD(num(u, "size", UINT64_MAX >> 1, true, &size, err));
+        VT_GUARD(vt_json_elem_obj(&cfg, "unmeasured", um, i, &r));
+        VT_GUARD(vt_json_get_u64(&r, "ipa", REQ, UINT64_MAX, &ipa, NULL));
+        VT_GUARD(vt_json_get_u64(&r, "size", REQ, UINT64_MAX >> 1, &size, NULL));
         VT_GUARD(vt_cca_rim_data(st, ipa, NULL, (size_t)size, false, err));
     }
     if (inputs != NULL) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "veritee/metrics.h"
+#include "veritee/writer.h"
 
 typedef enum kind { K_COUNTER, K_GAUGE, K_HISTOGRAM } kind;
 
@@ -242,46 +243,15 @@ double vt_metric_value(vt_metric *f, const char *const *values)
 
 /* ---- rendering ---- */
 
-typedef struct out {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} out;
+typedef vt_writer out; /* the exposition text */
 
 static void emit(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void emit(out *o, const char *fmt, ...)
 {
-    if (o->oom) return;
-    if (o->p == NULL) {
-        o->p = malloc(4096);
-        if (o->p == NULL) {
-            o->oom = true;
-            return;
-        }
-        o->cap = 4096;
-    }
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            o->oom = true;
-            return;
-        }
-        if ((size_t)n < o->cap - o->len) {
-            o->len += (size_t)n;
-            return;
-        }
-        size_t cap = (o->cap + (size_t)n + 1) * 2;
-        char *q = realloc(o->p, cap);
-        if (q == NULL) {
-            o->oom = true;
-            return;
-        }
-        o->p = q;
-        o->cap = cap;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    vt_write_vfmt(o, fmt, ap);
+    va_end(ap);
 }
 
 /* HELP text escapes \ and newline; label values also escape ". */
@@ -370,16 +340,13 @@ static void render_family(out *o, const vt_metric *f)
 
 vt_err vt_metrics_render(vt_metrics *m, vt_buf *res, vt_error *err)
 {
-    out o = {0};
+    out o;
+    vt_writer_init(&o, "metrics", NULL);
     pthread_mutex_lock(&m->mu);
     for (size_t i = 0; i < m->nf; i++) render_family(&o, m->f[i]);
     pthread_mutex_unlock(&m->mu);
-    if (o.oom) {
-        free(o.p);
+    if (vt_writer_take(&o, &res->ptr, &res->len) != VT_OK)
         return vt_error_set(err, VT_E_NOMEM, "metrics", "out of memory");
-    }
-    res->ptr = (uint8_t *)o.p;
-    res->len = o.len;
     return VT_OK;
 }
 

@@ -86,7 +86,7 @@ static json_t *opt_u64(bool has, uint64_t v)
  * through jansson's signed integers): otherwise the server could not rebuild the signed bytes. */
 static vt_err snp_representable(const uint8_t *raw, const vt_snp_report *r, vt_snp_product p, vt_error *err)
 {
-    for (size_t i = 0x2A0 + 144; i < VT_SNP_REPORT_SIZE; i++) /* past r and s: only r, s are carried */
+    for (size_t i = VT_SNP_OFF_SIGNATURE_END; i < VT_SNP_REPORT_SIZE; i++) /* past r and s: only r, s are carried */
         if (raw[i] != 0)
             return vt_error_set(err, VT_E_UNSUPPORTED, "kbs_snp_evidence",
                                 "signature bytes past r and s (offset 0x%zx) are not zero: not representable "
@@ -150,7 +150,8 @@ static json_t *snp_report_json(const uint8_t *p, const vt_snp_report *r)
     SET("launch_tcb", tcb_json(r->launch_tcb, prod));
     SET("launch_mit_vector", opt_u64(r->has_mit_vectors, r->launch_mit_vector));
     SET("current_mit_vector", opt_u64(r->has_mit_vectors, r->current_mit_vector));
-    SET("signature", json_pack("{s:o, s:o}", "r", numbers(p + 0x2A0, 72), "s", numbers(p + 0x2E8, 72)));
+    SET("signature", json_pack("{s:o, s:o}", "r", numbers(p + VT_SNP_OFF_SIGNATURE_R, VT_SNP_SIG_COMPONENT_SIZE), "s",
+                                    numbers(p + VT_SNP_OFF_SIGNATURE_S, VT_SNP_SIG_COMPONENT_SIZE)));
 #undef SET
     if (bad) {
         json_decref(o);

@@ -19,6 +19,7 @@
 #include "veritee/crypto.h"
 #include "veritee/fileio.h"
 #include "veritee/vtime.h"
+#include "veritee/writer.h"
 
 typedef struct mhd_api {
     void *lib;
@@ -122,8 +123,7 @@ __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const ch
 
 typedef struct conn_state {
     double start;
-    vt_buf body;
-    size_t cap;
+    vt_writer body; /* the request body as it arrives */
     bool too_big;
     bool answered;
     char client[INET6_ADDRSTRLEN];
@@ -201,6 +201,19 @@ static void builtin_healthz(void *ud, const vt_http_request *req, vt_http_respon
     vt_http_respond_text(resp, 200, "application/json", "{\"status\":\"ok\"}");
 }
 
+static void builtin_readyz(void *ud, const vt_http_request *req, vt_http_response *resp)
+{
+    vt_http_server *s = ud;
+    vt_error e = {0};
+    if ((s->o.health && s->o.health(s->o.health_ud, &e) != VT_OK) || (s->o.ready && s->o.ready(s->o.ready_ud, &e) != VT_OK)) {
+        json_t *j = json_pack("{ss ss}", "status", "not ready", "detail", e.msg);
+        vt_http_respond_json(resp, 503, j);
+        json_decref(j);
+        return;
+    }
+    vt_http_respond_text(resp, 200, "application/json", "{\"status\":\"ready\"}");
+}
+
 static void builtin_metrics(void *ud, const vt_http_request *req, vt_http_response *resp)
 {
     vt_http_server *s = ud;
@@ -240,7 +253,7 @@ static enum MHD_Result dispatch(vt_http_server *s, struct MHD_Connection *c, con
                            .nheaders = h.n,
                            .query = q.kv,
                            .nquery = q.n,
-                           .body = st->body.ptr ? st->body.ptr : (const uint8_t *)"",
+                           .body = st->body.buf ? st->body.buf : (const uint8_t *)"",
                            .body_len = st->body.len};
     vt_http_response r = {0};
     route->fn(route->ud, &req, &r);
@@ -260,6 +273,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *con_cls = st;
         atomic_fetch_add(&s->in_flight, 1);
         st->start = now_s(s);
+        vt_writer_init(&st->body, "request body", NULL);
         const union MHD_ConnectionInfo *ci = s->api.conn_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci && ci->client_addr) {
             const struct sockaddr *sa = ci->client_addr;
@@ -298,21 +312,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (st->too_big || st->body.len + n > s->o.max_body) {
             /* Over the limit: drop what came and what comes; 413 once the upload ends. */
             st->too_big = true;
-            vt_buf_free_secret(&st->body);
-            st->cap = 0;
+            vt_writer_free_secret(&st->body);
             return MHD_YES;
         }
-        if (st->body.len + n > st->cap) {
-            size_t cap = st->cap ? st->cap : 4096;
-            while (cap < st->body.len + n) cap *= 2;
-            uint8_t *p = realloc(st->body.ptr, cap);
-            if (p == NULL) return MHD_NO;
-            st->body.ptr = p;
-            st->cap = cap;
-        }
-        memcpy(st->body.ptr + st->body.len, upload, n);
-        st->body.len += n;
-        return MHD_YES;
+        return vt_write_bytes(&st->body, "request body", upload, n) == VT_OK ? MHD_YES : MHD_NO;
     }
     if (st->too_big)
         return send_problem(s, c, st, method, url, 413, "PayloadTooLarge", "request body exceeds the limit");
@@ -325,7 +328,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     conn_state *st = *con_cls;
     if (st == NULL) return;
     atomic_fetch_sub(&s->in_flight, 1);
-    vt_buf_free_secret(&st->body); /* bodies may carry secrets (admin resource uploads) */
+    vt_writer_free_secret(&st->body); /* bodies may carry secrets (admin resource uploads) */
     free(st);
     *con_cls = NULL;
 }
@@ -447,7 +450,7 @@ vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, 
     if (!s->o.timeout_seconds) s->o.timeout_seconds = 30;
     vt_err rc = VT_OK;
     /* Routes: the caller's, then the built-ins. */
-    s->routes = calloc(n + 2, sizeof *s->routes);
+    s->routes = calloc(n + 3, sizeof *s->routes); /* + /healthz, /readyz, /metrics */
     if (s->routes == NULL) {
         rc = vt_error_set(err, VT_E_NOMEM, "http", "out of memory");
         goto out;
@@ -455,6 +458,7 @@ vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, 
     if (n) memcpy(s->routes, routes, n * sizeof *routes);
     s->nroutes = n;
     s->routes[s->nroutes++] = (vt_http_route){"GET", "/healthz", builtin_healthz, s};
+    s->routes[s->nroutes++] = (vt_http_route){"GET", "/readyz", builtin_readyz, s};
     if (o->metrics) {
         s->routes[s->nroutes++] = (vt_http_route){"GET", "/metrics", builtin_metrics, s};
         vt_std_metrics std;

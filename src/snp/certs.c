@@ -7,7 +7,6 @@
 #include "veritee/der.h"
 #include "veritee/x509.h"
 
-#define AMD_OID "1.3.6.1.4.1.3704.1."
 
 /* SHA-256 of the DER of ARK-Milan, ARK-Genoa and ARK-Turin as AMD KDS serves them
  * (https://kdsintf.amd.com/vcek/v1/<product>/cert_chain). */
@@ -98,11 +97,9 @@ static vt_err whole_tlv(vt_bytes v, uint8_t tag, const char *name, vt_bytes *inn
     return VT_OK;
 }
 
-static vt_err spl(const X509 *c, const char *arc, const char *name, bool *has, uint8_t *out,
+static vt_err spl(const X509 *c, const char *oid, const char *name, bool *has, uint8_t *out,
                   vt_error *err)
 {
-    char oid[64];
-    snprintf(oid, sizeof oid, AMD_OID "%s", arc);
     vt_bytes v, in;
     VT_GUARD(ext(c, oid, &v, has, err));
     if (!*has) return VT_OK;
@@ -142,7 +139,7 @@ static vt_err hwid(const X509 *c, vt_snp_cert_ext *o, vt_error *err)
 {
     vt_bytes v;
     bool has;
-    VT_GUARD(ext(c, AMD_OID "4", &v, &has, err));
+    VT_GUARD(ext(c, VT_SNP_OID_HWID, &v, &has, err));
     if (!has) return VT_OK;
     if ((v.len == 66 || v.len == 10) && v.ptr[0] == VT_DER_OCTET_STRING && v.ptr[1] == v.len - 2)
         VT_GUARD(whole_tlv(v, VT_DER_OCTET_STRING, "hwID", &v, err));
@@ -159,19 +156,19 @@ vt_err vt_snp_cert_ext_parse(const X509 *leaf, vt_snp_cert_ext *out, vt_error *e
     vt_snp_cert_ext o;
     memset(&o, 0, sizeof o);
     vt_bytes v, in;
-    VT_GUARD(ext(leaf, AMD_OID "1", &v, &o.has_struct_version, err));
+    VT_GUARD(ext(leaf, VT_SNP_OID_STRUCT_VERSION, &v, &o.has_struct_version, err));
     if (o.has_struct_version) {
         VT_GUARD(whole_tlv(v, VT_DER_INTEGER, "structVersion", &in, err));
         VT_GUARD(vt_der_uint(in, "structVersion", &o.struct_version, err));
     }
-    VT_GUARD(ia5(leaf, AMD_OID "2", "productName", o.product_name, sizeof o.product_name, err));
-    VT_GUARD(spl(leaf, "3.1", "blSPL", &o.has_bl, &o.bl_spl, err));
-    VT_GUARD(spl(leaf, "3.2", "teeSPL", &o.has_tee, &o.tee_spl, err));
-    VT_GUARD(spl(leaf, "3.3", "snpSPL", &o.has_snp, &o.snp_spl, err));
-    VT_GUARD(spl(leaf, "3.8", "ucodeSPL", &o.has_ucode, &o.ucode_spl, err));
-    VT_GUARD(spl(leaf, "3.9", "fmcSPL", &o.has_fmc, &o.fmc_spl, err));
+    VT_GUARD(ia5(leaf, VT_SNP_OID_PRODUCT_NAME, "productName", o.product_name, sizeof o.product_name, err));
+    VT_GUARD(spl(leaf, VT_SNP_OID_BL_SPL, "blSPL", &o.has_bl, &o.bl_spl, err));
+    VT_GUARD(spl(leaf, VT_SNP_OID_TEE_SPL, "teeSPL", &o.has_tee, &o.tee_spl, err));
+    VT_GUARD(spl(leaf, VT_SNP_OID_SNP_SPL, "snpSPL", &o.has_snp, &o.snp_spl, err));
+    VT_GUARD(spl(leaf, VT_SNP_OID_UCODE_SPL, "ucodeSPL", &o.has_ucode, &o.ucode_spl, err));
+    VT_GUARD(spl(leaf, VT_SNP_OID_FMC_SPL, "fmcSPL", &o.has_fmc, &o.fmc_spl, err));
     VT_GUARD(hwid(leaf, &o, err));
-    VT_GUARD(ia5(leaf, AMD_OID "5", "cspId", o.csp_id, sizeof o.csp_id, err));
+    VT_GUARD(ia5(leaf, VT_SNP_OID_CSP_ID, "cspId", o.csp_id, sizeof o.csp_id, err));
     *out = o;
     return VT_OK;
 }

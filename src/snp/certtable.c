@@ -18,6 +18,13 @@ static const struct {
     {VT_SNP_CERT_CRL, {0x92, 0xf8, 0x1b, 0xc3, 0x58, 0x11, 0x4d, 0x3d, 0x97, 0xff, 0xd1, 0x9f, 0x88, 0xdc, 0x67, 0xea}},
 };
 
+const uint8_t *vt_snp_cert_guid(vt_snp_cert_kind k)
+{
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (known[i].kind == k) return known[i].guid;
+    return NULL;
+}
+
 static vt_snp_cert_kind kind_of(const uint8_t guid[16])
 {
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)

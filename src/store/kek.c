@@ -10,6 +10,7 @@
 #include "store_internal.h"
 #include "veritee/crypto.h"
 #include "veritee/fileio.h"
+#include "veritee/writer.h"
 
 struct vt_kek {
     uint8_t key[VT_KEK_LEN];
@@ -105,19 +106,14 @@ void vt_kek_free(vt_kek *k)
 static vt_err aad_for(const char *path, int64_t version, vt_buf *aad, vt_error *err)
 {
     static const char label[] = "veritee-resource-v1";
-    size_t pl = strlen(path), n = sizeof label + pl + 1 + 8;
-    aad->ptr = malloc(n);
-    if (aad->ptr == NULL) return vt_error_set(err, VT_E_NOMEM, "kek", "out of memory");
-    aad->len = n;
-    uint8_t *q = aad->ptr;
-    memcpy(q, label, sizeof label); /* includes the NUL separator */
-    q += sizeof label;
-    memcpy(q, path, pl);
-    q += pl;
-    *q++ = 0;
-    uint64_t v = (uint64_t)version;
-    for (int i = 7; i >= 0; i--) *q++ = (uint8_t)(v >> (8 * i));
-    return VT_OK;
+    size_t pl = strlen(path);
+    vt_writer w;
+    vt_writer_init(&w, "resource AAD", err);
+    vt_write_bytes(&w, "label", label, sizeof label); /* includes the NUL separator */
+    vt_write_bytes(&w, "path", path, pl);
+    vt_write_u8(&w, "separator", 0);
+    vt_write_u64be(&w, "version", (uint64_t)version);
+    return vt_writer_take(&w, &aad->ptr, &aad->len);
 }
 
 static vt_err gcm(bool enc, const vt_kek *k, const uint8_t *nonce, const vt_buf *aad,

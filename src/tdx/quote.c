@@ -4,11 +4,13 @@
 
 #include "veritee/tdx.h"
 
-#define HEADER_SIZE 48
-#define SGX_REPORT_SIZE 384
-#define TD10_SIZE 584
-#define TD15_SIZE 648
+#define SGX_REPORT_SIZE VT_SGX_REPORT_SIZE
+#define TD10_SIZE VT_TDX_TD10_BODY_SIZE
+#define TD15_SIZE VT_TDX_TD15_BODY_SIZE
 #define MAX_AUTH_DATA 4096
+
+const uint8_t VT_TDX_INTEL_QE_VENDOR_ID[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
+                                               0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
 
 static vt_err read_sgx_report(vt_reader *r, vt_sgx_report *s)
 {
@@ -163,3 +165,62 @@ vt_err vt_tdx_quote_parse(const uint8_t *p, size_t len, vt_tdx_quote *q, vt_erro
 }
 
 bool vt_tdx_quote_is_td(const vt_tdx_quote *q) { return q->tee_type == VT_TDX_TEE_TDX; }
+
+/* ---- the inverse, field for field in the readers' order ---- */
+
+vt_err vt_tdx_sgx_report_write(vt_writer *w, const vt_sgx_report *s)
+{
+    vt_write_bytes(w, "CPUSVN", s->cpu_svn, 16);
+    vt_write_u32le(w, "MISCSELECT", s->misc_select);
+    vt_write_zeros(w, "reserved", 12);
+    vt_write_bytes(w, "ISVEXTPRODID", s->isv_ext_prod_id, 16);
+    vt_write_bytes(w, "ATTRIBUTES", s->attributes, 16);
+    vt_write_bytes(w, "MRENCLAVE", s->mr_enclave, 32);
+    vt_write_zeros(w, "reserved", 32);
+    vt_write_bytes(w, "MRSIGNER", s->mr_signer, 32);
+    vt_write_zeros(w, "reserved", 32);
+    vt_write_bytes(w, "CONFIGID", s->config_id, 64);
+    vt_write_u16le(w, "ISVPRODID", s->isv_prod_id);
+    vt_write_u16le(w, "ISVSVN", s->isv_svn);
+    vt_write_u16le(w, "CONFIGSVN", s->config_svn);
+    vt_write_zeros(w, "reserved", 42);
+    vt_write_bytes(w, "ISVFAMILYID", s->isv_family_id, 16);
+    return vt_write_bytes(w, "REPORTDATA", s->report_data, 64);
+}
+
+static vt_err write_td_report(vt_writer *w, const vt_td_report *t)
+{
+    vt_write_bytes(w, "TEE_TCB_SVN", t->tee_tcb_svn, 16);
+    vt_write_bytes(w, "MRSEAM", t->mr_seam, 48);
+    vt_write_bytes(w, "MRSIGNERSEAM", t->mr_signer_seam, 48);
+    vt_write_bytes(w, "SEAMATTRIBUTES", t->seam_attributes, 8);
+    vt_write_bytes(w, "TDATTRIBUTES", t->td_attributes, 8);
+    vt_write_bytes(w, "XFAM", t->xfam, 8);
+    vt_write_bytes(w, "MRTD", t->mr_td, 48);
+    vt_write_bytes(w, "MRCONFIGID", t->mr_config_id, 48);
+    vt_write_bytes(w, "MROWNER", t->mr_owner, 48);
+    vt_write_bytes(w, "MROWNERCONFIG", t->mr_owner_config, 48);
+    for (int i = 0; i < 4; i++) vt_write_bytes(w, "RTMR", t->rtmr[i], 48);
+    vt_write_bytes(w, "REPORTDATA", t->report_data, 64);
+    if (!t->tdx15) return vt_writer_status(w);
+    vt_write_bytes(w, "TEE_TCB_SVN2", t->tee_tcb_svn2, 16);
+    return vt_write_bytes(w, "MRSERVICETD", t->mr_service_td, 48);
+}
+
+vt_err vt_tdx_quote_signed_write(vt_writer *w, const vt_tdx_quote *q)
+{
+    static const uint32_t size[] = {0, SGX_REPORT_SIZE, TD10_SIZE, TD15_SIZE};
+    vt_write_u16le(w, "version", q->version);
+    vt_write_u16le(w, "attestation key type", q->att_key_type);
+    vt_write_u32le(w, "TEE type", q->tee_type);
+    vt_write_u16le(w, "QE SVN", q->qe_svn);
+    vt_write_u16le(w, "PCE SVN", q->pce_svn);
+    vt_write_bytes(w, "QE vendor id", q->qe_vendor_id, 16);
+    vt_write_bytes(w, "user data", q->user_data, 20);
+    if (q->version == 5) {
+        vt_write_u16le(w, "body type", q->body_type);
+        vt_write_u32le(w, "body size", q->body_type <= 3 ? size[q->body_type] : 0);
+    }
+    if (q->tee_type == VT_TDX_TEE_SGX) return vt_tdx_sgx_report_write(w, &q->enclave);
+    return write_td_report(w, &q->td);
+}

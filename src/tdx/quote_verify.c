@@ -7,9 +7,6 @@
 #include "veritee/crypto.h"
 #include "veritee/x509.h"
 
-static const uint8_t INTEL_QE_VENDOR_ID[16] = {0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
-                                               0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07};
-
 /* Record a check's outcome: pass with detail, or fail with the error message. */
 static vt_err step(vt_checks *ck, const char *name, vt_err rc, vt_error *err, const char *detail)
 {
@@ -31,7 +28,7 @@ static vt_err check_header(const vt_tdx_quote *q, vt_error *err)
     if (q->att_key_type != VT_TDX_ATT_KEY_ECDSA_P256)
         return vt_error_set(err, VT_E_UNSUPPORTED, NULL, "attestation key type %u is not ECDSA-256-with-P-256 (2)",
                             q->att_key_type);
-    if (memcmp(q->qe_vendor_id, INTEL_QE_VENDOR_ID, 16) != 0)
+    if (memcmp(q->qe_vendor_id, VT_TDX_INTEL_QE_VENDOR_ID, 16) != 0)
         return vt_error_set(err, VT_E_VERIFY, NULL, "QE vendor id is not Intel's");
     return VT_OK;
 }

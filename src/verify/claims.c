@@ -5,6 +5,7 @@
 
 #include "veritee/claims.h"
 #include "veritee/codec.h"
+#include "veritee/reader.h"
 
 const char *vt_tee_name(vt_tee t)
 {
@@ -55,13 +56,6 @@ const vt_measurement *vt_claims_meas(const vt_claims *c, const char *name)
     return NULL;
 }
 
-static uint64_t le64(const uint8_t p[8])
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-
 static void set_init(vt_claims *c, const char *name, const uint8_t *v, size_t len)
 {
     snprintf(c->init_data_name, sizeof c->init_data_name, "%s", name);
@@ -74,9 +68,9 @@ static vt_err tdx_td(const vt_tdx_result *r, vt_claims *out, vt_error *err)
     const vt_td_report *td = &r->quote.td;
     vt_claims_tdx *x = &out->u.tdx;
     out->tee = VT_TEE_TDX;
-    x->td_attributes = le64(td->td_attributes);
-    x->xfam = le64(td->xfam);
-    x->seam_attributes = le64(td->seam_attributes);
+    x->td_attributes = vt_get_le(td->td_attributes, 8);
+    x->xfam = vt_get_le(td->xfam, 8);
+    x->seam_attributes = vt_get_le(td->seam_attributes, 8);
     memcpy(x->tee_tcb_svn, td->tee_tcb_svn, 16);
     x->tdx15 = td->tdx15;
     if (td->tdx15) memcpy(x->tee_tcb_svn2, td->tee_tcb_svn2, 16);

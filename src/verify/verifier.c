@@ -146,6 +146,8 @@ vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *
     vt_verifier *v = calloc(1, sizeof *v);
     if (v == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
     pthread_mutex_init(&v->mu, NULL);
+    pthread_mutex_init(&v->fetch_mu, NULL);
+    pthread_cond_init(&v->fetch_cv, NULL);
     vt_cca_trust_init(&v->cca);
     v->trust_dir = dup_or_null(s->trust_dir);
     v->collateral_dir = dup_or_null(s->collateral_dir);
@@ -188,6 +190,8 @@ void vt_verifier_free(vt_verifier *v)
     drop(v);
     vt_cca_trust_free(&v->cca);
     pthread_mutex_destroy(&v->mu);
+    pthread_mutex_destroy(&v->fetch_mu);
+    pthread_cond_destroy(&v->fetch_cv);
     free(v->trust_dir);
     free(v->collateral_dir);
     free(v->certs_dir);

@@ -72,10 +72,55 @@ static vt_err push_all(STACK_OF(X509) *dst, STACK_OF(X509) *src)
     return VT_OK;
 }
 
-/* AMD KDS cache (and with kds_url, the fetch into it): the chain, CRL and leaf for this report.
- * Certificates and CRLs are loaded into kds[0..1] (owned by the caller). */
+static vt_err snp_product_of(const vt_verifier *v, const vt_verify_opts *o, vt_snp_product *out, vt_error *err)
+{
+    const char *product = o->product != NULL ? o->product : v->snp_product;
+    *out = VT_SNP_PRODUCT_UNKNOWN;
+    return product != NULL ? vt_snp_product_parse(product, out, err) : VT_OK;
+}
+
+/* AMD KDS (with kds_url): make the cache hold this report's VCEK, chain and CRL. Runs before the
+ * verifier lock, one request in flight per object: a second guest of the same chip and TCB
+ * waits for the first one's fetch and then finds the cache filled (vt_snp_kds_fetch makes no
+ * request for what is cached). */
+static vt_err fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_error *err)
+{
+    if (v->kds_url == NULL || v->cache_dir == NULL) return VT_OK;
+    vt_snp_product product;
+    vt_bytes rep, tab;
+    vt_snp_report r;
+    vt_snp_kds_plan plan;
+    VT_GUARD(snp_product_of(v, o, &product, err));
+    VT_GUARD(vt_snp_evidence_split(ev, len, &rep, &tab, err));
+    VT_GUARD(vt_snp_report_parse(rep.ptr, rep.len, &r, err));
+    VT_GUARD(vt_snp_kds_plan_for(&r, product, v->cache_dir, &plan, err));
+    const char *key = plan.vcek_query[0] ? plan.vcek_query : plan.chain_query;
+    pthread_mutex_lock(&v->fetch_mu);
+    for (;;) {
+        bool busy = false;
+        for (size_t i = 0; i < VERIFY_MAX_INFLIGHT; i++) busy |= strcmp(v->inflight[i], key) == 0;
+        if (!busy) break;
+        pthread_cond_wait(&v->fetch_cv, &v->fetch_mu);
+    }
+    size_t slot = VERIFY_MAX_INFLIGHT;
+    for (size_t i = 0; i < VERIFY_MAX_INFLIGHT && slot == VERIFY_MAX_INFLIGHT; i++)
+        if (v->inflight[i][0] == 0) slot = i;
+    if (slot < VERIFY_MAX_INFLIGHT) snprintf(v->inflight[slot], sizeof v->inflight[slot], "%s", key);
+    pthread_mutex_unlock(&v->fetch_mu);
+    vt_snp_kds_opts ko = {.base_url = v->kds_url, .cache_dir = v->cache_dir, .product = product, .at = o->at};
+    vt_snp_kds_result res;
+    vt_err rc = vt_snp_kds_fetch(&ko, &r, &res, err);
+    pthread_mutex_lock(&v->fetch_mu);
+    if (slot < VERIFY_MAX_INFLIGHT) v->inflight[slot][0] = 0;
+    pthread_cond_broadcast(&v->fetch_cv);
+    pthread_mutex_unlock(&v->fetch_mu);
+    return rc;
+}
+
+/* The AMD KDS cache: the chain, CRL and leaf for this report, loaded into kds[0..1] (owned by
+ * the caller). */
 static vt_err load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_snp_product product,
-                       vt_time at, vt_snp_dir_collateral kds[2], vt_error *err)
+                       vt_snp_dir_collateral kds[2], vt_error *err)
 {
     if (v->cache_dir == NULL) return VT_OK;
     vt_bytes rep, tab;
@@ -83,14 +128,7 @@ static vt_err load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_s
     vt_snp_kds_plan plan;
     VT_GUARD(vt_snp_evidence_split(ev, len, &rep, &tab, err));
     VT_GUARD(vt_snp_report_parse(rep.ptr, rep.len, &r, err));
-    if (v->kds_url != NULL) {
-        vt_snp_kds_opts ko = {.base_url = v->kds_url, .cache_dir = v->cache_dir, .product = product, .at = at};
-        vt_snp_kds_result res;
-        VT_GUARD(vt_snp_kds_fetch(&ko, &r, &res, err));
-        plan = res.plan;
-    } else {
-        VT_GUARD(vt_snp_kds_plan_for(&r, product, v->cache_dir, &plan, err));
-    }
+    VT_GUARD(vt_snp_kds_plan_for(&r, product, v->cache_dir, &plan, err));
     const char *dirs[2] = {plan.chain_dir, plan.leaf_dir};
     for (int i = 0; i < 2; i++)
         if (dirs[i][0] != '\0' && vt_file_exists(dirs[i])) VT_GUARD(vt_snp_dir_collateral_load(dirs[i], &kds[i], err));
@@ -104,13 +142,12 @@ static vt_err verify_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt
     VT_GUARD(built_or(v->snp_rc, &v->snp_err, err));
     vt_snp_verify_opts so = {.at = o->at, .crl_required = o->crl_required, .report_data = o->nonce,
                              .report_data_len = o->nonce_len};
-    const char *product = o->product != NULL ? o->product : v->snp_product;
-    if (product != NULL) VT_GUARD(vt_snp_product_parse(product, &so.product, err));
+    VT_GUARD(snp_product_of(v, o, &so.product, err));
     vt_snp_dir_collateral kds[2] = {{0}, {0}};
     STACK_OF(X509) *cand = sk_X509_new_null();
     STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
     vt_err rc = cand != NULL && crls != NULL ? VT_OK : vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
-    if (rc == VT_OK) rc = load_kds(v, ev, len, so.product, o->at, kds, err);
+    if (rc == VT_OK) rc = load_kds(v, ev, len, so.product, kds, err);
     /* this evidence's certificates first, then the cache's, then the directories' (borrowed) */
     if (rc == VT_OK && (push_all(cand, o->certs) != VT_OK || push_all(cand, kds[1].certs) != VT_OK ||
                         push_all(cand, kds[0].certs) != VT_OK || push_all(cand, v->snp_pool) != VT_OK))
@@ -173,6 +210,7 @@ vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_
     VT_GUARD(options_apply(o, kind, err));
     r->tee = kind;
     if (kind == VT_TEE_TDX || kind == VT_TEE_SGX) VT_GUARD(fetch_tdx(v, vt_tee_name(kind), ev, len, o->at, err));
+    if (kind == VT_TEE_SNP) VT_GUARD(fetch_snp(v, ev, len, o, err));
     pthread_mutex_lock(&v->mu); /* the TDX verifier is not thread-safe; the rebuild must be exclusive */
     vt_err rc = want == VT_TEE_TDX || want == VT_TEE_SGX ? verify_tdx(v, ev, len, o, r, err)
                 : want == VT_TEE_SNP                     ? verify_snp(v, ev, len, o, r, err)

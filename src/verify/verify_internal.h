@@ -7,8 +7,16 @@
 
 #include "veritee/verify.h"
 
+#include "veritee/snp_kds.h"
+
+#define VERIFY_MAX_INFLIGHT 16
+
 struct vt_verifier {
     pthread_mutex_t mu;
+    /* online fetches run outside mu; one in flight per object (AMD KDS: per VCEK / chain) */
+    pthread_mutex_t fetch_mu;
+    pthread_cond_t fetch_cv;
+    char inflight[VERIFY_MAX_INFLIGHT][VT_SNP_KDS_PATH_MAX];
     char *trust_dir, *collateral_dir, *certs_dir, *cpak_file, *snp_product, *pcs_url, *kds_url, *cache_dir;
     char *cache_tdx_dir; /* cache_dir/tdx */
     struct vt_coll_manager *collateral; /* borrowed */

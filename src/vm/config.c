@@ -50,204 +50,51 @@ vt_err vt_vm_name_check(const char *name, vt_error *err)
     return VT_OK;
 }
 
-/* Reject keys outside the allowed list: a typo must not silently drop a security option. */
-static vt_err only_keys(const json_t *o, const char *path, const char *const *allowed,
-                        vt_error *err)
+#define OPT VT_JSON_OPTIONAL
+
+/* An integer member in [min, max] into a uint64_t (absent: *out stays). */
+static vt_err opt_int(const vt_json_in *in, const char *key, int64_t min, int64_t max, uint64_t *out)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)o, key, v) {
-        bool found = false;
-        for (size_t i = 0; allowed[i] != NULL; i++)
-            if (strcmp(key, allowed[i]) == 0) found = true;
-        if (!found)
-            return vt_error_set(err, VT_E_INVALID, CHECK, "%s%s%.64s: unknown key", path,
-                                *path ? "." : "", key);
-    }
+    int64_t v = (int64_t)*out;
+    VT_GUARD(vt_json_get_int(in, key, OPT, min, max, &v, NULL));
+    *out = (uint64_t)v;
     return VT_OK;
 }
 
-static const char *kp(char *buf, size_t cap, const char *path, const char *key)
+static vt_err parse_disks(const vt_json_in *root, vt_vm_config *c)
 {
-    snprintf(buf, cap, "%s%s%s", path, *path ? "." : "", key);
-    return buf;
-}
-
-/* Optional string copied into out (cap bytes incl. NUL); no control characters. */
-static vt_err opt_str(const json_t *o, const char *path, const char *key, char *out, size_t cap,
-                      vt_error *err)
-{
-    char k[96];
-    json_t *v = json_object_get(o, key);
-    if (v == NULL) return VT_OK;
-    if (!json_is_string(v))
-        return vt_error_set(err, VT_E_INVALID, CHECK, "%s: expected a string",
-                            kp(k, sizeof k, path, key));
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
-    if (n >= cap)
-        return vt_error_set(err, VT_E_INVALID, CHECK, "%s: %zu bytes, at most %zu",
-                            kp(k, sizeof k, path, key), n, cap - 1);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return vt_error_set(err, VT_E_INVALID, CHECK,
-                                "%s: control character 0x%02x at %zu",
-                                kp(k, sizeof k, path, key), (unsigned)(unsigned char)s[i], i);
-    memcpy(out, s, n + 1);
-    return VT_OK;
-}
-
-static vt_err opt_bool(const json_t *o, const char *path, const char *key, bool *out,
-                       bool *given, vt_error *err)
-{
-    char k[96];
-    json_t *v = json_object_get(o, key);
-    if (given) *given = v != NULL;
-    if (v == NULL) return VT_OK;
-    if (!json_is_boolean(v))
-        return vt_error_set(err, VT_E_INVALID, CHECK, "%s: expected true or false",
-                            kp(k, sizeof k, path, key));
-    *out = json_is_true(v);
-    return VT_OK;
-}
-
-static vt_err opt_int(const json_t *o, const char *path, const char *key, int64_t min,
-                      int64_t max, uint64_t *out, vt_error *err)
-{
-    if (json_object_get(o, key) == NULL) return VT_OK;
-    int64_t i;
-    VT_GUARD(vt_json_int(o, key, path[0] ? path : "config", min, max, &i, err));
-    *out = (uint64_t)i;
-    return VT_OK;
-}
-
-/* A u64 given as a JSON integer or a "0x..." hex string (bit 63 does not fit JSON ints). */
-static vt_err opt_u64(const json_t *o, const char *path, const char *key, uint64_t *out,
-                      bool *given, vt_error *err)
-{
-    char k[96];
-    json_t *v = json_object_get(o, key);
-    if (given) *given = v != NULL;
-    if (v == NULL) return VT_OK;
-    if (json_is_integer(v)) {
-        if (json_integer_value(v) < 0)
-            return vt_error_set(err, VT_E_INVALID, CHECK, "%s: negative",
-                                kp(k, sizeof k, path, key));
-        *out = (uint64_t)json_integer_value(v);
-        return VT_OK;
-    }
-    if (!json_is_string(v))
-        return vt_error_set(err, VT_E_INVALID, CHECK,
-                            "%s: expected an integer or a \"0x...\" hex string",
-                            kp(k, sizeof k, path, key));
-    const char *s = json_string_value(v);
-    size_t n = strlen(s);
-    if (n < 3 || n > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-        return vt_error_set(err, VT_E_INVALID, CHECK, "%s: '%.40s' is not a 0x-prefixed hex "
-                            "number of at most 16 digits", kp(k, sizeof k, path, key), s);
-    uint64_t x = 0;
-    for (size_t i = 2; i < n; i++) {
-        char ch = s[i];
-        unsigned d;
-        if (ch >= '0' && ch <= '9') d = (unsigned)(ch - '0');
-        else if (ch >= 'a' && ch <= 'f') d = (unsigned)(ch - 'a' + 10);
-        else if (ch >= 'A' && ch <= 'F') d = (unsigned)(ch - 'A' + 10);
-        else
-            return vt_error_set(err, VT_E_INVALID, CHECK, "%s: '%.40s' has a non-hex digit",
-                                kp(k, sizeof k, path, key), s);
-        x = (x << 4) | d;
-    }
-    *out = x;
-    return VT_OK;
-}
-
-/* Hex string of exactly n bytes. */
-static vt_err opt_hex(const json_t *o, const char *path, const char *key, uint8_t *out, size_t n,
-                      bool *given, vt_error *err)
-{
-    char k[96];
-    json_t *v = json_object_get(o, key);
-    *given = v != NULL;
-    if (v == NULL) return VT_OK;
-    if (!json_is_string(v) || json_string_length(v) != 2 * n)
-        return vt_error_set(err, VT_E_INVALID, CHECK, "%s: expected %zu hex digits (%zu bytes)",
-                            kp(k, sizeof k, path, key), 2 * n, n);
-    vt_err rc = vt_hex_decode_fixed(json_string_value(v), out, n, err);
-    if (rc != VT_OK) return vt_error_set(err, VT_E_INVALID, CHECK, "%s: not hex",
-                                         kp(k, sizeof k, path, key));
-    return VT_OK;
-}
-
-/* Base64 string decoding to exactly n bytes. */
-static vt_err opt_b64(const json_t *o, const char *path, const char *key, uint8_t *out, size_t n,
-                      bool *given, vt_error *err)
-{
-    char k[96];
-    json_t *v = json_object_get(o, key);
-    *given = v != NULL;
-    if (v == NULL) return VT_OK;
-    if (!json_is_string(v) || json_string_length(v) > 4 * (n / 3 + 2))
-        return vt_error_set(err, VT_E_INVALID, CHECK, "%s: expected base64 of %zu bytes",
-                            kp(k, sizeof k, path, key), n);
-    vt_buf b = {0};
-    vt_error e2;
-    if (vt_b64_decode(json_string_value(v), json_string_length(v), &b, &e2) != VT_OK ||
-        b.len != n) {
-        size_t got = b.len;
-        vt_buf_free(&b);
-        return vt_error_set(err, VT_E_INVALID, CHECK, "%s: expected base64 of %zu bytes (got %s%zu)",
-                            kp(k, sizeof k, path, key), n, got ? "" : "invalid or ", got);
-    }
-    memcpy(out, b.ptr, n);
-    vt_buf_free(&b);
-    return VT_OK;
-}
-
-static vt_err parse_disks(const json_t *root, vt_vm_config *c, vt_error *err)
-{
-    json_t *arr = json_object_get(root, "disks");
-    if (arr == NULL) return VT_OK;
-    if (!json_is_array(arr))
-        return vt_error_set(err, VT_E_INVALID, CHECK, "disks: expected an array");
-    if (json_array_size(arr) > VT_VM_MAX_DISKS)
-        return vt_error_set(err, VT_E_INVALID, CHECK, "disks: %zu entries, at most %d",
-                            json_array_size(arr), VT_VM_MAX_DISKS);
+    const json_t *arr = NULL;
+    VT_GUARD(vt_json_get_arr(root, "disks", OPT, 0, VT_VM_MAX_DISKS, &arr, NULL));
     static const char *const keys[] = {"path", "format", "readonly", NULL};
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        json_t *d = json_array_get(arr, i);
-        char path[32];
-        snprintf(path, sizeof path, "disks[%zu]", i);
-        if (!json_is_object(d))
-            return vt_error_set(err, VT_E_INVALID, CHECK, "%s: expected an object", path);
-        VT_GUARD(only_keys(d, path, keys, err));
+    for (size_t i = 0; arr != NULL && i < json_array_size(arr); i++) {
+        vt_json_in din;
+        VT_GUARD(vt_json_elem_obj(root, "disks", arr, i, &din));
+        VT_GUARD(vt_json_keys(&din, keys));
         vt_vm_disk *k = &c->disks[i];
-        if (json_object_get(d, "path") == NULL)
-            return vt_error_set(err, VT_E_INVALID, CHECK, "%s.path: missing", path);
-        VT_GUARD(opt_str(d, path, "path", k->path, sizeof k->path, err));
-        if (k->path[0] == 0)
-            return vt_error_set(err, VT_E_INVALID, CHECK, "%s.path: empty", path);
+        VT_GUARD(vt_json_get_text(&din, "path", VT_JSON_REQUIRED, k->path, sizeof k->path, NULL));
+        if (k->path[0] == 0) return vt_json_fail(&din, "path", "empty");
         snprintf(k->format, sizeof k->format, "raw");
-        VT_GUARD(opt_str(d, path, "format", k->format, sizeof k->format, err));
+        VT_GUARD(vt_json_get_text(&din, "format", OPT, k->format, sizeof k->format, NULL));
         if (strcmp(k->format, "raw") != 0 && strcmp(k->format, "qcow2") != 0)
-            return vt_error_set(err, VT_E_INVALID, CHECK,
-                                "%s.format: '%s' unknown (raw or qcow2)", path, k->format);
-        VT_GUARD(opt_bool(d, path, "readonly", &k->readonly, NULL, err));
+            return vt_json_fail(&din, "format", "'%s' unknown (raw or qcow2)", k->format);
+        VT_GUARD(vt_json_get_bool(&din, "readonly", OPT, &k->readonly, NULL));
         c->n_disks++;
     }
     return VT_OK;
 }
 
-static vt_err parse_tdx(const json_t *o, vt_vm_tdx *t, vt_error *err)
+static vt_err parse_tdx(const vt_json_in *tin, vt_vm_tdx *t, vt_error *err)
 {
+    const vt_json_in in = *tin;
     static const char *const keys[] = {"attributes", "debug", "sept_ve_disable", "mrconfigid",
                                        "mrowner", "mrownerconfig", "quote_generation_socket",
                                        NULL};
-    VT_GUARD(only_keys(o, "tdx", keys, err));
+    VT_GUARD(vt_json_keys(&in, keys));
     bool debug = false, sept = true, has_attr, has_debug, has_sept;
     uint64_t attr = 0;
-    VT_GUARD(opt_u64(o, "tdx", "attributes", &attr, &has_attr, err));
-    VT_GUARD(opt_bool(o, "tdx", "debug", &debug, &has_debug, err));
-    VT_GUARD(opt_bool(o, "tdx", "sept_ve_disable", &sept, &has_sept, err));
+    VT_GUARD(vt_json_get_u64(&in, "attributes", OPT, UINT64_MAX, &attr, &has_attr));
+    VT_GUARD(vt_json_get_bool(&in, "debug", OPT, &debug, &has_debug));
+    VT_GUARD(vt_json_get_bool(&in, "sept_ve_disable", OPT, &sept, &has_sept));
     if (has_attr && (has_debug || has_sept))
         return vt_error_set(err, VT_E_INVALID, CHECK,
                             "tdx.attributes: give either attributes or debug/sept_ve_disable, "
@@ -262,29 +109,29 @@ static vt_err parse_tdx(const json_t *o, vt_vm_tdx *t, vt_error *err)
                             "28 SEPT_VE_DISABLE, 30 PKS, 31 KL, 63 PERFMON)",
                             (unsigned long long)(attr & ~known));
     t->attributes = attr;
-    VT_GUARD(opt_hex(o, "tdx", "mrconfigid", t->mrconfigid, 48, &t->has_mrconfigid, err));
-    VT_GUARD(opt_hex(o, "tdx", "mrowner", t->mrowner, 48, &t->has_mrowner, err));
-    VT_GUARD(opt_hex(o, "tdx", "mrownerconfig", t->mrownerconfig, 48, &t->has_mrownerconfig,
-                     err));
-    json_t *q = json_object_get(o, "quote_generation_socket");
-    if (q == NULL) return VT_OK;
+    VT_GUARD(vt_json_get_hex(&in, "mrconfigid", OPT, t->mrconfigid, 48, &t->has_mrconfigid));
+    VT_GUARD(vt_json_get_hex(&in, "mrowner", OPT, t->mrowner, 48, &t->has_mrowner));
+    VT_GUARD(vt_json_get_hex(&in, "mrownerconfig", OPT, t->mrownerconfig, 48, &t->has_mrownerconfig));
+    vt_json_in qin;
+    bool has_qgs;
+    VT_GUARD(vt_json_get_obj(&in, "quote_generation_socket", OPT, &qin, &has_qgs));
+    if (!has_qgs) return VT_OK;
+    const json_t *q = qin.obj;
     const char *p = "tdx.quote_generation_socket";
-    if (!json_is_object(q))
-        return vt_error_set(err, VT_E_INVALID, CHECK, "%s: expected an object", p);
     static const char *const qkeys[] = {"type", "cid", "port", "path", NULL};
-    VT_GUARD(only_keys(q, p, qkeys, err));
-    VT_GUARD(opt_str(q, p, "type", t->qgs_type, sizeof t->qgs_type, err));
+    VT_GUARD(vt_json_keys(&qin, qkeys));
+    VT_GUARD(vt_json_get_text(&qin, "type", OPT, t->qgs_type, sizeof t->qgs_type, NULL));
     if (strcmp(t->qgs_type, "vsock") == 0) {
         uint64_t cid = 2, port = 4050;
-        VT_GUARD(opt_int(q, p, "cid", 2, UINT32_MAX, &cid, err));
-        VT_GUARD(opt_int(q, p, "port", 1, UINT32_MAX, &port, err));
+        VT_GUARD(opt_int(&qin, "cid", 2, UINT32_MAX, &cid));
+        VT_GUARD(opt_int(&qin, "port", 1, UINT32_MAX, &port));
         if (json_object_get(q, "path"))
             return vt_error_set(err, VT_E_INVALID, CHECK, "%s.path: only for type unix", p);
         t->qgs_cid = (uint32_t)cid;
         t->qgs_port = (uint32_t)port;
     } else if (strcmp(t->qgs_type, "unix") == 0) {
         snprintf(t->qgs_path, sizeof t->qgs_path, "/var/run/tdx-qgs/qgs.socket");
-        VT_GUARD(opt_str(q, p, "path", t->qgs_path, sizeof t->qgs_path, err));
+        VT_GUARD(vt_json_get_text(&qin, "path", OPT, t->qgs_path, sizeof t->qgs_path, NULL));
         if (t->qgs_path[0] != '/')
             return vt_error_set(err, VT_E_INVALID, CHECK, "%s.path: must be absolute", p);
         if (json_object_get(q, "cid") || json_object_get(q, "port"))
@@ -297,16 +144,17 @@ static vt_err parse_tdx(const json_t *o, vt_vm_tdx *t, vt_error *err)
     return VT_OK;
 }
 
-static vt_err parse_snp(const json_t *o, vt_vm_config *c, vt_error *err)
+static vt_err parse_snp(const vt_json_in *sin, vt_vm_config *c, vt_error *err)
 {
+    const vt_json_in in = *sin;
     static const char *const keys[] = {"policy", "debug", "cpu", "cbitpos", "reduced_phys_bits",
                                        "kernel_hashes", "signing_key", "author_key", "host_data",
                                        "id_block", "id_auth", "guest_visible_workarounds",
                                        NULL};
     vt_vm_snp *s = &c->snp;
-    VT_GUARD(only_keys(o, "snp", keys, err));
+    VT_GUARD(vt_json_keys(&in, keys));
     s->policy = 0x30000;
-    VT_GUARD(opt_u64(o, "snp", "policy", &s->policy, NULL, err));
+    VT_GUARD(vt_json_get_u64(&in, "policy", OPT, UINT64_MAX, &s->policy, NULL));
     if (s->policy & VT_VM_SNP_POLICY_MBZ)
         return vt_error_set(err, VT_E_INVALID, CHECK,
                             "snp.policy: reserved bits 63:26 must be zero (got 0x%llx)",
@@ -316,7 +164,7 @@ static vt_err parse_snp(const json_t *o, vt_vm_config *c, vt_error *err)
                             "snp.policy: reserved bit 17 must be one (got 0x%llx; QEMU's default "
                             "is 0x30000)", (unsigned long long)s->policy);
     bool debug = false;
-    VT_GUARD(opt_bool(o, "snp", "debug", &debug, NULL, err));
+    VT_GUARD(vt_json_get_bool(&in, "debug", OPT, &debug, NULL));
     if ((s->policy & VT_VM_SNP_POLICY_DEBUG) && !debug)
         return vt_error_set(err, VT_E_INVALID, CHECK,
                             "snp.policy: DEBUG (bit 19) lets the host read guest memory; set "
@@ -325,29 +173,29 @@ static vt_err parse_snp(const json_t *o, vt_vm_config *c, vt_error *err)
         return vt_error_set(err, VT_E_INVALID, CHECK,
                             "snp.debug: true but policy bit 19 (DEBUG) is clear");
     snprintf(s->cpu, sizeof s->cpu, "EPYC-v4");
-    VT_GUARD(opt_str(o, "snp", "cpu", s->cpu, sizeof s->cpu, err));
+    VT_GUARD(vt_json_get_text(&in, "cpu", OPT, s->cpu, sizeof s->cpu, NULL));
     for (const char *p = s->cpu; *p; p++)
         if (*p == ',' || *p == ' ' || *p == '=')
             return vt_error_set(err, VT_E_INVALID, CHECK, "snp.cpu: '%s' is not a CPU model name",
                                 s->cpu);
     if (s->cpu[0] == 0) return vt_error_set(err, VT_E_INVALID, CHECK, "snp.cpu: empty");
     uint64_t cbit = 51, rpb = 1;
-    VT_GUARD(opt_int(o, "snp", "cbitpos", 32, 63, &cbit, err));
-    VT_GUARD(opt_int(o, "snp", "reduced_phys_bits", 1, 63, &rpb, err));
+    VT_GUARD(opt_int(&in, "cbitpos", 32, 63, &cbit));
+    VT_GUARD(opt_int(&in, "reduced_phys_bits", 1, 63, &rpb));
     s->cbitpos = (uint32_t)cbit;
     s->reduced_phys_bits = (uint32_t)rpb;
-    VT_GUARD(opt_bool(o, "snp", "kernel_hashes", &s->kernel_hashes, NULL, err));
+    VT_GUARD(vt_json_get_bool(&in, "kernel_hashes", OPT, &s->kernel_hashes, NULL));
     char key[8] = "vcek";
-    VT_GUARD(opt_str(o, "snp", "signing_key", key, sizeof key, err));
+    VT_GUARD(vt_json_get_text(&in, "signing_key", OPT, key, sizeof key, NULL));
     if (strcmp(key, "vlek") == 0) s->vcek_disabled = true;
     else if (strcmp(key, "vcek") != 0)
         return vt_error_set(err, VT_E_INVALID, CHECK,
                             "snp.signing_key: '%s' unknown (vcek or vlek)", key);
-    VT_GUARD(opt_hex(o, "snp", "host_data", s->host_data, 32, &s->has_host_data, err));
-    VT_GUARD(opt_hex(o, "snp", "guest_visible_workarounds", s->gosvw, 16, &s->has_gosvw, err));
-    VT_GUARD(opt_b64(o, "snp", "id_block", s->id_block, 96, &s->has_id_block, err));
-    VT_GUARD(opt_b64(o, "snp", "id_auth", s->id_auth, 4096, &s->has_id_auth, err));
-    VT_GUARD(opt_bool(o, "snp", "author_key", &s->author_key, NULL, err));
+    VT_GUARD(vt_json_get_hex(&in, "host_data", OPT, s->host_data, 32, &s->has_host_data));
+    VT_GUARD(vt_json_get_hex(&in, "guest_visible_workarounds", OPT, s->gosvw, 16, &s->has_gosvw));
+    VT_GUARD(vt_json_get_b64(&in, "id_block", OPT, s->id_block, 96, &s->has_id_block));
+    VT_GUARD(vt_json_get_b64(&in, "id_auth", OPT, s->id_auth, 4096, &s->has_id_auth));
+    VT_GUARD(vt_json_get_bool(&in, "author_key", OPT, &s->author_key, NULL));
     if (s->has_id_auth != s->has_id_block)
         return vt_error_set(err, VT_E_INVALID, CHECK,
                             "snp.id_block and snp.id_auth go together (SNP_LAUNCH_FINISH)");
@@ -360,30 +208,21 @@ static vt_err parse_snp(const json_t *o, vt_vm_config *c, vt_error *err)
     return VT_OK;
 }
 
-static vt_err parse_cca(const json_t *o, vt_vm_cca *a, vt_error *err)
+static vt_err parse_cca(const vt_json_in *cin, vt_vm_cca *a, vt_error *err)
 {
+    const vt_json_in in = *cin;
     static const char *const keys[] = {"measurement_algorithm", "personalization_value",
                                        "measurement_log", NULL};
-    VT_GUARD(only_keys(o, "cca", keys, err));
-    VT_GUARD(opt_str(o, "cca", "measurement_algorithm", a->measurement_algorithm,
-                     sizeof a->measurement_algorithm, err));
+    VT_GUARD(vt_json_keys(&in, keys));
+    VT_GUARD(vt_json_get_text(&in, "measurement_algorithm", OPT, a->measurement_algorithm,
+                     sizeof a->measurement_algorithm, NULL));
     if (a->measurement_algorithm[0] && strcmp(a->measurement_algorithm, "sha256") != 0 &&
         strcmp(a->measurement_algorithm, "sha512") != 0)
         return vt_error_set(err, VT_E_INVALID, CHECK,
                             "cca.measurement_algorithm: '%s' unknown (sha256 or sha512)",
                             a->measurement_algorithm);
-    json_t *v = json_object_get(o, "personalization_value");
-    if (v != NULL) {
-        size_t n = json_is_string(v) ? json_string_length(v) : 0;
-        if (!json_is_string(v) || n == 0 || n > 128 || n % 2)
-            return vt_error_set(err, VT_E_INVALID, CHECK,
-                                "cca.personalization_value: expected 2..128 hex digits (up to "
-                                "64 bytes)");
-        if (vt_hex_decode_fixed(json_string_value(v), a->rpv, n / 2, err) != VT_OK)
-            return vt_error_set(err, VT_E_INVALID, CHECK, "cca.personalization_value: not hex");
-        a->rpv_len = n / 2;
-    }
-    return opt_bool(o, "cca", "measurement_log", &a->measurement_log, NULL, err);
+    VT_GUARD(vt_json_get_hexn(&in, "personalization_value", OPT, a->rpv, 1, 64, &a->rpv_len, NULL));
+    return vt_json_get_bool(&in, "measurement_log", OPT, &a->measurement_log, NULL);
 }
 
 static vt_err parse_tee(const char *s, vt_vm_tee *t, vt_error *err)
@@ -408,28 +247,28 @@ static vt_err check_abs(const char *key, const char *p, vt_error *err)
 
 static vt_err parse_root(const json_t *root, vt_vm_config *c, vt_error *err)
 {
+    vt_json_in in;
     static const char *const keys[] = {"name", "tee", "vcpus", "memory_mib", "accel", "qemu",
                                        "firmware", "kernel", "initrd", "cmdline", "disks",
                                        "network", "attestation", "tdx", "snp", "cca", NULL};
     if (!json_is_object(root))
         return vt_error_set(err, VT_E_INVALID, CHECK, "config: expected a JSON object");
-    VT_GUARD(only_keys(root, "", keys, err));
-    if (json_object_get(root, "name") == NULL)
-        return vt_error_set(err, VT_E_INVALID, CHECK, "name: missing");
-    VT_GUARD(opt_str(root, "", "name", c->name, sizeof c->name, err));
+    VT_GUARD(vt_json_in_init(&in, root, "", CHECK, err));
+    VT_GUARD(vt_json_keys(&in, keys));
+    VT_GUARD(vt_json_get_text(&in, "name", VT_JSON_REQUIRED, c->name, sizeof c->name, NULL));
     VT_GUARD(vt_vm_name_check(c->name, err));
     char tee[16] = "";
     if (json_object_get(root, "tee") == NULL)
         return vt_error_set(err, VT_E_INVALID, CHECK, "tee: missing (tdx, snp, cca or none)");
-    VT_GUARD(opt_str(root, "", "tee", tee, sizeof tee, err));
+    VT_GUARD(vt_json_get_text(&in, "tee", OPT, tee, sizeof tee, NULL));
     VT_GUARD(parse_tee(tee, &c->tee, err));
     uint64_t vcpus = 1, mem = 1024;
-    VT_GUARD(opt_int(root, "", "vcpus", 1, 512, &vcpus, err));
-    VT_GUARD(opt_int(root, "", "memory_mib", 16, 16 << 20, &mem, err));
+    VT_GUARD(opt_int(&in, "vcpus", 1, 512, &vcpus));
+    VT_GUARD(opt_int(&in, "memory_mib", 16, 16 << 20, &mem));
     c->vcpus = (uint32_t)vcpus;
     c->memory_mib = mem;
     char accel[8] = "";
-    VT_GUARD(opt_str(root, "", "accel", accel, sizeof accel, err));
+    VT_GUARD(vt_json_get_text(&in, "accel", OPT, accel, sizeof accel, NULL));
     if (accel[0] == 0) c->accel = c->tee == VT_VM_TEE_NONE ? VT_VM_ACCEL_AUTO : VT_VM_ACCEL_KVM;
     else if (strcmp(accel, "auto") == 0) c->accel = VT_VM_ACCEL_AUTO;
     else if (strcmp(accel, "kvm") == 0) c->accel = VT_VM_ACCEL_KVM;
@@ -441,14 +280,14 @@ static vt_err parse_root(const json_t *root, vt_vm_config *c, vt_error *err)
         return vt_error_set(err, VT_E_INVALID, CHECK,
                             "accel: a %s guest needs kvm (its memory is protected by hardware)",
                             vt_vm_tee_name(c->tee));
-    VT_GUARD(opt_str(root, "", "qemu", c->qemu, sizeof c->qemu, err));
+    VT_GUARD(vt_json_get_text(&in, "qemu", OPT, c->qemu, sizeof c->qemu, NULL));
     if (c->qemu[0] == 0)
         snprintf(c->qemu, sizeof c->qemu, "%s",
                  c->tee == VT_VM_TEE_CCA ? "qemu-system-aarch64" : "qemu-system-x86_64");
-    VT_GUARD(opt_str(root, "", "firmware", c->firmware, sizeof c->firmware, err));
-    VT_GUARD(opt_str(root, "", "kernel", c->kernel, sizeof c->kernel, err));
-    VT_GUARD(opt_str(root, "", "initrd", c->initrd, sizeof c->initrd, err));
-    VT_GUARD(opt_str(root, "", "cmdline", c->cmdline, sizeof c->cmdline, err));
+    VT_GUARD(vt_json_get_text(&in, "firmware", OPT, c->firmware, sizeof c->firmware, NULL));
+    VT_GUARD(vt_json_get_text(&in, "kernel", OPT, c->kernel, sizeof c->kernel, NULL));
+    VT_GUARD(vt_json_get_text(&in, "initrd", OPT, c->initrd, sizeof c->initrd, NULL));
+    VT_GUARD(vt_json_get_text(&in, "cmdline", OPT, c->cmdline, sizeof c->cmdline, NULL));
     VT_GUARD(check_abs("firmware", c->firmware, err));
     VT_GUARD(check_abs("kernel", c->kernel, err));
     VT_GUARD(check_abs("initrd", c->initrd, err));
@@ -465,61 +304,51 @@ static vt_err parse_root(const json_t *root, vt_vm_config *c, vt_error *err)
         return vt_error_set(err, VT_E_INVALID, CHECK,
                             "firmware: missing; a realm needs firmware (edk2 ArmVirtQemu) or a "
                             "kernel for direct boot");
-    VT_GUARD(parse_disks(root, c, err));
+    VT_GUARD(parse_disks(&in, c));
     for (size_t i = 0; i < c->n_disks; i++) VT_GUARD(check_abs("disks[].path", c->disks[i].path, err));
 
-    json_t *net = json_object_get(root, "network");
-    if (net != NULL) {
+    vt_json_in nin, ain;
+    bool given;
+    VT_GUARD(vt_json_get_obj(&in, "network", OPT, &nin, &given));
+    if (given) {
         static const char *const nkeys[] = {"mode", NULL};
-        if (!json_is_object(net))
-            return vt_error_set(err, VT_E_INVALID, CHECK, "network: expected an object");
-        VT_GUARD(only_keys(net, "network", nkeys, err));
+        VT_GUARD(vt_json_keys(&nin, nkeys));
         char mode[8] = "none";
-        VT_GUARD(opt_str(net, "network", "mode", mode, sizeof mode, err));
+        VT_GUARD(vt_json_get_text(&nin, "mode", OPT, mode, sizeof mode, NULL));
         if (strcmp(mode, "user") == 0) c->net = VT_VM_NET_USER;
         else if (strcmp(mode, "none") != 0)
             return vt_error_set(err, VT_E_INVALID, CHECK,
                                 "network.mode: '%s' unknown (user or none)", mode);
     }
-    json_t *att = json_object_get(root, "attestation");
-    if (att != NULL) {
+    VT_GUARD(vt_json_get_obj(&in, "attestation", OPT, &ain, &given));
+    if (given) {
         static const char *const akeys[] = {"kbs_url", NULL};
-        if (!json_is_object(att))
-            return vt_error_set(err, VT_E_INVALID, CHECK, "attestation: expected an object");
-        VT_GUARD(only_keys(att, "attestation", akeys, err));
-        VT_GUARD(opt_str(att, "attestation", "kbs_url", c->kbs_url, sizeof c->kbs_url, err));
+        VT_GUARD(vt_json_keys(&ain, akeys));
+        VT_GUARD(vt_json_get_text(&ain, "kbs_url", OPT, c->kbs_url, sizeof c->kbs_url, NULL));
         if (c->kbs_url[0] && strncmp(c->kbs_url, "https://", 8) != 0 &&
             strncmp(c->kbs_url, "http://", 7) != 0)
             return vt_error_set(err, VT_E_INVALID, CHECK,
                                 "attestation.kbs_url: '%s' is not an http(s) URL", c->kbs_url);
     }
     static const char *const sect[] = {"tdx", "snp", "cca"};
+    vt_json_in tee_in;
     for (int i = 0; i < 3; i++) {
-        json_t *s = json_object_get(root, sect[i]);
-        if (s == NULL) continue;
-        if ((int)c->tee != i + 1)
+        VT_GUARD(vt_json_get_obj(&in, sect[i], OPT, &tee_in, &given));
+        if (given && (int)c->tee != i + 1)
             return vt_error_set(err, VT_E_INVALID, CHECK, "%s: options given for tee '%s'",
                                 sect[i], vt_vm_tee_name(c->tee));
-        if (!json_is_object(s))
-            return vt_error_set(err, VT_E_INVALID, CHECK, "%s: expected an object", sect[i]);
     }
+    if (c->tee == VT_VM_TEE_NONE) return VT_OK;
+    /* an absent section reads as an empty one: every member takes its default */
     json_t *empty = json_object();
     if (empty == NULL) return vt_error_set(err, VT_E_NOMEM, CHECK, "out of memory");
+    VT_GUARD(vt_json_get_obj(&in, sect[c->tee - 1], OPT, &tee_in, &given));
+    if (!given) tee_in.obj = empty;
     vt_err rc = VT_OK;
-    json_t *s;
     switch (c->tee) {
-    case VT_VM_TEE_TDX:
-        s = json_object_get(root, "tdx");
-        rc = parse_tdx(s ? s : empty, &c->tdx, err);
-        break;
-    case VT_VM_TEE_SNP:
-        s = json_object_get(root, "snp");
-        rc = parse_snp(s ? s : empty, c, err);
-        break;
-    case VT_VM_TEE_CCA:
-        s = json_object_get(root, "cca");
-        rc = parse_cca(s ? s : empty, &c->cca, err);
-        break;
+    case VT_VM_TEE_TDX: rc = parse_tdx(&tee_in, &c->tdx, err); break;
+    case VT_VM_TEE_SNP: rc = parse_snp(&tee_in, c, err); break;
+    case VT_VM_TEE_CCA: rc = parse_cca(&tee_in, &c->cca, err); break;
     case VT_VM_TEE_NONE: break;
     }
     json_decref(empty);

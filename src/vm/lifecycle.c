@@ -10,6 +10,7 @@
 
 #include "veritee/fileio.h"
 #include "veritee/vm.h"
+#include "veritee/writer.h"
 #include "vm_internal.h"
 
 #define CHECK "vm"
@@ -212,16 +213,10 @@ static vt_err write_argv(const char *run, const vt_vm_argv *a, vt_error *err)
 {
     char *s = vt_vm_argv_shell(a);
     if (s == NULL) return vt_error_set(err, VT_E_NOMEM, CHECK, "out of memory");
-    size_t n = strlen(s);
-    char *t = realloc(s, n + 2);
-    if (t == NULL) {
-        free(s);
-        return vt_error_set(err, VT_E_NOMEM, CHECK, "out of memory");
-    }
-    t[n] = '\n';
-    t[n + 1] = 0;
-    vt_err rc = vm_write_text(run, VM_F_ARGV, t, err);
-    free(t);
+    vt_buf t = {(uint8_t *)s, strlen(s)};
+    vt_err rc = vt_buf_append(&t, "\n", 1, err);
+    if (rc == VT_OK) rc = vm_write_text(run, VM_F_ARGV, (const char *)t.ptr, err);
+    vt_buf_free(&t);
     return rc;
 }
 

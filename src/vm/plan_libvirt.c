@@ -9,34 +9,17 @@
 
 #include "veritee/codec.h"
 #include "veritee/vm.h"
+#include "veritee/writer.h"
 #include "vm_internal.h"
 
 #define CHECK "vm_plan"
 
 typedef struct xb {
-    char *p;
-    size_t n, cap;
-    bool oom;
+    vt_writer w; /* the XML text, NUL-terminated */
+    bool oom;    /* an allocation outside the writer failed */
 } xb;
 
-static void xb_raw(xb *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (q == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
+static void xb_raw(xb *b, const char *s, size_t n) { vt_write_bytes(&b->w, "domain XML", s, n); }
 
 /* printf-style; every %s argument must already be escaped (use xb_text / xb_attr). */
 static void xb_f(xb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -44,15 +27,8 @@ static void xb_f(xb *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    int n = vasprintf(&s, fmt, ap);
+    vt_write_vfmt(&b->w, fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        b->oom = true;
-        return;
-    }
-    xb_raw(b, s, (size_t)n);
-    free(s);
 }
 
 /* Escaped text, for element content and single-quoted attribute values. */
@@ -234,21 +210,22 @@ static vt_err build(const vt_vm_config *c, xb *b, vt_error *err)
     case VT_VM_TEE_CCA: VT_GUARD(cca_commandline(b, &c->cca, err)); break;
     }
     xb_f(b, "</domain>\n");
-    if (b->oom) return vt_error_set(err, VT_E_NOMEM, CHECK, "out of memory");
+    if (b->oom || vt_writer_status(&b->w) != VT_OK) return vt_error_set(err, VT_E_NOMEM, CHECK, "out of memory");
     return VT_OK;
 }
 
 vt_err vt_vm_plan_libvirt(const vt_vm_config *c, const vt_vm_plan_opts *o, vt_vm_plan *out,
                           vt_error *err)
 {
-    xb b = {0};
+    xb b = {.oom = false};
+    uint8_t *xml;
+    vt_writer_init(&b.w, "domain XML", NULL);
     vt_err rc = build(c, &b, err);
-    if (rc != VT_OK) {
-        free(b.p);
-        return rc;
-    }
+    if (rc == VT_OK) rc = vt_writer_take(&b.w, &xml, NULL);
+    vt_writer_free(&b.w);
+    if (rc != VT_OK) return rc;
     free(out->xml);
-    out->xml = b.p;
+    out->xml = (char *)xml;
     if (o != NULL && o->measure != NULL) {
         vt_vm_measurement m = {0};
         VT_GUARD(o->measure(c, out, o->measure_ctx, &m, err));

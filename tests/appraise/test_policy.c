@@ -52,6 +52,24 @@ static vt_err parse(const char *text, vt_policy *p, vt_error *e)
     return vt_policy_parse(text, strlen(text), p, e);
 }
 
+/* A mask's u64 forms are the core's: JSON integer, "0x" hex or a decimal string ("010" is
+ * ten, never octal); a bool of the wrong type is refused. */
+static void u64_forms(void **state)
+{
+    (void)state;
+    vt_policy p;
+    vt_error e;
+    assert_int_equal(parse("{\"id\":\"x\",\"tdx\":{\"xfam\":{\"mask\":\"0xff\",\"value\":\"010\"}}}", &p, &e), VT_OK);
+    assert_int_equal(p.xfam.mask[0], 0xff);
+    assert_int_equal(p.xfam.value[0], 10);
+    vt_policy_free(&p);
+    assert_int_equal(parse("{\"id\":\"x\",\"tdx\":{\"xfam\":{\"mask\":255,\"value\":\"0x0a\"}}}", &p, &e), VT_OK);
+    assert_int_equal(p.xfam.value[0], 10);
+    vt_policy_free(&p);
+    assert_int_equal(parse("{\"id\":\"x\",\"tdx\":{\"xfam\":{\"mask\":255,\"value\":\"0o12\"}}}", &p, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "policy.tdx.xfam.value: expected an integer"));
+}
+
 static void fields(void **state)
 {
     (void)state;
@@ -299,8 +317,9 @@ static void advisories_any(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(examples_load), cmocka_unit_test(fields),           cmocka_unit_test(hostile),
-        cmocka_unit_test(refvals_formats), cmocka_unit_test(refvals_cca_stores), cmocka_unit_test(advisories_any),
+        cmocka_unit_test(examples_load), cmocka_unit_test(u64_forms), cmocka_unit_test(fields),
+        cmocka_unit_test(hostile),       cmocka_unit_test(refvals_formats), cmocka_unit_test(refvals_cca_stores),
+        cmocka_unit_test(advisories_any),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,13 @@ if [ -f "$V/snp_measure/ovmf_AmdSev_suffix.bin" ]; then
   [ "$got" = 28797ae0afaba4005a81e629acebfb59e6687949d6be44007cd5506823b0dd66f146aaae26ff291eed7b493d8a64c385 ] || fail "snp row 8: $got"
   got=$("$BIN" measure snp --firmware "$AMD" --mode seves --vcpus 4 --kernel "$T/empty" --hex)
   [ "$got" = 0dccbcaba8e90b261bd0d2e1863a2f9da714768b7b2a19363cd6ae35aa90de91 ] || fail "seves row 12: $got"
+  # numbers read one way: "04" and "0x4" are four; "010" is ten, not octal eight
+  got=$("$BIN" measure snp --firmware "$AMD" --mode seves --vcpus 04 --kernel "$T/empty" --hex)
+  [ "$got" = 0dccbcaba8e90b261bd0d2e1863a2f9da714768b7b2a19363cd6ae35aa90de91 ] || fail "--vcpus 04: $got"
+  a=$("$BIN" measure snp --firmware "$AMD" --mode seves --vcpus 010 --kernel "$T/empty" --hex)
+  b=$("$BIN" measure snp --firmware "$AMD" --mode seves --vcpus 10 --kernel "$T/empty" --hex)
+  c=$("$BIN" measure snp --firmware "$AMD" --mode seves --vcpus 8 --kernel "$T/empty" --hex)
+  [ "$a" = "$b" ] && [ "$a" != "$c" ] || fail "--vcpus 010 is not ten"
   got=$("$BIN" measure snp --firmware "$AMD" --mode ovmf-hash --hex)
   [ "$got" = 086e2e9149ebf45abdc3445fba5b2da8270bdbb04094d7a2c37faaa4b24af3aa16aff8c374c2a55c467a50da6d466b74 ] || fail "ovmf hash: $got"
   # must-fail row: kernel hashes asked of a firmware without SNP_KERNEL_HASHES -> exit 2

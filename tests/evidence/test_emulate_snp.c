@@ -386,13 +386,53 @@ static void test_bad_description(void **state)
     vt_emu_free(emu);
 }
 
+/* The platform description reads one way (core JSON getters): a wrong-typed member is an
+ * error naming it, never the default (the emulator used to take "debug": "yes" as false and
+ * "vmpl": "1" as 0), and a decimal string is decimal ("0196608" is 0x30000, not octal). */
+static void test_description_types(void **state)
+{
+    (void)state;
+    static const struct { const char *over, *want; } bad[] = {
+        {"{\"rsa_bits\": 2048, \"debug\": \"yes\"}", "snp.debug: expected true or false"},
+        {"{\"rsa_bits\": 2048, \"vmpl\": \"1\"}", "snp.vmpl: expected an integer"},
+        {"{\"rsa_bits\": 2048, \"report_version\": 5.0}", "snp.report_version: expected an integer"},
+        {"{\"rsa_bits\": 2048, \"measurement\": 7}", "snp.measurement: expected a hex string of 48 bytes"},
+    };
+    uint8_t rd[64] = {0};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char dir[256];
+        make_emu(dir, sizeof dir, bad[i].over);
+        vt_emu *emu;
+        vt_buf r = {0};
+        vt_error e;
+        assert_int_equal(vt_emu_open(dir, &emu, &e), VT_OK);
+        vt_error_clear(&e);
+        vt_err rc = vt_emu_snp_report(emu, rd, NULL, &r, &e);
+        if (rc != VT_E_INVALID || strstr(e.msg, bad[i].want) == NULL)
+            fail_msg("case %zu: rc %d '%s', wanted '%s'", i, rc, e.msg, bad[i].want);
+        vt_emu_free(emu);
+    }
+    char dir[256];
+    make_emu(dir, sizeof dir, "{\"rsa_bits\": 2048, \"policy\": \"0196608\"}");
+    vt_emu *emu;
+    vt_buf r = {0};
+    vt_error e;
+    vt_snp_report rep;
+    assert_int_equal(vt_emu_open(dir, &emu, &e), VT_OK);
+    assert_int_equal(vt_emu_snp_report(emu, rd, NULL, &r, &e), VT_OK);
+    assert_int_equal(vt_snp_report_parse(r.ptr, r.len, &rep, &e), VT_OK);
+    assert_int_equal(rep.policy.raw, 0x30000);
+    vt_buf_free(&r);
+    vt_emu_free(emu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_milan_roundtrip_v3_v5), cmocka_unit_test(test_report_time_properties),
         cmocka_unit_test(test_products_and_tcb),      cmocka_unit_test(test_revoked_ask_and_crl),
         cmocka_unit_test(test_certtable_and_cross_platform), cmocka_unit_test(test_real_format),
-        cmocka_unit_test(test_bad_description),
+        cmocka_unit_test(test_bad_description), cmocka_unit_test(test_description_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -485,6 +485,11 @@ static void test_contraindicated_denied(void **state)
     get_resource(F.kbs, "default/key/strict", s.id, NULL, F.now, NULL, NULL, 401, "PolicyDeny", NULL);
     /* a broken attestation policy is refused */
     admin_call(F.kbs, F.admin, "POST", "/kbs/v0/attestation-policy", NULL, "{\"policy\":\"e30\"}", 401);
+    /* a policy_id of the wrong type is refused (it used to be taken as "default") */
+    b64 = vt_b64_encode((const uint8_t *)pol, strlen(pol), true);
+    snprintf(body, sizeof body, "{\"type\":\"rego\",\"policy_id\":5,\"policy\":\"%s\"}", b64);
+    free(b64);
+    admin_call(F.kbs, F.admin, "POST", "/kbs/v0/attestation-policy", NULL, body, 401);
     /* back to the --policy text */
     vt_error e;
     assert_int_equal(vt_store_doc_delete(F.store, VT_DOC_ATTESTATION_POLICY, "default_tdx", &e), VT_OK);
@@ -642,6 +647,13 @@ static void test_initdata_and_snp_serde(void **state)
     sk_X509_pop_free(certs, X509_free);
     json_object_set_new(json_object_get(j, "attestation_report"), "vmpl", json_string("0"));
     assert_int_equal(vt_rcar_snp_from_json(j, back, NULL, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "attestation_report.vmpl: expected an integer"));
+    json_object_set_new(json_object_get(j, "attestation_report"), "vmpl", json_integer(0));
+    /* r's padding (bytes 48..71) must be zero: the rebuild refuses it rather than carry it */
+    json_t *r = json_object_get(json_object_get(json_object_get(j, "attestation_report"), "signature"), "r");
+    json_array_set_new(r, 60, json_integer(1));
+    assert_int_equal(vt_rcar_snp_from_json(j, back, NULL, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "attestation_report.signature.r: bytes 48..71 must be zero"));
     json_decref(j);
     vt_buf_free(&rep);
 }
@@ -777,10 +789,38 @@ static void test_sweep(void **state)
     free(body);
 }
 
+/* Resource policies are read with the core JSON getters: unknown keys and wrong types are
+ * refused naming the key. */
+static void test_rpolicy_check(void **state)
+{
+    (void)state;
+    static const struct { const char *p, *want; } bad[] = {
+        {"{\"tee_types\":[\"tdx\"],\"colour\":1}", "policy.colour: unknown key"},
+        {"{\"deny\":\"yes\"}", "policy.deny: expected true or false"},
+        {"{\"version\":2}", "policy.version: expected an integer 1..1"},
+        {"{\"tee_types\":\"tdx\"}", "policy.tee_types: expected an array"},
+        {"{\"tee_types\":[7]}", "policy.tee_types[0]: expected a string"},
+        {"{\"tee_types\":[\"sev\"]}", "policy.tee_types[0]: unknown TEE"},
+        {"{\"measurements\":{\"mr_td\":\"00\"}}", "policy.measurements.mr_td: expected an array"},
+        {"{\"emulated\":\"maybe\"}", "policy.emulated: expected \"accept\" or \"reject\""},
+        {"[]", "policy: expected an object"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        vt_error e;
+        vt_error_clear(&e);
+        vt_err rc = vt_kbs_rpolicy_check(bad[i].p, strlen(bad[i].p), &e);
+        if (rc != VT_E_INVALID || strstr(e.msg, bad[i].want) == NULL)
+            fail_msg("case %zu: rc %d '%s', wanted '%s'", i, rc, e.msg, bad[i].want);
+    }
+    const char *ok = "{\"id\":\"a\",\"version\":1,\"tee_types\":[\"snp\"],\"measurements\":{\"m\":[\"00\"]},\"deny\":false}";
+    vt_error e;
+    assert_int_equal(vt_kbs_rpolicy_check(ok, strlen(ok), &e), VT_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_auth_rules),
+        cmocka_unit_test(test_auth_rules), cmocka_unit_test(test_rpolicy_check),
         cmocka_unit_test(test_tdx_round_trip),
         cmocka_unit_test(test_rsa_tee_key),
         cmocka_unit_test(test_attest_rules),

@@ -428,6 +428,55 @@ static void test_cca_rim_synthetic(void **state)
 }
 
 /* ---------------- SNP ID block ---------------- */
+/* Realm config numbers read one way (core JSON getters): "0100" is decimal one hundred,
+ * past num_bps's 64 (the old strtoull base 0 read it as octal 64 and accepted it); a
+ * wrong-typed member is refused, never skipped. */
+static void test_cca_config_fields(void **state)
+{
+    (void)state;
+    static const struct { const char *cfg, *want; } bad[] = {
+        {"{\"rmm_version\":\"1.0\",\"hash_algo\":\"sha256\",\"ipa_bits\":40,\"num_bps\":\"0100\"}",
+         "num_bps: expected an integer 0..64"},
+        {"{\"rmm_version\":\"1.0\",\"hash_algo\":\"sha256\",\"ipa_bits\":40,\"unmeasured\":{}}",
+         "unmeasured: expected an array"},
+        {"{\"rmm_version\":\"1.0\",\"hash_algo\":\"sha256\",\"ipa_bits\":40,\"ram\":[7]}",
+         "ram[0]: expected an object"},
+        {"{\"rmm_version\":\"1.0\",\"hash_algo\":\"sha256\",\"ipa_bits\":40,\"rec\":{\"gprs\":[\"-1\"]}}",
+         "rec.gprs[0]: expected an integer"},
+        {"{\"rmm_version\":\"1.0\",\"hash_algo\":\"sha256\"}", "ipa_bits: missing"},
+        {"{\"rmm_version\":\"1.0\",\"hash_algo\":\"sha256\",\"ipa_bits\":40,\"colour\":1}",
+         "colour: unknown key"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *cfg = json_loads(bad[i].cfg, 0, NULL);
+        assert_non_null(cfg);
+        vt_cca_rim st;
+        vt_error e;
+        vt_error_clear(&e);
+        vt_err rc = vt_cca_rim_from_config(cfg, NULL, 0, &st, NULL, &e);
+        json_decref(cfg);
+        if (rc != VT_E_INVALID || strstr(e.msg, bad[i].want) == NULL)
+            fail_msg("case %zu: rc %d '%s', wanted '%s'", i, rc, e.msg, bad[i].want);
+    }
+    /* the same value in decimal and hex strings is the same configuration */
+    static const char *const ok[] = {"\"0x10\"", "\"016\"", "16", "\"0x0e\""};
+    uint8_t rim[4][64];
+    for (size_t i = 0; i < 4; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "{\"rmm_version\":\"1.0\",\"hash_algo\":\"sha256\",\"ipa_bits\":40,"
+                 "\"num_bps\":%s}", ok[i]);
+        json_t *cfg = json_loads(text, 0, NULL);
+        vt_cca_rim st;
+        vt_error e;
+        if (vt_cca_rim_from_config(cfg, NULL, 0, &st, NULL, &e) != VT_OK) fail_msg("%s: %s", ok[i], e.msg);
+        json_decref(cfg);
+        memcpy(rim[i], st.rim, sizeof rim[i]);
+    }
+    assert_memory_equal(rim[0], rim[1], 64);
+    assert_memory_equal(rim[0], rim[2], 64);
+    assert_memory_not_equal(rim[0], rim[3], 64); /* "016" is not octal 14 */
+}
+
 static void be_from_le(uint8_t *dst, const uint8_t *src, size_t n)
 {
     for (size_t i = 0; i < n; i++) dst[i] = src[n - 1 - i];
@@ -497,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_tdx_mrtd_synthetic),
         cmocka_unit_test(test_tdx_tdvf_rejects),
         cmocka_unit_test(test_cca_rim_synthetic),
+        cmocka_unit_test(test_cca_config_fields),
         cmocka_unit_test(test_snp_id_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

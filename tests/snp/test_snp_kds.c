@@ -15,6 +15,7 @@
 #include "snp_fixtures.h"
 #include "veritee/fileio.h"
 #include "veritee/snp_kds.h"
+#include "veritee/verify.h"
 
 #define SEEN_MAX 32
 
@@ -29,6 +30,7 @@ typedef struct server {
     int pending429;          /* answer 429 to this many requests first */
     bool always429;
     const char *retry_after; /* Retry-After header of the 429s, or NULL */
+    int delay_ms;            /* answer each request this late (concurrency tests) */
 } server;
 
 static void reply(int c, int status, const char *extra, const void *body, size_t len)
@@ -60,6 +62,7 @@ static void serve_chain(int c, const char *path)
 
 static void respond(server *s, int c, const char *path)
 {
+    if (s->delay_ms) usleep((useconds_t)s->delay_ms * 1000);
     pthread_mutex_lock(&s->lock);
     bool throttle = s->always429 || s->pending429 > 0;
     if (s->pending429 > 0) s->pending429--;
@@ -589,6 +592,62 @@ static void test_cli(void **state)
     server_stop(&s, th);
 }
 
+typedef struct guest {
+    vt_verifier *v;
+    const vt_buf *raw;
+    vt_err rc;
+    char msg[VT_ERR_MSG_MAX];
+} guest;
+
+static void *guest_verify(void *arg)
+{
+    guest *g = arg;
+    vt_verify_opts o = {.tee = "snp", .at = SNP_REF_TIME};
+    vt_verify_result r;
+    vt_error e = {0};
+    memset(&r, 0, sizeof r);
+    g->rc = vt_verify(g->v, g->raw->ptr, g->raw->len, &o, &r, &e);
+    snprintf(g->msg, sizeof g->msg, "%s", e.msg);
+    vt_verify_result_clear(&r);
+    return NULL;
+}
+
+/* Six guests of one chip verified at once through the one verification entry: AMD KDS sees one
+ * request per object (VCEK, chain, CRL), not six, and every guest verifies. */
+static void test_verify_single_flight(void **state)
+{
+    (void)state;
+    char url[64], dir[256];
+    vt_buf raw = {0};
+    vt_snp_report r;
+    load_report("snp/milan_v3_routex/report.bin", &raw, &r);
+    server s = {.delay_ms = 150};
+    leaf_der("snp/milan_v3_routex/vcek_chain.pem", &s.vcek);
+    make_crl(SNP_REF_TIME - 86400, SNP_REF_TIME + 86400, &s.crl);
+    pthread_t th = server_start(&s);
+    vt_test_tmpdir(dir, sizeof dir);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", s.port);
+    vt_verify_sources src = {.kds_url = url, .cache_dir = dir};
+    vt_verifier *v = NULL;
+    vt_error e;
+    assert_int_equal(vt_verifier_new(&src, &v, &e), VT_OK);
+    pthread_t t[6];
+    guest g[6];
+    for (int i = 0; i < 6; i++) {
+        g[i] = (guest){.v = v, .raw = &raw, .rc = -1};
+        assert_int_equal(pthread_create(&t[i], NULL, guest_verify, &g[i]), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(t[i], NULL);
+        if (g[i].rc != VT_OK) print_message("guest %d: %d %s\n", i, g[i].rc, g[i].msg);
+        assert_int_equal(g[i].rc, VT_OK);
+    }
+    assert_int_equal(s.requests, 3);
+    vt_verifier_free(v);
+    server_stop(&s, th);
+    vt_buf_free(&raw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_stale_crl_refetched),
         cmocka_unit_test(test_plan_errors),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_verify_single_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -281,7 +281,7 @@ static void test_bad_configs(void **state)
         {"{\"name\":\"x\",\"tee\":\"tdx\"," FW ",\"tdx\":{\"attributes\":1,\"debug\":true}}",
          "give either attributes or debug"},
         {"{\"name\":\"x\",\"tee\":\"tdx\"," FW ",\"tdx\":{\"mrowner\":\"00\"}}",
-         "tdx.mrowner: expected 96 hex digits"},
+         "tdx.mrowner: expected a hex string of 48 bytes (96 hex digits)"},
         {"{\"name\":\"x\",\"tee\":\"tdx\"," FW ",\"tdx\":{\"sept_ve_disabled\":true}}",
          "tdx.sept_ve_disabled: unknown key"},
         {"{\"name\":\"x\",\"tee\":\"none\",\"memroy_mib\":5}", "memroy_mib: unknown key"},
@@ -299,7 +299,14 @@ static void test_bad_configs(void **state)
          "firmware: 'OVMF.fd' must be an absolute path"},
         {"{\"name\":\"x\",\"tee\":\"none\",\"disks\":[{\"path\":\"/a\",\"format\":\"vmdk\"}]}",
          "disks[0].format: 'vmdk' unknown"},
-        {"{\"name\":\"x\",\"tee\":\"none\",\"vcpus\":0}", "vcpus: 0 outside"},
+        {"{\"name\":\"x\",\"tee\":\"none\",\"vcpus\":0}", "vcpus: expected an integer 1..512, got 0"},
+        /* a wrong type is an error, never the default (core JSON getters) */
+        {"{\"name\":\"x\",\"tee\":\"none\",\"vcpus\":\"4\"}", "vcpus: expected an integer 1..512"},
+        {"{\"name\":\"x\",\"tee\":\"none\",\"disks\":[{\"path\":\"/a\",\"readonly\":1}]}",
+         "disks[0].readonly: expected true or false"},
+        {"{\"name\":\"x\",\"tee\":\"snp\"," FW ",\"snp\":{\"policy\":\"0x3000g\"}}",
+         "snp.policy: expected an integer"},
+        {"{\"name\":\"x\",\"tee\":\"snp\"," FW ",\"snp\":[]}", "snp: expected an object"},
         {"{\"name\":\"x\",\"tee\":\"none\",\"cmdline\":\"a\\nb\"}", "cmdline: control character"},
         {"{\"name\":\"x\",\"tee\":\"none\",\"attestation\":{\"kbs_url\":\"ftp://k\"}}",
          "attestation.kbs_url: 'ftp://k' is not an http(s) URL"},
@@ -314,6 +321,23 @@ static void test_bad_configs(void **state)
         if (rc != VT_E_INVALID) fail_msg("case %zu accepted: %s", i, bad[i].json);
         if (strstr(e.msg, bad[i].msg) == NULL)
             fail_msg("case %zu: error '%s' lacks '%s'", i, e.msg, bad[i].msg);
+    }
+}
+
+/* A u64 option reads one way everywhere: a JSON integer, "0x" hex or a decimal string;
+ * "0196608" is decimal (the old strtoull-style base 0 would have read a leading 0 as octal). */
+static void test_config_u64_forms(void **state)
+{
+    (void)state;
+    static const char *const forms[] = {"196608", "\"0x30000\"", "\"196608\"", "\"0196608\""};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "{\"name\":\"x\",\"tee\":\"snp\"," FW ",\"snp\":{\"policy\":%s}}",
+                 forms[i]);
+        vt_vm_config c;
+        vt_error e;
+        if (vt_vm_config_parse(text, strlen(text), &c, &e) != VT_OK) fail_msg("%s: %s", forms[i], e.msg);
+        assert_int_equal(c.snp.policy, 0x30000);
     }
 }
 
@@ -649,7 +673,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plans_golden),   cmocka_unit_test(test_plan_snp_full),
-        cmocka_unit_test(test_measure_hook),   cmocka_unit_test(test_bad_configs),
+        cmocka_unit_test(test_measure_hook),   cmocka_unit_test(test_bad_configs), cmocka_unit_test(test_config_u64_forms),
         cmocka_unit_test(test_create_rejects), cmocka_unit_test(test_state_dir),
         cmocka_unit_test(test_qmp_ok),         cmocka_unit_test(test_qmp_hostile),
         cmocka_unit_test(test_qmp_parse),      cmocka_unit_test(test_host_snp),

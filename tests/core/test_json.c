@@ -1,0 +1,217 @@
+/* Core JSON field getters (vt_json_get_*): one meaning for optional/required members, wrong
+ * types are errors naming the path, integers are JSON integers or "0x" hex/decimal strings. */
+#include <string.h>
+
+#include "testutil.h"
+#include "veritee/json.h"
+
+static json_t *doc(const char *text)
+{
+    json_t *j = NULL;
+    vt_error e;
+    assert_int_equal(vt_json_parse(text, strlen(text), &j, &e), VT_OK);
+    return j;
+}
+
+#define ASSERT_FAILS(call, want)                                                             \
+    do {                                                                                     \
+        vt_error_clear(&e);                                                                  \
+        assert_int_equal((call), VT_E_INVALID);                                              \
+        if (strstr(e.msg, (want)) == NULL) fail_msg("'%s' lacks '%s'", e.msg, (want));       \
+    } while (0)
+
+static void test_json_required_optional(void **state)
+{
+    (void)state;
+    json_t *j = doc("{\"s\":\"hi\",\"n\":null}");
+    vt_error e;
+    vt_json_in in;
+    assert_int_equal(vt_json_in_init(&in, j, "vm", "vm_config", &e), VT_OK);
+    const char *s = "default";
+    bool given = true;
+    /* optional and absent: the caller's default stays */
+    assert_int_equal(vt_json_get_str(&in, "t", VT_JSON_OPTIONAL, &s, &given), VT_OK);
+    assert_false(given);
+    assert_string_equal(s, "default");
+    ASSERT_FAILS(vt_json_get_str(&in, "t", VT_JSON_REQUIRED, &s, NULL), "vm.t: missing");
+    assert_string_equal(e.check, "vm_config");
+    assert_int_equal(vt_json_get_str(&in, "s", VT_JSON_REQUIRED, &s, &given), VT_OK);
+    assert_true(given);
+    assert_string_equal(s, "hi");
+    /* null: a wrong type unless NULLABLE */
+    ASSERT_FAILS(vt_json_get_str(&in, "n", VT_JSON_OPTIONAL, &s, NULL), "vm.n: expected a string");
+    assert_int_equal(vt_json_get_str(&in, "n", VT_JSON_NULLABLE, &s, &given), VT_OK);
+    assert_false(given);
+    /* at the root the path is the key alone */
+    assert_int_equal(vt_json_in_init(&in, j, "", NULL, &e), VT_OK);
+    ASSERT_FAILS(vt_json_get_bool(&in, "s", VT_JSON_OPTIONAL, &(bool){false}, NULL),
+                 "s: expected true or false");
+    assert_string_equal(e.check, "parse");
+    ASSERT_FAILS(vt_json_in_init(&in, json_object_get(j, "s"), "vm.s", NULL, &e),
+                 "vm.s: expected an object");
+    json_decref(j);
+}
+
+/* A wrong type is an error, never the default. */
+static void test_json_wrong_types(void **state)
+{
+    (void)state;
+    json_t *j = doc("{\"b\":\"true\",\"i\":\"5\",\"f\":1.5,\"o\":[],\"a\":{},\"h\":12,\"t\":7}");
+    vt_error e;
+    vt_json_in in, child;
+    assert_int_equal(vt_json_in_init(&in, j, "cfg", NULL, &e), VT_OK);
+    bool b = true;
+    int64_t i = 42;
+    const json_t *a = NULL;
+    uint8_t h[4];
+    char t[8];
+    ASSERT_FAILS(vt_json_get_bool(&in, "b", VT_JSON_OPTIONAL, &b, NULL), "cfg.b: expected true or false");
+    assert_true(b);
+    ASSERT_FAILS(vt_json_get_int(&in, "i", VT_JSON_OPTIONAL, 0, 9, &i, NULL), "cfg.i: expected an integer 0..9");
+    ASSERT_FAILS(vt_json_get_int(&in, "f", VT_JSON_OPTIONAL, 0, 9, &i, NULL), "cfg.f: expected an integer");
+    assert_int_equal(i, 42);
+    ASSERT_FAILS(vt_json_get_obj(&in, "o", VT_JSON_OPTIONAL, &child, NULL), "cfg.o: expected an object");
+    ASSERT_FAILS(vt_json_get_arr(&in, "a", VT_JSON_OPTIONAL, 0, 9, &a, NULL), "cfg.a: expected an array");
+    ASSERT_FAILS(vt_json_get_hex(&in, "h", VT_JSON_OPTIONAL, h, 4, NULL), "cfg.h: expected a hex string of 4 bytes (8 hex digits)");
+    ASSERT_FAILS(vt_json_get_text(&in, "t", VT_JSON_OPTIONAL, t, sizeof t, NULL), "cfg.t: expected a string");
+    ASSERT_FAILS(vt_json_get_u64(&in, "b", VT_JSON_OPTIONAL, UINT64_MAX, &(uint64_t){0}, NULL),
+                 "cfg.b: expected an integer 0..");
+    json_decref(j);
+}
+
+static void test_json_int_ranges(void **state)
+{
+    (void)state;
+    json_t *j = doc("{\"cpus\":0,\"big\":9223372036854775807,\"neg\":-3}");
+    vt_error e;
+    vt_json_in in;
+    assert_int_equal(vt_json_in_init(&in, j, "vm", NULL, &e), VT_OK);
+    int64_t i = 0;
+    ASSERT_FAILS(vt_json_get_int(&in, "cpus", VT_JSON_REQUIRED, 1, 1024, &i, NULL),
+                 "vm.cpus: expected an integer 1..1024, got 0");
+    assert_int_equal(vt_json_get_int(&in, "neg", VT_JSON_REQUIRED, -5, 5, &i, NULL), VT_OK);
+    assert_int_equal(i, -3);
+    assert_int_equal(vt_json_get_int(&in, "big", VT_JSON_REQUIRED, 0, INT64_MAX, &i, NULL), VT_OK);
+    assert_true(i == INT64_MAX);
+    uint64_t u = 7;
+    ASSERT_FAILS(vt_json_get_u64(&in, "neg", VT_JSON_REQUIRED, UINT64_MAX, &u, NULL), "vm.neg");
+    assert_int_equal(u, 7);
+    json_decref(j);
+}
+
+/* "010" is decimal ten: no octal; "0x" is hex; nothing else is a number. */
+static void test_json_u64_forms(void **state)
+{
+    (void)state;
+    json_t *j = doc("{\"dec\":\"010\",\"hex\":\"0x10\",\"HEX\":\"0XfF\",\"int\":16,"
+                    "\"top\":\"0xffffffffffffffff\",\"long\":\"0x10000000000000000\","
+                    "\"udec\":\"18446744073709551615\",\"over\":\"18446744073709551616\","
+                    "\"sign\":\"-1\",\"plus\":\"+1\",\"sp\":\" 1\",\"empty\":\"\",\"bare\":\"0x\","
+                    "\"oct\":\"0o10\",\"junk\":\"0x1g\"}");
+    vt_error e;
+    vt_json_in in;
+    assert_int_equal(vt_json_in_init(&in, j, "x", NULL, &e), VT_OK);
+    uint64_t u;
+    assert_int_equal(vt_json_get_u64(&in, "dec", VT_JSON_REQUIRED, UINT64_MAX, &u, NULL), VT_OK);
+    assert_int_equal(u, 10);
+    assert_int_equal(vt_json_get_u64(&in, "hex", VT_JSON_REQUIRED, UINT64_MAX, &u, NULL), VT_OK);
+    assert_int_equal(u, 16);
+    assert_int_equal(vt_json_get_u64(&in, "HEX", VT_JSON_REQUIRED, UINT64_MAX, &u, NULL), VT_OK);
+    assert_int_equal(u, 255);
+    assert_int_equal(vt_json_get_u64(&in, "int", VT_JSON_REQUIRED, UINT64_MAX, &u, NULL), VT_OK);
+    assert_int_equal(u, 16);
+    assert_int_equal(vt_json_get_u64(&in, "top", VT_JSON_REQUIRED, UINT64_MAX, &u, NULL), VT_OK);
+    assert_true(u == UINT64_MAX);
+    assert_int_equal(vt_json_get_u64(&in, "udec", VT_JSON_REQUIRED, UINT64_MAX, &u, NULL), VT_OK);
+    assert_true(u == UINT64_MAX);
+    static const char *const bad[] = {"long", "over", "sign", "plus", "sp", "empty", "bare", "oct", "junk"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "x.%s: expected an integer", bad[i]);
+        ASSERT_FAILS(vt_json_get_u64(&in, bad[i], VT_JSON_REQUIRED, UINT64_MAX, &u, NULL), want);
+    }
+    /* the maximum applies to every form */
+    ASSERT_FAILS(vt_json_get_u64(&in, "hex", VT_JSON_REQUIRED, 15, &u, NULL), "x.hex: expected an integer 0..15");
+    ASSERT_FAILS(vt_json_get_u64(&in, "dec", VT_JSON_REQUIRED, 9, &u, NULL), "x.dec: expected an integer 0..9");
+    assert_int_equal(vt_json_u64_text("007", 100, &u), VT_OK);
+    assert_int_equal(u, 7);
+    json_decref(j);
+}
+
+static void test_json_hex_text_arrays(void **state)
+{
+    (void)state;
+    json_t *j = doc("{\"h\":\"00AAbb\",\"odd\":\"abc\",\"nh\":\"zz\",\"t\":\"a\\nb\",\"l\":\"abcdefgh\","
+                    "\"arr\":[{\"k\":1},2],\"e\":[]}");
+    vt_error e;
+    vt_json_in in, child;
+    assert_int_equal(vt_json_in_init(&in, j, "p", NULL, &e), VT_OK);
+    uint8_t h[8];
+    size_t n = 0;
+    assert_int_equal(vt_json_get_hex(&in, "h", VT_JSON_REQUIRED, h, 3, NULL), VT_OK);
+    assert_memory_equal(h, "\x00\xaa\xbb", 3);
+    assert_int_equal(vt_json_get_hexn(&in, "h", VT_JSON_REQUIRED, h, 1, 8, &n, NULL), VT_OK);
+    assert_int_equal(n, 3);
+    ASSERT_FAILS(vt_json_get_hexn(&in, "h", VT_JSON_REQUIRED, h, 4, 8, &n, NULL), "p.h: expected a hex string of 4..8 bytes");
+    ASSERT_FAILS(vt_json_get_hexn(&in, "odd", VT_JSON_REQUIRED, h, 1, 8, &n, NULL), "p.odd");
+    ASSERT_FAILS(vt_json_get_hex(&in, "nh", VT_JSON_REQUIRED, h, 1, NULL), "p.nh: not hex");
+    char t[8];
+    ASSERT_FAILS(vt_json_get_text(&in, "t", VT_JSON_REQUIRED, t, sizeof t, NULL), "p.t: control character 0x0a at 1");
+    ASSERT_FAILS(vt_json_get_text(&in, "l", VT_JSON_REQUIRED, t, sizeof t, NULL), "p.l: 8 bytes, at most 7");
+    assert_int_equal(vt_json_get_text(&in, "h", VT_JSON_REQUIRED, t, sizeof t, NULL), VT_OK);
+    assert_string_equal(t, "00AAbb");
+    const json_t *a;
+    assert_int_equal(vt_json_get_arr(&in, "arr", VT_JSON_REQUIRED, 1, 4, &a, NULL), VT_OK);
+    ASSERT_FAILS(vt_json_get_arr(&in, "e", VT_JSON_REQUIRED, 1, 4, &a, NULL), "p.e: expected an array of 1..4 entries, got 0");
+    assert_int_equal(vt_json_get_arr(&in, "arr", VT_JSON_REQUIRED, 1, 4, &a, NULL), VT_OK);
+    assert_int_equal(vt_json_elem_obj(&in, "arr", a, 0, &child), VT_OK);
+    int64_t k = 0;
+    assert_int_equal(vt_json_get_int(&child, "k", VT_JSON_REQUIRED, 0, 5, &k, NULL), VT_OK);
+    assert_int_equal(k, 1);
+    ASSERT_FAILS(vt_json_get_int(&child, "z", VT_JSON_REQUIRED, 0, 5, &k, NULL), "p.arr[0].z: missing");
+    ASSERT_FAILS(vt_json_elem_obj(&in, "arr", a, 1, &child), "p.arr[1]: expected an object");
+    /* an absent optional object yields an empty child that getters can skip */
+    bool given = true;
+    assert_int_equal(vt_json_get_obj(&in, "nope", VT_JSON_OPTIONAL, &child, &given), VT_OK);
+    assert_false(given);
+    assert_null(child.obj);
+    json_decref(j);
+}
+
+static void test_json_allowed_keys(void **state)
+{
+    (void)state;
+    json_t *j = doc("{\"snp\":{\"policy\":1,\"polcy\":2}}");
+    vt_error e;
+    vt_json_in in, snp;
+    static const char *const top[] = {"snp", NULL}, *const inner[] = {"policy", NULL};
+    assert_int_equal(vt_json_in_init(&in, j, "", NULL, &e), VT_OK);
+    assert_int_equal(vt_json_keys(&in, top), VT_OK);
+    assert_int_equal(vt_json_get_obj(&in, "snp", VT_JSON_REQUIRED, &snp, NULL), VT_OK);
+    ASSERT_FAILS(vt_json_keys(&snp, inner), "snp.polcy: unknown key");
+    json_decref(j);
+}
+
+/* The older (object, key, path) getters are the same family. */
+static void test_json_legacy_getters(void **state)
+{
+    (void)state;
+    json_t *j = doc("{\"a\":{\"n\":300}}"), *o;
+    vt_error e;
+    int64_t n;
+    assert_int_equal(vt_json_obj(j, "a", "root", &o, &e), VT_OK);
+    ASSERT_FAILS(vt_json_int(o, "n", "root.a", 0, 255, &n, &e), "root.a.n: expected an integer 0..255, got 300");
+    ASSERT_FAILS(vt_json_str(o, "m", "root.a", &(const char *){NULL}, &e), "root.a.m: missing");
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_required_optional), cmocka_unit_test(test_json_wrong_types),
+        cmocka_unit_test(test_json_int_ranges),        cmocka_unit_test(test_json_u64_forms),
+        cmocka_unit_test(test_json_hex_text_arrays),   cmocka_unit_test(test_json_allowed_keys),
+        cmocka_unit_test(test_json_legacy_getters),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
