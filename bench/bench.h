@@ -18,6 +18,9 @@ void bench_openssl(bench_bounds *b);
 __attribute__((weak)) void bench_tdx(const char *vectors, const bench_bounds *b);
 __attribute__((weak)) void bench_snp(const char *vectors, const bench_bounds *b);
 __attribute__((weak)) void bench_cca(const char *vectors, const bench_bounds *b);
+/* vTPM quotes and Azure CVM evidence (bench/bench_azure.c). */
+__attribute__((weak)) void bench_azure(const char *vectors, const bench_bounds *b);
+__attribute__((weak)) void bench_nvidia(const char *vectors, const bench_bounds *b);
 /* KBS: full RCAR rounds against a local veritee serve (bench/kbs_load.c). */
 __attribute__((weak)) void bench_kbs(const char *vectors, const bench_bounds *b);
 

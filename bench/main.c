@@ -12,6 +12,8 @@ int main(void)
     if (bench_tdx) bench_tdx(vectors, &b);
     if (bench_snp) bench_snp(vectors, &b);
     if (bench_cca) bench_cca(vectors, &b);
+    if (bench_azure) bench_azure(vectors, &b);
+    if (bench_nvidia) bench_nvidia(vectors, &b);
     if (bench_kbs) bench_kbs(vectors, &b);
     return 0;
 }

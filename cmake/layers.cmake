@@ -15,18 +15,27 @@ vt_layer(crypto   DIRS src/crypto   USES core
 vt_layer(io       DIRS src/io       USES core crypto
          HEADERS fileio certdir http_get
          SUMMARY "bounded file reads, certificate directories, the HTTP client (libcurl, loaded at run time)")
+vt_layer(tpm      DIRS src/tpm      USES core crypto
+         HEADERS tpm
+         SUMMARY "TPM 2.0 quotes (TPMS_ATTEST, PCR selection, TPMT_SIGNATURE/PUBLIC), TCG2 event logs and replay, CoCo AAEL, the tpm evidence verifier")
 vt_layer(metrics  DIRS src/metrics  USES core
          HEADERS metrics
          SUMMARY "counters, gauges, histograms and the Prometheus text form; knows no HTTP")
-vt_layer(tdx      DIRS src/tdx      USES core crypto io
+vt_layer(tdx      DIRS src/tdx      USES core crypto io tpm
          HEADERS tdx tdx_ccel
-         SUMMARY "TDX/SGX quotes, PCK, TCB Info/QE Identity, TCB matching, CCEL")
+         SUMMARY "TDX/SGX quotes, PCK, TCB Info/QE Identity, TCB matching, CCEL (over the tpm layer's TCG2 log parser)")
 vt_layer(snp      DIRS src/snp      USES core crypto io
          HEADERS snp snp_kds
          SUMMARY "SEV-SNP report, certificate table, VCEK/VLEK chains, AMD KDS fetch")
 vt_layer(cca      DIRS src/cca      USES core crypto io
          HEADERS cca
          SUMMARY "Arm CCA token (CBOR/COSE), platform and realm claims, CPAK trust")
+vt_layer(azure    DIRS src/azure    USES core crypto io tdx snp tpm
+         HEADERS azure
+         SUMMARY "Azure confidential VMs with a vTPM: the HCL report and runtime claims, az-snp-vtpm and az-tdx-vtpm evidence and verifiers")
+vt_layer(nvidia   DIRS src/nvidia   USES core crypto io
+         HEADERS nvidia
+         SUMMARY "NVIDIA GPU attestation: SPDM 1.1 measurement reports, opaque-data TLVs, device chain to the pinned NVIDIA root, RIMs (XML-DSig via libxmlsec1)")
 vt_layer(measure  DIRS src/measure  USES core crypto
          HEADERS measure
          SUMMARY "launch measurements: OVMF/TDVF, SNP launch digest, TDX MRTD, CCA RIM; knows no verification")
@@ -60,6 +69,9 @@ vt_layer(agent    DIRS src/agent    USES core crypto io snp evidence rcar
 vt_layer(vm       DIRS src/vm       USES core io
          HEADERS vm
          SUMMARY "VM configs, QEMU/libvirt plans, QMP, state, host checks; no attestation logic")
-vt_layer(server   DIRS src/server   USES core crypto io metrics kbs
-         HEADERS http kbs_http
-         SUMMARY "the HTTP server (libmicrohttpd, loaded at run time) and the key broker's routes")
+vt_layer(ui       DIRS src/ui       USES core crypto io tdx snp cca verify appraise
+         HEADERS ui
+         SUMMARY "the web console: ui/ files built into the binary, the explorer's analysis (decoded fields, checks, chain, appraisal) and its /api/v1/explore request, the self-contained HTML report; no HTTP")
+vt_layer(server   DIRS src/server   USES core crypto io metrics kbs ui
+         HEADERS http kbs_http ui_http
+         SUMMARY "the HTTP server (libmicrohttpd, loaded at run time), the key broker's routes and the web console's")

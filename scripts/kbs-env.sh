@@ -27,6 +27,7 @@ kbs_start() {
   shift
   KBS_URL=""
   KBS_PID=""
+  : >"$_log" # empty before the loop reads it: the child's own truncation may come after a first read
   "$VT" serve --listen 127.0.0.1:0 "$@" >"$_log" 2>&1 &
   KBS_PID=$!
   _i=0

@@ -32,6 +32,12 @@ vt_err vt_audit_append(vt_store *s, vt_time time, const char *actor, const char 
                        const char *subject, const char *outcome, const json_t *details,
                        int64_t *seq, vt_error *err);
 
+/* Makes untrusted text (a token's "sub", a client-chosen name) fit for a record field: control
+ * characters (C0, DEL) and bytes that are not UTF-8 become "\xNN", and the result is cut at a
+ * character boundary (never inside a multi-byte character or an escape) to at most max bytes
+ * (and cap - 1). Always NUL-terminates out (cap >= 1); NULL in gives "". Returns the length. */
+size_t vt_audit_text(const char *in, size_t max, char *out, size_t cap);
+
 /* An externally kept checkpoint (e.g. the head printed by `veritee audit verify` and shipped
  * off the host): verification then also proves that the record at seq still has this hash,
  * which is what detects a truncation followed by a rewrite of the tail. */

@@ -66,6 +66,33 @@ typedef struct vt_emu_cca_opts {
 vt_err vt_emu_cca_token(vt_emu *e, const uint8_t challenge[64], const vt_emu_cca_opts *o, vt_buf *out,
                         vt_error *err);
 
+/* Azure confidential VM (paravisor + vTPM) evidence around the emulated SNP or TDX platform. */
+typedef enum vt_emu_az_kind {
+    VT_EMU_AZ_SNP = 1, /* az-snp-vtpm */
+    VT_EMU_AZ_TDX = 2, /* az-tdx-vtpm */
+} vt_emu_az_kind;
+
+typedef struct vt_emu_az_opts {
+    const uint8_t *init_data_hash; /* 32 bytes: PCR8 = SHA-256(32 zero bytes || it); NULL: PCR8 zero */
+    const char *const *aael;       /* AAEL entries "<domain> <operation> <content>", extended into
+                                      PCR 23 and sent as cc_eventlog (the attestation agent's log) */
+    size_t n_aael;
+} vt_emu_az_opts;
+
+/* The evidence JSON (version 2) the CoCo attester posts from an Azure CVM: a runtime-claims JSON
+ * with the vTPM attestation key (RSA-2048, generated on first use, DIR/keys/az_ak.key.pem) and the
+ * nonce as user-data, an HCL report around the emulated SNP report / TDREPORT whose report data
+ * is the claims' SHA-256, the TD quote (TDX), the VCEK (SNP), and a TPM quote by the AK over
+ * PCRs 0..23 with the nonce (at most 50 bytes, the Azure vTPM's limit) as qualifying data. */
+vt_err vt_emu_az_evidence(vt_emu *e, vt_emu_az_kind kind, const uint8_t *nonce, size_t nonce_len,
+                          const vt_emu_az_opts *o, vt_buf *out, vt_error *err);
+
+/* Emulated NVIDIA GPUs (Hopper format; only when the platform description has an "nvidia"
+ * section: {"gpus": 1..8, "driver_version", "vbios_version", "nvdec0_enabled"}): Trustee's
+ * {"device_evidence_list":[...]} JSON with one SPDM report per GPU over `nonce`, signed by the
+ * GPU's emulated FMC leaf; the device root is trust/nvidia/nvidia_device_root.pem. */
+vt_err vt_emu_nvidia_evidence(vt_emu *e, const uint8_t nonce[32], vt_buf *out, vt_error *err);
+
 /* The default platform description (owned JSON). */
 json_t *vt_emu_default_platform(void);
 

@@ -1,7 +1,9 @@
 /* A thin HTTP server layer over libmicrohttpd (dlopen()ed when a server starts): a routing
  * table of handlers that take and return plain structs, so the KBS logic stays
- * transport-free. Per-client rate limit, body size limit, optional TLS, JSON-lines logs,
- * built-in /healthz and /metrics (Prometheus text), graceful stop. */
+ * transport-free. Per-client rate limit and connection limit, header and body deadlines, body
+ * size limit and a total body memory budget, optional TLS, JSON-lines logs, built-in /healthz
+ * and /metrics (Prometheus text), graceful stop. Memory for requests is bounded by
+ * max_connections x connection_memory + max_body_memory. */
 #ifndef VERITEE_HTTP_H
 #define VERITEE_HTTP_H
 
@@ -22,6 +24,8 @@ VT_BEGIN_DECLS
 #define VT_HTTP_MAX_PATH 2048
 #define VT_HTTP_MAX_RESP_HEADERS 8
 #define VT_HTTP_DEFAULT_MAX_BODY (1u << 20)
+#define VT_HTTP_DEFAULT_MAX_BODY_MEMORY (64u << 20)
+#define VT_HTTP_MAX_TARGET 4096 /* request line target (path + query) as sent */
 
 typedef struct vt_http_kv {
     const char *name;
@@ -32,6 +36,7 @@ typedef struct vt_http_kv {
 typedef struct vt_http_request {
     const char *method;
     const char *path;  /* decoded, checked by vt_http_path_check */
+    const char *target; /* the request target as sent (path and query, not decoded) */
     const char *route; /* the matched route pattern ("/kbs/v0/resource/" for a prefix route) */
     const char *tail;  /* for a prefix route: the rest of the path after the prefix; else "" */
     const char *client; /* client IP address */
@@ -100,11 +105,24 @@ typedef struct vt_http_opts {
     const char *tls_cert_file; /* PEM; both set: HTTPS */
     const char *tls_key_file;
     size_t max_body;           /* 0: VT_HTTP_DEFAULT_MAX_BODY; larger bodies get 413 */
-    double rate_per_sec;       /* per client IP; 0: no limit; over it: 429 */
+    double rate_per_sec;       /* requests per client IP; 0: no limit; over it: 429. New
+                                  connections are limited per IP too, at twice this rate and
+                                  burst (refused at accept, before any header is read) */
     unsigned rate_burst;       /* bucket size; 0: max(1, rate_per_sec) */
     unsigned threads;          /* worker threads, 0: 2 */
     unsigned max_connections;  /* 0: 256 */
+    unsigned max_connections_per_ip; /* open connections from one client address, 0: 16; more
+                                        are closed at accept, so one client cannot hold them all */
     unsigned timeout_seconds;  /* idle connection timeout, 0: 30 */
+    unsigned header_timeout_seconds; /* request line and headers complete within this many seconds
+                                        of the connection (or of the previous request on it), 0: 10;
+                                        else the connection is closed (slowloris) */
+    unsigned body_timeout_seconds;   /* the whole body within this many seconds of the headers,
+                                        0: 30 */
+    size_t max_body_memory;    /* request bodies held in memory by all connections together,
+                                  0: 64 MiB; a request whose body does not fit gets 503 */
+    size_t connection_memory;  /* per-connection buffer for the request line and headers,
+                                  0: 32 KiB; larger requests are refused by libmicrohttpd */
     vt_metrics *metrics;       /* serves /metrics and records request latency; NULL: neither */
     FILE *log;                 /* JSON-lines access and error log; NULL: none */
     /* /healthz: 200 {"status":"ok"} when health is NULL or returns VT_OK, else 503. */

@@ -30,6 +30,10 @@ VT_BEGIN_DECLS
 #define VT_KBS_DEFAULT_TOKEN_LIFETIME 300 /* seconds (Trustee: exp = iat + 300) */
 #define VT_KBS_DEFAULT_SESSION_LIFETIME 300
 #define VT_KBS_ADMIN_MAX_LIFETIME 300     /* admin JWT: exp - iat at most this */
+#define VT_KBS_MAX_TOKEN_SKEW 300
+/* Unauthenticated failures are written to the audit chain as one summary record per this
+ * many seconds (and counted in veritee_unauthenticated_total), not one record each. */
+#define VT_KBS_UNAUTH_SUMMARY_INTERVAL 60
 
 /* Randomness is a parameter: fill out[n], return 0 on success. */
 typedef int (*vt_kbs_rng)(void *ud, uint8_t *out, size_t n);
@@ -51,8 +55,14 @@ typedef struct vt_kbs_config {
                                        NULL: the built-in default ({"id":"default"}) */
     int64_t token_lifetime;         /* seconds; 0: VT_KBS_DEFAULT_TOKEN_LIFETIME */
     int64_t session_lifetime;       /* seconds; 0: VT_KBS_DEFAULT_SESSION_LIFETIME */
+    int64_t token_skew;             /* seconds of clock skew allowed when checking a bearer EAR's
+                                       iat and exp (a token is refused from exp + skew on);
+                                       0: none; at most VT_KBS_MAX_TOKEN_SKEW */
     uint64_t max_sessions;          /* live (unexpired) sessions at most; 0: no limit. Over it,
                                        /auth answers 503 so guests retry later */
+    uint64_t max_sessions_per_client; /* live sessions opened from one client address at most;
+                                       0: no limit. Over it, /auth answers 429 to that client
+                                       only, so one address cannot lock every guest out */
     bool allow_missing_crl;         /* TDX: accept a PCK chain without CRL (said in the checks) */
     bool insecure_sample_tee;       /* accept the `sample` TEE (test only; never by default) */
     const char *issuer;             /* EAR "iss"; NULL: "veritee-attestation-service" */
@@ -85,6 +95,9 @@ typedef struct vt_kbs_call {
     size_t body_len;
     const char *method;      /* admin API: "GET", "POST", "DELETE" */
     const char *path;        /* admin API: full request path ("/kbs/v0/resource/a/b/c") */
+    const char *target;      /* the request target as sent (path and query, not decoded), which
+                                an admin token's htu must equal; NULL: path, followed by
+                                "?version=<query_version>" when query_version is set */
     const char *query_version; /* ?version=N (resource GET, admin revoke), NULL when absent */
     const char *client;      /* client address, for the audit log; may be NULL */
 } vt_kbs_call;
@@ -114,7 +127,9 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r);
 void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_reply *r);
 /* Admin API (docs/kbs.md): c->method + c->path, authenticated by an admin JWT in c->bearer. */
 void vt_kbs_admin(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r);
-/* Deletes expired sessions, nonces and admin token ids; updates the active-sessions gauge. */
+/* Deletes expired sessions, nonces and admin token ids (SQLite: and returns the space); writes
+ * the pending summary of unauthenticated failures when its interval is over; updates the
+ * active-sessions gauge. */
 vt_err vt_kbs_sweep(vt_kbs *k, vt_time now, vt_error *err);
 
 /* ---- resource policy (docs/kbs.md) ---- */
@@ -127,15 +142,16 @@ vt_err vt_kbs_rpolicy_check(const char *policy, size_t len, vt_error *err);
 
 /* ---- admin tokens ---- */
 
-/* Signs an admin JWT (ES256 for P-256 keys, EdDSA for Ed25519) binding method, path and the
- * body's SHA-256, with a random jti, iat = now, exp = now + ttl (<= 300). *jwt owned. */
-vt_err vt_kbs_admin_token(EVP_PKEY *priv, const char *method, const char *path, const uint8_t *body,
+/* Signs an admin JWT (ES256 for P-256 keys, EdDSA for Ed25519) binding method, the request
+ * target (path and query exactly as sent, "htu") and the body's SHA-256, with a random jti,
+ * iat = now, exp = now + ttl (<= 300). *jwt owned. */
+vt_err vt_kbs_admin_token(EVP_PKEY *priv, const char *method, const char *target, const uint8_t *body,
                           size_t body_len, vt_time now, int64_t ttl, const char *sub, char **jwt,
                           vt_error *err);
-/* Verifies one (signature, iat/exp, lifetime, method/path/body binding); *claims owned. The
+/* Verifies one (signature, iat/exp, lifetime, method/target/body binding); *claims owned. The
  * replay (jti) check is the caller's (vt_store_jti_use). */
 vt_err vt_kbs_admin_token_verify(EVP_PKEY *pub, const char *jwt, size_t len, const char *method,
-                                 const char *path, const uint8_t *body, size_t body_len, vt_time now,
+                                 const char *target, const uint8_t *body, size_t body_len, vt_time now,
                                  json_t **claims, vt_error *err);
 
 VT_END_DECLS

@@ -4,6 +4,7 @@
 #ifndef VERITEE_METRICS_H
 #define VERITEE_METRICS_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "veritee/api.h"
@@ -41,6 +42,9 @@ double vt_metric_value(vt_metric *f, const char *const *values);
 
 /* Text exposition of every family (HELP, TYPE, samples), into an owned buffer. */
 vt_err vt_metrics_render(vt_metrics *m, vt_buf *out, vt_error *err);
+/* The same families as JSON {"name": [{"labels": {...}, "value": n}, ...]} (histogram buckets
+ * left out; _sum and _count kept): what the console's dashboard reads. *out owned. */
+vt_err vt_metrics_json(vt_metrics *m, json_t **out, vt_error *err);
 
 /* The service's standard metrics (names used by packaging/ alert rules and dashboard). */
 typedef struct vt_std_metrics {
@@ -53,6 +57,7 @@ typedef struct vt_std_metrics {
     vt_metric *http_rate_limited;    /* veritee_http_rate_limited_total counter */
     vt_metric *admin_requests;       /* veritee_admin_requests_total{action,result} counter */
     vt_metric *audit_failures;       /* veritee_audit_append_failures_total counter */
+    vt_metric *unauthenticated;      /* veritee_unauthenticated_total{endpoint} counter */
 } vt_std_metrics;
 
 vt_err vt_metrics_std(vt_metrics *m, vt_std_metrics *out, vt_error *err);

@@ -46,7 +46,8 @@ typedef struct vt_store_opts {
     int busy_timeout_ms; /* SQLite busy timeout, PostgreSQL lock_timeout; 0: 5000 */
 } vt_store_opts;
 
-/* Opens (and migrates) a store. url: "sqlite:PATH" (file created if absent, WAL mode) or
+/* Opens (and migrates) a store. url: "sqlite:PATH" (file created 0600 if absent, WAL mode,
+ * incremental auto_vacuum; its -wal/-shm files get the same mode) or
  * "postgres://user@host:port/db" / "postgresql://..." (libpq is dlopen()ed only here).
  * When a KEK is given and the store already has sealed values, its id must match the id
  * recorded in the store, else VT_E_VERIFY ("wrong key-encryption key"). */
@@ -56,7 +57,7 @@ void vt_store_close(vt_store *s);
 /* "sqlite" or "postgres". */
 const char *vt_store_backend(const vt_store *s);
 /* Current schema version (VT_STORE_SCHEMA_VERSION after a successful open). */
-#define VT_STORE_SCHEMA_VERSION 1
+#define VT_STORE_SCHEMA_VERSION 2
 vt_err vt_store_schema_version(vt_store *s, int *out, vt_error *err);
 /* Cheap liveness check (SELECT 1), for /healthz. */
 vt_err vt_store_ping(vt_store *s, vt_error *err);
@@ -67,15 +68,31 @@ vt_err vt_store_ping(vt_store *s, vt_error *err);
  * number of values re-sealed. Other nodes must be restarted with the new KEK. */
 vt_err vt_store_rekey(vt_store *s, const vt_kek *new_kek, size_t *count, vt_error *err);
 
+/* ---- Transactions ----------------------------------------------------------------------
+ * Several operations as one transaction, e.g. an admin action and its audit record: either
+ * both are committed or neither is (a crash in between leaves neither). From vt_store_tx_begin
+ * on, the calling thread has the handle to itself (other threads using it wait) and every
+ * vt_store_* and vt_audit_append call it makes on the handle runs inside the transaction (each
+ * as a savepoint: a failing call undoes only its own writes). vt_store_tx_end commits when rc
+ * is VT_OK, else rolls everything back, and returns the first failure. SQLite: BEGIN
+ * IMMEDIATE; PostgreSQL: BEGIN ... COMMIT on the handle's connection. A nested
+ * vt_store_tx_begin is a savepoint, ended by its own vt_store_tx_end. */
+vt_err vt_store_tx_begin(vt_store *s, vt_error *err);
+vt_err vt_store_tx_end(vt_store *s, vt_err rc, vt_error *err);
+
 /* ---- Sessions (kbs-protocol.md §9) ----------------------------------------------------- */
 
 #define VT_SESSION_ID_MAX 64
+#define VT_SESSION_CLIENT_MAX 46   /* an IPv6 address in text */
+#define VT_SESSION_REQUEST_MAX 1024 /* what is kept of the /auth request */
 
 typedef struct vt_session {
     char id[VT_SESSION_ID_MAX + 1];
+    char client[VT_SESSION_CLIENT_MAX + 1]; /* the address that opened it ("" unknown) */
     char *tee;     /* owned */
     char *nonce;   /* owned: the challenge nonce as sent */
-    char *request; /* owned: the /auth request JSON */
+    char *request; /* owned: what is kept of the /auth request (JSON, at most
+                      VT_SESSION_REQUEST_MAX bytes) */
     char *token;   /* owned: attestation token once attested, else NULL */
     vt_time created;
     vt_time expires;
@@ -83,15 +100,29 @@ typedef struct vt_session {
 
 /* Frees the owned strings (not the struct); accepts NULL. */
 void vt_session_clear(vt_session *s);
-/* Creates a session; VT_E_ARG if the id exists already. */
+/* Creates a session; VT_E_ARG if the id exists already or the request is too long. */
 vt_err vt_store_session_put(vt_store *s, const vt_session *sess, vt_error *err);
+
+typedef enum vt_session_limit {
+    VT_SESSION_LIMIT_NONE = 0, /* created */
+    VT_SESSION_LIMIT_TOTAL,    /* max_total live sessions exist already: not created */
+    VT_SESSION_LIMIT_CLIENT,   /* max_per_client live sessions of sess->client exist: not created */
+} vt_session_limit;
+/* Creates a session when fewer than max_total sessions are live at now and fewer than
+ * max_per_client of them belong to sess->client (0: no such limit); counting and insertion are
+ * one transaction, serialized across nodes. *hit says which limit refused it. */
+vt_err vt_store_session_put_limited(vt_store *s, const vt_session *sess, uint64_t max_total,
+                                    uint64_t max_per_client, vt_time now, vt_session_limit *hit,
+                                    vt_error *err);
 /* Loads a live session. Absent: VT_E_MISSING; expired at now: deleted, VT_E_EXPIRED. */
 vt_err vt_store_session_get(vt_store *s, const char *id, vt_time now, vt_session *out, vt_error *err);
 /* Marks a live session attested with token (a second call replaces it). */
 vt_err vt_store_session_set_token(vt_store *s, const char *id, const char *token, vt_time now,
                                   vt_error *err);
 vt_err vt_store_session_delete(vt_store *s, const char *id, vt_error *err);
-/* Deletes sessions, nonces and admin token ids expired at now; *removed (may be NULL) counts them. */
+/* Deletes sessions, nonces and admin token ids expired at now; *removed (may be NULL) counts them.
+ * SQLite: the freed pages are then returned to the file system (auto_vacuum=INCREMENTAL), so
+ * the file shrinks after a flood of sessions expires. */
 vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err);
 /* Number of sessions live at now (for the active-sessions gauge). */
 vt_err vt_store_session_count(vt_store *s, vt_time now, uint64_t *out, vt_error *err);

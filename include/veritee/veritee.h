@@ -29,6 +29,8 @@
 #include "veritee/fileio.h"
 #include "veritee/certdir.h"
 #include "veritee/http_get.h"
+/* tpm */
+#include "veritee/tpm.h"
 /* metrics */
 #include "veritee/metrics.h"
 /* tdx */
@@ -39,6 +41,10 @@
 #include "veritee/snp_kds.h"
 /* cca */
 #include "veritee/cca.h"
+/* azure */
+#include "veritee/azure.h"
+/* nvidia */
+#include "veritee/nvidia.h"
 /* measure */
 #include "veritee/measure.h"
 /* collateral */
@@ -66,8 +72,11 @@
 #include "veritee/kbs_client.h"
 /* vm */
 #include "veritee/vm.h"
+/* ui */
+#include "veritee/ui.h"
 /* server */
 #include "veritee/http.h"
 #include "veritee/kbs_http.h"
+#include "veritee/ui_http.h"
 
 #endif

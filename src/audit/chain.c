@@ -48,6 +48,47 @@ static vt_err seal_record(vt_audit_record *r, vt_error *err)
     return vt_audit_compute_hash(r, r->hash, err);
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates, at most
+ * U+10FFFF), 0 when p does not start one. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80) return 1;
+    size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n == 0) return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    if (c == 0xe0 && p[1] < 0xa0) return 0; /* overlong */
+    if (c == 0xed && p[1] > 0x9f) return 0; /* surrogate */
+    if (c == 0xf0 && p[1] < 0x90) return 0; /* overlong */
+    if (c == 0xf4 && p[1] > 0x8f) return 0; /* above U+10FFFF */
+    return n;
+}
+
+size_t vt_audit_text(const char *in, size_t max, char *out, size_t cap)
+{
+    if (cap == 0) return 0;
+    if (max > cap - 1) max = cap - 1;
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)(in ? in : "");
+    while (*p) {
+        size_t n = utf8_seq(p);
+        bool esc = n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f));
+        size_t need = esc ? 4 : n;
+        if (o + need > max) break;
+        if (esc) {
+            snprintf(out + o, 5, "\\x%02x", *p);
+            p++;
+        } else {
+            memcpy(out + o, p, n);
+            p += n;
+        }
+        o += need;
+    }
+    out[o] = 0;
+    return o;
+}
+
 /* UTF-8 text without NUL or other C0 controls except tab (they would make logs ambiguous). */
 static vt_err field_ok(const char *v, const char *name, vt_error *err)
 {

@@ -1,5 +1,5 @@
 /* veritee admin: client of the KBS admin API (docs/kbs.md): each request carries a fresh admin
- * JWT (ES256 or Ed25519, 60 s, random jti) bound to its method, path and body. */
+ * JWT (ES256 or Ed25519, 60 s, random jti) bound to its method, target (path and query) and body. */
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdlib.h>
@@ -34,11 +34,14 @@ static int request(admin_cli *a, const char *method, const char *path, const cha
 {
     vt_error e = {0};
     char *jwt = NULL;
-    if (vt_kbs_admin_token(a->key, method, path, body, len, (vt_time)time(NULL), 60, a->sub, &jwt, &e) != VT_OK) {
+    /* The token binds the whole request target, query included (?version=N on revoke). */
+    char target[1024];
+    snprintf(target, sizeof target, "%s%s%s", path, query ? "?" : "", query ? query : "");
+    if (vt_kbs_admin_token(a->key, method, target, body, len, (vt_time)time(NULL), 60, a->sub, &jwt, &e) != VT_OK) {
         fprintf(stderr, "veritee admin: %s\n", e.msg);
         return VT_EXIT_USAGE;
     }
-    size_t ul = strlen(a->kbs) + strlen(path) + (query ? strlen(query) + 1 : 0) + 1;
+    size_t ul = strlen(a->kbs) + strlen(target) + 1;
     char *url = malloc(ul), *auth = malloc(strlen(jwt) + 32);
     if (url == NULL || auth == NULL) {
         free(url);
@@ -46,7 +49,7 @@ static int request(admin_cli *a, const char *method, const char *path, const cha
         free(jwt);
         return VT_EXIT_USAGE;
     }
-    snprintf(url, ul, "%s%s%s%s", a->kbs, path, query ? "?" : "", query ? query : "");
+    snprintf(url, ul, "%s%s", a->kbs, target);
     sprintf(auth, "Authorization: Bearer %s", jwt);
     const char *hdrs[] = {auth, NULL};
     vt_http_client_req req = {.method = method, .content_type = ctype, .body = body, .body_len = len, .headers = hdrs};

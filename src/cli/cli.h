@@ -19,7 +19,7 @@ enum {
 };
 
 typedef struct cli_verify_args {
-    const char *tee;            /* auto, tdx, sgx, snp, cca */
+    const char *tee;            /* auto, tdx, sgx, snp, cca, nvidia */
     const char *file;           /* evidence path */
     vt_buf evidence;            /* its bytes */
     const char *collateral_dir; /* --collateral */
@@ -49,10 +49,18 @@ struct vt_verify_result;
 int cli_print_tdx(const cli_verify_args *a, const struct vt_verify_result *r); /* tdx and sgx */
 int cli_print_snp(const cli_verify_args *a, const struct vt_verify_result *r);
 int cli_print_cca(const cli_verify_args *a, const struct vt_verify_result *r);
+/* az-snp-vtpm, az-tdx-vtpm, tpm: their own verifiers (src/cli/verify_azure.c). */
+int cli_verify_azure(cli_verify_args *a);
+/* NVIDIA GPU evidence (Trustee's device_evidence_list JSON), verified by the nvidia layer
+ * directly (verify_nvidia.c). */
+int cli_verify_nvidia(cli_verify_args *a);
+/* verify --html FILE: the console's analysis of a->evidence as one HTML file (src/cli/ui.c). */
+int cli_ui_html(const cli_verify_args *a, const char *path);
 
 int cmd_verify(int argc, char **argv);
 int cmd_tdx(int argc, char **argv);
 int cmd_cca(int argc, char **argv);
+int cmd_rim(int argc, char **argv); /* veritee rim verify|match (src/cli/rim.c) */
 int cmd_snp(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
@@ -65,12 +73,14 @@ vt_err cli_vm_measure(const struct vt_vm_config *c, const struct vt_vm_plan *pla
 int cmd_platform(int argc, char **argv);
 int cmd_audit(int argc, char **argv); /* audit.c: veritee audit verify|show */
 int cmd_emulate(int argc, char **argv);
+int cli_emulate_gpu_evidence(int argc, char **argv); /* emulate_nvidia.c */
 int cmd_store(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_appraise(int argc, char **argv); /* veritee appraise (src/cli/appraise.c) */
 int cmd_ear(int argc, char **argv);      /* veritee ear verify|key|show (src/cli/ear.c) */
 int cmd_serve(int argc, char **argv);    /* veritee serve: Key Broker Service (src/cli/serve.c) */
 int cmd_admin(int argc, char **argv);    /* veritee admin: KBS admin client (src/cli/admin.c) */
+int cmd_ui(int argc, char **argv);       /* veritee ui: the web console's explorer (src/cli/ui.c) */
 int cmd_attest(int argc, char **argv);   /* veritee attest: KBS guest client (src/cli/attest.c) */
 int cmd_collateral(int argc, char **argv); /* veritee collateral: the live collateral cache */
 

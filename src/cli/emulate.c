@@ -12,13 +12,17 @@ static void emulate_usage(FILE *f)
 {
     fprintf(f, "usage: veritee emulate init DIR [--platform FILE] [--at RFC3339]\n"
                "       veritee emulate show DIR\n"
+               "       veritee emulate gpu-evidence DIR --nonce HEX [-o FILE]\n"
                "\n"
                "  init  creates DIR/platform.json, DIR/keys (private, 0600), DIR/trust and\n"
                "        DIR/collateral: a test PKI per TEE shaped like the vendor's, and its collateral.\n"
                "        Verify emulated evidence with --trust DIR/trust --collateral DIR/collateral.\n"
                "  --platform FILE  platform description (JSON); default: `veritee emulate show` of a\n"
                "                   fresh directory shows the built-in one\n"
-               "  --at T           instant the certificates and collateral are valid around (default now)\n");
+               "  --at T           instant the certificates and collateral are valid around (default now)\n"
+               "  gpu-evidence  emulated NVIDIA GPU evidence (Trustee's device_evidence_list JSON) over the\n"
+               "        nonce, when the platform has an \"nvidia\" section (docs/nvidia.md); verify it with\n"
+               "        veritee verify --tee nvidia --trust DIR/trust/nvidia\n");
 }
 
 static int emulate_init(int argc, char **argv)
@@ -86,6 +90,7 @@ int cmd_emulate(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "init") == 0) return emulate_init(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "show") == 0) return emulate_show(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "gpu-evidence") == 0) return cli_emulate_gpu_evidence(argc - 1, argv + 1);
     bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     emulate_usage(help ? stdout : stderr);
     return help ? 0 : VT_EXIT_USAGE;

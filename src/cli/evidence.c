@@ -14,12 +14,12 @@
 
 static void evidence_usage(FILE *f)
 {
-    fprintf(f, "usage: veritee evidence get [--tee tdx|snp|cca] (--report-data HEX | --nonce STR)\n"
+    fprintf(f, "usage: veritee evidence get [--tee tdx|snp|cca|az-snp-vtpm|az-tdx-vtpm] (--report-data HEX | --nonce STR)\n"
                "                            [--provider auto|tsm|ioctl|emulated] [-o FILE]\n"
                "                            [--emulator DIR] [--tsm-root DIR] [--tsm-entry NAME] [--device PATH]\n"
                "                            [--vmpl N] [--extended] [--aux-out FILE]\n"
                "                            [--quote-version 4|5] [--report-version 2|3|5]\n"
-               "                            [--token-tag 399|907] [--realm NAME]\n"
+               "                            [--token-tag 399|907] [--realm NAME] [--aael TEXT]... [--init-data HEX]\n"
                "       veritee evidence extend --rtmr N (--digest HEX | --data-file FILE) [--event TEXT]\n"
                "                            [--log FILE] [--mr-dir DIR]\n"
                "\n"
@@ -38,6 +38,12 @@ static void evidence_usage(FILE *f)
                "  --report-version V SNP emulated: report version 2, 3 or 5\n"
                "  --token-tag T      CCA emulated: 399 (legacy collection) or 907 (CMW collection)\n"
                "  --realm NAME       CCA emulated: the realm (its RAK and claim overrides)\n"
+               "  az-snp-vtpm, az-tdx-vtpm (emulated only): an Azure CVM's evidence JSON (HCL report, vTPM\n"
+               "                     quote, VCEK or TD quote; docs/azure.md); the report data (1..50 bytes,\n"
+               "                     unpadded) is the TPM quote's qualifying data and the HCL user-data\n"
+               "  --aael TEXT        Azure emulated: an AAEL entry \"<domain> <operation> <content>\" extended\n"
+               "                     into PCR 23 and logged in cc_eventlog (repeatable, up to 8)\n"
+               "  --init-data HEX    Azure emulated: the 32-byte init-data hash bound into PCR8\n"
                "  -o FILE            write the evidence there (default: stdout, binary)\n");
 }
 
@@ -45,6 +51,12 @@ typedef struct ev_args {
     const char *tee_name, *provider, *emulator, *out, *aux_out, *tsm_root, *tsm_entry, *device, *realm;
     vt_ev_tee tee;
     uint8_t report_data[64];
+    size_t rd_len;          /* bytes given (--report-data), 64 for --nonce */
+    int az_kind;            /* vt_emu_az_kind for az-snp-vtpm / az-tdx-vtpm, else 0 */
+    const char *aael[8];
+    size_t n_aael;
+    uint8_t init_data[32];
+    bool has_init_data;
     bool have_rd, extended, has_vmpl;
     unsigned vmpl;
     int quote_version, report_version, token_tag;
@@ -66,6 +78,7 @@ static int parse_rd(const char *hex, ev_args *a)
         return bad("--report-data: at most 64 bytes of hex");
     }
     memcpy(a->report_data, b.ptr, b.len);
+    a->rd_len = b.len;
     vt_buf_free(&b);
     a->have_rd = true;
     return 0;
@@ -85,7 +98,7 @@ static int parse_int(const char *s, int lo, int hi, const char *what, int *out)
 
 static int parse(int argc, char **argv, ev_args *a)
 {
-    enum { O_TSM_ROOT = 256, O_TSM_ENTRY, O_DEVICE, O_VMPL, O_EXTENDED, O_AUX, O_RV, O_TAG, O_REALM };
+    enum { O_TSM_ROOT = 256, O_TSM_ENTRY, O_DEVICE, O_VMPL, O_EXTENDED, O_AUX, O_RV, O_TAG, O_REALM, O_AAEL, O_INIT };
     static const struct option opts[] = {
         {"tee", required_argument, 0, 't'},       {"report-data", required_argument, 0, 'r'},
         {"nonce", required_argument, 0, 'n'},     {"provider", required_argument, 0, 'p'},
@@ -95,7 +108,8 @@ static int parse(int argc, char **argv, ev_args *a)
         {"device", required_argument, 0, O_DEVICE}, {"vmpl", required_argument, 0, O_VMPL},
         {"extended", no_argument, 0, O_EXTENDED}, {"aux-out", required_argument, 0, O_AUX},
         {"report-version", required_argument, 0, O_RV}, {"token-tag", required_argument, 0, O_TAG},
-        {"realm", required_argument, 0, O_REALM}, {0, 0, 0, 0}};
+        {"realm", required_argument, 0, O_REALM}, {"aael", required_argument, 0, O_AAEL},
+        {"init-data", required_argument, 0, O_INIT}, {0, 0, 0, 0}};
     int c, rc = 0, v;
     optind = 1;
     memset(a, 0, sizeof *a);
@@ -120,8 +134,18 @@ static int parse(int argc, char **argv, ev_args *a)
         case O_EXTENDED: a->extended = true; break;
         case O_AUX: a->aux_out = optarg; break;
         case O_REALM: a->realm = optarg; break;
+        case O_AAEL:
+            if (a->n_aael == 8) return bad("--aael: at most 8 entries");
+            a->aael[a->n_aael++] = optarg;
+            break;
+        case O_INIT:
+            if (vt_hex_decode_fixed(optarg, a->init_data, 32, NULL) != VT_OK || strlen(optarg) != 64)
+                return bad("--init-data: 32 bytes of hex");
+            a->has_init_data = true;
+            break;
         case 'n':
             vt_hash(VT_SHA512, optarg, strlen(optarg), a->report_data, NULL);
+            a->rd_len = 64;
             a->have_rd = true;
             break;
         case 'r': rc = parse_rd(optarg, a); break;
@@ -135,7 +159,13 @@ static int parse(int argc, char **argv, ev_args *a)
         return VT_EXIT_USAGE;
     }
     vt_error e;
-    if (a->tee_name != NULL && vt_ev_tee_parse(a->tee_name, &a->tee, &e) != VT_OK) return bad(e.msg);
+    if (a->tee_name != NULL && strncmp(a->tee_name, "az-", 3) == 0) {
+        if (strcmp(a->tee_name, "az-snp-vtpm") == 0) a->az_kind = VT_EMU_AZ_SNP;
+        else if (strcmp(a->tee_name, "az-tdx-vtpm") == 0) a->az_kind = VT_EMU_AZ_TDX;
+        else return bad("--tee: az-snp-vtpm or az-tdx-vtpm");
+    } else if (a->tee_name != NULL && vt_ev_tee_parse(a->tee_name, &a->tee, &e) != VT_OK) {
+        return bad(e.msg);
+    }
     if (strcmp(a->provider, "auto") == 0)
         a->provider = a->emulator ? "emulated" : vt_tsm_present(a->tsm_root) ? "tsm" : "ioctl";
     return 0;
@@ -154,11 +184,15 @@ static int write_out(const char *path, const vt_buf *b)
 static vt_err from_emulator(const ev_args *a, vt_buf *out, vt_buf *aux, vt_error *e)
 {
     if (a->emulator == NULL) return vt_error_set(e, VT_E_ARG, "evidence", "--provider emulated needs --emulator DIR");
-    if (a->tee == VT_EV_TEE_UNKNOWN) return vt_error_set(e, VT_E_ARG, "evidence", "--provider emulated needs --tee");
+    if (a->tee == VT_EV_TEE_UNKNOWN && a->az_kind == 0)
+        return vt_error_set(e, VT_E_ARG, "evidence", "--provider emulated needs --tee");
     vt_emu *emu = NULL;
     VT_GUARD(vt_emu_open(a->emulator, &emu, e));
     vt_err r;
-    if (a->tee == VT_EV_TEE_TDX) {
+    if (a->az_kind != 0) {
+        vt_emu_az_opts o = {.init_data_hash = a->has_init_data ? a->init_data : NULL, .aael = a->aael, .n_aael = a->n_aael};
+        r = vt_emu_az_evidence(emu, (vt_emu_az_kind)a->az_kind, a->report_data, a->rd_len, &o, out, e);
+    } else if (a->tee == VT_EV_TEE_TDX) {
         r = vt_emu_tdx_quote(emu, a->report_data, a->quote_version, out, e);
     } else if (a->tee == VT_EV_TEE_SNP) {
         vt_emu_snp_opts o = {.version = a->report_version, .has_vmpl = a->has_vmpl, .vmpl = a->vmpl,
@@ -225,7 +259,10 @@ static int get(int argc, char **argv)
     vt_error_clear(&e);
     vt_buf out = {0}, aux = {0};
     vt_err r;
-    if (strcmp(a.provider, "emulated") == 0) r = from_emulator(&a, &out, &aux, &e);
+    if (a.az_kind != 0 && strcmp(a.provider, "emulated") != 0)
+        r = vt_error_set(&e, VT_E_ARG, "evidence", "--tee %s: only the emulated provider (--emulator DIR) so far; "
+                         "collection on an Azure CVM (vTPM NV index 0x01400001, TPM2_Quote) is not implemented", a.tee_name);
+    else if (strcmp(a.provider, "emulated") == 0) r = from_emulator(&a, &out, &aux, &e);
     else if (strcmp(a.provider, "tsm") == 0) r = from_tsm(&a, &out, &aux, &e);
     else if (strcmp(a.provider, "ioctl") == 0) r = from_ioctl(&a, &out, &aux, &e);
     else r = vt_error_set(&e, VT_E_ARG, "evidence", "--provider %s (auto, tsm, ioctl, emulated)", a.provider);

@@ -22,15 +22,20 @@
 #include "veritee/crypto.h"
 #include "veritee/kbs.h"
 #include "veritee/kbs_http.h"
+#include "veritee/ui_http.h"
 
 typedef struct serve_opts {
     const char *listen, *db, *trust, *collateral, *admin_key, *kek_file, *ear_key, *policy, *tls_cert, *tls_key,
         *log, *pcs_url, *kds_url, *cache, *pccs_url, *pccs_cacert, *pcs_api_key;
     int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions, collateral_refresh, collateral_retry;
     bool pccs_insecure;
+    int64_t max_sessions_per_client, token_skew, max_connections, max_connections_per_ip, idle_timeout,
+        header_timeout, body_timeout, max_body_memory;
+    bool token_skew_set;
     double rate;
     int64_t burst;
     bool insecure_sample, allow_missing_crl;
+    int ui; /* --ui / --no-ui; 0: on when listening on loopback */
 } serve_opts;
 
 static void usage(FILE *f)
@@ -59,10 +64,20 @@ static void usage(FILE *f)
                "  --max-body BYTES        request body limit (default 2 MiB)\n"
                "  --rate R --burst N      per-client requests per second (default: no limit)\n"
                "  --sweep S               expired-session sweep period (default 60)\n"
-               "  --max-sessions N        live RCAR sessions at most; /auth answers 503 over it (default: no limit)\n"
+               "  --max-sessions N        live RCAR sessions at most; /auth answers 503 over it (default 10000)\n"
+               "  --max-sessions-per-client N  live sessions from one address; 429 over it (default 256)\n"
+               "  --token-skew S          clock skew allowed on a bearer token's iat/exp (default 5, at most 300)\n"
+               "  --max-connections N     open connections at most (default 256)\n"
+               "  --max-connections-per-ip N  open connections from one address (default 16)\n"
+               "  --idle-timeout S        close a connection idle this long (default 30)\n"
+               "  --header-timeout S      request line and headers must arrive within S (default 10)\n"
+               "  --body-timeout S        the body must arrive within S of the headers (default 30)\n"
+               "  --max-body-memory BYTES request bodies held at once, all clients (default 64 MiB; 503 over it)\n"
                "  --log FILE|-            JSON-lines request log (- = stderr)\n"
                "  --allow-missing-crl     TDX: accept PCK chains without a CRL (said in the checks)\n"
                "  --insecure-sample-tee   accept the 'sample' TEE (tests only; never in production)\n"
+               "  --ui | --no-ui          serve the web console at / (docs/console.md); default: on when\n"
+               "                          listening on a loopback address, off otherwise\n"
                "\n"
                "  SIGHUP rebuilds the verifiers from --trust/--collateral and reads --policy again;\n"
                "  SIGTERM/SIGINT stop. Under systemd (Type=notify) readiness is sent to $NOTIFY_SOCKET.\n");
@@ -93,7 +108,10 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
                                         "policy", "tls_cert", "tls_key", "log", "token_lifetime", "session_lifetime",
                                         "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions",
                                         "pcs_url", "kds_url", "cache", "pccs_url", "pccs_cacert", "pccs_insecure",
-                                        "pcs_api_key", "collateral_refresh", "collateral_retry", NULL};
+                                        "pcs_api_key", "collateral_refresh", "collateral_retry",
+                                        "max_sessions_per_client", "token_skew", "max_connections",
+                                        "max_connections_per_ip", "idle_timeout", "header_timeout", "body_timeout",
+                                        "max_body_memory", NULL};
     vt_json_in c;
     VT_GUARD(vt_json_in_init(&c, cj, "", "config", e));
     VT_GUARD(vt_json_keys(&c, known));
@@ -114,6 +132,19 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
     VT_GUARD(cfg_int(&c, "burst", &o->burst));
     VT_GUARD(cfg_int(&c, "sweep", &o->sweep));
     VT_GUARD(cfg_int(&c, "max_sessions", &o->max_sessions));
+    VT_GUARD(cfg_int(&c, "max_sessions_per_client", &o->max_sessions_per_client));
+    VT_GUARD(cfg_int(&c, "max_connections", &o->max_connections));
+    VT_GUARD(cfg_int(&c, "max_connections_per_ip", &o->max_connections_per_ip));
+    VT_GUARD(cfg_int(&c, "idle_timeout", &o->idle_timeout));
+    VT_GUARD(cfg_int(&c, "header_timeout", &o->header_timeout));
+    VT_GUARD(cfg_int(&c, "body_timeout", &o->body_timeout));
+    VT_GUARD(cfg_int(&c, "max_body_memory", &o->max_body_memory));
+    if (!o->token_skew_set && json_object_get(cj, "token_skew") != NULL) {
+        int64_t skew = 0;
+        VT_GUARD(vt_json_get_int(&c, "token_skew", VT_JSON_OPTIONAL, 0, 300, &skew, NULL));
+        o->token_skew = skew;
+        o->token_skew_set = true;
+    }
     const json_t *rate = json_object_get(cj, "rate"); /* requests per second: any non-negative number */
     if (rate != NULL && (!json_is_number(rate) || json_number_value(rate) < 0))
         return vt_json_fail(&c, "rate", "expected a non-negative number");
@@ -249,12 +280,19 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         NUM("--collateral-refresh", collateral_refresh) NUM("--collateral-retry", collateral_retry)
         NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
         NUM("--max-body", max_body) NUM("--burst", burst) NUM("--sweep", sweep) NUM("--max-sessions", max_sessions)
+        NUM("--max-sessions-per-client", max_sessions_per_client) NUM("--max-connections", max_connections)
+        NUM("--max-connections-per-ip", max_connections_per_ip) NUM("--idle-timeout", idle_timeout)
+        NUM("--header-timeout", header_timeout) NUM("--body-timeout", body_timeout)
+        NUM("--max-body-memory", max_body_memory)
 #undef STR
 #undef NUM
         if (strcmp(a, "--config") == 0 && v) { *config = v; i++; continue; }
         if (strcmp(a, "--rate") == 0 && v) { o->rate = strtod(v, NULL); i++; continue; }
+        if (strcmp(a, "--token-skew") == 0 && v) { o->token_skew = strtoll(v, NULL, 10); o->token_skew_set = true; i++; continue; }
         if (strcmp(a, "--insecure-sample-tee") == 0) { o->insecure_sample = true; continue; }
         if (strcmp(a, "--allow-missing-crl") == 0) { o->allow_missing_crl = true; continue; }
+        if (strcmp(a, "--ui") == 0) { o->ui = 1; continue; }
+        if (strcmp(a, "--no-ui") == 0) { o->ui = -1; continue; }
         if (strcmp(a, "--pccs-insecure") == 0) { o->pccs_insecure = true; continue; }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { usage(stdout); return 1; }
         fprintf(stderr, "veritee serve: unknown or incomplete option '%s'\n", a);
@@ -329,6 +367,19 @@ int cmd_serve(int argc, char **argv)
         return VT_EXIT_USAGE;
     }
     if (o.sweep <= 0) o.sweep = 60;
+    if (o.max_sessions <= 0) o.max_sessions = 10000;
+    if (o.max_sessions_per_client <= 0) o.max_sessions_per_client = 256;
+    if (!o.token_skew_set) o.token_skew = 5;
+    if (o.token_skew < 0 || o.token_skew > VT_KBS_MAX_TOKEN_SKEW) {
+        fprintf(stderr, "veritee serve: --token-skew must be 0..%d seconds\n", VT_KBS_MAX_TOKEN_SKEW);
+        return VT_EXIT_USAGE;
+    }
+    if (o.max_connections < 0 || o.max_connections > 65536 || o.max_connections_per_ip < 0 ||
+        o.max_connections_per_ip > 65536 || o.idle_timeout < 0 || o.idle_timeout > 86400 || o.header_timeout < 0 ||
+        o.header_timeout > 3600 || o.body_timeout < 0 || o.body_timeout > 3600 || o.max_body_memory < 0) {
+        fprintf(stderr, "veritee serve: connection limits and timeouts out of range\n");
+        return VT_EXIT_USAGE;
+    }
     int rc = VT_EXIT_USAGE;
     vt_error e = {0};
     vt_kek *kek = NULL;
@@ -337,6 +388,7 @@ int cmd_serve(int argc, char **argv)
     vt_metrics *metrics = vt_metrics_new();
     vt_kbs *kbs = NULL;
     vt_http_server *srv = NULL;
+    vt_ui_http *ui = NULL;
     vt_buf policy = {0};
     FILE *log = NULL;
     vt_coll_manager *coll = NULL;
@@ -400,17 +452,34 @@ int cmd_serve(int argc, char **argv)
                         .policy_text = policy.ptr ? (const char *)policy.ptr : NULL,
                         .token_lifetime = o.token_lifetime, .session_lifetime = o.session_lifetime,
                         .allow_missing_crl = o.allow_missing_crl, .insecure_sample_tee = o.insecure_sample,
-                        .max_sessions = o.max_sessions > 0 ? (uint64_t)o.max_sessions : 0};
+                        .max_sessions = (uint64_t)o.max_sessions,
+                        .max_sessions_per_client = (uint64_t)o.max_sessions_per_client, .token_skew = o.token_skew};
     if (vt_kbs_new(&kc, &kbs, &e) != VT_OK) { rc = fail("kbs", &e); goto out; }
     if (o.insecure_sample) fprintf(stderr, "veritee serve: WARNING: --insecure-sample-tee accepts unverifiable evidence\n");
     if (o.log) log = strcmp(o.log, "-") == 0 ? stderr : fopen(o.log, "a");
-    vt_http_route routes[VT_KBS_ROUTES];
+    vt_http_route routes[VT_KBS_ROUTES + VT_UI_ROUTES];
     size_t nr = 0;
     vt_kbs_routes(kbs, routes, &nr);
+    bool loopback = strncmp(o.listen, "127.", 4) == 0 || strncmp(o.listen, "[::1]:", 6) == 0 ||
+                    strncmp(o.listen, "localhost:", 10) == 0;
+    /* the explorer reads the collateral cache but never fetches: an unauthenticated page must not
+     * make the server call Intel or AMD */
+    vt_verify_sources ui_src = {.trust_dir = o.trust, .collateral_dir = o.collateral, .cache_dir = o.cache,
+                                .allow_missing_crl = o.allow_missing_crl};
+    if (o.ui > 0 || (o.ui == 0 && loopback)) {
+        vt_ui_http_config uc = {.sources = &ui_src, .dashboard = true, .admin_enabled = admin != NULL};
+        size_t nu = 0;
+        if (vt_ui_http_new(&uc, &ui, &e) != VT_OK) { rc = fail("ui", &e); goto out; }
+        vt_ui_routes(ui, routes + nr, &nu);
+        nr += nu;
+    }
     vt_http_opts ho = {.listen = o.listen, .tls_cert_file = o.tls_cert, .tls_key_file = o.tls_key,
                        .max_body = o.max_body > 0 ? (size_t)o.max_body : (2u << 20), .rate_per_sec = o.rate,
                        .rate_burst = (unsigned)o.burst, .metrics = metrics, .log = log, .ready = serve_ready,
-                       .ready_ud = coll};
+                       .ready_ud = coll, .max_connections = (unsigned)o.max_connections,
+                       .max_connections_per_ip = (unsigned)o.max_connections_per_ip,
+                       .timeout_seconds = (unsigned)o.idle_timeout, .header_timeout_seconds = (unsigned)o.header_timeout,
+                       .body_timeout_seconds = (unsigned)o.body_timeout, .max_body_memory = (size_t)o.max_body_memory};
     if (vt_http_signals_block(&e) != VT_OK || vt_http_server_start(&ho, routes, nr, &srv, &e) != VT_OK) {
         rc = fail("listen", &e);
         goto out;
@@ -457,6 +526,7 @@ int cmd_serve(int argc, char **argv)
     rc = VT_EXIT_OK;
 out:
     if (log && log != stderr) fclose(log);
+    vt_ui_http_free(ui);
     vt_kbs_free(kbs);
     vt_coll_manager_free(coll);
     sk_X509_pop_free(tdx_roots, X509_free);

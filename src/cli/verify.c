@@ -6,25 +6,33 @@
 #include <time.h>
 
 #include "cli.h"
+#include "veritee/azure.h"
 #include "veritee/fileio.h"
 #include "veritee/verify.h"
 
 static void verify_usage(FILE *f)
 {
     fprintf(f,
-            "usage: veritee verify [--tee auto|tdx|sgx|snp|cca] [--collateral DIR] [--trust DIR]\n"
-            "                      [--at RFC3339] [--json] FILE\n"
+            "usage: veritee verify [--tee auto|tdx|sgx|snp|cca|nvidia|az-snp-vtpm|az-tdx-vtpm|tpm]\n"
+            "                      [--collateral DIR] [--trust DIR]\n"
+            "                      [--at RFC3339] [--json] [--html FILE] FILE\n"
             "\n"
-            "  --tee T              evidence kind; auto detects it from the bytes (default)\n"
+            "  --tee T              evidence kind; auto detects it from the bytes (default);\n"
+            "                       nvidia (GPU evidence list JSON) must be named\n"
             "  --collateral DIR     TDX/SGX: PCS collateral (tcbinfo_<fmspc>.json, qe_identity.json,\n"
             "                       tcb_signing_chain.pem, pck_crl.der, root_ca_crl.der, ...);\n"
             "                       SNP: certificates and CRL (vcek.der|vcek.pem, ask/ark, crl)\n"
             "  --trust DIR          trust anchors (TDX: intel_sgx_root_ca.pem|.der; SNP: ARK PEMs;\n"
-            "                       CCA: CPAK PEM/JWK files); default: built-in vendor roots\n"
+            "                       CCA: CPAK PEM/JWK files; az-snp-vtpm: ASK/ARK PEMs; tpm: the\n"
+            "                       trusted AK public keys, a PEM file or directory; NVIDIA: the device\n"
+            "                       root PEM file or a DIR with nvidia_device_root.pem); default:\n"
+            "                       built-in vendor roots\n"
             "  --certs DIR          SNP: VCEK/VLEK and ASK/ARK certificates (same as --collateral)\n"
             "  --cpak FILE          CCA: the platform attestation key (PEM or JWK)\n"
             "  --nonce HEX          expected nonce, 1..64 bytes, zero-padded to 64: the REPORTDATA of\n"
-            "                       TDX/SGX/SNP evidence, the realm challenge of a CCA token\n"
+            "                       TDX/SGX/SNP evidence, the realm challenge of a CCA token; for\n"
+            "                       az-*-vtpm and tpm the TPM quote's qualifying data, exactly; NVIDIA:\n"
+            "                       its first 32 bytes (zero-padded) are the GPU nonce\n"
             "  --product NAME       SNP: milan, genoa or turin when the report does not say\n"
             "  --pcs-url URL        TDX/SGX: without --collateral, fetch the collateral from Intel\n"
             "                       PCS or a PCCS (v4 API) into --cache\n"
@@ -36,6 +44,7 @@ static void verify_usage(FILE *f)
             "                       check is then reported as skipped (fail-closed otherwise)\n"
             "  --at T               verify as of this RFC 3339 instant (default: now)\n"
             "  --json               print one JSON object (claims and checks)\n"
+            "  --html FILE          also write the console's analysis view as one self-contained HTML file\n"
             "\n"
             "  Every option is enforced for every kind of evidence it applies to; one that cannot\n"
             "  apply to the evidence given (--product, --kds-url for TDX; --pcs-url for SNP; --cpak,\n"
@@ -73,6 +82,7 @@ static const char *missing_hint(const char *tee)
         return "give certificates with --certs/--collateral DIR and trust anchors with --trust DIR, or fetch them "
                "with --kds-url URL --cache DIR";
     if (strcmp(tee, "cca") == 0) return "give CPAK trust anchors with --trust DIR or --cpak FILE";
+    if (strcmp(tee, "nvidia") == 0) return "give the NVIDIA device root with --trust FILE|DIR";
     return NULL;
 }
 
@@ -105,7 +115,7 @@ int cli_report_error(const cli_verify_args *a, const char *tee, const vt_error *
 static bool options_apply(const cli_verify_args *a, const char *tee)
 {
     bool tdx = strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0, snp = strcmp(tee, "snp") == 0,
-         cca = strcmp(tee, "cca") == 0;
+         cca = strcmp(tee, "cca") == 0, nv = strcmp(tee, "nvidia") == 0;
     const struct {
         bool given, applies;
         const char *flag, *to;
@@ -114,9 +124,10 @@ static bool options_apply(const cli_verify_args *a, const char *tee)
         {a->kds_url != NULL, snp, "--kds-url", "SNP"},
         {a->pcs_url != NULL, tdx, "--pcs-url", "TDX and SGX"},
         {a->cpak_file != NULL, cca, "--cpak", "CCA"},
-        {a->allow_missing_crl, !cca, "--allow-missing-crl", "TDX, SGX and SNP"},
+        {a->allow_missing_crl, !cca && !nv, "--allow-missing-crl", "TDX, SGX and SNP"},
         {a->certs_dir != NULL, snp, "--certs", "SNP"},
-        {a->cache_dir != NULL, !cca, "--cache", "TDX, SGX and SNP"},
+        {a->cache_dir != NULL, !cca && !nv, "--cache", "TDX, SGX and SNP"},
+        {a->collateral_dir != NULL, !nv, "--collateral", "TDX, SGX, SNP and CCA"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (rules[i].given && !rules[i].applies) {
@@ -174,7 +185,8 @@ int cmd_verify(int argc, char **argv)
 {
     cli_verify_args a = {.tee = "auto", .at = (vt_time)time(NULL)};
     enum { O_COLL = 256, O_TRUST, O_CERTS, O_CPAK, O_NONCE, O_PRODUCT, O_PCS, O_CACHE, O_AT, O_JSON,
-           O_TEE, O_ALLOW_CRL, O_KDS };
+           O_TEE, O_ALLOW_CRL, O_KDS, O_HTML };
+    const char *html = NULL;
     static const struct option opts[] = {
         {"tee", required_argument, 0, O_TEE},          {"collateral", required_argument, 0, O_COLL},
         {"trust", required_argument, 0, O_TRUST},      {"certs", required_argument, 0, O_CERTS},
@@ -183,6 +195,7 @@ int cmd_verify(int argc, char **argv)
         {"cache", required_argument, 0, O_CACHE},      {"at", required_argument, 0, O_AT},
         {"json", no_argument, 0, O_JSON},              {"allow-missing-crl", no_argument, 0, O_ALLOW_CRL},
         {"kds-url", required_argument, 0, O_KDS},      {"help", no_argument, 0, 'h'},
+        {"html", required_argument, 0, O_HTML},
         {0, 0, 0, 0}};
     optind = 1;
     int c;
@@ -201,6 +214,7 @@ int cmd_verify(int argc, char **argv)
         case O_KDS: a.kds_url = optarg; break;
         case O_CACHE: a.cache_dir = optarg; break;
         case O_JSON: a.json = true; break;
+        case O_HTML: html = optarg; break;
         case O_ALLOW_CRL: a.allow_missing_crl = true; break;
         case O_AT:
             if (vt_time_parse_rfc3339(optarg, &a.at, &e) != VT_OK) {
@@ -224,6 +238,7 @@ int cmd_verify(int argc, char **argv)
     const char *tee = a.tee;
     if (strcmp(tee, "auto") == 0) {
         tee = vt_evidence_detect(a.evidence.ptr, a.evidence.len);
+        if (tee == NULL) tee = vt_az_evidence_detect(a.evidence.ptr, a.evidence.len);
         if (tee == NULL) {
             fprintf(stderr, "veritee verify: %s: cannot tell the evidence kind; use --tee\n", a.file);
             vt_buf_free(&a.evidence);
@@ -232,10 +247,18 @@ int cmd_verify(int argc, char **argv)
         a.tee = tee;
     }
     int rc;
-    if (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0 && strcmp(tee, "snp") != 0 && strcmp(tee, "cca") != 0) {
-        fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca)\n", tee);
+    if (strcmp(tee, "az-snp-vtpm") == 0 || strcmp(tee, "az-tdx-vtpm") == 0 || strcmp(tee, "tpm") == 0) {
+        rc = cli_verify_azure(&a); /* src/cli/verify_azure.c (refuses options that do not apply) */
+    } else if (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0 && strcmp(tee, "snp") != 0 && strcmp(tee, "cca") != 0 &&
+               strcmp(tee, "nvidia") != 0) {
+        fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca, nvidia, az-snp-vtpm, "
+                        "az-tdx-vtpm, tpm)\n", tee);
         rc = VT_EXIT_USAGE;
     } else if (!options_apply(&a, tee)) {
+        rc = VT_EXIT_USAGE;
+    } else if (strcmp(tee, "nvidia") == 0) {
+        rc = cli_verify_nvidia(&a);
+    } else if (html && cli_ui_html(&a, html) != 0) {
         rc = VT_EXIT_USAGE;
     } else {
         rc = verify_and_print(&a);

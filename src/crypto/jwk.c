@@ -68,32 +68,62 @@ out:
     return rc;
 }
 
+/* A JWK's RSA public key is only ever a key to encrypt to (the KBS wraps secrets for the TEE):
+ * the modulus must have at least 2048 significant bits (counted after leading zero bytes, so a
+ * 1024-bit modulus padded to 256 bytes is refused) and e must be 65537. e = 1 makes the
+ * "ciphertext" the padded secret itself; small or even exponents are refused likewise. */
+#define RSA_MIN_BITS 2048
+#define RSA_MAX_BITS 8192
+
 static vt_err rsa_from_jwk(const json_t *jwk, bool priv, EVP_PKEY **out, vt_error *err)
 {
     if (priv) return vt_error_set(err, VT_E_UNSUPPORTED, "jwk", "RSA private JWKs are not supported");
     vt_buf n = {0}, e = {0};
     vt_err rc = VT_OK;
+    OSSL_PARAM_BLD *bld = NULL;
+    BIGNUM *bn = NULL, *be = NULL;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
     VT_GUARD_GOTO(b64member(jwk, "n", &n, err));
     VT_GUARD_GOTO(b64member(jwk, "e", &e, err));
-    if (n.len < 256 || n.len > 1024 || e.len == 0 || e.len > 8) {
-        rc = vt_error_set(err, VT_E_INVALID, "jwk", "RSA JWK modulus of %zu bits is outside 2048..8192", n.len * 8);
+    if (n.len == 0 || n.len > RSA_MAX_BITS / 8 + 1 || e.len == 0 || e.len > 8) {
+        rc = vt_error_set(err, VT_E_INVALID, "jwk", "RSA JWK modulus or exponent has a bad length");
         goto out;
     }
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    BIGNUM *bn = BN_bin2bn(n.ptr, (int)n.len, NULL), *be = BN_bin2bn(e.ptr, (int)e.len, NULL);
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-    int ok = bld && bn && be && ctx && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) &&
+    bn = BN_bin2bn(n.ptr, (int)n.len, NULL);
+    be = BN_bin2bn(e.ptr, (int)e.len, NULL);
+    if (bn == NULL || be == NULL) {
+        rc = vt_error_set(err, VT_E_NOMEM, "jwk", "out of memory");
+        goto out;
+    }
+    int bits = BN_num_bits(bn); /* significant bits: leading zero bytes do not count */
+    if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
+        rc = vt_error_set(err, VT_E_INVALID, "jwk", "RSA JWK modulus of %d bits is outside %d..%d", bits, RSA_MIN_BITS,
+                          RSA_MAX_BITS);
+        goto out;
+    }
+    if (!BN_is_word(be, 65537)) {
+        rc = vt_error_set(err, VT_E_INVALID, "jwk", "RSA JWK public exponent must be 65537");
+        goto out;
+    }
+    bld = OSSL_PARAM_BLD_new();
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    int ok = bld && ctx && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) &&
              OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) && (params = OSSL_PARAM_BLD_to_param(bld)) &&
              EVP_PKEY_fromdata_init(ctx) == 1 && EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1;
+    ERR_clear_error();
+    if (!ok) rc = vt_error_set(err, VT_E_INVALID, "jwk", "RSA JWK does not load");
+    else if (EVP_PKEY_get_bits(*out) < RSA_MIN_BITS) { /* OpenSSL's count, as a second opinion */
+        EVP_PKEY_free(*out);
+        *out = NULL;
+        rc = vt_error_set(err, VT_E_INVALID, "jwk", "RSA JWK modulus is shorter than %d bits", RSA_MIN_BITS);
+    }
+out:
     OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
     BN_free(bn);
     BN_free(be);
     EVP_PKEY_CTX_free(ctx);
-    ERR_clear_error();
-    if (!ok) rc = vt_error_set(err, VT_E_INVALID, "jwk", "RSA JWK does not load");
-out:
     vt_buf_free(&n);
     vt_buf_free(&e);
     return rc;

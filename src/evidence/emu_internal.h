@@ -55,6 +55,10 @@ json_t *emu_snp_default(void);
 vt_err emu_snp_plat_read(const vt_json_in *snp, emu_snp_plat *p);
 vt_err emu_snp_init(const char *dir, const json_t *snp, vt_time at, vt_error *err);
 
+/* Emulated NVIDIA GPUs (the optional "nvidia" section): device PKI and per-GPU keys. */
+json_t *emu_nvidia_default(void);
+vt_err emu_nvidia_init(const char *dir, const json_t *nvidia, vt_time at, vt_error *err);
+
 /* The Arm CCA platform (the "cca" section). */
 json_t *emu_cca_default(void);
 vt_err emu_cca_init(const char *dir, const json_t *cca, vt_time at, vt_error *err);

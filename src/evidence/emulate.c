@@ -134,6 +134,8 @@ vt_err vt_emu_init(const char *dir, const char *platform_json, vt_time at, vt_er
     if (snp != NULL) VT_GUARD_GOTO(emu_snp_init(dir, snp, at, err));
     json_t *cca = json_object_get(p, "cca");
     if (cca != NULL) VT_GUARD_GOTO(emu_cca_init(dir, cca, at, err));
+    json_t *nv = json_object_get(p, "nvidia"); /* opt-in: not in the default platform */
+    if (nv != NULL) VT_GUARD_GOTO(emu_nvidia_init(dir, nv, at, err));
     char *text = json_dumps(p, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (text == NULL) {
         rc = vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");

@@ -1,10 +1,12 @@
 /* Admin API (kbs-protocol.md §3 admin rows, docs/kbs.md): resources with versions, attestation
  * and resource policies, reference values. Every request carries an admin JWT (never open by
  * default), used once (jti recorded in the store); every action is audited and counted. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kbs_internal.h"
+#include "veritee/audit.h"
 #include "veritee/json.h"
 #include "veritee/writer.h"
 
@@ -269,6 +271,102 @@ static void refvals_get(admin_req *a, const char *id)
     free(text);
 }
 
+/* ---- the console's dashboard reads (docs/console.md): GET only, admin-authenticated ---- */
+
+#define AUDIT_PAGE 50
+
+/* GET /api/v1/audit (the last page) or /api/v1/audit/after/<seq>: records, head, chain state. */
+static void audit_page(admin_req *a, const char *after)
+{
+    vt_error e = {0};
+    vt_audit_record *rec = NULL;
+    size_t n = 0;
+    a->action = "audit.read";
+    snprintf(a->subject, sizeof a->subject, "audit");
+    vt_err rc;
+    if (after) {
+        char *end = NULL;
+        long long s = strtoll(after, &end, 10);
+        if (*after == 0 || *end != 0 || s < 0) {
+            kbs_fail(a->r, 404, "InvalidRequestPath", "audit page: /api/v1/audit/after/<seq>");
+            return;
+        }
+        rc = vt_store_audit_page(a->k->cfg.store, s, AUDIT_PAGE, &rec, &n, &e);
+    } else {
+        rc = vt_audit_tail(a->k->cfg.store, AUDIT_PAGE, &rec, &n, &e);
+    }
+    if (rc != VT_OK) return store_fail(a, rc, &e);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, vt_audit_record_json(&rec[i]));
+    vt_audit_records_free(rec, n);
+    vt_audit_report rep;
+    memset(&rep, 0, sizeof rep);
+    vt_error ve = {0};
+    vt_err vrc = vt_audit_verify(a->k->cfg.store, NULL, &rep, &ve);
+    json_t *chain = json_pack("{sb sI sI so}", "verified", vrc == VT_OK, "records", (json_int_t)rep.records, "head_seq",
+                              (json_int_t)rep.head_seq, "head_hash", vt_json_hex_string(rep.head_hash, VT_AUDIT_HASH_LEN));
+    if (vrc != VT_OK) {
+        json_object_set_new(chain, "error", json_string(ve.msg));
+        json_object_set_new(chain, "bad_seq", json_integer((json_int_t)rep.bad_seq));
+    }
+    ok_json(a, json_pack("{so so sI}", "records", arr, "chain", chain, "page_size", (json_int_t)AUDIT_PAGE));
+}
+
+#define DENIAL_SCAN 1000
+
+static bool is_denial(const vt_audit_record *r)
+{
+    if (strcmp(r->action, "attest") == 0)
+        return strcmp(r->outcome, "rejected") == 0 || strcmp(r->outcome, "contraindicated") == 0;
+    return strcmp(r->action, "resource.get") == 0 && strcmp(r->outcome, "ok") != 0;
+}
+
+/* GET /api/v1/audit/denials: refused attestations (rejected, contraindicated) and resource
+ * releases among the last DENIAL_SCAN audit records, newest first, at most AUDIT_PAGE. */
+static void denials(admin_req *a)
+{
+    vt_error e = {0};
+    vt_audit_record *rec = NULL;
+    size_t n = 0;
+    a->action = "audit.denials";
+    snprintf(a->subject, sizeof a->subject, "audit");
+    vt_err rc = vt_audit_tail(a->k->cfg.store, DENIAL_SCAN, &rec, &n, &e);
+    if (rc != VT_OK) return store_fail(a, rc, &e);
+    json_t *arr = json_array();
+    for (size_t i = n; i > 0 && json_array_size(arr) < AUDIT_PAGE; i--)
+        if (is_denial(&rec[i - 1])) json_array_append_new(arr, vt_audit_record_json(&rec[i - 1]));
+    vt_audit_records_free(rec, n);
+    ok_json(a, json_pack("{so sI}", "denials", arr, "scanned", (json_int_t)n));
+}
+
+/* GET /api/v1/stats: the server's own counters as JSON. */
+static void stats(admin_req *a)
+{
+    vt_error e = {0};
+    json_t *j = NULL;
+    a->action = "stats.read";
+    snprintf(a->subject, sizeof a->subject, "stats");
+    if (a->k->cfg.metrics == NULL) {
+        ok_json(a, json_object());
+        return;
+    }
+    if (vt_metrics_json(a->k->cfg.metrics, &j, &e) != VT_OK) return store_fail(a, VT_E_INTERNAL, &e);
+    ok_json(a, j);
+}
+
+/* GET /api/v1/policies/{attestation,resource}/<name>: the stored document's text. */
+static void policy_get(admin_req *a, vt_doc_kind kind, const char *name)
+{
+    vt_error e = {0};
+    char *text = NULL;
+    a->action = kind == VT_DOC_ATTESTATION_POLICY ? "policy.attestation.get" : "policy.resource.get";
+    snprintf(a->subject, sizeof a->subject, "%s:%.200s", kind == VT_DOC_ATTESTATION_POLICY ? "policy" : "resource-policy", name);
+    vt_err rc = vt_store_doc_get(a->k->cfg.store, kind, name, &text, &e);
+    if (rc != VT_OK) return store_fail(a, rc, &e);
+    ok_json(a, json_pack("{ss ss}", "name", name, "text", text));
+    free(text);
+}
+
 static void dispatch(admin_req *a)
 {
     const char *m = a->c->method, *p = a->c->path, *t;
@@ -295,44 +393,95 @@ static void dispatch(admin_req *a)
         if (get) return doc_list(a, VT_DOC_REFERENCE_VALUE, "refvals.list");
     } else if ((t = after(p, P "reference-value/")) != NULL && get) {
         return refvals_get(a, t);
+    } else if (strcmp(p, "/api/v1/stats") == 0 && get) {
+        return stats(a);
+    } else if (strcmp(p, "/api/v1/audit") == 0 && get) {
+        return audit_page(a, NULL);
+    } else if (strcmp(p, "/api/v1/audit/denials") == 0 && get) {
+        return denials(a);
+    } else if ((t = after(p, "/api/v1/audit/after/")) != NULL && get) {
+        return audit_page(a, t);
+    } else if ((t = after(p, "/api/v1/policies/attestation/")) != NULL && get) {
+        return policy_get(a, VT_DOC_ATTESTATION_POLICY, t);
+    } else if ((t = after(p, "/api/v1/policies/resource/")) != NULL && get) {
+        return policy_get(a, VT_DOC_RESOURCE_POLICY, t);
     }
     a->action = "unknown";
     kbs_fail(a->r, 404, "PluginNotFound", "no admin endpoint %.16s %.200s", m, p);
+}
+
+/* The request target an admin token's htu must equal: as sent, or (transport-free callers) the
+ * path and the version argument. */
+static const char *admin_target(const vt_kbs_call *c, char *buf, size_t cap)
+{
+    if (c->target != NULL) return c->target;
+    snprintf(buf, cap, "%s%s%s", c->path ? c->path : "", c->query_version ? "?version=" : "",
+             c->query_version ? c->query_version : "");
+    return buf;
 }
 
 void vt_kbs_admin(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
 {
     memset(r, 0, sizeof *r);
     admin_req a = {.k = k, .c = c, .r = r, .actor = "admin:anonymous", .action = "admin.auth"};
-    snprintf(a.subject, sizeof a.subject, "%.400s", c->path ? c->path : "");
+    vt_audit_text(c->path, 400, a.subject, sizeof a.subject);
     vt_error e = {0};
     json_t *claims = NULL;
-    const char *result;
+    char tbuf[VT_RESOURCE_PATH_MAX + 128];
+    const char *target = admin_target(c, tbuf, sizeof tbuf);
+    bool authed = false;
     if (k->cfg.admin_key == NULL) {
         kbs_fail(r, 401, "AdminAuthAccess", "the admin API is disabled (no admin key configured)");
     } else if (c->bearer == NULL) {
         kbs_fail(r, 401, "AdminAuthAccess", "admin requests need Authorization: Bearer <admin JWT>");
-    } else if (vt_kbs_admin_token_verify(k->cfg.admin_key, c->bearer, c->bearer_len, c->method, c->path, c->body,
-                                         c->body_len, c->now, &claims, &e) != VT_OK) {
+    } else if (vt_kbs_admin_token_verify(k->cfg.admin_key, c->bearer, c->bearer_len, c->method ? c->method : "", target,
+                                         c->body, c->body_len, c->now, &claims, &e) != VT_OK) {
         kbs_fail(r, 401, "AdminAuthAccess", "admin token rejected: %s", e.msg);
     } else {
-        const char *jti = json_string_value(json_object_get(claims, "jti"));
-        const char *sub = json_string_value(json_object_get(claims, "sub"));
-        snprintf(a.actor, sizeof a.actor, "admin:%.80s", sub ? sub : "admin");
-        json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
+        authed = true;
+    }
+    if (!authed) {
+        /* No valid credentials: counted and summarized, not one permanent record each. */
+        if (k->has_metrics) {
+            const char *l[2] = {a.action, "denied"};
+            vt_metric_inc(k->m.admin_requests, l, 1);
+        }
+        kbs_unauth(k, c->now, "admin", c->client, r->detail);
+        json_decref(claims);
+        return;
+    }
+    const char *jti = json_string_value(json_object_get(claims, "jti"));
+    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    /* The token's sub is signed but free text: escaped and cut on a character boundary, so the
+     * audit record can always be written. */
+    char who[88];
+    vt_audit_text(sub ? sub : "admin", 80, who, sizeof who);
+    snprintf(a.actor, sizeof a.actor, "admin:%s", who[0] ? who : "admin");
+    json_int_t exp = json_integer_value(json_object_get(claims, "exp"));
+    /* The action and its audit record commit together, or neither does: a failing audit append
+     * (or a crash before the commit) leaves the store as it was. */
+    vt_err txrc = vt_store_tx_begin(k->cfg.store, &e);
+    if (txrc != VT_OK) {
+        kbs_fail(r, 503, "PluginInternalError", "store unavailable: %s", e.msg);
+    } else {
         if (vt_store_jti_use(k->cfg.store, jti, (vt_time)exp, c->now, &e) != VT_OK)
             kbs_fail(r, 401, "AdminAuthAccess", "admin token rejected: %s", e.code == VT_E_VERIFY ? "replayed (jti already used)" : e.msg);
         else
             dispatch(&a);
+        const char *result = r->status == 200 ? "ok" : r->status == 401 && strcmp(r->problem, "AdminAuthAccess") == 0 ? "denied" : "error";
+        json_t *d = json_pack("{ss}", "method", c->method ? c->method : "");
+        if (d && r->status != 200) json_object_set_new(d, "error", json_string(r->detail));
+        if (d && c->client) json_object_set_new(d, "client", json_string(c->client));
+        vt_err arc = kbs_audit(k, c->now, a.actor, a.action, a.subject, result, d, &e);
+        txrc = vt_store_tx_end(k->cfg.store, arc, &e);
+        if (txrc != VT_OK)
+            kbs_fail(r, 500, "PluginInternalError", "admin action not carried out: %s %s",
+                     arc != VT_OK ? "its audit record cannot be written:" : "cannot commit:", e.msg);
     }
     json_decref(claims);
-    result = r->status == 200 ? "ok" : r->status == 401 && strcmp(r->problem, "AdminAuthAccess") == 0 ? "denied" : "error";
+    const char *result = r->status == 200 ? "ok" : r->status == 401 && strcmp(r->problem, "AdminAuthAccess") == 0 ? "denied" : "error";
     if (k->has_metrics) {
         const char *l[2] = {a.action, result};
         vt_metric_inc(k->m.admin_requests, l, 1);
     }
-    json_t *d = json_pack("{ss}", "method", c->method ? c->method : "");
-    if (d && r->status != 200) json_object_set_new(d, "error", json_string(r->detail));
-    if (d && c->client) json_object_set_new(d, "client", json_string(c->client));
-    kbs_audit(k, c->now, a.actor, a.action, a.subject, result, d);
 }

@@ -1,5 +1,5 @@
 /* Admin tokens (docs/kbs.md "Admin API"): short-lived JWTs signed ES256 (RFC 7518 §3.4) or
- * EdDSA/Ed25519 (RFC 8037), binding the request method, path and body hash, with a jti the
+ * EdDSA/Ed25519 (RFC 8037), binding the request method, target (path and query) and body hash, with a jti the
  * server records so a token is used once. Framing here; every signature is OpenSSL's. */
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -24,7 +24,7 @@ static char *body_hash(const uint8_t *body, size_t len)
     return vt_b64_encode(h, 32, true);
 }
 
-vt_err vt_kbs_admin_token(EVP_PKEY *priv, const char *method, const char *path, const uint8_t *body,
+vt_err vt_kbs_admin_token(EVP_PKEY *priv, const char *method, const char *target, const uint8_t *body,
                           size_t body_len, vt_time now, int64_t ttl, const char *sub, char **jwt, vt_error *err)
 {
     *jwt = NULL;
@@ -35,7 +35,7 @@ vt_err vt_kbs_admin_token(EVP_PKEY *priv, const char *method, const char *path, 
     vt_hex_encode(rnd, sizeof rnd, jti);
     char *bsh = body_hash(body, body_len);
     json_t *c = json_pack("{sI sI ss ss ss ss ss}", "iat", (json_int_t)now, "exp", (json_int_t)(now + ttl), "jti", jti,
-                          "sub", sub ? sub : "admin", "htm", method, "htu", path, "bsh", bsh ? bsh : "");
+                          "sub", sub ? sub : "admin", "htm", method, "htu", target, "bsh", bsh ? bsh : "");
     free(bsh);
     char *payload = c ? json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(c);
@@ -110,7 +110,7 @@ out:
     return rc;
 }
 
-vt_err vt_kbs_admin_token_verify(EVP_PKEY *pub, const char *jwt, size_t len, const char *method, const char *path,
+vt_err vt_kbs_admin_token_verify(EVP_PKEY *pub, const char *jwt, size_t len, const char *method, const char *target,
                                  const uint8_t *body, size_t body_len, vt_time now, json_t **claims, vt_error *err)
 {
     *claims = NULL;
@@ -147,8 +147,9 @@ vt_err vt_kbs_admin_token_verify(EVP_PKEY *pub, const char *jwt, size_t len, con
         goto out;
     }
     bsh = body_hash(body, body_len);
-    if (strcmp(htm, method) != 0 || strcmp(htu, path) != 0 || bsh == NULL || strcmp(bsh, bh) != 0) {
-        rc = vt_error_set(err, VT_E_VERIFY, "admin_token", "admin token is bound to another request (method, path or body)");
+    if (strcmp(htm, method) != 0 || strcmp(htu, target) != 0 || bsh == NULL || strcmp(bsh, bh) != 0) {
+        rc = vt_error_set(err, VT_E_VERIFY, "admin_token",
+                          "admin token is bound to another request (method, path and query, or body)");
         goto out;
     }
     *claims = c;

@@ -7,6 +7,7 @@
 
 #include "kbs_internal.h"
 #include "veritee/crypto.h"
+#include "veritee/jose.h"
 #include "veritee/json.h"
 
 static const char *const TEES[] = {"tdx", "sgx", "snp", "cca"};
@@ -38,18 +39,6 @@ void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Auth failed: TEE '%s' is not supported", req.tee);
         return;
     }
-    if (k->cfg.max_sessions > 0) {
-        uint64_t live = 0;
-        if (vt_store_session_count(k->cfg.store, c->now, &live, &e) != VT_OK) {
-            kbs_fail(r, 401, "AttestationError", "Attestation error: %s", e.msg);
-            return;
-        }
-        if (live >= k->cfg.max_sessions) {
-            kbs_fail(r, 503, "TooManySessions", "%llu live sessions, the limit is %llu: retry later",
-                     (unsigned long long)live, (unsigned long long)k->cfg.max_sessions);
-            return;
-        }
-    }
     uint8_t rnd[16 + VT_KBS_NONCE_LEN];
     if (kbs_random(k, rnd, sizeof rnd, &e) != VT_OK) {
         kbs_fail(r, 401, "AttestationError", "%s", e.msg);
@@ -62,7 +51,12 @@ void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     vt_hex_encode(rnd, 16, s.id);
     s.nonce = vt_b64_encode(rnd + 16, VT_KBS_NONCE_LEN, false);
     s.tee = req.tee;
-    s.request = strndup((const char *)c->body, c->body_len);
+    vt_audit_text(c->client, VT_SESSION_CLIENT_MAX, s.client, sizeof s.client);
+    /* Only what the session needs is kept (the request may be up to the body limit; extra-params
+     * is not used after /auth). */
+    json_t *kept = json_pack("{ss ss}", "tee", req.tee, "version", "0.4.0");
+    s.request = kept ? json_dumps(kept, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(kept);
     s.created = c->now;
     s.expires = c->now + k->cfg.session_lifetime;
     vt_wipe(rnd, sizeof rnd);
@@ -70,8 +64,23 @@ void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         kbs_fail(r, 401, "AttestationError", "out of memory");
         goto out;
     }
-    if (vt_store_session_put(k->cfg.store, &s, &e) != VT_OK ||
-        vt_store_nonce_put(k->cfg.store, s.nonce, s.expires, &e) != VT_OK) {
+    vt_session_limit hit = VT_SESSION_LIMIT_NONE;
+    if (vt_store_session_put_limited(k->cfg.store, &s, k->cfg.max_sessions, k->cfg.max_sessions_per_client, c->now,
+                                     &hit, &e) != VT_OK) {
+        kbs_fail(r, 401, "AttestationError", "Attestation error: cannot store the session: %s", e.msg);
+        goto out;
+    }
+    if (hit == VT_SESSION_LIMIT_TOTAL) {
+        kbs_fail(r, 503, "TooManySessions", "the limit of %llu live sessions is reached: retry later",
+                 (unsigned long long)k->cfg.max_sessions);
+        goto out;
+    }
+    if (hit == VT_SESSION_LIMIT_CLIENT) {
+        kbs_fail(r, 429, "TooManySessions", "this client has %llu live sessions, the limit: retry later",
+                 (unsigned long long)k->cfg.max_sessions_per_client);
+        goto out;
+    }
+    if (vt_store_nonce_put(k->cfg.store, s.nonce, s.expires, &e) != VT_OK) {
         kbs_fail(r, 401, "AttestationError", "Attestation error: cannot store the session: %s", e.msg);
         goto out;
     }
@@ -216,6 +225,9 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
     return rc;
 }
 
+/* A verified attestation (whatever its status) is an audit record; a rejected one came from a
+ * party that proved nothing: counted, and summarized with the other unauthenticated failures,
+ * so that a stream of garbage /attest calls cannot grow the permanent chain. */
 static void finish(attest_ctx *x, const char *result, const vt_error *e)
 {
     vt_kbs *k = x->k;
@@ -224,16 +236,37 @@ static void finish(attest_ctx *x, const char *result, const vt_error *e)
         const char *l[2] = {tee, result};
         vt_metric_inc(k->m.attestation_total, l, 1);
     }
+    if (e != NULL) {
+        char why[200];
+        snprintf(why, sizeof why, "%.24s: %.40s%s%.120s", tee, e->check, e->check[0] ? ": " : "", e->msg);
+        kbs_unauth(k, x->c->now, "attest", x->c->client, why);
+        return;
+    }
     char actor[80];
     snprintf(actor, sizeof actor, "guest:%s", x->s->id);
     json_t *d = json_object();
     if (x->c->client) json_object_set_new(d, "client", json_string(x->c->client));
-    if (e != NULL) json_object_set_new(d, "error", json_string(e->msg));
-    else {
-        json_object_set_new(d, "policy", json_string(x->ap.policy_id));
-        json_object_set_new(d, "emulated", json_boolean(x->claims.emulated));
-    }
-    kbs_audit(k, x->c->now, actor, "attest", tee, result, d);
+    json_object_set_new(d, "policy", json_string(x->ap.policy_id));
+    json_object_set_new(d, "emulated", json_boolean(x->claims.emulated));
+    /* the first appraisal check that failed: what the console's denials show */
+    for (size_t i = 0; i < x->ap.n_checks; i++)
+        if (x->ap.checks[i].status == VT_CHECK_FAIL) {
+            json_object_set_new(d, "check", json_string(x->ap.checks[i].name));
+            json_object_set_new(d, "error", json_string(x->ap.checks[i].detail));
+            break;
+        }
+    kbs_audit(k, x->c->now, actor, "attest", tee, result, d, NULL);
+}
+
+/* The TEE key must be one the JWE can safely encrypt to (RSA >= 2048 bits with e = 65537, EC
+ * on its curve): refused here, before a token carrying it is issued, as well as at release. */
+static vt_err check_tee_key(const json_t *jwk, vt_error *err)
+{
+    EVP_PKEY *k = NULL;
+    vt_err rc = vt_jwk_to_pkey(jwk, false, &k, err);
+    EVP_PKEY_free(k);
+    if (rc != VT_OK) vt_error_wrap(err, "tee-pubkey");
+    return rc;
 }
 
 void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
@@ -269,6 +302,7 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     const char *result = "rejected";
     char *jwt = NULL;
     if (vt_rcar_attestation_parse(c->body, c->body_len, &x.a, &e) != VT_OK) goto fail;
+    if (check_tee_key(x.a.tee_pubkey, &e) != VT_OK) goto fail;
     size_t nl = strlen(x.a.nonce);
     if (nl != strlen(s.nonce) || !vt_ct_eq(x.a.nonce, s.nonce, nl)) {
         vt_error_set(&e, VT_E_VERIFY, "nonce", "runtime-data.nonce is not this session's challenge");

@@ -36,6 +36,13 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
     }
     if (k->cfg.token_lifetime <= 0) k->cfg.token_lifetime = VT_KBS_DEFAULT_TOKEN_LIFETIME;
     if (k->cfg.session_lifetime <= 0) k->cfg.session_lifetime = VT_KBS_DEFAULT_SESSION_LIFETIME;
+    if (k->cfg.token_skew < 0 || k->cfg.token_skew > VT_KBS_MAX_TOKEN_SKEW) {
+        vt_verifier_free(k->verifiers);
+        free(k->policy_text);
+        pthread_mutex_destroy(&k->policy_mu);
+        free(k);
+        return vt_error_set(err, VT_E_ARG, "kbs", "token skew must be 0..%d seconds", VT_KBS_MAX_TOKEN_SKEW);
+    }
     if (k->cfg.issuer == NULL) k->cfg.issuer = "veritee-attestation-service";
     if (cfg->metrics != NULL) {
         vt_err rc = vt_metrics_std(cfg->metrics, &k->m, err);
@@ -48,6 +55,7 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
         }
         k->has_metrics = true;
     }
+    pthread_mutex_init(&k->unauth_mu, NULL);
     *out = k;
     return VT_OK;
 }
@@ -58,6 +66,7 @@ void vt_kbs_free(vt_kbs *k)
     vt_verifier_free(k->verifiers);
     free(k->policy_text);
     pthread_mutex_destroy(&k->policy_mu);
+    pthread_mutex_destroy(&k->unauth_mu);
     free(k);
 }
 
@@ -113,18 +122,58 @@ vt_err kbs_random(vt_kbs *k, uint8_t *out, size_t n, vt_error *err)
     return ok ? VT_OK : vt_error_set(err, VT_E_INTERNAL, "random", "random source failed");
 }
 
-void kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, const char *subject,
-               const char *outcome, json_t *details)
+vt_err kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, const char *subject,
+                 const char *outcome, json_t *details, vt_error *err)
 {
     vt_error e = {0};
-    if (vt_audit_append(k->cfg.store, now, actor, action, subject, outcome, details, NULL, &e) != VT_OK &&
-        k->has_metrics)
-        vt_metric_inc(k->m.audit_failures, NULL, 1);
+    vt_err rc = vt_audit_append(k->cfg.store, now, actor, action, subject, outcome, details, NULL, err ? err : &e);
+    if (rc != VT_OK && k->has_metrics) vt_metric_inc(k->m.audit_failures, NULL, 1);
     json_decref(details);
+    return rc;
+}
+
+void kbs_unauth_flush(vt_kbs *k, vt_time now, bool force)
+{
+    pthread_mutex_lock(&k->unauth_mu);
+    uint64_t a = k->unauth_admin, r = k->unauth_resource, t = k->unauth_attest;
+    vt_time since = k->unauth_since;
+    if (a + r + t == 0 || (!force && now - since < VT_KBS_UNAUTH_SUMMARY_INTERVAL)) {
+        pthread_mutex_unlock(&k->unauth_mu);
+        return;
+    }
+    char from[21], to[21];
+    vt_time_format(since, from);
+    vt_time_format(now, to);
+    json_t *d = json_pack("{sI sI sI ss ss ss ss}", "admin", (json_int_t)a, "resource", (json_int_t)r, "attest",
+                          (json_int_t)t, "from", from, "to", to, "last_client", k->unauth_last_client, "last_error",
+                          k->unauth_last_error);
+    k->unauth_admin = k->unauth_resource = k->unauth_attest = 0;
+    k->unauth_last_error[0] = 0;
+    pthread_mutex_unlock(&k->unauth_mu);
+    kbs_audit(k, now, "anonymous", "unauthenticated.summary", "kbs", "denied", d, NULL);
+}
+
+void kbs_unauth(vt_kbs *k, vt_time now, const char *endpoint, const char *client, const char *detail)
+{
+    if (k->has_metrics) {
+        const char *l[1] = {endpoint};
+        vt_metric_inc(k->m.unauthenticated, l, 1);
+    }
+    pthread_mutex_lock(&k->unauth_mu);
+    if (k->unauth_admin + k->unauth_resource + k->unauth_attest == 0) k->unauth_since = now;
+    if (strcmp(endpoint, "admin") == 0) k->unauth_admin++;
+    else if (strcmp(endpoint, "attest") == 0) k->unauth_attest++;
+    else k->unauth_resource++;
+    if (detail) vt_audit_text(detail, sizeof k->unauth_last_error - 1, k->unauth_last_error, sizeof k->unauth_last_error);
+    vt_audit_text(client ? client : "", sizeof k->unauth_last_client - 1, k->unauth_last_client,
+                  sizeof k->unauth_last_client);
+    pthread_mutex_unlock(&k->unauth_mu);
+    kbs_unauth_flush(k, now, false);
 }
 
 vt_err vt_kbs_sweep(vt_kbs *k, vt_time now, vt_error *err)
 {
+    kbs_unauth_flush(k, now, false);
     VT_GUARD(vt_store_sweep(k->cfg.store, now, NULL, err));
     uint64_t n = 0;
     VT_GUARD(vt_store_session_count(k->cfg.store, now, &n, err));

@@ -17,6 +17,13 @@ struct vt_kbs {
     vt_verifier *verifiers; /* every TEE's verifier (the verify layer), rebuilt when trust/collateral change */
     pthread_mutex_t policy_mu;  /* guards policy_text (replaced by vt_kbs_reload) */
     char *policy_text;          /* owned copy of cfg.policy_text; NULL: the built-in default */
+    /* Unauthenticated failures (admin calls without a valid token, resource requests without a
+     * valid token): counted, and written to the audit chain as one summary per interval. */
+    pthread_mutex_t unauth_mu;
+    uint64_t unauth_admin, unauth_resource, unauth_attest;
+    vt_time unauth_since;
+    char unauth_last_client[48];
+    char unauth_last_error[160];
 };
 
 /* A copy of the configured attestation policy text (NULL when none is configured). */
@@ -27,9 +34,15 @@ void kbs_fail(vt_kbs_reply *r, int status, const char *variant, const char *fmt,
     __attribute__((format(printf, 4, 5)));
 /* Random bytes from the configured source. */
 vt_err kbs_random(vt_kbs *k, uint8_t *out, size_t n, vt_error *err);
-/* Audit record; a failure is counted in veritee_audit_append_failures_total. */
-void kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, const char *subject,
-               const char *outcome, json_t *details /* stolen, may be NULL */);
+/* Audit record; a failure is counted in veritee_audit_append_failures_total and returned. */
+vt_err kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, const char *subject,
+                 const char *outcome, json_t *details /* stolen, may be NULL */, vt_error *err);
+/* An unauthenticated failure (endpoint "admin", "resource" or "attest"; detail may be NULL):
+ * counted in veritee_unauthenticated_total{endpoint}; summarized in the audit chain once per
+ * VT_KBS_UNAUTH_SUMMARY_INTERVAL rather than one record each. */
+void kbs_unauth(vt_kbs *k, vt_time now, const char *endpoint, const char *client, const char *detail);
+/* Writes the pending summary when its interval is over (force: whenever one is pending). */
+void kbs_unauth_flush(vt_kbs *k, vt_time now, bool force);
 
 /* Evidence: decode the TEE's JSON shape, verify with the broker's trust/collateral, fill
  * claims. report_data (64 bytes) is the expected binding. */

@@ -14,9 +14,14 @@ static void denied(vt_kbs *k, const vt_kbs_call *c, const char *actor, const cha
         const char *l[1] = {reason};
         vt_metric_inc(k->m.key_denials, l, 1);
     }
+    if (strcmp(reason, "no_token") == 0 || strcmp(reason, "token_invalid") == 0 ||
+        strcmp(reason, "token_expired") == 0) {
+        kbs_unauth(k, c->now, "resource", c->client, detail); /* no valid credentials: counted, summarized */
+        return;
+    }
     json_t *d = json_pack("{ss ss}", "reason", reason, "detail", detail);
     if (d && c->client) json_object_set_new(d, "client", json_string(c->client));
-    kbs_audit(k, c->now, actor, "resource.get", path, "denied", d);
+    kbs_audit(k, c->now, actor, "resource.get", path, "denied", d, NULL);
 }
 
 /* The resource policy for path: the one stored under the path, else "default", else built-in. */
@@ -70,7 +75,7 @@ void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_r
         denied(k, c, actor, path, "no_token", r->detail);
         goto out;
     }
-    vt_ear_verify_opts vo = {.now = c->now, .skew = 60, .require_exp = true};
+    vt_ear_verify_opts vo = {.now = c->now, .skew = k->cfg.token_skew, .require_exp = true};
     if (vt_ear_verify(token, token_len, k->cfg.ear_key, &vo, &claims, &e) != VT_OK) {
         kbs_fail(r, 401, "TokenVerifierError", "attestation token rejected: %s", e.msg);
         denied(k, c, actor, path, e.code == VT_E_EXPIRED ? "token_expired" : "token_invalid", r->detail);
@@ -102,20 +107,24 @@ void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_r
         denied(k, c, actor, path, "jwe", r->detail);
         goto out;
     }
-    r->status = 200;
-    r->json = jwe;
-    jwe = NULL;
     const char *tee = "unknown";
     const char *names[] = {"tdx", "sgx", "snp", "cca", "sample"};
     for (size_t i = 0; i < 5; i++)
         if (json_object_get(ae, names[i])) tee = names[i];
+    json_t *d = json_pack("{sI ss}", "version", (json_int_t)got, "tee", tee);
+    if (d && c->client) json_object_set_new(d, "client", json_string(c->client));
+    /* No release without its audit record: the secret is not sent when the record fails. */
+    if (kbs_audit(k, c->now, actor, "resource.get", path, "ok", d, &e) != VT_OK) {
+        kbs_fail(r, 500, "PluginInternalError", "resource %s not released: cannot write its audit record: %s", path, e.msg);
+        goto out;
+    }
     if (k->has_metrics) {
         const char *l[1] = {tee};
         vt_metric_inc(k->m.key_releases, l, 1);
     }
-    json_t *d = json_pack("{sI ss}", "version", (json_int_t)got, "tee", tee);
-    if (d && c->client) json_object_set_new(d, "client", json_string(c->client));
-    kbs_audit(k, c->now, actor, "resource.get", path, "ok", d);
+    r->status = 200;
+    r->json = jwe;
+    jwe = NULL;
 out:
     vt_buf_free_secret(&secret);
     json_decref(jwe);

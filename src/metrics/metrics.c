@@ -372,9 +372,78 @@ vt_err vt_metrics_std(vt_metrics *m, vt_std_metrics *s, vt_error *err)
                                            "action,result");
     s->audit_failures = vt_metrics_counter(m, "veritee_audit_append_failures_total",
                                            "Audit records that could not be written.", NULL);
+    s->unauthenticated = vt_metrics_counter(m, "veritee_unauthenticated_total",
+                                            "Requests refused for want of valid credentials, by endpoint (admin, resource, attest).",
+                                            "endpoint");
     if (!s->attestation_duration || !s->attestation_total || !s->key_releases || !s->key_denials ||
         !s->active_sessions || !s->http_duration || !s->http_rate_limited || !s->admin_requests ||
-        !s->audit_failures)
+        !s->audit_failures || !s->unauthenticated)
         return vt_error_set(err, VT_E_INTERNAL, "metrics", "cannot register the standard metrics");
     return VT_OK;
+}
+
+/* ---- as JSON (the console's dashboard) ---- */
+
+static json_t *text_json(const char *text, size_t len)
+{
+    json_t *o = json_object();
+    const char *p = text, *end = text + len;
+    while (o && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        if (*p != '#' && le > p) {
+            const char *q = p;
+            while (q < le && *q != '{' && *q != ' ') q++;
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)(q - p), p);
+            json_t *labels = json_object();
+            if (q < le && *q == '{') {
+                q++;
+                while (q < le && *q != '}') {
+                    const char *eq = memchr(q, '=', (size_t)(le - q));
+                    if (eq == NULL || eq + 1 >= le || eq[1] != '"') break;
+                    char lk[64], lv[256];
+                    snprintf(lk, sizeof lk, "%.*s", (int)(eq - q), q);
+                    const char *vs = eq + 2, *ve = vs;
+                    size_t o2 = 0;
+                    while (ve < le && *ve != '"') {
+                        if (*ve == '\\' && ve + 1 < le) ve++;
+                        if (o2 + 1 < sizeof lv) lv[o2++] = *ve;
+                        ve++;
+                    }
+                    lv[o2] = 0;
+                    json_object_set_new(labels, lk, json_string(lv));
+                    q = ve + 1;
+                    if (q < le && *q == ',') q++;
+                }
+                if (q < le) q++;
+            }
+            while (q < le && *q == ' ') q++;
+            char num[64];
+            snprintf(num, sizeof num, "%.*s", (int)(le - q), q);
+            size_t nl2 = strlen(name);
+            if (nl2 < 7 || strcmp(name + nl2 - 7, "_bucket") != 0) {
+                json_t *arr = json_object_get(o, name);
+                if (arr == NULL) {
+                    arr = json_array();
+                    json_object_set_new(o, name, arr);
+                }
+                json_array_append_new(arr, json_pack("{so sf}", "labels", labels, "value", strtod(num, NULL)));
+                labels = NULL;
+            }
+            json_decref(labels);
+        }
+        p = le + 1;
+    }
+    return o;
+}
+
+vt_err vt_metrics_json(vt_metrics *m, json_t **res, vt_error *err)
+{
+    vt_buf b = {0};
+    *res = NULL;
+    VT_GUARD(vt_metrics_render(m, &b, err));
+    *res = text_json((const char *)b.ptr, b.len);
+    vt_buf_free(&b);
+    return *res ? VT_OK : vt_error_set(err, VT_E_NOMEM, "metrics", "out of memory");
 }

@@ -35,6 +35,16 @@ typedef struct mhd_api {
     void (*destroy)(struct MHD_Response *);
 } mhd_api;
 
+/* One accepted connection, for the header and body deadlines: the reaper shuts down the socket
+ * of a connection past its deadline (libmicrohttpd's own timeout is an idle timeout, which a
+ * client sending a header line every few seconds never hits). */
+typedef struct conn_slot {
+    bool used, reaped;
+    int fd;
+    double deadline;
+    bool in_body; /* headers received: the deadline is the body's */
+} conn_slot;
+
 struct vt_http_server {
     mhd_api api;
     struct MHD_Daemon *d;
@@ -45,9 +55,18 @@ struct vt_http_server {
     size_t nroutes;
     vt_metric *http_duration, *rate_limited;
     ratelimit *rl;
+    ratelimit *rl_conn; /* new connections per client: twice the request rate and burst */
     pthread_mutex_t log_mu;
     char *cert_pem, *key_pem;
     atomic_int in_flight; /* requests begun and not yet completed */
+    atomic_size_t body_mem; /* bytes reserved for request bodies, all connections */
+    vt_metric *closed_slow;  /* veritee_http_slow_clients_total{reason} */
+    pthread_mutex_t slot_mu;
+    conn_slot *slots;
+    size_t nslots;
+    pthread_t reaper;
+    bool reaper_on, reaper_stop;
+    pthread_cond_t reaper_cv;
 };
 
 static vt_err mhd_load(mhd_api *a, vt_error *err)
@@ -122,12 +141,141 @@ __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const ch
 /* ---- per-request state ---- */
 
 typedef struct conn_state {
+    bool started; /* the access handler has seen the request */
     double start;
-    vt_writer body; /* the request body as it arrives */
+    vt_buf body;
+    size_t cap;
+    size_t reserved; /* bytes of the body memory budget held by this request */
     bool too_big;
+    bool no_memory;  /* the body memory budget is exhausted: 503 */
+    bool bad_target;
     bool answered;
     char client[INET6_ADDRSTRLEN];
+    char target[VT_HTTP_MAX_TARGET + 1];
 } conn_state;
+
+/* ---- body memory budget ---- */
+
+/* Raises this request's reservation to total bytes; false when the budget cannot hold it. */
+static bool body_reserve(vt_http_server *s, conn_state *st, size_t total)
+{
+    if (total <= st->reserved) return true;
+    size_t delta = total - st->reserved;
+    size_t now = atomic_fetch_add(&s->body_mem, delta) + delta;
+    if (now > s->o.max_body_memory) {
+        atomic_fetch_sub(&s->body_mem, delta);
+        return false;
+    }
+    st->reserved = total;
+    return true;
+}
+
+static void body_release(vt_http_server *s, conn_state *st)
+{
+    vt_buf_free_secret(&st->body); /* bodies may carry secrets (admin resource uploads) */
+    st->cap = 0;
+    if (st->reserved) atomic_fetch_sub(&s->body_mem, st->reserved);
+    st->reserved = 0;
+}
+
+/* ---- connection deadlines ---- */
+
+static conn_slot *slot_of(vt_http_server *s, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = s->api.conn_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void slot_deadline(vt_http_server *s, struct MHD_Connection *c, bool in_body)
+{
+    conn_slot *k = slot_of(s, c);
+    if (k == NULL) return;
+    pthread_mutex_lock(&s->slot_mu);
+    k->in_body = in_body;
+    k->deadline = mono_now(NULL) + (in_body ? s->o.body_timeout_seconds : s->o.header_timeout_seconds);
+    pthread_mutex_unlock(&s->slot_mu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    vt_http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = s->api.conn_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = NULL;
+        if (ci == NULL) return;
+        pthread_mutex_lock(&s->slot_mu);
+        for (size_t i = 0; i < s->nslots; i++)
+            if (!s->slots[i].used) {
+                s->slots[i] = (conn_slot){.used = true, .fd = ci->connect_fd,
+                                          .deadline = mono_now(NULL) + s->o.header_timeout_seconds};
+                *socket_context = &s->slots[i];
+                break;
+            }
+        pthread_mutex_unlock(&s->slot_mu);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context != NULL) {
+        /* Called before libmicrohttpd closes the socket: the reaper never touches a reused fd. */
+        pthread_mutex_lock(&s->slot_mu);
+        ((conn_slot *)*socket_context)->used = false;
+        pthread_mutex_unlock(&s->slot_mu);
+        *socket_context = NULL;
+    }
+}
+
+static void *reaper_main(void *arg)
+{
+    vt_http_server *s = arg;
+    pthread_mutex_lock(&s->slot_mu);
+    while (!s->reaper_stop) {
+        double now = mono_now(NULL);
+        for (size_t i = 0; i < s->nslots; i++) {
+            conn_slot *k = &s->slots[i];
+            if (!k->used || k->reaped || k->deadline > now) continue;
+            k->reaped = true;
+            shutdown(k->fd, SHUT_RDWR); /* the server sees the end of the stream and closes it */
+            const char *l[1] = {k->in_body ? "body_timeout" : "header_timeout"};
+            vt_metric_inc(s->closed_slow, l, 1);
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->reaper_cv, &s->slot_mu, &ts);
+    }
+    pthread_mutex_unlock(&s->slot_mu);
+    return NULL;
+}
+
+/* At accept, before any byte is read: the client's new connections are rate limited too (at
+ * twice its request rate and burst: with keep-alive a client never needs more connections than
+ * requests), so connections that never finish their headers still spend the client's budget. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+    vt_http_server *s = cls;
+    if (s->rl_conn == NULL || sa == NULL) return MHD_YES;
+    char client[INET6_ADDRSTRLEN] = "";
+    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in))
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, client, sizeof client);
+    else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6))
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, client, sizeof client);
+    if (ratelimit_take(s->rl_conn, client, now_s(s))) return MHD_YES;
+    vt_metric_inc(s->rate_limited, NULL, 1);
+    return MHD_NO;
+}
+
+/* Called with the request line's target before it is decoded: becomes the request's state. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    conn_state *st = calloc(1, sizeof *st);
+    if (st == NULL) return NULL;
+    size_t n = uri ? strlen(uri) : 0;
+    if (n > VT_HTTP_MAX_TARGET) st->bad_target = true;
+    else if (n) memcpy(st->target, uri, n);
+    return st;
+}
 
 typedef struct collect {
     vt_http_kv kv[VT_HTTP_MAX_HEADERS];
@@ -145,6 +293,16 @@ static enum MHD_Result on_kv(void *cls, enum MHD_ValueKind kind, const char *key
     c->kv[c->n].name = key;
     c->kv[c->n++].value = value ? value : "";
     return MHD_YES;
+}
+
+/* The method as a metrics label: the raw method is client-chosen text, and 512 junk methods
+ * would fill the family's series cap so that later real series are dropped. */
+static const char *method_label(const char *m)
+{
+    static const char *const known[] = {"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (m != NULL && strcmp(m, known[i]) == 0) return known[i];
+    return "other";
 }
 
 static enum MHD_Result send_resp(vt_http_server *s, struct MHD_Connection *c, conn_state *st,
@@ -165,7 +323,7 @@ static enum MHD_Result send_resp(vt_http_server *s, struct MHD_Connection *c, co
     double dur = now_s(s) - st->start;
     char code[8];
     snprintf(code, sizeof code, "%d", status);
-    const char *labels[] = {method, route, code};
+    const char *labels[] = {method_label(method), route, code};
     vt_metric_observe(s->http_duration, labels, dur < 0 ? 0 : dur);
     if (s->o.log) {
         json_t *f = json_pack("{ss ss si sf ss sI sI}", "method", method, "path", path, "status", status,
@@ -246,6 +404,7 @@ static enum MHD_Result dispatch(vt_http_server *s, struct MHD_Connection *c, con
                             miss == 404 ? "no such endpoint" : "method not allowed on this endpoint");
     vt_http_request req = {.method = method,
                            .path = url,
+                           .target = st->target,
                            .route = route->path,
                            .tail = tail,
                            .client = st->client,
@@ -253,7 +412,7 @@ static enum MHD_Result dispatch(vt_http_server *s, struct MHD_Connection *c, con
                            .nheaders = h.n,
                            .query = q.kv,
                            .nquery = q.n,
-                           .body = st->body.buf ? st->body.buf : (const uint8_t *)"",
+                           .body = st->body.ptr ? st->body.ptr : (const uint8_t *)"",
                            .body_len = st->body.len};
     vt_http_response r = {0};
     route->fn(route->ud, &req, &r);
@@ -267,13 +426,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     vt_http_server *s = cls;
     conn_state *st = *con_cls;
-    if (st == NULL) {
-        st = calloc(1, sizeof *st);
-        if (st == NULL) return MHD_NO;
-        *con_cls = st;
+    if (st == NULL) return MHD_NO; /* out of memory in on_uri */
+    if (!st->started) {
+        st->started = true;
         atomic_fetch_add(&s->in_flight, 1);
+        slot_deadline(s, c, true); /* headers are in: from now on the body's deadline */
         st->start = now_s(s);
-        vt_writer_init(&st->body, "request body", NULL);
         const union MHD_ConnectionInfo *ci = s->api.conn_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci && ci->client_addr) {
             const struct sockaddr *sa = ci->client_addr;
@@ -283,6 +441,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, st->client,
                           sizeof st->client);
         }
+        if (st->bad_target)
+            return send_problem(s, c, st, method, "(invalid)", 414, "InvalidRequestPath", "request target too long");
         if (s->rl && !ratelimit_take(s->rl, st->client, now_s(s))) {
             vt_metric_inc(s->rate_limited, NULL, 1);
             return send_problem(s, c, st, method, url, 429, "TooManyRequests", "per-client rate limit exceeded");
@@ -300,6 +460,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         if (st->too_big)
             return send_problem(s, c, st, method, url, 413, "PayloadTooLarge", "request body exceeds the limit");
+        if (cl && !body_reserve(s, st, (size_t)strtoull(cl, NULL, 10))) {
+            st->no_memory = true;
+            return send_problem(s, c, st, method, url, 503, "ServiceUnavailable",
+                                "the server's request body memory is in use: retry later");
+        }
         return MHD_YES;
     }
     if (st->answered) {
@@ -309,16 +474,35 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_size > 0) {
         size_t n = *upload_size;
         *upload_size = 0;
-        if (st->too_big || st->body.len + n > s->o.max_body) {
+        if (st->too_big || st->no_memory || st->body.len + n > s->o.max_body) {
             /* Over the limit: drop what came and what comes; 413 once the upload ends. */
-            st->too_big = true;
-            vt_writer_free_secret(&st->body);
+            if (!st->no_memory) st->too_big = true;
+            body_release(s, st);
             return MHD_YES;
         }
-        return vt_write_bytes(&st->body, "request body", upload, n) == VT_OK ? MHD_YES : MHD_NO;
+        if (st->body.len + n > st->cap) {
+            size_t cap = st->cap ? st->cap : 4096;
+            while (cap < st->body.len + n) cap *= 2;
+            if (cap > s->o.max_body) cap = s->o.max_body;
+            if (!body_reserve(s, st, cap)) { /* chunked: the budget is taken as the body grows */
+                st->no_memory = true;
+                body_release(s, st);
+                return MHD_YES;
+            }
+            uint8_t *p = realloc(st->body.ptr, cap);
+            if (p == NULL) return MHD_NO;
+            st->body.ptr = p;
+            st->cap = cap;
+        }
+        memcpy(st->body.ptr + st->body.len, upload, n);
+        st->body.len += n;
+        return MHD_YES;
     }
     if (st->too_big)
         return send_problem(s, c, st, method, url, 413, "PayloadTooLarge", "request body exceeds the limit");
+    if (st->no_memory)
+        return send_problem(s, c, st, method, url, 503, "ServiceUnavailable",
+                            "the server's request body memory is in use: retry later");
     return dispatch(s, c, st, method, url);
 }
 
@@ -327,8 +511,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     vt_http_server *s = cls;
     conn_state *st = *con_cls;
     if (st == NULL) return;
-    atomic_fetch_sub(&s->in_flight, 1);
-    vt_writer_free_secret(&st->body); /* bodies may carry secrets (admin resource uploads) */
+    if (st->started) {
+        atomic_fetch_sub(&s->in_flight, 1);
+        slot_deadline(s, c, false); /* keep-alive: the next request's headers have their deadline */
+    }
+    body_release(s, st);
     free(st);
     *con_cls = NULL;
 }
@@ -429,8 +616,12 @@ static void server_free(vt_http_server *s)
     free(s->key_pem);
     free(s->cert_pem);
     ratelimit_free(s->rl);
+    ratelimit_free(s->rl_conn);
     free(s->routes);
+    free(s->slots);
     pthread_mutex_destroy(&s->log_mu);
+    pthread_mutex_destroy(&s->slot_mu);
+    pthread_cond_destroy(&s->reaper_cv);
     if (s->api.lib) dlclose(s->api.lib);
     free(s);
 }
@@ -442,12 +633,26 @@ vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, 
     vt_http_server *s = calloc(1, sizeof *s);
     if (s == NULL) return vt_error_set(err, VT_E_NOMEM, "http", "out of memory");
     pthread_mutex_init(&s->log_mu, NULL);
+    pthread_mutex_init(&s->slot_mu, NULL);
+    pthread_cond_init(&s->reaper_cv, NULL);
     s->o = *o;
     s->listen_fd = -1;
     if (!s->o.max_body) s->o.max_body = VT_HTTP_DEFAULT_MAX_BODY;
     if (!s->o.threads) s->o.threads = 2;
     if (!s->o.max_connections) s->o.max_connections = 256;
     if (!s->o.timeout_seconds) s->o.timeout_seconds = 30;
+    if (!s->o.max_connections_per_ip) s->o.max_connections_per_ip = 16;
+    if (!s->o.header_timeout_seconds) s->o.header_timeout_seconds = 10;
+    if (!s->o.body_timeout_seconds) s->o.body_timeout_seconds = 30;
+    if (!s->o.max_body_memory) s->o.max_body_memory = VT_HTTP_DEFAULT_MAX_BODY_MEMORY;
+    if (!s->o.connection_memory) s->o.connection_memory = 32u << 10;
+    /* libmicrohttpd may accept a few more than its limit per worker thread: room for them. */
+    s->nslots = (size_t)s->o.max_connections + s->o.threads + 8;
+    s->slots = calloc(s->nslots, sizeof *s->slots);
+    if (s->slots == NULL) {
+        server_free(s);
+        return vt_error_set(err, VT_E_NOMEM, "http", "out of memory");
+    }
     vt_err rc = VT_OK;
     /* Routes: the caller's, then the built-ins. */
     s->routes = calloc(n + 3, sizeof *s->routes); /* + /healthz, /readyz, /metrics */
@@ -465,10 +670,14 @@ vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, 
         VT_GUARD_GOTO(vt_metrics_std(o->metrics, &std, err));
         s->http_duration = std.http_duration;
         s->rate_limited = std.http_rate_limited;
+        s->closed_slow = vt_metrics_counter(o->metrics, "veritee_http_slow_clients_total",
+                                            "Connections closed for missing the header or body deadline", "reason");
     }
     if (o->rate_per_sec > 0) {
-        s->rl = ratelimit_new(o->rate_per_sec, o->rate_burst ? o->rate_burst : (o->rate_per_sec < 1 ? 1 : (unsigned)o->rate_per_sec));
-        if (s->rl == NULL) {
+        unsigned burst = o->rate_burst ? o->rate_burst : (o->rate_per_sec < 1 ? 1 : (unsigned)o->rate_per_sec);
+        s->rl = ratelimit_new(o->rate_per_sec, burst);
+        s->rl_conn = ratelimit_new(2 * o->rate_per_sec, 2 * burst);
+        if (s->rl == NULL || s->rl_conn == NULL) {
             rc = vt_error_set(err, VT_E_NOMEM, "http", "out of memory");
             goto out;
         }
@@ -486,24 +695,30 @@ vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, 
     VT_GUARD_GOTO(bind_listen(o->listen, &s->listen_fd, &s->port, err));
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | (tls ? MHD_USE_TLS : 0) |
                      (o->log ? MHD_USE_ERROR_LOG : 0);
+#define COMMON_OPTS                                                                                     \
+    MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, s->o.threads,                    \
+        MHD_OPTION_CONNECTION_LIMIT, s->o.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,            \
+        s->o.max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, s->o.timeout_seconds,                 \
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->o.connection_memory, MHD_OPTION_NOTIFY_COMPLETED,          \
+        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK,     \
+        on_uri, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL
     if (tls)
-        s->d = s->api.start(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-                            MHD_OPTION_THREAD_POOL_SIZE, s->o.threads, MHD_OPTION_CONNECTION_LIMIT,
-                            s->o.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, s->o.timeout_seconds,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
-                            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, s->key_pem,
-                            MHD_OPTION_END);
+        s->d = s->api.start(flags, 0, on_accept, s, on_request, s, COMMON_OPTS, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
+                            MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_END);
     else
-        s->d = s->api.start(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-                            MHD_OPTION_THREAD_POOL_SIZE, s->o.threads, MHD_OPTION_CONNECTION_LIMIT,
-                            s->o.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, s->o.timeout_seconds,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
-                            MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        s->d = s->api.start(flags, 0, on_accept, s, on_request, s, COMMON_OPTS, MHD_OPTION_END);
+#undef COMMON_OPTS
     if (s->d == NULL) {
         rc = vt_error_set(err, VT_E_IO, "http", "cannot start the HTTP server on %s%s", o->listen,
                           tls ? " (check the TLS certificate and key)" : "");
         goto out;
     }
+    if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+        s->api.stop(s->d);
+        rc = vt_error_set(err, VT_E_INTERNAL, "http", "cannot start the deadline thread");
+        goto out;
+    }
+    s->reaper_on = true;
     {
         json_t *f = json_pack("{ss si sb}", "listen", o->listen, "port", s->port, "tls", tls);
         vt_http_log(s, "info", "listening", f);
@@ -532,6 +747,13 @@ void vt_http_server_stop(vt_http_server *s)
     double deadline = mono_now(NULL) + 10;
     while (atomic_load(&s->in_flight) > 0 && mono_now(NULL) < deadline) usleep(5000);
     s->api.stop(s->d);
+    if (s->reaper_on) {
+        pthread_mutex_lock(&s->slot_mu);
+        s->reaper_stop = true;
+        pthread_cond_signal(&s->reaper_cv);
+        pthread_mutex_unlock(&s->slot_mu);
+        pthread_join(s->reaper, NULL);
+    }
     vt_http_log(s, "info", "stopped", NULL);
     server_free(s);
 }

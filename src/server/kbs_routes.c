@@ -50,6 +50,7 @@ static void make_call(const vt_http_request *req, call_buf *b)
     b->c.now = (vt_time)time(NULL);
     b->c.method = req->method;
     b->c.path = req->path;
+    b->c.target = req->target;
     b->c.body = req->body;
     b->c.body_len = req->body_len;
     b->c.client = req->client;
@@ -126,6 +127,11 @@ void vt_kbs_routes(vt_kbs *k, vt_http_route *routes, size_t *n)
         {NULL, "/kbs/v0/reference-value", on_admin, k},
         {NULL, "/kbs/v0/reference-value/*", on_admin, k},
         {NULL, "/kbs/v0/admin/*", on_admin, k},
+        /* the web console's dashboard reads (docs/console.md), admin-authenticated */
+        {"GET", "/api/v1/stats", on_admin, k},
+        {"GET", "/api/v1/audit", on_admin, k},
+        {"GET", "/api/v1/audit/*", on_admin, k},
+        {"GET", "/api/v1/policies/*", on_admin, k},
     };
     size_t m = sizeof r / sizeof r[0];
     memcpy(routes, r, sizeof r);

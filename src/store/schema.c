@@ -46,6 +46,12 @@ static const migration migrations[] = {
      " FOR EACH ROW EXECUTE FUNCTION veritee_audit_append_only();"
      "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
      " FOR EACH STATEMENT EXECUTE FUNCTION veritee_audit_append_only();"},
+    /* 2: sessions remember the client address, for the per-client session limit. */
+    {2,
+     "ALTER TABLE sessions ADD COLUMN client TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX sessions_client ON sessions(client, expires);",
+     "ALTER TABLE sessions ADD COLUMN client TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX sessions_client ON sessions(client, expires);"},
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

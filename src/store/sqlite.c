@@ -1,8 +1,12 @@
 /* SQLite backend driver: one file, WAL journal, busy timeout; writers serialized by
  * BEGIN IMMEDIATE. Placeholders $N are rewritten to SQLite's positional ?N. */
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store_internal.h"
 
@@ -139,6 +143,30 @@ static vt_err lite_lock(void *conn, const char *what, vt_error *err)
     return VT_OK;
 }
 
+/* Gives the pages freed by deletes back to the file system (auto_vacuum=INCREMENTAL). */
+static vt_err lite_reclaim(void *conn, vt_error *err)
+{
+    return lite_script(conn, "PRAGMA incremental_vacuum", err);
+}
+
+/* The database holds tokens, nonces and policies: create it 0600 before SQLite does (SQLite
+ * would use 0644 under the usual umask), so that its -wal and -shm files, which SQLite creates
+ * with the database file's mode, are 0600 as well. An existing file keeps its mode. */
+static vt_err create_private(const char *path, vt_error *err)
+{
+    if (strncmp(path, "file:", 5) == 0 || strcmp(path, ":memory:") == 0) return VT_OK;
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        /* The umask could only have removed bits; make the mode exactly 0600. */
+        int rc = fchmod(fd, 0600);
+        close(fd);
+        if (rc != 0) return vt_error_set(err, VT_E_IO, "store", "cannot chmod 600 %s: %s", path, strerror(errno));
+        return VT_OK;
+    }
+    if (errno == EEXIST) return VT_OK;
+    return vt_error_set(err, VT_E_IO, "store", "cannot open sqlite database %s: %s", path, strerror(errno));
+}
+
 static const sqldrv lite_drv = {
     .name = "sqlite",
     .dialect = DIALECT_SQLITE,
@@ -149,12 +177,27 @@ static const sqldrv lite_drv = {
     .commit = lite_commit,
     .rollback = lite_rollback,
     .lock = lite_lock,
+    .reclaim = lite_reclaim,
 };
+
+/* A file created before auto_vacuum was set keeps auto_vacuum=NONE until a VACUUM rebuilds
+ * it: done once, at open, so older stores shrink too. */
+static vt_err lite_convert_vacuum(sqlite3 *db, vt_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int mode = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA auto_vacuum", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        mode = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (mode == 2) return VT_OK;
+    return lite_script(db, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM", err);
+}
 
 vt_err store_sqlite_connect(const char *path, int busy_ms, const sqldrv **drv, void **conn,
                             vt_error *err)
 {
     sqlite3 *db = NULL;
+    VT_GUARD(create_private(path, err));
     int rc = sqlite3_open_v2(path, &db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -165,9 +208,12 @@ vt_err store_sqlite_connect(const char *path, int busy_ms, const sqldrv **drv, v
     }
     sqlite3_busy_timeout(db, busy_ms);
     sqlite3_extended_result_codes(db, 0);
-    /* WAL: readers never block the writer; synchronous=FULL so a commit survives power loss. */
-    vt_err vr = lite_script(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+    /* auto_vacuum=INCREMENTAL (before WAL and before any table: it is fixed when the first
+     * table is created) so that the sweep can shrink the file after deleting expired rows.
+     * WAL: readers never block the writer; synchronous=FULL so a commit survives power loss. */
+    vt_err vr = lite_script(db, "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=4194304; PRAGMA synchronous=FULL; "
                                 "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;", err);
+    if (vr == VT_OK) vr = lite_convert_vacuum(db, err);
     if (vr != VT_OK) {
         vt_error_wrap(err, "%s", path);
         sqlite3_close_v2(db);

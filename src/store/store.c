@@ -1,5 +1,6 @@
 /* Store front: URL dispatch, sessions (kbs-protocol.md §9), single-use nonces and admin token
  * replay ids. Statements and transactions are sql.c. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,7 +33,11 @@ vt_err vt_store_open(const char *url, const vt_store_opts *opts, vt_store **out,
     int busy = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
     vt_store *s = calloc(1, sizeof *s);
     if (s == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
-    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->mu, &ma);
+    pthread_mutexattr_destroy(&ma);
     s->kek = opts ? opts->kek : NULL;
     vt_err rc;
     if (strncmp(url, "sqlite:", 7) == 0 && url[7] != 0)
@@ -102,23 +107,69 @@ void vt_session_clear(vt_session *s)
     s->tee = s->nonce = s->request = s->token = NULL;
 }
 
-vt_err vt_store_session_put(vt_store *s, const vt_session *x, vt_error *err)
+static vt_err session_check(const vt_session *x, vt_error *err)
 {
     VT_GUARD(store_text_ok(x->id, VT_SESSION_ID_MAX, "session id", err));
     VT_GUARD(store_text_ok(x->tee, 64, "session tee", err));
     VT_GUARD(store_text_ok(x->nonce, VT_NONCE_MAX, "session nonce", err));
+    if (x->client[0]) VT_GUARD(store_text_ok(x->client, VT_SESSION_CLIENT_MAX, "session client", err));
+    if (x->request && strlen(x->request) > VT_SESSION_REQUEST_MAX)
+        return vt_error_set(err, VT_E_ARG, "session", "session request longer than %d bytes", VT_SESSION_REQUEST_MAX);
+    return VT_OK;
+}
+
+/* Inside a transaction. */
+static vt_err session_insert(vt_store *s, const vt_session *x, vt_error *err)
+{
     sqlval p[] = {P_TEXT(x->id), P_TEXT(x->tee), P_TEXT(x->nonce),
                   P_TEXT(x->request ? x->request : "{}"), x->token ? P_TEXT(x->token) : P_NULL,
-                  P_INT(x->created), P_INT(x->expires)};
+                  P_INT(x->created), P_INT(x->expires), P_TEXT(x->client)};
     sqlres r = {0};
-    VT_GUARD(store_exec(s,
-                        "INSERT INTO sessions(id, tee, nonce, request, token, created, expires)"
-                        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-                        p, 7, &r, err));
+    VT_GUARD(store_tx(s,
+                      "INSERT INTO sessions(id, tee, nonce, request, token, created, expires, client)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+                      p, 8, &r, err));
     uint64_t changed = r.changes;
     sqlres_free(&r);
     if (changed != 1) return vt_error_set(err, VT_E_ARG, "session", "session %s exists already", x->id);
     return VT_OK;
+}
+
+vt_err vt_store_session_put(vt_store *s, const vt_session *x, vt_error *err)
+{
+    VT_GUARD(session_check(x, err));
+    VT_GUARD(store_begin(s, err));
+    return store_end(s, session_insert(s, x, err), err);
+}
+
+static vt_err count_live(vt_store *s, const char *client, vt_time now, uint64_t *n, vt_error *err)
+{
+    sqlval p[] = {P_INT(now), P_TEXT(client ? client : "")};
+    sqlres r = {0};
+    VT_GUARD(store_tx(s,
+                      client ? "SELECT count(*) FROM sessions WHERE expires > $1 AND client = $2"
+                             : "SELECT count(*) FROM sessions WHERE expires > $1",
+                      p, client ? 2 : 1, &r, err));
+    *n = (uint64_t)sqlres_int(&r, 0, 0);
+    sqlres_free(&r);
+    return VT_OK;
+}
+
+vt_err vt_store_session_put_limited(vt_store *s, const vt_session *x, uint64_t max_total, uint64_t max_per_client,
+                                    vt_time now, vt_session_limit *hit, vt_error *err)
+{
+    *hit = VT_SESSION_LIMIT_NONE;
+    VT_GUARD(session_check(x, err));
+    VT_GUARD(store_begin(s, err));
+    vt_err rc = s->drv->lock(s->conn, "sessions", err);
+    uint64_t n = 0;
+    if (rc == VT_OK && max_total > 0 && (rc = count_live(s, NULL, now, &n, err)) == VT_OK && n >= max_total)
+        *hit = VT_SESSION_LIMIT_TOTAL;
+    if (rc == VT_OK && !*hit && max_per_client > 0 && (rc = count_live(s, x->client, now, &n, err)) == VT_OK &&
+        n >= max_per_client)
+        *hit = VT_SESSION_LIMIT_CLIENT;
+    if (rc == VT_OK && !*hit) rc = session_insert(s, x, err);
+    return store_end(s, rc, err);
 }
 
 static char *dup_cell(const sqlres *r, size_t col)
@@ -133,7 +184,7 @@ vt_err vt_store_session_get(vt_store *s, const char *id, vt_time now, vt_session
     VT_GUARD(store_text_ok(id, VT_SESSION_ID_MAX, "session id", err));
     sqlval p[] = {P_TEXT(id)};
     sqlres r = {0};
-    VT_GUARD(store_exec(s, "SELECT tee, nonce, request, token, created, expires FROM sessions WHERE id = $1",
+    VT_GUARD(store_exec(s, "SELECT tee, nonce, request, token, created, expires, client FROM sessions WHERE id = $1",
                         p, 1, &r, err));
     vt_err rc = VT_OK;
     if (r.rows == 0) {
@@ -150,6 +201,7 @@ vt_err vt_store_session_get(vt_store *s, const char *id, vt_time now, vt_session
         out->token = dup_cell(&r, 3);
         out->created = sqlres_int(&r, 0, 4);
         out->expires = sqlres_int(&r, 0, 5);
+        snprintf(out->client, sizeof out->client, "%s", sqlres_get(&r, 0, 6) ? sqlres_get(&r, 0, 6) : "");
         if (!out->tee || !out->nonce || !out->request || (sqlres_get(&r, 0, 3) && !out->token)) {
             vt_session_clear(out);
             rc = vt_error_set(err, VT_E_NOMEM, "session", "out of memory");
@@ -207,6 +259,11 @@ vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err
         sqlres_free(&r);
     }
     rc = store_end(s, rc, err);
+    if (rc == VT_OK && total > 0 && s->drv->reclaim != NULL) {
+        pthread_mutex_lock(&s->mu);
+        rc = s->drv->reclaim(s->conn, err);
+        pthread_mutex_unlock(&s->mu);
+    }
     if (rc == VT_OK && removed) *removed = total;
     return rc;
 }

@@ -54,13 +54,19 @@ typedef struct sqldrv {
     /* Serializes writers of one named thing until the transaction ends (PostgreSQL: an
      * advisory transaction lock; SQLite: nothing, BEGIN IMMEDIATE already did it). */
     vt_err (*lock)(void *conn, const char *what, vt_error *err);
+    /* Returns space freed by deleted rows to the file system, outside a transaction (SQLite:
+     * PRAGMA incremental_vacuum; PostgreSQL: NULL, autovacuum does it). */
+    vt_err (*reclaim)(void *conn, vt_error *err);
 } sqldrv;
 
 struct vt_store {
     const sqldrv *drv;
     void *conn;
     const vt_kek *kek;
-    pthread_mutex_t mu; /* one connection per handle: operations on it are serialized */
+    pthread_mutex_t mu; /* one connection per handle: operations on it are serialized;
+                           recursive, so that the thread holding a vt_store_tx_begin
+                           transaction runs its operations inside it */
+    unsigned tx_depth;  /* 0: no transaction; >1: nested store_begin calls are savepoints */
 };
 
 vt_err store_sqlite_connect(const char *path, int busy_ms, const sqldrv **drv, void **conn,
@@ -74,7 +80,8 @@ vt_err store_exec(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlr
                   vt_error *err);
 /* A write transaction: store_begin takes the handle lock and begins; statements inside run
  * with store_tx; store_end commits when rc == VT_OK (else rolls back), unlocks, returns the
- * first failure. */
+ * first failure. Inside a transaction already open on this thread (vt_store_tx_begin), they
+ * open and release (or roll back to) a savepoint instead. */
 vt_err store_begin(vt_store *s, vt_error *err);
 vt_err store_tx(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res, vt_error *err);
 vt_err store_end(vt_store *s, vt_err rc, vt_error *err);

@@ -4,9 +4,7 @@
 
 #include "veritee/crypto.h"
 #include "veritee/tdx_ccel.h"
-
-#define MAX_ALGS 8
-#define MAX_EVENT_DATA (16u << 20)
+#include "veritee/tpm.h"
 
 vt_err vt_tdx_ccel_table_parse(const uint8_t *p, size_t len, vt_tdx_ccel_table *out,
                                vt_error *err)
@@ -35,106 +33,33 @@ vt_err vt_tdx_ccel_table_parse(const uint8_t *p, size_t len, vt_tdx_ccel_table *
     return VT_OK;
 }
 
-typedef struct spec_id {
-    uint32_t nalgs;
-    uint16_t alg[MAX_ALGS];
-    uint16_t size[MAX_ALGS];
-} spec_id;
+/* The log itself is walked by the tpm layer's TCG2 parser (one parser for CCEL, vTPM and
+ * attestation-agent logs): firmware "Spec ID Event03" headers and the agent's zero-signature
+ * header alike, only announced algorithms, the FF/zero terminator. Here each record becomes a
+ * CCEL event with its SHA-384 digest. */
+typedef struct walk_ctx {
+    vt_tdx_ccel_cb cb;
+    void *ctx;
+} walk_ctx;
 
-/* The first event: SHA-1 format header carrying the "Spec ID Event03" structure. */
-static vt_err read_spec_id(vt_reader *r, spec_id *s, vt_tdx_ccel_event *ev, vt_error *err)
+static vt_err walk_one(const vt_tcg2_event *t, void *vctx, vt_error *err)
 {
-    uint32_t dsz;
-    ev->offset = r->off;
-    VT_GUARD(vt_read_u32le(r, "first event PCR index", &ev->mr_index));
-    VT_GUARD(vt_read_u32le(r, "first event type", &ev->event_type));
-    VT_GUARD(vt_read_skip(r, "first event SHA-1 digest", 20));
-    VT_GUARD(vt_read_u32le(r, "first event size", &dsz));
-    VT_GUARD(vt_read_view(r, "first event data", dsz, &ev->data));
-    if (ev->event_type != VT_TCG_EV_NO_ACTION)
-        return vt_error_set(err, VT_E_INVALID, "ccel_log", "first event is not EV_NO_ACTION");
-    vt_reader d;
-    vt_reader_init(&d, ev->data.ptr, ev->data.len, "Spec ID event", err);
-    uint8_t sig[16];
-    VT_GUARD(vt_read_copy(&d, "signature", sig, 16));
-    if (memcmp(sig, "Spec ID Event03\0", 16) != 0)
-        return vt_error_set(err, VT_E_UNSUPPORTED, "ccel_log",
-                            "event log is not crypto-agile (no \"Spec ID Event03\")");
-    VT_GUARD(vt_read_skip(&d, "platform class, version, uintn size", 8));
-    VT_GUARD(vt_read_u32le(&d, "number of algorithms", &s->nalgs));
-    if (s->nalgs == 0 || s->nalgs > MAX_ALGS)
-        return vt_error_set(err, VT_E_INVALID, "ccel_log", "Spec ID event lists %u algorithms",
-                            s->nalgs);
-    for (uint32_t i = 0; i < s->nalgs; i++) {
-        VT_GUARD(vt_read_u16le(&d, "algorithm id", &s->alg[i]));
-        VT_GUARD(vt_read_u16le(&d, "digest size", &s->size[i]));
-        if (s->size[i] == 0 || s->size[i] > 64)
-            return vt_error_set(err, VT_E_INVALID, "ccel_log", "digest size %u for algorithm 0x%04x",
-                                s->size[i], s->alg[i]);
-    }
-    return VT_OK;
-}
-
-static bool at_end(const vt_reader *r)
-{
-    size_t rem = vt_reader_remaining(r);
-    if (rem < 8) return true;
-    const uint8_t *p = r->buf + r->off;
-    uint32_t idx = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    uint32_t typ = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
-    return idx == 0xffffffffu || typ == 0xffffffffu || (idx == 0 && typ == 0);
-}
-
-static vt_err read_event2(vt_reader *r, const spec_id *s, vt_tdx_ccel_event *ev, vt_error *err)
-{
-    uint32_t count, dsz;
-    ev->offset = r->off;
-    ev->has_sha384 = false;
-    VT_GUARD(vt_read_u32le(r, "PCR index", &ev->mr_index));
-    VT_GUARD(vt_read_u32le(r, "event type", &ev->event_type));
-    VT_GUARD(vt_read_u32le(r, "digest count", &count));
-    if (count > MAX_ALGS)
-        return vt_error_set(err, VT_E_INVALID, "ccel_log", "event %zu at offset %zu has %u digests",
-                            ev->index, ev->offset, count);
-    for (uint32_t i = 0; i < count; i++) {
-        uint16_t alg;
-        VT_GUARD(vt_read_u16le(r, "digest algorithm", &alg));
-        uint32_t j = 0;
-        while (j < s->nalgs && s->alg[j] != alg) j++;
-        if (j == s->nalgs)
-            return vt_error_set(err, VT_E_INVALID, "ccel_log",
-                                "event %zu uses algorithm 0x%04x not declared in the Spec ID event",
-                                ev->index, alg);
-        vt_bytes d;
-        VT_GUARD(vt_read_view(r, "digest", s->size[j], &d));
-        if (alg == VT_TDX_ALG_SHA384 && d.len == 48) {
-            memcpy(ev->sha384, d.ptr, 48);
-            ev->has_sha384 = true;
+    walk_ctx *w = vctx;
+    vt_tdx_ccel_event ev = {.index = t->index, .offset = t->offset, .mr_index = t->pcr_index,
+                            .event_type = t->event_type, .data = t->data};
+    for (uint32_t i = 0; i < t->n_digests; i++)
+        if (t->digest_alg[i] == VT_TDX_ALG_SHA384 && t->digest[i].len == 48) {
+            memcpy(ev.sha384, t->digest[i].ptr, 48);
+            ev.has_sha384 = true;
         }
-    }
-    VT_GUARD(vt_read_u32le(r, "event size", &dsz));
-    if (dsz > MAX_EVENT_DATA)
-        return vt_error_set(err, VT_E_INVALID, "ccel_log", "event %zu claims %u bytes of data",
-                            ev->index, dsz);
-    return vt_read_view(r, "event data", dsz, &ev->data);
+    return w->cb(&ev, w->ctx, err);
 }
 
 vt_err vt_tdx_ccel_iterate(const uint8_t *log, size_t len, vt_tdx_ccel_cb cb, void *ctx,
                            vt_error *err)
 {
-    vt_reader r;
-    vt_reader_init(&r, log, len, "CCEL event log", err);
-    spec_id s = {0};
-    vt_tdx_ccel_event ev = {0};
-    VT_GUARD(read_spec_id(&r, &s, &ev, err));
-    VT_GUARD(cb(&ev, ctx, err));
-    for (size_t i = 1; !at_end(&r); i++) {
-        memset(&ev, 0, sizeof ev);
-        ev.index = i;
-        VT_GUARD(read_event2(&r, &s, &ev, err));
-        VT_GUARD(cb(&ev, ctx, err));
-    }
-    return VT_OK;
+    walk_ctx w = {cb, ctx};
+    return vt_tcg2_log_iterate(log, len, NULL, NULL, walk_one, &w, err);
 }
 
 typedef struct replay_ctx {

@@ -342,11 +342,47 @@ static void test_pg_two_nodes_one_chain(void **state)
     vt_store_close(b);
 }
 
+
+/* Untrusted text made fit for a record field (issue 13 item 3): controls escaped, invalid UTF-8
+ * escaped, cut on a character boundary, never longer than asked, always appendable. */
+static void test_audit_text(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_int_equal(vt_audit_text("alice", 80, out, sizeof out), 5);
+    assert_string_equal(out, "alice");
+    vt_audit_text("a\nb\tc\x7f", 80, out, sizeof out);
+    assert_string_equal(out, "a\\x0ab\\x09c\\x7f");
+    vt_audit_text("\xff\xc3(\xed\xa0\x80\xc0\xaf", 80, out, sizeof out); /* bad bytes, surrogate, overlong */
+    assert_string_equal(out, "\\xff\\xc3(\\xed\\xa0\\x80\\xc0\\xaf");
+    vt_audit_text("ab\xc3\xa9", 3, out, sizeof out); /* 'é' would end at byte 4 */
+    assert_string_equal(out, "ab");
+    vt_audit_text("\xf0\x9f\x94\x91\xf0\x9f\x94\x91", 7, out, sizeof out);
+    assert_string_equal(out, "\xf0\x9f\x94\x91");
+    vt_audit_text("x\n", 3, out, sizeof out); /* never half an escape */
+    assert_string_equal(out, "x");
+    vt_audit_text(NULL, 10, out, sizeof out);
+    assert_string_equal(out, "");
+    char tiny[4];
+    assert_int_equal(vt_audit_text("abcdef", 80, tiny, sizeof tiny), 3);
+    assert_string_equal(tiny, "abc");
+    /* whatever comes in, the result is a valid field */
+    char url[300], in[256], big[1100];
+    vt_store *s = chain(url, sizeof url, 0);
+    vt_error e = {0};
+    for (int i = 0; i < 255; i++) in[i] = (char)(i + 1);
+    in[255] = 0;
+    vt_audit_text(in, 1024, big, sizeof big);
+    assert_int_equal(vt_audit_append(s, 1, big, "x", "y", "ok", NULL, NULL, &e), VT_OK);
+    vt_store_close(s);
+}
+
 int main(void)
 {
     pg_fixture_start(&g_pg);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encoding_by_hand),
+        cmocka_unit_test(test_audit_text),
         cmocka_unit_test(test_chain_verifies),
         cmocka_unit_test(test_append_only_triggers),
         cmocka_unit_test(test_edit_detected),

@@ -187,12 +187,72 @@ static void test_jwk_hostile(void **state)
     }
 }
 
+/* The JWK of a fresh RSA key with its modulus or exponent replaced (base64url members). */
+static json_t *rsa_jwk_with(unsigned bits, const char *e_b64, size_t pad_to)
+{
+    vt_error e;
+    EVP_PKEY *k = NULL;
+    json_t *j = NULL;
+    assert_int_equal(vt_pki_rsa_key(bits, &k, &e), VT_OK);
+    assert_int_equal(vt_jwk_from_pkey(k, NULL, &j, &e), VT_OK);
+    EVP_PKEY_free(k);
+    if (e_b64) json_object_set_new(j, "e", json_string(e_b64));
+    if (pad_to) { /* zero bytes in front of the modulus: same number, more bytes */
+        vt_buf n = {0};
+        const char *ns = json_string_value(json_object_get(j, "n"));
+        assert_int_equal(vt_b64_decode(ns, strlen(ns), &n, &e), VT_OK);
+        assert_true(n.len < pad_to);
+        uint8_t *p = calloc(1, pad_to);
+        memcpy(p + pad_to - n.len, n.ptr, n.len);
+        char *b = vt_b64_encode(p, pad_to, true);
+        json_object_set_new(j, "n", json_string(b));
+        free(b);
+        free(p);
+        vt_buf_free(&n);
+    }
+    return j;
+}
+
+/* Weak TEE keys for the JWE (issue 13 item 4): e = 1 would make the ciphertext the padded
+ * secret, e = 2 and e = 3 are refused too, and a 1024-bit modulus zero-padded to 256 bytes is
+ * counted in bits, not bytes. A sound 2048-bit key with e = 65537 still works. */
+static void test_jwk_weak_rsa(void **state)
+{
+    (void)state;
+    struct { unsigned bits; const char *e; size_t pad; const char *why; } bad[] = {
+        {2048, "AQ", 0, "e = 1"},
+        {2048, "Ag", 0, "e = 2"},
+        {2048, "Aw", 0, "e = 3"},
+        {2048, "AQAA", 0, "e = 65536"},
+        {2048, "AQAD", 0, "e = 65539"},
+        {1024, NULL, 256, "1024-bit modulus padded to 256 bytes"},
+        {1024, NULL, 0, "1024-bit modulus"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_t *j = rsa_jwk_with(bad[i].bits, bad[i].e, bad[i].pad);
+        EVP_PKEY *k = NULL;
+        json_t *jwe = NULL;
+        vt_error e = {0};
+        if (vt_jwk_to_pkey(j, false, &k, &e) == VT_OK) fail_msg("%s accepted", bad[i].why);
+        assert_null(k);
+        if (vt_jwe_encrypt(j, (const uint8_t *)"secret", 6, &jwe, &e) == VT_OK) fail_msg("JWE to %s", bad[i].why);
+        json_decref(j);
+    }
+    json_t *j = rsa_jwk_with(2048, NULL, 0);
+    EVP_PKEY *k = NULL;
+    vt_error e = {0};
+    assert_int_equal(vt_jwk_to_pkey(j, false, &k, &e), VT_OK);
+    assert_int_equal(EVP_PKEY_get_bits(k), 2048);
+    EVP_PKEY_free(k);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jcs), cmocka_unit_test(test_kbs_binding_example),
         cmocka_unit_test(test_jwe_known_answer), cmocka_unit_test(test_jwe_roundtrips),
-        cmocka_unit_test(test_jwk_hostile),
+        cmocka_unit_test(test_jwk_hostile), cmocka_unit_test(test_jwk_weak_rsa),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "testutil.h"
@@ -18,6 +19,7 @@
 #include "veritee/jose.h"
 #include "veritee/kbs.h"
 #include "veritee/kbs_http.h"
+#include "veritee/pki.h"
 
 #define INIT_TOML "version = \"0.1.0\"\nalgorithm = \"sha384\"\n[data]\n\"aa.toml\" = '''\n[token_configs]\n'''\n"
 #define POLICY "{\"id\":\"emu\",\"version\":1,\"emulated\":\"accept\"}"
@@ -191,7 +193,9 @@ static void admin_call(vt_kbs *k, EVP_PKEY *key, const char *method, const char 
     vt_error e = {0};
     char *jwt = NULL;
     size_t bl = body ? strlen(body) : 0;
-    assert_int_equal(vt_kbs_admin_token(key, method, path, (const uint8_t *)body, bl, F.now, 60, "test", &jwt, &e), VT_OK);
+    char target[600]; /* the token binds path and query */
+    snprintf(target, sizeof target, "%s%s%s", path, query ? "?version=" : "", query ? query : "");
+    assert_int_equal(vt_kbs_admin_token(key, method, target, (const uint8_t *)body, bl, F.now, 60, "test", &jwt, &e), VT_OK);
     vt_kbs_call c = {.now = F.now, .bearer = jwt, .bearer_len = strlen(jwt), .method = method, .path = path,
                      .body = (const uint8_t *)body, .body_len = bl, .query_version = query};
     vt_kbs_reply r;
@@ -417,6 +421,19 @@ static void test_attest_rules(void **state)
     auth(F.kbs, "tdx", F.now, &s7);
     attest(F.kbs, &s7, F.now, "{\"runtime-data\":{\"nonce\":\"x\",\"tee-pubkey\":{\"kty\":\"oct\"}}}", 401, "kty", NULL);
     attest(F.kbs, &s7, F.now, "not json", 401, NULL, NULL);
+    /* A weak RSA TEE key (e = 1: the JWE would carry the secret in clear) gets no token. */
+    EVP_PKEY *rk = NULL;
+    json_t *weak = NULL;
+    assert_int_equal(vt_pki_rsa_key(2048, &rk, &e), VT_OK);
+    assert_int_equal(vt_jwk_from_pkey(rk, NULL, &weak, &e), VT_OK);
+    EVP_PKEY_free(rk);
+    json_object_set_new(weak, "e", json_string("AQ"));
+    sess s8;
+    auth(F.kbs, "tdx", F.now, &s8);
+    body = tdx_body(s8.nonce, weak, NULL, NULL);
+    attest(F.kbs, &s8, F.now, body, 401, "exponent", NULL);
+    free(body);
+    json_decref(weak);
 }
 
 /* ---- resource policy, revocation ---- */
@@ -610,6 +627,264 @@ static void test_admin_auth(void **state)
     assert_true(rep.records > 5);
 }
 
+
+/* ---- issue 13: the broker under attack ---- */
+
+static vt_kbs *kbs_with(vt_store *store, uint64_t max_total, uint64_t per_client, int64_t skew)
+{
+    vt_kbs_config c = {.store = store, .metrics = F.metrics, .ear_key = F.ear, .admin_key = F.admin,
+                       .trust_dir = F.trust, .collateral_dir = F.coll, .policy_text = POLICY,
+                       .max_sessions = max_total, .max_sessions_per_client = per_client, .token_skew = skew};
+    vt_kbs *k = NULL;
+    vt_error e = {0};
+    assert_int_equal(vt_kbs_new(&c, &k, &e), VT_OK);
+    return k;
+}
+
+static int auth_from(vt_kbs *k, const char *client, vt_time now, const char *body)
+{
+    vt_kbs_call c = call(now, NULL, body);
+    c.client = client;
+    vt_kbs_reply r;
+    vt_kbs_auth(k, &c, &r);
+    int st = r.status;
+    vt_kbs_reply_clear(&r);
+    return st;
+}
+
+#define AUTH_BODY "{\"version\":\"0.4.0\",\"tee\":\"tdx\",\"extra-params\":\"\"}"
+
+/* One address cannot take every session: over its own limit it gets 429, others still get in
+ * (50 anonymous /auth calls used to lock every guest out of a --max-sessions 50 broker). */
+static void test_sessions_per_client(void **state)
+{
+    (void)state;
+    vt_time t = F.now + 5000;
+    vt_kbs *k = kbs_with(F.store, 50, 3, 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(auth_from(k, "192.0.2.66", t, AUTH_BODY), 200);
+    for (int i = 0; i < 50; i++) assert_int_equal(auth_from(k, "192.0.2.66", t, AUTH_BODY), 429);
+    assert_int_equal(auth_from(k, "192.0.2.7", t, AUTH_BODY), 200);
+    assert_int_equal(auth_from(k, "2001:db8::7", t, AUTH_BODY), 200);
+    /* expired sessions do not count */
+    assert_int_equal(auth_from(k, "192.0.2.66", t + VT_KBS_DEFAULT_SESSION_LIFETIME, AUTH_BODY), 200);
+    vt_kbs_free(k);
+}
+
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/* A flood of unauthenticated /auth calls with 64 KiB bodies from many addresses: the SQLite
+ * files stay small (the request body is not stored; live sessions are capped), and the sweep
+ * deletes the expired rows. Bounded: 3 x 1000 calls. Before: every call stored its body
+ * (1,179 calls grew the file to 1.18 GB). */
+static void test_auth_flood_storage(void **state)
+{
+    (void)state;
+    char url[400], db[300], wal[310];
+    snprintf(db, sizeof db, "%s/flood.db", F.dir);
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    snprintf(url, sizeof url, "sqlite:%s", db);
+    vt_store *st = NULL;
+    vt_error e = {0};
+    assert_int_equal(vt_store_open(url, NULL, &st, &e), VT_OK);
+    vt_kbs *k = kbs_with(st, 300, 10, 0);
+    size_t bl = 64 * 1024;
+    char *big = malloc(bl + 1);
+    int n = snprintf(big, bl, "{\"version\":\"0.4.0\",\"tee\":\"tdx\",\"extra-params\":\"");
+    memset(big + n, 'x', bl - (size_t)n - 2);
+    memcpy(big + bl - 2, "\"}", 3);
+    const off_t bound = 8 << 20; /* the WAL alone may reach ~4 MiB before a checkpoint */
+    for (int round = 0; round < 3; round++) {
+        vt_time t = F.now + round * (VT_KBS_DEFAULT_SESSION_LIFETIME + 1);
+        int ok = 0;
+        for (int i = 0; i < 1000; i++) {
+            char client[32];
+            snprintf(client, sizeof client, "198.51.100.%d", i % 200);
+            int code = auth_from(k, client, t, big);
+            if (code == 200) ok++;
+            else assert_true(code == 503 || code == 429);
+        }
+        assert_int_equal(ok, 300); /* the total limit, spread over the addresses */
+        off_t total = file_size(db) + file_size(wal);
+        if (total > bound) fail_msg("round %d: database and WAL hold %lld bytes after 1000 /auth calls", round, (long long)total);
+        assert_int_equal(vt_kbs_sweep(k, t + VT_KBS_DEFAULT_SESSION_LIFETIME, &e), VT_OK); /* all expired: pruned */
+        uint64_t live = 1;
+        assert_int_equal(vt_store_session_count(st, t, &live, &e), VT_OK);
+        assert_int_equal(live, 0);
+    }
+    /* what a session keeps of the request */
+    assert_int_equal(auth_from(k, "203.0.113.1", F.now + 10000, big), 200);
+    free(big);
+    vt_kbs_free(k);
+    vt_store_close(st);
+}
+
+/* Token-less admin calls, token-less resource requests and rejected attestations are counted,
+ * not written one by one: they add no record until the summary interval is over, then exactly
+ * one summary with the counts. */
+static void test_unauthenticated_summarized(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    vt_time t = F.now + 20000;
+    vt_kbs *k = kbs_with(F.store, 0, 0, 0);
+    int64_t seq0 = 0, seq1 = 0;
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    assert_int_equal(vt_store_audit_head(F.store, &seq0, h, &e), VT_OK);
+    const char *lab[1] = {"admin"};
+    vt_std_metrics m;
+    assert_int_equal(vt_metrics_std(F.metrics, &m, &e), VT_OK);
+    double before = vt_metric_value(m.unauthenticated, lab);
+    const char *rej[2] = {"tdx", "rejected"};
+    double rejected = vt_metric_value(m.attestation_total, rej);
+    for (int i = 0; i < 500; i++) {
+        vt_kbs_call c = {.now = t, .method = "GET", .path = "/kbs/v0/admin/resources", .client = "192.0.2.99"};
+        vt_kbs_reply r;
+        vt_kbs_admin(k, &c, &r);
+        assert_int_equal(r.status, 401);
+        vt_kbs_reply_clear(&r);
+    }
+    sess sa; /* a garbage /attest, again and again on one session */
+    auth(k, "tdx", t, &sa);
+    for (int i = 0; i < 20; i++) attest(k, &sa, t, "{\"runtime-data\":7}", 401, NULL, NULL);
+    get_resource(k, "default/key/disk1", NULL, NULL, t, NULL, NULL, 401, "TokenNotFound", NULL);
+    get_resource(k, "default/key/disk1", NULL, "e30.e30.AAAA", t, NULL, NULL, 401, "TokenVerifierError", NULL);
+    assert_true(vt_metric_value(m.unauthenticated, lab) - before == 500.0);
+    assert_true(vt_metric_value(m.attestation_total, rej) - rejected == 20.0);
+    assert_int_equal(vt_store_audit_head(F.store, &seq1, h, &e), VT_OK);
+    assert_int_equal(seq1, seq0);
+    assert_int_equal(vt_kbs_sweep(k, t + VT_KBS_UNAUTH_SUMMARY_INTERVAL, &e), VT_OK);
+    assert_int_equal(vt_store_audit_head(F.store, &seq1, h, &e), VT_OK);
+    assert_int_equal(seq1, seq0 + 1);
+    vt_audit_record *rec = NULL;
+    size_t got = 0;
+    assert_int_equal(vt_audit_tail(F.store, 1, &rec, &got, &e), VT_OK);
+    assert_int_equal(got, 1);
+    assert_string_equal(rec[0].action, "unauthenticated.summary");
+    json_t *d = json_loads(rec[0].details, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(d, "admin")), 500);
+    assert_int_equal(json_integer_value(json_object_get(d, "resource")), 2);
+    assert_int_equal(json_integer_value(json_object_get(d, "attest")), 20);
+    assert_non_null(strstr(json_string_value(json_object_get(d, "last_error")), "token rejected")); /* the last one */
+    assert_string_equal(json_string_value(json_object_get(d, "last_client")), "");
+    json_decref(d);
+    vt_audit_records_free(rec, got);
+    assert_int_equal(vt_kbs_sweep(k, t + 10 * VT_KBS_UNAUTH_SUMMARY_INTERVAL, &e), VT_OK); /* nothing pending */
+    assert_int_equal(vt_store_audit_head(F.store, &seq0, h, &e), VT_OK);
+    assert_int_equal(seq0, seq1);
+    vt_kbs_free(k);
+}
+
+/* A signed sub with a newline, or with a multi-byte character where the actor is cut, used to
+ * make the audit append fail after the action had run. Now the actor is escaped and cut on a
+ * character boundary: the action and its record are both there, and the chain verifies. */
+static void test_admin_actor_escaped(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    char sub79[128];
+    memset(sub79, 'a', 79);
+    strcpy(sub79 + 79, "\xc3\xa9tail"); /* 'é' straddles byte 80 */
+    char emoji[128] = "x"; /* 'x' and 21 four-byte characters: the cut falls inside the 20th */
+    for (int i = 0; i < 21; i++) strcat(emoji, "\xf0\x9f\x94\x91");
+    const char *subs[] = {"alice\nadmin:root", sub79, emoji, "tab\tand\x7f"};
+    for (size_t i = 0; i < 4; i++) {
+        char path[100], *jwt = NULL;
+        snprintf(path, sizeof path, "/kbs/v0/resource/default/actor/k%zu", i);
+        assert_int_equal(vt_kbs_admin_token(F.admin, "POST", path, (const uint8_t *)"v", 1, F.now, 60, subs[i], &jwt, &e), VT_OK);
+        vt_kbs_call c = {.now = F.now, .bearer = jwt, .bearer_len = strlen(jwt), .method = "POST", .path = path,
+                         .body = (const uint8_t *)"v", .body_len = 1};
+        vt_kbs_reply r;
+        vt_kbs_admin(F.kbs, &c, &r);
+        if (r.status != 200) fail_msg("sub %zu: %d %s", i, r.status, r.detail);
+        vt_kbs_reply_clear(&r);
+        free(jwt);
+        vt_audit_record *rec = NULL;
+        size_t got = 0;
+        assert_int_equal(vt_audit_tail(F.store, 1, &rec, &got, &e), VT_OK);
+        assert_string_equal(rec[0].action, "resource.put");
+        assert_string_equal(rec[0].subject, path + strlen("/kbs/v0/resource/"));
+        assert_null(strchr(rec[0].actor, '\n'));
+        json_t *valid = json_string(rec[0].actor); /* NULL when not UTF-8 */
+        assert_non_null(valid);
+        json_decref(valid);
+        if (i == 0) assert_string_equal(rec[0].actor, "admin:alice\\x0aadmin:root");
+        if (i == 1) assert_int_equal(strlen(rec[0].actor), strlen("admin:") + 79);
+        if (i == 2) assert_int_equal(strlen(rec[0].actor), strlen("admin:") + 1 + 19 * 4);
+        if (i == 3) assert_string_equal(rec[0].actor, "admin:tab\\x09and\\x7f");
+        vt_audit_records_free(rec, got);
+    }
+    vt_audit_report rep;
+    assert_int_equal(vt_audit_verify(F.store, NULL, &rep, &e), VT_OK);
+}
+
+/* Bearer EAR expiry: exactly exp with no skew, exp + skew with a configured one (it was a
+ * hard-coded 60 s). */
+static void test_token_skew_boundary(void **state)
+{
+    (void)state;
+    sess s;
+    char *tok = NULL;
+    auth(F.kbs, "tdx", F.now, &s);
+    char *body = tdx_body(s.nonce, F.jwk_ec, NULL, NULL);
+    attest(F.kbs, &s, F.now, body, 200, NULL, &tok);
+    free(body);
+    put_secret("default/key/skew", "skewed");
+    vt_time exp = F.now + VT_KBS_DEFAULT_TOKEN_LIFETIME;
+    vt_kbs *k0 = kbs_with(F.store, 0, 0, 0), *k5 = kbs_with(F.store, 0, 0, 5);
+    get_resource(k0, "default/key/skew", NULL, tok, exp - 1, NULL, F.tee_ec, 200, NULL, "skewed");
+    get_resource(k0, "default/key/skew", NULL, tok, exp, NULL, NULL, 401, "TokenVerifierError", NULL);
+    get_resource(k5, "default/key/skew", NULL, tok, exp + 4, NULL, F.tee_ec, 200, NULL, "skewed");
+    get_resource(k5, "default/key/skew", NULL, tok, exp + 5, NULL, NULL, 401, "TokenVerifierError", NULL);
+    vt_kbs_free(k0);
+    vt_kbs_free(k5);
+    vt_kbs_config bad = {.store = F.store, .ear_key = F.ear, .token_skew = VT_KBS_MAX_TOKEN_SKEW + 1};
+    vt_kbs *kb = NULL;
+    vt_error e = {0};
+    assert_int_equal(vt_kbs_new(&bad, &kb, &e), VT_E_ARG);
+    free(tok);
+}
+
+/* The admin token binds the query: ?version=1 signed, ?version=2 sent is refused. */
+static void test_admin_token_binds_query(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    put_secret("default/key/rq", "one");
+    put_secret("default/key/rq", "two");
+    const char *path = "/kbs/v0/admin/revoke/default/key/rq";
+    char *jwt = NULL;
+    assert_int_equal(vt_kbs_admin_token(F.admin, "POST", "/kbs/v0/admin/revoke/default/key/rq?version=1", NULL, 0, F.now,
+                                        60, "t", &jwt, &e), VT_OK);
+    vt_kbs_call c = {.now = F.now, .bearer = jwt, .bearer_len = strlen(jwt), .method = "POST", .path = path,
+                     .target = "/kbs/v0/admin/revoke/default/key/rq?version=2", .query_version = "2"};
+    vt_kbs_reply r;
+    vt_kbs_admin(F.kbs, &c, &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.detail, "bound to another request"));
+    vt_kbs_reply_clear(&r);
+    c.target = NULL; /* transport-free: path + ?version= */
+    vt_kbs_admin(F.kbs, &c, &r);
+    assert_int_equal(r.status, 401);
+    vt_kbs_reply_clear(&r);
+    c.target = "/kbs/v0/admin/revoke/default/key/rq?version=1";
+    c.query_version = "1";
+    vt_kbs_admin(F.kbs, &c, &r);
+    assert_int_equal(r.status, 200);
+    vt_kbs_reply_clear(&r);
+    free(jwt);
+    vt_resource_version *v = NULL;
+    size_t n = 0;
+    assert_int_equal(vt_store_resource_versions(F.store, "default/key/rq", &v, &n, &e), VT_OK);
+    assert_int_equal(n, 2);
+    assert_true(v[0].revoked != 0);
+    assert_true(v[1].revoked == 0);
+    free(v);
+}
+
 /* ---- parsers ---- */
 
 static void test_initdata_and_snp_serde(void **state)
@@ -789,6 +1064,94 @@ static void test_sweep(void **state)
     free(body);
 }
 
+/* ---- the console's admin reads (docs/console.md) ---- */
+
+static json_t *admin_get(const char *path, int want)
+{
+    vt_error e = {0};
+    char *jwt = NULL;
+    assert_int_equal(vt_kbs_admin_token(F.admin, "GET", path, NULL, 0, F.now, 60, "console", &jwt, &e), VT_OK);
+    vt_kbs_call c = {.now = F.now, .bearer = jwt, .bearer_len = strlen(jwt), .method = "GET", .path = path};
+    vt_kbs_reply r;
+    vt_kbs_admin(F.kbs, &c, &r);
+    if (r.status != want) fprintf(stderr, "GET %s: %d %s\n", path, r.status, r.detail);
+    assert_int_equal(r.status, want);
+    json_t *j = r.json ? json_incref(r.json) : NULL;
+    vt_kbs_reply_clear(&r);
+    free(jwt);
+    return j;
+}
+
+static void test_console_reads(void **state)
+{
+    (void)state;
+    /* unsigned: refused like every admin call */
+    vt_kbs_call c = {.now = F.now, .method = "GET", .path = "/api/v1/audit"};
+    vt_kbs_reply r;
+    vt_kbs_admin(F.kbs, &c, &r);
+    assert_int_equal(r.status, 401);
+    vt_kbs_reply_clear(&r);
+    /* an attestation that is appraised contraindicated, and a release it is then denied */
+    const char *pol = "{\"id\":\"strict\",\"version\":1}";
+    char *b64 = vt_b64_encode((const uint8_t *)pol, strlen(pol), true);
+    char body[300];
+    snprintf(body, sizeof body, "{\"type\":\"rego\",\"policy_id\":\"default_tdx\",\"policy\":\"%s\"}", b64);
+    free(b64);
+    admin_call(F.kbs, F.admin, "POST", "/kbs/v0/attestation-policy", NULL, body, 200);
+    json_t *p = admin_get("/api/v1/policies/attestation/default_tdx", 200);
+    assert_string_equal(json_string_value(json_object_get(p, "text")), pol);
+    json_decref(p);
+    sess s;
+    auth(F.kbs, "tdx", F.now, &s);
+    char *ab = tdx_body(s.nonce, F.jwk_ec, NULL, NULL);
+    attest(F.kbs, &s, F.now, ab, 200, NULL, NULL);
+    free(ab);
+    put_secret("default/key/console", "z");
+    get_resource(F.kbs, "default/key/console", s.id, NULL, F.now, NULL, NULL, 401, "PolicyDeny", NULL);
+    vt_error e;
+    assert_int_equal(vt_store_doc_delete(F.store, VT_DOC_ATTESTATION_POLICY, "default_tdx", &e), VT_OK);
+    admin_get("/api/v1/policies/attestation/nope", 404);
+
+    /* the audit page: newest records, the whole chain verified, the head named */
+    json_t *a = admin_get("/api/v1/audit", 200);
+    json_t *recs = json_object_get(a, "records"), *ch = json_object_get(a, "chain");
+    assert_true(json_array_size(recs) > 0);
+    assert_true(json_is_true(json_object_get(ch, "verified")));
+    json_int_t last = json_integer_value(json_object_get(json_array_get(recs, json_array_size(recs) - 1), "seq"));
+    assert_true(json_integer_value(json_object_get(ch, "head_seq")) >= last);
+    json_decref(a);
+    a = admin_get("/api/v1/audit/after/1", 200);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(a, "records"), 0), "seq")), 2);
+    json_decref(a);
+    json_decref(admin_get("/api/v1/audit/after/x", 404));
+
+    /* denials: the contraindicated attestation with its failing appraisal check, the denied release */
+    json_t *d = admin_get("/api/v1/audit/denials", 200);
+    bool att = false, rel = false;
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(d, "denials"), i, x) {
+        const char *act = json_string_value(json_object_get(x, "action"));
+        const char *out = json_string_value(json_object_get(x, "outcome"));
+        json_t *det = json_object_get(x, "details");
+        json_t *dj = json_is_string(det) ? json_loads(json_string_value(det), 0, NULL) : json_incref(det);
+        if (strcmp(act, "attest") == 0 && strcmp(out, "contraindicated") == 0 && json_string_value(json_object_get(dj, "check")))
+            att = true;
+        if (strcmp(act, "resource.get") == 0 && strcmp(out, "denied") == 0) rel = true;
+        assert_true(strcmp(out, "affirming") != 0 && strcmp(out, "ok") != 0);
+        json_decref(dj);
+    }
+    assert_true(att);
+    assert_true(rel);
+    json_decref(d);
+
+    /* the counters as JSON */
+    json_t *m = admin_get("/api/v1/stats", 200);
+    assert_true(json_array_size(json_object_get(m, "tee_attestation_total")) > 0);
+    assert_non_null(json_object_get(m, "veritee_admin_requests_total"));
+    json_decref(m);
+}
+
 /* Resource policies are read with the core JSON getters: unknown keys and wrong types are
  * refused naming the key. */
 static void test_rpolicy_check(void **state)
@@ -830,8 +1193,15 @@ int main(void)
         cmocka_unit_test(test_initdata_and_snp_serde),
         cmocka_unit_test(test_worked_example),
         cmocka_unit_test(test_session_limit),
+        cmocka_unit_test(test_sessions_per_client),
+        cmocka_unit_test(test_auth_flood_storage),
+        cmocka_unit_test(test_unauthenticated_summarized),
+        cmocka_unit_test(test_admin_actor_escaped),
+        cmocka_unit_test(test_token_skew_boundary),
+        cmocka_unit_test(test_admin_token_binds_query),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_reload),
+        cmocka_unit_test(test_console_reads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,6 +2,9 @@
  * 429, malformed requests 400, /healthz, /metrics text format, JSON-lines logs, TLS, and
  * graceful stop with a request in flight; plus the header parsers and metrics rendering. */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sys/time.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -136,7 +139,16 @@ typedef struct fixture {
     char logpath[256];
 } fixture;
 
+static void start_with(fixture *f, vt_http_opts *o);
+
 static void start(fixture *f, size_t max_body, double rate, unsigned burst)
+{
+    vt_http_opts o = {.max_body = max_body, .rate_per_sec = rate, .rate_burst = burst,
+                      .clock = rate > 0 ? fake_clock : NULL};
+    start_with(f, &o);
+}
+
+static void start_with(fixture *f, vt_http_opts *o)
 {
     memset(f, 0, sizeof *f);
     f->m = vt_metrics_new();
@@ -152,9 +164,10 @@ static void start(fixture *f, size_t max_body, double rate, unsigned burst)
         {"GET", "/res/*", h_hello, NULL},
         {"GET", "/slow", h_slow, NULL},
     };
-    vt_http_opts o = {.listen = "127.0.0.1:0", .max_body = max_body, .rate_per_sec = rate, .rate_burst = burst,
-                      .metrics = f->m, .log = f->log, .clock = rate > 0 ? fake_clock : NULL};
-    if (vt_http_server_start(&o, routes, 4, &f->srv, &e) != VT_OK) fail_msg("start: %s", e.msg);
+    o->listen = "127.0.0.1:0";
+    o->metrics = f->m;
+    o->log = f->log;
+    if (vt_http_server_start(o, routes, 4, &f->srv, &e) != VT_OK) fail_msg("start: %s", e.msg);
     assert_true(vt_http_server_port(f->srv) > 0);
 }
 
@@ -363,6 +376,189 @@ static void test_metrics_endpoint(void **state)
     assert_int_equal(requests, 3);
 }
 
+/* Client-chosen methods must not become label values: 600 junk methods used to fill the
+ * series cap (512) and later real series were dropped (issue 13 item 5). */
+static void test_metrics_method_label(void **state)
+{
+    fixture f;
+    start(&f, 0, 0, 0);
+    int port = vt_http_server_port(f.srv);
+    reply r;
+    for (int i = 0; i < 600; i++) {
+        char req[256];
+        int n = snprintf(req, sizeof req, "JUNK%d /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", i);
+        roundtrip(port, req, (size_t)n, &r);
+        assert_int_equal(r.status, 405);
+    }
+    get(port, "/hello", &r);
+    assert_int_equal(r.status, 200);
+    const char *other[] = {"other", "unmatched", "405"}, *real[] = {"GET", "/hello", "200"},
+               *junk[] = {"JUNK7", "unmatched", "405"};
+    assert_true(vt_metric_value(f.std.http_duration, other) == 600.0);
+    assert_true(vt_metric_value(f.std.http_duration, real) == 1.0);
+    assert_true(vt_metric_value(f.std.http_duration, junk) == 0.0);
+    get(port, "/metrics", &r);
+    assert_null(strstr(r.body, "JUNK"));
+    stop(&f);
+}
+
+/* ---- one client against many: slowloris and stalled uploads (issue 13 item 1) ---- */
+
+/* A connection to the server from source address src (127.0.0.x: all of 127/8 is loopback). */
+static int connect_from(int port, const char *src)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in b = {.sin_family = AF_INET};
+    inet_pton(AF_INET, src, &b.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&b, sizeof b), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* True once the server has closed fd (end of stream or reset); reads and drops any bytes. */
+static bool closed_by_server(int fd)
+{
+    char buf[512];
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n == 0) return true;
+        if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
+    }
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+#define SLOW_CONNS 40
+
+/* 40 connections from 127.0.0.2, each sending one header line every 200 ms and never ending
+ * its headers, against a server allowing 16 connections, 4 per address, and 2 s for headers:
+ * /healthz from 127.0.0.1 keeps answering all along, and every slow connection is closed
+ * (the excess at accept, the others at their header deadline). Bounded: at most ~12 s. */
+static void test_slowloris_one_address(void **state)
+{
+    fixture f;
+    vt_http_opts o = {.max_connections = 16, .max_connections_per_ip = 4, .header_timeout_seconds = 2,
+                      .timeout_seconds = 30};
+    start_with(&f, &o);
+    int port = vt_http_server_port(f.srv);
+    int fd[SLOW_CONNS];
+    bool closed[SLOW_CONNS] = {0};
+    for (int i = 0; i < SLOW_CONNS; i++) {
+        fd[i] = connect_from(port, "127.0.0.2");
+        const char *line = "GET /hello HTTP/1.1\r\nHost: x\r\n";
+        send(fd[i], line, strlen(line), MSG_NOSIGNAL);
+    }
+    double t0 = mono();
+    int healthy = 0, open_left = SLOW_CONNS;
+    while (open_left > 0 && mono() - t0 < 12) {
+        for (int i = 0; i < SLOW_CONNS; i++) {
+            if (closed[i]) continue;
+            send(fd[i], "X-Slow: 1\r\n", 11, MSG_NOSIGNAL);
+            if (closed_by_server(fd[i])) {
+                closed[i] = true;
+                open_left--;
+            }
+        }
+        reply r;
+        get(port, "/healthz", &r);
+        if (r.status != 200) fail_msg("/healthz answered %d while one address held slow connections", r.status);
+        healthy++;
+        usleep(200 * 1000);
+    }
+    if (open_left > 0) fail_msg("%d slow connections still open after 12 s (header deadline 2 s)", open_left);
+    assert_true(healthy >= 3);
+    const char *l[1] = {"header_timeout"};
+    vt_metric *m = vt_metrics_counter(f.m, "veritee_http_slow_clients_total",
+                                      "Connections closed for missing the header or body deadline", "reason");
+    assert_true(vt_metric_value(m, l) >= 1.0);
+    for (int i = 0; i < SLOW_CONNS; i++) close(fd[i]);
+    stop(&f);
+}
+
+/* Stalled uploads hold body memory only up to the budget: with 16 KiB for all bodies, three
+ * stalled 6000-byte uploads take it, the next upload gets 503 at once, and when the body
+ * deadline closes the stalled ones the budget is free again. */
+static void test_stalled_uploads_bounded(void **state)
+{
+    fixture f;
+    vt_http_opts o = {.max_body = 8192, .max_body_memory = 16384, .body_timeout_seconds = 2,
+                      .max_connections_per_ip = 8};
+    start_with(&f, &o);
+    int port = vt_http_server_port(f.srv);
+    int fd[3];
+    char head[256];
+    int hn = snprintf(head, sizeof head, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6000\r\n\r\n{\"a\":");
+    for (int i = 0; i < 3; i++) {
+        fd[i] = connect_from(port, "127.0.0.3");
+        assert_int_equal(send(fd[i], head, (size_t)hn, MSG_NOSIGNAL), hn);
+    }
+    usleep(300 * 1000);
+    char body[6000];
+    memset(body, ' ', sizeof body);
+    body[0] = '{';
+    body[5999] = '}';
+    reply r;
+    post(port, "/echo", "", body, sizeof body, &r);
+    assert_int_equal(r.status, 503);
+    get(port, "/healthz", &r);
+    assert_int_equal(r.status, 200);
+    double t0 = mono();
+    int open_left = 3;
+    bool closed[3] = {0};
+    while (open_left > 0 && mono() - t0 < 10) {
+        for (int i = 0; i < 3; i++)
+            if (!closed[i] && closed_by_server(fd[i])) {
+                closed[i] = true;
+                open_left--;
+            }
+        usleep(100 * 1000);
+    }
+    if (open_left > 0) fail_msg("%d stalled uploads still open after 10 s (body deadline 2 s)", open_left);
+    usleep(100 * 1000);
+    post(port, "/echo", "", body, sizeof body, &r);
+    assert_int_equal(r.status, 200);
+    for (int i = 0; i < 3; i++) close(fd[i]);
+    stop(&f);
+}
+
+
+/* New connections spend the client's budget at accept, before any header: with 0.001 req/s and
+ * a burst of 2, a client's fifth idle connection is refused (twice the request burst), without
+ * a header ever being read; another address is not affected. */
+static void test_rate_limit_connections(void **state)
+{
+    fixture f;
+    g_clock = 5000;
+    start(&f, 0, 0.001, 2);
+    int port = vt_http_server_port(f.srv);
+    int fd[5];
+    for (int i = 0; i < 5; i++) fd[i] = connect_from(port, "127.0.0.4");
+    double t0 = mono();
+    bool refused = false;
+    while (!refused && mono() - t0 < 5) {
+        refused = closed_by_server(fd[4]);
+        usleep(50 * 1000);
+    }
+    assert_true(refused);
+    for (int i = 0; i < 4; i++) assert_false(closed_by_server(fd[i]));
+    assert_true(vt_metric_value(f.std.http_rate_limited, NULL) == 1.0);
+    reply r;
+    get(port, "/hello", &r); /* 127.0.0.1 has its own budget */
+    assert_int_equal(r.status, 200);
+    for (int i = 0; i < 5; i++) close(fd[i]);
+    stop(&f);
+}
+
 static vt_err unhealthy(void *ud, vt_error *err)
 {
     return vt_error_set(err, VT_E_IO, "store", "database unreachable");
@@ -552,6 +748,10 @@ int main(void)
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_metrics_endpoint),
+        cmocka_unit_test(test_metrics_method_label),
+        cmocka_unit_test(test_slowloris_one_address),
+        cmocka_unit_test(test_stalled_uploads_bounded),
+        cmocka_unit_test(test_rate_limit_connections),
         cmocka_unit_test(test_healthz_failing),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_graceful_stop),

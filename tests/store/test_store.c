@@ -2,6 +2,8 @@
  * schema, sessions shared between handles, single-use nonces under a race, versioned
  * resources sealed with the KEK, documents, admin token ids. */
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -585,6 +587,161 @@ static void test_admin_jti(void **state)
     vt_store_close(t);
 }
 
+
+static vt_err seal_zero(vt_audit_record *r, vt_error *err)
+{
+    memset(r->hash, 0x5a, sizeof r->hash); /* the store does not check the hash: the audit layer does */
+    return VT_OK;
+}
+
+static vt_err append_row(vt_store *s, const char *actor, vt_error *e)
+{
+    vt_audit_record r = {.time = 100, .actor = (char *)actor, .action = "resource.put", .subject = "p",
+                         .outcome = "ok", .details = "{}"};
+    return vt_store_audit_append(s, &r, seal_zero, e);
+}
+
+/* An action and its audit record in one transaction (issue 13 item 3): both or neither. A
+ * failing audit append rolls the action back; a failing action inside rolls back only its own
+ * writes (savepoint); and a process killed (-9) between the two leaves neither. */
+static void test_tx_action_and_audit(void **state)
+{
+    char url[300], path[100];
+    store_url(state, url, sizeof url);
+    vt_kek *k = kek(KEY_A);
+    vt_store *s = open_store(url, k);
+    vt_error e = {0};
+    int64_t seq0 = 0, seq = 0;
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    assert_int_equal(vt_store_audit_head(s, &seq0, h, &e), VT_OK);
+    /* committed together */
+    uniq(path, sizeof path, "tx/ok/a");
+    assert_int_equal(vt_store_tx_begin(s, &e), VT_OK);
+    assert_int_equal(vt_store_resource_put(s, path, (const uint8_t *)"v", 1, 100, NULL, &e), VT_OK);
+    vt_err rc = append_row(s, "admin:alice", &e);
+    assert_int_equal(vt_store_tx_end(s, rc, &e), VT_OK);
+    vt_resource_version *v = NULL;
+    size_t n = 0;
+    assert_int_equal(vt_store_resource_versions(s, path, &v, &n, &e), VT_OK);
+    free(v);
+    assert_int_equal(vt_store_audit_head(s, &seq, h, &e), VT_OK);
+    assert_int_equal(seq, seq0 + 1);
+    /* the audit append fails (the action's own rows are valid): the action is rolled back */
+    uniq(path, sizeof path, "tx/audit/fails");
+    assert_int_equal(vt_store_tx_begin(s, &e), VT_OK);
+    assert_int_equal(vt_store_resource_put(s, path, (const uint8_t *)"v", 1, 100, NULL, &e), VT_OK);
+    rc = vt_store_audit_append(s, &(vt_audit_record){.time = 100, .actor = "a", .action = "x", .subject = "p",
+                                                     .outcome = "ok", .details = NULL}, seal_zero, &e);
+    assert_int_not_equal(rc, VT_OK); /* NULL details: NOT NULL constraint */
+    assert_int_not_equal(vt_store_tx_end(s, rc, &e), VT_OK);
+    assert_int_equal(vt_store_resource_versions(s, path, &v, &n, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_audit_head(s, &seq, h, &e), VT_OK);
+    assert_int_equal(seq, seq0 + 1);
+    /* a failing operation inside does not break the transaction around it */
+    uniq(path, sizeof path, "tx/inner/fails");
+    assert_int_equal(vt_store_tx_begin(s, &e), VT_OK);
+    assert_int_equal(vt_store_resource_revoke(s, "no/such/path", 1, 100, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_resource_put(s, path, (const uint8_t *)"v", 1, 100, NULL, &e), VT_OK);
+    assert_int_equal(vt_store_tx_end(s, append_row(s, "admin:bob", &e), &e), VT_OK);
+    assert_int_equal(vt_store_resource_versions(s, path, &v, &n, &e), VT_OK);
+    free(v);
+    assert_int_equal(vt_store_tx_end(s, VT_OK, &e), VT_E_ARG); /* nothing open */
+    assert_int_equal(vt_store_audit_head(s, &seq0, h, &e), VT_OK);
+    vt_store_close(s);
+    /* kill -9 after both writes, before the commit: neither is there */
+    uniq(path, sizeof path, "tx/killed/a");
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        vt_store *c = NULL;
+        vt_store_opts o = {.kek = k};
+        if (vt_store_open(url, &o, &c, &e) != VT_OK || vt_store_tx_begin(c, &e) != VT_OK ||
+            vt_store_resource_put(c, path, (const uint8_t *)"v", 1, 100, NULL, &e) != VT_OK ||
+            append_row(c, "admin:killed", &e) != VT_OK)
+            _exit(3);
+        kill(getpid(), SIGKILL);
+        _exit(4);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    s = open_store(url, k);
+    assert_int_equal(vt_store_resource_versions(s, path, &v, &n, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_audit_head(s, &seq, h, &e), VT_OK);
+    assert_int_equal(seq, seq0);
+    vt_store_close(s);
+    vt_kek_free(k);
+}
+
+/* The sweep gives the space of expired rows back (incremental auto_vacuum): the file holding
+ * 3000 expired sessions shrinks once they are swept (issue 13 item 2). */
+static void test_sqlite_sweep_reclaims(void **state)
+{
+    char dir[128], path[256], url[300];
+    vt_test_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/sweep.db", dir);
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    vt_store *s = open_store(url, NULL);
+    vt_error e = {0};
+    char req[VT_SESSION_REQUEST_MAX + 1];
+    memset(req, 'r', VT_SESSION_REQUEST_MAX);
+    req[VT_SESSION_REQUEST_MAX] = 0;
+    assert_int_equal(vt_store_tx_begin(s, &e), VT_OK);
+    for (int i = 0; i < 3000; i++) {
+        vt_session x = {.tee = "tdx", .nonce = "n", .request = req, .created = 1, .expires = 10};
+        snprintf(x.id, sizeof x.id, "sess-%d", i);
+        assert_int_equal(vt_store_session_put(s, &x, &e), VT_OK);
+    }
+    assert_int_equal(vt_store_tx_end(s, VT_OK, &e), VT_OK);
+    vt_session big = {.id = "too-big", .tee = "tdx", .nonce = "n", .expires = 10};
+    char huge[VT_SESSION_REQUEST_MAX + 2];
+    memset(huge, 'h', sizeof huge - 1);
+    huge[sizeof huge - 1] = 0;
+    big.request = huge;
+    assert_int_equal(vt_store_session_put(s, &big, &e), VT_E_ARG); /* requests are bounded */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL), SQLITE_OK);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    off_t before = st.st_size;
+    assert_true(before > 3000 * 1024);
+    uint64_t removed = 0;
+    assert_int_equal(vt_store_sweep(s, 20, &removed, &e), VT_OK);
+    assert_int_equal(removed, 3000);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(stat(path, &st), 0);
+    if (st.st_size * 4 > before) fail_msg("file %lld bytes after the sweep, %lld before", (long long)st.st_size, (long long)before);
+    sqlite3_close(db);
+    vt_store_close(s);
+}
+
+/* The database holds tokens, nonces and policies: the file and its -wal/-shm are 0600 whatever
+ * the umask (issue 13 item 7). */
+static void test_sqlite_private_mode(void **state)
+{
+    char dir[128], path[256], url[300], side[300];
+    vt_test_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/private.db", dir);
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    mode_t old = umask(022);
+    vt_store *s = open_store(url, NULL);
+    umask(old);
+    vt_error e = {0};
+    assert_int_equal(vt_store_nonce_put(s, "mode-test-nonce", 100, &e), VT_OK); /* a write: -wal, -shm exist */
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    const char *sfx[] = {"-wal", "-shm"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(side, sizeof side, "%s%s", path, sfx[i]);
+        assert_int_equal(stat(side, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+    }
+    vt_store_close(s);
+}
+
 #define BOTH(fn) cmocka_unit_test_prestate(fn, &be_sqlite), cmocka_unit_test_prestate(fn, &be_pg)
 
 int main(void)
@@ -605,6 +762,9 @@ int main(void)
         cmocka_unit_test(test_kek_loading),
         BOTH(test_docs),
         BOTH(test_admin_jti),
+        cmocka_unit_test(test_sqlite_private_mode),
+        BOTH(test_tx_action_and_audit),
+        cmocka_unit_test(test_sqlite_sweep_reclaims),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pg_fixture_stop(&g_pg);

@@ -1,0 +1,722 @@
+/* NVIDIA GPU report verification: the device certificate chain to the pinned NVIDIA Device
+ * Identity CA at an explicit instant, the leaf's FWID against the report's, the leaf's ECDSA
+ * P-384 signature over request || response, the verifier's nonce, and the claims. Verified
+ * chains are cached per verifier with the window in which the result holds, so the warm path
+ * is one signature verification. docs/nvidia.md says what is checked and why. */
+#include <openssl/bn.h>
+#include <openssl/ocsp.h>
+#include <openssl/x509v3.h>
+#include <limits.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "veritee/codec.h"
+#include "veritee/crypto.h"
+#include "veritee/der.h"
+#include "veritee/json.h"
+#include "veritee/nvidia.h"
+#include "veritee/x509.h"
+
+/* SHA-256 of the DER of "NVIDIA Device Identity CA" (O=NVIDIA, self-signed, P-384), the root
+ * both trustee and nvtrust pin. */
+static const uint8_t NVIDIA_DEVICE_ROOT_SHA256[32] = {
+    0x10, 0x2b, 0xf6, 0x59, 0xd5, 0x41, 0x96, 0x14, 0xc9, 0xd8, 0xe6, 0xae, 0xce, 0xbc, 0x80, 0x45,
+    0x4e, 0xb2, 0x6b, 0x1d, 0xf6, 0xa7, 0x69, 0xac, 0x72, 0x0b, 0x9a, 0x69, 0x0b, 0x16, 0x7b, 0x48};
+
+#define OID_DICE_TCB_INFO "2.23.133.5.4.1"         /* Hopper: FWID = last 48 bytes */
+#define OID_DICE_TCB_INFO_ALIAS "2.23.133.5.4.1.1" /* Blackwell: DiceTcbInfo fwids[0] */
+#define OID_SHA384 "2.16.840.1.101.3.4.2.2"
+#define CACHE_SLOTS 16
+
+typedef struct chain_result {
+    bool used;
+    uint8_t key[32]; /* SHA-256 of arch || chain PEM bytes */
+    vt_time not_before, not_after;
+    EVP_PKEY *leaf_key;
+    uint8_t fwid[VT_NVIDIA_FWID_LEN];
+    char ueid[64];
+    json_t *chain; /* subject CNs, leaf first */
+    STACK_OF(X509) *certs; /* the verified chain, leaf first, root last (for revocation) */
+    bool emulated;         /* the root is veritee's emulated-TEE test root */
+} chain_result;
+
+struct vt_nvidia_verifier {
+    STACK_OF(X509) *roots; /* pinned roots given by the caller; empty: the built-in pin */
+    chain_result cache[CACHE_SLOTS];
+    size_t cache_next;
+};
+
+vt_err vt_nvidia_verifier_new(const vt_nvidia_trust *trust, vt_nvidia_verifier **out, vt_error *err)
+{
+    *out = NULL;
+    vt_nvidia_verifier *v = calloc(1, sizeof *v);
+    if (v == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    if (trust != NULL && trust->device_roots_pem != NULL) {
+        vt_err rc = vt_pem_certs(trust->device_roots_pem, trust->device_roots_len, &v->roots, err);
+        if (rc != VT_OK) {
+            free(v);
+            return vt_error_wrap(err, "NVIDIA device root");
+        }
+    } else {
+        v->roots = sk_X509_new_null();
+        if (v->roots == NULL) {
+            free(v);
+            return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+        }
+    }
+    *out = v;
+    return VT_OK;
+}
+
+static void cache_clear(chain_result *c)
+{
+    EVP_PKEY_free(c->leaf_key);
+    json_decref(c->chain);
+    sk_X509_pop_free(c->certs, X509_free);
+    memset(c, 0, sizeof *c);
+}
+
+void vt_nvidia_verifier_free(vt_nvidia_verifier *v)
+{
+    if (v == NULL) return;
+    for (size_t i = 0; i < CACHE_SLOTS; i++) cache_clear(&v->cache[i]);
+    sk_X509_pop_free(v->roots, X509_free);
+    free(v);
+}
+
+/* The DER contents of the extension `oid`; *count says how often it occurs (0: absent). */
+static vt_err ext_find(X509 *c, const char *oid, vt_bytes *val, int *count, vt_error *err)
+{
+    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+    if (obj == NULL) return vt_error_set(err, VT_E_INTERNAL, "fwid", "bad OID %s", oid);
+    *count = 0;
+    int idx = -1;
+    while ((idx = X509_get_ext_by_OBJ(c, obj, idx)) >= 0) {
+        if ((*count)++ == 0) {
+            ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(X509_get_ext(c, idx));
+            val->ptr = ASN1_STRING_get0_data(os);
+            val->len = (size_t)ASN1_STRING_length(os);
+        }
+    }
+    ASN1_OBJECT_free(obj);
+    return VT_OK;
+}
+
+/* Blackwell: DiceTcbInfo ::= SEQUENCE { ..., fwids [6] IMPLICIT SEQUENCE OF FWID, ... },
+ * FWID ::= SEQUENCE { hashAlg OID, digest OCTET STRING }; fwids[0] must be SHA-384. */
+static vt_err fwid_blackwell(vt_bytes ext, uint8_t out[VT_NVIDIA_FWID_LEN], vt_error *err)
+{
+    vt_reader r, seq;
+    vt_bytes body, list = {0};
+    vt_reader_init(&r, ext.ptr, ext.len, "DiceTcbInfo", err);
+    VT_GUARD(vt_der_expect(&r, VT_DER_SEQUENCE, "DiceTcbInfo", &body));
+    if (vt_reader_remaining(&r) != 0)
+        return vt_error_set(err, VT_E_INVALID, "fwid", "DiceTcbInfo: %zu trailing bytes",
+                            vt_reader_remaining(&r));
+    vt_reader_init(&seq, body.ptr, body.len, "DiceTcbInfo", err);
+    int n6 = 0;
+    while (vt_reader_remaining(&seq) > 0) {
+        uint8_t tag;
+        vt_bytes v;
+        VT_GUARD(vt_der_read(&seq, &tag, &v));
+        if (tag == 0xA6) {
+            n6++;
+            list = v;
+        }
+    }
+    if (n6 != 1)
+        return vt_error_set(err, VT_E_VERIFY, "fwid", "DiceTcbInfo has %d fwids fields (want 1)", n6);
+    vt_reader l, f;
+    vt_bytes fw, oid, digest;
+    vt_reader_init(&l, list.ptr, list.len, "DiceTcbInfo fwids", err);
+    VT_GUARD(vt_der_expect(&l, VT_DER_SEQUENCE, "fwids[0]", &fw));
+    while (vt_reader_remaining(&l) > 0) { /* the rest of the list must be well-formed too */
+        vt_bytes more;
+        VT_GUARD(vt_der_expect(&l, VT_DER_SEQUENCE, "fwids[i]", &more));
+    }
+    vt_reader_init(&f, fw.ptr, fw.len, "fwids[0]", err);
+    VT_GUARD(vt_der_expect(&f, VT_DER_OID, "fwids[0].hashAlg", &oid));
+    VT_GUARD(vt_der_expect(&f, VT_DER_OCTET_STRING, "fwids[0].digest", &digest));
+    if (vt_reader_remaining(&f) != 0)
+        return vt_error_set(err, VT_E_INVALID, "fwid", "fwids[0]: %zu trailing bytes",
+                            vt_reader_remaining(&f));
+    char txt[64];
+    VT_GUARD(vt_der_oid_text(oid, txt, sizeof txt, err));
+    if (strcmp(txt, OID_SHA384) != 0)
+        return vt_error_set(err, VT_E_VERIFY, "fwid", "fwids[0] hash algorithm %s (want SHA-384 %s)",
+                            txt, OID_SHA384);
+    if (digest.len != VT_NVIDIA_FWID_LEN)
+        return vt_error_set(err, VT_E_VERIFY, "fwid", "fwids[0] digest is %zu bytes (want 48)",
+                            digest.len);
+    memcpy(out, digest.ptr, VT_NVIDIA_FWID_LEN);
+    return VT_OK;
+}
+
+/* The leaf's FWID by the rule of the claimed architecture; a leaf that carries the other
+ * architecture's extension is rejected. */
+static vt_err leaf_fwid(X509 *leaf, vt_nvidia_arch arch, uint8_t out[VT_NVIDIA_FWID_LEN], vt_error *err)
+{
+    vt_bytes hop = {0}, bw = {0};
+    int nh, nb;
+    VT_GUARD(ext_find(leaf, OID_DICE_TCB_INFO, &hop, &nh, err));
+    VT_GUARD(ext_find(leaf, OID_DICE_TCB_INFO_ALIAS, &bw, &nb, err));
+    const char *want = arch == VT_NVIDIA_HOPPER ? OID_DICE_TCB_INFO : OID_DICE_TCB_INFO_ALIAS;
+    int nwant = arch == VT_NVIDIA_HOPPER ? nh : nb, nother = arch == VT_NVIDIA_HOPPER ? nb : nh;
+    if (nwant != 1)
+        return vt_error_set(err, VT_E_VERIFY, "fwid",
+                            "%s leaf certificate carries extension %s %d times (want once)",
+                            vt_nvidia_arch_name(arch), want, nwant);
+    if (nother != 0)
+        return vt_error_set(err, VT_E_VERIFY, "fwid",
+                            "%s leaf certificate also carries the other architecture's FWID extension %s",
+                            vt_nvidia_arch_name(arch),
+                            arch == VT_NVIDIA_HOPPER ? OID_DICE_TCB_INFO_ALIAS : OID_DICE_TCB_INFO);
+    if (arch == VT_NVIDIA_HOPPER) {
+        if (hop.len < VT_NVIDIA_FWID_LEN)
+            return vt_error_set(err, VT_E_VERIFY, "fwid", "extension %s is %zu bytes (< 48)",
+                                OID_DICE_TCB_INFO, hop.len);
+        memcpy(out, hop.ptr + hop.len - VT_NVIDIA_FWID_LEN, VT_NVIDIA_FWID_LEN);
+        return VT_OK;
+    }
+    vt_err rc = fwid_blackwell(bw, out, err);
+    if (rc == VT_E_INVALID) err->code = rc = VT_E_VERIFY; /* malformed certificate content */
+    if (rc != VT_OK) snprintf(err->check, sizeof err->check, "fwid");
+    return rc;
+}
+
+static vt_err leaf_ueid(X509 *leaf, char *out, size_t cap, vt_error *err)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), NULL);
+    char *dec = bn != NULL ? BN_bn2dec(bn) : NULL;
+    BN_free(bn);
+    if (dec == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    vt_err rc = VT_OK;
+    if (strlen(dec) >= cap) rc = vt_error_set(err, VT_E_VERIFY, "cert_chain", "leaf serial number too long");
+    else snprintf(out, cap, "%s", dec);
+    OPENSSL_free(dec);
+    return rc;
+}
+
+/* Root pinning, path validation at `at`, leaf key and FWID: the part of a verification that
+ * depends only on the chain and the instant, computed once per window. */
+static vt_err check_chain(vt_nvidia_verifier *v, vt_nvidia_arch arch, const void *pem, size_t len,
+                          vt_time at, chain_result *res, const char *dev, vt_checks *checks,
+                          vt_error *err)
+{
+    STACK_OF(X509) *certs = NULL, *mid = NULL, *anchor = NULL;
+    vt_err rc = vt_pem_certs(pem, len, &certs, err);
+    if (rc != VT_OK) {
+        vt_error_wrap(err, "NVIDIA certificate chain");
+        err->code = rc = VT_E_INVALID;
+        snprintf(err->check, sizeof err->check, "cert_chain");
+        goto fail;
+    }
+    int n = sk_X509_num(certs);
+    if (n < 2 || n > VT_NVIDIA_MAX_CERTS) {
+        rc = vt_error_set(err, VT_E_VERIFY, "cert_chain",
+                          "the certificate chain has %d certificate(s); it must have 2..%d (leaf first, root last)",
+                          n, VT_NVIDIA_MAX_CERTS);
+        goto fail;
+    }
+    X509 *leaf = sk_X509_value(certs, 0), *last = sk_X509_value(certs, n - 1);
+    /* the chain's last certificate is the pinned root, byte for byte */
+    bool pinned = false;
+    if (sk_X509_num(v->roots) > 0) {
+        for (int i = 0; i < sk_X509_num(v->roots) && !pinned; i++)
+            pinned = X509_cmp(last, sk_X509_value(v->roots, i)) == 0;
+    } else {
+        uint8_t fp[32];
+        VT_GUARD_GOTO(vt_x509_sha256(last, fp, err));
+        pinned = vt_ct_eq(fp, NVIDIA_DEVICE_ROOT_SHA256, sizeof fp);
+    }
+    char cn[128];
+    vt_x509_subject_cn(last, cn, sizeof cn);
+    if (!pinned) {
+        rc = vt_error_set(err, VT_E_VERIFY, "root_pinned",
+                          "the chain ends in '%s', not the pinned NVIDIA Device Identity CA", cn);
+        vt_checks_add(checks, "root_pinned", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        goto out;
+    }
+    vt_checks_add(checks, "root_pinned", VT_CHECK_PASS, "%schain ends in the pinned root '%s'", dev, cn);
+    mid = sk_X509_new_null();
+    anchor = sk_X509_new_null();
+    if (mid == NULL || anchor == NULL || !sk_X509_push(anchor, last)) {
+        rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+        goto out;
+    }
+    for (int i = 1; i < n - 1; i++)
+        if (!sk_X509_push(mid, sk_X509_value(certs, i))) {
+            rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+            goto out;
+        }
+    vt_chain_opts co = {.at = at};
+    rc = vt_chain_verify(leaf, mid, anchor, &co, "NVIDIA device certificate chain", err);
+    if (rc != VT_OK) {
+        snprintf(err->check, sizeof err->check, "cert_chain");
+        vt_checks_add(checks, "cert_chain", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        goto out;
+    }
+    res->not_before = INT64_MIN;
+    res->not_after = INT64_MAX;
+    res->chain = json_array();
+    for (int i = 0; i < n; i++) {
+        vt_time nb, na;
+        VT_GUARD_GOTO(vt_x509_validity(sk_X509_value(certs, i), &nb, &na, err));
+        if (nb > res->not_before) res->not_before = nb;
+        if (na < res->not_after) res->not_after = na;
+        vt_x509_subject_cn(sk_X509_value(certs, i), cn, sizeof cn);
+        if (res->chain != NULL) json_array_append_new(res->chain, json_string(cn));
+    }
+    vt_checks_add(checks, "cert_chain", VT_CHECK_PASS, "%s%d certificates, valid at the instant", dev, n);
+    rc = leaf_fwid(leaf, arch, res->fwid, err);
+    if (rc != VT_OK) {
+        vt_checks_add(checks, "fwid", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        goto out;
+    }
+    vt_curve curve;
+    if (vt_ec_curve_of(X509_get0_pubkey(leaf), &curve, err) != VT_OK || curve != VT_P384) {
+        rc = vt_error_set(err, VT_E_VERIFY, "report_signature", "the leaf key is not an ECDSA P-384 key");
+        vt_checks_add(checks, "report_signature", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        goto out;
+    }
+    VT_GUARD_GOTO(leaf_ueid(leaf, res->ueid, sizeof res->ueid, err));
+    res->leaf_key = X509_get_pubkey(leaf);
+    if (res->leaf_key == NULL) rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    res->emulated = vt_x509_is_emulated(last);
+    res->certs = certs; /* kept for the revocation check */
+    certs = NULL;
+    goto out;
+fail:
+    vt_checks_add(checks, err->check, VT_CHECK_FAIL, "%s%s", dev, err->msg);
+out:
+    sk_X509_free(mid);
+    sk_X509_free(anchor);
+    sk_X509_pop_free(certs, X509_free);
+    if (rc != VT_OK) cache_clear(res);
+    return rc;
+}
+
+/* A cached chain result valid at `at`, or a fresh one (stored in the cache). */
+static vt_err chain_for(vt_nvidia_verifier *v, vt_nvidia_arch arch, const void *pem, size_t len,
+                        vt_time at, const chain_result **out, const char *dev, vt_checks *checks,
+                        vt_error *err)
+{
+    uint8_t a = (uint8_t)arch, key[32];
+    VT_GUARD(vt_hash2(VT_SHA256, &a, 1, pem, len, key, err));
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
+        chain_result *c = &v->cache[i];
+        if (c->used && memcmp(c->key, key, sizeof key) == 0 && at >= c->not_before &&
+            at <= c->not_after) {
+            vt_checks_add(checks, "root_pinned", VT_CHECK_PASS, "%schain ends in the pinned root (cached)", dev);
+            vt_checks_add(checks, "cert_chain", VT_CHECK_PASS,
+                          "%sverified earlier; valid at the instant (cached)", dev);
+            *out = c;
+            return VT_OK;
+        }
+    }
+    chain_result res;
+    memset(&res, 0, sizeof res);
+    VT_GUARD(check_chain(v, arch, pem, len, at, &res, dev, checks, err));
+    chain_result *slot = &v->cache[v->cache_next];
+    v->cache_next = (v->cache_next + 1) % CACHE_SLOTS;
+    cache_clear(slot);
+    *slot = res;
+    slot->used = true;
+    memcpy(slot->key, key, sizeof key);
+    *out = slot;
+    return VT_OK;
+}
+
+/* Whether a time (ASN1) is at or before `t`. */
+static bool asn1_le(const ASN1_GENERALIZEDTIME *a, vt_time t)
+{
+    return ASN1_TIME_cmp_time_t(a, (time_t)t) <= 0;
+}
+
+/* The status of `cert` (issued by `issuer`) in one basic response, trying the usual CertID
+ * hash algorithms; false when the response does not cover it. */
+static bool ocsp_find(OCSP_BASICRESP *bs, X509 *cert, X509 *issuer, int *status, int *reason,
+                      ASN1_GENERALIZEDTIME **thisupd, ASN1_GENERALIZEDTIME **nextupd)
+{
+    const EVP_MD *mds[] = {EVP_sha1(), EVP_sha256(), EVP_sha384(), EVP_sha512()};
+    for (size_t i = 0; i < sizeof mds / sizeof mds[0]; i++) {
+        OCSP_CERTID *id = OCSP_cert_to_id(mds[i], cert, issuer);
+        ASN1_GENERALIZEDTIME *rev = NULL;
+        int found = id != NULL && OCSP_resp_find_status(bs, id, status, reason, &rev, thisupd, nextupd) == 1;
+        OCSP_CERTID_free(id);
+        if (found) return true;
+    }
+    return false;
+}
+
+/* Offline OCSP for every certificate below the root: a response signed by its issuer (or a
+ * responder the issuer delegated, per OCSP_basic_verify) whose path reaches the pinned root
+ * at `at`, status good, thisUpdate <= at <= nextUpdate (nextUpdate required). */
+static vt_err check_revocation(STACK_OF(X509) *certs, const vt_nvidia_verify_opts *o, const char *dev,
+                               vt_checks *checks, vt_error *err)
+{
+    if (o->n_ocsp == 0) {
+        if (o->require_ocsp) {
+            vt_error_set(err, VT_E_MISSING, "revocation", "no OCSP responses given for the device chain");
+            vt_checks_add(checks, "revocation", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+            return err->code;
+        }
+        vt_checks_add(checks, "revocation", VT_CHECK_SKIP, "%snot checked: no OCSP responses given", dev);
+        return VT_OK;
+    }
+    if (o->ocsp == NULL || o->n_ocsp > 32)
+        return vt_error_set(err, VT_E_ARG, "revocation", "1..32 OCSP responses expected");
+    int n = sk_X509_num(certs);
+    OCSP_BASICRESP *bs[32] = {0};
+    X509_STORE *store = X509_STORE_new();
+    vt_err rc = VT_OK;
+    char cn[128];
+    if (store == NULL || X509_STORE_add_cert(store, sk_X509_value(certs, n - 1)) != 1) {
+        rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+        goto out;
+    }
+    X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), (time_t)o->at);
+    for (size_t i = 0; i < o->n_ocsp; i++) {
+        const unsigned char *p = o->ocsp[i].ptr;
+        OCSP_RESPONSE *r = o->ocsp[i].len <= LONG_MAX ? d2i_OCSP_RESPONSE(NULL, &p, (long)o->ocsp[i].len) : NULL;
+        if (r == NULL || p != o->ocsp[i].ptr + o->ocsp[i].len ||
+            OCSP_response_status(r) != OCSP_RESPONSE_STATUS_SUCCESSFUL || (bs[i] = OCSP_response_get1_basic(r)) == NULL) {
+            OCSP_RESPONSE_free(r);
+            rc = vt_error_set(err, VT_E_INVALID, "revocation",
+                              "OCSP response %zu is not a well-formed successful basic response", i);
+            goto out;
+        }
+        OCSP_RESPONSE_free(r);
+    }
+    for (int c = 0; c < n - 1; c++) {
+        X509 *cert = sk_X509_value(certs, c), *issuer = sk_X509_value(certs, c + 1);
+        vt_x509_subject_cn(cert, cn, sizeof cn);
+        int status = -1, reason = -1;
+        ASN1_GENERALIZEDTIME *thisupd = NULL, *nextupd = NULL;
+        size_t k = 0;
+        while (k < o->n_ocsp && !ocsp_find(bs[k], cert, issuer, &status, &reason, &thisupd, &nextupd)) k++;
+        if (k == o->n_ocsp) {
+            rc = vt_error_set(err, VT_E_MISSING, "revocation", "no OCSP response covers '%s'", cn);
+            goto out;
+        }
+        if (OCSP_basic_verify(bs[k], certs, store, 0) != 1) {
+            char why[160];
+            rc = vt_error_set(err, VT_E_VERIFY, "revocation",
+                              "the OCSP response for '%s' is not signed by its issuer or a delegated responder valid at the instant (%s)",
+                              cn, vt_openssl_reason(why, sizeof why));
+            goto out;
+        }
+        if (thisupd == NULL || !asn1_le(thisupd, o->at) || nextupd == NULL || asn1_le(nextupd, o->at - 1)) {
+            rc = vt_error_set(err, VT_E_EXPIRED, "revocation",
+                              "the OCSP response for '%s' is not current at the instant (thisUpdate..nextUpdate)", cn);
+            goto out;
+        }
+        if (status == V_OCSP_CERTSTATUS_REVOKED) {
+            rc = vt_error_set(err, VT_E_REVOKED, "revocation", "'%s' is revoked (OCSP, reason %d)", cn, reason);
+            goto out;
+        }
+        if (status != V_OCSP_CERTSTATUS_GOOD) {
+            rc = vt_error_set(err, VT_E_VERIFY, "revocation", "OCSP status of '%s' is unknown", cn);
+            goto out;
+        }
+    }
+    vt_checks_add(checks, "revocation", VT_CHECK_PASS, "%sOCSP: %d certificate(s) good at the instant", dev, n - 1);
+out:
+    ERR_clear_error();
+    if (rc != VT_OK) vt_checks_add(checks, "revocation", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+    for (size_t i = 0; i < sizeof bs / sizeof bs[0]; i++) OCSP_BASICRESP_free(bs[i]);
+    X509_STORE_free(store);
+    return rc;
+}
+
+static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const uint8_t *report,
+                            size_t report_len, const void *chain_pem, size_t chain_len,
+                            const vt_nvidia_verify_opts *opts, const char *dev, json_t **claims,
+                            vt_checks *checks, vt_error *err)
+{
+    if (claims != NULL) *claims = NULL;
+    if (v == NULL || opts == NULL || report == NULL || chain_pem == NULL)
+        return vt_error_set(err, VT_E_ARG, "args", "verifier, options, report and chain are required");
+    if (opts->nonce != NULL && (opts->nonce_len == 0 || opts->nonce_len > 64))
+        return vt_error_set(err, VT_E_ARG, "nonce", "the expected nonce must be 1..64 bytes (got %zu)",
+                            opts->nonce_len);
+    if (arch != VT_NVIDIA_HOPPER && arch != VT_NVIDIA_BLACKWELL) {
+        vt_error_set(err, VT_E_UNSUPPORTED, "arch", "GPU architecture not supported (HOPPER, BLACKWELL)");
+        vt_checks_add(checks, "arch", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        return err->code;
+    }
+    vt_nvidia_report *r = malloc(sizeof *r);
+    if (r == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    vt_err rc = vt_nvidia_report_parse(report, report_len, r, err);
+    if (rc != VT_OK) {
+        snprintf(err->check, sizeof err->check, "report_format");
+        vt_checks_add(checks, "report_format", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        goto out;
+    }
+    vt_checks_add(checks, "report_format", VT_CHECK_PASS,
+                  "%sSPDM 1.1 GET_MEASUREMENTS + MEASUREMENTS, %zu blocks, %zu opaque fields", dev,
+                  r->n_blocks, r->n_tlv);
+    /* trailing bytes: none, except the one 0x00 some Hopper drivers append (docs/nvidia.md) */
+    bool hopper_pad = r->trailing.len == 1 && r->trailing.ptr[0] == 0 && arch == VT_NVIDIA_HOPPER &&
+                      !opts->strict_length;
+    if (r->trailing.len != 0 && !hopper_pad) {
+        rc = vt_error_set(err, VT_E_INVALID, "report_length",
+                          "%zu byte(s) after the signature (report ends at %zu of %zu)",
+                          r->trailing.len, report_len - r->trailing.len, report_len);
+        vt_checks_add(checks, "report_length", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        goto out;
+    }
+    vt_checks_add(checks, "report_length", VT_CHECK_PASS,
+                  hopper_pad ? "%sone trailing 0x00 after the signature accepted (Hopper driver padding)"
+                             : "%sno byte after the signature",
+                  dev);
+    const chain_result *ch = NULL;
+    VT_GUARD_GOTO(chain_for(v, arch, chain_pem, chain_len, opts->at, &ch, dev, checks, err));
+    VT_GUARD_GOTO(check_revocation(ch->certs, opts, dev, checks, err));
+    if (!r->has_fwid) {
+        rc = vt_error_set(err, VT_E_VERIFY, "fwid", "the report carries no FWID (opaque id 20)");
+        vt_checks_add(checks, "fwid", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        goto out;
+    }
+    if (!vt_ct_eq(r->fwid, ch->fwid, VT_NVIDIA_FWID_LEN)) {
+        char a[2 * VT_NVIDIA_FWID_LEN + 1], b[2 * VT_NVIDIA_FWID_LEN + 1];
+        vt_hex_encode(r->fwid, VT_NVIDIA_FWID_LEN, a);
+        vt_hex_encode(ch->fwid, VT_NVIDIA_FWID_LEN, b);
+        rc = vt_error_set(err, VT_E_VERIFY, "fwid", "FWID mismatch: report %.16s..., leaf certificate %.16s...", a, b);
+        vt_checks_add(checks, "fwid", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        goto out;
+    }
+    vt_checks_add(checks, "fwid", VT_CHECK_PASS, "%sreport FWID equals the leaf certificate's (%s rule)",
+                  dev, arch == VT_NVIDIA_HOPPER ? OID_DICE_TCB_INFO : OID_DICE_TCB_INFO_ALIAS "[6][0]");
+    rc = vt_ecdsa_verify_raw(ch->leaf_key, VT_SHA384, r->signed_part.ptr, r->signed_part.len,
+                             r->signature.ptr, r->signature.len, "GPU report signature", err);
+    if (rc != VT_OK) {
+        snprintf(err->check, sizeof err->check, "report_signature");
+        vt_checks_add(checks, "report_signature", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        goto out;
+    }
+    vt_checks_add(checks, "report_signature", VT_CHECK_PASS,
+                  "%sECDSA P-384/SHA-384 by the leaf over bytes [0, %zu)", dev, r->signed_part.len);
+    if (opts->nonce != NULL) {
+        uint8_t want[VT_NVIDIA_NONCE_LEN] = {0};
+        memcpy(want, opts->nonce, opts->nonce_len < sizeof want ? opts->nonce_len : sizeof want);
+        if (!vt_ct_eq(want, r->request_nonce, sizeof want)) {
+            rc = vt_error_set(err, VT_E_VERIFY, "nonce",
+                              "the report's requester nonce is not the expected nonce");
+            vt_checks_add(checks, "nonce", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+            goto out;
+        }
+        vt_checks_add(checks, "nonce", VT_CHECK_PASS, "%srequester nonce equals the expected nonce", dev);
+    } else {
+        vt_checks_add(checks, "nonce", VT_CHECK_SKIP,
+                      "%sno expected nonce given: freshness not checked (the claims carry the nonce)", dev);
+    }
+    json_t *rim = NULL;
+    if (opts->n_rims > 0) {
+        const vt_nvidia_rim *drv = NULL, *vb = NULL;
+        for (size_t i = 0; opts->rims != NULL && i < opts->n_rims; i++) {
+            const vt_nvidia_rim *m = opts->rims[i];
+            if (m == NULL) continue;
+            if (drv == NULL && strcasecmp(m->version, r->driver_version) == 0) drv = m;
+            else if (vb == NULL && strcasecmp(m->version, r->vbios_version) == 0) vb = m;
+        }
+        if (drv == NULL || vb == NULL) {
+            rc = vt_error_set(err, VT_E_MISSING, "rim_coverage", "no %s RIM for version %s among the %zu given",
+                              drv == NULL ? "driver" : "VBIOS", drv == NULL ? r->driver_version : r->vbios_version,
+                              opts->n_rims);
+            vt_checks_add(checks, "rim_coverage", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+            goto out;
+        }
+        rc = vt_nvidia_rim_match(r, drv, vb, claims != NULL ? &rim : NULL, checks, err);
+        if (rc != VT_OK) {
+            json_decref(rim);
+            goto out;
+        }
+    }
+    if (claims != NULL) {
+        json_t *o = json_object();
+        if (o == NULL) {
+            json_decref(rim);
+            rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+            goto out;
+        }
+        json_object_set_new(o, "arch", json_string(vt_nvidia_arch_name(arch)));
+        json_object_set_new(o, "ueid", json_string(ch->ueid));
+        json_object_set_new(o, "nonce", vt_json_hex_string(r->request_nonce, VT_NVIDIA_NONCE_LEN));
+        json_object_set_new(o, "measurements", vt_nvidia_measurements_json(r));
+        json_object_set_new(o, "config", vt_nvidia_config_json(r));
+        json_object_set_new(o, "signed_length", json_integer((json_int_t)r->signed_part.len));
+        json_object_set_new(o, "trailing_bytes", json_integer((json_int_t)r->trailing.len));
+        json_object_set_new(o, "certificate_chain", json_deep_copy(ch->chain));
+        json_object_set_new(o, "emulated", json_boolean(ch->emulated));
+        if (rim != NULL) json_object_set_new(o, "rim", rim);
+        *claims = o;
+    }
+out:
+    free(r);
+    return rc;
+}
+
+vt_err vt_nvidia_verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const uint8_t *report,
+                               size_t report_len, const void *chain_pem, size_t chain_len,
+                               const vt_nvidia_verify_opts *opts, json_t **claims,
+                               vt_checks *checks, vt_error *err)
+{
+    return verify_device(v, arch, report, report_len, chain_pem, chain_len, opts, "", claims,
+                         checks, err);
+}
+
+static bool all_hex(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return false;
+    }
+    return n % 2 == 0;
+}
+
+/* 256 KiB of text per field is far beyond any report (4 KiB) or chain (5 KiB). */
+#define FIELD_MAX (256u * 1024u)
+
+static vt_err decode_device(json_t *d, size_t i, vt_nvidia_arch *arch, vt_buf *report,
+                            vt_buf *chain, const char **uuid, vt_error *err)
+{
+    char path[48];
+    snprintf(path, sizeof path, "device_evidence_list[%zu]", i);
+    if (!json_is_object(d))
+        return vt_error_set(err, VT_E_INVALID, "evidence_format", "%s: expected an object", path);
+    const char *a, *ev, *cert;
+    VT_GUARD(vt_json_str(d, "arch", path, &a, err));
+    VT_GUARD(vt_json_str(d, "evidence", path, &ev, err));
+    VT_GUARD(vt_json_str(d, "certificate", path, &cert, err));
+    json_t *u = json_object_get(d, "uuid");
+    if (u != NULL && !json_is_string(u) && !json_is_null(u))
+        return vt_error_set(err, VT_E_INVALID, "evidence_format", "%s.uuid: expected a string", path);
+    *uuid = json_is_string(u) ? json_string_value(u) : NULL;
+    *arch = vt_nvidia_arch_from_name(a);
+    if (*arch == VT_NVIDIA_ARCH_UNKNOWN)
+        return vt_error_set(err, VT_E_UNSUPPORTED, "arch", "%s.arch '%.32s' is not supported (HOPPER, BLACKWELL)",
+                            path, a);
+    size_t evn = strlen(ev), cn = strlen(cert);
+    if (evn > FIELD_MAX || cn > FIELD_MAX)
+        return vt_error_set(err, VT_E_INVALID, "evidence_format", "%s: field longer than %u bytes", path,
+                            FIELD_MAX);
+    /* hex (older attesters) first, then standard base64 (NVAT) */
+    vt_err rc = all_hex(ev, evn) ? vt_hex_decode(ev, evn, report, err) : vt_b64_decode(ev, evn, report, err);
+    if (rc != VT_OK) return vt_error_wrap(err, "%s.evidence", path);
+    if (cn >= 10 && memcmp(cert, "-----BEGIN", 10) == 0) rc = vt_buf_set(chain, cert, cn, err);
+    else rc = vt_b64_decode(cert, cn, chain, err);
+    if (rc != VT_OK) return vt_error_wrap(err, "%s.certificate", path);
+    return VT_OK;
+}
+
+/* Fold one device's checks into the list: one entry per check name whatever the number of
+ * GPUs (an 8-GPU board would overflow vt_checks otherwise); a failure or skip replaces a pass, a
+ * pass over a pass keeps the first detail and counts the devices. */
+static void merge_checks(vt_checks *all, const vt_checks *dev, size_t index)
+{
+    if (all == NULL) return;
+    for (size_t k = 0; k < dev->n; k++) {
+        const vt_check *c = &dev->items[k];
+        vt_check *have = NULL;
+        for (size_t j = 0; j < all->n && have == NULL; j++)
+            if (strcmp(all->items[j].name, c->name) == 0) have = &all->items[j];
+        if (have == NULL) {
+            vt_checks_add(all, c->name, c->status, "%s", c->detail);
+        } else if (c->status != VT_CHECK_PASS && have->status == VT_CHECK_PASS) {
+            *have = *c;
+        } else if (c->status == VT_CHECK_PASS && have->status == VT_CHECK_PASS) {
+            char d[sizeof have->detail];
+            const char *rest = strstr(have->detail, ": ");
+            snprintf(d, sizeof d, "gpu0..%zu: %.200s", index, rest != NULL ? rest + 2 : have->detail);
+            snprintf(have->detail, sizeof have->detail, "%s", d);
+        }
+    }
+}
+
+vt_err vt_nvidia_verify(vt_nvidia_verifier *v, const uint8_t *evidence, size_t len,
+                        const vt_nvidia_verify_opts *opts, json_t **claims, vt_checks *checks,
+                        vt_error *err)
+{
+    if (claims != NULL) *claims = NULL;
+    if (v == NULL || evidence == NULL || opts == NULL)
+        return vt_error_set(err, VT_E_ARG, "args", "verifier, evidence and options are required");
+    json_t *doc = NULL, *list = NULL, *devices = json_array();
+    vt_buf report = {0}, chain = {0};
+    char (*ueids)[64] = calloc(VT_NVIDIA_MAX_DEVICES, sizeof *ueids);
+    vt_err rc = VT_OK;
+    if (devices == NULL || ueids == NULL) {
+        rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+        goto out;
+    }
+    rc = vt_json_parse((const char *)evidence, len, &doc, err);
+    if (rc == VT_OK) rc = vt_json_arr(doc, "device_evidence_list", "evidence", &list, err);
+    if (rc == VT_OK && (json_array_size(list) == 0 || json_array_size(list) > VT_NVIDIA_MAX_DEVICES))
+        rc = vt_error_set(err, VT_E_INVALID, "evidence_format",
+                          "device_evidence_list has %zu entries (1..%d)", json_array_size(list),
+                          VT_NVIDIA_MAX_DEVICES);
+    if (rc != VT_OK) {
+        snprintf(err->check, sizeof err->check, "evidence_format");
+        vt_checks_add(checks, "evidence_format", VT_CHECK_FAIL, "%s", err->msg);
+        goto out;
+    }
+    vt_checks_add(checks, "evidence_format", VT_CHECK_PASS, "%zu device(s)", json_array_size(list));
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        vt_nvidia_arch arch = VT_NVIDIA_ARCH_UNKNOWN;
+        const char *uuid = NULL;
+        char dev[32];
+        snprintf(dev, sizeof dev, "gpu%zu: ", i);
+        rc = decode_device(json_array_get(list, i), i, &arch, &report, &chain, &uuid, err);
+        if (rc != VT_OK) {
+            if (err->check[0] == 0 || strcmp(err->check, "parse") == 0)
+                snprintf(err->check, sizeof err->check, "evidence_format");
+            vt_checks_add(checks, err->check, VT_CHECK_FAIL, "%s%s", dev, err->msg);
+            goto out;
+        }
+        json_t *dc = NULL;
+        vt_checks *mine = calloc(1, sizeof *mine);
+        if (mine == NULL) {
+            rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+            goto out;
+        }
+        rc = verify_device(v, arch, report.ptr, report.len, chain.ptr, chain.len, opts, dev, &dc,
+                           mine, err);
+        merge_checks(checks, mine, i);
+        free(mine);
+        if (rc != VT_OK) {
+            vt_error_wrap(err, "device %zu", i);
+            goto out;
+        }
+        const char *ueid = json_string_value(json_object_get(dc, "ueid"));
+        for (size_t j = 0; j < i; j++)
+            if (ueid != NULL && strcmp(ueids[j], ueid) == 0) {
+                rc = vt_error_set(err, VT_E_VERIFY, "ueid_unique",
+                                  "devices %zu and %zu have the same UEID %s (a replayed report)", j, i, ueid);
+                vt_checks_add(checks, "ueid_unique", VT_CHECK_FAIL, "%s", err->msg);
+                json_decref(dc); /* owns ueid: released after its last use */
+                goto out;
+            }
+        snprintf(ueids[i], sizeof ueids[i], "%s", ueid != NULL ? ueid : "");
+        json_object_set_new(dc, "uuid", uuid != NULL ? json_string(uuid) : json_null());
+        json_array_append_new(devices, dc);
+        vt_buf_free(&report);
+        vt_buf_free(&chain);
+    }
+    vt_checks_add(checks, "ueid_unique", VT_CHECK_PASS, "%zu distinct device UEID(s)", json_array_size(list));
+    if (claims != NULL) {
+        *claims = json_pack("{s:o}", "devices", devices);
+        devices = NULL;
+        if (*claims == NULL) rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    }
+out:
+    vt_buf_free(&report);
+    vt_buf_free(&chain);
+    json_decref(devices);
+    json_decref(doc);
+    free(ueids);
+    return rc;
+}
