@@ -36,8 +36,9 @@ check: deps
 	$(MAKE) package-check
 
 # Debian packages (veritee, libveritee0, libveritee-dev) in $(BUILD)/deb, lintian report beside.
+# (an install-deps failure about other packages does not stop it: make-deb checks its own tools)
 deb:
-	@scripts/install-deps --packaging
+	@scripts/install-deps --packaging || echo "make deb: install-deps failed; going on (scripts/make-deb checks its tools)"
 	scripts/make-deb $(BUILD)/deb
 
 # The .deb alone is enough: installed into a pristine Debian 12 root, verify + serve + attest there.
@@ -48,7 +49,7 @@ package-check: deb
 # The container image (packaging/container/Containerfile) built from the .deb with buildah and
 # run read-only as uid 10001 (needs buildah; uses the Debian 12 root package-check made).
 container-check: package-check
-	@scripts/install-deps --container
+	@scripts/install-deps --container || echo "make container-check: install-deps failed; going on (the script checks its tools)"
 	scripts/container-check $(BUILD)/deb $(BUILD)/package-check
 
 # cmake --install (PREFIX=/usr/local, DESTDIR honoured).
