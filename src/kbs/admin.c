@@ -321,8 +321,10 @@ static bool is_denial(const vt_audit_record *r)
     return strcmp(r->action, "resource.get") == 0 && strcmp(r->outcome, "ok") != 0;
 }
 
-/* GET /api/v1/audit/denials: refused attestations (rejected, contraindicated) and resource
- * releases among the last DENIAL_SCAN audit records, newest first, at most AUDIT_PAGE. */
+/* GET /api/v1/audit/denials: refused attestations (contraindicated) and resource releases among
+ * the last DENIAL_SCAN audit records, newest first, at most AUDIT_PAGE; and, apart, the last
+ * rejected attestations this node remembers in memory ("recent": they are summarized in the
+ * chain, not recorded one by one, since anyone can send them). */
 static void denials(admin_req *a)
 {
     vt_error e = {0};
@@ -336,7 +338,10 @@ static void denials(admin_req *a)
     for (size_t i = n; i > 0 && json_array_size(arr) < AUDIT_PAGE; i--)
         if (is_denial(&rec[i - 1])) json_array_append_new(arr, vt_audit_record_json(&rec[i - 1]));
     vt_audit_records_free(rec, n);
-    ok_json(a, json_pack("{so sI}", "denials", arr, "scanned", (json_int_t)n));
+    json_t *recent = kbs_recent_json(a->k);
+    for (size_t i = 0; recent != NULL && i < json_array_size(recent) && json_array_size(arr) < AUDIT_PAGE; i++)
+        json_array_append(arr, json_array_get(recent, i));
+    ok_json(a, json_pack("{so so sI}", "denials", arr, "recent", recent ? recent : json_array(), "scanned", (json_int_t)n));
 }
 
 /* GET /api/v1/stats: the server's own counters as JSON. */

@@ -240,6 +240,7 @@ static void finish(attest_ctx *x, const char *result, const vt_error *e)
         char why[200];
         snprintf(why, sizeof why, "%.24s: %.40s%s%.120s", tee, e->check, e->check[0] ? ": " : "", e->msg);
         kbs_unauth(k, x->c->now, "attest", x->c->client, why);
+        kbs_recent_reject(k, x->c->now, tee, x->c->client, e);
         return;
     }
     char actor[80];

@@ -181,3 +181,33 @@ vt_err vt_kbs_sweep(vt_kbs *k, vt_time now, vt_error *err)
     return VT_OK;
 }
 
+void kbs_recent_reject(vt_kbs *k, vt_time now, const char *tee, const char *client, const vt_error *e)
+{
+    pthread_mutex_lock(&k->unauth_mu);
+    struct kbs_reject *r = &k->recent[k->recent_next];
+    r->time = now;
+    vt_audit_text(tee ? tee : "", sizeof r->tee - 1, r->tee, sizeof r->tee);
+    vt_audit_text(client ? client : "", sizeof r->client - 1, r->client, sizeof r->client);
+    vt_audit_text(e->check, sizeof r->check - 1, r->check, sizeof r->check);
+    vt_audit_text(e->msg, sizeof r->error - 1, r->error, sizeof r->error);
+    k->recent_next = (k->recent_next + 1) % KBS_RECENT_REJECTS;
+    if (k->recent_n < KBS_RECENT_REJECTS) k->recent_n++;
+    pthread_mutex_unlock(&k->unauth_mu);
+}
+
+json_t *kbs_recent_json(vt_kbs *k)
+{
+    json_t *a = json_array();
+    pthread_mutex_lock(&k->unauth_mu);
+    for (size_t i = 0; a != NULL && i < k->recent_n; i++) {
+        const struct kbs_reject *r = &k->recent[(k->recent_next + KBS_RECENT_REJECTS - 1 - i) % KBS_RECENT_REJECTS];
+        char t[21];
+        vt_time_format(r->time, t);
+        json_array_append_new(a, json_pack("{sI ss ss ss ss ss s{ss ss ss} sb}", "seq", (json_int_t)0, "time", t, "actor",
+                                           "guest", "action", "attest", "subject", r->tee, "outcome", "rejected",
+                                           "details", "client", r->client, "check", r->check, "error", r->error,
+                                           "recorded", 0));
+    }
+    pthread_mutex_unlock(&k->unauth_mu);
+    return a;
+}

@@ -10,6 +10,8 @@
 #include "veritee/metrics.h"
 #include "veritee/verify.h"
 
+#define KBS_RECENT_REJECTS 32
+
 struct vt_kbs {
     vt_kbs_config cfg;
     vt_std_metrics m;
@@ -24,6 +26,13 @@ struct vt_kbs {
     vt_time unauth_since;
     char unauth_last_client[48];
     char unauth_last_error[160];
+    /* the last rejected attestations, in memory only (bounded, lost at restart): what the
+     * console's denials show without writing unauthenticated failures to the chain one by one */
+    struct kbs_reject {
+        vt_time time;
+        char tee[24], client[48], check[40], error[200];
+    } recent[KBS_RECENT_REJECTS];
+    size_t recent_n, recent_next;
 };
 
 /* A copy of the configured attestation policy text (NULL when none is configured). */
@@ -43,6 +52,10 @@ vt_err kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, 
 void kbs_unauth(vt_kbs *k, vt_time now, const char *endpoint, const char *client, const char *detail);
 /* Writes the pending summary when its interval is over (force: whenever one is pending). */
 void kbs_unauth_flush(vt_kbs *k, vt_time now, bool force);
+/* Remembers a rejected attestation in the bounded in-memory list (kbs_recent_json). */
+void kbs_recent_reject(vt_kbs *k, vt_time now, const char *tee, const char *client, const vt_error *e);
+/* The remembered rejections, newest first, in the audit record JSON shape (seq 0, "recorded": false). */
+json_t *kbs_recent_json(vt_kbs *k);
 
 /* Evidence: decode the TEE's JSON shape, verify with the broker's trust/collateral, fill
  * claims. report_data (64 bytes) is the expected binding. */

@@ -331,10 +331,12 @@ await test('dashboard: load the key, put, rotate, revoke; the audit view shows b
   assert.ok(await dp.$('#audit tr[data-action="resource.rotate"][data-outcome="ok"]'));
   assert.ok(await dp.$('#audit tr[data-action="resource.put"][data-outcome="ok"]'));
   assert.match(await dp.textContent('#audit-state'), /chain verified/);
-  // paging back to the start: the unsigned calls of the first test were audited as denied
+  // paging back to the start works; the unsigned calls of the first test are counted in the
+  // metrics and summarized once a minute, never written one record each (docs/kbs.md), so the
+  // chain starts with the admin's own signed actions
   await dp.click('#audit-older');
   await dp.waitForSelector('#audit tr[data-seq="1"]');
-  assert.equal(await dp.getAttribute('#audit tr[data-seq="1"]', 'data-outcome'), 'denied');
+  assert.equal(await dp.getAttribute('#audit tr[data-seq="1"]', 'data-outcome'), 'ok');
   await dp.click('#audit-latest');
   await dp.waitForSelector('#audit tr[data-action="resource.revoke"]');
   const page1 = await dp.content();

@@ -1,5 +1,5 @@
 // Admin requests signed in the page (docs/kbs.md "Admin API", as `veritee admin` signs them):
-// a JWT {iat, exp = iat + 60, jti (16 random bytes, hex), sub, htm, htu (path without query),
+// a JWT {iat, exp = iat + 60, jti (16 random bytes, hex), sub, htm, htu (the request target: path and query, as sent),
 // bsh = base64url(SHA-256(body))} signed ES256 with the admin's P-256 key through WebCrypto.
 // The private key is imported non-extractable and lives only in this module's variable.
 
@@ -65,13 +65,15 @@ async function token(method, path, body) {
   return `${h}.${p}.${b64url(sig)}`;
 }
 
-// One signed request. query is not bound (htu is the path). Returns {status, json}.
+// One signed request. The token binds the whole request target (path and query): a query
+// changed in flight (?version=N on revoke) is refused. Returns {status, json}.
 export async function adminFetch(method, path, {query, body, type} = {}) {
   if (!key) throw new Error('load the admin key first');
   const bytes = body === undefined ? new Uint8Array(0) : typeof body === 'string' ? enc.encode(body) : body;
-  const headers = {Authorization: `Bearer ${await token(method, path, bytes)}`};
+  const target = path + (query ? `?${query}` : '');
+  const headers = {Authorization: `Bearer ${await token(method, target, bytes)}`};
   if (body !== undefined) headers['Content-Type'] = type || 'application/json';
-  const r = await fetch(path + (query ? `?${query}` : ''), {method, headers, body: body === undefined ? undefined : bytes,
+  const r = await fetch(target, {method, headers, body: body === undefined ? undefined : bytes,
     cache: 'no-store'});
   const text = await r.text();
   let json = null;
