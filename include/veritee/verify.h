@@ -62,6 +62,10 @@ typedef struct vt_verifier vt_verifier;
 
 vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *err);
 void vt_verifier_free(vt_verifier *v); /* accepts NULL */
+/* Forces a rebuild of every TEE's verifier at the next call, whatever the files' times say (an
+ * operator's reload: SIGHUP to `veritee serve`, e.g. after files were replaced with their
+ * times kept). Thread-safe. */
+void vt_verifier_invalidate(vt_verifier *v); /* accepts NULL */
 
 /* Per-call options. Every option is enforced for every kind of evidence it applies to, and an
  * option that cannot apply to this evidence is refused (VT_E_ARG), never ignored. */
