@@ -51,7 +51,6 @@
 #include "veritee/collateral.h"
 /* verify */
 #include "veritee/verify.h"
-#include "veritee/verify_any.h"
 #include "veritee/claims.h"
 /* appraise */
 #include "veritee/policy.h"
