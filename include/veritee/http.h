@@ -150,9 +150,10 @@ void vt_http_server_stop(vt_http_server *s);
 /* Writes one JSON-lines record {"ts","level","msg",...fields} to the server's log. */
 void vt_http_log(vt_http_server *s, const char *level, const char *msg, const json_t *fields);
 
-/* SIGTERM/SIGINT handling for a server process: block both in the calling thread before
+/* SIGTERM/SIGINT/SIGHUP handling for a server process: block them in the calling thread before
  * vt_http_server_start (worker threads inherit the mask), then vt_http_wait_signal()
- * returns the signal number when one arrives; then call vt_http_server_stop. */
+ * returns the signal number when one arrives: SIGHUP asks for a reload (wait again after it),
+ * the others for vt_http_server_stop. */
 vt_err vt_http_signals_block(vt_error *err);
 int vt_http_wait_signal(void);
 

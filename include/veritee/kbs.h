@@ -79,6 +79,12 @@ typedef struct vt_kbs vt_kbs;
 vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err);
 void vt_kbs_free(vt_kbs *k); /* accepts NULL */
 
+/* An operator's reload (SIGHUP to `veritee serve`): every verifier is rebuilt from the trust and
+ * collateral directories at the next attestation, and, when policy_text is not NULL, it replaces
+ * the configured attestation policy (copied; parsed first: on a bad policy err says why and the
+ * old one stays). Safe while requests are served. */
+vt_err vt_kbs_reload(vt_kbs *k, const char *policy_text, vt_error *err);
+
 /* A transport-free call. Everything borrowed. */
 typedef struct vt_kbs_call {
     vt_time now;

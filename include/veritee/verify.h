@@ -69,6 +69,10 @@ void vt_verifier_free(vt_verifier *v); /* accepts NULL */
 /* Files of the CCA trust directory that could not be loaded and were skipped ("name: reason;
  * ..."), after a CCA verification; NULL when none. Borrowed, valid until the next vt_verify. */
 const char *vt_verifier_cca_skipped(vt_verifier *v);
+/* Forces a rebuild of every TEE's verifier at the next call, whatever the files' times say (an
+ * operator's reload: SIGHUP to `veritee serve`, e.g. after files were replaced with their
+ * times kept). Thread-safe. */
+void vt_verifier_invalidate(vt_verifier *v); /* accepts NULL */
 
 /* Per-call options. Every option is enforced for every kind of evidence it applies to, and an
  * option that cannot apply to this evidence is refused (VT_E_ARG), never ignored. */

@@ -6,11 +6,14 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "sd_notify.h"
 #include "veritee/certdir.h"
 #include "veritee/collateral.h"
 #include "veritee/ear.h"
@@ -259,6 +262,51 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
     return 0;
 }
 
+/* The policy file as a NUL-terminated text, checked to parse. */
+static vt_err read_policy(const char *path, vt_buf *out, vt_error *e)
+{
+    vt_buf b = {0};
+    VT_GUARD(vt_file_read(path, VT_POLICY_MAX_BYTES, &b, e));
+    uint8_t *z = realloc(b.ptr, b.len + 1);
+    if (z == NULL) {
+        vt_buf_free(&b);
+        return vt_error_set(e, VT_E_NOMEM, "policy", "out of memory");
+    }
+    z[b.len] = 0;
+    b.ptr = z;
+    vt_policy p;
+    vt_err rc = vt_policy_parse((const char *)b.ptr, b.len, &p, e);
+    if (rc != VT_OK) {
+        vt_buf_free(&b);
+        return rc;
+    }
+    vt_policy_free(&p);
+    *out = b;
+    return VT_OK;
+}
+
+/* SIGHUP: the verifiers are rebuilt from --trust/--collateral at the next attestation and the
+ * --policy file is read again (a bad file keeps the running policy). systemd hears RELOADING=1
+ * then READY=1 (ExecReload=kill -HUP $MAINPID). */
+static void reload(vt_kbs *kbs, const char *policy_path)
+{
+    cli_sd_notify("RELOADING=1\nSTATUS=reloading trust, collateral and policy");
+    vt_error e = {0};
+    vt_buf text = {0};
+    vt_err rc = VT_OK;
+    if (policy_path != NULL) rc = read_policy(policy_path, &text, &e);
+    if (rc == VT_OK) rc = vt_kbs_reload(kbs, (const char *)text.ptr, &e);
+    vt_buf_free(&text);
+    if (rc == VT_OK) {
+        fprintf(stderr, "veritee serve: reloaded (verifiers rebuilt at the next attestation%s)\n",
+                policy_path ? ", --policy read again" : "");
+        cli_sd_notify("READY=1\nSTATUS=reloaded");
+    } else {
+        fprintf(stderr, "veritee serve: reload: --policy %s: %s (the running policy stays)\n", policy_path, e.msg);
+        cli_sd_notify("READY=1\nSTATUS=reload failed: the policy file does not parse; running policy kept");
+    }
+}
+
 /* A server message: with --log - (stderr) a JSON-lines record like the request log, so the stream
  * stays one JSON object per line; otherwise a plain line on stderr. */
 __attribute__((format(printf, 3, 4))) static void say(const serve_opts *o, const char *level, const char *fmt, ...)
@@ -361,12 +409,7 @@ int cmd_serve(int argc, char **argv)
     } else {
         say(&o, "warn", "no --admin-key: the admin API refuses every request");
     }
-    if (o.policy) {
-        vt_policy p;
-        if (vt_file_read(o.policy, VT_POLICY_MAX_BYTES, &policy, &e) != VT_OK) { rc = fail(&o, "--policy", &e); goto out; }
-        if (vt_policy_parse((const char *)policy.ptr, policy.len, &p, &e) != VT_OK) { rc = fail(&o, "--policy", &e); goto out; }
-        vt_policy_free(&p);
-    }
+    if (o.policy && read_policy(o.policy, &policy, &e) != VT_OK) { rc = fail(&o, "--policy", &e); goto out; }
     if (o.pcs_url && o.pccs_url) {
         say(&o, "error", "give --pcs-url or --pccs-url, not both");
         goto out;
@@ -444,7 +487,13 @@ int cmd_serve(int argc, char **argv)
     if (colon) *colon = 0;
     printf("listening on %s://%s:%d\n", o.tls_cert ? "https" : "http", host, vt_http_server_port(srv));
     fflush(stdout);
-    int sig = vt_http_wait_signal();
+    char ready[384];
+    snprintf(ready, sizeof ready, "READY=1\nMAINPID=%ld\nSTATUS=listening on %s://%s:%d", (long)getpid(),
+             o.tls_cert ? "https" : "http", host, vt_http_server_port(srv));
+    if (cli_sd_notify(ready) < 0) perror("veritee serve: NOTIFY_SOCKET");
+    int sig;
+    while ((sig = vt_http_wait_signal()) == SIGHUP) reload(kbs, o.policy);
+    cli_sd_notify("STOPPING=1\nSTATUS=stopping");
     say(&o, "info", "signal %d, stopping", sig);
     pthread_mutex_lock(&sw.mu);
     sw.stop = true;

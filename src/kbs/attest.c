@@ -105,7 +105,8 @@ static vt_err load_policy(vt_kbs *k, const char *tee, vt_policy *p, vt_error *er
         vt_err rc = vt_store_doc_get(k->cfg.store, VT_DOC_ATTESTATION_POLICY, names[i], &text, &e2);
         if (rc != VT_OK && rc != VT_E_MISSING) return vt_error_set(err, rc, "policy", "%s", e2.msg);
     }
-    const char *t = text ? text : k->cfg.policy_text ? k->cfg.policy_text : "{\"id\":\"default\",\"version\":1}";
+    if (text == NULL) text = kbs_policy_text(k);
+    const char *t = text ? text : "{\"id\":\"default\",\"version\":1}";
     vt_err rc = vt_policy_parse(t, strlen(t), p, err);
     free(text);
     return rc;

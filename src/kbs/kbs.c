@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kbs_internal.h"
+#include "veritee/policy.h"
 
 vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
 {
@@ -16,11 +17,20 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
     vt_kbs *k = calloc(1, sizeof *k);
     if (k == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs", "out of memory");
     k->cfg = *cfg;
+    pthread_mutex_init(&k->policy_mu, NULL);
+    if (cfg->policy_text != NULL && (k->policy_text = strdup(cfg->policy_text)) == NULL) {
+        pthread_mutex_destroy(&k->policy_mu);
+        free(k);
+        return vt_error_set(err, VT_E_NOMEM, "kbs", "out of memory");
+    }
+    k->cfg.policy_text = NULL; /* read through kbs_policy_text */
     vt_verify_sources vs = {.trust_dir = cfg->trust_dir, .collateral_dir = cfg->collateral_dir,
                             .pcs_url = cfg->pcs_url, .kds_url = cfg->kds_url, .cache_dir = cfg->cache_dir,
                             .allow_missing_crl = cfg->allow_missing_crl, .collateral = cfg->collateral};
     vt_err vrc = vt_verifier_new(&vs, &k->verifiers, err);
     if (vrc != VT_OK) {
+        free(k->policy_text);
+        pthread_mutex_destroy(&k->policy_mu);
         free(k);
         return vrc;
     }
@@ -28,6 +38,8 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
     if (k->cfg.session_lifetime <= 0) k->cfg.session_lifetime = VT_KBS_DEFAULT_SESSION_LIFETIME;
     if (k->cfg.token_skew < 0 || k->cfg.token_skew > VT_KBS_MAX_TOKEN_SKEW) {
         vt_verifier_free(k->verifiers);
+        free(k->policy_text);
+        pthread_mutex_destroy(&k->policy_mu);
         free(k);
         return vt_error_set(err, VT_E_ARG, "kbs", "token skew must be 0..%d seconds", VT_KBS_MAX_TOKEN_SKEW);
     }
@@ -36,6 +48,8 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
         vt_err rc = vt_metrics_std(cfg->metrics, &k->m, err);
         if (rc != VT_OK) {
             vt_verifier_free(k->verifiers);
+            free(k->policy_text);
+            pthread_mutex_destroy(&k->policy_mu);
             free(k);
             return rc;
         }
@@ -50,8 +64,37 @@ void vt_kbs_free(vt_kbs *k)
 {
     if (k == NULL) return;
     vt_verifier_free(k->verifiers);
+    free(k->policy_text);
+    pthread_mutex_destroy(&k->policy_mu);
     pthread_mutex_destroy(&k->unauth_mu);
     free(k);
+}
+
+char *kbs_policy_text(vt_kbs *k)
+{
+    pthread_mutex_lock(&k->policy_mu);
+    char *t = k->policy_text ? strdup(k->policy_text) : NULL;
+    pthread_mutex_unlock(&k->policy_mu);
+    return t;
+}
+
+vt_err vt_kbs_reload(vt_kbs *k, const char *policy_text, vt_error *err)
+{
+    if (k == NULL) return vt_error_set(err, VT_E_ARG, "kbs", "no broker");
+    if (policy_text != NULL) {
+        vt_policy p;
+        VT_GUARD(vt_policy_parse(policy_text, strlen(policy_text), &p, err));
+        vt_policy_free(&p);
+        char *copy = strdup(policy_text);
+        if (copy == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs", "out of memory");
+        pthread_mutex_lock(&k->policy_mu);
+        char *old = k->policy_text;
+        k->policy_text = copy;
+        pthread_mutex_unlock(&k->policy_mu);
+        free(old);
+    }
+    vt_verifier_invalidate(k->verifiers);
+    return VT_OK;
 }
 
 void vt_kbs_reply_clear(vt_kbs_reply *r)

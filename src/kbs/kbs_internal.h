@@ -17,6 +17,8 @@ struct vt_kbs {
     vt_std_metrics m;
     bool has_metrics;
     vt_verifier *verifiers; /* every TEE's verifier (the verify layer), rebuilt when trust/collateral change */
+    pthread_mutex_t policy_mu;  /* guards policy_text (replaced by vt_kbs_reload) */
+    char *policy_text;          /* owned copy of cfg.policy_text; NULL: the built-in default */
     /* Unauthenticated failures (admin calls without a valid token, resource requests without a
      * valid token): counted, and written to the audit chain as one summary per interval. */
     pthread_mutex_t unauth_mu;
@@ -32,6 +34,9 @@ struct vt_kbs {
     } recent[KBS_RECENT_REJECTS];
     size_t recent_n, recent_next;
 };
+
+/* A copy of the configured attestation policy text (NULL when none is configured). */
+char *kbs_policy_text(vt_kbs *k);
 
 /* Fills a problem reply (status, variant, formatted detail). */
 void kbs_fail(vt_kbs_reply *r, int status, const char *variant, const char *fmt, ...)

@@ -764,9 +764,10 @@ vt_err vt_http_signals_block(vt_error *err)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     signal(SIGPIPE, SIG_IGN); /* a client hanging up must not kill the server */
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
-        return vt_error_set(err, VT_E_INTERNAL, "http", "cannot block SIGTERM/SIGINT");
+        return vt_error_set(err, VT_E_INTERNAL, "http", "cannot block SIGTERM/SIGINT/SIGHUP");
     return VT_OK;
 }
 
@@ -776,6 +777,7 @@ int vt_http_wait_signal(void)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     int sig = 0;
     while (sigwait(&set, &sig) != 0) {
     }

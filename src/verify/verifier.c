@@ -196,6 +196,14 @@ vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *
     return VT_OK;
 }
 
+void vt_verifier_invalidate(vt_verifier *v)
+{
+    if (v == NULL) return;
+    pthread_mutex_lock(&v->mu);
+    v->built = false;
+    pthread_mutex_unlock(&v->mu);
+}
+
 void vt_verifier_free(vt_verifier *v)
 {
     if (v == NULL) return;

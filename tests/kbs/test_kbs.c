@@ -513,6 +513,47 @@ static void test_contraindicated_denied(void **state)
     free(tok);
 }
 
+/* The EAR status of a fresh TDX attestation on broker k. */
+static const char *status_of_attestation(vt_kbs *k)
+{
+    static char st[32];
+    sess s;
+    char *tok = NULL;
+    auth(k, "tdx", F.now, &s);
+    char *ab = tdx_body(s.nonce, F.jwk_ec, NULL, NULL);
+    attest(k, &s, F.now, ab, 200, NULL, &tok);
+    free(ab);
+    json_t *claims = NULL;
+    vt_error e = {0};
+    vt_ear_verify_opts vo = {.now = F.now, .require_exp = true};
+    assert_int_equal(vt_ear_verify(tok, strlen(tok), F.ear, &vo, &claims, &e), VT_OK);
+    json_t *cpu0 = json_object_get(json_object_get(claims, "submods"), "cpu0");
+    snprintf(st, sizeof st, "%s", json_string_value(json_object_get(cpu0, "ear.status")));
+    json_decref(claims);
+    free(tok);
+    return st;
+}
+
+/* vt_kbs_reload (SIGHUP in veritee serve): a new configured policy takes effect, a broken one
+ * is refused naming the check and the running one stays, NULL keeps it. */
+static void test_reload(void **state)
+{
+    (void)state;
+    vt_kbs *k = make_kbs(false, false);
+    vt_error e = {0};
+    assert_string_equal(status_of_attestation(k), "affirming");
+    assert_int_equal(vt_kbs_reload(k, "{\"id\":\"strict\",\"version\":1}", &e), VT_OK);
+    assert_string_equal(status_of_attestation(k), "contraindicated");
+    assert_int_not_equal(vt_kbs_reload(k, "{\"id\":", &e), VT_OK);
+    assert_true(e.check[0] != 0);
+    assert_string_equal(status_of_attestation(k), "contraindicated");
+    assert_int_equal(vt_kbs_reload(k, NULL, &e), VT_OK);
+    assert_string_equal(status_of_attestation(k), "contraindicated");
+    assert_int_equal(vt_kbs_reload(k, POLICY, &e), VT_OK);
+    assert_string_equal(status_of_attestation(k), "affirming");
+    vt_kbs_free(k);
+}
+
 /* ---- admin authentication ---- */
 
 static void test_admin_auth(void **state)
@@ -1159,6 +1200,7 @@ int main(void)
         cmocka_unit_test(test_token_skew_boundary),
         cmocka_unit_test(test_admin_token_binds_query),
         cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_reload),
         cmocka_unit_test(test_console_reads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
