@@ -17,7 +17,8 @@ start)
   kbs_keys "$dir"
   echo '{"id": "bench-emulated-test-only", "version": 1, "emulated": "accept"}' >"$dir/policy.json"
   kbs_start "$dir/serve.log" --db "sqlite:$dir/kbs.db" --trust "$dir/emu/trust" --collateral "$dir/emu/collateral" \
-    --admin-key "$dir/admin.pub.pem" --kek-file "$dir/kek.hex" --policy "$dir/policy.json" --ear-key "$dir/ear.pem"
+    --admin-key "$dir/admin.pub.pem" --kek-file "$dir/kek.hex" --policy "$dir/policy.json" --ear-key "$dir/ear.pem" \
+    --max-sessions-per-client 1000000 --max-sessions 1000000 # all load comes from 127.0.0.1
   printf 'bench-secret-0123456789abcdef' >"$dir/secret.bin"
   kbs_admin "$dir" resource put bench/key/one "$dir/secret.bin" >/dev/null
   echo "KBS_URL=$KBS_URL"

@@ -22,6 +22,8 @@ typedef struct vt_ui_http_config {
     const vt_verify_sources *sources; /* borrowed: trust and collateral for the explorer */
     bool dashboard;                   /* the server has a broker (`veritee serve`): the UI shows it */
     bool admin_enabled;               /* an admin key is configured */
+    double explore_rate;              /* explore requests per second per client; 0: VT_UI_EXPLORE_RATE */
+    unsigned explore_burst;           /* their burst; 0: VT_UI_EXPLORE_BURST */
 } vt_ui_http_config;
 
 typedef struct vt_ui_http vt_ui_http;

@@ -250,6 +250,8 @@ static const cli_opt serve_opts[] = {
     {"log", 0, "FILE|-", "JSON-lines log of requests and server messages (- = stderr; default: none)"},
     {"allow-missing-crl", 0, NULL, "TDX: accept PCK chains without a CRL (said in the checks)"},
     {"insecure-sample-tee", 0, NULL, "accept the 'sample' TEE (tests only; never in production)"},
+    {"explore-rate", 0, "R", "console explorer: requests per second per client (default 2)"},
+    {"explore-burst", 0, "N", "console explorer: their burst (default 20)"},
     {"ui", 0, NULL, "serve the web console at / (docs/console.md); default: on when listening\n"
                     "on a loopback address, off otherwise"},
     {"no-ui", 0, NULL, "do not serve the web console"},
@@ -348,6 +350,8 @@ static const cli_opt ui_opts[] = {
     {"certs", 0, "DIR", "SNP: more certificates (as verify --certs)"},
     {"allow-missing-crl", 0, NULL, "TDX: accept PCK chains without a CRL (said in the checks)"},
     {"log", 0, "FILE|-", "JSON-lines request log (- = stderr)"},
+    {"explore-rate", 0, "R", "explore requests per second per client (default 2)"},
+    {"explore-burst", 0, "N", "their burst (default 20)"},
     END};
 
 static const cli_opt platform_opts[] = {

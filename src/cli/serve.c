@@ -37,6 +37,8 @@ typedef struct serve_opts {
     int64_t burst;
     bool insecure_sample, allow_missing_crl;
     int ui; /* --ui / --no-ui; 0: on when listening on loopback */
+    double explore_rate;
+    int64_t explore_burst;
 } serve_opts;
 
 static void usage(FILE *f)
@@ -244,11 +246,12 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         NUM("--max-sessions-per-client", max_sessions_per_client) NUM("--max-connections", max_connections)
         NUM("--max-connections-per-ip", max_connections_per_ip) NUM("--idle-timeout", idle_timeout)
         NUM("--header-timeout", header_timeout) NUM("--body-timeout", body_timeout)
-        NUM("--max-body-memory", max_body_memory)
+        NUM("--max-body-memory", max_body_memory) NUM("--explore-burst", explore_burst)
 #undef STR
 #undef NUM
         if (strcmp(a, "--config") == 0 && v) { *config = v; i++; continue; }
         if (strcmp(a, "--rate") == 0 && v) { o->rate = strtod(v, NULL); i++; continue; }
+        if (strcmp(a, "--explore-rate") == 0 && v) { o->explore_rate = strtod(v, NULL); i++; continue; }
         if (strcmp(a, "--token-skew") == 0 && v) { o->token_skew = strtoll(v, NULL, 10); o->token_skew_set = true; i++; continue; }
         if (strcmp(a, "--insecure-sample-tee") == 0) { o->insecure_sample = true; continue; }
         if (strcmp(a, "--allow-missing-crl") == 0) { o->allow_missing_crl = true; continue; }
@@ -454,7 +457,9 @@ int cmd_serve(int argc, char **argv)
     vt_verify_sources ui_src = {.trust_dir = o.trust, .collateral_dir = o.collateral, .cache_dir = o.cache,
                                 .allow_missing_crl = o.allow_missing_crl};
     if (o.ui > 0 || (o.ui == 0 && loopback)) {
-        vt_ui_http_config uc = {.sources = &ui_src, .dashboard = true, .admin_enabled = admin != NULL};
+        vt_ui_http_config uc = {.sources = &ui_src, .dashboard = true, .admin_enabled = admin != NULL,
+                                .explore_rate = o.explore_rate > 0 ? o.explore_rate : 0,
+                                .explore_burst = o.explore_burst > 0 && o.explore_burst < 1000000 ? (unsigned)o.explore_burst : 0};
         size_t nu = 0;
         if (vt_ui_http_new(&uc, &ui, &e) != VT_OK) { rc = fail(&o, "ui", &e); goto out; }
         vt_ui_routes(ui, routes + nr, &nu);

@@ -45,6 +45,8 @@ int cmd_ui(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:8088", *log_path = NULL;
     vt_verify_sources s = {0};
+    double rate = 0;
+    long burst = 0;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(o, "--listen") == 0 && v) listen = argv[++i];
@@ -53,6 +55,8 @@ int cmd_ui(int argc, char **argv)
         else if (strcmp(o, "--certs") == 0 && v) s.certs_dir = argv[++i];
         else if (strcmp(o, "--log") == 0 && v) log_path = argv[++i];
         else if (strcmp(o, "--allow-missing-crl") == 0) s.allow_missing_crl = true;
+        else if (strcmp(o, "--explore-rate") == 0 && v) rate = strtod(argv[++i], NULL);
+        else if (strcmp(o, "--explore-burst") == 0 && v) burst = strtol(argv[++i], NULL, 10);
         else if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
             usage(stdout);
             return VT_EXIT_OK;
@@ -64,7 +68,11 @@ int cmd_ui(int argc, char **argv)
     vt_ui_http *u = NULL;
     vt_http_server *srv = NULL;
     FILE *log = log_path ? (strcmp(log_path, "-") == 0 ? stderr : fopen(log_path, "a")) : NULL;
-    vt_ui_http_config uc = {.sources = &s};
+    if (rate < 0 || rate > 1e6 || burst < 0 || burst > 1000000) {
+        fprintf(stderr, "veritee ui: --explore-rate takes 0..1e6 requests/s, --explore-burst 0..1000000\n");
+        return VT_EXIT_USAGE;
+    }
+    vt_ui_http_config uc = {.sources = &s, .explore_rate = rate, .explore_burst = (unsigned)burst};
     if (vt_ui_http_new(&uc, &u, &e) != VT_OK) {
         fprintf(stderr, "veritee ui: %s\n", e.msg);
         return VT_EXIT_USAGE;

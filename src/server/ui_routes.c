@@ -19,7 +19,8 @@ vt_err vt_ui_http_new(const vt_ui_http_config *cfg, vt_ui_http **out, vt_error *
     *out = calloc(1, sizeof **out);
     if (*out == NULL) return vt_error_set(err, VT_E_NOMEM, "ui", "out of memory");
     (*out)->cfg = *cfg;
-    (*out)->rl = ratelimit_new(VT_UI_EXPLORE_RATE, VT_UI_EXPLORE_BURST);
+    (*out)->rl = ratelimit_new(cfg->explore_rate > 0 ? cfg->explore_rate : VT_UI_EXPLORE_RATE,
+                               cfg->explore_burst > 0 ? cfg->explore_burst : VT_UI_EXPLORE_BURST);
     if ((*out)->rl == NULL) {
         free(*out);
         *out = NULL;

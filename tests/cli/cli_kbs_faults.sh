@@ -24,7 +24,8 @@ echo '{"id": "faults-emulated-test-only", "version": 1, "emulated": "accept"}' >
 DB="sqlite:$tmp/kbs.db"
 start() {
   kbs_start "$tmp/serve.log" --db "$DB" --trust "$tmp/emu/trust" --collateral "$tmp/emu/collateral" \
-    --admin-key "$tmp/admin.pub.pem" --kek-file "$tmp/kek.hex" --ear-key "$tmp/ear.pem" --policy "$tmp/policy.json"
+    --admin-key "$tmp/admin.pub.pem" --kek-file "$tmp/kek.hex" --ear-key "$tmp/ear.pem" --policy "$tmp/policy.json" \
+    --max-sessions-per-client 100000 # every guest here comes from 127.0.0.1
 }
 fetch() { # PATH OUT: the latest version through a guest
   timeout 30 "$VT" attest --kbs "$KBS_URL" --tee tdx --emulator "$tmp/emu" --resource "$1" --timeout 10 -o "$2" \

@@ -53,7 +53,7 @@ kbs_keys "$tmp" || { echo "FAIL: keys"; exit 1; }
 "$VT" ear key --key "$tmp/ear.pem" --alg ES256 --pub "$tmp/ear.pub.pem" >/dev/null
 echo '{"id": "pg-emulated-test-only", "version": 1, "emulated": "accept"}' >"$tmp/policy.json"
 common="--db $URL --trust $tmp/emu/trust --collateral $tmp/emu/collateral --admin-key $tmp/admin.pub.pem
-  --kek-file $tmp/kek.hex --ear-key $tmp/ear.pem --policy $tmp/policy.json"
+  --kek-file $tmp/kek.hex --ear-key $tmp/ear.pem --policy $tmp/policy.json --max-sessions-per-client 100000"
 # shellcheck disable=SC2086
 kbs_start "$tmp/a.log" $common || exit 1
 PA=$KBS_PID A=$KBS_URL

@@ -44,14 +44,14 @@ port_of() { # file: waits for "http://HOST:PORT/" in it
 }
 
 # the explorer alone, as on a laptop
-"$B" ui --listen 127.0.0.1:0 >"$tmp/ui.out" 2>"$tmp/ui.err" &
+"$B" ui --listen 127.0.0.1:0 --explore-rate 100 --explore-burst 500 >"$tmp/ui.out" 2>"$tmp/ui.err" &
 pids="$pids $!"
 UI_PORT=$(port_of "$tmp/ui.out") || { cat "$tmp/ui.err"; echo "FAIL: veritee ui did not start"; exit 1; }
 
 # the key broker with the console (dashboard) and an admin key
 openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/admin.pem" 2>/dev/null
 openssl ec -in "$tmp/admin.pem" -pubout -out "$tmp/admin.pub" 2>/dev/null
-"$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs.db" --admin-key "$tmp/admin.pub" \
+"$B" serve --listen 127.0.0.1:0 --explore-rate 100 --explore-burst 500 --db "sqlite:$tmp/kbs.db" --admin-key "$tmp/admin.pub" \
   >"$tmp/serve.out" 2>"$tmp/serve.err" &
 pids="$pids $!"
 KBS_PORT=$(port_of "$tmp/serve.out") || { cat "$tmp/serve.err"; echo "FAIL: veritee serve did not start"; exit 1; }
@@ -62,6 +62,18 @@ VERITEE_BIN="$B" NODE_DIR="$NODE_DIR" UI_URL="http://127.0.0.1:$UI_PORT" KBS_URL
   ADMIN_KEY="$tmp/admin.pem" VECTORS="$V" SHOTS="$SHOTS" CHROMIUM="$CHROMIUM" TMPDIR="$tmp" \
   timeout 280 node "$HERE/../ui/console.test.mjs"
 rc=$?
+# the explorer's per-client rate limit (the servers above run with a high one for the page tests)
+"$B" ui --listen 127.0.0.1:0 --explore-rate 0.5 --explore-burst 3 >"$tmp/ui2.out" 2>"$tmp/ui2.err" &
+pids="$pids $!"
+P2=$(port_of "$tmp/ui2.out") || { echo "FAIL: second veritee ui did not start"; rc=1; }
+limited=0
+for i in 1 2 3 4 5 6; do
+  c=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data '{}' \
+      "http://127.0.0.1:$P2/api/v1/explore")
+  [ "$c" = 429 ] && limited=$((limited + 1))
+done
+if [ "$limited" -ge 2 ]; then echo "ok: explorer rate limit: $limited of 6 quick requests refused with 429"
+else echo "FAIL: explorer rate limit: $limited of 6 requests got 429"; rc=1; fi
 # graceful stop: both servers must exit 0 (under ASan, a leak or error found makes it non-zero)
 for p in $pids; do
   kill -TERM "$p" 2>/dev/null
