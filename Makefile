@@ -32,7 +32,7 @@ asan:
 check: deps
 	$(MAKE) test
 	$(MAKE) asan
-	$(MAKE) fuzz FUZZ_SECONDS=10
+	$(MAKE) fuzz FUZZ_SECONDS=5
 	$(MAKE) package-check
 
 # Debian packages (veritee, libveritee0, libveritee-dev) in $(BUILD)/deb, lintian report beside.

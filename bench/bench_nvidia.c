@@ -114,7 +114,7 @@ void bench_nvidia(const char *vectors, const bench_bounds *b)
     json_t *j = json_pack("{s:[{s:s,s:s,s:s,s:s}]}", "device_evidence_list", "arch", "HOPPER", "uuid", "GPU-0",
                           "evidence", hex, "certificate", b64);
     char *s = json_dumps(j, 0);
-    vt_buf_set(&c.evidence, s, strlen(s), &e);
+    if (vt_buf_set(&c.evidence, s, strlen(s), &e) != VT_OK) fprintf(stderr, "bench nvidia: %s\n", e.msg);
     free(s);
     json_decref(j);
     free(hex);

@@ -60,7 +60,7 @@ void bench_tdx(const char *vectors, const bench_bounds *b)
         printf("# tdx: skipped (%s)\n", e.msg);
         return;
     }
-    vt_time_parse_rfc3339(AT, &at, &e);
+    if (vt_time_parse_rfc3339(AT, &at, &e) != VT_OK) return;
     vt_tdx_collateral c;
     vt_tdx_verifier *v = NULL;
     vt_tdx_result *r = calloc(1, sizeof *r);

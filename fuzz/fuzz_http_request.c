@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (data[0] % 4) {
     case 0:
         /* Not NUL-terminated on purpose: the parser must stay within n bytes. */
-        vt_http_cookie((const char *)data + 1, size - 1, "kbs-session-id", out, sizeof out, &e);
-        vt_http_cookie(s, n, "a", out, 4, &e);
+        (void)vt_http_cookie((const char *)data + 1, size - 1, "kbs-session-id", out, sizeof out, &e);
+        (void)vt_http_cookie(s, n, "a", out, 4, &e);
         break;
     case 1:
         if (vt_http_bearer(s, &t, &tl, &e) == VT_OK && (tl == 0 || t + tl > s + n)) abort();

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (data[0] % 6) {
     case 0: {
         vt_rcar_request r;
-        vt_rcar_request_parse(p, n, &r, &e);
+        (void)vt_rcar_request_parse(p, n, &r, &e);
         break;
     }
     case 1: {
@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uint8_t rd[64], d[64];
             size_t dl;
             json_t *claims = NULL;
-            vt_rcar_binding(a.nonce, a.tee_pubkey, a.additional, NULL, rd, NULL, &e);
+            (void)vt_rcar_binding(a.nonce, a.tee_pubkey, a.additional, NULL, rd, NULL, &e);
             if (a.has_init_data && vt_rcar_initdata_digest(a.init_data_body, a.init_data_len, d, &dl, &claims, &e) == VT_OK)
                 json_decref(claims);
             vt_rcar_attestation_clear(&a);
@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (vt_json_parse((const char *)p, n, &j, &e) == VT_OK) {
             static uint8_t rep[VT_SNP_REPORT_SIZE];
             STACK_OF(X509) *certs = sk_X509_new_null();
-            vt_rcar_snp_from_json(j, rep, certs, &e);
+            (void)vt_rcar_snp_from_json(j, rep, certs, &e);
             sk_X509_pop_free(certs, X509_free);
             json_decref(j);
         }
@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char *t = strndup((const char *)p, n);
             json_t *ear = json_pack("{s{s{ss s{s{s{ss}} sb}}}}", "submods", "cpu0", "ear.status", "affirming",
                                     "ear.veraison.annotated-evidence", "tdx", "measurements", "mr_td", "00", "emulated", 1);
-            if (t && ear) vt_kbs_rpolicy_eval(t, ear, "a/b/c", &e);
+            if (t && ear) (void)vt_kbs_rpolicy_eval(t, ear, "a/b/c", &e);
             json_decref(ear);
             free(t);
         }

@@ -27,16 +27,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             c.report_data_len = 64;
             c.init_data_len = 48;
             snprintf(c.init_data_name, sizeof c.init_data_name, "mr_config_id");
-            vt_claims_set_meas(&c, "mr_td", c.report_data, 48, NULL);
-            vt_claims_set_meas(&c, "rim", c.report_data, 32, NULL);
+            (void)vt_claims_set_meas(&c, "mr_td", c.report_data, 48, NULL);
+            (void)vt_claims_set_meas(&c, "rim", c.report_data, 32, NULL);
             c.u.cca.n_sw = t == VT_TEE_CCA ? 1 : 0;
-            vt_policy_appraise(&p, &c, &ctx, &a, &e);
+            (void)vt_policy_appraise(&p, &c, &ctx, &a, &e);
         }
         vt_policy_free(&p);
     }
     vt_refvals rv;
     vt_refvals_init(&rv);
-    vt_refvals_load_mem(&rv, (const char *)data, size, "fuzz", &e);
+    (void)vt_refvals_load_mem(&rv, (const char *)data, size, "fuzz", &e);
     vt_refvals_free(&rv);
     return 0;
 }

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vt_qmp *q = NULL;
     if (vt_qmp_open_fd(sv[0], 100, &q, &e) == VT_OK) {
         char st[32];
-        vt_qmp_query_status(q, st, sizeof st, &e);
+        (void)vt_qmp_query_status(q, st, sizeof st, &e);
         json_t *r = NULL;
         if (vt_qmp_execute(q, "query-sev-capabilities", NULL, &r, &e) == VT_OK) json_decref(r);
         vt_qmp_close(q);

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vt_ui_explore(&s, data + 1, size - 1, 1752919234, &st, &out, &e);
     } else {
         vt_ui_explore_in in = {.at = 1752919234, .policy_text = "{\"id\":\"fuzz\"}"};
-        vt_ui_analyze(&s, &in, data + 1, size - 1, &out, &e);
+        (void)vt_ui_analyze(&s, &in, data + 1, size - 1, &out, &e);
     }
     json_decref(out);
     return 0;

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char *s = vt_vm_argv_shell(&p.argv);
             free(s);
         }
-        vt_vm_plan_libvirt(c, &o, &p, &e);
+        (void)vt_vm_plan_libvirt(c, &o, &p, &e);
         vt_vm_plan_free(&p);
     } else if (e.msg[0] == 0) {
         abort(); /* every rejection names its reason */

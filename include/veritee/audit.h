@@ -20,15 +20,15 @@ VT_BEGIN_DECLS
  *   || for actor, action, subject, outcome, details: u32be(len) || bytes
  *   || prev_hash (32 bytes)
  * Strings must be valid UTF-8 without NUL (checked at append). */
-vt_err vt_audit_encode(const vt_audit_record *r, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_audit_encode(const vt_audit_record *r, vt_buf *out, vt_error *err);
 /* hash = SHA-256(vt_audit_encode(r)). */
-vt_err vt_audit_compute_hash(const vt_audit_record *r, uint8_t out[VT_AUDIT_HASH_LEN], vt_error *err);
+VT_MUST_USE vt_err vt_audit_compute_hash(const vt_audit_record *r, uint8_t out[VT_AUDIT_HASH_LEN], vt_error *err);
 
 /* Appends a record. details may be NULL ({}); it must be a JSON object and is stored in
  * compact, key-sorted form. The append is serialized across every handle and node on the
  * same database (transaction + lock on the chain head row). *seq (may be NULL) receives the
  * record's sequence number. */
-vt_err vt_audit_append(vt_store *s, vt_time time, const char *actor, const char *action,
+VT_MUST_USE vt_err vt_audit_append(vt_store *s, vt_time time, const char *actor, const char *action,
                        const char *subject, const char *outcome, const json_t *details,
                        int64_t *seq, vt_error *err);
 
@@ -56,16 +56,16 @@ typedef struct vt_audit_report {
 /* Walks the whole chain: sequence numbers contiguous from 1, each prev_hash equals the
  * previous record's hash, each hash recomputes, the head row names the last record, and the
  * anchor (optional) matches. VT_E_VERIFY names the first bad record and what is wrong. */
-vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_report *rep,
+VT_MUST_USE vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_report *rep,
                        vt_error *err);
 
 /* Last n records (seq order); free with vt_audit_records_free. */
-vt_err vt_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err);
+VT_MUST_USE vt_err vt_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err);
 /* One record as a JSON object (seq, time RFC 3339, actor, action, subject, outcome, details,
  * prev_hash, hash). Caller json_decref()s. */
 json_t *vt_audit_record_json(const vt_audit_record *r);
 /* Parses "SEQ:HEX" (as printed by `veritee audit verify`). */
-vt_err vt_audit_anchor_parse(const char *s, vt_audit_anchor *out, vt_error *err);
+VT_MUST_USE vt_err vt_audit_anchor_parse(const char *s, vt_audit_anchor *out, vt_error *err);
 
 VT_END_DECLS
 

@@ -50,7 +50,7 @@ typedef struct vt_hcl_report {
 /* Parse an HCL report: signature "HCLA", len >= 0x4D4 and 0x4D4 + var_size <= len, report type
  * SNP or TDX, hash type SHA-256, igvm data size = 20 + var_size. Errors: VT_E_INVALID,
  * VT_E_UNSUPPORTED (report or hash type). */
-vt_err vt_hcl_report_parse(const uint8_t *p, size_t len, vt_hcl_report *out, vt_error *err);
+VT_MUST_USE vt_err vt_hcl_report_parse(const uint8_t *p, size_t len, vt_hcl_report *out, vt_error *err);
 
 /* The runtime claims (HCL variable data), parsed. */
 typedef struct vt_hcl_runtime_claims {
@@ -63,7 +63,7 @@ typedef struct vt_hcl_runtime_claims {
 
 /* Parse the variable data as a JSON object; AK = the RSA JWK whose kid is exactly "HCLAkPub"
  * (exactly one). Errors: VT_E_INVALID. Free with vt_hcl_runtime_claims_clear. */
-vt_err vt_hcl_runtime_claims_parse(const vt_bytes *var_data, vt_hcl_runtime_claims *out, vt_error *err);
+VT_MUST_USE vt_err vt_hcl_runtime_claims_parse(const vt_bytes *var_data, vt_hcl_runtime_claims *out, vt_error *err);
 void vt_hcl_runtime_claims_clear(vt_hcl_runtime_claims *c);
 
 typedef enum vt_az_kind {
@@ -88,7 +88,7 @@ typedef struct vt_az_evidence {
 
 /* Parse evidence JSON of the given kind; unknown versions and fields of the wrong shape are
  * VT_E_INVALID. Free with vt_az_evidence_free. */
-vt_err vt_az_evidence_parse(const uint8_t *p, size_t len, vt_az_kind kind, vt_az_evidence *out, vt_error *err);
+VT_MUST_USE vt_err vt_az_evidence_parse(const uint8_t *p, size_t len, vt_az_kind kind, vt_az_evidence *out, vt_error *err);
 void vt_az_evidence_free(vt_az_evidence *e);
 /* "az-snp-vtpm", "az-tdx-vtpm" when the bytes look like such evidence (a JSON object with the
  * kind's keys), NULL otherwise. Cheap; not a validation. */
@@ -111,7 +111,7 @@ typedef struct vt_azure_trust {
  * az-tdx-vtpm, or a lock). Free with vt_azure_verifier_free (accepts NULL). */
 typedef struct vt_azure_verifier vt_azure_verifier;
 
-vt_err vt_azure_verifier_new(const vt_azure_trust *trust, vt_azure_verifier **out, vt_error *err);
+VT_MUST_USE vt_err vt_azure_verifier_new(const vt_azure_trust *trust, vt_azure_verifier **out, vt_error *err);
 void vt_azure_verifier_free(vt_azure_verifier *v);
 
 typedef struct vt_azure_verify_opts {
@@ -129,7 +129,7 @@ typedef struct vt_azure_verify_opts {
  * be NULL) receives on success {"tee","evidence_version","snp":{...},"tpm":{"pcrNN"},
  * "report_data","init_data","runtime_claims","hcl":{...},"event_log"?}. Errors as
  * vt_snp_verify's and vt_tpm_quote_verify's. */
-vt_err vt_az_snp_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len,
+VT_MUST_USE vt_err vt_az_snp_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len,
                              const vt_azure_verify_opts *opts, json_t **claims, vt_checks *checks,
                              vt_error *err);
 
@@ -137,7 +137,7 @@ vt_err vt_az_snp_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size
  * report_data, the HCL TDREPORT's fields against the quote body, and the TD quote by the TDX
  * verifier. Without Intel collateral every check that can run offline runs (TD quote signature
  * included) and the result is VT_E_MISSING, never success. Claims as above with "tdx". */
-vt_err vt_az_tdx_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len,
+VT_MUST_USE vt_err vt_az_tdx_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len,
                              const vt_azure_verify_opts *opts, json_t **claims, vt_checks *checks,
                              vt_error *err);
 

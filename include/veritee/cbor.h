@@ -64,39 +64,39 @@ size_t vt_cbor_remaining(const vt_cbor *c);
 size_t vt_cbor_offset(const vt_cbor *c);
 
 /* Decode the next head without consuming it (fails at end of input or on a malformed head). */
-vt_err vt_cbor_peek(const vt_cbor *c, vt_cbor_head *h);
+VT_MUST_USE vt_err vt_cbor_peek(const vt_cbor *c, vt_cbor_head *h);
 /* Consume one head (not the content of a string). A break (0xff) is returned as
  * major VT_CBOR_SIMPLE with ai 31; reserved additional information 28..30 is refused. */
-vt_err vt_cbor_read_head(vt_cbor *c, const char *field, vt_cbor_head *h);
+VT_MUST_USE vt_err vt_cbor_read_head(vt_cbor *c, const char *field, vt_cbor_head *h);
 
 /* Skip one complete data item, checking it is well-formed and valid under the options
  * (depth, indefinite lengths, duplicate keys, UTF-8 of text strings). raw (may be NULL)
  * receives a view of the item's whole encoding. */
-vt_err vt_cbor_skip(vt_cbor *c, const char *field, vt_bytes *raw);
+VT_MUST_USE vt_err vt_cbor_skip(vt_cbor *c, const char *field, vt_bytes *raw);
 
 /* Typed reads. Each fails with VT_E_INVALID naming `field` on a type mismatch. */
-vt_err vt_cbor_read_uint(vt_cbor *c, const char *field, uint64_t *out);
+VT_MUST_USE vt_err vt_cbor_read_uint(vt_cbor *c, const char *field, uint64_t *out);
 /* Major 0 or 1 within the int64 range. */
-vt_err vt_cbor_read_int(vt_cbor *c, const char *field, int64_t *out);
+VT_MUST_USE vt_err vt_cbor_read_int(vt_cbor *c, const char *field, int64_t *out);
 /* Definite-length byte string: a view into the input. An indefinite-length (chunked)
  * string is refused (VT_E_UNSUPPORTED when the options allow it, VT_E_INVALID otherwise). */
-vt_err vt_cbor_read_bstr(vt_cbor *c, const char *field, vt_bytes *out);
+VT_MUST_USE vt_err vt_cbor_read_bstr(vt_cbor *c, const char *field, vt_bytes *out);
 /* Definite-length text string, checked to be UTF-8: a view (not NUL-terminated). */
-vt_err vt_cbor_read_tstr(vt_cbor *c, const char *field, vt_bytes *out);
-vt_err vt_cbor_read_bool(vt_cbor *c, const char *field, bool *out);
+VT_MUST_USE vt_err vt_cbor_read_tstr(vt_cbor *c, const char *field, vt_bytes *out);
+VT_MUST_USE vt_err vt_cbor_read_bool(vt_cbor *c, const char *field, bool *out);
 /* Array or map head: *n is the count (pairs for a map) or VT_CBOR_INDEFINITE. A map is first
  * checked for duplicate keys (unless allowed), so its entries can be read in one pass. */
-vt_err vt_cbor_read_array(vt_cbor *c, const char *field, size_t *n);
-vt_err vt_cbor_read_map(vt_cbor *c, const char *field, size_t *n);
-vt_err vt_cbor_read_tag(vt_cbor *c, const char *field, uint64_t *tag);
+VT_MUST_USE vt_err vt_cbor_read_array(vt_cbor *c, const char *field, size_t *n);
+VT_MUST_USE vt_err vt_cbor_read_map(vt_cbor *c, const char *field, size_t *n);
+VT_MUST_USE vt_err vt_cbor_read_tag(vt_cbor *c, const char *field, uint64_t *tag);
 /* Loop condition for a container of count n at index i: for a definite count, i < n; for an
  * indefinite one, false after consuming the break. Never reads past the input. */
 bool vt_cbor_more(vt_cbor *c, size_t n, size_t i);
 /* Fail unless the whole input has been consumed (no trailing bytes). */
-vt_err vt_cbor_expect_end(const vt_cbor *c);
+VT_MUST_USE vt_err vt_cbor_expect_end(const vt_cbor *c);
 
 /* Check that buf[len] is exactly one valid data item under opts. */
-vt_err vt_cbor_validate(const uint8_t *buf, size_t len, const vt_cbor_opts *opts,
+VT_MUST_USE vt_err vt_cbor_validate(const uint8_t *buf, size_t len, const vt_cbor_opts *opts,
                         const char *what, vt_error *err);
 
 /* Semantic equality of two encoded items as map keys: integers and definite strings by
@@ -130,7 +130,7 @@ void vt_cbor_put_null(vt_cbor_writer *w);
 void vt_cbor_put_raw(vt_cbor_writer *w, const void *p, size_t n);
 /* Hand the bytes to out (caller frees with vt_buf_free); VT_E_NOMEM when a put failed.
  * The writer is reset either way. */
-vt_err vt_cbor_writer_finish(vt_cbor_writer *w, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_cbor_writer_finish(vt_cbor_writer *w, vt_buf *out, vt_error *err);
 void vt_cbor_writer_free(vt_cbor_writer *w);
 
 VT_END_DECLS

@@ -113,13 +113,13 @@ typedef struct vt_cca_token {
 /* Parse a CCA token (tag 399 or 907 collection). Pure: no crypto. Strict CBOR (definite
  * lengths, unique keys, bounded depth), types and sizes of every claim checked, mandatory
  * claims required. VT_E_INVALID names the field. */
-vt_err vt_cca_token_parse(const uint8_t *buf, size_t len, vt_cca_token *out, vt_error *err);
+VT_MUST_USE vt_err vt_cca_token_parse(const uint8_t *buf, size_t len, vt_cca_token *out, vt_error *err);
 /* The two claim sets alone (the COSE payloads). */
-vt_err vt_cca_platform_claims_parse(vt_bytes payload, vt_cca_platform_claims *out, vt_error *err);
-vt_err vt_cca_realm_claims_parse(vt_bytes payload, vt_cca_realm_claims *out, vt_error *err);
+VT_MUST_USE vt_err vt_cca_platform_claims_parse(vt_bytes payload, vt_cca_platform_claims *out, vt_error *err);
+VT_MUST_USE vt_err vt_cca_realm_claims_parse(vt_bytes payload, vt_cca_realm_claims *out, vt_error *err);
 
 /* Hash algorithm from a CCA hash-algorithm-id string ("sha-256", "sha-384", "sha-512"). */
-vt_err vt_cca_hash_alg(vt_bytes id, vt_hash_alg *out, vt_error *err);
+VT_MUST_USE vt_err vt_cca_hash_alg(vt_bytes id, vt_hash_alg *out, vt_error *err);
 /* Security lifecycle name for a claim value ("secured", "non_cca_platform_debug", ...). */
 const char *vt_cca_lifecycle_name(uint64_t lifecycle);
 bool vt_cca_lifecycle_secured(uint64_t lifecycle); /* 0x3000..0x30ff */
@@ -148,22 +148,22 @@ typedef struct vt_cca_trust {
 void vt_cca_trust_init(vt_cca_trust *t);
 void vt_cca_trust_free(vt_cca_trust *t); /* accepts NULL */
 /* Add key (the store takes its own reference). ids may be NULL/0 (unbound). */
-vt_err vt_cca_trust_add(vt_cca_trust *t, EVP_PKEY *key, const uint8_t *instance_id,
+VT_MUST_USE vt_err vt_cca_trust_add(vt_cca_trust *t, EVP_PKEY *key, const uint8_t *instance_id,
                         size_t instance_id_len, const uint8_t *implementation_id,
                         size_t implementation_id_len, const char *label, vt_error *err);
 /* Load text: a PEM SubjectPublicKeyInfo (EC), a JWK object, or a trust-anchor store in the
  * rust-ccatoken format ([{"instance-id": hex, "implementation-id": hex, "pkey": JWK}]);
  * also a raw SEC1 uncompressed point (65/97/133 bytes). Off-curve keys are refused. */
-vt_err vt_cca_trust_load_mem(vt_cca_trust *t, const uint8_t *buf, size_t len, const char *label,
+VT_MUST_USE vt_err vt_cca_trust_load_mem(vt_cca_trust *t, const uint8_t *buf, size_t len, const char *label,
                              vt_error *err);
-vt_err vt_cca_trust_load_file(vt_cca_trust *t, const char *path, vt_error *err);
+VT_MUST_USE vt_err vt_cca_trust_load_file(vt_cca_trust *t, const char *path, vt_error *err);
 /* Every *.pem, *.jwk, *.json and *.bin file of dir, in name order. PEM files holding only
  * X.509 certificates are skipped: in a trust directory shared by several TEEs they are the TDX
  * and SNP roots. A store entry with "emulated": true marks a CPAK of veritee's emulated TEE.
  * A file that does not load is skipped and listed in t->skipped / t->nskipped; the load fails
  * (VT_E_MISSING, naming the skipped files) only when no file of dir was usable. dir may also
  * be a single file (as vt_cca_trust_load_file). */
-vt_err vt_cca_trust_load_dir(vt_cca_trust *t, const char *dir, vt_error *err);
+VT_MUST_USE vt_err vt_cca_trust_load_dir(vt_cca_trust *t, const char *dir, vt_error *err);
 /* Candidates for a platform, best first: entries bound to this instance id, then entries
  * bound to this implementation id only, then unbound entries. Entries bound to other ids
  * are never returned. Returns how many were written to out (at most max). */
@@ -184,7 +184,7 @@ typedef struct vt_cca_verify_opts {
  * rak_binding, platform_lifecycle, profile, realm_challenge. Runs them all and returns the
  * first failure (in that order) in err; VT_OK only when every check passed (a skipped
  * challenge check does not fail). *cpak_used (may be NULL) names the key that verified. */
-vt_err vt_cca_verify(const vt_cca_token *t, const vt_cca_verify_opts *opts, vt_checks *checks,
+VT_MUST_USE vt_err vt_cca_verify(const vt_cca_token *t, const vt_cca_verify_opts *opts, vt_checks *checks,
                      const vt_cca_cpak **cpak_used, vt_error *err);
 
 /* ---- output ---- */

@@ -29,7 +29,7 @@ typedef enum vt_tee {
 /* "sgx", "tdx", "snp", "cca" (the kbs-types names), "unknown". */
 const char *vt_tee_name(vt_tee t);
 /* Parse one of those names; VT_E_ARG otherwise. */
-vt_err vt_tee_parse(const char *s, vt_tee *out, vt_error *err);
+VT_MUST_USE vt_err vt_tee_parse(const char *s, vt_tee *out, vt_error *err);
 
 #define VT_CLAIMS_MAX_MEAS 24
 #define VT_CLAIMS_MAX_ADVISORIES 64
@@ -146,15 +146,15 @@ typedef struct vt_claims {
 } vt_claims;
 
 /* Builders. Each resets *out and fills it from a verifier's successful result. */
-vt_err vt_claims_from_tdx(const vt_tdx_result *r, vt_claims *out, vt_error *err);
-vt_err vt_claims_from_snp(const vt_snp_claims *c, vt_claims *out, vt_error *err);
+VT_MUST_USE vt_err vt_claims_from_tdx(const vt_tdx_result *r, vt_claims *out, vt_error *err);
+VT_MUST_USE vt_err vt_claims_from_snp(const vt_snp_claims *c, vt_claims *out, vt_error *err);
 /* t must have passed vt_cca_verify; cpak is the key that verified it (vt_cca_verify's
  * cpak_used; may be NULL), whose `emulated` mark makes the claims emulated. */
-vt_err vt_claims_from_cca(const vt_cca_token *t, const vt_cca_cpak *cpak, vt_claims *out,
+VT_MUST_USE vt_err vt_claims_from_cca(const vt_cca_token *t, const vt_cca_cpak *cpak, vt_claims *out,
                           vt_error *err);
 
 /* Add or replace a named measurement (len <= 64). VT_E_ARG when full or too long. */
-vt_err vt_claims_set_meas(vt_claims *c, const char *name, const uint8_t *v, size_t len,
+VT_MUST_USE vt_err vt_claims_set_meas(vt_claims *c, const char *name, const uint8_t *v, size_t len,
                           vt_error *err);
 /* Find a measurement by name; NULL when absent. */
 const vt_measurement *vt_claims_meas(const vt_claims *c, const char *name);

@@ -20,25 +20,25 @@ typedef struct vt_buf {
 void vt_buf_free(vt_buf *b);
 /* Wipe with OPENSSL_cleanse-equivalent before freeing (for secrets). */
 void vt_buf_free_secret(vt_buf *b);
-vt_err vt_buf_set(vt_buf *b, const void *p, size_t n, vt_error *err);
+VT_MUST_USE vt_err vt_buf_set(vt_buf *b, const void *p, size_t n, vt_error *err);
 
 /* Lower-case hex of n bytes into out (needs 2n+1 bytes). */
 void vt_hex_encode(const uint8_t *p, size_t n, char *out);
 /* Allocating form; returns NULL on allocation failure. Caller frees. */
 char *vt_hex_dup(const uint8_t *p, size_t n);
 /* Decode hex (either case) of exactly 2*n chars into out[n]. */
-vt_err vt_hex_decode_fixed(const char *hex, uint8_t *out, size_t n, vt_error *err);
+VT_MUST_USE vt_err vt_hex_decode_fixed(const char *hex, uint8_t *out, size_t n, vt_error *err);
 /* Decode hex of any even length into an owned buffer. */
-vt_err vt_hex_decode(const char *hex, size_t hexlen, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_hex_decode(const char *hex, size_t hexlen, vt_buf *out, vt_error *err);
 
 /* base64: url=true uses the URL alphabet without padding (JOSE); false: standard, padded. */
 char *vt_b64_encode(const uint8_t *p, size_t n, bool url);
 /* Decodes either alphabet, padding optional; rejects other characters. */
-vt_err vt_b64_decode(const char *s, size_t slen, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_b64_decode(const char *s, size_t slen, vt_buf *out, vt_error *err);
 /* RFC 3986 percent-decoding (Intel PCS sends issuer chains so in HTTP headers) into an owned
  * NUL-terminated string; a '%' not followed by two hex digits is an error (VT_E_INVALID), and
  * so is a decoded NUL byte. */
-vt_err vt_percent_decode(const char *s, size_t len, char **out, vt_error *err);
+VT_MUST_USE vt_err vt_percent_decode(const char *s, size_t len, char **out, vt_error *err);
 
 VT_END_DECLS
 

@@ -52,21 +52,21 @@ typedef struct vt_cose_parse_opts {
  * Header rules: alg must be in the protected bucket and be an integer; a label may not
  * appear in both buckets; crit must be a non-empty array in the protected bucket naming
  * labels present there; a critical label we do not understand is VT_E_UNSUPPORTED. */
-vt_err vt_cose_sign1_parse(const uint8_t *buf, size_t len, const vt_cose_parse_opts *opts,
+VT_MUST_USE vt_err vt_cose_sign1_parse(const uint8_t *buf, size_t len, const vt_cose_parse_opts *opts,
                            vt_cose_sign1 *out, vt_error *err);
 
 /* Hash and curve an algorithm implies; VT_E_UNSUPPORTED for anything but ES256/384/512. */
-vt_err vt_cose_alg_info(int64_t alg, vt_hash_alg *hash, vt_curve *curve, vt_error *err);
+VT_MUST_USE vt_err vt_cose_alg_info(int64_t alg, vt_hash_alg *hash, vt_curve *curve, vt_error *err);
 const char *vt_cose_alg_name(int64_t alg); /* "ES384", or "unknown" */
 
 /* The Sig_structure ["Signature1", body_protected, external_aad, payload] (RFC 9052 4.4),
  * encoded (for tests and debugging; verify hashes the same bytes without building them). */
-vt_err vt_cose_sig_structure(const vt_cose_sign1 *m, const uint8_t *aad, size_t aad_len,
+VT_MUST_USE vt_err vt_cose_sig_structure(const vt_cose_sign1 *m, const uint8_t *aad, size_t aad_len,
                              vt_buf *out, vt_error *err);
 
 /* Verify the signature with key (EC public key on the curve alg requires). `check` names the
  * check in messages ("realm_signature"). VT_E_VERIFY on a bad signature. */
-vt_err vt_cose_sign1_verify(const vt_cose_sign1 *m, EVP_PKEY *key, const uint8_t *aad,
+VT_MUST_USE vt_err vt_cose_sign1_verify(const vt_cose_sign1 *m, EVP_PKEY *key, const uint8_t *aad,
                             size_t aad_len, const char *check, vt_error *err);
 
 /* Signing options for vt_cose_sign1_sign. */
@@ -81,7 +81,7 @@ typedef struct vt_cose_sign_opts {
 
 /* Produce a COSE_Sign1 over payload with the EC private key priv: protected header {1: alg},
  * raw r||s signature. out is owned by the caller (vt_buf_free). opts may be NULL. */
-vt_err vt_cose_sign1_sign(EVP_PKEY *priv, const vt_cose_sign_opts *opts, const uint8_t *payload,
+VT_MUST_USE vt_err vt_cose_sign1_sign(EVP_PKEY *priv, const vt_cose_sign_opts *opts, const uint8_t *payload,
                           size_t len, vt_buf *out, vt_error *err);
 
 /* ---- EC2 COSE_Key ---- */
@@ -98,11 +98,11 @@ typedef struct vt_cose_key {
 /* Decode an encoded COSE_Key {1: 2, -1: crv, -2: x, -3: y, ? 2: kid, ? 3: alg}. Pure. Refuses
  * other key types, compressed points, wrong coordinate sizes, private keys (-4) and
  * unknown labels. */
-vt_err vt_cose_key_decode(const uint8_t *buf, size_t len, vt_cose_key *out, vt_error *err);
+VT_MUST_USE vt_err vt_cose_key_decode(const uint8_t *buf, size_t len, vt_cose_key *out, vt_error *err);
 /* An EVP_PKEY from a decoded key; the point is checked to be on the curve. */
-vt_err vt_cose_key_to_pkey(const vt_cose_key *k, EVP_PKEY **out, vt_error *err);
+VT_MUST_USE vt_err vt_cose_key_to_pkey(const vt_cose_key *k, EVP_PKEY **out, vt_error *err);
 /* Encode the public half of an EC key as {1: 2, -1: crv, -2: x, -3: y}. */
-vt_err vt_cose_key_encode(const EVP_PKEY *key, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_cose_key_encode(const EVP_PKEY *key, vt_buf *out, vt_error *err);
 
 VT_END_DECLS
 

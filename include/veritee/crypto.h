@@ -28,9 +28,9 @@ typedef enum vt_curve {
 size_t vt_hash_len(vt_hash_alg alg);
 const char *vt_hash_name(vt_hash_alg alg);
 /* out must hold vt_hash_len(alg) bytes. */
-vt_err vt_hash(vt_hash_alg alg, const void *p, size_t n, uint8_t *out, vt_error *err);
+VT_MUST_USE vt_err vt_hash(vt_hash_alg alg, const void *p, size_t n, uint8_t *out, vt_error *err);
 /* Hash of two concatenated parts (avoids a copy). */
-vt_err vt_hash2(vt_hash_alg alg, const void *a, size_t an, const void *b, size_t bn, uint8_t *out,
+VT_MUST_USE vt_err vt_hash2(vt_hash_alg alg, const void *a, size_t an, const void *b, size_t bn, uint8_t *out,
                 vt_error *err);
 
 /* Field element size in bytes (32, 48, 66). */
@@ -38,31 +38,31 @@ size_t vt_curve_len(vt_curve c);
 
 /* EC public key from uncompressed coordinates X||Y (2 * field size bytes, no 0x04 prefix).
  * The point is validated (on the curve). Caller frees with EVP_PKEY_free. */
-vt_err vt_ec_pub_from_xy(vt_curve c, const uint8_t *xy, size_t len, EVP_PKEY **out, vt_error *err);
+VT_MUST_USE vt_err vt_ec_pub_from_xy(vt_curve c, const uint8_t *xy, size_t len, EVP_PKEY **out, vt_error *err);
 /* The curve of an EC key; fails for other key types. */
-vt_err vt_ec_curve_of(const EVP_PKEY *key, vt_curve *out, vt_error *err);
+VT_MUST_USE vt_err vt_ec_curve_of(const EVP_PKEY *key, vt_curve *out, vt_error *err);
 /* Uncompressed X||Y of an EC public key into out (cap bytes); *len receives the size. */
-vt_err vt_ec_pub_xy(const EVP_PKEY *key, uint8_t *out, size_t cap, size_t *len, vt_error *err);
+VT_MUST_USE vt_err vt_ec_pub_xy(const EVP_PKEY *key, uint8_t *out, size_t cap, size_t *len, vt_error *err);
 
 /* ECDSA verify of a message (hashed here with alg); sig is r||s, each big-endian and
  * vt_curve_len(curve of key) bytes. Returns VT_E_VERIFY on a bad signature; `what` names
  * the check in the message. */
-vt_err vt_ecdsa_verify_raw(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n,
+VT_MUST_USE vt_err vt_ecdsa_verify_raw(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n,
                            const uint8_t *sig, size_t siglen, const char *what, vt_error *err);
 /* Same with a precomputed digest. */
-vt_err vt_ecdsa_verify_digest_raw(EVP_PKEY *key, const uint8_t *dgst, size_t dlen,
+VT_MUST_USE vt_err vt_ecdsa_verify_digest_raw(EVP_PKEY *key, const uint8_t *dgst, size_t dlen,
                                   const uint8_t *sig, size_t siglen, const char *what,
                                   vt_error *err);
 /* ECDSA verify with a DER-encoded signature. */
-vt_err vt_ecdsa_verify_der(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n,
+VT_MUST_USE vt_err vt_ecdsa_verify_der(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n,
                            const uint8_t *der, size_t derlen, const char *what, vt_error *err);
 /* ECDSA signature of msg (hashed with alg) by an EC private key, as raw r||s, each big-endian
  * and the curve's field size (2 * field size bytes written into sig, cap bytes available). */
-vt_err vt_ecdsa_sign_raw(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n, uint8_t *sig,
+VT_MUST_USE vt_err vt_ecdsa_sign_raw(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n, uint8_t *sig,
                          size_t cap, size_t *siglen, vt_error *err);
 
 /* Convert raw r||s (big-endian halves) to DER. Caller frees *der with OPENSSL_free. */
-vt_err vt_ecdsa_raw_to_der(const uint8_t *sig, size_t siglen, uint8_t **der, size_t *derlen,
+VT_MUST_USE vt_err vt_ecdsa_raw_to_der(const uint8_t *sig, size_t siglen, uint8_t **der, size_t *derlen,
                            vt_error *err);
 
 /* Constant-time equality (CRYPTO_memcmp). */

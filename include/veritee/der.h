@@ -20,13 +20,13 @@ VT_BEGIN_DECLS
 #define VT_DER_SEQUENCE 0x30
 
 /* Read one TLV; *tag is the identifier octet (single-byte tags only), *val its contents. */
-vt_err vt_der_read(vt_reader *r, uint8_t *tag, vt_bytes *val);
+VT_MUST_USE vt_err vt_der_read(vt_reader *r, uint8_t *tag, vt_bytes *val);
 /* Read a TLV that must carry `tag`. */
-vt_err vt_der_expect(vt_reader *r, uint8_t tag, const char *field, vt_bytes *val);
+VT_MUST_USE vt_err vt_der_expect(vt_reader *r, uint8_t tag, const char *field, vt_bytes *val);
 /* Non-negative INTEGER/ENUMERATED contents as uint64 (rejects negative or > 64 bits). */
-vt_err vt_der_uint(vt_bytes v, const char *field, uint64_t *out, vt_error *err);
+VT_MUST_USE vt_err vt_der_uint(vt_bytes v, const char *field, uint64_t *out, vt_error *err);
 /* Dotted text of an OID's contents into out ("1.2.840.113741.1.13.1.2"). */
-vt_err vt_der_oid_text(vt_bytes v, char *out, size_t cap, vt_error *err);
+VT_MUST_USE vt_err vt_der_oid_text(vt_bytes v, char *out, size_t cap, vt_error *err);
 
 VT_END_DECLS
 

@@ -33,7 +33,7 @@ size_t vt_derw_mark(const vt_derw *w);
 /* Wrap everything written since `mark` (a previous vt_derw_mark) into a constructed TLV. */
 void vt_derw_wrap(vt_derw *w, size_t mark, uint8_t tag);
 /* Move the result into an owned buffer (or fail with VT_E_NOMEM). */
-vt_err vt_derw_finish(vt_derw *w, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_derw_finish(vt_derw *w, vt_buf *out, vt_error *err);
 
 VT_END_DECLS
 

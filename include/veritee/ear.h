@@ -26,7 +26,7 @@ typedef enum vt_ear_status {
 } vt_ear_status;
 
 const char *vt_ear_status_name(vt_ear_status s); /* "none", "affirming", ... */
-vt_err vt_ear_status_parse(const char *s, vt_ear_status *out, vt_error *err);
+VT_MUST_USE vt_err vt_ear_status_parse(const char *s, vt_ear_status *out, vt_error *err);
 /* Rank for "worse than": none 0 < affirming 1 < warning 2 < contraindicated 3. */
 int vt_ear_status_rank(vt_ear_status s);
 
@@ -104,12 +104,12 @@ typedef struct vt_ear_submod {
 /* Build the EAR claims set (ear.md §2-3). The annotated evidence is
  * {"<tee>": vt_claims_json(...), "report_data": hex, "init_data": hex, "emulated": bool,
  *  "runtime_data_claims": ...}. Errors: VT_E_ARG (no submod, bad nonce length), VT_E_NOMEM. */
-vt_err vt_ear_build(const vt_ear_submod *subs, size_t n, const vt_ear_opts *opts, json_t **out,
+VT_MUST_USE vt_err vt_ear_build(const vt_ear_submod *subs, size_t n, const vt_ear_opts *opts, json_t **out,
                     vt_error *err);
 
 /* Sign a claims set as a JWT: header {"alg": ES256|ES384 (by the key's curve), "typ": "JWT",
  * "jwk": public key, "kid": RFC 7638 thumbprint}. *jwt is owned by the caller (free()). */
-vt_err vt_ear_sign(const json_t *claims, EVP_PKEY *key, char **jwt, vt_error *err);
+VT_MUST_USE vt_err vt_ear_sign(const json_t *claims, EVP_PKEY *key, char **jwt, vt_error *err);
 
 typedef struct vt_ear_verify_opts {
     vt_time now;
@@ -123,7 +123,7 @@ typedef struct vt_ear_verify_opts {
  * verifier id, and every submod's status and vector (status no better than its vector).
  * Both naming generations are accepted. *claims receives the claims set. Errors:
  * VT_E_VERIFY (signature), VT_E_EXPIRED, VT_E_INVALID (shape), VT_E_UNSUPPORTED (profile). */
-vt_err vt_ear_verify(const char *jwt, size_t len, EVP_PKEY *pub, const vt_ear_verify_opts *opts,
+VT_MUST_USE vt_err vt_ear_verify(const char *jwt, size_t len, EVP_PKEY *pub, const vt_ear_verify_opts *opts,
                      json_t **claims, vt_error *err);
 
 /* The worst submod status of a verified claims set. */
@@ -139,13 +139,13 @@ typedef enum vt_ear_key_alg {
 /* Load the PEM private key at path; when the file does not exist, generate a key for alg and
  * write it there (PKCS#8 PEM, mode 0600, created exclusively; *created set). An existing key
  * file readable by group or others is refused. Errors: VT_E_IO, VT_E_INVALID, VT_E_ARG. */
-vt_err vt_ear_key_load_or_create(const char *path, vt_ear_key_alg alg, EVP_PKEY **out,
+VT_MUST_USE vt_err vt_ear_key_load_or_create(const char *path, vt_ear_key_alg alg, EVP_PKEY **out,
                                  bool *created, vt_error *err);
 /* A verification key from a file: PEM public key, PEM private key (its public half), an X.509
  * certificate, or a JWK / JWKS (first EC key) JSON file. */
-vt_err vt_ear_key_load_public(const char *path, EVP_PKEY **out, vt_error *err);
+VT_MUST_USE vt_err vt_ear_key_load_public(const char *path, EVP_PKEY **out, vt_error *err);
 /* Write the public half as PEM (SubjectPublicKeyInfo) to path. */
-vt_err vt_ear_key_write_public(EVP_PKEY *key, const char *path, vt_error *err);
+VT_MUST_USE vt_err vt_ear_key_write_public(EVP_PKEY *key, const char *path, vt_error *err);
 
 VT_END_DECLS
 

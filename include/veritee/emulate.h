@@ -23,17 +23,17 @@ typedef struct vt_emu vt_emu;
 
 /* Create DIR (platform.json, keys/, trust/, collateral/) from a platform description (JSON
  * text; NULL = the built-in default), with certificates and collateral valid around `at`. */
-vt_err vt_emu_init(const char *dir, const char *platform_json, vt_time at, vt_error *err);
+VT_MUST_USE vt_err vt_emu_init(const char *dir, const char *platform_json, vt_time at, vt_error *err);
 
 /* Open an emulator directory made by vt_emu_init. */
-vt_err vt_emu_open(const char *dir, vt_emu **out, vt_error *err);
+VT_MUST_USE vt_err vt_emu_open(const char *dir, vt_emu **out, vt_error *err);
 void vt_emu_free(vt_emu *e);
 /* The platform description (borrowed). */
 const json_t *vt_emu_platform(const vt_emu *e);
 const char *vt_emu_dir(const vt_emu *e);
 
 /* A TDX quote (version 4 or 5; 0 = the platform's "quote_version") over report_data. */
-vt_err vt_emu_tdx_quote(vt_emu *e, const uint8_t report_data[64], int version, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_emu_tdx_quote(vt_emu *e, const uint8_t report_data[64], int version, vt_buf *out, vt_error *err);
 
 /* SEV-SNP evidence options (zero = the platform description's values). */
 typedef struct vt_emu_snp_opts {
@@ -47,11 +47,11 @@ typedef struct vt_emu_snp_opts {
 /* An SNP ATTESTATION_REPORT (1184 bytes) over report_data, signed by the emulated VCEK;
  * followed by the certificate table when o->with_certtable (the form `snpguest report
  * --extended` writes and vt_snp_evidence_split reads). o may be NULL. */
-vt_err vt_emu_snp_report(vt_emu *e, const uint8_t report_data[64], const vt_emu_snp_opts *o, vt_buf *out,
+VT_MUST_USE vt_err vt_emu_snp_report(vt_emu *e, const uint8_t report_data[64], const vt_emu_snp_opts *o, vt_buf *out,
                          vt_error *err);
 /* The certificate table alone, as SNP_GET_EXT_REPORT and the configfs-tsm auxblob give it:
  * 24-byte {GUID, offset, length} entries (VCEK, ASK, ARK[, CRL]), an all-zero entry, the DER blobs. */
-vt_err vt_emu_snp_certtable(vt_emu *e, bool with_crl, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_emu_snp_certtable(vt_emu *e, bool with_crl, vt_buf *out, vt_error *err);
 
 /* Arm CCA evidence options (zero = the platform description's values). */
 typedef struct vt_emu_cca_opts {
@@ -65,7 +65,7 @@ typedef struct vt_emu_cca_opts {
  * realm's RAK, generated on first use), both COSE_Sign1 ES384, in a tag-399 or tag-907
  * collection. The realm challenge is `challenge`; the platform challenge is the hash of the
  * RAK claim. o may be NULL. */
-vt_err vt_emu_cca_token(vt_emu *e, const uint8_t challenge[64], const vt_emu_cca_opts *o, vt_buf *out,
+VT_MUST_USE vt_err vt_emu_cca_token(vt_emu *e, const uint8_t challenge[64], const vt_emu_cca_opts *o, vt_buf *out,
                         vt_error *err);
 
 /* Azure confidential VM (paravisor + vTPM) evidence around the emulated SNP or TDX platform. */
@@ -86,14 +86,14 @@ typedef struct vt_emu_az_opts {
  * nonce as user-data, an HCL report around the emulated SNP report / TDREPORT whose report data
  * is the claims' SHA-256, the TD quote (TDX), the VCEK (SNP), and a TPM quote by the AK over
  * PCRs 0..23 with the nonce (at most 50 bytes, the Azure vTPM's limit) as qualifying data. */
-vt_err vt_emu_az_evidence(vt_emu *e, vt_emu_az_kind kind, const uint8_t *nonce, size_t nonce_len,
+VT_MUST_USE vt_err vt_emu_az_evidence(vt_emu *e, vt_emu_az_kind kind, const uint8_t *nonce, size_t nonce_len,
                           const vt_emu_az_opts *o, vt_buf *out, vt_error *err);
 
 /* Emulated NVIDIA GPUs (Hopper format; only when the platform description has an "nvidia"
  * section: {"gpus": 1..8, "driver_version", "vbios_version", "nvdec0_enabled"}): Trustee's
  * {"device_evidence_list":[...]} JSON with one SPDM report per GPU over `nonce`, signed by the
  * GPU's emulated FMC leaf; the device root is trust/nvidia/nvidia_device_root.pem. */
-vt_err vt_emu_nvidia_evidence(vt_emu *e, const uint8_t nonce[32], vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_emu_nvidia_evidence(vt_emu *e, const uint8_t nonce[32], vt_buf *out, vt_error *err);
 
 /* The default platform description (owned JSON). */
 json_t *vt_emu_default_platform(void);

@@ -24,7 +24,7 @@ typedef enum vt_ev_tee {
 
 const char *vt_ev_tee_name(vt_ev_tee t); /* "tdx", "snp", "cca", "unknown" */
 /* "tdx" / "snp" / "cca" (VT_E_ARG otherwise). */
-vt_err vt_ev_tee_parse(const char *s, vt_ev_tee *out, vt_error *err);
+VT_MUST_USE vt_err vt_ev_tee_parse(const char *s, vt_ev_tee *out, vt_error *err);
 /* The TEE of a configfs-tsm provider name: tdx_guest, sev_guest, arm_cca_guest. */
 vt_ev_tee vt_tsm_provider_tee(const char *provider);
 
@@ -64,7 +64,7 @@ typedef struct vt_tsm_report {
  * VT_E_MISSING (no configfs-tsm at root), VT_E_UNSUPPORTED (no provider registered: ENXIO),
  * VT_E_ARG, VT_E_IO (a read or write failed; interference in every attempt, check
  * "tsm_generation"), VT_E_INVALID (provider, generation or an empty outblob). */
-vt_err vt_tsm_get_report(const vt_tsm_opts *opts, vt_tsm_report *out, vt_error *err);
+VT_MUST_USE vt_err vt_tsm_get_report(const vt_tsm_opts *opts, vt_tsm_report *out, vt_error *err);
 void vt_tsm_report_free(vt_tsm_report *r); /* accepts NULL */
 
 /* Whether configfs-tsm is present at root (NULL: default): the report directory exists. */
@@ -79,7 +79,7 @@ bool vt_tsm_present(const char *root);
 /* TDX_CMD_GET_REPORT0: the 1024-byte TDREPORT_STRUCT for report_data (MAC-protected, local
  * only: a quote needs the host's quote generation service). dev NULL: /dev/tdx_guest.
  * Errors: VT_E_MISSING (no device), VT_E_IO. */
-vt_err vt_ioctl_tdx_report(const char *dev, const uint8_t report_data[64], uint8_t tdreport[VT_TDREPORT_SIZE],
+VT_MUST_USE vt_err vt_ioctl_tdx_report(const char *dev, const uint8_t report_data[64], uint8_t tdreport[VT_TDREPORT_SIZE],
                            vt_error *err);
 
 typedef struct vt_snp_ioctl_result {
@@ -94,23 +94,23 @@ typedef struct vt_snp_ioctl_result {
  * once when the host asks for more) at VMPL vmpl. dev NULL: /dev/sev-guest. Errors:
  * VT_E_MISSING (no device), VT_E_IO (ioctl failed; fw_error/vmm_error in the message),
  * VT_E_INVALID (the firmware response is malformed). */
-vt_err vt_ioctl_snp_report(const char *dev, const uint8_t report_data[64], uint32_t vmpl, bool extended,
+VT_MUST_USE vt_err vt_ioctl_snp_report(const char *dev, const uint8_t report_data[64], uint32_t vmpl, bool extended,
                            vt_snp_ioctl_result *out, vt_error *err);
 void vt_snp_ioctl_result_free(vt_snp_ioctl_result *r);
 /* The firmware MSG_REPORT_RSP the ioctls return (status u32, report_size u32, reserved, report at
  * 0x20): the 1184-byte report into out. VT_E_IO for a non-zero status, VT_E_INVALID otherwise. */
-vt_err vt_snp_report_resp_parse(const uint8_t *resp, size_t len, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_snp_report_resp_parse(const uint8_t *resp, size_t len, vt_buf *out, vt_error *err);
 /* A certificate buffer as the extended request fills it (zero-padded to a page multiple):
  * validated with vt_snp_certtable_parse and trimmed to the end of its last blob (the auxblob
  * shape); empty when the host supplied none (an all-zero first entry). */
-vt_err vt_snp_certs_trim(const uint8_t *buf, size_t len, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_snp_certs_trim(const uint8_t *buf, size_t len, vt_buf *out, vt_error *err);
 
 /* ---- TDX RTMR extension (tsm-mr, Linux >= 6.16) ------------------------------------------ */
 
 #define VT_TDX_MR_DIR_DEFAULT "/sys/class/misc/tdx_guest/measurements"
 
 /* Read RTMR index (0..3) from mr_dir/rtmr<index>:sha384 (mr_dir NULL: default). */
-vt_err vt_rtmr_read(const char *mr_dir, unsigned index, uint8_t out[48], vt_error *err);
+VT_MUST_USE vt_err vt_rtmr_read(const char *mr_dir, unsigned index, uint8_t out[48], vt_error *err);
 
 /* Extend RTMR index with a 48-byte digest (RTMR <- SHA-384(RTMR || digest), done by the TDX
  * module) by one 48-byte write to mr_dir/rtmr<index>:sha384, then, when event_log is not NULL,
@@ -118,7 +118,7 @@ vt_err vt_rtmr_read(const char *mr_dir, unsigned index, uint8_t out[48], vt_erro
  * EV_EVENT_TAG, data = `event`), creating it with a "Spec ID Event03" header first, so that
  * vt_tdx_ccel_replay replays it. Errors: VT_E_MISSING (no tsm-mr file: kernel < 6.16 or not a
  * TD), VT_E_ARG, VT_E_IO. */
-vt_err vt_rtmr_extend(const char *mr_dir, unsigned index, const uint8_t digest[48], const char *event_log,
+VT_MUST_USE vt_err vt_rtmr_extend(const char *mr_dir, unsigned index, const uint8_t digest[48], const char *event_log,
                       const void *event, size_t event_len, vt_error *err);
 
 VT_END_DECLS

@@ -56,13 +56,13 @@ const char *vt_http_query(const vt_http_request *r, const char *name);
 /* Cookie header (RFC 6265 §4.2.1 cookie-string: "a=1; b=2"): copies the value of cookie
  * name into out (cap bytes incl. NUL). VT_E_MISSING when absent, VT_E_INVALID when the
  * header is malformed or the value does not fit. Surrounding double quotes are removed. */
-vt_err vt_http_cookie(const char *header, size_t header_len, const char *name, char *out, size_t cap,
+VT_MUST_USE vt_err vt_http_cookie(const char *header, size_t header_len, const char *name, char *out, size_t cap,
                       vt_error *err);
 /* "Bearer <token>" (RFC 6750 §2.1, scheme case-insensitive): *token points into header. */
-vt_err vt_http_bearer(const char *header, const char **token, size_t *len, vt_error *err);
+VT_MUST_USE vt_err vt_http_bearer(const char *header, const char **token, size_t *len, vt_error *err);
 /* A request path we route: starts with '/', at most VT_HTTP_MAX_PATH bytes, printable
  * ASCII, no empty, "." or ".." segments, no backslash. VT_E_INVALID names the problem. */
-vt_err vt_http_path_check(const char *path, size_t len, vt_error *err);
+VT_MUST_USE vt_err vt_http_path_check(const char *path, size_t len, vt_error *err);
 
 /* A response a handler fills. Owned buffers; the server frees them. */
 typedef struct vt_http_response {
@@ -141,7 +141,7 @@ typedef struct vt_http_opts {
 typedef struct vt_http_server vt_http_server;
 
 /* Starts serving in background threads. routes are copied. */
-vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, size_t n,
+VT_MUST_USE vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, size_t n,
                             vt_http_server **out, vt_error *err);
 /* The bound port (useful with port 0). */
 int vt_http_server_port(const vt_http_server *s);
@@ -154,7 +154,7 @@ void vt_http_log(vt_http_server *s, const char *level, const char *msg, const js
  * vt_http_server_start (worker threads inherit the mask), then vt_http_wait_signal()
  * returns the signal number when one arrives: SIGHUP asks for a reload (wait again after it),
  * the others for vt_http_server_stop. */
-vt_err vt_http_signals_block(vt_error *err);
+VT_MUST_USE vt_err vt_http_signals_block(vt_error *err);
 int vt_http_wait_signal(void);
 
 VT_END_DECLS

@@ -40,7 +40,7 @@ typedef struct vt_http_reply {
  * its status: the caller judges out->status. Errors: VT_E_MISSING (libcurl.so.4 cannot be
  * loaded; the transfer failed, timed out, or the body exceeded max_body; the message names the
  * URL), VT_E_INTERNAL. out is always initialised; free it with vt_http_reply_free. */
-vt_err vt_http_get(const char *url, const vt_http_get_opts *o, vt_http_reply *out,
+VT_MUST_USE vt_err vt_http_get(const char *url, const vt_http_get_opts *o, vt_http_reply *out,
                    vt_error *err);
 void vt_http_reply_free(vt_http_reply *r);
 
@@ -55,16 +55,16 @@ typedef struct vt_http_client_req {
 
 /* One request (req NULL = GET), with the same response handling and errors as vt_http_get
  * (transport failures carry o->fail_code). libcurl is loaded and unloaded around the call. */
-vt_err vt_http_do(const char *url, const vt_http_client_req *req, const vt_http_get_opts *o,
+VT_MUST_USE vt_err vt_http_do(const char *url, const vt_http_client_req *req, const vt_http_get_opts *o,
                   vt_http_reply *out, vt_error *err);
 
 /* A client that keeps libcurl loaded and one connection cache across requests (the KBS guest
  * client, load tests). Not thread-safe: one per thread. */
 typedef struct vt_http_client vt_http_client;
 /* Errors: VT_E_MISSING (libcurl.so.4 cannot be loaded), VT_E_INTERNAL. */
-vt_err vt_http_client_new(vt_http_client **out, vt_error *err);
+VT_MUST_USE vt_err vt_http_client_new(vt_http_client **out, vt_error *err);
 void vt_http_client_free(vt_http_client *c); /* accepts NULL */
-vt_err vt_http_client_do(vt_http_client *c, const char *url, const vt_http_client_req *req,
+VT_MUST_USE vt_err vt_http_client_do(vt_http_client *c, const char *url, const vt_http_client_req *req,
                          const vt_http_get_opts *o, vt_http_reply *out, vt_error *err);
 
 VT_END_DECLS

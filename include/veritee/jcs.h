@@ -14,7 +14,7 @@ VT_BEGIN_DECLS
 
 /* Canonical text of v into an owned buffer (not NUL-counted in len, but NUL-terminated).
  * Fails on non-finite numbers, invalid UTF-8, or nesting deeper than 64. */
-vt_err vt_jcs(const json_t *v, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_jcs(const json_t *v, vt_buf *out, vt_error *err);
 
 VT_END_DECLS
 

@@ -17,23 +17,23 @@ VT_BEGIN_DECLS
 
 /* Public key from a JWK object (kty EC with crv/x/y, or RSA with n/e). Private members are
  * ignored unless private_key is true (then "d" is required: tests and the guest client). */
-vt_err vt_jwk_to_pkey(const json_t *jwk, bool private_key, EVP_PKEY **out, vt_error *err);
+VT_MUST_USE vt_err vt_jwk_to_pkey(const json_t *jwk, bool private_key, EVP_PKEY **out, vt_error *err);
 /* JWK of the public part of key; alg (may be NULL) is added as "alg". Caller owns the result. */
-vt_err vt_jwk_from_pkey(EVP_PKEY *key, const char *alg, json_t **out, vt_error *err);
+VT_MUST_USE vt_err vt_jwk_from_pkey(EVP_PKEY *key, const char *alg, json_t **out, vt_error *err);
 
 /* Encrypt plaintext to the recipient JWK (its "alg" selects ECDH-ES+A256KW or RSA-OAEP-256;
  * RSA1_5 is refused). Returns the flattened JWE object {protected, encrypted_key, iv,
  * ciphertext, tag}. */
-vt_err vt_jwe_encrypt(const json_t *recipient_jwk, const uint8_t *plaintext, size_t len, json_t **out,
+VT_MUST_USE vt_err vt_jwe_encrypt(const json_t *recipient_jwk, const uint8_t *plaintext, size_t len, json_t **out,
                       vt_error *err);
 /* Deterministic form for known-answer tests: the ephemeral EC key (ECDH-ES only), CEK (32) and
  * IV (12) are given. */
-vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ephemeral, const uint8_t cek[32],
+VT_MUST_USE vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ephemeral, const uint8_t cek[32],
                            const uint8_t iv[12], const uint8_t *plaintext, size_t len, json_t **out,
                            vt_error *err);
 /* Decrypt a flattened JWE with the recipient's private key. Plaintext is owned by the caller
  * (wipe it with vt_buf_free_secret). */
-vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_error *err);
+VT_MUST_USE vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_error *err);
 
 VT_END_DECLS
 

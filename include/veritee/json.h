@@ -15,19 +15,19 @@
 VT_BEGIN_DECLS
 
 /* Parse JSON text (bounded depth by jansson; rejects duplicate keys and trailing data). */
-vt_err vt_json_parse(const char *text, size_t len, json_t **out, vt_error *err);
+VT_MUST_USE vt_err vt_json_parse(const char *text, size_t len, json_t **out, vt_error *err);
 
 /* `path` is only used in messages. Missing keys fail with VT_E_INVALID. */
-vt_err vt_json_obj(const json_t *o, const char *key, const char *path, json_t **out, vt_error *err);
-vt_err vt_json_arr(const json_t *o, const char *key, const char *path, json_t **out, vt_error *err);
-vt_err vt_json_str(const json_t *o, const char *key, const char *path, const char **out,
+VT_MUST_USE vt_err vt_json_obj(const json_t *o, const char *key, const char *path, json_t **out, vt_error *err);
+VT_MUST_USE vt_err vt_json_arr(const json_t *o, const char *key, const char *path, json_t **out, vt_error *err);
+VT_MUST_USE vt_err vt_json_str(const json_t *o, const char *key, const char *path, const char **out,
                    vt_error *err);
-vt_err vt_json_int(const json_t *o, const char *key, const char *path, int64_t min, int64_t max,
+VT_MUST_USE vt_err vt_json_int(const json_t *o, const char *key, const char *path, int64_t min, int64_t max,
                    int64_t *out, vt_error *err);
-vt_err vt_json_time(const json_t *o, const char *key, const char *path, vt_time *out,
+VT_MUST_USE vt_err vt_json_time(const json_t *o, const char *key, const char *path, vt_time *out,
                     vt_error *err);
 /* Hex string of exactly n bytes. */
-vt_err vt_json_hex(const json_t *o, const char *key, const char *path, uint8_t *out, size_t n,
+VT_MUST_USE vt_err vt_json_hex(const json_t *o, const char *key, const char *path, uint8_t *out, size_t n,
                    vt_error *err);
 
 /* ---- Members of an object from untrusted JSON: one family, one meaning everywhere ----
@@ -62,59 +62,59 @@ typedef struct vt_json_in {
 
 /* Start reading obj at `path` (NULL or "" for the document root). Fails unless obj is an
  * object ("<path>: expected an object"). */
-vt_err vt_json_in_init(vt_json_in *in, const json_t *obj, const char *path, const char *check,
+VT_MUST_USE vt_err vt_json_in_init(vt_json_in *in, const json_t *obj, const char *path, const char *check,
                        vt_error *err);
 /* A member object as a new vt_json_in with path "<path>.<key>". On OPTIONAL absence child->obj
  * is NULL (and *given false). */
-vt_err vt_json_get_obj(const vt_json_in *in, const char *key, vt_json_need need, vt_json_in *child,
+VT_MUST_USE vt_err vt_json_get_obj(const vt_json_in *in, const char *key, vt_json_need need, vt_json_in *child,
                        bool *given);
 /* Element i of an array (as got from vt_json_get_arr) as an object, path "<path>.<key>[i]". */
-vt_err vt_json_elem_obj(const vt_json_in *in, const char *key, const json_t *arr, size_t i,
+VT_MUST_USE vt_err vt_json_elem_obj(const vt_json_in *in, const char *key, const json_t *arr, size_t i,
                         vt_json_in *child);
 /* A member array of min..max elements (borrowed). */
-vt_err vt_json_get_arr(const vt_json_in *in, const char *key, vt_json_need need, size_t min,
+VT_MUST_USE vt_err vt_json_get_arr(const vt_json_in *in, const char *key, vt_json_need need, size_t min,
                        size_t max, const json_t **out, bool *given);
 /* A member string (borrowed from the document). */
-vt_err vt_json_get_str(const vt_json_in *in, const char *key, vt_json_need need, const char **out,
+VT_MUST_USE vt_err vt_json_get_str(const vt_json_in *in, const char *key, vt_json_need need, const char **out,
                        bool *given);
 /* A member string copied into out[cap] (with its NUL): at most cap-1 bytes, no NUL or
  * control characters. */
-vt_err vt_json_get_text(const vt_json_in *in, const char *key, vt_json_need need, char *out,
+VT_MUST_USE vt_err vt_json_get_text(const vt_json_in *in, const char *key, vt_json_need need, char *out,
                         size_t cap, bool *given);
-vt_err vt_json_get_bool(const vt_json_in *in, const char *key, vt_json_need need, bool *out,
+VT_MUST_USE vt_err vt_json_get_bool(const vt_json_in *in, const char *key, vt_json_need need, bool *out,
                         bool *given);
 /* A JSON integer in [min, max] (strings are not integers here). */
-vt_err vt_json_get_int(const vt_json_in *in, const char *key, vt_json_need need, int64_t min,
+VT_MUST_USE vt_err vt_json_get_int(const vt_json_in *in, const char *key, vt_json_need need, int64_t min,
                        int64_t max, int64_t *out, bool *given);
 /* An unsigned integer in the forms above, at most max. */
-vt_err vt_json_get_u64(const vt_json_in *in, const char *key, vt_json_need need, uint64_t max,
+VT_MUST_USE vt_err vt_json_get_u64(const vt_json_in *in, const char *key, vt_json_need need, uint64_t max,
                        uint64_t *out, bool *given);
 /* A hex string (either case) of exactly n bytes. */
-vt_err vt_json_get_hex(const vt_json_in *in, const char *key, vt_json_need need, uint8_t *out,
+VT_MUST_USE vt_err vt_json_get_hex(const vt_json_in *in, const char *key, vt_json_need need, uint8_t *out,
                        size_t n, bool *given);
 /* A hex string of min..max bytes into out[max]; *len gets the count. */
-vt_err vt_json_get_hexn(const vt_json_in *in, const char *key, vt_json_need need, uint8_t *out,
+VT_MUST_USE vt_err vt_json_get_hexn(const vt_json_in *in, const char *key, vt_json_need need, uint8_t *out,
                         size_t min, size_t max, size_t *len, bool *given);
 /* A standard base64 string decoding to exactly n bytes. */
-vt_err vt_json_get_b64(const vt_json_in *in, const char *key, vt_json_need need, uint8_t *out,
+VT_MUST_USE vt_err vt_json_get_b64(const vt_json_in *in, const char *key, vt_json_need need, uint8_t *out,
                        size_t n, bool *given);
 /* Refuse members outside `allowed` (NULL-terminated): "<path>.<key>: unknown key". A typo
  * must not silently drop an option. */
-vt_err vt_json_keys(const vt_json_in *in, const char *const *allowed);
+VT_MUST_USE vt_err vt_json_keys(const vt_json_in *in, const char *const *allowed);
 /* Fail with "<path>.<key>: <message>" (key may be NULL for the object itself). */
-vt_err vt_json_fail(const vt_json_in *in, const char *key, const char *fmt, ...)
+VT_MUST_USE vt_err vt_json_fail(const vt_json_in *in, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* "<path>.<key>" (just key at the root) into out[cap]. */
 const char *vt_json_path(char *out, size_t cap, const char *path, const char *key);
 /* The unsigned-integer forms of vt_json_get_u64 for a value that is not an object member
  * (an array element); `path` names it in messages. */
-vt_err vt_json_u64_value(const json_t *v, const char *path, uint64_t max, uint64_t *out,
+VT_MUST_USE vt_err vt_json_u64_value(const json_t *v, const char *path, uint64_t max, uint64_t *out,
                          const char *check, vt_error *err);
 /* The hex forms of vt_json_get_hexn for a value that is not an object member. */
-vt_err vt_json_hex_value(const json_t *v, const char *path, uint8_t *out, size_t min, size_t max,
+VT_MUST_USE vt_err vt_json_hex_value(const json_t *v, const char *path, uint8_t *out, size_t min, size_t max,
                          size_t *len, const char *check, vt_error *err);
 /* The string forms alone ("0x1f", "31"): VT_E_INVALID without a message on anything else. */
-vt_err vt_json_u64_text(const char *s, uint64_t max, uint64_t *out);
+VT_MUST_USE vt_err vt_json_u64_text(const char *s, uint64_t max, uint64_t *out);
 
 /* A JSON string holding the lower-case hex of n bytes (NULL on allocation failure). */
 json_t *vt_json_hex_string(const uint8_t *p, size_t n);

@@ -22,7 +22,7 @@ const char *vt_jws_alg_for_key(const EVP_PKEY *key);
 /* Sign payload with priv (EC P-256/384/521). The protected header is {"alg", "typ": typ}
  * followed by the members of `extra` (may be NULL; "alg" in it is refused). *out is a
  * NUL-terminated compact JWS owned by the caller (free()). */
-vt_err vt_jws_sign(EVP_PKEY *priv, const char *typ, const json_t *extra, const uint8_t *payload,
+VT_MUST_USE vt_err vt_jws_sign(EVP_PKEY *priv, const char *typ, const json_t *extra, const uint8_t *payload,
                    size_t len, char **out, vt_error *err);
 
 /* Verify a compact JWS with the public key pub. Strict: three base64url parts without padding,
@@ -30,15 +30,15 @@ vt_err vt_jws_sign(EVP_PKEY *priv, const char *typ, const json_t *extra, const u
  * refused), no "crit" and no "b64" member, a raw r||s signature of the curve's size.
  * On success *header (may be NULL) and *payload receive owned copies. Errors: VT_E_INVALID
  * (framing), VT_E_UNSUPPORTED (algorithm, critical header), VT_E_VERIFY (signature). */
-vt_err vt_jws_verify(const char *jws, size_t len, EVP_PKEY *pub, json_t **header, vt_buf *payload,
+VT_MUST_USE vt_err vt_jws_verify(const char *jws, size_t len, EVP_PKEY *pub, json_t **header, vt_buf *payload,
                      vt_error *err);
 
 /* Decode a compact JWS without verifying it (for display): header and payload. */
-vt_err vt_jws_peek(const char *jws, size_t len, json_t **header, vt_buf *payload, vt_error *err);
+VT_MUST_USE vt_err vt_jws_peek(const char *jws, size_t len, json_t **header, vt_buf *payload, vt_error *err);
 
 /* RFC 7638 SHA-256 thumbprint of an EC key, base64url (43 characters + NUL). JWK conversion
  * itself is in jose.h (vt_jwk_to_pkey, vt_jwk_from_pkey). */
-vt_err vt_jwk_thumbprint(const EVP_PKEY *key, char out[44], vt_error *err);
+VT_MUST_USE vt_err vt_jwk_thumbprint(const EVP_PKEY *key, char out[44], vt_error *err);
 
 VT_END_DECLS
 

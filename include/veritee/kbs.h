@@ -76,14 +76,14 @@ typedef struct vt_kbs_config {
 typedef struct vt_kbs vt_kbs;
 
 /* Creates the broker (copies the configuration; the borrowed objects must outlive it). */
-vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err);
+VT_MUST_USE vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err);
 void vt_kbs_free(vt_kbs *k); /* accepts NULL */
 
 /* An operator's reload (SIGHUP to `veritee serve`): every verifier is rebuilt from the trust and
  * collateral directories at the next attestation, and, when policy_text is not NULL, it replaces
  * the configured attestation policy (copied; parsed first: on a bad policy err says why and the
  * old one stays). Safe while requests are served. */
-vt_err vt_kbs_reload(vt_kbs *k, const char *policy_text, vt_error *err);
+VT_MUST_USE vt_err vt_kbs_reload(vt_kbs *k, const char *policy_text, vt_error *err);
 
 /* A transport-free call. Everything borrowed. */
 typedef struct vt_kbs_call {
@@ -130,27 +130,27 @@ void vt_kbs_admin(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r);
 /* Deletes expired sessions, nonces and admin token ids (SQLite: and returns the space); writes
  * the pending summary of unauthenticated failures when its interval is over; updates the
  * active-sessions gauge. */
-vt_err vt_kbs_sweep(vt_kbs *k, vt_time now, vt_error *err);
+VT_MUST_USE vt_err vt_kbs_sweep(vt_kbs *k, vt_time now, vt_error *err);
 
 /* ---- resource policy (docs/kbs.md) ---- */
 
 /* Evaluates the resource policy JSON text (NULL: the default, affirming only) on verified EAR
  * claims for path. VT_OK: allowed; VT_E_VERIFY: denied (err says why); VT_E_INVALID: bad policy. */
-vt_err vt_kbs_rpolicy_eval(const char *policy, const json_t *ear, const char *path, vt_error *err);
+VT_MUST_USE vt_err vt_kbs_rpolicy_eval(const char *policy, const json_t *ear, const char *path, vt_error *err);
 /* Validates a resource policy document. */
-vt_err vt_kbs_rpolicy_check(const char *policy, size_t len, vt_error *err);
+VT_MUST_USE vt_err vt_kbs_rpolicy_check(const char *policy, size_t len, vt_error *err);
 
 /* ---- admin tokens ---- */
 
 /* Signs an admin JWT (ES256 for P-256 keys, EdDSA for Ed25519) binding method, the request
  * target (path and query exactly as sent, "htu") and the body's SHA-256, with a random jti,
  * iat = now, exp = now + ttl (<= 300). *jwt owned. */
-vt_err vt_kbs_admin_token(EVP_PKEY *priv, const char *method, const char *target, const uint8_t *body,
+VT_MUST_USE vt_err vt_kbs_admin_token(EVP_PKEY *priv, const char *method, const char *target, const uint8_t *body,
                           size_t body_len, vt_time now, int64_t ttl, const char *sub, char **jwt,
                           vt_error *err);
 /* Verifies one (signature, iat/exp, lifetime, method/target/body binding); *claims owned. The
  * replay (jti) check is the caller's (vt_store_jti_use). */
-vt_err vt_kbs_admin_token_verify(EVP_PKEY *pub, const char *jwt, size_t len, const char *method,
+VT_MUST_USE vt_err vt_kbs_admin_token_verify(EVP_PKEY *pub, const char *jwt, size_t len, const char *method,
                                  const char *target, const uint8_t *body, size_t body_len, vt_time now,
                                  json_t **claims, vt_error *err);
 

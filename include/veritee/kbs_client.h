@@ -35,7 +35,7 @@ typedef struct vt_kbs_tee_key {
 } vt_kbs_tee_key;
 
 /* A fresh key pair. Errors: VT_E_ARG, VT_E_INTERNAL. */
-vt_err vt_kbs_tee_key_new(vt_kbs_key_type type, vt_kbs_tee_key *out, vt_error *err);
+VT_MUST_USE vt_err vt_kbs_tee_key_new(vt_kbs_key_type type, vt_kbs_tee_key *out, vt_error *err);
 /* Frees (OpenSSL wipes the private key on free); accepts NULL. */
 void vt_kbs_tee_key_free(vt_kbs_tee_key *k);
 
@@ -48,7 +48,7 @@ typedef enum vt_kbs_provider {
 } vt_kbs_provider;
 
 /* "auto", "emulated", "tsm", "ioctl"; VT_E_ARG otherwise. */
-vt_err vt_kbs_provider_parse(const char *s, vt_kbs_provider *out, vt_error *err);
+VT_MUST_USE vt_err vt_kbs_provider_parse(const char *s, vt_kbs_provider *out, vt_error *err);
 
 typedef struct vt_kbs_evidence_src {
     vt_ev_tee tee;             /* required for the emulated TEE and ioctls; tsm: checked */
@@ -62,7 +62,7 @@ typedef struct vt_kbs_evidence_src {
 /* Evidence over report_data in the TEE's JSON shape (primary_evidence). *tee_out (may be NULL)
  * receives the TEE name the evidence is for. TDX through ioctl is refused (a TDREPORT cannot be
  * verified remotely: use configfs-tsm). Errors: VT_E_ARG, VT_E_MISSING (no provider), VT_E_IO. */
-vt_err vt_kbs_evidence_get(const vt_kbs_evidence_src *src, const uint8_t report_data[64], json_t **out,
+VT_MUST_USE vt_err vt_kbs_evidence_get(const vt_kbs_evidence_src *src, const uint8_t report_data[64], json_t **out,
                            vt_ev_tee *tee_out, vt_error *err);
 
 /* ---- the exchange ------------------------------------------------------------------------- */
@@ -87,20 +87,20 @@ typedef struct vt_kbs_client vt_kbs_client;
 
 /* A client (keeps one HTTP connection). Borrowed strings in o must outlive it. Errors:
  * VT_E_ARG, VT_E_MISSING (libcurl missing). */
-vt_err vt_kbs_client_new(const vt_kbs_client_opts *o, vt_kbs_client **out, vt_error *err);
+VT_MUST_USE vt_err vt_kbs_client_new(const vt_kbs_client_opts *o, vt_kbs_client **out, vt_error *err);
 void vt_kbs_client_free(vt_kbs_client *c); /* wipes the TEE key and the token; accepts NULL */
 
 /* One RCAR handshake with a fresh TEE key: /auth, binding, evidence, /attest. Errors:
  * VT_E_VERIFY (the KBS refused: 401, its detail in the message), VT_E_UNSUPPORTED (version
  * refused), VT_E_INVALID (malformed answer), VT_E_IO (transport, timeout). */
-vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err);
+VT_MUST_USE vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err);
 /* The attestation token (EAR JWT) of the last handshake, NULL before one (borrowed). */
 const char *vt_kbs_client_token(const vt_kbs_client *c);
 /* What the last token says, for a person (NOT verified: the client has no EAR key): one line per
  * submod, "cpu0: contraindicated (policy P)", then one line per check that did not pass,
  * "  [fail] measurements: executables 33: mr_td ... not in the reference values". Owned string in
  * *out (free()); VT_E_MISSING before a handshake, VT_E_INVALID for an unreadable token. */
-vt_err vt_kbs_client_token_summary(const vt_kbs_client *c, char **out, vt_error *err);
+VT_MUST_USE vt_err vt_kbs_client_token_summary(const vt_kbs_client *c, char **out, vt_error *err);
 /* The JSON sent as the last /attest body (borrowed; tests), NULL before one. */
 const json_t *vt_kbs_client_last_attestation(const vt_kbs_client *c);
 
@@ -108,7 +108,7 @@ const json_t *vt_kbs_client_last_attestation(const vt_kbs_client *c);
  * Authorization: Bearer <token> and no cookie; decrypts the JWE with the TEE key. secret owned
  * (wipe with vt_buf_free_secret). Errors: VT_E_VERIFY (401: policy denied, token invalid or
  * expired: re-attest), VT_E_MISSING (404), VT_E_ARG (bad path), VT_E_INVALID (bad JWE), VT_E_IO. */
-vt_err vt_kbs_client_get_resource(vt_kbs_client *c, const char *path, bool bearer, vt_buf *secret,
+VT_MUST_USE vt_err vt_kbs_client_get_resource(vt_kbs_client *c, const char *path, bool bearer, vt_buf *secret,
                                   vt_error *err);
 
 VT_END_DECLS

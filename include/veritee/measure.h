@@ -66,11 +66,11 @@ typedef struct vt_ovmf {
 /* Parse an OVMF image (the exact bytes given to -bios). A missing footer table is not an
  * error (has_table = false); a malformed one, or malformed SEV metadata, is VT_E_INVALID.
  * The image must be a non-zero multiple of 4 KiB and at most 4 GiB. */
-vt_err vt_ovmf_parse(const uint8_t *image, size_t len, vt_ovmf *out, vt_error *err);
+VT_MUST_USE vt_err vt_ovmf_parse(const uint8_t *image, size_t len, vt_ovmf *out, vt_error *err);
 /* Find a footer-table entry by GUID text ("96b582de-1fb2-45f7-baea-a366c55a082d"). */
 const vt_ovmf_entry *vt_ovmf_find(const vt_ovmf *o, const char *guid_text);
 /* EFI mixed-endian bytes of a GUID in text form; VT_E_ARG when malformed. */
-vt_err vt_guid_parse(const char *text, uint8_t out[16], vt_error *err);
+VT_MUST_USE vt_err vt_guid_parse(const char *text, uint8_t out[16], vt_error *err);
 
 /* ---------------------------------------------------------------------------------------
  * SEV-SNP launch digest (measurements.md §1) and SEV / SEV-ES (§1.8).
@@ -92,7 +92,7 @@ typedef struct vt_sev_hashes {
 
 /* Compute the table inputs from the bytes QEMU would load. initrd may be NULL (hashed as
  * empty); cmdline may be NULL (hashed as the single byte 0). */
-vt_err vt_sev_hashes_compute(const uint8_t *kernel, size_t kernel_len, const uint8_t *initrd,
+VT_MUST_USE vt_err vt_sev_hashes_compute(const uint8_t *kernel, size_t kernel_len, const uint8_t *initrd,
                              size_t initrd_len, const char *cmdline, vt_sev_hashes *out,
                              vt_error *err);
 /* The 168-byte table padded to 176 bytes, exactly as QEMU writes it. */
@@ -113,25 +113,25 @@ typedef struct vt_snp_launch {
 /* SNP: MEASUREMENT as the PSP computes it over the QEMU/EC2/GCE launch sequence. Fails
  * with VT_E_INVALID when kernel hashes are asked for but the firmware has no
  * SNP_KERNEL_HASHES section, or when the firmware lacks the SEV-ES reset block. */
-vt_err vt_measure_snp(const vt_snp_launch *p, uint8_t out[48], vt_error *err);
+VT_MUST_USE vt_err vt_measure_snp(const vt_snp_launch *p, uint8_t out[48], vt_error *err);
 /* SNP: the LD after the firmware pages only ("OVMF hash"). */
-vt_err vt_measure_snp_ovmf_hash(const uint8_t *firmware, size_t len, uint8_t out[48],
+VT_MUST_USE vt_err vt_measure_snp_ovmf_hash(const uint8_t *firmware, size_t len, uint8_t out[48],
                                 vt_error *err);
 /* SEV-ES: SHA-256(firmware || padded hash table if kernel || VMSAs with features 0). */
-vt_err vt_measure_seves(const vt_snp_launch *p, uint8_t out[32], vt_error *err);
+VT_MUST_USE vt_err vt_measure_seves(const vt_snp_launch *p, uint8_t out[32], vt_error *err);
 /* SEV: SHA-256(firmware || padded hash table if kernel). */
-vt_err vt_measure_sev(const vt_snp_launch *p, uint8_t out[32], vt_error *err);
+VT_MUST_USE vt_err vt_measure_sev(const vt_snp_launch *p, uint8_t out[32], vt_error *err);
 
 /* The initial VMSA page of one vCPU (eip 0xFFFFFFF0 for the BSP, the reset EIP for APs). */
 void vt_snp_vmsa_page(uint32_t eip, uint64_t sev_features, uint32_t vcpu_sig, vt_snp_vmm vmm,
                       uint8_t page[VT_MEASURE_PAGE]);
 /* CPUID signature of a QEMU -cpu model name (EPYC, EPYC-v4, EPYC-Rome, EPYC-Milan,
  * EPYC-Genoa, EPYC-Turin and their -vN aliases); VT_E_ARG for an unknown name. */
-vt_err vt_snp_vcpu_sig(const char *model, uint32_t *sig, vt_error *err);
+VT_MUST_USE vt_err vt_snp_vcpu_sig(const char *model, uint32_t *sig, vt_error *err);
 /* CPUID signature from family, model, stepping. */
 uint32_t vt_snp_cpu_sig(uint32_t family, uint32_t model, uint32_t stepping);
 /* "qemu" | "ec2" | "gce" */
-vt_err vt_snp_vmm_parse(const char *name, vt_snp_vmm *out, vt_error *err);
+VT_MUST_USE vt_err vt_snp_vmm_parse(const char *name, vt_snp_vmm *out, vt_error *err);
 const char *vt_snp_vmm_name(vt_snp_vmm v);
 
 /* ---------------------------------------------------------------------------------------
@@ -160,10 +160,10 @@ typedef struct vt_snp_id_block_out {
 
 /* Build and sign the ID block with id_key (EC P-384 private key) and, when author_key is
  * non-NULL, sign the ID public key with it. ECDSA P-384/SHA-384 via OpenSSL EVP. */
-vt_err vt_snp_id_block_build(const vt_snp_id_block_in *in, EVP_PKEY *id_key,
+VT_MUST_USE vt_err vt_snp_id_block_build(const vt_snp_id_block_in *in, EVP_PKEY *id_key,
                              EVP_PKEY *author_key, vt_snp_id_block_out *out, vt_error *err);
 /* The 0x404-byte SNP public key encoding (curve 2, Qx, Qy little-endian, 72 bytes each). */
-vt_err vt_snp_pubkey_encode(EVP_PKEY *key, uint8_t out[VT_SNP_PUBKEY_LEN], vt_error *err);
+VT_MUST_USE vt_err vt_snp_pubkey_encode(EVP_PKEY *key, uint8_t out[VT_SNP_PUBKEY_LEN], vt_error *err);
 
 /* ---------------------------------------------------------------------------------------
  * TDX: TDVF metadata and MRTD (measurements.md §2.1-2.2).
@@ -199,7 +199,7 @@ typedef struct vt_tdvf {
 
 /* Parse the TDVF descriptor found through the OVMF footer table. Every section is checked
  * (alignment, sizes, data inside the image, no GPA wrap, types 0-3 as QEMU accepts). */
-vt_err vt_tdvf_parse(const uint8_t *image, size_t len, vt_tdvf *out, vt_error *err);
+VT_MUST_USE vt_err vt_tdvf_parse(const uint8_t *image, size_t len, vt_tdvf *out, vt_error *err);
 
 typedef enum vt_tdx_page_order {
     VT_TDX_ORDER_SINGLE = 0,   /* per page: PAGE.ADD then its MR.EXTENDs (upstream KVM) */
@@ -207,10 +207,10 @@ typedef enum vt_tdx_page_order {
 } vt_tdx_page_order;
 
 /* MRTD = SHA-384 over the TDH.MEM.PAGE.ADD / TDH.MR.EXTEND records for the image. */
-vt_err vt_measure_tdx_mrtd(const uint8_t *image, size_t len, const vt_tdvf *tdvf,
+VT_MUST_USE vt_err vt_measure_tdx_mrtd(const uint8_t *image, size_t len, const vt_tdvf *tdvf,
                            vt_tdx_page_order order, uint8_t out[48], vt_error *err);
 /* RTMR extend: rtmr = SHA-384(rtmr || digest). */
-vt_err vt_measure_tdx_rtmr_extend(uint8_t rtmr[48], const uint8_t digest[48], vt_error *err);
+VT_MUST_USE vt_err vt_measure_tdx_rtmr_extend(uint8_t rtmr[48], const uint8_t digest[48], vt_error *err);
 
 /* ---------------------------------------------------------------------------------------
  * Arm CCA: Realm Initial Measurement (measurements.md §3, RMM spec 1.0-rel0 B4.3 / C1).
@@ -242,23 +242,23 @@ typedef struct vt_cca_rim {
 } vt_cca_rim;
 
 /* The 4096-byte RmiRealmParams image that RMI_REALM_CREATE measures. */
-vt_err vt_cca_realm_params_bytes(const vt_cca_realm_params *p, uint8_t out[VT_MEASURE_PAGE],
+VT_MUST_USE vt_err vt_cca_realm_params_bytes(const vt_cca_realm_params *p, uint8_t out[VT_MEASURE_PAGE],
                                  vt_error *err);
 /* RMI_REALM_CREATE: RIM = H(measured RmiRealmParams). */
-vt_err vt_cca_rim_init(vt_cca_rim *st, vt_cca_rmm_version rmm, const vt_cca_realm_params *p,
+VT_MUST_USE vt_err vt_cca_rim_init(vt_cca_rim *st, vt_cca_rmm_version rmm, const vt_cca_realm_params *p,
                        vt_error *err);
 /* RMI_RTT_INIT_RIPAS over [base, top), granule aligned: one descriptor per RTT entry (largest
  * aligned block that fits). A no-op under RMM 2.0. */
-vt_err vt_cca_rim_init_ripas(vt_cca_rim *st, uint64_t base, uint64_t top, vt_error *err);
+VT_MUST_USE vt_err vt_cca_rim_init_ripas(vt_cca_rim *st, uint64_t base, uint64_t top, vt_error *err);
 /* RMI_DATA_CREATE of a blob loaded at ipa: the blob is placed in granules (zero-filled before
  * ipa within its granule and after its end) and each granule is measured in ascending IPA.
  * measure_content=false records the granules with flags 0 and zero content. */
-vt_err vt_cca_rim_data(vt_cca_rim *st, uint64_t ipa, const uint8_t *data, size_t len,
+VT_MUST_USE vt_err vt_cca_rim_data(vt_cca_rim *st, uint64_t ipa, const uint8_t *data, size_t len,
                        bool measure_content, vt_error *err);
 /* RMI_REC_CREATE: measure one REC with flags.RUNNABLE, pc and x0-x7 (MPIDR and auxiliary
  * granules are not measured). Call it for every REC the RMM measures, in creation order;
  * the veraison realm-VM convention creates only the boot REC before activation. */
-vt_err vt_cca_rim_rec(vt_cca_rim *st, bool runnable, uint64_t pc, const uint64_t gprs[8],
+VT_MUST_USE vt_err vt_cca_rim_rec(vt_cca_rim *st, bool runnable, uint64_t pc, const uint64_t gprs[8],
                       vt_error *err);
 /* A blob the VMM loads into the realm; its IPA comes from the realm config's "<name>_ipa". */
 typedef struct vt_cca_blob {
@@ -272,7 +272,7 @@ typedef struct vt_cca_blob {
 /* The RIM of a realm config (JSON object, keys in docs/measure.md) and its blobs, in the
  * veraison realm-VM order; inputs (may be NULL) receives a description of what was measured.
  * Unknown keys, bad numbers and overlapping blobs fail with VT_E_INVALID naming them. */
-vt_err vt_cca_rim_from_config(const json_t *cfg, vt_cca_blob *blobs, size_t nb, vt_cca_rim *st, json_t *inputs,
+VT_MUST_USE vt_err vt_cca_rim_from_config(const json_t *cfg, vt_cca_blob *blobs, size_t nb, vt_cca_rim *st, json_t *inputs,
                               vt_error *err);
 
 /* Digest length of the realm's algorithm (32, 48 or 64). */

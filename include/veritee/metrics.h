@@ -41,10 +41,10 @@ void vt_metric_observe(vt_metric *f, const char *const *values, double v); /* hi
 double vt_metric_value(vt_metric *f, const char *const *values);
 
 /* Text exposition of every family (HELP, TYPE, samples), into an owned buffer. */
-vt_err vt_metrics_render(vt_metrics *m, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_metrics_render(vt_metrics *m, vt_buf *out, vt_error *err);
 /* The same families as JSON {"name": [{"labels": {...}, "value": n}, ...]} (histogram buckets
  * left out; _sum and _count kept): what the console's dashboard reads. *out owned. */
-vt_err vt_metrics_json(vt_metrics *m, json_t **out, vt_error *err);
+VT_MUST_USE vt_err vt_metrics_json(vt_metrics *m, json_t **out, vt_error *err);
 
 /* The service's standard metrics (names used by packaging/ alert rules and dashboard). */
 typedef struct vt_std_metrics {
@@ -60,7 +60,7 @@ typedef struct vt_std_metrics {
     vt_metric *unauthenticated;      /* veritee_unauthenticated_total{endpoint} counter */
 } vt_std_metrics;
 
-vt_err vt_metrics_std(vt_metrics *m, vt_std_metrics *out, vt_error *err);
+VT_MUST_USE vt_err vt_metrics_std(vt_metrics *m, vt_std_metrics *out, vt_error *err);
 
 VT_END_DECLS
 

@@ -122,7 +122,7 @@ typedef struct vt_nvidia_report {
  * every length (blocks consume exactly the record length, each block MeasurementSize ==
  * 3 + ValueSize, TLVs stay inside the opaque data), versions, codes and the TLV rules (unknown
  * or duplicate id, missing driver or VBIOS version, malformed known field -> VT_E_INVALID). */
-vt_err vt_nvidia_report_parse(const uint8_t *buf, size_t len, vt_nvidia_report *out,
+VT_MUST_USE vt_err vt_nvidia_report_parse(const uint8_t *buf, size_t len, vt_nvidia_report *out,
                               vt_error *err);
 /* The decoded opaque data as the "config" claims object ({"driver_version":..., ...}). */
 json_t *vt_nvidia_config_json(const vt_nvidia_report *r);
@@ -140,7 +140,7 @@ typedef struct vt_nvidia_trust {
 
 typedef struct vt_nvidia_verifier vt_nvidia_verifier;
 
-vt_err vt_nvidia_verifier_new(const vt_nvidia_trust *trust, vt_nvidia_verifier **out,
+VT_MUST_USE vt_err vt_nvidia_verifier_new(const vt_nvidia_trust *trust, vt_nvidia_verifier **out,
                               vt_error *err);
 void vt_nvidia_verifier_free(vt_nvidia_verifier *v);
 
@@ -169,7 +169,7 @@ typedef struct vt_nvidia_verify_opts {
 
 /* One device: arch (from the untrusted evidence; chooses the FWID rule), raw report, PEM chain
  * (leaf first, root last). *claims (may be NULL) receives the device object on success. */
-vt_err vt_nvidia_verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const uint8_t *report,
+VT_MUST_USE vt_err vt_nvidia_verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const uint8_t *report,
                                size_t report_len, const void *chain_pem, size_t chain_len,
                                const vt_nvidia_verify_opts *opts, json_t **claims,
                                vt_checks *checks, vt_error *err);
@@ -177,7 +177,7 @@ vt_err vt_nvidia_verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const
 /* Trustee's evidence JSON {"device_evidence_list":[{"arch","uuid","evidence","certificate"}]}:
  * every device verified; two devices with the same UEID are rejected. *claims receives
  * {"devices":[{arch, uuid, ueid, nonce, measurements, config, ...}]}. */
-vt_err vt_nvidia_verify(vt_nvidia_verifier *v, const uint8_t *evidence, size_t len,
+VT_MUST_USE vt_err vt_nvidia_verify(vt_nvidia_verifier *v, const uint8_t *evidence, size_t len,
                         const vt_nvidia_verify_opts *opts, json_t **claims, vt_checks *checks,
                         vt_error *err);
 
@@ -214,19 +214,19 @@ typedef struct vt_nvidia_rim_verifier vt_nvidia_rim_verifier;
 
 /* A RIM verifier pinning the given root(s) (PEM text: "NVIDIA CoRIM signing Root CA").
  * VT_E_MISSING when libxmlsec1-openssl cannot be loaded. */
-vt_err vt_nvidia_rim_verifier_new(const void *roots_pem, size_t len, vt_nvidia_rim_verifier **out,
+VT_MUST_USE vt_err vt_nvidia_rim_verifier_new(const void *roots_pem, size_t len, vt_nvidia_rim_verifier **out,
                                   vt_error *err);
 void vt_nvidia_rim_verifier_free(vt_nvidia_rim_verifier *v);
 
 /* Verify a RIM's signature and signer chain at `at`, then parse what it signs (only content
  * outside the signature element). Checks: rim_format, rim_signature, rim_chain. */
-vt_err vt_nvidia_rim_verify(vt_nvidia_rim_verifier *v, const uint8_t *xml, size_t len, vt_time at,
+VT_MUST_USE vt_err vt_nvidia_rim_verify(vt_nvidia_rim_verifier *v, const uint8_t *xml, size_t len, vt_time at,
                             vt_nvidia_rim *out, vt_checks *checks, vt_error *err);
 
 /* The RIM service ids a report needs: "NV_GPU_DRIVER_GH100_<ver>" (Hopper) or
  * "NV_GPU_CC_DRIVER_<chip_info>_<ver>" (Blackwell+), and
  * "NV_GPU_VBIOS_<PROJECT>_<PROJECT_SKU>_<CHIP_SKU>_<VBIOS without dots, upper-case>". */
-vt_err vt_nvidia_rim_ids(const vt_nvidia_report *r, vt_nvidia_arch arch, char *driver_id,
+VT_MUST_USE vt_err vt_nvidia_rim_ids(const vt_nvidia_report *r, vt_nvidia_arch arch, char *driver_id,
                          size_t dcap, char *vbios_id, size_t vcap, vt_error *err);
 
 /* Match a parsed report's measurements against verified RIMs (either may be NULL: its
@@ -236,7 +236,7 @@ vt_err vt_nvidia_rim_ids(const vt_nvidia_report *r, vt_nvidia_arch arch, char *d
  * one of its alternatives; index 35 is skipped when NVDEC0 is disabled. *result (may be NULL)
  * receives {"driver_rim","vbios_rim","matched":[...],"mismatched":[...],"skipped":[...],
  * "not_covered":[...]} also on a mismatch. VT_E_VERIFY when any golden entry does not match. */
-vt_err vt_nvidia_rim_match(const vt_nvidia_report *r, const vt_nvidia_rim *driver,
+VT_MUST_USE vt_err vt_nvidia_rim_match(const vt_nvidia_report *r, const vt_nvidia_rim *driver,
                            const vt_nvidia_rim *vbios, json_t **result, vt_checks *checks,
                            vt_error *err);
 

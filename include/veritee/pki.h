@@ -18,9 +18,9 @@
 VT_BEGIN_DECLS
 
 /* New EC key on `curve`. Caller frees with EVP_PKEY_free. */
-vt_err vt_pki_ec_key(vt_curve curve, EVP_PKEY **out, vt_error *err);
+VT_MUST_USE vt_err vt_pki_ec_key(vt_curve curve, EVP_PKEY **out, vt_error *err);
 /* New RSA key of `bits`. */
-vt_err vt_pki_rsa_key(int bits, EVP_PKEY **out, vt_error *err);
+VT_MUST_USE vt_err vt_pki_rsa_key(int bits, EVP_PKEY **out, vt_error *err);
 
 /* A custom extension: dotted OID, criticality, DER of the extension value (extnValue). */
 typedef struct vt_pki_ext {
@@ -46,21 +46,21 @@ typedef struct vt_pki_cert_spec {
 } vt_pki_cert_spec;
 
 /* Certificate for `pub`, signed by issuer_key; issuer NULL = self-signed. */
-vt_err vt_pki_cert(const vt_pki_cert_spec *s, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key,
+VT_MUST_USE vt_err vt_pki_cert(const vt_pki_cert_spec *s, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key,
                    X509 **out, vt_error *err);
 
 /* CRL issued by issuer, revoking `n` serials (big-endian byte strings of serial_len each). */
-vt_err vt_pki_crl(X509 *issuer, EVP_PKEY *issuer_key, vt_time this_update, vt_time next_update,
+VT_MUST_USE vt_err vt_pki_crl(X509 *issuer, EVP_PKEY *issuer_key, vt_time this_update, vt_time next_update,
                   const uint8_t *const *serials, const size_t *serial_lens, size_t n, X509_CRL **out,
                   vt_error *err);
 
 /* Serialisation into owned buffers. */
-vt_err vt_pki_cert_pem(X509 *c, vt_buf *out, vt_error *err);
-vt_err vt_pki_cert_der(X509 *c, vt_buf *out, vt_error *err);
-vt_err vt_pki_crl_der(X509_CRL *c, vt_buf *out, vt_error *err);
-vt_err vt_pki_key_pem(EVP_PKEY *k, bool private_key, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_pki_cert_pem(X509 *c, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_pki_cert_der(X509 *c, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_pki_crl_der(X509_CRL *c, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_pki_key_pem(EVP_PKEY *k, bool private_key, vt_buf *out, vt_error *err);
 /* Load a PEM private key (or public key when private_key is false). */
-vt_err vt_pki_key_load_pem(const void *pem, size_t len, bool private_key, EVP_PKEY **out, vt_error *err);
+VT_MUST_USE vt_err vt_pki_key_load_pem(const void *pem, size_t len, bool private_key, EVP_PKEY **out, vt_error *err);
 
 VT_END_DECLS
 

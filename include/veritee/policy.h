@@ -125,8 +125,8 @@ typedef struct vt_policy {
 /* Parse and validate a policy. Every key is checked (unknown keys refused, types, ranges,
  * hex lengths), sizes and depth bounded. VT_E_INVALID with a message such as
  * "policy.snp.min_tcb.microcode: expected an integer 0..255". Free with vt_policy_free. */
-vt_err vt_policy_parse(const char *text, size_t len, vt_policy *out, vt_error *err);
-vt_err vt_policy_load_file(const char *path, vt_policy *out, vt_error *err);
+VT_MUST_USE vt_err vt_policy_parse(const char *text, size_t len, vt_policy *out, vt_error *err);
+VT_MUST_USE vt_err vt_policy_load_file(const char *path, vt_policy *out, vt_error *err);
 void vt_policy_free(vt_policy *p); /* accepts NULL */
 
 /* ---- evaluation ---- */
@@ -160,7 +160,7 @@ typedef struct vt_appraisal {
 
 /* Appraise claims against a policy. Returns VT_OK when the evaluation ran (the verdict is in
  * out->status and out->checks); VT_E_ARG for bad arguments. */
-vt_err vt_policy_appraise(const vt_policy *p, const vt_claims *c, const vt_appraise_ctx *ctx,
+VT_MUST_USE vt_err vt_policy_appraise(const vt_policy *p, const vt_claims *c, const vt_appraise_ctx *ctx,
                           vt_appraisal *out, vt_error *err);
 /* The appraisal of evidence that failed verification: every AR4SI claim 99 (cryptographic
  * validation failed), contraindicated, with the verifier's error as the one check. */

@@ -31,7 +31,7 @@ typedef struct vt_rcar_request {
 
 /* The /auth Request. VT_E_UNSUPPORTED for a version other than 0.4.0 (message as Trustee's),
  * VT_E_INVALID for shape errors, unknown extra-params "id". */
-vt_err vt_rcar_request_parse(const uint8_t *body, size_t len, vt_rcar_request *out, vt_error *err);
+VT_MUST_USE vt_err vt_rcar_request_parse(const uint8_t *body, size_t len, vt_rcar_request *out, vt_error *err);
 
 typedef struct vt_rcar_attestation {
     json_t *root;               /* owned parse */
@@ -44,7 +44,7 @@ typedef struct vt_rcar_attestation {
     size_t init_data_len;
 } vt_rcar_attestation;
 
-vt_err vt_rcar_attestation_parse(const uint8_t *body, size_t len, vt_rcar_attestation *out, vt_error *err);
+VT_MUST_USE vt_err vt_rcar_attestation_parse(const uint8_t *body, size_t len, vt_rcar_attestation *out, vt_error *err);
 void vt_rcar_attestation_clear(vt_rcar_attestation *a);
 
 /* ---- bindings (§7) ---- */
@@ -53,36 +53,36 @@ void vt_rcar_attestation_clear(vt_rcar_attestation *a);
  * zero-padded to 64 bytes. hash_alg: "sha256", "sha384" (NULL: the default), "sha512"
  * (case-insensitive); VT_E_UNSUPPORTED otherwise. canonical (may be NULL) receives the hashed
  * text. The guest computes it to fill report data; the broker recomputes it to check. */
-vt_err vt_rcar_binding(const char *nonce, const json_t *jwk, const char *additional, const char *hash_alg,
+VT_MUST_USE vt_err vt_rcar_binding(const char *nonce, const json_t *jwk, const char *additional, const char *hash_alg,
                        uint8_t report_data[64], vt_buf *canonical, vt_error *err);
 
 /* Init-data (§7.4): the TOML's `algorithm` (sha256/sha384/sha512) hashes the raw text into
  * digest (its length in *len); *data (may be NULL) receives the [data] table as a JSON object
  * of strings. */
-vt_err vt_rcar_initdata_digest(const char *toml, size_t len, uint8_t digest[64], size_t *dlen, json_t **data,
+VT_MUST_USE vt_err vt_rcar_initdata_digest(const char *toml, size_t len, uint8_t digest[64], size_t *dlen, json_t **data,
                                vt_error *err);
 
 /* ---- evidence JSON forms (§8) ---- */
 
 /* {"quote": base64 std, "cc_eventlog": base64 std | null}. */
-vt_err vt_rcar_tdx_evidence_json(const uint8_t *quote, size_t len, const uint8_t *ccel, size_t ccel_len,
+VT_MUST_USE vt_err vt_rcar_tdx_evidence_json(const uint8_t *quote, size_t len, const uint8_t *ccel, size_t ccel_len,
                                  json_t **out, vt_error *err);
 /* {"attestation_report": {serde form of the sev crate}, "cert_chain": [{cert_type, data}] | null}
  * from a 1184-byte report and a certificate table (may be empty: cert_chain null). Reports the
  * serde form cannot carry (non-zero reserved TCB bytes, signature bytes past r/s, mitigation
  * vectors >= 2^63) are refused with VT_E_UNSUPPORTED: the broker could not rebuild them. */
-vt_err vt_rcar_snp_evidence_json(const uint8_t *report, size_t len, const uint8_t *certtable, size_t ct_len,
+VT_MUST_USE vt_err vt_rcar_snp_evidence_json(const uint8_t *report, size_t len, const uint8_t *certtable, size_t ct_len,
                                  json_t **out, vt_error *err);
 /* {"token": [numbers]} of a CBOR CCA token. */
-vt_err vt_rcar_cca_evidence_json(const uint8_t *token, size_t len, json_t **out, vt_error *err);
+VT_MUST_USE vt_err vt_rcar_cca_evidence_json(const uint8_t *token, size_t len, json_t **out, vt_error *err);
 /* Raw evidence as the JSON form of tee: tdx ({quote, cc_eventlog: null}), sgx ({quote}),
  * snp (a trailing certificate table becomes cert_chain), cca. */
-vt_err vt_rcar_evidence_json(const char *tee, const uint8_t *ev, size_t len, json_t **out, vt_error *err);
+VT_MUST_USE vt_err vt_rcar_evidence_json(const char *tee, const uint8_t *ev, size_t len, json_t **out, vt_error *err);
 
 /* The reverse of vt_rcar_snp_evidence_json, for the broker: rebuilds the 1184-byte report;
  * cert_chain certificates (VCEK/VLEK/ASK/ARK) are appended to *certs (owned X509, may be NULL);
  * CRL and other entries are shape-checked and skipped. */
-vt_err vt_rcar_snp_from_json(const json_t *ev, uint8_t report[VT_SNP_REPORT_SIZE], STACK_OF(X509) *certs,
+VT_MUST_USE vt_err vt_rcar_snp_from_json(const json_t *ev, uint8_t report[VT_SNP_REPORT_SIZE], STACK_OF(X509) *certs,
                              vt_error *err);
 
 /* ---- resources (§3) ---- */

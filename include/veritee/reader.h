@@ -30,21 +30,21 @@ typedef struct vt_reader {
 void vt_reader_init(vt_reader *r, const uint8_t *buf, size_t len, const char *what, vt_error *err);
 size_t vt_reader_remaining(const vt_reader *r);
 
-vt_err vt_read_u8(vt_reader *r, const char *field, uint8_t *out);
-vt_err vt_read_u16le(vt_reader *r, const char *field, uint16_t *out);
-vt_err vt_read_u32le(vt_reader *r, const char *field, uint32_t *out);
-vt_err vt_read_u64le(vt_reader *r, const char *field, uint64_t *out);
-vt_err vt_read_u16be(vt_reader *r, const char *field, uint16_t *out);
-vt_err vt_read_u32be(vt_reader *r, const char *field, uint32_t *out);
+VT_MUST_USE vt_err vt_read_u8(vt_reader *r, const char *field, uint8_t *out);
+VT_MUST_USE vt_err vt_read_u16le(vt_reader *r, const char *field, uint16_t *out);
+VT_MUST_USE vt_err vt_read_u32le(vt_reader *r, const char *field, uint32_t *out);
+VT_MUST_USE vt_err vt_read_u64le(vt_reader *r, const char *field, uint64_t *out);
+VT_MUST_USE vt_err vt_read_u16be(vt_reader *r, const char *field, uint16_t *out);
+VT_MUST_USE vt_err vt_read_u32be(vt_reader *r, const char *field, uint32_t *out);
 /* Copy exactly n bytes into dst. */
-vt_err vt_read_copy(vt_reader *r, const char *field, void *dst, size_t n);
+VT_MUST_USE vt_err vt_read_copy(vt_reader *r, const char *field, void *dst, size_t n);
 /* Borrow a view of the next n bytes. */
-vt_err vt_read_view(vt_reader *r, const char *field, size_t n, vt_bytes *out);
-vt_err vt_read_skip(vt_reader *r, const char *field, size_t n);
+VT_MUST_USE vt_err vt_read_view(vt_reader *r, const char *field, size_t n, vt_bytes *out);
+VT_MUST_USE vt_err vt_read_skip(vt_reader *r, const char *field, size_t n);
 /* Fail unless the next n bytes are all zero (reserved fields the spec requires zero). */
-vt_err vt_read_zero(vt_reader *r, const char *field, size_t n);
+VT_MUST_USE vt_err vt_read_zero(vt_reader *r, const char *field, size_t n);
 /* A sub-reader over the next n bytes; the parent advances past them. */
-vt_err vt_read_sub(vt_reader *r, const char *field, size_t n, vt_reader *sub);
+VT_MUST_USE vt_err vt_read_sub(vt_reader *r, const char *field, size_t n, vt_reader *sub);
 
 bool vt_bytes_is_zero(const uint8_t *p, size_t n);
 /* The n (1..8) bytes at p as a little/big-endian integer: for fields already inside a parsed

@@ -55,12 +55,12 @@ void vt_refvals_free(vt_refvals *s); /* accepts NULL */
  *  - the Islet realm file: {"issuer": {...}, "realm": {"reference-values": {"rim","rems"}}}.
  * Values are hex (either case), at most 64 bytes. `label` names the source in provenance
  * and errors. On error nothing is added. VT_E_INVALID names the offending key path. */
-vt_err vt_refvals_load_mem(vt_refvals *s, const char *text, size_t len, const char *label,
+VT_MUST_USE vt_err vt_refvals_load_mem(vt_refvals *s, const char *text, size_t len, const char *label,
                            vt_error *err);
-vt_err vt_refvals_load_file(vt_refvals *s, const char *path, vt_error *err);
+VT_MUST_USE vt_err vt_refvals_load_file(vt_refvals *s, const char *path, vt_error *err);
 /* Every *.json file of dir, in name order (at most VT_REFVALS_DIR_MAX). A path naming a file
  * loads that file. VT_E_MISSING when the path does not exist. */
-vt_err vt_refvals_load_path(vt_refvals *s, const char *path, vt_error *err);
+VT_MUST_USE vt_err vt_refvals_load_path(vt_refvals *s, const char *path, vt_error *err);
 
 /* Does some entry named `name` (for tee or any TEE) hold exactly value[len]? When it does and
  * `which` is not NULL, *which points at it. */

@@ -81,7 +81,7 @@ typedef enum vt_snp_product {
 /* "Milan", "Genoa", "Turin" (the AMD KDS product names), "unknown". */
 const char *vt_snp_product_name(vt_snp_product p);
 /* Case-insensitive "milan" / "genoa" / "turin"; VT_E_ARG otherwise. */
-vt_err vt_snp_product_parse(const char *s, vt_snp_product *out, vt_error *err);
+VT_MUST_USE vt_err vt_snp_product_parse(const char *s, vt_snp_product *out, vt_error *err);
 /* Product of a CPUID family/model as the report carries them (v3+); UNKNOWN when not an SNP part
  * we know. Siena (19h/A0h) maps to Genoa, as AMD KDS serves it. */
 vt_snp_product vt_snp_product_from_cpuid(uint8_t family, uint8_t model);
@@ -119,7 +119,7 @@ typedef struct vt_snp_policy {
     bool page_swap_disable;
 } vt_snp_policy;
 /* VT_E_INVALID when bit 17 is clear or a bit in 63:26 is set. */
-vt_err vt_snp_policy_decode(uint64_t raw, vt_snp_policy *out, vt_error *err);
+VT_MUST_USE vt_err vt_snp_policy_decode(uint64_t raw, vt_snp_policy *out, vt_error *err);
 
 /* PLATFORM_INFO: bit 0 SMT_EN, 1 TSME_EN, 2 ECC_EN, 3 RAPL_DIS, 4 CIPHERTEXT_HIDING_EN,
  * 5 ALIAS_CHECK_COMPLETE, 7 SEV_TIO_EN. Other bits are kept in other_bits and not rejected:
@@ -197,12 +197,12 @@ typedef struct vt_snp_report {
  * range the spec marks must-be-zero (for the report's version), the policy reserved bits, the
  * KEY_INFO reserved bits and SIGNING_KEY values, and, for ECDSA P-384, that r and s are
  * zero-padded 72-byte values. Errors: VT_E_INVALID, VT_E_UNSUPPORTED (version outside 2..5). */
-vt_err vt_snp_report_parse(const uint8_t *p, size_t len, vt_snp_report *out, vt_error *err);
+VT_MUST_USE vt_err vt_snp_report_parse(const uint8_t *p, size_t len, vt_snp_report *out, vt_error *err);
 /* The inverse of vt_snp_report_parse: lay out r's fields (raw policy, platform info and
  * KEY_INFO; CPUID bytes when has_cpuid, mitigation vectors when has_mit_vectors; r and s from
  * their big-endian form into 72-byte little-endian) with every reserved byte zero. Errors:
  * VT_E_INTERNAL only (the layout does not fit, a bug). */
-vt_err vt_snp_report_encode(const vt_snp_report *r, uint8_t out[VT_SNP_REPORT_SIZE], vt_error *err);
+VT_MUST_USE vt_err vt_snp_report_encode(const vt_snp_report *r, uint8_t out[VT_SNP_REPORT_SIZE], vt_error *err);
 
 /* ---- extended report certificate table ----------------------------------------------------- */
 
@@ -236,10 +236,10 @@ typedef struct vt_snp_certtable {
  * all-zero entry, offsets relative to the table start. Every blob must lie after the entries
  * and inside the table; a GUID may appear once. An empty input is an empty table. The entries
  * borrow from p. Errors: VT_E_INVALID. */
-vt_err vt_snp_certtable_parse(const uint8_t *p, size_t len, vt_snp_certtable *out, vt_error *err);
+VT_MUST_USE vt_err vt_snp_certtable_parse(const uint8_t *p, size_t len, vt_snp_certtable *out, vt_error *err);
 /* Split evidence into the report and an optional certificate table that follows it (the form
  * `snpguest report --extended` / go-sev-guest produce). */
-vt_err vt_snp_evidence_split(const uint8_t *p, size_t len, vt_bytes *report, vt_bytes *certtable,
+VT_MUST_USE vt_err vt_snp_evidence_split(const uint8_t *p, size_t len, vt_bytes *report, vt_bytes *certtable,
                              vt_error *err);
 
 /* ---- VCEK / VLEK certificates --------------------------------------------------------------- */
@@ -274,7 +274,7 @@ typedef struct vt_snp_cert_ext {
 
 /* Read the AMD extensions of a VCEK or VLEK. The hwID may be the raw bytes or a DER OCTET STRING
  * holding them; SPL values are DER INTEGERs 0..255. Errors: VT_E_INVALID. */
-vt_err vt_snp_cert_ext_parse(const X509 *leaf, vt_snp_cert_ext *out, vt_error *err);
+VT_MUST_USE vt_err vt_snp_cert_ext_parse(const X509 *leaf, vt_snp_cert_ext *out, vt_error *err);
 
 /* SHA-256 of the DER of the AMD Root Keys veritee trusts by default (pinned). */
 typedef struct vt_snp_ark_pin {
@@ -290,20 +290,20 @@ typedef struct vt_snp_verifier vt_snp_verifier;
 
 /* A verifier trusting the built-in ARK fingerprints. Free with vt_snp_verifier_free.
  * Thread-safe: one verifier may serve several threads (its cache is locked). */
-vt_err vt_snp_verifier_new(vt_snp_verifier **out, vt_error *err);
+VT_MUST_USE vt_err vt_snp_verifier_new(vt_snp_verifier **out, vt_error *err);
 void vt_snp_verifier_free(vt_snp_verifier *v);
 /* Trust explicit ARKs instead of the built-in pins: every self-signed certificate in the PEM
  * text becomes an anchor (the first call drops the built-in pins); other certificates (ASK,
  * ASVK) join the candidate pool. Errors: VT_E_INVALID (no certificate, or one does not decode). */
-vt_err vt_snp_verifier_add_trust_pem(vt_snp_verifier *v, const void *pem, size_t len,
+VT_MUST_USE vt_err vt_snp_verifier_add_trust_pem(vt_snp_verifier *v, const void *pem, size_t len,
                                      vt_error *err);
 /* The same for one certificate: a self-signed ARK becomes an anchor, anything else joins the
  * pool. Up-references cert. */
-vt_err vt_snp_verifier_add_trust_cert(vt_snp_verifier *v, X509 *cert, vt_error *err);
+VT_MUST_USE vt_err vt_snp_verifier_add_trust_cert(vt_snp_verifier *v, X509 *cert, vt_error *err);
 /* Add an untrusted candidate (ASK, ASVK, ARK) to the pool; up-references it. */
-vt_err vt_snp_verifier_add_cert(vt_snp_verifier *v, X509 *cert, vt_error *err);
+VT_MUST_USE vt_err vt_snp_verifier_add_cert(vt_snp_verifier *v, X509 *cert, vt_error *err);
 /* Add an AMD KDS CRL (issued by an ARK; its signature and validity are checked on use). */
-vt_err vt_snp_verifier_add_crl(vt_snp_verifier *v, X509_CRL *crl, vt_error *err);
+VT_MUST_USE vt_err vt_snp_verifier_add_crl(vt_snp_verifier *v, X509_CRL *crl, vt_error *err);
 /* Drop the cached chains (e.g. after a trust change). */
 void vt_snp_verifier_flush(vt_snp_verifier *v);
 /* Number of verified chains in the cache. */
@@ -349,7 +349,7 @@ typedef struct vt_snp_claims {
  * (malformed report), VT_E_UNSUPPORTED (version or algorithm), VT_E_MISSING (no leaf or no chain
  * to a trusted ARK available, required CRL missing), VT_E_EXPIRED, VT_E_REVOKED, VT_E_VERIFY
  * (signature, chain, binding or sanity check failed), VT_E_ARG. */
-vt_err vt_snp_verify(vt_snp_verifier *v, const uint8_t *evidence, size_t len,
+VT_MUST_USE vt_err vt_snp_verify(vt_snp_verifier *v, const uint8_t *evidence, size_t len,
                      const vt_snp_collateral *coll, const vt_snp_verify_opts *opts,
                      vt_snp_claims *claims, vt_checks *checks, vt_error *err);
 
@@ -366,7 +366,7 @@ typedef struct vt_snp_dir_collateral {
  * vlek.der, vcek_chain.pem, ask.pem, ark.pem, cert_chain.pem ...). VT_E_MISSING when dir does not
  * exist or holds no certificate; VT_E_INVALID when a file does not decode. Free with
  * vt_snp_dir_collateral_free. dir may also be one file: a PEM chain, a certificate or a CRL. */
-vt_err vt_snp_dir_collateral_load(const char *dir, vt_snp_dir_collateral *out, vt_error *err);
+VT_MUST_USE vt_err vt_snp_dir_collateral_load(const char *dir, vt_snp_dir_collateral *out, vt_error *err);
 void vt_snp_dir_collateral_free(vt_snp_dir_collateral *c);
 
 /* ---- JSON ---------------------------------------------------------------------------------- */

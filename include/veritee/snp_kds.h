@@ -40,7 +40,7 @@ typedef struct vt_snp_kds_plan {
  * masked CHIP_ID needs no VCEK: vcek_query and leaf_dir are then "". Errors: VT_E_ARG (no
  * product for a v2 report, products disagree, path too long), VT_E_INVALID (Turin CHIP_ID
  * with nonzero bytes after the 8th). */
-vt_err vt_snp_kds_plan_for(const vt_snp_report *r, vt_snp_product product, const char *cache_dir,
+VT_MUST_USE vt_err vt_snp_kds_plan_for(const vt_snp_report *r, vt_snp_product product, const char *cache_dir,
                            vt_snp_kds_plan *out, vt_error *err);
 
 typedef struct vt_snp_kds_opts {
@@ -78,7 +78,7 @@ typedef struct vt_snp_kds_result {
  * or when the next wait would exceed max_wait_ms); VT_E_INVALID (a response does not decode or
  * is for another chip/TCB); VT_E_IO (cache not writable). Items fetched before a failure stay
  * cached. */
-vt_err vt_snp_kds_fetch(const vt_snp_kds_opts *o, const vt_snp_report *r, vt_snp_kds_result *out,
+VT_MUST_USE vt_err vt_snp_kds_fetch(const vt_snp_kds_opts *o, const vt_snp_report *r, vt_snp_kds_result *out,
                         vt_error *err);
 
 VT_END_DECLS

@@ -28,12 +28,12 @@ typedef struct vt_store vt_store;
 typedef struct vt_kek vt_kek;
 
 /* From 32 raw bytes. */
-vt_err vt_kek_from_bytes(const uint8_t *key, size_t len, vt_kek **out, vt_error *err);
+VT_MUST_USE vt_err vt_kek_from_bytes(const uint8_t *key, size_t len, vt_kek **out, vt_error *err);
 /* From a file holding 32 raw bytes, or 64 hex digits, or base64 of 32 bytes (trailing
  * newline allowed). The file must not be readable by group or others (mode & 077 == 0). */
-vt_err vt_kek_load_file(const char *path, vt_kek **out, vt_error *err);
+VT_MUST_USE vt_err vt_kek_load_file(const char *path, vt_kek **out, vt_error *err);
 /* From an environment variable (hex or base64 of 32 bytes); name NULL means VT_KEK_ENV. */
-vt_err vt_kek_load_env(const char *name, vt_kek **out, vt_error *err);
+VT_MUST_USE vt_err vt_kek_load_env(const char *name, vt_kek **out, vt_error *err);
 /* Key check value: first 8 bytes of SHA-256("veritee-kek-id" || key), lower-case hex (17 bytes). */
 void vt_kek_id_hex(const vt_kek *k, char out[2 * VT_KEK_ID_LEN + 1]);
 /* Wipes and frees; accepts NULL. */
@@ -54,22 +54,22 @@ typedef struct vt_store_opts {
  * "postgres://user@host:port/db" / "postgresql://..." (libpq is dlopen()ed only here).
  * When a KEK is given and the store already has sealed values, its id must match the id
  * recorded in the store, else VT_E_VERIFY ("wrong key-encryption key"). */
-vt_err vt_store_open(const char *url, const vt_store_opts *opts, vt_store **out, vt_error *err);
+VT_MUST_USE vt_err vt_store_open(const char *url, const vt_store_opts *opts, vt_store **out, vt_error *err);
 /* Closes; accepts NULL. */
 void vt_store_close(vt_store *s);
 /* "sqlite" or "postgres". */
 const char *vt_store_backend(const vt_store *s);
 /* Current schema version (VT_STORE_SCHEMA_VERSION after a successful open). */
 #define VT_STORE_SCHEMA_VERSION 2
-vt_err vt_store_schema_version(vt_store *s, int *out, vt_error *err);
+VT_MUST_USE vt_err vt_store_schema_version(vt_store *s, int *out, vt_error *err);
 /* Cheap liveness check (SELECT 1), for /healthz. */
-vt_err vt_store_ping(vt_store *s, vt_error *err);
+VT_MUST_USE vt_err vt_store_ping(vt_store *s, vt_error *err);
 
 /* Re-seal every resource value under new_kek in one transaction and record its id: the way to
  * rotate the key-encryption key. The store must have been opened with the current KEK; on
  * success it uses new_kek (borrowed, must outlive the store) and *count (may be NULL) is the
  * number of values re-sealed. Other nodes must be restarted with the new KEK. */
-vt_err vt_store_rekey(vt_store *s, const vt_kek *new_kek, size_t *count, vt_error *err);
+VT_MUST_USE vt_err vt_store_rekey(vt_store *s, const vt_kek *new_kek, size_t *count, vt_error *err);
 
 /* ---- Transactions ----------------------------------------------------------------------
  * Several operations as one transaction, e.g. an admin action and its audit record: either
@@ -80,8 +80,8 @@ vt_err vt_store_rekey(vt_store *s, const vt_kek *new_kek, size_t *count, vt_erro
  * is VT_OK, else rolls everything back, and returns the first failure. SQLite: BEGIN
  * IMMEDIATE; PostgreSQL: BEGIN ... COMMIT on the handle's connection. A nested
  * vt_store_tx_begin is a savepoint, ended by its own vt_store_tx_end. */
-vt_err vt_store_tx_begin(vt_store *s, vt_error *err);
-vt_err vt_store_tx_end(vt_store *s, vt_err rc, vt_error *err);
+VT_MUST_USE vt_err vt_store_tx_begin(vt_store *s, vt_error *err);
+VT_MUST_USE vt_err vt_store_tx_end(vt_store *s, vt_err rc, vt_error *err);
 
 /* ---- Sessions (kbs-protocol.md §9) ----------------------------------------------------- */
 
@@ -104,7 +104,7 @@ typedef struct vt_session {
 /* Frees the owned strings (not the struct); accepts NULL. */
 void vt_session_clear(vt_session *s);
 /* Creates a session; VT_E_ARG if the id exists already or the request is too long. */
-vt_err vt_store_session_put(vt_store *s, const vt_session *sess, vt_error *err);
+VT_MUST_USE vt_err vt_store_session_put(vt_store *s, const vt_session *sess, vt_error *err);
 
 typedef enum vt_session_limit {
     VT_SESSION_LIMIT_NONE = 0, /* created */
@@ -114,31 +114,31 @@ typedef enum vt_session_limit {
 /* Creates a session when fewer than max_total sessions are live at now and fewer than
  * max_per_client of them belong to sess->client (0: no such limit); counting and insertion are
  * one transaction, serialized across nodes. *hit says which limit refused it. */
-vt_err vt_store_session_put_limited(vt_store *s, const vt_session *sess, uint64_t max_total,
+VT_MUST_USE vt_err vt_store_session_put_limited(vt_store *s, const vt_session *sess, uint64_t max_total,
                                     uint64_t max_per_client, vt_time now, vt_session_limit *hit,
                                     vt_error *err);
 /* Loads a live session. Absent: VT_E_MISSING; expired at now: deleted, VT_E_EXPIRED. */
-vt_err vt_store_session_get(vt_store *s, const char *id, vt_time now, vt_session *out, vt_error *err);
+VT_MUST_USE vt_err vt_store_session_get(vt_store *s, const char *id, vt_time now, vt_session *out, vt_error *err);
 /* Marks a live session attested with token (a second call replaces it). */
-vt_err vt_store_session_set_token(vt_store *s, const char *id, const char *token, vt_time now,
+VT_MUST_USE vt_err vt_store_session_set_token(vt_store *s, const char *id, const char *token, vt_time now,
                                   vt_error *err);
-vt_err vt_store_session_delete(vt_store *s, const char *id, vt_error *err);
+VT_MUST_USE vt_err vt_store_session_delete(vt_store *s, const char *id, vt_error *err);
 /* Deletes sessions, nonces and admin token ids expired at now; *removed (may be NULL) counts them.
  * SQLite: the freed pages are then returned to the file system (auto_vacuum=INCREMENTAL), so
  * the file shrinks after a flood of sessions expires. */
-vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err);
+VT_MUST_USE vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err);
 /* Number of sessions live at now (for the active-sessions gauge). */
-vt_err vt_store_session_count(vt_store *s, vt_time now, uint64_t *out, vt_error *err);
+VT_MUST_USE vt_err vt_store_session_count(vt_store *s, vt_time now, uint64_t *out, vt_error *err);
 
 /* ---- Nonces: single use, with expiry ------------------------------------------------------ */
 
 #define VT_NONCE_MAX 256
 
 /* Records a fresh nonce (VT_E_ARG if it exists). */
-vt_err vt_store_nonce_put(vt_store *s, const char *nonce, vt_time expires, vt_error *err);
+VT_MUST_USE vt_err vt_store_nonce_put(vt_store *s, const char *nonce, vt_time expires, vt_error *err);
 /* Atomically consumes a nonce: exactly one caller across all nodes gets VT_OK. Unknown or
  * already used: VT_E_VERIFY; expired at now: VT_E_EXPIRED (and it is gone). */
-vt_err vt_store_nonce_consume(vt_store *s, const char *nonce, vt_time now, vt_error *err);
+VT_MUST_USE vt_err vt_store_nonce_consume(vt_store *s, const char *nonce, vt_time now, vt_error *err);
 
 /* ---- Resources: versioned secrets, sealed with the KEK ------------------------------------ */
 
@@ -152,26 +152,26 @@ typedef struct vt_resource_version {
 } vt_resource_version;
 
 /* Stores value as a new version of path (first version 1); *version (may be NULL) receives it. */
-vt_err vt_store_resource_put(vt_store *s, const char *path, const uint8_t *value, size_t len,
+VT_MUST_USE vt_err vt_store_resource_put(vt_store *s, const char *path, const uint8_t *value, size_t len,
                              vt_time now, int64_t *version, vt_error *err);
 /* New version and revocation of every older live version, in one transaction. */
-vt_err vt_store_resource_rotate(vt_store *s, const char *path, const uint8_t *value, size_t len,
+VT_MUST_USE vt_err vt_store_resource_rotate(vt_store *s, const char *path, const uint8_t *value, size_t len,
                                 vt_time now, int64_t *version, vt_error *err);
 /* Opens a version: version 0 means the newest non-revoked one. Absent: VT_E_MISSING; revoked
  * (or every version revoked): VT_E_REVOKED; sealed under another KEK or altered: VT_E_VERIFY.
  * value is a secret: free it with vt_buf_free_secret. *got (may be NULL) = version opened. */
-vt_err vt_store_resource_get(vt_store *s, const char *path, int64_t version, vt_buf *value,
+VT_MUST_USE vt_err vt_store_resource_get(vt_store *s, const char *path, int64_t version, vt_buf *value,
                              int64_t *got, vt_error *err);
 /* All versions of path, oldest first; caller frees *out with free(). VT_E_MISSING if none. */
-vt_err vt_store_resource_versions(vt_store *s, const char *path, vt_resource_version **out,
+VT_MUST_USE vt_err vt_store_resource_versions(vt_store *s, const char *path, vt_resource_version **out,
                                   size_t *n, vt_error *err);
 /* Revokes one version (idempotent on an already revoked one). */
-vt_err vt_store_resource_revoke(vt_store *s, const char *path, int64_t version, vt_time now,
+VT_MUST_USE vt_err vt_store_resource_revoke(vt_store *s, const char *path, int64_t version, vt_time now,
                                 vt_error *err);
 /* Deletes every version of path. VT_E_MISSING if none. */
-vt_err vt_store_resource_delete(vt_store *s, const char *path, vt_error *err);
+VT_MUST_USE vt_err vt_store_resource_delete(vt_store *s, const char *path, vt_error *err);
 /* Paths that have at least one version, sorted; free with vt_store_strv_free. */
-vt_err vt_store_resource_paths(vt_store *s, char ***out, size_t *n, vt_error *err);
+VT_MUST_USE vt_err vt_store_resource_paths(vt_store *s, char ***out, size_t *n, vt_error *err);
 
 /* ---- Named JSON documents: policies and reference values ---------------------------------- */
 
@@ -185,18 +185,18 @@ typedef enum vt_doc_kind {
 #define VT_DOC_MAX (1u << 20)
 
 /* Stores (replaces) a document; json must parse as JSON (stored as given). */
-vt_err vt_store_doc_put(vt_store *s, vt_doc_kind kind, const char *name, const char *json,
+VT_MUST_USE vt_err vt_store_doc_put(vt_store *s, vt_doc_kind kind, const char *name, const char *json,
                         vt_time now, vt_error *err);
 /* Caller frees *json with free(). VT_E_MISSING if absent. */
-vt_err vt_store_doc_get(vt_store *s, vt_doc_kind kind, const char *name, char **json, vt_error *err);
-vt_err vt_store_doc_delete(vt_store *s, vt_doc_kind kind, const char *name, vt_error *err);
+VT_MUST_USE vt_err vt_store_doc_get(vt_store *s, vt_doc_kind kind, const char *name, char **json, vt_error *err);
+VT_MUST_USE vt_err vt_store_doc_delete(vt_store *s, vt_doc_kind kind, const char *name, vt_error *err);
 /* Names of that kind, sorted; free with vt_store_strv_free. */
-vt_err vt_store_doc_list(vt_store *s, vt_doc_kind kind, char ***out, size_t *n, vt_error *err);
+VT_MUST_USE vt_err vt_store_doc_list(vt_store *s, vt_doc_kind kind, char ***out, size_t *n, vt_error *err);
 
 /* ---- Admin token replay ids (JWT "jti") ----------------------------------------------------- */
 
 /* Records jti until expires. First use: VT_OK; a live duplicate: VT_E_VERIFY ("replayed"). */
-vt_err vt_store_jti_use(vt_store *s, const char *jti, vt_time expires, vt_time now, vt_error *err);
+VT_MUST_USE vt_err vt_store_jti_use(vt_store *s, const char *jti, vt_time expires, vt_time now, vt_error *err);
 
 void vt_store_strv_free(char **v, size_t n);
 
@@ -229,13 +229,13 @@ void vt_audit_records_free(vt_audit_record *r, size_t n);
 typedef vt_err (*vt_store_audit_seal_fn)(vt_audit_record *r, vt_error *err);
 /* Appends r in one transaction serialized on the chain head: reads the head, fills r->seq and
  * r->prev_hash, calls seal, inserts the row and moves the head. */
-vt_err vt_store_audit_append(vt_store *s, vt_audit_record *r, vt_store_audit_seal_fn seal, vt_error *err);
-vt_err vt_store_audit_head(vt_store *s, int64_t *seq, uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err);
+VT_MUST_USE vt_err vt_store_audit_append(vt_store *s, vt_audit_record *r, vt_store_audit_seal_fn seal, vt_error *err);
+VT_MUST_USE vt_err vt_store_audit_head(vt_store *s, int64_t *seq, uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err);
 /* Up to max records with seq > after, in seq order; free with vt_audit_records_free. */
-vt_err vt_store_audit_page(vt_store *s, int64_t after, size_t max, vt_audit_record **out, size_t *n,
+VT_MUST_USE vt_err vt_store_audit_page(vt_store *s, int64_t after, size_t max, vt_audit_record **out, size_t *n,
                            vt_error *err);
 /* The last n records in seq order. */
-vt_err vt_store_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err);
+VT_MUST_USE vt_err vt_store_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err);
 
 VT_END_DECLS
 

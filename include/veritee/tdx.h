@@ -95,15 +95,15 @@ typedef struct vt_tdx_quote {
 } vt_tdx_quote;
 
 /* Parse an SGX v3, TDX v4 or TDX v5 ECDSA quote. Pure: no crypto. */
-vt_err vt_tdx_quote_parse(const uint8_t *p, size_t len, vt_tdx_quote *q, vt_error *err);
+VT_MUST_USE vt_err vt_tdx_quote_parse(const uint8_t *p, size_t len, vt_tdx_quote *q, vt_error *err);
 bool vt_tdx_quote_is_td(const vt_tdx_quote *q);
 
 /* The inverse of the parser for the parts a quote generator lays out (used by the emulator):
  * an SGX REPORT_BODY (reserved bytes zero), and the signed region of a quote = header (with
  * body type and size for v5, from q->body_type) + body (q->enclave or q->td; td->tdx15 must
  * match the body type). Errors come from the writer (vt_writer_status). */
-vt_err vt_tdx_sgx_report_write(vt_writer *w, const vt_sgx_report *s);
-vt_err vt_tdx_quote_signed_write(vt_writer *w, const vt_tdx_quote *q);
+VT_MUST_USE vt_err vt_tdx_sgx_report_write(vt_writer *w, const vt_sgx_report *s);
+VT_MUST_USE vt_err vt_tdx_quote_signed_write(vt_writer *w, const vt_tdx_quote *q);
 
 /* SGX PCK certificate extensions (OID 1.2.840.113741.1.13.1). */
 typedef struct vt_sgx_pck_ext {
@@ -120,9 +120,9 @@ typedef struct vt_sgx_pck_ext {
     bool dynamic_platform, cached_keys, smt_enabled;
 } vt_sgx_pck_ext;
 
-vt_err vt_sgx_pck_ext_parse(const X509 *pck, vt_sgx_pck_ext *out, vt_error *err);
+VT_MUST_USE vt_err vt_sgx_pck_ext_parse(const X509 *pck, vt_sgx_pck_ext *out, vt_error *err);
 /* The same from the raw extension value (DER of the SEQUENCE), for fuzzing. */
-vt_err vt_sgx_pck_ext_parse_der(const uint8_t *p, size_t len, vt_sgx_pck_ext *out, vt_error *err);
+VT_MUST_USE vt_err vt_sgx_pck_ext_parse_der(const uint8_t *p, size_t len, vt_sgx_pck_ext *out, vt_error *err);
 
 typedef enum vt_tcb_status {
     VT_TCB_UP_TO_DATE = 0,
@@ -135,7 +135,7 @@ typedef enum vt_tcb_status {
 } vt_tcb_status;
 
 const char *vt_tcb_status_name(vt_tcb_status s);
-vt_err vt_tcb_status_parse(const char *s, vt_tcb_status *out, vt_error *err);
+VT_MUST_USE vt_err vt_tcb_status_parse(const char *s, vt_tcb_status *out, vt_error *err);
 
 #define VT_TDX_MAX_LEVELS 64
 #define VT_TDX_MAX_MODULES 8
@@ -211,9 +211,9 @@ typedef struct vt_qe_identity {
 
 /* Parse PCS response JSON ({"tcbInfo":{...},"signature":"hex"}), keeping the signed bytes.
  * text must outlive the result (signed_body points into it). Free with _clear. */
-vt_err vt_tcb_info_parse(const char *text, size_t len, vt_tcb_info *out, vt_error *err);
+VT_MUST_USE vt_err vt_tcb_info_parse(const char *text, size_t len, vt_tcb_info *out, vt_error *err);
 void vt_tcb_info_clear(vt_tcb_info *t);
-vt_err vt_qe_identity_parse(const char *text, size_t len, vt_qe_identity *out, vt_error *err);
+VT_MUST_USE vt_err vt_qe_identity_parse(const char *text, size_t len, vt_qe_identity *out, vt_error *err);
 void vt_qe_identity_clear(vt_qe_identity *q);
 
 #define VT_TDX_MAX_TCB_INFOS 8
@@ -233,7 +233,7 @@ typedef struct vt_tdx_collateral {
 /* Load a collateral directory: tcbinfo_<fmspc>.json (any number), qe_identity*.json,
  * tcb_signing_chain.pem, pck_crl*.der|pem, root_ca_crl.der|pem. Absent files are left empty
  * (verification reports what it misses); malformed files fail. */
-vt_err vt_tdx_collateral_load_dir(const char *dir, vt_tdx_collateral *c, vt_error *err);
+VT_MUST_USE vt_err vt_tdx_collateral_load_dir(const char *dir, vt_tdx_collateral *c, vt_error *err);
 void vt_tdx_collateral_clear(vt_tdx_collateral *c);
 
 /* The verifier: trust anchors, collateral (signatures checked once) and a cache of verified
@@ -246,7 +246,7 @@ typedef struct vt_tdx_verifier_opts {
 } vt_tdx_verifier_opts;
 
 /* Takes ownership of *coll (zeroed on return); roots are up-referenced. */
-vt_err vt_tdx_verifier_new(const vt_tdx_verifier_opts *opts, vt_tdx_collateral *coll,
+VT_MUST_USE vt_err vt_tdx_verifier_new(const vt_tdx_verifier_opts *opts, vt_tdx_collateral *coll,
                            vt_tdx_verifier **out, vt_error *err);
 void vt_tdx_verifier_free(vt_tdx_verifier *v);
 
@@ -272,7 +272,7 @@ typedef struct vt_tdx_result {
  * on failure the checks so far, the failing one last, and err names it. The quote buffer must
  * outlive the result. A verified quote returns VT_OK whatever its TCB status, except
  * Revoked (VT_E_REVOKED). */
-vt_err vt_tdx_verify(vt_tdx_verifier *v, const uint8_t *quote, size_t len, vt_time at,
+VT_MUST_USE vt_err vt_tdx_verify(vt_tdx_verifier *v, const uint8_t *quote, size_t len, vt_time at,
                      vt_tdx_result *res, vt_error *err);
 
 /* Per-call options of vt_tdx_verify_with. */
@@ -284,7 +284,7 @@ typedef struct vt_tdx_verify_opts {
 
 /* vt_tdx_verify with options: with report_data, a quote whose REPORTDATA is not that value
  * (zero-padded) fails the "report_data" check (VT_E_VERIFY); a length outside 1..64 is VT_E_ARG. */
-vt_err vt_tdx_verify_with(vt_tdx_verifier *v, const uint8_t *quote, size_t len, const vt_tdx_verify_opts *opts,
+VT_MUST_USE vt_err vt_tdx_verify_with(vt_tdx_verifier *v, const uint8_t *quote, size_t len, const vt_tdx_verify_opts *opts,
                           vt_tdx_result *res, vt_error *err);
 
 /* Claims as JSON (snake_case keys; see docs/tdx.md). NULL on allocation failure. */

@@ -41,14 +41,14 @@ typedef struct vt_tdx_ccel_event {
 /* Return non-zero (a vt_err) from the callback to stop with that error. */
 typedef vt_err (*vt_tdx_ccel_cb)(const vt_tdx_ccel_event *ev, void *ctx, vt_error *err);
 
-vt_err vt_tdx_ccel_table_parse(const uint8_t *p, size_t len, vt_tdx_ccel_table *out,
+VT_MUST_USE vt_err vt_tdx_ccel_table_parse(const uint8_t *p, size_t len, vt_tdx_ccel_table *out,
                                vt_error *err);
 /* Walk every event (stops at the end marker: 0xFF or zero filler). */
-vt_err vt_tdx_ccel_iterate(const uint8_t *log, size_t len, vt_tdx_ccel_cb cb, void *ctx,
+VT_MUST_USE vt_err vt_tdx_ccel_iterate(const uint8_t *log, size_t len, vt_tdx_ccel_cb cb, void *ctx,
                            vt_error *err);
 /* Replay the log: RTMR[i] = SHA-384(RTMR[i] || digest) from zero, for events with MR index
  * 1..4 (EV_NO_ACTION events are not extended). *events receives the number of events. */
-vt_err vt_tdx_ccel_replay(const uint8_t *log, size_t len, uint8_t rtmr[VT_TDX_RTMR_COUNT][48],
+VT_MUST_USE vt_err vt_tdx_ccel_replay(const uint8_t *log, size_t len, uint8_t rtmr[VT_TDX_RTMR_COUNT][48],
                           size_t *events, vt_error *err);
 
 VT_END_DECLS

@@ -54,7 +54,7 @@ size_t vt_tpm_alg_digest_len(uint16_t alg);
 const char *vt_tpm_alg_name(uint16_t alg);
 /* H(a || b) with a TPM hash algorithm (OpenSSL; SM3 where the provider has it). out holds
  * vt_tpm_alg_digest_len(alg) bytes. VT_E_UNSUPPORTED for other algorithms. */
-vt_err vt_tpm_hash2(uint16_t alg, const void *a, size_t an, const void *b, size_t bn, uint8_t *out,
+VT_MUST_USE vt_err vt_tpm_hash2(uint16_t alg, const void *a, size_t an, const void *b, size_t bn, uint8_t *out,
                     vt_error *err);
 
 /* ---- structures ---------------------------------------------------------------------------- */
@@ -71,7 +71,7 @@ typedef struct vt_tpml_pcr_selection {
 } vt_tpml_pcr_selection;
 
 /* Read a TPML_PCR_SELECTION from r (count <= VT_TPM_BANKS_MAX, sizeofSelect 1..4). */
-vt_err vt_tpml_pcr_selection_read(vt_reader *r, vt_tpml_pcr_selection *out, vt_error *err);
+VT_MUST_USE vt_err vt_tpml_pcr_selection_read(vt_reader *r, vt_tpml_pcr_selection *out, vt_error *err);
 /* Number of PCRs the selection names (all banks). */
 size_t vt_tpml_pcr_selection_count(const vt_tpml_pcr_selection *s);
 
@@ -92,7 +92,7 @@ typedef struct vt_tpms_attest {
 
 /* Parse a quote's TPMS_ATTEST: magic TPM_GENERATED_VALUE, type TPM_ST_ATTEST_QUOTE, every
  * length bounded by what remains, no trailing bytes. Errors: VT_E_INVALID. */
-vt_err vt_tpms_attest_parse(const uint8_t *p, size_t len, vt_tpms_attest *out, vt_error *err);
+VT_MUST_USE vt_err vt_tpms_attest_parse(const uint8_t *p, size_t len, vt_tpms_attest *out, vt_error *err);
 
 /* TPMT_SIGNATURE (RSASSA, RSAPSS: one TPM2B; ECDSA: TPM2B r, TPM2B s). Views into the buffer. */
 typedef struct vt_tpmt_signature {
@@ -105,7 +105,7 @@ typedef struct vt_tpmt_signature {
 
 /* Parse a marshalled TPMT_SIGNATURE (whole buffer, no trailing bytes). VT_E_UNSUPPORTED for a
  * sigAlg other than RSASSA, RSAPSS, ECDSA. */
-vt_err vt_tpmt_signature_parse(const uint8_t *p, size_t len, vt_tpmt_signature *out, vt_error *err);
+VT_MUST_USE vt_err vt_tpmt_signature_parse(const uint8_t *p, size_t len, vt_tpmt_signature *out, vt_error *err);
 
 /* TPMT_PUBLIC of an RSA or ECC key (the AK). Views into the buffer. */
 typedef struct vt_tpmt_public {
@@ -125,10 +125,10 @@ typedef struct vt_tpmt_public {
 
 /* Parse a TPMT_PUBLIC (whole buffer) or a TPM2B_PUBLIC (u16 size prefix, when sized is true).
  * Errors: VT_E_INVALID, VT_E_UNSUPPORTED (key type other than RSA/ECC, symmetric parameters). */
-vt_err vt_tpmt_public_parse(const uint8_t *p, size_t len, bool sized, vt_tpmt_public *out,
+VT_MUST_USE vt_err vt_tpmt_public_parse(const uint8_t *p, size_t len, bool sized, vt_tpmt_public *out,
                             vt_error *err);
 /* The public key (EVP_PKEY, caller frees) of a parsed TPMT_PUBLIC. */
-vt_err vt_tpmt_public_to_pkey(const vt_tpmt_public *pub, EVP_PKEY **out, vt_error *err);
+VT_MUST_USE vt_err vt_tpmt_public_to_pkey(const vt_tpmt_public *pub, EVP_PKEY **out, vt_error *err);
 
 /* ---- quote verification --------------------------------------------------------------------- */
 
@@ -178,13 +178,13 @@ typedef struct vt_tpm_quote_result {
  * as many values as the selection names, each of its bank's size ("tpm_pcr_digest"). The
  * signature is checked first: nothing of an unsigned message is believed. Errors: VT_E_INVALID,
  * VT_E_UNSUPPORTED (scheme or hash), VT_E_VERIFY. */
-vt_err vt_tpm_quote_verify(EVP_PKEY *ak, const vt_tpm_quote *q, const vt_tpm_quote_opts *opts,
+VT_MUST_USE vt_err vt_tpm_quote_verify(EVP_PKEY *ak, const vt_tpm_quote *q, const vt_tpm_quote_opts *opts,
                            vt_tpm_quote_result *res, vt_checks *checks, vt_error *err);
 /* The value of PCR `index` of bank `bank` in a verified result; NULL when not quoted. */
 const vt_tpm_pcr *vt_tpm_quote_pcr(const vt_tpm_quote_result *res, uint16_t bank, unsigned index);
 /* CoCo init-data binding: PCR8 (SHA-256 bank) == SHA-256(32 zero bytes || init_data_hash).
  * Check "init_data". VT_E_VERIFY on mismatch or when PCR8 was not quoted. */
-vt_err vt_tpm_check_init_data(const vt_tpm_quote_result *res, const uint8_t init_data_hash[32],
+VT_MUST_USE vt_err vt_tpm_check_init_data(const vt_tpm_quote_result *res, const uint8_t init_data_hash[32],
                               vt_checks *checks, vt_error *err);
 /* {"pcrNN": hex, ...} of the SHA-256 bank (other banks as "<alg>.pcrNN"). */
 json_t *vt_tpm_pcrs_json(const vt_tpm_quote_result *res);
@@ -225,7 +225,7 @@ typedef vt_err (*vt_tcg2_cb)(const vt_tcg2_event *ev, void *ctx, vt_error *err);
  * end. Only algorithms the header announces are accepted, with its digest sizes. spec (may be
  * NULL) receives the header; *end (may be NULL) the offset where the log ends. cb may be NULL.
  * Errors: VT_E_INVALID, VT_E_UNSUPPORTED, or the callback's. */
-vt_err vt_tcg2_log_iterate(const uint8_t *log, size_t len, vt_tcg2_spec_id *spec, size_t *end,
+VT_MUST_USE vt_err vt_tcg2_log_iterate(const uint8_t *log, size_t len, vt_tcg2_spec_id *spec, size_t *end,
                            vt_tcg2_cb cb, void *ctx, vt_error *err);
 
 typedef enum vt_tcg2_seed {
@@ -248,7 +248,7 @@ typedef struct vt_tcg2_replay {
  * reg[index] = H(reg[index] || digest) from the seed. AAEL records (EV_EVENT_TAG with the AAEL
  * tag) must carry a digest equal to H(event data), and their text must parse, else VT_E_VERIFY.
  * VT_E_INVALID when a replayed record lacks a digest of alg or its index is >= 32. */
-vt_err vt_tcg2_replay_log(const uint8_t *log, size_t len, uint16_t alg, vt_tcg2_seed seed,
+VT_MUST_USE vt_err vt_tcg2_replay_log(const uint8_t *log, size_t len, uint16_t alg, vt_tcg2_seed seed,
                           vt_tcg2_replay *out, vt_error *err);
 
 /* One AAEL entry "<domain> <operation> <content>". Views into the text. */
@@ -258,15 +258,15 @@ typedef struct vt_aael_entry {
 
 /* Split an AAEL text at its first two spaces: domain and operation non-empty, no whitespace;
  * content without LF; all printable ASCII (content may hold UTF-8 bytes >= 0x80). */
-vt_err vt_aael_entry_parse(const uint8_t *p, size_t len, vt_aael_entry *out, vt_error *err);
+VT_MUST_USE vt_err vt_aael_entry_parse(const uint8_t *p, size_t len, vt_aael_entry *out, vt_error *err);
 /* The AAEL entry of an EV_EVENT_TAG event's data (tag id, u32 size, text); VT_E_INVALID when the
  * data is not an AAEL tagged event. */
-vt_err vt_aael_event_parse(const vt_bytes *data, vt_aael_entry *out, vt_error *err);
+VT_MUST_USE vt_err vt_aael_event_parse(const vt_bytes *data, vt_aael_entry *out, vt_error *err);
 
 /* The legacy text AAEL (trustee <= Jul 2025): "INIT sha384/<hex>" then entry lines separated
  * by LF. Replay: S = H(init || H(init line)); S = H(S || H(line)) per entry. *n_entries receives
  * the entry count. SHA-384 only. */
-vt_err vt_aael_legacy_replay(const uint8_t *text, size_t len, uint8_t out[48], size_t *n_entries,
+VT_MUST_USE vt_err vt_aael_legacy_replay(const uint8_t *text, size_t len, uint8_t out[48], size_t *n_entries,
                              vt_error *err);
 
 /* Event log entries as claims: [{"index","pcr","type","digest":{alg: hex},
@@ -282,11 +282,11 @@ typedef struct vt_tpm_verifier vt_tpm_verifier;
 /* A verifier trusting the attestation keys in pem (one or more PEM public keys or
  * certificates; NULL/0: no key, every verification fails with VT_E_MISSING). Free with
  * vt_tpm_verifier_free. */
-vt_err vt_tpm_verifier_new(const void *pem, size_t len, vt_tpm_verifier **out, vt_error *err);
+VT_MUST_USE vt_err vt_tpm_verifier_new(const void *pem, size_t len, vt_tpm_verifier **out, vt_error *err);
 /* Trust the keys of more PEM text (PUBLIC KEY or CERTIFICATE blocks; at least one). */
-vt_err vt_tpm_verifier_add_pem(vt_tpm_verifier *v, const void *pem, size_t len, vt_error *err);
+VT_MUST_USE vt_err vt_tpm_verifier_add_pem(vt_tpm_verifier *v, const void *pem, size_t len, vt_error *err);
 /* Trust one more AK (up-referenced). */
-vt_err vt_tpm_verifier_add_ak(vt_tpm_verifier *v, EVP_PKEY *ak, vt_error *err);
+VT_MUST_USE vt_err vt_tpm_verifier_add_ak(vt_tpm_verifier *v, EVP_PKEY *ak, vt_error *err);
 void vt_tpm_verifier_free(vt_tpm_verifier *v);
 
 typedef struct vt_tpm_verify_opts {
@@ -301,7 +301,7 @@ typedef struct vt_tpm_verify_opts {
  * "ak_trusted", VT_E_VERIFY otherwise), the quote as vt_tpm_quote_verify with the zero-padding
  * nonce rule, init-data. claims (may be NULL) receives {"tee":"tpm","ak_public_sha256",
  * "report_data","pcrs":{...},"init_data","clock","safe"} on success (caller decrefs). */
-vt_err vt_tpm_verify(vt_tpm_verifier *v, const uint8_t *evidence, size_t len,
+VT_MUST_USE vt_err vt_tpm_verify(vt_tpm_verifier *v, const uint8_t *evidence, size_t len,
                      const vt_tpm_verify_opts *opts, json_t **claims, vt_checks *checks,
                      vt_error *err);
 

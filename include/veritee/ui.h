@@ -47,7 +47,7 @@ typedef struct vt_ui_explore_in {
 /* Analyzes evidence: {"tee","size","decoded":{...},"verification":{"result","error","checks"},
  * "claims", "chain":[...], "tcb":{...}, "appraisal":{...}} (docs/console.md). Decoding is done
  * even when verification fails; a parse failure is reported in "decode_error". *out owned. */
-vt_err vt_ui_analyze(const vt_verify_sources *s, const vt_ui_explore_in *in, const uint8_t *ev, size_t len,
+VT_MUST_USE vt_err vt_ui_analyze(const vt_verify_sources *s, const vt_ui_explore_in *in, const uint8_t *ev, size_t len,
                      json_t **out, vt_error *err);
 
 /* POST /api/v1/explore body {"evidence": base64, "tee"?, "at"?: RFC 3339, "nonce"?: hex,
@@ -59,7 +59,7 @@ vt_err vt_ui_explore(const vt_verify_sources *s, const uint8_t *body, size_t len
                      json_t **out, vt_error *err);
 
 /* One self-contained HTML file showing an analysis (the explorer's view, no server needed). */
-vt_err vt_ui_html_report(const json_t *analysis, vt_buf *out, vt_error *err);
+VT_MUST_USE vt_err vt_ui_html_report(const json_t *analysis, vt_buf *out, vt_error *err);
 
 VT_END_DECLS
 

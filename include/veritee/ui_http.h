@@ -29,7 +29,7 @@ typedef struct vt_ui_http_config {
 typedef struct vt_ui_http vt_ui_http;
 
 /* The console's state (the explorer's rate limiter); cfg is copied, its pointers borrowed. */
-vt_err vt_ui_http_new(const vt_ui_http_config *cfg, vt_ui_http **out, vt_error *err);
+VT_MUST_USE vt_err vt_ui_http_new(const vt_ui_http_config *cfg, vt_ui_http **out, vt_error *err);
 void vt_ui_http_free(vt_ui_http *u); /* accepts NULL */
 /* Fills routes[VT_UI_ROUTES]; *n receives the count. */
 void vt_ui_routes(vt_ui_http *u, vt_http_route *routes, size_t *n);

@@ -64,7 +64,7 @@ const char *vt_evidence_detect(const uint8_t *p, size_t len);
  * TDX cache changes. Thread-safe (one lock); one per process is enough. */
 typedef struct vt_verifier vt_verifier;
 
-vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *err);
+VT_MUST_USE vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *err);
 void vt_verifier_free(vt_verifier *v); /* accepts NULL */
 /* Files of the CCA trust directory that could not be loaded and were skipped ("name: reason;
  * ..."), after a CCA verification; NULL when none. Borrowed, valid until the next vt_verify. */
@@ -106,7 +106,7 @@ typedef struct vt_verify_result {
  * VT_E_INVALID/UNSUPPORTED (not evidence of that kind), VT_E_MISSING (collateral or trust
  * absent: fetch and retry), VT_E_VERIFY/EXPIRED/REVOKED/NO_TCB (rejected). out is filled as
  * far as verification got, also on failure (checks). */
-vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_verify_result *out,
+VT_MUST_USE vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_verify_result *out,
                  vt_error *err);
 void vt_verify_result_clear(vt_verify_result *r);
 /* The TEE's native claims as JSON (what `veritee verify --json` prints besides file/checks):

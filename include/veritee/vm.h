@@ -115,13 +115,13 @@ typedef struct vt_vm_config {
 /* Parse and validate a JSON config. Unknown keys, wrong types, out-of-range values and
  * inconsistent options fail with VT_E_INVALID naming the key ("snp.policy: reserved bits
  * 63:26 must be zero (got 0x4030000)"). Checks no files: see vt_vm_config_check_files. */
-vt_err vt_vm_config_parse(const char *text, size_t len, vt_vm_config *out, vt_error *err);
+VT_MUST_USE vt_err vt_vm_config_parse(const char *text, size_t len, vt_vm_config *out, vt_error *err);
 /* Read (bounded) and parse a config file. */
-vt_err vt_vm_config_load(const char *path, vt_vm_config *out, vt_error *err);
+VT_MUST_USE vt_err vt_vm_config_load(const char *path, vt_vm_config *out, vt_error *err);
 /* Every file the config names exists (firmware, kernel, initrd, disks): VT_E_MISSING names it. */
-vt_err vt_vm_config_check_files(const vt_vm_config *c, vt_error *err);
+VT_MUST_USE vt_err vt_vm_config_check_files(const vt_vm_config *c, vt_error *err);
 /* A VM name is 1..63 of [A-Za-z0-9._-], not starting with '.' or '-'. */
-vt_err vt_vm_name_check(const char *name, vt_error *err);
+VT_MUST_USE vt_err vt_vm_name_check(const char *name, vt_error *err);
 const char *vt_vm_tee_name(vt_vm_tee t);
 
 /* ---------------------------------------------------------------------------------------
@@ -161,15 +161,15 @@ struct vt_vm_plan {
 };
 
 /* Build the QEMU argv. out must be zeroed or freed; free with vt_vm_plan_free. */
-vt_err vt_vm_plan_qemu(const vt_vm_config *c, const vt_vm_plan_opts *o, vt_vm_plan *out,
+VT_MUST_USE vt_err vt_vm_plan_qemu(const vt_vm_config *c, const vt_vm_plan_opts *o, vt_vm_plan *out,
                        vt_error *err);
 /* Build the libvirt domain XML with <launchSecurity>. */
-vt_err vt_vm_plan_libvirt(const vt_vm_config *c, const vt_vm_plan_opts *o, vt_vm_plan *out,
+VT_MUST_USE vt_err vt_vm_plan_libvirt(const vt_vm_config *c, const vt_vm_plan_opts *o, vt_vm_plan *out,
                           vt_error *err);
 void vt_vm_plan_free(vt_vm_plan *p);
 
-vt_err vt_vm_argv_push(vt_vm_argv *a, const char *s, vt_error *err);
-vt_err vt_vm_argv_pushf(vt_vm_argv *a, vt_error *err, const char *fmt, ...)
+VT_MUST_USE vt_err vt_vm_argv_push(vt_vm_argv *a, const char *s, vt_error *err);
+VT_MUST_USE vt_err vt_vm_argv_pushf(vt_vm_argv *a, vt_error *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void vt_vm_argv_free(vt_vm_argv *a);
 /* One shell-quoted command line (malloc'd; NULL on allocation failure). */
@@ -202,19 +202,19 @@ typedef struct vt_qmp_msg {
 } vt_qmp_msg;
 
 /* Parse one QMP message (pure). Free with vt_qmp_msg_free. */
-vt_err vt_qmp_parse_message(const char *text, size_t len, vt_qmp_msg *out, vt_error *err);
+VT_MUST_USE vt_err vt_qmp_parse_message(const char *text, size_t len, vt_qmp_msg *out, vt_error *err);
 void vt_qmp_msg_free(vt_qmp_msg *m);
 
 /* Connect to a QMP unix socket, read the greeting and negotiate capabilities. */
-vt_err vt_qmp_connect(const char *path, int timeout_ms, vt_qmp **out, vt_error *err);
+VT_MUST_USE vt_err vt_qmp_connect(const char *path, int timeout_ms, vt_qmp **out, vt_error *err);
 /* Same over an already connected stream fd (takes ownership, also on failure). */
-vt_err vt_qmp_open_fd(int fd, int timeout_ms, vt_qmp **out, vt_error *err);
+VT_MUST_USE vt_err vt_qmp_open_fd(int fd, int timeout_ms, vt_qmp **out, vt_error *err);
 /* Execute a command; *ret (may be NULL) receives the "return" value (owned, json_decref).
  * A QMP error reply is VT_E_VERIFY with its class and description. */
-vt_err vt_qmp_execute(vt_qmp *q, const char *command, json_t *args, json_t **ret,
+VT_MUST_USE vt_err vt_qmp_execute(vt_qmp *q, const char *command, json_t *args, json_t **ret,
                       vt_error *err);
 /* query-status: the run state ("running", "paused", "prelaunch", ...). */
-vt_err vt_qmp_query_status(vt_qmp *q, char *status, size_t cap, vt_error *err);
+VT_MUST_USE vt_err vt_qmp_query_status(vt_qmp *q, char *status, size_t cap, vt_error *err);
 void vt_qmp_close(vt_qmp *q);
 
 /* ---------------------------------------------------------------------------------------
@@ -224,10 +224,10 @@ void vt_qmp_close(vt_qmp *q);
 
 /* The state directory: override if set, else /var/lib/veritee as root, else
  * $XDG_STATE_HOME/veritee, else $HOME/.local/state/veritee. Pure: callers pass the env. */
-vt_err vt_vm_state_dir(char *out, size_t cap, const char *override, bool is_root,
+VT_MUST_USE vt_err vt_vm_state_dir(char *out, size_t cap, const char *override, bool is_root,
                        const char *xdg_state_home, const char *home, vt_error *err);
 /* <state>/vms/<name> (name checked). */
-vt_err vt_vm_run_dir(char *out, size_t cap, const char *state_dir, const char *name,
+VT_MUST_USE vt_err vt_vm_run_dir(char *out, size_t cap, const char *state_dir, const char *name,
                      vt_error *err);
 
 typedef enum vt_vm_run_state {
@@ -261,22 +261,22 @@ typedef struct vt_vm_lifecycle_opts {
 
 /* Validate config (files too) and record it under the state dir; fails if the name exists.
  * With libvirt_uri set, the domain is defined through libvirt. */
-vt_err vt_vm_create(const vt_vm_lifecycle_opts *o, const char *config_path, vt_vm_status *st,
+VT_MUST_USE vt_err vt_vm_create(const vt_vm_lifecycle_opts *o, const char *config_path, vt_vm_status *st,
                     vt_error *err);
-vt_err vt_vm_start(const vt_vm_lifecycle_opts *o, const char *name, vt_vm_status *st,
+VT_MUST_USE vt_err vt_vm_start(const vt_vm_lifecycle_opts *o, const char *name, vt_vm_status *st,
                    vt_error *err);
 /* Graceful powerdown (bounded), then quit, then signals. Stopping a stopped VM is OK. */
-vt_err vt_vm_stop(const vt_vm_lifecycle_opts *o, const char *name, vt_vm_status *st,
+VT_MUST_USE vt_err vt_vm_stop(const vt_vm_lifecycle_opts *o, const char *name, vt_vm_status *st,
                   vt_error *err);
 /* Stop forcibly if running, then remove the VM's state (and libvirt definition). */
-vt_err vt_vm_destroy(const vt_vm_lifecycle_opts *o, const char *name, vt_error *err);
+VT_MUST_USE vt_err vt_vm_destroy(const vt_vm_lifecycle_opts *o, const char *name, vt_error *err);
 /* Status; cleans a stale pid file and socket when QEMU died underneath (state CRASHED). */
-vt_err vt_vm_status_get(const vt_vm_lifecycle_opts *o, const char *name, vt_vm_status *st,
+VT_MUST_USE vt_err vt_vm_status_get(const vt_vm_lifecycle_opts *o, const char *name, vt_vm_status *st,
                         vt_error *err);
 /* All VMs under the state dir, sorted by name. *out is malloc'd (free()). */
-vt_err vt_vm_list(const vt_vm_lifecycle_opts *o, vt_vm_status **out, size_t *n, vt_error *err);
+VT_MUST_USE vt_err vt_vm_list(const vt_vm_lifecycle_opts *o, vt_vm_status **out, size_t *n, vt_error *err);
 /* Run a read-only QMP query ("query-*") on a running VM; *ret owned by the caller. */
-vt_err vt_vm_query(const vt_vm_lifecycle_opts *o, const char *name, const char *command,
+VT_MUST_USE vt_err vt_vm_query(const vt_vm_lifecycle_opts *o, const char *name, const char *command,
                    json_t **ret, vt_error *err);
 
 /* ---------------------------------------------------------------------------------------
@@ -285,15 +285,15 @@ vt_err vt_vm_query(const vt_vm_lifecycle_opts *o, const char *name, const char *
 
 typedef struct vt_virt vt_virt;
 bool vt_virt_available(void);
-vt_err vt_virt_open(const char *uri, vt_virt **out, vt_error *err);
+VT_MUST_USE vt_err vt_virt_open(const char *uri, vt_virt **out, vt_error *err);
 void vt_virt_close(vt_virt *v);
-vt_err vt_virt_define(vt_virt *v, const char *xml, vt_error *err);
-vt_err vt_virt_start(vt_virt *v, const char *name, vt_error *err);
-vt_err vt_virt_shutdown(vt_virt *v, const char *name, vt_error *err);
-vt_err vt_virt_destroy(vt_virt *v, const char *name, vt_error *err); /* force off */
-vt_err vt_virt_undefine(vt_virt *v, const char *name, vt_error *err);
+VT_MUST_USE vt_err vt_virt_define(vt_virt *v, const char *xml, vt_error *err);
+VT_MUST_USE vt_err vt_virt_start(vt_virt *v, const char *name, vt_error *err);
+VT_MUST_USE vt_err vt_virt_shutdown(vt_virt *v, const char *name, vt_error *err);
+VT_MUST_USE vt_err vt_virt_destroy(vt_virt *v, const char *name, vt_error *err); /* force off */
+VT_MUST_USE vt_err vt_virt_undefine(vt_virt *v, const char *name, vt_error *err);
 /* "running", "shutoff", "paused", ... ; *active true when the domain runs. */
-vt_err vt_virt_state(vt_virt *v, const char *name, char *state, size_t cap, bool *active,
+VT_MUST_USE vt_err vt_virt_state(vt_virt *v, const char *name, char *state, size_t cap, bool *active,
                      vt_error *err);
 
 /* ---------------------------------------------------------------------------------------
@@ -319,24 +319,24 @@ typedef struct vt_host_report {
     bool tdx_guest, snp_guest, cca_guest;
 } vt_host_report;
 
-vt_err vt_host_check_kvm(const char *root, vt_host_fact *f, vt_error *err);
-vt_err vt_host_check_tdx_cpu(const char *root, vt_host_fact *f, vt_error *err);
-vt_err vt_host_check_tdx_kvm(const char *root, vt_host_fact *f, vt_error *err);
-vt_err vt_host_check_tdx_module(const char *root, vt_host_fact *f, vt_error *err);
-vt_err vt_host_check_snp_cpu(const char *root, vt_host_fact *f, vt_error *err);
-vt_err vt_host_check_snp_kvm(const char *root, vt_host_fact *f, vt_error *err);
-vt_err vt_host_check_sev_dev(const char *root, vt_host_fact *f, vt_error *err);
-vt_err vt_host_check_cca(const char *root, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_kvm(const char *root, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_tdx_cpu(const char *root, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_tdx_kvm(const char *root, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_tdx_module(const char *root, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_snp_cpu(const char *root, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_snp_kvm(const char *root, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_sev_dev(const char *root, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_cca(const char *root, vt_host_fact *f, vt_error *err);
 /* Firmware for one kind of guest at the usual distribution paths (fact "firmware.<tee>"). */
-vt_err vt_host_check_firmware(const char *root, vt_vm_tee tee, vt_host_fact *f, vt_error *err);
-vt_err vt_host_check_qemu(const char *root, vt_host_fact *f, vt_error *err);
-vt_err vt_host_check_guest_tsm(const char *root, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_firmware(const char *root, vt_vm_tee tee, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_qemu(const char *root, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_guest_tsm(const char *root, vt_host_fact *f, vt_error *err);
 /* tsm-mr measurement registers (TDX RTMR0-3 extendable from the guest). */
-vt_err vt_host_check_guest_tsm_mr(const char *root, vt_host_fact *f, vt_error *err);
-vt_err vt_host_check_guest_tdx(const char *root, vt_host_fact *f, vt_error *err);
-vt_err vt_host_check_guest_snp(const char *root, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_guest_tsm_mr(const char *root, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_guest_tdx(const char *root, vt_host_fact *f, vt_error *err);
+VT_MUST_USE vt_err vt_host_check_guest_snp(const char *root, vt_host_fact *f, vt_error *err);
 /* All of the above, plus the per-TEE verdicts. */
-vt_err vt_host_report_build(const char *root, vt_host_report *r, vt_error *err);
+VT_MUST_USE vt_err vt_host_report_build(const char *root, vt_host_report *r, vt_error *err);
 const char *vt_host_answer_name(vt_host_answer a);
 
 VT_END_DECLS

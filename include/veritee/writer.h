@@ -44,10 +44,10 @@ void vt_writer_free_secret(vt_writer *w);
  * a growable writer keeps one spare byte, and the result is always NUL-terminated so text
  * writers can use it as a C string). The writer is left empty. Returns the sticky failure
  * instead if any write failed (and then frees the buffer). Fixed writers: VT_E_ARG. */
-vt_err vt_writer_take(vt_writer *w, uint8_t **out, size_t *len);
+VT_MUST_USE vt_err vt_writer_take(vt_writer *w, uint8_t **out, size_t *len);
 
 /* The sticky status: VT_OK if every write so far succeeded. */
-vt_err vt_writer_status(const vt_writer *w);
+VT_MUST_USE vt_err vt_writer_status(const vt_writer *w);
 size_t vt_writer_len(const vt_writer *w);
 
 vt_err vt_write_u8(vt_writer *w, const char *field, uint8_t v);
@@ -87,7 +87,7 @@ vt_err vt_write_reserve(vt_writer *w, const char *field, size_t n, uint8_t **at)
 
 /* Append n bytes to an owned vt_buf (it grows; the result stays NUL-terminated, len excludes
  * the NUL). On failure b is unchanged. */
-vt_err vt_buf_append(vt_buf *b, const void *p, size_t n, vt_error *err);
+VT_MUST_USE vt_err vt_buf_append(vt_buf *b, const void *p, size_t n, vt_error *err);
 
 /* Store v as n (1..8) little/big-endian bytes at p: for callers filling a fixed array. */
 void vt_put_le(uint8_t *p, uint64_t v, size_t n);

@@ -17,17 +17,17 @@ VT_BEGIN_DECLS
 /* Every CERTIFICATE block of a PEM text (len bytes, need not be NUL-terminated; text
  * outside blocks is ignored). Fails when there is none or one does not decode.
  * Caller frees with sk_X509_pop_free(*out, X509_free). */
-vt_err vt_pem_certs(const void *pem, size_t len, STACK_OF(X509) **out, vt_error *err);
+VT_MUST_USE vt_err vt_pem_certs(const void *pem, size_t len, STACK_OF(X509) **out, vt_error *err);
 /* One certificate from DER, or from PEM when the bytes start with "-----BEGIN". */
-vt_err vt_cert_parse(const void *p, size_t len, X509 **out, vt_error *err);
+VT_MUST_USE vt_err vt_cert_parse(const void *p, size_t len, X509 **out, vt_error *err);
 /* A CRL from DER or PEM. */
-vt_err vt_crl_parse(const void *p, size_t len, X509_CRL **out, vt_error *err);
+VT_MUST_USE vt_err vt_crl_parse(const void *p, size_t len, X509_CRL **out, vt_error *err);
 
 /* SHA-256 of the DER encoding. */
-vt_err vt_x509_sha256(X509 *c, uint8_t out[32], vt_error *err);
+VT_MUST_USE vt_err vt_x509_sha256(X509 *c, uint8_t out[32], vt_error *err);
 /* Validity window of a certificate in Unix seconds. */
-vt_err vt_x509_validity(const X509 *c, vt_time *not_before, vt_time *not_after, vt_error *err);
-vt_err vt_crl_times(const X509_CRL *crl, vt_time *this_update, vt_time *next_update, vt_error *err);
+VT_MUST_USE vt_err vt_x509_validity(const X509 *c, vt_time *not_before, vt_time *not_after, vt_error *err);
+VT_MUST_USE vt_err vt_crl_times(const X509_CRL *crl, vt_time *this_update, vt_time *next_update, vt_error *err);
 
 /* veritee's one validity rule, for every certificate, CRL and signed collateral item of every
  * TEE (RFC 5280 section 4.1.2.5: "the validity period ... is the period of time from notBefore
@@ -40,10 +40,10 @@ static inline bool vt_valid_at(vt_time at, vt_time from, vt_time until)
 }
 /* The rule applied to a named item: VT_E_EXPIRED with "<what> expired on <until>" or
  * "<what> is not valid before <from>" when `at` is outside [from, until]. */
-vt_err vt_window_check(const char *what, vt_time from, vt_time until, vt_time at, vt_error *err);
+VT_MUST_USE vt_err vt_window_check(const char *what, vt_time from, vt_time until, vt_time at, vt_error *err);
 /* The rule applied to a certificate ("certificate \"<CN>\" expired on ...") and to a CRL. */
-vt_err vt_x509_check_time(const X509 *c, vt_time at, vt_error *err);
-vt_err vt_crl_check_time(const X509_CRL *crl, vt_time at, vt_error *err);
+VT_MUST_USE vt_err vt_x509_check_time(const X509 *c, vt_time at, vt_error *err);
+VT_MUST_USE vt_err vt_crl_check_time(const X509_CRL *crl, vt_time at, vt_error *err);
 /* Subject organisation of every root and CA of veritee's emulated TEE: certificates under
  * such a root are test evidence, and verifiers say so (`emulated` in the claims). */
 #define VT_EMULATED_ORGANIZATION "veritee emulated TEE (not a vendor root)"
@@ -67,12 +67,12 @@ typedef struct vt_chain_opts {
  * Errors: VT_E_EXPIRED (certificate or CRL outside its window), VT_E_REVOKED, VT_E_MISSING
  * (required CRL absent), VT_E_VERIFY (no path to a trusted root, bad signature).
  * `what` names the chain in messages ("PCK certificate chain"). */
-vt_err vt_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *roots,
+VT_MUST_USE vt_err vt_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *roots,
                        const vt_chain_opts *opts, const char *what, vt_error *err);
 
 /* The DER contents (after tag/length) of the extension with dotted OID `oid`; *out points
  * into the certificate. VT_E_MISSING when absent. */
-vt_err vt_x509_ext_der(const X509 *c, const char *oid, const uint8_t **out, size_t *len,
+VT_MUST_USE vt_err vt_x509_ext_der(const X509 *c, const char *oid, const uint8_t **out, size_t *len,
                        vt_error *err);
 
 VT_END_DECLS

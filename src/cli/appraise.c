@@ -225,7 +225,10 @@ static int run(const appraise_args *a, const vt_policy *p, const vt_refvals *rv,
             vt_appraisal_rejected(p->id, &e, &o->ap);
         } else {
             o->verified = true;
-            vt_policy_appraise(p, &o->claims, &ctx, &o->ap, &e);
+            if (vt_policy_appraise(p, &o->claims, &ctx, &o->ap, &e) != VT_OK) {
+                fprintf(stderr, "veritee appraise: %s: appraisal failed: %s\n", files[i], e.msg);
+                vt_appraisal_rejected(p->id, &e, &o->ap);
+            }
         }
         subs[i] = (vt_ear_submod){.label = o->label, .appraisal = &o->ap, .claims = o->verified ? &o->claims : NULL};
         if (o->ap.status != VT_EAR_AFFIRMING) ex = VT_EXIT_REJECTED;

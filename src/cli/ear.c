@@ -145,7 +145,7 @@ static int ear_key(int argc, char **argv)
         return VT_EXIT_USAGE;
     }
     char kid[44] = "";
-    vt_jwk_thumbprint(k, kid, NULL);
+    if (vt_jwk_thumbprint(k, kid, NULL) != VT_OK) snprintf(kid, sizeof kid, "?");
     printf("%s %s key %s (kid %s)\n", created ? "created" : "loaded", vt_jws_alg_for_key(k), key, kid);
     int ex = VT_EXIT_OK;
     if (pub != NULL && vt_ear_key_write_public(k, pub, &e) != VT_OK) {

@@ -118,7 +118,8 @@ static int parse(int argc, char **argv, ev_args *a)
         case O_CREATE_REALM: a->create_realm = true; break;
         case O_NONCE_TEXT: /* a text nonce: report data = SHA-512(text) */
             if (a->have_rd) return bad("give one of --report-data, --nonce, --nonce-text");
-            vt_hash(VT_SHA512, optarg, strlen(optarg), a->report_data, NULL);
+            if (vt_hash(VT_SHA512, optarg, strlen(optarg), a->report_data, NULL) != VT_OK)
+                return bad("cannot hash --nonce-text");
             a->rd_len = 64;
             a->have_rd = true;
             break;

@@ -172,7 +172,9 @@ static void *sweep_main(void *arg)
     while (!s->stop) {
         pthread_mutex_unlock(&s->mu);
         vt_error e = {0};
-        vt_kbs_sweep(s->kbs, (vt_time)time(NULL), &e);
+        if (vt_kbs_sweep(s->kbs, (vt_time)time(NULL), &e) != VT_OK) {
+            /* the store did not answer: the next period sweeps again (its rows only grow meanwhile) */
+        }
         pthread_mutex_lock(&s->mu);
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);

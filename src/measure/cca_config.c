@@ -60,7 +60,7 @@ static json_t *sha256_hex(const uint8_t *p, size_t n)
 {
     uint8_t d[32];
     char h[65];
-    vt_hash(VT_SHA256, p, n, d, NULL);
+    if (vt_hash(VT_SHA256, p, n, d, NULL) != VT_OK) return NULL;
     vt_hex_encode(d, 32, h);
     return json_string(h);
 }

@@ -138,7 +138,7 @@ vt_err vt_sev_hashes_compute(const uint8_t *kernel, size_t kernel_len, const uin
 
 static void ht_entry(uint8_t *p, const char *guid, const uint8_t hash[32])
 {
-    (void)vt_guid_parse(guid, p, NULL); /* constant GUIDs: cannot fail */
+    if (vt_guid_parse(guid, p, NULL) != VT_OK) memset(p, 0, 16); /* constant GUIDs: cannot fail */
     vt_put_u16le(p + 16, HT_ENTRY);
     memcpy(p + 18, hash, 32);
 }
@@ -146,7 +146,7 @@ static void ht_entry(uint8_t *p, const char *guid, const uint8_t hash[32])
 void vt_sev_hashes_table(const vt_sev_hashes *h, uint8_t out[VT_SEV_HASH_TABLE_PADDED])
 {
     memset(out, 0, VT_SEV_HASH_TABLE_PADDED);
-    (void)vt_guid_parse(HT_GUID, out, NULL);
+    if (vt_guid_parse(HT_GUID, out, NULL) != VT_OK) memset(out, 0, 16); /* a constant: cannot fail */
     vt_put_u16le(out + 16, HT_LEN);
     ht_entry(out + 18, HT_CMDLINE, h->cmdline);
     ht_entry(out + 18 + HT_ENTRY, HT_INITRD, h->initrd);

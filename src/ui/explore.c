@@ -137,7 +137,7 @@ static vt_err decode_snp(const vt_verify_sources *s, const uint8_t *ev, size_t l
     if (r.has_cpuid) p = vt_snp_product_from_cpuid(r.cpuid_fam_id, r.cpuid_mod_id);
     if (p == VT_SNP_PRODUCT_UNKNOWN && s->snp_product) {
         vt_error e2;
-        vt_snp_product_parse(s->snp_product, &p, &e2);
+        if (vt_snp_product_parse(s->snp_product, &p, &e2) != VT_OK) p = VT_SNP_PRODUCT_UNKNOWN;
     }
     json_t *j = vt_snp_report_json(&r, p);
     if (j == NULL) return vt_error_set(err, VT_E_NOMEM, "ui", "out of memory");
@@ -284,7 +284,7 @@ static json_t *chain_json(STACK_OF(X509) *chain, STACK_OF(X509) *trusted, const 
         vt_error e;
         vt_x509_subject_cn(c, sub, sizeof sub);
         vt_x509_issuer_cn(c, iss, sizeof iss);
-        vt_x509_validity(c, &t1, &t2, &e);
+        if (vt_x509_validity(c, &t1, &t2, &e) != VT_OK) t1 = t2 = 0;
         vt_time_format(t1, nb);
         vt_time_format(t2, na);
         if (vt_x509_sha256(c, fp, &e) != VT_OK) memset(fp, 0, sizeof fp);

@@ -207,7 +207,8 @@ vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_
     /* TDX and SGX quotes share a verifier: which one it is shows after parsing */
     const char *detected = vt_evidence_detect(ev, len);
     vt_tee kind = want;
-    if (detected != NULL && (want == VT_TEE_TDX || want == VT_TEE_SGX)) vt_tee_parse(detected, &kind, NULL);
+    if (detected != NULL && (want == VT_TEE_TDX || want == VT_TEE_SGX) && vt_tee_parse(detected, &kind, NULL) != VT_OK)
+        kind = want;
     VT_GUARD(options_apply(o, kind, err));
     r->tee = kind;
     if (kind == VT_TEE_TDX || kind == VT_TEE_SGX) VT_GUARD(fetch_tdx(v, vt_tee_name(kind), ev, len, o->at, err));

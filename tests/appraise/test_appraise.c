@@ -305,7 +305,7 @@ static void table(void **state)
         vt_time at = 0;
         const char *ats[] = {[TDX4] = "2025-07-19T10:00:34Z", [TDX_DEBUG] = "2023-07-01T01:00:00Z",
                              [TDX_OOD] = "2025-11-01T00:00:00Z", [SGX3] = "2025-07-19T10:01:17Z"};
-        vt_time_parse_rfc3339(r->ev <= SGX3 ? ats[r->ev] : "2025-12-08T00:00:00Z", &at, NULL);
+        assert_int_equal(vt_time_parse_rfc3339(r->ev <= SGX3 ? ats[r->ev] : "2025-12-08T00:00:00Z", &at, NULL), VT_OK);
         vt_appraise_ctx ctx = {.at = at, .refvals = &g_rv, .report_data = nonce.ptr, .report_data_len = nonce.len,
                                .init_data = init.ptr, .init_data_len = init.len};
         vt_appraisal *a = malloc(sizeof *a);
@@ -360,9 +360,12 @@ static void examples(void **state)
         vt_error e;
         if (vt_policy_load_file(path, &p, &e) != VT_OK) fail_msg("%s", e.msg);
         vt_time at;
-        vt_time_parse_rfc3339(rows[i].ev == TDX4 ? "2025-07-19T10:00:34Z" : rows[i].ev == TDX_OOD ? "2025-11-01T00:00:00Z"
-                              : rows[i].ev == SGX3 ? "2025-07-19T10:01:17Z" : rows[i].ev == TDX_DEBUG ? "2023-07-01T01:00:00Z"
-                              : "2025-12-08T00:00:00Z", &at, NULL);
+        assert_int_equal(vt_time_parse_rfc3339(rows[i].ev == TDX4 ? "2025-07-19T10:00:34Z"
+                                               : rows[i].ev == TDX_OOD ? "2025-11-01T00:00:00Z"
+                                               : rows[i].ev == SGX3 ? "2025-07-19T10:01:17Z"
+                                               : rows[i].ev == TDX_DEBUG ? "2023-07-01T01:00:00Z"
+                                                                          : "2025-12-08T00:00:00Z", &at, NULL),
+                         VT_OK);
         vt_appraise_ctx ctx = {.at = at, .refvals = &g_rv};
         vt_appraisal *a = malloc(sizeof *a);
         assert_int_equal(vt_policy_appraise(&p, c, &ctx, a, &e), VT_OK);

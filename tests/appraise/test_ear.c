@@ -57,7 +57,7 @@ static void sample(vt_appraisal *a, vt_claims *c)
     c->report_data_len = 64;
     c->report_data[0] = 0xab;
     uint8_t m[48] = {1, 2, 3};
-    vt_claims_set_meas(c, "measurement", m, 48, NULL);
+    assert_int_equal(vt_claims_set_meas(c, "measurement", m, 48, NULL), VT_OK);
 }
 
 static json_t *build(vt_ear_naming naming, vt_time iat, int64_t ttl)

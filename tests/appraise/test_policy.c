@@ -283,7 +283,7 @@ static void refvals_cca_stores(void **state)
     assert_int_equal(vt_refvals_count(&s, VT_TEE_CCA, "rim"), 2 + 1 + 1);
     assert_int_equal(vt_refvals_count(&s, VT_TEE_CCA, "sw_component"), 1 + 4 + 13);
     uint8_t rim[32];
-    vt_hex_decode_fixed("59587944ebd7baadb8d4790b55510c25181c83981a92c6970d7080a0cf85d3be", rim, 32, NULL);
+    assert_int_equal(vt_hex_decode_fixed("59587944ebd7baadb8d4790b55510c25181c83981a92c6970d7080a0cf85d3be", rim, 32, NULL), VT_OK);
     const vt_refval *w = NULL;
     assert_true(vt_refvals_match(&s, VT_TEE_CCA, "rim", rim, 32, &w));
     assert_string_equal(w->origin, "Samsung");

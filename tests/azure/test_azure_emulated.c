@@ -58,10 +58,10 @@ static int setup(void **state)
     if (vt_snp_verifier_new(&f->snp, &e) != VT_OK) return -1;
     snprintf(d, sizeof d, "%s/trust", f->dir);
     if (vt_snp_dir_collateral_load(d, &t, &e) != VT_OK) return -1;
-    for (int i = 0; i < sk_X509_num(t.certs); i++) vt_snp_verifier_add_trust_cert(f->snp, sk_X509_value(t.certs, i), &e);
+    for (int i = 0; i < sk_X509_num(t.certs); i++) assert_int_equal(vt_snp_verifier_add_trust_cert(f->snp, sk_X509_value(t.certs, i), &e), VT_OK);
     snprintf(d, sizeof d, "%s/collateral", f->dir);
     if (vt_snp_dir_collateral_load(d, &c, &e) != VT_OK) return -1;
-    for (int i = 0; i < sk_X509_num(c.certs); i++) vt_snp_verifier_add_cert(f->snp, sk_X509_value(c.certs, i), &e);
+    for (int i = 0; i < sk_X509_num(c.certs); i++) assert_int_equal(vt_snp_verifier_add_cert(f->snp, sk_X509_value(c.certs, i), &e), VT_OK);
     vt_snp_dir_collateral_free(&t);
     vt_snp_dir_collateral_free(&c);
     /* TDX: emulated root and collateral */

@@ -54,9 +54,9 @@ static int setup(void **st)
     if (!vt_test_vector_path(VEC "/quote.bin", F.vec, sizeof F.vec)) return 0;
     vt_test_load(VEC "/quote.bin", &F.quote);
     *strrchr(F.vec, '/') = 0;
-    vt_time_parse_rfc3339("2025-07-19T10:00:34Z", &F.at, NULL);
-    vt_time_parse_rfc3339("2025-07-19T10:16:03Z", &F.tcb_next, NULL);
-    vt_time_parse_rfc3339("2025-07-19T10:00:35Z", &F.usable, NULL);
+    assert_int_equal(vt_time_parse_rfc3339("2025-07-19T10:00:34Z", &F.at, NULL), VT_OK);
+    assert_int_equal(vt_time_parse_rfc3339("2025-07-19T10:16:03Z", &F.tcb_next, NULL), VT_OK);
+    assert_int_equal(vt_time_parse_rfc3339("2025-07-19T10:00:35Z", &F.usable, NULL), VT_OK);
     vt_test_tmpdir(F.dir, sizeof F.dir);
     char script[1024], portfile[600];
     snprintf(script, sizeof script, "%s", __FILE__);

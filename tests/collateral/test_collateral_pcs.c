@@ -123,7 +123,7 @@ static void test_fetch_then_verify(void **state)
     vt_coll_tdx_want w;
     vt_error e;
     vt_time at;
-    vt_time_parse_rfc3339("2025-07-19T10:00:34Z", &at, NULL);
+    assert_int_equal(vt_time_parse_rfc3339("2025-07-19T10:00:34Z", &at, NULL), VT_OK);
     assert_int_equal(vt_coll_tdx_want_from_quote(quote.ptr, quote.len, &w, &e), VT_OK);
     assert_string_equal(w.tee, "tdx");
     assert_string_equal(w.ca, "platform");

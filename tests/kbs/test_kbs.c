@@ -896,7 +896,7 @@ static void test_initdata_and_snp_serde(void **state)
     json_t *data = NULL;
     assert_int_equal(vt_rcar_initdata_digest(INIT_TOML, strlen(INIT_TOML), d, &dl, &data, &e), VT_OK);
     assert_int_equal(dl, 48);
-    vt_hash(VT_SHA384, INIT_TOML, strlen(INIT_TOML), want, &e);
+    assert_int_equal(vt_hash(VT_SHA384, INIT_TOML, strlen(INIT_TOML), want, &e), VT_OK);
     assert_memory_equal(d, want, 48);
     assert_string_equal(json_string_value(json_object_get(data, "aa.toml")), "[token_configs]\n");
     json_decref(data);
@@ -947,7 +947,7 @@ static void test_worked_example(void **state)
     uint8_t rd[64], want[48];
     assert_int_equal(vt_rcar_binding(EX_NONCE, jwk, "", NULL, rd, NULL, &e), VT_OK);
     vt_buf w = {0};
-    vt_hex_decode("4bd5a5b1c4de20ee9b67a636a6c57feb0130711d022142635ed236b2f981ed9105021a9730bdfa9af51c458a93d0434a", 96, &w, &e);
+    assert_int_equal(vt_hex_decode("4bd5a5b1c4de20ee9b67a636a6c57feb0130711d022142635ed236b2f981ed9105021a9730bdfa9af51c458a93d0434a", 96, &w, &e), VT_OK);
     memcpy(want, w.ptr, 48);
     vt_buf_free(&w);
     assert_memory_equal(rd, want, 48);
@@ -955,10 +955,10 @@ static void test_worked_example(void **state)
     /* the server's randomness scripted to the example's session id and nonce */
     uint8_t script[48];
     vt_buf b = {0};
-    vt_hex_decode("6f1c2b9e0d3a4f5b8c7d9e0a1b2c3d4e", 32, &b, &e);
+    assert_int_equal(vt_hex_decode("6f1c2b9e0d3a4f5b8c7d9e0a1b2c3d4e", 32, &b, &e), VT_OK);
     memcpy(script, b.ptr, 16);
     vt_buf_free(&b);
-    vt_b64_decode(EX_NONCE, strlen(EX_NONCE), &b, &e);
+    assert_int_equal(vt_b64_decode(EX_NONCE, strlen(EX_NONCE), &b, &e), VT_OK);
     memcpy(script + 16, b.ptr, 32);
     vt_buf_free(&b);
     F.script = script;
@@ -998,15 +998,15 @@ static void test_worked_example(void **state)
                                       "{\"allow_sample\":true}", t0, &e), VT_OK);
     get_resource(k, "default/key/disk1", s.id, NULL, t0 + 2, NULL, priv, 200, NULL, "0123456789abcdef0123456789abcdef");
     get_resource(k, "default/key/disk1", NULL, tok, t0 + 2, NULL, priv, 200, NULL, "0123456789abcdef0123456789abcdef");
-    vt_store_doc_delete(F.store, VT_DOC_RESOURCE_POLICY, "default/key/disk1", &e);
+    assert_int_equal(vt_store_doc_delete(F.store, VT_DOC_RESOURCE_POLICY, "default/key/disk1", &e), VT_OK);
     /* the JWE known answer (ephemeral key, CEK and IV of the example) */
     json_t *epk_jwk = json_pack("{ss ss ss ss ss}", "kty", "EC", "crv", "P-256", "x", "AURDQHVKfqonQAXLz01uRNsdWEEwKjIYfkava1WCBoc",
                                 "y", "UgORJuEWlhOLSOM5ooTpX-7-zSS1pJo6qWWYKsKUzGU", "d", "uhJ_bzffWWRUMGgSSSBBXw7LddIqz7qwN-sq4Lr2Yy4");
     EVP_PKEY *epk = NULL;
     assert_int_equal(vt_jwk_to_pkey(epk_jwk, true, &epk, &e), VT_OK);
     vt_buf cek = {0}, iv = {0};
-    vt_hex_decode("fd622d149fb7ef57ced02ad76866b35a448524ebbc6006cd9009ae4e67a0f570", 64, &cek, &e);
-    vt_hex_decode("266554d7cd2ef3a71d2bddc6", 24, &iv, &e);
+    assert_int_equal(vt_hex_decode("fd622d149fb7ef57ced02ad76866b35a448524ebbc6006cd9009ae4e67a0f570", 64, &cek, &e), VT_OK);
+    assert_int_equal(vt_hex_decode("266554d7cd2ef3a71d2bddc6", 24, &iv, &e), VT_OK);
     json_t *jwe = NULL;
     assert_int_equal(vt_jwe_encrypt_with(jwk, epk, cek.ptr, iv.ptr, (const uint8_t *)"0123456789abcdef0123456789abcdef", 32, &jwe, &e), VT_OK);
     assert_string_equal(json_string_value(json_object_get(jwe, "encrypted_key")), "GdJXA7zvrG9UaggRNIl5d3HyNdFOUN2idb3B-G9IeXlFJFf-d4jmjQ");

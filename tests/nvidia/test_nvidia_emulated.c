@@ -84,7 +84,7 @@ static void build_report(pki *k, const uint8_t nonce[32])
     vt_error e;
     assert_int_equal(vt_ecdsa_sign_raw(k->leaf_key, VT_SHA384, b, o, b + o, 96, &sl, &e), VT_OK);
     assert_int_equal(sl, 96);
-    vt_buf_set(&k->report, b, o + 96, &e);
+    assert_int_equal(vt_buf_set(&k->report, b, o + 96, &e), VT_OK);
 }
 
 static void make_pki(pki *k)
@@ -140,7 +140,7 @@ static void ocsp(X509 *cert, X509 *issuer, int status, X509 *signer, EVP_PKEY *k
     int n = i2d_OCSP_RESPONSE(r, &der);
     assert_true(n > 0);
     vt_error e;
-    vt_buf_set(out, der, (size_t)n, &e);
+    assert_int_equal(vt_buf_set(out, der, (size_t)n, &e), VT_OK);
     OPENSSL_free(der);
     OCSP_RESPONSE_free(r);
     OCSP_BASICRESP_free(bs);
@@ -223,7 +223,7 @@ static void t_ocsp(void **state)
     assert_string_equal(e.check, "revocation");
     /* not an OCSP response */
     vt_buf_free(&r[0]);
-    vt_buf_set(&r[0], "\x30\x03\x02\x01\x00", 5, &e);
+    assert_int_equal(vt_buf_set(&r[0], "\x30\x03\x02\x01\x00", 5, &e), VT_OK);
     assert_int_equal(run(&k, r, 2, true, &c, &e), VT_E_INVALID);
     for (int i = 0; i < 4; i++) vt_buf_free(&r[i]);
     free_pki(&k);

@@ -731,7 +731,8 @@ static void test_aael_legacy(void **state)
         if (more[i].n) assert_int_equal(n, more[i].n);
         hex_eq(s, 48, more[i].want);
         assert_memory_not_equal(tq.td.rtmr[3], s, 48); /* must fail against the quote's RTMR3 */
-        for (size_t cut = 0; cut < t.len; cut++) (void)vt_aael_legacy_replay(t.ptr, cut, s, &n, &e);
+        for (size_t cut = 0; cut < t.len; cut++)
+            if (vt_aael_legacy_replay(t.ptr, cut, s, &n, &e) != VT_OK) n = 0; /* any outcome but a crash */
         vt_buf_free(&t);
     }
     assert_int_equal(vt_aael_legacy_replay((const uint8_t *)"INIT sha256/00", 14, s, &n, &e), VT_E_INVALID);
