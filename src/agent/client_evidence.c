@@ -80,7 +80,7 @@ static vt_err from_ioctl(const vt_kbs_evidence_src *s, const uint8_t rd[64], vt_
     if (s->tee != VT_EV_TEE_SNP)
         return vt_error_set(err, VT_E_UNSUPPORTED, "kbs_evidence",
                             "the ioctl provider serves SNP only here: a TDX TDREPORT cannot be verified "
-                            "remotely and CCA has no ioctl; use configfs-tsm (--provider tsm)");
+                            "remotely and CCA has no ioctl; use the configfs-tsm provider");
     vt_snp_ioctl_result r;
     VT_GUARD(vt_ioctl_snp_report(s->device, rd, 0, true, &r, err));
     *ev = r.report;

@@ -160,7 +160,7 @@ static vt_err tdx_launch_security(xb *b, const vt_vm_tdx *t, vt_error *err)
     if (strcmp(t->qgs_type, "vsock") == 0)
         return vt_error_set(err, VT_E_UNSUPPORTED, CHECK,
                             "tdx.quote_generation_socket: libvirt's <quoteGenerationService> takes "
-                            "a unix socket path; use type \"unix\" with --libvirt");
+                            "a unix socket path; use type \"unix\" with the libvirt backend");
     xb_f(b, "  <launchSecurity type='tdx'>\n    <policy>0x%08llx</policy>\n",
          (unsigned long long)t->attributes);
     if (t->has_mrconfigid) xb_b64el(b, 4, "mrConfigId", t->mrconfigid, 48);

@@ -83,6 +83,30 @@ out += ["    promql_expr_test:",
         "        exp_samples:",
         "          - labels: '{}'",
         "            value: 1"]
+# collateral: an item 6 days from expiry, an upstream failing for an hour, a platform unusable
+out += ["  - interval: 1m", "    input_series:",
+        "      - series: 'veritee_collateral_expiry_timestamp_seconds{id=\"B0C06F000000\", instance=\"kbs1\", job=\"veritee\", kind=\"tcb_info\", tee=\"tdx\"}'",
+        "        values: '518400x30'",
+        "      - series: 'veritee_collateral_fetch_total{instance=\"kbs1\", job=\"veritee\", result=\"unavailable\", upstream=\"pcs\"}'",
+        "        values: '0+1x90'",
+        "      - series: 'veritee_collateral_platform_usable{instance=\"kbs1\", job=\"veritee\", platform=\"tdx:B0C06F000000:platform\"}'",
+        "        values: '1 1 1 0x30'",
+        "    alert_rule_test:",
+        "      - eval_time: 20m", "        alertname: VeriteeCollateralExpiring", "        exp_alerts:",
+        "          - exp_labels: {severity: warning, instance: kbs1, tee: tdx, kind: tcb_info, id: B0C06F000000}",
+        "            exp_annotations:",
+        "              summary: 'tdx tcb_info B0C06F000000 on kbs1 expires in 5d 23h 40m 0s'",
+        "              description: 'Check the collateral upstream (PCS/PCCS/KDS) and veritee collateral show --cache DIR.'",
+        "      - eval_time: 20m", "        alertname: VeriteeCollateralUpstreamFailing", "        exp_alerts:",
+        "          - exp_labels: {severity: warning, instance: kbs1, upstream: pcs}",
+        "            exp_annotations:",
+        "              summary: 'Collateral upstream pcs failing for an hour on kbs1'",
+        "              description: 'The cache keeps serving until items expire; see the serve log (collateral refresh) and /readyz.'",
+        "      - eval_time: 2m", "        alertname: VeriteeCollateralUnusable", "        exp_alerts: []",
+        "      - eval_time: 10m", "        alertname: VeriteeCollateralUnusable", "        exp_alerts:",
+        "          - exp_labels: {severity: critical, instance: kbs1, platform: 'tdx:B0C06F000000:platform'}",
+        "            exp_annotations:",
+        "              summary: 'No usable collateral for platform tdx:B0C06F000000:platform on kbs1'"]
 print("\n".join(out))
 EOF
 promtool test rules tests.yml >test.txt 2>&1 && ok "promtool test rules: alerts fire for the scraped labels" ||
