@@ -50,7 +50,7 @@ static vt_err fetch_tdx(const vt_verifier *v, const char *tee, const uint8_t *ev
 static vt_err verify_tdx(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
                          vt_verify_result *r, vt_error *err)
 {
-    verifier_refresh(v); /* a fetch may have added files */
+    verifier_refresh(v, VT_TEE_TDX); /* a fetch may have added files */
     VT_GUARD(built_or(v->tdx_rc, &v->tdx_err, err));
     r->tdx = calloc(1, sizeof *r->tdx);
     if (r->tdx == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
@@ -139,7 +139,7 @@ static vt_err load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_s
 static vt_err verify_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
                          vt_verify_result *r, vt_error *err)
 {
-    verifier_refresh(v);
+    verifier_refresh(v, VT_TEE_SNP);
     VT_GUARD(built_or(v->snp_rc, &v->snp_err, err));
     vt_snp_verify_opts so = {.at = o->at, .crl_required = o->crl_required, .report_data = o->nonce,
                              .report_data_len = o->nonce_len};
@@ -181,7 +181,7 @@ static vt_err verify_cca(vt_verifier *v, const uint8_t *ev, size_t len, const vt
     r->cca = calloc(1, sizeof *r->cca);
     if (r->cca == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
     VT_GUARD(vt_cca_token_parse(ev, len, r->cca, err)); /* a malformed token is reported as such first */
-    verifier_refresh(v);
+    verifier_refresh(v, VT_TEE_CCA);
     VT_GUARD(built_or(v->cca_rc, &v->cca_err, err));
     vt_cca_verify_opts co = {.trust = &v->cca, .nonce = o->nonce, .nonce_len = o->nonce_len};
     const vt_cca_cpak *used = NULL;

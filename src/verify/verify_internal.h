@@ -25,6 +25,7 @@ struct vt_verifier {
     void *kds_wait_ctx;
     int64_t stamp; /* newest mtime (ns) of the files the verifiers were built from */
     bool built;
+    bool tdx_ready, snp_ready, cca_ready; /* that TEE's verifier was built from these sources */
     vt_tdx_verifier *tdx;
     vt_err tdx_rc; /* building the TDX verifier failed (reported when TDX evidence comes) */
     vt_error tdx_err;
@@ -41,7 +42,8 @@ struct vt_verifier {
 /* The TDX collateral directory: collateral_dir, else the cache's tdx/ directory (where PCS
  * fetches go), else the cache directory itself (a collateral directory given as a cache). */
 const char *verifier_tdx_dir(const vt_verifier *v);
-/* (Re)build every verifier when the sources changed. Caller holds v->mu. */
-void verifier_refresh(vt_verifier *v);
+/* Drop every verifier when the sources changed, and build the one of `tee` if it is not built
+ * yet. Caller holds v->mu. */
+void verifier_refresh(vt_verifier *v, vt_tee tee);
 
 #endif
