@@ -78,6 +78,10 @@ typedef struct vt_coll_pcs {
     STACK_OF(X509) *roots; /* the Intel SGX Root CA(s); NULL = the pinned Intel root */
 } vt_coll_pcs;
 
+/* Whether url is Intel's own PCS (its root CA CRL comes from Intel's certificate site); any
+ * other URL is taken for a PCCS (root CA CRL from /sgx/certification/v4/rootcacrl). */
+bool vt_coll_is_intel_pcs(const char *url);
+
 /* What one platform needs: the TEE ("tdx" or "sgx"), the FMSPC and the PCK issuer CA. */
 typedef struct vt_coll_tdx_want {
     char tee[4];

@@ -425,7 +425,7 @@ int cmd_serve(int argc, char **argv)
                                    .pcs = {.base_url = upstream, .ca_file = o.pccs_cacert, .insecure = o.pccs_insecure,
                                            .api_key = o.pcs_api_key,
                                            .pccs = o.pccs_url != NULL ||
-                                                   (o.pcs_url && strstr(o.pcs_url, "api.trustedservices.intel.com") == NULL)}};
+                                                   (o.pcs_url && !vt_coll_is_intel_pcs(o.pcs_url))}};
         if (o.trust != NULL && vt_certs_load_path(o.trust, &tdx_roots, &e) != VT_OK) { rc = fail(&o, "--trust", &e); goto out; }
         mo.pcs.roots = tdx_roots;
         if (vt_coll_manager_new(&mo, (vt_time)time(NULL), &coll, &e) != VT_OK) { rc = fail(&o, "--cache", &e); goto out; }

@@ -88,13 +88,22 @@ static void read_crl(const vt_buf *b, vt_coll_item *it)
     X509_CRL_free(crl);
 }
 
-static void fmspc_hex(const uint8_t f[6], char *out, size_t cap)
+void coll_fmspc_hex(const uint8_t fmspc[6], char out[13])
 {
-    char h[13];
-    vt_hex_encode(f, 6, h);
-    for (char *p = h; *p; p++)
+    vt_hex_encode(fmspc, 6, out);
+    for (char *p = out; *p; p++)
         if (*p >= 'a' && *p <= 'f') *p = (char)(*p - 'a' + 'A');
-    snprintf(out, cap, "%s", h);
+}
+
+void coll_item_names(const vt_coll_tdx_want *w, char names[COLL_ITEMS][64])
+{
+    char fm[13];
+    coll_fmspc_hex(w->fmspc, fm);
+    snprintf(names[COLL_TCB_INFO], 64, "tcbinfo_%s_%s.json", w->tee, fm);
+    snprintf(names[COLL_QE_IDENTITY], 64, "qe_identity_%s.json", strcmp(w->tee, "tdx") == 0 ? "td_qe" : "qe");
+    snprintf(names[COLL_PCK_CRL], 64, "pck_crl_%s.der", w->ca);
+    snprintf(names[COLL_ROOT_CRL], 64, "root_ca_crl.der");
+    snprintf(names[COLL_SIGNING_CHAIN], 64, "tcb_signing_chain.pem");
 }
 
 static void read_tdx_item(const char *name, const vt_buf *b, vt_coll_item *it)
@@ -105,7 +114,9 @@ static void read_tdx_item(const char *name, const vt_buf *b, vt_coll_item *it)
         snprintf(it->kind, sizeof it->kind, "tcb_info");
         if (vt_tcb_info_parse((const char *)b->ptr, b->len, &t, NULL) == VT_OK) {
             snprintf(it->tee, sizeof it->tee, "%s", strcmp(t.id, "SGX") == 0 ? "sgx" : "tdx");
-            fmspc_hex(t.fmspc, it->id, sizeof it->id);
+            char fm[13];
+            coll_fmspc_hex(t.fmspc, fm);
+            snprintf(it->id, sizeof it->id, "%s", fm);
             it->issued = t.issue_date;
             it->next_update = t.next_update;
             it->readable = true;

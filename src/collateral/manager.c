@@ -10,10 +10,13 @@
 
 #include "collateral_internal.h"
 #include "veritee/codec.h"
+#include "veritee/tdx.h"
+#include "veritee/crypto.h"
 #include "veritee/metrics.h"
 #include "veritee/vtime.h"
 
 #define MAX_PLATFORMS 64
+#define MAX_SEEN 256
 #define CHECK "collateral"
 
 typedef struct platform {
@@ -34,33 +37,26 @@ struct vt_coll_manager {
     platform p[MAX_PLATFORMS];
     size_t n;
     unsigned threads; /* fetch threads running */
+    /* PCK chain digest -> platform: the hot path names a quote's platform without decoding its
+     * certificates again (they are decoded once per chain, on the first quote) */
+    struct seen {
+        uint8_t chain[32];
+        vt_coll_tdx_want w;
+    } seen[MAX_SEEN];
+    size_t n_seen, next_seen;
     vt_metric *expiry, *fetches, *fetch_seconds, *platform_ok;
 };
-
-/* The items platform w needs, as cache file names. */
-static void needed_names(const vt_coll_tdx_want *w, char names[5][64])
-{
-    char fm[13];
-    vt_hex_encode(w->fmspc, 6, fm);
-    for (char *c = fm; *c; c++)
-        if (*c >= 'a' && *c <= 'f') *c = (char)(*c - 'a' + 'A');
-    snprintf(names[0], 64, "tcbinfo_%s_%s.json", w->tee, fm);
-    snprintf(names[1], 64, "qe_identity_%s.json", strcmp(w->tee, "tdx") == 0 ? "td_qe" : "qe");
-    snprintf(names[2], 64, "tcb_signing_chain.pem");
-    snprintf(names[3], 64, "pck_crl_%s.der", w->ca);
-    snprintf(names[4], 64, "root_ca_crl.der");
-}
 
 /* Earliest nextUpdate of the platform's cached items (0 when one is missing or unreadable);
  * *due: one of them is due for refresh at now. */
 static vt_time usable_until(vt_coll_manager *m, const vt_coll_tdx_want *w, vt_time now, bool *due)
 {
-    char dir[4096], names[5][64];
+    char dir[4096], names[COLL_ITEMS][64];
     snprintf(dir, sizeof dir, "%s/%s", m->cache_dir, VT_COLL_TDX_DIR);
-    needed_names(w, names);
+    coll_item_names(w, names);
     vt_time until = INT64_MAX;
     if (due) *due = false;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < COLL_ITEMS; i++) {
         vt_coll_item it;
         if (coll_item_read(dir, names[i], &it) != VT_OK || !it.readable) {
             if (due) *due = true;
@@ -235,12 +231,40 @@ void vt_coll_manager_free(vt_coll_manager *m)
     free(m);
 }
 
+/* The quote's platform: from the PCK chain digest when this chain was seen before, else from its
+ * PCK certificate (and remembered). */
+static vt_err platform_of(vt_coll_manager *m, const uint8_t *ev, size_t len, vt_coll_tdx_want *w, vt_error *err)
+{
+    vt_tdx_quote q;
+    uint8_t d[32];
+    VT_GUARD(vt_tdx_quote_parse(ev, len, &q, err));
+    if (q.pck_chain.len == 0)
+        return vt_error_set(err, VT_E_INVALID, CHECK, "the quote carries no PCK certificate chain (certification data type 5)");
+    VT_GUARD(vt_hash(VT_SHA256, q.pck_chain.ptr, q.pck_chain.len, d, err));
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < m->n_seen; i++)
+        if (memcmp(m->seen[i].chain, d, 32) == 0) {
+            *w = m->seen[i].w;
+            pthread_mutex_unlock(&m->mu);
+            return VT_OK;
+        }
+    pthread_mutex_unlock(&m->mu);
+    VT_GUARD(vt_coll_tdx_want_from_quote(ev, len, w, err));
+    pthread_mutex_lock(&m->mu);
+    memcpy(m->seen[m->next_seen].chain, d, 32);
+    m->seen[m->next_seen].w = *w;
+    m->next_seen = (m->next_seen + 1) % MAX_SEEN;
+    if (m->n_seen < MAX_SEEN) m->n_seen++;
+    pthread_mutex_unlock(&m->mu);
+    return VT_OK;
+}
+
 vt_err vt_coll_manager_need(vt_coll_manager *m, const char *tee, const uint8_t *ev, size_t len, vt_time now,
                             vt_error *err)
 {
     if (tee == NULL || (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0)) return VT_OK;
     vt_coll_tdx_want w;
-    VT_GUARD(vt_coll_tdx_want_from_quote(ev, len, &w, err));
+    VT_GUARD(platform_of(m, ev, len, &w, err));
     char id[40];
     vt_coll_tdx_want_id(&w, id);
     pthread_mutex_lock(&m->mu);

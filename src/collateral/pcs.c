@@ -131,13 +131,6 @@ static vt_err signer_is_tcb_signing(X509 *leaf, const char *url, vt_error *err)
     return VT_OK;
 }
 
-static void upper_hex(const uint8_t *p, size_t n, char *out)
-{
-    vt_hex_encode(p, n, out);
-    for (; *out; out++)
-        if (*out >= 'a' && *out <= 'f') *out = (char)(*out - 'a' + 'A');
-}
-
 /* A TCB Info or QE Identity answer: parsed, of the kind and FMSPC asked for, signed by the TCB
  * Signing certificate of a verified [TCB Signing, Root] chain, current at now. */
 static vt_err check_signed_json(const vt_coll_pcs *o, const vt_coll_tdx_want *w, const char *url, bool tcb,
@@ -157,8 +150,8 @@ static vt_err check_signed_json(const vt_coll_pcs *o, const vt_coll_tdx_want *w,
             rc = vt_error_set(err, VT_E_VERIFY, CHECK, "%s: TCB Info id is %s, %s was asked for", url, t.id, want);
         else if (memcmp(t.fmspc, w->fmspc, 6) != 0) {
             char a[13], b[13];
-            upper_hex(t.fmspc, 6, a);
-            upper_hex(w->fmspc, 6, b);
+            coll_fmspc_hex(t.fmspc, a);
+            coll_fmspc_hex(w->fmspc, b);
             rc = vt_error_set(err, VT_E_VERIFY, CHECK, "%s: TCB Info is for FMSPC %s, %s was asked for", url, a, b);
         }
         if (rc != VT_OK) {
@@ -279,13 +272,15 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
     VT_GUARD(vt_mkdirs(dir, 0755, err));
     snprintf(base, sizeof base, "%s", o->base_url);
     for (size_t l = strlen(base); l > 0 && base[l - 1] == '/'; l--) base[l - 1] = 0;
-    upper_hex(w->fmspc, 6, fm);
+    coll_fmspc_hex(w->fmspc, fm);
+    char names[COLL_ITEMS][64];
+    coll_item_names(w, names);
     vt_http_reply r;
     STACK_OF(X509) *chain = NULL;
     vt_err rc = VT_OK;
 
     /* TCB Info of the FMSPC, and the TCB signing chain that signs it */
-    snprintf(name, sizeof name, "tcbinfo_%s_%s.json", w->tee, fm);
+    snprintf(name, sizeof name, "%s", names[COLL_TCB_INFO]);
     if (!force && fresh(dir, name, now, margin, interval)) {
         rep->fresh++;
     } else {
@@ -301,7 +296,7 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
     }
 
     /* QE Identity of the TEE's quoting enclave */
-    snprintf(name, sizeof name, "qe_identity_%s.json", strcmp(w->tee, "tdx") == 0 ? "td_qe" : "qe");
+    snprintf(name, sizeof name, "%s", names[COLL_QE_IDENTITY]);
     if (!force && fresh(dir, name, now, margin, interval)) {
         rep->fresh++;
     } else {
@@ -316,7 +311,7 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
     }
 
     /* PCK CRL of the PCK's issuing CA */
-    snprintf(name, sizeof name, "pck_crl_%s.der", w->ca);
+    snprintf(name, sizeof name, "%s", names[COLL_PCK_CRL]);
     if (!force && fresh(dir, name, now, margin, interval)) {
         rep->fresh++;
     } else {
@@ -344,7 +339,7 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
     }
 
     /* Root CA CRL, signed by the root the TCB signing chain ends in */
-    snprintf(name, sizeof name, "root_ca_crl.der");
+    snprintf(name, sizeof name, "%s", names[COLL_ROOT_CRL]);
     if (!force && fresh(dir, name, now, margin, interval)) {
         rep->fresh++;
         return VT_OK;
@@ -379,6 +374,11 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
     return rc;
 }
 
+bool vt_coll_is_intel_pcs(const char *url)
+{
+    return url != NULL && strstr(url, "api.trustedservices.intel.com") != NULL;
+}
+
 vt_err vt_coll_tdx_want_from_quote(const uint8_t *quote, size_t len, vt_coll_tdx_want *out, vt_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -403,7 +403,7 @@ vt_err vt_coll_tdx_want_from_quote(const uint8_t *quote, size_t len, vt_coll_tdx
 void vt_coll_tdx_want_id(const vt_coll_tdx_want *w, char out[40])
 {
     char fm[13];
-    upper_hex(w->fmspc, 6, fm);
+    coll_fmspc_hex(w->fmspc, fm);
     snprintf(out, 40, "%s:%s:%s", w->tee, fm, w->ca);
 }
 

@@ -43,7 +43,7 @@ static vt_err fetch_tdx(const vt_verifier *v, const char *tee, const uint8_t *ev
     if (v->pcs_url == NULL) return VT_OK;
     vt_coll_tdx_want w;
     VT_GUARD(vt_coll_tdx_want_from_quote(ev, len, &w, err));
-    vt_coll_pcs up = {.base_url = v->pcs_url, .pccs = strstr(v->pcs_url, "api.trustedservices.intel.com") == NULL};
+    vt_coll_pcs up = {.base_url = v->pcs_url, .pccs = !vt_coll_is_intel_pcs(v->pcs_url)};
     return vt_coll_tdx_fetch(&up, v->cache_dir, &w, at, 0, VT_COLL_DEFAULT_INTERVAL, false, NULL, err);
 }
 

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fake_pcs.h"
 #include "testutil.h"
 #include "veritee/codec.h"
 #include "veritee/collateral.h"
@@ -30,31 +31,14 @@
 
 static struct {
     char dir[512];
-    pid_t pid;
-    int port;
+    fake_pcs pcs;
     vt_time t0;
     vt_buf quote;
     long waits;
 } F;
 
-static void ctl(const char *json)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "curl -s -X POST --data '%s' http://127.0.0.1:%d/control >/dev/null", json, F.port);
-    assert_int_equal(system(cmd), 0);
-}
-
-static int requests(void)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "curl -s http://127.0.0.1:%d/control/log | wc -l", F.port);
-    FILE *p = popen(cmd, "r");
-    int n = -1;
-    assert_non_null(p);
-    assert_int_equal(fscanf(p, "%d", &n), 1);
-    pclose(p);
-    return n;
-}
+static void ctl(const char *json) { fake_pcs_ctl(&F.pcs, json); }
+static int requests(void) { return fake_pcs_requests(&F.pcs); }
 
 static EVP_PKEY *key(const char *name)
 {
@@ -184,33 +168,15 @@ static int setup(void **st)
     assert_int_equal(vt_emu_open(emu, &em, &e), VT_OK);
     assert_int_equal(vt_emu_tdx_quote(em, rd, 4, &F.quote, &e), VT_OK);
     vt_emu_free(em);
-    char script[1024], portfile[700], g0[700];
+    char g0[700];
     generation("g0", 0, false, false, g0, sizeof g0);
-    snprintf(script, sizeof script, "%s", __FILE__);
-    *strrchr(script, '/') = 0;
-    strcat(script, "/../fixtures/fake_pcs.py");
-    snprintf(portfile, sizeof portfile, "%s/port", F.dir);
-    F.pid = fork();
-    if (F.pid == 0) {
-        execlp("python3", "python3", script, "--dir", g0, "--port-file", portfile, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100 && F.port == 0; i++) {
-        vt_buf b = {0};
-        if (vt_file_read(portfile, 64, &b, NULL) == VT_OK) F.port = atoi((const char *)b.ptr);
-        vt_buf_free(&b);
-        if (F.port == 0) usleep(50000);
-    }
-    return F.port > 0 ? 0 : -1;
+    return fake_pcs_start(&F.pcs, g0, F.dir) ? 0 : -1;
 }
 
 static int teardown(void **st)
 {
     (void)st;
-    if (F.pid > 0) {
-        kill(F.pid, SIGTERM);
-        waitpid(F.pid, NULL, 0);
-    }
+    fake_pcs_stop(&F.pcs);
     vt_buf_free(&F.quote);
     return 0;
 }
@@ -229,7 +195,7 @@ static void test_ninety_days(void **st)
     char cache[700], url[64], g1[700], g2[700], trust[700];
     snprintf(cache, sizeof cache, "%s/cache", F.dir);
     snprintf(trust, sizeof trust, "%s/emu/trust", F.dir);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", F.port);
+    snprintf(url, sizeof url, "%s", F.pcs.url);
     generation("g1", 25, true, false, g1, sizeof g1);  /* TCB recovery */
     generation("g2", 50, true, true, g2, sizeof g2);   /* the platform's PCK revoked */
     vt_buf rb = {0};

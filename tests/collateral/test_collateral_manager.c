@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fake_pcs.h"
 #include "testutil.h"
 #include "veritee/collateral.h"
 #include "veritee/fileio.h"
@@ -20,33 +21,16 @@
 #define VEC "tdx/dcapqvl_tdx_v4_b0c06f"
 
 static struct {
-    pid_t pid;
-    int port;
-    char dir[512], vec[512], url[64];
+    fake_pcs pcs;
+    char dir[512], vec[512];
     vt_buf quote;
     vt_time at;       /* the vector's instant: every item valid */
     vt_time tcb_next; /* the TCB Info's nextUpdate */
     vt_time usable;   /* the earliest nextUpdate of the platform's items (the PCK CRL's) */
 } F;
 
-static void ctl(const char *json)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "curl -s -X POST --data '%s' http://127.0.0.1:%d/control >/dev/null", json, F.port);
-    assert_int_equal(system(cmd), 0);
-}
-
-static int requests(void)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "curl -s http://127.0.0.1:%d/control/log | wc -l", F.port);
-    FILE *p = popen(cmd, "r");
-    int n = -1;
-    assert_non_null(p);
-    assert_int_equal(fscanf(p, "%d", &n), 1);
-    pclose(p);
-    return n;
-}
+static void ctl(const char *json) { fake_pcs_ctl(&F.pcs, json); }
+static int requests(void) { return fake_pcs_requests(&F.pcs); }
 
 static int setup(void **st)
 {
@@ -58,36 +42,13 @@ static int setup(void **st)
     assert_int_equal(vt_time_parse_rfc3339("2025-07-19T10:16:03Z", &F.tcb_next, NULL), VT_OK);
     assert_int_equal(vt_time_parse_rfc3339("2025-07-19T10:00:35Z", &F.usable, NULL), VT_OK);
     vt_test_tmpdir(F.dir, sizeof F.dir);
-    char script[1024], portfile[600];
-    snprintf(script, sizeof script, "%s", __FILE__);
-    *strrchr(script, '/') = 0;
-    snprintf(script + strlen(script), sizeof script - strlen(script), "/../fixtures/fake_pcs.py");
-    snprintf(portfile, sizeof portfile, "%s/port", F.dir);
-    F.pid = fork();
-    if (F.pid == 0) {
-        execlp("python3", "python3", script, "--dir", F.vec, "--port-file", portfile, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 100; i++) {
-        vt_buf b = {0};
-        if (vt_file_read(portfile, 64, &b, NULL) == VT_OK) {
-            F.port = atoi((const char *)b.ptr);
-            vt_buf_free(&b);
-            break;
-        }
-        usleep(50000);
-    }
-    snprintf(F.url, sizeof F.url, "http://127.0.0.1:%d", F.port);
-    return F.port > 0 ? 0 : -1;
+    return fake_pcs_start(&F.pcs, F.vec, F.dir) ? 0 : -1;
 }
 
 static int teardown(void **st)
 {
     (void)st;
-    if (F.pid > 0) {
-        kill(F.pid, SIGTERM);
-        waitpid(F.pid, NULL, 0);
-    }
+    fake_pcs_stop(&F.pcs);
     vt_buf_free(&F.quote);
     return 0;
 }
@@ -102,7 +63,7 @@ static void need_is(vt_coll_manager *m, vt_time at, vt_err want, vt_error *e)
 
 static vt_coll_manager *manager(const char *cache, long wait_ms, vt_metrics *metrics)
 {
-    vt_coll_manager_opts o = {.cache_dir = cache, .pcs = {.base_url = F.url, .pccs = true, .backoff_ms = 10, .timeout_seconds = 5},
+    vt_coll_manager_opts o = {.cache_dir = cache, .pcs = {.base_url = F.pcs.url, .pccs = true, .backoff_ms = 10, .timeout_seconds = 5},
                               .fetch_wait_ms = wait_ms, .retry_min_s = 600, .retry_max_s = 7200, .metrics = metrics};
     vt_coll_manager *m = NULL;
     vt_error e;

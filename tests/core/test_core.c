@@ -112,12 +112,32 @@ static void test_der(void **state)
     assert_int_equal(vt_der_uint((vt_bytes){(const uint8_t *)"\xff", 1}, "x", &v, &e), VT_E_INVALID);
 }
 
+/* RFC 3986 percent-decoding, as PCS issuer-chain headers need it: exact, and strict on hostile input. */
+static void test_percent_decode(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    vt_error e;
+    assert_int_equal(vt_percent_decode("-----BEGIN%20CERT%0A%41b", 24, &out, &e), VT_OK);
+    assert_string_equal(out, "-----BEGIN CERT\nAb");
+    free(out);
+    assert_int_equal(vt_percent_decode("a%2", 3, &out, &e), VT_E_INVALID); /* truncated escape */
+    assert_null(out);
+    assert_int_equal(vt_percent_decode("a%zz", 4, &out, &e), VT_E_INVALID);
+    assert_int_equal(vt_percent_decode("a%00b", 5, &out, &e), VT_E_INVALID); /* no NUL smuggled in */
+    assert_non_null(strstr(e.msg, "offset 1"));
+    assert_int_equal(vt_percent_decode("", 0, &out, &e), VT_OK);
+    assert_string_equal(out, "");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reader_bounds), cmocka_unit_test(test_reader_zero),
         cmocka_unit_test(test_hex_b64),       cmocka_unit_test(test_time),
         cmocka_unit_test(test_der),
+        cmocka_unit_test(test_percent_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
