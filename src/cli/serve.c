@@ -428,6 +428,7 @@ int cmd_serve(int argc, char **argv)
                                                    (o.pcs_url && !vt_coll_is_intel_pcs(o.pcs_url))}};
         if (o.trust != NULL && vt_certs_load_path(o.trust, &tdx_roots, &e) != VT_OK) { rc = fail(&o, "--trust", &e); goto out; }
         mo.pcs.roots = tdx_roots;
+        mo.kds = (vt_coll_pcs){.base_url = o.kds_url, .roots = tdx_roots}; /* --trust: the ARKs too */
         if (vt_coll_manager_new(&mo, (vt_time)time(NULL), &coll, &e) != VT_OK) { rc = fail(&o, "--cache", &e); goto out; }
     } else if (o.pccs_url || o.pccs_cacert || o.pccs_insecure || o.pcs_api_key) {
         say(&o, "error", "the PCCS options need --cache DIR (and no --collateral)");
