@@ -124,12 +124,12 @@ VT_MUST_USE vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir
 /* ---- AMD KDS (SEV-SNP) ---------------------------------------------------------------------- */
 
 /* What one SEV-SNP platform needs from AMD KDS (snp_kds.h layout under the cache directory):
- * the product's ASK/ARK cert_chain and ASVK/ARK vlek cert_chain, the ARK's CRL (of the VLEK
- * chain too for a VLEK-signed report) and, when the chip is known, the VCEK of its CHIP_ID and
- * REPORTED_TCB. */
+ * the product's ASK/ARK cert_chain and the ARK's CRL (vcek/<P>/) and, when the chip is known,
+ * the VCEK of its CHIP_ID and REPORTED_TCB; for VLEK-signed reports the ASVK/ARK vlek
+ * cert_chain and its CRL (vlek/<P>/) instead (AMD serves VLEKs to cloud providers only). */
 typedef struct vt_coll_snp_want {
     vt_snp_product product;
-    bool vlek;             /* VLEK-signed report: vlek/<P>/crl.der too, no VCEK */
+    bool vlek;             /* VLEK-signed: vlek/<P>/cert_chain.pem and crl.der, no VCEK */
     bool has_chip;         /* a VCEK to fetch (chip_id, reported_tcb) */
     uint8_t chip_id[64];   /* Turin: 8 bytes of hwID, the rest zero */
     uint64_t reported_tcb; /* raw TCB_VERSION, the product's layout */
@@ -146,9 +146,14 @@ VT_MUST_USE vt_err vt_coll_snp_want_from_report(const uint8_t *ev, size_t len, c
 void vt_coll_snp_want_id(const vt_coll_snp_want *w, char out[180]);
 VT_MUST_USE vt_err vt_coll_snp_want_parse(const char *s, vt_coll_snp_want *out, vt_error *err);
 
+/* The SNP platforms cache_dir holds: one per product whose ASK/ARK chain is cached, one per
+ * cached VCEK (its chip and TCB read from its own extensions). At most cap into out. */
+VT_MUST_USE vt_err vt_coll_snp_known(const char *cache_dir, vt_coll_snp_want *out, size_t cap, size_t *n,
+                                     vt_error *err);
+
 /* Makes cache_dir hold what w needs at now, from AMD KDS (o->base_url, e.g. VT_SNP_KDS_URL;
  * o->roots: the ARKs to trust, NULL = the pinned ARK of the product). Each answer is checked
- * before it is installed: a cert_chain is exactly [ASK or ASVK of the product, ARK], the ARK is
+ * before it is installed (chains first: the CRL and the VCEK are checked against them): a cert_chain is exactly [ASK or ASVK of the product, ARK], the ARK is
  * self-signed and trusted, it signs the ASK/ASVK, both valid at now; a CRL is issued and signed
  * by that ARK and current at now; a VCEK is of the chip and REPORTED_TCB asked for, signed by
  * the (verified) ASK and valid at now. A certificate item is kept until it is within margin of

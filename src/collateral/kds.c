@@ -106,9 +106,9 @@ static vt_err paths_of(const vt_coll_snp_want *w, snp_paths *p, vt_error *err)
         bool chain = i == SNP_CHAIN || i == SNP_VLEK_CHAIN;
         snprintf(p->rel[i], sizeof p->rel[i], "%s/%s/%s", kinds[i], pn, chain ? "cert_chain.pem" : "crl.der");
         snprintf(p->query[i], sizeof p->query[i], "/%s/v1/%s/%s", kinds[i], pn, chain ? "cert_chain" : "crl");
-        p->used[i] = i != SNP_VLEK_CRL || w->vlek;
+        p->used[i] = (i == SNP_VLEK_CHAIN || i == SNP_VLEK_CRL) == w->vlek; /* a VLEK needs the ASVK's, not the ASK's */
     }
-    if (!w->has_chip) return VT_OK;
+    if (!w->has_chip || w->vlek) return VT_OK;
     /* the same names as the verify path's plan (snp_kds.h), from a report holding w's fields */
     vt_snp_report r;
     memset(&r, 0, sizeof r);
@@ -325,8 +325,8 @@ vt_err vt_coll_snp_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
     for (size_t l = strlen(base); l > 0 && base[l - 1] == '/'; l--) base[l - 1] = 0;
     STACK_OF(X509) *chain[2] = {NULL, NULL};
     vt_err rc = VT_OK;
-    /* chains first: the CRLs and the VCEK are checked against them */
-    static const int order[SNP_ITEMS] = {SNP_CHAIN, SNP_VLEK_CHAIN, SNP_CRL, SNP_VLEK_CRL, SNP_VCEK};
+    /* chains first: the VCEK and the CRLs are checked against them */
+    static const int order[SNP_ITEMS] = {SNP_CHAIN, SNP_VLEK_CHAIN, SNP_VCEK, SNP_CRL, SNP_VLEK_CRL};
     for (int k = 0; k < SNP_ITEMS && rc == VT_OK; k++)
         if (p.used[order[k]])
             rc = item(o, base, cache_dir, w, &p, order[k], now, margin, interval, force, chain, rep, err);
@@ -362,4 +362,44 @@ size_t coll_snp_rels(const vt_coll_snp_want *w, char rels[][COLL_SNP_REL_MAX])
     for (int i = 0; i < SNP_ITEMS; i++)
         if (p.used[i]) memcpy(rels[n++], p.rel[i], sizeof p.rel[i]);
     return n;
+}
+
+vt_err vt_coll_snp_known(const char *cache_dir, vt_coll_snp_want *out, size_t cap, size_t *n, vt_error *err)
+{
+    vt_coll_item *items = NULL;
+    size_t count = 0;
+    *n = 0;
+    VT_GUARD(vt_coll_list(cache_dir, &items, &count, err));
+    for (size_t i = 0; i < count && *n < cap; i++) {
+        const vt_coll_item *it = &items[i];
+        char prod[16] = "";
+        vt_coll_snp_want w;
+        memset(&w, 0, sizeof w);
+        if (strcmp(it->tee, "snp") != 0 || !it->readable || sscanf(it->path, "v%*4[a-z]/%15[A-Za-z]/", prod) != 1 ||
+            vt_snp_product_parse(prod, &w.product, NULL) != VT_OK)
+            continue;
+        if (strcmp(it->kind, "cert_chain") == 0) {
+            w.vlek = strncmp(it->path, "vlek/", 5) == 0;
+            out[(*n)++] = w;
+        } else if (strcmp(it->kind, "vcek") == 0) {
+            char path[4096];
+            vt_buf b = {0};
+            X509 *x = NULL;
+            vt_snp_cert_ext ext;
+            if (vt_path_join(path, sizeof path, cache_dir, it->path, NULL) == VT_OK &&
+                vt_file_read(path, 1u << 20, &b, NULL) == VT_OK && vt_cert_parse(b.ptr, b.len, &x, NULL) == VT_OK &&
+                vt_snp_cert_ext_parse(x, &ext, NULL) == VT_OK && ext.hwid_len == hwid_len(&w)) {
+                vt_snp_tcb t = {.has_fmc = ext.has_fmc, .fmc = ext.fmc_spl, .boot_loader = ext.bl_spl,
+                                .tee = ext.tee_spl, .snp = ext.snp_spl, .microcode = ext.ucode_spl};
+                memcpy(w.chip_id, ext.hwid, ext.hwid_len);
+                w.reported_tcb = vt_snp_tcb_encode(&t, w.product);
+                w.has_chip = true;
+                out[(*n)++] = w;
+            }
+            X509_free(x);
+            vt_buf_free(&b);
+        }
+    }
+    free(items);
+    return VT_OK;
 }

@@ -14,8 +14,6 @@
 #include "veritee/crypto.h"
 #include "veritee/metrics.h"
 #include "veritee/vtime.h"
-#include "veritee/fileio.h"
-#include "veritee/x509.h"
 
 #define MAX_PLATFORMS 64
 #define MAX_SEEN 256
@@ -190,39 +188,12 @@ static void *fetch_thread(void *arg)
     return NULL;
 }
 
-/* The SNP platforms a cache holds: each product's chain, each cached VCEK's chip and TCB (read
- * from its own extensions). */
-static void learn_snp(vt_coll_manager *m, const vt_coll_item *items, size_t n, vt_time now)
+static void learn_snp(vt_coll_manager *m, vt_time now)
 {
-    for (size_t i = 0; i < n; i++) {
-        const vt_coll_item *it = &items[i];
-        char prod[16] = "";
-        vt_coll_snp_want w;
-        memset(&w, 0, sizeof w);
-        if (strcmp(it->tee, "snp") != 0 || !it->readable || sscanf(it->path, "v%*4[a-z]/%15[A-Za-z]/", prod) != 1 ||
-            vt_snp_product_parse(prod, &w.product, NULL) != VT_OK)
-            continue;
-        if (strcmp(it->kind, "cert_chain") == 0 && strncmp(it->path, "vcek/", 5) == 0) {
-            add_snp(m, &w, now);
-        } else if (strcmp(it->kind, "vcek") == 0) {
-            char path[4096];
-            vt_buf b = {0};
-            X509 *x = NULL;
-            vt_snp_cert_ext ext;
-            snprintf(path, sizeof path, "%s/%s", m->cache_dir, it->path);
-            if (vt_file_read(path, 1u << 20, &b, NULL) == VT_OK && vt_cert_parse(b.ptr, b.len, &x, NULL) == VT_OK &&
-                vt_snp_cert_ext_parse(x, &ext, NULL) == VT_OK && ext.hwid_len > 0 && ext.hwid_len <= 64) {
-                vt_snp_tcb t = {.has_fmc = ext.has_fmc, .fmc = ext.fmc_spl, .boot_loader = ext.bl_spl,
-                                .tee = ext.tee_spl, .snp = ext.snp_spl, .microcode = ext.ucode_spl};
-                memcpy(w.chip_id, ext.hwid, ext.hwid_len);
-                w.reported_tcb = vt_snp_tcb_encode(&t, w.product);
-                w.has_chip = true;
-                add_snp(m, &w, now);
-            }
-            X509_free(x);
-            vt_buf_free(&b);
-        }
-    }
+    vt_coll_snp_want w[MAX_PLATFORMS];
+    size_t n = 0;
+    if (vt_coll_snp_known(m->cache_dir, w, MAX_PLATFORMS, &n, NULL) != VT_OK) return;
+    for (size_t i = 0; i < n; i++) add_snp(m, &w[i], now);
 }
 
 vt_err vt_coll_manager_new(const vt_coll_manager_opts *o, vt_time now, vt_coll_manager **out, vt_error *err)
@@ -284,7 +255,7 @@ vt_err vt_coll_manager_new(const vt_coll_manager_opts *o, vt_time now, vt_coll_m
             if (vt_coll_tdx_want_parse(spec, &w, NULL) == VT_OK) add_tdx(m, &w, now);
         }
     }
-    learn_snp(m, items, n, now);
+    learn_snp(m, now);
     free(items);
     *out = m;
     return VT_OK;

@@ -122,8 +122,8 @@ static vt_err fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_
 }
 
 /* The AMD KDS cache: the chain, CRL and leaf for this report, loaded into kds[] (owned by the
- * caller). A report that does not name its product (version 2) with none given: every
- * product's chains and CRLs the cache holds (the chain is built by issuer names). */
+ * caller). A report that does not name its product (version 2) with none given: what the
+ * cache holds for its chip under every product (the chain is built by issuer names). */
 #define KDS_DIRS 6
 static vt_err load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_snp_product product,
                        vt_snp_dir_collateral kds[KDS_DIRS], vt_error *err)
@@ -143,10 +143,11 @@ static vt_err load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_s
         snprintf(dirs[1], sizeof dirs[1], "%s", plan.leaf_dir);
     } else {
         static const vt_snp_product all[3] = {VT_SNP_MILAN, VT_SNP_GENOA, VT_SNP_TURIN};
-        for (int i = 0; i < 3; i++)
-            for (int k = 0; k < 2; k++)
-                snprintf(dirs[i * 2 + k], sizeof dirs[0], "%.900s/%s/%s", v->cache_dir, k ? "vlek" : "vcek",
-                         vt_snp_product_name(all[i]));
+        for (int i = 0; i < 3; i++) {
+            if (vt_snp_kds_plan_for(&r, all[i], v->cache_dir, &plan, NULL) != VT_OK) continue;
+            snprintf(dirs[i * 2], sizeof dirs[0], "%s", plan.chain_dir);
+            snprintf(dirs[i * 2 + 1], sizeof dirs[0], "%s", plan.leaf_dir);
+        }
     }
     for (int i = 0; i < KDS_DIRS; i++) {
         if (dirs[i][0] == '\0' || !vt_file_exists(dirs[i])) continue;
