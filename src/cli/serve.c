@@ -488,7 +488,7 @@ int cmd_serve(int argc, char **argv)
     pthread_mutex_init(&rf.mu, NULL);
     pthread_cond_init(&rf.cv, NULL);
     pthread_t rth;
-    bool rth_ok = coll != NULL && upstream != NULL && pthread_create(&rth, NULL, refresh_main, &rf) == 0;
+    bool rth_ok = coll != NULL && (upstream != NULL || o.kds_url != NULL) && pthread_create(&rth, NULL, refresh_main, &rf) == 0;
     char host[256];
     snprintf(host, sizeof host, "%s", o.listen);
     char *colon = strrchr(host, ':');
