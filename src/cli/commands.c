@@ -224,7 +224,8 @@ static const cli_opt serve_opts[] = {
     {"pcs-api-key", 0, "KEY", "Ocp-Apim-Subscription-Key for Intel PCS"},
     {"collateral-refresh", 0, "S", "seconds between background refresh passes (default 300)"},
     {"collateral-retry", 0, "S", "first back-off after a failed refresh (doubles to 1 h; default 60)"},
-    {"kds-url", 0, "URL", "AMD KDS for SNP VCEKs, chains and CRLs (into --cache)"},
+    {"kds-url", 0, "URL", "AMD KDS for SNP VCEKs, chains and CRLs: with --cache, fetched on\n"
+                          "demand and refreshed in the background like TDX collateral"},
     {"admin-key", 0, "PUB.pem", "admin public key (EC P-256 or Ed25519); without it the admin API is refused"},
     {"kek-file", 0, "PATH", "key-encryption key for stored secrets (or VERITEE_KEK; else ephemeral)"},
     {"ear-key", 0, "FILE", "EAR signing key (P-256 PEM; created when absent; else ephemeral)"},
@@ -500,7 +501,7 @@ const cli_cmd cli_commands[] = {
      "and 'veritee serve --cache DIR' read. Every answer is checked against the Intel root or\n"
      "the pinned AMD ARK before it is written (atomically).",
      NULL, COLL_EXITS, cmd_collateral},
-    {"collateral fetch", "what the quotes (or platforms) need and the cache lacks or holds stale",
+    {"collateral fetch", "what the quotes, reports (or platforms) need and the cache lacks or holds stale",
      "UPSTREAM --cache DIR [--force] [--at T] [--json] (QUOTE | REPORT | --platform ID | --chip HEX --tcb HEX)...",
      "UPSTREAM is --pcs-url URL or --pccs-url URL (with --pccs-cacert, --pccs-insecure, --api-key)\n"
      "for TDX/SGX quotes, --kds-url URL for SEV-SNP reports and chips (or both).",
