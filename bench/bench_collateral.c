@@ -33,7 +33,7 @@ static int cmp_double(const void *a, const void *b)
 static bool script(const char *args, const char *const *keys, char vals[][1024], size_t n)
 {
     char exe[2048], cmd[8192];
-    const char *here = VT_BENCH_DIR; /* absolute: __FILE__ is relative to the build directory */
+    const char *here = VT_SOURCE_DIR "/bench"; /* never __FILE__ (tests/fixtures/testutil.h) */
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     char *slash;
     if (len <= 0) return false;
