@@ -196,7 +196,8 @@ void vt_coll_manager_free(vt_coll_manager *m); /* waits for fetches in flight; a
  * the same platform share it), waiting at most fetch_wait_ms; the fetch goes on for later
  * callers when the wait ends. Errors: VT_E_MISSING (no upstream, the fetch failed, or it did
  * not finish in time: the message says which), VT_E_INVALID (not a quote with a PCK chain).
- * Evidence of another TEE: VT_OK, nothing to do. */
+ * tee "snp": as vt_coll_manager_need_snp with the report's own product. Evidence of another
+ * TEE: VT_OK, nothing to do. */
 VT_MUST_USE vt_err vt_coll_manager_need(vt_coll_manager *m, const char *tee, const uint8_t *ev, size_t len,
                                         vt_time now, vt_error *err);
 
@@ -216,14 +217,16 @@ typedef struct vt_coll_tick_report {
     unsigned requests;    /* HTTP requests made */
 } vt_coll_tick_report;
 
-/* One background pass at now: every known platform with an item due (state "refresh",
- * "expired" or missing) and not in back-off is fetched; a failure keeps the cached items (they
- * serve until they really expire) and backs the platform off (doubling from retry_min_s to
- * retry_max_s, at least the upstream's Retry-After); the expiry gauges are updated. */
+/* One background pass at now: every known platform (TDX/SGX from pcs, SNP from kds) with an
+ * item due (state "refresh", "expired" or missing) and not in back-off is fetched; a failure
+ * keeps the cached items (they serve until they really expire) and backs the platform off
+ * (doubling from retry_min_s to retry_max_s; within one fetch, 429/503 answers are waited out
+ * as the upstream's Retry-After says, inside the fetch's bounds); the expiry gauges are
+ * updated. */
 VT_MUST_USE vt_err vt_coll_manager_tick(vt_coll_manager *m, vt_time now, vt_coll_tick_report *rep, vt_error *err);
 
-/* Ready: every known platform's items are present and unexpired at now (a server with no
- * platform yet is ready). */
+/* Ready: every known platform's items (TDX/SGX and SNP) are present and unexpired at now (a
+ * server with no platform yet is ready). */
 bool vt_coll_manager_ready(vt_coll_manager *m, vt_time now);
 
 VT_END_DECLS

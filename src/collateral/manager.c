@@ -148,6 +148,8 @@ static void fetch_platform(vt_coll_manager *m, platform *p, vt_time now, bool ba
     vt_err rc = p->snp ? vt_coll_snp_fetch(&u, m->cache_dir, &p->sw, now, m->o.margin, m->o.interval, false, rep, &e)
                        : vt_coll_tdx_fetch(&u, m->cache_dir, &p->w, now, m->o.margin, m->o.interval, false, rep, &e);
     double dt = mono() - t0;
+    /* the cache files are read without the lock: the hot path (vt_coll_manager_need) takes it */
+    vt_time until = usable_until(m, p, now, NULL);
     pthread_mutex_lock(&m->mu);
     p->last_rc = rc;
     if (rc == VT_OK) {
@@ -160,7 +162,7 @@ static void fetch_platform(vt_coll_manager *m, platform *p, vt_time now, bool ba
         p->backoff = p->backoff ? (p->backoff * 2 > hi ? hi : p->backoff * 2) : lo;
         if (background || p->next_try < now + p->backoff) p->next_try = now + p->backoff;
     }
-    p->usable_until = usable_until(m, p, now, NULL);
+    p->usable_until = until;
     p->in_flight = false;
     pthread_cond_broadcast(&m->done);
     pthread_mutex_unlock(&m->mu);
@@ -402,10 +404,11 @@ vt_err vt_coll_manager_tick(vt_coll_manager *m, vt_time now, vt_coll_tick_report
     rep->platforms = (unsigned)n;
     pthread_mutex_unlock(&m->mu);
     for (size_t i = 0; i < n; i++) {
-        pthread_mutex_lock(&m->mu);
-        platform *p = &m->p[i];
+        platform *p = &m->p[i]; /* entries below n never move and their wants never change */
         bool due = false;
-        p->usable_until = usable_until(m, p, now, &due);
+        vt_time until = usable_until(m, p, now, &due); /* file reads outside the hot path's lock */
+        pthread_mutex_lock(&m->mu);
+        p->usable_until = until;
         char id[180];
         platform_id(p, id);
         const char *l[1] = {id};
