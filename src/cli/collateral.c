@@ -320,11 +320,11 @@ static int show(const args *a)
         free(s);
         json_decref(j);
     } else {
-        printf("%-4s %-18s %-26s %-21s %-10s %s\n", "TEE", "KIND", "ID", "VALID UNTIL", "STATE", "PATH");
+        printf("%-4s %-18s %-34s %-21s %-10s %s\n", "TEE", "KIND", "ID", "VALID UNTIL", "STATE", "PATH");
         for (size_t i = 0; i < n; i++) {
             char nu[21] = "-";
             if (items[i].readable) vt_time_format(items[i].next_update, nu);
-            printf("%-4s %-18s %-26.26s %-21s %-10s %s\n", items[i].tee, items[i].kind, items[i].id, nu,
+            printf("%-4s %-18s %-34.34s %-21s %-10s %s\n", items[i].tee, items[i].kind, items[i].id, nu,
                    vt_coll_item_state(&items[i], a->at, a->margin, VT_COLL_DEFAULT_INTERVAL), items[i].path);
         }
         if (n == 0) printf("(the cache %s holds no collateral)\n", a->cache);
