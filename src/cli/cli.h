@@ -113,6 +113,8 @@ int cmd_platform(int argc, char **argv);
 int cmd_audit(int argc, char **argv); /* audit.c: veritee audit verify|show */
 int cmd_emulate(int argc, char **argv);
 int cli_emulate_gpu_evidence(int argc, char **argv); /* emulate_nvidia.c */
+int cli_emulate_azure_cvm(int argc, char **argv);    /* emulate_azure.c */
+const char *cli_tcti_default(void);                 /* input.c: $TPM2TOOLS_TCTI, $TCTI or NULL */
 int cmd_store(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_appraise(int argc, char **argv); /* veritee appraise (src/cli/appraise.c) */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "veritee/vtpm.h"
 #include "veritee/evidence.h"
 #include "veritee/tdx.h"
 
@@ -175,14 +176,24 @@ static const cli_opt emulate_init_opts[] = {
     {"at", 0, "T", "instant the certificates and collateral are valid around (default now)"},
     END};
 
+static const cli_opt emulate_azure_opts[] = {
+    {"tee", 0, "T", "az-snp-vtpm or az-tdx-vtpm"},
+    {"tcti", 0, "TCTI", "the TPM to provision, e.g. swtpm:host=127.0.0.1,port=2321"},
+    {"out", 0, "DIR", "where the firmware log, the agent's log and the IMDS answers go"},
+    {"init-data", 0, "HEX", "a 32-byte init-data hash extended into PCR 8"},
+    {"aael", 0, "TEXT", "an AAEL entry \"<domain> <operation> <content>\" extended into PCR 23\n"
+                        "and logged in DIR/aa_eventlog (repeatable, up to 8)"},
+    END};
+
 static const cli_opt evidence_get_opts[] = {
-    {"tee", 0, "T", "tdx, snp, cca (default: the configfs-tsm provider's); emulated only:\n"
-                    "az-snp-vtpm, az-tdx-vtpm (an Azure CVM's evidence JSON, docs/azure.md)"},
+    {"tee", 0, "T", "tdx, snp, cca (default: the configfs-tsm provider's); az-snp-vtpm,\n"
+                    "az-tdx-vtpm (an Azure CVM's evidence JSON, docs/azure.md), tpm (a TPM quote)"},
     {"report-data", 0, "HEX", "up to 64 bytes bound into the evidence (zero-padded to 64)"},
     {"nonce", 0, "HEX", "the same as --report-data: hex, as in verify/appraise --nonce"},
     {"nonce-text", 0, "STR", "report data = SHA-512(STR) (a text nonce)"},
-    {"provider", 0, "P", "auto (default): emulated with --emulator, else configfs-tsm when\n"
-                         "present, else the legacy device ioctl; or tsm, ioctl, emulated"},
+    {"provider", 0, "P", "auto (default): emulated with --emulator, vtpm for the vTPM TEEs,\n"
+                         "else configfs-tsm when present, else the legacy device ioctl;\n"
+                         "or tsm, ioctl, vtpm, emulated"},
     {"emulator", 0, "DIR", "the emulated TEE made by `veritee emulate init`"},
     {"tsm-root", 0, "DIR", "configfs-tsm report root (default " VT_TSM_ROOT_DEFAULT ")"},
     {"tsm-entry", 0, "NAME", "use this report instance (default: a private one, removed after)"},
@@ -198,6 +209,16 @@ static const cli_opt evidence_get_opts[] = {
     {"aael", 0, "TEXT", "Azure emulated: an AAEL entry \"<domain> <operation> <content>\" extended\n"
                         "into PCR 23 and logged in cc_eventlog (repeatable, up to 8)"},
     {"init-data", 0, "HEX", "Azure emulated: the 32-byte init-data hash bound into PCR8"},
+    {"tcti", 0, "TCTI", "vtpm: the TPM, as tpm2-tss takes it (default $TPM2TOOLS_TCTI, $TCTI,\n"
+                        "else device:/dev/tpmrm0; swtpm:host=H,port=P for a software TPM)"},
+    {"ak-handle", 0, "HEX", "vtpm: the AK's persistent handle (default 81000003 on Azure,\n"
+                            "81010002 for --tee tpm)"},
+    {"imds-url", 0, "URL", "Azure: IMDS for the VCEK / TD quote (default http://169.254.169.254)"},
+    {"imds-dir", 0, "DIR", "Azure: read vcek.der / td_quote.bin from DIR instead of IMDS"},
+    {"event-log", 0, "FILE", "vtpm: the firmware TCG2 log sent as cc_eventlog (default\n"
+                             VT_VTPM_EVENT_LOG_DEFAULT ", when present)"},
+    {"aa-eventlog", 0, "FILE", "vtpm: the attestation agent's log appended to it (default\n"
+                               VT_AA_EVENT_LOG_DEFAULT ", when present)"},
     {"output", 'o', "FILE", "write the evidence there (default: stdout, binary)"},
     END};
 static const cli_opt evidence_extend_opts[] = {
@@ -515,6 +536,14 @@ const cli_cmd cli_commands[] = {
      "Over the nonce, when the platform has an \"nvidia\" section (docs/nvidia.md); verify it with\n"
      "veritee verify --tee nvidia --trust DIR/trust/nvidia.",
      gpu_evidence_opts, NULL, NULL},
+    {"emulate azure-cvm", "provision a TPM (swtpm) as the vTPM of an emulated Azure CVM",
+     "DIR --tee az-snp-vtpm|az-tdx-vtpm --tcti TCTI --out DIR2 [--init-data HEX] [--aael TEXT]...",
+     "Does to the TPM what Azure's paravisor does at boot: an AK persistent at 0x81000003, an HCL\n"
+     "report in NV 0x01400001 binding it under the emulated SNP/TDX PKI of DIR, firmware events in\n"
+     "PCR 0-7 (DIR2/binary_bios_measurements); and writes what Azure IMDS would answer (DIR2/vcek.der\n"
+     "or DIR2/td_quote.bin). Then `veritee evidence get --tee az-snp-vtpm --tcti TCTI --imds-dir DIR2`\n"
+     "collects from it as on Azure (docs/azure.md).",
+     emulate_azure_opts, NULL, NULL},
     {"evidence", "collect attestation evidence (emulated, configfs-tsm, ioctl)", "get|extend [options]", NULL,
      NULL, NULL, cmd_evidence},
     {"evidence get", "produce evidence bound to report data",

@@ -35,3 +35,12 @@ vt_err cli_read_input(const char *path, size_t max, vt_buf *out, vt_error *err)
     out->len = len;
     return VT_OK;
 }
+
+/* The TPM to use when --tcti is not given: TPM2TOOLS_TCTI, then TCTI (tpm2-tools' variables),
+ * else NULL (the library's default, device:/dev/tpmrm0). */
+const char *cli_tcti_default(void)
+{
+    const char *t = getenv("TPM2TOOLS_TCTI");
+    if (t == NULL || *t == '\0') t = getenv("TCTI");
+    return t != NULL && *t != '\0' ? t : NULL;
+}
