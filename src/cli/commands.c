@@ -289,9 +289,10 @@ static const cli_opt attest_opts[] = {
     {"kbs", 0, "URL", "the KBS (veritee serve or Trustee), e.g. http://127.0.0.1:8080;\n"
                       "repeated: nodes sharing one store, requests rotate over them"},
     {"resource", 0, "PATH", "fetch this secret (REPO/TYPE/TAG) after attesting (repeatable; none: attest only)"},
-    {"tee", 0, "T", "TEE of this guest: tdx, snp, cca (default: the configfs-tsm provider's)"},
-    {"provider", 0, "P", "auto (default): emulated with --emulator, else configfs-tsm when\n"
-                         "present, else the SNP guest ioctl"},
+    {"tee", 0, "T", "TEE of this guest: tdx, snp, cca, az-snp-vtpm, az-tdx-vtpm, tpm\n"
+                    "(default: the configfs-tsm provider's)"},
+    {"provider", 0, "P", "auto (default): vtpm for az-snp-vtpm, az-tdx-vtpm, tpm; emulated with\n"
+                         "--emulator; else configfs-tsm when present, else the SNP guest ioctl"},
     {"emulator", 0, "DIR", "the emulated TEE made by `veritee emulate init` (test only)"},
     {"key-type", 0, "K", "ephemeral TEE key: ec (P-256, ECDH-ES+A256KW; default) or rsa\n"
                          "(RSA-2048, RSA-OAEP-256)"},
@@ -303,6 +304,16 @@ static const cli_opt attest_opts[] = {
     {"realm", 0, "NAME", "CCA emulated: an existing realm of the emulator"},
     {"tsm-root", 0, "DIR", "configfs-tsm report root"},
     {"device", 0, "PATH", "ioctl device"},
+    {"tcti", 0, "TCTI", "vtpm: the TPM (default $TPM2TOOLS_TCTI, $TCTI, else device:/dev/tpmrm0)"},
+    {"ak-handle", 0, "HEX", "vtpm: the AK's persistent handle (default 81000003 Azure, 81010002 tpm)"},
+    {"imds-url", 0, "URL", "Azure: IMDS for the VCEK / TD quote (default http://169.254.169.254)"},
+    {"imds-dir", 0, "DIR", "Azure: vcek.der / td_quote.bin from DIR instead of IMDS"},
+    {"event-log", 0, "FILE", "the firmware log sent as cc_eventlog (default: the TPM's\n"
+                             "binary_bios_measurements; TDX: the ACPI CCEL; each when present; '' none)"},
+    {"aa-eventlog", 0, "FILE", "the attestation agent's log appended to it (default\n"
+                               "/run/attestation-agent/eventlog when present; '' none)"},
+    {"init-data", 0, "TOML", "CoCo init-data (the decoded initdata annotation) sent with the evidence;\n"
+                             "the KBS checks its digest against what the TEE bound (PCR 8 on a vTPM)"},
     {"verbose", 'v', NULL, "say what happens on stderr; on refusal, the EAR status and failing checks"},
     END};
 
