@@ -228,6 +228,11 @@ static const cli_opt evidence_extend_opts[] = {
     {"event", 0, "TEXT", "event data recorded in the log (default: the file name or empty)"},
     {"log", 0, "FILE", "runtime event log (TCG crypto-agile, replayable like the CCEL)"},
     {"mr-dir", 0, "DIR", "tsm-mr directory (default " VT_TDX_MR_DIR_DEFAULT ")"},
+    {"pcr", 0, "N", "a TPM PCR 0..23 instead of an RTMR (Azure CVMs, TPM hosts); with --aael and\n"
+                    "--log as the attestation agent does, or a bare --digest (32 bytes)"},
+    {"aael", 0, "TEXT", "with --pcr: the AAEL entry \"<domain> <operation> <content>\" to extend\n"
+                        "(EV_EVENT_TAG, SHA-256) and log in the TCG2 log --log"},
+    {"tcti", 0, "TCTI", "with --pcr: the TPM (default $TPM2TOOLS_TCTI, $TCTI, device:/dev/tpmrm0)"},
     END};
 
 static const cli_opt serve_opts[] = {
@@ -560,8 +565,9 @@ const cli_cmd cli_commands[] = {
     {"evidence get", "produce evidence bound to report data",
      "[--tee tdx|snp|cca] (--report-data HEX | --nonce HEX | --nonce-text STR) [options]", NULL,
      evidence_get_opts, "0 written, 2 bad arguments or provider error, 3 provider or emulator missing", NULL},
-    {"evidence extend", "extend a TDX RTMR (runtime measurement) and log the event",
-     "--rtmr N (--digest HEX | --data-file FILE) [--event TEXT] [--log FILE] [--mr-dir DIR]", NULL,
+    {"evidence extend", "extend a TDX RTMR or a TPM PCR (runtime measurement) and log the event",
+     "--rtmr N (--digest HEX | --data-file FILE) [--event TEXT] [--log FILE] [--mr-dir DIR]\n"
+     "       --pcr N (--aael TEXT --log FILE | --digest HEX) [--tcti TCTI]", NULL,
      evidence_extend_opts, NULL, NULL},
     {"serve", "Key Broker Service + attestation service (CoCo KBS protocol)",
      "--listen ADDR:PORT --db sqlite:PATH|postgres://... [options]", NULL, serve_opts,

@@ -139,6 +139,13 @@ vt_err vt_emu_az_cvm_provision(vt_emu *e, vt_emu_az_kind kind, const vt_emu_az_c
     vt_buf quote = {0}, vcek = {0};
     vt_err rc = hcl != NULL ? VT_OK : vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");
     if (rc == VT_OK) rc = vt_vtpm_open(o->tcti, &t, err);
+    /* provisioning is the boot: the firmware PCRs must be at their reset value */
+    uint8_t pcrs[24][32], zero[32] = {0};
+    if (rc == VT_OK) rc = vt_vtpm_pcr_read(t, 0xFFu, pcrs, err);
+    for (int i = 0; rc == VT_OK && i < 8; i++)
+        if (memcmp(pcrs[i], zero, 32) != 0)
+            rc = vt_error_set(err, VT_E_ARG, "emulate", "PCR %d of this TPM is already extended: provision a freshly "
+                              "started TPM (a CVM boots once)", i);
     if (rc == VT_OK) rc = vt_vtpm_ak_create(t, VT_AZ_AK_HANDLE, err);
     if (rc == VT_OK) rc = vt_vtpm_read_public(t, VT_AZ_AK_HANDLE, &ak, err);
     if (rc == VT_OK) rc = emu_az_runtime_claims(ak, NULL, 0, &var, err);
