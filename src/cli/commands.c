@@ -37,6 +37,9 @@ static const cli_opt verify_opts[] = {
                         "TDX/SGX: the collateral directory when --collateral is absent)"},
     {"allow-missing-crl", 0, NULL, "accept evidence whose PCK CRL is unavailable; the revocation\n"
                                    "check is then reported as skipped (fail-closed otherwise)"},
+    {"init-data", 0, "FILE", "the init-data TOML the guest was started with (CoCo initdata): its\n"
+                             "digest must be bound in MRCONFIGID (TDX), HOSTDATA (SNP), CONFIGID (SGX),\n"
+                             "the personalization value (CCA: sha512) or PCR8 (az-*-vtpm, tpm: sha256)"},
     {"at", 0, "T", "verify as of this RFC 3339 instant (default: now)"},
     {"json", 0, NULL, "print one JSON object (claims and checks)"},
     {"html", 0, "FILE", "also write the console's analysis view as one self-contained HTML file"},
