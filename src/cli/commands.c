@@ -225,6 +225,8 @@ static const cli_opt serve_opts[] = {
     {"pccs-cacert", 0, "FILE", "CA of the PCCS's HTTPS certificate"},
     {"pccs-insecure", 0, NULL, "accept any PCCS certificate (the collateral is still verified)"},
     {"pcs-api-key", 0, "KEY", "Ocp-Apim-Subscription-Key for Intel PCS"},
+    {"tpm-ak", 0, "FILE|DIR", "trusted TPM attestation keys (PEM public keys or certificates): with\n"
+                              "it the tee 'tpm' is accepted (docs/azure.md); az-*-vtpm need none"},
     {"collateral-refresh", 0, "S", "seconds between background refresh passes (default 300)"},
     {"collateral-retry", 0, "S", "first back-off after a failed refresh (doubles to 1 h; default 60)"},
     {"kds-url", 0, "URL", "AMD KDS for SNP VCEKs, chains and CRLs (into --cache)"},
