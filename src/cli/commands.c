@@ -38,6 +38,9 @@ static const cli_opt verify_opts[] = {
                         "TDX/SGX: the collateral directory when --collateral is absent)"},
     {"allow-missing-crl", 0, NULL, "accept evidence whose PCK CRL is unavailable; the revocation\n"
                                    "check is then reported as skipped (fail-closed otherwise)"},
+    {"init-data", 0, "FILE", "the init-data TOML the guest was started with (CoCo initdata): its\n"
+                             "digest must be bound in MRCONFIGID (TDX), HOSTDATA (SNP), CONFIGID (SGX),\n"
+                             "the personalization value (CCA: sha512) or PCR8 (az-*-vtpm, tpm: sha256)"},
     {"at", 0, "T", "verify as of this RFC 3339 instant (default: now)"},
     {"json", 0, NULL, "print one JSON object (claims and checks)"},
     {"html", 0, "FILE", "also write the console's analysis view as one self-contained HTML file"},
@@ -248,6 +251,8 @@ static const cli_opt serve_opts[] = {
     {"pccs-cacert", 0, "FILE", "CA of the PCCS's HTTPS certificate"},
     {"pccs-insecure", 0, NULL, "accept any PCCS certificate (the collateral is still verified)"},
     {"pcs-api-key", 0, "KEY", "Ocp-Apim-Subscription-Key for Intel PCS"},
+    {"tpm-ak", 0, "FILE|DIR", "trusted TPM attestation keys (PEM public keys or certificates): with\n"
+                              "it the tee 'tpm' is accepted (docs/azure.md); az-*-vtpm need none"},
     {"collateral-refresh", 0, "S", "seconds between background refresh passes (default 300)"},
     {"collateral-retry", 0, "S", "first back-off after a failed refresh (doubles to 1 h; default 60)"},
     {"kds-url", 0, "URL", "AMD KDS for SNP VCEKs, chains and CRLs (into --cache)"},

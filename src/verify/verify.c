@@ -19,23 +19,52 @@ static vt_err built_or(vt_err rc, const vt_error *saved, vt_error *err)
 static vt_err options_apply(const vt_verify_opts *o, vt_tee tee, vt_error *err)
 {
     const char *name = vt_tee_name(tee);
-    if (o->product != NULL && tee != VT_TEE_SNP)
+    bool snp = tee == VT_TEE_SNP || tee == VT_TEE_AZ_SNP_VTPM;
+    if (o->product != NULL && !snp)
         return vt_error_set(err, VT_E_ARG, "options", "a product name applies to SNP evidence only; this is %s", name);
-    if (o->certs != NULL && sk_X509_num(o->certs) > 0 && tee != VT_TEE_SNP)
+    if (o->certs != NULL && sk_X509_num(o->certs) > 0 && !snp)
         return vt_error_set(err, VT_E_ARG, "options", "evidence certificates apply to SNP evidence only; this is %s",
                             name);
-    if (o->crl_required && tee == VT_TEE_CCA)
-        return vt_error_set(err, VT_E_ARG, "options", "CCA evidence has no revocation list to require");
+    if (o->crl_required && (tee == VT_TEE_CCA || tee == VT_TEE_TPM))
+        return vt_error_set(err, VT_E_ARG, "options", "%s evidence has no revocation list to require",
+                            tee == VT_TEE_CCA ? "CCA" : "tpm");
     if (o->nonce != NULL && (o->nonce_len == 0 || o->nonce_len > 64))
         return vt_error_set(err, VT_E_ARG, "nonce", "the expected nonce has %zu bytes (1..64 allowed)", o->nonce_len);
+    if (o->init_data != NULL && (o->init_data_len == 0 || o->init_data_len > 64))
+        return vt_error_set(err, VT_E_ARG, "init_data", "the init-data digest has %zu bytes (1..64 allowed)",
+                            o->init_data_len);
+    /* AA's bind_init_data extends PCR8 with a SHA-256 digest: no other digest can be bound there */
+    if (o->init_data != NULL && vt_tee_has_tpm(tee) && o->init_data_len != 32)
+        return vt_error_set(err, VT_E_ARG, "init_data",
+                            "%s binds init-data in PCR8 as a SHA-256 digest; this digest has %zu bytes "
+                            "(the init-data's algorithm must be sha256)", name, o->init_data_len);
     return VT_OK;
+}
+
+/* Init-data of the kinds whose verifier does not check it: the claims' field (verify.h). */
+static vt_err init_data_check(const vt_verify_opts *o, vt_verify_result *r, vt_error *err)
+{
+    if (o->init_data == NULL || vt_tee_has_tpm(r->claims.tee)) return VT_OK;
+    const vt_claims *c = &r->claims;
+    if (vt_claims_init_data_binds(c, o->init_data, o->init_data_len)) {
+        vt_checks_add(&r->checks, "init_data", VT_CHECK_PASS, "%s binds the %zu-byte init-data digest",
+                      c->init_data_name, o->init_data_len);
+        return VT_OK;
+    }
+    vt_err rc = vt_error_set(err, VT_E_VERIFY, "init_data", "%s does not bind the %zu-byte init-data digest%s",
+                             c->init_data_name, o->init_data_len,
+                             c->tee == VT_TEE_CCA && o->init_data_len != c->init_data_len
+                                 ? " (CCA: the personalization value is the whole 64-byte digest, algorithm sha512)"
+                                 : "");
+    vt_checks_add(&r->checks, "init_data", VT_CHECK_FAIL, "%s", err ? err->msg : "init-data not bound");
+    return rc;
 }
 
 /* Intel PCS/PCCS (docs/collateral.md): make the cache hold what this quote needs at `at`,
  * through the server's collateral manager (single flight, bounded wait) or, for one-shot
  * verifications, a direct fetch of the missing or stale items, each checked before it is
  * cached. Runs before the verifier lock is taken: a fetch never holds up other verifications. */
-static vt_err fetch_tdx(const vt_verifier *v, const char *tee, const uint8_t *ev, size_t len, vt_time at,
+vt_err verify_fetch_tdx(const vt_verifier *v, const char *tee, const uint8_t *ev, size_t len, vt_time at,
                         vt_error *err)
 {
     if (v->collateral_dir != NULL) return VT_OK;
@@ -72,7 +101,7 @@ static vt_err push_all(STACK_OF(X509) *dst, STACK_OF(X509) *src)
     return VT_OK;
 }
 
-static vt_err snp_product_of(const vt_verifier *v, const vt_verify_opts *o, vt_snp_product *out, vt_error *err)
+vt_err verify_snp_product(const vt_verifier *v, const vt_verify_opts *o, vt_snp_product *out, vt_error *err)
 {
     const char *product = o->product != NULL ? o->product : v->snp_product;
     *out = VT_SNP_PRODUCT_UNKNOWN;
@@ -83,14 +112,14 @@ static vt_err snp_product_of(const vt_verifier *v, const vt_verify_opts *o, vt_s
  * verifier lock, one request in flight per object: a second guest of the same chip and TCB
  * waits for the first one's fetch and then finds the cache filled (vt_snp_kds_fetch makes no
  * request for what is cached). */
-static vt_err fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_error *err)
+vt_err verify_fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_error *err)
 {
     if (v->kds_url == NULL || v->cache_dir == NULL) return VT_OK;
     vt_snp_product product;
     vt_bytes rep, tab;
     vt_snp_report r;
     vt_snp_kds_plan plan;
-    VT_GUARD(snp_product_of(v, o, &product, err));
+    VT_GUARD(verify_snp_product(v, o, &product, err));
     VT_GUARD(vt_snp_evidence_split(ev, len, &rep, &tab, err));
     VT_GUARD(vt_snp_report_parse(rep.ptr, rep.len, &r, err));
     VT_GUARD(vt_snp_kds_plan_for(&r, product, v->cache_dir, &plan, err));
@@ -120,7 +149,7 @@ static vt_err fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_
 
 /* The AMD KDS cache: the chain, CRL and leaf for this report, loaded into kds[0..1] (owned by
  * the caller). */
-static vt_err load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_snp_product product,
+vt_err verify_load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_snp_product product,
                        vt_snp_dir_collateral kds[2], vt_error *err)
 {
     if (v->cache_dir == NULL) return VT_OK;
@@ -143,12 +172,12 @@ static vt_err verify_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt
     VT_GUARD(built_or(v->snp_rc, &v->snp_err, err));
     vt_snp_verify_opts so = {.at = o->at, .crl_required = o->crl_required, .report_data = o->nonce,
                              .report_data_len = o->nonce_len};
-    VT_GUARD(snp_product_of(v, o, &so.product, err));
+    VT_GUARD(verify_snp_product(v, o, &so.product, err));
     vt_snp_dir_collateral kds[2] = {{0}, {0}};
     STACK_OF(X509) *cand = sk_X509_new_null();
     STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
     vt_err rc = cand != NULL && crls != NULL ? VT_OK : vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
-    if (rc == VT_OK) rc = load_kds(v, ev, len, so.product, kds, err);
+    if (rc == VT_OK) rc = verify_load_kds(v, ev, len, so.product, kds, err);
     /* this evidence's certificates first, then the cache's, then the directories' (borrowed) */
     if (rc == VT_OK && (push_all(cand, o->certs) != VT_OK || push_all(cand, kds[1].certs) != VT_OK ||
                         push_all(cand, kds[0].certs) != VT_OK || push_all(cand, v->snp_pool) != VT_OK))
@@ -203,19 +232,24 @@ vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_
     if (tee == NULL) return vt_error_set(err, VT_E_ARG, "tee", "cannot tell the evidence kind");
     vt_tee want;
     if (vt_tee_parse(tee, &want, NULL) != VT_OK)
-        return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.16s' (tdx, sgx, snp, cca)", tee);
+        return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.16s' (tdx, sgx, snp, cca, az-snp-vtpm, az-tdx-vtpm, tpm)",
+                            tee);
     /* TDX and SGX quotes share a verifier: which one it is shows after parsing */
     const char *detected = vt_evidence_detect(ev, len);
     vt_tee kind = want;
     if (detected != NULL && (want == VT_TEE_TDX || want == VT_TEE_SGX) && vt_tee_parse(detected, &kind, NULL) != VT_OK)
         kind = want;
+    if (vt_tee_has_tpm(want) && detected != NULL && strcmp(detected, tee) != 0)
+        return vt_error_set(err, VT_E_ARG, "tee", "%s evidence expected but it is %s", tee, detected);
     VT_GUARD(options_apply(o, kind, err));
     r->tee = kind;
-    if (kind == VT_TEE_TDX || kind == VT_TEE_SGX) VT_GUARD(fetch_tdx(v, vt_tee_name(kind), ev, len, o->at, err));
-    if (kind == VT_TEE_SNP) VT_GUARD(fetch_snp(v, ev, len, o, err));
+    if (kind == VT_TEE_TDX || kind == VT_TEE_SGX) VT_GUARD(verify_fetch_tdx(v, vt_tee_name(kind), ev, len, o->at, err));
+    if (kind == VT_TEE_SNP) VT_GUARD(verify_fetch_snp(v, ev, len, o, err));
+    if (kind == VT_TEE_AZ_SNP_VTPM || kind == VT_TEE_AZ_TDX_VTPM) VT_GUARD(verify_az_fetch(v, kind, ev, len, o, err));
     pthread_mutex_lock(&v->mu); /* the TDX verifier is not thread-safe; the rebuild must be exclusive */
     vt_err rc = want == VT_TEE_TDX || want == VT_TEE_SGX ? verify_tdx(v, ev, len, o, r, err)
                 : want == VT_TEE_SNP                     ? verify_snp(v, ev, len, o, r, err)
+                : vt_tee_has_tpm(want)                   ? verify_tpm_kind(v, want, ev, len, o, r, err)
                                                          : verify_cca(v, ev, len, o, r, err);
     pthread_mutex_unlock(&v->mu);
     if (rc == VT_OK) {
@@ -223,6 +257,7 @@ vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_
         if (r->claims.tee != want)
             return vt_error_set(err, VT_E_ARG, "tee", "%s evidence expected but it is %s", tee,
                                 vt_tee_name(r->claims.tee));
+        rc = init_data_check(o, r, err);
     }
     return rc;
 }
@@ -233,11 +268,13 @@ void vt_verify_result_clear(vt_verify_result *r)
     free(r->tdx);
     free(r->snp);
     free(r->cca);
+    json_decref(r->tpm_claims);
     memset(r, 0, sizeof *r);
 }
 
 json_t *vt_verify_result_json(const vt_verify_result *r)
 {
+    if (r->tpm_claims != NULL) return json_deep_copy(r->tpm_claims);
     if (r->tdx != NULL) return vt_tdx_result_json(r->tdx);
     if (r->snp != NULL) return vt_snp_claims_json(r->snp);
     if (r->cca != NULL) return vt_cca_claims_json(r->cca);
@@ -255,6 +292,6 @@ const char *vt_evidence_detect(const uint8_t *p, size_t len)
         if (p[0] == 3 && p[1] == 0) return "sgx";
         if ((p[0] == 4 || p[0] == 5) && p[1] == 0) return p[4] == 0x81 ? "tdx" : "sgx";
     }
-    return NULL;
+    return vt_az_evidence_detect(p, len); /* a JSON object: az-snp-vtpm, az-tdx-vtpm, tpm */
 }
 
