@@ -16,7 +16,7 @@ done
 ls /usr/lib/*/libtss2-esys.so.0 >/dev/null 2>&1 || { echo "SKIP: libtss2-esys not installed"; exit 77; }
 python3 -c 'import cryptography' 2>/dev/null || { echo "SKIP: python3-cryptography missing"; exit 77; }
 tmp=$(mktemp -d)
-. "$HERE/../fixtures/swtpm.sh"
+. "$HERE/../../scripts/swtpm-env.sh"
 pid=
 PIDS=
 cleanup() {

@@ -14,7 +14,7 @@ done
   { echo "SKIP: libtss2-esys not installed"; exit 77; }
 tmp=$(mktemp -d)
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../fixtures/swtpm.sh"
+. "$HERE/../../scripts/swtpm-env.sh"
 trap 'swtpm_stop; rm -rf "$tmp"' EXIT
 fails=0
 expect() { # expect CODE description command...
