@@ -51,7 +51,8 @@ static const cli_opt appraise_opts[] = {
     {"refvals", 0, "PATH", "reference values: a file or a directory of *.json (repeatable)"},
     {"nonce", 0, "HEX", "expected report data (TDX/SGX/SNP REPORTDATA, CCA realm challenge):\n"
                         "a prefix followed by zeros unless the policy says \"exact\""},
-    {"init-data", 0, "HEX", "expected init-data digest (MRCONFIGID, HOST_DATA, CONFIGID, RPV)"},
+    {"init-data", 0, "HEX", "expected init-data digest (MRCONFIGID, HOST_DATA, CONFIGID, RPV; PCR8 of the\n"
+                            "TPM kinds: the SHA-256 digest, bound by one extend)"},
     {"ear-key", 0, "FILE", "EAR signing key (created with mode 0600 when absent)"},
     {"ear-alg", 0, "ALG", "ES256 (default) or ES384"},
     {"ear-out", 0, "FILE|-", "write the EAR (a JWT) there"},
