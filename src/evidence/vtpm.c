@@ -52,15 +52,19 @@ struct vt_vtpm {
 
 static vt_err load(tss_api *a, vt_error *err)
 {
-    /* NODELETE: the TCTI loader dlopen()s the TCTI modules itself and keeps them. */
+    /* NODELETE: the TCTI loader dlopen()s the TCTI modules itself and keeps them. libtss2-rc
+     * (response codes as text) is optional: no package the others need brings it. */
     static const char *const libs[] = {"libtss2-tctildr.so.0", "libtss2-esys.so.0", "libtss2-mu.so.0",
                                        "libtss2-rc.so.0"};
     void *h[4];
-    for (size_t i = 0; i < 4; i++) {
+    h[3] = dlopen(libs[3], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    a->Tss2_RC_Decode = NULL;
+    if (h[3] != NULL) *(void **)&a->Tss2_RC_Decode = dlsym(h[3], "Tss2_RC_Decode");
+    for (size_t i = 0; i < 3; i++) {
         h[i] = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
         if (h[i] == NULL)
             return vt_error_set(err, VT_E_MISSING, "vtpm", "%s not available (install libtss2-esys-3.0.2-0, "
-                                "libtss2-tctildr0, libtss2-mu0, libtss2-rc0)", libs[i]);
+                                "libtss2-tctildr0)", libs[i]);
     }
     struct { void **fn; int lib; const char *name; } t[] = {
         {(void **)&a->Tss2_TctiLdr_Initialize, 0, "Tss2_TctiLdr_Initialize"},
@@ -85,7 +89,6 @@ static vt_err load(tss_api *a, vt_error *err)
         {(void **)&a->Esys_FlushContext, 1, "Esys_FlushContext"},
         {(void **)&a->Tss2_MU_TPMT_SIGNATURE_Marshal, 2, "Tss2_MU_TPMT_SIGNATURE_Marshal"},
         {(void **)&a->Tss2_MU_TPMT_PUBLIC_Marshal, 2, "Tss2_MU_TPMT_PUBLIC_Marshal"},
-        {(void **)&a->Tss2_RC_Decode, 3, "Tss2_RC_Decode"},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if ((*t[i].fn = dlsym(h[t[i].lib], t[i].name)) == NULL)
@@ -96,7 +99,7 @@ static vt_err load(tss_api *a, vt_error *err)
 /* A TPM response code as an error naming the command; "handle" errors for a missing object. */
 static vt_err tpm_fail(const vt_vtpm *t, TSS2_RC rc, const char *what, vt_error *err)
 {
-    const char *s = t->a.Tss2_RC_Decode(rc);
+    const char *s = t->a.Tss2_RC_Decode != NULL ? t->a.Tss2_RC_Decode(rc) : NULL;
     TSS2_RC base = rc & 0xFFFu;
     bool missing = (rc & TPM2_RC_FMT1) ? (rc & 0x3Fu) == (TPM2_RC_HANDLE & 0x3Fu) : base == TPM2_RC_REFERENCE_H0;
     return vt_error_set(err, missing ? VT_E_MISSING : VT_E_IO, "vtpm", "%s: TPM returned 0x%x (%s)", what, (unsigned)rc,
