@@ -119,6 +119,11 @@ typedef struct vt_vtpm_evidence_opts {
  * TPM's and IMDS's errors. */
 VT_MUST_USE vt_err vt_vtpm_evidence(const vt_vtpm_evidence_opts *o, json_t **out, vt_error *err);
 
+/* What the guest checks of the NV index's bytes before sending them (the verifier checks the
+ * rest): the HCLA signature, the variable data inside the buffer, the report type of kind
+ * (VT_E_ARG naming the TEE it is when another; VT_E_INVALID when malformed). */
+VT_MUST_USE vt_err vt_vtpm_hcl_check(const uint8_t *hcl, size_t len, vt_vtpm_kind kind, vt_error *err);
+
 /* One TCG2 log for cc_eventlog: the firmware log (fw, its terminator and fill dropped) followed
  * by the attestation agent's TCG2 records (aa, its own header dropped when fw leads), ending in
  * FF x 8; each part must parse. Empty *out when both are empty. */

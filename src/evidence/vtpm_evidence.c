@@ -49,10 +49,10 @@ static json_t *b64std(const uint8_t *p, size_t n)
 }
 
 /* The HCL report as read from NV: bounded by the buffer, the hardware kind it claims. */
-static vt_err hcl_check(const vt_buf *hcl, vt_vtpm_kind kind, vt_error *err)
+vt_err vt_vtpm_hcl_check(const uint8_t *hcl, size_t len, vt_vtpm_kind kind, vt_error *err)
 {
     vt_reader r;
-    vt_reader_init(&r, hcl->ptr, hcl->len, "HCL report (NV 0x01400001)", err);
+    vt_reader_init(&r, hcl, len, "HCL report (NV 0x01400001)", err);
     uint32_t magic = 0, var = 0, type = 0;
     VT_GUARD(vt_read_u32le(&r, "signature", &magic));
     if (magic != 0x414C4348u) return vt_error_set(err, VT_E_INVALID, "hcl_report", "NV index holds no HCL report (no HCLA)");
@@ -62,7 +62,7 @@ static vt_err hcl_check(const vt_buf *hcl, vt_vtpm_kind kind, vt_error *err)
     VT_GUARD(vt_read_u32le(&r, "variable_data_size", &var));
     if (var > vt_reader_remaining(&r))
         return vt_error_set(err, VT_E_INVALID, "hcl_report", "HCL variable data (%u bytes) overruns the %zu-byte NV index",
-                            var, hcl->len);
+                            var, len);
     uint32_t want = kind == VT_VTPM_AZ_SNP ? 2 : 4;
     if (type != want)
         return vt_error_set(err, VT_E_ARG, "hcl_report", "this CVM's HCL report is of type %u (%s), not what was asked",
@@ -196,7 +196,7 @@ static vt_err az_evidence(vt_vtpm *t, const vt_vtpm_evidence_opts *o, json_t **o
     json_t *tq = NULL;
     vt_err rc;
     VT_GUARD_GOTO(vt_vtpm_nv_read(t, VT_AZ_NV_HCL_REPORT, &hcl, err));
-    VT_GUARD_GOTO(hcl_check(&hcl, o->kind, err));
+    VT_GUARD_GOTO(vt_vtpm_hcl_check(hcl.ptr, hcl.len, o->kind, err));
     VT_GUARD_GOTO(vt_vtpm_quote_pcrs(t, o->ak_handle ? o->ak_handle : VT_AZ_AK_HANDLE, o->nonce, o->nonce_len,
                                      VT_VTPM_PCRS_ALL, &q, err));
     if (q.signature_raw.len == 0) {

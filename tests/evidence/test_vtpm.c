@@ -124,6 +124,34 @@ static void test_read_files(void **state)
     vt_buf_free(&log);
 }
 
+/* The NV index's bytes as the guest checks them: the vectors' reports pass for their own kind,
+ * name the right TEE for the other, and every truncation or overrun is refused. */
+static void test_hcl_check(void **state)
+{
+    (void)state;
+    vt_buf snp = {0}, tdx = {0};
+    vt_error e;
+    vt_test_load("az_snp_vtpm/hcl-report.bin", &snp);
+    vt_test_load("az_tdx_vtpm/hcl-report.bin", &tdx);
+    assert_int_equal(vt_vtpm_hcl_check(snp.ptr, snp.len, VT_VTPM_AZ_SNP, &e), VT_OK);
+    assert_int_equal(vt_vtpm_hcl_check(tdx.ptr, tdx.len, VT_VTPM_AZ_TDX, &e), VT_OK);
+    assert_int_equal(vt_vtpm_hcl_check(snp.ptr, snp.len, VT_VTPM_AZ_TDX, &e), VT_E_ARG);
+    assert_non_null(strstr(e.msg, "az-snp-vtpm"));
+    assert_int_equal(vt_vtpm_hcl_check(tdx.ptr, tdx.len, VT_VTPM_AZ_SNP, &e), VT_E_ARG);
+    assert_non_null(strstr(e.msg, "az-tdx-vtpm"));
+    /* var data ends at 0x4D4 + 1110: one byte less is an overrun, every shorter prefix refused */
+    assert_int_equal(vt_vtpm_hcl_check(snp.ptr, 0x4D4 + 1110, VT_VTPM_AZ_SNP, &e), VT_OK);
+    for (size_t n = 0; n < 0x4D4 + 1110; n += (n < 0x4E0 ? 1 : 97))
+        assert_int_equal(vt_vtpm_hcl_check(snp.ptr, n, VT_VTPM_AZ_SNP, &e), VT_E_INVALID);
+    snp.ptr[0x4D0 + 3] = 0x80; /* variable_data_size 2^31 + ... */
+    assert_int_equal(vt_vtpm_hcl_check(snp.ptr, snp.len, VT_VTPM_AZ_SNP, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "overruns"));
+    tdx.ptr[0] = 'X';
+    assert_int_equal(vt_vtpm_hcl_check(tdx.ptr, tdx.len, VT_VTPM_AZ_TDX, &e), VT_E_INVALID);
+    vt_buf_free(&snp);
+    vt_buf_free(&tdx);
+}
+
 /* Arguments the TPM is never asked with. */
 static void test_args(void **state)
 {
@@ -145,7 +173,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ccel_alone),   cmocka_unit_test(test_join_vtpm_logs), cmocka_unit_test(test_hostile),
-        cmocka_unit_test(test_read_files),   cmocka_unit_test(test_args),
+        cmocka_unit_test(test_read_files),   cmocka_unit_test(test_hcl_check), cmocka_unit_test(test_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
