@@ -15,7 +15,8 @@ done
 tmp=$(mktemp -d)
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/swtpm-env.sh"
-trap 'swtpm_stop; rm -rf "$tmp"' EXIT
+IMDS_PID=
+trap 'swtpm_stop; [ -n "$IMDS_PID" ] && kill $IMDS_PID 2>/dev/null; rm -rf "$tmp"' EXIT
 fails=0
 expect() { # expect CODE description command...
   want=$1; what=$2; shift 2
@@ -138,6 +139,20 @@ expect 0 "tpm verifies with its AK trusted" "$B" verify --tee tpm --trust ak.pem
 has "VERIFIED"
 expect 1 "tpm: wrong nonce" "$B" verify --tee tpm --trust ak.pem --nonce "$(rhex 32)" tpm.json
 
+# --- the same through HTTP, as from Azure IMDS (a loopback stand-in answering from cvm/)
+python3 "$HERE/../fixtures/fake_imds.py" "$tmp/cvm" > imds.out 2>imds.err &
+IMDS_PID=$!
+i=0
+while ! grep -q '^listening on ' imds.out 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 50 ] && break; sleep 0.1
+done
+IMDS="http://127.0.0.1:$(sed -n 's/^listening on //p' imds.out)"
+N=$(rhex 48)
+expect 0 "az-snp-vtpm with the VCEK from IMDS over HTTP" "$B" evidence get --tee az-snp-vtpm --tcti "$T" --imds-url "$IMDS" \
+  --event-log '' --aa-eventlog '' --nonce "$N" -o imds.json
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); assert a["vcek"] == b["vcek"]' \
+  imds.json snp.c.json && echo "ok:   the VCEK is IMDS's PEM, as DER" || { echo "FAIL: VCEK from IMDS differs"; fails=$((fails + 1)); }
+
 # --- az-tdx-vtpm: a TDX CVM in the same kind of TPM
 swtpm_stop
 swtpm_start "$tmp/tpm2" || { echo "FAIL: second swtpm did not start"; exit 1; }
@@ -148,6 +163,23 @@ N=$(rhex 48)
 expect 0 "evidence get --tee az-tdx-vtpm" "$B" evidence get --tee az-tdx-vtpm --tcti "$T" --imds-dir tdx \
   --event-log tdx/binary_bios_measurements --aa-eventlog '' --nonce "$N" -o tdx.json
 grep -q '"td_quote"' tdx.json && echo "ok: td_quote in the evidence" || { echo "FAIL: no td_quote"; fails=$((fails + 1)); }
+kill $IMDS_PID 2>/dev/null; wait $IMDS_PID 2>/dev/null
+python3 "$HERE/../fixtures/fake_imds.py" "$tmp/tdx" > imds.out 2>imds.err &
+IMDS_PID=$!
+i=0
+while ! grep -q '^listening on ' imds.out 2>/dev/null; do
+  i=$((i + 1)); [ $i -gt 50 ] && break; sleep 0.1
+done
+IMDS="http://127.0.0.1:$(sed -n 's/^listening on //p' imds.out)"
+expect 0 "az-tdx-vtpm with the TD quote from IMDS over HTTP" "$B" evidence get --tee az-tdx-vtpm --tcti "$T" \
+  --imds-url "$IMDS" --event-log '' --aa-eventlog '' --nonce "$N" -o tdx.imds.json
+python3 - tdx.imds.json tdx/tdreport.seen <<'PY' && echo "ok:   IMDS was sent the HCL report's TDREPORT" || { echo "FAIL: TDREPORT sent to IMDS"; fails=$((fails + 1)); }
+import json, sys, base64
+e = json.load(open(sys.argv[1])); h = e["hcl_report"]
+hcl = base64.urlsafe_b64decode(h + "=" * (-len(h) % 4))
+assert open(sys.argv[2], "rb").read() == hcl[0x20:0x20 + 1024]
+PY
+kill $IMDS_PID 2>/dev/null; wait $IMDS_PID 2>/dev/null; IMDS_PID=
 expect 0 "az-tdx-vtpm verifies (emulated Intel collateral)" "$B" verify --tee az-tdx-vtpm --trust "$E/trust" \
   --collateral "$E/collateral" --nonce "$N" tdx.json
 has "az-tdx-vtpm evidence VERIFIED"
