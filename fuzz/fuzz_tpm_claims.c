@@ -1,10 +1,12 @@
-/* libFuzzer target: the TPM kinds' claims JSON into normalized claims (vt_claims_add_tpm: PCR
- * keys, hex values, runtime claims, event-log records), then the claims back as JSON. */
+/* libFuzzer target: the evidence-kind scan of JSON forms (vt_evidence_detect), and the TPM
+ * kinds' claims JSON into normalized claims (vt_claims_add_tpm: PCR keys, hex values, runtime
+ * claims, event-log records), then the claims back as JSON. */
 #include <stdint.h>
 #include <string.h>
 
 #include "veritee/claims.h"
 #include "veritee/json.h"
+#include "veritee/verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -13,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *j = NULL;
     vt_error e;
     static vt_claims c;
+    (void)vt_evidence_detect(data, size); /* the top-level key scan of the JSON forms */
     if (vt_json_parse((const char *)data, size, &j, &e) != VT_OK) return 0;
     const vt_tee kinds[] = {VT_TEE_AZ_SNP_VTPM, VT_TEE_AZ_TDX_VTPM, VT_TEE_TPM};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {

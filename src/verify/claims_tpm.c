@@ -169,8 +169,7 @@ vt_err vt_claims_add_tpm(vt_tee tee, const json_t *j, vt_claims *out, vt_error *
         out->verified = true;
     }
     out->tee = tee;
-    vt_claims_tpm *t = &out->tpm;
-    memset(t, 0, sizeof *t);
+    vt_claims_tpm *t = &out->tpm; /* zero: reset above, or by vt_claims_from_snp/_tdx */
     t->present = true;
     t->evidence_version = (int)json_integer_value(json_object_get(j, "evidence_version"));
     const json_t *p = json_object_get(j, tee == VT_TEE_TPM ? "pcrs" : "tpm");

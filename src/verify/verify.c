@@ -228,14 +228,19 @@ vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_
 {
     memset(r, 0, sizeof *r);
     const char *tee = o->tee;
-    if (tee == NULL || strcmp(tee, "auto") == 0) tee = vt_evidence_detect(ev, len);
-    if (tee == NULL) return vt_error_set(err, VT_E_ARG, "tee", "cannot tell the evidence kind");
+    bool named = tee != NULL && strcmp(tee, "auto") != 0;
     vt_tee want;
-    if (vt_tee_parse(tee, &want, NULL) != VT_OK)
+    if (named && vt_tee_parse(tee, &want, NULL) != VT_OK)
         return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.16s' (tdx, sgx, snp, cca, az-snp-vtpm, az-tdx-vtpm, tpm)",
                             tee);
+    /* detection of the JSON forms parses the JSON: not again when the kind is named (the
+     * kind's own parser refuses another kind's keys) */
+    const char *detected = named && vt_tee_has_tpm(want) ? NULL : vt_evidence_detect(ev, len);
+    if (!named) tee = detected;
+    if (tee == NULL) return vt_error_set(err, VT_E_ARG, "tee", "cannot tell the evidence kind");
+    if (!named && vt_tee_parse(tee, &want, NULL) != VT_OK)
+        return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.16s'", tee);
     /* TDX and SGX quotes share a verifier: which one it is shows after parsing */
-    const char *detected = vt_evidence_detect(ev, len);
     vt_tee kind = want;
     if (detected != NULL && (want == VT_TEE_TDX || want == VT_TEE_SGX) && vt_tee_parse(detected, &kind, NULL) != VT_OK)
         kind = want;
@@ -252,6 +257,12 @@ vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_
                 : vt_tee_has_tpm(want)                   ? verify_tpm_kind(v, want, ev, len, o, r, err)
                                                          : verify_cca(v, ev, len, o, r, err);
     pthread_mutex_unlock(&v->mu);
+    if (rc == VT_E_INVALID && detected == NULL && vt_tee_has_tpm(want)) {
+        /* named, and its parser refused it: say so when it is another kind's evidence */
+        const char *other = vt_evidence_detect(ev, len);
+        if (other != NULL && strcmp(other, tee) != 0)
+            return vt_error_set(err, VT_E_ARG, "tee", "%s evidence expected but it is %s", tee, other);
+    }
     if (rc == VT_OK) {
         r->tee = r->claims.tee;
         if (r->claims.tee != want)

@@ -427,6 +427,31 @@ static void test_claims_json_refused(void **state)
     json_decref(j);
 }
 
+/* The kind of a JSON form by its top-level keys only: a key nested or a value that looks like a
+ * key does not count; broken JSON is no kind. */
+static void test_detect(void **state)
+{
+    (void)state;
+    struct {
+        const char *json, *kind;
+    } rows[] = {
+        {" {\"version\":1,\"vcek\":\"AA\",\"hcl_report\":\"BB\",\"tpm_quote\":{}}", "az-snp-vtpm"},
+        {"{\"quote\":{},\"report\":[1,2],\"vcek\":\"-----BEGIN\"}", "az-snp-vtpm"},
+        {"{\"tpm_quote\":{\"pcrs\":[]},\"hcl_report\":\"x\",\"td_quote\":\"y\"}", "az-tdx-vtpm"},
+        {"{\"ak_public\":\"x\",\"tpm_quote\":{\"message\":\"\\\"vcek\\\"\"}}", "tpm"},
+        {"{\"x\":{\"vcek\":1,\"report\":2}}", NULL},
+        {"{\"note\":\"vcek\",\"report\":1}", NULL},
+        {"{\"vcek\":\"a\",\"report\":1", NULL},
+        {"[{\"vcek\":1,\"report\":2}]", NULL},
+        {"{\"vcek\":\"a\\\"},\"report\":1}", NULL},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const char *k = vt_evidence_detect((const uint8_t *)rows[i].json, strlen(rows[i].json));
+        if ((k == NULL) != (rows[i].kind == NULL) || (k != NULL && strcmp(k, rows[i].kind) != 0))
+            fail_msg("%s: %s, expected %s", rows[i].json, k ? k : "none", rows[i].kind ? rows[i].kind : "none");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +462,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_az_emulated, emu_setup, emu_teardown),
         cmocka_unit_test_setup_teardown(test_init_data_hw, emu_setup, emu_teardown),
         cmocka_unit_test(test_claims_json_refused),
+        cmocka_unit_test(test_detect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
