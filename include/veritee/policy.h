@@ -69,6 +69,21 @@ typedef struct vt_policy_sw {
     vt_policy_bytes signer_id; /* len 0: any signer */
 } vt_policy_sw;
 
+/* tpm.pcrs: the values one PCR of one bank may have. */
+typedef struct vt_policy_pcr {
+    uint16_t bank;                   /* TPM_ALG_ID */
+    uint8_t index;
+    vt_policy_set set;
+} vt_policy_pcr;
+
+/* tpm.aael.allowed: an event the attestation agent may have logged. Empty fields match any. */
+typedef struct vt_policy_aael {
+    char domain[VT_CLAIMS_AAEL_FIELD_MAX];
+    char operation[VT_CLAIMS_AAEL_FIELD_MAX];
+    char *content;                   /* owned; NULL: any */
+    char *image;                     /* owned; NULL: any; the content's JSON "image" member */
+} vt_policy_aael;
+
 typedef struct vt_policy {
     char id[64];
     unsigned tee_mask;               /* bit (1 << vt_tee); 0: any */
@@ -120,6 +135,14 @@ typedef struct vt_policy {
     vt_policy_set cca_implementation_ids;
     vt_policy_sw *cca_sw;            /* owned */
     size_t n_cca_sw;
+    /* TPM quotes (az-snp-vtpm, az-tdx-vtpm, tpm) */
+    vt_policy_pcr *tpm_pcrs;         /* owned */
+    size_t n_tpm_pcrs;
+    bool has_aael_allowed;           /* tpm.aael.allowed given: every AAEL event must match one */
+    vt_policy_aael *aael_allowed;    /* owned */
+    size_t n_aael_allowed;
+    bool aael_event_log_required;    /* tpm.aael.require_event_log */
+    int tpm_secure_boot;             /* tpm.secure_boot: -1 not checked, 0/1 required value */
 } vt_policy;
 
 /* Parse and validate a policy. Every key is checked (unknown keys refused, types, ranges,

@@ -22,5 +22,7 @@ bool ev_set_match(const ev *e, const vt_policy_set *s, const char *claim_name, c
                   size_t len, char *which, size_t cap);
 /* Per-TEE rules (policy_tee.c). */
 void ev_tee_rules(ev *e);
+/* TPM quote rules: PCRs, AAEL events, runtime claims (policy_tpm.c). */
+void ev_tpm_rules(ev *e);
 
 #endif

@@ -55,7 +55,7 @@ int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 typedef struct cli_verify_args {
-    const char *tee;            /* auto, tdx, sgx, snp, cca, nvidia */
+    const char *tee;            /* auto, tdx, sgx, snp, cca, nvidia, az-snp-vtpm, az-tdx-vtpm, tpm */
     const char *file;           /* evidence path */
     vt_buf evidence;            /* its bytes */
     const char *collateral_dir; /* --collateral */
@@ -70,10 +70,15 @@ typedef struct cli_verify_args {
     bool allow_missing_crl;     /* --allow-missing-crl: revocation unknown is accepted, and said */
     vt_time at;                 /* --at, default: now */
     bool json;
+    vt_buf init_data;           /* --init-data FILE: the digest of the init-data TOML (empty: none) */
 } cli_verify_args;
 
 /* Read an input file; "-" reads standard input (at most max bytes). */
 vt_err cli_read_input(const char *path, size_t max, vt_buf *out, vt_error *err);
+
+/* --init-data FILE: the init-data TOML (CoCo's initdata, before base64/gzip of the annotation)
+ * hashed with its `algorithm` into digest; prints why not and returns -1 on failure. */
+int cli_init_data_digest(const char *path, vt_buf *digest);
 
 /* The one mapping from a library error (vt_err) to an exit code, used by every command. */
 int cli_exit_for(int code);
@@ -88,8 +93,7 @@ struct vt_verify_result;
 int cli_print_tdx(const cli_verify_args *a, const struct vt_verify_result *r); /* tdx and sgx */
 int cli_print_snp(const cli_verify_args *a, const struct vt_verify_result *r);
 int cli_print_cca(const cli_verify_args *a, const struct vt_verify_result *r);
-/* az-snp-vtpm, az-tdx-vtpm, tpm: their own verifiers (src/cli/verify_azure.c). */
-int cli_verify_azure(cli_verify_args *a);
+int cli_print_tpm(const cli_verify_args *a, const struct vt_verify_result *r); /* az-*-vtpm, tpm */
 /* NVIDIA GPU evidence (Trustee's device_evidence_list JSON), verified by the nvidia layer
  * directly (verify_nvidia.c). */
 int cli_verify_nvidia(cli_verify_args *a);
@@ -113,6 +117,8 @@ int cmd_platform(int argc, char **argv);
 int cmd_audit(int argc, char **argv); /* audit.c: veritee audit verify|show */
 int cmd_emulate(int argc, char **argv);
 int cli_emulate_gpu_evidence(int argc, char **argv); /* emulate_nvidia.c */
+int cli_emulate_azure_cvm(int argc, char **argv);    /* emulate_azure.c */
+const char *cli_tcti_default(void);                 /* input.c: $TPM2TOOLS_TCTI, $TCTI or NULL */
 int cmd_store(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_appraise(int argc, char **argv); /* veritee appraise (src/cli/appraise.c) */

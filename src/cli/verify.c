@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include "cli.h"
-#include "veritee/azure.h"
 #include "veritee/fileio.h"
 #include "veritee/verify.h"
 
@@ -29,19 +28,21 @@ static void kds_wait(void *ctx, long ms)
 static bool options_apply(const cli_verify_args *a, const char *tee)
 {
     bool tdx = strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0, snp = strcmp(tee, "snp") == 0,
-         cca = strcmp(tee, "cca") == 0, nv = strcmp(tee, "nvidia") == 0;
+         cca = strcmp(tee, "cca") == 0, nv = strcmp(tee, "nvidia") == 0, azs = strcmp(tee, "az-snp-vtpm") == 0,
+         azt = strcmp(tee, "az-tdx-vtpm") == 0, tpm = strcmp(tee, "tpm") == 0;
     const struct {
         bool given, applies;
         const char *flag, *to;
     } rules[] = {
-        {a->product != NULL, snp, "--product", "SNP"},
-        {a->kds_url != NULL, snp, "--kds-url", "SNP"},
-        {a->pcs_url != NULL, tdx, "--pcs-url", "TDX and SGX"},
+        {a->product != NULL, snp || azs, "--product", "SNP and az-snp-vtpm"},
+        {a->kds_url != NULL, snp || azs, "--kds-url", "SNP and az-snp-vtpm"},
+        {a->pcs_url != NULL, tdx || azt, "--pcs-url", "TDX, SGX and az-tdx-vtpm"},
         {a->cpak_file != NULL, cca, "--cpak", "CCA"},
-        {a->allow_missing_crl, !cca && !nv, "--allow-missing-crl", "TDX, SGX and SNP"},
-        {a->certs_dir != NULL, snp, "--certs", "SNP"},
-        {a->cache_dir != NULL, !cca && !nv, "--cache", "TDX, SGX and SNP"},
-        {a->collateral_dir != NULL, !nv, "--collateral", "TDX, SGX, SNP and CCA"},
+        {a->allow_missing_crl, tdx || snp || azt, "--allow-missing-crl", "TDX, SGX, SNP and az-tdx-vtpm"},
+        {a->certs_dir != NULL, snp || azs, "--certs", "SNP and az-snp-vtpm"},
+        {a->cache_dir != NULL, tdx || snp || azs || azt, "--cache", "TDX, SGX, SNP, az-snp-vtpm and az-tdx-vtpm"},
+        {a->collateral_dir != NULL, !nv && !tpm, "--collateral", "TDX, SGX, SNP, CCA, az-snp-vtpm and az-tdx-vtpm"},
+        {a->init_data.len > 0, !nv, "--init-data", "every kind but NVIDIA GPU"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (rules[i].given && !rules[i].applies) {
@@ -72,12 +73,15 @@ static int verify_and_print(cli_verify_args *a)
         ex = cli_report_error(a, a->tee, &e, NULL);
         goto out;
     }
-    vt_verify_sources s = {.trust_dir = a->trust_dir, .collateral_dir = a->collateral_dir, .certs_dir = a->certs_dir,
+    bool tpm = strcmp(a->tee, "tpm") == 0; /* its --trust is the set of trusted AKs */
+    vt_verify_sources s = {.trust_dir = tpm ? NULL : a->trust_dir, .tpm_aks = tpm ? a->trust_dir : NULL,
+                           .collateral_dir = a->collateral_dir, .certs_dir = a->certs_dir,
                            .cpak_file = a->cpak_file, .pcs_url = a->pcs_url, .kds_url = a->kds_url,
                            .cache_dir = a->cache_dir, .allow_missing_crl = a->allow_missing_crl,
                            .kds_wait = kds_wait};
     vt_verify_opts o = {.tee = a->tee, .at = a->at, .nonce = a->nonce_hex ? nonce.ptr : NULL,
-                        .nonce_len = nonce.len, .product = a->product};
+                        .nonce_len = nonce.len, .product = a->product,
+                        .init_data = a->init_data.len ? a->init_data.ptr : NULL, .init_data_len = a->init_data.len};
     if (vt_verifier_new(&s, &v, &e) != VT_OK) {
         ex = cli_report_error(a, a->tee, &e, NULL);
         goto out;
@@ -90,7 +94,8 @@ static int verify_and_print(cli_verify_args *a)
         ex = cli_report_error(a, a->tee, &e, r.checks.n > 0 ? &r.checks : NULL);
         goto out;
     }
-    if (r.tdx != NULL) ex = cli_print_tdx(a, &r);
+    if (r.tpm_claims != NULL) ex = cli_print_tpm(a, &r);
+    else if (r.tdx != NULL) ex = cli_print_tdx(a, &r);
     else if (r.snp != NULL) ex = cli_print_snp(a, &r);
     else ex = cli_print_cca(a, &r);
 out:
@@ -104,7 +109,7 @@ int cmd_verify(int argc, char **argv)
 {
     cli_verify_args a = {.tee = "auto", .at = (vt_time)time(NULL)};
     enum { O_COLL = 256, O_TRUST, O_CERTS, O_CPAK, O_NONCE, O_PRODUCT, O_PCS, O_CACHE, O_AT, O_JSON,
-           O_TEE, O_ALLOW_CRL, O_KDS, O_HTML };
+           O_TEE, O_ALLOW_CRL, O_KDS, O_HTML, O_INIT };
     const char *html = NULL;
     static const struct option opts[] = {
         {"tee", required_argument, 0, O_TEE},          {"collateral", required_argument, 0, O_COLL},
@@ -114,8 +119,9 @@ int cmd_verify(int argc, char **argv)
         {"cache", required_argument, 0, O_CACHE},      {"at", required_argument, 0, O_AT},
         {"json", no_argument, 0, O_JSON},              {"allow-missing-crl", no_argument, 0, O_ALLOW_CRL},
         {"kds-url", required_argument, 0, O_KDS},      {"help", no_argument, 0, 'h'},
-        {"html", required_argument, 0, O_HTML},
+        {"html", required_argument, 0, O_HTML},        {"init-data", required_argument, 0, O_INIT},
         {0, 0, 0, 0}};
+    const char *init_file = NULL;
     optind = 1;
     int c;
     vt_error e;
@@ -134,6 +140,7 @@ int cmd_verify(int argc, char **argv)
         case O_CACHE: a.cache_dir = optarg; break;
         case O_JSON: a.json = true; break;
         case O_HTML: html = optarg; break;
+        case O_INIT: init_file = optarg; break;
         case O_ALLOW_CRL: a.allow_missing_crl = true; break;
         case O_AT:
             if (vt_time_parse_rfc3339(optarg, &a.at, &e) != VT_OK) {
@@ -154,22 +161,24 @@ int cmd_verify(int argc, char **argv)
         fprintf(stderr, "veritee verify: %s\n", e.msg);
         return VT_EXIT_USAGE;
     }
+    if (init_file != NULL && cli_init_data_digest(init_file, &a.init_data) != 0) {
+        vt_buf_free(&a.evidence);
+        return VT_EXIT_USAGE;
+    }
     const char *tee = a.tee;
     if (strcmp(tee, "auto") == 0) {
         tee = vt_evidence_detect(a.evidence.ptr, a.evidence.len);
-        if (tee == NULL) tee = vt_az_evidence_detect(a.evidence.ptr, a.evidence.len);
         if (tee == NULL) {
             fprintf(stderr, "veritee verify: %s: cannot tell the evidence kind; use --tee\n", a.file);
             vt_buf_free(&a.evidence);
+            vt_buf_free(&a.init_data);
             return VT_EXIT_USAGE;
         }
         a.tee = tee;
     }
     int rc;
-    if (strcmp(tee, "az-snp-vtpm") == 0 || strcmp(tee, "az-tdx-vtpm") == 0 || strcmp(tee, "tpm") == 0) {
-        rc = cli_verify_azure(&a); /* src/cli/verify_azure.c (refuses options that do not apply) */
-    } else if (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0 && strcmp(tee, "snp") != 0 && strcmp(tee, "cca") != 0 &&
-               strcmp(tee, "nvidia") != 0) {
+    vt_tee known;
+    if (strcmp(tee, "nvidia") != 0 && vt_tee_parse(tee, &known, NULL) != VT_OK) {
         fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca, nvidia, az-snp-vtpm, "
                         "az-tdx-vtpm, tpm)\n", tee);
         rc = VT_EXIT_USAGE;
@@ -177,11 +186,15 @@ int cmd_verify(int argc, char **argv)
         rc = VT_EXIT_USAGE;
     } else if (strcmp(tee, "nvidia") == 0) {
         rc = cli_verify_nvidia(&a);
+    } else if (html && vt_tee_has_tpm(known)) {
+        fprintf(stderr, "veritee verify: --html does not show %s evidence yet\n", tee);
+        rc = VT_EXIT_USAGE;
     } else if (html && cli_ui_html(&a, html) != 0) {
         rc = VT_EXIT_USAGE;
     } else {
         rc = verify_and_print(&a);
     }
     vt_buf_free(&a.evidence);
+    vt_buf_free(&a.init_data);
     return rc;
 }

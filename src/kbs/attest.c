@@ -10,12 +10,14 @@
 #include "veritee/jose.h"
 #include "veritee/json.h"
 
-static const char *const TEES[] = {"tdx", "sgx", "snp", "cca"};
+static const char *const TEES[] = {"tdx", "sgx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm"};
 
 static bool tee_supported(const vt_kbs *k, const char *tee)
 {
     for (size_t i = 0; i < sizeof TEES / sizeof TEES[0]; i++)
         if (strcmp(tee, TEES[i]) == 0) return true;
+    /* a TPM quote proves something only with an attestation key the broker was told to trust */
+    if (strcmp(tee, "tpm") == 0) return k->cfg.tpm_aks != NULL;
     return k->cfg.insecure_sample_tee && strcmp(tee, "sample") == 0;
 }
 
@@ -147,20 +149,23 @@ typedef struct attest_ctx {
     json_t *ear;
 } attest_ctx;
 
-/* Init-data digest into the TEE's field (§7.4): pad/trunc to the field size; CCA exact. */
+/* Init-data digest into the TEE's field (§7.4): pad/trunc to the field size; CCA exact; the TPM
+ * kinds extend PCR8 with it (their verifier has checked it already). */
 static vt_err check_init_data(attest_ctx *x, vt_error *err)
 {
     const vt_claims *c = &x->claims;
-    uint8_t want[64] = {0};
     size_t fl = c->init_data_len;
     if (fl == 0) return vt_error_set(err, VT_E_VERIFY, "init_data", "the evidence has no init-data field");
     if (c->tee == VT_TEE_CCA && x->init_len != fl)
         return vt_error_set(err, VT_E_VERIFY, "init_data", "CCA init-data must be hashed with sha512 (RPV is 64 bytes)");
-    memcpy(want, x->init, x->init_len < fl ? x->init_len : fl);
-    if (!vt_ct_eq(want, c->init_data, fl))
+    if (!vt_claims_init_data_binds(c, x->init, x->init_len))
         return vt_error_set(err, VT_E_VERIFY, "init_data", "init-data digest does not match %s", c->init_data_name);
     return VT_OK;
 }
+
+/* The runtime-data digest as the TPM kinds carry it: unpadded (the attesters quote the digest
+ * itself; Azure's vTPM takes at most 50 bytes). */
+#define TPM_RD_LEN 48 /* SHA-384, the binding's hash */
 
 static json_t *runtime_claims(const attest_ctx *x)
 {
@@ -201,17 +206,25 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
     VT_GUARD(load_policy(x->k, tee, &x->pol, err));
     x->has_pol = true;
     VT_GUARD(load_refvals(x->k, &x->rv, err));
-    VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, &x->pol, &x->claims, err));
-    if (x->claims.report_data_len != 64 || !vt_ct_eq(x->claims.report_data, x->rd, 64))
+    vt_tee t = VT_TEE_UNKNOWN;
+    bool tpm = vt_tee_parse(tee, &t, NULL) == VT_OK && vt_tee_has_tpm(t);
+    kbs_expect want = {.nonce = x->rd, .nonce_len = TPM_RD_LEN, .init_data = x->a.has_init_data ? x->init : NULL,
+                       .init_data_len = x->init_len};
+    VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, &x->pol, &want, &x->claims, err));
+    size_t rdl = tpm ? TPM_RD_LEN : 64;
+    if (x->claims.report_data_len < rdl || !vt_ct_eq(x->claims.report_data, x->rd, rdl) ||
+        !vt_bytes_is_zero(x->claims.report_data + rdl, x->claims.report_data_len - rdl))
         return vt_error_set(err, VT_E_VERIFY, "report_data",
                             "runtime data binding mismatch: report data is not SHA-384(JCS(nonce, tee-pubkey, additional-evidence))");
     if (x->a.has_init_data) VT_GUARD(check_init_data(x, err));
     uint8_t want_init[64] = {0};
-    vt_appraise_ctx ctx = {.at = x->c->now, .refvals = &x->rv, .report_data = x->rd, .report_data_len = 64};
+    vt_appraise_ctx ctx = {.at = x->c->now, .refvals = &x->rv, .report_data = x->rd, .report_data_len = rdl};
     if (x->a.has_init_data) {
         memcpy(want_init, x->init, x->init_len);
         ctx.init_data = want_init;
-        ctx.init_data_len = x->claims.init_data_len < x->init_len ? x->claims.init_data_len : x->init_len;
+        ctx.init_data_len = tpm                                   ? x->init_len
+                            : x->claims.init_data_len < x->init_len ? x->claims.init_data_len
+                                                                    : x->init_len;
     }
     VT_GUARD(vt_policy_appraise(&x->pol, &x->claims, &ctx, &x->ap, err));
     json_t *rt = runtime_claims(x);

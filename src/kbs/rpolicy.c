@@ -11,7 +11,7 @@
 
 static const char *const KEYS[] = {"id", "version", "description", "allowed_statuses", "tee_types", "emulated",
                                    "allow_debug", "measurements", "init_data", "allow_sample", "deny", NULL};
-static const char *const TEE_NAMES[] = {"tdx", "sgx", "snp", "cca", "sample"};
+static const char *const TEE_NAMES[] = {"tdx", "sgx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm", "tpm", "sample"};
 #define OPT VT_JSON_OPTIONAL
 
 /* An optional array of at most 256 strings. */

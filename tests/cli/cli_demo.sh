@@ -20,5 +20,11 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["submods"]
   "$tmp/ear.json" 2>"$tmp/err" && ok "the EAR shown is valid JSON (affirming)" || { bad "EAR JSON: $(cat "$tmp/err")"; cat "$tmp/ear.json"; }
 grep -q "contraindicated" "$tmp/demo.txt" && grep -q "\[fail\] measurement.rim" "$tmp/demo.txt" &&
   ok "the refused realm's status and failing check are shown" || bad "refusal reason not shown"
+if command -v swtpm >/dev/null 2>&1 && ls /usr/lib/*/libtss2-esys.so.0 >/dev/null 2>&1; then
+  grep -q "az-snp-vtpm guest: .*secret received" "$tmp/demo.txt" && ok "the swtpm-backed Azure CVM received the secret" ||
+    bad "the Azure CVM round did not succeed"
+else
+  echo "skip: swtpm not installed: the Azure CVM round is not shown"
+fi
 [ "$fails" -eq 0 ] && echo "all demo checks passed" || echo "$fails FAILED"
 exit $((fails > 0))
