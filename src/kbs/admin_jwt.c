@@ -179,6 +179,11 @@ vt_err vt_kbs_trustee_token_verify(EVP_PKEY *pub, const char *jwt, size_t len, v
         rc = vt_error_set(err, VT_E_INVALID, "trustee_token", "Trustee admin token claims are not a JSON object");
         goto out;
     }
+    /* a veritee admin token (request-bound, single use) never passes as an unbound one */
+    if (json_object_get(c, "htu") != NULL || json_object_get(c, "jti") != NULL) {
+        rc = vt_error_set(err, VT_E_VERIFY, "trustee_token", "a veritee admin token is not a Trustee admin token");
+        goto out;
+    }
     int64_t iat, exp, nbf = 0;
     VT_GUARD_GOTO(vt_json_int(c, "iat", "trustee_token.iat", 0, INT64_MAX / 2, &iat, err));
     VT_GUARD_GOTO(vt_json_int(c, "exp", "trustee_token.exp", 0, INT64_MAX / 2, &exp, err));
