@@ -173,7 +173,7 @@ const refvalsId = () => $('rv-id').value.trim() || 'default';
 
 async function loadRefvals() {
   const id = refvalsId();
-  const r = await adminFetch('GET', `/api/v1/reference-values/${encodeURIComponent(id)}`);
+  const r = await adminFetch('GET', `/api/v1/reference-values/${id}`);
   $('rv-text').removeAttribute('aria-invalid');
   if (r.status === 200) {
     let t = r.json.text;
@@ -191,7 +191,7 @@ async function saveRefvals() {
     $('rv-text').setAttribute('aria-invalid', 'true');
     return;
   }
-  const r = await adminFetch('PUT', `/api/v1/reference-values/${encodeURIComponent(id)}`, {body: text});
+  const r = await adminFetch('PUT', `/api/v1/reference-values/${id}`, {body: text});
   await refvals();
   if (r.status === 200) {
     st.textContent = `saved reference values ${id}`;
