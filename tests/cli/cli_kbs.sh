@@ -12,13 +12,7 @@ for t in curl jq python3 openssl; do
   command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
 done
 python3 -c 'import cryptography' 2>/dev/null || { echo "SKIP: python3-cryptography missing"; exit 77; }
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+. "$(dirname "$0")/../fixtures/cli.sh"
 check() { # check WHAT WANT GOT
   if [ "$2" = "$3" ]; then ok "$1 ($3)"; else bad "$1: got '$3', expected '$2'"; fi
 }

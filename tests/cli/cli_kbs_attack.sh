@@ -10,13 +10,7 @@ if ! "$B" serve --help 2>&1 | grep -q -- --header-timeout; then echo "SKIP: veri
 for t in curl python3; do
   command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
 done
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+. "$(dirname "$0")/../fixtures/cli.sh"
 check() { if [ "$2" = "$3" ]; then ok "$1 ($3)"; else bad "$1: got '$3', expected '$2'"; fi; }
 cd "$tmp" || exit 1
 umask 022

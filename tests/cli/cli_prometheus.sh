@@ -11,13 +11,7 @@ RULES=$HERE/../../packaging/prometheus/veritee-alerts.yml
 for t in promtool curl python3; do
   command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed (Debian: prometheus, curl, python3)"; exit 77; }
 done
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+. "$(dirname "$0")/../fixtures/cli.sh"
 cd "$tmp" || exit 1
 
 promtool check rules "$RULES" >check.txt 2>&1 && ok "promtool check rules" || { bad "promtool check rules"; cat check.txt; }
