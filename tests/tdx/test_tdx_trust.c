@@ -20,24 +20,9 @@
 
 #define T0 "2026-06-01T12:00:00Z"
 
-static vt_time at(const char *s)
-{
-    vt_time t = 0;
-    assert_int_equal(vt_time_parse_rfc3339(s, &t, NULL), VT_OK);
-    return t;
-}
-
 static void make_emu(char *dir, size_t cap)
 {
-    vt_test_tmpdir(dir, cap);
-    json_t *p = vt_emu_default_platform();
-    json_object_del(p, "snp");
-    json_object_del(p, "cca");
-    char *text = json_dumps(p, 0);
-    vt_error e;
-    if (vt_emu_init(dir, text, at(T0), &e) != VT_OK) fail_msg("emu init: %s", e.msg);
-    free(text);
-    json_decref(p);
+    vt_test_emu_make(dir, cap, "tdx", NULL, vt_test_at(T0));
 }
 
 static void path(char *out, size_t cap, const char *dir, const char *rel)
@@ -152,7 +137,7 @@ static void verify(const char *dir, const vt_buf *q, const vt_tdx_verify_opts *o
     vt_tdx_verifier *v;
     assert_int_equal(vt_tdx_verifier_new(&vo, &c, &v, &e), VT_OK);
     vt_error_clear(&out->err);
-    vt_tdx_verify_opts def = {.at = at(T0)};
+    vt_tdx_verify_opts def = {.at = vt_test_at(T0)};
     out->rc = vt_tdx_verify_with(v, q->ptr, q->len, o ? o : &def, &out->r, &out->err);
     vt_tdx_verifier_free(v);
     sk_X509_pop_free(roots, X509_free);
@@ -176,7 +161,7 @@ static void test_report_data(void **state)
     vt_buf q = {0};
     quote(dir, rd, &q);
     run_result *r = calloc(1, sizeof *r);
-    vt_tdx_verify_opts o = {.at = at(T0), .report_data = rd, .report_data_len = 4};
+    vt_tdx_verify_opts o = {.at = vt_test_at(T0), .report_data = rd, .report_data_len = 4};
     verify(dir, &q, &o, r);
     expect(r, VT_OK, NULL, NULL);
     assert_int_equal(vt_checks_find(&r->r.checks, "report_data")->status, VT_CHECK_PASS);
@@ -212,8 +197,8 @@ static void fake_signer(const char *dir, const char *org, bool ca)
     assert_int_equal(vt_cert_parse(b.ptr, b.len, &root, NULL), VT_OK);
     vt_buf_free(&b);
     assert_int_equal(vt_pki_ec_key(VT_P256, &k, NULL), VT_OK);
-    vt_pki_cert_spec ss = {.subject_cn = "Intel SGX TCB Signing", .subject_o = org, .not_before = at(T0) - 86400,
-                           .not_after = at(T0) + 86400 * 365, .ca = ca, .path_len = ca ? 0 : -1};
+    vt_pki_cert_spec ss = {.subject_cn = "Intel SGX TCB Signing", .subject_o = org, .not_before = vt_test_at(T0) - 86400,
+                           .not_after = vt_test_at(T0) + 86400 * 365, .ca = ca, .path_len = ca ? 0 : -1};
     assert_int_equal(vt_pki_cert(&ss, k, root, root_k, &signer, NULL), VT_OK);
     vt_buf kp = {0}, c1 = {0}, c2 = {0};
     assert_int_equal(vt_pki_key_pem(k, true, &kp, NULL), VT_OK);
@@ -411,11 +396,11 @@ static void test_inconsistent_is_rejected(void **state)
     X509 *issuer = NULL, *pck = NULL;
     assert_int_equal(vt_pki_ec_key(VT_P256, &k, NULL), VT_OK);
     assert_int_equal(vt_pki_ec_key(VT_P256, &ik, NULL), VT_OK);
-    vt_pki_cert_spec is = {.subject_cn = "Intel SGX PCK Processor CA", .not_before = at(T0) - 86400,
-                           .not_after = at(T0) + 86400, .ca = true, .path_len = 0};
+    vt_pki_cert_spec is = {.subject_cn = "Intel SGX PCK Processor CA", .not_before = vt_test_at(T0) - 86400,
+                           .not_after = vt_test_at(T0) + 86400, .ca = true, .path_len = 0};
     assert_int_equal(vt_pki_cert(&is, ik, NULL, ik, &issuer, NULL), VT_OK);
-    vt_pki_cert_spec ps = {.subject_cn = "Intel SGX PCK Certificate", .not_before = at(T0) - 86400,
-                           .not_after = at(T0) + 86400, .path_len = -1};
+    vt_pki_cert_spec ps = {.subject_cn = "Intel SGX PCK Certificate", .not_before = vt_test_at(T0) - 86400,
+                           .not_after = vt_test_at(T0) + 86400, .path_len = -1};
     assert_int_equal(vt_pki_cert(&ps, k, issuer, ik, &pck, NULL), VT_OK);
     snprintf(p, sizeof p, "%s/keys/tdx_pck_chain.pem", dir);
     vt_buf old = {0}, leaf = {0};
@@ -459,7 +444,7 @@ static void test_collateral_boundaries(void **state)
     (void)state;
     char dir[256];
     make_emu(dir, sizeof dir);
-    g_t0 = at(T0);
+    g_t0 = vt_test_at(T0);
     uint8_t rd[64] = {4};
     vt_buf q = {0};
     quote(dir, rd, &q);
