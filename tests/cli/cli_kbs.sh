@@ -33,11 +33,7 @@ rc=0; "$B" serve --config badcfg.json --db "sqlite:$tmp/x.db" >/dev/null 2>cfger
 "$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs.db" --trust "$E/trust" --collateral "$E/collateral" \
   --admin-key adm.pub --kek-file kek --ear-key ear.pem --policy pol.json >out.txt 2>err.txt &
 pid=$!
-i=0
-while ! grep -q '^listening on ' out.txt 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 100 ] && { bad "server did not start"; cat err.txt; exit 1; }; sleep 0.1
-done
-U=$(sed -n 's/^listening on //p' out.txt)
+wait_listening out.txt err.txt
 ok "serve listening on $U"
 ADM="$B admin --kbs $U --key adm.pem"
 
