@@ -54,17 +54,8 @@ static void resign(const char *dir, const char *file, const char *key, const cha
     json_t *body = json_object_get(doc, key);
     assert_non_null(body);
     if (edit != NULL) edit(body);
-    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     EVP_PKEY *k = load_key(dir, key_name);
-    uint8_t sig[64];
-    size_t sl = 0;
-    assert_int_equal(vt_ecdsa_sign_raw(k, VT_SHA256, text, strlen(text), sig, sizeof sig, &sl, NULL), VT_OK);
-    char hex[129], *out = NULL;
-    vt_hex_encode(sig, 64, hex);
-    assert_true(asprintf(&out, "{\"%s\":%s,\"signature\":\"%s\"}", key, text, hex) > 0);
-    assert_int_equal(vt_file_write(p, out, strlen(out), NULL), VT_OK);
-    free(out);
-    free(text);
+    vt_test_write_signed_json(p, key, body, k);
     EVP_PKEY_free(k);
     json_decref(doc);
 }
