@@ -34,6 +34,17 @@ static vt_err rsa_pkey(const vt_tpmt_public *pub, EVP_PKEY **out, vt_error *err)
     return rc;
 }
 
+/* Two big-endian integers (x, y or r, s), each left-padded to the field length fl, as one
+ * 2*fl-byte string; false when either is longer than the field. */
+static bool pad_pair(const vt_bytes *a, const vt_bytes *b, size_t fl, uint8_t out[132])
+{
+    if (a->len > fl || b->len > fl || 2 * fl > 132) return false;
+    memset(out, 0, 2 * fl);
+    memcpy(out + fl - a->len, a->ptr, a->len);
+    memcpy(out + 2 * fl - b->len, b->ptr, b->len);
+    return true;
+}
+
 vt_err vt_tpmt_public_to_pkey(const vt_tpmt_public *pub, EVP_PKEY **out, vt_error *err)
 {
     *out = NULL;
@@ -47,11 +58,9 @@ vt_err vt_tpmt_public_to_pkey(const vt_tpmt_public *pub, EVP_PKEY **out, vt_erro
         return vt_error_set(err, VT_E_UNSUPPORTED, "tpm_public", "ECC curve 0x%04x", pub->curve_id);
     }
     size_t fl = vt_curve_len(cv);
-    if (pub->x.len > fl || pub->y.len > fl)
+    uint8_t xy[132];
+    if (!pad_pair(&pub->x, &pub->y, fl, xy))
         return vt_error_set(err, VT_E_INVALID, "tpm_public", "ECC point coordinate longer than the field");
-    uint8_t xy[132] = {0};
-    memcpy(xy + fl - pub->x.len, pub->x.ptr, pub->x.len);
-    memcpy(xy + 2 * fl - pub->y.len, pub->y.ptr, pub->y.len);
     return vt_ec_pub_from_xy(cv, xy, 2 * fl, out, err);
 }
 
@@ -94,11 +103,9 @@ static vt_err ecdsa_verify(EVP_PKEY *ak, uint16_t hash, const vt_bytes *msg, con
     if (vt_ec_curve_of(ak, &cv, err) != VT_OK)
         return vt_error_set(err, VT_E_VERIFY, "tpm_quote_signature", "ECDSA signature but the AK is not an EC key");
     size_t fl = vt_curve_len(cv);
-    if (s->ecc_r.len > fl || s->ecc_s.len > fl)
+    uint8_t rs[132];
+    if (!pad_pair(&s->ecc_r, &s->ecc_s, fl, rs))
         return vt_error_set(err, VT_E_VERIFY, "tpm_quote_signature", "ECDSA r or s longer than the AK's field");
-    uint8_t rs[132] = {0};
-    memcpy(rs + fl - s->ecc_r.len, s->ecc_r.ptr, s->ecc_r.len);
-    memcpy(rs + 2 * fl - s->ecc_s.len, s->ecc_s.ptr, s->ecc_s.len);
     uint8_t d[64];
     VT_GUARD(vt_tpm_hash2(hash, msg->ptr, msg->len, NULL, 0, d, err));
     vt_err rc = vt_ecdsa_verify_digest_raw(ak, d, vt_tpm_alg_digest_len(hash), rs, 2 * fl, "quote signature", err);
