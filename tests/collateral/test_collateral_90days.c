@@ -42,14 +42,9 @@ static int requests(void) { return fake_pcs_requests(&F.pcs); }
 
 static EVP_PKEY *key(const char *name)
 {
-    char p[1024];
-    snprintf(p, sizeof p, "%s/emu/keys/%s", F.dir, name);
-    vt_buf b = {0};
-    EVP_PKEY *k = NULL;
-    assert_int_equal(vt_file_read(p, 1 << 16, &b, NULL), VT_OK);
-    assert_int_equal(vt_pki_key_load_pem(b.ptr, b.len, true, &k, NULL), VT_OK);
-    vt_buf_free(&b);
-    return k;
+    char emu[1024];
+    snprintf(emu, sizeof emu, "%s/emu", F.dir);
+    return vt_test_emu_key(emu, name);
 }
 
 /* keys/tdx_pck_chain.pem: 0 PCK, 1 PCK Platform CA, 2 root */

@@ -30,17 +30,6 @@ static void path(char *out, size_t cap, const char *dir, const char *rel)
     assert_true((size_t)snprintf(out, cap, "%s/%s", dir, rel) < cap);
 }
 
-static EVP_PKEY *load_key(const char *dir, const char *name)
-{
-    char p[1200];
-    snprintf(p, sizeof p, "%s/keys/%s", dir, name);
-    vt_buf b = {0};
-    EVP_PKEY *k = NULL;
-    assert_int_equal(vt_file_read(p, 1 << 16, &b, NULL), VT_OK);
-    assert_int_equal(vt_pki_key_load_pem(b.ptr, b.len, true, &k, NULL), VT_OK);
-    vt_buf_free(&b);
-    return k;
-}
 
 /* Rewrite collateral/<file> (PCS form {"<key>": body, "signature": hex}) with body edited by
  * `edit` (may be NULL) and signed by keys/<key_name>. */
@@ -54,7 +43,7 @@ static void resign(const char *dir, const char *file, const char *key, const cha
     json_t *body = json_object_get(doc, key);
     assert_non_null(body);
     if (edit != NULL) edit(body);
-    EVP_PKEY *k = load_key(dir, key_name);
+    EVP_PKEY *k = vt_test_emu_key(dir, key_name);
     vt_test_write_signed_json(p, key, body, k);
     EVP_PKEY_free(k);
     json_decref(doc);
@@ -180,7 +169,7 @@ static void test_report_data(void **state)
 static void fake_signer(const char *dir, const char *org, bool ca)
 {
     char p[1200];
-    EVP_PKEY *root_k = load_key(dir, "tdx_root.key.pem"), *k = NULL;
+    EVP_PKEY *root_k = vt_test_emu_key(dir, "tdx_root.key.pem"), *k = NULL;
     path(p, sizeof p, dir, "trust/tdx_sgx_root_ca.pem");
     vt_buf b = {0};
     assert_int_equal(vt_file_read(p, 1 << 20, &b, NULL), VT_OK);
