@@ -37,7 +37,7 @@ echo '{"id":"emu","version":1,"emulated":"accept"}' > pol.json
 pid=$!
 i=0
 while ! grep -q '^listening on ' out.txt 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 100 ] && { bad "server did not start"; cat err.txt; exit 1; }; sleep 0.1
+  i=$((i + 1)); [ $i -gt 300 ] && { bad "server did not start"; cat err.txt; exit 1; }; sleep 0.1
 done
 U=$(sed -n 's/^listening on //p' out.txt)
 ok "serve listening on $U"
@@ -175,7 +175,7 @@ kill "$pid"; wait "$pid"; pid=
 pid=$!
 i=0
 while ! grep -q '^listening on ' out.txt 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 100 ] && { bad "server 2 did not start"; cat err.txt; exit 1; }; sleep 0.1
+  i=$((i + 1)); [ $i -gt 300 ] && { bad "server 2 did not start"; cat err.txt; exit 1; }; sleep 0.1
 done
 U=$(sed -n 's/^listening on //p' out.txt)
 check "tpm accepted with --tpm-ak" 200 \
