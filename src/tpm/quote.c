@@ -136,11 +136,17 @@ static vt_err step(vt_checks *ck, const char *name, vt_err rc, vt_error *err, co
     return rc;
 }
 
-static bool nonce_matches(const vt_bytes *ed, const vt_tpm_quote_opts *o, bool *padded)
+static bool nonce_matches(const vt_bytes *ed, const vt_tpm_quote_opts *o, bool *padded, bool *truncated)
 {
-    *padded = false;
+    *padded = *truncated = false;
     if (ed->len == o->nonce_len && vt_ct_eq(ed->ptr, o->nonce, o->nonce_len)) return true;
     if (o->nonce_rule != VT_TPM_NONCE_ZERO_PADDED) return false;
+    /* CoCo's TpmAttester since Aug 2025 keeps the first 32 bytes of a longer report data: still
+     * 256 bits of the binding digest; nothing shorter is accepted */
+    if (ed->len == 32 && o->nonce_len > 32) {
+        *truncated = vt_ct_eq(ed->ptr, o->nonce, 32);
+        return *truncated;
+    }
     if ((ed->len != 32 && ed->len != 64) || o->nonce_len >= ed->len) return false;
     if (!vt_ct_eq(ed->ptr, o->nonce, o->nonce_len) || !vt_bytes_is_zero(ed->ptr + o->nonce_len, ed->len - o->nonce_len))
         return false;
@@ -223,9 +229,9 @@ vt_err vt_tpm_quote_verify(EVP_PKEY *ak, const vt_tpm_quote *q, const vt_tpm_quo
     if (opts->nonce == NULL) {
         vt_checks_add(checks, "tpm_quote_nonce", VT_CHECK_SKIP, "no expected nonce given: freshness not checked");
     } else {
-        bool padded;
+        bool padded, truncated;
         vt_err rc = VT_OK;
-        if (!nonce_matches(&res->attest.extra_data, opts, &padded)) {
+        if (!nonce_matches(&res->attest.extra_data, opts, &padded, &truncated)) {
             char got[129], want[129];
             vt_hex_encode(res->attest.extra_data.ptr, res->attest.extra_data.len, got);
             vt_hex_encode(opts->nonce, opts->nonce_len > 64 ? 64 : opts->nonce_len, want);
@@ -233,10 +239,13 @@ vt_err vt_tpm_quote_verify(EVP_PKEY *ak, const vt_tpm_quote *q, const vt_tpm_quo
                               got, want);
         }
         snprintf(d, sizeof d, "extraData equals the %zu-byte expected nonce%s", opts->nonce_len,
-                 rc == VT_OK && padded ? " (zero-padded by the attester)" : "");
+                 rc == VT_OK && padded      ? " (zero-padded by the attester)"
+                 : rc == VT_OK && truncated ? " (its first 32 bytes: truncated by the attester)"
+                                            : "");
         VT_GUARD(step(checks, "tpm_quote_nonce", rc, err, d));
         res->nonce_checked = true;
         res->nonce_padded = padded;
+        res->nonce_truncated = truncated;
     }
     return step(checks, "tpm_pcr_digest", check_pcrs(q, q->signature_raw ? VT_TPM_ALG_SHA256 : want_hash, res, d, sizeof d, err), err, d);
 }
