@@ -330,7 +330,7 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         goto fail;
     }
     if (vt_store_nonce_consume(k->cfg.store, s.nonce, c->now, &e) != VT_OK) {
-        if (e.code == VT_E_IO) goto store_down;
+        if (e.code == VT_E_IO) goto fail; /* unreachable, not used: 503 below */
         vt_error_set(&e, VT_E_VERIFY, "nonce", "the challenge nonce was already used or has expired");
         goto fail;
     }
@@ -341,20 +341,17 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     rc = strcmp(s.tee, "sample") == 0 ? sample_ear(&x, &e) : appraise(&x, s.tee, &e);
     if (rc != VT_OK) goto fail;
     if (vt_ear_sign(x.ear, k->cfg.ear_key, &jwt, &e) != VT_OK) goto fail;
-    if (vt_store_session_set_token(k->cfg.store, s.id, jwt, c->now, &e) != VT_OK) {
-        if (e.code == VT_E_IO) goto store_down;
-        goto fail;
-    }
+    if (vt_store_session_set_token(k->cfg.store, s.id, jwt, c->now, &e) != VT_OK) goto fail;
     result = vt_ear_status_name(x.ap.status);
     r->status = 200;
     r->json = json_pack("{ss}", "token", jwt);
     set_cookie(r, &s);
     finish(&x, result, NULL);
     goto out;
-store_down:
-    /* not a verdict on the guest: no rejection recorded, the guest retries */
-    if (kbs_store_down(r, "attestation", &e)) goto out;
 fail:
+    /* An I/O failure on the way (the store, or a policy or reference value it holds, unreachable)
+     * is not a verdict on the guest: 503, no rejection recorded, the guest retries. */
+    if (kbs_store_down(r, "attestation", &e)) goto out;
     kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Attest failed: %s%s%s", e.check,
              e.check[0] ? ": " : "", e.msg);
     finish(&x, result, &e);

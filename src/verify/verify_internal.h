@@ -12,6 +12,7 @@
 #include "veritee/tpm.h"
 
 #define VERIFY_MAX_INFLIGHT 16
+#define VERIFY_KDS_DIRS 6 /* AMD KDS cache directories one report may use: chain and leaf, x3 products */
 
 struct vt_verifier {
     pthread_mutex_t mu;
@@ -66,7 +67,7 @@ vt_err verify_az_fetch(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t le
 vt_err verify_fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_error *err);
 vt_err verify_fetch_tdx(const vt_verifier *v, const char *tee, const uint8_t *ev, size_t len, vt_time at, vt_error *err);
 vt_err verify_load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_snp_product product,
-                       vt_snp_dir_collateral kds[2], vt_error *err);
+                       vt_snp_dir_collateral kds[VERIFY_KDS_DIRS], vt_error *err);
 vt_err verify_snp_product(const vt_verifier *v, const vt_verify_opts *o, vt_snp_product *out, vt_error *err);
 
 #endif

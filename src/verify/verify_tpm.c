@@ -32,7 +32,9 @@ vt_err verify_az_fetch(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t le
                        vt_error *err)
 {
     bool snp = kind == VT_TEE_AZ_SNP_VTPM;
-    if (snp ? v->kds_url == NULL : (v->collateral_dir != NULL || (v->pcs_url == NULL && v->collateral == NULL)))
+    /* as verify_fetch_snp / verify_fetch_tdx decide for the bare hardware evidence */
+    if (snp ? v->kds_url == NULL && v->collateral == NULL
+            : v->collateral_dir != NULL || (v->pcs_url == NULL && v->collateral == NULL))
         return VT_OK;
     vt_buf inner = {0};
     vt_error ignored;
@@ -53,8 +55,8 @@ static vt_err push_all(STACK_OF(X509) *dst, STACK_OF(X509) *src)
 /* SNP collateral for the report inside az-snp-vtpm evidence, as for --tee snp: the caller's
  * certificates, the AMD KDS cache's, the directories' (all borrowed by cand). */
 static vt_err az_snp_collateral(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
-                                vt_snp_product product, vt_snp_dir_collateral kds[2], STACK_OF(X509) *cand,
-                                STACK_OF(X509_CRL) *crls, vt_error *err)
+                                vt_snp_product product, vt_snp_dir_collateral kds[VERIFY_KDS_DIRS],
+                                STACK_OF(X509) *cand, STACK_OF(X509_CRL) *crls, vt_error *err)
 {
     if (v->cache_dir != NULL) {
         vt_buf hw = {0};
@@ -65,10 +67,12 @@ static vt_err az_snp_collateral(vt_verifier *v, const uint8_t *ev, size_t len, c
             VT_GUARD(rc);
         }
     }
-    if (push_all(cand, o->certs) != VT_OK || push_all(cand, kds[1].certs) != VT_OK ||
-        push_all(cand, kds[0].certs) != VT_OK || push_all(cand, v->snp_pool) != VT_OK)
-        return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
-    for (int k = 0; k < 2; k++)
+    /* as for --tee snp: the evidence's certificates, each product's leaf then chain, the pool */
+    if (push_all(cand, o->certs) != VT_OK) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    for (int k = 0; k < VERIFY_KDS_DIRS; k++)
+        if (push_all(cand, kds[k ^ 1].certs) != VT_OK) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    if (push_all(cand, v->snp_pool) != VT_OK) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    for (int k = 0; k < VERIFY_KDS_DIRS; k++)
         for (int i = 0; kds[k].crls != NULL && i < sk_X509_CRL_num(kds[k].crls); i++)
             if (sk_X509_CRL_push(crls, sk_X509_CRL_value(kds[k].crls, i)) <= 0)
                 return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
@@ -81,7 +85,8 @@ static vt_err verify_az(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t l
     bool snp = kind == VT_TEE_AZ_SNP_VTPM;
     vt_azure_verify_opts ao = {.at = o->at, .nonce = o->nonce, .nonce_len = o->nonce_len,
                                .init_data_hash = o->init_data, .snp_crl_required = o->crl_required};
-    vt_snp_dir_collateral kds[2] = {{0}, {0}};
+    vt_snp_dir_collateral kds[VERIFY_KDS_DIRS];
+    memset(kds, 0, sizeof kds);
     STACK_OF(X509) *cand = NULL;
     STACK_OF(X509_CRL) *crls = NULL;
     vt_err rc;
@@ -115,8 +120,7 @@ static vt_err verify_az(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t l
     }
     sk_X509_free(cand);
     sk_X509_CRL_free(crls);
-    vt_snp_dir_collateral_free(&kds[0]);
-    vt_snp_dir_collateral_free(&kds[1]);
+    for (int k = 0; k < VERIFY_KDS_DIRS; k++) vt_snp_dir_collateral_free(&kds[k]);
     return rc;
 }
 
