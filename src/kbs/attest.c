@@ -211,7 +211,9 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
     kbs_expect want = {.nonce = x->rd, .nonce_len = TPM_RD_LEN, .init_data = x->a.has_init_data ? x->init : NULL,
                        .init_data_len = x->init_len};
     VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, &x->pol, &want, &x->claims, err));
-    size_t rdl = tpm ? TPM_RD_LEN : 64;
+    /* the tpm kind may carry only the digest's first 32 bytes (the TpmAttester's truncation; its
+     * verifier accepted exactly that) */
+    size_t rdl = !tpm ? 64 : x->claims.report_data_len == 32 && t == VT_TEE_TPM ? 32 : TPM_RD_LEN;
     if (x->claims.report_data_len < rdl || !vt_ct_eq(x->claims.report_data, x->rd, rdl) ||
         !vt_bytes_is_zero(x->claims.report_data + rdl, x->claims.report_data_len - rdl))
         return vt_error_set(err, VT_E_VERIFY, "report_data",
