@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,20 @@
 
 /* The connection, and the WAL file descriptor lite_sync flushes (its own lock: it runs while
  * other threads use the connection). */
+/* Prepared statements kept across calls, keyed by the SQL text's address (the store's
+ * statements are constants) and checked against a copy of the text: parsing and planning a
+ * statement costs more than running it. */
+#define STMT_CACHE 64
+
+typedef struct stmt_slot {
+    const char *key; /* the caller's pointer */
+    char *sql;       /* copy of the text, compared before reuse */
+    sqlite3_stmt *st;
+} stmt_slot;
+
 typedef struct lite_conn {
     sqlite3 *db;
+    stmt_slot cache[STMT_CACHE];
     char *wal_path; /* NULL: no WAL file to flush (in-memory or URI databases keep synchronous=FULL) */
     pthread_mutex_t fd_mu;
     int wal_fd;
@@ -41,6 +54,10 @@ static void lite_close(void *conn)
 {
     lite_conn *c = conn;
     if (c == NULL) return;
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        sqlite3_finalize(c->cache[i].st);
+        free(c->cache[i].sql);
+    }
     sqlite3_close_v2(c->db);
     if (c->wal_fd >= 0) close(c->wal_fd);
     pthread_mutex_destroy(&c->fd_mu);
@@ -167,22 +184,48 @@ static vt_err add_row(sqlres *r, sqlite3_stmt *st, vt_error *err)
     return VT_OK;
 }
 
+/* The cached statement for sql, prepared on first use; NULL with *rc set on failure. */
+static sqlite3_stmt *cached_stmt(lite_conn *c, const char *sql, vt_err *rc, vt_error *err)
+{
+    size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE;
+    stmt_slot *slot = &c->cache[h];
+    if (slot->st != NULL && slot->key == sql && strcmp(slot->sql, sql) == 0) return slot->st;
+    sqlite3_finalize(slot->st);
+    free(slot->sql);
+    memset(slot, 0, sizeof *slot);
+    char *q = rewrite_params(sql);
+    char *copy = strdup(sql);
+    if (q == NULL || copy == NULL) {
+        free(q);
+        free(copy);
+        *rc = vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+        return NULL;
+    }
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v3(c->db, q, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    free(q);
+    if (src != SQLITE_OK) {
+        free(copy);
+        *rc = lite_fail(c->db, src, "prepare", err);
+        return NULL;
+    }
+    *slot = (stmt_slot){.key = sql, .sql = copy, .st = st};
+    return st;
+}
+
 static vt_err lite_exec(void *conn, const char *sql, const sqlval *p, size_t np, sqlres *res,
                         vt_error *err)
 {
-    sqlite3 *db = DB(conn);
-    char *q = rewrite_params(sql);
-    if (q == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
-    sqlite3_stmt *st = NULL;
+    lite_conn *c = conn;
+    sqlite3 *db = c->db;
     vt_err rc = VT_OK;
     sqlres tmp = {0};
-    int src = sqlite3_prepare_v2(db, q, -1, &st, NULL);
-    free(q);
-    if (src != SQLITE_OK) return lite_fail(db, src, "prepare", err);
+    sqlite3_stmt *st = cached_stmt(c, sql, &rc, err);
+    if (st == NULL) return rc;
     VT_GUARD_GOTO(bind_all(db, st, p, np, err));
     tmp.cols = (size_t)sqlite3_column_count(st);
     for (;;) {
-        src = sqlite3_step(st);
+        int src = sqlite3_step(st);
         if (src == SQLITE_DONE) break;
         if (src != SQLITE_ROW) {
             rc = lite_fail(db, src, "step", err);
@@ -192,7 +235,8 @@ static vt_err lite_exec(void *conn, const char *sql, const sqlval *p, size_t np,
     }
     tmp.changes = (uint64_t)sqlite3_changes64(db);
 out:
-    sqlite3_finalize(st);
+    sqlite3_reset(st); /* ends the statement (a read would otherwise hold its snapshot) */
+    sqlite3_clear_bindings(st);
     if (rc == VT_OK && res) *res = tmp;
     else sqlres_free(&tmp);
     return rc;
