@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "pg_fixture.h"
+#include "store/sql.h" /* white box: the group commit's counters */
 #include "testutil.h"
 #include "veritee/fileio.h"
 #include "veritee/store.h"
@@ -774,6 +775,86 @@ static void test_sqlite_private_mode(void **state)
     vt_store_close(s);
 }
 
+/* Group commit on SQLite (docs/operations.md "What survives a power loss"): a durable write
+ * returns only after a flush that began after its commit; sessions and nonces do not wait;
+ * concurrent durable writes all land and each is covered by a flush; a failed flush makes
+ * every later durable write fail (the kernel may have dropped what it covered). */
+typedef struct gc_ctx {
+    vt_store *s;
+    int fails;
+} gc_ctx;
+
+static void *gc_writer(void *ud)
+{
+    gc_ctx *x = ud;
+    for (int i = 0; i < 20; i++) {
+        vt_error e = {0};
+        if (append_row(x->s, "gc", &e) != VT_OK) x->fails++;
+    }
+    return NULL;
+}
+
+static vt_err failing_sync(void *conn, vt_error *err)
+{
+    (void)conn;
+    return vt_error_set(err, VT_E_IO, "store", "fdatasync: Input/output error (injected)");
+}
+
+static void test_sqlite_group_commit(void **state)
+{
+    (void)state;
+    char dir[128], url[300];
+    vt_test_tmpdir(dir, sizeof dir);
+    snprintf(url, sizeof url, "sqlite:%s/gc.db", dir);
+    vt_store *s = open_store(url, NULL);
+    vt_error e = {0};
+    assert_non_null(s->drv->sync);
+    uint64_t syncs = s->syncs, committed = s->committed;
+    vt_session x = {.tee = "tdx", .nonce = "gc-nonce", .request = "{}", .created = 1, .expires = 1000};
+    snprintf(x.id, sizeof x.id, "gc-session");
+    assert_int_equal(vt_store_session_put(s, &x, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_put(s, "gc-nonce", 1000, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_consume(s, "gc-nonce", 10, &e), VT_OK);
+    assert_int_equal(s->syncs, syncs); /* volatile: no flush waited for */
+    assert_int_equal(s->committed, committed);
+    assert_int_equal(append_row(s, "one", &e), VT_OK);
+    assert_int_equal(s->committed, committed + 1);
+    assert_int_equal(s->syncs, syncs + 1);
+    assert_true(s->synced >= s->committed);
+
+    gc_ctx ctx[8];
+    pthread_t th[8];
+    uint64_t before = s->syncs;
+    for (int i = 0; i < 8; i++) {
+        ctx[i] = (gc_ctx){.s = s};
+        assert_int_equal(pthread_create(&th[i], NULL, gc_writer, &ctx[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ctx[i].fails, 0);
+    }
+    int64_t seq = 0;
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    assert_int_equal(vt_store_audit_head(s, &seq, h, &e), VT_OK);
+    assert_int_equal(seq, 1 + 160);
+    assert_int_equal(s->synced, s->committed);
+    assert_true(s->syncs - before >= 1 && s->syncs - before <= 160);
+    printf("     160 concurrent audit appends from 8 threads: %llu flushes\n", (unsigned long long)(s->syncs - before));
+
+    sqldrv broken = *s->drv;
+    broken.sync = failing_sync;
+    const sqldrv *saved = s->drv;
+    s->drv = &broken;
+    assert_int_equal(append_row(s, "lost", &e), VT_E_IO);
+    assert_non_null(strstr(e.msg, "injected"));
+    s->drv = saved;
+    assert_int_equal(append_row(s, "after", &e), VT_E_IO);
+    assert_non_null(strstr(e.msg, "earlier sync"));
+    snprintf(x.id, sizeof x.id, "gc-session-2");
+    assert_int_equal(vt_store_session_put(s, &x, &e), VT_OK); /* volatile writes go on */
+    vt_store_close(s);
+}
+
 #define BOTH(fn) cmocka_unit_test_prestate(fn, &be_sqlite), cmocka_unit_test_prestate(fn, &be_pg)
 
 int main(void)
@@ -798,6 +879,7 @@ int main(void)
         cmocka_unit_test(test_sqlite_private_mode),
         BOTH(test_tx_action_and_audit),
         cmocka_unit_test(test_sqlite_sweep_reclaims),
+        cmocka_unit_test(test_sqlite_group_commit),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pg_fixture_stop(&g_pg);
