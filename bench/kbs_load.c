@@ -228,6 +228,11 @@ void bench_kbs(const char *vectors, const bench_bounds *b)
         urls[nurls++] = u;
     if (nurls == 0) return;
     if (pid[0] != 0) g_pids = pid;
+    const char *soak = getenv("VT_BENCH_KBS_SOAK_RATE"); /* bench/kbs_memory.sh: open loop at this rate only */
+    if (soak != NULL && atof(soak) > 0) {
+        run(urls, nurls, emu, THREADS_MAX, atof(soak), "_soak");
+        return;
+    }
     double bound = bench_kbs_round_bound();
     run(urls, nurls, emu, 1, 0, "");
     double peak = run(urls, nurls, emu, 4, 0, "_4clients");
