@@ -125,7 +125,8 @@ static double self_cpu(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static const char *g_pids; /* the server processes, for their CPU time per round */
+static const char *g_pids;    /* the server processes, for their CPU time per round */
+static const char *g_db_pids; /* the database's processes (PostgreSQL backends), likewise */
 
 /* One run with `threads` clients (open loop at `rate` rounds/s when rate > 0); prints the
  * figures under `suffix`; returns the rounds per second. */
@@ -134,7 +135,7 @@ static double run(char *const *urls, size_t nurls, const char *emu, int threads,
     load_ctx ctx[THREADS_MAX];
     pthread_t th[THREADS_MAX];
     double secs = bench_seconds() < 3 ? 3 : bench_seconds();
-    double t0 = bench_now(), scpu0 = server_cpu(g_pids), ccpu0 = self_cpu();
+    double t0 = bench_now(), scpu0 = server_cpu(g_pids), ccpu0 = self_cpu(), dcpu0 = server_cpu(g_db_pids);
     schedule sched = {.t0 = t0 + 0.05, .rate = rate};
     atomic_init(&sched.next, 0);
     for (int i = 0; i < threads; i++) {
@@ -152,7 +153,7 @@ static double run(char *const *urls, size_t nurls, const char *emu, int threads,
         total += ctx[i].n;
         errors += ctx[i].errors;
     }
-    double wall = bench_now() - t0, scpu1 = server_cpu(g_pids), ccpu1 = self_cpu();
+    double wall = bench_now() - t0, scpu1 = server_cpu(g_pids), ccpu1 = self_cpu(), dcpu1 = server_cpu(g_db_pids);
     double *all = malloc((total ? total : 1) * sizeof(double));
     size_t k = 0;
     for (int i = 0; i < threads; i++) {
@@ -171,6 +172,8 @@ static double run(char *const *urls, size_t nurls, const char *emu, int threads,
         if (scpu0 >= 0 && scpu1 >= 0)
             printf("kbs_rcar_server_cpu_ms_per_round%s %.3f ms\n", suffix, (scpu1 - scpu0) * 1e3 / (double)total);
         printf("kbs_rcar_client_cpu_ms_per_round%s %.3f ms\n", suffix, (ccpu1 - ccpu0) * 1e3 / (double)total);
+        if (dcpu0 >= 0 && dcpu1 >= 0)
+            printf("kbs_rcar_db_cpu_ms_per_round%s %.3f ms\n", suffix, (dcpu1 - dcpu0) * 1e3 / (double)total);
     }
     printf("kbs_rcar_errors%s %zu rounds\n", suffix, errors);
     fflush(stdout);
@@ -215,6 +218,7 @@ void bench_kbs(const char *vectors, const bench_bounds *b)
     char url[4096], emu[1024], pid[64] = "", dir[1024] = "";
     const char *eu = getenv("VT_BENCH_KBS_URL"), *ee = getenv("VT_BENCH_KBS_EMU");
     g_pids = getenv("VT_BENCH_KBS_PID"); /* comma-separated, with VT_BENCH_KBS_URL: their CPU is reported */
+    g_db_pids = getenv("VT_BENCH_KBS_DB_PID"); /* comma-separated database processes (bench/kbs_pg.sh) */
     if (eu != NULL && ee != NULL) {
         snprintf(url, sizeof url, "%s", eu);
         snprintf(emu, sizeof emu, "%s", ee);

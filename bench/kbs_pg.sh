@@ -17,7 +17,11 @@ for nodes in 1 3; do
   EMU=$(echo "$env" | sed -n 's/^EMU=//p')
   PID=$(echo "$env" | sed -n 's/^PID=//p')
   DIR=$(echo "$env" | sed -n 's/^DIR=//p')
-  VT_BENCH_ONLY=kbs VT_BENCH_KBS_URL="$KBS_URL" VT_BENCH_KBS_EMU="$EMU" VT_BENCH_KBS_PID="$PID" "$BUILD/bench/vt-bench" |
+  # PostgreSQL's processes (postmaster, its backends and helpers) for the database's CPU per round
+  pm=$(head -n 1 "$PGDIR/data/postmaster.pid")
+  DBPID=$(printf '%s' "$pm"; ps -o pid= --ppid "$pm" | tr -d ' ' | sed 's/^/,/' | tr -d '\n')
+  VT_BENCH_ONLY=kbs VT_BENCH_KBS_URL="$KBS_URL" VT_BENCH_KBS_EMU="$EMU" VT_BENCH_KBS_PID="$PID" VT_BENCH_KBS_DB_PID="$DBPID" \
+    "$BUILD/bench/vt-bench" |
     sed "s/^/pg$nodes /"
   sh "$HERE/kbs_load.sh" stop "$PID" "$DIR"
   # the next run starts from an empty database
