@@ -605,6 +605,59 @@ static void test_docs(void **state)
     vt_store_close(s);
 }
 
+/* One query for the first stored of several names (the policy fallbacks default_<tee>,
+ * default_cpu, default; a resource's own policy, then "default"), in the order given, not the
+ * order stored; and every document of a kind with its text. */
+static void test_docs_first_and_all(void **state)
+{
+    char url[300], a[64], b[64], c[64];
+    store_url(state, url, sizeof url);
+    uniq(a, sizeof a, "first-a");
+    uniq(b, sizeof b, "first-b");
+    uniq(c, sizeof c, "first-c");
+    vt_store *s = open_store(url, NULL);
+    vt_error e = {0};
+    char *j = NULL;
+    size_t which = 9;
+    const char *abc[3] = {a, b, c};
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, abc, 3, &which, &j, &e), VT_E_MISSING);
+    assert_null(j);
+    assert_int_equal(vt_store_doc_put(s, VT_DOC_RESOURCE_POLICY, c, "{\"n\":\"c\"}", 1, &e), VT_OK);
+    assert_int_equal(vt_store_doc_put(s, VT_DOC_ATTESTATION_POLICY, a, "{\"kind\":\"other\"}", 1, &e), VT_OK);
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, abc, 3, &which, &j, &e), VT_OK);
+    assert_int_equal(which, 2);
+    assert_string_equal(j, "{\"n\":\"c\"}");
+    free(j);
+    assert_int_equal(vt_store_doc_put(s, VT_DOC_RESOURCE_POLICY, b, "{\"n\":\"b\"}", 1, &e), VT_OK);
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, abc, 3, &which, &j, &e), VT_OK);
+    assert_int_equal(which, 1);
+    assert_string_equal(j, "{\"n\":\"b\"}");
+    free(j);
+    const char *cb[2] = {c, b};
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, cb, 2, &which, &j, &e), VT_OK);
+    assert_int_equal(which, 0);
+    assert_string_equal(j, "{\"n\":\"c\"}");
+    free(j);
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, abc, 0, &which, &j, &e), VT_E_ARG);
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, abc, 4, &which, &j, &e), VT_E_ARG);
+    const char *bad[1] = {"bad\nname"};
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, bad, 1, &which, &j, &e), VT_E_ARG);
+
+    char **names = NULL, **texts = NULL;
+    size_t n = 0, seen = 0;
+    assert_int_equal(vt_store_doc_get_all(s, VT_DOC_RESOURCE_POLICY, &names, &texts, &n, &e), VT_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) assert_true(strcmp(names[i - 1], names[i]) < 0);
+        if (strcmp(names[i], b) == 0) assert_string_equal(texts[i], "{\"n\":\"b\"}"), seen++;
+        if (strcmp(names[i], c) == 0) assert_string_equal(texts[i], "{\"n\":\"c\"}"), seen++;
+        assert_string_not_equal(names[i], a); /* another kind */
+    }
+    assert_int_equal(seen, 2);
+    vt_store_strv_free(names, n);
+    vt_store_strv_free(texts, n);
+    vt_store_close(s);
+}
+
 static void test_admin_jti(void **state)
 {
     char url[300], jti[64];
@@ -875,6 +928,7 @@ int main(void)
         cmocka_unit_test_prestate(test_kek_rekey, &be_sqlite),
         cmocka_unit_test(test_kek_loading),
         BOTH(test_docs),
+        BOTH(test_docs_first_and_all),
         BOTH(test_admin_jti),
         cmocka_unit_test(test_sqlite_private_mode),
         BOTH(test_tx_action_and_audit),
