@@ -76,6 +76,11 @@ const char *vt_store_backend(const vt_store *s)
 
 vt_err vt_store_ping(vt_store *s, vt_error *err)
 {
+    /* a store whose flush failed refuses durable writes: not ready (a balancer takes the node out) */
+    pthread_mutex_lock(&s->sync_mu);
+    bool broken = s->sync_broken;
+    pthread_mutex_unlock(&s->sync_mu);
+    if (broken) return vt_error_set(err, VT_E_IO, "store", "an earlier sync of the store failed: writes may be lost, restart");
     return store_exec(s, "SELECT 1", NULL, 0, NULL, err);
 }
 

@@ -905,6 +905,7 @@ static void test_sqlite_group_commit(void **state)
     assert_non_null(strstr(e.msg, "earlier sync"));
     snprintf(x.id, sizeof x.id, "gc-session-2");
     assert_int_equal(vt_store_session_put(s, &x, &e), VT_OK); /* volatile writes go on */
+    assert_int_equal(vt_store_ping(s, &e), VT_E_IO);           /* /readyz fails: the node is taken out */
     vt_store_close(s);
 }
 
