@@ -33,6 +33,8 @@ VT_MUST_USE vt_err vt_hex_decode(const char *hex, size_t hexlen, vt_buf *out, vt
 
 /* base64: url=true uses the URL alphabet without padding (JOSE); false: standard, padded. */
 char *vt_b64_encode(const uint8_t *p, size_t n, bool url);
+/* The URL alphabet with '=' padding (what serde's URL_SAFE engine writes: Azure vTPM evidence). */
+char *vt_b64url_encode_padded(const uint8_t *p, size_t n);
 /* Decodes either alphabet, padding optional; rejects other characters. */
 VT_MUST_USE vt_err vt_b64_decode(const char *s, size_t slen, vt_buf *out, vt_error *err);
 /* RFC 3986 percent-decoding (Intel PCS sends issuer chains so in HTTP headers) into an owned

@@ -100,9 +100,8 @@ vt_err vt_hex_decode(const char *hex, size_t hexlen, vt_buf *out, vt_error *err)
 static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-char *vt_b64_encode(const uint8_t *p, size_t n, bool url)
+static char *b64_encode(const uint8_t *p, size_t n, const char *a, bool pad)
 {
-    const char *a = url ? B64URL : B64;
     size_t outlen = 4 * ((n + 2) / 3) + 1;
     char *s = malloc(outlen);
     if (s == NULL) return NULL;
@@ -119,11 +118,21 @@ char *vt_b64_encode(const uint8_t *p, size_t n, bool url)
         s[j++] = a[v >> 18 & 63];
         s[j++] = a[v >> 12 & 63];
         if (i + 1 < n) s[j++] = a[v >> 6 & 63];
-        else if (!url) s[j++] = '=';
-        if (!url) s[j++] = '=';
+        else if (pad) s[j++] = '=';
+        if (pad) s[j++] = '=';
     }
     s[j] = '\0';
     return s;
+}
+
+char *vt_b64_encode(const uint8_t *p, size_t n, bool url)
+{
+    return b64_encode(p, n, url ? B64URL : B64, !url);
+}
+
+char *vt_b64url_encode_padded(const uint8_t *p, size_t n)
+{
+    return b64_encode(p, n, B64URL, true);
 }
 
 static int b64val(char c)

@@ -170,22 +170,6 @@ static vt_err tpm_quote(EVP_PKEY *ak, const uint8_t *nonce, size_t nl, const uin
     return ok ? VT_OK : vt_error_set(err, VT_E_INTERNAL, "emulate", "signing the TPM quote failed");
 }
 
-static char *b64u(const uint8_t *p, size_t n)
-{
-    /* the attester writes base64url with '=' padding */
-    char *s = vt_b64_encode(p, n, true);
-    if (s == NULL) return NULL;
-    size_t l = strlen(s), pad = (4 - l % 4) % 4;
-    char *t = realloc(s, l + pad + 1);
-    if (t == NULL) {
-        free(s);
-        return NULL;
-    }
-    memset(t + l, '=', pad);
-    t[l + pad] = '\0';
-    return t;
-}
-
 vt_err emu_az_vcek_der(vt_emu *e, vt_buf *out, vt_error *err)
 {
     vt_buf tab = {0};
@@ -234,8 +218,8 @@ vt_err vt_emu_az_evidence(vt_emu *e, vt_emu_az_kind kind, const uint8_t *nonce, 
     if (rc == VT_OK) {
         json_t *pj = json_array();
         for (int i = 0; i < 24; i++) json_array_append_new(pj, vt_json_hex_string(pcrs[i], 32));
-        h64 = b64u(hcl, HCL_SIZE);
-        x64 = kind == VT_EMU_AZ_SNP ? b64u(extra.ptr, extra.len) : b64u(quote.ptr, quote.len);
+        h64 = vt_b64url_encode_padded(hcl, HCL_SIZE);
+        x64 = kind == VT_EMU_AZ_SNP ? vt_b64url_encode_padded(extra.ptr, extra.len) : vt_b64url_encode_padded(quote.ptr, quote.len);
         ev = json_pack("{s:i, s:{s:o, s:o, s:o}, s:s?, s:s?}", "version", 2, "tpm_quote", "signature",
                        vt_json_hex_string(sig, 256), "message", vt_json_hex_string(msg, ml), "pcrs", pj, "hcl_report",
                        h64, kind == VT_EMU_AZ_SNP ? "vcek" : "td_quote", x64);

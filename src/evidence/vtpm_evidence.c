@@ -22,19 +22,11 @@
 #define HCL_TDREPORT_OFF 0x20u
 #define EVENT_LOG_MAX (4u << 20)
 
-/* base64url with '=' padding, as serde's UrlSafe engine writes it. */
+/* base64url with '=' padding, as serde's UrlSafe engine writes it, as a JSON string. */
 static json_t *b64url_padded(const uint8_t *p, size_t n)
 {
-    char *s = vt_b64_encode(p, n, true);
-    if (s == NULL) return NULL;
-    size_t l = strlen(s), pad = (4 - l % 4) % 4;
-    char *t = realloc(s, l + pad + 1);
-    if (t == NULL) {
-        free(s);
-        return NULL;
-    }
-    memset(t + l, '=', pad);
-    t[l + pad] = '\0';
+    char *t = vt_b64url_encode_padded(p, n);
+    if (t == NULL) return NULL;
     json_t *j = json_string(t);
     free(t);
     return j;

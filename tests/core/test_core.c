@@ -54,6 +54,12 @@ static void test_hex_b64(void **state)
     s = vt_b64_encode((const uint8_t *)"\xfb\xff", 2, true);
     assert_string_equal(s, "-_8");
     free(s);
+    s = vt_b64url_encode_padded((const uint8_t *)"\xfb\xff", 2); /* URL alphabet, padded */
+    assert_string_equal(s, "-_8=");
+    free(s);
+    s = vt_b64url_encode_padded((const uint8_t *)"\xfb", 1);
+    assert_string_equal(s, "-w==");
+    free(s);
     vt_buf b = {0};
     assert_int_equal(vt_b64_decode("Zm9vYg==", 8, &b, &e), VT_OK);
     assert_int_equal(b.len, 4);
