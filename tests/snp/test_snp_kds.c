@@ -485,6 +485,8 @@ static void test_tampered_not_cached(void **state)
 
     /* a good cache, then a tampered CRL at the daily refresh: refused, the previous CRL stays */
     vt_buf_free(&s.chain);
+    vt_buf_free(&s.vcek);
+    vt_buf_free(&s.crl);
     server_emulated(&s);
     vt_buf good = {0};
     assert_int_equal(verify_once(url, dir, NULL, at, &e), VT_OK);
