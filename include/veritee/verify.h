@@ -38,7 +38,9 @@ typedef struct vt_verify_sources {
                                    each item checked before it is cached (collateral.h); fresh
                                    items are not fetched again */
     const char *kds_url;        /* SNP: fetch the VCEK, ASK/ARK chain and CRL from AMD KDS into
-                                   cache_dir */
+                                   cache_dir, each checked against the ARK (trust_dir, else the
+                                   pinned one) before it is cached (vt_coll_snp_fetch); one fetch
+                                   in flight per chip and TCB */
     const char *cache_dir;      /* on-disk cache of fetched collateral (docs/collateral.md); read
                                    even without a URL. TDX: its tdx/ directory, or the directory
                                    itself when it has none, is the collateral directory when none

@@ -33,7 +33,8 @@ static const cli_opt verify_opts[] = {
     {"pcs-url", 0, "URL", "TDX/SGX: without --collateral, fetch the collateral from Intel PCS\n"
                           "(https://api.trustedservices.intel.com) or a PCCS (v4 API) into --cache"},
     {"kds-url", 0, "URL", "SNP: fetch the VCEK, ASK/ARK chain and CRL from AMD KDS\n"
-                          "(https://kdsintf.amd.com) into --cache"},
+                          "(https://kdsintf.amd.com) into --cache, each checked against the\n"
+                          "ARK before it is cached"},
     {"cache", 0, "DIR", "on-disk cache for fetched collateral (read even without a URL;\n"
                         "TDX/SGX: the collateral directory when --collateral is absent)"},
     {"allow-missing-crl", 0, NULL, "accept evidence whose PCK CRL is unavailable; the revocation\n"

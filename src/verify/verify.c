@@ -6,8 +6,9 @@
 
 #include "verify_internal.h"
 #include "veritee/fileio.h"
-#include "veritee/snp_kds.h"
+#include "veritee/certdir.h"
 #include "veritee/collateral.h"
+#include "veritee/snp_kds.h"
 
 static vt_err built_or(vt_err rc, const vt_error *saved, vt_error *err)
 {
@@ -106,25 +107,24 @@ vt_err verify_snp_product(const vt_verifier *v, const vt_verify_opts *o, vt_snp_
     return product != NULL ? vt_snp_product_parse(product, out, err) : VT_OK;
 }
 
-/* AMD KDS (with kds_url): make the cache hold this report's VCEK, chain and CRL. Runs before the
- * verifier lock, one request in flight per object: a second guest of the same chip and TCB
- * waits for the first one's fetch and then finds the cache filled (vt_snp_kds_fetch makes no
- * request for what is cached). */
+/* AMD KDS (with kds_url): make the cache hold this report's VCEK, chain and CRL, each checked
+ * against the trusted ARK (--trust, else the pinned ARK of the product) before it is cached
+ * (vt_coll_snp_fetch, as `veritee collateral fetch`): a tampered or foreign answer is refused
+ * and never written. Runs before the verifier lock, one request in flight per platform: a
+ * second guest of the same chip and TCB waits for the first one's fetch and then finds the
+ * cache fresh (no request for what is cached and fresh). */
 vt_err verify_fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_error *err)
 {
+    const char *product = o->product != NULL ? o->product : v->snp_product;
     if (v->collateral != NULL) /* a server: the manager's single flight, bounded wait and refresh */
-        return vt_coll_manager_need_snp(v->collateral, ev, len, o->product != NULL ? o->product : v->snp_product, o->at,
-                                        err);
+        return vt_coll_manager_need_snp(v->collateral, ev, len, product, o->at, err);
     if (v->kds_url == NULL || v->cache_dir == NULL) return VT_OK;
-    vt_snp_product product;
-    vt_bytes rep, tab;
-    vt_snp_report r;
-    vt_snp_kds_plan plan;
-    VT_GUARD(verify_snp_product(v, o, &product, err));
-    VT_GUARD(vt_snp_evidence_split(ev, len, &rep, &tab, err));
-    VT_GUARD(vt_snp_report_parse(rep.ptr, rep.len, &r, err));
-    VT_GUARD(vt_snp_kds_plan_for(&r, product, v->cache_dir, &plan, err));
-    const char *key = plan.vcek_query[0] ? plan.vcek_query : plan.chain_query;
+    vt_coll_snp_want w;
+    char key[180];
+    VT_GUARD(vt_coll_snp_want_from_report(ev, len, product, &w, err));
+    vt_coll_snp_want_id(&w, key);
+    STACK_OF(X509) *roots = NULL;
+    if (v->trust_dir != NULL) VT_GUARD(vt_certs_load_path(v->trust_dir, &roots, err));
     pthread_mutex_lock(&v->fetch_mu);
     for (;;) {
         bool busy = false;
@@ -137,14 +137,15 @@ vt_err verify_fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_
         if (v->inflight[i][0] == 0) slot = i;
     if (slot < VERIFY_MAX_INFLIGHT) snprintf(v->inflight[slot], sizeof v->inflight[slot], "%s", key);
     pthread_mutex_unlock(&v->fetch_mu);
-    vt_snp_kds_opts ko = {.base_url = v->kds_url, .cache_dir = v->cache_dir, .product = product, .at = o->at,
-                          .sleep_ms = v->kds_wait, .sleep_ctx = v->kds_wait_ctx};
-    vt_snp_kds_result res;
-    vt_err rc = vt_snp_kds_fetch(&ko, &r, &res, err);
+    vt_coll_pcs up = {.base_url = v->kds_url, .roots = roots, .sleep_ms = v->kds_wait, .sleep_ctx = v->kds_wait_ctx};
+    /* as the TDX one-shot path: certificates until their notAfter, the CRL until its nextUpdate
+     * and for a day after it was fetched */
+    vt_err rc = vt_coll_snp_fetch(&up, v->cache_dir, &w, o->at, 0, VT_COLL_DEFAULT_INTERVAL, false, NULL, err);
     pthread_mutex_lock(&v->fetch_mu);
     if (slot < VERIFY_MAX_INFLIGHT) v->inflight[slot][0] = 0;
     pthread_cond_broadcast(&v->fetch_cv);
     pthread_mutex_unlock(&v->fetch_mu);
+    sk_X509_pop_free(roots, X509_free);
     return rc;
 }
 
