@@ -92,6 +92,7 @@ static int verify_and_print(cli_verify_args *a)
     }
     if (r.tdx != NULL) ex = cli_print_tdx(a, &r);
     else if (r.snp != NULL) ex = cli_print_snp(a, &r);
+    else if (r.nvidia != NULL) ex = cli_print_nvidia(a, &r);
     else ex = cli_print_cca(a, &r);
 out:
     vt_verify_result_clear(&r);
@@ -175,8 +176,9 @@ int cmd_verify(int argc, char **argv)
         rc = VT_EXIT_USAGE;
     } else if (!options_apply(&a, tee)) {
         rc = VT_EXIT_USAGE;
-    } else if (strcmp(tee, "nvidia") == 0) {
-        rc = cli_verify_nvidia(&a);
+    } else if (html && strcmp(tee, "nvidia") == 0) {
+        fprintf(stderr, "veritee verify: --html applies to TDX, SGX, SNP and CCA evidence; %s is nvidia\n", a.file);
+        rc = VT_EXIT_USAGE;
     } else if (html && cli_ui_html(&a, html) != 0) {
         rc = VT_EXIT_USAGE;
     } else {
