@@ -67,6 +67,7 @@ typedef struct cli_verify_args {
     const char *pcs_url;        /* --pcs-url (TDX online collateral) */
     const char *kds_url;        /* --kds-url (SNP online collateral from AMD KDS) */
     const char *cache_dir;      /* --cache */
+    const char *ocsp;           /* --ocsp (NVIDIA: DER OCSP responses, a file or a directory) */
     bool allow_missing_crl;     /* --allow-missing-crl: revocation unknown is accepted, and said */
     vt_time at;                 /* --at, default: now */
     bool json;

@@ -37,6 +37,8 @@ static const cli_opt verify_opts[] = {
                         "TDX/SGX: the collateral directory when --collateral is absent)"},
     {"allow-missing-crl", 0, NULL, "accept evidence whose PCK CRL is unavailable; the revocation\n"
                                    "check is then reported as skipped (fail-closed otherwise)"},
+    {"ocsp", 0, "FILE|DIR", "NVIDIA: DER OCSP responses for the device chains (one file, or every file\n"
+                            "of DIR); without them revocation is reported skipped"},
     {"at", 0, "T", "verify as of this RFC 3339 instant (default: now)"},
     {"json", 0, NULL, "print one JSON object (claims and checks)"},
     {"html", 0, "FILE", "also write the console's analysis view as one self-contained HTML file"},
@@ -177,7 +179,9 @@ static const cli_opt emulate_init_opts[] = {
 
 static const cli_opt evidence_get_opts[] = {
     {"tee", 0, "T", "tdx, snp, cca (default: the configfs-tsm provider's); emulated only:\n"
-                    "az-snp-vtpm, az-tdx-vtpm (an Azure CVM's evidence JSON, docs/azure.md)"},
+                    "az-snp-vtpm, az-tdx-vtpm (an Azure CVM's evidence JSON, docs/azure.md),\n"
+                    "nvidia (the emulator's GPUs, Trustee's device_evidence_list JSON; the first\n"
+                    "32 bytes of the report data are the GPU nonce, docs/nvidia.md)"},
     {"report-data", 0, "HEX", "up to 64 bytes bound into the evidence (zero-padded to 64)"},
     {"nonce", 0, "HEX", "the same as --report-data: hex, as in verify/appraise --nonce"},
     {"nonce-text", 0, "STR", "report data = SHA-512(STR) (a text nonce)"},
@@ -274,6 +278,9 @@ static const cli_opt attest_opts[] = {
     {"provider", 0, "P", "auto (default): emulated with --emulator, else configfs-tsm when\n"
                          "present, else the SNP guest ioctl"},
     {"emulator", 0, "DIR", "the emulated TEE made by `veritee emulate init` (test only)"},
+    {"gpu-evidence", 0, "SRC", "also attest GPUs (additional evidence, docs/nvidia.md): 'emulated' (the\n"
+                               "--emulator's GPUs over the session's GPU nonce) or a FILE of Trustee's\n"
+                               "device_evidence_list JSON sent as it is"},
     {"key-type", 0, "K", "ephemeral TEE key: ec (P-256, ECDH-ES+A256KW; default) or rsa\n"
                          "(RSA-2048, RSA-OAEP-256)"},
     {"output", 'o', "FILE", "write the secret to FILE (mode 0600; one --resource); default stdout"},

@@ -42,6 +42,7 @@ static bool options_apply(const cli_verify_args *a, const char *tee)
         {a->certs_dir != NULL, snp, "--certs", "SNP"},
         {a->cache_dir != NULL, !cca && !nv, "--cache", "TDX, SGX and SNP"},
         {a->collateral_dir != NULL, !nv, "--collateral", "TDX, SGX, SNP and CCA"},
+        {a->ocsp != NULL, nv, "--ocsp", "NVIDIA GPU"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (rules[i].given && !rules[i].applies) {
@@ -75,7 +76,7 @@ static int verify_and_print(cli_verify_args *a)
     vt_verify_sources s = {.trust_dir = a->trust_dir, .collateral_dir = a->collateral_dir, .certs_dir = a->certs_dir,
                            .cpak_file = a->cpak_file, .pcs_url = a->pcs_url, .kds_url = a->kds_url,
                            .cache_dir = a->cache_dir, .allow_missing_crl = a->allow_missing_crl,
-                           .kds_wait = kds_wait};
+                           .kds_wait = kds_wait, .nvidia_ocsp_dir = a->ocsp};
     vt_verify_opts o = {.tee = a->tee, .at = a->at, .nonce = a->nonce_hex ? nonce.ptr : NULL,
                         .nonce_len = nonce.len, .product = a->product};
     if (vt_verifier_new(&s, &v, &e) != VT_OK) {
@@ -105,7 +106,7 @@ int cmd_verify(int argc, char **argv)
 {
     cli_verify_args a = {.tee = "auto", .at = (vt_time)time(NULL)};
     enum { O_COLL = 256, O_TRUST, O_CERTS, O_CPAK, O_NONCE, O_PRODUCT, O_PCS, O_CACHE, O_AT, O_JSON,
-           O_TEE, O_ALLOW_CRL, O_KDS, O_HTML };
+           O_TEE, O_ALLOW_CRL, O_KDS, O_HTML, O_OCSP };
     const char *html = NULL;
     static const struct option opts[] = {
         {"tee", required_argument, 0, O_TEE},          {"collateral", required_argument, 0, O_COLL},
@@ -115,7 +116,7 @@ int cmd_verify(int argc, char **argv)
         {"cache", required_argument, 0, O_CACHE},      {"at", required_argument, 0, O_AT},
         {"json", no_argument, 0, O_JSON},              {"allow-missing-crl", no_argument, 0, O_ALLOW_CRL},
         {"kds-url", required_argument, 0, O_KDS},      {"help", no_argument, 0, 'h'},
-        {"html", required_argument, 0, O_HTML},
+        {"html", required_argument, 0, O_HTML},        {"ocsp", required_argument, 0, O_OCSP},
         {0, 0, 0, 0}};
     optind = 1;
     int c;
@@ -135,6 +136,7 @@ int cmd_verify(int argc, char **argv)
         case O_CACHE: a.cache_dir = optarg; break;
         case O_JSON: a.json = true; break;
         case O_HTML: html = optarg; break;
+        case O_OCSP: a.ocsp = optarg; break;
         case O_ALLOW_CRL: a.allow_missing_crl = true; break;
         case O_AT:
             if (vt_time_parse_rfc3339(optarg, &a.at, &e) != VT_OK) {
