@@ -67,6 +67,11 @@ static const cli_opt appraise_opts[] = {
     {"pcs-url", 0, "URL", "as for 'veritee verify'"},
     {"kds-url", 0, "URL", "as for 'veritee verify'"},
     {"cache", 0, "DIR", "as for 'veritee verify'"},
+    {"gpu-evidence", 0, "FILE", "NVIDIA GPUs beside the CPU evidence (Trustee's device_evidence_list\n"
+                                "JSON): each verified GPU is its own submod (gpuN), appraised by the\n"
+                                "policy's nvidia section; the CPU's by nvidia.gpus/min_gpus"},
+    {"gpu-nonce", 0, "HEX", "the GPU nonce expected in every report (first 32 bytes; default: not checked)"},
+    {"ocsp", 0, "FILE|DIR", "as for 'veritee verify' (NVIDIA device chains)"},
     {"json", 0, NULL, "JSON output"},
     END};
 

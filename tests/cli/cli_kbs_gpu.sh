@@ -140,5 +140,29 @@ rc=0; timeout 20 "$B" verify --tee nvidia --trust emu/trust --nonce 00112233 ev.
 rc=0; timeout 20 "$B" verify --tee nvidia --trust emu/trust --ocsp ocsp --nonce 00112233 ev.json >v.txt 2>&1 || rc=$?
 [ $rc -eq 1 ] && grep -q "revoked" v.txt && ok "veritee verify --ocsp DIR: revoked GPU 1 (exit 1)" || { bad "verify --ocsp: $rc"; cat v.txt; }
 
+# --- veritee appraise with GPU evidence: one submod per GPU, the policy's nvidia rules
+CN=00112233445566778899aabbccddeeff
+GN=8899aabbccddeeff0011223344556677
+timeout 20 "$B" evidence get --tee tdx --emulator emu --nonce "$CN" -o tdx.bin &&
+  timeout 20 "$B" evidence get --tee nvidia --emulator emu --nonce "$GN" -o gpus.json || bad "evidence get"
+AP="$B appraise --policy pol.json --trust emu/trust --collateral emu/collateral --nonce $CN"
+rc=0; timeout 30 $AP --gpu-evidence gpus.json --gpu-nonce "$GN" --ocsp ocsp/leaf0.der tdx.bin >ap.txt 2>&1 || rc=$?
+# one response does not cover every chain: refused as missing (exit 3), the list as one rejected submod
+[ $rc -eq 3 ] && grep -q "gpu0 evidence contraindicated" ap.txt && ok "appraise: partial OCSP coverage refused" ||
+  { bad "appraise partial OCSP: exit $rc"; cat ap.txt; }
+rc=0; timeout 30 $AP --gpu-evidence gpus.json --gpu-nonce "$GN" --ear-key ap.pem --ear-out ap.jwt tdx.bin >ap.txt 2>&1 || rc=$?
+[ $rc -eq 0 ] && grep -q "gpu0 nvidia affirming" ap.txt && grep -q "gpu1 nvidia affirming" ap.txt &&
+  grep -q "gpu_min_count .*2 GPUs attested" ap.txt && ok "appraise: TDX + 2 GPUs affirming" || { bad "appraise: exit $rc"; cat ap.txt; }
+got=$(timeout 20 "$B" ear verify --key ap.pem --json ap.jwt | python3 -c 'import json,sys; print(" ".join(sorted(json.load(sys.stdin)["submods"])))')
+[ "$got" = "cpu0 gpu0 gpu1" ] && ok "appraise EAR submods: $got" || bad "appraise EAR submods: $got"
+rc=0; timeout 30 $AP --gpu-evidence gpus.json --gpu-nonce 00 tdx.bin >ap.txt 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "nonce" ap.txt && ok "appraise: wrong GPU nonce refused" || { bad "appraise nonce: exit $rc"; cat ap.txt; }
+platform 'd["cc_off"] = [0]'
+timeout 20 "$B" evidence get --tee nvidia --emulator emu --nonce "$GN" -o gpus.json
+rc=0; timeout 30 $AP --gpu-evidence gpus.json --gpu-nonce "$GN" tdx.bin >ap.txt 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "gpu0 nvidia contraindicated" ap.txt && grep -q "\[fail\] gpu_cc_mode" ap.txt &&
+  ok "appraise: CC-off GPU contraindicated" || { bad "appraise cc off: exit $rc"; cat ap.txt; }
+platform 'd.pop("cc_off")'
+
 [ "$fails" -eq 0 ] && echo "all GPU composite checks passed" || echo "$fails FAILED"
 exit $((fails > 0))
