@@ -40,7 +40,10 @@ static bool options_apply(const cli_verify_args *a, const char *tee)
         {a->cpak_file != NULL, cca, "--cpak", "CCA"},
         {a->allow_missing_crl, !cca && !nv, "--allow-missing-crl", "TDX, SGX and SNP"},
         {a->certs_dir != NULL, snp, "--certs", "SNP"},
-        {a->cache_dir != NULL, !cca && !nv, "--cache", "TDX, SGX and SNP"},
+        {a->cache_dir != NULL, !cca, "--cache", "TDX, SGX, SNP and NVIDIA"},
+        {cli_nv_revocation_given(&a->nv), nv, "--ocsp, --ocsp-response, --crl and --allow-revocation-unknown",
+         "NVIDIA"},
+        {cli_nv_rim_given(&a->nv), nv, "--rim-service, --rim-trust and --rim", "NVIDIA"},
         {a->collateral_dir != NULL, !nv, "--collateral", "TDX, SGX, SNP and CCA"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
@@ -115,6 +118,13 @@ int cmd_verify(int argc, char **argv)
         {"json", no_argument, 0, O_JSON},              {"allow-missing-crl", no_argument, 0, O_ALLOW_CRL},
         {"kds-url", required_argument, 0, O_KDS},      {"help", no_argument, 0, 'h'},
         {"html", required_argument, 0, O_HTML},
+        {"ocsp", optional_argument, 0, CLI_NV_O_OCSP},
+        {"ocsp-response", required_argument, 0, CLI_NV_O_OCSP_RESPONSE},
+        {"crl", required_argument, 0, CLI_NV_O_CRL},
+        {"allow-revocation-unknown", no_argument, 0, CLI_NV_O_ALLOW_UNKNOWN},
+        {"rim-service", optional_argument, 0, CLI_NV_O_RIM_SERVICE},
+        {"rim-trust", required_argument, 0, CLI_NV_O_RIM_TRUST},
+        {"rim", required_argument, 0, CLI_NV_O_RIM},
         {0, 0, 0, 0}};
     optind = 1;
     int c;
@@ -142,6 +152,10 @@ int cmd_verify(int argc, char **argv)
             }
             break;
         case 'h': verify_usage(stdout); return 0;
+        case CLI_NV_O_OCSP: case CLI_NV_O_OCSP_RESPONSE: case CLI_NV_O_CRL: case CLI_NV_O_ALLOW_UNKNOWN:
+        case CLI_NV_O_RIM_SERVICE: case CLI_NV_O_RIM_TRUST: case CLI_NV_O_RIM:
+            if (!cli_nv_option(&a.nv, c, optarg, "verify")) return VT_EXIT_USAGE;
+            break;
         default: return cli_bad_option("verify", argv);
         }
     }

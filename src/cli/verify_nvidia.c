@@ -85,7 +85,17 @@ int cli_verify_nvidia(cli_verify_args *a)
         ex = cli_report_error(a, "nvidia", &e, NULL);
         goto out;
     }
-    vt_nvidia_verify_opts o = {.at = a->at, .nonce = nonce.ptr, .nonce_len = nonce.len};
+    a->nv.cache_dir = a->cache_dir;
+    if (cli_nv_load(&a->nv, true, a->at, checks, &e) != VT_OK) {
+        ex = cli_report_error(a, "nvidia", &e, checks);
+        goto out;
+    }
+    vt_nvidia_verify_opts o = {.at = a->at, .nonce = nonce.ptr, .nonce_len = nonce.len,
+                               .revocation = a->nv.rev, .rims = a->nv.rim_ptrs, .n_rims = a->nv.n_rims};
+    if (a->nv.rim_service || (a->nv.rim_verifier != NULL && a->cache_dir != NULL)) {
+        o.rim_verifier = a->nv.rim_verifier;
+        o.rim_source = a->nv.rim_source;
+    }
     if (vt_nvidia_verify(v, a->evidence.ptr, a->evidence.len, &o, &claims, checks, &e) != VT_OK) {
         ex = cli_report_error(a, "nvidia", &e, checks);
         goto out;
@@ -95,6 +105,7 @@ int cli_verify_nvidia(cli_verify_args *a)
         if (j != NULL) {
             json_object_update(j, claims);
             json_object_set_new(j, "checks", vt_checks_json(checks));
+            json_object_set_new(j, "sources", cli_nv_stats_json(&a->nv));
         }
         print_json(j);
         json_decref(j);
@@ -103,6 +114,7 @@ int cli_verify_nvidia(cli_verify_args *a)
     }
     ex = VT_EXIT_OK;
 out:
+    cli_nv_free(&a->nv);
     json_decref(claims);
     vt_nvidia_verifier_free(v);
     vt_buf_free(&nonce);

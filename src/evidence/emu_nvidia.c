@@ -98,6 +98,10 @@ vt_err emu_nvidia_init(const char *dir, const json_t *nv, vt_time at, vt_error *
     VT_GUARD_GOTO(vt_pki_cert(&is, ik, root, rk, &ica, err));
     VT_GUARD_GOTO(vt_pki_cert_pem(root, &pem, err));
     VT_GUARD_GOTO(emu_write(dir, "trust/nvidia", "nvidia_device_root.pem", pem.ptr, pem.len, false, err));
+    /* the CA keys stay with the emulator, as its other TEEs' do: tests issue OCSP responders
+     * and CRLs for the device chain with them (docs/nvidia.md, "Revocation") */
+    VT_GUARD_GOTO(emu_save_key(dir, "nvidia_root.key.pem", rk, err));
+    VT_GUARD_GOTO(emu_save_key(dir, "nvidia_ica.key.pem", ik, err));
     for (int g = 0; g < gpus; g++) {
         char name[64];
         uint8_t ext[50] = {0x04, 48}; /* OCTET STRING (48): the FWID is its last 48 bytes */
