@@ -147,8 +147,8 @@ void vt_nvidia_verifier_free(vt_nvidia_verifier *v);
 
 /* ---- revocation of the device and RIM signer chains (OCSP, CRLs) ----
  * Every certificate below the root needs a status, taken from the first source that covers
- * it: an offline OCSP response, an offline CRL of its issuer, a cached OCSP response still
- * valid at the instant, then (online) NVIDIA's OCSP responder. Each response is verified in
+ * it: an offline OCSP response, an offline CRL of its issuer, then (online) a cached OCSP
+ * response still valid at the instant, else NVIDIA's OCSP responder. Each response is verified in
  * full: signed by the certificate's issuer or a responder the issuer delegated
  * (id-kp-OCSPSigning) whose path reaches the pinned root at the instant, CertID equal to the
  * certificate's, the request's nonce echoed (fetched responses), thisUpdate <= at <=
@@ -178,8 +178,9 @@ typedef struct vt_nvidia_revocation {
     bool online;               /* ask the responder for what no offline source covers */
     const char *ocsp_url;      /* NULL: VT_NVIDIA_OCSP_URL (one responder for every certificate,
                                   as NVIDIA runs it); POST application/ocsp-request */
-    const char *cache_dir;     /* responses kept as DIR/nvidia/ocsp/<certid>.der (atomic writes)
-                                  and reused while valid at the instant; NULL: no cache */
+    const char *cache_dir;     /* with online: responses kept as DIR/nvidia/ocsp/<certid>.der
+                                  (atomic writes) and reused while valid at the instant, before
+                                  asking (also when the responder is down); NULL: no cache */
     long timeout_seconds;      /* per request; 0: 20 s */
     const char *ca_file;       /* HTTPS: trust only this PEM file; NULL: the system store */
     vt_nvidia_random_fn random; /* nonce for fetched requests; NULL: no nonce sent */
@@ -188,7 +189,7 @@ typedef struct vt_nvidia_revocation {
      * certificate, the responder is unreachable or answers "unknown". A revoked certificate,
      * a bad signature or a stale response fail whatever this says. */
     bool allow_unknown;
-    /* With no source at all (no responses, CRLs, cache or online): fail (VT_E_MISSING) rather
+    /* With no source at all (no responses, CRLs, not online): fail (VT_E_MISSING) rather
      * than report the check skipped. */
     bool require;
     vt_nvidia_source_stats *stats; /* optional counters, added to */
@@ -337,7 +338,8 @@ VT_MUST_USE vt_err vt_nvidia_rim_get(vt_nvidia_rim_verifier *v, const vt_nvidia_
                                      vt_error *err);
 
 /* Check the revocation status of a chain (leaf first; the last certificate is the trusted root,
- * which is not checked) at `at`, by the sources in rev. The check is recorded under `check`
+ * which is not checked) at `at`, by the sources in rev. The chain is NOT verified here: the
+ * caller has verified it (its last certificate is taken as the trust anchor for responders). The check is recorded under `check`
  * with `dev` prefixed to details. For callers with their own chains (and the tests). */
 VT_MUST_USE vt_err vt_nvidia_revocation_check(const vt_nvidia_revocation *rev, const void *chain_pem,
                                               size_t chain_len, vt_time at, const char *check,

@@ -242,7 +242,7 @@ out:
 
 static bool any_source(const vt_nvidia_revocation *rev)
 {
-    return rev->n_responses > 0 || rev->n_crls > 0 || rev->online || rev->cache_dir != NULL;
+    return rev->n_responses > 0 || rev->n_crls > 0 || rev->online; /* the cache serves the online source */
 }
 
 vt_err nv_revocation(const vt_nvidia_revocation *rev, STACK_OF(X509) *path, vt_time at, const char *check,
@@ -297,14 +297,14 @@ vt_err nv_revocation(const vt_nvidia_revocation *rev, STACK_OF(X509) *path, vt_t
         if (st == ST_NONE) VT_GUARD_GOTO(from_crls(crls, rev->n_crls, cert, issuer, at, cn, &st, err));
         if (st != ST_NONE) offline++;
         OCSP_CERTID *id = NULL;
-        if (st == ST_NONE && (rev->cache_dir != NULL || rev->online)) {
+        if (st == ST_NONE && rev->online) {
             id = OCSP_cert_to_id(EVP_sha1(), cert, issuer); /* SHA-1 CertID: what responders index */
             if (id == NULL) {
                 rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
                 goto out;
             }
         }
-        if (st == ST_NONE && rev->cache_dir != NULL) {
+        if (st == ST_NONE && rev->online && rev->cache_dir != NULL) {
             from_cache(rev, id, path, store, at, cn, &st, &reason);
             if (st != ST_NONE) cached++;
         }
