@@ -353,7 +353,7 @@ static vt_err fetch_rims(const vt_nvidia_verify_opts *o, const vt_nvidia_report 
     vt_nvidia_rim *rims = calloc(2, sizeof *rims);
     if (rims == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     bool want[2] = {want_driver, want_vbios};
-    for (int k = 0; k < 2; k++) {
+    for (int k = 1; k >= 0; k--) { /* VBIOS first: the RIM most often published */
         if (!want[k]) continue;
         vt_checks *mine = calloc(1, sizeof *mine);
         vt_err rc = mine == NULL ? vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory")
@@ -501,6 +501,11 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
         json_object_set_new(o, "trailing_bytes", json_integer((json_int_t)r->trailing.len));
         json_object_set_new(o, "certificate_chain", json_deep_copy(ch->chain));
         json_object_set_new(o, "emulated", json_boolean(ch->emulated));
+        char ids[2][160];
+        vt_error ie;
+        vt_error_clear(&ie);
+        if (vt_nvidia_rim_ids(r, arch, ids[0], sizeof ids[0], ids[1], sizeof ids[1], &ie) == VT_OK)
+            json_object_set_new(o, "rim_ids", json_pack("{s:s, s:s}", "driver", ids[0], "vbios", ids[1]));
         if (rim != NULL) json_object_set_new(o, "rim", rim);
         *claims = o;
     }
