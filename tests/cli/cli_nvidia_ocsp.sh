@@ -56,7 +56,7 @@ index "$T/leaf.revoked" R "$T/leaf.pem"
 index "$T/ica.good" V "$T/ica.pem"
 
 start() { # start LEAF_INDEX LEAF_SIGNER: a responder for both issuers
-  rm -f "$T/port"
+  rm -f "$T/port" "$T/port.nononce"
   python3 "$HERE/../fixtures/ocsp_responder.py" "$T/port" "$T/log" 1 \
     "$T/ica.pem" "$T/$2.pem" "$T/$2.key" "$1" \
     "$T/root.pem" "$T/icarsp.pem" "$T/icarsp.key" "$T/ica.good" &
@@ -102,10 +102,27 @@ ok "revoked leaf refused: $(head -1 "$T/err")"
 verify 1 --at "$AT" --ocsp="$URL" --allow-revocation-unknown
 ok "revoked leaf refused with --allow-revocation-unknown"
 
+# ... a response that does not echo the request's nonce (a replayed answer)
+touch "$T/port.nononce"
+verify 1 --at "$AT" --ocsp="$URL"
+grep -q "does not echo the request's nonce" "$T/err" || fail "no nonce: $(cat "$T/err")"
+rm -f "$T/port.nononce"
+ok "a response without the request's nonce refused"
+
 # 4. stale: at --at three days later, the responses' nextUpdate (1 day) has passed
 verify 1 --at "$LATE" --ocsp="$URL"
 grep -q "revocation" "$T/err" && grep -q "not at" "$T/err" || fail "stale: $(cat "$T/err")"
 ok "stale response refused"
+stop
+
+# ... a responder that does not know the leaf answers "unknown": refused, unless allowed
+: >"$T/leaf.none"
+start "$T/leaf.none" leafrsp
+verify 1 --at "$AT" --ocsp="$URL"
+grep -q "answered 'unknown'" "$T/err" || fail "unknown: $(cat "$T/err")"
+verify 0 --at "$AT" --ocsp="$URL" --allow-revocation-unknown --json
+[ "$(status revocation)" = skip ] || fail "unknown allowed: $(cat "$T/out")"
+ok "status 'unknown' refused; accepted (skipped) with --allow-revocation-unknown"
 stop
 
 # 5. a response signed by an unrelated key for the leaf
