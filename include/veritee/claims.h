@@ -24,9 +24,10 @@ typedef enum vt_tee {
     VT_TEE_TDX = 2,
     VT_TEE_SNP = 3,
     VT_TEE_CCA = 4,
+    VT_TEE_NVIDIA = 5, /* an NVIDIA GPU (Hopper, Blackwell): additional evidence beside a CPU TEE */
 } vt_tee;
 
-/* "sgx", "tdx", "snp", "cca" (the kbs-types names), "unknown". */
+/* "sgx", "tdx", "snp", "cca", "nvidia" (the kbs-types names), "unknown". */
 const char *vt_tee_name(vt_tee t);
 /* Parse one of those names; VT_E_ARG otherwise. */
 VT_MUST_USE vt_err vt_tee_parse(const char *s, vt_tee *out, vt_error *err);
@@ -90,6 +91,30 @@ typedef struct vt_claims_cca_sw {
     size_t signer_id_len;
 } vt_claims_cca_sw;
 
+/* One NVIDIA GPU (docs/nvidia.md, "Claims"): what its verified SPDM report says. */
+#define VT_CLAIMS_GPU_MEAS 64
+
+typedef enum vt_gpu_rim {
+    VT_GPU_RIM_NOT_CHECKED = 0, /* no RIMs were given to the verification */
+    VT_GPU_RIM_MATCHED = 1,     /* every golden entry of the driver and VBIOS RIMs matched */
+} vt_gpu_rim;
+
+typedef struct vt_claims_gpu {
+    char arch[16];            /* "HOPPER", "BLACKWELL" (the evidence's claim; it chose the FWID rule) */
+    char uuid[64];            /* as the guest gave it: unverified; "" when absent */
+    char ueid[64];            /* the FMC leaf's serial number, decimal */
+    char driver_version[64];  /* "550.90.07" */
+    char vbios_version[24];   /* "96.00.9f.00.01" */
+    char feature[8];          /* opaque feature_flag: "SPT", "MPT", "PPCIE"; "" when absent */
+    bool cc_mode;             /* the signed report names a CC mode (feature_flag present) */
+    bool ppcie;               /* feature_flag is PPCIE (protected PCIe) */
+    bool nvdec0_enabled;
+    vt_gpu_rim rim;
+    size_t rim_matched;       /* golden entries matched (rim == MATCHED) */
+    size_t n_meas;            /* SPDM blocks 1..n_meas */
+    uint8_t meas[VT_CLAIMS_GPU_MEAS][48];
+} vt_claims_gpu;
+
 typedef struct vt_claims_cca {
     vt_cca_profile profile;
     uint64_t lifecycle;
@@ -142,6 +167,7 @@ typedef struct vt_claims {
         vt_claims_sgx sgx;
         vt_claims_snp snp;
         vt_claims_cca cca;
+        vt_claims_gpu gpu;
     } u;
 } vt_claims;
 
@@ -152,6 +178,12 @@ VT_MUST_USE vt_err vt_claims_from_snp(const vt_snp_claims *c, vt_claims *out, vt
  * cpak_used; may be NULL), whose `emulated` mark makes the claims emulated. */
 VT_MUST_USE vt_err vt_claims_from_cca(const vt_cca_token *t, const vt_cca_cpak *cpak, vt_claims *out,
                           vt_error *err);
+
+/* One device object of the nvidia layer's claims ({"arch","uuid","ueid","nonce","measurements",
+ * "config","emulated","rim",...}, vt_nvidia_verify) as normalized claims: report_data is the
+ * request nonce (32 bytes), revocation_checked whether OCSP covered the chain. */
+VT_MUST_USE vt_err vt_claims_from_gpu(const json_t *device, bool revocation_checked, vt_claims *out,
+                                      vt_error *err);
 
 /* Add or replace a named measurement (len <= 64). VT_E_ARG when full or too long. */
 VT_MUST_USE vt_err vt_claims_set_meas(vt_claims *c, const char *name, const uint8_t *v, size_t len,

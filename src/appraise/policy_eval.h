@@ -22,5 +22,8 @@ bool ev_set_match(const ev *e, const vt_policy_set *s, const char *claim_name, c
                   size_t len, char *which, size_t cap);
 /* Per-TEE rules (policy_tee.c). */
 void ev_tee_rules(ev *e);
+/* GPUs (policy_gpu.c): one GPU's rules, and the count of GPUs beside CPU evidence. */
+void ev_gpu_rules(ev *e);
+void ev_gpu_count(ev *e);
 
 #endif

@@ -31,6 +31,7 @@ vt_err pol_parse_measurements(pctx *c, const json_t *root, vt_policy *p);
 vt_err pol_parse_tdx_sgx(pctx *c, const json_t *root, vt_policy *p);
 vt_err pol_parse_snp(pctx *c, const json_t *root, vt_policy *p);
 vt_err pol_parse_cca(pctx *c, const json_t *root, vt_policy *p);
+vt_err pol_parse_nvidia(pctx *c, const json_t *root, vt_policy *p); /* policy_gpu.c */
 
 /* Measurement names a TEE reports (NULL-terminated lists), and which are configuration. */
 bool pol_known_measurement(const char *name);

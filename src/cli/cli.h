@@ -135,9 +135,8 @@ int cli_print_snp(const cli_verify_args *a, const struct vt_verify_result *r);
 int cli_print_cca(const cli_verify_args *a, const struct vt_verify_result *r);
 /* az-snp-vtpm, az-tdx-vtpm, tpm: their own verifiers (src/cli/verify_azure.c). */
 int cli_verify_azure(cli_verify_args *a);
-/* NVIDIA GPU evidence (Trustee's device_evidence_list JSON), verified by the nvidia layer
- * directly (verify_nvidia.c). */
-int cli_verify_nvidia(cli_verify_args *a);
+/* NVIDIA GPU evidence (Trustee's device_evidence_list JSON), verified by vt_verify (verify_nvidia.c). */
+int cli_print_nvidia(const cli_verify_args *a, const struct vt_verify_result *r);
 /* verify --html FILE: the console's analysis of a->evidence as one HTML file (src/cli/ui.c). */
 int cli_ui_html(const cli_verify_args *a, const char *path);
 

@@ -264,6 +264,8 @@ static const cli_opt serve_opts[] = {
     {"max-body-memory", 0, "BYTES", "request bodies held at once, all clients (default 64 MiB; 503 over it)"},
     {"log", 0, "FILE|-", "JSON-lines log of requests and server messages (- = stderr; default: none)"},
     {"allow-missing-crl", 0, NULL, "TDX: accept PCK chains without a CRL (said in the checks)"},
+    {"nvidia-ocsp", 0, "DIR", "NVIDIA GPUs: DER OCSP responses for the device chains (every file in DIR;\n"
+                              "a revoked certificate refuses its GPU; docs/nvidia.md)"},
     {"insecure-sample-tee", 0, NULL, "accept the 'sample' TEE (tests only; never in production)"},
     {"explore-rate", 0, "R", "console explorer: requests per second per client (default 2)"},
     {"explore-burst", 0, "N", "console explorer: their burst (default 20)"},

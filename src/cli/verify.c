@@ -81,6 +81,20 @@ static int verify_and_print(cli_verify_args *a)
                            .kds_wait = kds_wait};
     vt_verify_opts o = {.tee = a->tee, .at = a->at, .nonce = a->nonce_hex ? nonce.ptr : NULL,
                         .nonce_len = nonce.len, .product = a->product};
+    if (strcmp(a->tee, "nvidia") == 0) { /* --ocsp, --ocsp-response, --crl, --rim, --rim-service */
+        a->nv.cache_dir = a->cache_dir;
+        if (cli_nv_load(&a->nv, true, a->at, &r.checks, &e) != VT_OK) {
+            ex = cli_report_error(a, a->tee, &e, r.checks.n > 0 ? &r.checks : NULL);
+            goto out;
+        }
+        o.nvidia_revocation = a->nv.rev;
+        o.rims = a->nv.rim_ptrs;
+        o.n_rims = a->nv.n_rims;
+        if (a->nv.rim_service || (a->nv.rim_verifier != NULL && a->cache_dir != NULL)) {
+            o.nvidia_rim_verifier = a->nv.rim_verifier;
+            o.nvidia_rim_source = a->nv.rim_source;
+        }
+    }
     if (vt_verifier_new(&s, &v, &e) != VT_OK) {
         ex = cli_report_error(a, a->tee, &e, NULL);
         goto out;
@@ -95,8 +109,10 @@ static int verify_and_print(cli_verify_args *a)
     }
     if (r.tdx != NULL) ex = cli_print_tdx(a, &r);
     else if (r.snp != NULL) ex = cli_print_snp(a, &r);
+    else if (r.nvidia != NULL) ex = cli_print_nvidia(a, &r);
     else ex = cli_print_cca(a, &r);
 out:
+    cli_nv_free(&a->nv);
     vt_verify_result_clear(&r);
     vt_verifier_free(v);
     vt_buf_free(&nonce);
@@ -189,8 +205,9 @@ int cmd_verify(int argc, char **argv)
         rc = VT_EXIT_USAGE;
     } else if (!options_apply(&a, tee)) {
         rc = VT_EXIT_USAGE;
-    } else if (strcmp(tee, "nvidia") == 0) {
-        rc = cli_verify_nvidia(&a);
+    } else if (html && strcmp(tee, "nvidia") == 0) {
+        fprintf(stderr, "veritee verify: --html applies to TDX, SGX, SNP and CCA evidence; %s is nvidia\n", a.file);
+        rc = VT_EXIT_USAGE;
     } else if (html && cli_ui_html(&a, html) != 0) {
         rc = VT_EXIT_USAGE;
     } else {

@@ -37,6 +37,15 @@ struct vt_verifier {
     vt_cca_trust cca;
     vt_err cca_rc;
     vt_error cca_err;
+    /* NVIDIA GPUs */
+    char *nvidia_ocsp_dir;
+    bool nvidia_require_ocsp;
+    bool nv_ready;
+    vt_nvidia_verifier *nv;
+    vt_bytes *nv_ocsp;   /* the OCSP responses of nvidia_ocsp_dir (owned) */
+    size_t n_nv_ocsp;
+    vt_err nv_rc;
+    vt_error nv_err;
 };
 
 /* The TDX collateral directory: collateral_dir, else the cache's tdx/ directory (where PCS
