@@ -101,6 +101,14 @@ typedef struct vt_verify_opts {
     size_t n_ocsp;
     const struct vt_nvidia_rim *const *rims; /* verified RIMs: each GPU's measurements must match */
     size_t n_rims;
+    /* Revocation sources for the device chains (online OCSP, cache, offline responses and CRLs;
+     * nvidia.h): NULL: the OCSP responses above and the sources' directory only. Given, those
+     * responses are added to its offline ones. */
+    const vt_nvidia_revocation *nvidia_revocation;
+    /* RIMs by the ids each report names, from a cache or the RIM service, verified with
+     * nvidia_rim_verifier (both or neither; nvidia.h, vt_nvidia_rim_get). */
+    struct vt_nvidia_rim_verifier *nvidia_rim_verifier;
+    const struct vt_nvidia_rim_source *nvidia_rim_source;
 } vt_verify_opts;
 
 /* What a verification yields. The TEE's own result is kept for callers that print its native

@@ -34,11 +34,24 @@ static const cli_opt verify_opts[] = {
     {"kds-url", 0, "URL", "SNP: fetch the VCEK, ASK/ARK chain and CRL from AMD KDS\n"
                           "(https://kdsintf.amd.com) into --cache"},
     {"cache", 0, "DIR", "on-disk cache for fetched collateral (read even without a URL;\n"
-                        "TDX/SGX: the collateral directory when --collateral is absent)"},
+                        "TDX/SGX: the collateral directory when --collateral is absent;\n"
+                        "NVIDIA: OCSP responses and RIMs, DIR/nvidia/{ocsp,rim})"},
     {"allow-missing-crl", 0, NULL, "accept evidence whose PCK CRL is unavailable; the revocation\n"
                                    "check is then reported as skipped (fail-closed otherwise)"},
-    {"ocsp", 0, "FILE|DIR", "NVIDIA: DER OCSP responses for the device chains (one file, or every file\n"
-                            "of DIR); without them revocation is reported skipped"},
+    {"ocsp", 0, "[=URL]", "NVIDIA: ask the OCSP responder (default https://ocsp.ndis.nvidia.com/)\n"
+                          "about every certificate of the device chain (and of the RIM signer\n"
+                          "chains) no --ocsp-response/--crl covers; responses are cached in --cache"},
+    {"ocsp-response", 0, "FILE", "NVIDIA: a DER OCSP response to use offline (repeatable)"},
+    {"crl", 0, "FILE", "NVIDIA: a CRL (DER or PEM) of an issuer in the chain (repeatable)"},
+    {"allow-revocation-unknown", 0, NULL, "NVIDIA: accept a certificate whose revocation status is\n"
+                                          "unknown (responder unreachable or 'unknown', no source);\n"
+                                          "reported as skipped. Revoked is always rejected"},
+    {"rim-service", 0, "[=URL]", "NVIDIA: fetch the driver and VBIOS RIMs the report names from the\n"
+                                 "RIM service (default https://rim.attestation.nvidia.com/v1/rim/)\n"
+                                 "into --cache, verify them and match the measurements"},
+    {"rim-trust", 0, "ROOT.pem", "NVIDIA: the RIM root (NVIDIA CoRIM signing Root CA) for --rim,\n"
+                                 "--rim-service and RIMs in --cache"},
+    {"rim", 0, "FILE", "NVIDIA: a driver or VBIOS RIM to match the measurements against (repeatable)"},
     {"at", 0, "T", "verify as of this RFC 3339 instant (default: now)"},
     {"json", 0, NULL, "print one JSON object (claims and checks)"},
     {"html", 0, "FILE", "also write the console's analysis view as one self-contained HTML file"},
@@ -71,7 +84,8 @@ static const cli_opt appraise_opts[] = {
                                 "JSON): each verified GPU is its own submod (gpuN), appraised by the\n"
                                 "policy's nvidia section; the CPU's by nvidia.gpus/min_gpus"},
     {"gpu-nonce", 0, "HEX", "the GPU nonce expected in every report (first 32 bytes; default: not checked)"},
-    {"ocsp", 0, "FILE|DIR", "as for 'veritee verify' (NVIDIA device chains)"},
+    {"gpu-ocsp", 0, "FILE|DIR", "DER OCSP responses for the GPU device chains (one file, or every file\n"
+                                "of DIR); without them revocation is reported skipped"},
     {"json", 0, NULL, "JSON output"},
     END};
 
@@ -338,10 +352,27 @@ static const cli_opt coll_prune_opts[] = {
     "0 done, 1 an answer failed its check (the cache keeps the previous item),\n"           \
     "2 usage, 3 upstream unreachable or no such collateral"
 
+#define RIM_REVOCATION_OPTS                                                                                  \
+    {"ocsp", 0, "[=URL]", "check the signer chain with the OCSP responder\n"                                  \
+                          "(default https://ocsp.ndis.nvidia.com/), responses cached in --cache"},            \
+    {"ocsp-response", 0, "FILE", "a DER OCSP response to use offline (repeatable)"},                          \
+    {"crl", 0, "FILE", "a CRL (DER or PEM) of an issuer in the signer chain (repeatable)"},                   \
+    {"allow-revocation-unknown", 0, NULL, "accept revocation status unknown (reported as skipped)"},          \
+    {"cache", 0, "DIR", "cache of OCSP responses and RIMs (DIR/nvidia/{ocsp,rim})"}
 static const cli_opt rim_verify_opts[] = {
     {"trust", 0, "ROOT.pem", "the pinned RIM root (NVIDIA CoRIM signing Root CA, PEM)"},
     {"at", 0, "T", "evaluate certificate validity at this instant (default: now)"},
     {"json", 0, NULL, "JSON output"},
+    RIM_REVOCATION_OPTS,
+    END};
+static const cli_opt rim_fetch_opts[] = {
+    {"trust", 0, "ROOT.pem", "the pinned RIM root (NVIDIA CoRIM signing Root CA, PEM)"},
+    {"service", 0, "URL", "the RIM service (default https://rim.attestation.nvidia.com/v1/rim/)"},
+    {"offline", 0, NULL, "only the cache: never ask the RIM service"},
+    {"output", 'o', "DIR", "also write each verified RIM to DIR/<ID>.swidtag"},
+    {"at", 0, "T", "evaluate certificate validity at this instant (default: now)"},
+    {"json", 0, NULL, "JSON output"},
+    RIM_REVOCATION_OPTS,
     END};
 static const cli_opt rim_match_opts[] = {
     {"trust", 0, "ROOT.pem", "the pinned RIM root (PEM)"},
@@ -424,13 +455,20 @@ const cli_cmd cli_commands[] = {
     {"cca", "CCA tools", "show ...", NULL, NULL, NULL, cmd_cca},
     {"cca show", "print every claim of a CCA token, parsed but NOT verified", "[--json] TOKEN",
      "Use 'veritee verify --tee cca' to verify.", json_only, NULL, NULL},
-    {"rim", "NVIDIA GPU reference integrity manifests (verify, match)", "verify|match [options]", NULL, NULL,
+    {"rim", "NVIDIA GPU reference integrity manifests (verify, fetch, match)", "verify|fetch|match [options]", NULL, NULL,
      "0 verified/matched, 1 rejected or mismatched, 2 unusable input, 3 trust or a RIM missing", cmd_rim},
     {"rim verify", "check each RIM's XML signature and its signer chain to the pinned RIM root",
      "--trust ROOT.pem [--at RFC3339] [--json] RIM.swidtag...",
      "Each RIM's enveloped XML signature (ecdsa-sha384, C14N) and its signer chain to the pinned\n"
      "RIM root (NVIDIA CoRIM signing Root CA) at --at.",
      rim_verify_opts, "0 verified, 1 rejected, 2 unusable input, 3 trust or a RIM missing", NULL},
+    {"rim fetch", "get RIMs by id from the cache or NVIDIA's RIM service, verified before caching",
+     "--trust ROOT.pem [--service URL] [--cache DIR] [--offline] [-o DIR] [--at T] [--json] ID...",
+     "ID is a RIM id as 'veritee verify --tee nvidia --json' derives it from a report\n"
+     "(NV_GPU_DRIVER_GH100_<driver>, NV_GPU_VBIOS_<PROJECT>_<SKU>_<CHIP_SKU>_<VBIOS>). A cached RIM\n"
+     "is used while it verifies at --at; otherwise it is fetched, verified, then cached.",
+     rim_fetch_opts, "0 all fetched and verified, 1 a RIM rejected, 2 unusable input, 3 a RIM missing or the\n"
+     "service unreachable", NULL},
     {"rim match", "verify the RIMs, then match a GPU report's measurements against them",
      "--trust ROOT.pem [--at RFC3339] [--json] [--driver RIM] [--vbios RIM] [--device-trust ROOT.pem] [--nonce HEX] REPORT",
      "REPORT is Trustee's GPU evidence JSON, verified first as by 'veritee verify --tee nvidia'\n"
@@ -609,8 +647,10 @@ void cli_help(FILE *f, const char *path)
         fprintf(f, "\noptions:\n");
         for (const cli_opt *o = c->opts; o->lng != NULL; o++) {
             char head[64];
-            if (o->shrt) snprintf(head, sizeof head, "-%c, --%s%s%s", o->shrt, o->lng, o->arg ? " " : "", o->arg ? o->arg : "");
-            else snprintf(head, sizeof head, "--%s%s%s", o->lng, o->arg ? " " : "", o->arg ? o->arg : "");
+            /* an optional value ("[=URL]") is written against the name: --ocsp[=URL] */
+            const char *sep = o->arg == NULL || o->arg[0] == '[' ? "" : " ";
+            if (o->shrt) snprintf(head, sizeof head, "-%c, --%s%s%s", o->shrt, o->lng, sep, o->arg ? o->arg : "");
+            else snprintf(head, sizeof head, "--%s%s%s", o->lng, sep, o->arg ? o->arg : "");
             if (strlen(head) > 22) fprintf(f, "  %s\n%*s", head, 25, "");
             else fprintf(f, "  %-22s ", head);
             print_indented(f, o->help, 25);

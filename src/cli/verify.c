@@ -40,9 +40,11 @@ static bool options_apply(const cli_verify_args *a, const char *tee)
         {a->cpak_file != NULL, cca, "--cpak", "CCA"},
         {a->allow_missing_crl, !cca && !nv, "--allow-missing-crl", "TDX, SGX and SNP"},
         {a->certs_dir != NULL, snp, "--certs", "SNP"},
-        {a->cache_dir != NULL, !cca && !nv, "--cache", "TDX, SGX and SNP"},
+        {a->cache_dir != NULL, !cca, "--cache", "TDX, SGX, SNP and NVIDIA"},
+        {cli_nv_revocation_given(&a->nv), nv, "--ocsp, --ocsp-response, --crl and --allow-revocation-unknown",
+         "NVIDIA"},
+        {cli_nv_rim_given(&a->nv), nv, "--rim-service, --rim-trust and --rim", "NVIDIA"},
         {a->collateral_dir != NULL, !nv, "--collateral", "TDX, SGX, SNP and CCA"},
-        {a->ocsp != NULL, nv, "--ocsp", "NVIDIA GPU"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (rules[i].given && !rules[i].applies) {
@@ -76,9 +78,23 @@ static int verify_and_print(cli_verify_args *a)
     vt_verify_sources s = {.trust_dir = a->trust_dir, .collateral_dir = a->collateral_dir, .certs_dir = a->certs_dir,
                            .cpak_file = a->cpak_file, .pcs_url = a->pcs_url, .kds_url = a->kds_url,
                            .cache_dir = a->cache_dir, .allow_missing_crl = a->allow_missing_crl,
-                           .kds_wait = kds_wait, .nvidia_ocsp_dir = a->ocsp};
+                           .kds_wait = kds_wait};
     vt_verify_opts o = {.tee = a->tee, .at = a->at, .nonce = a->nonce_hex ? nonce.ptr : NULL,
                         .nonce_len = nonce.len, .product = a->product};
+    if (strcmp(a->tee, "nvidia") == 0) { /* --ocsp, --ocsp-response, --crl, --rim, --rim-service */
+        a->nv.cache_dir = a->cache_dir;
+        if (cli_nv_load(&a->nv, true, a->at, &r.checks, &e) != VT_OK) {
+            ex = cli_report_error(a, a->tee, &e, r.checks.n > 0 ? &r.checks : NULL);
+            goto out;
+        }
+        o.nvidia_revocation = a->nv.rev;
+        o.rims = a->nv.rim_ptrs;
+        o.n_rims = a->nv.n_rims;
+        if (a->nv.rim_service || (a->nv.rim_verifier != NULL && a->cache_dir != NULL)) {
+            o.nvidia_rim_verifier = a->nv.rim_verifier;
+            o.nvidia_rim_source = a->nv.rim_source;
+        }
+    }
     if (vt_verifier_new(&s, &v, &e) != VT_OK) {
         ex = cli_report_error(a, a->tee, &e, NULL);
         goto out;
@@ -96,6 +112,7 @@ static int verify_and_print(cli_verify_args *a)
     else if (r.nvidia != NULL) ex = cli_print_nvidia(a, &r);
     else ex = cli_print_cca(a, &r);
 out:
+    cli_nv_free(&a->nv);
     vt_verify_result_clear(&r);
     vt_verifier_free(v);
     vt_buf_free(&nonce);
@@ -106,7 +123,7 @@ int cmd_verify(int argc, char **argv)
 {
     cli_verify_args a = {.tee = "auto", .at = (vt_time)time(NULL)};
     enum { O_COLL = 256, O_TRUST, O_CERTS, O_CPAK, O_NONCE, O_PRODUCT, O_PCS, O_CACHE, O_AT, O_JSON,
-           O_TEE, O_ALLOW_CRL, O_KDS, O_HTML, O_OCSP };
+           O_TEE, O_ALLOW_CRL, O_KDS, O_HTML };
     const char *html = NULL;
     static const struct option opts[] = {
         {"tee", required_argument, 0, O_TEE},          {"collateral", required_argument, 0, O_COLL},
@@ -116,7 +133,14 @@ int cmd_verify(int argc, char **argv)
         {"cache", required_argument, 0, O_CACHE},      {"at", required_argument, 0, O_AT},
         {"json", no_argument, 0, O_JSON},              {"allow-missing-crl", no_argument, 0, O_ALLOW_CRL},
         {"kds-url", required_argument, 0, O_KDS},      {"help", no_argument, 0, 'h'},
-        {"html", required_argument, 0, O_HTML},        {"ocsp", required_argument, 0, O_OCSP},
+        {"html", required_argument, 0, O_HTML},
+        {"ocsp", optional_argument, 0, CLI_NV_O_OCSP},
+        {"ocsp-response", required_argument, 0, CLI_NV_O_OCSP_RESPONSE},
+        {"crl", required_argument, 0, CLI_NV_O_CRL},
+        {"allow-revocation-unknown", no_argument, 0, CLI_NV_O_ALLOW_UNKNOWN},
+        {"rim-service", optional_argument, 0, CLI_NV_O_RIM_SERVICE},
+        {"rim-trust", required_argument, 0, CLI_NV_O_RIM_TRUST},
+        {"rim", required_argument, 0, CLI_NV_O_RIM},
         {0, 0, 0, 0}};
     optind = 1;
     int c;
@@ -136,7 +160,6 @@ int cmd_verify(int argc, char **argv)
         case O_CACHE: a.cache_dir = optarg; break;
         case O_JSON: a.json = true; break;
         case O_HTML: html = optarg; break;
-        case O_OCSP: a.ocsp = optarg; break;
         case O_ALLOW_CRL: a.allow_missing_crl = true; break;
         case O_AT:
             if (vt_time_parse_rfc3339(optarg, &a.at, &e) != VT_OK) {
@@ -145,6 +168,10 @@ int cmd_verify(int argc, char **argv)
             }
             break;
         case 'h': verify_usage(stdout); return 0;
+        case CLI_NV_O_OCSP: case CLI_NV_O_OCSP_RESPONSE: case CLI_NV_O_CRL: case CLI_NV_O_ALLOW_UNKNOWN:
+        case CLI_NV_O_RIM_SERVICE: case CLI_NV_O_RIM_TRUST: case CLI_NV_O_RIM:
+            if (!cli_nv_option(&a.nv, c, optarg, "verify")) return VT_EXIT_USAGE;
+            break;
         default: return cli_bad_option("verify", argv);
         }
     }

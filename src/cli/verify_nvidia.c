@@ -45,6 +45,7 @@ int cli_print_nvidia(const cli_verify_args *a, const struct vt_verify_result *r)
     if (j != NULL) {
         json_object_update(j, r->nvidia);
         json_object_set_new(j, "checks", vt_checks_json(&r->checks));
+        json_object_set_new(j, "sources", cli_nv_stats_json(&a->nv));
     }
     char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     if (s != NULL) printf("%s\n", s);

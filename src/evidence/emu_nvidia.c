@@ -98,7 +98,8 @@ vt_err emu_nvidia_init(const char *dir, const json_t *nv, vt_time at, vt_error *
     VT_GUARD_GOTO(vt_pki_cert(&is, ik, root, rk, &ica, err));
     VT_GUARD_GOTO(vt_pki_cert_pem(root, &pem, err));
     VT_GUARD_GOTO(emu_write(dir, "trust/nvidia", "nvidia_device_root.pem", pem.ptr, pem.len, false, err));
-    /* the CA keys stay with the test PKI, as the TDX ones do: tests sign OCSP responses with them */
+    /* the CA keys stay with the emulator, as its other TEEs' do: tests issue OCSP responders
+     * and CRLs for the device chain with them (docs/nvidia.md, "Revocation") */
     VT_GUARD_GOTO(emu_save_key(dir, "nvidia_root.key.pem", rk, err));
     VT_GUARD_GOTO(emu_save_key(dir, "nvidia_ica.key.pem", ik, err));
     for (int g = 0; g < gpus; g++) {

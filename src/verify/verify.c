@@ -30,6 +30,10 @@ static vt_err options_apply(const vt_verify_opts *o, vt_tee tee, vt_error *err)
         return vt_error_set(err, VT_E_ARG, "options", "NVIDIA device chains are checked with OCSP responses, not a CRL");
     if (o->n_ocsp > 0 && tee != VT_TEE_NVIDIA)
         return vt_error_set(err, VT_E_ARG, "options", "OCSP responses apply to NVIDIA GPU evidence only; this is %s", name);
+    if ((o->nvidia_revocation != NULL || o->nvidia_rim_source != NULL || o->nvidia_rim_verifier != NULL) &&
+        tee != VT_TEE_NVIDIA)
+        return vt_error_set(err, VT_E_ARG, "options", "GPU revocation and RIM sources apply to NVIDIA GPU evidence only; this is %s",
+                            name);
     if (o->n_rims > 0 && tee != VT_TEE_NVIDIA)
         return vt_error_set(err, VT_E_ARG, "options", "GPU RIMs apply to NVIDIA GPU evidence only; this is %s", name);
     if (o->nonce != NULL && (o->nonce_len == 0 || o->nonce_len > 64))
@@ -200,6 +204,13 @@ static vt_err verify_cca(vt_verifier *v, const uint8_t *ev, size_t len, const vt
     return rc;
 }
 
+/* Whether the device chains' revocation was checked (passed), not skipped or allowed unknown. */
+static bool revocation_checked(const vt_checks *c)
+{
+    const vt_check *k = vt_checks_find(c, "revocation");
+    return k != NULL && k->status == VT_CHECK_PASS;
+}
+
 /* NVIDIA GPUs (Trustee's device_evidence_list JSON): every device verified by the nvidia layer
  * (chain, FWID, signature, nonce, OCSP, RIMs; one UEID per device), then one normalized claims
  * per device. */
@@ -215,8 +226,29 @@ static vt_err verify_nvidia(vt_verifier *v, const uint8_t *ev, size_t len, const
     for (size_t i = 0; i < v->n_nv_ocsp; i++) ocsp[o->n_ocsp + i] = v->nv_ocsp[i];
     vt_nvidia_verify_opts no = {.at = o->at, .nonce = o->nonce, .nonce_len = o->nonce_len, .ocsp = ocsp,
                                 .n_ocsp = n_ocsp, .require_ocsp = v->nvidia_require_ocsp, .rims = o->rims,
-                                .n_rims = o->n_rims};
+                                .n_rims = o->n_rims, .rim_verifier = o->nvidia_rim_verifier,
+                                .rim_source = o->nvidia_rim_source};
+    /* the caller's revocation sources, with every offline response (its own, the call's and
+     * the directory's) in one list */
+    vt_nvidia_revocation rev;
+    vt_bytes *all = NULL;
+    if (o->nvidia_revocation != NULL) {
+        rev = *o->nvidia_revocation;
+        size_t n_all = rev.n_responses + n_ocsp;
+        all = n_all > 0 ? calloc(n_all, sizeof *all) : NULL;
+        if (n_all > 0 && all == NULL) {
+            free(ocsp);
+            return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+        }
+        for (size_t i = 0; i < rev.n_responses; i++) all[i] = rev.responses[i];
+        for (size_t i = 0; i < n_ocsp; i++) all[rev.n_responses + i] = ocsp[i];
+        rev.responses = all;
+        rev.n_responses = n_all;
+        rev.require = rev.require || v->nvidia_require_ocsp;
+        no.revocation = &rev;
+    }
     vt_err rc = vt_nvidia_verify(v->nv, ev, len, &no, &r->nvidia, &r->checks, err);
+    free(all);
     free(ocsp);
     VT_GUARD(rc);
     const json_t *devs = json_object_get(r->nvidia, "devices");
@@ -224,7 +256,7 @@ static vt_err verify_nvidia(vt_verifier *v, const uint8_t *ev, size_t len, const
     r->gpus = calloc(n > 0 ? n : 1, sizeof *r->gpus);
     if (r->gpus == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
     for (size_t i = 0; i < n; i++) {
-        VT_GUARD(vt_claims_from_gpu(json_array_get(devs, i), n_ocsp > 0, &r->gpus[i], err));
+        VT_GUARD(vt_claims_from_gpu(json_array_get(devs, i), revocation_checked(&r->checks), &r->gpus[i], err));
         r->n_gpus++;
     }
     if (n == 0) return vt_error_set(err, VT_E_INVALID, "evidence_format", "no GPU device verified");
