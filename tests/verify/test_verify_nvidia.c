@@ -85,6 +85,7 @@ static void test_real_hopper_claims(void **state)
     vt_buf hn = {0};
     assert_int_equal(vt_hex_decode("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb", 64, &hn, &e), VT_OK);
     memcpy(nonce, hn.ptr, 32);
+    vt_buf_free(&hn);
     assert_memory_equal(r.claims.report_data, nonce, 32);
     json_t *cj = vt_claims_json(&r.claims);
     assert_string_equal(json_string_value(json_object_get(cj, "tee")), "nvidia");
