@@ -58,8 +58,9 @@ typedef struct vt_verify_sources {
     /* Per-call inputs some callers carry along with the sources (the explorer, src/ui): */
     STACK_OF(X509) *snp_certs;  /* SNP: certificates that came with the evidence (borrowed) */
     bool snp_crl_required;      /* SNP: an ARK-issued CRL must be given and consulted */
-    const char *nvidia_ocsp_dir; /* NVIDIA: DER OCSP responses (every regular file) for the device
-                                    chains, checked at each verification's instant (docs/nvidia.md) */
+    const char *nvidia_ocsp_dir; /* NVIDIA: DER OCSP responses for the device chains: one file, or every
+                                    regular file of a directory; checked at each verification's
+                                    instant (docs/nvidia.md) */
     bool nvidia_require_ocsp;   /* NVIDIA: a chain no response covers is rejected (VT_E_MISSING) */
 } vt_verify_sources;
 

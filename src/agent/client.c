@@ -298,14 +298,23 @@ static vt_err challenge(const json_t *ch, const char **nonce, const char **hash_
 
 static vt_err attest_body(vt_kbs_client *c, const char *nonce, const char *hash_alg, json_t **out, vt_error *err)
 {
-    uint8_t rd[64];
+    uint8_t rd[64], dev_rd[64];
     json_t *ev = NULL;
-    VT_GUARD(vt_rcar_binding(nonce, c->key.jwk, "", hash_alg, rd, NULL, err));
-    VT_GUARD(c->o.evidence(c->o.evidence_ud, rd, &ev, err));
-    *out = json_pack("{s:n, s:{s:s, s:O}, s:{s:o, s:s}}", "init-data", "runtime-data", "nonce", nonce, "tee-pubkey",
-                     c->key.jwk, "tee-evidence", "primary_evidence", ev, "additional_evidence", "");
-    if (*out == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_client", "cannot build the attestation");
-    return VT_OK;
+    char *add = NULL;
+    if (c->o.additional != NULL) { /* the devices first: the primary evidence binds their evidence */
+        VT_GUARD(vt_rcar_device_binding(nonce, c->key.jwk, hash_alg, dev_rd, err));
+        VT_GUARD(c->o.additional(c->o.evidence_ud, dev_rd, &add, err));
+    }
+    vt_err rc = vt_rcar_binding(nonce, c->key.jwk, add ? add : "", hash_alg, rd, NULL, err);
+    if (rc == VT_OK) rc = c->o.evidence(c->o.evidence_ud, rd, &ev, err);
+    if (rc == VT_OK) {
+        *out = json_pack("{s:n, s:{s:s, s:O}, s:{s:o, s:s}}", "init-data", "runtime-data", "nonce", nonce,
+                         "tee-pubkey", c->key.jwk, "tee-evidence", "primary_evidence", ev, "additional_evidence",
+                         add ? add : "");
+        if (*out == NULL) rc = vt_error_set(err, VT_E_NOMEM, "kbs_client", "cannot build the attestation");
+    }
+    free(add);
+    return rc;
 }
 
 vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)

@@ -41,7 +41,8 @@ static const cli_opt verify_opts[] = {
     {"ocsp", 0, "[=URL]", "NVIDIA: ask the OCSP responder (default https://ocsp.ndis.nvidia.com/)\n"
                           "about every certificate of the device chain (and of the RIM signer\n"
                           "chains) no --ocsp-response/--crl covers; responses are cached in --cache"},
-    {"ocsp-response", 0, "FILE", "NVIDIA: a DER OCSP response to use offline (repeatable)"},
+    {"ocsp-response", 0, "FILE|DIR", "NVIDIA: DER OCSP responses to use offline: a file (repeatable) or\n"
+                                     "every file of one DIR"},
     {"crl", 0, "FILE", "NVIDIA: a CRL (DER or PEM) of an issuer in the chain (repeatable)"},
     {"allow-revocation-unknown", 0, NULL, "NVIDIA: accept a certificate whose revocation status is\n"
                                           "unknown (responder unreachable or 'unknown', no source);\n"
@@ -80,6 +81,11 @@ static const cli_opt appraise_opts[] = {
     {"pcs-url", 0, "URL", "as for 'veritee verify'"},
     {"kds-url", 0, "URL", "as for 'veritee verify'"},
     {"cache", 0, "DIR", "as for 'veritee verify'"},
+    {"gpu-evidence", 0, "FILE", "NVIDIA GPUs beside the CPU evidence (Trustee's device_evidence_list\n"
+                                "JSON): each verified GPU is its own submod (gpuN), appraised by the\n"
+                                "policy's nvidia section; the CPU's by nvidia.gpus/min_gpus"},
+    {"gpu-nonce", 0, "HEX", "the GPU nonce expected in every report (first 32 bytes; default: not checked)"},
+    {"ocsp-response", 0, "FILE|DIR", "as for 'veritee verify' (NVIDIA device chains, offline)"},
     {"json", 0, NULL, "JSON output"},
     END};
 
@@ -192,7 +198,9 @@ static const cli_opt emulate_init_opts[] = {
 
 static const cli_opt evidence_get_opts[] = {
     {"tee", 0, "T", "tdx, snp, cca (default: the configfs-tsm provider's); emulated only:\n"
-                    "az-snp-vtpm, az-tdx-vtpm (an Azure CVM's evidence JSON, docs/azure.md)"},
+                    "az-snp-vtpm, az-tdx-vtpm (an Azure CVM's evidence JSON, docs/azure.md),\n"
+                    "nvidia (the emulator's GPUs, Trustee's device_evidence_list JSON; the first\n"
+                    "32 bytes of the report data are the GPU nonce, docs/nvidia.md)"},
     {"report-data", 0, "HEX", "up to 64 bytes bound into the evidence (zero-padded to 64)"},
     {"nonce", 0, "HEX", "the same as --report-data: hex, as in verify/appraise --nonce"},
     {"nonce-text", 0, "STR", "report data = SHA-512(STR) (a text nonce)"},
@@ -289,6 +297,9 @@ static const cli_opt attest_opts[] = {
     {"provider", 0, "P", "auto (default): emulated with --emulator, else configfs-tsm when\n"
                          "present, else the SNP guest ioctl"},
     {"emulator", 0, "DIR", "the emulated TEE made by `veritee emulate init` (test only)"},
+    {"gpu-evidence", 0, "SRC", "also attest GPUs (additional evidence, docs/nvidia.md): 'emulated' (the\n"
+                               "--emulator's GPUs over the session's GPU nonce) or a FILE of Trustee's\n"
+                               "device_evidence_list JSON sent as it is"},
     {"key-type", 0, "K", "ephemeral TEE key: ec (P-256, ECDH-ES+A256KW; default) or rsa\n"
                          "(RSA-2048, RSA-OAEP-256)"},
     {"output", 'o', "FILE", "write the secret to FILE (mode 0600; one --resource); default stdout"},

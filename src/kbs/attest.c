@@ -164,9 +164,18 @@ static vt_err check_init_data(attest_ctx *x, vt_error *err)
     return VT_OK;
 }
 
+/* The runtime data the CPU evidence binds. Additional (GPU) evidence is tens of kilobytes and
+ * each device's claims are in its own submod: the token carries its SHA-384 instead. */
 static json_t *runtime_claims(const attest_ctx *x)
 {
-    return json_pack("{ss ss sO}", "additional-evidence", x->a.additional, "nonce", x->a.nonce, "tee-pubkey",
+    if (x->a.additional[0] == '\0')
+        return json_pack("{ss ss sO}", "additional-evidence", "", "nonce", x->a.nonce, "tee-pubkey",
+                         (json_t *)x->a.tee_pubkey);
+    uint8_t d[48];
+    char h[97];
+    if (vt_hash(VT_SHA384, x->a.additional, strlen(x->a.additional), d, NULL) != VT_OK) return NULL;
+    vt_hex_encode(d, sizeof d, h);
+    return json_pack("{ss ss sO}", "additional-evidence-sha384", h, "nonce", x->a.nonce, "tee-pubkey",
                      (json_t *)x->a.tee_pubkey);
 }
 

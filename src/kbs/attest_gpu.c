@@ -23,6 +23,9 @@ static vt_err verify_device(vt_kbs *k, const json_t *dev, const uint8_t rd[64], 
     vt_verify_opts o = {.tee = "nvidia", .at = now, .nonce = rd, .nonce_len = 32};
     if (rc == VT_OK) rc = vt_verify(k->verifiers, (const uint8_t *)text, strlen(text), &o, r, err);
     if (rc == VT_OK) g->claims = r->claims;
+    /* the list had one device: "device 0: " says nothing the submod label does not */
+    if (rc != VT_OK && err != NULL && strncmp(err->msg, "device 0: ", 10) == 0)
+        memmove(err->msg, err->msg + 10, strlen(err->msg + 10) + 1);
     vt_verify_result_clear(r);
     free(r);
     free(text);

@@ -148,10 +148,23 @@ static void free_ocsp(vt_verifier *v)
     v->n_nv_ocsp = 0;
 }
 
-/* Every regular file of the OCSP directory is one DER response (at most 32: the nvidia layer's
- * bound), in name order. */
+/* The OCSP source: one DER response file, or a directory whose every regular file is one (at
+ * most 32: the nvidia layer's bound), in name order. */
 static vt_err load_ocsp(vt_verifier *v, vt_error *err)
 {
+    struct stat fst;
+    if (stat(v->nvidia_ocsp_dir, &fst) == 0 && S_ISREG(fst.st_mode)) { /* one response file */
+        vt_buf b = {0};
+        VT_GUARD(vt_file_read(v->nvidia_ocsp_dir, 1u << 20, &b, err));
+        v->nv_ocsp = calloc(1, sizeof *v->nv_ocsp);
+        if (v->nv_ocsp == NULL) {
+            vt_buf_free(&b);
+            return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+        }
+        v->nv_ocsp[0] = (vt_bytes){b.ptr, b.len};
+        v->n_nv_ocsp = 1;
+        return VT_OK;
+    }
     struct dirent **names = NULL;
     int n = scandir(v->nvidia_ocsp_dir, &names, NULL, alphasort);
     if (n < 0) return vt_error_set(err, VT_E_MISSING, "revocation", "cannot read the OCSP directory %s", v->nvidia_ocsp_dir);
