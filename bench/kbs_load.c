@@ -120,10 +120,7 @@ static bool start_server(char *url, char *emu, char *pid, char *dir, size_t cap)
     char *slash = strrchr(exe, '/');
     if (slash == NULL) return false;
     *slash = 0;
-    snprintf(here, sizeof here, "%s", __FILE__);
-    slash = strrchr(here, '/');
-    if (slash == NULL) return false;
-    *slash = 0;
+    snprintf(here, sizeof here, "%s/bench", VT_SOURCE_DIR);
     snprintf(cmd, sizeof cmd, "sh '%s/kbs_load.sh' start '%s/../veritee' 2>/dev/null", here, exe);
     FILE *p = popen(cmd, "r");
     if (p == NULL) return false;
@@ -157,9 +154,7 @@ void bench_kbs(const char *vectors, const bench_bounds *b)
     if (pid[0] != 0) {
         char cmd[2048];
         char here[1024];
-        snprintf(here, sizeof here, "%s", __FILE__);
-        char *slash = strrchr(here, '/');
-        if (slash != NULL) *slash = 0;
+        snprintf(here, sizeof here, "%s/bench", VT_SOURCE_DIR);
         snprintf(cmd, sizeof cmd, "sh '%s/kbs_load.sh' stop '%s' '%s'", here, pid, dir);
         if (system(cmd) != 0) fprintf(stderr, "bench_kbs: stopping the server failed\n");
     }

@@ -27,6 +27,9 @@ typedef struct vt_http_get_opts {
     const char *want_header_alt; /* a second name for want_header (older/newer API spelling) */
     bool insecure;           /* HTTPS: accept any peer certificate and name. Only for a
                                 self-signed collateral cache whose answers are verified anyway. */
+    bool *transient;         /* when not NULL: set true when the transfer failed in a way that may
+                                pass on a later try (connection refused or reset, timeout, empty or
+                                cut answer), false otherwise (TLS verification, bad URL, too big) */
 } vt_http_get_opts;
 
 typedef struct vt_http_reply {

@@ -109,6 +109,13 @@ void vt_kbs_client_free(vt_kbs_client *c); /* wipes the TEE key and the token; a
 VT_MUST_USE vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err);
 /* The attestation token (EAR JWT) of the last handshake, NULL before one (borrowed). */
 const char *vt_kbs_client_token(const vt_kbs_client *c);
+/* Whether the last failed request may pass when the round is tried again from /auth: the KBS
+ * could not be reached, the connection broke or timed out, or it answered 429, 500, 502, 503 or
+ * 504 (a node or its store going away behind a load balancer). A refusal (401/403), a missing
+ * resource (404), a malformed answer or a TLS verification failure is not. Retrying the whole
+ * round is safe: a new session and nonce, and a resource fetched twice is released (and audited)
+ * twice, never without its record. */
+bool vt_kbs_client_retryable(const vt_kbs_client *c);
 /* What the last token says, for a person (NOT verified: the client has no EAR key): one line per
  * submod, "cpu0: contraindicated (policy P)", then one line per check that did not pass,
  * "  [fail] measurements: executables 33: mr_td ... not in the reference values". Owned string in

@@ -18,6 +18,10 @@ VT_BEGIN_DECLS
  * outside blocks is ignored). Fails when there is none or one does not decode.
  * Caller frees with sk_X509_pop_free(*out, X509_free). */
 VT_MUST_USE vt_err vt_pem_certs(const void *pem, size_t len, STACK_OF(X509) **out, vt_error *err);
+/* The same; a block byte-identical to a certificate of `known` (may be NULL) yields that
+ * object (reference taken) instead of a new decode. */
+VT_MUST_USE vt_err vt_pem_certs_known(const void *pem, size_t len, STACK_OF(X509) *known,
+                                      STACK_OF(X509) **out, vt_error *err);
 /* One certificate from DER, or from PEM when the bytes start with "-----BEGIN". */
 VT_MUST_USE vt_err vt_cert_parse(const void *p, size_t len, X509 **out, vt_error *err);
 /* A CRL from DER or PEM. */

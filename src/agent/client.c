@@ -30,6 +30,7 @@ struct vt_kbs_client {
     char cookie[VT_KBS_CLIENT_COOKIE_MAX + 1];
     char *token;
     json_t *last_attestation;
+    bool retryable; /* the last request failed in a way a new round may pass */
 };
 
 /* ---- TEE key ------------------------------------------------------------------------------- */
@@ -158,6 +159,8 @@ static void summary_add(char **s, size_t *len, const char *fmt, ...)
     *len += (size_t)n;
 }
 
+bool vt_kbs_client_retryable(const vt_kbs_client *c) { return c != NULL && c->retryable; }
+
 vt_err vt_kbs_client_token_summary(const vt_kbs_client *c, char **out, vt_error *err)
 {
     *out = NULL;
@@ -259,14 +262,21 @@ static vt_err request(vt_kbs_client *c, const char *method, const char *path, co
     vt_http_client_req req = {.method = method, .headers = hdrs,
                            .content_type = body ? "application/json" : NULL,
                            .body = (const uint8_t *)text, .body_len = text ? strlen(text) : 0};
+    bool transient = false;
     vt_http_get_opts ho = {.check = "kbs_http", .timeout_seconds = c->o.timeout_seconds, .max_body = BODY_MAX,
                            .ca_file = c->o.ca_file,
-                           .want_header = "Set-Cookie", .fail_code = VT_E_IO};
+                           .want_header = "Set-Cookie", .fail_code = VT_E_IO, .transient = &transient};
+    c->retryable = false;
     vt_err rc = vt_http_client_do(c->http, url, &req, &ho, resp, err);
     free(text);
-    if (rc != VT_OK) return vt_error_wrap(err, "%s", what);
+    if (rc != VT_OK) {
+        c->retryable = transient;
+        return vt_error_wrap(err, "%s", what);
+    }
     take_cookie(c, resp->header_value);
     if (resp->status != 200) {
+        long s = resp->status;
+        c->retryable = s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
         rc = http_failure(what, resp, err);
         vt_http_reply_free(resp);
     }

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -27,7 +28,7 @@ typedef struct attest_args {
     size_t nres;
     vt_kbs_evidence_src src;
     vt_kbs_key_type key_type;
-    long timeout;
+    long timeout, retries;
     bool bearer, verbose;
 } attest_args;
 
@@ -39,7 +40,8 @@ static int usage_error(const char *msg)
 
 static int parse(int argc, char **argv, attest_args *a)
 {
-    enum { O_KBS = 256, O_RES, O_TEE, O_PROV, O_EMU, O_KEY, O_BEARER, O_TOKEN, O_TIMEOUT, O_REALM, O_TSM, O_DEV, O_CACERT, O_GPU };
+    enum { O_KBS = 256, O_RES, O_TEE, O_PROV, O_EMU, O_KEY, O_BEARER, O_TOKEN, O_TIMEOUT, O_REALM, O_TSM, O_DEV, O_CACERT, O_GPU,
+           O_RETRIES };
     static const struct option opts[] = {
         {"kbs", required_argument, 0, O_KBS},        {"resource", required_argument, 0, O_RES},
         {"tee", required_argument, 0, O_TEE},        {"provider", required_argument, 0, O_PROV},
@@ -48,12 +50,14 @@ static int parse(int argc, char **argv, attest_args *a)
         {"timeout", required_argument, 0, O_TIMEOUT}, {"realm", required_argument, 0, O_REALM},
         {"tsm-root", required_argument, 0, O_TSM},   {"device", required_argument, 0, O_DEV},
         {"cacert", required_argument, 0, O_CACERT},  {"gpu-evidence", required_argument, 0, O_GPU},
+        {"retries", required_argument, 0, O_RETRIES},
         {"output", required_argument, 0, 'o'},       {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},               {0, 0, 0, 0}};
     int c;
     char *end;
     vt_error e;
     memset(a, 0, sizeof *a);
+    a->retries = 3;
     optind = 1;
     while ((c = getopt_long(argc, argv, "ho:v", opts, NULL)) != -1) {
         switch (c) {
@@ -85,6 +89,10 @@ static int parse(int argc, char **argv, attest_args *a)
         case O_TIMEOUT:
             a->timeout = strtol(optarg, &end, 10);
             if (end == optarg || *end || a->timeout < 1 || a->timeout > 3600) return usage_error("--timeout: 1..3600");
+            break;
+        case O_RETRIES:
+            a->retries = strtol(optarg, &end, 10);
+            if (end == optarg || *end || a->retries < 0 || a->retries > 100) return usage_error("--retries: 0..100");
             break;
         case O_REALM: a->src.realm = optarg; break;
         case O_TSM: a->src.tsm_root = optarg; break;
@@ -202,6 +210,43 @@ static int resolve_tee(attest_args *a)
     return 0;
 }
 
+/* One round: attest, then fetch the resources not yet received (*got of them are). Returns 0, or
+ * -1 with *e set and *what naming the step. */
+static int one_round(const attest_args *a, vt_kbs_client *c, const char *tee, size_t *got, const char **what,
+                     int *rc, vt_error *e)
+{
+    *rc = 0;
+    if (vt_kbs_client_attest(c, e) != VT_OK) {
+        *what = "attestation";
+        return -1;
+    }
+    const char *tok = vt_kbs_client_token(c);
+    if (a->verbose) {
+        fprintf(stderr, "veritee attest: %s guest attested to %s (%s key); token %zu bytes\n", tee, a->kbs,
+                a->key_type == VT_KBS_KEY_RSA ? "RSA-OAEP-256" : "EC P-256", strlen(tok));
+        print_result(c, "appraisal");
+    }
+    if (a->token_out != NULL) {
+        vt_buf t = {.ptr = (uint8_t *)tok, .len = strlen(tok)};
+        if ((*rc = write_secret(a->token_out, &t)) != 0) return 0;
+    }
+    for (; *got < a->nres; (*got)++) {
+        vt_buf s = {0};
+        const char *r = a->res[*got];
+        if (vt_kbs_client_get_resource(c, r, a->bearer, &s, e) != VT_OK) {
+            *what = r;
+            return -1;
+        }
+        if (a->verbose)
+            fprintf(stderr, "veritee attest: %s: %zu bytes (JWE decrypted, %s)\n", r, s.len,
+                    a->bearer ? "bearer token" : "session cookie");
+        *rc = write_secret(a->out, &s);
+        vt_buf_free_secret(&s);
+        if (*rc != 0) return 0;
+    }
+    return 0;
+}
+
 int cmd_attest(int argc, char **argv)
 {
     attest_args a;
@@ -216,36 +261,29 @@ int cmd_attest(int argc, char **argv)
     vt_error e;
     vt_error_clear(&e);
     if (vt_kbs_client_new(&o, &c, &e) != VT_OK) return fail("client", &e);
-    if (vt_kbs_client_attest(c, &e) != VT_OK) {
-        rc = fail("attestation", &e);
-        goto out;
-    }
-    const char *tok = vt_kbs_client_token(c);
-    if (a.verbose) {
-        fprintf(stderr, "veritee attest: %s guest attested to %s (%s key); token %zu bytes\n", o.tee, a.kbs,
-                a.key_type == VT_KBS_KEY_RSA ? "RSA-OAEP-256" : "EC P-256", strlen(tok));
-        print_result(c, "appraisal");
-    }
-    if (a.token_out != NULL) {
-        vt_buf t = {.ptr = (uint8_t *)tok, .len = strlen(tok)};
-        if ((rc = write_secret(a.token_out, &t)) != 0) goto out;
-    }
-    for (size_t i = 0; i < a.nres; i++) {
-        vt_buf s = {0};
-        if (vt_kbs_client_get_resource(c, a.res[i], a.bearer, &s, &e) != VT_OK) {
-            rc = fail(a.res[i], &e);
-            if (e.code == VT_E_VERIFY && !a.verbose) /* with -v the result was printed after attesting */
-                fprintf(stderr, "veritee attest: -v prints the attestation status and the checks that failed\n");
-            goto out;
+    /* A round that failed where a new one may pass (the KBS unreachable, a node gone behind a load
+     * balancer, 5xx while its store restarts) begins again from /auth, with a growing pause;
+     * resources already received are not fetched again. */
+    size_t got = 0;
+    for (long attempt = 0;; attempt++) {
+        const char *what = NULL;
+        if (one_round(&a, c, o.tee, &got, &what, &rc, &e) == 0) break;
+        if (vt_kbs_client_retryable(c) && attempt < a.retries) {
+            long ms = 200L << (attempt < 4 ? attempt : 4); /* 0.2, 0.4, 0.8, 1.6, 3.2 s */
+            if (a.verbose)
+                fprintf(stderr, "veritee attest: %s: %s; again in %ld ms (%ld of %ld)\n", what, e.msg, ms,
+                        attempt + 1, a.retries);
+            struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+            vt_error_clear(&e);
+            continue;
         }
-        if (a.verbose)
-            fprintf(stderr, "veritee attest: %s: %zu bytes (JWE decrypted, %s)\n", a.res[i], s.len,
-                    a.bearer ? "bearer token" : "session cookie");
-        rc = write_secret(a.out, &s);
-        vt_buf_free_secret(&s);
-        if (rc != 0) goto out;
+        rc = fail(what, &e);
+        if (what != NULL && strcmp(what, "attestation") != 0 && e.code == VT_E_VERIFY &&
+            !a.verbose) /* with -v the result was printed after attesting */
+            fprintf(stderr, "veritee attest: -v prints the attestation status and the checks that failed\n");
+        break;
     }
-out:
     vt_kbs_client_free(c);
     return rc;
 }

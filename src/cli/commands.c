@@ -306,6 +306,8 @@ static const cli_opt attest_opts[] = {
     {"bearer", 0, NULL, "fetch with Authorization: Bearer <token> instead of the session cookie"},
     {"token-out", 0, "FILE", "write the attestation token (EAR JWT) to FILE"},
     {"timeout", 0, "S", "per-request timeout in seconds (default 20)"},
+    {"retries", 0, "N", "when the KBS cannot be reached, breaks off or answers 429/5xx, begin the\n"
+                        "round again from /auth up to N more times (default 3; 0: never)"},
     {"cacert", 0, "FILE", "HTTPS: trust the KBS certificate's CA from this PEM file"},
     {"realm", 0, "NAME", "CCA emulated: an existing realm of the emulator"},
     {"tsm-root", 0, "DIR", "configfs-tsm report root"},

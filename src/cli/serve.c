@@ -223,9 +223,18 @@ static void *refresh_main(void *arg)
 }
 
 /* /readyz: the store answers and every known platform's collateral is usable now. */
+typedef struct ready_ctx {
+    vt_store *store;
+    vt_coll_manager *coll;
+} ready_ctx;
+
+/* /readyz: the store answers (a balancer takes a node whose database is gone out of the pool)
+ * and the collateral of every known platform is usable. */
 static vt_err serve_ready(void *ud, vt_error *err)
 {
-    vt_coll_manager *m = ud;
+    ready_ctx *r = ud;
+    if (r->store != NULL && vt_store_ping(r->store, err) != VT_OK) return vt_error_wrap(err, "store");
+    vt_coll_manager *m = r->coll;
     if (m != NULL && !vt_coll_manager_ready(m, (vt_time)time(NULL)))
         return vt_error_set(err, VT_E_MISSING, "collateral", "the collateral of a known platform is missing or expired");
     return VT_OK;
@@ -469,10 +478,11 @@ int cmd_serve(int argc, char **argv)
         vt_ui_routes(ui, routes + nr, &nu);
         nr += nu;
     }
+    ready_ctx rctx = {.store = store, .coll = coll};
     vt_http_opts ho = {.listen = o.listen, .tls_cert_file = o.tls_cert, .tls_key_file = o.tls_key,
                        .max_body = o.max_body > 0 ? (size_t)o.max_body : (2u << 20), .rate_per_sec = o.rate,
                        .rate_burst = (unsigned)o.burst, .metrics = metrics, .log = log, .ready = serve_ready,
-                       .ready_ud = coll, .max_connections = (unsigned)o.max_connections,
+                       .ready_ud = &rctx, .max_connections = (unsigned)o.max_connections,
                        .max_connections_per_ip = (unsigned)o.max_connections_per_ip,
                        .timeout_seconds = (unsigned)o.idle_timeout, .header_timeout_seconds = (unsigned)o.header_timeout,
                        .body_timeout_seconds = (unsigned)o.body_timeout, .max_body_memory = (size_t)o.max_body_memory};

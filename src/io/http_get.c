@@ -208,6 +208,9 @@ vt_err vt_http_client_do(vt_http_client *h, const char *url, const vt_http_clien
         a->setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
     }
     CURLcode cc = a->perform(c);
+    if (o->transient != NULL)
+        *o->transient = cc == CURLE_COULDNT_CONNECT || cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_RECV_ERROR ||
+                        cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE;
     a->getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
     a->setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
     a->slist_free_all(hdrs);

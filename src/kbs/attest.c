@@ -68,6 +68,7 @@ void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     vt_session_limit hit = VT_SESSION_LIMIT_NONE;
     if (vt_store_session_put_limited(k->cfg.store, &s, k->cfg.max_sessions, k->cfg.max_sessions_per_client, c->now,
                                      &hit, &e) != VT_OK) {
+        if (kbs_store_down(r, "session", &e)) goto out;
         kbs_fail(r, 401, "AttestationError", "Attestation error: cannot store the session: %s", e.msg);
         goto out;
     }
@@ -82,6 +83,7 @@ void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         goto out;
     }
     if (vt_store_nonce_put(k->cfg.store, s.nonce, s.expires, &e) != VT_OK) {
+        if (kbs_store_down(r, "nonce", &e)) goto out;
         kbs_fail(r, 401, "AttestationError", "Attestation error: cannot store the session: %s", e.msg);
         goto out;
     }
@@ -336,6 +338,7 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     }
     vt_err rc = vt_store_session_get(k->cfg.store, c->session_id, c->now, &s, &e);
     if (rc != VT_OK) {
+        if (kbs_store_down(r, "session", &e)) return;
         kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Attest failed: %s",
                  rc == VT_E_EXPIRED ? "session expired" : rc == VT_E_MISSING ? "unknown session" : e.msg);
         return;
@@ -364,6 +367,7 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         goto fail;
     }
     if (vt_store_nonce_consume(k->cfg.store, s.nonce, c->now, &e) != VT_OK) {
+        if (e.code == VT_E_IO) goto store_down;
         vt_error_set(&e, VT_E_VERIFY, "nonce", "the challenge nonce was already used or has expired");
         goto fail;
     }
@@ -379,13 +383,19 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     rc = strcmp(s.tee, "sample") == 0 ? sample_ear(&x, &e) : appraise(&x, s.tee, &e);
     if (rc != VT_OK) goto fail;
     if (vt_ear_sign(x.ear, k->cfg.ear_key, &jwt, &e) != VT_OK) goto fail;
-    if (vt_store_session_set_token(k->cfg.store, s.id, jwt, c->now, &e) != VT_OK) goto fail;
+    if (vt_store_session_set_token(k->cfg.store, s.id, jwt, c->now, &e) != VT_OK) {
+        if (e.code == VT_E_IO) goto store_down;
+        goto fail;
+    }
     result = vt_ear_status_name(overall(&x));
     r->status = 200;
     r->json = json_pack("{ss}", "token", jwt);
     set_cookie(r, &s);
     finish(&x, result, NULL);
     goto out;
+store_down:
+    /* not a verdict on the guest: no rejection recorded, the guest retries */
+    if (kbs_store_down(r, "attestation", &e)) goto out;
 fail:
     kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Attest failed: %s%s%s", e.check,
              e.check[0] ? ": " : "", e.msg);

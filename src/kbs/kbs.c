@@ -117,6 +117,13 @@ void kbs_fail(vt_kbs_reply *r, int status, const char *variant, const char *fmt,
     va_end(ap);
 }
 
+bool kbs_store_down(vt_kbs_reply *r, const char *what, const vt_error *e)
+{
+    if (e->code != VT_E_IO) return false;
+    kbs_fail(r, 503, "PluginInternalError", "store unavailable (%s): %s: retry", what, e->msg);
+    return true;
+}
+
 vt_err kbs_random(vt_kbs *k, uint8_t *out, size_t n, vt_error *err)
 {
     int ok = k->cfg.rng != NULL ? k->cfg.rng(k->cfg.rng_ud, out, n) == 0 : RAND_bytes(out, (int)n) == 1;

@@ -41,6 +41,10 @@ char *kbs_policy_text(vt_kbs *k);
 /* Fills a problem reply (status, variant, formatted detail). */
 void kbs_fail(vt_kbs_reply *r, int status, const char *variant, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* When e says the store could not be reached (VT_E_IO: a database restarting, a network
+ * partition), fills a 503 reply the guest may retry (a new round from /auth) and returns true;
+ * a store that answered (a missing or expired session, a used nonce) is not "down". */
+bool kbs_store_down(vt_kbs_reply *r, const char *what, const vt_error *e);
 /* Random bytes from the configured source. */
 vt_err kbs_random(vt_kbs *k, uint8_t *out, size_t n, vt_error *err);
 /* Audit record; a failure is counted in veritee_audit_append_failures_total and returned. */

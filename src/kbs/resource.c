@@ -62,8 +62,9 @@ void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_r
         kbs_fail(r, 404, "InvalidRequestPath", "version must be a positive integer");
         return;
     }
-    if (c->session_id != NULL && vt_store_session_get(k->cfg.store, c->session_id, c->now, &s, &e) == VT_OK &&
-        s.token != NULL) {
+    vt_err srh = c->session_id != NULL ? vt_store_session_get(k->cfg.store, c->session_id, c->now, &s, &e) : VT_E_MISSING;
+    if (srh != VT_OK && c->bearer == NULL && kbs_store_down(r, "session", &e)) goto out;
+    if (srh == VT_OK && s.token != NULL) {
         token = s.token;
         token_len = strlen(token);
         snprintf(actor, sizeof actor, "guest:%s", s.id);
@@ -89,13 +90,16 @@ void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_r
         denied(k, c, actor, path, "token_invalid", r->detail);
         goto out;
     }
-    if (policy_for(k, path, &policy, &e) != VT_OK || vt_kbs_rpolicy_eval(policy, claims, path, &e) != VT_OK) {
+    vt_err prc = policy_for(k, path, &policy, &e);
+    if (prc != VT_OK && kbs_store_down(r, "resource policy", &e)) goto out;
+    if (prc != VT_OK || vt_kbs_rpolicy_eval(policy, claims, path, &e) != VT_OK) {
         kbs_fail(r, 401, "PolicyDeny", "resource policy denies %s: %s", path, e.msg);
         denied(k, c, actor, path, "policy", r->detail);
         goto out;
     }
     int64_t got = 0;
     vt_err rc = vt_store_resource_get(k->cfg.store, path, version, &secret, &got, &e);
+    if (rc != VT_OK && kbs_store_down(r, "resource", &e)) goto out;
     if (rc != VT_OK) {
         kbs_fail(r, 401, "PluginInternalError", "resource %s: %s", path,
                  rc == VT_E_MISSING ? "not found" : rc == VT_E_REVOKED ? "version revoked" : e.msg);
@@ -115,6 +119,7 @@ void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_r
     if (d && c->client) json_object_set_new(d, "client", json_string(c->client));
     /* No release without its audit record: the secret is not sent when the record fails. */
     if (kbs_audit(k, c->now, actor, "resource.get", path, "ok", d, &e) != VT_OK) {
+        if (kbs_store_down(r, "audit", &e)) goto out;
         kbs_fail(r, 500, "PluginInternalError", "resource %s not released: cannot write its audit record: %s", path, e.msg);
         goto out;
     }

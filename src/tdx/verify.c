@@ -145,7 +145,7 @@ static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, const 
     STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
     vt_err rc = VT_OK;
     if (crls == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
-    VT_GUARD_GOTO(vt_pem_certs(q->pck_chain.ptr, q->pck_chain.len, &chain, err));
+    VT_GUARD_GOTO(vt_pem_certs_known(q->pck_chain.ptr, q->pck_chain.len, v->roots, &chain, err));
     X509 *leaf = sk_X509_value(chain, 0);
     adopt_pinned_root(v, chain);
     if (sk_X509_num(v->roots) == 0) {
@@ -166,24 +166,30 @@ static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, const 
         }
     }
     vt_x509_issuer_cn(leaf, e->issuer, sizeof e->issuer);
-    /* The evidence's own chain first (signatures, names, validity): a PCK certificate whose
-     * issuer is not in its chain is a rejection, not a CRL to fetch. */
-    vt_chain_opts plain = {.at = at};
-    VT_GUARD_GOTO(vt_chain_verify(leaf, chain, v->roots, &plain, "PCK certificate chain", err));
     X509_CRL *pck_crl = pck_crl_for(v, leaf);
-    if (v->coll.root_ca_crl == NULL) {
-        rc = vt_error_set(err, VT_E_MISSING, NULL, "Intel SGX Root CA CRL missing from the collateral (root_ca_crl.der)");
-        goto out;
-    }
-    if (pck_crl == NULL && !v->allow_missing_pck_crl) {
-        rc = vt_error_set(err, VT_E_MISSING, NULL, "PCK CRL of \"%s\" missing from the collateral (pck_crl.der)",
-                          e->issuer);
+    vt_chain_opts plain = {.at = at};
+    if (v->coll.root_ca_crl == NULL || (pck_crl == NULL && !v->allow_missing_pck_crl)) {
+        /* The evidence's own chain first (signatures, names, validity): a PCK certificate
+         * whose issuer is not in its chain is a rejection, not a CRL to fetch. */
+        VT_GUARD_GOTO(vt_chain_verify(leaf, chain, v->roots, &plain, "PCK certificate chain", err));
+        if (v->coll.root_ca_crl == NULL)
+            rc = vt_error_set(err, VT_E_MISSING, NULL,
+                              "Intel SGX Root CA CRL missing from the collateral (root_ca_crl.der)");
+        else
+            rc = vt_error_set(err, VT_E_MISSING, NULL, "PCK CRL of \"%s\" missing from the collateral (pck_crl.der)",
+                              e->issuer);
         goto out;
     }
     sk_X509_CRL_push(crls, v->coll.root_ca_crl);
     if (pck_crl != NULL) sk_X509_CRL_push(crls, pck_crl);
     vt_chain_opts co = {.at = at, .crls = crls, .crl_required = true, .allow_missing_leaf_crl = pck_crl == NULL};
-    VT_GUARD_GOTO(vt_chain_verify(leaf, chain, v->roots, &co, "PCK certificate chain", err));
+    /* One verification with the CRLs is the whole check when it passes (it is the chain check
+     * plus revocation). When it fails, the chain alone says which error is reported: a broken
+     * chain before anything a CRL says, as when they were checked in that order. */
+    if (vt_chain_verify(leaf, chain, v->roots, &co, "PCK certificate chain", NULL) != VT_OK) {
+        VT_GUARD_GOTO(vt_chain_verify(leaf, chain, v->roots, &plain, "PCK certificate chain", err));
+        VT_GUARD_GOTO(vt_chain_verify(leaf, chain, v->roots, &co, "PCK certificate chain", err));
+    }
     VT_GUARD_GOTO(vt_sgx_pck_ext_parse(leaf, &e->ext, err));
     VT_GUARD_GOTO(chain_window(chain, v->roots, crls, &e->lo, &e->hi, err));
     e->leaf_key = X509_get_pubkey(leaf);
@@ -278,16 +284,23 @@ vt_err tdx_tcb_signing_chain(vt_tdx_verifier *v, vt_time at, vt_error *err)
     VT_GUARD(tcb_signer_role(v, chain, err));
     /* the chain itself first: an inconsistent one is rejected before any CRL is asked for */
     vt_chain_opts plain = {.at = at};
-    VT_GUARD(vt_chain_verify(sk_X509_value(chain, 0), chain, v->roots, &plain, "TCB signing chain", err));
-    if (v->coll.root_ca_crl == NULL)
+    if (v->coll.root_ca_crl == NULL) {
+        VT_GUARD(vt_chain_verify(sk_X509_value(chain, 0), chain, v->roots, &plain, "TCB signing chain", err));
         return vt_error_set(err, VT_E_MISSING, NULL, "Intel SGX Root CA CRL missing from the collateral (root_ca_crl.der)");
+    }
     STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
     if (crls == NULL || sk_X509_CRL_push(crls, v->coll.root_ca_crl) <= 0) {
         sk_X509_CRL_free(crls);
         return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     }
     vt_chain_opts co = {.at = at, .crls = crls, .crl_required = true};
-    vt_err rc = vt_chain_verify(sk_X509_value(chain, 0), chain, v->roots, &co, "TCB signing chain", err);
+    /* with the CRL once; only a failure is checked again without it, to report a broken chain
+     * before what the CRL says (see verify_pck_chain) */
+    vt_err rc = vt_chain_verify(sk_X509_value(chain, 0), chain, v->roots, &co, "TCB signing chain", NULL);
+    if (rc != VT_OK) {
+        rc = vt_chain_verify(sk_X509_value(chain, 0), chain, v->roots, &plain, "TCB signing chain", err);
+        if (rc == VT_OK) rc = vt_chain_verify(sk_X509_value(chain, 0), chain, v->roots, &co, "TCB signing chain", err);
+    }
     if (rc == VT_OK) rc = chain_window(chain, v->roots, crls, &v->tcb_lo, &v->tcb_hi, err);
     sk_X509_CRL_free(crls);
     v->tcb_chain_ok = rc == VT_OK;

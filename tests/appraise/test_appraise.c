@@ -349,13 +349,12 @@ static void examples(void **state)
         {"snp.json", SNP_GENOA3, C}, {"snp.json", SNP_MILAN, C}, {"cca.json", CCA_TRUSTEE, A},
         {"cca.json", CCA_ISLET, C}, {"cca.json", TDX4, C},
     };
-    const char *f = __FILE__;
-    int dl = (int)(strrchr(f, '/') - f);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         const vt_claims *c = evidence(rows[i].ev);
         if (c == NULL) continue;
-        char path[1024];
-        snprintf(path, sizeof path, "%.*s/../../examples/policies/%s", dl, f, rows[i].file);
+        char path[1024], rel[256];
+        snprintf(rel, sizeof rel, "examples/policies/%s", rows[i].file);
+        vt_test_source_path(rel, path, sizeof path);
         vt_policy p;
         vt_error e;
         if (vt_policy_load_file(path, &p, &e) != VT_OK) fail_msg("%s", e.msg);

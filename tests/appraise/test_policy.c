@@ -12,11 +12,9 @@
 
 static void example_path(const char *name, char *out, size_t cap)
 {
-    /* tests/appraise/test_policy.c -> examples/policies/<name> */
-    const char *f = __FILE__;
-    const char *slash = strrchr(f, '/');
-    int dl = slash ? (int)(slash - f) : 0;
-    snprintf(out, cap, "%.*s%s../../examples/policies/%s", dl, f, dl ? "/" : "", name);
+    char rel[256];
+    snprintf(rel, sizeof rel, "examples/policies/%s", name);
+    vt_test_source_path(rel, out, cap);
 }
 
 static void examples_load(void **state)

@@ -1,6 +1,7 @@
 /* The library's one validity rule (vt_valid_at, RFC 5280 4.1.2.5: notBefore through notAfter
  * inclusive) at every boundary second of every certificate and CRL of a three-level chain,
  * through vt_chain_verify, the chain verification every TEE uses. */
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -168,6 +169,48 @@ static void test_window_rule(void **state)
     assert_non_null(strstr(e.msg, "TCB Info is not valid before"));
 }
 
+static void pem_append(BIO *b, X509 *c) { assert_int_equal(PEM_write_bio_X509(b, c), 1); }
+
+/* vt_pem_certs_known: a block equal to a held certificate yields that object; other blocks are
+ * decoded; non-certificate blocks and text outside blocks are skipped; a broken block fails. */
+static void test_pem_certs_known(void **state)
+{
+    (void)state;
+    pki p;
+    make_pki(&p);
+    BIO *b = BIO_new(BIO_s_mem());
+    BIO_puts(b, "leading text\n");
+    pem_append(b, p.leaf);
+    BIO_puts(b, "-----BEGIN PRIVATE NOTE-----\nAAAA\n-----END PRIVATE NOTE-----\n");
+    pem_append(b, p.ca);
+    pem_append(b, p.root);
+    char *pem = NULL;
+    long n = BIO_get_mem_data(b, &pem);
+    STACK_OF(X509) *chain = NULL;
+    vt_error e = {0};
+    assert_int_equal(vt_pem_certs_known(pem, (size_t)n, p.roots, &chain, &e), VT_OK);
+    assert_int_equal(sk_X509_num(chain), 3);
+    assert_ptr_equal(sk_X509_value(chain, 2), p.root); /* taken, not decoded again */
+    assert_ptr_not_equal(sk_X509_value(chain, 1), p.ca);
+    assert_int_equal(X509_cmp(sk_X509_value(chain, 0), p.leaf), 0);
+    assert_int_equal(X509_cmp(sk_X509_value(chain, 1), p.ca), 0);
+    sk_X509_pop_free(chain, X509_free);
+    /* the same text without a known set decodes all three */
+    assert_int_equal(vt_pem_certs(pem, (size_t)n, &chain, &e), VT_OK);
+    assert_int_equal(sk_X509_num(chain), 3);
+    assert_ptr_not_equal(sk_X509_value(chain, 2), p.root);
+    assert_int_equal(X509_cmp(sk_X509_value(chain, 2), p.root), 0);
+    sk_X509_pop_free(chain, X509_free);
+    BIO_free(b);
+    /* a certificate block whose body is not a certificate */
+    const char *bad = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    assert_int_equal(vt_pem_certs_known(bad, strlen(bad), p.roots, &chain, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "certificate 1 of the PEM chain does not decode"));
+    assert_int_equal(vt_pem_certs_known("no pem here", 11, p.roots, &chain, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "no PEM certificate found"));
+    free_pki(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_certificate_boundaries),
         cmocka_unit_test(test_issuer_boundaries),
         cmocka_unit_test(test_crl_boundaries),
+        cmocka_unit_test(test_pem_certs_known),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "pg_fixture.h"
 #include "testutil.h"
 #include "veritee/audit.h"
 #include "veritee/crypto.h"
@@ -1180,6 +1181,55 @@ static void test_rpolicy_check(void **state)
     assert_int_equal(vt_kbs_rpolicy_check(ok, strlen(ok), &e), VT_OK);
 }
 
+/* A store that cannot be reached (PostgreSQL stopped) is a 503 the guest may retry, never a 401
+ * verdict on it, and nothing is released: found behind HAProxy, where a database restart turned
+ * /auth into "401 cannot store the session" and /attest into "nonce already used". */
+static void test_store_down_is_503(void **state)
+{
+    (void)state;
+    pg_fixture pg;
+    if (!pg_fixture_start(&pg)) return;
+    vt_error e = {0};
+    vt_store *st = NULL;
+    vt_store_opts so = {.kek = F.kek};
+    assert_int_equal(vt_store_open(pg.url, &so, &st, &e), VT_OK);
+    vt_kbs *k = kbs_with(st, 0, 0, 0);
+    char p[300];
+    snprintf(p, sizeof p, "/kbs/v0/resource/%s", "down/key/one");
+    admin_call(k, F.admin, "POST", p, NULL, "down-secret", 200);
+    /* a session attested while the store is up, and one only begun */
+    sess s, s2;
+    char *tok = NULL;
+    auth(k, "tdx", F.now, &s);
+    char *body = tdx_body(s.nonce, F.jwk_ec, NULL, NULL);
+    attest(k, &s, F.now, body, 200, NULL, &tok);
+    free(body);
+    auth(k, "tdx", F.now, &s2);
+    get_resource(k, "down/key/one", s.id, NULL, F.now, NULL, F.tee_ec, 200, NULL, "down-secret");
+    pg_fixture_stop(&pg);
+    /* /auth: whatever it needs of the store, never 401 */
+    vt_kbs_call c = call(F.now, NULL, AUTH_BODY);
+    vt_kbs_reply r;
+    vt_kbs_auth(k, &c, &r);
+    assert_true(r.status == 200 || r.status == 503);
+    if (r.status == 503) assert_string_equal(r.problem, "PluginInternalError");
+    vt_kbs_reply_clear(&r);
+    /* /attest of the begun session: 200 or 503, never 401 "nonce already used" */
+    body = tdx_body(s2.nonce, F.jwk_ec, NULL, NULL);
+    c = call(F.now, s2.id, body);
+    vt_kbs_attest(k, &c, &r);
+    if (r.status != 200 && r.status != 503) fprintf(stderr, "attest: %d %s\n", r.status, r.detail);
+    assert_true(r.status == 200 || r.status == 503);
+    vt_kbs_reply_clear(&r);
+    free(body);
+    /* a release needs its audit record: 503, by cookie and by bearer token, nothing sent */
+    get_resource(k, "down/key/one", s.id, NULL, F.now, NULL, NULL, 503, "PluginInternalError", NULL);
+    get_resource(k, "down/key/one", NULL, tok, F.now, NULL, NULL, 503, "PluginInternalError", NULL);
+    free(tok);
+    vt_kbs_free(k);
+    vt_store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1194,6 +1244,7 @@ int main(void)
         cmocka_unit_test(test_worked_example),
         cmocka_unit_test(test_session_limit),
         cmocka_unit_test(test_sessions_per_client),
+        cmocka_unit_test(test_store_down_is_503),
         cmocka_unit_test(test_auth_flood_storage),
         cmocka_unit_test(test_unauthenticated_summarized),
         cmocka_unit_test(test_admin_actor_escaped),

@@ -3,7 +3,6 @@
  * QMP client against hostile peers, state dir, host checks on a fake tree, libvirt API. */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +22,7 @@
 static const char *golden_dir(void)
 {
     static char dir[1024];
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", __FILE__);
-    snprintf(dir, sizeof dir, "%s/golden/vm", dirname(tmp));
+    vt_test_source_path("tests/vm/golden/vm", dir, sizeof dir);
     return dir;
 }
 
