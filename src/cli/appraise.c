@@ -38,7 +38,7 @@ static int parse(int argc, char **argv, appraise_args *a)
         {"ear-alg", 1, 0, O_ALG}, {"ttl", 1, 0, O_TTL}, {"naming", 1, 0, O_NAMING},
         {"json", 0, 0, O_JSON}, {"allow-missing-crl", 0, 0, O_CRL}, {"ear-checks", 0, 0, O_CHECKS},
         {"pcs-url", 1, 0, O_PCS}, {"kds-url", 1, 0, O_KDS}, {"cache", 1, 0, O_CACHE},
-        {"gpu-evidence", 1, 0, O_GPU}, {"gpu-nonce", 1, 0, O_GPU_NONCE}, {"gpu-ocsp", 1, 0, O_OCSP},
+        {"gpu-evidence", 1, 0, O_GPU}, {"gpu-nonce", 1, 0, O_GPU_NONCE}, {"ocsp-response", 1, 0, O_OCSP},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     vt_error e;
     vt_error_clear(&e);
@@ -95,7 +95,7 @@ static int parse(int argc, char **argv, appraise_args *a)
         return bad(a->pcs_url ? "--pcs-url needs --cache DIR" : "--kds-url needs --cache DIR", NULL);
     if (a->ear_out != NULL && a->ear_key == NULL) return bad("--ear-out needs --ear-key (the signing key file)", NULL);
     if ((a->gpu_nonce_hex != NULL || a->ocsp != NULL) && a->gpu_evidence == NULL)
-        return bad(a->ocsp ? "--gpu-ocsp applies to --gpu-evidence" : "--gpu-nonce applies to --gpu-evidence", NULL);
+        return bad(a->ocsp ? "--ocsp-response applies to --gpu-evidence" : "--gpu-nonce applies to --gpu-evidence", NULL);
     if (a->ear_alg && strcmp(a->ear_alg, "ES256") != 0 && strcmp(a->ear_alg, "ES384") != 0)
         return bad("--ear-alg must be ES256 or ES384", NULL);
     if (a->naming && strcmp(a->naming, "dotted") != 0 && strcmp(a->naming, "draft03") != 0)

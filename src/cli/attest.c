@@ -40,8 +40,8 @@ static int usage_error(const char *msg)
 
 static int parse(int argc, char **argv, attest_args *a)
 {
-    enum { O_KBS = 256, O_RES, O_TEE, O_PROV, O_EMU, O_KEY, O_BEARER, O_TOKEN, O_TIMEOUT, O_REALM, O_TSM, O_DEV, O_CACERT,
-           O_RETRIES, O_GPU };
+    enum { O_KBS = 256, O_RES, O_TEE, O_PROV, O_EMU, O_KEY, O_BEARER, O_TOKEN, O_TIMEOUT, O_REALM, O_TSM, O_DEV, O_CACERT, O_GPU,
+           O_RETRIES };
     static const struct option opts[] = {
         {"kbs", required_argument, 0, O_KBS},        {"resource", required_argument, 0, O_RES},
         {"tee", required_argument, 0, O_TEE},        {"provider", required_argument, 0, O_PROV},
@@ -49,8 +49,8 @@ static int parse(int argc, char **argv, attest_args *a)
         {"bearer", no_argument, 0, O_BEARER},        {"token-out", required_argument, 0, O_TOKEN},
         {"timeout", required_argument, 0, O_TIMEOUT}, {"realm", required_argument, 0, O_REALM},
         {"tsm-root", required_argument, 0, O_TSM},   {"device", required_argument, 0, O_DEV},
-        {"cacert", required_argument, 0, O_CACERT},  {"retries", required_argument, 0, O_RETRIES},
-        {"gpu-evidence", required_argument, 0, O_GPU},
+        {"cacert", required_argument, 0, O_CACERT},  {"gpu-evidence", required_argument, 0, O_GPU},
+        {"retries", required_argument, 0, O_RETRIES},
         {"output", required_argument, 0, 'o'},       {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},               {0, 0, 0, 0}};
     int c;

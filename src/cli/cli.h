@@ -111,6 +111,8 @@ typedef struct cli_verify_args {
     const char *pcs_url;        /* --pcs-url (TDX online collateral) */
     const char *kds_url;        /* --kds-url (SNP online collateral from AMD KDS) */
     const char *cache_dir;      /* --cache */
+    const char *ocsp;           /* --ocsp-response DIR (verify) or FILE|DIR (appraise): NVIDIA DER OCSP
+                                   responses the verifier's sources load */
     bool allow_missing_crl;     /* --allow-missing-crl: revocation unknown is accepted, and said */
     cli_nv_sources nv;          /* NVIDIA: --ocsp, --ocsp-response, --crl, --rim-service, --rim ... */
     vt_time at;                 /* --at, default: now */

@@ -41,7 +41,8 @@ static const cli_opt verify_opts[] = {
     {"ocsp", 0, "[=URL]", "NVIDIA: ask the OCSP responder (default https://ocsp.ndis.nvidia.com/)\n"
                           "about every certificate of the device chain (and of the RIM signer\n"
                           "chains) no --ocsp-response/--crl covers; responses are cached in --cache"},
-    {"ocsp-response", 0, "FILE", "NVIDIA: a DER OCSP response to use offline (repeatable)"},
+    {"ocsp-response", 0, "FILE|DIR", "NVIDIA: DER OCSP responses to use offline: a file (repeatable) or\n"
+                                     "every file of one DIR"},
     {"crl", 0, "FILE", "NVIDIA: a CRL (DER or PEM) of an issuer in the chain (repeatable)"},
     {"allow-revocation-unknown", 0, NULL, "NVIDIA: accept a certificate whose revocation status is\n"
                                           "unknown (responder unreachable or 'unknown', no source);\n"
@@ -84,8 +85,7 @@ static const cli_opt appraise_opts[] = {
                                 "JSON): each verified GPU is its own submod (gpuN), appraised by the\n"
                                 "policy's nvidia section; the CPU's by nvidia.gpus/min_gpus"},
     {"gpu-nonce", 0, "HEX", "the GPU nonce expected in every report (first 32 bytes; default: not checked)"},
-    {"gpu-ocsp", 0, "FILE|DIR", "DER OCSP responses for the GPU device chains (one file, or every file\n"
-                                "of DIR); without them revocation is reported skipped"},
+    {"ocsp-response", 0, "FILE|DIR", "as for 'veritee verify' (NVIDIA device chains, offline)"},
     {"json", 0, NULL, "JSON output"},
     END};
 

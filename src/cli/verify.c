@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -23,6 +24,12 @@ static void kds_wait(void *ctx, long ms)
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* Options that cannot apply to this kind of evidence are refused, never ignored. */
@@ -45,6 +52,7 @@ static bool options_apply(const cli_verify_args *a, const char *tee)
          "NVIDIA"},
         {cli_nv_rim_given(&a->nv), nv, "--rim-service, --rim-trust and --rim", "NVIDIA"},
         {a->collateral_dir != NULL, !nv, "--collateral", "TDX, SGX, SNP and CCA"},
+        {a->ocsp != NULL, nv, "--ocsp-response", "NVIDIA GPU"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (rules[i].given && !rules[i].applies) {
@@ -168,7 +176,18 @@ int cmd_verify(int argc, char **argv)
             }
             break;
         case 'h': verify_usage(stdout); return 0;
-        case CLI_NV_O_OCSP: case CLI_NV_O_OCSP_RESPONSE: case CLI_NV_O_CRL: case CLI_NV_O_ALLOW_UNKNOWN:
+        case CLI_NV_O_OCSP_RESPONSE:
+            if (is_dir(optarg)) { /* every file of it: loaded by the verifier's sources */
+                if (a.ocsp != NULL) {
+                    fprintf(stderr, "veritee verify: --ocsp-response: one directory at most (%s, %s)\n", a.ocsp, optarg);
+                    return VT_EXIT_USAGE;
+                }
+                a.ocsp = optarg;
+            } else if (!cli_nv_option(&a.nv, c, optarg, "verify")) {
+                return VT_EXIT_USAGE;
+            }
+            break;
+        case CLI_NV_O_OCSP: case CLI_NV_O_CRL: case CLI_NV_O_ALLOW_UNKNOWN:
         case CLI_NV_O_RIM_SERVICE: case CLI_NV_O_RIM_TRUST: case CLI_NV_O_RIM:
             if (!cli_nv_option(&a.nv, c, optarg, "verify")) return VT_EXIT_USAGE;
             break;

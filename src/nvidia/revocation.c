@@ -164,6 +164,21 @@ static void from_cache(const vt_nvidia_revocation *rev, OCSP_CERTID *id, STACK_O
     vt_buf_free(&b);
 }
 
+/* Keep a verified response for its CertID. Best effort: a cache that cannot be written costs a
+ * request next time, never a verdict. */
+static void cache_store(const char *cache_dir, OCSP_CERTID *id, const uint8_t *der, size_t n)
+{
+    char file[4096], dir[4096];
+    vt_error ce;
+    vt_error_clear(&ce);
+    if (vt_path_join(dir, sizeof dir, cache_dir, "nvidia/ocsp", &ce) != VT_OK || vt_mkdirs(dir, 0755, &ce) != VT_OK ||
+        cache_path(cache_dir, id, file, sizeof file, &ce) != VT_OK)
+        return;
+    if (vt_file_write_atomic(file, der, n, 0644, &ce) != VT_OK) {
+        /* best effort: the verdict stands; the next verification asks again */
+    }
+}
+
 /* Ask the responder about one CertID; verify the answer (nonce included) and cache it. */
 static vt_err fetch(const vt_nvidia_revocation *rev, OCSP_CERTID *id, STACK_OF(X509) *path, X509_STORE *store,
                     vt_time at, const char *cn, cert_status *st, int *reason, vt_error *err)
@@ -221,15 +236,7 @@ static vt_err fetch(const vt_nvidia_revocation *rev, OCSP_CERTID *id, STACK_OF(X
         rc = vt_error_set(err, VT_E_VERIFY, "ocsp", "the OCSP response does not answer for '%s' (CertID mismatch)", cn);
         goto out;
     }
-    if (rev->cache_dir != NULL) { /* best effort: a cache that cannot be written costs a fetch */
-        char file[4096], dir[4096];
-        vt_error ce;
-        vt_error_clear(&ce);
-        if (vt_path_join(dir, sizeof dir, rev->cache_dir, "nvidia/ocsp", &ce) == VT_OK &&
-            vt_mkdirs(dir, 0755, &ce) == VT_OK && cache_path(rev->cache_dir, id, file, sizeof file, &ce) == VT_OK &&
-            vt_file_write_atomic(file, reply.body.ptr, reply.body.len, 0644, &ce) == VT_OK) {
-        }
-    }
+    if (rev->cache_dir != NULL) cache_store(rev->cache_dir, id, reply.body.ptr, reply.body.len);
 out:
     OPENSSL_cleanse(nonce, sizeof nonce);
     OPENSSL_free(der);

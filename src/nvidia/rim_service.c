@@ -162,8 +162,9 @@ vt_err vt_nvidia_rim_get(vt_nvidia_rim_verifier *v, const vt_nvidia_rim_source *
         char dir[4096];
         vt_error ce;
         vt_error_clear(&ce);
-        if (vt_path_join(dir, sizeof dir, src->cache_dir, "nvidia/rim", &ce) == VT_OK &&
-            vt_mkdirs(dir, 0755, &ce) == VT_OK && vt_file_write_atomic(file, xml.ptr, xml.len, 0644, &ce) == VT_OK) {
+        if (vt_path_join(dir, sizeof dir, src->cache_dir, "nvidia/rim", &ce) == VT_OK && vt_mkdirs(dir, 0755, &ce) == VT_OK &&
+            vt_file_write_atomic(file, xml.ptr, xml.len, 0644, &ce) != VT_OK) {
+            /* the RIM is verified and returned all the same */
         }
     }
 done:

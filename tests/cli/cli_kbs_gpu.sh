@@ -137,9 +137,8 @@ check_refused revoked "cpu0=contraindicated gpu0=affirming gpu1=contraindicated"
 timeout 20 "$B" evidence get --tee nvidia --emulator emu --nonce 00112233 -o ev.json
 rc=0; timeout 20 "$B" verify --tee nvidia --trust emu/trust --nonce 00112233 ev.json >v.txt 2>&1 || rc=$?
 [ $rc -eq 0 ] && grep -q "cc_mode *SPT" v.txt && ok "veritee verify --tee nvidia (CC mode SPT)" || { bad "verify: $rc"; cat v.txt; }
-rc=0; timeout 20 "$B" verify --tee nvidia --trust emu/trust --ocsp-response ocsp/leaf0.der --ocsp-response ocsp/leaf1.der \
-  --ocsp-response ocsp/ica.der --nonce 00112233 ev.json >v.txt 2>&1 || rc=$?
-[ $rc -eq 1 ] && grep -q "revoked" v.txt && ok "veritee verify --ocsp-response: revoked GPU 1 (exit 1)" || { bad "verify --ocsp-response: $rc"; cat v.txt; }
+rc=0; timeout 20 "$B" verify --tee nvidia --trust emu/trust --ocsp-response ocsp --nonce 00112233 ev.json >v.txt 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "revoked" v.txt && ok "veritee verify --ocsp-response DIR: revoked GPU 1 (exit 1)" || { bad "verify --ocsp-response: $rc"; cat v.txt; }
 
 # --- veritee appraise with GPU evidence: one submod per GPU, the policy's nvidia rules
 CN=00112233445566778899aabbccddeeff
@@ -147,7 +146,7 @@ GN=8899aabbccddeeff0011223344556677
 timeout 20 "$B" evidence get --tee tdx --emulator emu --nonce "$CN" -o tdx.bin &&
   timeout 20 "$B" evidence get --tee nvidia --emulator emu --nonce "$GN" -o gpus.json || bad "evidence get"
 AP="$B appraise --policy pol.json --trust emu/trust --collateral emu/collateral --nonce $CN"
-rc=0; timeout 30 $AP --gpu-evidence gpus.json --gpu-nonce "$GN" --gpu-ocsp ocsp/leaf0.der tdx.bin >ap.txt 2>&1 || rc=$?
+rc=0; timeout 30 $AP --gpu-evidence gpus.json --gpu-nonce "$GN" --ocsp-response ocsp/leaf0.der tdx.bin >ap.txt 2>&1 || rc=$?
 # one response does not cover every chain: refused as missing (exit 3), the list as one rejected submod
 [ $rc -eq 3 ] && grep -q "gpu0 evidence contraindicated" ap.txt && ok "appraise: partial OCSP coverage refused" ||
   { bad "appraise partial OCSP: exit $rc"; cat ap.txt; }

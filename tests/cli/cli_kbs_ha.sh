@@ -7,7 +7,7 @@
 # received the right secret or ended with a clean error (exit 3 after its retries, never a hang,
 # a crash or a wrong secret); every node served each step of the protocol; the killed node serves
 # again; every secret released has its audit record (records >= secrets received), and the audit
-# chain written by three nodes verifies. Bounded: 4 x 40 rounds, each guest loop at most 150 s.
+# chain written by three nodes verifies. Bounded: 4 x 25 rounds, each guest loop at most 220 s.
 # Exits 77 when PostgreSQL, HAProxy or `veritee serve` is not available.
 set -u
 VT=${VERITEE_BIN:?VERITEE_BIN not set}
@@ -132,11 +132,11 @@ printf 'ha-secret-%s' "$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')" >"$tmp/sec
 KBS_URL=$LB
 kbs_admin "$tmp" resource put ha/key/one "$tmp/secret.bin" >/dev/null || fail "admin put through the balancer"
 
-# ---- four guests, 40 rounds each ----
-ROUNDS=40
+# ---- four guests, 25 rounds each ----
+ROUNDS=25
 guest() { # G: rounds of one guest; one line per round: "<epoch> <exit> <secret ok 0/1>"
   _r=0
-  _end=$(($(date +%s) + 150))
+  _end=$(($(date +%s) + 220))
   while [ "$_r" -lt "$ROUNDS" ] && [ "$(date +%s)" -lt "$_end" ]; do
     rm -f "$tmp/got$1"
     timeout 60 "$VT" attest --kbs "$LB" --tee tdx --emulator "$tmp/emu" --resource ha/key/one --timeout 5 \

@@ -12,7 +12,7 @@ command -v python3 >/dev/null || { echo "SKIP: python3 absent"; exit 77; }
 command -v openssl >/dev/null || { echo "SKIP: openssl absent"; exit 77; }
 T=$(mktemp -d)
 PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$T"; }
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; rm -rf "$T"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
