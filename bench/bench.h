@@ -24,4 +24,7 @@ __attribute__((weak)) void bench_nvidia(const char *vectors, const bench_bounds 
 /* KBS: full RCAR rounds against a local veritee serve (bench/kbs_load.c). */
 __attribute__((weak)) void bench_kbs(const char *vectors, const bench_bounds *b);
 
+/* /attest p99 quiet vs with a background collateral refresh in progress (bench/bench_collateral.c). */
+__attribute__((weak)) void bench_collateral(const char *vectors, const bench_bounds *b);
+
 #endif

@@ -15,5 +15,6 @@ int main(void)
     if (bench_azure) bench_azure(vectors, &b);
     if (bench_nvidia) bench_nvidia(vectors, &b);
     if (bench_kbs) bench_kbs(vectors, &b);
+    if (bench_collateral) bench_collateral(vectors, &b);
     return 0;
 }

@@ -19,6 +19,7 @@
 
 #include "veritee/api.h"
 #include "veritee/err.h"
+#include "veritee/snp.h"
 #include "veritee/vtime.h"
 
 VT_BEGIN_DECLS
@@ -75,7 +76,8 @@ typedef struct vt_coll_pcs {
     long max_wait_ms;      /* bound on all waits of one call; 0 = 30000 */
     void (*sleep_ms)(void *ctx, long ms); /* NULL = nanosleep; tests record the waits */
     void *sleep_ctx;
-    STACK_OF(X509) *roots; /* the Intel SGX Root CA(s); NULL = the pinned Intel root */
+    STACK_OF(X509) *roots; /* the Intel SGX Root CA(s); NULL = the pinned Intel root. For AMD KDS
+                              (vt_coll_snp_fetch): the ARKs; NULL = the pinned ARKs */
 } vt_coll_pcs;
 
 /* Whether url is Intel's own PCS (its root CA CRL comes from Intel's certificate site); any
@@ -119,6 +121,54 @@ VT_MUST_USE vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir
                                      vt_time now, int64_t margin, int64_t interval, bool force,
                                      vt_coll_report *rep, vt_error *err);
 
+/* ---- AMD KDS (SEV-SNP) ---------------------------------------------------------------------- */
+
+/* What one SEV-SNP platform needs from AMD KDS (snp_kds.h layout under the cache directory):
+ * the product's ASK/ARK cert_chain and the ARK's CRL (vcek/<P>/) and, when the chip is known,
+ * the VCEK of its CHIP_ID and REPORTED_TCB; for VLEK-signed reports the ASVK/ARK vlek
+ * cert_chain and its CRL (vlek/<P>/) instead (AMD serves VLEKs to cloud providers only). */
+typedef struct vt_coll_snp_want {
+    vt_snp_product product;
+    bool vlek;             /* VLEK-signed: vlek/<P>/cert_chain.pem and crl.der, no VCEK */
+    bool has_chip;         /* a VCEK to fetch (chip_id, reported_tcb) */
+    uint8_t chip_id[64];   /* Turin: 8 bytes of hwID, the rest zero */
+    uint64_t reported_tcb; /* raw TCB_VERSION, the product's layout */
+} vt_coll_snp_want;
+
+/* From SNP evidence (a report, optionally followed by its certificate table). product
+ * ("milan", "genoa", "turin") is needed when the report does not name it (version 2); when
+ * given it must agree with the report's CPUID. A masked CHIP_ID or a VLEK-signed report needs
+ * no VCEK. Errors: VT_E_INVALID (not a report), VT_E_ARG (no product, products disagree). */
+VT_MUST_USE vt_err vt_coll_snp_want_from_report(const uint8_t *ev, size_t len, const char *product,
+                                                vt_coll_snp_want *out, vt_error *err);
+/* "snp:<Product>" or "snp:<Product>:<hwID hex>:<TCB as 16 hex digits>" (the raw TCB_VERSION
+ * value, as `veritee verify` prints it) or "snp:<Product>:vlek"; and its parse. */
+void vt_coll_snp_want_id(const vt_coll_snp_want *w, char out[180]);
+VT_MUST_USE vt_err vt_coll_snp_want_parse(const char *s, vt_coll_snp_want *out, vt_error *err);
+
+/* The SNP platforms cache_dir holds: one per product whose ASK/ARK chain is cached, one per
+ * cached VCEK (its chip and TCB read from its own extensions). At most cap into out. */
+VT_MUST_USE vt_err vt_coll_snp_known(const char *cache_dir, vt_coll_snp_want *out, size_t cap, size_t *n,
+                                     vt_error *err);
+
+/* Makes cache_dir hold what w needs at now, from AMD KDS (o->base_url, e.g. VT_SNP_KDS_URL;
+ * o->roots: the ARKs to trust, NULL = the pinned ARK of the product). Each answer is checked
+ * before it is installed (chains first: the CRL and the VCEK are checked against them): a cert_chain is exactly [ASK or ASVK of the product, ARK], the ARK is
+ * self-signed and trusted, it signs the ASK/ASVK, both valid at now; a CRL is issued and signed
+ * by that ARK and current at now; a VCEK is of the chip and REPORTED_TCB asked for, signed by
+ * the (verified) ASK and valid at now. A certificate item is kept until it is within margin of
+ * its notAfter; the CRL also is fetched again once a day (interval). 429/503 are waited out as
+ * for PCS (o->max_attempts, o->max_wait_ms; Retry-After honoured). A checked item replaces the
+ * cached one atomically; a refused answer is not cached. Errors as vt_coll_tdx_fetch. */
+VT_MUST_USE vt_err vt_coll_snp_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_coll_snp_want *w,
+                                     vt_time now, int64_t margin, int64_t interval, bool force,
+                                     vt_coll_report *rep, vt_error *err);
+
+/* Earliest expiry (notAfter / nextUpdate) of the cached items w needs, 0 when one is missing,
+ * unreadable or expired at now. *due (may be NULL): one is due for refresh at now. */
+vt_time vt_coll_snp_usable_until(const char *cache_dir, const vt_coll_snp_want *w, vt_time now, int64_t margin,
+                                 int64_t interval, bool *due);
+
 /* ---- the manager: a server's collateral, kept fresh off the hot path --------------------- */
 
 struct vt_metrics;
@@ -127,6 +177,7 @@ typedef struct vt_coll_manager vt_coll_manager;
 typedef struct vt_coll_manager_opts {
     const char *cache_dir;     /* required */
     vt_coll_pcs pcs;           /* TDX/SGX upstream; base_url NULL: none (the cache is static) */
+    vt_coll_pcs kds;           /* SEV-SNP upstream (AMD KDS, vt_coll_snp_fetch); base_url NULL: none */
     int64_t margin, interval;  /* refresh policy; 0 = VT_COLL_DEFAULT_MARGIN / _INTERVAL */
     long fetch_wait_ms;        /* how long a caller of vt_coll_manager_need waits for an
                                   on-demand fetch; 0 = 5000 */
@@ -145,9 +196,18 @@ void vt_coll_manager_free(vt_coll_manager *m); /* waits for fetches in flight; a
  * the same platform share it), waiting at most fetch_wait_ms; the fetch goes on for later
  * callers when the wait ends. Errors: VT_E_MISSING (no upstream, the fetch failed, or it did
  * not finish in time: the message says which), VT_E_INVALID (not a quote with a PCK chain).
- * Evidence of another TEE: VT_OK, nothing to do. */
+ * tee "snp": as vt_coll_manager_need_snp with the report's own product. Evidence of another
+ * TEE: VT_OK, nothing to do. */
 VT_MUST_USE vt_err vt_coll_manager_need(vt_coll_manager *m, const char *tee, const uint8_t *ev, size_t len,
                                         vt_time now, vt_error *err);
+
+/* The same for SEV-SNP evidence (a report, optionally with its certificate table): the
+ * product's chains and CRL and the VCEK of the report's chip and REPORTED_TCB, fetched from
+ * AMD KDS (opts kds) when the cache lacks one or it expired. product as for
+ * vt_coll_snp_want_from_report (NULL: from the report). Errors: as vt_coll_manager_need, and
+ * VT_E_ARG (a version-2 report without a product). */
+VT_MUST_USE vt_err vt_coll_manager_need_snp(vt_coll_manager *m, const uint8_t *ev, size_t len, const char *product,
+                                            vt_time now, vt_error *err);
 
 typedef struct vt_coll_tick_report {
     unsigned platforms;   /* known */
@@ -157,14 +217,16 @@ typedef struct vt_coll_tick_report {
     unsigned requests;    /* HTTP requests made */
 } vt_coll_tick_report;
 
-/* One background pass at now: every known platform with an item due (state "refresh",
- * "expired" or missing) and not in back-off is fetched; a failure keeps the cached items (they
- * serve until they really expire) and backs the platform off (doubling from retry_min_s to
- * retry_max_s, at least the upstream's Retry-After); the expiry gauges are updated. */
+/* One background pass at now: every known platform (TDX/SGX from pcs, SNP from kds) with an
+ * item due (state "refresh", "expired" or missing) and not in back-off is fetched; a failure
+ * keeps the cached items (they serve until they really expire) and backs the platform off
+ * (doubling from retry_min_s to retry_max_s; within one fetch, 429/503 answers are waited out
+ * as the upstream's Retry-After says, inside the fetch's bounds); the expiry gauges are
+ * updated. */
 VT_MUST_USE vt_err vt_coll_manager_tick(vt_coll_manager *m, vt_time now, vt_coll_tick_report *rep, vt_error *err);
 
-/* Ready: every known platform's items are present and unexpired at now (a server with no
- * platform yet is ready). */
+/* Ready: every known platform's items (TDX/SGX and SNP) are present and unexpired at now (a
+ * server with no platform yet is ready). */
 bool vt_coll_manager_ready(vt_coll_manager *m, vt_time now);
 
 VT_END_DECLS

@@ -247,7 +247,8 @@ static const cli_opt serve_opts[] = {
     {"pcs-api-key", 0, "KEY", "Ocp-Apim-Subscription-Key for Intel PCS"},
     {"collateral-refresh", 0, "S", "seconds between background refresh passes (default 300)"},
     {"collateral-retry", 0, "S", "first back-off after a failed refresh (doubles to 1 h; default 60)"},
-    {"kds-url", 0, "URL", "AMD KDS for SNP VCEKs, chains and CRLs (into --cache)"},
+    {"kds-url", 0, "URL", "AMD KDS for SNP VCEKs, chains and CRLs: with --cache, fetched on\n"
+                          "demand and refreshed in the background like TDX collateral"},
     {"admin-key", 0, "PUB.pem", "admin public key (EC P-256 or Ed25519); without it the admin API is refused"},
     {"kek-file", 0, "PATH", "key-encryption key for stored secrets (or VERITEE_KEK; else ephemeral)"},
     {"ear-key", 0, "FILE", "EAR signing key (P-256 PEM; created when absent; else ephemeral)"},
@@ -322,12 +323,19 @@ static const cli_opt attest_opts[] = {
     {"pccs-insecure", 0, NULL, "accept any HTTPS certificate of the PCCS (self-signed); the\n"        \
                                "collateral itself is still verified against the Intel root"},         \
     {"api-key", 0, "KEY", "Intel PCS subscription key (Ocp-Apim-Subscription-Key)"},                 \
-    {"trust", 0, "FILE", "the Intel SGX Root CA (PEM); default: the pinned Intel root"}
+    {"kds-url", 0, "URL", "AMD KDS (https://kdsintf.amd.com) for SEV-SNP VCEKs, chains, CRLs"},       \
+    {"trust", 0, "FILE", "trust anchors (PEM): the Intel SGX Root CA and/or AMD ARKs;\n"              \
+                         "default: the pinned Intel root and ARKs of Milan, Genoa, Turin"}
 static const cli_opt coll_fetch_opts[] = {
     COLL_UPSTREAM,
     {"cache", 0, "DIR", "the collateral cache"},
     {"platform", 0, "T:F:C", "a platform by TEE (tdx, sgx), FMSPC (12 hex) and PCK CA\n"
-                             "(platform, processor), e.g. tdx:B0C06F000000:platform"},
+                             "(platform, processor), e.g. tdx:B0C06F000000:platform; or an\n"
+                             "SNP one: snp:PRODUCT (chains, CRL), snp:PRODUCT:vlek,\n"
+                             "snp:PRODUCT:HWID:TCB (with the VCEK; TCB = raw TCB_VERSION hex)"},
+    {"chip", 0, "HEX", "SNP: the CHIP_ID (hwID; Turin: 16 hex digits) of a VCEK to fetch"},
+    {"tcb", 0, "HEX", "SNP: with --chip, the reported TCB (raw TCB_VERSION, e.g. 0x...)"},
+    {"product", 0, "NAME", "SNP: milan, genoa or turin (with --chip; for version-2 reports)"},
     {"force", 0, NULL, "fetch even items that are fresh"},
     {"at", 0, "T", "the instant (RFC 3339) for validity checks (default: now)"},
     {"json", 0, NULL, "JSON output"},
@@ -539,18 +547,22 @@ const cli_cmd cli_commands[] = {
      "node with --kek-file NEW afterwards: the old key no longer opens it.",
      store_rekey_opts, "0 done, 1 refused (wrong current key, sealed value altered), 2 usage, 3 store unusable",
      NULL},
-    {"collateral", "fetch, refresh, show and prune the Intel PCS/PCCS collateral cache",
+    {"collateral", "fetch, refresh, show and prune the Intel PCS/PCCS and AMD KDS collateral cache",
      "fetch|refresh|show|prune [options]",
      "Keeps a cache of Intel PCS/PCCS collateral (TCB Info, QE Identity, PCK and root CA\n"
-     "CRLs) that 'veritee verify --collateral DIR/tdx' and 'veritee serve --cache DIR' read.\n"
-     "Every answer is checked against the Intel root before it is written (atomically).",
+     "CRLs) and of AMD KDS collateral (VCEK per chip and TCB, ASK/ARK and ASVK/ARK chains,\n"
+     "the ARK's CRL) that 'veritee verify --collateral DIR/tdx', 'veritee verify --cache DIR'\n"
+     "and 'veritee serve --cache DIR' read. Every answer is checked against the Intel root or\n"
+     "the pinned AMD ARK before it is written (atomically).",
      NULL, COLL_EXITS, cmd_collateral},
-    {"collateral fetch", "what the quotes (or platforms) need and the cache lacks or holds stale",
-     "UPSTREAM --cache DIR [--force] [--at T] [--json] (QUOTE | --platform TEE:FMSPC:CA)...",
-     "UPSTREAM is --pcs-url URL or --pccs-url URL (with --pccs-cacert, --pccs-insecure, --api-key).",
+    {"collateral fetch", "what the quotes, reports (or platforms) need and the cache lacks or holds stale",
+     "UPSTREAM --cache DIR [--force] [--at T] [--json] (QUOTE | REPORT | --platform ID | --chip HEX --tcb HEX)...",
+     "UPSTREAM is --pcs-url URL or --pccs-url URL (with --pccs-cacert, --pccs-insecure, --api-key)\n"
+     "for TDX/SGX quotes, --kds-url URL for SEV-SNP reports and chips (or both).",
      coll_fetch_opts, COLL_EXITS, NULL},
     {"collateral refresh", "every platform the cache holds, for items due (see show)",
-     "UPSTREAM --cache DIR [--force] [--margin SECONDS] [--at T] [--json]", NULL, coll_refresh_opts, COLL_EXITS,
+     "UPSTREAM --cache DIR [--force] [--margin SECONDS] [--at T] [--json]",
+     "TDX/SGX platforms with --pcs-url/--pccs-url, SNP chains and VCEKs with --kds-url.", coll_refresh_opts, COLL_EXITS,
      NULL},
     {"collateral show", "each item: for whom, valid until when, state (valid, refresh, expired)",
      "--cache DIR [--at T] [--json]", NULL, coll_show_opts, COLL_EXITS, NULL},

@@ -438,6 +438,7 @@ int cmd_serve(int argc, char **argv)
                                                    (o.pcs_url && !vt_coll_is_intel_pcs(o.pcs_url))}};
         if (o.trust != NULL && vt_certs_load_path(o.trust, &tdx_roots, &e) != VT_OK) { rc = fail(&o, "--trust", &e); goto out; }
         mo.pcs.roots = tdx_roots;
+        mo.kds = (vt_coll_pcs){.base_url = o.kds_url, .roots = tdx_roots}; /* --trust: the ARKs too */
         if (vt_coll_manager_new(&mo, (vt_time)time(NULL), &coll, &e) != VT_OK) { rc = fail(&o, "--cache", &e); goto out; }
     } else if (o.pccs_url || o.pccs_cacert || o.pccs_insecure || o.pcs_api_key) {
         say(&o, "error", "the PCCS options need --cache DIR (and no --collateral)");
@@ -499,7 +500,7 @@ int cmd_serve(int argc, char **argv)
     pthread_mutex_init(&rf.mu, NULL);
     pthread_cond_init(&rf.cv, NULL);
     pthread_t rth;
-    bool rth_ok = coll != NULL && upstream != NULL && pthread_create(&rth, NULL, refresh_main, &rf) == 0;
+    bool rth_ok = coll != NULL && (upstream != NULL || o.kds_url != NULL) && pthread_create(&rth, NULL, refresh_main, &rf) == 0;
     char host[256];
     snprintf(host, sizeof host, "%s", o.listen);
     char *colon = strrchr(host, ':');

@@ -27,8 +27,9 @@ static const char *missing_hint(const char *tee)
                "https://api.trustedservices.intel.com --cache DIR (or once, with 'veritee collateral fetch', "
                "docs/collateral.md)";
     if (strcmp(tee, "snp") == 0)
-        return "give certificates with --certs/--collateral DIR and trust anchors with --trust DIR, or fetch them "
-               "with --kds-url URL --cache DIR";
+        return "give the VCEK, ASK and ARK with --certs/--collateral DIR (the ARKs of Milan, Genoa and Turin are "
+               "pinned: no --trust needed), read them from a cache with --cache DIR, or fetch them with --kds-url URL "
+               "--cache DIR (docs/snp.md)";
     if (strcmp(tee, "cca") == 0) return "give CPAK trust anchors with --trust DIR or --cpak FILE";
     if (strcmp(tee, "nvidia") == 0) return "give the NVIDIA device root with --trust FILE|DIR";
     return NULL;

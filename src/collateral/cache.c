@@ -261,6 +261,24 @@ vt_err coll_item_read(const char *dir, const char *name, vt_coll_item *it)
     return VT_OK;
 }
 
+vt_err coll_item_read_rel(const char *cache_dir, const char *rel, vt_coll_item *it)
+{
+    char path[4096];
+    struct stat st;
+    memset(it, 0, sizeof *it);
+    if (vt_path_join(path, sizeof path, cache_dir, rel, NULL) != VT_OK || stat(path, &st) != 0) return VT_E_MISSING;
+    vt_buf b = {0};
+    if (vt_file_read(path, ITEM_MAX, &b, NULL) != VT_OK) return VT_E_MISSING;
+    snprintf(it->path, sizeof it->path, "%s", rel);
+    it->fetched = (vt_time)st.st_mtime;
+    const char *name = strrchr(rel, '/');
+    name = name ? name + 1 : rel;
+    if (starts_with(rel, "vcek/") || starts_with(rel, "vlek/")) read_snp_item(rel, name, &b, it);
+    else read_tdx_item(name, &b, it);
+    vt_buf_free(&b);
+    return VT_OK;
+}
+
 static int by_path(const void *a, const void *b)
 {
     return strcmp(((const vt_coll_item *)a)->path, ((const vt_coll_item *)b)->path);
@@ -286,7 +304,14 @@ const char *vt_coll_item_state(const vt_coll_item *it, vt_time now, int64_t marg
 {
     if (!it->readable) return "unreadable";
     if (now > it->next_update) return "expired"; /* usable through nextUpdate itself (RFC 5280) */
-    if (it->next_update - now < margin || now - it->fetched >= interval) return "refresh";
+    /* an item living less than twice the margin is refreshed at half its life, not always */
+    int64_t life = it->next_update - it->issued;
+    if (life > 0 && life / 2 < margin) margin = life / 2;
+    /* AMD certificates (VCEK, ASK/ASVK/ARK chains) live for years and change only at expiry:
+     * only the CRL is re-fetched every interval, as Intel's items are (new revocations, TCB
+     * recoveries come without warning) */
+    bool dated = !(strcmp(it->tee, "snp") == 0 && strcmp(it->kind, "crl") != 0);
+    if (it->next_update - now < margin || (dated && now - it->fetched >= interval)) return "refresh";
     return "valid";
 }
 

@@ -20,7 +20,9 @@
 #define CHECK "collateral"
 
 typedef struct platform {
+    bool snp;             /* an AMD KDS platform (sw), else Intel (w) */
     vt_coll_tdx_want w;
+    vt_coll_snp_want sw;
     vt_time usable_until; /* earliest nextUpdate of its items (0: something missing) */
     bool in_flight;
     vt_err last_rc;
@@ -31,7 +33,7 @@ typedef struct platform {
 
 struct vt_coll_manager {
     vt_coll_manager_opts o;
-    char *cache_dir, *base_url, *ca_file, *api_key;
+    char *cache_dir, *base_url, *ca_file, *api_key, *kds_url, *kds_ca_file;
     pthread_mutex_t mu;
     pthread_cond_t done;
     platform p[MAX_PLATFORMS];
@@ -47,18 +49,30 @@ struct vt_coll_manager {
     vt_metric *expiry, *fetches, *fetch_seconds, *platform_ok;
 };
 
+static void platform_id(const platform *p, char out[180])
+{
+    if (p->snp) vt_coll_snp_want_id(&p->sw, out);
+    else vt_coll_tdx_want_id(&p->w, out);
+}
+
 /* Earliest nextUpdate of the platform's cached items (0 when one is missing or unreadable);
  * *due: one of them is due for refresh at now. */
-static vt_time usable_until(vt_coll_manager *m, const vt_coll_tdx_want *w, vt_time now, bool *due)
+static vt_time usable_until(vt_coll_manager *m, const platform *p, vt_time now, bool *due)
 {
-    char dir[4096], names[COLL_ITEMS][64];
-    snprintf(dir, sizeof dir, "%s/%s", m->cache_dir, VT_COLL_TDX_DIR);
-    coll_item_names(w, names);
-    vt_time until = INT64_MAX;
-    if (due) *due = false;
-    for (int i = 0; i < COLL_ITEMS; i++) {
+    char names[COLL_SNP_ITEMS > COLL_ITEMS ? COLL_SNP_ITEMS : COLL_ITEMS][COLL_SNP_REL_MAX];
+    size_t n = 0;
+    if (p->snp) {
+        n = coll_snp_rels(&p->sw, names);
+    } else {
+        char tdx[COLL_ITEMS][64];
+        coll_item_names(&p->w, tdx);
+        for (; n < COLL_ITEMS; n++) snprintf(names[n], sizeof names[n], "%s/%s", VT_COLL_TDX_DIR, tdx[n]);
+    }
+    vt_time until = n > 0 ? INT64_MAX : 0;
+    if (due) *due = n == 0;
+    for (size_t i = 0; i < n; i++) {
         vt_coll_item it;
-        if (coll_item_read(dir, names[i], &it) != VT_OK || !it.readable) {
+        if (coll_item_read_rel(m->cache_dir, names[i], &it) != VT_OK || !it.readable) {
             if (due) *due = true;
             return 0;
         }
@@ -72,30 +86,49 @@ static vt_time usable_until(vt_coll_manager *m, const vt_coll_tdx_want *w, vt_ti
     return until;
 }
 
-static platform *find(vt_coll_manager *m, const vt_coll_tdx_want *w)
+/* tmpl: a platform with only snp and w or sw set (the rest zero) */
+static platform *find(vt_coll_manager *m, const platform *tmpl)
 {
     for (size_t i = 0; i < m->n; i++)
-        if (memcmp(&m->p[i].w, w, sizeof *w) == 0) return &m->p[i];
+        if (m->p[i].snp == tmpl->snp && (tmpl->snp ? memcmp(&m->p[i].sw, &tmpl->sw, sizeof tmpl->sw) == 0
+                                                    : memcmp(&m->p[i].w, &tmpl->w, sizeof tmpl->w) == 0))
+            return &m->p[i];
     return NULL;
 }
 
-static platform *add(vt_coll_manager *m, const vt_coll_tdx_want *w, vt_time now)
+static platform *add(vt_coll_manager *m, const platform *tmpl, vt_time now)
 {
-    platform *p = find(m, w);
+    platform *p = find(m, tmpl);
     if (p != NULL || m->n == MAX_PLATFORMS) return p;
     p = &m->p[m->n++];
-    memset(p, 0, sizeof *p);
-    p->w = *w;
-    p->usable_until = usable_until(m, w, now, NULL);
+    *p = *tmpl;
+    p->usable_until = usable_until(m, p, now, NULL);
     return p;
 }
 
-static vt_coll_pcs pcs_of(const vt_coll_manager *m)
+static platform *add_tdx(vt_coll_manager *m, const vt_coll_tdx_want *w, vt_time now)
 {
-    vt_coll_pcs u = m->o.pcs;
-    u.base_url = m->base_url;
-    u.ca_file = m->ca_file;
-    u.api_key = m->api_key;
+    platform t;
+    memset(&t, 0, sizeof t);
+    t.w = *w;
+    return add(m, &t, now);
+}
+
+static platform *add_snp(vt_coll_manager *m, const vt_coll_snp_want *w, vt_time now)
+{
+    platform t;
+    memset(&t, 0, sizeof t);
+    t.snp = true;
+    t.sw = *w;
+    return add(m, &t, now);
+}
+
+static vt_coll_pcs upstream_of(const vt_coll_manager *m, bool snp)
+{
+    vt_coll_pcs u = snp ? m->o.kds : m->o.pcs;
+    u.base_url = snp ? m->kds_url : m->base_url;
+    u.ca_file = snp ? m->kds_ca_file : m->ca_file;
+    u.api_key = snp ? NULL : m->api_key;
     return u;
 }
 
@@ -109,11 +142,14 @@ static double mono(void)
 /* Fetch for one platform (no lock held); records the outcome under the lock. */
 static void fetch_platform(vt_coll_manager *m, platform *p, vt_time now, bool background, vt_coll_report *rep)
 {
-    vt_coll_pcs u = pcs_of(m);
+    vt_coll_pcs u = upstream_of(m, p->snp);
     vt_error e;
     double t0 = mono();
-    vt_err rc = vt_coll_tdx_fetch(&u, m->cache_dir, &p->w, now, m->o.margin, m->o.interval, false, rep, &e);
+    vt_err rc = p->snp ? vt_coll_snp_fetch(&u, m->cache_dir, &p->sw, now, m->o.margin, m->o.interval, false, rep, &e)
+                       : vt_coll_tdx_fetch(&u, m->cache_dir, &p->w, now, m->o.margin, m->o.interval, false, rep, &e);
     double dt = mono() - t0;
+    /* the cache files are read without the lock: the hot path (vt_coll_manager_need) takes it */
+    vt_time until = usable_until(m, p, now, NULL);
     pthread_mutex_lock(&m->mu);
     p->last_rc = rc;
     if (rc == VT_OK) {
@@ -126,11 +162,11 @@ static void fetch_platform(vt_coll_manager *m, platform *p, vt_time now, bool ba
         p->backoff = p->backoff ? (p->backoff * 2 > hi ? hi : p->backoff * 2) : lo;
         if (background || p->next_try < now + p->backoff) p->next_try = now + p->backoff;
     }
-    p->usable_until = usable_until(m, &p->w, now, NULL);
+    p->usable_until = until;
     p->in_flight = false;
     pthread_cond_broadcast(&m->done);
     pthread_mutex_unlock(&m->mu);
-    const char *l[2] = {"pcs", rc == VT_OK ? "ok" : rc == VT_E_MISSING ? "unavailable" : "refused"};
+    const char *l[2] = {p->snp ? "kds" : "pcs", rc == VT_OK ? "ok" : rc == VT_E_MISSING ? "unavailable" : "refused"};
     vt_metric_inc(m->fetches, l, 1);
     vt_metric_observe(m->fetch_seconds, l, dt);
 }
@@ -154,6 +190,14 @@ static void *fetch_thread(void *arg)
     return NULL;
 }
 
+static void learn_snp(vt_coll_manager *m, vt_time now)
+{
+    vt_coll_snp_want w[MAX_PLATFORMS];
+    size_t n = 0;
+    if (vt_coll_snp_known(m->cache_dir, w, MAX_PLATFORMS, &n, NULL) != VT_OK) return;
+    for (size_t i = 0; i < n; i++) add_snp(m, &w[i], now);
+}
+
 vt_err vt_coll_manager_new(const vt_coll_manager_opts *o, vt_time now, vt_coll_manager **out, vt_error *err)
 {
     *out = NULL;
@@ -168,6 +212,8 @@ vt_err vt_coll_manager_new(const vt_coll_manager_opts *o, vt_time now, vt_coll_m
     m->base_url = o->pcs.base_url ? strdup(o->pcs.base_url) : NULL;
     m->ca_file = o->pcs.ca_file ? strdup(o->pcs.ca_file) : NULL;
     m->api_key = o->pcs.api_key ? strdup(o->pcs.api_key) : NULL;
+    m->kds_url = o->kds.base_url ? strdup(o->kds.base_url) : NULL;
+    m->kds_ca_file = o->kds.ca_file ? strdup(o->kds.ca_file) : NULL;
     pthread_mutex_init(&m->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -175,7 +221,7 @@ vt_err vt_coll_manager_new(const vt_coll_manager_opts *o, vt_time now, vt_coll_m
     pthread_cond_init(&m->done, &ca);
     pthread_condattr_destroy(&ca);
     if (m->cache_dir == NULL || (o->pcs.base_url && !m->base_url) || (o->pcs.ca_file && !m->ca_file) ||
-        (o->pcs.api_key && !m->api_key)) {
+        (o->pcs.api_key && !m->api_key) || (o->kds.base_url && !m->kds_url) || (o->kds.ca_file && !m->kds_ca_file)) {
         vt_coll_manager_free(m);
         return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     }
@@ -208,9 +254,10 @@ vt_err vt_coll_manager_new(const vt_coll_manager_opts *o, vt_time now, vt_coll_m
             char spec[256];
             vt_coll_tdx_want w;
             snprintf(spec, sizeof spec, "%s:%s:%s", items[i].tee, items[i].id, items[k].id);
-            if (vt_coll_tdx_want_parse(spec, &w, NULL) == VT_OK) add(m, &w, now);
+            if (vt_coll_tdx_want_parse(spec, &w, NULL) == VT_OK) add_tdx(m, &w, now);
         }
     }
+    learn_snp(m, now);
     free(items);
     *out = m;
     return VT_OK;
@@ -228,6 +275,8 @@ void vt_coll_manager_free(vt_coll_manager *m)
     free(m->base_url);
     free(m->ca_file);
     free(m->api_key);
+    free(m->kds_url);
+    free(m->kds_ca_file);
     free(m);
 }
 
@@ -259,16 +308,14 @@ static vt_err platform_of(vt_coll_manager *m, const uint8_t *ev, size_t len, vt_
     return VT_OK;
 }
 
-vt_err vt_coll_manager_need(vt_coll_manager *m, const char *tee, const uint8_t *ev, size_t len, vt_time now,
-                            vt_error *err)
+/* The hot path for one platform (tmpl): at once when usable, else one fetch shared by every
+ * caller, each waiting at most fetch_wait_ms. */
+static vt_err need_platform(vt_coll_manager *m, const platform *tmpl, vt_time now, vt_error *err)
 {
-    if (tee == NULL || (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0)) return VT_OK;
-    vt_coll_tdx_want w;
-    VT_GUARD(platform_of(m, ev, len, &w, err));
-    char id[40];
-    vt_coll_tdx_want_id(&w, id);
+    char id[180];
+    platform_id(tmpl, id);
     pthread_mutex_lock(&m->mu);
-    platform *p = add(m, &w, now);
+    platform *p = add(m, tmpl, now);
     if (p == NULL) {
         pthread_mutex_unlock(&m->mu);
         return vt_error_set(err, VT_E_MISSING, CHECK, "too many platforms (%d) to keep collateral for", MAX_PLATFORMS);
@@ -277,7 +324,7 @@ vt_err vt_coll_manager_need(vt_coll_manager *m, const char *tee, const uint8_t *
         pthread_mutex_unlock(&m->mu);
         return VT_OK;
     }
-    if (m->base_url == NULL) {
+    if ((tmpl->snp ? m->kds_url : m->base_url) == NULL) {
         pthread_mutex_unlock(&m->mu);
         return vt_error_set(err, VT_E_MISSING, CHECK, "no collateral for platform %s in the cache, and no upstream to fetch it from", id);
     }
@@ -325,6 +372,28 @@ vt_err vt_coll_manager_need(vt_coll_manager *m, const char *tee, const uint8_t *
     return rc;
 }
 
+vt_err vt_coll_manager_need(vt_coll_manager *m, const char *tee, const uint8_t *ev, size_t len, vt_time now,
+                            vt_error *err)
+{
+    if (tee != NULL && strcmp(tee, "snp") == 0) return vt_coll_manager_need_snp(m, ev, len, NULL, now, err);
+    if (tee == NULL || (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0)) return VT_OK;
+    platform t;
+    memset(&t, 0, sizeof t);
+    VT_GUARD(platform_of(m, ev, len, &t.w, err));
+    return need_platform(m, &t, now, err);
+}
+
+vt_err vt_coll_manager_need_snp(vt_coll_manager *m, const uint8_t *ev, size_t len, const char *product, vt_time now,
+                                vt_error *err)
+{
+    if (m->kds_url == NULL) return VT_OK; /* no AMD KDS: the cache and the evidence are all there is */
+    platform t;
+    memset(&t, 0, sizeof t);
+    t.snp = true;
+    VT_GUARD(vt_coll_snp_want_from_report(ev, len, product, &t.sw, err));
+    return need_platform(m, &t, now, err);
+}
+
 vt_err vt_coll_manager_tick(vt_coll_manager *m, vt_time now, vt_coll_tick_report *rep, vt_error *err)
 {
     vt_coll_tick_report local;
@@ -335,15 +404,16 @@ vt_err vt_coll_manager_tick(vt_coll_manager *m, vt_time now, vt_coll_tick_report
     rep->platforms = (unsigned)n;
     pthread_mutex_unlock(&m->mu);
     for (size_t i = 0; i < n; i++) {
-        pthread_mutex_lock(&m->mu);
-        platform *p = &m->p[i];
+        platform *p = &m->p[i]; /* entries below n never move and their wants never change */
         bool due = false;
-        p->usable_until = usable_until(m, &p->w, now, &due);
-        char id[40];
-        vt_coll_tdx_want_id(&p->w, id);
+        vt_time until = usable_until(m, p, now, &due); /* file reads outside the hot path's lock */
+        pthread_mutex_lock(&m->mu);
+        p->usable_until = until;
+        char id[180];
+        platform_id(p, id);
         const char *l[1] = {id};
         vt_metric_set(m->platform_ok, l, p->usable_until >= now ? 1 : 0);
-        bool go = due && !p->in_flight && m->base_url != NULL;
+        bool go = due && !p->in_flight && (p->snp ? m->kds_url : m->base_url) != NULL;
         if (go && now < p->next_try) {
             rep->deferred++;
             go = false;

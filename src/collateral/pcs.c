@@ -25,7 +25,7 @@
 #define CHECK "collateral_fetch"
 #define INTEL_ROOT_CRL_URL "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der"
 
-static void sleep_real(void *ctx, long ms)
+static void coll_sleep_real(void *ctx, long ms)
 {
     (void)ctx;
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -35,7 +35,7 @@ static void sleep_real(void *ctx, long ms)
 
 /* One GET with the PCS options; 429/503 waited out (Retry-After, else doubling back-off) within
  * the bounds. VT_OK only for 200. */
-static vt_err get(const vt_coll_pcs *o, const char *url, const char *hdr, const char *hdr_alt, vt_http_reply *r,
+vt_err coll_get(const vt_coll_pcs *o, const char *url, const char *hdr, const char *hdr_alt, vt_http_reply *r,
                   vt_coll_report *rep, vt_error *err)
 {
     char key[256];
@@ -51,7 +51,7 @@ static vt_err get(const vt_coll_pcs *o, const char *url, const char *hdr, const 
                           .want_header_alt = hdr_alt, .ca_file = o->ca_file, .insecure = o->insecure};
     unsigned attempts = o->max_attempts ? o->max_attempts : 4;
     long backoff = o->backoff_ms > 0 ? o->backoff_ms : 1000, bound = o->max_wait_ms > 0 ? o->max_wait_ms : 30000;
-    void (*sleeper)(void *, long) = o->sleep_ms ? o->sleep_ms : sleep_real;
+    void (*sleeper)(void *, long) = o->sleep_ms ? o->sleep_ms : coll_sleep_real;
     long waited = 0;
     for (unsigned a = 1;; a++) {
         rep->requests++;
@@ -218,7 +218,7 @@ static vt_err check_crl(X509_CRL *crl, X509 *issuer, const char *url, vt_time no
     return VT_OK;
 }
 
-static vt_err install(const char *dir, const char *name, const void *p, size_t n, vt_time now, vt_coll_report *rep,
+vt_err coll_install(const char *dir, const char *name, const void *p, size_t n, vt_time now, vt_coll_report *rep,
                       vt_error *err)
 {
     char path[4096];
@@ -239,7 +239,7 @@ static vt_err install_chain(const char *dir, STACK_OF(X509) *chain, vt_time now,
     for (int i = 0; ok && i < sk_X509_num(chain); i++) ok = PEM_write_bio_X509(m, sk_X509_value(chain, i)) == 1;
     char *p = NULL;
     long n = ok ? BIO_get_mem_data(m, &p) : 0;
-    vt_err rc = ok && n > 0 ? install(dir, "tcb_signing_chain.pem", p, (size_t)n, now, rep, err)
+    vt_err rc = ok && n > 0 ? coll_install(dir, "tcb_signing_chain.pem", p, (size_t)n, now, rep, err)
                             : vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     BIO_free(m);
     return rc;
@@ -285,9 +285,9 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
         rep->fresh++;
     } else {
         snprintf(url, sizeof url, "%s/%s/certification/v4/tcb?fmspc=%s", base, w->tee, fm);
-        VT_GUARD(get(o, url, "TCB-Info-Issuer-Chain", "SGX-TCB-Info-Issuer-Chain", &r, rep, err));
+        VT_GUARD(coll_get(o, url, "TCB-Info-Issuer-Chain", "SGX-TCB-Info-Issuer-Chain", &r, rep, err));
         rc = check_signed_json(o, w, url, true, &r, now, &chain, err);
-        if (rc == VT_OK) rc = install(dir, name, r.body.ptr, r.body.len, now, rep, err);
+        if (rc == VT_OK) rc = coll_install(dir, name, r.body.ptr, r.body.len, now, rep, err);
         if (rc == VT_OK) rc = install_chain(dir, chain, now, rep, err);
         sk_X509_pop_free(chain, X509_free);
         chain = NULL;
@@ -301,9 +301,9 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
         rep->fresh++;
     } else {
         snprintf(url, sizeof url, "%s/%s/certification/v4/qe/identity", base, w->tee);
-        VT_GUARD(get(o, url, "SGX-Enclave-Identity-Issuer-Chain", "Enclave-Identity-Issuer-Chain", &r, rep, err));
+        VT_GUARD(coll_get(o, url, "SGX-Enclave-Identity-Issuer-Chain", "Enclave-Identity-Issuer-Chain", &r, rep, err));
         rc = check_signed_json(o, w, url, false, &r, now, &chain, err);
-        if (rc == VT_OK) rc = install(dir, name, r.body.ptr, r.body.len, now, rep, err);
+        if (rc == VT_OK) rc = coll_install(dir, name, r.body.ptr, r.body.len, now, rep, err);
         sk_X509_pop_free(chain, X509_free);
         chain = NULL;
         vt_http_reply_free(&r);
@@ -316,7 +316,7 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
         rep->fresh++;
     } else {
         snprintf(url, sizeof url, "%s/sgx/certification/v4/pckcrl?ca=%s&encoding=der", base, w->ca);
-        VT_GUARD(get(o, url, "SGX-PCK-CRL-Issuer-Chain", NULL, &r, rep, err));
+        VT_GUARD(coll_get(o, url, "SGX-PCK-CRL-Issuer-Chain", NULL, &r, rep, err));
         X509_CRL *crl = NULL;
         vt_buf der = {0};
         rc = crl_from_body(&r.body, &crl, &der, err);
@@ -329,7 +329,7 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
                 rc = vt_error_set(err, VT_E_VERIFY, CHECK, "%s: the CRL issuer is \"%s\", not the %s CA", url, cn, w->ca);
         }
         if (rc == VT_OK) rc = check_crl(crl, sk_X509_value(chain, 0), url, now, err);
-        if (rc == VT_OK) rc = install(dir, name, der.ptr, der.len, now, rep, err);
+        if (rc == VT_OK) rc = coll_install(dir, name, der.ptr, der.len, now, rep, err);
         X509_CRL_free(crl);
         vt_buf_free(&der);
         sk_X509_pop_free(chain, X509_free);
@@ -359,13 +359,13 @@ vt_err vt_coll_tdx_fetch(const vt_coll_pcs *o, const char *cache_dir, const vt_c
         sk_X509_pop_free(signing, X509_free);
         return rc;
     }
-    rc = get(o, url, NULL, NULL, &r, rep, err);
+    rc = coll_get(o, url, NULL, NULL, &r, rep, err);
     if (rc == VT_OK) {
         X509_CRL *crl = NULL;
         vt_buf der = {0};
         rc = crl_from_body(&r.body, &crl, &der, err);
         if (rc == VT_OK) rc = check_crl(crl, sk_X509_value(signing, 1), url, now, err);
-        if (rc == VT_OK) rc = install(dir, name, der.ptr, der.len, now, rep, err);
+        if (rc == VT_OK) rc = coll_install(dir, name, der.ptr, der.len, now, rep, err);
         X509_CRL_free(crl);
         vt_buf_free(&der);
         vt_http_reply_free(&r);

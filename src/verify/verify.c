@@ -95,6 +95,9 @@ static vt_err snp_product_of(const vt_verifier *v, const vt_verify_opts *o, vt_s
  * request for what is cached). */
 static vt_err fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_error *err)
 {
+    if (v->collateral != NULL) /* a server: the manager's single flight, bounded wait and refresh */
+        return vt_coll_manager_need_snp(v->collateral, ev, len, o->product != NULL ? o->product : v->snp_product, o->at,
+                                        err);
     if (v->kds_url == NULL || v->cache_dir == NULL) return VT_OK;
     vt_snp_product product;
     vt_bytes rep, tab;
@@ -128,21 +131,40 @@ static vt_err fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_
     return rc;
 }
 
-/* The AMD KDS cache: the chain, CRL and leaf for this report, loaded into kds[0..1] (owned by
- * the caller). */
+/* The AMD KDS cache: the chain, CRL and leaf for this report, loaded into kds[] (owned by the
+ * caller). A report that does not name its product (version 2) with none given: what the
+ * cache holds for its chip under every product (the chain is built by issuer names). */
+#define KDS_DIRS 6
 static vt_err load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_snp_product product,
-                       vt_snp_dir_collateral kds[2], vt_error *err)
+                       vt_snp_dir_collateral kds[KDS_DIRS], vt_error *err)
 {
     if (v->cache_dir == NULL) return VT_OK;
     vt_bytes rep, tab;
     vt_snp_report r;
     vt_snp_kds_plan plan;
+    char dirs[KDS_DIRS][VT_SNP_KDS_PATH_MAX];
+    memset(dirs, 0, sizeof dirs);
     VT_GUARD(vt_snp_evidence_split(ev, len, &rep, &tab, err));
     VT_GUARD(vt_snp_report_parse(rep.ptr, rep.len, &r, err));
-    VT_GUARD(vt_snp_kds_plan_for(&r, product, v->cache_dir, &plan, err));
-    const char *dirs[2] = {plan.chain_dir, plan.leaf_dir};
-    for (int i = 0; i < 2; i++)
-        if (dirs[i][0] != '\0' && vt_file_exists(dirs[i])) VT_GUARD(vt_snp_dir_collateral_load(dirs[i], &kds[i], err));
+    bool named = product != VT_SNP_PRODUCT_UNKNOWN || r.has_cpuid;
+    if (named) {
+        VT_GUARD(vt_snp_kds_plan_for(&r, product, v->cache_dir, &plan, err));
+        snprintf(dirs[0], sizeof dirs[0], "%s", plan.chain_dir);
+        snprintf(dirs[1], sizeof dirs[1], "%s", plan.leaf_dir);
+    } else {
+        static const vt_snp_product all[3] = {VT_SNP_MILAN, VT_SNP_GENOA, VT_SNP_TURIN};
+        for (int i = 0; i < 3; i++) {
+            if (vt_snp_kds_plan_for(&r, all[i], v->cache_dir, &plan, NULL) != VT_OK) continue;
+            snprintf(dirs[i * 2], sizeof dirs[0], "%s", plan.chain_dir);
+            snprintf(dirs[i * 2 + 1], sizeof dirs[0], "%s", plan.leaf_dir);
+        }
+    }
+    for (int i = 0; i < KDS_DIRS; i++) {
+        if (dirs[i][0] == '\0' || !vt_file_exists(dirs[i])) continue;
+        vt_error e;
+        vt_err rc = vt_snp_dir_collateral_load(dirs[i], &kds[i], &e);
+        if (rc != VT_OK && rc != VT_E_MISSING) return err ? (*err = e, rc) : rc; /* MISSING: nothing cached there yet */
+    }
     return VT_OK;
 }
 
@@ -154,16 +176,18 @@ static vt_err verify_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt
     vt_snp_verify_opts so = {.at = o->at, .crl_required = o->crl_required, .report_data = o->nonce,
                              .report_data_len = o->nonce_len};
     VT_GUARD(snp_product_of(v, o, &so.product, err));
-    vt_snp_dir_collateral kds[2] = {{0}, {0}};
+    vt_snp_dir_collateral kds[KDS_DIRS];
+    memset(kds, 0, sizeof kds);
     STACK_OF(X509) *cand = sk_X509_new_null();
     STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
     vt_err rc = cand != NULL && crls != NULL ? VT_OK : vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
     if (rc == VT_OK) rc = load_kds(v, ev, len, so.product, kds, err);
     /* this evidence's certificates first, then the cache's, then the directories' (borrowed) */
-    if (rc == VT_OK && (push_all(cand, o->certs) != VT_OK || push_all(cand, kds[1].certs) != VT_OK ||
-                        push_all(cand, kds[0].certs) != VT_OK || push_all(cand, v->snp_pool) != VT_OK))
-        rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
-    for (int k = 0; rc == VT_OK && k < 2; k++)
+    if (rc == VT_OK && push_all(cand, o->certs) != VT_OK) rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    for (int k = 0; rc == VT_OK && k < KDS_DIRS; k++)
+        if (push_all(cand, kds[k ^ 1].certs) != VT_OK) rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    if (rc == VT_OK && push_all(cand, v->snp_pool) != VT_OK) rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    for (int k = 0; rc == VT_OK && k < KDS_DIRS; k++)
         for (int i = 0; kds[k].crls != NULL && i < sk_X509_CRL_num(kds[k].crls); i++)
             if (sk_X509_CRL_push(crls, sk_X509_CRL_value(kds[k].crls, i)) <= 0)
                 rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
@@ -180,8 +204,7 @@ static vt_err verify_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt
     if (rc == VT_OK) r->claims.revocation_checked = o->crl_required;
     sk_X509_free(cand);
     sk_X509_CRL_free(crls);
-    vt_snp_dir_collateral_free(&kds[0]);
-    vt_snp_dir_collateral_free(&kds[1]);
+    for (int k = 0; k < KDS_DIRS; k++) vt_snp_dir_collateral_free(&kds[k]);
     return rc;
 }
 
