@@ -86,7 +86,7 @@ static int verify_and_print(cli_verify_args *a)
     vt_verify_sources s = {.trust_dir = a->trust_dir, .collateral_dir = a->collateral_dir, .certs_dir = a->certs_dir,
                            .cpak_file = a->cpak_file, .pcs_url = a->pcs_url, .kds_url = a->kds_url,
                            .cache_dir = a->cache_dir, .allow_missing_crl = a->allow_missing_crl,
-                           .kds_wait = kds_wait};
+                           .kds_wait = kds_wait, .nvidia_ocsp_dir = a->ocsp};
     vt_verify_opts o = {.tee = a->tee, .at = a->at, .nonce = a->nonce_hex ? nonce.ptr : NULL,
                         .nonce_len = nonce.len, .product = a->product};
     if (strcmp(a->tee, "nvidia") == 0) { /* --ocsp, --ocsp-response, --crl, --rim, --rim-service */
