@@ -14,7 +14,7 @@
 
 #define SAMPLES_MAX 100000
 
-static vt_err tdx_evidence(void *ud, const uint8_t rd[64], json_t **out, vt_error *err)
+static vt_err tdx_evidence(void *ud, const uint8_t rd[64], size_t rd_len, json_t **out, vt_error *err)
 {
     vt_buf q = {0};
     VT_GUARD(vt_emu_tdx_quote(ud, rd, 0, &q, err));

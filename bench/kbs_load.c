@@ -24,7 +24,7 @@ typedef struct load_ctx {
     char first_error[VT_ERR_MSG_MAX];
 } load_ctx;
 
-static vt_err tdx_evidence(void *ud, const uint8_t rd[64], json_t **out, vt_error *err)
+static vt_err tdx_evidence(void *ud, const uint8_t rd[64], size_t rd_len, json_t **out, vt_error *err)
 {
     vt_buf q = {0};
     VT_GUARD(vt_emu_tdx_quote(ud, rd, 0, &q, err));

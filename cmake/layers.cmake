@@ -42,15 +42,15 @@ vt_layer(measure  DIRS src/measure  USES core crypto
 vt_layer(collateral DIRS src/collateral USES core crypto io metrics tdx snp
          HEADERS collateral
          SUMMARY "live collateral: the cache of Intel PCS/PCCS and AMD KDS items, checked before install, atomic, with validity windows; fetch, refresh, prune")
-vt_layer(verify   DIRS src/verify   USES core crypto io tdx snp cca nvidia collateral
+vt_layer(verify   DIRS src/verify   USES core crypto io tpm tdx snp cca azure nvidia collateral
          HEADERS verify claims
-         SUMMARY "the one verification entry for every TEE: verifier from trust + collateral source, evidence -> normalized claims + checks")
+         SUMMARY "the one verification entry for every TEE (TDX, SGX, SNP, CCA, az-snp-vtpm, az-tdx-vtpm, tpm): verifier from trust + collateral source, evidence -> normalized claims + checks")
 vt_layer(appraise DIRS src/appraise USES core crypto io verify
          HEADERS policy refvals ear
          SUMMARY "policy language, reference values, EAR")
-vt_layer(evidence DIRS src/evidence USES core crypto io tdx snp cca measure
-         HEADERS evidence emulate
-         SUMMARY "guest-side collection (configfs-tsm, ioctls, RTMR extension) and the emulated TEE")
+vt_layer(evidence DIRS src/evidence USES core crypto io tpm tdx snp cca measure
+         HEADERS evidence emulate vtpm
+         SUMMARY "guest-side collection (configfs-tsm, ioctls, RTMR extension, vTPM quotes and NV reads through a dlopen()ed tpm2-tss) and the emulated TEE")
 vt_layer(rcar     DIRS src/rcar     USES core crypto snp
          HEADERS rcar
          SUMMARY "the KBS protocol pieces both sides use: message parsers, bindings, init-data, evidence JSON forms")

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (vt_policy_parse((const char *)data, size, &p, &e) == VT_OK) {
         vt_appraise_ctx ctx = {.at = 1750000000};
         static vt_appraisal a;
-        for (int t = VT_TEE_SGX; t <= VT_TEE_CCA; t++) {
+        for (int t = VT_TEE_SGX; t <= VT_TEE_TPM; t++) {
             memset(&c, 0, sizeof c);
             c.tee = (vt_tee)t;
             c.verified = true;
@@ -30,6 +30,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             (void)vt_claims_set_meas(&c, "mr_td", c.report_data, 48, NULL);
             (void)vt_claims_set_meas(&c, "rim", c.report_data, 32, NULL);
             c.u.cca.n_sw = t == VT_TEE_CCA ? 1 : 0;
+            if (vt_tee_has_tpm((vt_tee)t)) { /* a quote: PCR0, PCR8 and one AAEL event */
+                c.tpm.present = true;
+                c.tpm.n_pcrs = 2;
+                c.tpm.pcrs[0] = (vt_claims_pcr){.bank = 0x000B, .index = 0, .len = 32};
+                c.tpm.pcrs[1] = (vt_claims_pcr){.bank = 0x000B, .index = 8, .len = 32};
+                c.tpm.has_event_log = true;
+                c.tpm.n_events = 1;
+                c.tpm.events[0].aael = true;
+                snprintf(c.tpm.events[0].operation, sizeof c.tpm.events[0].operation, "PullImage");
+                snprintf(c.tpm.events[0].content, sizeof c.tpm.events[0].content, "{\"image\":\"a\"}");
+                c.tpm.has_runtime_claims = true;
+                c.tpm.secure_boot = 1;
+                snprintf(c.init_data_name, sizeof c.init_data_name, "pcr8");
+                c.init_data_len = 32;
+            }
             (void)vt_policy_appraise(&p, &c, &ctx, &a, &e);
         }
         vt_policy_free(&p);

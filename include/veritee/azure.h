@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -120,7 +121,29 @@ typedef struct vt_azure_verify_opts {
                                        prefix); NULL: freshness not checked (reported skipped) */
     size_t nonce_len;               /* 1..64 */
     const uint8_t *init_data_hash;  /* 32 bytes: PCR8 must bind it; NULL: not checked */
+    /* SNP collateral beyond the VCEK the evidence carries (all borrowed, may be NULL): ASK/ARK
+     * candidates and CRLs (an AMD KDS cache, a certificate directory), the product when the
+     * report does not say, and whether an ARK-issued CRL must be consulted. */
+    STACK_OF(X509) *snp_certs;
+    STACK_OF(X509_CRL) *snp_crls;
+    vt_snp_product snp_product;
+    bool snp_crl_required;
 } vt_azure_verify_opts;
+
+/* What a verification yields besides the checks (owned; vt_azure_result_clear frees). */
+typedef struct vt_azure_result {
+    json_t *claims;             /* on success: the claims described at vt_az_snp_vtpm_verify */
+    vt_snp_claims *snp;         /* az-snp-vtpm: the inner SNP report's verification, on success */
+    vt_tdx_result *tdx;         /* az-tdx-vtpm: the TD quote's verification, on success and when
+                                   only Intel collateral was missing */
+} vt_azure_result;
+
+/* Verify az-snp-vtpm (VT_AZ_SNP) or az-tdx-vtpm (VT_AZ_TDX) evidence as the two functions below,
+ * keeping the hardware verifier's own result (for normalized claims). out is reset first. */
+VT_MUST_USE vt_err vt_az_vtpm_verify(vt_azure_verifier *v, vt_az_kind kind, const uint8_t *evidence, size_t len,
+                                     const vt_azure_verify_opts *opts, vt_azure_result *out, vt_checks *checks,
+                                     vt_error *err);
+void vt_azure_result_clear(vt_azure_result *r); /* accepts NULL */
 
 /* Verify az-snp-vtpm evidence JSON: HCL structure, AK from the runtime claims, TPM quote
  * (signature, nonce, PCR digest), SHA-256(runtime claims) == SNP report_data[0:32] with the rest

@@ -24,11 +24,20 @@ typedef enum vt_tee {
     VT_TEE_TDX = 2,
     VT_TEE_SNP = 3,
     VT_TEE_CCA = 4,
-    VT_TEE_NVIDIA = 5, /* an NVIDIA GPU (Hopper, Blackwell): additional evidence beside a CPU TEE */
+    VT_TEE_AZ_SNP_VTPM = 5, /* Azure CVM: SNP report (paravisor, VMPL 0) + vTPM quote */
+    VT_TEE_AZ_TDX_VTPM = 6, /* Azure CVM: TD quote + vTPM quote */
+    VT_TEE_TPM = 7,         /* a TPM 2.0 quote by an attestation key the verifier trusts */
+    VT_TEE_NVIDIA = 8,      /* an NVIDIA GPU (Hopper, Blackwell): additional evidence beside a CPU TEE */
 } vt_tee;
 
-/* "sgx", "tdx", "snp", "cca", "nvidia" (the kbs-types names), "unknown". */
+/* "sgx", "tdx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm", "tpm", "nvidia" (the kbs-types
+ * names), "unknown". */
 const char *vt_tee_name(vt_tee t);
+/* The hardware TEE whose report the evidence carries: SNP for az-snp-vtpm, TDX for az-tdx-vtpm,
+ * the kind itself otherwise (TPM: none, VT_TEE_TPM). Per-TEE policy rules follow it. */
+vt_tee vt_tee_hw(vt_tee t);
+/* A kind whose evidence carries a TPM quote (az-snp-vtpm, az-tdx-vtpm, tpm). */
+bool vt_tee_has_tpm(vt_tee t);
 /* Parse one of those names; VT_E_ARG otherwise. */
 VT_MUST_USE vt_err vt_tee_parse(const char *s, vt_tee *out, vt_error *err);
 
@@ -131,6 +140,56 @@ typedef struct vt_claims_cca {
     size_t n_sw;
 } vt_claims_cca;
 
+/* ---- TPM quotes and event logs (az-snp-vtpm, az-tdx-vtpm, tpm) ---- */
+
+#define VT_CLAIMS_PCRS_MAX 96       /* 4 banks x 24 PCRs */
+#define VT_CLAIMS_EVENTS_MAX 64
+#define VT_CLAIMS_AAEL_FIELD_MAX 64 /* domain, operation */
+#define VT_CLAIMS_AAEL_CONTENT_MAX 256
+
+typedef struct vt_claims_pcr {
+    uint16_t bank;                  /* TPM_ALG_ID: 0x000B SHA-256, 0x0004 SHA-1, 0x000C SHA-384 ... */
+    uint8_t index;
+    uint8_t len;
+    uint8_t value[64];
+} vt_claims_pcr;
+
+/* One record of the event log that came with the evidence, after its replay matched the quoted
+ * PCRs. AAEL records (the attestation agent's EV_EVENT_TAG) carry their text split in three. */
+typedef struct vt_claims_event {
+    uint32_t index;                 /* record number in the log (0 = its header) */
+    uint32_t pcr;
+    uint32_t type;                  /* TCG event type */
+    uint16_t digest_alg;
+    uint8_t digest_len;
+    uint8_t digest[64];
+    bool aael;
+    bool aael_truncated;            /* a field was longer than its array: never matches a rule */
+    char domain[VT_CLAIMS_AAEL_FIELD_MAX];
+    char operation[VT_CLAIMS_AAEL_FIELD_MAX];
+    char content[VT_CLAIMS_AAEL_CONTENT_MAX];
+} vt_claims_event;
+
+typedef struct vt_claims_tpm {
+    bool present;
+    int evidence_version;           /* Azure evidence JSON version (0, 1, 2); 0 for tpm */
+    vt_claims_pcr pcrs[VT_CLAIMS_PCRS_MAX];
+    size_t n_pcrs;
+    bool has_ak_sha256;             /* tpm: SHA-256 of the trusted AK's SubjectPublicKeyInfo */
+    uint8_t ak_sha256[32];
+    /* Azure HCL runtime claims (vm-configuration, user-data) */
+    bool has_runtime_claims;
+    int secure_boot, tpm_enabled, console_enabled; /* 1 true, 0 false, -1 absent */
+    char vm_unique_id[64];
+    uint8_t user_data[64];
+    size_t user_data_len;
+    /* the event log (cc_eventlog), replayed */
+    bool has_event_log;
+    vt_claims_event events[VT_CLAIMS_EVENTS_MAX];
+    size_t n_events;
+    bool events_truncated;          /* the log had more records than VT_CLAIMS_EVENTS_MAX */
+} vt_claims_tpm;
+
 /* The normalized claims of one piece of verified evidence. Plain data, no pointers: copy freely. */
 typedef struct vt_claims {
     vt_tee tee;
@@ -162,7 +221,9 @@ typedef struct vt_claims {
     vt_time collateral_issued;
     bool revocation_checked;
 
-    union {
+    vt_claims_tpm tpm;             /* az-snp-vtpm, az-tdx-vtpm, tpm (tpm.present) */
+
+    union {                        /* by vt_tee_hw(tee) */
         vt_claims_tdx tdx;
         vt_claims_sgx sgx;
         vt_claims_snp snp;
@@ -184,6 +245,17 @@ VT_MUST_USE vt_err vt_claims_from_cca(const vt_cca_token *t, const vt_cca_cpak *
  * request nonce (32 bytes), revocation_checked whether OCSP covered the chain. */
 VT_MUST_USE vt_err vt_claims_from_gpu(const json_t *device, bool revocation_checked, vt_claims *out,
                                       vt_error *err);
+/* The TPM part of claims from the claims JSON the azure layer (vt_az_vtpm_verify) or the tpm
+ * layer (vt_tpm_verify) returns: tee becomes `tee`, PCRs per bank, report data (the quote's
+ * extraData), init-data (PCR8), runtime claims, event-log records. For az-*: call after
+ * vt_claims_from_snp/_tdx filled the hardware part; for tpm, out is reset first. */
+VT_MUST_USE vt_err vt_claims_add_tpm(vt_tee tee, const json_t *j, vt_claims *out, vt_error *err);
+/* Whether the claims bind an init-data digest: PCR8 == SHA-256(32 zero bytes || digest) for the
+ * TPM kinds (digest of 32 bytes), else the init-data field holds the digest, zero-padded or
+ * truncated to its size (kbs-protocol.md 7.4; CCA: exactly). */
+bool vt_claims_init_data_binds(const vt_claims *c, const uint8_t *digest, size_t len);
+/* A quoted PCR; NULL when not quoted. */
+const vt_claims_pcr *vt_claims_pcr_get(const vt_claims *c, uint16_t bank, unsigned index);
 
 /* Add or replace a named measurement (len <= 64). VT_E_ARG when full or too long. */
 VT_MUST_USE vt_err vt_claims_set_meas(vt_claims *c, const char *name, const uint8_t *v, size_t len,

@@ -89,6 +89,25 @@ typedef struct vt_emu_az_opts {
 VT_MUST_USE vt_err vt_emu_az_evidence(vt_emu *e, vt_emu_az_kind kind, const uint8_t *nonce, size_t nonce_len,
                           const vt_emu_az_opts *o, vt_buf *out, vt_error *err);
 
+/* The emulated Azure CVM backed by a real TPM (swtpm in the tests; docs/azure.md): does to the
+ * TPM at tcti what Azure's paravisor does at boot. Creates the AK (restricted RSA-2048,
+ * RSASSA-SHA256) persistent at 0x81000003; writes a 2048-byte HCL report into NV 0x01400001
+ * whose runtime claims hold that AK and whose emulated SNP report (or TDREPORT, with its TD
+ * quote) carries their SHA-256; extends PCR 0..7 with firmware events logged in
+ * out_dir/binary_bios_measurements, PCR 8 with the init-data hash when given, and PCR 23 with
+ * each AAEL entry (out_dir/aa_eventlog, the attestation agent's TCG2 log); and writes what
+ * Azure IMDS would answer: out_dir/vcek.der (SNP) or out_dir/td_quote.bin (TDX). Then
+ * `veritee evidence get --tee az-snp-vtpm --tcti ... --imds-dir out_dir` collects as on Azure. */
+typedef struct vt_emu_az_cvm_opts {
+    const char *tcti;              /* the TPM (tpm2-tss TCTI string) */
+    const char *out_dir;           /* existing directory for the logs and the IMDS answers */
+    const uint8_t *init_data_hash; /* 32 bytes extended into PCR 8, or NULL */
+    const char *const *aael;
+    size_t n_aael;
+} vt_emu_az_cvm_opts;
+
+VT_MUST_USE vt_err vt_emu_az_cvm_provision(vt_emu *e, vt_emu_az_kind kind, const vt_emu_az_cvm_opts *o, vt_error *err);
+
 /* Emulated NVIDIA GPUs (Hopper format; only when the platform description has an "nvidia"
  * section: {"gpus": 1..8, "driver_version", "vbios_version", "nvdec0_enabled"}): Trustee's
  * {"device_evidence_list":[...]} JSON with one SPDM report per GPU over `nonce`, signed by the

@@ -20,10 +20,14 @@ typedef enum vt_ev_tee {
     VT_EV_TEE_TDX,
     VT_EV_TEE_SNP,
     VT_EV_TEE_CCA,
+    VT_EV_TEE_AZ_SNP_VTPM, /* Azure CVMs and TPM hosts: evidence from the vTPM (vtpm.h) */
+    VT_EV_TEE_AZ_TDX_VTPM,
+    VT_EV_TEE_TPM,
 } vt_ev_tee;
 
-const char *vt_ev_tee_name(vt_ev_tee t); /* "tdx", "snp", "cca", "unknown" */
-/* "tdx" / "snp" / "cca" (VT_E_ARG otherwise). */
+/* "tdx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm", "tpm", "unknown" */
+const char *vt_ev_tee_name(vt_ev_tee t);
+/* The names vt_ev_tee_name gives (VT_E_ARG otherwise). */
 VT_MUST_USE vt_err vt_ev_tee_parse(const char *s, vt_ev_tee *out, vt_error *err);
 /* The TEE of a configfs-tsm provider name: tdx_guest, sev_guest, arm_cca_guest. */
 vt_ev_tee vt_tsm_provider_tee(const char *provider);

@@ -46,6 +46,8 @@ typedef struct vt_kbs_config {
                                        NULL: every admin request is refused */
     const char *trust_dir;          /* trust anchors for the verifiers (as `veritee verify --trust`) */
     const char *collateral_dir;     /* collateral (as `veritee verify --collateral`) */
+    const char *tpm_aks;            /* a PEM file or directory of trusted TPM attestation keys: the
+                                       tee "tpm" is accepted only when given (NULL: refused) */
     const char *pcs_url, *kds_url;  /* online collateral (Intel PCS/PCCS, AMD KDS) fetched into... */
     const char *cache_dir;          /* ... this cache (as `veritee verify --cache`) */
     struct vt_coll_manager *collateral; /* borrowed, may be NULL: TDX/SGX collateral kept fresh by a

@@ -41,13 +41,15 @@ void vt_kbs_tee_key_free(vt_kbs_tee_key *k);
 
 /* Where evidence comes from. */
 typedef enum vt_kbs_provider {
-    VT_KBS_PROVIDER_AUTO = 0, /* emulated with an emulator, else configfs-tsm when present, else ioctl */
+    VT_KBS_PROVIDER_AUTO = 0, /* emulated with an emulator, vtpm for the vTPM TEEs, else
+                                 configfs-tsm when present, else ioctl */
     VT_KBS_PROVIDER_EMULATED,
     VT_KBS_PROVIDER_TSM,
     VT_KBS_PROVIDER_IOCTL,
+    VT_KBS_PROVIDER_VTPM,     /* a TPM through tpm2-tss (Azure CVMs, TPM hosts; vtpm.h) */
 } vt_kbs_provider;
 
-/* "auto", "emulated", "tsm", "ioctl"; VT_E_ARG otherwise. */
+/* "auto", "emulated", "tsm", "ioctl", "vtpm"; VT_E_ARG otherwise. */
 VT_MUST_USE vt_err vt_kbs_provider_parse(const char *s, vt_kbs_provider *out, vt_error *err);
 
 typedef struct vt_kbs_evidence_src {
@@ -57,13 +59,24 @@ typedef struct vt_kbs_evidence_src {
     const char *tsm_root;      /* NULL: VT_TSM_ROOT_DEFAULT */
     const char *device;        /* ioctl device, NULL: the default */
     const char *realm;         /* CCA emulated: realm name (NULL: realm0) */
+    /* vtpm (az-snp-vtpm, az-tdx-vtpm, tpm): see vt_vtpm_evidence_opts */
+    const char *tcti;          /* NULL: device:/dev/tpmrm0 */
+    uint32_t ak_handle;        /* 0: the kind's default */
+    const char *imds_url, *imds_dir;
+    /* event logs sent as cc_eventlog (vtpm, and TDX through configfs-tsm): the firmware log
+     * (NULL: the TPM's binary_bios_measurements, for TDX the ACPI CCEL, each when present) and
+     * the attestation agent's (NULL: /run/attestation-agent/eventlog when present); "" for none */
+    const char *event_log, *aa_eventlog;
 } vt_kbs_evidence_src;
 
-/* Evidence over report_data in the TEE's JSON shape (primary_evidence). *tee_out (may be NULL)
- * receives the TEE name the evidence is for. TDX through ioctl is refused (a TDREPORT cannot be
- * verified remotely: use configfs-tsm). Errors: VT_E_ARG, VT_E_MISSING (no provider), VT_E_IO. */
-VT_MUST_USE vt_err vt_kbs_evidence_get(const vt_kbs_evidence_src *src, const uint8_t report_data[64], json_t **out,
-                           vt_ev_tee *tee_out, vt_error *err);
+/* Evidence over report_data in the TEE's JSON shape (primary_evidence). report_data holds the
+ * binding digest (rd_len bytes, 32..64) zero-padded to 64: hardware reports take all 64, the
+ * Azure vTPM quotes the rd_len bytes unpadded (as CoCo's attester: its limit is 50) and `tpm`
+ * the 64. *tee_out (may be NULL) receives the TEE the evidence is for. TDX through ioctl is
+ * refused (a TDREPORT cannot be verified remotely: use configfs-tsm). Errors: VT_E_ARG,
+ * VT_E_MISSING (no provider), VT_E_IO. */
+VT_MUST_USE vt_err vt_kbs_evidence_get(const vt_kbs_evidence_src *src, const uint8_t report_data[64], size_t rd_len,
+                                       json_t **out, vt_ev_tee *tee_out, vt_error *err);
 
 /* Additional evidence (Trustee's composite evidence) over the device runtime data
  * (vt_rcar_device_binding): the GPUs of the emulated TEE's "nvidia" section as
@@ -74,8 +87,10 @@ VT_MUST_USE vt_err vt_kbs_gpu_evidence_get(const vt_kbs_evidence_src *src, const
 
 /* ---- the exchange ------------------------------------------------------------------------- */
 
-/* Produces primary evidence for report_data; *out owned by the caller. */
-typedef vt_err (*vt_kbs_evidence_fn)(void *ud, const uint8_t report_data[64], json_t **out, vt_error *err);
+/* Produces primary evidence for report_data (the binding digest, rd_len bytes, zero-padded to
+ * 64); *out owned by the caller. */
+typedef vt_err (*vt_kbs_evidence_fn)(void *ud, const uint8_t report_data[64], size_t rd_len, json_t **out,
+                                     vt_error *err);
 /* Produces the additional_evidence text (a JSON map of device TEE to evidence, "" for none) over
  * the device runtime data; *out owned (free()). */
 typedef vt_err (*vt_kbs_additional_fn)(void *ud, const uint8_t device_rd[64], char **out, vt_error *err);
@@ -94,6 +109,9 @@ typedef struct vt_kbs_client_opts {
     void *evidence_ud;              /* passed to both */
     long timeout_seconds;          /* per request; 0: 20 */
     const char *ca_file;           /* HTTPS: CA certificate(s) of the KBS (PEM); NULL: system store */
+    const char *init_data_toml;    /* CoCo init-data (the TOML of the io.katacontainers.config.
+                                      runtime.cc_init_data annotation, decoded) sent as
+                                      {"format": "toml", "body": ...}; NULL: null */
 } vt_kbs_client_opts;
 
 typedef struct vt_kbs_client vt_kbs_client;

@@ -74,6 +74,20 @@ typedef enum vt_policy_ppcie {
     VT_POLICY_PPCIE_REQUIRED = 1,
     VT_POLICY_PPCIE_FORBIDDEN = 2,
 } vt_policy_ppcie;
+/* tpm.pcrs: the values one PCR of one bank may have. */
+typedef struct vt_policy_pcr {
+    uint16_t bank;                   /* TPM_ALG_ID */
+    uint8_t index;
+    vt_policy_set set;
+} vt_policy_pcr;
+
+/* tpm.aael.allowed: an event the attestation agent may have logged. Empty fields match any. */
+typedef struct vt_policy_aael {
+    char domain[VT_CLAIMS_AAEL_FIELD_MAX];
+    char operation[VT_CLAIMS_AAEL_FIELD_MAX];
+    char *content;                   /* owned; NULL: any */
+    char *image;                     /* owned; NULL: any; the content's JSON "image" member */
+} vt_policy_aael;
 
 typedef struct vt_policy {
     char id[64];
@@ -136,6 +150,14 @@ typedef struct vt_policy {
     bool has_gpu_count;
     int64_t gpu_count;               /* exact number of GPUs beside the CPU evidence */
     int64_t gpu_min;                 /* at least; 0: not checked */
+    /* TPM quotes (az-snp-vtpm, az-tdx-vtpm, tpm) */
+    vt_policy_pcr *tpm_pcrs;         /* owned */
+    size_t n_tpm_pcrs;
+    bool has_aael_allowed;           /* tpm.aael.allowed given: every AAEL event must match one */
+    vt_policy_aael *aael_allowed;    /* owned */
+    size_t n_aael_allowed;
+    bool aael_event_log_required;    /* tpm.aael.require_event_log */
+    int tpm_secure_boot;             /* tpm.secure_boot: -1 not checked, 0/1 required value */
 } vt_policy;
 
 /* Parse and validate a policy. Every key is checked (unknown keys refused, types, ranges,

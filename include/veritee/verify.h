@@ -58,14 +58,18 @@ typedef struct vt_verify_sources {
     /* Per-call inputs some callers carry along with the sources (the explorer, src/ui): */
     STACK_OF(X509) *snp_certs;  /* SNP: certificates that came with the evidence (borrowed) */
     bool snp_crl_required;      /* SNP: an ARK-issued CRL must be given and consulted */
+    const char *tpm_aks;        /* tpm: a PEM file, or a directory of *.pem files, holding the
+                                   attestation keys (PUBLIC KEY or CERTIFICATE blocks) trusted to
+                                   sign quotes (NULL: none, tpm evidence is VT_E_MISSING) */
     const char *nvidia_ocsp_dir; /* NVIDIA: DER OCSP responses for the device chains: one file, or every
                                     regular file of a directory; checked at each verification's
                                     instant (docs/nvidia.md) */
     bool nvidia_require_ocsp;   /* NVIDIA: a chain no response covers is rejected (VT_E_MISSING) */
 } vt_verify_sources;
 
-/* The evidence kind from its first bytes: "tdx", "sgx", "snp", "cca", or NULL. NVIDIA GPU
- * evidence (JSON) is never guessed: it is named ("nvidia"). */
+/* The evidence kind from its first bytes: "tdx", "sgx", "snp", "cca", or NULL; a JSON object
+ * by its keys: "az-snp-vtpm", "az-tdx-vtpm", "tpm". NVIDIA GPU evidence (JSON) is never
+ * guessed: it is named ("nvidia"). */
 const char *vt_evidence_detect(const uint8_t *p, size_t len);
 
 /* Every TEE's verifier, built lazily from the sources (collateral signatures, trust stores and
@@ -86,12 +90,21 @@ void vt_verifier_invalidate(vt_verifier *v); /* accepts NULL */
 /* Per-call options. Every option is enforced for every kind of evidence it applies to, and an
  * option that cannot apply to this evidence is refused (VT_E_ARG), never ignored. */
 typedef struct vt_verify_opts {
-    const char *tee;            /* "tdx", "sgx", "snp", "cca", "nvidia" (Trustee's device_evidence_list
-                                   JSON); NULL or "auto": detected (never nvidia) */
+    const char *tee;            /* "tdx", "sgx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm", "tpm",
+                                   "nvidia" (Trustee's device_evidence_list JSON); NULL or "auto":
+                                   detected (never nvidia) */
     vt_time at;                 /* verification instant */
     const uint8_t *nonce;       /* expected REPORTDATA (TDX, SGX, SNP) or realm challenge (CCA):
-                                   1..64 bytes, the rest zero; NULL: not checked (said so) */
+                                   1..64 bytes, the rest zero; the TPM quote's qualifyingData
+                                   (az-*: exactly; tpm: or zero-padded to 32/64 bytes); NULL:
+                                   not checked (said so) */
     size_t nonce_len;
+    const uint8_t *init_data;   /* expected init-data digest (the TOML's algorithm, CoCo): in
+                                   MRCONFIGID (TDX), HOSTDATA (SNP), CONFIGID (SGX), the realm
+                                   personalization value (CCA, exactly 64 bytes), PCR8 extended
+                                   once from zero (az-*, tpm: a SHA-256 digest); check
+                                   "init_data". NULL: not checked */
+    size_t init_data_len;
     const char *product;        /* SNP product (milan, genoa, turin); overrides the sources' */
     STACK_OF(X509) *certs;      /* SNP: certificates that came with the evidence (borrowed) */
     bool crl_required;          /* SNP: an ARK-issued CRL must be consulted (TDX always requires
@@ -118,9 +131,10 @@ typedef struct vt_verify_result {
     vt_tee tee;
     vt_claims claims;           /* normalized claims (valid when vt_verify returned VT_OK) */
     vt_checks checks;           /* every check run; on failure the failing one last */
-    vt_tdx_result *tdx;         /* TDX and SGX */
-    vt_snp_claims *snp;
+    vt_tdx_result *tdx;         /* TDX and SGX; az-tdx-vtpm: its TD quote */
+    vt_snp_claims *snp;         /* SNP; az-snp-vtpm: its SNP report */
     vt_cca_token *cca;
+    json_t *tpm_claims;         /* az-snp-vtpm, az-tdx-vtpm, tpm: the layer's claims JSON (docs/azure.md) */
     char cca_cpak[128];         /* label of the CPAK that verified the CCA platform token */
     bool cca_cpak_emulated;
     /* NVIDIA: the nvidia layer's claims {"devices":[...]} and one normalized claims per device
@@ -138,8 +152,8 @@ VT_MUST_USE vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, cons
                  vt_error *err);
 void vt_verify_result_clear(vt_verify_result *r);
 /* The TEE's native claims as JSON (what `veritee verify --json` prints besides file/checks):
- * vt_tdx_result_json, vt_snp_claims_json, vt_cca_claims_json or (NVIDIA) a copy of the
- * {"devices":[...]} claims. NULL when none. */
+ * vt_tdx_result_json, vt_snp_claims_json or vt_cca_claims_json; for the TPM kinds the claims of
+ * docs/azure.md; for NVIDIA a copy of the {"devices":[...]} claims. NULL when none. Caller decrefs. */
 json_t *vt_verify_result_json(const vt_verify_result *r);
 
 /* Earliest issueDate of TCB Infos and QE Identities in a TDX collateral set (0 when none). */

@@ -59,6 +59,7 @@
 /* evidence */
 #include "veritee/evidence.h"
 #include "veritee/emulate.h"
+#include "veritee/vtpm.h"
 /* rcar */
 #include "veritee/rcar.h"
 /* store */

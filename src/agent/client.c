@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "veritee/crypto.h"
 #include "veritee/http_get.h"
@@ -316,9 +317,16 @@ static vt_err attest_body(vt_kbs_client *c, const char *nonce, const char *hash_
         VT_GUARD(c->o.additional(c->o.evidence_ud, dev_rd, &add, err));
     }
     vt_err rc = vt_rcar_binding(nonce, c->key.jwk, add ? add : "", hash_alg, rd, NULL, err);
-    if (rc == VT_OK) rc = c->o.evidence(c->o.evidence_ud, rd, &ev, err);
+    /* the digest's own length (the vTPM quotes it unpadded); vt_rcar_binding has refused others */
+    size_t rd_len = hash_alg == NULL || strcasecmp(hash_alg, "sha384") == 0 ? 48
+                    : strcasecmp(hash_alg, "sha256") == 0                    ? 32
+                                                                            : 64;
+    if (rc == VT_OK) rc = c->o.evidence(c->o.evidence_ud, rd, rd_len, &ev, err);
     if (rc == VT_OK) {
-        *out = json_pack("{s:n, s:{s:s, s:O}, s:{s:o, s:s}}", "init-data", "runtime-data", "nonce", nonce,
+        json_t *init = c->o.init_data_toml != NULL
+                           ? json_pack("{s:s, s:s}", "format", "toml", "body", c->o.init_data_toml)
+                           : json_null();
+        *out = json_pack("{s:o, s:{s:s, s:O}, s:{s:o, s:s}}", "init-data", init, "runtime-data", "nonce", nonce,
                          "tee-pubkey", c->key.jwk, "tee-evidence", "primary_evidence", ev, "additional_evidence",
                          add ? add : "");
         if (*out == NULL) rc = vt_error_set(err, VT_E_NOMEM, "kbs_client", "cannot build the attestation");

@@ -10,28 +10,74 @@
 #include "veritee/json.h"
 #include "veritee/kbs_client.h"
 #include "veritee/snp.h"
+#include "veritee/vtpm.h"
 
 /* ---- providers ----------------------------------------------------------------------------- */
 
 vt_err vt_kbs_provider_parse(const char *s, vt_kbs_provider *out, vt_error *err)
 {
-    static const char *const names[] = {"auto", "emulated", "tsm", "ioctl"};
+    static const char *const names[] = {"auto", "emulated", "tsm", "ioctl", "vtpm"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (s != NULL && strcmp(s, names[i]) == 0) {
             *out = (vt_kbs_provider)i;
             return VT_OK;
         }
-    return vt_error_set(err, VT_E_ARG, "kbs_provider", "provider \"%.32s\": auto, emulated, tsm or ioctl",
+    return vt_error_set(err, VT_E_ARG, "kbs_provider", "provider \"%.32s\": auto, emulated, tsm, ioctl or vtpm",
                         s ? s : "");
 }
 
-/* Raw evidence bytes -> the TEE's JSON shape. */
-static vt_err shape(vt_ev_tee tee, const vt_buf *ev, const vt_buf *aux, json_t **out, vt_error *err)
+/* A configured event-log path: NULL -> the default, "" -> none. */
+static const char *log_path(const char *given, const char *dflt)
 {
+    return given == NULL ? dflt : *given ? given : NULL;
+}
+
+/* TDX (GCP and other configfs-tsm guests): the ACPI CCEL with the attestation agent's records
+ * as cc_eventlog; the 2024 text AAEL as aa_eventlog. */
+static vt_err tdx_shape(const vt_kbs_evidence_src *s, const vt_buf *ev, json_t **out, vt_error *err)
+{
+    vt_buf log = {0};
+    char *aa_text = NULL;
+    VT_GUARD(vt_vtpm_event_logs_read(log_path(s->event_log, VT_CCEL_DEFAULT), log_path(s->aa_eventlog, VT_AA_EVENT_LOG_DEFAULT),
+                                     &log, &aa_text, err));
+    vt_err rc = vt_rcar_tdx_evidence_json(ev->ptr, ev->len, log.ptr, log.len, out, err);
+    if (rc == VT_OK && aa_text != NULL && json_object_set_new(*out, "aa_eventlog", json_string(aa_text)) != 0)
+        rc = vt_error_set(err, VT_E_INVALID, "aa_eventlog", "the attestation agent's text log is not UTF-8");
+    free(aa_text);
+    vt_buf_free(&log);
+    return rc;
+}
+
+/* Raw evidence bytes -> the TEE's JSON shape. */
+static vt_err shape(const vt_kbs_evidence_src *s, bool logs, vt_ev_tee tee, const vt_buf *ev, const vt_buf *aux,
+                    json_t **out, vt_error *err)
+{
+    if (tee == VT_EV_TEE_TDX && logs) return tdx_shape(s, ev, out, err);
     if (tee == VT_EV_TEE_TDX) return vt_rcar_tdx_evidence_json(ev->ptr, ev->len, NULL, 0, out, err);
     if (tee == VT_EV_TEE_CCA) return vt_rcar_cca_evidence_json(ev->ptr, ev->len, out, err);
     if (tee == VT_EV_TEE_SNP) return vt_rcar_snp_evidence_json(ev->ptr, ev->len, aux->ptr, aux->len, out, err);
     return vt_error_set(err, VT_E_ARG, "kbs_evidence", "unknown TEE");
+}
+
+/* Azure CVMs and TPM hosts: the evidence JSON straight from the vTPM. */
+static vt_err from_vtpm(const vt_kbs_evidence_src *s, const uint8_t rd[64], size_t rd_len, json_t **out, vt_error *err)
+{
+    vt_vtpm_kind k = s->tee == VT_EV_TEE_AZ_SNP_VTPM   ? VT_VTPM_AZ_SNP
+                     : s->tee == VT_EV_TEE_AZ_TDX_VTPM ? VT_VTPM_AZ_TDX
+                     : s->tee == VT_EV_TEE_TPM         ? VT_VTPM_TPM
+                                                       : 0;
+    if (k == 0) return vt_error_set(err, VT_E_ARG, "kbs_evidence", "the vtpm provider serves az-snp-vtpm, az-tdx-vtpm, tpm");
+    vt_buf log = {0};
+    char *aa_text = NULL;
+    VT_GUARD(vt_vtpm_event_logs_read(log_path(s->event_log, VT_VTPM_EVENT_LOG_DEFAULT),
+                                     log_path(s->aa_eventlog, VT_AA_EVENT_LOG_DEFAULT), &log, &aa_text, err));
+    vt_vtpm_evidence_opts o = {.kind = k, .tcti = s->tcti, .nonce = rd, .nonce_len = k == VT_VTPM_TPM ? 64 : rd_len,
+                               .ak_handle = s->ak_handle, .imds_url = s->imds_url, .imds_dir = s->imds_dir,
+                               .event_log = log.ptr, .event_log_len = log.len, .aa_eventlog_text = aa_text};
+    vt_err rc = vt_vtpm_evidence(&o, out, err);
+    free(aa_text);
+    vt_buf_free(&log);
+    return rc;
 }
 
 static vt_err from_emulator(const vt_kbs_evidence_src *s, const uint8_t rd[64], vt_buf *ev, vt_buf *aux,
@@ -89,21 +135,35 @@ static vt_err from_ioctl(const vt_kbs_evidence_src *s, const uint8_t rd[64], vt_
     return VT_OK;
 }
 
-vt_err vt_kbs_evidence_get(const vt_kbs_evidence_src *src, const uint8_t report_data[64], json_t **out,
+static bool is_vtpm(vt_ev_tee t)
+{
+    return t == VT_EV_TEE_AZ_SNP_VTPM || t == VT_EV_TEE_AZ_TDX_VTPM || t == VT_EV_TEE_TPM;
+}
+
+vt_err vt_kbs_evidence_get(const vt_kbs_evidence_src *src, const uint8_t report_data[64], size_t rd_len, json_t **out,
                            vt_ev_tee *tee_out, vt_error *err)
 {
     *out = NULL;
+    if (rd_len < 1 || rd_len > 64) return vt_error_set(err, VT_E_ARG, "kbs_evidence", "report data length %zu", rd_len);
     vt_kbs_provider p = src->provider;
     if (p == VT_KBS_PROVIDER_AUTO)
-        p = src->emulator_dir ? VT_KBS_PROVIDER_EMULATED
+        p = is_vtpm(src->tee) ? VT_KBS_PROVIDER_VTPM
+            : src->emulator_dir ? VT_KBS_PROVIDER_EMULATED
             : vt_tsm_present(src->tsm_root) ? VT_KBS_PROVIDER_TSM : VT_KBS_PROVIDER_IOCTL;
+    if (p == VT_KBS_PROVIDER_VTPM || is_vtpm(src->tee)) {
+        if (p != VT_KBS_PROVIDER_VTPM)
+            return vt_error_set(err, VT_E_ARG, "kbs_evidence", "%s evidence comes from the vtpm provider", vt_ev_tee_name(src->tee));
+        VT_GUARD(from_vtpm(src, report_data, rd_len, out, err));
+        if (tee_out != NULL) *tee_out = src->tee;
+        return VT_OK;
+    }
     vt_buf ev = {0}, aux = {0};
     vt_ev_tee tee = src->tee;
     vt_err rc;
     if (p == VT_KBS_PROVIDER_EMULATED) rc = from_emulator(src, report_data, &ev, &aux, err);
     else if (p == VT_KBS_PROVIDER_TSM) rc = from_tsm(src, report_data, &ev, &aux, &tee, err);
     else rc = from_ioctl(src, report_data, &ev, &aux, err);
-    if (rc == VT_OK) rc = shape(tee, &ev, &aux, out, err);
+    if (rc == VT_OK) rc = shape(src, p == VT_KBS_PROVIDER_TSM, tee, &ev, &aux, out, err);
     if (rc == VT_OK && tee_out != NULL) *tee_out = tee;
     vt_buf_free(&ev);
     vt_buf_free(&aux);

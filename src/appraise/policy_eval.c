@@ -35,7 +35,7 @@ static void tcb_rules(ev *e)
     const vt_claims *c = e->c;
     if (!c->has_tcb_status) {
         ev_add(e, "tcb_status", VT_CHECK_SKIP, -1, 0, "%s reports no TCB status%s", vt_tee_name(c->tee),
-               c->tee == VT_TEE_SNP ? " (constrain snp.min_tcb / min_committed_tcb)" : "");
+               vt_tee_hw(c->tee) == VT_TEE_SNP ? " (constrain snp.min_tcb / min_committed_tcb)" : "");
     } else {
         const char *st = vt_tcb_status_name(c->tcb_status);
         unsigned bit = 1u << c->tcb_status;
@@ -75,7 +75,7 @@ static void collateral_rules(ev *e)
 {
     const vt_policy *p = e->p;
     const vt_claims *c = e->c;
-    bool pcs = c->tee == VT_TEE_TDX || c->tee == VT_TEE_SGX;
+    bool pcs = vt_tee_hw(c->tee) == VT_TEE_TDX || c->tee == VT_TEE_SGX;
     if (c->has_collateral_expiry) {
         char t[21];
         vt_time_format(c->collateral_expiry, t);
@@ -144,7 +144,9 @@ static void binding_rules(ev *e)
     if (c->init_data_len == 0) return;
     ev_hex(c->init_data, c->init_data_len < 16 ? c->init_data_len : 16, h, sizeof h);
     if (x->init_data != NULL) {
-        bool ok = padded_eq(c->init_data, c->init_data_len, x->init_data, x->init_data_len, false);
+        /* the TPM kinds extend PCR8 with the digest (claims.h) */
+        bool ok = vt_tee_has_tpm(c->tee) ? vt_claims_init_data_binds(c, x->init_data, x->init_data_len)
+                                         : padded_eq(c->init_data, c->init_data_len, x->init_data, x->init_data_len, false);
         ev_rule(e, "init_data", ok, VT_AR4SI_CONFIGURATION, VT_AR4SI_AFFIRMING, VT_AR4SI_CONTRAINDICATED,
                 "%s %s... %s the expected init-data digest", c->init_data_name, h, ok ? "binds" : "does not bind");
     } else if (p->init_data_required) {
@@ -155,7 +157,10 @@ static void binding_rules(ev *e)
         char which[200] = "", why[120] = "";
         bool ok = false;
         for (size_t i = 0; i < p->init_data.n && !ok; i++)
-            ok = padded_eq(c->init_data, c->init_data_len, p->init_data.values[i].v, p->init_data.values[i].len, false);
+            ok = vt_tee_has_tpm(c->tee)
+                     ? vt_claims_init_data_binds(c, p->init_data.values[i].v, p->init_data.values[i].len)
+                     : padded_eq(c->init_data, c->init_data_len, p->init_data.values[i].v, p->init_data.values[i].len,
+                                 false);
         if (!ok) ok = ev_set_match(e, &p->init_data, c->init_data_name, c->init_data, c->init_data_len,
                                    which, sizeof which);
         if (!ok) set_miss(e, &p->init_data, why, sizeof why);
@@ -244,6 +249,7 @@ vt_err vt_policy_appraise(const vt_policy *p, const vt_claims *c, const vt_appra
     binding_rules(&e);
     measurement_rules(&e);
     ev_tee_rules(&e);
+    ev_tpm_rules(&e);
     out->status = vt_ar4si_status(&out->vector);
     return VT_OK;
 }

@@ -25,5 +25,7 @@ void ev_tee_rules(ev *e);
 /* GPUs (policy_gpu.c): one GPU's rules, and the count of GPUs beside CPU evidence. */
 void ev_gpu_rules(ev *e);
 void ev_gpu_count(ev *e);
+/* TPM quote rules: PCRs, AAEL events, runtime claims (policy_tpm.c). */
+void ev_tpm_rules(ev *e);
 
 #endif

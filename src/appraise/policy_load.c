@@ -47,7 +47,8 @@ static vt_err parse_root(pctx *c, const json_t *root, vt_policy *p)
 {
     static const char *const keys[] = {"id", "version", "description", "tee_types", "emulated",
                                        "allow_debug", "tcb", "collateral", "report_data",
-                                       "init_data", "measurements", "tdx", "sgx", "snp", "cca", "nvidia", NULL};
+                                       "init_data", "measurements", "tdx", "sgx", "snp", "cca", "tpm", "nvidia",
+                                       NULL};
     VT_GUARD(pol_keys(c, root, "", keys));
     const json_t *id = json_object_get(root, "id");
     const char *ids = json_string_value(id);
@@ -77,6 +78,7 @@ static vt_err parse_root(pctx *c, const json_t *root, vt_policy *p)
     VT_GUARD(pol_parse_measurements(c, root, p));
     VT_GUARD(pol_parse_tdx_sgx(c, root, p));
     VT_GUARD(pol_parse_snp(c, root, p));
+    VT_GUARD(pol_parse_tpm(c, root, p));
     VT_GUARD(pol_parse_nvidia(c, root, p));
     return pol_parse_cca(c, root, p);
 }
@@ -126,5 +128,6 @@ void vt_policy_free(vt_policy *p)
     set_free(&p->cca_implementation_ids);
     free(p->advisories);
     free(p->cca_sw);
+    pol_free_tpm(p);
     memset(p, 0, sizeof *p);
 }

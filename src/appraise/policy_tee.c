@@ -193,7 +193,7 @@ static void cca_rules(ev *e)
 
 void ev_tee_rules(ev *e)
 {
-    switch (e->c->tee) {
+    switch (vt_tee_hw(e->c->tee)) { /* az-snp-vtpm: the SNP rules on its report; az-tdx-vtpm: TDX's */
     case VT_TEE_TDX: tdx_rules(e); break;
     case VT_TEE_SGX: sgx_rules(e); break;
     case VT_TEE_SNP: snp_rules(e); break;

@@ -126,20 +126,49 @@ void vt_az_evidence_free(vt_az_evidence *e)
     memset(e, 0, sizeof *e);
 }
 
+/* The top-level keys of a JSON object, found by a scan that only tracks strings and nesting
+ * (no allocation, no validation: the kind's parser validates). Bit i set: keys[i] present. */
+static unsigned top_keys(const uint8_t *p, size_t len, const char *const *keys, size_t n)
+{
+    unsigned found = 0;
+    size_t depth = 0, i = 0;
+    bool key_next = false;
+    while (i < len) {
+        uint8_t c = p[i];
+        if (c == '"') {
+            size_t start = ++i;
+            while (i < len && p[i] != '"') i += p[i] == '\\' ? 2 : 1;
+            if (i >= len) return 0;
+            if (depth == 1 && key_next)
+                for (size_t k = 0; k < n; k++)
+                    if (strlen(keys[k]) == i - start && memcmp(p + start, keys[k], i - start) == 0) found |= 1u << k;
+            key_next = false;
+            i++;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            if (++depth > 64) return 0;
+            key_next = c == '{' && depth == 1;
+        } else if (c == '}' || c == ']') {
+            if (depth-- == 0) return 0;
+            if (depth == 0) return found;
+        } else if (c == ',' && depth == 1) {
+            key_next = true;
+        }
+        i++;
+    }
+    return 0; /* unterminated */
+}
+
 const char *vt_az_evidence_detect(const uint8_t *p, size_t len)
 {
-    json_t *root = NULL;
-    vt_error e;
     size_t i = 0;
     while (i < len && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t')) i++;
-    if (i == len || p[i] != '{' || vt_json_parse((const char *)p, len, &root, &e) != VT_OK) return NULL;
-    const char *kind = NULL;
-    if (json_object_get(root, "vcek") != NULL && (json_object_get(root, "hcl_report") || json_object_get(root, "report")))
-        kind = "az-snp-vtpm";
-    else if (json_object_get(root, "td_quote") != NULL && json_object_get(root, "hcl_report") != NULL)
-        kind = "az-tdx-vtpm";
-    else if (json_object_get(root, "ak_public") != NULL && json_object_get(root, "tpm_quote") != NULL)
-        kind = "tpm";
-    json_decref(root);
-    return kind;
+    if (i == len || p[i] != '{') return NULL;
+    static const char *const keys[] = {"vcek", "hcl_report", "report", "td_quote", "ak_public", "tpm_quote"};
+    unsigned k = top_keys(p + i, len - i, keys, sizeof keys / sizeof keys[0]);
+    if ((k & 1) && (k & 6)) return "az-snp-vtpm";
+    if ((k & 8) && (k & 2)) return "az-tdx-vtpm";
+    if ((k & 16) && (k & 32)) return "tpm";
+    return NULL;
 }

@@ -251,9 +251,24 @@ static vt_err snp_part(vt_azure_verifier *v, az_ctx *c, vt_snp_claims *sc)
     STACK_OF(X509) *more = NULL;
     vt_err rc = load_vcek(v, &c->ev, &leaf, &more, c->err);
     if (rc != VT_OK) return step(c, "vcek", rc, "%s", "-");
-    vt_snp_collateral coll = {.leaf = leaf, .certs = more};
+    /* the evidence's certificates first, then the caller's (a KDS cache, directories) */
+    if (more == NULL && (more = sk_X509_new_null()) == NULL) rc = vt_error_set(c->err, VT_E_NOMEM, "alloc", "out of memory");
+    for (int i = 0; rc == VT_OK && c->opts->snp_certs != NULL && i < sk_X509_num(c->opts->snp_certs); i++) {
+        X509 *x = sk_X509_value(c->opts->snp_certs, i);
+        if (X509_up_ref(x) != 1 || sk_X509_push(more, x) <= 0) {
+            X509_free(x);
+            rc = vt_error_set(c->err, VT_E_NOMEM, "alloc", "out of memory");
+        }
+    }
+    if (rc != VT_OK) {
+        X509_free(leaf);
+        sk_X509_pop_free(more, X509_free);
+        return rc;
+    }
+    vt_snp_collateral coll = {.leaf = leaf, .certs = more, .crls = c->opts->snp_crls};
     /* The SNP verifier checks report_data too: the runtime claims' digest, then zeros. */
-    vt_snp_verify_opts so = {.at = c->opts->at, .report_data = c->var_sha256, .report_data_len = 32};
+    vt_snp_verify_opts so = {.at = c->opts->at, .report_data = c->var_sha256, .report_data_len = 32,
+                             .product = c->opts->snp_product, .crl_required = c->opts->snp_crl_required};
     rc = vt_snp_verify(v->snp, hw, VT_HCL_HW_REPORT_SIZE, &coll, &so, sc, c->ck, c->err);
     X509_free(leaf);
     sk_X509_pop_free(more, X509_free);
@@ -265,11 +280,9 @@ static vt_err snp_part(vt_azure_verifier *v, az_ctx *c, vt_snp_claims *sc)
     return step(c, "hcl_vmpl", VT_OK, "SNP report issued at VMPL 0 (the paravisor)");
 }
 
-vt_err vt_az_snp_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len,
-                             const vt_azure_verify_opts *opts, json_t **claims, vt_checks *checks, vt_error *err)
+static vt_err snp_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len, const vt_azure_verify_opts *opts,
+                         vt_azure_result *out, vt_checks *checks, vt_error *err)
 {
-    if (claims != NULL) *claims = NULL;
-    VT_GUARD(check_opts(opts, err));
     az_ctx *c = calloc(1, sizeof *c);
     vt_snp_claims *sc = calloc(1, sizeof *sc);
     vt_err rc = VT_OK;
@@ -281,15 +294,30 @@ vt_err vt_az_snp_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size
     VT_GUARD_GOTO(vtpm_part(c, evidence, len));
     VT_GUARD_GOTO(snp_part(v, c, sc));
     VT_GUARD_GOTO(pcr_part(c));
-    if (claims != NULL) {
-        json_t *hw = vt_snp_claims_json(sc);
-        if (hw == NULL || (*claims = claims_json(c, "az-snp-vtpm", "snp", hw)) == NULL)
-            rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    json_t *hw = vt_snp_claims_json(sc);
+    if (hw == NULL || (out->claims = claims_json(c, "az-snp-vtpm", "snp", hw)) == NULL) {
+        rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+        goto out;
     }
+    out->snp = sc;
+    sc = NULL;
 out:
     if (c != NULL) ctx_free(c);
     free(c);
     free(sc);
+    return rc;
+}
+
+vt_err vt_az_snp_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len,
+                             const vt_azure_verify_opts *opts, json_t **claims, vt_checks *checks, vt_error *err)
+{
+    vt_azure_result r;
+    vt_err rc = vt_az_vtpm_verify(v, VT_AZ_SNP, evidence, len, opts, &r, checks, err);
+    if (claims != NULL) {
+        *claims = r.claims;
+        r.claims = NULL;
+    }
+    vt_azure_result_clear(&r);
     return rc;
 }
 
@@ -350,11 +378,9 @@ static vt_err tdx_part(vt_azure_verifier *v, az_ctx *c, vt_tdx_result *r, vt_err
     return tdreport_matches(c, &q->td);
 }
 
-vt_err vt_az_tdx_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len,
-                             const vt_azure_verify_opts *opts, json_t **claims, vt_checks *checks, vt_error *err)
+static vt_err tdx_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len, const vt_azure_verify_opts *opts,
+                         vt_azure_result *out, vt_checks *checks, vt_error *err)
 {
-    if (claims != NULL) *claims = NULL;
-    VT_GUARD(check_opts(opts, err));
     az_ctx *c = calloc(1, sizeof *c);
     vt_tdx_result *r = calloc(1, sizeof *r);
     vt_error missing = {0};
@@ -371,16 +397,52 @@ vt_err vt_az_tdx_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size
         /* Everything checkable offline passed; the TD quote's chain and TCB were not checked. */
         *err = missing;
         rc = missing.code;
+        out->tdx = r;
+        r = NULL;
         goto out;
     }
-    if (claims != NULL) {
-        json_t *hw = vt_tdx_result_json(r);
-        if (hw == NULL || (*claims = claims_json(c, "az-tdx-vtpm", "tdx", hw)) == NULL)
-            rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    json_t *hw = vt_tdx_result_json(r);
+    if (hw == NULL || (out->claims = claims_json(c, "az-tdx-vtpm", "tdx", hw)) == NULL) {
+        rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+        goto out;
     }
+    out->tdx = r;
+    r = NULL;
 out:
     if (c != NULL) ctx_free(c);
     free(c);
     free(r);
     return rc;
+}
+
+vt_err vt_az_tdx_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len,
+                             const vt_azure_verify_opts *opts, json_t **claims, vt_checks *checks, vt_error *err)
+{
+    vt_azure_result r;
+    vt_err rc = vt_az_vtpm_verify(v, VT_AZ_TDX, evidence, len, opts, &r, checks, err);
+    if (claims != NULL) {
+        *claims = r.claims;
+        r.claims = NULL;
+    }
+    vt_azure_result_clear(&r);
+    return rc;
+}
+
+vt_err vt_az_vtpm_verify(vt_azure_verifier *v, vt_az_kind kind, const uint8_t *evidence, size_t len,
+                         const vt_azure_verify_opts *opts, vt_azure_result *out, vt_checks *checks, vt_error *err)
+{
+    memset(out, 0, sizeof *out);
+    VT_GUARD(check_opts(opts, err));
+    if (kind == VT_AZ_SNP) return snp_verify(v, evidence, len, opts, out, checks, err);
+    if (kind == VT_AZ_TDX) return tdx_verify(v, evidence, len, opts, out, checks, err);
+    return vt_error_set(err, VT_E_ARG, "tee", "unknown Azure evidence kind %d", (int)kind);
+}
+
+void vt_azure_result_clear(vt_azure_result *r)
+{
+    if (r == NULL) return;
+    json_decref(r->claims);
+    free(r->snp);
+    free(r->tdx);
+    memset(r, 0, sizeof *r);
 }

@@ -169,8 +169,8 @@ static int options_apply(const appraise_args *a, char **files, int n)
         const char *t = a->tee && strcmp(a->tee, "auto") != 0 ? a->tee : vt_evidence_detect(ev.ptr, ev.len);
         vt_buf_free(&ev);
         if (t == NULL) continue; /* reported when verified */
-        tdx |= strcmp(t, "tdx") == 0 || strcmp(t, "sgx") == 0;
-        snp |= strcmp(t, "snp") == 0;
+        tdx |= strcmp(t, "tdx") == 0 || strcmp(t, "sgx") == 0 || strcmp(t, "az-tdx-vtpm") == 0;
+        snp |= strcmp(t, "snp") == 0 || strcmp(t, "az-snp-vtpm") == 0;
         cca |= strcmp(t, "cca") == 0;
     }
     const struct {

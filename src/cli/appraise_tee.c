@@ -14,8 +14,10 @@ vt_err appraise_verify(const appraise_args *a, const vt_policy *p, const char *f
     const char *tee = a->tee && strcmp(a->tee, "auto") != 0 ? a->tee : vt_evidence_detect(ev->ptr, ev->len);
     if (tee == NULL)
         return vt_error_set(err, VT_E_ARG, "tee", "%s: cannot tell the evidence kind; use --tee", file);
-    bool snp = strcmp(tee, "snp") == 0;
-    vt_verify_sources s = {.trust_dir = a->trust_dir, .collateral_dir = a->collateral_dir,
+    bool snp = strcmp(tee, "snp") == 0 || strcmp(tee, "az-snp-vtpm") == 0, tpm = strcmp(tee, "tpm") == 0;
+    /* tpm: --trust names the trusted attestation keys */
+    vt_verify_sources s = {.trust_dir = tpm ? NULL : a->trust_dir, .tpm_aks = tpm ? a->trust_dir : NULL,
+                           .collateral_dir = tpm ? NULL : a->collateral_dir,
                            .certs_dir = a->certs_dir, .cpak_file = a->cpak_file, .pcs_url = a->pcs_url,
                            .kds_url = a->kds_url, .cache_dir = a->cache_dir,
                            .allow_missing_crl = a->allow_missing_crl};

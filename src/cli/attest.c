@@ -11,7 +11,9 @@
 #include "cli.h"
 #include "veritee/json.h"
 #include "veritee/crypto.h"
+#include "veritee/fileio.h"
 #include "veritee/kbs_client.h"
+#include "veritee/writer.h"
 
 static void attest_usage(FILE *f)
 {
@@ -21,7 +23,7 @@ static void attest_usage(FILE *f)
 #define MAX_RES 16
 
 typedef struct attest_args {
-    const char *kbs, *tee, *out, *token_out, *cacert, *gpu_evidence;
+    const char *kbs, *tee, *out, *token_out, *cacert, *init_data_file, *gpu_evidence;
     const char *more_kbs[8]; /* NULL-terminated */
     size_t nkbs;
     const char *res[MAX_RES];
@@ -40,8 +42,8 @@ static int usage_error(const char *msg)
 
 static int parse(int argc, char **argv, attest_args *a)
 {
-    enum { O_KBS = 256, O_RES, O_TEE, O_PROV, O_EMU, O_KEY, O_BEARER, O_TOKEN, O_TIMEOUT, O_REALM, O_TSM, O_DEV, O_CACERT, O_GPU,
-           O_RETRIES };
+    enum { O_KBS = 256, O_RES, O_TEE, O_PROV, O_EMU, O_KEY, O_BEARER, O_TOKEN, O_TIMEOUT, O_REALM, O_TSM, O_DEV, O_CACERT, O_RETRIES,
+           O_TCTI, O_IMDS_URL, O_IMDS_DIR, O_EVLOG, O_AALOG, O_AK, O_INIT, O_GPU };
     static const struct option opts[] = {
         {"kbs", required_argument, 0, O_KBS},        {"resource", required_argument, 0, O_RES},
         {"tee", required_argument, 0, O_TEE},        {"provider", required_argument, 0, O_PROV},
@@ -49,8 +51,12 @@ static int parse(int argc, char **argv, attest_args *a)
         {"bearer", no_argument, 0, O_BEARER},        {"token-out", required_argument, 0, O_TOKEN},
         {"timeout", required_argument, 0, O_TIMEOUT}, {"realm", required_argument, 0, O_REALM},
         {"tsm-root", required_argument, 0, O_TSM},   {"device", required_argument, 0, O_DEV},
-        {"cacert", required_argument, 0, O_CACERT},  {"gpu-evidence", required_argument, 0, O_GPU},
-        {"retries", required_argument, 0, O_RETRIES},
+        {"cacert", required_argument, 0, O_CACERT},  {"retries", required_argument, 0, O_RETRIES},
+        {"tcti", required_argument, 0, O_TCTI},      {"imds-url", required_argument, 0, O_IMDS_URL},
+        {"imds-dir", required_argument, 0, O_IMDS_DIR}, {"event-log", required_argument, 0, O_EVLOG},
+        {"aa-eventlog", required_argument, 0, O_AALOG}, {"ak-handle", required_argument, 0, O_AK},
+        {"init-data", required_argument, 0, O_INIT},
+        {"gpu-evidence", required_argument, 0, O_GPU},
         {"output", required_argument, 0, 'o'},       {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},               {0, 0, 0, 0}};
     int c;
@@ -97,6 +103,19 @@ static int parse(int argc, char **argv, attest_args *a)
         case O_REALM: a->src.realm = optarg; break;
         case O_TSM: a->src.tsm_root = optarg; break;
         case O_DEV: a->src.device = optarg; break;
+        case O_TCTI: a->src.tcti = optarg; break;
+        case O_IMDS_URL: a->src.imds_url = optarg; break;
+        case O_IMDS_DIR: a->src.imds_dir = optarg; break;
+        case O_EVLOG: a->src.event_log = optarg; break;
+        case O_AALOG: a->src.aa_eventlog = optarg; break;
+        case O_INIT: a->init_data_file = optarg; break;
+        case O_AK: {
+            unsigned long h = strtoul(optarg, &end, 16);
+            if (end == optarg || *end != '\0' || h < 0x81000000ul || h > 0x81FFFFFFul)
+                return usage_error("--ak-handle: a persistent handle, 81000000..81FFFFFF (hex)");
+            a->src.ak_handle = (uint32_t)h;
+            break;
+        }
         case 'o': a->out = optarg; break;
         case 'v': a->verbose = true; break;
         case 'h': attest_usage(stdout); return -1;
@@ -148,7 +167,7 @@ static vt_err additional(void *ud, const uint8_t rd[64], char **out, vt_error *e
     return rc;
 }
 
-static vt_err evidence(void *ud, const uint8_t rd[64], json_t **out, vt_error *err)
+static vt_err evidence(void *ud, const uint8_t rd[64], size_t rd_len, json_t **out, vt_error *err)
 {
     ev_ctx *x = ud;
     if (x->verbose) {
@@ -156,7 +175,7 @@ static vt_err evidence(void *ud, const uint8_t rd[64], json_t **out, vt_error *e
         vt_hex_encode(rd, 64, h);
         fprintf(stderr, "veritee attest: report data %s\n", h);
     }
-    return vt_kbs_evidence_get(x->src, rd, out, NULL, err);
+    return vt_kbs_evidence_get(x->src, rd, rd_len, out, NULL, err);
 }
 
 static int fail(const char *step, const vt_error *e)
@@ -205,7 +224,7 @@ static int resolve_tee(attest_args *a)
     uint8_t rd[64] = {0};
     json_t *ev = NULL;
     vt_error e;
-    if (vt_kbs_evidence_get(&a->src, rd, &ev, &a->src.tee, &e) != VT_OK) return fail("evidence", &e);
+    if (vt_kbs_evidence_get(&a->src, rd, 64, &ev, &a->src.tee, &e) != VT_OK) return fail("evidence", &e);
     json_decref(ev);
     return 0;
 }
@@ -252,15 +271,28 @@ int cmd_attest(int argc, char **argv)
     attest_args a;
     int rc = parse(argc, argv, &a);
     if (rc != 0) return rc < 0 ? 0 : rc;
+    if (a.src.tcti == NULL) a.src.tcti = cli_tcti_default();
     if ((rc = resolve_tee(&a)) != 0) return rc;
+    vt_buf init = {0};
+    vt_error ie;
+    if (a.init_data_file != NULL) { /* the TOML, as the initdata annotation carries it decoded */
+        if (vt_file_read(a.init_data_file, 1u << 20, &init, &ie) != VT_OK) return fail("--init-data", &ie);
+        if (memchr(init.ptr, 0, init.len) != NULL || vt_buf_append(&init, "", 1, &ie) != VT_OK) {
+            vt_buf_free(&init);
+            return usage_error("--init-data: a TOML text file");
+        }
+    }
     ev_ctx x = {.src = &a.src, .gpu_evidence = a.gpu_evidence, .verbose = a.verbose};
     vt_kbs_client_opts o = {.url = a.kbs, .more_urls = a.more_kbs, .tee = vt_ev_tee_name(a.src.tee), .key_type = a.key_type,
                             .evidence = evidence, .additional = a.gpu_evidence ? additional : NULL, .evidence_ud = &x, .timeout_seconds = a.timeout,
-                            .ca_file = a.cacert};
+                            .ca_file = a.cacert, .init_data_toml = init.ptr != NULL ? (const char *)init.ptr : NULL};
     vt_kbs_client *c = NULL;
     vt_error e;
     vt_error_clear(&e);
-    if (vt_kbs_client_new(&o, &c, &e) != VT_OK) return fail("client", &e);
+    if (vt_kbs_client_new(&o, &c, &e) != VT_OK) {
+        vt_buf_free(&init);
+        return fail("client", &e);
+    }
     /* A round that failed where a new one may pass (the KBS unreachable, a node gone behind a load
      * balancer, 5xx while its store restarts) begins again from /auth, with a growing pause;
      * resources already received are not fetched again. */
@@ -285,5 +317,6 @@ int cmd_attest(int argc, char **argv)
         break;
     }
     vt_kbs_client_free(c);
+    vt_buf_free(&init);
     return rc;
 }

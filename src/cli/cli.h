@@ -99,7 +99,7 @@ struct json_t;
 struct json_t *cli_nv_stats_json(const cli_nv_sources *s);
 
 typedef struct cli_verify_args {
-    const char *tee;            /* auto, tdx, sgx, snp, cca, nvidia */
+    const char *tee;            /* auto, tdx, sgx, snp, cca, nvidia, az-snp-vtpm, az-tdx-vtpm, tpm */
     const char *file;           /* evidence path */
     vt_buf evidence;            /* its bytes */
     const char *collateral_dir; /* --collateral */
@@ -117,10 +117,15 @@ typedef struct cli_verify_args {
     cli_nv_sources nv;          /* NVIDIA: --ocsp, --ocsp-response, --crl, --rim-service, --rim ... */
     vt_time at;                 /* --at, default: now */
     bool json;
+    vt_buf init_data;           /* --init-data FILE: the digest of the init-data TOML (empty: none) */
 } cli_verify_args;
 
 /* Read an input file; "-" reads standard input (at most max bytes). */
 vt_err cli_read_input(const char *path, size_t max, vt_buf *out, vt_error *err);
+
+/* --init-data FILE: the init-data TOML (CoCo's initdata, before base64/gzip of the annotation)
+ * hashed with its `algorithm` into digest; prints why not and returns -1 on failure. */
+int cli_init_data_digest(const char *path, vt_buf *digest);
 
 /* The one mapping from a library error (vt_err) to an exit code, used by every command. */
 int cli_exit_for(int code);
@@ -135,9 +140,9 @@ struct vt_verify_result;
 int cli_print_tdx(const cli_verify_args *a, const struct vt_verify_result *r); /* tdx and sgx */
 int cli_print_snp(const cli_verify_args *a, const struct vt_verify_result *r);
 int cli_print_cca(const cli_verify_args *a, const struct vt_verify_result *r);
-/* az-snp-vtpm, az-tdx-vtpm, tpm: their own verifiers (src/cli/verify_azure.c). */
-int cli_verify_azure(cli_verify_args *a);
-/* NVIDIA GPU evidence (Trustee's device_evidence_list JSON), verified by vt_verify (verify_nvidia.c). */
+/* az-snp-vtpm, az-tdx-vtpm, tpm and NVIDIA GPU evidence (Trustee's device_evidence_list JSON), all
+ * verified by vt_verify: printers (verify_azure.c, verify_nvidia.c). */
+int cli_print_tpm(const cli_verify_args *a, const struct vt_verify_result *r); /* az-*-vtpm, tpm */
 int cli_print_nvidia(const cli_verify_args *a, const struct vt_verify_result *r);
 /* verify --html FILE: the console's analysis of a->evidence as one HTML file (src/cli/ui.c). */
 int cli_ui_html(const cli_verify_args *a, const char *path);
@@ -159,6 +164,8 @@ int cmd_platform(int argc, char **argv);
 int cmd_audit(int argc, char **argv); /* audit.c: veritee audit verify|show */
 int cmd_emulate(int argc, char **argv);
 int cli_emulate_gpu_evidence(int argc, char **argv); /* emulate_nvidia.c */
+int cli_emulate_azure_cvm(int argc, char **argv);    /* emulate_azure.c */
+const char *cli_tcti_default(void);                 /* input.c: $TPM2TOOLS_TCTI, $TCTI or NULL */
 int cmd_store(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_appraise(int argc, char **argv); /* veritee appraise (src/cli/appraise.c) */

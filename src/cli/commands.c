@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "veritee/vtpm.h"
 #include "veritee/evidence.h"
 #include "veritee/tdx.h"
 
@@ -38,6 +39,9 @@ static const cli_opt verify_opts[] = {
                         "NVIDIA: OCSP responses and RIMs, DIR/nvidia/{ocsp,rim})"},
     {"allow-missing-crl", 0, NULL, "accept evidence whose PCK CRL is unavailable; the revocation\n"
                                    "check is then reported as skipped (fail-closed otherwise)"},
+    {"init-data", 0, "FILE", "the init-data TOML the guest was started with (CoCo initdata): its\n"
+                             "digest must be bound in MRCONFIGID (TDX), HOSTDATA (SNP), CONFIGID (SGX),\n"
+                             "the personalization value (CCA: sha512) or PCR8 (az-*-vtpm, tpm: sha256)"},
     {"ocsp", 0, "[=URL]", "NVIDIA: ask the OCSP responder (default https://ocsp.ndis.nvidia.com/)\n"
                           "about every certificate of the device chain (and of the RIM signer\n"
                           "chains) no --ocsp-response/--crl covers; responses are cached in --cache"},
@@ -63,7 +67,8 @@ static const cli_opt appraise_opts[] = {
     {"refvals", 0, "PATH", "reference values: a file or a directory of *.json (repeatable)"},
     {"nonce", 0, "HEX", "expected report data (TDX/SGX/SNP REPORTDATA, CCA realm challenge):\n"
                         "a prefix followed by zeros unless the policy says \"exact\""},
-    {"init-data", 0, "HEX", "expected init-data digest (MRCONFIGID, HOST_DATA, CONFIGID, RPV)"},
+    {"init-data", 0, "HEX", "expected init-data digest (MRCONFIGID, HOST_DATA, CONFIGID, RPV; PCR8 of the\n"
+                            "TPM kinds: the SHA-256 digest, bound by one extend)"},
     {"ear-key", 0, "FILE", "EAR signing key (created with mode 0600 when absent)"},
     {"ear-alg", 0, "ALG", "ES256 (default) or ES384"},
     {"ear-out", 0, "FILE|-", "write the EAR (a JWT) there"},
@@ -196,16 +201,26 @@ static const cli_opt emulate_init_opts[] = {
     {"at", 0, "T", "instant the certificates and collateral are valid around (default now)"},
     END};
 
+static const cli_opt emulate_azure_opts[] = {
+    {"tee", 0, "T", "az-snp-vtpm or az-tdx-vtpm"},
+    {"tcti", 0, "TCTI", "the TPM to provision, e.g. swtpm:host=127.0.0.1,port=2321"},
+    {"out", 0, "DIR", "where the firmware log, the agent's log and the IMDS answers go"},
+    {"init-data", 0, "HEX", "a 32-byte init-data hash extended into PCR 8"},
+    {"aael", 0, "TEXT", "an AAEL entry \"<domain> <operation> <content>\" extended into PCR 23\n"
+                        "and logged in DIR/aa_eventlog (repeatable, up to 8)"},
+    END};
+
 static const cli_opt evidence_get_opts[] = {
-    {"tee", 0, "T", "tdx, snp, cca (default: the configfs-tsm provider's); emulated only:\n"
-                    "az-snp-vtpm, az-tdx-vtpm (an Azure CVM's evidence JSON, docs/azure.md),\n"
-                    "nvidia (the emulator's GPUs, Trustee's device_evidence_list JSON; the first\n"
-                    "32 bytes of the report data are the GPU nonce, docs/nvidia.md)"},
+    {"tee", 0, "T", "tdx, snp, cca (default: the configfs-tsm provider's); az-snp-vtpm,\n"
+                    "az-tdx-vtpm (an Azure CVM's evidence JSON, docs/azure.md), tpm (a TPM quote);\n"
+                    "emulated only: nvidia (the emulator's GPUs, Trustee's device_evidence_list JSON;\n"
+                    "the first 32 bytes of the report data are the GPU nonce, docs/nvidia.md)"},
     {"report-data", 0, "HEX", "up to 64 bytes bound into the evidence (zero-padded to 64)"},
     {"nonce", 0, "HEX", "the same as --report-data: hex, as in verify/appraise --nonce"},
     {"nonce-text", 0, "STR", "report data = SHA-512(STR) (a text nonce)"},
-    {"provider", 0, "P", "auto (default): emulated with --emulator, else configfs-tsm when\n"
-                         "present, else the legacy device ioctl; or tsm, ioctl, emulated"},
+    {"provider", 0, "P", "auto (default): emulated with --emulator, vtpm for the vTPM TEEs,\n"
+                         "else configfs-tsm when present, else the legacy device ioctl;\n"
+                         "or tsm, ioctl, vtpm, emulated"},
     {"emulator", 0, "DIR", "the emulated TEE made by `veritee emulate init`"},
     {"tsm-root", 0, "DIR", "configfs-tsm report root (default " VT_TSM_ROOT_DEFAULT ")"},
     {"tsm-entry", 0, "NAME", "use this report instance (default: a private one, removed after)"},
@@ -221,6 +236,16 @@ static const cli_opt evidence_get_opts[] = {
     {"aael", 0, "TEXT", "Azure emulated: an AAEL entry \"<domain> <operation> <content>\" extended\n"
                         "into PCR 23 and logged in cc_eventlog (repeatable, up to 8)"},
     {"init-data", 0, "HEX", "Azure emulated: the 32-byte init-data hash bound into PCR8"},
+    {"tcti", 0, "TCTI", "vtpm: the TPM, as tpm2-tss takes it (default $TPM2TOOLS_TCTI, $TCTI,\n"
+                        "else device:/dev/tpmrm0; swtpm:host=H,port=P for a software TPM)"},
+    {"ak-handle", 0, "HEX", "vtpm: the AK's persistent handle (default 81000003 on Azure,\n"
+                            "81010002 for --tee tpm)"},
+    {"imds-url", 0, "URL", "Azure: IMDS for the VCEK / TD quote (default http://169.254.169.254)"},
+    {"imds-dir", 0, "DIR", "Azure: read vcek.der / td_quote.bin from DIR instead of IMDS"},
+    {"event-log", 0, "FILE", "vtpm: the firmware TCG2 log sent as cc_eventlog (default\n"
+                             VT_VTPM_EVENT_LOG_DEFAULT ", when present)"},
+    {"aa-eventlog", 0, "FILE", "vtpm: the attestation agent's log appended to it (default\n"
+                               VT_AA_EVENT_LOG_DEFAULT ", when present)"},
     {"output", 'o', "FILE", "write the evidence there (default: stdout, binary)"},
     END};
 static const cli_opt evidence_extend_opts[] = {
@@ -230,6 +255,11 @@ static const cli_opt evidence_extend_opts[] = {
     {"event", 0, "TEXT", "event data recorded in the log (default: the file name or empty)"},
     {"log", 0, "FILE", "runtime event log (TCG crypto-agile, replayable like the CCEL)"},
     {"mr-dir", 0, "DIR", "tsm-mr directory (default " VT_TDX_MR_DIR_DEFAULT ")"},
+    {"pcr", 0, "N", "a TPM PCR 0..23 instead of an RTMR (Azure CVMs, TPM hosts); with --aael and\n"
+                    "--log as the attestation agent does, or a bare --digest (32 bytes)"},
+    {"aael", 0, "TEXT", "with --pcr: the AAEL entry \"<domain> <operation> <content>\" to extend\n"
+                        "(EV_EVENT_TAG, SHA-256) and log in the TCG2 log --log"},
+    {"tcti", 0, "TCTI", "with --pcr: the TPM (default $TPM2TOOLS_TCTI, $TCTI, device:/dev/tpmrm0)"},
     END};
 
 static const cli_opt serve_opts[] = {
@@ -245,6 +275,8 @@ static const cli_opt serve_opts[] = {
     {"pccs-cacert", 0, "FILE", "CA of the PCCS's HTTPS certificate"},
     {"pccs-insecure", 0, NULL, "accept any PCCS certificate (the collateral is still verified)"},
     {"pcs-api-key", 0, "KEY", "Ocp-Apim-Subscription-Key for Intel PCS"},
+    {"tpm-ak", 0, "FILE|DIR", "trusted TPM attestation keys (PEM public keys or certificates): with\n"
+                              "it the tee 'tpm' is accepted (docs/azure.md); az-*-vtpm need none"},
     {"collateral-refresh", 0, "S", "seconds between background refresh passes (default 300)"},
     {"collateral-retry", 0, "S", "first back-off after a failed refresh (doubles to 1 h; default 60)"},
     {"kds-url", 0, "URL", "AMD KDS for SNP VCEKs, chains and CRLs: with --cache, fetched on\n"
@@ -294,9 +326,10 @@ static const cli_opt attest_opts[] = {
     {"kbs", 0, "URL", "the KBS (veritee serve or Trustee), e.g. http://127.0.0.1:8080;\n"
                       "repeated: nodes sharing one store, requests rotate over them"},
     {"resource", 0, "PATH", "fetch this secret (REPO/TYPE/TAG) after attesting (repeatable; none: attest only)"},
-    {"tee", 0, "T", "TEE of this guest: tdx, snp, cca (default: the configfs-tsm provider's)"},
-    {"provider", 0, "P", "auto (default): emulated with --emulator, else configfs-tsm when\n"
-                         "present, else the SNP guest ioctl"},
+    {"tee", 0, "T", "TEE of this guest: tdx, snp, cca, az-snp-vtpm, az-tdx-vtpm, tpm\n"
+                    "(default: the configfs-tsm provider's)"},
+    {"provider", 0, "P", "auto (default): vtpm for az-snp-vtpm, az-tdx-vtpm, tpm; emulated with\n"
+                         "--emulator; else configfs-tsm when present, else the SNP guest ioctl"},
     {"emulator", 0, "DIR", "the emulated TEE made by `veritee emulate init` (test only)"},
     {"gpu-evidence", 0, "SRC", "also attest GPUs (additional evidence, docs/nvidia.md): 'emulated' (the\n"
                                "--emulator's GPUs over the session's GPU nonce) or a FILE of Trustee's\n"
@@ -313,6 +346,16 @@ static const cli_opt attest_opts[] = {
     {"realm", 0, "NAME", "CCA emulated: an existing realm of the emulator"},
     {"tsm-root", 0, "DIR", "configfs-tsm report root"},
     {"device", 0, "PATH", "ioctl device"},
+    {"tcti", 0, "TCTI", "vtpm: the TPM (default $TPM2TOOLS_TCTI, $TCTI, else device:/dev/tpmrm0)"},
+    {"ak-handle", 0, "HEX", "vtpm: the AK's persistent handle (default 81000003 Azure, 81010002 tpm)"},
+    {"imds-url", 0, "URL", "Azure: IMDS for the VCEK / TD quote (default http://169.254.169.254)"},
+    {"imds-dir", 0, "DIR", "Azure: vcek.der / td_quote.bin from DIR instead of IMDS"},
+    {"event-log", 0, "FILE", "the firmware log sent as cc_eventlog (default: the TPM's\n"
+                             "binary_bios_measurements; TDX: the ACPI CCEL; each when present; '' none)"},
+    {"aa-eventlog", 0, "FILE", "the attestation agent's log appended to it (default\n"
+                               "/run/attestation-agent/eventlog when present; '' none)"},
+    {"init-data", 0, "TOML", "CoCo init-data (the decoded initdata annotation) sent with the evidence;\n"
+                             "the KBS checks its digest against what the TEE bound (PCR 8 on a vTPM)"},
     {"verbose", 'v', NULL, "say what happens on stderr; on refusal, the EAR status and failing checks"},
     END};
 
@@ -581,13 +624,22 @@ const cli_cmd cli_commands[] = {
      "Over the nonce, when the platform has an \"nvidia\" section (docs/nvidia.md); verify it with\n"
      "veritee verify --tee nvidia --trust DIR/trust/nvidia.",
      gpu_evidence_opts, NULL, NULL},
+    {"emulate azure-cvm", "provision a TPM (swtpm) as the vTPM of an emulated Azure CVM",
+     "DIR --tee az-snp-vtpm|az-tdx-vtpm --tcti TCTI --out DIR2 [--init-data HEX] [--aael TEXT]...",
+     "Does to the TPM what Azure's paravisor does at boot: an AK persistent at 0x81000003, an HCL\n"
+     "report in NV 0x01400001 binding it under the emulated SNP/TDX PKI of DIR, firmware events in\n"
+     "PCR 0-7 (DIR2/binary_bios_measurements); and writes what Azure IMDS would answer (DIR2/vcek.der\n"
+     "or DIR2/td_quote.bin). Then `veritee evidence get --tee az-snp-vtpm --tcti TCTI --imds-dir DIR2`\n"
+     "collects from it as on Azure (docs/azure.md).",
+     emulate_azure_opts, NULL, NULL},
     {"evidence", "collect attestation evidence (emulated, configfs-tsm, ioctl)", "get|extend [options]", NULL,
      NULL, NULL, cmd_evidence},
     {"evidence get", "produce evidence bound to report data",
      "[--tee tdx|snp|cca] (--report-data HEX | --nonce HEX | --nonce-text STR) [options]", NULL,
      evidence_get_opts, "0 written, 2 bad arguments or provider error, 3 provider or emulator missing", NULL},
-    {"evidence extend", "extend a TDX RTMR (runtime measurement) and log the event",
-     "--rtmr N (--digest HEX | --data-file FILE) [--event TEXT] [--log FILE] [--mr-dir DIR]", NULL,
+    {"evidence extend", "extend a TDX RTMR or a TPM PCR (runtime measurement) and log the event",
+     "--rtmr N (--digest HEX | --data-file FILE) [--event TEXT] [--log FILE] [--mr-dir DIR]\n"
+     "       --pcr N (--aael TEXT --log FILE | --digest HEX) [--tcti TCTI]", NULL,
      evidence_extend_opts, NULL, NULL},
     {"serve", "Key Broker Service + attestation service (CoCo KBS protocol)",
      "--listen ADDR:PORT --db sqlite:PATH|postgres://... [options]", NULL, serve_opts,

@@ -81,6 +81,7 @@ int cmd_emulate(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "init") == 0) return emulate_init(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "show") == 0) return emulate_show(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "gpu-evidence") == 0) return cli_emulate_gpu_evidence(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "azure-cvm") == 0) return cli_emulate_azure_cvm(argc - 1, argv + 1);
     bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
     emulate_usage(help ? stdout : stderr);
     return help ? 0 : VT_EXIT_USAGE;

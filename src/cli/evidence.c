@@ -10,6 +10,7 @@
 #include "veritee/emulate.h"
 #include "veritee/evidence.h"
 #include "veritee/fileio.h"
+#include "veritee/vtpm.h"
 #include "veritee/writer.h"
 
 static void evidence_usage(FILE *f)
@@ -19,6 +20,9 @@ static void evidence_usage(FILE *f)
 
 typedef struct ev_args {
     const char *tee_name, *provider, *emulator, *out, *aux_out, *tsm_root, *tsm_entry, *device, *realm;
+    const char *tcti, *imds_url, *imds_dir, *event_log, *aa_log;
+    uint32_t ak_handle;
+    bool vtpm_tpm;          /* --tee tpm */
     vt_ev_tee tee;
     uint8_t report_data[64];
     size_t rd_len;          /* bytes given (--report-data), 64 for --nonce */
@@ -69,7 +73,7 @@ static int parse_int(const char *s, int lo, int hi, const char *what, int *out)
 static int parse(int argc, char **argv, ev_args *a)
 {
     enum { O_TSM_ROOT = 256, O_TSM_ENTRY, O_DEVICE, O_VMPL, O_EXTENDED, O_AUX, O_RV, O_TAG, O_REALM, O_AAEL, O_INIT, O_NONCE_TEXT,
-           O_CREATE_REALM };
+           O_CREATE_REALM, O_TCTI, O_IMDS_URL, O_IMDS_DIR, O_EVLOG, O_AALOG, O_AK };
     static const struct option opts[] = {
         {"tee", required_argument, 0, 't'},       {"report-data", required_argument, 0, 'r'},
         {"nonce", required_argument, 0, 'n'},     {"provider", required_argument, 0, 'p'},
@@ -81,7 +85,10 @@ static int parse(int argc, char **argv, ev_args *a)
         {"report-version", required_argument, 0, O_RV}, {"token-tag", required_argument, 0, O_TAG},
         {"realm", required_argument, 0, O_REALM}, {"aael", required_argument, 0, O_AAEL},
         {"init-data", required_argument, 0, O_INIT}, {"nonce-text", required_argument, 0, O_NONCE_TEXT},
-        {"create-realm", no_argument, 0, O_CREATE_REALM}, {0, 0, 0, 0}};
+        {"create-realm", no_argument, 0, O_CREATE_REALM}, {"tcti", required_argument, 0, O_TCTI},
+        {"imds-url", required_argument, 0, O_IMDS_URL}, {"imds-dir", required_argument, 0, O_IMDS_DIR},
+        {"event-log", required_argument, 0, O_EVLOG}, {"aa-eventlog", required_argument, 0, O_AALOG},
+        {"ak-handle", required_argument, 0, O_AK}, {0, 0, 0, 0}};
     int c, rc = 0, v;
     optind = 1;
     memset(a, 0, sizeof *a);
@@ -116,6 +123,19 @@ static int parse(int argc, char **argv, ev_args *a)
             a->has_init_data = true;
             break;
         case O_CREATE_REALM: a->create_realm = true; break;
+        case O_TCTI: a->tcti = optarg; break;
+        case O_IMDS_URL: a->imds_url = optarg; break;
+        case O_IMDS_DIR: a->imds_dir = optarg; break;
+        case O_EVLOG: a->event_log = optarg; break;
+        case O_AALOG: a->aa_log = optarg; break;
+        case O_AK: {
+            char *end = NULL;
+            unsigned long h = strtoul(optarg, &end, 16);
+            if (end == optarg || *end != '\0' || h < 0x81000000ul || h > 0x81FFFFFFul)
+                return bad("--ak-handle: a persistent handle, 81000000..81FFFFFF (hex)");
+            a->ak_handle = (uint32_t)h;
+            break;
+        }
         case O_NONCE_TEXT: /* a text nonce: report data = SHA-512(text) */
             if (a->have_rd) return bad("give one of --report-data, --nonce, --nonce-text");
             if (vt_hash(VT_SHA512, optarg, strlen(optarg), a->report_data, NULL) != VT_OK)
@@ -142,11 +162,16 @@ static int parse(int argc, char **argv, ev_args *a)
         else return bad("--tee: az-snp-vtpm or az-tdx-vtpm");
     } else if (a->tee_name != NULL && strcmp(a->tee_name, "nvidia") == 0) {
         a->nvidia = true; /* the emulated GPUs (docs/nvidia.md): the first 32 bytes are the SPDM nonce */
+    } else if (a->tee_name != NULL && strcmp(a->tee_name, "tpm") == 0) {
+        a->vtpm_tpm = true;
     } else if (a->tee_name != NULL && vt_ev_tee_parse(a->tee_name, &a->tee, &e) != VT_OK) {
         return bad(e.msg);
     }
     if (strcmp(a->provider, "auto") == 0)
-        a->provider = a->emulator ? "emulated" : vt_tsm_present(a->tsm_root) ? "tsm" : "ioctl";
+        a->provider = a->emulator ? "emulated"
+                      : a->az_kind != 0 || a->vtpm_tpm ? "vtpm"
+                      : vt_tsm_present(a->tsm_root) ? "tsm" : "ioctl";
+    if (a->tcti == NULL) a->tcti = cli_tcti_default();
     return 0;
 }
 
@@ -186,6 +211,30 @@ static vt_err from_emulator(const ev_args *a, vt_buf *out, vt_buf *aux, vt_error
     }
     vt_emu_free(emu);
     return r;
+}
+
+/* An Azure CVM or a TPM host: the vTPM through tpm2-tss, the evidence JSON CoCo's attester sends. */
+static vt_err from_vtpm(const ev_args *a, vt_buf *out, vt_error *e)
+{
+    if (a->az_kind == 0 && !a->vtpm_tpm)
+        return vt_error_set(e, VT_E_ARG, "evidence", "--provider vtpm serves --tee az-snp-vtpm, az-tdx-vtpm, tpm");
+    vt_buf log = {0};
+    char *aa_text = NULL;
+    json_t *ev = NULL;
+    VT_GUARD(vt_vtpm_event_logs_read(a->event_log ? a->event_log : VT_VTPM_EVENT_LOG_DEFAULT,
+                                     a->aa_log ? a->aa_log : VT_AA_EVENT_LOG_DEFAULT, &log, &aa_text, e));
+    vt_vtpm_evidence_opts o = {.kind = a->vtpm_tpm ? VT_VTPM_TPM : a->az_kind == VT_EMU_AZ_SNP ? VT_VTPM_AZ_SNP : VT_VTPM_AZ_TDX,
+                               .tcti = a->tcti, .nonce = a->report_data, .nonce_len = a->rd_len,
+                               .ak_handle = a->ak_handle, .imds_url = a->imds_url, .imds_dir = a->imds_dir,
+                               .event_log = log.ptr, .event_log_len = log.len, .aa_eventlog_text = aa_text};
+    vt_err rc = vt_vtpm_evidence(&o, &ev, e);
+    char *s = rc == VT_OK ? json_dumps(ev, JSON_INDENT(2)) : NULL;
+    if (rc == VT_OK) rc = s != NULL ? vt_buf_set(out, s, strlen(s), e) : vt_error_set(e, VT_E_NOMEM, "evidence", "out of memory");
+    free(s);
+    json_decref(ev);
+    free(aa_text);
+    vt_buf_free(&log);
+    return rc;
 }
 
 static vt_err from_tsm(const ev_args *a, vt_buf *out, vt_buf *aux, vt_error *e)
@@ -240,16 +289,16 @@ static int get(int argc, char **argv)
     vt_error_clear(&e);
     vt_buf out = {0}, aux = {0};
     vt_err r;
-    if (a.az_kind != 0 && strcmp(a.provider, "emulated") != 0)
-        r = vt_error_set(&e, VT_E_ARG, "evidence", "--tee %s: only the emulated provider (--emulator DIR) so far; "
-                         "collection on an Azure CVM (vTPM NV index 0x01400001, TPM2_Quote) is not implemented", a.tee_name);
+    if (strcmp(a.provider, "vtpm") == 0) r = from_vtpm(&a, &out, &e);
+    else if ((a.az_kind != 0 || a.vtpm_tpm) && strcmp(a.provider, "emulated") != 0)
+        r = vt_error_set(&e, VT_E_ARG, "evidence", "--tee %s: --provider vtpm (the TPM) or emulated", a.tee_name);
     else if (a.nvidia && strcmp(a.provider, "emulated") != 0)
         r = vt_error_set(&e, VT_E_ARG, "evidence", "--tee nvidia: only the emulated provider (--emulator DIR) so far; "
                          "collection from GPUs (NVML) is not implemented");
     else if (strcmp(a.provider, "emulated") == 0) r = from_emulator(&a, &out, &aux, &e);
     else if (strcmp(a.provider, "tsm") == 0) r = from_tsm(&a, &out, &aux, &e);
     else if (strcmp(a.provider, "ioctl") == 0) r = from_ioctl(&a, &out, &aux, &e);
-    else r = vt_error_set(&e, VT_E_ARG, "evidence", "--provider %s (auto, tsm, ioctl, emulated)", a.provider);
+    else r = vt_error_set(&e, VT_E_ARG, "evidence", "--provider %s (auto, tsm, ioctl, vtpm, emulated)", a.provider);
     if (r != VT_OK) {
         fprintf(stderr, "veritee evidence get: %s%s\n", e.msg,
                 r == VT_E_MISSING && a.realm != NULL && strstr(e.msg, "realm") ? " (--create-realm)" : "");

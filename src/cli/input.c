@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "veritee/fileio.h"
+#include "veritee/rcar.h"
 
 vt_err cli_read_input(const char *path, size_t max, vt_buf *out, vt_error *err)
 {
@@ -34,4 +35,28 @@ vt_err cli_read_input(const char *path, size_t max, vt_buf *out, vt_error *err)
     out->ptr = p;
     out->len = len;
     return VT_OK;
+}
+
+/* The TPM to use when --tcti is not given: TPM2TOOLS_TCTI, then TCTI (tpm2-tools' variables),
+ * else NULL (the library's default, device:/dev/tpmrm0). */
+const char *cli_tcti_default(void)
+{
+    const char *t = getenv("TPM2TOOLS_TCTI");
+    if (t == NULL || *t == '\0') t = getenv("TCTI");
+    return t != NULL && *t != '\0' ? t : NULL;
+}
+
+int cli_init_data_digest(const char *path, vt_buf *digest)
+{
+    vt_error e;
+    vt_error_clear(&e);
+    vt_buf toml = {0};
+    uint8_t d[64];
+    size_t dl = 0;
+    vt_err rc = cli_read_input(path, 1u << 20, &toml, &e);
+    if (rc == VT_OK) rc = vt_rcar_initdata_digest((const char *)toml.ptr, toml.len, d, &dl, NULL, &e);
+    if (rc == VT_OK) rc = vt_buf_set(digest, d, dl, &e);
+    vt_buf_free(&toml);
+    if (rc != VT_OK) fprintf(stderr, "veritee: --init-data %s: %s\n", path, e.msg);
+    return rc == VT_OK ? 0 : -1;
 }

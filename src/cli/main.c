@@ -1,6 +1,7 @@
 /* veritee: one binary, subcommands, dispatched through the command table (commands.c). */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -89,6 +90,9 @@ int cmd_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
     opterr = 0; /* the commands report a bad option in one line (cli_bad_option) */
+    /* tpm2-tss logs TPM errors on stderr by itself; ours say the same once. TSS2_LOG set by the
+     * user still wins. */
+    setenv("TSS2_LOG", "all+none", 0);
     if (argc < 2) {
         fprintf(stderr, "usage: veritee <command> [options]; see 'veritee help'\n");
         return VT_EXIT_USAGE;

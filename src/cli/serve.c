@@ -27,7 +27,7 @@
 
 typedef struct serve_opts {
     const char *listen, *db, *trust, *collateral, *admin_key, *kek_file, *ear_key, *policy, *tls_cert, *tls_key,
-        *log, *pcs_url, *kds_url, *cache, *pccs_url, *pccs_cacert, *pcs_api_key, *nvidia_ocsp;
+        *log, *pcs_url, *kds_url, *cache, *pccs_url, *pccs_cacert, *pcs_api_key, *tpm_ak, *nvidia_ocsp;
     int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions, collateral_refresh, collateral_retry;
     bool pccs_insecure;
     int64_t max_sessions_per_client, token_skew, max_connections, max_connections_per_ip, idle_timeout,
@@ -74,7 +74,7 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
                                         "pcs_api_key", "collateral_refresh", "collateral_retry",
                                         "max_sessions_per_client", "token_skew", "max_connections",
                                         "max_connections_per_ip", "idle_timeout", "header_timeout", "body_timeout",
-                                        "max_body_memory", "nvidia_ocsp", NULL};
+                                        "max_body_memory", "tpm_ak", "nvidia_ocsp", NULL};
     vt_json_in c;
     VT_GUARD(vt_json_in_init(&c, cj, "", "config", e));
     VT_GUARD(vt_json_keys(&c, known));
@@ -87,6 +87,7 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
     VT_GUARD(cfg_str(&c, "pccs_url", &o->pccs_url));
     VT_GUARD(cfg_str(&c, "pccs_cacert", &o->pccs_cacert));
     VT_GUARD(cfg_str(&c, "pcs_api_key", &o->pcs_api_key));
+    VT_GUARD(cfg_str(&c, "tpm_ak", &o->tpm_ak));
     VT_GUARD(cfg_str(&c, "nvidia_ocsp", &o->nvidia_ocsp));
     VT_GUARD(cfg_int(&c, "collateral_refresh", &o->collateral_refresh));
     VT_GUARD(cfg_int(&c, "collateral_retry", &o->collateral_retry));
@@ -251,7 +252,8 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         STR("--admin-key", admin_key) STR("--kek-file", kek_file) STR("--ear-key", ear_key) STR("--policy", policy)
         STR("--tls-cert", tls_cert) STR("--tls-key", tls_key) STR("--log", log)
         STR("--pcs-url", pcs_url) STR("--kds-url", kds_url) STR("--cache", cache) STR("--pccs-url", pccs_url)
-        STR("--pccs-cacert", pccs_cacert) STR("--pcs-api-key", pcs_api_key) STR("--nvidia-ocsp", nvidia_ocsp)
+        STR("--pccs-cacert", pccs_cacert) STR("--pcs-api-key", pcs_api_key) STR("--tpm-ak", tpm_ak)
+        STR("--nvidia-ocsp", nvidia_ocsp)
         NUM("--collateral-refresh", collateral_refresh) NUM("--collateral-retry", collateral_retry)
         NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
         NUM("--max-body", max_body) NUM("--burst", burst) NUM("--sweep", sweep) NUM("--max-sessions", max_sessions)
@@ -445,7 +447,7 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     vt_kbs_config kc = {.store = store, .metrics = metrics, .monotonic = vt_kbs_monotonic, .ear_key = ear, .admin_key = admin,
-                        .trust_dir = o.trust, .collateral_dir = o.collateral, .collateral = coll,
+                        .trust_dir = o.trust, .collateral_dir = o.collateral, .collateral = coll, .tpm_aks = o.tpm_ak,
                         .pcs_url = upstream, .kds_url = o.kds_url, .cache_dir = o.cache,
                         .policy_text = policy.ptr ? (const char *)policy.ptr : NULL,
                         .token_lifetime = o.token_lifetime, .session_lifetime = o.session_lifetime,

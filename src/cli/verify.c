@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "cli.h"
-#include "veritee/azure.h"
 #include "veritee/fileio.h"
 #include "veritee/verify.h"
 
@@ -36,23 +35,25 @@ static bool is_dir(const char *p)
 static bool options_apply(const cli_verify_args *a, const char *tee)
 {
     bool tdx = strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0, snp = strcmp(tee, "snp") == 0,
-         cca = strcmp(tee, "cca") == 0, nv = strcmp(tee, "nvidia") == 0;
+         cca = strcmp(tee, "cca") == 0, nv = strcmp(tee, "nvidia") == 0, azs = strcmp(tee, "az-snp-vtpm") == 0,
+         azt = strcmp(tee, "az-tdx-vtpm") == 0, tpm = strcmp(tee, "tpm") == 0;
     const struct {
         bool given, applies;
         const char *flag, *to;
     } rules[] = {
-        {a->product != NULL, snp, "--product", "SNP"},
-        {a->kds_url != NULL, snp, "--kds-url", "SNP"},
-        {a->pcs_url != NULL, tdx, "--pcs-url", "TDX and SGX"},
+        {a->product != NULL, snp || azs, "--product", "SNP and az-snp-vtpm"},
+        {a->kds_url != NULL, snp || azs, "--kds-url", "SNP and az-snp-vtpm"},
+        {a->pcs_url != NULL, tdx || azt, "--pcs-url", "TDX, SGX and az-tdx-vtpm"},
         {a->cpak_file != NULL, cca, "--cpak", "CCA"},
-        {a->allow_missing_crl, !cca && !nv, "--allow-missing-crl", "TDX, SGX and SNP"},
-        {a->certs_dir != NULL, snp, "--certs", "SNP"},
-        {a->cache_dir != NULL, !cca, "--cache", "TDX, SGX, SNP and NVIDIA"},
+        {a->allow_missing_crl, tdx || snp || azt, "--allow-missing-crl", "TDX, SGX, SNP and az-tdx-vtpm"},
+        {a->certs_dir != NULL, snp || azs, "--certs", "SNP and az-snp-vtpm"},
+        {a->cache_dir != NULL, tdx || snp || azs || azt || nv, "--cache", "TDX, SGX, SNP, az-snp-vtpm, az-tdx-vtpm and NVIDIA"},
         {cli_nv_revocation_given(&a->nv), nv, "--ocsp, --ocsp-response, --crl and --allow-revocation-unknown",
          "NVIDIA"},
         {cli_nv_rim_given(&a->nv), nv, "--rim-service, --rim-trust and --rim", "NVIDIA"},
-        {a->collateral_dir != NULL, !nv, "--collateral", "TDX, SGX, SNP and CCA"},
+        {a->collateral_dir != NULL, !nv && !tpm, "--collateral", "TDX, SGX, SNP, CCA, az-snp-vtpm and az-tdx-vtpm"},
         {a->ocsp != NULL, nv, "--ocsp-response", "NVIDIA GPU"},
+        {a->init_data.len > 0, !nv, "--init-data", "every kind but NVIDIA GPU"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (rules[i].given && !rules[i].applies) {
@@ -83,12 +84,15 @@ static int verify_and_print(cli_verify_args *a)
         ex = cli_report_error(a, a->tee, &e, NULL);
         goto out;
     }
-    vt_verify_sources s = {.trust_dir = a->trust_dir, .collateral_dir = a->collateral_dir, .certs_dir = a->certs_dir,
+    bool tpm = strcmp(a->tee, "tpm") == 0; /* its --trust is the set of trusted AKs */
+    vt_verify_sources s = {.trust_dir = tpm ? NULL : a->trust_dir, .tpm_aks = tpm ? a->trust_dir : NULL,
+                           .collateral_dir = a->collateral_dir, .certs_dir = a->certs_dir,
                            .cpak_file = a->cpak_file, .pcs_url = a->pcs_url, .kds_url = a->kds_url,
                            .cache_dir = a->cache_dir, .allow_missing_crl = a->allow_missing_crl,
                            .kds_wait = kds_wait, .nvidia_ocsp_dir = a->ocsp};
     vt_verify_opts o = {.tee = a->tee, .at = a->at, .nonce = a->nonce_hex ? nonce.ptr : NULL,
-                        .nonce_len = nonce.len, .product = a->product};
+                        .nonce_len = nonce.len, .product = a->product,
+                        .init_data = a->init_data.len ? a->init_data.ptr : NULL, .init_data_len = a->init_data.len};
     if (strcmp(a->tee, "nvidia") == 0) { /* --ocsp, --ocsp-response, --crl, --rim, --rim-service */
         a->nv.cache_dir = a->cache_dir;
         if (cli_nv_load(&a->nv, true, a->at, &r.checks, &e) != VT_OK) {
@@ -115,7 +119,8 @@ static int verify_and_print(cli_verify_args *a)
         ex = cli_report_error(a, a->tee, &e, r.checks.n > 0 ? &r.checks : NULL);
         goto out;
     }
-    if (r.tdx != NULL) ex = cli_print_tdx(a, &r);
+    if (r.tpm_claims != NULL) ex = cli_print_tpm(a, &r);
+    else if (r.tdx != NULL) ex = cli_print_tdx(a, &r);
     else if (r.snp != NULL) ex = cli_print_snp(a, &r);
     else if (r.nvidia != NULL) ex = cli_print_nvidia(a, &r);
     else ex = cli_print_cca(a, &r);
@@ -131,7 +136,7 @@ int cmd_verify(int argc, char **argv)
 {
     cli_verify_args a = {.tee = "auto", .at = (vt_time)time(NULL)};
     enum { O_COLL = 256, O_TRUST, O_CERTS, O_CPAK, O_NONCE, O_PRODUCT, O_PCS, O_CACHE, O_AT, O_JSON,
-           O_TEE, O_ALLOW_CRL, O_KDS, O_HTML };
+           O_TEE, O_ALLOW_CRL, O_KDS, O_HTML, O_INIT };
     const char *html = NULL;
     static const struct option opts[] = {
         {"tee", required_argument, 0, O_TEE},          {"collateral", required_argument, 0, O_COLL},
@@ -141,7 +146,7 @@ int cmd_verify(int argc, char **argv)
         {"cache", required_argument, 0, O_CACHE},      {"at", required_argument, 0, O_AT},
         {"json", no_argument, 0, O_JSON},              {"allow-missing-crl", no_argument, 0, O_ALLOW_CRL},
         {"kds-url", required_argument, 0, O_KDS},      {"help", no_argument, 0, 'h'},
-        {"html", required_argument, 0, O_HTML},
+        {"html", required_argument, 0, O_HTML},        {"init-data", required_argument, 0, O_INIT},
         {"ocsp", optional_argument, 0, CLI_NV_O_OCSP},
         {"ocsp-response", required_argument, 0, CLI_NV_O_OCSP_RESPONSE},
         {"crl", required_argument, 0, CLI_NV_O_CRL},
@@ -150,6 +155,7 @@ int cmd_verify(int argc, char **argv)
         {"rim-trust", required_argument, 0, CLI_NV_O_RIM_TRUST},
         {"rim", required_argument, 0, CLI_NV_O_RIM},
         {0, 0, 0, 0}};
+    const char *init_file = NULL;
     optind = 1;
     int c;
     vt_error e;
@@ -168,6 +174,7 @@ int cmd_verify(int argc, char **argv)
         case O_CACHE: a.cache_dir = optarg; break;
         case O_JSON: a.json = true; break;
         case O_HTML: html = optarg; break;
+        case O_INIT: init_file = optarg; break;
         case O_ALLOW_CRL: a.allow_missing_crl = true; break;
         case O_AT:
             if (vt_time_parse_rfc3339(optarg, &a.at, &e) != VT_OK) {
@@ -203,22 +210,24 @@ int cmd_verify(int argc, char **argv)
         fprintf(stderr, "veritee verify: %s\n", e.msg);
         return VT_EXIT_USAGE;
     }
+    if (init_file != NULL && cli_init_data_digest(init_file, &a.init_data) != 0) {
+        vt_buf_free(&a.evidence);
+        return VT_EXIT_USAGE;
+    }
     const char *tee = a.tee;
     if (strcmp(tee, "auto") == 0) {
         tee = vt_evidence_detect(a.evidence.ptr, a.evidence.len);
-        if (tee == NULL) tee = vt_az_evidence_detect(a.evidence.ptr, a.evidence.len);
         if (tee == NULL) {
             fprintf(stderr, "veritee verify: %s: cannot tell the evidence kind; use --tee\n", a.file);
             vt_buf_free(&a.evidence);
+            vt_buf_free(&a.init_data);
             return VT_EXIT_USAGE;
         }
         a.tee = tee;
     }
     int rc;
-    if (strcmp(tee, "az-snp-vtpm") == 0 || strcmp(tee, "az-tdx-vtpm") == 0 || strcmp(tee, "tpm") == 0) {
-        rc = cli_verify_azure(&a); /* src/cli/verify_azure.c (refuses options that do not apply) */
-    } else if (strcmp(tee, "tdx") != 0 && strcmp(tee, "sgx") != 0 && strcmp(tee, "snp") != 0 && strcmp(tee, "cca") != 0 &&
-               strcmp(tee, "nvidia") != 0) {
+    vt_tee known;
+    if (strcmp(tee, "nvidia") != 0 && vt_tee_parse(tee, &known, NULL) != VT_OK) {
         fprintf(stderr, "veritee verify: unknown --tee '%s' (auto, tdx, sgx, snp, cca, nvidia, az-snp-vtpm, "
                         "az-tdx-vtpm, tpm)\n", tee);
         rc = VT_EXIT_USAGE;
@@ -227,11 +236,15 @@ int cmd_verify(int argc, char **argv)
     } else if (html && strcmp(tee, "nvidia") == 0) {
         fprintf(stderr, "veritee verify: --html applies to TDX, SGX, SNP and CCA evidence; %s is nvidia\n", a.file);
         rc = VT_EXIT_USAGE;
+    } else if (html && vt_tee_has_tpm(known)) {
+        fprintf(stderr, "veritee verify: --html does not show %s evidence yet\n", tee);
+        rc = VT_EXIT_USAGE;
     } else if (html && cli_ui_html(&a, html) != 0) {
         rc = VT_EXIT_USAGE;
     } else {
         rc = verify_and_print(&a);
     }
     vt_buf_free(&a.evidence);
+    vt_buf_free(&a.init_data);
     return rc;
 }

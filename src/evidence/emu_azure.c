@@ -39,14 +39,14 @@ static vt_err ak_key(const char *dir, EVP_PKEY **out, vt_error *err)
 }
 
 /* The runtime claims: keys (HCLAkPub), vm-configuration, user-data = nonce zero-padded to 64. */
-static vt_err runtime_claims(EVP_PKEY *ak, const uint8_t *nonce, size_t nl, char **out, vt_error *err)
+vt_err emu_az_runtime_claims(EVP_PKEY *ak, const uint8_t *nonce, size_t nl, char **out, vt_error *err)
 {
     json_t *jwk = NULL;
     VT_GUARD(vt_jwk_from_pkey(ak, NULL, &jwk, err));
     json_object_set_new(jwk, "kid", json_string("HCLAkPub"));
     json_object_set_new(jwk, "key_ops", json_pack("[s]", "sign"));
     uint8_t ud[64] = {0};
-    memcpy(ud, nonce, nl);
+    if (nl > 0) memcpy(ud, nonce, nl < 64 ? nl : 64);
     char udh[129];
     vt_hex_encode(ud, 64, udh);
     for (char *c = udh; *c; c++)
@@ -60,7 +60,7 @@ static vt_err runtime_claims(EVP_PKEY *ak, const uint8_t *nonce, size_t nl, char
 }
 
 /* The 1184-byte hardware area: SNP report, or TDREPORT (fields of the quote body) + zeros. */
-static vt_err hardware(vt_emu *e, vt_emu_az_kind kind, const uint8_t rd[64], uint8_t hw[1184], vt_buf *quote,
+vt_err emu_az_hardware(vt_emu *e, vt_emu_az_kind kind, const uint8_t rd[64], uint8_t hw[1184], vt_buf *quote,
                        vt_error *err)
 {
     memset(hw, 0, 1184);
@@ -87,9 +87,9 @@ static vt_err hardware(vt_emu *e, vt_emu_az_kind kind, const uint8_t rd[64], uin
     return VT_OK;
 }
 
-static void hcl_report(vt_emu_az_kind kind, const uint8_t hw[1184], const char *var, size_t vl, uint8_t *h)
+void emu_az_hcl(vt_emu_az_kind kind, const uint8_t hw[1184], const char *var, size_t vl, uint8_t *h, size_t size)
 {
-    memset(h, 0, HCL_SIZE);
+    memset(h, 0, size);
     memcpy(h, "HCLA", 4);
     le32(h + 4, 2);
     le32(h + 8, (uint32_t)(32 + 1184 + 20 + vl));
@@ -186,7 +186,7 @@ static char *b64u(const uint8_t *p, size_t n)
     return t;
 }
 
-static vt_err vcek_der(vt_emu *e, vt_buf *out, vt_error *err)
+vt_err emu_az_vcek_der(vt_emu *e, vt_buf *out, vt_error *err)
 {
     vt_buf tab = {0};
     vt_snp_certtable ct;
@@ -216,12 +216,12 @@ vt_err vt_emu_az_evidence(vt_emu *e, vt_emu_az_kind kind, const uint8_t *nonce, 
     json_t *ev = NULL;
     vt_err rc = hcl != NULL ? VT_OK : vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");
     if (rc == VT_OK) rc = ak_key(e->dir, &ak, err);
-    if (rc == VT_OK) rc = runtime_claims(ak, nonce, nl, &var, err);
+    if (rc == VT_OK) rc = emu_az_runtime_claims(ak, nonce, nl, &var, err);
     size_t vl = var != NULL ? strlen(var) : 0;
     if (rc == VT_OK && 0x4D4 + vl > HCL_SIZE) rc = vt_error_set(err, VT_E_INTERNAL, "emulate", "runtime claims too long");
     if (rc == VT_OK) rc = vt_hash(VT_SHA256, var, vl, rd, err);
-    if (rc == VT_OK) rc = hardware(e, kind, rd, hw, &quote, err);
-    if (rc == VT_OK) hcl_report(kind, hw, var, vl, hcl);
+    if (rc == VT_OK) rc = emu_az_hardware(e, kind, rd, hw, &quote, err);
+    if (rc == VT_OK) emu_az_hcl(kind, hw, var, vl, hcl, HCL_SIZE);
     /* PCRs: recognisable firmware values, PCR8 init-data, DRTM PCRs all-FF, PCR23 the AAEL log */
     for (int i = 0; i < 8; i++) memset(pcrs[i], 0xa0 + i, 32);
     uint8_t zero[32] = {0};
@@ -230,7 +230,7 @@ vt_err vt_emu_az_evidence(vt_emu *e, vt_emu_az_kind kind, const uint8_t *nonce, 
     if (rc == VT_OK && o->n_aael > 0) rc = aael_log(o, &log, pcrs[23], err);
     size_t ml = 0;
     if (rc == VT_OK) rc = tpm_quote(ak, nonce, nl, (const uint8_t(*)[32])pcrs, msg, &ml, sig, err);
-    if (rc == VT_OK && kind == VT_EMU_AZ_SNP) rc = vcek_der(e, &extra, err);
+    if (rc == VT_OK && kind == VT_EMU_AZ_SNP) rc = emu_az_vcek_der(e, &extra, err);
     if (rc == VT_OK) {
         json_t *pj = json_array();
         for (int i = 0; i < 24; i++) json_array_append_new(pj, vt_json_hex_string(pcrs[i], 32));

@@ -65,4 +65,13 @@ vt_err emu_cca_init(const char *dir, const json_t *cca, vt_time at, vt_error *er
 /* The platform instance id: 0x01 || SHA-256(CPAK public point). */
 vt_err emu_cca_instance_id(EVP_PKEY *cpak, uint8_t out[33], vt_error *err);
 
+/* Azure CVM pieces (emu_azure.c), shared by the software-quote path and the swtpm-backed CVM
+ * (emu_azure_cvm.c): the runtime claims with the AK and user-data, the hardware report area
+ * (SNP report or TDREPORT; quote receives the TD quote), the HCL report of `size` bytes, the VCEK. */
+vt_err emu_az_runtime_claims(EVP_PKEY *ak, const uint8_t *nonce, size_t nl, char **out, vt_error *err);
+vt_err emu_az_hardware(vt_emu *e, vt_emu_az_kind kind, const uint8_t rd[64], uint8_t hw[1184], vt_buf *quote,
+                       vt_error *err);
+void emu_az_hcl(vt_emu_az_kind kind, const uint8_t hw[1184], const char *var, size_t vl, uint8_t *h, size_t size);
+vt_err emu_az_vcek_der(vt_emu *e, vt_buf *out, vt_error *err);
+
 #endif

@@ -20,6 +20,9 @@ const char *vt_ev_tee_name(vt_ev_tee t)
     case VT_EV_TEE_TDX: return "tdx";
     case VT_EV_TEE_SNP: return "snp";
     case VT_EV_TEE_CCA: return "cca";
+    case VT_EV_TEE_AZ_SNP_VTPM: return "az-snp-vtpm";
+    case VT_EV_TEE_AZ_TDX_VTPM: return "az-tdx-vtpm";
+    case VT_EV_TEE_TPM: return "tpm";
     default: return "unknown";
     }
 }
@@ -29,7 +32,11 @@ vt_err vt_ev_tee_parse(const char *s, vt_ev_tee *out, vt_error *err)
     if (s != NULL && strcmp(s, "tdx") == 0) *out = VT_EV_TEE_TDX;
     else if (s != NULL && strcmp(s, "snp") == 0) *out = VT_EV_TEE_SNP;
     else if (s != NULL && strcmp(s, "cca") == 0) *out = VT_EV_TEE_CCA;
-    else return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.32s' (tdx, snp, cca)", s ? s : "");
+    else if (s != NULL && strcmp(s, "az-snp-vtpm") == 0) *out = VT_EV_TEE_AZ_SNP_VTPM;
+    else if (s != NULL && strcmp(s, "az-tdx-vtpm") == 0) *out = VT_EV_TEE_AZ_TDX_VTPM;
+    else if (s != NULL && strcmp(s, "tpm") == 0) *out = VT_EV_TEE_TPM;
+    else return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.32s' (tdx, snp, cca, az-snp-vtpm, az-tdx-vtpm, tpm)",
+                             s ? s : "");
     return VT_OK;
 }
 

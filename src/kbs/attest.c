@@ -11,12 +11,14 @@
 #include "veritee/jose.h"
 #include "veritee/json.h"
 
-static const char *const TEES[] = {"tdx", "sgx", "snp", "cca"};
+static const char *const TEES[] = {"tdx", "sgx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm"};
 
 static bool tee_supported(const vt_kbs *k, const char *tee)
 {
     for (size_t i = 0; i < sizeof TEES / sizeof TEES[0]; i++)
         if (strcmp(tee, TEES[i]) == 0) return true;
+    /* a TPM quote proves something only with an attestation key the broker was told to trust */
+    if (strcmp(tee, "tpm") == 0) return k->cfg.tpm_aks != NULL;
     return k->cfg.insecure_sample_tee && strcmp(tee, "sample") == 0;
 }
 
@@ -151,20 +153,23 @@ typedef struct attest_ctx {
     json_t *ear;
 } attest_ctx;
 
-/* Init-data digest into the TEE's field (§7.4): pad/trunc to the field size; CCA exact. */
+/* Init-data digest into the TEE's field (§7.4): pad/trunc to the field size; CCA exact; the TPM
+ * kinds extend PCR8 with it (their verifier has checked it already). */
 static vt_err check_init_data(attest_ctx *x, vt_error *err)
 {
     const vt_claims *c = &x->claims;
-    uint8_t want[64] = {0};
     size_t fl = c->init_data_len;
     if (fl == 0) return vt_error_set(err, VT_E_VERIFY, "init_data", "the evidence has no init-data field");
     if (c->tee == VT_TEE_CCA && x->init_len != fl)
         return vt_error_set(err, VT_E_VERIFY, "init_data", "CCA init-data must be hashed with sha512 (RPV is 64 bytes)");
-    memcpy(want, x->init, x->init_len < fl ? x->init_len : fl);
-    if (!vt_ct_eq(want, c->init_data, fl))
+    if (!vt_claims_init_data_binds(c, x->init, x->init_len))
         return vt_error_set(err, VT_E_VERIFY, "init_data", "init-data digest does not match %s", c->init_data_name);
     return VT_OK;
 }
+
+/* The runtime-data digest as the TPM kinds carry it: unpadded (the attesters quote the digest
+ * itself; Azure's vTPM takes at most 50 bytes). */
+#define TPM_RD_LEN 48 /* SHA-384, the binding's hash */
 
 /* The runtime data the CPU evidence binds. Additional (GPU) evidence is tens of kilobytes and
  * each device's claims are in its own submod: the token carries its SHA-384 instead. */
@@ -214,8 +219,14 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
     VT_GUARD(load_policy(x->k, tee, &x->pol, err));
     x->has_pol = true;
     VT_GUARD(load_refvals(x->k, &x->rv, err));
-    VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, &x->pol, &x->claims, err));
-    if (x->claims.report_data_len != 64 || !vt_ct_eq(x->claims.report_data, x->rd, 64))
+    vt_tee t = VT_TEE_UNKNOWN;
+    bool tpm = vt_tee_parse(tee, &t, NULL) == VT_OK && vt_tee_has_tpm(t);
+    kbs_expect want = {.nonce = x->rd, .nonce_len = TPM_RD_LEN, .init_data = x->a.has_init_data ? x->init : NULL,
+                       .init_data_len = x->init_len};
+    VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, &x->pol, &want, &x->claims, err));
+    size_t rdl = tpm ? TPM_RD_LEN : 64;
+    if (x->claims.report_data_len < rdl || !vt_ct_eq(x->claims.report_data, x->rd, rdl) ||
+        !vt_bytes_is_zero(x->claims.report_data + rdl, x->claims.report_data_len - rdl))
         return vt_error_set(err, VT_E_VERIFY, "report_data",
                             "runtime data binding mismatch: report data is not SHA-384(JCS(nonce, tee-pubkey, additional-evidence))");
     if (x->a.has_init_data) VT_GUARD(check_init_data(x, err));
@@ -225,12 +236,14 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
         VT_GUARD(kbs_gpus_verify(x->k, x->additional, x->dev_rd, x->c->now, &x->gpus, err));
     }
     uint8_t want_init[64] = {0};
-    vt_appraise_ctx ctx = {.at = x->c->now, .refvals = &x->rv, .report_data = x->rd, .report_data_len = 64,
+    vt_appraise_ctx ctx = {.at = x->c->now, .refvals = &x->rv, .report_data = x->rd, .report_data_len = rdl,
                            .n_gpus = x->gpus.n_verified};
     if (x->a.has_init_data) {
         memcpy(want_init, x->init, x->init_len);
         ctx.init_data = want_init;
-        ctx.init_data_len = x->claims.init_data_len < x->init_len ? x->claims.init_data_len : x->init_len;
+        ctx.init_data_len = tpm                                   ? x->init_len
+                            : x->claims.init_data_len < x->init_len ? x->claims.init_data_len
+                                                                    : x->init_len;
     }
     VT_GUARD(vt_policy_appraise(&x->pol, &x->claims, &ctx, &x->ap, err));
     kbs_gpus_appraise(&x->gpus, &x->pol, x->c->now, &x->rv, x->dev_rd);
@@ -367,7 +380,7 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         goto fail;
     }
     if (vt_store_nonce_consume(k->cfg.store, s.nonce, c->now, &e) != VT_OK) {
-        if (e.code == VT_E_IO) goto store_down;
+        if (e.code == VT_E_IO) goto fail; /* unreachable, not used: 503 below */
         vt_error_set(&e, VT_E_VERIFY, "nonce", "the challenge nonce was already used or has expired");
         goto fail;
     }
@@ -383,20 +396,17 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     rc = strcmp(s.tee, "sample") == 0 ? sample_ear(&x, &e) : appraise(&x, s.tee, &e);
     if (rc != VT_OK) goto fail;
     if (vt_ear_sign(x.ear, k->cfg.ear_key, &jwt, &e) != VT_OK) goto fail;
-    if (vt_store_session_set_token(k->cfg.store, s.id, jwt, c->now, &e) != VT_OK) {
-        if (e.code == VT_E_IO) goto store_down;
-        goto fail;
-    }
+    if (vt_store_session_set_token(k->cfg.store, s.id, jwt, c->now, &e) != VT_OK) goto fail;
     result = vt_ear_status_name(overall(&x));
     r->status = 200;
     r->json = json_pack("{ss}", "token", jwt);
     set_cookie(r, &s);
     finish(&x, result, NULL);
     goto out;
-store_down:
-    /* not a verdict on the guest: no rejection recorded, the guest retries */
-    if (kbs_store_down(r, "attestation", &e)) goto out;
 fail:
+    /* An I/O failure on the way (the store, or a policy or reference value it holds, unreachable)
+     * is not a verdict on the guest: 503, no rejection recorded, the guest retries. */
+    if (kbs_store_down(r, "attestation", &e)) goto out;
     kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Attest failed: %s%s%s", e.check,
              e.check[0] ? ": " : "", e.msg);
     finish(&x, result, &e);

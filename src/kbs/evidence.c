@@ -98,10 +98,18 @@ static vt_err verify_one(vt_kbs *k, const char *tee, const uint8_t *ev, size_t l
                          bool crl_required, vt_time now, vt_claims *out, vt_error *err)
 {
     vt_verify_opts o = {.tee = tee, .at = now, .certs = certs, .crl_required = crl_required};
+    return kbs_verify_with(k, ev, len, &o, out, NULL, err);
+}
+
+vt_err kbs_verify_with(vt_kbs *k, const uint8_t *ev, size_t len, const vt_verify_opts *opts, vt_claims *out,
+                       vt_checks *checks, vt_error *err)
+{
+    vt_verify_opts o = *opts;
     vt_verify_result *r = calloc(1, sizeof *r);
     if (r == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
     vt_err rc = vt_verify(k->verifiers, ev, len, &o, r, err);
     if (rc == VT_OK) *out = r->claims;
+    if (checks != NULL) *checks = r->checks;
     vt_verify_result_clear(r);
     free(r);
     return rc;
@@ -129,13 +137,37 @@ static vt_err verify_cca(vt_kbs *k, const vt_buf *tok, vt_time now, vt_claims *o
     return verify_one(k, "cca", tok->ptr, tok->len, NULL, false, now, out, err);
 }
 
+/* The evidence JSON of the TPM kinds (Trustee's attesters: az-snp-vtpm, az-tdx-vtpm, tpm) is the
+ * primary_evidence object itself (an older client sends it as a JSON string); the nonce (the
+ * runtime-data digest, unpadded: kbs-protocol.md 7.3) is the quote's qualifyingData and, in v2
+ * Azure evidence, the HCL user-data; init-data is PCR8 extended once from zero. */
+static vt_err verify_tpm_kind(vt_kbs *k, const char *tee, const json_t *ev, vt_time now, const kbs_expect *want,
+                              vt_claims *claims, vt_error *err)
+{
+    char *text = json_is_string(ev) ? NULL : json_dumps(ev, JSON_COMPACT);
+    const char *p = json_is_string(ev) ? json_string_value(ev) : text;
+    if (!json_is_string(ev) && !json_is_object(ev))
+        return vt_error_set(err, VT_E_INVALID, "evidence", "%s evidence must be a JSON object", tee);
+    if (p == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+    size_t n = strlen(p);
+    vt_err rc = VT_OK;
+    if (n > EVIDENCE_MAX) rc = vt_error_set(err, VT_E_INVALID, "evidence", "%s evidence larger than 1 MiB", tee);
+    vt_verify_opts o = {.tee = tee, .at = now, .nonce = want->nonce, .nonce_len = want->nonce_len,
+                        .init_data = want->init_data, .init_data_len = want->init_data_len};
+    if (rc == VT_OK) rc = kbs_verify_with(k, (const uint8_t *)p, n, &o, claims, NULL, err);
+    free(text);
+    return rc;
+}
+
 vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time now, const vt_policy *pol,
-                           vt_claims *claims, vt_error *err)
+                           const kbs_expect *want, vt_claims *claims, vt_error *err)
 {
     vt_buf b = {0};
     vt_err rc;
     memset(claims, 0, sizeof *claims);
-    if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) {
+    if (strcmp(tee, "az-snp-vtpm") == 0 || strcmp(tee, "az-tdx-vtpm") == 0 || strcmp(tee, "tpm") == 0) {
+        rc = verify_tpm_kind(k, tee, ev, now, want, claims, err);
+    } else if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) {
         VT_GUARD(b64_member(ev, "quote", &b, err));
         json_t *el = json_object_get(ev, "cc_eventlog");
         if (el != NULL && !json_is_null(el) && !json_is_string(el)) {

@@ -86,8 +86,20 @@ vt_err kbs_gpus_verify(vt_kbs *k, const json_t *additional, const uint8_t rd[64]
 void kbs_gpus_appraise(kbs_gpus *g, const vt_policy *pol, vt_time now, const vt_refvals *rv, const uint8_t rd[64]);
 void kbs_gpus_free(kbs_gpus *g);
 
-vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time now,
-                           const vt_policy *pol, vt_claims *claims, vt_error *err);
+/* What the broker expects the TPM kinds' verifiers to check themselves (verify.h): the nonce
+ * (the runtime-data digest) and the init-data digest; NULL: none. */
+typedef struct kbs_expect {
+    const uint8_t *nonce;
+    size_t nonce_len;
+    const uint8_t *init_data;
+    size_t init_data_len;
+} kbs_expect;
+
+vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time now, const vt_policy *pol,
+                           const kbs_expect *want, vt_claims *claims, vt_error *err);
+/* vt_verify with the broker's verifiers: claims on success, the checks (may be NULL) always. */
+vt_err kbs_verify_with(vt_kbs *k, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_claims *out,
+                       vt_checks *checks, vt_error *err);
 
 /* TDX cc_eventlog (base64 string or null): replayed into RTMR0..3; each register it extends
  * must equal the claims' rtmrN. VT_E_VERIFY (check "event_log") otherwise. */

@@ -112,8 +112,8 @@ void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_r
         goto out;
     }
     const char *tee = "unknown";
-    const char *names[] = {"tdx", "sgx", "snp", "cca", "sample"};
-    for (size_t i = 0; i < 5; i++)
+    const char *names[] = {"tdx", "sgx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm", "tpm", "sample"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (json_object_get(ae, names[i])) tee = names[i];
     json_t *d = json_pack("{sI ss}", "version", (json_int_t)got, "tee", tee);
     if (d && c->client) json_object_set_new(d, "client", json_string(c->client));

@@ -13,7 +13,8 @@
 static const char *const KEYS[] = {"id", "version", "description", "allowed_statuses", "tee_types", "emulated",
                                    "allow_debug", "measurements", "init_data", "allow_sample", "deny", "min_gpus",
                                    NULL};
-static const char *const TEE_NAMES[] = {"tdx", "sgx", "snp", "cca", "sample", "nvidia"};
+static const char *const TEE_NAMES[] = {"tdx", "sgx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm", "tpm", "sample",
+                                        "nvidia"};
 #define OPT VT_JSON_OPTIONAL
 
 /* An optional array of at most 256 strings. */

@@ -383,6 +383,10 @@ vt_err vt_ui_analyze(const vt_verify_sources *s, const vt_ui_explore_in *in, con
     *out = NULL;
     const char *tee = in->tee ? in->tee : vt_evidence_detect(ev, len);
     if (tee == NULL) return vt_error_set(err, VT_E_INVALID, "ui.evidence", "not TDX/SGX quote, SNP report or CCA token evidence");
+    vt_tee kind;
+    if (vt_tee_parse(tee, &kind, NULL) == VT_OK && vt_tee_has_tpm(kind))
+        return vt_error_set(err, VT_E_UNSUPPORTED, "ui.evidence",
+                            "%s evidence is not shown by the explorer yet: use veritee verify (docs/azure.md)", tee);
     json_t *o = json_object(), *groups = json_array();
     if (o == NULL || groups == NULL) {
         json_decref(o);

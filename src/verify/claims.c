@@ -16,6 +16,9 @@ const char *vt_tee_name(vt_tee t)
     case VT_TEE_TDX: return "tdx";
     case VT_TEE_SNP: return "snp";
     case VT_TEE_CCA: return "cca";
+    case VT_TEE_AZ_SNP_VTPM: return "az-snp-vtpm";
+    case VT_TEE_AZ_TDX_VTPM: return "az-tdx-vtpm";
+    case VT_TEE_TPM: return "tpm";
     case VT_TEE_NVIDIA: return "nvidia";
     default: return "unknown";
     }
@@ -23,14 +26,15 @@ const char *vt_tee_name(vt_tee t)
 
 vt_err vt_tee_parse(const char *s, vt_tee *out, vt_error *err)
 {
-    static const vt_tee all[] = {VT_TEE_SGX, VT_TEE_TDX, VT_TEE_SNP, VT_TEE_CCA, VT_TEE_NVIDIA};
+    static const vt_tee all[] = {VT_TEE_SGX, VT_TEE_TDX, VT_TEE_SNP, VT_TEE_CCA, VT_TEE_AZ_SNP_VTPM, VT_TEE_AZ_TDX_VTPM,
+                                 VT_TEE_TPM, VT_TEE_NVIDIA};
     for (size_t i = 0; s != NULL && i < sizeof all / sizeof all[0]; i++) {
         if (strcmp(s, vt_tee_name(all[i])) == 0) {
             *out = all[i];
             return VT_OK;
         }
     }
-    return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.32s' (sgx, tdx, snp, cca, nvidia)",
+    return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.32s' (sgx, tdx, snp, cca, az-snp-vtpm, az-tdx-vtpm, tpm, nvidia)",
                         s ? s : "");
 }
 

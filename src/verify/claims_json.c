@@ -6,6 +6,7 @@
 #include "veritee/json.h"
 #include "veritee/claims.h"
 #include "veritee/codec.h"
+#include "veritee/tpm.h"
 
 static void put(json_t *o, const char *k, json_t *v)
 {
@@ -140,6 +141,54 @@ static json_t *gpu_json(const vt_claims_gpu *x)
     return o;
 }
 
+static json_t *tpm_json(const vt_claims *c)
+{
+    const vt_claims_tpm *t = &c->tpm;
+    json_t *o = json_object(), *banks = json_object();
+    for (size_t i = 0; banks != NULL && i < t->n_pcrs; i++) {
+        const vt_claims_pcr *p = &t->pcrs[i];
+        char bank[16], idx[8];
+        snprintf(bank, sizeof bank, "%s", vt_tpm_alg_name(p->bank));
+        snprintf(idx, sizeof idx, "%u", p->index);
+        json_t *b = json_object_get(banks, bank);
+        if (b == NULL) {
+            b = json_object();
+            put(banks, bank, b);
+        }
+        put(b, idx, vt_json_hex_string(p->value, p->len));
+    }
+    put(o, "pcrs", banks);
+    if (t->has_ak_sha256) put(o, "ak_public_sha256", vt_json_hex_string(t->ak_sha256, 32));
+    if (t->has_runtime_claims) {
+        json_t *rt = json_object(), *vm = json_object();
+        const struct { const char *k; int v; } b[] = {
+            {"secure-boot", t->secure_boot}, {"tpm-enabled", t->tpm_enabled}, {"console-enabled", t->console_enabled}};
+        for (size_t i = 0; i < 3; i++)
+            if (b[i].v >= 0) put(vm, b[i].k, json_boolean(b[i].v));
+        if (t->vm_unique_id[0]) put(vm, "vmUniqueId", json_string(t->vm_unique_id));
+        put(rt, "vm-configuration", vm);
+        if (t->user_data_len) put(rt, "user-data", vt_json_hex_string(t->user_data, t->user_data_len));
+        put(o, "runtime_claims", rt);
+    }
+    if (t->has_event_log) {
+        json_t *a = json_array();
+        for (size_t i = 0; a != NULL && i < t->n_events; i++) {
+            const vt_claims_event *e = &t->events[i];
+            json_t *x = json_pack("{s:I, s:I, s:I}", "index", (json_int_t)e->index, "pcr", (json_int_t)e->pcr,
+                                  "type", (json_int_t)e->type);
+            if (e->digest_len)
+                put(x, "digest", json_pack("{s:o}", vt_tpm_alg_name(e->digest_alg), vt_json_hex_string(e->digest, e->digest_len)));
+            if (e->aael)
+                put(x, "aael", json_pack("{s:s, s:s, s:s}", "domain", e->domain, "operation", e->operation, "content",
+                                         e->content));
+            if (x != NULL) json_array_append_new(a, x);
+        }
+        put(o, "event_log", a);
+        if (t->events_truncated) put(o, "event_log_truncated", json_true());
+    }
+    return o;
+}
+
 json_t *vt_claims_json(const vt_claims *c)
 {
     json_t *o = json_object();
@@ -164,7 +213,8 @@ json_t *vt_claims_json(const vt_claims *c)
         put(o, "init_data", json_pack("{s:o}", c->init_data_name, vt_json_hex_string(c->init_data, c->init_data_len)));
     if (c->has_collateral_expiry) put(o, "collateral_expiry", time_json(c->collateral_expiry));
     if (c->has_collateral_issued) put(o, "collateral_issued", time_json(c->collateral_issued));
-    switch (c->tee) {
+    if (c->tpm.present) put(o, "tpm", tpm_json(c));
+    switch (vt_tee_hw(c->tee)) {
     case VT_TEE_TDX: put(o, "tee_claims", tdx_json(&c->u.tdx)); break;
     case VT_TEE_SGX: put(o, "tee_claims", sgx_json(&c->u.sgx)); break;
     case VT_TEE_SNP: put(o, "tee_claims", snp_json(&c->u.snp)); break;

@@ -44,7 +44,7 @@ static int64_t newest_mtime(const char *path)
 
 static int64_t sources_stamp(const vt_verifier *v)
 {
-    const char *all[] = {v->trust_dir, v->collateral_dir, v->certs_dir, v->cpak_file, verifier_tdx_dir(v),
+    const char *all[] = {v->trust_dir, v->collateral_dir, v->certs_dir, v->cpak_file, verifier_tdx_dir(v), v->tpm_aks,
                          v->nvidia_ocsp_dir};
     int64_t m = 0;
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
@@ -198,8 +198,56 @@ static vt_err build_nvidia(vt_verifier *v, vt_error *err)
     return rc;
 }
 
+/* --trust for tpm: one PEM file, or every *.pem of a directory. */
+static vt_err tpm_add_file(vt_tpm_verifier *t, const char *path, vt_error *err)
+{
+    vt_buf b = {0};
+    vt_err rc = vt_file_read(path, 1u << 20, &b, err);
+    if (rc == VT_OK) rc = vt_tpm_verifier_add_pem(t, b.ptr, b.len, err);
+    if (rc != VT_OK) vt_error_wrap(err, "%s", path);
+    vt_buf_free(&b);
+    return rc;
+}
+
+static vt_err build_tpm(vt_verifier *v, vt_error *err)
+{
+    VT_GUARD(vt_tpm_verifier_new(NULL, 0, &v->tpm, err));
+    if (v->tpm_aks == NULL) return VT_OK;
+    DIR *d = opendir(v->tpm_aks);
+    if (d == NULL) return tpm_add_file(v->tpm, v->tpm_aks, err);
+    vt_err rc = VT_OK;
+    struct dirent *de;
+    while (rc == VT_OK && (de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        char p[4096];
+        if (n < 5 || strcmp(de->d_name + n - 4, ".pem") != 0) continue;
+        rc = vt_path_join(p, sizeof p, v->tpm_aks, de->d_name, err);
+        if (rc == VT_OK) rc = tpm_add_file(v->tpm, p, err);
+    }
+    closedir(d);
+    return rc;
+}
+
+vt_err verifier_azure(vt_verifier *v, vt_error *err)
+{
+    if (v->az != NULL && v->az_snp == v->snp && v->az_tdx == v->tdx) return VT_OK;
+    vt_azure_verifier_free(v->az);
+    v->az = NULL;
+    vt_azure_trust t = {.snp = v->snp, .tdx = v->tdx};
+    VT_GUARD(vt_azure_verifier_new(&t, &v->az, err));
+    v->az_snp = v->snp;
+    v->az_tdx = v->tdx;
+    return VT_OK;
+}
+
 static void drop(vt_verifier *v)
 {
+    vt_azure_verifier_free(v->az); /* it borrows the SNP and TDX verifiers */
+    v->az = NULL;
+    v->az_snp = NULL;
+    v->az_tdx = NULL;
+    vt_tpm_verifier_free(v->tpm);
+    v->tpm = NULL;
     vt_nvidia_verifier_free(v->nv);
     v->nv = NULL;
     free_ocsp(v);
@@ -224,8 +272,9 @@ void verifier_refresh(vt_verifier *v, vt_tee tee)
         vt_error_clear(&v->tdx_err);
         vt_error_clear(&v->snp_err);
         vt_error_clear(&v->cca_err);
+        vt_error_clear(&v->tpm_err);
         vt_error_clear(&v->nv_err);
-        v->tdx_ready = v->snp_ready = v->cca_ready = v->nv_ready = false;
+        v->tdx_ready = v->snp_ready = v->cca_ready = v->tpm_ready = v->nv_ready = false;
         v->stamp = stamp;
         v->built = true;
     }
@@ -241,6 +290,9 @@ void verifier_refresh(vt_verifier *v, vt_tee tee)
     } else if (tee == VT_TEE_CCA && !v->cca_ready) {
         v->cca_rc = build_cca(v, &v->cca_err);
         v->cca_ready = true;
+    } else if (tee == VT_TEE_TPM && !v->tpm_ready) {
+        v->tpm_rc = build_tpm(v, &v->tpm_err);
+        v->tpm_ready = true;
     } else if (tee == VT_TEE_NVIDIA && !v->nv_ready) {
         v->nv_rc = build_nvidia(v, &v->nv_err);
         v->nv_ready = true;
@@ -273,6 +325,7 @@ vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *
     v->pcs_url = dup_or_null(s->pcs_url);
     v->kds_url = dup_or_null(s->kds_url);
     v->cache_dir = dup_or_null(s->cache_dir);
+    v->tpm_aks = dup_or_null(s->tpm_aks);
     v->nvidia_ocsp_dir = dup_or_null(s->nvidia_ocsp_dir);
     v->nvidia_require_ocsp = s->nvidia_require_ocsp;
     v->collateral = s->collateral;
@@ -321,6 +374,7 @@ void vt_verifier_free(vt_verifier *v)
     free(v->kds_url);
     free(v->cache_dir);
     free(v->cache_tdx_dir);
+    free(v->tpm_aks);
     free(v->nvidia_ocsp_dir);
     free(v);
 }

@@ -19,13 +19,15 @@ static vt_err built_or(vt_err rc, const vt_error *saved, vt_error *err)
 static vt_err options_apply(const vt_verify_opts *o, vt_tee tee, vt_error *err)
 {
     const char *name = vt_tee_name(tee);
-    if (o->product != NULL && tee != VT_TEE_SNP)
+    bool snp = tee == VT_TEE_SNP || tee == VT_TEE_AZ_SNP_VTPM;
+    if (o->product != NULL && !snp)
         return vt_error_set(err, VT_E_ARG, "options", "a product name applies to SNP evidence only; this is %s", name);
-    if (o->certs != NULL && sk_X509_num(o->certs) > 0 && tee != VT_TEE_SNP)
+    if (o->certs != NULL && sk_X509_num(o->certs) > 0 && !snp)
         return vt_error_set(err, VT_E_ARG, "options", "evidence certificates apply to SNP evidence only; this is %s",
                             name);
-    if (o->crl_required && tee == VT_TEE_CCA)
-        return vt_error_set(err, VT_E_ARG, "options", "CCA evidence has no revocation list to require");
+    if (o->crl_required && (tee == VT_TEE_CCA || tee == VT_TEE_TPM))
+        return vt_error_set(err, VT_E_ARG, "options", "%s evidence has no revocation list to require",
+                            tee == VT_TEE_CCA ? "CCA" : "tpm");
     if (o->crl_required && tee == VT_TEE_NVIDIA)
         return vt_error_set(err, VT_E_ARG, "options", "NVIDIA device chains are checked with OCSP responses, not a CRL");
     if (o->n_ocsp > 0 && tee != VT_TEE_NVIDIA)
@@ -38,14 +40,41 @@ static vt_err options_apply(const vt_verify_opts *o, vt_tee tee, vt_error *err)
         return vt_error_set(err, VT_E_ARG, "options", "GPU RIMs apply to NVIDIA GPU evidence only; this is %s", name);
     if (o->nonce != NULL && (o->nonce_len == 0 || o->nonce_len > 64))
         return vt_error_set(err, VT_E_ARG, "nonce", "the expected nonce has %zu bytes (1..64 allowed)", o->nonce_len);
+    if (o->init_data != NULL && (o->init_data_len == 0 || o->init_data_len > 64))
+        return vt_error_set(err, VT_E_ARG, "init_data", "the init-data digest has %zu bytes (1..64 allowed)",
+                            o->init_data_len);
+    /* AA's bind_init_data extends PCR8 with a SHA-256 digest: no other digest can be bound there */
+    if (o->init_data != NULL && vt_tee_has_tpm(tee) && o->init_data_len != 32)
+        return vt_error_set(err, VT_E_ARG, "init_data",
+                            "%s binds init-data in PCR8 as a SHA-256 digest; this digest has %zu bytes "
+                            "(the init-data's algorithm must be sha256)", name, o->init_data_len);
     return VT_OK;
+}
+
+/* Init-data of the kinds whose verifier does not check it: the claims' field (verify.h). */
+static vt_err init_data_check(const vt_verify_opts *o, vt_verify_result *r, vt_error *err)
+{
+    if (o->init_data == NULL || vt_tee_has_tpm(r->claims.tee)) return VT_OK;
+    const vt_claims *c = &r->claims;
+    if (vt_claims_init_data_binds(c, o->init_data, o->init_data_len)) {
+        vt_checks_add(&r->checks, "init_data", VT_CHECK_PASS, "%s binds the %zu-byte init-data digest",
+                      c->init_data_name, o->init_data_len);
+        return VT_OK;
+    }
+    vt_err rc = vt_error_set(err, VT_E_VERIFY, "init_data", "%s does not bind the %zu-byte init-data digest%s",
+                             c->init_data_name, o->init_data_len,
+                             c->tee == VT_TEE_CCA && o->init_data_len != c->init_data_len
+                                 ? " (CCA: the personalization value is the whole 64-byte digest, algorithm sha512)"
+                                 : "");
+    vt_checks_add(&r->checks, "init_data", VT_CHECK_FAIL, "%s", err ? err->msg : "init-data not bound");
+    return rc;
 }
 
 /* Intel PCS/PCCS (docs/collateral.md): make the cache hold what this quote needs at `at`,
  * through the server's collateral manager (single flight, bounded wait) or, for one-shot
  * verifications, a direct fetch of the missing or stale items, each checked before it is
  * cached. Runs before the verifier lock is taken: a fetch never holds up other verifications. */
-static vt_err fetch_tdx(const vt_verifier *v, const char *tee, const uint8_t *ev, size_t len, vt_time at,
+vt_err verify_fetch_tdx(const vt_verifier *v, const char *tee, const uint8_t *ev, size_t len, vt_time at,
                         vt_error *err)
 {
     if (v->collateral_dir != NULL) return VT_OK;
@@ -82,7 +111,7 @@ static vt_err push_all(STACK_OF(X509) *dst, STACK_OF(X509) *src)
     return VT_OK;
 }
 
-static vt_err snp_product_of(const vt_verifier *v, const vt_verify_opts *o, vt_snp_product *out, vt_error *err)
+vt_err verify_snp_product(const vt_verifier *v, const vt_verify_opts *o, vt_snp_product *out, vt_error *err)
 {
     const char *product = o->product != NULL ? o->product : v->snp_product;
     *out = VT_SNP_PRODUCT_UNKNOWN;
@@ -93,7 +122,7 @@ static vt_err snp_product_of(const vt_verifier *v, const vt_verify_opts *o, vt_s
  * verifier lock, one request in flight per object: a second guest of the same chip and TCB
  * waits for the first one's fetch and then finds the cache filled (vt_snp_kds_fetch makes no
  * request for what is cached). */
-static vt_err fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_error *err)
+vt_err verify_fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_error *err)
 {
     if (v->collateral != NULL) /* a server: the manager's single flight, bounded wait and refresh */
         return vt_coll_manager_need_snp(v->collateral, ev, len, o->product != NULL ? o->product : v->snp_product, o->at,
@@ -103,7 +132,7 @@ static vt_err fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_
     vt_bytes rep, tab;
     vt_snp_report r;
     vt_snp_kds_plan plan;
-    VT_GUARD(snp_product_of(v, o, &product, err));
+    VT_GUARD(verify_snp_product(v, o, &product, err));
     VT_GUARD(vt_snp_evidence_split(ev, len, &rep, &tab, err));
     VT_GUARD(vt_snp_report_parse(rep.ptr, rep.len, &r, err));
     VT_GUARD(vt_snp_kds_plan_for(&r, product, v->cache_dir, &plan, err));
@@ -134,15 +163,14 @@ static vt_err fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_
 /* The AMD KDS cache: the chain, CRL and leaf for this report, loaded into kds[] (owned by the
  * caller). A report that does not name its product (version 2) with none given: what the
  * cache holds for its chip under every product (the chain is built by issuer names). */
-#define KDS_DIRS 6
-static vt_err load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_snp_product product,
-                       vt_snp_dir_collateral kds[KDS_DIRS], vt_error *err)
+vt_err verify_load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_snp_product product,
+                       vt_snp_dir_collateral kds[VERIFY_KDS_DIRS], vt_error *err)
 {
     if (v->cache_dir == NULL) return VT_OK;
     vt_bytes rep, tab;
     vt_snp_report r;
     vt_snp_kds_plan plan;
-    char dirs[KDS_DIRS][VT_SNP_KDS_PATH_MAX];
+    char dirs[VERIFY_KDS_DIRS][VT_SNP_KDS_PATH_MAX];
     memset(dirs, 0, sizeof dirs);
     VT_GUARD(vt_snp_evidence_split(ev, len, &rep, &tab, err));
     VT_GUARD(vt_snp_report_parse(rep.ptr, rep.len, &r, err));
@@ -159,13 +187,34 @@ static vt_err load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_s
             snprintf(dirs[i * 2 + 1], sizeof dirs[0], "%s", plan.leaf_dir);
         }
     }
-    for (int i = 0; i < KDS_DIRS; i++) {
+    for (int i = 0; i < VERIFY_KDS_DIRS; i++) {
         if (dirs[i][0] == '\0' || !vt_file_exists(dirs[i])) continue;
         vt_error e;
         vt_err rc = vt_snp_dir_collateral_load(dirs[i], &kds[i], &e);
         if (rc != VT_OK && rc != VT_E_MISSING) return err ? (*err = e, rc) : rc; /* MISSING: nothing cached there yet */
     }
     return VT_OK;
+}
+
+vt_err verify_snp_candidates(const vt_verifier *v, const vt_verify_opts *o, vt_snp_dir_collateral kds[VERIFY_KDS_DIRS],
+                             STACK_OF(X509) *cand, STACK_OF(X509_CRL) *crls, vt_error *err)
+{
+    /* this evidence's certificates first, then the cache's (leaf before chain), then the
+     * directories' (borrowed) */
+    if (push_all(cand, o->certs) != VT_OK) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    for (int k = 0; k < VERIFY_KDS_DIRS; k++)
+        if (push_all(cand, kds[k ^ 1].certs) != VT_OK) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    if (push_all(cand, v->snp_pool) != VT_OK) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    for (int k = 0; k < VERIFY_KDS_DIRS; k++)
+        for (int i = 0; kds[k].crls != NULL && i < sk_X509_CRL_num(kds[k].crls); i++)
+            if (sk_X509_CRL_push(crls, sk_X509_CRL_value(kds[k].crls, i)) <= 0)
+                return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    return VT_OK;
+}
+
+void verify_kds_free(vt_snp_dir_collateral kds[VERIFY_KDS_DIRS])
+{
+    for (int k = 0; k < VERIFY_KDS_DIRS; k++) vt_snp_dir_collateral_free(&kds[k]);
 }
 
 static vt_err verify_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
@@ -175,22 +224,14 @@ static vt_err verify_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt
     VT_GUARD(built_or(v->snp_rc, &v->snp_err, err));
     vt_snp_verify_opts so = {.at = o->at, .crl_required = o->crl_required, .report_data = o->nonce,
                              .report_data_len = o->nonce_len};
-    VT_GUARD(snp_product_of(v, o, &so.product, err));
-    vt_snp_dir_collateral kds[KDS_DIRS];
+    VT_GUARD(verify_snp_product(v, o, &so.product, err));
+    vt_snp_dir_collateral kds[VERIFY_KDS_DIRS];
     memset(kds, 0, sizeof kds);
     STACK_OF(X509) *cand = sk_X509_new_null();
     STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
     vt_err rc = cand != NULL && crls != NULL ? VT_OK : vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
-    if (rc == VT_OK) rc = load_kds(v, ev, len, so.product, kds, err);
-    /* this evidence's certificates first, then the cache's, then the directories' (borrowed) */
-    if (rc == VT_OK && push_all(cand, o->certs) != VT_OK) rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
-    for (int k = 0; rc == VT_OK && k < KDS_DIRS; k++)
-        if (push_all(cand, kds[k ^ 1].certs) != VT_OK) rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
-    if (rc == VT_OK && push_all(cand, v->snp_pool) != VT_OK) rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
-    for (int k = 0; rc == VT_OK && k < KDS_DIRS; k++)
-        for (int i = 0; kds[k].crls != NULL && i < sk_X509_CRL_num(kds[k].crls); i++)
-            if (sk_X509_CRL_push(crls, sk_X509_CRL_value(kds[k].crls, i)) <= 0)
-                rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    if (rc == VT_OK) rc = verify_load_kds(v, ev, len, so.product, kds, err);
+    if (rc == VT_OK) rc = verify_snp_candidates(v, o, kds, cand, crls, err);
     if (rc == VT_OK) {
         r->snp = calloc(1, sizeof *r->snp);
         if (r->snp == NULL) rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
@@ -204,7 +245,7 @@ static vt_err verify_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt
     if (rc == VT_OK) r->claims.revocation_checked = o->crl_required;
     sk_X509_free(cand);
     sk_X509_CRL_free(crls);
-    for (int k = 0; k < KDS_DIRS; k++) vt_snp_dir_collateral_free(&kds[k]);
+    verify_kds_free(kds);
     return rc;
 }
 
@@ -292,31 +333,48 @@ vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_
 {
     memset(r, 0, sizeof *r);
     const char *tee = o->tee;
-    if (tee == NULL || strcmp(tee, "auto") == 0) tee = vt_evidence_detect(ev, len);
-    if (tee == NULL) return vt_error_set(err, VT_E_ARG, "tee", "cannot tell the evidence kind");
+    bool named = tee != NULL && strcmp(tee, "auto") != 0;
     vt_tee want;
-    if (vt_tee_parse(tee, &want, NULL) != VT_OK)
-        return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.16s' (tdx, sgx, snp, cca, nvidia)", tee);
+    if (named && vt_tee_parse(tee, &want, NULL) != VT_OK)
+        return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.16s' (tdx, sgx, snp, cca, az-snp-vtpm, az-tdx-vtpm, tpm, nvidia)",
+                            tee);
+    /* detection of the JSON forms parses the JSON: not again when the kind is named (the
+     * kind's own parser refuses another kind's keys) */
+    const char *detected = named && vt_tee_has_tpm(want) ? NULL : vt_evidence_detect(ev, len);
+    if (!named) tee = detected;
+    if (tee == NULL) return vt_error_set(err, VT_E_ARG, "tee", "cannot tell the evidence kind");
+    if (!named && vt_tee_parse(tee, &want, NULL) != VT_OK)
+        return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.16s'", tee);
     /* TDX and SGX quotes share a verifier: which one it is shows after parsing */
-    const char *detected = vt_evidence_detect(ev, len);
     vt_tee kind = want;
     if (detected != NULL && (want == VT_TEE_TDX || want == VT_TEE_SGX) && vt_tee_parse(detected, &kind, NULL) != VT_OK)
         kind = want;
+    if (vt_tee_has_tpm(want) && detected != NULL && strcmp(detected, tee) != 0)
+        return vt_error_set(err, VT_E_ARG, "tee", "%s evidence expected but it is %s", tee, detected);
     VT_GUARD(options_apply(o, kind, err));
     r->tee = kind;
-    if (kind == VT_TEE_TDX || kind == VT_TEE_SGX) VT_GUARD(fetch_tdx(v, vt_tee_name(kind), ev, len, o->at, err));
-    if (kind == VT_TEE_SNP) VT_GUARD(fetch_snp(v, ev, len, o, err));
+    if (kind == VT_TEE_TDX || kind == VT_TEE_SGX) VT_GUARD(verify_fetch_tdx(v, vt_tee_name(kind), ev, len, o->at, err));
+    if (kind == VT_TEE_SNP) VT_GUARD(verify_fetch_snp(v, ev, len, o, err));
+    if (kind == VT_TEE_AZ_SNP_VTPM || kind == VT_TEE_AZ_TDX_VTPM) VT_GUARD(verify_az_fetch(v, kind, ev, len, o, err));
     pthread_mutex_lock(&v->mu); /* the TDX verifier is not thread-safe; the rebuild must be exclusive */
     vt_err rc = want == VT_TEE_TDX || want == VT_TEE_SGX ? verify_tdx(v, ev, len, o, r, err)
                 : want == VT_TEE_SNP                     ? verify_snp(v, ev, len, o, r, err)
                 : want == VT_TEE_NVIDIA                  ? verify_nvidia(v, ev, len, o, r, err)
+                : vt_tee_has_tpm(want)                   ? verify_tpm_kind(v, want, ev, len, o, r, err)
                                                          : verify_cca(v, ev, len, o, r, err);
     pthread_mutex_unlock(&v->mu);
+    if (rc == VT_E_INVALID && detected == NULL && vt_tee_has_tpm(want)) {
+        /* named, and its parser refused it: say so when it is another kind's evidence */
+        const char *other = vt_evidence_detect(ev, len);
+        if (other != NULL && strcmp(other, tee) != 0)
+            return vt_error_set(err, VT_E_ARG, "tee", "%s evidence expected but it is %s", tee, other);
+    }
     if (rc == VT_OK) {
         r->tee = r->claims.tee;
         if (r->claims.tee != want)
             return vt_error_set(err, VT_E_ARG, "tee", "%s evidence expected but it is %s", tee,
                                 vt_tee_name(r->claims.tee));
+        rc = init_data_check(o, r, err);
     }
     return rc;
 }
@@ -329,11 +387,13 @@ void vt_verify_result_clear(vt_verify_result *r)
     free(r->cca);
     free(r->gpus);
     json_decref(r->nvidia);
+    json_decref(r->tpm_claims);
     memset(r, 0, sizeof *r);
 }
 
 json_t *vt_verify_result_json(const vt_verify_result *r)
 {
+    if (r->tpm_claims != NULL) return json_deep_copy(r->tpm_claims);
     if (r->tdx != NULL) return vt_tdx_result_json(r->tdx);
     if (r->snp != NULL) return vt_snp_claims_json(r->snp);
     if (r->cca != NULL) return vt_cca_claims_json(r->cca);
@@ -352,6 +412,6 @@ const char *vt_evidence_detect(const uint8_t *p, size_t len)
         if (p[0] == 3 && p[1] == 0) return "sgx";
         if ((p[0] == 4 || p[0] == 5) && p[1] == 0) return p[4] == 0x81 ? "tdx" : "sgx";
     }
-    return NULL;
+    return vt_az_evidence_detect(p, len); /* a JSON object: az-snp-vtpm, az-tdx-vtpm, tpm */
 }
 

@@ -8,6 +8,8 @@
 #include "veritee/verify.h"
 
 #include "veritee/snp_kds.h"
+#include "veritee/azure.h"
+#include "veritee/tpm.h"
 
 #define VERIFY_MAX_INFLIGHT 16
 
@@ -17,7 +19,7 @@ struct vt_verifier {
     pthread_mutex_t fetch_mu;
     pthread_cond_t fetch_cv;
     char inflight[VERIFY_MAX_INFLIGHT][VT_SNP_KDS_PATH_MAX];
-    char *trust_dir, *collateral_dir, *certs_dir, *cpak_file, *snp_product, *pcs_url, *kds_url, *cache_dir;
+    char *trust_dir, *collateral_dir, *certs_dir, *cpak_file, *snp_product, *pcs_url, *kds_url, *cache_dir, *tpm_aks;
     char *cache_tdx_dir; /* cache_dir/tdx */
     struct vt_coll_manager *collateral; /* borrowed */
     bool allow_missing_crl;
@@ -25,7 +27,7 @@ struct vt_verifier {
     void *kds_wait_ctx;
     int64_t stamp; /* newest mtime (ns) of the files the verifiers were built from */
     bool built;
-    bool tdx_ready, snp_ready, cca_ready; /* that TEE's verifier was built from these sources */
+    bool tdx_ready, snp_ready, cca_ready, tpm_ready; /* that TEE's verifier was built from these sources */
     vt_tdx_verifier *tdx;
     vt_err tdx_rc; /* building the TDX verifier failed (reported when TDX evidence comes) */
     vt_error tdx_err;
@@ -37,6 +39,12 @@ struct vt_verifier {
     vt_cca_trust cca;
     vt_err cca_rc;
     vt_error cca_err;
+    vt_tpm_verifier *tpm; /* trusted AKs of tpm_aks */
+    vt_err tpm_rc;
+    vt_error tpm_err;
+    vt_azure_verifier *az; /* over the SNP and TDX verifiers it was built with (az_snp, az_tdx) */
+    vt_snp_verifier *az_snp;
+    vt_tdx_verifier *az_tdx;
     /* NVIDIA GPUs */
     char *nvidia_ocsp_dir;
     bool nvidia_require_ocsp;
@@ -54,5 +62,28 @@ const char *verifier_tdx_dir(const vt_verifier *v);
 /* Drop every verifier when the sources changed, and build the one of `tee` if it is not built
  * yet. Caller holds v->mu. */
 void verifier_refresh(vt_verifier *v, vt_tee tee);
+/* The Azure verifier over the current SNP and TDX verifiers (rebuilt when they were). Caller
+ * holds v->mu. */
+vt_err verifier_azure(vt_verifier *v, vt_error *err);
+/* az-snp-vtpm, az-tdx-vtpm and tpm evidence (verify_tpm.c). Caller holds v->mu. */
+vt_err verify_tpm_kind(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t len, const vt_verify_opts *o,
+                       vt_verify_result *r, vt_error *err);
+/* Before the lock: fetch online collateral for the hardware report inside Azure evidence. */
+vt_err verify_az_fetch(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t len, const vt_verify_opts *o,
+                       vt_error *err);
+/* Shared with verify.c: AMD KDS (fetch before the lock, cache load under it) and the SNP product. */
+vt_err verify_fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_error *err);
+vt_err verify_fetch_tdx(const vt_verifier *v, const char *tee, const uint8_t *ev, size_t len, vt_time at, vt_error *err);
+/* Directories of the KDS cache one report may use: chain and leaf for each of Milan, Genoa,
+ * Turin (a version-2 report with no product named); kds[0..1] when the product is known. */
+#define VERIFY_KDS_DIRS 6
+vt_err verify_load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_snp_product product,
+                       vt_snp_dir_collateral kds[VERIFY_KDS_DIRS], vt_error *err);
+/* cand: the call's certificates, then the cache's, then the trust directories' (borrowed, not
+ * owned by cand); crls: the cache's CRLs (borrowed). */
+vt_err verify_snp_candidates(const vt_verifier *v, const vt_verify_opts *o, vt_snp_dir_collateral kds[VERIFY_KDS_DIRS],
+                             STACK_OF(X509) *cand, STACK_OF(X509_CRL) *crls, vt_error *err);
+void verify_kds_free(vt_snp_dir_collateral kds[VERIFY_KDS_DIRS]);
+vt_err verify_snp_product(const vt_verifier *v, const vt_verify_opts *o, vt_snp_product *out, vt_error *err);
 
 #endif

@@ -181,13 +181,13 @@ static void test_snp_serde_shape(void **st)
     /* through the provider interface */
     vt_kbs_evidence_src src = {.tee = VT_EV_TEE_SNP, .provider = VT_KBS_PROVIDER_EMULATED, .emulator_dir = g_emu};
     vt_ev_tee tee = VT_EV_TEE_UNKNOWN;
-    assert_int_equal(vt_kbs_evidence_get(&src, rd, &o, &tee, &e), VT_OK);
+    assert_int_equal(vt_kbs_evidence_get(&src, rd, 64, &o, &tee, &e), VT_OK);
     assert_int_equal(tee, VT_EV_TEE_SNP);
     assert_int_equal(json_array_size(json_object_get(o, "cert_chain")), 3);
     json_decref(o);
     src.provider = VT_KBS_PROVIDER_IOCTL;
     src.tee = VT_EV_TEE_TDX;
-    assert_int_equal(vt_kbs_evidence_get(&src, rd, &o, NULL, &e), VT_E_UNSUPPORTED);
+    assert_int_equal(vt_kbs_evidence_get(&src, rd, 64, &o, NULL, &e), VT_E_UNSUPPORTED);
     assert_int_equal(vt_snp_report_parse(rep.ptr, rep.len - 1, &(vt_snp_report){0}, &e), VT_E_INVALID);
     assert_int_equal(vt_rcar_snp_evidence_json(rep.ptr, rep.len - 1, NULL, 0, &o, &e), VT_E_INVALID);
     vt_buf_free(&rep);
@@ -291,7 +291,7 @@ static void fake_kbs_handle(void *ud, const fake_req *rq, int *status, const cha
 }
 
 /* Evidence for the scripted KBS: the report data, hex. */
-static vt_err fake_evidence(void *ud, const uint8_t rd[64], json_t **out, vt_error *err)
+static vt_err fake_evidence(void *ud, const uint8_t rd[64], size_t rd_len, json_t **out, vt_error *err)
 {
     (void)ud;
     char hex[129];

@@ -20,7 +20,7 @@ static void example_path(const char *name, char *out, size_t cap)
 static void examples_load(void **state)
 {
     (void)state;
-    const char *names[] = {"default.json", "tdx.json", "sgx.json", "snp.json", "cca.json"};
+    const char *names[] = {"default.json", "tdx.json", "sgx.json", "snp.json", "cca.json", "azure.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[1024];
         example_path(names[i], path, sizeof path);

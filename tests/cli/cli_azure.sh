@@ -82,6 +82,42 @@ for kind in az-snp-vtpm az-tdx-vtpm; do
   expect 1 "$kind emulated, another nonce" "$B" verify --trust "$tmp/emu/trust" --collateral "$tmp/emu/collateral" \
     --nonce $CH --at 2026-06-02T00:00:00Z "$tmp/$kind.json"
 done
+# veritee appraise: the vTPM claims under a policy (PCRs, the images the agent pulled)
+printf '{"id":"az","version":1,"emulated":"accept","tee_types":["az-snp-vtpm","az-tdx-vtpm"],"tpm":{"pcrs":{"sha256":{"17":"%s"}},"aael":{"allowed":[{"operation":"PullImage","image":"busybox"}]}}}' \
+  "$(printf 'ff%.0s' $(seq 32))" >"$tmp/azpol.json"
+sed 's/"busybox"}]/"alpine"}]/' "$tmp/azpol.json" >"$tmp/azpol2.json"
+for kind in az-snp-vtpm az-tdx-vtpm; do
+  expect 0 "appraise $kind: listed image" "$B" appraise --policy "$tmp/azpol.json" --trust "$tmp/emu/trust" \
+    --collateral "$tmp/emu/collateral" --nonce $N2 --at 2026-06-02T00:00:00Z --ear-key "$tmp/ear.pem" "$tmp/$kind.json"
+  expect 1 "appraise $kind: unlisted image" "$B" appraise --policy "$tmp/azpol2.json" --trust "$tmp/emu/trust" \
+    --collateral "$tmp/emu/collateral" --nonce $N2 --at 2026-06-02T00:00:00Z --ear-key "$tmp/ear.pem" "$tmp/$kind.json"
+  has "aael_events"
+done
+
+# --init-data FILE: the TOML's digest must be bound (PCR8 on Azure: one SHA-256 extend)
+printf 'algorithm = "sha256"\nversion = "0.1.0"\n\n[data]\n"aa.toml" = "x"\n' >"$tmp/init.toml"
+IDH=$(sha256sum "$tmp/init.toml" | cut -c1-64)
+for kind in az-snp-vtpm az-tdx-vtpm; do
+  "$B" evidence get --tee $kind --emulator "$tmp/emu" --report-data $N2 --init-data "$IDH" -o "$tmp/i.$kind.json" >/dev/null
+  expect 0 "$kind --init-data bound in PCR8" "$B" verify --trust "$tmp/emu/trust" --collateral "$tmp/emu/collateral" \
+    --nonce $N2 --at 2026-06-02T00:00:00Z --init-data "$tmp/init.toml" "$tmp/i.$kind.json"
+  has "\[pass\] init_data"
+  expect 1 "$kind --init-data not bound" "$B" verify --trust "$tmp/emu/trust" --collateral "$tmp/emu/collateral" \
+    --nonce $N2 --at 2026-06-02T00:00:00Z --init-data "$tmp/init.toml" "$tmp/$kind.json"
+  has "init_data"
+done
+sed 's/sha256/sha384/' "$tmp/init.toml" >"$tmp/init384.toml"
+expect 2 "a sha384 init-data cannot be in PCR8" "$B" verify --trust "$tmp/emu/trust" --nonce $N2 \
+  --at 2026-06-02T00:00:00Z --init-data "$tmp/init384.toml" "$tmp/i.az-snp-vtpm.json"
+expect 1 "the real genoa PCR8 binds no init-data of ours" "$B" verify --trust "$A" --nonce $NG --at $T \
+  --init-data "$tmp/init.toml" "$V/az_snp_vtpm/evidence-genoa.json"
+expect 2 "--init-data is not TOML" "$B" verify --trust "$A" --nonce $NG --at $T --init-data "$V/az_snp_vtpm/README.md" \
+  "$V/az_snp_vtpm/evidence-genoa.json"
+expect 2 "--init-data cannot apply to NVIDIA GPU evidence" "$B" verify --tee nvidia --init-data "$tmp/init.toml" \
+  "$V/tpm/tpm_evidence.json"
+has "applies to"
+expect 2 "tpm: --collateral cannot apply" "$B" verify --tee tpm --trust "$tmp/ak.pem" --collateral "$tmp" "$V/tpm/tpm_evidence.json"
+
 expect 2 "Azure evidence from a 64-byte nonce (over the vTPM's 50)" "$B" evidence get --tee az-snp-vtpm --emulator "$tmp/emu" --nonce-text x
 expect 2 "Azure evidence without the emulator" "$B" evidence get --tee az-tdx-vtpm --provider tsm --report-data 00
 

@@ -24,5 +24,11 @@ grep -q "contraindicated" "$tmp/demo.txt" && grep -q "\[fail\] measurement.rim" 
 grep -q "model key received" "$tmp/demo.txt" && grep -q "CC mode OFF) -> REFUSED" "$tmp/demo.txt" &&
   grep -q "\[fail\] gpu_cc_mode" "$tmp/demo.txt" && ok "CVM + GPU got the model key; the CC-off GPU refused, its check shown" ||
   bad "GPU part of the demo"
+if command -v swtpm >/dev/null 2>&1 && ls /usr/lib/*/libtss2-esys.so.0 >/dev/null 2>&1; then
+  grep -q "az-snp-vtpm guest: .*secret received" "$tmp/demo.txt" && ok "the swtpm-backed Azure CVM received the secret" ||
+    bad "the Azure CVM round did not succeed"
+else
+  echo "skip: swtpm not installed: the Azure CVM round is not shown"
+fi
 [ "$fails" -eq 0 ] && echo "all demo checks passed" || echo "$fails FAILED"
 exit $((fails > 0))
