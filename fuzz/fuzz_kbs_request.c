@@ -1,8 +1,9 @@
 /* libFuzzer target: the KBS request parsers (kbs-protocol.md §4, §6, §7.4, §8): the /auth
  * Request, the /attest Attestation with its runtime-data and device bindings, its additional
- * (GPU) evidence map and init-data TOML, the SNP
- * serde-struct decoder, the resource policy checker and the resource path rule. The first byte
- * selects the parser; the rest is the input. */
+ * (GPU) evidence map and init-data TOML, the SNP serde-struct decoder, the resource policy
+ * checker, the resource path rule and the Trustee admin token (compatibility mode,
+ * docs/coco.md). The first byte selects the parser; the rest is the input. */
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vt_error e;
     const uint8_t *p = data + 1;
     size_t n = size - 1;
-    switch (data[0] % 6) {
+    switch (data[0] % 7) {
     case 0: {
         vt_rcar_request r;
         (void)vt_rcar_request_parse(p, n, &r, &e);
@@ -67,6 +68,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             json_decref(ear);
             free(t);
         }
+        break;
+    }
+    case 5: {
+        /* a fixed Ed25519 public key: the framing and claims checks run before and after the
+         * signature check fails; a signed token is not needed to reach the parsers */
+        static const uint8_t pub[32] = {0x3d, 0x40, 0x17, 0xc3, 0xe8, 0x43, 0x89, 0x5a, 0x92, 0xb7, 0x0a,
+                                        0xa7, 0x4d, 0x1b, 0x7e, 0xbc, 0x9c, 0x98, 0x2c, 0xcf, 0x2e, 0xc4,
+                                        0x96, 0x8c, 0xc0, 0xcd, 0x55, 0xf1, 0x2a, 0xf4, 0x66, 0x0c};
+        EVP_PKEY *k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, sizeof pub);
+        json_t *c = NULL;
+        if (k && vt_kbs_trustee_token_verify(k, (const char *)p, n, 1800000000, &c, &e) == VT_OK) json_decref(c);
+        EVP_PKEY_free(k);
         break;
     }
     default: {

@@ -30,6 +30,8 @@ VT_BEGIN_DECLS
 #define VT_KBS_DEFAULT_TOKEN_LIFETIME 300 /* seconds (Trustee: exp = iat + 300) */
 #define VT_KBS_DEFAULT_SESSION_LIFETIME 300
 #define VT_KBS_ADMIN_MAX_LIFETIME 300     /* admin JWT: exp - iat at most this */
+#define VT_KBS_TRUSTEE_MAX_LIFETIME 7200  /* Trustee admin token: kbs-client signs exp = iat + 2 h */
+#define VT_KBS_TRUSTEE_SKEW 60            /* ... and its iat/nbf may be this far ahead of our clock */
 #define VT_KBS_MAX_TOKEN_SKEW 300
 /* Unauthenticated failures are written to the audit chain as one summary record per this
  * many seconds (and counted in veritee_unauthenticated_total), not one record each. */
@@ -44,6 +46,9 @@ typedef struct vt_kbs_config {
     EVP_PKEY *ear_key;              /* borrowed P-256 private key signing EARs (required) */
     EVP_PKEY *admin_key;            /* borrowed admin public key (EC P-256 or Ed25519);
                                        NULL: every admin request is refused */
+    EVP_PKEY *trustee_admin_key;    /* borrowed Ed25519 public key: Trustee's kbs-client admin
+                                       tokens (compatibility mode, docs/coco.md) may set resources
+                                       and policies; NULL (the default): such tokens are refused */
     const char *trust_dir;          /* trust anchors for the verifiers (as `veritee verify --trust`) */
     const char *collateral_dir;     /* collateral (as `veritee verify --collateral`) */
     const char *tpm_aks;            /* a PEM file or directory of trusted TPM attestation keys: the
@@ -156,6 +161,14 @@ VT_MUST_USE vt_err vt_kbs_admin_token(EVP_PKEY *priv, const char *method, const 
 VT_MUST_USE vt_err vt_kbs_admin_token_verify(EVP_PKEY *pub, const char *jwt, size_t len, const char *method,
                                  const char *target, const uint8_t *body, size_t body_len, vt_time now,
                                  json_t **claims, vt_error *err);
+
+/* Verifies a Trustee admin token (Trustee's "simple" admin backend, as kbs-client signs it):
+ * a compact JWS with header alg "EdDSA" under the Ed25519 key pub, claims iat and exp (integers,
+ * 0 < exp - iat <= VT_KBS_TRUSTEE_MAX_LIFETIME), nbf optional; valid at now (iat and nbf at most
+ * VT_KBS_TRUSTEE_SKEW ahead, exp after now). It binds no request and carries no jti: see the
+ * security trade-off in docs/coco.md. *claims owned. */
+VT_MUST_USE vt_err vt_kbs_trustee_token_verify(EVP_PKEY *pub, const char *jwt, size_t len, vt_time now,
+                                               json_t **claims, vt_error *err);
 
 VT_END_DECLS
 

@@ -12,7 +12,7 @@
 
 VT_BEGIN_DECLS
 
-#define VT_KBS_ROUTES 12
+#define VT_KBS_ROUTES 14
 /* Fills routes[VT_KBS_ROUTES]; each call is stamped with the wall clock. *n receives the count. */
 void vt_kbs_routes(vt_kbs *k, vt_http_route *routes, size_t *n);
 /* A reply as an HTTP response: RFC 7807-style problem with the Trustee error namespace, or the

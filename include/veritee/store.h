@@ -149,6 +149,8 @@ typedef struct vt_resource_version {
     int64_t version; /* 1, 2, ... */
     vt_time created;
     vt_time revoked; /* 0: not revoked */
+    uint8_t sha256[32]; /* SHA-256 of the value (never the value itself), when has_sha256 */
+    bool has_sha256;    /* false: no KEK loaded, or the value does not open under it */
 } vt_resource_version;
 
 /* Stores value as a new version of path (first version 1); *version (may be NULL) receives it. */
@@ -162,7 +164,8 @@ VT_MUST_USE vt_err vt_store_resource_rotate(vt_store *s, const char *path, const
  * value is a secret: free it with vt_buf_free_secret. *got (may be NULL) = version opened. */
 VT_MUST_USE vt_err vt_store_resource_get(vt_store *s, const char *path, int64_t version, vt_buf *value,
                              int64_t *got, vt_error *err);
-/* All versions of path, oldest first; caller frees *out with free(). VT_E_MISSING if none. */
+/* All versions of path, oldest first, each with its value's SHA-256 (opened under the KEK,
+ * hashed and wiped: revoked versions too); caller frees *out with free(). VT_E_MISSING if none. */
 VT_MUST_USE vt_err vt_store_resource_versions(vt_store *s, const char *path, vt_resource_version **out,
                                   size_t *n, vt_error *err);
 /* Revokes one version (idempotent on an already revoked one). */

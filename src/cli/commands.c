@@ -282,6 +282,9 @@ static const cli_opt serve_opts[] = {
     {"kds-url", 0, "URL", "AMD KDS for SNP VCEKs, chains and CRLs: with --cache, fetched on\n"
                           "demand and refreshed in the background like TDX collateral"},
     {"admin-key", 0, "PUB.pem", "admin public key (EC P-256 or Ed25519); without it the admin API is refused"},
+    {"trustee-admin-compat", 0, "PUB.pem", "also accept Trustee kbs-client admin tokens signed by this Ed25519\n"
+                                           "key for set-resource, set-resource-policy and set-attestation-policy\n"
+                                           "(opt-in; tokens bind no request: docs/coco.md)"},
     {"kek-file", 0, "PATH", "key-encryption key for stored secrets (or VERITEE_KEK; else ephemeral)"},
     {"ear-key", 0, "FILE", "EAR signing key (P-256 PEM; created when absent; else ephemeral)"},
     {"policy", 0, "FILE", "attestation policy used until the admin stores one"},

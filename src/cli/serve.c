@@ -27,7 +27,7 @@
 
 typedef struct serve_opts {
     const char *listen, *db, *trust, *collateral, *admin_key, *kek_file, *ear_key, *policy, *tls_cert, *tls_key,
-        *log, *pcs_url, *kds_url, *cache, *pccs_url, *pccs_cacert, *pcs_api_key, *tpm_ak, *nvidia_ocsp;
+        *log, *pcs_url, *kds_url, *cache, *pccs_url, *pccs_cacert, *pcs_api_key, *tpm_ak, *nvidia_ocsp, *trustee_admin_compat;
     int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions, collateral_refresh, collateral_retry;
     bool pccs_insecure;
     int64_t max_sessions_per_client, token_skew, max_connections, max_connections_per_ip, idle_timeout,
@@ -74,7 +74,7 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
                                         "pcs_api_key", "collateral_refresh", "collateral_retry",
                                         "max_sessions_per_client", "token_skew", "max_connections",
                                         "max_connections_per_ip", "idle_timeout", "header_timeout", "body_timeout",
-                                        "max_body_memory", "tpm_ak", "nvidia_ocsp", NULL};
+                                        "max_body_memory", "tpm_ak", "nvidia_ocsp", "trustee_admin_compat", NULL};
     vt_json_in c;
     VT_GUARD(vt_json_in_init(&c, cj, "", "config", e));
     VT_GUARD(vt_json_keys(&c, known));
@@ -89,6 +89,7 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
     VT_GUARD(cfg_str(&c, "pcs_api_key", &o->pcs_api_key));
     VT_GUARD(cfg_str(&c, "tpm_ak", &o->tpm_ak));
     VT_GUARD(cfg_str(&c, "nvidia_ocsp", &o->nvidia_ocsp));
+    VT_GUARD(cfg_str(&c, "trustee_admin_compat", &o->trustee_admin_compat));
     VT_GUARD(cfg_int(&c, "collateral_refresh", &o->collateral_refresh));
     VT_GUARD(cfg_int(&c, "collateral_retry", &o->collateral_retry));
     VT_GUARD(cfg_int(&c, "token_lifetime", &o->token_lifetime));
@@ -254,6 +255,7 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         STR("--pcs-url", pcs_url) STR("--kds-url", kds_url) STR("--cache", cache) STR("--pccs-url", pccs_url)
         STR("--pccs-cacert", pccs_cacert) STR("--pcs-api-key", pcs_api_key) STR("--tpm-ak", tpm_ak)
         STR("--nvidia-ocsp", nvidia_ocsp)
+        STR("--trustee-admin-compat", trustee_admin_compat)
         NUM("--collateral-refresh", collateral_refresh) NUM("--collateral-retry", collateral_retry)
         NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
         NUM("--max-body", max_body) NUM("--burst", burst) NUM("--sweep", sweep) NUM("--max-sessions", max_sessions)
@@ -383,7 +385,7 @@ int cmd_serve(int argc, char **argv)
     vt_error e = {0};
     vt_kek *kek = NULL;
     vt_store *store = NULL;
-    EVP_PKEY *ear = NULL, *admin = NULL;
+    EVP_PKEY *ear = NULL, *admin = NULL, *trustee = NULL;
     vt_metrics *metrics = vt_metrics_new();
     vt_kbs *kbs = NULL;
     vt_http_server *srv = NULL;
@@ -423,8 +425,18 @@ int cmd_serve(int argc, char **argv)
             say(&o, "error", "--admin-key %s: not a PEM EC P-256 or Ed25519 key", o.admin_key);
             goto out;
         }
-    } else {
+    } else if (o.trustee_admin_compat == NULL) {
         say(&o, "warn", "no --admin-key: the admin API refuses every request");
+    }
+    if (o.trustee_admin_compat) {
+        trustee = load_admin_key(o.trustee_admin_compat);
+        if (trustee == NULL || !EVP_PKEY_is_a(trustee, "ED25519")) {
+            say(&o, "error", "--trustee-admin-compat %s: not a PEM Ed25519 public key (Trustee admin keys are Ed25519)",
+                o.trustee_admin_compat);
+            goto out;
+        }
+        say(&o, "warn", "--trustee-admin-compat: Trustee kbs-client tokens may set resources and policies; they bind "
+                        "no request and can be replayed for their lifetime (docs/coco.md)");
     }
     if (o.policy && read_policy(o.policy, &policy, &e) != VT_OK) { rc = fail(&o, "--policy", &e); goto out; }
     if (o.pcs_url && o.pccs_url) {
@@ -447,6 +459,7 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     vt_kbs_config kc = {.store = store, .metrics = metrics, .monotonic = vt_kbs_monotonic, .ear_key = ear, .admin_key = admin,
+                        .trustee_admin_key = trustee,
                         .trust_dir = o.trust, .collateral_dir = o.collateral, .collateral = coll, .tpm_aks = o.tpm_ak,
                         .pcs_url = upstream, .kds_url = o.kds_url, .cache_dir = o.cache,
                         .policy_text = policy.ptr ? (const char *)policy.ptr : NULL,
@@ -541,6 +554,7 @@ out:
     sk_X509_pop_free(tdx_roots, X509_free);
     vt_buf_free(&policy);
     EVP_PKEY_free(admin);
+    EVP_PKEY_free(trustee);
     EVP_PKEY_free(ear);
     vt_store_close(store);
     vt_kek_free(kek);

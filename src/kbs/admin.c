@@ -80,8 +80,11 @@ static json_t *versions_json(const vt_resource_version *v, size_t n)
         char c[21], r[21];
         vt_time_format(v[i].created, c);
         vt_time_format(v[i].revoked, r);
-        json_array_append_new(a, json_pack("{sI ss so}", "version", (json_int_t)v[i].version, "created", c, "revoked",
-                                           v[i].revoked ? json_string(r) : json_null()));
+        /* the value's digest, never the value: the console shows it so an operator can compare
+         * with `sha256sum FILE` (docs/console.md) */
+        json_array_append_new(a, json_pack("{sI ss so so}", "version", (json_int_t)v[i].version, "created", c, "revoked",
+                                           v[i].revoked ? json_string(r) : json_null(), "sha256",
+                                           v[i].has_sha256 ? vt_json_hex_string(v[i].sha256, 32) : json_null()));
     }
     return a;
 }
@@ -156,7 +159,26 @@ static void resource_delete(admin_req *a, const char *path)
     ok_json(a, NULL);
 }
 
-/* {"type", "policy_id", "policy": base64url(JSON policy)} (Trustee's body; `type` ignored). */
+/* Trustee's kbs-client sends Rego; veritee's policies are JSON (docs/policy.md, docs/kbs.md).
+ * A Rego module starts with comments and a `package` clause (Rego language reference, "Packages"):
+ * said as such instead of as a JSON syntax error. */
+static vt_err refuse_rego(const char *text, const char *what, vt_error *e)
+{
+    const char *p = text;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') p++;
+        if (*p != '#') break;
+        while (*p && *p != '\n') p++;
+    }
+    if (strncmp(p, "package", 7) == 0 && (p[7] == ' ' || p[7] == '\t'))
+        return vt_error_set(e, VT_E_UNSUPPORTED, "admin",
+                            "%s is Rego (it starts with a 'package' clause): veritee does not evaluate Rego; "
+                            "send a veritee JSON %s (docs/policy.md)", what, what);
+    return VT_OK;
+}
+
+/* {"type", "policy_id", "policy": base64url(JSON policy)} (Trustee's body; `type` is not trusted:
+ * the content decides, and Rego is refused by name). */
 static void attestation_policy(admin_req *a)
 {
     vt_error e = {0};
@@ -172,6 +194,7 @@ static void attestation_policy(admin_req *a)
         vt_error_set(&e, VT_E_INVALID, "admin", "bad policy_id");
         goto bad;
     }
+    if (refuse_rego((const char *)t.ptr, "attestation policy", &e) != VT_OK) goto bad;
     if (vt_policy_parse((const char *)t.ptr, t.len, &p, &e) != VT_OK) goto bad;
     vt_policy_free(&p);
     vt_err rc = vt_store_doc_put(a->k->cfg.store, VT_DOC_ATTESTATION_POLICY, id, (const char *)t.ptr, a->c->now, &e);
@@ -200,6 +223,7 @@ static void resource_policy_set(admin_req *a)
         vt_error_set(&e, VT_E_INVALID, "admin", "path must be <repo>/<type>/<tag> or absent");
         goto bad;
     }
+    if (refuse_rego((const char *)t.ptr, "resource policy", &e) != VT_OK) goto bad;
     if (vt_kbs_rpolicy_check((const char *)t.ptr, t.len, &e) != VT_OK) goto bad;
     vt_err rc = vt_store_doc_put(a->k->cfg.store, VT_DOC_RESOURCE_POLICY, path, (const char *)t.ptr, a->c->now, &e);
     if (rc != VT_OK) store_fail(a, rc, &e);
@@ -227,34 +251,69 @@ static void doc_list(admin_req *a, vt_doc_kind kind, const char *action)
     ok_json(a, arr);
 }
 
+/* Validates (docs/policy.md formats) and stores reference values under id; the error of a
+ * refused document names its JSON path ("reference_values[0].value: ..."), prefixed by the id. */
+static void refvals_store(admin_req *a, const char *id, const char *text, size_t len, int bad_status)
+{
+    vt_error e = {0};
+    vt_refvals rv;
+    vt_refvals_init(&rv);
+    snprintf(a->subject, sizeof a->subject, "refvals:%.200s", id);
+    vt_err rc;
+    if (!doc_name_ok(id)) rc = vt_error_set(&e, VT_E_INVALID, "admin", "bad reference value id");
+    else rc = vt_refvals_load_mem(&rv, text, len, id, &e);
+    vt_refvals_free(&rv);
+    if (rc != VT_OK) return kbs_fail(a->r, bad_status, "RvpsError", "%s", e.msg);
+    rc = vt_store_doc_put(a->k->cfg.store, VT_DOC_REFERENCE_VALUE, id, text, a->c->now, &e);
+    if (rc != VT_OK) store_fail(a, rc, &e);
+    else ok_json(a, json_pack("{ss}", "id", id));
+}
+
 /* RVPS-style message {"version","type","payload": base64(reference-value JSON), "id"?}. */
 static void refvals_put(admin_req *a)
 {
     vt_error e = {0};
     json_t *o = NULL;
     vt_buf t = {0};
-    vt_refvals rv;
-    vt_refvals_init(&rv);
+    const char *id = "default";
     a->action = "refvals.put";
-    if (body_b64(a, "payload", &o, &t, &e) != VT_OK) goto bad;
-    const char *id;
-    if (opt_name(o, "id", &id, &e) != VT_OK) goto bad;
-    snprintf(a->subject, sizeof a->subject, "refvals:%s", id);
-    if (!doc_name_ok(id)) {
-        vt_error_set(&e, VT_E_INVALID, "admin", "bad reference value id");
-        goto bad;
-    }
-    if (vt_refvals_load_mem(&rv, (const char *)t.ptr, t.len, id, &e) != VT_OK) goto bad;
-    vt_err rc = vt_store_doc_put(a->k->cfg.store, VT_DOC_REFERENCE_VALUE, id, (const char *)t.ptr, a->c->now, &e);
-    if (rc != VT_OK) store_fail(a, rc, &e);
-    else ok_json(a, NULL);
-    goto out;
-bad:
-    kbs_fail(a->r, 401, "RvpsError", "%s", e.msg);
-out:
-    vt_refvals_free(&rv);
+    if (body_b64(a, "payload", &o, &t, &e) != VT_OK || opt_name(o, "id", &id, &e) != VT_OK)
+        kbs_fail(a->r, 401, "RvpsError", "%s", e.msg);
+    else
+        refvals_store(a, id, (const char *)t.ptr, t.len, 401);
     json_decref(o);
     vt_buf_free(&t);
+}
+
+/* PUT /api/v1/reference-values/<id>: the body is the reference-value document itself (the
+ * console's editor); 400 names the JSON path of the first error. */
+static void refvals_put_doc(admin_req *a, const char *id)
+{
+    a->action = "refvals.put";
+    char *text = malloc(a->c->body_len + 1);
+    if (text == NULL) return kbs_fail(a->r, 500, "PluginInternalError", "out of memory");
+    if (a->c->body_len) memcpy(text, a->c->body, a->c->body_len);
+    text[a->c->body_len] = 0;
+    if (a->c->body_len == 0 || memchr(text, 0, a->c->body_len) != NULL) {
+        snprintf(a->subject, sizeof a->subject, "refvals:%.200s", id);
+        kbs_fail(a->r, 400, "RvpsError", "the body must be the reference-value JSON document");
+    } else {
+        refvals_store(a, id, text, a->c->body_len, 400);
+    }
+    free(text);
+}
+
+/* GET /api/v1/reference-values/<id>: {"name", "text"} as stored (the console's editor). */
+static void refvals_get_text(admin_req *a, const char *id)
+{
+    vt_error e = {0};
+    char *text = NULL;
+    a->action = "refvals.get";
+    snprintf(a->subject, sizeof a->subject, "refvals:%.200s", id);
+    vt_err rc = vt_store_doc_get(a->k->cfg.store, VT_DOC_REFERENCE_VALUE, id, &text, &e);
+    if (rc != VT_OK) return store_fail(a, rc, &e);
+    ok_json(a, json_pack("{ss ss}", "name", id, "text", text));
+    free(text);
 }
 
 static void refvals_get(admin_req *a, const char *id)
@@ -410,9 +469,23 @@ static void dispatch(admin_req *a)
         return policy_get(a, VT_DOC_ATTESTATION_POLICY, t);
     } else if ((t = after(p, "/api/v1/policies/resource/")) != NULL && get) {
         return policy_get(a, VT_DOC_RESOURCE_POLICY, t);
+    } else if (strcmp(p, "/api/v1/reference-values") == 0 && get) {
+        return doc_list(a, VT_DOC_REFERENCE_VALUE, "refvals.list");
+    } else if ((t = after(p, "/api/v1/reference-values/")) != NULL) {
+        if (get) return refvals_get_text(a, t);
+        if (strcmp(m, "PUT") == 0) return refvals_put_doc(a, t);
     }
     a->action = "unknown";
     kbs_fail(a->r, 404, "PluginNotFound", "no admin endpoint %.16s %.200s", m, p);
+}
+
+/* What Trustee's kbs-client admin calls do (set-resource, set-resource-policy,
+ * set-attestation-policy): the only requests a compatibility-mode token may make. */
+static bool trustee_allowed(const vt_kbs_call *c)
+{
+    if (c->method == NULL || strcmp(c->method, "POST") != 0 || c->path == NULL || c->query_version != NULL) return false;
+    return after(c->path, P "resource/") != NULL || strcmp(c->path, P "resource-policy") == 0 ||
+           strcmp(c->path, P "attestation-policy") == 0;
 }
 
 /* The request target an admin token's htu must equal: as sent, or (transport-free callers) the
@@ -434,16 +507,26 @@ void vt_kbs_admin(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     json_t *claims = NULL;
     char tbuf[VT_RESOURCE_PATH_MAX + 128];
     const char *target = admin_target(c, tbuf, sizeof tbuf);
-    bool authed = false;
-    if (k->cfg.admin_key == NULL) {
+    bool authed = false, trustee = false;
+    vt_error te = {0};
+    if (k->cfg.admin_key == NULL && k->cfg.trustee_admin_key == NULL) {
         kbs_fail(r, 401, "AdminAuthAccess", "the admin API is disabled (no admin key configured)");
     } else if (c->bearer == NULL) {
         kbs_fail(r, 401, "AdminAuthAccess", "admin requests need Authorization: Bearer <admin JWT>");
-    } else if (vt_kbs_admin_token_verify(k->cfg.admin_key, c->bearer, c->bearer_len, c->method ? c->method : "", target,
-                                         c->body, c->body_len, c->now, &claims, &e) != VT_OK) {
-        kbs_fail(r, 401, "AdminAuthAccess", "admin token rejected: %s", e.msg);
-    } else {
+    } else if (k->cfg.admin_key != NULL &&
+               vt_kbs_admin_token_verify(k->cfg.admin_key, c->bearer, c->bearer_len, c->method ? c->method : "",
+                                         target, c->body, c->body_len, c->now, &claims, &e) == VT_OK) {
         authed = true;
+    } else if (k->cfg.trustee_admin_key != NULL &&
+               vt_kbs_trustee_token_verify(k->cfg.trustee_admin_key, c->bearer, c->bearer_len, c->now, &claims,
+                                           &te) == VT_OK) {
+        authed = trustee = true; /* compatibility mode (docs/coco.md): restricted in trustee_allowed() */
+    } else if (k->cfg.admin_key == NULL) {
+        kbs_fail(r, 401, "AdminAuthAccess", "Trustee admin token rejected: %s", te.msg);
+    } else if (k->cfg.trustee_admin_key != NULL) {
+        kbs_fail(r, 401, "AdminAuthAccess", "admin token rejected: %s; as a Trustee admin token: %s", e.msg, te.msg);
+    } else {
+        kbs_fail(r, 401, "AdminAuthAccess", "admin token rejected: %s", e.msg);
     }
     if (!authed) {
         /* No valid credentials: counted and summarized, not one permanent record each. */
@@ -456,7 +539,7 @@ void vt_kbs_admin(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         return;
     }
     const char *jti = json_string_value(json_object_get(claims, "jti"));
-    const char *sub = json_string_value(json_object_get(claims, "sub"));
+    const char *sub = trustee ? "trustee-compat" : json_string_value(json_object_get(claims, "sub"));
     /* The token's sub is signed but free text: escaped and cut on a character boundary, so the
      * audit record can always be written. */
     char who[88];
@@ -469,7 +552,11 @@ void vt_kbs_admin(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     if (txrc != VT_OK) {
         kbs_fail(r, 503, "PluginInternalError", "store unavailable: %s", e.msg);
     } else {
-        if (vt_store_jti_use(k->cfg.store, jti, (vt_time)exp, c->now, &e) != VT_OK)
+        if (trustee && !trustee_allowed(c))
+            kbs_fail(r, 401, "AdminAuthAccess",
+                     "a Trustee admin token (compatibility mode) may only set resources and the resource and "
+                     "attestation policies (POST)");
+        else if (!trustee && vt_store_jti_use(k->cfg.store, jti, (vt_time)exp, c->now, &e) != VT_OK)
             kbs_fail(r, 401, "AdminAuthAccess", "admin token rejected: %s", e.code == VT_E_VERIFY ? "replayed (jti already used)" : e.msg);
         else
             dispatch(&a);
@@ -477,6 +564,7 @@ void vt_kbs_admin(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         json_t *d = json_pack("{ss}", "method", c->method ? c->method : "");
         if (d && r->status != 200) json_object_set_new(d, "error", json_string(r->detail));
         if (d && c->client) json_object_set_new(d, "client", json_string(c->client));
+        if (d && trustee) json_object_set_new(d, "auth", json_string("trustee-compat"));
         vt_err arc = kbs_audit(k, c->now, a.actor, a.action, a.subject, result, d, &e);
         txrc = vt_store_tx_end(k->cfg.store, arc, &e);
         if (txrc != VT_OK)

@@ -161,3 +161,52 @@ out:
     vt_buf_free(&pl);
     return rc;
 }
+
+/* Trustee compatibility (docs/coco.md): the token kbs-client makes for its admin calls. */
+vt_err vt_kbs_trustee_token_verify(EVP_PKEY *pub, const char *jwt, size_t len, vt_time now, json_t **claims,
+                                   vt_error *err)
+{
+    *claims = NULL;
+    vt_buf pl = {0};
+    json_t *c = NULL;
+    vt_err rc;
+    if (pub == NULL || !is_ed25519(pub))
+        return vt_error_set(err, VT_E_ARG, "trustee_token", "the Trustee admin key must be an Ed25519 public key");
+    if (len > 8192) return vt_error_set(err, VT_E_INVALID, "trustee_token", "Trustee admin token too large");
+    VT_GUARD_GOTO(verify_eddsa(pub, jwt, len, &pl, err));
+    VT_GUARD_GOTO(vt_json_parse((const char *)pl.ptr, pl.len, &c, err));
+    if (!json_is_object(c)) {
+        rc = vt_error_set(err, VT_E_INVALID, "trustee_token", "Trustee admin token claims are not a JSON object");
+        goto out;
+    }
+    /* a veritee admin token (request-bound, single use) never passes as an unbound one */
+    if (json_object_get(c, "htu") != NULL || json_object_get(c, "jti") != NULL) {
+        rc = vt_error_set(err, VT_E_VERIFY, "trustee_token", "a veritee admin token is not a Trustee admin token");
+        goto out;
+    }
+    int64_t iat, exp, nbf = 0;
+    VT_GUARD_GOTO(vt_json_int(c, "iat", "trustee_token.iat", 0, INT64_MAX / 2, &iat, err));
+    VT_GUARD_GOTO(vt_json_int(c, "exp", "trustee_token.exp", 0, INT64_MAX / 2, &exp, err));
+    if (json_object_get(c, "nbf") != NULL)
+        VT_GUARD_GOTO(vt_json_int(c, "nbf", "trustee_token.nbf", 0, INT64_MAX / 2, &nbf, err));
+    if (exp <= iat || exp - iat > VT_KBS_TRUSTEE_MAX_LIFETIME) {
+        rc = vt_error_set(err, VT_E_VERIFY, "trustee_token", "Trustee admin token lifetime must be 1..%d s",
+                          VT_KBS_TRUSTEE_MAX_LIFETIME);
+        goto out;
+    }
+    if (iat > now + VT_KBS_TRUSTEE_SKEW || nbf > now + VT_KBS_TRUSTEE_SKEW) {
+        rc = vt_error_set(err, VT_E_VERIFY, "trustee_token", "Trustee admin token not valid yet (iat/nbf ahead)");
+        goto out;
+    }
+    if (now >= exp) {
+        rc = vt_error_set(err, VT_E_EXPIRED, "trustee_token", "Trustee admin token expired");
+        goto out;
+    }
+    *claims = c;
+    c = NULL;
+    rc = VT_OK;
+out:
+    json_decref(c);
+    vt_buf_free(&pl);
+    return rc;
+}

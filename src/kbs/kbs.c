@@ -14,6 +14,13 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
     *out = NULL;
     if (cfg == NULL || cfg->store == NULL || cfg->ear_key == NULL)
         return vt_error_set(err, VT_E_ARG, "kbs", "a store and an EAR signing key are required");
+    /* A Trustee token binds no request: were it the native admin key, a veritee admin token
+     * re-targeted to another request would pass as a Trustee one (docs/coco.md). */
+    if (cfg->trustee_admin_key != NULL &&
+        (!EVP_PKEY_is_a(cfg->trustee_admin_key, "ED25519") ||
+         (cfg->admin_key != NULL && EVP_PKEY_eq(cfg->admin_key, cfg->trustee_admin_key) == 1)))
+        return vt_error_set(err, VT_E_ARG, "kbs",
+                            "the Trustee admin key must be an Ed25519 key other than the admin key");
     vt_kbs *k = calloc(1, sizeof *k);
     if (k == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs", "out of memory");
     k->cfg = *cfg;

@@ -132,6 +132,8 @@ void vt_kbs_routes(vt_kbs *k, vt_http_route *routes, size_t *n)
         {"GET", "/api/v1/audit", on_admin, k},
         {"GET", "/api/v1/audit/*", on_admin, k},
         {"GET", "/api/v1/policies/*", on_admin, k},
+        {NULL, "/api/v1/reference-values", on_admin, k},
+        {NULL, "/api/v1/reference-values/*", on_admin, k},
     };
     size_t m = sizeof r / sizeof r[0];
     memcpy(routes, r, sizeof r);

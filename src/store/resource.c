@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sql.h"
+#include "veritee/crypto.h"
 #include "veritee/json.h"
 
 static vt_err put_version(vt_store *s, const char *path, const uint8_t *value, size_t len,
@@ -109,6 +110,19 @@ vt_err vt_store_resource_get(vt_store *s, const char *path, int64_t version, vt_
     return rc;
 }
 
+/* The digest of one version's value: opened, hashed, the plaintext wiped. A value that does not
+ * open (no KEK, another KEK, altered) has no digest; resource_get reports why when asked for it. */
+static void version_digest(vt_store *s, const char *path, const sqlres *r, size_t row, vt_resource_version *v)
+{
+    vt_buf plain = {0};
+    vt_error e = {0};
+    v->has_sha256 = s->kek != NULL &&
+                    store_open_sealed(s->kek, path, v->version, (const uint8_t *)sqlres_get(r, row, 3),
+                                      r->len[row * r->cols + 3], &plain, &e) == VT_OK &&
+                    vt_hash(VT_SHA256, plain.ptr ? (const void *)plain.ptr : "", plain.len, v->sha256, &e) == VT_OK;
+    vt_buf_free_secret(&plain);
+}
+
 vt_err vt_store_resource_versions(vt_store *s, const char *path, vt_resource_version **out,
                                   size_t *n, vt_error *err)
 {
@@ -117,7 +131,7 @@ vt_err vt_store_resource_versions(vt_store *s, const char *path, vt_resource_ver
     VT_GUARD(store_text_ok(path, VT_RESOURCE_PATH_MAX, "resource path", err));
     sqlval p[] = {P_TEXT(path)};
     sqlres r = {0};
-    VT_GUARD(store_exec(s, "SELECT version, created, revoked FROM resources WHERE path = $1 ORDER BY version",
+    VT_GUARD(store_exec(s, "SELECT version, created, revoked, value FROM resources WHERE path = $1 ORDER BY version",
                         p, 1, &r, err));
     vt_err rc = VT_OK;
     if (r.rows == 0) {
@@ -133,6 +147,7 @@ vt_err vt_store_resource_versions(vt_store *s, const char *path, vt_resource_ver
         (*out)[i].version = sqlres_int(&r, i, 0);
         (*out)[i].created = sqlres_int(&r, i, 1);
         (*out)[i].revoked = sqlres_int(&r, i, 2);
+        version_digest(s, path, &r, i, &(*out)[i]);
     }
     *n = r.rows;
 out:

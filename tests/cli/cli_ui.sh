@@ -28,7 +28,7 @@ if [ ! -d "$NODE_DIR/node_modules/playwright-core" ] || [ ! -d "$NODE_DIR/node_m
     skip "npm install playwright-core axe-core failed (no registry access?)"
 fi
 
-tmp=$(mktemp -d)
+. "$(dirname "$0")/../fixtures/cli.sh"
 pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
@@ -56,10 +56,19 @@ openssl ec -in "$tmp/admin.pem" -pubout -out "$tmp/admin.pub" 2>/dev/null
 pids="$pids $!"
 KBS_PORT=$(port_of "$tmp/serve.out") || { cat "$tmp/serve.err"; echo "FAIL: veritee serve did not start"; exit 1; }
 
+# a second broker whose admin key is Ed25519 (as `veritee admin` supports): signed in the page
+# with WebCrypto's Ed25519, driven by the keyboard only
+openssl genpkey -algorithm ed25519 -out "$tmp/admin-ed.pem" 2>/dev/null
+openssl pkey -in "$tmp/admin-ed.pem" -pubout -out "$tmp/admin-ed.pub" 2>/dev/null
+"$B" serve --listen 127.0.0.1:0 --explore-rate 100 --explore-burst 500 --db "sqlite:$tmp/kbs-ed.db" --admin-key "$tmp/admin-ed.pub" \
+  >"$tmp/serve-ed.out" 2>"$tmp/serve-ed.err" &
+pids="$pids $!"
+KBS_ED_PORT=$(port_of "$tmp/serve-ed.out") || { cat "$tmp/serve-ed.err"; echo "FAIL: veritee serve (Ed25519) did not start"; exit 1; }
+
 SHOTS=${VERITEE_UI_SHOTS:-$BUILD/ui-shots}
 mkdir -p "$SHOTS"
 VERITEE_BIN="$B" NODE_DIR="$NODE_DIR" UI_URL="http://127.0.0.1:$UI_PORT" KBS_URL="http://127.0.0.1:$KBS_PORT" \
-  ADMIN_KEY="$tmp/admin.pem" VECTORS="$V" SHOTS="$SHOTS" CHROMIUM="$CHROMIUM" TMPDIR="$tmp" \
+  ADMIN_KEY="$tmp/admin.pem" KBS_ED_URL="http://127.0.0.1:$KBS_ED_PORT" ADMIN_KEY_ED="$tmp/admin-ed.pem" VECTORS="$V" SHOTS="$SHOTS" CHROMIUM="$CHROMIUM" TMPDIR="$tmp" \
   timeout 280 node "$HERE/../ui/console.test.mjs"
 rc=$?
 # the explorer's per-client rate limit (the servers above run with a high one for the page tests)

@@ -1083,6 +1083,98 @@ static json_t *admin_get(const char *path, int want)
     return j;
 }
 
+/* A Trustee admin token as kbs-client makes it (header {"alg":"EdDSA","typ":"JWT"}, claims
+ * {iat, nbf, exp}), signed by key; the header and claims JSON are given whole. */
+static char *trustee_token(EVP_PKEY *key, const char *header, const char *claims)
+{
+    char *h = vt_b64_encode((const uint8_t *)header, strlen(header), true);
+    char *c = vt_b64_encode((const uint8_t *)claims, strlen(claims), true);
+    char in[1024], *out = malloc(1200);
+    snprintf(in, sizeof in, "%s.%s", h, c);
+    uint8_t sig[64];
+    size_t sl = sizeof sig;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    assert_int_equal(EVP_DigestSignInit(md, NULL, NULL, NULL, key), 1);
+    assert_int_equal(EVP_DigestSign(md, sig, &sl, (const uint8_t *)in, strlen(in)), 1);
+    EVP_MD_CTX_free(md);
+    char *s = vt_b64_encode(sig, sl, true);
+    snprintf(out, 1200, "%s.%s", in, s);
+    free(h);
+    free(c);
+    free(s);
+    return out;
+}
+
+static vt_err trustee_check(EVP_PKEY *pub, EVP_PKEY *signer, const char *header, long long iat, long long nbf,
+                            long long exp, vt_time now, vt_error *e)
+{
+    char claims[160];
+    if (nbf >= 0) snprintf(claims, sizeof claims, "{\"iat\":%lld,\"nbf\":%lld,\"exp\":%lld}", iat, nbf, exp);
+    else snprintf(claims, sizeof claims, "{\"iat\":%lld,\"exp\":%lld}", iat, exp);
+    char *t = trustee_token(signer, header, claims);
+    json_t *c = NULL;
+    vt_err rc = vt_kbs_trustee_token_verify(pub, t, strlen(t), now, &c, e);
+    if (rc == VT_OK) assert_non_null(json_object_get(c, "exp"));
+    json_decref(c);
+    free(t);
+    return rc;
+}
+
+/* Trustee compatibility (docs/coco.md): the token's rules at their boundaries. */
+static void test_trustee_token(void **state)
+{
+    (void)state;
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), *other = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    const char *H = "{\"alg\":\"EdDSA\",\"typ\":\"JWT\"}";
+    const vt_time now = 1800000000;
+    vt_error e = {0};
+    /* kbs-client: exp = iat + 2 h */
+    assert_int_equal(trustee_check(k, k, H, now, now, now + 7200, now, &e), VT_OK);
+    assert_int_equal(trustee_check(k, k, H, now, -1, now + 7200, now, &e), VT_OK); /* nbf optional */
+    assert_int_equal(trustee_check(k, k, H, now - 7200, now - 7200, now, now - 1, &e), VT_OK);
+    assert_int_equal(trustee_check(k, k, H, now - 7200, now - 7200, now, now, &e), VT_E_EXPIRED);
+    assert_int_equal(trustee_check(k, k, H, now, now, now + 7201, now, &e), VT_E_VERIFY);
+    assert_non_null(strstr(e.msg, "lifetime"));
+    assert_int_equal(trustee_check(k, k, H, now, now, now, now, &e), VT_E_VERIFY);
+    assert_int_equal(trustee_check(k, k, H, now + 60, now + 60, now + 120, now, &e), VT_OK);
+    assert_int_equal(trustee_check(k, k, H, now + 61, now + 61, now + 120, now, &e), VT_E_VERIFY);
+    assert_int_equal(trustee_check(k, k, H, now, now + 61, now + 120, now, &e), VT_E_VERIFY);
+    assert_non_null(strstr(e.msg, "not valid yet"));
+    /* another key, another algorithm, a crit header, the key not Ed25519 */
+    assert_int_equal(trustee_check(k, other, H, now, now, now + 60, now, &e), VT_E_VERIFY);
+    assert_int_not_equal(trustee_check(k, k, "{\"alg\":\"ES256\",\"typ\":\"JWT\"}", now, now, now + 60, now, &e), VT_OK);
+    assert_int_not_equal(trustee_check(k, k, "{\"alg\":\"EdDSA\",\"crit\":[\"x\"]}", now, now, now + 60, now, &e), VT_OK);
+    EVP_PKEY *ec = EVP_EC_gen("P-256");
+    json_t *c = NULL;
+    assert_int_equal(vt_kbs_trustee_token_verify(ec, "a.b.c", 5, now, &c, &e), VT_E_ARG);
+    EVP_PKEY_free(ec);
+    /* claims that are not an object, a missing exp, a string iat */
+    const char *bad[] = {"[1,2]", "{\"iat\":1800000000}", "{\"iat\":\"1800000000\",\"exp\":1800000060}"};
+    for (size_t i = 0; i < 3; i++) {
+        char *t = trustee_token(k, H, bad[i]);
+        assert_int_not_equal(vt_kbs_trustee_token_verify(k, t, strlen(t), now, &c, &e), VT_OK);
+        assert_null(c);
+        free(t);
+    }
+    /* a veritee admin token signed by the same key is never taken as a Trustee one */
+    char *vt = NULL;
+    assert_int_equal(vt_kbs_admin_token(k, "POST", "/kbs/v0/resource/a/b/c", (const uint8_t *)"x", 1, now, 60, "t", &vt, &e), VT_OK);
+    assert_int_equal(vt_kbs_trustee_token_verify(k, vt, strlen(vt), now, &c, &e), VT_E_VERIFY);
+    assert_non_null(strstr(e.msg, "not a Trustee admin token"));
+    free(vt);
+    /* and the library refuses the same key for both roles */
+    vt_kbs_config kc = {.store = F.store, .ear_key = F.ear, .admin_key = k, .trustee_admin_key = k};
+    vt_kbs *kb = NULL;
+    assert_int_equal(vt_kbs_new(&kc, &kb, &e), VT_E_ARG);
+    assert_null(kb);
+    /* truncations never verify */
+    char *t = trustee_token(k, H, "{\"iat\":1800000000,\"exp\":1800000060}");
+    for (size_t n = 0; n < strlen(t); n += 7) assert_int_not_equal(vt_kbs_trustee_token_verify(k, t, n, now, &c, &e), VT_OK);
+    free(t);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(other);
+}
+
 static void test_console_reads(void **state)
 {
     (void)state;
@@ -1253,6 +1345,7 @@ int main(void)
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_console_reads),
+        cmocka_unit_test(test_trustee_token),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,6 +10,7 @@
 
 #include "pg_fixture.h"
 #include "testutil.h"
+#include "veritee/crypto.h"
 #include "veritee/fileio.h"
 #include "veritee/store.h"
 
@@ -323,6 +324,14 @@ static void test_resources(void **state)
     assert_int_equal(n, 3);
     assert_int_equal(vs[0].revoked, 40);
     assert_int_equal(vs[1].revoked, 30);
+    /* each version's digest is its value's SHA-256, revoked ones included */
+    const char *vals[3] = {"one", "two", "three"};
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t want[32];
+        assert_int_equal(vt_hash(VT_SHA256, vals[i], strlen(vals[i]), want, &e), VT_OK);
+        assert_true(vs[i].has_sha256);
+        assert_memory_equal(vs[i].sha256, want, 32);
+    }
     free(vs);
     /* Fail closed when every version is revoked. */
     assert_int_equal(vt_store_resource_revoke(s, path, 3, 50, &e), VT_OK);

@@ -14,7 +14,7 @@ import {createRequire} from 'node:module';
 const require = createRequire(path.join(process.env.NODE_DIR, 'package.json'));
 const {chromium} = require('playwright-core');
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const {UI_URL, KBS_URL, ADMIN_KEY, VECTORS: V, SHOTS, CHROMIUM} = process.env;
+const {UI_URL, KBS_URL, ADMIN_KEY, KBS_ED_URL, ADMIN_KEY_ED, VECTORS: V, SHOTS, CHROMIUM} = process.env;
 
 let failures = 0;
 async function test(name, fn) {
@@ -50,6 +50,10 @@ await test('CSP, frame-ancestors and X-Frame-Options on the console (ui and serv
   const html = await (await fetch(UI_URL + '/')).text();
   assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
   assert.doesNotMatch(html, / style=|<style/, 'no inline style');
+  // one element per id: the dashboard's reference-value list once shared its id with the
+  // explorer's reference-value box, and the list was drawn into the hidden page
+  const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(ids.filter((x, i) => ids.indexOf(x) !== i), [], 'duplicate ids in index.html');
 });
 
 await test('admin endpoints refuse unsigned and forged calls', async () => {
@@ -132,6 +136,32 @@ async function drop(page, file, opts = {}) {
   assert.doesNotMatch(status, /Refused|Error/, `${file}: ${status}`);
   return Number(await page.evaluate(() => document.body.dataset.renderMs));
 }
+// Moves the focus with Tab (only) until the element matching sel has it.
+async function tabTo(page, sel, max = 120) {
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((q) => document.activeElement !== null && document.activeElement.matches(q), sel)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached ${sel}`);
+}
+
+// Every answer the page receives from the server, as text (to assert what never comes down).
+function watchBodies(page) {
+  const bodies = [];
+  page.on('response', async (r) => {
+    try { bodies.push({url: r.url(), text: await r.text()}); } catch (e) { /* redirects, aborted */ }
+  });
+  return bodies;
+}
+
+function assertNoSecret(bodies, secrets) {
+  assert.ok(bodies.some((b) => /\/kbs\/v0\/admin\/versions\//.test(b.url)), 'the version listings were seen');
+  for (const sec of secrets) {
+    const forms = [sec, Buffer.from(sec).toString('base64'), Buffer.from(sec).toString('base64url'), Buffer.from(sec).toString('hex')];
+    for (const b of bodies) for (const f of forms) assert.ok(!b.text.includes(f), `${b.url} carries a form of a secret value`);
+  }
+}
+
 const lastDraw = async (page) => Number(await page.evaluate(() => document.body.dataset.drawMs));
 const draws = [];
 
@@ -304,6 +334,7 @@ await test('a guest attestation the broker denies (RCAR auth + attest)', async (
 await test('dashboard: load the key, put, rotate, revoke; the audit view shows both, chain verified', async () => {
   const dp = await ctx.newPage();
   watch(dp);
+  const bodies = watchBodies(dp);
   await dp.goto(KBS_URL + '/#/dashboard');
   await dp.waitForSelector('#dash-body:not([hidden])');
   await axe(dp, 'dashboard before the key');
@@ -341,6 +372,10 @@ await test('dashboard: load the key, put, rotate, revoke; the audit view shows b
   await dp.waitForSelector('#audit tr[data-action="resource.revoke"]');
   const page1 = await dp.content();
   assert.doesNotMatch(page1, /first secret|second secret/, 'no secret value in the page');
+  // each version shows its value's SHA-256, computed here from the values typed
+  const sha = (t) => crypto.createHash('sha256').update(t).digest('hex');
+  assert.equal(await dp.textContent('#resources tr[data-version="1"] code.digest'), sha('first secret'));
+  assert.equal(await dp.textContent('#resources tr[data-version="2"] code.digest'), sha('second secret'));
   // a policy with an error: refused, the JSON path shown
   await dp.fill('#pol-name', 'strict');
   await dp.fill('#pol-text', JSON.stringify({id: 'strict', snp: {vmpl: 'zero'}}));
@@ -374,7 +409,106 @@ await test('dashboard: load the key, put, rotate, revoke; the audit view shows b
     clip: {x: box.x, y: box.y, width: box.width, height: Math.min(box.height, 640)}});
   await dp.locator('section[aria-labelledby="ready-h"]').screenshot({path: path.join(SHOTS, 'doc-dashboard-counters.png')});
   await axe(dp, 'dashboard with data');
+  // reference values: a refused document shows the JSON path of the error; a good one is saved
+  await dp.fill('#rv-id', 'tdx-image');
+  await dp.fill('#rv-text', JSON.stringify({reference_values: [{name: 'mr_td', value: 'not hex'}]}));
+  await dp.click('#rv-save');
+  await dp.waitForSelector('#rv-status code.json-path');
+  assert.match(await dp.textContent('#rv-status code.json-path'), /^reference_values\[0\]\.value$/);
+  assert.equal(await dp.getAttribute('#rv-text', 'aria-invalid'), 'true');
+  await axe(dp, 'dashboard with a refused reference-value document');
+  await dp.locator('section[aria-labelledby="rv-h"]').screenshot({path: path.join(SHOTS, 'doc-dashboard-refvals.png')});
+  errors.splice(0, errors.length, ...errors.filter((m) => !/status of 400/.test(m)));
+  await dp.fill('#rv-text', JSON.stringify({reference_values: [{name: 'mr_td', value: 'ab'.repeat(48)}]}));
+  await dp.click('#rv-save');
+  await dp.waitForFunction(() => /saved reference values tdx-image/.test(document.getElementById('rv-status').textContent));
+  await dp.waitForSelector('#rv-list tr[data-refvals="tdx-image"]');
+  await dp.fill('#rv-text', '');
+  await dp.click('#rv-load');
+  await dp.waitForFunction(() => /loaded reference values/.test(document.getElementById('rv-status').textContent));
+  assert.match(await dp.inputValue('#rv-text'), new RegExp('ab'.repeat(48)));
+  await dp.click('#audit-latest');
+  await dp.waitForSelector('#audit tr[data-action="refvals.put"][data-outcome="ok"]');
+  assert.ok(await dp.$('#audit tr[data-action="refvals.put"][data-outcome="error"]'), 'the refused document is audited too');
+  await axe(dp, 'dashboard with reference values');
+  assertNoSecret(bodies, ['first secret', 'second secret']);
   await dp.close();
+});
+
+await test('Ed25519 admin key in WebCrypto; keyboard only: sign in, put, rotate, revoke, edit a policy, page the audit log', async () => {
+  const kp = await ctx.newPage();
+  watch(kp);
+  const bodies = watchBodies(kp);
+  await kp.goto(KBS_ED_URL + '/#/dashboard');
+  await kp.waitForSelector('#dash-body:not([hidden])');
+  const ed = await kp.evaluate(async () => {
+    try { await crypto.subtle.generateKey({name: 'Ed25519'}, false, ['sign']); return true; } catch (e) { return false; }
+  });
+  await kp.waitForFunction(() => document.getElementById('ed25519-note').textContent !== '');
+  const version = ctx.browser() ? ctx.browser().version() : 'chromium';
+  if (!ed) {
+    // documented (docs/console.md): without Ed25519 in WebCrypto the page says so and refuses the key
+    assert.match(await kp.textContent('#ed25519-note'), /no Ed25519/);
+    console.log(`note: ${version}: WebCrypto has no Ed25519; the keyboard pass runs with the P-256 key`);
+  } else {
+    assert.match(await kp.textContent('#ed25519-note'), /signs with Ed25519/);
+  }
+  const keyPem = fs.readFileSync(ed ? ADMIN_KEY_ED : ADMIN_KEY, 'utf8');
+  const base = ed ? KBS_ED_URL : KBS_URL;
+  if (!ed) await kp.goto(base + '/#/dashboard');
+  await axe(kp, 'dashboard before the key (Ed25519 server)');
+  // the key: typed into the form, the button pressed with Enter
+  await tabTo(kp, '#admin-key-text');
+  await kp.keyboard.insertText(keyPem);
+  await tabTo(kp, '#admin-load');
+  await kp.keyboard.press('Enter');
+  await kp.waitForSelector('#audit table');
+  assert.match(await kp.textContent('#admin-status'), ed ? /Ed25519 key loaded.*EdDSA/ : /P-256 key loaded/);
+  // put, then rotate
+  await tabTo(kp, '#res-path');
+  await kp.keyboard.insertText('default/key/kbd');
+  await tabTo(kp, '#res-value');
+  await kp.keyboard.insertText('kbd secret one');
+  await tabTo(kp, '#res-put');
+  await kp.keyboard.press('Enter');
+  await kp.waitForFunction(() => /stored default\/key\/kbd: version 1/.test(document.getElementById('res-status').textContent));
+  await tabTo(kp, '#res-value');
+  await kp.keyboard.insertText('kbd secret two');
+  await tabTo(kp, '#res-rotate');
+  await kp.keyboard.press('Enter');
+  await kp.waitForFunction(() => /rotated default\/key\/kbd: version 2/.test(document.getElementById('res-status').textContent));
+  // revoke the current version with its button, reached with Tab
+  await kp.waitForSelector('#resources tr[data-resource="default/key/kbd"] button.revoke[data-version="2"]');
+  await tabTo(kp, 'tr[data-resource="default/key/kbd"] button.revoke[data-version="2"]', 200);
+  await kp.keyboard.press('Enter');
+  await kp.waitForFunction(() => /revoked default\/key\/kbd version 2/.test(document.getElementById('res-status').textContent));
+  await axe(kp, 'dashboard after keyboard resource actions');
+  // edit a policy: name, text, save with Enter on the submit button
+  await tabTo(kp, '#pol-name');
+  await kp.keyboard.press('Control+A');
+  await kp.keyboard.insertText('kbd-policy');
+  await tabTo(kp, '#pol-text');
+  await kp.keyboard.insertText(JSON.stringify({id: 'kbd-policy', allow_debug: false}));
+  await tabTo(kp, '#pol-save');
+  await kp.keyboard.press('Enter');
+  await kp.waitForFunction(() => /saved attestation policy kbd-policy/.test(document.getElementById('pol-status').textContent));
+  // page the audit log: older, newer, latest, each with the keyboard
+  await tabTo(kp, '#audit-older');
+  await kp.keyboard.press('Enter');
+  await kp.waitForSelector('#audit tr[data-seq="1"]');
+  await tabTo(kp, '#audit-latest');
+  await kp.keyboard.press('Enter');
+  await kp.waitForSelector('#audit tr[data-action="policy.attestation"][data-outcome="ok"]');
+  for (const a of ['resource.put', 'resource.rotate', 'resource.revoke']) {
+    const actor = await kp.getAttribute(`#audit tr[data-action="${a}"]`, 'data-outcome');
+    assert.equal(actor, 'ok', a);
+  }
+  assert.match(await kp.textContent('#audit'), /admin:console/);
+  assert.match(await kp.textContent('#audit-state'), /chain verified/);
+  await axe(kp, 'dashboard after keyboard policy edit and audit paging');
+  await kp.screenshot({path: path.join(SHOTS, 'dashboard-keyboard.png'), fullPage: true});
+  assertNoSecret(bodies, ['kbd secret one', 'kbd secret two']);
+  await kp.close();
 });
 
 await test('verify --html: one self-contained file shows the same analysis offline', async () => {

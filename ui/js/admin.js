@@ -1,9 +1,11 @@
 // Admin requests signed in the page (docs/kbs.md "Admin API", as `veritee admin` signs them):
 // a JWT {iat, exp = iat + 60, jti (16 random bytes, hex), sub, htm, htu (the request target: path and query, as sent),
-// bsh = base64url(SHA-256(body))} signed ES256 with the admin's P-256 key through WebCrypto.
+// bsh = base64url(SHA-256(body))} signed through WebCrypto with the admin's key: ES256 for a P-256 key, EdDSA
+// (RFC 8037) for an Ed25519 key (WebCrypto's Ed25519: Chromium 137 and later, Firefox 129, Safari 17).
 // The private key is imported non-extractable and lives only in this module's variable.
 
 let key = null;
+let alg = 'ES256';
 let sub = 'console';
 
 const enc = new TextEncoder();
@@ -39,29 +41,55 @@ function sec1ToPkcs8(sec1) {
   return new Uint8Array(tlv(0x30, [0x02, 0x01, 0x00, ...tlv(0x30, [...OID_EC, ...OID_P256]), ...tlv(0x04, [...sec1])]));
 }
 
+// The PKCS#8 AlgorithmIdentifier of an Ed25519 key (RFC 8410 §7): SEQUENCE { OID 1.3.101.112 }.
+const ED25519_ALG = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
+function isEd25519(der) {
+  // PrivateKeyInfo: SEQUENCE { INTEGER version, AlgorithmIdentifier, ... }; the identifier
+  // follows the 3-byte version at offset 2 (short length form, as every Ed25519 key is)
+  return der.length > 12 && der[0] === 0x30 && ED25519_ALG.every((b, i) => der[5 + i] === b);
+}
+
+export function ed25519Supported() {
+  return crypto.subtle.generateKey({name: 'Ed25519'}, false, ['sign']).then(() => true, () => false);
+}
+
 // Skips an "EC PARAMETERS" block (openssl ecparam -genkey writes one before the key).
 export async function loadKey(pemText, name) {
   const blocks = pemText.match(/-----BEGIN (EC PRIVATE KEY|PRIVATE KEY)-----[\s\S]+?-----END \1-----/);
   if (!blocks) throw new Error('no "EC PRIVATE KEY" or "PRIVATE KEY" PEM block found');
   const {label, der} = pemDer(blocks[0]);
-  const pkcs8 = label === 'EC PRIVATE KEY' ? sec1ToPkcs8(der) : der;
-  key = await crypto.subtle.importKey('pkcs8', pkcs8, {name: 'ECDSA', namedCurve: 'P-256'}, false, ['sign']);
+  if (label === 'PRIVATE KEY' && isEd25519(der)) {
+    try {
+      key = await crypto.subtle.importKey('pkcs8', der, {name: 'Ed25519'}, false, ['sign']);
+    } catch (e) {
+      if (e.name === 'NotSupportedError') throw new Error('this browser\'s WebCrypto has no Ed25519: use a P-256 admin key');
+      throw e;
+    }
+    alg = 'EdDSA';
+  } else {
+    const pkcs8 = label === 'EC PRIVATE KEY' ? sec1ToPkcs8(der) : der;
+    key = await crypto.subtle.importKey('pkcs8', pkcs8, {name: 'ECDSA', namedCurve: 'P-256'}, false, ['sign']);
+    alg = 'ES256';
+  }
   sub = name || 'console';
+  return alg;
 }
 
 export function forgetKey() { key = null; }
 export function hasKey() { return key !== null; }
 
 async function token(method, path, body) {
-  const h = b64url(enc.encode(JSON.stringify({alg: 'ES256', typ: 'JWT'})));
+  const h = b64url(enc.encode(JSON.stringify({alg, typ: 'JWT'})));
   const bsh = b64url(new Uint8Array(await crypto.subtle.digest('SHA-256', body)));
   const jtiBytes = crypto.getRandomValues(new Uint8Array(16));
   const jti = [...jtiBytes].map((b) => b.toString(16).padStart(2, '0')).join('');
   const iat = Math.floor(Date.now() / 1000);
   const claims = {bsh, exp: iat + 60, htm: method, htu: path, iat, jti, sub};
   const p = b64url(enc.encode(JSON.stringify(claims)));
-  // WebCrypto's ECDSA signature is r || s (IEEE P1363), which is what JWS ES256 carries
-  const sig = new Uint8Array(await crypto.subtle.sign({name: 'ECDSA', hash: 'SHA-256'}, key, enc.encode(`${h}.${p}`)));
+  // WebCrypto's ECDSA signature is r || s (IEEE P1363), which is what JWS ES256 carries; an
+  // Ed25519 signature is the 64 bytes EdDSA JWS carries (RFC 8037 §3.1)
+  const params = alg === 'EdDSA' ? {name: 'Ed25519'} : {name: 'ECDSA', hash: 'SHA-256'};
+  const sig = new Uint8Array(await crypto.subtle.sign(params, key, enc.encode(`${h}.${p}`)));
   return `${h}.${p}.${b64url(sig)}`;
 }
 

@@ -1,7 +1,7 @@
 // The dashboard (admin-authenticated): readiness, the server's counters, resources with
-// versions (put, rotate, revoke), policies (view, validate, save), the audit log with its chain
-// state, recent denials with the failing check. Every request is signed in the page (admin.js).
-import {adminFetch, forgetKey, hasKey, loadKey} from './admin.js';
+// versions and digests (put, rotate, revoke), policies and reference values (view, validate,
+// save), the audit log with its chain state, recent denials with the failing check. Every request is signed in the page (admin.js).
+import {adminFetch, ed25519Supported, forgetKey, hasKey, loadKey} from './admin.js';
 
 const $ = (id) => document.getElementById(id);
 let auditAfter = null;      // null: latest page; else seq the page starts after
@@ -79,10 +79,13 @@ async function resources() {
     for (const x of (v.json && v.json.versions) || []) {
       const btn = x.revoked ? el('span', {class: 'muted', text: `revoked ${x.revoked}`})
         : el('button', {type: 'button', class: 'revoke', 'data-path': p, 'data-version': x.version, text: `Revoke v${x.version}`});
-      rows.push({attrs: {'data-resource': p, 'data-version': x.version}, cells: [el('code', {text: p}), String(x.version), x.created, btn]});
+      // the value's SHA-256 (compare with `sha256sum FILE`); the value itself never comes down
+      const dg = x.sha256 ? el('code', {class: 'hex digest', title: 'SHA-256 of this version\'s value', text: x.sha256})
+        : el('span', {class: 'muted', text: 'not available (sealed under another KEK?)'});
+      rows.push({attrs: {'data-resource': p, 'data-version': x.version}, cells: [el('code', {text: p}), String(x.version), x.created, dg, btn]});
     }
   }
-  $('resources').replaceChildren(table('resources and their versions', ['path', 'version', 'created', 'state'], rows));
+  $('resources').replaceChildren(table('resources and their versions', ['path', 'version', 'created', 'SHA-256 of the value', 'state'], rows));
 }
 
 async function putResource(rotate) {
@@ -156,6 +159,53 @@ async function savePolicy() {
   }
 }
 
+// Reference values (docs/policy.md formats): the stored documents; load one, edit, save. The
+// server validates; a refusal names the JSON path ("reference_values[0].value: ...").
+async function refvals() {
+  const r = await adminFetch('GET', '/api/v1/reference-values');
+  const names = (r.status === 200 && r.json) || [];
+  $('rv-list').replaceChildren(names.length ? table('stored reference values', ['id'],
+    names.map((n) => ({attrs: {'data-refvals': n}, cells: [el('code', {text: n})]})))
+    : el('p', {class: 'muted', text: r.status === 200 ? 'No reference values stored.' : problem(r)}));
+}
+
+const refvalsId = () => $('rv-id').value.trim() || 'default';
+
+async function loadRefvals() {
+  const id = refvalsId();
+  const r = await adminFetch('GET', `/api/v1/reference-values/${id}`);
+  $('rv-text').removeAttribute('aria-invalid');
+  if (r.status === 200) {
+    let t = r.json.text;
+    try { t = JSON.stringify(JSON.parse(t), null, 2); } catch (e) { /* as stored */ }
+    $('rv-text').value = t;
+    $('rv-status').textContent = `loaded reference values ${id}`;
+  } else $('rv-status').textContent = problem(r);
+}
+
+async function saveRefvals() {
+  const id = refvalsId(), text = $('rv-text').value, st = $('rv-status');
+  $('rv-text').removeAttribute('aria-invalid');
+  try { JSON.parse(text); } catch (e) {
+    st.textContent = `not JSON: ${e.message}`;
+    $('rv-text').setAttribute('aria-invalid', 'true');
+    return;
+  }
+  const r = await adminFetch('PUT', `/api/v1/reference-values/${id}`, {body: text});
+  await refvals();
+  if (r.status === 200) {
+    st.textContent = `saved reference values ${id}`;
+    return;
+  }
+  // "<id>: <JSON path>: <what is wrong>" (the path is absent for a document of no known form)
+  let d = (r.json && r.json.detail) || '';
+  if (d.startsWith(`${id}: `)) d = d.slice(id.length + 2);
+  const m = d.match(/^([A-Za-z_][A-Za-z0-9_.[\]-]*): ([\s\S]*)$/);
+  st.replaceChildren(el('strong', {text: 'refused: '}), m ? el('code', {class: 'json-path', text: m[1]}) : '',
+    m ? `: ${m[2]}` : d);
+  $('rv-text').setAttribute('aria-invalid', 'true');
+}
+
 async function audit() {
   const r = await adminFetch('GET', auditAfter === null ? '/api/v1/audit' : `/api/v1/audit/after/${auditAfter}`);
   if (r.status !== 200) { $('audit').textContent = problem(r); return; }
@@ -192,6 +242,7 @@ async function refresh() {
     await stats();
     await resources();
     await policies();
+    await refvals();
     await audit();
     await denials();
   } catch (e) {
@@ -212,11 +263,12 @@ export function initDashboard(info) {
       let text = $('admin-key-text').value;
       const f = $('admin-key-file').files[0];
       if (f) text = await f.text();
-      await loadKey(text, $('admin-sub').value.trim() || 'console');
+      const alg = await loadKey(text, $('admin-sub').value.trim() || 'console');
       $('admin-key-text').value = '';
       $('admin-key-file').value = '';
-      $('admin-status').textContent = info.admin ? 'key loaded: requests are signed in this page'
-        : 'key loaded, but this server has no --admin-key: every admin request is refused';
+      const kind = alg === 'EdDSA' ? 'Ed25519' : 'P-256';
+      $('admin-status').textContent = info.admin ? `${kind} key loaded: requests are signed in this page (${alg})`
+        : `${kind} key loaded, but this server has no --admin-key: every admin request is refused`;
       await refresh();
     } catch (e) {
       $('admin-status').textContent = `cannot use this key: ${e.message}`;
@@ -232,6 +284,12 @@ export function initDashboard(info) {
   });
   $('pol-load').addEventListener('click', loadPolicy);
   $('pol-form').addEventListener('submit', (ev) => { ev.preventDefault(); savePolicy(); });
+  $('rv-load').addEventListener('click', loadRefvals);
+  $('rv-form').addEventListener('submit', (ev) => { ev.preventDefault(); saveRefvals(); });
+  ed25519Supported().then((yes) => {
+    $('ed25519-note').textContent = yes ? 'This browser signs with Ed25519 keys too.'
+      : 'This browser\'s WebCrypto has no Ed25519: load a P-256 key.';
+  });
   $('audit-older').addEventListener('click', () => { auditAfter = Math.max(0, auditFirst - auditPage - 1); audit(); });
   $('audit-newer').addEventListener('click', () => { auditAfter = auditLast; audit(); });
   $('audit-latest').addEventListener('click', () => { auditAfter = null; audit(); });
