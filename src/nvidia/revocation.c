@@ -257,11 +257,12 @@ vt_err nv_revocation(const vt_nvidia_revocation *rev, STACK_OF(X509) *path, vt_t
 {
     if (rev == NULL || !any_source(rev)) {
         if (rev != NULL && rev->require) {
-            vt_error_set(err, VT_E_MISSING, check, "no OCSP responses, CRLs or responder given for the chain");
-            vt_checks_add(checks, check, VT_CHECK_FAIL, "%s%s", dev, err->msg);
-            return err->code;
+            return vt_check_step_of(checks, err, dev, check,
+                                    vt_error_set(err, VT_E_MISSING, check,
+                                                 "no OCSP responses, CRLs or responder given for the chain"),
+                                    "%s", "");
         }
-        vt_checks_add(checks, check, VT_CHECK_SKIP, "%snot checked: no OCSP responses, CRLs or responder given", dev);
+        vt_check_skip(checks, check, "%snot checked: no OCSP responses, CRLs or responder given", dev);
         return VT_OK;
     }
     if ((rev->n_responses > 0 && rev->responses == NULL) || (rev->n_crls > 0 && rev->crls == NULL) ||
@@ -351,20 +352,15 @@ vt_err nv_revocation(const vt_nvidia_revocation *rev, STACK_OF(X509) *path, vt_t
         rev->stats->ocsp_cache_hits += cached;
     }
     if (unknown[0] != 0)
-        vt_checks_add(checks, check, VT_CHECK_SKIP, "%srevocation unknown (allowed): %s; %u of %d good", dev, unknown,
+        vt_check_skip(checks, check, "%srevocation unknown (allowed): %s; %u of %d good", dev, unknown,
                       good, n - 1);
     else
-        vt_checks_add(checks, check, VT_CHECK_PASS,
+        vt_check_pass(checks, check,
                       "%s%u certificate(s) not revoked at the instant (%u offline, %u cached, %u fetched)", dev,
                       good, offline, cached, online);
 out:
     if (rc != VT_OK) {
-        if (strcmp(err->check, check) != 0) {
-            char m[sizeof err->msg];
-            snprintf(m, sizeof m, "%s", err->msg);
-            vt_error_set(err, rc, check, "%s", m);
-        }
-        vt_checks_add(checks, check, VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        (void)vt_check_step_of(checks, err, dev, check, rc, "%s", ""); /* renames err to this check */
     }
     for (size_t i = 0; i < MAX_OFFLINE; i++) {
         OCSP_BASICRESP_free(bs[i]);

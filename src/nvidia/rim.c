@@ -453,18 +453,14 @@ vt_err vt_nvidia_rim_verify(vt_nvidia_rim_verifier *v, const uint8_t *xml, size_
     vt_time_format(out->signer_not_after, na);
     vt_check_pass(checks, "rim_chain", "signer '%s' (valid until %s) chains to the pinned RIM root",
                   out->signer, na);
-    rc = xmldsig_verify(sig, signer, err);
-    if (rc != VT_OK) {
-        vt_checks_add(checks, "rim_signature", VT_CHECK_FAIL, "%s", err->msg);
-        goto out;
-    }
-    vt_checks_add(checks, "rim_signature", VT_CHECK_PASS,
-                  "enveloped XML signature (C14N, ecdsa-sha384) over the whole document");
+    rc = vt_check_step(checks, err, "rim_signature", xmldsig_verify(sig, signer, err),
+                       "enveloped XML signature (C14N, ecdsa-sha384) over the whole document");
+    if (rc != VT_OK) goto out;
     if (v->revocation != NULL) {
         STACK_OF(X509) *path = NULL;
         rc = signer_path(certs, v->roots, &path, err);
         if (rc == VT_OK) rc = nv_revocation(v->revocation, path, at, "rim_revocation", "", checks, err);
-        else vt_checks_add(checks, "rim_revocation", VT_CHECK_FAIL, "%s", err->msg);
+        else (void)vt_check_step(checks, err, "rim_revocation", rc, "%s", "");
         sk_X509_free(path); /* borrowed certificates */
         if (rc != VT_OK) goto out;
     }

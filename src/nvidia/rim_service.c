@@ -27,7 +27,7 @@ vt_err vt_nvidia_rim_service_parse(const uint8_t *body, size_t len, const char *
     vt_err rc = vt_json_parse((const char *)body, len, &doc, err);
     if (rc != VT_OK) {
         err->code = VT_E_INVALID;
-        snprintf(err->check, sizeof err->check, "rim_fetch");
+        vt_error_name(err, "rim_fetch");
         return VT_E_INVALID;
     }
     const char *rim = NULL;
@@ -39,7 +39,7 @@ vt_err vt_nvidia_rim_service_parse(const uint8_t *body, size_t len, const char *
     rc = vt_json_str(doc, "rim", "RIM service answer", &rim, err);
     if (rc != VT_OK) {
         err->code = rc = VT_E_INVALID;
-        snprintf(err->check, sizeof err->check, "rim_fetch");
+        vt_error_name(err, "rim_fetch");
         goto out;
     }
     if (id != NULL && (!json_is_string(id) || (want_id != NULL && strcmp(json_string_value(id), want_id) != 0))) {
@@ -55,7 +55,7 @@ vt_err vt_nvidia_rim_service_parse(const uint8_t *body, size_t len, const char *
     if (rc != VT_OK) {
         vt_error_wrap(err, "RIM service answer: rim");
         err->code = rc = VT_E_INVALID;
-        snprintf(err->check, sizeof err->check, "rim_fetch");
+        vt_error_name(err, "rim_fetch");
         goto out;
     }
     if (json_is_string(sha)) {
@@ -122,14 +122,12 @@ vt_err vt_nvidia_rim_get(vt_nvidia_rim_verifier *v, const vt_nvidia_rim_source *
     vt_buf xml = {0};
     vt_err rc;
     if (file[0] != 0 && from_cache(v, src, file, at, out, &xml, checks) == VT_OK) {
-        vt_checks_add(checks, "rim_fetch", VT_CHECK_PASS, "%s from the cache", id);
+        vt_check_pass(checks, "rim_fetch", "%s from the cache", id);
         goto done;
     }
     if (!src->online) {
-        vt_error_set(err, VT_E_MISSING, "rim_fetch", "RIM %s is not in the cache%s", id,
-                     src->cache_dir == NULL ? " (no cache given)" : "");
-        vt_checks_add(checks, "rim_fetch", VT_CHECK_FAIL, "%s", err->msg);
-        return err->code;
+        return vt_check_fail(checks, err, "rim_fetch", VT_E_MISSING, "RIM %s is not in the cache%s", id,
+                             src->cache_dir == NULL ? " (no cache given)" : "");
     }
     const char *base = src->service_url != NULL ? src->service_url : VT_NVIDIA_RIM_SERVICE_URL;
     char url[2048];
@@ -147,9 +145,7 @@ vt_err vt_nvidia_rim_get(vt_nvidia_rim_verifier *v, const vt_nvidia_rim_source *
     vt_http_reply_free(&reply);
     if (rc != VT_OK) {
         if (rc != VT_E_MISSING && rc != VT_E_INVALID) err->code = rc = VT_E_MISSING; /* unreachable: exit 3 */
-        snprintf(err->check, sizeof err->check, "rim_fetch");
-        vt_checks_add(checks, "rim_fetch", VT_CHECK_FAIL, "%s", err->msg);
-        return rc;
+        return vt_check_step(checks, err, "rim_fetch", rc, "%s", "");
     }
     rc = vt_nvidia_rim_verify(v, xml.ptr, xml.len, at, out, checks, err);
     if (rc != VT_OK) {
@@ -157,7 +153,7 @@ vt_err vt_nvidia_rim_get(vt_nvidia_rim_verifier *v, const vt_nvidia_rim_source *
         vt_buf_free(&xml);
         return rc;
     }
-    vt_checks_add(checks, "rim_fetch", VT_CHECK_PASS, "%s from %s", id, base);
+    vt_check_pass(checks, "rim_fetch", "%s from %s", id, base);
     if (file[0] != 0) { /* best effort: a cache that cannot be written costs a fetch next time */
         char dir[4096];
         vt_error ce;

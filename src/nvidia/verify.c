@@ -380,9 +380,10 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
         return vt_error_set(err, VT_E_ARG, "nonce", "the expected nonce must be 1..64 bytes (got %zu)",
                             opts->nonce_len);
     if (arch != VT_NVIDIA_HOPPER && arch != VT_NVIDIA_BLACKWELL) {
-        vt_error_set(err, VT_E_UNSUPPORTED, "arch", "GPU architecture not supported (HOPPER, BLACKWELL)");
-        vt_checks_add(checks, "arch", VT_CHECK_FAIL, "%s%s", dev, err->msg);
-        return err->code;
+        return vt_check_step_of(checks, err, dev, "arch",
+                                vt_error_set(err, VT_E_UNSUPPORTED, "arch",
+                                             "GPU architecture not supported (HOPPER, BLACKWELL)"),
+                                "%s", "");
     }
     vt_nvidia_rim *fetched = NULL; /* [0] driver, [1] VBIOS, from opts->rim_source */
     vt_nvidia_report *r = malloc(sizeof *r);
