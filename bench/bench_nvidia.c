@@ -1,5 +1,6 @@
 /* Benchmark: NVIDIA GPU reports verified per second on one thread, beside the OpenSSL P-384
- * verify bound measured in the same run. Warm: the verifier has the device chain cached, one
+ * verify bound measured in the same run; also through the one verification entry (vt_verify:
+ * the same evidence JSON plus normalized claims per device, as the broker verifies each GPU). Warm: the verifier has the device chain cached, one
  * P-384 verification per report (the bound). Cold: a new verifier per report, so the chain
  * (4 P-384 certificate signatures) is verified too. Evidence: Trustee's JSON (hex + base64
  * decoding) on the warm path. RIM: the VBIOS RIM's XML signature and chain via libxmlsec1. */
@@ -11,6 +12,7 @@
 #include "veritee/codec.h"
 #include "veritee/fileio.h"
 #include "veritee/nvidia.h"
+#include "veritee/verify.h"
 
 #define AT_2024 1717200000
 
@@ -51,6 +53,8 @@ static double rate(one_fn f, void *ctx)
 
 typedef struct nv_ctx {
     vt_nvidia_verifier *v;
+    vt_verifier *one;       /* the one verification entry (verify.h) */
+    vt_verify_result *res;
     vt_buf report, chain, evidence, rim, rim_root;
     vt_nvidia_rim_verifier *rv;
     vt_nvidia_rim *rim_out;
@@ -92,6 +96,17 @@ static int evidence(void *p)
     return rc == VT_OK ? 0 : -1;
 }
 
+/* The same evidence through vt_verify (what veritee verify, appraise and the broker call):
+ * the nvidia layer plus normalized claims per device. */
+static int entry(void *p)
+{
+    nv_ctx *c = p;
+    vt_error e;
+    vt_verify_opts o = {.tee = "nvidia", .at = AT_2024};
+    vt_verify_result_clear(c->res);
+    return vt_verify(c->one, c->evidence.ptr, c->evidence.len, &o, c->res, &e) == VT_OK ? 0 : -1;
+}
+
 static int rim(void *p)
 {
     nv_ctx *c = p;
@@ -119,16 +134,21 @@ void bench_nvidia(const char *vectors, const bench_bounds *b)
     json_decref(j);
     free(hex);
     free(b64);
-    double w = rate(warm, &c), k = rate(cold, &c), ev = rate(evidence, &c);
-    if (w < 0 || k < 0 || ev < 0) {
+    vt_verify_sources src = {0};
+    c.res = calloc(1, sizeof *c.res);
+    if (c.res == NULL || vt_verifier_new(&src, &c.one, &e) != VT_OK) goto out;
+    double w = rate(warm, &c), k = rate(cold, &c), ev = rate(evidence, &c), en = rate(entry, &c);
+    if (w < 0 || k < 0 || ev < 0 || en < 0) {
         fprintf(stderr, "bench_nvidia: the Hopper sample does not verify\n");
         goto out;
     }
     printf("nvidia_verify_warm_per_sec %.1f 1/s\n", w);
     printf("nvidia_verify_cold_per_sec %.1f 1/s\n", k);
     printf("nvidia_evidence_json_per_sec %.1f 1/s\n", ev);
+    printf("nvidia_vt_verify_per_sec %.1f 1/s\n", en);
     if (b != NULL && b->p384_verify_per_sec > 0) {
         printf("nvidia_warm_ratio_to_bound %.3f ratio\n", w / b->p384_verify_per_sec);
+        printf("nvidia_vt_verify_ratio_to_bound %.3f ratio\n", en / b->p384_verify_per_sec);
         printf("nvidia_cold_ratio_to_bound %.3f ratio\n", k / (b->p384_verify_per_sec / 5.0));
     }
     c.rim_out = malloc(sizeof *c.rim_out);
@@ -141,6 +161,9 @@ void bench_nvidia(const char *vectors, const bench_bounds *b)
     }
 out:
     fflush(stdout);
+    vt_verify_result_clear(c.res);
+    free(c.res);
+    vt_verifier_free(c.one);
     vt_nvidia_rim_verifier_free(c.rv);
     free(c.rim_out);
     vt_nvidia_verifier_free(c.v);

@@ -42,7 +42,7 @@ vt_layer(measure  DIRS src/measure  USES core crypto
 vt_layer(collateral DIRS src/collateral USES core crypto io metrics tdx snp
          HEADERS collateral
          SUMMARY "live collateral: the cache of Intel PCS/PCCS and AMD KDS items, checked before install, atomic, with validity windows; fetch, refresh, prune")
-vt_layer(verify   DIRS src/verify   USES core crypto io tpm tdx snp cca azure collateral
+vt_layer(verify   DIRS src/verify   USES core crypto io tpm tdx snp cca azure nvidia collateral
          HEADERS verify claims
          SUMMARY "the one verification entry for every TEE (TDX, SGX, SNP, CCA, az-snp-vtpm, az-tdx-vtpm, tpm): verifier from trust + collateral source, evidence -> normalized claims + checks")
 vt_layer(appraise DIRS src/appraise USES core crypto io verify

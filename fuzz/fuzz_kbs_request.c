@@ -1,8 +1,8 @@
 /* libFuzzer target: the KBS request parsers (kbs-protocol.md §4, §6, §7.4, §8): the /auth
- * Request, the /attest Attestation with its runtime-data binding and init-data TOML, the SNP
- * serde-struct decoder, the resource policy checker, the resource path rule and the Trustee
- * admin token (compatibility mode, docs/coco.md). The first byte selects the parser; the rest is
- * the input. */
+ * Request, the /attest Attestation with its runtime-data and device bindings, its additional
+ * (GPU) evidence map and init-data TOML, the SNP serde-struct decoder, the resource policy
+ * checker, the resource path rule and the Trustee admin token (compatibility mode,
+ * docs/coco.md). The first byte selects the parser; the rest is the input. */
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t dl;
             json_t *claims = NULL;
             (void)vt_rcar_binding(a.nonce, a.tee_pubkey, a.additional, NULL, rd, NULL, &e);
+            (void)vt_rcar_device_binding(a.nonce, a.tee_pubkey, NULL, rd, &e);
+            json_t *add = NULL; /* the composite evidence map (GPUs) */
+            if (vt_rcar_additional_parse(a.additional, &add, &e) == VT_OK) json_decref(add);
             if (a.has_init_data && vt_rcar_initdata_digest(a.init_data_body, a.init_data_len, d, &dl, &claims, &e) == VT_OK)
                 json_decref(claims);
             vt_rcar_attestation_clear(&a);

@@ -27,10 +27,11 @@ typedef enum vt_tee {
     VT_TEE_AZ_SNP_VTPM = 5, /* Azure CVM: SNP report (paravisor, VMPL 0) + vTPM quote */
     VT_TEE_AZ_TDX_VTPM = 6, /* Azure CVM: TD quote + vTPM quote */
     VT_TEE_TPM = 7,         /* a TPM 2.0 quote by an attestation key the verifier trusts */
+    VT_TEE_NVIDIA = 8,      /* an NVIDIA GPU (Hopper, Blackwell): additional evidence beside a CPU TEE */
 } vt_tee;
 
-/* "sgx", "tdx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm", "tpm" (the kbs-types names),
- * "unknown". */
+/* "sgx", "tdx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm", "tpm", "nvidia" (the kbs-types
+ * names), "unknown". */
 const char *vt_tee_name(vt_tee t);
 /* The hardware TEE whose report the evidence carries: SNP for az-snp-vtpm, TDX for az-tdx-vtpm,
  * the kind itself otherwise (TPM: none, VT_TEE_TPM). Per-TEE policy rules follow it. */
@@ -98,6 +99,30 @@ typedef struct vt_claims_cca_sw {
     uint8_t signer_id[VT_CLAIMS_VALUE_MAX];
     size_t signer_id_len;
 } vt_claims_cca_sw;
+
+/* One NVIDIA GPU (docs/nvidia.md, "Claims"): what its verified SPDM report says. */
+#define VT_CLAIMS_GPU_MEAS 64
+
+typedef enum vt_gpu_rim {
+    VT_GPU_RIM_NOT_CHECKED = 0, /* no RIMs were given to the verification */
+    VT_GPU_RIM_MATCHED = 1,     /* every golden entry of the driver and VBIOS RIMs matched */
+} vt_gpu_rim;
+
+typedef struct vt_claims_gpu {
+    char arch[16];            /* "HOPPER", "BLACKWELL" (the evidence's claim; it chose the FWID rule) */
+    char uuid[64];            /* as the guest gave it: unverified; "" when absent */
+    char ueid[64];            /* the FMC leaf's serial number, decimal */
+    char driver_version[64];  /* "550.90.07" */
+    char vbios_version[24];   /* "96.00.9f.00.01" */
+    char feature[8];          /* opaque feature_flag: "SPT", "MPT", "PPCIE"; "" when absent */
+    bool cc_mode;             /* the signed report names a CC mode (feature_flag present) */
+    bool ppcie;               /* feature_flag is PPCIE (protected PCIe) */
+    bool nvdec0_enabled;
+    vt_gpu_rim rim;
+    size_t rim_matched;       /* golden entries matched (rim == MATCHED) */
+    size_t n_meas;            /* SPDM blocks 1..n_meas */
+    uint8_t meas[VT_CLAIMS_GPU_MEAS][48];
+} vt_claims_gpu;
 
 typedef struct vt_claims_cca {
     vt_cca_profile profile;
@@ -203,6 +228,7 @@ typedef struct vt_claims {
         vt_claims_sgx sgx;
         vt_claims_snp snp;
         vt_claims_cca cca;
+        vt_claims_gpu gpu;
     } u;
 } vt_claims;
 
@@ -214,6 +240,11 @@ VT_MUST_USE vt_err vt_claims_from_snp(const vt_snp_claims *c, vt_claims *out, vt
 VT_MUST_USE vt_err vt_claims_from_cca(const vt_cca_token *t, const vt_cca_cpak *cpak, vt_claims *out,
                           vt_error *err);
 
+/* One device object of the nvidia layer's claims ({"arch","uuid","ueid","nonce","measurements",
+ * "config","emulated","rim",...}, vt_nvidia_verify) as normalized claims: report_data is the
+ * request nonce (32 bytes), revocation_checked whether OCSP covered the chain. */
+VT_MUST_USE vt_err vt_claims_from_gpu(const json_t *device, bool revocation_checked, vt_claims *out,
+                                      vt_error *err);
 /* The TPM part of claims from the claims JSON the azure layer (vt_az_vtpm_verify) or the tpm
  * layer (vt_tpm_verify) returns: tee becomes `tee`, PCRs per bank, report data (the quote's
  * extraData), init-data (PCR8), runtime claims, event-log records. For az-*: call after

@@ -71,6 +71,7 @@ typedef struct vt_kbs_config {
                                        0: no limit. Over it, /auth answers 429 to that client
                                        only, so one address cannot lock every guest out */
     bool allow_missing_crl;         /* TDX: accept a PCK chain without CRL (said in the checks) */
+    const char *nvidia_ocsp_dir;    /* NVIDIA GPUs: DER OCSP responses for the device chains */
     bool insecure_sample_tee;       /* accept the `sample` TEE (test only; never by default) */
     const char *issuer;             /* EAR "iss"; NULL: "veritee-attestation-service" */
     vt_kbs_rng rng;                 /* NULL: OpenSSL RAND_bytes */

@@ -78,12 +78,22 @@ typedef struct vt_kbs_evidence_src {
 VT_MUST_USE vt_err vt_kbs_evidence_get(const vt_kbs_evidence_src *src, const uint8_t report_data[64], size_t rd_len,
                                        json_t **out, vt_ev_tee *tee_out, vt_error *err);
 
+/* Additional evidence (Trustee's composite evidence) over the device runtime data
+ * (vt_rcar_device_binding): the GPUs of the emulated TEE's "nvidia" section as
+ * {"nvidia":{"device_evidence_list":[...]}} text, each report's nonce the first 32 bytes of
+ * device_rd. *out owned (free()). Errors: VT_E_ARG (no emulator), VT_E_MISSING (no GPUs). */
+VT_MUST_USE vt_err vt_kbs_gpu_evidence_get(const vt_kbs_evidence_src *src, const uint8_t device_rd[64], char **out,
+                                           vt_error *err);
+
 /* ---- the exchange ------------------------------------------------------------------------- */
 
 /* Produces primary evidence for report_data (the binding digest, rd_len bytes, zero-padded to
  * 64); *out owned by the caller. */
 typedef vt_err (*vt_kbs_evidence_fn)(void *ud, const uint8_t report_data[64], size_t rd_len, json_t **out,
                                      vt_error *err);
+/* Produces the additional_evidence text (a JSON map of device TEE to evidence, "" for none) over
+ * the device runtime data; *out owned (free()). */
+typedef vt_err (*vt_kbs_additional_fn)(void *ud, const uint8_t device_rd[64], char **out, vt_error *err);
 
 typedef struct vt_kbs_client_opts {
     const char *url;               /* KBS base URL, e.g. http://127.0.0.1:8080 (no trailing /kbs/v0) */
@@ -93,7 +103,10 @@ typedef struct vt_kbs_client_opts {
     const char *tee;               /* RCAR tee name: "tdx", "snp", "cca", ... */
     vt_kbs_key_type key_type;
     vt_kbs_evidence_fn evidence;   /* required */
-    void *evidence_ud;
+    vt_kbs_additional_fn additional; /* NULL: no additional evidence. Called first, with
+                                      H(JCS({nonce, tee-pubkey})); the primary evidence then binds
+                                      its text (as guest-components' RCAR client does) */
+    void *evidence_ud;              /* passed to both */
     long timeout_seconds;          /* per request; 0: 20 */
     const char *ca_file;           /* HTTPS: CA certificate(s) of the KBS (PEM); NULL: system store */
     const char *init_data_toml;    /* CoCo init-data (the TOML of the io.katacontainers.config.

@@ -15,6 +15,7 @@
 
 #include "veritee/api.h"
 #include "veritee/checks.h"
+#include "veritee/codec.h"
 #include "veritee/err.h"
 #include "veritee/reader.h"
 #include "veritee/vtime.h"
@@ -144,6 +145,62 @@ VT_MUST_USE vt_err vt_nvidia_verifier_new(const vt_nvidia_trust *trust, vt_nvidi
                               vt_error *err);
 void vt_nvidia_verifier_free(vt_nvidia_verifier *v);
 
+/* ---- revocation of the device and RIM signer chains (OCSP, CRLs) ----
+ * Every certificate below the root needs a status, taken from the first source that covers
+ * it: an offline OCSP response, an offline CRL of its issuer, then (online) a cached OCSP
+ * response still valid at the instant, else NVIDIA's OCSP responder. Each response is verified in
+ * full: signed by the certificate's issuer or a responder the issuer delegated
+ * (id-kp-OCSPSigning) whose path reaches the pinned root at the instant, CertID equal to the
+ * certificate's, the request's nonce echoed (fetched responses), thisUpdate <= at <=
+ * nextUpdate (nextUpdate required). docs/nvidia.md, "Revocation". */
+
+#define VT_NVIDIA_OCSP_URL "https://ocsp.ndis.nvidia.com/"
+#define VT_NVIDIA_RIM_SERVICE_URL "https://rim.attestation.nvidia.com/v1/rim/"
+
+/* Counters a caller may ask for (tests, metrics): what the revocation checks and RIM fetches
+ * used. */
+typedef struct vt_nvidia_source_stats {
+    unsigned ocsp_fetched;    /* OCSP requests sent */
+    unsigned ocsp_cache_hits; /* statuses taken from cached responses */
+    unsigned ocsp_offline;    /* statuses from given responses or CRLs */
+    unsigned rim_fetched;     /* RIMs fetched from the RIM service */
+    unsigned rim_cache_hits;  /* RIMs taken from the cache */
+} vt_nvidia_source_stats;
+
+/* Randomness is a parameter: fills out with n random bytes (the OCSP request nonce). */
+typedef vt_err (*vt_nvidia_random_fn)(void *ctx, uint8_t *out, size_t n, vt_error *err);
+
+typedef struct vt_nvidia_revocation {
+    const vt_bytes *responses; /* offline DER OCSP responses, any order */
+    size_t n_responses;
+    const vt_bytes *crls;      /* offline CRLs (DER or PEM), any order */
+    size_t n_crls;
+    bool online;               /* ask the responder for what no offline source covers */
+    const char *ocsp_url;      /* NULL: VT_NVIDIA_OCSP_URL (one responder for every certificate,
+                                  as NVIDIA runs it); POST application/ocsp-request */
+    const char *cache_dir;     /* with online: responses kept as DIR/nvidia/ocsp/<certid>.der
+                                  (atomic writes) and reused while valid at the instant, before
+                                  asking (also when the responder is down); NULL: no cache */
+    long timeout_seconds;      /* per request; 0: 20 s */
+    const char *ca_file;       /* HTTPS: trust only this PEM file; NULL: the system store */
+    vt_nvidia_random_fn random; /* nonce for fetched requests; NULL: no nonce sent */
+    void *random_ctx;
+    /* Status unknown is accepted and reported (check "skipped"): no source covers a
+     * certificate, the responder is unreachable or answers "unknown". A revoked certificate,
+     * a bad signature or a stale response fail whatever this says. */
+    bool allow_unknown;
+    /* With no source at all (no responses, CRLs, not online): fail (VT_E_MISSING) rather
+     * than report the check skipped. */
+    bool require;
+    vt_nvidia_source_stats *stats; /* optional counters, added to */
+} vt_nvidia_revocation;
+
+/* Outcomes (check name given by the caller: "revocation", "rim_revocation"): VT_E_REVOKED
+ * (a certificate is revoked), VT_E_EXPIRED (a response or CRL not current at the instant),
+ * VT_E_VERIFY (bad signature, unauthorised responder, nonce or CertID mismatch, status unknown),
+ * VT_E_MISSING (no status: no source covers a certificate, the responder is unreachable or
+ * answers with an error), VT_E_INVALID (a malformed response or CRL). */
+
 typedef struct vt_nvidia_verify_opts {
     vt_time at;           /* verification instant for the certificate chain */
     const uint8_t *nonce; /* expected nonce (KBS report_data): the first 32 bytes are compared,
@@ -165,6 +222,14 @@ typedef struct vt_nvidia_verify_opts {
      * carry "rim" (vt_nvidia_rim_match's result). None: no RIM appraisal. */
     const struct vt_nvidia_rim *const *rims;
     size_t n_rims;
+    /* Revocation of the device chain (above). NULL: the offline fields ocsp/n_ocsp/require_ocsp
+     * alone. Given: it replaces them. */
+    const vt_nvidia_revocation *revocation;
+    /* RIMs by the ids the report names (vt_nvidia_rim_ids), from rim_source (cache, RIM
+     * service), verified with rim_verifier at `at` (its revocation settings apply), then matched
+     * as with `rims` (given `rims` are used first). Both or neither. */
+    struct vt_nvidia_rim_verifier *rim_verifier;
+    const struct vt_nvidia_rim_source *rim_source;
 } vt_nvidia_verify_opts;
 
 /* One device: arch (from the untrusted evidence; chooses the FWID rule), raw report, PEM chain
@@ -218,6 +283,10 @@ VT_MUST_USE vt_err vt_nvidia_rim_verifier_new(const void *roots_pem, size_t len,
                                   vt_error *err);
 void vt_nvidia_rim_verifier_free(vt_nvidia_rim_verifier *v);
 
+/* Revocation of RIM signer chains checked by every later vt_nvidia_rim_verify (check
+ * "rim_revocation"); rev is borrowed (must outlive the verifier's use), NULL turns it off. */
+void vt_nvidia_rim_verifier_set_revocation(vt_nvidia_rim_verifier *v, const vt_nvidia_revocation *rev);
+
 /* Verify a RIM's signature and signer chain at `at`, then parse what it signs (only content
  * outside the signature element). Checks: rim_format, rim_signature, rim_chain. */
 VT_MUST_USE vt_err vt_nvidia_rim_verify(vt_nvidia_rim_verifier *v, const uint8_t *xml, size_t len, vt_time at,
@@ -239,6 +308,42 @@ VT_MUST_USE vt_err vt_nvidia_rim_ids(const vt_nvidia_report *r, vt_nvidia_arch a
 VT_MUST_USE vt_err vt_nvidia_rim_match(const vt_nvidia_report *r, const vt_nvidia_rim *driver,
                            const vt_nvidia_rim *vbios, json_t **result, vt_checks *checks,
                            vt_error *err);
+
+/* ---- RIMs from NVIDIA's RIM service, cached ----
+ * GET <service_url><id> answers {"id": id, "rim": "<base64 of the SWID XML>", "sha256": hex,
+ * ...}. A RIM is verified (vt_nvidia_rim_verify at the instant) before it is cached as
+ * DIR/nvidia/rim/<id>.swidtag (atomic write), and verified again whenever it is read back: a
+ * cached RIM is used while it verifies at the instant (its signer chain valid, not revoked). */
+typedef struct vt_nvidia_rim_source {
+    bool online;             /* ask the RIM service for what the cache does not hold */
+    const char *service_url; /* base URL, the id is appended; NULL: VT_NVIDIA_RIM_SERVICE_URL */
+    const char *cache_dir;   /* NULL: no cache */
+    long timeout_seconds;    /* 0: 20 s */
+    const char *ca_file;     /* HTTPS: trust only this PEM file */
+    vt_nvidia_source_stats *stats; /* optional counters, added to */
+} vt_nvidia_rim_source;
+
+/* The RIM service's answer for `id`: checks the JSON (object, "rim" a base64 string, "id" equal
+ * to want_id when present, "sha256" the digest of the decoded bytes when present, at most
+ * 4 MiB) and returns the XML in *xml (owned). Pure: no I/O. VT_E_INVALID naming the field. */
+VT_MUST_USE vt_err vt_nvidia_rim_service_parse(const uint8_t *body, size_t len, const char *want_id,
+                                               vt_buf *xml, vt_error *err);
+
+/* The verified RIM `id` (ids only of [A-Za-z0-9._-], 1..128 chars): from the cache when it
+ * verifies at `at`, else fetched (src->online), verified, then cached. *xml_out (may be NULL)
+ * receives the XML. Checks "rim_fetch" and those of vt_nvidia_rim_verify. VT_E_MISSING when
+ * neither source has it or the service cannot be reached (404 included). */
+VT_MUST_USE vt_err vt_nvidia_rim_get(vt_nvidia_rim_verifier *v, const vt_nvidia_rim_source *src, const char *id,
+                                     vt_time at, vt_nvidia_rim *out, vt_buf *xml_out, vt_checks *checks,
+                                     vt_error *err);
+
+/* Check the revocation status of a chain (leaf first; the last certificate is the trusted root,
+ * which is not checked) at `at`, by the sources in rev. The chain is NOT verified here: the
+ * caller has verified it (its last certificate is taken as the trust anchor for responders). The check is recorded under `check`
+ * with `dev` prefixed to details. For callers with their own chains (and the tests). */
+VT_MUST_USE vt_err vt_nvidia_revocation_check(const vt_nvidia_revocation *rev, const void *chain_pem,
+                                              size_t chain_len, vt_time at, const char *check,
+                                              vt_checks *checks, vt_error *err);
 
 VT_END_DECLS
 

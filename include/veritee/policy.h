@@ -69,6 +69,11 @@ typedef struct vt_policy_sw {
     vt_policy_bytes signer_id; /* len 0: any signer */
 } vt_policy_sw;
 
+typedef enum vt_policy_ppcie {
+    VT_POLICY_PPCIE_ANY = 0,
+    VT_POLICY_PPCIE_REQUIRED = 1,
+    VT_POLICY_PPCIE_FORBIDDEN = 2,
+} vt_policy_ppcie;
 /* tpm.pcrs: the values one PCR of one bank may have. */
 typedef struct vt_policy_pcr {
     uint16_t bank;                   /* TPM_ALG_ID */
@@ -135,6 +140,16 @@ typedef struct vt_policy {
     vt_policy_set cca_implementation_ids;
     vt_policy_sw *cca_sw;            /* owned */
     size_t n_cca_sw;
+    /* NVIDIA GPUs ("nvidia" section) */
+    unsigned gpu_archs;              /* bit 1 HOPPER, bit 2 BLACKWELL; 0: any */
+    char gpu_min_driver[64];         /* "": not checked */
+    char gpu_min_vbios[24];
+    bool gpu_allow_cc_off;           /* cc_mode "any": a GPU naming no CC mode is a warning */
+    vt_policy_ppcie gpu_ppcie;
+    bool gpu_require_rim;
+    bool has_gpu_count;
+    int64_t gpu_count;               /* exact number of GPUs beside the CPU evidence */
+    int64_t gpu_min;                 /* at least; 0: not checked */
     /* TPM quotes (az-snp-vtpm, az-tdx-vtpm, tpm) */
     vt_policy_pcr *tpm_pcrs;         /* owned */
     size_t n_tpm_pcrs;
@@ -161,6 +176,8 @@ typedef struct vt_appraise_ctx {
     size_t report_data_len;         /* 1..64 */
     const uint8_t *init_data;       /* expected init-data digest, NULL: none given */
     size_t init_data_len;
+    size_t n_gpus;                  /* verified GPUs attested beside CPU evidence (nvidia.gpus,
+                                       nvidia.min_gpus); not used for a GPU's own claims */
 } vt_appraise_ctx;
 
 #define VT_APPRAISAL_MAX_CHECKS 64

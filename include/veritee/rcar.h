@@ -38,7 +38,8 @@ typedef struct vt_rcar_attestation {
     const char *nonce;          /* runtime-data.nonce */
     const json_t *tee_pubkey;   /* runtime-data.tee-pubkey (as received) */
     const json_t *primary;      /* tee-evidence.primary_evidence */
-    const char *additional;     /* tee-evidence.additional_evidence ("" when none) */
+    const char *additional;     /* tee-evidence.additional_evidence ("" when none; its text is what
+                                   the primary evidence binds: vt_rcar_additional_parse reads it) */
     bool has_init_data;
     const char *init_data_body; /* init-data.body (TOML text) */
     size_t init_data_len;
@@ -55,6 +56,18 @@ void vt_rcar_attestation_clear(vt_rcar_attestation *a);
  * text. The guest computes it to fill report data; the broker recomputes it to check. */
 VT_MUST_USE vt_err vt_rcar_binding(const char *nonce, const json_t *jwk, const char *additional, const char *hash_alg,
                        uint8_t report_data[64], vt_buf *canonical, vt_error *err);
+
+/* The runtime data every device beside the primary TEE binds (Trustee's composite evidence):
+ * H(JCS({"nonce": nonce, "tee-pubkey": jwk})), zero-padded to 64 bytes (hash_alg as above).
+ * An NVIDIA GPU's SPDM request nonce is its first 32 bytes. */
+VT_MUST_USE vt_err vt_rcar_device_binding(const char *nonce, const json_t *jwk, const char *hash_alg,
+                                          uint8_t report_data[64], vt_error *err);
+
+/* tee-evidence.additional_evidence: a JSON text mapping a device TEE name to its evidence
+ * ({"nvidia": {"device_evidence_list": [...]}}, as guest-components' attester sends it). ""
+ * gives *out NULL; otherwise *out is the owned object. A TEE other than "nvidia", a value that
+ * is not an object, or more than 4 entries: VT_E_UNSUPPORTED / VT_E_INVALID. */
+VT_MUST_USE vt_err vt_rcar_additional_parse(const char *additional, json_t **out, vt_error *err);
 
 /* Init-data (§7.4): the TOML's `algorithm` (sha256/sha384/sha512) hashes the raw text into
  * digest (its length in *len); *data (may be NULL) receives the [data] table as a JSON object

@@ -20,6 +20,7 @@
 #include "veritee/checks.h"
 #include "veritee/claims.h"
 #include "veritee/err.h"
+#include "veritee/nvidia.h"
 #include "veritee/snp.h"
 #include "veritee/tdx.h"
 #include "veritee/vtime.h"
@@ -28,7 +29,10 @@ VT_BEGIN_DECLS
 
 /* Where trust and collateral come from. Strings are copied by vt_verifier_new. */
 typedef struct vt_verify_sources {
-    const char *trust_dir;      /* TDX roots, SNP ARKs, CCA CPAK stores (NULL: built-in vendor roots) */
+    const char *trust_dir;      /* TDX roots, SNP ARKs, CCA CPAK stores (NULL: built-in vendor roots);
+                                   NVIDIA: nvidia_device_root.pem in it or in its nvidia/ directory
+                                   (or the file itself) pins the device root instead of the
+                                   built-in NVIDIA Device Identity CA */
     const char *collateral_dir; /* TDX PCS collateral; SNP certificates and CRLs */
     const char *certs_dir;      /* SNP: more certificates (VCEK/VLEK, ASK/ARK) */
     const char *cpak_file;      /* CCA: one CPAK (PEM, JWK or store) */
@@ -59,10 +63,15 @@ typedef struct vt_verify_sources {
     const char *tpm_aks;        /* tpm: a PEM file, or a directory of *.pem files, holding the
                                    attestation keys (PUBLIC KEY or CERTIFICATE blocks) trusted to
                                    sign quotes (NULL: none, tpm evidence is VT_E_MISSING) */
+    const char *nvidia_ocsp_dir; /* NVIDIA: DER OCSP responses for the device chains: one file, or every
+                                    regular file of a directory; checked at each verification's
+                                    instant (docs/nvidia.md) */
+    bool nvidia_require_ocsp;   /* NVIDIA: a chain no response covers is rejected (VT_E_MISSING) */
 } vt_verify_sources;
 
 /* The evidence kind from its first bytes: "tdx", "sgx", "snp", "cca", or NULL; a JSON object
- * by its keys: "az-snp-vtpm", "az-tdx-vtpm", "tpm". */
+ * by its keys: "az-snp-vtpm", "az-tdx-vtpm", "tpm". NVIDIA GPU evidence (JSON) is never
+ * guessed: it is named ("nvidia"). */
 const char *vt_evidence_detect(const uint8_t *p, size_t len);
 
 /* Every TEE's verifier, built lazily from the sources (collateral signatures, trust stores and
@@ -83,8 +92,9 @@ void vt_verifier_invalidate(vt_verifier *v); /* accepts NULL */
 /* Per-call options. Every option is enforced for every kind of evidence it applies to, and an
  * option that cannot apply to this evidence is refused (VT_E_ARG), never ignored. */
 typedef struct vt_verify_opts {
-    const char *tee;            /* "tdx", "sgx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm", "tpm";
-                                   NULL or "auto": detected */
+    const char *tee;            /* "tdx", "sgx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm", "tpm",
+                                   "nvidia" (Trustee's device_evidence_list JSON); NULL or "auto":
+                                   detected (never nvidia) */
     vt_time at;                 /* verification instant */
     const uint8_t *nonce;       /* expected REPORTDATA (TDX, SGX, SNP) or realm challenge (CCA):
                                    1..64 bytes, the rest zero; the TPM quote's qualifyingData
@@ -101,6 +111,19 @@ typedef struct vt_verify_opts {
     STACK_OF(X509) *certs;      /* SNP: certificates that came with the evidence (borrowed) */
     bool crl_required;          /* SNP: an ARK-issued CRL must be consulted (TDX always requires
                                    its CRLs unless allow_missing_crl) */
+    /* NVIDIA (nonce: the first 32 bytes are the GPU request nonce, shorter is zero-padded): */
+    const vt_bytes *ocsp;       /* DER OCSP responses for this call (besides the sources' directory) */
+    size_t n_ocsp;
+    const struct vt_nvidia_rim *const *rims; /* verified RIMs: each GPU's measurements must match */
+    size_t n_rims;
+    /* Revocation sources for the device chains (online OCSP, cache, offline responses and CRLs;
+     * nvidia.h): NULL: the OCSP responses above and the sources' directory only. Given, those
+     * responses are added to its offline ones. */
+    const vt_nvidia_revocation *nvidia_revocation;
+    /* RIMs by the ids each report names, from a cache or the RIM service, verified with
+     * nvidia_rim_verifier (both or neither; nvidia.h, vt_nvidia_rim_get). */
+    struct vt_nvidia_rim_verifier *nvidia_rim_verifier;
+    const struct vt_nvidia_rim_source *nvidia_rim_source;
 } vt_verify_opts;
 
 /* What a verification yields. The TEE's own result is kept for callers that print its native
@@ -116,6 +139,11 @@ typedef struct vt_verify_result {
     json_t *tpm_claims;         /* az-snp-vtpm, az-tdx-vtpm, tpm: the layer's claims JSON (docs/azure.md) */
     char cca_cpak[128];         /* label of the CPAK that verified the CCA platform token */
     bool cca_cpak_emulated;
+    /* NVIDIA: the nvidia layer's claims {"devices":[...]} and one normalized claims per device
+     * (claims above is the first device's) */
+    json_t *nvidia;
+    vt_claims *gpus;
+    size_t n_gpus;
 } vt_verify_result;
 
 /* Verify evidence. Errors: VT_E_ARG (unknown or mismatched tee, an option that does not apply),
@@ -127,7 +155,7 @@ VT_MUST_USE vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, cons
 void vt_verify_result_clear(vt_verify_result *r);
 /* The TEE's native claims as JSON (what `veritee verify --json` prints besides file/checks):
  * vt_tdx_result_json, vt_snp_claims_json or vt_cca_claims_json; for the TPM kinds the claims of
- * docs/azure.md. NULL when none. Caller decrefs. */
+ * docs/azure.md; for NVIDIA a copy of the {"devices":[...]} claims. NULL when none. Caller decrefs. */
 json_t *vt_verify_result_json(const vt_verify_result *r);
 
 /* Earliest issueDate of TCB Infos and QE Identities in a TDX collateral set (0 when none). */

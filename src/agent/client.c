@@ -309,21 +309,30 @@ static vt_err challenge(const json_t *ch, const char **nonce, const char **hash_
 
 static vt_err attest_body(vt_kbs_client *c, const char *nonce, const char *hash_alg, json_t **out, vt_error *err)
 {
-    uint8_t rd[64];
+    uint8_t rd[64], dev_rd[64];
     json_t *ev = NULL;
-    VT_GUARD(vt_rcar_binding(nonce, c->key.jwk, "", hash_alg, rd, NULL, err));
+    char *add = NULL;
+    if (c->o.additional != NULL) { /* the devices first: the primary evidence binds their evidence */
+        VT_GUARD(vt_rcar_device_binding(nonce, c->key.jwk, hash_alg, dev_rd, err));
+        VT_GUARD(c->o.additional(c->o.evidence_ud, dev_rd, &add, err));
+    }
+    vt_err rc = vt_rcar_binding(nonce, c->key.jwk, add ? add : "", hash_alg, rd, NULL, err);
     /* the digest's own length (the vTPM quotes it unpadded); vt_rcar_binding has refused others */
     size_t rd_len = hash_alg == NULL || strcasecmp(hash_alg, "sha384") == 0 ? 48
                     : strcasecmp(hash_alg, "sha256") == 0                    ? 32
                                                                             : 64;
-    VT_GUARD(c->o.evidence(c->o.evidence_ud, rd, rd_len, &ev, err));
-    json_t *init = c->o.init_data_toml != NULL
-                       ? json_pack("{s:s, s:s}", "format", "toml", "body", c->o.init_data_toml)
-                       : json_null();
-    *out = json_pack("{s:o, s:{s:s, s:O}, s:{s:o, s:s}}", "init-data", init, "runtime-data", "nonce", nonce,
-                     "tee-pubkey", c->key.jwk, "tee-evidence", "primary_evidence", ev, "additional_evidence", "");
-    if (*out == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_client", "cannot build the attestation");
-    return VT_OK;
+    if (rc == VT_OK) rc = c->o.evidence(c->o.evidence_ud, rd, rd_len, &ev, err);
+    if (rc == VT_OK) {
+        json_t *init = c->o.init_data_toml != NULL
+                           ? json_pack("{s:s, s:s}", "format", "toml", "body", c->o.init_data_toml)
+                           : json_null();
+        *out = json_pack("{s:o, s:{s:s, s:O}, s:{s:o, s:s}}", "init-data", init, "runtime-data", "nonce", nonce,
+                         "tee-pubkey", c->key.jwk, "tee-evidence", "primary_evidence", ev, "additional_evidence",
+                         add ? add : "");
+        if (*out == NULL) rc = vt_error_set(err, VT_E_NOMEM, "kbs_client", "cannot build the attestation");
+    }
+    free(add);
+    return rc;
 }
 
 vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)

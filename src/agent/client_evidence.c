@@ -7,6 +7,7 @@
 #include "veritee/crypto.h"
 #include "veritee/emulate.h"
 #include "veritee/jcs.h"
+#include "veritee/json.h"
 #include "veritee/kbs_client.h"
 #include "veritee/snp.h"
 #include "veritee/vtpm.h"
@@ -166,5 +167,28 @@ vt_err vt_kbs_evidence_get(const vt_kbs_evidence_src *src, const uint8_t report_
     if (rc == VT_OK && tee_out != NULL) *tee_out = tee;
     vt_buf_free(&ev);
     vt_buf_free(&aux);
+    return rc;
+}
+
+vt_err vt_kbs_gpu_evidence_get(const vt_kbs_evidence_src *src, const uint8_t device_rd[64], char **out, vt_error *err)
+{
+    *out = NULL;
+    if (src->emulator_dir == NULL)
+        return vt_error_set(err, VT_E_ARG, "kbs_evidence",
+                            "GPU evidence comes from the emulated TEE so far (NVML collection is not implemented)");
+    vt_emu *emu = NULL;
+    vt_buf ev = {0};
+    json_t *doc = NULL, *map = NULL;
+    VT_GUARD(vt_emu_open(src->emulator_dir, &emu, err));
+    vt_err rc = vt_emu_nvidia_evidence(emu, device_rd, &ev, err); /* the first 32 bytes: the SPDM nonce */
+    vt_emu_free(emu);
+    if (rc == VT_OK) rc = vt_json_parse((const char *)ev.ptr, ev.len, &doc, err);
+    if (rc == VT_OK && (map = json_pack("{s:O}", "nvidia", doc)) == NULL)
+        rc = vt_error_set(err, VT_E_NOMEM, "kbs_evidence", "out of memory");
+    if (rc == VT_OK && (*out = json_dumps(map, JSON_COMPACT)) == NULL)
+        rc = vt_error_set(err, VT_E_NOMEM, "kbs_evidence", "out of memory");
+    json_decref(map);
+    json_decref(doc);
+    vt_buf_free(&ev);
     return rc;
 }

@@ -104,8 +104,11 @@ static void collateral_rules(ev *e)
             ev_add(e, "revocation", VT_CHECK_SKIP, -1, 0, "CCA platform keys have no revocation list");
         else
             ev_rule(e, "revocation", c->revocation_checked, VT_AR4SI_INSTANCE_IDENTITY, VT_AR4SI_AFFIRMING,
-                    VT_AR4SI_CONTRAINDICATED, c->revocation_checked ? "certificates checked against CRLs"
-                                                                    : "revocation was not checked (no CRL)");
+                    VT_AR4SI_CONTRAINDICATED,
+                    c->tee == VT_TEE_NVIDIA ? (c->revocation_checked ? "device chain checked with OCSP responses"
+                                                                     : "revocation was not checked (no OCSP response)")
+                    : c->revocation_checked ? "certificates checked against CRLs"
+                                            : "revocation was not checked (no CRL)");
     }
 }
 
@@ -210,9 +213,15 @@ vt_err vt_policy_appraise(const vt_policy *p, const vt_claims *c, const vt_appra
     const char *tee = vt_tee_name(c->tee);
     ev_rule(&e, "verified", c->verified, VT_AR4SI_INSTANCE_IDENTITY, VT_AR4SI_AFFIRMING, VT_AR4SI_CRYPTO_FAILED,
             c->verified ? "%s evidence signature and key chain verified" : "%s evidence was not verified", tee);
-    ev_rule(&e, "tee_type", p->tee_mask == 0 || (p->tee_mask & (1u << c->tee)), VT_AR4SI_HARDWARE,
-            VT_AR4SI_AFFIRMING, VT_AR4SI_CONTRAINDICATED, "%s %s", tee,
-            p->tee_mask == 0 ? "(policy allows any TEE)" : (p->tee_mask & (1u << c->tee)) ? "is in tee_types" : "is not in tee_types");
+    bool gpu = c->tee == VT_TEE_NVIDIA;
+    /* tee_types names CPU TEEs; a GPU beside them is governed by the nvidia section */
+    if (gpu)
+        ev_add(&e, "tee_type", VT_CHECK_PASS, VT_AR4SI_HARDWARE, VT_AR4SI_AFFIRMING,
+               "NVIDIA GPU (appraised by the policy's nvidia rules)");
+    else
+        ev_rule(&e, "tee_type", p->tee_mask == 0 || (p->tee_mask & (1u << c->tee)), VT_AR4SI_HARDWARE,
+                VT_AR4SI_AFFIRMING, VT_AR4SI_CONTRAINDICATED, "%s %s", tee,
+                p->tee_mask == 0 ? "(policy allows any TEE)" : (p->tee_mask & (1u << c->tee)) ? "is in tee_types" : "is not in tee_types");
     if (!c->emulated)
         ev_add(&e, "emulated", VT_CHECK_PASS, VT_AR4SI_HARDWARE, VT_AR4SI_AFFIRMING, "hardware TEE");
     else if (p->emulated == VT_POLICY_EMULATED_ACCEPT)
@@ -226,8 +235,9 @@ vt_err vt_policy_appraise(const vt_policy *p, const vt_claims *c, const vt_appra
                "emulated TEE rejected by the policy (test setups: \"emulated\": \"accept\" admits it)");
     tcb_rules(&e);
     collateral_rules(&e);
-    /* a TPM quote says nothing about memory encryption: only a hardware TEE earns the claim */
-    int ro = c->emulated || c->tee == VT_TEE_TPM ? -1 : VT_AR4SI_RUNTIME_OPAQUE;
+    /* a TPM quote says nothing about memory encryption: only a hardware TEE earns the claim; a
+     * GPU's is its CC mode (policy_gpu.c) */
+    int ro = c->emulated || gpu || c->tee == VT_TEE_TPM ? -1 : VT_AR4SI_RUNTIME_OPAQUE;
     if (!c->debug) {
         ev_add(&e, "debug", VT_CHECK_PASS, VT_AR4SI_CONFIGURATION, VT_AR4SI_AFFIRMING, "debug disabled");
         if (ro >= 0) ev_add(&e, "runtime_opaque", VT_CHECK_PASS, ro, VT_AR4SI_AFFIRMING,

@@ -22,6 +22,9 @@ bool ev_set_match(const ev *e, const vt_policy_set *s, const char *claim_name, c
                   size_t len, char *which, size_t cap);
 /* Per-TEE rules (policy_tee.c). */
 void ev_tee_rules(ev *e);
+/* GPUs (policy_gpu.c): one GPU's rules, and the count of GPUs beside CPU evidence. */
+void ev_gpu_rules(ev *e);
+void ev_gpu_count(ev *e);
 /* TPM quote rules: PCRs, AAEL events, runtime claims (policy_tpm.c). */
 void ev_tpm_rules(ev *e);
 

@@ -31,6 +31,7 @@ vt_err pol_parse_measurements(pctx *c, const json_t *root, vt_policy *p);
 vt_err pol_parse_tdx_sgx(pctx *c, const json_t *root, vt_policy *p);
 vt_err pol_parse_snp(pctx *c, const json_t *root, vt_policy *p);
 vt_err pol_parse_cca(pctx *c, const json_t *root, vt_policy *p);
+vt_err pol_parse_nvidia(pctx *c, const json_t *root, vt_policy *p); /* policy_gpu.c */
 vt_err pol_parse_tpm(pctx *c, const json_t *root, vt_policy *p); /* policy_tpm.c */
 void pol_free_tpm(vt_policy *p);
 

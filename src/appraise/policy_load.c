@@ -47,7 +47,8 @@ static vt_err parse_root(pctx *c, const json_t *root, vt_policy *p)
 {
     static const char *const keys[] = {"id", "version", "description", "tee_types", "emulated",
                                        "allow_debug", "tcb", "collateral", "report_data",
-                                       "init_data", "measurements", "tdx", "sgx", "snp", "cca", "tpm", NULL};
+                                       "init_data", "measurements", "tdx", "sgx", "snp", "cca", "tpm", "nvidia",
+                                       NULL};
     VT_GUARD(pol_keys(c, root, "", keys));
     const json_t *id = json_object_get(root, "id");
     const char *ids = json_string_value(id);
@@ -78,6 +79,7 @@ static vt_err parse_root(pctx *c, const json_t *root, vt_policy *p)
     VT_GUARD(pol_parse_tdx_sgx(c, root, p));
     VT_GUARD(pol_parse_snp(c, root, p));
     VT_GUARD(pol_parse_tpm(c, root, p));
+    VT_GUARD(pol_parse_nvidia(c, root, p));
     return pol_parse_cca(c, root, p);
 }
 

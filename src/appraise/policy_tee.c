@@ -198,6 +198,8 @@ void ev_tee_rules(ev *e)
     case VT_TEE_SGX: sgx_rules(e); break;
     case VT_TEE_SNP: snp_rules(e); break;
     case VT_TEE_CCA: cca_rules(e); break;
+    case VT_TEE_NVIDIA: ev_gpu_rules(e); break;
     default: break;
     }
+    if (e->c->tee != VT_TEE_NVIDIA) ev_gpu_count(e);
 }

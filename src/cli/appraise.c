@@ -28,7 +28,8 @@ static int bad(const char *what, const vt_error *e)
 static int parse(int argc, char **argv, appraise_args *a)
 {
     enum { O_POL = 256, O_RV, O_TRUST, O_COLL, O_CERTS, O_CPAK, O_PROD, O_TEE, O_AT, O_NONCE, O_INIT,
-           O_KEY, O_OUT, O_ALG, O_TTL, O_NAMING, O_JSON, O_CRL, O_CHECKS, O_PCS, O_KDS, O_CACHE };
+           O_KEY, O_OUT, O_ALG, O_TTL, O_NAMING, O_JSON, O_CRL, O_CHECKS, O_PCS, O_KDS, O_CACHE, O_GPU, O_GPU_NONCE,
+           O_OCSP };
     static const struct option opts[] = {
         {"policy", 1, 0, O_POL}, {"refvals", 1, 0, O_RV}, {"trust", 1, 0, O_TRUST},
         {"collateral", 1, 0, O_COLL}, {"certs", 1, 0, O_CERTS}, {"cpak", 1, 0, O_CPAK},
@@ -37,6 +38,7 @@ static int parse(int argc, char **argv, appraise_args *a)
         {"ear-alg", 1, 0, O_ALG}, {"ttl", 1, 0, O_TTL}, {"naming", 1, 0, O_NAMING},
         {"json", 0, 0, O_JSON}, {"allow-missing-crl", 0, 0, O_CRL}, {"ear-checks", 0, 0, O_CHECKS},
         {"pcs-url", 1, 0, O_PCS}, {"kds-url", 1, 0, O_KDS}, {"cache", 1, 0, O_CACHE},
+        {"gpu-evidence", 1, 0, O_GPU}, {"gpu-nonce", 1, 0, O_GPU_NONCE}, {"ocsp-response", 1, 0, O_OCSP},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     vt_error e;
     vt_error_clear(&e);
@@ -77,6 +79,9 @@ static int parse(int argc, char **argv, appraise_args *a)
         case O_PCS: a->pcs_url = optarg; break;
         case O_KDS: a->kds_url = optarg; break;
         case O_CACHE: a->cache_dir = optarg; break;
+        case O_GPU: a->gpu_evidence = optarg; break;
+        case O_GPU_NONCE: a->gpu_nonce_hex = optarg; break;
+        case O_OCSP: a->ocsp = optarg; break;
         case 'h': usage(stdout); return -1;
         default: return cli_bad_option("appraise", argv);
         }
@@ -89,6 +94,8 @@ static int parse(int argc, char **argv, appraise_args *a)
     if ((a->pcs_url != NULL || a->kds_url != NULL) && a->cache_dir == NULL)
         return bad(a->pcs_url ? "--pcs-url needs --cache DIR" : "--kds-url needs --cache DIR", NULL);
     if (a->ear_out != NULL && a->ear_key == NULL) return bad("--ear-out needs --ear-key (the signing key file)", NULL);
+    if ((a->gpu_nonce_hex != NULL || a->ocsp != NULL) && a->gpu_evidence == NULL)
+        return bad(a->ocsp ? "--ocsp-response applies to --gpu-evidence" : "--gpu-nonce applies to --gpu-evidence", NULL);
     if (a->ear_alg && strcmp(a->ear_alg, "ES256") != 0 && strcmp(a->ear_alg, "ES384") != 0)
         return bad("--ear-alg must be ES256 or ES384", NULL);
     if (a->naming && strcmp(a->naming, "dotted") != 0 && strcmp(a->naming, "draft03") != 0)
@@ -107,10 +114,10 @@ static bool hex_arg(const char *what, const char *hex, vt_buf *out)
     return true;
 }
 
-static void print_text(const char *file, const vt_claims *c, const vt_appraisal *ap, bool verified)
+static void print_text(const char *file, const char *label, const vt_claims *c, const vt_appraisal *ap, bool verified)
 {
-    printf("%s: %s %s, policy %s\n", file, verified ? vt_tee_name(c->tee) : "evidence",
-           vt_ear_status_name(ap->status), ap->policy_id);
+    printf("%s: %s%s%s %s, policy %s\n", file, label[0] == 'g' ? label : "", label[0] == 'g' ? " " : "",
+           verified ? vt_tee_name(c->tee) : "evidence", vt_ear_status_name(ap->status), ap->policy_id);
     printf("  vector:");
     for (int i = 0; i < VT_AR4SI_COUNT; i++)
         if (ap->vector.v[i]) printf(" %s=%d", vt_ar4si_name((vt_ar4si_claim)i), ap->vector.v[i]);
@@ -188,18 +195,39 @@ static int run(const appraise_args *a, const vt_policy *p, const vt_refvals *rv,
 {
     int refused = options_apply(a, files, n);
     if (refused != VT_EXIT_OK) return refused;
-    vt_buf nonce = {0}, init = {0};
-    one *all = calloc((size_t)n, sizeof *all);
-    vt_ear_submod subs[APPRAISE_MAX_EVIDENCE];
-    int ex = VT_EXIT_OK;
+    vt_buf nonce = {0}, init = {0}, gpu_nonce = {0};
+    one *all = calloc((size_t)n + VT_NVIDIA_MAX_DEVICES, sizeof *all);
+    vt_ear_submod subs[APPRAISE_MAX_EVIDENCE + VT_NVIDIA_MAX_DEVICES];
+    vt_claims *gpus = NULL;
+    size_t n_gpus = 0;
+    int ex = VT_EXIT_OK, total = n;
     if (all == NULL) return VT_EXIT_USAGE;
-    if (!hex_arg("--nonce", a->nonce_hex, &nonce) || !hex_arg("--init-data", a->init_data_hex, &init)) {
+    if (!hex_arg("--nonce", a->nonce_hex, &nonce) || !hex_arg("--init-data", a->init_data_hex, &init) ||
+        !hex_arg("--gpu-nonce", a->gpu_nonce_hex, &gpu_nonce)) {
         ex = VT_EXIT_USAGE;
         goto out;
     }
-    vt_appraise_ctx ctx = {.at = a->at, .refvals = rv, .report_data = nonce.ptr, .report_data_len = nonce.len,
-                           .init_data = init.ptr, .init_data_len = init.len};
     bool missing = false;
+    if (a->gpu_evidence != NULL) { /* the GPUs first: the CPU's appraisal counts them */
+        vt_error e;
+        vt_error_clear(&e);
+        vt_err rc = appraise_verify_gpus(a, a->gpu_evidence, &gpu_nonce, &gpus, &n_gpus, &e);
+        if (rc == VT_E_ARG || rc == VT_E_INVALID || rc == VT_E_UNSUPPORTED || rc == VT_E_IO || rc == VT_E_NOMEM) {
+            fprintf(stderr, "veritee appraise: %s: %s%s%s\n", a->gpu_evidence, e.check, e.check[0] ? ": " : "", e.msg);
+            ex = VT_EXIT_USAGE;
+            goto out;
+        }
+        if (rc != VT_OK) { /* the list is refused as a whole: one rejected GPU submod says why */
+            fprintf(stderr, "veritee appraise: %s: verification failed: %s%s%s\n", a->gpu_evidence, e.check,
+                    e.check[0] ? ": " : "", e.msg);
+            missing = rc == VT_E_MISSING;
+            one *o = &all[total++];
+            snprintf(o->label, sizeof o->label, "gpu0");
+            vt_appraisal_rejected(p->id, &e, &o->ap);
+        }
+    }
+    vt_appraise_ctx ctx = {.at = a->at, .refvals = rv, .report_data = nonce.ptr, .report_data_len = nonce.len,
+                           .init_data = init.ptr, .init_data_len = init.len, .n_gpus = n_gpus};
     for (int i = 0; i < n; i++) {
         vt_error e;
         vt_error_clear(&e);
@@ -233,19 +261,34 @@ static int run(const appraise_args *a, const vt_policy *p, const vt_refvals *rv,
         subs[i] = (vt_ear_submod){.label = o->label, .appraisal = &o->ap, .claims = o->verified ? &o->claims : NULL};
         if (o->ap.status != VT_EAR_AFFIRMING) ex = VT_EXIT_REJECTED;
     }
+    /* each verified GPU appraised by the same policy (its nvidia section), nonce already checked */
+    for (size_t g = 0; g < n_gpus; g++) {
+        vt_error e;
+        one *o = &all[total++];
+        snprintf(o->label, sizeof o->label, "gpu%zu", g);
+        o->claims = gpus[g];
+        o->verified = true;
+        vt_appraise_ctx gx = {.at = a->at, .refvals = rv};
+        if (vt_policy_appraise(p, &o->claims, &gx, &o->ap, &e) != VT_OK) vt_appraisal_rejected(p->id, &e, &o->ap);
+    }
+    for (int i = n; i < total; i++) {
+        subs[i] = (vt_ear_submod){.label = all[i].label, .appraisal = &all[i].ap,
+                                  .claims = all[i].verified ? &all[i].claims : NULL};
+        if (all[i].ap.status != VT_EAR_AFFIRMING) ex = VT_EXIT_REJECTED;
+    }
     vt_ear_opts eo = {.naming = a->naming && strcmp(a->naming, "draft03") == 0 ? VT_EAR_NAMING_DRAFT03 : VT_EAR_NAMING_DOTTED,
                       .iat = a->at, .ttl = a->ttl, .include_checks = a->checks_in_ear,
                       .nonce = nonce.len >= 8 ? nonce.ptr : NULL, .nonce_len = nonce.len};
     json_t *claims = NULL;
     vt_error e;
-    if (vt_ear_build(subs, (size_t)n, &eo, &claims, &e) != VT_OK) {
+    if (vt_ear_build(subs, (size_t)total, &eo, &claims, &e) != VT_OK) {
         ex = bad("building the EAR", &e);
         goto out;
     }
     if (a->json) {
         json_t *o = json_pack("{s:s, s:O}", "status", vt_ear_status_name(vt_ear_overall(claims)), "ear", claims);
         json_t *cks = json_object();
-        for (int i = 0; o && cks && i < n; i++) json_object_set_new(cks, all[i].label, vt_appraisal_checks_json(&all[i].ap));
+        for (int i = 0; o && cks && i < total; i++) json_object_set_new(cks, all[i].label, vt_appraisal_checks_json(&all[i].ap));
         if (o) json_object_set_new(o, "checks", cks);
         else json_decref(cks);
         char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
@@ -253,7 +296,8 @@ static int run(const appraise_args *a, const vt_policy *p, const vt_refvals *rv,
         free(s);
         json_decref(o);
     } else {
-        for (int i = 0; i < n; i++) print_text(files[i], &all[i].claims, &all[i].ap, all[i].verified);
+        for (int i = 0; i < total; i++)
+            print_text(i < n ? files[i] : a->gpu_evidence, all[i].label, &all[i].claims, &all[i].ap, all[i].verified);
     }
     if (a->ear_out != NULL) {
         int sx = sign_out(a, claims);
@@ -264,6 +308,8 @@ static int run(const appraise_args *a, const vt_policy *p, const vt_refvals *rv,
 out:
     vt_buf_free(&nonce);
     vt_buf_free(&init);
+    vt_buf_free(&gpu_nonce);
+    free(gpus);
     free(all);
     return ex;
 }

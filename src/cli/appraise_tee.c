@@ -1,9 +1,11 @@
 /* veritee appraise: verify one piece of evidence through the verification entry every command
  * uses (include/veritee/verify.h) into normalized claims. Nonce/init-data checks are left to
  * the policy, so a mismatch is an appraisal verdict, not a verification failure. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "appraise_cli.h"
+#include "veritee/fileio.h"
 #include "veritee/verify.h"
 
 vt_err appraise_verify(const appraise_args *a, const vt_policy *p, const char *file, const vt_buf *ev,
@@ -30,5 +32,30 @@ vt_err appraise_verify(const appraise_args *a, const vt_policy *p, const char *f
     if (checks != NULL) *checks = r.checks;
     vt_verify_result_clear(&r);
     vt_verifier_free(v);
+    return rc;
+}
+
+vt_err appraise_verify_gpus(const appraise_args *a, const char *file, const vt_buf *nonce, vt_claims **gpus,
+                            size_t *n, vt_error *err)
+{
+    *gpus = NULL;
+    *n = 0;
+    vt_buf ev = {0};
+    VT_GUARD(vt_file_read(file, VT_FILE_MAX, &ev, err));
+    vt_verify_sources s = {.trust_dir = a->trust_dir, .nvidia_ocsp_dir = a->ocsp};
+    vt_verify_opts o = {.tee = "nvidia", .at = a->at, .nonce = nonce->ptr, .nonce_len = nonce->len};
+    vt_verifier *v = NULL;
+    vt_verify_result r;
+    memset(&r, 0, sizeof r);
+    vt_err rc = vt_verifier_new(&s, &v, err);
+    if (rc == VT_OK) rc = vt_verify(v, ev.ptr, ev.len, &o, &r, err);
+    if (rc == VT_OK) {
+        *gpus = r.gpus; /* taken over from the result */
+        *n = r.n_gpus;
+        r.gpus = NULL;
+    }
+    vt_verify_result_clear(&r);
+    vt_verifier_free(v);
+    vt_buf_free(&ev);
     return rc;
 }

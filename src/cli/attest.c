@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "veritee/json.h"
 #include "veritee/crypto.h"
 #include "veritee/fileio.h"
 #include "veritee/kbs_client.h"
@@ -22,7 +23,7 @@ static void attest_usage(FILE *f)
 #define MAX_RES 16
 
 typedef struct attest_args {
-    const char *kbs, *tee, *out, *token_out, *cacert, *init_data_file;
+    const char *kbs, *tee, *out, *token_out, *cacert, *init_data_file, *gpu_evidence;
     const char *more_kbs[8]; /* NULL-terminated */
     size_t nkbs;
     const char *res[MAX_RES];
@@ -42,7 +43,7 @@ static int usage_error(const char *msg)
 static int parse(int argc, char **argv, attest_args *a)
 {
     enum { O_KBS = 256, O_RES, O_TEE, O_PROV, O_EMU, O_KEY, O_BEARER, O_TOKEN, O_TIMEOUT, O_REALM, O_TSM, O_DEV, O_CACERT, O_RETRIES,
-           O_TCTI, O_IMDS_URL, O_IMDS_DIR, O_EVLOG, O_AALOG, O_AK, O_INIT };
+           O_TCTI, O_IMDS_URL, O_IMDS_DIR, O_EVLOG, O_AALOG, O_AK, O_INIT, O_GPU };
     static const struct option opts[] = {
         {"kbs", required_argument, 0, O_KBS},        {"resource", required_argument, 0, O_RES},
         {"tee", required_argument, 0, O_TEE},        {"provider", required_argument, 0, O_PROV},
@@ -55,6 +56,7 @@ static int parse(int argc, char **argv, attest_args *a)
         {"imds-dir", required_argument, 0, O_IMDS_DIR}, {"event-log", required_argument, 0, O_EVLOG},
         {"aa-eventlog", required_argument, 0, O_AALOG}, {"ak-handle", required_argument, 0, O_AK},
         {"init-data", required_argument, 0, O_INIT},
+        {"gpu-evidence", required_argument, 0, O_GPU},
         {"output", required_argument, 0, 'o'},       {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},               {0, 0, 0, 0}};
     int c;
@@ -89,6 +91,7 @@ static int parse(int argc, char **argv, attest_args *a)
         case O_BEARER: a->bearer = true; break;
         case O_TOKEN: a->token_out = optarg; break;
         case O_CACERT: a->cacert = optarg; break;
+        case O_GPU: a->gpu_evidence = optarg; break;
         case O_TIMEOUT:
             a->timeout = strtol(optarg, &end, 10);
             if (end == optarg || *end || a->timeout < 1 || a->timeout > 3600) return usage_error("--timeout: 1..3600");
@@ -131,8 +134,38 @@ static int parse(int argc, char **argv, attest_args *a)
 /* The evidence callback: providers through the library; remembers the TEE the evidence is for. */
 typedef struct ev_ctx {
     const vt_kbs_evidence_src *src;
+    const char *gpu_evidence; /* "emulated" or a file of Trustee's device_evidence_list JSON */
     bool verbose;
 } ev_ctx;
+
+/* --gpu-evidence: the emulated TEE's GPUs over the device nonce, or a file sent as it is (GPU
+ * evidence collected elsewhere, e.g. by NVIDIA's tools over the same nonce). */
+static vt_err additional(void *ud, const uint8_t rd[64], char **out, vt_error *err)
+{
+    ev_ctx *x = ud;
+    *out = NULL;
+    if (strcmp(x->gpu_evidence, "emulated") == 0) {
+        if (x->verbose) {
+            char h[65];
+            vt_hex_encode(rd, 32, h);
+            fprintf(stderr, "veritee attest: GPU nonce %s\n", h);
+        }
+        return vt_kbs_gpu_evidence_get(x->src, rd, out, err);
+    }
+    vt_buf b = {0};
+    json_t *doc = NULL, *map = NULL;
+    VT_GUARD(cli_read_input(x->gpu_evidence, 1u << 20, &b, err));
+    vt_err rc = vt_json_parse((const char *)b.ptr, b.len, &doc, err);
+    vt_buf_free(&b);
+    if (rc == VT_OK && !json_is_array(json_object_get(doc, "device_evidence_list")))
+        rc = vt_error_set(err, VT_E_INVALID, "gpu_evidence", "%s: expected {\"device_evidence_list\": [...]}",
+                          x->gpu_evidence);
+    if (rc == VT_OK && ((map = json_pack("{s:O}", "nvidia", doc)) == NULL || (*out = json_dumps(map, JSON_COMPACT)) == NULL))
+        rc = vt_error_set(err, VT_E_NOMEM, "gpu_evidence", "out of memory");
+    json_decref(map);
+    json_decref(doc);
+    return rc;
+}
 
 static vt_err evidence(void *ud, const uint8_t rd[64], size_t rd_len, json_t **out, vt_error *err)
 {
@@ -249,9 +282,9 @@ int cmd_attest(int argc, char **argv)
             return usage_error("--init-data: a TOML text file");
         }
     }
-    ev_ctx x = {.src = &a.src, .verbose = a.verbose};
+    ev_ctx x = {.src = &a.src, .gpu_evidence = a.gpu_evidence, .verbose = a.verbose};
     vt_kbs_client_opts o = {.url = a.kbs, .more_urls = a.more_kbs, .tee = vt_ev_tee_name(a.src.tee), .key_type = a.key_type,
-                            .evidence = evidence, .evidence_ud = &x, .timeout_seconds = a.timeout,
+                            .evidence = evidence, .additional = a.gpu_evidence ? additional : NULL, .evidence_ud = &x, .timeout_seconds = a.timeout,
                             .ca_file = a.cacert, .init_data_toml = init.ptr != NULL ? (const char *)init.ptr : NULL};
     vt_kbs_client *c = NULL;
     vt_error e;

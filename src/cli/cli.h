@@ -9,6 +9,7 @@
 #include "veritee/checks.h"
 #include "veritee/codec.h"
 #include "veritee/err.h"
+#include "veritee/reader.h"
 #include "veritee/vtime.h"
 
 /* The exit codes of every command (README and docs). */
@@ -54,6 +55,49 @@ int cli_bad_option(const char *path, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
+/* NVIDIA revocation and RIM sources shared by 'verify --tee nvidia' and 'rim' (nvidia_sources.c):
+ * the options as given, then what cli_nv_load built from them. */
+#define CLI_NV_MAX_FILES 16
+enum { CLI_NV_O_OCSP = 600, CLI_NV_O_OCSP_RESPONSE, CLI_NV_O_CRL, CLI_NV_O_ALLOW_UNKNOWN, CLI_NV_O_RIM_SERVICE,
+       CLI_NV_O_RIM_TRUST, CLI_NV_O_RIM };
+typedef struct cli_nv_sources {
+    bool ocsp;                   /* --ocsp[=URL] */
+    const char *ocsp_url;
+    const char *ocsp_files[CLI_NV_MAX_FILES]; /* --ocsp-response FILE */
+    size_t n_ocsp_files;
+    const char *crl_files[CLI_NV_MAX_FILES];  /* --crl FILE */
+    size_t n_crl_files;
+    bool allow_unknown;          /* --allow-revocation-unknown */
+    bool rim_service;            /* --rim-service[=URL] */
+    const char *rim_service_url;
+    const char *rim_trust;       /* --rim-trust ROOT.pem */
+    const char *rim_files[CLI_NV_MAX_FILES];  /* --rim FILE */
+    size_t n_rim_files;
+    const char *cache_dir;       /* --cache DIR */
+    /* built by cli_nv_load */
+    vt_buf bufs[2 * CLI_NV_MAX_FILES];
+    vt_bytes responses[CLI_NV_MAX_FILES], crls[CLI_NV_MAX_FILES];
+    struct vt_nvidia_revocation *rev;
+    struct vt_nvidia_rim_source *rim_source;
+    struct vt_nvidia_source_stats *stats;
+    struct vt_nvidia_rim_verifier *rim_verifier;
+    struct vt_nvidia_rim *rims;  /* the --rim files, verified */
+    const struct vt_nvidia_rim **rim_ptrs;
+    size_t n_rims;
+} cli_nv_sources;
+/* Handle one of the CLI_NV_O_* options; false (message printed) when one is given too often. */
+bool cli_nv_option(cli_nv_sources *s, int code, const char *arg, const char *cmd);
+/* Any revocation or RIM source option given? */
+bool cli_nv_revocation_given(const cli_nv_sources *s);
+bool cli_nv_rim_given(const cli_nv_sources *s);
+/* Read the files and build the library's settings; RIM files and the RIM verifier when asked.
+ * Errors name the flag. */
+vt_err cli_nv_load(cli_nv_sources *s, bool want_rims, vt_time at, vt_checks *checks, vt_error *e);
+void cli_nv_free(cli_nv_sources *s);
+/* {"ocsp_fetched":..,...} of what the sources did. */
+struct json_t;
+struct json_t *cli_nv_stats_json(const cli_nv_sources *s);
+
 typedef struct cli_verify_args {
     const char *tee;            /* auto, tdx, sgx, snp, cca, nvidia, az-snp-vtpm, az-tdx-vtpm, tpm */
     const char *file;           /* evidence path */
@@ -67,7 +111,10 @@ typedef struct cli_verify_args {
     const char *pcs_url;        /* --pcs-url (TDX online collateral) */
     const char *kds_url;        /* --kds-url (SNP online collateral from AMD KDS) */
     const char *cache_dir;      /* --cache */
+    const char *ocsp;           /* --ocsp-response DIR (verify) or FILE|DIR (appraise): NVIDIA DER OCSP
+                                   responses the verifier's sources load */
     bool allow_missing_crl;     /* --allow-missing-crl: revocation unknown is accepted, and said */
+    cli_nv_sources nv;          /* NVIDIA: --ocsp, --ocsp-response, --crl, --rim-service, --rim ... */
     vt_time at;                 /* --at, default: now */
     bool json;
     vt_buf init_data;           /* --init-data FILE: the digest of the init-data TOML (empty: none) */
@@ -93,10 +140,10 @@ struct vt_verify_result;
 int cli_print_tdx(const cli_verify_args *a, const struct vt_verify_result *r); /* tdx and sgx */
 int cli_print_snp(const cli_verify_args *a, const struct vt_verify_result *r);
 int cli_print_cca(const cli_verify_args *a, const struct vt_verify_result *r);
+/* az-snp-vtpm, az-tdx-vtpm, tpm and NVIDIA GPU evidence (Trustee's device_evidence_list JSON), all
+ * verified by vt_verify: printers (verify_azure.c, verify_nvidia.c). */
 int cli_print_tpm(const cli_verify_args *a, const struct vt_verify_result *r); /* az-*-vtpm, tpm */
-/* NVIDIA GPU evidence (Trustee's device_evidence_list JSON), verified by the nvidia layer
- * directly (verify_nvidia.c). */
-int cli_verify_nvidia(cli_verify_args *a);
+int cli_print_nvidia(const cli_verify_args *a, const struct vt_verify_result *r);
 /* verify --html FILE: the console's analysis of a->evidence as one HTML file (src/cli/ui.c). */
 int cli_ui_html(const cli_verify_args *a, const char *path);
 

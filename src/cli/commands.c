@@ -36,12 +36,28 @@ static const cli_opt verify_opts[] = {
                           "(https://kdsintf.amd.com) into --cache, each checked against the\n"
                           "ARK before it is cached"},
     {"cache", 0, "DIR", "on-disk cache for fetched collateral (read even without a URL;\n"
-                        "TDX/SGX: the collateral directory when --collateral is absent)"},
+                        "TDX/SGX: the collateral directory when --collateral is absent;\n"
+                        "NVIDIA: OCSP responses and RIMs, DIR/nvidia/{ocsp,rim})"},
     {"allow-missing-crl", 0, NULL, "accept evidence whose PCK CRL is unavailable; the revocation\n"
                                    "check is then reported as skipped (fail-closed otherwise)"},
     {"init-data", 0, "FILE", "the init-data TOML the guest was started with (CoCo initdata): its\n"
                              "digest must be bound in MRCONFIGID (TDX), HOSTDATA (SNP), CONFIGID (SGX),\n"
                              "the personalization value (CCA: sha512) or PCR8 (az-*-vtpm, tpm: sha256)"},
+    {"ocsp", 0, "[=URL]", "NVIDIA: ask the OCSP responder (default https://ocsp.ndis.nvidia.com/)\n"
+                          "about every certificate of the device chain (and of the RIM signer\n"
+                          "chains) no --ocsp-response/--crl covers; responses are cached in --cache"},
+    {"ocsp-response", 0, "FILE|DIR", "NVIDIA: DER OCSP responses to use offline: a file (repeatable) or\n"
+                                     "every file of one DIR"},
+    {"crl", 0, "FILE", "NVIDIA: a CRL (DER or PEM) of an issuer in the chain (repeatable)"},
+    {"allow-revocation-unknown", 0, NULL, "NVIDIA: accept a certificate whose revocation status is\n"
+                                          "unknown (responder unreachable or 'unknown', no source);\n"
+                                          "reported as skipped. Revoked is always rejected"},
+    {"rim-service", 0, "[=URL]", "NVIDIA: fetch the driver and VBIOS RIMs the report names from the\n"
+                                 "RIM service (default https://rim.attestation.nvidia.com/v1/rim/)\n"
+                                 "into --cache, verify them and match the measurements"},
+    {"rim-trust", 0, "ROOT.pem", "NVIDIA: the RIM root (NVIDIA CoRIM signing Root CA) for --rim,\n"
+                                 "--rim-service and RIMs in --cache"},
+    {"rim", 0, "FILE", "NVIDIA: a driver or VBIOS RIM to match the measurements against (repeatable)"},
     {"at", 0, "T", "verify as of this RFC 3339 instant (default: now)"},
     {"json", 0, NULL, "print one JSON object (claims and checks)"},
     {"html", 0, "FILE", "also write the console's analysis view as one self-contained HTML file"},
@@ -71,6 +87,11 @@ static const cli_opt appraise_opts[] = {
     {"pcs-url", 0, "URL", "as for 'veritee verify'"},
     {"kds-url", 0, "URL", "as for 'veritee verify'"},
     {"cache", 0, "DIR", "as for 'veritee verify'"},
+    {"gpu-evidence", 0, "FILE", "NVIDIA GPUs beside the CPU evidence (Trustee's device_evidence_list\n"
+                                "JSON): each verified GPU is its own submod (gpuN), appraised by the\n"
+                                "policy's nvidia section; the CPU's by nvidia.gpus/min_gpus"},
+    {"gpu-nonce", 0, "HEX", "the GPU nonce expected in every report (first 32 bytes; default: not checked)"},
+    {"ocsp-response", 0, "FILE|DIR", "as for 'veritee verify' (NVIDIA device chains, offline)"},
     {"json", 0, NULL, "JSON output"},
     END};
 
@@ -192,7 +213,9 @@ static const cli_opt emulate_azure_opts[] = {
 
 static const cli_opt evidence_get_opts[] = {
     {"tee", 0, "T", "tdx, snp, cca (default: the configfs-tsm provider's); az-snp-vtpm,\n"
-                    "az-tdx-vtpm (an Azure CVM's evidence JSON, docs/azure.md), tpm (a TPM quote)"},
+                    "az-tdx-vtpm (an Azure CVM's evidence JSON, docs/azure.md), tpm (a TPM quote);\n"
+                    "emulated only: nvidia (the emulator's GPUs, Trustee's device_evidence_list JSON;\n"
+                    "the first 32 bytes of the report data are the GPU nonce, docs/nvidia.md)"},
     {"report-data", 0, "HEX", "up to 64 bytes bound into the evidence (zero-padded to 64)"},
     {"nonce", 0, "HEX", "the same as --report-data: hex, as in verify/appraise --nonce"},
     {"nonce-text", 0, "STR", "report data = SHA-512(STR) (a text nonce)"},
@@ -286,6 +309,8 @@ static const cli_opt serve_opts[] = {
     {"max-body-memory", 0, "BYTES", "request bodies held at once, all clients (default 64 MiB; 503 over it)"},
     {"log", 0, "FILE|-", "JSON-lines log of requests and server messages (- = stderr; default: none)"},
     {"allow-missing-crl", 0, NULL, "TDX: accept PCK chains without a CRL (said in the checks)"},
+    {"nvidia-ocsp", 0, "DIR", "NVIDIA GPUs: DER OCSP responses for the device chains (every file in DIR;\n"
+                              "a revoked certificate refuses its GPU; docs/nvidia.md)"},
     {"insecure-sample-tee", 0, NULL, "accept the 'sample' TEE (tests only; never in production)"},
     {"explore-rate", 0, "R", "console explorer: requests per second per client (default 2)"},
     {"explore-burst", 0, "N", "console explorer: their burst (default 20)"},
@@ -310,6 +335,9 @@ static const cli_opt attest_opts[] = {
     {"provider", 0, "P", "auto (default): vtpm for az-snp-vtpm, az-tdx-vtpm, tpm; emulated with\n"
                          "--emulator; else configfs-tsm when present, else the SNP guest ioctl"},
     {"emulator", 0, "DIR", "the emulated TEE made by `veritee emulate init` (test only)"},
+    {"gpu-evidence", 0, "SRC", "also attest GPUs (additional evidence, docs/nvidia.md): 'emulated' (the\n"
+                               "--emulator's GPUs over the session's GPU nonce) or a FILE of Trustee's\n"
+                               "device_evidence_list JSON sent as it is"},
     {"key-type", 0, "K", "ephemeral TEE key: ec (P-256, ECDH-ES+A256KW; default) or rsa\n"
                          "(RSA-2048, RSA-OAEP-256)"},
     {"output", 'o', "FILE", "write the secret to FILE (mode 0600; one --resource); default stdout"},
@@ -381,10 +409,27 @@ static const cli_opt coll_prune_opts[] = {
     "0 done, 1 an answer failed its check (the cache keeps the previous item),\n"           \
     "2 usage, 3 upstream unreachable or no such collateral"
 
+#define RIM_REVOCATION_OPTS                                                                                  \
+    {"ocsp", 0, "[=URL]", "check the signer chain with the OCSP responder\n"                                  \
+                          "(default https://ocsp.ndis.nvidia.com/), responses cached in --cache"},            \
+    {"ocsp-response", 0, "FILE", "a DER OCSP response to use offline (repeatable)"},                          \
+    {"crl", 0, "FILE", "a CRL (DER or PEM) of an issuer in the signer chain (repeatable)"},                   \
+    {"allow-revocation-unknown", 0, NULL, "accept revocation status unknown (reported as skipped)"},          \
+    {"cache", 0, "DIR", "cache of OCSP responses and RIMs (DIR/nvidia/{ocsp,rim})"}
 static const cli_opt rim_verify_opts[] = {
     {"trust", 0, "ROOT.pem", "the pinned RIM root (NVIDIA CoRIM signing Root CA, PEM)"},
     {"at", 0, "T", "evaluate certificate validity at this instant (default: now)"},
     {"json", 0, NULL, "JSON output"},
+    RIM_REVOCATION_OPTS,
+    END};
+static const cli_opt rim_fetch_opts[] = {
+    {"trust", 0, "ROOT.pem", "the pinned RIM root (NVIDIA CoRIM signing Root CA, PEM)"},
+    {"service", 0, "URL", "the RIM service (default https://rim.attestation.nvidia.com/v1/rim/)"},
+    {"offline", 0, NULL, "only the cache: never ask the RIM service"},
+    {"output", 'o', "DIR", "also write each verified RIM to DIR/<ID>.swidtag"},
+    {"at", 0, "T", "evaluate certificate validity at this instant (default: now)"},
+    {"json", 0, NULL, "JSON output"},
+    RIM_REVOCATION_OPTS,
     END};
 static const cli_opt rim_match_opts[] = {
     {"trust", 0, "ROOT.pem", "the pinned RIM root (PEM)"},
@@ -467,13 +512,20 @@ const cli_cmd cli_commands[] = {
     {"cca", "CCA tools", "show ...", NULL, NULL, NULL, cmd_cca},
     {"cca show", "print every claim of a CCA token, parsed but NOT verified", "[--json] TOKEN",
      "Use 'veritee verify --tee cca' to verify.", json_only, NULL, NULL},
-    {"rim", "NVIDIA GPU reference integrity manifests (verify, match)", "verify|match [options]", NULL, NULL,
+    {"rim", "NVIDIA GPU reference integrity manifests (verify, fetch, match)", "verify|fetch|match [options]", NULL, NULL,
      "0 verified/matched, 1 rejected or mismatched, 2 unusable input, 3 trust or a RIM missing", cmd_rim},
     {"rim verify", "check each RIM's XML signature and its signer chain to the pinned RIM root",
      "--trust ROOT.pem [--at RFC3339] [--json] RIM.swidtag...",
      "Each RIM's enveloped XML signature (ecdsa-sha384, C14N) and its signer chain to the pinned\n"
      "RIM root (NVIDIA CoRIM signing Root CA) at --at.",
      rim_verify_opts, "0 verified, 1 rejected, 2 unusable input, 3 trust or a RIM missing", NULL},
+    {"rim fetch", "get RIMs by id from the cache or NVIDIA's RIM service, verified before caching",
+     "--trust ROOT.pem [--service URL] [--cache DIR] [--offline] [-o DIR] [--at T] [--json] ID...",
+     "ID is a RIM id as 'veritee verify --tee nvidia --json' derives it from a report\n"
+     "(NV_GPU_DRIVER_GH100_<driver>, NV_GPU_VBIOS_<PROJECT>_<SKU>_<CHIP_SKU>_<VBIOS>). A cached RIM\n"
+     "is used while it verifies at --at; otherwise it is fetched, verified, then cached.",
+     rim_fetch_opts, "0 all fetched and verified, 1 a RIM rejected, 2 unusable input, 3 a RIM missing or the\n"
+     "service unreachable", NULL},
     {"rim match", "verify the RIMs, then match a GPU report's measurements against them",
      "--trust ROOT.pem [--at RFC3339] [--json] [--driver RIM] [--vbios RIM] [--device-trust ROOT.pem] [--nonce HEX] REPORT",
      "REPORT is Trustee's GPU evidence JSON, verified first as by 'veritee verify --tee nvidia'\n"
@@ -665,8 +717,10 @@ void cli_help(FILE *f, const char *path)
         fprintf(f, "\noptions:\n");
         for (const cli_opt *o = c->opts; o->lng != NULL; o++) {
             char head[64];
-            if (o->shrt) snprintf(head, sizeof head, "-%c, --%s%s%s", o->shrt, o->lng, o->arg ? " " : "", o->arg ? o->arg : "");
-            else snprintf(head, sizeof head, "--%s%s%s", o->lng, o->arg ? " " : "", o->arg ? o->arg : "");
+            /* an optional value ("[=URL]") is written against the name: --ocsp[=URL] */
+            const char *sep = o->arg == NULL || o->arg[0] == '[' ? "" : " ";
+            if (o->shrt) snprintf(head, sizeof head, "-%c, --%s%s%s", o->shrt, o->lng, sep, o->arg ? o->arg : "");
+            else snprintf(head, sizeof head, "--%s%s%s", o->lng, sep, o->arg ? o->arg : "");
             if (strlen(head) > 22) fprintf(f, "  %s\n%*s", head, 25, "");
             else fprintf(f, "  %-22s ", head);
             print_indented(f, o->help, 25);

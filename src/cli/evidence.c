@@ -31,7 +31,7 @@ typedef struct ev_args {
     size_t n_aael;
     uint8_t init_data[32];
     bool has_init_data;
-    bool have_rd, extended, has_vmpl, create_realm;
+    bool have_rd, extended, has_vmpl, create_realm, nvidia;
     unsigned vmpl;
     int quote_version, report_version, token_tag;
 } ev_args;
@@ -160,6 +160,8 @@ static int parse(int argc, char **argv, ev_args *a)
         if (strcmp(a->tee_name, "az-snp-vtpm") == 0) a->az_kind = VT_EMU_AZ_SNP;
         else if (strcmp(a->tee_name, "az-tdx-vtpm") == 0) a->az_kind = VT_EMU_AZ_TDX;
         else return bad("--tee: az-snp-vtpm or az-tdx-vtpm");
+    } else if (a->tee_name != NULL && strcmp(a->tee_name, "nvidia") == 0) {
+        a->nvidia = true; /* the emulated GPUs (docs/nvidia.md): the first 32 bytes are the SPDM nonce */
     } else if (a->tee_name != NULL && strcmp(a->tee_name, "tpm") == 0) {
         a->vtpm_tpm = true;
     } else if (a->tee_name != NULL && vt_ev_tee_parse(a->tee_name, &a->tee, &e) != VT_OK) {
@@ -186,12 +188,14 @@ static int write_out(const char *path, const vt_buf *b)
 static vt_err from_emulator(const ev_args *a, vt_buf *out, vt_buf *aux, vt_error *e)
 {
     if (a->emulator == NULL) return vt_error_set(e, VT_E_ARG, "evidence", "--provider emulated needs --emulator DIR");
-    if (a->tee == VT_EV_TEE_UNKNOWN && a->az_kind == 0)
+    if (a->tee == VT_EV_TEE_UNKNOWN && a->az_kind == 0 && !a->nvidia)
         return vt_error_set(e, VT_E_ARG, "evidence", "--provider emulated needs --tee");
     vt_emu *emu = NULL;
     VT_GUARD(vt_emu_open(a->emulator, &emu, e));
     vt_err r;
-    if (a->az_kind != 0) {
+    if (a->nvidia) {
+        r = vt_emu_nvidia_evidence(emu, a->report_data, out, e);
+    } else if (a->az_kind != 0) {
         vt_emu_az_opts o = {.init_data_hash = a->has_init_data ? a->init_data : NULL, .aael = a->aael, .n_aael = a->n_aael};
         r = vt_emu_az_evidence(emu, (vt_emu_az_kind)a->az_kind, a->report_data, a->rd_len, &o, out, e);
     } else if (a->tee == VT_EV_TEE_TDX) {
@@ -288,6 +292,9 @@ static int get(int argc, char **argv)
     if (strcmp(a.provider, "vtpm") == 0) r = from_vtpm(&a, &out, &e);
     else if ((a.az_kind != 0 || a.vtpm_tpm) && strcmp(a.provider, "emulated") != 0)
         r = vt_error_set(&e, VT_E_ARG, "evidence", "--tee %s: --provider vtpm (the TPM) or emulated", a.tee_name);
+    else if (a.nvidia && strcmp(a.provider, "emulated") != 0)
+        r = vt_error_set(&e, VT_E_ARG, "evidence", "--tee nvidia: only the emulated provider (--emulator DIR) so far; "
+                         "collection from GPUs (NVML) is not implemented");
     else if (strcmp(a.provider, "emulated") == 0) r = from_emulator(&a, &out, &aux, &e);
     else if (strcmp(a.provider, "tsm") == 0) r = from_tsm(&a, &out, &aux, &e);
     else if (strcmp(a.provider, "ioctl") == 0) r = from_ioctl(&a, &out, &aux, &e);

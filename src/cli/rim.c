@@ -135,34 +135,110 @@ out:
     return rc;
 }
 
+/* rim fetch: each id from the cache or the RIM service, verified (vt_nvidia_rim_get). */
+static int fetch_all(vt_nvidia_rim_verifier *v, cli_nv_sources *nv, char **ids, int n, vt_time at, bool json,
+                     const char *outdir)
+{
+    json_t *out = json_array();
+    vt_nvidia_rim *rim = malloc(sizeof *rim);
+    vt_checks *c = malloc(sizeof *c);
+    int ex = VT_EXIT_OK;
+    if (out == NULL || rim == NULL || c == NULL) {
+        ex = VT_EXIT_USAGE;
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        vt_error e;
+        vt_error_clear(&e);
+        memset(c, 0, sizeof *c);
+        vt_buf xml = {0};
+        vt_err rc = vt_nvidia_rim_get(v, nv->rim_source, ids[i], at, rim, &xml, c, &e);
+        char path[4096], name[200];
+        snprintf(name, sizeof name, "%.160s.swidtag", ids[i]);
+        if (rc == VT_OK && outdir != NULL &&
+            (vt_path_join(path, sizeof path, outdir, name, &e) != VT_OK ||
+             vt_file_write_atomic(path, xml.ptr, xml.len, 0644, &e) != VT_OK))
+            rc = e.code = VT_E_IO;
+        vt_buf_free(&xml);
+        if (json) {
+            json_t *o = rim_json(ids[i], rim, rc == VT_OK, c, &e);
+            json_array_append_new(out, o);
+        } else {
+            printf("%s: %s\n", ids[i], rc == VT_OK ? "VERIFIED" : "NOT AVAILABLE OR REJECTED");
+            if (rc == VT_OK) printf("  RIM %s version %s, signer '%s'\n", rim->name, rim->version, rim->signer);
+            cli_print_checks(stdout, c);
+        }
+        if (rc != VT_OK) {
+            fprintf(stderr, "veritee rim fetch: %s: %s: %s\n", ids[i], e.check, e.msg);
+            int x = cli_exit_for(rc);
+            if (ex == VT_EXIT_OK || x == VT_EXIT_REJECTED) ex = x;
+        }
+    }
+    if (json) {
+        json_t *o = json_pack("{s:O, s:o}", "rims", out, "sources", cli_nv_stats_json(nv));
+        print_json(o);
+        json_decref(o);
+    }
+out:
+    json_decref(out);
+    free(rim);
+    free(c);
+    return ex;
+}
+
 int cmd_rim(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         rim_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? VT_EXIT_USAGE : VT_EXIT_OK;
     }
-    bool match = strcmp(argv[1], "match") == 0;
-    if (!match && strcmp(argv[1], "verify") != 0) {
+    bool match = strcmp(argv[1], "match") == 0, fetch = strcmp(argv[1], "fetch") == 0;
+    if (!match && !fetch && strcmp(argv[1], "verify") != 0) {
         fprintf(stderr, "veritee rim: unknown subcommand '%s'\n", argv[1]);
         rim_usage(stderr);
         return VT_EXIT_USAGE;
     }
-    enum { O_TRUST = 256, O_AT, O_JSON, O_DRIVER, O_VBIOS, O_DEVTRUST, O_NONCE };
-    static const struct option opts[] = {
+    const char *sub = match ? "rim match" : fetch ? "rim fetch" : "rim verify";
+    enum { O_TRUST = 256, O_AT, O_JSON, O_DRIVER, O_VBIOS, O_DEVTRUST, O_NONCE, O_CACHE, O_SERVICE, O_OFFLINE,
+           O_OUTPUT };
+    static const struct option match_opts[] = {
         {"trust", required_argument, 0, O_TRUST}, {"at", required_argument, 0, O_AT},
         {"json", no_argument, 0, O_JSON},         {"driver", required_argument, 0, O_DRIVER},
         {"vbios", required_argument, 0, O_VBIOS}, {"help", no_argument, 0, 'h'},
         {"device-trust", required_argument, 0, O_DEVTRUST}, {"nonce", required_argument, 0, O_NONCE},
         {0, 0, 0, 0}};
-    const char *trust = NULL, *driver = NULL, *vbios = NULL, *dev_trust = NULL, *nonce_hex = NULL;
+    /* verify and fetch: the signer chains' revocation sources too */
+    static const struct option verify_opts[] = {
+        {"trust", required_argument, 0, O_TRUST}, {"at", required_argument, 0, O_AT},
+        {"json", no_argument, 0, O_JSON},         {"help", no_argument, 0, 'h'},
+        {"cache", required_argument, 0, O_CACHE}, {"ocsp", optional_argument, 0, CLI_NV_O_OCSP},
+        {"ocsp-response", required_argument, 0, CLI_NV_O_OCSP_RESPONSE},
+        {"crl", required_argument, 0, CLI_NV_O_CRL},
+        {"allow-revocation-unknown", no_argument, 0, CLI_NV_O_ALLOW_UNKNOWN},
+        {"service", required_argument, 0, O_SERVICE}, {"offline", no_argument, 0, O_OFFLINE},
+        {"output", required_argument, 0, O_OUTPUT},
+        {0, 0, 0, 0}};
+    const char *trust = NULL, *driver = NULL, *vbios = NULL, *dev_trust = NULL, *nonce_hex = NULL, *outdir = NULL;
     vt_time at = (vt_time)time(NULL);
-    bool json = false;
+    bool json = false, offline = false;
+    cli_nv_sources nv;
+    memset(&nv, 0, sizeof nv);
     vt_error e;
     vt_error_clear(&e);
     optind = 1;
     int c;
-    while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc - 1, argv + 1, fetch ? "ho:" : "h", match ? match_opts : verify_opts, NULL)) != -1) {
+        if ((c == O_SERVICE || c == O_OFFLINE || c == O_OUTPUT || c == 'o') && !fetch)
+            return cli_bad_option(sub, argv + 1);
         switch (c) {
+        case O_CACHE: nv.cache_dir = optarg; break;
+        case O_SERVICE: nv.rim_service_url = optarg; break;
+        case O_OFFLINE: offline = true; break;
+        case 'o':
+        case O_OUTPUT: outdir = optarg; break;
+        case CLI_NV_O_OCSP: case CLI_NV_O_OCSP_RESPONSE: case CLI_NV_O_CRL: case CLI_NV_O_ALLOW_UNKNOWN:
+            if (!cli_nv_option(&nv, c, optarg, sub)) return VT_EXIT_USAGE;
+            break;
         case O_TRUST: trust = optarg; break;
         case O_JSON: json = true; break;
         case O_DRIVER: driver = optarg; break;
@@ -176,7 +252,7 @@ int cmd_rim(int argc, char **argv)
             }
             break;
         case 'h': rim_usage(stdout); return VT_EXIT_OK;
-        default: return cli_bad_option(match ? "rim match" : "rim verify", argv + 1);
+        default: return cli_bad_option(sub, argv + 1);
         }
     }
     int first = optind + 1, nfiles = argc - first;
@@ -196,9 +272,20 @@ int cmd_rim(int argc, char **argv)
     }
     vt_err rc = vt_nvidia_rim_verifier_new(root.ptr, root.len, &v, &e);
     vt_buf_free(&root);
+    if (rc == VT_OK) rc = cli_nv_load(&nv, false, at, NULL, &e);
     if (rc != VT_OK) {
         fprintf(stderr, "veritee rim: %s\n", e.msg);
+        vt_nvidia_rim_verifier_free(v);
+        cli_nv_free(&nv);
         return cli_exit_for(rc);
+    }
+    if (cli_nv_revocation_given(&nv)) vt_nvidia_rim_verifier_set_revocation(v, nv.rev);
+    if (fetch) {
+        nv.rim_source->online = !offline;
+        int fx = fetch_all(v, &nv, argv + first, nfiles, at, json, outdir);
+        vt_nvidia_rim_verifier_free(v);
+        cli_nv_free(&nv);
+        return fx;
     }
     json_t *out = json_array();
     vt_nvidia_rim *rims = calloc(2, sizeof *rims);
@@ -280,5 +367,6 @@ done:
     json_decref(out);
     free(rims);
     vt_nvidia_rim_verifier_free(v);
+    cli_nv_free(&nv);
     return ex;
 }

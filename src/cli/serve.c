@@ -27,7 +27,7 @@
 
 typedef struct serve_opts {
     const char *listen, *db, *trust, *collateral, *admin_key, *kek_file, *ear_key, *policy, *tls_cert, *tls_key,
-        *log, *pcs_url, *kds_url, *cache, *pccs_url, *pccs_cacert, *pcs_api_key, *tpm_ak, *trustee_admin_compat;
+        *log, *pcs_url, *kds_url, *cache, *pccs_url, *pccs_cacert, *pcs_api_key, *tpm_ak, *nvidia_ocsp, *trustee_admin_compat;
     int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions, collateral_refresh, collateral_retry;
     bool pccs_insecure;
     int64_t max_sessions_per_client, token_skew, max_connections, max_connections_per_ip, idle_timeout,
@@ -74,7 +74,7 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
                                         "pcs_api_key", "collateral_refresh", "collateral_retry",
                                         "max_sessions_per_client", "token_skew", "max_connections",
                                         "max_connections_per_ip", "idle_timeout", "header_timeout", "body_timeout",
-                                        "max_body_memory", "tpm_ak", "trustee_admin_compat", NULL};
+                                        "max_body_memory", "tpm_ak", "nvidia_ocsp", "trustee_admin_compat", NULL};
     vt_json_in c;
     VT_GUARD(vt_json_in_init(&c, cj, "", "config", e));
     VT_GUARD(vt_json_keys(&c, known));
@@ -88,6 +88,7 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
     VT_GUARD(cfg_str(&c, "pccs_cacert", &o->pccs_cacert));
     VT_GUARD(cfg_str(&c, "pcs_api_key", &o->pcs_api_key));
     VT_GUARD(cfg_str(&c, "tpm_ak", &o->tpm_ak));
+    VT_GUARD(cfg_str(&c, "nvidia_ocsp", &o->nvidia_ocsp));
     VT_GUARD(cfg_str(&c, "trustee_admin_compat", &o->trustee_admin_compat));
     VT_GUARD(cfg_int(&c, "collateral_refresh", &o->collateral_refresh));
     VT_GUARD(cfg_int(&c, "collateral_retry", &o->collateral_retry));
@@ -253,6 +254,7 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         STR("--tls-cert", tls_cert) STR("--tls-key", tls_key) STR("--log", log)
         STR("--pcs-url", pcs_url) STR("--kds-url", kds_url) STR("--cache", cache) STR("--pccs-url", pccs_url)
         STR("--pccs-cacert", pccs_cacert) STR("--pcs-api-key", pcs_api_key) STR("--tpm-ak", tpm_ak)
+        STR("--nvidia-ocsp", nvidia_ocsp)
         STR("--trustee-admin-compat", trustee_admin_compat)
         NUM("--collateral-refresh", collateral_refresh) NUM("--collateral-retry", collateral_retry)
         NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
@@ -463,6 +465,7 @@ int cmd_serve(int argc, char **argv)
                         .policy_text = policy.ptr ? (const char *)policy.ptr : NULL,
                         .token_lifetime = o.token_lifetime, .session_lifetime = o.session_lifetime,
                         .allow_missing_crl = o.allow_missing_crl, .insecure_sample_tee = o.insecure_sample,
+                        .nvidia_ocsp_dir = o.nvidia_ocsp,
                         .max_sessions = (uint64_t)o.max_sessions,
                         .max_sessions_per_client = (uint64_t)o.max_sessions_per_client, .token_skew = o.token_skew};
     if (vt_kbs_new(&kc, &kbs, &e) != VT_OK) { rc = fail(&o, "kbs", &e); goto out; }

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -24,6 +25,12 @@ static void kds_wait(void *ctx, long ms)
     }
 }
 
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* Options that cannot apply to this kind of evidence are refused, never ignored. */
 static bool options_apply(const cli_verify_args *a, const char *tee)
 {
@@ -40,8 +47,12 @@ static bool options_apply(const cli_verify_args *a, const char *tee)
         {a->cpak_file != NULL, cca, "--cpak", "CCA"},
         {a->allow_missing_crl, tdx || snp || azt, "--allow-missing-crl", "TDX, SGX, SNP and az-tdx-vtpm"},
         {a->certs_dir != NULL, snp || azs, "--certs", "SNP and az-snp-vtpm"},
-        {a->cache_dir != NULL, tdx || snp || azs || azt, "--cache", "TDX, SGX, SNP, az-snp-vtpm and az-tdx-vtpm"},
+        {a->cache_dir != NULL, tdx || snp || azs || azt || nv, "--cache", "TDX, SGX, SNP, az-snp-vtpm, az-tdx-vtpm and NVIDIA"},
+        {cli_nv_revocation_given(&a->nv), nv, "--ocsp, --ocsp-response, --crl and --allow-revocation-unknown",
+         "NVIDIA"},
+        {cli_nv_rim_given(&a->nv), nv, "--rim-service, --rim-trust and --rim", "NVIDIA"},
         {a->collateral_dir != NULL, !nv && !tpm, "--collateral", "TDX, SGX, SNP, CCA, az-snp-vtpm and az-tdx-vtpm"},
+        {a->ocsp != NULL, nv, "--ocsp-response", "NVIDIA GPU"},
         {a->init_data.len > 0, !nv, "--init-data", "every kind but NVIDIA GPU"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
@@ -78,10 +89,24 @@ static int verify_and_print(cli_verify_args *a)
                            .collateral_dir = a->collateral_dir, .certs_dir = a->certs_dir,
                            .cpak_file = a->cpak_file, .pcs_url = a->pcs_url, .kds_url = a->kds_url,
                            .cache_dir = a->cache_dir, .allow_missing_crl = a->allow_missing_crl,
-                           .kds_wait = kds_wait};
+                           .kds_wait = kds_wait, .nvidia_ocsp_dir = a->ocsp};
     vt_verify_opts o = {.tee = a->tee, .at = a->at, .nonce = a->nonce_hex ? nonce.ptr : NULL,
                         .nonce_len = nonce.len, .product = a->product,
                         .init_data = a->init_data.len ? a->init_data.ptr : NULL, .init_data_len = a->init_data.len};
+    if (strcmp(a->tee, "nvidia") == 0) { /* --ocsp, --ocsp-response, --crl, --rim, --rim-service */
+        a->nv.cache_dir = a->cache_dir;
+        if (cli_nv_load(&a->nv, true, a->at, &r.checks, &e) != VT_OK) {
+            ex = cli_report_error(a, a->tee, &e, r.checks.n > 0 ? &r.checks : NULL);
+            goto out;
+        }
+        o.nvidia_revocation = a->nv.rev;
+        o.rims = a->nv.rim_ptrs;
+        o.n_rims = a->nv.n_rims;
+        if (a->nv.rim_service || (a->nv.rim_verifier != NULL && a->cache_dir != NULL)) {
+            o.nvidia_rim_verifier = a->nv.rim_verifier;
+            o.nvidia_rim_source = a->nv.rim_source;
+        }
+    }
     if (vt_verifier_new(&s, &v, &e) != VT_OK) {
         ex = cli_report_error(a, a->tee, &e, NULL);
         goto out;
@@ -97,8 +122,10 @@ static int verify_and_print(cli_verify_args *a)
     if (r.tpm_claims != NULL) ex = cli_print_tpm(a, &r);
     else if (r.tdx != NULL) ex = cli_print_tdx(a, &r);
     else if (r.snp != NULL) ex = cli_print_snp(a, &r);
+    else if (r.nvidia != NULL) ex = cli_print_nvidia(a, &r);
     else ex = cli_print_cca(a, &r);
 out:
+    cli_nv_free(&a->nv);
     vt_verify_result_clear(&r);
     vt_verifier_free(v);
     vt_buf_free(&nonce);
@@ -120,6 +147,13 @@ int cmd_verify(int argc, char **argv)
         {"json", no_argument, 0, O_JSON},              {"allow-missing-crl", no_argument, 0, O_ALLOW_CRL},
         {"kds-url", required_argument, 0, O_KDS},      {"help", no_argument, 0, 'h'},
         {"html", required_argument, 0, O_HTML},        {"init-data", required_argument, 0, O_INIT},
+        {"ocsp", optional_argument, 0, CLI_NV_O_OCSP},
+        {"ocsp-response", required_argument, 0, CLI_NV_O_OCSP_RESPONSE},
+        {"crl", required_argument, 0, CLI_NV_O_CRL},
+        {"allow-revocation-unknown", no_argument, 0, CLI_NV_O_ALLOW_UNKNOWN},
+        {"rim-service", optional_argument, 0, CLI_NV_O_RIM_SERVICE},
+        {"rim-trust", required_argument, 0, CLI_NV_O_RIM_TRUST},
+        {"rim", required_argument, 0, CLI_NV_O_RIM},
         {0, 0, 0, 0}};
     const char *init_file = NULL;
     optind = 1;
@@ -149,6 +183,21 @@ int cmd_verify(int argc, char **argv)
             }
             break;
         case 'h': verify_usage(stdout); return 0;
+        case CLI_NV_O_OCSP_RESPONSE:
+            if (is_dir(optarg)) { /* every file of it: loaded by the verifier's sources */
+                if (a.ocsp != NULL) {
+                    fprintf(stderr, "veritee verify: --ocsp-response: one directory at most (%s, %s)\n", a.ocsp, optarg);
+                    return VT_EXIT_USAGE;
+                }
+                a.ocsp = optarg;
+            } else if (!cli_nv_option(&a.nv, c, optarg, "verify")) {
+                return VT_EXIT_USAGE;
+            }
+            break;
+        case CLI_NV_O_OCSP: case CLI_NV_O_CRL: case CLI_NV_O_ALLOW_UNKNOWN:
+        case CLI_NV_O_RIM_SERVICE: case CLI_NV_O_RIM_TRUST: case CLI_NV_O_RIM:
+            if (!cli_nv_option(&a.nv, c, optarg, "verify")) return VT_EXIT_USAGE;
+            break;
         default: return cli_bad_option("verify", argv);
         }
     }
@@ -184,8 +233,9 @@ int cmd_verify(int argc, char **argv)
         rc = VT_EXIT_USAGE;
     } else if (!options_apply(&a, tee)) {
         rc = VT_EXIT_USAGE;
-    } else if (strcmp(tee, "nvidia") == 0) {
-        rc = cli_verify_nvidia(&a);
+    } else if (html && strcmp(tee, "nvidia") == 0) {
+        fprintf(stderr, "veritee verify: --html applies to TDX, SGX, SNP and CCA evidence; %s is nvidia\n", a.file);
+        rc = VT_EXIT_USAGE;
     } else if (html && vt_tee_has_tpm(known)) {
         fprintf(stderr, "veritee verify: --html does not show %s evidence yet\n", tee);
         rc = VT_EXIT_USAGE;

@@ -98,6 +98,10 @@ vt_err emu_nvidia_init(const char *dir, const json_t *nv, vt_time at, vt_error *
     VT_GUARD_GOTO(vt_pki_cert(&is, ik, root, rk, &ica, err));
     VT_GUARD_GOTO(vt_pki_cert_pem(root, &pem, err));
     VT_GUARD_GOTO(emu_write(dir, "trust/nvidia", "nvidia_device_root.pem", pem.ptr, pem.len, false, err));
+    /* the CA keys stay with the emulator, as its other TEEs' do: tests issue OCSP responders
+     * and CRLs for the device chain with them (docs/nvidia.md, "Revocation") */
+    VT_GUARD_GOTO(emu_save_key(dir, "nvidia_root.key.pem", rk, err));
+    VT_GUARD_GOTO(emu_save_key(dir, "nvidia_ica.key.pem", ik, err));
     for (int g = 0; g < gpus; g++) {
         char name[64];
         uint8_t ext[50] = {0x04, 48}; /* OCTET STRING (48): the FWID is its last 48 bytes */
@@ -162,6 +166,39 @@ static vt_err vbios_bytes(const char *s, uint8_t out[8], vt_error *err)
     return VT_OK;
 }
 
+/* GPU g is listed in nvidia.cc_off: its report names no CC mode (no feature flag), as a GPU
+ * outside CC mode (docs/nvidia.md, "CC mode"). */
+static vt_err nv_cc_off(const json_t *nv, int g, bool *off, vt_error *err)
+{
+    vt_json_in in;
+    const json_t *list = NULL;
+    *off = false;
+    VT_GUARD(vt_json_in_init(&in, nv, "nvidia", "emulate", err));
+    VT_GUARD(vt_json_get_arr(&in, "cc_off", VT_JSON_OPTIONAL, 0, NV_MAX_GPUS, &list, NULL));
+    for (size_t i = 0; list != NULL && i < json_array_size(list); i++) {
+        const json_t *x = json_array_get(list, i);
+        if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= NV_MAX_GPUS)
+            return vt_error_set(err, VT_E_INVALID, "emulate", "nvidia.cc_off[%zu]: expected a GPU index 0..%d", i,
+                                NV_MAX_GPUS - 1);
+        if (json_integer_value(x) == g) *off = true;
+    }
+    return VT_OK;
+}
+
+/* nvidia.feature: the CC mode the reports name (opaque feature_flag): SPT (default), MPT, PPCIE. */
+static vt_err nv_feature(const json_t *nv, uint8_t *out, vt_error *err)
+{
+    const char *f = NULL;
+    VT_GUARD(nv_text(nv, "feature", "SPT", &f, err));
+    static const char *const names[] = {"SPT", "MPT", "PPCIE"};
+    for (uint8_t i = 0; i < 3; i++)
+        if (strcmp(f, names[i]) == 0) {
+            *out = i;
+            return VT_OK;
+        }
+    return vt_error_set(err, VT_E_INVALID, "emulate", "nvidia.feature: expected SPT, MPT or PPCIE");
+}
+
 static vt_err nv_report(const json_t *nv, int g, EVP_PKEY *k, const uint8_t nonce[32], vt_buf *out, vt_error *err)
 {
     wbuf *o = calloc(1, sizeof *o);
@@ -169,8 +206,11 @@ static vt_err nv_report(const json_t *nv, int g, EVP_PKEY *k, const uint8_t nonc
     vt_err rc = VT_OK;
     uint8_t vb[8], fwid[48], rnd[32];
     const char *drv = NULL, *vbios = NULL;
-    bool nvdec0 = false;
+    bool nvdec0 = false, cc_off = false;
+    uint8_t feature = 0;
     char dz[64];
+    VT_GUARD_GOTO(nv_cc_off(nv, g, &cc_off, err));
+    VT_GUARD_GOTO(nv_feature(nv, &feature, err));
     VT_GUARD_GOTO(nv_text(nv, "driver_version", "550.90.07", &drv, err));
     VT_GUARD_GOTO(nv_text(nv, "vbios_version", "96.00.9f.00.01", &vbios, err));
     VT_GUARD_GOTO(nv_flag(nv, "nvdec0_enabled", &nvdec0, err));
@@ -213,6 +253,11 @@ static vt_err nv_report(const json_t *nv, int g, EVP_PKEY *k, const uint8_t nonc
     tlv(o, 11, &nvdec, 1);
     tlv(o, 20, fwid, 48);
     tlv(o, 21, "\x55", 1);
+    if (!cc_off) {
+        uint8_t ver[4] = {1, 0, 0, 0}, ff[4] = {feature, 0, 0, 0};
+        tlv(o, 34, ver, 4);
+        tlv(o, 36, ff, 4);
+    }
     size_t l2 = o->n - l2_at - 2;
     o->b[l2_at] = (uint8_t)l2, o->b[l2_at + 1] = (uint8_t)(l2 >> 8);
     size_t sl = 0;
@@ -256,6 +301,11 @@ vt_err vt_emu_nvidia_evidence(vt_emu *e, const uint8_t nonce[32], vt_buf *out, v
         vt_buf_free(&rep), vt_buf_free(&chain);
         if (rc != VT_OK) break;
     }
+    /* nvidia.replay: GPU 0's report listed once more, as a guest replaying a report would */
+    bool replay = false;
+    if (rc == VT_OK) rc = nv_flag(nv, "replay", &replay, err);
+    if (rc == VT_OK && replay && json_array_size(list) > 0)
+        json_array_append_new(list, json_deep_copy(json_array_get(list, 0)));
     json_t *doc = rc == VT_OK && list != NULL ? json_pack("{s:o}", "device_evidence_list", list) : NULL;
     if (doc == NULL) json_decref(list);
     char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;

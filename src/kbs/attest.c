@@ -1,6 +1,7 @@
 /* RCAR handshake handlers (kbs-protocol.md §4-§7, §9, §10): /auth opens a session with a fresh
- * single-use nonce; /attest checks the nonce, verifies the evidence, the runtime-data and
- * init-data bindings, appraises the claims and returns a signed EAR. */
+ * single-use nonce; /attest checks the nonce, verifies the evidence (and the GPUs beside it:
+ * attest_gpu.c), the runtime-data and init-data bindings, appraises the claims and returns a
+ * signed EAR with one submod per CPU and GPU. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -142,6 +143,9 @@ typedef struct attest_ctx {
     size_t init_len;
     json_t *init_claims;
     vt_appraisal ap;
+    json_t *additional;  /* parsed tee-evidence.additional_evidence (NULL: none) */
+    uint8_t dev_rd[64];  /* the devices' runtime-data hash (vt_rcar_device_binding) */
+    kbs_gpus gpus;
     json_t *ear;
 } attest_ctx;
 
@@ -163,9 +167,18 @@ static vt_err check_init_data(attest_ctx *x, vt_error *err)
  * itself; Azure's vTPM takes at most 50 bytes). */
 #define TPM_RD_LEN 48 /* SHA-384, the binding's hash */
 
+/* The runtime data the CPU evidence binds. Additional (GPU) evidence is tens of kilobytes and
+ * each device's claims are in its own submod: the token carries its SHA-384 instead. */
 static json_t *runtime_claims(const attest_ctx *x)
 {
-    return json_pack("{ss ss sO}", "additional-evidence", x->a.additional, "nonce", x->a.nonce, "tee-pubkey",
+    if (x->a.additional[0] == '\0')
+        return json_pack("{ss ss sO}", "additional-evidence", "", "nonce", x->a.nonce, "tee-pubkey",
+                         (json_t *)x->a.tee_pubkey);
+    uint8_t d[48];
+    char h[97];
+    if (vt_hash(VT_SHA384, x->a.additional, strlen(x->a.additional), d, NULL) != VT_OK) return NULL;
+    vt_hex_encode(d, sizeof d, h);
+    return json_pack("{ss ss sO}", "additional-evidence-sha384", h, "nonce", x->a.nonce, "tee-pubkey",
                      (json_t *)x->a.tee_pubkey);
 }
 
@@ -215,8 +228,14 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
         return vt_error_set(err, VT_E_VERIFY, "report_data",
                             "runtime data binding mismatch: report data is not SHA-384(JCS(nonce, tee-pubkey, additional-evidence))");
     if (x->a.has_init_data) VT_GUARD(check_init_data(x, err));
+    /* the GPUs beside it: each verified alone, each its own submod (attest_gpu.c) */
+    if (x->additional != NULL) {
+        VT_GUARD(vt_rcar_device_binding(x->a.nonce, x->a.tee_pubkey, NULL, x->dev_rd, err));
+        VT_GUARD(kbs_gpus_verify(x->k, x->additional, x->dev_rd, x->c->now, &x->gpus, err));
+    }
     uint8_t want_init[64] = {0};
-    vt_appraise_ctx ctx = {.at = x->c->now, .refvals = &x->rv, .report_data = x->rd, .report_data_len = rdl};
+    vt_appraise_ctx ctx = {.at = x->c->now, .refvals = &x->rv, .report_data = x->rd, .report_data_len = rdl,
+                           .n_gpus = x->gpus.n_verified};
     if (x->a.has_init_data) {
         memcpy(want_init, x->init, x->init_len);
         ctx.init_data = want_init;
@@ -225,12 +244,23 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
                                                                     : x->init_len;
     }
     VT_GUARD(vt_policy_appraise(&x->pol, &x->claims, &ctx, &x->ap, err));
+    kbs_gpus_appraise(&x->gpus, &x->pol, x->c->now, &x->rv, x->dev_rd);
     json_t *rt = runtime_claims(x);
-    vt_ear_submod sub = {.label = "cpu0", .appraisal = &x->ap, .claims = &x->claims, .runtime_data_claims = rt};
+    vt_ear_submod *sub = calloc(1 + x->gpus.n, sizeof *sub);
+    if (sub == NULL) {
+        json_decref(rt);
+        return vt_error_set(err, VT_E_NOMEM, "ear", "out of memory");
+    }
+    sub[0] = (vt_ear_submod){.label = "cpu0", .appraisal = &x->ap, .claims = &x->claims, .runtime_data_claims = rt};
+    for (size_t i = 0; i < x->gpus.n; i++) {
+        const kbs_gpu *g = &x->gpus.dev[i];
+        sub[1 + i] = (vt_ear_submod){.label = g->label, .appraisal = &g->ap, .claims = g->verified ? &g->claims : NULL};
+    }
     /* the checks that did not pass travel in the EAR: a refused guest can say why */
     vt_ear_opts o = {.iat = x->c->now, .ttl = x->k->cfg.token_lifetime, .issuer = x->k->cfg.issuer,
                      .include_failed_checks = true};
-    vt_err rc = vt_ear_build(&sub, 1, &o, &x->ear, err);
+    vt_err rc = vt_ear_build(sub, 1 + x->gpus.n, &o, &x->ear, err);
+    free(sub);
     json_decref(rt);
     if (rc == VT_OK && x->init_claims != NULL) {
         json_t *ae = json_object_get(json_object_get(json_object_get(x->ear, "submods"), "cpu0"),
@@ -238,6 +268,32 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
         json_object_set(ae, "init_data_claims", x->init_claims);
     }
     return rc;
+}
+
+/* The worst status of the CPU and every GPU beside it. */
+static vt_ear_status overall(const attest_ctx *x)
+{
+    vt_ear_status st = x->ap.status;
+    for (size_t i = 0; i < x->gpus.n; i++)
+        if (vt_ear_status_rank(x->gpus.dev[i].ap.status) > vt_ear_status_rank(st)) st = x->gpus.dev[i].ap.status;
+    return st;
+}
+
+/* The first appraisal check that failed, the CPU's first, then each GPU's ("gpu1: gpu_cc_mode"). */
+static void first_failure(const attest_ctx *x, json_t *d)
+{
+    char name[64];
+    for (size_t g = 0; g <= x->gpus.n; g++) {
+        const vt_appraisal *a = g == 0 ? &x->ap : &x->gpus.dev[g - 1].ap;
+        for (size_t i = 0; i < a->n_checks; i++)
+            if (a->checks[i].status == VT_CHECK_FAIL) {
+                snprintf(name, sizeof name, "%s%s%s", g == 0 ? "" : x->gpus.dev[g - 1].label, g == 0 ? "" : ": ",
+                         a->checks[i].name);
+                json_object_set_new(d, "check", json_string(name));
+                json_object_set_new(d, "error", json_string(a->checks[i].detail));
+                return;
+            }
+    }
 }
 
 /* A verified attestation (whatever its status) is an audit record; a rejected one came from a
@@ -264,13 +320,9 @@ static void finish(attest_ctx *x, const char *result, const vt_error *e)
     if (x->c->client) json_object_set_new(d, "client", json_string(x->c->client));
     json_object_set_new(d, "policy", json_string(x->ap.policy_id));
     json_object_set_new(d, "emulated", json_boolean(x->claims.emulated));
+    if (x->gpus.n > 0) json_object_set_new(d, "gpus", json_integer((json_int_t)x->gpus.n));
     /* the first appraisal check that failed: what the console's denials show */
-    for (size_t i = 0; i < x->ap.n_checks; i++)
-        if (x->ap.checks[i].status == VT_CHECK_FAIL) {
-            json_object_set_new(d, "check", json_string(x->ap.checks[i].name));
-            json_object_set_new(d, "error", json_string(x->ap.checks[i].detail));
-            break;
-        }
+    first_failure(x, d);
     kbs_audit(k, x->c->now, actor, "attest", tee, result, d, NULL);
 }
 
@@ -331,6 +383,11 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         goto fail;
     }
     if (vt_rcar_binding(x.a.nonce, x.a.tee_pubkey, x.a.additional, NULL, x.rd, NULL, &e) != VT_OK) goto fail;
+    if (vt_rcar_additional_parse(x.a.additional, &x.additional, &e) != VT_OK) goto fail;
+    if (x.additional != NULL && strcmp(s.tee, "sample") == 0) {
+        vt_error_set(&e, VT_E_UNSUPPORTED, "additional_evidence", "the sample TEE takes no additional evidence");
+        goto fail;
+    }
     if (x.a.has_init_data &&
         vt_rcar_initdata_digest(x.a.init_data_body, x.a.init_data_len, x.init, &x.init_len, &x.init_claims, &e) != VT_OK)
         goto fail;
@@ -338,7 +395,7 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     if (rc != VT_OK) goto fail;
     if (vt_ear_sign(x.ear, k->cfg.ear_key, &jwt, &e) != VT_OK) goto fail;
     if (vt_store_session_set_token(k->cfg.store, s.id, jwt, c->now, &e) != VT_OK) goto fail;
-    result = vt_ear_status_name(x.ap.status);
+    result = vt_ear_status_name(overall(&x));
     r->status = 200;
     r->json = json_pack("{ss}", "token", jwt);
     set_cookie(r, &s);
@@ -359,6 +416,8 @@ out:
     free(jwt);
     json_decref(x.ear);
     json_decref(x.init_claims);
+    json_decref(x.additional);
+    kbs_gpus_free(&x.gpus);
     if (x.has_pol) vt_policy_free(&x.pol);
     vt_refvals_free(&x.rv);
     vt_rcar_attestation_clear(&x.a);

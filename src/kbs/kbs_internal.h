@@ -63,6 +63,29 @@ json_t *kbs_recent_json(vt_kbs *k);
 
 /* Evidence: decode the TEE's JSON shape, verify with the broker's trust/collateral, fill
  * claims. report_data (64 bytes) is the expected binding. */
+/* GPUs attested beside the CPU TEE (attest_gpu.c): one verdict, claims and appraisal each. */
+typedef struct kbs_gpu {
+    char label[16]; /* "gpu0" ... the EAR submod */
+    bool verified;
+    vt_error err;   /* why not, when !verified */
+    vt_claims claims;
+    vt_appraisal ap;
+} kbs_gpu;
+
+typedef struct kbs_gpus {
+    kbs_gpu *dev;
+    size_t n, n_verified;
+} kbs_gpus;
+
+/* Every device of additional_evidence.nvidia (NULL or no "nvidia": none) verified alone with the
+ * device nonce rd (vt_rcar_device_binding); a device failing, or repeating an earlier one's UEID,
+ * is recorded as not verified. Errors only for a malformed list. Free with kbs_gpus_free. */
+vt_err kbs_gpus_verify(vt_kbs *k, const json_t *additional, const uint8_t rd[64], vt_time now, kbs_gpus *out,
+                       vt_error *err);
+/* Each device appraised by the policy (a device not verified: the rejected appraisal with its reason). */
+void kbs_gpus_appraise(kbs_gpus *g, const vt_policy *pol, vt_time now, const vt_refvals *rv, const uint8_t rd[64]);
+void kbs_gpus_free(kbs_gpus *g);
+
 /* What the broker expects the TPM kinds' verifiers to check themselves (verify.h): the nonce
  * (the runtime-data digest) and the init-data digest; NULL: none. */
 typedef struct kbs_expect {

@@ -1,5 +1,6 @@
 /* Resource policies (docs/kbs.md): which verified attestation results may read a resource, in
- * the JSON style of the appraisal policies (docs/policy.md), evaluated on the EAR claims. The
+ * the JSON style of the appraisal policies (docs/policy.md), evaluated on the EAR claims. Every
+ * submod (the CPU's and each GPU's) must pass; min_gpus counts the GPUs. The
  * default releases only to results whose every submod is affirming (stricter than Trustee's
  * default, kbs-protocol.md §11.1) and never to the test-only `sample` TEE. */
 #include <stdarg.h>
@@ -10,8 +11,10 @@
 #include "veritee/kbs.h"
 
 static const char *const KEYS[] = {"id", "version", "description", "allowed_statuses", "tee_types", "emulated",
-                                   "allow_debug", "measurements", "init_data", "allow_sample", "deny", NULL};
-static const char *const TEE_NAMES[] = {"tdx", "sgx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm", "tpm", "sample"};
+                                   "allow_debug", "measurements", "init_data", "allow_sample", "deny", "min_gpus",
+                                   NULL};
+static const char *const TEE_NAMES[] = {"tdx", "sgx", "snp", "cca", "az-snp-vtpm", "az-tdx-vtpm", "tpm", "sample",
+                                        "nvidia"};
 #define OPT VT_JSON_OPTIONAL
 
 /* An optional array of at most 256 strings. */
@@ -54,6 +57,7 @@ static vt_err validate(const json_t *pj, vt_error *err)
     VT_GUARD(vt_json_get_str(&p, "id", OPT, &str, NULL));
     VT_GUARD(vt_json_get_str(&p, "description", OPT, &str, NULL));
     VT_GUARD(vt_json_get_int(&p, "version", OPT, 1, 1, &version, NULL));
+    VT_GUARD(vt_json_get_int(&p, "min_gpus", OPT, 0, 16, &version, NULL));
     VT_GUARD(vt_json_get_str(&p, "emulated", OPT, &str, &given));
     if (given && strcmp(str, "accept") != 0 && strcmp(str, "reject") != 0)
         return vt_json_fail(&p, "emulated", "expected \"accept\" or \"reject\"");
@@ -124,6 +128,7 @@ static vt_err eval_submod(const json_t *p, const char *label, const json_t *sm, 
     json_t *dbg = json_object_get(p, "allow_debug");
     if (dbg && json_is_false(dbg) && json_is_true(json_object_get(claims, "debug")))
         return deny(err, "a debug %s guest is not allowed for this resource", tee);
+    if (strcmp(tee, "nvidia") == 0) return VT_OK; /* measurements and init-data name the CPU's */
     json_t *meas = json_object_get(p, "measurements");
     const char *name;
     json_t *vals;
@@ -159,6 +164,18 @@ vt_err vt_kbs_rpolicy_eval(const char *policy, const json_t *ear, const char *pa
     const char *label;
     json_t *sm;
     json_object_foreach(subs, label, sm) VT_GUARD_GOTO(eval_submod(p, label, sm, err));
+    /* every submod passed: the GPUs among them are counted (an NVIDIA GPU's annotated evidence) */
+    json_int_t want = json_integer_value(json_object_get(p, "min_gpus")), gpus = 0;
+    json_object_foreach(subs, label, sm) {
+        json_t *ae = json_object_get(sm, "ear.veraison.annotated-evidence");
+        if (ae == NULL) ae = json_object_get(sm, "ear_veraison_annotated_evidence");
+        if (json_object_get(ae, "nvidia") != NULL) gpus++;
+    }
+    if (gpus < want) {
+        rc = deny(err, "%s: %lld attested GPU%s, the resource wants at least %lld", path, (long long)gpus,
+                  gpus == 1 ? "" : "s", (long long)want);
+        goto out;
+    }
     rc = VT_OK;
 out:
     json_decref(p);

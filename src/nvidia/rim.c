@@ -17,6 +17,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <openssl/x509v3.h>
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/errors.h>
 #include <xmlsec/keys.h>
@@ -30,6 +31,7 @@
 #include "veritee/crypto.h"
 #include "veritee/json.h"
 #include "veritee/nvidia.h"
+#include "nvidia_int.h"
 #include "veritee/x509.h"
 
 #define NS_SWID "http://standards.iso.org/iso/19770/-2/2015/schema.xsd"
@@ -99,7 +101,53 @@ static void xs_load(void)
 
 struct vt_nvidia_rim_verifier {
     STACK_OF(X509) *roots;
+    const vt_nvidia_revocation *revocation; /* borrowed; NULL: not checked */
 };
+
+void vt_nvidia_rim_verifier_set_revocation(vt_nvidia_rim_verifier *v, const vt_nvidia_revocation *rev)
+{
+    if (v != NULL) v->revocation = rev;
+}
+
+const vt_nvidia_revocation *nv_rim_revocation(const vt_nvidia_rim_verifier *v)
+{
+    return v != NULL ? v->revocation : NULL;
+}
+
+/* The verified path signer -> ... -> pinned root, built by issuer links from the KeyInfo
+ * certificates and the roots (at most 8 steps), for the revocation check. */
+static vt_err signer_path(STACK_OF(X509) *certs, STACK_OF(X509) *roots, STACK_OF(X509) **out, vt_error *err)
+{
+    STACK_OF(X509) *p = sk_X509_new_null();
+    X509 *cur = sk_X509_value(certs, 0);
+    if (p == NULL || !sk_X509_push(p, cur)) goto nomem;
+    for (int step = 0; step < 8; step++) {
+        for (int i = 0; i < sk_X509_num(roots); i++)
+            if (X509_cmp(cur, sk_X509_value(roots, i)) == 0) goto done; /* the root itself */
+        X509 *next = NULL;
+        for (int i = 0; i < sk_X509_num(roots) && next == NULL; i++)
+            if (X509_check_issued(sk_X509_value(roots, i), cur) == X509_V_OK) next = sk_X509_value(roots, i);
+        if (next != NULL) {
+            if (!sk_X509_push(p, next)) goto nomem;
+            goto done;
+        }
+        for (int i = 0; i < sk_X509_num(certs) && next == NULL; i++) {
+            X509 *c = sk_X509_value(certs, i);
+            if (c != cur && X509_check_issued(c, cur) == X509_V_OK) next = c;
+        }
+        if (next == NULL) break;
+        if (!sk_X509_push(p, next)) goto nomem;
+        cur = next;
+    }
+    sk_X509_free(p);
+    return vt_error_set(err, VT_E_VERIFY, "rim_chain", "no issuer path from the RIM signer to the pinned root");
+done:
+    *out = p;
+    return VT_OK;
+nomem:
+    sk_X509_free(p);
+    return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+}
 
 vt_err vt_nvidia_rim_verifier_new(const void *roots_pem, size_t len, vt_nvidia_rim_verifier **out,
                                   vt_error *err)
@@ -407,6 +455,15 @@ vt_err vt_nvidia_rim_verify(vt_nvidia_rim_verifier *v, const uint8_t *xml, size_
                   out->signer, na);
     rc = vt_check_step(checks, err, "rim_signature", xmldsig_verify(sig, signer, err),
                        "enveloped XML signature (C14N, ecdsa-sha384) over the whole document");
+    if (rc != VT_OK) goto out;
+    if (v->revocation != NULL) {
+        STACK_OF(X509) *path = NULL;
+        rc = signer_path(certs, v->roots, &path, err);
+        if (rc == VT_OK) rc = nv_revocation(v->revocation, path, at, "rim_revocation", "", checks, err);
+        else (void)vt_check_step(checks, err, "rim_revocation", rc, "%s", "");
+        sk_X509_free(path); /* borrowed certificates */
+        if (rc != VT_OK) goto out;
+    }
 out:
     if (rc != VT_OK) {
         char keep[sizeof err->msg];

@@ -4,7 +4,6 @@
  * chains are cached per verifier with the window in which the result holds, so the warm path
  * is one signature verification. docs/nvidia.md says what is checked and why. */
 #include <openssl/bn.h>
-#include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 #include <limits.h>
 #include <openssl/err.h>
@@ -19,6 +18,7 @@
 #include "veritee/json.h"
 #include "veritee/nvidia.h"
 #include "veritee/x509.h"
+#include "nvidia_int.h"
 
 /* SHA-256 of the DER of "NVIDIA Device Identity CA" (O=NVIDIA, self-signed, P-384), the root
  * both trustee and nvtrust pin. */
@@ -326,105 +326,46 @@ static vt_err chain_for(vt_nvidia_verifier *v, vt_nvidia_arch arch, const void *
     return VT_OK;
 }
 
-/* Whether a time (ASN1) is at or before `t`. */
-static bool asn1_le(const ASN1_GENERALIZEDTIME *a, vt_time t)
-{
-    return ASN1_TIME_cmp_time_t(a, (time_t)t) <= 0;
-}
-
-/* The status of `cert` (issued by `issuer`) in one basic response, trying the usual CertID
- * hash algorithms; false when the response does not cover it. */
-static bool ocsp_find(OCSP_BASICRESP *bs, X509 *cert, X509 *issuer, int *status, int *reason,
-                      ASN1_GENERALIZEDTIME **thisupd, ASN1_GENERALIZEDTIME **nextupd)
-{
-    const EVP_MD *mds[] = {EVP_sha1(), EVP_sha256(), EVP_sha384(), EVP_sha512()};
-    for (size_t i = 0; i < sizeof mds / sizeof mds[0]; i++) {
-        OCSP_CERTID *id = OCSP_cert_to_id(mds[i], cert, issuer);
-        ASN1_GENERALIZEDTIME *rev = NULL;
-        int found = id != NULL && OCSP_resp_find_status(bs, id, status, reason, &rev, thisupd, nextupd) == 1;
-        OCSP_CERTID_free(id);
-        if (found) return true;
-    }
-    return false;
-}
-
-/* Offline OCSP for every certificate below the root: a response signed by its issuer (or a
- * responder the issuer delegated, per OCSP_basic_verify) whose path reaches the pinned root
- * at `at`, status good, thisUpdate <= at <= nextUpdate (nextUpdate required). */
+/* The device chain's revocation: opts->revocation, or the offline fields alone. */
 static vt_err check_revocation(STACK_OF(X509) *certs, const vt_nvidia_verify_opts *o, const char *dev,
                                vt_checks *checks, vt_error *err)
 {
-    if (o->n_ocsp == 0) {
-        if (o->require_ocsp)
-            return vt_check_step_of(checks, err, dev, "revocation",
-                                    vt_error_set(err, VT_E_MISSING, "revocation",
-                                                 "no OCSP responses given for the device chain"),
-                                    "%s", "");
-        vt_check_skip(checks, "revocation", "%snot checked: no OCSP responses given", dev);
-        return VT_OK;
-    }
-    if (o->ocsp == NULL || o->n_ocsp > 32)
-        return vt_error_set(err, VT_E_ARG, "revocation", "1..32 OCSP responses expected");
-    int n = sk_X509_num(certs);
-    OCSP_BASICRESP *bs[32] = {0};
-    X509_STORE *store = X509_STORE_new();
-    vt_err rc = VT_OK;
-    char cn[128];
-    if (store == NULL || X509_STORE_add_cert(store, sk_X509_value(certs, n - 1)) != 1) {
-        rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
-        goto out;
-    }
-    X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), (time_t)o->at);
-    for (size_t i = 0; i < o->n_ocsp; i++) {
-        const unsigned char *p = o->ocsp[i].ptr;
-        OCSP_RESPONSE *r = o->ocsp[i].len <= LONG_MAX ? d2i_OCSP_RESPONSE(NULL, &p, (long)o->ocsp[i].len) : NULL;
-        if (r == NULL || p != o->ocsp[i].ptr + o->ocsp[i].len ||
-            OCSP_response_status(r) != OCSP_RESPONSE_STATUS_SUCCESSFUL || (bs[i] = OCSP_response_get1_basic(r)) == NULL) {
-            OCSP_RESPONSE_free(r);
-            rc = vt_error_set(err, VT_E_INVALID, "revocation",
-                              "OCSP response %zu is not a well-formed successful basic response", i);
-            goto out;
-        }
-        OCSP_RESPONSE_free(r);
-    }
-    for (int c = 0; c < n - 1; c++) {
-        X509 *cert = sk_X509_value(certs, c), *issuer = sk_X509_value(certs, c + 1);
-        vt_x509_subject_cn(cert, cn, sizeof cn);
-        int status = -1, reason = -1;
-        ASN1_GENERALIZEDTIME *thisupd = NULL, *nextupd = NULL;
-        size_t k = 0;
-        while (k < o->n_ocsp && !ocsp_find(bs[k], cert, issuer, &status, &reason, &thisupd, &nextupd)) k++;
-        if (k == o->n_ocsp) {
-            rc = vt_error_set(err, VT_E_MISSING, "revocation", "no OCSP response covers '%s'", cn);
-            goto out;
-        }
-        if (OCSP_basic_verify(bs[k], certs, store, 0) != 1) {
-            char why[160];
-            rc = vt_error_set(err, VT_E_VERIFY, "revocation",
-                              "the OCSP response for '%s' is not signed by its issuer or a delegated responder valid at the instant (%s)",
-                              cn, vt_openssl_reason(why, sizeof why));
-            goto out;
-        }
-        if (thisupd == NULL || !asn1_le(thisupd, o->at) || nextupd == NULL || asn1_le(nextupd, o->at - 1)) {
-            rc = vt_error_set(err, VT_E_EXPIRED, "revocation",
-                              "the OCSP response for '%s' is not current at the instant (thisUpdate..nextUpdate)", cn);
-            goto out;
-        }
-        if (status == V_OCSP_CERTSTATUS_REVOKED) {
-            rc = vt_error_set(err, VT_E_REVOKED, "revocation", "'%s' is revoked (OCSP, reason %d)", cn, reason);
-            goto out;
-        }
-        if (status != V_OCSP_CERTSTATUS_GOOD) {
-            rc = vt_error_set(err, VT_E_VERIFY, "revocation", "OCSP status of '%s' is unknown", cn);
-            goto out;
+    vt_nvidia_revocation offline = {.responses = o->ocsp, .n_responses = o->n_ocsp, .require = o->require_ocsp};
+    return nv_revocation(o->revocation != NULL ? o->revocation : &offline, certs, o->at, "revocation", dev,
+                         checks, err);
+}
+
+/* The driver and/or VBIOS RIM the report names, from the RIM source (cache, RIM service),
+ * verified at the instant. *out: two RIMs (driver, VBIOS), caller frees. */
+static vt_err fetch_rims(const vt_nvidia_verify_opts *o, const vt_nvidia_report *r, vt_nvidia_arch arch,
+                         bool want_driver, bool want_vbios, vt_nvidia_rim **out, const char *dev, vt_checks *checks,
+                         vt_error *err)
+{
+    *out = NULL;
+    if (o->rim_verifier == NULL)
+        return vt_error_set(err, VT_E_ARG, "rim_fetch", "a RIM source needs a RIM verifier (the RIM root)");
+    char ids[2][160];
+    VT_GUARD(vt_nvidia_rim_ids(r, arch, ids[0], sizeof ids[0], ids[1], sizeof ids[1], err));
+    vt_nvidia_rim *rims = calloc(2, sizeof *rims);
+    if (rims == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    bool want[2] = {want_driver, want_vbios};
+    for (int k = 1; k >= 0; k--) { /* VBIOS first: the RIM most often published */
+        if (!want[k]) continue;
+        vt_checks *mine = calloc(1, sizeof *mine);
+        vt_err rc = mine == NULL ? vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory")
+                                 : vt_nvidia_rim_get(o->rim_verifier, o->rim_source, ids[k], o->at, &rims[k], NULL,
+                                                     mine, err);
+        for (size_t i = 0; mine != NULL && i < mine->n; i++)
+            vt_checks_add(checks, mine->items[i].name, mine->items[i].status, "%s%s: %s", dev,
+                          k == 0 ? "driver RIM" : "VBIOS RIM", mine->items[i].detail);
+        free(mine);
+        if (rc != VT_OK) {
+            free(rims);
+            return vt_error_wrap(err, "%s RIM %s", k == 0 ? "driver" : "VBIOS", ids[k]);
         }
     }
-out:
-    ERR_clear_error();
-    vt_check_step_of(checks, err, dev, "revocation", rc, "OCSP: %d certificate(s) good at the instant", n - 1);
-    for (size_t i = 0; i < sizeof bs / sizeof bs[0]; i++) OCSP_BASICRESP_free(bs[i]);
-    X509_STORE_free(store);
-    return rc;
+    *out = rims;
+    return VT_OK;
 }
 
 static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const uint8_t *report,
@@ -438,11 +379,13 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
     if (opts->nonce != NULL && (opts->nonce_len == 0 || opts->nonce_len > 64))
         return vt_error_set(err, VT_E_ARG, "nonce", "the expected nonce must be 1..64 bytes (got %zu)",
                             opts->nonce_len);
-    if (arch != VT_NVIDIA_HOPPER && arch != VT_NVIDIA_BLACKWELL)
+    if (arch != VT_NVIDIA_HOPPER && arch != VT_NVIDIA_BLACKWELL) {
         return vt_check_step_of(checks, err, dev, "arch",
                                 vt_error_set(err, VT_E_UNSUPPORTED, "arch",
                                              "GPU architecture not supported (HOPPER, BLACKWELL)"),
                                 "%s", "");
+    }
+    vt_nvidia_rim *fetched = NULL; /* [0] driver, [1] VBIOS, from opts->rim_source */
     vt_nvidia_report *r = malloc(sizeof *r);
     if (r == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     vt_err rc = vt_nvidia_report_parse(report, report_len, r, err);
@@ -495,13 +438,19 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
                       "%sno expected nonce given: freshness not checked (the claims carry the nonce)", dev);
     }
     json_t *rim = NULL;
-    if (opts->n_rims > 0) {
+    if (opts->n_rims > 0 || opts->rim_source != NULL) {
         const vt_nvidia_rim *drv = NULL, *vb = NULL;
         for (size_t i = 0; opts->rims != NULL && i < opts->n_rims; i++) {
             const vt_nvidia_rim *m = opts->rims[i];
             if (m == NULL) continue;
             if (drv == NULL && strcasecmp(m->version, r->driver_version) == 0) drv = m;
             else if (vb == NULL && strcasecmp(m->version, r->vbios_version) == 0) vb = m;
+        }
+        if ((drv == NULL || vb == NULL) && opts->rim_source != NULL) {
+            rc = fetch_rims(opts, r, arch, drv == NULL, vb == NULL, &fetched, dev, checks, err);
+            if (rc != VT_OK) goto out;
+            if (drv == NULL) drv = &fetched[0];
+            if (vb == NULL) vb = &fetched[1];
         }
         if (drv == NULL || vb == NULL) {
             rc = vt_error_set(err, VT_E_MISSING, "rim_coverage", "no %s RIM for version %s among the %zu given",
@@ -511,6 +460,8 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
             goto out;
         }
         rc = vt_nvidia_rim_match(r, drv, vb, claims != NULL ? &rim : NULL, checks, err);
+        free(fetched);
+        fetched = NULL;
         if (rc != VT_OK) {
             json_decref(rim);
             goto out;
@@ -532,10 +483,16 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
         json_object_set_new(o, "trailing_bytes", json_integer((json_int_t)r->trailing.len));
         json_object_set_new(o, "certificate_chain", json_deep_copy(ch->chain));
         json_object_set_new(o, "emulated", json_boolean(ch->emulated));
+        char ids[2][160];
+        vt_error ie;
+        vt_error_clear(&ie);
+        if (vt_nvidia_rim_ids(r, arch, ids[0], sizeof ids[0], ids[1], sizeof ids[1], &ie) == VT_OK)
+            json_object_set_new(o, "rim_ids", json_pack("{s:s, s:s}", "driver", ids[0], "vbios", ids[1]));
         if (rim != NULL) json_object_set_new(o, "rim", rim);
         *claims = o;
     }
 out:
+    free(fetched);
     free(r);
     return rc;
 }

@@ -107,11 +107,6 @@ vt_err vt_rcar_attestation_parse(const uint8_t *body, size_t len, vt_rcar_attest
         rc = vt_error_set(err, VT_E_INVALID, "tee-evidence", "tee-evidence.additional_evidence must be a string");
         goto out;
     }
-    if (out->additional[0] != 0) {
-        rc = vt_error_set(err, VT_E_UNSUPPORTED, "additional_evidence",
-                          "additional evidence (GPU and other devices) is not supported");
-        goto out;
-    }
     json_t *id = json_object_get(j, "init-data");
     if (id != NULL && !json_is_null(id)) {
         const char *fmt, *b;
@@ -133,4 +128,32 @@ vt_err vt_rcar_attestation_parse(const uint8_t *body, size_t len, vt_rcar_attest
 out:
     vt_rcar_attestation_clear(out);
     return rc;
+}
+
+vt_err vt_rcar_additional_parse(const char *additional, json_t **out, vt_error *err)
+{
+    *out = NULL;
+    if (additional == NULL || additional[0] == '\0') return VT_OK;
+    json_t *j = NULL;
+    VT_GUARD(vt_json_parse(additional, strlen(additional), &j, err));
+    vt_err rc = VT_OK;
+    const char *tee;
+    json_t *ev;
+    if (!json_is_object(j) || json_object_size(j) == 0 || json_object_size(j) > 4)
+        rc = vt_error_set(err, VT_E_INVALID, "additional_evidence",
+                          "additional_evidence must map 1..4 device TEE names to their evidence");
+    json_object_foreach(j, tee, ev) {
+        if (rc != VT_OK) break;
+        if (strcmp(tee, "nvidia") != 0)
+            rc = vt_error_set(err, VT_E_UNSUPPORTED, "additional_evidence",
+                              "additional evidence of '%.24s' is not supported (nvidia)", tee);
+        else if (!json_is_object(ev))
+            rc = vt_error_set(err, VT_E_INVALID, "additional_evidence", "additional_evidence.%s must be an object", tee);
+    }
+    if (rc != VT_OK) {
+        json_decref(j);
+        return rc;
+    }
+    *out = j;
+    return VT_OK;
 }

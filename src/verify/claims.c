@@ -1,6 +1,8 @@
-/* Normalized claims (include/veritee/claims.h): builders from the TDX/SGX, SNP and CCA
- * verifiers' results. Field names follow the vendors' specs (TDX module ABI TDREPORT, SNP ABI
- * ATTESTATION_REPORT, RMM A7.2 realm/platform claims). */
+/* Normalized claims (include/veritee/claims.h): builders from the TDX/SGX, SNP, CCA and NVIDIA
+ * GPU verifiers' results. Field names follow the vendors' specs (TDX module ABI TDREPORT, SNP ABI
+ * ATTESTATION_REPORT, RMM A7.2 realm/platform claims, NVIDIA's opaque-data field names). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "veritee/claims.h"
@@ -17,6 +19,7 @@ const char *vt_tee_name(vt_tee t)
     case VT_TEE_AZ_SNP_VTPM: return "az-snp-vtpm";
     case VT_TEE_AZ_TDX_VTPM: return "az-tdx-vtpm";
     case VT_TEE_TPM: return "tpm";
+    case VT_TEE_NVIDIA: return "nvidia";
     default: return "unknown";
     }
 }
@@ -24,14 +27,14 @@ const char *vt_tee_name(vt_tee t)
 vt_err vt_tee_parse(const char *s, vt_tee *out, vt_error *err)
 {
     static const vt_tee all[] = {VT_TEE_SGX, VT_TEE_TDX, VT_TEE_SNP, VT_TEE_CCA, VT_TEE_AZ_SNP_VTPM, VT_TEE_AZ_TDX_VTPM,
-                                 VT_TEE_TPM};
+                                 VT_TEE_TPM, VT_TEE_NVIDIA};
     for (size_t i = 0; s != NULL && i < sizeof all / sizeof all[0]; i++) {
         if (strcmp(s, vt_tee_name(all[i])) == 0) {
             *out = all[i];
             return VT_OK;
         }
     }
-    return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.32s' (sgx, tdx, snp, cca, az-snp-vtpm, az-tdx-vtpm, tpm)",
+    return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.32s' (sgx, tdx, snp, cca, az-snp-vtpm, az-tdx-vtpm, tpm, nvidia)",
                         s ? s : "");
 }
 
@@ -256,5 +259,83 @@ vt_err vt_claims_from_cca(const vt_cca_token *t, const vt_cca_cpak *cpak, vt_cla
                                 r->personalization.len, err));
     out->report_data_len = copy_bytes(out->report_data, 64, r->challenge);
     set_init(out, "personalization_value", r->personalization.ptr, r->personalization.len);
+    return VT_OK;
+}
+
+/* ---- NVIDIA GPUs: from the nvidia layer's device object (docs/nvidia.md, "Claims") ---- */
+
+static vt_err gpu_text(const json_t *o, const char *key, bool required, char *dst, size_t cap, vt_error *err)
+{
+    const json_t *v = json_object_get(o, key);
+    if (v == NULL || json_is_null(v)) {
+        if (!required) return VT_OK;
+        return vt_error_set(err, VT_E_INVALID, "claims", "GPU claims lack %s", key);
+    }
+    if (!json_is_string(v) || json_string_length(v) >= cap)
+        return vt_error_set(err, VT_E_INVALID, "claims", "GPU claim %s: expected a string under %zu bytes", key, cap);
+    snprintf(dst, cap, "%s", json_string_value(v));
+    return VT_OK;
+}
+
+static vt_err gpu_measurements(const json_t *m, vt_claims_gpu *x, vt_error *err)
+{
+    const char *k;
+    json_t *v;
+    if (!json_is_object(m)) return vt_error_set(err, VT_E_INVALID, "claims", "GPU claims lack measurements");
+    json_object_foreach((json_t *)m, k, v) {
+        char *end = NULL;
+        unsigned long i = strtoul(k, &end, 10);
+        vt_buf b = {0};
+        if (end == k || *end != '\0' || i == 0 || i > VT_CLAIMS_GPU_MEAS)
+            return vt_error_set(err, VT_E_UNSUPPORTED, "claims", "GPU measurement index %.8s (1..%d kept)", k,
+                                VT_CLAIMS_GPU_MEAS);
+        if (!json_is_string(v) || vt_hex_decode(json_string_value(v), json_string_length(v), &b, err) != VT_OK ||
+            b.len != 48) {
+            vt_buf_free(&b);
+            return vt_error_set(err, VT_E_INVALID, "claims", "GPU measurement %lu is not 48 bytes of hex", i);
+        }
+        memcpy(x->meas[i - 1], b.ptr, 48);
+        vt_buf_free(&b);
+        if (i > x->n_meas) x->n_meas = i;
+    }
+    return VT_OK;
+}
+
+vt_err vt_claims_from_gpu(const json_t *d, bool revocation_checked, vt_claims *out, vt_error *err)
+{
+    memset(out, 0, sizeof *out);
+    vt_claims_gpu *x = &out->u.gpu;
+    out->tee = VT_TEE_NVIDIA;
+    out->verified = true;
+    out->revocation_checked = revocation_checked;
+    if (!json_is_object(d)) return vt_error_set(err, VT_E_ARG, "claims", "a GPU device object is required");
+    out->emulated = json_is_true(json_object_get(d, "emulated"));
+    const json_t *cfg = json_object_get(d, "config");
+    VT_GUARD(gpu_text(d, "arch", true, x->arch, sizeof x->arch, err));
+    VT_GUARD(gpu_text(d, "uuid", false, x->uuid, sizeof x->uuid, err));
+    VT_GUARD(gpu_text(d, "ueid", true, x->ueid, sizeof x->ueid, err));
+    VT_GUARD(gpu_text(cfg, "driver_version", true, x->driver_version, sizeof x->driver_version, err));
+    VT_GUARD(gpu_text(cfg, "vbios_version", true, x->vbios_version, sizeof x->vbios_version, err));
+    VT_GUARD(gpu_text(cfg, "feature_flag", false, x->feature, sizeof x->feature, err));
+    x->cc_mode = x->feature[0] != '\0';
+    x->ppcie = strcmp(x->feature, "PPCIE") == 0;
+    const char *nvdec = json_string_value(json_object_get(cfg, "nvdec0_status"));
+    x->nvdec0_enabled = nvdec != NULL && strcmp(nvdec, "enabled") == 0;
+    const json_t *rim = json_object_get(d, "rim");
+    if (rim != NULL) {
+        /* the nvidia layer attaches a result only when the match passed */
+        x->rim = VT_GPU_RIM_MATCHED;
+        x->rim_matched = json_array_size(json_object_get(rim, "matched"));
+    }
+    VT_GUARD(gpu_measurements(json_object_get(d, "measurements"), x, err));
+    const char *nonce = json_string_value(json_object_get(d, "nonce"));
+    vt_buf n = {0};
+    if (nonce == NULL || vt_hex_decode(nonce, strlen(nonce), &n, err) != VT_OK || n.len != 32) {
+        vt_buf_free(&n);
+        return vt_error_set(err, VT_E_INVALID, "claims", "GPU claims lack the 32-byte request nonce");
+    }
+    memcpy(out->report_data, n.ptr, 32);
+    out->report_data_len = 32;
+    vt_buf_free(&n);
     return VT_OK;
 }

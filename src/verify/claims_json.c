@@ -117,6 +117,30 @@ static json_t *cca_json(const vt_claims_cca *x)
     return o;
 }
 
+static json_t *gpu_json(const vt_claims_gpu *x)
+{
+    json_t *o = json_object();
+    put(o, "arch", json_string(x->arch));
+    put(o, "ueid", json_string(x->ueid));
+    put(o, "uuid", x->uuid[0] ? json_string(x->uuid) : json_null());
+    put(o, "driver_version", json_string(x->driver_version));
+    put(o, "vbios_version", json_string(x->vbios_version));
+    put(o, "feature_flag", x->feature[0] ? json_string(x->feature) : json_null());
+    put(o, "cc_mode", json_string(x->cc_mode ? "on" : "not_shown"));
+    put(o, "ppcie", json_boolean(x->ppcie));
+    put(o, "nvdec0", json_string(x->nvdec0_enabled ? "enabled" : "disabled"));
+    put(o, "rim", json_string(x->rim == VT_GPU_RIM_MATCHED ? "matched" : "not_checked"));
+    if (x->rim == VT_GPU_RIM_MATCHED) put(o, "rim_matched", json_integer((json_int_t)x->rim_matched));
+    json_t *m = json_object();
+    for (size_t i = 0; m != NULL && i < x->n_meas; i++) {
+        char k[24];
+        snprintf(k, sizeof k, "%zu", i + 1);
+        put(m, k, vt_json_hex_string(x->meas[i], 48));
+    }
+    put(o, "measurements", m);
+    return o;
+}
+
 static json_t *tpm_json(const vt_claims *c)
 {
     const vt_claims_tpm *t = &c->tpm;
@@ -195,6 +219,7 @@ json_t *vt_claims_json(const vt_claims *c)
     case VT_TEE_SGX: put(o, "tee_claims", sgx_json(&c->u.sgx)); break;
     case VT_TEE_SNP: put(o, "tee_claims", snp_json(&c->u.snp)); break;
     case VT_TEE_CCA: put(o, "tee_claims", cca_json(&c->u.cca)); break;
+    case VT_TEE_NVIDIA: put(o, "tee_claims", gpu_json(&c->u.gpu)); break;
     default: break;
     }
     return o;

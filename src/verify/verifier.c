@@ -1,5 +1,6 @@
 /* The verifier context of the verify layer (include/veritee/verify.h): every TEE's verifier
- * built from the sources' directories and rebuilt when one of their files changes. */
+ * (and the NVIDIA GPU verifier) built from the sources' directories and rebuilt when one of
+ * their files changes. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,8 @@ static int64_t newest_mtime(const char *path)
 
 static int64_t sources_stamp(const vt_verifier *v)
 {
-    const char *all[] = {v->trust_dir, v->collateral_dir, v->certs_dir, v->cpak_file, verifier_tdx_dir(v), v->tpm_aks};
+    const char *all[] = {v->trust_dir, v->collateral_dir, v->certs_dir, v->cpak_file, verifier_tdx_dir(v), v->tpm_aks,
+                         v->nvidia_ocsp_dir};
     int64_t m = 0;
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         int64_t x = newest_mtime(all[i]);
@@ -120,6 +122,82 @@ static vt_err build_cca(vt_verifier *v, vt_error *err)
     return VT_OK;
 }
 
+/* The pinned NVIDIA device root: trust_dir itself when it is a file, else
+ * nvidia_device_root.pem in it or in its nvidia/ directory; none of them: the built-in pin. */
+static vt_err nvidia_root(const vt_verifier *v, vt_buf *pem, vt_error *err)
+{
+    struct stat st;
+    char p[4096];
+    if (v->trust_dir == NULL) return VT_OK;
+    if (stat(v->trust_dir, &st) != 0)
+        return vt_error_set(err, VT_E_MISSING, "trust", "the trust anchor %s does not exist", v->trust_dir);
+    if (S_ISREG(st.st_mode)) return vt_file_read(v->trust_dir, VT_FILE_MAX, pem, err);
+    static const char *const names[] = {"nvidia_device_root.pem", "nvidia/nvidia_device_root.pem"};
+    for (size_t i = 0; i < 2; i++) {
+        if (snprintf(p, sizeof p, "%s/%s", v->trust_dir, names[i]) >= (int)sizeof p) continue;
+        if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) return vt_file_read(p, VT_FILE_MAX, pem, err);
+    }
+    return VT_OK;
+}
+
+static void free_ocsp(vt_verifier *v)
+{
+    for (size_t i = 0; i < v->n_nv_ocsp; i++) free((void *)v->nv_ocsp[i].ptr);
+    free(v->nv_ocsp);
+    v->nv_ocsp = NULL;
+    v->n_nv_ocsp = 0;
+}
+
+/* The OCSP source: one DER response file, or a directory whose every regular file is one (at
+ * most 32: the nvidia layer's bound), in name order. */
+static vt_err load_ocsp(vt_verifier *v, vt_error *err)
+{
+    struct stat fst;
+    if (stat(v->nvidia_ocsp_dir, &fst) == 0 && S_ISREG(fst.st_mode)) { /* one response file */
+        vt_buf b = {0};
+        VT_GUARD(vt_file_read(v->nvidia_ocsp_dir, 1u << 20, &b, err));
+        v->nv_ocsp = calloc(1, sizeof *v->nv_ocsp);
+        if (v->nv_ocsp == NULL) {
+            vt_buf_free(&b);
+            return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+        }
+        v->nv_ocsp[0] = (vt_bytes){b.ptr, b.len};
+        v->n_nv_ocsp = 1;
+        return VT_OK;
+    }
+    struct dirent **names = NULL;
+    int n = scandir(v->nvidia_ocsp_dir, &names, NULL, alphasort);
+    if (n < 0) return vt_error_set(err, VT_E_MISSING, "revocation", "cannot read the OCSP directory %s", v->nvidia_ocsp_dir);
+    vt_err rc = VT_OK;
+    v->nv_ocsp = calloc((size_t)n + 1, sizeof *v->nv_ocsp);
+    if (v->nv_ocsp == NULL) rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    for (int i = 0; i < n; i++) {
+        char p[4096];
+        struct stat st;
+        if (rc == VT_OK && names[i]->d_name[0] != '.' &&
+            snprintf(p, sizeof p, "%s/%s", v->nvidia_ocsp_dir, names[i]->d_name) < (int)sizeof p &&
+            stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+            vt_buf b = {0};
+            rc = vt_file_read(p, 1u << 20, &b, err);
+            if (rc == VT_OK) v->nv_ocsp[v->n_nv_ocsp++] = (vt_bytes){b.ptr, b.len};
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+static vt_err build_nvidia(vt_verifier *v, vt_error *err)
+{
+    vt_buf root = {0};
+    VT_GUARD(nvidia_root(v, &root, err));
+    vt_nvidia_trust t = {.device_roots_pem = root.ptr, .device_roots_len = root.len};
+    vt_err rc = vt_nvidia_verifier_new(root.ptr != NULL ? &t : NULL, &v->nv, err);
+    vt_buf_free(&root);
+    if (rc == VT_OK && v->nvidia_ocsp_dir != NULL) rc = load_ocsp(v, err);
+    return rc;
+}
+
 /* --trust for tpm: one PEM file, or every *.pem of a directory. */
 static vt_err tpm_add_file(vt_tpm_verifier *t, const char *path, vt_error *err)
 {
@@ -170,6 +248,9 @@ static void drop(vt_verifier *v)
     v->az_tdx = NULL;
     vt_tpm_verifier_free(v->tpm);
     v->tpm = NULL;
+    vt_nvidia_verifier_free(v->nv);
+    v->nv = NULL;
+    free_ocsp(v);
     vt_tdx_verifier_free(v->tdx);
     vt_snp_verifier_free(v->snp);
     sk_X509_pop_free(v->snp_pool, X509_free);
@@ -192,7 +273,8 @@ void verifier_refresh(vt_verifier *v, vt_tee tee)
         vt_error_clear(&v->snp_err);
         vt_error_clear(&v->cca_err);
         vt_error_clear(&v->tpm_err);
-        v->tdx_ready = v->snp_ready = v->cca_ready = v->tpm_ready = false;
+        vt_error_clear(&v->nv_err);
+        v->tdx_ready = v->snp_ready = v->cca_ready = v->tpm_ready = v->nv_ready = false;
         v->stamp = stamp;
         v->built = true;
     }
@@ -211,6 +293,9 @@ void verifier_refresh(vt_verifier *v, vt_tee tee)
     } else if (tee == VT_TEE_TPM && !v->tpm_ready) {
         v->tpm_rc = build_tpm(v, &v->tpm_err);
         v->tpm_ready = true;
+    } else if (tee == VT_TEE_NVIDIA && !v->nv_ready) {
+        v->nv_rc = build_nvidia(v, &v->nv_err);
+        v->nv_ready = true;
     }
 }
 
@@ -241,6 +326,8 @@ vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *
     v->kds_url = dup_or_null(s->kds_url);
     v->cache_dir = dup_or_null(s->cache_dir);
     v->tpm_aks = dup_or_null(s->tpm_aks);
+    v->nvidia_ocsp_dir = dup_or_null(s->nvidia_ocsp_dir);
+    v->nvidia_require_ocsp = s->nvidia_require_ocsp;
     v->collateral = s->collateral;
     if (s->cache_dir != NULL) {
         size_t n = strlen(s->cache_dir) + sizeof "/tdx";
@@ -288,5 +375,6 @@ void vt_verifier_free(vt_verifier *v)
     free(v->cache_dir);
     free(v->cache_tdx_dir);
     free(v->tpm_aks);
+    free(v->nvidia_ocsp_dir);
     free(v);
 }

@@ -1,5 +1,5 @@
 /* One verification (include/veritee/verify.h): the evidence kind, the options that apply to
- * it, online collateral when configured, the TEE's verifier, and normalized claims. */
+ * it, online collateral when configured, the TEE's (or the GPU's) verifier, and normalized claims. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,16 @@ static vt_err options_apply(const vt_verify_opts *o, vt_tee tee, vt_error *err)
     if (o->crl_required && (tee == VT_TEE_CCA || tee == VT_TEE_TPM))
         return vt_error_set(err, VT_E_ARG, "options", "%s evidence has no revocation list to require",
                             tee == VT_TEE_CCA ? "CCA" : "tpm");
+    if (o->crl_required && tee == VT_TEE_NVIDIA)
+        return vt_error_set(err, VT_E_ARG, "options", "NVIDIA device chains are checked with OCSP responses, not a CRL");
+    if (o->n_ocsp > 0 && tee != VT_TEE_NVIDIA)
+        return vt_error_set(err, VT_E_ARG, "options", "OCSP responses apply to NVIDIA GPU evidence only; this is %s", name);
+    if ((o->nvidia_revocation != NULL || o->nvidia_rim_source != NULL || o->nvidia_rim_verifier != NULL) &&
+        tee != VT_TEE_NVIDIA)
+        return vt_error_set(err, VT_E_ARG, "options", "GPU revocation and RIM sources apply to NVIDIA GPU evidence only; this is %s",
+                            name);
+    if (o->n_rims > 0 && tee != VT_TEE_NVIDIA)
+        return vt_error_set(err, VT_E_ARG, "options", "GPU RIMs apply to NVIDIA GPU evidence only; this is %s", name);
     if (o->nonce != NULL && (o->nonce_len == 0 || o->nonce_len > 64))
         return vt_error_set(err, VT_E_ARG, "nonce", "the expected nonce has %zu bytes (1..64 allowed)", o->nonce_len);
     if (o->init_data != NULL && (o->init_data_len == 0 || o->init_data_len > 64))
@@ -258,6 +268,66 @@ static vt_err verify_cca(vt_verifier *v, const uint8_t *ev, size_t len, const vt
     return rc;
 }
 
+/* Whether the device chains' revocation was checked (passed), not skipped or allowed unknown. */
+static bool revocation_checked(const vt_checks *c)
+{
+    const vt_check *k = vt_checks_find(c, "revocation");
+    return k != NULL && k->status == VT_CHECK_PASS;
+}
+
+/* NVIDIA GPUs (Trustee's device_evidence_list JSON): every device verified by the nvidia layer
+ * (chain, FWID, signature, nonce, OCSP, RIMs; one UEID per device), then one normalized claims
+ * per device. */
+static vt_err verify_nvidia(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
+                            vt_verify_result *r, vt_error *err)
+{
+    verifier_refresh(v, VT_TEE_NVIDIA);
+    VT_GUARD(built_or(v->nv_rc, &v->nv_err, err));
+    size_t n_ocsp = v->n_nv_ocsp + o->n_ocsp;
+    vt_bytes *ocsp = n_ocsp > 0 ? calloc(n_ocsp, sizeof *ocsp) : NULL;
+    if (n_ocsp > 0 && ocsp == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    for (size_t i = 0; i < o->n_ocsp; i++) ocsp[i] = o->ocsp[i];
+    for (size_t i = 0; i < v->n_nv_ocsp; i++) ocsp[o->n_ocsp + i] = v->nv_ocsp[i];
+    vt_nvidia_verify_opts no = {.at = o->at, .nonce = o->nonce, .nonce_len = o->nonce_len, .ocsp = ocsp,
+                                .n_ocsp = n_ocsp, .require_ocsp = v->nvidia_require_ocsp, .rims = o->rims,
+                                .n_rims = o->n_rims, .rim_verifier = o->nvidia_rim_verifier,
+                                .rim_source = o->nvidia_rim_source};
+    /* the caller's revocation sources, with every offline response (its own, the call's and
+     * the directory's) in one list */
+    vt_nvidia_revocation rev;
+    vt_bytes *all = NULL;
+    if (o->nvidia_revocation != NULL) {
+        rev = *o->nvidia_revocation;
+        size_t n_all = rev.n_responses + n_ocsp;
+        all = n_all > 0 ? calloc(n_all, sizeof *all) : NULL;
+        if (n_all > 0 && all == NULL) {
+            free(ocsp);
+            return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+        }
+        for (size_t i = 0; i < rev.n_responses; i++) all[i] = rev.responses[i];
+        for (size_t i = 0; i < n_ocsp; i++) all[rev.n_responses + i] = ocsp[i];
+        rev.responses = all;
+        rev.n_responses = n_all;
+        rev.require = rev.require || v->nvidia_require_ocsp;
+        no.revocation = &rev;
+    }
+    vt_err rc = vt_nvidia_verify(v->nv, ev, len, &no, &r->nvidia, &r->checks, err);
+    free(all);
+    free(ocsp);
+    VT_GUARD(rc);
+    const json_t *devs = json_object_get(r->nvidia, "devices");
+    size_t n = json_array_size(devs);
+    r->gpus = calloc(n > 0 ? n : 1, sizeof *r->gpus);
+    if (r->gpus == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        VT_GUARD(vt_claims_from_gpu(json_array_get(devs, i), revocation_checked(&r->checks), &r->gpus[i], err));
+        r->n_gpus++;
+    }
+    if (n == 0) return vt_error_set(err, VT_E_INVALID, "evidence_format", "no GPU device verified");
+    r->claims = r->gpus[0];
+    return VT_OK;
+}
+
 vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_verify_result *r,
                  vt_error *err)
 {
@@ -266,7 +336,7 @@ vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_
     bool named = tee != NULL && strcmp(tee, "auto") != 0;
     vt_tee want;
     if (named && vt_tee_parse(tee, &want, NULL) != VT_OK)
-        return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.16s' (tdx, sgx, snp, cca, az-snp-vtpm, az-tdx-vtpm, tpm)",
+        return vt_error_set(err, VT_E_ARG, "tee", "unknown TEE '%.16s' (tdx, sgx, snp, cca, az-snp-vtpm, az-tdx-vtpm, tpm, nvidia)",
                             tee);
     /* detection of the JSON forms parses the JSON: not again when the kind is named (the
      * kind's own parser refuses another kind's keys) */
@@ -289,6 +359,7 @@ vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_
     pthread_mutex_lock(&v->mu); /* the TDX verifier is not thread-safe; the rebuild must be exclusive */
     vt_err rc = want == VT_TEE_TDX || want == VT_TEE_SGX ? verify_tdx(v, ev, len, o, r, err)
                 : want == VT_TEE_SNP                     ? verify_snp(v, ev, len, o, r, err)
+                : want == VT_TEE_NVIDIA                  ? verify_nvidia(v, ev, len, o, r, err)
                 : vt_tee_has_tpm(want)                   ? verify_tpm_kind(v, want, ev, len, o, r, err)
                                                          : verify_cca(v, ev, len, o, r, err);
     pthread_mutex_unlock(&v->mu);
@@ -314,6 +385,8 @@ void vt_verify_result_clear(vt_verify_result *r)
     free(r->tdx);
     free(r->snp);
     free(r->cca);
+    free(r->gpus);
+    json_decref(r->nvidia);
     json_decref(r->tpm_claims);
     memset(r, 0, sizeof *r);
 }
@@ -324,6 +397,7 @@ json_t *vt_verify_result_json(const vt_verify_result *r)
     if (r->tdx != NULL) return vt_tdx_result_json(r->tdx);
     if (r->snp != NULL) return vt_snp_claims_json(r->snp);
     if (r->cca != NULL) return vt_cca_claims_json(r->cca);
+    if (r->nvidia != NULL) return json_deep_copy(r->nvidia);
     return NULL;
 }
 

@@ -46,6 +46,15 @@ struct vt_verifier {
     vt_azure_verifier *az; /* over the SNP and TDX verifiers it was built with (az_snp, az_tdx) */
     vt_snp_verifier *az_snp;
     vt_tdx_verifier *az_tdx;
+    /* NVIDIA GPUs */
+    char *nvidia_ocsp_dir;
+    bool nvidia_require_ocsp;
+    bool nv_ready;
+    vt_nvidia_verifier *nv;
+    vt_bytes *nv_ocsp;   /* the OCSP responses of nvidia_ocsp_dir (owned) */
+    size_t n_nv_ocsp;
+    vt_err nv_rc;
+    vt_error nv_err;
 };
 
 /* The TDX collateral directory: collateral_dir, else the cache's tdx/ directory (where PCS

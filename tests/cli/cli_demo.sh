@@ -1,6 +1,7 @@
 #!/bin/sh
 # make demo (scripts/demo) into a pipe: it succeeds, prints no colour codes (only a terminal gets
-# them), and the EAR it shows is whole, valid JSON (it used to be cut at 118 columns).
+# them), the EAR it shows is whole, valid JSON (it used to be cut at 118 columns), and the
+# confidential-AI part shows a CVM + GPU receiving the model key and a CC-off GPU refused.
 set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -11,11 +12,14 @@ done
 VERITEE_BIN=$B timeout 120 sh "$HERE/../../scripts/demo" >"$tmp/demo.txt" 2>&1; rc=$?
 [ "$rc" -eq 0 ] && ok "demo exits 0" || { bad "demo exit $rc"; cat "$tmp/demo.txt"; }
 if grep -q "$(printf '\033')" "$tmp/demo.txt"; then bad "escape codes in piped output"; else ok "no colour codes in a pipe"; fi
-sed -n '/^== 6\./,/^== 7\./p' "$tmp/demo.txt" | sed '1d;$d' >"$tmp/ear.json"
+sed -n '/^== 7\./,/^== 8\./p' "$tmp/demo.txt" | sed '1d;$d' >"$tmp/ear.json"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["submods"]["cpu0"]["ear.status"] == "affirming"' \
   "$tmp/ear.json" 2>"$tmp/err" && ok "the EAR shown is valid JSON (affirming)" || { bad "EAR JSON: $(cat "$tmp/err")"; cat "$tmp/ear.json"; }
 grep -q "contraindicated" "$tmp/demo.txt" && grep -q "\[fail\] measurement.rim" "$tmp/demo.txt" &&
   ok "the refused realm's status and failing check are shown" || bad "refusal reason not shown"
+grep -q "model key received" "$tmp/demo.txt" && grep -q "CC mode OFF) -> REFUSED" "$tmp/demo.txt" &&
+  grep -q "\[fail\] gpu_cc_mode" "$tmp/demo.txt" && ok "CVM + GPU got the model key; the CC-off GPU refused, its check shown" ||
+  bad "GPU part of the demo"
 if command -v swtpm >/dev/null 2>&1 && ls /usr/lib/*/libtss2-esys.so.0 >/dev/null 2>&1; then
   grep -q "az-snp-vtpm guest: .*secret received" "$tmp/demo.txt" && ok "the swtpm-backed Azure CVM received the secret" ||
     bad "the Azure CVM round did not succeed"

@@ -66,7 +66,7 @@ expect 1 --at 2025-01-01T00:00:00Z --trust "$H/anchors/verifier_RIM_root.pem" "$
 grep -q "root_pinned" "$T/err" || fail "pin message: $(cat "$T/err")"
 expect 3 --trust "$T/absent.pem" "$T/h.json"
 expect 2 --nonce xyz "$T/h.json"
-expect 2 --cache "$T" "$T/h.json"          # options of other TEEs are refused, never ignored
+expect 2 --pcs-url http://127.0.0.1:1/ --cache "$T" "$T/h.json" # options of other TEEs are refused, never ignored
 expect 2 --collateral "$T" "$T/h.json"
 expect 2 --cpak "$T/h.json" "$T/h.json"
 printf '{"device_evidence_list":[{"arch":"HOPPER","evidence":"11e0","certificate":""}]}' >"$T/bad.json"

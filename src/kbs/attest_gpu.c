@@ -1,0 +1,81 @@
+/* Composite attestation (Trustee's additional evidence, kbs-protocol.md §8): the NVIDIA GPUs a
+ * guest attests beside its CPU TEE. Each device is verified on its own through the one entry
+ * (vt_verify, tee nvidia) with the session's device nonce, so each gets its own verdict and its
+ * own EAR submod; a device repeating an earlier device's UEID is a replayed report. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kbs_internal.h"
+#include "veritee/json.h"
+#include "veritee/verify.h"
+
+/* One device of the list, verified alone. */
+static vt_err verify_device(vt_kbs *k, const json_t *dev, const uint8_t rd[64], vt_time now, kbs_gpu *g,
+                            vt_error *err)
+{
+    json_t *doc = json_pack("{s:[O]}", "device_evidence_list", (json_t *)dev);
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (text == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+    vt_verify_result *r = calloc(1, sizeof *r);
+    vt_err rc = r != NULL ? VT_OK : vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+    /* Trustee's NVIDIA verifier compares the first 32 bytes of the device runtime-data hash */
+    vt_verify_opts o = {.tee = "nvidia", .at = now, .nonce = rd, .nonce_len = 32};
+    if (rc == VT_OK) rc = vt_verify(k->verifiers, (const uint8_t *)text, strlen(text), &o, r, err);
+    if (rc == VT_OK) g->claims = r->claims;
+    /* the list had one device: "device 0: " says nothing the submod label does not */
+    if (rc != VT_OK && err != NULL && strncmp(err->msg, "device 0: ", 10) == 0)
+        memmove(err->msg, err->msg + 10, strlen(err->msg + 10) + 1);
+    vt_verify_result_clear(r);
+    free(r);
+    free(text);
+    return rc;
+}
+
+vt_err kbs_gpus_verify(vt_kbs *k, const json_t *additional, const uint8_t rd[64], vt_time now, kbs_gpus *out,
+                       vt_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const json_t *nv = json_object_get(additional, "nvidia"), *list;
+    if (nv == NULL) return VT_OK;
+    VT_GUARD(vt_json_arr(nv, "device_evidence_list", "additional_evidence.nvidia", (json_t **)&list, err));
+    size_t n = json_array_size(list);
+    if (n == 0 || n > VT_NVIDIA_MAX_DEVICES)
+        return vt_error_set(err, VT_E_INVALID, "additional_evidence",
+                            "additional_evidence.nvidia.device_evidence_list has %zu devices (1..%d)", n,
+                            VT_NVIDIA_MAX_DEVICES);
+    out->dev = calloc(n, sizeof *out->dev);
+    if (out->dev == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
+    out->n = n;
+    for (size_t i = 0; i < n; i++) {
+        kbs_gpu *g = &out->dev[i];
+        snprintf(g->label, sizeof g->label, "gpu%zu", i);
+        vt_error_clear(&g->err);
+        if (verify_device(k, json_array_get(list, i), rd, now, g, &g->err) != VT_OK) continue;
+        for (size_t j = 0; j < i && !g->err.code; j++)
+            if (out->dev[j].verified && strcmp(out->dev[j].claims.u.gpu.ueid, g->claims.u.gpu.ueid) == 0)
+                vt_error_set(&g->err, VT_E_VERIFY, "ueid_unique",
+                             "%s repeats the UEID %.48s of %s (a replayed report)", g->label,
+                             g->claims.u.gpu.ueid, out->dev[j].label);
+        g->verified = g->err.code == 0;
+        if (g->verified) out->n_verified++;
+    }
+    return VT_OK;
+}
+
+void kbs_gpus_appraise(kbs_gpus *g, const vt_policy *pol, vt_time now, const vt_refvals *rv, const uint8_t rd[64])
+{
+    for (size_t i = 0; i < g->n; i++) {
+        kbs_gpu *d = &g->dev[i];
+        vt_error e;
+        vt_appraise_ctx ctx = {.at = now, .refvals = rv, .report_data = rd, .report_data_len = 32};
+        if (!d->verified || vt_policy_appraise(pol, &d->claims, &ctx, &d->ap, &e) != VT_OK)
+            vt_appraisal_rejected(pol->id, d->verified ? &e : &d->err, &d->ap);
+    }
+}
+
+void kbs_gpus_free(kbs_gpus *g)
+{
+    free(g->dev);
+    memset(g, 0, sizeof *g);
+}
