@@ -45,8 +45,8 @@ VT_MUST_USE vt_err vt_ec_curve_of(const EVP_PKEY *key, vt_curve *out, vt_error *
 VT_MUST_USE vt_err vt_ec_pub_xy(const EVP_PKEY *key, uint8_t *out, size_t cap, size_t *len, vt_error *err);
 
 /* ECDSA verify of a message (hashed here with alg); sig is r||s, each big-endian and
- * vt_curve_len(curve of key) bytes. Returns VT_E_VERIFY on a bad signature; `what` names
- * the check in the message. */
+ * vt_curve_len(curve of key) bytes. Returns VT_E_VERIFY on a bad signature (check
+ * "signature"; a caller's own check renames it); `what` names the signed item in the message. */
 VT_MUST_USE vt_err vt_ecdsa_verify_raw(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n,
                            const uint8_t *sig, size_t siglen, const char *what, vt_error *err);
 /* Same with a precomputed digest. */

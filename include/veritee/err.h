@@ -39,11 +39,17 @@ typedef struct vt_error {
 /* Reset an error record to "no error". Accepts NULL. */
 void vt_error_clear(vt_error *e);
 
-/* Fill e (may be NULL) and return code. check may be NULL (keeps the current check name). */
+/* Fill e (may be NULL) and return code. check names the failed check: every library error
+ * names one (a verifier records checks with vt_check_fail/vt_check_step, include/veritee/checks.h);
+ * the ctest `error_checks` refuses a NULL check in src/. */
 vt_err vt_error_set(vt_error *e, int code, const char *check, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 vt_err vt_error_vset(vt_error *e, int code, const char *check, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
+
+/* Name the check an error belongs to, when the caller knows it better than the callee that
+ * set it (e.g. a generic signature helper inside a TEE's own check). Accepts NULL e. */
+void vt_error_name(vt_error *e, const char *check);
 
 /* Prefix the message with more context: "<prefix>: <old message>". Returns e->code. */
 vt_err vt_error_wrap(vt_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

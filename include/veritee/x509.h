@@ -42,8 +42,8 @@ static inline bool vt_valid_at(vt_time at, vt_time from, vt_time until)
 {
     return at >= from && at <= until;
 }
-/* The rule applied to a named item: VT_E_EXPIRED with "<what> expired on <until>" or
- * "<what> is not valid before <from>" when `at` is outside [from, until]. */
+/* The rule applied to a named item: VT_E_EXPIRED (check "validity") with "<what> expired on
+ * <until>" or "<what> is not valid before <from>" when `at` is outside [from, until]. */
 VT_MUST_USE vt_err vt_window_check(const char *what, vt_time from, vt_time until, vt_time at, vt_error *err);
 /* The rule applied to a certificate ("certificate \"<CN>\" expired on ...") and to a CRL. */
 VT_MUST_USE vt_err vt_x509_check_time(const X509 *c, vt_time at, vt_error *err);
@@ -70,7 +70,8 @@ typedef struct vt_chain_opts {
  * at its nextUpdate second (OpenSSL alone treats both as already past).
  * Errors: VT_E_EXPIRED (certificate or CRL outside its window), VT_E_REVOKED, VT_E_MISSING
  * (required CRL absent), VT_E_VERIFY (no path to a trusted root, bad signature).
- * `what` names the chain in messages ("PCK certificate chain"). */
+ * `what` names the chain in messages ("PCK certificate chain"); the error's check is
+ * "cert_chain" (a caller's own check renames it: vt_check_step, vt_error_name). */
 VT_MUST_USE vt_err vt_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *roots,
                        const vt_chain_opts *opts, const char *what, vt_error *err);
 

@@ -49,7 +49,7 @@ static vt_err parse_hcl(const uint8_t *p, size_t len, vt_hcl_report *out, vt_err
 vt_err vt_hcl_report_parse(const uint8_t *p, size_t len, vt_hcl_report *out, vt_error *err)
 {
     vt_err rc = parse_hcl(p, len, out, err);
-    if (rc != VT_OK && err != NULL) snprintf(err->check, sizeof err->check, "hcl_report");
+    if (rc != VT_OK && err != NULL) vt_error_name(err, "hcl_report");
     return rc;
 }
 

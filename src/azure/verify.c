@@ -79,47 +79,30 @@ typedef struct az_ctx {
     json_t *event_log;
 } az_ctx;
 
-static vt_err step(az_ctx *c, const char *name, vt_err rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static vt_err step(az_ctx *c, const char *name, vt_err rc, const char *fmt, ...)
-{
-    if (rc != VT_OK) {
-        vt_checks_add(c->ck, name, VT_CHECK_FAIL, "%s", c->err->msg);
-        snprintf(c->err->check, sizeof c->err->check, "%s", name);
-        return rc;
-    }
-    char d[240];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d, sizeof d, fmt, ap);
-    va_end(ap);
-    vt_checks_add(c->ck, name, VT_CHECK_PASS, "%s", d);
-    return VT_OK;
-}
-
 /* Steps 1-4 of the common part: evidence, HCL, AK, TPM quote. */
 static vt_err vtpm_part(az_ctx *c, const uint8_t *p, size_t len)
 {
     const vt_azure_verify_opts *o = c->opts;
     const char *hw = c->kind == VT_AZ_SNP ? "SEV-SNP" : "TDX";
     vt_err prc = vt_az_evidence_parse(p, len, c->kind, &c->ev, c->err);
-    VT_GUARD(step(c, "evidence", prc, "evidence JSON v%d", c->ev.version));
+    VT_GUARD(vt_check_step(c->ck, c->err, "evidence", prc, "evidence JSON v%d", c->ev.version));
     vt_err rc = vt_hcl_report_parse(c->ev.hcl_report.ptr, c->ev.hcl_report.len, &c->hcl, c->err);
     uint32_t want = c->kind == VT_AZ_SNP ? VT_HCL_REPORT_TYPE_SNP : VT_HCL_REPORT_TYPE_TDX;
     if (rc == VT_OK && c->hcl.report_type != want)
         rc = vt_error_set(c->err, VT_E_INVALID, "hcl_report", "HCL report type %u, the %s verifier needs %u",
                           c->hcl.report_type, hw, want);
-    VT_GUARD(step(c, "hcl_report", rc, "HCLA header v%u, %s hardware report, %u bytes of runtime claims",
-                  c->hcl.header_version, hw, c->hcl.var_size));
-    VT_GUARD(step(c, "hcl_ak", vt_hcl_runtime_claims_parse(&c->hcl.var_data, &c->rt, c->err),
-                  "runtime claims JSON carries the HCLAkPub RSA key"));
+    VT_GUARD(vt_check_step(c->ck, c->err, "hcl_report", rc, "HCLA header v%u, %s hardware report, %u bytes of runtime claims",
+                           c->hcl.header_version, hw, c->hcl.var_size));
+    VT_GUARD(vt_check_step(c->ck, c->err, "hcl_ak", vt_hcl_runtime_claims_parse(&c->hcl.var_data, &c->rt, c->err),
+                           "runtime claims JSON carries the HCLAkPub RSA key"));
     vt_tpm_quote q = {.message = {c->ev.quote_message.ptr, c->ev.quote_message.len},
                       .signature = {c->ev.quote_signature.ptr, c->ev.quote_signature.len},
                       .signature_raw = true, .pcrs = c->ev.pcrs, .n_pcrs = c->ev.n_pcrs};
     vt_tpm_quote_opts qo = {.nonce = o->nonce, .nonce_len = o->nonce_len, .nonce_rule = VT_TPM_NONCE_EXACT};
     VT_GUARD(vt_tpm_quote_verify(c->rt.ak, &q, &qo, &c->quote, c->ck, c->err));
     if (c->ev.n_pcrs != VT_AZ_PCRS)
-        return step(c, "tpm_pcr_digest", vt_error_set(c->err, VT_E_VERIFY, "tpm_pcr_digest",
-                                                      "%zu PCR values, Azure quotes PCRs 0..23", c->ev.n_pcrs), "%s", "-");
+        return vt_check_fail(c->ck, c->err, "tpm_pcr_digest", VT_E_VERIFY, "%zu PCR values, Azure quotes PCRs 0..23",
+                             c->ev.n_pcrs);
     return VT_OK;
 }
 
@@ -131,7 +114,7 @@ static vt_err binding(az_ctx *c, const uint8_t report_data[64], const char *what
         rc = vt_error_set(c->err, VT_E_VERIFY, "hcl_report_data",
                           "HCL variable data digest doesn't match %s report data (SHA-256 of the runtime claims "
                           "|| 32 zero bytes expected)", what);
-    return step(c, "hcl_report_data", rc, "%s report_data = SHA-256(runtime claims) || zeros", what);
+    return vt_check_step(c->ck, c->err, "hcl_report_data", rc, "%s report_data = SHA-256(runtime claims) || zeros", what);
 }
 
 /* Step 6: a v2 report was requested with the nonce as user-data. */
@@ -140,7 +123,7 @@ static vt_err user_data(az_ctx *c)
     if (c->ev.version != 2) return VT_OK;
     const vt_azure_verify_opts *o = c->opts;
     if (o->nonce == NULL) {
-        vt_checks_add(c->ck, "hcl_user_data", VT_CHECK_SKIP, "no expected nonce: user-data not compared");
+        vt_check_skip(c->ck, "hcl_user_data", "no expected nonce: user-data not compared");
         return VT_OK;
     }
     vt_err rc = VT_OK;
@@ -149,7 +132,8 @@ static vt_err user_data(az_ctx *c)
     else if (c->rt.user_data_len < o->nonce_len || !vt_ct_eq(c->rt.user_data, o->nonce, o->nonce_len))
         rc = vt_error_set(c->err, VT_E_VERIFY, "hcl_user_data",
                           "runtime claims user-data does not begin with the expected report data");
-    return step(c, "hcl_user_data", rc, "user-data begins with the %zu-byte expected report data", o->nonce_len);
+    return vt_check_step(c->ck, c->err, "hcl_user_data", rc, "user-data begins with the %zu-byte expected report data",
+                         o->nonce_len);
 }
 
 /* Steps 8-9: init-data in PCR8, the event log replayed into the quoted PCRs. */
@@ -174,7 +158,7 @@ static vt_err pcr_part(az_ctx *c)
         rc = c->err->code != VT_OK ? c->err->code : VT_E_NOMEM;
     size_t ev = r->events, aael = r->aael_events;
     free(r);
-    return step(c, "event_log", rc, "%zu records (%zu AAEL) replay to the %zu quoted PCRs they extend", ev, aael, n);
+    return vt_check_step(c->ck, c->err, "event_log", rc, "%zu records (%zu AAEL) replay to the %zu quoted PCRs they extend", ev, aael, n);
 }
 
 static json_t *claims_json(az_ctx *c, const char *tee, const char *hw_key, json_t *hw)
@@ -250,7 +234,7 @@ static vt_err snp_part(vt_azure_verifier *v, az_ctx *c, vt_snp_claims *sc)
     X509 *leaf = NULL;
     STACK_OF(X509) *more = NULL;
     vt_err rc = load_vcek(v, &c->ev, &leaf, &more, c->err);
-    if (rc != VT_OK) return step(c, "vcek", rc, "%s", "-");
+    if (rc != VT_OK) return vt_check_step(c->ck, c->err, "vcek", rc, "%s", "");
     /* the evidence's certificates first, then the caller's (a KDS cache, directories) */
     if (more == NULL && (more = sk_X509_new_null()) == NULL) rc = vt_error_set(c->err, VT_E_NOMEM, "alloc", "out of memory");
     for (int i = 0; rc == VT_OK && c->opts->snp_certs != NULL && i < sk_X509_num(c->opts->snp_certs); i++) {
@@ -274,10 +258,10 @@ static vt_err snp_part(vt_azure_verifier *v, az_ctx *c, vt_snp_claims *sc)
     sk_X509_pop_free(more, X509_free);
     VT_GUARD(rc);
     if (sc->report.vmpl != 0)
-        return step(c, "hcl_vmpl", vt_error_set(c->err, VT_E_VERIFY, "hcl_vmpl",
-                                                "SNP report from VMPL %u: the paravisor's report must be VMPL 0",
-                                                sc->report.vmpl), "%s", "-");
-    return step(c, "hcl_vmpl", VT_OK, "SNP report issued at VMPL 0 (the paravisor)");
+        return vt_check_fail(c->ck, c->err, "hcl_vmpl", VT_E_VERIFY,
+                             "SNP report from VMPL %u: the paravisor's report must be VMPL 0", sc->report.vmpl);
+    vt_check_pass(c->ck, "hcl_vmpl", "SNP report issued at VMPL 0 (the paravisor)");
+    return VT_OK;
 }
 
 static vt_err snp_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len, const vt_azure_verify_opts *opts,
@@ -339,7 +323,7 @@ static vt_err tdreport_matches(az_ctx *c, const vt_td_report *td)
             rc = vt_error_set(c->err, VT_E_VERIFY, "hcl_tdreport", "HCL TDREPORT %s differs from the TD quote's", f[i].name);
     if (rc == VT_OK && !vt_bytes_is_zero(t + 1024, VT_HCL_HW_REPORT_SIZE - 1024))
         rc = vt_error_set(c->err, VT_E_INVALID, "hcl_tdreport", "bytes after the 1024-byte TDREPORT are not zero");
-    return step(c, "hcl_tdreport", rc, "HCL TDREPORT fields equal the TD quote body");
+    return vt_check_step(c->ck, c->err, "hcl_tdreport", rc, "HCL TDREPORT fields equal the TD quote body");
 }
 
 static vt_err tdx_part(vt_azure_verifier *v, az_ctx *c, vt_tdx_result *r, vt_error *missing)
@@ -353,8 +337,7 @@ static vt_err tdx_part(vt_azure_verifier *v, az_ctx *c, vt_tdx_result *r, vt_err
     if (rc != VT_OK) {
         char name[VT_ERR_CHECK_MAX + 4];
         snprintf(name, sizeof name, "td_%s", c->err->check[0] ? c->err->check : "quote");
-        name[VT_ERR_CHECK_MAX - 1] = '\0';
-        memcpy(c->err->check, name, VT_ERR_CHECK_MAX);
+        vt_error_name(c->err, name);
     }
     /* Without Intel collateral the rest still runs on the parsed (signature-checked) quote. */
     bool parsed = vt_checks_find(&r->checks, "quote_signature") != NULL &&
@@ -371,8 +354,8 @@ static vt_err tdx_part(vt_azure_verifier *v, az_ctx *c, vt_tdx_result *r, vt_err
     else if (!vt_bytes_is_zero(c->ev.td_quote.ptr + c->ev.td_quote.len - q->trailing, q->trailing))
         rc = vt_error_set(c->err, VT_E_INVALID, "td_quote", "%zu bytes after the quote's signature data are not all zero",
                           q->trailing);
-    VT_GUARD(step(c, "td_quote", rc, "TDX quote v%u (%zu zero bytes after the signature data tolerated)", q->version,
-                  q->trailing));
+    VT_GUARD(vt_check_step(c->ck, c->err, "td_quote", rc, "TDX quote v%u (%zu zero bytes after the signature data tolerated)", q->version,
+                           q->trailing));
     VT_GUARD(binding(c, q->td.report_data, "TDX Quote"));
     VT_GUARD(user_data(c));
     return tdreport_matches(c, &q->td);

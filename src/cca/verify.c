@@ -8,28 +8,6 @@
 
 #define CANDIDATES_MAX 16
 
-typedef struct run {
-    vt_checks *checks;
-    vt_error *err;
-    vt_err first;
-} run;
-
-static void record(run *r, const char *name, vt_err rc, const vt_error *e, const char *pass_detail)
-{
-    if (rc == VT_OK) {
-        vt_checks_add(r->checks, name, VT_CHECK_PASS, "%s", pass_detail);
-        return;
-    }
-    vt_checks_add(r->checks, name, VT_CHECK_FAIL, "%s", e->msg);
-    if (r->first == VT_OK) {
-        r->first = rc;
-        if (r->err != NULL) {
-            *r->err = *e;
-            snprintf(r->err->check, sizeof r->err->check, "%s", name);
-        }
-    }
-}
-
 static void hex_prefix(vt_bytes b, char out[33])
 {
     size_t n = b.len > 16 ? 16 : b.len;
@@ -44,12 +22,12 @@ static vt_err platform_signature(const vt_cca_token *t, const vt_cca_trust *trus
     vt_hex_encode(p->instance_id.ptr, p->instance_id.len, inst);
     vt_hex_encode(p->implementation_id.ptr, p->implementation_id.len, impl);
     if (trust == NULL || trust->n == 0)
-        return vt_error_set(e, VT_E_MISSING, NULL,
+        return vt_error_set(e, VT_E_MISSING, "platform_signature",
                             "no CPAK trust anchors given");
     const vt_cca_cpak *cand[CANDIDATES_MAX];
     size_t n = vt_cca_trust_find(trust, p->instance_id, p->implementation_id, cand, CANDIDATES_MAX);
     if (n == 0)
-        return vt_error_set(e, VT_E_MISSING, NULL,
+        return vt_error_set(e, VT_E_MISSING, "platform_signature",
                             "no trusted CPAK for platform instance id %s / implementation id %s",
                             inst, impl);
     for (size_t i = 0; i < n; i++) {
@@ -63,12 +41,12 @@ static vt_err platform_signature(const vt_cca_token *t, const vt_cca_trust *trus
             return VT_OK;
         }
         if (n == 1) {
-            return vt_error_set(e, ke.code == VT_E_UNSUPPORTED ? VT_E_UNSUPPORTED : VT_E_VERIFY, NULL,
+            return vt_error_set(e, ke.code == VT_E_UNSUPPORTED ? VT_E_UNSUPPORTED : VT_E_VERIFY, "platform_signature",
                                 "platform token signature does not verify with CPAK %s: %s",
                                 cand[i]->label, ke.msg);
         }
     }
-    return vt_error_set(e, VT_E_VERIFY, NULL,
+    return vt_error_set(e, VT_E_VERIFY, "platform_signature",
                         "platform token signature does not verify with any of the %zu candidate "
                         "CPAKs (first: %s)", n, cand[0]->label);
 }
@@ -80,11 +58,11 @@ static vt_err realm_signature(const vt_cca_token *t, char *detail, size_t dcap, 
     if (vt_cose_key_to_pkey(&r->rak_key, &rak, e) != VT_OK) {
         char why[VT_ERR_MSG_MAX];
         snprintf(why, sizeof why, "%s", e->msg);
-        return vt_error_set(e, VT_E_VERIFY, NULL, "realm public key (RAK) is unusable: %s", why);
+        return vt_error_set(e, VT_E_VERIFY, "realm_signature", "realm public key (RAK) is unusable: %s", why);
     }
     vt_err rc = VT_OK;
     if (r->rak_key.has_alg && r->rak_key.alg != t->realm_cose.alg)
-        rc = vt_error_set(e, VT_E_VERIFY, NULL,
+        rc = vt_error_set(e, VT_E_VERIFY, "realm_signature",
                           "realm token is signed %s but its RAK is for COSE algorithm %lld",
                           vt_cose_alg_name(t->realm_cose.alg), (long long)r->rak_key.alg);
     else
@@ -111,7 +89,7 @@ static vt_err rak_binding(const vt_cca_token *t, char *detail, size_t dcap, vt_e
     hex_prefix(ch, a);
     hex_prefix((vt_bytes){h, hl}, b);
     if (ch.len != hl || !vt_ct_eq(ch.ptr, h, hl))
-        return vt_error_set(e, VT_E_VERIFY, NULL,
+        return vt_error_set(e, VT_E_VERIFY, "rak_binding",
                             "binding verification failed: platform challenge %s... (%zu bytes) is "
                             "not the %s of the realm public key, %s...",
                             a, ch.len, vt_hash_name(alg), b);
@@ -131,7 +109,7 @@ static vt_err lifecycle(const vt_cca_token *t, bool allow_debug, char *detail, s
                  (unsigned long long)lc, vt_cca_lifecycle_name(lc));
         return VT_OK;
     }
-    return vt_error_set(e, VT_E_VERIFY, NULL,
+    return vt_error_set(e, VT_E_VERIFY, "platform_lifecycle",
                         "platform security lifecycle 0x%04llx (%s) is not in the secured state "
                         "(0x3000-0x30ff)", (unsigned long long)lc, vt_cca_lifecycle_name(lc));
 }
@@ -143,11 +121,11 @@ static vt_err profile(const vt_cca_token *t, char *detail, size_t dcap, vt_error
     const vt_cca_platform_claims *p = &t->platform;
     const vt_cca_realm_claims *r = &t->realm;
     if (p->profile_id == VT_CCA_PROFILE_UNKNOWN)
-        return vt_error_set(e, VT_E_VERIFY, NULL, "unknown platform profile '%.*s'",
+        return vt_error_set(e, VT_E_VERIFY, "profile", "unknown platform profile '%.*s'",
                             (int)(p->profile.len > 80 ? 80 : p->profile.len),
                             p->profile.len ? (const char *)p->profile.ptr : "");
     if (r->profile_id == VT_CCA_PROFILE_UNKNOWN)
-        return vt_error_set(e, VT_E_VERIFY, NULL, "unknown realm profile '%.*s'",
+        return vt_error_set(e, VT_E_VERIFY, "profile", "unknown realm profile '%.*s'",
                             (int)(r->profile.len > 80 ? 80 : r->profile.len),
                             r->profile.len ? (const char *)r->profile.ptr : "");
     snprintf(detail, dcap, "platform profile %s (%.*s), realm profile %s", vt_cca_profile_name(p->profile_id),
@@ -161,14 +139,14 @@ static vt_err challenge(const vt_cca_token *t, const vt_cca_verify_opts *o, char
 {
     uint8_t want[VT_CCA_CHALLENGE_LEN] = {0};
     if (o->nonce_len == 0 || o->nonce_len > VT_CCA_CHALLENGE_LEN)
-        return vt_error_set(e, VT_E_ARG, NULL, "expected nonce is %zu bytes (1..64 allowed)",
+        return vt_error_set(e, VT_E_ARG, "realm_challenge", "expected nonce is %zu bytes (1..64 allowed)",
                             o->nonce_len);
     memcpy(want, o->nonce, o->nonce_len);
     char a[33], b[33];
     hex_prefix(t->realm.challenge, a);
     hex_prefix((vt_bytes){want, sizeof want}, b);
     if (!vt_ct_eq(t->realm.challenge.ptr, want, sizeof want))
-        return vt_error_set(e, VT_E_VERIFY, NULL,
+        return vt_error_set(e, VT_E_VERIFY, "realm_challenge",
                             "realm challenge %s... is not the expected nonce %s...%s", a, b,
                             o->nonce_len < 64 ? " (zero-padded to 64 bytes)" : "");
     snprintf(detail, dcap, "realm challenge equals the expected nonce (%zu bytes%s)", o->nonce_len,
@@ -181,17 +159,21 @@ vt_err vt_cca_verify(const vt_cca_token *t, const vt_cca_verify_opts *opts, vt_c
 {
     vt_cca_verify_opts none = {0};
     const vt_cca_verify_opts *o = opts ? opts : &none;
-    run r = {.checks = checks, .err = err, .first = VT_OK};
+    vt_err first = VT_OK;
     const vt_cca_cpak *used = NULL;
     char detail[240];
     vt_error e;
 
+    /* every check runs; the first failure is the verdict */
 #define RUN(name, call)                                                                        \
     do {                                                                                       \
         vt_error_clear(&e);                                                                    \
         detail[0] = '\0';                                                                      \
-        vt_err rc_ = (call);                                                                   \
-        record(&r, name, rc_, &e, detail);                                                     \
+        vt_err rc_ = vt_check_step(checks, &e, name, (call), "%s", detail);                    \
+        if (rc_ != VT_OK && first == VT_OK) {                                                  \
+            first = rc_;                                                                       \
+            if (err != NULL) *err = e;                                                         \
+        }                                                                                      \
     } while (0)
 
     RUN("platform_signature", platform_signature(t, o->trust, detail, sizeof detail, &used, &e));
@@ -200,9 +182,9 @@ vt_err vt_cca_verify(const vt_cca_token *t, const vt_cca_verify_opts *opts, vt_c
     RUN("platform_lifecycle", lifecycle(t, o->allow_debug_lifecycle, detail, sizeof detail, &e));
     RUN("profile", profile(t, detail, sizeof detail, &e));
     if (o->nonce != NULL) RUN("realm_challenge", challenge(t, o, detail, sizeof detail, &e));
-    else vt_checks_add(checks, "realm_challenge", VT_CHECK_SKIP, "no expected nonce given");
+    else vt_check_skip(checks, "realm_challenge", "no expected nonce given");
 #undef RUN
     if (cpak_used != NULL) *cpak_used = used;
-    if (r.first == VT_OK) vt_error_clear(err);
-    return r.first;
+    if (first == VT_OK) vt_error_clear(err);
+    return first;
 }

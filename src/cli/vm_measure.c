@@ -17,6 +17,15 @@ static vt_err load(const char *path, const char *what, vt_buf *out, vt_error *er
     return vt_file_read(path, IMAGE_MAX, out, err);
 }
 
+/* A SHA-384 launch measurement into the register the TEE reports it in. */
+static void found(vt_vm_measurement *out, const char *reg, const uint8_t m[48])
+{
+    out->present = true;
+    snprintf(out->register_name, sizeof out->register_name, "%s", reg);
+    snprintf(out->algorithm, sizeof out->algorithm, "sha384");
+    vt_hex_encode(m, 48, out->value_hex);
+}
+
 static vt_err snp(const vt_vm_config *c, vt_vm_measurement *out, vt_error *err)
 {
     vt_buf fw = {0}, k = {0}, in = {0};
@@ -35,10 +44,7 @@ static vt_err snp(const vt_vm_config *c, vt_vm_measurement *out, vt_error *err)
         p.hashes = &h;
     }
     VT_GUARD_GOTO(vt_measure_snp(&p, m, err));
-    out->present = true;
-    snprintf(out->register_name, sizeof out->register_name, "MEASUREMENT");
-    snprintf(out->algorithm, sizeof out->algorithm, "sha384");
-    vt_hex_encode(m, 48, out->value_hex);
+    found(out, "MEASUREMENT", m);
 out:
     vt_buf_free(&fw);
     vt_buf_free(&k);
@@ -55,10 +61,7 @@ static vt_err tdx(const vt_vm_config *c, vt_vm_measurement *out, vt_error *err)
     VT_GUARD_GOTO(load(c->firmware, "firmware", &fw, err));
     VT_GUARD_GOTO(vt_tdvf_parse(fw.ptr, fw.len, &t, err));
     VT_GUARD_GOTO(vt_measure_tdx_mrtd(fw.ptr, fw.len, &t, VT_TDX_ORDER_SINGLE, m, err));
-    out->present = true;
-    snprintf(out->register_name, sizeof out->register_name, "MRTD");
-    snprintf(out->algorithm, sizeof out->algorithm, "sha384");
-    vt_hex_encode(m, 48, out->value_hex);
+    found(out, "MRTD", m);
 out:
     vt_buf_free(&fw);
     return rc;

@@ -111,6 +111,7 @@ static vt_err issuer_chain(const vt_coll_pcs *o, const char *url, const vt_http_
     if (rc == VT_OK) {
         vt_chain_opts co = {.at = now};
         rc = vt_chain_verify(sk_X509_value(chain, 0), NULL, roots, &co, hdr, err);
+        if (rc != VT_OK) vt_error_name(err, CHECK);
     }
     sk_X509_pop_free(roots, X509_free);
     if (rc != VT_OK) {
@@ -171,9 +172,11 @@ static vt_err check_signed_json(const vt_coll_pcs *o, const vt_coll_tdx_want *w,
     STACK_OF(X509) *chain = NULL;
     vt_err rc = issuer_chain(o, url, r, tcb ? "TCB-Info-Issuer-Chain" : "SGX-Enclave-Identity-Issuer-Chain", now, &chain, err);
     if (rc == VT_OK) rc = signer_is_tcb_signing(sk_X509_value(chain, 0), url, err);
-    if (rc == VT_OK)
+    if (rc == VT_OK) {
         rc = vt_ecdsa_verify_raw(X509_get0_pubkey(sk_X509_value(chain, 0)), VT_SHA256, body.ptr, body.len, sig, 64,
                                  tcb ? "TCB Info signature" : "QE Identity signature", err);
+        if (rc != VT_OK) vt_error_name(err, CHECK);
+    }
     if (rc == VT_OK && now > next) {
         char nu[21];
         vt_time_format(next, nu);

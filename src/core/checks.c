@@ -48,3 +48,83 @@ json_t *vt_checks_json(const vt_checks *c)
     }
     return a;
 }
+
+__attribute__((format(printf, 5, 0))) static void vadd(vt_checks *c, const char *name, vt_check_status st,
+                                                       const char *subject, const char *fmt, va_list ap)
+{
+    char d[sizeof c->items[0].detail];
+    vsnprintf(d, sizeof d, fmt, ap);
+    vt_checks_add(c, name, st, "%s%s", subject, d);
+}
+
+void vt_check_pass(vt_checks *c, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vadd(c, name, VT_CHECK_PASS, "", fmt, ap);
+    va_end(ap);
+}
+
+void vt_check_skip(vt_checks *c, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vadd(c, name, VT_CHECK_SKIP, "", fmt, ap);
+    va_end(ap);
+}
+
+/* A failed check: err (when given) names it; FAIL carries the error's message. */
+static vt_err failed(vt_checks *c, vt_error *err, const char *subject, const char *name, vt_err rc)
+{
+    if (err != NULL) {
+        vt_error_name(err, name);
+        vt_checks_add(c, name, VT_CHECK_FAIL, "%s%s", subject, err->msg);
+    } else {
+        vt_checks_add(c, name, VT_CHECK_FAIL, "%sfailed", subject);
+    }
+    return rc;
+}
+
+vt_err vt_check_fail(vt_checks *c, vt_error *err, const char *name, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err != NULL) {
+        vt_error_vset(err, code, name, fmt, ap);
+    } else {
+        char d[VT_ERR_MSG_MAX];
+        vsnprintf(d, sizeof d, fmt, ap);
+        vt_checks_add(c, name, VT_CHECK_FAIL, "%s", d);
+        va_end(ap);
+        return code;
+    }
+    va_end(ap);
+    return failed(c, err, "", name, code);
+}
+
+__attribute__((format(printf, 6, 0))) static vt_err vstep(vt_checks *c, vt_error *err, const char *subject,
+                                                          const char *name, vt_err rc, const char *fmt, va_list ap)
+{
+    if (rc != VT_OK) return failed(c, err, subject, name, rc);
+    vadd(c, name, VT_CHECK_PASS, subject, fmt, ap);
+    return VT_OK;
+}
+
+vt_err vt_check_step(vt_checks *c, vt_error *err, const char *name, vt_err rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vt_err r = vstep(c, err, "", name, rc, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+vt_err vt_check_step_of(vt_checks *c, vt_error *err, const char *subject, const char *name, vt_err rc,
+                        const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vt_err r = vstep(c, err, subject, name, rc, fmt, ap);
+    va_end(ap);
+    return r;
+}

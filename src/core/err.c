@@ -30,6 +30,11 @@ vt_err vt_error_set(vt_error *e, int code, const char *check, const char *fmt, .
     return rc;
 }
 
+void vt_error_name(vt_error *e, const char *check)
+{
+    if (e != NULL && check != NULL && e->check != check) snprintf(e->check, sizeof e->check, "%s", check);
+}
+
 vt_err vt_error_wrap(vt_error *e, const char *fmt, ...)
 {
     if (e == NULL) return VT_E_INTERNAL;

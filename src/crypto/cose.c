@@ -296,7 +296,7 @@ vt_err vt_cose_sign1_verify(const vt_cose_sign1 *m, EVP_PKEY *key, const uint8_t
     vt_err rc = vt_ecdsa_verify_digest_raw(key, dgst, dlen, m->signature.ptr, m->signature.len,
                                            what, err);
     if (rc != VT_OK && err != NULL) {
-        snprintf(err->check, sizeof err->check, "%s", what);
+        vt_error_name(err, what);
         if (rc != VT_E_VERIFY) err->code = rc = VT_E_VERIFY;
     }
     return rc;
@@ -311,7 +311,7 @@ static vt_err ecdsa_sign(EVP_PKEY *priv, vt_hash_alg hash, const vt_buf *tbs, ui
     vt_err rc = vt_ecdsa_sign_raw(priv, hash, tbs->ptr, tbs->len, sig, 2 * flen, &n, err);
     if (rc == VT_OK && n != 2 * flen)
         rc = vt_error_set(err, VT_E_INTERNAL, "cose_sign", "signature length %zu, expected %zu", n, 2 * flen);
-    if (rc != VT_OK && err != NULL) snprintf(err->check, sizeof err->check, "cose_sign");
+    if (rc != VT_OK && err != NULL) vt_error_name(err, "cose_sign");
     return rc;
 }
 

@@ -119,7 +119,7 @@ static vt_err verify_digest_der(EVP_PKEY *key, const uint8_t *dgst, size_t dlen,
     EVP_PKEY_CTX_free(ctx);
     ERR_clear_error();
     if (r != 1)
-        return vt_error_set(err, VT_E_VERIFY, NULL, "%s: ECDSA signature does not verify", what);
+        return vt_error_set(err, VT_E_VERIFY, "signature", "%s: ECDSA signature does not verify", what);
     return VT_OK;
 }
 
@@ -130,7 +130,7 @@ vt_err vt_ecdsa_verify_digest_raw(EVP_PKEY *key, const uint8_t *dgst, size_t dle
     vt_curve c;
     VT_GUARD(vt_ec_curve_of(key, &c, err));
     if (siglen != 2 * vt_curve_len(c))
-        return vt_error_set(err, VT_E_INVALID, NULL, "%s: signature has %zu bytes, expected %zu",
+        return vt_error_set(err, VT_E_INVALID, "signature", "%s: signature has %zu bytes, expected %zu",
                             what, siglen, 2 * vt_curve_len(c));
     uint8_t *der = NULL;
     size_t derlen = 0;

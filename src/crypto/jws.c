@@ -36,7 +36,7 @@ static vt_err sign_raw(EVP_PKEY *priv, vt_hash_alg h, size_t flen, const char *m
     vt_err rc = vt_ecdsa_sign_raw(priv, h, msg, n, sig, 2 * flen, &got, err);
     if (rc == VT_OK && got != 2 * flen)
         rc = vt_error_set(err, VT_E_INTERNAL, "jws_sign", "signature length %zu, expected %zu", got, 2 * flen);
-    if (rc != VT_OK && err != NULL) snprintf(err->check, sizeof err->check, "jws_sign");
+    if (rc != VT_OK && err != NULL) vt_error_name(err, "jws_sign");
     return rc;
 }
 
@@ -168,7 +168,11 @@ vt_err vt_jws_verify(const char *jws, size_t len, EVP_PKEY *pub, json_t **header
                           alg, sig.len, 2 * flen);
         goto out;
     }
-    VT_GUARD_GOTO(vt_ecdsa_verify_raw(pub, h, jws, dots[1], sig.ptr, sig.len, "JWS signature", err));
+    rc = vt_ecdsa_verify_raw(pub, h, jws, dots[1], sig.ptr, sig.len, "JWS signature", err);
+    if (rc != VT_OK) {
+        vt_error_name(err, "jws_signature");
+        goto out;
+    }
     if (header) {
         *header = hdr;
         hdr = NULL;

@@ -224,24 +224,27 @@ vt_err vt_pki_cert_pem(X509 *c, vt_buf *out, vt_error *err)
     return bio_to_buf(b, out, err);
 }
 
+/* The n bytes an i2d_* call allocated at p, moved into out. */
+static vt_err take_der(int n, unsigned char *p, const char *what, vt_buf *out, vt_error *err)
+{
+    if (n <= 0) return ossl_fail(err, what);
+    vt_err rc = vt_buf_set(out, p, (size_t)n, err);
+    OPENSSL_free(p);
+    return rc;
+}
+
 vt_err vt_pki_cert_der(X509 *c, vt_buf *out, vt_error *err)
 {
     unsigned char *p = NULL;
     int n = i2d_X509(c, &p);
-    if (n <= 0) return ossl_fail(err, "DER certificate");
-    vt_err rc = vt_buf_set(out, p, (size_t)n, err);
-    OPENSSL_free(p);
-    return rc;
+    return take_der(n, p, "DER certificate", out, err);
 }
 
 vt_err vt_pki_crl_der(X509_CRL *c, vt_buf *out, vt_error *err)
 {
     unsigned char *p = NULL;
     int n = i2d_X509_CRL(c, &p);
-    if (n <= 0) return ossl_fail(err, "DER CRL");
-    vt_err rc = vt_buf_set(out, p, (size_t)n, err);
-    OPENSSL_free(p);
-    return rc;
+    return take_der(n, p, "DER CRL", out, err);
 }
 
 vt_err vt_pki_key_pem(EVP_PKEY *k, bool private_key, vt_buf *out, vt_error *err)

@@ -188,10 +188,10 @@ vt_err vt_window_check(const char *what, vt_time from, vt_time until, vt_time at
     vt_time_format(at, a);
     if (at > until) {
         vt_time_format(until, t);
-        return vt_error_set(err, VT_E_EXPIRED, NULL, "%s expired on %s (verification time %s)", what, t, a);
+        return vt_error_set(err, VT_E_EXPIRED, "validity", "%s expired on %s (verification time %s)", what, t, a);
     }
     vt_time_format(from, t);
-    return vt_error_set(err, VT_E_EXPIRED, NULL, "%s is not valid before %s (verification time %s)", what, t, a);
+    return vt_error_set(err, VT_E_EXPIRED, "validity", "%s is not valid before %s (verification time %s)", what, t, a);
 }
 
 vt_err vt_x509_check_time(const X509 *c, vt_time at, vt_error *err)
@@ -276,7 +276,7 @@ static vt_err map_verify_error(X509_STORE_CTX *ctx, const vt_chain_opts *opts, c
         X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, icn, sizeof icn);
         if (vt_crl_times(crl, &tu, &nu, NULL) == VT_OK) {
             vt_time_format(e == X509_V_ERR_CRL_HAS_EXPIRED ? nu : tu, when);
-            return vt_error_set(err, code, NULL, "%s: CRL of \"%s\" %s %s", what, icn,
+            return vt_error_set(err, code, "cert_chain", "%s: CRL of \"%s\" %s %s", what, icn,
                                 e == X509_V_ERR_CRL_HAS_EXPIRED ? "expired on" : "is not valid before",
                                 when);
         }
@@ -285,12 +285,12 @@ static vt_err map_verify_error(X509_STORE_CTX *ctx, const vt_chain_opts *opts, c
         vt_time nb, na;
         if (vt_x509_validity(bad, &nb, &na, NULL) == VT_OK) {
             vt_time_format(e == X509_V_ERR_CERT_HAS_EXPIRED ? na : nb, when);
-            return vt_error_set(err, code, NULL, "%s: certificate \"%s\" %s %s", what, cn,
+            return vt_error_set(err, code, "cert_chain", "%s: certificate \"%s\" %s %s", what, cn,
                                 e == X509_V_ERR_CERT_HAS_EXPIRED ? "expired on" : "is not valid before",
                                 when);
         }
     }
-    return vt_error_set(err, code, NULL, "%s %s (certificate \"%s\", depth %d)", what, reason, cn,
+    return vt_error_set(err, code, "cert_chain", "%s %s (certificate \"%s\", depth %d)", what, reason, cn,
                         depth);
 }
 
@@ -329,7 +329,7 @@ vt_err vt_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *ro
                        const vt_chain_opts *opts, const char *what, vt_error *err)
 {
     if (roots == NULL || sk_X509_num(roots) == 0)
-        return vt_error_set(err, VT_E_MISSING, NULL, "%s: no trusted root configured", what);
+        return vt_error_set(err, VT_E_MISSING, "cert_chain", "%s: no trusted root configured", what);
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     vt_err rc = VT_OK;
@@ -345,11 +345,11 @@ vt_err vt_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *ro
             if (X509_STORE_add_crl(store, sk_X509_CRL_value(opts->crls, i)) != 1) ERR_clear_error();
         flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
     } else if (opts->crl_required) {
-        rc = vt_error_set(err, VT_E_MISSING, NULL, "%s: revocation list missing", what);
+        rc = vt_error_set(err, VT_E_MISSING, "cert_chain", "%s: revocation list missing", what);
         goto out;
     }
     if (X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
-        rc = vt_error_set(err, VT_E_INTERNAL, NULL, "%s: cannot initialise verification", what);
+        rc = vt_error_set(err, VT_E_INTERNAL, "cert_chain", "%s: cannot initialise verification", what);
         goto out;
     }
     X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(ctx);

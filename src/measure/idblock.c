@@ -49,7 +49,7 @@ static vt_err sign_snp(EVP_PKEY *key, const uint8_t *msg, size_t n, uint8_t out[
     if (rc == VT_OK && len != sizeof rs)
         rc = vt_error_set(err, VT_E_INTERNAL, "id_block_sign", "ID key is not P-384");
     if (rc != VT_OK) {
-        if (err != NULL) snprintf(err->check, sizeof err->check, "id_block_sign");
+        if (err != NULL) vt_error_name(err, "id_block_sign");
         return rc;
     }
     memset(out, 0, SIG_LEN);

@@ -299,7 +299,7 @@ out:
     if (rc != VT_OK) {
         sk_X509_pop_free(certs, X509_free);
         certs = NULL;
-        if (strcmp(err->check, "rim_format") != 0) snprintf(err->check, sizeof err->check, "rim_format");
+        if (strcmp(err->check, "rim_format") != 0) vt_error_name(err, "rim_format");
         if (err->code != VT_E_NOMEM) err->code = VT_E_INVALID;
     }
     *out = certs;
@@ -363,11 +363,8 @@ vt_err vt_nvidia_rim_verify(vt_nvidia_rim_verifier *v, const uint8_t *xml, size_
 {
     memset(out, 0, sizeof *out);
     if (v == NULL || xml == NULL) return vt_error_set(err, VT_E_ARG, "args", "verifier and RIM are required");
-    if (len == 0 || len > RIM_MAX_BYTES) {
-        vt_error_set(err, VT_E_INVALID, "rim_format", "RIM of %zu bytes (1..%u)", len, RIM_MAX_BYTES);
-        vt_checks_add(checks, "rim_format", VT_CHECK_FAIL, "%s", err->msg);
-        return err->code;
-    }
+    if (len == 0 || len > RIM_MAX_BYTES)
+        return vt_check_fail(checks, err, "rim_format", VT_E_INVALID, "RIM of %zu bytes (1..%u)", len, RIM_MAX_BYTES);
     xmlDocPtr doc = xs.xmlReadMemory((const char *)xml, (int)len, "rim.swidtag", NULL,
                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     STACK_OF(X509) *certs = NULL, *mid = NULL;
@@ -387,26 +384,18 @@ vt_err vt_nvidia_rim_verify(vt_nvidia_rim_verifier *v, const uint8_t *xml, size_
          * nothing of it is returned unless the signature and chain verify */
         rc = parse_content(root, out, err);
     }
-    if (rc != VT_OK) {
-        vt_checks_add(checks, "rim_format", VT_CHECK_FAIL, "%s", err->msg);
-        goto out;
-    }
-    vt_checks_add(checks, "rim_format", VT_CHECK_PASS, "SWID tag %.40s..., %zu measurements, %d certificates",
-                  out->tag_id, out->n, sk_X509_num(certs));
+    VT_GUARD_GOTO(vt_check_step(checks, err, "rim_format", rc, "SWID tag %.40s..., %zu measurements, %d certificates",
+                                out->tag_id, out->n, sk_X509_num(certs)));
     X509 *signer = sk_X509_value(certs, 0);
     mid = sk_X509_new_null();
     for (int i = 1; mid != NULL && i < sk_X509_num(certs); i++) sk_X509_push(mid, sk_X509_value(certs, i));
     vt_chain_opts co = {.at = at};
     rc = vt_chain_verify(signer, mid, v->roots, &co, "RIM signer chain", err);
-    if (rc != VT_OK) {
-        snprintf(err->check, sizeof err->check, "rim_chain");
-        vt_checks_add(checks, "rim_chain", VT_CHECK_FAIL, "%s", err->msg);
-        goto out;
-    }
     vt_curve curve;
-    if (vt_ec_curve_of(X509_get0_pubkey(signer), &curve, err) != VT_OK || curve != VT_P384) {
+    if (rc == VT_OK && (vt_ec_curve_of(X509_get0_pubkey(signer), &curve, err) != VT_OK || curve != VT_P384))
         rc = vt_error_set(err, VT_E_VERIFY, "rim_chain", "the RIM signer key is not ECDSA P-384");
-        vt_checks_add(checks, "rim_chain", VT_CHECK_FAIL, "%s", err->msg);
+    if (rc != VT_OK) {
+        vt_check_step(checks, err, "rim_chain", rc, "%s", "");
         goto out;
     }
     vt_time nb;
@@ -414,15 +403,10 @@ vt_err vt_nvidia_rim_verify(vt_nvidia_rim_verifier *v, const uint8_t *xml, size_
     vt_x509_subject_cn(signer, out->signer, sizeof out->signer);
     char na[21];
     vt_time_format(out->signer_not_after, na);
-    vt_checks_add(checks, "rim_chain", VT_CHECK_PASS, "signer '%s' (valid until %s) chains to the pinned RIM root",
+    vt_check_pass(checks, "rim_chain", "signer '%s' (valid until %s) chains to the pinned RIM root",
                   out->signer, na);
-    rc = xmldsig_verify(sig, signer, err);
-    if (rc != VT_OK) {
-        vt_checks_add(checks, "rim_signature", VT_CHECK_FAIL, "%s", err->msg);
-        goto out;
-    }
-    vt_checks_add(checks, "rim_signature", VT_CHECK_PASS,
-                  "enveloped XML signature (C14N, ecdsa-sha384) over the whole document");
+    rc = vt_check_step(checks, err, "rim_signature", xmldsig_verify(sig, signer, err),
+                       "enveloped XML signature (C14N, ecdsa-sha384) over the whole document");
 out:
     if (rc != VT_OK) {
         char keep[sizeof err->msg];
@@ -486,19 +470,13 @@ vt_err vt_nvidia_rim_match(const vt_nvidia_report *r, const vt_nvidia_rim *drive
 {
     if (result != NULL) *result = NULL;
     if (r == NULL) return vt_error_set(err, VT_E_ARG, "args", "no report");
-    if (driver != NULL && !version_eq(driver->version, r->driver_version)) {
-        vt_error_set(err, VT_E_VERIFY, "rim_version", "driver RIM version %s != report driver version %s",
-                     driver->version, r->driver_version);
-        vt_checks_add(checks, "rim_version", VT_CHECK_FAIL, "%s", err->msg);
-        return err->code;
-    }
-    if (vbios != NULL && !version_eq(vbios->version, r->vbios_version)) {
-        vt_error_set(err, VT_E_VERIFY, "rim_version", "VBIOS RIM version %s != report VBIOS version %s",
-                     vbios->version, r->vbios_version);
-        vt_checks_add(checks, "rim_version", VT_CHECK_FAIL, "%s", err->msg);
-        return err->code;
-    }
-    vt_checks_add(checks, "rim_version", VT_CHECK_PASS, "driver RIM %s, VBIOS RIM %s",
+    if (driver != NULL && !version_eq(driver->version, r->driver_version))
+        return vt_check_fail(checks, err, "rim_version", VT_E_VERIFY, "driver RIM version %s != report driver version %s",
+                             driver->version, r->driver_version);
+    if (vbios != NULL && !version_eq(vbios->version, r->vbios_version))
+        return vt_check_fail(checks, err, "rim_version", VT_E_VERIFY, "VBIOS RIM version %s != report VBIOS version %s",
+                             vbios->version, r->vbios_version);
+    vt_check_pass(checks, "rim_version", "driver RIM %s, VBIOS RIM %s",
                   driver ? driver->version : "(none)", vbios ? vbios->version : "(none)");
     /* golden[i]: the active entry for 0-based index i and which RIM it came from */
     const vt_nvidia_rim_entry *golden[256] = {0};
@@ -510,23 +488,17 @@ vt_err vt_nvidia_rim_match(const vt_nvidia_report *r, const vt_nvidia_rim *drive
         for (size_t i = 0; rims[k] != NULL && i < rims[k]->n; i++) {
             const vt_nvidia_rim_entry *e = &rims[k]->entries[i];
             if (!e->active) continue;
-            if (golden[e->index] != NULL) {
-                vt_error_set(err, VT_E_VERIFY, "rim_golden", "index %u is active in both the driver and VBIOS RIMs",
-                             e->index);
-                vt_checks_add(checks, "rim_golden", VT_CHECK_FAIL, "%s", err->msg);
-                return err->code;
-            }
+            if (golden[e->index] != NULL)
+                return vt_check_fail(checks, err, "rim_golden", VT_E_VERIFY,
+                                     "index %u is active in both the driver and VBIOS RIMs", e->index);
             golden[e->index] = e;
             from[e->index] = names[k];
             n_golden++;
         }
     }
-    if (n_golden > r->n_blocks) {
-        vt_error_set(err, VT_E_VERIFY, "rim_golden", "%zu golden measurements but %zu runtime blocks", n_golden,
-                     r->n_blocks);
-        vt_checks_add(checks, "rim_golden", VT_CHECK_FAIL, "%s", err->msg);
-        return err->code;
-    }
+    if (n_golden > r->n_blocks)
+        return vt_check_fail(checks, err, "rim_golden", VT_E_VERIFY, "%zu golden measurements but %zu runtime blocks",
+                             n_golden, r->n_blocks);
     json_t *matched = json_array(), *mismatched = json_array(), *skipped = json_array(),
            *uncovered = json_array();
     size_t n_ok = 0, n_bad = 0;
@@ -572,19 +544,18 @@ vt_err vt_nvidia_rim_match(const vt_nvidia_report *r, const vt_nvidia_rim *drive
             snprintf(list + l, sizeof list - l, "%s%lld", i ? "," : "",
                      (long long)json_integer_value(json_object_get(m, "index")));
         }
-        rc = vt_error_set(err, VT_E_VERIFY, "rim_measurements",
-                          "%zu of %zu golden measurements do not match (0-based index %s)", n_bad, n_ok + n_bad, list);
-        vt_checks_add(checks, "rim_measurements", VT_CHECK_FAIL, "%s", err->msg);
+        rc = vt_check_fail(checks, err, "rim_measurements", VT_E_VERIFY,
+                           "%zu of %zu golden measurements do not match (0-based index %s)", n_bad, n_ok + n_bad, list);
     } else {
-        vt_checks_add(checks, "rim_measurements", VT_CHECK_PASS, "%zu golden measurements match", n_ok);
+        vt_check_pass(checks, "rim_measurements", "%zu golden measurements match", n_ok);
     }
     if (driver == NULL || vbios == NULL) {
-        vt_checks_add(checks, "rim_coverage", VT_CHECK_FAIL,
-                      "no %s RIM: %zu non-zero runtime measurement(s) not covered", driver == NULL ? "driver" : "VBIOS",
-                      json_array_size(uncovered));
-        if (rc == VT_OK)
-            rc = vt_error_set(err, VT_E_MISSING, "rim_coverage", "the %s RIM is missing",
-                              driver == NULL ? "driver" : "VBIOS");
+        /* both checks are listed; the first failure stays the error */
+        vt_error later;
+        vt_err crc = vt_check_fail(checks, rc == VT_OK ? err : &later, "rim_coverage", VT_E_MISSING,
+                                   "no %s RIM: %zu non-zero runtime measurement(s) not covered",
+                                   driver == NULL ? "driver" : "VBIOS", json_array_size(uncovered));
+        if (rc == VT_OK) rc = crc;
     }
     if (result != NULL) {
         *result = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "driver_rim", rim_ref(driver), "vbios_rim",

@@ -183,7 +183,7 @@ static vt_err leaf_fwid(X509 *leaf, vt_nvidia_arch arch, uint8_t out[VT_NVIDIA_F
     }
     vt_err rc = fwid_blackwell(bw, out, err);
     if (rc == VT_E_INVALID) err->code = rc = VT_E_VERIFY; /* malformed certificate content */
-    if (rc != VT_OK) snprintf(err->check, sizeof err->check, "fwid");
+    if (rc != VT_OK) vt_error_name(err, "fwid");
     return rc;
 }
 
@@ -211,7 +211,7 @@ static vt_err check_chain(vt_nvidia_verifier *v, vt_nvidia_arch arch, const void
     if (rc != VT_OK) {
         vt_error_wrap(err, "NVIDIA certificate chain");
         err->code = rc = VT_E_INVALID;
-        snprintf(err->check, sizeof err->check, "cert_chain");
+        vt_error_name(err, "cert_chain");
         goto fail;
     }
     int n = sk_X509_num(certs);
@@ -234,13 +234,11 @@ static vt_err check_chain(vt_nvidia_verifier *v, vt_nvidia_arch arch, const void
     }
     char cn[128];
     vt_x509_subject_cn(last, cn, sizeof cn);
-    if (!pinned) {
+    if (!pinned)
         rc = vt_error_set(err, VT_E_VERIFY, "root_pinned",
                           "the chain ends in '%s', not the pinned NVIDIA Device Identity CA", cn);
-        vt_checks_add(checks, "root_pinned", VT_CHECK_FAIL, "%s%s", dev, err->msg);
-        goto out;
-    }
-    vt_checks_add(checks, "root_pinned", VT_CHECK_PASS, "%schain ends in the pinned root '%s'", dev, cn);
+    rc = vt_check_step_of(checks, err, dev, "root_pinned", rc, "chain ends in the pinned root '%s'", cn);
+    if (rc != VT_OK) goto out;
     mid = sk_X509_new_null();
     anchor = sk_X509_new_null();
     if (mid == NULL || anchor == NULL || !sk_X509_push(anchor, last)) {
@@ -255,8 +253,7 @@ static vt_err check_chain(vt_nvidia_verifier *v, vt_nvidia_arch arch, const void
     vt_chain_opts co = {.at = at};
     rc = vt_chain_verify(leaf, mid, anchor, &co, "NVIDIA device certificate chain", err);
     if (rc != VT_OK) {
-        snprintf(err->check, sizeof err->check, "cert_chain");
-        vt_checks_add(checks, "cert_chain", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        vt_check_step_of(checks, err, dev, "cert_chain", rc, "%s", "");
         goto out;
     }
     res->not_before = INT64_MIN;
@@ -270,16 +267,16 @@ static vt_err check_chain(vt_nvidia_verifier *v, vt_nvidia_arch arch, const void
         vt_x509_subject_cn(sk_X509_value(certs, i), cn, sizeof cn);
         if (res->chain != NULL) json_array_append_new(res->chain, json_string(cn));
     }
-    vt_checks_add(checks, "cert_chain", VT_CHECK_PASS, "%s%d certificates, valid at the instant", dev, n);
+    vt_check_pass(checks, "cert_chain", "%s%d certificates, valid at the instant", dev, n);
     rc = leaf_fwid(leaf, arch, res->fwid, err);
     if (rc != VT_OK) {
-        vt_checks_add(checks, "fwid", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        vt_check_step_of(checks, err, dev, "fwid", rc, "%s", "");
         goto out;
     }
     vt_curve curve;
     if (vt_ec_curve_of(X509_get0_pubkey(leaf), &curve, err) != VT_OK || curve != VT_P384) {
         rc = vt_error_set(err, VT_E_VERIFY, "report_signature", "the leaf key is not an ECDSA P-384 key");
-        vt_checks_add(checks, "report_signature", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        vt_check_step_of(checks, err, dev, "report_signature", rc, "%s", "");
         goto out;
     }
     VT_GUARD_GOTO(leaf_ueid(leaf, res->ueid, sizeof res->ueid, err));
@@ -290,7 +287,7 @@ static vt_err check_chain(vt_nvidia_verifier *v, vt_nvidia_arch arch, const void
     certs = NULL;
     goto out;
 fail:
-    vt_checks_add(checks, err->check, VT_CHECK_FAIL, "%s%s", dev, err->msg);
+    vt_check_step_of(checks, err, dev, err->check, rc, "%s", "");
 out:
     sk_X509_free(mid);
     sk_X509_free(anchor);
@@ -310,9 +307,8 @@ static vt_err chain_for(vt_nvidia_verifier *v, vt_nvidia_arch arch, const void *
         chain_result *c = &v->cache[i];
         if (c->used && memcmp(c->key, key, sizeof key) == 0 && at >= c->not_before &&
             at <= c->not_after) {
-            vt_checks_add(checks, "root_pinned", VT_CHECK_PASS, "%schain ends in the pinned root (cached)", dev);
-            vt_checks_add(checks, "cert_chain", VT_CHECK_PASS,
-                          "%sverified earlier; valid at the instant (cached)", dev);
+            vt_check_pass(checks, "root_pinned", "%schain ends in the pinned root (cached)", dev);
+            vt_check_pass(checks, "cert_chain", "%sverified earlier; valid at the instant (cached)", dev);
             *out = c;
             return VT_OK;
         }
@@ -359,12 +355,12 @@ static vt_err check_revocation(STACK_OF(X509) *certs, const vt_nvidia_verify_opt
                                vt_checks *checks, vt_error *err)
 {
     if (o->n_ocsp == 0) {
-        if (o->require_ocsp) {
-            vt_error_set(err, VT_E_MISSING, "revocation", "no OCSP responses given for the device chain");
-            vt_checks_add(checks, "revocation", VT_CHECK_FAIL, "%s%s", dev, err->msg);
-            return err->code;
-        }
-        vt_checks_add(checks, "revocation", VT_CHECK_SKIP, "%snot checked: no OCSP responses given", dev);
+        if (o->require_ocsp)
+            return vt_check_step_of(checks, err, dev, "revocation",
+                                    vt_error_set(err, VT_E_MISSING, "revocation",
+                                                 "no OCSP responses given for the device chain"),
+                                    "%s", "");
+        vt_check_skip(checks, "revocation", "%snot checked: no OCSP responses given", dev);
         return VT_OK;
     }
     if (o->ocsp == NULL || o->n_ocsp > 32)
@@ -423,10 +419,9 @@ static vt_err check_revocation(STACK_OF(X509) *certs, const vt_nvidia_verify_opt
             goto out;
         }
     }
-    vt_checks_add(checks, "revocation", VT_CHECK_PASS, "%sOCSP: %d certificate(s) good at the instant", dev, n - 1);
 out:
     ERR_clear_error();
-    if (rc != VT_OK) vt_checks_add(checks, "revocation", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+    vt_check_step_of(checks, err, dev, "revocation", rc, "OCSP: %d certificate(s) good at the instant", n - 1);
     for (size_t i = 0; i < sizeof bs / sizeof bs[0]; i++) OCSP_BASICRESP_free(bs[i]);
     X509_STORE_free(store);
     return rc;
@@ -443,22 +438,17 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
     if (opts->nonce != NULL && (opts->nonce_len == 0 || opts->nonce_len > 64))
         return vt_error_set(err, VT_E_ARG, "nonce", "the expected nonce must be 1..64 bytes (got %zu)",
                             opts->nonce_len);
-    if (arch != VT_NVIDIA_HOPPER && arch != VT_NVIDIA_BLACKWELL) {
-        vt_error_set(err, VT_E_UNSUPPORTED, "arch", "GPU architecture not supported (HOPPER, BLACKWELL)");
-        vt_checks_add(checks, "arch", VT_CHECK_FAIL, "%s%s", dev, err->msg);
-        return err->code;
-    }
+    if (arch != VT_NVIDIA_HOPPER && arch != VT_NVIDIA_BLACKWELL)
+        return vt_check_step_of(checks, err, dev, "arch",
+                                vt_error_set(err, VT_E_UNSUPPORTED, "arch",
+                                             "GPU architecture not supported (HOPPER, BLACKWELL)"),
+                                "%s", "");
     vt_nvidia_report *r = malloc(sizeof *r);
     if (r == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     vt_err rc = vt_nvidia_report_parse(report, report_len, r, err);
-    if (rc != VT_OK) {
-        snprintf(err->check, sizeof err->check, "report_format");
-        vt_checks_add(checks, "report_format", VT_CHECK_FAIL, "%s%s", dev, err->msg);
-        goto out;
-    }
-    vt_checks_add(checks, "report_format", VT_CHECK_PASS,
-                  "%sSPDM 1.1 GET_MEASUREMENTS + MEASUREMENTS, %zu blocks, %zu opaque fields", dev,
-                  r->n_blocks, r->n_tlv);
+    VT_GUARD_GOTO(vt_check_step_of(checks, err, dev, "report_format", rc,
+                                   "SPDM 1.1 GET_MEASUREMENTS + MEASUREMENTS, %zu blocks, %zu opaque fields",
+                                   r->n_blocks, r->n_tlv));
     /* trailing bytes: none, except the one 0x00 some Hopper drivers append (docs/nvidia.md) */
     bool hopper_pad = r->trailing.len == 1 && r->trailing.ptr[0] == 0 && arch == VT_NVIDIA_HOPPER &&
                       !opts->strict_length;
@@ -466,19 +456,18 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
         rc = vt_error_set(err, VT_E_INVALID, "report_length",
                           "%zu byte(s) after the signature (report ends at %zu of %zu)",
                           r->trailing.len, report_len - r->trailing.len, report_len);
-        vt_checks_add(checks, "report_length", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        vt_check_step_of(checks, err, dev, "report_length", rc, "%s", "");
         goto out;
     }
-    vt_checks_add(checks, "report_length", VT_CHECK_PASS,
-                  hopper_pad ? "%sone trailing 0x00 after the signature accepted (Hopper driver padding)"
-                             : "%sno byte after the signature",
-                  dev);
+    vt_check_step_of(checks, err, dev, "report_length", VT_OK, "%s",
+                     hopper_pad ? "one trailing 0x00 after the signature accepted (Hopper driver padding)"
+                                : "no byte after the signature");
     const chain_result *ch = NULL;
     VT_GUARD_GOTO(chain_for(v, arch, chain_pem, chain_len, opts->at, &ch, dev, checks, err));
     VT_GUARD_GOTO(check_revocation(ch->certs, opts, dev, checks, err));
     if (!r->has_fwid) {
         rc = vt_error_set(err, VT_E_VERIFY, "fwid", "the report carries no FWID (opaque id 20)");
-        vt_checks_add(checks, "fwid", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        vt_check_step_of(checks, err, dev, "fwid", rc, "%s", "");
         goto out;
     }
     if (!vt_ct_eq(r->fwid, ch->fwid, VT_NVIDIA_FWID_LEN)) {
@@ -486,32 +475,23 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
         vt_hex_encode(r->fwid, VT_NVIDIA_FWID_LEN, a);
         vt_hex_encode(ch->fwid, VT_NVIDIA_FWID_LEN, b);
         rc = vt_error_set(err, VT_E_VERIFY, "fwid", "FWID mismatch: report %.16s..., leaf certificate %.16s...", a, b);
-        vt_checks_add(checks, "fwid", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+        vt_check_step_of(checks, err, dev, "fwid", rc, "%s", "");
         goto out;
     }
-    vt_checks_add(checks, "fwid", VT_CHECK_PASS, "%sreport FWID equals the leaf certificate's (%s rule)",
+    vt_check_pass(checks, "fwid", "%sreport FWID equals the leaf certificate's (%s rule)",
                   dev, arch == VT_NVIDIA_HOPPER ? OID_DICE_TCB_INFO : OID_DICE_TCB_INFO_ALIAS "[6][0]");
     rc = vt_ecdsa_verify_raw(ch->leaf_key, VT_SHA384, r->signed_part.ptr, r->signed_part.len,
                              r->signature.ptr, r->signature.len, "GPU report signature", err);
-    if (rc != VT_OK) {
-        snprintf(err->check, sizeof err->check, "report_signature");
-        vt_checks_add(checks, "report_signature", VT_CHECK_FAIL, "%s%s", dev, err->msg);
-        goto out;
-    }
-    vt_checks_add(checks, "report_signature", VT_CHECK_PASS,
-                  "%sECDSA P-384/SHA-384 by the leaf over bytes [0, %zu)", dev, r->signed_part.len);
+    VT_GUARD_GOTO(vt_check_step_of(checks, err, dev, "report_signature", rc,
+                                   "ECDSA P-384/SHA-384 by the leaf over bytes [0, %zu)", r->signed_part.len));
     if (opts->nonce != NULL) {
         uint8_t want[VT_NVIDIA_NONCE_LEN] = {0};
         memcpy(want, opts->nonce, opts->nonce_len < sizeof want ? opts->nonce_len : sizeof want);
-        if (!vt_ct_eq(want, r->request_nonce, sizeof want)) {
-            rc = vt_error_set(err, VT_E_VERIFY, "nonce",
-                              "the report's requester nonce is not the expected nonce");
-            vt_checks_add(checks, "nonce", VT_CHECK_FAIL, "%s%s", dev, err->msg);
-            goto out;
-        }
-        vt_checks_add(checks, "nonce", VT_CHECK_PASS, "%srequester nonce equals the expected nonce", dev);
+        if (!vt_ct_eq(want, r->request_nonce, sizeof want))
+            rc = vt_error_set(err, VT_E_VERIFY, "nonce", "the report's requester nonce is not the expected nonce");
+        VT_GUARD_GOTO(vt_check_step_of(checks, err, dev, "nonce", rc, "requester nonce equals the expected nonce"));
     } else {
-        vt_checks_add(checks, "nonce", VT_CHECK_SKIP,
+        vt_check_skip(checks, "nonce",
                       "%sno expected nonce given: freshness not checked (the claims carry the nonce)", dev);
     }
     json_t *rim = NULL;
@@ -527,7 +507,7 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
             rc = vt_error_set(err, VT_E_MISSING, "rim_coverage", "no %s RIM for version %s among the %zu given",
                               drv == NULL ? "driver" : "VBIOS", drv == NULL ? r->driver_version : r->vbios_version,
                               opts->n_rims);
-            vt_checks_add(checks, "rim_coverage", VT_CHECK_FAIL, "%s%s", dev, err->msg);
+            vt_check_step_of(checks, err, dev, "rim_coverage", rc, "%s", "");
             goto out;
         }
         rc = vt_nvidia_rim_match(r, drv, vb, claims != NULL ? &rim : NULL, checks, err);
@@ -659,12 +639,7 @@ vt_err vt_nvidia_verify(vt_nvidia_verifier *v, const uint8_t *evidence, size_t l
         rc = vt_error_set(err, VT_E_INVALID, "evidence_format",
                           "device_evidence_list has %zu entries (1..%d)", json_array_size(list),
                           VT_NVIDIA_MAX_DEVICES);
-    if (rc != VT_OK) {
-        snprintf(err->check, sizeof err->check, "evidence_format");
-        vt_checks_add(checks, "evidence_format", VT_CHECK_FAIL, "%s", err->msg);
-        goto out;
-    }
-    vt_checks_add(checks, "evidence_format", VT_CHECK_PASS, "%zu device(s)", json_array_size(list));
+    VT_GUARD_GOTO(vt_check_step(checks, err, "evidence_format", rc, "%zu device(s)", json_array_size(list)));
     for (size_t i = 0; i < json_array_size(list); i++) {
         vt_nvidia_arch arch = VT_NVIDIA_ARCH_UNKNOWN;
         const char *uuid = NULL;
@@ -672,9 +647,8 @@ vt_err vt_nvidia_verify(vt_nvidia_verifier *v, const uint8_t *evidence, size_t l
         snprintf(dev, sizeof dev, "gpu%zu: ", i);
         rc = decode_device(json_array_get(list, i), i, &arch, &report, &chain, &uuid, err);
         if (rc != VT_OK) {
-            if (err->check[0] == 0 || strcmp(err->check, "parse") == 0)
-                snprintf(err->check, sizeof err->check, "evidence_format");
-            vt_checks_add(checks, err->check, VT_CHECK_FAIL, "%s%s", dev, err->msg);
+            bool generic = err->check[0] == 0 || strcmp(err->check, "parse") == 0;
+            vt_check_step_of(checks, err, dev, generic ? "evidence_format" : err->check, rc, "%s", "");
             goto out;
         }
         json_t *dc = NULL;
@@ -694,9 +668,8 @@ vt_err vt_nvidia_verify(vt_nvidia_verifier *v, const uint8_t *evidence, size_t l
         const char *ueid = json_string_value(json_object_get(dc, "ueid"));
         for (size_t j = 0; j < i; j++)
             if (ueid != NULL && strcmp(ueids[j], ueid) == 0) {
-                rc = vt_error_set(err, VT_E_VERIFY, "ueid_unique",
-                                  "devices %zu and %zu have the same UEID %s (a replayed report)", j, i, ueid);
-                vt_checks_add(checks, "ueid_unique", VT_CHECK_FAIL, "%s", err->msg);
+                rc = vt_check_fail(checks, err, "ueid_unique", VT_E_VERIFY,
+                                   "devices %zu and %zu have the same UEID %s (a replayed report)", j, i, ueid);
                 json_decref(dc); /* owns ueid: released after its last use */
                 goto out;
             }
@@ -706,7 +679,7 @@ vt_err vt_nvidia_verify(vt_nvidia_verifier *v, const uint8_t *evidence, size_t l
         vt_buf_free(&report);
         vt_buf_free(&chain);
     }
-    vt_checks_add(checks, "ueid_unique", VT_CHECK_PASS, "%zu distinct device UEID(s)", json_array_size(list));
+    vt_check_pass(checks, "ueid_unique", "%zu distinct device UEID(s)", json_array_size(list));
     if (claims != NULL) {
         *claims = json_pack("{s:o}", "devices", devices);
         devices = NULL;

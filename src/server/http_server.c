@@ -346,30 +346,35 @@ static enum MHD_Result send_problem(vt_http_server *s, struct MHD_Connection *c,
     return q;
 }
 
+/* 200 {"status": ok} when healthy, else 503 {"status": bad, "detail": why}. */
+static void health_reply(vt_http_response *resp, bool healthy, const char *ok, const char *bad, const vt_error *e)
+{
+    if (healthy) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"status\":\"%s\"}", ok);
+        vt_http_respond_text(resp, 200, "application/json", body);
+        return;
+    }
+    json_t *j = json_pack("{ss ss}", "status", bad, "detail", e->msg);
+    vt_http_respond_json(resp, 503, j);
+    json_decref(j);
+}
+
 static void builtin_healthz(void *ud, const vt_http_request *req, vt_http_response *resp)
 {
     vt_http_server *s = ud;
     vt_error e = {0};
-    if (s->o.health && s->o.health(s->o.health_ud, &e) != VT_OK) {
-        json_t *j = json_pack("{ss ss}", "status", "unavailable", "detail", e.msg);
-        vt_http_respond_json(resp, 503, j);
-        json_decref(j);
-        return;
-    }
-    vt_http_respond_text(resp, 200, "application/json", "{\"status\":\"ok\"}");
+    bool healthy = !s->o.health || s->o.health(s->o.health_ud, &e) == VT_OK;
+    health_reply(resp, healthy, "ok", "unavailable", &e);
 }
 
 static void builtin_readyz(void *ud, const vt_http_request *req, vt_http_response *resp)
 {
     vt_http_server *s = ud;
     vt_error e = {0};
-    if ((s->o.health && s->o.health(s->o.health_ud, &e) != VT_OK) || (s->o.ready && s->o.ready(s->o.ready_ud, &e) != VT_OK)) {
-        json_t *j = json_pack("{ss ss}", "status", "not ready", "detail", e.msg);
-        vt_http_respond_json(resp, 503, j);
-        json_decref(j);
-        return;
-    }
-    vt_http_respond_text(resp, 200, "application/json", "{\"status\":\"ready\"}");
+    bool ready = (!s->o.health || s->o.health(s->o.health_ud, &e) == VT_OK) &&
+                 (!s->o.ready || s->o.ready(s->o.ready_ud, &e) == VT_OK);
+    health_reply(resp, ready, "ready", "not ready", &e);
 }
 
 static void builtin_metrics(void *ud, const vt_http_request *req, vt_http_response *resp)

@@ -202,15 +202,12 @@ static vt_err find_issuer(const vt_snp_verifier *v, STACK_OF(X509) *extra, X509 
     char sub[96];
     vt_x509_subject_cn(child, sub, sizeof sub);
     if (name_match) {
-        vt_checks_add(checks, check, VT_CHECK_FAIL, "%s is not signed by %s", sub, cn);
-        return vt_error_set(err, VT_E_VERIFY, check,
-                            "certificate \"%s\" does not verify under its issuer \"%s\"", sub, cn);
+        return vt_check_fail(checks, err, check, VT_E_VERIFY,
+                             "certificate \"%s\" does not verify under its issuer \"%s\"", sub, cn);
     }
-    vt_checks_add(checks, check, VT_CHECK_FAIL, "no %s certificate \"%s\" supplied",
-                  snp_role_name(role), cn);
-    return vt_error_set(err, VT_E_MISSING, check,
-                        "no %s certificate \"%s\" to verify \"%s\" (the %s chain is needed)", snp_role_name(role),
-                        cn, sub, vt_snp_product_name(p));
+    return vt_check_fail(checks, err, check, VT_E_MISSING,
+                         "no %s certificate \"%s\" to verify \"%s\" (the %s chain is needed)", snp_role_name(role),
+                         cn, sub, vt_snp_product_name(p));
 }
 
 static vt_err window(X509 *c, vt_time *nb, vt_time *na, vt_error *err)
@@ -228,18 +225,16 @@ static vt_err check_ark(const vt_snp_verifier *v, X509 *ark, snp_chain *ch, vt_c
     char cn[96], hex[65];
     vt_x509_subject_cn(ark, cn, sizeof cn);
     if (!is_pss(ark) || !self_signed(ark) || X509_check_ca(ark) < 1) {
-        vt_checks_add(checks, "ark_trusted", VT_CHECK_FAIL, "%s is not a self-signed RSA-PSS CA", cn);
-        return vt_error_set(err, VT_E_VERIFY, "ark_trusted",
-                            "root \"%s\" is not a self-signed RSA-PSS CA certificate", cn);
+        return vt_check_fail(checks, err, "ark_trusted", VT_E_VERIFY,
+                             "root \"%s\" is not a self-signed RSA-PSS CA certificate", cn);
     }
     VT_GUARD(vt_x509_sha256(ark, ch->ark_sha256, err));
     if (!pinned(v, ch->ark_sha256, ch->product)) {
         vt_hex_encode(ch->ark_sha256, 32, hex);
-        vt_checks_add(checks, "ark_trusted", VT_CHECK_FAIL, "%s sha256 %s is not trusted", cn, hex);
-        return vt_error_set(err, VT_E_VERIFY, "ark_trusted",
-                            "certificate chain does not lead to a trusted root: \"%s\" (sha256 %s) "
-                            "is not %s", cn, hex,
-                            v->explicit_trust ? "among the given trust anchors" : "a pinned AMD ARK");
+        return vt_check_fail(checks, err, "ark_trusted", VT_E_VERIFY,
+                             "certificate chain does not lead to a trusted root: \"%s\" (sha256 %s) "
+                             "is not %s", cn, hex,
+                             v->explicit_trust ? "among the given trust anchors" : "a pinned AMD ARK");
     }
     return VT_OK;
 }
@@ -277,10 +272,8 @@ static vt_err build(const vt_snp_verifier *v, X509 *leaf, STACK_OF(X509) *extra,
     ERR_clear_error();
     if ((k.role != SNP_ROLE_VCEK && k.role != SNP_ROLE_VLEK) || !is_pss(leaf) || key == NULL ||
         vt_ec_curve_of(key, &curve, &e2) != VT_OK || curve != VT_P384) {
-        vt_checks_add(checks, "leaf_signed_by_ask", VT_CHECK_FAIL,
-                      "\"%s\" is not an AMD VCEK/VLEK (P-384 key, RSA-PSS signature)", cn);
-        return vt_error_set(err, VT_E_VERIFY, "leaf_signed_by_ask",
-                            "certificate \"%s\" is not an AMD VCEK or VLEK with a P-384 key", cn);
+        return vt_check_fail(checks, err, "leaf_signed_by_ask", VT_E_VERIFY,
+                             "certificate \"%s\" is not an AMD VCEK or VLEK with a P-384 key", cn);
     }
     ch->leaf_role = k.role;
     ch->product = k.product;
@@ -288,9 +281,8 @@ static vt_err build(const vt_snp_verifier *v, X509 *leaf, STACK_OF(X509) *extra,
     snp_role ask_role = k.role == SNP_ROLE_VLEK ? SNP_ROLE_ASVK : SNP_ROLE_ASK;
     VT_GUARD(find_issuer(v, extra, leaf, ask_role, k.product, "leaf_signed_by_ask", &ask, checks, err));
     if (!is_pss(ask) || X509_check_ca(ask) < 1) {
-        vt_checks_add(checks, "ask_signed_by_ark", VT_CHECK_FAIL, "issuer is not an RSA-PSS CA");
-        return vt_error_set(err, VT_E_VERIFY, "ask_signed_by_ark",
-                            "the %s is not an RSA-PSS CA certificate", snp_role_name(ask_role));
+        return vt_check_fail(checks, err, "ask_signed_by_ark", VT_E_VERIFY,
+                             "the %s is not an RSA-PSS CA certificate", snp_role_name(ask_role));
     }
     VT_GUARD(find_issuer(v, extra, ask, SNP_ROLE_ARK, k.product, "ask_signed_by_ark", &ark, checks, err));
     ark = trusted_issue_of(v, ark, k.product);
@@ -301,10 +293,7 @@ static vt_err build(const vt_snp_verifier *v, X509 *leaf, STACK_OF(X509) *extra,
     VT_GUARD(window(ask, &ch->not_before, &ch->not_after, err));
     VT_GUARD(window(ark, &ch->not_before, &ch->not_after, err));
     vt_err rc = vt_snp_cert_ext_parse(leaf, &ch->ext, err);
-    if (rc != VT_OK) {
-        vt_checks_add(checks, "vcek_extensions", VT_CHECK_FAIL, "%s", err ? err->msg : "malformed");
-        return rc;
-    }
+    if (rc != VT_OK) return vt_check_step(checks, err, "vcek_extensions", rc, "%s", "");
     ch->leaf_key = X509_get0_pubkey(leaf);
     ch->leaf = leaf;
     ch->ask = ask;
@@ -354,24 +343,21 @@ static vt_err crl_check(const snp_chain *c, X509_CRL *crl, vt_time at, vt_checks
     vt_x509_subject_cn(c->ask, ask, sizeof ask);
     if (X509_CRL_verify(crl, X509_get0_pubkey(c->ark)) != 1) {
         ERR_clear_error();
-        vt_checks_add(checks, "revocation", VT_CHECK_FAIL, "CRL signature does not verify");
-        return vt_error_set(err, VT_E_VERIFY, "revocation",
-                            "the CRL naming the ARK as issuer is not signed by it");
+        return vt_check_fail(checks, err, "revocation", VT_E_VERIFY,
+                             "the CRL naming the ARK as issuer is not signed by it");
     }
     vt_time tu, nu;
     VT_GUARD(vt_crl_times(crl, &tu, &nu, err));
     if (!vt_valid_at(at, tu, nu)) {
         vt_time_format(tu, t1);
         vt_time_format(nu, t2);
-        vt_checks_add(checks, "revocation", VT_CHECK_FAIL, "CRL valid %s..%s", t1, t2);
-        return vt_error_set(err, VT_E_EXPIRED, "revocation",
-                            "AMD CRL is valid from %s to %s, outside the verification time", t1, t2);
+        return vt_check_fail(checks, err, "revocation", VT_E_EXPIRED,
+                             "AMD CRL is valid from %s to %s, outside the verification time", t1, t2);
     }
     X509_REVOKED *rev = NULL;
     if (X509_CRL_get0_by_cert(crl, &rev, c->ask) == 1) {
-        vt_checks_add(checks, "revocation", VT_CHECK_FAIL, "%s is revoked", ask);
-        return vt_error_set(err, VT_E_REVOKED, "revocation",
-                            "certificate \"%s\" is revoked by the AMD CRL", ask);
+        return vt_check_fail(checks, err, "revocation", VT_E_REVOKED,
+                             "certificate \"%s\" is revoked by the AMD CRL", ask);
     }
     return VT_OK;
 }
@@ -393,15 +379,14 @@ vt_err snp_chain_revocation(vt_snp_verifier *v, const snp_chain *c, STACK_OF(X50
     char ark[96];
     vt_x509_subject_cn(c->ark, ark, sizeof ark);
     if (used > 0) {
-        vt_checks_add(checks, "revocation", VT_CHECK_PASS, "%d CRL(s) from %s: not revoked", used, ark);
+        vt_check_pass(checks, "revocation", "%d CRL(s) from %s: not revoked", used, ark);
         return VT_OK;
     }
     if (required) {
-        vt_checks_add(checks, "revocation", VT_CHECK_FAIL, "no CRL from %s", ark);
-        return vt_error_set(err, VT_E_MISSING, "revocation",
-                            "revocation list missing: no CRL issued by %s was given", ark);
+        return vt_check_fail(checks, err, "revocation", VT_E_MISSING,
+                             "revocation list missing: no CRL issued by %s was given", ark);
     }
-    vt_checks_add(checks, "revocation", VT_CHECK_SKIP, "no CRL from %s given: revocation not checked",
+    vt_check_skip(checks, "revocation", "no CRL from %s given: revocation not checked",
                   ark);
     return VT_OK;
 }

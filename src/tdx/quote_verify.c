@@ -7,29 +7,13 @@
 #include "veritee/crypto.h"
 #include "veritee/x509.h"
 
-/* Record a check's outcome: pass with detail, or fail with the error message. */
-static vt_err step(vt_checks *ck, const char *name, vt_err rc, vt_error *err, const char *detail)
-{
-    if (rc == VT_OK) {
-        vt_checks_add(ck, name, VT_CHECK_PASS, "%s", detail);
-        return VT_OK;
-    }
-    if (err != NULL) {
-        snprintf(err->check, sizeof err->check, "%s", name);
-        vt_checks_add(ck, name, VT_CHECK_FAIL, "%s", err->msg);
-    } else {
-        vt_checks_add(ck, name, VT_CHECK_FAIL, "failed");
-    }
-    return rc;
-}
-
 static vt_err check_header(const vt_tdx_quote *q, vt_error *err)
 {
     if (q->att_key_type != VT_TDX_ATT_KEY_ECDSA_P256)
-        return vt_error_set(err, VT_E_UNSUPPORTED, NULL, "attestation key type %u is not ECDSA-256-with-P-256 (2)",
+        return vt_error_set(err, VT_E_UNSUPPORTED, "header", "attestation key type %u is not ECDSA-256-with-P-256 (2)",
                             q->att_key_type);
     if (memcmp(q->qe_vendor_id, VT_TDX_INTEL_QE_VENDOR_ID, 16) != 0)
-        return vt_error_set(err, VT_E_VERIFY, NULL, "QE vendor id is not Intel's");
+        return vt_error_set(err, VT_E_VERIFY, "header", "QE vendor id is not Intel's");
     return VT_OK;
 }
 
@@ -38,7 +22,7 @@ static vt_err check_binding(const vt_tdx_quote *q, vt_error *err)
     uint8_t h[32];
     VT_GUARD(vt_hash2(VT_SHA256, q->attest_key, 64, q->qe_auth_data.ptr, q->qe_auth_data.len, h, err));
     if (!vt_ct_eq(h, q->qe_report.report_data, 32) || !vt_bytes_is_zero(q->qe_report.report_data + 32, 32))
-        return vt_error_set(err, VT_E_VERIFY, NULL,
+        return vt_error_set(err, VT_E_VERIFY, "qe_report_binding",
                             "QE report data does not bind the attestation key (SHA-256(key || auth data))");
     return VT_OK;
 }
@@ -59,9 +43,9 @@ static vt_err find_qe_identity(const vt_tdx_verifier *v, bool td, const vt_qe_id
             return VT_OK;
         }
     if (v->coll.n_qe_identities > 0)
-        return vt_error_set(err, VT_E_VERIFY, NULL, "QE Identity is for %s, a%s quote needs %s",
+        return vt_error_set(err, VT_E_VERIFY, "qe_identity_signature", "QE Identity is for %s, a%s quote needs %s",
                             v->coll.qe_identities[0].id, td ? " TDX" : "n SGX", want);
-    return vt_error_set(err, VT_E_MISSING, NULL, "%s Identity missing from the collateral (qe_identity.json)", want);
+    return vt_error_set(err, VT_E_MISSING, "qe_identity_signature", "%s Identity missing from the collateral (qe_identity.json)", want);
 }
 
 /* The TCB Info of the PCK certificate's FMSPC and the quote's kind. A TCB Info that exists but
@@ -84,24 +68,24 @@ static vt_err find_tcb_info(const vt_tdx_verifier *v, const uint8_t fmspc[6], bo
     char fm[13], got[13];
     hex6(fmspc, fm);
     if (other_kind != NULL)
-        return vt_error_set(err, VT_E_VERIFY, NULL, "TCB Info for FMSPC %s has id %s, a%s quote needs %s", fm,
+        return vt_error_set(err, VT_E_VERIFY, "tcb_info_signature", "TCB Info for FMSPC %s has id %s, a%s quote needs %s", fm,
                             other_kind->id, td ? " TDX" : "n SGX", want);
     if (v->coll.n_tcb_infos > 0) {
         hex6(v->coll.tcb_infos[0].fmspc, got);
-        return vt_error_set(err, VT_E_VERIFY, NULL,
+        return vt_error_set(err, VT_E_VERIFY, "tcb_info_signature",
                             "TCB Info is for FMSPC %s%s, the PCK certificate's FMSPC is %s", got,
                             v->coll.n_tcb_infos > 1 ? " (and others)" : "", fm);
     }
-    return vt_error_set(err, VT_E_MISSING, NULL, "%s TCB Info for FMSPC %s missing from the collateral (tcbinfo_%s.json)",
+    return vt_error_set(err, VT_E_MISSING, "tcb_info_signature", "%s TCB Info for FMSPC %s missing from the collateral (tcbinfo_%s.json)",
                         want, fm, fm);
 }
 
-static vt_err signed_item(bool ok, bool have_key, const char *what, vt_error *err)
+static vt_err signed_item(bool ok, bool have_key, const char *what, const char *check, vt_error *err)
 {
     if (ok) return VT_OK;
     if (!have_key)
-        return vt_error_set(err, VT_E_MISSING, NULL, "%s cannot be checked: TCB signing chain missing", what);
-    return vt_error_set(err, VT_E_VERIFY, NULL, "%s signature does not verify with the TCB Signing certificate", what);
+        return vt_error_set(err, VT_E_MISSING, check, "%s cannot be checked: TCB signing chain missing", what);
+    return vt_error_set(err, VT_E_VERIFY, check, "%s signature does not verify with the TCB Signing certificate", what);
 }
 
 /* issueDate..nextUpdate under the library's one validity rule (vt_valid_at: inclusive). */
@@ -135,23 +119,23 @@ static vt_err evaluate_tcb(vt_tdx_verifier *v, vt_tdx_result *r, vt_time at, vt_
 
     const vt_qe_identity *qi = NULL;
     const vt_tcb_info *ti = NULL;
-    VT_GUARD(step(ck, "tcb_signing_chain", tdx_tcb_signing_chain(v, at, err), err,
-                  "collateral signer is the Intel SGX TCB Signing certificate (chain [TCB Signing, Root]), "
-                  "chains to the trusted root; root CA CRL consulted"));
+    VT_GUARD(vt_check_step(ck, err, "tcb_signing_chain", tdx_tcb_signing_chain(v, at, err),
+                           "collateral signer is the Intel SGX TCB Signing certificate (chain [TCB Signing, Root]), "
+                           "chains to the trusted root; root CA CRL consulted"));
     vt_err rc = find_qe_identity(v, td, &qi, err);
-    if (rc != VT_OK) return step(ck, "qe_identity_signature", rc, err, "");
-    VT_GUARD(step(ck, "qe_identity_signature", signed_item(qi->signature_ok, v->tcb_signing_key != NULL, "QE Identity", err),
-                  err, "QE Identity signed by Intel SGX TCB Signing"));
+    if (rc != VT_OK) return vt_check_step(ck, err, "qe_identity_signature", rc, "%s", "");
+    rc = signed_item(qi->signature_ok, v->tcb_signing_key != NULL, "QE Identity", "qe_identity_signature", err);
+    VT_GUARD(vt_check_step(ck, err, "qe_identity_signature", rc, "QE Identity signed by Intel SGX TCB Signing"));
     rc = find_tcb_info(v, r->pck.fmspc, td, &ti, err);
-    if (rc != VT_OK) return step(ck, "tcb_info_signature", rc, err, "");
-    VT_GUARD(step(ck, "tcb_info_signature", signed_item(ti->signature_ok, v->tcb_signing_key != NULL, "TCB Info", err),
-                  err, "TCB Info signed by Intel SGX TCB Signing"));
+    if (rc != VT_OK) return vt_check_step(ck, err, "tcb_info_signature", rc, "%s", "");
+    rc = signed_item(ti->signature_ok, v->tcb_signing_key != NULL, "TCB Info", "tcb_info_signature", err);
+    VT_GUARD(vt_check_step(ck, err, "tcb_info_signature", rc, "TCB Info signed by Intel SGX TCB Signing"));
     rc = fresh("TCB Info", ti->issue_date, ti->next_update, at, err);
     if (rc == VT_OK) rc = fresh("QE Identity", qi->issue_date, qi->next_update, at, err);
     char nu[21];
     vt_time_format(tmin_time(ti->next_update, qi->next_update), nu);
     snprintf(d, sizeof d, "TCB Info and QE Identity valid until %s", nu);
-    VT_GUARD(step(ck, "collateral_freshness", rc, err, d));
+    VT_GUARD(vt_check_step(ck, err, "collateral_freshness", rc, "%s", d));
     r->collateral_expiry = tmin_time(r->collateral_expiry, tmin_time(ti->next_update, qi->next_update));
     r->collateral_expiry = tmin_time(r->collateral_expiry, v->tcb_hi);
 
@@ -162,15 +146,15 @@ static vt_err evaluate_tcb(vt_tdx_verifier *v, vt_tdx_result *r, vt_time at, vt_
         snprintf(d, sizeof d, "%s MRSIGNER/ISVPRODID/MISCSELECT/ATTRIBUTES match; ISVSVN %u -> %s", qi->id,
                  q->qe_report.isv_svn, vt_tcb_status_name(ql->status));
     }
-    VT_GUARD(step(ck, "qe_identity", rc, err, d));
+    VT_GUARD(vt_check_step(ck, err, "qe_identity", rc, "%s", d));
 
     rc = memcmp(ti->pce_id, r->pck.pce_id, 2) == 0
              ? VT_OK
-             : vt_error_set(err, VT_E_VERIFY, NULL, "TCB Info PCE ID %02x%02x differs from the PCK certificate's %02x%02x",
+             : vt_error_set(err, VT_E_VERIFY, "tcb_info", "TCB Info PCE ID %02x%02x differs from the PCK certificate's %02x%02x",
                             ti->pce_id[0], ti->pce_id[1], r->pck.pce_id[0], r->pck.pce_id[1]);
     snprintf(d, sizeof d, "%s TCB Info v%d for FMSPC %s, PCE ID %02x%02x, evaluation data number %lld", ti->id,
              ti->version, fm, ti->pce_id[0], ti->pce_id[1], (long long)ti->tcb_eval_num);
-    VT_GUARD(step(ck, "tcb_info", rc, err, d));
+    VT_GUARD(vt_check_step(ck, err, "tcb_info", rc, "%s", d));
 
     const vt_tcb_level *lv = NULL;
     rc = tdx_match_tcb_level(ti, &r->pck, q, &lv, err);
@@ -181,7 +165,7 @@ static vt_err evaluate_tcb(vt_tdx_verifier *v, vt_tdx_result *r, vt_time at, vt_
         r->tcb_date = lv->tcb_date;
         snprintf(d, sizeof d, "level of %s matches: %s", date, vt_tcb_status_name(lv->status));
     }
-    VT_GUARD(step(ck, "tcb_level", rc, err, d));
+    VT_GUARD(vt_check_step(ck, err, "tcb_level", rc, "%s", d));
     add_advisories(r, lv->advisory_ids);
 
     vt_tcb_status st = tdx_converge(lv->status, r->qe_status);
@@ -197,35 +181,35 @@ static vt_err evaluate_tcb(vt_tdx_verifier *v, vt_tdx_result *r, vt_time at, vt_
         } else if (rc == VT_OK) {
             snprintf(d, sizeof d, "MRSIGNERSEAM and SEAMATTRIBUTES match tcbInfo.tdxModule");
         }
-        VT_GUARD(step(ck, "tdx_module", rc, err, d));
+        VT_GUARD(vt_check_step(ck, err, "tdx_module", rc, "%s", d));
     }
     add_advisories(r, ql->advisory_ids);
     r->tcb_status = st;
     snprintf(d, sizeof d, "%s (platform %s, QE %s%s%s)", vt_tcb_status_name(st), vt_tcb_status_name(r->platform_status),
              vt_tcb_status_name(r->qe_status), r->has_module_status ? ", module " : "",
              r->has_module_status ? vt_tcb_status_name(r->module_status) : "");
-    rc = st == VT_TCB_REVOKED ? vt_error_set(err, VT_E_REVOKED, NULL, "TCB status is Revoked") : VT_OK;
-    return step(ck, "tcb_status", rc, err, d);
+    rc = st == VT_TCB_REVOKED ? vt_error_set(err, VT_E_REVOKED, "tcb_status", "TCB status is Revoked") : VT_OK;
+    return vt_check_step(ck, err, "tcb_status", rc, "%s", d);
 }
 
 /* REPORTDATA against the caller's expected value: the value, then zeros to 64 bytes. */
 static vt_err check_report_data(const vt_tdx_quote *q, const vt_tdx_verify_opts *o, vt_checks *ck, vt_error *err)
 {
     if (o->report_data == NULL) {
-        vt_checks_add(ck, "report_data", VT_CHECK_SKIP, "no expected REPORTDATA given");
+        vt_check_skip(ck, "report_data", "no expected REPORTDATA given");
         return VT_OK;
     }
     size_t n = o->report_data_len;
     vt_err rc = VT_OK;
     const uint8_t *rd = vt_tdx_quote_is_td(q) ? q->td.report_data : q->enclave.report_data;
     if (n == 0 || n > 64)
-        rc = vt_error_set(err, VT_E_ARG, NULL, "expected REPORTDATA has %zu bytes (1..64 allowed)", n);
+        rc = vt_error_set(err, VT_E_ARG, "report_data", "expected REPORTDATA has %zu bytes (1..64 allowed)", n);
     else if (!vt_ct_eq(rd, o->report_data, n) || !vt_bytes_is_zero(rd + n, 64 - n))
-        rc = vt_error_set(err, VT_E_VERIFY, NULL, "REPORTDATA does not hold the expected %zu-byte value%s", n,
+        rc = vt_error_set(err, VT_E_VERIFY, "report_data", "REPORTDATA does not hold the expected %zu-byte value%s", n,
                           n < 64 ? " (zero-padded to 64 bytes)" : "");
     char d[80];
     snprintf(d, sizeof d, "REPORTDATA = expected value (%zu bytes%s)", n, n < 64 ? ", zero-padded" : "");
-    return step(ck, "report_data", rc, err, d);
+    return vt_check_step(ck, err, "report_data", rc, "%s", d);
 }
 
 vt_err vt_tdx_verify(vt_tdx_verifier *v, const uint8_t *quote, size_t len, vt_time at,
@@ -244,10 +228,11 @@ vt_err vt_tdx_verify_with(vt_tdx_verifier *v, const uint8_t *quote, size_t len, 
     vt_checks *ck = &r->checks;
     vt_tdx_quote *q = &r->quote;
     char d[200];
-    VT_GUARD(step(ck, "parse", vt_tdx_quote_parse(quote, len, q, err), err, "quote structure well-formed"));
+    VT_GUARD(vt_check_step(ck, err, "parse", vt_tdx_quote_parse(quote, len, q, err),
+                           "quote structure well-formed"));
     snprintf(d, sizeof d, "quote v%u, %s, ECDSA-256 attestation key, Intel QE", q->version,
              vt_tdx_quote_is_td(q) ? "TDX" : "SGX");
-    VT_GUARD(step(ck, "header", check_header(q, err), err, d));
+    VT_GUARD(vt_check_step(ck, err, "header", check_header(q, err), "%s", d));
 
     EVP_PKEY *ak = NULL;
     vt_err rc = vt_ec_pub_from_xy(VT_P256, q->attest_key, 64, &ak, err);
@@ -255,7 +240,8 @@ vt_err vt_tdx_verify_with(vt_tdx_verifier *v, const uint8_t *quote, size_t len, 
         rc = vt_ecdsa_verify_raw(ak, VT_SHA256, q->signed_region.ptr, q->signed_region.len, q->signature, 64,
                                  "quote signature", err);
     EVP_PKEY_free(ak);
-    VT_GUARD(step(ck, "quote_signature", rc, err, "signed header and body verify with the attestation key"));
+    VT_GUARD(vt_check_step(ck, err, "quote_signature", rc,
+                           "signed header and body verify with the attestation key"));
 
     const chain_entry *e = NULL;
     rc = tdx_pck_chain(v, q, at, &e, err);
@@ -269,16 +255,16 @@ vt_err vt_tdx_verify_with(vt_tdx_verifier *v, const uint8_t *quote, size_t len, 
         r->emulated = e->emulated;
         r->collateral_expiry = e->hi;
     }
-    VT_GUARD(step(ck, "pck_chain", rc, err, d));
+    VT_GUARD(vt_check_step(ck, err, "pck_chain", rc, "%s", d));
     if (!e->revocation_checked)
-        vt_checks_add(ck, "pck_revocation", VT_CHECK_SKIP,
+        vt_check_skip(ck, "pck_revocation",
                       "no PCK CRL for \"%s\": revocation of the PCK certificate unknown (allowed by caller)", e->issuer);
 
     rc = vt_ecdsa_verify_raw(e->leaf_key, VT_SHA256, q->qe_report_raw.ptr, q->qe_report_raw.len, q->qe_report_sig,
                              64, "QE report signature", err);
-    VT_GUARD(step(ck, "qe_report_signature", rc, err, "QE report verifies with the PCK certificate key"));
-    VT_GUARD(step(ck, "qe_report_binding", check_binding(q, err), err,
-                  "QE report data = SHA-256(attestation key || QE auth data)"));
+    VT_GUARD(vt_check_step(ck, err, "qe_report_signature", rc, "QE report verifies with the PCK certificate key"));
+    VT_GUARD(vt_check_step(ck, err, "qe_report_binding", check_binding(q, err),
+                           "QE report data = SHA-256(attestation key || QE auth data)"));
     VT_GUARD(check_report_data(q, o, ck, err));
     return evaluate_tcb(v, r, at, err);
 }

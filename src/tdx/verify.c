@@ -149,7 +149,7 @@ static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, const 
     X509 *leaf = sk_X509_value(chain, 0);
     adopt_pinned_root(v, chain);
     if (sk_X509_num(v->roots) == 0) {
-        rc = vt_error_set(err, VT_E_VERIFY, NULL, "PCK certificate chain does not lead to a trusted root "
+        rc = vt_error_set(err, VT_E_VERIFY, "pck_chain", "PCK certificate chain does not lead to a trusted root "
                                                   "(no Intel SGX Root CA with the pinned fingerprint)");
         goto out;
     }
@@ -159,7 +159,7 @@ static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, const 
     X509 *last = sk_X509_value(chain, sk_X509_num(chain) - 1);
     if (sk_X509_num(chain) > 1) {
         if (!is_trusted_root(v, last)) {
-            rc = vt_error_set(err, VT_E_VERIFY, NULL,
+            rc = vt_error_set(err, VT_E_VERIFY, "pck_chain",
                               "PCK certificate chain does not lead to a trusted root: its root certificate differs "
                               "from the trusted Intel SGX Root CA");
             goto out;
@@ -173,10 +173,10 @@ static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, const 
          * whose issuer is not in its chain is a rejection, not a CRL to fetch. */
         VT_GUARD_GOTO(vt_chain_verify(leaf, chain, v->roots, &plain, "PCK certificate chain", err));
         if (v->coll.root_ca_crl == NULL)
-            rc = vt_error_set(err, VT_E_MISSING, NULL,
+            rc = vt_error_set(err, VT_E_MISSING, "pck_chain",
                               "Intel SGX Root CA CRL missing from the collateral (root_ca_crl.der)");
         else
-            rc = vt_error_set(err, VT_E_MISSING, NULL, "PCK CRL of \"%s\" missing from the collateral (pck_crl.der)",
+            rc = vt_error_set(err, VT_E_MISSING, "pck_chain", "PCK CRL of \"%s\" missing from the collateral (pck_crl.der)",
                               e->issuer);
         goto out;
     }
@@ -194,7 +194,7 @@ static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, const 
     VT_GUARD_GOTO(chain_window(chain, v->roots, crls, &e->lo, &e->hi, err));
     e->leaf_key = X509_get_pubkey(leaf);
     if (e->leaf_key == NULL) {
-        rc = vt_error_set(err, VT_E_INVALID, NULL, "PCK certificate public key does not decode");
+        rc = vt_error_set(err, VT_E_INVALID, "pck_chain", "PCK certificate public key does not decode");
         goto out;
     }
     memcpy(e->key, key, 32);
@@ -243,13 +243,13 @@ static vt_err tcb_signer_role(const vt_tdx_verifier *v, STACK_OF(X509) *chain, v
     char cn[128];
     int n = sk_X509_num(chain);
     if (n != 2)
-        return vt_error_set(err, VT_E_VERIFY, NULL,
+        return vt_error_set(err, VT_E_VERIFY, "tcb_signing_chain",
                             "TCB signing chain has %d certificate%s; Intel's is exactly [Intel SGX TCB Signing, "
                             "Intel SGX Root CA]", n, n == 1 ? "" : "s");
     X509 *signer = sk_X509_value(chain, 0), *root = sk_X509_value(chain, 1);
     vt_x509_subject_cn(signer, cn, sizeof cn);
     if (strcmp(cn, "Intel SGX TCB Signing") != 0)
-        return vt_error_set(err, VT_E_VERIFY, NULL,
+        return vt_error_set(err, VT_E_VERIFY, "tcb_signing_chain",
                             "collateral signer \"%s\" is not the Intel SGX TCB Signing certificate", cn);
     /* Intel's subject is CN=Intel SGX TCB Signing, O=Intel Corporation; under veritee's
      * emulated root the organisation says it is emulated (and the claims will say so too) */
@@ -257,16 +257,16 @@ static vt_err tcb_signer_role(const vt_tdx_verifier *v, STACK_OF(X509) *chain, v
     if (X509_NAME_get_text_by_NID(X509_get_subject_name(signer), NID_organizationName, org, sizeof org) < 0) org[0] = '\0';
     const char *want_org = vt_x509_is_emulated(root) ? VT_EMULATED_ORGANIZATION : "Intel Corporation";
     if (strcmp(org, want_org) != 0)
-        return vt_error_set(err, VT_E_VERIFY, NULL,
+        return vt_error_set(err, VT_E_VERIFY, "tcb_signing_chain",
                             "collateral signer \"%s\" is of organisation \"%s\", not \"%s\"", cn, org, want_org);
     uint32_t ku = X509_get_key_usage(signer);
     if (X509_check_ca(signer) != 0 || ku == UINT32_MAX || !(ku & KU_DIGITAL_SIGNATURE) ||
         (ku & (KU_KEY_CERT_SIGN | KU_CRL_SIGN)))
-        return vt_error_set(err, VT_E_VERIFY, NULL,
+        return vt_error_set(err, VT_E_VERIFY, "tcb_signing_chain",
                             "Intel SGX TCB Signing certificate is not an end-entity signing certificate "
                             "(basic constraints / key usage digitalSignature)");
     if (!is_trusted_root(v, root))
-        return vt_error_set(err, VT_E_VERIFY, NULL,
+        return vt_error_set(err, VT_E_VERIFY, "tcb_signing_chain",
                             "TCB signing chain does not lead to a trusted root: its root certificate differs from "
                             "the trusted Intel SGX Root CA");
     return VT_OK;
@@ -278,15 +278,16 @@ vt_err tdx_tcb_signing_chain(vt_tdx_verifier *v, vt_time at, vt_error *err)
     v->tcb_chain_ok = false;
     STACK_OF(X509) *chain = v->coll.tcb_signing_chain;
     if (chain == NULL || sk_X509_num(chain) == 0)
-        return vt_error_set(err, VT_E_MISSING, NULL, "TCB signing chain missing from the collateral (tcb_signing_chain.pem)");
+        return vt_error_set(err, VT_E_MISSING, "tcb_signing_chain", "TCB signing chain missing from the collateral (tcb_signing_chain.pem)");
     if (sk_X509_num(v->roots) == 0)
-        return vt_error_set(err, VT_E_VERIFY, NULL, "TCB signing chain does not lead to a trusted root");
+        return vt_error_set(err, VT_E_VERIFY, "tcb_signing_chain", "TCB signing chain does not lead to a trusted root");
     VT_GUARD(tcb_signer_role(v, chain, err));
     /* the chain itself first: an inconsistent one is rejected before any CRL is asked for */
     vt_chain_opts plain = {.at = at};
     if (v->coll.root_ca_crl == NULL) {
         VT_GUARD(vt_chain_verify(sk_X509_value(chain, 0), chain, v->roots, &plain, "TCB signing chain", err));
-        return vt_error_set(err, VT_E_MISSING, NULL, "Intel SGX Root CA CRL missing from the collateral (root_ca_crl.der)");
+        return vt_error_set(err, VT_E_MISSING, "tcb_signing_chain",
+                            "Intel SGX Root CA CRL missing from the collateral (root_ca_crl.der)");
     }
     STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
     if (crls == NULL || sk_X509_CRL_push(crls, v->coll.root_ca_crl) <= 0) {

@@ -121,7 +121,7 @@ vt_err vt_tcg2_log_iterate(const uint8_t *log, size_t len, vt_tcg2_spec_id *spec
 {
     vt_err rc = iterate(log, len, spec, end, cb, ctx, err);
     /* the reader's "parse" becomes the log's name; a callback's own check stays */
-    if (rc != VT_OK && err != NULL && strcmp(err->check, "parse") == 0) snprintf(err->check, sizeof err->check, "event_log");
+    if (rc != VT_OK && err != NULL && strcmp(err->check, "parse") == 0) vt_error_name(err, "event_log");
     return rc;
 }
 

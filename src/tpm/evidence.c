@@ -168,14 +168,10 @@ static vt_err find_ak(vt_tpm_verifier *v, const vt_buf *der, EVP_PKEY **out, uin
         rc = vt_error_set(err, VT_E_MISSING, "ak_trusted", "no trusted attestation key given");
     else if (rc == VT_OK && i == v->n)
         rc = vt_error_set(err, VT_E_VERIFY, "ak_trusted", "the evidence's AK is none of the %zu trusted AKs", v->n);
-    if (rc != VT_OK) {
-        vt_checks_add(ck, "ak_trusted", VT_CHECK_FAIL, "%s", err->msg);
-        snprintf(err->check, sizeof err->check, "ak_trusted");
-        return rc;
-    }
+    if (rc != VT_OK) return vt_check_step(ck, err, "ak_trusted", rc, "%s", "");
     char hx[65];
     vt_hex_encode(fp, 32, hx);
-    vt_checks_add(ck, "ak_trusted", VT_CHECK_PASS, "AK (SPKI SHA-256 %s) is a trusted key", hx);
+    vt_check_pass(ck, "ak_trusted", "AK (SPKI SHA-256 %s) is a trusted key", hx);
     *out = v->aks[i];
     return VT_OK;
 }
@@ -194,7 +190,7 @@ vt_err vt_tpm_verify(vt_tpm_verifier *v, const uint8_t *evidence, size_t len, co
     if (res == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     rc = parse_evidence(evidence, len, &e, err);
     if (rc != VT_OK) {
-        vt_checks_add(checks, "evidence", VT_CHECK_FAIL, "%s", err->msg);
+        vt_check_step(checks, err, "evidence", rc, "%s", "");
         goto out;
     }
     VT_GUARD_GOTO(find_ak(v, &e.ak_der, &ak, fp, checks, err));

@@ -34,6 +34,17 @@ static vt_err rsa_pkey(const vt_tpmt_public *pub, EVP_PKEY **out, vt_error *err)
     return rc;
 }
 
+/* Two big-endian integers (x, y or r, s), each left-padded to the field length fl, as one
+ * 2*fl-byte string; false when either is longer than the field. */
+static bool pad_pair(const vt_bytes *a, const vt_bytes *b, size_t fl, uint8_t out[132])
+{
+    if (a->len > fl || b->len > fl || 2 * fl > 132) return false;
+    memset(out, 0, 2 * fl);
+    memcpy(out + fl - a->len, a->ptr, a->len);
+    memcpy(out + 2 * fl - b->len, b->ptr, b->len);
+    return true;
+}
+
 vt_err vt_tpmt_public_to_pkey(const vt_tpmt_public *pub, EVP_PKEY **out, vt_error *err)
 {
     *out = NULL;
@@ -47,11 +58,9 @@ vt_err vt_tpmt_public_to_pkey(const vt_tpmt_public *pub, EVP_PKEY **out, vt_erro
         return vt_error_set(err, VT_E_UNSUPPORTED, "tpm_public", "ECC curve 0x%04x", pub->curve_id);
     }
     size_t fl = vt_curve_len(cv);
-    if (pub->x.len > fl || pub->y.len > fl)
+    uint8_t xy[132];
+    if (!pad_pair(&pub->x, &pub->y, fl, xy))
         return vt_error_set(err, VT_E_INVALID, "tpm_public", "ECC point coordinate longer than the field");
-    uint8_t xy[132] = {0};
-    memcpy(xy + fl - pub->x.len, pub->x.ptr, pub->x.len);
-    memcpy(xy + 2 * fl - pub->y.len, pub->y.ptr, pub->y.len);
     return vt_ec_pub_from_xy(cv, xy, 2 * fl, out, err);
 }
 
@@ -94,11 +103,9 @@ static vt_err ecdsa_verify(EVP_PKEY *ak, uint16_t hash, const vt_bytes *msg, con
     if (vt_ec_curve_of(ak, &cv, err) != VT_OK)
         return vt_error_set(err, VT_E_VERIFY, "tpm_quote_signature", "ECDSA signature but the AK is not an EC key");
     size_t fl = vt_curve_len(cv);
-    if (s->ecc_r.len > fl || s->ecc_s.len > fl)
+    uint8_t rs[132];
+    if (!pad_pair(&s->ecc_r, &s->ecc_s, fl, rs))
         return vt_error_set(err, VT_E_VERIFY, "tpm_quote_signature", "ECDSA r or s longer than the AK's field");
-    uint8_t rs[132] = {0};
-    memcpy(rs + fl - s->ecc_r.len, s->ecc_r.ptr, s->ecc_r.len);
-    memcpy(rs + 2 * fl - s->ecc_s.len, s->ecc_s.ptr, s->ecc_s.len);
     uint8_t d[64];
     VT_GUARD(vt_tpm_hash2(hash, msg->ptr, msg->len, NULL, 0, d, err));
     vt_err rc = vt_ecdsa_verify_digest_raw(ak, d, vt_tpm_alg_digest_len(hash), rs, 2 * fl, "quote signature", err);
@@ -124,16 +131,6 @@ static vt_err check_signature(EVP_PKEY *ak, const vt_tpm_quote *q, uint16_t want
              q->message.len);
     if (s.sig_alg == VT_TPM_ALG_ECDSA) return ecdsa_verify(ak, s.hash_alg, &q->message, &s, err);
     return rsa_verify(ak, s.sig_alg == VT_TPM_ALG_RSAPSS, s.hash_alg, &q->message, &s.rsa, err);
-}
-
-static vt_err step(vt_checks *ck, const char *name, vt_err rc, vt_error *err, const char *ok_detail)
-{
-    if (rc == VT_OK) vt_checks_add(ck, name, VT_CHECK_PASS, "%s", ok_detail);
-    else {
-        vt_checks_add(ck, name, VT_CHECK_FAIL, "%s", err != NULL ? err->msg : "failed");
-        if (err != NULL) snprintf(err->check, sizeof err->check, "%s", name);
-    }
-    return rc;
 }
 
 static bool nonce_matches(const vt_bytes *ed, const vt_tpm_quote_opts *o, bool *padded)
@@ -212,16 +209,17 @@ vt_err vt_tpm_quote_verify(EVP_PKEY *ak, const vt_tpm_quote *q, const vt_tpm_quo
     if (ak == NULL || q == NULL || (q->n_pcrs > 0 && q->pcrs == NULL))
         return vt_error_set(err, VT_E_ARG, "tpm_quote", "no AK or no quote");
     if (q->n_pcrs > VT_TPM_PCRS_MAX)
-        return step(checks, "tpm_pcr_digest",
-                    vt_error_set(err, VT_E_INVALID, "tpm_pcr_digest", "%zu PCR values (at most %d)", q->n_pcrs,
-                                 VT_TPM_PCRS_MAX), err, "");
+        return vt_check_fail(checks, err, "tpm_pcr_digest", VT_E_INVALID, "%zu PCR values (at most %d)", q->n_pcrs,
+                             VT_TPM_PCRS_MAX);
     uint16_t want_hash = opts->hash_alg != 0 ? opts->hash_alg : VT_TPM_ALG_SHA256;
     char d[200] = "";
-    VT_GUARD(step(checks, "tpm_quote_signature", check_signature(ak, q, want_hash, d, sizeof d, err), err, d));
-    VT_GUARD(step(checks, "tpm_quote_parse", vt_tpms_attest_parse(q->message.ptr, q->message.len, &res->attest, err), err,
-                  "TPMS_ATTEST: TPM_GENERATED_VALUE, TPM_ST_ATTEST_QUOTE, lengths in bounds"));
+    vt_err src = check_signature(ak, q, want_hash, d, sizeof d, err);
+    VT_GUARD(vt_check_step(checks, err, "tpm_quote_signature", src, "%s", d));
+    VT_GUARD(vt_check_step(checks, err, "tpm_quote_parse",
+                           vt_tpms_attest_parse(q->message.ptr, q->message.len, &res->attest, err),
+                           "TPMS_ATTEST: TPM_GENERATED_VALUE, TPM_ST_ATTEST_QUOTE, lengths in bounds"));
     if (opts->nonce == NULL) {
-        vt_checks_add(checks, "tpm_quote_nonce", VT_CHECK_SKIP, "no expected nonce given: freshness not checked");
+        vt_check_skip(checks, "tpm_quote_nonce", "no expected nonce given: freshness not checked");
     } else {
         bool padded;
         vt_err rc = VT_OK;
@@ -234,11 +232,12 @@ vt_err vt_tpm_quote_verify(EVP_PKEY *ak, const vt_tpm_quote *q, const vt_tpm_quo
         }
         snprintf(d, sizeof d, "extraData equals the %zu-byte expected nonce%s", opts->nonce_len,
                  rc == VT_OK && padded ? " (zero-padded by the attester)" : "");
-        VT_GUARD(step(checks, "tpm_quote_nonce", rc, err, d));
+        VT_GUARD(vt_check_step(checks, err, "tpm_quote_nonce", rc, "%s", d));
         res->nonce_checked = true;
         res->nonce_padded = padded;
     }
-    return step(checks, "tpm_pcr_digest", check_pcrs(q, q->signature_raw ? VT_TPM_ALG_SHA256 : want_hash, res, d, sizeof d, err), err, d);
+    vt_err prc = check_pcrs(q, q->signature_raw ? VT_TPM_ALG_SHA256 : want_hash, res, d, sizeof d, err);
+    return vt_check_step(checks, err, "tpm_pcr_digest", prc, "%s", d);
 }
 
 const vt_tpm_pcr *vt_tpm_quote_pcr(const vt_tpm_quote_result *res, uint16_t bank, unsigned index)
@@ -257,7 +256,7 @@ vt_err vt_tpm_check_init_data(const vt_tpm_quote_result *res, const uint8_t init
     if (p8 == NULL) rc = vt_error_set(err, VT_E_VERIFY, "init_data", "PCR8 (SHA-256 bank) is not in the quote");
     else if ((rc = vt_hash2(VT_SHA256, zero, 32, init_data_hash, 32, want, err)) == VT_OK && !vt_ct_eq(want, p8->value, 32))
         rc = vt_error_set(err, VT_E_VERIFY, "init_data", "PCR8 is not SHA-256(0^32 || init-data hash): init-data not bound");
-    return step(checks, "init_data", rc, err, "PCR8 = SHA-256(32 zero bytes || init-data hash)");
+    return vt_check_step(checks, err, "init_data", rc, "PCR8 = SHA-256(32 zero bytes || init-data hash)");
 }
 
 json_t *vt_tpm_pcrs_json(const vt_tpm_quote_result *res)

@@ -223,20 +223,20 @@ static vt_err parse_public(const uint8_t *p, size_t len, bool sized, vt_tpmt_pub
 vt_err vt_tpms_attest_parse(const uint8_t *p, size_t len, vt_tpms_attest *out, vt_error *err)
 {
     vt_err rc = parse_attest(p, len, out, err);
-    if (rc != VT_OK && err != NULL && rc != VT_E_NOMEM) snprintf(err->check, sizeof err->check, "tpm_quote_parse");
+    if (rc != VT_OK && err != NULL && rc != VT_E_NOMEM) vt_error_name(err, "tpm_quote_parse");
     return rc;
 }
 
 vt_err vt_tpmt_signature_parse(const uint8_t *p, size_t len, vt_tpmt_signature *out, vt_error *err)
 {
     vt_err rc = parse_signature(p, len, out, err);
-    if (rc != VT_OK && err != NULL && rc != VT_E_NOMEM) snprintf(err->check, sizeof err->check, "tpm_signature");
+    if (rc != VT_OK && err != NULL && rc != VT_E_NOMEM) vt_error_name(err, "tpm_signature");
     return rc;
 }
 
 vt_err vt_tpmt_public_parse(const uint8_t *p, size_t len, bool sized, vt_tpmt_public *out, vt_error *err)
 {
     vt_err rc = parse_public(p, len, sized, out, err);
-    if (rc != VT_OK && err != NULL && rc != VT_E_NOMEM) snprintf(err->check, sizeof err->check, "tpm_public");
+    if (rc != VT_OK && err != NULL && rc != VT_E_NOMEM) vt_error_name(err, "tpm_public");
     return rc;
 }

@@ -47,17 +47,15 @@ static vt_err init_data_check(const vt_verify_opts *o, vt_verify_result *r, vt_e
     if (o->init_data == NULL || vt_tee_has_tpm(r->claims.tee)) return VT_OK;
     const vt_claims *c = &r->claims;
     if (vt_claims_init_data_binds(c, o->init_data, o->init_data_len)) {
-        vt_checks_add(&r->checks, "init_data", VT_CHECK_PASS, "%s binds the %zu-byte init-data digest",
-                      c->init_data_name, o->init_data_len);
+        vt_check_pass(&r->checks, "init_data", "%s binds the %zu-byte init-data digest", c->init_data_name,
+                      o->init_data_len);
         return VT_OK;
     }
-    vt_err rc = vt_error_set(err, VT_E_VERIFY, "init_data", "%s does not bind the %zu-byte init-data digest%s",
-                             c->init_data_name, o->init_data_len,
-                             c->tee == VT_TEE_CCA && o->init_data_len != c->init_data_len
-                                 ? " (CCA: the personalization value is the whole 64-byte digest, algorithm sha512)"
-                                 : "");
-    vt_checks_add(&r->checks, "init_data", VT_CHECK_FAIL, "%s", err ? err->msg : "init-data not bound");
-    return rc;
+    return vt_check_fail(&r->checks, err, "init_data", VT_E_VERIFY, "%s does not bind the %zu-byte init-data digest%s",
+                         c->init_data_name, o->init_data_len,
+                         c->tee == VT_TEE_CCA && o->init_data_len != c->init_data_len
+                             ? " (CCA: the personalization value is the whole 64-byte digest, algorithm sha512)"
+                             : "");
 }
 
 /* Intel PCS/PCCS (docs/collateral.md): make the cache hold what this quote needs at `at`,

@@ -20,13 +20,6 @@
 
 #define T0 "2026-06-01T12:00:00Z"
 
-static vt_time at(const char *s)
-{
-    vt_time t = 0;
-    assert_int_equal(vt_time_parse_rfc3339(s, &t, NULL), VT_OK);
-    return t;
-}
-
 typedef struct fx {
     char dir[256];
     vt_emu *emu;
@@ -46,7 +39,7 @@ static int setup(void **state)
     json_object_set_new(json_object_get(p, "snp"), "rsa_bits", json_integer(2048));
     char *text = json_dumps(p, 0);
     json_decref(p);
-    if (vt_emu_init(f->dir, text, at(T0), &e) != VT_OK || vt_emu_open(f->dir, &f->emu, &e) != VT_OK) {
+    if (vt_emu_init(f->dir, text, vt_test_at(T0), &e) != VT_OK || vt_emu_open(f->dir, &f->emu, &e) != VT_OK) {
         fprintf(stderr, "emu: %s\n", e.msg);
         return -1;
     }
@@ -279,7 +272,7 @@ static char *make_evidence(fx *f, const build *bo)
 static vt_err run(fx *f, const build *b, json_t **claims, vt_checks *ck, vt_error *e)
 {
     char *ev = make_evidence(f, b);
-    vt_azure_verify_opts o = {.at = at(T0) + 86400, .nonce = NONCE, .nonce_len = 48, .init_data_hash = INIT_DATA};
+    vt_azure_verify_opts o = {.at = vt_test_at(T0) + 86400, .nonce = NONCE, .nonce_len = 48, .init_data_hash = INIT_DATA};
     vt_err rc = b->kind == VT_AZ_SNP ? vt_az_snp_vtpm_verify(f->v, (const uint8_t *)ev, strlen(ev), &o, claims, ck, e)
                                      : vt_az_tdx_vtpm_verify(f->v, (const uint8_t *)ev, strlen(ev), &o, claims, ck, e);
     free(ev);
@@ -353,7 +346,7 @@ static void test_emu_az_evidence(void **state)
         vt_buf ev = {0};
         assert_int_equal(vt_emu_az_evidence(f->emu, (vt_emu_az_kind)k, NONCE, 48, &eo, &ev, &e), VT_OK);
         assert_string_equal(vt_az_evidence_detect(ev.ptr, ev.len), k == VT_EMU_AZ_SNP ? "az-snp-vtpm" : "az-tdx-vtpm");
-        vt_azure_verify_opts o = {.at = at(T0) + 3600, .nonce = NONCE, .nonce_len = 48, .init_data_hash = INIT_DATA};
+        vt_azure_verify_opts o = {.at = vt_test_at(T0) + 3600, .nonce = NONCE, .nonce_len = 48, .init_data_hash = INIT_DATA};
         json_t *c = NULL;
         vt_err rc = k == VT_EMU_AZ_SNP ? vt_az_snp_vtpm_verify(f->v, ev.ptr, ev.len, &o, &c, NULL, &e)
                                        : vt_az_tdx_vtpm_verify(f->v, ev.ptr, ev.len, &o, &c, NULL, &e);

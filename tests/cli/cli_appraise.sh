@@ -11,18 +11,7 @@ if ! "$B" appraise --help >/dev/null 2>&1; then
   echo "SKIP: '$B appraise' is not available (not yet wired into src/cli/main.c)"; exit 77
 fi
 if [ ! -d "$V/tdx" ]; then echo "SKIP: $V not found (set VERITEE_VECTORS)"; exit 77; fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-expect() { # expect CODE description command...
-  want=$1; what=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"; got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL: $what: exit $got, expected $want"; cat "$tmp/out" "$tmp/err"; fails=$((fails + 1))
-  else
-    echo "ok: $what (exit $got)"
-  fi
-}
+. "$(dirname "$0")/../fixtures/cli.sh"
 has() { # has FILE TEXT description
   if grep -q -- "$2" "$1"; then echo "ok: $3"; else echo "FAIL: $3: '$2' not in $1"; cat "$1"; fails=$((fails + 1)); fi
 }

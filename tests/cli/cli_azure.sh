@@ -9,21 +9,7 @@ command -v openssl >/dev/null || { echo "SKIP: openssl(1) needed to extract the 
 T=2026-01-01T00:00:00Z
 A=$V/az_snp_vtpm/anchors
 CH=6368616c6c656e6765 # "challenge"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-expect() { # expect CODE description command...
-  want=$1; what=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"; got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL: $what: exit $got, expected $want"; cat "$tmp/out" "$tmp/err"; fails=$((fails + 1))
-  else
-    echo "ok: $what (exit $got)"
-  fi
-}
-has() { # has PATTERN: the last output contains it
-  if ! grep -q -- "$1" "$tmp/out" "$tmp/err"; then echo "FAIL: output lacks '$1'"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../fixtures/cli.sh"
 
 for v in v0 v1; do
   expect 0 "az-snp-vtpm $v verifies (auto-detected)" "$B" verify --trust "$A" --nonce $CH --at $T "$V/az_snp_vtpm/evidence-$v.json"

@@ -5,11 +5,7 @@
 # changes it. The RIM algorithm itself is cross-checked independently in docs/measure.md.
 set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+. "$(dirname "$0")/../fixtures/cli.sh"
 head -c 20000 /dev/urandom >"$tmp/Image"
 head -c 3000 /dev/urandom >"$tmp/realm.dtb"
 

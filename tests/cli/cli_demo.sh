@@ -7,11 +7,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 for t in curl openssl python3; do
   command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
 done
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+. "$(dirname "$0")/../fixtures/cli.sh"
 VERITEE_BIN=$B timeout 120 sh "$HERE/../../scripts/demo" >"$tmp/demo.txt" 2>&1; rc=$?
 [ "$rc" -eq 0 ] && ok "demo exits 0" || { bad "demo exit $rc"; cat "$tmp/demo.txt"; }
 if grep -q "$(printf '\033')" "$tmp/demo.txt"; then bad "escape codes in piped output"; else ok "no colour codes in a pipe"; fi

@@ -31,9 +31,7 @@ if [ -z "$PEERS" ] && [ -z "$PY" ]; then
   exit 77
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+. "$(dirname "$0")/../fixtures/cli.sh"
 
 pyverify() { # TOKEN PUBPEM: ES256/ES384 compact JWS check with python3-cryptography
   python3 - "$1" "$2" <<'PY'

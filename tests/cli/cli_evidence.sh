@@ -4,21 +4,7 @@
 # without them or against another emulator; provider errors and evidence extend.
 set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-expect() { # expect CODE description command...
-  want=$1; what=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"; got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL: $what: exit $got, expected $want"; cat "$tmp/out" "$tmp/err"; fails=$((fails + 1))
-  else
-    echo "ok: $what (exit $got)"
-  fi
-}
-has() { # has PATTERN: the last output contains it
-  if ! grep -q -- "$1" "$tmp/out" "$tmp/err"; then echo "FAIL: output lacks '$1'"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../fixtures/cli.sh"
 
 E=$tmp/emu
 expect 0 "emulate init" "$B" emulate init "$E"

@@ -7,11 +7,7 @@ B=${VERITEE_BIN:?VERITEE_BIN not set}
 V=${VERITEE_VECTORS:-../shared/vectors}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$HERE/../..
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+. "$(dirname "$0")/../fixtures/cli.sh"
 expect() { # expect CODE description command...
   want=$1; what=$2; shift 2
   "$@" >"$tmp/out" 2>"$tmp/err"; got=$?

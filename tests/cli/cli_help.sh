@@ -4,13 +4,9 @@
 # accepts, a bad option is one line and exit 2, -V/--version print the version.
 set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../fixtures/cli.sh"
 cd "$tmp" || exit 1
 export VERITEE_STATE_DIR="$tmp/state" HOME="$tmp"
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
 
 "$B" help >top.txt 2>&1 || bad "veritee help exits 0"
 "$B" help verify >hv.txt 2>&1 || bad "veritee help verify exits 0"

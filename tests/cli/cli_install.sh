@@ -13,9 +13,7 @@ for t in cc pkg-config nm readelf groff; do
   command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
 done
 grep -q '^VT_SHARED:BOOL=ON' "$BUILD/CMakeCache.txt" || { echo "SKIP: built without VT_SHARED"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+. "$(dirname "$0")/../fixtures/cli.sh"
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok: $*"; }
 

@@ -8,8 +8,7 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=$(cd "$(dirname "$B")" && pwd)/k8s-validate
 command -v kubectl >/dev/null || { echo "SKIP: kubectl not installed (apt-get install kubernetes-client)"; exit 77; }
 command -v node >/dev/null && command -v npm >/dev/null || { echo "SKIP: node/npm not installed"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../fixtures/cli.sh"
 for o in base overlays/sqlite overlays/postgres-ha; do
   kubectl kustomize "$SRC/deploy/kubernetes/$o" >"$tmp/$(basename $o).yaml" 2>"$tmp/err" || { cat "$tmp/err"; echo "FAIL: kubectl kustomize $o"; exit 1; }
   echo "ok: kubectl kustomize $o ($(grep -c '^kind:' "$tmp/$(basename $o).yaml") objects)"

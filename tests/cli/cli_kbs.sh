@@ -12,13 +12,7 @@ for t in curl jq python3 openssl; do
   command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
 done
 python3 -c 'import cryptography' 2>/dev/null || { echo "SKIP: python3-cryptography missing"; exit 77; }
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+. "$(dirname "$0")/../fixtures/cli.sh"
 check() { # check WHAT WANT GOT
   if [ "$2" = "$3" ]; then ok "$1 ($3)"; else bad "$1: got '$3', expected '$2'"; fi
 }
@@ -39,11 +33,7 @@ rc=0; "$B" serve --config badcfg.json --db "sqlite:$tmp/x.db" >/dev/null 2>cfger
 "$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs.db" --trust "$E/trust" --collateral "$E/collateral" \
   --admin-key adm.pub --kek-file kek --ear-key ear.pem --policy pol.json >out.txt 2>err.txt &
 pid=$!
-i=0
-while ! grep -q '^listening on ' out.txt 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 100 ] && { bad "server did not start"; cat err.txt; exit 1; }; sleep 0.1
-done
-U=$(sed -n 's/^listening on //p' out.txt)
+wait_listening out.txt err.txt
 ok "serve listening on $U"
 ADM="$B admin --kbs $U --key adm.pem"
 

@@ -10,24 +10,14 @@ if ! "$B" serve --help 2>&1 | grep -q -- --header-timeout; then echo "SKIP: veri
 for t in curl python3; do
   command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
 done
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+. "$(dirname "$0")/../fixtures/cli.sh"
 check() { if [ "$2" = "$3" ]; then ok "$1 ($3)"; else bad "$1: got '$3', expected '$2'"; fi; }
 cd "$tmp" || exit 1
 umask 022
 "$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs.db" --header-timeout 2 --max-connections 32 \
   --max-connections-per-ip 4 --max-sessions 20 --max-sessions-per-client 5 >out.txt 2>err.txt &
 pid=$!
-i=0
-while ! grep -q '^listening on ' out.txt 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 100 ] && { bad "server did not start"; cat err.txt; exit 1; }; sleep 0.1
-done
-U=$(sed -n 's/^listening on //p' out.txt)
+wait_listening out.txt err.txt
 PORT=${U##*:}
 for f in kbs.db kbs.db-wal kbs.db-shm; do
   check "$f mode" 600 "$(stat -c %a "$f" 2>/dev/null)"

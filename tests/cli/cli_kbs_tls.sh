@@ -6,12 +6,9 @@ VT=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/kbs-env.sh"
 command -v openssl >/dev/null 2>&1 || { echo "SKIP: openssl command absent"; exit 77; }
-tmp=$(mktemp -d)
+. "$(dirname "$0")/../fixtures/cli.sh"
 KBS_PID=""
-trap 'kbs_stop "$KBS_PID"; rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+on_exit() { kbs_stop "$KBS_PID"; }
 
 # a CA and a server certificate for 127.0.0.1 (and another CA that did not sign it)
 for ca in ca other; do

@@ -11,13 +11,7 @@ RULES=$HERE/../../packaging/prometheus/veritee-alerts.yml
 for t in promtool curl python3; do
   command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed (Debian: prometheus, curl, python3)"; exit 77; }
 done
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+. "$(dirname "$0")/../fixtures/cli.sh"
 cd "$tmp" || exit 1
 
 promtool check rules "$RULES" >check.txt 2>&1 && ok "promtool check rules" || { bad "promtool check rules"; cat check.txt; }
@@ -26,11 +20,7 @@ promtool check rules "$RULES" >check.txt 2>&1 && ok "promtool check rules" || { 
 "$B" emulate init "$tmp/emu" >/dev/null || { bad "emulate init"; exit 1; }
 "$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs.db" --log - >out.txt 2>err.txt &
 pid=$!
-i=0
-while ! grep -q '^listening on ' out.txt 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 100 ] && { bad "server did not start"; cat err.txt; exit 1; }; sleep 0.1
-done
-U=$(sed -n 's/^listening on //p' out.txt)
+wait_listening out.txt err.txt
 ok "serve listening on $U"
 curl -s -o /dev/null "$U/kbs/v0/resource/default/key/x"                                      # no token
 curl -s -o /dev/null -H "Authorization: Bearer a.b.c" "$U/kbs/v0/resource/default/key/x"     # bad token

@@ -6,21 +6,7 @@ B=${VERITEE_BIN:?VERITEE_BIN not set}
 V=${VERITEE_VECTORS:-../shared/vectors}/snp
 if [ ! -d "$V" ]; then echo "SKIP: $V not found (set VERITEE_VECTORS)"; exit 77; fi
 T=2025-12-08T00:00:00Z
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-expect() { # expect CODE description command...
-  want=$1; what=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"; got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL: $what: exit $got, expected $want"; cat "$tmp/out" "$tmp/err"; fails=$((fails + 1))
-  else
-    echo "ok: $what (exit $got)"
-  fi
-}
-has() { # has PATTERN: the last output contains it
-  if ! grep -q -- "$1" "$tmp/out" "$tmp/err"; then echo "FAIL: output lacks '$1'"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../fixtures/cli.sh"
 
 for set in milan_v2_gosevguest milan_v2_trustee milan_v3_routex genoa_v3_siena_trustee genoa_v3_routex \
            genoa_v5_routex turin_v5_routex; do

@@ -6,12 +6,9 @@ set -u
 VT=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/kbs-env.sh"
-tmp=$(mktemp -d)
+. "$(dirname "$0")/../fixtures/cli.sh"
 KBS_PID=""
-trap 'kbs_stop "$KBS_PID"; rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+on_exit() { kbs_stop "$KBS_PID"; }
 
 kbs_keys "$tmp" || { bad "keys"; exit 1; }
 (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$tmp/kek2.hex")

@@ -28,7 +28,7 @@ if [ ! -d "$NODE_DIR/node_modules/playwright-core" ] || [ ! -d "$NODE_DIR/node_m
     skip "npm install playwright-core axe-core failed (no registry access?)"
 fi
 
-tmp=$(mktemp -d)
+. "$(dirname "$0")/../fixtures/cli.sh"
 pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM

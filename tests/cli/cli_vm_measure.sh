@@ -6,12 +6,8 @@ B=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
 FW=/usr/share/ovmf/OVMF.fd
 if [ ! -f "$FW" ]; then echo "SKIP: $FW absent (apt install ovmf)"; exit 77; fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../fixtures/cli.sh"
 export VERITEE_STATE_DIR="$tmp/state"
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
 printf 'KERNEL' >"$tmp/vmlinuz"
 python3 - "$HERE/../../examples/vms/snp.json" "$tmp" "$FW" <<'PY'
 import json, sys

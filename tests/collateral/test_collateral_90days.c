@@ -42,14 +42,9 @@ static int requests(void) { return fake_pcs_requests(&F.pcs); }
 
 static EVP_PKEY *key(const char *name)
 {
-    char p[1024];
-    snprintf(p, sizeof p, "%s/emu/keys/%s", F.dir, name);
-    vt_buf b = {0};
-    EVP_PKEY *k = NULL;
-    assert_int_equal(vt_file_read(p, 1 << 16, &b, NULL), VT_OK);
-    assert_int_equal(vt_pki_key_load_pem(b.ptr, b.len, true, &k, NULL), VT_OK);
-    vt_buf_free(&b);
-    return k;
+    char emu[1024];
+    snprintf(emu, sizeof emu, "%s/emu", F.dir);
+    return vt_test_emu_key(emu, name);
 }
 
 /* keys/tdx_pck_chain.pem: 0 PCK, 1 PCK Platform CA, 2 root */
@@ -89,17 +84,8 @@ static void resign_json(const char *out_dir, const char *file, const char *k, vt
             json_object_set_new(json_array_get(levels, i), "tcbStatus", json_string("OutOfDate"));
         json_object_set_new(body, "tcbEvaluationDataNumber", json_integer(18));
     }
-    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     EVP_PKEY *sk = key("tdx_tcb_signing.key.pem");
-    uint8_t sig[64];
-    size_t sl = 0;
-    assert_int_equal(vt_ecdsa_sign_raw(sk, VT_SHA256, text, strlen(text), sig, sizeof sig, &sl, NULL), VT_OK);
-    char hex[129], *out = NULL;
-    vt_hex_encode(sig, 64, hex);
-    assert_true(asprintf(&out, "{\"%s\":%s,\"signature\":\"%s\"}", k, text, hex) > 0);
-    assert_int_equal(vt_file_write(q, out, strlen(out), NULL), VT_OK);
-    free(out);
-    free(text);
+    vt_test_write_signed_json(q, k, body, sk);
     EVP_PKEY_free(sk);
     json_decref(doc);
 }

@@ -16,24 +16,7 @@
 
 static void make_emu(char *dir, size_t cap, const char *overrides)
 {
-    vt_test_tmpdir(dir, cap);
-    json_t *p = json_object(), *d = vt_emu_default_platform();
-    json_object_set(p, "cca", json_object_get(d, "cca"));
-    json_decref(d);
-    if (overrides != NULL) {
-        json_t *o = json_loads(overrides, 0, NULL);
-        assert_non_null(o);
-        json_object_update(json_object_get(p, "cca"), o);
-        json_decref(o);
-    }
-    char *text = json_dumps(p, 0);
-    vt_time t;
-    vt_error e;
-    assert_int_equal(vt_time_parse_rfc3339(T0, &t, NULL), VT_OK);
-    vt_err rc = vt_emu_init(dir, text, t, &e);
-    if (rc != VT_OK) fail_msg("emu init: %s", e.msg);
-    free(text);
-    json_decref(p);
+    vt_test_emu_make(dir, cap, "cca", overrides, vt_test_at(T0));
 }
 
 static void token(const char *dir, const vt_emu_cca_opts *o, const uint8_t ch[64], vt_buf *out)

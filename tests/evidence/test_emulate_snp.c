@@ -15,33 +15,10 @@
 #define T0 "2026-06-01T12:00:00Z"
 #define T1 ((vt_time)1780358400) /* 2026-06-02T00:00:00Z */
 
-static vt_time at(const char *s)
-{
-    vt_time t = 0;
-    assert_int_equal(vt_time_parse_rfc3339(s, &t, NULL), VT_OK);
-    return t;
-}
-
 /* An emulator whose "snp" section is the default merged with overrides (JSON text). */
 static void make_emu(char *dir, size_t cap, const char *overrides)
 {
-    vt_test_tmpdir(dir, cap);
-    json_t *p = json_object();
-    json_t *s = vt_emu_default_platform();
-    json_object_set(p, "snp", json_object_get(s, "snp"));
-    json_decref(s);
-    if (overrides != NULL) {
-        json_t *o = json_loads(overrides, 0, NULL);
-        assert_non_null(o);
-        json_object_update(json_object_get(p, "snp"), o);
-        json_decref(o);
-    }
-    char *text = json_dumps(p, 0);
-    vt_error e;
-    vt_err rc = vt_emu_init(dir, text, at(T0), &e);
-    if (rc != VT_OK) fail_msg("emu init: %s", e.msg);
-    free(text);
-    json_decref(p);
+    vt_test_emu_make(dir, cap, "snp", overrides, vt_test_at(T0));
 }
 
 /* Change report-time keys of platform.json (what `evidence get` reads). */
@@ -368,11 +345,11 @@ static void test_bad_description(void **state)
     char dir[256];
     vt_test_tmpdir(dir, sizeof dir);
     vt_error e;
-    assert_int_equal(vt_emu_init(dir, "{\"snp\": {\"product\": \"Naples\"}}", at(T0), &e), VT_E_ARG);
-    assert_int_equal(vt_emu_init(dir, "{\"snp\": {\"tcb\": {\"snp\": 300}}}", at(T0), &e), VT_E_INVALID);
+    assert_int_equal(vt_emu_init(dir, "{\"snp\": {\"product\": \"Naples\"}}", vt_test_at(T0), &e), VT_E_ARG);
+    assert_int_equal(vt_emu_init(dir, "{\"snp\": {\"tcb\": {\"snp\": 300}}}", vt_test_at(T0), &e), VT_E_INVALID);
     assert_non_null(strstr(e.msg, "snp.tcb.snp"));
-    assert_int_equal(vt_emu_init(dir, "{\"snp\": {\"chip_id\": \"00\"}}", at(T0), &e), VT_E_INVALID);
-    assert_int_equal(vt_emu_init(dir, "{\"snp\": {\"rsa_bits\": 1024}}", at(T0), &e), VT_E_INVALID);
+    assert_int_equal(vt_emu_init(dir, "{\"snp\": {\"chip_id\": \"00\"}}", vt_test_at(T0), &e), VT_E_INVALID);
+    assert_int_equal(vt_emu_init(dir, "{\"snp\": {\"rsa_bits\": 1024}}", vt_test_at(T0), &e), VT_E_INVALID);
     make_emu(dir, sizeof dir, "{\"rsa_bits\": 2048}");
     vt_emu *emu;
     vt_buf r = {0};

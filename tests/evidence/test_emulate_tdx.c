@@ -12,33 +12,10 @@
 
 #define T0 "2026-06-01T12:00:00Z"
 
-static vt_time at(const char *s)
-{
-    vt_time t = 0;
-    assert_int_equal(vt_time_parse_rfc3339(s, &t, NULL), VT_OK);
-    return t;
-}
-
 /* Make an emulator from a TDX section (JSON text) merged over the defaults. */
 static void make_emu(char *dir, size_t cap, const char *tdx_overrides)
 {
-    vt_test_tmpdir(dir, cap);
-    json_t *p = vt_emu_default_platform();
-    /* TDX only: the SNP part would generate two RSA-4096 keys per emulator */
-    json_object_del(p, "snp");
-    json_object_del(p, "cca");
-    if (tdx_overrides != NULL) {
-        json_t *o = json_loads(tdx_overrides, 0, NULL);
-        assert_non_null(o);
-        json_object_update(json_object_get(p, "tdx"), o);
-        json_decref(o);
-    }
-    char *text = json_dumps(p, 0);
-    vt_error e;
-    vt_err rc = vt_emu_init(dir, text, at(T0), &e);
-    if (rc != VT_OK) fail_msg("emu init: %s", e.msg);
-    free(text);
-    json_decref(p);
+    vt_test_emu_make(dir, cap, "tdx", tdx_overrides, vt_test_at(T0));
 }
 
 static vt_err verify_with(const char *trust_emu, const char *coll_emu, const vt_buf *q, const char *when,
@@ -57,7 +34,7 @@ static vt_err verify_with(const char *trust_emu, const char *coll_emu, const vt_
     vt_tdx_verifier_opts o = {.roots = roots};
     vt_tdx_verifier *v;
     assert_int_equal(vt_tdx_verifier_new(&o, &c, &v, e), VT_OK);
-    vt_err rc = vt_tdx_verify(v, q->ptr, q->len, at(when), r, e);
+    vt_err rc = vt_tdx_verify(v, q->ptr, q->len, vt_test_at(when), r, e);
     vt_tdx_verifier_free(v);
     sk_X509_pop_free(roots, X509_free);
     return rc;
@@ -202,7 +179,7 @@ static void test_cross_platform_rejected(void **state)
     assert_int_equal(vt_tdx_collateral_load_dir(coll, &c, &e), VT_OK);
     vt_tdx_verifier *v;
     assert_int_equal(vt_tdx_verifier_new(NULL, &c, &v, &e), VT_OK);
-    assert_int_equal(vt_tdx_verify(v, q.ptr, q.len, at("2026-06-02T00:00:00Z"), r, &e), VT_E_VERIFY);
+    assert_int_equal(vt_tdx_verify(v, q.ptr, q.len, vt_test_at("2026-06-02T00:00:00Z"), r, &e), VT_E_VERIFY);
     vt_tdx_verifier_free(v);
     free(r);
     vt_buf_free(&q);
@@ -230,10 +207,10 @@ static void test_bad_platform(void **state)
     char dir[256];
     vt_test_tmpdir(dir, sizeof dir);
     vt_error e;
-    assert_int_equal(vt_emu_init(dir, "[1,2]", at(T0), &e), VT_E_INVALID);
-    assert_int_equal(vt_emu_init(dir, "{\"tdx\": {\"fmspc\": \"zz\"}}", at(T0), &e), VT_E_INVALID);
+    assert_int_equal(vt_emu_init(dir, "[1,2]", vt_test_at(T0), &e), VT_E_INVALID);
+    assert_int_equal(vt_emu_init(dir, "{\"tdx\": {\"fmspc\": \"zz\"}}", vt_test_at(T0), &e), VT_E_INVALID);
     assert_non_null(strstr(e.msg, "fmspc"));
-    assert_int_equal(vt_emu_init(dir, "{\"tdx\": {\"tcb_status\": \"Fine\"}}", at(T0), &e), VT_E_INVALID);
+    assert_int_equal(vt_emu_init(dir, "{\"tdx\": {\"tcb_status\": \"Fine\"}}", vt_test_at(T0), &e), VT_E_INVALID);
     vt_emu *emu;
     assert_int_equal(vt_emu_open("/nonexistent/emu", &emu, &e), VT_E_MISSING);
 }

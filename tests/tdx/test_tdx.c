@@ -17,13 +17,6 @@ typedef struct fixture {
     vt_error err;
 } fixture;
 
-static vt_time at_time(const char *s)
-{
-    vt_time t = 0;
-    assert_int_equal(vt_time_parse_rfc3339(s, &t, NULL), VT_OK);
-    return t;
-}
-
 /* Load a set's quote and collateral; skip when the vectors are absent. */
 static void load_set(fixture *f, const char *set, const char *quote_name, bool allow_missing_crl)
 {
@@ -48,7 +41,7 @@ static void free_set(fixture *f)
 static vt_err run(fixture *f, const char *at)
 {
     vt_error_clear(&f->err);
-    return vt_tdx_verify(f->v, f->quote.ptr, f->quote.len, at_time(at), &f->res, &f->err);
+    return vt_tdx_verify(f->v, f->quote.ptr, f->quote.len, vt_test_at(at), &f->res, &f->err);
 }
 
 static void assert_hex(const uint8_t *p, size_t n, const char *hex)
@@ -292,7 +285,7 @@ static void test_missing_collateral(void **state)
     vt_tdx_result *r = calloc(1, sizeof *r);
     vt_tdx_collateral none = {0};
     assert_int_equal(vt_tdx_verifier_new(NULL, &none, &v, &e), VT_OK);
-    assert_int_equal(vt_tdx_verify(v, q.ptr, q.len, at_time("2025-07-19T10:00:34Z"), r, &e), VT_E_MISSING);
+    assert_int_equal(vt_tdx_verify(v, q.ptr, q.len, vt_test_at("2025-07-19T10:00:34Z"), r, &e), VT_E_MISSING);
     assert_non_null(strstr(e.msg, "root_ca_crl"));
     vt_tdx_verifier_free(v);
     free(r);

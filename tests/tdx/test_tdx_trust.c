@@ -20,24 +20,9 @@
 
 #define T0 "2026-06-01T12:00:00Z"
 
-static vt_time at(const char *s)
-{
-    vt_time t = 0;
-    assert_int_equal(vt_time_parse_rfc3339(s, &t, NULL), VT_OK);
-    return t;
-}
-
 static void make_emu(char *dir, size_t cap)
 {
-    vt_test_tmpdir(dir, cap);
-    json_t *p = vt_emu_default_platform();
-    json_object_del(p, "snp");
-    json_object_del(p, "cca");
-    char *text = json_dumps(p, 0);
-    vt_error e;
-    if (vt_emu_init(dir, text, at(T0), &e) != VT_OK) fail_msg("emu init: %s", e.msg);
-    free(text);
-    json_decref(p);
+    vt_test_emu_make(dir, cap, "tdx", NULL, vt_test_at(T0));
 }
 
 static void path(char *out, size_t cap, const char *dir, const char *rel)
@@ -45,17 +30,6 @@ static void path(char *out, size_t cap, const char *dir, const char *rel)
     assert_true((size_t)snprintf(out, cap, "%s/%s", dir, rel) < cap);
 }
 
-static EVP_PKEY *load_key(const char *dir, const char *name)
-{
-    char p[1200];
-    snprintf(p, sizeof p, "%s/keys/%s", dir, name);
-    vt_buf b = {0};
-    EVP_PKEY *k = NULL;
-    assert_int_equal(vt_file_read(p, 1 << 16, &b, NULL), VT_OK);
-    assert_int_equal(vt_pki_key_load_pem(b.ptr, b.len, true, &k, NULL), VT_OK);
-    vt_buf_free(&b);
-    return k;
-}
 
 /* Rewrite collateral/<file> (PCS form {"<key>": body, "signature": hex}) with body edited by
  * `edit` (may be NULL) and signed by keys/<key_name>. */
@@ -69,17 +43,8 @@ static void resign(const char *dir, const char *file, const char *key, const cha
     json_t *body = json_object_get(doc, key);
     assert_non_null(body);
     if (edit != NULL) edit(body);
-    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    EVP_PKEY *k = load_key(dir, key_name);
-    uint8_t sig[64];
-    size_t sl = 0;
-    assert_int_equal(vt_ecdsa_sign_raw(k, VT_SHA256, text, strlen(text), sig, sizeof sig, &sl, NULL), VT_OK);
-    char hex[129], *out = NULL;
-    vt_hex_encode(sig, 64, hex);
-    assert_true(asprintf(&out, "{\"%s\":%s,\"signature\":\"%s\"}", key, text, hex) > 0);
-    assert_int_equal(vt_file_write(p, out, strlen(out), NULL), VT_OK);
-    free(out);
-    free(text);
+    EVP_PKEY *k = vt_test_emu_key(dir, key_name);
+    vt_test_write_signed_json(p, key, body, k);
     EVP_PKEY_free(k);
     json_decref(doc);
 }
@@ -152,7 +117,7 @@ static void verify(const char *dir, const vt_buf *q, const vt_tdx_verify_opts *o
     vt_tdx_verifier *v;
     assert_int_equal(vt_tdx_verifier_new(&vo, &c, &v, &e), VT_OK);
     vt_error_clear(&out->err);
-    vt_tdx_verify_opts def = {.at = at(T0)};
+    vt_tdx_verify_opts def = {.at = vt_test_at(T0)};
     out->rc = vt_tdx_verify_with(v, q->ptr, q->len, o ? o : &def, &out->r, &out->err);
     vt_tdx_verifier_free(v);
     sk_X509_pop_free(roots, X509_free);
@@ -176,7 +141,7 @@ static void test_report_data(void **state)
     vt_buf q = {0};
     quote(dir, rd, &q);
     run_result *r = calloc(1, sizeof *r);
-    vt_tdx_verify_opts o = {.at = at(T0), .report_data = rd, .report_data_len = 4};
+    vt_tdx_verify_opts o = {.at = vt_test_at(T0), .report_data = rd, .report_data_len = 4};
     verify(dir, &q, &o, r);
     expect(r, VT_OK, NULL, NULL);
     assert_int_equal(vt_checks_find(&r->r.checks, "report_data")->status, VT_CHECK_PASS);
@@ -204,7 +169,7 @@ static void test_report_data(void **state)
 static void fake_signer(const char *dir, const char *org, bool ca)
 {
     char p[1200];
-    EVP_PKEY *root_k = load_key(dir, "tdx_root.key.pem"), *k = NULL;
+    EVP_PKEY *root_k = vt_test_emu_key(dir, "tdx_root.key.pem"), *k = NULL;
     path(p, sizeof p, dir, "trust/tdx_sgx_root_ca.pem");
     vt_buf b = {0};
     assert_int_equal(vt_file_read(p, 1 << 20, &b, NULL), VT_OK);
@@ -212,8 +177,8 @@ static void fake_signer(const char *dir, const char *org, bool ca)
     assert_int_equal(vt_cert_parse(b.ptr, b.len, &root, NULL), VT_OK);
     vt_buf_free(&b);
     assert_int_equal(vt_pki_ec_key(VT_P256, &k, NULL), VT_OK);
-    vt_pki_cert_spec ss = {.subject_cn = "Intel SGX TCB Signing", .subject_o = org, .not_before = at(T0) - 86400,
-                           .not_after = at(T0) + 86400 * 365, .ca = ca, .path_len = ca ? 0 : -1};
+    vt_pki_cert_spec ss = {.subject_cn = "Intel SGX TCB Signing", .subject_o = org, .not_before = vt_test_at(T0) - 86400,
+                           .not_after = vt_test_at(T0) + 86400 * 365, .ca = ca, .path_len = ca ? 0 : -1};
     assert_int_equal(vt_pki_cert(&ss, k, root, root_k, &signer, NULL), VT_OK);
     vt_buf kp = {0}, c1 = {0}, c2 = {0};
     assert_int_equal(vt_pki_key_pem(k, true, &kp, NULL), VT_OK);
@@ -411,11 +376,11 @@ static void test_inconsistent_is_rejected(void **state)
     X509 *issuer = NULL, *pck = NULL;
     assert_int_equal(vt_pki_ec_key(VT_P256, &k, NULL), VT_OK);
     assert_int_equal(vt_pki_ec_key(VT_P256, &ik, NULL), VT_OK);
-    vt_pki_cert_spec is = {.subject_cn = "Intel SGX PCK Processor CA", .not_before = at(T0) - 86400,
-                           .not_after = at(T0) + 86400, .ca = true, .path_len = 0};
+    vt_pki_cert_spec is = {.subject_cn = "Intel SGX PCK Processor CA", .not_before = vt_test_at(T0) - 86400,
+                           .not_after = vt_test_at(T0) + 86400, .ca = true, .path_len = 0};
     assert_int_equal(vt_pki_cert(&is, ik, NULL, ik, &issuer, NULL), VT_OK);
-    vt_pki_cert_spec ps = {.subject_cn = "Intel SGX PCK Certificate", .not_before = at(T0) - 86400,
-                           .not_after = at(T0) + 86400, .path_len = -1};
+    vt_pki_cert_spec ps = {.subject_cn = "Intel SGX PCK Certificate", .not_before = vt_test_at(T0) - 86400,
+                           .not_after = vt_test_at(T0) + 86400, .path_len = -1};
     assert_int_equal(vt_pki_cert(&ps, k, issuer, ik, &pck, NULL), VT_OK);
     snprintf(p, sizeof p, "%s/keys/tdx_pck_chain.pem", dir);
     vt_buf old = {0}, leaf = {0};
@@ -459,7 +424,7 @@ static void test_collateral_boundaries(void **state)
     (void)state;
     char dir[256];
     make_emu(dir, sizeof dir);
-    g_t0 = at(T0);
+    g_t0 = vt_test_at(T0);
     uint8_t rd[64] = {4};
     vt_buf q = {0};
     quote(dir, rd, &q);

@@ -11,13 +11,6 @@
 
 #define T0 "2026-06-01T12:00:00Z"
 
-static vt_time at(const char *s)
-{
-    vt_time t = 0;
-    assert_int_equal(vt_time_parse_rfc3339(s, &t, NULL), VT_OK);
-    return t;
-}
-
 typedef struct emu_set {
     char dir[256];
     vt_buf tdx, snp, cca;
@@ -31,7 +24,7 @@ static void make_set(emu_set *s)
     for (int i = 0; i < 64; i++) s->rd[i] = (uint8_t)(i < 16 ? 0xa0 + i : 0);
     vt_test_tmpdir(s->dir, sizeof s->dir);
     vt_error e;
-    if (vt_emu_init(s->dir, NULL, at(T0), &e) != VT_OK) fail_msg("emu init: %s", e.msg);
+    if (vt_emu_init(s->dir, NULL, vt_test_at(T0), &e) != VT_OK) fail_msg("emu init: %s", e.msg);
     vt_emu *emu;
     assert_int_equal(vt_emu_open(s->dir, &emu, &e), VT_OK);
     assert_int_equal(vt_emu_tdx_quote(emu, s->rd, 4, &s->tdx, &e), VT_OK);
@@ -78,7 +71,7 @@ static void test_same_shape(void **state)
     const vt_buf *ev[3] = {&s.tdx, &s.snp, &s.cca};
     const vt_tee kind[3] = {VT_TEE_TDX, VT_TEE_SNP, VT_TEE_CCA};
     for (int i = 0; i < 3; i++) {
-        vt_verify_opts o = {.at = at(T0)};
+        vt_verify_opts o = {.at = vt_test_at(T0)};
         if (run(v, ev[i], &o, r, &e) != VT_OK) fail_msg("%s: %s", vt_tee_name(kind[i]), e.msg);
         assert_int_equal(r->tee, kind[i]);
         assert_int_equal(r->claims.tee, kind[i]);
@@ -109,7 +102,7 @@ static void test_nonce_every_kind(void **state)
     memcpy(other, s.rd, 16);
     other[15] ^= 1;
     for (int i = 0; i < 3; i++) {
-        vt_verify_opts o = {.at = at(T0), .nonce = s.rd, .nonce_len = 16};
+        vt_verify_opts o = {.at = vt_test_at(T0), .nonce = s.rd, .nonce_len = 16};
         if (run(v, ev[i], &o, r, &e) != VT_OK) fail_msg("kind %d with its nonce: %s", i, e.msg);
         assert_int_equal(vt_checks_find(&r->checks, check[i])->status, VT_CHECK_PASS);
         o.nonce = other;
@@ -135,19 +128,19 @@ static void test_options_refused(void **state)
     vt_verifier *v = verifier_for(&s);
     vt_verify_result *r = calloc(1, sizeof *r);
     vt_error e;
-    vt_verify_opts o = {.at = at(T0), .product = "milan"};
+    vt_verify_opts o = {.at = vt_test_at(T0), .product = "milan"};
     assert_int_equal(run(v, &s.tdx, &o, r, &e), VT_E_ARG);
     assert_non_null(strstr(e.msg, "SNP evidence only"));
     assert_int_equal(run(v, &s.cca, &o, r, &e), VT_E_ARG);
     STACK_OF(X509) *certs = sk_X509_new_null();
     X509 *x = X509_new();
     sk_X509_push(certs, x);
-    vt_verify_opts oc = {.at = at(T0), .certs = certs};
+    vt_verify_opts oc = {.at = vt_test_at(T0), .certs = certs};
     assert_int_equal(run(v, &s.tdx, &oc, r, &e), VT_E_ARG);
     sk_X509_pop_free(certs, X509_free);
-    vt_verify_opts ocrl = {.at = at(T0), .crl_required = true};
+    vt_verify_opts ocrl = {.at = vt_test_at(T0), .crl_required = true};
     assert_int_equal(run(v, &s.cca, &ocrl, r, &e), VT_E_ARG);
-    vt_verify_opts kind = {.at = at(T0), .tee = "sgx"};
+    vt_verify_opts kind = {.at = vt_test_at(T0), .tee = "sgx"};
     assert_int_equal(run(v, &s.tdx, &kind, r, &e), VT_E_ARG);
     assert_non_null(strstr(e.msg, "sgx evidence expected but it is tdx"));
     kind.tee = "nitro";
@@ -174,7 +167,7 @@ static void test_cache_as_collateral(void **state)
     vt_error e;
     assert_int_equal(vt_verifier_new(&src, &v, &e), VT_OK);
     vt_verify_result *r = calloc(1, sizeof *r);
-    vt_verify_opts o = {.at = at(T0)};
+    vt_verify_opts o = {.at = vt_test_at(T0)};
     if (run(v, &s.tdx, &o, r, &e) != VT_OK) fail_msg("%s", e.msg);
     vt_verify_result_clear(r);
     free(r);
