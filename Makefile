@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 20
 VERITEE_VECTORS ?= $(abspath ../shared/vectors)
 export VERITEE_VECTORS
 
-.PHONY: all deps build check test asan bench fuzz demo clean deb package-check container-check install
+.PHONY: all deps build check test asan bench bench-pg bench-memory fuzz demo clean deb package-check container-check install
 
 all: build
 
@@ -60,6 +60,16 @@ install: build
 bench: $(BUILD)/Makefile
 	@cmake --build $(BUILD) -j $(JOBS) >/dev/null
 	@$(BUILD)/bench/vt-bench
+
+# The KBS round against a local PostgreSQL, 1 node and 3 nodes (needs Debian's postgresql).
+bench-pg: $(BUILD)/Makefile
+	@cmake --build $(BUILD) -j $(JOBS) >/dev/null
+	@sh bench/kbs_pg.sh $(BUILD)
+
+# veritee serve's memory: idle, with 10,000 sessions, during and after a soak (bench/kbs_memory.sh).
+bench-memory: $(BUILD)/Makefile
+	@cmake --build $(BUILD) -j $(JOBS) >/dev/null
+	@BUILD=$(BUILD) sh bench/kbs_memory.sh $(SOAK_SECONDS) $(SOAK_RATE)
 
 fuzz:
 	cmake -S . -B $(FUZZDIR) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DVT_FUZZ=ON -DVT_TESTS=OFF

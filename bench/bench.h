@@ -21,6 +21,9 @@ __attribute__((weak)) void bench_cca(const char *vectors, const bench_bounds *b)
 /* vTPM quotes and Azure CVM evidence (bench/bench_azure.c). */
 __attribute__((weak)) void bench_azure(const char *vectors, const bench_bounds *b);
 __attribute__((weak)) void bench_nvidia(const char *vectors, const bench_bounds *b);
+/* The CPU-bound rounds/s of one RCAR round's cryptography on this machine's cores; prints it
+ * (bench/kbs_bound.c). 0 when it cannot be measured. */
+double bench_kbs_round_bound(void);
 /* KBS: full RCAR rounds against a local veritee serve (bench/kbs_load.c). */
 __attribute__((weak)) void bench_kbs(const char *vectors, const bench_bounds *b);
 

@@ -1,10 +1,16 @@
 /* KBS load: full RCAR rounds (/auth, emulated TDX quote over the binding, /attest with
  * appraisal and EAR, resource GET decrypted from its JWE) per second and their p50/p99 latency,
  * from client threads against a local `veritee serve` on SQLite that bench/kbs_load.sh starts
- * (or the one named by VT_BENCH_KBS_URL + VT_BENCH_KBS_EMU). Client and server share this
- * machine's cores: the figure is the whole system's. */
+ * (or the nodes named by VT_BENCH_KBS_URL, comma-separated, + VT_BENCH_KBS_EMU: client threads
+ * take them in turn). Client and server share this machine's cores: the figure is the whole
+ * system's, compared with the bound of the round's cryptography (bench/kbs_bound.c). Then an
+ * open-loop run at half the 4-client peak: rounds start on a fixed schedule whatever the
+ * server's speed, and each latency counts from the round's scheduled start (no coordinated
+ * omission). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,11 +19,19 @@
 #include "veritee/emulate.h"
 #include "veritee/kbs_client.h"
 
-#define THREADS_MAX 8
+#define THREADS_MAX 16
 #define SAMPLES_MAX 100000
+#define URLS_MAX 8
+
+/* The open-loop schedule shared by the threads of one run: round i starts at t0 + i / rate. */
+typedef struct schedule {
+    double t0, rate;
+    atomic_long next;
+} schedule;
 
 typedef struct load_ctx {
     const char *url, *emu_dir;
+    schedule *sched; /* NULL: closed loop, each thread runs its rounds back to back */
     double until;
     double *lat; /* per-thread samples, ms */
     size_t n, errors;
@@ -45,6 +59,15 @@ static void *load_thread(void *ud)
     if (vt_kbs_client_new(&o, &c, &e) != VT_OK) goto fail;
     while (bench_now() < x->until && x->n < SAMPLES_MAX) {
         double t0 = bench_now();
+        if (x->sched != NULL) {
+            t0 = x->sched->t0 + (double)atomic_fetch_add(&x->sched->next, 1) / x->sched->rate;
+            if (t0 >= x->until) break;
+            double wait = t0 - bench_now();
+            if (wait > 0) {
+                struct timespec ts = {.tv_sec = (time_t)wait, .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9)};
+                nanosleep(&ts, NULL);
+            }
+        }
         vt_buf s = {0};
         if (vt_kbs_client_attest(c, &e) == VT_OK && vt_kbs_client_get_resource(c, "bench/key/one", false, &s, &e) == VT_OK) {
             x->lat[x->n++] = (bench_now() - t0) * 1e3;
@@ -69,19 +92,59 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* One run with `threads` clients; prints the figures under `suffix`. */
-static void run(const char *url, const char *emu, int threads, const char *suffix)
+/* CPU seconds (user + system) of the processes in the comma-separated pid list so far, and of
+ * this one; -1 when unknown. */
+static double server_cpu(const char *pids)
+{
+    if (pids == NULL || *pids == 0) return -1;
+    double total = 0;
+    long hz = sysconf(_SC_CLK_TCK);
+    char list[256];
+    snprintf(list, sizeof list, "%s", pids);
+    for (char *save = NULL, *p = strtok_r(list, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
+        char path[64], buf[1024];
+        snprintf(path, sizeof path, "/proc/%.20s/stat", p);
+        FILE *f = fopen(path, "r");
+        if (f == NULL) return -1;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        char *q = strrchr(buf, ')');
+        unsigned long ut = 0, st = 0;
+        /* after "pid (comm)": state and 10 more fields, then utime and stime (proc(5)) */
+        if (q == NULL || sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
+        total += (double)(ut + st) / (double)hz;
+    }
+    return total;
+}
+
+static double self_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *g_pids;    /* the server processes, for their CPU time per round */
+static const char *g_db_pids; /* the database's processes (PostgreSQL backends), likewise */
+
+/* One run with `threads` clients (open loop at `rate` rounds/s when rate > 0); prints the
+ * figures under `suffix`; returns the rounds per second. */
+static double run(char *const *urls, size_t nurls, const char *emu, int threads, double rate, const char *suffix)
 {
     load_ctx ctx[THREADS_MAX];
     pthread_t th[THREADS_MAX];
     double secs = bench_seconds() < 3 ? 3 : bench_seconds();
-    double t0 = bench_now();
+    double t0 = bench_now(), scpu0 = server_cpu(g_pids), ccpu0 = self_cpu(), dcpu0 = server_cpu(g_db_pids);
+    schedule sched = {.t0 = t0 + 0.05, .rate = rate};
+    atomic_init(&sched.next, 0);
     for (int i = 0; i < threads; i++) {
-        ctx[i] = (load_ctx){.url = url, .emu_dir = emu, .until = t0 + secs, .lat = malloc(SAMPLES_MAX * sizeof(double))};
+        ctx[i] = (load_ctx){.url = urls[(size_t)i % nurls], .emu_dir = emu, .until = t0 + secs,
+                            .sched = rate > 0 ? &sched : NULL, .lat = malloc(SAMPLES_MAX * sizeof(double))};
         if (ctx[i].lat == NULL || pthread_create(&th[i], NULL, load_thread, &ctx[i]) != 0) {
             fprintf(stderr, "bench_kbs: cannot start a client thread\n");
             for (int j = 0; j <= i; j++) free(ctx[j].lat);
-            return;
+            return 0;
         }
     }
     size_t total = 0, errors = 0;
@@ -90,7 +153,7 @@ static void run(const char *url, const char *emu, int threads, const char *suffi
         total += ctx[i].n;
         errors += ctx[i].errors;
     }
-    double wall = bench_now() - t0;
+    double wall = bench_now() - t0, scpu1 = server_cpu(g_pids), ccpu1 = self_cpu(), dcpu1 = server_cpu(g_db_pids);
     double *all = malloc((total ? total : 1) * sizeof(double));
     size_t k = 0;
     for (int i = 0; i < threads; i++) {
@@ -101,12 +164,21 @@ static void run(const char *url, const char *emu, int threads, const char *suffi
     }
     if (all != NULL && total > 0) {
         qsort(all, total, sizeof *all, cmp_double);
+        if (rate > 0) printf("kbs_rcar_offered_per_sec%s %.1f rounds/s\n", suffix, rate);
         printf("kbs_rcar_rounds_per_sec%s %.1f rounds/s\n", suffix, (double)total / wall);
         printf("kbs_rcar_p50_ms%s %.2f ms\n", suffix, all[total / 2]);
         printf("kbs_rcar_p99_ms%s %.2f ms\n", suffix, all[(total * 99) / 100 < total ? (total * 99) / 100 : total - 1]);
+        /* CPU per round: what the machine's other load does not change (wall figures it does) */
+        if (scpu0 >= 0 && scpu1 >= 0)
+            printf("kbs_rcar_server_cpu_ms_per_round%s %.3f ms\n", suffix, (scpu1 - scpu0) * 1e3 / (double)total);
+        printf("kbs_rcar_client_cpu_ms_per_round%s %.3f ms\n", suffix, (ccpu1 - ccpu0) * 1e3 / (double)total);
+        if (dcpu0 >= 0 && dcpu1 >= 0)
+            printf("kbs_rcar_db_cpu_ms_per_round%s %.3f ms\n", suffix, (dcpu1 - dcpu0) * 1e3 / (double)total);
     }
     printf("kbs_rcar_errors%s %zu rounds\n", suffix, errors);
+    fflush(stdout);
     free(all);
+    return total > 0 ? (double)total / wall : 0;
 }
 
 /* Starts the server with bench/kbs_load.sh (found from this file's path, next to the build's
@@ -140,8 +212,10 @@ void bench_kbs(const char *vectors, const bench_bounds *b)
 {
     (void)vectors;
     (void)b;
-    char url[1024], emu[1024], pid[64] = "", dir[1024] = "";
+    char url[4096], emu[1024], pid[64] = "", dir[1024] = "";
     const char *eu = getenv("VT_BENCH_KBS_URL"), *ee = getenv("VT_BENCH_KBS_EMU");
+    g_pids = getenv("VT_BENCH_KBS_PID"); /* comma-separated, with VT_BENCH_KBS_URL: their CPU is reported */
+    g_db_pids = getenv("VT_BENCH_KBS_DB_PID"); /* comma-separated database processes (bench/kbs_pg.sh) */
     if (eu != NULL && ee != NULL) {
         snprintf(url, sizeof url, "%s", eu);
         snprintf(emu, sizeof emu, "%s", ee);
@@ -149,8 +223,23 @@ void bench_kbs(const char *vectors, const bench_bounds *b)
         printf("kbs_rcar_rounds_per_sec skipped (veritee serve could not be started)\n");
         return;
     }
-    run(url, emu, 1, "");
-    run(url, emu, 4, "_4clients");
+    char *urls[URLS_MAX];
+    size_t nurls = 0;
+    for (char *save = NULL, *u = strtok_r(url, ",", &save); u != NULL && nurls < URLS_MAX; u = strtok_r(NULL, ",", &save))
+        urls[nurls++] = u;
+    if (nurls == 0) return;
+    if (pid[0] != 0) g_pids = pid;
+    const char *soak = getenv("VT_BENCH_KBS_SOAK_RATE"); /* bench/kbs_memory.sh: open loop at this rate only */
+    if (soak != NULL && atof(soak) > 0) {
+        run(urls, nurls, emu, THREADS_MAX, atof(soak), "_soak");
+        return;
+    }
+    double bound = bench_kbs_round_bound();
+    run(urls, nurls, emu, 1, 0, "");
+    double peak = run(urls, nurls, emu, 4, 0, "_4clients");
+    if (bound > 0 && peak > 0) printf("kbs_rcar_4clients_ratio_to_crypto_bound %.3f ratio\n", peak / bound);
+    /* enough threads that the schedule, not the clients, sets the pace */
+    if (peak > 0) run(urls, nurls, emu, THREADS_MAX, peak / 2, "_half_load");
     if (pid[0] != 0) {
         char cmd[2048];
         char here[1024];

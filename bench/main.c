@@ -1,5 +1,6 @@
 /* vt-bench: every figure as "name value unit", one per line. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench.h"
 
@@ -7,14 +8,18 @@ int main(void)
 {
     const char *vectors = getenv("VERITEE_VECTORS");
     if (vectors == NULL || *vectors == '\0') vectors = "../shared/vectors";
+    /* VT_BENCH_ONLY=kbs (a section name): that section only (and the OpenSSL bounds, unless kbs) */
+    const char *only = getenv("VT_BENCH_ONLY");
+#define RUN(name) (bench_##name != NULL && (only == NULL || *only == 0 || strcmp(only, #name) == 0))
     bench_bounds b = {0};
-    bench_openssl(&b);
-    if (bench_tdx) bench_tdx(vectors, &b);
-    if (bench_snp) bench_snp(vectors, &b);
-    if (bench_cca) bench_cca(vectors, &b);
-    if (bench_azure) bench_azure(vectors, &b);
-    if (bench_nvidia) bench_nvidia(vectors, &b);
-    if (bench_kbs) bench_kbs(vectors, &b);
-    if (bench_collateral) bench_collateral(vectors, &b);
+    /* the KBS and collateral figures do not use these bounds */
+    if (!(only != NULL && (strcmp(only, "kbs") == 0 || strcmp(only, "collateral") == 0))) bench_openssl(&b);
+    if (RUN(tdx)) bench_tdx(vectors, &b);
+    if (RUN(snp)) bench_snp(vectors, &b);
+    if (RUN(cca)) bench_cca(vectors, &b);
+    if (RUN(azure)) bench_azure(vectors, &b);
+    if (RUN(nvidia)) bench_nvidia(vectors, &b);
+    if (RUN(kbs)) bench_kbs(vectors, &b);
+    if (RUN(collateral)) bench_collateral(vectors, &b);
     return 0;
 }

@@ -195,6 +195,16 @@ VT_MUST_USE vt_err vt_store_doc_get(vt_store *s, vt_doc_kind kind, const char *n
 VT_MUST_USE vt_err vt_store_doc_delete(vt_store *s, vt_doc_kind kind, const char *name, vt_error *err);
 /* Names of that kind, sorted; free with vt_store_strv_free. */
 VT_MUST_USE vt_err vt_store_doc_list(vt_store *s, vt_doc_kind kind, char ***out, size_t *n, vt_error *err);
+/* The first of names[0..n) (1 <= n <= VT_DOC_FIRST_MAX, in that order of preference) that is
+ * stored under kind, in one query: *which is its index, *json its text (caller frees with
+ * free()). VT_E_MISSING when none is. */
+#define VT_DOC_FIRST_MAX 3
+VT_MUST_USE vt_err vt_store_doc_get_first(vt_store *s, vt_doc_kind kind, const char *const *names, size_t n,
+                                          size_t *which, char **json, vt_error *err);
+/* Every document of kind with its text, names sorted, in one query; free both lists with
+ * vt_store_strv_free(…, *n). */
+VT_MUST_USE vt_err vt_store_doc_get_all(vt_store *s, vt_doc_kind kind, char ***names, char ***jsons, size_t *n,
+                                        vt_error *err);
 
 /* ---- Admin token replay ids (JWT "jti") ----------------------------------------------------- */
 

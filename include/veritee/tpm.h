@@ -146,7 +146,8 @@ typedef struct vt_tpm_quote {
 typedef enum vt_tpm_nonce_rule {
     VT_TPM_NONCE_EXACT = 0,     /* extraData == nonce, same length (Azure; trustee PR 295) */
     VT_TPM_NONCE_ZERO_PADDED,   /* also nonce || zero bytes up to 32 or 64 bytes (the CoCo
-                                   TpmAttester's padding, pre- and post-Aug-2025) */
+                                   TpmAttester's padding, pre- and post-Aug-2025), or the
+                                   first 32 bytes of a longer nonce (its truncation since) */
 } vt_tpm_nonce_rule;
 
 typedef struct vt_tpm_quote_opts {
@@ -170,6 +171,7 @@ typedef struct vt_tpm_quote_result {
     size_t n_pcrs;
     bool nonce_checked;
     bool nonce_padded;          /* matched only through the zero-padding rule */
+    bool nonce_truncated;       /* matched only as the first 32 bytes of the nonce */
 } vt_tpm_quote_result;
 
 /* Verify a quote with the attestation key ak: the signature over message (checks

@@ -226,7 +226,8 @@ vt_err vt_policy_appraise(const vt_policy *p, const vt_claims *c, const vt_appra
                "emulated TEE rejected by the policy (test setups: \"emulated\": \"accept\" admits it)");
     tcb_rules(&e);
     collateral_rules(&e);
-    int ro = c->emulated ? -1 : VT_AR4SI_RUNTIME_OPAQUE;
+    /* a TPM quote says nothing about memory encryption: only a hardware TEE earns the claim */
+    int ro = c->emulated || c->tee == VT_TEE_TPM ? -1 : VT_AR4SI_RUNTIME_OPAQUE;
     if (!c->debug) {
         ev_add(&e, "debug", VT_CHECK_PASS, VT_AR4SI_CONFIGURATION, VT_AR4SI_AFFIRMING, "debug disabled");
         if (ro >= 0) ev_add(&e, "runtime_opaque", VT_CHECK_PASS, ro, VT_AR4SI_AFFIRMING,

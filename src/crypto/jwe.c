@@ -22,10 +22,19 @@ static vt_err fail(vt_error *err, int code, const char *what)
     return vt_error_set(err, code, "jwe", "%s%s%s", what, buf[0] ? ": " : "", buf);
 }
 
+/* The peer key is checked to lie on the curve and not be the point at infinity (the quick
+ * check). OpenSSL's full check would also multiply it by the group order, a scalar
+ * multiplication as costly as the ECDH itself; it proves nothing more here: JWKs are only
+ * P-256, P-384 or P-521 (jwk.c), whose cofactor is 1, so every point on the curve but infinity
+ * has the prime order n (SP 800-56A 5.6.2.3.4, partial validation, suffices for such curves). */
 static vt_err ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t *z, size_t *zlen, vt_error *err)
 {
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(peer, NULL);
+    int valid = pc != NULL && EVP_PKEY_public_check_quick(pc) == 1;
+    EVP_PKEY_CTX_free(pc);
+    if (!valid) return fail(err, VT_E_INVALID, "ECDH peer key is not a point of its curve");
     EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(priv, NULL);
-    int ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, peer) == 1 &&
+    int ok = c && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer_ex(c, peer, 0) == 1 &&
              EVP_PKEY_derive(c, z, zlen) == 1;
     EVP_PKEY_CTX_free(c);
     return ok ? VT_OK : fail(err, VT_E_INVALID, "ECDH key agreement failed");

@@ -177,64 +177,69 @@ static vt_err refuse_rego(const char *text, const char *what, vt_error *e)
     return VT_OK;
 }
 
-/* {"type", "policy_id", "policy": base64url(JSON policy)} (Trustee's body; `type` is not trusted:
- * the content decides, and Rego is refused by name). */
-static void attestation_policy(admin_req *a)
+/* A policy the admin API stores: the body member holding base64url(JSON), the member naming it
+ * (absent: "default"), and the checks of its name and content before it is stored. */
+typedef struct policy_put_spec {
+    const char *action, *name_member, *subject, *what;
+    vt_doc_kind kind;
+    vt_err (*check_name)(const char *name, vt_error *e);
+    vt_err (*check)(const char *text, size_t len, vt_error *e);
+} policy_put_spec;
+
+static void policy_put(admin_req *a, const policy_put_spec *s)
 {
     vt_error e = {0};
     json_t *o = NULL;
     vt_buf t = {0};
-    vt_policy p;
-    a->action = "policy.attestation";
-    if (body_b64(a, "policy", &o, &t, &e) != VT_OK) goto bad;
-    const char *id;
-    if (opt_name(o, "policy_id", &id, &e) != VT_OK) goto bad;
-    snprintf(a->subject, sizeof a->subject, "policy:%s", id);
-    if (!doc_name_ok(id)) {
-        vt_error_set(&e, VT_E_INVALID, "admin", "bad policy_id");
-        goto bad;
+    const char *name = NULL;
+    a->action = s->action;
+    vt_err rc = body_b64(a, "policy", &o, &t, &e);
+    if (rc == VT_OK) rc = opt_name(o, s->name_member, &name, &e);
+    if (rc == VT_OK) {
+        snprintf(a->subject, sizeof a->subject, "%s:%s", s->subject, name);
+        rc = s->check_name(name, &e);
     }
-    if (refuse_rego((const char *)t.ptr, "attestation policy", &e) != VT_OK) goto bad;
-    if (vt_policy_parse((const char *)t.ptr, t.len, &p, &e) != VT_OK) goto bad;
-    vt_policy_free(&p);
-    vt_err rc = vt_store_doc_put(a->k->cfg.store, VT_DOC_ATTESTATION_POLICY, id, (const char *)t.ptr, a->c->now, &e);
-    if (rc != VT_OK) store_fail(a, rc, &e);
+    if (rc == VT_OK) rc = refuse_rego((const char *)t.ptr, s->what, &e);
+    if (rc == VT_OK) rc = s->check((const char *)t.ptr, t.len, &e);
+    if (rc != VT_OK) kbs_fail(a->r, 401, "ParsePolicyError", "%s", e.msg);
+    else if ((rc = vt_store_doc_put(a->k->cfg.store, s->kind, name, (const char *)t.ptr, a->c->now, &e)) != VT_OK)
+        store_fail(a, rc, &e);
     else ok_json(a, NULL);
-    goto out;
-bad:
-    kbs_fail(a->r, 401, "ParsePolicyError", "%s", e.msg);
-out:
     json_decref(o);
     vt_buf_free(&t);
 }
 
-/* {"policy": base64url(JSON resource policy), "path"?: "repo/type/tag"}; no path: "default". */
-static void resource_policy_set(admin_req *a)
+static vt_err policy_id_ok(const char *id, vt_error *e)
 {
-    vt_error e = {0};
-    json_t *o = NULL;
-    vt_buf t = {0};
-    a->action = "policy.resource";
-    if (body_b64(a, "policy", &o, &t, &e) != VT_OK) goto bad;
-    const char *path;
-    if (opt_name(o, "path", &path, &e) != VT_OK) goto bad;
-    snprintf(a->subject, sizeof a->subject, "resource-policy:%s", path);
-    if (strcmp(path, "default") != 0 && !vt_rcar_resource_path_ok(path)) {
-        vt_error_set(&e, VT_E_INVALID, "admin", "path must be <repo>/<type>/<tag> or absent");
-        goto bad;
-    }
-    if (refuse_rego((const char *)t.ptr, "resource policy", &e) != VT_OK) goto bad;
-    if (vt_kbs_rpolicy_check((const char *)t.ptr, t.len, &e) != VT_OK) goto bad;
-    vt_err rc = vt_store_doc_put(a->k->cfg.store, VT_DOC_RESOURCE_POLICY, path, (const char *)t.ptr, a->c->now, &e);
-    if (rc != VT_OK) store_fail(a, rc, &e);
-    else ok_json(a, NULL);
-    goto out;
-bad:
-    kbs_fail(a->r, 401, "ParsePolicyError", "%s", e.msg);
-out:
-    json_decref(o);
-    vt_buf_free(&t);
+    return doc_name_ok(id) ? VT_OK : vt_error_set(e, VT_E_INVALID, "admin", "bad policy_id");
 }
+
+static vt_err attestation_policy_ok(const char *text, size_t len, vt_error *e)
+{
+    vt_policy p;
+    VT_GUARD(vt_policy_parse(text, len, &p, e));
+    vt_policy_free(&p);
+    return VT_OK;
+}
+
+/* {"type", "policy_id", "policy": base64url(JSON policy)} (Trustee's body; `type` is not trusted:
+ * the content decides, and Rego is refused by name). */
+static const policy_put_spec attestation_policy = {
+    .action = "policy.attestation", .name_member = "policy_id", .subject = "policy", .what = "attestation policy",
+    .kind = VT_DOC_ATTESTATION_POLICY, .check_name = policy_id_ok, .check = attestation_policy_ok,
+};
+
+static vt_err resource_path_ok(const char *path, vt_error *e)
+{
+    if (strcmp(path, "default") == 0 || vt_rcar_resource_path_ok(path)) return VT_OK;
+    return vt_error_set(e, VT_E_INVALID, "admin", "path must be <repo>/<type>/<tag> or absent");
+}
+
+/* {"policy": base64url(JSON resource policy), "path"?: "repo/type/tag"}; no path: "default". */
+static const policy_put_spec resource_policy = {
+    .action = "policy.resource", .name_member = "path", .subject = "resource-policy", .what = "resource policy",
+    .kind = VT_DOC_RESOURCE_POLICY, .check_name = resource_path_ok, .check = vt_kbs_rpolicy_check,
+};
 
 static void doc_list(admin_req *a, vt_doc_kind kind, const char *action)
 {
@@ -447,10 +452,10 @@ static void dispatch(admin_req *a)
     } else if ((t = after(p, P "admin/revoke/")) != NULL && post) {
         return resource_revoke(a, t);
     } else if (strcmp(p, P "attestation-policy") == 0) {
-        if (post) return attestation_policy(a);
+        if (post) return policy_put(a, &attestation_policy);
         if (get) return doc_list(a, VT_DOC_ATTESTATION_POLICY, "policy.attestation.list");
     } else if (strcmp(p, P "resource-policy") == 0) {
-        if (post) return resource_policy_set(a);
+        if (post) return policy_put(a, &resource_policy);
         if (get) return doc_list(a, VT_DOC_RESOURCE_POLICY, "policy.resource.list");
     } else if (strcmp(p, P "reference-value") == 0) {
         if (post) return refvals_put(a);

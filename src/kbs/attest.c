@@ -97,38 +97,34 @@ out:
     free(s.request);
 }
 
-/* The attestation policy: stored default_<tee>, default_cpu, default; else the configured
- * text; else the built-in default. */
+/* The attestation policy: stored default_<tee>, default_cpu, default (one query); else the
+ * configured text; else the built-in default. */
 static vt_err load_policy(vt_kbs *k, const char *tee, vt_policy *p, vt_error *err)
 {
     char name[64], *text = NULL;
     const char *names[3] = {name, "default_cpu", "default"};
     snprintf(name, sizeof name, "default_%s", tee);
-    for (size_t i = 0; i < 3 && text == NULL; i++) {
-        vt_error e2 = {0};
-        vt_err rc = vt_store_doc_get(k->cfg.store, VT_DOC_ATTESTATION_POLICY, names[i], &text, &e2);
-        if (rc != VT_OK && rc != VT_E_MISSING) return vt_error_set(err, rc, "policy", "%s", e2.msg);
-    }
+    size_t which = 0;
+    vt_error e2 = {0};
+    vt_err rc = vt_store_doc_get_first(k->cfg.store, VT_DOC_ATTESTATION_POLICY, names, 3, &which, &text, &e2);
+    if (rc != VT_OK && rc != VT_E_MISSING) return vt_error_set(err, rc, "policy", "%s", e2.msg);
     if (text == NULL) text = kbs_policy_text(k);
     const char *t = text ? text : "{\"id\":\"default\",\"version\":1}";
-    vt_err rc = vt_policy_parse(t, strlen(t), p, err);
+    rc = vt_policy_parse(t, strlen(t), p, err);
     free(text);
     return rc;
 }
 
+/* Every stored reference-value document, in one query. */
 static vt_err load_refvals(vt_kbs *k, vt_refvals *rv, vt_error *err)
 {
-    char **names = NULL;
+    char **names = NULL, **texts = NULL;
     size_t n = 0;
-    VT_GUARD(vt_store_doc_list(k->cfg.store, VT_DOC_REFERENCE_VALUE, &names, &n, err));
+    VT_GUARD(vt_store_doc_get_all(k->cfg.store, VT_DOC_REFERENCE_VALUE, &names, &texts, &n, err));
     vt_err rc = VT_OK;
-    for (size_t i = 0; i < n && rc == VT_OK; i++) {
-        char *text = NULL;
-        rc = vt_store_doc_get(k->cfg.store, VT_DOC_REFERENCE_VALUE, names[i], &text, err);
-        if (rc == VT_OK) rc = vt_refvals_load_mem(rv, text, strlen(text), names[i], err);
-        free(text);
-    }
+    for (size_t i = 0; i < n && rc == VT_OK; i++) rc = vt_refvals_load_mem(rv, texts[i], strlen(texts[i]), names[i], err);
     vt_store_strv_free(names, n);
+    vt_store_strv_free(texts, n);
     return rc;
 }
 
@@ -211,7 +207,9 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
     kbs_expect want = {.nonce = x->rd, .nonce_len = TPM_RD_LEN, .init_data = x->a.has_init_data ? x->init : NULL,
                        .init_data_len = x->init_len};
     VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, &x->pol, &want, &x->claims, err));
-    size_t rdl = tpm ? TPM_RD_LEN : 64;
+    /* the tpm kind may carry only the digest's first 32 bytes (the TpmAttester's truncation; its
+     * verifier accepted exactly that) */
+    size_t rdl = !tpm ? 64 : x->claims.report_data_len == 32 && t == VT_TEE_TPM ? 32 : TPM_RD_LEN;
     if (x->claims.report_data_len < rdl || !vt_ct_eq(x->claims.report_data, x->rd, rdl) ||
         !vt_bytes_is_zero(x->claims.report_data + rdl, x->claims.report_data_len - rdl))
         return vt_error_set(err, VT_E_VERIFY, "report_data",

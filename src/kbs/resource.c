@@ -24,12 +24,13 @@ static void denied(vt_kbs *k, const vt_kbs_call *c, const char *actor, const cha
     kbs_audit(k, c->now, actor, "resource.get", path, "denied", d, NULL);
 }
 
-/* The resource policy for path: the one stored under the path, else "default", else built-in. */
+/* The resource policy for path: the one stored under the path, else "default" (one query),
+ * else built-in. */
 static vt_err policy_for(vt_kbs *k, const char *path, char **text, vt_error *err)
 {
-    *text = NULL;
-    vt_err rc = vt_store_doc_get(k->cfg.store, VT_DOC_RESOURCE_POLICY, path, text, err);
-    if (rc == VT_E_MISSING) rc = vt_store_doc_get(k->cfg.store, VT_DOC_RESOURCE_POLICY, "default", text, err);
+    const char *names[2] = {path, "default"};
+    size_t which = 0;
+    vt_err rc = vt_store_doc_get_first(k->cfg.store, VT_DOC_RESOURCE_POLICY, names, 2, &which, text, err);
     return rc == VT_E_MISSING ? VT_OK : rc;
 }
 

@@ -279,6 +279,61 @@ vt_err vt_store_doc_list(vt_store *s, vt_doc_kind kind, char ***out, size_t *n, 
     return rc;
 }
 
+vt_err vt_store_doc_get_first(vt_store *s, vt_doc_kind kind, const char *const *names, size_t n, size_t *which,
+                              char **json, vt_error *err)
+{
+    *json = NULL;
+    *which = 0;
+    VT_GUARD(kind_ok(kind, err));
+    if (n == 0 || n > VT_DOC_FIRST_MAX)
+        return vt_error_set(err, VT_E_ARG, "document", "1 to %d names, not %zu", VT_DOC_FIRST_MAX, n);
+    for (size_t i = 0; i < n; i++) VT_GUARD(store_text_ok(names[i], VT_DOC_NAME_MAX, "document name", err));
+    sqlval p[1 + VT_DOC_FIRST_MAX] = {P_INT(kind)};
+    for (size_t i = 0; i < VT_DOC_FIRST_MAX; i++) p[1 + i] = P_TEXT(names[i < n ? i : 0]);
+    sqlres r = {0};
+    VT_GUARD(store_exec(s, "SELECT name, body FROM docs WHERE kind = $1 AND name IN ($2, $3, $4)", p, 4, &r, err));
+    size_t best = n, row = 0;
+    for (size_t k = 0; k < r.rows; k++)
+        for (size_t i = 0; i < best; i++)
+            if (strcmp(sqlres_get(&r, k, 0), names[i]) == 0) {
+                best = i;
+                row = k;
+                break;
+            }
+    vt_err rc = VT_OK;
+    if (best == n) rc = vt_error_set(err, VT_E_MISSING, "document", "no document %s", names[0]);
+    else if ((*json = strdup(sqlres_get(&r, row, 1))) == NULL)
+        rc = vt_error_set(err, VT_E_NOMEM, "document", "out of memory");
+    else *which = best;
+    sqlres_free(&r);
+    return rc;
+}
+
+vt_err vt_store_doc_get_all(vt_store *s, vt_doc_kind kind, char ***names, char ***jsons, size_t *n, vt_error *err)
+{
+    *names = *jsons = NULL;
+    *n = 0;
+    VT_GUARD(kind_ok(kind, err));
+    sqlval p[] = {P_INT(kind)};
+    sqlres r = {0};
+    VT_GUARD(store_exec(s, "SELECT name, body FROM docs WHERE kind = $1 ORDER BY name", p, 1, &r, err));
+    char **a = calloc(r.rows ? r.rows : 1, sizeof *a), **b = calloc(r.rows ? r.rows : 1, sizeof *b);
+    vt_err rc = a && b ? VT_OK : vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    for (size_t i = 0; rc == VT_OK && i < r.rows; i++)
+        if ((a[i] = strdup(sqlres_get(&r, i, 0))) == NULL || (b[i] = strdup(sqlres_get(&r, i, 1))) == NULL)
+            rc = vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    if (rc != VT_OK) {
+        vt_store_strv_free(a, r.rows);
+        vt_store_strv_free(b, r.rows);
+    } else {
+        *names = a;
+        *jsons = b;
+        *n = r.rows;
+    }
+    sqlres_free(&r);
+    return rc;
+}
+
 vt_err vt_store_rekey(vt_store *s, const vt_kek *new_kek, size_t *count, vt_error *err)
 {
     if (s->kek == NULL || new_kek == NULL)

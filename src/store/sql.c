@@ -32,13 +32,73 @@ int64_t sqlres_int(const sqlres *r, size_t row, size_t col)
     return v ? strtoll(v, NULL, 10) : 0;
 }
 
-vt_err store_exec(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res,
-                  vt_error *err)
+/* Waits until commit number `upto` is durable: the first waiter syncs for everyone committed
+ * so far; the others wait for it (and sync again if their commit came after it began). */
+static vt_err sync_upto(vt_store *s, uint64_t upto, vt_error *err)
+{
+    pthread_mutex_lock(&s->sync_mu);
+    vt_err rc = VT_OK;
+    for (;;) {
+        if (s->sync_broken) {
+            rc = vt_error_set(err, VT_E_IO, "store", "an earlier sync of the store failed: writes may be lost, restart");
+            break;
+        }
+        if (s->synced >= upto) break;
+        if (s->syncing) {
+            pthread_cond_wait(&s->sync_cv, &s->sync_mu);
+            continue;
+        }
+        s->syncing = true;
+        pthread_mutex_unlock(&s->sync_mu);
+        uint64_t goal = __atomic_load_n(&s->committed, __ATOMIC_ACQUIRE); /* every commit numbered so far is in the file */
+        vt_error e2 = {0};
+        vt_err src = s->drv->sync(s->conn, &e2);
+        pthread_mutex_lock(&s->sync_mu);
+        s->syncing = false;
+        s->syncs++;
+        if (src != VT_OK) {
+            s->sync_broken = true;
+            if (err) *err = e2;
+            rc = src;
+            pthread_cond_broadcast(&s->sync_cv);
+            break;
+        }
+        if (goal > s->synced) s->synced = goal;
+        pthread_cond_broadcast(&s->sync_cv);
+    }
+    pthread_mutex_unlock(&s->sync_mu);
+    return rc;
+}
+
+/* Called under mu right after a durable commit; returns its number (0: nothing to wait for). */
+static uint64_t committed_locked(vt_store *s)
+{
+    return s->drv->sync != NULL ? __atomic_add_fetch(&s->committed, 1, __ATOMIC_ACQ_REL) : 0;
+}
+
+static vt_err exec_one(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res, bool durable,
+                       vt_error *err)
 {
     pthread_mutex_lock(&s->mu);
     vt_err rc = s->drv->exec(s->conn, sql, p, np, res, err);
+    /* a write in autocommit mode is a commit; inside a vt_store_tx_begin transaction the
+     * outermost store_end waits for it */
+    uint64_t mine = rc == VT_OK && durable && s->tx_depth == 0 && strncmp(sql, "SELECT", 6) != 0 ? committed_locked(s) : 0;
     pthread_mutex_unlock(&s->mu);
+    if (mine != 0) rc = sync_upto(s, mine, err);
     return rc;
+}
+
+vt_err store_exec(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res,
+                  vt_error *err)
+{
+    return exec_one(s, sql, p, np, res, true, err);
+}
+
+vt_err store_exec_volatile(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res,
+                           vt_error *err)
+{
+    return exec_one(s, sql, p, np, res, false, err);
 }
 
 static vt_err savepoint(vt_store *s, const char *verb, vt_error *err)
@@ -75,7 +135,7 @@ vt_err store_tx(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres
     return s->drv->exec(s->conn, sql, p, np, res, err);
 }
 
-vt_err store_end(vt_store *s, vt_err rc, vt_error *err)
+static vt_err end_tx(vt_store *s, vt_err rc, bool durable, vt_error *err)
 {
     if (s->tx_depth > 1) {
         if (rc == VT_OK) rc = savepoint(s, "RELEASE SAVEPOINT", err);
@@ -91,8 +151,20 @@ vt_err store_end(vt_store *s, vt_err rc, vt_error *err)
     if (rc == VT_OK) rc = s->drv->commit(s->conn, err);
     if (rc != VT_OK) s->drv->rollback(s->conn);
     s->tx_depth = 0;
+    uint64_t mine = rc == VT_OK && durable ? committed_locked(s) : 0;
     pthread_mutex_unlock(&s->mu);
+    if (mine != 0) rc = sync_upto(s, mine, err);
     return rc;
+}
+
+vt_err store_end(vt_store *s, vt_err rc, vt_error *err)
+{
+    return end_tx(s, rc, true, err);
+}
+
+vt_err store_end_volatile(vt_store *s, vt_err rc, vt_error *err)
+{
+    return end_tx(s, rc, false, err);
 }
 
 vt_err vt_store_tx_begin(vt_store *s, vt_error *err)
@@ -103,5 +175,5 @@ vt_err vt_store_tx_begin(vt_store *s, vt_error *err)
 vt_err vt_store_tx_end(vt_store *s, vt_err rc, vt_error *err)
 {
     if (s->tx_depth == 0) return vt_error_set(err, VT_E_ARG, "store", "no transaction to end");
-    return store_end(s, rc, err);
+    return end_tx(s, rc, true, err);
 }

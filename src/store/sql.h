@@ -57,6 +57,10 @@ typedef struct sqldrv {
     /* Returns space freed by deleted rows to the file system, outside a transaction (SQLite:
      * PRAGMA incremental_vacuum; PostgreSQL: NULL, autovacuum does it). */
     vt_err (*reclaim)(void *conn, vt_error *err);
+    /* Makes every commit written so far durable, called WITHOUT the handle lock while other
+     * threads use the connection (SQLite: fdatasync of the WAL; NULL: each commit already
+     * is durable, as PostgreSQL's are). */
+    vt_err (*sync)(void *conn, vt_error *err);
 } sqldrv;
 
 struct vt_store {
@@ -67,6 +71,15 @@ struct vt_store {
                            recursive, so that the thread holding a vt_store_tx_begin
                            transaction runs its operations inside it */
     unsigned tx_depth;  /* 0: no transaction; >1: nested store_begin calls are savepoints */
+    /* Group commit (drv->sync): commits are numbered under mu; a durable write returns only
+     * when a sync begun after its commit has finished; one sync serves every commit before it. */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
+    uint64_t committed;  /* commits written (incremented under mu, read atomically) */
+    uint64_t synced;     /* commits known durable (under sync_mu) */
+    bool syncing;        /* a thread is in drv->sync (under sync_mu) */
+    bool sync_broken;    /* a sync failed: what it covered may be lost; every durable write fails from then on */
+    uint64_t syncs;      /* drv->sync calls made (for tests and the bench) */
 };
 
 vt_err store_sqlite_connect(const char *path, int busy_ms, bool create, const sqldrv **drv, void **conn,
@@ -77,9 +90,14 @@ vt_err store_migrate(vt_store *s, vt_error *err);
 /* An existing store's schema is there and current (no migration, nothing created). */
 vt_err store_check_schema(vt_store *s, const char *url, vt_error *err);
 
-/* One statement outside a transaction, under the handle lock. */
+/* One statement outside a transaction, under the handle lock; a write (any statement but a
+ * SELECT) is durable when it returns. */
 vt_err store_exec(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res,
                   vt_error *err);
+/* The same for state whose loss is harmless (sessions, nonces, expiry sweeps): committed
+ * without waiting for the disk; it becomes durable with the next durable write. */
+vt_err store_exec_volatile(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res,
+                           vt_error *err);
 /* A write transaction: store_begin takes the handle lock and begins; statements inside run
  * with store_tx; store_end commits when rc == VT_OK (else rolls back), unlocks, returns the
  * first failure. Inside a transaction already open on this thread (vt_store_tx_begin), they
@@ -87,6 +105,8 @@ vt_err store_exec(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlr
 vt_err store_begin(vt_store *s, vt_error *err);
 vt_err store_tx(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res, vt_error *err);
 vt_err store_end(vt_store *s, vt_err rc, vt_error *err);
+/* store_end for a transaction of volatile state (see store_exec_volatile). */
+vt_err store_end_volatile(vt_store *s, vt_err rc, vt_error *err);
 
 /* Non-empty printable text of at most max bytes (no control characters). */
 vt_err store_text_ok(const char *t, size_t max, const char *what, vt_error *err);

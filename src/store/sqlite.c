@@ -1,14 +1,44 @@
 /* SQLite backend driver: one file, WAL journal, busy timeout; writers serialized by
- * BEGIN IMMEDIATE. Placeholders $N are rewritten to SQLite's positional ?N. */
+ * BEGIN IMMEDIATE. Placeholders $N are rewritten to SQLite's positional ?N. A commit writes
+ * the WAL without waiting for the disk (synchronous=NORMAL); what must be durable is made so
+ * by lite_sync, one fdatasync of the WAL for every commit written before it (group commit,
+ * sql.c), called without holding the connection. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "sql.h"
+
+/* The connection, and the WAL file descriptor lite_sync flushes (its own lock: it runs while
+ * other threads use the connection). */
+/* Prepared statements kept across calls, keyed by the SQL text's address (the store's
+ * statements are constants) and checked against a copy of the text: parsing and planning a
+ * statement costs more than running it. */
+#define STMT_CACHE 64
+
+typedef struct stmt_slot {
+    const char *key; /* the caller's pointer */
+    char *sql;       /* copy of the text, compared before reuse */
+    sqlite3_stmt *st;
+} stmt_slot;
+
+typedef struct lite_conn {
+    sqlite3 *db;
+    stmt_slot cache[STMT_CACHE];
+    char *wal_path; /* NULL: no WAL file to flush (in-memory or URI databases keep synchronous=FULL) */
+    pthread_mutex_t fd_mu;
+    int wal_fd;
+    char *dir_path; /* synced once after the WAL file is first opened (its directory entry) */
+} lite_conn;
+
+#define DB(conn) (((lite_conn *)(conn))->db)
 
 static vt_err lite_fail(sqlite3 *db, int rc, const char *what, vt_error *err)
 {
@@ -22,13 +52,75 @@ static vt_err lite_fail(sqlite3 *db, int rc, const char *what, vt_error *err)
 
 static void lite_close(void *conn)
 {
-    sqlite3_close_v2(conn);
+    lite_conn *c = conn;
+    if (c == NULL) return;
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        sqlite3_finalize(c->cache[i].st);
+        free(c->cache[i].sql);
+    }
+    sqlite3_close_v2(c->db);
+    if (c->wal_fd >= 0) close(c->wal_fd);
+    pthread_mutex_destroy(&c->fd_mu);
+    free(c->wal_path);
+    free(c->dir_path);
+    free(c);
+}
+
+static vt_err db_script(sqlite3 *db, const char *sql, vt_error *err)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? VT_OK : lite_fail(db, rc, "script", err);
 }
 
 static vt_err lite_script(void *conn, const char *sql, vt_error *err)
 {
-    int rc = sqlite3_exec(conn, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? VT_OK : lite_fail(conn, rc, "script", err);
+    return db_script(DB(conn), sql, err);
+}
+
+static vt_err sync_dir(const char *dir, vt_error *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return vt_error_set(err, VT_E_IO, "store", "cannot sync directory %s: %s", dir, strerror(e));
+    }
+    close(fd);
+    return VT_OK;
+}
+
+/* Makes every commit written so far durable: fdatasync of the WAL file (the same inode SQLite
+ * writes; reopened if it was replaced). The database file itself is synced by SQLite's
+ * checkpoints before WAL frames are overwritten. */
+static vt_err lite_sync(void *conn, vt_error *err)
+{
+    lite_conn *c = conn;
+    if (c->wal_path == NULL) return VT_OK;
+    pthread_mutex_lock(&c->fd_mu);
+    vt_err rc = VT_OK;
+    struct stat a, b;
+    if (c->wal_fd >= 0 && (fstat(c->wal_fd, &a) != 0 || stat(c->wal_path, &b) != 0 || a.st_ino != b.st_ino ||
+                           a.st_dev != b.st_dev)) {
+        close(c->wal_fd);
+        c->wal_fd = -1;
+    }
+    bool fresh = false;
+    if (c->wal_fd < 0) {
+        c->wal_fd = open(c->wal_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (c->wal_fd < 0) {
+            rc = vt_error_set(err, VT_E_IO, "store", "cannot open %s to sync it: %s", c->wal_path, strerror(errno));
+            goto out;
+        }
+        fresh = true;
+    }
+    if (fdatasync(c->wal_fd) != 0) {
+        rc = vt_error_set(err, VT_E_IO, "store", "fdatasync %s: %s", c->wal_path, strerror(errno));
+        goto out;
+    }
+    if (fresh) rc = sync_dir(c->dir_path, err);
+out:
+    pthread_mutex_unlock(&c->fd_mu);
+    return rc;
 }
 
 /* "$12" -> "?12". Only outside quoted literals; our statements are fixed text. */
@@ -92,22 +184,48 @@ static vt_err add_row(sqlres *r, sqlite3_stmt *st, vt_error *err)
     return VT_OK;
 }
 
+/* The cached statement for sql, prepared on first use; NULL with *rc set on failure. */
+static sqlite3_stmt *cached_stmt(lite_conn *c, const char *sql, vt_err *rc, vt_error *err)
+{
+    size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE;
+    stmt_slot *slot = &c->cache[h];
+    if (slot->st != NULL && slot->key == sql && strcmp(slot->sql, sql) == 0) return slot->st;
+    sqlite3_finalize(slot->st);
+    free(slot->sql);
+    memset(slot, 0, sizeof *slot);
+    char *q = rewrite_params(sql);
+    char *copy = strdup(sql);
+    if (q == NULL || copy == NULL) {
+        free(q);
+        free(copy);
+        *rc = vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+        return NULL;
+    }
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v3(c->db, q, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    free(q);
+    if (src != SQLITE_OK) {
+        free(copy);
+        *rc = lite_fail(c->db, src, "prepare", err);
+        return NULL;
+    }
+    *slot = (stmt_slot){.key = sql, .sql = copy, .st = st};
+    return st;
+}
+
 static vt_err lite_exec(void *conn, const char *sql, const sqlval *p, size_t np, sqlres *res,
                         vt_error *err)
 {
-    sqlite3 *db = conn;
-    char *q = rewrite_params(sql);
-    if (q == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
-    sqlite3_stmt *st = NULL;
+    lite_conn *c = conn;
+    sqlite3 *db = c->db;
     vt_err rc = VT_OK;
     sqlres tmp = {0};
-    int src = sqlite3_prepare_v2(db, q, -1, &st, NULL);
-    free(q);
-    if (src != SQLITE_OK) return lite_fail(db, src, "prepare", err);
+    sqlite3_stmt *st = cached_stmt(c, sql, &rc, err);
+    if (st == NULL) return rc;
     VT_GUARD_GOTO(bind_all(db, st, p, np, err));
     tmp.cols = (size_t)sqlite3_column_count(st);
     for (;;) {
-        src = sqlite3_step(st);
+        int src = sqlite3_step(st);
         if (src == SQLITE_DONE) break;
         if (src != SQLITE_ROW) {
             rc = lite_fail(db, src, "step", err);
@@ -117,7 +235,8 @@ static vt_err lite_exec(void *conn, const char *sql, const sqlval *p, size_t np,
     }
     tmp.changes = (uint64_t)sqlite3_changes64(db);
 out:
-    sqlite3_finalize(st);
+    sqlite3_reset(st); /* ends the statement (a read would otherwise hold its snapshot) */
+    sqlite3_clear_bindings(st);
     if (rc == VT_OK && res) *res = tmp;
     else sqlres_free(&tmp);
     return rc;
@@ -135,7 +254,7 @@ static vt_err lite_commit(void *conn, vt_error *err)
 
 static void lite_rollback(void *conn)
 {
-    if (!sqlite3_get_autocommit(conn)) sqlite3_exec(conn, "ROLLBACK", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(DB(conn))) sqlite3_exec(DB(conn), "ROLLBACK", NULL, NULL, NULL);
 }
 
 static vt_err lite_lock(void *conn, const char *what, vt_error *err)
@@ -178,6 +297,7 @@ static const sqldrv lite_drv = {
     .rollback = lite_rollback,
     .lock = lite_lock,
     .reclaim = lite_reclaim,
+    .sync = lite_sync,
 };
 
 /* A file created before auto_vacuum was set keeps auto_vacuum=NONE until a VACUUM rebuilds
@@ -190,7 +310,26 @@ static vt_err lite_convert_vacuum(sqlite3 *db, vt_error *err)
         mode = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (mode == 2) return VT_OK;
-    return lite_script(db, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM", err);
+    return db_script(db, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM", err);
+}
+
+/* A file database in WAL mode commits with synchronous=NORMAL and is made durable by lite_sync
+ * (the group commit in sql.c); any other keeps synchronous=FULL (each commit waits for the disk). */
+static vt_err plan_sync(lite_conn *c, const char *path, vt_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    bool wal = false;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        wal = sqlite3_column_text(st, 0) != NULL && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+    sqlite3_finalize(st);
+    if (!wal || strncmp(path, "file:", 5) == 0 || strcmp(path, ":memory:") == 0 || *path == 0) return VT_OK;
+    size_t n = strlen(path);
+    const char *slash = strrchr(path, '/');
+    c->wal_path = malloc(n + 5);
+    c->dir_path = slash == NULL ? strdup(".") : slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+    if (c->wal_path == NULL || c->dir_path == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    snprintf(c->wal_path, n + 5, "%s-wal", path);
+    return db_script(c->db, "PRAGMA synchronous=NORMAL", err);
 }
 
 vt_err store_sqlite_connect(const char *path, int busy_ms, bool create, const sqldrv **drv, void **conn,
@@ -212,16 +351,25 @@ vt_err store_sqlite_connect(const char *path, int busy_ms, bool create, const sq
     sqlite3_extended_result_codes(db, 0);
     /* auto_vacuum=INCREMENTAL (before WAL and before any table: it is fixed when the first
      * table is created) so that the sweep can shrink the file after deleting expired rows.
-     * WAL: readers never block the writer; synchronous=FULL so a commit survives power loss. */
-    vt_err vr = lite_script(db, "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=4194304; PRAGMA synchronous=FULL; "
-                                "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;", err);
+     * WAL: readers never block the writer. */
+    vt_err vr = db_script(db, "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=4194304; PRAGMA synchronous=FULL; "
+                              "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;", err);
     if (vr == VT_OK && create) vr = lite_convert_vacuum(db, err); /* a read-only use rewrites nothing */
+    lite_conn *c = NULL;
+    if (vr == VT_OK && (c = calloc(1, sizeof *c)) == NULL) vr = vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    if (vr == VT_OK) {
+        c->db = db;
+        c->wal_fd = -1;
+        pthread_mutex_init(&c->fd_mu, NULL);
+        vr = plan_sync(c, path, err);
+    }
     if (vr != VT_OK) {
         vt_error_wrap(err, "%s", path);
-        sqlite3_close_v2(db);
+        if (c != NULL) lite_close(c);
+        else sqlite3_close_v2(db);
         return vr;
     }
     *drv = &lite_drv;
-    *conn = db;
+    *conn = c;
     return VT_OK;
 }

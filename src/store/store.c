@@ -38,6 +38,8 @@ vt_err vt_store_open(const char *url, const vt_store_opts *opts, vt_store **out,
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&s->mu, &ma);
     pthread_mutexattr_destroy(&ma);
+    pthread_mutex_init(&s->sync_mu, NULL);
+    pthread_cond_init(&s->sync_cv, NULL);
     s->kek = opts ? opts->kek : NULL;
     vt_err rc;
     if (strncmp(url, "sqlite:", 7) == 0 && url[7] != 0)
@@ -62,6 +64,8 @@ void vt_store_close(vt_store *s)
     if (s == NULL) return;
     if (s->drv) s->drv->close(s->conn);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->sync_mu);
+    pthread_cond_destroy(&s->sync_cv);
     free(s);
 }
 
@@ -72,6 +76,11 @@ const char *vt_store_backend(const vt_store *s)
 
 vt_err vt_store_ping(vt_store *s, vt_error *err)
 {
+    /* a store whose flush failed refuses durable writes: not ready (a balancer takes the node out) */
+    pthread_mutex_lock(&s->sync_mu);
+    bool broken = s->sync_broken;
+    pthread_mutex_unlock(&s->sync_mu);
+    if (broken) return vt_error_set(err, VT_E_IO, "store", "an earlier sync of the store failed: writes may be lost, restart");
     return store_exec(s, "SELECT 1", NULL, 0, NULL, err);
 }
 
@@ -139,7 +148,7 @@ vt_err vt_store_session_put(vt_store *s, const vt_session *x, vt_error *err)
 {
     VT_GUARD(session_check(x, err));
     VT_GUARD(store_begin(s, err));
-    return store_end(s, session_insert(s, x, err), err);
+    return store_end_volatile(s, session_insert(s, x, err), err);
 }
 
 static vt_err count_live(vt_store *s, const char *client, vt_time now, uint64_t *n, vt_error *err)
@@ -169,7 +178,7 @@ vt_err vt_store_session_put_limited(vt_store *s, const vt_session *x, uint64_t m
         n >= max_per_client)
         *hit = VT_SESSION_LIMIT_CLIENT;
     if (rc == VT_OK && !*hit) rc = session_insert(s, x, err);
-    return store_end(s, rc, err);
+    return store_end_volatile(s, rc, err);
 }
 
 static char *dup_cell(const sqlres *r, size_t col)
@@ -191,7 +200,7 @@ vt_err vt_store_session_get(vt_store *s, const char *id, vt_time now, vt_session
         rc = vt_error_set(err, VT_E_MISSING, "session", "no session %s", id);
     } else if (sqlres_int(&r, 0, 5) <= now) {
         /* Lazy expiry (§9): an expired session is removed when touched. */
-        store_exec(s, "DELETE FROM sessions WHERE id = $1", p, 1, NULL, NULL);
+        store_exec_volatile(s, "DELETE FROM sessions WHERE id = $1", p, 1, NULL, NULL);
         rc = vt_error_set(err, VT_E_EXPIRED, "session", "session %s expired", id);
     } else {
         strcpy(out->id, id);
@@ -217,7 +226,7 @@ vt_err vt_store_session_set_token(vt_store *s, const char *id, const char *token
     VT_GUARD(store_text_ok(id, VT_SESSION_ID_MAX, "session id", err));
     sqlval p[] = {P_TEXT(token), P_TEXT(id), P_INT(now)};
     sqlres r = {0};
-    VT_GUARD(store_exec(s, "UPDATE sessions SET token = $1 WHERE id = $2 AND expires > $3", p, 3, &r, err));
+    VT_GUARD(store_exec_volatile(s, "UPDATE sessions SET token = $1 WHERE id = $2 AND expires > $3", p, 3, &r, err));
     uint64_t changed = r.changes;
     sqlres_free(&r);
     if (changed != 1) return vt_error_set(err, VT_E_MISSING, "session", "no live session %s", id);
@@ -228,7 +237,7 @@ vt_err vt_store_session_delete(vt_store *s, const char *id, vt_error *err)
 {
     VT_GUARD(store_text_ok(id, VT_SESSION_ID_MAX, "session id", err));
     sqlval p[] = {P_TEXT(id)};
-    return store_exec(s, "DELETE FROM sessions WHERE id = $1", p, 1, NULL, err);
+    return store_exec_volatile(s, "DELETE FROM sessions WHERE id = $1", p, 1, NULL, err);
 }
 
 vt_err vt_store_session_count(vt_store *s, vt_time now, uint64_t *out, vt_error *err)
@@ -258,7 +267,7 @@ vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err
         total += r.changes;
         sqlres_free(&r);
     }
-    rc = store_end(s, rc, err);
+    rc = store_end_volatile(s, rc, err);
     if (rc == VT_OK && total > 0 && s->drv->reclaim != NULL) {
         pthread_mutex_lock(&s->mu);
         rc = s->drv->reclaim(s->conn, err);
@@ -275,7 +284,7 @@ vt_err vt_store_nonce_put(vt_store *s, const char *nonce, vt_time expires, vt_er
     VT_GUARD(store_text_ok(nonce, VT_NONCE_MAX, "nonce", err));
     sqlval p[] = {P_TEXT(nonce), P_INT(expires)};
     sqlres r = {0};
-    VT_GUARD(store_exec(s, "INSERT INTO nonces(nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
+    VT_GUARD(store_exec_volatile(s, "INSERT INTO nonces(nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
                         p, 2, &r, err));
     uint64_t changed = r.changes;
     sqlres_free(&r);
@@ -289,7 +298,7 @@ vt_err vt_store_nonce_consume(vt_store *s, const char *nonce, vt_time now, vt_er
     sqlval p[] = {P_TEXT(nonce)};
     sqlres r = {0};
     /* One DELETE ... RETURNING: the row goes to exactly one caller on every backend. */
-    VT_GUARD(store_exec(s, "DELETE FROM nonces WHERE nonce = $1 RETURNING expires", p, 1, &r, err));
+    VT_GUARD(store_exec_volatile(s, "DELETE FROM nonces WHERE nonce = $1 RETURNING expires", p, 1, &r, err));
     vt_err rc = VT_OK;
     if (r.rows != 1)
         rc = vt_error_set(err, VT_E_VERIFY, "nonce", "nonce unknown or already used (replay)");

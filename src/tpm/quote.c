@@ -133,11 +133,17 @@ static vt_err check_signature(EVP_PKEY *ak, const vt_tpm_quote *q, uint16_t want
     return rsa_verify(ak, s.sig_alg == VT_TPM_ALG_RSAPSS, s.hash_alg, &q->message, &s.rsa, err);
 }
 
-static bool nonce_matches(const vt_bytes *ed, const vt_tpm_quote_opts *o, bool *padded)
+static bool nonce_matches(const vt_bytes *ed, const vt_tpm_quote_opts *o, bool *padded, bool *truncated)
 {
-    *padded = false;
+    *padded = *truncated = false;
     if (ed->len == o->nonce_len && vt_ct_eq(ed->ptr, o->nonce, o->nonce_len)) return true;
     if (o->nonce_rule != VT_TPM_NONCE_ZERO_PADDED) return false;
+    /* CoCo's TpmAttester since Aug 2025 keeps the first 32 bytes of a longer report data: still
+     * 256 bits of the binding digest; nothing shorter is accepted */
+    if (ed->len == 32 && o->nonce_len > 32) {
+        *truncated = vt_ct_eq(ed->ptr, o->nonce, 32);
+        return *truncated;
+    }
     if ((ed->len != 32 && ed->len != 64) || o->nonce_len >= ed->len) return false;
     if (!vt_ct_eq(ed->ptr, o->nonce, o->nonce_len) || !vt_bytes_is_zero(ed->ptr + o->nonce_len, ed->len - o->nonce_len))
         return false;
@@ -221,9 +227,9 @@ vt_err vt_tpm_quote_verify(EVP_PKEY *ak, const vt_tpm_quote *q, const vt_tpm_quo
     if (opts->nonce == NULL) {
         vt_check_skip(checks, "tpm_quote_nonce", "no expected nonce given: freshness not checked");
     } else {
-        bool padded;
+        bool padded, truncated;
         vt_err rc = VT_OK;
-        if (!nonce_matches(&res->attest.extra_data, opts, &padded)) {
+        if (!nonce_matches(&res->attest.extra_data, opts, &padded, &truncated)) {
             char got[129], want[129];
             vt_hex_encode(res->attest.extra_data.ptr, res->attest.extra_data.len, got);
             vt_hex_encode(opts->nonce, opts->nonce_len > 64 ? 64 : opts->nonce_len, want);
@@ -231,10 +237,13 @@ vt_err vt_tpm_quote_verify(EVP_PKEY *ak, const vt_tpm_quote *q, const vt_tpm_quo
                               got, want);
         }
         snprintf(d, sizeof d, "extraData equals the %zu-byte expected nonce%s", opts->nonce_len,
-                 rc == VT_OK && padded ? " (zero-padded by the attester)" : "");
+                 rc == VT_OK && padded      ? " (zero-padded by the attester)"
+                 : rc == VT_OK && truncated ? " (its first 32 bytes: truncated by the attester)"
+                                            : "");
         VT_GUARD(vt_check_step(checks, err, "tpm_quote_nonce", rc, "%s", d));
         res->nonce_checked = true;
         res->nonce_padded = padded;
+        res->nonce_truncated = truncated;
     }
     vt_err prc = check_pcrs(q, q->signature_raw ? VT_TPM_ALG_SHA256 : want_hash, res, d, sizeof d, err);
     return vt_check_step(checks, err, "tpm_pcr_digest", prc, "%s", d);

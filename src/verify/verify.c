@@ -149,8 +149,9 @@ vt_err verify_fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_
 }
 
 /* The AMD KDS cache: the chain, CRL and leaf for this report, loaded into kds[] (owned by the
- * caller). A report that does not name its product (version 2) with none given: what the
- * cache holds for its chip under every product (the chain is built by issuer names). */
+ * caller; even index a chain directory, odd its leaf directory). A report that does not name its
+ * product (version 2) with none given: what the cache holds for its chip under every product
+ * (the chain is built by issuer names). */
 vt_err verify_load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_snp_product product,
                        vt_snp_dir_collateral kds[VERIFY_KDS_DIRS], vt_error *err)
 {

@@ -12,6 +12,7 @@
 #include "veritee/tpm.h"
 
 #define VERIFY_MAX_INFLIGHT 16
+#define VERIFY_KDS_DIRS 6 /* AMD KDS cache directories one report may use: chain and leaf, x3 products */
 
 struct vt_verifier {
     pthread_mutex_t mu;

@@ -32,7 +32,9 @@ vt_err verify_az_fetch(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t le
                        vt_error *err)
 {
     bool snp = kind == VT_TEE_AZ_SNP_VTPM;
-    if (snp ? v->kds_url == NULL : (v->collateral_dir != NULL || (v->pcs_url == NULL && v->collateral == NULL)))
+    /* as verify_fetch_snp / verify_fetch_tdx decide for the bare hardware evidence */
+    if (snp ? v->kds_url == NULL && v->collateral == NULL
+            : v->collateral_dir != NULL || (v->pcs_url == NULL && v->collateral == NULL))
         return VT_OK;
     vt_buf inner = {0};
     vt_error ignored;

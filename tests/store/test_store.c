@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "pg_fixture.h"
+#include "store/sql.h" /* white box: the group commit's counters */
 #include "testutil.h"
 #include "veritee/crypto.h"
 #include "veritee/fileio.h"
@@ -613,6 +614,59 @@ static void test_docs(void **state)
     vt_store_close(s);
 }
 
+/* One query for the first stored of several names (the policy fallbacks default_<tee>,
+ * default_cpu, default; a resource's own policy, then "default"), in the order given, not the
+ * order stored; and every document of a kind with its text. */
+static void test_docs_first_and_all(void **state)
+{
+    char url[300], a[64], b[64], c[64];
+    store_url(state, url, sizeof url);
+    uniq(a, sizeof a, "first-a");
+    uniq(b, sizeof b, "first-b");
+    uniq(c, sizeof c, "first-c");
+    vt_store *s = open_store(url, NULL);
+    vt_error e = {0};
+    char *j = NULL;
+    size_t which = 9;
+    const char *abc[3] = {a, b, c};
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, abc, 3, &which, &j, &e), VT_E_MISSING);
+    assert_null(j);
+    assert_int_equal(vt_store_doc_put(s, VT_DOC_RESOURCE_POLICY, c, "{\"n\":\"c\"}", 1, &e), VT_OK);
+    assert_int_equal(vt_store_doc_put(s, VT_DOC_ATTESTATION_POLICY, a, "{\"kind\":\"other\"}", 1, &e), VT_OK);
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, abc, 3, &which, &j, &e), VT_OK);
+    assert_int_equal(which, 2);
+    assert_string_equal(j, "{\"n\":\"c\"}");
+    free(j);
+    assert_int_equal(vt_store_doc_put(s, VT_DOC_RESOURCE_POLICY, b, "{\"n\":\"b\"}", 1, &e), VT_OK);
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, abc, 3, &which, &j, &e), VT_OK);
+    assert_int_equal(which, 1);
+    assert_string_equal(j, "{\"n\":\"b\"}");
+    free(j);
+    const char *cb[2] = {c, b};
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, cb, 2, &which, &j, &e), VT_OK);
+    assert_int_equal(which, 0);
+    assert_string_equal(j, "{\"n\":\"c\"}");
+    free(j);
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, abc, 0, &which, &j, &e), VT_E_ARG);
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, abc, 4, &which, &j, &e), VT_E_ARG);
+    const char *bad[1] = {"bad\nname"};
+    assert_int_equal(vt_store_doc_get_first(s, VT_DOC_RESOURCE_POLICY, bad, 1, &which, &j, &e), VT_E_ARG);
+
+    char **names = NULL, **texts = NULL;
+    size_t n = 0, seen = 0;
+    assert_int_equal(vt_store_doc_get_all(s, VT_DOC_RESOURCE_POLICY, &names, &texts, &n, &e), VT_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) assert_true(strcmp(names[i - 1], names[i]) < 0);
+        if (strcmp(names[i], b) == 0) assert_string_equal(texts[i], "{\"n\":\"b\"}"), seen++;
+        if (strcmp(names[i], c) == 0) assert_string_equal(texts[i], "{\"n\":\"c\"}"), seen++;
+        assert_string_not_equal(names[i], a); /* another kind */
+    }
+    assert_int_equal(seen, 2);
+    vt_store_strv_free(names, n);
+    vt_store_strv_free(texts, n);
+    vt_store_close(s);
+}
+
 static void test_admin_jti(void **state)
 {
     char url[300], jti[64];
@@ -783,6 +837,87 @@ static void test_sqlite_private_mode(void **state)
     vt_store_close(s);
 }
 
+/* Group commit on SQLite (docs/operations.md "What survives a power loss"): a durable write
+ * returns only after a flush that began after its commit; sessions and nonces do not wait;
+ * concurrent durable writes all land and each is covered by a flush; a failed flush makes
+ * every later durable write fail (the kernel may have dropped what it covered). */
+typedef struct gc_ctx {
+    vt_store *s;
+    int fails;
+} gc_ctx;
+
+static void *gc_writer(void *ud)
+{
+    gc_ctx *x = ud;
+    for (int i = 0; i < 20; i++) {
+        vt_error e = {0};
+        if (append_row(x->s, "gc", &e) != VT_OK) x->fails++;
+    }
+    return NULL;
+}
+
+static vt_err failing_sync(void *conn, vt_error *err)
+{
+    (void)conn;
+    return vt_error_set(err, VT_E_IO, "store", "fdatasync: Input/output error (injected)");
+}
+
+static void test_sqlite_group_commit(void **state)
+{
+    (void)state;
+    char dir[128], url[300];
+    vt_test_tmpdir(dir, sizeof dir);
+    snprintf(url, sizeof url, "sqlite:%s/gc.db", dir);
+    vt_store *s = open_store(url, NULL);
+    vt_error e = {0};
+    assert_non_null(s->drv->sync);
+    uint64_t syncs = s->syncs, committed = s->committed;
+    vt_session x = {.tee = "tdx", .nonce = "gc-nonce", .request = "{}", .created = 1, .expires = 1000};
+    snprintf(x.id, sizeof x.id, "gc-session");
+    assert_int_equal(vt_store_session_put(s, &x, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_put(s, "gc-nonce", 1000, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_consume(s, "gc-nonce", 10, &e), VT_OK);
+    assert_int_equal(s->syncs, syncs); /* volatile: no flush waited for */
+    assert_int_equal(s->committed, committed);
+    assert_int_equal(append_row(s, "one", &e), VT_OK);
+    assert_int_equal(s->committed, committed + 1);
+    assert_int_equal(s->syncs, syncs + 1);
+    assert_true(s->synced >= s->committed);
+
+    gc_ctx ctx[8];
+    pthread_t th[8];
+    uint64_t before = s->syncs;
+    for (int i = 0; i < 8; i++) {
+        ctx[i] = (gc_ctx){.s = s};
+        assert_int_equal(pthread_create(&th[i], NULL, gc_writer, &ctx[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ctx[i].fails, 0);
+    }
+    int64_t seq = 0;
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    assert_int_equal(vt_store_audit_head(s, &seq, h, &e), VT_OK);
+    assert_int_equal(seq, 1 + 160);
+    assert_int_equal(s->synced, s->committed);
+    assert_true(s->syncs - before >= 1 && s->syncs - before <= 160);
+    printf("     160 concurrent audit appends from 8 threads: %llu flushes\n", (unsigned long long)(s->syncs - before));
+
+    sqldrv broken = *s->drv;
+    broken.sync = failing_sync;
+    const sqldrv *saved = s->drv;
+    s->drv = &broken;
+    assert_int_equal(append_row(s, "lost", &e), VT_E_IO);
+    assert_non_null(strstr(e.msg, "injected"));
+    s->drv = saved;
+    assert_int_equal(append_row(s, "after", &e), VT_E_IO);
+    assert_non_null(strstr(e.msg, "earlier sync"));
+    snprintf(x.id, sizeof x.id, "gc-session-2");
+    assert_int_equal(vt_store_session_put(s, &x, &e), VT_OK); /* volatile writes go on */
+    assert_int_equal(vt_store_ping(s, &e), VT_E_IO);           /* /readyz fails: the node is taken out */
+    vt_store_close(s);
+}
+
 #define BOTH(fn) cmocka_unit_test_prestate(fn, &be_sqlite), cmocka_unit_test_prestate(fn, &be_pg)
 
 int main(void)
@@ -803,10 +938,12 @@ int main(void)
         cmocka_unit_test_prestate(test_kek_rekey, &be_sqlite),
         cmocka_unit_test(test_kek_loading),
         BOTH(test_docs),
+        BOTH(test_docs_first_and_all),
         BOTH(test_admin_jti),
         cmocka_unit_test(test_sqlite_private_mode),
         BOTH(test_tx_action_and_audit),
         cmocka_unit_test(test_sqlite_sweep_reclaims),
+        cmocka_unit_test(test_sqlite_group_commit),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pg_fixture_stop(&g_pg);

@@ -425,6 +425,36 @@ static void test_tpm_synthetic_schemes(void **state)
         assert_string_equal(e.check, "tpm_quote_signature");
         m[60] ^= 1;
     }
+    /* The TpmAttester's truncation (since Aug 2025): 32 bytes of a 48-byte report data are
+     * accepted under the zero-padded rule only, shorter prefixes never. */
+    uint8_t rd48[48];
+    for (int i = 0; i < 48; i++) rd48[i] = (uint8_t)(0x40 + i);
+    vt_tpm_quote_opts t48 = {.nonce = rd48, .nonce_len = 48, .nonce_rule = VT_TPM_NONCE_ZERO_PADDED};
+    const size_t cut[3] = {32, 31, 16};
+    for (size_t i = 0; i < 3; i++) {
+        size_t tl = make_attest(m, rd48, cut[i], pcr);
+        size_t tsl = sign_tpmt(rsa, VT_TPM_ALG_RSASSA, m, tl, s);
+        vt_tpm_quote tq = {.message = {m, tl}, .signature = {s, tsl}, .pcrs = pv, .n_pcrs = 3};
+        vt_checks tck = {0};
+        vt_err want = cut[i] == 32 ? VT_OK : VT_E_VERIFY;
+        assert_int_equal(vt_tpm_quote_verify(rsa, &tq, &t48, res, &tck, &e), want);
+        if (want == VT_OK) {
+            assert_true(res->nonce_truncated);
+            assert_non_null(strstr(vt_checks_find(&tck, "tpm_quote_nonce")->detail, "truncated"));
+            t48.nonce_rule = VT_TPM_NONCE_EXACT; /* Azure's rule: never */
+            assert_int_equal(vt_tpm_quote_verify(rsa, &tq, &t48, res, NULL, &e), VT_E_VERIFY);
+            t48.nonce_rule = VT_TPM_NONCE_ZERO_PADDED;
+            rd48[40] ^= 1; /* bytes after the 32 kept do not matter; one inside does */
+            assert_int_equal(vt_tpm_quote_verify(rsa, &tq, &t48, res, NULL, &e), VT_OK);
+            rd48[40] ^= 1;
+            rd48[5] ^= 1;
+            assert_int_equal(vt_tpm_quote_verify(rsa, &tq, &t48, res, NULL, &e), VT_E_VERIFY);
+            rd48[5] ^= 1;
+        } else {
+            assert_string_equal(e.check, "tpm_quote_nonce");
+        }
+    }
+    ml = make_attest(m, (const uint8_t *)"nonce-32", 8, pcr);
     /* Trailing bytes after pcrDigest are refused even when signed. */
     m[ml] = 0;
     size_t sl = sign_tpmt(ec, VT_TPM_ALG_ECDSA, m, ml + 1, s);
