@@ -2,12 +2,14 @@
  * Request, the /attest Attestation with its runtime-data and device bindings, its additional
  * (GPU) evidence map and init-data TOML, the SNP serde-struct decoder, the resource policy
  * checker, the resource path rule and the Trustee admin token (compatibility mode,
- * docs/coco.md). The first byte selects the parser; the rest is the input. */
+ * docs/coco.md): as sent, and its claims signed here so the checks behind the signature run
+ * too. The first byte selects the parser; the rest is the input. */
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "veritee/codec.h"
 #include "veritee/json.h"
 #include "veritee/kbs.h"
 
@@ -19,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vt_error e;
     const uint8_t *p = data + 1;
     size_t n = size - 1;
-    switch (data[0] % 7) {
+    switch (data[0] % 8) {
     case 0: {
         vt_rcar_request r;
         (void)vt_rcar_request_parse(p, n, &r, &e);
@@ -71,8 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case 5: {
-        /* a fixed Ed25519 public key: the framing and claims checks run before and after the
-         * signature check fails; a signed token is not needed to reach the parsers */
+        /* a fixed Ed25519 public key: the framing and header checks before the signature
+         * (the claims behind it: case 7) */
         static const uint8_t pub[32] = {0x3d, 0x40, 0x17, 0xc3, 0xe8, 0x43, 0x89, 0x5a, 0x92, 0xb7, 0x0a,
                                         0xa7, 0x4d, 0x1b, 0x7e, 0xbc, 0x9c, 0x98, 0x2c, 0xcf, 0x2e, 0xc4,
                                         0x96, 0x8c, 0xc0, 0xcd, 0x55, 0xf1, 0x2a, 0xf4, 0x66, 0x0c};
@@ -80,6 +82,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *c = NULL;
         if (k && vt_kbs_trustee_token_verify(k, (const char *)p, n, 1800000000, &c, &e) == VT_OK) json_decref(c);
         EVP_PKEY_free(k);
+        break;
+    }
+    case 7: {
+        /* the input is the claims JSON, signed here with a fixed Ed25519 key: the claim checks
+         * (types, lifetime, iat/nbf/exp against now, no htu/jti) run on every input */
+        static const uint8_t seed[32] = {7, 1, 7, 1, 7, 1, 7, 1, 7, 1, 7, 1, 7, 1, 7, 1,
+                                         7, 1, 7, 1, 7, 1, 7, 1, 7, 1, 7, 1, 7, 1, 7, 1};
+        static const char hdr[] = "{\"alg\":\"EdDSA\",\"typ\":\"JWT\"}";
+        EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof seed);
+        char *h = vt_b64_encode((const uint8_t *)hdr, strlen(hdr), true), *c = vt_b64_encode(p, n, true);
+        size_t in_len = h && c ? strlen(h) + 1 + strlen(c) : 0;
+        char *in = in_len ? malloc(in_len + 1) : NULL, *s = NULL, *tok = NULL;
+        uint8_t sig[64];
+        size_t sl = sizeof sig;
+        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        if (k && in && md) {
+            snprintf(in, in_len + 1, "%s.%s", h, c);
+            if (EVP_DigestSignInit(md, NULL, NULL, NULL, k) == 1 &&
+                EVP_DigestSign(md, sig, &sl, (const uint8_t *)in, in_len) == 1 && (s = vt_b64_encode(sig, sl, true)))
+                tok = malloc(in_len + 1 + strlen(s) + 1);
+        }
+        if (tok) {
+            snprintf(tok, in_len + 1 + strlen(s) + 1, "%s.%s", in, s);
+            json_t *cl = NULL;
+            if (vt_kbs_trustee_token_verify(k, tok, strlen(tok), 1800000000, &cl, &e) == VT_OK) json_decref(cl);
+        }
+        EVP_MD_CTX_free(md);
+        EVP_PKEY_free(k);
+        free(h);
+        free(c);
+        free(in);
+        free(s);
+        free(tok);
         break;
     }
     default: {
