@@ -24,6 +24,7 @@ typedef struct platform {
     vt_coll_tdx_want w;
     vt_coll_snp_want sw;
     vt_time usable_until; /* earliest nextUpdate of its items (0: something missing) */
+    bool established;     /* its collateral was usable once: a platform really seen, not a claim */
     bool in_flight;
     vt_err last_rc;
     char last_error[VT_ERR_MSG_MAX];
@@ -86,23 +87,42 @@ static vt_time usable_until(vt_coll_manager *m, const platform *p, vt_time now, 
     return until;
 }
 
+static bool same_platform(const platform *a, const platform *b)
+{
+    return a->snp == b->snp && (b->snp ? memcmp(&a->sw, &b->sw, sizeof b->sw) == 0 : memcmp(&a->w, &b->w, sizeof b->w) == 0);
+}
+
 /* tmpl: a platform with only snp and w or sw set (the rest zero) */
 static platform *find(vt_coll_manager *m, const platform *tmpl)
 {
     for (size_t i = 0; i < m->n; i++)
-        if (m->p[i].snp == tmpl->snp && (tmpl->snp ? memcmp(&m->p[i].sw, &tmpl->sw, sizeof tmpl->sw) == 0
-                                                    : memcmp(&m->p[i].w, &tmpl->w, sizeof tmpl->w) == 0))
-            return &m->p[i];
+        if (same_platform(&m->p[i], tmpl)) return &m->p[i];
     return NULL;
 }
 
+static void set_usable(platform *p, vt_time until, vt_time now)
+{
+    p->usable_until = until;
+    if (until >= now) p->established = true;
+}
+
+/* A platform is named by the evidence before anything in it is verified (the FMSPC of a PCK
+ * certificate, an SNP report's chip id): a slot whose collateral never became usable is a
+ * claim, and a full table gives such a slot (not being fetched) to the next platform. So
+ * forged evidence naming 64 made-up platforms cannot lock real ones out. */
 static platform *add(vt_coll_manager *m, const platform *tmpl, vt_time now)
 {
     platform *p = find(m, tmpl);
-    if (p != NULL || m->n == MAX_PLATFORMS) return p;
-    p = &m->p[m->n++];
+    if (p != NULL) return p;
+    if (m->n < MAX_PLATFORMS) {
+        p = &m->p[m->n++];
+    } else {
+        for (size_t i = 0; i < m->n && p == NULL; i++)
+            if (!m->p[i].established && !m->p[i].in_flight) p = &m->p[i];
+        if (p == NULL) return NULL;
+    }
     *p = *tmpl;
-    p->usable_until = usable_until(m, p, now, NULL);
+    set_usable(p, usable_until(m, p, now, NULL), now);
     return p;
 }
 
@@ -162,7 +182,7 @@ static void fetch_platform(vt_coll_manager *m, platform *p, vt_time now, bool ba
         p->backoff = p->backoff ? (p->backoff * 2 > hi ? hi : p->backoff * 2) : lo;
         if (background || p->next_try < now + p->backoff) p->next_try = now + p->backoff;
     }
-    p->usable_until = until;
+    set_usable(p, until, now);
     p->in_flight = false;
     pthread_cond_broadcast(&m->done);
     pthread_mutex_unlock(&m->mu);
@@ -362,7 +382,9 @@ static vt_err need_platform(vt_coll_manager *m, const platform *tmpl, vt_time no
     int w8 = 0;
     while (p->in_flight && w8 != ETIMEDOUT) w8 = pthread_cond_timedwait(&m->done, &m->mu, &dl);
     vt_err rc = VT_OK;
-    if (p->in_flight)
+    if (!same_platform(p, tmpl)) /* its fetch failed and the slot went to another claim meanwhile */
+        rc = vt_error_set(err, VT_E_MISSING, CHECK, "collateral for platform %s could not be fetched", id);
+    else if (p->in_flight)
         rc = vt_error_set(err, VT_E_MISSING, CHECK, "collateral for platform %s is being fetched: not ready within %ld ms",
                           id, m->o.fetch_wait_ms);
     else if (p->usable_until < now)
@@ -404,11 +426,18 @@ vt_err vt_coll_manager_tick(vt_coll_manager *m, vt_time now, vt_coll_tick_report
     rep->platforms = (unsigned)n;
     pthread_mutex_unlock(&m->mu);
     for (size_t i = 0; i < n; i++) {
-        platform *p = &m->p[i]; /* entries below n never move and their wants never change */
-        bool due = false;
-        vt_time until = usable_until(m, p, now, &due); /* file reads outside the hot path's lock */
+        platform *p = &m->p[i]; /* entries below n stay; a never-usable one may be given to another platform */
         pthread_mutex_lock(&m->mu);
-        p->usable_until = until;
+        platform want = *p;
+        pthread_mutex_unlock(&m->mu);
+        bool due = false;
+        vt_time until = usable_until(m, &want, now, &due); /* file reads outside the hot path's lock */
+        pthread_mutex_lock(&m->mu);
+        if (!same_platform(p, &want)) { /* the slot changed hands meanwhile: its new platform next pass */
+            pthread_mutex_unlock(&m->mu);
+            continue;
+        }
+        set_usable(p, until, now);
         char id[180];
         platform_id(p, id);
         const char *l[1] = {id};
@@ -435,7 +464,9 @@ bool vt_coll_manager_ready(vt_coll_manager *m, vt_time now)
 {
     pthread_mutex_lock(&m->mu);
     bool ok = true;
-    for (size_t i = 0; i < m->n && ok; i++) ok = m->p[i].usable_until >= now;
+    /* platforms whose collateral was once usable: a claim never verified does not take a node
+     * out of its load balancer (one forged report would take them all) */
+    for (size_t i = 0; i < m->n && ok; i++) ok = !m->p[i].established || m->p[i].usable_until >= now;
     pthread_mutex_unlock(&m->mu);
     return ok;
 }

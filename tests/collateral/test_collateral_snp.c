@@ -298,6 +298,48 @@ static void test_ninety_days(void **st)
     sk_X509_pop_free(roots, X509_free);
 }
 
+/* Forged evidence names platforms before anything in it is verified (an SNP report's chip id):
+ * 70 reports with made-up chip ids must neither lock a real platform out of the 64-slot table
+ * nor make the broker unready (found in review: one forged report took /readyz down for good,
+ * 64 refused every new real platform until a restart). */
+static void test_forged_platforms(void **st)
+{
+    (void)st;
+    char cache[700], g[700];
+    snprintf(cache, sizeof cache, "%s/cache-forged", F.dir);
+    generation("gf", 0, false, g, sizeof g);
+    set_kds(g);
+    ctl("{\"tamper\": false, \"down\": false}");
+    STACK_OF(X509) *roots = sk_X509_new_null();
+    sk_X509_push(roots, chain_cert(1));
+    vt_coll_manager_opts mo = {.cache_dir = cache, .fetch_wait_ms = 10000, .retry_min_s = 3600,
+                               .kds = {.base_url = F.kds.url, .roots = roots, .timeout_seconds = 5,
+                                       .sleep_ms = count_wait}};
+    vt_coll_manager *m = NULL;
+    vt_error e;
+    assert_int_equal(vt_coll_manager_new(&mo, F.t0, &m, &e), VT_OK);
+    vt_time t = F.t0 + 60;
+    vt_buf forged = {0};
+    assert_int_equal(vt_buf_set(&forged, F.report.ptr, F.report.len, &e), VT_OK);
+    for (int i = 0; i < 70; i++) {
+        memset(forged.ptr + VT_SNP_OFF_CHIP_ID, 0, 64);
+        forged.ptr[VT_SNP_OFF_CHIP_ID] = (uint8_t)(i + 1);
+        forged.ptr[VT_SNP_OFF_CHIP_ID + 1] = 0xf0;
+        assert_int_not_equal(vt_coll_manager_need_snp(m, forged.ptr, forged.len, NULL, t, &e), VT_OK);
+        assert_true(vt_coll_manager_ready(m, t)); /* a claim never verified is not a platform */
+    }
+    /* the real platform, new to the broker, still gets its collateral */
+    if (vt_coll_manager_need_snp(m, F.report.ptr, F.report.len, NULL, t, &e) != VT_OK)
+        fail_msg("the real platform after 70 forged ones: %s", e.msg);
+    assert_true(vt_coll_manager_ready(m, t));
+    vt_coll_tick_report r;
+    assert_int_equal(vt_coll_manager_tick(m, t + 1, &r, &e), VT_OK);
+    assert_int_equal(vt_coll_manager_need_snp(m, F.report.ptr, F.report.len, NULL, t + 2, &e), VT_OK);
+    vt_buf_free(&forged);
+    vt_coll_manager_free(m);
+    sk_X509_pop_free(roots, X509_free);
+}
+
 static int setup(void **st)
 {
     (void)st;
@@ -333,6 +375,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_vectors),
         cmocka_unit_test(test_ninety_days),
+        cmocka_unit_test(test_forged_platforms),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
