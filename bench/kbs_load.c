@@ -212,7 +212,7 @@ void bench_kbs(const char *vectors, const bench_bounds *b)
 {
     (void)vectors;
     (void)b;
-    char url[4096], emu[1024], pid[64] = "", dir[1024] = "";
+    char url[1024], emu[1024], pid[64] = "", dir[1024] = ""; /* start_server fills each with cap = sizeof url */
     const char *eu = getenv("VT_BENCH_KBS_URL"), *ee = getenv("VT_BENCH_KBS_EMU");
     g_pids = getenv("VT_BENCH_KBS_PID"); /* comma-separated, with VT_BENCH_KBS_URL: their CPU is reported */
     g_db_pids = getenv("VT_BENCH_KBS_DB_PID"); /* comma-separated database processes (bench/kbs_pg.sh) */
