@@ -72,7 +72,10 @@ vt_err verify_tpm_kind(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t le
 /* Before the lock: fetch online collateral for the hardware report inside Azure evidence. */
 vt_err verify_az_fetch(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t len, const vt_verify_opts *o,
                        vt_error *err);
-/* Shared with verify.c: AMD KDS (fetch before the lock, cache load under it) and the SNP product. */
+/* verify_sources.c, for verify.c and verify_tpm.c: a verifier's build outcome (rc, and the error
+ * saved when it failed), online collateral (fetched before the lock), the AMD KDS cache (loaded
+ * under it) and the SNP product. */
+vt_err verify_built(vt_err rc, const vt_error *saved, vt_error *err);
 vt_err verify_fetch_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_error *err);
 vt_err verify_fetch_tdx(const vt_verifier *v, const char *tee, const uint8_t *ev, size_t len, vt_time at, vt_error *err);
 /* Directories of the KDS cache one report may use: chain and leaf for each of Milan, Genoa,

@@ -7,12 +7,6 @@
 
 #include "verify_internal.h"
 
-static vt_err built(vt_err rc, const vt_error *saved, vt_error *err)
-{
-    if (rc != VT_OK && err != NULL) *err = *saved;
-    return rc;
-}
-
 /* The 1184-byte hardware report (SNP) or the TD quote (TDX) of Azure evidence, copied out;
  * VT_E_INVALID when the evidence does not parse (the verification then says why, precisely). */
 static vt_err az_inner(const uint8_t *ev, size_t len, vt_az_kind kind, vt_buf *out, vt_error *err)
@@ -77,7 +71,7 @@ static vt_err verify_az(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t l
     vt_err rc;
     if (snp) {
         verifier_refresh(v, VT_TEE_SNP);
-        VT_GUARD(built(v->snp_rc, &v->snp_err, err));
+        VT_GUARD(verify_built(v->snp_rc, &v->snp_err, err));
         VT_GUARD(verify_snp_product(v, o, &ao.snp_product, err));
         cand = sk_X509_new_null();
         crls = sk_X509_CRL_new_null();
@@ -87,7 +81,7 @@ static vt_err verify_az(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t l
         ao.snp_crls = crls;
     } else {
         verifier_refresh(v, VT_TEE_TDX);
-        rc = built(v->tdx_rc, &v->tdx_err, err);
+        rc = verify_built(v->tdx_rc, &v->tdx_err, err);
     }
     if (rc == VT_OK) rc = verifier_azure(v, err);
     vt_azure_result res;
@@ -113,7 +107,7 @@ static vt_err verify_tpm(vt_verifier *v, const uint8_t *ev, size_t len, const vt
                          vt_error *err)
 {
     verifier_refresh(v, VT_TEE_TPM);
-    VT_GUARD(built(v->tpm_rc, &v->tpm_err, err));
+    VT_GUARD(verify_built(v->tpm_rc, &v->tpm_err, err));
     vt_tpm_verify_opts to = {.at = o->at, .nonce = o->nonce, .nonce_len = o->nonce_len, .init_data_hash = o->init_data};
     VT_GUARD(vt_tpm_verify(v->tpm, ev, len, &to, &r->tpm_claims, &r->checks, err));
     return vt_claims_add_tpm(VT_TEE_TPM, r->tpm_claims, &r->claims, err);
