@@ -43,17 +43,9 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "ok   $*"; }
 
-bindir=$(dirname "$(ls /usr/lib/postgresql/*/bin/pg_ctl | tail -n 1)")
-pgrun() {
-  if [ "$(id -u)" -eq 0 ]; then
-    if id postgres >/dev/null 2>&1; then runuser -u postgres -- "$@"; else runuser -u nobody -- "$@"; fi
-  else "$@"; fi
-}
-pg_stop() { pgrun "$bindir/pg_ctl" -D "$PGDIR/data" -m fast -w -t 30 stop >/dev/null 2>&1; }
-pg_start() {
-  pgrun "$bindir/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/server.log" -w -t 30 \
-    -o "-h 127.0.0.1 -p $PGPORT -k $PGDIR -c fsync=off -c max_connections=80" start >/dev/null 2>&1
-}
+# an outage: PostgreSQL stopped and started again on its port (tests/fixtures/pg-start.sh)
+pg_stop() { sh "$HERE/../fixtures/pg-start.sh" halt "$PGDIR"; }
+pg_start() { sh "$HERE/../fixtures/pg-start.sh" resume "$PGDIR" "$PGPORT"; }
 
 # Fixed ports (HAProxy's backends name them, and a restarted node must come back on its own):
 # four free loopback ports, asked of the kernel.
