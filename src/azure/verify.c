@@ -292,17 +292,24 @@ out:
     return rc;
 }
 
-vt_err vt_az_snp_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len,
-                             const vt_azure_verify_opts *opts, json_t **claims, vt_checks *checks, vt_error *err)
+/* vt_az_vtpm_verify keeping only the claims (the two kinds' older entry points). */
+static vt_err claims_only(vt_azure_verifier *v, vt_az_kind kind, const uint8_t *evidence, size_t len,
+                          const vt_azure_verify_opts *opts, json_t **claims, vt_checks *checks, vt_error *err)
 {
     vt_azure_result r;
-    vt_err rc = vt_az_vtpm_verify(v, VT_AZ_SNP, evidence, len, opts, &r, checks, err);
+    vt_err rc = vt_az_vtpm_verify(v, kind, evidence, len, opts, &r, checks, err);
     if (claims != NULL) {
         *claims = r.claims;
         r.claims = NULL;
     }
     vt_azure_result_clear(&r);
     return rc;
+}
+
+vt_err vt_az_snp_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len,
+                             const vt_azure_verify_opts *opts, json_t **claims, vt_checks *checks, vt_error *err)
+{
+    return claims_only(v, VT_AZ_SNP, evidence, len, opts, claims, checks, err);
 }
 
 /* ---- TDX -------------------------------------------------------------------------------- */
@@ -401,14 +408,7 @@ out:
 vt_err vt_az_tdx_vtpm_verify(vt_azure_verifier *v, const uint8_t *evidence, size_t len,
                              const vt_azure_verify_opts *opts, json_t **claims, vt_checks *checks, vt_error *err)
 {
-    vt_azure_result r;
-    vt_err rc = vt_az_vtpm_verify(v, VT_AZ_TDX, evidence, len, opts, &r, checks, err);
-    if (claims != NULL) {
-        *claims = r.claims;
-        r.claims = NULL;
-    }
-    vt_azure_result_clear(&r);
-    return rc;
+    return claims_only(v, VT_AZ_TDX, evidence, len, opts, claims, checks, err);
 }
 
 vt_err vt_az_vtpm_verify(vt_azure_verifier *v, vt_az_kind kind, const uint8_t *evidence, size_t len,
