@@ -141,14 +141,8 @@ static int setup(void **st)
     assert_int_equal(vt_time_parse_rfc3339(T0_TEXT, &F.t0, NULL), VT_OK);
     char emu[700];
     snprintf(emu, sizeof emu, "%s/emu", F.dir);
-    json_t *p = vt_emu_default_platform();
-    json_object_del(p, "snp");
-    json_object_del(p, "cca");
-    char *text = json_dumps(p, 0);
+    vt_test_emu_init(emu, "tdx", NULL, F.t0);
     vt_error e;
-    if (vt_emu_init(emu, text, F.t0, &e) != VT_OK) fail_msg("emulate: %s", e.msg);
-    free(text);
-    json_decref(p);
     vt_emu *em = NULL;
     uint8_t rd[64] = {1, 2, 3};
     assert_int_equal(vt_emu_open(emu, &em, &e), VT_OK);
