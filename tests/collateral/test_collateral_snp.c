@@ -166,15 +166,7 @@ static X509 *chain_cert(int i)
 {
     char p[1024];
     snprintf(p, sizeof p, "%s/emu/collateral/snp_cert_chain.pem", F.dir);
-    vt_buf b = {0};
-    STACK_OF(X509) *c = NULL;
-    assert_int_equal(vt_file_read(p, 1 << 16, &b, NULL), VT_OK);
-    assert_int_equal(vt_pem_certs(b.ptr, b.len, &c, NULL), VT_OK);
-    vt_buf_free(&b);
-    X509 *x = sk_X509_value(c, i);
-    X509_up_ref(x);
-    sk_X509_pop_free(c, X509_free);
-    return x;
+    return vt_test_pem_cert(p, i);
 }
 
 /* What AMD KDS would serve from day `day`: the chain, the VCEK and a CRL valid 14 days,
