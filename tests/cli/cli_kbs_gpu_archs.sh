@@ -13,12 +13,10 @@
 set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
-for t in python3 timeout; do
-  command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
-done
 VT=$B
 . "$HERE/../../scripts/kbs-env.sh"
 . "$HERE/../fixtures/cli.sh"
+need python3 timeout
 on_exit() { kbs_stop "$KBS_PID"; }
 KBS_PID=
 cd "$tmp" || exit 1
