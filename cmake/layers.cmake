@@ -48,9 +48,9 @@ vt_layer(verify   DIRS src/verify   USES core crypto io tpm tdx snp cca azure nv
 vt_layer(appraise DIRS src/appraise USES core crypto io verify
          HEADERS policy refvals ear
          SUMMARY "policy language, reference values, EAR")
-vt_layer(evidence DIRS src/evidence USES core crypto io tpm tdx snp cca measure
+vt_layer(evidence DIRS src/evidence USES core crypto io tpm tdx snp cca nvidia measure
          HEADERS evidence emulate vtpm
-         SUMMARY "guest-side collection (configfs-tsm, ioctls, RTMR extension, vTPM quotes and NV reads through a dlopen()ed tpm2-tss) and the emulated TEE")
+         SUMMARY "guest-side collection (configfs-tsm, ioctls, RTMR extension, vTPM quotes and NV reads through a dlopen()ed tpm2-tss, NVIDIA GPU evidence through a dlopen()ed NVML) and the emulated TEE")
 vt_layer(rcar     DIRS src/rcar     USES core crypto snp
          HEADERS rcar
          SUMMARY "the KBS protocol pieces both sides use: message parsers, bindings, init-data, evidence JSON forms")

@@ -125,6 +125,30 @@ VT_MUST_USE vt_err vt_rtmr_read(const char *mr_dir, unsigned index, uint8_t out[
 VT_MUST_USE vt_err vt_rtmr_extend(const char *mr_dir, unsigned index, const uint8_t digest[48], const char *event_log,
                       const void *event, size_t event_len, vt_error *err);
 
+/* ---- NVIDIA GPUs through NVML (docs/nvidia.md, "Collecting GPU evidence") ------------------ */
+
+#define VT_NVML_LIBRARY_DEFAULT "libnvidia-ml.so.1"
+#define VT_NVML_GPUS_MAX 16u /* as many as the verifier takes in one device_evidence_list */
+
+typedef struct vt_nvml_opts {
+    const char *library;  /* the NVML library to dlopen(); NULL: VT_NVML_LIBRARY_DEFAULT (found
+                             by the dynamic loader, installed with the NVIDIA driver) */
+    const uint8_t *nonce; /* 32 bytes: the SPDM nonce every report must carry (the composite
+                             binding's device runtime data, docs/nvidia.md) */
+} vt_nvml_opts;
+
+/* Collect the evidence of every GPU NVML enumerates, in Trustee's / guest-components' form
+ * {"device_evidence_list":[{"arch","uuid","evidence" (hex),"certificate" (base64 of the PEM
+ * attestation chain)}]} as JSON text in *out (caller frees with vt_buf_free). Refused before
+ * anything is returned: the system's CC feature off or devtools mode on
+ * (nvmlSystemGetConfComputeState), an architecture other than Hopper or Blackwell, a size NVML
+ * reports larger than its buffer, a report that does not parse as SPDM 1.1 or does not carry
+ * the nonce, a certificate chain that is not PEM text. Every NVML error names the call and its
+ * return code (nvmlErrorString). Errors: VT_E_MISSING (no library, no NVIDIA driver, no GPU),
+ * VT_E_UNSUPPORTED (CC off, devtools, architecture, driver without the CC calls), VT_E_INVALID
+ * (sizes, report or chain malformed), VT_E_VERIFY (nonce not echoed), VT_E_IO, VT_E_ARG. */
+VT_MUST_USE vt_err vt_nvml_gpu_evidence(const vt_nvml_opts *opts, vt_buf *out, vt_error *err);
+
 VT_END_DECLS
 
 #endif
