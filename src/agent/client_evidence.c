@@ -175,7 +175,8 @@ vt_err vt_kbs_gpu_evidence_get(const vt_kbs_evidence_src *src, const uint8_t dev
     *out = NULL;
     if (src->emulator_dir == NULL)
         return vt_error_set(err, VT_E_ARG, "kbs_evidence",
-                            "GPU evidence comes from the emulated TEE so far (NVML collection is not implemented)");
+                            "GPU evidence here comes from the emulated TEE (--emulator); real GPUs through "
+                            "NVML: vt_nvml_gpu_evidence (veritee attest --gpu-evidence nvml)");
     vt_emu *emu = NULL;
     vt_buf ev = {0};
     json_t *doc = NULL, *map = NULL;

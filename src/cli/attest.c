@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "veritee/json.h"
 #include "veritee/crypto.h"
+#include "veritee/evidence.h"
 #include "veritee/fileio.h"
 #include "veritee/kbs_client.h"
 #include "veritee/writer.h"
@@ -23,7 +24,7 @@ static void attest_usage(FILE *f)
 #define MAX_RES 16
 
 typedef struct attest_args {
-    const char *kbs, *tee, *out, *token_out, *cacert, *init_data_file, *gpu_evidence;
+    const char *kbs, *tee, *out, *token_out, *cacert, *init_data_file, *gpu_evidence, *nvml;
     const char *more_kbs[8]; /* NULL-terminated */
     size_t nkbs;
     const char *res[MAX_RES];
@@ -43,7 +44,7 @@ static int usage_error(const char *msg)
 static int parse(int argc, char **argv, attest_args *a)
 {
     enum { O_KBS = 256, O_RES, O_TEE, O_PROV, O_EMU, O_KEY, O_BEARER, O_TOKEN, O_TIMEOUT, O_REALM, O_TSM, O_DEV, O_CACERT, O_RETRIES,
-           O_TCTI, O_IMDS_URL, O_IMDS_DIR, O_EVLOG, O_AALOG, O_AK, O_INIT, O_GPU };
+           O_TCTI, O_IMDS_URL, O_IMDS_DIR, O_EVLOG, O_AALOG, O_AK, O_INIT, O_GPU, O_NVML };
     static const struct option opts[] = {
         {"kbs", required_argument, 0, O_KBS},        {"resource", required_argument, 0, O_RES},
         {"tee", required_argument, 0, O_TEE},        {"provider", required_argument, 0, O_PROV},
@@ -56,7 +57,7 @@ static int parse(int argc, char **argv, attest_args *a)
         {"imds-dir", required_argument, 0, O_IMDS_DIR}, {"event-log", required_argument, 0, O_EVLOG},
         {"aa-eventlog", required_argument, 0, O_AALOG}, {"ak-handle", required_argument, 0, O_AK},
         {"init-data", required_argument, 0, O_INIT},
-        {"gpu-evidence", required_argument, 0, O_GPU},
+        {"gpu-evidence", required_argument, 0, O_GPU}, {"nvml", required_argument, 0, O_NVML},
         {"output", required_argument, 0, 'o'},       {"verbose", no_argument, 0, 'v'},
         {"help", no_argument, 0, 'h'},               {0, 0, 0, 0}};
     int c;
@@ -92,6 +93,7 @@ static int parse(int argc, char **argv, attest_args *a)
         case O_TOKEN: a->token_out = optarg; break;
         case O_CACERT: a->cacert = optarg; break;
         case O_GPU: a->gpu_evidence = optarg; break;
+        case O_NVML: a->nvml = optarg; break;
         case O_TIMEOUT:
             a->timeout = strtol(optarg, &end, 10);
             if (end == optarg || *end || a->timeout < 1 || a->timeout > 3600) return usage_error("--timeout: 1..3600");
@@ -134,27 +136,33 @@ static int parse(int argc, char **argv, attest_args *a)
 /* The evidence callback: providers through the library; remembers the TEE the evidence is for. */
 typedef struct ev_ctx {
     const vt_kbs_evidence_src *src;
-    const char *gpu_evidence; /* "emulated" or a file of Trustee's device_evidence_list JSON */
+    const char *gpu_evidence; /* "nvml", "emulated" or a file of Trustee's device_evidence_list JSON */
+    const char *nvml;         /* the NVML library (NULL: the default) */
     bool verbose;
 } ev_ctx;
 
-/* --gpu-evidence: the emulated TEE's GPUs over the device nonce, or a file sent as it is (GPU
- * evidence collected elsewhere, e.g. by NVIDIA's tools over the same nonce). */
+/* --gpu-evidence: this guest's GPUs through NVML or the emulated TEE's, over the device nonce,
+ * or a file sent as it is (GPU evidence collected elsewhere, e.g. by NVIDIA's tools over the
+ * same nonce). */
 static vt_err additional(void *ud, const uint8_t rd[64], char **out, vt_error *err)
 {
     ev_ctx *x = ud;
     *out = NULL;
-    if (strcmp(x->gpu_evidence, "emulated") == 0) {
-        if (x->verbose) {
-            char h[65];
-            vt_hex_encode(rd, 32, h);
-            fprintf(stderr, "veritee attest: GPU nonce %s\n", h);
-        }
-        return vt_kbs_gpu_evidence_get(x->src, rd, out, err);
+    bool nvml = strcmp(x->gpu_evidence, "nvml") == 0;
+    if (x->verbose && (nvml || strcmp(x->gpu_evidence, "emulated") == 0)) {
+        char h[65];
+        vt_hex_encode(rd, 32, h);
+        fprintf(stderr, "veritee attest: GPU nonce %s\n", h);
     }
+    if (!nvml && strcmp(x->gpu_evidence, "emulated") == 0) return vt_kbs_gpu_evidence_get(x->src, rd, out, err);
     vt_buf b = {0};
     json_t *doc = NULL, *map = NULL;
-    VT_GUARD(cli_read_input(x->gpu_evidence, 1u << 20, &b, err));
+    if (nvml) { /* the first 32 bytes of the device runtime data: the SPDM nonce */
+        vt_nvml_opts o = {.library = cli_nvml_library(x->nvml), .nonce = rd};
+        VT_GUARD(vt_nvml_gpu_evidence(&o, &b, err));
+    } else {
+        VT_GUARD(cli_read_input(x->gpu_evidence, 1u << 20, &b, err));
+    }
     vt_err rc = vt_json_parse((const char *)b.ptr, b.len, &doc, err);
     vt_buf_free(&b);
     if (rc == VT_OK && !json_is_array(json_object_get(doc, "device_evidence_list")))
@@ -282,7 +290,7 @@ int cmd_attest(int argc, char **argv)
             return usage_error("--init-data: a TOML text file");
         }
     }
-    ev_ctx x = {.src = &a.src, .gpu_evidence = a.gpu_evidence, .verbose = a.verbose};
+    ev_ctx x = {.src = &a.src, .gpu_evidence = a.gpu_evidence, .nvml = a.nvml, .verbose = a.verbose};
     vt_kbs_client_opts o = {.url = a.kbs, .more_urls = a.more_kbs, .tee = vt_ev_tee_name(a.src.tee), .key_type = a.key_type,
                             .evidence = evidence, .additional = a.gpu_evidence ? additional : NULL, .evidence_ud = &x, .timeout_seconds = a.timeout,
                             .ca_file = a.cacert, .init_data_toml = init.ptr != NULL ? (const char *)init.ptr : NULL};

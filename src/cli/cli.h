@@ -166,6 +166,8 @@ int cmd_emulate(int argc, char **argv);
 int cli_emulate_gpu_evidence(int argc, char **argv); /* emulate_nvidia.c */
 int cli_emulate_azure_cvm(int argc, char **argv);    /* emulate_azure.c */
 const char *cli_tcti_default(void);                 /* input.c: $TPM2TOOLS_TCTI, $TCTI or NULL */
+/* input.c: the NVML library to load: opt (--nvml), else $VERITEE_NVML, else NULL (the default). */
+const char *cli_nvml_library(const char *opt);
 int cmd_store(int argc, char **argv);
 int cmd_evidence(int argc, char **argv);
 int cmd_appraise(int argc, char **argv); /* veritee appraise (src/cli/appraise.c) */

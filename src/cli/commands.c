@@ -215,15 +215,17 @@ static const cli_opt emulate_azure_opts[] = {
 static const cli_opt evidence_get_opts[] = {
     {"tee", 0, "T", "tdx, snp, cca (default: the configfs-tsm provider's); az-snp-vtpm,\n"
                     "az-tdx-vtpm (an Azure CVM's evidence JSON, docs/azure.md), tpm (a TPM quote);\n"
-                    "emulated only: nvidia (the emulator's GPUs, Trustee's device_evidence_list JSON;\n"
-                    "the first 32 bytes of the report data are the GPU nonce, docs/nvidia.md)"},
+                    "nvidia (the GPUs through NVML, or the emulator's: Trustee's device_evidence_list\n"
+                    "JSON; the first 32 bytes of the report data are the GPU nonce, docs/nvidia.md)"},
     {"report-data", 0, "HEX", "up to 64 bytes bound into the evidence (zero-padded to 64)"},
     {"nonce", 0, "HEX", "the same as --report-data: hex, as in verify/appraise --nonce"},
     {"nonce-text", 0, "STR", "report data = SHA-512(STR) (a text nonce)"},
     {"provider", 0, "P", "auto (default): emulated with --emulator, vtpm for the vTPM TEEs,\n"
-                         "else configfs-tsm when present, else the legacy device ioctl;\n"
-                         "or tsm, ioctl, vtpm, emulated"},
+                         "nvml for nvidia, else configfs-tsm when present, else the legacy\n"
+                         "device ioctl; or tsm, ioctl, vtpm, nvml, emulated"},
     {"emulator", 0, "DIR", "the emulated TEE made by `veritee emulate init`"},
+    {"nvml", 0, "LIB", "nvidia: the NVML library to load (default $VERITEE_NVML, else\n"
+                       "libnvidia-ml.so.1 from the NVIDIA driver)"},
     {"tsm-root", 0, "DIR", "configfs-tsm report root (default " VT_TSM_ROOT_DEFAULT ")"},
     {"tsm-entry", 0, "NAME", "use this report instance (default: a private one, removed after)"},
     {"device", 0, "PATH", "ioctl device (default /dev/tdx_guest, /dev/sev-guest)"},
@@ -336,9 +338,12 @@ static const cli_opt attest_opts[] = {
     {"provider", 0, "P", "auto (default): vtpm for az-snp-vtpm, az-tdx-vtpm, tpm; emulated with\n"
                          "--emulator; else configfs-tsm when present, else the SNP guest ioctl"},
     {"emulator", 0, "DIR", "the emulated TEE made by `veritee emulate init` (test only)"},
-    {"gpu-evidence", 0, "SRC", "also attest GPUs (additional evidence, docs/nvidia.md): 'emulated' (the\n"
-                               "--emulator's GPUs over the session's GPU nonce) or a FILE of Trustee's\n"
+    {"gpu-evidence", 0, "SRC", "also attest GPUs (additional evidence, docs/nvidia.md): 'nvml' (this\n"
+                               "guest's GPUs through NVML, over the session's GPU nonce), 'emulated'\n"
+                               "(the --emulator's GPUs over that nonce) or a FILE of Trustee's\n"
                                "device_evidence_list JSON sent as it is"},
+    {"nvml", 0, "LIB", "the NVML library for --gpu-evidence nvml (default $VERITEE_NVML, else\n"
+                       "libnvidia-ml.so.1 from the NVIDIA driver)"},
     {"key-type", 0, "K", "ephemeral TEE key: ec (P-256, ECDH-ES+A256KW; default) or rsa\n"
                          "(RSA-2048, RSA-OAEP-256)"},
     {"output", 'o', "FILE", "write the secret to FILE (mode 0600; one --resource); default stdout"},

@@ -20,7 +20,7 @@ static void evidence_usage(FILE *f)
 
 typedef struct ev_args {
     const char *tee_name, *provider, *emulator, *out, *aux_out, *tsm_root, *tsm_entry, *device, *realm;
-    const char *tcti, *imds_url, *imds_dir, *event_log, *aa_log;
+    const char *tcti, *imds_url, *imds_dir, *event_log, *aa_log, *nvml;
     uint32_t ak_handle;
     bool vtpm_tpm;          /* --tee tpm */
     vt_ev_tee tee;
@@ -73,7 +73,7 @@ static int parse_int(const char *s, int lo, int hi, const char *what, int *out)
 static int parse(int argc, char **argv, ev_args *a)
 {
     enum { O_TSM_ROOT = 256, O_TSM_ENTRY, O_DEVICE, O_VMPL, O_EXTENDED, O_AUX, O_RV, O_TAG, O_REALM, O_AAEL, O_INIT, O_NONCE_TEXT,
-           O_CREATE_REALM, O_TCTI, O_IMDS_URL, O_IMDS_DIR, O_EVLOG, O_AALOG, O_AK };
+           O_CREATE_REALM, O_TCTI, O_IMDS_URL, O_IMDS_DIR, O_EVLOG, O_AALOG, O_AK, O_NVML };
     static const struct option opts[] = {
         {"tee", required_argument, 0, 't'},       {"report-data", required_argument, 0, 'r'},
         {"nonce", required_argument, 0, 'n'},     {"provider", required_argument, 0, 'p'},
@@ -88,7 +88,7 @@ static int parse(int argc, char **argv, ev_args *a)
         {"create-realm", no_argument, 0, O_CREATE_REALM}, {"tcti", required_argument, 0, O_TCTI},
         {"imds-url", required_argument, 0, O_IMDS_URL}, {"imds-dir", required_argument, 0, O_IMDS_DIR},
         {"event-log", required_argument, 0, O_EVLOG}, {"aa-eventlog", required_argument, 0, O_AALOG},
-        {"ak-handle", required_argument, 0, O_AK}, {0, 0, 0, 0}};
+        {"ak-handle", required_argument, 0, O_AK}, {"nvml", required_argument, 0, O_NVML}, {0, 0, 0, 0}};
     int c, rc = 0, v;
     optind = 1;
     memset(a, 0, sizeof *a);
@@ -128,6 +128,7 @@ static int parse(int argc, char **argv, ev_args *a)
         case O_IMDS_DIR: a->imds_dir = optarg; break;
         case O_EVLOG: a->event_log = optarg; break;
         case O_AALOG: a->aa_log = optarg; break;
+        case O_NVML: a->nvml = optarg; break;
         case O_AK: {
             char *end = NULL;
             unsigned long h = strtoul(optarg, &end, 16);
@@ -161,7 +162,7 @@ static int parse(int argc, char **argv, ev_args *a)
         else if (strcmp(a->tee_name, "az-tdx-vtpm") == 0) a->az_kind = VT_EMU_AZ_TDX;
         else return bad("--tee: az-snp-vtpm or az-tdx-vtpm");
     } else if (a->tee_name != NULL && strcmp(a->tee_name, "nvidia") == 0) {
-        a->nvidia = true; /* the emulated GPUs (docs/nvidia.md): the first 32 bytes are the SPDM nonce */
+        a->nvidia = true; /* the GPUs (docs/nvidia.md): the first 32 bytes are the SPDM nonce */
     } else if (a->tee_name != NULL && strcmp(a->tee_name, "tpm") == 0) {
         a->vtpm_tpm = true;
     } else if (a->tee_name != NULL && vt_ev_tee_parse(a->tee_name, &a->tee, &e) != VT_OK) {
@@ -169,6 +170,7 @@ static int parse(int argc, char **argv, ev_args *a)
     }
     if (strcmp(a->provider, "auto") == 0)
         a->provider = a->emulator ? "emulated"
+                      : a->nvidia ? "nvml"
                       : a->az_kind != 0 || a->vtpm_tpm ? "vtpm"
                       : vt_tsm_present(a->tsm_root) ? "tsm" : "ioctl";
     if (a->tcti == NULL) a->tcti = cli_tcti_default();
@@ -292,13 +294,17 @@ static int get(int argc, char **argv)
     if (strcmp(a.provider, "vtpm") == 0) r = from_vtpm(&a, &out, &e);
     else if ((a.az_kind != 0 || a.vtpm_tpm) && strcmp(a.provider, "emulated") != 0)
         r = vt_error_set(&e, VT_E_ARG, "evidence", "--tee %s: --provider vtpm (the TPM) or emulated", a.tee_name);
-    else if (a.nvidia && strcmp(a.provider, "emulated") != 0)
-        r = vt_error_set(&e, VT_E_ARG, "evidence", "--tee nvidia: only the emulated provider (--emulator DIR) so far; "
-                         "collection from GPUs (NVML) is not implemented");
+    else if (a.nvidia && strcmp(a.provider, "nvml") == 0) {
+        vt_nvml_opts o = {.library = cli_nvml_library(a.nvml), .nonce = a.report_data};
+        r = vt_nvml_gpu_evidence(&o, &out, &e);
+    } else if (a.nvidia && strcmp(a.provider, "emulated") != 0)
+        r = vt_error_set(&e, VT_E_ARG, "evidence", "--tee nvidia: --provider nvml (the GPUs, through NVML) or emulated");
+    else if (strcmp(a.provider, "nvml") == 0)
+        r = vt_error_set(&e, VT_E_ARG, "evidence", "--provider nvml serves --tee nvidia");
     else if (strcmp(a.provider, "emulated") == 0) r = from_emulator(&a, &out, &aux, &e);
     else if (strcmp(a.provider, "tsm") == 0) r = from_tsm(&a, &out, &aux, &e);
     else if (strcmp(a.provider, "ioctl") == 0) r = from_ioctl(&a, &out, &aux, &e);
-    else r = vt_error_set(&e, VT_E_ARG, "evidence", "--provider %s (auto, tsm, ioctl, vtpm, emulated)", a.provider);
+    else r = vt_error_set(&e, VT_E_ARG, "evidence", "--provider %s (auto, tsm, ioctl, vtpm, nvml, emulated)", a.provider);
     if (r != VT_OK) {
         fprintf(stderr, "veritee evidence get: %s%s\n", e.msg,
                 r == VT_E_MISSING && a.realm != NULL && strstr(e.msg, "realm") ? " (--create-realm)" : "");

@@ -37,6 +37,14 @@ vt_err cli_read_input(const char *path, size_t max, vt_buf *out, vt_error *err)
     return VT_OK;
 }
 
+/* The NVML library for GPU evidence: --nvml, else VERITEE_NVML, else NULL (libnvidia-ml.so.1). */
+const char *cli_nvml_library(const char *opt)
+{
+    if (opt != NULL && *opt != '\0') return opt;
+    const char *t = getenv("VERITEE_NVML");
+    return t != NULL && *t != '\0' ? t : NULL;
+}
+
 /* The TPM to use when --tcti is not given: TPM2TOOLS_TCTI, then TCTI (tpm2-tools' variables),
  * else NULL (the library's default, device:/dev/tpmrm0). */
 const char *cli_tcti_default(void)
