@@ -5,7 +5,7 @@
 # nvidia` output verifies with `veritee verify --tee nvidia` against the emulated root; an
 # emulated TDX guest + 2 GPUs collected through NVML gets the model key from `veritee serve`;
 # then each refusal: NVML missing, init failing, CC off or devtools on (refused before anything
-# is sent), sizes past their arrays, the nonce not echoed, a garbage report, another GPU
+# is sent), a report naming no CC mode (sent, refused by the broker), sizes past their arrays, the nonce not echoed, a garbage report, another GPU
 # architecture, a UUID without its NUL. Loopback only, every command bounded.
 set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
@@ -94,6 +94,16 @@ guest ccoff
 unset VT_FAKE_NVML_FAULT
 [ "$RC" -eq 2 ] && [ ! -s ccoff.secret ] && [ ! -s ccoff.jwt ] && grep -q "confidential computing is off" ccoff.err &&
   ok "CC off: refused in the guest (exit 2), nothing received" || { bad "CC off: exit $RC"; cat ccoff.err; }
+# NVML says CC on but a GPU's report names no CC mode (the emulator's cc_off): sent, and refused by
+# the broker's policy (nvidia.cc_mode), that GPU contraindicated
+python3 -c "import json; p='emu/platform.json'; j=json.load(open(p)); j['nvidia']['cc_off'] = [1]; json.dump(j, open(p, 'w'))"
+guest ccreport
+got=$(timeout 20 "$B" ear verify --key ear.pem --json ccreport.jwt 2>/dev/null |
+  python3 -c 'import json,sys; d=json.load(sys.stdin)["submods"]; print(" ".join("%s=%s" % (k, v["ear.status"]) for k, v in sorted(d.items())))')
+[ "$RC" -eq 1 ] && [ ! -s ccreport.secret ] && [ "$got" = "cpu0=affirming gpu0=affirming gpu1=contraindicated" ] &&
+  grep -q "gpu_cc_mode" ccreport.err && ok "report without CC mode: refused by the broker ($got)" ||
+  { bad "report without CC mode: exit $RC, '$got'"; cat ccreport.err; }
+python3 -c "import json; p='emu/platform.json'; j=json.load(open(p)); j['nvidia'].pop('cc_off'); json.dump(j, open(p, 'w'))"
 # NVML missing in the guest: exit 3
 RC=0
 timeout 60 "$B" attest --kbs "$KBS_URL" --tee tdx --emulator emu --gpu-evidence nvml --nvml "$tmp/none.so" \
