@@ -71,11 +71,19 @@ out:
     return rc;
 }
 
+/* The QE authentication data of the emulated quotes: bytes 0..31. */
+static const uint8_t QE_AUTH[32] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                                    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+
 struct emu_tdx {
     EVP_PKEY *ak, *pck; /* attestation key, PCK key (signs the QE report) */
     uint8_t ak_xy[64];
     vt_buf chain;   /* keys/tdx_pck_chain.pem as stored */
     vt_td_report td; /* the platform's TD report fields over the defaults; report_data and tdx15 per quote */
+    /* The QE report binding the attestation key and its PCK signature: like Intel's quoting
+     * library, made when the attestation key is certified, not per quote (the QE SVN is the
+     * platform's, fixed while the emulator is open). */
+    uint8_t qe_report[VT_SGX_REPORT_SIZE], qe_sig[64];
 };
 
 void emu_tdx_free(emu_tdx *t)
@@ -103,6 +111,22 @@ static vt_err tdx_load(vt_emu *e, const json_t *tj, emu_tdx **out, vt_error *err
         goto out;
     }
     VT_GUARD_GOTO(td_body(tj, false, zero_rd, &t->td, err));
+    vt_json_in in;
+    int64_t qe_svn = 7;
+    VT_GUARD_GOTO(vt_json_in_init(&in, tj, "tdx", "emulate", err));
+    VT_GUARD_GOTO(vt_json_get_int(&in, "qe_svn", OPT, 0, UINT16_MAX, &qe_svn, NULL));
+    uint8_t qe_rd[64] = {0};
+    VT_GUARD_GOTO(vt_hash2(VT_SHA256, t->ak_xy, 64, QE_AUTH, 32, qe_rd, err));
+    vt_writer qr;
+    vt_writer_init(&qr, "emulated QE report", err);
+    rc = qe_report(&qr, (uint16_t)qe_svn, qe_rd);
+    if (rc == VT_OK && qr.len != sizeof t->qe_report)
+        rc = vt_error_set(err, VT_E_INTERNAL, "emulate", "QE report of %zu bytes", qr.len);
+    if (rc == VT_OK) memcpy(t->qe_report, qr.buf, qr.len);
+    vt_writer_free(&qr);
+    if (rc != VT_OK) goto out;
+    VT_GUARD_GOTO(vt_ecdsa_sign_raw(t->pck, VT_SHA256, t->qe_report, sizeof t->qe_report, t->qe_sig, sizeof t->qe_sig,
+                                    &n, err));
     *out = t;
     return VT_OK;
 out:
@@ -144,9 +168,8 @@ vt_err vt_emu_tdx_quote(vt_emu *e, const uint8_t report_data[64], int version, v
         return vt_error_set(err, VT_E_ARG, "emulate", "tdx.v5_body_type %lld (2 or 3)", (long long)body_type);
     const emu_tdx *x = NULL;
     VT_GUARD(tdx_get(e, tj, &x, err));
-    vt_writer w, qr;
+    vt_writer w;
     vt_writer_init(&w, "emulated TDX quote", err);
-    vt_writer_init(&qr, "emulated QE report", err);
     vt_err rc = VT_OK;
 
     vt_tdx_quote q;
@@ -165,14 +188,9 @@ vt_err vt_emu_tdx_quote(vt_emu *e, const uint8_t report_data[64], int version, v
     VT_GUARD_GOTO(vt_tdx_quote_signed_write(&w, &q));
     size_t signed_len = vt_writer_len(&w);
 
-    uint8_t sig[64], qe_sig[64], auth[32];
+    uint8_t sig[64];
     size_t n;
     VT_GUARD_GOTO(vt_ecdsa_sign_raw(x->ak, VT_SHA256, w.buf, signed_len, sig, sizeof sig, &n, err));
-    for (int i = 0; i < 32; i++) auth[i] = (uint8_t)i;
-    uint8_t qe_rd[64] = {0};
-    VT_GUARD_GOTO(vt_hash2(VT_SHA256, x->ak_xy, 64, auth, 32, qe_rd, err));
-    VT_GUARD_GOTO(qe_report(&qr, (uint16_t)qe_svn, qe_rd));
-    VT_GUARD_GOTO(vt_ecdsa_sign_raw(x->pck, VT_SHA256, qr.buf, qr.len, qe_sig, sizeof qe_sig, &n, err));
     size_t pem_len = x->chain.len + 1; /* with the NUL most quotes carry */
     size_t cert6 = VT_SGX_REPORT_SIZE + 64 + 2 + 32 + 2 + 4 + pem_len;
     vt_write_u32le(&w, "signature data size", (uint32_t)(64 + 64 + 2 + 4 + cert6));
@@ -180,10 +198,10 @@ vt_err vt_emu_tdx_quote(vt_emu *e, const uint8_t report_data[64], int version, v
     vt_write_bytes(&w, "attestation key", x->ak_xy, 64);
     vt_write_u16le(&w, "certification data type", VT_TDX_CERT_QE_REPORT);
     vt_write_u32le(&w, "certification data size", (uint32_t)cert6);
-    vt_write_bytes(&w, "QE report", qr.buf, qr.len);
-    vt_write_bytes(&w, "QE report signature", qe_sig, 64);
+    vt_write_bytes(&w, "QE report", x->qe_report, sizeof x->qe_report);
+    vt_write_bytes(&w, "QE report signature", x->qe_sig, 64);
     vt_write_u16le(&w, "QE auth data size", 32);
-    vt_write_bytes(&w, "QE auth data", auth, 32);
+    vt_write_bytes(&w, "QE auth data", QE_AUTH, 32);
     vt_write_u16le(&w, "certification data type", VT_TDX_CERT_PCK_CHAIN);
     vt_write_u32le(&w, "certification data size", (uint32_t)pem_len);
     vt_write_bytes(&w, "PCK certificate chain", x->chain.ptr, x->chain.len);
@@ -191,6 +209,5 @@ vt_err vt_emu_tdx_quote(vt_emu *e, const uint8_t report_data[64], int version, v
     rc = vt_writer_take(&w, &out->ptr, &out->len);
 out:
     vt_writer_free(&w);
-    vt_writer_free(&qr);
     return rc;
 }
