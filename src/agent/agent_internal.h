@@ -13,4 +13,9 @@
  * encoded; free() the result. */
 char *agent_json_dump(const json_t *j);
 
+/* The /attest answer in the exact shape veritee's and Trustee's KBS send it,
+ * {"token":"<chars of a JWS compact serialisation>"} without whitespace: the token's bytes within
+ * the body (they need no JSON unescaping). False for any other shape (the caller parses it). */
+bool agent_token_fast(const char *body, size_t len, const char **tok, size_t *tok_len);
+
 #endif

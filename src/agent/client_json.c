@@ -106,3 +106,20 @@ char *agent_json_dump(const json_t *j)
     if (vt_writer_take(&w, &out, &n) != VT_OK) return NULL;
     return (char *)out;
 }
+
+bool agent_token_fast(const char *body, size_t len, const char **tok, size_t *tok_len)
+{
+    static const char pre[] = "{\"token\":\"";
+    const size_t pl = sizeof pre - 1;
+    if (body == NULL || len < pl + 3 || memcmp(body, pre, pl) != 0 || body[len - 2] != '"' || body[len - 1] != '}')
+        return false;
+    for (size_t i = pl; i < len - 2; i++) {
+        char ch = body[i];
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+                  ch == '_' || ch == '.';
+        if (!ok) return false;
+    }
+    *tok = body + pl;
+    *tok_len = len - pl - 2;
+    return true;
+}
