@@ -166,6 +166,73 @@ static void test_jwe_roundtrips(void **state)
     EVP_PKEY_free(k);
 }
 
+/* A JWE whose protected header carries epk (the rest from a real JWE for k). */
+static vt_err decrypt_with_epk(EVP_PKEY *k, const json_t *good, json_t *epk, vt_error *e)
+{
+    json_t *hdr = json_pack("{s:s, s:s, s:o}", "alg", "ECDH-ES+A256KW", "enc", "A256GCM", "epk", epk);
+    char *text = json_dumps(hdr, JSON_COMPACT);
+    char *prot = vt_b64_encode((const uint8_t *)text, strlen(text), true);
+    json_t *jwe = json_deep_copy(good);
+    json_object_set_new(jwe, "protected", json_string(prot));
+    vt_buf out = {0};
+    vt_err rc = vt_jwe_decrypt(jwe, k, &out, e);
+    assert_null(out.ptr);
+    json_decref(jwe);
+    free(prot);
+    free(text);
+    json_decref(hdr);
+    return rc;
+}
+
+/* The sender's ephemeral key is checked whichever way it is built (on the recipient key's curve
+ * from its parameters, otherwise as any JWK): off the curve, another curve, short coordinates,
+ * another key type: refused before any decryption. */
+static void test_jwe_hostile_epk(void **state)
+{
+    (void)state;
+    vt_error e;
+    EVP_PKEY *k = NULL, *k384 = NULL;
+    assert_int_equal(vt_pki_ec_key(VT_P256, &k, &e), VT_OK);
+    assert_int_equal(vt_pki_ec_key(VT_P384, &k384, &e), VT_OK);
+    json_t *jwk = NULL, *jwk384 = NULL, *jwe = NULL;
+    assert_int_equal(vt_jwk_from_pkey(k, "ECDH-ES+A256KW", &jwk, &e), VT_OK);
+    assert_int_equal(vt_jwk_from_pkey(k384, NULL, &jwk384, &e), VT_OK);
+    assert_int_equal(vt_jwe_encrypt(jwk, (const uint8_t *)"s", 1, &jwe, &e), VT_OK);
+    const char *x = json_string_value(json_object_get(jwk, "x")), *y = json_string_value(json_object_get(jwk, "y"));
+    /* the recipient's own point: on the curve, so only authentication fails (header changed) */
+    assert_int_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x,
+                                                        "y", y), &e), VT_E_VERIFY);
+    /* y of another point: off the curve */
+    assert_int_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x,
+                                                        "y", x), &e), VT_E_INVALID);
+    /* a P-384 point for a P-256 key */
+    json_t *other = json_deep_copy(jwk384);
+    assert_int_not_equal(decrypt_with_epk(k, jwe, other, &e), VT_OK);
+    /* a P-384 point labelled P-256: wrong coordinate length */
+    assert_int_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:O, s:O}", "kty", "EC", "crv", "P-256", "x",
+                                                        json_object_get(jwk384, "x"), "y",
+                                                        json_object_get(jwk384, "y")), &e), VT_E_INVALID);
+    /* a short x, not base64url, another key type, no y */
+    assert_int_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x",
+                                                        "AAAA", "y", y), &e), VT_E_INVALID);
+    assert_int_not_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x",
+                                                            "!!!!", "y", y), &e), VT_OK);
+    assert_int_not_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "RSA", "crv", "P-256", "x",
+                                                            x, "y", y), &e), VT_OK);
+    assert_int_not_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x), &e),
+                         VT_OK);
+    /* and the untouched JWE still decrypts */
+    vt_buf out = {0};
+    assert_int_equal(vt_jwe_decrypt(jwe, k, &out, &e), VT_OK);
+    assert_int_equal(out.len, 1);
+    vt_buf_free_secret(&out);
+    json_decref(jwe);
+    json_decref(jwk);
+    json_decref(jwk384);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(k384);
+}
+
 static void test_jwk_hostile(void **state)
 {
     (void)state;
@@ -253,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_jcs), cmocka_unit_test(test_kbs_binding_example),
         cmocka_unit_test(test_jwe_known_answer), cmocka_unit_test(test_jwe_roundtrips),
         cmocka_unit_test(test_jwk_hostile), cmocka_unit_test(test_jwk_weak_rsa),
+        cmocka_unit_test(test_jwe_hostile_epk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
