@@ -126,6 +126,12 @@ typedef struct vt_ear_verify_opts {
 VT_MUST_USE vt_err vt_ear_verify(const char *jwt, size_t len, EVP_PKEY *pub, const vt_ear_verify_opts *opts,
                      json_t **claims, vt_error *err);
 
+/* The claims checks of vt_ear_verify without the signature: profile, iat, exp (at opts->now,
+ * with opts->skew), verifier id and submods. For a claims set whose signature was checked
+ * earlier (a token this broker issued, remembered by the hash of its exact bytes): the
+ * instant-dependent checks must still run at each use. Errors as vt_ear_verify's. */
+VT_MUST_USE vt_err vt_ear_check_claims(const json_t *claims, const vt_ear_verify_opts *opts, vt_error *err);
+
 /* The worst submod status of a verified claims set. */
 vt_ear_status vt_ear_overall(const json_t *claims);
 

@@ -80,7 +80,7 @@ static vt_err check_submod(const char *label, const json_t *m, vt_error *err)
     return VT_OK;
 }
 
-static vt_err check_claims(const json_t *c, const vt_ear_verify_opts *o, vt_error *err)
+vt_err vt_ear_check_claims(const json_t *c, const vt_ear_verify_opts *o, vt_error *err)
 {
     const char *prof = json_string_value(json_object_get(c, "eat_profile"));
     if (!known_profile(prof))
@@ -133,7 +133,7 @@ vt_err vt_ear_verify(const char *jwt, size_t len, EVP_PKEY *pub, const vt_ear_ve
         rc = vt_error_set(err, VT_E_INVALID, "ear_shape", "the JWT payload is not a JSON object");
         goto out;
     }
-    VT_GUARD_GOTO(check_claims(c, opts, err));
+    VT_GUARD_GOTO(vt_ear_check_claims(c, opts, err));
     *claims = c;
     c = NULL;
 out:

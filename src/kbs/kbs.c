@@ -63,6 +63,14 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
         }
         k->has_metrics = true;
     }
+    vt_err trc = kbs_tokens_init(k, cfg->token_cache_slots, err);
+    if (trc != VT_OK) {
+        vt_verifier_free(k->verifiers);
+        free(k->policy_text);
+        pthread_mutex_destroy(&k->policy_mu);
+        free(k);
+        return trc;
+    }
     pthread_mutex_init(&k->unauth_mu, NULL);
     *out = k;
     return VT_OK;
@@ -72,6 +80,7 @@ void vt_kbs_free(vt_kbs *k)
 {
     if (k == NULL) return;
     vt_verifier_free(k->verifiers);
+    kbs_tokens_free(k);
     free(k->policy_text);
     pthread_mutex_destroy(&k->policy_mu);
     pthread_mutex_destroy(&k->unauth_mu);

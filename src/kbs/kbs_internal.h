@@ -33,7 +33,28 @@ struct vt_kbs {
         char tee[24], client[48], check[40], error[200];
     } recent[KBS_RECENT_REJECTS];
     size_t recent_n, recent_next;
+    /* Tokens whose signature was checked (or made) here, with their exact bytes, direct-mapped
+     * (token_cache.c); bounded, a collision replaces the older entry. */
+    pthread_mutex_t tok_mu;
+    struct kbs_tok_slot {
+        char *tok; /* the token's bytes (len) */
+        size_t len;
+        json_t *claims; /* NULL: empty; shared read-only once stored */
+    } *tok;
+    size_t tok_n; /* a power of two */
+    uint64_t tok_hits, tok_misses;
 };
+
+/* The token cache (token_cache.c). init: 0 or a slot count (rounded up to a power of two). */
+vt_err kbs_tokens_init(vt_kbs *k, uint32_t slots, vt_error *err);
+void kbs_tokens_free(vt_kbs *k);
+/* Remembers that the token jwt[len], whose signature was made or verified with the broker's
+ * EAR key, carries claims (a reference, stolen; NULL: nothing). From then on the claims object
+ * is shared read-only: nobody may modify it. */
+void kbs_tokens_remember(vt_kbs *k, const char *jwt, size_t len, json_t *claims);
+/* The claims of a remembered token with exactly these bytes (a new reference, to read only), or
+ * NULL. The caller still applies the instant-dependent checks (vt_ear_check_claims). */
+json_t *kbs_tokens_recall(vt_kbs *k, const char *jwt, size_t len);
 
 /* A copy of the configured attestation policy text (NULL when none is configured). */
 char *kbs_policy_text(vt_kbs *k);

@@ -849,6 +849,99 @@ static void test_token_skew_boundary(void **state)
     free(tok);
 }
 
+/* The token cache: a token this broker issued is not verified again at release (counted as a
+ * hit), but only for its exact bytes; a forged token in the session row, another broker's
+ * token and an evicted one take the full path; expiry is applied at the request instant on a
+ * hit as on a full verification; one slot bounds the cache to one token. */
+static void hits(vt_kbs *k, uint64_t want_hits, uint64_t want_misses)
+{
+    uint64_t h = 99, m = 99;
+    vt_kbs_token_cache_stats(k, &h, &m);
+    assert_int_equal(h, want_hits);
+    assert_int_equal(m, want_misses);
+}
+
+static void test_token_cache(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    vt_kbs_config c = {.store = F.store, .metrics = F.metrics, .ear_key = F.ear, .admin_key = F.admin,
+                       .trust_dir = F.trust, .collateral_dir = F.coll, .policy_text = POLICY, .token_cache_slots = 1};
+    vt_kbs *k = NULL;
+    assert_int_equal(vt_kbs_new(&c, &k, &e), VT_OK);
+    put_secret("default/key/cached", "cached-secret");
+    sess a, b;
+    char *ta = NULL, *tb = NULL;
+    auth(k, "tdx", F.now, &a);
+    char *body = tdx_body(a.nonce, F.jwk_ec, NULL, NULL);
+    attest(k, &a, F.now, body, 200, NULL, &ta);
+    free(body);
+    hits(k, 0, 0);
+    /* the issued token, by cookie and as bearer: no second verification */
+    get_resource(k, "default/key/cached", a.id, NULL, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    get_resource(k, "default/key/cached", NULL, ta, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    hits(k, 2, 0);
+    /* expiry at the request instant, on the cached path */
+    get_resource(k, "default/key/cached", NULL, ta, F.now + VT_KBS_DEFAULT_TOKEN_LIFETIME, NULL, NULL, 401,
+                 "TokenVerifierError", NULL);
+    hits(k, 3, 0);
+    /* one byte of the signature altered: not the remembered bytes, verified, refused */
+    char *forged = strdup(ta);
+    char *sig = strrchr(forged, '.') + 3;
+    *sig = *sig == 'A' ? 'B' : 'A';
+    get_resource(k, "default/key/cached", NULL, forged, F.now + 1, NULL, NULL, 401, "TokenVerifierError", NULL);
+    hits(k, 3, 1);
+    /* ... nor when it is written into the session row the cookie names */
+    assert_int_equal(vt_store_session_set_token(F.store, a.id, forged, F.now, &e), VT_OK);
+    get_resource(k, "default/key/cached", a.id, NULL, F.now + 1, NULL, NULL, 401, "TokenVerifierError", NULL);
+    hits(k, 3, 2);
+    assert_int_equal(vt_store_session_set_token(F.store, a.id, ta, F.now, &e), VT_OK);
+    free(forged);
+    /* a token of another broker (another EAR key) is refused */
+    EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(other);
+    vt_kbs_config c2 = c;
+    c2.ear_key = other;
+    vt_kbs *k2 = NULL;
+    assert_int_equal(vt_kbs_new(&c2, &k2, &e), VT_OK);
+    sess o;
+    char *to = NULL;
+    auth(k2, "tdx", F.now, &o);
+    body = tdx_body(o.nonce, F.jwk_ec, NULL, NULL);
+    attest(k2, &o, F.now, body, 200, NULL, &to);
+    free(body);
+    get_resource(k2, "default/key/cached", NULL, to, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    hits(k2, 1, 0);
+    get_resource(k, "default/key/cached", NULL, to, F.now + 1, NULL, NULL, 401, "TokenVerifierError", NULL);
+    hits(k, 3, 3);
+    /* one slot: a second issued token evicts the first, which is then verified in full (and
+     * remembered again, evicting the second) */
+    auth(k, "tdx", F.now, &b);
+    body = tdx_body(b.nonce, F.jwk_ec, NULL, NULL);
+    attest(k, &b, F.now, body, 200, NULL, &tb);
+    free(body);
+    assert_string_not_equal(ta, tb);
+    get_resource(k, "default/key/cached", NULL, tb, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    hits(k, 4, 3);
+    get_resource(k, "default/key/cached", a.id, NULL, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    hits(k, 4, 4);
+    get_resource(k, "default/key/cached", a.id, NULL, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    hits(k, 5, 4);
+    get_resource(k, "default/key/cached", NULL, tb, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    hits(k, 5, 5);
+    /* the bound is checked at creation */
+    vt_kbs_config big = c;
+    big.token_cache_slots = VT_KBS_MAX_TOKEN_CACHE + 1;
+    vt_kbs *kb = NULL;
+    assert_int_equal(vt_kbs_new(&big, &kb, &e), VT_E_ARG);
+    vt_kbs_free(k2);
+    vt_kbs_free(k);
+    EVP_PKEY_free(other);
+    free(ta);
+    free(tb);
+    free(to);
+}
+
 /* The admin token binds the query: ?version=1 signed, ?version=2 sent is refused. */
 static void test_admin_token_binds_query(void **state)
 {
@@ -1341,6 +1434,7 @@ int main(void)
         cmocka_unit_test(test_unauthenticated_summarized),
         cmocka_unit_test(test_admin_actor_escaped),
         cmocka_unit_test(test_token_skew_boundary),
+        cmocka_unit_test(test_token_cache),
         cmocka_unit_test(test_admin_token_binds_query),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_reload),
