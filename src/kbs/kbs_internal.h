@@ -6,6 +6,7 @@
 
 #include "veritee/audit.h"
 #include "veritee/claims.h"
+#include "veritee/jose.h"
 #include "veritee/kbs.h"
 #include "veritee/metrics.h"
 #include "veritee/verify.h"
@@ -17,6 +18,7 @@ struct vt_kbs {
     vt_std_metrics m;
     bool has_metrics;
     vt_verifier *verifiers; /* every TEE's verifier (the verify layer), rebuilt when trust/collateral change */
+    vt_jose_ctx *jose;      /* curves, ciphers and KDF fetched once: TEE key import, the JWE of a release */
     pthread_mutex_t policy_mu;  /* guards policy_text (replaced by vt_kbs_reload) */
     char *policy_text;          /* owned copy of cfg.policy_text; NULL: the built-in default */
     /* Unauthenticated failures (admin calls without a valid token, resource requests without a

@@ -116,7 +116,7 @@ void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_r
         denied(k, c, actor, path, rc == VT_E_REVOKED ? "revoked" : rc == VT_E_MISSING ? "not_found" : "storage", r->detail);
         goto out;
     }
-    if (vt_jwe_encrypt(pk, secret.ptr, secret.len, &jwe, &e) != VT_OK) {
+    if (vt_jwe_encrypt_cx(k->jose, pk, secret.ptr, secret.len, &jwe, &e) != VT_OK) {
         kbs_fail(r, 401, "JweError", "cannot encrypt to the TEE key: %s", e.msg);
         denied(k, c, actor, path, "jwe", r->detail);
         goto out;
