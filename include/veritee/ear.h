@@ -13,6 +13,7 @@
 #include "veritee/api.h"
 #include "veritee/claims.h"
 #include "veritee/err.h"
+#include "veritee/jws.h"
 #include "veritee/vtime.h"
 
 VT_BEGIN_DECLS
@@ -110,6 +111,10 @@ VT_MUST_USE vt_err vt_ear_build(const vt_ear_submod *subs, size_t n, const vt_ea
 /* Sign a claims set as a JWT: header {"alg": ES256|ES384 (by the key's curve), "typ": "JWT",
  * "jwk": public key, "kid": RFC 7638 thumbprint}. *jwt is owned by the caller (free()). */
 VT_MUST_USE vt_err vt_ear_sign(const json_t *claims, EVP_PKEY *key, char **jwt, vt_error *err);
+/* The same with the header prepared once (a signer for a long-lived key: the broker's): the
+ * signer of that header (free with vt_jws_signer_free), and a signature with it. */
+VT_MUST_USE vt_err vt_ear_signer_new(EVP_PKEY *key, vt_jws_signer **out, vt_error *err);
+VT_MUST_USE vt_err vt_ear_sign_with(const vt_jws_signer *s, const json_t *claims, char **jwt, vt_error *err);
 
 typedef struct vt_ear_verify_opts {
     vt_time now;

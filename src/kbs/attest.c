@@ -393,7 +393,7 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         goto fail;
     rc = strcmp(s.tee, "sample") == 0 ? sample_ear(&x, &e) : appraise(&x, s.tee, &e);
     if (rc != VT_OK) goto fail;
-    if (vt_ear_sign(x.ear, k->cfg.ear_key, &jwt, &e) != VT_OK) goto fail;
+    if (vt_ear_sign_with(k->ear_signer, x.ear, &jwt, &e) != VT_OK) goto fail;
     if (vt_store_session_set_token(k->cfg.store, s.id, jwt, c->now, &e) != VT_OK) goto fail;
     kbs_tokens_remember(k, jwt, strlen(jwt), json_deep_copy(x.ear)); /* signed here: spares the re-check */
     result = vt_ear_status_name(overall(&x));

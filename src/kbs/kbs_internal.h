@@ -18,6 +18,7 @@ struct vt_kbs {
     vt_std_metrics m;
     bool has_metrics;
     vt_verifier *verifiers; /* every TEE's verifier (the verify layer), rebuilt when trust/collateral change */
+    vt_jws_signer *ear_signer; /* cfg.ear_key with the EAR header serialised once */
     vt_jose_ctx *jose;      /* curves, ciphers and KDF fetched once: TEE key import, the JWE of a release */
     pthread_mutex_t policy_mu;  /* guards policy_text (replaced by vt_kbs_reload) */
     char *policy_text;          /* owned copy of cfg.policy_text; NULL: the built-in default */
