@@ -171,6 +171,33 @@ static void test_jwe_roundtrips(void **state)
     vt_jose_ctx_free(cx);
 }
 
+/* vt_hash2 is the digest of the concatenation, for short inputs (copied, one-shot) and long
+ * ones (EVP), every algorithm, and with the output aliasing the first input (RTMR replay). */
+static void test_hash2(void **state)
+{
+    (void)state;
+    uint8_t data[1200];
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 31 + 7);
+    const size_t splits[][2] = {{0, 0}, {0, 5}, {64, 32}, {48, 48}, {300, 212}, {300, 213}, {512, 0}, {600, 600}, {5, 1000}};
+    const vt_hash_alg algs[] = {VT_SHA256, VT_SHA384, VT_SHA512};
+    for (size_t a = 0; a < 3; a++)
+        for (size_t i = 0; i < sizeof splits / sizeof splits[0]; i++) {
+            size_t an = splits[i][0], bn = splits[i][1];
+            uint8_t want[64], got[64];
+            assert_int_equal(vt_hash(algs[a], data, an + bn, want, NULL), VT_OK);
+            assert_int_equal(vt_hash2(algs[a], data, an, data + an, bn, got, NULL), VT_OK);
+            assert_memory_equal(got, want, vt_hash_len(algs[a]));
+        }
+    /* out == a: m = H(m || e), as the RTMR and PCR replays call it */
+    uint8_t m[48], cat[96], want[48];
+    memcpy(m, data, 48);
+    memcpy(cat, data, 48);
+    memcpy(cat + 48, data + 100, 48);
+    assert_int_equal(vt_hash(VT_SHA384, cat, 96, want, NULL), VT_OK);
+    assert_int_equal(vt_hash2(VT_SHA384, m, 48, data + 100, 48, m, NULL), VT_OK);
+    assert_memory_equal(m, want, 48);
+}
+
 /* Prepared EC parameters import the same keys as the per-call path and refuse the same points:
  * off the curve, a coordinate equal to the field prime, wrong lengths; generated keys are on
  * the asked curve. */
@@ -317,7 +344,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jcs), cmocka_unit_test(test_kbs_binding_example),
         cmocka_unit_test(test_jwe_known_answer), cmocka_unit_test(test_jwe_roundtrips),
-        cmocka_unit_test(test_jwk_hostile), cmocka_unit_test(test_ec_params), cmocka_unit_test(test_jwk_weak_rsa),
+        cmocka_unit_test(test_jwk_hostile), cmocka_unit_test(test_ec_params), cmocka_unit_test(test_hash2), cmocka_unit_test(test_jwk_weak_rsa),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
