@@ -73,11 +73,6 @@ typedef struct vt_kbs_config {
     uint64_t max_sessions_per_client; /* live sessions opened from one client address at most;
                                        0: no limit. Over it, /auth answers 429 to that client
                                        only, so one address cannot lock every guest out */
-    uint32_t token_cache_slots;     /* tokens whose signature this broker checked (or made),
-                                       remembered with their exact bytes so a resource
-                                       request does not verify them again (the time checks still
-                                       run at each request): 0: VT_KBS_DEFAULT_TOKEN_CACHE; rounded
-                                       up to a power of two, at most VT_KBS_MAX_TOKEN_CACHE */
     bool allow_missing_crl;         /* TDX: accept a PCK chain without CRL (said in the checks) */
     const char *nvidia_ocsp_dir;    /* NVIDIA GPUs: DER OCSP responses for the device chains */
     bool insecure_sample_tee;       /* accept the `sample` TEE (test only; never by default) */
@@ -87,6 +82,11 @@ typedef struct vt_kbs_config {
     double (*monotonic)(void);      /* seconds on a monotonic clock, for the attestation latency
                                        histogram; NULL: latency not observed (the broker reads
                                        no clock itself) */
+    uint32_t token_cache_slots;     /* tokens whose signature this broker checked (or made),
+                                       remembered with their exact bytes so a resource
+                                       request does not verify them again (the time checks still
+                                       run at each request): 0: VT_KBS_DEFAULT_TOKEN_CACHE; rounded
+                                       up to a power of two, at most VT_KBS_MAX_TOKEN_CACHE */
 } vt_kbs_config;
 
 typedef struct vt_kbs vt_kbs;
