@@ -37,6 +37,10 @@ VT_BEGIN_DECLS
  * many seconds (and counted in veritee_unauthenticated_total), not one record each. */
 #define VT_KBS_UNAUTH_SUMMARY_INTERVAL 60
 
+struct vt_nvidia_revocation;
+struct vt_nvidia_rim_verifier;
+struct vt_nvidia_rim_source;
+
 /* Randomness is a parameter: fill out[n], return 0 on success. */
 typedef int (*vt_kbs_rng)(void *ud, uint8_t *out, size_t n);
 
@@ -72,6 +76,18 @@ typedef struct vt_kbs_config {
                                        only, so one address cannot lock every guest out */
     bool allow_missing_crl;         /* TDX: accept a PCK chain without CRL (said in the checks) */
     const char *nvidia_ocsp_dir;    /* NVIDIA GPUs: DER OCSP responses for the device chains */
+    /* NVIDIA GPUs: the revocation sources of every device chain (online OCSP with its cache and
+     * timeout, offline responses and CRLs, allow_unknown; nvidia.h) and the RIMs each report
+     * names (a RIM source: cache, RIM service; with the verifier of the pinned RIM root). All
+     * borrowed and shared by the request threads, so they must outlive the broker and not be
+     * changed while it runs. Each verification uses a copy whose OCSP nonce comes from the
+     * broker's rng and which counts nothing (their stats pointers are not used). NULL: offline
+     * responses of nvidia_ocsp_dir only, no RIM appraisal (a policy requiring a RIM match then
+     * refuses every GPU). The RIM verifier's own revocation settings (its signer chains) are
+     * the caller's: vt_nvidia_rim_verifier_set_revocation before vt_kbs_new. */
+    const struct vt_nvidia_revocation *nvidia_revocation;
+    struct vt_nvidia_rim_verifier *nvidia_rim_verifier;
+    const struct vt_nvidia_rim_source *nvidia_rim_source;
     bool insecure_sample_tee;       /* accept the `sample` TEE (test only; never by default) */
     const char *issuer;             /* EAR "iss"; NULL: "veritee-attestation-service" */
     vt_kbs_rng rng;                 /* NULL: OpenSSL RAND_bytes */

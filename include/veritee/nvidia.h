@@ -193,6 +193,10 @@ typedef struct vt_nvidia_revocation {
      * than report the check skipped. */
     bool require;
     vt_nvidia_source_stats *stats; /* optional counters, added to */
+    /* A response whose thisUpdate is at most this many seconds after the instant is current
+     * (the responder's clock ahead of ours, or an answer made just after a verification taken
+     * at "now" began); 0: none. nextUpdate is never stretched. */
+    long clock_skew_seconds;
 } vt_nvidia_revocation;
 
 /* Outcomes (check name given by the caller: "revocation", "rim_revocation"): VT_E_REVOKED

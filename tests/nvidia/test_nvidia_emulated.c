@@ -229,6 +229,46 @@ static void t_ocsp(void **state)
     free_pki(&k);
 }
 
+/* A response dated after the instant (thisUpdate = AT + 30: the responder's clock ahead, or an
+ * answer made just after a verification at "now" began) is current only within the allowed
+ * clock skew; nextUpdate is never stretched. */
+static void t_ocsp_clock_skew(void **state)
+{
+    pki k;
+    vt_checks c = {0};
+    vt_error e;
+    vt_buf r[2] = {{0}};
+    make_pki(&k);
+    ocsp(k.leaf, k.ica, V_OCSP_CERTSTATUS_GOOD, k.ica, k.ica_key, AT + 30, AT + 3600, &r[0]);
+    ocsp(k.ica, k.root, V_OCSP_CERTSTATUS_GOOD, k.root, k.root_key, T0, AT + 3600, &r[1]);
+    vt_nvidia_trust t = {.device_roots_pem = k.root_pem.ptr, .device_roots_len = k.root_pem.len};
+    vt_nvidia_verifier *v = NULL;
+    assert_int_equal(vt_nvidia_verifier_new(&t, &v, &e), VT_OK);
+    vt_bytes b[2] = {{r[0].ptr, r[0].len}, {r[1].ptr, r[1].len}};
+    vt_nvidia_revocation rev = {.responses = b, .n_responses = 2, .require = true};
+    vt_nvidia_verify_opts o = {.at = AT, .revocation = &rev};
+    const long skews[] = {0, 29, 30, 60, -1};
+    const vt_err want[] = {VT_E_EXPIRED, VT_E_EXPIRED, VT_OK, VT_OK, VT_E_ARG};
+    for (size_t i = 0; i < sizeof skews / sizeof skews[0]; i++) {
+        rev.clock_skew_seconds = skews[i];
+        memset(&c, 0, sizeof c);
+        vt_error_clear(&e);
+        vt_err rc = vt_nvidia_verify_device(v, VT_NVIDIA_HOPPER, k.report.ptr, k.report.len, k.chain_pem.ptr,
+                                            k.chain_pem.len, &o, NULL, &c, &e);
+        if (rc != want[i]) fail_msg("skew %ld: %d (%s: %s), want %d", skews[i], rc, e.check, e.msg, want[i]);
+        if (rc != VT_OK) assert_string_equal(e.check, "revocation");
+    }
+    /* the skew does not reach past nextUpdate */
+    rev.clock_skew_seconds = 60;
+    o.at = AT + 3601;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(vt_nvidia_verify_device(v, VT_NVIDIA_HOPPER, k.report.ptr, k.report.len, k.chain_pem.ptr,
+                                             k.chain_pem.len, &o, NULL, &c, &e), VT_E_EXPIRED);
+    vt_nvidia_verifier_free(v);
+    vt_buf_free(&r[0]), vt_buf_free(&r[1]);
+    free_pki(&k);
+}
+
 /* Revocation is checked on every verification, also when the chain comes from the cache. */
 static void t_ocsp_cached_chain(void **state)
 {
@@ -269,6 +309,7 @@ int main(void)
         cmocka_unit_test(t_emulated_report),
         cmocka_unit_test(t_ocsp),
         cmocka_unit_test(t_ocsp_cached_chain),
+        cmocka_unit_test(t_ocsp_clock_skew),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
