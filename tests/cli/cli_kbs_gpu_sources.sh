@@ -12,20 +12,15 @@ set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
 F=$HERE/../fixtures
-for t in openssl python3 timeout xmlsec1; do
-  command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
-done
 VT=$B
 . "$HERE/../../scripts/kbs-env.sh"
-T=$(mktemp -d)
+. "$F/cli.sh"
+need openssl python3 timeout xmlsec1
 KBS_PID=
 PIDS=
-cleanup() { kbs_stop "$KBS_PID"; for p in $PIDS; do kill "$p" 2>/dev/null || true; done; rm -rf "$T"; }
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+on_exit() { kbs_stop "$KBS_PID"; for p in $PIDS; do kill "$p" 2>/dev/null || true; done; }
 fail() { echo "FAIL: $*"; exit 1; }
+T=$tmp # the scratch directory of tests/fixtures/gpu_pki.sh
 cd "$T" || exit 1
 
 echo '{"tdx":{},"nvidia":{"gpus":2,"driver_version":"580.95.05","vbios_version":"96.00.74.00.1a"}}' >plat.json
@@ -92,7 +87,7 @@ check_refused() { # check_refused NAME WANT_SUBMODS REASON_GREP
   [ "$got" = "$2" ] && ok "$1: EAR submods $got" || bad "$1: EAR submods '$got', expected '$2'"
   grep -q "$3" "$1.err" && ok "$1: reason in the EAR ($3)" || { bad "$1: reason '$3' not shown"; cat "$1.err"; }
 }
-requests() { [ -f "$1" ] && wc -l <"$1" | tr -d ' ' || echo 0; }
+logged() { [ -f "$1" ] && wc -l <"$1" | tr -d ' ' || echo 0; }
 
 gpu_ocsp_start "$T/i.dleaf" "$T/i.rimsigner"
 gpu_rims_start "$VB_ID=$T/vbios.xml" "$DRV_ID=$T/driver.xml"
@@ -123,10 +118,10 @@ RC=0; cmp -s par1.secret secret && cmp -s par2.secret secret && ok "two concurre
 
 # --- (b) cached: responder and RIM service down, answers and RIMs still valid in the cache
 gpu_stop "$OPID" "$RPID"
-o_before=$(requests olog)
+o_before=$(logged olog)
 guest cached
 check_released cached
-[ "$(requests olog)" = "$o_before" ] && ok "cached: no OCSP request (answers from the cache)" || bad "cached: OCSP asked"
+[ "$(logged olog)" = "$o_before" ] && ok "cached: no OCSP request (answers from the cache)" || bad "cached: OCSP asked"
 # ... with nothing cached: fail closed, the unreachable responder named
 serve s2 cache2 || fail "serve s2"
 guest down
