@@ -139,6 +139,8 @@ typedef struct vt_nvidia_trust {
     size_t device_roots_len;
 } vt_nvidia_trust;
 
+/* Thread-safe: verifications may run at once (its cache of verified chains is locked; each
+ * verification works on its own copy of a cached result). */
 typedef struct vt_nvidia_verifier vt_nvidia_verifier;
 
 VT_MUST_USE vt_err vt_nvidia_verifier_new(const vt_nvidia_trust *trust, vt_nvidia_verifier **out,

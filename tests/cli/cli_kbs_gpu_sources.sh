@@ -165,6 +165,43 @@ kbs_start s6.log --db "sqlite:$T/s6.db" --trust emu/trust --collateral emu/colla
 guest config
 check_released config
 
+# --- a GPU verification waiting on a responder that never answers does not hold up another
+# guest's attestation: the CPU-only guest is answered while the GPU guest's OCSP request is
+# still open (GPU verifications run outside the verifier's lock)
+python3 - "$T/sport" "$T/slog" <<'PY' &
+import os, socket, sys, threading, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+def serve():
+    while True:
+        c, _ = s.accept(); held.append(c)
+        open(sys.argv[2], "a").write("connection\n")
+threading.Thread(target=serve, daemon=True).start()
+time.sleep(60)  # bounded; killed by the test long before
+PY
+SPID=$!; PIDS="$PIDS $SPID"
+gpu_wait_port "$T/sport"
+kbs_stop "$KBS_PID"; KBS_PID=
+kbs_start s7.log --db "sqlite:$T/s7.db" --trust emu/trust --collateral emu/collateral --admin-key admin.pub.pem \
+  --kek-file kek.hex --ear-key ear.pem --policy pol.json --max-sessions-per-client 100000 \
+  --nvidia-ocsp-url "http://127.0.0.1:$(cat "$T/sport")/" --nvidia-timeout 30 || fail "serve s7"
+timeout 90 "$B" attest -v --kbs "$KBS_URL" --tee tdx --emulator emu --gpu-evidence emulated --resource default/model/key \
+  --token-out stalled.jwt --timeout 60 --retries 0 -o stalled.secret 2>stalled.err & GPID=$!
+i=0; while [ "$(logged slog)" = 0 ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+[ "$(logged slog)" != 0 ] || bad "the GPU verification never asked the stalled responder"
+RC=0
+# bounded well below the responder's 30 s: had it waited for the GPU's fetch, it has no token
+timeout 60 "$B" attest --kbs "$KBS_URL" --tee tdx --emulator emu --token-out cpu.jwt --timeout 10 --retries 0 2>cpu.err || RC=$?
+if [ -s cpu.jwt ] && kill -0 "$GPID" 2>/dev/null; then
+  ok "a CPU-only attestation answered while a GPU's OCSP request hangs"
+else
+  bad "CPU-only attestation (exit $RC) waited for the GPU verification: $(cat cpu.err)"
+fi
+gpu_stop "$SPID" # the open connections close: the GPU's fetch fails at once
+RC=0; wait "$GPID" || RC=$?
+check_refused stalled "cpu0=contraindicated gpu0=contraindicated gpu1=contraindicated" "revocation: .*unreachable"
+
 # --- veritee appraise with the same sources
 CN=00112233445566778899aabbccddeeff
 timeout 20 "$B" evidence get --tee tdx --emulator emu --nonce "$CN" -o tdx.bin || fail "evidence get --tee tdx"
