@@ -37,6 +37,8 @@ VT_BEGIN_DECLS
  * many seconds (and counted in veritee_unauthenticated_total), not one record each. */
 #define VT_KBS_UNAUTH_SUMMARY_INTERVAL 60
 
+#define VT_KBS_DEFAULT_TOKEN_CACHE 1024
+#define VT_KBS_MAX_TOKEN_CACHE 65536
 struct vt_nvidia_revocation;
 struct vt_nvidia_rim_verifier;
 struct vt_nvidia_rim_source;
@@ -76,8 +78,21 @@ typedef struct vt_kbs_config {
                                        only, so one address cannot lock every guest out */
     bool allow_missing_crl;         /* TDX: accept a PCK chain without CRL (said in the checks) */
     const char *nvidia_ocsp_dir;    /* NVIDIA GPUs: DER OCSP responses for the device chains */
-    /* NVIDIA GPUs: the revocation sources of every device chain (online OCSP with its cache and
-     * timeout, offline responses and CRLs, allow_unknown; nvidia.h) and the RIMs each report
+    bool insecure_sample_tee;       /* accept the `sample` TEE (test only; never by default) */
+    const char *issuer;             /* EAR "iss"; NULL: "veritee-attestation-service" */
+    vt_kbs_rng rng;                 /* NULL: OpenSSL RAND_bytes */
+    void *rng_ud;
+    double (*monotonic)(void);      /* seconds on a monotonic clock, for the attestation latency
+                                       histogram; NULL: latency not observed (the broker reads
+                                       no clock itself) */
+    uint32_t token_cache_slots;     /* tokens whose signature this broker checked (or made),
+                                       remembered with their exact bytes so a resource
+                                       request does not verify them again (the time checks still
+                                       run at each request): 0: VT_KBS_DEFAULT_TOKEN_CACHE; rounded
+                                       up to a power of two, at most VT_KBS_MAX_TOKEN_CACHE */
+    /* NVIDIA GPUs (last, so the members before keep their offsets): the revocation sources of
+     * every device chain (online OCSP with its cache and timeout, offline responses and CRLs,
+     * allow_unknown; nvidia.h) and the RIMs each report
      * names (a RIM source: cache, RIM service; with the verifier of the pinned RIM root). All
      * borrowed and shared by the request threads, so they must outlive the broker and not be
      * changed while it runs. Each verification uses a copy whose OCSP nonce comes from the
@@ -88,13 +103,6 @@ typedef struct vt_kbs_config {
     const struct vt_nvidia_revocation *nvidia_revocation;
     struct vt_nvidia_rim_verifier *nvidia_rim_verifier;
     const struct vt_nvidia_rim_source *nvidia_rim_source;
-    bool insecure_sample_tee;       /* accept the `sample` TEE (test only; never by default) */
-    const char *issuer;             /* EAR "iss"; NULL: "veritee-attestation-service" */
-    vt_kbs_rng rng;                 /* NULL: OpenSSL RAND_bytes */
-    void *rng_ud;
-    double (*monotonic)(void);      /* seconds on a monotonic clock, for the attestation latency
-                                       histogram; NULL: latency not observed (the broker reads
-                                       no clock itself) */
 } vt_kbs_config;
 
 typedef struct vt_kbs vt_kbs;
@@ -102,6 +110,9 @@ typedef struct vt_kbs vt_kbs;
 /* Creates the broker (copies the configuration; the borrowed objects must outlive it). */
 VT_MUST_USE vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err);
 void vt_kbs_free(vt_kbs *k); /* accepts NULL */
+/* Resource requests whose token was found in the token cache (no signature verification) and
+ * those verified in full, since the broker was created. */
+void vt_kbs_token_cache_stats(vt_kbs *k, uint64_t *hits, uint64_t *misses);
 
 /* An operator's reload (SIGHUP to `veritee serve`): every verifier is rebuilt from the trust and
  * collateral directories at the next attestation, and, when policy_text is not NULL, it replaces
