@@ -39,6 +39,9 @@ VT_BEGIN_DECLS
 
 #define VT_KBS_DEFAULT_TOKEN_CACHE 1024
 #define VT_KBS_MAX_TOKEN_CACHE 65536
+struct vt_nvidia_revocation;
+struct vt_nvidia_rim_verifier;
+struct vt_nvidia_rim_source;
 
 /* Randomness is a parameter: fill out[n], return 0 on success. */
 typedef int (*vt_kbs_rng)(void *ud, uint8_t *out, size_t n);
@@ -87,6 +90,19 @@ typedef struct vt_kbs_config {
                                        request does not verify them again (the time checks still
                                        run at each request): 0: VT_KBS_DEFAULT_TOKEN_CACHE; rounded
                                        up to a power of two, at most VT_KBS_MAX_TOKEN_CACHE */
+    /* NVIDIA GPUs (last, so the members before keep their offsets): the revocation sources of
+     * every device chain (online OCSP with its cache and timeout, offline responses and CRLs,
+     * allow_unknown; nvidia.h) and the RIMs each report
+     * names (a RIM source: cache, RIM service; with the verifier of the pinned RIM root). All
+     * borrowed and shared by the request threads, so they must outlive the broker and not be
+     * changed while it runs. Each verification uses a copy whose OCSP nonce comes from the
+     * broker's rng and which counts nothing (their stats pointers are not used). NULL: offline
+     * responses of nvidia_ocsp_dir only, no RIM appraisal (a policy requiring a RIM match then
+     * refuses every GPU). The RIM verifier's own revocation settings (its signer chains) are
+     * the caller's: vt_nvidia_rim_verifier_set_revocation before vt_kbs_new. */
+    const struct vt_nvidia_revocation *nvidia_revocation;
+    struct vt_nvidia_rim_verifier *nvidia_rim_verifier;
+    const struct vt_nvidia_rim_source *nvidia_rim_source;
 } vt_kbs_config;
 
 typedef struct vt_kbs vt_kbs;

@@ -139,6 +139,8 @@ typedef struct vt_nvidia_trust {
     size_t device_roots_len;
 } vt_nvidia_trust;
 
+/* Thread-safe: verifications may run at once (its cache of verified chains is locked; each
+ * verification works on its own copy of a cached result). */
 typedef struct vt_nvidia_verifier vt_nvidia_verifier;
 
 VT_MUST_USE vt_err vt_nvidia_verifier_new(const vt_nvidia_trust *trust, vt_nvidia_verifier **out,
@@ -193,6 +195,10 @@ typedef struct vt_nvidia_revocation {
      * than report the check skipped. */
     bool require;
     vt_nvidia_source_stats *stats; /* optional counters, added to */
+    /* A response whose thisUpdate is at most this many seconds after the instant is current
+     * (the responder's clock ahead of ours, or an answer made just after a verification taken
+     * at "now" began); 0: none. nextUpdate is never stretched. */
+    long clock_skew_seconds;
 } vt_nvidia_revocation;
 
 /* Outcomes (check name given by the caller: "revocation", "rim_revocation"): VT_E_REVOKED

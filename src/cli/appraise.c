@@ -29,7 +29,7 @@ static int parse(int argc, char **argv, appraise_args *a)
 {
     enum { O_POL = 256, O_RV, O_TRUST, O_COLL, O_CERTS, O_CPAK, O_PROD, O_TEE, O_AT, O_NONCE, O_INIT,
            O_KEY, O_OUT, O_ALG, O_TTL, O_NAMING, O_JSON, O_CRL, O_CHECKS, O_PCS, O_KDS, O_CACHE, O_GPU, O_GPU_NONCE,
-           O_OCSP };
+           };
     static const struct option opts[] = {
         {"policy", 1, 0, O_POL}, {"refvals", 1, 0, O_RV}, {"trust", 1, 0, O_TRUST},
         {"collateral", 1, 0, O_COLL}, {"certs", 1, 0, O_CERTS}, {"cpak", 1, 0, O_CPAK},
@@ -38,7 +38,11 @@ static int parse(int argc, char **argv, appraise_args *a)
         {"ear-alg", 1, 0, O_ALG}, {"ttl", 1, 0, O_TTL}, {"naming", 1, 0, O_NAMING},
         {"json", 0, 0, O_JSON}, {"allow-missing-crl", 0, 0, O_CRL}, {"ear-checks", 0, 0, O_CHECKS},
         {"pcs-url", 1, 0, O_PCS}, {"kds-url", 1, 0, O_KDS}, {"cache", 1, 0, O_CACHE},
-        {"gpu-evidence", 1, 0, O_GPU}, {"gpu-nonce", 1, 0, O_GPU_NONCE}, {"ocsp-response", 1, 0, O_OCSP},
+        {"gpu-evidence", 1, 0, O_GPU}, {"gpu-nonce", 1, 0, O_GPU_NONCE},
+        {"ocsp-response", 1, 0, CLI_NV_O_OCSP_RESPONSE}, {"ocsp", 2, 0, CLI_NV_O_OCSP},
+        {"crl", 1, 0, CLI_NV_O_CRL}, {"allow-revocation-unknown", 0, 0, CLI_NV_O_ALLOW_UNKNOWN},
+        {"rim-service", 2, 0, CLI_NV_O_RIM_SERVICE}, {"rim-trust", 1, 0, CLI_NV_O_RIM_TRUST},
+        {"rim", 1, 0, CLI_NV_O_RIM},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     vt_error e;
     vt_error_clear(&e);
@@ -58,6 +62,7 @@ static int parse(int argc, char **argv, appraise_args *a)
         case O_PROD: a->product = optarg; break;
         case O_TEE: a->tee = optarg; break;
         case O_AT:
+            a->nv.clock_skew = 0; /* a replay at a given instant: exactly */
             if (vt_time_parse_rfc3339(optarg, &a->at, &e) != VT_OK) return bad("--at", &e);
             break;
         case O_NONCE: a->nonce_hex = optarg; break;
@@ -81,7 +86,18 @@ static int parse(int argc, char **argv, appraise_args *a)
         case O_CACHE: a->cache_dir = optarg; break;
         case O_GPU: a->gpu_evidence = optarg; break;
         case O_GPU_NONCE: a->gpu_nonce_hex = optarg; break;
-        case O_OCSP: a->ocsp = optarg; break;
+        case CLI_NV_O_OCSP_RESPONSE: /* a directory: every file of it (the verifier's source); files: repeatable */
+            if (cli_is_dir(optarg)) {
+                if (a->ocsp != NULL) return bad("--ocsp-response: one directory at most", NULL);
+                a->ocsp = optarg;
+            } else if (!cli_nv_option(&a->nv, c, optarg, "appraise")) {
+                return VT_EXIT_USAGE;
+            }
+            break;
+        case CLI_NV_O_OCSP: case CLI_NV_O_CRL: case CLI_NV_O_ALLOW_UNKNOWN:
+        case CLI_NV_O_RIM_SERVICE: case CLI_NV_O_RIM_TRUST: case CLI_NV_O_RIM:
+            if (!cli_nv_option(&a->nv, c, optarg, "appraise")) return VT_EXIT_USAGE;
+            break;
         case 'h': usage(stdout); return -1;
         default: return cli_bad_option("appraise", argv);
         }
@@ -94,8 +110,12 @@ static int parse(int argc, char **argv, appraise_args *a)
     if ((a->pcs_url != NULL || a->kds_url != NULL) && a->cache_dir == NULL)
         return bad(a->pcs_url ? "--pcs-url needs --cache DIR" : "--kds-url needs --cache DIR", NULL);
     if (a->ear_out != NULL && a->ear_key == NULL) return bad("--ear-out needs --ear-key (the signing key file)", NULL);
-    if ((a->gpu_nonce_hex != NULL || a->ocsp != NULL) && a->gpu_evidence == NULL)
-        return bad(a->ocsp ? "--ocsp-response applies to --gpu-evidence" : "--gpu-nonce applies to --gpu-evidence", NULL);
+    if ((a->gpu_nonce_hex != NULL || a->ocsp != NULL || cli_nv_revocation_given(&a->nv) || cli_nv_rim_given(&a->nv)) &&
+        a->gpu_evidence == NULL)
+        return bad(a->gpu_nonce_hex ? "--gpu-nonce applies to --gpu-evidence"
+                                    : "--ocsp, --ocsp-response, --crl, --allow-revocation-unknown, --rim-service, "
+                                      "--rim-trust and --rim apply to --gpu-evidence",
+                   NULL);
     if (a->ear_alg && strcmp(a->ear_alg, "ES256") != 0 && strcmp(a->ear_alg, "ES384") != 0)
         return bad("--ear-alg must be ES256 or ES384", NULL);
     if (a->naming && strcmp(a->naming, "dotted") != 0 && strcmp(a->naming, "draft03") != 0)
@@ -180,7 +200,7 @@ static int options_apply(const appraise_args *a, char **files, int n)
         {a->product != NULL, snp, "--product", "SNP"},      {a->kds_url != NULL, snp, "--kds-url", "SNP"},
         {a->certs_dir != NULL, snp, "--certs", "SNP"},      {a->pcs_url != NULL, tdx, "--pcs-url", "TDX and SGX"},
         {a->cpak_file != NULL, cca, "--cpak", "CCA"},       {a->allow_missing_crl, tdx || snp, "--allow-missing-crl", "TDX, SGX and SNP"},
-        {a->cache_dir != NULL, tdx || snp, "--cache", "TDX, SGX and SNP"},
+        {a->cache_dir != NULL, tdx || snp || a->gpu_evidence != NULL, "--cache", "TDX, SGX, SNP and GPU"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
         if (rules[i].given && !rules[i].applies) {
@@ -320,7 +340,7 @@ out:
 
 int cmd_appraise(int argc, char **argv)
 {
-    appraise_args a = {.at = (vt_time)time(NULL), .ttl = 300, .tee = "auto"};
+    appraise_args a = {.at = (vt_time)time(NULL), .ttl = 300, .tee = "auto", .nv = {.clock_skew = CLI_NV_CLOCK_SKEW}};
     int ex = parse(argc, argv, &a);
     if (ex != VT_EXIT_OK) return ex < 0 ? VT_EXIT_OK : ex;
     vt_error e;

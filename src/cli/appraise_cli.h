@@ -15,6 +15,7 @@ typedef struct appraise_args {
     const char *pcs_url, *kds_url, *cache_dir; /* online collateral, as for veritee verify */
     const char *nonce_hex, *init_data_hex;
     const char *gpu_evidence, *gpu_nonce_hex, *ocsp; /* NVIDIA GPUs beside the CPU evidence */
+    cli_nv_sources nv; /* their revocation and RIM sources (--ocsp, --crl, --rim-service, ...), as verify's */
     const char *ear_key, *ear_out, *ear_alg, *naming;
     int64_t ttl;
     bool json, allow_missing_crl, checks_in_ear;

@@ -47,7 +47,20 @@ vt_err appraise_verify_gpus(const appraise_args *a, const char *file, const vt_b
     vt_verifier *v = NULL;
     vt_verify_result r;
     memset(&r, 0, sizeof r);
-    vt_err rc = vt_verifier_new(&s, &v, err);
+    /* the revocation and RIM sources exactly as 'veritee verify --tee nvidia' builds them */
+    cli_nv_sources nv = a->nv;
+    nv.cache_dir = a->cache_dir;
+    vt_err rc = cli_nv_load(&nv, true, a->at, &r.checks, err);
+    if (rc == VT_OK) {
+        o.nvidia_revocation = nv.rev;
+        o.rims = nv.rim_ptrs;
+        o.n_rims = nv.n_rims;
+        if (nv.rim_service || (nv.rim_verifier != NULL && a->cache_dir != NULL)) {
+            o.nvidia_rim_verifier = nv.rim_verifier;
+            o.nvidia_rim_source = nv.rim_source;
+        }
+        rc = vt_verifier_new(&s, &v, err);
+    }
     if (rc == VT_OK) rc = vt_verify(v, ev.ptr, ev.len, &o, &r, err);
     if (rc == VT_OK) {
         *gpus = r.gpus; /* taken over from the result */
@@ -56,6 +69,7 @@ vt_err appraise_verify_gpus(const appraise_args *a, const char *file, const vt_b
     }
     vt_verify_result_clear(&r);
     vt_verifier_free(v);
+    cli_nv_free(&nv);
     vt_buf_free(&ev);
     return rc;
 }

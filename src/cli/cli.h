@@ -58,6 +58,7 @@ int cmd_help(int argc, char **argv);
 /* NVIDIA revocation and RIM sources shared by 'verify --tee nvidia' and 'rim' (nvidia_sources.c):
  * the options as given, then what cli_nv_load built from them. */
 #define CLI_NV_MAX_FILES 16
+#define CLI_NV_CLOCK_SKEW 60 /* seconds; docs/nvidia.md, "Revocation" */
 enum { CLI_NV_O_OCSP = 600, CLI_NV_O_OCSP_RESPONSE, CLI_NV_O_CRL, CLI_NV_O_ALLOW_UNKNOWN, CLI_NV_O_RIM_SERVICE,
        CLI_NV_O_RIM_TRUST, CLI_NV_O_RIM };
 typedef struct cli_nv_sources {
@@ -72,6 +73,8 @@ typedef struct cli_nv_sources {
     const char *rim_service_url;
     const char *rim_trust;       /* --rim-trust ROOT.pem */
     const char *rim_files[CLI_NV_MAX_FILES];  /* --rim FILE */
+    long clock_skew; /* OCSP thisUpdate after the instant accepted by this much (CLI_NV_CLOCK_SKEW
+                        when the instant is "now", 0 for a replay with --at) */
     size_t n_rim_files;
     const char *cache_dir;       /* --cache DIR */
     /* built by cli_nv_load */
@@ -122,6 +125,8 @@ typedef struct cli_verify_args {
 
 /* Read an input file; "-" reads standard input (at most max bytes). */
 vt_err cli_read_input(const char *path, size_t max, vt_buf *out, vt_error *err);
+/* PATH names a directory (input.c: --ocsp-response FILE|DIR of verify and appraise). */
+bool cli_is_dir(const char *path);
 
 /* --init-data FILE: the init-data TOML (CoCo's initdata, before base64/gzip of the annotation)
  * hashed with its `algorithm` into digest; prints why not and returns -1 on failure. */

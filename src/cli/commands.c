@@ -93,6 +93,14 @@ static const cli_opt appraise_opts[] = {
                                 "nvidia.gpus/min_gpus"},
     {"gpu-nonce", 0, "HEX", "the GPU nonce expected in every report (first 32 bytes; default: not checked)"},
     {"ocsp-response", 0, "FILE|DIR", "as for 'veritee verify' (NVIDIA device chains, offline)"},
+    {"ocsp", 0, "[=URL]", "as for 'veritee verify' (with --gpu-evidence; answers cached in --cache)"},
+    {"crl", 0, "FILE", "as for 'veritee verify' (with --gpu-evidence)"},
+    {"allow-revocation-unknown", 0, NULL, "as for 'veritee verify' (with --gpu-evidence; the policy's\n"
+                                          "collateral.require_revocation_check then decides)"},
+    {"rim-service", 0, "[=URL]", "as for 'veritee verify' (with --gpu-evidence; RIMs cached in --cache)"},
+    {"rim-trust", 0, "ROOT.pem", "as for 'veritee verify' (with --gpu-evidence; with --cache alone, RIMs\n"
+                                 "come from the cache)"},
+    {"rim", 0, "FILE", "as for 'veritee verify' (with --gpu-evidence)"},
     {"json", 0, NULL, "JSON output"},
     END};
 
@@ -314,6 +322,22 @@ static const cli_opt serve_opts[] = {
     {"allow-missing-crl", 0, NULL, "TDX: accept PCK chains without a CRL (said in the checks)"},
     {"nvidia-ocsp", 0, "DIR", "NVIDIA GPUs: DER OCSP responses for the device chains (every file in DIR;\n"
                               "a revoked certificate refuses its GPU; docs/nvidia.md)"},
+    {"nvidia-ocsp-url", 0, "URL", "NVIDIA GPUs: ask this OCSP responder ('nvidia': https://ocsp.ndis.nvidia.com/)\n"
+                                  "about every device (and RIM signer) certificate no --nvidia-ocsp response\n"
+                                  "covers; answers kept in the cache and reused while valid; responder down\n"
+                                  "and nothing cached: the GPU is refused"},
+    {"nvidia-rim-url", 0, "URL", "NVIDIA GPUs: fetch the driver and VBIOS RIMs each report names from this RIM\n"
+                                 "service ('nvidia': https://rim.attestation.nvidia.com/v1/rim/) into the cache\n"
+                                 "and match every GPU's measurements (needs --nvidia-rim-trust)"},
+    {"nvidia-rim-trust", 0, "ROOT.pem", "NVIDIA GPUs: the RIM root (NVIDIA CoRIM signing Root CA); with it alone,\n"
+                                        "RIMs come from the cache only (DIR/nvidia/rim/<id>.swidtag)"},
+    {"nvidia-cache", 0, "DIR", "NVIDIA GPUs: cache of OCSP answers and RIMs, DIR/nvidia/{ocsp,rim}\n"
+                               "(default: --cache); every item verified again when used"},
+    {"nvidia-timeout", 0, "S", "NVIDIA GPUs: bound of each OCSP or RIM service request (1..60, default 5)"},
+    {"nvidia-allow-revocation-unknown", 0, NULL, "NVIDIA GPUs: a certificate whose status is unknown (responder\n"
+                                                 "down, no source) passes with its check skipped; the policy's\n"
+                                                 "collateral.require_revocation_check then decides. Revoked is\n"
+                                                 "always refused"},
     {"insecure-sample-tee", 0, NULL, "accept the 'sample' TEE (tests only; never in production)"},
     {"explore-rate", 0, "R", "console explorer: requests per second per client (default 2)"},
     {"explore-burst", 0, "N", "console explorer: their burst (default 20)"},

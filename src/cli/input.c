@@ -1,10 +1,17 @@
 /* Reading a command's input file, where "-" means standard input. */
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "cli.h"
 #include "veritee/fileio.h"
 #include "veritee/rcar.h"
+
+bool cli_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
 
 vt_err cli_read_input(const char *path, size_t max, vt_buf *out, vt_error *err)
 {

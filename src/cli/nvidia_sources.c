@@ -84,7 +84,7 @@ vt_err cli_nv_load(cli_nv_sources *s, bool want_rims, vt_time at, vt_checks *che
                                      .cache_dir = s->cache_dir, .random = os_random,
                                      .allow_unknown = s->allow_unknown,
                                      .require = cli_nv_revocation_given(s) && !s->allow_unknown,
-                                     .stats = s->stats};
+                                     .stats = s->stats, .clock_skew_seconds = s->clock_skew};
     *s->rim_source = (vt_nvidia_rim_source){.online = s->rim_service, .service_url = s->rim_service_url,
                                             .cache_dir = s->cache_dir, .stats = s->stats};
     if (!want_rims || !cli_nv_rim_given(s)) return VT_OK;

@@ -28,6 +28,10 @@
 typedef struct serve_opts {
     const char *listen, *db, *trust, *collateral, *admin_key, *kek_file, *ear_key, *policy, *tls_cert, *tls_key,
         *log, *pcs_url, *kds_url, *cache, *pccs_url, *pccs_cacert, *pcs_api_key, *tpm_ak, *nvidia_ocsp, *trustee_admin_compat;
+    /* NVIDIA GPU sources (docs/kbs.md, "GPU revocation and RIMs") */
+    const char *nvidia_ocsp_url, *nvidia_rim_url, *nvidia_rim_trust, *nvidia_cache;
+    int64_t nvidia_timeout;
+    bool nvidia_allow_unknown;
     int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions, collateral_refresh, collateral_retry;
     bool pccs_insecure;
     int64_t max_sessions_per_client, token_skew, max_connections, max_connections_per_ip, idle_timeout,
@@ -74,7 +78,9 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
                                         "pcs_api_key", "collateral_refresh", "collateral_retry",
                                         "max_sessions_per_client", "token_skew", "max_connections",
                                         "max_connections_per_ip", "idle_timeout", "header_timeout", "body_timeout",
-                                        "max_body_memory", "tpm_ak", "nvidia_ocsp", "trustee_admin_compat", NULL};
+                                        "max_body_memory", "tpm_ak", "nvidia_ocsp", "trustee_admin_compat",
+                                        "nvidia_ocsp_url", "nvidia_rim_url", "nvidia_rim_trust", "nvidia_cache",
+                                        "nvidia_timeout", "nvidia_allow_revocation_unknown", NULL};
     vt_json_in c;
     VT_GUARD(vt_json_in_init(&c, cj, "", "config", e));
     VT_GUARD(vt_json_keys(&c, known));
@@ -90,6 +96,11 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
     VT_GUARD(cfg_str(&c, "tpm_ak", &o->tpm_ak));
     VT_GUARD(cfg_str(&c, "nvidia_ocsp", &o->nvidia_ocsp));
     VT_GUARD(cfg_str(&c, "trustee_admin_compat", &o->trustee_admin_compat));
+    VT_GUARD(cfg_str(&c, "nvidia_ocsp_url", &o->nvidia_ocsp_url));
+    VT_GUARD(cfg_str(&c, "nvidia_rim_url", &o->nvidia_rim_url));
+    VT_GUARD(cfg_str(&c, "nvidia_rim_trust", &o->nvidia_rim_trust));
+    VT_GUARD(cfg_str(&c, "nvidia_cache", &o->nvidia_cache));
+    VT_GUARD(cfg_int(&c, "nvidia_timeout", &o->nvidia_timeout));
     VT_GUARD(cfg_int(&c, "collateral_refresh", &o->collateral_refresh));
     VT_GUARD(cfg_int(&c, "collateral_retry", &o->collateral_retry));
     VT_GUARD(cfg_int(&c, "token_lifetime", &o->token_lifetime));
@@ -121,6 +132,9 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
     bool insecure = false;
     VT_GUARD(vt_json_get_bool(&c, "pccs_insecure", VT_JSON_OPTIONAL, &insecure, NULL));
     if (insecure) o->pccs_insecure = true;
+    bool unknown = false;
+    VT_GUARD(vt_json_get_bool(&c, "nvidia_allow_revocation_unknown", VT_JSON_OPTIONAL, &unknown, NULL));
+    if (unknown) o->nvidia_allow_unknown = true;
     return VT_OK;
 }
 
@@ -254,7 +268,9 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         STR("--tls-cert", tls_cert) STR("--tls-key", tls_key) STR("--log", log)
         STR("--pcs-url", pcs_url) STR("--kds-url", kds_url) STR("--cache", cache) STR("--pccs-url", pccs_url)
         STR("--pccs-cacert", pccs_cacert) STR("--pcs-api-key", pcs_api_key) STR("--tpm-ak", tpm_ak)
-        STR("--nvidia-ocsp", nvidia_ocsp)
+        STR("--nvidia-ocsp", nvidia_ocsp) STR("--nvidia-ocsp-url", nvidia_ocsp_url)
+        STR("--nvidia-rim-url", nvidia_rim_url) STR("--nvidia-rim-trust", nvidia_rim_trust)
+        STR("--nvidia-cache", nvidia_cache) NUM("--nvidia-timeout", nvidia_timeout)
         STR("--trustee-admin-compat", trustee_admin_compat)
         NUM("--collateral-refresh", collateral_refresh) NUM("--collateral-retry", collateral_retry)
         NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
@@ -271,6 +287,7 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         if (strcmp(a, "--token-skew") == 0 && v) { o->token_skew = strtoll(v, NULL, 10); o->token_skew_set = true; i++; continue; }
         if (strcmp(a, "--insecure-sample-tee") == 0) { o->insecure_sample = true; continue; }
         if (strcmp(a, "--allow-missing-crl") == 0) { o->allow_missing_crl = true; continue; }
+        if (strcmp(a, "--nvidia-allow-revocation-unknown") == 0) { o->nvidia_allow_unknown = true; continue; }
         if (strcmp(a, "--ui") == 0) { o->ui = 1; continue; }
         if (strcmp(a, "--no-ui") == 0) { o->ui = -1; continue; }
         if (strcmp(a, "--pccs-insecure") == 0) { o->pccs_insecure = true; continue; }
@@ -354,6 +371,40 @@ static int fail(const serve_opts *o, const char *what, const vt_error *e)
     return cli_exit_for(e->code);
 }
 
+/* The GPU revocation and RIM sources, built once at start by the code 'veritee verify --tee
+ * nvidia' uses (nvidia_sources.c): the RIM verifier (libxmlsec1 loaded and initialised here,
+ * once, not in a request), online OCSP with its cache, the RIM service or cache. Shared by the
+ * request threads: no counters, and every fetch bounded by --nvidia-timeout. */
+static vt_err gpu_sources(const serve_opts *o, cli_nv_sources *nv, vt_error *e)
+{
+    const char *cache = o->nvidia_cache != NULL ? o->nvidia_cache : o->cache;
+    if (o->nvidia_timeout < 0 || o->nvidia_timeout > 60)
+        return vt_error_set(e, VT_E_ARG, "options", "--nvidia-timeout must be 1..60 seconds");
+    if (o->nvidia_rim_trust == NULL && o->nvidia_rim_url != NULL)
+        return vt_error_set(e, VT_E_ARG, "options", "--nvidia-rim-url needs --nvidia-rim-trust ROOT.pem (the RIM root)");
+    if (o->nvidia_rim_trust != NULL && o->nvidia_rim_url == NULL && cache == NULL)
+        return vt_error_set(e, VT_E_ARG, "options",
+                            "--nvidia-rim-trust needs RIMs: --nvidia-rim-url, or a cache holding them (--nvidia-cache)");
+    bool nvidia = strcmp(o->nvidia_ocsp_url != NULL ? o->nvidia_ocsp_url : "", "nvidia") == 0;
+    nv->ocsp = o->nvidia_ocsp_url != NULL;
+    nv->ocsp_url = nvidia ? NULL : o->nvidia_ocsp_url; /* NULL: NVIDIA's responder */
+    nv->allow_unknown = o->nvidia_allow_unknown;
+    nv->rim_service = o->nvidia_rim_url != NULL;
+    nv->rim_service_url = o->nvidia_rim_url != NULL && strcmp(o->nvidia_rim_url, "nvidia") == 0 ? NULL : o->nvidia_rim_url;
+    nv->rim_trust = o->nvidia_rim_trust;
+    nv->cache_dir = cache;
+    nv->clock_skew = CLI_NV_CLOCK_SKEW; /* the instant is each request's "now" */
+    vt_checks *scratch = calloc(1, sizeof *scratch); /* no RIM files are verified at start */
+    if (scratch == NULL) return vt_error_set(e, VT_E_NOMEM, "alloc", "out of memory");
+    vt_err rc = cli_nv_load(nv, true, (vt_time)time(NULL), scratch, e);
+    free(scratch);
+    VT_GUARD(rc);
+    long timeout = o->nvidia_timeout > 0 ? (long)o->nvidia_timeout : 5;
+    nv->rev->stats = NULL, nv->rev->timeout_seconds = timeout;
+    nv->rim_source->stats = NULL, nv->rim_source->timeout_seconds = timeout;
+    return VT_OK;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     serve_opts o;
@@ -394,6 +445,8 @@ int cmd_serve(int argc, char **argv)
     FILE *log = NULL;
     vt_coll_manager *coll = NULL;
     STACK_OF(X509) *tdx_roots = NULL;
+    cli_nv_sources nv;
+    memset(&nv, 0, sizeof nv);
     if (o.kek_file) {
         if (vt_kek_load_file(o.kek_file, &kek, &e) != VT_OK) { rc = fail(&o, "--kek-file", &e); goto out; }
     } else if (getenv(VT_KEK_ENV)) {
@@ -458,6 +511,7 @@ int cmd_serve(int argc, char **argv)
         say(&o, "error", "the PCCS options need --cache DIR (and no --collateral)");
         goto out;
     }
+    if (gpu_sources(&o, &nv, &e) != VT_OK) { rc = fail(&o, "NVIDIA GPU sources", &e); goto out; }
     vt_kbs_config kc = {.store = store, .metrics = metrics, .monotonic = vt_kbs_monotonic, .ear_key = ear, .admin_key = admin,
                         .trustee_admin_key = trustee,
                         .trust_dir = o.trust, .collateral_dir = o.collateral, .collateral = coll, .tpm_aks = o.tpm_ak,
@@ -466,6 +520,9 @@ int cmd_serve(int argc, char **argv)
                         .token_lifetime = o.token_lifetime, .session_lifetime = o.session_lifetime,
                         .allow_missing_crl = o.allow_missing_crl, .insecure_sample_tee = o.insecure_sample,
                         .nvidia_ocsp_dir = o.nvidia_ocsp,
+                        .nvidia_revocation = cli_nv_revocation_given(&nv) ? nv.rev : NULL,
+                        .nvidia_rim_verifier = nv.rim_verifier,
+                        .nvidia_rim_source = nv.rim_verifier != NULL ? nv.rim_source : NULL,
                         .max_sessions = (uint64_t)o.max_sessions,
                         .max_sessions_per_client = (uint64_t)o.max_sessions_per_client, .token_skew = o.token_skew};
     if (vt_kbs_new(&kc, &kbs, &e) != VT_OK) { rc = fail(&o, "kbs", &e); goto out; }
@@ -550,6 +607,7 @@ out:
     if (log && log != stderr) fclose(log);
     vt_ui_http_free(ui);
     vt_kbs_free(kbs);
+    cli_nv_free(&nv); /* after the broker, which borrows them */
     vt_coll_manager_free(coll);
     sk_X509_pop_free(tdx_roots, X509_free);
     vt_buf_free(&policy);

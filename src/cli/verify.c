@@ -25,12 +25,6 @@ static void kds_wait(void *ctx, long ms)
     }
 }
 
-static bool is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* Options that cannot apply to this kind of evidence are refused, never ignored. */
 static bool options_apply(const cli_verify_args *a, const char *tee)
 {
@@ -134,7 +128,7 @@ out:
 
 int cmd_verify(int argc, char **argv)
 {
-    cli_verify_args a = {.tee = "auto", .at = (vt_time)time(NULL)};
+    cli_verify_args a = {.tee = "auto", .at = (vt_time)time(NULL), .nv = {.clock_skew = CLI_NV_CLOCK_SKEW}};
     enum { O_COLL = 256, O_TRUST, O_CERTS, O_CPAK, O_NONCE, O_PRODUCT, O_PCS, O_CACHE, O_AT, O_JSON,
            O_TEE, O_ALLOW_CRL, O_KDS, O_HTML, O_INIT };
     const char *html = NULL;
@@ -177,6 +171,7 @@ int cmd_verify(int argc, char **argv)
         case O_INIT: init_file = optarg; break;
         case O_ALLOW_CRL: a.allow_missing_crl = true; break;
         case O_AT:
+            a.nv.clock_skew = 0; /* a replay at a given instant: exactly */
             if (vt_time_parse_rfc3339(optarg, &a.at, &e) != VT_OK) {
                 fprintf(stderr, "veritee verify: --at: %s\n", e.msg);
                 return VT_EXIT_USAGE;
@@ -184,7 +179,7 @@ int cmd_verify(int argc, char **argv)
             break;
         case 'h': verify_usage(stdout); return 0;
         case CLI_NV_O_OCSP_RESPONSE:
-            if (is_dir(optarg)) { /* every file of it: loaded by the verifier's sources */
+            if (cli_is_dir(optarg)) { /* every file of it: loaded by the verifier's sources */
                 if (a.ocsp != NULL) {
                     fprintf(stderr, "veritee verify: --ocsp-response: one directory at most (%s, %s)\n", a.ocsp, optarg);
                     return VT_EXIT_USAGE;

@@ -9,10 +9,20 @@
 #include "veritee/json.h"
 #include "veritee/verify.h"
 
-/* One device of the list, verified alone. */
+/* The OCSP request nonce from the broker's random source (vt_nvidia_random_fn). */
+static vt_err gpu_random(void *ctx, uint8_t *out, size_t n, vt_error *err)
+{
+    return kbs_random(ctx, out, n, err);
+}
+
+/* One device of the list, verified alone. The configured revocation and RIM sources are shared
+ * by every request thread: each verification gets its own copy, with the broker's randomness and
+ * no counters (the sources' stats are plain integers, not safe to add to from two threads). */
 static vt_err verify_device(vt_kbs *k, const json_t *dev, const uint8_t rd[64], vt_time now, kbs_gpu *g,
                             vt_error *err)
 {
+    vt_nvidia_revocation rev;
+    vt_nvidia_rim_source rims;
     json_t *doc = json_pack("{s:[O]}", "device_evidence_list", (json_t *)dev);
     char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
@@ -21,6 +31,17 @@ static vt_err verify_device(vt_kbs *k, const json_t *dev, const uint8_t rd[64], 
     vt_err rc = r != NULL ? VT_OK : vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
     /* Trustee's NVIDIA verifier compares the first 32 bytes of the device runtime-data hash */
     vt_verify_opts o = {.tee = "nvidia", .at = now, .nonce = rd, .nonce_len = 32};
+    if (k->cfg.nvidia_revocation != NULL) {
+        rev = *k->cfg.nvidia_revocation;
+        rev.random = gpu_random, rev.random_ctx = k, rev.stats = NULL;
+        o.nvidia_revocation = &rev;
+    }
+    if (k->cfg.nvidia_rim_source != NULL && k->cfg.nvidia_rim_verifier != NULL) {
+        rims = *k->cfg.nvidia_rim_source;
+        rims.stats = NULL;
+        o.nvidia_rim_source = &rims;
+        o.nvidia_rim_verifier = k->cfg.nvidia_rim_verifier;
+    }
     if (rc == VT_OK) rc = vt_verify(k->verifiers, (const uint8_t *)text, strlen(text), &o, r, err);
     if (rc == VT_OK) g->claims = r->claims;
     /* the list had one device: "device 0: " says nothing the submod label does not */

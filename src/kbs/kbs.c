@@ -17,6 +17,8 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
         return vt_error_set(err, VT_E_ARG, "kbs", "a store and an EAR signing key are required");
     /* A Trustee token binds no request: were it the native admin key, a veritee admin token
      * re-targeted to another request would pass as a Trustee one (docs/coco.md). */
+    if ((cfg->nvidia_rim_source != NULL) != (cfg->nvidia_rim_verifier != NULL))
+        return vt_error_set(err, VT_E_ARG, "kbs", "a GPU RIM source needs the RIM verifier, and the verifier a source");
     if (cfg->trustee_admin_key != NULL &&
         (!EVP_PKEY_is_a(cfg->trustee_admin_key, "ED25519") ||
          (cfg->admin_key != NULL && EVP_PKEY_eq(cfg->admin_key, cfg->trustee_admin_key) == 1)))

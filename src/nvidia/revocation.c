@@ -59,10 +59,10 @@ static vt_err basic_parse(const uint8_t *p, size_t n, OCSP_BASICRESP **out, int 
 
 /* The status `bs` gives for `id`, after checking who signed it and when it holds:
  * signed by the issuer or a delegated responder (OCSP_basic_verify: id-kp-OCSPSigning, issued
- * by the issuer, path to the trusted root at `at`), thisUpdate <= at <= nextUpdate.
+ * by the issuer, path to the trusted root at `at`), thisUpdate - skew <= at <= nextUpdate.
  * VT_OK with ST_NONE when bs does not cover id. */
 static vt_err judge(OCSP_BASICRESP *bs, OCSP_CERTID *id, STACK_OF(X509) *path, X509_STORE *store, vt_time at,
-                    const char *cn, cert_status *st, int *reason, vt_error *err)
+                    long skew, const char *cn, cert_status *st, int *reason, vt_error *err)
 {
     int status = -1;
     ASN1_GENERALIZEDTIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
@@ -81,7 +81,7 @@ static vt_err judge(OCSP_BASICRESP *bs, OCSP_CERTID *id, STACK_OF(X509) *path, X
     if (nextupd == NULL)
         return vt_error_set(err, VT_E_EXPIRED, "ocsp", "the OCSP response for '%s' has no nextUpdate", cn);
     VT_GUARD(asn1_to_time(nextupd, &nu, err));
-    if (!vt_valid_at(at, tu, nu)) {
+    if (!vt_valid_at(at, tu > (vt_time)skew ? tu - (vt_time)skew : 0, nu)) {
         char a[21], b[21], c[21];
         vt_time_format(tu, a), vt_time_format(nu, b), vt_time_format(at, c);
         return vt_error_set(err, VT_E_EXPIRED, "ocsp",
@@ -93,7 +93,7 @@ static vt_err judge(OCSP_BASICRESP *bs, OCSP_CERTID *id, STACK_OF(X509) *path, X
 
 /* An offline response covering cert, whatever CertID hash it uses. */
 static vt_err from_responses(OCSP_BASICRESP **bs, size_t nbs, X509 *cert, X509 *issuer, STACK_OF(X509) *path,
-                             X509_STORE *store, vt_time at, const char *cn, cert_status *st, int *reason,
+                             X509_STORE *store, vt_time at, long skew, const char *cn, cert_status *st, int *reason,
                              vt_error *err)
 {
     const EVP_MD *mds[] = {EVP_sha1(), EVP_sha256(), EVP_sha384(), EVP_sha512()};
@@ -102,7 +102,7 @@ static vt_err from_responses(OCSP_BASICRESP **bs, size_t nbs, X509 *cert, X509 *
         for (size_t i = 0; i < sizeof mds / sizeof mds[0] && *st == ST_NONE; i++) {
             OCSP_CERTID *id = OCSP_cert_to_id(mds[i], cert, issuer);
             if (id == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
-            vt_err rc = judge(bs[k], id, path, store, at, cn, st, reason, err);
+            vt_err rc = judge(bs[k], id, path, store, at, skew, cn, st, reason, err);
             OCSP_CERTID_free(id);
             VT_GUARD(rc);
         }
@@ -158,7 +158,7 @@ static void from_cache(const vt_nvidia_revocation *rev, OCSP_CERTID *id, STACK_O
     *st = ST_NONE;
     if (cache_path(rev->cache_dir, id, file, sizeof file, &e) != VT_OK ||
         vt_file_read(file, OCSP_MAX_BYTES, &b, &e) != VT_OK || basic_parse(b.ptr, b.len, &bs, &rs, &e) != VT_OK ||
-        judge(bs, id, path, store, at, cn, st, reason, &e) != VT_OK)
+        judge(bs, id, path, store, at, rev->clock_skew_seconds, cn, st, reason, &e) != VT_OK)
         *st = ST_NONE;
     OCSP_BASICRESP_free(bs);
     vt_buf_free(&b);
@@ -231,7 +231,7 @@ static vt_err fetch(const vt_nvidia_revocation *rev, OCSP_CERTID *id, STACK_OF(X
         rc = vt_error_set(err, VT_E_VERIFY, "ocsp", "the OCSP response for '%s' does not echo the request's nonce", cn);
         goto out;
     }
-    VT_GUARD_GOTO(judge(bs, id, path, store, at, cn, st, reason, err));
+    VT_GUARD_GOTO(judge(bs, id, path, store, at, rev->clock_skew_seconds, cn, st, reason, err));
     if (*st == ST_NONE) {
         rc = vt_error_set(err, VT_E_VERIFY, "ocsp", "the OCSP response does not answer for '%s' (CertID mismatch)", cn);
         goto out;
@@ -268,6 +268,8 @@ vt_err nv_revocation(const vt_nvidia_revocation *rev, STACK_OF(X509) *path, vt_t
     if ((rev->n_responses > 0 && rev->responses == NULL) || (rev->n_crls > 0 && rev->crls == NULL) ||
         rev->n_responses > MAX_OFFLINE || rev->n_crls > MAX_OFFLINE)
         return vt_error_set(err, VT_E_ARG, check, "0..%d OCSP responses and CRLs expected", MAX_OFFLINE);
+    if (rev->clock_skew_seconds < 0 || rev->clock_skew_seconds > 3600)
+        return vt_error_set(err, VT_E_ARG, check, "OCSP clock skew of %ld s (0..3600)", rev->clock_skew_seconds);
     int n = sk_X509_num(path);
     OCSP_BASICRESP *bs[MAX_OFFLINE] = {0};
     X509_CRL *crls[MAX_OFFLINE] = {0};
@@ -301,7 +303,8 @@ vt_err nv_revocation(const vt_nvidia_revocation *rev, STACK_OF(X509) *path, vt_t
         vt_x509_subject_cn(cert, cn, sizeof cn);
         cert_status st = ST_NONE;
         int reason = -1;
-        VT_GUARD_GOTO(from_responses(bs, rev->n_responses, cert, issuer, path, store, at, cn, &st, &reason, err));
+        VT_GUARD_GOTO(from_responses(bs, rev->n_responses, cert, issuer, path, store, at, rev->clock_skew_seconds, cn,
+                                     &st, &reason, err));
         if (st == ST_NONE) VT_GUARD_GOTO(from_crls(crls, rev->n_crls, cert, issuer, at, cn, &st, err));
         if (st != ST_NONE) offline++;
         OCSP_CERTID *id = NULL;

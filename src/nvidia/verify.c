@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <openssl/err.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -45,6 +46,7 @@ typedef struct chain_result {
 
 struct vt_nvidia_verifier {
     STACK_OF(X509) *roots; /* pinned roots given by the caller; empty: the built-in pin */
+    pthread_mutex_t mu;    /* guards the cache: a verification works on its own copy of a result */
     chain_result cache[CACHE_SLOTS];
     size_t cache_next;
 };
@@ -67,6 +69,7 @@ vt_err vt_nvidia_verifier_new(const vt_nvidia_trust *trust, vt_nvidia_verifier *
             return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
         }
     }
+    pthread_mutex_init(&v->mu, NULL);
     *out = v;
     return VT_OK;
 }
@@ -83,6 +86,7 @@ void vt_nvidia_verifier_free(vt_nvidia_verifier *v)
 {
     if (v == NULL) return;
     for (size_t i = 0; i < CACHE_SLOTS; i++) cache_clear(&v->cache[i]);
+    pthread_mutex_destroy(&v->mu);
     sk_X509_pop_free(v->roots, X509_free);
     free(v);
 }
@@ -296,33 +300,61 @@ out:
     return rc;
 }
 
-/* A cached chain result valid at `at`, or a fresh one (stored in the cache). */
+/* *dst: a copy of src holding its own references (key, chain claims, certificates), so a
+ * verification keeps using it while another thread replaces the cache slot. */
+static vt_err chain_copy(const chain_result *src, chain_result *dst, vt_error *err)
+{
+    *dst = *src;
+    dst->leaf_key = NULL, dst->chain = NULL, dst->certs = NULL;
+    if (src->leaf_key != NULL && EVP_PKEY_up_ref(src->leaf_key) == 1) dst->leaf_key = src->leaf_key;
+    dst->chain = json_incref(src->chain);
+    dst->certs = src->certs != NULL ? X509_chain_up_ref(src->certs) : NULL;
+    if ((src->leaf_key != NULL && dst->leaf_key == NULL) || (src->certs != NULL && dst->certs == NULL)) {
+        cache_clear(dst);
+        return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    }
+    return VT_OK;
+}
+
+/* A cached chain result valid at `at`, or a fresh one (a copy stored in the cache). *out is the
+ * caller's (cache_clear it). The cache is locked only to look up and to store: the chain itself
+ * is verified outside the lock, so two threads may verify one new chain at once (both store it,
+ * harmlessly). */
 static vt_err chain_for(vt_nvidia_verifier *v, vt_nvidia_arch arch, const void *pem, size_t len,
-                        vt_time at, const chain_result **out, const char *dev, vt_checks *checks,
+                        vt_time at, chain_result *out, const char *dev, vt_checks *checks,
                         vt_error *err)
 {
+    memset(out, 0, sizeof *out);
     uint8_t a = (uint8_t)arch, key[32];
     VT_GUARD(vt_hash2(VT_SHA256, &a, 1, pem, len, key, err));
+    pthread_mutex_lock(&v->mu);
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
         chain_result *c = &v->cache[i];
         if (c->used && memcmp(c->key, key, sizeof key) == 0 && at >= c->not_before &&
             at <= c->not_after) {
+            vt_err rc = chain_copy(c, out, err);
+            pthread_mutex_unlock(&v->mu);
+            VT_GUARD(rc);
             vt_check_pass(checks, "root_pinned", "%schain ends in the pinned root (cached)", dev);
             vt_check_pass(checks, "cert_chain", "%sverified earlier; valid at the instant (cached)", dev);
-            *out = c;
             return VT_OK;
         }
     }
-    chain_result res;
-    memset(&res, 0, sizeof res);
-    VT_GUARD(check_chain(v, arch, pem, len, at, &res, dev, checks, err));
-    chain_result *slot = &v->cache[v->cache_next];
-    v->cache_next = (v->cache_next + 1) % CACHE_SLOTS;
-    cache_clear(slot);
-    *slot = res;
-    slot->used = true;
-    memcpy(slot->key, key, sizeof key);
-    *out = slot;
+    pthread_mutex_unlock(&v->mu);
+    VT_GUARD(check_chain(v, arch, pem, len, at, out, dev, checks, err));
+    out->used = true;
+    memcpy(out->key, key, sizeof key);
+    chain_result kept;
+    vt_error ce;
+    vt_error_clear(&ce);
+    if (chain_copy(out, &kept, &ce) == VT_OK) { /* best effort: without memory, no caching */
+        pthread_mutex_lock(&v->mu);
+        chain_result *slot = &v->cache[v->cache_next];
+        v->cache_next = (v->cache_next + 1) % CACHE_SLOTS;
+        cache_clear(slot);
+        *slot = kept;
+        pthread_mutex_unlock(&v->mu);
+    }
     return VT_OK;
 }
 
@@ -386,6 +418,9 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
                                 "%s", "");
     }
     vt_nvidia_rim *fetched = NULL; /* [0] driver, [1] VBIOS, from opts->rim_source */
+    chain_result chv; /* this verification's copy of the chain result */
+    const chain_result *ch = &chv;
+    memset(&chv, 0, sizeof chv);
     vt_nvidia_report *r = malloc(sizeof *r);
     if (r == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     vt_err rc = vt_nvidia_report_parse(report, report_len, r, err);
@@ -405,8 +440,7 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
     vt_check_step_of(checks, err, dev, "report_length", VT_OK, "%s",
                      hopper_pad ? "one trailing 0x00 after the signature accepted (Hopper driver padding)"
                                 : "no byte after the signature");
-    const chain_result *ch = NULL;
-    VT_GUARD_GOTO(chain_for(v, arch, chain_pem, chain_len, opts->at, &ch, dev, checks, err));
+    VT_GUARD_GOTO(chain_for(v, arch, chain_pem, chain_len, opts->at, &chv, dev, checks, err));
     VT_GUARD_GOTO(check_revocation(ch->certs, opts, dev, checks, err));
     if (!r->has_fwid) {
         rc = vt_error_set(err, VT_E_VERIFY, "fwid", "the report carries no FWID (opaque id 20)");
@@ -492,6 +526,7 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
         *claims = o;
     }
 out:
+    cache_clear(&chv);
     free(fetched);
     free(r);
     return rc;

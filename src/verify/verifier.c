@@ -248,9 +248,11 @@ static void drop(vt_verifier *v)
     v->az_tdx = NULL;
     vt_tpm_verifier_free(v->tpm);
     v->tpm = NULL;
+    pthread_rwlock_wrlock(&v->nv_rw); /* GPU verifications in flight finish first */
     vt_nvidia_verifier_free(v->nv);
     v->nv = NULL;
     free_ocsp(v);
+    pthread_rwlock_unlock(&v->nv_rw);
     vt_tdx_verifier_free(v->tdx);
     vt_snp_verifier_free(v->snp);
     sk_X509_pop_free(v->snp_pool, X509_free);
@@ -315,6 +317,7 @@ vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *
     if (v == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
     pthread_mutex_init(&v->mu, NULL);
     pthread_mutex_init(&v->fetch_mu, NULL);
+    pthread_rwlock_init(&v->nv_rw, NULL);
     pthread_cond_init(&v->fetch_cv, NULL);
     vt_cca_trust_init(&v->cca);
     v->trust_dir = dup_or_null(s->trust_dir);
@@ -364,6 +367,7 @@ void vt_verifier_free(vt_verifier *v)
     vt_cca_trust_free(&v->cca);
     pthread_mutex_destroy(&v->mu);
     pthread_mutex_destroy(&v->fetch_mu);
+    pthread_rwlock_destroy(&v->nv_rw);
     pthread_cond_destroy(&v->fetch_cv);
     free(v->trust_dir);
     free(v->collateral_dir);

@@ -139,14 +139,10 @@ static bool revocation_checked(const vt_checks *c)
     return k != NULL && k->status == VT_CHECK_PASS;
 }
 
-/* NVIDIA GPUs (Trustee's device_evidence_list JSON): every device verified by the nvidia layer
- * (chain, FWID, signature, nonce, OCSP, RIMs; one UEID per device), then one normalized claims
- * per device. */
-static vt_err verify_nvidia(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
-                            vt_verify_result *r, vt_error *err)
+/* The devices of GPU evidence through the nvidia layer; the caller holds v->nv_rw (read). */
+static vt_err verify_nvidia_devices(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
+                                    vt_verify_result *r, vt_error *err)
 {
-    verifier_refresh(v, VT_TEE_NVIDIA);
-    VT_GUARD(verify_built(v->nv_rc, &v->nv_err, err));
     size_t n_ocsp = v->n_nv_ocsp + o->n_ocsp;
     vt_bytes *ocsp = n_ocsp > 0 ? calloc(n_ocsp, sizeof *ocsp) : NULL;
     if (n_ocsp > 0 && ocsp == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
@@ -192,6 +188,25 @@ static vt_err verify_nvidia(vt_verifier *v, const uint8_t *ev, size_t len, const
     return VT_OK;
 }
 
+/* NVIDIA GPUs (Trustee's device_evidence_list JSON): every device verified by the nvidia layer
+ * (chain, FWID, signature, nonce, OCSP, RIMs; one UEID per device), then one normalized claims
+ * per device. Runs outside v->mu, which it takes only to (re)build the verifier: the OCSP and
+ * RIM fetches must not hold up every other verification. The nvidia verifier is thread-safe;
+ * nv_rw keeps it and the offline responses alive until this verification is done. */
+static vt_err verify_nvidia(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
+                            vt_verify_result *r, vt_error *err)
+{
+    pthread_mutex_lock(&v->mu);
+    verifier_refresh(v, VT_TEE_NVIDIA);
+    vt_err built = verify_built(v->nv_rc, &v->nv_err, err);
+    if (built == VT_OK) pthread_rwlock_rdlock(&v->nv_rw);
+    pthread_mutex_unlock(&v->mu);
+    VT_GUARD(built);
+    vt_err rc = verify_nvidia_devices(v, ev, len, o, r, err);
+    pthread_rwlock_unlock(&v->nv_rw);
+    return rc;
+}
+
 vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_verify_result *r,
                  vt_error *err)
 {
@@ -220,13 +235,17 @@ vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_
     if (kind == VT_TEE_TDX || kind == VT_TEE_SGX) VT_GUARD(verify_fetch_tdx(v, vt_tee_name(kind), ev, len, o->at, err));
     if (kind == VT_TEE_SNP) VT_GUARD(verify_fetch_snp(v, ev, len, o, err));
     if (kind == VT_TEE_AZ_SNP_VTPM || kind == VT_TEE_AZ_TDX_VTPM) VT_GUARD(verify_az_fetch(v, kind, ev, len, o, err));
-    pthread_mutex_lock(&v->mu); /* the TDX verifier is not thread-safe; the rebuild must be exclusive */
-    vt_err rc = want == VT_TEE_TDX || want == VT_TEE_SGX ? verify_tdx(v, ev, len, o, r, err)
-                : want == VT_TEE_SNP                     ? verify_snp(v, ev, len, o, r, err)
-                : want == VT_TEE_NVIDIA                  ? verify_nvidia(v, ev, len, o, r, err)
-                : vt_tee_has_tpm(want)                   ? verify_tpm_kind(v, want, ev, len, o, r, err)
-                                                         : verify_cca(v, ev, len, o, r, err);
-    pthread_mutex_unlock(&v->mu);
+    vt_err rc;
+    if (want == VT_TEE_NVIDIA) {
+        rc = verify_nvidia(v, ev, len, o, r, err); /* locks what it shares itself */
+    } else {
+        pthread_mutex_lock(&v->mu); /* the TDX verifier is not thread-safe; the rebuild must be exclusive */
+        rc = want == VT_TEE_TDX || want == VT_TEE_SGX ? verify_tdx(v, ev, len, o, r, err)
+             : want == VT_TEE_SNP                     ? verify_snp(v, ev, len, o, r, err)
+             : vt_tee_has_tpm(want)                   ? verify_tpm_kind(v, want, ev, len, o, r, err)
+                                                      : verify_cca(v, ev, len, o, r, err);
+        pthread_mutex_unlock(&v->mu);
+    }
     if (rc == VT_E_INVALID && detected == NULL && vt_tee_has_tpm(want)) {
         /* named, and its parser refused it: say so when it is another kind's evidence */
         const char *other = vt_evidence_detect(ev, len);

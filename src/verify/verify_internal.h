@@ -50,6 +50,10 @@ struct vt_verifier {
     char *nvidia_ocsp_dir;
     bool nvidia_require_ocsp;
     bool nv_ready;
+    /* GPU verifications run outside mu (their OCSP and RIM fetches may take up to their timeouts):
+     * each takes nv_rw for reading under mu and uses nv and nv_ocsp without mu; dropping them
+     * (under mu) takes it for writing, so it waits for those in flight */
+    pthread_rwlock_t nv_rw;
     vt_nvidia_verifier *nv;
     vt_bytes *nv_ocsp;   /* the OCSP responses of nvidia_ocsp_dir (owned) */
     size_t n_nv_ocsp;

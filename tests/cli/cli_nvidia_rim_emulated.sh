@@ -1,6 +1,6 @@
 #!/bin/sh
 # The emulated GPU end to end with RIMs (issue 16): an emulated RIM PKI (root, CA, L4 signer,
-# built here with openssl), driver and VBIOS RIMs of the emulated report's measurements signed
+# tests/fixtures/gpu_pki.sh), driver and VBIOS RIMs of the emulated report's measurements signed
 # with xmlsec1, served by the loopback fake RIM service, and one loopback OCSP responder
 # (openssl ocsp) for the device chain AND the RIM signer chain. Good: verified, every golden
 # measurement matched, both chains not revoked. Then: a revoked RIM signer refused
@@ -21,13 +21,12 @@ ok() { echo "ok: $*"; }
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 AT=$(date -u -d "@$(($(date +%s) + 300))" +%Y-%m-%dT%H:%M:%SZ)
 NONCE=d622979b6c3ab8b8e7b30a43f2dc7f553ebbc187536231d531effa496ec03fb5
-EMU_O="veritee emulated TEE (not a vendor root)"
 
 printf '{"nvidia":{"gpus":1,"driver_version":"580.95.05"}}' >"$T/plat.json"
 "$BIN" emulate init "$T/emu" --platform "$T/plat.json" --at "$NOW" >/dev/null || fail "emulate init"
 "$BIN" emulate gpu-evidence "$T/emu" --nonce "$NONCE" -o "$T/ev.json" || fail "gpu-evidence"
 K=$T/emu/keys
-awk -v d="$T" '/BEGIN CERT/{n++} {print > (d "/d" n ".pem")}' "$K/nvidia_gpu0.chain.pem"
+. "$F/gpu_pki.sh"
 "$BIN" verify --tee nvidia --trust "$T/emu/trust/nvidia" --nonce "$NONCE" --json "$T/ev.json" >"$T/plain.json" ||
   fail "plain verify"
 python3 - "$T" <<'PY'
@@ -39,43 +38,11 @@ open(d + "/ids", "w").write("%s %s %s\n" % (dev["rim_ids"]["driver"], dev["rim_i
 PY
 read -r DRV_ID VB_ID VB_VER <"$T/ids"
 
-# the emulated RIM PKI: root -> CA -> L4 signer (P-384, with the extensions a CA needs)
-printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' >"$T/ca.ext"
-printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nauthorityKeyIdentifier=keyid\n' >"$T/leaf.ext"
-printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=OCSPSigning\n' >"$T/rsp.ext"
-key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$T/$1.key" 2>/dev/null; }
-issue() { # issue NAME CN ISSUER EXT
-  key "$1"
-  openssl req -new -key "$T/$1.key" -subj "/O=$EMU_O/CN=$2" -out "$T/$1.csr" 2>/dev/null
-  openssl x509 -req -in "$T/$1.csr" -CA "$T/$3.pem" -CAkey "$T/$3.key" -set_serial "0x$(openssl rand -hex 8)" \
-    -days 30 -extfile "$T/$4" -out "$T/$1.pem" 2>/dev/null || fail "issue $1"
-}
-key rimroot
-openssl req -x509 -key "$T/rimroot.key" -subj "/O=$EMU_O/CN=Emulated NVIDIA CoRIM signing Root CA" -days 30 \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$T/rimroot.pem" 2>/dev/null
-issue rimca "Emulated NVIDIA Reference Value GH100 CA" rimroot ca.ext
-issue rimsigner "Emulated HCC RIM L4 Signer" rimca leaf.ext
-# OCSP signers: device chain (ICA for the leaf, root for the ICA), RIM chain (CA, root)
-cp "$T/d2.pem" "$T/ica.pem"; cp "$T/d3.pem" "$T/droot.pem"; cp "$T/d1.pem" "$T/dleaf.pem"
-cp "$K/nvidia_ica.key.pem" "$T/ica.key"; cp "$K/nvidia_root.key.pem" "$T/droot.key"
-issue icarsp "ica OCSP" ica rsp.ext
-issue drootrsp "device root OCSP" droot rsp.ext
-issue rimcarsp "RIM CA OCSP" rimca rsp.ext
-issue rimrootrsp "RIM root OCSP" rimroot rsp.ext
-serial() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//' | python3 -c 'import sys; v=int(sys.stdin.read(),16); h="%X"%v; print(h if len(h)%2==0 else "0"+h)'; }
-index() { # index OUT STATUS CERT
-  if [ "$2" = R ]; then rev="$(date -u +%y%m%d%H%M%SZ),keyCompromise"; else rev=""; fi
-  printf '%s\t991231235959Z\t%s\t%s\tunknown\t/CN=x\n' "$2" "$rev" "$(serial "$3")" >"$1"
-}
-index "$T/i.dleaf" V "$T/dleaf.pem"; index "$T/i.ica" V "$T/ica.pem"
-index "$T/i.rimsigner" V "$T/rimsigner.pem"; index "$T/i.rimsigner.R" R "$T/rimsigner.pem"; index "$T/i.rimca" V "$T/rimca.pem"
+# the emulated RIM PKI (root -> CA -> L4 signer) and one delegated OCSP signer per issuer
+gpu_pki 1
 
 # the RIMs: VBIOS covers 0-6 and 8-12, the driver 7 and 21-40 (as NVIDIA's split them)
-sign() { # sign OUT VERSION ACTIVE
-  python3 "$F/emu_rim.py" "$T/$1.tmpl" GH100 "$2" "$T/meas.json" "$3"
-  xmlsec1 --sign --privkey-pem "$T/rimsigner.key,$T/rimsigner.pem,$T/rimca.pem" --output "$T/$1.xml" "$T/$1.tmpl" \
-    2>"$T/xmlsec.err" || fail "xmlsec1 --sign $1: $(cat "$T/xmlsec.err")"
-}
+sign() { gpu_rim_sign "$1" "$2" "$3" "$T/meas.json"; }
 sign vbios "$VB_VER" "0-6,8-12"
 sign driver 580.95.05 "7,21-40"
 sign vbios_bad "$VB_VER" "0-6,8,9!,10-12"
@@ -83,24 +50,8 @@ sign vbios_bad "$VB_VER" "0-6,8,9!,10-12"
   fail "emulated RIMs do not verify: $(cat "$T/out")"
 ok "emulated driver and VBIOS RIMs signed with xmlsec1 verify against the emulated RIM root"
 
-start_rims() { # start_rims VBIOS_FILE
-  rm -f "$T/rport"
-  python3 "$F/fake_rim_service.py" "$T/rport" "$T/rlog" "$VB_ID=$T/$1.xml" "$DRV_ID=$T/driver.xml" &
-  RPID=$!; PIDS="$PIDS $RPID"
-  i=0; while [ ! -s "$T/rport" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  RURL="http://127.0.0.1:$(cat "$T/rport")/v1/rim/"
-}
-start_ocsp() { # start_ocsp RIMSIGNER_INDEX
-  rm -f "$T/oport"
-  python3 "$F/ocsp_responder.py" "$T/oport" "$T/olog" 1 \
-    "$T/ica.pem" "$T/icarsp.pem" "$T/icarsp.key" "$T/i.dleaf" \
-    "$T/droot.pem" "$T/drootrsp.pem" "$T/drootrsp.key" "$T/i.ica" \
-    "$T/rimca.pem" "$T/rimcarsp.pem" "$T/rimcarsp.key" "$1" \
-    "$T/rimroot.pem" "$T/rimrootrsp.pem" "$T/rimrootrsp.key" "$T/i.rimca" &
-  OPID=$!; PIDS="$PIDS $OPID"
-  i=0; while [ ! -s "$T/oport" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  OURL="http://127.0.0.1:$(cat "$T/oport")/"
-}
+start_rims() { gpu_rims_start "$VB_ID=$T/$1.xml" "$DRV_ID=$T/driver.xml"; }
+start_ocsp() { gpu_ocsp_start "$T/i.dleaf" "$1"; }
 verify() { # verify WANT args...
   want=$1; shift
   rc=0; "$BIN" verify --tee nvidia --trust "$T/emu/trust/nvidia" --nonce "$NONCE" --at "$AT" \
@@ -167,17 +118,9 @@ c = dev["config"]
 open(d + "/idsbw", "w").write("%s %s %s %s\n" % (dev["rim_ids"]["driver"], dev["rim_ids"]["vbios"], c["vbios_version"], c["driver_version"]))
 PY
 read -r DRV_ID VB_ID VB_VER DRV_VER <"$T/idsbw"
-python3 "$F/emu_rim.py" "$T/vbiosbw.tmpl" GB202 "$VB_VER" "$T/meas.json" "0-6,8-12"
-python3 "$F/emu_rim.py" "$T/driverbw.tmpl" GB202 "$DRV_VER" "$T/meas.json" "7,21-40"
-for r in vbiosbw driverbw; do
-  xmlsec1 --sign --privkey-pem "$T/rimsigner.key,$T/rimsigner.pem,$T/rimca.pem" --output "$T/$r.xml" "$T/$r.tmpl" \
-    2>"$T/xmlsec.err" || fail "xmlsec1 --sign $r: $(cat "$T/xmlsec.err")"
-done
-rm -f "$T/rport"
-python3 "$F/fake_rim_service.py" "$T/rport" "$T/rlog" "$VB_ID=$T/vbiosbw.xml" "$DRV_ID=$T/driverbw.xml" &
-RPID=$!; PIDS="$PIDS $RPID"
-i=0; while [ ! -s "$T/rport" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-RURL="http://127.0.0.1:$(cat "$T/rport")/v1/rim/"
+gpu_rim_sign vbiosbw "$VB_VER" "0-6,8-12" "$T/meas.json" GB202
+gpu_rim_sign driverbw "$DRV_VER" "7,21-40" "$T/meas.json" GB202
+gpu_rims_start "$VB_ID=$T/vbiosbw.xml" "$DRV_ID=$T/driverbw.xml"
 rc=0; "$BIN" verify --tee nvidia --trust "$T/emubw/trust/nvidia" --nonce "$NONCE" --at "$AT" --rim-trust "$T/rimroot.pem" \
   --rim-service="$RURL" --json "$T/evbw.json" >"$T/out" 2>"$T/err" || rc=$?
 [ "$rc" = 0 ] || fail "Blackwell with RIMs exited $rc: $(cat "$T/err") $(cat "$T/out")"

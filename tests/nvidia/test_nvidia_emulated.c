@@ -2,6 +2,7 @@
  * intermediate -> leaf with the FWID extension), then offline OCSP revocation: good responses,
  * none, a revoked leaf, an expired response, a response signed by the wrong key, a missing one. */
 #include <openssl/ocsp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,102 @@ static void t_ocsp(void **state)
     free_pki(&k);
 }
 
+/* A response dated after the instant (thisUpdate = AT + 30: the responder's clock ahead, or an
+ * answer made just after a verification at "now" began) is current only within the allowed
+ * clock skew; nextUpdate is never stretched. */
+static void t_ocsp_clock_skew(void **state)
+{
+    pki k;
+    vt_checks c = {0};
+    vt_error e;
+    vt_buf r[2] = {{0}};
+    make_pki(&k);
+    ocsp(k.leaf, k.ica, V_OCSP_CERTSTATUS_GOOD, k.ica, k.ica_key, AT + 30, AT + 3600, &r[0]);
+    ocsp(k.ica, k.root, V_OCSP_CERTSTATUS_GOOD, k.root, k.root_key, T0, AT + 3600, &r[1]);
+    vt_nvidia_trust t = {.device_roots_pem = k.root_pem.ptr, .device_roots_len = k.root_pem.len};
+    vt_nvidia_verifier *v = NULL;
+    assert_int_equal(vt_nvidia_verifier_new(&t, &v, &e), VT_OK);
+    vt_bytes b[2] = {{r[0].ptr, r[0].len}, {r[1].ptr, r[1].len}};
+    vt_nvidia_revocation rev = {.responses = b, .n_responses = 2, .require = true};
+    vt_nvidia_verify_opts o = {.at = AT, .revocation = &rev};
+    const long skews[] = {0, 29, 30, 60, -1};
+    const vt_err want[] = {VT_E_EXPIRED, VT_E_EXPIRED, VT_OK, VT_OK, VT_E_ARG};
+    for (size_t i = 0; i < sizeof skews / sizeof skews[0]; i++) {
+        rev.clock_skew_seconds = skews[i];
+        memset(&c, 0, sizeof c);
+        vt_error_clear(&e);
+        vt_err rc = vt_nvidia_verify_device(v, VT_NVIDIA_HOPPER, k.report.ptr, k.report.len, k.chain_pem.ptr,
+                                            k.chain_pem.len, &o, NULL, &c, &e);
+        if (rc != want[i]) fail_msg("skew %ld: %d (%s: %s), want %d", skews[i], rc, e.check, e.msg, want[i]);
+        if (rc != VT_OK) assert_string_equal(e.check, "revocation");
+    }
+    /* the skew does not reach past nextUpdate */
+    rev.clock_skew_seconds = 60;
+    o.at = AT + 3601;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(vt_nvidia_verify_device(v, VT_NVIDIA_HOPPER, k.report.ptr, k.report.len, k.chain_pem.ptr,
+                                             k.chain_pem.len, &o, NULL, &c, &e), VT_E_EXPIRED);
+    vt_nvidia_verifier_free(v);
+    vt_buf_free(&r[0]), vt_buf_free(&r[1]);
+    free_pki(&k);
+}
+
+/* One verifier, verifications at once (the key broker's request threads): each works on its own
+ * copy of the cached chain while the others look it up and store it (run under ASan/UBSan). */
+typedef struct par_job {
+    pki *k;
+    vt_nvidia_verifier *v;
+    const vt_nvidia_verify_opts *o;
+    int ok;
+} par_job;
+
+static void *par_main(void *arg)
+{
+    par_job *j = arg;
+    for (int i = 0; i < 25; i++) {
+        vt_checks *c = calloc(1, sizeof *c);
+        vt_error e;
+        vt_error_clear(&e);
+        json_t *claims = NULL;
+        if (c != NULL && vt_nvidia_verify_device(j->v, VT_NVIDIA_HOPPER, j->k->report.ptr, j->k->report.len,
+                                                 j->k->chain_pem.ptr, j->k->chain_pem.len, j->o, &claims, c,
+                                                 &e) == VT_OK &&
+            json_string_value(json_object_get(claims, "ueid")) != NULL)
+            j->ok++;
+        json_decref(claims);
+        free(c);
+    }
+    return NULL;
+}
+
+static void t_parallel(void **state)
+{
+    pki k;
+    vt_error e;
+    vt_buf r[2] = {{0}};
+    make_pki(&k);
+    ocsp(k.leaf, k.ica, V_OCSP_CERTSTATUS_GOOD, k.ica, k.ica_key, T0, AT + 3600, &r[0]);
+    ocsp(k.ica, k.root, V_OCSP_CERTSTATUS_GOOD, k.root, k.root_key, T0, AT + 3600, &r[1]);
+    vt_nvidia_trust t = {.device_roots_pem = k.root_pem.ptr, .device_roots_len = k.root_pem.len};
+    vt_nvidia_verifier *v = NULL;
+    assert_int_equal(vt_nvidia_verifier_new(&t, &v, &e), VT_OK);
+    vt_bytes b[2] = {{r[0].ptr, r[0].len}, {r[1].ptr, r[1].len}};
+    vt_nvidia_verify_opts o = {.at = AT, .ocsp = b, .n_ocsp = 2, .require_ocsp = true};
+    par_job jobs[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (par_job){.k = &k, .v = v, .o = &o};
+        assert_int_equal(pthread_create(&th[i], NULL, par_main, &jobs[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(jobs[i].ok, 25);
+    }
+    vt_nvidia_verifier_free(v);
+    vt_buf_free(&r[0]), vt_buf_free(&r[1]);
+    free_pki(&k);
+}
+
 /* Revocation is checked on every verification, also when the chain comes from the cache. */
 static void t_ocsp_cached_chain(void **state)
 {
@@ -269,6 +366,8 @@ int main(void)
         cmocka_unit_test(t_emulated_report),
         cmocka_unit_test(t_ocsp),
         cmocka_unit_test(t_ocsp_cached_chain),
+        cmocka_unit_test(t_ocsp_clock_skew),
+        cmocka_unit_test(t_parallel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
