@@ -2,6 +2,7 @@
  * opened: linking libpq would make every `veritee` process load ~20 libraries (GSSAPI,
  * LDAP, GnuTLS...) at start. Writers of one thing serialize on advisory transaction locks. */
 #include <dlfcn.h>
+#include <stdint.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@ typedef struct pg_api {
     PGresult *(*exec)(PGconn *, const char *);
     PGresult *(*exec_params)(PGconn *, const char *, int, const Oid *, const char *const *,
                              const int *, const int *, int);
+    PGresult *(*prepare)(PGconn *, const char *, const char *, int, const Oid *);
+    PGresult *(*exec_prepared)(PGconn *, const char *, int, const char *const *, const int *, const int *, int);
     ExecStatusType (*result_status)(const PGresult *);
     char *(*result_error_field)(const PGresult *, int);
     void (*clear)(PGresult *);
@@ -35,9 +38,23 @@ typedef struct pg_api {
     PQnoticeProcessor (*set_notice_processor)(PGconn *, PQnoticeProcessor, void *);
 } pg_api;
 
+/* Statements prepared on this connection, named "vt<index>": a statement's text and parameter
+ * types are parsed and planned once per connection instead of once per execution. Bounded: past
+ * PG_MAX_STMTS distinct statements the rest run unprepared. */
+#define PG_MAX_STMTS 128
+#define PG_MAX_PARAMS 16
+
+typedef struct pg_stmt {
+    char *sql;                 /* NULL: free slot */
+    char sig[PG_MAX_PARAMS + 1]; /* parameter types the statement was prepared with */
+    uint32_t hash;
+} pg_stmt;
+
 typedef struct pg_conn {
     pg_api api;
     PGconn *c;
+    pg_stmt stmts[PG_MAX_STMTS];
+    size_t nstmts;
     char settings[128]; /* session settings, re-applied after a reconnect */
     bool in_txn;        /* never reconnect inside a transaction: its statements would be lost */
 } pg_conn;
@@ -58,6 +75,8 @@ static vt_err pg_load(pg_api *a, vt_error *err)
         {(void **)&a->reset, "PQreset"},
         {(void **)&a->exec, "PQexec"},
         {(void **)&a->exec_params, "PQexecParams"},
+        {(void **)&a->prepare, "PQprepare"},
+        {(void **)&a->exec_prepared, "PQexecPrepared"},
         {(void **)&a->result_status, "PQresultStatus"},
         {(void **)&a->result_error_field, "PQresultErrorField"},
         {(void **)&a->clear, "PQclear"},
@@ -93,12 +112,23 @@ static vt_err pg_fail(pg_conn *pc, const PGresult *r, const char *what, vt_error
                         (int)n, m, state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
 }
 
+/* Prepared statements live in the server session: a new session has none. */
+static void forget_stmts(pg_conn *pc)
+{
+    for (size_t i = 0; i < PG_MAX_STMTS; i++) {
+        free(pc->stmts[i].sql);
+        pc->stmts[i].sql = NULL;
+    }
+    pc->nstmts = 0;
+}
+
 /* A dropped connection (server restart) is re-established before the next statement
  * outside a transaction; the statement that saw the drop has already failed cleanly. */
 static void pg_revive(pg_conn *pc)
 {
     if (pc->api.status(pc->c) == CONNECTION_OK) return;
     pc->api.reset(pc->c);
+    forget_stmts(pc);
     if (pc->api.status(pc->c) == CONNECTION_OK) pc->api.clear(pc->api.exec(pc->c, pc->settings));
 }
 
@@ -107,6 +137,7 @@ static void pg_close(void *conn)
     pg_conn *pc = conn;
     if (pc == NULL) return;
     pc->api.finish(pc->c);
+    forget_stmts(pc);
     dlclose(pc->api.lib);
     free(pc);
 }
@@ -168,7 +199,43 @@ static vt_err copy_result(pg_conn *pc, PGresult *r, sqlres *res, vt_error *err)
     return VT_OK;
 }
 
-#define PG_MAX_PARAMS 16
+/* The slot of (sql, sig) in the statement table, prepared on first use; -1: run it unprepared
+ * (table full). A failed PREPARE is the statement's failure. */
+static vt_err stmt_slot(pg_conn *pc, const char *sql, const char *sig, size_t np, const Oid *types, int *slot,
+                        vt_error *err)
+{
+    uint32_t h = 2166136261u; /* FNV-1a over text and types */
+    for (const char *q = sql; *q; q++) h = (h ^ (uint8_t)*q) * 16777619u;
+    for (const char *q = sig; *q; q++) h = (h ^ (uint8_t)*q) * 16777619u;
+    size_t i = h % PG_MAX_STMTS;
+    for (size_t n = 0; n < PG_MAX_STMTS; n++, i = (i + 1) % PG_MAX_STMTS) {
+        pg_stmt *st = &pc->stmts[i];
+        if (st->sql == NULL) break;
+        if (st->hash == h && strcmp(st->sig, sig) == 0 && strcmp(st->sql, sql) == 0) {
+            *slot = (int)i;
+            return VT_OK;
+        }
+    }
+    *slot = -1;
+    if (pc->nstmts >= PG_MAX_STMTS * 3 / 4) return VT_OK; /* keep probes short: the rest unprepared */
+    char *copy = strdup(sql);
+    if (copy == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    char name[16];
+    snprintf(name, sizeof name, "vt%zu", i);
+    PGresult *r = pc->api.prepare(pc->c, name, sql, (int)np, types);
+    ExecStatusType st = r ? pc->api.result_status(r) : PGRES_FATAL_ERROR;
+    vt_err rc = st == PGRES_COMMAND_OK ? VT_OK : pg_fail(pc, r, "prepare", err);
+    pc->api.clear(r);
+    if (rc != VT_OK) {
+        free(copy);
+        return rc;
+    }
+    pc->stmts[i] = (pg_stmt){.sql = copy, .hash = h};
+    memcpy(pc->stmts[i].sig, sig, np + 1);
+    pc->nstmts++;
+    *slot = (int)i;
+    return VT_OK;
+}
 
 static vt_err pg_exec(void *conn, const char *sql, const sqlval *p, size_t np, sqlres *res,
                       vt_error *err)
@@ -179,28 +246,42 @@ static vt_err pg_exec(void *conn, const char *sql, const sqlval *p, size_t np, s
     int lens[PG_MAX_PARAMS], fmts[PG_MAX_PARAMS];
     Oid types[PG_MAX_PARAMS];
     char ints[PG_MAX_PARAMS][24];
+    char sig[PG_MAX_PARAMS + 1];
     if (!pc->in_txn) pg_revive(pc);
     for (size_t i = 0; i < np; i++) {
         lens[i] = 0;
         fmts[i] = 0;
         types[i] = 0;
+        sig[i] = 'u'; /* text and NULL: type left to the server (from the statement) */
         switch (p[i].type) {
         case SQL_TEXT: vals[i] = p[i].s; break;
         case SQL_INT:
             snprintf(ints[i], sizeof ints[i], "%lld", (long long)p[i].i);
             vals[i] = ints[i];
             types[i] = INT8OID;
+            sig[i] = 'i';
             break;
         case SQL_BLOB:
             vals[i] = p[i].b ? (const char *)p[i].b : "";
             lens[i] = (int)p[i].n;
             fmts[i] = 1;
             types[i] = BYTEAOID;
+            sig[i] = 'b';
             break;
         default: vals[i] = NULL; break;
         }
     }
-    PGresult *r = pc->api.exec_params(pc->c, sql, (int)np, types, vals, lens, fmts, 0);
+    sig[np] = 0;
+    int slot = -1;
+    VT_GUARD(stmt_slot(pc, sql, sig, np, types, &slot, err));
+    PGresult *r;
+    if (slot >= 0) {
+        char name[16];
+        snprintf(name, sizeof name, "vt%d", slot);
+        r = pc->api.exec_prepared(pc->c, name, (int)np, vals, lens, fmts, 0);
+    } else {
+        r = pc->api.exec_params(pc->c, sql, (int)np, types, vals, lens, fmts, 0);
+    }
     ExecStatusType st = r ? pc->api.result_status(r) : PGRES_FATAL_ERROR;
     vt_err rc = VT_OK;
     sqlres tmp = {0};
