@@ -1029,6 +1029,56 @@ static void test_pg_unlogged_loss(void **state)
     vt_store_close(s);
 }
 
+/* In a transaction the PostgreSQL driver queues the statements whose rows are not wanted and
+ * sends them with the next one that is (or the COMMIT): a failure of a queued statement is the
+ * failure of that later call, with its own message, and the transaction rolls back; inside an
+ * outer transaction only the savepoint's writes do, and the outer one goes on. The failure here:
+ * the audit INSERT (queued) hits a row put there behind the store's back. */
+static void test_pg_pipeline_failure(void **state)
+{
+    backend *b = *state;
+    if (!b->pg->up) skip();
+    char db[64], sql[600], out[64], url[sizeof b->pg->url];
+    snprintf(db, sizeof db, "vt_pipeline_%d", (int)getpid());
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+    assert_true(pg_fixture_query(b->pg, sql, out, sizeof out));
+    snprintf(url, sizeof url, "%.*s/%s", (int)(strrchr(b->pg->url, '/') - b->pg->url), b->pg->url, db);
+    pg_fixture at = *b->pg;
+    memcpy(at.url, url, sizeof at.url);
+    vt_store *s = open_store(url, NULL);
+    vt_error e = {0};
+    assert_int_equal(append_row(s, "admin:one", &e), VT_OK);
+    assert_true(pg_fixture_query(&at,
+                                 "INSERT INTO audit VALUES (2, 0, 'x', 'x', 'x', 'x', '{}', 'x', 'x'); SELECT count(*) FROM audit",
+                                 out, sizeof out));
+    assert_string_equal(out, "2");
+    /* alone: the INSERT's failure comes back from the COMMIT that carried it */
+    assert_int_equal(append_row(s, "admin:two", &e), VT_E_INTERNAL);
+    assert_non_null(strstr(e.msg, "duplicate key"));
+    int64_t seq = 0;
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    assert_int_equal(vt_store_audit_head(s, &seq, h, &e), VT_OK);
+    assert_int_equal(seq, 1); /* the head UPDATE queued after it did not happen */
+    /* inside an outer transaction: the savepoint rolls back, the outer writes commit */
+    vt_session in = {.id = "pipeline-session", .tee = "tdx", .nonce = "pn", .request = "{}", .created = 1,
+                     .expires = 1000};
+    assert_int_equal(vt_store_tx_begin(s, &e), VT_OK);
+    assert_int_equal(vt_store_session_put(s, &in, &e), VT_OK);
+    assert_int_equal(append_row(s, "admin:three", &e), VT_E_INTERNAL);
+    assert_non_null(strstr(e.msg, "duplicate key"));
+    assert_int_equal(vt_store_nonce_put(s, "pn", 1000, &e), VT_OK);
+    assert_int_equal(vt_store_tx_end(s, VT_OK, &e), VT_OK);
+    vt_session got;
+    assert_int_equal(vt_store_session_get(s, "pipeline-session", 10, &got, &e), VT_OK);
+    vt_session_clear(&got);
+    assert_int_equal(vt_store_nonce_consume(s, "pn", 10, &e), VT_OK);
+    assert_int_equal(vt_store_audit_head(s, &seq, h, &e), VT_OK);
+    assert_int_equal(seq, 1);
+    vt_store_close(s);
+    snprintf(sql, sizeof sql, "DROP DATABASE %s", db);
+    assert_true(pg_fixture_query(b->pg, sql, out, sizeof out));
+}
+
 #define BOTH(fn) cmocka_unit_test_prestate(fn, &be_sqlite), cmocka_unit_test_prestate(fn, &be_pg)
 
 int main(void)
@@ -1057,6 +1107,7 @@ int main(void)
         cmocka_unit_test(test_sqlite_group_commit),
         cmocka_unit_test_prestate(test_pg_schema_upgrade, &be_pg),
         cmocka_unit_test_prestate(test_pg_unlogged_loss, &be_pg),
+        cmocka_unit_test_prestate(test_pg_pipeline_failure, &be_pg),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pg_fixture_stop(&g_pg);
