@@ -918,6 +918,41 @@ static void test_sqlite_group_commit(void **state)
     vt_store_close(s);
 }
 
+/* The session limits, total and per client, counted in one statement: the total is checked
+ * first, expired sessions do not count. (Far-future instants: the PostgreSQL database is shared.) */
+static void test_session_limits(void **state)
+{
+    char url[300], ids[5][64];
+    store_url(state, url, sizeof url);
+    vt_store *s = open_store(url, NULL);
+    vt_error e = {0};
+    const vt_time now = 4000000000LL;
+    const char *clients[5] = {"10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.3"};
+    const vt_session_limit want[5] = {VT_SESSION_LIMIT_NONE, VT_SESSION_LIMIT_CLIENT, VT_SESSION_LIMIT_NONE,
+                                      VT_SESSION_LIMIT_TOTAL, VT_SESSION_LIMIT_TOTAL};
+    for (int i = 0; i < 5; i++) {
+        uniq(ids[i], sizeof ids[i], "lim");
+        vt_session x = {.tee = "tdx", .nonce = "n", .request = "{}", .created = now, .expires = now + 100};
+        snprintf(x.id, sizeof x.id, "%s", ids[i]);
+        snprintf(x.client, sizeof x.client, "%s", clients[i]);
+        vt_session_limit hit = VT_SESSION_LIMIT_NONE;
+        assert_int_equal(vt_store_session_put_limited(s, &x, 2, 1, now, &hit, &e), VT_OK);
+        assert_int_equal(hit, want[i]);
+    }
+    /* later, those two have expired: room again, in total and for 10.0.0.1 */
+    vt_session x = {.tee = "tdx", .nonce = "n", .request = "{}", .created = now + 200, .expires = now + 300,
+                    .client = "10.0.0.1"};
+    uniq(x.id, sizeof x.id, "lim");
+    vt_session_limit hit = VT_SESSION_LIMIT_TOTAL;
+    assert_int_equal(vt_store_session_put_limited(s, &x, 2, 1, now + 200, &hit, &e), VT_OK);
+    assert_int_equal(hit, VT_SESSION_LIMIT_NONE);
+    vt_session got;
+    assert_int_equal(vt_store_session_get(s, x.id, now + 200, &got, &e), VT_OK);
+    vt_session_clear(&got);
+    assert_int_equal(vt_store_session_get(s, ids[1], now, &got, &e), VT_E_MISSING); /* refused ones were not stored */
+    vt_store_close(s);
+}
+
 /* PostgreSQL keeps sessions and nonces in UNLOGGED tables (schema 3): "u" or "p" per table. */
 static char persistence(const pg_fixture *pg, const char *url, const char *table)
 {
@@ -1089,6 +1124,7 @@ int main(void)
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_open_existing),
         BOTH(test_sessions),
+        BOTH(test_session_limits),
         BOTH(test_session_two_handles),
         BOTH(test_nonces),
         BOTH(test_nonce_race),
