@@ -52,6 +52,16 @@ static const migration migrations[] = {
      "CREATE INDEX sessions_client ON sessions(client, expires);",
      "ALTER TABLE sessions ADD COLUMN client TEXT NOT NULL DEFAULT '';"
      "CREATE INDEX sessions_client ON sessions(client, expires);"},
+    /* 3 (PostgreSQL): sessions and nonces are UNLOGGED. Losing them is harmless (a guest whose
+     * session or challenge is gone gets a clean error and starts its round again; a nonce that is
+     * gone cannot be used, so no replay), and it spares their writes the WAL and the commit's
+     * flush: a transaction that wrote only unlogged tables commits without waiting for the disk.
+     * A crash empties both tables (a clean shutdown keeps them); standbys do not receive them.
+     * Audit records, resources, documents and admin token ids stay logged and durable. SQLite:
+     * nothing (store_exec_volatile already commits these without the flush). */
+    {3, "",
+     "ALTER TABLE sessions SET UNLOGGED;"
+     "ALTER TABLE nonces SET UNLOGGED;"},
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

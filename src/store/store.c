@@ -151,15 +151,16 @@ vt_err vt_store_session_put(vt_store *s, const vt_session *x, vt_error *err)
     return store_end_volatile(s, session_insert(s, x, err), err);
 }
 
-static vt_err count_live(vt_store *s, const char *client, vt_time now, uint64_t *n, vt_error *err)
+/* Live sessions in all and of one client, in one statement (one scan, one round trip). */
+static vt_err count_live(vt_store *s, const char *client, vt_time now, uint64_t *total, uint64_t *mine,
+                         vt_error *err)
 {
-    sqlval p[] = {P_INT(now), P_TEXT(client ? client : "")};
+    sqlval p[] = {P_INT(now), P_TEXT(client)};
     sqlres r = {0};
-    VT_GUARD(store_tx(s,
-                      client ? "SELECT count(*) FROM sessions WHERE expires > $1 AND client = $2"
-                             : "SELECT count(*) FROM sessions WHERE expires > $1",
-                      p, client ? 2 : 1, &r, err));
-    *n = (uint64_t)sqlres_int(&r, 0, 0);
+    VT_GUARD(store_tx(s, "SELECT count(*), count(*) FILTER (WHERE client = $2) FROM sessions WHERE expires > $1",
+                      p, 2, &r, err));
+    *total = (uint64_t)sqlres_int(&r, 0, 0);
+    *mine = (uint64_t)sqlres_int(&r, 0, 1);
     sqlres_free(&r);
     return VT_OK;
 }
@@ -171,12 +172,12 @@ vt_err vt_store_session_put_limited(vt_store *s, const vt_session *x, uint64_t m
     VT_GUARD(session_check(x, err));
     VT_GUARD(store_begin(s, err));
     vt_err rc = s->drv->lock(s->conn, "sessions", err);
-    uint64_t n = 0;
-    if (rc == VT_OK && max_total > 0 && (rc = count_live(s, NULL, now, &n, err)) == VT_OK && n >= max_total)
-        *hit = VT_SESSION_LIMIT_TOTAL;
-    if (rc == VT_OK && !*hit && max_per_client > 0 && (rc = count_live(s, x->client, now, &n, err)) == VT_OK &&
-        n >= max_per_client)
-        *hit = VT_SESSION_LIMIT_CLIENT;
+    uint64_t total = 0, mine = 0;
+    if (rc == VT_OK && (max_total > 0 || max_per_client > 0) &&
+        (rc = count_live(s, x->client, now, &total, &mine, err)) == VT_OK) {
+        if (max_total > 0 && total >= max_total) *hit = VT_SESSION_LIMIT_TOTAL;
+        else if (max_per_client > 0 && mine >= max_per_client) *hit = VT_SESSION_LIMIT_CLIENT;
+    }
     if (rc == VT_OK && !*hit) rc = session_insert(s, x, err);
     return store_end_volatile(s, rc, err);
 }

@@ -48,13 +48,23 @@ pg_stop() { sh "$HERE/../fixtures/pg-start.sh" halt "$PGDIR"; }
 pg_start() { sh "$HERE/../fixtures/pg-start.sh" resume "$PGDIR" "$PGPORT"; }
 
 # Fixed ports (HAProxy's backends name them, and a restarted node must come back on its own):
-# four free loopback ports, asked of the kernel.
+# four free loopback ports from 10000-19999, below the kernel's ephemeral range (and
+# pg-start.sh's 20000-59999). Ports the kernel hands out were taken, between this check and
+# their use, by servers of tests running alongside (listening on 127.0.0.1:0): HAProxy then
+# could not bind and /readyz was answered by another test's node.
 ports=$(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(4)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))
-for s in ss: s.close()')
+import random, socket
+got = []
+while len(got) < 4:
+    p = random.randrange(10000, 20000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        if p not in got: got.append(p)
+    except OSError:
+        pass
+    s.close()
+print(" ".join(map(str, got)))')
 set -- $ports
 P1=$1 P2=$2 P3=$3 PH=$4
 
@@ -117,6 +127,7 @@ HP=$!
 LB="http://127.0.0.1:$PH"
 i=0
 until curl -fs "$LB/readyz" >/dev/null 2>&1 || [ "$i" -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+kill -0 "$HP" 2>/dev/null || i=50 # an answer from a HAProxy that exited is another server's
 [ "$i" -lt 50 ] && ok "HAProxy on $LB in front of three nodes ($P1, $P2, $P3) on $URL" ||
   { echo "FAIL: HAProxy did not answer: $(cat "$tmp/haproxy.log")"; exit 1; }
 

@@ -4,7 +4,10 @@
 # cookie and with the bearer token; a resource stored through one node is served by the other.
 # Then PostgreSQL is restarted while guests keep attesting: during the outage clients get clean
 # errors (an exit code, never a hang or a crash; the nodes stay up), and afterwards both nodes
-# serve again. Exits 77 when PostgreSQL or `veritee serve` is not available.
+# serve again. Then PostgreSQL crashes between a guest's steps: the crash empties the UNLOGGED
+# sessions and nonces, and the guest gets a clean 401 (unknown session / no token), never a
+# wrong answer; its EAR token still works as a bearer token; a new round works.
+# Exits 77 when PostgreSQL or `veritee serve` is not available.
 set -u
 VT=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -130,6 +133,72 @@ kill -0 "$PA" 2>/dev/null && kill -0 "$PB" 2>/dev/null && ok "both nodes stayed 
 sed -n 's/.*: \(.*\)/\1/p' "$tmp/load.err" 2>/dev/null | tail -n 1 | sed 's/^/     last load error: /'
 "$VT" audit verify --db "$URL" >"$tmp/audit" 2>&1 && ok "audit chain: $(head -n 1 "$tmp/audit")" ||
   fail "audit verify: $(cat "$tmp/audit")"
+
+# ---- PostgreSQL crashes mid-round (sessions and nonces are UNLOGGED: a crash empties them) ----
+if command -v curl >/dev/null && command -v jq >/dev/null && python3 -c 'import cryptography' 2>/dev/null; then
+  G="python3 $HERE/../fixtures/kbs_guest.py"
+  pg_auth() { # NODE: /auth (retried while the node's connection revives: 503); nonce in N, cookie jar $tmp/jar
+    _i=0
+    while [ "$_i" -lt 20 ]; do
+      rm -f "$tmp/jar"
+      _c=$(curl -s -o "$tmp/ch.json" -w '%{http_code}' -c "$tmp/jar" -H 'Content-Type: application/json' \
+        -d '{"version":"0.4.0","tee":"tdx","extra-params":{}}' "$1/kbs/v0/auth")
+      [ "$_c" = 503 ] || break
+      sleep 0.5
+      _i=$((_i + 1))
+    done
+    [ "$_c" = 200 ] || fail "/auth: $_c $(cat "$tmp/ch.json")"
+    N=$(jq -r .nonce "$tmp/ch.json")
+  }
+  pg_attest_body() { # attestation body for nonce N into $tmp/att.json
+    $G keygen ec "$tmp/tee" &&
+      "$VT" evidence get --tee tdx --report-data "$($G binding "$N" "$tmp/tee.jwk")" --emulator "$tmp/emu" -o "$tmp/ev" >/dev/null 2>&1 &&
+      $G attestation tdx "$N" "$tmp/tee.jwk" "$tmp/ev" >"$tmp/att.json"
+  }
+  pg_crash() { sh "$HERE/../fixtures/pg-start.sh" crash "$PGDIR" && pg_start; }
+  # 1: crash between /auth and /attest
+  pg_auth "$A"
+  pg_attest_body || fail "attestation body"
+  psql -X -A -t -q "$URL" -c "SELECT count(*) FROM sessions" >"$tmp/n" 2>&1
+  [ "$(cat "$tmp/n")" -ge 1 ] 2>/dev/null || fail "no session stored before the crash: $(cat "$tmp/n")"
+  pg_crash || fail "pg crash and start"
+  psql -X -A -t -q "$URL" -c "SELECT count(*) FROM sessions" >"$tmp/n" 2>&1
+  [ "$(cat "$tmp/n")" = 0 ] && ok "a PostgreSQL crash emptied the sessions (UNLOGGED)" || fail "sessions after the crash: $(cat "$tmp/n")"
+  c=""
+  i=0 # the node's connection revives on its next statement; a 503 meanwhile is a clean retry
+  while [ "$i" -lt 20 ]; do
+    c=$(curl -s -o "$tmp/r.json" -w '%{http_code}' -b "$tmp/jar" -H 'Content-Type: application/json' --data @"$tmp/att.json" "$B/kbs/v0/attest")
+    [ "$c" = 503 ] || break
+    sleep 0.5
+    i=$((i + 1))
+  done
+  [ "$c" = 401 ] && grep -q "unknown session" "$tmp/r.json" && ok "/attest after the crash: 401 unknown session (the guest starts over)" ||
+    fail "/attest after the crash: $c $(cat "$tmp/r.json")"
+  # 2: crash between /attest and the resource GET
+  pg_auth "$A"
+  pg_attest_body || fail "attestation body"
+  c=$(curl -s -o "$tmp/tok.json" -w '%{http_code}' -b "$tmp/jar" -c "$tmp/jar" -H 'Content-Type: application/json' --data @"$tmp/att.json" "$B/kbs/v0/attest")
+  T=$(jq -r .token "$tmp/tok.json" 2>/dev/null)
+  [ "$c" = 200 ] || fail "/attest before the second crash: $c $(cat "$tmp/tok.json")"
+  pg_crash || fail "pg crash and start"
+  i=0
+  while [ "$i" -lt 20 ]; do
+    c=$(curl -s -o "$tmp/r.json" -w '%{http_code}' -b "$tmp/jar" "$A/kbs/v0/resource/pg/key/one")
+    [ "$c" = 503 ] || break
+    sleep 0.5
+    i=$((i + 1))
+  done
+  [ "$c" = 401 ] && grep -q TokenNotFound "$tmp/r.json" && ok "resource GET with the lost session's cookie: 401 TokenNotFound" ||
+    fail "resource GET after the crash: $c $(cat "$tmp/r.json")"
+  c=$(curl -s -o "$tmp/r.jwe" -w '%{http_code}' -H "Authorization: Bearer $T" "$A/kbs/v0/resource/pg/key/one")
+  [ "$c" = 200 ] && $G decrypt "$tmp/tee.pem" "$tmp/r.jwe" >"$tmp/got" 2>/dev/null && cmp -s "$tmp/got" "$tmp/secret.bin" &&
+    ok "its EAR token as a bearer token still releases the right secret" || fail "bearer after the crash: $c"
+  attest "$tmp/after" --kbs "$A" --kbs "$B" && ok "a new round after the crash succeeds" || fail "round after the crash: $(cat "$tmp/after.err")"
+  "$VT" audit verify --db "$URL" >"$tmp/audit" 2>&1 && ok "audit chain after the crashes: $(head -n 1 "$tmp/audit")" ||
+    fail "audit verify after the crashes: $(cat "$tmp/audit")"
+else
+  echo "SKIP: crash mid-round (needs curl, jq and python3-cryptography)"
+fi
 
 if [ "$fails" -ne 0 ]; then
   echo "--- node A"; tail -n 20 "$tmp/a.log"

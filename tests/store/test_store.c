@@ -918,6 +918,202 @@ static void test_sqlite_group_commit(void **state)
     vt_store_close(s);
 }
 
+/* The session limits, total and per client, counted in one statement: the total is checked
+ * first, expired sessions do not count. (Far-future instants: the PostgreSQL database is shared.) */
+static void test_session_limits(void **state)
+{
+    char url[300], ids[5][64];
+    store_url(state, url, sizeof url);
+    vt_store *s = open_store(url, NULL);
+    vt_error e = {0};
+    const vt_time now = 4000000000LL;
+    const char *clients[5] = {"10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.3"};
+    const vt_session_limit want[5] = {VT_SESSION_LIMIT_NONE, VT_SESSION_LIMIT_CLIENT, VT_SESSION_LIMIT_NONE,
+                                      VT_SESSION_LIMIT_TOTAL, VT_SESSION_LIMIT_TOTAL};
+    for (int i = 0; i < 5; i++) {
+        uniq(ids[i], sizeof ids[i], "lim");
+        vt_session x = {.tee = "tdx", .nonce = "n", .request = "{}", .created = now, .expires = now + 100};
+        snprintf(x.id, sizeof x.id, "%s", ids[i]);
+        snprintf(x.client, sizeof x.client, "%s", clients[i]);
+        vt_session_limit hit = VT_SESSION_LIMIT_NONE;
+        assert_int_equal(vt_store_session_put_limited(s, &x, 2, 1, now, &hit, &e), VT_OK);
+        assert_int_equal(hit, want[i]);
+    }
+    /* later, those two have expired: room again, in total and for 10.0.0.1 */
+    vt_session x = {.tee = "tdx", .nonce = "n", .request = "{}", .created = now + 200, .expires = now + 300,
+                    .client = "10.0.0.1"};
+    uniq(x.id, sizeof x.id, "lim");
+    vt_session_limit hit = VT_SESSION_LIMIT_TOTAL;
+    assert_int_equal(vt_store_session_put_limited(s, &x, 2, 1, now + 200, &hit, &e), VT_OK);
+    assert_int_equal(hit, VT_SESSION_LIMIT_NONE);
+    vt_session got;
+    assert_int_equal(vt_store_session_get(s, x.id, now + 200, &got, &e), VT_OK);
+    vt_session_clear(&got);
+    assert_int_equal(vt_store_session_get(s, ids[1], now, &got, &e), VT_E_MISSING); /* refused ones were not stored */
+    vt_store_close(s);
+}
+
+/* PostgreSQL keeps sessions and nonces in UNLOGGED tables (schema 3): "u" or "p" per table. */
+static char persistence(const pg_fixture *pg, const char *url, const char *table)
+{
+    char sql[200], out[16];
+    pg_fixture url_fixture = *pg;
+    snprintf(url_fixture.url, sizeof url_fixture.url, "%.*s", (int)sizeof url_fixture.url - 1, url);
+    snprintf(sql, sizeof sql, "SELECT relpersistence FROM pg_class WHERE relname = '%s' AND relkind = 'r'", table);
+    assert_true(pg_fixture_query(&url_fixture, sql, out, sizeof out));
+    return out[0];
+}
+
+/* A database created by schema 2 (sessions and nonces logged tables) upgrades on open: the tables
+ * become UNLOGGED with their rows kept, the others stay logged, the version reads 3. The old
+ * database is the schema-3 one with migration 3 undone (it only changed the two tables' persistence). */
+static void test_pg_schema_upgrade(void **state)
+{
+    backend *b = *state;
+    if (!b->pg->up) skip();
+    char db[64], sql[200], out[64], url[sizeof b->pg->url];
+    snprintf(db, sizeof db, "vt_upgrade_%d", (int)getpid());
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+    assert_true(pg_fixture_query(b->pg, sql, out, sizeof out));
+    snprintf(url, sizeof url, "%.*s/%s", (int)(strrchr(b->pg->url, '/') - b->pg->url), b->pg->url, db);
+    pg_fixture at = *b->pg;
+    memcpy(at.url, url, sizeof at.url);
+
+    vt_store *s = open_store(url, NULL);
+    vt_error e = {0};
+    vt_session in = {.id = "upgrade-session", .tee = "tdx", .nonce = "upgrade-nonce", .request = "{}",
+                     .created = 1, .expires = 1000};
+    assert_int_equal(vt_store_session_put(s, &in, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_put(s, "upgrade-nonce", 1000, &e), VT_OK);
+    assert_int_equal(append_row(s, "admin:upgrade", &e), VT_OK);
+    vt_store_close(s);
+    assert_true(pg_fixture_query(&at,
+                                 "ALTER TABLE sessions SET LOGGED; ALTER TABLE nonces SET LOGGED;"
+                                 " DELETE FROM schema_version WHERE version = 3; SELECT max(version) FROM schema_version",
+                                 out, sizeof out));
+    assert_string_equal(out, "2");
+    assert_int_equal(persistence(b->pg, url, "sessions"), 'p');
+    assert_int_equal(persistence(b->pg, url, "nonces"), 'p');
+    /* a read-only open does not migrate: the old schema is refused, and stays as it was */
+    vt_store_opts ro = {.existing = true};
+    assert_int_equal(vt_store_open(url, &ro, &s, &e), VT_E_UNSUPPORTED);
+    assert_int_equal(persistence(b->pg, url, "sessions"), 'p');
+
+    s = open_store(url, NULL);
+    int v = 0;
+    assert_int_equal(vt_store_schema_version(s, &v, &e), VT_OK);
+    assert_int_equal(v, 3);
+    assert_int_equal(persistence(b->pg, url, "sessions"), 'u');
+    assert_int_equal(persistence(b->pg, url, "nonces"), 'u');
+    const char *durable[] = {"audit", "audit_head", "resources", "docs", "admin_jti", "meta", "schema_version"};
+    for (size_t i = 0; i < sizeof durable / sizeof durable[0]; i++)
+        assert_int_equal(persistence(b->pg, url, durable[i]), 'p');
+    vt_session got;
+    assert_int_equal(vt_store_session_get(s, "upgrade-session", 10, &got, &e), VT_OK); /* rows kept */
+    assert_string_equal(got.nonce, "upgrade-nonce");
+    vt_session_clear(&got);
+    assert_int_equal(vt_store_nonce_consume(s, "upgrade-nonce", 10, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_consume(s, "upgrade-nonce", 10, &e), VT_E_VERIFY);
+    int64_t seq = 0;
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    assert_int_equal(vt_store_audit_head(s, &seq, h, &e), VT_OK);
+    assert_int_equal(seq, 1);
+    assert_int_equal(append_row(s, "admin:after-upgrade", &e), VT_OK);
+    vt_store_close(s);
+    s = open_store(url, NULL); /* and opens again without migrating twice */
+    assert_int_equal(vt_store_schema_version(s, &v, &e), VT_OK);
+    assert_int_equal(v, 3);
+    vt_store_close(s);
+    snprintf(sql, sizeof sql, "DROP DATABASE %s", db);
+    assert_true(pg_fixture_query(b->pg, sql, out, sizeof out));
+}
+
+/* What a PostgreSQL crash does to the UNLOGGED tables (it empties them; TRUNCATE here): a session
+ * or challenge in flight is gone, and every operation on it is a clean "missing" or "unknown
+ * nonce" failure, never a stale or wrong answer; a consumed nonce cannot come back; new
+ * sessions work at once. */
+static void test_pg_unlogged_loss(void **state)
+{
+    backend *b = *state;
+    if (!b->pg->up) skip();
+    char id[64], nonce[64], out[64];
+    uniq(id, sizeof id, "lost");
+    uniq(nonce, sizeof nonce, "lost-nonce");
+    vt_store *s = open_store(b->pg->url, NULL);
+    vt_error e = {0};
+    vt_session in = {.tee = "tdx", .nonce = nonce, .request = "{}", .created = 1, .expires = 1000};
+    snprintf(in.id, sizeof in.id, "%s", id);
+    assert_int_equal(vt_store_session_put(s, &in, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_put(s, nonce, 1000, &e), VT_OK);
+    assert_true(pg_fixture_query(b->pg, "TRUNCATE sessions, nonces", out, sizeof out));
+    vt_session got;
+    assert_int_equal(vt_store_session_get(s, id, 10, &got, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_session_set_token(s, id, "tok", 10, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_nonce_consume(s, nonce, 10, &e), VT_E_VERIFY);
+    uint64_t n = 99;
+    assert_int_equal(vt_store_session_count(s, 10, &n, &e), VT_OK);
+    assert_int_equal(n, 0);
+    /* the guest starts over: a new session and challenge work on the same handle */
+    assert_int_equal(vt_store_session_put(s, &in, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_put(s, nonce, 1000, &e), VT_OK);
+    assert_int_equal(vt_store_session_set_token(s, id, "tok", 10, &e), VT_OK);
+    assert_int_equal(vt_store_session_get(s, id, 10, &got, &e), VT_OK);
+    assert_string_equal(got.token, "tok");
+    vt_session_clear(&got);
+    assert_int_equal(vt_store_nonce_consume(s, nonce, 10, &e), VT_OK);
+    vt_store_close(s);
+}
+
+/* In a transaction the PostgreSQL driver queues the statements whose rows are not wanted and
+ * sends them with the next one that is (or the COMMIT): a failure of a queued statement is the
+ * failure of that later call, with its own message, and the transaction rolls back; inside an
+ * outer transaction only the savepoint's writes do, and the outer one goes on. The failure here:
+ * the audit INSERT (queued) hits a row put there behind the store's back. */
+static void test_pg_pipeline_failure(void **state)
+{
+    backend *b = *state;
+    if (!b->pg->up) skip();
+    char db[64], sql[600], out[64], url[sizeof b->pg->url];
+    snprintf(db, sizeof db, "vt_pipeline_%d", (int)getpid());
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+    assert_true(pg_fixture_query(b->pg, sql, out, sizeof out));
+    snprintf(url, sizeof url, "%.*s/%s", (int)(strrchr(b->pg->url, '/') - b->pg->url), b->pg->url, db);
+    pg_fixture at = *b->pg;
+    memcpy(at.url, url, sizeof at.url);
+    vt_store *s = open_store(url, NULL);
+    vt_error e = {0};
+    assert_int_equal(append_row(s, "admin:one", &e), VT_OK);
+    assert_true(pg_fixture_query(&at,
+                                 "INSERT INTO audit VALUES (2, 0, 'x', 'x', 'x', 'x', '{}', 'x', 'x'); SELECT count(*) FROM audit",
+                                 out, sizeof out));
+    assert_string_equal(out, "2");
+    /* alone: the INSERT's failure comes back from the COMMIT that carried it */
+    assert_int_equal(append_row(s, "admin:two", &e), VT_E_INTERNAL);
+    assert_non_null(strstr(e.msg, "duplicate key"));
+    int64_t seq = 0;
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    assert_int_equal(vt_store_audit_head(s, &seq, h, &e), VT_OK);
+    assert_int_equal(seq, 1); /* the head UPDATE queued after it did not happen */
+    /* inside an outer transaction: the savepoint rolls back, the outer writes commit */
+    vt_session in = {.id = "pipeline-session", .tee = "tdx", .nonce = "pn", .request = "{}", .created = 1,
+                     .expires = 1000};
+    assert_int_equal(vt_store_tx_begin(s, &e), VT_OK);
+    assert_int_equal(vt_store_session_put(s, &in, &e), VT_OK);
+    assert_int_equal(append_row(s, "admin:three", &e), VT_E_INTERNAL);
+    assert_non_null(strstr(e.msg, "duplicate key"));
+    assert_int_equal(vt_store_nonce_put(s, "pn", 1000, &e), VT_OK);
+    assert_int_equal(vt_store_tx_end(s, VT_OK, &e), VT_OK);
+    vt_session got;
+    assert_int_equal(vt_store_session_get(s, "pipeline-session", 10, &got, &e), VT_OK);
+    vt_session_clear(&got);
+    assert_int_equal(vt_store_nonce_consume(s, "pn", 10, &e), VT_OK);
+    assert_int_equal(vt_store_audit_head(s, &seq, h, &e), VT_OK);
+    assert_int_equal(seq, 1);
+    vt_store_close(s);
+    snprintf(sql, sizeof sql, "DROP DATABASE %s", db);
+    assert_true(pg_fixture_query(b->pg, sql, out, sizeof out));
+}
+
 #define BOTH(fn) cmocka_unit_test_prestate(fn, &be_sqlite), cmocka_unit_test_prestate(fn, &be_pg)
 
 int main(void)
@@ -928,6 +1124,7 @@ int main(void)
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_open_existing),
         BOTH(test_sessions),
+        BOTH(test_session_limits),
         BOTH(test_session_two_handles),
         BOTH(test_nonces),
         BOTH(test_nonce_race),
@@ -944,6 +1141,9 @@ int main(void)
         BOTH(test_tx_action_and_audit),
         cmocka_unit_test(test_sqlite_sweep_reclaims),
         cmocka_unit_test(test_sqlite_group_commit),
+        cmocka_unit_test_prestate(test_pg_schema_upgrade, &be_pg),
+        cmocka_unit_test_prestate(test_pg_unlogged_loss, &be_pg),
+        cmocka_unit_test_prestate(test_pg_pipeline_failure, &be_pg),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pg_fixture_stop(&g_pg);
