@@ -14,7 +14,11 @@
 
 VT_BEGIN_DECLS
 
-/* Parse JSON text (bounded depth by jansson; rejects duplicate keys and trailing data). */
+/* Parse JSON text (RFC 8259) into a new jansson value the caller json_decref()s. Accepts what
+ * jansson's json_loadb(JSON_REJECT_DUPLICATES) accepts: an object or array at the top, nothing
+ * but whitespace after it, UTF-8 checked (RFC 3629), no \u0000, no duplicate keys, depth at most
+ * 2048; integers that overflow json_int_t and reals that overflow a double are errors. Errors:
+ * VT_E_INVALID "JSON error at line L column C: ..." (check "parse"). */
 VT_MUST_USE vt_err vt_json_parse(const char *text, size_t len, json_t **out, vt_error *err);
 
 /* `path` is only used in messages. Missing keys fail with VT_E_INVALID. */
