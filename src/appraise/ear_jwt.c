@@ -24,7 +24,7 @@ vt_err vt_ear_sign(const json_t *claims, EVP_PKEY *key, char **jwt, vt_error *er
     json_t *jwk = NULL;
     VT_GUARD(vt_jwk_from_pkey(key, vt_jws_alg_for_key(key), &jwk, err));
     json_t *extra = jwk ? json_pack("{s:o, s:s}", "jwk", jwk, "kid", kid) : NULL;
-    char *payload = claims ? json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *payload = claims ? vt_json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     vt_err rc;
     if (extra == NULL || payload == NULL)
         rc = vt_error_set(err, VT_E_NOMEM, "ear_sign", "out of memory");

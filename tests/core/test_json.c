@@ -1,6 +1,7 @@
 /* Core JSON field getters (vt_json_get_*): one meaning for optional/required members, wrong
  * types are errors naming the path, integers are JSON integers or "0x" hex/decimal strings. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -296,6 +297,63 @@ static void test_json_parse_like_jansson(void **state)
     assert_non_null(strstr(e.msg, "line 2 column 8"));
 }
 
+/* vt_json_dumps writes what json_dumps writes, byte for byte, for every compact flag set. */
+static void same_dump(const json_t *j)
+{
+    static const size_t FLAGS[] = {
+        JSON_COMPACT | JSON_ENCODE_ANY, JSON_COMPACT, JSON_COMPACT | JSON_SORT_KEYS,
+        JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII, JSON_COMPACT | JSON_PRESERVE_ORDER,
+        JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY, JSON_INDENT(2), 0,
+    };
+    for (size_t i = 0; i < sizeof FLAGS / sizeof FLAGS[0]; i++) {
+        char *a = vt_json_dumps(j, FLAGS[i]), *b = json_dumps(j, FLAGS[i]);
+        if ((a == NULL) != (b == NULL)) fail_msg("flags %zx: ours %s, jansson %s", FLAGS[i], a ? a : "NULL", b ? b : "NULL");
+        if (a != NULL && strcmp(a, b) != 0) fail_msg("flags %zx:\n ours    %s\n jansson %s", FLAGS[i], a, b);
+        free(a);
+        free(b);
+    }
+}
+
+static void test_json_dumps_like_jansson(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "{}", "[]", "[[],{},[{}]]", "{\"b\":1,\"a\":2,\"c\":{\"z\":[true,false,null],\"y\":\"\"}}",
+        "[0,-1,9223372036854775807,-9223372036854775808,1.5,-0.0,1e300,0.1,1.0]",
+        "[\"plain\",\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\"]",
+        "{\"\\u00e9\\u20ac\":\"\\ud83d\\ude00 \\u00e9\",\"ascii\":\"x\"}",
+        "{\"Z\":1,\"a\":2,\"_\":3,\"A\":4,\"aa\":5,\"\":6}",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        json_t *j = doc(texts[i]);
+        same_dump(j);
+        for (size_t k = 0; json_is_array(j) && k < json_array_size(j); k++) same_dump(json_array_get(j, k));
+        json_decref(j);
+    }
+    /* A long base64url token with escapes around it, as the KBS replies carry. */
+    static char tok[12000];
+    for (size_t i = 0; i < sizeof tok - 1; i++) tok[i] = "ABCxyz012-_."[i % 12];
+    tok[5000] = '"';
+    tok[9000] = '\n';
+    json_t *t = json_pack("{ss}", "token", tok);
+    same_dump(t);
+    json_decref(t);
+    /* Scalars at the top: only with JSON_ENCODE_ANY. */
+    json_t *sc = json_string("top");
+    char *a = vt_json_dumps(sc, JSON_COMPACT);
+    assert_null(a);
+    a = vt_json_dumps(sc, JSON_COMPACT | JSON_ENCODE_ANY);
+    assert_string_equal(a, "\"top\"");
+    free(a);
+    json_decref(sc);
+    /* Malformed UTF-8 (a string made without the check) is refused by both. */
+    json_t *bad = json_pack("{so}", "k", json_stringn_nocheck("a\xc3(", 3));
+    same_dump(bad);
+    assert_null(vt_json_dumps(bad, JSON_COMPACT));
+    json_decref(bad);
+    assert_null(vt_json_dumps(NULL, JSON_COMPACT));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_json_int_ranges),        cmocka_unit_test(test_json_u64_forms),
         cmocka_unit_test(test_json_hex_text_arrays),   cmocka_unit_test(test_json_allowed_keys),
         cmocka_unit_test(test_json_legacy_getters),    cmocka_unit_test(test_json_parse_like_jansson),
+        cmocka_unit_test(test_json_dumps_like_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
