@@ -151,14 +151,18 @@ vt_err vt_store_session_put(vt_store *s, const vt_session *x, vt_error *err)
     return store_end_volatile(s, session_insert(s, x, err), err);
 }
 
-static vt_err count_live(vt_store *s, const char *client, vt_time now, uint64_t *n, vt_error *err)
+/* Live sessions (of client, or all), counted up to `limit` only: the caller asks whether the
+ * limit is reached, and a count(*) visits every matching index entry (a busy broker keeps its
+ * request rate times the session lifetime of them). */
+static vt_err count_live(vt_store *s, const char *client, vt_time now, uint64_t limit, uint64_t *n, vt_error *err)
 {
-    sqlval p[] = {P_INT(now), P_TEXT(client ? client : "")};
+    int64_t lim = limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)limit;
+    sqlval p[] = {P_INT(now), P_INT(lim), P_TEXT(client ? client : "")};
     sqlres r = {0};
     VT_GUARD(store_tx(s,
-                      client ? "SELECT count(*) FROM sessions WHERE expires > $1 AND client = $2"
-                             : "SELECT count(*) FROM sessions WHERE expires > $1",
-                      p, client ? 2 : 1, &r, err));
+                      client ? "SELECT count(*) FROM (SELECT 1 FROM sessions WHERE expires > $1 AND client = $3 LIMIT $2) AS live"
+                             : "SELECT count(*) FROM (SELECT 1 FROM sessions WHERE expires > $1 LIMIT $2) AS live",
+                      p, client ? 3 : 2, &r, err));
     *n = (uint64_t)sqlres_int(&r, 0, 0);
     sqlres_free(&r);
     return VT_OK;
@@ -172,9 +176,9 @@ vt_err vt_store_session_put_limited(vt_store *s, const vt_session *x, uint64_t m
     VT_GUARD(store_begin(s, err));
     vt_err rc = s->drv->lock(s->conn, "sessions", err);
     uint64_t n = 0;
-    if (rc == VT_OK && max_total > 0 && (rc = count_live(s, NULL, now, &n, err)) == VT_OK && n >= max_total)
+    if (rc == VT_OK && max_total > 0 && (rc = count_live(s, NULL, now, max_total, &n, err)) == VT_OK && n >= max_total)
         *hit = VT_SESSION_LIMIT_TOTAL;
-    if (rc == VT_OK && !*hit && max_per_client > 0 && (rc = count_live(s, x->client, now, &n, err)) == VT_OK &&
+    if (rc == VT_OK && !*hit && max_per_client > 0 && (rc = count_live(s, x->client, now, max_per_client, &n, err)) == VT_OK &&
         n >= max_per_client)
         *hit = VT_SESSION_LIMIT_CLIENT;
     if (rc == VT_OK && !*hit) rc = session_insert(s, x, err);
