@@ -102,6 +102,7 @@ typedef struct vt_claims_cca_sw {
 
 /* One NVIDIA GPU (docs/nvidia.md, "Claims"): what its verified SPDM report says. */
 #define VT_CLAIMS_GPU_MEAS 64
+#define VT_CLAIMS_GPU_SWITCHES 16 /* distinct NVSwitch PDIs kept per GPU */
 
 typedef enum vt_gpu_rim {
     VT_GPU_RIM_NOT_CHECKED = 0, /* no RIMs were given to the verification */
@@ -122,6 +123,11 @@ typedef struct vt_claims_gpu {
     size_t rim_matched;       /* golden entries matched (rim == MATCHED) */
     size_t n_meas;            /* SPDM blocks 1..n_meas */
     uint8_t meas[VT_CLAIMS_GPU_MEAS][48];
+    /* PPCIe: the NVSwitches the GPU is attached to (opaque switch_pdi, id 22): the distinct
+     * PDIs other than all-zero (a disabled link), in report order, each as the report's 8 bytes */
+    bool has_switch_pdi;      /* the report carries the switch_pdi field */
+    size_t n_switch_pdi;
+    uint8_t switch_pdi[VT_CLAIMS_GPU_SWITCHES][8];
 } vt_claims_gpu;
 
 typedef struct vt_claims_cca {

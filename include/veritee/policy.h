@@ -150,6 +150,9 @@ typedef struct vt_policy {
     bool has_gpu_count;
     int64_t gpu_count;               /* exact number of GPUs beside the CPU evidence */
     int64_t gpu_min;                 /* at least; 0: not checked */
+    bool gpu_ppcie_topology;         /* nvidia.ppcie_topology: the GPUs' switch PDIs agree */
+    int64_t gpu_topology_gpus;       /* GPUs of the PPCIe system (default 8, HGX) */
+    int64_t gpu_topology_switches;   /* NVSwitches each GPU is attached to (default 4) */
     /* TPM quotes (az-snp-vtpm, az-tdx-vtpm, tpm) */
     vt_policy_pcr *tpm_pcrs;         /* owned */
     size_t n_tpm_pcrs;
@@ -178,6 +181,10 @@ typedef struct vt_appraise_ctx {
     size_t init_data_len;
     size_t n_gpus;                  /* verified GPUs attested beside CPU evidence (nvidia.gpus,
                                        nvidia.min_gpus); not used for a GPU's own claims */
+    /* A GPU's appraisal: every verified GPU of the same evidence (itself included), for the
+     * rules across GPUs (nvidia.ppcie_topology). NULL: none given (such a rule fails). */
+    const vt_claims_gpu *const *gpu_peers;
+    size_t n_gpu_peers;
 } vt_appraise_ctx;
 
 #define VT_APPRAISAL_MAX_CHECKS 64

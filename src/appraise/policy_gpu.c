@@ -1,6 +1,7 @@
 /* The policy's "nvidia" section (docs/policy.md, "GPUs"): its parser, the rules each NVIDIA
  * GPU's claims are appraised by (architecture, minimum driver and VBIOS versions, CC mode,
- * PPCIe, RIM match) and the GPU count the CPU evidence beside them is appraised by. */
+ * PPCIe, the PPCIe topology across the GPUs of the evidence, RIM match) and the GPU count the
+ * CPU evidence beside them is appraised by. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,12 +84,33 @@ static vt_err choice(pctx *c, const json_t *s, const char *key, const char *cons
                     names[2] ? names[2] : "", names[2] ? "\"" : "");
 }
 
+/* nvidia.ppcie_topology: true (an HGX system: 8 GPUs, 4 NVSwitches), false, or
+ * {"gpus": 1..16, "switches": 1..16} (each defaulting to the HGX shape). */
+static vt_err parse_topology(pctx *c, const json_t *t, vt_policy *p)
+{
+    static const char *const keys[] = {"gpus", "switches", NULL};
+    p->gpu_topology_gpus = 8;
+    p->gpu_topology_switches = 4;
+    if (t == NULL) return VT_OK;
+    if (json_is_boolean(t)) {
+        p->gpu_ppcie_topology = json_is_true(t);
+        return VT_OK;
+    }
+    if (!json_is_object(t))
+        return pol_fail(c, "nvidia.ppcie_topology", "expected true, false or {\"gpus\": N, \"switches\": M}");
+    VT_GUARD(pol_keys(c, t, "nvidia.ppcie_topology", keys));
+    VT_GUARD(pol_int(c, t, "gpus", "nvidia.ppcie_topology", 1, 16, &p->gpu_topology_gpus));
+    VT_GUARD(pol_int(c, t, "switches", "nvidia.ppcie_topology", 1, VT_CLAIMS_GPU_SWITCHES, &p->gpu_topology_switches));
+    p->gpu_ppcie_topology = true;
+    return VT_OK;
+}
+
 vt_err pol_parse_nvidia(pctx *c, const json_t *root, vt_policy *p)
 {
     const json_t *s = json_object_get(root, "nvidia");
     if (s == NULL) return VT_OK;
     static const char *const keys[] = {"architectures", "min_driver_version", "min_vbios_version", "cc_mode",
-                                       "ppcie", "require_rim_match", "gpus", "min_gpus", NULL};
+                                       "ppcie", "require_rim_match", "gpus", "min_gpus", "ppcie_topology", NULL};
     static const char *const cc[] = {"required", "any", NULL};
     static const char *const ppcie[] = {"any", "required", "forbidden", NULL};
     VT_GUARD(pol_keys(c, s, "nvidia", keys));
@@ -106,7 +128,86 @@ vt_err pol_parse_nvidia(pctx *c, const json_t *root, vt_policy *p)
     VT_GUARD(pol_int(c, s, "min_gpus", "nvidia", 0, 16, &p->gpu_min));
     if (p->has_gpu_count && p->gpu_min > p->gpu_count)
         return pol_fail(c, "nvidia.min_gpus", "is more than nvidia.gpus (%lld)", (long long)p->gpu_count);
-    return VT_OK;
+    return parse_topology(c, json_object_get(s, "ppcie_topology"), p);
+}
+
+/* The switch PDIs of a GPU as text: "{01e50003575356 4e, ...}" (little-endian values). */
+static void pdi_set_text(const vt_claims_gpu *g, char *out, size_t cap)
+{
+    size_t n = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < g->n_switch_pdi && n + 20 < cap; i++) {
+        char h[17];
+        for (int j = 0; j < 8; j++) snprintf(h + 2 * j, 3, "%02x", g->switch_pdi[i][7 - j]);
+        n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? "," : "", h);
+    }
+}
+
+static bool same_switches(const vt_claims_gpu *a, const vt_claims_gpu *b)
+{
+    if (a->n_switch_pdi != b->n_switch_pdi) return false;
+    for (size_t i = 0; i < a->n_switch_pdi; i++) {
+        bool found = false;
+        for (size_t j = 0; j < b->n_switch_pdi && !found; j++) found = memcmp(a->switch_pdi[i], b->switch_pdi[j], 8) == 0;
+        if (!found) return false;
+    }
+    return true;
+}
+
+/* nvidia.ppcie_topology, from GPU evidence alone (the GPU half of NVIDIA's PPCIe topology check;
+ * docs/nvidia.md, "PPCIe topology"): the set holds the expected number of distinct GPUs, this
+ * GPU among them; every GPU reports switch PDIs, each the expected number of distinct switches,
+ * and every GPU the same switches. A property of the set: each GPU's appraisal carries it. */
+static void topology(ev *e)
+{
+    const vt_policy *p = e->p;
+    const vt_claims_gpu *me = &e->c->u.gpu, *const *g = e->x->gpu_peers;
+    size_t n = e->x->n_gpu_peers;
+    const char *name = "gpu_ppcie_topology";
+    int cl = VT_AR4SI_CONFIGURATION, bad = VT_AR4SI_CONTRAINDICATED;
+    char a[120], b[120];
+    if (g == NULL || n == 0) {
+        ev_add(e, name, VT_CHECK_FAIL, cl, bad, "no GPU set to appraise the topology across (appraised per evidence list)");
+        return;
+    }
+    if (n != (size_t)p->gpu_topology_gpus) {
+        ev_add(e, name, VT_CHECK_FAIL, cl, bad, "%zu GPU%s attested, the PPCIe system has %lld", n, n == 1 ? "" : "s",
+               (long long)p->gpu_topology_gpus);
+        return;
+    }
+    bool in_set = false;
+    for (size_t i = 0; i < n; i++) {
+        in_set = in_set || strcmp(g[i]->ueid, me->ueid) == 0;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(g[i]->ueid, g[j]->ueid) == 0) {
+                ev_add(e, name, VT_CHECK_FAIL, cl, bad, "gpu%zu and gpu%zu are the same GPU (UEID %.48s)", j, i,
+                       g[i]->ueid);
+                return;
+            }
+        if (!g[i]->has_switch_pdi || g[i]->n_switch_pdi == 0) {
+            ev_add(e, name, VT_CHECK_FAIL, cl, bad, "gpu%zu reports no switch PDI (opaque switch_pdi; not in PPCIe mode?)",
+                   i);
+            return;
+        }
+        if (g[i]->n_switch_pdi != (size_t)p->gpu_topology_switches) {
+            pdi_set_text(g[i], a, sizeof a);
+            ev_add(e, name, VT_CHECK_FAIL, cl, bad, "gpu%zu is attached to %zu distinct switches {%s}, the policy wants %lld",
+                   i, g[i]->n_switch_pdi, a, (long long)p->gpu_topology_switches);
+            return;
+        }
+        if (i > 0 && !same_switches(g[i], g[0])) {
+            pdi_set_text(g[i], a, sizeof a);
+            pdi_set_text(g[0], b, sizeof b);
+            ev_add(e, name, VT_CHECK_FAIL, cl, bad, "gpu%zu reports switches {%.90s}, gpu0 {%.90s}", i, a, b);
+            return;
+        }
+    }
+    if (!in_set) {
+        ev_add(e, name, VT_CHECK_FAIL, cl, bad, "this GPU (UEID %.48s) is not in the GPU set appraised", me->ueid);
+        return;
+    }
+    ev_add(e, name, VT_CHECK_PASS, cl, VT_AR4SI_AFFIRMING, "%zu distinct GPUs, each attached to the same %zu switches", n,
+           g[0]->n_switch_pdi);
 }
 
 /* One GPU's claims (tee nvidia). */
@@ -146,6 +247,7 @@ void ev_gpu_rules(ev *e)
         ev_rule(e, "gpu_ppcie", g->ppcie == want, VT_AR4SI_CONFIGURATION, VT_AR4SI_AFFIRMING, VT_AR4SI_CONTRAINDICATED,
                 "protected PCIe is %s; the policy %s it", g->ppcie ? "on" : "off", want ? "requires" : "forbids");
     }
+    if (p->gpu_ppcie_topology) topology(e);
     if (g->rim == VT_GPU_RIM_MATCHED)
         ev_add(e, "gpu_rim", VT_CHECK_PASS, VT_AR4SI_EXECUTABLES, VT_AR4SI_AFFIRMING,
                "%zu golden measurements of the driver and VBIOS RIMs matched", g->rim_matched);

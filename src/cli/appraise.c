@@ -261,14 +261,18 @@ static int run(const appraise_args *a, const vt_policy *p, const vt_refvals *rv,
         subs[i] = (vt_ear_submod){.label = o->label, .appraisal = &o->ap, .claims = o->verified ? &o->claims : NULL};
         if (o->ap.status != VT_EAR_AFFIRMING) ex = VT_EXIT_REJECTED;
     }
-    /* each verified GPU appraised by the same policy (its nvidia section), nonce already checked */
+    /* each verified GPU appraised by the same policy (its nvidia section), nonce already checked;
+     * the set for the rules across GPUs (nvidia.ppcie_topology) */
+    const vt_claims_gpu *peers[VT_NVIDIA_MAX_DEVICES];
+    for (size_t g = 0; g < n_gpus && g < VT_NVIDIA_MAX_DEVICES; g++) peers[g] = &gpus[g].u.gpu;
     for (size_t g = 0; g < n_gpus; g++) {
         vt_error e;
         one *o = &all[total++];
         snprintf(o->label, sizeof o->label, "gpu%zu", g);
         o->claims = gpus[g];
         o->verified = true;
-        vt_appraise_ctx gx = {.at = a->at, .refvals = rv};
+        vt_appraise_ctx gx = {.at = a->at, .refvals = rv, .gpu_peers = peers,
+                              .n_gpu_peers = n_gpus < VT_NVIDIA_MAX_DEVICES ? n_gpus : VT_NVIDIA_MAX_DEVICES};
         if (vt_policy_appraise(p, &o->claims, &gx, &o->ap, &e) != VT_OK) vt_appraisal_rejected(p->id, &e, &o->ap);
     }
     for (int i = n; i < total; i++) {

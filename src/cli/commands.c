@@ -89,7 +89,8 @@ static const cli_opt appraise_opts[] = {
     {"cache", 0, "DIR", "as for 'veritee verify'"},
     {"gpu-evidence", 0, "FILE", "NVIDIA GPUs beside the CPU evidence (Trustee's device_evidence_list\n"
                                 "JSON): each verified GPU is its own submod (gpuN), appraised by the\n"
-                                "policy's nvidia section; the CPU's by nvidia.gpus/min_gpus"},
+                                "policy's nvidia section (ppcie_topology across them); the CPU's by\n"
+                                "nvidia.gpus/min_gpus"},
     {"gpu-nonce", 0, "HEX", "the GPU nonce expected in every report (first 32 bytes; default: not checked)"},
     {"ocsp-response", 0, "FILE|DIR", "as for 'veritee verify' (NVIDIA device chains, offline)"},
     {"json", 0, NULL, "JSON output"},
@@ -625,8 +626,9 @@ const cli_cmd cli_commands[] = {
     {"emulate show", "print the platform description of an emulated TEE", "DIR", NULL, NULL, NULL, NULL},
     {"emulate gpu-evidence", "emulated NVIDIA GPU evidence (Trustee's device_evidence_list JSON)",
      "DIR --nonce HEX [-o FILE]",
-     "Over the nonce, when the platform has an \"nvidia\" section (docs/nvidia.md); verify it with\n"
-     "veritee verify --tee nvidia --trust DIR/trust/nvidia.",
+     "Over the nonce, when the platform has an \"nvidia\" section (docs/nvidia.md): Hopper or\n"
+     "Blackwell GPUs (nvidia.arch, a list for a mixed set), PPCIe reports with switch PDIs\n"
+     "(nvidia.feature PPCIE); verify it with veritee verify --tee nvidia --trust DIR/trust/nvidia.",
      gpu_evidence_opts, NULL, NULL},
     {"emulate azure-cvm", "provision a TPM (swtpm) as the vTPM of an emulated Azure CVM",
      "DIR --tee az-snp-vtpm|az-tdx-vtpm --tcti TCTI --out DIR2 [--init-data HEX] [--aael TEXT]...",

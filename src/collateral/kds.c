@@ -148,6 +148,12 @@ static vt_err valid_now(X509 *c, const char *what, const char *url, vt_time now,
 static vt_err ark_trusted(const vt_coll_pcs *o, vt_snp_product product, X509 *ark, const char *url, vt_error *err)
 {
     bool trusted = false;
+    /* a trusted root of one product never vouches for another product's chain */
+    char cn[96], want[32];
+    snprintf(want, sizeof want, "ARK-%s", vt_snp_product_name(product));
+    vt_x509_subject_cn(ark, cn, sizeof cn);
+    if (strcmp(cn, want) != 0)
+        return vt_error_set(err, VT_E_VERIFY, CHECK, "%s: the ARK is \"%s\", not \"%s\"", url, cn, want);
     if (o->roots != NULL && sk_X509_num(o->roots) > 0) {
         for (int i = 0; i < sk_X509_num(o->roots) && !trusted; i++) trusted = X509_cmp(ark, sk_X509_value(o->roots, i)) == 0;
     } else {
@@ -286,8 +292,13 @@ static vt_err item(const vt_coll_pcs *o, const char *base, const char *cache_dir
     bool is_chain = i == SNP_CHAIN || i == SNP_VLEK_CHAIN;
     bool vlek = i == SNP_VLEK_CHAIN || i == SNP_VLEK_CRL;
     if (!force && fresh(cache_dir, p->rel[i], now, margin, interval)) {
-        rep->fresh++;
-        return is_chain ? cached_chain(o, w, vlek, cache_dir, p->rel[i], now, &chain[vlek], err) : VT_OK;
+        vt_error ce;
+        /* a cached chain that no longer checks (damaged, or cached under other trusted roots) is
+         * fetched again rather than failing every refresh until someone forces one */
+        if (!is_chain || cached_chain(o, w, vlek, cache_dir, p->rel[i], now, &chain[vlek], &ce) == VT_OK) {
+            rep->fresh++;
+            return VT_OK;
+        }
     }
     STACK_OF(X509) *ch = chain[vlek];
     if (!is_chain && ch == NULL)

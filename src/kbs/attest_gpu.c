@@ -65,10 +65,16 @@ vt_err kbs_gpus_verify(vt_kbs *k, const json_t *additional, const uint8_t rd[64]
 
 void kbs_gpus_appraise(kbs_gpus *g, const vt_policy *pol, vt_time now, const vt_refvals *rv, const uint8_t rd[64])
 {
+    /* the verified GPUs of the list, for the rules across them (nvidia.ppcie_topology) */
+    const vt_claims_gpu *peers[VT_NVIDIA_MAX_DEVICES];
+    size_t n_peers = 0;
+    for (size_t i = 0; i < g->n && n_peers < VT_NVIDIA_MAX_DEVICES; i++)
+        if (g->dev[i].verified) peers[n_peers++] = &g->dev[i].claims.u.gpu;
     for (size_t i = 0; i < g->n; i++) {
         kbs_gpu *d = &g->dev[i];
         vt_error e;
-        vt_appraise_ctx ctx = {.at = now, .refvals = rv, .report_data = rd, .report_data_len = 32};
+        vt_appraise_ctx ctx = {.at = now, .refvals = rv, .report_data = rd, .report_data_len = 32,
+                               .gpu_peers = peers, .n_gpu_peers = n_peers};
         if (!d->verified || vt_policy_appraise(pol, &d->claims, &ctx, &d->ap, &e) != VT_OK)
             vt_appraisal_rejected(pol->id, d->verified ? &e : &d->err, &d->ap);
     }

@@ -301,6 +301,33 @@ static vt_err gpu_measurements(const json_t *m, vt_claims_gpu *x, vt_error *err)
     return VT_OK;
 }
 
+/* config.switch_pdi: hex strings of 8 bytes each (report order); kept: the distinct non-zero ones. */
+static vt_err gpu_switch_pdis(const json_t *l, vt_claims_gpu *x, vt_error *err)
+{
+    if (l == NULL) return VT_OK;
+    if (!json_is_array(l)) return vt_error_set(err, VT_E_INVALID, "claims", "GPU claim switch_pdi: expected a list");
+    x->has_switch_pdi = true;
+    for (size_t i = 0; i < json_array_size(l); i++) {
+        const json_t *v = json_array_get(l, i);
+        vt_buf b = {0};
+        if (!json_is_string(v) || json_string_length(v) != 16 ||
+            vt_hex_decode(json_string_value(v), 16, &b, err) != VT_OK || b.len != 8) {
+            vt_buf_free(&b);
+            return vt_error_set(err, VT_E_INVALID, "claims", "GPU claim switch_pdi[%zu] is not 8 bytes of hex", i);
+        }
+        bool seen = vt_bytes_is_zero(b.ptr, 8);
+        for (size_t j = 0; j < x->n_switch_pdi && !seen; j++) seen = memcmp(x->switch_pdi[j], b.ptr, 8) == 0;
+        if (!seen && x->n_switch_pdi >= VT_CLAIMS_GPU_SWITCHES) {
+            vt_buf_free(&b);
+            return vt_error_set(err, VT_E_UNSUPPORTED, "claims", "GPU attached to more than %d distinct switches",
+                                VT_CLAIMS_GPU_SWITCHES);
+        }
+        if (!seen) memcpy(x->switch_pdi[x->n_switch_pdi++], b.ptr, 8);
+        vt_buf_free(&b);
+    }
+    return VT_OK;
+}
+
 vt_err vt_claims_from_gpu(const json_t *d, bool revocation_checked, vt_claims *out, vt_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -328,6 +355,7 @@ vt_err vt_claims_from_gpu(const json_t *d, bool revocation_checked, vt_claims *o
         x->rim_matched = json_array_size(json_object_get(rim, "matched"));
     }
     VT_GUARD(gpu_measurements(json_object_get(d, "measurements"), x, err));
+    VT_GUARD(gpu_switch_pdis(json_object_get(cfg, "switch_pdi"), x, err));
     const char *nonce = json_string_value(json_object_get(d, "nonce"));
     vt_buf n = {0};
     if (nonce == NULL || vt_hex_decode(nonce, strlen(nonce), &n, err) != VT_OK || n.len != 32) {

@@ -138,6 +138,15 @@ static json_t *gpu_json(const vt_claims_gpu *x)
         put(m, k, vt_json_hex_string(x->meas[i], 48));
     }
     put(o, "measurements", m);
+    if (x->has_switch_pdi) { /* each as the little-endian 64-bit value, as NVIDIA's tools print it */
+        json_t *sw = json_array();
+        for (size_t i = 0; sw != NULL && i < x->n_switch_pdi; i++) {
+            uint8_t le[8];
+            for (int j = 0; j < 8; j++) le[j] = x->switch_pdi[i][7 - j];
+            json_array_append_new(sw, vt_json_hex_string(le, 8));
+        }
+        put(o, "switch_pdis", sw);
+    }
     return o;
 }
 

@@ -14,27 +14,9 @@ if [ ! -f "$S/quote.bin" ]; then
     exit 77
 fi
 AT=2025-07-19T10:00:34Z
-T=$(mktemp -d)
-PID=""
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-expect() { # rc description command...
-    want=$1 what=$2
-    shift 2
-    "$@" >"$T/out" 2>&1
-    got=$?
-    [ "$got" = "$want" ] && ok "$what (exit $got)" || { bad "$what: exit $got, want $want"; cat "$T/out"; }
-}
-ctl() { curl -s -X POST --data "$1" "http://127.0.0.1:$PORT/control" >/dev/null; }
-requests() { curl -s "http://127.0.0.1:$PORT/control/log" | wc -l; }
-
-python3 "$HERE/../fixtures/fake_pcs.py" --dir "$S" --port-file "$T/port" &
-PID=$!
-for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
-PORT=$(cat "$T/port")
+. "$HERE/../fixtures/cli.sh"
+T=$tmp
+fake_pcs --dir "$S"
 UP="--pccs-url http://127.0.0.1:$PORT"
 C=$T/cache
 
@@ -45,14 +27,14 @@ for f in tcbinfo_tdx_B0C06F000000.json qe_identity_td_qe.json tcb_signing_chain.
 done
 [ "$(stat -c %a "$C")" = 700 ] || [ "$(stat -c %a "$C")" = 755 ] && ok "cache directory created" || bad "cache mode"
 expect 0 "the cached collateral verifies the quote" "$B" verify --collateral "$C/tdx" --at $AT "$S/quote.bin"
-grep -q "UpToDate" "$T/out" && ok "same verdict as the vector directory" || bad "verdict: $(cat "$T/out")"
+seen "UpToDate" && ok "same verdict as the vector directory" || bad "verdict: $(output)"
 
 # --- fresh items are not fetched again ----------------------------------------------------
 n0=$(requests)
-"$B" collateral fetch $UP --cache "$C" --at 2025-07-10T00:00:00Z --json "$S/quote.bin" >"$T/out" 2>&1
+run "$B" collateral fetch $UP --cache "$C" --at 2025-07-10T00:00:00Z --json "$S/quote.bin"
 n1=$(requests)
 [ "$n0" = "$n1" ] && ok "fresh cache: no request" || bad "fresh cache made $((n1 - n0)) requests"
-grep -q '"fresh": 4' "$T/out" && ok "four fresh items reported" || bad "report: $(cat "$T/out")"
+seen '"fresh": 4' && ok "four fresh items reported" || bad "report: $(output)"
 
 # --- show: items, windows and states --------------------------------------------------------
 "$B" collateral show --cache "$C" --at 2025-07-10T00:00:00Z --json >"$T/show"
@@ -77,7 +59,7 @@ python3 -c "import json,sys; i=[x for x in json.load(open('$T/show2')) if x['kin
 before=$(sha256sum "$C/tdx/tcbinfo_tdx_B0C06F000000.json")
 ctl '{"tamper": true}'
 expect 1 "a TCB Info with a bad signature is refused" "$B" collateral fetch $UP --cache "$C" --at $AT --force "$S/quote.bin"
-grep -q "signature" "$T/out" && ok "the refusal names the signature" || bad "refusal text: $(cat "$T/out")"
+seen "signature" && ok "the refusal names the signature" || bad "refusal text: $(output)"
 [ "$(sha256sum "$C/tdx/tcbinfo_tdx_B0C06F000000.json")" = "$before" ] && ok "the cached TCB Info is unchanged" \
     || bad "a refused answer replaced the cached item"
 ctl '{"tamper": false}'
@@ -89,14 +71,13 @@ cp "$S"/* "$T/wrong/"
 cp "$V/pcs2023_tdx_v4_50806f/tcbinfo_50806f000000.json" "$T/wrong/tcbinfo_b0c06f000000.json"
 ctl "{\"dir\": \"$T/wrong\"}"
 expect 1 "a TCB Info of another FMSPC is refused" "$B" collateral fetch $UP --cache "$T/c3" --at 2023-06-01T00:00:00Z --force "$S/quote.bin"
-grep -q "FMSPC" "$T/out" && ok "the refusal names the FMSPC" || bad "refusal text: $(cat "$T/out")"
+seen "FMSPC" && ok "the refusal names the FMSPC" || bad "refusal text: $(output)"
 ctl "{\"dir\": \"$S\"}"
 
 # --- rate limits are waited out (Retry-After), outages are exit 3 ---------------------------
 ctl '{"queue": [{"status": 429, "retry_after": 1}, {"status": 503}]}'
-"$B" collateral fetch $UP --cache "$C" --at $AT --force --json "$S/quote.bin" >"$T/out" 2>&1
-rc=$?
-[ $rc = 0 ] && grep -q '"rate_limited": 2' "$T/out" && ok "429 then 503 waited out" || bad "rate limit: rc $rc $(cat "$T/out")"
+run "$B" collateral fetch $UP --cache "$C" --at $AT --force --json "$S/quote.bin"
+[ $rc = 0 ] && seen '"rate_limited": 2' && ok "429 then 503 waited out" || bad "rate limit: rc $rc $(output)"
 ctl '{"down": true}'
 expect 3 "upstream down: collateral missing" "$B" collateral fetch $UP --cache "$T/c4" --at $AT "$S/quote.bin"
 expect 0 "the cache alone still verifies during the outage" "$B" verify --collateral "$C/tdx" --at $AT "$S/quote.bin"
@@ -121,7 +102,7 @@ expect 0 "refresh re-fetches what is due" "$B" collateral refresh $UP --cache "$
 n1=$(requests)
 [ $((n1 - n0)) -ge 3 ] && ok "refresh asked upstream for the due items ($((n1 - n0)) requests)" || bad "refresh made $((n1 - n0)) requests"
 expect 0 "prune long-expired items" "$B" collateral prune --cache "$C" --at 2026-12-01T00:00:00Z --grace 86400
-grep -q "pruned 4 item" "$T/out" && ok "four expired items pruned, the signing chain kept" || bad "prune: $(cat "$T/out")"
+seen "pruned 4 item" && ok "four expired items pruned, the signing chain kept" || bad "prune: $(output)"
 [ -f "$C/tdx/tcb_signing_chain.pem" ] && [ ! -f "$C/tdx/tcbinfo_tdx_B0C06F000000.json" ] && ok "prune removed the right files" \
     || bad "prune removed the wrong files"
 

@@ -14,45 +14,27 @@ if [ ! -f "$V/chains/milan_ask_ark.pem" ]; then
     exit 77
 fi
 REF=2025-12-08T00:00:00Z
-T=$(mktemp -d)
-PID=""
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-expect() { # rc description command...
-    want=$1 what=$2
-    shift 2
-    "$@" >"$T/out" 2>&1
-    got=$?
-    [ "$got" = "$want" ] && ok "$what (exit $got)" || { bad "$what: exit $got, want $want"; cat "$T/out"; }
-}
-revoked_checked() { grep -q "\[pass\] revocation .*CRL(s) from ARK-Milan: not revoked" "$T/out" && ok "the cached CRL was consulted" || bad "no CRL consulted: $(cat "$T/out")"; }
-ctl() { curl -s -X POST --data "$1" "http://127.0.0.1:$PORT/control" >/dev/null; }
-requests() { curl -s "http://127.0.0.1:$PORT/control/log" | wc -l; }
-
+. "$HERE/../fixtures/cli.sh"
+T=$tmp
+revoked_checked() { seen "\[pass\] revocation .*CRL(s) from ARK-Milan: not revoked" && ok "the cached CRL was consulted" || bad "no CRL consulted: $(output)"; }
 mkdir -p "$T/kds"
-python3 -W ignore "$HERE/../fixtures/fake_pcs.py" --dir "$T" --kds-dir "$V/chains:$V" --port-file "$T/port" &
-PID=$!
-for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
-PORT=$(cat "$T/port")
+fake_pcs --dir "$T" --kds-dir "$V/chains:$V"
 KDS="--kds-url http://127.0.0.1:$PORT"
 
 # --- real vectors: pinned ARKs, no --trust -------------------------------------------------
 C=$T/real
 expect 3 "a Milan report: chain and VCEK cached, no AMD CRL in the vectors" \
     "$B" collateral fetch $KDS --cache "$C" --at $REF "$V/milan_v3_routex/report.bin"
-grep -q "vcek/v1/Milan/crl: HTTP status 404" "$T/out" && ok "the missing CRL is named" || bad "message: $(cat "$T/out")"
+seen "vcek/v1/Milan/crl: HTTP status 404" && ok "the missing CRL is named" || bad "message: $(output)"
 [ -f "$C/vcek/Milan/cert_chain.pem" ] && ok "ASK/ARK chain cached" || bad "no chain"
 ls "$C"/vcek/Milan/a3fdc2c6*/bl4-tee0-snp24-ucode219/vcek.der >/dev/null 2>&1 && ok "VCEK cached by chip and TCB" || bad "no VCEK"
 expect 0 "the cache alone verifies the report, without --trust" "$B" verify --tee snp --cache "$C" --at $REF "$V/milan_v3_routex/report.bin"
-grep -q "VERIFIED (Milan" "$T/out" && ok "verified against the pinned ARK" || bad "verdict: $(cat "$T/out")"
+seen "VERIFIED (Milan" && ok "verified against the pinned ARK" || bad "verdict: $(output)"
 expect 3 "the VCEK alone, without the cache, names what is missing" "$B" verify --tee snp --certs "$V/milan_v2_trustee/vcek.der" --at $REF "$V/milan_v2_trustee/report.bin"
 HW=$(od -An -tx1 -j $((0x1a0)) -N 64 "$V/milan_v2_trustee/report.bin" | tr -d ' \n')
 expect 3 "a chip and TCB from the command line" "$B" collateral fetch $KDS --cache "$C" --at $REF --json \
     --chip "$HW" --tcb 0x7308000000000003 --product milan
-grep -q '"installed": 1' "$T/out" && ok "its VCEK installed (the chain was fresh)" || bad "report: $(cat "$T/out")"
+seen '"installed": 1' && ok "its VCEK installed (the chain was fresh)" || bad "report: $(output)"
 expect 0 "a version-2 report verifies from the cache (its VCEK found under every product)" \
     "$B" verify --tee snp --cache "$C" --at $REF "$V/milan_v2_trustee/report.bin"
 for p in genoa_v5_routex turin_v5_routex; do
@@ -87,7 +69,7 @@ ctl "{\"kds\": \"$T/kds\"}"
 E="--trust $T/emu/trust/snp_ark.pem"
 C=$T/cache
 expect 1 "the emulated ARK is not trusted by default" "$B" collateral fetch $KDS --cache "$T/c0" "$T/r.bin"
-grep -q "not the trusted (pinned) ARK-Milan" "$T/out" && ok "refused as unpinned" || bad "message: $(cat "$T/out")"
+seen "not the trusted (pinned) ARK-Milan" && ok "refused as unpinned" || bad "message: $(output)"
 n0=$(requests)
 expect 0 "fetch with the emulated ARK as trust" "$B" collateral fetch $KDS $E --cache "$C" --json "$T/r.bin"
 n1=$(requests)
@@ -98,7 +80,7 @@ revoked_checked
 n0=$(requests)
 expect 0 "fetch again" "$B" collateral fetch $KDS $E --cache "$C" --json "$T/r.bin"
 [ "$(requests)" = "$n0" ] && ok "fresh cache: zero requests" || bad "fresh cache made requests"
-grep -q '"fresh": 3' "$T/out" && ok "three fresh items reported" || bad "report: $(cat "$T/out")"
+seen '"fresh": 3' && ok "three fresh items reported" || bad "report: $(output)"
 sum0=$(cat "$C"/vcek/Milan/crl.der "$C"/vcek/Milan/cert_chain.pem | sha256sum)
 ctl '{"tamper": true}'
 expect 1 "a tampered CRL/chain is refused" "$B" collateral fetch $KDS $E --cache "$C" --force "$T/r.bin"
@@ -106,7 +88,7 @@ ctl '{"tamper": false}'
 [ "$(cat "$C"/vcek/Milan/crl.der "$C"/vcek/Milan/cert_chain.pem | sha256sum)" = "$sum0" ] && ok "the cached items stayed" || bad "a refused answer replaced a cached item"
 ctl '{"queue": [{"status": 429, "retry_after": 1}]}'
 expect 0 "429 with Retry-After is waited out" "$B" collateral fetch $KDS $E --cache "$C" --force --json "$T/r.bin"
-grep -q '"rate_limited": 1' "$T/out" && grep -q '"waited_ms": 1000' "$T/out" && ok "one 429, 1 s waited" || bad "report: $(cat "$T/out")"
+seen '"rate_limited": 1' && seen '"waited_ms": 1000' && ok "one 429, 1 s waited" || bad "report: $(output)"
 ctl '{"down": true}'
 expect 3 "KDS down (503): exit 3" "$B" collateral refresh $KDS $E --cache "$C" --force
 expect 0 "the cache alone still verifies during the outage" "$B" verify --tee snp --trust "$T/emu/trust" --cache "$C" "$T/r.bin"

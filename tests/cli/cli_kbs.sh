@@ -20,22 +20,14 @@ cd "$tmp" || exit 1
 
 E=$tmp/emu
 "$B" emulate init "$E" >/dev/null || { bad "emulate init"; exit 1; }
-openssl ecparam -name prime256v1 -genkey -noout -out adm.pem 2>/dev/null
-openssl ec -in adm.pem -pubout -out adm.pub 2>/dev/null
 openssl ecparam -name prime256v1 -genkey -noout -out other.pem 2>/dev/null
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > kek; chmod 600 kek
-echo '{"id":"emu","version":1,"emulated":"accept"}' > pol.json
 # a config member of the wrong type is refused naming it (it used to be ignored silently)
 echo '{"max_body": "100"}' > badcfg.json
 rc=0; "$B" serve --config badcfg.json --db "sqlite:$tmp/x.db" >/dev/null 2>cfgerr.txt || rc=$?
 [ $rc -eq 2 ] && grep -q 'max_body: expected an integer' cfgerr.txt && ok "config type error refused" \
   || bad "config type error: exit $rc: $(cat cfgerr.txt)"
-"$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs.db" --trust "$E/trust" --collateral "$E/collateral" \
-  --admin-key adm.pub --kek-file kek --ear-key ear.pem --policy pol.json >out.txt 2>err.txt &
-pid=$!
-wait_listening out.txt err.txt
+serve_emulated "$E"
 ok "serve listening on $U"
-ADM="$B admin --kbs $U --key adm.pem"
 
 code() { # code METHOD PATH [curl args...]: prints the HTTP status, body in body.json
   m=$1; p=$2; shift 2

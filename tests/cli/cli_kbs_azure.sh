@@ -13,13 +13,7 @@ for t in curl jq python3 openssl; do
   command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
 done
 python3 -c 'import cryptography' 2>/dev/null || { echo "SKIP: python3-cryptography missing"; exit 77; }
-tmp=$(mktemp -d)
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+. "$HERE/../fixtures/cli.sh"
 check() { if [ "$2" = "$3" ]; then ok "$1 ($3)"; else bad "$1: got '$3', expected '$2'"; fi; }
 cd "$tmp" || exit 1
 
@@ -27,21 +21,8 @@ E=$tmp/emu
 printf '{"snp": {"rsa_bits": 2048}, "tdx": {}}' >platform.json
 "$B" emulate init "$E" --platform platform.json >/dev/null || { bad "emulate init"; exit 1; }
 "$B" emulate init "$tmp/emu2" --platform platform.json >/dev/null || { bad "emulate init 2"; exit 1; }
-openssl ecparam -name prime256v1 -genkey -noout -out adm.pem 2>/dev/null
-openssl ec -in adm.pem -pubout -out adm.pub 2>/dev/null
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > kek; chmod 600 kek
-echo '{"id":"emu","version":1,"emulated":"accept"}' > pol.json
-"$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs.db" --trust "$E/trust" --collateral "$E/collateral" \
-  --admin-key adm.pub --kek-file kek --ear-key ear.pem --policy pol.json --max-sessions-per-client 100000 \
-  >out.txt 2>err.txt &
-pid=$!
-i=0
-while ! grep -q '^listening on ' out.txt 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 300 ] && { bad "server did not start"; cat err.txt; exit 1; }; sleep 0.1
-done
-U=$(sed -n 's/^listening on //p' out.txt)
+serve_emulated "$E" --max-sessions-per-client 100000
 ok "serve listening on $U"
-ADM="$B admin --kbs $U --key adm.pem"
 printf 'azure secret' > s1
 $ADM resource put default/key/az s1 >/dev/null; check "admin resource put" 0 $?
 
@@ -174,11 +155,7 @@ kill "$pid"; wait "$pid"; pid=
 "$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs2.db" --admin-key adm.pub --kek-file kek --ear-key ear.pem \
   --tpm-ak ak.pub.pem --max-sessions-per-client 100000 >out.txt 2>err.txt &
 pid=$!
-i=0
-while ! grep -q '^listening on ' out.txt 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 300 ] && { bad "server 2 did not start"; cat err.txt; exit 1; }; sleep 0.1
-done
-U=$(sed -n 's/^listening on //p' out.txt)
+wait_listening out.txt err.txt
 ADM="$B admin --kbs $U --key adm.pem"
 $ADM resource put default/key/az s1 >/dev/null; check "resource on the second broker" 0 $?
 # CoCo's TpmAttester: the 48-byte digest padded to 64 bytes (before Aug 2025) or cut to 32 (since)

@@ -9,30 +9,21 @@ B=${VERITEE_BIN:?VERITEE_BIN not set}
 VT=$B
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/kbs-env.sh"
-for t in curl python3; do command -v $t >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }; done
-T=$(mktemp -d)
-FAKE=""
+. "$HERE/../fixtures/cli.sh"
+need curl python3
+T=$tmp
 KBS_PID=""
-cleanup() { kbs_stop "$KBS_PID"; [ -n "$FAKE" ] && kill "$FAKE" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+on_exit() { kbs_stop "$KBS_PID"; }
 
 kbs_keys "$T" || { bad "keys"; exit 1; }
 kbs_emulate "$T/emu" || { bad "emulate init"; exit 1; }
 echo '{"id":"emu","version":1,"emulated":"accept"}' >"$T/pol.json"
 printf 'the model key' >"$T/secret"
 
-python3 "$HERE/../fixtures/fake_pcs.py" --dir "$T/emu/collateral" --port-file "$T/port" &
-FAKE=$!
-for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
-P=$(cat "$T/port")
-ctl() { curl -s -X POST --data "$1" "http://127.0.0.1:$P/control" >/dev/null; }
-requests() { curl -s "http://127.0.0.1:$P/control/log" | wc -l; }
+fake_pcs --dir "$T/emu/collateral"
 
 kbs_start "$T/serve.log" --db "sqlite:$T/kbs.db" --trust "$T/emu/trust" --cache "$T/cache" \
-    --pccs-url "http://127.0.0.1:$P" --collateral-refresh 1 --collateral-retry 1 --admin-key "$T/admin.pub.pem" \
+    --pccs-url "http://127.0.0.1:$PORT" --collateral-refresh 1 --collateral-retry 1 --admin-key "$T/admin.pub.pem" \
     --kek-file "$T/kek.hex" --policy "$T/pol.json" --log - || { bad "serve did not start"; exit 1; }
 ok "serve started with an empty collateral cache"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$KBS_URL/readyz")" = 200 ] && ok "/readyz: ready (no platform yet)" \

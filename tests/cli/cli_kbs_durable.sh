@@ -11,23 +11,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/kbs-env.sh"
 if ! "$VT" serve --help 2>&1 | grep -q -- --listen; then echo "SKIP: '$VT serve' is not available"; exit 77; fi
 
-tmp=$(mktemp -d /tmp/vt-kbs-durable.XXXXXX)
+. "$HERE/../fixtures/cli.sh"
 KBS_PID=""
-trap 'kbs_stop "$KBS_PID"; rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok   $*"; }
-
-kbs_emulate "$tmp/emu" || { echo "FAIL: emulate init"; exit 1; }
-kbs_keys "$tmp" || exit 1
-"$VT" ear key --key "$tmp/ear.pem" --alg ES256 --pub "$tmp/ear.pub.pem" >/dev/null
-echo '{"id": "durable-emulated-test-only", "version": 1, "emulated": "accept"}' >"$tmp/policy.json"
-DB="sqlite:$tmp/kbs.db"
-start() {
-  kbs_start "$tmp/serve.log" --db "$DB" --trust "$tmp/emu/trust" --collateral "$tmp/emu/collateral" \
-    --admin-key "$tmp/admin.pub.pem" --kek-file "$tmp/kek.hex" --ear-key "$tmp/ear.pem" --policy "$tmp/policy.json" \
-    --max-sessions-per-client 100000 # every guest here comes from 127.0.0.1
-}
+on_exit() { kbs_stop "$KBS_PID"; }
+kbs_sqlite_setup durable
 release() { # OUT: one key release through a guest
   timeout 30 "$VT" attest --kbs "$KBS_URL" --tee tdx --emulator "$tmp/emu" --resource d/key/one --timeout 10 -o "$1" \
     2>>"$tmp/attest.err"
@@ -38,7 +25,7 @@ recorded() {
   tr '{' '\n' <"$tmp/audit.json" | grep '"action":"resource.get"' | grep -c '"outcome":"ok"'
 }
 
-start || exit 1
+kbs_sqlite_start || exit 1
 printf 'durable-secret' >"$tmp/secret.bin"
 kbs_admin "$tmp" resource put d/key/one "$tmp/secret.bin" >/dev/null || { echo "FAIL: initial put"; exit 1; }
 received=0
@@ -46,22 +33,22 @@ received=0
 # one guest: kill -9 as soon as its key is in hand
 round=1
 while [ "$round" -le 4 ]; do
-  [ -n "$KBS_PID" ] || { start || { fail "restart in round $round"; break; }; }
+  [ -n "$KBS_PID" ] || { kbs_sqlite_start || { bad "restart in round $round"; break; }; }
   if release "$tmp/got" && cmp -s "$tmp/got" "$tmp/secret.bin"; then received=$((received + 1)); fi
   kill -9 "$KBS_PID"
   wait "$KBS_PID" 2>/dev/null
   KBS_PID=""
   n=$(recorded)
-  [ "$n" -ge "$received" ] || fail "round $round: $received keys received, $n release records in the store"
+  [ "$n" -ge "$received" ] || bad "round $round: $received keys received, $n release records in the store"
   round=$((round + 1))
 done
-[ "$received" -ge 3 ] || fail "only $received of 4 single releases succeeded: $(tail -n 2 "$tmp/attest.err")"
+[ "$received" -ge 3 ] || bad "only $received of 4 single releases succeeded: $(tail -n 2 "$tmp/attest.err")"
 ok "one guest: $received keys received, kill -9 right after each, $(recorded) release records"
 
 # two guests at once (their records share a flush): kill -9 when the first of them has its key
 round=1
 while [ "$round" -le 4 ]; do
-  start || { fail "restart in two-guest round $round"; break; }
+  kbs_sqlite_start || { bad "restart in two-guest round $round"; break; }
   rm -f "$tmp/g1" "$tmp/g2"
   (release "$tmp/g1.bin" && cmp -s "$tmp/g1.bin" "$tmp/secret.bin" && : >"$tmp/g1") &
   A=$!
@@ -76,11 +63,11 @@ while [ "$round" -le 4 ]; do
   [ -e "$tmp/g1" ] && received=$((received + 1))
   [ -e "$tmp/g2" ] && received=$((received + 1))
   n=$(recorded)
-  [ "$n" -ge "$received" ] || fail "two guests, round $round: $received keys received, $n release records in the store"
+  [ "$n" -ge "$received" ] || bad "two guests, round $round: $received keys received, $n release records in the store"
   round=$((round + 1))
 done
-"$VT" audit verify --db "$DB" >"$tmp/verify" 2>&1 || fail "audit verify: $(cat "$tmp/verify")"
-[ "$received" -ge 7 ] || fail "only $received releases succeeded in all: $(tail -n 2 "$tmp/attest.err")"
+"$VT" audit verify --db "$DB" >"$tmp/verify" 2>&1 || bad "audit verify: $(cat "$tmp/verify")"
+[ "$received" -ge 7 ] || bad "only $received releases succeeded in all: $(tail -n 2 "$tmp/attest.err")"
 
 if [ "$fails" -ne 0 ]; then
   echo "--- serve log"; tail -n 20 "$tmp/serve.log"

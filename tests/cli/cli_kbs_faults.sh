@@ -10,23 +10,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../../scripts/kbs-env.sh"
 if ! "$VT" serve --help 2>&1 | grep -q -- --listen; then echo "SKIP: '$VT serve' is not available"; exit 77; fi
 
-tmp=$(mktemp -d /tmp/vt-kbs-faults.XXXXXX)
+. "$HERE/../fixtures/cli.sh"
 KBS_PID=""
-trap 'kbs_stop "$KBS_PID"; rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok   $*"; }
-
-kbs_emulate "$tmp/emu" || { echo "FAIL: emulate init"; exit 1; }
-kbs_keys "$tmp" || exit 1
-"$VT" ear key --key "$tmp/ear.pem" --alg ES256 --pub "$tmp/ear.pub.pem" >/dev/null
-echo '{"id": "faults-emulated-test-only", "version": 1, "emulated": "accept"}' >"$tmp/policy.json"
-DB="sqlite:$tmp/kbs.db"
-start() {
-  kbs_start "$tmp/serve.log" --db "$DB" --trust "$tmp/emu/trust" --collateral "$tmp/emu/collateral" \
-    --admin-key "$tmp/admin.pub.pem" --kek-file "$tmp/kek.hex" --ear-key "$tmp/ear.pem" --policy "$tmp/policy.json" \
-    --max-sessions-per-client 100000 # every guest here comes from 127.0.0.1
-}
+on_exit() { kbs_stop "$KBS_PID"; }
+kbs_sqlite_setup faults
 fetch() { # PATH OUT: the latest version through a guest
   timeout 30 "$VT" attest --kbs "$KBS_URL" --tee tdx --emulator "$tmp/emu" --resource "$1" --timeout 10 -o "$2" \
     2>"$tmp/fetch.err"
@@ -34,9 +21,9 @@ fetch() { # PATH OUT: the latest version through a guest
 
 : >"$tmp/acked"    # "path version content-file" of every acknowledged write
 : >"$tmp/released"
-start || exit 1
+kbs_sqlite_start || exit 1
 printf 'static-secret' >"$tmp/static.bin"
-kbs_admin "$tmp" resource put f/key/static "$tmp/static.bin" >/dev/null || fail "initial put"
+kbs_admin "$tmp" resource put f/key/static "$tmp/static.bin" >/dev/null || bad "initial put"
 
 writer() { # ROUND: admin writes until the server dies (at most 400)
   i=0
@@ -63,7 +50,7 @@ releaser() { # key releases until the server dies (at most 200)
 
 round=1
 while [ "$round" -le 5 ]; do
-  [ -n "$KBS_PID" ] || { start || { fail "restart in round $round"; break; }; }
+  [ -n "$KBS_PID" ] || { kbs_sqlite_start || { bad "restart in round $round"; break; }; }
   writer "$round" &
   W=$!
   releaser &
@@ -73,7 +60,7 @@ while [ "$round" -le 5 ]; do
   wait "$KBS_PID" 2>/dev/null
   KBS_PID=""
   wait "$W" "$R"
-  start || { fail "restart after kill -9 in round $round"; break; }
+  kbs_sqlite_start || { bad "restart after kill -9 in round $round"; break; }
   # nothing committed is lost
   lost=0
   for p in f/key/r0 f/key/r1 f/key/r2 f/key/r3; do
@@ -88,23 +75,23 @@ while [ "$round" -le 5 ]; do
     if fetch "$p" "$tmp/got"; then
       want=$(awk -v p="$p" -v v="$last" '$1 == p && $2 == v { print $3 }' "$tmp/acked")
       if [ -n "$want" ]; then
-        cmp -s "$tmp/got" "$want" || fail "$p v$last serves other bytes than acknowledged"
+        cmp -s "$tmp/got" "$want" || bad "$p v$last serves other bytes than acknowledged"
       else
         match=0
         for c in $(awk -v p="$p" '$1 == p { print $2 }' "$tmp/attempted"); do cmp -s "$tmp/got" "$c" && match=1 && break; done
-        [ "$match" -eq 1 ] || fail "$p v$last (unacknowledged) serves bytes no writer wrote"
+        [ "$match" -eq 1 ] || bad "$p v$last (unacknowledged) serves bytes no writer wrote"
       fi
     else
-      fail "fetching $p after restart: $(cat "$tmp/fetch.err")"
+      bad "fetching $p after restart: $(cat "$tmp/fetch.err")"
     fi
   done
-  [ "$lost" -eq 0 ] || fail "round $round: $lost acknowledged version(s) lost"
-  "$VT" audit verify --db "$DB" >"$tmp/audit" 2>&1 || fail "round $round: audit verify: $(cat "$tmp/audit")"
+  [ "$lost" -eq 0 ] || bad "round $round: $lost acknowledged version(s) lost"
+  "$VT" audit verify --db "$DB" >"$tmp/audit" 2>&1 || bad "round $round: audit verify: $(cat "$tmp/audit")"
   ok "round $round: kill -9 after $(wc -l <"$tmp/acked") acknowledged writes, $(wc -l <"$tmp/released") releases in all; nothing lost, $(head -n 1 "$tmp/audit")"
   round=$((round + 1))
 done
-[ "$(wc -l <"$tmp/acked")" -ge 10 ] || fail "too few writes acknowledged to mean anything"
-[ "$(wc -l <"$tmp/released")" -ge 5 ] || fail "too few key releases"
+[ "$(wc -l <"$tmp/acked")" -ge 10 ] || bad "too few writes acknowledged to mean anything"
+[ "$(wc -l <"$tmp/released")" -ge 5 ] || bad "too few key releases"
 
 if [ "$fails" -ne 0 ]; then
   echo "--- serve log"; tail -n 20 "$tmp/serve.log"

@@ -15,19 +15,10 @@ for t in swtpm curl jq python3 openssl; do
 done
 ls /usr/lib/*/libtss2-esys.so.0 >/dev/null 2>&1 || { echo "SKIP: libtss2-esys not installed"; exit 77; }
 python3 -c 'import cryptography' 2>/dev/null || { echo "SKIP: python3-cryptography missing"; exit 77; }
-tmp=$(mktemp -d)
+. "$HERE/../fixtures/cli.sh"
 . "$HERE/../../scripts/swtpm-env.sh"
-pid=
 PIDS=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+on_exit() { for p in $PIDS; do kill "$p" 2>/dev/null; done; }
 check() { if [ "$2" = "$3" ]; then ok "$1 ($3)"; else bad "$1: got '$3', expected '$2'"; fi; }
 cd "$tmp" || exit 1
 
@@ -51,21 +42,8 @@ boot snp az-snp-vtpm --aael 'github.com/confidential-containers PullImage {"imag
 boot tdx az-tdx-vtpm || { bad "boot the TDX CVM"; exit 1; }
 ok "two swtpm-backed CVMs booted"
 
-openssl ecparam -name prime256v1 -genkey -noout -out adm.pem 2>/dev/null
-openssl ec -in adm.pem -pubout -out adm.pub 2>/dev/null
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > kek; chmod 600 kek
-echo '{"id":"emu","version":1,"emulated":"accept"}' > pol.json
-"$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs.db" --trust "$E/trust" --collateral "$E/collateral" \
-  --admin-key adm.pub --kek-file kek --ear-key ear.pem --policy pol.json --max-sessions-per-client 100000 \
-  >out.txt 2>err.txt &
-pid=$!
-i=0
-while ! grep -q '^listening on ' out.txt 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 100 ] && { bad "server did not start"; cat err.txt; exit 1; }; sleep 0.1
-done
-U=$(sed -n 's/^listening on //p' out.txt)
+serve_emulated "$E" --max-sessions-per-client 100000
 ok "serve listening on $U"
-ADM="$B admin --kbs $U --key adm.pem"
 printf 'azure secret' > s1
 $ADM resource put default/key/az s1 >/dev/null; check "admin resource put" 0 $?
 

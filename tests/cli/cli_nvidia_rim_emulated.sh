@@ -5,7 +5,8 @@
 # (openssl ocsp) for the device chain AND the RIM signer chain. Good: verified, every golden
 # measurement matched, both chains not revoked. Then: a revoked RIM signer refused
 # (rim_revocation), a RIM whose measurement differs refused (rim_measurements), RIMs reused from
-# the cache with the RIM service down.
+# the cache with the RIM service down. Last, an emulated Blackwell GPU: its driver and VBIOS RIMs
+# (GB202 ids, signed by the same emulated RIM root) fetched by the ids its report names and matched.
 set -eu
 BIN=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -148,4 +149,43 @@ ok "a RIM that does not match the runtime measurement refused (rim_measurements)
 # ... and local RIM files work the same way without a service
 verify 0 --rim "$T/vbios.xml" --rim "$T/driver.xml"
 ok "local RIM files (--rim) matched"
+
+# 5. an emulated Blackwell GPU: RIMs under its own ids (NV_GPU_CC_DRIVER_GB202_..., the GB202 VBIOS
+# id), signed by the emulated RIM root, fetched from the RIM service and matched
+printf '{"nvidia":{"gpus":1,"arch":"BLACKWELL"}}' >"$T/platbw.json"
+"$BIN" emulate init "$T/emubw" --platform "$T/platbw.json" --at "$NOW" >/dev/null || fail "emulate init (Blackwell)"
+"$BIN" emulate gpu-evidence "$T/emubw" --nonce "$NONCE" -o "$T/evbw.json" || fail "gpu-evidence (Blackwell)"
+"$BIN" verify --tee nvidia --trust "$T/emubw/trust/nvidia" --nonce "$NONCE" --json "$T/evbw.json" >"$T/plainbw.json" ||
+  fail "plain verify (Blackwell)"
+python3 - "$T" <<'PY'
+import json, sys
+d = sys.argv[1]
+dev = json.load(open(d + "/plainbw.json"))["devices"][0]
+assert dev["arch"] == "BLACKWELL" and dev["rim_ids"]["driver"].startswith("NV_GPU_CC_DRIVER_GB202_"), dev["rim_ids"]
+json.dump(dev["measurements"], open(d + "/meas.json", "w"))
+c = dev["config"]
+open(d + "/idsbw", "w").write("%s %s %s %s\n" % (dev["rim_ids"]["driver"], dev["rim_ids"]["vbios"], c["vbios_version"], c["driver_version"]))
+PY
+read -r DRV_ID VB_ID VB_VER DRV_VER <"$T/idsbw"
+python3 "$F/emu_rim.py" "$T/vbiosbw.tmpl" GB202 "$VB_VER" "$T/meas.json" "0-6,8-12"
+python3 "$F/emu_rim.py" "$T/driverbw.tmpl" GB202 "$DRV_VER" "$T/meas.json" "7,21-40"
+for r in vbiosbw driverbw; do
+  xmlsec1 --sign --privkey-pem "$T/rimsigner.key,$T/rimsigner.pem,$T/rimca.pem" --output "$T/$r.xml" "$T/$r.tmpl" \
+    2>"$T/xmlsec.err" || fail "xmlsec1 --sign $r: $(cat "$T/xmlsec.err")"
+done
+rm -f "$T/rport"
+python3 "$F/fake_rim_service.py" "$T/rport" "$T/rlog" "$VB_ID=$T/vbiosbw.xml" "$DRV_ID=$T/driverbw.xml" &
+RPID=$!; PIDS="$PIDS $RPID"
+i=0; while [ ! -s "$T/rport" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+RURL="http://127.0.0.1:$(cat "$T/rport")/v1/rim/"
+rc=0; "$BIN" verify --tee nvidia --trust "$T/emubw/trust/nvidia" --nonce "$NONCE" --at "$AT" --rim-trust "$T/rimroot.pem" \
+  --rim-service="$RURL" --json "$T/evbw.json" >"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" = 0 ] || fail "Blackwell with RIMs exited $rc: $(cat "$T/err") $(cat "$T/out")"
+[ "$(status rim_measurements)" = pass ] && [ "$(status rim_fetch)" = pass ] || fail "Blackwell RIM checks: $(cat "$T/out")"
+python3 - "$T/out" <<'PY' || fail "Blackwell match result $(cat "$T/out")"
+import json, sys
+rim = json.load(open(sys.argv[1]))["devices"][0]["rim"]
+assert len(rim["matched"]) == 12 + 20 and rim["mismatched"] == [], rim
+PY
+ok "emulated Blackwell GPU: GB202 driver and VBIOS RIMs fetched by its ids, 32 golden measurements matched"
 echo "cli_nvidia_rim_emulated: ok"

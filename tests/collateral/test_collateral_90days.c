@@ -52,15 +52,7 @@ static X509 *chain_cert(int i)
 {
     char p[1024];
     snprintf(p, sizeof p, "%s/emu/keys/tdx_pck_chain.pem", F.dir);
-    vt_buf b = {0};
-    STACK_OF(X509) *c = NULL;
-    assert_int_equal(vt_file_read(p, 1 << 16, &b, NULL), VT_OK);
-    assert_int_equal(vt_pem_certs(b.ptr, b.len, &c, NULL), VT_OK);
-    vt_buf_free(&b);
-    X509 *x = sk_X509_value(c, i);
-    X509_up_ref(x);
-    sk_X509_pop_free(c, X509_free);
-    return x;
+    return vt_test_pem_cert(p, i);
 }
 
 /* collateral/<file> {"<k>": body, "signature"} re-dated to [issue, issue + 30 d] and re-signed by
@@ -141,14 +133,8 @@ static int setup(void **st)
     assert_int_equal(vt_time_parse_rfc3339(T0_TEXT, &F.t0, NULL), VT_OK);
     char emu[700];
     snprintf(emu, sizeof emu, "%s/emu", F.dir);
-    json_t *p = vt_emu_default_platform();
-    json_object_del(p, "snp");
-    json_object_del(p, "cca");
-    char *text = json_dumps(p, 0);
+    vt_test_emu_init(emu, "tdx", NULL, F.t0);
     vt_error e;
-    if (vt_emu_init(emu, text, F.t0, &e) != VT_OK) fail_msg("emulate: %s", e.msg);
-    free(text);
-    json_decref(p);
     vt_emu *em = NULL;
     uint8_t rd[64] = {1, 2, 3};
     assert_int_equal(vt_emu_open(emu, &em, &e), VT_OK);

@@ -166,15 +166,7 @@ static X509 *chain_cert(int i)
 {
     char p[1024];
     snprintf(p, sizeof p, "%s/emu/collateral/snp_cert_chain.pem", F.dir);
-    vt_buf b = {0};
-    STACK_OF(X509) *c = NULL;
-    assert_int_equal(vt_file_read(p, 1 << 16, &b, NULL), VT_OK);
-    assert_int_equal(vt_pem_certs(b.ptr, b.len, &c, NULL), VT_OK);
-    vt_buf_free(&b);
-    X509 *x = sk_X509_value(c, i);
-    X509_up_ref(x);
-    sk_X509_pop_free(c, X509_free);
-    return x;
+    return vt_test_pem_cert(p, i);
 }
 
 /* What AMD KDS would serve from day `day`: the chain, the VCEK and a CRL valid 14 days,
@@ -340,6 +332,82 @@ static void test_forged_platforms(void **st)
     sk_X509_pop_free(roots, X509_free);
 }
 
+/* A cached chain that no longer checks under the trust in force (here: the real Milan chain,
+ * cached under the pinned ARK, after the broker was configured with another Milan root) is
+ * fetched again; before, every refresh failed on the cached copy until a forced one. */
+static void test_cached_chain_refetched(void **st)
+{
+    (void)st;
+    char chains[1024], kds[2400], cache[700], g[700];
+    if (!vt_test_vector_path("snp/chains", chains, sizeof chains)) {
+        print_message("skipped: no SEV-SNP vectors (VERITEE_VECTORS)\n");
+        skip();
+    }
+    snprintf(cache, sizeof cache, "%s/cache-reroot", F.dir);
+    snprintf(kds, sizeof kds, "{\"kds\": \"%s:%s/snp\", \"tamper\": false, \"down\": false}", chains, vt_test_vectors());
+    ctl(kds);
+    vt_coll_pcs up = {.base_url = F.kds.url, .timeout_seconds = 5, .sleep_ms = count_wait};
+    vt_coll_snp_want real = want_of("snp/milan_v3_routex/report.bin"), emu;
+    vt_coll_report r;
+    vt_error e;
+    assert_int_equal(vt_coll_snp_fetch(&up, cache, &real, SNP_REF_TIME, 0, DAY, false, &r, &e), VT_E_MISSING);
+    assert_true(exists(cache, "vcek/Milan/cert_chain.pem"));
+
+    generation("g-reroot", 0, false, g, sizeof g);
+    set_kds(g);
+    STACK_OF(X509) *roots = sk_X509_new_null();
+    sk_X509_push(roots, chain_cert(1));
+    up.roots = roots;
+    assert_int_equal(vt_coll_snp_want_from_report(F.report.ptr, F.report.len, NULL, &emu, &e), VT_OK);
+    int before = requests();
+    if (vt_coll_snp_fetch(&up, cache, &emu, F.t0 + 60, 0, 3650L * DAY, false, &r, &e) != VT_OK)
+        fail_msg("refresh over a cached chain of another root: %s", e.msg);
+    assert_int_equal(requests() - before, 3); /* chain, VCEK, CRL */
+    assert_int_equal(r.installed, 3);
+    sk_X509_pop_free(roots, X509_free);
+}
+
+/* A trusted root vouches for its own product only: an "ASK" named SEV-Genoa under the trusted
+ * (emulated) ARK-Milan is refused for Genoa, naming both. */
+static void test_root_of_another_product(void **st)
+{
+    (void)st;
+    char g[700], cache[700], p[900];
+    generation("g-genoa", 0, false, g, sizeof g);
+    X509 *ark = chain_cert(1), *ask = NULL;
+    EVP_PKEY *k = ark_key(), *ask_k = NULL;
+    assert_int_equal(vt_pki_ec_key(VT_P384, &ask_k, NULL), VT_OK);
+    vt_pki_cert_spec as = {.subject_cn = "SEV-Genoa", .not_before = F.t0 - DAY, .not_after = F.t0 + 365L * DAY,
+                           .ca = true, .path_len = 0};
+    assert_int_equal(vt_pki_cert(&as, ask_k, ark, k, &ask, NULL), VT_OK);
+    vt_buf a = {0}, b = {0};
+    assert_int_equal(vt_pki_cert_pem(ask, &a, NULL), VT_OK);
+    assert_int_equal(vt_pki_cert_pem(ark, &b, NULL), VT_OK);
+    assert_int_equal(vt_buf_append(&a, b.ptr, b.len, NULL), VT_OK);
+    snprintf(p, sizeof p, "%s/genoa_ask_ark.pem", g);
+    assert_int_equal(vt_file_write(p, a.ptr, a.len, NULL), VT_OK);
+    set_kds(g);
+    ctl("{\"tamper\": false, \"down\": false}");
+    STACK_OF(X509) *roots = sk_X509_new_null();
+    sk_X509_push(roots, chain_cert(1));
+    vt_coll_pcs up = {.base_url = F.kds.url, .roots = roots, .timeout_seconds = 5, .sleep_ms = count_wait};
+    vt_coll_snp_want w;
+    vt_error e;
+    assert_int_equal(vt_coll_snp_want_parse("snp:Genoa", &w, &e), VT_OK);
+    vt_coll_report r;
+    snprintf(cache, sizeof cache, "%s/cache-genoa", F.dir);
+    assert_int_equal(vt_coll_snp_fetch(&up, cache, &w, F.t0 + 60, 0, DAY, false, &r, &e), VT_E_VERIFY);
+    assert_non_null(strstr(e.msg, "the ARK is \"ARK-Milan\", not \"ARK-Genoa\""));
+    assert_false(exists(cache, "vcek/Genoa/cert_chain.pem"));
+    vt_buf_free(&a);
+    vt_buf_free(&b);
+    X509_free(ask);
+    X509_free(ark);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(ask_k);
+    sk_X509_pop_free(roots, X509_free);
+}
+
 static int setup(void **st)
 {
     (void)st;
@@ -347,13 +415,8 @@ static int setup(void **st)
     assert_int_equal(vt_time_parse_rfc3339(T0_TEXT, &F.t0, NULL), VT_OK);
     char emu[700];
     snprintf(emu, sizeof emu, "%s/emu", F.dir);
-    json_t *p = vt_emu_default_platform();
-    json_object_del(p, "cca");
-    char *text = json_dumps(p, 0);
+    vt_test_emu_init(emu, "snp", NULL, F.t0);
     vt_error e;
-    if (vt_emu_init(emu, text, F.t0, &e) != VT_OK) fail_msg("emulate: %s", e.msg);
-    free(text);
-    json_decref(p);
     vt_emu *em = NULL;
     uint8_t rd[64] = {1, 2, 3};
     assert_int_equal(vt_emu_open(emu, &em, &e), VT_OK);
@@ -376,6 +439,8 @@ int main(void)
         cmocka_unit_test(test_real_vectors),
         cmocka_unit_test(test_ninety_days),
         cmocka_unit_test(test_forged_platforms),
+        cmocka_unit_test(test_cached_chain_refetched),
+        cmocka_unit_test(test_root_of_another_product),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -186,13 +186,8 @@ static int setup(void **st)
     char emu[700];
     snprintf(emu, sizeof emu, "%s/emu", E.dir);
     snprintf(E.trust, sizeof E.trust, "%s/emu/trust", E.dir);
-    json_t *p = vt_emu_default_platform();
-    json_object_del(p, "cca");
-    char *text = json_dumps(p, 0);
+    vt_test_emu_init(emu, "snp", NULL, E.t0);
     vt_error e;
-    if (vt_emu_init(emu, text, E.t0, &e) != VT_OK) fail_msg("emulate: %s", e.msg);
-    free(text);
-    json_decref(p);
     vt_emu *em = NULL;
     uint8_t rd[64] = {1, 2, 3};
     assert_int_equal(vt_emu_open(emu, &em, &e), VT_OK);

@@ -427,6 +427,16 @@ await test('dashboard: load the key, put, rotate, revoke; the audit view shows b
   await dp.click('#rv-load');
   await dp.waitForFunction(() => /loaded reference values/.test(document.getElementById('rv-status').textContent));
   assert.match(await dp.inputValue('#rv-text'), new RegExp('ab'.repeat(48)));
+  // an id that is not a plain name reaches the server as itself and is refused; unencoded, its
+  // '?' would have cut it to 'tdx-image' and silently overwritten that document
+  await dp.fill('#rv-id', 'tdx-image?x=1');
+  await dp.evaluate(() => { document.getElementById('rv-status').textContent = ''; });
+  await dp.click('#rv-save');
+  await dp.waitForFunction(() => document.getElementById('rv-status').textContent !== '');
+  assert.doesNotMatch(await dp.textContent('#rv-status'), /saved/);
+  assert.equal(await dp.$('#rv-list tr[data-refvals="tdx-image?x=1"]'), null);
+  errors.splice(0, errors.length, ...errors.filter((m) => !/status of 40[01]/.test(m)));
+  await dp.fill('#rv-id', 'tdx-image');
   await dp.click('#audit-latest');
   await dp.waitForSelector('#audit tr[data-action="refvals.put"][data-outcome="ok"]');
   assert.ok(await dp.$('#audit tr[data-action="refvals.put"][data-outcome="error"]'), 'the refused document is audited too');

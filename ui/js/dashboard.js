@@ -70,12 +70,16 @@ async function stats() {
   $('stats').replaceChildren(...kids);
 }
 
+// each path segment percent-encoded: an admin-typed name can never turn into a query, a fragment
+// or another path on the way to the server
+const seg = (s) => String(s).split('/').map(encodeURIComponent).join('/');
+
 async function resources() {
   const r = await adminFetch('GET', '/kbs/v0/admin/resources');
   if (r.status !== 200) { $('resources').textContent = problem(r); return; }
   const rows = [];
   for (const p of r.json.resources || []) {
-    const v = await adminFetch('GET', `/kbs/v0/admin/versions/${p}`);
+    const v = await adminFetch('GET', `/kbs/v0/admin/versions/${seg(p)}`);
     for (const x of (v.json && v.json.versions) || []) {
       const btn = x.revoked ? el('span', {class: 'muted', text: `revoked ${x.revoked}`})
         : el('button', {type: 'button', class: 'revoke', 'data-path': p, 'data-version': x.version, text: `Revoke v${x.version}`});
@@ -93,7 +97,7 @@ async function putResource(rotate) {
   const value = $('res-value').value;
   if (!/^[^/]+\/[^/]+\/[^/]+$/.test(path)) { $('res-status').textContent = 'path must be repo/type/tag'; return; }
   if (!value) { $('res-status').textContent = 'give the new secret value'; return; }
-  const url = rotate ? `/kbs/v0/admin/rotate/${path}` : `/kbs/v0/resource/${path}`;
+  const url = rotate ? `/kbs/v0/admin/rotate/${seg(path)}` : `/kbs/v0/resource/${seg(path)}`;
   const r = await adminFetch('POST', url, {body: value, type: 'application/octet-stream'});
   $('res-value').value = '';
   await refresh();
@@ -101,7 +105,7 @@ async function putResource(rotate) {
 }
 
 async function revoke(path, version) {
-  const r = await adminFetch('POST', `/kbs/v0/admin/revoke/${path}`, {query: `version=${version}`});
+  const r = await adminFetch('POST', `/kbs/v0/admin/revoke/${seg(path)}`, {query: `version=${version}`});
   await refresh();
   $('res-status').textContent = r.status === 200 ? `revoked ${path} version ${version}` : problem(r);
 }
@@ -117,7 +121,7 @@ async function policies() {
 
 async function loadPolicy() {
   const kind = $('pol-kind').value, name = $('pol-name').value.trim();
-  const r = await adminFetch('GET', `/api/v1/policies/${kind}/${name}`);
+  const r = await adminFetch('GET', `/api/v1/policies/${seg(kind)}/${seg(name)}`);
   if (r.status === 200) {
     let t = r.json.text;
     try { t = JSON.stringify(JSON.parse(t), null, 2); } catch (e) { /* as stored */ }
@@ -173,7 +177,7 @@ const refvalsId = () => $('rv-id').value.trim() || 'default';
 
 async function loadRefvals() {
   const id = refvalsId();
-  const r = await adminFetch('GET', `/api/v1/reference-values/${id}`);
+  const r = await adminFetch('GET', `/api/v1/reference-values/${seg(id)}`);
   $('rv-text').removeAttribute('aria-invalid');
   if (r.status === 200) {
     let t = r.json.text;
@@ -191,7 +195,7 @@ async function saveRefvals() {
     $('rv-text').setAttribute('aria-invalid', 'true');
     return;
   }
-  const r = await adminFetch('PUT', `/api/v1/reference-values/${id}`, {body: text});
+  const r = await adminFetch('PUT', `/api/v1/reference-values/${seg(id)}`, {body: text});
   await refvals();
   if (r.status === 200) {
     st.textContent = `saved reference values ${id}`;
@@ -207,7 +211,7 @@ async function saveRefvals() {
 }
 
 async function audit() {
-  const r = await adminFetch('GET', auditAfter === null ? '/api/v1/audit' : `/api/v1/audit/after/${auditAfter}`);
+  const r = await adminFetch('GET', auditAfter === null ? '/api/v1/audit' : `/api/v1/audit/after/${seg(auditAfter)}`);
   if (r.status !== 200) { $('audit').textContent = problem(r); return; }
   const c = r.json.chain;
   $('audit-chain').replaceChildren(el('span', {class: `badge ${c.verified ? 'pass' : 'fail'}`, id: 'audit-state',
