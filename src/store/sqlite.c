@@ -242,14 +242,16 @@ out:
     return rc;
 }
 
+/* BEGIN and COMMIT from the statement cache: sqlite3_exec would parse them at every
+ * transaction (two or three per key-broker round). */
 static vt_err lite_begin(void *conn, vt_error *err)
 {
-    return lite_script(conn, "BEGIN IMMEDIATE", err);
+    return lite_exec(conn, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
 }
 
 static vt_err lite_commit(void *conn, vt_error *err)
 {
-    return lite_script(conn, "COMMIT", err);
+    return lite_exec(conn, "COMMIT", NULL, 0, NULL, err);
 }
 
 static void lite_rollback(void *conn)
