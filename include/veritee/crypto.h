@@ -39,6 +39,18 @@ size_t vt_curve_len(vt_curve c);
 /* EC public key from uncompressed coordinates X||Y (2 * field size bytes, no 0x04 prefix).
  * The point is validated (on the curve). Caller frees with EVP_PKEY_free. */
 VT_MUST_USE vt_err vt_ec_pub_from_xy(vt_curve c, const uint8_t *xy, size_t len, EVP_PKEY **out, vt_error *err);
+/* Prepared EC domain parameters for P-256, P-384 and P-521 (a context object, shared read-only
+ * between threads): keys imported or generated with them skip building the curve's group each
+ * time, most of an import's cost. */
+typedef struct vt_ec_params vt_ec_params;
+VT_MUST_USE vt_err vt_ec_params_new(vt_ec_params **out, vt_error *err);
+void vt_ec_params_free(vt_ec_params *p); /* accepts NULL */
+/* vt_ec_pub_from_xy with prepared parameters (NULL: built for this call); the same checks (the
+ * point lies on the curve, coordinates below the field prime). */
+VT_MUST_USE vt_err vt_ec_pub_from_xy_with(const vt_ec_params *p, vt_curve c, const uint8_t *xy, size_t len,
+                                          EVP_PKEY **out, vt_error *err);
+/* A fresh EC key pair on curve c (p NULL: parameters built for this call). */
+VT_MUST_USE vt_err vt_ec_generate(const vt_ec_params *p, vt_curve c, EVP_PKEY **out, vt_error *err);
 /* The curve of an EC key; fails for other key types. */
 VT_MUST_USE vt_err vt_ec_curve_of(const EVP_PKEY *key, vt_curve *out, vt_error *err);
 /* Uncompressed X||Y of an EC public key into out (cap bytes); *len receives the size. */

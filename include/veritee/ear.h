@@ -13,6 +13,7 @@
 #include "veritee/api.h"
 #include "veritee/claims.h"
 #include "veritee/err.h"
+#include "veritee/jws.h"
 #include "veritee/vtime.h"
 
 VT_BEGIN_DECLS
@@ -110,6 +111,10 @@ VT_MUST_USE vt_err vt_ear_build(const vt_ear_submod *subs, size_t n, const vt_ea
 /* Sign a claims set as a JWT: header {"alg": ES256|ES384 (by the key's curve), "typ": "JWT",
  * "jwk": public key, "kid": RFC 7638 thumbprint}. *jwt is owned by the caller (free()). */
 VT_MUST_USE vt_err vt_ear_sign(const json_t *claims, EVP_PKEY *key, char **jwt, vt_error *err);
+/* The same with the header prepared once (a signer for a long-lived key: the broker's): the
+ * signer of that header (free with vt_jws_signer_free), and a signature with it. */
+VT_MUST_USE vt_err vt_ear_signer_new(EVP_PKEY *key, vt_jws_signer **out, vt_error *err);
+VT_MUST_USE vt_err vt_ear_sign_with(const vt_jws_signer *s, const json_t *claims, char **jwt, vt_error *err);
 
 typedef struct vt_ear_verify_opts {
     vt_time now;
@@ -125,6 +130,12 @@ typedef struct vt_ear_verify_opts {
  * VT_E_VERIFY (signature), VT_E_EXPIRED, VT_E_INVALID (shape), VT_E_UNSUPPORTED (profile). */
 VT_MUST_USE vt_err vt_ear_verify(const char *jwt, size_t len, EVP_PKEY *pub, const vt_ear_verify_opts *opts,
                      json_t **claims, vt_error *err);
+
+/* The claims checks of vt_ear_verify without the signature: profile, iat, exp (at opts->now,
+ * with opts->skew), verifier id and submods. For a claims set whose signature was checked
+ * earlier (a token this broker issued, remembered by the hash of its exact bytes): the
+ * instant-dependent checks must still run at each use. Errors as vt_ear_verify's. */
+VT_MUST_USE vt_err vt_ear_check_claims(const json_t *claims, const vt_ear_verify_opts *opts, vt_error *err);
 
 /* The worst submod status of a verified claims set. */
 vt_ear_status vt_ear_overall(const json_t *claims);

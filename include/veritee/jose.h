@@ -15,9 +15,19 @@
 
 VT_BEGIN_DECLS
 
+/* The JOSE context: what JWK import and JWE encryption would otherwise build or fetch per call
+ * (the curves' parameters, the AES-GCM and key-wrap ciphers, the Concat KDF). Shared read-only
+ * between threads; the functions taking one accept NULL (then fetched per call). */
+typedef struct vt_jose_ctx vt_jose_ctx;
+VT_MUST_USE vt_err vt_jose_ctx_new(vt_jose_ctx **out, vt_error *err);
+void vt_jose_ctx_free(vt_jose_ctx *cx); /* accepts NULL */
+
 /* Public key from a JWK object (kty EC with crv/x/y, or RSA with n/e). Private members are
  * ignored unless private_key is true (then "d" is required: tests and the guest client). */
 VT_MUST_USE vt_err vt_jwk_to_pkey(const json_t *jwk, bool private_key, EVP_PKEY **out, vt_error *err);
+/* vt_jwk_to_pkey with a JOSE context (NULL: none). */
+VT_MUST_USE vt_err vt_jwk_to_pkey_cx(const vt_jose_ctx *cx, const json_t *jwk, bool private_key, EVP_PKEY **out,
+                                     vt_error *err);
 /* JWK of the public part of key; alg (may be NULL) is added as "alg". Caller owns the result. */
 VT_MUST_USE vt_err vt_jwk_from_pkey(EVP_PKEY *key, const char *alg, json_t **out, vt_error *err);
 
@@ -26,6 +36,9 @@ VT_MUST_USE vt_err vt_jwk_from_pkey(EVP_PKEY *key, const char *alg, json_t **out
  * ciphertext, tag}. */
 VT_MUST_USE vt_err vt_jwe_encrypt(const json_t *recipient_jwk, const uint8_t *plaintext, size_t len, json_t **out,
                       vt_error *err);
+/* vt_jwe_encrypt with a JOSE context (NULL: none). */
+VT_MUST_USE vt_err vt_jwe_encrypt_cx(const vt_jose_ctx *cx, const json_t *recipient_jwk, const uint8_t *plaintext,
+                                     size_t len, json_t **out, vt_error *err);
 /* Deterministic form for known-answer tests: the ephemeral EC key (ECDH-ES only), CEK (32) and
  * IV (12) are given. */
 VT_MUST_USE vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ephemeral, const uint8_t cek[32],

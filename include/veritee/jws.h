@@ -25,6 +25,16 @@ const char *vt_jws_alg_for_key(const EVP_PKEY *key);
 VT_MUST_USE vt_err vt_jws_sign(EVP_PKEY *priv, const char *typ, const json_t *extra, const uint8_t *payload,
                    size_t len, char **out, vt_error *err);
 
+/* A prepared signer: the key (referenced), its algorithm and the protected header of
+ * vt_jws_sign serialised and base64url-encoded once. Shared read-only between threads. */
+typedef struct vt_jws_signer vt_jws_signer;
+VT_MUST_USE vt_err vt_jws_signer_new(EVP_PKEY *priv, const char *typ, const json_t *extra, vt_jws_signer **out,
+                                     vt_error *err);
+void vt_jws_signer_free(vt_jws_signer *s); /* accepts NULL */
+/* vt_jws_sign with a prepared signer: the same bytes. */
+VT_MUST_USE vt_err vt_jws_sign_with(const vt_jws_signer *s, const uint8_t *payload, size_t len, char **out,
+                                    vt_error *err);
+
 /* Verify a compact JWS with the public key pub. Strict: three base64url parts without padding,
  * a JSON object header whose "alg" is the ES* of pub's curve ("none" and every other algorithm
  * refused), no "crit" and no "b64" member, a raw r||s signature of the curve's size.

@@ -37,6 +37,9 @@ VT_BEGIN_DECLS
  * many seconds (and counted in veritee_unauthenticated_total), not one record each. */
 #define VT_KBS_UNAUTH_SUMMARY_INTERVAL 60
 
+#define VT_KBS_DEFAULT_TOKEN_CACHE 1024
+#define VT_KBS_MAX_TOKEN_CACHE 65536
+
 /* Randomness is a parameter: fill out[n], return 0 on success. */
 typedef int (*vt_kbs_rng)(void *ud, uint8_t *out, size_t n);
 
@@ -79,6 +82,11 @@ typedef struct vt_kbs_config {
     double (*monotonic)(void);      /* seconds on a monotonic clock, for the attestation latency
                                        histogram; NULL: latency not observed (the broker reads
                                        no clock itself) */
+    uint32_t token_cache_slots;     /* tokens whose signature this broker checked (or made),
+                                       remembered with their exact bytes so a resource
+                                       request does not verify them again (the time checks still
+                                       run at each request): 0: VT_KBS_DEFAULT_TOKEN_CACHE; rounded
+                                       up to a power of two, at most VT_KBS_MAX_TOKEN_CACHE */
 } vt_kbs_config;
 
 typedef struct vt_kbs vt_kbs;
@@ -86,6 +94,9 @@ typedef struct vt_kbs vt_kbs;
 /* Creates the broker (copies the configuration; the borrowed objects must outlive it). */
 VT_MUST_USE vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err);
 void vt_kbs_free(vt_kbs *k); /* accepts NULL */
+/* Resource requests whose token was found in the token cache (no signature verification) and
+ * those verified in full, since the broker was created. */
+void vt_kbs_token_cache_stats(vt_kbs *k, uint64_t *hits, uint64_t *misses);
 
 /* An operator's reload (SIGHUP to `veritee serve`): every verifier is rebuilt from the trust and
  * collateral directories at the next attestation, and, when policy_text is not NULL, it replaces

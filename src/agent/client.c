@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "agent_internal.h"
 #include "veritee/crypto.h"
 #include "veritee/http_get.h"
 #include "veritee/jose.h"
@@ -27,6 +28,7 @@ struct vt_kbs_client {
     const char *urls[URLS_MAX];
     size_t n_urls, next_url;
     vt_http_client *http;
+    EVP_PKEY_CTX *ec_gen; /* P-256 key generation, prepared at the first EC TEE key */
     vt_kbs_tee_key key;
     char cookie[VT_KBS_CLIENT_COOKIE_MAX + 1];
     char *token;
@@ -36,20 +38,9 @@ struct vt_kbs_client {
 
 /* ---- TEE key ------------------------------------------------------------------------------- */
 
-vt_err vt_kbs_tee_key_new(vt_kbs_key_type type, vt_kbs_tee_key *out, vt_error *err)
+/* The TEE key's JWK (with its alg) around a generated key k, which it takes. */
+static vt_err tee_key_of(EVP_PKEY *k, const char *alg, vt_kbs_tee_key *out, vt_error *err)
 {
-    memset(out, 0, sizeof *out);
-    EVP_PKEY *k = NULL;
-    const char *alg;
-    if (type == VT_KBS_KEY_EC) {
-        k = EVP_EC_gen("P-256");
-        alg = "ECDH-ES+A256KW";
-    } else if (type == VT_KBS_KEY_RSA) {
-        k = EVP_RSA_gen(2048);
-        alg = "RSA-OAEP-256";
-    } else {
-        return vt_error_set(err, VT_E_ARG, "kbs_tee_key", "key type must be EC or RSA");
-    }
     if (k == NULL) return vt_error_set(err, VT_E_INTERNAL, "kbs_tee_key", "OpenSSL could not generate the TEE key");
     vt_err rc = vt_jwk_from_pkey(k, alg, &out->jwk, err);
     if (rc != VT_OK) {
@@ -58,6 +49,33 @@ vt_err vt_kbs_tee_key_new(vt_kbs_key_type type, vt_kbs_tee_key *out, vt_error *e
     }
     out->pkey = k;
     return VT_OK;
+}
+
+vt_err vt_kbs_tee_key_new(vt_kbs_key_type type, vt_kbs_tee_key *out, vt_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (type == VT_KBS_KEY_EC) return tee_key_of(EVP_EC_gen("P-256"), "ECDH-ES+A256KW", out, err);
+    if (type == VT_KBS_KEY_RSA) return tee_key_of(EVP_RSA_gen(2048), "RSA-OAEP-256", out, err);
+    return vt_error_set(err, VT_E_ARG, "kbs_tee_key", "key type must be EC or RSA");
+}
+
+/* A fresh TEE key per round; EC keys from the client's P-256 generation context, prepared once:
+ * OpenSSL then keeps the curve's group in it instead of building one per key. */
+static vt_err client_tee_key(vt_kbs_client *c, vt_error *err)
+{
+    if (c->o.key_type != VT_KBS_KEY_EC) return vt_kbs_tee_key_new(c->o.key_type, &c->key, err);
+    memset(&c->key, 0, sizeof c->key);
+    if (c->ec_gen == NULL) {
+        EVP_PKEY_CTX *g = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+        if (g == NULL || EVP_PKEY_keygen_init(g) != 1 || EVP_PKEY_CTX_set_group_name(g, "P-256") != 1) {
+            EVP_PKEY_CTX_free(g);
+            return vt_error_set(err, VT_E_INTERNAL, "kbs_tee_key", "OpenSSL could not prepare P-256 key generation");
+        }
+        c->ec_gen = g;
+    }
+    EVP_PKEY *k = NULL;
+    if (EVP_PKEY_generate(c->ec_gen, &k) != 1) k = NULL;
+    return tee_key_of(k, "ECDH-ES+A256KW", &c->key, err);
 }
 
 void vt_kbs_tee_key_free(vt_kbs_tee_key *k)
@@ -117,6 +135,7 @@ void vt_kbs_client_free(vt_kbs_client *c)
 {
     if (c == NULL) return;
     forget_session(c);
+    EVP_PKEY_CTX_free(c->ec_gen);
     vt_http_client_free(c->http);
     free(c);
 }
@@ -258,7 +277,7 @@ static vt_err request(vt_kbs_client *c, const char *method, const char *path, co
         snprintf(cookie, sizeof cookie, "Cookie: " VT_RCAR_COOKIE "=%s", c->cookie);
         hdrs[nh++] = cookie;
     }
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    char *text = body ? agent_json_dump(body) : NULL;
     if (body != NULL && text == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
     vt_http_client_req req = {.method = method, .headers = hdrs,
                            .content_type = body ? "application/json" : NULL,
@@ -341,7 +360,7 @@ vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)
     vt_http_reply r = {0};
     json_t *req = NULL, *ch = NULL, *att = NULL, *ans = NULL;
     forget_session(c);
-    VT_GUARD_GOTO(vt_kbs_tee_key_new(c->o.key_type, &c->key, err));
+    VT_GUARD_GOTO(client_tee_key(c, err));
     req = json_pack("{s:s, s:s, s:{s:[s,s,s]}}", "version", VT_RCAR_VERSION, "tee", c->o.tee, "extra-params",
                     "supported-hash-algorithms", "sha256", "sha384", "sha512");
     if (req == NULL) {
@@ -359,13 +378,18 @@ vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)
     VT_GUARD_GOTO(challenge(ch, &nonce, &hash_alg, err));
     VT_GUARD_GOTO(attest_body(c, nonce, hash_alg, &att, err));
     VT_GUARD_GOTO(request(c, "POST", "/kbs/v0/attest", att, NULL, "KBS /attest", &r, err));
-    VT_GUARD_GOTO(parse_body(&r, "KBS /attest", &ans, err));
-    const char *tok = json_string_value(json_object_get(ans, "token"));
-    if (tok == NULL || *tok == 0 || strlen(tok) > VT_KBS_CLIENT_TOKEN_MAX) {
+    const char *tok = NULL;
+    size_t tok_len = 0;
+    if (!agent_token_fast((const char *)r.body.ptr, r.body.len, &tok, &tok_len)) { /* any other shape */
+        VT_GUARD_GOTO(parse_body(&r, "KBS /attest", &ans, err));
+        tok = json_string_value(json_object_get(ans, "token"));
+        tok_len = tok != NULL ? strlen(tok) : 0;
+    }
+    if (tok == NULL || tok_len == 0 || tok_len > VT_KBS_CLIENT_TOKEN_MAX) {
         rc = vt_error_set(err, VT_E_INVALID, "kbs_attest", "KBS /attest answer has no usable \"token\"");
         goto out;
     }
-    if ((c->token = strdup(tok)) == NULL) {
+    if ((c->token = strndup(tok, tok_len)) == NULL) {
         rc = vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
         goto out;
     }

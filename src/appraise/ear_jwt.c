@@ -17,21 +17,35 @@
 #include "veritee/json.h"
 #include "veritee/jws.h"
 
-vt_err vt_ear_sign(const json_t *claims, EVP_PKEY *key, char **jwt, vt_error *err)
+/* The EAR's protected header: alg, typ JWT, the verifier key as a JWK and its thumbprint as kid. */
+vt_err vt_ear_signer_new(EVP_PKEY *key, vt_jws_signer **out, vt_error *err)
 {
     char kid[44];
     VT_GUARD(vt_jwk_thumbprint(key, kid, err));
     json_t *jwk = NULL;
     VT_GUARD(vt_jwk_from_pkey(key, vt_jws_alg_for_key(key), &jwk, err));
     json_t *extra = jwk ? json_pack("{s:o, s:s}", "jwk", jwk, "kid", kid) : NULL;
-    char *payload = claims ? vt_json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    vt_err rc;
-    if (extra == NULL || payload == NULL)
-        rc = vt_error_set(err, VT_E_NOMEM, "ear_sign", "out of memory");
-    else
-        rc = vt_jws_sign(key, "JWT", extra, (const uint8_t *)payload, strlen(payload), jwt, err);
+    vt_err rc = extra ? vt_jws_signer_new(key, "JWT", extra, out, err)
+                      : vt_error_set(err, VT_E_NOMEM, "ear_sign", "out of memory");
     json_decref(extra);
+    return rc;
+}
+
+vt_err vt_ear_sign_with(const vt_jws_signer *s, const json_t *claims, char **jwt, vt_error *err)
+{
+    char *payload = claims ? vt_json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (payload == NULL) return vt_error_set(err, VT_E_NOMEM, "ear_sign", "out of memory");
+    vt_err rc = vt_jws_sign_with(s, (const uint8_t *)payload, strlen(payload), jwt, err);
     free(payload);
+    return rc;
+}
+
+vt_err vt_ear_sign(const json_t *claims, EVP_PKEY *key, char **jwt, vt_error *err)
+{
+    vt_jws_signer *s = NULL;
+    VT_GUARD(vt_ear_signer_new(key, &s, err));
+    vt_err rc = vt_ear_sign_with(s, claims, jwt, err);
+    vt_jws_signer_free(s);
     return rc;
 }
 
@@ -80,7 +94,7 @@ static vt_err check_submod(const char *label, const json_t *m, vt_error *err)
     return VT_OK;
 }
 
-static vt_err check_claims(const json_t *c, const vt_ear_verify_opts *o, vt_error *err)
+vt_err vt_ear_check_claims(const json_t *c, const vt_ear_verify_opts *o, vt_error *err)
 {
     const char *prof = json_string_value(json_object_get(c, "eat_profile"));
     if (!known_profile(prof))
@@ -133,7 +147,7 @@ vt_err vt_ear_verify(const char *jwt, size_t len, EVP_PKEY *pub, const vt_ear_ve
         rc = vt_error_set(err, VT_E_INVALID, "ear_shape", "the JWT payload is not a JSON object");
         goto out;
     }
-    VT_GUARD_GOTO(check_claims(c, opts, err));
+    VT_GUARD_GOTO(vt_ear_check_claims(c, opts, err));
     *claims = c;
     c = NULL;
 out:

@@ -3,6 +3,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/param_build.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "veritee/crypto.h"
@@ -27,7 +28,59 @@ static const char *curve_group(vt_curve c)
     return NULL;
 }
 
-vt_err vt_ec_pub_from_xy(vt_curve c, const uint8_t *xy, size_t len, EVP_PKEY **out, vt_error *err)
+struct vt_ec_params {
+    EVP_PKEY *tmpl[3]; /* domain parameters only, by vt_curve - 1 */
+};
+
+static EVP_PKEY *params_only(vt_curve c)
+{
+    OSSL_PARAM ps[2];
+    ps[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)curve_group(c), 0);
+    ps[1] = OSSL_PARAM_construct_end();
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY *k = NULL;
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_KEY_PARAMETERS, ps) != 1)
+        k = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return k;
+}
+
+vt_err vt_ec_params_new(vt_ec_params **out, vt_error *err)
+{
+    vt_ec_params *p = calloc(1, sizeof *p);
+    if (p == NULL) return vt_error_set(err, VT_E_NOMEM, "ec_params", "out of memory");
+    for (int i = 0; i < 3; i++)
+        if ((p->tmpl[i] = params_only((vt_curve)(i + 1))) == NULL) {
+            vt_ec_params_free(p);
+            ERR_clear_error();
+            return vt_error_set(err, VT_E_INTERNAL, "ec_params", "cannot build the %s parameters", curve_group((vt_curve)(i + 1)));
+        }
+    *out = p;
+    return VT_OK;
+}
+
+void vt_ec_params_free(vt_ec_params *p)
+{
+    if (p == NULL) return;
+    for (int i = 0; i < 3; i++) EVP_PKEY_free(p->tmpl[i]);
+    free(p);
+}
+
+/* From prepared parameters: a copy of the parameters-only key (its group is copied, not
+ * built) given the public point; setting the encoded point decodes it with EC_POINT_oct2point,
+ * which refuses coordinates outside the field and points not on the curve. */
+static EVP_PKEY *pub_from_params(const vt_ec_params *p, vt_curve c, const uint8_t *pt, size_t n)
+{
+    EVP_PKEY *k = EVP_PKEY_dup(p->tmpl[c - 1]);
+    if (k != NULL && EVP_PKEY_set1_encoded_public_key(k, pt, n) != 1) {
+        EVP_PKEY_free(k);
+        k = NULL;
+    }
+    return k;
+}
+
+vt_err vt_ec_pub_from_xy_with(const vt_ec_params *p, vt_curve c, const uint8_t *xy, size_t len, EVP_PKEY **out,
+                              vt_error *err)
 {
     size_t fl = vt_curve_len(c);
     if (fl == 0 || len != 2 * fl)
@@ -36,21 +89,48 @@ vt_err vt_ec_pub_from_xy(vt_curve c, const uint8_t *xy, size_t len, EVP_PKEY **o
     uint8_t pt[1 + 2 * 66];
     pt[0] = 0x04;
     memcpy(pt + 1, xy, len);
-    OSSL_PARAM params[3];
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                                 (char *)curve_group(c), 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, len + 1);
-    params[2] = OSSL_PARAM_construct_end();
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
     EVP_PKEY *k = NULL;
-    int ok = ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
-             EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) == 1;
-    EVP_PKEY_CTX_free(ctx);
+    int ok;
+    if (p != NULL) {
+        ok = (k = pub_from_params(p, c, pt, len + 1)) != NULL;
+    } else {
+        OSSL_PARAM params[3];
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)curve_group(c), 0);
+        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pt, len + 1);
+        params[2] = OSSL_PARAM_construct_end();
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+        ok = ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 && EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) == 1;
+        EVP_PKEY_CTX_free(ctx);
+    }
     if (!ok) {
         ERR_clear_error();
         EVP_PKEY_free(k);
         return vt_error_set(err, VT_E_INVALID, "public_key", "EC public key is not a point on %s",
                             curve_group(c));
+    }
+    *out = k;
+    return VT_OK;
+}
+
+vt_err vt_ec_pub_from_xy(vt_curve c, const uint8_t *xy, size_t len, EVP_PKEY **out, vt_error *err)
+{
+    return vt_ec_pub_from_xy_with(NULL, c, xy, len, out, err);
+}
+
+vt_err vt_ec_generate(const vt_ec_params *p, vt_curve c, EVP_PKEY **out, vt_error *err)
+{
+    if (vt_curve_len(c) == 0) return vt_error_set(err, VT_E_ARG, "keygen", "unknown curve");
+    EVP_PKEY *k = NULL;
+    if (p != NULL) {
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, p->tmpl[c - 1], NULL);
+        if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_generate(ctx, &k) != 1) k = NULL;
+        EVP_PKEY_CTX_free(ctx);
+    } else {
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve_group(c));
+    }
+    if (k == NULL) {
+        ERR_clear_error();
+        return vt_error_set(err, VT_E_INTERNAL, "keygen", "EC key generation on %s failed", curve_group(c));
     }
     *out = k;
     return VT_OK;

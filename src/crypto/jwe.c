@@ -7,9 +7,11 @@
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "veritee/crypto.h"
+#include "jose_internal.h"
 #include "veritee/jose.h"
 
 #define ALG_ECDH "ECDH-ES+A256KW"
@@ -20,6 +22,36 @@ static vt_err fail(vt_error *err, int code, const char *what)
     char buf[160];
     vt_openssl_reason(buf, sizeof buf);
     return vt_error_set(err, code, "jwe", "%s%s%s", what, buf[0] ? ": " : "", buf);
+}
+
+vt_err vt_jose_ctx_new(vt_jose_ctx **out, vt_error *err)
+{
+    vt_jose_ctx *cx = calloc(1, sizeof *cx);
+    if (cx == NULL) return vt_error_set(err, VT_E_NOMEM, "jwe", "out of memory");
+    vt_err rc = vt_ec_params_new(&cx->ec, err);
+    if (rc != VT_OK) {
+        free(cx);
+        return rc;
+    }
+    cx->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    cx->wrap = EVP_CIPHER_fetch(NULL, "AES-256-WRAP", NULL);
+    cx->sskdf = EVP_KDF_fetch(NULL, "SSKDF", NULL);
+    if (cx->gcm == NULL || cx->wrap == NULL || cx->sskdf == NULL) {
+        vt_jose_ctx_free(cx);
+        return fail(err, VT_E_INTERNAL, "cannot fetch AES-256-GCM, AES-256-WRAP or SSKDF");
+    }
+    *out = cx;
+    return VT_OK;
+}
+
+void vt_jose_ctx_free(vt_jose_ctx *cx)
+{
+    if (cx == NULL) return;
+    vt_ec_params_free(cx->ec);
+    EVP_CIPHER_free(cx->gcm);
+    EVP_CIPHER_free(cx->wrap);
+    EVP_KDF_free(cx->sskdf);
+    free(cx);
 }
 
 /* The peer key is checked to lie on the curve and not be the point at infinity (the quick
@@ -41,7 +73,7 @@ static vt_err ecdh(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t *z, size_t *zlen, vt_
 }
 
 /* Concat KDF (NIST SP 800-56A single-step, SHA-256) as RFC 7518 section 4.6.2 fills it. */
-static vt_err concat_kdf(const uint8_t *z, size_t zlen, uint8_t kek[32], vt_error *err)
+static vt_err concat_kdf(const vt_jose_ctx *cx, const uint8_t *z, size_t zlen, uint8_t kek[32], vt_error *err)
 {
     uint8_t info[4 + sizeof ALG_ECDH - 1 + 4 + 4 + 4];
     size_t o = 0, al = sizeof ALG_ECDH - 1;
@@ -51,7 +83,7 @@ static vt_err concat_kdf(const uint8_t *z, size_t zlen, uint8_t kek[32], vt_erro
     memset(info + o, 0, 8); /* apu, apv: empty */
     o += 8;
     info[o++] = 0, info[o++] = 0, info[o++] = 1, info[o++] = 0; /* keydatalen = 256 bits */
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SSKDF", NULL);
+    EVP_KDF *kdf = cx ? cx->sskdf : EVP_KDF_fetch(NULL, "SSKDF", NULL);
     EVP_KDF_CTX *kc = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
     OSSL_PARAM ps[4];
     ps[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
@@ -60,18 +92,18 @@ static vt_err concat_kdf(const uint8_t *z, size_t zlen, uint8_t kek[32], vt_erro
     ps[3] = OSSL_PARAM_construct_end();
     int ok = kc && EVP_KDF_derive(kc, kek, 32, ps) == 1;
     EVP_KDF_CTX_free(kc);
-    EVP_KDF_free(kdf);
+    if (cx == NULL) EVP_KDF_free(kdf);
     return ok ? VT_OK : fail(err, VT_E_INTERNAL, "Concat KDF failed");
 }
 
-static vt_err aes_kw(bool wrap, const uint8_t kek[32], const uint8_t *in, size_t inlen, uint8_t *out,
+static vt_err aes_kw(const vt_jose_ctx *cx, bool wrap, const uint8_t kek[32], const uint8_t *in, size_t inlen, uint8_t *out,
                      size_t *outlen, vt_error *err)
 {
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     int l1 = 0, l2 = 0;
     int ok = c != NULL;
     if (ok) EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-    ok = ok && EVP_CipherInit_ex(c, EVP_aes_256_wrap(), NULL, kek, NULL, wrap ? 1 : 0) == 1 &&
+    ok = ok && EVP_CipherInit_ex(c, cx ? cx->wrap : EVP_aes_256_wrap(), NULL, kek, NULL, wrap ? 1 : 0) == 1 &&
          EVP_CipherUpdate(c, out, &l1, in, (int)inlen) == 1 && EVP_CipherFinal_ex(c, out + l1, &l2) == 1;
     EVP_CIPHER_CTX_free(c);
     if (!ok) return fail(err, wrap ? VT_E_INTERNAL : VT_E_VERIFY, wrap ? "AES key wrap failed" : "AES key unwrap failed");
@@ -79,12 +111,12 @@ static vt_err aes_kw(bool wrap, const uint8_t kek[32], const uint8_t *in, size_t
     return VT_OK;
 }
 
-static vt_err gcm(bool enc, const uint8_t key[32], const uint8_t iv[12], const char *aad, const uint8_t *in,
+static vt_err gcm(const vt_jose_ctx *cx, bool enc, const uint8_t key[32], const uint8_t iv[12], const char *aad, const uint8_t *in,
                   size_t inlen, uint8_t *out, uint8_t tag[16], vt_error *err)
 {
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     int l = 0, lf = 0;
-    int ok = c && EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, enc ? 1 : 0) == 1 &&
+    int ok = c && EVP_CipherInit_ex(c, cx ? cx->gcm : EVP_aes_256_gcm(), NULL, NULL, NULL, enc ? 1 : 0) == 1 &&
              EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) == 1 &&
              EVP_CipherInit_ex(c, NULL, NULL, key, iv, enc ? 1 : 0) == 1 &&
              EVP_CipherUpdate(c, NULL, &l, (const uint8_t *)aad, (int)strlen(aad)) == 1 &&
@@ -126,9 +158,8 @@ static const char *recipient_alg(const json_t *jwk)
     return kty && strcmp(kty, "RSA") == 0 ? ALG_RSA : ALG_ECDH;
 }
 
-vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ephemeral, const uint8_t cek[32],
-                           const uint8_t iv[12], const uint8_t *plaintext, size_t len, json_t **out,
-                           vt_error *err)
+static vt_err encrypt(const vt_jose_ctx *cx, const json_t *recipient_jwk, EVP_PKEY *ephemeral, const uint8_t cek[32],
+                      const uint8_t iv[12], const uint8_t *plaintext, size_t len, json_t **out, vt_error *err)
 {
     const char *alg = recipient_alg(recipient_jwk);
     bool ec = strcmp(alg, ALG_ECDH) == 0;
@@ -136,35 +167,35 @@ vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ephemeral, con
         return vt_error_set(err, VT_E_UNSUPPORTED, "jwe", "key management algorithm \"%.24s\" is not supported "
                                                           "(ECDH-ES+A256KW, RSA-OAEP-256)", alg);
     EVP_PKEY *rcpt = NULL, *eph = NULL;
-    json_t *epk = NULL;
-    char *hdr = NULL, *prot = NULL;
+    char *hdr = NULL, *prot = NULL, *ex = NULL, *ey = NULL;
     uint8_t *ct = NULL, ek[1100], z[132], kek[32], tag[16];
     size_t eklen = sizeof ek, zlen = sizeof z;
     vt_err rc = VT_OK;
-    VT_GUARD_GOTO(vt_jwk_to_pkey(recipient_jwk, false, &rcpt, err));
+    VT_GUARD_GOTO(vt_jwk_to_pkey_cx(cx, recipient_jwk, false, &rcpt, err));
     if (ec) {
+        vt_curve cv;
+        VT_GUARD_GOTO(vt_ec_curve_of(rcpt, &cv, err));
         if (ephemeral != NULL) {
             eph = ephemeral;
             EVP_PKEY_up_ref(eph);
         } else {
-            char group[64];
-            size_t gl;
-            if (EVP_PKEY_get_utf8_string_param(rcpt, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &gl) != 1 ||
-                (eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", group)) == NULL) {
-                rc = fail(err, VT_E_INTERNAL, "ephemeral key generation failed");
-                goto out;
-            }
+            VT_GUARD_GOTO(vt_ec_generate(cx ? cx->ec : NULL, cv, &eph, err));
         }
         VT_GUARD_GOTO(ecdh(eph, rcpt, z, &zlen, err));
-        VT_GUARD_GOTO(concat_kdf(z, zlen, kek, err));
-        VT_GUARD_GOTO(aes_kw(true, kek, cek, 32, ek, &eklen, err));
-        VT_GUARD_GOTO(vt_jwk_from_pkey(eph, NULL, &epk, err));
-        const char *crv = json_string_value(json_object_get(epk, "crv"));
-        const char *x = json_string_value(json_object_get(epk, "x"));
-        const char *y = json_string_value(json_object_get(epk, "y"));
-        size_t n = strlen(x) + strlen(y) + 160;
-        hdr = malloc(n);
-        if (hdr) snprintf(hdr, n, "{\"alg\":\"" ALG_ECDH "\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}}", crv, x, y);
+        VT_GUARD_GOTO(concat_kdf(cx, z, zlen, kek, err));
+        VT_GUARD_GOTO(aes_kw(cx, true, kek, cek, 32, ek, &eklen, err));
+        /* the epk member straight from the ephemeral point (crv, kty, x, y: the order guests
+         * re-serialise) */
+        uint8_t xy[132];
+        size_t n = 0;
+        VT_GUARD_GOTO(vt_ec_pub_xy(eph, xy, sizeof xy, &n, err));
+        ex = vt_b64_encode(xy, n / 2, true);
+        ey = vt_b64_encode(xy + n / 2, n / 2, true);
+        size_t hl = (ex ? strlen(ex) : 0) + (ey ? strlen(ey) : 0) + 160;
+        hdr = ex && ey ? malloc(hl) : NULL;
+        if (hdr)
+            snprintf(hdr, hl, "{\"alg\":\"" ALG_ECDH "\",\"enc\":\"A256GCM\",\"epk\":{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}}",
+                     cv == VT_P256 ? "P-256" : cv == VT_P384 ? "P-384" : "P-521", ex, ey);
     } else {
         VT_GUARD_GOTO(rsa_oaep(true, rcpt, cek, 32, ek, &eklen, err));
         hdr = strdup("{\"alg\":\"" ALG_RSA "\",\"enc\":\"A256GCM\"}");
@@ -175,7 +206,7 @@ vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ephemeral, con
         rc = vt_error_set(err, VT_E_NOMEM, "jwe", "out of memory");
         goto out;
     }
-    VT_GUARD_GOTO(gcm(true, cek, iv, prot, plaintext, len, ct, tag, err));
+    VT_GUARD_GOTO(gcm(cx, true, cek, iv, prot, plaintext, len, ct, tag, err));
     json_t *j = json_object();
     json_object_set_new(j, "protected", json_string(prot));
     json_object_set_new(j, "encrypted_key", b64(ek, eklen));
@@ -189,21 +220,35 @@ out:
     free(ct);
     free(prot);
     free(hdr);
-    json_decref(epk);
+    free(ex);
+    free(ey);
     EVP_PKEY_free(rcpt);
     EVP_PKEY_free(eph);
+    return rc;
+}
+
+vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ephemeral, const uint8_t cek[32],
+                           const uint8_t iv[12], const uint8_t *plaintext, size_t len, json_t **out,
+                           vt_error *err)
+{
+    return encrypt(NULL, recipient_jwk, ephemeral, cek, iv, plaintext, len, out, err);
+}
+
+vt_err vt_jwe_encrypt_cx(const vt_jose_ctx *cx, const json_t *recipient_jwk, const uint8_t *plaintext, size_t len,
+                         json_t **out, vt_error *err)
+{
+    uint8_t cek[32], iv[12];
+    if (RAND_bytes(cek, sizeof cek) != 1 || RAND_bytes(iv, sizeof iv) != 1)
+        return fail(err, VT_E_INTERNAL, "no randomness");
+    vt_err rc = encrypt(cx, recipient_jwk, NULL, cek, iv, plaintext, len, out, err);
+    vt_wipe(cek, sizeof cek);
     return rc;
 }
 
 vt_err vt_jwe_encrypt(const json_t *recipient_jwk, const uint8_t *plaintext, size_t len, json_t **out,
                       vt_error *err)
 {
-    uint8_t cek[32], iv[12];
-    if (RAND_bytes(cek, sizeof cek) != 1 || RAND_bytes(iv, sizeof iv) != 1)
-        return fail(err, VT_E_INTERNAL, "no randomness");
-    vt_err rc = vt_jwe_encrypt_with(recipient_jwk, NULL, cek, iv, plaintext, len, out, err);
-    vt_wipe(cek, sizeof cek);
-    return rc;
+    return vt_jwe_encrypt_cx(NULL, recipient_jwk, plaintext, len, out, err);
 }
 
 static vt_err member(const json_t *jwe, const char *k, vt_buf *out, vt_error *err)
@@ -213,6 +258,45 @@ static vt_err member(const json_t *jwe, const char *k, vt_buf *out, vt_error *er
     vt_err rc = vt_b64_decode(s, strlen(s), out, err);
     if (rc != VT_OK) vt_error_wrap(err, "JWE member \"%s\"", k);
     return rc;
+}
+
+/* The sender's ephemeral key. When it is an EC JWK on the recipient key's own curve with both
+ * coordinates of that curve's length, its point is set on a copy of the recipient key's
+ * parameters: OpenSSL duplicates the curve's group instead of building it again from its name
+ * (a third of an ECDH's cost). Anything else goes through vt_jwk_to_pkey, with its errors; ecdh()
+ * checks the point either way. */
+static vt_err epk_key(const json_t *jwk, EVP_PKEY *priv, EVP_PKEY **out, vt_error *err)
+{
+    const char *kty = json_string_value(json_object_get(jwk, "kty"));
+    const char *crv = json_string_value(json_object_get(jwk, "crv"));
+    const char *xs = json_string_value(json_object_get(jwk, "x"));
+    const char *ys = json_string_value(json_object_get(jwk, "y"));
+    vt_curve c;
+    if (kty == NULL || strcmp(kty, "EC") != 0 || crv == NULL || xs == NULL || ys == NULL ||
+        vt_ec_curve_of(priv, &c, NULL) != VT_OK ||
+        strcmp(crv, c == VT_P256 ? "P-256" : c == VT_P384 ? "P-384" : "P-521") != 0)
+        return vt_jwk_to_pkey(jwk, false, out, err);
+    size_t fl = vt_curve_len(c);
+    vt_buf x = {0}, y = {0};
+    uint8_t pt[1 + 132];
+    bool fits = vt_b64_decode(xs, strlen(xs), &x, NULL) == VT_OK && vt_b64_decode(ys, strlen(ys), &y, NULL) == VT_OK &&
+                x.len == fl && y.len == fl;
+    if (fits) {
+        pt[0] = 4;
+        memcpy(pt + 1, x.ptr, fl);
+        memcpy(pt + 1 + fl, y.ptr, fl);
+    }
+    vt_buf_free(&x);
+    vt_buf_free(&y);
+    if (!fits) return vt_jwk_to_pkey(jwk, false, out, err);
+    EVP_PKEY *k = EVP_PKEY_new();
+    if (k == NULL || EVP_PKEY_copy_parameters(k, priv) != 1 || EVP_PKEY_set1_encoded_public_key(k, pt, 1 + 2 * fl) != 1) {
+        EVP_PKEY_free(k);
+        ERR_clear_error();
+        return vt_error_set(err, VT_E_INVALID, "public_key", "EC public key is not a point on %s", crv);
+    }
+    *out = k;
+    return VT_OK;
 }
 
 vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_error *err)
@@ -244,14 +328,14 @@ vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_e
         goto out;
     }
     if (strcmp(alg, ALG_ECDH) == 0) {
-        VT_GUARD_GOTO(vt_jwk_to_pkey(json_object_get(hdr, "epk"), false, &epk, err));
+        VT_GUARD_GOTO(epk_key(json_object_get(hdr, "epk"), priv, &epk, err));
         VT_GUARD_GOTO(ecdh(priv, epk, z, &zlen, err));
-        VT_GUARD_GOTO(concat_kdf(z, zlen, kek, err));
+        VT_GUARD_GOTO(concat_kdf(NULL, z, zlen, kek, err));
         if (ek.len != 40) {
             rc = vt_error_set(err, VT_E_INVALID, "jwe", "wrapped key must be 40 bytes");
             goto out;
         }
-        VT_GUARD_GOTO(aes_kw(false, kek, ek.ptr, ek.len, cek, &ceklen, err));
+        VT_GUARD_GOTO(aes_kw(NULL, false, kek, ek.ptr, ek.len, cek, &ceklen, err));
     } else if (strcmp(alg, ALG_RSA) == 0) {
         VT_GUARD_GOTO(rsa_oaep(false, priv, ek.ptr, ek.len, cek, &ceklen, err));
     } else {
@@ -270,7 +354,7 @@ vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_e
         rc = vt_error_set(err, VT_E_NOMEM, "jwe", "out of memory");
         goto out;
     }
-    VT_GUARD_GOTO(gcm(false, cek, iv.ptr, prot, ct.ptr, ct.len, pt.ptr, tag.ptr, err));
+    VT_GUARD_GOTO(gcm(NULL, false, cek, iv.ptr, prot, ct.ptr, ct.len, pt.ptr, tag.ptr, err));
     *plaintext = pt;
     pt.ptr = NULL;
 out:

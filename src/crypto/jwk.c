@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "veritee/crypto.h"
+#include "jose_internal.h"
 #include "veritee/jose.h"
 
 static vt_err b64member(const json_t *jwk, const char *k, vt_buf *out, vt_error *err)
@@ -16,7 +17,7 @@ static vt_err b64member(const json_t *jwk, const char *k, vt_buf *out, vt_error 
     return rc;
 }
 
-static vt_err ec_from_jwk(const json_t *jwk, bool priv, EVP_PKEY **out, vt_error *err)
+static vt_err ec_from_jwk(const vt_ec_params *ep, const json_t *jwk, bool priv, EVP_PKEY **out, vt_error *err)
 {
     const char *crv = json_string_value(json_object_get(jwk, "crv"));
     vt_curve c;
@@ -39,7 +40,7 @@ static vt_err ec_from_jwk(const json_t *jwk, bool priv, EVP_PKEY **out, vt_error
         uint8_t xy[132];
         memcpy(xy, x.ptr, fl);
         memcpy(xy + fl, y.ptr, fl);
-        rc = vt_ec_pub_from_xy(c, xy, 2 * fl, out, err);
+        rc = vt_ec_pub_from_xy_with(ep, c, xy, 2 * fl, out, err);
         goto out;
     }
     VT_GUARD_GOTO(b64member(jwk, "d", &d, err));
@@ -131,10 +132,15 @@ out:
 
 vt_err vt_jwk_to_pkey(const json_t *jwk, bool private_key, EVP_PKEY **out, vt_error *err)
 {
+    return vt_jwk_to_pkey_cx(NULL, jwk, private_key, out, err);
+}
+
+vt_err vt_jwk_to_pkey_cx(const vt_jose_ctx *cx, const json_t *jwk, bool private_key, EVP_PKEY **out, vt_error *err)
+{
     const char *kty = json_string_value(json_object_get(jwk, "kty"));
     if (!json_is_object(jwk) || kty == NULL)
         return vt_error_set(err, VT_E_INVALID, "jwk", "a JWK must be an object with a \"kty\" string");
-    if (strcmp(kty, "EC") == 0) return ec_from_jwk(jwk, private_key, out, err);
+    if (strcmp(kty, "EC") == 0) return ec_from_jwk(cx ? cx->ec : NULL, jwk, private_key, out, err);
     if (strcmp(kty, "RSA") == 0) return rsa_from_jwk(jwk, private_key, out, err);
     return vt_error_set(err, VT_E_UNSUPPORTED, "jwk", "JWK kty \"%.16s\" is not EC or RSA", kty);
 }

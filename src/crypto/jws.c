@@ -40,8 +40,15 @@ static vt_err sign_raw(EVP_PKEY *priv, vt_hash_alg h, size_t flen, const char *m
     return rc;
 }
 
-vt_err vt_jws_sign(EVP_PKEY *priv, const char *typ, const json_t *extra, const uint8_t *payload,
-                   size_t len, char **out, vt_error *err)
+struct vt_jws_signer {
+    EVP_PKEY *key; /* referenced */
+    vt_hash_alg h;
+    size_t flen;
+    char *h64;     /* the protected header, serialised and base64url-encoded once */
+    size_t hl;
+};
+
+vt_err vt_jws_signer_new(EVP_PKEY *priv, const char *typ, const json_t *extra, vt_jws_signer **out, vt_error *err)
 {
     const char *alg;
     vt_hash_alg h;
@@ -55,22 +62,47 @@ vt_err vt_jws_sign(EVP_PKEY *priv, const char *typ, const json_t *extra, const u
     char *htext = hdr ? vt_json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(hdr);
     char *h64 = htext ? vt_b64_encode((const uint8_t *)htext, strlen(htext), true) : NULL;
-    char *p64 = vt_b64_encode(payload, len, true);
     free(htext);
+    vt_jws_signer *s = h64 ? calloc(1, sizeof *s) : NULL;
+    if (s == NULL) {
+        free(h64);
+        return vt_error_set(err, VT_E_NOMEM, "jws_sign", "out of memory");
+    }
+    EVP_PKEY_up_ref(priv);
+    s->key = priv;
+    s->h = h;
+    s->flen = flen;
+    s->h64 = h64;
+    s->hl = strlen(h64);
+    *out = s;
+    return VT_OK;
+}
+
+void vt_jws_signer_free(vt_jws_signer *s)
+{
+    if (s == NULL) return;
+    EVP_PKEY_free(s->key);
+    free(s->h64);
+    free(s);
+}
+
+vt_err vt_jws_sign_with(const vt_jws_signer *s, const uint8_t *payload, size_t len, char **out, vt_error *err)
+{
+    char *p64 = vt_b64_encode(payload, len, true);
     vt_err rc = VT_OK;
     char *jws = NULL;
-    size_t hl = h64 ? strlen(h64) : 0, pl = p64 ? strlen(p64) : 0;
-    size_t sl = (2 * flen * 4 + 2) / 3; /* base64url of the signature, unpadded */
-    if (h64 == NULL || p64 == NULL || (jws = malloc(hl + pl + sl + 3)) == NULL) {
+    size_t hl = s->hl, pl = p64 ? strlen(p64) : 0;
+    size_t sl = (2 * s->flen * 4 + 2) / 3; /* base64url of the signature, unpadded */
+    if (p64 == NULL || (jws = malloc(hl + pl + sl + 3)) == NULL) {
         rc = vt_error_set(err, VT_E_NOMEM, "jws_sign", "out of memory");
         goto out;
     }
-    memcpy(jws, h64, hl);
+    memcpy(jws, s->h64, hl);
     jws[hl] = '.';
     memcpy(jws + hl + 1, p64, pl);
     uint8_t sig[132];
-    if ((rc = sign_raw(priv, h, flen, jws, hl + 1 + pl, sig, err)) != VT_OK) goto out;
-    char *s64 = vt_b64_encode(sig, 2 * flen, true);
+    if ((rc = sign_raw(s->key, s->h, s->flen, jws, hl + 1 + pl, sig, err)) != VT_OK) goto out;
+    char *s64 = vt_b64_encode(sig, 2 * s->flen, true);
     if (s64 == NULL) {
         rc = vt_error_set(err, VT_E_NOMEM, "jws_sign", "out of memory");
         goto out;
@@ -82,8 +114,17 @@ vt_err vt_jws_sign(EVP_PKEY *priv, const char *typ, const json_t *extra, const u
     jws = NULL;
 out:
     free(jws);
-    free(h64);
     free(p64);
+    return rc;
+}
+
+vt_err vt_jws_sign(EVP_PKEY *priv, const char *typ, const json_t *extra, const uint8_t *payload,
+                   size_t len, char **out, vt_error *err)
+{
+    vt_jws_signer *s = NULL;
+    VT_GUARD(vt_jws_signer_new(priv, typ, extra, &s, err));
+    vt_err rc = vt_jws_sign_with(s, payload, len, out, err);
+    vt_jws_signer_free(s);
     return rc;
 }
 

@@ -4,15 +4,23 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 
 #include "veritee/emulate.h"
 #include "veritee/json.h"
 #include "veritee/pki.h"
 #include "veritee/snp.h"
 
+/* What TDX quotes need from the emulator's files and platform, read at the first quote and kept
+ * for the vt_emu's life (emu_tdx_quote.c): the files do not change under an open emulator. */
+typedef struct emu_tdx emu_tdx;
+void emu_tdx_free(emu_tdx *t);
+
 struct vt_emu {
     char dir[1024];
     json_t *platform;
+    pthread_mutex_t lock; /* guards the lazily read parts below */
+    emu_tdx *tdx;
 };
 
 /* Paths and files under the emulator directory. */

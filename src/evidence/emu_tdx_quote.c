@@ -71,6 +71,81 @@ out:
     return rc;
 }
 
+/* The QE authentication data of the emulated quotes: bytes 0..31. */
+static const uint8_t QE_AUTH[32] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                                    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+
+struct emu_tdx {
+    EVP_PKEY *ak, *pck; /* attestation key, PCK key (signs the QE report) */
+    uint8_t ak_xy[64];
+    vt_buf chain;   /* keys/tdx_pck_chain.pem as stored */
+    vt_td_report td; /* the platform's TD report fields over the defaults; report_data and tdx15 per quote */
+    /* The QE report binding the attestation key and its PCK signature: like Intel's quoting
+     * library, made when the attestation key is certified, not per quote (the QE SVN is the
+     * platform's, fixed while the emulator is open). */
+    uint8_t qe_report[VT_SGX_REPORT_SIZE], qe_sig[64];
+};
+
+void emu_tdx_free(emu_tdx *t)
+{
+    if (t == NULL) return;
+    EVP_PKEY_free(t->ak);
+    EVP_PKEY_free(t->pck);
+    vt_buf_free(&t->chain);
+    free(t);
+}
+
+static vt_err tdx_load(vt_emu *e, const json_t *tj, emu_tdx **out, vt_error *err)
+{
+    emu_tdx *t = calloc(1, sizeof *t);
+    if (t == NULL) return vt_error_set(err, VT_E_NOMEM, "emulate", "out of memory");
+    static const uint8_t zero_rd[64] = {0};
+    size_t n;
+    vt_err rc = VT_OK;
+    VT_GUARD_GOTO(emu_load_key(e->dir, "tdx_attest.key.pem", &t->ak, err));
+    VT_GUARD_GOTO(emu_load_key(e->dir, "tdx_pck.key.pem", &t->pck, err));
+    VT_GUARD_GOTO(emu_read(e->dir, "keys", "tdx_pck_chain.pem", &t->chain, err));
+    VT_GUARD_GOTO(vt_ec_pub_xy(t->ak, t->ak_xy, sizeof t->ak_xy, &n, err));
+    if (n != 64) {
+        rc = vt_error_set(err, VT_E_INVALID, "emulate", "the TDX attestation key is not P-256");
+        goto out;
+    }
+    VT_GUARD_GOTO(td_body(tj, false, zero_rd, &t->td, err));
+    vt_json_in in;
+    int64_t qe_svn = 7;
+    VT_GUARD_GOTO(vt_json_in_init(&in, tj, "tdx", "emulate", err));
+    VT_GUARD_GOTO(vt_json_get_int(&in, "qe_svn", OPT, 0, UINT16_MAX, &qe_svn, NULL));
+    uint8_t qe_rd[64] = {0};
+    VT_GUARD_GOTO(vt_hash2(VT_SHA256, t->ak_xy, 64, QE_AUTH, 32, qe_rd, err));
+    vt_writer qr;
+    vt_writer_init(&qr, "emulated QE report", err);
+    rc = qe_report(&qr, (uint16_t)qe_svn, qe_rd);
+    if (rc == VT_OK && qr.len != sizeof t->qe_report)
+        rc = vt_error_set(err, VT_E_INTERNAL, "emulate", "QE report of %zu bytes", qr.len);
+    if (rc == VT_OK) memcpy(t->qe_report, qr.buf, qr.len);
+    vt_writer_free(&qr);
+    if (rc != VT_OK) goto out;
+    VT_GUARD_GOTO(vt_ecdsa_sign_raw(t->pck, VT_SHA256, t->qe_report, sizeof t->qe_report, t->qe_sig, sizeof t->qe_sig,
+                                    &n, err));
+    *out = t;
+    return VT_OK;
+out:
+    emu_tdx_free(t);
+    return rc;
+}
+
+/* The emulator's TDX parts, read at the first quote (under the emulator's lock: a vt_emu may be
+ * shared by threads); a failed read is not kept, the next quote tries again. */
+static vt_err tdx_get(vt_emu *e, const json_t *tj, const emu_tdx **out, vt_error *err)
+{
+    vt_err rc = VT_OK;
+    pthread_mutex_lock(&e->lock);
+    if (e->tdx == NULL) rc = tdx_load(e, tj, &e->tdx, err);
+    *out = e->tdx;
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
 vt_err vt_emu_tdx_quote(vt_emu *e, const uint8_t report_data[64], int version, vt_buf *out, vt_error *err)
 {
     const json_t *tj = json_object_get(e->platform, "tdx");
@@ -91,15 +166,11 @@ vt_err vt_emu_tdx_quote(vt_emu *e, const uint8_t report_data[64], int version, v
     else body_type = VT_TDX_BODY_TD10;
     if (body_type != VT_TDX_BODY_TD10 && body_type != VT_TDX_BODY_TD15)
         return vt_error_set(err, VT_E_ARG, "emulate", "tdx.v5_body_type %lld (2 or 3)", (long long)body_type);
-    EVP_PKEY *ak = NULL, *pck = NULL;
-    vt_buf chain = {0};
-    vt_writer w, qr;
+    const emu_tdx *x = NULL;
+    VT_GUARD(tdx_get(e, tj, &x, err));
+    vt_writer w;
     vt_writer_init(&w, "emulated TDX quote", err);
-    vt_writer_init(&qr, "emulated QE report", err);
     vt_err rc = VT_OK;
-    VT_GUARD_GOTO(emu_load_key(e->dir, "tdx_attest.key.pem", &ak, err));
-    VT_GUARD_GOTO(emu_load_key(e->dir, "tdx_pck.key.pem", &pck, err));
-    VT_GUARD_GOTO(emu_read(e->dir, "keys", "tdx_pck_chain.pem", &chain, err));
 
     vt_tdx_quote q;
     memset(&q, 0, sizeof q);
@@ -111,40 +182,32 @@ vt_err vt_emu_tdx_quote(vt_emu *e, const uint8_t report_data[64], int version, v
     memcpy(q.qe_vendor_id, VT_TDX_INTEL_QE_VENDOR_ID, 16);
     memcpy(q.user_data, "veritee-emu-qe-id\0\0\0", 20);
     q.body_type = (uint16_t)body_type;
-    VT_GUARD_GOTO(td_body(tj, body_type == VT_TDX_BODY_TD15, report_data, &q.td, err));
+    q.td = x->td;
+    memcpy(q.td.report_data, report_data, 64);
+    q.td.tdx15 = body_type == VT_TDX_BODY_TD15;
     VT_GUARD_GOTO(vt_tdx_quote_signed_write(&w, &q));
     size_t signed_len = vt_writer_len(&w);
 
-    uint8_t ak_xy[64], sig[64], qe_sig[64], auth[32];
+    uint8_t sig[64];
     size_t n;
-    VT_GUARD_GOTO(vt_ec_pub_xy(ak, ak_xy, sizeof ak_xy, &n, err));
-    VT_GUARD_GOTO(vt_ecdsa_sign_raw(ak, VT_SHA256, w.buf, signed_len, sig, sizeof sig, &n, err));
-    for (int i = 0; i < 32; i++) auth[i] = (uint8_t)i;
-    uint8_t qe_rd[64] = {0};
-    VT_GUARD_GOTO(vt_hash2(VT_SHA256, ak_xy, 64, auth, 32, qe_rd, err));
-    VT_GUARD_GOTO(qe_report(&qr, (uint16_t)qe_svn, qe_rd));
-    VT_GUARD_GOTO(vt_ecdsa_sign_raw(pck, VT_SHA256, qr.buf, qr.len, qe_sig, sizeof qe_sig, &n, err));
-    size_t pem_len = chain.len + 1; /* with the NUL most quotes carry */
+    VT_GUARD_GOTO(vt_ecdsa_sign_raw(x->ak, VT_SHA256, w.buf, signed_len, sig, sizeof sig, &n, err));
+    size_t pem_len = x->chain.len + 1; /* with the NUL most quotes carry */
     size_t cert6 = VT_SGX_REPORT_SIZE + 64 + 2 + 32 + 2 + 4 + pem_len;
     vt_write_u32le(&w, "signature data size", (uint32_t)(64 + 64 + 2 + 4 + cert6));
     vt_write_bytes(&w, "quote signature", sig, 64);
-    vt_write_bytes(&w, "attestation key", ak_xy, 64);
+    vt_write_bytes(&w, "attestation key", x->ak_xy, 64);
     vt_write_u16le(&w, "certification data type", VT_TDX_CERT_QE_REPORT);
     vt_write_u32le(&w, "certification data size", (uint32_t)cert6);
-    vt_write_bytes(&w, "QE report", qr.buf, qr.len);
-    vt_write_bytes(&w, "QE report signature", qe_sig, 64);
+    vt_write_bytes(&w, "QE report", x->qe_report, sizeof x->qe_report);
+    vt_write_bytes(&w, "QE report signature", x->qe_sig, 64);
     vt_write_u16le(&w, "QE auth data size", 32);
-    vt_write_bytes(&w, "QE auth data", auth, 32);
+    vt_write_bytes(&w, "QE auth data", QE_AUTH, 32);
     vt_write_u16le(&w, "certification data type", VT_TDX_CERT_PCK_CHAIN);
     vt_write_u32le(&w, "certification data size", (uint32_t)pem_len);
-    vt_write_bytes(&w, "PCK certificate chain", chain.ptr, chain.len);
+    vt_write_bytes(&w, "PCK certificate chain", x->chain.ptr, x->chain.len);
     vt_write_zeros(&w, "PCK chain NUL", 1);
     rc = vt_writer_take(&w, &out->ptr, &out->len);
 out:
     vt_writer_free(&w);
-    vt_writer_free(&qr);
-    vt_buf_free(&chain);
-    EVP_PKEY_free(ak);
-    EVP_PKEY_free(pck);
     return rc;
 }

@@ -86,6 +86,7 @@ vt_err vt_emu_open(const char *dir, vt_emu **out, vt_error *err)
         free(e);
         return rc;
     }
+    pthread_mutex_init(&e->lock, NULL);
     *out = e;
     return VT_OK;
 }
@@ -93,6 +94,8 @@ vt_err vt_emu_open(const char *dir, vt_emu **out, vt_error *err)
 void vt_emu_free(vt_emu *e)
 {
     if (e == NULL) return;
+    emu_tdx_free(e->tdx);
+    pthread_mutex_destroy(&e->lock);
     json_decref(e->platform);
     free(e);
 }

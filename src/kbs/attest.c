@@ -328,10 +328,10 @@ static void finish(attest_ctx *x, const char *result, const vt_error *e)
 
 /* The TEE key must be one the JWE can safely encrypt to (RSA >= 2048 bits with e = 65537, EC
  * on its curve): refused here, before a token carrying it is issued, as well as at release. */
-static vt_err check_tee_key(const json_t *jwk, vt_error *err)
+static vt_err check_tee_key(const vt_jose_ctx *cx, const json_t *jwk, vt_error *err)
 {
     EVP_PKEY *k = NULL;
-    vt_err rc = vt_jwk_to_pkey(jwk, false, &k, err);
+    vt_err rc = vt_jwk_to_pkey_cx(cx, jwk, false, &k, err);
     EVP_PKEY_free(k);
     if (rc != VT_OK) vt_error_wrap(err, "tee-pubkey");
     return rc;
@@ -371,7 +371,7 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     const char *result = "rejected";
     char *jwt = NULL;
     if (vt_rcar_attestation_parse(c->body, c->body_len, &x.a, &e) != VT_OK) goto fail;
-    if (check_tee_key(x.a.tee_pubkey, &e) != VT_OK) goto fail;
+    if (check_tee_key(k->jose, x.a.tee_pubkey, &e) != VT_OK) goto fail;
     size_t nl = strlen(x.a.nonce);
     if (nl != strlen(s.nonce) || !vt_ct_eq(x.a.nonce, s.nonce, nl)) {
         vt_error_set(&e, VT_E_VERIFY, "nonce", "runtime-data.nonce is not this session's challenge");
@@ -393,8 +393,9 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         goto fail;
     rc = strcmp(s.tee, "sample") == 0 ? sample_ear(&x, &e) : appraise(&x, s.tee, &e);
     if (rc != VT_OK) goto fail;
-    if (vt_ear_sign(x.ear, k->cfg.ear_key, &jwt, &e) != VT_OK) goto fail;
+    if (vt_ear_sign_with(k->ear_signer, x.ear, &jwt, &e) != VT_OK) goto fail;
     if (vt_store_session_set_token(k->cfg.store, s.id, jwt, c->now, &e) != VT_OK) goto fail;
+    kbs_tokens_remember(k, jwt, strlen(jwt), json_deep_copy(x.ear)); /* signed here: spares the re-check */
     result = vt_ear_status_name(overall(&x));
     r->status = 200;
     r->json = json_pack("{ss}", "token", jwt);

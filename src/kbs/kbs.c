@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kbs_internal.h"
+#include "veritee/ear.h"
 #include "veritee/policy.h"
 
 vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
@@ -66,6 +67,19 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
         }
         k->has_metrics = true;
     }
+    vt_err trc = kbs_tokens_init(k, cfg->token_cache_slots, err);
+    if (trc == VT_OK && (trc = vt_jose_ctx_new(&k->jose, err)) != VT_OK) kbs_tokens_free(k);
+    if (trc == VT_OK && (trc = vt_ear_signer_new(cfg->ear_key, &k->ear_signer, err)) != VT_OK) {
+        kbs_tokens_free(k);
+        vt_jose_ctx_free(k->jose);
+    }
+    if (trc != VT_OK) {
+        vt_verifier_free(k->verifiers);
+        free(k->policy_text);
+        pthread_mutex_destroy(&k->policy_mu);
+        free(k);
+        return trc;
+    }
     pthread_mutex_init(&k->unauth_mu, NULL);
     *out = k;
     return VT_OK;
@@ -75,6 +89,9 @@ void vt_kbs_free(vt_kbs *k)
 {
     if (k == NULL) return;
     vt_verifier_free(k->verifiers);
+    kbs_tokens_free(k);
+    vt_jose_ctx_free(k->jose);
+    vt_jws_signer_free(k->ear_signer);
     free(k->policy_text);
     pthread_mutex_destroy(&k->policy_mu);
     pthread_mutex_destroy(&k->unauth_mu);

@@ -6,6 +6,7 @@
 
 #include "veritee/audit.h"
 #include "veritee/claims.h"
+#include "veritee/jose.h"
 #include "veritee/kbs.h"
 #include "veritee/metrics.h"
 #include "veritee/verify.h"
@@ -17,6 +18,8 @@ struct vt_kbs {
     vt_std_metrics m;
     bool has_metrics;
     vt_verifier *verifiers; /* every TEE's verifier (the verify layer), rebuilt when trust/collateral change */
+    vt_jws_signer *ear_signer; /* cfg.ear_key with the EAR header serialised once */
+    vt_jose_ctx *jose;      /* curves, ciphers and KDF fetched once: TEE key import, the JWE of a release */
     pthread_mutex_t policy_mu;  /* guards policy_text (replaced by vt_kbs_reload) */
     char *policy_text;          /* owned copy of cfg.policy_text; NULL: the built-in default */
     /* Unauthenticated failures (admin calls without a valid token, resource requests without a
@@ -33,7 +36,28 @@ struct vt_kbs {
         char tee[24], client[48], check[40], error[200];
     } recent[KBS_RECENT_REJECTS];
     size_t recent_n, recent_next;
+    /* Tokens whose signature was checked (or made) here, with their exact bytes, direct-mapped
+     * (token_cache.c); bounded, a collision replaces the older entry. */
+    pthread_mutex_t tok_mu;
+    struct kbs_tok_slot {
+        char *tok; /* the token's bytes (len) */
+        size_t len;
+        json_t *claims; /* NULL: empty; shared read-only once stored */
+    } *tok;
+    size_t tok_n; /* a power of two */
+    uint64_t tok_hits, tok_misses;
 };
+
+/* The token cache (token_cache.c). init: 0 or a slot count (rounded up to a power of two). */
+vt_err kbs_tokens_init(vt_kbs *k, uint32_t slots, vt_error *err);
+void kbs_tokens_free(vt_kbs *k);
+/* Remembers that the token jwt[len], whose signature was made or verified with the broker's
+ * EAR key, carries claims (a reference, stolen; NULL: nothing). From then on the claims object
+ * is shared read-only: nobody may modify it. */
+void kbs_tokens_remember(vt_kbs *k, const char *jwt, size_t len, json_t *claims);
+/* The claims of a remembered token with exactly these bytes (a new reference, to read only), or
+ * NULL. The caller still applies the instant-dependent checks (vt_ear_check_claims). */
+json_t *kbs_tokens_recall(vt_kbs *k, const char *jwt, size_t len);
 
 /* A copy of the configured attestation policy text (NULL when none is configured). */
 char *kbs_policy_text(vt_kbs *k);

@@ -235,7 +235,7 @@ vt_err vt_tdx_verify_with(vt_tdx_verifier *v, const uint8_t *quote, size_t len, 
     VT_GUARD(vt_check_step(ck, err, "header", check_header(q, err), "%s", d));
 
     EVP_PKEY *ak = NULL;
-    vt_err rc = vt_ec_pub_from_xy(VT_P256, q->attest_key, 64, &ak, err);
+    vt_err rc = vt_ec_pub_from_xy_with(v->ec, VT_P256, q->attest_key, 64, &ak, err);
     if (rc == VT_OK)
         rc = vt_ecdsa_verify_raw(ak, VT_SHA256, q->signed_region.ptr, q->signed_region.len, q->signature, 64,
                                  "quote signature", err);

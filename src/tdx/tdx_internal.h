@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include "veritee/crypto.h"
 #include "veritee/tdx.h"
 
 /* First TCB Info level the platform meets (SGX components + PCESVN from the PCK
@@ -28,7 +29,8 @@ vt_time tmin_time(vt_time a, vt_time b);
 
 typedef struct chain_entry {
     bool used;
-    uint8_t key[32];
+    uint8_t *chain; /* the quote's PCK chain bytes, compared whole (chain_len) */
+    size_t chain_len;
     vt_time lo, hi; /* the verification result holds for any instant in (lo, hi) */
     EVP_PKEY *leaf_key;
     vt_sgx_pck_ext ext;
@@ -47,6 +49,7 @@ struct vt_tdx_verifier {
     vt_time tcb_lo, tcb_hi;
     chain_entry pck[PCK_CACHE];
     size_t next_slot;
+    vt_ec_params *ec; /* P-256 parameters: each quote's attestation key imported without building the group */
 };
 
 /* The cached verification of this quote's PCK chain valid at `at`, or a fresh one. */

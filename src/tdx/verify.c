@@ -19,6 +19,7 @@ const uint8_t VT_TDX_INTEL_ROOT_SHA256[32] = {
 static void entry_clear(chain_entry *e)
 {
     EVP_PKEY_free(e->leaf_key);
+    free(e->chain);
     memset(e, 0, sizeof *e);
 }
 
@@ -27,6 +28,7 @@ void vt_tdx_verifier_free(vt_tdx_verifier *v)
     if (v == NULL) return;
     for (size_t i = 0; i < PCK_CACHE; i++) entry_clear(&v->pck[i]);
     EVP_PKEY_free(v->tcb_signing_key);
+    vt_ec_params_free(v->ec);
     sk_X509_pop_free(v->roots, X509_free);
     vt_tdx_collateral_clear(&v->coll);
     free(v);
@@ -70,6 +72,12 @@ vt_err vt_tdx_verifier_new(const vt_tdx_verifier_opts *opts, vt_tdx_collateral *
     if (v->roots == NULL) {
         free(v);
         return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    }
+    vt_err prc = vt_ec_params_new(&v->ec, err);
+    if (prc != VT_OK) {
+        sk_X509_free(v->roots);
+        free(v);
+        return prc;
     }
     v->allow_missing_pck_crl = opts != NULL && opts->allow_missing_pck_crl;
     if (opts != NULL && opts->roots != NULL && sk_X509_num(opts->roots) > 0) {
@@ -138,8 +146,7 @@ static X509_CRL *pck_crl_for(const vt_tdx_verifier *v, const X509 *pck)
     return NULL;
 }
 
-static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, const uint8_t key[32],
-                               vt_time at, chain_entry *e, vt_error *err)
+static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_time at, chain_entry *e, vt_error *err)
 {
     STACK_OF(X509) *chain = NULL;
     STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
@@ -197,7 +204,12 @@ static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, const 
         rc = vt_error_set(err, VT_E_INVALID, "pck_chain", "PCK certificate public key does not decode");
         goto out;
     }
-    memcpy(e->key, key, 32);
+    if ((e->chain = malloc(q->pck_chain.len ? q->pck_chain.len : 1)) == NULL) {
+        rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+        goto out;
+    }
+    memcpy(e->chain, q->pck_chain.ptr, q->pck_chain.len);
+    e->chain_len = q->pck_chain.len;
     e->revocation_checked = pck_crl != NULL;
     e->emulated = vt_x509_is_emulated(last);
     e->used = true;
@@ -211,17 +223,18 @@ out:
 vt_err tdx_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_time at, const chain_entry **out,
                         vt_error *err)
 {
-    uint8_t key[32];
-    VT_GUARD(vt_hash(VT_SHA256, q->pck_chain.ptr, q->pck_chain.len, key, err));
+    /* keyed by the exact chain bytes (public data: a plain comparison, cheaper than hashing
+     * them), and only within the window the verification holds for (certificates and CRLs) */
     for (size_t i = 0; i < PCK_CACHE; i++) {
         chain_entry *e = &v->pck[i];
-        if (e->used && memcmp(e->key, key, 32) == 0 && vt_valid_at(at, e->lo, e->hi)) {
+        if (e->used && e->chain_len == q->pck_chain.len && memcmp(e->chain, q->pck_chain.ptr, e->chain_len) == 0 &&
+            vt_valid_at(at, e->lo, e->hi)) {
             *out = e;
             return VT_OK;
         }
     }
     chain_entry fresh = {0};
-    vt_err rc = verify_pck_chain(v, q, key, at, &fresh, err);
+    vt_err rc = verify_pck_chain(v, q, at, &fresh, err);
     if (rc != VT_OK) {
         entry_clear(&fresh);
         return rc;

@@ -333,6 +333,21 @@ static void exchange(vt_kbs_key_type kt, bool bearer)
     }
     assert_int_equal(bearer ? k.bearer_gets : k.cookie_gets, 2);
     assert_int_equal(bearer ? k.cookie_gets : k.bearer_gets, 0);
+    /* a new round on the same client: a fresh TEE key (EC keys come from a generation context
+     * the client prepares once), and the secret decrypts with it */
+    char *jwk1 = json_dumps(json_object_get(json_object_get(att, "runtime-data"), "tee-pubkey"), JSON_COMPACT);
+    assert_int_equal(vt_kbs_client_attest(c, &e), VT_OK);
+    att = vt_kbs_client_last_attestation(c);
+    char *jwk2 = json_dumps(json_object_get(json_object_get(att, "runtime-data"), "tee-pubkey"), JSON_COMPACT);
+    assert_non_null(jwk1);
+    assert_non_null(jwk2);
+    assert_string_not_equal(jwk1, jwk2);
+    free(jwk1);
+    free(jwk2);
+    vt_buf sec = {0};
+    assert_int_equal(vt_kbs_client_get_resource(c, "default/key/disk1", bearer, &sec, &e), VT_OK);
+    assert_memory_equal(sec.ptr, "secret of default/key/disk1", sec.len);
+    vt_buf_free_secret(&sec);
     vt_kbs_client_free(c);
     fake_stop(&s);
     json_decref(k.jwk);

@@ -121,7 +121,7 @@ static void test_jwe_known_answer(void **state)
     json_decref(rcpt);
 }
 
-static void roundtrip(EVP_PKEY *k, const char *alg)
+static void roundtrip(const vt_jose_ctx *cx, EVP_PKEY *k, const char *alg)
 {
     vt_error e;
     json_t *jwk = NULL;
@@ -129,7 +129,7 @@ static void roundtrip(EVP_PKEY *k, const char *alg)
     json_t *jwe = NULL;
     uint8_t secret[100];
     for (int i = 0; i < 100; i++) secret[i] = (uint8_t)(i * 7);
-    assert_int_equal(vt_jwe_encrypt(jwk, secret, sizeof secret, &jwe, &e), VT_OK);
+    assert_int_equal(vt_jwe_encrypt_cx(cx, jwk, secret, sizeof secret, &jwe, &e), VT_OK);
     vt_buf out = {0};
     vt_err rc = vt_jwe_decrypt(jwe, k, &out, &e);
     if (rc != VT_OK) fail_msg("%s: %s", alg, e.msg);
@@ -156,14 +156,169 @@ static void test_jwe_roundtrips(void **state)
     vt_error e;
     EVP_PKEY *k = NULL;
     vt_curve curves[] = {VT_P256, VT_P384, VT_P521};
+    vt_jose_ctx *cx = NULL;
+    assert_int_equal(vt_jose_ctx_new(&cx, &e), VT_OK);
     for (int i = 0; i < 3; i++) {
         assert_int_equal(vt_pki_ec_key(curves[i], &k, &e), VT_OK);
-        roundtrip(k, "ECDH-ES+A256KW");
+        roundtrip(NULL, k, "ECDH-ES+A256KW");
+        roundtrip(cx, k, "ECDH-ES+A256KW"); /* the prepared curves, ciphers and KDF */
         EVP_PKEY_free(k);
     }
     assert_int_equal(vt_pki_rsa_key(2048, &k, &e), VT_OK);
-    roundtrip(k, "RSA-OAEP-256");
+    roundtrip(NULL, k, "RSA-OAEP-256");
+    roundtrip(cx, k, "RSA-OAEP-256");
     EVP_PKEY_free(k);
+    vt_jose_ctx_free(cx);
+}
+
+/* vt_hash2 is the digest of the concatenation, for short inputs (copied, one-shot) and long
+ * ones (EVP), every algorithm, and with the output aliasing the first input (RTMR replay). */
+static void test_hash2(void **state)
+{
+    (void)state;
+    uint8_t data[1200];
+    for (size_t i = 0; i < sizeof data; i++) data[i] = (uint8_t)(i * 31 + 7);
+    const size_t splits[][2] = {{0, 0}, {0, 5}, {64, 32}, {48, 48}, {300, 212}, {300, 213}, {512, 0}, {600, 600}, {5, 1000}};
+    const vt_hash_alg algs[] = {VT_SHA256, VT_SHA384, VT_SHA512};
+    for (size_t a = 0; a < 3; a++)
+        for (size_t i = 0; i < sizeof splits / sizeof splits[0]; i++) {
+            size_t an = splits[i][0], bn = splits[i][1];
+            uint8_t want[64], got[64];
+            assert_int_equal(vt_hash(algs[a], data, an + bn, want, NULL), VT_OK);
+            assert_int_equal(vt_hash2(algs[a], data, an, data + an, bn, got, NULL), VT_OK);
+            assert_memory_equal(got, want, vt_hash_len(algs[a]));
+        }
+    /* out == a: m = H(m || e), as the RTMR and PCR replays call it */
+    uint8_t m[48], cat[96], want[48];
+    memcpy(m, data, 48);
+    memcpy(cat, data, 48);
+    memcpy(cat + 48, data + 100, 48);
+    assert_int_equal(vt_hash(VT_SHA384, cat, 96, want, NULL), VT_OK);
+    assert_int_equal(vt_hash2(VT_SHA384, m, 48, data + 100, 48, m, NULL), VT_OK);
+    assert_memory_equal(m, want, 48);
+}
+
+/* Prepared EC parameters import the same keys as the per-call path and refuse the same points:
+ * off the curve, a coordinate equal to the field prime, wrong lengths; generated keys are on
+ * the asked curve. */
+static void test_ec_params(void **state)
+{
+    (void)state;
+    vt_error e;
+    vt_ec_params *p = NULL;
+    assert_int_equal(vt_ec_params_new(&p, &e), VT_OK);
+    static const char *const prime_hex[] = {
+        "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+        "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
+        "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    };
+    vt_curve curves[] = {VT_P256, VT_P384, VT_P521};
+    for (int i = 0; i < 3; i++) {
+        vt_curve c = curves[i], got;
+        EVP_PKEY *g = NULL, *a = NULL, *b = NULL;
+        assert_int_equal(vt_ec_generate(p, c, &g, &e), VT_OK);
+        assert_int_equal(vt_ec_curve_of(g, &got, &e), VT_OK);
+        assert_int_equal(got, c);
+        uint8_t xy[132];
+        size_t n = 0;
+        assert_int_equal(vt_ec_pub_xy(g, xy, sizeof xy, &n, &e), VT_OK);
+        assert_int_equal(n, 2 * vt_curve_len(c));
+        assert_int_equal(vt_ec_pub_from_xy(c, xy, n, &a, &e), VT_OK);
+        assert_int_equal(vt_ec_pub_from_xy_with(p, c, xy, n, &b, &e), VT_OK);
+        assert_int_equal(EVP_PKEY_eq(a, b), 1);
+        assert_int_equal(vt_ec_curve_of(b, &got, &e), VT_OK);
+        assert_int_equal(got, c);
+        EVP_PKEY_free(a);
+        EVP_PKEY_free(b);
+        /* one bit of y flipped: off the curve */
+        uint8_t bad[132];
+        memcpy(bad, xy, n);
+        bad[n - 1] ^= 1;
+        b = NULL;
+        assert_int_equal(vt_ec_pub_from_xy_with(p, c, bad, n, &b, &e), VT_E_INVALID);
+        assert_null(b);
+        assert_int_equal(vt_ec_pub_from_xy(c, bad, n, &b, &e), VT_E_INVALID);
+        /* x = the field prime (reduces to a valid x mod p would be a different point) */
+        vt_buf pr = {0};
+        assert_int_equal(vt_hex_decode(prime_hex[i], strlen(prime_hex[i]), &pr, &e), VT_OK);
+        assert_int_equal(pr.len, n / 2);
+        memcpy(bad, pr.ptr, pr.len);
+        memcpy(bad + n / 2, xy + n / 2, n / 2);
+        vt_buf_free(&pr);
+        assert_int_equal(vt_ec_pub_from_xy_with(p, c, bad, n, &b, &e), VT_E_INVALID);
+        assert_null(b);
+        /* wrong length */
+        assert_int_equal(vt_ec_pub_from_xy_with(p, c, xy, n - 1, &b, &e), VT_E_INVALID);
+        EVP_PKEY_free(g);
+    }
+    vt_ec_params_free(p);
+}
+
+/* A JWE whose protected header carries epk (the rest from a real JWE for k). */
+static vt_err decrypt_with_epk(EVP_PKEY *k, const json_t *good, json_t *epk, vt_error *e)
+{
+    json_t *hdr = json_pack("{s:s, s:s, s:o}", "alg", "ECDH-ES+A256KW", "enc", "A256GCM", "epk", epk);
+    char *text = json_dumps(hdr, JSON_COMPACT);
+    char *prot = vt_b64_encode((const uint8_t *)text, strlen(text), true);
+    json_t *jwe = json_deep_copy(good);
+    json_object_set_new(jwe, "protected", json_string(prot));
+    vt_buf out = {0};
+    vt_err rc = vt_jwe_decrypt(jwe, k, &out, e);
+    assert_null(out.ptr);
+    json_decref(jwe);
+    free(prot);
+    free(text);
+    json_decref(hdr);
+    return rc;
+}
+
+/* The sender's ephemeral key is checked whichever way it is built (on the recipient key's curve
+ * from its parameters, otherwise as any JWK): off the curve, another curve, short coordinates,
+ * another key type: refused before any decryption. */
+static void test_jwe_hostile_epk(void **state)
+{
+    (void)state;
+    vt_error e;
+    EVP_PKEY *k = NULL, *k384 = NULL;
+    assert_int_equal(vt_pki_ec_key(VT_P256, &k, &e), VT_OK);
+    assert_int_equal(vt_pki_ec_key(VT_P384, &k384, &e), VT_OK);
+    json_t *jwk = NULL, *jwk384 = NULL, *jwe = NULL;
+    assert_int_equal(vt_jwk_from_pkey(k, "ECDH-ES+A256KW", &jwk, &e), VT_OK);
+    assert_int_equal(vt_jwk_from_pkey(k384, NULL, &jwk384, &e), VT_OK);
+    assert_int_equal(vt_jwe_encrypt(jwk, (const uint8_t *)"s", 1, &jwe, &e), VT_OK);
+    const char *x = json_string_value(json_object_get(jwk, "x")), *y = json_string_value(json_object_get(jwk, "y"));
+    /* the recipient's own point: on the curve, so only authentication fails (header changed) */
+    assert_int_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x,
+                                                        "y", y), &e), VT_E_VERIFY);
+    /* y of another point: off the curve */
+    assert_int_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x,
+                                                        "y", x), &e), VT_E_INVALID);
+    /* a P-384 point for a P-256 key */
+    json_t *other = json_deep_copy(jwk384);
+    assert_int_not_equal(decrypt_with_epk(k, jwe, other, &e), VT_OK);
+    /* a P-384 point labelled P-256: wrong coordinate length */
+    assert_int_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:O, s:O}", "kty", "EC", "crv", "P-256", "x",
+                                                        json_object_get(jwk384, "x"), "y",
+                                                        json_object_get(jwk384, "y")), &e), VT_E_INVALID);
+    /* a short x, not base64url, another key type, no y */
+    assert_int_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x",
+                                                        "AAAA", "y", y), &e), VT_E_INVALID);
+    assert_int_not_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x",
+                                                            "!!!!", "y", y), &e), VT_OK);
+    assert_int_not_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "RSA", "crv", "P-256", "x",
+                                                            x, "y", y), &e), VT_OK);
+    assert_int_not_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x), &e),
+                         VT_OK);
+    /* and the untouched JWE still decrypts */
+    vt_buf out = {0};
+    assert_int_equal(vt_jwe_decrypt(jwe, k, &out, &e), VT_OK);
+    assert_int_equal(out.len, 1);
+    vt_buf_free_secret(&out);
+    json_decref(jwe);
+    json_decref(jwk);
+    json_decref(jwk384);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(k384);
 }
 
 static void test_jwk_hostile(void **state)
@@ -177,14 +332,18 @@ static void test_jwk_hostile(void **state)
         "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":1,\"y\":2}", "{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}",
         "{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"RSA1_5\",\"x\":\"WYMOXNevQa3ZlT1uox9fL-EFPsmSLqGGx-lAAQC-5UQ\",\"y\":\"Wt4eJSsVG8OlJGN3kfsUOLSiBbrdaA8i3DHrr2RKOuU\"}",
     };
+    vt_jose_ctx *cx = NULL;
+    assert_int_equal(vt_jose_ctx_new(&cx, NULL), VT_OK);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *j = json_loads(bad[i], JSON_DECODE_ANY, NULL);
         json_t *jwe = NULL;
         vt_error e;
         vt_err rc = vt_jwe_encrypt(j, (const uint8_t *)"x", 1, &jwe, &e);
         if (rc == VT_OK) fail_msg("hostile JWK %zu accepted", i);
+        if (vt_jwe_encrypt_cx(cx, j, (const uint8_t *)"x", 1, &jwe, &e) == VT_OK) fail_msg("hostile JWK %zu accepted (ctx)", i);
         json_decref(j);
     }
+    vt_jose_ctx_free(cx);
 }
 
 /* The JWK of a fresh RSA key with its modulus or exponent replaced (base64url members). */
@@ -252,7 +411,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jcs), cmocka_unit_test(test_kbs_binding_example),
         cmocka_unit_test(test_jwe_known_answer), cmocka_unit_test(test_jwe_roundtrips),
-        cmocka_unit_test(test_jwk_hostile), cmocka_unit_test(test_jwk_weak_rsa),
+        cmocka_unit_test(test_jwk_hostile), cmocka_unit_test(test_ec_params), cmocka_unit_test(test_hash2), cmocka_unit_test(test_jwk_weak_rsa),
+        cmocka_unit_test(test_jwe_hostile_epk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

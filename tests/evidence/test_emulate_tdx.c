@@ -1,5 +1,6 @@
 /* Emulated TDX round trips: every configured property comes out of the real verifier, and
  * emulated evidence is only ever accepted against its own emulator's trust directory. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,118 @@ static void test_collateral_window(void **state)
     vt_buf_free(&q);
 }
 
+/* One emulator, many quotes: the keys, chain and TD fields are read once, yet every quote carries
+ * its own report data, version and body, and verifies. */
+static void test_many_quotes_one_emu(void **state)
+{
+    (void)state;
+    char dir[256];
+    make_emu(dir, sizeof dir, NULL);
+    vt_emu *emu;
+    vt_error e;
+    assert_int_equal(vt_emu_open(dir, &emu, &e), VT_OK);
+    vt_buf first = {0};
+    for (int i = 0; i < 4; i++) {
+        uint8_t rd[64];
+        memset(rd, 0x10 + i, sizeof rd);
+        int version = 4 + i % 2;
+        vt_buf q = {0};
+        assert_int_equal(vt_emu_tdx_quote(emu, rd, version, &q, &e), VT_OK);
+        vt_tdx_result *r = calloc(1, sizeof *r);
+        if (verify_with(dir, dir, &q, "2026-06-02T00:00:00Z", r, &e) != VT_OK) fail_msg("quote %d: %s", i, e.msg);
+        assert_int_equal(r->quote.version, version);
+        assert_int_equal(r->quote.td.tdx15, version == 5);
+        assert_memory_equal(r->quote.td.report_data, rd, 64);
+        free(r);
+        if (i == 0) first = q;
+        else {
+            if (version == 4) { /* same header and body but the report data, same key and chain */
+                assert_int_equal(q.len, first.len);
+                assert_memory_equal(q.ptr, first.ptr, 48 + 520);
+                assert_memory_not_equal(q.ptr + 48 + 520, first.ptr + 48 + 520, 64);
+                /* attestation key, QE report and its PCK signature: certified once, as Intel's */
+                assert_memory_equal(q.ptr + 636 + 64, first.ptr + 636 + 64, 64 + 2 + 4 + 384 + 64);
+                assert_memory_not_equal(q.ptr + 636, first.ptr + 636, 64); /* the quote signature */
+            }
+            vt_buf_free(&q);
+        }
+    }
+    vt_buf_free(&first);
+    vt_emu_free(emu);
+}
+
+/* A failed read of the emulator's keys is not kept: once the file is back, the same vt_emu quotes. */
+static void test_key_read_retried(void **state)
+{
+    (void)state;
+    char dir[256], key[300], moved[300];
+    make_emu(dir, sizeof dir, NULL);
+    snprintf(key, sizeof key, "%s/keys/tdx_attest.key.pem", dir);
+    snprintf(moved, sizeof moved, "%s/keys/moved.pem", dir);
+    vt_emu *emu;
+    vt_error e;
+    uint8_t rd[64] = {7};
+    vt_buf q = {0};
+    assert_int_equal(vt_emu_open(dir, &emu, &e), VT_OK);
+    assert_int_equal(rename(key, moved), 0);
+    assert_int_equal(vt_emu_tdx_quote(emu, rd, 4, &q, &e), VT_E_MISSING);
+    assert_null(q.ptr);
+    assert_int_equal(rename(moved, key), 0);
+    assert_int_equal(vt_emu_tdx_quote(emu, rd, 4, &q, &e), VT_OK);
+    vt_tdx_result *r = calloc(1, sizeof *r);
+    assert_int_equal(verify_with(dir, dir, &q, "2026-06-02T00:00:00Z", r, &e), VT_OK);
+    free(r);
+    vt_buf_free(&q);
+    vt_emu_free(emu);
+}
+
+typedef struct shared_emu {
+    vt_emu *emu;
+    uint8_t seed;
+    vt_buf q;
+    vt_err rc;
+} shared_emu;
+
+static void *quote_thread(void *ud)
+{
+    shared_emu *s = ud;
+    uint8_t rd[64];
+    memset(rd, s->seed, sizeof rd);
+    vt_error e;
+    for (int i = 0; i < 8 && s->rc == VT_OK; i++) {
+        vt_buf_free(&s->q);
+        s->rc = vt_emu_tdx_quote(s->emu, rd, 4, &s->q, &e);
+    }
+    return NULL;
+}
+
+/* Threads sharing one vt_emu (its first quote reads the keys under the emulator's lock). */
+static void test_shared_emu_threads(void **state)
+{
+    (void)state;
+    char dir[256];
+    make_emu(dir, sizeof dir, NULL);
+    vt_emu *emu;
+    vt_error e;
+    assert_int_equal(vt_emu_open(dir, &emu, &e), VT_OK);
+    shared_emu s[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        s[i] = (shared_emu){.emu = emu, .seed = (uint8_t)(0xa0 + i)};
+        assert_int_equal(pthread_create(&th[i], NULL, quote_thread, &s[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(s[i].rc, VT_OK);
+        vt_tdx_result *r = calloc(1, sizeof *r);
+        assert_int_equal(verify_with(dir, dir, &s[i].q, "2026-06-02T00:00:00Z", r, &e), VT_OK);
+        assert_int_equal(r->quote.td.report_data[0], 0xa0 + i);
+        free(r);
+        vt_buf_free(&s[i].q);
+    }
+    vt_emu_free(emu);
+}
+
 static void test_bad_platform(void **state)
 {
     (void)state;
@@ -221,7 +334,8 @@ int main(void)
         cmocka_unit_test(test_roundtrip_v4_v5),  cmocka_unit_test(test_tcb_variants),
         cmocka_unit_test(test_v5_body_type_2),
         cmocka_unit_test(test_cross_platform_rejected), cmocka_unit_test(test_collateral_window),
-        cmocka_unit_test(test_bad_platform),
+        cmocka_unit_test(test_bad_platform), cmocka_unit_test(test_many_quotes_one_emu),
+        cmocka_unit_test(test_key_read_retried), cmocka_unit_test(test_shared_emu_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

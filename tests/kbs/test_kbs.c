@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -849,6 +850,172 @@ static void test_token_skew_boundary(void **state)
     free(tok);
 }
 
+/* The token cache: a token this broker issued is not verified again at release (counted as a
+ * hit), but only for its exact bytes; a forged token in the session row, another broker's
+ * token and an evicted one take the full path; expiry is applied at the request instant on a
+ * hit as on a full verification; one slot bounds the cache to one token. */
+static void hits(vt_kbs *k, uint64_t want_hits, uint64_t want_misses)
+{
+    uint64_t h = 99, m = 99;
+    vt_kbs_token_cache_stats(k, &h, &m);
+    assert_int_equal(h, want_hits);
+    assert_int_equal(m, want_misses);
+}
+
+static void test_token_cache(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    vt_kbs_config c = {.store = F.store, .metrics = F.metrics, .ear_key = F.ear, .admin_key = F.admin,
+                       .trust_dir = F.trust, .collateral_dir = F.coll, .policy_text = POLICY, .token_cache_slots = 1};
+    vt_kbs *k = NULL;
+    assert_int_equal(vt_kbs_new(&c, &k, &e), VT_OK);
+    put_secret("default/key/cached", "cached-secret");
+    sess a, b;
+    char *ta = NULL, *tb = NULL;
+    auth(k, "tdx", F.now, &a);
+    char *body = tdx_body(a.nonce, F.jwk_ec, NULL, NULL);
+    attest(k, &a, F.now, body, 200, NULL, &ta);
+    free(body);
+    hits(k, 0, 0);
+    /* the issued token, by cookie and as bearer: no second verification */
+    get_resource(k, "default/key/cached", a.id, NULL, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    get_resource(k, "default/key/cached", NULL, ta, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    hits(k, 2, 0);
+    /* expiry at the request instant, on the cached path */
+    get_resource(k, "default/key/cached", NULL, ta, F.now + VT_KBS_DEFAULT_TOKEN_LIFETIME, NULL, NULL, 401,
+                 "TokenVerifierError", NULL);
+    hits(k, 3, 0);
+    /* one byte of the signature altered: not the remembered bytes, verified, refused */
+    char *forged = strdup(ta);
+    char *sig = strrchr(forged, '.') + 3;
+    *sig = *sig == 'A' ? 'B' : 'A';
+    get_resource(k, "default/key/cached", NULL, forged, F.now + 1, NULL, NULL, 401, "TokenVerifierError", NULL);
+    hits(k, 3, 1);
+    /* ... nor when it is written into the session row the cookie names */
+    assert_int_equal(vt_store_session_set_token(F.store, a.id, forged, F.now, &e), VT_OK);
+    get_resource(k, "default/key/cached", a.id, NULL, F.now + 1, NULL, NULL, 401, "TokenVerifierError", NULL);
+    hits(k, 3, 2);
+    assert_int_equal(vt_store_session_set_token(F.store, a.id, ta, F.now, &e), VT_OK);
+    free(forged);
+    /* a token of another broker (another EAR key) is refused */
+    EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(other);
+    vt_kbs_config c2 = c;
+    c2.ear_key = other;
+    vt_kbs *k2 = NULL;
+    assert_int_equal(vt_kbs_new(&c2, &k2, &e), VT_OK);
+    sess o;
+    char *to = NULL;
+    auth(k2, "tdx", F.now, &o);
+    body = tdx_body(o.nonce, F.jwk_ec, NULL, NULL);
+    attest(k2, &o, F.now, body, 200, NULL, &to);
+    free(body);
+    get_resource(k2, "default/key/cached", NULL, to, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    hits(k2, 1, 0);
+    get_resource(k, "default/key/cached", NULL, to, F.now + 1, NULL, NULL, 401, "TokenVerifierError", NULL);
+    hits(k, 3, 3);
+    /* one slot: a second issued token evicts the first, which is then verified in full (and
+     * remembered again, evicting the second) */
+    auth(k, "tdx", F.now, &b);
+    body = tdx_body(b.nonce, F.jwk_ec, NULL, NULL);
+    attest(k, &b, F.now, body, 200, NULL, &tb);
+    free(body);
+    assert_string_not_equal(ta, tb);
+    get_resource(k, "default/key/cached", NULL, tb, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    hits(k, 4, 3);
+    get_resource(k, "default/key/cached", a.id, NULL, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    hits(k, 4, 4);
+    get_resource(k, "default/key/cached", a.id, NULL, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    hits(k, 5, 4);
+    get_resource(k, "default/key/cached", NULL, tb, F.now + 1, NULL, F.tee_ec, 200, NULL, "cached-secret");
+    hits(k, 5, 5);
+    /* the bound is checked at creation */
+    vt_kbs_config big = c;
+    big.token_cache_slots = VT_KBS_MAX_TOKEN_CACHE + 1;
+    vt_kbs *kb = NULL;
+    assert_int_equal(vt_kbs_new(&big, &kb, &e), VT_E_ARG);
+    vt_kbs_free(k2);
+    vt_kbs_free(k);
+    EVP_PKEY_free(other);
+    free(ta);
+    free(tb);
+    free(to);
+}
+
+/* The token cache under concurrency: threads releasing with two tokens that evict each other
+ * from a one-slot cache, and with a forged one, all at once: every valid request is served,
+ * every forged one refused (ASan/UBSan runs see the races, if any). */
+typedef struct tc_worker {
+    vt_kbs *k;
+    const char *tok[3]; /* two valid, one forged */
+    int ok, refused, wrong;
+} tc_worker;
+
+static void *tc_run(void *arg)
+{
+    tc_worker *w = arg;
+    for (int i = 0; i < 12; i++) {
+        int which = i % 3;
+        vt_kbs_call c = {.now = F.now + 1, .bearer = w->tok[which], .bearer_len = strlen(w->tok[which])};
+        vt_kbs_reply r;
+        vt_kbs_resource(w->k, "default/key/conc", &c, &r);
+        if (which < 2 && r.status == 200) w->ok++;
+        else if (which == 2 && r.status == 401) w->refused++;
+        else w->wrong++;
+        vt_kbs_reply_clear(&r);
+    }
+    return NULL;
+}
+
+static void test_token_cache_threads(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    vt_kbs_config c = {.store = F.store, .metrics = F.metrics, .ear_key = F.ear, .admin_key = F.admin,
+                       .trust_dir = F.trust, .collateral_dir = F.coll, .policy_text = POLICY, .token_cache_slots = 1};
+    vt_kbs *k = NULL;
+    assert_int_equal(vt_kbs_new(&c, &k, &e), VT_OK);
+    put_secret("default/key/conc", "concurrent");
+    sess a, b;
+    char *ta = NULL, *tb = NULL;
+    auth(k, "tdx", F.now, &a);
+    char *body = tdx_body(a.nonce, F.jwk_ec, NULL, NULL);
+    attest(k, &a, F.now, body, 200, NULL, &ta);
+    free(body);
+    auth(k, "tdx", F.now, &b);
+    body = tdx_body(b.nonce, F.jwk_ec, NULL, NULL);
+    attest(k, &b, F.now, body, 200, NULL, &tb);
+    free(body);
+    char *forged = strdup(ta);
+    char *sig = strrchr(forged, '.') + 5;
+    *sig = *sig == 'A' ? 'B' : 'A';
+    enum { N = 4 };
+    tc_worker w[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        w[i] = (tc_worker){.k = k, .tok = {ta, tb, forged}};
+        assert_int_equal(pthread_create(&th[i], NULL, tc_run, &w[i]), 0);
+    }
+    int ok = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(w[i].wrong, 0);
+        ok += w[i].ok;
+        refused += w[i].refused;
+    }
+    assert_int_equal(ok, N * 8);
+    assert_int_equal(refused, N * 4);
+    uint64_t h = 0, m = 0;
+    vt_kbs_token_cache_stats(k, &h, &m);
+    assert_int_equal(h + m, (uint64_t)N * 12);
+    assert_true(m >= (uint64_t)N * 4); /* at least every forged request went the full way */
+    vt_kbs_free(k);
+    free(forged);
+    free(ta);
+    free(tb);
+}
+
 /* The admin token binds the query: ?version=1 signed, ?version=2 sent is refused. */
 static void test_admin_token_binds_query(void **state)
 {
@@ -1341,6 +1508,8 @@ int main(void)
         cmocka_unit_test(test_unauthenticated_summarized),
         cmocka_unit_test(test_admin_actor_escaped),
         cmocka_unit_test(test_token_skew_boundary),
+        cmocka_unit_test(test_token_cache),
+        cmocka_unit_test(test_token_cache_threads),
         cmocka_unit_test(test_admin_token_binds_query),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_reload),

@@ -97,6 +97,18 @@ static void test_v4_uptodate(void **state)
     /* the same verifier again: served from the chain cache, same verdict */
     assert_int_equal(run(&f, "2025-07-19T10:00:34Z"), VT_OK);
     assert_int_equal(f.res.tcb_status, VT_TCB_UP_TO_DATE);
+    /* the cache is keyed by the chain's exact bytes: one base64 character of the PCK leaf
+     * changed (same length) is not served from it and fails its own verification */
+    size_t off = (size_t)(f.res.quote.pck_chain.ptr - f.quote.ptr) + f.res.quote.pck_chain.len / 6;
+    while (!((f.quote.ptr[off] >= 'C' && f.quote.ptr[off] <= 'Z') || (f.quote.ptr[off] >= 'c' && f.quote.ptr[off] <= 'z'))) off++;
+    uint8_t old = f.quote.ptr[off];
+    f.quote.ptr[off] = (uint8_t)(old - 1);
+    assert_int_not_equal(run(&f, "2025-07-19T10:00:34Z"), VT_OK);
+    assert_string_equal(f.err.check, "pck_chain");
+    f.quote.ptr[off] = old;
+    assert_int_equal(run(&f, "2025-07-19T10:00:34Z"), VT_OK);
+    /* ... nor outside the window it was verified for (the PCK CRL's nextUpdate passed) */
+    assert_int_not_equal(run(&f, "2025-07-19T10:00:36Z"), VT_OK);
     free_set(&f);
 }
 
