@@ -14,8 +14,19 @@
 
 VT_BEGIN_DECLS
 
-/* Parse JSON text (bounded depth by jansson; rejects duplicate keys and trailing data). */
+/* Parse JSON text (RFC 8259) into a new jansson value the caller json_decref()s. Accepts what
+ * jansson's json_loadb(JSON_REJECT_DUPLICATES) accepts: an object or array at the top, nothing
+ * but whitespace after it, UTF-8 checked (RFC 3629), no \u0000, no duplicate keys, depth at most
+ * 2048; integers that overflow json_int_t and reals that overflow a double are errors. Errors:
+ * VT_E_INVALID "JSON error at line L column C: ..." (check "parse"). */
 VT_MUST_USE vt_err vt_json_parse(const char *text, size_t len, json_t **out, vt_error *err);
+
+/* The JSON text json_dumps(j, flags) writes, byte for byte, for the compact forms
+ * (JSON_COMPACT with any of JSON_SORT_KEYS, JSON_ENSURE_ASCII, JSON_ENCODE_ANY,
+ * JSON_PRESERVE_ORDER; other flags are passed to json_dumps), written in runs rather than
+ * character by character. The caller free()s the result; NULL when j is NULL, holds a string
+ * that is not UTF-8, is not an object or array without JSON_ENCODE_ANY, or on allocation failure. */
+char *vt_json_dumps(const json_t *j, size_t flags);
 
 /* `path` is only used in messages. Missing keys fail with VT_E_INVALID. */
 VT_MUST_USE vt_err vt_json_obj(const json_t *o, const char *key, const char *path, json_t **out, vt_error *err);

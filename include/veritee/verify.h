@@ -67,6 +67,14 @@ typedef struct vt_verify_sources {
                                     regular file of a directory; checked at each verification's
                                     instant (docs/nvidia.md) */
     bool nvidia_require_ocsp;   /* NVIDIA: a chain no response covers is rejected (VT_E_MISSING) */
+    /* Servers: how often the files of the sources are looked at for a change (a stat() of each
+     * file of each directory). With a monotonic clock (seconds) and recheck_seconds > 0, at most
+     * once per recheck_seconds, so a changed file takes effect within that time rather than at
+     * the next verification; vt_verifier_invalidate still takes effect at once. NULL clock or
+     * 0: at every verification. Sources with an online fetch (pcs_url, kds_url, collateral)
+     * are looked at every time: a fetch may just have written what this verification needs. */
+    double (*monotonic)(void);
+    double recheck_seconds;
 } vt_verify_sources;
 
 /* The evidence kind from its first bytes: "tdx", "sgx", "snp", "cca", or NULL; a JSON object
@@ -76,8 +84,9 @@ const char *vt_evidence_detect(const uint8_t *p, size_t len);
 
 /* Every TEE's verifier, built lazily from the sources (collateral signatures, trust stores and
  * verified chains kept) and rebuilt when a file in trust_dir, collateral_dir, certs_dir or the
- * TDX cache changes. Thread-safe (one lock; NVIDIA GPU verifications, whose OCSP and RIM fetches
- * may wait on the network, run outside it); one per process is enough. */
+ * TDX cache changes (noticed within recheck_seconds when a clock is given). Thread-safe (one
+ * lock; NVIDIA GPU verifications, whose OCSP and RIM fetches may wait on the network, run outside
+ * it); one per process is enough. */
 typedef struct vt_verifier vt_verifier;
 
 VT_MUST_USE vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *err);

@@ -33,7 +33,7 @@ vt_err vt_ear_signer_new(EVP_PKEY *key, vt_jws_signer **out, vt_error *err)
 
 vt_err vt_ear_sign_with(const vt_jws_signer *s, const json_t *claims, char **jwt, vt_error *err)
 {
-    char *payload = claims ? json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *payload = claims ? vt_json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (payload == NULL) return vt_error_set(err, VT_E_NOMEM, "ear_sign", "out of memory");
     vt_err rc = vt_jws_sign_with(s, (const uint8_t *)payload, strlen(payload), jwt, err);
     free(payload);

@@ -6,6 +6,7 @@
 
 #include "veritee/audit.h"
 #include "veritee/crypto.h"
+#include "veritee/json.h"
 #include "veritee/writer.h"
 
 #define AUDIT_LABEL "veritee-audit-v1"
@@ -115,7 +116,7 @@ vt_err vt_audit_append(vt_store *s, vt_time time, const char *actor, const char 
     VT_GUARD(field_ok(outcome, "outcome", err));
     if (details != NULL && !json_is_object(details))
         return vt_error_set(err, VT_E_ARG, "audit_record", "details must be a JSON object");
-    char *d = details ? json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
+    char *d = details ? vt_json_dumps(details, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII)
                       : strdup("{}");
     if (d == NULL) return vt_error_set(err, VT_E_NOMEM, "audit", "out of memory");
     if (strlen(d) > VT_AUDIT_DETAILS_MAX) {

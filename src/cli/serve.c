@@ -559,6 +559,11 @@ int cmd_serve(int argc, char **argv)
                        .max_connections_per_ip = (unsigned)o.max_connections_per_ip,
                        .timeout_seconds = (unsigned)o.idle_timeout, .header_timeout_seconds = (unsigned)o.header_timeout,
                        .body_timeout_seconds = (unsigned)o.body_timeout, .max_body_memory = (size_t)o.max_body_memory};
+    /* A worker thread serves its connections one request at a time, and a request that released
+     * a key waits for the disk (the audit record's group commit): with as many workers as cores,
+     * the server idled while requests queued behind those waits. Twice the cores, at least 4. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    ho.threads = ncpu < 2 ? 4 : ncpu > 16 ? 32 : (unsigned)(2 * ncpu);
     if (vt_http_signals_block(&e) != VT_OK || vt_http_server_start(&ho, routes, nr, &srv, &e) != VT_OK) {
         rc = fail(&o, "listen", &e);
         goto out;

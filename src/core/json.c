@@ -3,17 +3,6 @@
 
 #include "veritee/json.h"
 
-vt_err vt_json_parse(const char *text, size_t len, json_t **out, vt_error *err)
-{
-    json_error_t je;
-    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (j == NULL)
-        return vt_error_set(err, VT_E_INVALID, "parse", "JSON error at line %d column %d: %s",
-                            je.line, je.column, je.text);
-    *out = j;
-    return VT_OK;
-}
-
 /* The required getters keyed by (object, key, path): the same family as vt_json_get_*. */
 static vt_err in_of(const json_t *o, const char *path, vt_json_in *in, vt_error *err)
 {

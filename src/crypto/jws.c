@@ -59,7 +59,7 @@ vt_err vt_jws_signer_new(EVP_PKEY *priv, const char *typ, const json_t *extra, v
     json_t *hdr = json_pack("{s:s}", "alg", alg);
     if (hdr != NULL && typ != NULL) json_object_set_new(hdr, "typ", json_string(typ));
     if (hdr != NULL && extra != NULL) json_object_update(hdr, (json_t *)extra);
-    char *htext = hdr ? json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *htext = hdr ? vt_json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(hdr);
     char *h64 = htext ? vt_b64_encode((const uint8_t *)htext, strlen(htext), true) : NULL;
     free(htext);

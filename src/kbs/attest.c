@@ -58,7 +58,7 @@ void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     /* Only what the session needs is kept (the request may be up to the body limit; extra-params
      * is not used after /auth). */
     json_t *kept = json_pack("{ss ss}", "tee", req.tee, "version", "0.4.0");
-    s.request = kept ? json_dumps(kept, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    s.request = kept ? vt_json_dumps(kept, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(kept);
     s.created = c->now;
     s.expires = c->now + k->cfg.session_lifetime;

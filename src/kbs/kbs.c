@@ -37,7 +37,10 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
     vt_verify_sources vs = {.trust_dir = cfg->trust_dir, .collateral_dir = cfg->collateral_dir, .tpm_aks = cfg->tpm_aks,
                             .pcs_url = cfg->pcs_url, .kds_url = cfg->kds_url, .cache_dir = cfg->cache_dir,
                             .allow_missing_crl = cfg->allow_missing_crl, .collateral = cfg->collateral,
-                            .nvidia_ocsp_dir = cfg->nvidia_ocsp_dir};
+                            .nvidia_ocsp_dir = cfg->nvidia_ocsp_dir,
+                            /* a changed trust or collateral file is seen within a second: not a
+                             * stat() of every file at every attestation */
+                            .monotonic = cfg->monotonic, .recheck_seconds = 1.0};
     vt_err vrc = vt_verifier_new(&vs, &k->verifiers, err);
     if (vrc != VT_OK) {
         free(k->policy_text);

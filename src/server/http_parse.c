@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "veritee/http.h"
+#include "veritee/json.h"
 
 const char *vt_http_header(const vt_http_request *r, const char *name)
 {
@@ -158,7 +159,7 @@ static vt_err set_body(vt_http_response *r, int status, const char *ctype, const
 
 vt_err vt_http_respond_json(vt_http_response *r, int status, const json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = vt_json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
     if (s == NULL) return VT_E_NOMEM;
     vt_err rc = set_body(r, status, "application/json", s, strlen(s), NULL);
     free(s);

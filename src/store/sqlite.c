@@ -187,9 +187,19 @@ static vt_err add_row(sqlres *r, sqlite3_stmt *st, vt_error *err)
 /* The cached statement for sql, prepared on first use; NULL with *rc set on failure. */
 static sqlite3_stmt *cached_stmt(lite_conn *c, const char *sql, vt_err *rc, vt_error *err)
 {
+    /* Open addressing from the pointer's hash: two statements whose addresses share a slot
+     * used to evict each other at every call (re-prepared each time). A full table evicts the
+     * home slot. */
     size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE;
     stmt_slot *slot = &c->cache[h];
-    if (slot->st != NULL && slot->key == sql && strcmp(slot->sql, sql) == 0) return slot->st;
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        stmt_slot *t = &c->cache[(h + i) % STMT_CACHE];
+        if (t->st == NULL) {
+            slot = t;
+            break;
+        }
+        if (t->key == sql && strcmp(t->sql, sql) == 0) return t->st;
+    }
     sqlite3_finalize(slot->st);
     free(slot->sql);
     memset(slot, 0, sizeof *slot);
@@ -242,14 +252,16 @@ out:
     return rc;
 }
 
+/* BEGIN and COMMIT from the statement cache: sqlite3_exec would parse them at every
+ * transaction (two or three per key-broker round). */
 static vt_err lite_begin(void *conn, vt_error *err)
 {
-    return lite_script(conn, "BEGIN IMMEDIATE", err);
+    return lite_exec(conn, "BEGIN IMMEDIATE", NULL, 0, NULL, err);
 }
 
 static vt_err lite_commit(void *conn, vt_error *err)
 {
-    return lite_script(conn, "COMMIT", err);
+    return lite_exec(conn, "COMMIT", NULL, 0, NULL, err);
 }
 
 static void lite_rollback(void *conn)

@@ -266,9 +266,22 @@ static void drop(vt_verifier *v)
 
 /* A TEE whose inputs do not load reports its error when its evidence comes, so one bad
  * directory does not stop the others. */
-void verifier_refresh(vt_verifier *v, vt_tee tee)
+/* Whether to look at the sources' files now: always before the first build, after an
+ * invalidation, without a clock or interval, and for sources a fetch writes into; else once
+ * the interval has passed since the last look (a clock going back counts as passed). */
+static bool recheck_due(vt_verifier *v, double *now)
+{
+    if (v->monotonic == NULL || v->recheck <= 0 || v->online) return true;
+    *now = v->monotonic();
+    if (!v->built) return true;
+    double since = *now - v->checked_at;
+    return since < 0 || since >= v->recheck;
+}
+
+static void restamp(vt_verifier *v, double now)
 {
     int64_t stamp = sources_stamp(v);
+    v->checked_at = now;
     if (!v->built || stamp != v->stamp) {
         drop(v);
         vt_error_clear(&v->tdx_err);
@@ -280,6 +293,12 @@ void verifier_refresh(vt_verifier *v, vt_tee tee)
         v->stamp = stamp;
         v->built = true;
     }
+}
+
+void verifier_refresh(vt_verifier *v, vt_tee tee)
+{
+    double now = 0;
+    if (recheck_due(v, &now)) restamp(v, now);
     /* each TEE's verifier is built when its evidence first comes: a TDX verification does not
      * pay for loading SNP certificates and CCA keys (a cold `veritee verify` spent a sixth of
      * its instructions on them) */
@@ -331,6 +350,9 @@ vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *
     v->tpm_aks = dup_or_null(s->tpm_aks);
     v->nvidia_ocsp_dir = dup_or_null(s->nvidia_ocsp_dir);
     v->nvidia_require_ocsp = s->nvidia_require_ocsp;
+    v->monotonic = s->monotonic;
+    v->recheck = s->recheck_seconds;
+    v->online = s->pcs_url != NULL || s->kds_url != NULL || s->collateral != NULL;
     v->collateral = s->collateral;
     if (s->cache_dir != NULL) {
         size_t n = strlen(s->cache_dir) + sizeof "/tdx";

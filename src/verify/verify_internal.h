@@ -27,6 +27,10 @@ struct vt_verifier {
     void (*kds_wait)(void *ctx, long ms);
     void *kds_wait_ctx;
     int64_t stamp; /* newest mtime (ns) of the files the verifiers were built from */
+    double (*monotonic)(void);
+    double recheck;     /* seconds between looks at the sources' files; 0: every verification */
+    double checked_at;  /* monotonic instant of the last look (valid when built) */
+    bool online;        /* a fetch may write into the sources: look every time */
     bool built;
     bool tdx_ready, snp_ready, cca_ready, tpm_ready; /* that TEE's verifier was built from these sources */
     vt_tdx_verifier *tdx;

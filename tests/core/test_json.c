@@ -1,5 +1,7 @@
 /* Core JSON field getters (vt_json_get_*): one meaning for optional/required members, wrong
  * types are errors naming the path, integers are JSON integers or "0x" hex/decimal strings. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -205,13 +207,161 @@ static void test_json_legacy_getters(void **state)
     json_decref(j);
 }
 
+/* vt_json_parse (src/core/json_parse.c) against jansson's json_loadb with the same rules, case
+ * by case: the same verdict and equal values. The cases walk RFC 8259's grammar and RFC 3629's
+ * UTF-8 edges; fuzz/fuzz_json.c runs the same comparison on generated input. */
+static void same_as_jansson(const char *text, size_t len, int want_ok)
+{
+    json_t *ours = NULL;
+    vt_error e;
+    vt_error_clear(&e);
+    vt_err rc = vt_json_parse(text, len, &ours, &e);
+    json_error_t je;
+    json_t *ref = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if ((rc == VT_OK) != (ref != NULL))
+        fail_msg("'%.*s': ours %s, jansson %s (%s)", (int)len, text, rc == VT_OK ? "accepts" : e.msg,
+                 ref ? "accepts" : "refuses", ref ? "" : je.text);
+    if ((rc == VT_OK) != want_ok) fail_msg("'%.*s': expected %s", (int)len, text, want_ok ? "accept" : "refuse");
+    if (rc == VT_OK) {
+        if (!json_equal(ours, ref)) fail_msg("'%.*s': values differ", (int)len, text);
+    } else {
+        assert_int_equal(rc, VT_E_INVALID);
+        assert_non_null(strstr(e.msg, "JSON error at line"));
+    }
+    json_decref(ours);
+    json_decref(ref);
+}
+
+static void test_json_parse_like_jansson(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int ok;
+    } cases[] = {
+        {"{}", 1}, {"[]", 1}, {" \t\r\n[ ] \n", 1}, {"", 0}, {"   ", 0}, {"1", 0}, {"\"s\"", 0}, {"null", 0},
+        {"[1,2,]", 0}, {"[,]", 0}, {"{\"a\":1,}", 0}, {"{\"a\" 1}", 0}, {"{a:1}", 0}, {"[1 2]", 0},
+        {"[1]x", 0}, {"[1][2]", 0}, {"{\"a\":1,\"a\":2}", 0}, {"{\"a\":1,\"b\":{\"a\":2}}", 1},
+        {"{\"\":1}", 1}, {"{\"a\\u0062\":1,\"ab\":2}", 0},
+        {"[true,false,null]", 1}, {"[tru]", 0}, {"[nul]", 0}, {"[falsey]", 0}, {"[True]", 0},
+        {"[0,-0,1,-1,10,9223372036854775807,-9223372036854775808]", 1}, {"[9223372036854775808]", 0},
+        {"[-9223372036854775809]", 0}, {"[01]", 0}, {"[-01]", 0}, {"[+1]", 0}, {"[.5]", 0}, {"[1.]", 0},
+        {"[1.5]", 1}, {"[-0.0]", 1}, {"[1e5]", 1}, {"[1E+5]", 1}, {"[1e-5]", 1}, {"[1e]", 0}, {"[1e+]", 0},
+        {"[-]", 0}, {"[1.5e308]", 1}, {"[1e309]", 0}, {"[-1e309]", 0}, {"[1e-400]", 1}, {"[0x10]", 0},
+        {"[1.0]", 1}, {"[123456789012345678901234567890.5]", 1},
+        {"[\"\"]", 1}, {"[\"abc\"]", 1}, {"[\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\"]", 1}, {"[\"\\x\"]", 0},
+        {"[\"\\u0041\\u00e9\\u20AC\"]", 1}, {"[\"\\u0000\"]", 0}, {"[\"\\ud83d\\ude00\"]", 1},
+        {"[\"\\ud83d\"]", 0}, {"[\"\\ude00\"]", 0}, {"[\"\\ud83d\\u0041\"]", 0}, {"[\"\\ud83dx\"]", 0},
+        {"[\"\\u12\"]", 0}, {"[\"\\u12g4\"]", 0}, {"[\"abc]", 0}, {"[\"abc\\\"]", 0}, {"[\"a\tb\"]", 0},
+        {"[\"a\x1f" "b\"]", 0}, {"[\"a\x7f" "b\"]", 1},
+        {"[\"\xc3\xa9\"]", 1}, {"[\"\xe2\x82\xac\"]", 1}, {"[\"\xf0\x9f\x98\x80\"]", 1},
+        {"[\"\xc0\x80\"]", 0}, {"[\"\xc1\xbf\"]", 0}, {"[\"\xe0\x80\x80\"]", 0}, {"[\"\xed\xa0\x80\"]", 0},
+        {"[\"\xf0\x80\x80\x80\"]", 0}, {"[\"\xf4\x90\x80\x80\"]", 0}, {"[\"\xf5\x80\x80\x80\"]", 0},
+        {"[\"\x80\"]", 0}, {"[\"\xc3\"]", 0}, {"[\"\xc3\x28\"]", 0}, {"[\"\xe2\x82\"]", 0}, {"[\"\xff\"]", 0},
+        {"[\"a\\n\xc3\xa9\\u00e9\"]", 1}, {"{\"k\\n\xc3\xa9\":\"v\\t\"}", 1}, {"[\xc3\xa9]", 0},
+        {"{\"a\":[1,{\"b\":[null,\"x\"]}],\"c\":-2.5e-3}", 1}, {"\xef\xbb\xbf[]", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        same_as_jansson(cases[i].text, strlen(cases[i].text), cases[i].ok);
+    same_as_jansson("[\"a\0b\"]", 7, 0); /* a raw NUL is a control character */
+    same_as_jansson("[1]\0", 4, 0);       /* and no whitespace after the value */
+    /* jansson skips a NUL byte right after a number (it takes "[2\0]" for [2]); we refuse it. */
+    json_t *nul = NULL;
+    vt_error ne;
+    assert_int_equal(vt_json_parse("[2\0]", 4, &nul, &ne), VT_E_INVALID);
+    assert_int_equal(vt_json_parse("{\"a\":1.5\0}", 9, &nul, &ne), VT_E_INVALID);
+    /* Depth: every value counts, the limit is 2048. */
+    static char deep[2 * 2049 + 2];
+    for (size_t n = 2047; n <= 2049; n++) {
+        memset(deep, '[', n);
+        memset(deep + n, ']', n);
+        same_as_jansson(deep, 2 * n, n <= 2048);
+        memset(deep, '[', n);
+        deep[n] = '1';
+        memset(deep + n + 1, ']', n);
+        same_as_jansson(deep, 2 * n + 1, n <= 2047);
+    }
+    /* A long string with escapes after a long plain run, as key and value. */
+    static char big[20000];
+    size_t o = 0;
+    o += (size_t)snprintf(big + o, sizeof big - o, "{\"");
+    for (int i = 0; i < 300; i++) big[o++] = 'k';
+    o += (size_t)snprintf(big + o, sizeof big - o, "\\u00e9\":\"");
+    for (int i = 0; i < 9000; i++) big[o++] = (char)('A' + i % 26);
+    o += (size_t)snprintf(big + o, sizeof big - o, "\\n\\ud83d\\ude00\"}");
+    same_as_jansson(big, o, 1);
+    /* The error names where it is. */
+    json_t *j = NULL;
+    vt_error e;
+    assert_int_equal(vt_json_parse("{\n  \"a\": tru\n}", 14, &j, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "line 2 column 8"));
+}
+
+/* vt_json_dumps writes what json_dumps writes, byte for byte, for every compact flag set. */
+static void same_dump(const json_t *j)
+{
+    static const size_t FLAGS[] = {
+        JSON_COMPACT | JSON_ENCODE_ANY, JSON_COMPACT, JSON_COMPACT | JSON_SORT_KEYS,
+        JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII, JSON_COMPACT | JSON_PRESERVE_ORDER,
+        JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY, JSON_INDENT(2), 0,
+    };
+    for (size_t i = 0; i < sizeof FLAGS / sizeof FLAGS[0]; i++) {
+        char *a = vt_json_dumps(j, FLAGS[i]), *b = json_dumps(j, FLAGS[i]);
+        if ((a == NULL) != (b == NULL)) fail_msg("flags %zx: ours %s, jansson %s", FLAGS[i], a ? a : "NULL", b ? b : "NULL");
+        if (a != NULL && strcmp(a, b) != 0) fail_msg("flags %zx:\n ours    %s\n jansson %s", FLAGS[i], a, b);
+        free(a);
+        free(b);
+    }
+}
+
+static void test_json_dumps_like_jansson(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "{}", "[]", "[[],{},[{}]]", "{\"b\":1,\"a\":2,\"c\":{\"z\":[true,false,null],\"y\":\"\"}}",
+        "[0,-1,9223372036854775807,-9223372036854775808,1.5,-0.0,1e300,0.1,1.0]",
+        "[\"plain\",\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\"]",
+        "{\"\\u00e9\\u20ac\":\"\\ud83d\\ude00 \\u00e9\",\"ascii\":\"x\"}",
+        "{\"Z\":1,\"a\":2,\"_\":3,\"A\":4,\"aa\":5,\"\":6}",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        json_t *j = doc(texts[i]);
+        same_dump(j);
+        for (size_t k = 0; json_is_array(j) && k < json_array_size(j); k++) same_dump(json_array_get(j, k));
+        json_decref(j);
+    }
+    /* A long base64url token with escapes around it, as the KBS replies carry. */
+    static char tok[12000];
+    for (size_t i = 0; i < sizeof tok - 1; i++) tok[i] = "ABCxyz012-_."[i % 12];
+    tok[5000] = '"';
+    tok[9000] = '\n';
+    json_t *t = json_pack("{ss}", "token", tok);
+    same_dump(t);
+    json_decref(t);
+    /* Scalars at the top: only with JSON_ENCODE_ANY. */
+    json_t *sc = json_string("top");
+    char *a = vt_json_dumps(sc, JSON_COMPACT);
+    assert_null(a);
+    a = vt_json_dumps(sc, JSON_COMPACT | JSON_ENCODE_ANY);
+    assert_string_equal(a, "\"top\"");
+    free(a);
+    json_decref(sc);
+    /* Malformed UTF-8 (a string made without the check) is refused by both. */
+    json_t *bad = json_pack("{so}", "k", json_stringn_nocheck("a\xc3(", 3));
+    same_dump(bad);
+    assert_null(vt_json_dumps(bad, JSON_COMPACT));
+    json_decref(bad);
+    assert_null(vt_json_dumps(NULL, JSON_COMPACT));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_required_optional), cmocka_unit_test(test_json_wrong_types),
         cmocka_unit_test(test_json_int_ranges),        cmocka_unit_test(test_json_u64_forms),
         cmocka_unit_test(test_json_hex_text_arrays),   cmocka_unit_test(test_json_allowed_keys),
-        cmocka_unit_test(test_json_legacy_getters),
+        cmocka_unit_test(test_json_legacy_getters),    cmocka_unit_test(test_json_parse_like_jansson),
+        cmocka_unit_test(test_json_dumps_like_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "veritee/emulate.h"
@@ -174,6 +178,78 @@ static void test_cache_as_collateral(void **state)
     vt_verifier_free(v);
 }
 
+/* The sources' files are looked at once per recheck interval on the caller's monotonic clock
+ * (a server's verifier: not a stat() of every file at every verification). The clock here is
+ * a variable, so nothing depends on how fast the test runs; directory times are set
+ * explicitly, so no change hides inside one tick of the file system's clock. */
+static double fake_now;
+static double fake_clock(void) { return fake_now; }
+
+static void set_mtime(const char *path, time_t t)
+{
+    struct timespec ts[2] = {{.tv_sec = t}, {.tv_sec = t}};
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void test_sources_recheck(void **state)
+{
+    const emu_set *sp = *state;
+    char base[256], trust[300], from[600], to[600] = "";
+    /* after every other file's time: the newest time of all the sources is the directory's */
+    time_t t0 = time(NULL) + 1000000;
+    vt_test_tmpdir(base, sizeof base);
+    snprintf(trust, sizeof trust, "%s/trust", base);
+    assert_int_equal(mkdir(trust, 0700), 0);
+    char coll[300];
+    snprintf(coll, sizeof coll, "%s/collateral", sp->dir);
+    vt_verify_opts o = {.at = vt_test_at(T0)};
+    vt_verify_result *r = calloc(1, sizeof *r);
+    vt_error e;
+    for (int mode = 0; mode < 3; mode++) { /* 0: clock and 1 s; 1: no clock; 2: clock, online */
+        if (to[0] != 0) unlink(to);
+        set_mtime(trust, t0 + 10 * mode);
+        fake_now = 100.0;
+        vt_verify_sources src = {.trust_dir = trust, .collateral_dir = coll, .recheck_seconds = 1.0,
+                                 .monotonic = mode == 1 ? NULL : fake_clock};
+        if (mode == 2) src.cache_dir = base, src.kds_url = "http://127.0.0.1:9"; /* never asked: TDX */
+        vt_verifier *v = NULL;
+        assert_int_equal(vt_verifier_new(&src, &v, &e), VT_OK);
+        /* no TDX root in the trust directory: refused */
+        assert_int_not_equal(run(v, &sp->tdx, &o, r, &e), VT_OK);
+        /* the root arrives (the directory's time moves on) */
+        snprintf(from, sizeof from, "%s/trust/tdx_sgx_root_ca.pem", sp->dir);
+        snprintf(to, sizeof to, "%s/tdx_sgx_root_ca.pem", trust);
+        assert_int_equal(link(from, to), 0);
+        set_mtime(trust, t0 + 10 * mode + 1);
+        fake_now = 100.5;
+        vt_err rc = run(v, &sp->tdx, &o, r, &e);
+        if (mode == 0) {
+            /* within the interval: the files were not looked at, the old verifier answers */
+            assert_int_not_equal(rc, VT_OK);
+            fake_now = 101.0; /* the interval has passed: the new root is seen */
+            if (run(v, &sp->tdx, &o, r, &e) != VT_OK) fail_msg("after the interval: %s", e.msg);
+            /* and gone again: seen only after the next interval, or at once when invalidated */
+            assert_int_equal(unlink(to), 0);
+            set_mtime(trust, t0 + 2);
+            fake_now = 101.5;
+            if (run(v, &sp->tdx, &o, r, &e) != VT_OK) fail_msg("within the interval: %s", e.msg);
+            vt_verifier_invalidate(v);
+            assert_int_not_equal(run(v, &sp->tdx, &o, r, &e), VT_OK);
+            /* a clock that goes back counts as the interval passed */
+            assert_int_equal(link(from, to), 0);
+            set_mtime(trust, t0 + 3);
+            fake_now = 50.0;
+            if (run(v, &sp->tdx, &o, r, &e) != VT_OK) fail_msg("clock went back: %s", e.msg);
+        } else {
+            /* no clock, or a source a fetch writes into: every verification looks */
+            if (rc != VT_OK) fail_msg("mode %d: %s", mode, e.msg);
+        }
+        vt_verify_result_clear(r);
+        vt_verifier_free(v);
+    }
+    free(r);
+}
+
 static int group_setup(void **state)
 {
     emu_set *s = calloc(1, sizeof *s);
@@ -197,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_nonce_every_kind),
         cmocka_unit_test(test_options_refused),
         cmocka_unit_test(test_cache_as_collateral),
+        cmocka_unit_test(test_sources_recheck),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
