@@ -7,12 +7,6 @@
 
 #include "veritee/json.h"
 
-/* The compact JSON text of j, byte for byte what json_dumps(j, JSON_COMPACT) gives, without
- * jansson's per-character string escaping for the strings that need none (the base64 evidence
- * of an attestation request is most of its bytes). NULL when out of memory or j cannot be
- * encoded; free() the result. */
-char *agent_json_dump(const json_t *j);
-
 /* The /attest answer in the exact shape veritee's and Trustee's KBS send it,
  * {"token":"<chars of a JWS compact serialisation>"} without whitespace: the token's bytes within
  * the body (they need no JSON unescaping). False for any other shape (the caller parses it). */

@@ -277,7 +277,7 @@ static vt_err request(vt_kbs_client *c, const char *method, const char *path, co
         snprintf(cookie, sizeof cookie, "Cookie: " VT_RCAR_COOKIE "=%s", c->cookie);
         hdrs[nh++] = cookie;
     }
-    char *text = body ? agent_json_dump(body) : NULL;
+    char *text = body ? vt_json_dumps(body, JSON_COMPACT) : NULL;
     if (body != NULL && text == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
     vt_http_client_req req = {.method = method, .headers = hdrs,
                            .content_type = body ? "application/json" : NULL,
