@@ -71,9 +71,9 @@ typedef struct vt_kbs_config {
     int64_t token_skew;             /* seconds of clock skew allowed when checking a bearer EAR's
                                        iat and exp (a token is refused from exp + skew on);
                                        0: none; at most VT_KBS_MAX_TOKEN_SKEW */
-    uint64_t max_sessions;          /* live (unexpired) sessions at most; 0: no limit. Over it,
-                                       /auth answers 503 so guests retry later */
-    uint64_t max_sessions_per_client; /* live sessions opened from one client address at most;
+    uint64_t max_sessions;          /* live (unexpired) sessions not yet attested at most; 0: no
+                                       limit. Over it, /auth answers 503 so guests retry later */
+    uint64_t max_sessions_per_client; /* such sessions opened from one client address at most;
                                        0: no limit. Over it, /auth answers 429 to that client
                                        only, so one address cannot lock every guest out */
     bool allow_missing_crl;         /* TDX: accept a PCK chain without CRL (said in the checks) */

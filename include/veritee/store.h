@@ -60,7 +60,7 @@ void vt_store_close(vt_store *s);
 /* "sqlite" or "postgres". */
 const char *vt_store_backend(const vt_store *s);
 /* Current schema version (VT_STORE_SCHEMA_VERSION after a successful open). */
-#define VT_STORE_SCHEMA_VERSION 3
+#define VT_STORE_SCHEMA_VERSION 4
 VT_MUST_USE vt_err vt_store_schema_version(vt_store *s, int *out, vt_error *err);
 /* Cheap liveness check (SELECT 1), for /healthz. */
 VT_MUST_USE vt_err vt_store_ping(vt_store *s, vt_error *err);
@@ -108,12 +108,13 @@ VT_MUST_USE vt_err vt_store_session_put(vt_store *s, const vt_session *sess, vt_
 
 typedef enum vt_session_limit {
     VT_SESSION_LIMIT_NONE = 0, /* created */
-    VT_SESSION_LIMIT_TOTAL,    /* max_total live sessions exist already: not created */
-    VT_SESSION_LIMIT_CLIENT,   /* max_per_client live sessions of sess->client exist: not created */
+    VT_SESSION_LIMIT_TOTAL,    /* max_total pending live sessions exist already: not created */
+    VT_SESSION_LIMIT_CLIENT,   /* max_per_client pending ones of sess->client exist: not created */
 } vt_session_limit;
-/* Creates a session when fewer than max_total sessions are live at now and fewer than
- * max_per_client of them belong to sess->client (0: no such limit); counting and insertion are
- * one transaction, serialized across nodes. *hit says which limit refused it. */
+/* Creates a session when fewer than max_total sessions awaiting attestation (live at now, no
+ * token yet) exist and fewer than max_per_client of them belong to sess->client (0: no such
+ * limit); counting and insertion are one transaction, serialized across nodes. *hit says which
+ * limit refused it. */
 VT_MUST_USE vt_err vt_store_session_put_limited(vt_store *s, const vt_session *sess, uint64_t max_total,
                                     uint64_t max_per_client, vt_time now, vt_session_limit *hit,
                                     vt_error *err);

@@ -151,9 +151,10 @@ vt_err vt_store_session_put(vt_store *s, const vt_session *x, vt_error *err)
     return store_end_volatile(s, session_insert(s, x, err), err);
 }
 
-/* Live sessions in all and of one client, each counted up to its limit only (a count(*) visits
- * every matching index entry, and a busy broker keeps its request rate times the session
- * lifetime of them), both in one statement (one round trip); a limit of 0 counts nothing. */
+/* Live sessions still waiting for their attestation (token NULL: an attested session was opened
+ * by a genuine TEE, so only these can be piled up by whoever can reach /auth), in all and of one
+ * client, each counted up to its limit only (the partial indexes of schema 4), both in one
+ * statement (one round trip); a limit of 0 counts nothing. */
 static vt_err count_live(vt_store *s, const char *client, vt_time now, uint64_t max_total, uint64_t max_client,
                          uint64_t *total, uint64_t *mine, vt_error *err)
 {
@@ -162,8 +163,9 @@ static vt_err count_live(vt_store *s, const char *client, vt_time now, uint64_t 
     sqlval p[] = {P_INT(now), P_INT(lt), P_INT(lc), P_TEXT(client)};
     sqlres r = {0};
     VT_GUARD(store_tx(s,
-                      "SELECT (SELECT count(*) FROM (SELECT 1 FROM sessions WHERE expires > $1 LIMIT $2) AS a), "
-                      "(SELECT count(*) FROM (SELECT 1 FROM sessions WHERE expires > $1 AND client = $4 LIMIT $3) AS b)",
+                      "SELECT (SELECT count(*) FROM (SELECT 1 FROM sessions WHERE token IS NULL AND expires > $1 LIMIT $2) AS a), "
+                      "(SELECT count(*) FROM (SELECT 1 FROM sessions WHERE token IS NULL AND expires > $1 AND client = $4 "
+                      "LIMIT $3) AS b)",
                       p, 4, &r, err));
     *total = (uint64_t)sqlres_int(&r, 0, 0);
     *mine = (uint64_t)sqlres_int(&r, 0, 1);

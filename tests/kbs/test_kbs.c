@@ -1216,6 +1216,27 @@ static void test_session_limit(void **state)
     assert_false(r.set_cookie);
     vt_kbs_reply_clear(&r);
     auth(k, "cca", t + 2 * VT_KBS_DEFAULT_SESSION_LIFETIME, &s); /* the two have expired */
+    /* only sessions awaiting attestation count: at a limit of one, guest after guest completes
+     * its round (before, the attested sessions filled the limit for their whole lifetime, which
+     * capped a broker at --max-sessions / 300 s rounds per second) */
+    vt_kbs_free(k);
+    vt_time t2 = t + 4 * VT_KBS_DEFAULT_SESSION_LIFETIME;
+    assert_int_equal(vt_store_session_count(F.store, t2, &live, &e), VT_OK);
+    assert_int_equal(live, 0);
+    k = kbs_with(F.store, 1, 0, 0);
+    for (int i = 0; i < 3; i++) {
+        auth(k, "tdx", t2, &s);
+        char *body = tdx_body(s.nonce, F.jwk_ec, NULL, NULL);
+        attest(k, &s, t2, body, 200, NULL, NULL);
+        free(body);
+    }
+    assert_int_equal(vt_store_session_count(F.store, t2, &live, &e), VT_OK);
+    assert_int_equal(live, 3);
+    auth(k, "tdx", t2, &s); /* one pending: the limit is reached for the next */
+    vt_kbs_call call4 = call(t2, NULL, "{\"version\":\"0.4.0\",\"tee\":\"tdx\",\"extra-params\":\"\"}");
+    vt_kbs_auth(k, &call4, &r);
+    assert_int_equal(r.status, 503);
+    vt_kbs_reply_clear(&r);
     vt_kbs_free(k);
 }
 

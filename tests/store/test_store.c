@@ -950,6 +950,17 @@ static void test_session_limits(void **state)
     assert_int_equal(vt_store_session_get(s, x.id, now + 200, &got, &e), VT_OK);
     vt_session_clear(&got);
     assert_int_equal(vt_store_session_get(s, ids[1], now, &got, &e), VT_E_MISSING); /* refused ones were not stored */
+    /* a session that passed its attestation (token set) no longer counts, in all or for its
+     * client: a busy broker's attested sessions never fill the limits; a pending one does */
+    assert_int_equal(vt_store_session_set_token(s, x.id, "ear.token.x", now + 200, &e), VT_OK);
+    for (int i = 0; i < 2; i++) { /* 10.0.0.1: x attested (not counted), then one pending (counted) */
+        vt_session y = {.tee = "tdx", .nonce = "n", .request = "{}", .created = now + 200, .expires = now + 300,
+                        .client = "10.0.0.1"};
+        uniq(y.id, sizeof y.id, "lim");
+        hit = VT_SESSION_LIMIT_NONE;
+        assert_int_equal(vt_store_session_put_limited(s, &y, 2, 1, now + 200, &hit, &e), VT_OK);
+        assert_int_equal(hit, i == 0 ? VT_SESSION_LIMIT_NONE : VT_SESSION_LIMIT_CLIENT);
+    }
     vt_store_close(s);
 }
 
@@ -989,7 +1000,8 @@ static void test_pg_schema_upgrade(void **state)
     vt_store_close(s);
     assert_true(pg_fixture_query(&at,
                                  "ALTER TABLE sessions SET LOGGED; ALTER TABLE nonces SET LOGGED;"
-                                 " DELETE FROM schema_version WHERE version = 3; SELECT max(version) FROM schema_version",
+                                 " DROP INDEX sessions_pending; DROP INDEX sessions_pending_client;"
+                                 " DELETE FROM schema_version WHERE version >= 3; SELECT max(version) FROM schema_version",
                                  out, sizeof out));
     assert_string_equal(out, "2");
     assert_int_equal(persistence(b->pg, url, "sessions"), 'p');
@@ -1002,7 +1014,7 @@ static void test_pg_schema_upgrade(void **state)
     s = open_store(url, NULL);
     int v = 0;
     assert_int_equal(vt_store_schema_version(s, &v, &e), VT_OK);
-    assert_int_equal(v, 3);
+    assert_int_equal(v, VT_STORE_SCHEMA_VERSION);
     assert_int_equal(persistence(b->pg, url, "sessions"), 'u');
     assert_int_equal(persistence(b->pg, url, "nonces"), 'u');
     const char *durable[] = {"audit", "audit_head", "resources", "docs", "admin_jti", "meta", "schema_version"};
@@ -1022,7 +1034,7 @@ static void test_pg_schema_upgrade(void **state)
     vt_store_close(s);
     s = open_store(url, NULL); /* and opens again without migrating twice */
     assert_int_equal(vt_store_schema_version(s, &v, &e), VT_OK);
-    assert_int_equal(v, 3);
+    assert_int_equal(v, VT_STORE_SCHEMA_VERSION);
     vt_store_close(s);
     snprintf(sql, sizeof sql, "DROP DATABASE %s", db);
     assert_true(pg_fixture_query(b->pg, sql, out, sizeof out));
