@@ -313,6 +313,7 @@ static const cli_opt serve_opts[] = {
     {"max-sessions-per-client", 0, "N", "such sessions from one address; 429 over it (default 256)"},
     {"token-skew", 0, "S", "clock skew allowed on a bearer token's iat/exp (default 5, at most 300)"},
     {"max-connections", 0, "N", "open connections at most (default 256)"},
+    {"http-threads", 0, "N", "a pool of N HTTP workers (default 0: a thread per connection)"},
     {"max-connections-per-ip", 0, "N", "open connections from one address (default 16)"},
     {"idle-timeout", 0, "S", "close a connection idle this long (default 30)"},
     {"header-timeout", 0, "S", "request line and headers must arrive within S (default 10)"},

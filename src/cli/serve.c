@@ -34,7 +34,7 @@ typedef struct serve_opts {
     bool nvidia_allow_unknown;
     int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions, collateral_refresh, collateral_retry;
     bool pccs_insecure;
-    int64_t max_sessions_per_client, token_skew, max_connections, max_connections_per_ip, idle_timeout,
+    int64_t max_sessions_per_client, token_skew, max_connections, max_connections_per_ip, idle_timeout, http_threads,
         header_timeout, body_timeout, max_body_memory;
     bool token_skew_set;
     double rate;
@@ -76,7 +76,7 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
                                         "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions",
                                         "pcs_url", "kds_url", "cache", "pccs_url", "pccs_cacert", "pccs_insecure",
                                         "pcs_api_key", "collateral_refresh", "collateral_retry",
-                                        "max_sessions_per_client", "token_skew", "max_connections",
+                                        "max_sessions_per_client", "token_skew", "max_connections", "http_threads",
                                         "max_connections_per_ip", "idle_timeout", "header_timeout", "body_timeout",
                                         "max_body_memory", "tpm_ak", "nvidia_ocsp", "trustee_admin_compat",
                                         "nvidia_ocsp_url", "nvidia_rim_url", "nvidia_rim_trust", "nvidia_cache",
@@ -111,6 +111,7 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
     VT_GUARD(cfg_int(&c, "max_sessions", &o->max_sessions));
     VT_GUARD(cfg_int(&c, "max_sessions_per_client", &o->max_sessions_per_client));
     VT_GUARD(cfg_int(&c, "max_connections", &o->max_connections));
+    VT_GUARD(cfg_int(&c, "http_threads", &o->http_threads));
     VT_GUARD(cfg_int(&c, "max_connections_per_ip", &o->max_connections_per_ip));
     VT_GUARD(cfg_int(&c, "idle_timeout", &o->idle_timeout));
     VT_GUARD(cfg_int(&c, "header_timeout", &o->header_timeout));
@@ -275,7 +276,7 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         NUM("--collateral-refresh", collateral_refresh) NUM("--collateral-retry", collateral_retry)
         NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
         NUM("--max-body", max_body) NUM("--burst", burst) NUM("--sweep", sweep) NUM("--max-sessions", max_sessions)
-        NUM("--max-sessions-per-client", max_sessions_per_client) NUM("--max-connections", max_connections)
+        NUM("--max-sessions-per-client", max_sessions_per_client) NUM("--max-connections", max_connections) NUM("--http-threads", http_threads)
         NUM("--max-connections-per-ip", max_connections_per_ip) NUM("--idle-timeout", idle_timeout)
         NUM("--header-timeout", header_timeout) NUM("--body-timeout", body_timeout)
         NUM("--max-body-memory", max_body_memory) NUM("--explore-burst", explore_burst)
@@ -426,7 +427,8 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "veritee serve: --token-skew must be 0..%d seconds\n", VT_KBS_MAX_TOKEN_SKEW);
         return VT_EXIT_USAGE;
     }
-    if (o.max_connections < 0 || o.max_connections > 65536 || o.max_connections_per_ip < 0 ||
+    if (o.max_connections < 0 || o.max_connections > 65536 || o.http_threads < 0 || o.http_threads > 1024 ||
+        o.max_connections_per_ip < 0 ||
         o.max_connections_per_ip > 65536 || o.idle_timeout < 0 || o.idle_timeout > 86400 || o.header_timeout < 0 ||
         o.header_timeout > 3600 || o.body_timeout < 0 || o.body_timeout > 3600 || o.max_body_memory < 0) {
         fprintf(stderr, "veritee serve: connection limits and timeouts out of range\n");
@@ -559,11 +561,11 @@ int cmd_serve(int argc, char **argv)
                        .max_connections_per_ip = (unsigned)o.max_connections_per_ip,
                        .timeout_seconds = (unsigned)o.idle_timeout, .header_timeout_seconds = (unsigned)o.header_timeout,
                        .body_timeout_seconds = (unsigned)o.body_timeout, .max_body_memory = (size_t)o.max_body_memory};
-    /* A worker thread serves its connections one request at a time, and a request that released
-     * a key waits for the disk (the audit record's group commit): with as many workers as cores,
-     * the server idled while requests queued behind those waits. Twice the cores, at least 4. */
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    ho.threads = ncpu < 2 ? 4 : ncpu > 16 ? 32 : (unsigned)(2 * ncpu);
+    /* --http-threads 0 (the default): a thread per connection (at most --max-connections); a
+     * pool of workers serves its connections one request at a time, so a request waiting for the
+     * disk or a lock held up every other connection of its worker. N: a pool of N workers. */
+    ho.thread_per_connection = o.http_threads == 0;
+    ho.threads = (unsigned)o.http_threads;
     if (vt_http_signals_block(&e) != VT_OK || vt_http_server_start(&ho, routes, nr, &srv, &e) != VT_OK) {
         rc = fail(&o, "listen", &e);
         goto out;
