@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_internal.h"
 #include "veritee/json.h"
 #include "veritee/writer.h"
 
@@ -25,8 +26,7 @@ static void put_u16(vt_writer *w, uint32_t v)
     vt_write_bytes(w, "json", e, sizeof e);
 }
 
-/* Decode the UTF-8 sequence at p (RFC 3629, as jansson checks it); 0 when malformed. */
-static size_t utf8_decode(const uint8_t *p, const uint8_t *end, uint32_t *cp)
+size_t json_utf8_seq(const uint8_t *p, const uint8_t *end, uint32_t *cp)
 {
     uint8_t c = p[0];
     size_t n;
@@ -42,7 +42,7 @@ static size_t utf8_decode(const uint8_t *p, const uint8_t *end, uint32_t *cp)
     }
     if (n == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) return 0;
     if (n == 4 && (v < 0x10000 || v > 0x10ffff)) return 0;
-    *cp = v;
+    if (cp != NULL) *cp = v;
     return n;
 }
 
@@ -58,7 +58,7 @@ static int dump_string(vt_writer *w, const char *s, size_t len, size_t flags)
         }
         if (c >= 0x80) {
             uint32_t cp;
-            size_t n = utf8_decode(p, end, &cp);
+            size_t n = json_utf8_seq(p, end, &cp);
             if (n == 0) return -1; /* jansson refuses to write malformed UTF-8 */
             if (!(flags & JSON_ENSURE_ASCII)) {
                 p += n;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_internal.h"
 #include "veritee/json.h"
 
 /* jansson's JSON_PARSER_MAX_DEPTH: every value counts, scalars included. */
@@ -50,27 +51,6 @@ static void skip_ws(parser *ps)
     while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t')) ps->p++;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no surrogates,
- * nothing above U+10FFFF), 0 when it is not one. */
-static size_t utf8_len(const uint8_t *p, const uint8_t *end)
-{
-    uint8_t c = p[0];
-    size_t n;
-    uint32_t v;
-    if (c >= 0xc2 && c <= 0xdf) n = 2, v = c & 0x1fu;
-    else if (c >= 0xe0 && c <= 0xef) n = 3, v = c & 0x0fu;
-    else if (c >= 0xf0 && c <= 0xf4) n = 4, v = c & 0x07u;
-    else return 0;
-    if ((size_t)(end - p) < n) return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) return 0;
-        v = v << 6 | (p[i] & 0x3fu);
-    }
-    if (n == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) return 0;
-    if (n == 4 && (v < 0x10000 || v > 0x10ffff)) return 0;
-    return n;
-}
-
 static int hex4(const uint8_t *p, uint32_t *out)
 {
     uint32_t v = 0;
@@ -109,7 +89,7 @@ static int scan_string(parser *ps, const char **text, size_t *len)
         while (p < end && STRCLASS[*p] == 0) p++;
         if (p >= end) return fail(ps, start - 1, "premature end of input in a string"), -1;
         if (STRCLASS[*p] == 4) {
-            size_t n = utf8_len(p, end);
+            size_t n = json_utf8_seq(p, end, NULL);
             if (n == 0) return fail(ps, p, "invalid UTF-8 in a string"), -1;
             p += n;
             continue;
@@ -143,7 +123,7 @@ static int scan_string(parser *ps, const char **text, size_t *len)
         } else if (k == 3) {
             return fail(ps, p, "control character in a string"), -1;
         } else if (k == 4) {
-            size_t n = utf8_len(p, end);
+            size_t n = json_utf8_seq(p, end, NULL);
             if (n == 0) return fail(ps, p, "invalid UTF-8 in a string"), -1;
             memcpy(q + o, p, n);
             o += n;
