@@ -700,15 +700,17 @@ vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, 
     VT_GUARD_GOTO(bind_listen(o->listen, &s->listen_fd, &s->port, err));
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | (tls ? MHD_USE_TLS : 0) |
                      (o->log ? MHD_USE_ERROR_LOG : 0) | (o->thread_per_connection ? MHD_USE_THREAD_PER_CONNECTION : 0);
-    /* a pool size of 1 is no pool (libmicrohttpd refuses a pool with a thread per connection) */
-    unsigned pool = o->thread_per_connection ? 1 : s->o.threads;
+    /* a pool size of 0 is no pool (libmicrohttpd refuses a pool with a thread per connection,
+     * and says so on stderr for a size of 1); the logger first, so that nothing libmicrohttpd
+     * says while it reads the options goes to its own stderr logger */
+    unsigned pool = o->thread_per_connection ? 0 : s->o.threads;
 #define COMMON_OPTS                                                                                     \
-    MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, pool,                            \
-        MHD_OPTION_CONNECTION_LIMIT, s->o.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,            \
-        s->o.max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, s->o.timeout_seconds,                 \
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->o.connection_memory, MHD_OPTION_NOTIFY_COMPLETED,          \
-        on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK,     \
-        on_uri, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL
+    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,                    \
+        MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT, s->o.max_connections,             \
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->o.max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,   \
+        s->o.timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT, s->o.connection_memory,                 \
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,     \
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL
     if (tls)
         s->d = s->api.start(flags, 0, on_accept, s, on_request, s, COMMON_OPTS, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem,
                             MHD_OPTION_HTTPS_MEM_KEY, s->key_pem, MHD_OPTION_END);
