@@ -259,28 +259,39 @@ vt_err vt_store_session_count(vt_store *s, vt_time now, uint64_t *out, vt_error 
     return VT_OK;
 }
 
+/* Rows deleted by one transaction of the sweep. A busy broker expires its request rate times
+ * the session lifetime of sessions and nonces between two sweeps (30,000 of each a minute at
+ * 500 rounds/s); deleted in one transaction, and their pages reclaimed at once, they held the
+ * store's lock for seconds, and every request queued behind it (a 600 s soak at 500 rounds/s:
+ * p50 3.3 s, p99 46 s once the first sessions expired). In batches, requests interleave. */
+#define SWEEP_BATCH 256
+
 vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err)
 {
     static const char *const sql[] = {
-        "DELETE FROM sessions WHERE expires <= $1",
-        "DELETE FROM nonces WHERE expires <= $1",
-        "DELETE FROM admin_jti WHERE expires <= $1",
+        "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires <= $1 LIMIT $2)",
+        "DELETE FROM nonces WHERE nonce IN (SELECT nonce FROM nonces WHERE expires <= $1 LIMIT $2)",
+        "DELETE FROM admin_jti WHERE jti IN (SELECT jti FROM admin_jti WHERE expires <= $1 LIMIT $2)",
     };
-    sqlval p[] = {P_INT(now)};
+    sqlval p[] = {P_INT(now), P_INT(SWEEP_BATCH)};
     uint64_t total = 0;
-    VT_GUARD(store_begin(s, err));
     vt_err rc = VT_OK;
     for (size_t i = 0; i < 3 && rc == VT_OK; i++) {
-        sqlres r = {0};
-        rc = store_tx(s, sql[i], p, 1, &r, err);
-        total += r.changes;
-        sqlres_free(&r);
-    }
-    rc = store_end_volatile(s, rc, err);
-    if (rc == VT_OK && total > 0 && s->drv->reclaim != NULL) {
-        pthread_mutex_lock(&s->mu);
-        rc = s->drv->reclaim(s->conn, err);
-        pthread_mutex_unlock(&s->mu);
+        uint64_t n;
+        do {
+            sqlres r = {0};
+            VT_GUARD(store_begin(s, err));
+            rc = store_tx(s, sql[i], p, 2, &r, err);
+            n = r.changes;
+            sqlres_free(&r);
+            rc = store_end_volatile(s, rc, err);
+            total += rc == VT_OK ? n : 0;
+            if (rc == VT_OK && n > 0 && s->drv->reclaim != NULL) { /* the batch's pages, while they are few */
+                pthread_mutex_lock(&s->mu);
+                rc = s->drv->reclaim(s->conn, err);
+                pthread_mutex_unlock(&s->mu);
+            }
+        } while (rc == VT_OK && n == SWEEP_BATCH);
     }
     if (rc == VT_OK && removed) *removed = total;
     return rc;

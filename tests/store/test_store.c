@@ -179,6 +179,31 @@ static void test_sessions(void **state)
     assert_int_equal(vt_store_sweep(s, 1300, &removed, &e), VT_OK);
     assert_true(removed >= 1);
     assert_int_equal(vt_store_session_get(s, in.id, 1000, &out, &e), VT_E_MISSING);
+    /* more than one batch of the sweep (256): every expired row goes, no live one */
+    const vt_time far = 9000000000LL;
+    vt_session live = in;
+    uniq(live.id, sizeof live.id, "live");
+    live.created = far;
+    live.expires = far + 1000;
+    assert_int_equal(vt_store_session_put(s, &live, &e), VT_OK);
+    for (int i = 0; i < 600; i++) {
+        vt_session x = in;
+        uniq(x.id, sizeof x.id, "batch");
+        x.created = far - 100;
+        x.expires = far - 10;
+        assert_int_equal(vt_store_session_put(s, &x, &e), VT_OK);
+        char bn[64];
+        uniq(bn, sizeof bn, "bn");
+        assert_int_equal(vt_store_nonce_put(s, bn, far - 10, &e), VT_OK);
+    }
+    assert_int_equal(vt_store_sweep(s, far, &removed, &e), VT_OK);
+    assert_true(removed >= 1200); /* and whatever other tests left expired */
+    uint64_t left = 1;
+    assert_int_equal(vt_store_session_count(s, 0, &left, &e), VT_OK); /* every row still stored */
+    assert_int_equal(left, 1);
+    assert_int_equal(vt_store_session_get(s, live.id, far, &out, &e), VT_OK);
+    vt_session_clear(&out);
+    assert_int_equal(vt_store_session_delete(s, live.id, &e), VT_OK); /* the database is shared by later tests */
     vt_store_close(s);
 }
 
