@@ -5,6 +5,7 @@
 # server running; `kbs_load.sh stop PID DIR` stops it and removes DIR.
 # KBS_BENCH_DB=URL stores elsewhere (e.g. a PostgreSQL, bench/kbs_pg.sh) and KBS_BENCH_NODES=N
 # starts N servers on that store: KBS_URL and PID are then comma-separated lists.
+# KBS_BENCH_SERVE_ARGS adds options to each server (e.g. "--session-lifetime 60").
 #   kbs_load.sh start VERITEE_BIN     |     kbs_load.sh stop PID[,PID...] DIR
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +25,7 @@ start)
   while [ "$n" -le "${KBS_BENCH_NODES:-1}" ]; do
     kbs_start "$dir/serve$n.log" --db "$db" --trust "$dir/emu/trust" --collateral "$dir/emu/collateral" \
       --admin-key "$dir/admin.pub.pem" --kek-file "$dir/kek.hex" --policy "$dir/policy.json" --ear-key "$dir/ear.pem" \
-      --max-sessions-per-client 1000000 --max-sessions 1000000 # all load comes from 127.0.0.1
+      --max-sessions-per-client 1000000 --max-sessions 1000000 ${KBS_BENCH_SERVE_ARGS:-} # all load comes from 127.0.0.1
     urls="$urls${urls:+,}$KBS_URL"
     pids="$pids${pids:+,}$KBS_PID"
     if [ "$n" -eq 1 ]; then
