@@ -11,8 +11,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 if ! "$VT" serve --help 2>&1 | grep -q -- --listen; then echo "SKIP: '$VT serve' is not available"; exit 77; fi
 
 . "$HERE/../fixtures/cli.sh"
-KBS_PID=""
-on_exit() { kbs_stop "$KBS_PID"; }
 kbs_sqlite_setup faults
 fetch() { # PATH OUT: the latest version through a guest
   timeout 30 "$VT" attest --kbs "$KBS_URL" --tee tdx --emulator "$tmp/emu" --resource "$1" --timeout 10 -o "$2" \

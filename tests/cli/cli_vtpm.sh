@@ -12,24 +12,11 @@ for t in swtpm python3; do
 done
 [ -e /usr/lib/x86_64-linux-gnu/libtss2-esys.so.0 ] || ls /usr/lib/*/libtss2-esys.so.0 >/dev/null 2>&1 ||
   { echo "SKIP: libtss2-esys not installed"; exit 77; }
-tmp=$(mktemp -d)
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../fixtures/cli.sh"
 . "$HERE/../../scripts/swtpm-env.sh"
 IMDS_PID=
-trap 'swtpm_stop; [ -n "$IMDS_PID" ] && kill $IMDS_PID 2>/dev/null; rm -rf "$tmp"' EXIT
-fails=0
-expect() { # expect CODE description command...
-  want=$1; what=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err"; got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL: $what: exit $got, expected $want"; cat "$tmp/out" "$tmp/err"; fails=$((fails + 1))
-  else
-    echo "ok: $what (exit $got)"
-  fi
-}
-has() { # has PATTERN: the last output contains it
-  if grep -q -- "$1" "$tmp/out" "$tmp/err"; then echo "ok:   says '$1'"; else echo "FAIL: output lacks '$1'"; fails=$((fails + 1)); fi
-}
+on_exit() { swtpm_stop; [ -n "$IMDS_PID" ] && kill $IMDS_PID 2>/dev/null; }
 rhex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 cd "$tmp" || exit 1
 E=$tmp/emu
