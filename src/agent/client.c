@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "agent_internal.h"
 #include "veritee/crypto.h"
 #include "veritee/http_get.h"
 #include "veritee/jose.h"
@@ -378,13 +377,9 @@ vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)
     VT_GUARD_GOTO(challenge(ch, &nonce, &hash_alg, err));
     VT_GUARD_GOTO(attest_body(c, nonce, hash_alg, &att, err));
     VT_GUARD_GOTO(request(c, "POST", "/kbs/v0/attest", att, NULL, "KBS /attest", &r, err));
-    const char *tok = NULL;
-    size_t tok_len = 0;
-    if (!agent_token_fast((const char *)r.body.ptr, r.body.len, &tok, &tok_len)) { /* any other shape */
-        VT_GUARD_GOTO(parse_body(&r, "KBS /attest", &ans, err));
-        tok = json_string_value(json_object_get(ans, "token"));
-        tok_len = tok != NULL ? strlen(tok) : 0;
-    }
+    VT_GUARD_GOTO(parse_body(&r, "KBS /attest", &ans, err));
+    const char *tok = json_string_value(json_object_get(ans, "token"));
+    size_t tok_len = tok != NULL ? strlen(tok) : 0;
     if (tok == NULL || tok_len == 0 || tok_len > VT_KBS_CLIENT_TOKEN_MAX) {
         rc = vt_error_set(err, VT_E_INVALID, "kbs_attest", "KBS /attest answer has no usable \"token\"");
         goto out;

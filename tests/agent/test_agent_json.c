@@ -1,11 +1,10 @@
-/* The agent's JSON hot path: its requests' compact output (vt_json_dumps) is byte for byte
- * jansson's json_dumps(JSON_COMPACT) on every kind of value, and the /attest token shortcut takes
- * only the exact {"token":"<JWS chars>"} shape, giving what the parser would. */
+/* The agent's JSON output: its requests' compact form (vt_json_dumps) is byte for byte jansson's
+ * json_dumps(JSON_COMPACT) on every kind of value. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
-#include "agent/agent_internal.h"
+#include "veritee/json.h"
 
 /* the agent writes its requests with vt_json_dumps(JSON_COMPACT): the cases it depends on */
 static char *vt_json_dumps_compact(const json_t *j) { return vt_json_dumps(j, JSON_COMPACT); }
@@ -54,52 +53,10 @@ static void test_dump_matches_jansson(void **state)
     assert_null(vt_json_dumps_compact(NULL));
 }
 
-static void fast(const char *body, bool want_ok)
-{
-    const char *tok = NULL;
-    size_t n = 0;
-    bool ok = agent_token_fast(body, strlen(body), &tok, &n);
-    if (ok != want_ok) fail_msg("%s: fast path %d, expected %d", body, ok, want_ok);
-    if (!ok) return;
-    json_t *j = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
-    const char *t = json_string_value(json_object_get(j, "token"));
-    assert_non_null(t);
-    assert_int_equal(strlen(t), n);
-    assert_memory_equal(t, tok, n);
-    json_decref(j);
-}
-
-static void test_token_fast_path(void **state)
-{
-    (void)state;
-    fast("{\"token\":\"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln-_\"}", true);
-    fast("{\"token\":\"a\"}", true);
-    fast("{\"token\":\"\"}", false);                       /* empty: the parser path refuses it */
-    fast("{ \"token\":\"abc\"}", false);                   /* whitespace */
-    fast("{\"token\": \"abc\"}", false);
-    fast("{\"token\":\"abc\"} ", false);
-    fast("{\"token\":\"a\\u0062c\"}", false);              /* an escape */
-    fast("{\"token\":\"a\\\"}", false);
-    fast("{\"token\":\"abc\",\"x\":\"y\"}", false);        /* more members */
-    fast("{\"token\":\"abc\"}}", false);
-    fast("{\"tokens\":\"abc\"}", false);
-    fast("{\"token\":\"a\"bc\"}", false);
-    fast("{\"token\":\"ab\xc3\xa9\"}", false);             /* not JWS characters */
-    fast("{\"token\":\"", false);
-    fast("", false);
-    const char *tok;
-    size_t n;
-    assert_false(agent_token_fast(NULL, 0, &tok, &n));
-    /* a body cut short inside the token is not a token */
-    const char *b = "{\"token\":\"abc\"}";
-    for (size_t len = 0; len < strlen(b); len++) assert_false(agent_token_fast(b, len, &tok, &n));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dump_matches_jansson),
-        cmocka_unit_test(test_token_fast_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
