@@ -60,7 +60,7 @@ void vt_store_close(vt_store *s);
 /* "sqlite" or "postgres". */
 const char *vt_store_backend(const vt_store *s);
 /* Current schema version (VT_STORE_SCHEMA_VERSION after a successful open). */
-#define VT_STORE_SCHEMA_VERSION 4
+#define VT_STORE_SCHEMA_VERSION 5
 VT_MUST_USE vt_err vt_store_schema_version(vt_store *s, int *out, vt_error *err);
 /* Cheap liveness check (SELECT 1), for /healthz. */
 VT_MUST_USE vt_err vt_store_ping(vt_store *s, vt_error *err);

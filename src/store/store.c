@@ -286,12 +286,14 @@ vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err
             sqlres_free(&r);
             rc = store_end_volatile(s, rc, err);
             total += rc == VT_OK ? n : 0;
-            if (rc == VT_OK && n > 0 && s->drv->reclaim != NULL) { /* the batch's pages, while they are few */
-                pthread_mutex_lock(&s->mu);
-                rc = s->drv->reclaim(s->conn, err);
-                pthread_mutex_unlock(&s->mu);
-            }
         } while (rc == VT_OK && n == SWEEP_BATCH);
+    }
+    /* SQLite: the database file's free pages back to the file system (admin token ids; the
+     * volatile file of sessions and nonces keeps its pages for the next rows) */
+    if (rc == VT_OK && total > 0 && s->drv->reclaim != NULL) {
+        pthread_mutex_lock(&s->mu);
+        rc = s->drv->reclaim(s->conn, err);
+        pthread_mutex_unlock(&s->mu);
     }
     if (rc == VT_OK && removed) *removed = total;
     return rc;
