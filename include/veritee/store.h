@@ -47,6 +47,8 @@ typedef struct vt_store_opts {
     bool existing;       /* the store must already exist: never create the SQLite file nor the
                           * schema (read-only commands such as audit verify); a missing file or an
                           * empty database is VT_E_MISSING */
+    unsigned pool;       /* PostgreSQL: connections this handle keeps and its threads share (a
+                          * transaction keeps one until it ends); 0: 4; at most 64. SQLite: one */
 } vt_store_opts;
 
 /* Opens (and migrates) a store. url: "sqlite:PATH" (file created 0600 if absent unless

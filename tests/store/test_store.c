@@ -1059,6 +1059,81 @@ static void test_sqlite_group_commit(void **state)
     vt_store_close(s);
 }
 
+/* A handle's connection pool (PostgreSQL; SQLite has one connection): while one thread holds a
+ * transaction, another thread's statements run on another connection instead of waiting for it
+ * (with one connection this test would wait forever: the holder waits for the other thread);
+ * the holder's statements stay on its own connection (it reads its uncommitted audit row). */
+typedef struct pool_ctx {
+    vt_store *s;
+    const char *id;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done; /* 1: ok, -1: failed */
+} pool_ctx;
+
+static void *pool_other(void *ud)
+{
+    pool_ctx *x = ud;
+    vt_error e = {0};
+    vt_session in = {.tee = "tdx", .nonce = "pool-nonce", .request = "{}", .created = 1, .expires = 4000000000};
+    snprintf(in.id, sizeof in.id, "%s", x->id);
+    vt_session got;
+    int ok = vt_store_session_put(x->s, &in, &e) == VT_OK && vt_store_session_get(x->s, x->id, 10, &got, &e) == VT_OK;
+    if (ok) vt_session_clear(&got);
+    pthread_mutex_lock(&x->mu);
+    x->done = ok ? 1 : -1;
+    pthread_cond_broadcast(&x->cv);
+    pthread_mutex_unlock(&x->mu);
+    return NULL;
+}
+
+static void test_pool(void **state)
+{
+    backend *b = *state;
+    char url[300], id[64];
+    store_url(state, url, sizeof url);
+    uniq(id, sizeof id, "pool");
+    vt_error e = {0};
+    vt_store *s = NULL;
+    vt_store_opts too_many = {.pool = 65};
+    assert_int_equal(vt_store_open(url, &too_many, &s, &e), VT_E_ARG);
+    vt_store_opts o = {.pool = 3};
+    assert_int_equal(vt_store_open(url, &o, &s, &e), VT_OK);
+    assert_int_equal(s->npool, b->is_pg ? 3 : 1);
+    if (!b->is_pg) { /* one connection: nothing to run beside a transaction */
+        vt_store_close(s);
+        return;
+    }
+    int64_t seq0 = 0, seq1 = 0;
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    assert_int_equal(vt_store_audit_head(s, &seq0, h, &e), VT_OK);
+    assert_int_equal(vt_store_tx_begin(s, &e), VT_OK);
+    assert_int_equal(append_row(s, "pool:holder", &e), VT_OK);
+    assert_int_equal(vt_store_audit_head(s, &seq1, h, &e), VT_OK); /* its own connection: sees its row */
+    assert_int_equal(seq1, seq0 + 1);
+    pool_ctx x = {.s = s, .id = id};
+    pthread_mutex_init(&x.mu, NULL);
+    pthread_cond_init(&x.cv, NULL);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, pool_other, &x), 0);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    pthread_mutex_lock(&x.mu);
+    while (x.done == 0 && pthread_cond_timedwait(&x.cv, &x.mu, &until) == 0) {
+    }
+    int done = x.done;
+    pthread_mutex_unlock(&x.mu);
+    assert_int_equal(vt_store_tx_end(s, VT_OK, &e), VT_OK);
+    pthread_join(th, NULL);
+    if (done != 1) fail_msg("the other thread %s while a transaction was open", done == 0 ? "waited" : "failed");
+    assert_int_equal(vt_store_session_delete(s, id, &e), VT_OK);
+    assert_int_equal(vt_store_tx_end(s, VT_OK, &e), VT_E_ARG); /* no transaction left on this thread */
+    pthread_mutex_destroy(&x.mu);
+    pthread_cond_destroy(&x.cv);
+    vt_store_close(s);
+}
+
 /* The session limits, total and per client, counted in one statement: the total is checked
  * first, expired sessions do not count. (Far-future instants: the PostgreSQL database is shared.) */
 static void test_session_limits(void **state)
@@ -1293,6 +1368,7 @@ int main(void)
         cmocka_unit_test(test_sqlite_private_mode),
         BOTH(test_tx_action_and_audit),
         cmocka_unit_test(test_sqlite_volatile_file),
+        BOTH(test_pool),
         cmocka_unit_test(test_sqlite_volatile_reboot),
         cmocka_unit_test(test_sqlite_group_commit),
         cmocka_unit_test_prestate(test_pg_schema_upgrade, &be_pg),
