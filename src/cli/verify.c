@@ -201,6 +201,8 @@ int cmd_verify(int argc, char **argv)
         return VT_EXIT_USAGE;
     }
     a.file = argv[optind];
+    /* no OpenSSL call has been made yet: a verification that fetches nothing skips openssl.cnf */
+    cli_openssl_setup(a.pcs_url == NULL && a.kds_url == NULL && !a.nv.ocsp && !a.nv.rim_service);
     if (cli_read_input(a.file, VT_FILE_MAX, &a.evidence, &e) != VT_OK) {
         fprintf(stderr, "veritee verify: %s\n", e.msg);
         return VT_EXIT_USAGE;
