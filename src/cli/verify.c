@@ -201,14 +201,8 @@ int cmd_verify(int argc, char **argv)
         return VT_EXIT_USAGE;
     }
     a.file = argv[optind];
-    /* no OpenSSL call has been made yet: a verification that fetches nothing skips openssl.cnf */
-    cli_openssl_setup(a.pcs_url == NULL && a.kds_url == NULL && !a.nv.ocsp && !a.nv.rim_service);
     if (cli_read_input(a.file, VT_FILE_MAX, &a.evidence, &e) != VT_OK) {
         fprintf(stderr, "veritee verify: %s\n", e.msg);
-        return VT_EXIT_USAGE;
-    }
-    if (init_file != NULL && cli_init_data_digest(init_file, &a.init_data) != 0) {
-        vt_buf_free(&a.evidence);
         return VT_EXIT_USAGE;
     }
     const char *tee = a.tee;
@@ -217,10 +211,21 @@ int cmd_verify(int argc, char **argv)
         if (tee == NULL) {
             fprintf(stderr, "veritee verify: %s: cannot tell the evidence kind; use --tee\n", a.file);
             vt_buf_free(&a.evidence);
-            vt_buf_free(&a.init_data);
             return VT_EXIT_USAGE;
         }
         a.tee = tee;
+    }
+    /* Nothing has used OpenSSL yet (the init-data digest below is the first). A verification
+     * that fetches nothing skips openssl.cnf, and when its kind's messages never quote
+     * OpenSSL's error reasons (those of TPM quotes and OCSP do, and libcurl's of TLS), the
+     * reason strings are not loaded either. */
+    bool offline = a.pcs_url == NULL && a.kds_url == NULL && !a.nv.ocsp && !a.nv.rim_service;
+    bool quiet_kind = strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0 || strcmp(tee, "snp") == 0 ||
+                      strcmp(tee, "cca") == 0;
+    cli_openssl_setup(offline, !(offline && quiet_kind));
+    if (init_file != NULL && cli_init_data_digest(init_file, &a.init_data) != 0) {
+        vt_buf_free(&a.evidence);
+        return VT_EXIT_USAGE;
     }
     int rc;
     vt_tee known;
