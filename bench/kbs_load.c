@@ -32,8 +32,9 @@ typedef struct schedule {
 typedef struct load_ctx {
     const char *url, *emu_dir;
     schedule *sched; /* NULL: closed loop, each thread runs its rounds back to back */
-    double until;
-    double *lat; /* per-thread samples, ms */
+    double until, t_origin;
+    double *lat;   /* per-thread samples, ms */
+    double *start; /* each sample's (scheduled) start, seconds since the run's start */
     size_t n, errors;
     char first_error[VT_ERR_MSG_MAX];
 } load_ctx;
@@ -70,6 +71,7 @@ static void *load_thread(void *ud)
         }
         vt_buf s = {0};
         if (vt_kbs_client_attest(c, &e) == VT_OK && vt_kbs_client_get_resource(c, "bench/key/one", false, &s, &e) == VT_OK) {
+            x->start[x->n] = t0 - x->t_origin;
             x->lat[x->n++] = (bench_now() - t0) * 1e3;
         } else if (x->errors++ == 0) {
             snprintf(x->first_error, sizeof x->first_error, "%s", e.msg);
@@ -128,6 +130,37 @@ static double self_cpu(void)
 static const char *g_pids;    /* the server processes, for their CPU time per round */
 static const char *g_db_pids; /* the database's processes (PostgreSQL backends), likewise */
 
+/* A soak's figures per window of WINDOW_S seconds, by each round's scheduled start: rounds
+ * started, p50 and p99 (a server falling behind shows as growing latencies, and when it began),
+ * and the server's CPU per round in the window. */
+#define WINDOW_S 60.0
+#define WINDOWS_MAX 60
+
+static void windows(const load_ctx *ctx, int threads, size_t nwin, const double *wcpu, double rate, const char *suffix)
+{
+    size_t cap = 0;
+    for (int i = 0; i < threads; i++) cap += ctx[i].n;
+    double *v = malloc((cap ? cap : 1) * sizeof(double));
+    if (v == NULL) return;
+    for (size_t w = 0; w < nwin; w++) {
+        size_t k = 0;
+        for (int i = 0; i < threads; i++)
+            for (size_t j = 0; j < ctx[i].n; j++)
+                if (ctx[i].start[j] >= (double)w * WINDOW_S && ctx[i].start[j] < (double)(w + 1) * WINDOW_S) v[k++] = ctx[i].lat[j];
+        unsigned at = (unsigned)((double)(w + 1) * WINDOW_S);
+        printf("kbs_rcar_rounds_started%s_to_%us %zu rounds\n", suffix, at, k);
+        if (k > 0) {
+            qsort(v, k, sizeof *v, cmp_double);
+            printf("kbs_rcar_p50_ms%s_to_%us %.2f ms\n", suffix, at, v[k / 2]);
+            printf("kbs_rcar_p99_ms%s_to_%us %.2f ms\n", suffix, at, v[(k * 99) / 100 < k ? (k * 99) / 100 : k - 1]);
+        }
+        if (wcpu[w] >= 0 && wcpu[w + 1] >= 0)
+            printf("kbs_rcar_server_cpu_ms_per_round%s_to_%us %.3f ms\n", suffix, at,
+                   (wcpu[w + 1] - wcpu[w]) * 1e3 / (rate * WINDOW_S));
+    }
+    free(v);
+}
+
 /* One run with `threads` clients (open loop at `rate` rounds/s when rate > 0); prints the
  * figures under `suffix`; returns the rounds per second. */
 static double run(char *const *urls, size_t nurls, const char *emu, int threads, double rate, const char *suffix)
@@ -139,13 +172,30 @@ static double run(char *const *urls, size_t nurls, const char *emu, int threads,
     schedule sched = {.t0 = t0 + 0.05, .rate = rate};
     atomic_init(&sched.next, 0);
     for (int i = 0; i < threads; i++) {
-        ctx[i] = (load_ctx){.url = urls[(size_t)i % nurls], .emu_dir = emu, .until = t0 + secs,
-                            .sched = rate > 0 ? &sched : NULL, .lat = malloc(SAMPLES_MAX * sizeof(double))};
-        if (ctx[i].lat == NULL || pthread_create(&th[i], NULL, load_thread, &ctx[i]) != 0) {
+        ctx[i] = (load_ctx){.url = urls[(size_t)i % nurls], .emu_dir = emu, .until = t0 + secs, .t_origin = t0,
+                            .sched = rate > 0 ? &sched : NULL, .lat = malloc(SAMPLES_MAX * sizeof(double)),
+                            .start = malloc(SAMPLES_MAX * sizeof(double))};
+        if (ctx[i].lat == NULL || ctx[i].start == NULL || pthread_create(&th[i], NULL, load_thread, &ctx[i]) != 0) {
             fprintf(stderr, "bench_kbs: cannot start a client thread\n");
-            for (int j = 0; j <= i; j++) free(ctx[j].lat);
+            for (int j = 0; j <= i; j++) {
+                free(ctx[j].lat);
+                free(ctx[j].start);
+            }
             return 0;
         }
+    }
+    /* a soak of a minute or more: the server's CPU at each window's end, for the figures per window */
+    size_t nwin = rate > 0 && secs >= 60 ? (size_t)(secs / WINDOW_S) : 0;
+    double wcpu[WINDOWS_MAX + 1];
+    if (nwin > WINDOWS_MAX) nwin = WINDOWS_MAX;
+    wcpu[0] = scpu0;
+    for (size_t w = 1; w <= nwin; w++) {
+        double wait = t0 + (double)w * WINDOW_S - bench_now();
+        if (wait > 0) {
+            struct timespec ts = {.tv_sec = (time_t)wait, .tv_nsec = (long)((wait - (double)(time_t)wait) * 1e9)};
+            nanosleep(&ts, NULL);
+        }
+        wcpu[w] = server_cpu(g_pids);
     }
     size_t total = 0, errors = 0;
     for (int i = 0; i < threads; i++) {
@@ -160,7 +210,11 @@ static double run(char *const *urls, size_t nurls, const char *emu, int threads,
         if (all != NULL) memcpy(all + k, ctx[i].lat, ctx[i].n * sizeof(double));
         k += ctx[i].n;
         if (ctx[i].errors && ctx[i].first_error[0]) fprintf(stderr, "bench_kbs: %s\n", ctx[i].first_error);
+    }
+    if (nwin > 0) windows(ctx, threads, nwin, wcpu, rate, suffix);
+    for (int i = 0; i < threads; i++) {
         free(ctx[i].lat);
+        free(ctx[i].start);
     }
     if (all != NULL && total > 0) {
         qsort(all, total, sizeof *all, cmp_double);

@@ -3,7 +3,8 @@
 # sessions (N /auth calls, default 10000), and during and after an open-loop soak of full
 # rounds (bench/kbs_load.c) at RATE rounds/s for SECONDS (defaults 60 s at 20 rounds/s; the
 # note's figure is 600 s at half the measured peak). One line per figure, "name value unit",
-# like vt-bench. A benchmark, not a test: it asserts nothing.
+# like vt-bench, with the soak's p50, p99 and server CPU per round for each minute (kbs_*_soak_to_<T>s:
+# a broker falling behind shows when it began). A benchmark, not a test: it asserts nothing.
 #   bench/kbs_memory.sh [SECONDS [RATE [SESSIONS]]]      (run from the source tree, after a build)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
