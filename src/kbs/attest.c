@@ -337,6 +337,18 @@ static vt_err check_tee_key(const vt_jose_ctx *cx, const json_t *jwk, vt_error *
     return rc;
 }
 
+/* {"token": jwt} for a token this broker just signed: three base64url segments and two dots,
+ * ASCII by construction, so jansson's UTF-8 check of its kilobytes is skipped. */
+static json_t *token_reply(const char *jwt, size_t len)
+{
+    json_t *o = json_object();
+    if (o != NULL && json_object_set_new_nocheck(o, "token", json_stringn_nocheck(jwt, len)) != 0) {
+        json_decref(o); /* set_new took the string, set or not */
+        return NULL;
+    }
+    return o;
+}
+
 void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
 {
     memset(r, 0, sizeof *r);
@@ -395,10 +407,14 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     if (rc != VT_OK) goto fail;
     if (vt_ear_sign_with(k->ear_signer, x.ear, &jwt, &e) != VT_OK) goto fail;
     if (vt_store_session_set_token(k->cfg.store, s.id, jwt, c->now, &e) != VT_OK) goto fail;
-    kbs_tokens_remember(k, jwt, strlen(jwt), json_deep_copy(x.ear)); /* signed here: spares the re-check */
+    /* signed here: spares the re-check. The cache takes the EAR itself (not a copy): nothing
+     * changes it after signing, and its readers only read it */
+    size_t jwt_len = strlen(jwt);
+    kbs_tokens_remember(k, jwt, jwt_len, x.ear);
+    x.ear = NULL;
     result = vt_ear_status_name(overall(&x));
     r->status = 200;
-    r->json = json_pack("{ss}", "token", jwt);
+    r->json = token_reply(jwt, jwt_len);
     set_cookie(r, &s);
     finish(&x, result, NULL);
     goto out;
