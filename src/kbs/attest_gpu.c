@@ -24,7 +24,7 @@ static vt_err verify_device(vt_kbs *k, const json_t *dev, const uint8_t rd[64], 
     vt_nvidia_revocation rev;
     vt_nvidia_rim_source rims;
     json_t *doc = json_pack("{s:[O]}", "device_evidence_list", (json_t *)dev);
-    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    char *text = doc != NULL ? vt_json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (text == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
     /* on this thread's stack, not the heap: a 65 KiB result freed per device made glibc

@@ -131,7 +131,7 @@ static vt_err verify_cca(vt_kbs *k, const vt_buf *tok, vt_time now, vt_verify_re
 static vt_err verify_tpm_kind(vt_kbs *k, const char *tee, const json_t *ev, vt_time now, const kbs_expect *want,
                               vt_verify_result *out, vt_error *err)
 {
-    char *text = json_is_string(ev) ? NULL : json_dumps(ev, JSON_COMPACT);
+    char *text = json_is_string(ev) ? NULL : vt_json_dumps(ev, JSON_COMPACT);
     const char *p = json_is_string(ev) ? json_string_value(ev) : text;
     if (!json_is_string(ev) && !json_is_object(ev))
         return vt_error_set(err, VT_E_INVALID, "evidence", "%s evidence must be a JSON object", tee);
