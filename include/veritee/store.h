@@ -47,6 +47,8 @@ typedef struct vt_store_opts {
     bool existing;       /* the store must already exist: never create the SQLite file nor the
                           * schema (read-only commands such as audit verify); a missing file or an
                           * empty database is VT_E_MISSING */
+    unsigned pool;       /* PostgreSQL: connections this handle keeps and its threads share (a
+                          * transaction keeps one until it ends); 0: 4; at most 64. SQLite: one */
 } vt_store_opts;
 
 /* Opens (and migrates) a store. url: "sqlite:PATH" (file created 0600 if absent unless
@@ -60,7 +62,7 @@ void vt_store_close(vt_store *s);
 /* "sqlite" or "postgres". */
 const char *vt_store_backend(const vt_store *s);
 /* Current schema version (VT_STORE_SCHEMA_VERSION after a successful open). */
-#define VT_STORE_SCHEMA_VERSION 4
+#define VT_STORE_SCHEMA_VERSION 5
 VT_MUST_USE vt_err vt_store_schema_version(vt_store *s, int *out, vt_error *err);
 /* Cheap liveness check (SELECT 1), for /healthz. */
 VT_MUST_USE vt_err vt_store_ping(vt_store *s, vt_error *err);

@@ -314,6 +314,7 @@ static const cli_opt serve_opts[] = {
     {"token-skew", 0, "S", "clock skew allowed on a bearer token's iat/exp (default 5, at most 300)"},
     {"max-connections", 0, "N", "open connections at most (default 256)"},
     {"http-threads", 0, "N", "a pool of N HTTP workers (default 0: a thread per connection)"},
+    {"db-pool", 0, "N", "PostgreSQL connections this node keeps (default 4; SQLite uses one)"},
     {"max-connections-per-ip", 0, "N", "open connections from one address (default 16)"},
     {"idle-timeout", 0, "S", "close a connection idle this long (default 30)"},
     {"header-timeout", 0, "S", "request line and headers must arrive within S (default 10)"},

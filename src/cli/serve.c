@@ -35,7 +35,7 @@ typedef struct serve_opts {
     int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions, collateral_refresh, collateral_retry;
     bool pccs_insecure;
     int64_t max_sessions_per_client, token_skew, max_connections, max_connections_per_ip, idle_timeout, http_threads,
-        header_timeout, body_timeout, max_body_memory;
+        header_timeout, body_timeout, max_body_memory, db_pool;
     bool token_skew_set;
     double rate;
     int64_t burst;
@@ -76,7 +76,7 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
                                         "max_body", "rate", "burst", "sweep", "allow_missing_crl", "max_sessions",
                                         "pcs_url", "kds_url", "cache", "pccs_url", "pccs_cacert", "pccs_insecure",
                                         "pcs_api_key", "collateral_refresh", "collateral_retry",
-                                        "max_sessions_per_client", "token_skew", "max_connections", "http_threads",
+                                        "max_sessions_per_client", "token_skew", "max_connections", "http_threads", "db_pool",
                                         "max_connections_per_ip", "idle_timeout", "header_timeout", "body_timeout",
                                         "max_body_memory", "tpm_ak", "nvidia_ocsp", "trustee_admin_compat",
                                         "nvidia_ocsp_url", "nvidia_rim_url", "nvidia_rim_trust", "nvidia_cache",
@@ -112,6 +112,7 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
     VT_GUARD(cfg_int(&c, "max_sessions_per_client", &o->max_sessions_per_client));
     VT_GUARD(cfg_int(&c, "max_connections", &o->max_connections));
     VT_GUARD(cfg_int(&c, "http_threads", &o->http_threads));
+    VT_GUARD(cfg_int(&c, "db_pool", &o->db_pool));
     VT_GUARD(cfg_int(&c, "max_connections_per_ip", &o->max_connections_per_ip));
     VT_GUARD(cfg_int(&c, "idle_timeout", &o->idle_timeout));
     VT_GUARD(cfg_int(&c, "header_timeout", &o->header_timeout));
@@ -277,6 +278,7 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         NUM("--token-lifetime", token_lifetime) NUM("--session-lifetime", session_lifetime)
         NUM("--max-body", max_body) NUM("--burst", burst) NUM("--sweep", sweep) NUM("--max-sessions", max_sessions)
         NUM("--max-sessions-per-client", max_sessions_per_client) NUM("--max-connections", max_connections) NUM("--http-threads", http_threads)
+        NUM("--db-pool", db_pool)
         NUM("--max-connections-per-ip", max_connections_per_ip) NUM("--idle-timeout", idle_timeout)
         NUM("--header-timeout", header_timeout) NUM("--body-timeout", body_timeout)
         NUM("--max-body-memory", max_body_memory) NUM("--explore-burst", explore_burst)
@@ -427,6 +429,10 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "veritee serve: --token-skew must be 0..%d seconds\n", VT_KBS_MAX_TOKEN_SKEW);
         return VT_EXIT_USAGE;
     }
+    if (o.db_pool < 0 || o.db_pool > 64) {
+        fprintf(stderr, "veritee serve: --db-pool must be 1..64 connections\n");
+        return VT_EXIT_USAGE;
+    }
     if (o.max_connections < 0 || o.max_connections > 65536 || o.http_threads < 0 || o.http_threads > 1024 ||
         o.max_connections_per_ip < 0 ||
         o.max_connections_per_ip > 65536 || o.idle_timeout < 0 || o.idle_timeout > 86400 || o.header_timeout < 0 ||
@@ -459,7 +465,7 @@ int cmd_serve(int argc, char **argv)
         vt_wipe(k, sizeof k);
         say(&o, "warn", "no --kek-file or %s: secrets are sealed with an ephemeral key (lost at exit)", VT_KEK_ENV);
     }
-    vt_store_opts so = {.kek = kek};
+    vt_store_opts so = {.kek = kek, .pool = (unsigned)o.db_pool};
     if (vt_store_open(o.db, &so, &store, &e) != VT_OK) { rc = fail(&o, "--db", &e); goto out; }
     if (o.ear_key) {
         bool created = false;

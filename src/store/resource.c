@@ -25,7 +25,7 @@ static vt_err put_version(vt_store *s, const char *path, const uint8_t *value, s
     vt_buf sealed = {0};
     int64_t v = 0;
     VT_GUARD(store_begin(s, err));
-    vt_err rc = s->drv->lock(s->conn, lockname, err);
+    vt_err rc = s->drv->lock(store_tx_conn(s), lockname, err);
     if (rc == VT_OK)
         rc = store_tx(s, "SELECT COALESCE(max(version), 0) FROM resources WHERE path = $1", pp, 1, &r, err);
     if (rc == VT_OK) {
@@ -343,7 +343,7 @@ vt_err vt_store_rekey(vt_store *s, const vt_kek *new_kek, size_t *count, vt_erro
     sqlres r = {0};
     size_t n = 0;
     VT_GUARD(store_begin(s, err));
-    vt_err rc = s->drv->lock(s->conn, "rekey", err);
+    vt_err rc = s->drv->lock(store_tx_conn(s), "rekey", err);
     if (rc == VT_OK) rc = store_tx(s, "SELECT path, version, value FROM resources ORDER BY path, version", NULL, 0, &r, err);
     for (size_t i = 0; rc == VT_OK && i < r.rows; i++) {
         const char *path = sqlres_get(&r, i, 0);

@@ -71,14 +71,22 @@ static const migration migrations[] = {
      "CREATE INDEX sessions_pending_client ON sessions(client, expires) WHERE token IS NULL;",
      "CREATE INDEX sessions_pending ON sessions(expires) WHERE token IS NULL;"
      "CREATE INDEX sessions_pending_client ON sessions(client, expires) WHERE token IS NULL;"},
+    /* 5 (SQLite): sessions and nonces leave the database file for the volatile file beside it
+     * (sqlite.c, attach_volatile), where they are written without a flush and never weigh on the
+     * durable WAL; the rows of the old tables are dropped (a guest in the middle of a round at
+     * the upgrade starts over). PostgreSQL: nothing (schema 3 made them UNLOGGED). */
+    {5,
+     "DROP TABLE IF EXISTS main.sessions;"
+     "DROP TABLE IF EXISTS main.nonces;",
+     ""},
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
-static vt_err read_version(vt_store *s, int *out, vt_error *err)
+static vt_err read_version(vt_store *s, void *conn, int *out, vt_error *err)
 {
     sqlres r = {0};
-    VT_GUARD(s->drv->exec(s->conn, "SELECT max(version) FROM schema_version", NULL, 0, &r, err));
+    VT_GUARD(s->drv->exec(conn, "SELECT max(version) FROM schema_version", NULL, 0, &r, err));
     *out = r.rows == 1 && sqlres_get(&r, 0, 0) ? (int)sqlres_int(&r, 0, 0) : 0;
     sqlres_free(&r);
     return VT_OK;
@@ -86,12 +94,13 @@ static vt_err read_version(vt_store *s, int *out, vt_error *err)
 
 static vt_err migrate_locked(vt_store *s, vt_error *err)
 {
-    VT_GUARD(s->drv->lock(s->conn, "schema", err));
-    VT_GUARD(s->drv->script(s->conn,
+    void *conn = store_tx_conn(s);
+    VT_GUARD(s->drv->lock(conn, "schema", err));
+    VT_GUARD(s->drv->script(conn,
                             "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL, applied BIGINT NOT NULL)",
                             err));
     int have = 0;
-    VT_GUARD(read_version(s, &have, err));
+    VT_GUARD(read_version(s, conn, &have, err));
     int newest = migrations[N_MIGRATIONS - 1].version;
     if (have > newest)
         return vt_error_set(err, VT_E_UNSUPPORTED, "store_schema",
@@ -99,10 +108,11 @@ static vt_err migrate_locked(vt_store *s, vt_error *err)
     for (size_t i = 0; i < N_MIGRATIONS; i++) {
         const migration *m = &migrations[i];
         if (m->version <= have) continue;
-        vt_err rc = s->drv->script(s->conn, s->drv->dialect == DIALECT_PG ? m->pg : m->sqlite, err);
+        const char *sql = s->drv->dialect == DIALECT_PG ? m->pg : m->sqlite;
+        vt_err rc = *sql != 0 ? s->drv->script(conn, sql, err) : VT_OK; /* nothing to do on this backend */
         if (rc != VT_OK) return vt_error_wrap(err, "schema migration to version %d", m->version);
         sqlval p[] = {P_INT(m->version)};
-        VT_GUARD(s->drv->exec(s->conn,
+        VT_GUARD(s->drv->exec(conn,
                               "INSERT INTO schema_version(version, applied) VALUES ($1, 0)", p, 1,
                               NULL, err));
     }
@@ -119,7 +129,10 @@ vt_err store_check_schema(vt_store *s, const char *url, vt_error *err)
 {
     int have = 0;
     vt_error ignored;
-    if (read_version(s, &have, &ignored) != VT_OK || have == 0)
+    store_conn *c = store_grab(s);
+    vt_err vr = read_version(s, c->conn, &have, &ignored);
+    store_release(c);
+    if (vr != VT_OK || have == 0)
         return vt_error_set(err, VT_E_MISSING, "store_schema", "%s is not a veritee store (no schema)", url);
     int newest = migrations[N_MIGRATIONS - 1].version;
     if (have != newest)
@@ -131,8 +144,8 @@ vt_err store_check_schema(vt_store *s, const char *url, vt_error *err)
 
 vt_err vt_store_schema_version(vt_store *s, int *out, vt_error *err)
 {
-    pthread_mutex_lock(&s->mu);
-    vt_err rc = read_version(s, out, err);
-    pthread_mutex_unlock(&s->mu);
+    store_conn *c = store_grab(s);
+    vt_err rc = read_version(s, c->conn, out, err);
+    store_release(c);
     return rc;
 }

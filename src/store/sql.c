@@ -52,7 +52,7 @@ static vt_err sync_upto(vt_store *s, uint64_t upto, vt_error *err)
         pthread_mutex_unlock(&s->sync_mu);
         uint64_t goal = __atomic_load_n(&s->committed, __ATOMIC_ACQUIRE); /* every commit numbered so far is in the file */
         vt_error e2 = {0};
-        vt_err src = s->drv->sync(s->conn, &e2);
+        vt_err src = s->drv->sync(s->pool[0].conn, &e2); /* SQLite: its one connection */
         pthread_mutex_lock(&s->sync_mu);
         s->syncing = false;
         s->syncs++;
@@ -70,21 +70,49 @@ static vt_err sync_upto(vt_store *s, uint64_t upto, vt_error *err)
     return rc;
 }
 
-/* Called under mu right after a durable commit; returns its number (0: nothing to wait for). */
+/* Called under the connection's lock right after a durable commit; returns its number (0:
+ * nothing to wait for). */
 static uint64_t committed_locked(vt_store *s)
 {
     return s->drv->sync != NULL ? __atomic_add_fetch(&s->committed, 1, __ATOMIC_ACQ_REL) : 0;
 }
 
+store_conn *store_grab(vt_store *s)
+{
+    store_conn *mine = pthread_getspecific(s->held);
+    if (mine != NULL) { /* inside this thread's transaction */
+        pthread_mutex_lock(&mine->mu);
+        return mine;
+    }
+    size_t start = __atomic_fetch_add(&s->next, 1, __ATOMIC_RELAXED) % s->npool;
+    for (size_t i = 0; i < s->npool; i++) {
+        store_conn *c = &s->pool[(start + i) % s->npool];
+        if (pthread_mutex_trylock(&c->mu) == 0) return c;
+    }
+    pthread_mutex_lock(&s->pool[start].mu); /* all busy: wait for one */
+    return &s->pool[start];
+}
+
+void store_release(store_conn *c)
+{
+    pthread_mutex_unlock(&c->mu);
+}
+
+void *store_tx_conn(vt_store *s)
+{
+    store_conn *c = pthread_getspecific(s->held);
+    return c != NULL ? c->conn : NULL;
+}
+
 static vt_err exec_one(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res, bool durable,
                        vt_error *err)
 {
-    pthread_mutex_lock(&s->mu);
-    vt_err rc = s->drv->exec(s->conn, sql, p, np, res, err);
+    store_conn *c = store_grab(s);
+    vt_err rc = s->drv->exec(c->conn, sql, p, np, res, err);
     /* a write in autocommit mode is a commit; inside a vt_store_tx_begin transaction the
      * outermost store_end waits for it */
-    uint64_t mine = rc == VT_OK && durable && s->tx_depth == 0 && strncmp(sql, "SELECT", 6) != 0 ? committed_locked(s) : 0;
-    pthread_mutex_unlock(&s->mu);
+    uint64_t mine = rc == VT_OK && durable && c->tx_depth == 0 && strncmp(sql, "SELECT", 6) != 0 ? committed_locked(s) : 0;
+    store_release(c);
     if (mine != 0) rc = sync_upto(s, mine, err);
     return rc;
 }
@@ -101,58 +129,64 @@ vt_err store_exec_volatile(vt_store *s, const char *sql, const sqlval *p, size_t
     return exec_one(s, sql, p, np, res, false, err);
 }
 
-static vt_err savepoint(vt_store *s, const char *verb, vt_error *err)
+static vt_err savepoint(vt_store *s, store_conn *c, const char *verb, vt_error *err)
 {
     char sql[64];
-    snprintf(sql, sizeof sql, "%s vt_sp%u", verb, s->tx_depth);
-    return s->drv->script(s->conn, sql, err);
+    snprintf(sql, sizeof sql, "%s vt_sp%u", verb, c->tx_depth);
+    return s->drv->script(c->conn, sql, err);
 }
 
 vt_err store_begin(vt_store *s, vt_error *err)
 {
-    pthread_mutex_lock(&s->mu);
-    if (s->tx_depth > 0) { /* inside this thread's transaction: a savepoint */
-        s->tx_depth++;
-        vt_err rc = savepoint(s, "SAVEPOINT", err);
+    store_conn *c = store_grab(s);
+    if (c->tx_depth > 0) { /* inside this thread's transaction: a savepoint */
+        c->tx_depth++;
+        vt_err rc = savepoint(s, c, "SAVEPOINT", err);
         if (rc != VT_OK) {
-            s->tx_depth--;
-            pthread_mutex_unlock(&s->mu);
+            c->tx_depth--;
+            store_release(c);
         }
         return rc;
     }
-    vt_err rc = s->drv->begin(s->conn, err);
+    vt_err rc = s->drv->begin(c->conn, err);
     if (rc != VT_OK) {
-        s->drv->rollback(s->conn);
-        pthread_mutex_unlock(&s->mu);
+        s->drv->rollback(c->conn);
+        store_release(c);
         return rc;
     }
-    s->tx_depth = 1;
+    c->tx_depth = 1;
+    pthread_setspecific(s->held, c);
     return VT_OK;
 }
 
 vt_err store_tx(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres *res, vt_error *err)
 {
-    return s->drv->exec(s->conn, sql, p, np, res, err);
+    store_conn *c = pthread_getspecific(s->held);
+    if (c == NULL) return vt_error_set(err, VT_E_INTERNAL, "store", "statement outside a transaction");
+    return s->drv->exec(c->conn, sql, p, np, res, err);
 }
 
 static vt_err end_tx(vt_store *s, vt_err rc, bool durable, vt_error *err)
 {
-    if (s->tx_depth > 1) {
-        if (rc == VT_OK) rc = savepoint(s, "RELEASE SAVEPOINT", err);
+    store_conn *c = pthread_getspecific(s->held);
+    if (c == NULL) return vt_error_set(err, VT_E_ARG, "store", "no transaction to end");
+    if (c->tx_depth > 1) {
+        if (rc == VT_OK) rc = savepoint(s, c, "RELEASE SAVEPOINT", err);
         if (rc != VT_OK) {
             vt_error ignore;
-            savepoint(s, "ROLLBACK TO SAVEPOINT", &ignore);
-            savepoint(s, "RELEASE SAVEPOINT", &ignore);
+            savepoint(s, c, "ROLLBACK TO SAVEPOINT", &ignore);
+            savepoint(s, c, "RELEASE SAVEPOINT", &ignore);
         }
-        s->tx_depth--;
-        pthread_mutex_unlock(&s->mu);
+        c->tx_depth--;
+        store_release(c);
         return rc;
     }
-    if (rc == VT_OK) rc = s->drv->commit(s->conn, err);
-    if (rc != VT_OK) s->drv->rollback(s->conn);
-    s->tx_depth = 0;
+    if (rc == VT_OK) rc = s->drv->commit(c->conn, err);
+    if (rc != VT_OK) s->drv->rollback(c->conn);
+    c->tx_depth = 0;
+    pthread_setspecific(s->held, NULL);
     uint64_t mine = rc == VT_OK && durable ? committed_locked(s) : 0;
-    pthread_mutex_unlock(&s->mu);
+    store_release(c);
     if (mine != 0) rc = sync_upto(s, mine, err);
     return rc;
 }
@@ -174,6 +208,5 @@ vt_err vt_store_tx_begin(vt_store *s, vt_error *err)
 
 vt_err vt_store_tx_end(vt_store *s, vt_err rc, vt_error *err)
 {
-    if (s->tx_depth == 0) return vt_error_set(err, VT_E_ARG, "store", "no transaction to end");
     return end_tx(s, rc, true, err);
 }

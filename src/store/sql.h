@@ -63,19 +63,33 @@ typedef struct sqldrv {
     vt_err (*sync)(void *conn, vt_error *err);
 } sqldrv;
 
+/* One connection of a handle, used by one thread at a time. */
+typedef struct store_conn {
+    void *conn;
+    pthread_mutex_t mu; /* held by the thread using the connection; recursive, so that the
+                           thread holding a vt_store_tx_begin transaction runs its operations
+                           inside it */
+    unsigned tx_depth;  /* 0: no transaction; >1: nested store_begin calls are savepoints */
+} store_conn;
+
 struct vt_store {
     const sqldrv *drv;
-    void *conn;
+    /* The connections: SQLite one (a single writer at a time, and the group commit flushes its
+     * WAL); PostgreSQL vt_store_opts.pool, so that one node's requests do not queue behind one
+     * connection's round trips. A statement takes a free one; a transaction keeps its own until
+     * it ends (the thread's, in `held`). */
+    store_conn *pool;
+    size_t npool;       /* connected */
+    size_t nalloc;      /* slots (their mutexes initialised) */
+    unsigned next;      /* where the next search for a free connection starts (atomic) */
+    pthread_key_t held; /* the store_conn this thread holds a transaction on */
+    bool has_key;
     const vt_kek *kek;
-    pthread_mutex_t mu; /* one connection per handle: operations on it are serialized;
-                           recursive, so that the thread holding a vt_store_tx_begin
-                           transaction runs its operations inside it */
-    unsigned tx_depth;  /* 0: no transaction; >1: nested store_begin calls are savepoints */
     /* Group commit (drv->sync): commits are numbered under mu; a durable write returns only
      * when a sync begun after its commit has finished; one sync serves every commit before it. */
     pthread_mutex_t sync_mu;
     pthread_cond_t sync_cv;
-    uint64_t committed;  /* commits written (incremented under mu, read atomically) */
+    uint64_t committed;  /* commits written (incremented under the connection's mu, read atomically) */
     uint64_t synced;     /* commits known durable (under sync_mu) */
     bool syncing;        /* a thread is in drv->sync (under sync_mu) */
     bool sync_broken;    /* a sync failed: what it covered may be lost; every durable write fails from then on */
@@ -107,6 +121,12 @@ vt_err store_tx(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres
 vt_err store_end(vt_store *s, vt_err rc, vt_error *err);
 /* store_end for a transaction of volatile state (see store_exec_volatile). */
 vt_err store_end_volatile(vt_store *s, vt_err rc, vt_error *err);
+/* The connection of this thread's transaction (between store_begin and store_end), for the
+ * driver calls the statements above do not cover (drv->lock); NULL outside one. */
+void *store_tx_conn(vt_store *s);
+/* A free connection, locked (the thread's own while it holds a transaction); and its release. */
+store_conn *store_grab(vt_store *s);
+void store_release(store_conn *c);
 
 /* Non-empty printable text of at most max bytes (no control characters). */
 vt_err store_text_ok(const char *t, size_t max, const char *what, vt_error *err);

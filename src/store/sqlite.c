@@ -1,9 +1,11 @@
 /* SQLite backend driver: one file, WAL journal, busy timeout; writers serialized by
- * BEGIN IMMEDIATE. Placeholders $N are rewritten to SQLite's positional ?N. A commit writes
+ * BEGIN IMMEDIATE. Sessions and nonces live in a second file beside it (attach_volatile). Placeholders $N are rewritten to SQLite's positional ?N. A commit writes
  * the WAL without waiting for the disk (synchronous=NORMAL); what must be durable is made so
  * by lite_sync, one fdatasync of the WAL for every commit written before it (group commit,
  * sql.c), called without holding the connection. */
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -277,7 +279,7 @@ static vt_err lite_lock(void *conn, const char *what, vt_error *err)
 /* Gives the pages freed by deletes back to the file system (auto_vacuum=INCREMENTAL). */
 static vt_err lite_reclaim(void *conn, vt_error *err)
 {
-    return lite_script(conn, "PRAGMA incremental_vacuum", err);
+    return lite_script(conn, "PRAGMA main.incremental_vacuum", err);
 }
 
 /* The database holds tokens, nonces and policies: create it 0600 before SQLite does (SQLite
@@ -311,6 +313,108 @@ static const sqldrv lite_drv = {
     .reclaim = lite_reclaim,
     .sync = lite_sync,
 };
+
+/* ---- sessions and nonces: the volatile file ----
+ * Their loss is harmless (a guest whose session or challenge is gone gets a clean error and
+ * starts over with /auth; a nonce that is gone cannot be used), and they are most of what a busy
+ * broker writes: every attested session keeps its EAR token (~6 KB) for its lifetime, 150,000
+ * rows at 500 rounds/s and 300 s. In the database file they swelled the WAL that every durable
+ * write flushes, the checkpoints and the sweep (a 600 s soak at 500 rounds/s fell seconds behind
+ * once they began to expire). So they live in "<path>-sessions", attached as schema "vol",
+ * written without any flush (synchronous=OFF) and never vacuumed (a swept row's pages serve the
+ * next ones). WAL mode with synchronous=OFF survives a crash of the process (what is committed
+ * is in the page cache) but not one of the system: the file records the boot it was created in
+ * (/proc/sys/kernel/random/boot_id), and an open in another boot, or of a file SQLite cannot
+ * read, starts it afresh. Where the boot is unknown the file commits with synchronous=NORMAL
+ * (safe across a power loss: at most the latest commits are lost). */
+#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
+
+static bool read_boot_id(char out[64])
+{
+    FILE *f = fopen(BOOT_ID_PATH, "re");
+    if (f == NULL) return false;
+    bool ok = fgets(out, 64, f) != NULL;
+    fclose(f);
+    if (!ok) return false;
+    out[strcspn(out, "\n")] = 0;
+    return out[0] != 0;
+}
+
+/* What the volatile file holds: kept identical to the sessions and nonces of schema 1-4 (which
+ * schema 5 drops from the database file; PostgreSQL keeps them, UNLOGGED). */
+static const char VOL_SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS vol.sessions(id TEXT PRIMARY KEY, tee TEXT NOT NULL, nonce TEXT NOT NULL,"
+    " request TEXT NOT NULL, token TEXT, created BIGINT NOT NULL, expires BIGINT NOT NULL,"
+    " client TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX IF NOT EXISTS vol.sessions_expires ON sessions(expires);"
+    "CREATE INDEX IF NOT EXISTS vol.sessions_pending ON sessions(expires) WHERE token IS NULL;"
+    "CREATE INDEX IF NOT EXISTS vol.sessions_pending_client ON sessions(client, expires) WHERE token IS NULL;"
+    "CREATE TABLE IF NOT EXISTS vol.nonces(nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS vol.boot(id TEXT NOT NULL);";
+
+/* Attaches the file and checks its boot: VT_OK, or VT_E_VERIFY when it must start afresh (any
+ * other failure of SQLite on it counts as that too: its content is disposable). */
+static vt_err open_volatile(sqlite3 *db, const char *file, const char *boot, vt_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS vol", -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, file, -1, SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK) return lite_fail(db, rc, "attaching the sessions file", err);
+    vt_err vr = db_script(db, boot != NULL ? "PRAGMA vol.synchronous=OFF" : "PRAGMA vol.synchronous=NORMAL", err);
+    if (vr == VT_OK)
+        vr = db_script(db, "PRAGMA vol.journal_mode=WAL; PRAGMA vol.journal_size_limit=4194304; PRAGMA vol.secure_delete=ON",
+                       err);
+    if (vr == VT_OK) vr = db_script(db, VOL_SCHEMA, err);
+    if (vr != VT_OK || strcmp(file, ":memory:") == 0) return vr;
+    st = NULL;
+    rc = sqlite3_prepare_v2(db, "SELECT id FROM vol.boot", -1, &st, NULL);
+    int step = rc == SQLITE_OK ? sqlite3_step(st) : rc;
+    bool empty = step == SQLITE_DONE;
+    bool same = step == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL &&
+                strcmp((const char *)sqlite3_column_text(st, 0), boot != NULL ? boot : "") == 0;
+    sqlite3_finalize(st);
+    if (empty) {
+        rc = sqlite3_prepare_v2(db, "INSERT INTO vol.boot(id) VALUES (?1)", -1, &st, NULL);
+        if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, boot != NULL ? boot : "", -1, SQLITE_TRANSIENT);
+        if (rc == SQLITE_OK) rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+        sqlite3_finalize(st);
+        return rc == SQLITE_OK ? VT_OK : lite_fail(db, rc, "sessions file", err);
+    }
+    if (!same) return vt_error_set(err, VT_E_VERIFY, "store", "sessions file %s is from another boot", file);
+    return VT_OK;
+}
+
+static void remove_volatile(const char *file)
+{
+    char side[PATH_MAX + 8];
+    unlink(file);
+    snprintf(side, sizeof side, "%s-wal", file);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", file);
+    unlink(side);
+}
+
+static vt_err attach_volatile(sqlite3 *db, const char *path, vt_error *err)
+{
+    if (strncmp(path, "file:", 5) == 0 || strcmp(path, ":memory:") == 0 || *path == 0)
+        return open_volatile(db, ":memory:", NULL, err);
+    char file[PATH_MAX], boot[64];
+    if (snprintf(file, sizeof file, "%s-sessions", path) >= (int)sizeof file)
+        return vt_error_set(err, VT_E_ARG, "store", "sqlite path too long");
+    const char *b = read_boot_id(boot) ? boot : NULL;
+    vt_error first = {0};
+    VT_GUARD(create_private(file, err));
+    if (open_volatile(db, file, b, &first) == VT_OK) return VT_OK;
+    /* from another boot, or unreadable: its content is disposable; start it afresh */
+    sqlite3_exec(db, "DETACH DATABASE vol", NULL, NULL, NULL);
+    remove_volatile(file);
+    VT_GUARD(create_private(file, err));
+    vt_err rc = open_volatile(db, file, b, err);
+    if (rc != VT_OK) vt_error_wrap(err, "%s (was: %s)", file, first.msg);
+    return rc;
+}
 
 /* A file created before auto_vacuum was set keeps auto_vacuum=NONE until a VACUUM rebuilds
  * it: done once, at open, so older stores shrink too. */
@@ -375,6 +479,7 @@ vt_err store_sqlite_connect(const char *path, int busy_ms, bool create, const sq
         pthread_mutex_init(&c->fd_mu, NULL);
         vr = plan_sync(c, path, err);
     }
+    if (vr == VT_OK && create) vr = attach_volatile(db, path, err); /* a read-only use needs no sessions */
     if (vr != VT_OK) {
         vt_error_wrap(err, "%s", path);
         if (c != NULL) lite_close(c);

@@ -26,29 +26,48 @@ static vt_err check_kek(vt_store *s, vt_error *err)
     return store_end(s, rc, err);
 }
 
+/* PostgreSQL connections per handle when vt_store_opts.pool is 0, and at most. */
+#define POOL_DEFAULT 4
+#define POOL_MAX 64
+
 vt_err vt_store_open(const char *url, const vt_store_opts *opts, vt_store **out, vt_error *err)
 {
     *out = NULL;
     if (url == NULL) return vt_error_set(err, VT_E_ARG, "store", "no store URL");
     int busy = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
+    bool sqlite = strncmp(url, "sqlite:", 7) == 0 && url[7] != 0;
+    bool pg = strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+    if (!sqlite && !pg)
+        return vt_error_set(err, VT_E_ARG, "store", "store URL must be sqlite:PATH or postgres://user@host:port/db");
+    unsigned want = opts && opts->pool > 0 ? opts->pool : POOL_DEFAULT;
+    if (want > POOL_MAX) return vt_error_set(err, VT_E_ARG, "store", "a pool of %u connections is over %d", want, POOL_MAX);
     vt_store *s = calloc(1, sizeof *s);
-    if (s == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    size_t n = sqlite ? 1 : want;
+    if (s == NULL || (s->pool = calloc(n, sizeof *s->pool)) == NULL) {
+        free(s);
+        return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    }
+    if (pthread_key_create(&s->held, NULL) != 0) {
+        free(s->pool);
+        free(s);
+        return vt_error_set(err, VT_E_NOMEM, "store", "no thread-specific key left");
+    }
+    s->has_key = true;
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&s->mu, &ma);
+    for (size_t i = 0; i < n; i++) pthread_mutex_init(&s->pool[i].mu, &ma);
+    s->nalloc = n;
     pthread_mutexattr_destroy(&ma);
     pthread_mutex_init(&s->sync_mu, NULL);
     pthread_cond_init(&s->sync_cv, NULL);
     s->kek = opts ? opts->kek : NULL;
-    vt_err rc;
-    if (strncmp(url, "sqlite:", 7) == 0 && url[7] != 0)
-        rc = store_sqlite_connect(url + 7, busy, !(opts && opts->existing), &s->drv, &s->conn, err);
-    else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-        rc = store_pg_connect(url, busy, &s->drv, &s->conn, err);
-    else
-        rc = vt_error_set(err, VT_E_ARG, "store",
-                          "store URL must be sqlite:PATH or postgres://user@host:port/db");
+    vt_err rc = VT_OK;
+    for (size_t i = 0; i < n && rc == VT_OK; i++) {
+        rc = sqlite ? store_sqlite_connect(url + 7, busy, !(opts && opts->existing), &s->drv, &s->pool[i].conn, err)
+                    : store_pg_connect(url, busy, &s->drv, &s->pool[i].conn, err);
+        if (rc == VT_OK) s->npool = i + 1;
+    }
     if (rc == VT_OK) rc = opts && opts->existing ? store_check_schema(s, url, err) : store_migrate(s, err);
     if (rc == VT_OK) rc = check_kek(s, err);
     if (rc != VT_OK) {
@@ -62,8 +81,12 @@ vt_err vt_store_open(const char *url, const vt_store_opts *opts, vt_store **out,
 void vt_store_close(vt_store *s)
 {
     if (s == NULL) return;
-    if (s->drv) s->drv->close(s->conn);
-    pthread_mutex_destroy(&s->mu);
+    for (size_t i = 0; s->pool != NULL && i < s->nalloc; i++) {
+        if (s->drv != NULL && s->pool[i].conn != NULL) s->drv->close(s->pool[i].conn);
+        pthread_mutex_destroy(&s->pool[i].mu);
+    }
+    free(s->pool);
+    if (s->has_key) pthread_key_delete(s->held);
     pthread_mutex_destroy(&s->sync_mu);
     pthread_cond_destroy(&s->sync_cv);
     free(s);
@@ -179,7 +202,7 @@ vt_err vt_store_session_put_limited(vt_store *s, const vt_session *x, uint64_t m
     *hit = VT_SESSION_LIMIT_NONE;
     VT_GUARD(session_check(x, err));
     VT_GUARD(store_begin(s, err));
-    vt_err rc = s->drv->lock(s->conn, "sessions", err);
+    vt_err rc = s->drv->lock(store_tx_conn(s), "sessions", err);
     uint64_t total = 0, mine = 0;
     if (rc == VT_OK && (max_total > 0 || max_per_client > 0) &&
         (rc = count_live(s, x->client, now, max_total, max_per_client, &total, &mine, err)) == VT_OK) {
@@ -286,12 +309,14 @@ vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err
             sqlres_free(&r);
             rc = store_end_volatile(s, rc, err);
             total += rc == VT_OK ? n : 0;
-            if (rc == VT_OK && n > 0 && s->drv->reclaim != NULL) { /* the batch's pages, while they are few */
-                pthread_mutex_lock(&s->mu);
-                rc = s->drv->reclaim(s->conn, err);
-                pthread_mutex_unlock(&s->mu);
-            }
         } while (rc == VT_OK && n == SWEEP_BATCH);
+    }
+    /* SQLite: the database file's free pages back to the file system (admin token ids; the
+     * volatile file of sessions and nonces keeps its pages for the next rows) */
+    if (rc == VT_OK && total > 0 && s->drv->reclaim != NULL) {
+        store_conn *c = store_grab(s);
+        rc = s->drv->reclaim(c->conn, err);
+        store_release(c);
     }
     if (rc == VT_OK && removed) *removed = total;
     return rc;
