@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "veritee/json.h"
 #include "veritee/cca.h"
 #include "veritee/certdir.h"
 #include "veritee/fileio.h"
@@ -432,6 +433,32 @@ static void report_data_detail_hex(void **state)
     free(c);
 }
 
+/* The checks as the EAR carries them: name, status, claim and value when the check justifies a
+ * claim, detail; a check whose name is not UTF-8 is left out, as it always was. */
+static void checks_json_shape(void **state)
+{
+    (void)state;
+    vt_appraisal *a = calloc(1, sizeof *a);
+    a->n_checks = 3;
+    snprintf(a->checks[0].name, sizeof a->checks[0].name, "tcb_status");
+    a->checks[0].status = VT_CHECK_PASS;
+    a->checks[0].claim = VT_AR4SI_HARDWARE;
+    a->checks[0].value = VT_AR4SI_AFFIRMING;
+    snprintf(a->checks[0].detail, sizeof a->checks[0].detail, "UpToDate \u00e9");
+    snprintf(a->checks[1].name, sizeof a->checks[1].name, "bad\xff");
+    a->checks[1].claim = -1;
+    snprintf(a->checks[2].name, sizeof a->checks[2].name, "debug");
+    a->checks[2].status = VT_CHECK_SKIP;
+    a->checks[2].claim = -1;
+    json_t *j = vt_appraisal_checks_json(a);
+    char *text = vt_json_dumps(j, JSON_COMPACT);
+    assert_string_equal(text, "[{\"name\":\"tcb_status\",\"status\":\"pass\",\"claim\":\"hardware\",\"value\":2,"
+                              "\"detail\":\"UpToDate \u00e9\"},{\"name\":\"debug\",\"status\":\"skip\",\"detail\":\"\"}]");
+    free(text);
+    json_decref(j);
+    free(a);
+}
+
 /* Claims builders: what each TEE's normalized claims say (vector READMEs). */
 static void claims_facts(void **state)
 {
@@ -508,6 +535,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table), cmocka_unit_test(examples), cmocka_unit_test(unverified_and_rejected),
         cmocka_unit_test(claims_facts), cmocka_unit_test(report_data_detail_hex),
+        cmocka_unit_test(checks_json_shape),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
