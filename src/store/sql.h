@@ -98,6 +98,8 @@ struct vt_store {
 
 vt_err store_sqlite_connect(const char *path, int busy_ms, bool create, const sqldrv **drv, void **conn,
                             vt_error *err);
+/* Checkpoints run by the SQLite connection's checkpoint thread so far (tests). */
+uint64_t store_sqlite_checkpoints(void *conn);
 vt_err store_pg_connect(const char *url, int busy_ms, const sqldrv **drv, void **conn,
                         vt_error *err);
 vt_err store_migrate(vt_store *s, vt_error *err);
