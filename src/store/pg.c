@@ -156,15 +156,31 @@ static void forget_stmts(pg_conn *pc)
 
 /* A dropped connection (server restart) is re-established before the next statement
  * outside a transaction; the statement that saw the drop has already failed cleanly. */
-static void pg_revive(pg_conn *pc)
+static bool pg_reconnect(pg_conn *pc)
 {
-    if (pc->api.status(pc->c) == CONNECTION_OK) return;
     pc->pipe = false;
     pc->queued = 0;
     pc->api.reset(pc->c);
     forget_stmts(pc);
     if (pc->api.enter_pipeline && pc->api.pipeline_status(pc->c) != PQ_PIPELINE_OFF) pc->api.exit_pipeline(pc->c);
-    if (pc->api.status(pc->c) == CONNECTION_OK) pc->api.clear(pc->api.exec(pc->c, pc->settings));
+    if (pc->api.status(pc->c) != CONNECTION_OK) return false;
+    PGresult *r = pc->api.exec(pc->c, pc->settings); /* a round trip: the new session answers */
+    bool ok = r != NULL && pc->api.result_status(r) == PGRES_COMMAND_OK;
+    pc->api.clear(r);
+    return ok;
+}
+
+static void pg_revive(pg_conn *pc)
+{
+    if (pc->api.status(pc->c) != CONNECTION_OK) pg_reconnect(pc);
+}
+
+/* The pool saw another of its connections dropped (a server restart drops them all, but each
+ * would learn it only from a failed statement of its own): this one, idle, reconnects now. */
+static bool pg_refresh(void *conn)
+{
+    pg_conn *pc = conn;
+    return !pc->in_txn && pg_reconnect(pc);
 }
 
 static void pg_close(void *conn)
@@ -498,6 +514,7 @@ static const sqldrv pg_drv = {
     .commit = pg_commit,
     .rollback = pg_rollback,
     .lock = pg_lock,
+    .refresh = pg_refresh,
 };
 
 vt_err store_pg_connect(const char *url, int busy_ms, const sqldrv **drv, void **conn,

@@ -77,6 +77,17 @@ static uint64_t committed_locked(vt_store *s)
     return s->drv->sync != NULL ? __atomic_add_fetch(&s->committed, 1, __ATOMIC_ACQ_REL) : 0;
 }
 
+/* An idle connection of a pool that saw a connection dropped since this one was last known good
+ * reconnects before use: after a server restart every connection is gone, and each would
+ * otherwise fail one request of its own to find out. */
+static store_conn *fresh(vt_store *s, store_conn *c)
+{
+    unsigned d = __atomic_load_n(&s->drops, __ATOMIC_ACQUIRE);
+    if (c->gen != d && c->tx_depth == 0 && s->drv->refresh != NULL && s->drv->refresh(c->conn))
+        c->gen = d; /* else it tries again at its next use */
+    return c;
+}
+
 store_conn *store_grab(vt_store *s)
 {
     store_conn *mine = pthread_getspecific(s->held);
@@ -87,10 +98,18 @@ store_conn *store_grab(vt_store *s)
     size_t start = __atomic_fetch_add(&s->next, 1, __ATOMIC_RELAXED) % s->npool;
     for (size_t i = 0; i < s->npool; i++) {
         store_conn *c = &s->pool[(start + i) % s->npool];
-        if (pthread_mutex_trylock(&c->mu) == 0) return c;
+        if (pthread_mutex_trylock(&c->mu) == 0) return fresh(s, c);
     }
     pthread_mutex_lock(&s->pool[start].mu); /* all busy: wait for one */
-    return &s->pool[start];
+    return fresh(s, &s->pool[start]);
+}
+
+/* After a failed driver call: a connection that found the server unreachable (VT_E_IO: dropped,
+ * shutting down, starting up) has every connection of the pool, itself included, reconnect
+ * before its next use outside a transaction. */
+static void note_failure(vt_store *s, vt_err rc)
+{
+    if (s->npool > 1 && rc == VT_E_IO) __atomic_add_fetch(&s->drops, 1, __ATOMIC_ACQ_REL);
 }
 
 void store_release(store_conn *c)
@@ -109,9 +128,15 @@ static vt_err exec_one(vt_store *s, const char *sql, const sqlval *p, size_t np,
 {
     store_conn *c = store_grab(s);
     vt_err rc = s->drv->exec(c->conn, sql, p, np, res, err);
+    if (rc != VT_OK) note_failure(s, rc);
+    /* a read outside a transaction that found its connection dropped runs again on it once
+     * reconnected (a read changes nothing, so running it twice is safe) */
+    bool read = strncmp(sql, "SELECT", 6) == 0;
+    if (rc == VT_E_IO && read && c->tx_depth == 0 && s->drv->refresh != NULL && s->drv->refresh(c->conn))
+        rc = s->drv->exec(c->conn, sql, p, np, res, err);
     /* a write in autocommit mode is a commit; inside a vt_store_tx_begin transaction the
      * outermost store_end waits for it */
-    uint64_t mine = rc == VT_OK && durable && c->tx_depth == 0 && strncmp(sql, "SELECT", 6) != 0 ? committed_locked(s) : 0;
+    uint64_t mine = rc == VT_OK && durable && c->tx_depth == 0 && !read ? committed_locked(s) : 0;
     store_release(c);
     if (mine != 0) rc = sync_upto(s, mine, err);
     return rc;
@@ -150,6 +175,7 @@ vt_err store_begin(vt_store *s, vt_error *err)
     }
     vt_err rc = s->drv->begin(c->conn, err);
     if (rc != VT_OK) {
+        note_failure(s, rc);
         s->drv->rollback(c->conn);
         store_release(c);
         return rc;
@@ -182,7 +208,10 @@ static vt_err end_tx(vt_store *s, vt_err rc, bool durable, vt_error *err)
         return rc;
     }
     if (rc == VT_OK) rc = s->drv->commit(c->conn, err);
-    if (rc != VT_OK) s->drv->rollback(c->conn);
+    if (rc != VT_OK) {
+        note_failure(s, rc);
+        s->drv->rollback(c->conn);
+    }
     c->tx_depth = 0;
     pthread_setspecific(s->held, NULL);
     uint64_t mine = rc == VT_OK && durable ? committed_locked(s) : 0;

@@ -61,6 +61,9 @@ typedef struct sqldrv {
      * threads use the connection (SQLite: fdatasync of the WAL; NULL: each commit already
      * is durable, as PostgreSQL's are). */
     vt_err (*sync)(void *conn, vt_error *err);
+    /* Re-establishes an idle connection after one of the pool found the server unreachable;
+     * true when it answers again; NULL: none. */
+    bool (*refresh)(void *conn);
 } sqldrv;
 
 /* One connection of a handle, used by one thread at a time. */
@@ -70,6 +73,7 @@ typedef struct store_conn {
                            thread holding a vt_store_tx_begin transaction runs its operations
                            inside it */
     unsigned tx_depth;  /* 0: no transaction; >1: nested store_begin calls are savepoints */
+    unsigned gen;       /* the pool's drop count when this connection was last known good */
 } store_conn;
 
 struct vt_store {
@@ -82,6 +86,7 @@ struct vt_store {
     size_t npool;       /* connected */
     size_t nalloc;      /* slots (their mutexes initialised) */
     unsigned next;      /* where the next search for a free connection starts (atomic) */
+    unsigned drops;     /* connections found dropped so far (atomic): the others reconnect */
     pthread_key_t held; /* the store_conn this thread holds a transaction on */
     bool has_key;
     const vt_kek *kek;

@@ -192,7 +192,7 @@ if command -v curl >/dev/null && command -v jq >/dev/null && python3 -c 'import 
     fail "resource GET after the crash: $c $(cat "$tmp/r.json")"
   c=$(curl -s -o "$tmp/r.jwe" -w '%{http_code}' -H "Authorization: Bearer $T" "$A/kbs/v0/resource/pg/key/one")
   [ "$c" = 200 ] && $G decrypt "$tmp/tee.pem" "$tmp/r.jwe" >"$tmp/got" 2>/dev/null && cmp -s "$tmp/got" "$tmp/secret.bin" &&
-    ok "its EAR token as a bearer token still releases the right secret" || fail "bearer after the crash: $c"
+    ok "its EAR token as a bearer token still releases the right secret" || fail "bearer after the crash: $c $(head -c 300 "$tmp/r.jwe")"
   attest "$tmp/after" --kbs "$A" --kbs "$B" && ok "a new round after the crash succeeds" || fail "round after the crash: $(cat "$tmp/after.err")"
   "$VT" audit verify --db "$URL" >"$tmp/audit" 2>&1 && ok "audit chain after the crashes: $(head -n 1 "$tmp/audit")" ||
     fail "audit verify after the crashes: $(cat "$tmp/audit")"
