@@ -388,7 +388,8 @@ static const char VOL_SCHEMA[] =
     "CREATE INDEX IF NOT EXISTS vol.sessions_expires ON sessions(expires);"
     "CREATE INDEX IF NOT EXISTS vol.sessions_pending ON sessions(expires) WHERE token IS NULL;"
     "CREATE INDEX IF NOT EXISTS vol.sessions_pending_client ON sessions(client, expires) WHERE token IS NULL;"
-    "CREATE TABLE IF NOT EXISTS vol.nonces(nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL);"
+    /* a nonce is its key: one b-tree instead of a table and its primary-key index */
+    "CREATE TABLE IF NOT EXISTS vol.nonces(nonce TEXT PRIMARY KEY, expires BIGINT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS vol.boot(id TEXT NOT NULL);";
 
 /* Attaches the file and checks its boot: VT_OK, or VT_E_VERIFY when it must start afresh (any
