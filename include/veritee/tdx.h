@@ -218,10 +218,14 @@ void vt_qe_identity_clear(vt_qe_identity *q);
 
 #define VT_TDX_MAX_TCB_INFOS 8
 
-/* A collateral set, as PCS serves it (see docs/tdx.md for the directory layout). */
+/* A collateral set, as PCS serves it (see docs/tdx.md for the directory layout). Owns what
+ * it points to (free with vt_tdx_collateral_clear); moved by copying the struct and zeroing
+ * the source. */
 typedef struct vt_tdx_collateral {
     char *texts[VT_TDX_MAX_TCB_INFOS + 2]; /* owned JSON texts the parsed items point into */
-    vt_tcb_info tcb_infos[VT_TDX_MAX_TCB_INFOS];
+    /* n_tcb_infos parsed TCB Infos (at most VT_TDX_MAX_TCB_INFOS), allocated as loaded: a
+     * set holds one or two, and 8 inline ones (135 KiB) were zeroed and copied at every load */
+    vt_tcb_info *tcb_infos;
     size_t n_tcb_infos;
     vt_qe_identity qe_identities[2]; /* TD_QE and/or QE */
     size_t n_qe_identities;

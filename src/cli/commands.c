@@ -506,7 +506,8 @@ const cli_cmd cli_commands[] = {
      "FILE is the evidence; - reads it from standard input. Every option is enforced for every\n"
      "kind of evidence it applies to; one that cannot apply to the evidence given (--product,\n"
      "--kds-url for TDX; --pcs-url for SNP; --cpak, --allow-missing-crl for CCA ...) is refused\n"
-     "(exit 2), never ignored.",
+     "(exit 2), never ignored. A verification that fetches nothing (no --pcs-url, --kds-url,\n"
+     "--ocsp, --rim-service) does not read the system openssl.cnf; OPENSSL_CONF=FILE is read.",
      verify_opts, exit_verify, cmd_verify},
     {"appraise", "verify evidence and appraise it against a policy; write a signed EAR",
      "--policy FILE [options] EVIDENCE...",

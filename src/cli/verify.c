@@ -205,20 +205,27 @@ int cmd_verify(int argc, char **argv)
         fprintf(stderr, "veritee verify: %s\n", e.msg);
         return VT_EXIT_USAGE;
     }
-    if (init_file != NULL && cli_init_data_digest(init_file, &a.init_data) != 0) {
-        vt_buf_free(&a.evidence);
-        return VT_EXIT_USAGE;
-    }
     const char *tee = a.tee;
     if (strcmp(tee, "auto") == 0) {
         tee = vt_evidence_detect(a.evidence.ptr, a.evidence.len);
         if (tee == NULL) {
             fprintf(stderr, "veritee verify: %s: cannot tell the evidence kind; use --tee\n", a.file);
             vt_buf_free(&a.evidence);
-            vt_buf_free(&a.init_data);
             return VT_EXIT_USAGE;
         }
         a.tee = tee;
+    }
+    /* Nothing has used OpenSSL yet (the init-data digest below is the first). A verification
+     * that fetches nothing skips openssl.cnf, and when its kind's messages never quote
+     * OpenSSL's error reasons (those of TPM quotes and OCSP do, and libcurl's of TLS), the
+     * reason strings are not loaded either. */
+    bool offline = a.pcs_url == NULL && a.kds_url == NULL && !a.nv.ocsp && !a.nv.rim_service;
+    bool quiet_kind = strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0 || strcmp(tee, "snp") == 0 ||
+                      strcmp(tee, "cca") == 0;
+    cli_openssl_setup(offline, !(offline && quiet_kind));
+    if (init_file != NULL && cli_init_data_digest(init_file, &a.init_data) != 0) {
+        vt_buf_free(&a.evidence);
+        return VT_EXIT_USAGE;
     }
     int rc;
     vt_tee known;

@@ -45,11 +45,11 @@ static EVP_PKEY *params_only(vt_curve c)
     return k;
 }
 
-vt_err vt_ec_params_new(vt_ec_params **out, vt_error *err)
+static vt_err params_new(int from, int to, vt_ec_params **out, vt_error *err)
 {
     vt_ec_params *p = calloc(1, sizeof *p);
     if (p == NULL) return vt_error_set(err, VT_E_NOMEM, "ec_params", "out of memory");
-    for (int i = 0; i < 3; i++)
+    for (int i = from; i <= to; i++)
         if ((p->tmpl[i] = params_only((vt_curve)(i + 1))) == NULL) {
             vt_ec_params_free(p);
             ERR_clear_error();
@@ -57,6 +57,17 @@ vt_err vt_ec_params_new(vt_ec_params **out, vt_error *err)
         }
     *out = p;
     return VT_OK;
+}
+
+vt_err vt_ec_params_new(vt_ec_params **out, vt_error *err)
+{
+    return params_new(0, 2, out, err);
+}
+
+vt_err vt_ec_params_new_curve(vt_curve c, vt_ec_params **out, vt_error *err)
+{
+    if (vt_curve_len(c) == 0) return vt_error_set(err, VT_E_ARG, "ec_params", "unknown curve");
+    return params_new((int)c - 1, (int)c - 1, out, err);
 }
 
 void vt_ec_params_free(vt_ec_params *p)
@@ -91,7 +102,7 @@ vt_err vt_ec_pub_from_xy_with(const vt_ec_params *p, vt_curve c, const uint8_t *
     memcpy(pt + 1, xy, len);
     EVP_PKEY *k = NULL;
     int ok;
-    if (p != NULL) {
+    if (p != NULL && p->tmpl[c - 1] != NULL) {
         ok = (k = pub_from_params(p, c, pt, len + 1)) != NULL;
     } else {
         OSSL_PARAM params[3];
@@ -121,7 +132,7 @@ vt_err vt_ec_generate(const vt_ec_params *p, vt_curve c, EVP_PKEY **out, vt_erro
 {
     if (vt_curve_len(c) == 0) return vt_error_set(err, VT_E_ARG, "keygen", "unknown curve");
     EVP_PKEY *k = NULL;
-    if (p != NULL) {
+    if (p != NULL && p->tmpl[c - 1] != NULL) {
         EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, p->tmpl[c - 1], NULL);
         if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_generate(ctx, &k) != 1) k = NULL;
         EVP_PKEY_CTX_free(ctx);

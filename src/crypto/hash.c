@@ -79,6 +79,8 @@ void vt_wipe(void *p, size_t n)
     if (p != NULL) OPENSSL_cleanse(p, n);
 }
 
+/* A process that told OpenSSL not to load its reason strings (the CLI's offline verify of TDX,
+ * SGX, SNP and CCA evidence, cli_openssl_setup) gets "error:<code>:lib(N)::reason(M)" here. */
 const char *vt_openssl_reason(char *buf, size_t cap)
 {
     unsigned long e = ERR_peek_last_error();

@@ -40,6 +40,9 @@ static vt_err load_json_item(vt_tdx_collateral *c, const char *path, bool tcb_in
     if (tcb_info) {
         if (c->n_tcb_infos == VT_TDX_MAX_TCB_INFOS)
             return vt_error_set(err, VT_E_INVALID, "collateral", "too many TCB Info files");
+        vt_tcb_info *more = realloc(c->tcb_infos, (c->n_tcb_infos + 1) * sizeof *more);
+        if (more == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+        c->tcb_infos = more;
         rc = vt_tcb_info_parse(text, len, &c->tcb_infos[c->n_tcb_infos], err);
         if (rc == VT_OK) c->n_tcb_infos++;
     } else {
@@ -124,6 +127,7 @@ void vt_tdx_collateral_clear(vt_tdx_collateral *c)
 {
     if (c == NULL) return;
     for (size_t i = 0; i < c->n_tcb_infos; i++) vt_tcb_info_clear(&c->tcb_infos[i]);
+    free(c->tcb_infos);
     for (size_t i = 0; i < c->n_qe_identities; i++) vt_qe_identity_clear(&c->qe_identities[i]);
     for (size_t i = 0; i < sizeof c->texts / sizeof c->texts[0]; i++) free(c->texts[i]);
     sk_X509_pop_free(c->tcb_signing_chain, X509_free);

@@ -75,7 +75,7 @@ vt_err vt_tdx_verifier_new(const vt_tdx_verifier_opts *opts, vt_tdx_collateral *
         free(v);
         return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     }
-    vt_err prc = vt_ec_params_new(&v->ec, err);
+    vt_err prc = vt_ec_params_new_curve(VT_P256, &v->ec, err); /* attestation keys are P-256 */
     if (prc != VT_OK) {
         pthread_mutex_destroy(&v->mu);
         sk_X509_free(v->roots);

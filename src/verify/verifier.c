@@ -51,6 +51,11 @@ static int64_t sources_stamp(const vt_verifier *v)
                          v->nvidia_ocsp_dir};
     int64_t m = 0;
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        /* a source named twice (the TDX directory is --collateral when given) is looked at
+         * once: each look is a stat() of every file in it */
+        bool again = false;
+        for (size_t j = 0; j < i && !again && all[i] != NULL; j++) again = all[j] != NULL && strcmp(all[i], all[j]) == 0;
+        if (again) continue;
         int64_t x = newest_mtime(all[i]);
         if (x > m) m = x;
     }

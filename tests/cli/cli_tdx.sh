@@ -26,6 +26,18 @@ has '"mr_td": "91eb2b44' "json mr_td"
 has '"advisory_ids": \[\]' "json advisory_ids"
 has '"debug": false' "json debug"
 has '"name": "quote_signature"' "json checks"
+# An offline verification skips the system openssl.cnf, but a config the user names with
+# OPENSSL_CONF is still read: one whose default properties no loaded provider has (fips=yes
+# without the FIPS provider) leaves OpenSSL without algorithms, so the quote cannot verify.
+printf 'openssl_conf = init\n[init]\nalg_section = evp\n[evp]\ndefault_properties = fips=yes\n' >/tmp/vt-cli-cnf.$$
+expect 2 "OPENSSL_CONF is honoured by an offline verify" env OPENSSL_CONF=/tmp/vt-cli-cnf.$$ "$B" verify --collateral "$S" --at 2025-07-19T10:00:34Z "$S/quote.bin"
+rm -f /tmp/vt-cli-cnf.$$
+# The evidence kind is told before anything else is read (it decides OpenSSL's set-up): an
+# undetectable file is reported as such even when the --init-data file is missing too.
+printf 'not evidence\n' >/tmp/vt-cli-junk.$$
+expect 2 "undetectable evidence reported before a missing --init-data" "$B" verify --init-data /nonexistent/init.toml /tmp/vt-cli-junk.$$
+grep -q "cannot tell the evidence kind" /tmp/vt-cli-err.$$ && echo "ok: the kind is told first" || { echo "FAIL: not the evidence kind's message"; cat /tmp/vt-cli-err.$$; fail=1; }
+rm -f /tmp/vt-cli-junk.$$
 # --nonce is enforced for TDX and SGX quotes (issue 13): REPORTDATA must be the value, zero-padded
 RD=9a9d48e7f6799642d3d1b34e1e5e1742d4bb02dd6ddd551862c1211d35c304f9eca3efdbb481601c163cf52493d6e44aed55d51ec39b7e518fadb92c2b523f20
 expect 0 "tdx --nonce = REPORTDATA" "$B" verify --collateral "$S" --at 2025-07-19T10:00:34Z --nonce "$RD" "$S/quote.bin"

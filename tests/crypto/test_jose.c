@@ -201,12 +201,9 @@ static void test_hash2(void **state)
 /* Prepared EC parameters import the same keys as the per-call path and refuse the same points:
  * off the curve, a coordinate equal to the field prime, wrong lengths; generated keys are on
  * the asked curve. */
-static void test_ec_params(void **state)
+static void check_ec_params(const vt_ec_params *p)
 {
-    (void)state;
     vt_error e;
-    vt_ec_params *p = NULL;
-    assert_int_equal(vt_ec_params_new(&p, &e), VT_OK);
     static const char *const prime_hex[] = {
         "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
         "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
@@ -251,7 +248,28 @@ static void test_ec_params(void **state)
         assert_int_equal(vt_ec_pub_from_xy_with(p, c, xy, n - 1, &b, &e), VT_E_INVALID);
         EVP_PKEY_free(g);
     }
+}
+
+/* ... all three curves prepared, or one (the TDX verifier's P-256): the others then take the
+ * per-call path with the same results. */
+static void test_ec_params(void **state)
+{
+    (void)state;
+    vt_error e;
+    vt_ec_params *p = NULL;
+    assert_int_equal(vt_ec_params_new(&p, &e), VT_OK);
+    check_ec_params(p);
     vt_ec_params_free(p);
+    vt_curve curves[] = {VT_P256, VT_P384, VT_P521};
+    for (int i = 0; i < 3; i++) {
+        p = NULL;
+        assert_int_equal(vt_ec_params_new_curve(curves[i], &p, &e), VT_OK);
+        check_ec_params(p);
+        vt_ec_params_free(p);
+    }
+    p = NULL;
+    assert_int_equal(vt_ec_params_new_curve((vt_curve)0, &p, &e), VT_E_ARG);
+    assert_null(p);
 }
 
 /* A JWE whose protected header carries epk (the rest from a real JWE for k). */

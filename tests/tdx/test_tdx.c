@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tdx/tdx_internal.h"
 #include "testutil.h"
@@ -478,6 +479,55 @@ static void test_collateral_mutation(void **state)
     free_set(&f);
 }
 
+/* TCB Infos are kept as many as loaded (up to VT_TDX_MAX_TCB_INFOS): a directory holding the
+ * TCB Infos of four platforms still verifies the v4 quote with its own FMSPC's, and a ninth
+ * TCB Info is refused (nothing leaks on that path). */
+static void test_collateral_many_tcb_infos(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"pck_crl.der", "qe_identity.json", "root_ca_crl.der",
+                                        "tcb_signing_chain.pem", "tcbinfo_b0c06f000000.json"};
+    static const char *const others[] = {"dcapqvl_sgx_v3_00a067/tcbinfo_00a067110000.json",
+                                         "pcs2023_tdx_v4_50806f/tcbinfo_50806f000000.json",
+                                         "pcs2026_tdx_v5_90c06f/tcbinfo_90c06f000000.json"};
+    char src[1024], tmp[512], from[1400], to[1400];
+    if (!vt_test_vector_path("tdx", src, sizeof src)) skip();
+    vt_test_tmpdir(tmp, sizeof tmp);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(from, sizeof from, "%s/dcapqvl_tdx_v4_b0c06f/%s", src, files[i]);
+        snprintf(to, sizeof to, "%s/%s", tmp, files[i]);
+        assert_int_equal(symlink(from, to), 0);
+    }
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        snprintf(from, sizeof from, "%s/%s", src, others[i]);
+        snprintf(to, sizeof to, "%s/%s", tmp, strchr(others[i], '/') + 1);
+        assert_int_equal(symlink(from, to), 0);
+    }
+    fixture f;
+    memset(&f, 0, sizeof f);
+    vt_test_load("tdx/dcapqvl_tdx_v4_b0c06f/quote.bin", &f.quote);
+    vt_tdx_collateral c;
+    assert_int_equal(vt_tdx_collateral_load_dir(tmp, &c, &f.err), VT_OK);
+    assert_int_equal(c.n_tcb_infos, 4);
+    assert_int_equal(vt_tdx_verifier_new(NULL, &c, &f.v, &f.err), VT_OK);
+    assert_null(c.tcb_infos); /* moved into the verifier */
+    assert_int_equal(run(&f, "2025-07-19T10:00:34Z"), VT_OK);
+    assert_int_equal(f.res.tcb_status, VT_TCB_UP_TO_DATE);
+    assert_check(&f.res, "tcb_info", VT_CHECK_PASS);
+    free_set(&f);
+    /* five more copies of one TCB Info: nine in all */
+    for (int i = 0; i < 5; i++) {
+        snprintf(from, sizeof from, "%s/dcapqvl_tdx_v4_b0c06f/tcbinfo_b0c06f000000.json", src);
+        snprintf(to, sizeof to, "%s/tcbinfo_copy%d.json", tmp, i);
+        assert_int_equal(symlink(from, to), 0);
+    }
+    vt_error_clear(&f.err);
+    assert_int_equal(vt_tdx_collateral_load_dir(tmp, &c, &f.err), VT_E_INVALID);
+    assert_non_null(strstr(f.err.msg, "too many TCB Info files"));
+    assert_null(c.tcb_infos);
+    assert_int_equal(c.n_tcb_infos, 0);
+}
+
 static void test_status_converge(void **state)
 {
     (void)state;
@@ -511,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_length_extremes),
         cmocka_unit_test(test_collateral_mutation),
         cmocka_unit_test(test_status_converge),
+        cmocka_unit_test(test_collateral_many_tcb_infos),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* The one verification entry (include/veritee/verify.h): the same call and result shape for
  * TDX, SGX, SNP and CCA; every option enforced for every kind it applies to (the expected nonce
  * above all) and refused for a kind it cannot apply to; the evidence kind checked. */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -364,6 +365,43 @@ static void test_concurrent(void **state)
     vt_verifier_free(v);
 }
 
+/* The collateral directory stays one of the sources looked at (it is also the TDX directory,
+ * looked at once): without a clock, every verification sees a file leave it. */
+static void test_collateral_change_seen(void **state)
+{
+    const emu_set *sp = *state;
+    char base[256], coll[300], from[600], to[600], trust[300];
+    vt_test_tmpdir(base, sizeof base);
+    snprintf(coll, sizeof coll, "%s/collateral", base);
+    assert_int_equal(mkdir(coll, 0700), 0);
+    snprintf(from, sizeof from, "%s/collateral", sp->dir);
+    DIR *d = opendir(from);
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        snprintf(from, sizeof from, "%s/collateral/%s", sp->dir, de->d_name);
+        snprintf(to, sizeof to, "%s/%s", coll, de->d_name);
+        assert_int_equal(symlink(from, to), 0);
+    }
+    closedir(d);
+    snprintf(trust, sizeof trust, "%s/trust", sp->dir);
+    vt_verify_sources src = {.trust_dir = trust, .collateral_dir = coll};
+    vt_verifier *v = NULL;
+    vt_error e;
+    assert_int_equal(vt_verifier_new(&src, &v, &e), VT_OK);
+    vt_verify_opts o = {.at = vt_test_at(T0)};
+    vt_verify_result *r = calloc(1, sizeof *r);
+    if (run(v, &sp->tdx, &o, r, &e) != VT_OK) fail_msg("complete collateral: %s", e.msg);
+    snprintf(to, sizeof to, "%s/qe_identity.json", coll);
+    assert_int_equal(unlink(to), 0);
+    assert_int_equal(run(v, &sp->tdx, &o, r, &e), VT_E_MISSING);
+    assert_non_null(strstr(e.msg, "QE Identity"));
+    vt_verify_result_clear(r);
+    free(r);
+    vt_verifier_free(v);
+}
+
 static int group_setup(void **state)
 {
     emu_set *s = calloc(1, sizeof *s);
@@ -389,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_cache_as_collateral),
         cmocka_unit_test(test_sources_recheck),
         cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_collateral_change_seen),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
