@@ -107,9 +107,8 @@ typedef struct vt_azure_trust {
     vt_tdx_verifier *tdx;
 } vt_azure_trust;
 
-/* Holds the trust and a small cache of decoded VCEKs (locked). As thread-safe as the verifiers
- * it borrows: the SNP verifier is, the TDX verifier is not (one azure verifier per thread for
- * az-tdx-vtpm, or a lock). Free with vt_azure_verifier_free (accepts NULL). */
+/* Holds the trust and a small cache of decoded VCEKs (locked). Thread-safe, as the SNP and TDX
+ * verifiers it borrows are. Free with vt_azure_verifier_free (accepts NULL). */
 typedef struct vt_azure_verifier vt_azure_verifier;
 
 VT_MUST_USE vt_err vt_azure_verifier_new(const vt_azure_trust *trust, vt_azure_verifier **out, vt_error *err);

@@ -241,7 +241,8 @@ VT_MUST_USE vt_err vt_tdx_collateral_load_dir(const char *dir, vt_tdx_collateral
 void vt_tdx_collateral_clear(vt_tdx_collateral *c);
 
 /* The verifier: trust anchors, collateral (signatures checked once) and a cache of verified
- * PCK chains. Not thread-safe: use one per thread. */
+ * PCK chains. Thread-safe: one verifier may serve several threads at once (its caches are
+ * locked; a cache miss verifies the chain under that lock). */
 typedef struct vt_tdx_verifier vt_tdx_verifier;
 
 typedef struct vt_tdx_verifier_opts {

@@ -82,13 +82,20 @@ json_t *vt_appraisal_checks_json(const vt_appraisal *a)
         const char *st = k->status == VT_CHECK_SKIP ? "skip"
                        : vt_ar4si_tier(k->value) == VT_EAR_WARNING ? "warn"
                        : k->status == VT_CHECK_PASS ? "pass" : "fail";
-        json_t *o = json_pack("{s:s, s:s}", "name", k->name, "status", st);
-        if (o == NULL) continue;
-        if (k->claim >= 0) {
-            json_object_set_new(o, "claim", json_string(vt_ar4si_name((vt_ar4si_claim)k->claim)));
-            json_object_set_new(o, "value", json_integer(k->value));
+        /* keys, status and claim names are this file's ASCII literals (no format string to
+         * parse, no UTF-8 check); the name and detail are checked as any text */
+        json_t *name = json_string(k->name), *o = name != NULL ? json_object() : NULL;
+        if (o == NULL || json_object_set_new_nocheck(o, "name", name) != 0) { /* as json_pack: left out */
+            json_decref(o);
+            if (o == NULL) json_decref(name);
+            continue;
         }
-        json_object_set_new(o, "detail", json_string(k->detail));
+        json_object_set_new_nocheck(o, "status", json_string_nocheck(st));
+        if (k->claim >= 0) {
+            json_object_set_new_nocheck(o, "claim", json_string_nocheck(vt_ar4si_name((vt_ar4si_claim)k->claim)));
+            json_object_set_new_nocheck(o, "value", json_integer(k->value));
+        }
+        json_object_set_new_nocheck(o, "detail", json_string(k->detail));
         json_array_append_new(arr, o);
     }
     return arr;

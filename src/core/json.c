@@ -67,7 +67,8 @@ vt_err vt_json_hex(const json_t *o, const char *key, const char *path, uint8_t *
 json_t *vt_json_hex_string(const uint8_t *p, size_t n)
 {
     char *h = vt_hex_dup(p, n);
-    json_t *j = h ? json_string(h) : NULL;
+    /* hex digits are ASCII: jansson's UTF-8 check of them is not needed */
+    json_t *j = h ? json_stringn_nocheck(h, 2 * n) : NULL;
     free(h);
     return j;
 }

@@ -11,11 +11,18 @@
 
 #define HANDLED (JSON_COMPACT | JSON_ENSURE_ASCII | JSON_SORT_KEYS | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
 
-/* 1 for the ASCII bytes a string must escape (jansson: '"', '\\' and the controls; 0x7f not). */
-static const uint8_t NEEDS_ESCAPE[128] = {
+/* 0 for the bytes copied as they are; 1 for the ASCII bytes a string must escape (jansson: '"',
+ * '\\' and the controls; 0x7f not), 2 for the bytes that begin (or are not) a UTF-8 sequence.
+ * One lookup per byte in the common case. */
+static const uint8_t SPECIAL[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
 };
 
 static const char UHEX[] = "0123456789ABCDEF";
@@ -51,12 +58,10 @@ static int dump_string(vt_writer *w, const char *s, size_t len, size_t flags)
     const uint8_t *p = (const uint8_t *)s, *end = p + len, *run = p;
     vt_write_bytes(w, "json", "\"", 1);
     while (p < end) {
+        while (p < end && SPECIAL[*p] == 0) p++;
+        if (p == end) break;
         uint8_t c = *p;
-        if (c < 0x80 && !NEEDS_ESCAPE[c]) {
-            p++;
-            continue;
-        }
-        if (c >= 0x80) {
+        if (SPECIAL[c] == 2) {
             uint32_t cp;
             size_t n = json_utf8_seq(p, end, &cp);
             if (n == 0) return -1; /* jansson refuses to write malformed UTF-8 */

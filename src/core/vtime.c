@@ -95,6 +95,19 @@ void vt_time_format(vt_time t, char out[21])
     }
     unsigned hh = (unsigned)(secs / 3600) % 24, mm = (unsigned)(secs / 60 % 60),
              ss = (unsigned)(secs % 60);
-    snprintf(out, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)y % 10000u, m % 13u, d % 32u, hh,
-             mm, ss);
+    /* digits by hand: snprintf was ~3,000 instructions a call, several calls per KBS round */
+    unsigned yy = (unsigned)y;
+    const unsigned v[5] = {m, d, hh, mm, ss};
+    out[0] = (char)('0' + yy / 1000 % 10);
+    out[1] = (char)('0' + yy / 100 % 10);
+    out[2] = (char)('0' + yy / 10 % 10);
+    out[3] = (char)('0' + yy % 10);
+    static const char sep[5] = {'-', '-', 'T', ':', ':'};
+    for (int i = 0; i < 5; i++) {
+        out[4 + 3 * i] = sep[i];
+        out[5 + 3 * i] = (char)('0' + v[i] / 10 % 10);
+        out[6 + 3 * i] = (char)('0' + v[i] % 10);
+    }
+    out[19] = 'Z';
+    out[20] = '\0';
 }

@@ -137,7 +137,7 @@ typedef struct attest_ctx {
     vt_policy pol;
     bool has_pol;
     vt_refvals rv;
-    vt_claims claims;
+    vt_verify_result vr; /* the CPU evidence's verification; its claims: vr.claims */
     uint8_t rd[64];
     uint8_t init[64];
     size_t init_len;
@@ -153,7 +153,7 @@ typedef struct attest_ctx {
  * kinds extend PCR8 with it (their verifier has checked it already). */
 static vt_err check_init_data(attest_ctx *x, vt_error *err)
 {
-    const vt_claims *c = &x->claims;
+    const vt_claims *c = &x->vr.claims;
     size_t fl = c->init_data_len;
     if (fl == 0) return vt_error_set(err, VT_E_VERIFY, "init_data", "the evidence has no init-data field");
     if (c->tee == VT_TEE_CCA && x->init_len != fl)
@@ -219,12 +219,12 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
     bool tpm = vt_tee_parse(tee, &t, NULL) == VT_OK && vt_tee_has_tpm(t);
     kbs_expect want = {.nonce = x->rd, .nonce_len = TPM_RD_LEN, .init_data = x->a.has_init_data ? x->init : NULL,
                        .init_data_len = x->init_len};
-    VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, &x->pol, &want, &x->claims, err));
+    VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, &x->pol, &want, &x->vr, err));
     /* the tpm kind may carry only the digest's first 32 bytes (the TpmAttester's truncation; its
      * verifier accepted exactly that) */
-    size_t rdl = !tpm ? 64 : x->claims.report_data_len == 32 && t == VT_TEE_TPM ? 32 : TPM_RD_LEN;
-    if (x->claims.report_data_len < rdl || !vt_ct_eq(x->claims.report_data, x->rd, rdl) ||
-        !vt_bytes_is_zero(x->claims.report_data + rdl, x->claims.report_data_len - rdl))
+    size_t rdl = !tpm ? 64 : x->vr.claims.report_data_len == 32 && t == VT_TEE_TPM ? 32 : TPM_RD_LEN;
+    if (x->vr.claims.report_data_len < rdl || !vt_ct_eq(x->vr.claims.report_data, x->rd, rdl) ||
+        !vt_bytes_is_zero(x->vr.claims.report_data + rdl, x->vr.claims.report_data_len - rdl))
         return vt_error_set(err, VT_E_VERIFY, "report_data",
                             "runtime data binding mismatch: report data is not SHA-384(JCS(nonce, tee-pubkey, additional-evidence))");
     if (x->a.has_init_data) VT_GUARD(check_init_data(x, err));
@@ -240,10 +240,10 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
         memcpy(want_init, x->init, x->init_len);
         ctx.init_data = want_init;
         ctx.init_data_len = tpm                                   ? x->init_len
-                            : x->claims.init_data_len < x->init_len ? x->claims.init_data_len
+                            : x->vr.claims.init_data_len < x->init_len ? x->vr.claims.init_data_len
                                                                     : x->init_len;
     }
-    VT_GUARD(vt_policy_appraise(&x->pol, &x->claims, &ctx, &x->ap, err));
+    VT_GUARD(vt_policy_appraise(&x->pol, &x->vr.claims, &ctx, &x->ap, err));
     kbs_gpus_appraise(&x->gpus, &x->pol, x->c->now, &x->rv, x->dev_rd);
     json_t *rt = runtime_claims(x);
     vt_ear_submod *sub = calloc(1 + x->gpus.n, sizeof *sub);
@@ -251,7 +251,7 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
         json_decref(rt);
         return vt_error_set(err, VT_E_NOMEM, "ear", "out of memory");
     }
-    sub[0] = (vt_ear_submod){.label = "cpu0", .appraisal = &x->ap, .claims = &x->claims, .runtime_data_claims = rt};
+    sub[0] = (vt_ear_submod){.label = "cpu0", .appraisal = &x->ap, .claims = &x->vr.claims, .runtime_data_claims = rt};
     for (size_t i = 0; i < x->gpus.n; i++) {
         const kbs_gpu *g = &x->gpus.dev[i];
         sub[1 + i] = (vt_ear_submod){.label = g->label, .appraisal = &g->ap, .claims = g->verified ? &g->claims : NULL};
@@ -319,7 +319,7 @@ static void finish(attest_ctx *x, const char *result, const vt_error *e)
     json_t *d = json_object();
     if (x->c->client) json_object_set_new(d, "client", json_string(x->c->client));
     json_object_set_new(d, "policy", json_string(x->ap.policy_id));
-    json_object_set_new(d, "emulated", json_boolean(x->claims.emulated));
+    json_object_set_new(d, "emulated", json_boolean(x->vr.claims.emulated));
     if (x->gpus.n > 0) json_object_set_new(d, "gpus", json_integer((json_int_t)x->gpus.n));
     /* the first appraisal check that failed: what the console's denials show */
     first_failure(x, d);
@@ -335,6 +335,18 @@ static vt_err check_tee_key(const vt_jose_ctx *cx, const json_t *jwk, vt_error *
     EVP_PKEY_free(k);
     if (rc != VT_OK) vt_error_wrap(err, "tee-pubkey");
     return rc;
+}
+
+/* {"token": jwt} for a token this broker just signed: three base64url segments and two dots,
+ * ASCII by construction, so jansson's UTF-8 check of its kilobytes is skipped. */
+static json_t *token_reply(const char *jwt, size_t len)
+{
+    json_t *o = json_object();
+    if (o != NULL && json_object_set_new_nocheck(o, "token", json_stringn_nocheck(jwt, len)) != 0) {
+        json_decref(o); /* set_new took the string, set or not */
+        return NULL;
+    }
+    return o;
 }
 
 void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
@@ -395,10 +407,14 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     if (rc != VT_OK) goto fail;
     if (vt_ear_sign_with(k->ear_signer, x.ear, &jwt, &e) != VT_OK) goto fail;
     if (vt_store_session_set_token(k->cfg.store, s.id, jwt, c->now, &e) != VT_OK) goto fail;
-    kbs_tokens_remember(k, jwt, strlen(jwt), json_deep_copy(x.ear)); /* signed here: spares the re-check */
+    /* signed here: spares the re-check. The cache takes the EAR itself (not a copy): nothing
+     * changes it after signing, and its readers only read it */
+    size_t jwt_len = strlen(jwt);
+    kbs_tokens_remember(k, jwt, jwt_len, x.ear);
+    x.ear = NULL;
     result = vt_ear_status_name(overall(&x));
     r->status = 200;
-    r->json = json_pack("{ss}", "token", jwt);
+    r->json = token_reply(jwt, jwt_len);
     set_cookie(r, &s);
     finish(&x, result, NULL);
     goto out;
@@ -421,6 +437,7 @@ out:
     kbs_gpus_free(&x.gpus);
     if (x.has_pol) vt_policy_free(&x.pol);
     vt_refvals_free(&x.rv);
+    vt_verify_result_clear(&x.vr);
     vt_rcar_attestation_clear(&x.a);
     vt_session_clear(&s);
 }

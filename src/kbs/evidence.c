@@ -95,32 +95,19 @@ vt_err kbs_check_event_log(const json_t *el, const vt_claims *claims, vt_error *
 
 /* Every kind goes through the one verification entry (include/veritee/verify.h). */
 static vt_err verify_one(vt_kbs *k, const char *tee, const uint8_t *ev, size_t len, STACK_OF(X509) *certs,
-                         bool crl_required, vt_time now, vt_claims *out, vt_error *err)
+                         bool crl_required, vt_time now, vt_verify_result *out, vt_error *err)
 {
     vt_verify_opts o = {.tee = tee, .at = now, .certs = certs, .crl_required = crl_required};
-    return kbs_verify_with(k, ev, len, &o, out, NULL, err);
+    return vt_verify(k->verifiers, ev, len, &o, out, err);
 }
 
-vt_err kbs_verify_with(vt_kbs *k, const uint8_t *ev, size_t len, const vt_verify_opts *opts, vt_claims *out,
-                       vt_checks *checks, vt_error *err)
-{
-    vt_verify_opts o = *opts;
-    vt_verify_result *r = calloc(1, sizeof *r);
-    if (r == NULL) return vt_error_set(err, VT_E_NOMEM, "evidence", "out of memory");
-    vt_err rc = vt_verify(k->verifiers, ev, len, &o, r, err);
-    if (rc == VT_OK) *out = r->claims;
-    if (checks != NULL) *checks = r->checks;
-    vt_verify_result_clear(r);
-    free(r);
-    return rc;
-}
-
-static vt_err verify_tdx(vt_kbs *k, const char *tee, const vt_buf *q, vt_time now, vt_claims *out, vt_error *err)
+static vt_err verify_tdx(vt_kbs *k, const char *tee, const vt_buf *q, vt_time now, vt_verify_result *out,
+                         vt_error *err)
 {
     return verify_one(k, tee, q->ptr, q->len, NULL, false, now, out, err);
 }
 
-static vt_err verify_snp(vt_kbs *k, const json_t *ev, vt_time now, const vt_policy *pol, vt_claims *out,
+static vt_err verify_snp(vt_kbs *k, const json_t *ev, vt_time now, const vt_policy *pol, vt_verify_result *out,
                          vt_error *err)
 {
     uint8_t report[VT_SNP_REPORT_SIZE];
@@ -132,7 +119,7 @@ static vt_err verify_snp(vt_kbs *k, const json_t *ev, vt_time now, const vt_poli
     return rc;
 }
 
-static vt_err verify_cca(vt_kbs *k, const vt_buf *tok, vt_time now, vt_claims *out, vt_error *err)
+static vt_err verify_cca(vt_kbs *k, const vt_buf *tok, vt_time now, vt_verify_result *out, vt_error *err)
 {
     return verify_one(k, "cca", tok->ptr, tok->len, NULL, false, now, out, err);
 }
@@ -142,9 +129,9 @@ static vt_err verify_cca(vt_kbs *k, const vt_buf *tok, vt_time now, vt_claims *o
  * runtime-data digest, unpadded: kbs-protocol.md 7.3) is the quote's qualifyingData and, in v2
  * Azure evidence, the HCL user-data; init-data is PCR8 extended once from zero. */
 static vt_err verify_tpm_kind(vt_kbs *k, const char *tee, const json_t *ev, vt_time now, const kbs_expect *want,
-                              vt_claims *claims, vt_error *err)
+                              vt_verify_result *out, vt_error *err)
 {
-    char *text = json_is_string(ev) ? NULL : json_dumps(ev, JSON_COMPACT);
+    char *text = json_is_string(ev) ? NULL : vt_json_dumps(ev, JSON_COMPACT);
     const char *p = json_is_string(ev) ? json_string_value(ev) : text;
     if (!json_is_string(ev) && !json_is_object(ev))
         return vt_error_set(err, VT_E_INVALID, "evidence", "%s evidence must be a JSON object", tee);
@@ -154,19 +141,19 @@ static vt_err verify_tpm_kind(vt_kbs *k, const char *tee, const json_t *ev, vt_t
     if (n > EVIDENCE_MAX) rc = vt_error_set(err, VT_E_INVALID, "evidence", "%s evidence larger than 1 MiB", tee);
     vt_verify_opts o = {.tee = tee, .at = now, .nonce = want->nonce, .nonce_len = want->nonce_len,
                         .init_data = want->init_data, .init_data_len = want->init_data_len};
-    if (rc == VT_OK) rc = kbs_verify_with(k, (const uint8_t *)p, n, &o, claims, NULL, err);
+    if (rc == VT_OK) rc = vt_verify(k->verifiers, (const uint8_t *)p, n, &o, out, err);
     free(text);
     return rc;
 }
 
 vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time now, const vt_policy *pol,
-                           const kbs_expect *want, vt_claims *claims, vt_error *err)
+                           const kbs_expect *want, vt_verify_result *out, vt_error *err)
 {
     vt_buf b = {0};
     vt_err rc;
-    memset(claims, 0, sizeof *claims);
+    const vt_claims *claims = &out->claims;
     if (strcmp(tee, "az-snp-vtpm") == 0 || strcmp(tee, "az-tdx-vtpm") == 0 || strcmp(tee, "tpm") == 0) {
-        rc = verify_tpm_kind(k, tee, ev, now, want, claims, err);
+        rc = verify_tpm_kind(k, tee, ev, now, want, out, err);
     } else if (strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0) {
         VT_GUARD(b64_member(ev, "quote", &b, err));
         json_t *el = json_object_get(ev, "cc_eventlog");
@@ -174,14 +161,14 @@ vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time
             vt_buf_free(&b);
             return vt_error_set(err, VT_E_INVALID, "evidence", "primary_evidence.cc_eventlog must be a string or null");
         }
-        rc = verify_tdx(k, tee, &b, now, claims, err);
+        rc = verify_tdx(k, tee, &b, now, out, err);
         if (rc == VT_OK && strcmp(tee, "tdx") == 0) rc = kbs_check_event_log(el, claims, err);
     } else if (strcmp(tee, "snp") == 0) {
-        rc = verify_snp(k, ev, now, pol, claims, err);
+        rc = verify_snp(k, ev, now, pol, out, err);
     } else if (strcmp(tee, "cca") == 0) {
         if (!json_is_object(ev)) return vt_error_set(err, VT_E_INVALID, "evidence", "evidence must be a JSON object");
         VT_GUARD(number_array(json_object_get(ev, "token"), &b, err));
-        rc = verify_cca(k, &b, now, claims, err);
+        rc = verify_cca(k, &b, now, out, err);
     } else {
         return vt_error_set(err, VT_E_UNSUPPORTED, "tee", "TEE '%.16s' is not supported", tee);
     }

@@ -119,11 +119,12 @@ typedef struct kbs_expect {
     size_t init_data_len;
 } kbs_expect;
 
+/* The evidence of the session's TEE verified with the broker's verifiers into *out (its claims
+ * in out->claims on success), a zeroed or cleared result the caller owns and clears with
+ * vt_verify_result_clear: the caller's own (a request's stack), never a heap copy per request
+ * (a 65 KiB result freed per request made glibc consolidate its heap every time). */
 vt_err kbs_verify_evidence(vt_kbs *k, const char *tee, const json_t *ev, vt_time now, const vt_policy *pol,
-                           const kbs_expect *want, vt_claims *claims, vt_error *err);
-/* vt_verify with the broker's verifiers: claims on success, the checks (may be NULL) always. */
-vt_err kbs_verify_with(vt_kbs *k, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_claims *out,
-                       vt_checks *checks, vt_error *err);
+                           const kbs_expect *want, vt_verify_result *out, vt_error *err);
 
 /* TDX cc_eventlog (base64 string or null): replayed into RTMR0..3; each register it extends
  * must equal the claims' rtmrN. VT_E_VERIFY (check "event_log") otherwise. */

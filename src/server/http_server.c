@@ -18,6 +18,7 @@
 #include "server_internal.h"
 #include "veritee/crypto.h"
 #include "veritee/fileio.h"
+#include "veritee/json.h"
 #include "veritee/vtime.h"
 #include "veritee/writer.h"
 
@@ -118,7 +119,7 @@ void vt_http_log(vt_http_server *s, const char *level, const char *msg, const js
     json_object_set_new(j, "ts", json_string(ts));
     json_object_set_new(j, "level", json_string(level));
     json_object_set_new(j, "msg", json_string(msg));
-    char *line = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+    char *line = vt_json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
     json_decref(j);
     if (line == NULL) return;
     pthread_mutex_lock(&s->log_mu);

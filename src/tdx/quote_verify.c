@@ -119,7 +119,8 @@ static vt_err evaluate_tcb(vt_tdx_verifier *v, vt_tdx_result *r, vt_time at, vt_
 
     const vt_qe_identity *qi = NULL;
     const vt_tcb_info *ti = NULL;
-    VT_GUARD(vt_check_step(ck, err, "tcb_signing_chain", tdx_tcb_signing_chain(v, at, err),
+    vt_time tcb_hi = INT64_MAX;
+    VT_GUARD(vt_check_step(ck, err, "tcb_signing_chain", tdx_tcb_signing_chain(v, at, &tcb_hi, err),
                            "collateral signer is the Intel SGX TCB Signing certificate (chain [TCB Signing, Root]), "
                            "chains to the trusted root; root CA CRL consulted"));
     vt_err rc = find_qe_identity(v, td, &qi, err);
@@ -137,7 +138,7 @@ static vt_err evaluate_tcb(vt_tdx_verifier *v, vt_tdx_result *r, vt_time at, vt_
     snprintf(d, sizeof d, "TCB Info and QE Identity valid until %s", nu);
     VT_GUARD(vt_check_step(ck, err, "collateral_freshness", rc, "%s", d));
     r->collateral_expiry = tmin_time(r->collateral_expiry, tmin_time(ti->next_update, qi->next_update));
-    r->collateral_expiry = tmin_time(r->collateral_expiry, v->tcb_hi);
+    r->collateral_expiry = tmin_time(r->collateral_expiry, tcb_hi);
 
     const vt_isv_level *ql = NULL;
     rc = tdx_match_qe_identity(qi, &q->qe_report, &ql, err);
@@ -212,6 +213,25 @@ static vt_err check_report_data(const vt_tdx_quote *q, const vt_tdx_verify_opts 
     return vt_check_step(ck, err, "report_data", rc, "%s", d);
 }
 
+/* Steps that rest on the verified PCK chain e: the QE report, the binding, REPORTDATA, then
+ * collateral and TCB. */
+static vt_err after_pck_chain(vt_tdx_verifier *v, vt_tdx_result *r, const chain_entry *e, const vt_tdx_verify_opts *o,
+                              vt_error *err)
+{
+    vt_checks *ck = &r->checks;
+    const vt_tdx_quote *q = &r->quote;
+    if (!e->revocation_checked)
+        vt_check_skip(ck, "pck_revocation",
+                      "no PCK CRL for \"%s\": revocation of the PCK certificate unknown (allowed by caller)", e->issuer);
+    vt_err rc = vt_ecdsa_verify_raw(e->leaf_key, VT_SHA256, q->qe_report_raw.ptr, q->qe_report_raw.len,
+                                    q->qe_report_sig, 64, "QE report signature", err);
+    VT_GUARD(vt_check_step(ck, err, "qe_report_signature", rc, "QE report verifies with the PCK certificate key"));
+    VT_GUARD(vt_check_step(ck, err, "qe_report_binding", check_binding(q, err),
+                           "QE report data = SHA-256(attestation key || QE auth data)"));
+    VT_GUARD(check_report_data(q, o, ck, err));
+    return evaluate_tcb(v, r, o->at, err);
+}
+
 vt_err vt_tdx_verify(vt_tdx_verifier *v, const uint8_t *quote, size_t len, vt_time at,
                      vt_tdx_result *r, vt_error *err)
 {
@@ -243,28 +263,20 @@ vt_err vt_tdx_verify_with(vt_tdx_verifier *v, const uint8_t *quote, size_t len, 
     VT_GUARD(vt_check_step(ck, err, "quote_signature", rc,
                            "signed header and body verify with the attestation key"));
 
-    const chain_entry *e = NULL;
+    chain_entry e = {0}; /* a copy: the cached entry may be evicted by a concurrent verification */
     rc = tdx_pck_chain(v, q, at, &e, err);
     if (rc == VT_OK) {
-        snprintf(d, sizeof d, "PCK certificate (issuer \"%s\") chains to the %s; %s", e->issuer,
-                 e->emulated ? "EMULATED root (test evidence)" : "Intel SGX Root CA",
-                 e->revocation_checked ? "PCK CRL and root CA CRL consulted" : "root CA CRL consulted");
-        r->pck = e->ext;
-        snprintf(r->pck_issuer, sizeof r->pck_issuer, "%s", e->issuer);
-        r->revocation_checked = e->revocation_checked;
-        r->emulated = e->emulated;
-        r->collateral_expiry = e->hi;
+        snprintf(d, sizeof d, "PCK certificate (issuer \"%s\") chains to the %s; %s", e.issuer,
+                 e.emulated ? "EMULATED root (test evidence)" : "Intel SGX Root CA",
+                 e.revocation_checked ? "PCK CRL and root CA CRL consulted" : "root CA CRL consulted");
+        r->pck = e.ext;
+        snprintf(r->pck_issuer, sizeof r->pck_issuer, "%s", e.issuer);
+        r->revocation_checked = e.revocation_checked;
+        r->emulated = e.emulated;
+        r->collateral_expiry = e.hi;
     }
     VT_GUARD(vt_check_step(ck, err, "pck_chain", rc, "%s", d));
-    if (!e->revocation_checked)
-        vt_check_skip(ck, "pck_revocation",
-                      "no PCK CRL for \"%s\": revocation of the PCK certificate unknown (allowed by caller)", e->issuer);
-
-    rc = vt_ecdsa_verify_raw(e->leaf_key, VT_SHA256, q->qe_report_raw.ptr, q->qe_report_raw.len, q->qe_report_sig,
-                             64, "QE report signature", err);
-    VT_GUARD(vt_check_step(ck, err, "qe_report_signature", rc, "QE report verifies with the PCK certificate key"));
-    VT_GUARD(vt_check_step(ck, err, "qe_report_binding", check_binding(q, err),
-                           "QE report data = SHA-256(attestation key || QE auth data)"));
-    VT_GUARD(check_report_data(q, o, ck, err));
-    return evaluate_tcb(v, r, at, err);
+    rc = after_pck_chain(v, r, &e, o, err);
+    tdx_chain_entry_clear(&e);
+    return rc;
 }

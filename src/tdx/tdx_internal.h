@@ -2,6 +2,8 @@
 #ifndef VT_TDX_INTERNAL_H
 #define VT_TDX_INTERNAL_H
 
+#include <pthread.h>
+
 #include <openssl/evp.h>
 
 #include "veritee/crypto.h"
@@ -39,8 +41,14 @@ typedef struct chain_entry {
     bool emulated; /* the trusted root is veritee's emulated TEE */
 } chain_entry;
 
+/* Verifications run at once on one verifier (tdx.h): what they change (the PCK chain cache,
+ * the TCB signing chain's verified window, and the roots, to which the pinned Intel root is
+ * adopted from the first chain that carries it) is guarded by mu; the rest (collateral and
+ * its signature results, the TCB signing key, the P-256 parameters) is fixed when the
+ * verifier is built and read without it. */
 struct vt_tdx_verifier {
-    STACK_OF(X509) *roots;
+    pthread_mutex_t mu;
+    STACK_OF(X509) *roots; /* under mu: adopt_pinned_root may push the pinned root */
     bool pinned;
     bool allow_missing_pck_crl;
     vt_tdx_collateral coll;
@@ -52,10 +60,14 @@ struct vt_tdx_verifier {
     vt_ec_params *ec; /* P-256 parameters: each quote's attestation key imported without building the group */
 };
 
-/* The cached verification of this quote's PCK chain valid at `at`, or a fresh one. */
-vt_err tdx_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_time at, const chain_entry **out,
-                     vt_error *err);
-/* The TCB signing chain (issuer of TCB Info and QE Identity) at `at`. */
-vt_err tdx_tcb_signing_chain(vt_tdx_verifier *v, vt_time at, vt_error *err);
+/* The cached verification of this quote's PCK chain valid at `at`, or a fresh one (verified
+ * under v->mu: a cache miss is a platform's first quote in a validity window). *out is a copy
+ * the caller owns (its leaf_key a reference of its own, no chain bytes): a concurrent
+ * verification may evict the cached entry meanwhile. Release it with tdx_chain_entry_clear. */
+vt_err tdx_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_time at, chain_entry *out, vt_error *err);
+void tdx_chain_entry_clear(chain_entry *e);
+/* The TCB signing chain (issuer of TCB Info and QE Identity) at `at`, and the end of the window
+ * its (cached) verification holds for. */
+vt_err tdx_tcb_signing_chain(vt_tdx_verifier *v, vt_time at, vt_time *hi, vt_error *err);
 
 #endif

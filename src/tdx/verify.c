@@ -16,7 +16,7 @@ const uint8_t VT_TDX_INTEL_ROOT_SHA256[32] = {
     0x44, 0xa0, 0x19, 0x6b, 0x2b, 0x99, 0xf8, 0x89, 0xb8, 0xe1, 0x49, 0xe9, 0x5b, 0x80, 0x7a, 0x35,
     0x0e, 0x74, 0x24, 0x96, 0x43, 0x99, 0xe8, 0x85, 0xa7, 0xcb, 0xb8, 0xcc, 0xfa, 0xb6, 0x74, 0xd3};
 
-static void entry_clear(chain_entry *e)
+void tdx_chain_entry_clear(chain_entry *e)
 {
     EVP_PKEY_free(e->leaf_key);
     free(e->chain);
@@ -26,11 +26,12 @@ static void entry_clear(chain_entry *e)
 void vt_tdx_verifier_free(vt_tdx_verifier *v)
 {
     if (v == NULL) return;
-    for (size_t i = 0; i < PCK_CACHE; i++) entry_clear(&v->pck[i]);
+    for (size_t i = 0; i < PCK_CACHE; i++) tdx_chain_entry_clear(&v->pck[i]);
     EVP_PKEY_free(v->tcb_signing_key);
     vt_ec_params_free(v->ec);
     sk_X509_pop_free(v->roots, X509_free);
     vt_tdx_collateral_clear(&v->coll);
+    pthread_mutex_destroy(&v->mu);
     free(v);
 }
 
@@ -69,12 +70,14 @@ vt_err vt_tdx_verifier_new(const vt_tdx_verifier_opts *opts, vt_tdx_collateral *
     vt_tdx_verifier *v = calloc(1, sizeof *v);
     if (v == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     v->roots = sk_X509_new_null();
-    if (v->roots == NULL) {
+    if (v->roots == NULL || pthread_mutex_init(&v->mu, NULL) != 0) {
+        sk_X509_free(v->roots);
         free(v);
         return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     }
     vt_err prc = vt_ec_params_new_curve(VT_P256, &v->ec, err); /* attestation keys are P-256 */
     if (prc != VT_OK) {
+        pthread_mutex_destroy(&v->mu);
         sk_X509_free(v->roots);
         free(v);
         return prc;
@@ -219,32 +222,49 @@ out:
     return rc;
 }
 
+/* The caller's copy of a cached entry: the same facts, a reference of its own to the key. */
+static vt_err entry_copy(const chain_entry *e, chain_entry *out, vt_error *err)
+{
+    *out = *e;
+    out->chain = NULL;
+    out->chain_len = 0;
+    if (EVP_PKEY_up_ref(e->leaf_key) != 1) {
+        memset(out, 0, sizeof *out);
+        return vt_error_set(err, VT_E_INTERNAL, "pck_chain", "cannot take a reference to the PCK key");
+    }
+    return VT_OK;
+}
+
 /* The cached verification of this quote's PCK chain valid at `at`, or a fresh one. */
-vt_err tdx_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_time at, const chain_entry **out,
-                        vt_error *err)
+static vt_err pck_chain_locked(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_time at, chain_entry *out, vt_error *err)
 {
     /* keyed by the exact chain bytes (public data: a plain comparison, cheaper than hashing
      * them), and only within the window the verification holds for (certificates and CRLs) */
     for (size_t i = 0; i < PCK_CACHE; i++) {
         chain_entry *e = &v->pck[i];
         if (e->used && e->chain_len == q->pck_chain.len && memcmp(e->chain, q->pck_chain.ptr, e->chain_len) == 0 &&
-            vt_valid_at(at, e->lo, e->hi)) {
-            *out = e;
-            return VT_OK;
-        }
+            vt_valid_at(at, e->lo, e->hi))
+            return entry_copy(e, out, err);
     }
     chain_entry fresh = {0};
     vt_err rc = verify_pck_chain(v, q, at, &fresh, err);
     if (rc != VT_OK) {
-        entry_clear(&fresh);
+        tdx_chain_entry_clear(&fresh);
         return rc;
     }
     chain_entry *slot = &v->pck[v->next_slot];
     v->next_slot = (v->next_slot + 1) % PCK_CACHE;
-    entry_clear(slot);
+    tdx_chain_entry_clear(slot);
     *slot = fresh;
-    *out = slot;
-    return VT_OK;
+    return entry_copy(slot, out, err);
+}
+
+vt_err tdx_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_time at, chain_entry *out, vt_error *err)
+{
+    pthread_mutex_lock(&v->mu);
+    vt_err rc = pck_chain_locked(v, q, at, out, err);
+    pthread_mutex_unlock(&v->mu);
+    return rc;
 }
 
 /* The issuer of TCB Info and QE Identity must hold that role, as Intel's QVL requires: the
@@ -285,7 +305,7 @@ static vt_err tcb_signer_role(const vt_tdx_verifier *v, STACK_OF(X509) *chain, v
     return VT_OK;
 }
 
-vt_err tdx_tcb_signing_chain(vt_tdx_verifier *v, vt_time at, vt_error *err)
+static vt_err tcb_signing_chain_locked(vt_tdx_verifier *v, vt_time at, vt_error *err)
 {
     if (v->tcb_chain_ok && vt_valid_at(at, v->tcb_lo, v->tcb_hi)) return VT_OK;
     v->tcb_chain_ok = false;
@@ -318,6 +338,15 @@ vt_err tdx_tcb_signing_chain(vt_tdx_verifier *v, vt_time at, vt_error *err)
     if (rc == VT_OK) rc = chain_window(chain, v->roots, crls, &v->tcb_lo, &v->tcb_hi, err);
     sk_X509_CRL_free(crls);
     v->tcb_chain_ok = rc == VT_OK;
+    return rc;
+}
+
+vt_err tdx_tcb_signing_chain(vt_tdx_verifier *v, vt_time at, vt_time *hi, vt_error *err)
+{
+    pthread_mutex_lock(&v->mu);
+    vt_err rc = tcb_signing_chain_locked(v, at, err);
+    *hi = v->tcb_hi;
+    pthread_mutex_unlock(&v->mu);
     return rc;
 }
 

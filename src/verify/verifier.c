@@ -7,6 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
 #include "verify_internal.h"
 #include "veritee/certdir.h"
 #include "veritee/fileio.h"
@@ -99,8 +102,15 @@ static vt_err snp_dir(vt_snp_verifier *s, const char *dir, bool trust, STACK_OF(
         rc = vt_snp_verifier_add_crl(s, sk_X509_CRL_value(d.crls, i), err);
     for (int i = 0; rc == VT_OK && i < sk_X509_num(d.certs); i++) {
         X509 *x = sk_X509_value(d.certs, i);
-        if (trust) rc = vt_snp_verifier_add_trust_cert(s, x, err);
-        else if (X509_up_ref(x) != 1 || sk_X509_push(pool, x) <= 0) {
+        if (trust) {
+            rc = vt_snp_verifier_add_trust_cert(s, x, err);
+            continue;
+        }
+        /* the pool is shared by concurrent verifications: its extensions cached before (as
+         * vt_snp_verifier_add_cert does) */
+        (void)X509_check_purpose(x, -1, 0);
+        ERR_clear_error();
+        if (X509_up_ref(x) != 1 || sk_X509_push(pool, x) <= 0) {
             X509_free(x);
             rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
         }
@@ -253,11 +263,10 @@ static void drop(vt_verifier *v)
     v->az_tdx = NULL;
     vt_tpm_verifier_free(v->tpm);
     v->tpm = NULL;
-    pthread_rwlock_wrlock(&v->nv_rw); /* GPU verifications in flight finish first */
+    pthread_rwlock_wrlock(&v->rw); /* verifications in flight outside mu finish first */
     vt_nvidia_verifier_free(v->nv);
     v->nv = NULL;
     free_ocsp(v);
-    pthread_rwlock_unlock(&v->nv_rw);
     vt_tdx_verifier_free(v->tdx);
     vt_snp_verifier_free(v->snp);
     sk_X509_pop_free(v->snp_pool, X509_free);
@@ -266,6 +275,7 @@ static void drop(vt_verifier *v)
     v->snp = NULL;
     v->snp_pool = NULL;
     vt_cca_trust_init(&v->cca);
+    pthread_rwlock_unlock(&v->rw);
     v->built = false;
 }
 
@@ -341,7 +351,7 @@ vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *
     if (v == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
     pthread_mutex_init(&v->mu, NULL);
     pthread_mutex_init(&v->fetch_mu, NULL);
-    pthread_rwlock_init(&v->nv_rw, NULL);
+    pthread_rwlock_init(&v->rw, NULL);
     pthread_cond_init(&v->fetch_cv, NULL);
     vt_cca_trust_init(&v->cca);
     v->trust_dir = dup_or_null(s->trust_dir);
@@ -394,7 +404,7 @@ void vt_verifier_free(vt_verifier *v)
     vt_cca_trust_free(&v->cca);
     pthread_mutex_destroy(&v->mu);
     pthread_mutex_destroy(&v->fetch_mu);
-    pthread_rwlock_destroy(&v->nv_rw);
+    pthread_rwlock_destroy(&v->rw);
     pthread_cond_destroy(&v->fetch_cv);
     free(v->trust_dir);
     free(v->collateral_dir);

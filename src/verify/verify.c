@@ -63,11 +63,38 @@ static vt_err init_data_check(const vt_verify_opts *o, vt_verify_result *r, vt_e
                              : "");
 }
 
+/* The outcome of building a TEE's verifier (rc, and the error saved when it failed). */
+static vt_err built_for(const vt_verifier *v, vt_tee tee, vt_error *err)
+{
+    switch (tee) {
+    case VT_TEE_TDX:
+    case VT_TEE_SGX: return verify_built(v->tdx_rc, &v->tdx_err, err);
+    case VT_TEE_SNP: return verify_built(v->snp_rc, &v->snp_err, err);
+    case VT_TEE_CCA: return verify_built(v->cca_rc, &v->cca_err, err);
+    case VT_TEE_NVIDIA: return verify_built(v->nv_rc, &v->nv_err, err);
+    default: return vt_error_set(err, VT_E_INTERNAL, "verify", "no verifier of its own for %s", vt_tee_name(tee));
+    }
+}
+
+/* Under mu: look at the sources and build `tee`'s verifier; when it is built, hold v->rw for
+ * reading (verify_leave releases it), so the verification runs outside mu, at once with
+ * others, and a rebuild waits until it is done (verify_internal.h). */
+static vt_err verify_enter(vt_verifier *v, vt_tee tee, vt_error *err)
+{
+    pthread_mutex_lock(&v->mu);
+    verifier_refresh(v, tee); /* a fetch may have added files */
+    vt_err rc = built_for(v, tee, err);
+    if (rc == VT_OK) pthread_rwlock_rdlock(&v->rw);
+    pthread_mutex_unlock(&v->mu);
+    return rc;
+}
+
+static void verify_leave(vt_verifier *v) { pthread_rwlock_unlock(&v->rw); }
+
+/* Holds v->rw (read). */
 static vt_err verify_tdx(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
                          vt_verify_result *r, vt_error *err)
 {
-    verifier_refresh(v, VT_TEE_TDX); /* a fetch may have added files */
-    VT_GUARD(verify_built(v->tdx_rc, &v->tdx_err, err));
     r->tdx = calloc(1, sizeof *r->tdx);
     if (r->tdx == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
     vt_tdx_verify_opts to = {.at = o->at, .report_data = o->nonce, .report_data_len = o->nonce_len};
@@ -81,11 +108,10 @@ static vt_err verify_tdx(vt_verifier *v, const uint8_t *ev, size_t len, const vt
     return rc;
 }
 
+/* Holds v->rw (read). */
 static vt_err verify_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
                          vt_verify_result *r, vt_error *err)
 {
-    verifier_refresh(v, VT_TEE_SNP);
-    VT_GUARD(verify_built(v->snp_rc, &v->snp_err, err));
     vt_snp_verify_opts so = {.at = o->at, .crl_required = o->crl_required, .report_data = o->nonce,
                              .report_data_len = o->nonce_len};
     VT_GUARD(verify_snp_product(v, o, &so.product, err));
@@ -113,14 +139,9 @@ static vt_err verify_snp(vt_verifier *v, const uint8_t *ev, size_t len, const vt
     return rc;
 }
 
-static vt_err verify_cca(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
-                         vt_verify_result *r, vt_error *err)
+/* Holds v->rw (read); the token was parsed into r->cca. */
+static vt_err verify_cca(vt_verifier *v, const vt_verify_opts *o, vt_verify_result *r, vt_error *err)
 {
-    r->cca = calloc(1, sizeof *r->cca);
-    if (r->cca == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
-    VT_GUARD(vt_cca_token_parse(ev, len, r->cca, err)); /* a malformed token is reported as such first */
-    verifier_refresh(v, VT_TEE_CCA);
-    VT_GUARD(verify_built(v->cca_rc, &v->cca_err, err));
     vt_cca_verify_opts co = {.trust = &v->cca, .nonce = o->nonce, .nonce_len = o->nonce_len};
     const vt_cca_cpak *used = NULL;
     vt_err rc = vt_cca_verify(r->cca, &co, &r->checks, &used, err);
@@ -139,7 +160,7 @@ static bool revocation_checked(const vt_checks *c)
     return k != NULL && k->status == VT_CHECK_PASS;
 }
 
-/* The devices of GPU evidence through the nvidia layer; the caller holds v->nv_rw (read). */
+/* The devices of GPU evidence through the nvidia layer; the caller holds v->rw (read). */
 static vt_err verify_nvidia_devices(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
                                     vt_verify_result *r, vt_error *err)
 {
@@ -190,20 +211,41 @@ static vt_err verify_nvidia_devices(vt_verifier *v, const uint8_t *ev, size_t le
 
 /* NVIDIA GPUs (Trustee's device_evidence_list JSON): every device verified by the nvidia layer
  * (chain, FWID, signature, nonce, OCSP, RIMs; one UEID per device), then one normalized claims
- * per device. Runs outside v->mu, which it takes only to (re)build the verifier: the OCSP and
- * RIM fetches must not hold up every other verification. The nvidia verifier is thread-safe;
- * nv_rw keeps it and the offline responses alive until this verification is done. */
+ * per device. Outside v->mu like the TEEs' verifications (verify_enter): the OCSP and RIM
+ * fetches must not hold up every other verification. */
 static vt_err verify_nvidia(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o,
                             vt_verify_result *r, vt_error *err)
 {
-    pthread_mutex_lock(&v->mu);
-    verifier_refresh(v, VT_TEE_NVIDIA);
-    vt_err built = verify_built(v->nv_rc, &v->nv_err, err);
-    if (built == VT_OK) pthread_rwlock_rdlock(&v->nv_rw);
-    pthread_mutex_unlock(&v->mu);
-    VT_GUARD(built);
+    VT_GUARD(verify_enter(v, VT_TEE_NVIDIA, err));
     vt_err rc = verify_nvidia_devices(v, ev, len, o, r, err);
-    pthread_rwlock_unlock(&v->nv_rw);
+    verify_leave(v);
+    return rc;
+}
+
+/* TDX/SGX, SNP, CCA and GPU evidence through their own verifiers, outside v->mu; the TPM kinds
+ * under it. */
+static vt_err verify_kind(vt_verifier *v, vt_tee want, const uint8_t *ev, size_t len, const vt_verify_opts *o,
+                          vt_verify_result *r, vt_error *err)
+{
+    vt_err rc;
+    if (want == VT_TEE_NVIDIA) return verify_nvidia(v, ev, len, o, r, err);
+    if (vt_tee_has_tpm(want)) {
+        pthread_mutex_lock(&v->mu);
+        rc = verify_tpm_kind(v, want, ev, len, o, r, err);
+        pthread_mutex_unlock(&v->mu);
+        return rc;
+    }
+    if (want == VT_TEE_CCA) {
+        r->cca = calloc(1, sizeof *r->cca);
+        if (r->cca == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
+        /* a malformed token is reported as such first, whatever the trust */
+        VT_GUARD(vt_cca_token_parse(ev, len, r->cca, err));
+    }
+    VT_GUARD(verify_enter(v, want, err));
+    rc = want == VT_TEE_TDX || want == VT_TEE_SGX ? verify_tdx(v, ev, len, o, r, err)
+         : want == VT_TEE_SNP                     ? verify_snp(v, ev, len, o, r, err)
+                                                  : verify_cca(v, o, r, err);
+    verify_leave(v);
     return rc;
 }
 
@@ -235,17 +277,7 @@ vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_
     if (kind == VT_TEE_TDX || kind == VT_TEE_SGX) VT_GUARD(verify_fetch_tdx(v, vt_tee_name(kind), ev, len, o->at, err));
     if (kind == VT_TEE_SNP) VT_GUARD(verify_fetch_snp(v, ev, len, o, err));
     if (kind == VT_TEE_AZ_SNP_VTPM || kind == VT_TEE_AZ_TDX_VTPM) VT_GUARD(verify_az_fetch(v, kind, ev, len, o, err));
-    vt_err rc;
-    if (want == VT_TEE_NVIDIA) {
-        rc = verify_nvidia(v, ev, len, o, r, err); /* locks what it shares itself */
-    } else {
-        pthread_mutex_lock(&v->mu); /* the TDX verifier is not thread-safe; the rebuild must be exclusive */
-        rc = want == VT_TEE_TDX || want == VT_TEE_SGX ? verify_tdx(v, ev, len, o, r, err)
-             : want == VT_TEE_SNP                     ? verify_snp(v, ev, len, o, r, err)
-             : vt_tee_has_tpm(want)                   ? verify_tpm_kind(v, want, ev, len, o, r, err)
-                                                      : verify_cca(v, ev, len, o, r, err);
-        pthread_mutex_unlock(&v->mu);
-    }
+    vt_err rc = verify_kind(v, want, ev, len, o, r, err);
     if (rc == VT_E_INVALID && detected == NULL && vt_tee_has_tpm(want)) {
         /* named, and its parser refused it: say so when it is another kind's evidence */
         const char *other = vt_evidence_detect(ev, len);

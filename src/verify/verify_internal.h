@@ -15,7 +15,15 @@
 #define VERIFY_KDS_DIRS 6 /* AMD KDS cache directories one report may use: chain and leaf, x3 products */
 
 struct vt_verifier {
+    /* mu guards looking at the sources and (re)building the verifiers. TDX/SGX, SNP, CCA and
+     * GPU verifications run outside it, at once (their verifiers are thread-safe; a GPU's OCSP
+     * and RIM fetches may take up to their timeouts): each takes rw for reading under mu and
+     * uses its verifier without mu; dropping the verifiers (under mu) takes rw for writing, so
+     * it waits for those in flight, and no new one starts meanwhile (they need mu to start).
+     * The TPM kinds run under mu (the Azure verifier is rebuilt over the current SNP and TDX
+     * verifiers when they change). */
     pthread_mutex_t mu;
+    pthread_rwlock_t rw;
     /* online fetches run outside mu; one in flight per object (AMD KDS: per VCEK / chain) */
     pthread_mutex_t fetch_mu;
     pthread_cond_t fetch_cv;
@@ -54,10 +62,6 @@ struct vt_verifier {
     char *nvidia_ocsp_dir;
     bool nvidia_require_ocsp;
     bool nv_ready;
-    /* GPU verifications run outside mu (their OCSP and RIM fetches may take up to their timeouts):
-     * each takes nv_rw for reading under mu and uses nv and nv_ocsp without mu; dropping them
-     * (under mu) takes it for writing, so it waits for those in flight */
-    pthread_rwlock_t nv_rw;
     vt_nvidia_verifier *nv;
     vt_bytes *nv_ocsp;   /* the OCSP responses of nvidia_ocsp_dir (owned) */
     size_t n_nv_ocsp;

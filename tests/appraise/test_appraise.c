@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "veritee/json.h"
 #include "veritee/cca.h"
 #include "veritee/certdir.h"
 #include "veritee/fileio.h"
@@ -404,6 +405,60 @@ static void unverified_and_rejected(void **state)
     free(c);
 }
 
+/* A report-data mismatch names the evidence's first 16 bytes in lower-case hex (the policy's
+ * hex writer), and only those. */
+static void report_data_detail_hex(void **state)
+{
+    (void)state;
+    vt_claims *c = calloc(1, sizeof *c);
+    c->tee = VT_TEE_SNP;
+    c->verified = true;
+    for (int i = 0; i < 64; i++) c->report_data[i] = (uint8_t)(0xf0 + i * 7);
+    c->report_data_len = 64;
+    vt_policy p;
+    vt_error e;
+    assert_int_equal(vt_policy_parse(P(""), strlen(P("")), &p, &e), VT_OK);
+    uint8_t want[64] = {1};
+    vt_appraise_ctx ctx = {.report_data = want, .report_data_len = 64};
+    vt_appraisal *a = malloc(sizeof *a);
+    assert_int_equal(vt_policy_appraise(&p, c, &ctx, a, &e), VT_OK);
+    const vt_appraisal_check *k = NULL;
+    for (size_t i = 0; i < a->n_checks; i++)
+        if (strcmp(a->checks[i].name, "report_data") == 0) k = &a->checks[i];
+    assert_non_null(k);
+    assert_int_equal(k->status, VT_CHECK_FAIL);
+    assert_non_null(strstr(k->detail, "report data f0f7fe050c131a21282f363d444b5259... does not bind"));
+    vt_policy_free(&p);
+    free(a);
+    free(c);
+}
+
+/* The checks as the EAR carries them: name, status, claim and value when the check justifies a
+ * claim, detail; a check whose name is not UTF-8 is left out, as it always was. */
+static void checks_json_shape(void **state)
+{
+    (void)state;
+    vt_appraisal *a = calloc(1, sizeof *a);
+    a->n_checks = 3;
+    snprintf(a->checks[0].name, sizeof a->checks[0].name, "tcb_status");
+    a->checks[0].status = VT_CHECK_PASS;
+    a->checks[0].claim = VT_AR4SI_HARDWARE;
+    a->checks[0].value = VT_AR4SI_AFFIRMING;
+    snprintf(a->checks[0].detail, sizeof a->checks[0].detail, "UpToDate \u00e9");
+    snprintf(a->checks[1].name, sizeof a->checks[1].name, "bad\xff");
+    a->checks[1].claim = -1;
+    snprintf(a->checks[2].name, sizeof a->checks[2].name, "debug");
+    a->checks[2].status = VT_CHECK_SKIP;
+    a->checks[2].claim = -1;
+    json_t *j = vt_appraisal_checks_json(a);
+    char *text = vt_json_dumps(j, JSON_COMPACT);
+    assert_string_equal(text, "[{\"name\":\"tcb_status\",\"status\":\"pass\",\"claim\":\"hardware\",\"value\":2,"
+                              "\"detail\":\"UpToDate \u00e9\"},{\"name\":\"debug\",\"status\":\"skip\",\"detail\":\"\"}]");
+    free(text);
+    json_decref(j);
+    free(a);
+}
+
 /* Claims builders: what each TEE's normalized claims say (vector READMEs). */
 static void claims_facts(void **state)
 {
@@ -479,7 +534,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table), cmocka_unit_test(examples), cmocka_unit_test(unverified_and_rejected),
-        cmocka_unit_test(claims_facts),
+        cmocka_unit_test(claims_facts), cmocka_unit_test(report_data_detail_hex),
+        cmocka_unit_test(checks_json_shape),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -152,6 +152,9 @@ $G tpm-evidence ak 00 /dev/null # the guest's AK, created once (ak.pem, ak.pub.p
 check "tpm refused without trusted AKs" 401 \
   "$(code POST /kbs/v0/auth -H 'Content-Type: application/json' -d '{"version":"0.4.0","tee":"tpm","extra-params":""}')"
 kill "$pid"; wait "$pid"; pid=
+# the shell truncates out.txt in the new server's process, after the fork: until then
+# wait_listening would find the first server's "listening on" line and take an empty URL
+rm -f out.txt err.txt
 "$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/kbs2.db" --admin-key adm.pub --kek-file kek --ear-key ear.pem \
   --tpm-ak ak.pub.pem --max-sessions-per-client 100000 >out.txt 2>err.txt &
 pid=$!

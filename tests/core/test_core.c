@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 #include "veritee/der.h"
@@ -157,6 +158,37 @@ static void test_time(void **state)
     assert_int_equal(vt_time_parse_rfc3339("2025-07-19T10:00:34Zjunk", &t, &e), VT_E_INVALID);
 }
 
+/* vt_time_format (digits written by hand) against the C library's gmtime_r/strftime, over
+ * instants from year 0000 to 9999 (before 1970 too) and both ends of the range. */
+static void test_time_format(void **state)
+{
+    (void)state;
+    const vt_time lo = -62167219200; /* 0000-01-01T00:00:00Z */
+    const vt_time hi = 253402300799; /* 9999-12-31T23:59:59Z */
+    char got[21], want[64];
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: a fixed spread of instants */
+        vt_time t = i == 0 ? lo : i == 1 ? hi : i == 2 ? 0 : i == 3 ? -1 : lo + (vt_time)(x % (uint64_t)(hi - lo + 1));
+        time_t tt = (time_t)t;
+        struct tm tm;
+        assert_non_null(gmtime_r(&tt, &tm));
+        /* strftime's %Y pads to 4 digits for years 0..999 only on some libcs: write it ourselves */
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                 tm.tm_hour, tm.tm_min, tm.tm_sec);
+        vt_time_format(t, got);
+        assert_string_equal(got, want);
+        vt_time back;
+        vt_error e;
+        assert_int_equal(vt_time_parse_rfc3339(got, &back, &e), VT_OK);
+        assert_int_equal(back, t);
+    }
+    vt_time_format(lo - 1, got);
+    assert_string_equal(got, "out-of-range-time");
+    vt_time_format(hi + 1, got);
+    assert_string_equal(got, "out-of-range-time");
+}
+
 static void test_der(void **state)
 {
     (void)state;
@@ -210,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_reader_bounds), cmocka_unit_test(test_reader_zero),
         cmocka_unit_test(test_hex_b64),       cmocka_unit_test(test_b64_decode_table),
         cmocka_unit_test(test_time),
+        cmocka_unit_test(test_time_format),
         cmocka_unit_test(test_der),
         cmocka_unit_test(test_percent_decode),
     };

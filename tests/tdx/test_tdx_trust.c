@@ -4,6 +4,7 @@
  * rejections (VT_E_VERIFY), only absent ones missing (VT_E_MISSING). Emulated PKI, collateral
  * re-signed here with the emulator's keys. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -449,6 +450,98 @@ static void test_collateral_boundaries(void **state)
     vt_buf_free(&q);
 }
 
+/* One verifier, several threads at once, more distinct PCK chains than the chain cache holds
+ * (every round evicts entries other threads just found): each result is its own quote's. The
+ * chains differ only in trailing newlines after the PEM blocks (the same certificates, other
+ * bytes: other cache keys); the emulator embeds keys/tdx_pck_chain.pem as stored. */
+#define PCK_CONC_CHAINS (PCK_CACHE + 8)
+#define PCK_CONC_THREADS 4
+
+typedef struct pck_worker {
+    vt_tdx_verifier *v;
+    const vt_buf *q;
+    uint8_t (*rd)[64];
+    int id;
+    int good;
+    char bad[700];
+} pck_worker;
+
+static void *pck_work(void *arg)
+{
+    pck_worker *w = arg;
+    vt_tdx_result *r = malloc(sizeof *r);
+    vt_error e;
+    for (int round = 0; r != NULL && round < 3; round++)
+        for (int j = 0; j < PCK_CONC_CHAINS; j++) {
+            int k = (j * 7 + w->id * 5) % PCK_CONC_CHAINS, other = (k + 1) % PCK_CONC_CHAINS;
+            vt_tdx_verify_opts o = {.at = vt_test_at(T0), .report_data = w->rd[k], .report_data_len = 64};
+            vt_error_clear(&e);
+            vt_err rc = vt_tdx_verify_with(w->v, w->q[k].ptr, w->q[k].len, &o, r, &e);
+            bool ok = rc == VT_OK && strcmp(r->pck_issuer, "") != 0 && r->revocation_checked &&
+                      memcmp(r->quote.td.report_data, w->rd[k], 64) == 0;
+            o.report_data = w->rd[other];
+            vt_error_clear(&e);
+            if (ok) rc = vt_tdx_verify_with(w->v, w->q[k].ptr, w->q[k].len, &o, r, &e);
+            ok = ok && rc == VT_E_VERIFY && strcmp(e.check, "report_data") == 0;
+            if (ok) w->good++;
+            else if (w->bad[0] == 0)
+                snprintf(w->bad, sizeof w->bad, "thread %d quote %d: rc %d (%s: %s)", w->id, k, rc, e.check, e.msg);
+        }
+    free(r);
+    return NULL;
+}
+
+static void test_pck_cache_concurrent(void **state)
+{
+    (void)state;
+    char dir[1024], pem_path[1200], trust[1200], coll[1200];
+    make_emu(dir, sizeof dir);
+    path(pem_path, sizeof pem_path, dir, "keys/tdx_pck_chain.pem");
+    vt_error e;
+    vt_buf pem = {0};
+    assert_int_equal(vt_file_read(pem_path, 1 << 20, &pem, &e), VT_OK);
+    vt_buf q[PCK_CONC_CHAINS];
+    uint8_t rd[PCK_CONC_CHAINS][64];
+    memset(q, 0, sizeof q);
+    for (int k = 0; k < PCK_CONC_CHAINS; k++) {
+        FILE *f = fopen(pem_path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(pem.ptr, 1, pem.len, f), pem.len);
+        for (int n = 0; n < k; n++) fputc('\n', f);
+        assert_int_equal(fclose(f), 0);
+        for (int b = 0; b < 64; b++) rd[k][b] = (uint8_t)(k * 3 + b);
+        quote(dir, rd[k], &q[k]);
+    }
+    vt_buf_free(&pem);
+    path(trust, sizeof trust, dir, "trust/tdx_sgx_root_ca.pem");
+    path(coll, sizeof coll, dir, "collateral");
+    vt_tdx_collateral c;
+    assert_int_equal(vt_tdx_collateral_load_dir(coll, &c, &e), VT_OK);
+    vt_buf rp = {0};
+    assert_int_equal(vt_file_read(trust, 1 << 20, &rp, &e), VT_OK);
+    STACK_OF(X509) *roots = NULL;
+    assert_int_equal(vt_pem_certs(rp.ptr, rp.len, &roots, &e), VT_OK);
+    vt_buf_free(&rp);
+    vt_tdx_verifier_opts vo = {.roots = roots};
+    vt_tdx_verifier *v;
+    assert_int_equal(vt_tdx_verifier_new(&vo, &c, &v, &e), VT_OK);
+    pck_worker w[PCK_CONC_THREADS];
+    pthread_t th[PCK_CONC_THREADS];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < PCK_CONC_THREADS; i++) {
+        w[i] = (pck_worker){.v = v, .q = q, .rd = rd, .id = i};
+        assert_int_equal(pthread_create(&th[i], NULL, pck_work, &w[i]), 0);
+    }
+    for (int i = 0; i < PCK_CONC_THREADS; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < PCK_CONC_THREADS; i++) {
+        if (w[i].bad[0] != 0) fail_msg("%s", w[i].bad);
+        assert_int_equal(w[i].good, 3 * PCK_CONC_CHAINS);
+    }
+    vt_tdx_verifier_free(v);
+    sk_X509_pop_free(roots, X509_free);
+    for (int k = 0; k < PCK_CONC_CHAINS; k++) vt_buf_free(&q[k]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -458,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_module_svn_real_tcb_info),
         cmocka_unit_test(test_inconsistent_is_rejected),
         cmocka_unit_test(test_collateral_boundaries),
+        cmocka_unit_test(test_pck_cache_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

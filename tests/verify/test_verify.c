@@ -2,6 +2,8 @@
  * TDX, SGX, SNP and CCA; every option enforced for every kind it applies to (the expected nonce
  * above all) and refused for a kind it cannot apply to; the evidence kind checked. */
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +253,118 @@ static void test_sources_recheck(void **state)
     free(r);
 }
 
+/* Verifications run at once on one verifier (TDX, SNP and CCA outside its lock) while another
+ * thread keeps forcing rebuilds: every result is the right one for its own evidence and nonce,
+ * and another thread's nonce is refused. cmocka's asserts are not for threads: a worker counts
+ * what it saw and keeps its first wrong answer; the main thread asserts. */
+#define CONC_WORKERS 4
+#define CONC_ROUNDS 6
+
+typedef struct conc_worker {
+    vt_verifier *v;
+    const emu_set *set;
+    int id;
+    uint8_t rd[64], other[64];
+    vt_buf ev[3];
+    int good;
+    char bad[800];
+} conc_worker;
+
+typedef struct conc_reloader {
+    vt_verifier *v;
+    atomic_int *done;
+    int reloads;
+} conc_reloader;
+
+static const vt_tee conc_kind[3] = {VT_TEE_TDX, VT_TEE_SNP, VT_TEE_CCA};
+static const char *const conc_check[3] = {"report_data", "report_data", "realm_challenge"};
+
+static void conc_note(conc_worker *w, int k, const char *what, const vt_error *e)
+{
+    if (w->bad[0] == 0)
+        snprintf(w->bad, sizeof w->bad, "worker %d %s: %s (%s: %s)", w->id, vt_tee_name(conc_kind[k]), what, e->check,
+                 e->msg);
+}
+
+static void *conc_work(void *arg)
+{
+    conc_worker *w = arg;
+    vt_verify_result *r = calloc(1, sizeof *r);
+    vt_error e;
+    for (int round = 0; r != NULL && round < CONC_ROUNDS; round++)
+        for (int j = 0; j < 3; j++) {
+            int k = (j + w->id) % 3; /* the workers do not all start on one kind */
+            vt_verify_opts o = {.at = vt_test_at(T0), .nonce = w->rd, .nonce_len = 16};
+            vt_error_clear(&e);
+            vt_err rc = vt_verify(w->v, w->ev[k].ptr, w->ev[k].len, &o, r, &e);
+            const vt_check *c = rc == VT_OK ? vt_checks_find(&r->checks, conc_check[k]) : NULL;
+            if (rc != VT_OK) conc_note(w, k, "own nonce refused", &e);
+            else if (r->claims.tee != conc_kind[k] || c == NULL || c->status != VT_CHECK_PASS)
+                conc_note(w, k, "own nonce: wrong claims or check", &e);
+            else w->good++;
+            vt_verify_result_clear(r);
+            o.nonce = w->other;
+            vt_error_clear(&e);
+            rc = vt_verify(w->v, w->ev[k].ptr, w->ev[k].len, &o, r, &e);
+            if (rc != VT_E_VERIFY || strcmp(e.check, conc_check[k]) != 0) conc_note(w, k, "other nonce not refused", &e);
+            else w->good++;
+            vt_verify_result_clear(r);
+        }
+    free(r);
+    return NULL;
+}
+
+static void *conc_reload(void *arg)
+{
+    conc_reloader *l = arg;
+    /* bounded: at most 400 rebuilds, 2 ms apart */
+    while (!atomic_load(l->done) && l->reloads < 400) {
+        vt_verifier_invalidate(l->v);
+        l->reloads++;
+        nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
+    }
+    return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+    const emu_set *s = *state;
+    vt_verifier *v = verifier_for(s);
+    conc_worker *w = calloc(CONC_WORKERS, sizeof *w);
+    assert_non_null(w);
+    vt_error e;
+    vt_emu *emu;
+    assert_int_equal(vt_emu_open(s->dir, &emu, &e), VT_OK);
+    for (int i = 0; i < CONC_WORKERS; i++) {
+        w[i].v = v;
+        w[i].set = s;
+        w[i].id = i;
+        for (int b = 0; b < 16; b++) w[i].rd[b] = (uint8_t)(0x10 * i + b + 1);
+        memcpy(w[i].other, w[(i + 1) % CONC_WORKERS].rd, 64); /* the next worker's nonce */
+        assert_int_equal(vt_emu_tdx_quote(emu, w[i].rd, 4, &w[i].ev[0], &e), VT_OK);
+        vt_emu_snp_opts so = {.with_certtable = true};
+        assert_int_equal(vt_emu_snp_report(emu, w[i].rd, &so, &w[i].ev[1], &e), VT_OK);
+        assert_int_equal(vt_emu_cca_token(emu, w[i].rd, NULL, &w[i].ev[2], &e), VT_OK);
+    }
+    vt_emu_free(emu);
+    atomic_int done = 0;
+    conc_reloader l = {.v = v, .done = &done};
+    pthread_t th[CONC_WORKERS], rl;
+    assert_int_equal(pthread_create(&rl, NULL, conc_reload, &l), 0);
+    for (int i = 0; i < CONC_WORKERS; i++) assert_int_equal(pthread_create(&th[i], NULL, conc_work, &w[i]), 0);
+    for (int i = 0; i < CONC_WORKERS; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+    atomic_store(&done, 1);
+    assert_int_equal(pthread_join(rl, NULL), 0);
+    for (int i = 0; i < CONC_WORKERS; i++) {
+        if (w[i].bad[0] != 0) fail_msg("%s", w[i].bad);
+        assert_int_equal(w[i].good, CONC_ROUNDS * 3 * 2);
+        for (int k = 0; k < 3; k++) vt_buf_free(&w[i].ev[k]);
+    }
+    assert_true(l.reloads > 0);
+    free(w);
+    vt_verifier_free(v);
+}
+
 /* The collateral directory stays one of the sources looked at (it is also the TDX directory,
  * looked at once): without a clock, every verification sees a file leave it. */
 static void test_collateral_change_seen(void **state)
@@ -312,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_options_refused),
         cmocka_unit_test(test_cache_as_collateral),
         cmocka_unit_test(test_sources_recheck),
+        cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_collateral_change_seen),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
