@@ -114,7 +114,6 @@ typedef struct lite_conn {
     char *dir_path; /* synced once after the WAL file is first opened (its directory entry) */
 } lite_conn;
 
-
 static vt_err lite_fail(const lite_api *api, sqlite3 *db, int rc, const char *what, vt_error *err)
 {
     int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_IOERR ||
