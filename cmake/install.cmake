@@ -37,7 +37,7 @@ if(VT_SHARED AND NOT VT_FUZZ)
     add_dependencies(veritee_shared vt_${l})
   endforeach()
   target_link_libraries(veritee_shared PRIVATE "-Wl,--whole-archive" ${vt_whole} "-Wl,--no-whole-archive"
-                        PkgConfig::JANSSON OpenSSL::Crypto PkgConfig::SQLITE3 ${CMAKE_DL_LIBS} Threads::Threads m)
+                        PkgConfig::JANSSON OpenSSL::Crypto ${CMAKE_DL_LIBS} Threads::Threads m)
   set_target_properties(veritee_shared PROPERTIES
     OUTPUT_NAME veritee
     VERSION ${PROJECT_VERSION}
@@ -57,7 +57,8 @@ install(TARGETS veritee-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONEN
 install(FILES ${VT_PUBLIC_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/veritee COMPONENT dev)
 
 # pkg-config: the public headers include <jansson.h> and <openssl/...>, so their flags are
-# public (Requires); SQLite, libm, libdl and pthreads are the library's own business.
+# public (Requires); libm, libdl and pthreads are the library's own business (SQLite, like libpq,
+# is dlopen()ed: nothing to link).
 # The prefix is found from the .pc file's own place, so the same file works installed under
 # any prefix or DESTDIR (cmake --install --prefix, a package's staging directory).
 set(vt_pcdir "${CMAKE_INSTALL_LIBDIR}/pkgconfig")

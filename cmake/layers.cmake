@@ -56,7 +56,7 @@ vt_layer(rcar     DIRS src/rcar     USES core crypto snp
          SUMMARY "the KBS protocol pieces both sides use: message parsers, bindings, init-data, evidence JSON forms")
 vt_layer(store    DIRS src/store    USES core crypto io
          HEADERS store
-         SUMMARY "one storage interface over SQLite and PostgreSQL (libpq loaded at run time); owns the audit rows")
+         SUMMARY "one storage interface over SQLite and PostgreSQL (libsqlite3 and libpq loaded at run time); owns the audit rows")
 vt_layer(audit    DIRS src/audit    USES core crypto store
          HEADERS audit
          SUMMARY "the hash-chained audit log: record encoding, sealing, verification")

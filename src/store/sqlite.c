@@ -2,7 +2,10 @@
  * BEGIN IMMEDIATE. Sessions and nonces live in a second file beside it (attach_volatile). Placeholders $N are rewritten to SQLite's positional ?N. A commit writes
  * the WAL without waiting for the disk (synchronous=NORMAL); what must be durable is made so
  * by lite_sync, one fdatasync of the WAL for every commit written before it (group commit,
- * sql.c), called without holding the connection. */
+ * sql.c), called without holding the connection. libsqlite3 is loaded with dlopen() when a store
+ * is opened (lite_api), as libpq is: most `veritee` processes (a one-shot verify) never open a
+ * store, and linking it cost each of them the library, libm and their relocations at start. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -18,6 +21,53 @@
 #include <unistd.h>
 
 #include "sql.h"
+
+/* The SQLite entry points the store uses, found with dlsym() in the connection's own handle
+ * (no table shared between connections: each open loads its own, each close drops it);
+ * sqlite3.h is included for the types and constants only, and gives each pointer its type. */
+#define LITE_FNS(X)                                                                                     \
+    X(open_v2) X(close_v2) X(errmsg) X(errstr) X(errcode) X(exec) X(prepare_v2) X(prepare_v3)          \
+    X(finalize) X(reset) X(clear_bindings) X(step) X(bind_text) X(bind_int64) X(bind_blob64)          \
+    X(bind_null) X(column_count) X(column_type) X(column_blob) X(column_text) X(column_bytes)          \
+    X(column_int) X(changes64) X(get_autocommit) X(busy_timeout) X(extended_result_codes)             \
+    X(wal_checkpoint_v2) X(wal_hook)
+
+typedef struct lite_api {
+    void *lib;
+#define LITE_MEMBER(f) __typeof__(&sqlite3_##f) f;
+    LITE_FNS(LITE_MEMBER)
+#undef LITE_MEMBER
+} lite_api;
+
+#define LITE_LIB "libsqlite3.so.0"
+
+static vt_err lite_load(lite_api *a, vt_error *err)
+{
+    /* NODELETE, as for libpq: SQLite keeps process-wide state (its initialization, mutexes, the
+     * unix VFS's table of open files) that unloading would drop under another connection's open
+     * of the same library; a later open then finds it mapped (no reload). */
+    a->lib = dlopen(LITE_LIB, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (a->lib == NULL) {
+        const char *why = dlerror();
+        return vt_error_set(err, VT_E_IO, "store", "cannot load " LITE_LIB ": %s (install libsqlite3-0)",
+                            why ? why : "not found");
+    }
+    struct { void **fn; const char *name; } t[] = {
+#define LITE_SYM(f) {(void **)&a->f, "sqlite3_" #f},
+        LITE_FNS(LITE_SYM)
+#undef LITE_SYM
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        *t[i].fn = dlsym(a->lib, t[i].name);
+        if (*t[i].fn == NULL) {
+            dlclose(a->lib);
+            a->lib = NULL;
+            return vt_error_set(err, VT_E_IO, "store", "cannot load " LITE_LIB ": it lacks %s (SQLite 3.37 or later needed)",
+                                t[i].name);
+        }
+    }
+    return VT_OK;
+}
 
 /* The connection, and the WAL file descriptor lite_sync flushes (its own lock: it runs while
  * other threads use the connection). */
@@ -44,6 +94,7 @@ typedef struct stmt_slot {
 #define CKPT_BACKSTOP 16000
 
 typedef struct lite_ckpt {
+    const lite_api *api; /* the connection's */
     sqlite3 *db; /* its own connection: the database, with the sessions file attached */
     pthread_t th;
     pthread_mutex_t mu;
@@ -53,6 +104,7 @@ typedef struct lite_ckpt {
 } lite_ckpt;
 
 typedef struct lite_conn {
+    lite_api api; /* its libsqlite3 handle: dlclose()d by lite_close */
     sqlite3 *db;
     lite_ckpt ck;
     stmt_slot cache[STMT_CACHE];
@@ -62,20 +114,19 @@ typedef struct lite_conn {
     char *dir_path; /* synced once after the WAL file is first opened (its directory entry) */
 } lite_conn;
 
-#define DB(conn) (((lite_conn *)(conn))->db)
-
-static vt_err lite_fail(sqlite3 *db, int rc, const char *what, vt_error *err)
+static vt_err lite_fail(const lite_api *api, sqlite3 *db, int rc, const char *what, vt_error *err)
 {
     int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_IOERR ||
                 rc == SQLITE_CANTOPEN || rc == SQLITE_FULL || rc == SQLITE_READONLY)
                    ? VT_E_IO
                    : VT_E_INTERNAL;
     return vt_error_set(err, code, "store", "sqlite %s: %s", what,
-                        db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+                        db ? api->errmsg(db) : api->errstr(rc));
 }
 
 static void ckpt_stop(lite_ckpt *k)
 {
+    const lite_api *api = k->api;
     if (k->running) {
         pthread_mutex_lock(&k->mu);
         k->stop = true;
@@ -86,7 +137,7 @@ static void ckpt_stop(lite_ckpt *k)
         pthread_mutex_destroy(&k->mu);
         pthread_cond_destroy(&k->cv);
     }
-    sqlite3_close_v2(k->db);
+    if (k->db != NULL) api->close_v2(k->db);
     k->db = NULL;
 }
 
@@ -94,12 +145,16 @@ static void lite_close(void *conn)
 {
     lite_conn *c = conn;
     if (c == NULL) return;
-    ckpt_stop(&c->ck);
-    for (size_t i = 0; i < STMT_CACHE; i++) {
-        sqlite3_finalize(c->cache[i].st);
-        free(c->cache[i].sql);
+    const lite_api *api = &c->api;
+    if (api->lib != NULL) {
+        ckpt_stop(&c->ck);
+        for (size_t i = 0; i < STMT_CACHE; i++) {
+            api->finalize(c->cache[i].st);
+            free(c->cache[i].sql);
+        }
+        api->close_v2(c->db);
+        dlclose(api->lib);
     }
-    sqlite3_close_v2(c->db);
     if (c->wal_fd >= 0) close(c->wal_fd);
     pthread_mutex_destroy(&c->fd_mu);
     free(c->wal_path);
@@ -107,15 +162,16 @@ static void lite_close(void *conn)
     free(c);
 }
 
-static vt_err db_script(sqlite3 *db, const char *sql, vt_error *err)
+static vt_err db_script(const lite_api *api, sqlite3 *db, const char *sql, vt_error *err)
 {
-    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? VT_OK : lite_fail(db, rc, "script", err);
+    int rc = api->exec(db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? VT_OK : lite_fail(api, db, rc, "script", err);
 }
 
 static vt_err lite_script(void *conn, const char *sql, vt_error *err)
 {
-    return db_script(DB(conn), sql, err);
+    lite_conn *c = conn;
+    return db_script(&c->api, c->db, sql, err);
 }
 
 static vt_err sync_dir(const char *dir, vt_error *err)
@@ -177,25 +233,25 @@ static char *rewrite_params(const char *sql)
     return o;
 }
 
-static vt_err bind_all(sqlite3 *db, sqlite3_stmt *st, const sqlval *p, size_t np, vt_error *err)
+static vt_err bind_all(const lite_api *api, sqlite3 *db, sqlite3_stmt *st, const sqlval *p, size_t np, vt_error *err)
 {
     for (size_t i = 0; i < np; i++) {
         int k = (int)i + 1, rc;
         switch (p[i].type) {
-        case SQL_TEXT: rc = sqlite3_bind_text(st, k, p[i].s, -1, SQLITE_STATIC); break;
-        case SQL_INT: rc = sqlite3_bind_int64(st, k, p[i].i); break;
+        case SQL_TEXT: rc = api->bind_text(st, k, p[i].s, -1, SQLITE_STATIC); break;
+        case SQL_INT: rc = api->bind_int64(st, k, p[i].i); break;
         case SQL_BLOB:
-            rc = sqlite3_bind_blob64(st, k, p[i].b ? (const void *)p[i].b : (const void *)"",
+            rc = api->bind_blob64(st, k, p[i].b ? (const void *)p[i].b : (const void *)"",
                                      p[i].n, SQLITE_STATIC);
             break;
-        default: rc = sqlite3_bind_null(st, k); break;
+        default: rc = api->bind_null(st, k); break;
         }
-        if (rc != SQLITE_OK) return lite_fail(db, rc, "bind", err);
+        if (rc != SQLITE_OK) return lite_fail(api, db, rc, "bind", err);
     }
     return VT_OK;
 }
 
-static vt_err add_row(sqlres *r, sqlite3_stmt *st, vt_error *err)
+static vt_err add_row(const lite_api *api, sqlres *r, sqlite3_stmt *st, vt_error *err)
 {
     size_t cols = r->cols, base = r->rows * cols;
     char **cell = realloc(r->cell, (base + cols) * sizeof *cell);
@@ -210,11 +266,11 @@ static vt_err add_row(sqlres *r, sqlite3_stmt *st, vt_error *err)
     }
     r->rows++;
     for (size_t c = 0; c < cols; c++) {
-        int t = sqlite3_column_type(st, (int)c);
+        int t = api->column_type(st, (int)c);
         if (t == SQLITE_NULL) continue;
-        const void *v = t == SQLITE_BLOB ? sqlite3_column_blob(st, (int)c)
-                                         : (const void *)sqlite3_column_text(st, (int)c);
-        size_t n = (size_t)sqlite3_column_bytes(st, (int)c);
+        const void *v = t == SQLITE_BLOB ? api->column_blob(st, (int)c)
+                                         : (const void *)api->column_text(st, (int)c);
+        size_t n = (size_t)api->column_bytes(st, (int)c);
         char *x = malloc(n + 1);
         if (x == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
         if (n) memcpy(x, v, n);
@@ -232,6 +288,7 @@ static sqlite3_stmt *cached_stmt(lite_conn *c, const char *sql, vt_err *rc, vt_e
      * used to evict each other at every call (re-prepared each time). A full table evicts the
      * home slot. */
     size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE;
+    const lite_api *api = &c->api;
     stmt_slot *slot = &c->cache[h];
     for (size_t i = 0; i < STMT_CACHE; i++) {
         stmt_slot *t = &c->cache[(h + i) % STMT_CACHE];
@@ -241,7 +298,7 @@ static sqlite3_stmt *cached_stmt(lite_conn *c, const char *sql, vt_err *rc, vt_e
         }
         if (t->key == sql && strcmp(t->sql, sql) == 0) return t->st;
     }
-    sqlite3_finalize(slot->st);
+    api->finalize(slot->st);
     free(slot->sql);
     memset(slot, 0, sizeof *slot);
     char *q = rewrite_params(sql);
@@ -253,11 +310,11 @@ static sqlite3_stmt *cached_stmt(lite_conn *c, const char *sql, vt_err *rc, vt_e
         return NULL;
     }
     sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v3(c->db, q, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    int src = api->prepare_v3(c->db, q, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
     free(q);
     if (src != SQLITE_OK) {
         free(copy);
-        *rc = lite_fail(c->db, src, "prepare", err);
+        *rc = lite_fail(api, c->db, src, "prepare", err);
         return NULL;
     }
     *slot = (stmt_slot){.key = sql, .sql = copy, .st = st};
@@ -268,26 +325,27 @@ static vt_err lite_exec(void *conn, const char *sql, const sqlval *p, size_t np,
                         vt_error *err)
 {
     lite_conn *c = conn;
+    const lite_api *api = &c->api;
     sqlite3 *db = c->db;
     vt_err rc = VT_OK;
     sqlres tmp = {0};
     sqlite3_stmt *st = cached_stmt(c, sql, &rc, err);
     if (st == NULL) return rc;
-    VT_GUARD_GOTO(bind_all(db, st, p, np, err));
-    tmp.cols = (size_t)sqlite3_column_count(st);
+    VT_GUARD_GOTO(bind_all(api, db, st, p, np, err));
+    tmp.cols = (size_t)api->column_count(st);
     for (;;) {
-        int src = sqlite3_step(st);
+        int src = api->step(st);
         if (src == SQLITE_DONE) break;
         if (src != SQLITE_ROW) {
-            rc = lite_fail(db, src, "step", err);
+            rc = lite_fail(api, db, src, "step", err);
             goto out;
         }
-        if (res) VT_GUARD_GOTO(add_row(&tmp, st, err));
+        if (res) VT_GUARD_GOTO(add_row(api, &tmp, st, err));
     }
-    tmp.changes = (uint64_t)sqlite3_changes64(db);
+    tmp.changes = (uint64_t)api->changes64(db);
 out:
-    sqlite3_reset(st); /* ends the statement (a read would otherwise hold its snapshot) */
-    sqlite3_clear_bindings(st);
+    api->reset(st); /* ends the statement (a read would otherwise hold its snapshot) */
+    api->clear_bindings(st);
     if (rc == VT_OK && res) *res = tmp;
     else sqlres_free(&tmp);
     return rc;
@@ -307,7 +365,8 @@ static vt_err lite_commit(void *conn, vt_error *err)
 
 static void lite_rollback(void *conn)
 {
-    if (!sqlite3_get_autocommit(DB(conn))) sqlite3_exec(DB(conn), "ROLLBACK", NULL, NULL, NULL);
+    lite_conn *c = conn;
+    if (!c->api.get_autocommit(c->db)) c->api.exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 static vt_err lite_lock(void *conn, const char *what, vt_error *err)
@@ -394,33 +453,33 @@ static const char VOL_SCHEMA[] =
 
 /* Attaches the file and checks its boot: VT_OK, or VT_E_VERIFY when it must start afresh (any
  * other failure of SQLite on it counts as that too: its content is disposable). */
-static vt_err open_volatile(sqlite3 *db, const char *file, const char *boot, vt_error *err)
+static vt_err open_volatile(const lite_api *api, sqlite3 *db, const char *file, const char *boot, vt_error *err)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS vol", -1, &st, NULL);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, file, -1, SQLITE_TRANSIENT);
-    if (rc == SQLITE_OK) rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_OK) return lite_fail(db, rc, "attaching the sessions file", err);
-    vt_err vr = db_script(db, boot != NULL ? "PRAGMA vol.synchronous=OFF" : "PRAGMA vol.synchronous=NORMAL", err);
+    int rc = api->prepare_v2(db, "ATTACH DATABASE ?1 AS vol", -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = api->bind_text(st, 1, file, -1, SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK) rc = api->step(st) == SQLITE_DONE ? SQLITE_OK : api->errcode(db);
+    api->finalize(st);
+    if (rc != SQLITE_OK) return lite_fail(api, db, rc, "attaching the sessions file", err);
+    vt_err vr = db_script(api, db, boot != NULL ? "PRAGMA vol.synchronous=OFF" : "PRAGMA vol.synchronous=NORMAL", err);
     if (vr == VT_OK)
-        vr = db_script(db, "PRAGMA vol.journal_mode=WAL; PRAGMA vol.journal_size_limit=4194304; PRAGMA vol.secure_delete=ON",
+        vr = db_script(api, db, "PRAGMA vol.journal_mode=WAL; PRAGMA vol.journal_size_limit=4194304; PRAGMA vol.secure_delete=ON",
                        err);
-    if (vr == VT_OK) vr = db_script(db, VOL_SCHEMA, err);
+    if (vr == VT_OK) vr = db_script(api, db, VOL_SCHEMA, err);
     if (vr != VT_OK || strcmp(file, ":memory:") == 0) return vr;
     st = NULL;
-    rc = sqlite3_prepare_v2(db, "SELECT id FROM vol.boot", -1, &st, NULL);
-    int step = rc == SQLITE_OK ? sqlite3_step(st) : rc;
+    rc = api->prepare_v2(db, "SELECT id FROM vol.boot", -1, &st, NULL);
+    int step = rc == SQLITE_OK ? api->step(st) : rc;
     bool empty = step == SQLITE_DONE;
-    bool same = step == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL &&
-                strcmp((const char *)sqlite3_column_text(st, 0), boot != NULL ? boot : "") == 0;
-    sqlite3_finalize(st);
+    bool same = step == SQLITE_ROW && api->column_text(st, 0) != NULL &&
+                strcmp((const char *)api->column_text(st, 0), boot != NULL ? boot : "") == 0;
+    api->finalize(st);
     if (empty) {
-        rc = sqlite3_prepare_v2(db, "INSERT INTO vol.boot(id) VALUES (?1)", -1, &st, NULL);
-        if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, boot != NULL ? boot : "", -1, SQLITE_TRANSIENT);
-        if (rc == SQLITE_OK) rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
-        sqlite3_finalize(st);
-        return rc == SQLITE_OK ? VT_OK : lite_fail(db, rc, "sessions file", err);
+        rc = api->prepare_v2(db, "INSERT INTO vol.boot(id) VALUES (?1)", -1, &st, NULL);
+        if (rc == SQLITE_OK) rc = api->bind_text(st, 1, boot != NULL ? boot : "", -1, SQLITE_TRANSIENT);
+        if (rc == SQLITE_OK) rc = api->step(st) == SQLITE_DONE ? SQLITE_OK : api->errcode(db);
+        api->finalize(st);
+        return rc == SQLITE_OK ? VT_OK : lite_fail(api, db, rc, "sessions file", err);
     }
     if (!same) return vt_error_set(err, VT_E_VERIFY, "store", "sessions file %s is from another boot", file);
     return VT_OK;
@@ -436,48 +495,49 @@ static void remove_volatile(const char *file)
     unlink(side);
 }
 
-static vt_err attach_volatile(sqlite3 *db, const char *path, vt_error *err)
+static vt_err attach_volatile(const lite_api *api, sqlite3 *db, const char *path, vt_error *err)
 {
     if (strncmp(path, "file:", 5) == 0 || strcmp(path, ":memory:") == 0 || *path == 0)
-        return open_volatile(db, ":memory:", NULL, err);
+        return open_volatile(api, db, ":memory:", NULL, err);
     char file[PATH_MAX], boot[64];
     if (snprintf(file, sizeof file, "%s-sessions", path) >= (int)sizeof file)
         return vt_error_set(err, VT_E_ARG, "store", "sqlite path too long");
     const char *b = read_boot_id(boot) ? boot : NULL;
     vt_error first = {0};
     VT_GUARD(create_private(file, err));
-    if (open_volatile(db, file, b, &first) == VT_OK) return VT_OK;
+    if (open_volatile(api, db, file, b, &first) == VT_OK) return VT_OK;
     /* from another boot, or unreadable: its content is disposable; start it afresh */
-    sqlite3_exec(db, "DETACH DATABASE vol", NULL, NULL, NULL);
+    api->exec(db, "DETACH DATABASE vol", NULL, NULL, NULL);
     remove_volatile(file);
     VT_GUARD(create_private(file, err));
-    vt_err rc = open_volatile(db, file, b, err);
+    vt_err rc = open_volatile(api, db, file, b, err);
     if (rc != VT_OK) vt_error_wrap(err, "%s (was: %s)", file, first.msg);
     return rc;
 }
 
 /* A file created before auto_vacuum was set keeps auto_vacuum=NONE until a VACUUM rebuilds
  * it: done once, at open, so older stores shrink too. */
-static vt_err lite_convert_vacuum(sqlite3 *db, vt_error *err)
+static vt_err lite_convert_vacuum(const lite_api *api, sqlite3 *db, vt_error *err)
 {
     sqlite3_stmt *st = NULL;
     int mode = -1;
-    if (sqlite3_prepare_v2(db, "PRAGMA auto_vacuum", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        mode = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    if (api->prepare_v2(db, "PRAGMA auto_vacuum", -1, &st, NULL) == SQLITE_OK && api->step(st) == SQLITE_ROW)
+        mode = api->column_int(st, 0);
+    api->finalize(st);
     if (mode == 2) return VT_OK;
-    return db_script(db, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM", err);
+    return db_script(api, db, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM", err);
 }
 
 /* A file database in WAL mode commits with synchronous=NORMAL and is made durable by lite_sync
  * (the group commit in sql.c); any other keeps synchronous=FULL (each commit waits for the disk). */
 static vt_err plan_sync(lite_conn *c, const char *path, vt_error *err)
 {
+    const lite_api *api = &c->api;
     sqlite3_stmt *st = NULL;
     bool wal = false;
-    if (sqlite3_prepare_v2(c->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        wal = sqlite3_column_text(st, 0) != NULL && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
-    sqlite3_finalize(st);
+    if (api->prepare_v2(c->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK && api->step(st) == SQLITE_ROW)
+        wal = api->column_text(st, 0) != NULL && strcmp((const char *)api->column_text(st, 0), "wal") == 0;
+    api->finalize(st);
     if (!wal || strncmp(path, "file:", 5) == 0 || strcmp(path, ":memory:") == 0 || *path == 0) return VT_OK;
     size_t n = strlen(path);
     const char *slash = strrchr(path, '/');
@@ -485,12 +545,13 @@ static vt_err plan_sync(lite_conn *c, const char *path, vt_error *err)
     c->dir_path = slash == NULL ? strdup(".") : slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
     if (c->wal_path == NULL || c->dir_path == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
     snprintf(c->wal_path, n + 5, "%s-wal", path);
-    return db_script(c->db, "PRAGMA synchronous=NORMAL", err);
+    return db_script(api, c->db, "PRAGMA synchronous=NORMAL", err);
 }
 
 static void *ckpt_main(void *arg)
 {
     lite_ckpt *k = arg;
+    const lite_api *api = k->api;
     pthread_mutex_lock(&k->mu);
     while (!k->stop) {
         if (!k->wake) {
@@ -504,7 +565,7 @@ static void *ckpt_main(void *arg)
         pthread_mutex_unlock(&k->mu);
         int log = 0, done = 0;
         /* every attached database; a busy one is simply not checkpointed this time */
-        sqlite3_wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        api->wal_checkpoint_v2(k->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
         __atomic_add_fetch(&k->done, 1, __ATOMIC_RELAXED);
         pthread_mutex_lock(&k->mu);
     }
@@ -517,7 +578,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
     lite_ckpt *k = arg;
     if (pages >= CKPT_BACKSTOP) {
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        k->api->wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     } else if (pages >= CKPT_PAGES) {
         pthread_mutex_lock(&k->mu);
         k->wake = true;
@@ -532,23 +593,24 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
  * SQLite does by default. */
 static void ckpt_start(lite_conn *c, const char *path)
 {
+    const lite_api *api = &c->api;
     lite_ckpt *k = &c->ck;
     char vol[PATH_MAX];
     if (c->wal_path == NULL || snprintf(vol, sizeof vol, "%s-sessions", path) >= (int)sizeof vol) return;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_open_v2(path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(k->db, "ATTACH DATABASE ?1 AS vol", -1, &st, NULL);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_text(st, 1, vol, -1, SQLITE_TRANSIENT);
-    if (rc == SQLITE_OK) rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-    sqlite3_finalize(st);
+    int rc = api->open_v2(path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) rc = api->prepare_v2(k->db, "ATTACH DATABASE ?1 AS vol", -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = api->bind_text(st, 1, vol, -1, SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK) rc = api->step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    api->finalize(st);
     /* the checkpointing connection's synchronous decides the flushes: the same as the writer's */
     sqlite3_stmt *q = NULL;
     char sync[64] = "PRAGMA vol.synchronous=OFF";
-    if (sqlite3_prepare_v2(c->db, "PRAGMA vol.synchronous", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-        snprintf(sync, sizeof sync, "PRAGMA vol.synchronous=%d", sqlite3_column_int(q, 0));
-    sqlite3_finalize(q);
-    if (rc == SQLITE_OK) rc = sqlite3_exec(k->db, "PRAGMA main.synchronous=NORMAL", NULL, NULL, NULL);
-    if (rc == SQLITE_OK) rc = sqlite3_exec(k->db, sync, NULL, NULL, NULL);
+    if (api->prepare_v2(c->db, "PRAGMA vol.synchronous", -1, &q, NULL) == SQLITE_OK && api->step(q) == SQLITE_ROW)
+        snprintf(sync, sizeof sync, "PRAGMA vol.synchronous=%d", api->column_int(q, 0));
+    api->finalize(q);
+    if (rc == SQLITE_OK) rc = api->exec(k->db, "PRAGMA main.synchronous=NORMAL", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) rc = api->exec(k->db, sync, NULL, NULL, NULL);
     if (rc == SQLITE_OK) {
         pthread_mutex_init(&k->mu, NULL);
         pthread_cond_init(&k->cv, NULL);
@@ -559,11 +621,11 @@ static void ckpt_start(lite_conn *c, const char *path)
         }
     }
     if (!k->running) {
-        sqlite3_close_v2(k->db);
+        api->close_v2(k->db);
         k->db = NULL;
         return;
     }
-    sqlite3_wal_hook(c->db, wal_hook, k); /* replaces the default autocheckpoint */
+    api->wal_hook(c->db, wal_hook, k); /* replaces the default autocheckpoint */
 }
 
 uint64_t store_sqlite_checkpoints(void *conn)
@@ -575,40 +637,41 @@ uint64_t store_sqlite_checkpoints(void *conn)
 vt_err store_sqlite_connect(const char *path, int busy_ms, bool create, const sqldrv **drv, void **conn,
                             vt_error *err)
 {
-    sqlite3 *db = NULL;
     if (!create && access(path, F_OK) != 0)
         return vt_error_set(err, VT_E_MISSING, "store", "sqlite store %s does not exist", path);
-    if (create) VT_GUARD(create_private(path, err));
-    int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        vt_error_set(err, VT_E_IO, "store", "cannot open sqlite database %s: %s", path,
-                     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        sqlite3_close_v2(db);
-        return err ? err->code : VT_E_IO;
+    lite_conn *c = calloc(1, sizeof *c);
+    if (c == NULL) return vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
+    c->wal_fd = -1;
+    c->ck.api = &c->api;
+    pthread_mutex_init(&c->fd_mu, NULL);
+    const lite_api *api = &c->api;
+    vt_err vr = lite_load(&c->api, err);
+    if (vr == VT_OK && create) vr = create_private(path, err);
+    if (vr == VT_OK) {
+        int rc = api->open_v2(path, &c->db,
+                              SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK)
+            vr = vt_error_set(err, VT_E_IO, "store", "cannot open sqlite database %s: %s", path,
+                              c->db ? api->errmsg(c->db) : api->errstr(rc));
     }
-    sqlite3_busy_timeout(db, busy_ms);
-    sqlite3_extended_result_codes(db, 0);
+    if (vr != VT_OK) {
+        lite_close(c);
+        return vr;
+    }
+    api->busy_timeout(c->db, busy_ms);
+    api->extended_result_codes(c->db, 0);
     /* auto_vacuum=INCREMENTAL (before WAL and before any table: it is fixed when the first
      * table is created) so that the sweep can shrink the file after deleting expired rows.
      * WAL: readers never block the writer. */
-    vt_err vr = db_script(db, "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=4194304; PRAGMA synchronous=FULL; "
-                              "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;", err);
-    if (vr == VT_OK && create) vr = lite_convert_vacuum(db, err); /* a read-only use rewrites nothing */
-    lite_conn *c = NULL;
-    if (vr == VT_OK && (c = calloc(1, sizeof *c)) == NULL) vr = vt_error_set(err, VT_E_NOMEM, "store", "out of memory");
-    if (vr == VT_OK) {
-        c->db = db;
-        c->wal_fd = -1;
-        pthread_mutex_init(&c->fd_mu, NULL);
-        vr = plan_sync(c, path, err);
-    }
-    if (vr == VT_OK && create) vr = attach_volatile(db, path, err); /* a read-only use needs no sessions */
+    vr = db_script(api, c->db, "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=4194304; PRAGMA synchronous=FULL; "
+                               "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;", err);
+    if (vr == VT_OK && create) vr = lite_convert_vacuum(api, c->db, err); /* a read-only use rewrites nothing */
+    if (vr == VT_OK) vr = plan_sync(c, path, err);
+    if (vr == VT_OK && create) vr = attach_volatile(api, c->db, path, err); /* a read-only use needs no sessions */
     if (vr == VT_OK && create) ckpt_start(c, path);
     if (vr != VT_OK) {
         vt_error_wrap(err, "%s", path);
-        if (c != NULL) lite_close(c);
-        else sqlite3_close_v2(db);
+        lite_close(c);
         return vr;
     }
     *drv = &lite_drv;

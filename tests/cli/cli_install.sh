@@ -35,6 +35,9 @@ done
 # The library: SONAME, versioned symbols, nothing but vt_/VT_ exported.
 so=$(readlink -f "$LIBDIR/libveritee.so.0")
 readelf -d "$so" | grep -q 'SONAME.*\[libveritee\.so\.0\]' && ok "SONAME libveritee.so.0" || fail "SONAME is not libveritee.so.0"
+# SQLite is dlopen()ed by the store (src/store/sqlite.c): neither the library nor, with static
+# linking, its users link it (veritee.pc names no sqlite3).
+readelf -d "$so" | grep -q 'NEEDED.*libsqlite3' && fail "libveritee.so.0 links libsqlite3" || ok "libveritee.so.0 does not link libsqlite3"
 nm -D --defined-only --without-symbol-versions "$so" | awk '$2 != "A" {print $3}' >"$tmp/syms"
 n=$(wc -l <"$tmp/syms")
 [ "$n" -gt 100 ] || fail "only $n symbols exported"
@@ -68,7 +71,8 @@ else
   fail "consumer does not build against the installed headers"
 fi
 # A static-only consumer would need Libs.private/Requires.private: they must resolve.
-pkg-config --libs --static veritee >/dev/null || fail "pkg-config --static veritee"
+pkg-config --libs --static veritee >"$tmp/static" || fail "pkg-config --static veritee"
+grep -q sqlite3 "$tmp/static" && fail "pkg-config --static veritee names SQLite, which the library does not link: $(cat "$tmp/static")"
 
 # Man pages: every command of `veritee help` has one, rendering without a warning; completion offers each.
 cmds=$(awk '/^commands:/{c=1;next} c&&/^ +[a-z]/{print $1} c&&/^$/{c=0}' "$tmp/help")
