@@ -85,7 +85,6 @@ struct vt_store {
     store_conn *pool;
     size_t npool;       /* connected */
     size_t nalloc;      /* slots (their mutexes initialised) */
-    unsigned next;      /* where the next search for a free connection starts (atomic) */
     unsigned drops;     /* connections found dropped so far (atomic): the others reconnect */
     pthread_key_t held; /* the store_conn this thread holds a transaction on */
     bool has_key;
