@@ -836,6 +836,22 @@ static void checkpoint(const char *path)
     sqlite3_close(db);
 }
 
+/* The database file itself holds a sessions or nonces table (schema 4 and before). */
+static bool has_session_tables(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('sessions', 'nonces')", -1,
+                                        &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n != 0;
+}
+
 /* SQLite keeps sessions and nonces in "<db>-sessions" (schema 5): 3000 sessions of 1 KiB leave
  * the database file and its WAL as they were; the sweep frees their pages, which the next 3000
  * reuse (the file does not grow); the database file has no sessions table. (Issue 19: the
@@ -871,16 +887,7 @@ static void test_sqlite_volatile_file(void **state)
     if (file_size(vol) > vol_full + vol_full / 10)
         fail_msg("sessions file %lld bytes after a sweep and as many sessions again, %lld before",
                  (long long)file_size(vol), (long long)vol_full);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('sessions', 'nonces')", -1,
-                                        &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    assert_false(has_session_tables(path));
     vt_store_close(s);
 }
 
@@ -970,6 +977,7 @@ static void test_sqlite_volatile_reboot(void **state)
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(db);
+    assert_true(has_session_tables(path));
     s = open_store(url, NULL);
     int v = 0;
     assert_int_equal(vt_store_schema_version(s, &v, &e), VT_OK);
@@ -978,15 +986,7 @@ static void test_sqlite_volatile_reboot(void **state)
     assert_int_equal(vt_store_session_get(s, "again-0", 10, &got, &e), VT_OK); /* the sessions file's */
     vt_session_clear(&got);
     vt_store_close(s);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name IN ('sessions', 'nonces')", -1,
-                                        &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    assert_false(has_session_tables(path));
 }
 
 /* The database holds tokens, nonces and policies: the file and its -wal/-shm are 0600 whatever
