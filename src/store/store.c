@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sql.h"
 #include "veritee/crypto.h"
@@ -310,6 +311,13 @@ vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err
             sqlres_free(&r);
             rc = store_end_volatile(s, rc, err);
             total += rc == VT_OK ? n : 0;
+            if (rc == VT_OK && n == SWEEP_BATCH) {
+                /* a mutex does not queue its waiters: taking the connection again at once, the
+                 * sweep kept it for its whole pass (p99 460 ms in the minute 30,000 sessions
+                 * first expired at 500 rounds/s); a millisecond between batches lets requests in */
+                struct timespec ms = {0, 1000000};
+                nanosleep(&ms, NULL);
+            }
         } while (rc == VT_OK && n == SWEEP_BATCH);
     }
     /* SQLite: the database file's free pages back to the file system (admin token ids; the
