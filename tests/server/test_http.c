@@ -545,11 +545,13 @@ static void test_rate_limit_connections(void **state)
     for (int i = 0; i < 5; i++) fd[i] = connect_from(port, "127.0.0.4");
     double t0 = mono();
     bool refused = false;
-    while (!refused && mono() - t0 < 5) {
+    /* bounded at 15 s: it failed once at 5 s on a 2-core machine at load 14 (make check beside
+     * builds); the refusal comes at accept, so a quiet machine sees it in milliseconds */
+    while (!refused && mono() - t0 < 15) {
         refused = closed_by_server(fd[4]);
         usleep(50 * 1000);
     }
-    assert_true(refused);
+    if (!refused) fail_msg("the fifth connection from one address was not refused within 15 s");
     for (int i = 0; i < 4; i++) assert_false(closed_by_server(fd[i]));
     assert_true(vt_metric_value(f.std.http_rate_limited, NULL) == 1.0);
     reply r;
