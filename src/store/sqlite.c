@@ -495,13 +495,18 @@ static void remove_volatile(const char *file)
     unlink(side);
 }
 
+/* The sessions file beside the database at path; false when the name does not fit. */
+static bool volatile_file(const char *path, char out[PATH_MAX])
+{
+    return snprintf(out, PATH_MAX, "%s-sessions", path) < PATH_MAX;
+}
+
 static vt_err attach_volatile(const lite_api *api, sqlite3 *db, const char *path, vt_error *err)
 {
     if (strncmp(path, "file:", 5) == 0 || strcmp(path, ":memory:") == 0 || *path == 0)
         return open_volatile(api, db, ":memory:", NULL, err);
     char file[PATH_MAX], boot[64];
-    if (snprintf(file, sizeof file, "%s-sessions", path) >= (int)sizeof file)
-        return vt_error_set(err, VT_E_ARG, "store", "sqlite path too long");
+    if (!volatile_file(path, file)) return vt_error_set(err, VT_E_ARG, "store", "sqlite path too long");
     const char *b = read_boot_id(boot) ? boot : NULL;
     vt_error first = {0};
     VT_GUARD(create_private(file, err));
@@ -596,7 +601,7 @@ static void ckpt_start(lite_conn *c, const char *path)
     const lite_api *api = &c->api;
     lite_ckpt *k = &c->ck;
     char vol[PATH_MAX];
-    if (c->wal_path == NULL || snprintf(vol, sizeof vol, "%s-sessions", path) >= (int)sizeof vol) return;
+    if (c->wal_path == NULL || !volatile_file(path, vol)) return;
     sqlite3_stmt *st = NULL;
     int rc = api->open_v2(path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK) rc = api->prepare_v2(k->db, "ATTACH DATABASE ?1 AS vol", -1, &st, NULL);

@@ -836,6 +836,16 @@ static void checkpoint(const char *path)
     sqlite3_close(db);
 }
 
+/* A fresh SQLite store's database file, its sessions file and its URL. */
+static void sqlite_files(const char *name, char path[256], char vol[300], char url[300])
+{
+    char dir[128];
+    vt_test_tmpdir(dir, sizeof dir);
+    snprintf(path, 256, "%s/%s.db", dir, name);
+    snprintf(vol, 300, "%s-sessions", path);
+    snprintf(url, 300, "sqlite:%s", path);
+}
+
 /* The database file itself holds a sessions or nonces table (schema 4 and before). */
 static bool has_session_tables(const char *path)
 {
@@ -858,11 +868,8 @@ static bool has_session_tables(const char *path)
  * sessions' churn in the durable file made a 600 s soak fall seconds behind.) */
 static void test_sqlite_volatile_file(void **state)
 {
-    char dir[128], path[256], url[300], vol[300];
-    vt_test_tmpdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/sweep.db", dir);
-    snprintf(vol, sizeof vol, "%s-sessions", path);
-    snprintf(url, sizeof url, "sqlite:%s", path);
+    char path[256], url[300], vol[300];
+    sqlite_files("sweep", path, vol, url);
     vt_store *s = open_store(url, NULL);
     vt_error e = {0};
     checkpoint(path);
@@ -896,11 +903,8 @@ static void test_sqlite_volatile_file(void **state)
  * no commit can have done it), by the connection's checkpoint thread. */
 static void test_sqlite_background_checkpoint(void **state)
 {
-    char dir[128], path[256], url[300], vol[300];
-    vt_test_tmpdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/ckpt.db", dir);
-    snprintf(vol, sizeof vol, "%s-sessions", path);
-    snprintf(url, sizeof url, "sqlite:%s", path);
+    char path[256], url[300], vol[300];
+    sqlite_files("ckpt", path, vol, url);
     vt_store *s = open_store(url, NULL);
     put_sessions(s, 3000, "c", 10);
     store_conn *c = store_grab(s);
@@ -932,11 +936,8 @@ static void set_vol_boot(const char *vol, const char *boot)
 
 static void test_sqlite_volatile_reboot(void **state)
 {
-    char dir[128], path[256], url[300], vol[300];
-    vt_test_tmpdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/boot.db", dir);
-    snprintf(vol, sizeof vol, "%s-sessions", path);
-    snprintf(url, sizeof url, "sqlite:%s", path);
+    char path[256], url[300], vol[300];
+    sqlite_files("boot", path, vol, url);
     vt_store *s = open_store(url, NULL);
     vt_error e = {0};
     vt_session got;

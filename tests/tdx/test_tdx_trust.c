@@ -101,7 +101,8 @@ typedef struct run_result {
     vt_tdx_result r;
 } run_result;
 
-static void verify(const char *dir, const vt_buf *q, const vt_tdx_verify_opts *o, run_result *out)
+/* A verifier over an emulator directory's trust root and collateral; *roots to free after it. */
+static vt_tdx_verifier *emu_verifier(const char *dir, STACK_OF(X509) **roots)
 {
     char trust[1200], coll[1200];
     path(trust, sizeof trust, dir, "trust/tdx_sgx_root_ca.pem");
@@ -111,12 +112,19 @@ static void verify(const char *dir, const vt_buf *q, const vt_tdx_verify_opts *o
     assert_int_equal(vt_tdx_collateral_load_dir(coll, &c, &e), VT_OK);
     vt_buf pem = {0};
     assert_int_equal(vt_file_read(trust, 1 << 20, &pem, &e), VT_OK);
-    STACK_OF(X509) *roots = NULL;
-    assert_int_equal(vt_pem_certs(pem.ptr, pem.len, &roots, &e), VT_OK);
+    *roots = NULL;
+    assert_int_equal(vt_pem_certs(pem.ptr, pem.len, roots, &e), VT_OK);
     vt_buf_free(&pem);
-    vt_tdx_verifier_opts vo = {.roots = roots};
+    vt_tdx_verifier_opts vo = {.roots = *roots};
     vt_tdx_verifier *v;
     assert_int_equal(vt_tdx_verifier_new(&vo, &c, &v, &e), VT_OK);
+    return v;
+}
+
+static void verify(const char *dir, const vt_buf *q, const vt_tdx_verify_opts *o, run_result *out)
+{
+    STACK_OF(X509) *roots = NULL;
+    vt_tdx_verifier *v = emu_verifier(dir, &roots);
     vt_error_clear(&out->err);
     vt_tdx_verify_opts def = {.at = vt_test_at(T0)};
     out->rc = vt_tdx_verify_with(v, q->ptr, q->len, o ? o : &def, &out->r, &out->err);
@@ -494,7 +502,7 @@ static void *pck_work(void *arg)
 static void test_pck_cache_concurrent(void **state)
 {
     (void)state;
-    char dir[1024], pem_path[1200], trust[1200], coll[1200];
+    char dir[1024], pem_path[1200];
     make_emu(dir, sizeof dir);
     path(pem_path, sizeof pem_path, dir, "keys/tdx_pck_chain.pem");
     vt_error e;
@@ -513,18 +521,8 @@ static void test_pck_cache_concurrent(void **state)
         quote(dir, rd[k], &q[k]);
     }
     vt_buf_free(&pem);
-    path(trust, sizeof trust, dir, "trust/tdx_sgx_root_ca.pem");
-    path(coll, sizeof coll, dir, "collateral");
-    vt_tdx_collateral c;
-    assert_int_equal(vt_tdx_collateral_load_dir(coll, &c, &e), VT_OK);
-    vt_buf rp = {0};
-    assert_int_equal(vt_file_read(trust, 1 << 20, &rp, &e), VT_OK);
     STACK_OF(X509) *roots = NULL;
-    assert_int_equal(vt_pem_certs(rp.ptr, rp.len, &roots, &e), VT_OK);
-    vt_buf_free(&rp);
-    vt_tdx_verifier_opts vo = {.roots = roots};
-    vt_tdx_verifier *v;
-    assert_int_equal(vt_tdx_verifier_new(&vo, &c, &v, &e), VT_OK);
+    vt_tdx_verifier *v = emu_verifier(dir, &roots);
     pck_worker w[PCK_CONC_THREADS];
     pthread_t th[PCK_CONC_THREADS];
     memset(w, 0, sizeof w);
