@@ -57,11 +57,26 @@ bool vt_x509_is_emulated(const X509 *c);
 void vt_x509_subject_cn(const X509 *c, char *out, size_t cap);
 void vt_x509_issuer_cn(const X509 *c, char *out, size_t cap);
 
+/* A memo of CRL validity checks (the CRL's issuer, scope, times and signature) that passed,
+ * for chain verifications that check the same CRL again: the same CRL object, issued by the
+ * same certificate object, at the same instant and with the same flags is not verified twice.
+ * Only clean passes are kept, never a failure; whether a certificate is listed in the CRL is
+ * looked up on every verification. Holds references to the CRLs and issuers it remembers
+ * (a few, the oldest replaced). Thread-safe; not global: the caller owns it (e.g. one per TDX
+ * verifier) and frees it after the last verification using it. Active with OpenSSL 3.0 only
+ * (the check it wraps was read there); elsewhere every check is OpenSSL's. */
+typedef struct vt_crl_memo vt_crl_memo;
+VT_MUST_USE vt_err vt_crl_memo_new(vt_crl_memo **out, vt_error *err);
+void vt_crl_memo_free(vt_crl_memo *m);
+/* How many CRL checks the memo answered (diagnostics and tests). */
+unsigned long vt_crl_memo_hits(vt_crl_memo *m);
+
 typedef struct vt_chain_opts {
     vt_time at;                   /* verification instant */
     STACK_OF(X509_CRL) *crls;     /* CRLs to consult (may be NULL) */
     bool crl_required;            /* every non-root certificate needs a CRL from its issuer */
     bool allow_missing_leaf_crl;  /* with CRLs given: the leaf's own CRL may be absent */
+    vt_crl_memo *crl_memo;        /* optional (NULL: none): CRL checks that passed, reused */
 } vt_chain_opts;
 
 /* Verify leaf -> untrusted intermediates -> one of the trusted roots at opts->at, with

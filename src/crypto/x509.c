@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crl_memo_internal.h"
 #include "veritee/crypto.h"
 #include "veritee/x509.h"
 
@@ -344,6 +345,10 @@ vt_err vt_chain_verify(X509 *leaf, STACK_OF(X509) *untrusted, STACK_OF(X509) *ro
         for (int i = 0; i < sk_X509_CRL_num(opts->crls); i++)
             if (X509_STORE_add_crl(store, sk_X509_CRL_value(opts->crls, i)) != 1) ERR_clear_error();
         flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+        if (!crl_memo_install(opts->crl_memo, store)) {
+            rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+            goto out;
+        }
     } else if (opts->crl_required) {
         rc = vt_error_set(err, VT_E_MISSING, "cert_chain", "%s: revocation list missing", what);
         goto out;

@@ -8,6 +8,7 @@
 
 #include "veritee/crypto.h"
 #include "veritee/tdx.h"
+#include "veritee/x509.h"
 
 /* First TCB Info level the platform meets (SGX components + PCESVN from the PCK
  * certificate; TDX components from TEE_TCB_SVN). VT_E_NO_TCB when none. */
@@ -58,6 +59,7 @@ struct vt_tdx_verifier {
     chain_entry pck[PCK_CACHE];
     size_t next_slot;
     vt_ec_params *ec; /* P-256 parameters: each quote's attestation key imported without building the group */
+    vt_crl_memo *crl_memo; /* the root CA CRL's check, passed once, is not redone for each chain and certificate */
 };
 
 /* The cached verification of this quote's PCK chain valid at `at`, or a fresh one (verified

@@ -29,6 +29,7 @@ void vt_tdx_verifier_free(vt_tdx_verifier *v)
     for (size_t i = 0; i < PCK_CACHE; i++) tdx_chain_entry_clear(&v->pck[i]);
     EVP_PKEY_free(v->tcb_signing_key);
     vt_ec_params_free(v->ec);
+    vt_crl_memo_free(v->crl_memo);
     sk_X509_pop_free(v->roots, X509_free);
     vt_tdx_collateral_clear(&v->coll);
     pthread_mutex_destroy(&v->mu);
@@ -76,7 +77,9 @@ vt_err vt_tdx_verifier_new(const vt_tdx_verifier_opts *opts, vt_tdx_collateral *
         return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     }
     vt_err prc = vt_ec_params_new_curve(VT_P256, &v->ec, err); /* attestation keys are P-256 */
+    if (prc == VT_OK) prc = vt_crl_memo_new(&v->crl_memo, err);
     if (prc != VT_OK) {
+        vt_ec_params_free(v->ec);
         pthread_mutex_destroy(&v->mu);
         sk_X509_free(v->roots);
         free(v);
@@ -192,7 +195,8 @@ static vt_err verify_pck_chain(vt_tdx_verifier *v, const vt_tdx_quote *q, vt_tim
     }
     sk_X509_CRL_push(crls, v->coll.root_ca_crl);
     if (pck_crl != NULL) sk_X509_CRL_push(crls, pck_crl);
-    vt_chain_opts co = {.at = at, .crls = crls, .crl_required = true, .allow_missing_leaf_crl = pck_crl == NULL};
+    vt_chain_opts co = {.at = at, .crls = crls, .crl_required = true, .allow_missing_leaf_crl = pck_crl == NULL,
+                       .crl_memo = v->crl_memo};
     /* One verification with the CRLs is the whole check when it passes (it is the chain check
      * plus revocation). When it fails, the chain alone says which error is reported: a broken
      * chain before anything a CRL says, as when they were checked in that order. */
@@ -327,7 +331,7 @@ static vt_err tcb_signing_chain_locked(vt_tdx_verifier *v, vt_time at, vt_error 
         sk_X509_CRL_free(crls);
         return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     }
-    vt_chain_opts co = {.at = at, .crls = crls, .crl_required = true};
+    vt_chain_opts co = {.at = at, .crls = crls, .crl_required = true, .crl_memo = v->crl_memo};
     /* with the CRL once; only a failure is checked again without it, to report a broken chain
      * before what the CRL says (see verify_pck_chain) */
     vt_err rc = vt_chain_verify(sk_X509_value(chain, 0), chain, v->roots, &co, "TCB signing chain", NULL);

@@ -499,6 +499,37 @@ static void *pck_work(void *arg)
     return NULL;
 }
 
+/* The verifier's CRL memo (vt_crl_memo) and a revoked PCK certificate: a failed verification
+ * checks the chain again to report the right error, and that second check's PCK CRL signature
+ * comes from the memo (the Platform CA object is the same within one verification); the PCK
+ * certificate stays revoked through it, in every round: the memo skips a CRL check that passed,
+ * never the lookup of the certificate in the CRL. */
+static void test_revoked_pck_through_crl_memo(void **state)
+{
+    (void)state;
+    char dir[256];
+    vt_test_emu_make(dir, sizeof dir, "tdx", "{\"pck_revoked\": true}", vt_test_at(T0));
+    uint8_t rd[64] = {0x5e};
+    vt_buf q = {0};
+    quote(dir, rd, &q);
+    STACK_OF(X509) *roots = NULL;
+    vt_tdx_verifier *v = emu_verifier(dir, &roots);
+    run_result *r = calloc(1, sizeof *r);
+    vt_tdx_verify_opts o = {.at = vt_test_at(T0)};
+    unsigned long hits = vt_crl_memo_hits(v->crl_memo);
+    for (int round = 0; round < 3; round++) {
+        vt_error_clear(&r->err);
+        r->rc = vt_tdx_verify_with(v, q.ptr, q.len, &o, &r->r, &r->err);
+        expect(r, VT_E_REVOKED, "pck_chain", NULL);
+        assert_true(vt_crl_memo_hits(v->crl_memo) > hits);
+        hits = vt_crl_memo_hits(v->crl_memo);
+    }
+    free(r);
+    vt_tdx_verifier_free(v);
+    sk_X509_pop_free(roots, X509_free);
+    vt_buf_free(&q);
+}
+
 static void test_pck_cache_concurrent(void **state)
 {
     (void)state;
@@ -550,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_inconsistent_is_rejected),
         cmocka_unit_test(test_collateral_boundaries),
         cmocka_unit_test(test_pck_cache_concurrent),
+        cmocka_unit_test(test_revoked_pck_through_crl_memo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
