@@ -137,9 +137,10 @@ int cli_exit_for(int code);
 /* OpenSSL's once-only set-up for this process (main.c): no clean-up at exit for every command
  * (the process ends: the kernel frees its memory). offline: a command that makes no network
  * connection also skips the system openssl.cnf, unless OPENSSL_CONF names one. !reasons:
- * nothing it prints quotes OpenSSL's error reason strings, which are then not loaded. Before
- * any other OpenSSL call, else it changes nothing. */
-void cli_openssl_setup(bool offline, bool reasons);
+ * nothing it prints quotes OpenSSL's error reason strings, which are then not loaded.
+ * !cipher_names: it decrypts nothing and connects nowhere; OpenSSL's legacy cipher names are
+ * not loaded (lookups by them fail). Before any other OpenSSL call, else it changes nothing. */
+void cli_openssl_setup(bool offline, bool reasons, bool cipher_names);
 /* Print a failure the same way everywhere (text or JSON). */
 int cli_report_error(const cli_verify_args *a, const char *tee, const vt_error *e,
                      const vt_checks *checks);

@@ -24,7 +24,7 @@ int cli_exit_for(int code)
     }
 }
 
-void cli_openssl_setup(bool offline, bool reasons)
+void cli_openssl_setup(bool offline, bool reasons, bool cipher_names)
 {
     /* OpenSSL 3 otherwise registers an atexit handler that frees its global state one
      * allocation at a time (~0.8M instructions in a cold `veritee verify`); the config file
@@ -32,10 +32,16 @@ void cli_openssl_setup(bool offline, bool reasons)
      * that connects nowhere and runs with the default provider does not read it (~0.8M), unless
      * the user names one with OPENSSL_CONF. Its error reason strings (~0.9M: a table built at
      * the first error-queue use, which every certificate decode makes) are for messages that
-     * quote them (vt_openssl_reason); without them a reason reads "lib(N)::reason(M)". */
+     * quote them (vt_openssl_reason); without them a reason reads "lib(N)::reason(M)".
+     * OpenSSL 3.0 copies the names of every legacy cipher into its name map at its first use
+     * (~2.2M); they serve EVP_get_cipherbyname and what uses it (an encrypted PEM key, TLS
+     * through an engine). A command that decrypts nothing and connects nowhere goes without:
+     * a cipher looked up by such a name would fail, never pass. Digest names stay (X.509
+     * signature checks look their digest up by name). */
     uint64_t opts = OPENSSL_INIT_NO_ATEXIT;
     if (offline && getenv("OPENSSL_CONF") == NULL) opts |= OPENSSL_INIT_NO_LOAD_CONFIG;
     if (!reasons) opts |= OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS;
+    if (!cipher_names) opts |= OPENSSL_INIT_NO_ADD_ALL_CIPHERS;
     (void)OPENSSL_init_crypto(opts, NULL); /* a failure shows where OpenSSL is used */
 }
 
@@ -106,7 +112,7 @@ int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    cli_openssl_setup(false, true); /* cmd_verify adds what its verification may skip */
+    cli_openssl_setup(false, true, true); /* cmd_verify adds what its verification may skip */
     opterr = 0; /* the commands report a bad option in one line (cli_bad_option) */
     /* tpm2-tss logs TPM errors on stderr by itself; ours say the same once. TSS2_LOG set by the
      * user still wins. */

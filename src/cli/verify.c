@@ -218,11 +218,12 @@ int cmd_verify(int argc, char **argv)
     /* Nothing has used OpenSSL yet (the init-data digest below is the first). A verification
      * that fetches nothing skips openssl.cnf, and when its kind's messages never quote
      * OpenSSL's error reasons (those of TPM quotes and OCSP do, and libcurl's of TLS), the
-     * reason strings are not loaded either. */
+     * reason strings are not loaded either, nor the legacy cipher names (such a verification
+     * decrypts nothing and looks no cipher up by name). */
     bool offline = a.pcs_url == NULL && a.kds_url == NULL && !a.nv.ocsp && !a.nv.rim_service;
     bool quiet_kind = strcmp(tee, "tdx") == 0 || strcmp(tee, "sgx") == 0 || strcmp(tee, "snp") == 0 ||
                       strcmp(tee, "cca") == 0;
-    cli_openssl_setup(offline, !(offline && quiet_kind));
+    cli_openssl_setup(offline, !(offline && quiet_kind), !(offline && quiet_kind));
     if (init_file != NULL && cli_init_data_digest(init_file, &a.init_data) != 0) {
         vt_buf_free(&a.evidence);
         return VT_EXIT_USAGE;
