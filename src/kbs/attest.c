@@ -145,6 +145,7 @@ typedef struct attest_ctx {
     uint8_t dev_rd[64];  /* the devices' runtime-data hash (vt_rcar_device_binding) */
     kbs_gpus gpus;
     json_t *ear;
+    EVP_PKEY *tee_key;   /* a.tee_pubkey, checked (check_tee_key) */
     /* The big members last (95 KiB): zeroing them whole was the most memory a round wrote. Each
      * is made empty by what fills it (vt_policy_parse behind has_pol, vt_verify_result_init,
      * vt_policy_appraise), not by the memset of the members above. */
@@ -331,12 +332,12 @@ static void finish(attest_ctx *x, const char *result, const vt_error *e)
 }
 
 /* The TEE key must be one the JWE can safely encrypt to (RSA >= 2048 bits with e = 65537, EC
- * on its curve): refused here, before a token carrying it is issued, as well as at release. */
-static vt_err check_tee_key(const vt_jose_ctx *cx, const json_t *jwk, vt_error *err)
+ * on its curve): refused here, before a token carrying it is issued, as well as at release
+ * (a token of the full-verification path). The key made here goes into the token cache beside
+ * the token: a release from the cache encrypts to it without decoding the JWK a second time. */
+static vt_err check_tee_key(const vt_jose_ctx *cx, const json_t *jwk, EVP_PKEY **key, vt_error *err)
 {
-    EVP_PKEY *k = NULL;
-    vt_err rc = vt_jwk_to_pkey_cx(cx, jwk, false, &k, err);
-    EVP_PKEY_free(k);
+    vt_err rc = vt_jwk_to_pkey_cx(cx, jwk, false, key, err);
     if (rc != VT_OK) vt_error_wrap(err, "tee-pubkey");
     return rc;
 }
@@ -390,7 +391,7 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     const char *result = "rejected";
     char *jwt = NULL;
     if (vt_rcar_attestation_parse(c->body, c->body_len, &x.a, &e) != VT_OK) goto fail;
-    if (check_tee_key(k->jose, x.a.tee_pubkey, &e) != VT_OK) goto fail;
+    if (check_tee_key(k->jose, x.a.tee_pubkey, &x.tee_key, &e) != VT_OK) goto fail;
     size_t nl = strlen(x.a.nonce);
     if (nl != strlen(s.nonce) || !vt_ct_eq(x.a.nonce, s.nonce, nl)) {
         vt_error_set(&e, VT_E_VERIFY, "nonce", "runtime-data.nonce is not this session's challenge");
@@ -417,8 +418,9 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     /* signed here: spares the re-check. The cache takes the EAR itself (not a copy): nothing
      * changes it after signing, and its readers only read it */
     size_t jwt_len = strlen(jwt);
-    kbs_tokens_remember(k, jwt, jwt_len, x.ear);
+    kbs_tokens_remember(k, jwt, jwt_len, x.ear, x.tee_key);
     x.ear = NULL;
+    x.tee_key = NULL;
     result = vt_ear_status_name(overall(&x));
     r->status = 200;
     r->json = token_reply(jwt, jwt_len);
@@ -439,6 +441,7 @@ out:
     }
     free(jwt);
     json_decref(x.ear);
+    EVP_PKEY_free(x.tee_key);
     json_decref(x.init_claims);
     json_decref(x.additional);
     kbs_gpus_free(&x.gpus);

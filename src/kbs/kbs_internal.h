@@ -43,6 +43,7 @@ struct vt_kbs {
         char *tok; /* the token's bytes (len) */
         size_t len;
         json_t *claims; /* NULL: empty; shared read-only once stored */
+        EVP_PKEY *tee_key; /* the claims' tee-pubkey as a key, checked when it was made; may be NULL */
     } *tok;
     size_t tok_n; /* a power of two */
     uint64_t tok_hits, tok_misses;
@@ -53,11 +54,14 @@ vt_err kbs_tokens_init(vt_kbs *k, uint32_t slots, vt_error *err);
 void kbs_tokens_free(vt_kbs *k);
 /* Remembers that the token jwt[len], whose signature was made or verified with the broker's
  * EAR key, carries claims (a reference, stolen; NULL: nothing). From then on the claims object
- * is shared read-only: nobody may modify it. */
-void kbs_tokens_remember(vt_kbs *k, const char *jwt, size_t len, json_t *claims);
+ * is shared read-only: nobody may modify it. tee_key (stolen; may be NULL) is the claims'
+ * runtime_data_claims.tee-pubkey as vt_jwk_to_pkey_cx made it: a release encrypts to it without
+ * decoding the JWK again. */
+void kbs_tokens_remember(vt_kbs *k, const char *jwt, size_t len, json_t *claims, EVP_PKEY *tee_key);
 /* The claims of a remembered token with exactly these bytes (a new reference, to read only), or
- * NULL. The caller still applies the instant-dependent checks (vt_ear_check_claims). */
-json_t *kbs_tokens_recall(vt_kbs *k, const char *jwt, size_t len);
+ * NULL. The caller still applies the instant-dependent checks (vt_ear_check_claims). tee_key
+ * (may be NULL) gets the remembered key, a new reference, or NULL. */
+json_t *kbs_tokens_recall(vt_kbs *k, const char *jwt, size_t len, EVP_PKEY **tee_key);
 
 /* A copy of the configured attestation policy text (NULL when none is configured). */
 char *kbs_policy_text(vt_kbs *k);
