@@ -100,7 +100,8 @@ static vt_err verify_tdx(vt_verifier *v, const uint8_t *ev, size_t len, const vt
     if (r->tdx == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
     vt_tdx_verify_opts to = {.at = o->at, .report_data = o->nonce, .report_data_len = o->nonce_len};
     vt_err rc = vt_tdx_verify_with(v->tdx, ev, len, &to, r->tdx, err);
-    r->checks = r->tdx->checks;
+    r->checks.n = r->tdx->checks.n; /* the entries in use, not all 11 KiB */
+    memcpy(r->checks.items, r->tdx->checks.items, r->checks.n * sizeof r->checks.items[0]);
     if (rc == VT_OK) rc = vt_claims_from_tdx(r->tdx, &r->claims, err);
     if (rc == VT_OK) {
         r->claims.has_collateral_issued = v->tdx_issued != 0;
