@@ -239,11 +239,12 @@ vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ephemeral, con
 vt_err vt_jwe_encrypt_to(const vt_jose_ctx *cx, const json_t *recipient_jwk, EVP_PKEY *recipient,
                          const uint8_t *plaintext, size_t len, json_t **out, vt_error *err)
 {
-    uint8_t cek[32], iv[12];
-    if (RAND_bytes(cek, sizeof cek) != 1 || RAND_bytes(iv, sizeof iv) != 1)
-        return fail(err, VT_E_INTERNAL, "no randomness");
-    vt_err rc = encrypt(cx, recipient_jwk, recipient, NULL, cek, iv, plaintext, len, out, err);
-    vt_wipe(cek, sizeof cek);
+    /* CEK then IV from one call: each RAND_bytes also asks the kernel for the process id
+     * (OpenSSL's fork check) */
+    uint8_t rnd[32 + 12];
+    if (RAND_bytes(rnd, sizeof rnd) != 1) return fail(err, VT_E_INTERNAL, "no randomness");
+    vt_err rc = encrypt(cx, recipient_jwk, recipient, NULL, rnd, rnd + 32, plaintext, len, out, err);
+    vt_wipe(rnd, sizeof rnd);
     return rc;
 }
 
