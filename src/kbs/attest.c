@@ -100,9 +100,8 @@ out:
 }
 
 /* The attestation policy: stored default_<tee>, default_cpu, default (one query); else the
- * configured text; else the built-in default. Read at every attestation, parsed when its text
- * changed (kbs_policy_get). */
-static vt_err load_policy(vt_kbs *k, const char *tee, kbs_policy **p, vt_error *err)
+ * configured text; else the built-in default. */
+static vt_err load_policy(vt_kbs *k, const char *tee, vt_policy *p, vt_error *err)
 {
     char name[64], *text = NULL;
     const char *names[3] = {name, "default_cpu", "default"};
@@ -113,7 +112,7 @@ static vt_err load_policy(vt_kbs *k, const char *tee, kbs_policy **p, vt_error *
     if (rc != VT_OK && rc != VT_E_MISSING) return vt_error_set(err, rc, "policy", "%s", e2.msg);
     if (text == NULL) text = kbs_policy_text(k);
     const char *t = text ? text : "{\"id\":\"default\",\"version\":1}";
-    rc = kbs_policy_get(k, t, strlen(t), p, err);
+    rc = vt_policy_parse(t, strlen(t), p, err);
     free(text);
     return rc;
 }
@@ -136,7 +135,7 @@ typedef struct attest_ctx {
     const vt_kbs_call *c;
     vt_session *s;
     vt_rcar_attestation a;
-    kbs_policy *pol;     /* the attestation policy (NULL until loaded); read-only, shared */
+    bool has_pol;
     vt_refvals rv;
     uint8_t rd[64];
     uint8_t init[64];
@@ -147,9 +146,10 @@ typedef struct attest_ctx {
     kbs_gpus gpus;
     json_t *ear;
     EVP_PKEY *tee_key;   /* a.tee_pubkey, checked (check_tee_key) */
-    /* The big members last (83 KiB): zeroing them whole was the most memory a round wrote. Each
-     * is made empty by what fills it (vt_verify_result_init, vt_policy_appraise), not by the
-     * memset of the members above. */
+    /* The big members last (95 KiB): zeroing them whole was the most memory a round wrote. Each
+     * is made empty by what fills it (vt_policy_parse behind has_pol, vt_verify_result_init,
+     * vt_policy_appraise), not by the memset of the members above. */
+    vt_policy pol;
     vt_verify_result vr; /* the CPU evidence's verification; its claims: vr.claims */
     vt_appraisal ap;
 } attest_ctx;
@@ -218,12 +218,13 @@ static vt_err sample_ear(attest_ctx *x, vt_error *err)
 static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
 {
     VT_GUARD(load_policy(x->k, tee, &x->pol, err));
+    x->has_pol = true;
     VT_GUARD(load_refvals(x->k, &x->rv, err));
     vt_tee t = VT_TEE_UNKNOWN;
     bool tpm = vt_tee_parse(tee, &t, NULL) == VT_OK && vt_tee_has_tpm(t);
     kbs_expect want = {.nonce = x->rd, .nonce_len = TPM_RD_LEN, .init_data = x->a.has_init_data ? x->init : NULL,
                        .init_data_len = x->init_len};
-    VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, &x->pol->pol, &want, &x->vr, err));
+    VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, &x->pol, &want, &x->vr, err));
     /* the tpm kind may carry only the digest's first 32 bytes (the TpmAttester's truncation; its
      * verifier accepted exactly that) */
     size_t rdl = !tpm ? 64 : x->vr.claims.report_data_len == 32 && t == VT_TEE_TPM ? 32 : TPM_RD_LEN;
@@ -247,8 +248,8 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
                             : x->vr.claims.init_data_len < x->init_len ? x->vr.claims.init_data_len
                                                                     : x->init_len;
     }
-    VT_GUARD(vt_policy_appraise(&x->pol->pol, &x->vr.claims, &ctx, &x->ap, err));
-    kbs_gpus_appraise(&x->gpus, &x->pol->pol, x->c->now, &x->rv, x->dev_rd);
+    VT_GUARD(vt_policy_appraise(&x->pol, &x->vr.claims, &ctx, &x->ap, err));
+    kbs_gpus_appraise(&x->gpus, &x->pol, x->c->now, &x->rv, x->dev_rd);
     json_t *rt = runtime_claims(x);
     vt_ear_submod *sub = calloc(1 + x->gpus.n, sizeof *sub);
     if (sub == NULL) {
@@ -379,7 +380,7 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     }
     double t0 = k->cfg.monotonic ? k->cfg.monotonic() : 0;
     attest_ctx x;
-    memset(&x, 0, offsetof(attest_ctx, vr));
+    memset(&x, 0, offsetof(attest_ctx, pol));
     vt_verify_result_init(&x.vr);
     memset(&x.ap, 0, offsetof(vt_appraisal, checks)); /* read only once filled; empty till then */
     x.ap.n_checks = 0;
@@ -444,7 +445,7 @@ out:
     json_decref(x.init_claims);
     json_decref(x.additional);
     kbs_gpus_free(&x.gpus);
-    kbs_policy_put(k, x.pol);
+    if (x.has_pol) vt_policy_free(&x.pol);
     vt_refvals_free(&x.rv);
     vt_verify_result_clear(&x.vr);
     vt_rcar_attestation_clear(&x.a);

@@ -94,7 +94,6 @@ void vt_kbs_free(vt_kbs *k)
     kbs_tokens_free(k);
     vt_jose_ctx_free(k->jose);
     vt_jws_signer_free(k->ear_signer);
-    kbs_policy_put(k, k->policy_parsed);
     free(k->policy_text);
     pthread_mutex_destroy(&k->policy_mu);
     pthread_mutex_destroy(&k->unauth_mu);
@@ -107,52 +106,6 @@ char *kbs_policy_text(vt_kbs *k)
     char *t = k->policy_text ? strdup(k->policy_text) : NULL;
     pthread_mutex_unlock(&k->policy_mu);
     return t;
-}
-
-vt_err kbs_policy_get(vt_kbs *k, const char *text, size_t len, kbs_policy **out, vt_error *err)
-{
-    *out = NULL;
-    pthread_mutex_lock(&k->policy_mu);
-    kbs_policy *p = k->policy_parsed;
-    if (p != NULL && strlen(p->text) == len && memcmp(p->text, text, len) == 0) {
-        p->refs++;
-        *out = p;
-    }
-    pthread_mutex_unlock(&k->policy_mu);
-    if (*out != NULL) return VT_OK;
-    p = malloc(sizeof *p);
-    if (p == NULL || (p->text = malloc(len + 1)) == NULL) {
-        free(p);
-        return vt_error_set(err, VT_E_NOMEM, "policy", "out of memory");
-    }
-    memcpy(p->text, text, len);
-    p->text[len] = '\0';
-    vt_err rc = vt_policy_parse(text, len, &p->pol, err);
-    if (rc != VT_OK) {
-        free(p->text);
-        free(p);
-        return rc;
-    }
-    p->refs = 2; /* the caller's and the broker's */
-    pthread_mutex_lock(&k->policy_mu);
-    kbs_policy *old = k->policy_parsed;
-    k->policy_parsed = p;
-    pthread_mutex_unlock(&k->policy_mu);
-    kbs_policy_put(k, old);
-    *out = p;
-    return VT_OK;
-}
-
-void kbs_policy_put(vt_kbs *k, kbs_policy *p)
-{
-    if (p == NULL) return;
-    pthread_mutex_lock(&k->policy_mu);
-    bool last = --p->refs == 0;
-    pthread_mutex_unlock(&k->policy_mu);
-    if (!last) return;
-    vt_policy_free(&p->pol);
-    free(p->text);
-    free(p);
 }
 
 vt_err vt_kbs_reload(vt_kbs *k, const char *policy_text, vt_error *err)

@@ -9,7 +9,6 @@
 #include "veritee/jose.h"
 #include "veritee/kbs.h"
 #include "veritee/metrics.h"
-#include "veritee/policy.h"
 #include "veritee/verify.h"
 
 #define KBS_RECENT_REJECTS 32
@@ -21,9 +20,8 @@ struct vt_kbs {
     vt_verifier *verifiers; /* every TEE's verifier (the verify layer), rebuilt when trust/collateral change */
     vt_jws_signer *ear_signer; /* cfg.ear_key with the EAR header serialised once */
     vt_jose_ctx *jose;      /* curves, ciphers and KDF fetched once: TEE key import, the JWE of a release */
-    pthread_mutex_t policy_mu;  /* guards policy_text (replaced by vt_kbs_reload) and policy_parsed */
+    pthread_mutex_t policy_mu;  /* guards policy_text (replaced by vt_kbs_reload) */
     char *policy_text;          /* owned copy of cfg.policy_text; NULL: the built-in default */
-    struct kbs_policy *policy_parsed; /* the attestation policy text parsed last (kbs_policy_get) */
     /* Unauthenticated failures (admin calls without a valid token, resource requests without a
      * valid token): counted, and written to the audit chain as one summary per interval. */
     pthread_mutex_t unauth_mu;
@@ -67,19 +65,6 @@ json_t *kbs_tokens_recall(vt_kbs *k, const char *jwt, size_t len, EVP_PKEY **tee
 
 /* A copy of the configured attestation policy text (NULL when none is configured). */
 char *kbs_policy_text(vt_kbs *k);
-
-/* An attestation policy parsed once and shared, read-only, by the attestations that use it:
- * the policy comes from the store at every attestation (another node may have changed it),
- * but parsing the same text again gave the same policy. */
-typedef struct kbs_policy {
-    char *text;
-    vt_policy pol;
-    unsigned refs; /* under policy_mu */
-} kbs_policy;
-/* The policy of text[len] (a reference: kbs_policy_put it): the one parsed last when its text
- * is byte for byte this one, else parsed now (vt_policy_parse's errors) and kept in its place. */
-vt_err kbs_policy_get(vt_kbs *k, const char *text, size_t len, kbs_policy **out, vt_error *err);
-void kbs_policy_put(vt_kbs *k, kbs_policy *p); /* accepts NULL */
 
 /* Fills a problem reply (status, variant, formatted detail). */
 void kbs_fail(vt_kbs_reply *r, int status, const char *variant, const char *fmt, ...)

@@ -553,16 +553,6 @@ static void test_reload(void **state)
     assert_string_equal(status_of_attestation(k), "contraindicated");
     assert_int_equal(vt_kbs_reload(k, POLICY, &e), VT_OK);
     assert_string_equal(status_of_attestation(k), "affirming");
-    /* the parsed policy is kept while its text stays the same: a stored policy written by
-     * another node (straight into the store) takes effect at the next attestation, and its
-     * removal too */
-    assert_string_equal(status_of_attestation(k), "affirming");
-    assert_int_equal(vt_store_doc_put(F.store, VT_DOC_ATTESTATION_POLICY, "default_tdx", "{\"id\":\"strict\",\"version\":1}",
-                                      F.now, &e),
-                     VT_OK);
-    assert_string_equal(status_of_attestation(k), "contraindicated");
-    assert_int_equal(vt_store_doc_delete(F.store, VT_DOC_ATTESTATION_POLICY, "default_tdx", &e), VT_OK);
-    assert_string_equal(status_of_attestation(k), "affirming");
     vt_kbs_free(k);
 }
 
