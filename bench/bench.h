@@ -24,6 +24,10 @@ __attribute__((weak)) void bench_nvidia(const char *vectors, const bench_bounds 
 /* The CPU-bound rounds/s of one RCAR round's cryptography on this machine's cores; prints it
  * (bench/kbs_bound.c). 0 when it cannot be measured. */
 double bench_kbs_round_bound(void);
+/* The most rounds/s of a server that did nothing but the round's cryptography (CPU seconds per
+ * round, both sides), its two durable writes in dir and its three loopback exchanges; prints
+ * its parts (bench/kbs_floor.c). 0 when it cannot be measured. */
+double bench_kbs_round_floor(const char *dir, double crypto_per_round);
 /* KBS: full RCAR rounds against a local veritee serve (bench/kbs_load.c). */
 __attribute__((weak)) void bench_kbs(const char *vectors, const bench_bounds *b);
 

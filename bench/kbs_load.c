@@ -289,9 +289,17 @@ void bench_kbs(const char *vectors, const bench_bounds *b)
         return;
     }
     double bound = bench_kbs_round_bound();
+    /* the floor's file goes where the store is: beside the emulator's directory */
+    char store_dir[1024];
+    snprintf(store_dir, sizeof store_dir, "%s", emu);
+    char *cut = strrchr(store_dir, '/');
+    if (cut != NULL) *cut = 0;
+    double floor = bound > 0 && cut != NULL ? bench_kbs_round_floor(store_dir, (double)sysconf(_SC_NPROCESSORS_ONLN) / bound) : 0;
+    if (floor > 0) printf("kbs_rcar_ceiling_ratio_to_crypto_bound %.3f ratio\n", floor / bound);
     run(urls, nurls, emu, 1, 0, "");
     double peak = run(urls, nurls, emu, 4, 0, "_4clients");
     if (bound > 0 && peak > 0) printf("kbs_rcar_4clients_ratio_to_crypto_bound %.3f ratio\n", peak / bound);
+    if (floor > 0 && peak > 0) printf("kbs_rcar_4clients_ratio_to_floor %.3f ratio\n", peak / floor);
     /* enough threads that the schedule, not the clients, sets the pace */
     if (peak > 0) run(urls, nurls, emu, THREADS_MAX, peak / 2, "_half_load");
     if (pid[0] != 0) {

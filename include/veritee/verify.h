@@ -85,8 +85,8 @@ const char *vt_evidence_detect(const uint8_t *p, size_t len);
 /* Every TEE's verifier, built lazily from the sources (collateral signatures, trust stores and
  * verified chains kept) and rebuilt when a file in trust_dir, collateral_dir, certs_dir or the
  * TDX cache changes (noticed within recheck_seconds when a clock is given). Thread-safe: one
- * lock for building; TDX/SGX, SNP, CCA and NVIDIA GPU verifications run outside it, at once (the
- * TPM kinds under it); one per process is enough. */
+ * lock for building; the verifications of every kind run outside it, at once; one per process
+ * is enough. */
 typedef struct vt_verifier vt_verifier;
 
 VT_MUST_USE vt_err vt_verifier_new(const vt_verify_sources *s, vt_verifier **out, vt_error *err);

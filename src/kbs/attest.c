@@ -99,44 +99,12 @@ out:
     free(s.request);
 }
 
-/* The attestation policy: stored default_<tee>, default_cpu, default (one query); else the
- * configured text; else the built-in default. */
-static vt_err load_policy(vt_kbs *k, const char *tee, vt_policy *p, vt_error *err)
-{
-    char name[64], *text = NULL;
-    const char *names[3] = {name, "default_cpu", "default"};
-    snprintf(name, sizeof name, "default_%s", tee);
-    size_t which = 0;
-    vt_error e2 = {0};
-    vt_err rc = vt_store_doc_get_first(k->cfg.store, VT_DOC_ATTESTATION_POLICY, names, 3, &which, &text, &e2);
-    if (rc != VT_OK && rc != VT_E_MISSING) return vt_error_set(err, rc, "policy", "%s", e2.msg);
-    if (text == NULL) text = kbs_policy_text(k);
-    const char *t = text ? text : "{\"id\":\"default\",\"version\":1}";
-    rc = vt_policy_parse(t, strlen(t), p, err);
-    free(text);
-    return rc;
-}
-
-/* Every stored reference-value document, in one query. */
-static vt_err load_refvals(vt_kbs *k, vt_refvals *rv, vt_error *err)
-{
-    char **names = NULL, **texts = NULL;
-    size_t n = 0;
-    VT_GUARD(vt_store_doc_get_all(k->cfg.store, VT_DOC_REFERENCE_VALUE, &names, &texts, &n, err));
-    vt_err rc = VT_OK;
-    for (size_t i = 0; i < n && rc == VT_OK; i++) rc = vt_refvals_load_mem(rv, texts[i], strlen(texts[i]), names[i], err);
-    vt_store_strv_free(names, n);
-    vt_store_strv_free(texts, n);
-    return rc;
-}
-
 typedef struct attest_ctx {
     vt_kbs *k;
     const vt_kbs_call *c;
     vt_session *s;
     vt_rcar_attestation a;
-    bool has_pol;
-    vt_refvals rv;
+    kbs_docs *docs; /* the policy and reference values (shared: docs_cache.c) */
     uint8_t rd[64];
     uint8_t init[64];
     size_t init_len;
@@ -146,10 +114,9 @@ typedef struct attest_ctx {
     kbs_gpus gpus;
     json_t *ear;
     EVP_PKEY *tee_key;   /* a.tee_pubkey, checked (check_tee_key) */
-    /* The big members last (95 KiB): zeroing them whole was the most memory a round wrote. Each
-     * is made empty by what fills it (vt_policy_parse behind has_pol, vt_verify_result_init,
-     * vt_policy_appraise), not by the memset of the members above. */
-    vt_policy pol;
+    /* The big members last (83 KiB): zeroing them whole was the most memory a round wrote.
+     * Each is made empty by what fills it (vt_verify_result_init, vt_policy_appraise), not by
+     * the memset of the members above. */
     vt_verify_result vr; /* the CPU evidence's verification; its claims: vr.claims */
     vt_appraisal ap;
 } attest_ctx;
@@ -217,14 +184,14 @@ static vt_err sample_ear(attest_ctx *x, vt_error *err)
 
 static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
 {
-    VT_GUARD(load_policy(x->k, tee, &x->pol, err));
-    x->has_pol = true;
-    VT_GUARD(load_refvals(x->k, &x->rv, err));
+    VT_GUARD(kbs_docs_get(x->k, tee, &x->docs, err));
+    const vt_policy *pol = &x->docs->pol;
+    const vt_refvals *rv = &x->docs->rv;
     vt_tee t = VT_TEE_UNKNOWN;
     bool tpm = vt_tee_parse(tee, &t, NULL) == VT_OK && vt_tee_has_tpm(t);
     kbs_expect want = {.nonce = x->rd, .nonce_len = TPM_RD_LEN, .init_data = x->a.has_init_data ? x->init : NULL,
                        .init_data_len = x->init_len};
-    VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, &x->pol, &want, &x->vr, err));
+    VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, pol, &want, &x->vr, err));
     /* the tpm kind may carry only the digest's first 32 bytes (the TpmAttester's truncation; its
      * verifier accepted exactly that) */
     size_t rdl = !tpm ? 64 : x->vr.claims.report_data_len == 32 && t == VT_TEE_TPM ? 32 : TPM_RD_LEN;
@@ -239,7 +206,7 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
         VT_GUARD(kbs_gpus_verify(x->k, x->additional, x->dev_rd, x->c->now, &x->gpus, err));
     }
     uint8_t want_init[64] = {0};
-    vt_appraise_ctx ctx = {.at = x->c->now, .refvals = &x->rv, .report_data = x->rd, .report_data_len = rdl,
+    vt_appraise_ctx ctx = {.at = x->c->now, .refvals = rv, .report_data = x->rd, .report_data_len = rdl,
                            .n_gpus = x->gpus.n_verified};
     if (x->a.has_init_data) {
         memcpy(want_init, x->init, x->init_len);
@@ -248,8 +215,8 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
                             : x->vr.claims.init_data_len < x->init_len ? x->vr.claims.init_data_len
                                                                     : x->init_len;
     }
-    VT_GUARD(vt_policy_appraise(&x->pol, &x->vr.claims, &ctx, &x->ap, err));
-    kbs_gpus_appraise(&x->gpus, &x->pol, x->c->now, &x->rv, x->dev_rd);
+    VT_GUARD(vt_policy_appraise(pol, &x->vr.claims, &ctx, &x->ap, err));
+    kbs_gpus_appraise(&x->gpus, pol, x->c->now, rv, x->dev_rd);
     json_t *rt = runtime_claims(x);
     vt_ear_submod *sub = calloc(1 + x->gpus.n, sizeof *sub);
     if (sub == NULL) {
@@ -380,14 +347,13 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     }
     double t0 = k->cfg.monotonic ? k->cfg.monotonic() : 0;
     attest_ctx x;
-    memset(&x, 0, offsetof(attest_ctx, pol));
+    memset(&x, 0, offsetof(attest_ctx, vr));
     vt_verify_result_init(&x.vr);
     memset(&x.ap, 0, offsetof(vt_appraisal, checks)); /* read only once filled; empty till then */
     x.ap.n_checks = 0;
     x.k = k;
     x.c = c;
     x.s = &s;
-    vt_refvals_init(&x.rv);
     const char *result = "rejected";
     char *jwt = NULL;
     if (vt_rcar_attestation_parse(c->body, c->body_len, &x.a, &e) != VT_OK) goto fail;
@@ -445,8 +411,7 @@ out:
     json_decref(x.init_claims);
     json_decref(x.additional);
     kbs_gpus_free(&x.gpus);
-    if (x.has_pol) vt_policy_free(&x.pol);
-    vt_refvals_free(&x.rv);
+    kbs_docs_put(k, x.docs);
     vt_verify_result_clear(&x.vr);
     vt_rcar_attestation_clear(&x.a);
     vt_session_clear(&s);

@@ -246,8 +246,14 @@ static vt_err build_tpm(vt_verifier *v, vt_error *err)
 vt_err verifier_azure(vt_verifier *v, vt_error *err)
 {
     if (v->az != NULL && v->az_snp == v->snp && v->az_tdx == v->tdx) return VT_OK;
-    vt_azure_verifier_free(v->az);
-    v->az = NULL;
+    if (v->az != NULL) {
+        /* built before the other TEE's verifier was: verifications using it (outside mu,
+         * holding rw for reading) finish first */
+        pthread_rwlock_wrlock(&v->rw);
+        vt_azure_verifier_free(v->az);
+        v->az = NULL;
+        pthread_rwlock_unlock(&v->rw);
+    }
     vt_azure_trust t = {.snp = v->snp, .tdx = v->tdx};
     VT_GUARD(vt_azure_verifier_new(&t, &v->az, err));
     v->az_snp = v->snp;
@@ -257,13 +263,13 @@ vt_err verifier_azure(vt_verifier *v, vt_error *err)
 
 static void drop(vt_verifier *v)
 {
+    pthread_rwlock_wrlock(&v->rw); /* verifications in flight outside mu finish first */
     vt_azure_verifier_free(v->az); /* it borrows the SNP and TDX verifiers */
     v->az = NULL;
     v->az_snp = NULL;
     v->az_tdx = NULL;
     vt_tpm_verifier_free(v->tpm);
     v->tpm = NULL;
-    pthread_rwlock_wrlock(&v->rw); /* verifications in flight outside mu finish first */
     vt_nvidia_verifier_free(v->nv);
     v->nv = NULL;
     free_ocsp(v);

@@ -224,8 +224,8 @@ static vt_err verify_nvidia(vt_verifier *v, const uint8_t *ev, size_t len, const
     return rc;
 }
 
-/* TDX/SGX, SNP, CCA and GPU evidence through their own verifiers, outside v->mu; the TPM kinds
- * under it. */
+/* Every kind's verification runs outside v->mu, holding v->rw for reading: several at once,
+ * and a rebuild of the verifiers waits for them (verify_enter, verify_tpm_prepare). */
 static vt_err verify_kind(vt_verifier *v, vt_tee want, const uint8_t *ev, size_t len, const vt_verify_opts *o,
                           vt_verify_result *r, vt_error *err)
 {
@@ -233,8 +233,12 @@ static vt_err verify_kind(vt_verifier *v, vt_tee want, const uint8_t *ev, size_t
     if (want == VT_TEE_NVIDIA) return verify_nvidia(v, ev, len, o, r, err);
     if (vt_tee_has_tpm(want)) {
         pthread_mutex_lock(&v->mu);
-        rc = verify_tpm_kind(v, want, ev, len, o, r, err);
+        rc = verify_tpm_prepare(v, want, err);
+        if (rc == VT_OK) pthread_rwlock_rdlock(&v->rw);
         pthread_mutex_unlock(&v->mu);
+        if (rc != VT_OK) return rc;
+        rc = verify_tpm_kind(v, want, ev, len, o, r, err);
+        verify_leave(v);
         return rc;
     }
     if (want == VT_TEE_CCA) {

@@ -78,7 +78,12 @@ void verifier_refresh(vt_verifier *v, vt_tee tee);
 /* The Azure verifier over the current SNP and TDX verifiers (rebuilt when they were). Caller
  * holds v->mu. */
 vt_err verifier_azure(vt_verifier *v, vt_error *err);
-/* az-snp-vtpm, az-tdx-vtpm and tpm evidence (verify_tpm.c). Caller holds v->mu. */
+/* az-snp-vtpm, az-tdx-vtpm and tpm evidence (verify_tpm.c): verify_tpm_prepare under v->mu
+ * builds what the kind needs (the sources looked at, the Azure verifier over the SNP or TDX
+ * one); verify_tpm_kind then runs outside mu, holding v->rw for reading, as the TEEs' own
+ * verifications do (the Azure verifier's VCEK cache has its own lock; the TPM verifier's
+ * trusted keys are only read). */
+vt_err verify_tpm_prepare(vt_verifier *v, vt_tee kind, vt_error *err);
 vt_err verify_tpm_kind(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t len, const vt_verify_opts *o,
                        vt_verify_result *r, vt_error *err);
 /* Before the lock: fetch online collateral for the hardware report inside Azure evidence. */

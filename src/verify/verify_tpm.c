@@ -68,10 +68,8 @@ static vt_err verify_az(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t l
     memset(kds, 0, sizeof kds);
     STACK_OF(X509) *cand = NULL;
     STACK_OF(X509_CRL) *crls = NULL;
-    vt_err rc;
+    vt_err rc = VT_OK;
     if (snp) {
-        verifier_refresh(v, VT_TEE_SNP);
-        VT_GUARD(verify_built(v->snp_rc, &v->snp_err, err));
         VT_GUARD(verify_snp_product(v, o, &ao.snp_product, err));
         cand = sk_X509_new_null();
         crls = sk_X509_CRL_new_null();
@@ -79,11 +77,7 @@ static vt_err verify_az(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t l
                                           : vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
         ao.snp_certs = cand;
         ao.snp_crls = crls;
-    } else {
-        verifier_refresh(v, VT_TEE_TDX);
-        rc = verify_built(v->tdx_rc, &v->tdx_err, err);
     }
-    if (rc == VT_OK) rc = verifier_azure(v, err);
     vt_azure_result res;
     memset(&res, 0, sizeof res);
     if (rc == VT_OK) rc = vt_az_vtpm_verify(v->az, snp ? VT_AZ_SNP : VT_AZ_TDX, ev, len, &ao, &res, &r->checks, err);
@@ -106,11 +100,21 @@ static vt_err verify_az(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t l
 static vt_err verify_tpm(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_verify_result *r,
                          vt_error *err)
 {
-    verifier_refresh(v, VT_TEE_TPM);
-    VT_GUARD(verify_built(v->tpm_rc, &v->tpm_err, err));
     vt_tpm_verify_opts to = {.at = o->at, .nonce = o->nonce, .nonce_len = o->nonce_len, .init_data_hash = o->init_data};
     VT_GUARD(vt_tpm_verify(v->tpm, ev, len, &to, &r->tpm_claims, &r->checks, err));
     return vt_claims_add_tpm(VT_TEE_TPM, r->tpm_claims, &r->claims, err);
+}
+
+vt_err verify_tpm_prepare(vt_verifier *v, vt_tee kind, vt_error *err)
+{
+    if (kind == VT_TEE_TPM) {
+        verifier_refresh(v, VT_TEE_TPM);
+        return verify_built(v->tpm_rc, &v->tpm_err, err);
+    }
+    bool snp = kind == VT_TEE_AZ_SNP_VTPM;
+    verifier_refresh(v, snp ? VT_TEE_SNP : VT_TEE_TDX);
+    VT_GUARD(snp ? verify_built(v->snp_rc, &v->snp_err, err) : verify_built(v->tdx_rc, &v->tdx_err, err));
+    return verifier_azure(v, err);
 }
 
 vt_err verify_tpm_kind(vt_verifier *v, vt_tee kind, const uint8_t *ev, size_t len, const vt_verify_opts *o,

@@ -4,10 +4,13 @@
  * reach what the vectors cannot (collateral, event log, init-data); the init-data option for
  * every kind it applies to. */
 #include <openssl/pem.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "testutil.h"
 #include "veritee/crypto.h"
@@ -369,6 +372,111 @@ static void test_az_emulated(void **state)
     vt_verifier_free(v);
 }
 
+/* Azure evidence verified by several threads at once on one verifier, while another thread
+ * makes it rebuild from its sources: each thread's own nonce passes, another's is refused.
+ * The TPM kinds run outside the verifier's lock, so a rebuild, and the Azure verifier
+ * rebuilt when the second hardware verifier is built after it, must wait for them (ASan
+ * reports the use after free otherwise). */
+#define AZ_WORKERS 4
+#define AZ_ROUNDS 6
+
+typedef struct az_worker {
+    vt_verifier *v;
+    int id;
+    uint8_t nonce[32], other[32];
+    vt_buf ev[2];
+    int good;
+    char bad[300];
+} az_worker;
+
+static const vt_tee az_tees[2] = {VT_TEE_AZ_SNP_VTPM, VT_TEE_AZ_TDX_VTPM};
+
+static void *az_work(void *arg)
+{
+    az_worker *w = arg;
+    vt_verify_result *r = calloc(1, sizeof *r);
+    vt_error e;
+    for (int round = 0; r != NULL && round < AZ_ROUNDS; round++)
+        for (int j = 0; j < 2; j++) {
+            int k = (j + w->id) % 2;
+            vt_verify_opts o = {.at = at("2026-06-02T00:00:00Z"), .nonce = w->nonce, .nonce_len = 32};
+            vt_error_clear(&e);
+            vt_err rc = vt_verify(w->v, w->ev[k].ptr, w->ev[k].len, &o, r, &e);
+            if (rc != VT_OK || r->claims.tee != az_tees[k]) {
+                if (w->bad[0] == 0)
+                    snprintf(w->bad, sizeof w->bad, "worker %d %s own nonce: %.40s: %.200s", w->id, vt_tee_name(az_tees[k]),
+                             e.check, e.msg);
+            } else {
+                w->good++;
+            }
+            vt_verify_result_clear(r);
+            o.nonce = w->other;
+            vt_error_clear(&e);
+            if (vt_verify(w->v, w->ev[k].ptr, w->ev[k].len, &o, r, &e) != VT_E_VERIFY) {
+                if (w->bad[0] == 0)
+                    snprintf(w->bad, sizeof w->bad, "worker %d %s: another nonce not refused", w->id,
+                             vt_tee_name(az_tees[k]));
+            } else {
+                w->good++;
+            }
+            vt_verify_result_clear(r);
+        }
+    free(r);
+    return NULL;
+}
+
+typedef struct az_reloader {
+    vt_verifier *v;
+    atomic_int *done;
+    int reloads;
+} az_reloader;
+
+static void *az_reload(void *arg)
+{
+    az_reloader *l = arg;
+    while (!atomic_load(l->done) && l->reloads < 400) { /* bounded: 400 rebuilds, 2 ms apart */
+        vt_verifier_invalidate(l->v);
+        l->reloads++;
+        nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
+    }
+    return NULL;
+}
+
+static void test_az_concurrent(void **state)
+{
+    emu_fx *f = *state;
+    vt_verifier *v = emu_verifier(f);
+    az_worker w[AZ_WORKERS];
+    memset(w, 0, sizeof w);
+    vt_error e;
+    const vt_emu_az_kind kinds[2] = {VT_EMU_AZ_SNP, VT_EMU_AZ_TDX};
+    for (int i = 0; i < AZ_WORKERS; i++) {
+        w[i].v = v;
+        w[i].id = i;
+        for (int b = 0; b < 32; b++) w[i].nonce[b] = (uint8_t)(0x11 * i + b + 1);
+        for (int k = 0; k < 2; k++) {
+            vt_emu_az_opts ao = {0};
+            assert_int_equal(vt_emu_az_evidence(f->emu, kinds[k], w[i].nonce, 32, &ao, &w[i].ev[k], &e), VT_OK);
+        }
+    }
+    for (int i = 0; i < AZ_WORKERS; i++) memcpy(w[i].other, w[(i + 1) % AZ_WORKERS].nonce, 32);
+    atomic_int done = 0;
+    az_reloader l = {.v = v, .done = &done};
+    pthread_t th[AZ_WORKERS], rl;
+    assert_int_equal(pthread_create(&rl, NULL, az_reload, &l), 0);
+    for (int i = 0; i < AZ_WORKERS; i++) assert_int_equal(pthread_create(&th[i], NULL, az_work, &w[i]), 0);
+    for (int i = 0; i < AZ_WORKERS; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+    atomic_store(&done, 1);
+    assert_int_equal(pthread_join(rl, NULL), 0);
+    for (int i = 0; i < AZ_WORKERS; i++) {
+        if (w[i].bad[0] != 0) fail_msg("%s", w[i].bad);
+        assert_int_equal(w[i].good, AZ_ROUNDS * 2 * 2);
+        for (int k = 0; k < 2; k++) vt_buf_free(&w[i].ev[k]);
+    }
+    assert_true(l.reloads > 0);
+    vt_verifier_free(v);
+}
+
 /* --init-data for the hardware kinds: HOSTDATA (SNP, pad/truncate to 32), MRCONFIGID (TDX, 48). */
 static void test_init_data_hw(void **state)
 {
@@ -494,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_tpm_vector),
         cmocka_unit_test_setup_teardown(test_az_emulated, emu_setup, emu_teardown),
         cmocka_unit_test_setup_teardown(test_init_data_hw, emu_setup, emu_teardown),
+        cmocka_unit_test_setup_teardown(test_az_concurrent, emu_setup, emu_teardown),
         cmocka_unit_test(test_claims_json_refused),
         cmocka_unit_test(test_claims_from_junk),
         cmocka_unit_test(test_detect),
