@@ -238,7 +238,9 @@ typedef struct vt_claims {
     } u;
 } vt_claims;
 
-/* Builders. Each resets *out and fills it from a verifier's successful result. */
+/* Builders. Each resets *out and fills it from a verifier's successful result. Reset means every
+ * field reads as zero except what no reader looks at: the TPM PCR and event entries past n_pcrs
+ * and n_events, and the per-TEE union's members of other TEEs than vt_tee_hw(tee). */
 VT_MUST_USE vt_err vt_claims_from_tdx(const vt_tdx_result *r, vt_claims *out, vt_error *err);
 VT_MUST_USE vt_err vt_claims_from_snp(const vt_snp_claims *c, vt_claims *out, vt_error *err);
 /* t must have passed vt_cca_verify; cpak is the key that verified it (vt_cca_verify's

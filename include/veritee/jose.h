@@ -39,6 +39,12 @@ VT_MUST_USE vt_err vt_jwe_encrypt(const json_t *recipient_jwk, const uint8_t *pl
 /* vt_jwe_encrypt with a JOSE context (NULL: none). */
 VT_MUST_USE vt_err vt_jwe_encrypt_cx(const vt_jose_ctx *cx, const json_t *recipient_jwk, const uint8_t *plaintext,
                                      size_t len, json_t **out, vt_error *err);
+/* vt_jwe_encrypt_cx to `recipient`, the key vt_jwk_to_pkey_cx made from recipient_jwk earlier
+ * (borrowed; NULL: made here from the JWK). A broker that checked the TEE key when it issued the
+ * token spares the second decoding and point check. recipient_jwk still selects the algorithm;
+ * a key that is not that JWK's encrypts to the wrong party: pass only the JWK's own. */
+VT_MUST_USE vt_err vt_jwe_encrypt_to(const vt_jose_ctx *cx, const json_t *recipient_jwk, EVP_PKEY *recipient,
+                                     const uint8_t *plaintext, size_t len, json_t **out, vt_error *err);
 /* Deterministic form for known-answer tests: the ephemeral EC key (ECDH-ES only), CEK (32) and
  * IV (12) are given. */
 VT_MUST_USE vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ephemeral, const uint8_t cek[32],

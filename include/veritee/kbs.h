@@ -113,6 +113,10 @@ void vt_kbs_free(vt_kbs *k); /* accepts NULL */
 /* Resource requests whose token was found in the token cache (no signature verification) and
  * those verified in full, since the broker was created. */
 void vt_kbs_token_cache_stats(vt_kbs *k, uint64_t *hits, uint64_t *misses);
+/* Attestations appraised with the policy and reference values parsed for an earlier one (the
+ * store's documents unchanged since, on every node, and no reload), and those that read and
+ * parsed them, since the broker was created. */
+void vt_kbs_docs_cache_stats(vt_kbs *k, uint64_t *hits, uint64_t *misses);
 
 /* An operator's reload (SIGHUP to `veritee serve`): every verifier is rebuilt from the trust and
  * collateral directories at the next attestation, and, when policy_text is not NULL, it replaces

@@ -201,7 +201,7 @@ typedef struct vt_appraisal {
     char policy_id[64];
     vt_ar4si_vector vector;
     vt_ear_status status;
-    vt_appraisal_check checks[VT_APPRAISAL_MAX_CHECKS];
+    vt_appraisal_check checks[VT_APPRAISAL_MAX_CHECKS]; /* entries past n_checks: unspecified */
     size_t n_checks;
 } vt_appraisal;
 

@@ -62,7 +62,7 @@ void vt_store_close(vt_store *s);
 /* "sqlite" or "postgres". */
 const char *vt_store_backend(const vt_store *s);
 /* Current schema version (VT_STORE_SCHEMA_VERSION after a successful open). */
-#define VT_STORE_SCHEMA_VERSION 5
+#define VT_STORE_SCHEMA_VERSION 6
 VT_MUST_USE vt_err vt_store_schema_version(vt_store *s, int *out, vt_error *err);
 /* Cheap liveness check (SELECT 1), for /healthz. */
 VT_MUST_USE vt_err vt_store_ping(vt_store *s, vt_error *err);
@@ -208,6 +208,11 @@ VT_MUST_USE vt_err vt_store_doc_get_first(vt_store *s, vt_doc_kind kind, const c
  * vt_store_strv_free(…, *n). */
 VT_MUST_USE vt_err vt_store_doc_get_all(vt_store *s, vt_doc_kind kind, char ***names, char ***jsons, size_t *n,
                                         vt_error *err);
+
+/* A number that every write of a document (put, replace, delete, on any node) changes, in the
+ * same transaction: what was read and parsed after reading generation G is still what is stored
+ * while the generation reads G (read the generation first, then the documents). */
+VT_MUST_USE vt_err vt_store_docs_generation(vt_store *s, int64_t *gen, vt_error *err);
 
 /* ---- Admin token replay ids (JWT "jti") ----------------------------------------------------- */
 

@@ -162,7 +162,13 @@ typedef struct vt_verify_result {
  * far as verification got, also on failure (checks). */
 VT_MUST_USE vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_verify_result *out,
                  vt_error *err);
+/* Frees what r owns and leaves it empty, as vt_verify_result_init does. */
 void vt_verify_result_clear(vt_verify_result *r);
+/* Makes r empty (tee unknown, no claims, no checks, nothing owned) without writing all of its
+ * 65 KiB: the check entries past checks.n and the claim entries no reader looks at (claims.h,
+ * the builders) are left as they were. For a result that may reach vt_verify_result_clear
+ * without passing vt_verify, which starts with it. */
+void vt_verify_result_init(vt_verify_result *r);
 /* The TEE's native claims as JSON (what `veritee verify --json` prints besides file/checks):
  * vt_tdx_result_json, vt_snp_claims_json or vt_cca_claims_json; for the TPM kinds the claims of
  * docs/azure.md; for NVIDIA a copy of the {"devices":[...]} claims. NULL when none. Caller decrefs. */

@@ -74,7 +74,9 @@ json_t *vt_appraisal_vector_json(const vt_appraisal *a)
     return o;
 }
 
-json_t *vt_appraisal_checks_json(const vt_appraisal *a)
+/* The checks as JSON; not_passed: only those that warn or fail (what an EAR carries with
+ * include_failed_checks), the others not even built. */
+static json_t *checks_json(const vt_appraisal *a, bool not_passed)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < a->n_checks; i++) {
@@ -82,6 +84,7 @@ json_t *vt_appraisal_checks_json(const vt_appraisal *a)
         const char *st = k->status == VT_CHECK_SKIP ? "skip"
                        : vt_ar4si_tier(k->value) == VT_EAR_WARNING ? "warn"
                        : k->status == VT_CHECK_PASS ? "pass" : "fail";
+        if (not_passed && (st[0] == 'p' || st[0] == 's')) continue;
         /* keys, status and claim names are this file's ASCII literals (no format string to
          * parse, no UTF-8 check); the name and detail are checked as any text */
         json_t *name = json_string(k->name), *o = name != NULL ? json_object() : NULL;
@@ -100,6 +103,8 @@ json_t *vt_appraisal_checks_json(const vt_appraisal *a)
     }
     return arr;
 }
+
+json_t *vt_appraisal_checks_json(const vt_appraisal *a) { return checks_json(a, false); }
 
 /* Names of one generation: [0] dotted, [1] draft -03. */
 enum { K_VERIFIER, K_STATUS, K_VECTOR, K_POLICY, K_ANNOTATED, K_CHECKS, K_N };
@@ -144,14 +149,7 @@ static json_t *submod(const vt_ear_submod *s, const vt_ear_opts *o)
     else json_object_set_new(m, KEYS[K_POLICY][g], json_string(a->policy_id));
     json_object_set_new(m, KEYS[K_ANNOTATED][g], annotated(s));
     if (o->include_checks || o->include_failed_checks) {
-        json_t *all = vt_appraisal_checks_json(a);
-        if (all != NULL && !o->include_checks) {
-            for (size_t i = json_array_size(all); i-- > 0;) {
-                const char *st = json_string_value(json_object_get(json_array_get(all, i), "status"));
-                if (st != NULL && (strcmp(st, "pass") == 0 || strcmp(st, "skip") == 0)) json_array_remove(all, i);
-            }
-        }
-        json_object_set_new(m, KEYS[K_CHECKS][g], all);
+        json_object_set_new(m, KEYS[K_CHECKS][g], checks_json(a, !o->include_checks));
     }
     return m;
 }

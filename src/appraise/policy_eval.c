@@ -3,6 +3,7 @@
  * vector (ear.md §4). Common rules here; per-TEE rules in policy_tee.c; how a rule is recorded
  * in policy_rules.c. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -202,12 +203,26 @@ static void measurement_rules(ev *e)
     }
 }
 
+/* No member may follow the check entries but their count: the reset below leaves out only them. */
+_Static_assert(offsetof(vt_appraisal, n_checks) - offsetof(vt_appraisal, checks) -
+                       sizeof(((vt_appraisal *)0)->checks) < _Alignof(size_t) &&
+                   offsetof(vt_appraisal, n_checks) + sizeof(size_t) == sizeof(vt_appraisal),
+               "vt_appraisal must end with checks, n_checks");
+
+/* Empty, without writing the 18 KiB of check entries: every entry below n_checks is zeroed and
+ * written when it is added (policy_rules.c), and none past it is read. */
+static void appraisal_reset(vt_appraisal *a)
+{
+    memset(a, 0, offsetof(vt_appraisal, checks));
+    a->n_checks = 0;
+}
+
 vt_err vt_policy_appraise(const vt_policy *p, const vt_claims *c, const vt_appraise_ctx *ctx,
                           vt_appraisal *out, vt_error *err)
 {
     if (p == NULL || c == NULL || ctx == NULL || out == NULL)
         return vt_error_set(err, VT_E_ARG, "appraise", "policy, claims, context and result are required");
-    memset(out, 0, sizeof *out);
+    appraisal_reset(out);
     snprintf(out->policy_id, sizeof out->policy_id, "%s", p->id);
     ev e = {p, c, ctx, out};
     const char *tee = vt_tee_name(c->tee);
@@ -258,10 +273,11 @@ vt_err vt_policy_appraise(const vt_policy *p, const vt_claims *c, const vt_appra
 
 void vt_appraisal_rejected(const char *policy_id, const vt_error *verr, vt_appraisal *out)
 {
-    memset(out, 0, sizeof *out);
+    appraisal_reset(out);
     snprintf(out->policy_id, sizeof out->policy_id, "%s", policy_id ? policy_id : "");
     for (int i = 0; i < VT_AR4SI_COUNT; i++) out->vector.v[i] = VT_AR4SI_CRYPTO_FAILED;
     vt_appraisal_check *k = &out->checks[out->n_checks++];
+    memset(k, 0, sizeof *k);
     snprintf(k->name, sizeof k->name, "verification");
     k->status = VT_CHECK_FAIL;
     k->claim = VT_AR4SI_INSTANCE_IDENTITY;

@@ -13,6 +13,7 @@ void ev_add(ev *e, const char *name, vt_check_status st, int claim, int value, c
     if (a->n_checks >= VT_APPRAISAL_MAX_CHECKS) {
         /* Never drop a verdict: the last slot records the overflow as contraindicated. */
         vt_appraisal_check *last = &a->checks[VT_APPRAISAL_MAX_CHECKS - 1];
+        memset(last, 0, sizeof *last);
         snprintf(last->name, sizeof last->name, "too_many_checks");
         last->status = VT_CHECK_FAIL;
         last->claim = VT_AR4SI_CONFIGURATION;
@@ -22,6 +23,7 @@ void ev_add(ev *e, const char *name, vt_check_status st, int claim, int value, c
         return;
     }
     vt_appraisal_check *k = &a->checks[a->n_checks++];
+    memset(k, 0, sizeof *k); /* written whole: the reset leaves the entries as they were */
     snprintf(k->name, sizeof k->name, "%s", name);
     k->status = st;
     k->claim = st == VT_CHECK_SKIP ? -1 : claim;

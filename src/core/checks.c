@@ -14,6 +14,7 @@ void vt_checks_add(vt_checks *c, const char *name, vt_check_status st, const cha
     } else {
         k = &c->items[VT_CHECKS_MAX - 1]; /* keep the latest outcome visible */
     }
+    memset(k, 0, sizeof *k); /* written whole: a result's entries are not zeroed beforehand */
     snprintf(k->name, sizeof k->name, "%s", name);
     k->status = st;
     va_list ap;

@@ -2,6 +2,8 @@
  * strings are copied in runs between the bytes that need an escape, not character by character
  * through a callback (jansson's dump was a tenth of a key-broker round: replies carry kilobytes
  * of base64url in tokens). Reals and the indented forms are left to jansson itself. */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,12 +55,39 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end, uint32_t *cp)
     return n;
 }
 
+/* Per byte of a 64-bit word: 0x80 where some byte is zero, below 0x20, or (next) 0x80 and up.
+ * The existence tests are exact (only the marked position may be off): a word they pass holds
+ * no byte SPECIAL marks. */
+#define ONES 0x0101010101010101u
+#define HIGH 0x8080808080808080u
+
+static bool word_plain(uint64_t v)
+{
+    uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+    uint64_t m = ((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((b - ONES) & ~b) | v;
+    return (m & HIGH) == 0;
+}
+
+/* The end of the run of bytes copied as they are, from p: eight at a time while a word holds
+ * none that needs attention (tokens are kilobytes of base64url), then byte by byte. */
+static const uint8_t *plain_run(const uint8_t *p, const uint8_t *end)
+{
+    while (end - p >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        if (!word_plain(v)) break;
+        p += 8;
+    }
+    while (p < end && SPECIAL[*p] == 0) p++;
+    return p;
+}
+
 static int dump_string(vt_writer *w, const char *s, size_t len, size_t flags)
 {
     const uint8_t *p = (const uint8_t *)s, *end = p + len, *run = p;
     vt_write_bytes(w, "json", "\"", 1);
     while (p < end) {
-        while (p < end && SPECIAL[*p] == 0) p++;
+        p = plain_run(p, end);
         if (p == end) break;
         uint8_t c = *p;
         if (SPECIAL[c] == 2) {

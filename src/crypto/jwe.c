@@ -158,8 +158,9 @@ static const char *recipient_alg(const json_t *jwk)
     return kty && strcmp(kty, "RSA") == 0 ? ALG_RSA : ALG_ECDH;
 }
 
-static vt_err encrypt(const vt_jose_ctx *cx, const json_t *recipient_jwk, EVP_PKEY *ephemeral, const uint8_t cek[32],
-                      const uint8_t iv[12], const uint8_t *plaintext, size_t len, json_t **out, vt_error *err)
+static vt_err encrypt(const vt_jose_ctx *cx, const json_t *recipient_jwk, EVP_PKEY *recipient, EVP_PKEY *ephemeral,
+                      const uint8_t cek[32], const uint8_t iv[12], const uint8_t *plaintext, size_t len, json_t **out,
+                      vt_error *err)
 {
     const char *alg = recipient_alg(recipient_jwk);
     bool ec = strcmp(alg, ALG_ECDH) == 0;
@@ -171,7 +172,8 @@ static vt_err encrypt(const vt_jose_ctx *cx, const json_t *recipient_jwk, EVP_PK
     uint8_t *ct = NULL, ek[1100], z[132], kek[32], tag[16];
     size_t eklen = sizeof ek, zlen = sizeof z;
     vt_err rc = VT_OK;
-    VT_GUARD_GOTO(vt_jwk_to_pkey_cx(cx, recipient_jwk, false, &rcpt, err));
+    if (recipient != NULL && EVP_PKEY_up_ref(recipient) == 1) rcpt = recipient;
+    else VT_GUARD_GOTO(vt_jwk_to_pkey_cx(cx, recipient_jwk, false, &rcpt, err));
     if (ec) {
         vt_curve cv;
         VT_GUARD_GOTO(vt_ec_curve_of(rcpt, &cv, err));
@@ -231,18 +233,25 @@ vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ephemeral, con
                            const uint8_t iv[12], const uint8_t *plaintext, size_t len, json_t **out,
                            vt_error *err)
 {
-    return encrypt(NULL, recipient_jwk, ephemeral, cek, iv, plaintext, len, out, err);
+    return encrypt(NULL, recipient_jwk, NULL, ephemeral, cek, iv, plaintext, len, out, err);
+}
+
+vt_err vt_jwe_encrypt_to(const vt_jose_ctx *cx, const json_t *recipient_jwk, EVP_PKEY *recipient,
+                         const uint8_t *plaintext, size_t len, json_t **out, vt_error *err)
+{
+    /* CEK then IV from one call: each RAND_bytes also asks the kernel for the process id
+     * (OpenSSL's fork check) */
+    uint8_t rnd[32 + 12];
+    if (RAND_bytes(rnd, sizeof rnd) != 1) return fail(err, VT_E_INTERNAL, "no randomness");
+    vt_err rc = encrypt(cx, recipient_jwk, recipient, NULL, rnd, rnd + 32, plaintext, len, out, err);
+    vt_wipe(rnd, sizeof rnd);
+    return rc;
 }
 
 vt_err vt_jwe_encrypt_cx(const vt_jose_ctx *cx, const json_t *recipient_jwk, const uint8_t *plaintext, size_t len,
                          json_t **out, vt_error *err)
 {
-    uint8_t cek[32], iv[12];
-    if (RAND_bytes(cek, sizeof cek) != 1 || RAND_bytes(iv, sizeof iv) != 1)
-        return fail(err, VT_E_INTERNAL, "no randomness");
-    vt_err rc = encrypt(cx, recipient_jwk, NULL, cek, iv, plaintext, len, out, err);
-    vt_wipe(cek, sizeof cek);
-    return rc;
+    return vt_jwe_encrypt_to(cx, recipient_jwk, NULL, plaintext, len, out, err);
 }
 
 vt_err vt_jwe_encrypt(const json_t *recipient_jwk, const uint8_t *plaintext, size_t len, json_t **out,

@@ -2,6 +2,7 @@
  * single-use nonce; /attest checks the nonce, verifies the evidence (and the GPUs beside it:
  * attest_gpu.c), the runtime-data and init-data bindings, appraises the claims and returns a
  * signed EAR with one submod per CPU and GPU. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -98,55 +99,26 @@ out:
     free(s.request);
 }
 
-/* The attestation policy: stored default_<tee>, default_cpu, default (one query); else the
- * configured text; else the built-in default. */
-static vt_err load_policy(vt_kbs *k, const char *tee, vt_policy *p, vt_error *err)
-{
-    char name[64], *text = NULL;
-    const char *names[3] = {name, "default_cpu", "default"};
-    snprintf(name, sizeof name, "default_%s", tee);
-    size_t which = 0;
-    vt_error e2 = {0};
-    vt_err rc = vt_store_doc_get_first(k->cfg.store, VT_DOC_ATTESTATION_POLICY, names, 3, &which, &text, &e2);
-    if (rc != VT_OK && rc != VT_E_MISSING) return vt_error_set(err, rc, "policy", "%s", e2.msg);
-    if (text == NULL) text = kbs_policy_text(k);
-    const char *t = text ? text : "{\"id\":\"default\",\"version\":1}";
-    rc = vt_policy_parse(t, strlen(t), p, err);
-    free(text);
-    return rc;
-}
-
-/* Every stored reference-value document, in one query. */
-static vt_err load_refvals(vt_kbs *k, vt_refvals *rv, vt_error *err)
-{
-    char **names = NULL, **texts = NULL;
-    size_t n = 0;
-    VT_GUARD(vt_store_doc_get_all(k->cfg.store, VT_DOC_REFERENCE_VALUE, &names, &texts, &n, err));
-    vt_err rc = VT_OK;
-    for (size_t i = 0; i < n && rc == VT_OK; i++) rc = vt_refvals_load_mem(rv, texts[i], strlen(texts[i]), names[i], err);
-    vt_store_strv_free(names, n);
-    vt_store_strv_free(texts, n);
-    return rc;
-}
-
 typedef struct attest_ctx {
     vt_kbs *k;
     const vt_kbs_call *c;
     vt_session *s;
     vt_rcar_attestation a;
-    vt_policy pol;
-    bool has_pol;
-    vt_refvals rv;
-    vt_verify_result vr; /* the CPU evidence's verification; its claims: vr.claims */
+    kbs_docs *docs; /* the policy and reference values (shared: docs_cache.c) */
     uint8_t rd[64];
     uint8_t init[64];
     size_t init_len;
     json_t *init_claims;
-    vt_appraisal ap;
     json_t *additional;  /* parsed tee-evidence.additional_evidence (NULL: none) */
     uint8_t dev_rd[64];  /* the devices' runtime-data hash (vt_rcar_device_binding) */
     kbs_gpus gpus;
     json_t *ear;
+    EVP_PKEY *tee_key;   /* a.tee_pubkey, checked (check_tee_key) */
+    /* The big members last (83 KiB): zeroing them whole was the most memory a round wrote.
+     * Each is made empty by what fills it (vt_verify_result_init, vt_policy_appraise), not by
+     * the memset of the members above. */
+    vt_verify_result vr; /* the CPU evidence's verification; its claims: vr.claims */
+    vt_appraisal ap;
 } attest_ctx;
 
 /* Init-data digest into the TEE's field (§7.4): pad/trunc to the field size; CCA exact; the TPM
@@ -212,14 +184,14 @@ static vt_err sample_ear(attest_ctx *x, vt_error *err)
 
 static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
 {
-    VT_GUARD(load_policy(x->k, tee, &x->pol, err));
-    x->has_pol = true;
-    VT_GUARD(load_refvals(x->k, &x->rv, err));
+    VT_GUARD(kbs_docs_get(x->k, tee, &x->docs, err));
+    const vt_policy *pol = &x->docs->pol;
+    const vt_refvals *rv = &x->docs->rv;
     vt_tee t = VT_TEE_UNKNOWN;
     bool tpm = vt_tee_parse(tee, &t, NULL) == VT_OK && vt_tee_has_tpm(t);
     kbs_expect want = {.nonce = x->rd, .nonce_len = TPM_RD_LEN, .init_data = x->a.has_init_data ? x->init : NULL,
                        .init_data_len = x->init_len};
-    VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, &x->pol, &want, &x->vr, err));
+    VT_GUARD(kbs_verify_evidence(x->k, tee, x->a.primary, x->c->now, pol, &want, &x->vr, err));
     /* the tpm kind may carry only the digest's first 32 bytes (the TpmAttester's truncation; its
      * verifier accepted exactly that) */
     size_t rdl = !tpm ? 64 : x->vr.claims.report_data_len == 32 && t == VT_TEE_TPM ? 32 : TPM_RD_LEN;
@@ -234,7 +206,7 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
         VT_GUARD(kbs_gpus_verify(x->k, x->additional, x->dev_rd, x->c->now, &x->gpus, err));
     }
     uint8_t want_init[64] = {0};
-    vt_appraise_ctx ctx = {.at = x->c->now, .refvals = &x->rv, .report_data = x->rd, .report_data_len = rdl,
+    vt_appraise_ctx ctx = {.at = x->c->now, .refvals = rv, .report_data = x->rd, .report_data_len = rdl,
                            .n_gpus = x->gpus.n_verified};
     if (x->a.has_init_data) {
         memcpy(want_init, x->init, x->init_len);
@@ -243,8 +215,8 @@ static vt_err appraise(attest_ctx *x, const char *tee, vt_error *err)
                             : x->vr.claims.init_data_len < x->init_len ? x->vr.claims.init_data_len
                                                                     : x->init_len;
     }
-    VT_GUARD(vt_policy_appraise(&x->pol, &x->vr.claims, &ctx, &x->ap, err));
-    kbs_gpus_appraise(&x->gpus, &x->pol, x->c->now, &x->rv, x->dev_rd);
+    VT_GUARD(vt_policy_appraise(pol, &x->vr.claims, &ctx, &x->ap, err));
+    kbs_gpus_appraise(&x->gpus, pol, x->c->now, rv, x->dev_rd);
     json_t *rt = runtime_claims(x);
     vt_ear_submod *sub = calloc(1 + x->gpus.n, sizeof *sub);
     if (sub == NULL) {
@@ -327,12 +299,12 @@ static void finish(attest_ctx *x, const char *result, const vt_error *e)
 }
 
 /* The TEE key must be one the JWE can safely encrypt to (RSA >= 2048 bits with e = 65537, EC
- * on its curve): refused here, before a token carrying it is issued, as well as at release. */
-static vt_err check_tee_key(const vt_jose_ctx *cx, const json_t *jwk, vt_error *err)
+ * on its curve): refused here, before a token carrying it is issued, as well as at release
+ * (a token of the full-verification path). The key made here goes into the token cache beside
+ * the token: a release from the cache encrypts to it without decoding the JWK a second time. */
+static vt_err check_tee_key(const vt_jose_ctx *cx, const json_t *jwk, EVP_PKEY **key, vt_error *err)
 {
-    EVP_PKEY *k = NULL;
-    vt_err rc = vt_jwk_to_pkey_cx(cx, jwk, false, &k, err);
-    EVP_PKEY_free(k);
+    vt_err rc = vt_jwk_to_pkey_cx(cx, jwk, false, key, err);
     if (rc != VT_OK) vt_error_wrap(err, "tee-pubkey");
     return rc;
 }
@@ -375,15 +347,17 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     }
     double t0 = k->cfg.monotonic ? k->cfg.monotonic() : 0;
     attest_ctx x;
-    memset(&x, 0, sizeof x);
+    memset(&x, 0, offsetof(attest_ctx, vr));
+    vt_verify_result_init(&x.vr);
+    memset(&x.ap, 0, offsetof(vt_appraisal, checks)); /* read only once filled; empty till then */
+    x.ap.n_checks = 0;
     x.k = k;
     x.c = c;
     x.s = &s;
-    vt_refvals_init(&x.rv);
     const char *result = "rejected";
     char *jwt = NULL;
     if (vt_rcar_attestation_parse(c->body, c->body_len, &x.a, &e) != VT_OK) goto fail;
-    if (check_tee_key(k->jose, x.a.tee_pubkey, &e) != VT_OK) goto fail;
+    if (check_tee_key(k->jose, x.a.tee_pubkey, &x.tee_key, &e) != VT_OK) goto fail;
     size_t nl = strlen(x.a.nonce);
     if (nl != strlen(s.nonce) || !vt_ct_eq(x.a.nonce, s.nonce, nl)) {
         vt_error_set(&e, VT_E_VERIFY, "nonce", "runtime-data.nonce is not this session's challenge");
@@ -410,8 +384,9 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     /* signed here: spares the re-check. The cache takes the EAR itself (not a copy): nothing
      * changes it after signing, and its readers only read it */
     size_t jwt_len = strlen(jwt);
-    kbs_tokens_remember(k, jwt, jwt_len, x.ear);
+    kbs_tokens_remember(k, jwt, jwt_len, x.ear, x.tee_key);
     x.ear = NULL;
+    x.tee_key = NULL;
     result = vt_ear_status_name(overall(&x));
     r->status = 200;
     r->json = token_reply(jwt, jwt_len);
@@ -432,11 +407,11 @@ out:
     }
     free(jwt);
     json_decref(x.ear);
+    EVP_PKEY_free(x.tee_key);
     json_decref(x.init_claims);
     json_decref(x.additional);
     kbs_gpus_free(&x.gpus);
-    if (x.has_pol) vt_policy_free(&x.pol);
-    vt_refvals_free(&x.rv);
+    kbs_docs_put(k, x.docs);
     vt_verify_result_clear(&x.vr);
     vt_rcar_attestation_clear(&x.a);
     vt_session_clear(&s);

@@ -83,6 +83,7 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
         return trc;
     }
     pthread_mutex_init(&k->unauth_mu, NULL);
+    pthread_mutex_init(&k->docs_mu, NULL);
     *out = k;
     return VT_OK;
 }
@@ -95,6 +96,8 @@ void vt_kbs_free(vt_kbs *k)
     vt_jose_ctx_free(k->jose);
     vt_jws_signer_free(k->ear_signer);
     free(k->policy_text);
+    kbs_docs_free_all(k);
+    pthread_mutex_destroy(&k->docs_mu);
     pthread_mutex_destroy(&k->policy_mu);
     pthread_mutex_destroy(&k->unauth_mu);
     free(k);
@@ -120,11 +123,20 @@ vt_err vt_kbs_reload(vt_kbs *k, const char *policy_text, vt_error *err)
         pthread_mutex_lock(&k->policy_mu);
         char *old = k->policy_text;
         k->policy_text = copy;
+        k->policy_epoch++; /* the parsed documents of the old text are not used again */
         pthread_mutex_unlock(&k->policy_mu);
         free(old);
     }
     vt_verifier_invalidate(k->verifiers);
     return VT_OK;
+}
+
+void vt_kbs_docs_cache_stats(vt_kbs *k, uint64_t *hits, uint64_t *misses)
+{
+    pthread_mutex_lock(&k->docs_mu);
+    if (hits) *hits = k->docs_hits;
+    if (misses) *misses = k->docs_misses;
+    pthread_mutex_unlock(&k->docs_mu);
 }
 
 void vt_kbs_reply_clear(vt_kbs_reply *r)

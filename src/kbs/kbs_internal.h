@@ -9,9 +9,23 @@
 #include "veritee/jose.h"
 #include "veritee/kbs.h"
 #include "veritee/metrics.h"
+#include "veritee/policy.h"
+#include "veritee/refvals.h"
 #include "veritee/verify.h"
 
 #define KBS_RECENT_REJECTS 32
+#define KBS_DOCS_SLOTS 8 /* TEE kinds whose parsed documents are kept */
+
+/* What an attestation is appraised with, parsed from the store's documents at generation gen
+ * and the configured policy at epoch (docs_cache.c). Shared read-only; refs under docs_mu. */
+typedef struct kbs_docs {
+    int refs;
+    int64_t gen;
+    uint64_t epoch;
+    char tee[24];
+    vt_policy pol;
+    vt_refvals rv;
+} kbs_docs;
 
 struct vt_kbs {
     vt_kbs_config cfg;
@@ -20,8 +34,14 @@ struct vt_kbs {
     vt_verifier *verifiers; /* every TEE's verifier (the verify layer), rebuilt when trust/collateral change */
     vt_jws_signer *ear_signer; /* cfg.ear_key with the EAR header serialised once */
     vt_jose_ctx *jose;      /* curves, ciphers and KDF fetched once: TEE key import, the JWE of a release */
-    pthread_mutex_t policy_mu;  /* guards policy_text (replaced by vt_kbs_reload) */
+    pthread_mutex_t policy_mu;  /* guards policy_text (replaced by vt_kbs_reload) and its epoch */
     char *policy_text;          /* owned copy of cfg.policy_text; NULL: the built-in default */
+    uint64_t policy_epoch;      /* changed with policy_text */
+    /* The parsed attestation policy and reference values of each TEE (docs_cache.c) */
+    pthread_mutex_t docs_mu;
+    struct kbs_docs *docs[KBS_DOCS_SLOTS];
+    size_t docs_next;
+    uint64_t docs_hits, docs_misses;
     /* Unauthenticated failures (admin calls without a valid token, resource requests without a
      * valid token): counted, and written to the audit chain as one summary per interval. */
     pthread_mutex_t unauth_mu;
@@ -43,21 +63,31 @@ struct vt_kbs {
         char *tok; /* the token's bytes (len) */
         size_t len;
         json_t *claims; /* NULL: empty; shared read-only once stored */
+        EVP_PKEY *tee_key; /* the claims' tee-pubkey as a key, checked when it was made; may be NULL */
     } *tok;
     size_t tok_n; /* a power of two */
     uint64_t tok_hits, tok_misses;
 };
+
+/* The documents to appraise tee's evidence with, current at this call: shared (the caller
+ * must not change them; release with kbs_docs_put). Errors as reading them from the store. */
+vt_err kbs_docs_get(vt_kbs *k, const char *tee, kbs_docs **out, vt_error *err);
+void kbs_docs_put(vt_kbs *k, kbs_docs *d); /* accepts NULL */
+void kbs_docs_free_all(vt_kbs *k);
 
 /* The token cache (token_cache.c). init: 0 or a slot count (rounded up to a power of two). */
 vt_err kbs_tokens_init(vt_kbs *k, uint32_t slots, vt_error *err);
 void kbs_tokens_free(vt_kbs *k);
 /* Remembers that the token jwt[len], whose signature was made or verified with the broker's
  * EAR key, carries claims (a reference, stolen; NULL: nothing). From then on the claims object
- * is shared read-only: nobody may modify it. */
-void kbs_tokens_remember(vt_kbs *k, const char *jwt, size_t len, json_t *claims);
+ * is shared read-only: nobody may modify it. tee_key (stolen; may be NULL) is the claims'
+ * runtime_data_claims.tee-pubkey as vt_jwk_to_pkey_cx made it: a release encrypts to it without
+ * decoding the JWK again. */
+void kbs_tokens_remember(vt_kbs *k, const char *jwt, size_t len, json_t *claims, EVP_PKEY *tee_key);
 /* The claims of a remembered token with exactly these bytes (a new reference, to read only), or
- * NULL. The caller still applies the instant-dependent checks (vt_ear_check_claims). */
-json_t *kbs_tokens_recall(vt_kbs *k, const char *jwt, size_t len);
+ * NULL. The caller still applies the instant-dependent checks (vt_ear_check_claims). tee_key
+ * (may be NULL) gets the remembered key, a new reference, or NULL. */
+json_t *kbs_tokens_recall(vt_kbs *k, const char *jwt, size_t len, EVP_PKEY **tee_key);
 
 /* A copy of the configured attestation policy text (NULL when none is configured). */
 char *kbs_policy_text(vt_kbs *k);

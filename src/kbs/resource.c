@@ -51,6 +51,7 @@ void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_r
     char actor[80] = "guest:bearer";
     char *policy = NULL;
     json_t *claims = NULL, *jwe = NULL;
+    EVP_PKEY *tee_key = NULL; /* the token's tee-pubkey, when the broker made it at /attest */
     vt_buf secret = {0};
     const char *token = NULL;
     size_t token_len = 0;
@@ -81,11 +82,11 @@ void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_r
     /* A token whose exact bytes this broker signed or verified needs no second signature check;
      * its time checks run now, at the request instant. Anything else: verified in full. */
     vt_err trc;
-    if ((claims = kbs_tokens_recall(k, token, token_len)) != NULL) {
+    if ((claims = kbs_tokens_recall(k, token, token_len, &tee_key)) != NULL) {
         trc = vt_ear_check_claims(claims, &vo, &e);
     } else {
         trc = vt_ear_verify(token, token_len, k->cfg.ear_key, &vo, &claims, &e);
-        if (trc == VT_OK) kbs_tokens_remember(k, token, token_len, json_incref(claims));
+        if (trc == VT_OK) kbs_tokens_remember(k, token, token_len, json_incref(claims), NULL);
     }
     if (trc != VT_OK) {
         kbs_fail(r, 401, "TokenVerifierError", "attestation token rejected: %s", e.msg);
@@ -116,7 +117,7 @@ void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_r
         denied(k, c, actor, path, rc == VT_E_REVOKED ? "revoked" : rc == VT_E_MISSING ? "not_found" : "storage", r->detail);
         goto out;
     }
-    if (vt_jwe_encrypt_cx(k->jose, pk, secret.ptr, secret.len, &jwe, &e) != VT_OK) {
+    if (vt_jwe_encrypt_to(k->jose, pk, tee_key, secret.ptr, secret.len, &jwe, &e) != VT_OK) {
         kbs_fail(r, 401, "JweError", "cannot encrypt to the TEE key: %s", e.msg);
         denied(k, c, actor, path, "jwe", r->detail);
         goto out;
@@ -144,6 +145,7 @@ out:
     vt_buf_free_secret(&secret);
     json_decref(jwe);
     json_decref(claims);
+    EVP_PKEY_free(tee_key);
     free(policy);
     vt_session_clear(&s);
 }

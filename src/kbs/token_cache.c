@@ -32,6 +32,7 @@ void kbs_tokens_free(vt_kbs *k)
     if (k->tok == NULL) return;
     for (size_t i = 0; i < k->tok_n; i++) {
         json_decref(k->tok[i].claims);
+        EVP_PKEY_free(k->tok[i].tee_key);
         free(k->tok[i].tok);
     }
     free(k->tok);
@@ -48,12 +49,12 @@ static size_t slot_of(const char *jwt, size_t len, size_t n)
     return (size_t)(h ^ (h >> 32)) & (n - 1);
 }
 
-void kbs_tokens_remember(vt_kbs *k, const char *jwt, size_t len, json_t *c)
+void kbs_tokens_remember(vt_kbs *k, const char *jwt, size_t len, json_t *c, EVP_PKEY *tee_key)
 {
-    if (c == NULL) return;
-    char *copy = k->tok != NULL && jwt != NULL && len > 0 ? malloc(len) : NULL;
+    char *copy = c != NULL && k->tok != NULL && jwt != NULL && len > 0 ? malloc(len) : NULL;
     if (copy == NULL) {
         json_decref(c);
+        EVP_PKEY_free(tee_key);
         return;
     }
     memcpy(copy, jwt, len);
@@ -61,22 +62,27 @@ void kbs_tokens_remember(vt_kbs *k, const char *jwt, size_t len, json_t *c)
     pthread_mutex_lock(&k->tok_mu);
     json_t *old = k->tok[i].claims;
     char *old_tok = k->tok[i].tok;
+    EVP_PKEY *old_key = k->tok[i].tee_key;
     k->tok[i].tok = copy;
     k->tok[i].len = len;
     k->tok[i].claims = c;
+    k->tok[i].tee_key = tee_key;
     pthread_mutex_unlock(&k->tok_mu);
     json_decref(old);
+    EVP_PKEY_free(old_key);
     free(old_tok);
 }
 
-json_t *kbs_tokens_recall(vt_kbs *k, const char *jwt, size_t len)
+json_t *kbs_tokens_recall(vt_kbs *k, const char *jwt, size_t len, EVP_PKEY **tee_key)
 {
+    if (tee_key != NULL) *tee_key = NULL;
     if (k->tok == NULL || jwt == NULL || len == 0) return NULL;
     size_t i = slot_of(jwt, len, k->tok_n);
     json_t *c = NULL;
     pthread_mutex_lock(&k->tok_mu);
     const struct kbs_tok_slot *t = &k->tok[i];
     if (t->claims != NULL && t->len == len && CRYPTO_memcmp(t->tok, jwt, len) == 0) c = json_incref(t->claims);
+    if (c != NULL && tee_key != NULL && t->tee_key != NULL && EVP_PKEY_up_ref(t->tee_key) == 1) *tee_key = t->tee_key;
     if (c != NULL) k->tok_hits++;
     else k->tok_misses++;
     pthread_mutex_unlock(&k->tok_mu);

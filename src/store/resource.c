@@ -238,6 +238,18 @@ vt_err vt_store_doc_put(vt_store *s, vt_doc_kind kind, const char *name, const c
                       p, 4, NULL, err);
 }
 
+vt_err vt_store_docs_generation(vt_store *s, int64_t *gen, vt_error *err)
+{
+    sqlres r = {0};
+    VT_GUARD(store_exec(s, "SELECT gen FROM docs_gen WHERE id = 1", NULL, 0, &r, err));
+    vt_err rc = r.rows == 1 && sqlres_get(&r, 0, 0) != NULL
+                    ? VT_OK
+                    : vt_error_set(err, VT_E_IO, "store", "the documents' generation row is missing");
+    if (rc == VT_OK) *gen = sqlres_int(&r, 0, 0);
+    sqlres_free(&r);
+    return rc;
+}
+
 vt_err vt_store_doc_get(vt_store *s, vt_doc_kind kind, const char *name, char **json, vt_error *err)
 {
     *json = NULL;

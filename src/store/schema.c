@@ -79,6 +79,30 @@ static const migration migrations[] = {
      "DROP TABLE IF EXISTS main.sessions;"
      "DROP TABLE IF EXISTS main.nonces;",
      ""},
+    /* 6: the documents' generation, a number every write to docs changes in its own
+     * transaction (triggers, so that no writer can forget it): a node keeps the policies and
+     * reference values it parsed and reads this one row to know they are still the stored ones,
+     * instead of reading and parsing every document for every attestation. Written to run again
+     * over itself (a store whose version rows were rewound, as the upgrade tests do). */
+    {6,
+     "CREATE TABLE IF NOT EXISTS docs_gen(id INTEGER PRIMARY KEY CHECK (id = 1), gen BIGINT NOT NULL);"
+     "INSERT INTO docs_gen VALUES (1, 1) ON CONFLICT (id) DO NOTHING;"
+     "CREATE TRIGGER IF NOT EXISTS docs_gen_insert AFTER INSERT ON docs"
+     " BEGIN UPDATE docs_gen SET gen = gen + 1 WHERE id = 1; END;"
+     "CREATE TRIGGER IF NOT EXISTS docs_gen_update AFTER UPDATE ON docs"
+     " BEGIN UPDATE docs_gen SET gen = gen + 1 WHERE id = 1; END;"
+     "CREATE TRIGGER IF NOT EXISTS docs_gen_delete AFTER DELETE ON docs"
+     " BEGIN UPDATE docs_gen SET gen = gen + 1 WHERE id = 1; END;",
+     "CREATE TABLE IF NOT EXISTS docs_gen(id INTEGER PRIMARY KEY CHECK (id = 1), gen BIGINT NOT NULL);"
+     "INSERT INTO docs_gen VALUES (1, 1) ON CONFLICT (id) DO NOTHING;"
+     "CREATE OR REPLACE FUNCTION veritee_docs_gen() RETURNS trigger LANGUAGE plpgsql AS"
+     " $f$ BEGIN UPDATE docs_gen SET gen = gen + 1 WHERE id = 1; RETURN NULL; END $f$;"
+     "DROP TRIGGER IF EXISTS docs_gen_change ON docs;"
+     "CREATE TRIGGER docs_gen_change AFTER INSERT OR UPDATE OR DELETE ON docs"
+     " FOR EACH ROW EXECUTE FUNCTION veritee_docs_gen();"
+     "DROP TRIGGER IF EXISTS docs_gen_truncate ON docs;"
+     "CREATE TRIGGER docs_gen_truncate AFTER TRUNCATE ON docs"
+     " FOR EACH STATEMENT EXECUTE FUNCTION veritee_docs_gen();"},
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -8,6 +8,7 @@
 #include "veritee/codec.h"
 #include "veritee/crypto.h"
 #include "veritee/tpm.h"
+#include "verify_internal.h"
 
 vt_tee vt_tee_hw(vt_tee t)
 {
@@ -67,6 +68,7 @@ static vt_err pcrs(const json_t *o, vt_claims_tpm *t, vt_error *err)
         if (t->n_pcrs == VT_CLAIMS_PCRS_MAX)
             return vt_error_set(err, VT_E_INVALID, "claims", "more than %d quoted PCRs", VT_CLAIMS_PCRS_MAX);
         vt_claims_pcr *p = &t->pcrs[t->n_pcrs];
+        memset(p, 0, sizeof *p); /* entries past n_pcrs are not reset (claims_reset) */
         size_t len = 0;
         VT_GUARD(hex_into(v, k, p->value, sizeof p->value, &len, err));
         p->bank = bank;
@@ -90,6 +92,7 @@ static void copy_str(char *dst, size_t cap, const char *s, size_t n, bool *cut)
 static vt_err one_event(const json_t *o, vt_claims_event *e, vt_error *err)
 {
     json_t *dg = json_object_get(o, "digests"), *aael = json_object_get(o, "aael");
+    memset(e, 0, sizeof *e); /* entries past n_events are not reset (claims_reset) */
     e->index = (uint32_t)json_integer_value(json_object_get(o, "index"));
     e->pcr = (uint32_t)json_integer_value(json_object_get(o, "pcr"));
     e->type = (uint32_t)json_integer_value(json_object_get(o, "type"));
@@ -165,7 +168,7 @@ vt_err vt_claims_add_tpm(vt_tee tee, const json_t *j, vt_claims *out, vt_error *
     if (!vt_tee_has_tpm(tee)) return vt_error_set(err, VT_E_ARG, "claims", "%s evidence has no TPM quote", vt_tee_name(tee));
     if (!json_is_object(j)) return vt_error_set(err, VT_E_INVALID, "claims", "TPM claims must be a JSON object");
     if (tee == VT_TEE_TPM) {
-        memset(out, 0, sizeof *out);
+        claims_reset(out);
         out->verified = true;
     }
     out->tee = tee;

@@ -1,5 +1,6 @@
 /* One verification (include/veritee/verify.h): the evidence kind, the options that apply to
  * it, online collateral when configured, the TEE's (or the GPU's) verifier, and normalized claims. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,7 +100,8 @@ static vt_err verify_tdx(vt_verifier *v, const uint8_t *ev, size_t len, const vt
     if (r->tdx == NULL) return vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");
     vt_tdx_verify_opts to = {.at = o->at, .report_data = o->nonce, .report_data_len = o->nonce_len};
     vt_err rc = vt_tdx_verify_with(v->tdx, ev, len, &to, r->tdx, err);
-    r->checks = r->tdx->checks;
+    r->checks.n = r->tdx->checks.n; /* the entries in use, not all 11 KiB */
+    memcpy(r->checks.items, r->tdx->checks.items, r->checks.n * sizeof r->checks.items[0]);
     if (rc == VT_OK) rc = vt_claims_from_tdx(r->tdx, &r->claims, err);
     if (rc == VT_OK) {
         r->claims.has_collateral_issued = v->tdx_issued != 0;
@@ -256,7 +258,7 @@ static vt_err verify_kind(vt_verifier *v, vt_tee want, const uint8_t *ev, size_t
 vt_err vt_verify(vt_verifier *v, const uint8_t *ev, size_t len, const vt_verify_opts *o, vt_verify_result *r,
                  vt_error *err)
 {
-    memset(r, 0, sizeof *r);
+    vt_verify_result_init(r);
     const char *tee = o->tee;
     bool named = tee != NULL && strcmp(tee, "auto") != 0;
     vt_tee want;
@@ -307,7 +309,23 @@ void vt_verify_result_clear(vt_verify_result *r)
     free(r->gpus);
     json_decref(r->nvidia);
     json_decref(r->tpm_claims);
-    memset(r, 0, sizeof *r);
+    vt_verify_result_init(r);
+}
+
+/* The spans vt_verify_result_init zeroes leave out only the check entries and what claims_reset
+ * leaves out: no member may sit between claims and checks. */
+_Static_assert(offsetof(vt_verify_result, checks) - offsetof(vt_verify_result, claims) - sizeof(vt_claims) <
+                   _Alignof(vt_checks),
+               "a member between claims and checks would not be reset");
+
+void vt_verify_result_init(vt_verify_result *r)
+{
+    if (r == NULL) return;
+    /* all but the check entries and the claims' big arrays: every member added after checks
+     * (owned pointers) is zeroed too */
+    memset(r, 0, offsetof(vt_verify_result, claims));
+    claims_reset(&r->claims);
+    memset(&r->checks.n, 0, sizeof *r - offsetof(vt_verify_result, checks.n));
 }
 
 json_t *vt_verify_result_json(const vt_verify_result *r)

@@ -104,6 +104,11 @@ vt_err verify_load_kds(const vt_verifier *v, const uint8_t *ev, size_t len, vt_s
  * owned by cand); crls: the cache's CRLs (borrowed). */
 vt_err verify_snp_candidates(const vt_verifier *v, const vt_verify_opts *o, vt_snp_dir_collateral kds[VERIFY_KDS_DIRS],
                              STACK_OF(X509) *cand, STACK_OF(X509_CRL) *crls, vt_error *err);
+/* Reset claims for a builder (claims.c): every field reads as zero except the TPM PCR and event
+ * entries past their counts and the CCA and GPU members of the per-TEE union, which the code that
+ * fills them zeroes first. Zeroing all 54 KiB of a vt_claims three times was most of the memory a
+ * key-broker round wrote. */
+void claims_reset(vt_claims *c);
 void verify_kds_free(vt_snp_dir_collateral kds[VERIFY_KDS_DIRS]);
 vt_err verify_snp_product(const vt_verifier *v, const vt_verify_opts *o, vt_snp_product *out, vt_error *err);
 

@@ -1,6 +1,7 @@
 /* Appraisal, table-driven: every policy rule against real evidence (vectors verified at the
  * reference times their READMEs give) that passes it and evidence or a policy that fails it;
  * the expected EAR status and the failing check; every vector claim justified by a check. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,6 +434,43 @@ static void report_data_detail_hex(void **state)
     free(c);
 }
 
+/* An appraisal need not be zeroed first (the reset leaves the check entries past n_checks as
+ * they are; each added entry is written whole): junk before gives what zero before gives. */
+static void appraisal_from_junk(void **state)
+{
+    (void)state;
+    vt_claims *c = calloc(1, sizeof *c);
+    c->tee = VT_TEE_SNP;
+    c->verified = true;
+    c->report_data_len = 64;
+    vt_policy p;
+    vt_error e;
+    assert_int_equal(vt_policy_parse(P(""), strlen(P("")), &p, &e), VT_OK);
+    uint8_t want[64] = {1};
+    vt_appraise_ctx ctx = {.report_data = want, .report_data_len = 64};
+    vt_appraisal *a = malloc(sizeof *a), *z = calloc(1, sizeof *z);
+    for (int round = 0; round < 2; round++) {
+        memset(a, 0xa5, sizeof *a);
+        vt_error verr;
+        vt_error_set(&verr, VT_E_VERIFY, "report_signature", "bad signature");
+        if (round == 0) {
+            assert_int_equal(vt_policy_appraise(&p, c, &ctx, a, &e), VT_OK);
+            assert_int_equal(vt_policy_appraise(&p, c, &ctx, z, &e), VT_OK);
+        } else {
+            vt_appraisal_rejected("t", &verr, a);
+            vt_appraisal_rejected("t", &verr, z);
+        }
+        assert_true(z->n_checks > 0);
+        assert_int_equal(a->n_checks, z->n_checks);
+        assert_memory_equal(a, z, offsetof(vt_appraisal, checks));
+        assert_memory_equal(a->checks, z->checks, z->n_checks * sizeof z->checks[0]);
+    }
+    vt_policy_free(&p);
+    free(a);
+    free(z);
+    free(c);
+}
+
 /* The checks as the EAR carries them: name, status, claim and value when the check justifies a
  * claim, detail; a check whose name is not UTF-8 is left out, as it always was. */
 static void checks_json_shape(void **state)
@@ -534,6 +572,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table), cmocka_unit_test(examples), cmocka_unit_test(unverified_and_rejected),
+        cmocka_unit_test(appraisal_from_junk),
         cmocka_unit_test(claims_facts), cmocka_unit_test(report_data_detail_hex),
         cmocka_unit_test(checks_json_shape),
     };

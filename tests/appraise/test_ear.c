@@ -75,6 +75,50 @@ static json_t *build(vt_ear_naming naming, vt_time iat, int64_t ttl)
     return j;
 }
 
+/* include_failed_checks carries the checks that warn or fail, in their order, and no other;
+ * include_checks all of them; neither, no checks member. */
+static void failed_checks_only(void **state)
+{
+    (void)state;
+    static vt_appraisal a;
+    static vt_claims c;
+    sample(&a, &c);
+    const struct {
+        const char *name;
+        vt_check_status st;
+        int value;
+    } rows[] = {{"p1", VT_CHECK_PASS, 2}, {"s1", VT_CHECK_SKIP, 0}, {"w1", VT_CHECK_PASS, 32},
+                {"f1", VT_CHECK_FAIL, 96}, {"p2", VT_CHECK_PASS, 3}, {"f2", VT_CHECK_FAIL, 99}};
+    a.n_checks = 0;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        vt_appraisal_check *k = &a.checks[a.n_checks++];
+        memset(k, 0, sizeof *k);
+        snprintf(k->name, sizeof k->name, "%s", rows[i].name);
+        k->status = rows[i].st;
+        k->claim = rows[i].st == VT_CHECK_SKIP ? -1 : VT_AR4SI_CONFIGURATION;
+        k->value = rows[i].value;
+    }
+    const char *want[3] = {"w1 f1 f2", "p1 s1 w1 f1 p2 f2", NULL};
+    for (int mode = 0; mode < 3; mode++) {
+        vt_ear_submod sub = {.label = "cpu0", .appraisal = &a, .claims = &c};
+        vt_ear_opts o = {.iat = 1787400000, .ttl = 300, .include_failed_checks = mode == 0, .include_checks = mode == 1};
+        json_t *j = NULL;
+        vt_error e;
+        assert_int_equal(vt_ear_build(&sub, 1, &o, &j, &e), VT_OK);
+        json_t *arr = json_object_get(json_object_get(json_object_get(j, "submods"), "cpu0"), "ear.veritee.appraisal-checks");
+        if (want[mode] == NULL) {
+            assert_null(arr);
+        } else {
+            char got[64] = "";
+            for (size_t i = 0; i < json_array_size(arr); i++)
+                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? " " : "",
+                         json_string_value(json_object_get(json_array_get(arr, i), "name")));
+            assert_string_equal(got, want[mode]);
+        }
+        json_decref(j);
+    }
+}
+
 static void claims_shape(void **state)
 {
     (void)state;
@@ -393,7 +437,7 @@ static void keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(tiers),           cmocka_unit_test(claims_shape), cmocka_unit_test(es256),
+        cmocka_unit_test(tiers),           cmocka_unit_test(claims_shape), cmocka_unit_test(failed_checks_only), cmocka_unit_test(es256),
         cmocka_unit_test(es384),           cmocka_unit_test(hostile_tokens),
         cmocka_unit_test(trustee_example), cmocka_unit_test(keys),
     };

@@ -145,8 +145,23 @@ static void roundtrip(const vt_jose_ctx *cx, EVP_PKEY *k, const char *alg)
         assert_int_equal(vt_pki_ec_key(c, &other, &e), VT_OK);
     }
     assert_int_not_equal(vt_jwe_decrypt(jwe, other, &out, &e), VT_OK);
-    EVP_PKEY_free(other);
     json_decref(jwe);
+    /* to a key made from the JWK beforehand: the same; the key given is the one used (the JWK
+     * is not decoded again), so another's key given makes a JWE only the other can open */
+    EVP_PKEY *pub = NULL;
+    assert_int_equal(vt_jwk_to_pkey_cx(cx, jwk, false, &pub, &e), VT_OK);
+    assert_int_equal(vt_jwe_encrypt_to(cx, jwk, pub, secret, sizeof secret, &jwe, &e), VT_OK);
+    assert_int_equal(vt_jwe_decrypt(jwe, k, &out, &e), VT_OK);
+    assert_memory_equal(out.ptr, secret, sizeof secret);
+    vt_buf_free_secret(&out);
+    json_decref(jwe);
+    assert_int_equal(vt_jwe_encrypt_to(cx, jwk, other, secret, sizeof secret, &jwe, &e), VT_OK);
+    assert_int_not_equal(vt_jwe_decrypt(jwe, k, &out, &e), VT_OK);
+    assert_int_equal(vt_jwe_decrypt(jwe, other, &out, &e), VT_OK);
+    vt_buf_free_secret(&out);
+    json_decref(jwe);
+    EVP_PKEY_free(pub);
+    EVP_PKEY_free(other);
     json_decref(jwk);
 }
 

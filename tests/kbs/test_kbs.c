@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -943,6 +944,141 @@ static void test_token_cache(void **state)
     free(to);
 }
 
+/* The parsed policy and reference values are kept between attestations (a hit), and never used
+ * once a document changed on any node (another broker on the store writes one: the next
+ * attestation reads it) or the configured policy was reloaded. */
+static void docs_hits(vt_kbs *k, uint64_t want_hits, uint64_t want_misses)
+{
+    uint64_t h = 99, m = 99;
+    vt_kbs_docs_cache_stats(k, &h, &m);
+    assert_int_equal(h, want_hits);
+    assert_int_equal(m, want_misses);
+}
+
+static void test_docs_cache(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    char *j = NULL;
+    size_t which = 0;
+    const char *names[3] = {"default_tdx", "default_cpu", "default"};
+    assert_int_equal(vt_store_doc_get_first(F.store, VT_DOC_ATTESTATION_POLICY, names, 3, &which, &j, &e), VT_E_MISSING);
+    vt_kbs *k = kbs_with(F.store, 0, 0, 0), *other = kbs_with(F.store, 0, 0, 0);
+    assert_string_equal(status_of_attestation(k), "affirming");
+    docs_hits(k, 0, 1);
+    assert_string_equal(status_of_attestation(k), "affirming");
+    assert_string_equal(status_of_attestation(k), "affirming");
+    docs_hits(k, 2, 1);
+    /* another node stores a policy that refuses the emulated TEE: the very next attestation here */
+    admin_call(other, F.admin, "POST", "/kbs/v0/attestation-policy", NULL,
+               "{\"type\":\"json\",\"policy_id\":\"default_tdx\",\"policy\":\"eyJpZCI6InN0cmljdCIsInZlcnNpb24iOjF9\"}", 200);
+    assert_string_equal(status_of_attestation(k), "contraindicated");
+    docs_hits(k, 2, 2);
+    assert_string_equal(status_of_attestation(k), "contraindicated");
+    docs_hits(k, 3, 2);
+    /* removed again (as an operator could in the database): accepted at once */
+    assert_int_equal(vt_store_doc_delete(F.store, VT_DOC_ATTESTATION_POLICY, "default_tdx", &e), VT_OK);
+    assert_string_equal(status_of_attestation(k), "affirming");
+    docs_hits(k, 3, 3);
+    /* a reference value stored: a new generation, read again */
+    assert_int_equal(vt_store_doc_put(F.store, VT_DOC_REFERENCE_VALUE, "cache-test",
+                                      "{\"reference_values\":[{\"tee\":\"tdx\",\"name\":\"x\",\"value\":\"00\"}]}", F.now, &e),
+                     VT_OK);
+    assert_string_equal(status_of_attestation(k), "affirming");
+    docs_hits(k, 3, 4);
+    assert_int_equal(vt_store_doc_delete(F.store, VT_DOC_REFERENCE_VALUE, "cache-test", &e), VT_OK);
+    /* the configured policy reloaded (SIGHUP): not the parsed old text */
+    assert_int_equal(vt_kbs_reload(k, "{\"id\":\"strict\",\"version\":1}", &e), VT_OK);
+    assert_string_equal(status_of_attestation(k), "contraindicated");
+    assert_int_equal(vt_kbs_reload(k, POLICY, &e), VT_OK);
+    assert_string_equal(status_of_attestation(k), "affirming");
+    docs_hits(k, 3, 6);
+    vt_kbs_free(other);
+    vt_kbs_free(k);
+}
+
+/* The parsed documents shared by concurrent attestations while another thread keeps changing a
+ * document (each change a new generation, the older set freed by its last user): every
+ * attestation served (ASan/UBSan runs see a set freed under a user). */
+enum { DC_THREADS = 4, DC_EACH = 5 };
+
+typedef struct dc_worker {
+    vt_kbs *k;
+    sess s[DC_EACH];
+    char *body[DC_EACH];
+    int ok, wrong;
+} dc_worker;
+
+static void *dc_run(void *arg)
+{
+    dc_worker *w = arg;
+    for (int i = 0; i < DC_EACH; i++) {
+        vt_kbs_call c = call(F.now, w->s[i].id, w->body[i]);
+        vt_kbs_reply r;
+        vt_kbs_attest(w->k, &c, &r);
+        if (r.status == 200) w->ok++;
+        else w->wrong++;
+        vt_kbs_reply_clear(&r);
+    }
+    return NULL;
+}
+
+typedef struct dc_writer {
+    atomic_int *done;
+    int writes, failed;
+} dc_writer;
+
+static void *dc_write(void *arg)
+{
+    dc_writer *w = arg;
+    vt_error e = {0};
+    while (!atomic_load(w->done) && w->writes < 200) { /* bounded */
+        if (vt_store_doc_put(F.store, VT_DOC_REFERENCE_VALUE, "cache-threads",
+                             "{\"reference_values\":[{\"tee\":\"tdx\",\"name\":\"y\",\"value\":\"01\"}]}", F.now,
+                             &e) != VT_OK)
+            w->failed++;
+        w->writes++;
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+    }
+    return NULL;
+}
+
+static void test_docs_cache_threads(void **state)
+{
+    (void)state;
+    vt_kbs *k = kbs_with(F.store, 0, 0, 0);
+    dc_worker w[DC_THREADS];
+    memset(w, 0, sizeof w);
+    for (int t = 0; t < DC_THREADS; t++) {
+        w[t].k = k;
+        for (int i = 0; i < DC_EACH; i++) {
+            auth(k, "tdx", F.now, &w[t].s[i]);
+            w[t].body[i] = tdx_body(w[t].s[i].nonce, F.jwk_ec, NULL, NULL);
+        }
+    }
+    atomic_int done = 0;
+    dc_writer wr = {.done = &done};
+    pthread_t th[DC_THREADS], wt;
+    assert_int_equal(pthread_create(&wt, NULL, dc_write, &wr), 0);
+    for (int t = 0; t < DC_THREADS; t++) assert_int_equal(pthread_create(&th[t], NULL, dc_run, &w[t]), 0);
+    for (int t = 0; t < DC_THREADS; t++) assert_int_equal(pthread_join(th[t], NULL), 0);
+    atomic_store(&done, 1);
+    assert_int_equal(pthread_join(wt, NULL), 0);
+    assert_int_equal(wr.failed, 0);
+    assert_true(wr.writes > 0);
+    for (int t = 0; t < DC_THREADS; t++) {
+        assert_int_equal(w[t].wrong, 0);
+        assert_int_equal(w[t].ok, DC_EACH);
+        for (int i = 0; i < DC_EACH; i++) free(w[t].body[i]);
+    }
+    uint64_t h = 0, m = 0;
+    vt_kbs_docs_cache_stats(k, &h, &m);
+    assert_int_equal(h + m, (uint64_t)DC_THREADS * DC_EACH);
+    vt_error e = {0};
+    assert_int_equal(vt_store_doc_delete(F.store, VT_DOC_REFERENCE_VALUE, "cache-threads", &e), VT_OK);
+    vt_kbs_free(k);
+}
+
 /* The token cache under concurrency: threads releasing with two tokens that evict each other
  * from a one-slot cache, and with a forged one, all at once: every valid request is served,
  * every forged one refused (ASan/UBSan runs see the races, if any). */
@@ -1531,6 +1667,8 @@ int main(void)
         cmocka_unit_test(test_token_skew_boundary),
         cmocka_unit_test(test_token_cache),
         cmocka_unit_test(test_token_cache_threads),
+        cmocka_unit_test(test_docs_cache),
+        cmocka_unit_test(test_docs_cache_threads),
         cmocka_unit_test(test_admin_token_binds_query),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_reload),

@@ -94,6 +94,50 @@ static void test_same_shape(void **state)
     vt_verifier_free(v);
 }
 
+/* A result need not be zeroed whole (vt_verify_result_init leaves the check entries and the
+ * claims' unused arrays as they are): one full of junk reads as empty after init, is safe to
+ * clear, and verifies every kind to the same claims as a zeroed one. */
+static void test_result_from_junk(void **state)
+{
+    const emu_set *sp = *state;
+    emu_set s = *sp;
+    vt_verifier *v = verifier_for(&s);
+    vt_verify_result *z = calloc(1, sizeof *z), *r = malloc(sizeof *r);
+    assert_non_null(z);
+    assert_non_null(r);
+    memset(r, 0xa5, sizeof *r);
+    vt_verify_result_init(r);
+    assert_int_equal(r->tee, VT_TEE_UNKNOWN);
+    assert_int_equal(r->claims.tee, VT_TEE_UNKNOWN);
+    assert_false(r->claims.verified);
+    assert_false(r->claims.tpm.present);
+    assert_int_equal(r->claims.n_meas + r->claims.tpm.n_pcrs + r->claims.tpm.n_events + r->checks.n + r->n_gpus, 0);
+    assert_null(r->tdx);
+    assert_null(r->tpm_claims);
+    assert_null(r->gpus);
+    vt_verify_result_clear(r); /* nothing owned: frees nothing */
+    vt_error e;
+    const vt_buf *ev[3] = {&s.tdx, &s.snp, &s.cca};
+    for (int i = 0; i < 3; i++) {
+        vt_verify_opts o = {.at = vt_test_at(T0)};
+        memset(r, 0xa5, sizeof *r);
+        assert_int_equal(vt_verify(v, ev[i]->ptr, ev[i]->len, &o, r, &e), VT_OK);
+        assert_int_equal(run(v, ev[i], &o, z, &e), VT_OK);
+        json_t *a = vt_claims_json(&r->claims), *b = vt_claims_json(&z->claims);
+        assert_non_null(a);
+        if (!json_equal(a, b)) fail_msg("%s: claims differ after a result full of junk", vt_tee_name(z->tee));
+        assert_int_equal(r->checks.n, z->checks.n);
+        assert_memory_equal(r->checks.items, z->checks.items, z->checks.n * sizeof z->checks.items[0]);
+        json_decref(a);
+        json_decref(b);
+        vt_verify_result_clear(r);
+    }
+    vt_verify_result_clear(z);
+    free(z);
+    free(r);
+    vt_verifier_free(v);
+}
+
 /* The expected nonce is enforced for every kind: the right one passes its check, another one
  * fails it (VT_E_VERIFY), none is a skipped check. */
 static void test_nonce_every_kind(void **state)
@@ -422,6 +466,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_shape),
+        cmocka_unit_test(test_result_from_junk),
         cmocka_unit_test(test_nonce_every_kind),
         cmocka_unit_test(test_options_refused),
         cmocka_unit_test(test_cache_as_collateral),

@@ -535,6 +535,39 @@ static void test_claims_json_refused(void **state)
     json_decref(j);
 }
 
+/* The tpm builder writes every PCR and event entry it fills whole: claims full of junk before
+ * (the reset leaves the entry arrays as they are) give the same claims as zeroed ones. */
+static void test_claims_from_junk(void **state)
+{
+    (void)state;
+    static vt_claims junk, zero;
+    vt_error e;
+    json_t *j = json_loads("{\"pcrs\": {\"pcr08\": \"abcd\", \"sha1.pcr01\": \"01\"}, \"report_data\": \"0011\","
+                           " \"event_log\": [{\"index\": 1, \"pcr\": 8, \"type\": 13, \"digests\": {\"sha256\": \"ee\"}},"
+                           " {\"index\": 2, \"pcr\": 23, \"type\": 13, \"aael\": {\"domain\": \"d\", \"operation\": \"o\","
+                           " \"content\": \"c\"}}]}",
+                           0, NULL);
+    assert_non_null(j);
+    memset(&junk, 0xa5, sizeof junk);
+    memset(&zero, 0, sizeof zero);
+    assert_int_equal(vt_claims_add_tpm(VT_TEE_TPM, j, &junk, &e), VT_OK);
+    assert_int_equal(vt_claims_add_tpm(VT_TEE_TPM, j, &zero, &e), VT_OK);
+    json_decref(j);
+    assert_int_equal(junk.tpm.n_pcrs, 2);
+    assert_int_equal(junk.tpm.n_events, 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_memory_equal(&junk.tpm.pcrs[i], &zero.tpm.pcrs[i], sizeof junk.tpm.pcrs[i]);
+        assert_memory_equal(&junk.tpm.events[i], &zero.tpm.events[i], sizeof junk.tpm.events[i]);
+    }
+    assert_false(junk.tpm.events_truncated);
+    assert_int_equal(junk.n_meas + junk.n_advisories, 0);
+    json_t *a = vt_claims_json(&junk), *b = vt_claims_json(&zero);
+    assert_non_null(a);
+    assert_true(json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+}
+
 /* The kind of a JSON form by its top-level keys only: a key nested or a value that looks like a
  * key does not count; broken JSON is no kind. */
 static void test_detect(void **state)
@@ -571,6 +604,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_init_data_hw, emu_setup, emu_teardown),
         cmocka_unit_test_setup_teardown(test_az_concurrent, emu_setup, emu_teardown),
         cmocka_unit_test(test_claims_json_refused),
+        cmocka_unit_test(test_claims_from_junk),
         cmocka_unit_test(test_detect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
