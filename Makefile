@@ -1,13 +1,14 @@
 # Thin wrapper over CMake: the commands the README promises.
 BUILD    ?= build
 ASAN     ?= build-asan
+TSAN     ?= build-tsan
 FUZZDIR  ?= build-fuzz
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
 VERITEE_VECTORS ?= $(abspath ../shared/vectors)
 export VERITEE_VECTORS
 
-.PHONY: all deps build check test asan bench bench-pg bench-memory fuzz demo clean deb package-check container-check install
+.PHONY: all deps build check test asan tsan bench bench-pg bench-memory fuzz demo clean deb package-check container-check install
 
 all: build
 
@@ -29,9 +30,20 @@ asan:
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+# The tests that run threads (servers, concurrent verifications, caches shared by threads, the
+# store's pool) under ThreadSanitizer, with the library and the CLI they run.
+TSAN_TESTS = test_audit test_collateral_manager test_collateral_pcs test_emulate_tdx test_tsm test_kbs \
+  test_nvidia_emulated test_http test_snp_kds test_store test_tdx_trust test_verify test_verify_tpm
+tsan:
+	cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DVT_TSAN=ON
+	cmake --build $(TSAN) -j $(JOBS) --target veritee-cli $(TSAN_TESTS)
+	cd $(TSAN) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j $(JOBS) -R "^($$(echo $(TSAN_TESTS) | tr ' ' '|'))$$"
+
 check: deps
 	$(MAKE) test
 	$(MAKE) asan
+	$(MAKE) tsan
 	$(MAKE) fuzz FUZZ_SECONDS=5
 	$(MAKE) package-check
 

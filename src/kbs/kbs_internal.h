@@ -88,6 +88,9 @@ void kbs_tokens_remember(vt_kbs *k, const char *jwt, size_t len, json_t *claims,
  * NULL. The caller still applies the instant-dependent checks (vt_ear_check_claims). tee_key
  * (may be NULL) gets the remembered key, a new reference, or NULL. */
 json_t *kbs_tokens_recall(vt_kbs *k, const char *jwt, size_t len, EVP_PKEY **tee_key);
+/* Drops a reference to claims that are, or may be, shared through the cache (recalled, or
+ * remembered by this caller): never with a bare json_decref. Accepts NULL. */
+void kbs_tokens_release(vt_kbs *k, json_t *claims);
 
 /* A copy of the configured attestation policy text (NULL when none is configured). */
 char *kbs_policy_text(vt_kbs *k);

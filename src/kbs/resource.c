@@ -144,7 +144,7 @@ void vt_kbs_resource(vt_kbs *k, const char *path, const vt_kbs_call *c, vt_kbs_r
 out:
     vt_buf_free_secret(&secret);
     json_decref(jwe);
-    json_decref(claims);
+    kbs_tokens_release(k, claims);
     EVP_PKEY_free(tee_key);
     free(policy);
     vt_session_clear(&s);

@@ -67,10 +67,22 @@ void kbs_tokens_remember(vt_kbs *k, const char *jwt, size_t len, json_t *c, EVP_
     k->tok[i].len = len;
     k->tok[i].claims = c;
     k->tok[i].tee_key = tee_key;
+    json_decref(old); /* under the lock: see kbs_tokens_release */
     pthread_mutex_unlock(&k->tok_mu);
-    json_decref(old);
     EVP_PKEY_free(old_key);
     free(old_tok);
+}
+
+/* jansson's reference count is decremented with release order only, and the thread that takes
+ * it to zero frees the object without an acquire: a reader's last accesses are then not
+ * ordered before the free (ThreadSanitizer reports it). Every reference to a shared claims
+ * object is therefore dropped under the cache's lock, which orders them. */
+void kbs_tokens_release(vt_kbs *k, json_t *claims)
+{
+    if (claims == NULL) return;
+    pthread_mutex_lock(&k->tok_mu);
+    json_decref(claims);
+    pthread_mutex_unlock(&k->tok_mu);
 }
 
 json_t *kbs_tokens_recall(vt_kbs *k, const char *jwt, size_t len, EVP_PKEY **tee_key)

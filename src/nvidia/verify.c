@@ -526,7 +526,11 @@ static vt_err verify_device(vt_nvidia_verifier *v, vt_nvidia_arch arch, const ui
         *claims = o;
     }
 out:
+    /* chv shares the cached chain's claims: jansson frees at zero without an acquire, so every
+     * drop of a shared reference happens under the cache's lock, which orders it */
+    pthread_mutex_lock(&v->mu);
     cache_clear(&chv);
+    pthread_mutex_unlock(&v->mu);
     free(fetched);
     free(r);
     return rc;

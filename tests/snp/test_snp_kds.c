@@ -50,13 +50,12 @@ static void reply(int c, int status, const char *extra, const void *body, size_t
     if (len) (void)!write(c, body, len);
 }
 
+/* Called with s->lock held. */
 static void respond(server *s, int c, const char *path)
 {
     if (s->delay_ms) usleep((useconds_t)s->delay_ms * 1000);
-    pthread_mutex_lock(&s->lock);
     bool throttle = s->always429 || s->pending429 > 0;
     if (s->pending429 > 0) s->pending429--;
-    pthread_mutex_unlock(&s->lock);
     if (throttle) {
         char h[64] = "";
         if (s->retry_after) snprintf(h, sizeof h, "Retry-After: %s\r\n", s->retry_after);
@@ -84,10 +83,12 @@ static void *serve(void *arg)
             req[got] = 0;
             char path[256] = "";
             sscanf(req, "GET %255s", path);
+            /* the whole answer under the lock: a test changes what is served under it too
+             * (server_quiet), so it never frees a buffer the answer is still being sent from */
             pthread_mutex_lock(&s->lock);
             snprintf(s->seen[s->requests++ % SEEN_MAX], sizeof s->seen[0], "%s", path);
-            pthread_mutex_unlock(&s->lock);
             respond(s, c, path);
+            pthread_mutex_unlock(&s->lock);
         }
         close(c);
     }
@@ -107,6 +108,15 @@ static pthread_t server_start(server *s)
     pthread_t th;
     pthread_create(&th, NULL, serve, s);
     return th;
+}
+
+/* Orders the test's thread and the server's: called before the test changes what is served or
+ * reads the counts (the answer in progress, if any, is done) and before each request it makes
+ * (what it changed is seen by the server thread). ThreadSanitizer (make tsan) checks it. */
+static void server_quiet(server *s)
+{
+    pthread_mutex_lock(&s->lock);
+    pthread_mutex_unlock(&s->lock);
 }
 
 static void server_stop(server *s, pthread_t th)
@@ -398,8 +408,10 @@ static void test_verify_fetch(void **state)
     waits w = {0};
     vt_error e;
     vt_time at = E.t0 + 3600;
+    server_quiet(&s);
     if (verify_once(url, dir, &w, at, &e) != VT_OK) fail_msg("verify: %s: %s", e.check, e.msg);
     /* chain first (the VCEK and CRL are checked against it): 429, 429, 200; then VCEK and CRL */
+    server_quiet(&s);
     assert_int_equal(s.requests, 5);
     for (int i = 0; i < 3; i++) assert_int_equal(seen(&s, i, "/vcek/v1/Milan/cert_chain"), 0);
     pthread_mutex_lock(&s.lock);
@@ -416,10 +428,14 @@ static void test_verify_fetch(void **state)
     assert_true(cached(dir, "vcek/Milan/crl.der"));
     assert_true(cached(dir, vrel));
     /* reused: no request the second time */
+    server_quiet(&s);
     assert_int_equal(verify_once(url, dir, NULL, at + 60, &e), VT_OK);
+    server_quiet(&s);
     assert_int_equal(s.requests, 5);
     /* a day after the fetch the CRL is asked again, and only the CRL */
+    server_quiet(&s);
     assert_int_equal(verify_once(url, dir, NULL, at + DAY + 60, &e), VT_OK);
+    server_quiet(&s);
     assert_int_equal(s.requests, 6);
     assert_int_equal(seen(&s, 5, "/vcek/v1/Milan/crl"), 0);
     server_stop(&s, th);
@@ -442,54 +458,69 @@ static void test_tampered_not_cached(void **state)
     /* a CRL with the ARK's name but signed by another key */
     EVP_PKEY *stranger = NULL;
     assert_int_equal(vt_pki_ec_key(VT_P384, &stranger, NULL), VT_OK);
+    server_quiet(&s);
     vt_buf_free(&s.crl);
     make_crl_by(stranger, E.t0, E.t0 + 2 * DAY, &s.crl);
+    server_quiet(&s);
     assert_int_equal(verify_once(url, dir, NULL, at, &e), VT_E_VERIFY);
     assert_non_null(strstr(e.msg, "CRL signature"));
     assert_false(cached(dir, "vcek/Milan/crl.der"));
     /* an expired CRL */
+    server_quiet(&s);
     vt_buf_free(&s.crl);
     make_crl(E.t0 - 3 * DAY, E.t0 - DAY, &s.crl);
+    server_quiet(&s);
     assert_int_equal(verify_once(url, dir, NULL, at, &e), VT_E_EXPIRED);
     assert_false(cached(dir, "vcek/Milan/crl.der"));
 
     /* a VCEK of another chip (a real Milan VCEK), then a 200 that is not a certificate */
+    server_quiet(&s);
     vt_buf_free(&s.crl);
     make_crl(E.t0, E.t0 + 2 * DAY, &s.crl);
     vt_test_tmpdir(dir, sizeof dir);
+    server_quiet(&s);
     vt_buf_free(&s.vcek);
     vt_test_load("snp/milan_v2_trustee/vcek.der", &s.vcek);
+    server_quiet(&s);
     assert_int_equal(verify_once(url, dir, NULL, at, &e), VT_E_VERIFY);
     assert_non_null(strstr(e.msg, "another chip"));
     assert_false(cached(dir, vrel));
+    server_quiet(&s);
     vt_buf_free(&s.vcek);
     s.vcek.ptr = (uint8_t *)strdup("<html>busy</html>");
     s.vcek.len = strlen((char *)s.vcek.ptr);
+    server_quiet(&s);
     assert_int_not_equal(verify_once(url, dir, NULL, at, &e), VT_OK);
     assert_false(cached(dir, vrel));
     assert_false(cached(dir, "vcek/Milan/crl.der"));
 
     /* a chain whose ARK is not the trusted one (the real, pinned Milan ARK's chain) */
     vt_test_tmpdir(dir, sizeof dir);
+    server_quiet(&s);
     vt_buf_free(&s.chain);
     vt_test_load("snp/chains/milan_ask_ark.pem", &s.chain);
+    server_quiet(&s);
     assert_int_equal(verify_once(url, dir, NULL, at, &e), VT_E_VERIFY);
     assert_non_null(strstr(e.msg, "ARK"));
     assert_false(cached(dir, "vcek/Milan/cert_chain.pem"));
     assert_false(cached(dir, vrel));
 
     /* a good cache, then a tampered CRL at the daily refresh: refused, the previous CRL stays */
+    server_quiet(&s);
     vt_buf_free(&s.chain);
     vt_buf_free(&s.vcek);
     vt_buf_free(&s.crl);
     server_emulated(&s);
     vt_buf good = {0};
+    server_quiet(&s);
     assert_int_equal(verify_once(url, dir, NULL, at, &e), VT_OK);
     char p[1024];
     snprintf(p, sizeof p, "%s/vcek/Milan/crl.der", dir);
     assert_int_equal(vt_file_read(p, 1 << 20, &good, NULL), VT_OK);
+    server_quiet(&s);
     vt_buf_free(&s.crl);
     make_crl_by(stranger, E.t0 + DAY, E.t0 + 3 * DAY, &s.crl);
+    server_quiet(&s);
     assert_int_equal(verify_once(url, dir, NULL, at + DAY + 60, &e), VT_E_VERIFY);
     vt_buf now = {0};
     assert_int_equal(vt_file_read(p, 1 << 20, &now, NULL), VT_OK);
@@ -501,6 +532,7 @@ static void test_tampered_not_cached(void **state)
     /* HTTP 404, unreachable */
     snprintf(url, sizeof url, "http://127.0.0.1:%d/nothing", s.port);
     vt_test_tmpdir(dir, sizeof dir);
+    server_quiet(&s);
     assert_int_equal(verify_once(url, dir, NULL, at, &e), VT_E_MISSING);
     assert_non_null(strstr(e.msg, "404"));
     server_stop(&s, th);
@@ -524,30 +556,37 @@ static void test_cli(void **state)
     vt_time_format(E.t0 + 3600, at);
     snprintf(cmd, sizeof cmd, "%s verify --tee snp --kds-url http://127.0.0.1:%d --cache %s --trust %s --at %s %s >/dev/null",
              bin, s.port, dir, E.trust, at, rp);
+    server_quiet(&s);
     int st = system(cmd);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
+    server_quiet(&s);
     assert_int_equal(s.requests, 4);
     /* from the cache only: --cache without --kds-url makes no request */
     snprintf(cmd, sizeof cmd, "%s verify --tee snp --cache %s --trust %s --at %s %s >/dev/null", bin, dir, E.trust, at, rp);
+    server_quiet(&s);
     st = system(cmd);
     assert_int_equal(WEXITSTATUS(st), 0);
+    server_quiet(&s);
     assert_int_equal(s.requests, 4);
     /* a tampered CRL: refused (exit 1), nothing cached */
     vt_test_tmpdir(dir, sizeof dir);
     EVP_PKEY *stranger = NULL;
     assert_int_equal(vt_pki_ec_key(VT_P384, &stranger, NULL), VT_OK);
+    server_quiet(&s);
     vt_buf_free(&s.crl);
     make_crl_by(stranger, E.t0, E.t0 + 2 * DAY, &s.crl);
     EVP_PKEY_free(stranger);
     snprintf(cmd, sizeof cmd, "%s verify --tee snp --kds-url http://127.0.0.1:%d --cache %s --trust %s --at %s %s >/dev/null 2>&1",
              bin, s.port, dir, E.trust, at, rp);
+    server_quiet(&s);
     st = system(cmd);
     assert_int_equal(WEXITSTATUS(st), 1);
     assert_false(cached(dir, "vcek/Milan/crl.der"));
     /* an empty cache and no --kds-url: the VCEK is missing (exit 3) */
     vt_test_tmpdir(dir, sizeof dir);
     snprintf(cmd, sizeof cmd, "%s verify --tee snp --cache %s --trust %s --at %s %s >/dev/null 2>&1", bin, dir, E.trust, at, rp);
+    server_quiet(&s);
     st = system(cmd);
     assert_int_equal(WEXITSTATUS(st), 3);
     server_stop(&s, th);
@@ -598,6 +637,7 @@ static void test_verify_single_flight(void **state)
         if (g[i].rc != VT_OK) print_message("guest %d: %d %s\n", i, g[i].rc, g[i].msg);
         assert_int_equal(g[i].rc, VT_OK);
     }
+    server_quiet(&s);
     assert_int_equal(s.requests, 3);
     vt_verifier_free(v);
     server_stop(&s, th);
