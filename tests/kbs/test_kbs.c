@@ -7,7 +7,6 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -855,13 +854,17 @@ static void test_token_skew_boundary(void **state)
  * hit), but only for its exact bytes; a forged token in the session row, another broker's
  * token and an evicted one take the full path; expiry is applied at the request instant on a
  * hit as on a full verification; one slot bounds the cache to one token. */
-static void hits(vt_kbs *k, uint64_t want_hits, uint64_t want_misses)
+typedef void (*kbs_stats_fn)(vt_kbs *, uint64_t *, uint64_t *);
+
+static void stats_are(kbs_stats_fn fn, vt_kbs *k, uint64_t want_hits, uint64_t want_misses)
 {
     uint64_t h = 99, m = 99;
-    vt_kbs_token_cache_stats(k, &h, &m);
+    fn(k, &h, &m);
     assert_int_equal(h, want_hits);
     assert_int_equal(m, want_misses);
 }
+#define hits(k, h, m) stats_are(vt_kbs_token_cache_stats, k, h, m)
+#define docs_hits(k, h, m) stats_are(vt_kbs_docs_cache_stats, k, h, m)
 
 static void test_token_cache(void **state)
 {
@@ -947,14 +950,6 @@ static void test_token_cache(void **state)
 /* The parsed policy and reference values are kept between attestations (a hit), and never used
  * once a document changed on any node (another broker on the store writes one: the next
  * attestation reads it) or the configured policy was reloaded. */
-static void docs_hits(vt_kbs *k, uint64_t want_hits, uint64_t want_misses)
-{
-    uint64_t h = 99, m = 99;
-    vt_kbs_docs_cache_stats(k, &h, &m);
-    assert_int_equal(h, want_hits);
-    assert_int_equal(m, want_misses);
-}
-
 static void test_docs_cache(void **state)
 {
     (void)state;
@@ -1023,24 +1018,13 @@ static void *dc_run(void *arg)
     return NULL;
 }
 
-typedef struct dc_writer {
-    atomic_int *done;
-    int writes, failed;
-} dc_writer;
-
-static void *dc_write(void *arg)
+static bool dc_write(void *unused)
 {
-    dc_writer *w = arg;
+    (void)unused;
     vt_error e = {0};
-    while (!atomic_load(w->done) && w->writes < 200) { /* bounded */
-        if (vt_store_doc_put(F.store, VT_DOC_REFERENCE_VALUE, "cache-threads",
-                             "{\"reference_values\":[{\"tee\":\"tdx\",\"name\":\"y\",\"value\":\"01\"}]}", F.now,
-                             &e) != VT_OK)
-            w->failed++;
-        w->writes++;
-        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-    }
-    return NULL;
+    return vt_store_doc_put(F.store, VT_DOC_REFERENCE_VALUE, "cache-threads",
+                            "{\"reference_values\":[{\"tee\":\"tdx\",\"name\":\"y\",\"value\":\"01\"}]}", F.now,
+                            &e) == VT_OK;
 }
 
 static void test_docs_cache_threads(void **state)
@@ -1056,16 +1040,13 @@ static void test_docs_cache_threads(void **state)
             w[t].body[i] = tdx_body(w[t].s[i].nonce, F.jwk_ec, NULL, NULL);
         }
     }
-    atomic_int done = 0;
-    dc_writer wr = {.done = &done};
-    pthread_t th[DC_THREADS], wt;
-    assert_int_equal(pthread_create(&wt, NULL, dc_write, &wr), 0);
+    vt_test_ticker *wt = vt_test_ticker_start(dc_write, NULL, 1, 200); /* a new generation each ms */
+    pthread_t th[DC_THREADS];
     for (int t = 0; t < DC_THREADS; t++) assert_int_equal(pthread_create(&th[t], NULL, dc_run, &w[t]), 0);
     for (int t = 0; t < DC_THREADS; t++) assert_int_equal(pthread_join(th[t], NULL), 0);
-    atomic_store(&done, 1);
-    assert_int_equal(pthread_join(wt, NULL), 0);
-    assert_int_equal(wr.failed, 0);
-    assert_true(wr.writes > 0);
+    int failed = -1, writes = vt_test_ticker_stop(wt, &failed);
+    assert_int_equal(failed, 0);
+    assert_true(writes > 0);
     for (int t = 0; t < DC_THREADS; t++) {
         assert_int_equal(w[t].wrong, 0);
         assert_int_equal(w[t].ok, DC_EACH);

@@ -3,7 +3,6 @@
  * above all) and refused for a kind it cannot apply to; the evidence kind checked. */
 #include <dirent.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,12 +313,6 @@ typedef struct conc_worker {
     char bad[800];
 } conc_worker;
 
-typedef struct conc_reloader {
-    vt_verifier *v;
-    atomic_int *done;
-    int reloads;
-} conc_reloader;
-
 static const vt_tee conc_kind[3] = {VT_TEE_TDX, VT_TEE_SNP, VT_TEE_CCA};
 static const char *const conc_check[3] = {"report_data", "report_data", "realm_challenge"};
 
@@ -358,16 +351,10 @@ static void *conc_work(void *arg)
     return NULL;
 }
 
-static void *conc_reload(void *arg)
+static bool conc_reload(void *v)
 {
-    conc_reloader *l = arg;
-    /* bounded: at most 400 rebuilds, 2 ms apart */
-    while (!atomic_load(l->done) && l->reloads < 400) {
-        vt_verifier_invalidate(l->v);
-        l->reloads++;
-        nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
-    }
-    return NULL;
+    vt_verifier_invalidate(v);
+    return true;
 }
 
 static void test_concurrent(void **state)
@@ -391,20 +378,17 @@ static void test_concurrent(void **state)
         assert_int_equal(vt_emu_cca_token(emu, w[i].rd, NULL, &w[i].ev[2], &e), VT_OK);
     }
     vt_emu_free(emu);
-    atomic_int done = 0;
-    conc_reloader l = {.v = v, .done = &done};
-    pthread_t th[CONC_WORKERS], rl;
-    assert_int_equal(pthread_create(&rl, NULL, conc_reload, &l), 0);
+    vt_test_ticker *rl = vt_test_ticker_start(conc_reload, v, 2, 400); /* rebuilds, 2 ms apart */
+    pthread_t th[CONC_WORKERS];
     for (int i = 0; i < CONC_WORKERS; i++) assert_int_equal(pthread_create(&th[i], NULL, conc_work, &w[i]), 0);
     for (int i = 0; i < CONC_WORKERS; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
-    atomic_store(&done, 1);
-    assert_int_equal(pthread_join(rl, NULL), 0);
+    int reloads = vt_test_ticker_stop(rl, NULL);
     for (int i = 0; i < CONC_WORKERS; i++) {
         if (w[i].bad[0] != 0) fail_msg("%s", w[i].bad);
         assert_int_equal(w[i].good, CONC_ROUNDS * 3 * 2);
         for (int k = 0; k < 3; k++) vt_buf_free(&w[i].ev[k]);
     }
-    assert_true(l.reloads > 0);
+    assert_true(reloads > 0);
     free(w);
     vt_verifier_free(v);
 }

@@ -5,12 +5,10 @@
  * every kind it applies to. */
 #include <openssl/pem.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "testutil.h"
 #include "veritee/crypto.h"
@@ -425,21 +423,10 @@ static void *az_work(void *arg)
     return NULL;
 }
 
-typedef struct az_reloader {
-    vt_verifier *v;
-    atomic_int *done;
-    int reloads;
-} az_reloader;
-
-static void *az_reload(void *arg)
+static bool az_reload(void *v)
 {
-    az_reloader *l = arg;
-    while (!atomic_load(l->done) && l->reloads < 400) { /* bounded: 400 rebuilds, 2 ms apart */
-        vt_verifier_invalidate(l->v);
-        l->reloads++;
-        nanosleep(&(struct timespec){.tv_nsec = 2000000}, NULL);
-    }
-    return NULL;
+    vt_verifier_invalidate(v);
+    return true;
 }
 
 static void test_az_concurrent(void **state)
@@ -460,20 +447,17 @@ static void test_az_concurrent(void **state)
         }
     }
     for (int i = 0; i < AZ_WORKERS; i++) memcpy(w[i].other, w[(i + 1) % AZ_WORKERS].nonce, 32);
-    atomic_int done = 0;
-    az_reloader l = {.v = v, .done = &done};
-    pthread_t th[AZ_WORKERS], rl;
-    assert_int_equal(pthread_create(&rl, NULL, az_reload, &l), 0);
+    vt_test_ticker *rl = vt_test_ticker_start(az_reload, v, 2, 400); /* rebuilds, 2 ms apart */
+    pthread_t th[AZ_WORKERS];
     for (int i = 0; i < AZ_WORKERS; i++) assert_int_equal(pthread_create(&th[i], NULL, az_work, &w[i]), 0);
     for (int i = 0; i < AZ_WORKERS; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
-    atomic_store(&done, 1);
-    assert_int_equal(pthread_join(rl, NULL), 0);
+    int reloads = vt_test_ticker_stop(rl, NULL);
     for (int i = 0; i < AZ_WORKERS; i++) {
         if (w[i].bad[0] != 0) fail_msg("%s", w[i].bad);
         assert_int_equal(w[i].good, AZ_ROUNDS * 2 * 2);
         for (int k = 0; k < 2; k++) vt_buf_free(&w[i].ev[k]);
     }
-    assert_true(l.reloads > 0);
+    assert_true(reloads > 0);
     vt_verifier_free(v);
 }
 
