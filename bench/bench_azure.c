@@ -262,12 +262,13 @@ static void verify_entry(const char *vectors, double rsa, double bound)
             printf("verify_az_snp_vtpm_per_cpu_sec %.1f 1/s\n", a);
             if (bound > 0) printf("verify_az_snp_vtpm_vs_bound %.2f ratio\n", a / bound);
             long cores = sysconf(_SC_NPROCESSORS_ONLN);
+            int n = cores > 8 ? 8 : (int)cores; /* par_rate's most */
             double one = par_rate(v, ev, (const uint8_t *)"challenge", 9, 1);
-            double all = cores > 1 ? par_rate(v, ev, (const uint8_t *)"challenge", 9, cores > 8 ? 8 : (int)cores) : -1;
+            double all = n > 1 ? par_rate(v, ev, (const uint8_t *)"challenge", 9, n) : -1;
             if (one > 0 && all > 0) {
                 printf("verify_az_snp_vtpm_per_sec_1thread %.1f 1/s\n", one);
-                printf("verify_az_snp_vtpm_per_sec_%ldthreads %.1f 1/s\n", cores > 8 ? 8 : cores, all);
-                printf("verify_az_snp_vtpm_thread_scaling %.2f ratio  (of %ld cores)\n", all / one, cores > 8 ? 8 : cores);
+                printf("verify_az_snp_vtpm_per_sec_%dthreads %.1f 1/s\n", n, all);
+                printf("verify_az_snp_vtpm_thread_scaling %.2f ratio  (of %d cores)\n", all / one, n);
             }
         }
     }

@@ -11,6 +11,15 @@
 #include "kbs_internal.h"
 #include "veritee/store.h"
 
+/* A copy of the configured attestation policy text (NULL when none is configured). */
+static char *configured_policy(vt_kbs *k)
+{
+    pthread_mutex_lock(&k->policy_mu);
+    char *t = k->policy_text ? strdup(k->policy_text) : NULL;
+    pthread_mutex_unlock(&k->policy_mu);
+    return t;
+}
+
 /* The attestation policy: stored default_<tee>, default_cpu, default (one query); else the
  * configured text; else the built-in default. */
 static vt_err load_policy(vt_kbs *k, const char *tee, vt_policy *p, vt_error *err)
@@ -22,7 +31,7 @@ static vt_err load_policy(vt_kbs *k, const char *tee, vt_policy *p, vt_error *er
     vt_error e2 = {0};
     vt_err rc = vt_store_doc_get_first(k->cfg.store, VT_DOC_ATTESTATION_POLICY, names, 3, &which, &text, &e2);
     if (rc != VT_OK && rc != VT_E_MISSING) return vt_error_set(err, rc, "policy", "%s", e2.msg);
-    if (text == NULL) text = kbs_policy_text(k);
+    if (text == NULL) text = configured_policy(k);
     const char *t = text ? text : "{\"id\":\"default\",\"version\":1}";
     rc = vt_policy_parse(t, strlen(t), p, err);
     free(text);

@@ -33,7 +33,7 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
         free(k);
         return vt_error_set(err, VT_E_NOMEM, "kbs", "out of memory");
     }
-    k->cfg.policy_text = NULL; /* read through kbs_policy_text */
+    k->cfg.policy_text = NULL; /* read through configured_policy (docs_cache.c) */
     vt_verify_sources vs = {.trust_dir = cfg->trust_dir, .collateral_dir = cfg->collateral_dir, .tpm_aks = cfg->tpm_aks,
                             .pcs_url = cfg->pcs_url, .kds_url = cfg->kds_url, .cache_dir = cfg->cache_dir,
                             .allow_missing_crl = cfg->allow_missing_crl, .collateral = cfg->collateral,
@@ -101,14 +101,6 @@ void vt_kbs_free(vt_kbs *k)
     pthread_mutex_destroy(&k->policy_mu);
     pthread_mutex_destroy(&k->unauth_mu);
     free(k);
-}
-
-char *kbs_policy_text(vt_kbs *k)
-{
-    pthread_mutex_lock(&k->policy_mu);
-    char *t = k->policy_text ? strdup(k->policy_text) : NULL;
-    pthread_mutex_unlock(&k->policy_mu);
-    return t;
 }
 
 vt_err vt_kbs_reload(vt_kbs *k, const char *policy_text, vt_error *err)

@@ -92,8 +92,6 @@ json_t *kbs_tokens_recall(vt_kbs *k, const char *jwt, size_t len, EVP_PKEY **tee
  * remembered by this caller): never with a bare json_decref. Accepts NULL. */
 void kbs_tokens_release(vt_kbs *k, json_t *claims);
 
-/* A copy of the configured attestation policy text (NULL when none is configured). */
-char *kbs_policy_text(vt_kbs *k);
 
 /* Fills a problem reply (status, variant, formatted detail). */
 void kbs_fail(vt_kbs_reply *r, int status, const char *variant, const char *fmt, ...)
