@@ -205,6 +205,9 @@ typedef struct vt_appraisal {
     size_t n_checks;
 } vt_appraisal;
 
+/* An empty appraisal (no check, status none) without writing its check entries: what
+ * vt_policy_appraise and vt_appraisal_rejected start from. */
+void vt_appraisal_init(vt_appraisal *a);
 /* Appraise claims against a policy. Returns VT_OK when the evaluation ran (the verdict is in
  * out->status and out->checks); VT_E_ARG for bad arguments. */
 VT_MUST_USE vt_err vt_policy_appraise(const vt_policy *p, const vt_claims *c, const vt_appraise_ctx *ctx,

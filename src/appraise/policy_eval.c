@@ -211,7 +211,7 @@ _Static_assert(offsetof(vt_appraisal, n_checks) - offsetof(vt_appraisal, checks)
 
 /* Empty, without writing the 18 KiB of check entries: every entry below n_checks is zeroed and
  * written when it is added (policy_rules.c), and none past it is read. */
-static void appraisal_reset(vt_appraisal *a)
+void vt_appraisal_init(vt_appraisal *a)
 {
     memset(a, 0, offsetof(vt_appraisal, checks));
     a->n_checks = 0;
@@ -222,7 +222,7 @@ vt_err vt_policy_appraise(const vt_policy *p, const vt_claims *c, const vt_appra
 {
     if (p == NULL || c == NULL || ctx == NULL || out == NULL)
         return vt_error_set(err, VT_E_ARG, "appraise", "policy, claims, context and result are required");
-    appraisal_reset(out);
+    vt_appraisal_init(out);
     snprintf(out->policy_id, sizeof out->policy_id, "%s", p->id);
     ev e = {p, c, ctx, out};
     const char *tee = vt_tee_name(c->tee);
@@ -273,7 +273,7 @@ vt_err vt_policy_appraise(const vt_policy *p, const vt_claims *c, const vt_appra
 
 void vt_appraisal_rejected(const char *policy_id, const vt_error *verr, vt_appraisal *out)
 {
-    appraisal_reset(out);
+    vt_appraisal_init(out);
     snprintf(out->policy_id, sizeof out->policy_id, "%s", policy_id ? policy_id : "");
     for (int i = 0; i < VT_AR4SI_COUNT; i++) out->vector.v[i] = VT_AR4SI_CRYPTO_FAILED;
     vt_appraisal_check *k = &out->checks[out->n_checks++];

@@ -165,7 +165,7 @@ static vt_err sample_ear(attest_ctx *x, vt_error *err)
     bool ok = b.len == 48 && vt_ct_eq(b.ptr, x->rd, 48);
     vt_buf_free(&b);
     if (!ok) return vt_error_set(err, VT_E_VERIFY, "report_data", "runtime data binding mismatch (sample report_data)");
-    memset(&x->ap, 0, sizeof x->ap);
+    vt_appraisal_init(&x->ap);
     snprintf(x->ap.policy_id, sizeof x->ap.policy_id, "default");
     x->ap.vector.v[VT_AR4SI_CONFIGURATION] = 2;
     x->ap.vector.v[VT_AR4SI_EXECUTABLES] = 3;
@@ -349,8 +349,7 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     attest_ctx x;
     memset(&x, 0, offsetof(attest_ctx, vr));
     vt_verify_result_init(&x.vr);
-    memset(&x.ap, 0, offsetof(vt_appraisal, checks)); /* read only once filled; empty till then */
-    x.ap.n_checks = 0;
+    vt_appraisal_init(&x.ap); /* empty till appraised */
     x.k = k;
     x.c = c;
     x.s = &s;
