@@ -45,33 +45,51 @@ static size_t utf8_next(const unsigned char *s, size_t n, unsigned *cp)
     return len;
 }
 
+/* The escape RFC 8785 section 3.2.2.2 prescribes for the byte c, NULL when it stands for itself
+ * (printable ASCII other than '"' and '\\'; bytes of multi-byte sequences are checked apart). */
+static const char *escape_of(unsigned char c, char esc[8])
+{
+    switch (c) {
+    case '"': return "\\\"";
+    case '\\': return "\\\\";
+    case '\b': return "\\b";
+    case '\f': return "\\f";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '\t': return "\\t";
+    default:
+        if (c >= 0x20) return NULL;
+        snprintf(esc, 8, "\\u%04x", c);
+        return esc;
+    }
+}
+
+/* The string in quotes, written in runs: the characters that stand for themselves (printable
+ * ASCII, and whole multi-byte sequences once checked) go out together, each escape apart. */
 static bool put_string(sb *b, const char *s, size_t n)
 {
     put(b, "\"", 1);
     const unsigned char *u = (const unsigned char *)s;
+    size_t run = 0; /* start of the pending run */
     for (size_t i = 0; i < n;) {
-        unsigned cp;
-        size_t l = utf8_next(u + i, n - i, &cp);
-        if (l == 0) return false;
-        char esc[8];
-        switch (cp) {
-        case '"': puts_(b, "\\\""); break;
-        case '\\': puts_(b, "\\\\"); break;
-        case '\b': puts_(b, "\\b"); break;
-        case '\f': puts_(b, "\\f"); break;
-        case '\n': puts_(b, "\\n"); break;
-        case '\r': puts_(b, "\\r"); break;
-        case '\t': puts_(b, "\\t"); break;
-        default:
-            if (cp < 0x20) {
-                snprintf(esc, sizeof esc, "\\u%04x", cp);
-                puts_(b, esc);
-            } else {
-                put(b, s + i, l);
-            }
+        unsigned char c = u[i];
+        if (c >= 0x80) { /* a multi-byte sequence: valid UTF-8 or refused */
+            unsigned cp;
+            size_t l = utf8_next(u + i, n - i, &cp);
+            if (l == 0) return false;
+            i += l;
+            continue;
         }
-        i += l;
+        char esc[8];
+        const char *e = escape_of(c, esc);
+        if (e != NULL) {
+            put(b, s + run, i - run);
+            puts_(b, e);
+            run = i + 1;
+        }
+        i++;
     }
+    put(b, s + run, n - run);
     put(b, "\"", 1);
     return true;
 }
@@ -162,7 +180,21 @@ static int utf16_cmp(const char *a, const char *b)
     }
 }
 
-static int key_cmp(const void *a, const void *b) { return utf16_cmp(*(const char *const *)a, *(const char *const *)b); }
+static bool ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80) return false;
+    return true;
+}
+
+/* Keys in ASCII (all of the KBS protocol's) have one UTF-16 code unit per byte, of the byte's
+ * value: their order is strcmp's. */
+static int key_cmp(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    if (ascii(x) && ascii(y)) return strcmp(x, y);
+    return utf16_cmp(x, y);
+}
 
 static bool emit(sb *b, const json_t *v, int depth)
 {

@@ -1,5 +1,6 @@
 /* JCS (RFC 8785) and JWE against the known answers of kbs-protocol.md sections 7.1 and 14,
  * round trips for every key kind, and tampering. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,89 @@ static void test_jcs(void **state)
     /* keys sort by UTF-16 code units: U+1F600 (surrogates D83D..) sorts before U+FB33 */
     s = jcs_of("{\"\\ufb33\":1,\"\\ud83d\\ude00\":2,\"\\r\":3,\"1\":4,\"\\u00f6\":5}");
     assert_string_equal(s, "{\"\\r\":3,\"1\":4,\"\xc3\xb6\":5,\"\xf0\x9f\x98\x80\":2,\"\xef\xac\xb3\":1}");
+    free(s);
+}
+
+/* The JCS string of s written one character at a time, as RFC 8785 section 3.2.2.2 reads:
+ * the reference the run-writing serialiser must match; NULL for invalid UTF-8. */
+static char *jcs_string_ref(const unsigned char *s, size_t n)
+{
+    char *o = malloc(6 * n + 3), *p = o;
+    *p++ = '"';
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t l = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        if (l == 0 || i + l > n) {
+            free(o);
+            return NULL;
+        }
+        unsigned cp = l == 1 ? c : c & (0x7f >> l);
+        for (size_t k = 1; k < l; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                free(o);
+                return NULL;
+            }
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        unsigned min = l == 1 ? 0 : l == 2 ? 0x80 : l == 3 ? 0x800 : 0x10000;
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            free(o);
+            return NULL;
+        }
+        const char *e = cp == '"' ? "\\\"" : cp == '\\' ? "\\\\" : cp == '\b' ? "\\b" : cp == '\f' ? "\\f"
+                        : cp == '\n' ? "\\n" : cp == '\r' ? "\\r" : cp == '\t' ? "\\t" : NULL;
+        if (e != NULL) p += sprintf(p, "%s", e);
+        else if (cp < 0x20) p += sprintf(p, "\\u%04x", cp);
+        else memcpy(p, s + i, l), p += l;
+        i += l;
+    }
+    *p++ = '"';
+    *p = 0;
+    return o;
+}
+
+/* Strings are written in runs and ASCII keys sorted by strcmp: the output must be the
+ * character-by-character one for every ASCII byte at the start, middle and end of a run,
+ * escapes back to back, multi-byte characters inside runs, and invalid UTF-8 still refused;
+ * keys mixing ASCII and other characters keep the UTF-16 order. */
+static void test_jcs_strings(void **state)
+{
+    (void)state;
+    static const char *samples[] = {"", "plain", "a\"b", "\\\\", "\"\"\"", "x\n\r\t\b\fy", "\x01\x1f\x7f",
+                                    "caf\xc3\xa9 \xe2\x82\xac\xf0\x9f\x98\x80!", "\xe2\x82\xac\"\xc3\xa9",
+                                    "bad \xc3", "bad \xc0\x80", "bad \xed\xa0\x80", "bad \xf4\x90\x80\x80", "\xff"};
+    unsigned char buf[64];
+    for (size_t k = 0; k < sizeof samples / sizeof *samples + 3 * 128; k++) {
+        size_t n;
+        if (k < sizeof samples / sizeof *samples) {
+            n = strlen(samples[k]);
+            memcpy(buf, samples[k], n);
+        } else { /* every ASCII byte alone, then between plain characters, then ahead of one */
+            size_t b = (k - sizeof samples / sizeof *samples) % 128, form = (k - sizeof samples / sizeof *samples) / 128;
+            if (b == 0) continue; /* NUL: C strings in jansson end there */
+            n = form == 0 ? 1 : form == 1 ? 3 : 2;
+            memcpy(buf, form == 0 ? "?" : form == 1 ? "a?z" : "?z", n);
+            buf[form == 1 ? 1 : 0] = (unsigned char)b;
+        }
+        json_t *v = json_stringn_nocheck((const char *)buf, n);
+        vt_buf out = {0};
+        vt_error e;
+        char *ref = jcs_string_ref(buf, n);
+        vt_err rc = vt_jcs(v, &out, &e);
+        if (ref == NULL) {
+            if (rc == VT_OK) fail_msg("sample %zu: invalid UTF-8 accepted", k);
+        } else {
+            if (rc != VT_OK) fail_msg("sample %zu: %s", k, e.msg);
+            assert_int_equal(out.len, strlen(ref));
+            assert_memory_equal(out.ptr, ref, out.len);
+        }
+        free(ref);
+        vt_buf_free(&out);
+        json_decref(v);
+    }
+    /* ASCII keys by byte, the others by UTF-16 units, mixed in one object */
+    char *s = jcs_of("{\"b\":1,\"a\\u00e9\":2,\"ab\":3,\"\\u007f\":4,\"A\":5,\"a\":6,\"~\":7,\"\\ud83d\\ude00\":8}");
+    assert_string_equal(s, "{\"A\":5,\"a\":6,\"ab\":3,\"a\xc3\xa9\":2,\"b\":1,\"~\":7,\"\x7f\":4,\"\xf0\x9f\x98\x80\":8}");
     free(s);
 }
 
@@ -442,7 +526,7 @@ static void test_jwk_weak_rsa(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_jcs), cmocka_unit_test(test_kbs_binding_example),
+        cmocka_unit_test(test_jcs), cmocka_unit_test(test_jcs_strings), cmocka_unit_test(test_kbs_binding_example),
         cmocka_unit_test(test_jwe_known_answer), cmocka_unit_test(test_jwe_roundtrips),
         cmocka_unit_test(test_jwk_hostile), cmocka_unit_test(test_ec_params), cmocka_unit_test(test_hash2), cmocka_unit_test(test_jwk_weak_rsa),
         cmocka_unit_test(test_jwe_hostile_epk),
