@@ -151,7 +151,9 @@ vt_err vt_ec_curve_of(const EVP_PKEY *key, vt_curve *out, vt_error *err)
 {
     char name[64];
     size_t nl = 0;
-    if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC ||
+    /* the key's own id first: EVP_PKEY_get_base_id resolves it through the ENGINE table, under
+     * OpenSSL's global engine lock, on every call (the signers and the JWE on each round) */
+    if ((EVP_PKEY_get_id(key) != EVP_PKEY_EC && EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) ||
         EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &nl) != 1)
         return vt_error_set(err, VT_E_UNSUPPORTED, "public_key", "key is not an EC key");
     if (strcmp(name, "prime256v1") == 0) *out = VT_P256;

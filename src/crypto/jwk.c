@@ -158,7 +158,7 @@ vt_err vt_jwk_from_pkey(EVP_PKEY *key, const char *alg, json_t **out, vt_error *
     json_t *j = json_object();
     if (j == NULL) return vt_error_set(err, VT_E_NOMEM, "jwk", "out of memory");
     vt_curve c;
-    if (EVP_PKEY_get_base_id(key) == EVP_PKEY_EC && vt_ec_curve_of(key, &c, NULL) == VT_OK) {
+    if (vt_ec_curve_of(key, &c, NULL) == VT_OK) { /* an EC key on P-256, P-384 or P-521 */
         uint8_t xy[132];
         size_t n;
         vt_err rc = vt_ec_pub_xy(key, xy, sizeof xy, &n, err);
