@@ -15,7 +15,7 @@
 
 VT_BEGIN_DECLS
 
-/* The JOSE context: what JWK import and JWE encryption would otherwise build or fetch per call
+/* The JOSE context: what JWK import and JWE encryption and decryption would otherwise build or fetch per call
  * (the curves' parameters, the AES-GCM and key-wrap ciphers, the Concat KDF). Shared read-only
  * between threads; the functions taking one accept NULL (then fetched per call). */
 typedef struct vt_jose_ctx vt_jose_ctx;
@@ -53,6 +53,11 @@ VT_MUST_USE vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ep
 /* Decrypt a flattened JWE with the recipient's private key. Plaintext is owned by the caller
  * (wipe it with vt_buf_free_secret). */
 VT_MUST_USE vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_error *err);
+/* vt_jwe_decrypt with a JOSE context (NULL: none): the sender's ephemeral key is set on the
+ * context's prepared curve parameters, the Concat KDF and ciphers are the fetched ones. The
+ * same checks and errors. */
+VT_MUST_USE vt_err vt_jwe_decrypt_cx(const vt_jose_ctx *cx, const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext,
+                                     vt_error *err);
 
 VT_END_DECLS
 

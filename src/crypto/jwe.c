@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "veritee/crypto.h"
+#include "veritee/json.h"
 #include "jose_internal.h"
 #include "veritee/jose.h"
 
@@ -269,13 +270,16 @@ static vt_err member(const json_t *jwe, const char *k, vt_buf *out, vt_error *er
     return rc;
 }
 
-/* The sender's ephemeral key. When it is an EC JWK on the recipient key's own curve with both
- * coordinates of that curve's length, its point is set on a copy of the recipient key's
- * parameters: OpenSSL duplicates the curve's group instead of building it again from its name
- * (a third of an ECDH's cost). Anything else goes through vt_jwk_to_pkey, with its errors; ecdh()
- * checks the point either way. */
-static vt_err epk_key(const json_t *jwk, EVP_PKEY *priv, EVP_PKEY **out, vt_error *err)
+/* The sender's ephemeral key. With a JOSE context, vt_jwk_to_pkey_cx sets its point on the
+ * context's prepared parameters for its curve. Without one, when it is an EC JWK on the recipient
+ * key's own curve with both coordinates of that curve's length, its point is set on a copy of the
+ * recipient key's parameters: OpenSSL duplicates the curve's group instead of building it again
+ * from its name (a third of an ECDH's cost); anything else goes through vt_jwk_to_pkey, with its
+ * errors. Either way ecdh() checks the point, and OpenSSL's ECDH refuses a peer on another curve
+ * than the recipient key's (mismatching domain parameters). */
+static vt_err epk_key(const vt_jose_ctx *cx, const json_t *jwk, EVP_PKEY *priv, EVP_PKEY **out, vt_error *err)
 {
+    if (cx != NULL) return vt_jwk_to_pkey_cx(cx, jwk, false, out, err);
     const char *kty = json_string_value(json_object_get(jwk, "kty"));
     const char *crv = json_string_value(json_object_get(jwk, "crv"));
     const char *xs = json_string_value(json_object_get(jwk, "x"));
@@ -310,6 +314,11 @@ static vt_err epk_key(const json_t *jwk, EVP_PKEY *priv, EVP_PKEY **out, vt_erro
 
 vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_error *err)
 {
+    return vt_jwe_decrypt_cx(NULL, jwe, priv, plaintext, err);
+}
+
+vt_err vt_jwe_decrypt_cx(const vt_jose_ctx *cx, const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_error *err)
+{
     const char *prot = json_string_value(json_object_get(jwe, "protected"));
     if (!json_is_object(jwe) || prot == NULL)
         return vt_error_set(err, VT_E_INVALID, "jwe", "not a flattened JWE (no \"protected\")");
@@ -320,8 +329,7 @@ vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_e
     size_t ceklen = sizeof cek, zlen = sizeof z;
     vt_err rc = VT_OK;
     VT_GUARD_GOTO(vt_b64_decode(prot, strlen(prot), &hb, err));
-    json_error_t je;
-    hdr = json_loadb((const char *)hb.ptr, hb.len, JSON_REJECT_DUPLICATES, &je);
+    if (vt_json_parse((const char *)hb.ptr, hb.len, &hdr, NULL) != VT_OK) hdr = NULL; /* refused just below */
     const char *alg = json_string_value(json_object_get(hdr, "alg"));
     const char *enc = json_string_value(json_object_get(hdr, "enc"));
     if (alg == NULL || enc == NULL || strcmp(enc, "A256GCM") != 0) {
@@ -337,14 +345,14 @@ vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_e
         goto out;
     }
     if (strcmp(alg, ALG_ECDH) == 0) {
-        VT_GUARD_GOTO(epk_key(json_object_get(hdr, "epk"), priv, &epk, err));
+        VT_GUARD_GOTO(epk_key(cx, json_object_get(hdr, "epk"), priv, &epk, err));
         VT_GUARD_GOTO(ecdh(priv, epk, z, &zlen, err));
-        VT_GUARD_GOTO(concat_kdf(NULL, z, zlen, kek, err));
+        VT_GUARD_GOTO(concat_kdf(cx, z, zlen, kek, err));
         if (ek.len != 40) {
             rc = vt_error_set(err, VT_E_INVALID, "jwe", "wrapped key must be 40 bytes");
             goto out;
         }
-        VT_GUARD_GOTO(aes_kw(NULL, false, kek, ek.ptr, ek.len, cek, &ceklen, err));
+        VT_GUARD_GOTO(aes_kw(cx, false, kek, ek.ptr, ek.len, cek, &ceklen, err));
     } else if (strcmp(alg, ALG_RSA) == 0) {
         VT_GUARD_GOTO(rsa_oaep(false, priv, ek.ptr, ek.len, cek, &ceklen, err));
     } else {
@@ -363,7 +371,7 @@ vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_e
         rc = vt_error_set(err, VT_E_NOMEM, "jwe", "out of memory");
         goto out;
     }
-    VT_GUARD_GOTO(gcm(NULL, false, cek, iv.ptr, prot, ct.ptr, ct.len, pt.ptr, tag.ptr, err));
+    VT_GUARD_GOTO(gcm(cx, false, cek, iv.ptr, prot, ct.ptr, ct.len, pt.ptr, tag.ptr, err));
     *plaintext = pt;
     pt.ptr = NULL;
 out:

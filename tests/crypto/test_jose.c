@@ -220,6 +220,13 @@ static void roundtrip(const vt_jose_ctx *cx, EVP_PKEY *k, const char *alg)
     assert_int_equal(out.len, sizeof secret);
     assert_memory_equal(out.ptr, secret, sizeof secret);
     vt_buf_free_secret(&out);
+    if (cx != NULL) { /* and with the context's curves, ciphers and KDF */
+        rc = vt_jwe_decrypt_cx(cx, jwe, k, &out, &e);
+        if (rc != VT_OK) fail_msg("%s (ctx): %s", alg, e.msg);
+        assert_int_equal(out.len, sizeof secret);
+        assert_memory_equal(out.ptr, secret, sizeof secret);
+        vt_buf_free_secret(&out);
+    }
     /* another recipient's key cannot decrypt */
     EVP_PKEY *other = NULL;
     if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA) assert_int_equal(vt_pki_rsa_key(2048, &other, &e), VT_OK);
@@ -229,6 +236,8 @@ static void roundtrip(const vt_jose_ctx *cx, EVP_PKEY *k, const char *alg)
         assert_int_equal(vt_pki_ec_key(c, &other, &e), VT_OK);
     }
     assert_int_not_equal(vt_jwe_decrypt(jwe, other, &out, &e), VT_OK);
+    assert_int_not_equal(vt_jwe_decrypt_cx(cx, jwe, other, &out, &e), VT_OK);
+    assert_null(out.ptr);
     json_decref(jwe);
     /* to a key made from the JWK beforehand: the same; the key given is the one used (the JWK
      * is not decoded again), so another's key given makes a JWE only the other can open */
@@ -371,7 +380,9 @@ static void test_ec_params(void **state)
     assert_null(p);
 }
 
-/* A JWE whose protected header carries epk (the rest from a real JWE for k). */
+/* A JWE whose protected header carries epk (the rest from a real JWE for k), decrypted without
+ * and with a JOSE context (the ephemeral key built from the recipient's parameters or from the
+ * context's): both refuse alike, with the same code. */
 static vt_err decrypt_with_epk(EVP_PKEY *k, const json_t *good, json_t *epk, vt_error *e)
 {
     json_t *hdr = json_pack("{s:s, s:s, s:o}", "alg", "ECDH-ES+A256KW", "enc", "A256GCM", "epk", epk);
@@ -380,8 +391,14 @@ static vt_err decrypt_with_epk(EVP_PKEY *k, const json_t *good, json_t *epk, vt_
     json_t *jwe = json_deep_copy(good);
     json_object_set_new(jwe, "protected", json_string(prot));
     vt_buf out = {0};
+    vt_jose_ctx *cx = NULL;
+    assert_int_equal(vt_jose_ctx_new(&cx, NULL), VT_OK);
+    vt_err rc_cx = vt_jwe_decrypt_cx(cx, jwe, k, &out, e);
+    assert_null(out.ptr);
+    vt_jose_ctx_free(cx);
     vt_err rc = vt_jwe_decrypt(jwe, k, &out, e);
     assert_null(out.ptr);
+    assert_int_equal(rc_cx, rc);
     json_decref(jwe);
     free(prot);
     free(text);
