@@ -55,19 +55,6 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end, uint32_t *cp)
     return n;
 }
 
-/* Per byte of a 64-bit word: 0x80 where some byte is zero, below 0x20, or (next) 0x80 and up.
- * The existence tests are exact (only the marked position may be off): a word they pass holds
- * no byte SPECIAL marks. */
-#define ONES 0x0101010101010101u
-#define HIGH 0x8080808080808080u
-
-static bool word_plain(uint64_t v)
-{
-    uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
-    uint64_t m = ((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((b - ONES) & ~b) | v;
-    return (m & HIGH) == 0;
-}
-
 /* The end of the run of bytes copied as they are, from p: eight at a time while a word holds
  * none that needs attention (tokens are kilobytes of base64url), then byte by byte. */
 static const uint8_t *plain_run(const uint8_t *p, const uint8_t *end)
@@ -75,7 +62,7 @@ static const uint8_t *plain_run(const uint8_t *p, const uint8_t *end)
     while (end - p >= 8) {
         uint64_t v;
         memcpy(&v, p, 8);
-        if (!word_plain(v)) break;
+        if (!json_word_plain(v)) break;
         p += 8;
     }
     while (p < end && SPECIAL[*p] == 0) p++;

@@ -290,6 +290,26 @@ static void test_json_parse_like_jansson(void **state)
     for (int i = 0; i < 9000; i++) big[o++] = (char)('A' + i % 26);
     o += (size_t)snprintf(big + o, sizeof big - o, "\\n\\ud83d\\ude00\"}");
     same_as_jansson(big, o, 1);
+    /* Strings are scanned eight bytes at a time: every byte that ends or breaks a plain run
+     * (quote, escape, control characters, UTF-8 valid and not, DEL which is plain) at every
+     * position of the first three words, as key and as value. */
+    static const char *const breaks[] = {"\"", "\\n", "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xc3", "\x80", "\xff", "\\u0041"};
+    for (size_t b = 0; b < sizeof breaks / sizeof breaks[0]; b++)
+        for (size_t at = 0; at <= 24; at++) {
+            char t[96];
+            size_t n = 0;
+            t[n++] = '[', t[n++] = '"';
+            for (size_t i = 0; i < at; i++) t[n++] = (char)('a' + i % 26);
+            memcpy(t + n, breaks[b], strlen(breaks[b]));
+            n += strlen(breaks[b]);
+            for (size_t i = 0; i < 9; i++) t[n++] = 'z';
+            t[n++] = '"', t[n++] = ']';
+            /* an early quote leaves "zzz..." outside the string; a lone lead byte is followed by 'z' */
+            int ok = b == 1 || b == 4 || b == 5 || b == 9;
+            same_as_jansson(t, n, ok);
+            t[0] = '{', t[n - 1] = ':', t[n++] = '1', t[n++] = '}';
+            same_as_jansson(t, n, ok);
+        }
     /* The error names where it is. */
     json_t *j = NULL;
     vt_error e;
