@@ -53,11 +53,17 @@ VT_MUST_USE vt_err vt_jwe_encrypt_with(const json_t *recipient_jwk, EVP_PKEY *ep
 /* Decrypt a flattened JWE with the recipient's private key. Plaintext is owned by the caller
  * (wipe it with vt_buf_free_secret). */
 VT_MUST_USE vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_error *err);
-/* vt_jwe_decrypt with a JOSE context (NULL: none): the sender's ephemeral key is set on the
- * context's prepared curve parameters, the Concat KDF and ciphers are the fetched ones. The
- * same checks and errors. */
-VT_MUST_USE vt_err vt_jwe_decrypt_cx(const vt_jose_ctx *cx, const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext,
-                                     vt_error *err);
+/* A JWE decryptor, for one thread at a time (the guest client keeps one): vt_jwe_decrypt with the
+ * JOSE context's prepared curves, ciphers and KDF, and the object of the sender's ephemeral key
+ * kept from one JWE to the next, its point replaced (and checked to lie on the curve) each time
+ * instead of a key object built per JWE. It holds no secret. cx is borrowed (NULL: none) and
+ * must outlive it. */
+typedef struct vt_jwe_decryptor vt_jwe_decryptor;
+VT_MUST_USE vt_err vt_jwe_decryptor_new(const vt_jose_ctx *cx, vt_jwe_decryptor **out, vt_error *err);
+void vt_jwe_decryptor_free(vt_jwe_decryptor *d); /* accepts NULL */
+/* vt_jwe_decrypt through d: the same checks and errors. */
+VT_MUST_USE vt_err vt_jwe_decryptor_decrypt(vt_jwe_decryptor *d, const json_t *jwe, EVP_PKEY *priv,
+                                            vt_buf *plaintext, vt_error *err);
 
 VT_END_DECLS
 

@@ -29,6 +29,7 @@ struct vt_kbs_client {
     vt_http_client *http;
     EVP_PKEY_CTX *ec_gen; /* P-256 key generation, prepared at the first EC TEE key */
     vt_jose_ctx *jose;    /* curves, ciphers and KDF for the JWEs, prepared at the first resource */
+    vt_jwe_decryptor *jwe; /* with jose: the JWEs of the resources */
     vt_kbs_tee_key key;
     char cookie[VT_KBS_CLIENT_COOKIE_MAX + 1];
     char *token;
@@ -136,6 +137,7 @@ void vt_kbs_client_free(vt_kbs_client *c)
     if (c == NULL) return;
     forget_session(c);
     EVP_PKEY_CTX_free(c->ec_gen);
+    vt_jwe_decryptor_free(c->jwe);
     vt_jose_ctx_free(c->jose);
     vt_http_client_free(c->http);
     free(c);
@@ -423,7 +425,8 @@ vt_err vt_kbs_client_get_resource(vt_kbs_client *c, const char *path, bool beare
     VT_GUARD_GOTO(request(c, "GET", upath, NULL, auth, "KBS resource", &r, err));
     VT_GUARD_GOTO(parse_body(&r, "KBS resource", &jwe, err));
     if (c->jose == NULL) VT_GUARD_GOTO(vt_jose_ctx_new(&c->jose, err));
-    rc = vt_jwe_decrypt_cx(c->jose, jwe, c->key.pkey, secret, err);
+    if (c->jwe == NULL) VT_GUARD_GOTO(vt_jwe_decryptor_new(c->jose, &c->jwe, err));
+    rc = vt_jwe_decryptor_decrypt(c->jwe, jwe, c->key.pkey, secret, err);
     if (rc != VT_OK) vt_error_wrap(err, "resource %s", path);
 out:
     if (auth != NULL) {

@@ -270,16 +270,13 @@ static vt_err member(const json_t *jwe, const char *k, vt_buf *out, vt_error *er
     return rc;
 }
 
-/* The sender's ephemeral key. With a JOSE context, vt_jwk_to_pkey_cx sets its point on the
- * context's prepared parameters for its curve. Without one, when it is an EC JWK on the recipient
- * key's own curve with both coordinates of that curve's length, its point is set on a copy of the
- * recipient key's parameters: OpenSSL duplicates the curve's group instead of building it again
- * from its name (a third of an ECDH's cost); anything else goes through vt_jwk_to_pkey, with its
- * errors. Either way ecdh() checks the point, and OpenSSL's ECDH refuses a peer on another curve
- * than the recipient key's (mismatching domain parameters). */
-static vt_err epk_key(const vt_jose_ctx *cx, const json_t *jwk, EVP_PKEY *priv, EVP_PKEY **out, vt_error *err)
+/* The sender's ephemeral key. When it is an EC JWK on the recipient key's own curve with both
+ * coordinates of that curve's length, its point is set on a copy of the recipient key's
+ * parameters: OpenSSL duplicates the curve's group instead of building it again from its name
+ * (a third of an ECDH's cost). Anything else goes through vt_jwk_to_pkey, with its errors; ecdh()
+ * checks the point either way. */
+static vt_err epk_key(const json_t *jwk, EVP_PKEY *priv, EVP_PKEY **out, vt_error *err)
 {
-    if (cx != NULL) return vt_jwk_to_pkey_cx(cx, jwk, false, out, err);
     const char *kty = json_string_value(json_object_get(jwk, "kty"));
     const char *crv = json_string_value(json_object_get(jwk, "crv"));
     const char *xs = json_string_value(json_object_get(jwk, "x"));
@@ -312,12 +309,94 @@ static vt_err epk_key(const vt_jose_ctx *cx, const json_t *jwk, EVP_PKEY *priv, 
     return VT_OK;
 }
 
-vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_error *err)
+struct vt_jwe_decryptor {
+    const vt_jose_ctx *cx; /* borrowed, may be NULL */
+    EVP_PKEY *epk;         /* the last JWE's ephemeral key, NULL after a refused one */
+    vt_curve epk_curve;    /* its curve; 0: not an EC key of ours (rebuilt next time) */
+};
+
+vt_err vt_jwe_decryptor_new(const vt_jose_ctx *cx, vt_jwe_decryptor **out, vt_error *err)
 {
-    return vt_jwe_decrypt_cx(NULL, jwe, priv, plaintext, err);
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL) return vt_error_set(err, VT_E_NOMEM, "jwe", "out of memory");
+    (*out)->cx = cx;
+    return VT_OK;
 }
 
-vt_err vt_jwe_decrypt_cx(const vt_jose_ctx *cx, const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_error *err)
+void vt_jwe_decryptor_free(vt_jwe_decryptor *d)
+{
+    if (d == NULL) return;
+    EVP_PKEY_free(d->epk);
+    free(d);
+}
+
+static vt_curve curve_named(const char *crv)
+{
+    return crv == NULL ? 0 : strcmp(crv, "P-256") == 0 ? VT_P256 : strcmp(crv, "P-384") == 0 ? VT_P384
+                         : strcmp(crv, "P-521") == 0 ? VT_P521 : 0;
+}
+
+/* The decryptor's ephemeral key for this JWE. An EC JWK on the curve of the key kept from the
+ * last JWE, with coordinates of that curve's length, has its point set on that key: decoding it
+ * refuses a point off the curve (EC_POINT_oct2point), and a refused key is dropped, never used
+ * again. Anything else is built afresh by vt_jwk_to_pkey_cx, with its checks and errors, and
+ * kept. Creating an EVP_PKEY is OpenSSL's costliest step here (its type is looked up by walking
+ * the algorithm name map); setting a point is not. ecdh() checks the point either way. */
+static vt_err epk_reuse(vt_jwe_decryptor *d, const json_t *jwk, EVP_PKEY **out, vt_error *err)
+{
+    const char *kty = json_string_value(json_object_get(jwk, "kty"));
+    const char *crv = json_string_value(json_object_get(jwk, "crv"));
+    const char *xs = json_string_value(json_object_get(jwk, "x"));
+    const char *ys = json_string_value(json_object_get(jwk, "y"));
+    vt_curve c = kty != NULL && strcmp(kty, "EC") == 0 ? curve_named(crv) : 0;
+    if (c != 0 && d->epk != NULL && d->epk_curve == c && xs != NULL && ys != NULL) {
+        size_t fl = vt_curve_len(c);
+        vt_buf x = {0}, y = {0};
+        uint8_t pt[1 + 132];
+        bool fits = vt_b64_decode(xs, strlen(xs), &x, NULL) == VT_OK && vt_b64_decode(ys, strlen(ys), &y, NULL) == VT_OK &&
+                    x.len == fl && y.len == fl;
+        if (fits) {
+            pt[0] = 4;
+            memcpy(pt + 1, x.ptr, fl);
+            memcpy(pt + 1 + fl, y.ptr, fl);
+        }
+        vt_buf_free(&x);
+        vt_buf_free(&y);
+        if (fits) {
+            if (EVP_PKEY_set1_encoded_public_key(d->epk, pt, 1 + 2 * fl) != 1) {
+                EVP_PKEY_free(d->epk); /* its point may be half set: never used again */
+                d->epk = NULL;
+                ERR_clear_error();
+                return vt_error_set(err, VT_E_INVALID, "public_key", "EC public key is not a point on %s", crv);
+            }
+            *out = d->epk;
+            return VT_OK;
+        }
+    }
+    EVP_PKEY_free(d->epk);
+    d->epk = NULL;
+    VT_GUARD(vt_jwk_to_pkey_cx(d->cx, jwk, false, &d->epk, err));
+    d->epk_curve = c;
+    *out = d->epk;
+    return VT_OK;
+}
+
+static vt_err decrypt(const vt_jose_ctx *cx, vt_jwe_decryptor *d, const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext,
+                      vt_error *err);
+
+vt_err vt_jwe_decrypt(const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext, vt_error *err)
+{
+    return decrypt(NULL, NULL, jwe, priv, plaintext, err);
+}
+
+vt_err vt_jwe_decryptor_decrypt(vt_jwe_decryptor *d, const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext,
+                                vt_error *err)
+{
+    return decrypt(d->cx, d, jwe, priv, plaintext, err);
+}
+
+static vt_err decrypt(const vt_jose_ctx *cx, vt_jwe_decryptor *d, const json_t *jwe, EVP_PKEY *priv, vt_buf *plaintext,
+                      vt_error *err)
 {
     const char *prot = json_string_value(json_object_get(jwe, "protected"));
     if (!json_is_object(jwe) || prot == NULL)
@@ -345,8 +424,14 @@ vt_err vt_jwe_decrypt_cx(const vt_jose_ctx *cx, const json_t *jwe, EVP_PKEY *pri
         goto out;
     }
     if (strcmp(alg, ALG_ECDH) == 0) {
-        VT_GUARD_GOTO(epk_key(cx, json_object_get(hdr, "epk"), priv, &epk, err));
-        VT_GUARD_GOTO(ecdh(priv, epk, z, &zlen, err));
+        EVP_PKEY *peer = NULL; /* the decryptor's, or epk (freed below) */
+        if (d != NULL) {
+            VT_GUARD_GOTO(epk_reuse(d, json_object_get(hdr, "epk"), &peer, err));
+        } else {
+            VT_GUARD_GOTO(epk_key(json_object_get(hdr, "epk"), priv, &epk, err));
+            peer = epk;
+        }
+        VT_GUARD_GOTO(ecdh(priv, peer, z, &zlen, err));
         VT_GUARD_GOTO(concat_kdf(cx, z, zlen, kek, err));
         if (ek.len != 40) {
             rc = vt_error_set(err, VT_E_INVALID, "jwe", "wrapped key must be 40 bytes");

@@ -220,12 +220,19 @@ static void roundtrip(const vt_jose_ctx *cx, EVP_PKEY *k, const char *alg)
     assert_int_equal(out.len, sizeof secret);
     assert_memory_equal(out.ptr, secret, sizeof secret);
     vt_buf_free_secret(&out);
-    if (cx != NULL) { /* and with the context's curves, ciphers and KDF */
-        rc = vt_jwe_decrypt_cx(cx, jwe, k, &out, &e);
-        if (rc != VT_OK) fail_msg("%s (ctx): %s", alg, e.msg);
+    /* through a decryptor (with the context's curves, ciphers and KDF when given), twice: the
+     * second JWE's ephemeral key set on the first one's key object */
+    vt_jwe_decryptor *d = NULL;
+    assert_int_equal(vt_jwe_decryptor_new(cx, &d, &e), VT_OK);
+    for (int i = 0; i < 2; i++) {
+        json_t *again = NULL;
+        if (i == 1) assert_int_equal(vt_jwe_encrypt_cx(cx, jwk, secret, sizeof secret, &again, &e), VT_OK);
+        rc = vt_jwe_decryptor_decrypt(d, again ? again : jwe, k, &out, &e);
+        if (rc != VT_OK) fail_msg("%s (decryptor, JWE %d): %s", alg, i, e.msg);
         assert_int_equal(out.len, sizeof secret);
         assert_memory_equal(out.ptr, secret, sizeof secret);
         vt_buf_free_secret(&out);
+        json_decref(again);
     }
     /* another recipient's key cannot decrypt */
     EVP_PKEY *other = NULL;
@@ -236,8 +243,9 @@ static void roundtrip(const vt_jose_ctx *cx, EVP_PKEY *k, const char *alg)
         assert_int_equal(vt_pki_ec_key(c, &other, &e), VT_OK);
     }
     assert_int_not_equal(vt_jwe_decrypt(jwe, other, &out, &e), VT_OK);
-    assert_int_not_equal(vt_jwe_decrypt_cx(cx, jwe, other, &out, &e), VT_OK);
+    assert_int_not_equal(vt_jwe_decryptor_decrypt(d, jwe, other, &out, &e), VT_OK);
     assert_null(out.ptr);
+    vt_jwe_decryptor_free(d);
     json_decref(jwe);
     /* to a key made from the JWK beforehand: the same; the key given is the one used (the JWK
      * is not decoded again), so another's key given makes a JWE only the other can open */
@@ -380,10 +388,11 @@ static void test_ec_params(void **state)
     assert_null(p);
 }
 
-/* A JWE whose protected header carries epk (the rest from a real JWE for k), decrypted without
- * and with a JOSE context (the ephemeral key built from the recipient's parameters or from the
- * context's): both refuse alike, with the same code. */
-static vt_err decrypt_with_epk(EVP_PKEY *k, const json_t *good, json_t *epk, vt_error *e)
+/* A JWE whose protected header carries epk (the rest from a real JWE for k), decrypted by
+ * vt_jwe_decrypt and by `warm`, a decryptor that opened `good` before (so an EC point on its
+ * curve is set on the key object it kept): both refuse alike, with the same code, and the
+ * decryptor still opens `good` afterwards (a refused point is never used again). */
+static vt_err decrypt_with_epk(EVP_PKEY *k, const json_t *good, json_t *epk, vt_jwe_decryptor *warm, vt_error *e)
 {
     json_t *hdr = json_pack("{s:s, s:s, s:o}", "alg", "ECDH-ES+A256KW", "enc", "A256GCM", "epk", epk);
     char *text = json_dumps(hdr, JSON_COMPACT);
@@ -391,14 +400,14 @@ static vt_err decrypt_with_epk(EVP_PKEY *k, const json_t *good, json_t *epk, vt_
     json_t *jwe = json_deep_copy(good);
     json_object_set_new(jwe, "protected", json_string(prot));
     vt_buf out = {0};
-    vt_jose_ctx *cx = NULL;
-    assert_int_equal(vt_jose_ctx_new(&cx, NULL), VT_OK);
-    vt_err rc_cx = vt_jwe_decrypt_cx(cx, jwe, k, &out, e);
+    vt_err rc_d = vt_jwe_decryptor_decrypt(warm, jwe, k, &out, e);
     assert_null(out.ptr);
-    vt_jose_ctx_free(cx);
     vt_err rc = vt_jwe_decrypt(jwe, k, &out, e);
     assert_null(out.ptr);
-    assert_int_equal(rc_cx, rc);
+    assert_int_equal(rc_d, rc);
+    vt_error e2;
+    assert_int_equal(vt_jwe_decryptor_decrypt(warm, good, k, &out, &e2), VT_OK);
+    vt_buf_free_secret(&out);
     json_decref(jwe);
     free(prot);
     free(text);
@@ -421,33 +430,42 @@ static void test_jwe_hostile_epk(void **state)
     assert_int_equal(vt_jwk_from_pkey(k384, NULL, &jwk384, &e), VT_OK);
     assert_int_equal(vt_jwe_encrypt(jwk, (const uint8_t *)"s", 1, &jwe, &e), VT_OK);
     const char *x = json_string_value(json_object_get(jwk, "x")), *y = json_string_value(json_object_get(jwk, "y"));
+    vt_jose_ctx *cx = NULL;
+    vt_jwe_decryptor *warm = NULL;
+    assert_int_equal(vt_jose_ctx_new(&cx, &e), VT_OK);
+    assert_int_equal(vt_jwe_decryptor_new(cx, &warm, &e), VT_OK);
+    vt_buf first = {0};
+    assert_int_equal(vt_jwe_decryptor_decrypt(warm, jwe, k, &first, &e), VT_OK);
+    vt_buf_free_secret(&first);
     /* the recipient's own point: on the curve, so only authentication fails (header changed) */
     assert_int_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x,
-                                                        "y", y), &e), VT_E_VERIFY);
-    /* y of another point: off the curve */
+                                                        "y", y), warm, &e), VT_E_VERIFY);
+    /* y of another point: off the curve (set on the decryptor's key object, then dropped) */
     assert_int_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x,
-                                                        "y", x), &e), VT_E_INVALID);
+                                                        "y", x), warm, &e), VT_E_INVALID);
     /* a P-384 point for a P-256 key */
     json_t *other = json_deep_copy(jwk384);
-    assert_int_not_equal(decrypt_with_epk(k, jwe, other, &e), VT_OK);
+    assert_int_not_equal(decrypt_with_epk(k, jwe, other, warm, &e), VT_OK);
     /* a P-384 point labelled P-256: wrong coordinate length */
     assert_int_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:O, s:O}", "kty", "EC", "crv", "P-256", "x",
                                                         json_object_get(jwk384, "x"), "y",
-                                                        json_object_get(jwk384, "y")), &e), VT_E_INVALID);
+                                                        json_object_get(jwk384, "y")), warm, &e), VT_E_INVALID);
     /* a short x, not base64url, another key type, no y */
     assert_int_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x",
-                                                        "AAAA", "y", y), &e), VT_E_INVALID);
+                                                        "AAAA", "y", y), warm, &e), VT_E_INVALID);
     assert_int_not_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x",
-                                                            "!!!!", "y", y), &e), VT_OK);
+                                                            "!!!!", "y", y), warm, &e), VT_OK);
     assert_int_not_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s, s:s}", "kty", "RSA", "crv", "P-256", "x",
-                                                            x, "y", y), &e), VT_OK);
-    assert_int_not_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x), &e),
+                                                            x, "y", y), warm, &e), VT_OK);
+    assert_int_not_equal(decrypt_with_epk(k, jwe, json_pack("{s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", x), warm, &e),
                          VT_OK);
     /* and the untouched JWE still decrypts */
     vt_buf out = {0};
     assert_int_equal(vt_jwe_decrypt(jwe, k, &out, &e), VT_OK);
     assert_int_equal(out.len, 1);
     vt_buf_free_secret(&out);
+    vt_jwe_decryptor_free(warm);
+    vt_jose_ctx_free(cx);
     json_decref(jwe);
     json_decref(jwk);
     json_decref(jwk384);
