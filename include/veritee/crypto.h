@@ -75,6 +75,16 @@ VT_MUST_USE vt_err vt_ecdsa_verify_der(EVP_PKEY *key, vt_hash_alg alg, const voi
  * and the curve's field size (2 * field size bytes written into sig, cap bytes available). */
 VT_MUST_USE vt_err vt_ecdsa_sign_raw(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n, uint8_t *sig,
                          size_t cap, size_t *siglen, vt_error *err);
+/* A prepared signer: the key's curve found and OpenSSL's signing context set up once, for many
+ * signatures (an emulated TEE signs a quote per request). For one thread at a time; it holds a
+ * reference to key (which it does not copy), dropped by vt_ecdsa_signer_free. Errors as
+ * vt_ecdsa_sign_raw. */
+typedef struct vt_ecdsa_signer vt_ecdsa_signer;
+VT_MUST_USE vt_err vt_ecdsa_signer_new(EVP_PKEY *key, vt_ecdsa_signer **out, vt_error *err);
+void vt_ecdsa_signer_free(vt_ecdsa_signer *s); /* accepts NULL */
+/* vt_ecdsa_sign_raw with the signer's key. */
+VT_MUST_USE vt_err vt_ecdsa_signer_sign(vt_ecdsa_signer *s, vt_hash_alg alg, const void *msg, size_t n, uint8_t *sig,
+                                        size_t cap, size_t *siglen, vt_error *err);
 
 /* Convert raw r||s (big-endian halves) to DER. Caller frees *der with OPENSSL_free. */
 VT_MUST_USE vt_err vt_ecdsa_raw_to_der(const uint8_t *sig, size_t siglen, uint8_t **der, size_t *derlen,

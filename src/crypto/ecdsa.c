@@ -249,21 +249,17 @@ vt_err vt_ecdsa_verify_der(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size
     return verify_digest_der(key, d, vt_hash_len(alg), der, derlen, what, err);
 }
 
-/* Sign with an EC private key; the signature as raw r||s (the form DCAP, COSE and JOSE use). */
-vt_err vt_ecdsa_sign_raw(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n, uint8_t *sig,
-                         size_t cap, size_t *siglen, vt_error *err)
+/* ECDSA over the digest of msg with a sign-initialised context; the signature as raw r||s of
+ * field length fl each (the form DCAP, COSE and JOSE use). */
+static vt_err sign_with(EVP_PKEY_CTX *ctx, size_t fl, vt_hash_alg alg, const void *msg, size_t n, uint8_t *sig,
+                        size_t cap, size_t *siglen, vt_error *err)
 {
-    vt_curve cv;
-    VT_GUARD(vt_ec_curve_of(key, &cv, err));
-    size_t fl = vt_curve_len(cv);
     if (cap < 2 * fl) return vt_error_set(err, VT_E_ARG, "sign", "signature buffer too small");
     uint8_t d[64];
     VT_GUARD(vt_hash(alg, msg, n, d, err));
     uint8_t der[160];
     size_t dl = sizeof der;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
-    int ok = ctx != NULL && EVP_PKEY_sign_init(ctx) == 1 && EVP_PKEY_sign(ctx, der, &dl, d, vt_hash_len(alg)) == 1;
-    EVP_PKEY_CTX_free(ctx);
+    int ok = EVP_PKEY_sign(ctx, der, &dl, d, vt_hash_len(alg)) == 1;
     vt_wipe(d, sizeof d);
     if (!ok) return vt_error_set(err, VT_E_INTERNAL, "sign", "ECDSA signing failed (is the key private?)");
     const unsigned char *p = der;
@@ -276,4 +272,62 @@ vt_err vt_ecdsa_sign_raw(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t
     if (!ok) return vt_error_set(err, VT_E_INTERNAL, "sign", "cannot encode the ECDSA signature");
     *siglen = 2 * fl;
     return VT_OK;
+}
+
+static EVP_PKEY_CTX *sign_ctx(EVP_PKEY *key)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(key, NULL);
+    if (ctx != NULL && EVP_PKEY_sign_init(ctx) != 1) {
+        EVP_PKEY_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
+}
+
+/* Sign with an EC private key; the signature as raw r||s (the form DCAP, COSE and JOSE use). */
+vt_err vt_ecdsa_sign_raw(EVP_PKEY *key, vt_hash_alg alg, const void *msg, size_t n, uint8_t *sig,
+                         size_t cap, size_t *siglen, vt_error *err)
+{
+    vt_curve cv;
+    VT_GUARD(vt_ec_curve_of(key, &cv, err));
+    EVP_PKEY_CTX *ctx = sign_ctx(key);
+    vt_err rc = ctx != NULL ? sign_with(ctx, vt_curve_len(cv), alg, msg, n, sig, cap, siglen, err)
+                            : vt_error_set(err, VT_E_INTERNAL, "sign", "ECDSA signing failed (is the key private?)");
+    EVP_PKEY_CTX_free(ctx);
+    return rc;
+}
+
+struct vt_ecdsa_signer {
+    EVP_PKEY_CTX *ctx; /* sign-initialised once: OpenSSL signs with it again and again */
+    size_t fl;
+};
+
+vt_err vt_ecdsa_signer_new(EVP_PKEY *key, vt_ecdsa_signer **out, vt_error *err)
+{
+    *out = NULL;
+    vt_curve cv;
+    VT_GUARD(vt_ec_curve_of(key, &cv, err));
+    vt_ecdsa_signer *s = calloc(1, sizeof *s);
+    if (s == NULL) return vt_error_set(err, VT_E_NOMEM, "sign", "out of memory");
+    if ((s->ctx = sign_ctx(key)) == NULL) {
+        free(s);
+        ERR_clear_error();
+        return vt_error_set(err, VT_E_INTERNAL, "sign", "cannot prepare ECDSA signing (is the key private?)");
+    }
+    s->fl = vt_curve_len(cv);
+    *out = s;
+    return VT_OK;
+}
+
+void vt_ecdsa_signer_free(vt_ecdsa_signer *s)
+{
+    if (s == NULL) return;
+    EVP_PKEY_CTX_free(s->ctx);
+    free(s);
+}
+
+vt_err vt_ecdsa_signer_sign(vt_ecdsa_signer *s, vt_hash_alg alg, const void *msg, size_t n, uint8_t *sig, size_t cap,
+                            size_t *siglen, vt_error *err)
+{
+    return sign_with(s->ctx, s->fl, alg, msg, n, sig, cap, siglen, err);
 }

@@ -388,6 +388,60 @@ static void test_ec_params(void **state)
     assert_null(p);
 }
 
+/* A prepared signer signs again and again with one OpenSSL context: every signature verifies,
+ * on every curve, and differs from the last (a fresh nonce each time); it refuses what
+ * vt_ecdsa_sign_raw refuses (a small buffer, a public key, a non-EC key). */
+static void test_ecdsa_signer(void **state)
+{
+    (void)state;
+    vt_error e;
+    vt_curve curves[] = {VT_P256, VT_P384, VT_P521};
+    vt_hash_alg algs[] = {VT_SHA256, VT_SHA384, VT_SHA512};
+    for (int i = 0; i < 3; i++) {
+        EVP_PKEY *k = NULL;
+        assert_int_equal(vt_pki_ec_key(curves[i], &k, &e), VT_OK);
+        vt_ecdsa_signer *s = NULL;
+        assert_int_equal(vt_ecdsa_signer_new(k, &s, &e), VT_OK);
+        uint8_t sig[132], last[132];
+        size_t n = 0, fl = vt_curve_len(curves[i]);
+        for (int j = 0; j < 4; j++) {
+            char msg[32];
+            snprintf(msg, sizeof msg, "message %d", j % 2);
+            vt_err rc = vt_ecdsa_signer_sign(s, algs[(i + j) % 3], msg, strlen(msg), sig, sizeof sig, &n, &e);
+            if (rc != VT_OK) fail_msg("curve %d, signature %d: %s", i, j, e.msg);
+            assert_int_equal(n, 2 * fl);
+            assert_int_equal(vt_ecdsa_verify_raw(k, algs[(i + j) % 3], msg, strlen(msg), sig, n, "signer", &e), VT_OK);
+            assert_int_equal(vt_ecdsa_verify_raw(k, algs[(i + j) % 3], "other", 5, sig, n, "signer", &e), VT_E_VERIFY);
+            if (j > 0) assert_memory_not_equal(sig, last, n);
+            memcpy(last, sig, n);
+        }
+        assert_int_equal(vt_ecdsa_signer_sign(s, VT_SHA256, "m", 1, sig, 2 * fl - 1, &n, &e), VT_E_ARG);
+        vt_ecdsa_signer_free(s);
+        /* the public half alone cannot sign */
+        json_t *jwk = NULL;
+        EVP_PKEY *pub = NULL;
+        assert_int_equal(vt_jwk_from_pkey(k, NULL, &jwk, &e), VT_OK);
+        assert_int_equal(vt_jwk_to_pkey(jwk, false, &pub, &e), VT_OK);
+        vt_err rc = vt_ecdsa_signer_new(pub, &s, &e);
+        if (rc == VT_OK) {
+            assert_int_equal(vt_ecdsa_signer_sign(s, VT_SHA256, "m", 1, sig, sizeof sig, &n, &e), VT_E_INTERNAL);
+            vt_ecdsa_signer_free(s);
+        } else {
+            assert_int_equal(rc, VT_E_INTERNAL);
+            assert_null(s);
+        }
+        json_decref(jwk);
+        EVP_PKEY_free(pub);
+        EVP_PKEY_free(k);
+    }
+    EVP_PKEY *rsa = NULL;
+    vt_ecdsa_signer *s = NULL;
+    assert_int_equal(vt_pki_rsa_key(2048, &rsa, &e), VT_OK);
+    assert_int_equal(vt_ecdsa_signer_new(rsa, &s, &e), VT_E_UNSUPPORTED);
+    assert_null(s);
+    EVP_PKEY_free(rsa);
+}
+
 /* A JWE whose protected header carries epk (the rest from a real JWE for k), decrypted by
  * vt_jwe_decrypt and by `warm`, a decryptor that opened `good` before (so an EC point on its
  * curve is set on the key object it kept): both refuse alike, with the same code, and the
@@ -563,7 +617,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jcs), cmocka_unit_test(test_jcs_strings), cmocka_unit_test(test_kbs_binding_example),
         cmocka_unit_test(test_jwe_known_answer), cmocka_unit_test(test_jwe_roundtrips),
-        cmocka_unit_test(test_jwk_hostile), cmocka_unit_test(test_ec_params), cmocka_unit_test(test_hash2), cmocka_unit_test(test_jwk_weak_rsa),
+        cmocka_unit_test(test_jwk_hostile), cmocka_unit_test(test_ec_params), cmocka_unit_test(test_ecdsa_signer), cmocka_unit_test(test_hash2), cmocka_unit_test(test_jwk_weak_rsa),
         cmocka_unit_test(test_jwe_hostile_epk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
