@@ -49,7 +49,11 @@ typedef struct vt_store_opts {
                           * empty database is VT_E_MISSING */
     unsigned pool;       /* PostgreSQL: connections this handle keeps and its threads share (a
                           * transaction keeps one until it ends); 0: 4; at most 64. SQLite: one */
+    size_t pending_max;  /* SQLite: sessions awaiting attestation, and nonces, this handle keeps in
+                          * memory at most, each (a full table refuses: see the sessions below);
+                          * 0: VT_STORE_PENDING_DEFAULT. PostgreSQL: unused */
 } vt_store_opts;
+#define VT_STORE_PENDING_DEFAULT 100000
 
 /* Opens (and migrates) a store. url: "sqlite:PATH" (file created 0600 if absent unless
  * opts->existing, WAL mode, incremental auto_vacuum; its -wal/-shm files get the same mode) or

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 
+#include "pending.h"
 #include "veritee/store.h"
 
 typedef enum sql_type { SQL_NULL = 0, SQL_TEXT, SQL_INT, SQL_BLOB } sql_type;
@@ -98,6 +99,9 @@ struct vt_store {
     bool syncing;        /* a thread is in drv->sync (under sync_mu) */
     bool sync_broken;    /* a sync failed: what it covered may be lost; every durable write fails from then on */
     uint64_t syncs;      /* drv->sync calls made (for tests and the bench) */
+    /* SQLite: the sessions awaiting attestation and the nonces, in memory (store.c, "sessions
+     * and nonces"); NULL on PostgreSQL, where every node must see them */
+    store_pending *pend;
 };
 
 vt_err store_sqlite_connect(const char *path, int busy_ms, bool create, const sqldrv **drv, void **conn,
