@@ -1357,6 +1357,66 @@ static void test_session_limit(void **state)
     vt_kbs_free(k);
 }
 
+/* SQLite (issue 19): a session awaiting attestation and its nonce are the broker's memory; the
+ * attested session is in the sessions file. Another handle on the file sees the session only
+ * once attested; a restart forgets the pending one (its guest gets a clean 401 and starts over
+ * with /auth) and keeps the attested one (its cookie still fetches the secret). */
+static void test_pending_sessions_restart(void **state)
+{
+    (void)state;
+    char url[400];
+    snprintf(url, sizeof url, "sqlite:%s/pending.db", F.dir);
+    vt_store_opts so = {.kek = F.kek};
+    vt_store *st = NULL, *other = NULL;
+    vt_error e = {0};
+    assert_int_equal(vt_store_open(url, &so, &st, &e), VT_OK);
+    assert_int_equal(vt_store_open(url, &so, &other, &e), VT_OK);
+    vt_kbs *k = kbs_with(st, 10, 10, 0);
+    admin_call(k, F.admin, "POST", "/kbs/v0/resource/default/key/restart", NULL, "restart-secret", 200);
+    sess done, left;
+    auth(k, "tdx", F.now, &done);
+    auth(k, "tdx", F.now, &left);
+    vt_session got;
+    assert_int_equal(vt_store_session_get(st, done.id, F.now, &got, &e), VT_OK);
+    assert_null(got.token);
+    vt_session_clear(&got);
+    assert_int_equal(vt_store_session_get(other, done.id, F.now, &got, &e), VT_E_MISSING); /* not in the file */
+    char *body = tdx_body(done.nonce, F.jwk_ec, NULL, NULL);
+    char *tok = NULL;
+    attest(k, &done, F.now, body, 200, NULL, &tok);
+    assert_int_equal(vt_store_session_get(other, done.id, F.now, &got, &e), VT_OK); /* attested: in the file */
+    assert_string_equal(got.token, tok);
+    vt_session_clear(&got);
+    uint64_t live = 0;
+    assert_int_equal(vt_store_session_count(st, F.now, &live, &e), VT_OK);
+    assert_int_equal(live, 2); /* one pending, one attested */
+    attest(k, &done, F.now, body, 200, NULL, NULL); /* idempotent, from the file */
+    get_resource(k, "default/key/restart", done.id, NULL, F.now, NULL, F.tee_ec, 200, NULL, "restart-secret");
+    /* restart */
+    vt_kbs_free(k);
+    vt_store_close(st);
+    vt_store_close(other);
+    assert_int_equal(vt_store_open(url, &so, &st, &e), VT_OK);
+    k = kbs_with(st, 10, 10, 0);
+    get_resource(k, "default/key/restart", done.id, NULL, F.now + 1, NULL, F.tee_ec, 200, NULL, "restart-secret");
+    char *lbody = tdx_body(left.nonce, F.jwk_ec, NULL, NULL);
+    attest(k, &left, F.now + 1, lbody, 401, "unknown session", NULL);
+    assert_int_equal(vt_store_session_count(st, F.now + 1, &live, &e), VT_OK);
+    assert_int_equal(live, 1);
+    sess again;
+    auth(k, "tdx", F.now + 1, &again); /* starts over */
+    char *abody = tdx_body(again.nonce, F.jwk_ec, NULL, NULL);
+    attest(k, &again, F.now + 1, lbody, 401, "nonce", NULL); /* the old challenge is not this session's */
+    attest(k, &again, F.now + 1, abody, 200, NULL, NULL);
+    get_resource(k, "default/key/restart", again.id, NULL, F.now + 1, NULL, F.tee_ec, 200, NULL, "restart-secret");
+    free(abody);
+    free(lbody);
+    free(body);
+    free(tok);
+    vt_kbs_free(k);
+    vt_store_close(st);
+}
+
 static void test_sweep(void **state)
 {
     (void)state;
@@ -1652,6 +1712,7 @@ int main(void)
         cmocka_unit_test(test_docs_cache_threads),
         cmocka_unit_test(test_admin_token_binds_query),
         cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_pending_sessions_restart),
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_console_reads),
         cmocka_unit_test(test_trustee_token),
