@@ -170,21 +170,28 @@ static vt_err session_check(const vt_session *x, vt_error *err)
     return VT_OK;
 }
 
-/* Inside a transaction. */
-static vt_err session_insert(vt_store *s, const vt_session *x, vt_error *err)
+static const char SESSION_INSERT[] =
+    "INSERT INTO sessions(id, tee, nonce, request, token, created, expires, client)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING";
+
+/* Inside a transaction (store_tx), or as a statement of its own (SQLite's attested sessions:
+ * one statement, no BEGIN and COMMIT around it). */
+static vt_err session_insert_as(vt_store *s, const vt_session *x, bool own, vt_error *err)
 {
     sqlval p[] = {P_TEXT(x->id), P_TEXT(x->tee), P_TEXT(x->nonce),
                   P_TEXT(x->request ? x->request : "{}"), x->token ? P_TEXT(x->token) : P_NULL,
                   P_INT(x->created), P_INT(x->expires), P_TEXT(x->client)};
     sqlres r = {0};
-    VT_GUARD(store_tx(s,
-                      "INSERT INTO sessions(id, tee, nonce, request, token, created, expires, client)"
-                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
-                      p, 8, &r, err));
+    VT_GUARD(own ? store_exec_volatile(s, SESSION_INSERT, p, 8, &r, err) : store_tx(s, SESSION_INSERT, p, 8, &r, err));
     uint64_t changed = r.changes;
     sqlres_free(&r);
     if (changed != 1) return vt_error_set(err, VT_E_ARG, "session", "session %s exists already", x->id);
     return VT_OK;
+}
+
+static vt_err session_insert(vt_store *s, const vt_session *x, vt_error *err)
+{
+    return session_insert_as(s, x, false, err);
 }
 
 /* SQLite: a session in the sessions file. Called holding the connection (store_grab). */
@@ -212,8 +219,8 @@ static vt_err put_sqlite(vt_store *s, const vt_session *x, const pending_limits 
     } else if (rc == VT_OK) { /* attested already: the limits count pending sessions only */
         if (pending_session_has(s->pend, x->id))
             rc = vt_error_set(err, VT_E_ARG, "session", "session %s exists already", x->id);
-        else if ((rc = store_begin(s, err)) == VT_OK)
-            rc = store_end_volatile(s, session_insert(s, x, err), err);
+        else
+            rc = session_insert_as(s, x, true, err);
     }
     store_release(c);
     return rc;
@@ -339,7 +346,7 @@ vt_err vt_store_session_set_token(vt_store *s, const char *id, const char *token
     if (rc == VT_OK && f == PENDING_LIVE) {
         /* attested: the complete row goes to the file, in one INSERT */
         x.token = (char *)token;
-        if ((rc = store_begin(s, err)) == VT_OK) rc = store_end_volatile(s, session_insert(s, &x, err), err);
+        rc = session_insert_as(s, &x, true, err);
         if (rc != VT_OK) {
             vt_error ignore; /* still pending; no other insert can run, the connection is ours */
             x.token = NULL;
