@@ -1709,7 +1709,7 @@ typedef struct conc_ctx {
     int id;
     int fails;
     char why[512];
-    volatile int *stop;
+    int *stop;
 } conc_ctx;
 
 static void *conc_guest(void *ud)
@@ -1756,7 +1756,7 @@ static void *conc_sweeper(void *ud)
 {
     conc_ctx *x = ud;
     uint64_t total = 0;
-    while (!*x->stop) {
+    while (!__atomic_load_n(x->stop, __ATOMIC_ACQUIRE)) {
         vt_error e = {0};
         uint64_t removed = 0, n = 0;
         if (vt_store_sweep(x->s, 2000, &removed, &e) != VT_OK || vt_store_session_count(x->s, 1000, &n, &e) != VT_OK) {
@@ -1777,7 +1777,7 @@ static void test_pending_concurrent(void **state)
     char path[256], url[300], vol[300];
     sqlite_files("conc", path, vol, url);
     vt_store *s = open_pending(url, 0);
-    volatile int stop = 0;
+    int stop = 0;
     conc_ctx g[CONC_THREADS], sw = {.s = s, .stop = &stop};
     pthread_t t[CONC_THREADS], ts;
     assert_int_equal(pthread_create(&ts, NULL, conc_sweeper, &sw), 0);
