@@ -62,6 +62,10 @@ typedef struct sqldrv {
      * threads use the connection (SQLite: fdatasync of the WAL; NULL: each commit already
      * is durable, as PostgreSQL's are). */
     vt_err (*sync)(void *conn, vt_error *err);
+    /* Run inside a transaction just before its commit to let the commit return without waiting
+     * for the disk (PostgreSQL: SET LOCAL synchronous_commit TO OFF); NULL: the driver's
+     * commits never wait (SQLite's, made durable by sync). */
+    const char *defer_sql;
     /* Re-establishes an idle connection after one of the pool found the server unreachable;
      * true when it answers again; NULL: none. */
     bool (*refresh)(void *conn);

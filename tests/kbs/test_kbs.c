@@ -304,12 +304,21 @@ static void test_tdx_round_trip(void **state)
     char *tok = NULL, *tok2 = NULL;
     auth(F.kbs, "tdx", F.now, &s);
     char *body = tdx_body(s.nonce, F.jwk_ec, NULL, INIT_TOML);
+    vt_error e = {0};
+    int64_t seq0 = 0, seq1 = 0;
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    assert_int_equal(vt_store_audit_head(F.store, &seq0, h, &e), VT_OK);
+    uint64_t flushes = vt_store_flushes(F.store);
     attest(F.kbs, &s, F.now, body, 200, NULL, &tok);
+    /* the attestation's record is written, and not waited for on the disk (deferred: the
+     * release's flush makes it durable, below) */
+    assert_int_equal(vt_store_audit_head(F.store, &seq1, h, &e), VT_OK);
+    assert_int_equal(seq1, seq0 + 1);
+    assert_int_equal(vt_store_flushes(F.store), flushes);
     attest(F.kbs, &s, F.now + 1, body, 200, NULL, &tok2); /* second /attest: same token */
     assert_string_equal(tok, tok2);
     /* the EAR: ES256, cpu0 affirming, tee-pubkey under runtime_data_claims, init-data claims */
     json_t *claims = NULL;
-    vt_error e = {0};
     vt_ear_verify_opts vo = {.now = F.now, .require_exp = true};
     assert_int_equal(vt_ear_verify(tok, strlen(tok), F.ear, &vo, &claims, &e), VT_OK);
     assert_int_equal(json_integer_value(json_object_get(claims, "exp")) - json_integer_value(json_object_get(claims, "iat")), 300);
@@ -321,8 +330,13 @@ static void test_tdx_round_trip(void **state)
     assert_non_null(json_object_get(json_object_get(ae, "init_data_claims"), "aa.toml"));
     json_decref(claims);
     put_secret("default/key/disk1", "0123456789abcdef0123456789abcdef");
+    flushes = vt_store_flushes(F.store);
     get_resource(F.kbs, "default/key/disk1", s.id, NULL, F.now, NULL, F.tee_ec, 200, NULL, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(vt_store_flushes(F.store), flushes + 1); /* the release waited for its record */
     get_resource(F.kbs, "default/key/disk1", NULL, tok, F.now, NULL, F.tee_ec, 200, NULL, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(vt_kbs_sweep(F.kbs, F.now, &e), VT_OK);
+    assert_int_equal(vt_metric_value(vt_metrics_counter(F.metrics, "veritee_store_flushes_total", NULL, NULL), NULL),
+                     (double)vt_store_flushes(F.store));
     /* no token at all; unknown session without bearer */
     get_resource(F.kbs, "default/key/disk1", NULL, NULL, F.now, NULL, NULL, 401, "TokenNotFound", NULL);
     get_resource(F.kbs, "default/key/disk1", "00000000000000000000000000000000", NULL, F.now, NULL, NULL, 401, "TokenNotFound", NULL);

@@ -1166,6 +1166,78 @@ static void test_sqlite_group_commit(void **state)
     vt_store_close(s);
 }
 
+/* A deferred commit (vt_store_tx_end_deferred): visible at once, from another handle too; no
+ * flush waited for (SQLite: no sync; PostgreSQL: the transaction ran SET LOCAL synchronous_commit
+ * TO OFF, which ends with it); rolled back on failure; the next durable write flushes it. */
+static const sqldrv *deferred_real;
+static int deferred_sets;
+
+static vt_err deferred_exec(void *conn, const char *sql, const sqlval *p, size_t np, sqlres *res, vt_error *err)
+{
+    if (deferred_real->defer_sql != NULL && strcmp(sql, deferred_real->defer_sql) == 0) deferred_sets++;
+    return deferred_real->exec(conn, sql, p, np, res, err);
+}
+
+static int64_t head_seq(vt_store *s)
+{
+    vt_error e = {0};
+    int64_t seq = -1;
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    if (vt_store_audit_head(s, &seq, h, &e) != VT_OK) fail_msg("audit head: %s", e.msg);
+    return seq;
+}
+
+static void test_tx_deferred(void **state)
+{
+    backend *b = *state;
+    char url[300];
+    store_url(state, url, sizeof url);
+    vt_store *s = open_store(url, NULL), *t = open_store(url, NULL);
+    vt_error e = {0};
+    sqldrv rec = *s->drv;
+    rec.exec = deferred_exec;
+    deferred_real = s->drv;
+    deferred_sets = 0;
+    s->drv = &rec;
+    int64_t seq = head_seq(t);
+    uint64_t syncs = s->syncs, committed = s->committed;
+    assert_int_equal(vt_store_tx_begin(s, &e), VT_OK);
+    assert_int_equal(append_row(s, "deferred", &e), VT_OK);
+    assert_int_equal(vt_store_tx_end_deferred(s, VT_OK, &e), VT_OK);
+    assert_int_equal(head_seq(t), seq + 1);
+    assert_int_equal(s->syncs, syncs);
+    assert_int_equal(s->committed, committed);
+    assert_int_equal(deferred_sets, b->is_pg ? 1 : 0);
+
+    /* a failure rolls the whole transaction back, and is returned as it was */
+    assert_int_equal(vt_store_tx_begin(s, &e), VT_OK);
+    assert_int_equal(append_row(s, "rolled-back", &e), VT_OK);
+    vt_error why = {0};
+    vt_error_set(&why, VT_E_ARG, "test", "refused after the append");
+    assert_int_equal(vt_store_tx_end_deferred(s, VT_E_ARG, &why), VT_E_ARG);
+    assert_string_equal(why.msg, "refused after the append");
+    assert_int_equal(head_seq(t), seq + 1);
+
+    /* a durable write after it: flushed (and with it the deferred one, the same log) */
+    assert_int_equal(append_row(s, "durable", &e), VT_OK);
+    assert_int_equal(deferred_sets, b->is_pg ? 1 : 0);
+    assert_int_equal(head_seq(t), seq + 2);
+    if (s->drv->sync != NULL) {
+        assert_int_equal(s->syncs, syncs + 1);
+        assert_true(s->synced >= s->committed);
+    }
+    s->drv = deferred_real;
+    /* SET LOCAL ended with its transaction: every connection commits synchronously again */
+    for (size_t i = 0; b->is_pg && i < s->npool; i++) {
+        sqlres r = {0};
+        assert_int_equal(s->drv->exec(s->pool[i].conn, "SHOW synchronous_commit", NULL, 0, &r, &e), VT_OK);
+        assert_string_equal(sqlres_get(&r, 0, 0), "on");
+        sqlres_free(&r);
+    }
+    vt_store_close(t);
+    vt_store_close(s);
+}
+
 /* A handle's connection pool (PostgreSQL; SQLite has one connection): while one thread holds a
  * transaction, another thread's statements run on another connection instead of waiting for it
  * (with one connection this test would wait forever: the holder waits for the other thread);
@@ -1837,6 +1909,7 @@ int main(void)
         cmocka_unit_test(test_sqlite_volatile_reboot),
         cmocka_unit_test(test_sqlite_background_checkpoint),
         cmocka_unit_test(test_sqlite_group_commit),
+        BOTH(test_tx_deferred),
         cmocka_unit_test(test_pending_lifecycle),
         cmocka_unit_test(test_pending_limits_exact),
         cmocka_unit_test(test_pending_concurrent),
