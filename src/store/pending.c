@@ -319,7 +319,8 @@ vt_err pending_session_put(store_pending *p, const vt_session *x, const pending_
         tab_expire(p, &p->nonces, lim->now, UINT64_MAX);
         cl = client_find(&p->clients, hc, x->client); /* its last session may just have gone */
         uint64_t mine = cl ? cl->n : 0;
-        if ((lim->max_total > 0 && p->sess.set.n >= lim->max_total) || p->sess.set.n >= p->cap) *hit = VT_SESSION_LIMIT_TOTAL;
+        if ((lim->max_total > 0 && p->sess.set.n >= lim->max_total) || (!lim->check_only && p->sess.set.n >= p->cap))
+            *hit = VT_SESSION_LIMIT_TOTAL;
         else if (lim->max_per_client > 0 && mine >= lim->max_per_client) *hit = VT_SESSION_LIMIT_CLIENT;
     }
     if (hit != NULL && *hit != VT_SESSION_LIMIT_NONE) goto out;
@@ -327,6 +328,7 @@ vt_err pending_session_put(store_pending *p, const vt_session *x, const pending_
         rc = vt_error_set(err, VT_E_ARG, "session", "session %s exists already", x->id);
         goto out;
     }
+    if (lim != NULL && lim->check_only) goto out;
     if (cl == NULL && !hset_room(&p->clients)) {
         rc = vt_error_set(err, VT_E_NOMEM, "session", "out of memory");
         goto out;

@@ -17,6 +17,8 @@ void pending_free(store_pending *p);
 typedef struct pending_limits {
     uint64_t max_total, max_per_client; /* 0: no such limit */
     vt_time now;                        /* entries expired at now are dropped first */
+    bool check_only;                    /* the limits and the id checked, nothing added (an
+                                           attested session, which goes to the file) */
 } pending_limits;
 
 /* Adds x (token ignored). lim NULL: no limit but the table's (full: VT_E_NOMEM); else *hit says

@@ -216,11 +216,16 @@ static vt_err put_sqlite(vt_store *s, const vt_session *x, const pending_limits 
     if (rc == VT_OK && has) rc = vt_error_set(err, VT_E_ARG, "session", "session %s exists already", x->id);
     if (rc == VT_OK && x->token == NULL) {
         rc = pending_session_put(s->pend, x, lim, hit, err);
-    } else if (rc == VT_OK) { /* attested already: the limits count pending sessions only */
+    } else if (rc == VT_OK && lim == NULL) { /* attested already: to the file */
         if (pending_session_has(s->pend, x->id))
             rc = vt_error_set(err, VT_E_ARG, "session", "session %s exists already", x->id);
         else
             rc = session_insert_as(s, x, true, err);
+    } else if (rc == VT_OK) { /* the same, within the limits (which count pending sessions) */
+        pending_limits probe = *lim;
+        probe.check_only = true;
+        rc = pending_session_put(s->pend, x, &probe, hit, err);
+        if (rc == VT_OK && *hit == VT_SESSION_LIMIT_NONE) rc = session_insert_as(s, x, true, err);
     }
     store_release(c);
     return rc;

@@ -1732,6 +1732,18 @@ static void test_pending_limits_exact(void **state)
     /* l3 expires at 400: room for one more of 10.0.0.1 and in all */
     assert_int_equal(put_lim(s, "l6", "10.0.0.1", 399, 500, 5, 3), VT_SESSION_LIMIT_TOTAL);
     assert_int_equal(put_lim(s, "l6", "10.0.0.1", 400, 500, 5, 3), VT_SESSION_LIMIT_NONE);
+    /* a session created attested goes to the file, within the same limits, and does not count */
+    vt_session att = pending_session("att", "10.0.0.1", 400, 500);
+    att.token = "tok";
+    vt_session_limit ahit = VT_SESSION_LIMIT_NONE;
+    assert_int_equal(vt_store_session_put_limited(s, &att, 5, 3, 400, &ahit, &e), VT_OK);
+    assert_int_equal(ahit, VT_SESSION_LIMIT_TOTAL);
+    assert_int_equal(vt_store_session_put_limited(s, &att, 6, 3, 400, &ahit, &e), VT_OK);
+    assert_int_equal(ahit, VT_SESSION_LIMIT_CLIENT);
+    assert_int_equal(vt_store_session_put_limited(s, &att, 6, 4, 400, &ahit, &e), VT_OK);
+    assert_int_equal(ahit, VT_SESSION_LIMIT_NONE);
+    assert_int_equal(vt_store_session_put_limited(s, &att, 6, 4, 400, &ahit, &e), VT_E_ARG); /* in the file now */
+    assert_int_equal(vt_store_session_delete(s, "att", &e), VT_OK);
     uint64_t n = 0;
     assert_int_equal(vt_store_session_count(s, 400, &n, &e), VT_OK);
     assert_int_equal(n, 5); /* l4 l5 l6 m2 m3 pending; l2 (in the file) expired at 300 */
