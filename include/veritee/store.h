@@ -49,7 +49,11 @@ typedef struct vt_store_opts {
                           * empty database is VT_E_MISSING */
     unsigned pool;       /* PostgreSQL: connections this handle keeps and its threads share (a
                           * transaction keeps one until it ends); 0: 4; at most 64. SQLite: one */
+    size_t pending_max;  /* SQLite: sessions awaiting attestation, and nonces, this handle keeps in
+                          * memory at most, each (a full table refuses: see the sessions below);
+                          * 0: VT_STORE_PENDING_DEFAULT. PostgreSQL: unused */
 } vt_store_opts;
+#define VT_STORE_PENDING_DEFAULT 100000
 
 /* Opens (and migrates) a store. url: "sqlite:PATH" (file created 0600 if absent unless
  * opts->existing, WAL mode, incremental auto_vacuum; its -wal/-shm files get the same mode) or
@@ -66,6 +70,10 @@ const char *vt_store_backend(const vt_store *s);
 VT_MUST_USE vt_err vt_store_schema_version(vt_store *s, int *out, vt_error *err);
 /* Cheap liveness check (SELECT 1), for /healthz. */
 VT_MUST_USE vt_err vt_store_ping(vt_store *s, vt_error *err);
+/* Disk flushes the handle has made so far (SQLite: fdatasync of its WAL, each one serving every
+ * durable commit written before it; PostgreSQL: 0, its server flushes its own log). For the
+ * veritee_store_flushes_total metric and tests. */
+uint64_t vt_store_flushes(vt_store *s);
 
 /* Re-seal every resource value under new_kek in one transaction and record its id: the way to
  * rotate the key-encryption key. The store must have been opened with the current KEK; on
@@ -84,6 +92,15 @@ VT_MUST_USE vt_err vt_store_rekey(vt_store *s, const vt_kek *new_kek, size_t *co
  * vt_store_tx_begin is a savepoint, ended by its own vt_store_tx_end. */
 VT_MUST_USE vt_err vt_store_tx_begin(vt_store *s, vt_error *err);
 VT_MUST_USE vt_err vt_store_tx_end(vt_store *s, vt_err rc, vt_error *err);
+/* vt_store_tx_end without waiting for the disk: the commit is visible at once and becomes
+ * durable with the next durable commit on the same database (any later vt_store_tx_end or
+ * durable write, on any handle or node: SQLite's WAL and PostgreSQL's are one ordered log, so
+ * flushing a later commit flushes this one). A crash of the system before that may lose it, and
+ * with it only other commits that were not durable either. For records whose durability is
+ * owed to what follows them (an attestation's audit record before a release made on its
+ * strength), not to the caller. SQLite: the commit is written to the WAL and not flushed;
+ * PostgreSQL: the transaction commits with synchronous_commit off. Nested: as vt_store_tx_end. */
+VT_MUST_USE vt_err vt_store_tx_end_deferred(vt_store *s, vt_err rc, vt_error *err);
 
 /* ---- Sessions (kbs-protocol.md §9) ----------------------------------------------------- */
 

@@ -465,7 +465,8 @@ int cmd_serve(int argc, char **argv)
         vt_wipe(k, sizeof k);
         say(&o, "warn", "no --kek-file or %s: secrets are sealed with an ephemeral key (lost at exit)", VT_KEK_ENV);
     }
-    vt_store_opts so = {.kek = kek, .pool = (unsigned)o.db_pool};
+    /* SQLite: the pending sessions and nonces in memory, bounded as the broker bounds them */
+    vt_store_opts so = {.kek = kek, .pool = (unsigned)o.db_pool, .pending_max = (size_t)o.max_sessions};
     if (vt_store_open(o.db, &so, &store, &e) != VT_OK) { rc = fail(&o, "--db", &e); goto out; }
     if (o.ear_key) {
         bool created = false;

@@ -163,14 +163,31 @@ vt_err kbs_random(vt_kbs *k, uint8_t *out, size_t n, vt_error *err)
     return ok ? VT_OK : vt_error_set(err, VT_E_INTERNAL, "random", "random source failed");
 }
 
-vt_err kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, const char *subject,
-                 const char *outcome, json_t *details, vt_error *err)
+static vt_err audit_append(vt_kbs *k, bool deferred, vt_time now, const char *actor, const char *action,
+                           const char *subject, const char *outcome, json_t *details, vt_error *err)
 {
     vt_error e = {0};
-    vt_err rc = vt_audit_append(k->cfg.store, now, actor, action, subject, outcome, details, NULL, err ? err : &e);
+    if (err == NULL) err = &e;
+    vt_err rc;
+    if (!deferred) rc = vt_audit_append(k->cfg.store, now, actor, action, subject, outcome, details, NULL, err);
+    else if ((rc = vt_store_tx_begin(k->cfg.store, err)) == VT_OK)
+        rc = vt_store_tx_end_deferred(
+            k->cfg.store, vt_audit_append(k->cfg.store, now, actor, action, subject, outcome, details, NULL, err), err);
     if (rc != VT_OK && k->has_metrics) vt_metric_inc(k->m.audit_failures, NULL, 1);
     json_decref(details);
     return rc;
+}
+
+vt_err kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, const char *subject,
+                 const char *outcome, json_t *details, vt_error *err)
+{
+    return audit_append(k, false, now, actor, action, subject, outcome, details, err);
+}
+
+vt_err kbs_audit_deferred(vt_kbs *k, vt_time now, const char *actor, const char *action, const char *subject,
+                          const char *outcome, json_t *details, vt_error *err)
+{
+    return audit_append(k, true, now, actor, action, subject, outcome, details, err);
 }
 
 void kbs_unauth_flush(vt_kbs *k, vt_time now, bool force)
@@ -217,6 +234,11 @@ vt_err vt_kbs_sweep(vt_kbs *k, vt_time now, vt_error *err)
     kbs_unauth_flush(k, now, false);
     VT_GUARD(vt_store_sweep(k->cfg.store, now, NULL, err));
     if (!k->has_metrics) return VT_OK; /* the count (every live session) is for the gauge only */
+    uint64_t f = vt_store_flushes(k->cfg.store);
+    pthread_mutex_lock(&k->unauth_mu);
+    if (f > k->flushes_counted) vt_metric_inc(k->m.store_flushes, NULL, (double)(f - k->flushes_counted));
+    k->flushes_counted = f;
+    pthread_mutex_unlock(&k->unauth_mu);
     uint64_t n = 0;
     VT_GUARD(vt_store_session_count(k->cfg.store, now, &n, err));
     vt_metric_set(k->m.active_sessions, NULL, (double)n);

@@ -47,6 +47,7 @@ struct vt_kbs {
     pthread_mutex_t unauth_mu;
     uint64_t unauth_admin, unauth_resource, unauth_attest;
     vt_time unauth_since;
+    uint64_t flushes_counted; /* the store's flushes already added to veritee_store_flushes_total (under unauth_mu) */
     char unauth_last_client[48];
     char unauth_last_error[160];
     /* the last rejected attestations, in memory only (bounded, lost at restart): what the
@@ -105,6 +106,11 @@ vt_err kbs_random(vt_kbs *k, uint8_t *out, size_t n, vt_error *err);
 /* Audit record; a failure is counted in veritee_audit_append_failures_total and returned. */
 vt_err kbs_audit(vt_kbs *k, vt_time now, const char *actor, const char *action, const char *subject,
                  const char *outcome, json_t *details /* stolen, may be NULL */, vt_error *err);
+/* The same, committed without waiting for the disk (vt_store_tx_end_deferred): for an
+ * attestation's record, made durable by the release it leads to (whose own record is durable
+ * before the secret leaves, and flushes every commit before it). */
+vt_err kbs_audit_deferred(vt_kbs *k, vt_time now, const char *actor, const char *action, const char *subject,
+                          const char *outcome, json_t *details /* stolen, may be NULL */, vt_error *err);
 /* An unauthenticated failure (endpoint "admin", "resource" or "attest"; detail may be NULL):
  * counted in veritee_unauthenticated_total{endpoint}; summarized in the audit chain once per
  * VT_KBS_UNAUTH_SUMMARY_INTERVAL rather than one record each. */

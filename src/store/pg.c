@@ -514,6 +514,7 @@ static const sqldrv pg_drv = {
     .commit = pg_commit,
     .rollback = pg_rollback,
     .lock = pg_lock,
+    .defer_sql = "SET LOCAL synchronous_commit TO OFF",
     .refresh = pg_refresh,
 };
 

@@ -196,7 +196,11 @@ vt_err store_tx(vt_store *s, const char *sql, const sqlval *p, size_t np, sqlres
     return s->drv->exec(c->conn, sql, p, np, res, err);
 }
 
-static vt_err end_tx(vt_store *s, vt_err rc, bool durable, vt_error *err)
+/* How a transaction's commit is ended: waited for until durable (the default), committed without
+ * waiting (state whose loss is harmless), or deferred (durable with the next durable commit). */
+typedef enum end_kind { END_DURABLE, END_VOLATILE, END_DEFERRED } end_kind;
+
+static vt_err end_tx(vt_store *s, vt_err rc, end_kind kind, vt_error *err)
 {
     store_conn *c = pthread_getspecific(s->held);
     if (c == NULL) return vt_error_set(err, VT_E_ARG, "store", "no transaction to end");
@@ -211,6 +215,8 @@ static vt_err end_tx(vt_store *s, vt_err rc, bool durable, vt_error *err)
         store_release(c);
         return rc;
     }
+    if (rc == VT_OK && kind == END_DEFERRED && s->drv->defer_sql != NULL)
+        rc = s->drv->exec(c->conn, s->drv->defer_sql, NULL, 0, NULL, err);
     if (rc == VT_OK) rc = s->drv->commit(c->conn, err);
     if (rc != VT_OK) {
         note_failure(s, rc);
@@ -218,7 +224,7 @@ static vt_err end_tx(vt_store *s, vt_err rc, bool durable, vt_error *err)
     }
     c->tx_depth = 0;
     pthread_setspecific(s->held, NULL);
-    uint64_t mine = rc == VT_OK && durable ? committed_locked(s) : 0;
+    uint64_t mine = rc == VT_OK && kind == END_DURABLE ? committed_locked(s) : 0;
     store_release(c);
     if (mine != 0) rc = sync_upto(s, mine, err);
     return rc;
@@ -226,12 +232,20 @@ static vt_err end_tx(vt_store *s, vt_err rc, bool durable, vt_error *err)
 
 vt_err store_end(vt_store *s, vt_err rc, vt_error *err)
 {
-    return end_tx(s, rc, true, err);
+    return end_tx(s, rc, END_DURABLE, err);
 }
 
 vt_err store_end_volatile(vt_store *s, vt_err rc, vt_error *err)
 {
-    return end_tx(s, rc, false, err);
+    return end_tx(s, rc, END_VOLATILE, err);
+}
+
+uint64_t vt_store_flushes(vt_store *s)
+{
+    pthread_mutex_lock(&s->sync_mu);
+    uint64_t n = s->syncs;
+    pthread_mutex_unlock(&s->sync_mu);
+    return n;
 }
 
 vt_err vt_store_tx_begin(vt_store *s, vt_error *err)
@@ -241,5 +255,10 @@ vt_err vt_store_tx_begin(vt_store *s, vt_error *err)
 
 vt_err vt_store_tx_end(vt_store *s, vt_err rc, vt_error *err)
 {
-    return end_tx(s, rc, true, err);
+    return end_tx(s, rc, END_DURABLE, err);
+}
+
+vt_err vt_store_tx_end_deferred(vt_store *s, vt_err rc, vt_error *err)
+{
+    return end_tx(s, rc, END_DEFERRED, err);
 }

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 
+#include "pending.h"
 #include "veritee/store.h"
 
 typedef enum sql_type { SQL_NULL = 0, SQL_TEXT, SQL_INT, SQL_BLOB } sql_type;
@@ -61,6 +62,10 @@ typedef struct sqldrv {
      * threads use the connection (SQLite: fdatasync of the WAL; NULL: each commit already
      * is durable, as PostgreSQL's are). */
     vt_err (*sync)(void *conn, vt_error *err);
+    /* Run inside a transaction just before its commit to let the commit return without waiting
+     * for the disk (PostgreSQL: SET LOCAL synchronous_commit TO OFF); NULL: the driver's
+     * commits never wait (SQLite's, made durable by sync). */
+    const char *defer_sql;
     /* Re-establishes an idle connection after one of the pool found the server unreachable;
      * true when it answers again; NULL: none. */
     bool (*refresh)(void *conn);
@@ -98,6 +103,9 @@ struct vt_store {
     bool syncing;        /* a thread is in drv->sync (under sync_mu) */
     bool sync_broken;    /* a sync failed: what it covered may be lost; every durable write fails from then on */
     uint64_t syncs;      /* drv->sync calls made (for tests and the bench) */
+    /* SQLite: the sessions awaiting attestation and the nonces, in memory (store.c, "sessions
+     * and nonces"); NULL on PostgreSQL, where every node must see them */
+    store_pending *pend;
 };
 
 vt_err store_sqlite_connect(const char *path, int busy_ms, bool create, const sqldrv **drv, void **conn,

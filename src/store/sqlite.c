@@ -1,5 +1,6 @@
 /* SQLite backend driver: one file, WAL journal, busy timeout; writers serialized by
- * BEGIN IMMEDIATE. Sessions and nonces live in a second file beside it (attach_volatile). Placeholders $N are rewritten to SQLite's positional ?N. A commit writes
+ * BEGIN IMMEDIATE. Attested sessions live in a second file beside it (attach_volatile; pending
+ * sessions and nonces in memory, store.c). Placeholders $N are rewritten to SQLite's positional ?N. A commit writes
  * the WAL without waiting for the disk (synchronous=NORMAL); what must be durable is made so
  * by lite_sync, one fdatasync of the WAL for every commit written before it (group commit,
  * sql.c), called without holding the connection. libsqlite3 is loaded with dlopen() when a store
@@ -412,11 +413,14 @@ static const sqldrv lite_drv = {
     .sync = lite_sync,
 };
 
-/* ---- sessions and nonces: the volatile file ----
+/* ---- sessions: the volatile file ----
  * Their loss is harmless (a guest whose session or challenge is gone gets a clean error and
  * starts over with /auth; a nonce that is gone cannot be used), and they are most of what a busy
  * broker writes: every attested session keeps its EAR token (~6 KB) for its lifetime, 150,000
- * rows at 500 rounds/s and 300 s. In the database file they swelled the WAL that every durable
+ * rows at 500 rounds/s and 300 s, too many to hold in RAM. Sessions awaiting attestation and the
+ * nonces, small and short-lived, are kept in the process's memory instead (store.c, "sessions
+ * and nonces"; a restart forgets them, as a reboot forgets this file): the file gets one INSERT
+ * per attested session. Its nonces table stays (empty but for rows of an older version). In the database file they swelled the WAL that every durable
  * write flushes, the checkpoints and the sweep (a 600 s soak at 500 rounds/s fell seconds behind
  * once they began to expire). So they live in "<path>-sessions", attached as schema "vol",
  * written without any flush (synchronous=OFF) and never vacuumed (a swept row's pages serve the

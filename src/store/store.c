@@ -63,7 +63,8 @@ vt_err vt_store_open(const char *url, const vt_store_opts *opts, vt_store **out,
     pthread_mutex_init(&s->sync_mu, NULL);
     pthread_cond_init(&s->sync_cv, NULL);
     s->kek = opts ? opts->kek : NULL;
-    vt_err rc = VT_OK;
+    vt_err rc = sqlite ? pending_new(opts && opts->pending_max > 0 ? opts->pending_max : VT_STORE_PENDING_DEFAULT, &s->pend, err)
+                       : VT_OK;
     for (size_t i = 0; i < n && rc == VT_OK; i++) {
         rc = sqlite ? store_sqlite_connect(url + 7, busy, !(opts && opts->existing), &s->drv, &s->pool[i].conn, err)
                     : store_pg_connect(url, busy, &s->drv, &s->pool[i].conn, err);
@@ -90,6 +91,7 @@ void vt_store_close(vt_store *s)
     if (s->has_key) pthread_key_delete(s->held);
     pthread_mutex_destroy(&s->sync_mu);
     pthread_cond_destroy(&s->sync_cv);
+    pending_free(s->pend);
     free(s);
 }
 
@@ -127,7 +129,24 @@ vt_err store_text_ok(const char *t, size_t max, const char *what, vt_error *err)
     return VT_OK;
 }
 
-/* ---- sessions ---- */
+/* ---- sessions and nonces ----
+ * PostgreSQL: tables every node shares (UNLOGGED: their loss in a crash of the server is
+ * harmless). SQLite (one node): a session awaiting attestation (created at /auth, no token yet)
+ * and a nonce live in the process's memory (pending.c), not in the sessions file: each of a
+ * round's writes to that file was a transaction of its own (whole 4 KiB WAL pages and five or six
+ * fcntl locks each: ~40 pwrite and ~58 fcntl per round, issue 19), and the count of pending
+ * sessions behind the limits a query. Only an attested session, which keeps its EAR token (~6
+ * KB) for its lifetime, is written to the file, as one INSERT of its complete row: 150,000 live
+ * sessions at 500 rounds/s and 300 s, whose tokens must not be held in RAM; that is why the file
+ * exists. A lookup tries the memory first, then the file; the count, delete and the sweep cover
+ * both. Their loss is harmless by design: a restart forgets every pending session and nonce, and
+ * a guest whose session or challenge is gone gets a clean error and starts over with /auth (a
+ * nonce that is gone can no longer be used: nothing can be replayed). The table is the handle's:
+ * another process, or another handle on the same file, does not see it. A vt_store_tx_begin
+ * transaction does not cover it (a rollback leaves a pending session or nonce in place).
+ * Statements that move a session between memory and the file, or insert one after checking both,
+ * hold the store's connection (store_grab) from the check to the write, so a reader that misses
+ * the memory and then waits for the connection finds the row in the file. */
 
 void vt_session_clear(vt_session *s)
 {
@@ -151,26 +170,71 @@ static vt_err session_check(const vt_session *x, vt_error *err)
     return VT_OK;
 }
 
-/* Inside a transaction. */
-static vt_err session_insert(vt_store *s, const vt_session *x, vt_error *err)
+static const char SESSION_INSERT[] =
+    "INSERT INTO sessions(id, tee, nonce, request, token, created, expires, client)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING";
+
+/* Inside a transaction (store_tx), or as a statement of its own (SQLite's attested sessions:
+ * one statement, no BEGIN and COMMIT around it). */
+static vt_err session_insert_as(vt_store *s, const vt_session *x, bool own, vt_error *err)
 {
     sqlval p[] = {P_TEXT(x->id), P_TEXT(x->tee), P_TEXT(x->nonce),
                   P_TEXT(x->request ? x->request : "{}"), x->token ? P_TEXT(x->token) : P_NULL,
                   P_INT(x->created), P_INT(x->expires), P_TEXT(x->client)};
     sqlres r = {0};
-    VT_GUARD(store_tx(s,
-                      "INSERT INTO sessions(id, tee, nonce, request, token, created, expires, client)"
-                      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
-                      p, 8, &r, err));
+    VT_GUARD(own ? store_exec_volatile(s, SESSION_INSERT, p, 8, &r, err) : store_tx(s, SESSION_INSERT, p, 8, &r, err));
     uint64_t changed = r.changes;
     sqlres_free(&r);
     if (changed != 1) return vt_error_set(err, VT_E_ARG, "session", "session %s exists already", x->id);
     return VT_OK;
 }
 
+static vt_err session_insert(vt_store *s, const vt_session *x, vt_error *err)
+{
+    return session_insert_as(s, x, false, err);
+}
+
+/* SQLite: a session in the sessions file. Called holding the connection (store_grab). */
+static vt_err file_has_session(vt_store *s, const char *id, bool *has, vt_error *err)
+{
+    sqlval p[] = {P_TEXT(id)};
+    sqlres r = {0};
+    VT_GUARD(store_exec(s, "SELECT 1 FROM sessions WHERE id = $1", p, 1, &r, err));
+    *has = r.rows > 0;
+    sqlres_free(&r);
+    return VT_OK;
+}
+
+/* SQLite: a new session, pending (in memory) or attested (a row of the file), its id checked
+ * against both; lim as pending_session_put. */
+static vt_err put_sqlite(vt_store *s, const vt_session *x, const pending_limits *lim, vt_session_limit *hit,
+                         vt_error *err)
+{
+    store_conn *c = store_grab(s);
+    bool has = false;
+    vt_err rc = file_has_session(s, x->id, &has, err);
+    if (rc == VT_OK && has) rc = vt_error_set(err, VT_E_ARG, "session", "session %s exists already", x->id);
+    if (rc == VT_OK && x->token == NULL) {
+        rc = pending_session_put(s->pend, x, lim, hit, err);
+    } else if (rc == VT_OK && lim == NULL) { /* attested already: to the file */
+        if (pending_session_has(s->pend, x->id))
+            rc = vt_error_set(err, VT_E_ARG, "session", "session %s exists already", x->id);
+        else
+            rc = session_insert_as(s, x, true, err);
+    } else if (rc == VT_OK) { /* the same, within the limits (which count pending sessions) */
+        pending_limits probe = *lim;
+        probe.check_only = true;
+        rc = pending_session_put(s->pend, x, &probe, hit, err);
+        if (rc == VT_OK && *hit == VT_SESSION_LIMIT_NONE) rc = session_insert_as(s, x, true, err);
+    }
+    store_release(c);
+    return rc;
+}
+
 vt_err vt_store_session_put(vt_store *s, const vt_session *x, vt_error *err)
 {
     VT_GUARD(session_check(x, err));
+    if (s->pend != NULL) return put_sqlite(s, x, NULL, NULL, err);
     VT_GUARD(store_begin(s, err));
     return store_end_volatile(s, session_insert(s, x, err), err);
 }
@@ -202,6 +266,10 @@ vt_err vt_store_session_put_limited(vt_store *s, const vt_session *x, uint64_t m
 {
     *hit = VT_SESSION_LIMIT_NONE;
     VT_GUARD(session_check(x, err));
+    if (s->pend != NULL) {
+        pending_limits lim = {.max_total = max_total, .max_per_client = max_per_client, .now = now};
+        return put_sqlite(s, x, &lim, hit, err);
+    }
     VT_GUARD(store_begin(s, err));
     vt_err rc = s->drv->lock(store_tx_conn(s), "sessions", err);
     uint64_t total = 0, mine = 0;
@@ -224,6 +292,12 @@ vt_err vt_store_session_get(vt_store *s, const char *id, vt_time now, vt_session
 {
     memset(out, 0, sizeof *out);
     VT_GUARD(store_text_ok(id, VT_SESSION_ID_MAX, "session id", err));
+    if (s->pend != NULL) { /* a pending session, else an attested one in the file */
+        pending_found f;
+        VT_GUARD(pending_session_get(s->pend, id, now, false, &f, out, err));
+        if (f == PENDING_LIVE) return VT_OK;
+        if (f == PENDING_EXPIRED) return vt_error_set(err, VT_E_EXPIRED, "session", "session %s expired", id);
+    }
     sqlval p[] = {P_TEXT(id)};
     sqlres r = {0};
     VT_GUARD(store_exec(s, "SELECT tee, nonce, request, token, created, expires, client FROM sessions WHERE id = $1",
@@ -253,10 +327,9 @@ vt_err vt_store_session_get(vt_store *s, const char *id, vt_time now, vt_session
     return rc;
 }
 
-vt_err vt_store_session_set_token(vt_store *s, const char *id, const char *token, vt_time now,
-                                  vt_error *err)
+/* A session of the file: a second token, PostgreSQL's sessions. */
+static vt_err set_token_file(vt_store *s, const char *id, const char *token, vt_time now, vt_error *err)
 {
-    VT_GUARD(store_text_ok(id, VT_SESSION_ID_MAX, "session id", err));
     sqlval p[] = {P_TEXT(token), P_TEXT(id), P_INT(now)};
     sqlres r = {0};
     VT_GUARD(store_exec_volatile(s, "UPDATE sessions SET token = $1 WHERE id = $2 AND expires > $3", p, 3, &r, err));
@@ -266,21 +339,59 @@ vt_err vt_store_session_set_token(vt_store *s, const char *id, const char *token
     return VT_OK;
 }
 
+vt_err vt_store_session_set_token(vt_store *s, const char *id, const char *token, vt_time now,
+                                  vt_error *err)
+{
+    VT_GUARD(store_text_ok(id, VT_SESSION_ID_MAX, "session id", err));
+    if (s->pend == NULL) return set_token_file(s, id, token, now, err);
+    store_conn *c = store_grab(s);
+    pending_found f;
+    vt_session x;
+    vt_err rc = pending_session_get(s->pend, id, now, true, &f, &x, err);
+    if (rc == VT_OK && f == PENDING_LIVE) {
+        /* attested: the complete row goes to the file, in one INSERT */
+        x.token = (char *)token;
+        rc = session_insert_as(s, &x, true, err);
+        if (rc != VT_OK) {
+            vt_error ignore; /* still pending; no other insert can run, the connection is ours */
+            x.token = NULL;
+            (void)pending_session_put(s->pend, &x, NULL, NULL, &ignore);
+        }
+        x.token = NULL;
+        vt_session_clear(&x);
+    } else if (rc == VT_OK && f == PENDING_EXPIRED) {
+        rc = vt_error_set(err, VT_E_MISSING, "session", "no live session %s", id);
+    } else if (rc == VT_OK) {
+        rc = set_token_file(s, id, token, now, err);
+    }
+    store_release(c);
+    return rc;
+}
+
 vt_err vt_store_session_delete(vt_store *s, const char *id, vt_error *err)
 {
     VT_GUARD(store_text_ok(id, VT_SESSION_ID_MAX, "session id", err));
     sqlval p[] = {P_TEXT(id)};
-    return store_exec_volatile(s, "DELETE FROM sessions WHERE id = $1", p, 1, NULL, err);
+    if (s->pend == NULL) return store_exec_volatile(s, "DELETE FROM sessions WHERE id = $1", p, 1, NULL, err);
+    store_conn *c = store_grab(s); /* not in the middle of a move to the file */
+    vt_err rc = pending_session_delete(s->pend, id) ? VT_OK
+                                                    : store_exec_volatile(s, "DELETE FROM sessions WHERE id = $1", p, 1, NULL, err);
+    store_release(c);
+    return rc;
 }
 
 vt_err vt_store_session_count(vt_store *s, vt_time now, uint64_t *out, vt_error *err)
 {
     sqlval p[] = {P_INT(now)};
     sqlres r = {0};
-    VT_GUARD(store_exec(s, "SELECT count(*) FROM sessions WHERE expires > $1", p, 1, &r, err));
-    *out = (uint64_t)sqlres_int(&r, 0, 0);
+    /* SQLite: both parts under the connection, so that a session moving to the file counts once */
+    store_conn *c = s->pend != NULL ? store_grab(s) : NULL;
+    uint64_t pending = s->pend != NULL ? pending_session_count(s->pend, now) : 0;
+    vt_err rc = store_exec(s, "SELECT count(*) FROM sessions WHERE expires > $1", p, 1, &r, err);
+    if (c != NULL) store_release(c);
+    if (rc == VT_OK) *out = pending + (uint64_t)sqlres_int(&r, 0, 0);
     sqlres_free(&r);
-    return VT_OK;
+    return rc;
 }
 
 /* Rows deleted by one transaction of the sweep. A busy broker expires its request rate times
@@ -299,7 +410,7 @@ vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err
         "DELETE FROM admin_jti WHERE jti IN (SELECT jti FROM admin_jti WHERE expires <= $1 LIMIT $2)",
     };
     sqlval p[] = {P_INT(now), P_INT(SWEEP_BATCH)};
-    uint64_t total = 0;
+    uint64_t in_memory = s->pend != NULL ? pending_sweep(s->pend, now) : 0, total = 0;
     vt_err rc = VT_OK;
     for (size_t i = 0; i < 3 && rc == VT_OK; i++) {
         uint64_t n;
@@ -327,7 +438,7 @@ vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err
         rc = s->drv->reclaim(c->conn, err);
         store_release(c);
     }
-    if (rc == VT_OK && removed) *removed = total;
+    if (rc == VT_OK && removed) *removed = in_memory + total;
     return rc;
 }
 
@@ -336,6 +447,7 @@ vt_err vt_store_sweep(vt_store *s, vt_time now, uint64_t *removed, vt_error *err
 vt_err vt_store_nonce_put(vt_store *s, const char *nonce, vt_time expires, vt_error *err)
 {
     VT_GUARD(store_text_ok(nonce, VT_NONCE_MAX, "nonce", err));
+    if (s->pend != NULL) return pending_nonce_put(s->pend, nonce, expires, err);
     sqlval p[] = {P_TEXT(nonce), P_INT(expires)};
     sqlres r = {0};
     VT_GUARD(store_exec_volatile(s, "INSERT INTO nonces(nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING",
@@ -349,6 +461,7 @@ vt_err vt_store_nonce_put(vt_store *s, const char *nonce, vt_time expires, vt_er
 vt_err vt_store_nonce_consume(vt_store *s, const char *nonce, vt_time now, vt_error *err)
 {
     VT_GUARD(store_text_ok(nonce, VT_NONCE_MAX, "nonce", err));
+    if (s->pend != NULL) return pending_nonce_consume(s->pend, nonce, now, err);
     sqlval p[] = {P_TEXT(nonce)};
     sqlres r = {0};
     /* One DELETE ... RETURNING: the row goes to exactly one caller on every backend. */

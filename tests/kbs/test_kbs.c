@@ -304,12 +304,21 @@ static void test_tdx_round_trip(void **state)
     char *tok = NULL, *tok2 = NULL;
     auth(F.kbs, "tdx", F.now, &s);
     char *body = tdx_body(s.nonce, F.jwk_ec, NULL, INIT_TOML);
+    vt_error e = {0};
+    int64_t seq0 = 0, seq1 = 0;
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    assert_int_equal(vt_store_audit_head(F.store, &seq0, h, &e), VT_OK);
+    uint64_t flushes = vt_store_flushes(F.store);
     attest(F.kbs, &s, F.now, body, 200, NULL, &tok);
+    /* the attestation's record is written, and not waited for on the disk (deferred: the
+     * release's flush makes it durable, below) */
+    assert_int_equal(vt_store_audit_head(F.store, &seq1, h, &e), VT_OK);
+    assert_int_equal(seq1, seq0 + 1);
+    assert_int_equal(vt_store_flushes(F.store), flushes);
     attest(F.kbs, &s, F.now + 1, body, 200, NULL, &tok2); /* second /attest: same token */
     assert_string_equal(tok, tok2);
     /* the EAR: ES256, cpu0 affirming, tee-pubkey under runtime_data_claims, init-data claims */
     json_t *claims = NULL;
-    vt_error e = {0};
     vt_ear_verify_opts vo = {.now = F.now, .require_exp = true};
     assert_int_equal(vt_ear_verify(tok, strlen(tok), F.ear, &vo, &claims, &e), VT_OK);
     assert_int_equal(json_integer_value(json_object_get(claims, "exp")) - json_integer_value(json_object_get(claims, "iat")), 300);
@@ -321,8 +330,13 @@ static void test_tdx_round_trip(void **state)
     assert_non_null(json_object_get(json_object_get(ae, "init_data_claims"), "aa.toml"));
     json_decref(claims);
     put_secret("default/key/disk1", "0123456789abcdef0123456789abcdef");
+    flushes = vt_store_flushes(F.store);
     get_resource(F.kbs, "default/key/disk1", s.id, NULL, F.now, NULL, F.tee_ec, 200, NULL, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(vt_store_flushes(F.store), flushes + 1); /* the release waited for its record */
     get_resource(F.kbs, "default/key/disk1", NULL, tok, F.now, NULL, F.tee_ec, 200, NULL, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(vt_kbs_sweep(F.kbs, F.now, &e), VT_OK);
+    assert_int_equal(vt_metric_value(vt_metrics_counter(F.metrics, "veritee_store_flushes_total", NULL, NULL), NULL),
+                     (double)vt_store_flushes(F.store));
     /* no token at all; unknown session without bearer */
     get_resource(F.kbs, "default/key/disk1", NULL, NULL, F.now, NULL, NULL, 401, "TokenNotFound", NULL);
     get_resource(F.kbs, "default/key/disk1", "00000000000000000000000000000000", NULL, F.now, NULL, NULL, 401, "TokenNotFound", NULL);
@@ -1357,6 +1371,66 @@ static void test_session_limit(void **state)
     vt_kbs_free(k);
 }
 
+/* SQLite (issue 19): a session awaiting attestation and its nonce are the broker's memory; the
+ * attested session is in the sessions file. Another handle on the file sees the session only
+ * once attested; a restart forgets the pending one (its guest gets a clean 401 and starts over
+ * with /auth) and keeps the attested one (its cookie still fetches the secret). */
+static void test_pending_sessions_restart(void **state)
+{
+    (void)state;
+    char url[400];
+    snprintf(url, sizeof url, "sqlite:%s/pending.db", F.dir);
+    vt_store_opts so = {.kek = F.kek};
+    vt_store *st = NULL, *other = NULL;
+    vt_error e = {0};
+    assert_int_equal(vt_store_open(url, &so, &st, &e), VT_OK);
+    assert_int_equal(vt_store_open(url, &so, &other, &e), VT_OK);
+    vt_kbs *k = kbs_with(st, 10, 10, 0);
+    admin_call(k, F.admin, "POST", "/kbs/v0/resource/default/key/restart", NULL, "restart-secret", 200);
+    sess done, left;
+    auth(k, "tdx", F.now, &done);
+    auth(k, "tdx", F.now, &left);
+    vt_session got;
+    assert_int_equal(vt_store_session_get(st, done.id, F.now, &got, &e), VT_OK);
+    assert_null(got.token);
+    vt_session_clear(&got);
+    assert_int_equal(vt_store_session_get(other, done.id, F.now, &got, &e), VT_E_MISSING); /* not in the file */
+    char *body = tdx_body(done.nonce, F.jwk_ec, NULL, NULL);
+    char *tok = NULL;
+    attest(k, &done, F.now, body, 200, NULL, &tok);
+    assert_int_equal(vt_store_session_get(other, done.id, F.now, &got, &e), VT_OK); /* attested: in the file */
+    assert_string_equal(got.token, tok);
+    vt_session_clear(&got);
+    uint64_t live = 0;
+    assert_int_equal(vt_store_session_count(st, F.now, &live, &e), VT_OK);
+    assert_int_equal(live, 2); /* one pending, one attested */
+    attest(k, &done, F.now, body, 200, NULL, NULL); /* idempotent, from the file */
+    get_resource(k, "default/key/restart", done.id, NULL, F.now, NULL, F.tee_ec, 200, NULL, "restart-secret");
+    /* restart */
+    vt_kbs_free(k);
+    vt_store_close(st);
+    vt_store_close(other);
+    assert_int_equal(vt_store_open(url, &so, &st, &e), VT_OK);
+    k = kbs_with(st, 10, 10, 0);
+    get_resource(k, "default/key/restart", done.id, NULL, F.now + 1, NULL, F.tee_ec, 200, NULL, "restart-secret");
+    char *lbody = tdx_body(left.nonce, F.jwk_ec, NULL, NULL);
+    attest(k, &left, F.now + 1, lbody, 401, "unknown session", NULL);
+    assert_int_equal(vt_store_session_count(st, F.now + 1, &live, &e), VT_OK);
+    assert_int_equal(live, 1);
+    sess again;
+    auth(k, "tdx", F.now + 1, &again); /* starts over */
+    char *abody = tdx_body(again.nonce, F.jwk_ec, NULL, NULL);
+    attest(k, &again, F.now + 1, lbody, 401, "nonce", NULL); /* the old challenge is not this session's */
+    attest(k, &again, F.now + 1, abody, 200, NULL, NULL);
+    get_resource(k, "default/key/restart", again.id, NULL, F.now + 1, NULL, F.tee_ec, 200, NULL, "restart-secret");
+    free(abody);
+    free(lbody);
+    free(body);
+    free(tok);
+    vt_kbs_free(k);
+    vt_store_close(st);
+}
+
 static void test_sweep(void **state)
 {
     (void)state;
@@ -1652,6 +1726,7 @@ int main(void)
         cmocka_unit_test(test_docs_cache_threads),
         cmocka_unit_test(test_admin_token_binds_query),
         cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_pending_sessions_restart),
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_console_reads),
         cmocka_unit_test(test_trustee_token),

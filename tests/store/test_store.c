@@ -221,6 +221,25 @@ static void test_session_two_handles(void **state)
     assert_int_equal(vt_store_session_put(a, &in, &e), VT_OK);
     assert_int_equal(vt_store_nonce_put(a, nonce, 350, &e), VT_OK);
     vt_session got;
+    if (!((backend *)*state)->is_pg) {
+        /* SQLite is one node: a pending session and a nonce are the handle's own (in memory);
+         * once attested, the session is in the sessions file and every handle finds it */
+        assert_int_equal(vt_store_session_get(b, id, 60, &got, &e), VT_E_MISSING);
+        assert_int_equal(vt_store_nonce_consume(b, nonce, 60, &e), VT_E_VERIFY);
+        assert_int_equal(vt_store_nonce_consume(a, nonce, 60, &e), VT_OK);
+        assert_int_equal(vt_store_session_set_token(a, id, "tok-from-a", 60, &e), VT_OK);
+        assert_int_equal(vt_store_session_get(b, id, 61, &got, &e), VT_OK);
+        assert_string_equal(got.token, "tok-from-a");
+        assert_string_equal(got.nonce, nonce);
+        vt_session_clear(&got);
+        assert_int_equal(vt_store_session_set_token(b, id, "tok-from-b", 61, &e), VT_OK); /* replaced */
+        assert_int_equal(vt_store_session_get(a, id, 62, &got, &e), VT_OK);
+        assert_string_equal(got.token, "tok-from-b");
+        vt_session_clear(&got);
+        vt_store_close(a);
+        vt_store_close(b);
+        return;
+    }
     assert_int_equal(vt_store_session_get(b, id, 60, &got, &e), VT_OK);
     assert_string_equal(got.nonce, nonce);
     assert_int_equal(vt_store_nonce_consume(b, got.nonce, 60, &e), VT_OK);
@@ -275,7 +294,9 @@ static void test_nonce_race(void **state)
 {
     char url[300];
     store_url(state, url, sizeof url);
-    vt_store *a = open_store(url, NULL), *b = open_store(url, NULL);
+    /* SQLite (one node, nonces in the handle's memory): two threads of one handle race */
+    bool pg = ((backend *)*state)->is_pg;
+    vt_store *a = open_store(url, NULL), *b = pg ? open_store(url, NULL) : a;
     vt_error e = {0};
     for (int i = 0; i < 40; i++) {
         char nonce[64];
@@ -294,7 +315,7 @@ static void test_nonce_race(void **state)
         assert_true(r1.rc == VT_E_VERIFY || r2.rc == VT_E_VERIFY);
     }
     vt_store_close(a);
-    vt_store_close(b);
+    if (b != a) vt_store_close(b);
 }
 
 static void expect_res(vt_store *s, const char *path, int64_t version, const char *want, int64_t want_v)
@@ -841,6 +862,7 @@ static off_t file_size(const char *path)
     return st.st_size;
 }
 
+/* n attested sessions (the rows of the sessions file) of 1 KiB requests, in one transaction. */
 static void put_sessions(vt_store *s, int n, const char *prefix, vt_time expires)
 {
     vt_error e = {0};
@@ -849,7 +871,8 @@ static void put_sessions(vt_store *s, int n, const char *prefix, vt_time expires
     req[VT_SESSION_REQUEST_MAX] = 0;
     assert_int_equal(vt_store_tx_begin(s, &e), VT_OK);
     for (int i = 0; i < n; i++) {
-        vt_session x = {.tee = "tdx", .nonce = "n", .request = req, .created = 1, .expires = expires};
+        vt_session x = {.tee = "tdx", .nonce = "n", .request = req, .token = "eyJ.attested.sig", .created = 1,
+                        .expires = expires};
         snprintf(x.id, sizeof x.id, "%s-%d", prefix, i);
         assert_int_equal(vt_store_session_put(s, &x, &e), VT_OK);
     }
@@ -902,7 +925,7 @@ static bool has_session_tables(const char *path)
     return n != 0;
 }
 
-/* SQLite keeps sessions and nonces in "<db>-sessions" (schema 5): 3000 sessions of 1 KiB leave
+/* SQLite keeps attested sessions in "<db>-sessions" (schema 5): 3000 sessions of 1 KiB leave
  * the database file and its WAL as they were; the sweep frees their pages, which the next 3000
  * reuse (the file does not grow); the database file has no sessions table. (Issue 19: the
  * sessions' churn in the durable file made a 600 s soak fall seconds behind.) */
@@ -983,10 +1006,15 @@ static void test_sqlite_volatile_reboot(void **state)
     vt_session got;
     put_sessions(s, 1, "kept", 1000);
     assert_int_equal(vt_store_nonce_put(s, "boot-nonce", 1000, &e), VT_OK);
+    vt_session pend = {.id = "pending-0", .tee = "tdx", .nonce = "boot-nonce", .request = "{}", .expires = 1000};
+    assert_int_equal(vt_store_session_put(s, &pend, &e), VT_OK);
     vt_store_close(s);
-    s = open_store(url, NULL); /* same boot: kept */
+    s = open_store(url, NULL); /* same boot: the attested session kept; the pending one and the
+                                * nonce were in the process's memory: gone, a clean "unknown" */
     assert_int_equal(vt_store_session_get(s, "kept-0", 10, &got, &e), VT_OK);
     vt_session_clear(&got);
+    assert_int_equal(vt_store_session_get(s, "pending-0", 10, &got, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_nonce_consume(s, "boot-nonce", 10, &e), VT_E_VERIFY);
     vt_store_close(s);
     set_vol_boot(vol, "another-boot");
     s = open_store(url, NULL);
@@ -1042,7 +1070,8 @@ static void test_sqlite_private_mode(void **state)
     vt_store *s = open_store(url, NULL);
     umask(old);
     vt_error e = {0};
-    assert_int_equal(vt_store_nonce_put(s, "mode-test-nonce", 100, &e), VT_OK); /* a write: -wal, -shm exist */
+    vt_session att = {.id = "mode-test", .tee = "tdx", .nonce = "n", .request = "{}", .token = "t", .expires = 100};
+    assert_int_equal(vt_store_session_put(s, &att, &e), VT_OK); /* a write to the sessions file: -wal, -shm exist */
     assert_int_equal(append_row(s, "mode", &e), VT_OK); /* and the database file's too */
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
@@ -1134,6 +1163,78 @@ static void test_sqlite_group_commit(void **state)
     snprintf(x.id, sizeof x.id, "gc-session-2");
     assert_int_equal(vt_store_session_put(s, &x, &e), VT_OK); /* volatile writes go on */
     assert_int_equal(vt_store_ping(s, &e), VT_E_IO);           /* /readyz fails: the node is taken out */
+    vt_store_close(s);
+}
+
+/* A deferred commit (vt_store_tx_end_deferred): visible at once, from another handle too; no
+ * flush waited for (SQLite: no sync; PostgreSQL: the transaction ran SET LOCAL synchronous_commit
+ * TO OFF, which ends with it); rolled back on failure; the next durable write flushes it. */
+static const sqldrv *deferred_real;
+static int deferred_sets;
+
+static vt_err deferred_exec(void *conn, const char *sql, const sqlval *p, size_t np, sqlres *res, vt_error *err)
+{
+    if (deferred_real->defer_sql != NULL && strcmp(sql, deferred_real->defer_sql) == 0) deferred_sets++;
+    return deferred_real->exec(conn, sql, p, np, res, err);
+}
+
+static int64_t head_seq(vt_store *s)
+{
+    vt_error e = {0};
+    int64_t seq = -1;
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    if (vt_store_audit_head(s, &seq, h, &e) != VT_OK) fail_msg("audit head: %s", e.msg);
+    return seq;
+}
+
+static void test_tx_deferred(void **state)
+{
+    backend *b = *state;
+    char url[300];
+    store_url(state, url, sizeof url);
+    vt_store *s = open_store(url, NULL), *t = open_store(url, NULL);
+    vt_error e = {0};
+    sqldrv rec = *s->drv;
+    rec.exec = deferred_exec;
+    deferred_real = s->drv;
+    deferred_sets = 0;
+    s->drv = &rec;
+    int64_t seq = head_seq(t);
+    uint64_t syncs = s->syncs, committed = s->committed;
+    assert_int_equal(vt_store_tx_begin(s, &e), VT_OK);
+    assert_int_equal(append_row(s, "deferred", &e), VT_OK);
+    assert_int_equal(vt_store_tx_end_deferred(s, VT_OK, &e), VT_OK);
+    assert_int_equal(head_seq(t), seq + 1);
+    assert_int_equal(s->syncs, syncs);
+    assert_int_equal(s->committed, committed);
+    assert_int_equal(deferred_sets, b->is_pg ? 1 : 0);
+
+    /* a failure rolls the whole transaction back, and is returned as it was */
+    assert_int_equal(vt_store_tx_begin(s, &e), VT_OK);
+    assert_int_equal(append_row(s, "rolled-back", &e), VT_OK);
+    vt_error why = {0};
+    vt_error_set(&why, VT_E_ARG, "test", "refused after the append");
+    assert_int_equal(vt_store_tx_end_deferred(s, VT_E_ARG, &why), VT_E_ARG);
+    assert_string_equal(why.msg, "refused after the append");
+    assert_int_equal(head_seq(t), seq + 1);
+
+    /* a durable write after it: flushed (and with it the deferred one, the same log) */
+    assert_int_equal(append_row(s, "durable", &e), VT_OK);
+    assert_int_equal(deferred_sets, b->is_pg ? 1 : 0);
+    assert_int_equal(head_seq(t), seq + 2);
+    if (s->drv->sync != NULL) {
+        assert_int_equal(s->syncs, syncs + 1);
+        assert_true(s->synced >= s->committed);
+    }
+    s->drv = deferred_real;
+    /* SET LOCAL ended with its transaction: every connection commits synchronously again */
+    for (size_t i = 0; b->is_pg && i < s->npool; i++) {
+        sqlres r = {0};
+        assert_int_equal(s->drv->exec(s->pool[i].conn, "SHOW synchronous_commit", NULL, 0, &r, &e), VT_OK);
+        assert_string_equal(sqlres_get(&r, 0, 0), "on");
+        sqlres_free(&r);
+    }
+    vt_store_close(t);
     vt_store_close(s);
 }
 
@@ -1456,6 +1557,339 @@ static void test_pg_pipeline_failure(void **state)
     assert_true(pg_fixture_query(b->pg, sql, out, sizeof out));
 }
 
+
+/* ---- SQLite: pending sessions and nonces in memory (issue 19) ---- */
+
+/* The row of id in a sessions file, as "tee|nonce|request|token|created|expires|client"; "" when absent. */
+static void vol_row(const char *vol, const char *id, char *out, size_t cap)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(vol, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT tee || '|' || nonce || '|' || request || '|' || coalesce(token, 'NULL') || '|' ||"
+                                        " created || '|' || expires || '|' || client FROM sessions WHERE id = ?1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    out[0] = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static vt_store *open_pending(const char *url, size_t pending_max)
+{
+    vt_error e = {0};
+    vt_store *s = NULL;
+    vt_store_opts o = {.pending_max = pending_max};
+    if (vt_store_open(url, &o, &s, &e) != VT_OK) fail_msg("open %s: %s", url, e.msg);
+    return s;
+}
+
+static vt_session pending_session(const char *id, const char *client, vt_time created, vt_time expires)
+{
+    vt_session x = {.tee = "tdx", .nonce = "bm9uY2U=", .request = "{\"tee\":\"tdx\"}", .created = created,
+                    .expires = expires};
+    snprintf(x.id, sizeof x.id, "%s", id);
+    snprintf(x.client, sizeof x.client, "%s", client);
+    return x;
+}
+
+/* A pending session lives in memory only; set_token moves its complete row to the sessions file,
+ * where it is still found; count, delete and the sweep cover both; lazy expiry in memory. */
+static void test_pending_lifecycle(void **state)
+{
+    char path[256], url[300], vol[300], row[512];
+    sqlite_files("pending", path, vol, url);
+    vt_store *s = open_pending(url, 0);
+    vt_error e = {0};
+    vt_session got;
+    uint64_t n = 0;
+    vt_session a = pending_session("sess-a", "10.1.1.1", 100, 400), b = pending_session("sess-b", "", 100, 200);
+    assert_int_equal(vt_store_session_put(s, &a, &e), VT_OK);
+    assert_int_equal(vt_store_session_put(s, &b, &e), VT_OK);
+    assert_int_equal(vt_store_session_put(s, &a, &e), VT_E_ARG); /* the id is live in memory */
+    vol_row(vol, "sess-a", row, sizeof row);
+    assert_string_equal(row, ""); /* not written to the file */
+    assert_true(pending_session_has(s->pend, "sess-a"));
+    assert_int_equal(vt_store_session_get(s, "sess-a", 150, &got, &e), VT_OK);
+    assert_string_equal(got.id, "sess-a");
+    assert_string_equal(got.tee, "tdx");
+    assert_string_equal(got.nonce, "bm9uY2U=");
+    assert_string_equal(got.request, "{\"tee\":\"tdx\"}");
+    assert_string_equal(got.client, "10.1.1.1");
+    assert_null(got.token);
+    assert_int_equal(got.created, 100);
+    assert_int_equal(got.expires, 400);
+    vt_session_clear(&got);
+    assert_int_equal(vt_store_session_count(s, 150, &n, &e), VT_OK);
+    assert_int_equal(n, 2);
+
+    /* attested: one INSERT of the complete row, gone from memory, still found (and counted) */
+    assert_int_equal(vt_store_session_set_token(s, "sess-a", "eyJ.ear.sig", 150, &e), VT_OK);
+    assert_false(pending_session_has(s->pend, "sess-a"));
+    vol_row(vol, "sess-a", row, sizeof row);
+    assert_string_equal(row, "tdx|bm9uY2U=|{\"tee\":\"tdx\"}|eyJ.ear.sig|100|400|10.1.1.1");
+    assert_int_equal(vt_store_session_get(s, "sess-a", 160, &got, &e), VT_OK);
+    assert_string_equal(got.token, "eyJ.ear.sig");
+    assert_string_equal(got.client, "10.1.1.1");
+    vt_session_clear(&got);
+    assert_int_equal(vt_store_session_count(s, 160, &n, &e), VT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(vt_store_session_put(s, &a, &e), VT_E_ARG); /* the id is in the file */
+    assert_int_equal(vt_store_session_set_token(s, "sess-a", "eyJ.second", 170, &e), VT_OK); /* replaces */
+    vol_row(vol, "sess-a", row, sizeof row);
+    assert_non_null(strstr(row, "|eyJ.second|"));
+
+    /* expiry in memory: count excludes it, set_token refuses it, get reports it once */
+    assert_int_equal(vt_store_session_count(s, 199, &n, &e), VT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(vt_store_session_get(s, "sess-b", 200, &got, &e), VT_E_EXPIRED);
+    assert_int_equal(vt_store_session_get(s, "sess-b", 150, &got, &e), VT_E_MISSING); /* removed when touched */
+    vt_session c = pending_session("sess-c", "", 100, 300);
+    assert_int_equal(vt_store_session_put(s, &c, &e), VT_OK);
+    assert_int_equal(vt_store_session_set_token(s, "sess-c", "t", 300, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_session_get(s, "sess-c", 150, &got, &e), VT_E_MISSING);
+    vol_row(vol, "sess-c", row, sizeof row);
+    assert_string_equal(row, "");
+
+    /* delete: a pending one (memory), an attested one (file) */
+    vt_session d = pending_session("sess-d", "", 100, 400);
+    assert_int_equal(vt_store_session_put(s, &d, &e), VT_OK);
+    assert_int_equal(vt_store_session_count(s, 160, &n, &e), VT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(vt_store_session_delete(s, "sess-d", &e), VT_OK);
+    assert_int_equal(vt_store_session_get(s, "sess-d", 150, &got, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_session_delete(s, "sess-a", &e), VT_OK);
+    assert_int_equal(vt_store_session_get(s, "sess-a", 150, &got, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_session_count(s, 150, &n, &e), VT_OK);
+    assert_int_equal(n, 0);
+
+    /* the sweep: expired pending sessions and nonces in memory, and attested rows in the file */
+    for (int i = 0; i < 300; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "sw-%d", i);
+        vt_session x = pending_session(id, "10.2.2.2", 100, i < 200 ? 500 : 900);
+        assert_int_equal(vt_store_session_put(s, &x, &e), VT_OK);
+        if (i % 3 == 0) assert_int_equal(vt_store_session_set_token(s, id, "tok", 150, &e), VT_OK);
+        snprintf(id, sizeof id, "nonce-%d", i);
+        assert_int_equal(vt_store_nonce_put(s, id, i < 200 ? 500 : 900, &e), VT_OK);
+    }
+    uint64_t removed = 0;
+    assert_int_equal(vt_store_sweep(s, 500, &removed, &e), VT_OK);
+    assert_int_equal(removed, 400); /* 200 sessions (67 of them attested) and 200 nonces */
+    assert_int_equal(vt_store_session_count(s, 500, &n, &e), VT_OK);
+    assert_int_equal(n, 100);
+    assert_int_equal(vt_store_nonce_consume(s, "nonce-5", 100, &e), VT_E_VERIFY);
+    assert_int_equal(vt_store_nonce_consume(s, "nonce-205", 100, &e), VT_OK);
+    assert_int_equal(vt_store_session_get(s, "sw-3", 100, &got, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_session_get(s, "sw-204", 100, &got, &e), VT_OK); /* attested, in the file */
+    assert_string_equal(got.token, "tok");
+    vt_session_clear(&got);
+    assert_int_equal(vt_store_session_get(s, "sw-203", 100, &got, &e), VT_OK); /* pending */
+    assert_null(got.token);
+    vt_session_clear(&got);
+    vt_store_close(s);
+}
+
+static vt_session_limit put_lim(vt_store *s, const char *id, const char *client, vt_time now, vt_time expires,
+                                uint64_t total, uint64_t per_client)
+{
+    vt_error e = {0};
+    vt_session x = pending_session(id, client, now, expires);
+    vt_session_limit hit = VT_SESSION_LIMIT_NONE;
+    vt_err rc = vt_store_session_put_limited(s, &x, total, per_client, now, &hit, &e);
+    if (rc != VT_OK) fail_msg("put_limited %s: %s", id, e.msg);
+    return hit;
+}
+
+/* The limits count pending sessions exactly as they expire, leave, get attested; the table's own
+ * bound (pending_max) refuses cleanly, for sessions and for nonces. */
+static void test_pending_limits_exact(void **state)
+{
+    char path[256], url[300], vol[300];
+    sqlite_files("limits", path, vol, url);
+    vt_store *s = open_pending(url, 6);
+    vt_error e = {0};
+    /* 10.0.0.1: three with staggered expiries, limit 3 per client, 5 in all */
+    assert_int_equal(put_lim(s, "l1", "10.0.0.1", 100, 200, 5, 3), VT_SESSION_LIMIT_NONE);
+    assert_int_equal(put_lim(s, "l2", "10.0.0.1", 100, 300, 5, 3), VT_SESSION_LIMIT_NONE);
+    assert_int_equal(put_lim(s, "l3", "10.0.0.1", 100, 400, 5, 3), VT_SESSION_LIMIT_NONE);
+    assert_int_equal(put_lim(s, "l4", "10.0.0.1", 199, 500, 5, 3), VT_SESSION_LIMIT_CLIENT);
+    assert_int_equal(put_lim(s, "l4", "10.0.0.1", 200, 500, 5, 3), VT_SESSION_LIMIT_NONE); /* l1 expired at 200 */
+    assert_int_equal(put_lim(s, "l5", "10.0.0.1", 200, 500, 5, 3), VT_SESSION_LIMIT_CLIENT);
+    assert_int_equal(put_lim(s, "m1", "10.0.0.2", 200, 500, 5, 3), VT_SESSION_LIMIT_NONE);
+    assert_int_equal(put_lim(s, "m2", "10.0.0.2", 200, 500, 5, 3), VT_SESSION_LIMIT_NONE);
+    assert_int_equal(put_lim(s, "m3", "10.0.0.2", 200, 500, 5, 3), VT_SESSION_LIMIT_TOTAL); /* 5 live */
+    /* attested: no longer pending, in all or for its client */
+    assert_int_equal(vt_store_session_set_token(s, "l2", "tok", 250, &e), VT_OK);
+    assert_int_equal(put_lim(s, "l5", "10.0.0.1", 250, 500, 5, 3), VT_SESSION_LIMIT_NONE);
+    assert_int_equal(put_lim(s, "l6", "10.0.0.1", 250, 500, 5, 3), VT_SESSION_LIMIT_TOTAL);
+    /* deleted: room again */
+    assert_int_equal(vt_store_session_delete(s, "m1", &e), VT_OK);
+    assert_int_equal(put_lim(s, "m3", "10.0.0.2", 250, 500, 5, 3), VT_SESSION_LIMIT_NONE);
+    /* l3 expires at 400: room for one more of 10.0.0.1 and in all */
+    assert_int_equal(put_lim(s, "l6", "10.0.0.1", 399, 500, 5, 3), VT_SESSION_LIMIT_TOTAL);
+    assert_int_equal(put_lim(s, "l6", "10.0.0.1", 400, 500, 5, 3), VT_SESSION_LIMIT_NONE);
+    /* a session created attested goes to the file, within the same limits, and does not count */
+    vt_session att = pending_session("att", "10.0.0.1", 400, 500);
+    att.token = "tok";
+    vt_session_limit ahit = VT_SESSION_LIMIT_NONE;
+    assert_int_equal(vt_store_session_put_limited(s, &att, 5, 3, 400, &ahit, &e), VT_OK);
+    assert_int_equal(ahit, VT_SESSION_LIMIT_TOTAL);
+    assert_int_equal(vt_store_session_put_limited(s, &att, 6, 3, 400, &ahit, &e), VT_OK);
+    assert_int_equal(ahit, VT_SESSION_LIMIT_CLIENT);
+    assert_int_equal(vt_store_session_put_limited(s, &att, 6, 4, 400, &ahit, &e), VT_OK);
+    assert_int_equal(ahit, VT_SESSION_LIMIT_NONE);
+    assert_int_equal(vt_store_session_put_limited(s, &att, 6, 4, 400, &ahit, &e), VT_E_ARG); /* in the file now */
+    assert_int_equal(vt_store_session_delete(s, "att", &e), VT_OK);
+    uint64_t n = 0;
+    assert_int_equal(vt_store_session_count(s, 400, &n, &e), VT_OK);
+    assert_int_equal(n, 5); /* l4 l5 l6 m2 m3 pending; l2 (in the file) expired at 300 */
+    assert_int_equal(vt_store_session_count(s, 299, &n, &e), VT_OK);
+    assert_int_equal(n, 6); /* and l2 */
+    /* the table holds 6 at most (pending_max): a limit above it meets the table's bound */
+    assert_int_equal(put_lim(s, "x1", "10.0.0.9", 400, 500, 100, 100), VT_SESSION_LIMIT_NONE);
+    assert_int_equal(put_lim(s, "x2", "10.0.0.9", 400, 500, 100, 100), VT_SESSION_LIMIT_TOTAL);
+    vt_session x2 = pending_session("x2", "", 400, 500);
+    assert_int_equal(vt_store_session_put(s, &x2, &e), VT_E_NOMEM);
+    assert_string_equal(e.check, "session");
+    assert_non_null(strstr(e.msg, "6 sessions await attestation"));
+    vt_session got;
+    assert_int_equal(vt_store_session_get(s, "x2", 400, &got, &e), VT_E_MISSING);
+    assert_int_equal(vt_store_session_set_token(s, "x1", "tok", 400, &e), VT_OK); /* moving out makes room */
+    assert_int_equal(vt_store_session_put(s, &x2, &e), VT_OK);
+    /* nonces: 6 at most; consumed or swept, room again */
+    for (int i = 0; i < 6; i++) {
+        char nn[16];
+        snprintf(nn, sizeof nn, "cap-%d", i);
+        assert_int_equal(vt_store_nonce_put(s, nn, i < 3 ? 600 : 700, &e), VT_OK);
+    }
+    assert_int_equal(vt_store_nonce_put(s, "cap-6", 700, &e), VT_E_NOMEM);
+    assert_string_equal(e.check, "nonce");
+    assert_non_null(strstr(e.msg, "6 nonces await their use"));
+    assert_int_equal(vt_store_nonce_consume(s, "cap-6", 500, &e), VT_E_VERIFY); /* refused: not stored */
+    assert_int_equal(vt_store_nonce_consume(s, "cap-0", 500, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_put(s, "cap-6", 700, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_put(s, "cap-7", 700, &e), VT_E_NOMEM);
+    uint64_t removed = 0;
+    assert_int_equal(vt_store_sweep(s, 600, &removed, &e), VT_OK);
+    assert_int_equal(removed, 2 + 6 + 2); /* cap-1, cap-2; the 6 pending sessions; l2 and x1 in the file */
+    assert_int_equal(vt_store_nonce_put(s, "cap-7", 700, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_consume(s, "cap-7", 700, &e), VT_E_EXPIRED);
+    assert_int_equal(vt_store_nonce_consume(s, "cap-7", 600, &e), VT_E_VERIFY); /* gone with its expiry */
+    vt_store_close(s);
+}
+
+/* Guests as the broker runs them (auth: limited put and nonce; attest: get, consume, set_token;
+ * resource: get), from several threads on one handle, while a sweeper expires the sessions that
+ * were abandoned: every round completes, every count is exact. Run under `make tsan`. */
+#define CONC_THREADS 4
+#define CONC_ROUNDS 300
+
+typedef struct conc_ctx {
+    vt_store *s;
+    int id;
+    int fails;
+    char why[512];
+    int *stop;
+} conc_ctx;
+
+static void *conc_guest(void *ud)
+{
+    conc_ctx *x = ud;
+    char client[32];
+    snprintf(client, sizeof client, "10.9.0.%d", x->id);
+    for (int i = 0; i < CONC_ROUNDS && x->fails == 0; i++) {
+        vt_error e = {0};
+        char id[48], nonce[48];
+        snprintf(id, sizeof id, "g%d-%d", x->id, i);
+        snprintf(nonce, sizeof nonce, "n%d-%d", x->id, i);
+        /* every third round is abandoned after /auth, with a lifetime that the sweeper ends */
+        bool abandon = i % 3 == 0;
+        vt_session sess = pending_session(id, client, 1000, abandon ? 1001 : 5000);
+        sess.nonce = nonce;
+        vt_session_limit hit;
+        vt_session got = {0};
+        if (vt_store_session_put_limited(x->s, &sess, 0, CONC_ROUNDS, 1000, &hit, &e) != VT_OK || hit != 0 ||
+            vt_store_nonce_put(x->s, nonce, sess.expires, &e) != VT_OK) {
+            snprintf(x->why, sizeof x->why, "auth %s: %s", id, e.msg);
+            x->fails++;
+            break;
+        }
+        if (abandon) continue;
+        if (vt_store_session_get(x->s, id, 1000, &got, &e) != VT_OK || got.token != NULL ||
+            vt_store_nonce_consume(x->s, got.nonce, 1000, &e) != VT_OK ||
+            vt_store_session_set_token(x->s, id, "eyJ.conc.sig", 1000, &e) != VT_OK) {
+            snprintf(x->why, sizeof x->why, "attest %s: %s", id, e.msg);
+            x->fails++;
+        }
+        vt_session_clear(&got);
+        if (x->fails == 0 && (vt_store_session_get(x->s, id, 1000, &got, &e) != VT_OK || got.token == NULL ||
+                              strcmp(got.token, "eyJ.conc.sig") != 0)) {
+            snprintf(x->why, sizeof x->why, "resource %s: %s", id, e.msg);
+            x->fails++;
+        }
+        vt_session_clear(&got);
+    }
+    return NULL;
+}
+
+static void *conc_sweeper(void *ud)
+{
+    conc_ctx *x = ud;
+    uint64_t total = 0;
+    while (!__atomic_load_n(x->stop, __ATOMIC_ACQUIRE)) {
+        vt_error e = {0};
+        uint64_t removed = 0, n = 0;
+        if (vt_store_sweep(x->s, 2000, &removed, &e) != VT_OK || vt_store_session_count(x->s, 1000, &n, &e) != VT_OK) {
+            snprintf(x->why, sizeof x->why, "sweep: %s", e.msg);
+            x->fails++;
+            break;
+        }
+        total += removed;
+        struct timespec ms = {0, 2000000};
+        nanosleep(&ms, NULL);
+    }
+    x->id = (int)total;
+    return NULL;
+}
+
+static void test_pending_concurrent(void **state)
+{
+    char path[256], url[300], vol[300];
+    sqlite_files("conc", path, vol, url);
+    vt_store *s = open_pending(url, 0);
+    int stop = 0;
+    conc_ctx g[CONC_THREADS], sw = {.s = s, .stop = &stop};
+    pthread_t t[CONC_THREADS], ts;
+    assert_int_equal(pthread_create(&ts, NULL, conc_sweeper, &sw), 0);
+    for (int i = 0; i < CONC_THREADS; i++) {
+        g[i] = (conc_ctx){.s = s, .id = i, .stop = &stop};
+        assert_int_equal(pthread_create(&t[i], NULL, conc_guest, &g[i]), 0);
+    }
+    for (int i = 0; i < CONC_THREADS; i++) pthread_join(t[i], NULL);
+    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+    pthread_join(ts, NULL);
+    for (int i = 0; i < CONC_THREADS; i++)
+        if (g[i].fails) fail_msg("guest %d: %s", i, g[i].why);
+    if (sw.fails) fail_msg("%s", sw.why);
+    /* exact afterwards: a last sweep at the sweeper's instant leaves the attested sessions
+     * only, and the sweeps removed every abandoned session and its nonce, each once */
+    const uint64_t attested = CONC_THREADS * (CONC_ROUNDS - CONC_ROUNDS / 3), abandoned = CONC_THREADS * (CONC_ROUNDS / 3);
+    vt_error e = {0};
+    uint64_t n = 0, removed = 0;
+    assert_int_equal(vt_store_sweep(s, 2000, &removed, &e), VT_OK);
+    assert_int_equal(removed + (uint64_t)sw.id, 2 * abandoned);
+    assert_int_equal(vt_store_session_count(s, 1000, &n, &e), VT_OK);
+    assert_int_equal(n, attested);
+    assert_int_equal(vt_store_sweep(s, 6000, &removed, &e), VT_OK);
+    assert_int_equal(vt_store_session_count(s, 0, &n, &e), VT_OK);
+    assert_int_equal(n, 0);
+    vt_store_close(s);
+}
+
 #define BOTH(fn) cmocka_unit_test_prestate(fn, &be_sqlite), cmocka_unit_test_prestate(fn, &be_pg)
 
 int main(void)
@@ -1487,6 +1921,10 @@ int main(void)
         cmocka_unit_test(test_sqlite_volatile_reboot),
         cmocka_unit_test(test_sqlite_background_checkpoint),
         cmocka_unit_test(test_sqlite_group_commit),
+        BOTH(test_tx_deferred),
+        cmocka_unit_test(test_pending_lifecycle),
+        cmocka_unit_test(test_pending_limits_exact),
+        cmocka_unit_test(test_pending_concurrent),
         cmocka_unit_test_prestate(test_pg_schema_upgrade, &be_pg),
         cmocka_unit_test_prestate(test_pg_unlogged_loss, &be_pg),
         cmocka_unit_test_prestate(test_pg_pipeline_failure, &be_pg),
