@@ -31,6 +31,7 @@ struct vt_kbs_client {
     vt_jose_ctx *jose;    /* curves, ciphers and KDF for the JWEs, prepared at the first resource */
     vt_jwe_decryptor *jwe; /* with jose: the JWEs of the resources */
     vt_kbs_tee_key key;
+    char *auth_body; /* the /auth request: the same on every round, written once */
     char cookie[VT_KBS_CLIENT_COOKIE_MAX + 1];
     char *token;
     json_t *last_attestation;
@@ -110,8 +111,18 @@ vt_err vt_kbs_client_new(const vt_kbs_client_opts *o, vt_kbs_client **out, vt_er
     c->o = *o;
     memcpy(c->urls, urls, sizeof urls);
     c->n_urls = n;
+    /* Request {version, tee, extra-params: {supported-hash-algorithms}} (section 4) */
+    json_t *req = json_pack("{s:s, s:s, s:{s:[s,s,s]}}", "version", VT_RCAR_VERSION, "tee", o->tee, "extra-params",
+                            "supported-hash-algorithms", "sha256", "sha384", "sha512");
+    c->auth_body = req != NULL ? vt_json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (c->auth_body == NULL) {
+        free(c);
+        return vt_error_set(err, VT_E_ARG, "kbs_client", "cannot write the /auth request (a TEE name not in UTF-8, or out of memory)");
+    }
     vt_err rc = vt_http_client_new(&c->http, err);
     if (rc != VT_OK) {
+        free(c->auth_body);
         free(c);
         return rc;
     }
@@ -140,6 +151,7 @@ void vt_kbs_client_free(vt_kbs_client *c)
     vt_jwe_decryptor_free(c->jwe);
     vt_jose_ctx_free(c->jose);
     vt_http_client_free(c->http);
+    free(c->auth_body);
     free(c);
 }
 
@@ -265,8 +277,10 @@ static vt_err http_failure(const char *what, const vt_http_reply *r, vt_error *e
     return rc;
 }
 
+/* One exchange; the body is JSON `body` or text already written (`body_text`), or none. */
 static vt_err request(vt_kbs_client *c, const char *method, const char *path, const json_t *body,
-                      const char *auth_header, const char *what, vt_http_reply *resp, vt_error *err)
+                      const char *body_text, const char *auth_header, const char *what, vt_http_reply *resp,
+                      vt_error *err)
 {
     char url[1024], cookie[sizeof c->cookie + 32];
     const char *base = c->urls[c->next_url++ % c->n_urls];
@@ -282,9 +296,10 @@ static vt_err request(vt_kbs_client *c, const char *method, const char *path, co
     }
     char *text = body ? vt_json_dumps(body, JSON_COMPACT) : NULL;
     if (body != NULL && text == NULL) return vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
+    const char *sent = text != NULL ? text : body_text;
     vt_http_client_req req = {.method = method, .headers = hdrs,
-                           .content_type = body ? "application/json" : NULL,
-                           .body = (const uint8_t *)text, .body_len = text ? strlen(text) : 0};
+                           .content_type = sent ? "application/json" : NULL,
+                           .body = (const uint8_t *)sent, .body_len = sent ? strlen(sent) : 0};
     bool transient = false;
     vt_http_get_opts ho = {.check = "kbs_http", .timeout_seconds = c->o.timeout_seconds, .max_body = BODY_MAX,
                            .ca_file = c->o.ca_file,
@@ -361,16 +376,10 @@ vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)
 {
     vt_err rc;
     vt_http_reply r = {0};
-    json_t *req = NULL, *ch = NULL, *att = NULL, *ans = NULL;
+    json_t *ch = NULL, *att = NULL, *ans = NULL;
     forget_session(c);
     VT_GUARD_GOTO(client_tee_key(c, err));
-    req = json_pack("{s:s, s:s, s:{s:[s,s,s]}}", "version", VT_RCAR_VERSION, "tee", c->o.tee, "extra-params",
-                    "supported-hash-algorithms", "sha256", "sha384", "sha512");
-    if (req == NULL) {
-        rc = vt_error_set(err, VT_E_NOMEM, "kbs_client", "out of memory");
-        goto out;
-    }
-    VT_GUARD_GOTO(request(c, "POST", "/kbs/v0/auth", req, NULL, "KBS /auth", &r, err));
+    VT_GUARD_GOTO(request(c, "POST", "/kbs/v0/auth", NULL, c->auth_body, NULL, "KBS /auth", &r, err));
     VT_GUARD_GOTO(parse_body(&r, "KBS /auth", &ch, err));
     vt_http_reply_free(&r);
     if (c->cookie[0] == 0) {
@@ -380,7 +389,7 @@ vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)
     const char *nonce = NULL, *hash_alg = NULL;
     VT_GUARD_GOTO(challenge(ch, &nonce, &hash_alg, err));
     VT_GUARD_GOTO(attest_body(c, nonce, hash_alg, &att, err));
-    VT_GUARD_GOTO(request(c, "POST", "/kbs/v0/attest", att, NULL, "KBS /attest", &r, err));
+    VT_GUARD_GOTO(request(c, "POST", "/kbs/v0/attest", att, NULL, NULL, "KBS /attest", &r, err));
     VT_GUARD_GOTO(parse_body(&r, "KBS /attest", &ans, err));
     const char *tok = json_string_value(json_object_get(ans, "token"));
     size_t tok_len = tok != NULL ? strlen(tok) : 0;
@@ -396,7 +405,6 @@ vt_err vt_kbs_client_attest(vt_kbs_client *c, vt_error *err)
     att = NULL;
 out:
     vt_http_reply_free(&r);
-    json_decref(req);
     json_decref(ch);
     json_decref(att);
     json_decref(ans);
@@ -422,7 +430,7 @@ vt_err vt_kbs_client_get_resource(vt_kbs_client *c, const char *path, bool beare
     vt_http_reply r = {0};
     json_t *jwe = NULL;
     vt_err rc;
-    VT_GUARD_GOTO(request(c, "GET", upath, NULL, auth, "KBS resource", &r, err));
+    VT_GUARD_GOTO(request(c, "GET", upath, NULL, NULL, auth, "KBS resource", &r, err));
     VT_GUARD_GOTO(parse_body(&r, "KBS resource", &jwe, err));
     if (c->jose == NULL) VT_GUARD_GOTO(vt_jose_ctx_new(&c->jose, err));
     if (c->jwe == NULL) VT_GUARD_GOTO(vt_jwe_decryptor_new(c->jose, &c->jwe, err));

@@ -407,6 +407,12 @@ static void test_refusals(void **st)
     o.url = url;
     o.evidence = NULL;
     assert_int_equal(vt_kbs_client_new(&o, &c, &e), VT_E_ARG);
+    /* the /auth request is written when the client is made: a TEE name JSON cannot carry is
+     * refused there, before any request */
+    o.evidence = fake_evidence;
+    o.tee = "td\xff";
+    assert_int_equal(vt_kbs_client_new(&o, &c, &e), VT_E_ARG);
+    assert_null(c);
 }
 
 int main(void)
