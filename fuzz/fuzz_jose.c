@@ -1,4 +1,5 @@
-/* libFuzzer: JSON from a guest — JWK parsing, JCS canonicalisation, JWE decryption. */
+/* libFuzzer: JSON from a guest — JWK parsing, JCS canonicalisation, JWE decryption (alone and
+ * through a decryptor that keeps the ephemeral key between JWEs). */
 #include <openssl/evp.h>
 
 #include "veritee/jcs.h"
@@ -19,6 +20,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (vt_jwk_from_pkey(k, NULL, &back, &e) == VT_OK) json_decref(back);
         vt_buf pt = {0};
         if (vt_jwe_decrypt(j, k, &pt, &e) == VT_OK) vt_buf_free(&pt);
+        /* a decryptor, twice: the second JWE's ephemeral point set on the first one's key */
+        vt_jwe_decryptor *d = NULL;
+        if (vt_jwe_decryptor_new(NULL, &d, &e) == VT_OK) {
+            for (int i = 0; i < 2; i++)
+                if (vt_jwe_decryptor_decrypt(d, j, k, &pt, &e) == VT_OK) vt_buf_free(&pt);
+            vt_jwe_decryptor_free(d);
+        }
         EVP_PKEY_free(k);
     }
     json_t *jwk = json_object_get(j, "epk");
