@@ -270,6 +270,28 @@ static vt_err member(const json_t *jwe, const char *k, vt_buf *out, vt_error *er
     return rc;
 }
 
+/* The uncompressed point (0x04 || x || y) of an EC JWK whose "x" and "y" are both of curve c's
+ * length; false for anything else (the caller then takes the general path, with its errors). */
+static bool epk_point(const json_t *jwk, vt_curve c, uint8_t pt[1 + 132], size_t *len)
+{
+    const char *xs = json_string_value(json_object_get(jwk, "x"));
+    const char *ys = json_string_value(json_object_get(jwk, "y"));
+    if (xs == NULL || ys == NULL) return false;
+    size_t fl = vt_curve_len(c);
+    vt_buf x = {0}, y = {0};
+    bool fits = vt_b64_decode(xs, strlen(xs), &x, NULL) == VT_OK && vt_b64_decode(ys, strlen(ys), &y, NULL) == VT_OK &&
+                x.len == fl && y.len == fl;
+    if (fits) {
+        pt[0] = 4;
+        memcpy(pt + 1, x.ptr, fl);
+        memcpy(pt + 1 + fl, y.ptr, fl);
+        *len = 1 + 2 * fl;
+    }
+    vt_buf_free(&x);
+    vt_buf_free(&y);
+    return fits;
+}
+
 /* The sender's ephemeral key. When it is an EC JWK on the recipient key's own curve with both
  * coordinates of that curve's length, its point is set on a copy of the recipient key's
  * parameters: OpenSSL duplicates the curve's group instead of building it again from its name
@@ -279,28 +301,14 @@ static vt_err epk_key(const json_t *jwk, EVP_PKEY *priv, EVP_PKEY **out, vt_erro
 {
     const char *kty = json_string_value(json_object_get(jwk, "kty"));
     const char *crv = json_string_value(json_object_get(jwk, "crv"));
-    const char *xs = json_string_value(json_object_get(jwk, "x"));
-    const char *ys = json_string_value(json_object_get(jwk, "y"));
     vt_curve c;
-    if (kty == NULL || strcmp(kty, "EC") != 0 || crv == NULL || xs == NULL || ys == NULL ||
-        vt_ec_curve_of(priv, &c, NULL) != VT_OK ||
-        strcmp(crv, c == VT_P256 ? "P-256" : c == VT_P384 ? "P-384" : "P-521") != 0)
-        return vt_jwk_to_pkey(jwk, false, out, err);
-    size_t fl = vt_curve_len(c);
-    vt_buf x = {0}, y = {0};
     uint8_t pt[1 + 132];
-    bool fits = vt_b64_decode(xs, strlen(xs), &x, NULL) == VT_OK && vt_b64_decode(ys, strlen(ys), &y, NULL) == VT_OK &&
-                x.len == fl && y.len == fl;
-    if (fits) {
-        pt[0] = 4;
-        memcpy(pt + 1, x.ptr, fl);
-        memcpy(pt + 1 + fl, y.ptr, fl);
-    }
-    vt_buf_free(&x);
-    vt_buf_free(&y);
-    if (!fits) return vt_jwk_to_pkey(jwk, false, out, err);
+    size_t ptlen = 0;
+    if (kty == NULL || strcmp(kty, "EC") != 0 || crv == NULL || vt_ec_curve_of(priv, &c, NULL) != VT_OK ||
+        strcmp(crv, c == VT_P256 ? "P-256" : c == VT_P384 ? "P-384" : "P-521") != 0 || !epk_point(jwk, c, pt, &ptlen))
+        return vt_jwk_to_pkey(jwk, false, out, err);
     EVP_PKEY *k = EVP_PKEY_new();
-    if (k == NULL || EVP_PKEY_copy_parameters(k, priv) != 1 || EVP_PKEY_set1_encoded_public_key(k, pt, 1 + 2 * fl) != 1) {
+    if (k == NULL || EVP_PKEY_copy_parameters(k, priv) != 1 || EVP_PKEY_set1_encoded_public_key(k, pt, ptlen) != 1) {
         EVP_PKEY_free(k);
         ERR_clear_error();
         return vt_error_set(err, VT_E_INVALID, "public_key", "EC public key is not a point on %s", crv);
@@ -346,32 +354,18 @@ static vt_err epk_reuse(vt_jwe_decryptor *d, const json_t *jwk, EVP_PKEY **out, 
 {
     const char *kty = json_string_value(json_object_get(jwk, "kty"));
     const char *crv = json_string_value(json_object_get(jwk, "crv"));
-    const char *xs = json_string_value(json_object_get(jwk, "x"));
-    const char *ys = json_string_value(json_object_get(jwk, "y"));
     vt_curve c = kty != NULL && strcmp(kty, "EC") == 0 ? curve_named(crv) : 0;
-    if (c != 0 && d->epk != NULL && d->epk_curve == c && xs != NULL && ys != NULL) {
-        size_t fl = vt_curve_len(c);
-        vt_buf x = {0}, y = {0};
-        uint8_t pt[1 + 132];
-        bool fits = vt_b64_decode(xs, strlen(xs), &x, NULL) == VT_OK && vt_b64_decode(ys, strlen(ys), &y, NULL) == VT_OK &&
-                    x.len == fl && y.len == fl;
-        if (fits) {
-            pt[0] = 4;
-            memcpy(pt + 1, x.ptr, fl);
-            memcpy(pt + 1 + fl, y.ptr, fl);
+    uint8_t pt[1 + 132];
+    size_t ptlen = 0;
+    if (c != 0 && d->epk != NULL && d->epk_curve == c && epk_point(jwk, c, pt, &ptlen)) {
+        if (EVP_PKEY_set1_encoded_public_key(d->epk, pt, ptlen) != 1) {
+            EVP_PKEY_free(d->epk); /* its point may be half set: never used again */
+            d->epk = NULL;
+            ERR_clear_error();
+            return vt_error_set(err, VT_E_INVALID, "public_key", "EC public key is not a point on %s", crv);
         }
-        vt_buf_free(&x);
-        vt_buf_free(&y);
-        if (fits) {
-            if (EVP_PKEY_set1_encoded_public_key(d->epk, pt, 1 + 2 * fl) != 1) {
-                EVP_PKEY_free(d->epk); /* its point may be half set: never used again */
-                d->epk = NULL;
-                ERR_clear_error();
-                return vt_error_set(err, VT_E_INVALID, "public_key", "EC public key is not a point on %s", crv);
-            }
-            *out = d->epk;
-            return VT_OK;
-        }
+        *out = d->epk;
+        return VT_OK;
     }
     EVP_PKEY_free(d->epk);
     d->epk = NULL;
