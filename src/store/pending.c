@@ -358,15 +358,24 @@ out:
     return rc;
 }
 
-bool pending_session_has(store_pending *p, const char *id)
+/* Whether id is in the sessions table (live or not yet dropped); remove: and it leaves it. */
+static bool sess_lookup(store_pending *p, const char *id, bool remove)
 {
     uint64_t h;
     vt_error ignore;
     if (key_hash(p, id, strlen(id), &h, &ignore) != VT_OK) return false;
     pthread_mutex_lock(&p->mu);
-    bool has = tab_find(&p->sess, h, id, strlen(id)) != NULL;
+    pent *e = tab_find(&p->sess, h, id, strlen(id));
+    bool found = e != NULL;
+    if (found && remove) tab_unlink(p, &p->sess, e);
     pthread_mutex_unlock(&p->mu);
-    return has;
+    if (remove) ent_free(e);
+    return found;
+}
+
+bool pending_session_has(store_pending *p, const char *id)
+{
+    return sess_lookup(p, id, false);
 }
 
 /* Copies e into out (its own strings). */
@@ -414,15 +423,7 @@ vt_err pending_session_get(store_pending *p, const char *id, vt_time now, bool t
 
 bool pending_session_delete(store_pending *p, const char *id)
 {
-    uint64_t h;
-    vt_error ignore;
-    if (key_hash(p, id, strlen(id), &h, &ignore) != VT_OK) return false;
-    pthread_mutex_lock(&p->mu);
-    pent *e = tab_find(&p->sess, h, id, strlen(id));
-    if (e != NULL) tab_unlink(p, &p->sess, e);
-    pthread_mutex_unlock(&p->mu);
-    ent_free(e);
-    return e != NULL;
+    return sess_lookup(p, id, true);
 }
 
 uint64_t pending_session_count(store_pending *p, vt_time now)
