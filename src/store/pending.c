@@ -390,7 +390,10 @@ static bool sess_copy(const pent *e, vt_session *out)
     out->created = e->created;
     out->expires = e->expires;
     if (out->tee && out->nonce && out->request) return true;
-    vt_session_clear(out);
+    free(out->tee); /* no token here: nothing to wipe */
+    free(out->nonce);
+    free(out->request);
+    out->tee = out->nonce = out->request = NULL;
     return false;
 }
 
