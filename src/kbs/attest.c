@@ -86,8 +86,16 @@ void vt_kbs_auth(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
         goto out;
     }
     if (vt_store_nonce_put(k->cfg.store, s.nonce, s.expires, &e) != VT_OK) {
+        /* the session is of no use without its challenge: not left to hold a place until it expires */
+        vt_error ignore;
+        if (vt_store_session_delete(k->cfg.store, s.id, &ignore) != VT_OK) {
+            /* it expires with its lifetime all the same */
+        }
         if (kbs_store_down(r, "nonce", &e)) goto out;
-        kbs_fail(r, 401, "AttestationError", "Attestation error: cannot store the session: %s", e.msg);
+        if (e.code == VT_E_NOMEM) /* the store's table of challenges is full: a load to wait out */
+            kbs_fail(r, 503, "TooManySessions", "no room for another challenge (%s): retry later", e.msg);
+        else
+            kbs_fail(r, 401, "AttestationError", "Attestation error: cannot store the session: %s", e.msg);
         goto out;
     }
     r->status = 200;

@@ -1431,6 +1431,38 @@ static void test_pending_sessions_restart(void **state)
     vt_store_close(st);
 }
 
+/* The store's table of challenges full (SQLite keeps at most vt_store_opts.pending_max nonces in
+ * memory): /auth answers 503 TooManySessions (a load to wait out, as the session limit), and the
+ * session it had created is removed again instead of holding a place until it expires. */
+static void test_nonce_table_full(void **state)
+{
+    (void)state;
+    char url[400];
+    snprintf(url, sizeof url, "sqlite:%s/nonces-full.db", F.dir);
+    vt_store_opts so = {.kek = F.kek, .pending_max = 2};
+    vt_store *st = NULL;
+    vt_error e = {0};
+    assert_int_equal(vt_store_open(url, &so, &st, &e), VT_OK);
+    vt_kbs *k = kbs_with(st, 100, 100, 0);
+    assert_int_equal(vt_store_nonce_put(st, "filler-one", F.now + 60, &e), VT_OK);
+    assert_int_equal(vt_store_nonce_put(st, "filler-two", F.now + 60, &e), VT_OK);
+    vt_kbs_reply r;
+    vt_kbs_call c = call(F.now, NULL, "{\"version\":\"0.4.0\",\"tee\":\"tdx\",\"extra-params\":\"\"}");
+    vt_kbs_auth(k, &c, &r);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(r.problem, "TooManySessions");
+    assert_false(r.set_cookie);
+    vt_kbs_reply_clear(&r);
+    uint64_t live = 9;
+    assert_int_equal(vt_store_session_count(st, F.now, &live, &e), VT_OK);
+    assert_int_equal(live, 0); /* the session without its challenge is gone */
+    assert_int_equal(vt_store_nonce_consume(st, "filler-one", F.now, &e), VT_OK);
+    sess s;
+    auth(k, "tdx", F.now, &s); /* room again */
+    vt_kbs_free(k);
+    vt_store_close(st);
+}
+
 static void test_sweep(void **state)
 {
     (void)state;
@@ -1727,6 +1759,7 @@ int main(void)
         cmocka_unit_test(test_admin_token_binds_query),
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_pending_sessions_restart),
+        cmocka_unit_test(test_nonce_table_full),
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_console_reads),
         cmocka_unit_test(test_trustee_token),
