@@ -55,26 +55,12 @@ size_t json_utf8_seq(const uint8_t *p, const uint8_t *end, uint32_t *cp)
     return n;
 }
 
-/* The end of the run of bytes copied as they are, from p: eight at a time while a word holds
- * none that needs attention (tokens are kilobytes of base64url), then byte by byte. */
-static const uint8_t *plain_run(const uint8_t *p, const uint8_t *end)
-{
-    while (end - p >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        if (!json_word_plain(v)) break;
-        p += 8;
-    }
-    while (p < end && SPECIAL[*p] == 0) p++;
-    return p;
-}
-
 static int dump_string(vt_writer *w, const char *s, size_t len, size_t flags)
 {
     const uint8_t *p = (const uint8_t *)s, *end = p + len, *run = p;
     vt_write_bytes(w, "json", "\"", 1);
     while (p < end) {
-        p = plain_run(p, end);
+        p = json_plain_run(p, end, SPECIAL); /* copied as they are (tokens: kilobytes of base64url) */
         if (p == end) break;
         uint8_t c = *p;
         if (SPECIAL[c] == 2) {

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The well-formed UTF-8 sequence at p (RFC 3629, as jansson checks it: no overlong forms, no
  * surrogates, nothing above U+10FFFF): its length, its code point in *cp (cp may be NULL);
@@ -23,6 +24,20 @@ static inline bool json_word_plain(uint64_t v)
     uint64_t q = v ^ (JSON_ONES * '"'), b = v ^ (JSON_ONES * '\\');
     uint64_t m = ((v - JSON_ONES * 0x20) & ~v) | ((q - JSON_ONES) & ~q) | ((b - JSON_ONES) & ~b) | v;
     return (m & JSON_HIGH) == 0;
+}
+
+/* The end of the run of plain string bytes from p: eight at a time while a word holds none that
+ * needs attention, then byte by byte while cls (the caller's byte classes) says 0. */
+static inline const uint8_t *json_plain_run(const uint8_t *p, const uint8_t *end, const uint8_t cls[256])
+{
+    while (end - p >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        if (!json_word_plain(v)) break;
+        p += 8;
+    }
+    while (p < end && cls[*p] == 0) p++;
+    return p;
 }
 
 #endif

@@ -87,13 +87,7 @@ static int scan_string(parser *ps, const char **text, size_t *len)
     /* Fast path: plain bytes up to the closing quote, eight at a time while a word holds none
      * that needs attention, then byte by byte. */
     for (;;) {
-        while (end - p >= 8) {
-            uint64_t v;
-            memcpy(&v, p, 8);
-            if (!json_word_plain(v)) break;
-            p += 8;
-        }
-        while (p < end && STRCLASS[*p] == 0) p++;
+        p = json_plain_run(p, end, STRCLASS);
         if (p >= end) return fail(ps, start - 1, "premature end of input in a string"), -1;
         if (STRCLASS[*p] == 4) {
             size_t n = json_utf8_seq(p, end, NULL);
