@@ -83,139 +83,149 @@ static vt_err verify(pki *p, X509 *leaf, STACK_OF(X509) *untrusted, vt_time at, 
     return vt_chain_verify(leaf, untrusted, p->roots, &o, "memo chain", e);
 }
 
+/* Every test: the PKI and a fresh memo (setup), both freed after it (teardown). */
+typedef struct memo_fx {
+    pki p;
+    vt_crl_memo *m;
+} memo_fx;
+
+static int fx_setup(void **state)
+{
+    memo_fx *f = calloc(1, sizeof *f);
+    if (f == NULL) return -1;
+    make_pki(&f->p);
+    vt_error e;
+    if (vt_crl_memo_new(&f->m, &e) != VT_OK) {
+        free_pki(&f->p);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    memo_fx *f = *state;
+    vt_crl_memo_free(f->m);
+    free_pki(&f->p);
+    free(f);
+    return 0;
+}
+
 /* The memo answers the root CRL's second check in a chain (the root's own, after the CA's),
  * and in a second verification every CRL check (the CA's CRL for the leaf, the root's twice). */
 static void test_memo_reuses_a_pass(void **state)
 {
-    (void)state;
-    pki p;
-    make_pki(&p);
-    vt_crl_memo *m = NULL;
+    memo_fx *f = *state;
+    pki *p = &f->p;
+    vt_crl_memo *m = f->m;
     vt_error e;
-    assert_int_equal(vt_crl_memo_new(&m, &e), VT_OK);
     assert_int_equal(vt_crl_memo_hits(m), 0);
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0, m, &e), VT_OK);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0, m, &e), VT_OK);
     assert_int_equal(vt_crl_memo_hits(m), 1);
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0, m, &e), VT_OK);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0, m, &e), VT_OK);
     assert_int_equal(vt_crl_memo_hits(m), 4); /* 1 + the three CRL checks of the second chain */
-    vt_crl_memo_free(m);
     vt_crl_memo_free(NULL);
-    free_pki(&p);
 }
 
 /* A certificate listed in a CRL whose check the memo answers is still revoked: the memo skips
  * the CRL's signature check, never the lookup of the certificate in it. */
 static void test_revoked_through_memoised_crl(void **state)
 {
-    (void)state;
-    pki p;
-    make_pki(&p);
-    vt_crl_memo *m = NULL;
+    memo_fx *f = *state;
+    pki *p = &f->p;
+    vt_crl_memo *m = f->m;
     vt_error e;
-    assert_int_equal(vt_crl_memo_new(&m, &e), VT_OK);
-    assert_int_equal(verify(&p, p.leaf2, p.untrusted2, T0, NULL, &e), VT_E_REVOKED); /* without a memo */
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0, m, &e), VT_OK);
+    assert_int_equal(verify(p, p->leaf2, p->untrusted2, T0, NULL, &e), VT_E_REVOKED); /* without a memo */
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0, m, &e), VT_OK);
     unsigned long before = vt_crl_memo_hits(m);
-    assert_int_equal(verify(&p, p.leaf2, p.untrusted2, T0, m, &e), VT_E_REVOKED);
+    assert_int_equal(verify(p, p->leaf2, p->untrusted2, T0, m, &e), VT_E_REVOKED);
     assert_true(vt_crl_memo_hits(m) > before); /* the root CRL's check came from the memo */
     assert_non_null(strstr(e.msg, "Memo CA 2"));
     /* and again, now that every check of that chain is remembered */
-    assert_int_equal(verify(&p, p.leaf2, p.untrusted2, T0, m, &e), VT_E_REVOKED);
-    vt_crl_memo_free(m);
-    free_pki(&p);
+    assert_int_equal(verify(p, p->leaf2, p->untrusted2, T0, m, &e), VT_E_REVOKED);
 }
 
 /* A tampered or forged root CRL is rejected after the genuine one passed with the same memo. */
 static void test_tampered_crl_after_a_pass(void **state)
 {
-    (void)state;
-    pki p;
-    make_pki(&p);
-    vt_crl_memo *m = NULL;
+    memo_fx *f = *state;
+    pki *p = &f->p;
+    vt_crl_memo *m = f->m;
     vt_error e;
-    assert_int_equal(vt_crl_memo_new(&m, &e), VT_OK);
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0, m, &e), VT_OK);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0, m, &e), VT_OK);
     assert_true(vt_crl_memo_hits(m) > 0);
     /* the genuine CRL's bytes with the signature's last byte flipped */
     vt_buf der = {0};
-    assert_int_equal(vt_pki_crl_der(p.root_crl, &der, &e), VT_OK);
+    assert_int_equal(vt_pki_crl_der(p->root_crl, &der, &e), VT_OK);
     der.ptr[der.len - 1] ^= 0x01;
     X509_CRL *tampered = NULL;
     assert_int_equal(vt_crl_parse(der.ptr, der.len, &tampered, &e), VT_OK);
     vt_buf_free(&der);
-    sk_X509_CRL_set(p.crls, 0, tampered);
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0, m, &e), VT_E_VERIFY);
+    sk_X509_CRL_set(p->crls, 0, tampered);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0, m, &e), VT_E_VERIFY);
     assert_non_null(strstr(e.msg, "CRL signature failure"));
     /* a CRL in the root's name signed by another key, listing nothing */
     EVP_PKEY *other = NULL;
     X509_CRL *forged = NULL;
     assert_int_equal(vt_pki_ec_key(VT_P256, &other, NULL), VT_OK);
-    assert_int_equal(vt_pki_crl(p.root, other, T0 - 600, T0 + 600, NULL, NULL, 0, &forged, NULL), VT_OK);
-    sk_X509_CRL_set(p.crls, 0, forged);
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0, m, &e), VT_E_VERIFY);
+    assert_int_equal(vt_pki_crl(p->root, other, T0 - 600, T0 + 600, NULL, NULL, 0, &forged, NULL), VT_OK);
+    sk_X509_CRL_set(p->crls, 0, forged);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0, m, &e), VT_E_VERIFY);
     assert_non_null(strstr(e.msg, "CRL signature failure"));
     /* the genuine one still passes */
-    sk_X509_CRL_set(p.crls, 0, p.root_crl);
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0, m, &e), VT_OK);
+    sk_X509_CRL_set(p->crls, 0, p->root_crl);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0, m, &e), VT_OK);
     X509_CRL_free(tampered);
     X509_CRL_free(forged);
     EVP_PKEY_free(other);
-    vt_crl_memo_free(m);
-    free_pki(&p);
 }
 
 /* A pass remembered at one instant does not carry a verification at another: past the root
  * CRL's nextUpdate it has expired, memo or not. */
 static void test_expired_crl_at_another_instant(void **state)
 {
-    (void)state;
-    pki p;
-    make_pki(&p);
-    vt_crl_memo *m = NULL;
+    memo_fx *f = *state;
+    pki *p = &f->p;
+    vt_crl_memo *m = f->m;
     vt_error e;
-    assert_int_equal(vt_crl_memo_new(&m, &e), VT_OK);
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0 + 599, m, &e), VT_OK);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0 + 599, m, &e), VT_OK);
     assert_int_equal(vt_crl_memo_hits(m), 1);
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0 + 601, m, &e), VT_E_EXPIRED);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0 + 601, m, &e), VT_E_EXPIRED);
     assert_non_null(strstr(e.msg, "CRL of \"Memo Root\" expired on"));
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0 - 601, m, &e), VT_E_EXPIRED);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0 - 601, m, &e), VT_E_EXPIRED);
     assert_int_equal(vt_crl_memo_hits(m), 1);
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0 + 599, m, &e), VT_OK);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0 + 599, m, &e), VT_OK);
     assert_int_equal(vt_crl_memo_hits(m), 4);
-    vt_crl_memo_free(m);
-    free_pki(&p);
 }
 
 /* A pass that needed the verify callback's leave (the nextUpdate second itself, which OpenSSL
  * counts as expired and veritee's rule keeps valid) is not remembered: only clean passes are. */
 static void test_forgiven_pass_not_remembered(void **state)
 {
-    (void)state;
-    pki p;
-    make_pki(&p);
-    vt_crl_memo *m = NULL;
+    memo_fx *f = *state;
+    pki *p = &f->p;
+    vt_crl_memo *m = f->m;
     vt_error e;
-    assert_int_equal(vt_crl_memo_new(&m, &e), VT_OK);
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0 + 600, m, &e), VT_OK);
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0 + 600, m, &e), VT_OK);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0 + 600, m, &e), VT_OK);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0 + 600, m, &e), VT_OK);
     /* only the CA CRL's check (clean at that second) came from the memo, not the root CRL's */
     assert_int_equal(vt_crl_memo_hits(m), 1);
     /* one second earlier all of them are clean passes: 1 + 1, then 3 */
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0 + 599, m, &e), VT_OK);
-    assert_int_equal(verify(&p, p.leaf, p.untrusted, T0 + 599, m, &e), VT_OK);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0 + 599, m, &e), VT_OK);
+    assert_int_equal(verify(p, p->leaf, p->untrusted, T0 + 599, m, &e), VT_OK);
     assert_int_equal(vt_crl_memo_hits(m), 5);
-    vt_crl_memo_free(m);
-    free_pki(&p);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_memo_reuses_a_pass),
-        cmocka_unit_test(test_revoked_through_memoised_crl),
-        cmocka_unit_test(test_tampered_crl_after_a_pass),
-        cmocka_unit_test(test_expired_crl_at_another_instant),
-        cmocka_unit_test(test_forgiven_pass_not_remembered),
+        cmocka_unit_test_setup_teardown(test_memo_reuses_a_pass, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_through_memoised_crl, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_tampered_crl_after_a_pass, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_expired_crl_at_another_instant, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_forgiven_pass_not_remembered, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
