@@ -236,8 +236,10 @@ vt_err vt_kbs_sweep(vt_kbs *k, vt_time now, vt_error *err)
     if (!k->has_metrics) return VT_OK; /* the count (every live session) is for the gauge only */
     uint64_t f = vt_store_flushes(k->cfg.store);
     pthread_mutex_lock(&k->unauth_mu);
-    if (f > k->flushes_counted) vt_metric_inc(k->m.store_flushes, NULL, (double)(f - k->flushes_counted));
-    k->flushes_counted = f;
+    if (f > k->flushes_counted) { /* two sweeps at once: the later reading may be the smaller */
+        vt_metric_inc(k->m.store_flushes, NULL, (double)(f - k->flushes_counted));
+        k->flushes_counted = f;
+    }
     pthread_mutex_unlock(&k->unauth_mu);
     uint64_t n = 0;
     VT_GUARD(vt_store_session_count(k->cfg.store, now, &n, err));
