@@ -67,7 +67,9 @@ vt_err vt_time_parse_rfc3339(const char *s, vt_time *out, vt_error *err)
     if (*p == 'Z' || *p == 'z') {
         p++;
     } else if (*p == '+' || *p == '-') {
-        int oh = digits(p + 1, 2), om = p[3] == ':' ? digits(p + 4, 2) : -1;
+        /* "+hh:mm" ends the string: nothing is read past its end (a cut "+0" was) */
+        if (n - (size_t)(p - s) != 6 || p[3] != ':') goto bad;
+        int oh = digits(p + 1, 2), om = digits(p + 4, 2);
         if (oh < 0 || oh > 23 || om < 0 || om > 59) goto bad;
         off = (int64_t)(oh * 3600 + om * 60) * (*p == '+' ? 1 : -1);
         p += 6;
