@@ -34,7 +34,7 @@ asan:
 # store's pool) under ThreadSanitizer, with the library and the CLI they run.
 TSAN_TESTS = test_audit test_collateral_manager test_collateral_pcs test_emulate_tdx test_tsm test_kbs \
   test_nvidia_emulated test_http test_snp_kds test_store test_tdx_trust test_verify test_verify_tpm \
-  test_kbs_client test_http_client
+  test_kbs_client test_http_client test_x509
 tsan:
 	cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DVT_TSAN=ON
 	cmake --build $(TSAN) -j $(JOBS) --target veritee-cli $(TSAN_TESTS)

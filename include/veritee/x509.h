@@ -27,6 +27,12 @@ VT_MUST_USE vt_err vt_cert_parse(const void *p, size_t len, X509 **out, vt_error
 /* A CRL from DER or PEM. */
 VT_MUST_USE vt_err vt_crl_parse(const void *p, size_t len, X509_CRL **out, vt_error *err);
 
+/* Fill OpenSSL's per-certificate cache (its extensions and SHA-1 fingerprint) now. OpenSSL
+ * fills it on a certificate's first use, and two threads that use a certificate for the first
+ * time at once both write it (openssl/openssl#32609). Every certificate veritee decodes or
+ * makes is settled before it is returned, so sharing one between threads is only reading. */
+void vt_x509_settle(X509 *c);
+
 /* SHA-256 of the DER encoding. */
 VT_MUST_USE vt_err vt_x509_sha256(X509 *c, uint8_t out[32], vt_error *err);
 /* Validity window of a certificate in Unix seconds. */

@@ -216,6 +216,7 @@ static vt_err load_vcek(vt_azure_verifier *v, const vt_az_evidence *ev, X509 **l
         *leaf = NULL;
         return vt_error_set(err, VT_E_INVALID, "vcek", "vcek is not one DER certificate");
     }
+    vt_x509_settle(*leaf); /* the cache shares it with concurrent verifications */
     pthread_mutex_lock(&v->lock);
     vcek_slot *s = &v->vcek[v->next];
     v->next = (v->next + 1) % VCEK_CACHE;

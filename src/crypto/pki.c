@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "veritee/pki.h"
+#include "veritee/x509.h"
 
 static vt_err ossl_fail(vt_error *err, const char *what)
 {
@@ -152,6 +153,7 @@ vt_err vt_pki_cert(const vt_pki_cert_spec *s, EVP_PKEY *pub, X509 *issuer, EVP_P
     VT_GUARD_GOTO(add_std_ext(c, issuer, NID_authority_key_identifier, "keyid:always", err));
     for (size_t i = 0; i < s->n_exts; i++) VT_GUARD_GOTO(add_custom_ext(c, &s->exts[i], err));
     VT_GUARD_GOTO(sign_cert(c, issuer_key, s, err));
+    vt_x509_settle(c);
     *out = c;
     c = NULL;
 out:

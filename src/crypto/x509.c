@@ -76,6 +76,7 @@ vt_err vt_pem_certs_known(const void *pem, size_t len, STACK_OF(X509) *known, ST
                               "certificate %d of the PEM chain does not decode", sk_X509_num(sk) + 1);
             goto out;
         }
+        vt_x509_settle(c);
         if (sk_X509_push(sk, c) <= 0) {
             X509_free(c);
             rc = vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
@@ -97,6 +98,14 @@ out:
 vt_err vt_pem_certs(const void *pem, size_t len, STACK_OF(X509) **out, vt_error *err)
 {
     return vt_pem_certs_known(pem, len, NULL, out, err);
+}
+
+void vt_x509_settle(X509 *c)
+{
+    if (c == NULL) return;
+    ERR_set_mark();
+    if (X509_check_purpose(c, -1, 0) != 1) {} /* an invalid extension is for the verifier to find */
+    ERR_pop_to_mark();
 }
 
 static bool is_pem(const void *p, size_t len)
@@ -123,6 +132,7 @@ vt_err vt_cert_parse(const void *p, size_t len, X509 **out, vt_error *err)
     ERR_clear_error();
     if (c == NULL)
         return vt_error_set(err, VT_E_INVALID, "certificate", "not a DER or PEM X.509 certificate");
+    vt_x509_settle(c);
     *out = c;
     return VT_OK;
 }

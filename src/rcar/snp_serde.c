@@ -9,6 +9,7 @@
 
 #include "veritee/json.h"
 #include "veritee/rcar.h"
+#include "veritee/x509.h"
 
 #define REQ VT_JSON_REQUIRED
 
@@ -165,6 +166,7 @@ static vt_err cert_chain(const json_t *cc, STACK_OF(X509) *certs, vt_error *err)
             X509_free(x);
             return vt_error_set(err, VT_E_INVALID, "snp_evidence", "cert_chain[%zu]: not a DER certificate", i);
         }
+        vt_x509_settle(x);
         if (certs == NULL || sk_X509_push(certs, x) <= 0) X509_free(x);
     }
     return VT_OK;

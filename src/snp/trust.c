@@ -95,11 +95,7 @@ void vt_snp_verifier_free(vt_snp_verifier *v)
 vt_err vt_snp_verifier_add_cert(vt_snp_verifier *v, X509 *cert, vt_error *err)
 {
     if (v == NULL || cert == NULL) return vt_error_set(err, VT_E_ARG, "trust", "no certificate");
-    /* OpenSSL caches a certificate's extensions on first use, and two threads that both find
-     * them not cached yet both write them (openssl/openssl#32609): cached here, before the
-     * verifier is shared, concurrent verifications only read them */
-    (void)X509_check_purpose(cert, -1, 0);
-    ERR_clear_error();
+    vt_x509_settle(cert); /* the pool is shared by concurrent verifications */
     if (sk_X509_push(v->pool, cert) <= 0) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
     X509_up_ref(cert);
     return VT_OK;

@@ -13,6 +13,7 @@
 #include "verify_internal.h"
 #include "veritee/certdir.h"
 #include "veritee/fileio.h"
+#include "veritee/x509.h"
 
 const char *verifier_tdx_dir(const vt_verifier *v)
 {
@@ -106,10 +107,7 @@ static vt_err snp_dir(vt_snp_verifier *s, const char *dir, bool trust, STACK_OF(
             rc = vt_snp_verifier_add_trust_cert(s, x, err);
             continue;
         }
-        /* the pool is shared by concurrent verifications: its extensions cached before (as
-         * vt_snp_verifier_add_cert does) */
-        (void)X509_check_purpose(x, -1, 0);
-        ERR_clear_error();
+        vt_x509_settle(x); /* the pool is shared by concurrent verifications */
         if (X509_up_ref(x) != 1 || sk_X509_push(pool, x) <= 0) {
             X509_free(x);
             rc = vt_error_set(err, VT_E_NOMEM, "verify", "out of memory");

@@ -2,6 +2,8 @@
  * inclusive) at every boundary second of every certificate and CRL of a three-level chain,
  * through vt_chain_verify, the chain verification every TEE uses. */
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -211,6 +213,75 @@ static void test_pem_certs_known(void **state)
     free_pki(&p);
 }
 
+/* Certificates from every decoder, used for the first time by four threads at once. OpenSSL
+ * fills a certificate's extension cache on first use, and two threads that do it together
+ * both write it (openssl/openssl#32609: a data race under `make tsan`, seen first in the Azure
+ * verifier's VCEK cache); the decoders settle each certificate so that threads only read. */
+#define SETTLE_THREADS 4
+typedef struct settle_arg {
+    pthread_barrier_t *go;
+    X509 *leaf, *ca, *root;
+    int issued, ca_ok, self_signed;
+} settle_arg;
+
+static void *first_use(void *p)
+{
+    settle_arg *a = p;
+    pthread_barrier_wait(a->go);
+    a->issued = X509_check_issued(a->ca, a->leaf);
+    a->ca_ok = X509_check_ca(a->ca);
+    a->self_signed = X509_self_signed(a->root, 0);
+    return NULL;
+}
+
+static X509 *der_copy(X509 *c)
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509(c, &der);
+    assert_true(n > 0);
+    X509 *out = NULL;
+    vt_error e = {0};
+    assert_int_equal(vt_cert_parse(der, (size_t)n, &out, &e), VT_OK);
+    OPENSSL_free(der);
+    return out;
+}
+
+static void test_decoded_certs_shared_by_threads(void **state)
+{
+    (void)state;
+    pki p;
+    make_pki(&p);
+    BIO *b = BIO_new(BIO_s_mem());
+    pem_append(b, p.leaf);
+    pem_append(b, p.ca);
+    char *pem = NULL;
+    long n = BIO_get_mem_data(b, &pem);
+    STACK_OF(X509) *chain = NULL;
+    vt_error e = {0};
+    assert_int_equal(vt_pem_certs(pem, (size_t)n, &chain, &e), VT_OK);
+    BIO_free(b);
+    /* the leaf and CA from PEM, the root from DER */
+    X509 *root = der_copy(p.root);
+    pthread_barrier_t go;
+    assert_int_equal(pthread_barrier_init(&go, NULL, SETTLE_THREADS), 0);
+    pthread_t t[SETTLE_THREADS];
+    settle_arg a[SETTLE_THREADS];
+    for (int i = 0; i < SETTLE_THREADS; i++) {
+        a[i] = (settle_arg){.go = &go, .leaf = sk_X509_value(chain, 0), .ca = sk_X509_value(chain, 1), .root = root};
+        assert_int_equal(pthread_create(&t[i], NULL, first_use, &a[i]), 0);
+    }
+    for (int i = 0; i < SETTLE_THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(a[i].issued, X509_V_OK);
+        assert_int_equal(a[i].ca_ok, 1);
+        assert_int_equal(a[i].self_signed, 1);
+    }
+    pthread_barrier_destroy(&go);
+    X509_free(root);
+    sk_X509_pop_free(chain, X509_free);
+    free_pki(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_issuer_boundaries),
         cmocka_unit_test(test_crl_boundaries),
         cmocka_unit_test(test_pem_certs_known),
+        cmocka_unit_test(test_decoded_certs_shared_by_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
