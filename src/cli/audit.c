@@ -173,14 +173,8 @@ static int do_verify(vt_store *s, const char *anchor_s, char **files, int nfiles
 
 static vt_err write_all(void *ctx, const char *data, size_t len, vt_error *err)
 {
-    int fd = *(int *)ctx;
-    while (len > 0) {
-        ssize_t w = write(fd, data, len);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return vt_error_set(err, VT_E_IO, "audit_archive", "write: %s", strerror(errno));
-        data += w;
-        len -= (size_t)w;
-    }
+    if (fwrite(data, 1, len, (FILE *)ctx) != len)
+        return vt_error_set(err, VT_E_IO, "audit_archive", "write: %s", strerror(errno));
     return VT_OK;
 }
 
@@ -220,7 +214,8 @@ static int do_archive(vt_store *s, const char *out, long long keep, const char *
         return cli_exit_for(e.code);
     }
     if (upto <= base) {
-        printf("nothing to archive: the store holds records %lld to %lld\n", (long long)(base + 1), (long long)head);
+        if (head == base) printf("nothing to archive: no record is stored after record %lld\n", (long long)base);
+        else printf("nothing to archive: the store holds records %lld to %lld\n", (long long)(base + 1), (long long)head);
         return VT_EXIT_OK;
     }
     int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -229,10 +224,18 @@ static int do_archive(vt_store *s, const char *out, long long keep, const char *
                 errno == EEXIST ? " (an archive is never overwritten)" : "");
         return errno == EEXIST ? VT_EXIT_USAGE : VT_EXIT_MISSING;
     }
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
+        unlink(out);
+        fprintf(stderr, "veritee audit: cannot write %s\n", out);
+        return VT_EXIT_MISSING;
+    }
     int64_t n = 0;
-    rc = vt_audit_export(s, upto, write_all, &fd, &n, &e);
-    if (rc == VT_OK && fsync(fd) != 0) rc = vt_error_set(&e, VT_E_IO, "audit_archive", "fsync %s: %s", out, strerror(errno));
-    if (close(fd) != 0 && rc == VT_OK) rc = vt_error_set(&e, VT_E_IO, "audit_archive", "close %s", out);
+    rc = vt_audit_export(s, upto, write_all, f, &n, &e);
+    if (rc == VT_OK && (fflush(f) != 0 || fsync(fd) != 0))
+        rc = vt_error_set(&e, VT_E_IO, "audit_archive", "cannot flush %s: %s", out, strerror(errno));
+    if (fclose(f) != 0 && rc == VT_OK) rc = vt_error_set(&e, VT_E_IO, "audit_archive", "close %s", out);
     if (rc == VT_OK) rc = sync_dir_of(out, &e);
     /* what is on disk, read back, before a single record leaves the store */
     vt_audit_archive a;
