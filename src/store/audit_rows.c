@@ -179,7 +179,14 @@ vt_err vt_store_audit_cut(vt_store *s, int64_t seq, vt_error *err)
     if (rc == VT_OK) rc = store_tx(s, "DELETE FROM audit WHERE seq <= $1", p, 1, NULL, err);
     sqlres_free(&b);
     sqlres_free(&r);
-    return store_end(s, rc, err);
+    VT_GUARD(store_end(s, rc, err));
+    /* SQLite: the freed pages back to the file system, so that the file shrinks */
+    if (s->drv->reclaim != NULL) {
+        store_conn *c = store_grab(s);
+        rc = s->drv->reclaim(c->conn, err);
+        store_release(c);
+    }
+    return rc;
 }
 
 vt_err vt_store_audit_first_at(vt_store *s, vt_time t, int64_t *seq, vt_error *err)
