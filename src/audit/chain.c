@@ -179,7 +179,7 @@ static vt_err verify_walk(vt_store *s, const vt_audit_anchor *anchor, vt_audit_r
             if (r->seq != expect) {
                 int64_t b2 = 0;
                 uint8_t h2[VT_AUDIT_HASH_LEN];
-                if (rep->records == 0 && vt_store_audit_base(s, &b2, h2, NULL) == VT_OK && b2 != rep->base_seq) {
+                if (vt_store_audit_base(s, &b2, h2, NULL) == VT_OK && b2 != rep->base_seq) {
                     *moved = true; /* archived while we read */
                     vt_audit_records_free(page, n);
                     return VT_OK;
