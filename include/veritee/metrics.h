@@ -59,6 +59,7 @@ typedef struct vt_std_metrics {
     vt_metric *audit_failures;       /* veritee_audit_append_failures_total counter */
     vt_metric *unauthenticated;      /* veritee_unauthenticated_total{endpoint} counter */
     vt_metric *store_flushes;        /* veritee_store_flushes_total counter */
+    vt_metric *audit_records;        /* veritee_audit_records gauge */
 } vt_std_metrics;
 
 VT_MUST_USE vt_err vt_metrics_std(vt_metrics *m, vt_std_metrics *out, vt_error *err);

@@ -244,6 +244,11 @@ vt_err vt_kbs_sweep(vt_kbs *k, vt_time now, vt_error *err)
     uint64_t n = 0;
     VT_GUARD(vt_store_session_count(k->cfg.store, now, &n, err));
     vt_metric_set(k->m.active_sessions, NULL, (double)n);
+    int64_t head = 0, base = 0;
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    VT_GUARD(vt_store_audit_head(k->cfg.store, &head, h, err));
+    VT_GUARD(vt_store_audit_base(k->cfg.store, &base, h, err));
+    vt_metric_set(k->m.audit_records, NULL, (double)(head - base));
     return VT_OK;
 }
 

@@ -378,9 +378,13 @@ vt_err vt_metrics_std(vt_metrics *m, vt_std_metrics *s, vt_error *err)
     s->store_flushes = vt_metrics_counter(m, "veritee_store_flushes_total",
                                           "Disk flushes of the store (SQLite: fdatasync of its WAL, shared by concurrent durable writes).",
                                           NULL);
+    s->audit_records = vt_metrics_gauge(m, "veritee_audit_records",
+                                        "Audit records in the store, after its archive base (veritee audit archive moves the "
+                                        "oldest out).",
+                                        NULL);
     if (!s->attestation_duration || !s->attestation_total || !s->key_releases || !s->key_denials ||
         !s->active_sessions || !s->http_duration || !s->http_rate_limited || !s->admin_requests ||
-        !s->audit_failures || !s->unauthenticated || !s->store_flushes)
+        !s->audit_failures || !s->unauthenticated || !s->store_flushes || !s->audit_records)
         return vt_error_set(err, VT_E_INTERNAL, "metrics", "cannot register the standard metrics");
     return VT_OK;
 }

@@ -97,6 +97,20 @@ out += ["  - interval: 1m", "    input_series:",
         "          - exp_labels: {severity: critical, instance: kbs1, platform: 'tdx:B0C06F000000:platform'}",
         "            exp_annotations:",
         "              summary: 'No usable collateral for platform tdx:B0C06F000000:platform on kbs1'"]
+# the audit log: two nodes of one job over the threshold for an hour, one alert for the job
+if not any(re.match(r'^veritee_audit_records \d', line) for line in open("metrics.txt")):
+    sys.exit("veritee_audit_records (no labels) is not in the scrape")
+out += ["  - interval: 1m", "    input_series:"]
+for inst in ("kbs1", "kbs2"):
+    out += ["      - series: 'veritee_audit_records{instance=\"%s\", job=\"veritee\"}'" % inst,
+            "        values: '60000000x90'"]
+out += ["    alert_rule_test:",
+        "      - eval_time: 30m", "        alertname: VeriteeAuditLogLarge", "        exp_alerts: []",
+        "      - eval_time: 70m", "        alertname: VeriteeAuditLogLarge", "        exp_alerts:",
+        "          - exp_labels: {severity: warning, job: veritee}",
+        "            exp_annotations:",
+        "              summary: 'The audit log of veritee holds 60M records in the store'",
+        "              description: 'Move the oldest out with veritee audit archive (docs/operations.md, Archiving) and keep the files.'"]
 print("\n".join(out))
 EOF
 promtool test rules tests.yml >test.txt 2>&1 && ok "promtool test rules: alerts fire for the scraped labels" ||
