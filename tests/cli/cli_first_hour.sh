@@ -88,7 +88,8 @@ s.serve_forever()
 PY
   python3 "$tmp/kds429.py" >"$tmp/kds.port" &
   kpid=$!
-  i=0; while [ ! -s "$tmp/kds.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  i=0; while [ ! -s "$tmp/kds.port" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+  [ -s "$tmp/kds.port" ] || bad "the always-429 KDS stand-in did not start within 30 s"
   timeout 60 "$B" verify --tee snp --trust "$E/trust" --kds-url "http://127.0.0.1:$(cat "$tmp/kds.port")" \
     --cache "$tmp/kdscache" "$tmp/s.bin" >"$tmp/out" 2>"$tmp/err"; rc=$?
   kill "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null
