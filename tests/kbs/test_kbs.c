@@ -1016,12 +1016,16 @@ typedef struct dc_worker {
     sess s[DC_EACH];
     char *body[DC_EACH];
     int ok, wrong;
+    vt_test_ticker *writer;
+    int writes_before;  /* the writer's calls when the workers were started */
+    bool no_overlap;    /* halfway through, the writer had not written since */
 } dc_worker;
 
 static void *dc_run(void *arg)
 {
     dc_worker *w = arg;
     for (int i = 0; i < DC_EACH; i++) {
+        if (i == DC_EACH / 2 && !vt_test_ticker_wait_past(w->writer, w->writes_before)) w->no_overlap = true;
         vt_kbs_call c = call(F.now, w->s[i].id, w->body[i]);
         vt_kbs_reply r;
         vt_kbs_attest(w->k, &c, &r);
@@ -1055,13 +1059,21 @@ static void test_docs_cache_threads(void **state)
         }
     }
     vt_test_ticker *wt = vt_test_ticker_start(dc_write, NULL, 1, 200); /* a new generation each ms */
+    /* the second half of each worker's attestations runs after a write made while the workers
+     * ran: under load the writer's thread was not always run before they had all finished */
+    int before = vt_test_ticker_calls(wt);
     pthread_t th[DC_THREADS];
-    for (int t = 0; t < DC_THREADS; t++) assert_int_equal(pthread_create(&th[t], NULL, dc_run, &w[t]), 0);
+    for (int t = 0; t < DC_THREADS; t++) {
+        w[t].writer = wt;
+        w[t].writes_before = before;
+        assert_int_equal(pthread_create(&th[t], NULL, dc_run, &w[t]), 0);
+    }
     for (int t = 0; t < DC_THREADS; t++) assert_int_equal(pthread_join(th[t], NULL), 0);
     int failed = -1, writes = vt_test_ticker_stop(wt, &failed);
     assert_int_equal(failed, 0);
     assert_true(writes > 0);
     for (int t = 0; t < DC_THREADS; t++) {
+        if (w[t].no_overlap) fail_msg("worker %d: no document write within 30 s while it ran", t);
         assert_int_equal(w[t].wrong, 0);
         assert_int_equal(w[t].ok, DC_EACH);
         for (int i = 0; i < DC_EACH; i++) free(w[t].body[i]);
