@@ -16,6 +16,7 @@
 #include "pg_fixture.h"
 #include "testutil.h"
 #include "veritee/audit.h"
+#include "veritee/collateral.h"
 #include "veritee/crypto.h"
 #include "veritee/emulate.h"
 #include "veritee/jose.h"
@@ -1696,6 +1697,51 @@ static void test_rpolicy_check(void **state)
     assert_int_equal(vt_kbs_rpolicy_check(ok, strlen(ok), &e), VT_OK);
 }
 
+/* Collateral the broker does not have is no verdict on the evidence: with its platform's items
+ * not cached and the upstream failing (connection refused here; the same path answers a guest
+ * whose platform's fetch outlasts the manager's wait), /attest answers 503 "collateral
+ * unavailable ... retry" and counts no rejection; the guest begins again from /auth. It was 401
+ * AttestationError, which the guest does not retry: on a loaded machine the first guest of a
+ * platform failed whenever the fetch took more than 5 s. */
+static void test_collateral_unavailable_is_503(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    char cache[400];
+    snprintf(cache, sizeof cache, "%s/cache-unreachable", F.dir);
+    assert_int_equal(mkdir(cache, 0700), 0);
+    vt_coll_manager_opts mo = {.cache_dir = cache, .pcs = {.base_url = "http://127.0.0.1:1", .pccs = true},
+                               .fetch_wait_ms = 60000};
+    vt_coll_manager *m = NULL;
+    assert_int_equal(vt_coll_manager_new(&mo, F.now, &m, &e), VT_OK);
+    vt_kbs_config c = {.store = F.store, .metrics = F.metrics, .ear_key = F.ear, .admin_key = F.admin,
+                       .trust_dir = F.trust, .collateral = m, .pcs_url = "http://127.0.0.1:1", .cache_dir = cache,
+                       .policy_text = POLICY};
+    vt_kbs *k = NULL;
+    assert_int_equal(vt_kbs_new(&c, &k, &e), VT_OK);
+    vt_std_metrics sm;
+    assert_int_equal(vt_metrics_std(F.metrics, &sm, &e), VT_OK);
+    const char *rej[2] = {"tdx", "rejected"};
+    double rejected = vt_metric_value(sm.attestation_total, rej);
+    for (int round = 0; round < 2; round++) { /* the fetch failing, then its back-off */
+        sess s;
+        auth(k, "tdx", F.now, &s);
+        char *body = tdx_body(s.nonce, F.jwk_ec, NULL, NULL);
+        vt_kbs_call call_ = call(F.now, s.id, body);
+        vt_kbs_reply r;
+        vt_kbs_attest(k, &call_, &r);
+        if (r.status != 503) fprintf(stderr, "attest: %d %s: %s\n", r.status, r.problem, r.detail);
+        assert_int_equal(r.status, 503);
+        assert_string_equal(r.problem, "PluginInternalError");
+        assert_non_null(strstr(r.detail, "collateral unavailable"));
+        vt_kbs_reply_clear(&r);
+        free(body);
+    }
+    assert_true(vt_metric_value(sm.attestation_total, rej) == rejected);
+    vt_kbs_free(k);
+    vt_coll_manager_free(m);
+}
+
 /* A store that cannot be reached (PostgreSQL stopped) is a 503 the guest may retry, never a 401
  * verdict on it, and nothing is released: found behind HAProxy, where a database restart turned
  * /auth into "401 cannot store the session" and /attest into "nonce already used". */
@@ -1760,6 +1806,7 @@ int main(void)
         cmocka_unit_test(test_session_limit),
         cmocka_unit_test(test_sessions_per_client),
         cmocka_unit_test(test_store_down_is_503),
+        cmocka_unit_test(test_collateral_unavailable_is_503),
         cmocka_unit_test(test_auth_flood_storage),
         cmocka_unit_test(test_unauthenticated_summarized),
         cmocka_unit_test(test_admin_actor_escaped),
