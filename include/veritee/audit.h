@@ -47,15 +47,19 @@ typedef struct vt_audit_anchor {
 } vt_audit_anchor;
 
 typedef struct vt_audit_report {
+    int64_t base_seq; /* the last archived record (0 when none): the store starts after it */
+    uint8_t base_hash[VT_AUDIT_HASH_LEN];
     int64_t records;  /* records checked */
     int64_t head_seq; /* head row */
     uint8_t head_hash[VT_AUDIT_HASH_LEN];
     int64_t bad_seq;  /* first bad record (0 when the chain verifies, or when the fault is the head) */
 } vt_audit_report;
 
-/* Walks the whole chain: sequence numbers contiguous from 1, each prev_hash equals the
+/* Walks the whole stored chain: sequence numbers contiguous from the archive base + 1 (1 when
+ * nothing is archived), the first prev_hash equals the base's hash and each next one the
  * previous record's hash, each hash recomputes, the head row names the last record, and the
- * anchor (optional) matches. VT_E_VERIFY names the first bad record and what is wrong. */
+ * anchor (optional) matches. VT_E_VERIFY names the first bad record and what is wrong; an
+ * anchor before the base is VT_E_VERIFY too (the archive files must be checked for it). */
 VT_MUST_USE vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_report *rep,
                        vt_error *err);
 
@@ -66,6 +70,50 @@ VT_MUST_USE vt_err vt_audit_tail(vt_store *s, size_t n, vt_audit_record **out, s
 json_t *vt_audit_record_json(const vt_audit_record *r);
 /* Parses "SEQ:HEX" (as printed by `veritee audit verify`). */
 VT_MUST_USE vt_err vt_audit_anchor_parse(const char *s, vt_audit_anchor *out, vt_error *err);
+
+/* ---- Archiving ------------------------------------------------------------------------
+ * `veritee audit archive` moves the oldest records out of the store into a file, so that the
+ * log of a busy broker does not grow without bound, while the hash chain still proves the whole
+ * history: the file's first record chains from the store's base before the cut, and the
+ * store's first record after the cut chains from the file's last. An archive is JSON Lines:
+ *   {"veritee_audit_archive":1,"after_seq":A,"after_hash":"<64 hex>","records":N}
+ * then N lines, one record each, in seq order:
+ *   {"seq":S,"time":T,"actor":"..","action":"..","subject":"..","outcome":"..",
+ *    "details":"<the stored details text>","prev_hash":"<64 hex>","hash":"<64 hex>"}
+ * time in Unix seconds; details as the exact stored text (a JSON string), which the hash
+ * covers byte for byte. */
+#define VT_AUDIT_ARCHIVE_LINE_MAX (1u << 20) /* bytes of one line, without its newline */
+
+/* Receives the archive's text in pieces (each ends with a newline). */
+typedef vt_err (*vt_audit_sink_fn)(void *ctx, const char *data, size_t len, vt_error *err);
+/* Writes the records after the store's base up to `upto` (inclusive, at most the head) through
+ * sink, the header first, checking the chain as it goes (a broken chain is VT_E_VERIFY and
+ * nothing more is written). *records (may be NULL) receives how many were written. */
+VT_MUST_USE vt_err vt_audit_export(vt_store *s, int64_t upto, vt_audit_sink_fn sink, void *ctx, int64_t *records,
+                                   vt_error *err);
+/* Moves the store's base to record `upto`, deleting the records up to it, in transactions of
+ * at most VT_AUDIT_CUT_STEP records (each leaves a store that verifies). */
+#define VT_AUDIT_CUT_STEP 10000
+VT_MUST_USE vt_err vt_audit_cut(vt_store *s, int64_t upto, vt_error *err);
+
+/* The reading of one archive, line by line (vt_audit_archive_line), from a zeroed struct. */
+typedef struct vt_audit_archive {
+    int64_t lines;      /* lines read */
+    bool header;        /* the header line was read */
+    int64_t after_seq;  /* the record before the file's first (0: the file starts the log) */
+    uint8_t after_hash[VT_AUDIT_HASH_LEN];
+    int64_t declared;   /* records the header announces */
+    int64_t records;    /* records read and checked */
+    int64_t last_seq;   /* the last record read (after_seq before any) */
+    uint8_t last_hash[VT_AUDIT_HASH_LEN];
+} vt_audit_archive;
+/* One line (without its newline) of an archive read in order: the header first, then each
+ * record's seq follows the last, its prev_hash is the last hash, and its hash recomputes.
+ * VT_E_INVALID for a line that is not the format, VT_E_VERIFY for a broken chain; the
+ * message names the line. */
+VT_MUST_USE vt_err vt_audit_archive_line(vt_audit_archive *a, const char *line, size_t len, vt_error *err);
+/* After the last line: a header was read and its count of records is what was read. */
+VT_MUST_USE vt_err vt_audit_archive_end(const vt_audit_archive *a, vt_error *err);
 
 VT_END_DECLS
 

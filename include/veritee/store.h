@@ -66,7 +66,7 @@ void vt_store_close(vt_store *s);
 /* "sqlite" or "postgres". */
 const char *vt_store_backend(const vt_store *s);
 /* Current schema version (VT_STORE_SCHEMA_VERSION after a successful open). */
-#define VT_STORE_SCHEMA_VERSION 6
+#define VT_STORE_SCHEMA_VERSION 7
 VT_MUST_USE vt_err vt_store_schema_version(vt_store *s, int *out, vt_error *err);
 /* Cheap liveness check (SELECT 1), for /healthz. */
 VT_MUST_USE vt_err vt_store_ping(vt_store *s, vt_error *err);
@@ -274,6 +274,14 @@ VT_MUST_USE vt_err vt_store_audit_page(vt_store *s, int64_t after, size_t max, v
                            vt_error *err);
 /* The last n records in seq order. */
 VT_MUST_USE vt_err vt_store_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err);
+/* The archive base: the last record moved out of the store by vt_store_audit_cut, its seq and
+ * hash (0 and zeros while nothing is archived). The first stored record follows it. */
+VT_MUST_USE vt_err vt_store_audit_base(vt_store *s, int64_t *seq, uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err);
+/* In one transaction: moves the base to stored record `seq` (after the base) and deletes the
+ * records up to it. The caller has archived them first (audit.h, vt_audit_export). */
+VT_MUST_USE vt_err vt_store_audit_cut(vt_store *s, int64_t seq, vt_error *err);
+/* The seq of the first record whose time is at or after `t`, 0 when there is none. */
+VT_MUST_USE vt_err vt_store_audit_first_at(vt_store *s, vt_time t, int64_t *seq, vt_error *err);
 
 VT_END_DECLS
 

@@ -141,29 +141,57 @@ static vt_err bad(vt_audit_report *rep, int64_t seq, vt_error *err, const char *
     return vt_error_set(err, VT_E_VERIFY, "audit_chain", "record %lld %s", (long long)seq, what);
 }
 
-vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_report *rep,
-                       vt_error *err)
+/* One walk from the base: 1 when a concurrent archive moved the base under it (walk again). */
+static vt_err verify_walk(vt_store *s, const vt_audit_anchor *anchor, vt_audit_report *rep, bool *moved,
+                          vt_error *err)
 {
     memset(rep, 0, sizeof *rep);
+    *moved = false;
+    VT_GUARD(vt_store_audit_base(s, &rep->base_seq, rep->base_hash, err));
     VT_GUARD(vt_store_audit_head(s, &rep->head_seq, rep->head_hash, err));
-    uint8_t prev[VT_AUDIT_HASH_LEN] = {0};
-    int64_t expect = 1;
+    uint8_t prev[VT_AUDIT_HASH_LEN];
+    memcpy(prev, rep->base_hash, VT_AUDIT_HASH_LEN);
+    int64_t expect = rep->base_seq + 1;
     bool anchor_seen = anchor == NULL || anchor->seq == 0;
+    if (anchor != NULL && anchor->seq > 0 && anchor->seq <= rep->base_seq) {
+        if (anchor->seq < rep->base_seq) {
+            rep->bad_seq = anchor->seq;
+            return vt_error_set(err, VT_E_VERIFY, "audit_chain",
+                                "anchor record %lld is archived (the store starts after record %lld): check it "
+                                "against the archive files (audit verify --archive)",
+                                (long long)anchor->seq, (long long)rep->base_seq);
+        }
+        if (!vt_ct_eq(anchor->hash, rep->base_hash, VT_AUDIT_HASH_LEN))
+            return bad(rep, anchor->seq, err,
+                       "(the archive base) differs from the anchor kept outside the database (history rewritten)");
+        anchor_seen = true;
+    }
     vt_err rc = VT_OK;
-    for (;;) {
+    /* The log as of the head read above: records appended while it is walked are not part of
+     * it (a live broker keeps appending), and those archived meanwhile make it walk again. */
+    while (expect <= rep->head_seq) {
         vt_audit_record *page = NULL;
-        size_t n = 0;
-        VT_GUARD(vt_store_audit_page(s, expect - 1, VERIFY_PAGE, &page, &n, err));
+        size_t n = 0, want = rep->head_seq - expect + 1 < VERIFY_PAGE ? (size_t)(rep->head_seq - expect + 1) : VERIFY_PAGE;
+        VT_GUARD(vt_store_audit_page(s, expect - 1, want, &page, &n, err));
         for (size_t i = 0; i < n && rc == VT_OK; i++) {
             vt_audit_record *r = &page[i];
             uint8_t h[VT_AUDIT_HASH_LEN];
             if (r->seq != expect) {
+                int64_t b2 = 0;
+                uint8_t h2[VT_AUDIT_HASH_LEN];
+                if (rep->records == 0 && vt_store_audit_base(s, &b2, h2, NULL) == VT_OK && b2 != rep->base_seq) {
+                    *moved = true; /* archived while we read */
+                    vt_audit_records_free(page, n);
+                    return VT_OK;
+                }
                 rc = bad(rep, expect, err, "is missing (deleted, or the log was reordered)");
                 break;
             }
             if (!vt_ct_eq(r->prev_hash, prev, VT_AUDIT_HASH_LEN)) {
                 rc = bad(rep, r->seq, err,
-                         "does not chain to the record before it (deleted, inserted or reordered records)");
+                         rep->records == 0 && rep->base_seq > 0
+                             ? "does not chain to the archive base (the last archived record)"
+                             : "does not chain to the record before it (deleted, inserted or reordered records)");
                 break;
             }
             rc = vt_audit_compute_hash(r, h, err);
@@ -181,9 +209,27 @@ vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_repo
             rep->records++;
         }
         vt_audit_records_free(page, n);
-        if (rc != VT_OK || n < VERIFY_PAGE) break;
+        if (rc != VT_OK || n < want) break;
     }
     if (rc != VT_OK) return rc;
+    if (rep->head_seq == expect - 1 && vt_ct_eq(rep->head_hash, prev, VT_AUDIT_HASH_LEN)) {
+        /* a record after the head is an append that came after it was read, unless the head
+         * still names an earlier one (moved back by hand) */
+        vt_audit_record *next = NULL;
+        size_t n = 0;
+        int64_t now = 0;
+        uint8_t h[VT_AUDIT_HASH_LEN];
+        VT_GUARD(vt_store_audit_page(s, rep->head_seq, 1, &next, &n, err));
+        int64_t after = n == 1 ? next[0].seq : 0;
+        vt_audit_records_free(next, n);
+        if (after != 0 && (rc = vt_store_audit_head(s, &now, h, err)) == VT_OK && now < after) {
+            rep->bad_seq = after;
+            return vt_error_set(err, VT_E_VERIFY, "audit_chain",
+                                "record %lld follows record %lld, which the head names as the last (the head was "
+                                "moved back)", (long long)after, (long long)rep->head_seq);
+        }
+        VT_GUARD(rc);
+    }
     if (rep->head_seq != expect - 1 || !vt_ct_eq(rep->head_hash, prev, VT_AUDIT_HASH_LEN)) {
         if (rep->head_seq >= expect) rep->bad_seq = expect;
         return vt_error_set(err, VT_E_VERIFY, "audit_chain",
@@ -198,6 +244,18 @@ vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_repo
                             (long long)anchor->seq, (long long)(expect - 1));
     }
     return VT_OK;
+}
+
+vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_report *rep,
+                       vt_error *err)
+{
+    for (int tries = 0;; tries++) {
+        bool moved = false;
+        VT_GUARD(verify_walk(s, anchor, rep, &moved, err));
+        if (!moved) return VT_OK;
+        if (tries == 3)
+            return vt_error_set(err, VT_E_IO, "audit_chain", "the log was archived while it was being verified: try again");
+    }
 }
 
 vt_err vt_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err)

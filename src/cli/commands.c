@@ -191,6 +191,15 @@ static const cli_opt audit_verify_opts[] = {
     {"db", 0, "URL", "sqlite:PATH or postgres://user@host:port/db (opened read-only; never created)"},
     {"anchor", 0, "SEQ:HASH", "a head printed by an earlier 'audit verify', kept off the host:\n"
                               "proves the log was not truncated and rewritten since"},
+    {"archive", 0, "FILE", "an archive written by 'audit archive'; repeat, oldest first, to check the\n"
+                           "whole history: the archives chain from record 1 to the store's first record"},
+    {"json", 0, NULL, "JSON output"},
+    END};
+static const cli_opt audit_archive_opts[] = {
+    {"db", 0, "URL", "sqlite:PATH or postgres://user@host:port/db (must exist; never created)"},
+    {"out", 0, "FILE", "the archive to write (JSON Lines, mode 0600; an existing file is never overwritten)"},
+    {"keep", 0, "N", "archive all but the newest N records"},
+    {"before", 0, "TIME", "archive the records before the first one at or after TIME (RFC 3339)"},
     {"json", 0, NULL, "JSON output"},
     END};
 static const cli_opt audit_show_opts[] = {
@@ -610,14 +619,25 @@ const cli_cmd cli_commands[] = {
      "Host checks (KVM, TDX, SEV-SNP, CCA, firmware, QEMU) and guest-side interfaces\n"
      "(configfs-tsm, /dev/tdx_guest, /dev/sev-guest).",
      platform_opts, NULL, cmd_platform},
-    {"audit", "verify or show the audit log (hash chain) of a store", "verify|show --db URL [options]", NULL,
-     NULL, NULL, cmd_audit},
-    {"audit verify", "check the audit hash chain; name the first bad record", "--db URL [--anchor SEQ:HASH] [--json]",
-     NULL, audit_verify_opts,
+    {"audit", "verify, show or archive the audit log (hash chain) of a store", "verify|show|archive --db URL [options]",
+     NULL, NULL, NULL, cmd_audit},
+    {"audit verify", "check the audit hash chain; name the first bad record",
+     "--db URL [--anchor SEQ:HASH] [--archive FILE]... [--json]", NULL, audit_verify_opts,
      "0 the chain is intact, 1 it is broken, 2 bad arguments, 3 the store does not exist or cannot be opened",
      NULL},
     {"audit show", "print the last records of the audit log", "--db URL [--tail N] [--json]", NULL,
      audit_show_opts, "0 ok, 2 bad arguments, 3 the store does not exist or cannot be opened", NULL},
+    {"audit archive", "move the oldest audit records out of the store into an archive file",
+     "--db URL --out FILE (--keep N | --before TIME) [--json]",
+     "Writes the records to FILE, checking the chain as they go, flushes it to disk and reads it\n"
+     "back; only then deletes them from the store, which keeps the hash of the last one (its\n"
+     "archive base) so the chain still runs unbroken from the archive into the store. Keep the\n"
+     "archives (off the host): 'audit verify --archive' proves the whole history with them.\n"
+     "Safe while 'veritee serve' runs.",
+     audit_archive_opts,
+     "0 archived (or nothing to archive), 1 the chain is broken (nothing archived), 2 bad arguments or FILE\n"
+     "exists, 3 the store does not exist or cannot be opened",
+     NULL},
     {"store", "store maintenance (rekey: rotate the key-encryption key)", "rekey [options]", NULL, NULL, NULL,
      cmd_store},
     {"store rekey", "re-seal every resource under a new key-encryption key",

@@ -142,3 +142,52 @@ vt_err vt_store_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t 
     sqlres_free(&r);
     return rc;
 }
+
+vt_err vt_store_audit_base(vt_store *s, int64_t *seq, uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err)
+{
+    sqlres b = {0};
+    VT_GUARD(store_exec(s, "SELECT seq, hash FROM audit_base WHERE id = 1", NULL, 0, &b, err));
+    vt_err rc = VT_OK;
+    if (b.rows != 1) rc = vt_error_set(err, VT_E_VERIFY, "audit_chain", "audit base row is missing");
+    else {
+        *seq = sqlres_int(&b, 0, 0);
+        rc = hash_from_hex(sqlres_get(&b, 0, 1), hash, *seq, err);
+    }
+    sqlres_free(&b);
+    return rc;
+}
+
+vt_err vt_store_audit_cut(vt_store *s, int64_t seq, vt_error *err)
+{
+    const char *base_sql = s->drv->dialect == DIALECT_PG ? "SELECT seq FROM audit_base WHERE id = 1 FOR UPDATE"
+                                                          : "SELECT seq FROM audit_base WHERE id = 1";
+    sqlres b = {0}, r = {0};
+    VT_GUARD(store_begin(s, err));
+    vt_err rc = store_tx(s, base_sql, NULL, 0, &b, err);
+    if (rc == VT_OK && b.rows != 1) rc = vt_error_set(err, VT_E_VERIFY, "audit_chain", "audit base row is missing");
+    if (rc == VT_OK && seq <= sqlres_int(&b, 0, 0))
+        rc = vt_error_set(err, VT_E_ARG, "audit_archive", "record %lld is already archived (the store starts after %lld)",
+                          (long long)seq, (long long)sqlres_int(&b, 0, 0));
+    sqlval p[] = {P_INT(seq)};
+    if (rc == VT_OK) rc = store_tx(s, "SELECT hash FROM audit WHERE seq = $1", p, 1, &r, err);
+    if (rc == VT_OK && r.rows != 1)
+        rc = vt_error_set(err, VT_E_ARG, "audit_archive", "no record %lld in the store", (long long)seq);
+    if (rc == VT_OK) {
+        sqlval q[] = {P_INT(seq), P_TEXT(sqlres_get(&r, 0, 0))};
+        rc = store_tx(s, "UPDATE audit_base SET seq = $1, hash = $2 WHERE id = 1", q, 2, NULL, err);
+    }
+    if (rc == VT_OK) rc = store_tx(s, "DELETE FROM audit WHERE seq <= $1", p, 1, NULL, err);
+    sqlres_free(&b);
+    sqlres_free(&r);
+    return store_end(s, rc, err);
+}
+
+vt_err vt_store_audit_first_at(vt_store *s, vt_time t, int64_t *seq, vt_error *err)
+{
+    sqlval p[] = {P_INT(t)};
+    sqlres r = {0};
+    VT_GUARD(store_exec(s, "SELECT min(seq) FROM audit WHERE time >= $1", p, 1, &r, err));
+    *seq = r.rows == 1 && sqlres_get(&r, 0, 0) ? sqlres_int(&r, 0, 0) : 0;
+    sqlres_free(&r);
+    return VT_OK;
+}

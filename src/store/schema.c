@@ -11,6 +11,8 @@ typedef struct migration {
     const char *pg;
 } migration;
 
+#define ZERO_HASH "'0000000000000000000000000000000000000000000000000000000000000000'"
+
 #define COMMON_TABLES(BLOB)                                                                         \
     "CREATE TABLE sessions(id TEXT PRIMARY KEY, tee TEXT NOT NULL, nonce TEXT NOT NULL,"            \
     " request TEXT NOT NULL, token TEXT, created BIGINT NOT NULL, expires BIGINT NOT NULL);"        \
@@ -26,8 +28,7 @@ typedef struct migration {
     " prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"                                                \
     "CREATE TABLE audit_head(id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL,"           \
     " hash TEXT NOT NULL);"                                                                         \
-    "INSERT INTO audit_head VALUES (1, 0, "                                                         \
-    "'0000000000000000000000000000000000000000000000000000000000000000');"                         \
+    "INSERT INTO audit_head VALUES (1, 0, " ZERO_HASH ");"                                           \
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 
 /* The audit table refuses UPDATE and DELETE (defence in depth: the hash chain is what
@@ -103,6 +104,52 @@ static const migration migrations[] = {
      "DROP TRIGGER IF EXISTS docs_gen_truncate ON docs;"
      "CREATE TRIGGER docs_gen_truncate AFTER TRUNCATE ON docs"
      " FOR EACH STATEMENT EXECUTE FUNCTION veritee_docs_gen();"},
+    /* 7: the audit log can be archived (`veritee audit archive`). audit_base names the last
+     * record moved out of the store (0 and zeros before any): it only moves forward, and only
+     * onto a stored record with that record's hash; DELETE is refused for every record after it,
+     * so the append-only triggers still refuse all but the archived prefix. The chain itself
+     * (the first stored record's prev_hash is the base's hash) and the archive files are what
+     * prove the history. Written to run again over itself. */
+    {7,
+     "CREATE TABLE IF NOT EXISTS audit_base(id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL,"
+     " hash TEXT NOT NULL);"
+     "INSERT INTO audit_base VALUES (1, 0, " ZERO_HASH ") ON CONFLICT (id) DO NOTHING;"
+     "DROP TRIGGER IF EXISTS audit_no_delete;"
+     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+     " WHEN old.seq > (SELECT seq FROM audit_base WHERE id = 1)"
+     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only (only archived records may be deleted)'); END;"
+     "DROP TRIGGER IF EXISTS audit_base_forward;"
+     "CREATE TRIGGER audit_base_forward BEFORE UPDATE ON audit_base"
+     " WHEN new.id IS NOT old.id OR new.seq <= old.seq"
+     " OR new.hash IS NOT (SELECT hash FROM audit WHERE seq = new.seq)"
+     " BEGIN SELECT RAISE(ABORT, 'the audit archive base only moves forward, onto a stored record'); END;"
+     "DROP TRIGGER IF EXISTS audit_base_no_delete;"
+     "CREATE TRIGGER audit_base_no_delete BEFORE DELETE ON audit_base"
+     " BEGIN SELECT RAISE(ABORT, 'the audit archive base cannot be deleted'); END;",
+     "CREATE TABLE IF NOT EXISTS audit_base(id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL,"
+     " hash TEXT NOT NULL);"
+     "INSERT INTO audit_base VALUES (1, 0, " ZERO_HASH ") ON CONFLICT (id) DO NOTHING;"
+     "CREATE OR REPLACE FUNCTION veritee_audit_delete() RETURNS trigger LANGUAGE plpgsql AS"
+     " $f$ BEGIN IF OLD.seq > (SELECT seq FROM audit_base WHERE id = 1) THEN"
+     " RAISE EXCEPTION 'audit log is append-only (only archived records may be deleted)'; END IF;"
+     " RETURN OLD; END $f$;"
+     "DROP TRIGGER IF EXISTS audit_no_change ON audit;"
+     "CREATE TRIGGER audit_no_change BEFORE UPDATE ON audit"
+     " FOR EACH ROW EXECUTE FUNCTION veritee_audit_append_only();"
+     "DROP TRIGGER IF EXISTS audit_no_delete ON audit;"
+     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+     " FOR EACH ROW EXECUTE FUNCTION veritee_audit_delete();"
+     "CREATE OR REPLACE FUNCTION veritee_audit_base_forward() RETURNS trigger LANGUAGE plpgsql AS"
+     " $f$ BEGIN IF TG_OP <> 'UPDATE' OR NEW.id <> OLD.id OR NEW.seq <= OLD.seq"
+     " OR NEW.hash IS DISTINCT FROM (SELECT hash FROM audit WHERE seq = NEW.seq) THEN"
+     " RAISE EXCEPTION 'the audit archive base only moves forward, onto a stored record'; END IF;"
+     " RETURN NEW; END $f$;"
+     "DROP TRIGGER IF EXISTS audit_base_forward ON audit_base;"
+     "CREATE TRIGGER audit_base_forward BEFORE UPDATE OR DELETE ON audit_base"
+     " FOR EACH ROW EXECUTE FUNCTION veritee_audit_base_forward();"
+     "DROP TRIGGER IF EXISTS audit_base_no_truncate ON audit_base;"
+     "CREATE TRIGGER audit_base_no_truncate BEFORE TRUNCATE ON audit_base"
+     " FOR EACH STATEMENT EXECUTE FUNCTION veritee_audit_append_only();"},
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

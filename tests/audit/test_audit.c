@@ -3,7 +3,9 @@
  * and named; concurrent appends from two handles on one PostgreSQL stay one chain. */
 #include <openssl/sha.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "pg_fixture.h"
 #include "testutil.h"
@@ -272,6 +274,12 @@ static void test_truncation_detected(void **state)
              " UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit WHERE seq = 2);");
     expect_bad(s, &anchor, 5, "anchor record 5 is not in the log");
     vt_store_close(s);
+
+    /* The head moved back by hand, the records after it left in place. */
+    s = chain(url, sizeof url, 5);
+    sql(url, "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit WHERE seq = 3)");
+    expect_bad(s, NULL, 4, "record 4 follows record 3, which the head names as the last");
+    vt_store_close(s);
 }
 
 static void test_append_rejects(void **state)
@@ -343,6 +351,348 @@ static void test_pg_two_nodes_one_chain(void **state)
 }
 
 
+/* ---- archives ---------------------------------------------------------------------- */
+
+typedef struct text {
+    char *p;
+    size_t n;
+} text;
+
+static vt_err to_text(void *ctx, const char *data, size_t len, vt_error *err)
+{
+    text *t = ctx;
+    char *q = realloc(t->p, t->n + len + 1);
+    if (q == NULL) return vt_error_set(err, VT_E_NOMEM, "alloc", "out of memory");
+    memcpy(q + t->n, data, len);
+    t->p = q;
+    t->n += len;
+    t->p[t->n] = 0;
+    return VT_OK;
+}
+
+/* Reads an archive's text line by line; the result of the first failing call, or of the end. */
+static vt_err read_text(const char *p, vt_audit_archive *a, vt_error *e)
+{
+    memset(a, 0, sizeof *a);
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        VT_GUARD(vt_audit_archive_line(a, p, len, e));
+        p += len + (nl != NULL);
+    }
+    return vt_audit_archive_end(a, e);
+}
+
+static void expect_archive_bad(const char *t, vt_err code, const char *words)
+{
+    vt_audit_archive a;
+    vt_error e = {0};
+    assert_int_equal(read_text(t, &a, &e), code);
+    if (strstr(e.msg, words) == NULL) fail_msg("message '%s' lacks '%s'", e.msg, words);
+}
+
+/* Archive 12 of 20 records, cut them, append, archive again: each archive reads back and
+ * chains from the one before, and the store verifies from its base after each cut. */
+static void test_archive_round_trip(void **state)
+{
+    (void)state;
+    char url[300];
+    vt_store *s = chain(url, sizeof url, 20);
+    vt_error e = {0};
+    vt_audit_report rep;
+    text t1 = {0}, t2 = {0};
+    int64_t n = 0;
+    assert_int_equal(vt_audit_export(s, 12, to_text, &t1, &n, &e), VT_OK);
+    assert_int_equal(n, 12);
+    vt_audit_archive a1, a2;
+    assert_int_equal(read_text(t1.p, &a1, &e), VT_OK);
+    assert_int_equal(a1.after_seq, 0);
+    assert_int_equal(a1.records, 12);
+    assert_int_equal(a1.last_seq, 12);
+    assert_int_equal(vt_audit_cut(s, 12, &e), VT_OK);
+    assert_int_equal(vt_audit_verify(s, NULL, &rep, &e), VT_OK);
+    assert_int_equal(rep.base_seq, 12);
+    assert_memory_equal(rep.base_hash, a1.last_hash, 32);
+    assert_int_equal(rep.records, 8);
+    assert_int_equal(rep.head_seq, 20);
+    /* the records are gone from the store: a second cut or export of them is refused */
+    assert_int_equal(vt_audit_cut(s, 10, &e), VT_E_ARG);
+    assert_non_null(strstr(e.msg, "already archived"));
+    assert_int_equal(vt_audit_export(s, 12, to_text, &t2, &n, &e), VT_E_ARG);
+    assert_int_equal(vt_audit_export(s, 21, to_text, &t2, &n, &e), VT_E_ARG);
+    assert_null(t2.p);
+    /* appends go on from the head; the next archive starts where the first ended */
+    assert_int_equal(vt_audit_append(s, 3000, "guest:x", "attest", "tdx", "ok", NULL, NULL, &e), VT_OK);
+    assert_int_equal(vt_audit_export(s, 21, to_text, &t2, &n, &e), VT_OK);
+    assert_int_equal(n, 9);
+    assert_int_equal(read_text(t2.p, &a2, &e), VT_OK);
+    assert_int_equal(a2.after_seq, 12);
+    assert_memory_equal(a2.after_hash, a1.last_hash, 32);
+    assert_int_equal(vt_audit_cut(s, 21, &e), VT_OK);
+    assert_int_equal(vt_audit_verify(s, NULL, &rep, &e), VT_OK);
+    assert_int_equal(rep.records, 0);
+    assert_int_equal(rep.base_seq, 21);
+    assert_int_equal(rep.head_seq, 21);
+    assert_memory_equal(rep.head_hash, a2.last_hash, 32);
+    vt_store_close(s);
+    free(t1.p);
+    free(t2.p);
+}
+
+/* Every edit of an archive is named; a line that is not the format is invalid, never a crash. */
+static void test_archive_tamper(void **state)
+{
+    (void)state;
+    char url[300];
+    vt_store *s = chain(url, sizeof url, 6);
+    vt_error e = {0};
+    text t = {0};
+    assert_int_equal(vt_audit_export(s, 6, to_text, &t, NULL, &e), VT_OK);
+    /* an edited field */
+    char *c = strdup(t.p), *at = strstr(c, "default/key/k3");
+    at[12] = 'X';
+    expect_archive_bad(c, VT_E_VERIFY, "archive line 4: record 3 does not match its hash");
+    free(c);
+    /* a record line removed */
+    c = strdup(t.p);
+    char *l3 = strstr(c, "{\"seq\":3,"), *l4 = strstr(c, "{\"seq\":4,");
+    memmove(l3, l4, strlen(l4) + 1);
+    expect_archive_bad(c, VT_E_VERIFY, "record 4 where record 3 was due");
+    free(c);
+    /* the last line cut off */
+    c = strdup(t.p);
+    *strstr(c, "{\"seq\":6,") = 0;
+    expect_archive_bad(c, VT_E_VERIFY, "announces 6 records and holds 5");
+    free(c);
+    /* no header */
+    expect_archive_bad(strstr(t.p, "{\"seq\":1,"), VT_E_INVALID, "not an archive header");
+    /* a record with a member more */
+    c = malloc(t.n + 16);
+    const char *r1 = strstr(t.p, "{\"seq\":1,");
+    snprintf(c, t.n + 16, "%.*s{\"x\":1,%s", (int)(r1 - t.p), t.p, r1 + 1);
+    expect_archive_bad(c, VT_E_INVALID, "not an archive record");
+    free(c);
+    /* not JSON, a chained record with a NUL in a field, and a line over the limit */
+    expect_archive_bad("{\"veritee_audit_archive\":1", VT_E_INVALID, "archive line 1");
+    char big[200];
+    snprintf(big, sizeof big, "{\"veritee_audit_archive\":2,\"after_seq\":0,\"after_hash\":\"%064d\",\"records\":0}", 0);
+    expect_archive_bad(big, VT_E_UNSUPPORTED, "archive version 2");
+    vt_audit_archive a = {0};
+    size_t huge = VT_AUDIT_ARCHIVE_LINE_MAX + 1;
+    char *h = malloc(huge);
+    memset(h, ' ', huge);
+    assert_int_equal(vt_audit_archive_line(&a, h, huge, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "longer than 1 MiB"));
+    free(h);
+    vt_store_close(s);
+    free(t.p);
+}
+
+/* The store refuses, by itself, to lose a record that is not archived: DELETE after the base,
+ * a base moved back or onto a hash that is not its record's, and deleting the base. */
+static void test_archive_triggers(void **state)
+{
+    (void)state;
+    char url[300];
+    vt_store *s = chain(url, sizeof url, 8);
+    vt_error e = {0};
+    assert_int_equal(vt_audit_cut(s, 4, &e), VT_OK);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(url + 7, &db), SQLITE_OK);
+    const char *refused[] = {
+        "DELETE FROM audit WHERE seq = 5",
+        "DELETE FROM audit",
+        "UPDATE audit_base SET seq = 3, hash = '00'",
+        "UPDATE audit_base SET seq = 6, hash = (SELECT hash FROM audit WHERE seq = 5)",
+        "UPDATE audit_base SET seq = 99, hash = (SELECT hash FROM audit WHERE seq = 8)",
+        "DELETE FROM audit_base",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+        if (sqlite3_exec(db, refused[i], NULL, NULL, NULL) == SQLITE_OK) fail_msg("accepted: %s", refused[i]);
+    /* the one path the triggers allow, done by hand, is what a cut does */
+    assert_int_equal(sqlite3_exec(db,
+                                  "UPDATE audit_base SET seq = 6, hash = (SELECT hash FROM audit WHERE seq = 6);"
+                                  " DELETE FROM audit WHERE seq <= 6;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    vt_audit_report rep;
+    assert_int_equal(vt_audit_verify(s, NULL, &rep, &e), VT_OK);
+    assert_int_equal(rep.base_seq, 6);
+    assert_int_equal(rep.records, 2);
+    assert_int_equal(vt_store_audit_cut(s, 99, &e), VT_E_ARG);
+    assert_non_null(strstr(e.msg, "no record 99"));
+    vt_store_close(s);
+}
+
+/* Anchors across a cut: at the base it is checked against the base; before it, the store
+ * cannot tell and says so; a record edited after the base still breaks the chain. */
+static void test_archive_anchor(void **state)
+{
+    (void)state;
+    char url[300];
+    vt_store *s = chain(url, sizeof url, 8);
+    vt_error e = {0};
+    vt_audit_report rep;
+    vt_audit_record *r = NULL;
+    size_t n = 0;
+    assert_int_equal(vt_audit_tail(s, 8, &r, &n, &e), VT_OK);
+    vt_audit_anchor at3 = {.seq = 3}, at5 = {.seq = 5};
+    memcpy(at3.hash, r[2].hash, 32);
+    memcpy(at5.hash, r[4].hash, 32);
+    vt_audit_records_free(r, n);
+    assert_int_equal(vt_audit_cut(s, 5, &e), VT_OK);
+    assert_int_equal(vt_audit_verify(s, &at5, &rep, &e), VT_OK);
+    expect_bad(s, &at3, 3, "anchor record 3 is archived (the store starts after record 5)");
+    at5.hash[0] ^= 1;
+    expect_bad(s, &at5, 5, "differs from the anchor");
+    /* the first stored record must chain to the base */
+    untrigger(url);
+    sql(url, "UPDATE audit SET prev_hash = '00' || substr(prev_hash, 3) WHERE seq = 6");
+    expect_bad(s, NULL, 6, "record 6 does not chain to the archive base");
+    vt_store_close(s);
+}
+
+typedef struct live {
+    vt_store *s;
+    atomic_int done;
+    int appended, fails, verified;
+    char msg[VT_ERR_MSG_MAX];
+} live;
+
+static void *live_appends(void *arg)
+{
+    live *l = arg;
+    vt_error e = {0};
+    for (int i = 0; i < 200; i++) {
+        if (vt_audit_append(l->s, 8000 + i, "guest:live", "resource.get", "default/key/k", "ok", NULL, NULL, &e) == VT_OK)
+            l->appended++;
+        else
+            l->fails++;
+    }
+    atomic_store(&l->done, 1);
+    return NULL;
+}
+
+static void *live_verify(void *arg)
+{
+    live *l = arg;
+    vt_error e = {0};
+    vt_audit_report rep;
+    while (!atomic_load(&l->done)) {
+        if (vt_audit_verify(l->s, NULL, &rep, &e) != VT_OK) {
+            l->fails++;
+            snprintf(l->msg, sizeof l->msg, "%s", e.msg);
+            break;
+        }
+        l->verified++;
+    }
+    return NULL;
+}
+
+/* A live broker: records appended on one handle while another archives and cuts and a third
+ * verifies, over and over. Verification never reports a sound log as broken, and the archives
+ * chain one to the next and into the store. */
+static void test_archive_live(void **state)
+{
+    (void)state;
+    char url[300];
+    vt_store *s = chain(url, sizeof url, 10);
+    live ap = {.s = open_url(url)}, vp = {.s = open_url(url)};
+    pthread_t ta, tv;
+    assert_int_equal(pthread_create(&ta, NULL, live_appends, &ap), 0);
+    assert_int_equal(pthread_create(&tv, NULL, live_verify, &vp), 0);
+    vt_error e = {0};
+    int64_t last = 0, archived = 0;
+    uint8_t last_hash[32] = {0};
+    int cuts = 0;
+    while (!atomic_load(&ap.done) || cuts == 0) {
+        int64_t head = 0, base = 0;
+        uint8_t h[32];
+        assert_int_equal(vt_store_audit_head(s, &head, h, &e), VT_OK);
+        assert_int_equal(vt_store_audit_base(s, &base, h, &e), VT_OK);
+        if (head - 2 <= base) continue;
+        text t = {0};
+        vt_audit_archive a;
+        int64_t n = 0;
+        assert_int_equal(vt_audit_export(s, head - 2, to_text, &t, &n, &e), VT_OK);
+        assert_int_equal(read_text(t.p, &a, &e), VT_OK);
+        assert_int_equal(a.after_seq, last);
+        assert_memory_equal(a.after_hash, last_hash, 32);
+        assert_int_equal(vt_audit_cut(s, head - 2, &e), VT_OK);
+        last = a.last_seq;
+        memcpy(last_hash, a.last_hash, 32);
+        archived += n;
+        cuts++;
+        free(t.p);
+    }
+    atomic_store(&vp.done, 1);
+    pthread_join(ta, NULL);
+    pthread_join(tv, NULL);
+    if (vp.fails) fail_msg("verification during appends and cuts failed: %s", vp.msg);
+    assert_int_equal(ap.fails, 0);
+    assert_int_equal(ap.appended, 200);
+    vt_audit_report rep;
+    assert_int_equal(vt_audit_verify(s, NULL, &rep, &e), VT_OK);
+    assert_int_equal(rep.base_seq, last);
+    assert_memory_equal(rep.base_hash, last_hash, 32);
+    assert_int_equal(archived + rep.records, 210);
+    assert_int_equal(rep.head_seq, 210);
+    vt_store_close(ap.s);
+    vt_store_close(vp.s);
+    vt_store_close(s);
+}
+
+/* The same on PostgreSQL: cut in steps, verify, and the triggers refuse what SQLite's refuse. */
+static void test_pg_archive(void **state)
+{
+    (void)state;
+    if (!g_pg.up) skip();
+    /* a database of its own: the two-node test leaves a tampered record in the shared one */
+    char db[64], q[200], out[64];
+    pg_fixture at = g_pg;
+    snprintf(db, sizeof db, "vt_archive_%d", (int)getpid());
+    snprintf(q, sizeof q, "CREATE DATABASE %s", db);
+    assert_true(pg_fixture_query(&g_pg, q, out, sizeof out));
+    snprintf(at.url, sizeof at.url, "%.*s/%s", (int)(strrchr(g_pg.url, '/') - g_pg.url), g_pg.url, db);
+    vt_store *s = open_url(at.url);
+    vt_error e = {0};
+    vt_audit_report rep;
+    assert_int_equal(vt_audit_append(s, 6999, "node:a", "attest", "tdx", "ok", NULL, NULL, &e), VT_OK);
+    assert_int_equal(vt_audit_verify(s, NULL, &rep, &e), VT_OK);
+    int64_t before = rep.head_seq;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(vt_audit_append(s, 7000 + i, "node:a", "attest", "tdx", "ok", NULL, NULL, &e), VT_OK);
+    text t = {0};
+    int64_t n = 0;
+    assert_int_equal(vt_audit_export(s, before + 7, to_text, &t, &n, &e), VT_OK);
+    vt_audit_archive a;
+    assert_int_equal(read_text(t.p, &a, &e), VT_OK);
+    assert_int_equal(a.last_seq, before + 7);
+    assert_int_equal(vt_audit_cut(s, before + 7, &e), VT_OK);
+    assert_int_equal(vt_audit_verify(s, NULL, &rep, &e), VT_OK);
+    assert_int_equal(rep.base_seq, before + 7);
+    assert_int_equal(rep.records, 3);
+    assert_memory_equal(rep.base_hash, a.last_hash, 32);
+    snprintf(q, sizeof q, "DELETE FROM audit WHERE seq = %lld", (long long)(before + 8));
+    assert_false(pg_fixture_query(&at, q, out, sizeof out));
+    assert_false(pg_fixture_query(&at, "UPDATE audit_base SET seq = 1", out, sizeof out));
+    snprintf(q, sizeof q, "UPDATE audit_base SET seq = %lld", (long long)(before + 9));
+    assert_false(pg_fixture_query(&at, q, out, sizeof out));
+    assert_false(pg_fixture_query(&at, "DELETE FROM audit_base", out, sizeof out));
+    assert_false(pg_fixture_query(&at, "TRUNCATE audit_base", out, sizeof out));
+    assert_false(pg_fixture_query(&at, "UPDATE audit SET actor = 'x'", out, sizeof out));
+    /* the path the triggers allow, by hand */
+    snprintf(q, sizeof q,
+             "UPDATE audit_base SET seq = %lld, hash = (SELECT hash FROM audit WHERE seq = %lld);"
+             " DELETE FROM audit WHERE seq <= %lld",
+             (long long)(before + 8), (long long)(before + 8), (long long)(before + 8));
+    assert_true(pg_fixture_query(&at, q, out, sizeof out));
+    assert_int_equal(vt_audit_verify(s, NULL, &rep, &e), VT_OK);
+    free(t.p);
+    vt_store_close(s);
+}
+
 /* Untrusted text made fit for a record field (issue 13 item 3): controls escaped, invalid UTF-8
  * escaped, cut on a character boundary, never longer than asked, always appendable. */
 static void test_audit_text(void **state)
@@ -392,6 +742,12 @@ int main(void)
         cmocka_unit_test(test_truncation_detected),
         cmocka_unit_test(test_append_rejects),
         cmocka_unit_test(test_pg_two_nodes_one_chain),
+        cmocka_unit_test(test_archive_round_trip),
+        cmocka_unit_test(test_archive_tamper),
+        cmocka_unit_test(test_archive_triggers),
+        cmocka_unit_test(test_archive_anchor),
+        cmocka_unit_test(test_archive_live),
+        cmocka_unit_test(test_pg_archive),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     pg_fixture_stop(&g_pg);

@@ -139,5 +139,44 @@ kill "$pid"; wait "$pid"; check "graceful stop on SIGTERM" 0 $?; pid=
 for a in attest resource.get resource.put policy.resource; do
   grep -q "$a" audit.txt && ok "audited: $a" || bad "not audited: $a"
 done
+
+# --- archiving the audit log: the oldest records out to a file, the chain unbroken
+DB="sqlite:$tmp/kbs.db"
+"$B" audit verify --db "$DB" --json > v0.json; check "audit verify --json" 0 $?
+head0=$(jq -r .head_seq v0.json)
+"$B" audit archive --db "$DB" --keep 3 --out a1.jsonl > arch.txt 2>&1; check "audit archive --keep 3" 0 $?
+grep -q "archived records 1 to $((head0 - 3)) " arch.txt && ok "archived 1 to $((head0 - 3))" || bad "archive: $(cat arch.txt)"
+check "archive file mode 0600" 600 "$(stat -c %a a1.jsonl)"
+check "archive lines (header + records)" "$((head0 - 2))" "$(wc -l < a1.jsonl)"
+"$B" audit archive --db "$DB" --keep 2 --out a1.jsonl > arch.txt 2>&1; check "an archive is never overwritten" 2 $?
+"$B" audit verify --db "$DB" > v1.txt 2>&1; check "store verifies after the cut" 0 $?
+grep -q "records 1 to $((head0 - 3)) are archived" v1.txt && ok "verify names the archived records" || bad "verify: $(cat v1.txt)"
+"$B" audit verify --db "$DB" --archive a1.jsonl > v1.txt 2>&1; check "store + archive verify" 0 $?
+grep -q "archives intact: $((head0 - 3)) records" v1.txt && ok "archive checked" || bad "verify --archive: $(cat v1.txt)"
+# an anchor taken in the archived part: the store alone cannot tell, with the archive it can
+anchor="$(sed -n 3p a1.jsonl | jq -r '"\(.seq):\(.hash)"')"
+"$B" audit verify --db "$DB" --anchor "$anchor" > v1.txt 2>&1; check "archived anchor without the archive" 1 $?
+"$B" audit verify --db "$DB" --anchor "$anchor" --archive a1.jsonl > v1.txt 2>&1; check "archived anchor with the archive" 0 $?
+# an edited archive, and one cut short
+python3 - a1.jsonl bad.jsonl <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+r = json.loads(lines[2]); r["subject"] = r["subject"] + "x"; lines[2] = json.dumps(r, separators=(",", ":"))
+open(sys.argv[2], "w").write("\n".join(lines) + "\n")
+PY
+"$B" audit verify --db "$DB" --archive bad.jsonl > v1.txt 2>&1; check "edited archive refused" 1 $?
+grep -q "archive line 3: record 2 does not match its hash" v1.txt && ok "the edit is named" || bad "edit: $(cat v1.txt)"
+head -n -1 a1.jsonl > short.jsonl
+"$B" audit verify --db "$DB" --archive short.jsonl > v1.txt 2>&1; check "archive cut short refused" 1 $?
+# a second archive chains from the first; alone it does not reach record 1
+"$B" audit archive --db "$DB" --keep 0 --out a2.jsonl > arch.txt 2>&1; check "audit archive --keep 0" 0 $?
+"$B" audit verify --db "$DB" --archive a1.jsonl --archive a2.jsonl > v1.txt 2>&1; check "two archives + store" 0 $?
+"$B" audit verify --db "$DB" --archive a2.jsonl > v1.txt 2>&1; check "second archive alone" 1 $?
+"$B" audit verify --db "$DB" --archive a2.jsonl --archive a1.jsonl > v1.txt 2>&1; check "archives out of order" 1 $?
+"$B" audit archive --db "$DB" --keep 0 --out a3.jsonl > arch.txt 2>&1; check "nothing left to archive" 0 $?
+grep -q "nothing to archive" arch.txt && [ ! -e a3.jsonl ] && ok "no empty archive written" || bad "empty archive: $(cat arch.txt)"
+"$B" audit archive --db "$DB" --out a4.jsonl > arch.txt 2>&1; check "archive without --keep/--before" 2 $?
+"$B" audit archive --db "$DB" --before 1970-01-01T00:00:00Z --out a4.jsonl > arch.txt 2>&1; check "archive --before (none older)" 0 $?
+
 [ $fails -eq 0 ] && echo "all cli_kbs checks passed" || echo "$fails failure(s)"
 [ $fails -eq 0 ]
