@@ -404,8 +404,10 @@ void vt_kbs_attest(vt_kbs *k, const vt_kbs_call *c, vt_kbs_reply *r)
     goto out;
 fail:
     /* An I/O failure on the way (the store, or a policy or reference value it holds, unreachable)
-     * is not a verdict on the guest: 503, no rejection recorded, the guest retries. */
-    if (kbs_store_down(r, "attestation", &e)) goto out;
+     * is not a verdict on the guest: 503, no rejection recorded, the guest retries. So is
+     * collateral the broker does not have (yet): a guest arriving while its platform's items are
+     * fetched, longer than the manager's wait, was refused with 401 and did not retry. */
+    if (kbs_store_down(r, "attestation", &e) || kbs_collateral_unavailable(r, &e)) goto out;
     kbs_fail(r, 401, "AttestationError", "Attestation error: RCAR handshake Attest failed: %s%s%s", e.check,
              e.check[0] ? ": " : "", e.msg);
     finish(&x, result, &e);

@@ -157,6 +157,13 @@ bool kbs_store_down(vt_kbs_reply *r, const char *what, const vt_error *e)
     return true;
 }
 
+bool kbs_collateral_unavailable(vt_kbs_reply *r, const vt_error *e)
+{
+    if (e->code != VT_E_MISSING || strcmp(e->check, "collateral") != 0) return false;
+    kbs_fail(r, 503, "PluginInternalError", "collateral unavailable: %s: retry", e->msg);
+    return true;
+}
+
 vt_err kbs_random(vt_kbs *k, uint8_t *out, size_t n, vt_error *err)
 {
     int ok = k->cfg.rng != NULL ? k->cfg.rng(k->cfg.rng_ud, out, n) == 0 : RAND_bytes(out, (int)n) == 1;

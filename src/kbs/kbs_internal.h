@@ -101,6 +101,10 @@ void kbs_fail(vt_kbs_reply *r, int status, const char *variant, const char *fmt,
  * partition), fills a 503 reply the guest may retry (a new round from /auth) and returns true;
  * a store that answered (a missing or expired session, a used nonce) is not "down". */
 bool kbs_store_down(vt_kbs_reply *r, const char *what, const vt_error *e);
+/* The same for the collateral the evidence needs (VT_E_MISSING from the check "collateral": its
+ * platform's items not cached yet and still being fetched, their upstream failing, none given):
+ * the evidence was not judged, so 503 "collateral unavailable ... retry" in r and true. */
+bool kbs_collateral_unavailable(vt_kbs_reply *r, const vt_error *e);
 /* Random bytes from the configured source. */
 vt_err kbs_random(vt_kbs *k, uint8_t *out, size_t n, vt_error *err);
 /* Audit record; a failure is counted in veritee_audit_append_failures_total and returned. */

@@ -63,6 +63,7 @@ struct vt_http_server {
     atomic_int in_flight; /* requests begun and not yet completed */
     atomic_size_t body_mem; /* bytes reserved for request bodies, all connections */
     vt_metric *closed_slow;  /* veritee_http_slow_clients_total{reason} */
+    vt_metric *body_mem_gauge; /* veritee_http_body_memory_bytes: body_mem as operators see it */
     pthread_mutex_t slot_mu;
     conn_slot *slots;
     size_t nslots;
@@ -169,6 +170,7 @@ static bool body_reserve(vt_http_server *s, conn_state *st, size_t total)
         return false;
     }
     st->reserved = total;
+    vt_metric_inc(s->body_mem_gauge, NULL, (double)delta);
     return true;
 }
 
@@ -176,7 +178,10 @@ static void body_release(vt_http_server *s, conn_state *st)
 {
     vt_buf_free_secret(&st->body); /* bodies may carry secrets (admin resource uploads) */
     st->cap = 0;
-    if (st->reserved) atomic_fetch_sub(&s->body_mem, st->reserved);
+    if (st->reserved) {
+        atomic_fetch_sub(&s->body_mem, st->reserved);
+        vt_metric_inc(s->body_mem_gauge, NULL, -(double)st->reserved);
+    }
     st->reserved = 0;
 }
 
@@ -682,6 +687,8 @@ vt_err vt_http_server_start(const vt_http_opts *o, const vt_http_route *routes, 
         s->rate_limited = std.http_rate_limited;
         s->closed_slow = vt_metrics_counter(o->metrics, "veritee_http_slow_clients_total",
                                             "Connections closed for missing the header or body deadline", "reason");
+        s->body_mem_gauge = vt_metrics_gauge(o->metrics, "veritee_http_body_memory_bytes",
+                                             "Bytes of the request body memory budget (--max-body-memory) in use", NULL);
     }
     if (o->rate_per_sec > 0) {
         unsigned burst = o->rate_burst ? o->rate_burst : (o->rate_per_sec < 1 ? 1 : (unsigned)o->rate_per_sec);

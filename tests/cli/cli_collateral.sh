@@ -88,9 +88,13 @@ expect 2 "a malformed platform: usage" "$B" collateral fetch $UP --cache "$T/c5"
 
 # --- kill -9 while an answer is half-received leaves a usable cache -------------------------
 ctl '{"stall": 30}'
+n0=$(requests)
 "$B" collateral fetch $UP --cache "$C" --at $AT --force "$S/quote.bin" >/dev/null 2>&1 &
 vp=$!
-sleep 1
+# killed once its first request has reached the upstream (whose answer then stalls half-sent),
+# not after a fixed second: on a loaded machine the fetch may not have asked anything by then
+for _ in $(seq 300); do [ "$(requests)" -gt "$n0" ] && break; sleep 0.1; done
+[ "$(requests)" -gt "$n0" ] || bad "the fetch asked nothing upstream within 30 s"
 kill -9 $vp 2>/dev/null
 wait $vp 2>/dev/null
 expect 0 "after kill -9 mid-fetch the cache verifies the quote" "$B" verify --collateral "$C/tdx" --at $AT "$S/quote.bin"

@@ -100,9 +100,13 @@ expect 0 "refresh: the SNP items the cache holds (none due)" "$B" collateral ref
 
 # --- kill -9 while an answer is half-received leaves a usable cache -------------------------
 ctl '{"stall": 30}'
+n0=$(requests)
 "$B" collateral fetch $KDS $E --cache "$C" --force "$T/r.bin" >/dev/null 2>&1 &
 vp=$!
-sleep 1
+# killed once its first request has reached the upstream (whose answer then stalls half-sent),
+# not after a fixed second: on a loaded machine the fetch may not have asked anything by then
+for _ in $(seq 300); do [ "$(requests)" -gt "$n0" ] && break; sleep 0.1; done
+[ "$(requests)" -gt "$n0" ] || bad "the fetch asked nothing upstream within 30 s"
 kill -9 $vp 2>/dev/null
 wait $vp 2>/dev/null
 expect 0 "after kill -9 mid-answer the cache verifies" "$B" verify --tee snp --trust "$T/emu/trust" --cache "$C" "$T/r.bin"

@@ -88,7 +88,8 @@ s.serve_forever()
 PY
   python3 "$tmp/kds429.py" >"$tmp/kds.port" &
   kpid=$!
-  i=0; while [ ! -s "$tmp/kds.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  i=0; while [ ! -s "$tmp/kds.port" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+  [ -s "$tmp/kds.port" ] || bad "the always-429 KDS stand-in did not start within 30 s"
   timeout 60 "$B" verify --tee snp --trust "$E/trust" --kds-url "http://127.0.0.1:$(cat "$tmp/kds.port")" \
     --cache "$tmp/kdscache" "$tmp/s.bin" >"$tmp/out" 2>"$tmp/err"; rc=$?
   kill "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null
@@ -99,7 +100,7 @@ fi
 # 3. docs/kbs.md's first run, literally (its port replaced by a free one): the emulated guest
 #    gets the secret; with the default policy it is refused and -v says why
 if command -v python3 >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then
-  PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  PORT=$(free_port)
   awk '/^A first run on one machine/{f=1} f&&/^```sh$/{p=1; next} p&&/^```$/{exit} p' "$ROOT/docs/kbs.md" |
     sed "s/127.0.0.1:8080/127.0.0.1:$PORT/g" >"$tmp/kbs-first-run.sh"
   [ -s "$tmp/kbs-first-run.sh" ] || bad "docs/kbs.md first-run block not found"
@@ -113,7 +114,7 @@ if command -v python3 >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; the
   has "$tmp/out" "the guest got the secret" "the emulated guest received the secret"
   has "$tmp/err" "cpu0: affirming" "attest -v prints the EAR status"
   # the same guest against the production default policy: refused, and -v names the failing check
-  PORT2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  PORT2=$(free_port)
   sed "s|--policy emulated-policy.json|--policy $ROOT/examples/policies/default.json|; s|mkdir kbs-try|mkdir kbs-try2|;
        s|cd kbs-try|cd kbs-try2|; s|127.0.0.1:$PORT|127.0.0.1:$PORT2|g" "$tmp/kbs-first-run.sh" >"$tmp/kbs-refused.sh"
   (cd "$tmp" && PATH="$BINDIR:$PATH" timeout 60 sh "$tmp/kbs-refused.sh") >"$tmp/out" 2>"$tmp/err"

@@ -36,7 +36,7 @@ for _ in range(30):
     s.setblocking(False)
     socks.append(s)
 closed = set()
-end = time.time() + 8
+end = time.time() + 30  # bounded; a quiet machine is done in about 2 s (the header deadline)
 while time.time() < end and len(closed) < len(socks):
     for i, s in enumerate(socks):
         if i in closed:

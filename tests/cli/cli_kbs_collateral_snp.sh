@@ -62,18 +62,30 @@ guest && ok "during a KDS outage a guest is still served" || bad "outage: $(cat 
     || bad "/readyz during the outage"
 ctl '{"down": false}'
 
-# a missing CRL is fetched again by the background pass; a tampered one is refused meanwhile
+# a missing CRL is fetched again by the background pass; a tampered one is refused meanwhile.
+# The checks wait for the pass's own log line (a failed refresh), not a fixed time: a loaded
+# machine runs the pass late, and before it has run the checks below would hold without
+# proving anything (or /readyz would still say 200).
 ctl '{"tamper": true}'
 rm -f "$T/cache/vcek/Milan/crl.der"
-sleep 3
+failed_refresh() { grep '"msg":"collateral refresh"' "$T/serve.log" | grep -q '"failed":[1-9]'; }
+for _ in $(seq 600); do failed_refresh && break; sleep 0.1; done
+failed_refresh && ok "the log says what the refresh did (a failed refresh)" || bad "no failed refresh logged within 60 s"
 [ ! -f "$T/cache/vcek/Milan/crl.der" ] && ok "a tampered CRL was not cached" || bad "tampered CRL cached"
 code=$(curl -s -o "$T/ready.json" -w '%{http_code}' "$KBS_URL/readyz")
 [ "$code" = 503 ] && ok "/readyz: not ready while the CRL is missing" || bad "/readyz with the CRL missing: $code"
-grep -q '"msg":"collateral refresh"' "$T/serve.log" && ok "the log says what the refresh did" || bad "no refresh log line"
 ctl '{"tamper": false}'
-for _ in $(seq 50); do [ -f "$T/cache/vcek/Milan/crl.der" ] && break; sleep 0.2; done
-[ -f "$T/cache/vcek/Milan/crl.der" ] && ok "the background pass restored the CRL" || bad "the CRL was not fetched again"
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$KBS_URL/readyz")" = 200 ] && ok "/readyz: ready again" || bad "/readyz after repair"
+for _ in $(seq 300); do [ -f "$T/cache/vcek/Milan/crl.der" ] && break; sleep 0.2; done
+[ -f "$T/cache/vcek/Milan/crl.der" ] && ok "the background pass restored the CRL" || bad "the CRL was not fetched again within 60 s"
+# the pass writes the CRL, then reads the cache back and marks the platform usable: /readyz
+# follows a moment after the file appears
+code=
+for _ in $(seq 300); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$KBS_URL/readyz")
+  [ "$code" = 200 ] && break
+  sleep 0.2
+done
+[ "$code" = 200 ] && ok "/readyz: ready again" || bad "/readyz after repair: $code"
 guest && ok "a guest after the repair" || bad "after repair: $(cat "$T/guest.err")"
 
 echo "$fails failure(s)"

@@ -3,7 +3,8 @@
 # (new resource versions) and guest key releases (`veritee attest`) runs. After each restart:
 # every acknowledged version is still listed (nothing committed is lost), the latest version
 # serves exactly the bytes written for it (nothing half-written is visible), and
-# `veritee audit verify` passes. Bounded: 5 rounds, ~2 s of load each.
+# `veritee audit verify` passes. Bounded: 5 rounds, ~2 s of load each (each at least two
+# acknowledged writes and a release, at most 60 s).
 set -u
 VT=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -53,7 +54,18 @@ while [ "$round" -le 5 ]; do
   W=$!
   releaser &
   R=$!
+  a0=$(wc -l <"$tmp/acked")
+  r0=$(wc -l <"$tmp/released")
   sleep "1.$((round * 17 % 10))"
+  # and not before this round has load to cut: two acknowledged writes and a release (bounded at
+  # 60 s). On a loaded machine (ASan, two busy cores) a guest round can take longer than the
+  # sleep, and the totals asserted below (10 writes, 5 releases) could then be missed.
+  i=0
+  while { [ "$(wc -l <"$tmp/acked")" -lt $((a0 + 2)) ] || [ "$(wc -l <"$tmp/released")" -lt $((r0 + 1)) ]; } &&
+    [ "$i" -lt 600 ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
   kill -9 "$KBS_PID"
   wait "$KBS_PID" 2>/dev/null
   KBS_PID=""

@@ -97,10 +97,18 @@ grep -q "listening" "$tmp/a.log" && grep -q "listening" "$tmp/b.log" || fail "no
   done
 ) &
 LOAD=$!
-sleep 2
+# The outage is timed by what the guests see, not by fixed sleeps (a loaded machine runs a round
+# in seconds, and a 3 s outage could pass between two rounds): PostgreSQL stops once a round
+# has completed, and starts again once a round has ended in an error during the outage.
+wait_codes() { # AWK_PROGRAM: until a line of $tmp/codes matches it, at most 60 s
+  _i=0
+  until awk "$1" "$tmp/codes" | grep -q . || [ "$_i" -ge 600 ]; do sleep 0.1; _i=$((_i + 1)); done
+}
+wait_codes 'NR >= 1'
+stopped=$(date +%s)
 pg_stop || fail "pg stop"
 ok "PostgreSQL stopped under load"
-sleep 3
+wait_codes "\$1 >= $stopped && \$2 != 0"
 before=$(wc -l <"$tmp/codes")
 pg_start || fail "pg start"
 restarted=$(date +%s)
@@ -115,7 +123,7 @@ while [ "$i" -lt 30 ]; do
 done
 [ "$recovered" -eq 1 ] && ok "both nodes serve again $(($(date +%s) - restarted)) s after the restart" ||
   fail "no recovery within 30 s: $(cat "$tmp/ra.err" "$tmp/rb.err")"
-sleep 3
+wait_codes "\$1 > $restarted + 1 && \$2 == 0" # the load's own round after the restart
 touch "$tmp/stop"
 wait "$LOAD" 2>/dev/null
 LOAD=""

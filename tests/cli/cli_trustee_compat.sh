@@ -148,7 +148,9 @@ grep -q default/key/off off.txt && bad "compat off: the resource was stored" || 
 refused_start() { # refused_start WHAT PATTERN serve-options...
   what=$1; pat=$2; shift 2
   rm -f "$tmp/x.db"; "$B" serve --listen 127.0.0.1:0 --db "sqlite:$tmp/x.db" "$@" >x.out 2>x.err & xp=$!
-  i=0; while kill -0 $xp 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  # until it exits or listens (bounded at 30 s): a fixed 5 s took a slow start under load for one
+  i=0
+  while kill -0 $xp 2>/dev/null && ! grep -q '^listening on ' x.out && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
   if kill -0 $xp 2>/dev/null; then kill $xp; wait $xp; bad "$what: serve started"; return; fi
   wait $xp; rc=$?
   [ $rc -ne 0 ] && grep -q "$pat" x.err && ok "$what: refused at start (exit $rc)" || bad "$what: exit $rc $(cat x.err)"

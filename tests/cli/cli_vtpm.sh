@@ -127,13 +127,25 @@ has "VERIFIED"
 expect 1 "tpm: wrong nonce" "$B" verify --tee tpm --trust ak.pem --nonce "$(rhex 32)" tpm.json
 
 # --- the same through HTTP, as from Azure IMDS (a loopback stand-in answering from cvm/)
-python3 "$HERE/../fixtures/fake_imds.py" "$tmp/cvm" > imds.out 2>imds.err &
-IMDS_PID=$!
-i=0
-while ! grep -q '^listening on ' imds.out 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 50 ] && break; sleep 0.1
-done
-IMDS="http://127.0.0.1:$(sed -n 's/^listening on //p' imds.out)"
+# imds_start DIR: the stand-in answering from DIR; sets IMDS_PID and IMDS (its URL), or fails the
+# script when it has not said "listening on" within 30 s. Its output file is emptied first: a
+# second start used to find the first one's line before its own redirection had truncated the
+# file, and went on with the old port or none ("POST http://127.0.0.1:/acc/tdquote").
+imds_start() {
+  : > imds.out
+  python3 "$HERE/../fixtures/fake_imds.py" "$1" >> imds.out 2>imds.err &
+  IMDS_PID=$!
+  i=0
+  while ! grep -q '^listening on ' imds.out 2>/dev/null; do
+    i=$((i + 1))
+    if [ $i -gt 300 ] || ! kill -0 $IMDS_PID 2>/dev/null; then
+      echo "FAIL: the IMDS stand-in did not start: $(cat imds.err)"; exit 1
+    fi
+    sleep 0.1
+  done
+  IMDS="http://127.0.0.1:$(sed -n 's/^listening on //p' imds.out)"
+}
+imds_start "$tmp/cvm"
 N=$(rhex 48)
 expect 0 "az-snp-vtpm with the VCEK from IMDS over HTTP" "$B" evidence get --tee az-snp-vtpm --tcti "$T" --imds-url "$IMDS" \
   --event-log '' --aa-eventlog '' --nonce "$N" -o imds.json
@@ -151,13 +163,7 @@ expect 0 "evidence get --tee az-tdx-vtpm" "$B" evidence get --tee az-tdx-vtpm --
   --event-log tdx/binary_bios_measurements --aa-eventlog '' --nonce "$N" -o tdx.json
 grep -q '"td_quote"' tdx.json && echo "ok: td_quote in the evidence" || { echo "FAIL: no td_quote"; fails=$((fails + 1)); }
 kill $IMDS_PID 2>/dev/null; wait $IMDS_PID 2>/dev/null
-python3 "$HERE/../fixtures/fake_imds.py" "$tmp/tdx" > imds.out 2>imds.err &
-IMDS_PID=$!
-i=0
-while ! grep -q '^listening on ' imds.out 2>/dev/null; do
-  i=$((i + 1)); [ $i -gt 50 ] && break; sleep 0.1
-done
-IMDS="http://127.0.0.1:$(sed -n 's/^listening on //p' imds.out)"
+imds_start "$tmp/tdx"
 expect 0 "az-tdx-vtpm with the TD quote from IMDS over HTTP" "$B" evidence get --tee az-tdx-vtpm --tcti "$T" \
   --imds-url "$IMDS" --event-log '' --aa-eventlog '' --nonce "$N" -o tdx.imds.json
 python3 - tdx.imds.json tdx/tdreport.seen <<'PY' && echo "ok:   IMDS was sent the HCL report's TDREPORT" || { echo "FAIL: TDREPORT sent to IMDS"; fails=$((fails + 1)); }

@@ -16,6 +16,7 @@
 #include "pg_fixture.h"
 #include "testutil.h"
 #include "veritee/audit.h"
+#include "veritee/collateral.h"
 #include "veritee/crypto.h"
 #include "veritee/emulate.h"
 #include "veritee/jose.h"
@@ -1023,12 +1024,16 @@ typedef struct dc_worker {
     sess s[DC_EACH];
     char *body[DC_EACH];
     int ok, wrong;
+    vt_test_ticker *writer;
+    int writes_before;  /* the writer's calls when the workers were started */
+    bool no_overlap;    /* halfway through, the writer had not written since */
 } dc_worker;
 
 static void *dc_run(void *arg)
 {
     dc_worker *w = arg;
     for (int i = 0; i < DC_EACH; i++) {
+        if (i == DC_EACH / 2 && !vt_test_ticker_wait_past(w->writer, w->writes_before)) w->no_overlap = true;
         vt_kbs_call c = call(F.now, w->s[i].id, w->body[i]);
         vt_kbs_reply r;
         vt_kbs_attest(w->k, &c, &r);
@@ -1062,13 +1067,21 @@ static void test_docs_cache_threads(void **state)
         }
     }
     vt_test_ticker *wt = vt_test_ticker_start(dc_write, NULL, 1, 200); /* a new generation each ms */
+    /* the second half of each worker's attestations runs after a write made while the workers
+     * ran: under load the writer's thread was not always run before they had all finished */
+    int before = vt_test_ticker_calls(wt);
     pthread_t th[DC_THREADS];
-    for (int t = 0; t < DC_THREADS; t++) assert_int_equal(pthread_create(&th[t], NULL, dc_run, &w[t]), 0);
+    for (int t = 0; t < DC_THREADS; t++) {
+        w[t].writer = wt;
+        w[t].writes_before = before;
+        assert_int_equal(pthread_create(&th[t], NULL, dc_run, &w[t]), 0);
+    }
     for (int t = 0; t < DC_THREADS; t++) assert_int_equal(pthread_join(th[t], NULL), 0);
     int failed = -1, writes = vt_test_ticker_stop(wt, &failed);
     assert_int_equal(failed, 0);
     assert_true(writes > 0);
     for (int t = 0; t < DC_THREADS; t++) {
+        if (w[t].no_overlap) fail_msg("worker %d: no document write within 30 s while it ran", t);
         assert_int_equal(w[t].wrong, 0);
         assert_int_equal(w[t].ok, DC_EACH);
         for (int i = 0; i < DC_EACH; i++) free(w[t].body[i]);
@@ -1691,6 +1704,51 @@ static void test_rpolicy_check(void **state)
     assert_int_equal(vt_kbs_rpolicy_check(ok, strlen(ok), &e), VT_OK);
 }
 
+/* Collateral the broker does not have is no verdict on the evidence: with its platform's items
+ * not cached and the upstream failing (connection refused here; the same path answers a guest
+ * whose platform's fetch outlasts the manager's wait), /attest answers 503 "collateral
+ * unavailable ... retry" and counts no rejection; the guest begins again from /auth. It was 401
+ * AttestationError, which the guest does not retry: on a loaded machine the first guest of a
+ * platform failed whenever the fetch took more than 5 s. */
+static void test_collateral_unavailable_is_503(void **state)
+{
+    (void)state;
+    vt_error e = {0};
+    char cache[400];
+    snprintf(cache, sizeof cache, "%s/cache-unreachable", F.dir);
+    assert_int_equal(mkdir(cache, 0700), 0);
+    vt_coll_manager_opts mo = {.cache_dir = cache, .pcs = {.base_url = "http://127.0.0.1:1", .pccs = true},
+                               .fetch_wait_ms = 60000};
+    vt_coll_manager *m = NULL;
+    assert_int_equal(vt_coll_manager_new(&mo, F.now, &m, &e), VT_OK);
+    vt_kbs_config c = {.store = F.store, .metrics = F.metrics, .ear_key = F.ear, .admin_key = F.admin,
+                       .trust_dir = F.trust, .collateral = m, .pcs_url = "http://127.0.0.1:1", .cache_dir = cache,
+                       .policy_text = POLICY};
+    vt_kbs *k = NULL;
+    assert_int_equal(vt_kbs_new(&c, &k, &e), VT_OK);
+    vt_std_metrics sm;
+    assert_int_equal(vt_metrics_std(F.metrics, &sm, &e), VT_OK);
+    const char *rej[2] = {"tdx", "rejected"};
+    double rejected = vt_metric_value(sm.attestation_total, rej);
+    for (int round = 0; round < 2; round++) { /* the fetch failing, then its back-off */
+        sess s;
+        auth(k, "tdx", F.now, &s);
+        char *body = tdx_body(s.nonce, F.jwk_ec, NULL, NULL);
+        vt_kbs_call call_ = call(F.now, s.id, body);
+        vt_kbs_reply r;
+        vt_kbs_attest(k, &call_, &r);
+        if (r.status != 503) fprintf(stderr, "attest: %d %s: %s\n", r.status, r.problem, r.detail);
+        assert_int_equal(r.status, 503);
+        assert_string_equal(r.problem, "PluginInternalError");
+        assert_non_null(strstr(r.detail, "collateral unavailable"));
+        vt_kbs_reply_clear(&r);
+        free(body);
+    }
+    assert_true(vt_metric_value(sm.attestation_total, rej) == rejected);
+    vt_kbs_free(k);
+    vt_coll_manager_free(m);
+}
+
 /* A store that cannot be reached (PostgreSQL stopped) is a 503 the guest may retry, never a 401
  * verdict on it, and nothing is released: found behind HAProxy, where a database restart turned
  * /auth into "401 cannot store the session" and /attest into "nonce already used". */
@@ -1755,6 +1813,7 @@ int main(void)
         cmocka_unit_test(test_session_limit),
         cmocka_unit_test(test_sessions_per_client),
         cmocka_unit_test(test_store_down_is_503),
+        cmocka_unit_test(test_collateral_unavailable_is_503),
         cmocka_unit_test(test_auth_flood_storage),
         cmocka_unit_test(test_unauthenticated_summarized),
         cmocka_unit_test(test_admin_actor_escaped),

@@ -438,6 +438,27 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The status of a GET /healthz sent on the open connection fd, waiting up to 30 s (0: closed
+ * without an answer). */
+static int status_on(int fd)
+{
+    struct timeval tv = {.tv_sec = 30};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) return 0;
+    char buf[1024];
+    size_t len = 0;
+    while (len < sizeof buf - 1) {
+        ssize_t n = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+        if (n <= 0) break;
+        len += (size_t)n;
+    }
+    buf[len] = 0;
+    int status = 0;
+    if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1) return 0;
+    return status;
+}
+
 #define SLOW_CONNS 40
 
 /* 40 connections from 127.0.0.2, each sending one header line every 200 ms and never ending
@@ -485,13 +506,32 @@ static void test_slowloris_one_address(void **state)
     stop(&f);
 }
 
-/* Stalled uploads hold body memory only up to the budget: with 16 KiB for all bodies, three
- * stalled 6000-byte uploads take it, the next upload gets 503 at once, and when the body
- * deadline closes the stalled ones the budget is free again. */
+/* The server's body memory in use (veritee_http_body_memory_bytes) reaches want within 30 s;
+ * false when it has not. The reservations are made and released by the server's threads, which
+ * a loaded machine may run late: a fixed pause before the next request raced them. */
+static bool body_memory_reaches(fixture *f, double want)
+{
+    vt_metric *g = vt_metrics_gauge(f->m, "veritee_http_body_memory_bytes",
+                                    "Bytes of the request body memory budget (--max-body-memory) in use", NULL);
+    assert_non_null(g);
+    double t0 = mono();
+    while (vt_metric_value(g, NULL) != want) {
+        if (mono() - t0 > 30) return false;
+        usleep(10 * 1000);
+    }
+    return true;
+}
+
+/* Stalled uploads hold body memory only up to the budget: with 16 KiB for all bodies, two
+ * stalled 6000-byte uploads take 12000 bytes, a third is refused (18000 would not fit), the next
+ * upload gets 503 at once, and when the body deadline closes the stalled ones the budget is free
+ * again. */
 static void test_stalled_uploads_bounded(void **state)
 {
     fixture f;
-    vt_http_opts o = {.max_body = 8192, .max_body_memory = 16384, .body_timeout_seconds = 2,
+    /* body deadline 4 s: the fourth upload must reach the server while the stalled ones are
+     * still held, however late a loaded machine runs its threads */
+    vt_http_opts o = {.max_body = 8192, .max_body_memory = 16384, .body_timeout_seconds = 4,
                       .max_connections_per_ip = 8};
     start_with(&f, &o);
     int port = vt_http_server_port(f.srv);
@@ -502,7 +542,7 @@ static void test_stalled_uploads_bounded(void **state)
         fd[i] = connect_from(port, "127.0.0.3");
         assert_int_equal(send(fd[i], head, (size_t)hn, MSG_NOSIGNAL), hn);
     }
-    usleep(300 * 1000);
+    if (!body_memory_reaches(&f, 12000)) fail_msg("two stalled uploads did not hold 12000 bytes of body memory");
     char body[6000];
     memset(body, ' ', sizeof body);
     body[0] = '{';
@@ -515,7 +555,7 @@ static void test_stalled_uploads_bounded(void **state)
     double t0 = mono();
     int open_left = 3;
     bool closed[3] = {0};
-    while (open_left > 0 && mono() - t0 < 10) {
+    while (open_left > 0 && mono() - t0 < 30) {
         for (int i = 0; i < 3; i++)
             if (!closed[i] && closed_by_server(fd[i])) {
                 closed[i] = true;
@@ -523,8 +563,9 @@ static void test_stalled_uploads_bounded(void **state)
             }
         usleep(100 * 1000);
     }
-    if (open_left > 0) fail_msg("%d stalled uploads still open after 10 s (body deadline 2 s)", open_left);
-    usleep(100 * 1000);
+    if (open_left > 0) fail_msg("%d stalled uploads still open after 30 s (body deadline 4 s)", open_left);
+    /* the client sees the reaper's shutdown before the server has released the reservation */
+    if (!body_memory_reaches(&f, 0)) fail_msg("the stalled uploads' body memory was not released");
     post(port, "/echo", "", body, sizeof body, &r);
     assert_int_equal(r.status, 200);
     for (int i = 0; i < 3; i++) close(fd[i]);
@@ -533,27 +574,45 @@ static void test_stalled_uploads_bounded(void **state)
 
 
 /* New connections spend the client's budget at accept, before any header: with 0.001 req/s and
- * a burst of 2, a client's fifth idle connection is refused (twice the request burst), without
- * a header ever being read; another address is not affected. */
+ * a burst of 2, a client may open four idle connections (twice the request burst), and of five
+ * opened at once exactly one is refused, without a header ever being read; another address is
+ * not affected. Which of the five is refused is not fixed: the server's two worker threads both
+ * accept, so two connections made back to back reach the accept check in either order (the
+ * test used to wait for the fifth; when the fourth was refused instead, the fifth was closed
+ * only by its header deadline and the test failed under load). The header deadline is set far
+ * beyond the waits here, so a connection the server closes is one refused at accept. */
 static void test_rate_limit_connections(void **state)
 {
     fixture f;
     g_clock = 5000;
-    start(&f, 0, 0.001, 2);
+    vt_http_opts o = {.rate_per_sec = 0.001, .rate_burst = 2, .clock = fake_clock, .header_timeout_seconds = 300};
+    start_with(&f, &o);
     int port = vt_http_server_port(f.srv);
     int fd[5];
+    bool closed[5] = {0};
+    int nclosed = 0;
     for (int i = 0; i < 5; i++) fd[i] = connect_from(port, "127.0.0.4");
     double t0 = mono();
-    bool refused = false;
-    /* bounded at 15 s: it failed once at 5 s on a 2-core machine at load 14 (make check beside
-     * builds); the refusal comes at accept, so a quiet machine sees it in milliseconds */
-    while (!refused && mono() - t0 < 15) {
-        refused = closed_by_server(fd[4]);
-        usleep(50 * 1000);
+    /* bounded at 30 s: on a quiet machine the refusal comes in milliseconds */
+    while ((nclosed == 0 || vt_metric_value(f.std.http_rate_limited, NULL) < 1.0) && mono() - t0 < 30) {
+        for (int i = 0; i < 5; i++)
+            if (!closed[i] && closed_by_server(fd[i])) {
+                closed[i] = true;
+                nclosed++;
+            }
+        usleep(20 * 1000);
     }
-    if (!refused) fail_msg("the fifth connection from one address was not refused within 15 s");
-    for (int i = 0; i < 4; i++) assert_false(closed_by_server(fd[i]));
+    if (nclosed == 0) fail_msg("none of five connections from one address was refused within 30 s");
     assert_true(vt_metric_value(f.std.http_rate_limited, NULL) == 1.0);
+    for (int i = 0; i < 5; i++)
+        if (!closed[i] && closed_by_server(fd[i])) {
+            closed[i] = true;
+            nclosed++;
+        }
+    if (nclosed != 1) fail_msg("%d of five connections from one address were closed, want exactly 1 refused", nclosed);
+    /* the other four were accepted: each answers a request (200, or 429 from the request limit) */
+    for (int i = 0; i < 5; i++)
+        if (!closed[i] && status_on(fd[i]) == 0) fail_msg("connection %d of five was not served", i + 1);
     reply r;
     get(port, "/hello", &r); /* 127.0.0.1 has its own budget */
     assert_int_equal(r.status, 200);

@@ -311,6 +311,8 @@ typedef struct conc_worker {
     vt_buf ev[3];
     int good;
     char bad[800];
+    vt_test_ticker *reloader;
+    int reloads_before; /* the reloader's calls when the workers were started */
 } conc_worker;
 
 static const vt_tee conc_kind[3] = {VT_TEE_TDX, VT_TEE_SNP, VT_TEE_CCA};
@@ -330,6 +332,9 @@ static void *conc_work(void *arg)
     vt_error e;
     for (int round = 0; r != NULL && round < CONC_ROUNDS; round++)
         for (int j = 0; j < 3; j++) {
+            if (round == CONC_ROUNDS / 2 && j == 0 && !vt_test_ticker_wait_past(w->reloader, w->reloads_before) &&
+                w->bad[0] == 0)
+                snprintf(w->bad, sizeof w->bad, "worker %d: no rebuild within 30 s while it ran", w->id);
             int k = (j + w->id) % 3; /* the workers do not all start on one kind */
             vt_verify_opts o = {.at = vt_test_at(T0), .nonce = w->rd, .nonce_len = 16};
             vt_error_clear(&e);
@@ -379,8 +384,15 @@ static void test_concurrent(void **state)
     }
     vt_emu_free(emu);
     vt_test_ticker *rl = vt_test_ticker_start(conc_reload, v, 2, 400); /* rebuilds, 2 ms apart */
+    /* the second half of each worker's rounds runs after a rebuild forced while the workers ran:
+     * under load the reloader's thread was not always run before they had all finished */
+    int before = vt_test_ticker_calls(rl);
     pthread_t th[CONC_WORKERS];
-    for (int i = 0; i < CONC_WORKERS; i++) assert_int_equal(pthread_create(&th[i], NULL, conc_work, &w[i]), 0);
+    for (int i = 0; i < CONC_WORKERS; i++) {
+        w[i].reloader = rl;
+        w[i].reloads_before = before;
+        assert_int_equal(pthread_create(&th[i], NULL, conc_work, &w[i]), 0);
+    }
     for (int i = 0; i < CONC_WORKERS; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
     int reloads = vt_test_ticker_stop(rl, NULL);
     for (int i = 0; i < CONC_WORKERS; i++) {

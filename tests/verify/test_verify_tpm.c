@@ -385,6 +385,8 @@ typedef struct az_worker {
     vt_buf ev[2];
     int good;
     char bad[300];
+    vt_test_ticker *reloader;
+    int reloads_before; /* the reloader's calls when the workers were started */
 } az_worker;
 
 static const vt_tee az_tees[2] = {VT_TEE_AZ_SNP_VTPM, VT_TEE_AZ_TDX_VTPM};
@@ -396,6 +398,9 @@ static void *az_work(void *arg)
     vt_error e;
     for (int round = 0; r != NULL && round < AZ_ROUNDS; round++)
         for (int j = 0; j < 2; j++) {
+            if (round == AZ_ROUNDS / 2 && j == 0 && !vt_test_ticker_wait_past(w->reloader, w->reloads_before) &&
+                w->bad[0] == 0)
+                snprintf(w->bad, sizeof w->bad, "worker %d: no rebuild within 30 s while it ran", w->id);
             int k = (j + w->id) % 2;
             vt_verify_opts o = {.at = at("2026-06-02T00:00:00Z"), .nonce = w->nonce, .nonce_len = 32};
             vt_error_clear(&e);
@@ -448,8 +453,15 @@ static void test_az_concurrent(void **state)
     }
     for (int i = 0; i < AZ_WORKERS; i++) memcpy(w[i].other, w[(i + 1) % AZ_WORKERS].nonce, 32);
     vt_test_ticker *rl = vt_test_ticker_start(az_reload, v, 2, 400); /* rebuilds, 2 ms apart */
+    /* the second half of each worker's rounds runs after a rebuild forced while the workers ran:
+     * under load the reloader's thread was not always run before they had all finished */
+    int before = vt_test_ticker_calls(rl);
     pthread_t th[AZ_WORKERS];
-    for (int i = 0; i < AZ_WORKERS; i++) assert_int_equal(pthread_create(&th[i], NULL, az_work, &w[i]), 0);
+    for (int i = 0; i < AZ_WORKERS; i++) {
+        w[i].reloader = rl;
+        w[i].reloads_before = before;
+        assert_int_equal(pthread_create(&th[i], NULL, az_work, &w[i]), 0);
+    }
     for (int i = 0; i < AZ_WORKERS; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
     int reloads = vt_test_ticker_stop(rl, NULL);
     for (int i = 0; i < AZ_WORKERS; i++) {
