@@ -73,18 +73,10 @@ code=$(curl -s -o "$T/ready.json" -w '%{http_code}' "$KBS_URL/readyz")
 [ "$code" = 503 ] && grep -q "collateral" "$T/ready.json" && ok "/readyz: not ready while an item is missing" \
     || bad "/readyz with an item missing: $code $(cat "$T/ready.json")"
 ctl '{"tamper": false}'
-for _ in $(seq 300); do [ -f "$T/cache/tdx/qe_identity_td_qe.json" ] && break; sleep 0.2; done
-[ -f "$T/cache/tdx/qe_identity_td_qe.json" ] && ok "the background pass restored the item once the answers were good" \
-    || bad "the QE Identity was not fetched again within 60 s"
+wait_file "$T/cache/tdx/qe_identity_td_qe.json" && ok "the background pass restored the item once the answers were good" || bad "the QE Identity was not fetched again within 60 s"
 # the pass writes the item, then reads the cache back and marks the platform usable: /readyz
 # follows a moment after the file appears
-code=
-for _ in $(seq 300); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "$KBS_URL/readyz")
-  [ "$code" = 200 ] && break
-  sleep 0.2
-done
-[ "$code" = 200 ] && ok "/readyz: ready again" || bad "/readyz after repair: $code"
+wait_ready "$KBS_URL" && ok "/readyz: ready again" || bad "/readyz after repair: $ready_code"
 guest && ok "a guest after the repair" || bad "after repair: $(cat "$T/guest.err")"
 
 echo "$fails failure(s)"

@@ -75,17 +75,10 @@ failed_refresh && ok "the log says what the refresh did (a failed refresh)" || b
 code=$(curl -s -o "$T/ready.json" -w '%{http_code}' "$KBS_URL/readyz")
 [ "$code" = 503 ] && ok "/readyz: not ready while the CRL is missing" || bad "/readyz with the CRL missing: $code"
 ctl '{"tamper": false}'
-for _ in $(seq 300); do [ -f "$T/cache/vcek/Milan/crl.der" ] && break; sleep 0.2; done
-[ -f "$T/cache/vcek/Milan/crl.der" ] && ok "the background pass restored the CRL" || bad "the CRL was not fetched again within 60 s"
-# the pass writes the CRL, then reads the cache back and marks the platform usable: /readyz
+wait_file "$T/cache/vcek/Milan/crl.der" && ok "the background pass restored the CRL" || bad "the CRL was not fetched again within 60 s"
+# the pass writes the item, then reads the cache back and marks the platform usable: /readyz
 # follows a moment after the file appears
-code=
-for _ in $(seq 300); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "$KBS_URL/readyz")
-  [ "$code" = 200 ] && break
-  sleep 0.2
-done
-[ "$code" = 200 ] && ok "/readyz: ready again" || bad "/readyz after repair: $code"
+wait_ready "$KBS_URL" && ok "/readyz: ready again" || bad "/readyz after repair: $ready_code"
 guest && ok "a guest after the repair" || bad "after repair: $(cat "$T/guest.err")"
 
 echo "$fails failure(s)"
