@@ -367,8 +367,9 @@ static void audit_page(admin_req *a, const char *after)
     memset(&rep, 0, sizeof rep);
     vt_error ve = {0};
     vt_err vrc = vt_audit_verify(a->k->cfg.store, NULL, &rep, &ve);
-    json_t *chain = json_pack("{sb sI sI so}", "verified", vrc == VT_OK, "records", (json_int_t)rep.records, "head_seq",
-                              (json_int_t)rep.head_seq, "head_hash", vt_json_hex_string(rep.head_hash, VT_AUDIT_HASH_LEN));
+    json_t *chain = json_pack("{sb sI sI so sI}", "verified", vrc == VT_OK, "records", (json_int_t)rep.records, "head_seq",
+                              (json_int_t)rep.head_seq, "head_hash", vt_json_hex_string(rep.head_hash, VT_AUDIT_HASH_LEN),
+                              "base_seq", (json_int_t)rep.base_seq);
     if (vrc != VT_OK) {
         json_object_set_new(chain, "error", json_string(ve.msg));
         json_object_set_new(chain, "bad_seq", json_integer((json_int_t)rep.bad_seq));

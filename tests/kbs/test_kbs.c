@@ -1641,6 +1641,8 @@ static void test_console_reads(void **state)
     json_t *recs = json_object_get(a, "records"), *ch = json_object_get(a, "chain");
     assert_true(json_array_size(recs) > 0);
     assert_true(json_is_true(json_object_get(ch, "verified")));
+    assert_int_equal(json_integer_value(json_object_get(ch, "base_seq")), 0); /* nothing archived */
+    assert_true(json_is_integer(json_object_get(ch, "base_seq")));
     json_int_t last = json_integer_value(json_object_get(json_array_get(recs, json_array_size(recs) - 1), "seq"));
     assert_true(json_integer_value(json_object_get(ch, "head_seq")) >= last);
     json_decref(a);
