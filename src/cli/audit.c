@@ -30,6 +30,24 @@ static int open_db(const char *url, vt_store **s)
     return VT_EXIT_OK;
 }
 
+/* One line of f without its newline into buf (VT_AUDIT_ARCHIVE_LINE_MAX bytes): 1, or 0 at the
+ * end of the file, -1 for a last line without a newline, -2 for a longer line (never read whole). */
+static int read_line(FILE *f, char *buf, size_t *len)
+{
+    size_t n = 0;
+    int c;
+    while ((c = getc_unlocked(f)) != EOF) {
+        if (c == '\n') {
+            *len = n;
+            return 1;
+        }
+        if (n == VT_AUDIT_ARCHIVE_LINE_MAX) return -2;
+        buf[n++] = (char)c;
+    }
+    *len = n;
+    return n == 0 ? 0 : -1;
+}
+
 /* Reads one archive file in order; the anchor (may be NULL) is checked when its record is in
  * the file (*anchor_seen); at_seq (0: none) asks for that record's hash (*at_found, at_hash). */
 static vt_err read_archive(const char *path, vt_audit_archive *a, const vt_audit_anchor *anchor, bool *anchor_seen,
@@ -38,17 +56,16 @@ static vt_err read_archive(const char *path, vt_audit_archive *a, const vt_audit
     FILE *f = fopen(path, "r");
     if (f == NULL) return vt_error_set(e, VT_E_MISSING, "audit_archive", "cannot open %s: %s", path, strerror(errno));
     memset(a, 0, sizeof *a);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    vt_err rc = VT_OK;
-    while (rc == VT_OK && (n = getline(&line, &cap, f)) >= 0) {
-        size_t len = (size_t)n;
-        if (len > 0 && line[len - 1] == '\n') len--;
-        else {
+    char *line = malloc(VT_AUDIT_ARCHIVE_LINE_MAX);
+    vt_err rc = line != NULL ? VT_OK : vt_error_set(e, VT_E_NOMEM, "alloc", "out of memory");
+    size_t len = 0;
+    int got;
+    while (rc == VT_OK && (got = read_line(f, line, &len)) != 0) {
+        if (got < 0) {
             a->lines++;
-            rc = vt_error_set(e, VT_E_VERIFY, "audit_chain", "archive line %lld: no newline at its end (cut short)",
-                              (long long)a->lines);
+            rc = vt_error_set(e, got == -1 ? VT_E_VERIFY : VT_E_INVALID, got == -1 ? "audit_chain" : "audit_archive",
+                              "archive line %lld: %s", (long long)a->lines,
+                              got == -1 ? "no newline at its end (cut short)" : "longer than 1 MiB");
             break;
         }
         rc = vt_audit_archive_line(a, line, len, e);

@@ -177,6 +177,9 @@ PY
 grep -q "archive line 3: record 2 does not match its hash" v1.txt && ok "the edit is named" || bad "edit: $(cat v1.txt)"
 head -n -1 live.jsonl > short.jsonl
 "$B" audit verify --db "$DB" --archive short.jsonl --archive a1.jsonl > v1.txt 2>&1; check "archive cut short refused" 1 $?
+{ head -n 1 live.jsonl; head -c 2100000 /dev/zero | tr '\0' a; echo; } > long.jsonl
+"$B" audit verify --db "$DB" --archive long.jsonl > v1.txt 2>&1; check "a 2 MB archive line refused" 2 $?
+grep -q "archive line 2: longer than 1 MiB" v1.txt && ok "the long line is named" || bad "long line: $(cat v1.txt)"
 "$B" audit verify --db "$DB" --archive live.jsonl > v1.txt 2>&1; check "the last archive missing" 1 $?
 grep -q "an archive is missing" v1.txt && ok "the gap is named" || bad "gap: $(cat v1.txt)"
 # a third archive chains from the second; alone it does not reach record 1
