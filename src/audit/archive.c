@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_internal.h"
 #include "veritee/audit.h"
 #include "veritee/crypto.h"
 #include "veritee/json.h"
@@ -60,16 +61,14 @@ vt_err vt_audit_export(vt_store *s, int64_t upto, vt_audit_sink_fn sink, void *c
             rc = vt_error_set(err, VT_E_VERIFY, "audit_chain", "record %lld is missing", (long long)expect);
         for (size_t i = 0; i < n && rc == VT_OK && expect <= upto; i++) {
             vt_audit_record *r = &page[i];
-            uint8_t h[VT_AUDIT_HASH_LEN];
-            if (r->seq != expect) {
+            audit_link link;
+            rc = audit_link_check(r, expect, prev, &link, err);
+            if (rc == VT_OK && link == AUDIT_LINK_SEQ)
                 rc = vt_error_set(err, VT_E_VERIFY, "audit_chain", "record %lld is missing", (long long)expect);
-                break;
-            }
-            if (!vt_ct_eq(r->prev_hash, prev, VT_AUDIT_HASH_LEN))
+            if (rc == VT_OK && link == AUDIT_LINK_PREV)
                 rc = vt_error_set(err, VT_E_VERIFY, "audit_chain", "record %lld does not chain to the record before it",
                                   (long long)r->seq);
-            if (rc == VT_OK) rc = vt_audit_compute_hash(r, h, err);
-            if (rc == VT_OK && !vt_ct_eq(h, r->hash, VT_AUDIT_HASH_LEN))
+            if (rc == VT_OK && link == AUDIT_LINK_HASH)
                 rc = vt_error_set(err, VT_E_VERIFY, "audit_chain", "record %lld does not match its hash (edited)",
                                   (long long)r->seq);
             if (rc == VT_OK) rc = sink_json(sink, ctx, record_line(r), err);
@@ -163,18 +162,15 @@ static vt_err record_from(vt_audit_archive *a, const json_t *j, vt_error *err)
     VT_GUARD(vt_json_hex(j, "hash", "record", r.hash, VT_AUDIT_HASH_LEN, err));
     char what[96];
     if (a->records == a->declared) return line_bad(a, VT_E_INVALID, err, "more records than the header announces");
-    if (r.seq != a->last_seq + 1) {
-        snprintf(what, sizeof what, "record %lld where record %lld was due", (long long)r.seq, (long long)(a->last_seq + 1));
-        return line_bad(a, VT_E_VERIFY, err, what);
-    }
-    if (!vt_ct_eq(r.prev_hash, a->last_hash, VT_AUDIT_HASH_LEN)) {
-        snprintf(what, sizeof what, "record %lld does not chain to the record before it", (long long)r.seq);
-        return line_bad(a, VT_E_VERIFY, err, what);
-    }
-    uint8_t h[VT_AUDIT_HASH_LEN];
-    VT_GUARD(vt_audit_compute_hash(&r, h, err));
-    if (!vt_ct_eq(h, r.hash, VT_AUDIT_HASH_LEN)) {
-        snprintf(what, sizeof what, "record %lld does not match its hash (edited)", (long long)r.seq);
+    audit_link link;
+    VT_GUARD(audit_link_check(&r, a->last_seq + 1, a->last_hash, &link, err));
+    if (link != AUDIT_LINK_OK) {
+        if (link == AUDIT_LINK_SEQ)
+            snprintf(what, sizeof what, "record %lld where record %lld was due", (long long)r.seq,
+                     (long long)(a->last_seq + 1));
+        else
+            snprintf(what, sizeof what, "record %lld %s", (long long)r.seq,
+                     link == AUDIT_LINK_PREV ? "does not chain to the record before it" : "does not match its hash (edited)");
         return line_bad(a, VT_E_VERIFY, err, what);
     }
     a->last_seq = r.seq;

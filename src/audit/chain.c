@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_internal.h"
 #include "veritee/audit.h"
 #include "veritee/crypto.h"
 #include "veritee/json.h"
@@ -135,6 +136,20 @@ vt_err vt_audit_append(vt_store *s, vt_time time, const char *actor, const char 
     return rc;
 }
 
+vt_err audit_link_check(const vt_audit_record *r, int64_t expect, const uint8_t prev[VT_AUDIT_HASH_LEN],
+                        audit_link *link, vt_error *err)
+{
+    uint8_t h[VT_AUDIT_HASH_LEN];
+    *link = AUDIT_LINK_OK;
+    if (r->seq != expect) *link = AUDIT_LINK_SEQ;
+    else if (!vt_ct_eq(r->prev_hash, prev, VT_AUDIT_HASH_LEN)) *link = AUDIT_LINK_PREV;
+    else {
+        VT_GUARD(vt_audit_compute_hash(r, h, err));
+        if (!vt_ct_eq(h, r->hash, VT_AUDIT_HASH_LEN)) *link = AUDIT_LINK_HASH;
+    }
+    return VT_OK;
+}
+
 static vt_err bad(vt_audit_report *rep, int64_t seq, vt_error *err, const char *what)
 {
     rep->bad_seq = seq;
@@ -175,8 +190,9 @@ static vt_err verify_walk(vt_store *s, const vt_audit_anchor *anchor, vt_audit_r
         VT_GUARD(vt_store_audit_page(s, expect - 1, want, &page, &n, err));
         for (size_t i = 0; i < n && rc == VT_OK; i++) {
             vt_audit_record *r = &page[i];
-            uint8_t h[VT_AUDIT_HASH_LEN];
-            if (r->seq != expect) {
+            audit_link link;
+            rc = audit_link_check(r, expect, prev, &link, err);
+            if (rc == VT_OK && link == AUDIT_LINK_SEQ) {
                 int64_t b2 = 0;
                 uint8_t h2[VT_AUDIT_HASH_LEN];
                 if (vt_store_audit_base(s, &b2, h2, NULL) == VT_OK && b2 != rep->base_seq) {
@@ -187,16 +203,12 @@ static vt_err verify_walk(vt_store *s, const vt_audit_anchor *anchor, vt_audit_r
                 rc = bad(rep, expect, err, "is missing (deleted, or the log was reordered)");
                 break;
             }
-            if (!vt_ct_eq(r->prev_hash, prev, VT_AUDIT_HASH_LEN)) {
+            if (rc == VT_OK && link == AUDIT_LINK_PREV)
                 rc = bad(rep, r->seq, err,
                          rep->records == 0 && rep->base_seq > 0
                              ? "does not chain to the archive base (the last archived record)"
                              : "does not chain to the record before it (deleted, inserted or reordered records)");
-                break;
-            }
-            rc = vt_audit_compute_hash(r, h, err);
-            if (rc == VT_OK && !vt_ct_eq(h, r->hash, VT_AUDIT_HASH_LEN))
-                rc = bad(rep, r->seq, err, "does not match its hash (edited)");
+            if (rc == VT_OK && link == AUDIT_LINK_HASH) rc = bad(rep, r->seq, err, "does not match its hash (edited)");
             if (rc == VT_OK && anchor && anchor->seq == r->seq) {
                 anchor_seen = true;
                 if (!vt_ct_eq(anchor->hash, r->hash, VT_AUDIT_HASH_LEN))
