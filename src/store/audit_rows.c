@@ -68,18 +68,25 @@ vt_err vt_store_audit_append(vt_store *s, vt_audit_record *r, vt_store_audit_sea
     return store_end(s, rc, err);
 }
 
-vt_err vt_store_audit_head(vt_store *s, int64_t *seq, uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err)
+/* The one row (seq, hash) of audit_head or audit_base; `what` names it when it is missing. */
+static vt_err seq_hash_row(vt_store *s, const char *sql, const char *what, int64_t *seq,
+                           uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err)
 {
     sqlres h = {0};
-    VT_GUARD(store_exec(s, "SELECT seq, hash FROM audit_head WHERE id = 1", NULL, 0, &h, err));
+    VT_GUARD(store_exec(s, sql, NULL, 0, &h, err));
     vt_err rc = VT_OK;
-    if (h.rows != 1) rc = vt_error_set(err, VT_E_VERIFY, "audit_chain", "audit head row is missing");
+    if (h.rows != 1) rc = vt_error_set(err, VT_E_VERIFY, "audit_chain", "audit %s row is missing", what);
     else {
         *seq = sqlres_int(&h, 0, 0);
         rc = hash_from_hex(sqlres_get(&h, 0, 1), hash, *seq, err);
     }
     sqlres_free(&h);
     return rc;
+}
+
+vt_err vt_store_audit_head(vt_store *s, int64_t *seq, uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err)
+{
+    return seq_hash_row(s, "SELECT seq, hash FROM audit_head WHERE id = 1", "head", seq, hash, err);
 }
 
 static char *dup_or_empty(const char *v)
@@ -145,16 +152,7 @@ vt_err vt_store_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t 
 
 vt_err vt_store_audit_base(vt_store *s, int64_t *seq, uint8_t hash[VT_AUDIT_HASH_LEN], vt_error *err)
 {
-    sqlres b = {0};
-    VT_GUARD(store_exec(s, "SELECT seq, hash FROM audit_base WHERE id = 1", NULL, 0, &b, err));
-    vt_err rc = VT_OK;
-    if (b.rows != 1) rc = vt_error_set(err, VT_E_VERIFY, "audit_chain", "audit base row is missing");
-    else {
-        *seq = sqlres_int(&b, 0, 0);
-        rc = hash_from_hex(sqlres_get(&b, 0, 1), hash, *seq, err);
-    }
-    sqlres_free(&b);
-    return rc;
+    return seq_hash_row(s, "SELECT seq, hash FROM audit_base WHERE id = 1", "base", seq, hash, err);
 }
 
 vt_err vt_store_audit_cut(vt_store *s, int64_t seq, vt_error *err)
