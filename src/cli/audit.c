@@ -158,7 +158,7 @@ static vt_err list_archive_dir(const char *dir, char ***files, int *nfiles, vt_e
         n++;
     }
     closedir(d);
-    if (rc == VT_OK) qsort(ents, n, sizeof *ents, by_after);
+    if (rc == VT_OK && n > 1) qsort(ents, n, sizeof *ents, by_after); /* ents is NULL for none */
     for (size_t i = 1; rc == VT_OK && i < n; i++)
         if (ents[i].after == ents[i - 1].after)
             rc = vt_error_set(e, VT_E_VERIFY, "audit_chain",
