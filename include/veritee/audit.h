@@ -63,6 +63,17 @@ typedef struct vt_audit_report {
 VT_MUST_USE vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_report *rep,
                        vt_error *err);
 
+/* Walks only what follows record after_seq, for a reader that checks the chain again and again
+ * (the console): with after_hash (that record's hash, verified earlier), the first record must
+ * chain to it, so the checks of successive calls join into one; VT_E_MISSING when after_seq is
+ * archived meanwhile (before the base), VT_E_VERIFY when the head names an earlier record. With
+ * after_hash NULL, a suffix: from record after_seq + 1 (at least the head's record; from the base
+ * when after_seq is before it), the first record's prev_hash taken as stored. rep->records counts
+ * the records walked. What was walked before is not read again: an edit there is found by
+ * vt_audit_verify (and the anchors), not here. */
+VT_MUST_USE vt_err vt_audit_verify_since(vt_store *s, int64_t after_seq, const uint8_t *after_hash,
+                                         vt_audit_report *rep, vt_error *err);
+
 /* Last n records (seq order); free with vt_audit_records_free. */
 VT_MUST_USE vt_err vt_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err);
 /* One record as a JSON object (seq, time RFC 3339, actor, action, subject, outcome, details,

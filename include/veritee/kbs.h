@@ -38,6 +38,7 @@ VT_BEGIN_DECLS
 #define VT_KBS_UNAUTH_SUMMARY_INTERVAL 60
 
 #define VT_KBS_DEFAULT_TOKEN_CACHE 1024
+#define VT_KBS_DEFAULT_AUDIT_WINDOW 200000u /* records: about 0.5 s of checking */
 #define VT_KBS_MAX_TOKEN_CACHE 65536
 struct vt_nvidia_revocation;
 struct vt_nvidia_rim_verifier;
@@ -103,6 +104,10 @@ typedef struct vt_kbs_config {
     const struct vt_nvidia_revocation *nvidia_revocation;
     struct vt_nvidia_rim_verifier *nvidia_rim_verifier;
     const struct vt_nvidia_rim_source *nvidia_rim_source;
+    /* The console's audit view (last, likewise): each call checks the chain only after what
+     * this broker checked before, joined by hash; the first call, and one that finds more new
+     * records than this, checks only the newest this many. 0: VT_KBS_DEFAULT_AUDIT_WINDOW. */
+    uint32_t audit_check_window;
 } vt_kbs_config;
 
 typedef struct vt_kbs vt_kbs;

@@ -156,17 +156,64 @@ static vt_err bad(vt_audit_report *rep, int64_t seq, vt_error *err, const char *
     return vt_error_set(err, VT_E_VERIFY, "audit_chain", "record %lld %s", (long long)seq, what);
 }
 
-/* One walk from the base: 1 when a concurrent archive moved the base under it (walk again). */
-static vt_err verify_walk(vt_store *s, const vt_audit_anchor *anchor, vt_audit_report *rep, bool *moved,
-                          vt_error *err)
+/* Where a walk begins: after the archive base (a whole walk), or after record `seq` */
+typedef struct walk_from {
+    bool since;          /* false: from the base */
+    int64_t seq;         /* since: the walk begins at seq + 1 */
+    const uint8_t *hash; /* since: seq's hash as verified before, or NULL: a suffix, whose first
+                          * record's prev_hash is taken as it is stored */
+} walk_from;
+
+/* Sets *expect and prev (or *trust_first) for a walk `from`, against the base and head in rep. */
+static vt_err walk_start(const walk_from *from, vt_audit_report *rep, int64_t *expect, uint8_t prev[VT_AUDIT_HASH_LEN],
+                         bool *trust_first, vt_error *err)
+{
+    *trust_first = false;
+    *expect = rep->base_seq + 1;
+    memcpy(prev, rep->base_hash, VT_AUDIT_HASH_LEN);
+    if (!from->since) return VT_OK;
+    if (from->hash == NULL) {
+        /* a suffix: at least the head's record, never before the base */
+        int64_t at = from->seq < rep->head_seq ? from->seq : rep->head_seq - 1;
+        if (at > rep->base_seq) {
+            *expect = at + 1;
+            *trust_first = true;
+        }
+        return VT_OK;
+    }
+    if (from->seq < rep->base_seq)
+        return vt_error_set(err, VT_E_MISSING, "audit_chain",
+                            "record %lld is archived (the store starts after record %lld)", (long long)from->seq,
+                            (long long)rep->base_seq);
+    if (from->seq > rep->head_seq) {
+        rep->bad_seq = from->seq;
+        return vt_error_set(err, VT_E_VERIFY, "audit_chain",
+                            "the head names record %lld, before record %lld verified earlier (records removed from "
+                            "the end, or the head was altered)",
+                            (long long)rep->head_seq, (long long)from->seq);
+    }
+    if (from->seq == rep->base_seq) {
+        if (!vt_ct_eq(from->hash, rep->base_hash, VT_AUDIT_HASH_LEN))
+            return bad(rep, from->seq, err, "(the archive base) differs from its hash verified earlier (history rewritten)");
+        return VT_OK;
+    }
+    *expect = from->seq + 1;
+    memcpy(prev, from->hash, VT_AUDIT_HASH_LEN);
+    return VT_OK;
+}
+
+/* One walk: 1 when a concurrent archive moved the base under it (walk again). */
+static vt_err verify_walk(vt_store *s, const walk_from *from, const vt_audit_anchor *anchor, vt_audit_report *rep,
+                          bool *moved, vt_error *err)
 {
     memset(rep, 0, sizeof *rep);
     *moved = false;
     VT_GUARD(vt_store_audit_base(s, &rep->base_seq, rep->base_hash, err));
     VT_GUARD(vt_store_audit_head(s, &rep->head_seq, rep->head_hash, err));
     uint8_t prev[VT_AUDIT_HASH_LEN];
-    memcpy(prev, rep->base_hash, VT_AUDIT_HASH_LEN);
-    int64_t expect = rep->base_seq + 1;
+    int64_t expect = 0;
+    bool trust_first = false;
+    VT_GUARD(walk_start(from, rep, &expect, prev, &trust_first, err));
     bool anchor_seen = anchor == NULL || anchor->seq == 0;
     if (anchor != NULL && anchor->seq > 0 && anchor->seq <= rep->base_seq) {
         if (anchor->seq < rep->base_seq) {
@@ -191,6 +238,10 @@ static vt_err verify_walk(vt_store *s, const vt_audit_anchor *anchor, vt_audit_r
         for (size_t i = 0; i < n && rc == VT_OK; i++) {
             vt_audit_record *r = &page[i];
             audit_link link;
+            if (trust_first) {
+                memcpy(prev, r->prev_hash, VT_AUDIT_HASH_LEN); /* a suffix: from the first record as stored */
+                trust_first = false;
+            }
             rc = audit_link_check(r, expect, prev, &link, err);
             if (rc == VT_OK && link == AUDIT_LINK_SEQ) {
                 int64_t b2 = 0;
@@ -205,9 +256,11 @@ static vt_err verify_walk(vt_store *s, const vt_audit_anchor *anchor, vt_audit_r
             }
             if (rc == VT_OK && link == AUDIT_LINK_PREV)
                 rc = bad(rep, r->seq, err,
-                         rep->records == 0 && rep->base_seq > 0
-                             ? "does not chain to the archive base (the last archived record)"
-                             : "does not chain to the record before it (deleted, inserted or reordered records)");
+                         rep->records > 0 ? "does not chain to the record before it (deleted, inserted or reordered records)"
+                         : r->seq > rep->base_seq + 1
+                             ? "does not chain to the record before it as verified earlier (history rewritten)"
+                         : rep->base_seq > 0 ? "does not chain to the archive base (the last archived record)"
+                                             : "does not chain to the record before it (deleted, inserted or reordered records)");
             if (rc == VT_OK && link == AUDIT_LINK_HASH) rc = bad(rep, r->seq, err, "does not match its hash (edited)");
             if (rc == VT_OK && anchor && anchor->seq == r->seq) {
                 anchor_seen = true;
@@ -258,16 +311,31 @@ static vt_err verify_walk(vt_store *s, const vt_audit_anchor *anchor, vt_audit_r
     return VT_OK;
 }
 
-vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_report *rep,
-                       vt_error *err)
+static vt_err verify_from(vt_store *s, const walk_from *from, const vt_audit_anchor *anchor, vt_audit_report *rep,
+                          vt_error *err)
 {
     for (int tries = 0;; tries++) {
         bool moved = false;
-        VT_GUARD(verify_walk(s, anchor, rep, &moved, err));
+        VT_GUARD(verify_walk(s, from, anchor, rep, &moved, err));
         if (!moved) return VT_OK;
         if (tries == 3)
             return vt_error_set(err, VT_E_IO, "audit_chain", "the log was archived while it was being verified: try again");
     }
+}
+
+vt_err vt_audit_verify(vt_store *s, const vt_audit_anchor *anchor, vt_audit_report *rep,
+                       vt_error *err)
+{
+    walk_from whole = {.since = false};
+    return verify_from(s, &whole, anchor, rep, err);
+}
+
+vt_err vt_audit_verify_since(vt_store *s, int64_t after_seq, const uint8_t *after_hash, vt_audit_report *rep,
+                             vt_error *err)
+{
+    if (after_seq < 0) return vt_error_set(err, VT_E_ARG, "audit_chain", "negative sequence number");
+    walk_from since = {.since = true, .seq = after_seq, .hash = after_hash};
+    return verify_from(s, &since, NULL, rep, err);
 }
 
 vt_err vt_audit_tail(vt_store *s, size_t n, vt_audit_record **out, size_t *got, vt_error *err)

@@ -339,6 +339,49 @@ static void refvals_get(admin_req *a, const char *id)
 
 #define AUDIT_PAGE 50
 
+/* The chain check of the audit view. A whole walk costs about 0.25 s per 100,000 records, and
+ * a store may hold tens of millions between archives: each call walks only what was appended
+ * since this broker's last check, joined to it by hash, so that the checks of successive calls
+ * make one unbroken run (from *from to the head). The first call, one after an archive cut past
+ * the last check, and one that finds more than the window's worth of new records start a new
+ * run with the newest records of the window. A failure keeps the run where it was: the next
+ * call walks the same records again. The records of a run are not read again (an edit there is
+ * for `veritee audit verify`, which reads them all). Serialized: concurrent views wait. */
+static vt_err audit_check(vt_kbs *k, vt_audit_report *rep, int64_t *from, vt_error *err)
+{
+    int64_t window = k->cfg.audit_check_window ? k->cfg.audit_check_window : VT_KBS_DEFAULT_AUDIT_WINDOW;
+    int64_t head = 0;
+    uint8_t head_hash[VT_AUDIT_HASH_LEN];
+    pthread_mutex_lock(&k->audit_mu);
+    vt_err rc = vt_store_audit_head(k->cfg.store, &head, head_hash, err);
+    bool joined = false;
+    if (rc == VT_OK && k->audit_marked && head - k->audit_seq <= window) {
+        rc = vt_audit_verify_since(k->cfg.store, k->audit_seq, k->audit_hash, rep, err);
+        joined = rc == VT_OK;
+        if (rc == VT_E_MISSING) rc = VT_OK; /* archived past the run: a new one */
+        else if (rc != VT_OK) {
+            *from = k->audit_from;
+            pthread_mutex_unlock(&k->audit_mu);
+            return rc;
+        }
+    }
+    if (rc == VT_OK && !joined) {
+        rc = vt_audit_verify_since(k->cfg.store, head > window ? head - window : 0, NULL, rep, err);
+        if (rc == VT_OK) {
+            k->audit_from = rep->head_seq - rep->records + 1;
+            k->audit_marked = true;
+        }
+    }
+    if (rc == VT_OK) {
+        k->audit_seq = rep->head_seq;
+        memcpy(k->audit_hash, rep->head_hash, VT_AUDIT_HASH_LEN);
+        if (k->audit_from <= rep->base_seq) k->audit_from = rep->base_seq + 1; /* archived since */
+    }
+    *from = k->audit_from;
+    pthread_mutex_unlock(&k->audit_mu);
+    return rc;
+}
+
 /* GET /api/v1/audit (the last page) or /api/v1/audit/after/<seq>: records, head, chain state. */
 static void audit_page(admin_req *a, const char *after)
 {
@@ -366,10 +409,13 @@ static void audit_page(admin_req *a, const char *after)
     vt_audit_report rep;
     memset(&rep, 0, sizeof rep);
     vt_error ve = {0};
-    vt_err vrc = vt_audit_verify(a->k->cfg.store, NULL, &rep, &ve);
-    json_t *chain = json_pack("{sb sI sI so sI}", "verified", vrc == VT_OK, "records", (json_int_t)rep.records, "head_seq",
-                              (json_int_t)rep.head_seq, "head_hash", vt_json_hex_string(rep.head_hash, VT_AUDIT_HASH_LEN),
-                              "base_seq", (json_int_t)rep.base_seq);
+    int64_t from = 0;
+    vt_err vrc = audit_check(a->k, &rep, &from, &ve);
+    json_t *chain = json_pack("{sb sI sI so sI sI sI}", "verified", vrc == VT_OK, "records",
+                              (json_int_t)(rep.head_seq - rep.base_seq), "head_seq", (json_int_t)rep.head_seq,
+                              "head_hash", vt_json_hex_string(rep.head_hash, VT_AUDIT_HASH_LEN), "base_seq",
+                              (json_int_t)rep.base_seq, "checked_from", (json_int_t)from, "checked_now",
+                              (json_int_t)rep.records);
     if (vrc != VT_OK) {
         json_object_set_new(chain, "error", json_string(ve.msg));
         json_object_set_new(chain, "bad_seq", json_integer((json_int_t)rep.bad_seq));

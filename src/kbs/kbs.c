@@ -84,6 +84,7 @@ vt_err vt_kbs_new(const vt_kbs_config *cfg, vt_kbs **out, vt_error *err)
     }
     pthread_mutex_init(&k->unauth_mu, NULL);
     pthread_mutex_init(&k->docs_mu, NULL);
+    pthread_mutex_init(&k->audit_mu, NULL);
     *out = k;
     return VT_OK;
 }
@@ -100,6 +101,7 @@ void vt_kbs_free(vt_kbs *k)
     pthread_mutex_destroy(&k->docs_mu);
     pthread_mutex_destroy(&k->policy_mu);
     pthread_mutex_destroy(&k->unauth_mu);
+    pthread_mutex_destroy(&k->audit_mu);
     free(k);
 }
 

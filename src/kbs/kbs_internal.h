@@ -68,6 +68,12 @@ struct vt_kbs {
     } *tok;
     size_t tok_n; /* a power of two */
     uint64_t tok_hits, tok_misses;
+    /* The console's audit check (admin.c): records audit_from..audit_seq were checked, as one
+     * unbroken run ending at audit_hash, by this broker; the next check continues from there. */
+    pthread_mutex_t audit_mu;
+    bool audit_marked;
+    int64_t audit_from, audit_seq;
+    uint8_t audit_hash[VT_AUDIT_HASH_LEN];
 };
 
 /* The documents to appraise tee's evidence with, current at this call: shared (the caller

@@ -393,6 +393,92 @@ static void expect_archive_bad(const char *t, vt_err code, const char *words)
 
 /* Archive 12 of 20 records, cut them, append, archive again: each archive reads back and
  * chains from the one before, and the store verifies from its base after each cut. */
+static void append_one(vt_store *s, int i)
+{
+    vt_error e = {0};
+    json_t *d = json_pack("{si}", "i", i);
+    assert_int_equal(vt_audit_append(s, 2000 + i, "guest:abc", "attest", "tdx", "affirming", d, NULL, &e), VT_OK);
+    json_decref(d);
+}
+
+/* vt_audit_verify_since: a check that continues from an earlier one walks only what is new,
+ * and joins it by hash; a suffix walks only the newest records; a join that no longer holds
+ * (history rewritten, head moved back, archived past it) is named. */
+static void test_verify_since(void **state)
+{
+    (void)state;
+    char url[300];
+    vt_store *s = chain(url, sizeof url, 10);
+    vt_error e = {0};
+    vt_audit_report rep, r2;
+    assert_int_equal(vt_audit_verify(s, NULL, &rep, &e), VT_OK);
+    /* nothing new: nothing walked, the head still checked */
+    assert_int_equal(vt_audit_verify_since(s, 10, rep.head_hash, &r2, &e), VT_OK);
+    assert_int_equal(r2.records, 0);
+    assert_int_equal(r2.head_seq, 10);
+    for (int i = 11; i <= 14; i++) append_one(s, i);
+    assert_int_equal(vt_audit_verify_since(s, 10, rep.head_hash, &r2, &e), VT_OK);
+    assert_int_equal(r2.records, 4);
+    assert_int_equal(r2.head_seq, 14);
+    /* a suffix: the newest 3 (at least the head's record; all of them from before the start) */
+    assert_int_equal(vt_audit_verify_since(s, 11, NULL, &r2, &e), VT_OK);
+    assert_int_equal(r2.records, 3);
+    assert_int_equal(vt_audit_verify_since(s, 14, NULL, &r2, &e), VT_OK);
+    assert_int_equal(r2.records, 1);
+    assert_int_equal(vt_audit_verify_since(s, 0, NULL, &r2, &e), VT_OK);
+    assert_int_equal(r2.records, 14);
+    assert_int_equal(vt_audit_verify_since(s, -1, NULL, &r2, &e), VT_E_ARG);
+    /* the join: a hash that is not the record's (a history rewritten from there) */
+    uint8_t other[32];
+    memcpy(other, rep.head_hash, 32);
+    other[0] ^= 1;
+    assert_int_equal(vt_audit_verify_since(s, 10, other, &r2, &e), VT_E_VERIFY);
+    assert_int_equal(r2.bad_seq, 11);
+    assert_non_null(strstr(e.msg, "as verified earlier (history rewritten)"));
+    /* an edit among the new records is found; one before the join is not read (verify is) */
+    untrigger(url);
+    sql(url, "UPDATE audit SET outcome = 'denied' WHERE seq = 13");
+    assert_int_equal(vt_audit_verify_since(s, 10, rep.head_hash, &r2, &e), VT_E_VERIFY);
+    assert_int_equal(r2.bad_seq, 13);
+    assert_non_null(strstr(e.msg, "does not match its hash (edited)"));
+    assert_int_equal(vt_audit_verify_since(s, 13, NULL, &r2, &e), VT_OK);
+    assert_int_equal(r2.records, 1);
+    expect_bad(s, NULL, 13, "edited");
+    vt_store_close(s);
+
+    /* the head moved back before a record checked earlier */
+    s = chain(url, sizeof url, 6);
+    assert_int_equal(vt_audit_verify(s, NULL, &rep, &e), VT_OK);
+    untrigger(url);
+    sql(url, "DELETE FROM audit WHERE seq = 6;"
+             " UPDATE audit_head SET seq = 5, hash = (SELECT hash FROM audit WHERE seq = 5);");
+    assert_int_equal(vt_audit_verify_since(s, 6, rep.head_hash, &r2, &e), VT_E_VERIFY);
+    assert_int_equal(r2.bad_seq, 6);
+    assert_non_null(strstr(e.msg, "before record 6 verified earlier"));
+    vt_store_close(s);
+
+    /* archived past the join: VT_E_MISSING (start again); at the base itself, its hash must match */
+    s = chain(url, sizeof url, 8);
+    assert_int_equal(vt_audit_verify(s, NULL, &rep, &e), VT_OK);
+    vt_audit_record *t = NULL;
+    size_t n = 0;
+    assert_int_equal(vt_audit_tail(s, 8, &t, &n, &e), VT_OK);
+    assert_int_equal(n, 8);
+    assert_int_equal(vt_audit_cut(s, 5, &e), VT_OK);
+    assert_int_equal(vt_audit_verify_since(s, 4, t[3].hash, &r2, &e), VT_E_MISSING);
+    assert_non_null(strstr(e.msg, "record 4 is archived"));
+    assert_int_equal(vt_audit_verify_since(s, 5, t[4].hash, &r2, &e), VT_OK);
+    assert_int_equal(r2.records, 3);
+    assert_int_equal(vt_audit_verify_since(s, 5, t[3].hash, &r2, &e), VT_E_VERIFY);
+    assert_non_null(strstr(e.msg, "(the archive base) differs from its hash verified earlier"));
+    assert_int_equal(vt_audit_verify_since(s, 2, NULL, &r2, &e), VT_OK); /* a suffix from before the base: from it */
+    assert_int_equal(r2.records, 3);
+    assert_int_equal(vt_audit_verify_since(s, 6, t[5].hash, &r2, &e), VT_OK);
+    assert_int_equal(r2.records, 2);
+    vt_audit_records_free(t, n);
+    vt_store_close(s);
+}
+
 static void test_archive_round_trip(void **state)
 {
     (void)state;
@@ -734,6 +820,7 @@ int main(void)
         cmocka_unit_test(test_encoding_by_hand),
         cmocka_unit_test(test_audit_text),
         cmocka_unit_test(test_chain_verifies),
+        cmocka_unit_test(test_verify_since),
         cmocka_unit_test(test_append_only_triggers),
         cmocka_unit_test(test_edit_detected),
         cmocka_unit_test(test_edit_with_rehash_detected),

@@ -10,10 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "pg_fixture.h"
+#include <sqlite3.h>
+
 #include "testutil.h"
 #include "veritee/audit.h"
 #include "veritee/collateral.h"
@@ -1678,6 +1681,78 @@ static void test_console_reads(void **state)
     json_decref(m);
 }
 
+static json_int_t chain_int(json_t *page, const char *key)
+{
+    json_t *v = json_object_get(json_object_get(page, "chain"), key);
+    assert_true(json_is_integer(v));
+    return json_integer_value(v);
+}
+
+static void audit_n(int n)
+{
+    vt_error e = {0};
+    for (int i = 0; i < n; i++) assert_int_equal(vt_audit_append(F.store, F.now, "test", "x", "y", "ok", NULL, NULL, &e), VT_OK);
+}
+
+/* The console's chain check walks only what is new since its last check, joined by hash; a gap
+ * wider than the window starts a new run with the newest records; a failure stays a failure. */
+static void test_console_audit_incremental(void **state)
+{
+    (void)state;
+    vt_kbs_config c = {.store = F.store, .ear_key = F.ear, .admin_key = F.admin, .trust_dir = F.trust,
+                       .collateral_dir = F.coll, .policy_text = POLICY, .audit_check_window = 5};
+    vt_kbs *keep = F.kbs, *k = NULL;
+    vt_error e = {0};
+    assert_int_equal(vt_kbs_new(&c, &k, &e), VT_OK);
+    F.kbs = k;
+    audit_n(12);
+    int64_t head = 0;
+    uint8_t h[32];
+    assert_int_equal(vt_store_audit_head(F.store, &head, h, &e), VT_OK);
+    /* first view: the newest 5 records of the window */
+    json_t *a = admin_get("/api/v1/audit", 200);
+    assert_true(json_is_true(json_object_get(json_object_get(a, "chain"), "verified")));
+    assert_int_equal(chain_int(a, "head_seq"), head);
+    assert_int_equal(chain_int(a, "checked_now"), 5);
+    assert_int_equal(chain_int(a, "checked_from"), head - 4);
+    assert_int_equal(chain_int(a, "records"), head); /* nothing archived: the store holds 1..head */
+    json_decref(a);
+    /* then only what is new: the view's own audit record and three more */
+    audit_n(3);
+    a = admin_get("/api/v1/audit/after/1", 200);
+    assert_int_equal(chain_int(a, "checked_now"), 4);
+    assert_int_equal(chain_int(a, "checked_from"), head - 4);
+    assert_int_equal(chain_int(a, "head_seq"), head + 4);
+    json_decref(a);
+    /* more new records than the window: a new run of the newest */
+    audit_n(9);
+    a = admin_get("/api/v1/audit", 200);
+    assert_int_equal(chain_int(a, "checked_now"), 5);
+    assert_int_equal(chain_int(a, "checked_from"), head + 14 - 4); /* head + 4, its view, 9 */
+    json_decref(a);
+    /* an edit among new records: refused, and still refused at the next view (the run stays) */
+    audit_n(2);
+    char path[400];
+    snprintf(path, sizeof path, "%s/kbs.db", F.dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char q[200];
+    snprintf(q, sizeof q, "DROP TRIGGER audit_no_update; UPDATE audit SET outcome = 'denied' WHERE seq = %lld",
+             (long long)(head + 17));
+    assert_int_equal(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    for (int i = 0; i < 2; i++) {
+        a = admin_get("/api/v1/audit", 200);
+        json_t *ch = json_object_get(a, "chain");
+        assert_true(json_is_false(json_object_get(ch, "verified")));
+        assert_int_equal(chain_int(a, "bad_seq"), head + 17);
+        assert_non_null(strstr(json_string_value(json_object_get(ch, "error")), "edited"));
+        json_decref(a);
+    }
+    F.kbs = keep;
+    vt_kbs_free(k);
+}
+
 /* Resource policies are read with the core JSON getters: unknown keys and wrong types are
  * refused naming the key. */
 static void test_rpolicy_check(void **state)
@@ -1830,6 +1905,7 @@ int main(void)
         cmocka_unit_test(test_nonce_table_full),
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_console_reads),
+        cmocka_unit_test(test_console_audit_incremental),
         cmocka_unit_test(test_trustee_token),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
