@@ -1,5 +1,6 @@
 /* veritee audit archive: the oldest records out to a file (named by the caller, or in a
  * directory under a name of its own), flushed, read back, and only then cut from the store. */
+#define _GNU_SOURCE /* renameat2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -147,6 +148,15 @@ static void nothing(const cli_archive_req *rq, int64_t base, int64_t head)
     }
 }
 
+/* tmp becomes path, never over an existing file: a hard link (then tmp is removed), or where the
+ * file system has none (some network and FUSE ones), renameat2's RENAME_NOREPLACE. */
+static int place(const char *tmp, const char *path)
+{
+    if (link(tmp, path) == 0) return 0;
+    if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS && errno != EMLINK) return -1;
+    return renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
+}
+
 /* Takes the directory's lock (flock, released at exit): two runs into one directory, say the
  * timer and an operator, would write overlapping archives. */
 static int lock_dir(const char *dir, int *fd)
@@ -199,7 +209,7 @@ int cli_audit_archive(vt_store *s, const cli_archive_req *rq)
     int64_t n = 0;
     uint8_t h[VT_AUDIT_HASH_LEN];
     rc = write_archive(s, tmp, base, upto, &n, h, &e);
-    if (rc == VT_OK && link(tmp, path) != 0) {
+    if (rc == VT_OK && place(tmp, path) != 0) {
         int err = errno;
         unlink(tmp);
         fprintf(stderr, "veritee audit: cannot create %s: %s%s (nothing archived)\n", path, strerror(err),
