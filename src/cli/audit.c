@@ -113,13 +113,13 @@ static bool archive_name(const char *n)
 
 #define MAX_DIR_ARCHIVES 100000
 
-static void dir_free(char **files, int n)
+void cli_audit_dir_free(char **files, int n)
 {
     for (int i = 0; i < n; i++) free(files[i]);
     free(files);
 }
 
-static vt_err list_archive_dir(const char *dir, char ***files, int *nfiles, vt_error *e)
+vt_err cli_audit_list_dir(const char *dir, char ***files, int *nfiles, vt_error *e)
 {
     *files = NULL;
     *nfiles = 0;
@@ -254,13 +254,13 @@ static int do_verify(vt_store *s, const char *anchor_s, char **files, int nfiles
     int listed_n = 0;
     vt_err rc = VT_OK;
     if (dir != NULL) {
-        rc = list_archive_dir(dir, &listed, &nfiles, &e);
+        rc = cli_audit_list_dir(dir, &listed, &nfiles, &e);
         files = listed;
         listed_n = rc == VT_OK ? nfiles : 0;
     }
     bool archives = dir != NULL || nfiles > 0;
     if (rc == VT_OK && archives) rc = verify_archives(s, files, nfiles, ap, &anchor_seen, &archived, &e);
-    dir_free(listed, listed_n);
+    cli_audit_dir_free(listed, listed_n);
     if (rc == VT_OK) rc = vt_audit_verify(s, anchor_seen ? NULL : ap, &rep, &e);
     char head[2 * VT_AUDIT_HASH_LEN + 1], base[2 * VT_AUDIT_HASH_LEN + 1];
     vt_hex_encode(rep.head_hash, VT_AUDIT_HASH_LEN, head);

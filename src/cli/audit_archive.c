@@ -175,6 +175,61 @@ static int lock_dir(const char *dir, int *fd)
     return VT_EXIT_OK;
 }
 
+/* An earlier run into this directory whose cut stopped part of the way (a busy or lost database)
+ * left a file whose last records are still stored: its cut is finished first, once the file is
+ * checked to be this store's history (the base's hash in it, its last record as stored), so that
+ * the run after it does not write an archive overlapping that file. */
+static vt_err finish_cut(vt_store *s, const char *path, int64_t base, const uint8_t base_hash[VT_AUDIT_HASH_LEN],
+                         int64_t *done, vt_error *e)
+{
+    vt_audit_archive a;
+    bool unused = false, at_found = false;
+    uint8_t at_hash[VT_AUDIT_HASH_LEN];
+    *done = 0;
+    VT_GUARD(cli_audit_read_archive(path, &a, NULL, &unused, base, &at_found, at_hash, false, e));
+    if (a.after_seq > base || a.last_seq <= base) return VT_OK; /* not across the base */
+    bool joins = a.after_seq == base ? vt_ct_eq(a.after_hash, base_hash, VT_AUDIT_HASH_LEN)
+                                     : at_found && vt_ct_eq(at_hash, base_hash, VT_AUDIT_HASH_LEN);
+    if (!joins)
+        return vt_error_set(e, VT_E_VERIFY, "audit_chain",
+                            "%s holds record %lld with another hash than the store's archive base (another history): "
+                            "nothing archived", path, (long long)base);
+    vt_audit_record *r = NULL;
+    size_t n = 0;
+    VT_GUARD(vt_store_audit_page(s, a.last_seq - 1, 1, &r, &n, e));
+    bool same = n == 1 && r[0].seq == a.last_seq && vt_ct_eq(r[0].hash, a.last_hash, VT_AUDIT_HASH_LEN);
+    vt_audit_records_free(r, n);
+    if (!same)
+        return vt_error_set(e, VT_E_VERIFY, "audit_chain",
+                            "%s ends at record %lld, which the store does not hold with that hash: nothing archived",
+                            path, (long long)a.last_seq);
+    VT_GUARD(vt_audit_cut(s, a.last_seq, e));
+    *done = a.last_seq;
+    return VT_OK;
+}
+
+static int resume(vt_store *s, const char *dir, bool json)
+{
+    vt_error e = {0};
+    char **files = NULL;
+    int nfiles = 0;
+    int64_t base = 0, done = 0;
+    uint8_t bh[VT_AUDIT_HASH_LEN];
+    vt_err rc = vt_store_audit_base(s, &base, bh, &e);
+    if (rc == VT_OK) rc = cli_audit_list_dir(dir, &files, &nfiles, &e); /* none listed on failure */
+    for (int i = 0; rc == VT_OK && i < nfiles && done == 0; i++) {
+        rc = finish_cut(s, files[i], base, bh, &done, &e);
+        if (rc == VT_OK && done > 0)
+            fprintf(json ? stderr : stdout, "finished the cut of %s: records %lld to %lld were still stored (an "
+                    "earlier run stopped part of the way); the store now starts after %lld\n", files[i],
+                    (long long)(base + 1), (long long)done, (long long)done);
+    }
+    cli_audit_dir_free(files, nfiles);
+    if (rc == VT_OK) return VT_EXIT_OK;
+    fprintf(stderr, "veritee audit: %s\n", e.msg);
+    return cli_exit_for(e.code);
+}
+
 int cli_audit_archive(vt_store *s, const cli_archive_req *rq)
 {
     vt_error e = {0};
@@ -183,7 +238,11 @@ int cli_audit_archive(vt_store *s, const cli_archive_req *rq)
     int lockfd = -1;
     if (rq->out_dir != NULL) {
         int x = lock_dir(rq->out_dir, &lockfd);
-        if (x != VT_EXIT_OK) return x;
+        if (x == VT_EXIT_OK) x = resume(s, rq->out_dir, rq->json);
+        if (x != VT_EXIT_OK) {
+            if (lockfd >= 0) close(lockfd);
+            return x;
+        }
     }
     int ex = VT_EXIT_OK;
     vt_err rc = archive_upto(s, rq, &base, &head, &upto, &e);

@@ -15,6 +15,12 @@ vt_err cli_audit_read_archive(const char *path, vt_audit_archive *a, const vt_au
                               int64_t at_seq, bool *at_found, uint8_t at_hash[VT_AUDIT_HASH_LEN], bool header_only,
                               vt_error *e);
 
+/* The audit-*.jsonl files of an archive directory, in the order of the record each one's header
+ * starts after (not by name); two starting after the same record are VT_E_VERIFY ("overlap"), a
+ * file that is not an archive fails naming it. Free with cli_audit_dir_free. */
+vt_err cli_audit_list_dir(const char *dir, char ***files, int *nfiles, vt_error *e);
+void cli_audit_dir_free(char **files, int n);
+
 /* What `audit archive` cuts up to: all but the newest `keep` records (keep >= 0), or the records
  * before the first one at or after `cut` (has_cut: --before, or --older-than counted back from
  * --at or the clock). */

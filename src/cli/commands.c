@@ -203,7 +203,9 @@ static const cli_opt audit_archive_opts[] = {
     {"out", 0, "FILE", "the archive to write (JSON Lines, mode 0600; an existing file is never overwritten)"},
     {"out-dir", 0, "DIR", "write the archive into DIR under a name of its own,\n"
                           "audit-FIRST-LAST.jsonl (record numbers, 19 digits: names sort as the log);\n"
-                          "one run at a time per DIR (a lock). Excludes --out"},
+                          "one run at a time per DIR (a lock). The audit-*.jsonl already there are\n"
+                          "read first (each must be an archive): one whose cut an earlier run left\n"
+                          "unfinished is checked against the store and its cut finished. Excludes --out"},
     {"keep", 0, "N", "archive all but the newest N records"},
     {"before", 0, "TIME", "archive the records before the first one at or after TIME (RFC 3339)"},
     {"older-than", 0, "DURATION", "archive the records older than DURATION: a number and one unit, s, m, h, d\n"

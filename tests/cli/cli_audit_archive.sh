@@ -3,12 +3,13 @@
 # DURATION [--at TIME] --out-dir DIR` as the systemd timer and the Kubernetes CronJob run it, and
 # `audit verify --archive-dir DIR`. Hostile and wrong input: bad durations, exclusive options, a
 # DIR that is a file, a foreign file in DIR, a gap between archives, two archives overlapping, an
-# edited one, a name already taken, a second run holding DIR; files ordered by header, not name.
+# edited one, a name already taken, a second run holding DIR; files ordered by header, not name;
+# a run after one whose cut stopped part of the way.
 set -u
 B=${VERITEE_BIN:?VERITEE_BIN not set}
 if ! "$B" serve --help >/dev/null 2>&1; then echo "SKIP: veritee serve not wired"; exit 77; fi
 . "$(dirname "$0")/../fixtures/cli.sh"
-need curl jq openssl flock date
+need curl jq openssl flock date python3
 cd "$tmp" || exit 1
 DB="sqlite:$tmp/kbs.db"
 pad() { printf '%019d' "$1"; }
@@ -29,6 +30,7 @@ first2=$(jq -r --arg t "$T2" 'select(.time >= $t) | .seq' all.jsonl | head -n 1)
 [ "$head" -ge 11 ] && [ -n "$T2" ] && [ "$first2" -gt 6 ] && ok "log of $head records; the second batch starts at record $first2 ($T2)" ||
   { bad "setup: head '$head', T2 '$T2', first2 '$first2'"; exit 1; }
 cp "$tmp/kbs.db" "$tmp/copy.db" # the same history, archived differently below (an overlap)
+for c in 3 4 5; do cp "$tmp/kbs.db" "$tmp/copy$c.db"; done # for an interrupted cut
 
 # --- bad arguments: nothing written, nothing cut
 mkdir arch
@@ -74,10 +76,13 @@ has "nothing to archive"
 expect 0 "--older-than 2h --at: nothing" "$B" audit archive --db "$DB" --older-than 2h --at "$AT" --out-dir arch
 has "nothing to archive"
 
-# --- a name already taken is never overwritten, and nothing is cut
+# --- a name already taken is never overwritten, and nothing is cut: the run reads the headers
+# in DIR first (for an interrupted cut, below), and this file is not an archive
 f2=$(name "$first2" $((head - 2)))
 echo precious >"arch/$f2"
-expect 2 "an existing name refused" "$B" audit archive --db "$DB" --keep 2 --out-dir arch
+expect 2 "a foreign file under the archive's name refused" "$B" audit archive --db "$DB" --keep 2 --out-dir arch
+has "arch/$f2: archive line 1"
+expect 2 "... and with --out, never overwritten" "$B" audit archive --db "$DB" --keep 2 --out "arch/$f2"
 has "never overwritten"
 [ "$(cat "arch/$f2")" = precious ] && ok "the file is untouched" || bad "overwritten"
 "$B" audit verify --db "$DB" --json >v.json; [ "$(jq -r .base_seq v.json)" = $((first2 - 1)) ] && ok "nothing cut" || bad "base: $(cat v.json)"
@@ -151,6 +156,38 @@ cp -r arch edited
 sed -i '3s/"outcome":"ok"/"outcome":"no"/' "edited/$f1"
 expect 1 "an edited archive refused" "$B" audit verify --db "$DB" --archive-dir edited
 has "edited/$f1: archive line 3: record 2 does not match its hash"
+
+# --- an earlier run whose cut stopped part of the way: its file in DIR, its last records still
+# stored. The next run finishes that cut first (the file checked against the store), so that it
+# does not write an archive overlapping the file.
+partial_cut() { # partial_cut DB SEQ: what one committed step of vt_audit_cut leaves
+  python3 - "$1" "$2" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+k = int(sys.argv[2])
+c.execute("UPDATE audit_base SET seq = ?, hash = (SELECT hash FROM audit WHERE seq = ?) WHERE id = 1", (k, k))
+c.execute("DELETE FROM audit WHERE seq <= ?", (k,))
+c.commit()
+PY
+}
+mkdir part
+expect 0 "a run into part/ (its twin store below stops cutting at record 4)" "$B" audit archive --db "sqlite:$tmp/copy3.db" --keep 3 --out-dir part
+P=$(name 1 $((head - 3)))
+partial_cut "$tmp/copy4.db" 4 || bad "partial cut"
+expect 0 "the interrupted state verifies" "$B" audit verify --db "sqlite:$tmp/copy4.db" --archive-dir part
+expect 0 "the next run" "$B" audit archive --db "sqlite:$tmp/copy4.db" --keep 0 --out-dir part
+has "finished the cut of part/$P: records 5 to $((head - 3)) were still stored"
+has "archived records $((head - 2)) to $head"
+expect 0 "no overlap after it" "$B" audit verify --db "sqlite:$tmp/copy4.db" --archive-dir part
+has "archives intact: $head records, 1 to $head, in 2 files"
+# the file found across the base is checked first: an edited one stops the run, nothing cut
+mkdir partbad; cp "part/$P" partbad/
+sed -i '6s/"outcome":"ok"/"outcome":"no"/' "partbad/$P"
+partial_cut "$tmp/copy5.db" 4 || bad "partial cut"
+expect 1 "an edited file across the base stops the run" "$B" audit archive --db "sqlite:$tmp/copy5.db" --keep 0 --out-dir partbad
+has "archive line 6: record 5 does not match its hash"
+"$B" audit verify --db "sqlite:$tmp/copy5.db" --json >v.json; [ "$(jq -r .base_seq v.json)" = 4 ] && ok "nothing cut" || bad "base: $(cat v.json)"
+[ "$(ls partbad | wc -l)" = 1 ] && ok "nothing written" || bad "partbad: $(ls partbad)"
 
 [ "$fails" -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "all cli_audit_archive checks passed"
