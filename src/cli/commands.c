@@ -634,7 +634,8 @@ const cli_cmd cli_commands[] = {
      NULL, NULL, NULL, cmd_audit},
     {"audit verify", "check the audit hash chain; name the first bad record",
      "--db URL [--anchor SEQ:HASH] [--archive FILE... | --archive-dir DIR] [--json]", NULL, audit_verify_opts,
-     "0 the chain is intact, 1 it is broken, 2 bad arguments, 3 the store does not exist or cannot be opened",
+     "0 the chain is intact (archives included), 1 it is broken (an edit, a gap, an overlap), 2 bad\n"
+     "arguments or a file that is not an archive, 3 the store, an archive or DIR cannot be opened",
      NULL},
     {"audit show", "print the last records of the audit log", "--db URL [--tail N] [--json]", NULL,
      audit_show_opts, "0 ok, 2 bad arguments, 3 the store does not exist or cannot be opened", NULL},
