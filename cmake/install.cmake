@@ -74,7 +74,10 @@ install(FILES ${CMAKE_BINARY_DIR}/veritee.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}
 
 # Service files and operations material.
 set(VT_SYSTEMD_UNITDIR "lib/systemd/system" CACHE STRING "where the systemd unit goes (relative to the prefix)")
-install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/veritee.service DESTINATION ${VT_SYSTEMD_UNITDIR} COMPONENT bin)
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/veritee.service
+              ${PROJECT_SOURCE_DIR}/packaging/systemd/veritee-audit-archive.service
+              ${PROJECT_SOURCE_DIR}/packaging/systemd/veritee-audit-archive.timer
+        DESTINATION ${VT_SYSTEMD_UNITDIR} COMPONENT bin)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/veritee.env
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/veritee/examples COMPONENT bin)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/prometheus/veritee-alerts.yml

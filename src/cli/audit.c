@@ -1,13 +1,14 @@
 /* veritee audit verify|show|archive: check the hash chain of a store's audit log (and of its
  * archives), print records, move the oldest records out to an archive file. */
+#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "audit_cli.h"
 #include "cli.h"
 #include "veritee/audit.h"
 #include "veritee/crypto.h"
@@ -48,10 +49,9 @@ static int read_line(FILE *f, char *buf, size_t *len)
     return n == 0 ? 0 : -1;
 }
 
-/* Reads one archive file in order; the anchor (may be NULL) is checked when its record is in
- * the file (*anchor_seen); at_seq (0: none) asks for that record's hash (*at_found, at_hash). */
-static vt_err read_archive(const char *path, vt_audit_archive *a, const vt_audit_anchor *anchor, bool *anchor_seen,
-                           int64_t at_seq, bool *at_found, uint8_t at_hash[VT_AUDIT_HASH_LEN], vt_error *e)
+vt_err cli_audit_read_archive(const char *path, vt_audit_archive *a, const vt_audit_anchor *anchor, bool *anchor_seen,
+                              int64_t at_seq, bool *at_found, uint8_t at_hash[VT_AUDIT_HASH_LEN], bool header_only,
+                              vt_error *e)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL) return vt_error_set(e, VT_E_MISSING, "audit_archive", "cannot open %s: %s", path, strerror(errno));
@@ -69,6 +69,7 @@ static vt_err read_archive(const char *path, vt_audit_archive *a, const vt_audit
             break;
         }
         rc = vt_audit_archive_line(a, line, len, e);
+        if (rc == VT_OK && header_only) break;
         if (rc == VT_OK && a->records > 0 && anchor != NULL && a->last_seq == anchor->seq) {
             *anchor_seen = true;
             if (!vt_ct_eq(a->last_hash, anchor->hash, VT_AUDIT_HASH_LEN))
@@ -82,11 +83,98 @@ static vt_err read_archive(const char *path, vt_audit_archive *a, const vt_audit
         }
     }
     if (rc == VT_OK && ferror(f)) rc = vt_error_set(e, VT_E_IO, "audit_archive", "cannot read %s", path);
-    if (rc == VT_OK) rc = vt_audit_archive_end(a, e);
+    if (rc == VT_OK && !header_only) rc = vt_audit_archive_end(a, e);
+    if (rc == VT_OK && header_only && !a->header)
+        rc = vt_error_set(e, VT_E_INVALID, "audit_archive", "not an audit archive (empty)");
     free(line);
     fclose(f);
     if (rc != VT_OK) vt_error_wrap(e, "%s", path);
     return rc;
+}
+
+/* An archive directory (--archive-dir): its audit-*.jsonl files, ordered by the record each
+ * starts after as its header says (not by name); two starting at one record overlap. */
+typedef struct dir_entry {
+    char *path;
+    int64_t after;
+} dir_entry;
+
+static int by_after(const void *x, const void *y)
+{
+    const dir_entry *a = x, *b = y;
+    return a->after < b->after ? -1 : a->after > b->after;
+}
+
+static bool archive_name(const char *n)
+{
+    size_t len = strlen(n);
+    return len > strlen("audit-.jsonl") && strncmp(n, "audit-", 6) == 0 && strcmp(n + len - 6, ".jsonl") == 0;
+}
+
+#define MAX_DIR_ARCHIVES 100000
+
+void cli_audit_dir_free(char **files, int n)
+{
+    for (int i = 0; i < n; i++) free(files[i]);
+    free(files);
+}
+
+vt_err cli_audit_list_dir(const char *dir, char ***files, int *nfiles, vt_error *e)
+{
+    *files = NULL;
+    *nfiles = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL) return vt_error_set(e, VT_E_MISSING, "audit_archive", "cannot open %s: %s", dir, strerror(errno));
+    dir_entry *ents = NULL;
+    size_t n = 0, cap = 0;
+    vt_err rc = VT_OK;
+    struct dirent *de;
+    while (rc == VT_OK && (de = readdir(d)) != NULL) {
+        if (!archive_name(de->d_name)) continue;
+        if (n == MAX_DIR_ARCHIVES) {
+            rc = vt_error_set(e, VT_E_INVALID, "audit_archive", "%s: more than %d archives", dir, MAX_DIR_ARCHIVES);
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            dir_entry *g = realloc(ents, cap * sizeof *ents);
+            if (g == NULL) {
+                rc = vt_error_set(e, VT_E_NOMEM, "alloc", "out of memory");
+                break;
+            }
+            ents = g;
+        }
+        size_t len = strlen(dir) + 1 + strlen(de->d_name) + 1;
+        ents[n].path = malloc(len);
+        if (ents[n].path == NULL) {
+            rc = vt_error_set(e, VT_E_NOMEM, "alloc", "out of memory");
+            break;
+        }
+        snprintf(ents[n].path, len, "%s/%s", dir, de->d_name);
+        vt_audit_archive a;
+        bool unused = false;
+        rc = cli_audit_read_archive(ents[n].path, &a, NULL, &unused, 0, &unused, NULL, true, e);
+        ents[n].after = a.after_seq;
+        n++;
+    }
+    closedir(d);
+    if (rc == VT_OK && n > 1) qsort(ents, n, sizeof *ents, by_after); /* ents is NULL for none */
+    for (size_t i = 1; rc == VT_OK && i < n; i++)
+        if (ents[i].after == ents[i - 1].after)
+            rc = vt_error_set(e, VT_E_VERIFY, "audit_chain",
+                              "overlap: %s and %s both start after record %lld (one archive twice, or a second "
+                              "history)", ents[i - 1].path, ents[i].path, (long long)ents[i].after);
+    char **out = rc == VT_OK && n > 0 ? calloc(n, sizeof *out) : NULL;
+    if (rc == VT_OK && n > 0 && out == NULL) rc = vt_error_set(e, VT_E_NOMEM, "alloc", "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (rc == VT_OK) out[i] = ents[i].path;
+        else free(ents[i].path);
+    }
+    free(ents);
+    if (rc != VT_OK) return rc;
+    *files = out;
+    *nfiles = (int)n;
+    return VT_OK;
 }
 
 /* The archives, in order, chain from the log's first record to the store's base. */
@@ -101,15 +189,22 @@ static vt_err verify_archives(vt_store *s, char **files, int nfiles, const vt_au
     *archived = 0;
     for (int i = 0; i < nfiles; i++) {
         vt_audit_archive a;
-        VT_GUARD(read_archive(files[i], &a, anchor, anchor_seen, base, &at_found, at_hash, e));
+        VT_GUARD(cli_audit_read_archive(files[i], &a, anchor, anchor_seen, base, &at_found, at_hash, false, e));
         if (i == 0 && a.after_seq != 0)
             return vt_error_set(e, VT_E_VERIFY, "audit_chain",
                                 "%s starts after record %lld: the archives must start at record 1 (give the older "
                                 "archives first)", files[i], (long long)a.after_seq);
-        if (a.after_seq != last)
+        if (a.after_seq > last)
             return vt_error_set(e, VT_E_VERIFY, "audit_chain",
-                                "%s starts after record %lld, but the archive before it ends at record %lld (give "
-                                "the archives in order, none missing)", files[i], (long long)a.after_seq, (long long)last);
+                                "gap: %s starts after record %lld, but %s ends at record %lld: records %lld to %lld are "
+                                "in no archive (give the archives in order, none missing)", files[i],
+                                (long long)a.after_seq, files[i - 1], (long long)last, (long long)(last + 1),
+                                (long long)a.after_seq);
+        if (a.after_seq < last)
+            return vt_error_set(e, VT_E_VERIFY, "audit_chain",
+                                "overlap: %s starts after record %lld, inside %s, which ends at record %lld (give "
+                                "the archives in order, each once)", files[i], (long long)a.after_seq, files[i - 1],
+                                (long long)last);
         if (!vt_ct_eq(a.after_hash, last_hash, VT_AUDIT_HASH_LEN))
             return vt_error_set(e, VT_E_VERIFY, "audit_chain",
                                 "%s does not chain to the archive before it (record %lld has another hash there)",
@@ -140,7 +235,7 @@ static vt_err verify_archives(vt_store *s, char **files, int nfiles, const vt_au
     return VT_OK;
 }
 
-static int do_verify(vt_store *s, const char *anchor_s, char **files, int nfiles, bool json)
+static int do_verify(vt_store *s, const char *anchor_s, char **files, int nfiles, const char *dir, bool json)
 {
     vt_error e = {0};
     vt_audit_anchor anchor, *ap = NULL;
@@ -155,7 +250,17 @@ static int do_verify(vt_store *s, const char *anchor_s, char **files, int nfiles
     int64_t archived = 0;
     vt_audit_report rep;
     memset(&rep, 0, sizeof rep);
-    vt_err rc = nfiles > 0 ? verify_archives(s, files, nfiles, ap, &anchor_seen, &archived, &e) : VT_OK;
+    char **listed = NULL;
+    int listed_n = 0;
+    vt_err rc = VT_OK;
+    if (dir != NULL) {
+        rc = cli_audit_list_dir(dir, &listed, &nfiles, &e);
+        files = listed;
+        listed_n = rc == VT_OK ? nfiles : 0;
+    }
+    bool archives = dir != NULL || nfiles > 0;
+    if (rc == VT_OK && archives) rc = verify_archives(s, files, nfiles, ap, &anchor_seen, &archived, &e);
+    cli_audit_dir_free(listed, listed_n);
     if (rc == VT_OK) rc = vt_audit_verify(s, anchor_seen ? NULL : ap, &rep, &e);
     char head[2 * VT_AUDIT_HASH_LEN + 1], base[2 * VT_AUDIT_HASH_LEN + 1];
     vt_hex_encode(rep.head_hash, VT_AUDIT_HASH_LEN, head);
@@ -164,7 +269,8 @@ static int do_verify(vt_store *s, const char *anchor_s, char **files, int nfiles
         json_t *j = json_pack("{sb sI sI ss sI ss}", "verified", rc == VT_OK, "records", (json_int_t)rep.records,
                               "head_seq", (json_int_t)rep.head_seq, "head_hash", head, "base_seq",
                               (json_int_t)rep.base_seq, "base_hash", base);
-        if (nfiles > 0) json_object_set_new(j, "archived_records", json_integer(archived));
+        if (archives) json_object_set_new(j, "archived_records", json_integer(archived));
+        if (archives) json_object_set_new(j, "archive_files", json_integer(nfiles));
         if (rc != VT_OK) {
             json_object_set_new(j, "bad_record", json_integer(rep.bad_seq));
             json_object_set_new(j, "error", json_string(e.msg));
@@ -174,11 +280,15 @@ static int do_verify(vt_store *s, const char *anchor_s, char **files, int nfiles
         free(t);
         json_decref(j);
     } else if (rc == VT_OK) {
-        if (nfiles > 0)
-            printf("archives intact: %lld records, 1 to %lld\n", (long long)archived, (long long)rep.base_seq);
+        if (archives && nfiles == 0)
+            printf("no archive%s%s, none needed: nothing is archived\n", dir ? " in " : "", dir ? dir : "");
+        else if (archives)
+            printf("archives intact: %lld records, 1 to %lld, in %d file%s\n", (long long)archived,
+                   (long long)rep.base_seq, nfiles, nfiles == 1 ? "" : "s");
         printf("audit chain intact: %lld records\n", (long long)rep.records);
-        if (rep.base_seq > 0 && nfiles == 0)
-            printf("records 1 to %lld are archived (not checked here: give the archive files with --archive)\n",
+        if (rep.base_seq > 0 && !archives)
+            printf("records 1 to %lld are archived (not checked here: give the archives with --archive or "
+                   "--archive-dir)\n",
                    (long long)rep.base_seq);
         printf("head %lld:%s\n", (long long)rep.head_seq, head);
     } else {
@@ -186,105 +296,6 @@ static int do_verify(vt_store *s, const char *anchor_s, char **files, int nfiles
     }
     if (rc == VT_OK) return VT_EXIT_OK;
     return cli_exit_for(e.code);
-}
-
-static vt_err write_all(void *ctx, const char *data, size_t len, vt_error *err)
-{
-    if (fwrite(data, 1, len, (FILE *)ctx) != len)
-        return vt_error_set(err, VT_E_IO, "audit_archive", "write: %s", strerror(errno));
-    return VT_OK;
-}
-
-static vt_err sync_dir_of(const char *path, vt_error *e)
-{
-    char *copy = strdup(path);
-    if (copy == NULL) return vt_error_set(e, VT_E_NOMEM, "alloc", "out of memory");
-    int d = open(dirname(copy), O_RDONLY | O_DIRECTORY);
-    free(copy);
-    if (d < 0 || fsync(d) != 0) {
-        if (d >= 0) close(d);
-        return vt_error_set(e, VT_E_IO, "audit_archive", "cannot sync the directory of %s", path);
-    }
-    close(d);
-    return VT_OK;
-}
-
-/* Records up to `upto` to a new file, flushed to disk and read back, then cut from the store. */
-static int do_archive(vt_store *s, const char *out, long long keep, const char *before, bool json)
-{
-    vt_error e = {0};
-    int64_t base = 0, head = 0, upto = 0;
-    uint8_t bh[VT_AUDIT_HASH_LEN], hh[VT_AUDIT_HASH_LEN];
-    vt_err rc = vt_store_audit_base(s, &base, bh, &e);
-    if (rc == VT_OK) rc = vt_store_audit_head(s, &head, hh, &e);
-    if (rc == VT_OK && before != NULL) {
-        vt_time t = 0;
-        rc = vt_time_parse_rfc3339(before, &t, &e);
-        int64_t first = 0;
-        if (rc == VT_OK) rc = vt_store_audit_first_at(s, t, &first, &e);
-        upto = first == 0 ? head : first - 1;
-    } else if (rc == VT_OK) {
-        upto = keep >= head ? 0 : head - keep;
-    }
-    if (rc != VT_OK) {
-        fprintf(stderr, "veritee audit: %s\n", e.msg);
-        return cli_exit_for(e.code);
-    }
-    if (upto <= base) {
-        if (head == base) printf("nothing to archive: no record is stored after record %lld\n", (long long)base);
-        else printf("nothing to archive: the store holds records %lld to %lld\n", (long long)(base + 1), (long long)head);
-        return VT_EXIT_OK;
-    }
-    int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        fprintf(stderr, "veritee audit: cannot create %s: %s%s\n", out, strerror(errno),
-                errno == EEXIST ? " (an archive is never overwritten)" : "");
-        return errno == EEXIST ? VT_EXIT_USAGE : VT_EXIT_MISSING;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (f == NULL) {
-        close(fd);
-        unlink(out);
-        fprintf(stderr, "veritee audit: cannot write %s\n", out);
-        return VT_EXIT_MISSING;
-    }
-    int64_t n = 0;
-    rc = vt_audit_export(s, upto, write_all, f, &n, &e);
-    if (rc == VT_OK && (fflush(f) != 0 || fsync(fd) != 0))
-        rc = vt_error_set(&e, VT_E_IO, "audit_archive", "cannot flush %s: %s", out, strerror(errno));
-    if (fclose(f) != 0 && rc == VT_OK) rc = vt_error_set(&e, VT_E_IO, "audit_archive", "close %s", out);
-    if (rc == VT_OK) rc = sync_dir_of(out, &e);
-    /* what is on disk, read back, before a single record leaves the store */
-    vt_audit_archive a;
-    bool unused = false, found = false;
-    uint8_t h[VT_AUDIT_HASH_LEN];
-    if (rc == VT_OK) rc = read_archive(out, &a, NULL, &unused, upto, &found, h, &e);
-    if (rc == VT_OK && (a.records != n || !found || a.after_seq != base))
-        rc = vt_error_set(&e, VT_E_VERIFY, "audit_archive", "%s does not read back as written", out);
-    if (rc != VT_OK) {
-        unlink(out);
-        fprintf(stderr, "veritee audit: %s (nothing was archived)\n", e.msg);
-        return cli_exit_for(e.code);
-    }
-    rc = vt_audit_cut(s, upto, &e);
-    if (rc != VT_OK) {
-        fprintf(stderr, "veritee audit: %s (keep %s: the store may have been cut part of the way)\n", e.msg, out);
-        return cli_exit_for(e.code);
-    }
-    char hex[2 * VT_AUDIT_HASH_LEN + 1];
-    vt_hex_encode(h, VT_AUDIT_HASH_LEN, hex);
-    if (json) {
-        json_t *j = json_pack("{ss sI sI sI ss}", "archive", out, "first_seq", (json_int_t)(base + 1), "last_seq",
-                              (json_int_t)upto, "records", (json_int_t)n, "base_hash", hex);
-        char *t = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-        printf("%s\n", t);
-        free(t);
-        json_decref(j);
-    } else {
-        printf("archived records %lld to %lld (%lld) to %s\nthe store now starts after %lld:%s\n",
-               (long long)(base + 1), (long long)upto, (long long)n, out, (long long)upto, hex);
-    }
-    return VT_EXIT_OK;
 }
 
 static int do_show(vt_store *s, long tail, bool json)
@@ -316,18 +327,46 @@ static int do_show(vt_store *s, long tail, bool json)
 
 #define MAX_ARCHIVES 256
 
+/* --older-than DURATION, counted back from --at TIME or the clock, is a cut time like --before. */
+static int cut_time(const char *before, const char *older, const char *at, cli_archive_req *rq)
+{
+    vt_error e = {0};
+    if (before != NULL) {
+        if (vt_time_parse_rfc3339(before, &rq->cut, &e) != VT_OK) {
+            fprintf(stderr, "veritee audit: --before: %s\n", e.msg);
+            return VT_EXIT_USAGE;
+        }
+        rq->has_cut = true;
+        return VT_EXIT_OK;
+    }
+    if (older == NULL) return VT_EXIT_OK;
+    int64_t span = 0;
+    vt_time now = (vt_time)time(NULL);
+    if (vt_duration_parse(older, &span, &e) != VT_OK) {
+        fprintf(stderr, "veritee audit: --older-than: %s\n", e.msg);
+        return VT_EXIT_USAGE;
+    }
+    if (at != NULL && vt_time_parse_rfc3339(at, &now, &e) != VT_OK) {
+        fprintf(stderr, "veritee audit: --at: %s\n", e.msg);
+        return VT_EXIT_USAGE;
+    }
+    rq->cut = now - span; /* both bounded (RFC 3339 years 0-9999, spans of 100 years): no overflow */
+    rq->has_cut = true;
+    return VT_EXIT_OK;
+}
+
+
 int cmd_audit(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         audit_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? VT_EXIT_USAGE : VT_EXIT_OK;
     }
-    const char *sub = argv[1], *db = NULL, *anchor = NULL, *out = NULL, *before = NULL;
+    const char *sub = argv[1], *db = NULL, *anchor = NULL, *before = NULL, *older = NULL, *at = NULL, *dir = NULL;
+    cli_archive_req rq = {.keep = -1};
     char *archives[MAX_ARCHIVES];
     int narchives = 0;
     long tail = 20;
-    long long keep = -1;
-    bool json = false;
     bool verify = strcmp(sub, "verify") == 0, show = strcmp(sub, "show") == 0, archive = strcmp(sub, "archive") == 0;
     const char *cmd = show ? "audit show" : archive ? "audit archive" : "audit verify";
     for (int i = 2; i < argc; i++) {
@@ -336,16 +375,23 @@ int cmd_audit(int argc, char **argv)
         else if (verify && strcmp(a, "--anchor") == 0 && i + 1 < argc) anchor = argv[++i];
         else if (verify && strcmp(a, "--archive") == 0 && i + 1 < argc) {
             if (narchives == MAX_ARCHIVES) {
-                fprintf(stderr, "veritee audit: at most %d --archive files\n", MAX_ARCHIVES);
+                fprintf(stderr, "veritee audit: at most %d --archive files (or give their directory: --archive-dir)\n",
+                        MAX_ARCHIVES);
                 return VT_EXIT_USAGE;
             }
             archives[narchives++] = argv[++i];
-        } else if (archive && strcmp(a, "--out") == 0 && i + 1 < argc) out = argv[++i];
+        } else if (verify && strcmp(a, "--archive-dir") == 0 && i + 1 < argc) dir = argv[++i];
+        else if (archive && strcmp(a, "--out") == 0 && i + 1 < argc) rq.out = argv[++i];
+        else if (archive && strcmp(a, "--out-dir") == 0 && i + 1 < argc) rq.out_dir = argv[++i];
         else if (archive && strcmp(a, "--before") == 0 && i + 1 < argc) before = argv[++i];
+        else if (archive && strcmp(a, "--older-than") == 0 && i + 1 < argc) older = argv[++i];
+        else if (archive && strcmp(a, "--at") == 0 && i + 1 < argc) at = argv[++i];
         else if (archive && strcmp(a, "--keep") == 0 && i + 1 < argc) {
             char *end = NULL;
-            keep = strtoll(argv[++i], &end, 10);
-            if (*end || end == argv[i] || keep < 0) {
+            errno = 0;
+            rq.keep = strtoll(argv[++i], &end, 10);
+            if (*end || end == argv[i] || rq.keep < 0 || errno == ERANGE || argv[i][0] == '-' || argv[i][0] == '+' ||
+                argv[i][0] == ' ') {
                 fprintf(stderr, "veritee audit: --keep wants a number of records, 0 or more\n");
                 return VT_EXIT_USAGE;
             }
@@ -356,7 +402,7 @@ int cmd_audit(int argc, char **argv)
                 fprintf(stderr, "veritee audit: --tail wants a number from 1 to 1000000\n");
                 return VT_EXIT_USAGE;
             }
-        } else if (strcmp(a, "--json") == 0) json = true;
+        } else if (strcmp(a, "--json") == 0) rq.json = true;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             audit_usage(stdout);
             return VT_EXIT_OK;
@@ -373,16 +419,35 @@ int cmd_audit(int argc, char **argv)
         fprintf(stderr, "veritee audit: --db URL is required\n");
         return VT_EXIT_USAGE;
     }
-    if (archive && (out == NULL || (keep < 0) == (before == NULL))) {
-        fprintf(stderr, "veritee audit: archive needs --out FILE and one of --keep N or --before TIME\n");
+    if (verify && dir != NULL && narchives > 0) {
+        fprintf(stderr, "veritee audit: --archive and --archive-dir exclude each other\n");
         return VT_EXIT_USAGE;
+    }
+    if (archive) {
+        int given = (rq.keep >= 0) + (before != NULL) + (older != NULL);
+        if ((rq.out == NULL) == (rq.out_dir == NULL) || given != 1) {
+            fprintf(stderr, "veritee audit: archive needs one of --out FILE or --out-dir DIR, and one of --keep N, "
+                            "--before TIME or --older-than DURATION\n");
+            return VT_EXIT_USAGE;
+        }
+        if (at != NULL && older == NULL) {
+            fprintf(stderr, "veritee audit: --at counts --older-than back from TIME: give --older-than\n");
+            return VT_EXIT_USAGE;
+        }
+        int x = cut_time(before, older, at, &rq);
+        if (x == VT_EXIT_OK && rq.out_dir != NULL) x = cli_audit_check_dir(rq.out_dir, "--out-dir");
+        if (x != VT_EXIT_OK) return x;
+    }
+    if (dir != NULL) {
+        int x = cli_audit_check_dir(dir, "--archive-dir");
+        if (x != VT_EXIT_OK) return x;
     }
     vt_store *s = NULL;
     int rc = open_db(db, &s);
     if (rc != VT_EXIT_OK) return rc;
-    if (verify) rc = do_verify(s, anchor, archives, narchives, json);
-    else if (show) rc = do_show(s, tail, json);
-    else rc = do_archive(s, out, keep, before, json);
+    if (verify) rc = do_verify(s, anchor, archives, narchives, dir, rq.json);
+    else if (show) rc = do_show(s, tail, rq.json);
+    else rc = cli_audit_archive(s, &rq);
     vt_store_close(s);
     return rc;
 }

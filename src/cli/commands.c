@@ -193,13 +193,24 @@ static const cli_opt audit_verify_opts[] = {
                               "proves the log was not truncated and rewritten since"},
     {"archive", 0, "FILE", "an archive written by 'audit archive'; repeat, oldest first, to check the\n"
                            "whole history: the archives chain from record 1 to the store's first record"},
+    {"archive-dir", 0, "DIR", "every audit-*.jsonl in DIR (as 'audit archive --out-dir' writes them), put in\n"
+                              "order by the record each file's header starts after, not by name; a gap or an\n"
+                              "overlap between two files is named. Excludes --archive"},
     {"json", 0, NULL, "JSON output"},
     END};
 static const cli_opt audit_archive_opts[] = {
     {"db", 0, "URL", "sqlite:PATH or postgres://user@host:port/db (must exist; never created)"},
     {"out", 0, "FILE", "the archive to write (JSON Lines, mode 0600; an existing file is never overwritten)"},
+    {"out-dir", 0, "DIR", "write the archive into DIR under a name of its own,\n"
+                          "audit-FIRST-LAST.jsonl (record numbers, 19 digits: names sort as the log);\n"
+                          "one run at a time per DIR (a lock). The audit-*.jsonl already there are\n"
+                          "read first (each must be an archive): one whose cut an earlier run left\n"
+                          "unfinished is checked against the store and its cut finished. Excludes --out"},
     {"keep", 0, "N", "archive all but the newest N records"},
     {"before", 0, "TIME", "archive the records before the first one at or after TIME (RFC 3339)"},
+    {"older-than", 0, "DURATION", "archive the records older than DURATION: a number and one unit, s, m, h, d\n"
+                                  "or w (30d, 12h, 90m); more than 0, at most 100 years"},
+    {"at", 0, "TIME", "the instant --older-than counts back from (RFC 3339; default: now)"},
     {"json", 0, NULL, "JSON output"},
     END};
 static const cli_opt audit_show_opts[] = {
@@ -622,21 +633,25 @@ const cli_cmd cli_commands[] = {
     {"audit", "verify, show or archive the audit log (hash chain) of a store", "verify|show|archive --db URL [options]",
      NULL, NULL, NULL, cmd_audit},
     {"audit verify", "check the audit hash chain; name the first bad record",
-     "--db URL [--anchor SEQ:HASH] [--archive FILE]... [--json]", NULL, audit_verify_opts,
-     "0 the chain is intact, 1 it is broken, 2 bad arguments, 3 the store does not exist or cannot be opened",
+     "--db URL [--anchor SEQ:HASH] [--archive FILE... | --archive-dir DIR] [--json]", NULL, audit_verify_opts,
+     "0 the chain is intact (archives included), 1 it is broken (an edit, a gap, an overlap), 2 bad\n"
+     "arguments or a file that is not an archive, 3 the store, an archive or DIR cannot be opened",
      NULL},
     {"audit show", "print the last records of the audit log", "--db URL [--tail N] [--json]", NULL,
      audit_show_opts, "0 ok, 2 bad arguments, 3 the store does not exist or cannot be opened", NULL},
     {"audit archive", "move the oldest audit records out of the store into an archive file",
-     "--db URL --out FILE (--keep N | --before TIME) [--json]",
-     "Writes the records to FILE, checking the chain as they go, flushes it to disk and reads it\n"
-     "back; only then deletes them from the store, which keeps the hash of the last one (its\n"
-     "archive base) so the chain still runs unbroken from the archive into the store. Keep the\n"
-     "archives (off the host): 'audit verify --archive' proves the whole history with them.\n"
-     "Safe while 'veritee serve' runs.",
+     "--db URL (--out FILE | --out-dir DIR) (--keep N | --before TIME | --older-than DURATION [--at TIME]) [--json]",
+     "Writes the records to the archive, checking the chain as they go, flushes it to disk and\n"
+     "reads it back; only then deletes them from the store, which keeps the hash of the last one\n"
+     "(its archive base) so the chain still runs unbroken from the archive into the store. Keep\n"
+     "the archives (off the host): 'audit verify --archive-dir' proves the whole history with them.\n"
+     "Safe while 'veritee serve' runs; the systemd timer veritee-audit-archive.timer and the\n"
+     "Kubernetes CronJob veritee-audit-archive run it daily (docs/operations.md).\n"
+     "Nothing to archive is not an error: exit 0, no file written.",
      audit_archive_opts,
-     "0 archived (or nothing to archive), 1 the chain is broken (nothing archived), 2 bad arguments or FILE\n"
-     "exists, 3 the store does not exist or cannot be opened",
+     "0 archived (or nothing to archive), 1 the chain is broken (nothing archived), 2 bad arguments,\n"
+     "the archive exists or --out-dir is not a directory, 3 the store or DIR cannot be opened, or\n"
+     "another run holds DIR",
      NULL},
     {"store", "store maintenance (rekey: rotate the key-encryption key)", "rekey [options]", NULL, NULL, NULL,
      cmd_store},

@@ -113,3 +113,33 @@ void vt_time_format(vt_time t, char out[21])
     out[19] = 'Z';
     out[20] = '\0';
 }
+
+vt_err vt_duration_parse(const char *s, int64_t *seconds, vt_error *err)
+{
+    static const struct {
+        char unit;
+        int64_t seconds;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
+    if (s == NULL || !isdigit((unsigned char)s[0]))
+        return vt_error_set(err, VT_E_INVALID, "duration", "duration '%s': want a number and a unit (s, m, h, d, w), "
+                            "e.g. 30d", s ? s : "");
+    int64_t n = 0;
+    const char *p = s;
+    /* the count alone may not pass the bound: a longer one is refused before it can overflow */
+    for (; isdigit((unsigned char)*p); p++) {
+        n = n * 10 + (*p - '0');
+        if (n > VT_DURATION_MAX)
+            return vt_error_set(err, VT_E_INVALID, "duration", "duration '%s': longer than 100 years", s);
+    }
+    int64_t unit = 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (*p == units[i].unit) unit = units[i].seconds;
+    if (unit == 0 || p[1] != '\0')
+        return vt_error_set(err, VT_E_INVALID, "duration", "duration '%s': want a number and one unit (s, m, h, d, w), "
+                            "e.g. 30d", s);
+    if (n == 0) return vt_error_set(err, VT_E_INVALID, "duration", "duration '%s': zero", s);
+    if (n > VT_DURATION_MAX / unit)
+        return vt_error_set(err, VT_E_INVALID, "duration", "duration '%s': longer than 100 years", s);
+    *seconds = n * unit;
+    return VT_OK;
+}

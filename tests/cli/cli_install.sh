@@ -24,6 +24,7 @@ LIBDIR=$(ls -d "$D"/usr/lib*/pkgconfig 2>/dev/null | head -1)
 LIBDIR=${LIBDIR%/pkgconfig}
 for f in "$D/usr/bin/veritee" "$LIBDIR/libveritee.so.0" "$LIBDIR/libveritee.so" "$LIBDIR/pkgconfig/veritee.pc" \
          "$D/usr/include/veritee/veritee.h" "$D/usr/include/veritee/snp.h" "$D/usr/lib/systemd/system/veritee.service" \
+         "$D/usr/lib/systemd/system/veritee-audit-archive.service" "$D/usr/lib/systemd/system/veritee-audit-archive.timer" \
          "$D/usr/share/man/man1/veritee.1" "$D/usr/share/man/man8/veritee-serve.8" \
          "$D/usr/share/bash-completion/completions/veritee" "$D/usr/share/zsh/vendor-completions/_veritee" \
          "$D/usr/share/veritee/prometheus/veritee-alerts.yml" "$D/usr/share/veritee/grafana/veritee-dashboard.json" \

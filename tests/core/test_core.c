@@ -138,6 +138,44 @@ static void test_b64_decode_table(void **state)
     vt_buf_free(&b);
 }
 
+static void test_duration(void **state)
+{
+    (void)state;
+    vt_error e;
+    int64_t d = -1;
+    static const struct {
+        const char *in;
+        int64_t want;
+    } good[] = {{"30d", 30 * 86400}, {"12h", 12 * 3600}, {"90m", 5400}, {"45s", 45}, {"2w", 14 * 86400},
+                {"1s", 1}, {"007d", 7 * 86400}, {"36525d", VT_DURATION_MAX}, {"3155760000s", VT_DURATION_MAX}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(vt_duration_parse(good[i].in, &d, &e), VT_OK);
+        assert_int_equal(d, good[i].want);
+    }
+    /* junk, a sign, a space, a fraction, two units, no unit, an unknown or upper-case unit */
+    static const char *const junk[] = {"",    "d",    "30",   "30x",  "30dd", "30d ", " 30d", "-30d", "+30d",
+                                       "1.5d", "30D",  "1d2h", "30 d", "0x1d", "30d\n", "d30",  "1e3s"};
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        d = -1;
+        assert_int_equal(vt_duration_parse(junk[i], &d, &e), VT_E_INVALID);
+        assert_string_equal(e.check, "duration");
+        assert_non_null(strstr(e.msg, "want a number"));
+        assert_int_equal(d, -1);
+    }
+    assert_int_equal(vt_duration_parse(NULL, &d, &e), VT_E_INVALID);
+    /* zero, and spans past the bound: one unit over, a count that would overflow int64 */
+    assert_int_equal(vt_duration_parse("0d", &d, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "zero"));
+    assert_int_equal(vt_duration_parse("000s", &d, &e), VT_E_INVALID);
+    static const char *const big[] = {"36526d", "3155760001s", "5218w", "99999999999999999999999d",
+                                      "9223372036854775807s", "9223372036854775808s", "153722867280912930m"};
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+        assert_int_equal(vt_duration_parse(big[i], &d, &e), VT_E_INVALID);
+        assert_non_null(strstr(e.msg, "longer than 100 years"));
+    }
+    assert_int_equal(d, -1);
+}
+
 static void test_time(void **state)
 {
     (void)state;
@@ -253,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_reader_bounds), cmocka_unit_test(test_reader_zero),
         cmocka_unit_test(test_hex_b64),       cmocka_unit_test(test_b64_decode_table),
         cmocka_unit_test(test_time),
+        cmocka_unit_test(test_duration),
         cmocka_unit_test(test_time_format),
         cmocka_unit_test(test_der),
         cmocka_unit_test(test_percent_decode),

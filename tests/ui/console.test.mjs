@@ -521,6 +521,54 @@ await test('Ed25519 admin key in WebCrypto; keyboard only: sign in, put, rotate,
   await kp.close();
 });
 
+await test('dashboard after veritee audit archive: the archived records named, the store\'s range, chain intact', async () => {
+  // after the keyboard pass (which, without Ed25519 in WebCrypto, pages this broker back to record 1)
+  const ap = await ctx.newPage();
+  watch(ap);
+  await ap.goto(KBS_URL + '/#/dashboard');
+  await ap.waitForSelector('#dash-body:not([hidden])');
+  await ap.fill('#admin-key-text', fs.readFileSync(ADMIN_KEY, 'utf8'));
+  await ap.click('#admin-load');
+  await ap.waitForSelector('#audit table');
+  assert.match(await ap.textContent('#audit-archived'), /Nothing archived: the store holds the whole log from record 1/);
+  // the scheduled archive, run beside the serving broker: all but the newest 5 records out
+  const tmp = process.env.TMPDIR || '/tmp';
+  const dir = path.join(tmp, 'audit-archive');
+  fs.mkdirSync(dir, {recursive: true});
+  const db = `sqlite:${path.join(tmp, 'kbs.db')}`;
+  const r = spawnSync(process.env.VERITEE_BIN, ['audit', 'archive', '--db', db, '--keep', '5', '--out-dir', dir, '--json']);
+  assert.equal(r.status, 0, String(r.stderr));
+  const arch = JSON.parse(String(r.stdout));
+  const base = arch.last_seq;
+  assert.ok(base > 1 && arch.first_seq === 1, JSON.stringify(arch));
+  await ap.click('#refresh');
+  await ap.waitForFunction((b) => document.getElementById('audit-archived').textContent.includes(`Records 1–${b} archived`), base);
+  const shown = await ap.textContent('#audit-archived');
+  const m = shown.match(/the store holds (\d+)–(\d+), chain intact from the archive base #(\d+)\./);
+  assert.ok(m, shown);
+  assert.equal(Number(m[1]), base + 1);
+  assert.equal(Number(m[3]), base);
+  const head = Number(m[2]);
+  assert.ok(head >= base + 5, shown);
+  assert.match(await ap.textContent('#audit-chain'), new RegExp(`head #${head} `));
+  assert.match(await ap.textContent('#audit-state'), /chain verified/);
+  assert.match(await ap.textContent('#audit-chain'), new RegExp(` ${head - base} records;`));
+  // the page of stored records starts after the base; the archived ones are not there, even paging back
+  await ap.waitForSelector(`#audit tr[data-seq="${base + 1}"]`);
+  await ap.click('#audit-older');
+  await ap.waitForSelector(`#audit tr[data-seq="${base + 1}"]`);
+  assert.equal(await ap.$(`#audit tr[data-seq="${base}"]`), null);
+  assert.equal(await ap.$('#audit tr[data-seq="1"]'), null);
+  await ap.click('#audit-latest');
+  await axe(ap, 'dashboard with an archived audit log');
+  await ap.locator('section[aria-labelledby="audit-h"]').screenshot({path: path.join(SHOTS, 'doc-dashboard-audit-archived.png')});
+  // what the page says is what the files prove: the archive and the store verify together
+  const v = spawnSync(process.env.VERITEE_BIN, ['audit', 'verify', '--db', db, '--archive-dir', dir]);
+  assert.equal(v.status, 0, String(v.stderr));
+  assert.match(String(v.stdout), new RegExp(`archives intact: ${base} records, 1 to ${base}, in 1 file`));
+  await ap.close();
+});
+
 await test('verify --html: one self-contained file shows the same analysis offline', async () => {
   const out = path.join(process.env.TMPDIR || '/tmp', 'report.html');
   const r = spawnSync(process.env.VERITEE_BIN, ['verify', '--collateral', TDX_OK, '--at', '2025-07-19T10:00:34Z', '--html', out,

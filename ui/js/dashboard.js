@@ -217,6 +217,16 @@ async function audit() {
   $('audit-chain').replaceChildren(el('span', {class: `badge ${c.verified ? 'pass' : 'fail'}`, id: 'audit-state',
     text: c.verified ? 'chain verified' : `chain BROKEN at ${c.bad_seq}: ${c.error}`}),
   ` ${c.records} records; head #${c.head_seq} `, el('code', {class: 'hex', text: c.head_hash}));
+  // records moved out by `veritee audit archive`: the store starts after base_seq, whose hash it
+  // keeps; the archive files prove 1..base_seq. "Intact from the base" only when this broker's
+  // check reaches back to it (checked_from: where its run of checks began)
+  const base = c.base_seq || 0;
+  $('audit-archived').replaceChildren(base > 0
+    ? el('span', {text: `Records 1–${base} archived (out of the store: check the files with veritee audit verify ` +
+        `--archive-dir); ${c.head_seq > base ? `the store holds ${base + 1}–${c.head_seq}` : 'the store holds none after it'}` +
+        (!c.verified ? '.' : !(c.checked_from > base + 1) ? `, chain intact from the archive base #${base}.`
+          : `, chain checked from #${c.checked_from} (veritee audit verify reads the rest).`)})
+    : el('span', {class: 'muted', text: 'Nothing archived: the store holds the whole log from record 1.'}));
   const recs = r.json.records || [];
   auditPage = r.json.page_size || auditPage;
   auditFirst = recs.length ? recs[0].seq : 0;
