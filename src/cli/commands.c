@@ -329,6 +329,9 @@ static const cli_opt serve_opts[] = {
     {"rate", 0, "R", "per-client requests per second (default: no limit)"},
     {"burst", 0, "N", "per-client burst (with --rate)"},
     {"sweep", 0, "S", "expired-session sweep period (default 60)"},
+    {"audit-check-window", 0, "N", "the console's audit view checks the chain after its last check; a first\n"
+                                   "check, or one with more than N new records, checks the newest N\n"
+                                   "(default 200000, about 0.5 s)"},
     {"max-sessions", 0, "N", "live RCAR sessions awaiting attestation at most; /auth answers 503 over it (default 10000)"},
     {"max-sessions-per-client", 0, "N", "such sessions from one address; 429 over it (default 256)"},
     {"token-skew", 0, "S", "clock skew allowed on a bearer token's iat/exp (default 5, at most 300)"},

@@ -35,7 +35,7 @@ typedef struct serve_opts {
     int64_t token_lifetime, session_lifetime, max_body, sweep, max_sessions, collateral_refresh, collateral_retry;
     bool pccs_insecure;
     int64_t max_sessions_per_client, token_skew, max_connections, max_connections_per_ip, idle_timeout, http_threads,
-        header_timeout, body_timeout, max_body_memory, db_pool;
+        header_timeout, body_timeout, max_body_memory, db_pool, audit_check_window;
     bool token_skew_set;
     double rate;
     int64_t burst;
@@ -80,7 +80,7 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
                                         "max_connections_per_ip", "idle_timeout", "header_timeout", "body_timeout",
                                         "max_body_memory", "tpm_ak", "nvidia_ocsp", "trustee_admin_compat",
                                         "nvidia_ocsp_url", "nvidia_rim_url", "nvidia_rim_trust", "nvidia_cache",
-                                        "nvidia_timeout", "nvidia_allow_revocation_unknown", NULL};
+                                        "nvidia_timeout", "nvidia_allow_revocation_unknown", "audit_check_window", NULL};
     vt_json_in c;
     VT_GUARD(vt_json_in_init(&c, cj, "", "config", e));
     VT_GUARD(vt_json_keys(&c, known));
@@ -118,6 +118,7 @@ static vt_err apply_config_json(const json_t *cj, serve_opts *o, vt_error *e)
     VT_GUARD(cfg_int(&c, "header_timeout", &o->header_timeout));
     VT_GUARD(cfg_int(&c, "body_timeout", &o->body_timeout));
     VT_GUARD(cfg_int(&c, "max_body_memory", &o->max_body_memory));
+    VT_GUARD(cfg_int(&c, "audit_check_window", &o->audit_check_window));
     if (!o->token_skew_set && json_object_get(cj, "token_skew") != NULL) {
         int64_t skew = 0;
         VT_GUARD(vt_json_get_int(&c, "token_skew", VT_JSON_OPTIONAL, 0, 300, &skew, NULL));
@@ -282,6 +283,7 @@ static int parse_args(int argc, char **argv, serve_opts *o, const char **config)
         NUM("--max-connections-per-ip", max_connections_per_ip) NUM("--idle-timeout", idle_timeout)
         NUM("--header-timeout", header_timeout) NUM("--body-timeout", body_timeout)
         NUM("--max-body-memory", max_body_memory) NUM("--explore-burst", explore_burst)
+        NUM("--audit-check-window", audit_check_window)
 #undef STR
 #undef NUM
         if (strcmp(a, "--config") == 0 && v) { *config = v; i++; continue; }
@@ -429,6 +431,10 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "veritee serve: --token-skew must be 0..%d seconds\n", VT_KBS_MAX_TOKEN_SKEW);
         return VT_EXIT_USAGE;
     }
+    if (o.audit_check_window < 0 || o.audit_check_window > UINT32_MAX) {
+        fprintf(stderr, "veritee serve: --audit-check-window must be 1..%u records\n", (unsigned)UINT32_MAX);
+        return VT_EXIT_USAGE;
+    }
     if (o.db_pool < 0 || o.db_pool > 64) {
         fprintf(stderr, "veritee serve: --db-pool must be 1..64 connections\n");
         return VT_EXIT_USAGE;
@@ -533,7 +539,8 @@ int cmd_serve(int argc, char **argv)
                         .nvidia_rim_verifier = nv.rim_verifier,
                         .nvidia_rim_source = nv.rim_verifier != NULL ? nv.rim_source : NULL,
                         .max_sessions = (uint64_t)o.max_sessions,
-                        .max_sessions_per_client = (uint64_t)o.max_sessions_per_client, .token_skew = o.token_skew};
+                        .max_sessions_per_client = (uint64_t)o.max_sessions_per_client, .token_skew = o.token_skew,
+                        .audit_check_window = (uint32_t)o.audit_check_window};
     if (vt_kbs_new(&kc, &kbs, &e) != VT_OK) { rc = fail(&o, "kbs", &e); goto out; }
     if (o.insecure_sample) say(&o, "warn", "WARNING: --insecure-sample-tee accepts unverifiable evidence");
     if (o.log) log = strcmp(o.log, "-") == 0 ? stderr : fopen(o.log, "a");

@@ -51,8 +51,10 @@ UI_PORT=$(port_of "$tmp/ui.out") || { cat "$tmp/ui.err"; echo "FAIL: veritee ui 
 # the key broker with the console (dashboard) and an admin key
 openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/admin.pem" 2>/dev/null
 openssl ec -in "$tmp/admin.pem" -pubout -out "$tmp/admin.pub" 2>/dev/null
+# (its KEK in a file: the page tests start more brokers on the same store, which must load the same key)
+(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$tmp/kek.hex")
 "$B" serve --listen 127.0.0.1:0 --explore-rate 100 --explore-burst 500 --db "sqlite:$tmp/kbs.db" --admin-key "$tmp/admin.pub" \
-  >"$tmp/serve.out" 2>"$tmp/serve.err" &
+  --kek-file "$tmp/kek.hex" >"$tmp/serve.out" 2>"$tmp/serve.err" &
 pids="$pids $!"
 KBS_PORT=$(port_of "$tmp/serve.out") || { cat "$tmp/serve.err"; echo "FAIL: veritee serve did not start"; exit 1; }
 

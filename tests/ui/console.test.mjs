@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import crypto from 'node:crypto';
-import {spawnSync} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import path from 'node:path';
 import {createRequire} from 'node:module';
 
@@ -521,6 +521,55 @@ await test('Ed25519 admin key in WebCrypto; keyboard only: sign in, put, rotate,
   await kp.close();
 });
 
+// Another broker on the console's store (same KEK and admin key) with a small --audit-check-window:
+// its first audit view checks only the newest n records, and the page must say so.
+async function windowBroker(n) {
+  const tmp = process.env.TMPDIR || '/tmp';
+  const p = spawn(process.env.VERITEE_BIN, ['serve', '--listen', '127.0.0.1:0', '--db', `sqlite:${path.join(tmp, 'kbs.db')}`,
+    '--kek-file', path.join(tmp, 'kek.hex'), '--admin-key', path.join(tmp, 'admin.pub'), '--audit-check-window', String(n)],
+  {stdio: ['ignore', 'pipe', 'pipe']});
+  let out = '';
+  const url = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`the window broker did not start: ${out}`)), 30000);
+    const seen = (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) { clearTimeout(t); resolve(m[1]); }
+    };
+    p.stdout.on('data', seen);
+    p.stderr.on('data', seen);
+    p.on('exit', (c) => { clearTimeout(t); reject(new Error(`the window broker exited ${c}: ${out}`)); });
+  });
+  const stop = () => new Promise((resolve) => { p.removeAllListeners('exit'); p.on('exit', resolve); p.kill('SIGTERM'); });
+  return {url, stop};
+}
+
+async function windowView(url) {
+  const wp = await ctx.newPage();
+  watch(wp);
+  await wp.goto(url + '/#/dashboard');
+  await wp.waitForSelector('#dash-body:not([hidden])');
+  await wp.fill('#admin-key-text', fs.readFileSync(ADMIN_KEY, 'utf8'));
+  await wp.click('#admin-load');
+  await wp.waitForSelector('#audit table');
+  const head = Number((await wp.textContent('#audit-chain')).match(/head #(\d+) /)[1]);
+  assert.match(await wp.textContent('#audit-state'), /chain verified/);
+  return {wp, head, text: await wp.textContent('#audit-archived')};
+}
+
+await test('dashboard on a broker with --audit-check-window 3: the chain checked from the newest records, and said', async () => {
+  const w = await windowBroker(3);
+  try {
+    const {wp, head, text} = await windowView(w.url);
+    assert.ok(head > 3, `head ${head}`);
+    assert.equal(text, `Nothing archived: the store holds the whole log from record 1; chain checked from #${head - 2} ` +
+      '(veritee audit verify reads the rest).');
+    await wp.close();
+  } finally {
+    await w.stop();
+  }
+});
+
 await test('dashboard after veritee audit archive: the archived records named, the store\'s range, chain intact', async () => {
   // after the keyboard pass (which, without Ed25519 in WebCrypto, pages this broker back to record 1)
   const ap = await ctx.newPage();
@@ -567,6 +616,17 @@ await test('dashboard after veritee audit archive: the archived records named, t
   assert.equal(v.status, 0, String(v.stderr));
   assert.match(String(v.stdout), new RegExp(`archives intact: ${base} records, 1 to ${base}, in 1 file`));
   await ap.close();
+  // a broker whose first check covers only the newest 3 records does not claim the base
+  const w = await windowBroker(3);
+  try {
+    const {wp, head: h2, text} = await windowView(w.url);
+    assert.ok(h2 - 2 > base + 1, `head ${h2}, base ${base}`);
+    assert.match(text, new RegExp(`^Records 1–${base} archived .*; the store holds ${base + 1}–${h2}, chain checked from ` +
+      `#${h2 - 2} \\(veritee audit verify reads the rest\\)\\.$`));
+    await wp.close();
+  } finally {
+    await w.stop();
+  }
 });
 
 await test('verify --html: one self-contained file shows the same analysis offline', async () => {

@@ -226,7 +226,8 @@ async function audit() {
         `--archive-dir); ${c.head_seq > base ? `the store holds ${base + 1}–${c.head_seq}` : 'the store holds none after it'}` +
         (!c.verified ? '.' : !(c.checked_from > base + 1) ? `, chain intact from the archive base #${base}.`
           : `, chain checked from #${c.checked_from} (veritee audit verify reads the rest).`)})
-    : el('span', {class: 'muted', text: 'Nothing archived: the store holds the whole log from record 1.'}));
+    : el('span', {class: 'muted', text: 'Nothing archived: the store holds the whole log from record 1' +
+        (c.verified && c.checked_from > 1 ? `; chain checked from #${c.checked_from} (veritee audit verify reads the rest).` : '.')}));
   const recs = r.json.records || [];
   auditPage = r.json.page_size || auditPage;
   auditFirst = recs.length ? recs[0].seq : 0;
