@@ -544,14 +544,20 @@ async function windowBroker(n) {
   return {url, stop};
 }
 
+// The dashboard of the broker at url, signed in with the P-256 admin key, its audit log shown.
+async function signedDashboard(url) {
+  const p = await ctx.newPage();
+  watch(p);
+  await p.goto(url + '/#/dashboard');
+  await p.waitForSelector('#dash-body:not([hidden])');
+  await p.fill('#admin-key-text', fs.readFileSync(ADMIN_KEY, 'utf8'));
+  await p.click('#admin-load');
+  await p.waitForSelector('#audit table');
+  return p;
+}
+
 async function windowView(url) {
-  const wp = await ctx.newPage();
-  watch(wp);
-  await wp.goto(url + '/#/dashboard');
-  await wp.waitForSelector('#dash-body:not([hidden])');
-  await wp.fill('#admin-key-text', fs.readFileSync(ADMIN_KEY, 'utf8'));
-  await wp.click('#admin-load');
-  await wp.waitForSelector('#audit table');
+  const wp = await signedDashboard(url);
   const head = Number((await wp.textContent('#audit-chain')).match(/head #(\d+) /)[1]);
   assert.match(await wp.textContent('#audit-state'), /chain verified/);
   return {wp, head, text: await wp.textContent('#audit-archived')};
@@ -572,13 +578,7 @@ await test('dashboard on a broker with --audit-check-window 3: the chain checked
 
 await test('dashboard after veritee audit archive: the archived records named, the store\'s range, chain intact', async () => {
   // after the keyboard pass (which, without Ed25519 in WebCrypto, pages this broker back to record 1)
-  const ap = await ctx.newPage();
-  watch(ap);
-  await ap.goto(KBS_URL + '/#/dashboard');
-  await ap.waitForSelector('#dash-body:not([hidden])');
-  await ap.fill('#admin-key-text', fs.readFileSync(ADMIN_KEY, 'utf8'));
-  await ap.click('#admin-load');
-  await ap.waitForSelector('#audit table');
+  const ap = await signedDashboard(KBS_URL);
   assert.match(await ap.textContent('#audit-archived'), /Nothing archived: the store holds the whole log from record 1/);
   // the scheduled archive, run beside the serving broker: all but the newest 5 records out
   const tmp = process.env.TMPDIR || '/tmp';
