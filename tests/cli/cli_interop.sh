@@ -3,8 +3,9 @@
 # the `jose` npm package, its own JCS + SHA-384 binding and evidence shapes) against a real
 # `veritee serve` on loopback: emulated TDX, SNP and CCA; EC P-256 (ECDH-ES+A256KW) and RSA
 # (RSA-OAEP-256) TEE keys; cookie and bearer; a wrong binding refused. Then `veritee attest`
-# against the same server. jose comes from a copy of ../shared/bench/peers with node_modules
-# (npm ci in the copy): $VERITEE_PEERS or /tmp/peers. Exits 77 (skip) when unavailable.
+# against the same server. jose comes from $VERITEE_PEERS or /tmp/peers (a copy of
+# ../shared/bench/peers after npm ci) when there, else npm installs it (the version the peers pin)
+# into the build tree, as cli_ui does its packages. Exits 77 (skip) only when npm cannot.
 set -u
 VT=${VERITEE_BIN:?VERITEE_BIN not set}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -18,10 +19,18 @@ for d in "${VERITEE_PEERS:-}" /tmp/peers; do
   if [ -n "$d" ] && [ -d "$d/node_modules/jose" ]; then PEERS=$d; break; fi
 done
 if [ -z "$PEERS" ]; then
-  echo "SKIP: the jose npm package is not available: copy ../shared/bench/peers (beside the checkout) to /tmp/peers and run"
-  echo "      'npm ci' there (or set VERITEE_PEERS to such a copy)"
-  exit 77
+  PEERS=${VERITEE_INTEROP_NODE_DIR:-$(cd "$(dirname "$VT")" && pwd)/interop-node}
+  pin=$(sed -n 's/^ *"jose": *"\([0-9][0-9.]*\)".*/\1/p' "$HERE/../../../shared/bench/peers/package.json" 2>/dev/null | head -1)
+  if [ ! -d "$PEERS/node_modules/jose" ]; then
+    mkdir -p "$PEERS"
+    npm install --silent --no-audit --no-fund --prefix "$PEERS" "jose${pin:+@$pin}" >/dev/null 2>&1 || {
+      echo "SKIP: the jose npm package is not available and 'npm install jose' failed (no registry access?);"
+      echo "      or copy ../shared/bench/peers to /tmp/peers and run 'npm ci' there (or set VERITEE_PEERS)"
+      exit 77
+    }
+  fi
 fi
+echo "jose from $PEERS ($(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$PEERS/node_modules/jose/package.json" | head -1))"
 if ! "$VT" serve --help >/dev/null 2>&1 && ! "$VT" serve --help 2>&1 | grep -q -- --listen; then
   echo "SKIP: '$VT serve' is not available"; exit 77
 fi
