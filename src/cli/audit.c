@@ -33,7 +33,7 @@ static int open_db(const char *url, vt_store **s)
  * end of the file, -1 for a last line without a newline, -2 for a longer line (never read whole). */
 /* The archives, in order, chain from the log's first record to the store's base. */
 static vt_err verify_archives(vt_store *s, char **files, int nfiles, const vt_audit_anchor *anchor, bool *anchor_seen,
-                              int64_t *archived, vt_error *e)
+                              int64_t *archived, int64_t *upto, vt_error *e)
 {
     int64_t base = 0;
     uint8_t base_hash[VT_AUDIT_HASH_LEN], last_hash[VT_AUDIT_HASH_LEN] = {0}, at_hash[VT_AUDIT_HASH_LEN];
@@ -67,6 +67,7 @@ static vt_err verify_archives(vt_store *s, char **files, int nfiles, const vt_au
         memcpy(last_hash, a.last_hash, VT_AUDIT_HASH_LEN);
         *archived += a.records;
     }
+    *upto = last;
     if (last < base)
         return vt_error_set(e, VT_E_VERIFY, "audit_chain",
                             "the archives end at record %lld but the store starts after record %lld: an archive is missing",
@@ -113,7 +114,8 @@ static int do_verify(vt_store *s, const char *anchor_s, char **files, int nfiles
         listed_n = rc == VT_OK ? nfiles : 0;
     }
     bool archives = dir != NULL || nfiles > 0;
-    if (rc == VT_OK && archives) rc = verify_archives(s, files, nfiles, ap, &anchor_seen, &archived, &e);
+    int64_t archived_to = 0;
+    if (rc == VT_OK && archives) rc = verify_archives(s, files, nfiles, ap, &anchor_seen, &archived, &archived_to, &e);
     cli_audit_dir_free(listed, listed_n);
     if (rc == VT_OK) rc = vt_audit_verify(s, anchor_seen ? NULL : ap, &rep, &e);
     char head[2 * VT_AUDIT_HASH_LEN + 1], base[2 * VT_AUDIT_HASH_LEN + 1];
@@ -125,6 +127,7 @@ static int do_verify(vt_store *s, const char *anchor_s, char **files, int nfiles
                               (json_int_t)rep.base_seq, "base_hash", base);
         if (archives) json_object_set_new(j, "archived_records", json_integer(archived));
         if (archives) json_object_set_new(j, "archive_files", json_integer(nfiles));
+        if (archives) json_object_set_new(j, "archived_to", json_integer(archived_to));
         if (rc != VT_OK) {
             json_object_set_new(j, "bad_record", json_integer(rep.bad_seq));
             json_object_set_new(j, "error", json_string(e.msg));
@@ -138,7 +141,11 @@ static int do_verify(vt_store *s, const char *anchor_s, char **files, int nfiles
             printf("no archive%s%s, none needed: nothing is archived\n", dir ? " in " : "", dir ? dir : "");
         else if (archives)
             printf("archives intact: %lld records, 1 to %lld, in %d file%s\n", (long long)archived,
-                   (long long)rep.base_seq, nfiles, nfiles == 1 ? "" : "s");
+                   (long long)archived_to, nfiles, nfiles == 1 ? "" : "s");
+        if (archives && archived_to > rep.base_seq)
+            printf("records %lld to %lld are also still in the store (a cut stopped part of the way: the next "
+                   "'audit archive --out-dir' finishes it)\n",
+                   (long long)(rep.base_seq + 1), (long long)archived_to);
         printf("audit chain intact: %lld records\n", (long long)rep.records);
         if (rep.base_seq > 0 && !archives)
             printf("records 1 to %lld are archived (not checked here: give the archives with --archive or "

@@ -175,6 +175,8 @@ expect 0 "a run into part/ (its twin store below stops cutting at record 4)" "$B
 P=$(name 1 $((head - 3)))
 partial_cut "$tmp/copy4.db" 4 || bad "partial cut"
 expect 0 "the interrupted state verifies" "$B" audit verify --db "sqlite:$tmp/copy4.db" --archive-dir part
+has "archives intact: $((head - 3)) records, 1 to $((head - 3)), in 1 file"
+has "records 5 to $((head - 3)) are also still in the store (a cut stopped part of the way"
 expect 0 "the next run" "$B" audit archive --db "sqlite:$tmp/copy4.db" --keep 0 --out-dir part
 has "finished the cut of part/$P: records 5 to $((head - 3)) were still stored"
 has "archived records $((head - 2)) to $head"
