@@ -56,6 +56,41 @@ static int cmp_blob(const void *a, const void *b)
     return x->ipa < y->ipa ? -1 : x->ipa > y->ipa;
 }
 
+/* Unmeasured DATA (a measurement log, say) costs one measurement per 4 KiB granule: a hostile
+ * size would keep the measurement running for hours (fuzz_cca_realm_config found 4 TB). RAM
+ * goes in "ram", whose RIPAS blocks are measured whole. */
+#define UNMEASURED_MAX (1ull << 30)
+
+typedef struct ram_range {
+    uint64_t base, top;
+} ram_range;
+
+static int cmp_range(const void *a, const void *b)
+{
+    const ram_range *x = a, *y = b;
+    return x->base < y->base ? -1 : x->base > y->base;
+}
+
+/* RIPAS is initialised once per granule: overlapping ranges are refused, which also bounds the
+ * RTT blocks they take by the IPA space. (Checked on a sorted copy: the ranges are measured in
+ * the order the config gives them.) */
+static vt_err ram_disjoint(const ram_range *given, size_t n, vt_error *err)
+{
+    if (n < 2) return VT_OK;
+    ram_range *rg = malloc(n * sizeof *rg);
+    if (rg == NULL) return vt_error_set(err, VT_E_NOMEM, CHECK, "out of memory");
+    memcpy(rg, given, n * sizeof *rg);
+    qsort(rg, n, sizeof *rg, cmp_range);
+    vt_err rc = VT_OK;
+    for (size_t i = 1; i < n && rc == VT_OK; i++)
+        if (rg[i].base < rg[i - 1].top)
+            rc = vt_error_set(err, VT_E_INVALID, CHECK, "ram: ranges 0x%llx..0x%llx and 0x%llx..0x%llx overlap",
+                              (unsigned long long)rg[i - 1].base, (unsigned long long)rg[i - 1].top,
+                              (unsigned long long)rg[i].base, (unsigned long long)rg[i].top);
+    free(rg);
+    return rc;
+}
+
 static json_t *sha256_hex(const uint8_t *p, size_t n)
 {
     uint8_t d[32];
@@ -105,14 +140,23 @@ vt_err vt_cca_rim_from_config(const json_t *cfg_json, vt_cca_blob *blobs, size_t
     const json_t *ram = NULL, *um = NULL;
     size_t i;
     VT_GUARD(vt_json_get_arr(&cfg, "ram", OPT, 0, (size_t)-1, &ram, NULL));
-    for (i = 0; ram != NULL && i < json_array_size(ram); i++) {
-        uint64_t base = 0, size = 0;
-        VT_GUARD(vt_json_elem_obj(&cfg, "ram", ram, i, &r));
-        VT_GUARD(vt_json_get_u64(&r, "base", REQ, UINT64_MAX, &base, NULL));
-        VT_GUARD(vt_json_get_u64(&r, "size", REQ, UINT64_MAX, &size, NULL));
-        if (base + size < base) return vt_error_set(err, VT_E_INVALID, "realm_config", "ram[%zu] wraps", i);
-        VT_GUARD(vt_cca_rim_init_ripas(st, base, base + size, err));
+    size_t nram = ram != NULL ? json_array_size(ram) : 0;
+    ram_range *rg = nram > 0 ? calloc(nram, sizeof *rg) : NULL;
+    if (nram > 0 && rg == NULL) return vt_error_set(err, VT_E_NOMEM, CHECK, "out of memory");
+    vt_err rc = VT_OK;
+    for (i = 0; rc == VT_OK && i < nram; i++) {
+        uint64_t size = 0;
+        rc = vt_json_elem_obj(&cfg, "ram", ram, i, &r);
+        if (rc == VT_OK) rc = vt_json_get_u64(&r, "base", REQ, UINT64_MAX, &rg[i].base, NULL);
+        if (rc == VT_OK) rc = vt_json_get_u64(&r, "size", REQ, UINT64_MAX, &size, NULL);
+        if (rc == VT_OK && rg[i].base + size < rg[i].base)
+            rc = vt_error_set(err, VT_E_INVALID, CHECK, "ram[%zu] wraps", i);
+        rg[i].top = rg[i].base + size;
     }
+    if (rc == VT_OK) rc = ram_disjoint(rg, nram, err);
+    for (i = 0; rc == VT_OK && i < nram; i++) rc = vt_cca_rim_init_ripas(st, rg[i].base, rg[i].top, err);
+    free(rg);
+    VT_GUARD(rc);
     if (nb > 1) qsort(blobs, nb, sizeof *blobs, cmp_blob); /* (blobs may be NULL when nb is 0) */
     for (i = 0; i < nb; i++) {
         uint64_t end = blobs[i].ipa + blobs[i].len;
@@ -134,11 +178,17 @@ vt_err vt_cca_rim_from_config(const json_t *cfg_json, vt_cca_blob *blobs, size_t
     VT_GUARD(rec_regs(&cfg, blobs, nb, &pc, gprs, err));
     VT_GUARD(vt_cca_rim_rec(st, true, pc, gprs, err));
     VT_GUARD(vt_json_get_arr(&cfg, "unmeasured", OPT, 0, (size_t)-1, &um, NULL));
+    uint64_t um_total = 0;
     for (i = 0; um != NULL && i < json_array_size(um); i++) {
         uint64_t ipa = 0, size = 0;
         VT_GUARD(vt_json_elem_obj(&cfg, "unmeasured", um, i, &r));
         VT_GUARD(vt_json_get_u64(&r, "ipa", REQ, UINT64_MAX, &ipa, NULL));
         VT_GUARD(vt_json_get_u64(&r, "size", REQ, UINT64_MAX >> 1, &size, NULL));
+        if (size > UNMEASURED_MAX - um_total)
+            return vt_error_set(err, VT_E_INVALID, CHECK,
+                                "unmeasured[%zu]: more than 1 GiB of unmeasured data in all (each 4 KiB granule is "
+                                "one measurement; RAM belongs in \"ram\")", i);
+        um_total += size;
         VT_GUARD(vt_cca_rim_data(st, ipa, NULL, (size_t)size, false, err));
     }
     if (inputs != NULL) {

@@ -446,6 +446,17 @@ static void test_cca_config_fields(void **state)
         {"{\"rmm_version\":\"1.0\",\"hash_algo\":\"sha256\"}", "ipa_bits: missing"},
         {"{\"rmm_version\":\"1.0\",\"hash_algo\":\"sha256\",\"ipa_bits\":40,\"colour\":1}",
          "colour: unknown key"},
+        /* a size that would keep the measurement busy for hours, at once or in parts (found by
+         * fuzz_cca_realm_config: 4 TB of unmeasured data hung it), and RAM initialised twice */
+        {"{\"rmm_version\":\"2.0\",\"hash_algo\":\"sha512\",\"ipa_bits\":48,"
+         "\"unmeasured\":[{\"ipa\":\"0x90000000\",\"size\":4444444448192}]}",
+         "unmeasured[0]: more than 1 GiB of unmeasured data in all"},
+        {"{\"rmm_version\":\"2.0\",\"hash_algo\":\"sha256\",\"ipa_bits\":40,\"unmeasured\":["
+         "{\"ipa\":\"0x80000000\",\"size\":\"0x30000000\"},{\"ipa\":\"0xb0000000\",\"size\":\"0x10000001\"}]}",
+         "unmeasured[1]: more than 1 GiB"},
+        {"{\"rmm_version\":\"1.0\",\"hash_algo\":\"sha256\",\"ipa_bits\":40,\"ram\":["
+         "{\"base\":\"0x80000000\",\"size\":\"0x40000000\"},{\"base\":\"0x40000000\",\"size\":\"0x40001000\"}]}",
+         "ram: ranges 0x40000000..0x80001000 and 0x80000000..0xc0000000 overlap"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_t *cfg = json_loads(bad[i].cfg, 0, NULL);
