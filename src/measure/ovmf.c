@@ -147,11 +147,19 @@ static vt_err parse_sev_metadata(const uint8_t *image, size_t len, vt_ovmf *o, v
     if (size < SEV_META_HDR || (size - SEV_META_HDR) / SEV_META_DESC < count)
         return vt_error_set(err, VT_E_INVALID, "sev_metadata",
                             "SEV metadata size %u cannot hold %u sections", size, count);
+    uint64_t total = 0;
     for (uint32_t i = 0; i < count; i++) {
         vt_ovmf_section *s = &o->sections[i];
         VT_GUARD(vt_read_u32le(&r, "section GPA", &s->gpa));
         VT_GUARD(vt_read_u32le(&r, "section size", &s->size));
         VT_GUARD(vt_read_u32le(&r, "section type", &s->type));
+        /* the launch digest folds one measurement per page of a section: bounded by the 4 GiB the
+         * sections' 32-bit GPAs can name, so a hostile image costs seconds, not minutes */
+        total += s->size;
+        if ((uint64_t)s->gpa + s->size > (1ull << 32) || total > (1ull << 32))
+            return vt_error_set(err, VT_E_INVALID, "sev_metadata",
+                                "SEV metadata section %u (GPA 0x%x, 0x%x bytes) runs past 4 GiB, or the "
+                                "sections cover more than 4 GiB in all", i, s->gpa, s->size);
     }
     o->n_sections = count;
     o->has_sev_metadata = true;

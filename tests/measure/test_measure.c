@@ -133,6 +133,11 @@ static void test_snp_ovmf_hash_seed(void **state)
     vt_buf_free(&amd);
 }
 
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
 static void test_ovmf_parse_facts(void **state)
 {
     (void)state;
@@ -169,6 +174,22 @@ static void test_ovmf_parse_facts(void **state)
             assert_true(e.msg[0] != '\0');
         }
     }
+    /* Sections past the 4 GiB their GPAs can name, or over 4 GiB in all: refused before the
+     * digest folds a measurement per page of them. */
+    static const uint8_t sec0[12] = {0x00, 0x00, 0x80, 0x00, 0x00, 0x90, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00};
+    size_t at = 0;
+    for (size_t i = 0; i + 12 <= amd.len && at == 0; i++)
+        if (memcmp(amd.ptr + i, sec0, 12) == 0) at = i;
+    assert_true(at > 0);
+    memcpy(m, amd.ptr, amd.len);
+    put_le32(m + at + 4, 0xFFFFF000u); /* 0x800000 + that wraps the 32-bit space */
+    assert_int_equal(vt_ovmf_parse(m, amd.len, &o, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "section 0 (GPA 0x800000, 0xfffff000 bytes) runs past 4 GiB"));
+    memcpy(m, amd.ptr, amd.len);
+    put_le32(m + at, 0);
+    put_le32(m + at + 4, 0xFFFFF000u); /* fits alone; with the next section, over 4 GiB */
+    assert_int_equal(vt_ovmf_parse(m, amd.len, &o, &e), VT_E_INVALID);
+    assert_non_null(strstr(e.msg, "section 1 "));
     free(m);
     /* Sizes that cannot be a firmware image. */
     assert_int_equal(vt_ovmf_parse(amd.ptr, 100, &o, &e), VT_E_INVALID);
