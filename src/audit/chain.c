@@ -156,6 +156,16 @@ static vt_err bad(vt_audit_report *rep, int64_t seq, vt_error *err, const char *
     return vt_error_set(err, VT_E_VERIFY, "audit_chain", "record %lld %s", (long long)seq, what);
 }
 
+/* What record seq's prev_hash failed to match: the record walked before it, the hash a walk
+ * since an earlier check began from, or the archive base. */
+static const char *unchained(const vt_audit_report *rep, int64_t seq)
+{
+    if (rep->records == 0 && seq > rep->base_seq + 1)
+        return "does not chain to the record before it as verified earlier (history rewritten)";
+    if (rep->records == 0 && rep->base_seq > 0) return "does not chain to the archive base (the last archived record)";
+    return "does not chain to the record before it (deleted, inserted or reordered records)";
+}
+
 /* Where a walk begins: after the archive base (a whole walk), or after record `seq` */
 typedef struct walk_from {
     bool since;          /* false: from the base */
@@ -254,13 +264,7 @@ static vt_err verify_walk(vt_store *s, const walk_from *from, const vt_audit_anc
                 rc = bad(rep, expect, err, "is missing (deleted, or the log was reordered)");
                 break;
             }
-            if (rc == VT_OK && link == AUDIT_LINK_PREV)
-                rc = bad(rep, r->seq, err,
-                         rep->records > 0 ? "does not chain to the record before it (deleted, inserted or reordered records)"
-                         : r->seq > rep->base_seq + 1
-                             ? "does not chain to the record before it as verified earlier (history rewritten)"
-                         : rep->base_seq > 0 ? "does not chain to the archive base (the last archived record)"
-                                             : "does not chain to the record before it (deleted, inserted or reordered records)");
+            if (rc == VT_OK && link == AUDIT_LINK_PREV) rc = bad(rep, r->seq, err, unchained(rep, r->seq));
             if (rc == VT_OK && link == AUDIT_LINK_HASH) rc = bad(rep, r->seq, err, "does not match its hash (edited)");
             if (rc == VT_OK && anchor && anchor->seq == r->seq) {
                 anchor_seen = true;

@@ -29,8 +29,6 @@ static int open_db(const char *url, vt_store **s)
     return VT_EXIT_OK;
 }
 
-/* One line of f without its newline into buf (VT_AUDIT_ARCHIVE_LINE_MAX bytes): 1, or 0 at the
- * end of the file, -1 for a last line without a newline, -2 for a longer line (never read whole). */
 /* The archives, in order, chain from the log's first record to the store's base. */
 static vt_err verify_archives(vt_store *s, char **files, int nfiles, const vt_audit_anchor *anchor, bool *anchor_seen,
                               int64_t *archived, int64_t *upto, vt_error *e)
@@ -215,7 +213,6 @@ static int cut_time(const char *before, const char *older, const char *at, cli_a
     rq->has_cut = true;
     return VT_EXIT_OK;
 }
-
 
 int cmd_audit(int argc, char **argv)
 {

@@ -11,6 +11,8 @@
 #include "veritee/audit.h"
 #include "veritee/crypto.h"
 
+/* One line of f without its newline into buf (VT_AUDIT_ARCHIVE_LINE_MAX bytes): 1, or 0 at the
+ * end of the file, -1 for a last line without a newline, -2 for a longer line (never read whole). */
 static int read_line(FILE *f, char *buf, size_t *len)
 {
     size_t n = 0;

@@ -359,11 +359,6 @@ static vt_err audit_check(vt_kbs *k, vt_audit_report *rep, int64_t *from, vt_err
         rc = vt_audit_verify_since(k->cfg.store, k->audit_seq, k->audit_hash, rep, err);
         joined = rc == VT_OK;
         if (rc == VT_E_MISSING) rc = VT_OK; /* archived past the run: a new one */
-        else if (rc != VT_OK) {
-            *from = k->audit_from;
-            pthread_mutex_unlock(&k->audit_mu);
-            return rc;
-        }
     }
     if (rc == VT_OK && !joined) {
         rc = vt_audit_verify_since(k->cfg.store, head > window ? head - window : 0, NULL, rep, err);
